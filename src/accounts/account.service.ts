@@ -1,0 +1,92 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { ConflictError, UnauthorizedError } from '../core/errors.js';
+import type { ChangeLog } from '../oplog/change-log.js';
+import type { Role } from '../oplog/op.js';
+import type { AccountRepository } from './account.repository.js';
+import { hashPassword, verifyPassword } from './password.js';
+import type { Principal } from './principal.js';
+
+export const SESSION_TTL_MS = 30 * 24 * 3600 * 1000;
+const TOKEN_PREFIX = 'mos_';
+
+/** A password hash that no password matches: used to keep failed logins constant-time. */
+const DUMMY_HASH =
+  'scrypt$32768$8$1$AAAAAAAAAAAAAAAAAAAAAA==$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=';
+
+export function sha256(text: string): string {
+  return createHash('sha256').update(text).digest('hex');
+}
+
+export class AccountService {
+  constructor(
+    private readonly accounts: AccountRepository,
+    private readonly changes: ChangeLog,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  async addUser(username: string, password: string, role: Role = 'user'): Promise<void> {
+    if (this.accounts.getUser(username)) throw new ConflictError(`User ${username} exists.`);
+    await this.setPassword(username, password, role);
+  }
+
+  async setPassword(username: string, password: string, role: Role): Promise<void> {
+    const passwordHash = await hashPassword(password);
+    this.changes.commit({ kind: 'user.put', username, passwordHash, role });
+  }
+
+  /** Creates the `admin` account on a node's first start; returns whether it did. */
+  async seedAdmin(password: string): Promise<boolean> {
+    if (this.accounts.countUsers() > 0) return false;
+    await this.setPassword('admin', password, 'admin');
+    return true;
+  }
+
+  /** Checks a password and opens a session; returns the session secret for the cookie. */
+  async login(
+    username: string,
+    password: string,
+  ): Promise<{ principal: Principal; session: string }> {
+    const user = this.accounts.getUser(username);
+    const ok = await verifyPassword(password, user?.passwordHash ?? DUMMY_HASH);
+    if (!user || !ok) throw new UnauthorizedError('Wrong username or password.');
+    const session = randomBytes(32).toString('base64url');
+    const now = this.now();
+    this.accounts.createSession(sha256(session), user.username, now, now + SESSION_TTL_MS);
+    return { principal: { username: user.username, role: user.role }, session };
+  }
+
+  logout(session: string): void {
+    this.accounts.deleteSession(sha256(session));
+  }
+
+  fromSession(session: string): Principal | null {
+    const found = this.accounts.findSession(sha256(session), this.now());
+    return found ? this.principalOf(found.username) : null;
+  }
+
+  /** Issues an API token. Only its hash is stored (and replicated). */
+  createToken(principal: Principal, name: string): { token: string; tokenId: string } {
+    const token = TOKEN_PREFIX + randomBytes(32).toString('base64url');
+    const tokenId = randomBytes(8).toString('hex');
+    this.changes.commit({
+      kind: 'token.put',
+      tokenId,
+      username: principal.username,
+      name,
+      tokenHash: sha256(token),
+      createdAt: this.now(),
+    });
+    return { token, tokenId };
+  }
+
+  fromToken(token: string): Principal | null {
+    if (!token.startsWith(TOKEN_PREFIX)) return null;
+    const found = this.accounts.findToken(sha256(token));
+    return found ? this.principalOf(found.username) : null;
+  }
+
+  private principalOf(username: string): Principal | null {
+    const user = this.accounts.getUser(username);
+    return user ? { username: user.username, role: user.role } : null;
+  }
+}

@@ -1,0 +1,18 @@
+/**
+ * `mosaic` command line. Each command lives in its own file; this one only wires them.
+ */
+import { Command } from 'commander';
+import { VERSION } from '../version.js';
+import { nodeCommand } from './node.command.js';
+import { userCommand } from './user.command.js';
+
+export async function main(argv: readonly string[]): Promise<void> {
+  const program = new Command()
+    .name('mosaic')
+    .description('Self-hosted photo and file sharing across several sites.')
+    .version(VERSION)
+    .showHelpAfterError();
+  program.addCommand(nodeCommand());
+  program.addCommand(userCommand());
+  await program.parseAsync(argv);
+}

@@ -1,0 +1,55 @@
+import { Command, Option } from 'commander';
+import { LOG_LEVELS, resolveNodeConfig } from '../config/node-config.js';
+import { startNode } from '../node/node.js';
+
+export function nodeCommand(): Command {
+  return new Command('node')
+    .description('Run one Mosaic node')
+    .option('--data <dir>', 'data directory (env MOSAIC_DATA)')
+    .option('--port <port>', 'HTTP port, 0 for any free port (env MOSAIC_PORT, default 7070)')
+    .option('--host <host>', 'address to listen on (env MOSAIC_HOST, default 127.0.0.1)')
+    .option('--name <name>', 'node name shown to people (env MOSAIC_NAME)')
+    .addOption(
+      new Option('--log-level <level>', 'log level (env MOSAIC_LOG_LEVEL, default info)').choices(
+        LOG_LEVELS,
+      ),
+    )
+    .option(
+      '--max-upload-bytes <n>',
+      'largest accepted upload (env MOSAIC_MAX_UPLOAD_BYTES, default 200 MiB)',
+    )
+    .option(
+      '--trash-retention-days <n>',
+      'days deleted bytes are kept (env MOSAIC_TRASH_DAYS, default 30)',
+    )
+    .action(async (flags: Record<string, string | undefined>) => {
+      const config = resolveNodeConfig(
+        {
+          dataDir: flags['data'],
+          port: flags['port'],
+          host: flags['host'],
+          name: flags['name'],
+          logLevel: flags['logLevel'],
+          maxUploadBytes: flags['maxUploadBytes'],
+          trashRetentionDays: flags['trashRetentionDays'],
+        },
+        process.env,
+      );
+      const node = await startNode(config);
+      let stopping = false;
+      const stop = (signal: NodeJS.Signals) => {
+        if (stopping) return;
+        stopping = true;
+        node.app.log.info({ signal }, 'stopping');
+        node.close().then(
+          () => process.exit(0),
+          (err: unknown) => {
+            console.error(err);
+            process.exit(1);
+          },
+        );
+      };
+      process.on('SIGINT', stop);
+      process.on('SIGTERM', stop);
+    });
+}

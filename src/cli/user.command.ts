@@ -1,0 +1,94 @@
+import { Command } from 'commander';
+import { createInterface } from 'node:readline';
+import { join } from 'node:path';
+import { existsSync } from 'node:fs';
+import { SqliteAccountRepository } from '../accounts/account.repository.js';
+import { AccountService } from '../accounts/account.service.js';
+import { HybridClock } from '../core/hlc.js';
+import { openDatabase } from '../db/database.js';
+import { Username } from '../http/schemas.js';
+import { loadIdentity } from '../node/identity.js';
+import { ChangeLog } from '../oplog/change-log.js';
+import { OpLogRepository } from '../oplog/oplog.repository.js';
+import { SqlitePictureRepository } from '../pictures/picture.repository.js';
+
+export function userCommand(): Command {
+  const user = new Command('user').description('Manage accounts');
+  user
+    .command('add')
+    .description("Add an account to a node's data directory (it replicates to the cluster)")
+    .argument('<name>', 'username')
+    .option('--data <dir>', 'data directory (env MOSAIC_DATA)')
+    .option('--password-stdin', 'read the password from standard input')
+    .option('--admin', 'make the account an administrator')
+    .action(
+      async (name: string, flags: { data?: string; passwordStdin?: boolean; admin?: boolean }) => {
+        const dataDir = flags.data ?? process.env['MOSAIC_DATA'];
+        if (!dataDir) throw new Error('Give the data directory with --data or MOSAIC_DATA.');
+        const username = Username.safeParse(name);
+        if (!username.success)
+          throw new Error(username.error.issues[0]?.message ?? 'Invalid username.');
+        const password = flags.passwordStdin
+          ? await readStdin()
+          : await prompt(`Password for ${name}: `);
+        if (password.length < 8) throw new Error('A password has at least 8 characters.');
+
+        const dbFile = join(dataDir, 'mosaic.db');
+        if (!existsSync(dbFile))
+          throw new Error(`No Mosaic node data in ${dataDir} (run "mosaic node" first).`);
+        // Writing through the node's own change log makes the account an operation like any
+        // other, so it replicates. WAL lets this run while the node is up.
+        const db = openDatabase(dbFile);
+        try {
+          const identity = loadIdentity(db, undefined);
+          const oplog = new OpLogRepository(db);
+          const accountRepo = new SqliteAccountRepository(db);
+          const pictures = new SqlitePictureRepository(db);
+          const changes = new ChangeLog(
+            db,
+            oplog,
+            new HybridClock(identity.id, Date.now, oplog.lastHlc()),
+            identity.id,
+            {
+              pictures,
+              accounts: accountRepo,
+              hasBlob: () => false,
+            },
+          );
+          await new AccountService(accountRepo, changes).addUser(
+            username.data,
+            password,
+            flags.admin ? 'admin' : 'user',
+          );
+          console.log(`Added ${flags.admin ? 'administrator' : 'user'} ${username.data}.`);
+        } finally {
+          db.close();
+        }
+      },
+    );
+  return user;
+}
+
+async function readStdin(): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks)
+    .toString('utf8')
+    .replace(/\r?\n$/, '');
+}
+
+/** Asks for a password on the terminal without echoing it. */
+async function prompt(question: string): Promise<string> {
+  if (!process.stdin.isTTY)
+    throw new Error('No terminal to ask for a password: use --password-stdin.');
+  const rl = createInterface({ input: process.stdin, output: process.stdout, terminal: true });
+  const output = rl as unknown as { _writeToOutput: (s: string) => void };
+  process.stdout.write(question);
+  output._writeToOutput = () => undefined;
+  try {
+    return await new Promise<string>((resolve) => rl.question('', resolve));
+  } finally {
+    rl.close();
+    process.stdout.write('\n');
+  }
+}

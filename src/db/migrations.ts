@@ -1,0 +1,93 @@
+/**
+ * Versioned schema migrations. Each entry moves the schema from version `i` to `i + 1`; the
+ * current version is SQLite's `user_version`. Never edit a migration that has shipped: add one.
+ */
+export const MIGRATIONS: readonly string[] = [
+  /* 1: node identity, op log, pictures with full-text search, accounts */ `
+  CREATE TABLE meta (
+    key   TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+  ) STRICT;
+
+  -- Every change, local or replicated. rowid is the local arrival order.
+  CREATE TABLE ops (
+    rowid  INTEGER PRIMARY KEY,
+    origin TEXT NOT NULL,
+    seq    INTEGER NOT NULL,
+    hlc    TEXT NOT NULL,
+    kind   TEXT NOT NULL,
+    body   TEXT NOT NULL,
+    UNIQUE (origin, seq)
+  ) STRICT;
+
+  -- The merged state of each picture (see src/pictures/picture.state.ts).
+  CREATE TABLE pictures (
+    rowid        INTEGER PRIMARY KEY,
+    id           TEXT NOT NULL UNIQUE,
+    content_type TEXT,
+    size         INTEGER,
+    width        INTEGER,
+    height       INTEGER,
+    owner        TEXT,
+    origin_name  TEXT,
+    created_at   INTEGER,
+    info_hlc     TEXT,
+    title        TEXT,
+    title_hlc    TEXT,
+    category     TEXT,
+    category_hlc TEXT,
+    descr        TEXT,
+    desc_hlc     TEXT,
+    live_hlc     TEXT,
+    deleted_hlc  TEXT,
+    updated_at   INTEGER,
+    alive        INTEGER NOT NULL DEFAULT 0,
+    has_blob     INTEGER NOT NULL DEFAULT 0
+  ) STRICT;
+  CREATE INDEX pictures_by_time ON pictures (created_at DESC, id DESC)
+    WHERE alive = 1 AND has_blob = 1;
+  CREATE INDEX pictures_by_category ON pictures (category, created_at DESC, id DESC)
+    WHERE alive = 1 AND has_blob = 1;
+
+  CREATE VIRTUAL TABLE pictures_fts USING fts5(
+    title, descr, content = 'pictures', content_rowid = 'rowid',
+    tokenize = 'unicode61 remove_diacritics 2'
+  );
+  CREATE TRIGGER pictures_fts_insert AFTER INSERT ON pictures BEGIN
+    INSERT INTO pictures_fts (rowid, title, descr) VALUES (new.rowid, new.title, new.descr);
+  END;
+  CREATE TRIGGER pictures_fts_delete AFTER DELETE ON pictures BEGIN
+    INSERT INTO pictures_fts (pictures_fts, rowid, title, descr)
+      VALUES ('delete', old.rowid, old.title, old.descr);
+  END;
+  CREATE TRIGGER pictures_fts_update AFTER UPDATE OF title, descr ON pictures BEGIN
+    INSERT INTO pictures_fts (pictures_fts, rowid, title, descr)
+      VALUES ('delete', old.rowid, old.title, old.descr);
+    INSERT INTO pictures_fts (rowid, title, descr) VALUES (new.rowid, new.title, new.descr);
+  END;
+
+  CREATE TABLE users (
+    username      TEXT PRIMARY KEY,
+    password_hash TEXT NOT NULL,
+    role          TEXT NOT NULL CHECK (role IN ('admin', 'user')),
+    hlc           TEXT NOT NULL
+  ) STRICT;
+
+  CREATE TABLE tokens (
+    token_id   TEXT PRIMARY KEY,
+    username   TEXT NOT NULL,
+    name       TEXT NOT NULL,
+    token_hash TEXT NOT NULL UNIQUE,
+    created_at INTEGER NOT NULL,
+    hlc        TEXT NOT NULL
+  ) STRICT;
+
+  -- Sessions are local to a node: a person signs in at each node they use.
+  CREATE TABLE sessions (
+    id_hash    TEXT PRIMARY KEY,
+    username   TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    expires_at INTEGER NOT NULL
+  ) STRICT;
+  `,
+];

@@ -1,0 +1,92 @@
+/**
+ * The HTTP server of one node: the public JSON API, health, metrics and OpenAPI docs.
+ * Handlers only parse, authorize and delegate to services.
+ */
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import cookie from '@fastify/cookie';
+import multipart from '@fastify/multipart';
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import {
+  jsonSchemaTransform,
+  serializerCompiler,
+  validatorCompiler,
+  type ZodTypeProvider,
+} from 'fastify-type-provider-zod';
+import type { AccountService } from '../accounts/account.service.js';
+import type { BlobStore } from '../blobs/blob-store.js';
+import type { Thumbnails } from '../pictures/images.js';
+import type { PictureService } from '../pictures/picture.service.js';
+import { installAuth } from './auth.js';
+import { installErrorHandler } from './error-handler.js';
+import { installRequestMetrics, type Metrics } from './metrics.js';
+import { authRoutes } from './routes/auth.routes.js';
+import { pictureRoutes } from './routes/pictures.routes.js';
+import { systemRoutes, type SystemInfo } from './routes/system.routes.js';
+
+export interface AppDeps {
+  readonly log: FastifyBaseLogger;
+  readonly info: SystemInfo;
+  readonly cookieSecret: string;
+  readonly maxUploadBytes: number;
+  readonly accounts: AccountService;
+  readonly pictures: PictureService;
+  readonly blobs: BlobStore;
+  readonly thumbs: Thumbnails;
+  readonly metrics: Metrics;
+}
+
+export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
+  const app = Fastify({
+    loggerInstance: deps.log,
+    bodyLimit: 1024 * 1024,
+  }).withTypeProvider<ZodTypeProvider>();
+  app.setValidatorCompiler(validatorCompiler);
+  app.setSerializerCompiler(serializerCompiler);
+  installErrorHandler(app);
+
+  await app.register(cookie, { secret: deps.cookieSecret });
+  await app.register(multipart, {
+    limits: {
+      fileSize: deps.maxUploadBytes,
+      files: 1,
+      fields: 10,
+      fieldSize: 64 * 1024,
+      parts: 12,
+    },
+  });
+  await app.register(swagger, {
+    openapi: {
+      info: { title: 'Mosaic', version: deps.info.version, description: 'Mosaic node API' },
+      components: {
+        securitySchemes: {
+          session: { type: 'apiKey', in: 'cookie', name: 'mosaic_session' },
+          token: { type: 'http', scheme: 'bearer' },
+        },
+      },
+      security: [{ session: [] }, { token: [] }],
+    },
+    transform: jsonSchemaTransform,
+  });
+  // The docs are readable without signing in (they describe the API, they expose no data).
+  app.addHook('onRoute', (route) => {
+    if (route.url.startsWith('/api/docs')) route.config = { ...route.config, public: true };
+  });
+  await app.register(swaggerUi, { routePrefix: '/api/docs', uiConfig: { deepLinking: false } });
+
+  installAuth(app, deps.accounts);
+  installRequestMetrics(app, deps.metrics.registry);
+
+  await app.register(systemRoutes(deps.info, deps.metrics.registry));
+  await app.register(authRoutes(deps.accounts));
+  await app.register(
+    pictureRoutes({
+      pictures: deps.pictures,
+      blobs: deps.blobs,
+      thumbs: deps.thumbs,
+      metrics: deps.metrics,
+      maxUploadBytes: deps.maxUploadBytes,
+    }),
+  );
+  return app;
+}

@@ -1,0 +1,69 @@
+/**
+ * The one place where failures become HTTP responses:
+ * `{"error": {"code": "...", "message": "..."}}`.
+ */
+import type { FastifyError, FastifyInstance } from 'fastify';
+import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
+import { AppError } from '../core/errors.js';
+
+export function installErrorHandler(app: FastifyInstance): void {
+  app.setErrorHandler((error: FastifyError, request, reply) => {
+    const { status, code, message } = describe(error);
+    if (status >= 500) request.log.error({ err: error }, 'request failed');
+    else request.log.info({ code, status }, message);
+    return reply.status(status).send({ error: { code, message } });
+  });
+
+  app.setNotFoundHandler((request, reply) =>
+    reply.status(404).send({
+      error: { code: 'not_found', message: `No route ${request.method} ${request.url}.` },
+    }),
+  );
+}
+
+function describe(error: FastifyError): { status: number; code: string; message: string } {
+  if (error instanceof AppError)
+    return { status: error.status, code: error.code, message: error.message };
+  if (hasZodFastifySchemaValidationErrors(error)) {
+    const details = error.validation
+      .map((v) => {
+        const where = v.instancePath ? v.instancePath.replace(/^\//, '').replaceAll('/', '.') : '';
+        return where ? `${where}: ${v.message ?? 'invalid'}` : (v.message ?? 'invalid');
+      })
+      .join('; ');
+    return {
+      status: 400,
+      code: 'validation_failed',
+      message: `Invalid ${error.validationContext ?? 'request'}: ${details}`,
+    };
+  }
+  switch (error.code) {
+    case 'FST_ERR_CTP_INVALID_JSON_BODY':
+    case 'FST_ERR_CTP_EMPTY_JSON_BODY':
+      return {
+        status: 400,
+        code: 'malformed_json',
+        message: 'The request body is not valid JSON.',
+      };
+    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
+      return { status: 415, code: 'unsupported_media_type', message: error.message };
+    case 'FST_REQ_FILE_TOO_LARGE':
+    case 'FST_ERR_CTP_BODY_TOO_LARGE':
+      return { status: 413, code: 'payload_too_large', message: error.message };
+    case 'FST_INVALID_MULTIPART_CONTENT_TYPE':
+      return {
+        status: 415,
+        code: 'unsupported_media_type',
+        message: 'Send the upload as multipart/form-data.',
+      };
+    case 'FST_PARTS_LIMIT':
+    case 'FST_FILES_LIMIT':
+    case 'FST_FIELDS_LIMIT':
+      return { status: 400, code: 'bad_request', message: error.message };
+    default:
+      break;
+  }
+  const status = error.statusCode ?? 500;
+  if (status >= 400 && status < 500) return { status, code: 'bad_request', message: error.message };
+  return { status: 500, code: 'internal', message: 'Internal error.' };
+}

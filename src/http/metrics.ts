@@ -1,0 +1,68 @@
+/**
+ * Prometheus metrics. One registry per node instance (no global state), exported at /metrics.
+ */
+import type { FastifyInstance } from 'fastify';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+export interface Metrics {
+  readonly registry: Registry;
+  readonly uploads: Counter<'result'>;
+  readonly uploadBytes: Counter;
+}
+
+export function createMetrics(totals: () => { count: number; bytes: number }): Metrics {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry });
+  new Gauge({
+    name: 'mosaic_pictures',
+    help: 'Visible pictures at this node',
+    registers: [registry],
+    collect() {
+      this.set(totals().count);
+    },
+  });
+  new Gauge({
+    name: 'mosaic_stored_bytes',
+    help: 'Bytes of visible pictures stored at this node',
+    registers: [registry],
+    collect() {
+      this.set(totals().bytes);
+    },
+  });
+  return {
+    registry,
+    uploads: new Counter({
+      name: 'mosaic_uploads_total',
+      help: 'Picture uploads by result (created, duplicate, rejected)',
+      labelNames: ['result'],
+      registers: [registry],
+    }),
+    uploadBytes: new Counter({
+      name: 'mosaic_upload_bytes_total',
+      help: 'Bytes received in accepted uploads',
+      registers: [registry],
+    }),
+  };
+}
+
+/** Counts and times every request by route pattern (not raw URL, to bound label values). */
+export function installRequestMetrics(app: FastifyInstance, registry: Registry): void {
+  const requests = new Counter({
+    name: 'http_requests_total',
+    help: 'HTTP requests by method, route and status',
+    labelNames: ['method', 'route', 'status'],
+    registers: [registry],
+  });
+  const latency = new Histogram({
+    name: 'http_request_duration_seconds',
+    help: 'HTTP request latency by method and route',
+    labelNames: ['method', 'route'],
+    buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+    registers: [registry],
+  });
+  app.addHook('onResponse', async (request, reply) => {
+    const route = request.routeOptions.url ?? 'unmatched';
+    requests.inc({ method: request.method, route, status: String(reply.statusCode) });
+    latency.observe({ method: request.method, route }, reply.elapsedTime / 1000);
+  });
+}

@@ -1,0 +1,70 @@
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import { SESSION_TTL_MS, type AccountService } from '../../accounts/account.service.js';
+import { SESSION_COOKIE, clearSessionCookie, requirePrincipal, setSessionCookie } from '../auth.js';
+import { ErrorBody, LoginBody, TokenCreateBody, TokenCreated, UserView } from '../schemas.js';
+
+export const authRoutes =
+  (accounts: AccountService): FastifyPluginAsyncZod =>
+  async (app) => {
+    app.post(
+      '/api/auth/login',
+      {
+        config: { public: true },
+        schema: {
+          summary: 'Sign in; sets an HttpOnly, signed session cookie',
+          body: LoginBody,
+          response: { 200: z.object({ user: UserView }), 400: ErrorBody, 401: ErrorBody },
+        },
+      },
+      async (request, reply) => {
+        const { principal, session } = await accounts.login(
+          request.body.username,
+          request.body.password,
+        );
+        setSessionCookie(request, reply, session, SESSION_TTL_MS / 1000);
+        return { user: principal };
+      },
+    );
+
+    app.post(
+      '/api/auth/logout',
+      { schema: { summary: 'Sign out', response: { 204: z.null(), 401: ErrorBody } } },
+      async (request, reply) => {
+        const raw = request.cookies[SESSION_COOKIE];
+        const unsigned = raw === undefined ? null : request.unsignCookie(raw);
+        if (unsigned?.valid && unsigned.value !== null) accounts.logout(unsigned.value);
+        clearSessionCookie(reply);
+        return reply.status(204).send(null);
+      },
+    );
+
+    app.get(
+      '/api/auth/me',
+      {
+        schema: {
+          summary: 'Who am I',
+          response: { 200: z.object({ user: UserView }), 401: ErrorBody },
+        },
+      },
+      async (request) => ({ user: requirePrincipal(request) }),
+    );
+
+    app.post(
+      '/api/tokens',
+      {
+        schema: {
+          summary: 'Create an API token for the CLI or a device (shown once)',
+          body: TokenCreateBody,
+          response: { 201: TokenCreated, 400: ErrorBody, 401: ErrorBody },
+        },
+      },
+      async (request, reply) => {
+        const { token, tokenId } = accounts.createToken(
+          requirePrincipal(request),
+          request.body.name,
+        );
+        return reply.status(201).send({ token, id: tokenId, name: request.body.name });
+      },
+    );
+  };

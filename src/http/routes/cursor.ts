@@ -1,0 +1,26 @@
+import { BadRequestError } from '../../core/errors.js';
+import { isSha256Hex } from '../../core/ids.js';
+import type { Picture } from '../../pictures/picture.repository.js';
+
+/** Opaque page cursors: the (creation time, id) of the last item, base64url-encoded. */
+export function encodeCursor(last: Picture): string {
+  return Buffer.from(JSON.stringify([Date.parse(last.createdAt), last.id])).toString('base64url');
+}
+
+export function decodeCursor(cursor: string): { createdAt: number; id: string } {
+  try {
+    const value: unknown = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
+    if (
+      Array.isArray(value) &&
+      value.length === 2 &&
+      Number.isSafeInteger(value[0]) &&
+      typeof value[1] === 'string' &&
+      isSha256Hex(value[1])
+    ) {
+      return { createdAt: value[0] as number, id: value[1] };
+    }
+  } catch {
+    // fall through
+  }
+  throw new BadRequestError('The cursor is not one this server gave out.', 'validation_failed');
+}

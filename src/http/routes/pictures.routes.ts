@@ -1,0 +1,269 @@
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import type { Multipart } from '@fastify/multipart';
+import parseRange from 'range-parser';
+import { z } from 'zod';
+import type { StagedBlob, BlobStore } from '../../blobs/blob-store.js';
+import { BadRequestError, PayloadTooLargeError } from '../../core/errors.js';
+import type { Thumbnails } from '../../pictures/images.js';
+import type { PictureService } from '../../pictures/picture.service.js';
+import { requirePrincipal } from '../auth.js';
+import type { Metrics } from '../metrics.js';
+import {
+  ErrorBody,
+  Picture,
+  PictureCreateFields,
+  PictureIdParams,
+  PictureList,
+  PictureListQuery,
+  PicturePatch,
+  ThumbQuery,
+} from '../schemas.js';
+import { decodeCursor, encodeCursor } from './cursor.js';
+
+export interface PictureRoutesDeps {
+  readonly pictures: PictureService;
+  readonly blobs: BlobStore;
+  readonly thumbs: Thumbnails;
+  readonly metrics: Metrics;
+  readonly maxUploadBytes: number;
+}
+
+const errors = { 400: ErrorBody, 401: ErrorBody, 403: ErrorBody, 404: ErrorBody };
+
+export const pictureRoutes =
+  (deps: PictureRoutesDeps): FastifyPluginAsyncZod =>
+  async (app) => {
+    const { pictures, blobs, thumbs, metrics } = deps;
+
+    app.post(
+      '/api/pictures',
+      {
+        schema: {
+          summary: 'Upload a picture',
+          description:
+            'multipart/form-data with one `file` and the fields `title` (required), `category`, `desc`. ' +
+            'Answers 201 with the new picture, or 200 with the existing one when these bytes are already a picture.',
+          consumes: ['multipart/form-data'],
+          response: {
+            200: Picture,
+            201: Picture,
+            413: ErrorBody,
+            415: ErrorBody,
+            422: ErrorBody,
+            ...errors,
+          },
+        },
+      },
+      async (request, reply) => {
+        const principal = requirePrincipal(request);
+        const { staged, fields } = await readUpload(
+          request.parts(),
+          blobs,
+          deps.maxUploadBytes,
+        ).catch((error: unknown) => {
+          metrics.uploads.inc({ result: 'rejected' });
+          throw error;
+        });
+        try {
+          const { picture, created } = await pictures.upload(principal, staged, fields);
+          metrics.uploads.inc({ result: created ? 'created' : 'duplicate' });
+          if (created) metrics.uploadBytes.inc(picture.size);
+          return await reply.status(created ? 201 : 200).send(picture);
+        } catch (error) {
+          metrics.uploads.inc({ result: 'rejected' });
+          throw error;
+        }
+      },
+    );
+
+    app.get(
+      '/api/pictures',
+      {
+        schema: {
+          summary: 'List pictures, newest first',
+          querystring: PictureListQuery,
+          response: { 200: PictureList, ...errors },
+        },
+      },
+      async (request) => {
+        const { category, q, limit, cursor } = request.query;
+        const items = pictures.list({
+          category,
+          q,
+          limit: limit + 1,
+          cursor: cursor === undefined ? undefined : decodeCursor(cursor),
+        });
+        const page = items.slice(0, limit);
+        const last = page.at(-1);
+        return {
+          items: page,
+          nextCursor: items.length > limit && last ? encodeCursor(last) : null,
+        };
+      },
+    );
+
+    app.get(
+      '/api/pictures/:id',
+      {
+        schema: {
+          summary: 'Get a picture',
+          params: PictureIdParams,
+          response: { 200: Picture, ...errors },
+        },
+      },
+      async (request) => pictures.get(request.params.id),
+    );
+
+    app.get(
+      '/api/pictures/:id/file',
+      {
+        schema: {
+          summary: 'Download the bytes (supports Range and If-None-Match)',
+          params: PictureIdParams,
+        },
+      },
+      async (request, reply) => {
+        const picture = pictures.get(request.params.id);
+        const etag = `"${picture.id}"`;
+        void reply
+          .header('ETag', etag)
+          .header('Accept-Ranges', 'bytes')
+          .header('Cache-Control', 'private, max-age=31536000, immutable')
+          .header('Content-Type', picture.contentType)
+          .header('X-Content-Type-Options', 'nosniff');
+        if (request.headers['if-none-match'] === etag) return reply.status(304).send();
+        const rangeHeader = request.headers.range;
+        const ifRange = request.headers['if-range'];
+        if (rangeHeader !== undefined && (ifRange === undefined || ifRange === etag)) {
+          const ranges = parseRange(picture.size, rangeHeader, { combine: true });
+          if (ranges === -1) {
+            return reply
+              .status(416)
+              .header('Content-Range', `bytes */${picture.size}`)
+              .send({
+                error: { code: 'range_not_satisfiable', message: 'The range is outside the file.' },
+              });
+          }
+          // A single range is served; a malformed header or several ranges get the whole file.
+          if (ranges !== -2 && ranges.length === 1 && ranges[0]) {
+            const { start, end } = ranges[0];
+            return reply
+              .status(206)
+              .header('Content-Range', `bytes ${start}-${end}/${picture.size}`)
+              .header('Content-Length', end - start + 1)
+              .send(blobs.read(picture.id, { start, end }));
+          }
+        }
+        return reply.header('Content-Length', picture.size).send(blobs.read(picture.id));
+      },
+    );
+
+    app.get(
+      '/api/pictures/:id/thumb',
+      {
+        schema: {
+          summary: 'A WebP thumbnail, small (320 px) or large (1600 px)',
+          params: PictureIdParams,
+          querystring: ThumbQuery,
+        },
+      },
+      async (request, reply) => {
+        const picture = pictures.get(request.params.id);
+        const size = request.query.size;
+        const etag = `"${picture.id}-${size}"`;
+        void reply
+          .header('ETag', etag)
+          .header('Cache-Control', 'private, max-age=31536000, immutable')
+          .header('Content-Type', 'image/webp');
+        if (request.headers['if-none-match'] === etag) return reply.status(304).send();
+        const file = await pictures.thumbnail(picture.id, size);
+        return reply.send(thumbs.read(file));
+      },
+    );
+
+    app.patch(
+      '/api/pictures/:id',
+      {
+        schema: {
+          summary: 'Edit title, category or description',
+          params: PictureIdParams,
+          body: PicturePatch,
+          response: { 200: Picture, ...errors },
+        },
+      },
+      async (request) =>
+        pictures.update(requirePrincipal(request), request.params.id, definedFields(request.body)),
+    );
+
+    app.delete(
+      '/api/pictures/:id',
+      {
+        schema: {
+          summary: 'Delete a picture (its bytes go to the trash)',
+          params: PictureIdParams,
+          response: { 204: z.null().describe('Deleted'), ...errors },
+        },
+      },
+      async (request, reply) => {
+        await pictures.delete(requirePrincipal(request), request.params.id);
+        return reply.status(204).send(null);
+      },
+    );
+  };
+
+/**
+ * Reads a multipart upload: the file streams into the blob store's temp area while the text
+ * fields are collected, in whatever order the client sent them.
+ */
+async function readUpload(
+  parts: AsyncIterableIterator<Multipart>,
+  blobs: BlobStore,
+  limit: number,
+): Promise<{ staged: StagedBlob; fields: z.infer<typeof PictureCreateFields> }> {
+  let staged: StagedBlob | null = null;
+  const raw: Record<string, string> = {};
+  try {
+    for await (const part of parts) {
+      if (part.type === 'file') {
+        if (part.fieldname !== 'file') {
+          part.file.resume();
+          throw new BadRequestError(
+            `Unexpected file field "${part.fieldname}"; send it as "file".`,
+          );
+        }
+        if (staged) {
+          part.file.resume();
+          throw new BadRequestError('Send one file per upload.');
+        }
+        staged = await blobs.stage(part.file, limit);
+        if (part.file.truncated) throw new PayloadTooLargeError(limit);
+      } else {
+        if (Object.hasOwn(raw, part.fieldname)) {
+          throw new BadRequestError(`The field "${part.fieldname}" was sent twice.`);
+        }
+        raw[part.fieldname] = typeof part.value === 'string' ? part.value : String(part.value);
+      }
+    }
+    if (!staged) throw new BadRequestError('The upload has no "file" part.', 'validation_failed');
+    const parsed = PictureCreateFields.safeParse(raw);
+    if (!parsed.success) {
+      const message = parsed.error.issues
+        .map((i) => (i.path.length ? `${i.path.join('.')}: ${i.message}` : i.message))
+        .join('; ');
+      throw new BadRequestError(`Invalid upload: ${message}`, 'validation_failed');
+    }
+    return { staged, fields: parsed.data };
+  } catch (error) {
+    if (staged) await blobs.discard(staged);
+    throw error;
+  }
+}
+
+/** Drops keys whose value is undefined (exactOptionalPropertyTypes). */
+function definedFields<T extends Record<string, unknown>>(
+  body: T,
+): { [K in keyof T]?: Exclude<T[K], undefined> } {
+  return Object.fromEntries(Object.entries(body).filter(([, v]) => v !== undefined)) as {
+    [K in keyof T]?: Exclude<T[K], undefined>;
+  };
+}

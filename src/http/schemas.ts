@@ -1,0 +1,95 @@
+/**
+ * Request and response schemas. The same zod schemas validate requests at the boundary and
+ * generate the OpenAPI document served at /api/docs.
+ */
+import { z } from 'zod';
+import { SHA256_HEX } from '../core/ids.js';
+
+/** No control characters (tabs and newlines are allowed only where said). */
+const NO_CONTROL = /^[^\p{Cc}]*$/u;
+const NO_CONTROL_BUT_WHITESPACE = /^(?:[^\p{Cc}]|[\t\n\r])*$/u;
+
+export const Title = z
+  .string()
+  .trim()
+  .min(1, 'A title is required.')
+  .max(200, 'A title has at most 200 characters.')
+  .regex(NO_CONTROL, 'A title may not contain control characters.');
+export const Category = z
+  .string()
+  .trim()
+  .max(64, 'A category has at most 64 characters.')
+  .regex(NO_CONTROL, 'A category may not contain control characters.');
+export const Desc = z
+  .string()
+  .max(5000, 'A description has at most 5000 characters.')
+  .regex(NO_CONTROL_BUT_WHITESPACE, 'A description may not contain control characters.');
+
+export const PictureId = z
+  .string()
+  .regex(SHA256_HEX, 'A picture id is 64 lower-case hex characters (its SHA-256).');
+
+export const PictureIdParams = z.strictObject({ id: PictureId });
+
+/** The text fields of an upload (multipart form fields). */
+export const PictureCreateFields = z.strictObject({
+  title: Title,
+  category: Category.default(''),
+  desc: Desc.default(''),
+});
+
+export const PicturePatch = z
+  .strictObject({ title: Title.optional(), category: Category.optional(), desc: Desc.optional() })
+  .describe('Fields to change; the others stay as they are.');
+
+export const Picture = z.object({
+  id: z.string().describe('SHA-256 of the bytes, hex'),
+  title: z.string(),
+  category: z.string(),
+  desc: z.string(),
+  contentType: z.string(),
+  size: z.number().int(),
+  width: z.number().int(),
+  height: z.number().int(),
+  owner: z.string(),
+  origin: z.string().describe('Name of the node where it was first uploaded'),
+  createdAt: z.string(),
+  updatedAt: z.string(),
+});
+
+export const PictureListQuery = z.strictObject({
+  category: Category.optional(),
+  q: z.string().max(200).optional(),
+  limit: z.coerce.number().int().min(1).max(200).default(50),
+  cursor: z.string().max(200).optional(),
+});
+
+export const PictureList = z.object({
+  items: z.array(Picture),
+  nextCursor: z.string().nullable(),
+});
+
+export const ThumbQuery = z.strictObject({ size: z.enum(['small', 'large']).default('small') });
+
+export const Username = z
+  .string()
+  .min(1)
+  .max(64)
+  .regex(/^[A-Za-z0-9_.-]+$/, 'A username uses letters, digits, ".", "_" and "-".');
+
+export const LoginBody = z.strictObject({
+  username: z.string().min(1).max(64),
+  password: z.string().min(1).max(1024),
+});
+
+export const UserView = z.object({ username: z.string(), role: z.enum(['admin', 'user']) });
+
+export const TokenCreateBody = z.strictObject({
+  name: z.string().trim().min(1).max(100).regex(NO_CONTROL),
+});
+
+export const TokenCreated = z.object({ token: z.string(), id: z.string(), name: z.string() });
+
+export const ErrorBody = z.object({
+  error: z.object({ code: z.string(), message: z.string() }),
+});

@@ -1,0 +1,62 @@
+/**
+ * Operations: every change a node makes is one of these, stamped with a hybrid logical clock
+ * and (origin node id, sequence). The same apply path handles local and replicated operations,
+ * so a change made here and the same change received from a peer end in the same state.
+ */
+export type Role = 'admin' | 'user';
+
+export interface PictureCreate {
+  readonly kind: 'picture.create';
+  readonly id: string;
+  readonly contentType: string;
+  readonly size: number;
+  readonly width: number;
+  readonly height: number;
+  readonly owner: string;
+  /** Name of the node where the bytes were uploaded. */
+  readonly originName: string;
+  readonly createdAt: number;
+  readonly title: string;
+  readonly category: string;
+  readonly desc: string;
+}
+
+export interface PictureUpdate {
+  readonly kind: 'picture.update';
+  readonly id: string;
+  readonly title?: string;
+  readonly category?: string;
+  readonly desc?: string;
+}
+
+export interface PictureDelete {
+  readonly kind: 'picture.delete';
+  readonly id: string;
+}
+
+export interface UserPut {
+  readonly kind: 'user.put';
+  readonly username: string;
+  readonly passwordHash: string;
+  readonly role: Role;
+}
+
+export interface TokenPut {
+  readonly kind: 'token.put';
+  readonly tokenId: string;
+  readonly username: string;
+  readonly name: string;
+  /** SHA-256 of the secret token: the token itself never leaves the node that issued it. */
+  readonly tokenHash: string;
+  readonly createdAt: number;
+}
+
+export type OpBody = PictureCreate | PictureUpdate | PictureDelete | UserPut | TokenPut;
+export type OpKind = OpBody['kind'];
+
+export interface Op {
+  readonly origin: string;
+  readonly seq: number;
+  readonly hlc: string;
+  readonly body: OpBody;
+}
