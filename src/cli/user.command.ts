@@ -86,7 +86,9 @@ async function prompt(question: string): Promise<string> {
   process.stdout.write(question);
   output._writeToOutput = () => undefined;
   try {
-    return await new Promise<string>((resolve) => rl.question('', resolve));
+    return await new Promise<string>((resolve) => {
+      rl.question('', resolve);
+    });
   } finally {
     rl.close();
     process.stdout.write('\n');

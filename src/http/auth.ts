@@ -42,7 +42,7 @@ function identify(request: FastifyRequest, accounts: AccountService): Principal 
   const raw = request.cookies[SESSION_COOKIE];
   if (raw === undefined) return null;
   const unsigned = request.unsignCookie(raw);
-  if (!unsigned.valid || unsigned.value === null) return null;
+  if (!unsigned.valid) return null;
   return accounts.fromSession(unsigned.value);
 }
 

@@ -25,7 +25,8 @@ function describe(error: FastifyError): { status: number; code: string; message:
   if (error instanceof AppError)
     return { status: error.status, code: error.code, message: error.message };
   if (hasZodFastifySchemaValidationErrors(error)) {
-    const details = error.validation
+    const issues: readonly { instancePath?: string; message?: string }[] = error.validation;
+    const details = issues
       .map((v) => {
         const where = v.instancePath ? v.instancePath.replace(/^\//, '').replaceAll('/', '.') : '';
         return where ? `${where}: ${v.message ?? 'invalid'}` : (v.message ?? 'invalid');

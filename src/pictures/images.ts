@@ -44,8 +44,8 @@ export async function probeImage(file: string): Promise<ImageInfo> {
   let meta: sharp.Metadata;
   try {
     meta = await sharp(file, { limitInputPixels: MAX_PIXELS }).metadata();
-  } catch (error) {
-    throw new NotAnImageError(undefined);
+  } catch {
+    throw new NotAnImageError();
   }
   const contentType = contentTypeOf(meta);
   if (contentType === null || !meta.width || !meta.height) throw new NotAnImageError();

@@ -1,0 +1,405 @@
+/**
+ * Harness for the multi-process tier: real `mosaic node` processes on 127.0.0.1 with
+ * ephemeral ports and temp data dirs, driven over HTTP with the global fetch.
+ * Needs `npm run build` first (bin/mosaic.js runs dist/).
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join, relative, resolve } from 'node:path';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import sharp from 'sharp';
+
+export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
+export const BIN = join(REPO_ROOT, 'bin', 'mosaic.js');
+export const ADMIN_PASSWORD = 'admin-password-for-tests';
+
+const START_TIMEOUT_MS = 20_000;
+const STOP_TIMEOUT_MS = 10_000;
+const KEPT_LINES = 200;
+
+export interface StartOptions {
+  /** Reuse a data dir (the caller owns it); default: a fresh temp dir removed by cleanup(). */
+  readonly dataDir?: string;
+  /** Added to the child's environment (MOSAIC_* of this process are not inherited). */
+  readonly env?: Readonly<Record<string, string>>;
+  /** Extra `mosaic node` flags, e.g. ['--max-upload-bytes', '100000']. */
+  readonly args?: readonly string[];
+}
+
+/** A parsed pino line (or `{msg: <raw>}` for a line that is not JSON). */
+export type LogLine = Readonly<Record<string, unknown>> & { readonly msg?: unknown };
+
+export interface NodeProcess {
+  /** The base URL, e.g. http://127.0.0.1:43123 (kept across restarts). */
+  readonly url: string;
+  readonly dataDir: string;
+  readonly process: ChildProcess;
+  /** Every stdout line of the current process, parsed. */
+  readonly logs: readonly LogLine[];
+  /** SIGTERM, waits for the exit; resolves to the exit code (null if killed by a signal). */
+  stop(): Promise<number | null>;
+  /** SIGKILL, waits for the exit. */
+  kill(): Promise<void>;
+  /** Stops the process if it still runs, then starts it again on the same data dir and port. */
+  restart(): Promise<void>;
+  waitForLog(match: (line: LogLine) => boolean, timeoutMs?: number): Promise<LogLine>;
+}
+
+const running = new Set<ChildProcess>();
+const tempDirs = new Set<string>();
+
+// Safety net: never leave node processes behind, even if a test file dies half-way.
+process.on('exit', () => {
+  for (const child of running) child.kill('SIGKILL');
+});
+
+export async function makeTempDir(prefix = 'mosaic-test-'): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), prefix));
+  tempDirs.add(dir);
+  return dir;
+}
+
+/** Kills every node this harness started and removes its temp dirs (call in afterAll). */
+export async function cleanup(): Promise<void> {
+  await Promise.all([...running].map((child) => killAndWait(child)));
+  await Promise.all([...tempDirs].map((dir) => rm(dir, { recursive: true, force: true })));
+  tempDirs.clear();
+}
+
+export async function startNode(options: StartOptions = {}): Promise<NodeProcess> {
+  const dataDir = options.dataDir ?? (await makeTempDir());
+  const env: Record<string, string> = {};
+  for (const [key, value] of Object.entries(process.env)) {
+    if (value !== undefined && !key.startsWith('MOSAIC_')) env[key] = value;
+  }
+  Object.assign(env, { MOSAIC_ADMIN_PASSWORD: ADMIN_PASSWORD }, options.env);
+
+  let port = '0';
+  let current = await spawnNode(dataDir, port, env, options.args ?? []);
+  port = new URL(current.url).port;
+
+  const handle: NodeProcess = {
+    get url() {
+      return current.url;
+    },
+    dataDir,
+    get process() {
+      return current.child;
+    },
+    get logs() {
+      return current.logs;
+    },
+    async stop() {
+      if (!hasExited(current.child)) current.child.kill('SIGTERM');
+      return waitForExit(current.child, STOP_TIMEOUT_MS);
+    },
+    async kill() {
+      await killAndWait(current.child);
+    },
+    async restart() {
+      if (!hasExited(current.child)) await handle.stop();
+      current = await spawnNode(dataDir, port, env, options.args ?? []);
+    },
+    waitForLog(match, timeoutMs = 10_000) {
+      return waitFor(() => current.logs.find(match), { timeoutMs, what: 'a matching log line' });
+    },
+  };
+  return handle;
+}
+
+interface Spawned {
+  readonly child: ChildProcess;
+  readonly url: string;
+  readonly logs: LogLine[];
+}
+
+async function spawnNode(
+  dataDir: string,
+  port: string,
+  env: Record<string, string>,
+  args: readonly string[],
+): Promise<Spawned> {
+  const child = spawn(
+    process.execPath,
+    [BIN, 'node', '--data', dataDir, '--port', port, '--log-level', 'info', ...args],
+    { cwd: REPO_ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  running.add(child);
+  child.once('exit', () => running.delete(child));
+
+  const logs: LogLine[] = [];
+  let stderr = '';
+  child.stderr?.setEncoding('utf8').on('data', (chunk: string) => {
+    stderr = (stderr + chunk).slice(-10_000);
+  });
+
+  const url = await new Promise<string>((resolveUrl, reject) => {
+    const fail = (why: string) => {
+      clearTimeout(timer);
+      child.kill('SIGKILL');
+      const tail = logs.slice(-20).map((l) => JSON.stringify(l));
+      reject(
+        new Error(
+          `mosaic node (data ${dataDir}) ${why}.\n--- stderr ---\n${stderr}\n--- stdout (last lines) ---\n${tail.join('\n')}`,
+        ),
+      );
+    };
+    const timer = setTimeout(() => {
+      fail(`did not report "node listening" within ${START_TIMEOUT_MS} ms`);
+    }, START_TIMEOUT_MS);
+    const onExit = (code: number | null, signal: NodeJS.Signals | null) => {
+      // Let stderr drain before reporting it.
+      setImmediate(() => {
+        fail(`exited before listening (code ${code}, signal ${signal})`);
+      });
+    };
+    child.once('exit', onExit);
+    child.once('error', (error) => {
+      fail(`could not be spawned: ${error.message}`);
+    });
+    if (!child.stdout) throw new Error('spawned without stdout');
+    createInterface({ input: child.stdout }).on('line', (raw) => {
+      const line = parseLine(raw);
+      logs.push(line);
+      if (logs.length > KEPT_LINES * 2) logs.splice(0, KEPT_LINES);
+      if (line.msg === 'node listening' && typeof line['url'] === 'string') {
+        clearTimeout(timer);
+        child.off('exit', onExit);
+        resolveUrl(line['url']);
+      }
+    });
+  });
+  return { child, url, logs };
+}
+
+function parseLine(raw: string): LogLine {
+  try {
+    const value: unknown = JSON.parse(raw);
+    if (typeof value === 'object' && value !== null) return value as LogLine;
+  } catch {
+    // not JSON (e.g. the generated admin password announcement)
+  }
+  return { msg: raw };
+}
+
+function hasExited(child: ChildProcess): boolean {
+  return child.exitCode !== null || child.signalCode !== null;
+}
+
+function waitForExit(child: ChildProcess, timeoutMs: number): Promise<number | null> {
+  if (hasExited(child)) return Promise.resolve(child.exitCode);
+  return new Promise((resolveExit, reject) => {
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`node pid ${child.pid} did not exit within ${timeoutMs} ms`));
+    }, timeoutMs);
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      resolveExit(code);
+    });
+  });
+}
+
+async function killAndWait(child: ChildProcess): Promise<void> {
+  if (!hasExited(child)) child.kill('SIGKILL');
+  await waitForExit(child, STOP_TIMEOUT_MS);
+}
+
+/** Polls `probe` until it returns something other than undefined/false; never a fixed sleep. */
+export async function waitFor<T>(
+  probe: () => T | false | undefined | Promise<T | false | undefined>,
+  { timeoutMs = 10_000, intervalMs = 20, what = 'a condition' } = {},
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (value !== undefined && value !== false) return value;
+    if (Date.now() > deadline) throw new Error(`Timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, intervalMs));
+  }
+}
+
+/** Paths (relative to `dir`) of all files below it; [] if it does not exist. */
+export async function filesUnder(dir: string): Promise<string[]> {
+  try {
+    const entries = await readdir(dir, { recursive: true, withFileTypes: true });
+    return entries
+      .filter((e) => e.isFile())
+      .map((e) => relative(dir, join(e.parentPath, e.name)))
+      .sort();
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    throw error;
+  }
+}
+
+/** Runs `mosaic user add` against a data dir (works while the node runs). */
+export async function addUser(
+  dataDir: string,
+  username: string,
+  password: string,
+  { admin = false } = {},
+): Promise<void> {
+  const args = [BIN, 'user', 'add', username, '--data', dataDir, '--password-stdin'];
+  if (admin) args.push('--admin');
+  const child = spawn(process.execPath, args, {
+    cwd: REPO_ROOT,
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
+  let output = '';
+  child.stdout.setEncoding('utf8').on('data', (c: string) => (output += c));
+  child.stderr.setEncoding('utf8').on('data', (c: string) => (output += c));
+  child.stdin.end(`${password}\n`);
+  const code = await waitForExit(child, 20_000);
+  if (code !== 0) throw new Error(`mosaic user add ${username} failed (${code}): ${output}`);
+}
+
+/** Signs in and returns the session cookie as a `Cookie` header value. */
+export async function login(url: string, username: string, password: string): Promise<string> {
+  const res = await fetch(`${url}/api/auth/login`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ username, password }),
+  });
+  if (res.status !== 200) throw new Error(`login as ${username}: ${res.status} ${await res.text()}`);
+  const cookies = res.headers.getSetCookie().map((c) => c.split(';')[0] ?? '');
+  const session = cookies.find((c) => c.startsWith('mosaic_session='));
+  if (!session) throw new Error(`login as ${username}: no session cookie`);
+  return session;
+}
+
+/** The API's shapes, as the tests see them (design.md, "HTTP API"). */
+export interface Picture {
+  id: string;
+  title: string;
+  category: string;
+  desc: string;
+  contentType: string;
+  size: number;
+  width: number;
+  height: number;
+  owner: string;
+  origin: string;
+  createdAt: string;
+  updatedAt: string;
+}
+
+export interface PictureList {
+  items: Picture[];
+  nextCursor: string | null;
+}
+
+export interface ErrorBody {
+  error: { code: string; message: string };
+}
+
+export interface ApiResponse<T = unknown> {
+  readonly status: number;
+  readonly headers: Headers;
+  /** Parsed JSON, or the raw text when the body is not JSON. */
+  readonly body: T;
+}
+
+/** A cookie string (from login) or an API token. */
+export type Auth = string | { readonly token: string };
+
+export interface Upload {
+  readonly file: Uint8Array;
+  readonly filename?: string;
+  readonly fields?: Readonly<Record<string, string>>;
+}
+
+export interface Api {
+  /** Raw fetch with the credentials added (for bodies that are not JSON). */
+  fetch(path: string, init?: RequestInit): Promise<Response>;
+  request<T = unknown>(method: string, path: string, json?: unknown): Promise<ApiResponse<T>>;
+  get<T = unknown>(path: string): Promise<ApiResponse<T>>;
+  post<T = unknown>(path: string, json?: unknown): Promise<ApiResponse<T>>;
+  patch<T = unknown>(path: string, json: unknown): Promise<ApiResponse<T>>;
+  delete<T = unknown>(path: string): Promise<ApiResponse<T>>;
+  /** multipart/form-data POST to /api/pictures; fields go before the file. */
+  upload<T = unknown>(upload: Upload): Promise<ApiResponse<T>>;
+}
+
+export function api(url: string, auth?: Auth): Api {
+  const withAuth = (init: RequestInit = {}): RequestInit => {
+    const headers = new Headers(init.headers);
+    if (typeof auth === 'string') headers.set('cookie', auth);
+    else if (auth) headers.set('authorization', `Bearer ${auth.token}`);
+    return { ...init, headers };
+  };
+  const client: Api = {
+    fetch: (path, init) => fetch(`${url}${path}`, withAuth(init)),
+    async request<T>(method: string, path: string, json?: unknown) {
+      const init: RequestInit =
+        json === undefined
+          ? { method }
+          : { method, headers: { 'content-type': 'application/json' }, body: JSON.stringify(json) };
+      return toApiResponse<T>(await client.fetch(path, init));
+    },
+    get: (path) => client.request('GET', path),
+    post: (path, json) => client.request('POST', path, json),
+    patch: (path, json) => client.request('PATCH', path, json),
+    delete: (path) => client.request('DELETE', path),
+    async upload<T>({ file, filename = 'photo.jpg', fields = {} }: Upload) {
+      const form = new FormData();
+      for (const [name, value] of Object.entries(fields)) form.append(name, value);
+      form.append('file', new Blob([file]), filename);
+      return toApiResponse<T>(await client.fetch('/api/pictures', { method: 'POST', body: form }));
+    },
+  };
+  return client;
+}
+
+async function toApiResponse<T>(res: Response): Promise<ApiResponse<T>> {
+  const text = await res.text();
+  let body: unknown = text;
+  if (res.headers.get('content-type')?.includes('json')) body = JSON.parse(text);
+  return { status: res.status, headers: res.headers, body: body as T };
+}
+
+export interface ImageSpec {
+  readonly width?: number;
+  readonly height?: number;
+  readonly format?: 'jpeg' | 'png' | 'webp';
+  /** Different seeds give different pixels (and so different ids); same seed, same bytes. */
+  readonly seed?: number;
+}
+
+/** A deterministic noisy image: a seed-dependent base color plus seeded noise on every pixel. */
+export async function makeImage({
+  width = 64,
+  height = 48,
+  format = 'png',
+  seed = 1,
+}: ImageSpec = {}): Promise<Buffer> {
+  const pixels = Buffer.alloc(width * height * 3);
+  const random = mulberry32(seed);
+  const base = [(seed * 37) % 256, (seed * 91) % 256, (seed * 173) % 256];
+  for (let i = 0; i < pixels.length; i++) {
+    pixels[i] = ((base[i % 3] ?? 0) + Math.floor(random() * 64)) % 256;
+  }
+  const image = sharp(pixels, { raw: { width, height, channels: 3 } });
+  switch (format) {
+    case 'jpeg':
+      return image.jpeg({ quality: 90 }).toBuffer();
+    case 'webp':
+      return image.webp({ quality: 90 }).toBuffer();
+    case 'png':
+      // Level 0 keeps encoding fast for big images (their size is then about 3 bytes/pixel).
+      return image.png({ compressionLevel: width * height > 1_000_000 ? 0 : 6 }).toBuffer();
+  }
+}
+
+function mulberry32(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
