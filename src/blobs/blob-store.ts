@@ -4,6 +4,7 @@
  *   <root>/blobs/ab/abcdef…   the bytes, named by their SHA-256
  *   <root>/tmp/               uploads in progress (emptied at start: a crash leaves no partial blob)
  *   <root>/trash/abcdef…      deleted bytes, kept for the retention period, then swept
+ *   <root>/partial/abcdef…    blobs being fetched from peers (kept across restarts: resumable)
  *
  * Writes stream into a temp file while hashing, are fsynced, then renamed into place (and the
  * directory fsynced), so a blob that exists is always whole. Nothing is buffered in memory.
@@ -28,8 +29,10 @@ export class BlobStore {
   readonly blobsDir: string;
   readonly tmpDir: string;
   readonly trashDir: string;
+  readonly partialDir: string;
 
   constructor(root: string) {
+    this.partialDir = join(root, 'partial');
     this.blobsDir = join(root, 'blobs');
     this.tmpDir = join(root, 'tmp');
     this.trashDir = join(root, 'trash');
@@ -39,6 +42,7 @@ export class BlobStore {
   async init(): Promise<void> {
     await mkdir(this.blobsDir, { recursive: true });
     await mkdir(this.trashDir, { recursive: true });
+    await mkdir(this.partialDir, { recursive: true });
     await rm(this.tmpDir, { recursive: true, force: true });
     await mkdir(this.tmpDir, { recursive: true });
   }
@@ -98,6 +102,63 @@ export class BlobStore {
     await mkdir(dir, { recursive: true });
     await rename(staged.tempPath, target);
     await fsyncDir(dir);
+  }
+
+  /** Where a blob being fetched from a peer accumulates; survives restarts. */
+  partialPath(hash: string): string {
+    assertHash(hash);
+    return join(this.partialDir, hash);
+  }
+
+  /**
+   * Writes a fetched blob from `start` (appending to what an earlier, interrupted fetch left),
+   * checks that the whole file hashes to `hash` with `size` bytes, and moves it into the store.
+   * On a mismatch the partial file is removed, so the next attempt starts over.
+   */
+  async receive(hash: string, size: number, source: Readable, start: number): Promise<void> {
+    const partial = this.partialPath(hash);
+    const digest = createHash('sha256');
+    if (start > 0) {
+      await pipeline(
+        createReadStream(partial, { end: start - 1 }),
+        async (chunks: AsyncIterable<Buffer>) => {
+          for await (const chunk of chunks) digest.update(chunk);
+        },
+      );
+    }
+    let received = start;
+    const meter = new Transform({
+      transform(chunk: Buffer, _encoding: BufferEncoding, done: TransformCallback) {
+        received += chunk.length;
+        if (received > size) {
+          done(new Error(`Blob ${hash} is longer than ${size} bytes`));
+          return;
+        }
+        digest.update(chunk);
+        done(null, chunk);
+      },
+    });
+    await pipeline(
+      source,
+      meter,
+      createWriteStream(partial, start > 0 ? { flags: 'r+', start, flush: true } : { flush: true }),
+    );
+    const actual = digest.digest('hex');
+    if (received !== size || actual !== hash) {
+      await rm(partial, { force: true });
+      throw new Error(
+        `Blob ${hash} failed verification (${received}/${size} bytes, hash ${actual})`,
+      );
+    }
+    const dir = join(this.blobsDir, hash.slice(0, 2));
+    await mkdir(dir, { recursive: true });
+    await rename(partial, this.path(hash));
+    await fsyncDir(dir);
+  }
+
+  /** Bytes already fetched of a blob (0 when none). */
+  async partialSize(hash: string): Promise<number> {
+    return (await sizeOf(this.partialPath(hash))) ?? 0;
   }
 
   async discard(staged: StagedBlob): Promise<void> {

@@ -3,6 +3,7 @@
  */
 import { Command } from 'commander';
 import { VERSION } from '../version.js';
+import { clusterCommand } from './cluster.command.js';
 import { nodeCommand } from './node.command.js';
 import { userCommand } from './user.command.js';
 
@@ -13,6 +14,7 @@ export async function main(argv: readonly string[]): Promise<void> {
     .version(VERSION)
     .showHelpAfterError();
   program.addCommand(nodeCommand());
+  program.addCommand(clusterCommand());
   program.addCommand(userCommand());
   await program.parseAsync(argv);
 }

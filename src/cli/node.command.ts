@@ -22,7 +22,29 @@ export function nodeCommand(): Command {
       '--trash-retention-days <n>',
       'days deleted bytes are kept (env MOSAIC_TRASH_DAYS, default 30)',
     )
-    .action(async (flags: Record<string, string | undefined>) => {
+    .option(
+      '--peer <url>',
+      'a peer node, repeatable (env MOSAIC_PEERS, comma-separated)',
+      collect,
+      [],
+    )
+    .option('--cluster-key <key>', 'shared secret of the cluster (env MOSAIC_CLUSTER_KEY)')
+    .addOption(
+      new Option(
+        '--discovery <on|off>',
+        'find peers on the LAN (env MOSAIC_DISCOVERY, default on)',
+      ).choices(['on', 'off']),
+    )
+    .option(
+      '--discovery-port <port>',
+      'UDP port for LAN discovery (env MOSAIC_DISCOVERY_PORT, default 7077)',
+    )
+    .option(
+      '--sync-interval-ms <ms>',
+      'anti-entropy interval (env MOSAIC_SYNC_INTERVAL_MS, default 5000)',
+    )
+    .option('--advertise-url <url>', 'URL peers use to reach this node (env MOSAIC_ADVERTISE_URL)')
+    .action(async (flags: Record<string, string | undefined> & { peer: string[] }) => {
       const config = resolveNodeConfig(
         {
           dataDir: flags['data'],
@@ -32,6 +54,12 @@ export function nodeCommand(): Command {
           logLevel: flags['logLevel'],
           maxUploadBytes: flags['maxUploadBytes'],
           trashRetentionDays: flags['trashRetentionDays'],
+          peers: flags.peer,
+          clusterKey: flags['clusterKey'],
+          discovery: flags['discovery'],
+          discoveryPort: flags['discoveryPort'],
+          syncIntervalMs: flags['syncIntervalMs'],
+          advertiseUrl: flags['advertiseUrl'],
         },
         process.env,
       );
@@ -52,4 +80,8 @@ export function nodeCommand(): Command {
       process.on('SIGINT', stop);
       process.on('SIGTERM', stop);
     });
+}
+
+function collect(value: string, previous: string[]): string[] {
+  return [...previous, value];
 }

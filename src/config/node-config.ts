@@ -22,6 +22,19 @@ export const NodeConfigSchema = z.object({
     .default(200 * 1024 * 1024),
   trashRetentionDays: z.coerce.number().positive().default(30),
   adminPassword: z.string().min(1).optional(),
+  /** Static peers: base URLs of other nodes of the cluster. */
+  peers: z.array(z.url({ protocol: /^https?$/, error: 'A peer is an http(s) URL.' })).default([]),
+  /** The shared secret that authenticates every peer request and discovery announcement. */
+  clusterKey: z
+    .string()
+    .min(16, 'A cluster key has at least 16 characters (mosaic cluster generates one).')
+    .optional(),
+  discovery: z.enum(['on', 'off']).default('on'),
+  discoveryPort: z.coerce.number().int().min(1).max(65535).default(7077),
+  /** How often each node pulls from its peers and retries what failed (anti-entropy). */
+  syncIntervalMs: z.coerce.number().int().min(50).default(5000),
+  /** The URL other nodes should use to reach this one (defaults to the listening address). */
+  advertiseUrl: z.url({ protocol: /^https?$/ }).optional(),
 });
 
 export type NodeConfig = z.infer<typeof NodeConfigSchema>;
@@ -36,17 +49,36 @@ export const ENV_TWINS: Record<keyof NodeConfig, string> = {
   maxUploadBytes: 'MOSAIC_MAX_UPLOAD_BYTES',
   trashRetentionDays: 'MOSAIC_TRASH_DAYS',
   adminPassword: 'MOSAIC_ADMIN_PASSWORD',
+  peers: 'MOSAIC_PEERS',
+  clusterKey: 'MOSAIC_CLUSTER_KEY',
+  discovery: 'MOSAIC_DISCOVERY',
+  discoveryPort: 'MOSAIC_DISCOVERY_PORT',
+  syncIntervalMs: 'MOSAIC_SYNC_INTERVAL_MS',
+  advertiseUrl: 'MOSAIC_ADVERTISE_URL',
 };
+
+/** Environment variables that hold lists (comma-separated). */
+const LIST_KEYS = new Set<keyof NodeConfig>(['peers']);
 
 /** Merges flags over environment variables and validates the result. */
 export function resolveNodeConfig(
-  flags: Partial<Record<keyof NodeConfig, string | number | undefined>>,
+  flags: Partial<Record<keyof NodeConfig, string | number | readonly string[] | undefined>>,
   env: NodeJS.ProcessEnv,
 ): NodeConfig {
   const merged: Record<string, unknown> = {};
   for (const key of Object.keys(ENV_TWINS) as (keyof NodeConfig)[]) {
-    const value = flags[key] ?? env[ENV_TWINS[key]];
-    if (value !== undefined && value !== '') merged[key] = value;
+    const flag = flags[key];
+    const fromEnv = env[ENV_TWINS[key]];
+    if (Array.isArray(flag) && flag.length > 0) merged[key] = flag;
+    else if (flag !== undefined && !Array.isArray(flag) && flag !== '') merged[key] = flag;
+    else if (fromEnv !== undefined && fromEnv !== '') {
+      merged[key] = LIST_KEYS.has(key)
+        ? fromEnv
+            .split(',')
+            .map((s) => s.trim())
+            .filter(Boolean)
+        : fromEnv;
+    }
   }
   const parsed = NodeConfigSchema.safeParse(merged);
   if (!parsed.success) {

@@ -90,4 +90,23 @@ export const MIGRATIONS: readonly string[] = [
     expires_at INTEGER NOT NULL
   ) STRICT;
   `,
+  /* 2: replication — per-origin contiguous sequence (version vector), known peers */ `
+  -- contiguous: the highest n such that this node holds every op 1..n of that origin.
+  CREATE TABLE origins (
+    origin     TEXT PRIMARY KEY,
+    contiguous INTEGER NOT NULL
+  ) STRICT;
+  INSERT INTO origins (origin, contiguous) SELECT origin, MAX(seq) FROM ops GROUP BY origin;
+
+  -- Peers this node has talked to, by node id. acked_seq: how many of this node's own ops
+  -- the peer has acknowledged (the push cursor; the op log itself is the durable outbox).
+  CREATE TABLE peers (
+    node_id   TEXT PRIMARY KEY,
+    name      TEXT NOT NULL,
+    url       TEXT NOT NULL,
+    source    TEXT NOT NULL CHECK (source IN ('static', 'discovered', 'inbound')),
+    acked_seq INTEGER NOT NULL DEFAULT 0,
+    last_seen INTEGER
+  ) STRICT;
+  `,
 ];

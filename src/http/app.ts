@@ -21,6 +21,8 @@ import { installAuth } from './auth.js';
 import { installErrorHandler } from './error-handler.js';
 import { installRequestMetrics, type Metrics } from './metrics.js';
 import { authRoutes } from './routes/auth.routes.js';
+import { clusterRoutes, type ClusterRoutesDeps } from './routes/cluster.routes.js';
+import { peerRoutes, type PeerRoutesDeps } from './routes/peer.routes.js';
 import { pictureRoutes } from './routes/pictures.routes.js';
 import { systemRoutes, type SystemInfo } from './routes/system.routes.js';
 
@@ -34,6 +36,9 @@ export interface AppDeps {
   readonly blobs: BlobStore;
   readonly thumbs: Thumbnails;
   readonly metrics: Metrics;
+  readonly cluster: ClusterRoutesDeps;
+  /** The peer API, present when the node has a cluster key. */
+  readonly peer: PeerRoutesDeps | null;
 }
 
 export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
@@ -88,5 +93,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       maxUploadBytes: deps.maxUploadBytes,
     }),
   );
+  await app.register(clusterRoutes(deps.cluster));
+  if (deps.peer) await app.register(peerRoutes(deps.peer));
   return app;
 }

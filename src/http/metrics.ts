@@ -3,6 +3,7 @@
  */
 import type { FastifyInstance } from 'fastify';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { PeerStatus } from '../replication/replicator.js';
 
 export interface Metrics {
   readonly registry: Registry;
@@ -43,6 +44,51 @@ export function createMetrics(totals: () => { count: number; bytes: number }): M
       registers: [registry],
     }),
   };
+}
+
+/** Replication state per peer, read from the replicator at scrape time. */
+export function registerPeerMetrics(registry: Registry, peers: () => PeerStatus[]): void {
+  const labelNames = ['peer'] as const;
+  const each = (gauge: Gauge<'peer'>, value: (p: PeerStatus) => number) => {
+    gauge.reset();
+    for (const p of peers()) gauge.set({ peer: p.name ?? p.url }, value(p));
+  };
+  new Gauge({
+    name: 'mosaic_peer_up',
+    help: 'Whether the peer answers (1) or not (0)',
+    labelNames,
+    registers: [registry],
+    collect() {
+      each(this, (p) => (p.state === 'up' ? 1 : 0));
+    },
+  });
+  new Gauge({
+    name: 'mosaic_peer_last_seen_seconds',
+    help: 'Unix time of the last successful exchange with the peer',
+    labelNames,
+    registers: [registry],
+    collect() {
+      each(this, (p) => (p.lastSeen === null ? 0 : Date.parse(p.lastSeen) / 1000));
+    },
+  });
+  new Gauge({
+    name: 'mosaic_peer_lag_ops',
+    help: 'Operations this node has that the peer lacks',
+    labelNames,
+    registers: [registry],
+    collect() {
+      each(this, (p) => p.lag.ops);
+    },
+  });
+  new Gauge({
+    name: 'mosaic_peer_lag_bytes',
+    help: 'Bytes of pictures the peer still has to fetch',
+    labelNames,
+    registers: [registry],
+    collect() {
+      each(this, (p) => p.lag.bytes);
+    },
+  });
 }
 
 /** Counts and times every request by route pattern (not raw URL, to bound label values). */

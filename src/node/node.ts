@@ -19,7 +19,15 @@ import type { NodeConfig } from '../config/node-config.js';
 import { HybridClock } from '../core/hlc.js';
 import { openDatabase, type Db } from '../db/database.js';
 import { buildApp } from '../http/app.js';
-import { createMetrics } from '../http/metrics.js';
+import { createMetrics, registerPeerMetrics } from '../http/metrics.js';
+import { Faults } from '../faults/faults.js';
+import { BlobSync } from '../replication/blob-sync.js';
+import { PeerVerifier } from '../replication/peer-auth.js';
+import { PeerRepository } from '../replication/peer.repository.js';
+import { Replicator } from '../replication/replicator.js';
+import { Agent } from 'undici';
+import type { AddressInfo } from 'node:net';
+import { defaultTargets, startDiscovery } from '../discovery/discovery.js';
 import { ChangeLog } from '../oplog/change-log.js';
 import { OpLogRepository } from '../oplog/oplog.repository.js';
 import { Thumbnails } from '../pictures/images.js';
@@ -85,7 +93,49 @@ export async function startNode(
   );
   await settleDeletedPictures(db, pictures);
 
+  // Replication: only with a cluster key, which authenticates every peer request.
+  if (config.peers.length > 0 && config.clusterKey === undefined) {
+    throw new Error(
+      'Peers need a cluster key: give --cluster-key or MOSAIC_CLUSTER_KEY (the same on every node).',
+    );
+  }
+  const faults = Faults.fromEnv(process.env);
+  const agent = new Agent({ keepAliveTimeout: 10_000, connections: 32 });
+  let selfUrl: string | null = null;
+  let replicator: Replicator | null = null;
+  const blobSync = new BlobSync({
+    db,
+    pictures: pictureRepo,
+    service: pictures,
+    blobs,
+    sources: () => replicator?.reachable() ?? [],
+    log,
+  });
+  if (config.clusterKey !== undefined) {
+    replicator = new Replicator({
+      selfId: identity.id,
+      selfName: identity.name,
+      key: config.clusterKey,
+      oplog,
+      changes,
+      peers: new PeerRepository(db),
+      faults,
+      agent,
+      log,
+      syncIntervalMs: config.syncIntervalMs,
+      onPeerUp: () => {
+        blobSync.scanMissing();
+      },
+    });
+  }
+  changes.onOps((ops) => {
+    replicator?.onOps(ops);
+    blobSync.handleOps(ops);
+  });
+
   const metrics = createMetrics(() => pictureRepo.totals());
+  const peerStatus = () => replicator?.status() ?? [];
+  registerPeerMetrics(metrics.registry, peerStatus);
   const app = await buildApp({
     log,
     info: { nodeId: identity.id, nodeName: identity.name, version: VERSION },
@@ -96,6 +146,28 @@ export async function startNode(
     blobs,
     thumbs,
     metrics,
+    cluster: {
+      self: () => ({ id: identity.id, name: identity.name, url: selfUrl }),
+      peers: peerStatus,
+    },
+    peer:
+      replicator === null || config.clusterKey === undefined
+        ? null
+        : {
+            verifier: new PeerVerifier(config.clusterKey),
+            self: () => ({
+              nodeId: identity.id,
+              name: identity.name,
+              url: selfUrl,
+              version: VERSION,
+            }),
+            oplog,
+            changes,
+            blobs,
+            faults,
+            pendingBlobBytes: () => blobSync.pendingBytes(),
+            contacted: (nodeId, url) => replicator?.noteInbound(nodeId, url),
+          },
   });
 
   const retentionMs = config.trashRetentionDays * DAY_MS;
@@ -114,7 +186,27 @@ export async function startNode(
 
   const address = await app.listen({ port: config.port, host: config.host });
   const url = address.replace('://[::1]', '://localhost');
+  // A wildcard address is no use to peers: without --advertise-url they learn us by discovery.
+  selfUrl = config.advertiseUrl ?? (/:\/\/(0\.0\.0\.0|\[::\])/.test(url) ? null : url);
   log.info({ url, id: identity.id, version: VERSION }, 'node listening');
+  replicator?.start(selfUrl, config.peers);
+  blobSync.scanMissing();
+
+  const discovery =
+    replicator !== null && config.clusterKey !== undefined && config.discovery === 'on'
+      ? await startDiscovery({
+          clusterKey: config.clusterKey,
+          nodeId: identity.id,
+          httpPort: (app.server.address() as AddressInfo).port,
+          discoveryPort: config.discoveryPort,
+          targets: defaultTargets(config.host),
+          log,
+          onPeer: ({ url: peerUrl }) => replicator?.addPeer(peerUrl, 'discovered'),
+        })
+      : null;
+  if (replicator === null) {
+    log.info('standalone node: no cluster key, so no replication and no discovery');
+  }
 
   return {
     identity,
@@ -123,7 +215,11 @@ export async function startNode(
     db,
     async close() {
       clearInterval(sweeper);
+      blobSync.stop();
+      await discovery?.close();
+      await replicator?.stop();
       await app.close();
+      await agent.close();
       db.close();
     },
   };

@@ -5,10 +5,21 @@
  */
 export type Role = 'admin' | 'user';
 
+/** The image types Mosaic accepts, judged by content. */
+export const IMAGE_TYPES = [
+  'image/jpeg',
+  'image/png',
+  'image/webp',
+  'image/gif',
+  'image/avif',
+  'image/heic',
+] as const;
+export type ImageType = (typeof IMAGE_TYPES)[number];
+
 export interface PictureCreate {
   readonly kind: 'picture.create';
   readonly id: string;
-  readonly contentType: string;
+  readonly contentType: ImageType;
   readonly size: number;
   readonly width: number;
   readonly height: number;
@@ -24,9 +35,9 @@ export interface PictureCreate {
 export interface PictureUpdate {
   readonly kind: 'picture.update';
   readonly id: string;
-  readonly title?: string;
-  readonly category?: string;
-  readonly desc?: string;
+  readonly title?: string | undefined;
+  readonly category?: string | undefined;
+  readonly desc?: string | undefined;
 }
 
 export interface PictureDelete {

@@ -8,28 +8,66 @@ interface OpRow {
   body: string;
 }
 
-/** The durable log of operations, in local arrival order. */
+export interface OpPosition {
+  readonly origin: string;
+  readonly seq: number;
+}
+
+/**
+ * The durable log of operations. It is also the replication outbox: what a peer still needs is
+ * whatever lies past its acknowledged position, so nothing is lost across restarts.
+ */
 export class OpLogRepository {
   private readonly insertStmt;
+  private readonly existsStmt;
   private readonly maxSeqStmt;
   private readonly maxHlcStmt;
   private readonly countStmt;
+  private readonly contiguousStmt;
+  private readonly setContiguousStmt;
+  private readonly vectorStmt;
+  private readonly rangeStmt;
+  private readonly createdBytesStmt;
 
-  constructor(private readonly db: Db) {
+  constructor(db: Db) {
     this.insertStmt = db.prepare(
       'INSERT OR IGNORE INTO ops (origin, seq, hlc, kind, body) VALUES (?, ?, ?, ?, ?)',
     );
+    this.existsStmt = db.prepare('SELECT 1 FROM ops WHERE origin = ? AND seq = ?').pluck();
     this.maxSeqStmt = db.prepare('SELECT MAX(seq) AS seq FROM ops WHERE origin = ?').pluck();
     this.maxHlcStmt = db.prepare('SELECT MAX(hlc) FROM ops').pluck();
     this.countStmt = db.prepare('SELECT COUNT(*) FROM ops').pluck();
+    this.contiguousStmt = db.prepare('SELECT contiguous FROM origins WHERE origin = ?').pluck();
+    this.setContiguousStmt = db.prepare(
+      'INSERT INTO origins (origin, contiguous) VALUES (?, ?) ON CONFLICT (origin) DO UPDATE SET contiguous = excluded.contiguous',
+    );
+    this.vectorStmt = db.prepare('SELECT origin, contiguous FROM origins ORDER BY origin');
+    this.rangeStmt = db.prepare(
+      'SELECT origin, seq, hlc, body FROM ops WHERE origin = ? AND seq > ? ORDER BY seq LIMIT ?',
+    );
+    this.createdBytesStmt = db
+      .prepare(
+        `SELECT COALESCE(SUM(json_extract(body, '$.size')), 0) FROM ops
+         WHERE origin = ? AND seq > ? AND kind = 'picture.create'`,
+      )
+      .pluck();
   }
 
-  /** Appends an operation; false when it was already there (duplicates are expected). */
+  /**
+   * Appends an operation; false when it was already there (duplicates are expected). Keeps the
+   * origin's contiguous prefix up to date, which is what pulls ask from.
+   */
   append(op: Op): boolean {
-    return (
+    const inserted =
       this.insertStmt.run(op.origin, op.seq, op.hlc, op.body.kind, JSON.stringify(op.body))
-        .changes === 1
-    );
+        .changes === 1;
+    if (inserted) {
+      // Every origin gets a row (even past a gap) so that pulls list it.
+      let contiguous = this.contiguous(op.origin);
+      while (this.existsStmt.get(op.origin, contiguous + 1) !== undefined) contiguous++;
+      this.setContiguousStmt.run(op.origin, contiguous);
+    }
+    return inserted;
   }
 
   lastSeq(origin: string): number {
@@ -44,14 +82,50 @@ export class OpLogRepository {
     return this.countStmt.get() as number;
   }
 
-  /** Operations after a local position, oldest first (used to push and to serve pulls). */
-  since(rowid: number, limit: number): { rowid: number; op: Op }[] {
-    const rows = this.db
-      .prepare(
-        'SELECT rowid, origin, seq, hlc, body FROM ops WHERE rowid > ? ORDER BY rowid LIMIT ?',
-      )
-      .all(rowid, limit) as (OpRow & { rowid: number })[];
-    return rows.map((r) => ({ rowid: r.rowid, op: rowToOp(r) }));
+  contiguous(origin: string): number {
+    return (this.contiguousStmt.get(origin) as number | undefined) ?? 0;
+  }
+
+  /** This node's version vector: for each origin, every op up to this seq is here. */
+  versionVector(): Record<string, number> {
+    const rows = this.vectorStmt.all() as { origin: string; contiguous: number }[];
+    return Object.fromEntries(rows.map((r) => [r.origin, r.contiguous]));
+  }
+
+  /** Operations of one origin after `seq`, in order. */
+  range(origin: string, afterSeq: number, limit: number): Op[] {
+    return (this.rangeStmt.all(origin, afterSeq, limit) as OpRow[]).map(rowToOp);
+  }
+
+  /**
+   * What a peer with version vector `theirs` lacks, ordered by (origin, seq), resuming after
+   * `after`. Ops past a gap in our own log are included: the receiver's log skips duplicates.
+   */
+  missingFor(
+    theirs: Readonly<Record<string, number>>,
+    after: OpPosition | null,
+    limit: number,
+  ): { ops: Op[]; next: OpPosition | null } {
+    const ops: Op[] = [];
+    const origins = (this.vectorStmt.all() as { origin: string }[])
+      .map((r) => r.origin)
+      .filter((o) => after === null || o >= after.origin);
+    for (const origin of origins) {
+      let from = theirs[origin] ?? 0;
+      if (after !== null && origin === after.origin) from = Math.max(from, after.seq);
+      const batch = this.range(origin, from, limit - ops.length);
+      ops.push(...batch);
+      if (ops.length >= limit) {
+        const last = ops[ops.length - 1];
+        return { ops, next: last ? { origin: last.origin, seq: last.seq } : null };
+      }
+    }
+    return { ops, next: null };
+  }
+
+  /** Bytes of the pictures created by ops of `origin` after `seq` (for replication lag). */
+  createdBytesAfter(origin: string, seq: number): number {
+    return this.createdBytesStmt.get(origin, seq) as number;
   }
 }
 

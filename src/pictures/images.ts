@@ -8,9 +8,10 @@ import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import sharp from 'sharp';
 import { InvalidImageError, NotAnImageError } from '../core/errors.js';
+import type { ImageType } from '../oplog/op.js';
 
 export interface ImageInfo {
-  readonly contentType: string;
+  readonly contentType: ImageType;
   readonly width: number;
   readonly height: number;
 }
@@ -22,7 +23,7 @@ const THUMB_EDGE: Record<ThumbSize, number> = { small: 320, large: 1600 };
 /** Reject images whose header lies about a gigantic size (decompression bombs). */
 const MAX_PIXELS = 268_402_689; // sharp's default, about 16384 x 16384
 
-function contentTypeOf(meta: sharp.Metadata): string | null {
+function contentTypeOf(meta: sharp.Metadata): ImageType | null {
   switch (meta.format) {
     case 'jpeg':
       return 'image/jpeg';

@@ -63,6 +63,11 @@ export class PictureService {
       await blobs.discard(staged);
       throw error;
     }
+    // The same bytes may have been uploaded concurrently and finished while this upload was
+    // being probed. Checking again right before the synchronous commit makes exactly one of
+    // them the creator; the others answer 200 with that picture instead of overwriting it.
+    const raced = this.visible(pictures.get(staged.hash));
+    if (raced) return { picture: raced, created: false };
     changes.commit({
       kind: 'picture.create',
       id: staged.hash,

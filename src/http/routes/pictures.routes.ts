@@ -137,9 +137,12 @@ export const pictureRoutes =
         if (rangeHeader !== undefined && (ifRange === undefined || ifRange === etag)) {
           const ranges = parseRange(picture.size, rangeHeader, { combine: true });
           if (ranges === -1) {
+            // The picture's Content-Type was set above; the error body is JSON (else Fastify
+            // refuses to serialize the object and answers 500).
             return reply
               .status(416)
               .header('Content-Range', `bytes */${picture.size}`)
+              .header('Content-Type', 'application/json; charset=utf-8')
               .send({
                 error: { code: 'range_not_satisfiable', message: 'The range is outside the file.' },
               });

@@ -1,0 +1,153 @@
+/**
+ * The peer API (/peer/*), spoken only between nodes of one cluster. Every request must carry a
+ * valid HMAC signature made with the cluster key (src/replication/peer-auth.ts); anything else
+ * gets 401, is logged, and changes nothing. Bodies are validated like any other input.
+ */
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import parseRange from 'range-parser';
+import type { BlobStore } from '../../blobs/blob-store.js';
+import { UnauthorizedError } from '../../core/errors.js';
+import type { Faults } from '../../faults/faults.js';
+import type { ChangeLog } from '../../oplog/change-log.js';
+import type { OpLogRepository } from '../../oplog/oplog.repository.js';
+import {
+  BlobParams,
+  HelloRequest,
+  HelloResponse,
+  PullRequest,
+  PullResponse,
+  PushRequest,
+  PushResponse,
+} from '../../replication/op-schema.js';
+import type { PeerVerifier } from '../../replication/peer-auth.js';
+import { ErrorBody } from '../schemas.js';
+
+export interface PeerRoutesDeps {
+  readonly verifier: PeerVerifier;
+  readonly self: () => { nodeId: string; name: string; url: string | null; version: string };
+  readonly oplog: OpLogRepository;
+  readonly changes: ChangeLog;
+  readonly blobs: BlobStore;
+  readonly faults: Faults;
+  readonly pendingBlobBytes: () => number;
+  /** A verified peer contacted us (with the URL it can be reached at, possibly empty). */
+  readonly contacted: (nodeId: string, url: string) => void;
+}
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    rawBody?: Buffer;
+    peerId?: string;
+  }
+}
+
+const MAX_PEER_BODY = 64 * 1024 * 1024;
+
+export const peerRoutes =
+  (deps: PeerRoutesDeps): FastifyPluginAsyncZod =>
+  async (app) => {
+    // Keep the exact bytes: the signature covers the body as sent.
+    app.removeContentTypeParser('application/json');
+    app.addContentTypeParser(
+      'application/json',
+      { parseAs: 'buffer', bodyLimit: MAX_PEER_BODY },
+      (request, body: Buffer, done) => {
+        request.rawBody = body;
+        try {
+          done(null, JSON.parse(body.toString('utf8')));
+        } catch {
+          const error = new Error('The request body is not valid JSON.') as Error & {
+            statusCode: number;
+          };
+          error.statusCode = 400;
+          done(error, undefined);
+        }
+      },
+    );
+
+    app.addHook('preValidation', async (request, reply) => {
+      const result = deps.verifier.verify(
+        request.method,
+        request.url,
+        request.headers,
+        request.rawBody ?? Buffer.alloc(0),
+      );
+      if (!result.ok) {
+        request.log.warn(
+          { reason: result.reason, ip: request.ip, url: request.url },
+          'peer request refused',
+        );
+        throw new UnauthorizedError(`Peer request refused: ${result.reason}.`);
+      }
+      if (deps.faults.isBlocked(result.nodeId)) {
+        // Behave like a cut link: no answer at all.
+        request.raw.socket.destroy();
+        return reply.hijack();
+      }
+      request.peerId = result.nodeId;
+      deps.contacted(result.nodeId, result.url);
+      return undefined;
+    });
+
+    const errors = { 400: ErrorBody, 401: ErrorBody };
+
+    app.post(
+      '/peer/hello',
+      { schema: { hide: true, body: HelloRequest, response: { 200: HelloResponse, ...errors } } },
+      async () => ({
+        ...deps.self(),
+        vv: deps.oplog.versionVector(),
+        pendingBlobBytes: deps.pendingBlobBytes(),
+      }),
+    );
+
+    app.post(
+      '/peer/ops',
+      { schema: { hide: true, body: PushRequest, response: { 200: PushResponse, ...errors } } },
+      async (request) => {
+        const applied = deps.changes.receive(request.body.ops);
+        return { applied: applied.length, vv: deps.oplog.versionVector() };
+      },
+    );
+
+    app.post(
+      '/peer/pull',
+      { schema: { hide: true, body: PullRequest, response: { 200: PullResponse, ...errors } } },
+      async (request) => {
+        const { vv, after, limit } = request.body;
+        return deps.oplog.missingFor(vv, after, limit);
+      },
+    );
+
+    app.get(
+      '/peer/blobs/:hash',
+      { schema: { hide: true, params: BlobParams } },
+      async (request, reply) => {
+        const { hash } = request.params;
+        const size = await deps.blobs.size(hash);
+        if (size === null) {
+          return reply
+            .status(404)
+            .send({ error: { code: 'not_found', message: 'No such blob here.' } });
+        }
+        void reply
+          .header('Content-Type', 'application/octet-stream')
+          .header('Accept-Ranges', 'bytes');
+        const range = request.headers.range;
+        if (range !== undefined) {
+          const ranges = parseRange(size, range);
+          if (ranges === -1)
+            return reply.status(416).header('Content-Range', `bytes */${size}`).send();
+          const first = ranges !== -2 ? ranges[0] : undefined;
+          if (first) {
+            return reply
+              .status(206)
+              .header('Content-Range', `bytes ${first.start}-${first.end}/${size}`)
+              .header('Content-Length', first.end - first.start + 1)
+              .send(deps.blobs.read(hash, first));
+          }
+        }
+        return reply.header('Content-Length', size).send(deps.blobs.read(hash));
+      },
+    );
+  };

@@ -1,0 +1,131 @@
+/**
+ * Keeps each picture's bytes where its replicated state says they belong: fetched from a peer
+ * when the picture is alive here but its bytes are not, moved to the trash when it dies,
+ * restored when it comes back. A picture becomes visible only once its bytes are here.
+ *
+ * Fetches stream from any reachable peer that has the blob, are verified against the hash,
+ * and resume from the partial file after an interruption or a restart.
+ */
+import type { Logger } from 'pino';
+import type { BlobStore } from '../blobs/blob-store.js';
+import { Limiter } from '../core/limiter.js';
+import type { Db } from '../db/database.js';
+import type { Op } from '../oplog/op.js';
+import type { PictureRepository } from '../pictures/picture.repository.js';
+import type { PictureService } from '../pictures/picture.service.js';
+import { isAlive } from '../pictures/picture.state.js';
+import type { PeerClient } from './peer-client.js';
+
+export interface BlobSyncDeps {
+  readonly db: Db;
+  readonly pictures: PictureRepository;
+  readonly service: PictureService;
+  readonly blobs: BlobStore;
+  /** Peers to fetch from, best first. */
+  readonly sources: () => PeerClient[];
+  readonly log: Logger;
+  readonly onVisible?: (id: string) => void;
+  readonly concurrency?: number;
+}
+
+export class BlobSync {
+  /** Per picture: the reconcile in progress, and whether another was asked for meanwhile. */
+  private readonly inflight = new Map<string, { again: boolean }>();
+  private readonly limiter: Limiter;
+  private stopped = false;
+
+  constructor(private readonly deps: BlobSyncDeps) {
+    this.limiter = new Limiter(deps.concurrency ?? 4);
+  }
+
+  handleOps(ops: readonly Op[]): void {
+    for (const op of ops) {
+      const kind = op.body.kind;
+      if (kind === 'picture.create' || kind === 'picture.update' || kind === 'picture.delete') {
+        this.schedule(op.body.id);
+      }
+    }
+  }
+
+  /** Reconciles every picture whose bytes are missing (at start, and when a peer comes up). */
+  scanMissing(): void {
+    const ids = this.deps.db
+      .prepare('SELECT id FROM pictures WHERE alive = 1 AND has_blob = 0')
+      .pluck()
+      .all() as string[];
+    for (const id of ids) this.schedule(id);
+  }
+
+  /** Bytes of pictures known here whose blobs are still to fetch. */
+  pendingBytes(): number {
+    return this.deps.db
+      .prepare('SELECT COALESCE(SUM(size), 0) FROM pictures WHERE alive = 1 AND has_blob = 0')
+      .pluck()
+      .get() as number;
+  }
+
+  stop(): void {
+    this.stopped = true;
+  }
+
+  schedule(id: string): void {
+    const running = this.inflight.get(id);
+    if (running) {
+      running.again = true;
+      return;
+    }
+    const entry = { again: false };
+    this.inflight.set(id, entry);
+    void (async () => {
+      try {
+        do {
+          entry.again = false;
+          await this.reconcile(id);
+        } while (entry.again && !this.stopped);
+      } catch (error) {
+        this.deps.log.warn(
+          { picture: id, err: (error as Error).message },
+          'blob sync failed; will retry',
+        );
+      } finally {
+        this.inflight.delete(id);
+      }
+    })();
+  }
+
+  private async reconcile(id: string): Promise<void> {
+    const { service, pictures } = this.deps;
+    await service.settleBytes(id);
+    const stored = pictures.get(id);
+    if (!stored || stored.hasBlob || !isAlive(stored.state) || !stored.state.info) return;
+    const size = stored.state.info.size;
+    await this.limiter.run(() => this.fetch(id, size));
+  }
+
+  private async fetch(id: string, size: number): Promise<void> {
+    const { blobs, pictures, log } = this.deps;
+    for (const peer of this.deps.sources()) {
+      if (this.stopped) return;
+      const start = await blobs.partialSize(id);
+      try {
+        const res = await peer.blob(id, start > size ? 0 : start);
+        if (!res) continue; // that peer does not have it
+        await blobs.receive(id, size, res.body, res.start);
+      } catch (error) {
+        log.warn(
+          { picture: id, peer: peer.baseUrl, err: (error as Error).message },
+          'blob fetch failed',
+        );
+        continue;
+      }
+      pictures.setHasBlob(id, true);
+      log.debug({ picture: id, peer: peer.baseUrl, resumedAt: start }, 'blob fetched');
+      this.deps.onVisible?.(id);
+      // Thumbnails are made here, from our own copy, in the background.
+      this.deps.service.thumbnail(id, 'small').catch((err: unknown) => {
+        log.warn({ picture: id, err }, 'thumbnail failed');
+      });
+      return;
+    }
+  }
+}

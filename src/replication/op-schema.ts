@@ -1,0 +1,92 @@
+/**
+ * Schemas for what peers send. Every peer message is validated here before it touches the
+ * database: a peer with the cluster key is trusted to be a member, not to be bug-free.
+ */
+import { z } from 'zod';
+import { isHlc } from '../core/hlc.js';
+import { SHA256_HEX } from '../core/ids.js';
+import { IMAGE_TYPES } from '../oplog/op.js';
+
+const NodeId = z.string().regex(/^[0-9a-f]{16}$/);
+const Hlc = z.string().refine(isHlc, 'not an HLC timestamp');
+const Sha = z.string().regex(SHA256_HEX);
+const Text = (max: number) => z.string().max(max);
+const Name = z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/);
+
+const OpBodySchema = z.discriminatedUnion('kind', [
+  z.strictObject({
+    kind: z.literal('picture.create'),
+    id: Sha,
+    contentType: z.enum(IMAGE_TYPES),
+    size: z.number().int().nonnegative(),
+    width: z.number().int().positive(),
+    height: z.number().int().positive(),
+    owner: Text(64),
+    originName: Name,
+    createdAt: z.number().int().nonnegative(),
+    title: Text(200),
+    category: Text(64),
+    desc: Text(5000),
+  }),
+  z.strictObject({
+    kind: z.literal('picture.update'),
+    id: Sha,
+    title: Text(200).optional(),
+    category: Text(64).optional(),
+    desc: Text(5000).optional(),
+  }),
+  z.strictObject({ kind: z.literal('picture.delete'), id: Sha }),
+  z.strictObject({
+    kind: z.literal('user.put'),
+    username: Text(64),
+    passwordHash: Text(512),
+    role: z.enum(['admin', 'user']),
+  }),
+  z.strictObject({
+    kind: z.literal('token.put'),
+    tokenId: z.string().regex(/^[0-9a-f]{16}$/),
+    username: Text(64),
+    name: Text(100),
+    tokenHash: Sha,
+    createdAt: z.number().int().nonnegative(),
+  }),
+]);
+
+export const OpSchema = z.strictObject({
+  origin: NodeId,
+  seq: z.number().int().positive(),
+  hlc: Hlc,
+  body: OpBodySchema,
+});
+
+export const VersionVectorSchema = z.record(NodeId, z.number().int().nonnegative());
+
+export const PeerInfoSchema = z.strictObject({
+  nodeId: NodeId,
+  name: Name,
+  url: z.url({ protocol: /^https?$/ }).nullable(),
+});
+
+export const HelloRequest = PeerInfoSchema;
+export const HelloResponse = z.strictObject({
+  nodeId: NodeId,
+  name: Name,
+  url: z.url({ protocol: /^https?$/ }).nullable(),
+  version: z.string(),
+  vv: VersionVectorSchema,
+  /** Bytes of pictures this node knows of but has not fetched yet. */
+  pendingBlobBytes: z.number().int().nonnegative(),
+});
+
+export const PushRequest = z.strictObject({ ops: z.array(OpSchema).max(5000) });
+export const PushResponse = z.strictObject({ applied: z.number().int(), vv: VersionVectorSchema });
+
+const Position = z.strictObject({ origin: NodeId, seq: z.number().int().nonnegative() });
+export const PullRequest = z.strictObject({
+  vv: VersionVectorSchema,
+  after: Position.nullable(),
+  limit: z.number().int().min(1).max(5000),
+});
+export const PullResponse = z.strictObject({ ops: z.array(OpSchema), next: Position.nullable() });
+
+export const BlobParams = z.strictObject({ hash: Sha });

@@ -1,0 +1,128 @@
+/**
+ * The client side of the peer protocol: signed requests to one peer over undici, responses
+ * validated with the same schemas the server uses.
+ */
+import type { Readable } from 'node:stream';
+import { Agent, request } from 'undici';
+import type { z } from 'zod';
+import type { Faults } from '../faults/faults.js';
+import type { Op } from '../oplog/op.js';
+import type { OpPosition } from '../oplog/oplog.repository.js';
+import { signRequest } from './peer-auth.js';
+import { HelloResponse, PullResponse, PushResponse, type PeerInfoSchema } from './op-schema.js';
+import type { VersionVector } from './version-vector.js';
+
+export class PeerError extends Error {
+  constructor(
+    message: string,
+    readonly status: number | null,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+    this.name = 'PeerError';
+  }
+}
+
+export interface PeerClientOptions {
+  readonly key: string;
+  readonly self: z.infer<typeof PeerInfoSchema>;
+  readonly agent: Agent;
+  readonly faults: Faults;
+  readonly timeoutMs?: number;
+}
+
+export class PeerClient {
+  constructor(
+    readonly baseUrl: string,
+    private readonly options: PeerClientOptions,
+  ) {}
+
+  hello(): Promise<z.infer<typeof HelloResponse>> {
+    return this.json('POST', '/peer/hello', this.options.self, HelloResponse);
+  }
+
+  push(ops: readonly Op[]): Promise<z.infer<typeof PushResponse>> {
+    return this.json('POST', '/peer/ops', { ops }, PushResponse);
+  }
+
+  pull(
+    vv: VersionVector,
+    after: OpPosition | null,
+    limit: number,
+  ): Promise<z.infer<typeof PullResponse>> {
+    return this.json('POST', '/peer/pull', { vv, after, limit }, PullResponse);
+  }
+
+  /**
+   * Streams a blob from `offset`. Resolves with the body and where it starts (0 when the peer
+   * ignored the range), or null when the peer does not have the blob.
+   */
+  async blob(hash: string, offset: number): Promise<{ body: Readable; start: number } | null> {
+    const path = `/peer/blobs/${hash}`;
+    const headers = await this.sign('GET', path, '');
+    if (offset > 0) headers['range'] = `bytes=${offset}-`;
+    const res = await this.send('GET', path, headers, undefined, 120_000);
+    if (res.statusCode === 404 || res.statusCode === 416) {
+      await res.body.dump();
+      return null;
+    }
+    if (res.statusCode !== 200 && res.statusCode !== 206) {
+      await res.body.dump();
+      throw new PeerError(`GET ${path} answered ${res.statusCode}`, res.statusCode);
+    }
+    return { body: res.body, start: res.statusCode === 206 ? offset : 0 };
+  }
+
+  private async json<T extends z.ZodType>(
+    method: string,
+    path: string,
+    payload: unknown,
+    schema: T,
+  ): Promise<z.infer<T>> {
+    const body = JSON.stringify(payload);
+    const headers = await this.sign(method, path, body);
+    headers['content-type'] = 'application/json';
+    const res = await this.send(method, path, headers, body, this.options.timeoutMs ?? 15_000);
+    const text = await res.body.text();
+    if (res.statusCode !== 200) {
+      throw new PeerError(
+        `${method} ${path} answered ${res.statusCode}: ${text.slice(0, 200)}`,
+        res.statusCode,
+      );
+    }
+    const parsed = schema.safeParse(JSON.parse(text));
+    if (!parsed.success) throw new PeerError(`${method} ${path}: malformed answer`, res.statusCode);
+    return parsed.data;
+  }
+
+  private async sign(method: string, path: string, body: string): Promise<Record<string, string>> {
+    if (!(await this.options.faults.beforePeerSend())) {
+      throw new PeerError(`${method} ${path} dropped (MOSAIC_FAULTS)`, null);
+    }
+    const { self, key } = this.options;
+    return signRequest(key, { method, path, nodeId: self.nodeId, url: self.url ?? '', body });
+  }
+
+  private async send(
+    method: string,
+    path: string,
+    headers: Record<string, string>,
+    body: string | undefined,
+    timeoutMs: number,
+  ) {
+    try {
+      return await request(new URL(path, this.baseUrl), {
+        method: method as 'GET' | 'POST',
+        headers,
+        body: body ?? null,
+        dispatcher: this.options.agent,
+        headersTimeout: timeoutMs,
+        bodyTimeout: timeoutMs,
+      });
+    } catch (error) {
+      throw new PeerError(`${method} ${this.baseUrl}${path}: ${(error as Error).message}`, null, {
+        cause: error,
+      });
+    }
+  }
+}

@@ -1,0 +1,179 @@
+/**
+ * One peer, seen from this node: its identity once known, whether it answers, what it holds
+ * (its version vector), and a single worker that pushes our operations to it and pulls what
+ * we lack from it. Work for one peer is strictly serial; different peers run in parallel.
+ */
+import type { Logger } from 'pino';
+import type { Faults } from '../faults/faults.js';
+import type { ChangeLog } from '../oplog/change-log.js';
+import type { OpLogRepository } from '../oplog/oplog.repository.js';
+import { PeerError, type PeerClient } from './peer-client.js';
+import type { PeerRepository, PeerSource } from './peer.repository.js';
+import type { VersionVector } from './version-vector.js';
+
+export type LinkState = 'unknown' | 'up' | 'down';
+
+const PUSH_BATCH = 500;
+const PULL_BATCH = 1000;
+
+export interface LinkContext {
+  readonly selfId: string;
+  readonly oplog: OpLogRepository;
+  readonly changes: ChangeLog;
+  readonly peers: PeerRepository;
+  readonly faults: Faults;
+  readonly log: Logger;
+  /** Called after a hello told us who the peer is; returns false if the link is redundant. */
+  readonly identified: (link: PeerLink) => boolean;
+  /** Called when the peer comes up after being down or unknown (time to fetch missing bytes). */
+  readonly cameUp: (link: PeerLink) => void;
+}
+
+export class PeerLink {
+  nodeId: string | null = null;
+  name: string | null = null;
+  state: LinkState = 'unknown';
+  lastSeen: number | null = null;
+  lastError: string | null = null;
+  theirVv: VersionVector = {};
+  theirPendingBytes = 0;
+  closed = false;
+
+  private running: Promise<void> | null = null;
+  private wantPush = false;
+  private wantPull = false;
+  private wantHello = true;
+
+  constructor(
+    readonly url: string,
+    readonly source: PeerSource,
+    readonly client: PeerClient,
+    private readonly ctx: LinkContext,
+  ) {}
+
+  /** Asks the worker to push, pull (and say hello first if needed); coalesces requests. */
+  kick(work: { push?: boolean; pull?: boolean; hello?: boolean }): void {
+    if (this.closed) return;
+    this.wantPush ||= work.push === true;
+    this.wantPull ||= work.pull === true;
+    this.wantHello ||= work.hello === true;
+    this.running ??= this.run().finally(() => {
+      this.running = null;
+    });
+  }
+
+  /** Waits for the current work to finish (for shutdown). */
+  async idle(): Promise<void> {
+    await this.running;
+  }
+
+  private async run(): Promise<void> {
+    try {
+      while (!this.closed && (this.wantHello || this.wantPush || this.wantPull)) {
+        if (this.wantHello || this.state !== 'up') {
+          this.wantHello = false;
+          await this.hello();
+          if (this.closed) return;
+        }
+        if (this.wantPull) {
+          this.wantPull = false;
+          await this.pull();
+        }
+        if (this.wantPush) {
+          this.wantPush = false;
+          await this.push();
+        }
+      }
+    } catch (error) {
+      this.markDown(error);
+    }
+  }
+
+  private async hello(): Promise<void> {
+    this.assertNotBlocked();
+    const info = await this.client.hello();
+    const firstContact = this.nodeId === null;
+    this.nodeId = info.nodeId;
+    this.name = info.name;
+    this.theirVv = info.vv;
+    this.theirPendingBytes = info.pendingBlobBytes;
+    this.assertNotBlocked();
+    if (firstContact && !this.ctx.identified(this)) {
+      this.closed = true;
+      return;
+    }
+    const wasUp = this.state === 'up';
+    this.markUp();
+    this.ctx.peers.upsert({
+      nodeId: info.nodeId,
+      name: info.name,
+      url: this.url,
+      source: this.source,
+      lastSeen: this.lastSeen,
+    });
+    if (!wasUp) {
+      this.ctx.log.info({ peer: info.name, url: this.url }, 'peer up');
+      // On (re)connect: catch up both ways.
+      this.wantPull = true;
+      this.wantPush = true;
+      this.ctx.cameUp(this);
+    }
+  }
+
+  /** Sends our own operations the peer lacks, in order, in batches. */
+  private async push(): Promise<void> {
+    const { oplog, selfId } = this.ctx;
+    for (;;) {
+      this.assertNotBlocked();
+      const from = this.theirVv[selfId] ?? 0;
+      const ops = oplog.range(selfId, from, PUSH_BATCH);
+      if (ops.length === 0) return;
+      const res = await this.client.push(ops);
+      this.theirVv = res.vv;
+      const last = ops[ops.length - 1];
+      if (last && (this.theirVv[selfId] ?? 0) < last.seq) {
+        // The peer could not take them in order (it lacks earlier ones?): let the next hello
+        // refresh its vector rather than loop.
+        this.theirVv = { ...this.theirVv, [selfId]: last.seq };
+      }
+      if (this.nodeId) this.ctx.peers.ack(this.nodeId, this.theirVv[selfId] ?? 0);
+      this.markUp();
+    }
+  }
+
+  /** Anti-entropy: fetches every operation (of any origin) the peer has and we lack. */
+  private async pull(): Promise<void> {
+    const { oplog, changes } = this.ctx;
+    let after = null;
+    do {
+      this.assertNotBlocked();
+      const res = await this.client.pull(oplog.versionVector(), after, PULL_BATCH);
+      if (res.ops.length > 0) changes.receive(res.ops);
+      after = res.next;
+      this.markUp();
+    } while (after !== null);
+  }
+
+  private assertNotBlocked(): void {
+    if (this.ctx.faults.isBlocked(this.nodeId, this.name)) {
+      throw new PeerError('link cut by MOSAIC_FAULTS', null);
+    }
+  }
+
+  private markUp(): void {
+    this.lastSeen = Date.now();
+    this.lastError = null;
+    if (this.state !== 'up') this.state = 'up';
+    if (this.nodeId) this.ctx.peers.seen(this.nodeId, this.lastSeen);
+  }
+
+  private markDown(error: unknown): void {
+    const message = error instanceof Error ? error.message : String(error);
+    if (this.state !== 'down') {
+      this.ctx.log.warn({ peer: this.name ?? this.url, err: message }, 'peer down');
+    }
+    this.state = 'down';
+    this.lastError = message;
+    // Retried by the replicator's periodic cycle.
+  }
+}
