@@ -1,0 +1,328 @@
+/**
+ * Every node a full read-write replica: 4 real node processes on 127.0.0.1, static peers,
+ * a shared cluster key. Waits on conditions, never fixed sleeps.
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { PEER_HEADERS, signRequest } from '../../src/replication/peer-auth.js';
+import { TestCluster, allPictures, waitConverged, type ClusterNode } from '../helpers/cluster.js';
+import { cleanup, makeImage, waitFor, type Picture } from '../helpers/node-process.js';
+
+let cluster: TestCluster;
+let n: ClusterNode[];
+let seed = 1000;
+
+async function upload(node: ClusterNode, fields: Record<string, string> = {}): Promise<Picture> {
+  const client = await node.api();
+  const res = await client.upload<Picture>({
+    file: await makeImage({ seed: seed++ }),
+    fields: { title: `picture ${seed}`, ...fields },
+  });
+  expect(res.status).toBe(201);
+  return res.body;
+}
+
+beforeAll(async () => {
+  cluster = new TestCluster({ syncIntervalMs: 500 });
+  await cluster.reserve(5); // the fifth joins later
+  n = await Promise.all(
+    [0, 1, 2, 3].map((i) =>
+      cluster.start(
+        i,
+        [0, 1, 2, 3, 4].filter((j) => j !== i),
+      ),
+    ),
+  );
+});
+
+afterAll(async () => {
+  await cleanup();
+});
+
+describe('replication across 4 nodes', () => {
+  it('an upload at one node appears at all; an edit and a delete elsewhere follow', async () => {
+    const [n1, n2, n3] = n as [ClusterNode, ClusterNode, ClusterNode];
+    const a = await upload(n1, { category: 'beach', desc: 'first' });
+    const b = await upload(n1, { category: 'city' });
+    await waitConverged(n, {
+      expect: (ps) => ps.some((p) => p.id === a.id) && ps.some((p) => p.id === b.id),
+    });
+
+    const edited = await (
+      await n2.api()
+    ).patch<Picture>(`/api/pictures/${a.id}`, { title: 'edited at n2' });
+    expect(edited.status).toBe(200);
+    expect((await (await n3.api()).delete(`/api/pictures/${b.id}`)).status).toBe(204);
+
+    const pictures = await waitConverged(n, {
+      expect: (ps) =>
+        ps.some((p) => p.id === a.id && p.title === 'edited at n2') &&
+        !ps.some((p) => p.id === b.id),
+    });
+    expect(pictures.find((p) => p.id === a.id)).toMatchObject({
+      origin: 'n1',
+      category: 'beach',
+      desc: 'first',
+    });
+  });
+
+  it('refuses forged, unsigned, replayed and tampered peer requests, and changes nothing', async () => {
+    const target = n[1] as ClusterNode;
+    const before = await allPictures(await target.api());
+    const op = {
+      origin: 'ffffffffffffffff',
+      seq: 1,
+      hlc: `${String(Date.now()).padStart(16, '0')}-0000-ffffffffffffffff`,
+      body: { kind: 'picture.delete', id: before[0]?.id ?? 'a'.repeat(64) },
+    };
+    const body = JSON.stringify({ ops: [op] });
+    const send = (headers: Record<string, string>, payload = body) =>
+      fetch(`${target.node.url}/peer/ops`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', ...headers },
+        body: payload,
+      });
+    const signed = (key: string) =>
+      signRequest(key, {
+        method: 'POST',
+        path: '/peer/ops',
+        nodeId: 'ffffffffffffffff',
+        url: '',
+        body,
+      });
+
+    const unsigned = await send({});
+    expect(unsigned.status).toBe(401);
+    expect(((await unsigned.json()) as { error: { code: string } }).error.code).toBe(
+      'unauthorized',
+    );
+    expect((await send(signed(randomBytes(24).toString('base64url')))).status).toBe(401);
+    const tampered = signed(cluster.key);
+    expect((await send(tampered, body.replace('picture.delete', 'picture.delete '))).status).toBe(
+      401,
+    );
+    const stale = signRequest(
+      cluster.key,
+      { method: 'POST', path: '/peer/ops', nodeId: 'ffffffffffffffff', url: '', body },
+      Date.now() - 120_000,
+    );
+    expect((await send(stale)).status).toBe(401);
+    const wrongNode = { ...signed(cluster.key), [PEER_HEADERS.node]: 'eeeeeeeeeeeeeeee' };
+    expect((await send(wrongNode)).status).toBe(401);
+
+    // A correctly signed request is accepted once; the same request again is a replay.
+    const valid = signRequest(cluster.key, {
+      method: 'POST',
+      path: '/peer/ops',
+      nodeId: 'ffffffffffffffff',
+      url: '',
+      body: JSON.stringify({ ops: [] }),
+    });
+    expect((await send(valid, JSON.stringify({ ops: [] }))).status).toBe(200);
+    expect((await send(valid, JSON.stringify({ ops: [] }))).status).toBe(401);
+
+    expect(await allPictures(await target.api())).toEqual(before);
+  });
+
+  it('a node killed with SIGKILL during a burst of 300 changes catches up; nothing is lost', async () => {
+    const [n1, n2, n3, n4] = n as [ClusterNode, ClusterNode, ClusterNode, ClusterNode];
+    const writers = [n1, n2, n3];
+    // 100 changes per writer: 70 uploads, then 30 edits of its own uploads.
+    const burst = writers.map(async (w, wi) => {
+      const mine: Picture[] = [];
+      for (let i = 0; i < 70; i++) mine.push(await upload(w, { category: `burst-${wi}` }));
+      const client = await w.api();
+      for (let i = 0; i < 30; i++) {
+        const p = mine[i] as Picture;
+        const res = await client.patch(`/api/pictures/${p.id}`, { desc: `edit ${i} at ${w.name}` });
+        expect(res.status).toBe(200);
+      }
+      return mine;
+    });
+    // Kill n4 once the burst is under way.
+    await waitFor(
+      async () =>
+        (await allPictures(await n4.api())).filter((p) => p.category.startsWith('burst')).length >=
+        30,
+      {
+        timeoutMs: 30_000,
+        what: 'the burst to reach n4',
+      },
+    );
+    await n4.node.kill();
+    const uploaded = (await Promise.all(burst)).flat();
+    await n4.node.restart();
+
+    const pictures = await waitConverged(n, {
+      timeoutMs: 60_000,
+      expect: (ps) => uploaded.every((u) => ps.some((p) => p.id === u.id)),
+    });
+    const burstPictures = pictures.filter((p) => p.category.startsWith('burst'));
+    expect(burstPictures).toHaveLength(210);
+    expect(burstPictures.filter((p) => p.desc.startsWith('edit '))).toHaveLength(90);
+  });
+
+  it('a new empty node catches up fully, even while the origin of some pictures is down', async () => {
+    const [n1, n2, n3, n4] = n as [ClusterNode, ClusterNode, ClusterNode, ClusterNode];
+    const fromN1 = [await upload(n1, { category: 'late' }), await upload(n1, { category: 'late' })];
+    await waitConverged([n1, n2, n3, n4], {
+      expect: (ps) => fromN1.every((u) => ps.some((p) => p.id === u.id)),
+    });
+    await n1.node.kill();
+
+    const n5 = await cluster.start(4);
+    await waitConverged([n2, n3, n4, n5], {
+      timeoutMs: 60_000,
+      expect: (ps) => fromN1.every((u) => ps.some((p) => p.id === u.id)),
+    });
+    // n5 can sign in with the replicated admin account, and sees n1 as down.
+    const status = await (
+      await n5.api()
+    ).get<{ peers: { name: string | null; state: string }[] }>('/api/cluster');
+    expect(status.body.peers.find((p) => p.name === 'n2')?.state).toBe('up');
+
+    await n1.node.restart();
+    n.push(n5);
+    await waitConverged(n, { timeoutMs: 30_000 });
+  });
+
+  it('two groups cut off from each other converge by the documented rules once healed', async () => {
+    const [n1, n2, n3, n4] = n as [ClusterNode, ClusterNode, ClusterNode, ClusterNode];
+    const x = await upload(n1, { category: 'split', desc: 'x' });
+    const y = await upload(n1, { category: 'split', desc: 'y' });
+    const z = await upload(n1, { category: 'split', desc: 'z' });
+    await waitConverged(n, {
+      expect: (ps) => [x, y, z].every((u) => ps.some((p) => p.id === u.id)),
+    });
+
+    await cluster.partition([n1, n2], [n3, n4, ...n.slice(4)]);
+    const left = await n1.api();
+    const right = await n3.api();
+    // Same field on both sides: the later write (higher HLC) wins everywhere.
+    expect((await left.patch(`/api/pictures/${x.id}`, { title: 'left title' })).status).toBe(200);
+    // Different fields on both sides: both survive.
+    expect((await left.patch(`/api/pictures/${y.id}`, { category: 'left-cat' })).status).toBe(200);
+    expect((await right.patch(`/api/pictures/${y.id}`, { desc: 'right desc' })).status).toBe(200);
+    // Delete on one side, a later edit on the other: the later edit wins.
+    expect((await left.delete(`/api/pictures/${z.id}`)).status).toBe(204);
+    await waitFor(
+      async () =>
+        Date.now() >
+        Date.parse((await allPictures(left)).find((p) => p.id === x.id)?.updatedAt ?? '0') + 5,
+    );
+    expect((await right.patch(`/api/pictures/${x.id}`, { title: 'right title' })).status).toBe(200);
+    expect(
+      (await right.patch(`/api/pictures/${z.id}`, { desc: 'edited after the delete' })).status,
+    ).toBe(200);
+    // While cut off, the other side has not seen any of it.
+    expect((await allPictures(await n4.api())).find((p) => p.id === y.id)?.category).toBe('split');
+
+    await cluster.heal();
+    const pictures = await waitConverged(n, {
+      timeoutMs: 30_000,
+      expect: (ps) =>
+        ps.find((p) => p.id === y.id)?.category === 'left-cat' &&
+        ps.find((p) => p.id === y.id)?.desc === 'right desc',
+    });
+    expect(pictures.find((p) => p.id === x.id)?.title).toBe('right title');
+    expect(pictures.find((p) => p.id === z.id)?.desc).toBe('edited after the delete');
+  });
+
+  it('reports every peer with its state and lag in /api/cluster and /metrics', async () => {
+    const n2 = n[1] as ClusterNode;
+    const status = await (
+      await n2.api()
+    ).get<{
+      self: { name: string };
+      peers: {
+        name: string | null;
+        state: string;
+        lastSeen: string | null;
+        lag: { ops: number; bytes: number };
+      }[];
+    }>('/api/cluster');
+    expect(status.body.self.name).toBe('n2');
+    await waitFor(
+      async () => {
+        const s = await (
+          await n2.api()
+        ).get<{ peers: { state: string; lag: { ops: number } }[] }>('/api/cluster');
+        return (
+          s.body.peers.length === 4 &&
+          s.body.peers.every((p) => p.state === 'up' && p.lag.ops === 0)
+        );
+      },
+      { timeoutMs: 15_000, what: 'all peers up with no lag' },
+    );
+    const metrics = await (await fetch(`${n2.node.url}/metrics`)).text();
+    expect(metrics).toMatch(/mosaic_peer_up\{peer="n1"\} 1/);
+    expect(metrics).toMatch(/mosaic_peer_lag_ops\{peer="n3"\} 0/);
+  });
+});
+
+describe('LAN discovery', () => {
+  it('three nodes with no peer list find each other and replicate', async () => {
+    const key = randomBytes(24).toString('base64url');
+    const discoveryPort =
+      20_000 + (createHash('sha256').update(key).digest()[0] ?? 0) * 100 + (process.pid % 100);
+    const { startNode, api, login, ADMIN_PASSWORD } = await import('../helpers/node-process.js');
+    const other = await startNode({
+      env: { MOSAIC_DISCOVERY: 'on' },
+      args: [
+        '--cluster-key',
+        randomBytes(24).toString('base64url'),
+        '--discovery-port',
+        String(discoveryPort),
+        '--name',
+        'stranger',
+      ],
+    });
+    const nodes = await Promise.all(
+      ['d1', 'd2', 'd3'].map((name) =>
+        startNode({
+          env: { MOSAIC_DISCOVERY: 'on' },
+          args: [
+            '--cluster-key',
+            key,
+            '--discovery-port',
+            String(discoveryPort),
+            '--name',
+            name,
+            '--sync-interval-ms',
+            '500',
+          ],
+        }),
+      ),
+    );
+    for (const node of nodes) {
+      const client = api(node.url, await login(node.url, 'admin', ADMIN_PASSWORD));
+      await waitFor(
+        async () => {
+          const s = await client.get<{ peers: { name: string | null; state: string }[] }>(
+            '/api/cluster',
+          );
+          const up = s.body.peers.filter((p) => p.state === 'up').map((p) => p.name);
+          return up.length === 2 && !up.includes('stranger');
+        },
+        { timeoutMs: 20_000, what: 'discovery' },
+      );
+    }
+    const [d1, d3] = [nodes[0], nodes[2]] as [typeof other, typeof other];
+    const first = api(d1.url, await login(d1.url, 'admin', ADMIN_PASSWORD));
+    const res = await first.upload<Picture>({
+      file: await makeImage({ seed: 424242 }),
+      fields: { title: 'found' },
+    });
+    expect(res.status).toBe(201);
+    const last = api(d3.url, await login(d3.url, 'admin', ADMIN_PASSWORD));
+    await waitFor(async () => (await last.get(`/api/pictures/${res.body.id}`)).status === 200, {
+      timeoutMs: 15_000,
+    });
+    // The node of another cluster saw the announcements and ignored them.
+    const strangerStatus = await api(
+      other.url,
+      await login(other.url, 'admin', ADMIN_PASSWORD),
+    ).get<{ peers: unknown[] }>('/api/cluster');
+    expect(strangerStatus.body.peers).toEqual([]);
+  });
+});
