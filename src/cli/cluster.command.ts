@@ -25,7 +25,7 @@ const MIN_KEY_LENGTH = 16;
  * Variables of this process that name one node; the children must not inherit them (a flag
  * does not always override them: with one node there is no --peer to beat MOSAIC_PEERS).
  */
-const PER_NODE_ENV = [
+const PER_NODE_ENV = new Set([
   'MOSAIC_DATA',
   'MOSAIC_PORT',
   'MOSAIC_HOST',
@@ -35,7 +35,9 @@ const PER_NODE_ENV = [
   'MOSAIC_DISCOVERY',
   'MOSAIC_FOLDERS',
   'MOSAIC_LOG_LEVEL',
-];
+  // Set below when the cluster has one; a node must not pick up a stray one otherwise.
+  'MOSAIC_ADMIN_PASSWORD',
+]);
 
 interface ClusterFlags {
   nodes: string;
@@ -94,15 +96,16 @@ async function runCluster(flags: ClusterFlags, env: NodeJS.ProcessEnv): Promise<
     if (plan.folder !== undefined) await mkdir(plan.folder, { recursive: true });
   }
 
-  const childEnv: NodeJS.ProcessEnv = { ...env, MOSAIC_CLUSTER_KEY: clusterKey.key };
-  for (const name of PER_NODE_ENV) delete childEnv[name];
-  // The same password for every fresh node, so that "admin" is the same account everywhere.
-  // Like the key, it travels in the environment: the command line is visible to `ps`.
-  if (admin.password !== undefined) childEnv['MOSAIC_ADMIN_PASSWORD'] = admin.password;
-  else delete childEnv['MOSAIC_ADMIN_PASSWORD'];
+  const inherited = Object.entries(env).filter(([name]) => !PER_NODE_ENV.has(name));
+  const childEnv: NodeJS.ProcessEnv = {
+    ...Object.fromEntries(inherited),
+    MOSAIC_CLUSTER_KEY: clusterKey.key,
+    // The same password for every fresh node, so that "admin" is the same account everywhere.
+    // Like the key, it travels in the environment: the command line is visible to `ps`.
+    ...(admin.password === undefined ? {} : { MOSAIC_ADMIN_PASSWORD: admin.password }),
+  };
 
   const say = (line: string) => process.stdout.write(`[cluster] ${line}\n`);
-  let shown = false;
   say(`Starting ${plans.length} node${plans.length === 1 ? '' : 's'} in ${options.dataDir}...`);
   const outcome = await superviseNodes(plans, {
     command: process.execPath,
@@ -111,7 +114,6 @@ async function runCluster(flags: ClusterFlags, env: NodeJS.ProcessEnv): Promise<
     logLevel: options.logLevel,
     say,
     onReady: (urls) => {
-      shown = true;
       process.stdout.write(
         banner({ plans, urls, dataDir: options.dataDir, clusterKey, admin, fresh }),
       );
@@ -119,10 +121,9 @@ async function runCluster(flags: ClusterFlags, env: NodeJS.ProcessEnv): Promise<
   });
   if (outcome.kind === 'failed') {
     // Some fresh node may have created "admin" before the failure: its password must not be lost.
-    if (!shown && admin.source === 'generated') {
-      say(
-        `The password given to "admin" on ${fresh.map((p) => p.name).join(', ')}: ${admin.password ?? ''}`,
-      );
+    if (!outcome.wasReady && admin.source === 'generated') {
+      const names = fresh.map((plan) => plan.name).join(', ');
+      say(`The password given to "admin" on ${names}: ${admin.password ?? ''}`);
     }
     throw new Error(`mosaic cluster stopped: ${outcome.reason}`);
   }

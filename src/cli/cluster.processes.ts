@@ -31,7 +31,7 @@ export interface SuperviseOptions {
 /** How the cluster ended: stopped by a signal, or failed (a child died or never listened). */
 export type ClusterOutcome =
   | { readonly kind: 'stopped'; readonly signal: NodeJS.Signals }
-  | { readonly kind: 'failed'; readonly reason: string };
+  | { readonly kind: 'failed'; readonly reason: string; readonly wasReady: boolean };
 
 interface Child {
   readonly plan: NodePlan;
@@ -41,6 +41,7 @@ interface Child {
 }
 
 const SIGNALS = ['SIGINT', 'SIGTERM'] as const;
+const QUIETER_WHEN_STOPPING = new Set<LogLevel>(['warn', 'info']);
 const EXPECTED_SIGNALS = new Set<NodeJS.Signals>([...SIGNALS, 'SIGKILL']);
 
 export function superviseNodes(
@@ -51,8 +52,15 @@ export function superviseNodes(
   return new Promise((resolve) => {
     let outcome: ClusterOutcome | undefined;
     let killTimer: NodeJS.Timeout | undefined;
+    let ready = false;
 
     const alive = () => children.filter((c) => !c.closed);
+
+    // While stopping, the nodes lose each other: their warnings ("peer down") are expected then.
+    const threshold = (): LogLevel =>
+      outcome !== undefined && QUIETER_WHEN_STOPPING.has(options.logLevel)
+        ? 'error'
+        : options.logLevel;
 
     /** Starts stopping everyone (once); the first reason wins. */
     const stop = (why: ClusterOutcome) => {
@@ -97,7 +105,7 @@ export function superviseNodes(
       if (outcome === undefined) {
         const reason = `${child.plan.name} exited unexpectedly (${how}).`;
         options.say(reason);
-        stop({ kind: 'failed', reason });
+        stop({ kind: 'failed', reason, wasReady: ready });
       } else if (signal === null ? code !== 0 : !EXPECTED_SIGNALS.has(signal)) {
         // While stopping, only a failed shutdown or a crash is news (SIGKILL was announced).
         options.say(`${child.plan.name} exited ${how}.`);
@@ -110,6 +118,7 @@ export function superviseNodes(
       child.url = url;
       if (children.every((c) => c.url !== undefined)) {
         clearTimeout(startTimer);
+        ready = true;
         options.onReady(children.map((c) => c.url ?? c.plan.url));
       }
     };
@@ -126,10 +135,10 @@ export function superviseNodes(
         url: undefined,
         closed: false,
       };
-      forward(child, 'stdout', options.logLevel, (url) => {
+      forward(child, 'stdout', threshold, (url) => {
         onListening(child, url);
       });
-      forward(child, 'stderr', options.logLevel, () => undefined);
+      forward(child, 'stderr', threshold, () => undefined);
       // 'close' comes after the output is drained, so a dying node's last words are shown.
       child.process.once('close', (code, signal) => {
         onClosed(child, code, signal);
@@ -148,6 +157,7 @@ export function superviseNodes(
       const late = children.filter((c) => c.url === undefined).map((c) => c.plan.name);
       stop({
         kind: 'failed',
+        wasReady: false,
         reason: `${late.join(', ')} did not start listening within ${startTimeoutMs / 1000} s.`,
       });
     }, startTimeoutMs);
@@ -157,7 +167,7 @@ export function superviseNodes(
 function forward(
   child: Child,
   stream: 'stdout' | 'stderr',
-  logLevel: LogLevel,
+  threshold: () => LogLevel,
   onListening: (url: string) => void,
 ): void {
   const input = child.process[stream];
@@ -166,7 +176,7 @@ function forward(
   createInterface({ input, crlfDelay: Infinity }).on('line', (raw) => {
     const line = parseChildLine(raw);
     if (line === undefined) return;
-    const text = formatChildLine(child.plan.name, line, logLevel);
+    const text = formatChildLine(child.plan.name, line, threshold());
     if (text !== undefined) output.write(`${text}\n`);
     // After the line itself, so that the banner comes after every "node listening".
     const url = listeningUrl(line);

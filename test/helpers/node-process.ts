@@ -74,7 +74,12 @@ export async function startNode(options: StartOptions = {}): Promise<NodeProcess
   for (const [key, value] of Object.entries(process.env)) {
     if (value !== undefined && !key.startsWith('MOSAIC_')) env[key] = value;
   }
-  Object.assign(env, { MOSAIC_ADMIN_PASSWORD: ADMIN_PASSWORD }, options.env);
+  // No LAN discovery unless a test asks for it: test nodes must not find each other by accident.
+  Object.assign(
+    env,
+    { MOSAIC_ADMIN_PASSWORD: ADMIN_PASSWORD, MOSAIC_DISCOVERY: 'off' },
+    options.env,
+  );
 
   let port = '0';
   let current = await spawnNode(dataDir, port, env, options.args ?? []);
@@ -131,7 +136,7 @@ async function spawnNode(
 
   const logs: LogLine[] = [];
   let stderr = '';
-  child.stderr?.setEncoding('utf8').on('data', (chunk: string) => {
+  child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
     stderr = (stderr + chunk).slice(-10_000);
   });
 
@@ -149,24 +154,21 @@ async function spawnNode(
     const timer = setTimeout(() => {
       fail(`did not report "node listening" within ${START_TIMEOUT_MS} ms`);
     }, START_TIMEOUT_MS);
-    const onExit = (code: number | null, signal: NodeJS.Signals | null) => {
-      // Let stderr drain before reporting it.
-      setImmediate(() => {
-        fail(`exited before listening (code ${code}, signal ${signal})`);
-      });
+    // 'close' (not 'exit') comes after stderr is drained, so the message has all of it.
+    const onClose = (code: number | null, signal: NodeJS.Signals | null) => {
+      fail(`exited before listening (code ${code}, signal ${signal})`);
     };
-    child.once('exit', onExit);
+    child.once('close', onClose);
     child.once('error', (error) => {
       fail(`could not be spawned: ${error.message}`);
     });
-    if (!child.stdout) throw new Error('spawned without stdout');
     createInterface({ input: child.stdout }).on('line', (raw) => {
       const line = parseLine(raw);
       logs.push(line);
       if (logs.length > KEPT_LINES * 2) logs.splice(0, KEPT_LINES);
       if (line.msg === 'node listening' && typeof line['url'] === 'string') {
         clearTimeout(timer);
-        child.off('exit', onExit);
+        child.off('close', onClose);
         resolveUrl(line['url']);
       }
     });
@@ -216,7 +218,8 @@ export async function waitFor<T>(
   for (;;) {
     const value = await probe();
     if (value !== undefined && value !== false) return value;
-    if (Date.now() > deadline) throw new Error(`Timed out after ${timeoutMs} ms waiting for ${what}`);
+    if (Date.now() > deadline)
+      throw new Error(`Timed out after ${timeoutMs} ms waiting for ${what}`);
     await new Promise((r) => setTimeout(r, intervalMs));
   }
 }
@@ -263,7 +266,8 @@ export async function login(url: string, username: string, password: string): Pr
     headers: { 'content-type': 'application/json' },
     body: JSON.stringify({ username, password }),
   });
-  if (res.status !== 200) throw new Error(`login as ${username}: ${res.status} ${await res.text()}`);
+  if (res.status !== 200)
+    throw new Error(`login as ${username}: ${res.status} ${await res.text()}`);
   const cookies = res.headers.getSetCookie().map((c) => c.split(';')[0] ?? '');
   const session = cookies.find((c) => c.startsWith('mosaic_session='));
   if (!session) throw new Error(`login as ${username}: no session cookie`);
@@ -353,7 +357,8 @@ export function api(url: string, auth?: Auth): Api {
   return client;
 }
 
-async function toApiResponse<T>(res: Response): Promise<ApiResponse<T>> {
+/** Reads a fetch Response into an ApiResponse (JSON parsed when the server says JSON). */
+export async function toApiResponse<T = unknown>(res: Response): Promise<ApiResponse<T>> {
   const text = await res.text();
   let body: unknown = text;
   if (res.headers.get('content-type')?.includes('json')) body = JSON.parse(text);

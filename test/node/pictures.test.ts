@@ -1,0 +1,444 @@
+/**
+ * The picture API end to end against one real node process: upload, dedup, list, search,
+ * pagination, download (ETag, Range), thumbnails, edit, delete to trash, restart, tokens,
+ * logout, health, metrics and OpenAPI docs. Tests run in order and share the node.
+ */
+import { createHash } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import sharp from 'sharp';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import {
+  ADMIN_PASSWORD,
+  api,
+  cleanup,
+  filesUnder,
+  login,
+  makeImage,
+  startNode,
+  type Api,
+  type NodeProcess,
+  type Picture,
+  type PictureList,
+} from '../helpers/node-process.js';
+
+const sha256 = (bytes: Uint8Array) => createHash('sha256').update(bytes).digest('hex');
+
+let node: NodeProcess;
+let cookie: string;
+let admin: Api;
+/** Pictures that should be visible, by id. */
+const alive = new Map<string, Picture>();
+/** Ids whose bytes should be in <data>/trash. */
+const trashed = new Set<string>();
+
+let sunset: { bytes: Buffer; picture: Picture };
+let tokenForRestart = '';
+
+beforeAll(async () => {
+  node = await startNode();
+  cookie = await login(node.url, 'admin', ADMIN_PASSWORD);
+  admin = api(node.url, cookie);
+});
+
+afterAll(cleanup);
+
+async function upload(
+  client: Api,
+  bytes: Buffer,
+  fields: Record<string, string>,
+  expected = 201,
+): Promise<Picture> {
+  const res = await client.upload<Picture>({ file: bytes, fields });
+  expect(res.status, JSON.stringify(res.body)).toBe(expected);
+  alive.set(res.body.id, res.body);
+  return res.body;
+}
+
+/** Follows nextCursor to the end; returns the pages. */
+async function allPages(query: string): Promise<Picture[][]> {
+  const pages: Picture[][] = [];
+  let cursor: string | null = null;
+  do {
+    const suffix: string = cursor === null ? '' : `&cursor=${encodeURIComponent(cursor)}`;
+    const res = await admin.get<PictureList>(`/api/pictures?${query}${suffix}`);
+    expect(res.status, JSON.stringify(res.body)).toBe(200);
+    pages.push(res.body.items);
+    cursor = res.body.nextCursor;
+    expect(pages.length).toBeLessThan(1000);
+  } while (cursor !== null);
+  return pages;
+}
+
+async function search(query: string): Promise<string[]> {
+  const res = await admin.get<PictureList>(`/api/pictures?${query}`);
+  expect(res.status, JSON.stringify(res.body)).toBe(200);
+  return res.body.items.map((p) => p.title).sort();
+}
+
+async function mapLimit<T, R>(items: T[], limit: number, run: (item: T) => Promise<R>) {
+  const results: R[] = [];
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) {
+      const index = next++;
+      results[index] = await run(items[index] as T);
+    }
+  };
+  await Promise.all(Array.from({ length: limit }, worker));
+  return results;
+}
+
+describe('pictures', () => {
+  test('upload answers 201 with id = sha256 of the bytes; the same bytes again 200, stored once', async () => {
+    const bytes = await makeImage({ width: 2000, height: 1000, format: 'jpeg', seed: 1 });
+    const fields = {
+      title: 'Sunset over the lake',
+      category: 'travel',
+      desc: 'Taken from the north shore',
+    };
+    const picture = await upload(admin, bytes, fields);
+    expect(picture).toMatchObject({
+      ...fields,
+      id: sha256(bytes),
+      contentType: 'image/jpeg',
+      size: bytes.length,
+      width: 2000,
+      height: 1000,
+      owner: 'admin',
+    });
+    expect(picture.origin).toMatch(/^node-/);
+    expect(Date.parse(picture.createdAt)).toBeGreaterThan(Date.now() - 60_000);
+    sunset = { bytes, picture };
+
+    const again = await admin.upload<Picture>({ file: bytes, fields: { title: 'Other title' } });
+    expect(again.status).toBe(200);
+    expect(again.body).toEqual(picture);
+
+    expect(await filesUnder(join(node.dataDir, 'blobs'))).toEqual([
+      join(picture.id.slice(0, 2), picture.id),
+    ]);
+    expect(await filesUnder(join(node.dataDir, 'tmp'))).toEqual([]);
+    const list = await admin.get<PictureList>('/api/pictures');
+    expect(list.body).toEqual({ items: [picture], nextCursor: null });
+  });
+
+  test('the same bytes uploaded concurrently: one 201, the others 200 with that picture', async () => {
+    const bytes = await makeImage({ width: 400, height: 300, format: 'jpeg', seed: 6 });
+    const results = await Promise.all(
+      ['One', 'Two', 'Three', 'Four'].map((title) =>
+        admin.upload<Picture>({ file: bytes, fields: { title, category: 'race' } }),
+      ),
+    );
+    expect(results.map((r) => r.status).sort()).toEqual([200, 200, 200, 201]);
+    const created = results.find((r) => r.status === 201)?.body;
+    if (!created) throw new Error('no 201');
+    for (const r of results) expect(r.body).toEqual(created);
+    expect((await admin.get<Picture>(`/api/pictures/${created.id}`)).body).toEqual(created);
+    const blobs = await filesUnder(join(node.dataDir, 'blobs'));
+    expect(blobs.filter((f) => f.endsWith(created.id))).toHaveLength(1);
+    expect(await filesUnder(join(node.dataDir, 'tmp'))).toEqual([]);
+    // Not needed by the tests below.
+    expect((await admin.delete(`/api/pictures/${created.id}`)).status).toBe(204);
+    trashed.add(created.id);
+  });
+
+  test('GET info and download with Content-Type, ETag, If-None-Match and Range', async () => {
+    const { bytes, picture } = sunset;
+    const info = await admin.get<Picture>(`/api/pictures/${picture.id}`);
+    expect(info.status).toBe(200);
+    expect(info.body).toEqual(picture);
+
+    const file = await admin.fetch(`/api/pictures/${picture.id}/file`);
+    expect(file.status).toBe(200);
+    expect(file.headers.get('content-type')).toBe('image/jpeg');
+    expect(file.headers.get('content-length')).toBe(String(bytes.length));
+    const etag = file.headers.get('etag');
+    expect(etag).toBe(`"${picture.id}"`);
+    expect(Buffer.from(await file.arrayBuffer()).equals(bytes)).toBe(true);
+
+    const cached = await admin.fetch(`/api/pictures/${picture.id}/file`, {
+      headers: { 'if-none-match': etag ?? '' },
+    });
+    expect(cached.status).toBe(304);
+    expect(await cached.text()).toBe('');
+
+    const part = await admin.fetch(`/api/pictures/${picture.id}/file`, {
+      headers: { range: 'bytes=100-1123' },
+    });
+    expect(part.status).toBe(206);
+    expect(part.headers.get('content-range')).toBe(`bytes 100-1123/${bytes.length}`);
+    expect(Buffer.from(await part.arrayBuffer()).equals(bytes.subarray(100, 1124))).toBe(true);
+
+    const tail = await admin.fetch(`/api/pictures/${picture.id}/file`, {
+      headers: { range: 'bytes=-10' },
+    });
+    expect(tail.status).toBe(206);
+    expect(tail.headers.get('content-range')).toBe(
+      `bytes ${bytes.length - 10}-${bytes.length - 1}/${bytes.length}`,
+    );
+    expect(Buffer.from(await tail.arrayBuffer()).equals(bytes.subarray(-10))).toBe(true);
+
+    const outside = await admin.fetch(`/api/pictures/${picture.id}/file`, {
+      headers: { range: `bytes=${bytes.length}-` },
+    });
+    expect(outside.status).toBe(416);
+    expect(outside.headers.get('content-range')).toBe(`bytes */${bytes.length}`);
+    expect(await outside.json()).toMatchObject({ error: { code: 'range_not_satisfiable' } });
+  });
+
+  test('thumbnails are WebP with max edge 320 (small, the default) and 1600 (large)', async () => {
+    const { id } = sunset.picture;
+    for (const [query, width, height] of [
+      ['?size=small', 320, 160],
+      ['', 320, 160],
+      ['?size=large', 1600, 800],
+    ] as const) {
+      const res = await admin.fetch(`/api/pictures/${id}/thumb${query}`);
+      expect(res.status).toBe(200);
+      expect(res.headers.get('content-type')).toBe('image/webp');
+      const meta = await sharp(Buffer.from(await res.arrayBuffer())).metadata();
+      expect({ format: meta.format, width: meta.width, height: meta.height }).toEqual({
+        format: 'webp',
+        width,
+        height,
+      });
+    }
+    // A picture smaller than a thumbnail is not enlarged.
+    const tiny = await upload(admin, await makeImage({ width: 60, height: 90, seed: 2 }), {
+      title: 'Cat',
+      category: 'pets',
+    });
+    const res = await admin.fetch(`/api/pictures/${tiny.id}/thumb?size=large`);
+    const meta = await sharp(Buffer.from(await res.arrayBuffer())).metadata();
+    expect([meta.format, meta.width, meta.height]).toEqual(['webp', 60, 90]);
+  });
+
+  test('list newest first, filter by category, search title and description by word prefix', async () => {
+    await upload(admin, await makeImage({ seed: 3, format: 'webp' }), {
+      title: 'Birthday cake',
+      category: 'family',
+      desc: 'Grandma baked it',
+    });
+    await upload(admin, await makeImage({ seed: 4, format: 'jpeg' }), {
+      title: 'Mountain hike',
+      category: 'travel',
+      desc: 'Summit at dawn, a birthday trip',
+    });
+
+    const list = await admin.get<PictureList>('/api/pictures');
+    expect(list.body.nextCursor).toBeNull();
+    expect(list.body.items.map((p) => p.id).sort()).toEqual([...alive.keys()].sort());
+    const created = list.body.items.map((p) => Date.parse(p.createdAt));
+    expect(created).toEqual([...created].sort((a, b) => b - a));
+
+    expect(await search('category=travel')).toEqual(['Mountain hike', 'Sunset over the lake']);
+    expect(await search('category=pets')).toEqual(['Cat']);
+    expect(await search('category=nothing')).toEqual([]);
+    expect(await search('q=birth')).toEqual(['Birthday cake', 'Mountain hike']);
+    expect(await search('q=SUN')).toEqual(['Sunset over the lake']);
+    expect(await search('q=north%20sho')).toEqual(['Sunset over the lake']);
+    expect(await search('q=grandma%20cake')).toEqual(['Birthday cake']);
+    expect(await search('q=lake%20cake')).toEqual([]);
+    expect(await search('q=set')).toEqual([]); // prefixes of words, not substrings
+    expect(await search('q=birth&category=travel')).toEqual(['Mountain hike']);
+    // FTS operators are plain text.
+    expect(await search('q=cake%20OR%20lake')).toEqual([]);
+    expect(await search('q=%22cake')).toEqual(['Birthday cake']);
+  });
+
+  test('PATCH changes only the given fields, and search and filters follow', async () => {
+    const { id } = sunset.picture;
+    const title = await admin.patch<Picture>(`/api/pictures/${id}`, {
+      title: 'Sunrise over the lake',
+    });
+    expect(title.status).toBe(200);
+    expect(title.body).toMatchObject({
+      title: 'Sunrise over the lake',
+      category: 'travel',
+      desc: 'Taken from the north shore',
+      createdAt: sunset.picture.createdAt,
+    });
+    expect(Date.parse(title.body.updatedAt)).toBeGreaterThanOrEqual(
+      Date.parse(sunset.picture.updatedAt),
+    );
+
+    const both = await admin.patch<Picture>(`/api/pictures/${id}`, {
+      category: 'nature',
+      desc: 'Line one\nline two',
+    });
+    expect(both.status).toBe(200);
+    expect(both.body).toMatchObject({
+      title: 'Sunrise over the lake',
+      category: 'nature',
+      desc: 'Line one\nline two',
+    });
+    const empty = await admin.patch<Picture>(`/api/pictures/${id}`, {});
+    expect(empty.body).toEqual(both.body);
+
+    expect((await admin.get<Picture>(`/api/pictures/${id}`)).body).toEqual(both.body);
+    expect(await search('q=sunrise')).toEqual(['Sunrise over the lake']);
+    expect(await search('q=sunset')).toEqual([]);
+    expect(await search('q=north')).toEqual([]);
+    expect(await search('q=line%20two')).toEqual(['Sunrise over the lake']);
+    expect(await search('category=travel')).toEqual(['Mountain hike']);
+    expect(await search('category=nature')).toEqual(['Sunrise over the lake']);
+    alive.set(id, both.body);
+    sunset.picture = both.body;
+  });
+
+  test('paginates 250 pictures: pages disjoint, complete, ordered, nextCursor null at the end', async () => {
+    const seeds = Array.from({ length: 250 }, (_, i) => 1000 + i);
+    const bulk = await mapLimit(seeds, 6, async (seed) =>
+      upload(admin, await makeImage({ width: 8, height: 8, seed }), {
+        title: `Bulk ${seed}`,
+        category: 'bulk',
+      }),
+    );
+    expect(new Set(bulk.map((p) => p.id)).size).toBe(250);
+
+    const pages = await allPages('category=bulk&limit=40');
+    expect(pages.map((p) => p.length)).toEqual([40, 40, 40, 40, 40, 40, 10]);
+    const ids = pages.flat().map((p) => p.id);
+    expect(new Set(ids).size).toBe(ids.length); // disjoint
+    expect(new Set(ids)).toEqual(new Set(bulk.map((p) => p.id))); // complete
+
+    // Strictly ordered by (createdAt, id) descending across page boundaries.
+    const keys = pages.flat().map((p) => [Date.parse(p.createdAt), p.id] as const);
+    for (let i = 1; i < keys.length; i++) {
+      const [t0, id0] = keys[i - 1] ?? [0, ''];
+      const [t1, id1] = keys[i] ?? [0, ''];
+      expect(t0 > t1 || (t0 === t1 && id0 > id1), `order at ${i}`).toBe(true);
+    }
+
+    // Unfiltered, with the default limit (50) and the largest one (200).
+    const all = (await allPages('')).flat();
+    expect(all.map((p) => p.id).sort()).toEqual([...alive.keys()].sort());
+    const big = await allPages('limit=200');
+    expect(big.map((p) => p.length)).toEqual([200, alive.size - 200]);
+    // An exact multiple of the limit ends with nextCursor null, not an empty page.
+    const exact = await allPages('category=bulk&limit=125');
+    expect(exact.map((p) => p.length)).toEqual([125, 125]);
+  });
+
+  test('DELETE answers 204, then 404; the bytes move to <data>/trash/<id>', async () => {
+    const cat = [...alive.values()].find((p) => p.title === 'Cat');
+    if (!cat) throw new Error('no Cat');
+    const blob = join(node.dataDir, 'blobs', cat.id.slice(0, 2), cat.id);
+    const bytes = await readFile(blob);
+
+    const res = await admin.delete(`/api/pictures/${cat.id}`);
+    expect(res.status).toBe(204);
+    expect(res.body).toBe('');
+    alive.delete(cat.id);
+    trashed.add(cat.id);
+
+    for (const path of ['', '/file', '/thumb']) {
+      const gone = await admin.get(`/api/pictures/${cat.id}${path}`);
+      expect(gone.status, path).toBe(404);
+      expect(gone.body).toMatchObject({ error: { code: 'not_found' } });
+    }
+    expect((await admin.delete(`/api/pictures/${cat.id}`)).status).toBe(404);
+    expect((await admin.patch(`/api/pictures/${cat.id}`, { title: 'x' })).status).toBe(404);
+    expect(await search('category=pets')).toEqual([]);
+    expect(existsSync(blob)).toBe(false);
+    expect((await readFile(join(node.dataDir, 'trash', cat.id))).equals(bytes)).toBe(true);
+    expect(existsSync(join(node.dataDir, 'thumbs', `${cat.id}.small.webp`))).toBe(false);
+
+    // The same bytes uploaded again make a living picture again.
+    const back = await upload(admin, bytes, { title: 'Cat again', category: 'pets' });
+    expect(back).toMatchObject({ id: cat.id, title: 'Cat again' });
+    expect(await search('category=pets')).toEqual(['Cat again']);
+    expect(existsSync(blob)).toBe(true);
+  });
+
+  test('an API token from POST /api/tokens works as Authorization: Bearer', async () => {
+    const created = await admin.post<{ token: string; id: string; name: string }>('/api/tokens', {
+      name: 'laptop',
+    });
+    expect(created.status).toBe(201);
+    expect(created.body.name).toBe('laptop');
+    const bearer = api(node.url, { token: created.body.token });
+
+    const me = await bearer.get<{ user: unknown }>('/api/auth/me');
+    expect(me.body).toEqual({ user: { username: 'admin', role: 'admin' } });
+    expect((await bearer.get<PictureList>('/api/pictures?limit=1')).status).toBe(200);
+    const picture = await upload(bearer, await makeImage({ seed: 5 }), { title: 'Via token' });
+    expect(picture.owner).toBe('admin');
+    tokenForRestart = created.body.token;
+  });
+
+  test('/healthz, /metrics and /api/docs/json need no sign-in', async () => {
+    const anonymous = api(node.url);
+    const health = await anonymous.get('/healthz');
+    expect(health.status).toBe(200);
+    expect(health.body).toMatchObject({ status: 'ok', version: expect.any(String) as unknown });
+
+    const metrics = await anonymous.get<string>('/metrics');
+    expect(metrics.status).toBe(200);
+    expect(metrics.headers.get('content-type')).toMatch(/^text\/plain/);
+    expect(metrics.body).toMatch(/^mosaic_uploads_total\{result="created"\} \d+$/m);
+    expect(metrics.body).toMatch(/^mosaic_uploads_total\{result="duplicate"\} [1-9]\d*$/m);
+    expect(metrics.body).toMatch(/^http_requests_total\{.*route="\/api\/pictures".*\} \d+$/m);
+    const stored = [...alive.values()].reduce((sum, p) => sum + p.size, 0);
+    expect(metrics.body).toMatch(new RegExp(`^mosaic_stored_bytes ${stored}$`, 'm'));
+    expect(metrics.body).toMatch(new RegExp(`^mosaic_pictures ${alive.size}$`, 'm'));
+
+    const docs = await anonymous.get<{ openapi: string; paths: Record<string, object> }>(
+      '/api/docs/json',
+    );
+    expect(docs.status).toBe(200);
+    expect(docs.body.openapi).toMatch(/^3\./);
+    expect(Object.keys(docs.body.paths['/api/pictures'] ?? {})).toEqual(
+      expect.arrayContaining(['get', 'post']),
+    );
+    expect(docs.body.paths).toHaveProperty(['/api/pictures/{id}']);
+  });
+
+  test('after a restart (SIGTERM, same data dir) everything is still there', async () => {
+    const before = (await allPages('limit=200')).flat();
+    expect(await node.stop()).toBe(0);
+    await node.restart();
+
+    expect((await allPages('limit=200')).flat()).toEqual(before);
+    // The old session, a new login and the token all still work.
+    expect((await admin.get('/api/auth/me')).status).toBe(200);
+    await login(node.url, 'admin', ADMIN_PASSWORD);
+    expect((await api(node.url, { token: tokenForRestart }).get('/api/auth/me')).status).toBe(200);
+
+    const file = await admin.fetch(`/api/pictures/${sunset.picture.id}/file`);
+    expect(Buffer.from(await file.arrayBuffer()).equals(sunset.bytes)).toBe(true);
+    const thumb = await admin.fetch(`/api/pictures/${sunset.picture.id}/thumb?size=large`);
+    expect((await sharp(Buffer.from(await thumb.arrayBuffer())).metadata()).width).toBe(1600);
+    expect(await filesUnder(join(node.dataDir, 'trash'))).toEqual([...trashed].sort());
+    // A duplicate upload is still recognised.
+    const again = await admin.upload<Picture>({ file: sunset.bytes, fields: { title: 'x' } });
+    expect(again.status).toBe(200);
+    expect(again.body).toEqual(sunset.picture);
+  });
+
+  test('logout invalidates the session cookie', async () => {
+    const res = await fetch(`${node.url}/api/auth/login`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ username: 'admin', password: ADMIN_PASSWORD }),
+    });
+    const setCookie = res.headers.getSetCookie().join('\n');
+    expect(setCookie).toMatch(/HttpOnly/i);
+    expect(setCookie).toMatch(/SameSite=Lax/i);
+
+    const other = await login(node.url, 'admin', ADMIN_PASSWORD);
+    const session = api(node.url, other);
+    expect((await session.get('/api/auth/me')).status).toBe(200);
+    const out = await session.post('/api/auth/logout');
+    expect(out.status).toBe(204);
+    expect(out.headers.get('set-cookie')).toMatch(/^mosaic_session=;/);
+    const after = await session.get('/api/auth/me');
+    expect(after.status).toBe(401);
+    expect(after.body).toMatchObject({ error: { code: 'unauthorized' } });
+    expect((await session.get('/api/pictures')).status).toBe(401);
+    // Only that session ended.
+    expect((await admin.get('/api/auth/me')).status).toBe(200);
+  });
+});
