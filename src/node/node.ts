@@ -166,7 +166,9 @@ export async function startNode(
             blobs,
             faults,
             pendingBlobBytes: () => blobSync.pendingBytes(),
-            contacted: (nodeId, url) => replicator?.noteInbound(nodeId, url),
+            contacted: (nodeId, url) => {
+              replicator.noteInbound(nodeId, url);
+            },
           },
   });
 
@@ -201,7 +203,9 @@ export async function startNode(
           discoveryPort: config.discoveryPort,
           targets: defaultTargets(config.host),
           log,
-          onPeer: ({ url: peerUrl }) => replicator?.addPeer(peerUrl, 'discovered'),
+          onPeer: ({ url: peerUrl }) => {
+            replicator.addPeer(peerUrl, 'discovered');
+          },
         })
       : null;
   if (replicator === null) {

@@ -71,23 +71,19 @@ export class Thumbnails {
   }
 
   /**
-   * Decodes the whole source (so a truncated or corrupt image fails here with
-   * InvalidImageError) and writes both sizes: the large one from the source, the small one
-   * from the large one, so the source is decoded once.
+   * Makes one thumbnail from the source. This decodes the whole source, so a truncated or
+   * corrupt image fails here with InvalidImageError: the upload path makes the small one before
+   * accepting a picture (the large one, four times the work, is made afterwards or on demand —
+   * see docs/benchmarks.md for why).
    */
-  async make(id: string, source: string): Promise<void> {
-    const large = this.path(id, 'large');
-    const small = this.path(id, 'small');
-    const tmpLarge = `${large}.${randomUUID()}.tmp`;
-    const tmpSmall = `${small}.${randomUUID()}.tmp`;
+  async make(id: string, source: string, size: ThumbSize): Promise<void> {
+    const target = this.path(id, size);
+    const tmp = `${target}.${randomUUID()}.tmp`;
     try {
-      await resize(source, THUMB_EDGE.large, tmpLarge);
-      await resize(tmpLarge, THUMB_EDGE.small, tmpSmall);
-      await rename(tmpLarge, large);
-      await rename(tmpSmall, small);
+      await resize(source, THUMB_EDGE[size], tmp);
+      await rename(tmp, target);
     } catch (error) {
-      await Promise.all([rm(tmpLarge, { force: true }), rm(tmpSmall, { force: true })]);
-      if (error instanceof InvalidImageError) throw error;
+      await rm(tmp, { force: true });
       throw new InvalidImageError(
         `The image could not be decoded (truncated or corrupt): ${(error as Error).message}`,
         error,

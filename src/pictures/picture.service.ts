@@ -2,6 +2,7 @@ import type { Logger } from 'pino';
 import type { Principal } from '../accounts/principal.js';
 import type { BlobStore, StagedBlob } from '../blobs/blob-store.js';
 import { ForbiddenError, NotFoundError } from '../core/errors.js';
+import { Limiter } from '../core/limiter.js';
 import type { ChangeLog } from '../oplog/change-log.js';
 import { probeImage, type ImageInfo, type Thumbnails, type ThumbSize } from './images.js';
 import {
@@ -34,6 +35,7 @@ export interface PictureServiceDeps {
 /** Upload, find, edit and delete pictures. Every method opens with its permission check. */
 export class PictureService {
   private readonly now: () => number;
+  private readonly background = new Limiter(1);
 
   constructor(private readonly deps: PictureServiceDeps) {
     this.now = deps.now ?? Date.now;
@@ -57,7 +59,7 @@ export class PictureService {
         return { picture: existing, created: false };
       }
       image = await probeImage(staged.tempPath);
-      await thumbs.make(staged.hash, staged.tempPath);
+      await thumbs.make(staged.hash, staged.tempPath, 'small');
       await blobs.commit(staged);
     } catch (error) {
       await blobs.discard(staged);
@@ -82,6 +84,7 @@ export class PictureService {
     });
     const picture = this.visible(pictures.get(staged.hash));
     if (!picture) throw new Error(`Picture ${staged.hash} not visible after upload`);
+    this.prepareThumbnails(picture.id, ['large']);
     return { picture, created: true };
   }
 
@@ -98,8 +101,24 @@ export class PictureService {
   /** The path of a thumbnail, made now if it is not cached (e.g. for a replicated picture). */
   async thumbnail(id: string, size: ThumbSize): Promise<string> {
     const { thumbs, blobs } = this.deps;
-    if (!(await thumbs.has(id, size))) await thumbs.make(id, blobs.path(id));
+    if (!(await thumbs.has(id, size))) await thumbs.make(id, blobs.path(id), size);
     return thumbs.path(id, size);
+  }
+
+  /**
+   * Makes thumbnails in the background, one picture at a time, so that neither an upload nor a
+   * node catching up on hundreds of pictures waits for them (decoding and encoding is nearly
+   * all of the CPU a picture costs) and a burst does not starve requests. A thumbnail asked for
+   * before its turn is made on demand.
+   */
+  prepareThumbnails(id: string, sizes: readonly ThumbSize[] = ['small', 'large']): void {
+    this.background
+      .run(async () => {
+        for (const size of sizes) await this.thumbnail(id, size);
+      })
+      .catch((err: unknown) => {
+        this.deps.log.warn({ picture: id, err }, 'thumbnail failed');
+      });
   }
 
   update(principal: Principal, id: string, patch: PicturePatch): Picture {

@@ -78,10 +78,12 @@ export class BlobSync {
     this.inflight.set(id, entry);
     void (async () => {
       try {
+        // `again` is set by schedule() while reconcile() awaits: run once more for it.
+        const more = () => entry.again && !this.stopped;
         do {
           entry.again = false;
           await this.reconcile(id);
-        } while (entry.again && !this.stopped);
+        } while (more());
       } catch (error) {
         this.deps.log.warn(
           { picture: id, err: (error as Error).message },
@@ -121,10 +123,9 @@ export class BlobSync {
       pictures.setHasBlob(id, true);
       log.debug({ picture: id, peer: peer.baseUrl, resumedAt: start }, 'blob fetched');
       this.deps.onVisible?.(id);
-      // Thumbnails are made here, from our own copy, in the background.
-      this.deps.service.thumbnail(id, 'small').catch((err: unknown) => {
-        log.warn({ picture: id, err }, 'thumbnail failed');
-      });
+      // The small thumbnail (what a gallery shows) is made from our own copy in the background;
+      // the large one, four times the work, only when someone opens the picture.
+      this.deps.service.prepareThumbnails(id, ['small']);
       return;
     }
   }

@@ -73,7 +73,7 @@ export class PeerLink {
         if (this.wantHello || this.state !== 'up') {
           this.wantHello = false;
           await this.hello();
-          if (this.closed) return;
+          if (this.isClosed()) return; // hello() closes a redundant link
         }
         if (this.wantPull) {
           this.wantPull = false;
@@ -152,6 +152,10 @@ export class PeerLink {
       after = res.next;
       this.markUp();
     } while (after !== null);
+  }
+
+  private isClosed(): boolean {
+    return this.closed;
   }
 
   private assertNotBlocked(): void {

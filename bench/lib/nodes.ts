@@ -1,0 +1,95 @@
+/** Starting real node processes for the benches (the tests have their own harness). */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createServer } from 'node:net';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+
+export const MOSAIC_BIN = fileURLToPath(new URL('../../../bin/mosaic.js', import.meta.url));
+export const BENCH_PASSWORD = 'bench-password-123';
+
+export interface BenchNode {
+  readonly url: string;
+  readonly proc: ChildProcess;
+  cookie: string;
+  stop(): Promise<void>;
+  kill(): Promise<void>;
+}
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => {
+        if (address && typeof address === 'object') resolve(address.port);
+        else reject(new Error('no port'));
+      });
+    });
+  });
+}
+
+/** Spawns `mosaic node` with `args` and resolves once it listens and admin is signed in. */
+export async function startBenchNode(
+  args: readonly string[],
+  env: Record<string, string> = {},
+): Promise<BenchNode> {
+  const proc = spawn(process.execPath, [MOSAIC_BIN, 'node', '--log-level', 'info', ...args], {
+    env: { ...process.env, MOSAIC_ADMIN_PASSWORD: BENCH_PASSWORD, MOSAIC_DISCOVERY: 'off', ...env },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const url = await new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(() => {
+      reject(new Error('node did not start'));
+    }, 30_000);
+    proc.once('exit', (code) => {
+      reject(new Error(`node exited with ${code}`));
+    });
+    createInterface({ input: proc.stdout }).on('line', (line) => {
+      // Errors of the node under test are worth seeing next to the figures.
+      if (line.includes('"level":50') || line.includes('"level":60'))
+        process.stderr.write(`${line}\n`);
+      if (!line.includes('"node listening"')) return;
+      clearTimeout(timer);
+      resolve((JSON.parse(line) as { url: string }).url);
+    });
+  });
+  const exited = new Promise<void>((resolve) => {
+    proc.once('exit', () => {
+      resolve();
+    });
+  });
+  const node: BenchNode = {
+    url,
+    proc,
+    cookie: await login(url),
+    async stop() {
+      if (proc.exitCode === null && proc.signalCode === null) proc.kill('SIGTERM');
+      await exited;
+    },
+    async kill() {
+      if (proc.exitCode === null && proc.signalCode === null) proc.kill('SIGKILL');
+      await exited;
+    },
+  };
+  return node;
+}
+
+export async function login(url: string): Promise<string> {
+  const res = await fetch(`${url}/api/auth/login`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ username: 'admin', password: BENCH_PASSWORD }),
+  });
+  if (res.status !== 200) throw new Error(`login: ${res.status}`);
+  return (res.headers.getSetCookie()[0] ?? '').split(';')[0] ?? '';
+}
+
+/** Peak resident set size of a process, from /proc (Linux). */
+export async function peakRssMb(pid: number | undefined): Promise<number> {
+  if (pid === undefined) return Number.NaN;
+  const { readFile } = await import('node:fs/promises');
+  const status = await readFile(`/proc/${pid}/status`, 'utf8').catch(() => '');
+  const kb = /VmHWM:\s+(\d+)/.exec(status)?.[1];
+  return kb ? Number(kb) / 1024 : Number.NaN;
+}

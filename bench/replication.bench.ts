@@ -1,0 +1,175 @@
+/**
+ * Replication bench (issue 3): 4 real nodes on 127.0.0.1 with static peers.
+ *
+ *   npm run bench:replication
+ *
+ * 1. Latency: 200 uploads of ~200 KB pictures at node 1, one at a time; for each, the time from
+ *    the 201 at node 1 until GET /api/pictures/:id answers 200 at every one of nodes 2-4 (the
+ *    picture is visible only once its bytes are there). Polled every 5 ms per node.
+ * 2. Catch-up: node 4 is stopped, 300 pictures (~60 MB) are uploaded at node 1, node 4 is
+ *    started again; the time until it shows all of them gives pictures/s and MB/s.
+ * Prints figures; asserts nothing.
+ */
+import { randomBytes } from 'node:crypto';
+import { openAsBlob } from 'node:fs';
+import { mkdtemp, rm, stat } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { writeSmallPhotoJpeg } from './lib/images.js';
+import { freePort, peakRssMb, startBenchNode, type BenchNode } from './lib/nodes.js';
+import { MB, formatTable, median, percentile, round, runPool } from './lib/stats.js';
+
+const LATENCY_UPLOADS = 200;
+const CATCHUP_UPLOADS = 300;
+const SYNC_INTERVAL_MS = 2000;
+
+async function upload(node: BenchNode, file: string, title: string): Promise<string> {
+  const form = new FormData();
+  form.append('title', title);
+  form.append('file', await openAsBlob(file), 'photo.jpg');
+  const res = await fetch(`${node.url}/api/pictures`, {
+    method: 'POST',
+    headers: { cookie: node.cookie },
+    body: form,
+  });
+  if (res.status !== 201) throw new Error(`upload: ${res.status} ${await res.text()}`);
+  return ((await res.json()) as { id: string }).id;
+}
+
+async function visible(node: BenchNode, id: string): Promise<boolean> {
+  const res = await fetch(`${node.url}/api/pictures/${id}`, { headers: { cookie: node.cookie } });
+  await res.arrayBuffer();
+  return res.status === 200;
+}
+
+async function waitVisible(
+  node: BenchNode,
+  id: string,
+  since: number,
+  timeoutMs = 30_000,
+): Promise<number> {
+  for (;;) {
+    if (await visible(node, id)) return performance.now() - since;
+    if (performance.now() - since > timeoutMs) throw new Error(`${id} not visible at ${node.url}`);
+    // 5 ms: fine enough for the figures, light enough not to load the nodes being measured.
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
+
+/** Visible pictures at a node (counted through the API, 200 per page). */
+async function count(node: BenchNode): Promise<number> {
+  let total = 0;
+  let cursor: string | null = null;
+  do {
+    const query: string = cursor === null ? '' : `&cursor=${encodeURIComponent(cursor)}`;
+    const res = await fetch(`${node.url}/api/pictures?limit=200${query}`, {
+      headers: { cookie: node.cookie },
+    });
+    const page = (await res.json()) as { items: unknown[]; nextCursor: string | null };
+    total += page.items.length;
+    cursor = page.nextCursor;
+  } while (cursor !== null);
+  return total;
+}
+
+async function main(): Promise<void> {
+  const dir = await mkdtemp(join(tmpdir(), 'mosaic-bench-repl-'));
+  const nodes: BenchNode[] = [];
+  try {
+    console.log(`Generating ${LATENCY_UPLOADS + CATCHUP_UPLOADS} pictures of ~200 KB ...`);
+    const files: string[] = [];
+    let totalBytes = 0;
+    for (let i = 0; i < LATENCY_UPLOADS + CATCHUP_UPLOADS; i++) {
+      const file = join(dir, `p${i}.jpg`);
+      totalBytes += await writeSmallPhotoJpeg(file);
+      files.push(file);
+    }
+    console.log(`  mean size ${round(totalBytes / files.length / 1000)} KB`);
+
+    const key = randomBytes(24).toString('base64url');
+    const ports = await Promise.all([0, 1, 2, 3].map(() => freePort()));
+    const argsFor = (i: number) => [
+      '--data',
+      join(dir, `node${i + 1}`),
+      '--port',
+      String(ports[i]),
+      '--name',
+      `n${i + 1}`,
+      '--cluster-key',
+      key,
+      '--sync-interval-ms',
+      String(SYNC_INTERVAL_MS),
+      ...ports.filter((_, j) => j !== i).flatMap((p) => ['--peer', `http://127.0.0.1:${p}`]),
+    ];
+    nodes.push(...(await Promise.all([0, 1, 2, 3].map((i) => startBenchNode(argsFor(i))))));
+    const [n1, n2, n3, n4] = nodes as [BenchNode, BenchNode, BenchNode, BenchNode];
+    // Let the links come up before measuring.
+    await upload(n1, files[0] ?? '', 'warm-up');
+    const warmId = await upload(n1, files[1] ?? '', 'warm-up 2');
+    await Promise.all([n2, n3, n4].map((n) => waitVisible(n, warmId, performance.now())));
+
+    console.log(
+      `Latency: ${LATENCY_UPLOADS - 2} uploads at n1, time until visible at n2, n3 and n4 ...`,
+    );
+    const latencies: number[] = [];
+    for (let i = 2; i < LATENCY_UPLOADS; i++) {
+      const id = await upload(n1, files[i] ?? '', `latency ${i}`);
+      const t0 = performance.now();
+      const each = await Promise.all([n2, n3, n4].map((n) => waitVisible(n, id, t0)));
+      latencies.push(Math.max(...each));
+    }
+
+    console.log(`Catch-up: n4 down, ${CATCHUP_UPLOADS} uploads at n1, n4 back ...`);
+    await n4.stop();
+    const catchupFiles = files.slice(LATENCY_UPLOADS);
+    let catchupBytes = 0;
+    for (const f of catchupFiles) catchupBytes += (await stat(f)).size;
+    await runPool(catchupFiles, 4, async (file, i) => {
+      await upload(n1, file, `catch-up ${i}`);
+      return 0;
+    });
+    const target = await count(n1);
+    const t0 = performance.now();
+    const back = await startBenchNode(argsFor(3));
+    nodes[3] = back;
+    while ((await count(back)) < target) await new Promise((r) => setTimeout(r, 50));
+    const catchupMs = performance.now() - t0;
+    const rss = await Promise.all(nodes.map((n) => peakRssMb(n.proc.pid)));
+
+    const rows = [
+      ['visible at n2-n4, p50', `${round(median(latencies))} ms`, 'target < 100 ms'],
+      ['visible at n2-n4, p99', `${round(percentile(latencies, 99))} ms`, 'target < 500 ms'],
+      ['visible at n2-n4, max', `${round(Math.max(...latencies))} ms`, ''],
+      [
+        'catch-up (incl. restart)',
+        `${round(catchupMs / 1000, 2)} s`,
+        `${CATCHUP_UPLOADS} pictures, ${round(catchupBytes / MB)} MB`,
+      ],
+      ['catch-up rate', `${round(CATCHUP_UPLOADS / (catchupMs / 1000))} pictures/s`, ''],
+      [
+        'catch-up rate',
+        `${round(catchupBytes / MB / (catchupMs / 1000))} MB/s`,
+        'target >= 50 MB/s',
+      ],
+      ['peak RSS per node', rss.map((r) => `${round(r)}`).join(' / ') + ' MB', ''],
+    ];
+    console.log(`\n${formatTable(['measure', 'value', 'note'], rows)}\n`);
+    console.log(
+      JSON.stringify({
+        bench: 'replication',
+        latencyP50Ms: round(median(latencies)),
+        latencyP99Ms: round(percentile(latencies, 99)),
+        latencyMaxMs: round(Math.max(...latencies)),
+        catchupSeconds: round(catchupMs / 1000, 2),
+        catchupPicturesPerSecond: round(CATCHUP_UPLOADS / (catchupMs / 1000)),
+        catchupMBps: round(catchupBytes / MB / (catchupMs / 1000)),
+        peakRssMb: rss.map((r) => round(r)),
+      }),
+    );
+  } finally {
+    await Promise.all(nodes.map((n) => n.kill()));
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+await main();
