@@ -7,22 +7,31 @@
  *     "blockPeers": ["<node id or name>", ...],  // no peer traffic with these, either way
  *     "dropPeerMessages": 0.2,                   // drop this share of outgoing peer requests
  *     "delayPeerMs": 50,                         // delay outgoing peer requests
+ *     "throttleBlobKBps": 500,                   // serve blobs to peers at most this fast
  *     "crashAt": ["<named point>", ...]          // exit abruptly (SIGKILL) on reaching one
  *   }
  */
 import { readFileSync, statSync } from 'node:fs';
+import { Transform } from 'node:stream';
 import { z } from 'zod';
 
 const FaultSpecSchema = z.strictObject({
   blockPeers: z.array(z.string()).default([]),
   dropPeerMessages: z.number().min(0).max(1).default(0),
   delayPeerMs: z.number().int().min(0).default(0),
+  throttleBlobKBps: z.number().int().min(0).default(0),
   crashAt: z.array(z.string()).default([]),
 });
 
 export type FaultSpec = z.infer<typeof FaultSpecSchema>;
 
-const NONE: FaultSpec = { blockPeers: [], dropPeerMessages: 0, delayPeerMs: 0, crashAt: [] };
+const NONE: FaultSpec = {
+  blockPeers: [],
+  dropPeerMessages: 0,
+  delayPeerMs: 0,
+  throttleBlobKBps: 0,
+  crashAt: [],
+};
 
 export class Faults {
   private cached: { mtimeMs: number; spec: FaultSpec } | null = null;
@@ -71,6 +80,22 @@ export class Faults {
     if (this.source === null || !this.spec().crashAt.includes(point)) return;
     process.stderr.write(`MOSAIC_FAULTS: crashing at ${point}\n`);
     process.kill(process.pid, 'SIGKILL');
+  }
+
+  /** A stream that passes bytes at the configured blob throttle, or null when there is none. */
+  blobThrottle(): Transform | null {
+    const kbps = this.source === null ? 0 : this.spec().throttleBlobKBps;
+    if (kbps === 0) return null;
+    return new Transform({
+      transform(chunk: Buffer, _encoding, done) {
+        setTimeout(
+          () => {
+            done(null, chunk);
+          },
+          (chunk.length / (kbps * 1024)) * 1000,
+        );
+      },
+    });
   }
 
   /** Applies drop and delay faults to an outgoing peer message; false means drop it. */

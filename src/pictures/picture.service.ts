@@ -84,7 +84,6 @@ export class PictureService {
     });
     const picture = this.visible(pictures.get(staged.hash));
     if (!picture) throw new Error(`Picture ${staged.hash} not visible after upload`);
-    this.prepareThumbnails(picture.id, ['large']);
     return { picture, created: true };
   }
 
@@ -106,16 +105,15 @@ export class PictureService {
   }
 
   /**
-   * Makes thumbnails in the background, one picture at a time, so that neither an upload nor a
-   * node catching up on hundreds of pictures waits for them (decoding and encoding is nearly
-   * all of the CPU a picture costs) and a burst does not starve requests. A thumbnail asked for
-   * before its turn is made on demand.
+   * Makes thumbnails in the background, one picture at a time, so that a node catching up on
+   * hundreds of pictures does not wait for them (decoding and encoding is nearly all of the CPU
+   * a picture costs) and a burst does not starve requests. A thumbnail asked for before its
+   * turn is made on demand. The large one is only ever made on demand: it costs about four
+   * times the small one, and most pictures are seen in the gallery, not opened.
    */
-  prepareThumbnails(id: string, sizes: readonly ThumbSize[] = ['small', 'large']): void {
+  prepareSmallThumbnail(id: string): void {
     this.background
-      .run(async () => {
-        for (const size of sizes) await this.thumbnail(id, size);
-      })
+      .run(() => this.thumbnail(id, 'small'))
       .catch((err: unknown) => {
         this.deps.log.warn({ picture: id, err }, 'thumbnail failed');
       });

@@ -35,7 +35,9 @@ export class BlobSync {
   private stopped = false;
 
   constructor(private readonly deps: BlobSyncDeps) {
-    this.limiter = new Limiter(deps.concurrency ?? 4);
+    // Fetches mostly wait on the network and on fsync; fsyncs in flight together are committed
+    // together by the file system, so several at once go much faster than one by one.
+    this.limiter = new Limiter(deps.concurrency ?? 8);
   }
 
   handleOps(ops: readonly Op[]): void {
@@ -121,11 +123,16 @@ export class BlobSync {
         continue;
       }
       pictures.setHasBlob(id, true);
-      log.debug({ picture: id, peer: peer.baseUrl, resumedAt: start }, 'blob fetched');
+      if (start > 0)
+        log.info(
+          { picture: id, peer: peer.baseUrl, resumedAt: start },
+          'blob fetch resumed and done',
+        );
+      else log.debug({ picture: id, peer: peer.baseUrl }, 'blob fetched');
       this.deps.onVisible?.(id);
       // The small thumbnail (what a gallery shows) is made from our own copy in the background;
       // the large one, four times the work, only when someone opens the picture.
-      this.deps.service.prepareThumbnails(id, ['small']);
+      this.deps.service.prepareSmallThumbnail(id);
       return;
     }
   }

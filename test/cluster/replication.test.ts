@@ -5,8 +5,23 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PEER_HEADERS, signRequest } from '../../src/replication/peer-auth.js';
-import { TestCluster, allPictures, waitConverged, type ClusterNode } from '../helpers/cluster.js';
-import { cleanup, makeImage, waitFor, type Picture } from '../helpers/node-process.js';
+import { stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import {
+  TestCluster,
+  allPictures,
+  setFaults,
+  waitConverged,
+  type ClusterNode,
+} from '../helpers/cluster.js';
+import {
+  addUser,
+  api,
+  cleanup,
+  makeImage,
+  waitFor,
+  type Picture,
+} from '../helpers/node-process.js';
 
 let cluster: TestCluster;
 let n: ClusterNode[];
@@ -184,6 +199,61 @@ describe('replication across 4 nodes', () => {
     await n1.node.restart();
     n.push(n5);
     await waitConverged(n, { timeoutMs: 30_000 });
+  });
+
+  it('accounts and tokens replicate: a person signs in at any node', async () => {
+    const [n1, , n3, n4] = n as [ClusterNode, ClusterNode, ClusterNode, ClusterNode];
+    await addUser(n1.node.dataDir, 'carol', 'carol-password-1');
+    const cookie = await waitFor(
+      async () => {
+        const res = await fetch(`${n3.node.url}/api/auth/login`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ username: 'carol', password: 'carol-password-1' }),
+        });
+        return res.status === 200 ? (res.headers.getSetCookie()[0]?.split(';')[0] ?? false) : false;
+      },
+      { timeoutMs: 15_000, what: 'carol to be able to sign in at n3' },
+    );
+    const token = await api(n3.node.url, cookie).post<{ token: string }>('/api/tokens', {
+      name: 'laptop',
+    });
+    expect(token.status).toBe(201);
+    await waitFor(
+      async () =>
+        (await api(n4.node.url, { token: token.body.token }).get('/api/pictures?limit=1'))
+          .status === 200,
+      { timeoutMs: 15_000, what: 'the token made at n3 to work at n4' },
+    );
+  });
+
+  it('an interrupted blob transfer resumes where it stopped after a restart', async () => {
+    const [n1, n2] = n as [ClusterNode, ClusterNode];
+    await Promise.all(n.map((node) => setFaults(node, { throttleBlobKBps: 2000 })));
+    const file = await makeImage({ width: 1600, height: 1700, seed: 777 }); // ~8 MB PNG
+    const res = await (await n1.api()).upload<Picture>({ file, fields: { title: 'big one' } });
+    expect(res.status).toBe(201);
+    const partial = join(n2.node.dataDir, 'partial', res.body.id);
+    await waitFor(async () => ((await stat(partial).catch(() => null))?.size ?? 0) > 1_000_000, {
+      timeoutMs: 20_000,
+      what: 'n2 to have fetched part of the blob',
+    });
+    await n2.node.kill();
+    const kept = (await stat(partial)).size;
+    expect(kept).toBeGreaterThan(0);
+    await Promise.all(n.map((node) => setFaults(node, {})));
+    await n2.node.restart();
+    const client = await n2.api();
+    await waitFor(async () => (await client.get(`/api/pictures/${res.body.id}`)).status === 200, {
+      timeoutMs: 20_000,
+      what: 'the picture at n2',
+    });
+    const resumed = n2.node.logs.find((l) => l.msg === 'blob fetch resumed and done');
+    expect(resumed?.['resumedAt']).toBeGreaterThan(0);
+    const bytes = Buffer.from(
+      await (await client.fetch(`/api/pictures/${res.body.id}/file`)).arrayBuffer(),
+    );
+    expect(createHash('sha256').update(bytes).digest('hex')).toBe(res.body.id);
   });
 
   it('two groups cut off from each other converge by the documented rules once healed', async () => {

@@ -4,6 +4,7 @@
  * gets 401, is logged, and changes nothing. Bodies are validated like any other input.
  */
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import type { Readable } from 'node:stream';
 import parseRange from 'range-parser';
 import type { BlobStore } from '../../blobs/blob-store.js';
 import { UnauthorizedError } from '../../core/errors.js';
@@ -144,10 +145,18 @@ export const peerRoutes =
               .status(206)
               .header('Content-Range', `bytes ${first.start}-${first.end}/${size}`)
               .header('Content-Length', first.end - first.start + 1)
-              .send(deps.blobs.read(hash, first));
+              .send(throttled(deps.faults, deps.blobs.read(hash, first)));
           }
         }
-        return reply.header('Content-Length', size).send(deps.blobs.read(hash));
+        return reply
+          .header('Content-Length', size)
+          .send(throttled(deps.faults, deps.blobs.read(hash)));
       },
     );
   };
+
+/** Slows a blob stream down when MOSAIC_FAULTS asks for it (tests of interrupted transfers). */
+function throttled(faults: Faults, stream: Readable): Readable {
+  const throttle = faults.blobThrottle();
+  return throttle === null ? stream : stream.pipe(throttle);
+}
