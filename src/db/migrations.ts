@@ -109,4 +109,34 @@ export const MIGRATIONS: readonly string[] = [
     last_seen INTEGER
   ) STRICT;
   `,
+  /* 3: folder sync — the index of each synced folder (src/folders/folder-index.repository.ts) */ `
+  -- One row per (folder, path): the version of that path this node knows (hash, blocks, vv,
+  -- hlc, origin), whether that version still has to be fetched (need), and what was on disk
+  -- when the path was last indexed or written (local_*; NULL when nothing is). A deletion keeps
+  -- its row (deleted = 1, hash NULL) so that it replicates and is not mistaken for a new file.
+  CREATE TABLE folder_files (
+    folder         TEXT NOT NULL,
+    path           TEXT NOT NULL,
+    kind           TEXT NOT NULL CHECK (kind IN ('file', 'dir')),
+    deleted        INTEGER NOT NULL DEFAULT 0,
+    hash           TEXT,
+    size           INTEGER NOT NULL DEFAULT 0,
+    mtime_ms       INTEGER NOT NULL DEFAULT 0,
+    block_size     INTEGER NOT NULL DEFAULT 0,
+    blocks         BLOB,
+    vv             TEXT NOT NULL DEFAULT '{}',
+    hlc            TEXT,
+    origin         TEXT,
+    origin_name    TEXT,
+    need           INTEGER NOT NULL DEFAULT 0,
+    local_size     INTEGER,
+    local_mtime_ms INTEGER,
+    local_inode    INTEGER,
+    PRIMARY KEY (folder, path)
+  ) STRICT;
+  -- A local copy of some content (a move or rename is not transferred again).
+  CREATE INDEX folder_files_by_hash ON folder_files (folder, hash) WHERE hash IS NOT NULL;
+  -- What still has to be fetched, in path order (so a caller can page past files that fail).
+  CREATE INDEX folder_files_needed ON folder_files (folder, path) WHERE need = 1;
+  `,
 ];

@@ -1,0 +1,161 @@
+/**
+ * Content hashes of folder files: one SHA-256 of the whole file (its identity, as for blobs) and
+ * one SHA-256 per fixed-size block (so that a later transfer can fetch only the blocks that
+ * changed, and resume). Both come from a single read of the file through one reused buffer, so
+ * memory stays bounded whatever the file's size.
+ *
+ * Block hashes are stored concatenated: block i is bytes [32 i, 32 i + 32) of `blocks`.
+ */
+import { createHash } from 'node:crypto';
+import { constants } from 'node:fs';
+import { open } from 'node:fs/promises';
+
+export const MIN_BLOCK_SIZE = 128 * 1024;
+export const MAX_BLOCK_SIZE = 16 * 1024 * 1024;
+/** The block size grows until a file has at most this many blocks (or reaches the maximum). */
+export const TARGET_BLOCKS = 2000;
+export const BLOCK_HASH_BYTES = 32;
+
+/** The most read at once (reads need not line up with blocks). */
+const READ_BUFFER_BYTES = 1024 * 1024;
+
+export interface FileHash {
+  /** SHA-256 (hex) of the whole content. */
+  readonly hash: string;
+  /** Bytes actually read (the caller compares it with what it stat'ed). */
+  readonly size: number;
+  readonly blockSize: number;
+  /** The concatenated 32-byte SHA-256 of each block; empty for an empty file. */
+  readonly blocks: Buffer;
+}
+
+/** A file's block list as the index stores it. */
+export interface BlockList {
+  readonly blockSize: number;
+  readonly blocks: Buffer;
+}
+
+export class NotARegularFileError extends Error {
+  constructor(readonly path: string) {
+    super(`Not a regular file: ${path}`);
+    this.name = new.target.name;
+  }
+}
+
+/**
+ * The block size for a file of `size` bytes: the smallest power of two from 128 KiB to 16 MiB
+ * that gives at most ~2000 blocks. When the file already has blocks of size `previous` and that
+ * is within one step of the ideal, `previous` is kept: a file that grows past a threshold then
+ * still shares its unchanged blocks with the old version.
+ */
+export function blockSizeFor(size: number, previous?: number): number {
+  let blockSize = MIN_BLOCK_SIZE;
+  while (blockSize < MAX_BLOCK_SIZE && size > blockSize * TARGET_BLOCKS) blockSize *= 2;
+  if (
+    previous !== undefined &&
+    isValidBlockSize(previous) &&
+    (previous === blockSize / 2 || previous === blockSize * 2)
+  ) {
+    return previous;
+  }
+  return blockSize;
+}
+
+export function isValidBlockSize(blockSize: number): boolean {
+  return (
+    Number.isInteger(blockSize) &&
+    blockSize >= MIN_BLOCK_SIZE &&
+    blockSize <= MAX_BLOCK_SIZE &&
+    (blockSize & (blockSize - 1)) === 0
+  );
+}
+
+export function blockCount(blocks: Buffer): number {
+  if (blocks.length % BLOCK_HASH_BYTES !== 0) {
+    throw new Error(`A block list has ${blocks.length} bytes, not a multiple of 32`);
+  }
+  return blocks.length / BLOCK_HASH_BYTES;
+}
+
+/**
+ * Hashes a regular file in one pass. `blockSize` defaults to `blockSizeFor(size)`; any power of
+ * two is accepted (tests use small ones). Throws NotARegularFileError for anything else — the
+ * file is opened non-blocking, so a FIFO swapped in after the caller's stat cannot hang it.
+ */
+export async function hashFile(
+  path: string,
+  options: { blockSize?: number } = {},
+): Promise<FileHash> {
+  // O_NONBLOCK only matters for FIFOs and devices; Windows has neither the flag nor FIFOs.
+  const flags =
+    process.platform === 'win32' ? constants.O_RDONLY : constants.O_RDONLY | constants.O_NONBLOCK;
+  const handle = await open(path, flags);
+  try {
+    const info = await handle.stat();
+    if (!info.isFile()) throw new NotARegularFileError(path);
+    const blockSize = options.blockSize ?? blockSizeFor(info.size);
+    if (!Number.isInteger(blockSize) || blockSize <= 0 || (blockSize & (blockSize - 1)) !== 0) {
+      throw new Error(`Block size ${blockSize} is not a power of two`);
+    }
+
+    const whole = createHash('sha256');
+    const blockDigests: Buffer[] = [];
+    let block = createHash('sha256');
+    let inBlock = 0; // bytes of the current block hashed so far
+    let size = 0;
+    // Sized for the file when it is small (most are, and a scan hashes several at once); one
+    // byte more, so that a single short read brings the whole file.
+    const buffer = Buffer.allocUnsafe(Math.min(READ_BUFFER_BYTES, info.size + 1));
+    for (;;) {
+      const { bytesRead } = await handle.read(buffer, 0, buffer.length, null);
+      if (bytesRead === 0) break;
+      const chunk = buffer.subarray(0, bytesRead);
+      whole.update(chunk);
+      size += bytesRead;
+      // A read may end inside a block or span several: feed each block its part.
+      let offset = 0;
+      while (offset < bytesRead) {
+        const take = Math.min(blockSize - inBlock, bytesRead - offset);
+        block.update(chunk.subarray(offset, offset + take));
+        inBlock += take;
+        offset += take;
+        if (inBlock === blockSize) {
+          blockDigests.push(block.digest());
+          block = createHash('sha256');
+          inBlock = 0;
+        }
+      }
+      // A short read once all the stat'ed bytes are in is the end: skip the empty read that
+      // would confirm it (a file that grew meanwhile is the caller's to notice: size differs).
+      if (bytesRead < buffer.length && size >= info.size) break;
+    }
+    if (inBlock > 0) blockDigests.push(block.digest());
+    return { hash: whole.digest('hex'), size, blockSize, blocks: Buffer.concat(blockDigests) };
+  } finally {
+    await handle.close();
+  }
+}
+
+/**
+ * Indexes of the blocks of `next` that `previous` does not already have at the same position:
+ * what a peer holding `previous` must fetch to build `next`. Lists of different block sizes
+ * share nothing, so then every block of `next` is listed.
+ */
+export function changedBlocks(previous: BlockList | null, next: BlockList): number[] {
+  const count = blockCount(next.blocks);
+  const comparable =
+    previous !== null && previous.blockSize === next.blockSize ? blockCount(previous.blocks) : 0;
+  const changed: number[] = [];
+  for (let i = 0; i < count; i++) {
+    const start = i * BLOCK_HASH_BYTES;
+    const end = start + BLOCK_HASH_BYTES;
+    if (
+      i >= comparable ||
+      previous === null ||
+      previous.blocks.compare(next.blocks, start, end, start, end) !== 0
+    ) {
+      changed.push(i);
+    }
+  }
+  return changed;
+}

@@ -1,0 +1,144 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { openDatabase, type Db } from '../db/database.js';
+import { MIGRATIONS } from '../db/migrations.js';
+import { FolderIndexRepository, type FolderFileRow } from './folder-index.repository.js';
+
+let dir: string;
+let db: Db;
+let index: FolderIndexRepository;
+
+beforeEach(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'mosaic-index-'));
+  db = openDatabase(join(dir, 'mosaic.db'));
+  index = new FolderIndexRepository(db);
+});
+afterEach(async () => {
+  db.close();
+  await rm(dir, { recursive: true, force: true });
+});
+
+function fileRow(path: string, extra: Partial<FolderFileRow> = {}): FolderFileRow {
+  return {
+    folder: 'photos',
+    path,
+    kind: 'file',
+    deleted: false,
+    hash: 'a'.repeat(64),
+    size: 10,
+    mtimeMs: 1_700_000_000_123,
+    blockSize: 128 * 1024,
+    blocks: Buffer.alloc(32, 7),
+    vv: { n1: 2, n2: 1 },
+    hlc: '0001700000000123-0000-n1',
+    origin: 'n1',
+    originName: 'home',
+    need: false,
+    localSize: 10,
+    localMtimeMs: 1_700_000_000_123,
+    localInode: 4242,
+    ...extra,
+  };
+}
+
+describe('folder index', () => {
+  it('is migration 3, and the schema is at the latest version', () => {
+    expect(MIGRATIONS.length).toBeGreaterThanOrEqual(3);
+    expect(db.pragma('user_version', { simple: true })).toBe(MIGRATIONS.length);
+    const indexes = db
+      .prepare("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'folder_files'")
+      .pluck()
+      .all();
+    expect(indexes).toEqual(
+      expect.arrayContaining(['folder_files_by_hash', 'folder_files_needed']) as unknown,
+    );
+  });
+
+  it('stores rows and reads them back as they were, and replaces them on upsert', () => {
+    const row = fileRow('a/b.jpg');
+    index.upsertMany([row, fileRow('a', { kind: 'dir', hash: null, blocks: null, size: 0 })]);
+    expect(index.get('photos', 'a/b.jpg')).toEqual(row);
+    expect(index.get('other', 'a/b.jpg')).toBeUndefined();
+
+    const gone = fileRow('a/b.jpg', {
+      deleted: true,
+      hash: null,
+      blocks: null,
+      localSize: null,
+      localMtimeMs: null,
+      localInode: null,
+      vv: { n1: 3, n2: 1 },
+    });
+    index.upsertMany([gone]);
+    expect(index.get('photos', 'a/b.jpg')).toEqual(gone);
+  });
+
+  it('rejects what the schema forbids', () => {
+    expect(() => {
+      index.upsertMany([fileRow('x', { kind: 'link' as 'file' })]);
+    }).toThrow(/CHECK/);
+  });
+
+  it('writes a batch in one transaction: all or nothing', () => {
+    const rows = [fileRow('1'), fileRow('2'), fileRow('3', { kind: 'bad' as 'file' })];
+    expect(() => {
+      index.upsertMany(rows);
+    }).toThrow();
+    expect(index.get('photos', '1')).toBeUndefined();
+  });
+
+  it('finds a local copy of some content, and only one that is on disk', () => {
+    const hash = 'b'.repeat(64);
+    index.upsertMany([
+      fileRow('needed', { hash, need: true }),
+      fileRow('gone', { hash, deleted: true }),
+      fileRow('never-written', { hash, localSize: null, localMtimeMs: null, localInode: null }),
+      fileRow('elsewhere', { hash, folder: 'docs' }),
+    ]);
+    expect(index.findByHash('photos', hash)).toBeUndefined();
+    index.upsertMany([fileRow('here.jpg', { hash })]);
+    expect(index.findByHash('photos', hash)?.path).toBe('here.jpg');
+  });
+
+  it('iterates and pages in UTF-8 byte order, one folder at a time', () => {
+    const paths = ['b', 'a/x', 'a.txt', 'a', '😀', '\uff01', 'a0'];
+    index.upsertMany(paths.map((p) => fileRow(p)));
+    index.upsertMany([fileRow('zzz', { folder: 'docs' })]);
+    const expected = ['a', 'a.txt', 'a/x', 'a0', 'b', '\uff01', '😀'];
+    expect([...index.iterate('photos')].map((r) => r.path)).toEqual(expected);
+    expect(index.page('photos', '', 3).map((r) => r.path)).toEqual(expected.slice(0, 3));
+    expect(index.page('photos', 'a/x', 3).map((r) => r.path)).toEqual(expected.slice(3, 6));
+  });
+
+  it('counts live files, directories and bytes, and what is still needed', () => {
+    index.upsertMany([
+      fileRow('a', { size: 100 }),
+      fileRow('b', { size: 50, need: true }),
+      fileRow('c', { size: 7, deleted: true }),
+      fileRow('d', { kind: 'dir', size: 0, hash: null, blocks: null }),
+      fileRow('e', { size: 1000, folder: 'docs' }),
+    ]);
+    expect(index.countAndBytes('photos')).toEqual({
+      files: 2,
+      dirs: 1,
+      bytes: 150,
+      needFiles: 1,
+      needBytes: 50,
+    });
+    expect(index.countAndBytes('empty')).toEqual({
+      files: 0,
+      dirs: 0,
+      bytes: 0,
+      needFiles: 0,
+      needBytes: 0,
+    });
+  });
+
+  it('lists needed rows in path order, a page at a time', () => {
+    index.upsertMany(['d', 'a', 'c', 'b'].map((p) => fileRow(p, { need: p !== 'c' })));
+    expect(index.needed('photos', 2).map((r) => r.path)).toEqual(['a', 'b']);
+    expect(index.needed('photos', 2, 'b').map((r) => r.path)).toEqual(['d']);
+  });
+});

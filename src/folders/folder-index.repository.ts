@@ -1,0 +1,220 @@
+import type { Db } from '../db/database.js';
+
+export type FileKind = 'file' | 'dir';
+
+/** Per-file version vector: node id → that node's counter for this path. */
+export type FileVersionVector = Readonly<Record<string, number>>;
+
+/**
+ * One path of a synced folder as this node knows it. `hash`…`originName` describe the version
+ * (what every node converges on); `need` says that version is not on disk here yet; `local*`
+ * is what was on disk when the path was last indexed or written (all null when nothing is),
+ * which is how the scanner tells an untouched file without reading it.
+ */
+export interface FolderFileRow {
+  readonly folder: string;
+  /** Relative, '/'-separated, NFC. */
+  readonly path: string;
+  readonly kind: FileKind;
+  readonly deleted: boolean;
+  /** SHA-256 hex of the content; null for directories and deletions. */
+  readonly hash: string | null;
+  readonly size: number;
+  readonly mtimeMs: number;
+  readonly blockSize: number;
+  /** Concatenated 32-byte SHA-256 of each block (see blocks.ts). */
+  readonly blocks: Buffer | null;
+  readonly vv: FileVersionVector;
+  readonly hlc: string | null;
+  readonly origin: string | null;
+  readonly originName: string | null;
+  readonly need: boolean;
+  readonly localSize: number | null;
+  readonly localMtimeMs: number | null;
+  readonly localInode: number | null;
+}
+
+export interface FolderTotals {
+  /** Live (not deleted) files and directories in the folder's index. */
+  readonly files: number;
+  readonly dirs: number;
+  readonly bytes: number;
+  /** Of those, files whose current version is not on disk here yet. */
+  readonly needFiles: number;
+  readonly needBytes: number;
+}
+
+interface DbRow {
+  folder: string;
+  path: string;
+  kind: FileKind;
+  deleted: number;
+  hash: string | null;
+  size: number;
+  mtime_ms: number;
+  block_size: number;
+  blocks: Buffer | null;
+  vv: string;
+  hlc: string | null;
+  origin: string | null;
+  origin_name: string | null;
+  need: number;
+  local_size: number | null;
+  local_mtime_ms: number | null;
+  local_inode: number | null;
+}
+
+const COLUMNS = `folder, path, kind, deleted, hash, size, mtime_ms, block_size, blocks, vv, hlc,
+  origin, origin_name, need, local_size, local_mtime_ms, local_inode`;
+
+/**
+ * The index of synced folders (table folder_files). A plain adapter: it stores what it is given
+ * and decides nothing about versions.
+ */
+export class FolderIndexRepository {
+  private readonly getStmt;
+  private readonly upsertStmt;
+  private readonly byHashStmt;
+  private readonly iterateStmt;
+  private readonly pageStmt;
+  private readonly totalsStmt;
+  private readonly neededStmt;
+  private readonly upsertBatch: (rows: readonly FolderFileRow[]) => void;
+
+  constructor(db: Db) {
+    this.getStmt = db.prepare(`SELECT ${COLUMNS} FROM folder_files WHERE folder = ? AND path = ?`);
+    this.upsertStmt = db.prepare(
+      `INSERT INTO folder_files (${COLUMNS})
+       VALUES (@folder, @path, @kind, @deleted, @hash, @size, @mtime_ms, @block_size, @blocks,
+               @vv, @hlc, @origin, @origin_name, @need, @local_size, @local_mtime_ms, @local_inode)
+       ON CONFLICT (folder, path) DO UPDATE SET
+         kind = excluded.kind, deleted = excluded.deleted, hash = excluded.hash,
+         size = excluded.size, mtime_ms = excluded.mtime_ms, block_size = excluded.block_size,
+         blocks = excluded.blocks, vv = excluded.vv, hlc = excluded.hlc, origin = excluded.origin,
+         origin_name = excluded.origin_name, need = excluded.need,
+         local_size = excluded.local_size, local_mtime_ms = excluded.local_mtime_ms,
+         local_inode = excluded.local_inode`,
+    );
+    // need = 0 and local_size set: this content is on disk here, readable right now.
+    this.byHashStmt = db.prepare(
+      `SELECT ${COLUMNS} FROM folder_files
+       WHERE folder = ? AND hash = ? AND kind = 'file' AND deleted = 0 AND need = 0
+         AND local_size IS NOT NULL
+       LIMIT 1`,
+    );
+    this.iterateStmt = db.prepare(
+      `SELECT ${COLUMNS} FROM folder_files WHERE folder = ? ORDER BY path`,
+    );
+    this.pageStmt = db.prepare(
+      `SELECT ${COLUMNS} FROM folder_files WHERE folder = ? AND path > ? ORDER BY path LIMIT ?`,
+    );
+    this.totalsStmt = db.prepare(
+      `SELECT
+         COALESCE(SUM(kind = 'file'), 0) AS files,
+         COALESCE(SUM(kind = 'dir'), 0) AS dirs,
+         COALESCE(SUM(CASE WHEN kind = 'file' THEN size END), 0) AS bytes,
+         COALESCE(SUM(kind = 'file' AND need = 1), 0) AS needFiles,
+         COALESCE(SUM(CASE WHEN kind = 'file' AND need = 1 THEN size END), 0) AS needBytes
+       FROM folder_files WHERE folder = ? AND deleted = 0`,
+    );
+    this.neededStmt = db.prepare(
+      `SELECT ${COLUMNS} FROM folder_files
+       WHERE folder = ? AND need = 1 AND path > ? ORDER BY path LIMIT ?`,
+    );
+    this.upsertBatch = db.transaction((rows: readonly FolderFileRow[]) => {
+      for (const row of rows) this.upsertStmt.run(toDb(row));
+    });
+  }
+
+  get(folder: string, path: string): FolderFileRow | undefined {
+    const row = this.getStmt.get(folder, path) as DbRow | undefined;
+    return row === undefined ? undefined : fromDb(row);
+  }
+
+  /**
+   * Inserts or replaces rows, all in one transaction (nested in the caller's, if any, as a
+   * savepoint). Callers pass batches — the scanner's are ~1000 rows — never one row per call in
+   * a loop: a transaction per file would make a first scan of a large folder crawl.
+   */
+  upsertMany(rows: readonly FolderFileRow[]): void {
+    if (rows.length > 0) this.upsertBatch(rows);
+  }
+
+  /** A file of this folder with that content that is on disk here (for moves and renames). */
+  findByHash(folder: string, hash: string): FolderFileRow | undefined {
+    const row = this.byHashStmt.get(folder, hash) as DbRow | undefined;
+    return row === undefined ? undefined : fromDb(row);
+  }
+
+  /**
+   * Every row of the folder in path order (SQLite's binary order: UTF-8 bytes), one at a time.
+   * While the generator is open the connection cannot write: consume it without awaiting other
+   * database work in between (or use `page` for that).
+   */
+  *iterate(folder: string): Generator<FolderFileRow, void, undefined> {
+    for (const row of this.iterateStmt.iterate(folder) as IterableIterator<DbRow>) {
+      yield fromDb(row);
+    }
+  }
+
+  /** Up to `limit` rows with a path after `afterPath` ('' for the first), in path order. */
+  page(folder: string, afterPath: string, limit: number): FolderFileRow[] {
+    return (this.pageStmt.all(folder, afterPath, limit) as DbRow[]).map(fromDb);
+  }
+
+  countAndBytes(folder: string): FolderTotals {
+    return this.totalsStmt.get(folder) as FolderTotals;
+  }
+
+  /**
+   * Up to `limit` rows whose version still has to be fetched, in path order, after `afterPath`
+   * (so a caller can page past files that keep failing instead of retrying them forever).
+   */
+  needed(folder: string, limit: number, afterPath = ''): FolderFileRow[] {
+    return (this.neededStmt.all(folder, afterPath, limit) as DbRow[]).map(fromDb);
+  }
+}
+
+function fromDb(row: DbRow): FolderFileRow {
+  return {
+    folder: row.folder,
+    path: row.path,
+    kind: row.kind,
+    deleted: row.deleted === 1,
+    hash: row.hash,
+    size: row.size,
+    mtimeMs: row.mtime_ms,
+    blockSize: row.block_size,
+    blocks: row.blocks,
+    vv: JSON.parse(row.vv) as FileVersionVector,
+    hlc: row.hlc,
+    origin: row.origin,
+    originName: row.origin_name,
+    need: row.need === 1,
+    localSize: row.local_size,
+    localMtimeMs: row.local_mtime_ms,
+    localInode: row.local_inode,
+  };
+}
+
+function toDb(row: FolderFileRow): DbRow {
+  return {
+    folder: row.folder,
+    path: row.path,
+    kind: row.kind,
+    deleted: row.deleted ? 1 : 0,
+    hash: row.hash,
+    size: row.size,
+    mtime_ms: row.mtimeMs,
+    block_size: row.blockSize,
+    blocks: row.blocks,
+    vv: JSON.stringify(row.vv),
+    hlc: row.hlc,
+    origin: row.origin,
+    origin_name: row.originName,
+    need: row.need ? 1 : 0,
+    local_size: row.localSize,
+    local_mtime_ms: row.localMtimeMs,
+    local_inode: row.localInode,
+  };
+}

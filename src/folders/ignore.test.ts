@@ -1,0 +1,46 @@
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { loadIgnore } from './ignore.js';
+
+let root: string;
+beforeEach(async () => {
+  root = await mkdtemp(join(tmpdir(), 'mosaic-ignore-'));
+});
+afterEach(async () => {
+  await rm(root, { recursive: true, force: true });
+});
+
+describe('.mosaicignore', () => {
+  it('always ignores .mosaic/, and nothing else when there is no file', async () => {
+    const isIgnored = await loadIgnore(root);
+    expect(isIgnored('.mosaic', true)).toBe(true);
+    expect(isIgnored('.mosaic/tmp/x', false)).toBe(true);
+    expect(isIgnored('.mosaicignore', false)).toBe(false);
+    expect(isIgnored('a/.mosaic', true)).toBe(false);
+    expect(isIgnored('photo.jpg', false)).toBe(false);
+  });
+
+  it('follows gitignore syntax: globs, anchors, directory-only rules, negation, comments', async () => {
+    await writeFile(
+      join(root, '.mosaicignore'),
+      ['# editor leftovers', '*.tmp', '!keep.tmp', '/build', 'cache/', 'docs/**/*.bak', ''].join(
+        '\n',
+      ),
+    );
+    const isIgnored = await loadIgnore(root);
+    expect(isIgnored('a.tmp', false)).toBe(true);
+    expect(isIgnored('deep/er/a.tmp', false)).toBe(true);
+    expect(isIgnored('keep.tmp', false)).toBe(false);
+    expect(isIgnored('build', true)).toBe(true);
+    expect(isIgnored('build/out.o', false)).toBe(true);
+    expect(isIgnored('src/build', true)).toBe(false);
+    expect(isIgnored('cache', true)).toBe(true);
+    expect(isIgnored('cache', false)).toBe(false);
+    expect(isIgnored('x/cache/y', false)).toBe(true);
+    expect(isIgnored('docs/a/b/c.bak', false)).toBe(true);
+    expect(isIgnored('c.bak', false)).toBe(false);
+    expect(isIgnored('A.TMP', false)).toBe(false); // case-sensitive everywhere
+  });
+});

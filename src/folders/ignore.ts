@@ -1,0 +1,37 @@
+/**
+ * `.mosaicignore` at a folder's root, in gitignore syntax (the `ignore` package implements it).
+ * Matching is case-sensitive on every platform: the file syncs like any other, so every node —
+ * whatever its file system — must reach the same verdict for the same path. Mosaic's own
+ * `.mosaic/` directory is always ignored.
+ */
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import ignore from 'ignore';
+
+export const IGNORE_FILE = '.mosaicignore';
+export const MOSAIC_DIR = '.mosaic';
+
+/** relPath: relative, '/'-separated; isDir: whether it names a directory (for `dir/` rules). */
+export type IsIgnored = (relPath: string, isDir: boolean) => boolean;
+
+/** The ignore rules of the folder at `root`; no `.mosaicignore` means only `.mosaic/`. */
+export async function loadIgnore(root: string): Promise<IsIgnored> {
+  let text = '';
+  try {
+    text = await readFile(join(root, IGNORE_FILE), 'utf8');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+  }
+  return ignoreRules(text);
+}
+
+/** The matcher for the rules in `text` (the content of a `.mosaicignore`). */
+export function ignoreRules(text: string): IsIgnored {
+  const rules = ignore({ ignorecase: false }).add(text);
+  return (relPath, isDir) => {
+    if (relPath === '') return false;
+    if (relPath === MOSAIC_DIR || relPath.startsWith(`${MOSAIC_DIR}/`)) return true;
+    // The package tells a directory by a trailing slash (for rules like `build/`).
+    return rules.ignores(isDir ? `${relPath}/` : relPath);
+  };
+}

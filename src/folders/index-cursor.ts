@@ -1,0 +1,55 @@
+import type { FolderFileRow } from './folder-index.repository.js';
+
+/** What the scanner reads of the index (FolderIndexRepository has it). */
+export interface FolderIndexReader {
+  page(folder: string, afterPath: string, limit: number): FolderFileRow[];
+}
+
+/**
+ * The folder's index rows in path order, a page at a time. The caller writes rows during the
+ * scan (onBatch), but only for paths the walk has passed, and those are never read back: each
+ * step peeks up to its own path first, so the next page starts after a row at or beyond the
+ * current path — or the index is known to be exhausted.
+ */
+export class IndexCursor {
+  private rows: FolderFileRow[] = [];
+  private at = 0;
+  private after = '';
+  private exhausted = false;
+
+  constructor(
+    private readonly index: FolderIndexReader,
+    private readonly folder: string,
+    private readonly pageSize: number,
+  ) {}
+
+  peek(): FolderFileRow | undefined {
+    if (this.at >= this.rows.length && !this.exhausted) {
+      this.rows = this.index.page(this.folder, this.after, this.pageSize);
+      this.at = 0;
+      this.exhausted = this.rows.length < this.pageSize;
+      const last = this.rows.at(-1);
+      if (last !== undefined) this.after = last.path;
+    }
+    return this.rows[this.at];
+  }
+
+  next(): void {
+    this.at++;
+  }
+
+  /** The row at exactly `path`, consumed; undefined when there is none. */
+  take(path: string): FolderFileRow | undefined {
+    const row = this.peek();
+    if (row?.path !== path) return undefined;
+    this.next();
+    return row;
+  }
+
+  /** Consumes, without judging them, the rows below `prefix` (ending with '/'). */
+  skipPrefix(prefix: string): void {
+    for (let row = this.peek(); row?.path.startsWith(prefix) === true; row = this.peek()) {
+      this.next();
+    }
+  }
+}

@@ -1,0 +1,489 @@
+/**
+ * Finds what changed on disk in a synced folder since it was last indexed.
+ *
+ * Who does what:
+ *   - The scanner only reads: the disk, and the folder's index (through `index.page`). It never
+ *     writes the index and does not decide versions.
+ *   - It reports each change — a new or modified file (hashed), a new directory, a deletion —
+ *     as a LocalChange, in batches, through the caller's `onBatch`.
+ *   - The caller turns a batch into versions (version vectors, HLC, conflicts) and writes the
+ *     index rows, in one transaction per batch, including the `local_*` columns taken from the
+ *     change (size, mtimeMs, inode; null for a deletion). That record is what lets the next
+ *     scan skip an untouched file without reading it, so it must be written with the version,
+ *     never on its own: a crash in between would otherwise hide the change forever.
+ *
+ * How the walk stays bounded: directories are read one at a time with `opendir`, iteratively
+ * (a stack, no recursion), and visited in exactly the order of the index's primary key (UTF-8
+ * byte order of the full path). The index is read alongside in pages of that same order — a
+ * merge join — so finding the files that are gone takes no set of seen paths. Memory: the
+ * listings of the directories on the current path, one page of index rows and one batch.
+ *
+ * Safety rules (an unmounted disk must never turn into mass deletes):
+ *   - No root or no marker (`.mosaic/folder.json` of this folder): FolderMissingError before
+ *     anything is reported, and again before each batch, should the disk go away mid-scan.
+ *   - A deletion is reported only for a path that a directory listing positively lacks. What
+ *     cannot be read (a directory that fails to open, a symbolic link, a special file, an
+ *     ignored path) keeps its index rows, and those of everything below it, untouched.
+ *   - A file that changes while it is read is not reported ("still changing"); nor is one
+ *     modified so recently that a further write could keep its size and mtime (see `settleMs`).
+ *     Both are counted in `stillChanging`: the caller rescans soon.
+ *
+ * The caller must not apply remote changes to the same folder while a scan runs.
+ */
+import type { Dirent } from 'node:fs';
+import { lstat, opendir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { blockSizeFor, hashFile, NotARegularFileError, type FileHash } from './blocks.js';
+import type { FileKind, FolderFileRow } from './folder-index.repository.js';
+import { MOSAIC_DIR, type IsIgnored } from './ignore.js';
+import { IndexCursor, type FolderIndexReader } from './index-cursor.js';
+import { assertMarker, FolderMissingError } from './marker.js';
+import { childPath, compareUtf8 } from './paths.js';
+
+export type { FolderIndexReader } from './index-cursor.js';
+export { ensureMarker, FolderMissingError } from './marker.js';
+
+/** One path that differs from the index. */
+export interface LocalChange {
+  /** Relative, '/'-separated, NFC. */
+  readonly path: string;
+  readonly kind: FileKind;
+  /** Gone from disk (it was in the index, neither deleted nor still needed). */
+  readonly deleted: boolean;
+  /** SHA-256 hex of the content; null for directories and deletions. */
+  readonly hash: string | null;
+  readonly size: number;
+  /** Whole milliseconds; the caller stores it as local_mtime_ms (and as the version's mtime). */
+  readonly mtimeMs: number;
+  /** The caller stores size, mtimeMs and inode as local_*; inode is null for a deletion. */
+  readonly inode: number | null;
+  readonly blockSize: number;
+  /** Concatenated block hashes of a file; null for directories and deletions. */
+  readonly blocks: Buffer | null;
+}
+
+export interface ScanLog {
+  warn(details: object, message: string): void;
+}
+
+export type Hasher = (path: string, options: { blockSize: number }) => Promise<FileHash>;
+
+export interface ScanOptions {
+  /** The folder's directory on disk. */
+  readonly root: string;
+  /** The folder id (index rows and marker). */
+  readonly folder: string;
+  readonly index: FolderIndexReader;
+  readonly isIgnored: IsIgnored;
+  readonly log: ScanLog;
+  /**
+   * Receives the changes, `batchSize` at a time (the last batch may be smaller), in path
+   * order; the scan waits for it. It is the only way the scan's findings leave the scanner.
+   */
+  readonly onBatch: (changes: LocalChange[]) => void | Promise<void>;
+  /** Default 1000. */
+  readonly batchSize?: number;
+  /** Index rows read at once. Default 1000. */
+  readonly indexPageSize?: number;
+  /** Files stat'ed and hashed at once (reports stay in path order). Default 8. */
+  readonly concurrency?: number;
+  /** Default: hashFile. Tests inject a counting one. */
+  readonly hasher?: Hasher;
+  /**
+   * A file whose mtime is less than this old when it would be hashed is left for a later scan:
+   * a write within the same timestamp tick would leave size and mtime as recorded, and the
+   * change would go unseen. Default: 2000 ms if the mtime is a whole second (coarse file
+   * systems: FAT, ext3, HFS+), else 50 ms (the kernel's clock tick).
+   */
+  readonly settleMs?: number;
+}
+
+export interface ScanResult {
+  /** Regular files and directories found (ignored and skipped ones excluded). */
+  readonly files: number;
+  readonly dirs: number;
+  readonly hashed: number;
+  readonly hashedBytes: number;
+  /** New or modified files and directories reported. */
+  readonly changed: number;
+  readonly deleted: number;
+  /** Files left for the next scan because they were being written; rescan soon if > 0. */
+  readonly stillChanging: number;
+  /** Symbolic links, special files, unreadable entries (each logged). */
+  readonly skipped: number;
+  /** How many times onBatch was called. */
+  readonly batches: number;
+}
+
+const DEFAULT_BATCH = 1000;
+const DEFAULT_CONCURRENCY = 8;
+const INDEX_PAGE = 1000;
+const COARSE_SETTLE_MS = 2000;
+const FINE_SETTLE_MS = 50;
+
+/** Throws FolderMissingError (reporting nothing) when the root or its marker is missing. */
+export async function scanFolder(options: ScanOptions): Promise<ScanResult> {
+  await assertMarker(options.root, options.folder);
+  return new Scan(options).run();
+}
+
+/** What to do with the index rows below an entry once the entry itself has been looked at. */
+type Below = 'protect' | 'descend' | 'orphans';
+
+/** What looking at one entry found: a change to report (or none), and what to do below it. */
+interface Inspection {
+  readonly change: LocalChange | null;
+  readonly below: Below;
+}
+
+interface Entry {
+  /** The name on disk (what to open), and its NFC path in the folder (what to index). */
+  readonly name: string;
+  readonly path: string;
+  /** The listing said directory, or did not say (some file systems don't). */
+  readonly mayBeDir: boolean;
+  inspection: Promise<Inspection>;
+}
+
+/** Each entry is visited twice: at `path` (itself) and at `path/` (what lies below it). */
+interface Step {
+  readonly key: string;
+  readonly entry: Entry;
+  readonly below: boolean;
+}
+
+interface Frame {
+  readonly path: string;
+  readonly abs: string;
+  readonly steps: Step[];
+  next: number;
+}
+
+const NOT_INSPECTED: Promise<Inspection> = Promise.resolve({ change: null, below: 'protect' });
+
+class Scan {
+  private readonly cursor: IndexCursor;
+  private readonly hasher: Hasher;
+  private readonly batchSize: number;
+  private readonly concurrency: number;
+  /**
+   * Findings in path order, most still being inspected (stat, hash): up to `concurrency` files
+   * are read at once, and reported from the front, so batches stay in path order.
+   */
+  private readonly queue: Promise<LocalChange | null>[] = [];
+  private batch: LocalChange[] = [];
+  private files = 0;
+  private dirs = 0;
+  private hashed = 0;
+  private hashedBytes = 0;
+  private changed = 0;
+  private deleted = 0;
+  private stillChanging = 0;
+  private skipped = 0;
+  private batches = 0;
+
+  constructor(private readonly o: ScanOptions) {
+    this.cursor = new IndexCursor(o.index, o.folder, Math.max(1, o.indexPageSize ?? INDEX_PAGE));
+    this.hasher = o.hasher ?? hashFile;
+    this.batchSize = Math.max(1, o.batchSize ?? DEFAULT_BATCH);
+    this.concurrency = Math.max(1, o.concurrency ?? DEFAULT_CONCURRENCY);
+  }
+
+  async run(): Promise<ScanResult> {
+    try {
+      return await this.walk();
+    } finally {
+      // Leave nothing running behind a scan that failed (inspections never reject).
+      await Promise.all(this.queue);
+    }
+  }
+
+  private async walk(): Promise<ScanResult> {
+    const rootSteps = await this.list(this.o.root, '');
+    if (rootSteps === null) throw new FolderMissingError(this.o.root, 'root-unreadable');
+    const stack: Frame[] = [{ path: '', abs: this.o.root, steps: rootSteps, next: 0 }];
+    for (let frame = stack.at(-1); frame !== undefined; frame = stack.at(-1)) {
+      const step = frame.steps[frame.next++];
+      if (step === undefined) {
+        // Whatever the index still has below this directory is not on disk.
+        await this.orphans(frame.path === '' ? '' : `${frame.path}/`, null);
+        stack.pop();
+        continue;
+      }
+      await this.orphans('', step.key);
+      const entry = step.entry;
+      if (!step.below) {
+        entry.inspection = this.inspect(frame.abs, entry, this.cursor.take(step.key));
+        await this.enqueue(entry.inspection.then((inspection) => inspection.change));
+        continue;
+      }
+      // Only a directory, or index rows below the entry, need to wait for what it turned out
+      // to be; files (most entries) don't, so several are inspected at once.
+      const rowsBelow = this.cursor.peek()?.path.startsWith(step.key) === true;
+      if (!entry.mayBeDir && !rowsBelow) continue;
+      let { below } = await entry.inspection;
+      if (below === 'descend') {
+        const abs = join(frame.abs, entry.name);
+        const steps = await this.list(abs, entry.path);
+        if (steps !== null) {
+          stack.push({ path: entry.path, abs, steps, next: 0 });
+          continue;
+        }
+        below = 'protect';
+      }
+      if (below === 'protect') this.cursor.skipPrefix(step.key);
+      // 'orphans' (the entry is a file now): rows below it are reported as they come.
+    }
+    while (this.queue.length > 0) await this.reportNext();
+    await this.flush();
+    return {
+      files: this.files,
+      dirs: this.dirs,
+      hashed: this.hashed,
+      hashedBytes: this.hashedBytes,
+      changed: this.changed,
+      deleted: this.deleted,
+      stillChanging: this.stillChanging,
+      skipped: this.skipped,
+      batches: this.batches,
+    };
+  }
+
+  /**
+   * The steps of one directory in index order, or null when it cannot be read (then nothing
+   * below it is judged). Names that are not valid UTF-8, and a second name with the same NFC
+   * form, are skipped: neither could be indexed as its own path.
+   */
+  private async list(abs: string, path: string): Promise<Step[] | null> {
+    const entries: Entry[] = [];
+    try {
+      const dir = await opendir(abs, { bufferSize: 128 });
+      for await (const dirent of dir) {
+        const name = dirent.name;
+        if (path === '' && name === MOSAIC_DIR) continue;
+        if (name.includes('\uFFFD')) {
+          this.skip(childPath(path, name), 'name is not valid UTF-8');
+          continue;
+        }
+        entries.push({
+          name,
+          path: childPath(path, name.normalize('NFC')),
+          mayBeDir: dirent.isDirectory() || !knownType(dirent),
+          inspection: NOT_INSPECTED,
+        });
+      }
+    } catch (error) {
+      if (path === '')
+        throw new FolderMissingError(this.o.root, 'root-unreadable', { cause: error });
+      // Gone since its parent was read: the next scan sees that. Otherwise: say so, judge nothing.
+      if (isGone(error)) this.stillChanging++;
+      else this.skip(path, 'directory cannot be read', error);
+      return null;
+    }
+    entries.sort((a, b) => compareUtf8(a.path, b.path) || compareUtf8(a.name, b.name));
+    const steps: Step[] = [];
+    let previous: Entry | undefined;
+    for (const entry of entries) {
+      if (previous?.path === entry.path) {
+        this.skip(childPath(path, entry.name), `same NFC name as ${previous.name}`);
+        continue;
+      }
+      previous = entry;
+      steps.push({ key: entry.path, entry, below: false });
+      steps.push({ key: `${entry.path}/`, entry, below: true });
+    }
+    return steps.sort((a, b) => compareUtf8(a.key, b.key));
+  }
+
+  /** Looks at one entry. Never rejects: what cannot be read is logged and skipped. */
+  private async inspect(
+    dirAbs: string,
+    entry: Entry,
+    row: FolderFileRow | undefined,
+  ): Promise<Inspection> {
+    try {
+      return await this.look(join(dirAbs, entry.name), entry.path, row);
+    } catch (error) {
+      if (isGone(error) || error instanceof NotARegularFileError) this.stillChanging++;
+      else this.skip(entry.path, 'cannot be read', error);
+      return { change: null, below: 'protect' };
+    }
+  }
+
+  private async look(
+    abs: string,
+    path: string,
+    row: FolderFileRow | undefined,
+  ): Promise<Inspection> {
+    const info = await lstat(abs, { bigint: true });
+    const isDir = info.isDirectory();
+    if (this.o.isIgnored(path, isDir)) return { change: null, below: 'protect' };
+    if (info.isSymbolicLink()) {
+      this.skip(path, 'symbolic link, not synced');
+      return { change: null, below: 'protect' };
+    }
+    if (isDir) {
+      this.dirs++;
+      const inode = inodeNumber(info.ino);
+      if (row?.kind === 'dir' && row.localInode === inode)
+        return { change: null, below: 'descend' };
+      this.changed++;
+      const change: LocalChange = {
+        path,
+        kind: 'dir',
+        deleted: false,
+        hash: null,
+        size: 0,
+        mtimeMs: wholeMs(info.mtimeNs),
+        inode,
+        blockSize: 0,
+        blocks: null,
+      };
+      return { change, below: 'descend' };
+    }
+    if (!info.isFile()) {
+      this.skip(path, 'special file (socket, FIFO or device)');
+      return { change: null, below: 'protect' };
+    }
+    this.files++;
+    const size = Number(info.size);
+    const mtimeMs = wholeMs(info.mtimeNs);
+    const inode = inodeNumber(info.ino);
+    if (
+      row?.kind === 'file' &&
+      row.localSize === size &&
+      row.localMtimeMs === mtimeMs &&
+      row.localInode === inode
+    ) {
+      return { change: null, below: 'orphans' };
+    }
+    if (!this.settled(info.mtimeNs)) {
+      this.stillChanging++;
+      return { change: null, below: 'orphans' };
+    }
+    const hashed = await this.hasher(abs, { blockSize: blockSizeFor(size, row?.blockSize) });
+    const after = await lstat(abs, { bigint: true });
+    this.hashed++;
+    this.hashedBytes += hashed.size;
+    if (
+      hashed.size !== size ||
+      after.size !== info.size ||
+      after.mtimeNs !== info.mtimeNs ||
+      after.ino !== info.ino
+    ) {
+      this.stillChanging++;
+      return { change: null, below: 'orphans' };
+    }
+    this.changed++;
+    const change: LocalChange = {
+      path,
+      kind: 'file',
+      deleted: false,
+      hash: hashed.hash,
+      size,
+      mtimeMs,
+      inode,
+      blockSize: hashed.blockSize,
+      blocks: hashed.blocks,
+    };
+    return { change, below: 'orphans' };
+  }
+
+  /**
+   * Consumes the index rows before `before` (or, with `before` null, all those starting with
+   * `prefix`): the listing has no such entry, so each live one is reported deleted.
+   */
+  private async orphans(prefix: string, before: string | null): Promise<void> {
+    for (let row = this.cursor.peek(); row !== undefined; row = this.cursor.peek()) {
+      if (before === null ? !row.path.startsWith(prefix) : compareUtf8(row.path, before) >= 0) {
+        return;
+      }
+      this.cursor.next();
+      if (row.deleted || row.need || isOwn(row.path)) continue;
+      if (this.o.isIgnored(row.path, row.kind === 'dir')) continue;
+      this.deleted++;
+      await this.enqueue(
+        Promise.resolve({
+          path: row.path,
+          kind: row.kind,
+          deleted: true,
+          hash: null,
+          size: 0,
+          mtimeMs: 0,
+          inode: null,
+          blockSize: 0,
+          blocks: null,
+        }),
+      );
+    }
+  }
+
+  private settled(mtimeNs: bigint): boolean {
+    const window =
+      this.o.settleMs ?? (mtimeNs % 1_000_000_000n === 0n ? COARSE_SETTLE_MS : FINE_SETTLE_MS);
+    const age = Date.now() - wholeMs(mtimeNs);
+    // An mtime in the future (clock skew, copied timestamps) cannot be waited out.
+    return age >= window || age < -window;
+  }
+
+  private async enqueue(finding: Promise<LocalChange | null>): Promise<void> {
+    this.queue.push(finding);
+    if (this.queue.length >= this.concurrency) await this.reportNext();
+  }
+
+  private async reportNext(): Promise<void> {
+    const change = await this.queue.shift();
+    if (change !== null && change !== undefined) await this.report(change);
+  }
+
+  private async report(change: LocalChange): Promise<void> {
+    this.batch.push(change);
+    if (this.batch.length >= this.batchSize) await this.flush();
+  }
+
+  private async flush(): Promise<void> {
+    if (this.batch.length === 0) return;
+    // The disk may have gone away since the scan started: check before every batch.
+    await assertMarker(this.o.root, this.o.folder);
+    const batch = this.batch;
+    this.batch = [];
+    this.batches++;
+    await this.o.onBatch(batch);
+  }
+
+  private skip(path: string, why: string, error?: unknown): void {
+    this.skipped++;
+    this.o.log.warn({ folder: this.o.folder, path, err: error }, `folder scan skipped: ${why}`);
+  }
+}
+
+/** Mosaic's own directory at the root is never part of the folder's content. */
+function isOwn(path: string): boolean {
+  return path === MOSAIC_DIR || path.startsWith(`${MOSAIC_DIR}/`);
+}
+
+function wholeMs(ns: bigint): number {
+  return Number(ns / 1_000_000n);
+}
+
+/** SQLite integers are signed 64-bit; inode numbers are unsigned 64-bit. */
+function inodeNumber(ino: bigint): number {
+  return Number(BigInt.asIntN(64, ino));
+}
+
+function knownType(dirent: Dirent): boolean {
+  return (
+    dirent.isFile() ||
+    dirent.isDirectory() ||
+    dirent.isSymbolicLink() ||
+    dirent.isFIFO() ||
+    dirent.isSocket() ||
+    dirent.isBlockDevice() ||
+    dirent.isCharacterDevice()
+  );
+}
+
+function isGone(error: unknown): boolean {
+  const code = (error as NodeJS.ErrnoException).code;
+  return code === 'ENOENT' || code === 'ENOTDIR';
+}

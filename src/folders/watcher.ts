@@ -1,0 +1,118 @@
+/**
+ * Watches a synced folder recursively (chokidar) and reports the paths that changed, debounced:
+ * a burst of events — an unpacked archive, an editor's save dance — becomes one callback once
+ * things have been quiet for `debounceMs`, and one at least every `maxWaitMs` while they are not.
+ *
+ * The watcher only says where to look: events are hints, not facts (they can be lost, merged or
+ * arrive for files still being written), so the caller answers with a scan, which decides.
+ * If the root itself goes away, or the watcher fails, it reports WHOLE_FOLDER: the caller
+ * rescans, and the scan throws FolderMissingError and pauses the folder. A watcher whose root
+ * went away watches nothing more: the caller starts a new one when the folder is back.
+ */
+import { stat } from 'node:fs/promises';
+import { relative, sep } from 'node:path';
+import { watch } from 'chokidar';
+import { MOSAIC_DIR, type IsIgnored } from './ignore.js';
+import { FolderMissingError } from './marker.js';
+
+/** In a reported set: the root itself changed (gone, or the watcher failed) — rescan it all. */
+export const WHOLE_FOLDER = '';
+
+export interface WatchLog {
+  warn(details: object, message: string): void;
+}
+
+export interface WatchOptions {
+  readonly root: string;
+  /** Relative, '/'-separated, NFC paths; WHOLE_FOLDER for the root itself. */
+  readonly onChanges: (paths: Set<string>) => void;
+  /** Quiet time before reporting. Default 200 ms. */
+  readonly debounceMs?: number;
+  /** Longest a change waits to be reported while events keep coming. Default 2000 ms. */
+  readonly maxWaitMs?: number;
+  /** Paths not to watch at all (saves watches on large ignored trees). `.mosaic/` never is. */
+  readonly isIgnored?: IsIgnored;
+  readonly log?: WatchLog;
+}
+
+export interface FolderWatcher {
+  close(): Promise<void>;
+}
+
+/** Starts watching; resolves once the initial tree is being watched. */
+export async function watchFolder(options: WatchOptions): Promise<FolderWatcher> {
+  const { root, onChanges, isIgnored, log } = options;
+  const debounceMs = options.debounceMs ?? 200;
+  const maxWaitMs = options.maxWaitMs ?? 2000;
+  if (!(await isDirectory(root))) throw new FolderMissingError(root, 'root-missing');
+
+  const toRelative = (absolute: string): string =>
+    relative(root, absolute).split(sep).join('/').normalize('NFC');
+
+  let pending = new Set<string>();
+  let firstAt = 0;
+  let timer: NodeJS.Timeout | undefined;
+  let closed = false;
+
+  const flush = async (): Promise<void> => {
+    timer = undefined;
+    if (pending.size === 0) return;
+    const paths = pending;
+    pending = new Set();
+    // chokidar does not always report the root's own removal (nor can it see an unmount):
+    // whatever was reported, look.
+    if (!paths.has(WHOLE_FOLDER) && !(await isDirectory(root))) paths.add(WHOLE_FOLDER);
+    if (closed) return;
+    try {
+      onChanges(paths);
+    } catch (error) {
+      log?.warn({ err: error, root }, 'folder watcher callback failed');
+    }
+  };
+
+  const add = (path: string): void => {
+    if (closed) return;
+    const now = Date.now();
+    if (pending.size === 0) firstAt = now;
+    pending.add(path);
+    clearTimeout(timer);
+    const delay = Math.max(0, Math.min(debounceMs, firstAt + maxWaitMs - now));
+    timer = setTimeout(() => void flush(), delay);
+  };
+
+  const watcher = watch(root, {
+    ignoreInitial: true,
+    followSymlinks: false,
+    ignored: (absolute, stats) => {
+      const path = toRelative(absolute);
+      if (path === '' || path === '..' || path.startsWith('../')) return false;
+      if (path === MOSAIC_DIR || path.startsWith(`${MOSAIC_DIR}/`)) return true;
+      return isIgnored?.(path, stats?.isDirectory() ?? false) ?? false;
+    },
+  });
+  // An event on the root itself (its removal) comes out as '', which is WHOLE_FOLDER.
+  watcher.on('all', (_event, absolute) => {
+    add(toRelative(absolute));
+  });
+  watcher.on('error', (error) => {
+    log?.warn({ err: error, root }, 'folder watcher error; rescanning the whole folder');
+    add(WHOLE_FOLDER);
+  });
+  await new Promise<void>((resolve) => watcher.once('ready', resolve));
+
+  return {
+    async close() {
+      closed = true;
+      clearTimeout(timer);
+      await watcher.close();
+    },
+  };
+}
+
+async function isDirectory(path: string): Promise<boolean> {
+  try {
+    return (await stat(path)).isDirectory();
+  } catch {
+    return false;
+  }
+}
