@@ -131,9 +131,11 @@ async function main(): Promise<void> {
     const target = await count(n1);
     const t0 = performance.now();
     const back = await startBenchNode(argsFor(3));
+    const tUp = performance.now(); // listening and signed in
     nodes[3] = back;
     while ((await count(back)) < target) await new Promise((r) => setTimeout(r, 50));
     const catchupMs = performance.now() - t0;
+    const catchupUpMs = performance.now() - tUp;
     const rss = await Promise.all(nodes.map((n) => peakRssMb(n.proc.pid)));
 
     const rows = [
@@ -151,6 +153,11 @@ async function main(): Promise<void> {
         `${round(catchupBytes / MB / (catchupMs / 1000))} MB/s`,
         'target >= 50 MB/s',
       ],
+      [
+        'catch-up once listening',
+        `${round(catchupUpMs / 1000, 2)} s`,
+        `${round(catchupBytes / MB / (catchupUpMs / 1000))} MB/s, ${round(CATCHUP_UPLOADS / (catchupUpMs / 1000))} pictures/s`,
+      ],
       ['peak RSS per node', rss.map((r) => `${round(r)}`).join(' / ') + ' MB', ''],
     ];
     console.log(`\n${formatTable(['measure', 'value', 'note'], rows)}\n`);
@@ -163,6 +170,8 @@ async function main(): Promise<void> {
         catchupSeconds: round(catchupMs / 1000, 2),
         catchupPicturesPerSecond: round(CATCHUP_UPLOADS / (catchupMs / 1000)),
         catchupMBps: round(catchupBytes / MB / (catchupMs / 1000)),
+        catchupFromListeningSeconds: round(catchupUpMs / 1000, 2),
+        catchupFromListeningMBps: round(catchupBytes / MB / (catchupUpMs / 1000)),
         peakRssMb: rss.map((r) => round(r)),
       }),
     );

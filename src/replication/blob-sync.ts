@@ -33,6 +33,11 @@ export class BlobSync {
   private readonly inflight = new Map<string, { again: boolean }>();
   private readonly limiter: Limiter;
   private stopped = false;
+  /** Fetched blobs whose pictures are not marked visible yet (flushed in one transaction). */
+  private arrived: string[] = [];
+  private flushTimer: NodeJS.Timeout | null = null;
+  /** Pictures waiting for their small thumbnail until no fetch is in flight. */
+  private thumbsLater: string[] = [];
 
   constructor(private readonly deps: BlobSyncDeps) {
     // Fetches mostly wait on the network and on fsync; fsyncs in flight together are committed
@@ -68,6 +73,10 @@ export class BlobSync {
 
   stop(): void {
     this.stopped = true;
+    if (this.flushTimer) {
+      clearTimeout(this.flushTimer);
+      this.flushArrived();
+    }
   }
 
   schedule(id: string): void {
@@ -93,6 +102,7 @@ export class BlobSync {
         );
       } finally {
         this.inflight.delete(id);
+        if (this.inflight.size === 0) this.releaseThumbnails();
       }
     })();
   }
@@ -107,7 +117,7 @@ export class BlobSync {
   }
 
   private async fetch(id: string, size: number): Promise<void> {
-    const { blobs, pictures, log } = this.deps;
+    const { blobs, log } = this.deps;
     for (const peer of this.deps.sources()) {
       if (this.stopped) return;
       const start = await blobs.partialSize(id);
@@ -122,18 +132,49 @@ export class BlobSync {
         );
         continue;
       }
-      pictures.setHasBlob(id, true);
+      this.markArrived(id);
       if (start > 0)
         log.info(
           { picture: id, peer: peer.baseUrl, resumedAt: start },
           'blob fetch resumed and done',
         );
       else log.debug({ picture: id, peer: peer.baseUrl }, 'blob fetched');
-      this.deps.onVisible?.(id);
-      // The small thumbnail (what a gallery shows) is made from our own copy in the background;
-      // the large one, four times the work, only when someone opens the picture.
-      this.deps.service.prepareSmallThumbnail(id);
       return;
     }
+  }
+
+  /**
+   * Marks pictures visible in batches: each SQLite commit is an fsync on the event loop, so a
+   * node catching up on hundreds of small pictures would otherwise spend most of its time
+   * waiting on one fsync per picture. A batch waits at most a few milliseconds. (If the node
+   * stops before the flush, the next start finds the blob on disk and marks it then.)
+   */
+  private markArrived(id: string): void {
+    this.arrived.push(id);
+    this.flushTimer ??= setTimeout(() => {
+      this.flushArrived();
+    }, 5);
+  }
+
+  private flushArrived(): void {
+    this.flushTimer = null;
+    const ids = this.arrived;
+    this.arrived = [];
+    const { db, pictures } = this.deps;
+    db.transaction(() => {
+      for (const id of ids) pictures.setHasBlob(id, true);
+    })();
+    for (const id of ids) this.deps.onVisible?.(id);
+    // The small thumbnail (what a gallery shows) is made from our own copy in the background,
+    // once the fetches are done so it does not take a core from them; the large one, four times
+    // the work, only when someone opens the picture.
+    this.thumbsLater.push(...ids);
+    if (this.inflight.size === 0) this.releaseThumbnails();
+  }
+
+  private releaseThumbnails(): void {
+    const ids = this.thumbsLater;
+    this.thumbsLater = [];
+    for (const id of ids) this.deps.service.prepareSmallThumbnail(id);
   }
 }
