@@ -28,6 +28,12 @@ export function nodeCommand(): Command {
       collect,
       [],
     )
+    .option(
+      '--folder <[name=]dir>',
+      'a folder to keep in sync with the cluster, repeatable (env MOSAIC_FOLDERS, comma-separated)',
+      collect,
+      [],
+    )
     .option('--cluster-key <key>', 'shared secret of the cluster (env MOSAIC_CLUSTER_KEY)')
     .addOption(
       new Option(
@@ -44,42 +50,45 @@ export function nodeCommand(): Command {
       'anti-entropy interval (env MOSAIC_SYNC_INTERVAL_MS, default 5000)',
     )
     .option('--advertise-url <url>', 'URL peers use to reach this node (env MOSAIC_ADVERTISE_URL)')
-    .action(async (flags: Record<string, string | undefined> & { peer: string[] }) => {
-      const config = resolveNodeConfig(
-        {
-          dataDir: flags['data'],
-          port: flags['port'],
-          host: flags['host'],
-          name: flags['name'],
-          logLevel: flags['logLevel'],
-          maxUploadBytes: flags['maxUploadBytes'],
-          trashRetentionDays: flags['trashRetentionDays'],
-          peers: flags.peer,
-          clusterKey: flags['clusterKey'],
-          discovery: flags['discovery'],
-          discoveryPort: flags['discoveryPort'],
-          syncIntervalMs: flags['syncIntervalMs'],
-          advertiseUrl: flags['advertiseUrl'],
-        },
-        process.env,
-      );
-      const node = await startNode(config);
-      let stopping = false;
-      const stop = (signal: NodeJS.Signals) => {
-        if (stopping) return;
-        stopping = true;
-        node.app.log.info({ signal }, 'stopping');
-        node.close().then(
-          () => process.exit(0),
-          (err: unknown) => {
-            console.error(err);
-            process.exit(1);
+    .action(
+      async (flags: Record<string, string | undefined> & { peer: string[]; folder: string[] }) => {
+        const config = resolveNodeConfig(
+          {
+            dataDir: flags['data'],
+            port: flags['port'],
+            host: flags['host'],
+            name: flags['name'],
+            logLevel: flags['logLevel'],
+            maxUploadBytes: flags['maxUploadBytes'],
+            trashRetentionDays: flags['trashRetentionDays'],
+            peers: flags.peer,
+            folders: flags.folder,
+            clusterKey: flags['clusterKey'],
+            discovery: flags['discovery'],
+            discoveryPort: flags['discoveryPort'],
+            syncIntervalMs: flags['syncIntervalMs'],
+            advertiseUrl: flags['advertiseUrl'],
           },
+          process.env,
         );
-      };
-      process.on('SIGINT', stop);
-      process.on('SIGTERM', stop);
-    });
+        const node = await startNode(config);
+        let stopping = false;
+        const stop = (signal: NodeJS.Signals) => {
+          if (stopping) return;
+          stopping = true;
+          node.app.log.info({ signal }, 'stopping');
+          node.close().then(
+            () => process.exit(0),
+            (err: unknown) => {
+              console.error(err);
+              process.exit(1);
+            },
+          );
+        };
+        process.on('SIGINT', stop);
+        process.on('SIGTERM', stop);
+      },
+    );
 }
 
 function collect(value: string, previous: string[]): string[] {

@@ -1,4 +1,5 @@
 import { Command } from 'commander';
+import { FolderIndexRepository } from '../folders/folder-index.repository.js';
 import { createInterface } from 'node:readline';
 import { join } from 'node:path';
 import { existsSync } from 'node:fs';
@@ -53,6 +54,8 @@ export function userCommand(): Command {
               pictures,
               accounts: accountRepo,
               hasBlob: () => false,
+              folders: new FolderIndexRepository(db),
+              selfId: identity.id,
             },
           );
           await new AccountService(accountRepo, changes).addUser(

@@ -33,6 +33,8 @@ export const NodeConfigSchema = z.object({
   discoveryPort: z.coerce.number().int().min(1).max(65535).default(7077),
   /** How often each node pulls from its peers and retries what failed (anti-entropy). */
   syncIntervalMs: z.coerce.number().int().min(50).default(5000),
+  /** Synced folders, `[NAME=]DIR` each. */
+  folders: z.array(z.string().min(1)).default([]),
   /** The URL other nodes should use to reach this one (defaults to the listening address). */
   advertiseUrl: z.url({ protocol: /^https?$/ }).optional(),
 });
@@ -55,10 +57,11 @@ export const ENV_TWINS: Record<keyof NodeConfig, string> = {
   discoveryPort: 'MOSAIC_DISCOVERY_PORT',
   syncIntervalMs: 'MOSAIC_SYNC_INTERVAL_MS',
   advertiseUrl: 'MOSAIC_ADVERTISE_URL',
+  folders: 'MOSAIC_FOLDERS',
 };
 
 /** Environment variables that hold lists (comma-separated). */
-const LIST_KEYS = new Set<keyof NodeConfig>(['peers']);
+const LIST_KEYS = new Set<keyof NodeConfig>(['peers', 'folders']);
 
 /** Merges flags over environment variables and validates the result. */
 export function resolveNodeConfig(

@@ -139,4 +139,22 @@ export const MIGRATIONS: readonly string[] = [
   -- What still has to be fetched, in path order (so a caller can page past files that fail).
   CREATE INDEX folder_files_needed ON folder_files (folder, path) WHERE need = 1;
   `,
+  /* 4: folder sync — content on disk (moves without transfer), trash index */ `
+  -- local_hash: SHA-256 of what is on disk at this path now (NULL when nothing or a directory).
+  ALTER TABLE folder_files ADD COLUMN local_hash TEXT;
+  -- local_vv: the version vector of the version on disk, which a local edit is based on.
+  ALTER TABLE folder_files ADD COLUMN local_vv TEXT;
+  CREATE INDEX folder_files_by_local_hash ON folder_files (folder, local_hash)
+    WHERE local_hash IS NOT NULL;
+
+  -- Files moved to <root>/.mosaic/trash/, by content, so a later put can reuse them.
+  CREATE TABLE folder_trash (
+    folder     TEXT NOT NULL,
+    hash       TEXT NOT NULL,
+    file       TEXT NOT NULL,
+    trashed_at INTEGER NOT NULL,
+    PRIMARY KEY (folder, file)
+  ) STRICT;
+  CREATE INDEX folder_trash_by_hash ON folder_trash (folder, hash);
+  `,
 ];

@@ -39,6 +39,8 @@ function fileRow(path: string, extra: Partial<FolderFileRow> = {}): FolderFileRo
     localSize: 10,
     localMtimeMs: 1_700_000_000_123,
     localInode: 4242,
+    localHash: 'a'.repeat(64),
+    localVv: null,
     ...extra,
   };
 }
@@ -92,13 +94,19 @@ describe('folder index', () => {
   it('finds a local copy of some content, and only one that is on disk', () => {
     const hash = 'b'.repeat(64);
     index.upsertMany([
-      fileRow('needed', { hash, need: true }),
-      fileRow('gone', { hash, deleted: true }),
-      fileRow('never-written', { hash, localSize: null, localMtimeMs: null, localInode: null }),
-      fileRow('elsewhere', { hash, folder: 'docs' }),
+      fileRow('needed', { hash, need: true, localHash: null }),
+      fileRow('gone', { hash, deleted: true, localHash: null }),
+      fileRow('never-written', {
+        hash,
+        localSize: null,
+        localMtimeMs: null,
+        localInode: null,
+        localHash: null,
+      }),
+      fileRow('elsewhere', { hash, folder: 'docs', localHash: hash }),
     ]);
     expect(index.findByHash('photos', hash)).toBeUndefined();
-    index.upsertMany([fileRow('here.jpg', { hash })]);
+    index.upsertMany([fileRow('here.jpg', { hash, localHash: hash })]);
     expect(index.findByHash('photos', hash)?.path).toBe('here.jpg');
   });
 

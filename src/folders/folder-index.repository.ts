@@ -32,6 +32,10 @@ export interface FolderFileRow {
   readonly localSize: number | null;
   readonly localMtimeMs: number | null;
   readonly localInode: number | null;
+  /** SHA-256 of the file on disk at this path now (null: nothing there, or a directory). */
+  readonly localHash: string | null;
+  /** Version vector of the version on disk here (what a local edit is based on). */
+  readonly localVv: FileVersionVector | null;
 }
 
 export interface FolderTotals {
@@ -62,10 +66,12 @@ interface DbRow {
   local_size: number | null;
   local_mtime_ms: number | null;
   local_inode: number | null;
+  local_hash: string | null;
+  local_vv: string | null;
 }
 
 const COLUMNS = `folder, path, kind, deleted, hash, size, mtime_ms, block_size, blocks, vv, hlc,
-  origin, origin_name, need, local_size, local_mtime_ms, local_inode`;
+  origin, origin_name, need, local_size, local_mtime_ms, local_inode, local_hash, local_vv`;
 
 /**
  * The index of synced folders (table folder_files). A plain adapter: it stores what it is given
@@ -86,21 +92,20 @@ export class FolderIndexRepository {
     this.upsertStmt = db.prepare(
       `INSERT INTO folder_files (${COLUMNS})
        VALUES (@folder, @path, @kind, @deleted, @hash, @size, @mtime_ms, @block_size, @blocks,
-               @vv, @hlc, @origin, @origin_name, @need, @local_size, @local_mtime_ms, @local_inode)
+               @vv, @hlc, @origin, @origin_name, @need, @local_size, @local_mtime_ms, @local_inode,
+               @local_hash, @local_vv)
        ON CONFLICT (folder, path) DO UPDATE SET
          kind = excluded.kind, deleted = excluded.deleted, hash = excluded.hash,
          size = excluded.size, mtime_ms = excluded.mtime_ms, block_size = excluded.block_size,
          blocks = excluded.blocks, vv = excluded.vv, hlc = excluded.hlc, origin = excluded.origin,
          origin_name = excluded.origin_name, need = excluded.need,
          local_size = excluded.local_size, local_mtime_ms = excluded.local_mtime_ms,
-         local_inode = excluded.local_inode`,
+         local_inode = excluded.local_inode, local_hash = excluded.local_hash,
+         local_vv = excluded.local_vv`,
     );
-    // need = 0 and local_size set: this content is on disk here, readable right now.
+    // local_hash: this content is on disk here, readable right now (whatever the version).
     this.byHashStmt = db.prepare(
-      `SELECT ${COLUMNS} FROM folder_files
-       WHERE folder = ? AND hash = ? AND kind = 'file' AND deleted = 0 AND need = 0
-         AND local_size IS NOT NULL
-       LIMIT 1`,
+      `SELECT ${COLUMNS} FROM folder_files WHERE folder = ? AND local_hash = ? LIMIT 1`,
     );
     this.iterateStmt = db.prepare(
       `SELECT ${COLUMNS} FROM folder_files WHERE folder = ? ORDER BY path`,
@@ -194,6 +199,8 @@ function fromDb(row: DbRow): FolderFileRow {
     localSize: row.local_size,
     localMtimeMs: row.local_mtime_ms,
     localInode: row.local_inode,
+    localHash: row.local_hash,
+    localVv: row.local_vv === null ? null : (JSON.parse(row.local_vv) as FileVersionVector),
   };
 }
 
@@ -216,5 +223,7 @@ function toDb(row: FolderFileRow): DbRow {
     local_size: row.localSize,
     local_mtime_ms: row.localMtimeMs,
     local_inode: row.localInode,
+    local_hash: row.localHash,
+    local_vv: row.localVv === null ? null : JSON.stringify(row.localVv),
   };
 }

@@ -88,6 +88,8 @@ function rowFor(change: LocalChange): FolderFileRow {
     localSize: change.deleted ? null : change.size,
     localMtimeMs: change.deleted ? null : change.mtimeMs,
     localInode: change.inode,
+    localHash: change.deleted ? null : change.hash,
+    localVv: null,
   };
 }
 

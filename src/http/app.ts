@@ -23,6 +23,8 @@ import { installRequestMetrics, type Metrics } from './metrics.js';
 import { authRoutes } from './routes/auth.routes.js';
 import { clusterRoutes, type ClusterRoutesDeps } from './routes/cluster.routes.js';
 import { peerRoutes, type PeerRoutesDeps } from './routes/peer.routes.js';
+import { folderRoutes } from './routes/folders.routes.js';
+import type { FolderStatus } from '../folders/folder-sync.js';
 import { pictureRoutes } from './routes/pictures.routes.js';
 import { systemRoutes, type SystemInfo } from './routes/system.routes.js';
 
@@ -37,6 +39,7 @@ export interface AppDeps {
   readonly thumbs: Thumbnails;
   readonly metrics: Metrics;
   readonly cluster: ClusterRoutesDeps;
+  readonly folders: () => FolderStatus[];
   /** The peer API, present when the node has a cluster key. */
   readonly peer: PeerRoutesDeps | null;
 }
@@ -94,6 +97,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     }),
   );
   await app.register(clusterRoutes(deps.cluster));
+  await app.register(folderRoutes(deps.folders));
   if (deps.peer) await app.register(peerRoutes(deps.peer));
   return app;
 }

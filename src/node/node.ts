@@ -6,6 +6,11 @@
  *   <data>/blobs/ tmp/ trash/   the content-addressed blob store
  *   <data>/thumbs/        cached thumbnails
  */
+import { FolderIndexRepository } from '../folders/folder-index.repository.js';
+import { parseFolderSpec } from '../folders/folder-config.js';
+import { FolderSync } from '../folders/folder-sync.js';
+import { joinInside } from '../folders/core/index.js';
+import { stat } from 'node:fs/promises';
 import { mkdir } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
@@ -71,10 +76,13 @@ export async function startNode(
   const clock = new HybridClock(identity.id, Date.now, oplog.lastHlc());
   const pictureRepo = new SqlitePictureRepository(db);
   const accountRepo = new SqliteAccountRepository(db);
+  const folderIndex = new FolderIndexRepository(db);
   const changes = new ChangeLog(db, oplog, clock, identity.id, {
     pictures: pictureRepo,
     accounts: accountRepo,
     hasBlob: (id) => existsSync(blobs.path(id)),
+    folders: folderIndex,
+    selfId: identity.id,
   });
   const accounts = new AccountService(accountRepo, changes);
   const pictures = new PictureService({
@@ -128,9 +136,33 @@ export async function startNode(
       },
     });
   }
+  const folders = new Map<string, FolderSync>();
+  for (const spec of config.folders) {
+    const folder = parseFolderSpec(spec);
+    if (folders.has(folder.id))
+      throw new Error(`Two folders are named "${folder.id}": use NAME=DIR.`);
+    folders.set(
+      folder.id,
+      new FolderSync({
+        config: folder,
+        db,
+        index: folderIndex,
+        changes,
+        selfId: identity.id,
+        selfName: identity.name,
+        sources: () => replicator?.candidates() ?? [],
+        log,
+      }),
+    );
+  }
   changes.onOps((ops) => {
     replicator?.onOps(ops);
     blobSync.handleOps(ops);
+    for (const op of ops) {
+      if (op.body.kind === 'file.put' && op.origin !== identity.id) {
+        folders.get(op.body.folder)?.onRemoteChange();
+      }
+    }
   });
 
   const metrics = createMetrics(() => pictureRepo.totals());
@@ -146,6 +178,7 @@ export async function startNode(
     blobs,
     thumbs,
     metrics,
+    folders: () => [...folders.values()].map((f) => f.status()),
     cluster: {
       self: () => ({ id: identity.id, name: identity.name, url: selfUrl }),
       peers: peerStatus,
@@ -166,6 +199,7 @@ export async function startNode(
             blobs,
             faults,
             pendingBlobBytes: () => blobSync.pendingBytes(),
+            folderContent: (folder, hash) => localContent(db, folderIndex, folders, folder, hash),
             contacted: (nodeId, url) => {
               replicator.noteInbound(nodeId, url);
             },
@@ -193,6 +227,7 @@ export async function startNode(
   log.info({ url, id: identity.id, version: VERSION }, 'node listening');
   replicator?.start(selfUrl, config.peers);
   blobSync.scanMissing();
+  for (const folder of folders.values()) await folder.start();
 
   const discovery =
     replicator !== null && config.clusterKey !== undefined && config.discovery === 'on'
@@ -220,6 +255,7 @@ export async function startNode(
     async close() {
       clearInterval(sweeper);
       blobSync.stop();
+      await Promise.all([...folders.values()].map((f) => f.close()));
       await discovery?.close();
       await replicator?.stop();
       await app.close();
@@ -249,4 +285,31 @@ async function settleDeletedPictures(db: Db, pictures: PictureService): Promise<
     .pluck()
     .all() as string[];
   for (const id of ids) await pictures.settleBytes(id);
+}
+
+/**
+ * A file of a synced folder holding this content, for a peer to fetch: a path whose disk state
+ * is still what was indexed, or a trashed file. The peer verifies the hash of what it gets.
+ */
+async function localContent(
+  db: Db,
+  index: FolderIndexRepository,
+  folders: ReadonlyMap<string, FolderSync>,
+  folderId: string,
+  hash: string,
+): Promise<string | null> {
+  const folder = folders.get(folderId);
+  if (!folder) return null;
+  const row = index.findByHash(folderId, hash);
+  if (row) {
+    const file = joinInside(folder.root, row.path);
+    const info = await stat(file).catch(() => null);
+    if (info?.size === row.localSize && Math.floor(info.mtimeMs) === row.localMtimeMs) return file;
+  }
+  const trashed = db
+    .prepare('SELECT file FROM folder_trash WHERE folder = ? AND hash = ? ORDER BY trashed_at DESC')
+    .pluck()
+    .all(folderId, hash) as string[];
+  for (const file of trashed) if (await stat(file).catch(() => null)) return file;
+  return null;
 }

@@ -2,12 +2,16 @@ import type { AccountRepository } from '../accounts/account.repository.js';
 import type { PictureRepository } from '../pictures/picture.repository.js';
 import { applyPictureOp, emptyPicture } from '../pictures/picture.state.js';
 import type { Op } from './op.js';
+import { applyFilePut } from '../folders/folder-apply.js';
+import type { FolderIndexRepository } from '../folders/folder-index.repository.js';
 
 export interface ApplyTargets {
   readonly pictures: PictureRepository;
   readonly accounts: AccountRepository;
   /** Whether the bytes of a picture are in this node's blob store. */
   readonly hasBlob: (id: string) => boolean;
+  readonly folders: FolderIndexRepository;
+  readonly selfId: string;
 }
 
 /**
@@ -32,6 +36,13 @@ export function applyOp(targets: ApplyTargets, op: Op): void {
         { username: body.username, passwordHash: body.passwordHash, role: body.role },
         op.hlc,
       );
+      return;
+    case 'file.put':
+      applyFilePut(targets.folders, body, {
+        hlc: op.hlc,
+        origin: op.origin,
+        selfId: targets.selfId,
+      });
       return;
     case 'token.put':
       targets.accounts.putToken(

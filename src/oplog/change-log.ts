@@ -24,21 +24,33 @@ export class ChangeLog {
 
   /** Records a local change and returns the stamped operation. */
   commit(body: OpBody): Op {
-    const op = this.db
-      .transaction((): Op => {
-        const stamped: Op = {
-          origin: this.nodeId,
-          seq: this.log.lastSeq(this.nodeId) + 1,
-          hlc: this.clock.next(),
-          body,
-        };
-        this.log.append(stamped);
-        applyOp(this.targets, stamped);
+    const [op] = this.commitMany([body]);
+    if (!op) throw new Error('commitMany returned nothing');
+    return op;
+  }
+
+  /**
+   * Records several local changes in one transaction (one fsync): a folder scan of thousands
+   * of files commits in batches. `alongside` runs in the same transaction, after the ops are
+   * applied, for state that must change atomically with them.
+   */
+  commitMany(bodies: readonly OpBody[], alongside?: (ops: readonly Op[]) => void): Op[] {
+    if (bodies.length === 0) return [];
+    const ops = this.db
+      .transaction((): Op[] => {
+        let seq = this.log.lastSeq(this.nodeId);
+        const stamped = bodies.map((body): Op => {
+          const op: Op = { origin: this.nodeId, seq: ++seq, hlc: this.clock.next(), body };
+          this.log.append(op);
+          applyOp(this.targets, op);
+          return op;
+        });
+        alongside?.(stamped);
         return stamped;
       })
       .immediate();
-    this.emit([op]);
-    return op;
+    this.emit(ops);
+    return ops;
   }
 
   /** Applies operations received from peers; returns those that were new here. */

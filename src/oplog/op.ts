@@ -62,7 +62,24 @@ export interface TokenPut {
   readonly createdAt: number;
 }
 
-export type OpBody = PictureCreate | PictureUpdate | PictureDelete | UserPut | TokenPut;
+/**
+ * A new version of one path of a synced folder (a file, a directory, or a deletion). The HLC and
+ * origin of the version are the operation's own.
+ */
+export interface FilePut {
+  readonly kind: 'file.put';
+  readonly folder: string;
+  readonly path: string;
+  readonly entry: 'file' | 'dir';
+  readonly deleted: boolean;
+  readonly hash: string | null;
+  readonly size: number;
+  readonly mtimeMs: number;
+  readonly vv: Readonly<Record<string, number>>;
+  readonly originName: string;
+}
+
+export type OpBody = PictureCreate | PictureUpdate | PictureDelete | UserPut | TokenPut | FilePut;
 export type OpKind = OpBody['kind'];
 
 export interface Op {

@@ -43,6 +43,20 @@ const OpBodySchema = z.discriminatedUnion('kind', [
     role: z.enum(['admin', 'user']),
   }),
   z.strictObject({
+    kind: z.literal('file.put'),
+    folder: z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/),
+    // Shape only: whether a path is safe is decided where it is applied (and refused there),
+    // so that one bad path cannot block the rest of a batch.
+    path: z.string().min(1).max(4096),
+    entry: z.enum(['file', 'dir']),
+    deleted: z.boolean(),
+    hash: Sha.nullable(),
+    size: z.number().int().nonnegative(),
+    mtimeMs: z.number().int().nonnegative(),
+    vv: z.record(z.string().max(64), z.number().int().positive()),
+    originName: Name,
+  }),
+  z.strictObject({
     kind: z.literal('token.put'),
     tokenId: z.string().regex(/^[0-9a-f]{16}$/),
     username: Text(64),

@@ -58,7 +58,22 @@ export class PeerClient {
    * ignored the range), or null when the peer does not have the blob.
    */
   async blob(hash: string, offset: number): Promise<{ body: Readable; start: number } | null> {
-    const path = `/peer/blobs/${hash}`;
+    return this.stream(`/peer/blobs/${hash}`, offset);
+  }
+
+  /** Streams a synced folder's file content by hash from `offset` (null: the peer has none). */
+  async folderContent(
+    folder: string,
+    hash: string,
+    offset: number,
+  ): Promise<{ body: Readable; start: number } | null> {
+    return this.stream(`/peer/folders/${encodeURIComponent(folder)}/content/${hash}`, offset);
+  }
+
+  private async stream(
+    path: string,
+    offset: number,
+  ): Promise<{ body: Readable; start: number } | null> {
     const headers = await this.sign('GET', path, '');
     if (offset > 0) headers['range'] = `bytes=${offset}-`;
     const res = await this.send('GET', path, headers, undefined, 120_000);

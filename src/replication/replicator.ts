@@ -114,6 +114,18 @@ export class Replicator {
       .map((l) => l.client);
   }
 
+  /**
+   * Every peer, those that answer first: a peer that just came back may have sent us a change
+   * before our link to it noticed it is up again, and it is the one that has the bytes.
+   */
+  candidates(): PeerClient[] {
+    const up = this.reachable();
+    const rest = [...this.links.values()]
+      .filter((l) => l.state !== 'up' && !l.closed)
+      .map((l) => l.client);
+    return [...up, ...rest];
+  }
+
   status(): PeerStatus[] {
     const mine = this.deps.oplog.versionVector();
     return [...this.links.values()]

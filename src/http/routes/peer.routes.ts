@@ -4,7 +4,11 @@
  * gets 401, is logged, and changes nothing. Bodies are validated like any other input.
  */
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { createReadStream } from 'node:fs';
+import { stat } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
+import type { FastifyReply } from 'fastify';
+import { z } from 'zod';
 import parseRange from 'range-parser';
 import type { BlobStore } from '../../blobs/blob-store.js';
 import { UnauthorizedError } from '../../core/errors.js';
@@ -31,6 +35,8 @@ export interface PeerRoutesDeps {
   readonly blobs: BlobStore;
   readonly faults: Faults;
   readonly pendingBlobBytes: () => number;
+  /** A file of a synced folder with this content, on disk here now (null: none). */
+  readonly folderContent: (folder: string, hash: string) => Promise<string | null>;
   /** A verified peer contacted us (with the URL it can be reached at, possibly empty). */
   readonly contacted: (nodeId: string, url: string) => void;
 }
@@ -121,6 +127,23 @@ export const peerRoutes =
     );
 
     app.get(
+      '/peer/folders/:folder/content/:hash',
+      { schema: { hide: true, params: FolderContentParams } },
+      async (request, reply) => {
+        const file = await deps.folderContent(request.params.folder, request.params.hash);
+        const size = file === null ? null : ((await stat(file).catch(() => null))?.size ?? null);
+        if (file === null || size === null) {
+          return reply
+            .status(404)
+            .send({ error: { code: 'not_found', message: 'No such content here.' } });
+        }
+        return sendRange(reply, request.headers.range, size, (range) =>
+          throttled(deps.faults, createReadStream(file, range ?? {})),
+        );
+      },
+    );
+
+    app.get(
       '/peer/blobs/:hash',
       { schema: { hide: true, params: BlobParams } },
       async (request, reply) => {
@@ -159,4 +182,32 @@ export const peerRoutes =
 function throttled(faults: Faults, stream: Readable): Readable {
   const throttle = faults.blobThrottle();
   return throttle === null ? stream : stream.pipe(throttle);
+}
+
+const FolderContentParams = z.strictObject({
+  folder: z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/),
+  hash: z.string().regex(/^[0-9a-f]{64}$/),
+});
+
+/** Sends `size` bytes, or the single range asked for (resumed transfers). */
+function sendRange(
+  reply: FastifyReply,
+  rangeHeader: string | undefined,
+  size: number,
+  open: (range: { start: number; end: number } | null) => Readable,
+): FastifyReply {
+  void reply.header('Content-Type', 'application/octet-stream').header('Accept-Ranges', 'bytes');
+  if (rangeHeader !== undefined) {
+    const ranges = parseRange(size, rangeHeader);
+    if (ranges === -1) return reply.status(416).header('Content-Range', `bytes */${size}`).send();
+    const first = ranges !== -2 ? ranges[0] : undefined;
+    if (first) {
+      return reply
+        .status(206)
+        .header('Content-Range', `bytes ${first.start}-${first.end}/${size}`)
+        .header('Content-Length', first.end - first.start + 1)
+        .send(open(first));
+    }
+  }
+  return reply.header('Content-Length', size).send(open(null));
 }

@@ -1,0 +1,29 @@
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import type { FolderStatus } from '../../folders/folder-sync.js';
+import { ErrorBody } from '../schemas.js';
+
+const FolderView = z.object({
+  id: z.string(),
+  path: z.string(),
+  state: z.enum(['idle', 'scanning', 'syncing', 'paused']),
+  files: z.number().int().describe('files and directories'),
+  bytes: z.number().int(),
+  needFiles: z.number().int().describe('items whose current version is not on disk here yet'),
+  conflicts: z.number().int().describe('conflict copies present'),
+});
+
+export const folderRoutes =
+  (folders: () => FolderStatus[]): FastifyPluginAsyncZod =>
+  async (app) => {
+    app.get(
+      '/api/folders',
+      {
+        schema: {
+          summary: "This node's synced folders and their state",
+          response: { 200: z.array(FolderView), 401: ErrorBody },
+        },
+      },
+      async () => folders(),
+    );
+  };
