@@ -116,7 +116,7 @@ export async function startNode(
     pictures: pictureRepo,
     service: pictures,
     blobs,
-    sources: () => replicator?.reachable() ?? [],
+    sources: () => replicator?.candidates() ?? [],
     log,
   });
   if (config.clusterKey !== undefined) {

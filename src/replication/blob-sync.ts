@@ -28,6 +28,9 @@ export interface BlobSyncDeps {
   readonly concurrency?: number;
 }
 
+const RETRY_MS = 500;
+const MAX_RETRY_MS = 30_000;
+
 export class BlobSync {
   /** Per picture: the reconcile in progress, and whether another was asked for meanwhile. */
   private readonly inflight = new Map<string, { again: boolean }>();
@@ -38,6 +41,8 @@ export class BlobSync {
   private flushTimer: NodeJS.Timeout | null = null;
   /** Pictures waiting for their small thumbnail until no fetch is in flight. */
   private thumbsLater: string[] = [];
+  /** Failed fetch rounds per picture, for the retry back-off. */
+  private readonly attempts = new Map<string, number>();
 
   constructor(private readonly deps: BlobSyncDeps) {
     // Fetches mostly wait on the network and on fsync; fsyncs in flight together are committed
@@ -122,7 +127,8 @@ export class BlobSync {
       if (this.stopped) return;
       const start = await blobs.partialSize(id);
       try {
-        const res = await peer.blob(id, start > size ? 0 : start);
+        // A partial as long as the blob (a crash before its rename) is fetched again whole.
+        const res = await peer.blob(id, start >= size ? 0 : start);
         if (!res) continue; // that peer does not have it
         await blobs.receive(id, size, res.body, res.start);
       } catch (error) {
@@ -132,6 +138,7 @@ export class BlobSync {
         );
         continue;
       }
+      this.attempts.delete(id);
       this.markArrived(id);
       if (start > 0)
         log.info(
@@ -140,6 +147,17 @@ export class BlobSync {
         );
       else log.debug({ picture: id, peer: peer.baseUrl }, 'blob fetched');
       return;
+    }
+    // No peer could give it now (those that have the operation may not have the bytes yet):
+    // try again soon rather than wait for the next peer to come up.
+    if (!this.stopped) {
+      const attempts = (this.attempts.get(id) ?? 0) + 1;
+      this.attempts.set(id, attempts);
+      const delay = Math.min(MAX_RETRY_MS, RETRY_MS * 2 ** (attempts - 1));
+      log.debug({ picture: id, attempts, delay }, 'blob not available yet; retrying');
+      setTimeout(() => {
+        this.schedule(id);
+      }, delay).unref();
     }
   }
 
