@@ -74,8 +74,15 @@ export class FolderSync {
   private scanWanted = false;
   private pullWanted = false;
   private running: Promise<void> | null = null;
+  /** Disk states written but not recorded yet, and directories to fsync (see flushRecords). */
+  private records: FolderFileRow[] = [];
+  private trashed: { hash: string; file: string }[] = [];
+  private readonly dirsToSync = new Set<string>();
+  private readonly io = new Limiter(8);
   /** Needed files no source could provide in the last pull. */
   private missing = 0;
+  /** Bytes fetched from peers, and files obtained from this disk instead (moves, copies). */
+  readonly counters = { fetchedBytes: 0, fetchedFiles: 0, localCopies: 0 };
 
   constructor(private readonly deps: FolderSyncDeps) {}
 
@@ -278,11 +285,21 @@ export class FolderSync {
       if (page.length === 0) break;
       this.state = 'syncing';
       after = page[page.length - 1]?.path ?? after;
-      // Parents before children for what appears; deletions after everything else, children
-      // first, so that a moved file can still be copied from its old place.
+      // Directories first (parents before children), then files several at a time (their
+      // fsyncs are committed together), deletions after everything else, children first, so
+      // that a moved file can still be copied from its old place.
       for (const row of page) {
         if (row.deleted) deletions.push(row);
-        else await this.applyOne(row);
+        else if (row.kind === 'dir') await this.applyOne(row);
+      }
+      // One file per content at a time (they share a temp file); the others then copy it.
+      const files = page.filter((r) => !r.deleted && r.kind === 'file');
+      const seen = new Set<string | null>();
+      const first = files.filter((r) => !seen.has(r.hash) && seen.add(r.hash));
+      const again = files.filter((r) => !first.includes(r));
+      for (const batch of [first, again]) {
+        await Promise.all(batch.map((r) => this.io.run(() => this.applyOne(r))));
+        await this.flushRecords();
       }
       if (deletions.length > 5000) {
         await this.applyDeletions(deletions);
@@ -301,6 +318,7 @@ export class FolderSync {
 
   private async applyDeletions(rows: FolderFileRow[]): Promise<void> {
     for (const row of rows.reverse()) await this.applyOne(row);
+    await this.flushRecords();
   }
 
   private async applyOne(row: FolderFileRow): Promise<void> {
@@ -387,10 +405,11 @@ export class FolderSync {
     const existing = await lstat(target).catch(() => null);
     if (existing?.isDirectory()) await rmdir(target);
     else if (existing) await this.trash(row.path, target, row.localHash);
-    const mtime = new Date(row.mtimeMs);
+    // Half a millisecond up: seconds as a double must not round below the recorded millisecond.
+    const mtime = (row.mtimeMs + 0.5) / 1000;
     await utimes(tmp, mtime, mtime);
     await rename(tmp, target);
-    await fsyncDir(dirname(target));
+    this.dirsToSync.add(dirname(target));
     this.record(row, await stat(target), hash);
   }
 
@@ -408,7 +427,11 @@ export class FolderSync {
     for (const source of candidates) {
       try {
         await copyFile(source, tmp);
-        if ((await hashOf(tmp)) === hash) return true;
+        await fsyncFile(tmp);
+        if ((await hashOf(tmp)) === hash) {
+          this.counters.localCopies++;
+          return true;
+        }
       } catch {
         // try the next one
       }
@@ -425,7 +448,11 @@ export class FolderSync {
         const res = await peer.folderContent(this.id, hash, have > size ? 0 : have);
         if (!res) continue;
         await receive(res.body, tmp, res.start, size);
-        if ((await hashOf(tmp)) === hash) return true;
+        if ((await hashOf(tmp)) === hash) {
+          this.counters.fetchedBytes += size - res.start;
+          this.counters.fetchedFiles++;
+          return true;
+        }
         await rm(tmp, { force: true });
       } catch (error) {
         this.deps.log.warn(
@@ -446,13 +473,8 @@ export class FolderSync {
     );
     await mkdir(dirname(file), { recursive: true });
     await rename(target, file);
-    if (hash !== null) {
-      this.deps.db
-        .prepare(
-          'INSERT OR REPLACE INTO folder_trash (folder, hash, file, trashed_at) VALUES (?, ?, ?, ?)',
-        )
-        .run(this.id, hash, file, Date.now());
-    }
+    // Recorded with the page's other rows (one transaction), like the disk states.
+    if (hash !== null) this.trashed.push({ hash, file });
   }
 
   /** The disk now holds the row's version. */
@@ -461,17 +483,38 @@ export class FolderSync {
     info: { size: number; mtimeMs: number; ino: number } | null,
     hash: string | null,
   ): void {
-    this.deps.index.upsertMany([
-      {
-        ...row,
-        need: false,
-        localSize: info && row.kind === 'file' ? info.size : info ? 0 : null,
-        localMtimeMs: info ? Math.floor(info.mtimeMs) : null,
-        localInode: info ? info.ino : null,
-        localHash: hash,
-        localVv: info ? row.vv : null,
-      },
-    ]);
+    this.records.push({
+      ...row,
+      need: false,
+      localSize: info && row.kind === 'file' ? info.size : info ? 0 : null,
+      localMtimeMs: info ? Math.floor(info.mtimeMs) : null,
+      localInode: info ? info.ino : null,
+      localHash: hash,
+      localVv: info ? row.vv : null,
+    });
+  }
+
+  /**
+   * Makes what was written durable, then records it: one fsync per directory touched and one
+   * transaction per page, not per file (a crash in between leaves files the next scan finds
+   * identical to their version, so they merge without a conflict).
+   */
+  private async flushRecords(): Promise<void> {
+    const dirs = [...this.dirsToSync];
+    this.dirsToSync.clear();
+    await Promise.all(dirs.map((d) => fsyncDir(d).catch(() => undefined)));
+    const rows = this.records;
+    const trashed = this.trashed;
+    this.records = [];
+    this.trashed = [];
+    const { db, index } = this.deps;
+    const insert = db.prepare(
+      'INSERT OR REPLACE INTO folder_trash (folder, hash, file, trashed_at) VALUES (?, ?, ?, ?)',
+    );
+    db.transaction(() => {
+      for (const t of trashed) insert.run(this.id, t.hash, t.file, Date.now());
+      index.upsertMany(rows);
+    })();
   }
 }
 
@@ -497,6 +540,15 @@ async function hashOf(file: string): Promise<string> {
     for await (const chunk of chunks) hash.update(chunk);
   });
   return hash.digest('hex');
+}
+
+async function fsyncFile(file: string): Promise<void> {
+  const handle = await open(file, 'r+');
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
 }
 
 async function fsyncDir(dir: string): Promise<void> {

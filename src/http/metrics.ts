@@ -91,6 +91,51 @@ export function registerPeerMetrics(registry: Registry, peers: () => PeerStatus[
   });
 }
 
+export interface FolderMetricsSource {
+  readonly id: string;
+  status(): { state: string; files: number; bytes: number; needFiles: number; conflicts: number };
+  readonly counters: { fetchedBytes: number; fetchedFiles: number; localCopies: number };
+}
+
+/** Synced folders: state and transfer counters, read at scrape time. */
+export function registerFolderMetrics(
+  registry: Registry,
+  folders: () => readonly FolderMetricsSource[],
+): void {
+  const gauge = (name: string, help: string, value: (f: FolderMetricsSource) => number) =>
+    new Gauge({
+      name,
+      help,
+      labelNames: ['folder'],
+      registers: [registry],
+      collect() {
+        this.reset();
+        for (const f of folders()) this.set({ folder: f.id }, value(f));
+      },
+    });
+  gauge('mosaic_folder_files', 'Files and directories in the folder', (f) => f.status().files);
+  gauge('mosaic_folder_bytes', 'Bytes of the files in the folder', (f) => f.status().bytes);
+  gauge(
+    'mosaic_folder_need_files',
+    'Items whose current version is not on disk here yet',
+    (f) => f.status().needFiles,
+  );
+  gauge('mosaic_folder_conflicts', 'Conflict copies in the folder', (f) => f.status().conflicts);
+  gauge('mosaic_folder_paused', 'Whether the folder is paused (root or marker missing)', (f) =>
+    f.status().state === 'paused' ? 1 : 0,
+  );
+  gauge(
+    'mosaic_folder_fetched_bytes_total',
+    'Bytes fetched from peers since start',
+    (f) => f.counters.fetchedBytes,
+  );
+  gauge(
+    'mosaic_folder_local_copies_total',
+    'Files taken from this disk instead of fetched (moves, copies)',
+    (f) => f.counters.localCopies,
+  );
+}
+
 /** Counts and times every request by route pattern (not raw URL, to bound label values). */
 export function installRequestMetrics(app: FastifyInstance, registry: Registry): void {
   const requests = new Counter({

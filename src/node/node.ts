@@ -24,7 +24,7 @@ import type { NodeConfig } from '../config/node-config.js';
 import { HybridClock } from '../core/hlc.js';
 import { openDatabase, type Db } from '../db/database.js';
 import { buildApp } from '../http/app.js';
-import { createMetrics, registerPeerMetrics } from '../http/metrics.js';
+import { createMetrics, registerFolderMetrics, registerPeerMetrics } from '../http/metrics.js';
 import { Faults } from '../faults/faults.js';
 import { BlobSync } from '../replication/blob-sync.js';
 import { PeerVerifier } from '../replication/peer-auth.js';
@@ -168,6 +168,7 @@ export async function startNode(
   const metrics = createMetrics(() => pictureRepo.totals());
   const peerStatus = () => replicator?.status() ?? [];
   registerPeerMetrics(metrics.registry, peerStatus);
+  registerFolderMetrics(metrics.registry, () => [...folders.values()]);
   const app = await buildApp({
     log,
     info: { nodeId: identity.id, nodeName: identity.name, version: VERSION },

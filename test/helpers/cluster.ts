@@ -33,6 +33,8 @@ export interface ClusterOptions {
   readonly syncIntervalMs?: number;
   readonly extraArgs?: readonly string[];
   readonly env?: Readonly<Record<string, string>>;
+  /** A synced folder per node index (passed as --folder). */
+  readonly folders?: readonly string[];
 }
 
 /** A port that was free a moment ago (the node binds it right after). */
@@ -87,6 +89,9 @@ export class TestCluster {
       String(this.options.syncIntervalMs ?? 500),
       ...peerIndexes.flatMap((i) => ['--peer', this.url(i)]),
       ...(this.options.extraArgs ?? []),
+      ...(this.options.folders?.[index] === undefined
+        ? []
+        : ['--folder', this.options.folders[index]]),
     ];
     const node = await startNode({
       dataDir,
