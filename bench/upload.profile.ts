@@ -6,6 +6,7 @@
  *
  *   npm run build && node --expose-gc dist/bench/upload.profile.js
  */
+import { FolderIndexRepository } from '../src/folders/folder-index.repository.js';
 import { spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream, createWriteStream, openAsBlob } from 'node:fs';
@@ -135,6 +136,8 @@ function openChangeLog(
       pictures: new SqlitePictureRepository(db),
       accounts: new SqliteAccountRepository(db),
       hasBlob: () => true,
+      folders: new FolderIndexRepository(db),
+      selfId: identity.id,
     },
   );
   return { db, changes };

@@ -44,7 +44,7 @@ function firstDifference(a: Map<string, string>, b: Map<string, string>): string
 async function converged(
   dirs: readonly string[],
   {
-    timeoutMs = 60_000,
+    timeoutMs = 120_000,
     expect: check,
   }: { timeoutMs?: number; expect?: (t: Map<string, string>) => boolean } = {},
 ): Promise<Map<string, string>> {
