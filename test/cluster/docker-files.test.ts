@@ -1,8 +1,7 @@
 /**
  * Docker cannot run here, so this checks what can be checked without it: compose.yaml parses
  * and describes four nodes that differ only where they must, and the Dockerfile and compose.yaml
- * use only flags and variables that `mosaic node` knows (folder sync's MOSAIC_FOLDERS excepted:
- * it arrives with a later issue).
+ * use only flags and variables that `mosaic node` knows.
  */
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -12,9 +11,6 @@ import { parse } from 'yaml';
 import { nodeCommand } from '../../src/cli/node.command.js';
 import { ENV_TWINS } from '../../src/config/node-config.js';
 import { REPO_ROOT } from '../helpers/node-process.js';
-
-/** Variables the compose file may set before `mosaic node` reads them (see compose.yaml). */
-const PENDING_ENV = new Set(['MOSAIC_FOLDERS']);
 
 interface Service {
   build?: unknown;
@@ -77,7 +73,7 @@ describe('compose.yaml', () => {
     const { services } = await compose();
     for (const service of Object.values(services)) {
       for (const name of Object.keys(service.environment ?? {})) {
-        expect(known.has(name) || PENDING_ENV.has(name), name).toBe(true);
+        expect(known.has(name), name).toBe(true);
       }
     }
   });
