@@ -132,8 +132,9 @@ describe('folder sync across 4 nodes', () => {
       stat(join(roots[3] ?? '', 'big.bin')),
     ]);
     expect(Math.floor(b.mtimeMs)).toBe(Math.floor(a.mtimeMs));
+    const second = n[1] as ClusterNode;
     const status = await (
-      await n[1]!.api()
+      await second.api()
     ).get<{ id: string; state: string; needFiles: number }[]>('/api/folders');
     expect(status.body[0]).toMatchObject({ id: 'folder', needFiles: 0 });
   });
