@@ -11,11 +11,12 @@
  */
 import { createHash, randomUUID } from 'node:crypto';
 import { createReadStream, createWriteStream, type ReadStream } from 'node:fs';
-import { mkdir, open, readdir, rename, rm, stat, unlink, utimes } from 'node:fs/promises';
+import { mkdir, readdir, rename, rm, stat, unlink, utimes } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Transform, type Readable, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { PayloadTooLargeError } from '../core/errors.js';
+import { fsyncDir } from '../core/fsync.js';
 import { isSha256Hex } from '../core/ids.js';
 
 export interface StagedBlob {
@@ -223,15 +224,6 @@ async function sizeOf(file: string): Promise<number | null> {
   } catch (error) {
     if (isNotFound(error)) return null;
     throw error;
-  }
-}
-
-async function fsyncDir(dir: string): Promise<void> {
-  const handle = await open(dir, 'r');
-  try {
-    await handle.sync();
-  } finally {
-    await handle.close();
   }
 }
 

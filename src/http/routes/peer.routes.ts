@@ -154,26 +154,9 @@ export const peerRoutes =
             .status(404)
             .send({ error: { code: 'not_found', message: 'No such blob here.' } });
         }
-        void reply
-          .header('Content-Type', 'application/octet-stream')
-          .header('Accept-Ranges', 'bytes');
-        const range = request.headers.range;
-        if (range !== undefined) {
-          const ranges = parseRange(size, range);
-          if (ranges === -1)
-            return reply.status(416).header('Content-Range', `bytes */${size}`).send();
-          const first = ranges !== -2 ? ranges[0] : undefined;
-          if (first) {
-            return reply
-              .status(206)
-              .header('Content-Range', `bytes ${first.start}-${first.end}/${size}`)
-              .header('Content-Length', first.end - first.start + 1)
-              .send(throttled(deps.faults, deps.blobs.read(hash, first)));
-          }
-        }
-        return reply
-          .header('Content-Length', size)
-          .send(throttled(deps.faults, deps.blobs.read(hash)));
+        return sendRange(reply, request.headers.range, size, (range) =>
+          throttled(deps.faults, deps.blobs.read(hash, range ?? undefined)),
+        );
       },
     );
   };
