@@ -13,7 +13,7 @@
  */
 import { createHash, randomUUID } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
-import { copyFile, lstat, mkdir, rename, rm, rmdir, stat, utimes } from 'node:fs/promises';
+import { copyFile, lstat, mkdir, readdir, rename, rm, rmdir, stat, utimes } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { Transform, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -61,6 +61,8 @@ export interface FolderSyncDeps {
   readonly sources: () => PeerClient[];
   readonly log: Logger;
   readonly rescanIntervalMs?: number;
+  /** How long replaced and deleted files stay in `.mosaic/trash/` (default 30 days). */
+  readonly trashRetentionMs?: number;
 }
 
 const NEED_PAGE = 200;
@@ -108,6 +110,9 @@ export class FolderSync {
     }
     this.timer = setInterval(() => {
       this.kick({ scan: true, pull: true });
+      this.sweepTrash().catch((err: unknown) => {
+        log.warn({ folder: config.id, err }, 'folder trash sweep failed');
+      });
     }, this.deps.rescanIntervalMs ?? 30_000);
     this.timer.unref();
     this.kick({ scan: true, pull: true });
@@ -463,6 +468,36 @@ export class FolderSync {
       }
     }
     return false;
+  }
+
+  /**
+   * Removes trash older than the retention. Trash is kept in one directory per second of
+   * deletion (`.mosaic/trash/YYYYMMDDTHHMMSS/`), so expiry is by directory name.
+   */
+  async sweepTrash(now = Date.now()): Promise<number> {
+    const dir = folderTrashDir(this.deps.config.root);
+    const retention = this.deps.trashRetentionMs ?? 30 * 24 * 3600 * 1000;
+    let removed = 0;
+    for (const name of await readdir(dir).catch(() => [] as string[])) {
+      const m = /^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})$/.exec(name);
+      if (!m) continue;
+      const [y, mo, d, h, mi, se] = m.slice(1).map(Number) as [
+        number,
+        number,
+        number,
+        number,
+        number,
+        number,
+      ];
+      const at = Date.UTC(y, mo - 1, d, h, mi, se);
+      if (now - at < retention) continue;
+      await rm(join(dir, name), { recursive: true, force: true });
+      this.deps.db
+        .prepare("DELETE FROM folder_trash WHERE folder = ? AND file LIKE ? ESCAPE '\\'")
+        .run(this.id, `${join(dir, name).replace(/[\\%_]/g, (c) => `\\${c}`)}/%`);
+      removed++;
+    }
+    return removed;
   }
 
   private async trash(path: string, target: string, hash: string | null): Promise<void> {

@@ -152,6 +152,7 @@ export async function startNode(
         selfName: identity.name,
         sources: () => replicator?.candidates() ?? [],
         log,
+        trashRetentionMs: config.trashRetentionDays * DAY_MS,
       }),
     );
   }

@@ -1,0 +1,79 @@
+import { existsSync } from 'node:fs';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import pino from 'pino';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { SqliteAccountRepository } from '../accounts/account.repository.js';
+import { HybridClock } from '../core/hlc.js';
+import { openDatabase, type Db } from '../db/database.js';
+import { ChangeLog } from '../oplog/change-log.js';
+import { OpLogRepository } from '../oplog/oplog.repository.js';
+import { SqlitePictureRepository } from '../pictures/picture.repository.js';
+import { FolderIndexRepository } from './folder-index.repository.js';
+import { FolderSync } from './folder-sync.js';
+import { ensureMarker, folderTrashDir } from './marker.js';
+
+let base: string;
+let db: Db;
+
+beforeEach(async () => {
+  base = await mkdtemp(join(tmpdir(), 'mosaic-folder-sync-'));
+  db = openDatabase(join(base, 'mosaic.db'));
+});
+afterEach(async () => {
+  db.close();
+  await rm(base, { recursive: true, force: true });
+});
+
+function folderSync(root: string): FolderSync {
+  const oplog = new OpLogRepository(db);
+  const index = new FolderIndexRepository(db);
+  const changes = new ChangeLog(
+    db,
+    oplog,
+    new HybridClock('aaaaaaaaaaaaaaaa'),
+    'aaaaaaaaaaaaaaaa',
+    {
+      pictures: new SqlitePictureRepository(db),
+      accounts: new SqliteAccountRepository(db),
+      hasBlob: () => false,
+      folders: index,
+      selfId: 'aaaaaaaaaaaaaaaa',
+    },
+  );
+  return new FolderSync({
+    config: { id: 'folder', root },
+    db,
+    index,
+    changes,
+    selfId: 'aaaaaaaaaaaaaaaa',
+    selfName: 'n1',
+    sources: () => [],
+    log: pino({ level: 'silent' }),
+    trashRetentionMs: 24 * 3600 * 1000,
+  });
+}
+
+describe('folder trash', () => {
+  it('keeps replaced and deleted files for the retention period, then removes them', async () => {
+    const root = join(base, 'folder');
+    await mkdir(root);
+    await ensureMarker(root, 'folder');
+    const trash = folderTrashDir(root);
+    const old = join(trash, '20260101T000000', 'docs', 'a.txt.1234abcd');
+    const recent = join(trash, '20261120T120000', 'b.txt.5678abcd');
+    for (const file of [old, recent]) {
+      await mkdir(join(file, '..'), { recursive: true });
+      await writeFile(file, 'x');
+      db.prepare(
+        'INSERT INTO folder_trash (folder, hash, file, trashed_at) VALUES (?, ?, ?, 0)',
+      ).run('folder', 'c'.repeat(64), file);
+    }
+    const removed = await folderSync(root).sweepTrash(Date.UTC(2026, 10, 21));
+    expect(removed).toBe(1);
+    expect(existsSync(old)).toBe(false);
+    expect(existsSync(recent)).toBe(true);
+    expect(db.prepare('SELECT file FROM folder_trash').pluck().all()).toEqual([recent]);
+  });
+});
