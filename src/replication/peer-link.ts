@@ -173,8 +173,12 @@ export class PeerLink {
 
   private markDown(error: unknown): void {
     const message = error instanceof Error ? error.message : String(error);
-    if (this.state !== 'down') {
+    // A peer that was up and went away is news; one not reached yet (nodes of a cluster start
+    // one after another) is not worth a warning.
+    if (this.state === 'up') {
       this.ctx.log.warn({ peer: this.name ?? this.url, err: message }, 'peer down');
+    } else if (this.state === 'unknown') {
+      this.ctx.log.info({ peer: this.url, err: message }, 'peer not reachable yet');
     }
     this.state = 'down';
     this.lastError = message;
