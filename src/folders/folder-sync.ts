@@ -13,7 +13,18 @@
  */
 import { createHash, randomUUID } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
-import { copyFile, lstat, mkdir, readdir, rename, rm, rmdir, stat, utimes } from 'node:fs/promises';
+import {
+  copyFile,
+  lstat,
+  mkdir,
+  open,
+  readdir,
+  rename,
+  rm,
+  rmdir,
+  stat,
+  utimes,
+} from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { Transform, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -28,7 +39,9 @@ import { bumpVv, checkRelativePath, isConflictName, joinInside } from './core/in
 import type { FolderConfig } from './folder-config.js';
 import type { FolderFileRow, FolderIndexRepository } from './folder-index.repository.js';
 import { diskDiffers } from './folder-apply.js';
+import { MAX_FRAMED_FILE_BYTES, MAX_FRAMED_FILES } from './content-frames.js';
 import { loadIgnore, type IsIgnored } from './ignore.js';
+import { LocalContent } from './local-content.js';
 import {
   assertMarker,
   ensureMarker,
@@ -65,7 +78,11 @@ export interface FolderSyncDeps {
   readonly trashRetentionMs?: number;
 }
 
-const NEED_PAGE = 200;
+const NEED_PAGE = 500;
+/** More directories than this to look at, and a hinted scan becomes a full one. */
+const MAX_HINT_DIRS = 256;
+/** The most bytes of small files asked for in one request. */
+const BATCH_BYTES = 16 * 1024 * 1024;
 
 export class FolderSync {
   state: FolderState = 'paused';
@@ -75,19 +92,29 @@ export class FolderSync {
   private timer: NodeJS.Timeout | null = null;
   private closed = false;
   private scanWanted = false;
+  /** Paths the watcher (or a refused apply) said changed: scanned without a full walk. */
+  private hints = new Set<string>();
   private pullWanted = false;
   private running: Promise<void> | null = null;
   /** Disk states written but not recorded yet, and directories to fsync (see flushRecords). */
   private records: FolderFileRow[] = [];
   private trashed: { hash: string; file: string }[] = [];
   private readonly dirsToSync = new Set<string>();
-  private readonly io = new Limiter(8);
+  private readonly io = new Limiter(16);
+  /** Directories known to exist during a pull (saves a mkdir per file). */
+  private readonly madeDirs = new Set<string>();
+  /** Paths whose file was moved to a new path in this pull: their deletion is done. */
+  private readonly movedAway = new Set<string>();
   /** Needed files no source could provide in the last pull. */
   private missing = 0;
   /** Bytes fetched from peers, and files obtained from this disk instead (moves, copies). */
-  readonly counters = { fetchedBytes: 0, fetchedFiles: 0, localCopies: 0 };
+  readonly counters = { fetchedBytes: 0, fetchedFiles: 0, localCopies: 0, localMoves: 0 };
 
-  constructor(private readonly deps: FolderSyncDeps) {}
+  private readonly local: LocalContent;
+
+  constructor(private readonly deps: FolderSyncDeps) {
+    this.local = new LocalContent(deps.db, deps.index);
+  }
 
   get id(): string {
     return this.deps.config.id;
@@ -125,6 +152,11 @@ export class FolderSync {
     await this.running;
   }
 
+  /** A file here with this content, for a peer to fetch (null: none). */
+  contentFor(hash: string): Promise<string | null> {
+    return this.local.find(this.id, this.root, hash);
+  }
+
   /** New operations arrived: if some are for this folder, bring the disk up to date. */
   onRemoteChange(): void {
     this.kick({ pull: true });
@@ -151,9 +183,10 @@ export class FolderSync {
     };
   }
 
-  private kick(work: { scan?: boolean; pull?: boolean }): void {
+  private kick(work: { scan?: boolean; pull?: boolean; hints?: Iterable<string> }): void {
     if (this.closed) return;
     this.scanWanted ||= work.scan === true;
+    for (const path of work.hints ?? []) this.hints.add(path);
     this.pullWanted ||= work.pull === true;
     this.running ??= this.loop().finally(() => {
       this.running = null;
@@ -161,12 +194,14 @@ export class FolderSync {
   }
 
   private async loop(): Promise<void> {
-    while (!this.closed && (this.scanWanted || this.pullWanted)) {
+    while (!this.closed && (this.scanWanted || this.hints.size > 0 || this.pullWanted)) {
       try {
         await this.ensureAvailable();
-        if (this.scanWanted) {
+        if (this.scanWanted || this.hints.size > 0) {
+          const hints = this.scanWanted ? null : this.hints;
           this.scanWanted = false;
-          await this.lock.run(() => this.scan());
+          this.hints = new Set();
+          await this.lock.run(() => this.scan(hints));
         }
         if (this.pullWanted) {
           this.pullWanted = false;
@@ -175,6 +210,7 @@ export class FolderSync {
         this.state = 'idle';
       } catch (error) {
         this.scanWanted = false;
+        this.hints.clear();
         this.pullWanted = false;
         if (error instanceof FolderMissingError) {
           if (this.state !== 'paused') {
@@ -206,8 +242,8 @@ export class FolderSync {
         root,
         isIgnored: (p, d) => this.isIgnored(p, d),
         log: this.deps.log,
-        onChanges: () => {
-          this.kick({ scan: true });
+        onChanges: (paths) => {
+          this.kick({ hints: paths });
         },
       });
       this.scanWanted = true;
@@ -216,22 +252,37 @@ export class FolderSync {
 
   // ---- local changes -> operations ------------------------------------------------------
 
-  private async scan(): Promise<void> {
+  /**
+   * A full scan (`hints` null), or one limited to the directories holding the hinted paths:
+   * each is listed, and only new directories below it are walked. More hints than
+   * MAX_HINT_DIRS directories, or the root itself, make it a full scan.
+   */
+  private async scan(hints: ReadonlySet<string> | null): Promise<void> {
     this.state = 'scanning';
-    this.isIgnored = await loadIgnore(this.deps.config.root);
-    const result = await scanFolder({
-      root: this.deps.config.root,
-      folder: this.id,
-      index: this.deps.index,
-      isIgnored: this.isIgnored,
-      log: this.deps.log,
-      onBatch: (changes) => {
-        this.commitLocal(changes);
-      },
-    });
-    if (result.stillChanging > 0) {
+    const root = this.deps.config.root;
+    this.isIgnored = await loadIgnore(root);
+    const dirs = hints === null ? null : await hintedDirs(root, hints);
+    let stillChanging = 0;
+    for (const under of dirs ?? ['']) {
+      const result = await scanFolder({
+        root,
+        folder: this.id,
+        index: this.deps.index,
+        isIgnored: this.isIgnored,
+        log: this.deps.log,
+        under,
+        shallow: dirs !== null,
+        onBatch: (changes) => {
+          this.commitLocal(changes);
+        },
+      });
+      stillChanging += result.stillChanging;
+    }
+    if (stillChanging > 0) {
       setTimeout(() => {
-        this.kick({ scan: true });
+        // The same directories again (a file still being written is usually where it was);
+        // `dir/.` hints the directory `dir` itself.
+        this.kick(dirs === null ? { scan: true } : { hints: dirs.map((d) => `${d}/.`) });
       }, 500).unref();
     }
   }
@@ -284,6 +335,8 @@ export class FolderSync {
 
   private async pull(): Promise<void> {
     this.missing = 0;
+    this.madeDirs.clear();
+    this.movedAway.clear();
     let after = '';
     let deletions: FolderFileRow[] = [];
     for (;;) {
@@ -293,20 +346,20 @@ export class FolderSync {
       after = page[page.length - 1]?.path ?? after;
       // Directories first (parents before children), then files several at a time (their
       // fsyncs are committed together), deletions after everything else, children first, so
-      // that a moved file can still be copied from its old place.
+      // that a moved file can still be moved or copied from its old place.
       for (const row of page) {
         if (row.deleted) deletions.push(row);
         else if (row.kind === 'dir') await this.applyOne(row);
       }
-      // One file per content at a time (they share a temp file); the others then copy it.
+      // One file per content at a time (they would share a temp file); the others then copy it.
       const files = page.filter((r) => !r.deleted && r.kind === 'file');
       const seen = new Set<string | null>();
       const first = files.filter((r) => !seen.has(r.hash) && seen.add(r.hash));
       const again = files.filter((r) => !first.includes(r));
-      for (const batch of [first, again]) {
-        await Promise.all(batch.map((r) => this.io.run(() => this.applyOne(r))));
-        await this.flushRecords();
-      }
+      await this.applyFiles(first);
+      await this.flushRecords();
+      await this.applyFiles(again);
+      await this.flushRecords();
       if (deletions.length > 5000) {
         await this.applyDeletions(deletions);
         deletions = [];
@@ -323,52 +376,272 @@ export class FolderSync {
   }
 
   private async applyDeletions(rows: FolderFileRow[]): Promise<void> {
-    for (const row of rows.reverse()) await this.applyOne(row);
+    for (const row of rows.reverse()) {
+      if (!this.movedAway.has(row.path)) await this.applyOne(row);
+    }
     await this.flushRecords();
   }
 
-  private async applyOne(row: FolderFileRow): Promise<void> {
-    const { config, log } = this.deps;
+  /** The target on disk for a remote path, or null (refused and logged) when it is unsafe. */
+  private targetOf(row: FolderFileRow): string | null {
     const check = checkRelativePath(row.path);
     if (!check.ok || check.path !== row.path) {
-      log.warn(
+      this.deps.log.warn(
         { folder: this.id, path: row.path, reason: check.ok ? 'not NFC' : check.reason },
         'remote path refused',
       );
-      return;
+      return null;
     }
-    await assertMarker(config.root, this.id);
-    const target = joinInside(config.root, row.path);
-    try {
-      if (!(await this.unchangedOnDisk(row, target))) {
+    return joinInside(this.deps.config.root, row.path);
+  }
+
+  /** A directory or a deletion. */
+  private async applyOne(row: FolderFileRow): Promise<void> {
+    const target = this.targetOf(row);
+    if (target === null) return;
+    await assertMarker(this.deps.config.root, this.id);
+    await this.guarded(row, async () => {
+      if (!matchesIndexed(row, await lstat(target).catch(() => null))) {
         // Changed here since it was indexed: the next scan makes it a version of its own.
-        this.kick({ scan: true });
+        this.kick({ hints: [row.path] });
         return;
       }
       if (row.deleted) await this.remove(row, target);
-      else if (row.kind === 'dir') await this.makeDir(row, target);
-      else await this.writeFile(row, target);
+      else await this.makeDir(row, target);
+    });
+  }
+
+  /**
+   * Brings files (distinct contents) to their needed version: content found on this disk is
+   * moved or copied; small files come from a peer many per request, large ones one at a time
+   * (resumable). Each is written to `.mosaic/tmp/`, verified, fsynced and renamed into place.
+   */
+  private async applyFiles(rows: readonly FolderFileRow[]): Promise<void> {
+    if (rows.length === 0) return;
+    await assertMarker(this.deps.config.root, this.id);
+    const remote: Wanted[] = [];
+    await Promise.all(
+      rows.map((row) =>
+        this.io.run(() =>
+          this.guarded(row, async () => {
+            const target = this.targetOf(row);
+            if (target === null || row.hash === null) return;
+            if (!matchesIndexed(row, await lstat(target).catch(() => null))) {
+              this.kick({ hints: [row.path] });
+              return;
+            }
+            const wanted = { row, target, hash: row.hash };
+            const tmp = this.tmpFor(row.hash);
+            if (await this.fromThisDisk(row.hash, tmp)) await this.place(wanted, tmp, null);
+            else remote.push(wanted);
+          }),
+        ),
+      ),
+    );
+    const small = remote.filter((w) => w.row.size <= MAX_FRAMED_FILE_BYTES);
+    for (let i = 0; i < small.length;) {
+      let bytes = 0;
+      let end = i;
+      while (end < small.length && end - i < MAX_FRAMED_FILES && bytes < BATCH_BYTES) {
+        bytes += small[end++]?.row.size ?? 0;
+      }
+      await this.fetchSmall(small.slice(i, end));
+      i = end;
+    }
+    for (const wanted of remote.filter((w) => w.row.size > MAX_FRAMED_FILE_BYTES)) {
+      await this.guarded(wanted.row, async () => {
+        const tmp = this.tmpFor(wanted.hash);
+        if (await this.fetchLarge(wanted.hash, wanted.row.size, tmp)) {
+          await this.place(wanted, tmp, null);
+        } else {
+          this.missing++;
+        }
+      });
+    }
+  }
+
+  /** Runs one file's work; what fails (a name this file system refuses...) is logged, not fatal. */
+  private async guarded(row: FolderFileRow, work: () => Promise<void>): Promise<void> {
+    try {
+      await work();
     } catch (error) {
+      if (error instanceof FolderMissingError) throw error;
       const code = (error as NodeJS.ErrnoException).code;
-      // Names this file system cannot hold are reported, not fatal.
-      log.warn(
+      this.deps.log.warn(
         { folder: this.id, path: row.path, code, err: (error as Error).message },
         'could not apply a change',
       );
     }
   }
 
-  private async unchangedOnDisk(row: FolderFileRow, target: string): Promise<boolean> {
-    const info = await lstat(target).catch(() => null);
-    if (row.localInode === null && row.localSize === null)
-      return info === null || info.isDirectory();
-    if (info === null) return false;
-    if (row.kind === 'dir' && row.localHash === null) return info.isDirectory();
-    return (
-      info.size === row.localSize &&
-      Math.floor(info.mtimeMs) === row.localMtimeMs &&
-      info.ino === row.localInode
-    );
+  private tmpFor(hash: string): string {
+    return join(folderTmpDir(this.deps.config.root), `${hash}.part`);
+  }
+
+  /**
+   * Puts a verified temp file at the row's path: only if the path still holds what was indexed
+   * (else the local change wins, and the next scan makes it a version of its own); what was
+   * there goes to the trash; mtime set; then an atomic rename. `written` is the temp file's
+   * final state when the caller already has it (saves a stat).
+   */
+  private async place(
+    wanted: Wanted,
+    tmp: string,
+    written: { size: number; mtimeMs: number; ino: number } | null,
+  ): Promise<void> {
+    const { row, target, hash } = wanted;
+    const existing = await lstat(target).catch(() => null);
+    if (!matchesIndexed(row, existing)) {
+      await rm(tmp, { force: true });
+      this.kick({ hints: [row.path] });
+      return;
+    }
+    await this.ensureParent(target);
+    if (existing?.isDirectory()) await rmdir(target);
+    else if (existing) await this.trash(row.path, target, row.localHash);
+    let info = written;
+    if (info === null) {
+      const mtime = mtimeSeconds(row.mtimeMs);
+      await utimes(tmp, mtime, mtime);
+      info = await stat(tmp);
+    }
+    await rename(tmp, target);
+    this.dirsToSync.add(dirname(target));
+    this.record(row, info, hash);
+  }
+
+  private async ensureParent(target: string): Promise<void> {
+    const parent = dirname(target);
+    if (this.madeDirs.has(parent)) return;
+    await mkdir(parent, { recursive: true });
+    this.madeDirs.add(parent);
+  }
+
+  /**
+   * Small files from peers, many per request. Each frame is verified as it arrives and written
+   * while the next ones come in; what one peer lacks is asked of the next.
+   */
+  private async fetchSmall(group: readonly Wanted[]): Promise<void> {
+    let pending = [...group];
+    for (const peer of this.deps.sources()) {
+      if (pending.length === 0) break;
+      const byHash = new Map(pending.map((w) => [w.hash, w]));
+      const lacking: Wanted[] = [];
+      const inFlight = new Set<Promise<void>>();
+      try {
+        const frames = peer.folderContents(
+          this.id,
+          pending.map((w) => ({ hash: w.hash, size: w.row.size })),
+        );
+        for await (const frame of frames) {
+          const wanted = byHash.get(frame.hash);
+          if (!wanted) continue;
+          byHash.delete(frame.hash);
+          if (frame.data === null) {
+            lacking.push(wanted);
+            continue;
+          }
+          const data = frame.data;
+          const work = this.io
+            .run(() => this.guarded(wanted.row, () => this.writeSmall(wanted, data)))
+            .finally(() => inFlight.delete(work));
+          inFlight.add(work);
+          // Bounded memory: at most this many received files wait to be written.
+          if (inFlight.size >= 64) await Promise.race(inFlight);
+        }
+      } catch (error) {
+        this.deps.log.warn(
+          { folder: this.id, peer: peer.baseUrl, err: (error as Error).message },
+          'folder batch fetch failed',
+        );
+      }
+      await Promise.all(inFlight);
+      // Whatever this peer did not send (lacking, or cut off) is asked of the next one.
+      pending = [...lacking, ...byHash.values()];
+    }
+    this.missing += pending.length;
+  }
+
+  private async writeSmall(wanted: Wanted, data: Buffer): Promise<void> {
+    if (createHash('sha256').update(data).digest('hex') !== wanted.hash) {
+      this.deps.log.warn({ folder: this.id, path: wanted.row.path }, 'peer sent wrong content');
+      this.missing++;
+      return;
+    }
+    const tmp = this.tmpFor(wanted.hash);
+    const handle = await open(tmp, 'w');
+    let info;
+    try {
+      await handle.writeFile(data);
+      const mtime = mtimeSeconds(wanted.row.mtimeMs);
+      await handle.utimes(mtime, mtime);
+      await handle.datasync();
+      info = await handle.stat();
+    } finally {
+      await handle.close();
+    }
+    this.counters.fetchedBytes += data.length;
+    this.counters.fetchedFiles++;
+    await this.place(wanted, tmp, info);
+  }
+
+  /**
+   * Content already on this disk: a file about to be deleted here (a move or rename elsewhere)
+   * is moved into `tmp`; otherwise a file with that content, or a trashed one, is copied and
+   * verified.
+   */
+  private async fromThisDisk(hash: string, tmp: string): Promise<boolean> {
+    const { config, index } = this.deps;
+    const source = index.findByHash(this.id, hash);
+    if (source?.deleted === true && source.need && !this.movedAway.has(source.path)) {
+      const from = joinInside(config.root, source.path);
+      const info = await lstat(from).catch(() => null);
+      if (info?.isFile() === true && matchesIndexed(source, info)) {
+        this.movedAway.add(source.path);
+        await rename(from, tmp);
+        this.dirsToSync.add(dirname(from));
+        this.record(source, null, null);
+        this.counters.localMoves++;
+        return true;
+      }
+    }
+    const file = await this.local.find(this.id, config.root, hash);
+    if (file === null) return false;
+    try {
+      await copyFile(file, tmp);
+      await fsyncFile(tmp);
+      if ((await hashOf(tmp)) === hash) {
+        this.counters.localCopies++;
+        return true;
+      }
+    } catch {
+      // not usable after all: fetch it
+    }
+    await rm(tmp, { force: true });
+    return false;
+  }
+
+  /** Streams the content from a peer into `tmp`, resuming what an earlier attempt left. */
+  private async fetchLarge(hash: string, size: number, tmp: string): Promise<boolean> {
+    for (const peer of this.deps.sources()) {
+      const have = (await stat(tmp).catch(() => null))?.size ?? 0;
+      try {
+        const res = await peer.folderContent(this.id, hash, have > size ? 0 : have);
+        if (!res) continue;
+        if ((await receiveVerified(res.body, tmp, res.start, size)) === hash) {
+          this.counters.fetchedBytes += size - res.start;
+          this.counters.fetchedFiles++;
+          return true;
+        }
+        await rm(tmp, { force: true });
+      } catch (error) {
+        this.deps.log.warn(
+          { folder: this.id, peer: peer.baseUrl, err: (error as Error).message },
+          'folder fetch failed',
+        );
+      }
+    }
+    return false;
   }
 
   private async remove(row: FolderFileRow, target: string): Promise<void> {
@@ -390,84 +663,8 @@ export class FolderSync {
     const existing = await lstat(target).catch(() => null);
     if (existing && !existing.isDirectory()) await this.trash(row.path, target, row.localHash);
     await mkdir(target, { recursive: true });
+    this.madeDirs.add(target);
     this.record(row, await stat(target), null);
-  }
-
-  private async writeFile(row: FolderFileRow, target: string): Promise<void> {
-    const hash = row.hash;
-    if (hash === null) return;
-    const tmp = join(folderTmpDir(this.deps.config.root), `${hash}.part`);
-    const obtained = (await this.copyLocal(hash, tmp)) || (await this.fetch(hash, row.size, tmp));
-    if (!obtained) {
-      this.missing++;
-      return;
-    }
-    await mkdir(dirname(target), { recursive: true });
-    if (!(await this.unchangedOnDisk(row, target))) {
-      await rm(tmp, { force: true });
-      this.kick({ scan: true });
-      return;
-    }
-    const existing = await lstat(target).catch(() => null);
-    if (existing?.isDirectory()) await rmdir(target);
-    else if (existing) await this.trash(row.path, target, row.localHash);
-    // Half a millisecond up: seconds as a double must not round below the recorded millisecond.
-    const mtime = (row.mtimeMs + 0.5) / 1000;
-    await utimes(tmp, mtime, mtime);
-    await rename(tmp, target);
-    this.dirsToSync.add(dirname(target));
-    this.record(row, await stat(target), hash);
-  }
-
-  /** Content already on this disk (another path, or the trash): copied, then verified. */
-  private async copyLocal(hash: string, tmp: string): Promise<boolean> {
-    const { config, index, db } = this.deps;
-    const candidates: string[] = [];
-    const row = index.findByHash(this.id, hash);
-    if (row) candidates.push(joinInside(config.root, row.path));
-    const trashed = db
-      .prepare('SELECT file FROM folder_trash WHERE folder = ? AND hash = ? LIMIT 3')
-      .pluck()
-      .all(this.id, hash) as string[];
-    candidates.push(...trashed);
-    for (const source of candidates) {
-      try {
-        await copyFile(source, tmp);
-        await fsyncFile(tmp);
-        if ((await hashOf(tmp)) === hash) {
-          this.counters.localCopies++;
-          return true;
-        }
-      } catch {
-        // try the next one
-      }
-      await rm(tmp, { force: true });
-    }
-    return false;
-  }
-
-  /** Streams the content from a peer into `tmp`, resuming what an earlier attempt left. */
-  private async fetch(hash: string, size: number, tmp: string): Promise<boolean> {
-    for (const peer of this.deps.sources()) {
-      const have = (await stat(tmp).catch(() => null))?.size ?? 0;
-      try {
-        const res = await peer.folderContent(this.id, hash, have > size ? 0 : have);
-        if (!res) continue;
-        await receive(res.body, tmp, res.start, size);
-        if ((await hashOf(tmp)) === hash) {
-          this.counters.fetchedBytes += size - res.start;
-          this.counters.fetchedFiles++;
-          return true;
-        }
-        await rm(tmp, { force: true });
-      } catch (error) {
-        this.deps.log.warn(
-          { folder: this.id, peer: peer.baseUrl, err: (error as Error).message },
-          'folder fetch failed',
-        );
-      }
-    }
-    return false;
   }
 
   /**
@@ -554,13 +751,95 @@ export class FolderSync {
   }
 }
 
-async function receive(body: Readable, tmp: string, start: number, size: number): Promise<void> {
+/**
+ * The directories to scan for hinted paths: each path's parent, or the nearest ancestor that
+ * is still a directory (a removed tree is judged from the directory that held it). Parents
+ * come before their children. Null: too many, or the root itself — scan everything.
+ */
+async function hintedDirs(root: string, hints: ReadonlySet<string>): Promise<string[] | null> {
+  const parents = new Set<string>();
+  for (const path of hints) {
+    if (path === '') return null;
+    parents.add(parentOf(path));
+    if (parents.size > MAX_HINT_DIRS) return null;
+  }
+  const dirs = new Set<string>();
+  for (let dir of parents) {
+    while (dir !== '') {
+      const info = await lstat(join(root, ...dir.split('/'))).catch(() => null);
+      if (info?.isDirectory() === true) break;
+      dir = parentOf(dir);
+    }
+    if (dir === '' && !dirs.has('')) dirs.add('');
+    else dirs.add(dir);
+  }
+  return [...dirs].sort();
+}
+
+function parentOf(path: string): string {
+  const slash = path.lastIndexOf('/');
+  return slash < 0 ? '' : path.slice(0, slash);
+}
+
+/** A file to bring to its needed version, at `target`. */
+interface Wanted {
+  readonly row: FolderFileRow;
+  readonly target: string;
+  readonly hash: string;
+}
+
+/**
+ * Whether the disk (`info`, from lstat, null when nothing is there) still holds what the index
+ * says was there when it was last scanned or written: only then may a remote change replace it.
+ */
+export function matchesIndexed(
+  row: FolderFileRow,
+  info: { size: number; mtimeMs: number; ino: number; isDirectory(): boolean } | null,
+): boolean {
+  if (row.localInode === null && row.localSize === null) return info === null || info.isDirectory();
+  if (info === null) return false;
+  if (row.kind === 'dir' && row.localHash === null) return info.isDirectory();
+  return (
+    info.size === row.localSize &&
+    Math.floor(info.mtimeMs) === row.localMtimeMs &&
+    info.ino === row.localInode
+  );
+}
+
+/** Half a millisecond up: seconds as a double must not round below the recorded millisecond. */
+function mtimeSeconds(mtimeMs: number): number {
+  return (mtimeMs + 0.5) / 1000;
+}
+
+/**
+ * Streams `body` into `tmp` from `start` (what an earlier attempt left stays, and is hashed
+ * first), fsyncs it, and returns the SHA-256 of the whole file: one pass over the new bytes.
+ */
+async function receiveVerified(
+  body: Readable,
+  tmp: string,
+  start: number,
+  size: number,
+): Promise<string> {
+  const hash = createHash('sha256');
+  if (start > 0) {
+    await pipeline(
+      createReadStream(tmp, { start: 0, end: start - 1 }),
+      async (chunks: AsyncIterable<Buffer>) => {
+        for await (const chunk of chunks) hash.update(chunk);
+      },
+    );
+  }
   let received = start;
   const meter = new Transform({
     transform(chunk: Buffer, _encoding, done) {
       received += chunk.length;
-      if (received > size) done(new Error('longer than announced'));
-      else done(null, chunk);
+      if (received > size) {
+        done(new Error('longer than announced'));
+        return;
+      }
+      hash.update(chunk);
+      done(null, chunk);
     },
   });
   await pipeline(
@@ -568,6 +847,7 @@ async function receive(body: Readable, tmp: string, start: number, size: number)
     meter,
     createWriteStream(tmp, start > 0 ? { flags: 'r+', start, flush: true } : { flush: true }),
   );
+  return hash.digest('hex');
 }
 
 async function hashOf(file: string): Promise<string> {

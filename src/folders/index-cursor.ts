@@ -17,11 +17,19 @@ export class IndexCursor {
   private after = '';
   private exhausted = false;
 
+  /**
+   * With a `prefix` ('dir/'), only the rows below that directory: the first page starts there,
+   * and the first row beyond it ends the cursor.
+   */
   constructor(
     private readonly index: FolderIndexReader,
     private readonly folder: string,
     private readonly pageSize: number,
-  ) {}
+    private readonly prefix = '',
+  ) {
+    // No path ends with '/', so every row below `prefix` sorts after it.
+    this.after = prefix;
+  }
 
   peek(): FolderFileRow | undefined {
     if (this.at >= this.rows.length && !this.exhausted) {
@@ -31,7 +39,14 @@ export class IndexCursor {
       const last = this.rows.at(-1);
       if (last !== undefined) this.after = last.path;
     }
-    return this.rows[this.at];
+    const row = this.rows[this.at];
+    if (row !== undefined && !row.path.startsWith(this.prefix)) {
+      this.rows = [];
+      this.at = 0;
+      this.exhausted = true;
+      return undefined;
+    }
+    return row;
   }
 
   next(): void {

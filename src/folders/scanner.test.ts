@@ -194,6 +194,42 @@ describe('scanFolder', () => {
     expect(again.result).toMatchObject({ files: 20, dirs: 5, hashed: 0, stillChanging: 0 });
   });
 
+  it('scans one directory (a watcher hint): its entries and new subtrees, nothing elsewhere', async () => {
+    await put('a/known/old.txt');
+    await put('a/keep.txt');
+    await put('b/other.txt');
+    await scan();
+
+    await put('a/known/unseen.txt'); // below a known directory: not this scan's job
+    await put('b/elsewhere.txt'); // another directory: neither
+    await put('a/fresh/x/y.txt'); // a new directory: walked entirely
+    await put('a/new.txt');
+    await rm(join(root, 'a/keep.txt'));
+
+    const { changes, result } = await scan({ under: 'a', shallow: true });
+    expect(summary(changes)).toEqual([
+      '+d a/fresh',
+      '+d a/fresh/x',
+      '+f a/fresh/x/y.txt',
+      '-f a/keep.txt',
+      '+f a/new.txt',
+    ]);
+    expect(result.hashed).toBe(2);
+
+    // A directory removed with its contents: judged from the directory that held it.
+    await rm(join(root, 'a/fresh'), { recursive: true });
+    expect(summary((await scan({ under: 'a', shallow: true })).changes)).toEqual([
+      '-d a/fresh',
+      '-d a/fresh/x',
+      '-f a/fresh/x/y.txt',
+    ]);
+    // The full scan still finds what the hinted ones left.
+    expect(summary((await scan()).changes)).toEqual([
+      '+f a/known/unseen.txt',
+      '+f b/elsewhere.txt',
+    ]);
+  });
+
   it('re-hashes a modified file, and only that one', async () => {
     await put('a.txt', 'one');
     await put('b.txt', 'two');

@@ -81,6 +81,16 @@ export interface ScanOptions {
    * order; the scan waits for it. It is the only way the scan's findings leave the scanner.
    */
   readonly onBatch: (changes: LocalChange[]) => void | Promise<void>;
+  /**
+   * Scan only below this directory (a relative path; default '' = the whole folder). The
+   * directory itself is not judged: the caller makes sure it exists (else scans its parent).
+   */
+  readonly under?: string;
+  /**
+   * Do not descend into directories the index already knows (same inode): for a watcher's hint
+   * that something changed in `under` itself. New directories are still walked entirely.
+   */
+  readonly shallow?: boolean;
   /** Default 1000. */
   readonly batchSize?: number;
   /** Index rows read at once. Default 1000. */
@@ -162,6 +172,7 @@ interface Frame {
 const NOT_INSPECTED: Promise<Inspection> = Promise.resolve({ change: null, below: 'protect' });
 
 class Scan {
+  private readonly under: string;
   private readonly cursor: IndexCursor;
   private readonly hasher: Hasher;
   private readonly batchSize: number;
@@ -183,7 +194,13 @@ class Scan {
   private batches = 0;
 
   constructor(private readonly o: ScanOptions) {
-    this.cursor = new IndexCursor(o.index, o.folder, Math.max(1, o.indexPageSize ?? INDEX_PAGE));
+    this.under = o.under ?? '';
+    this.cursor = new IndexCursor(
+      o.index,
+      o.folder,
+      Math.max(1, o.indexPageSize ?? INDEX_PAGE),
+      this.under === '' ? '' : `${this.under}/`,
+    );
     this.hasher = o.hasher ?? hashFile;
     this.batchSize = Math.max(1, o.batchSize ?? DEFAULT_BATCH);
     this.concurrency = Math.max(1, o.concurrency ?? DEFAULT_CONCURRENCY);
@@ -199,9 +216,15 @@ class Scan {
   }
 
   private async walk(): Promise<ScanResult> {
-    const rootSteps = await this.list(this.o.root, '');
-    if (rootSteps === null) throw new FolderMissingError(this.o.root, 'root-unreadable');
-    const stack: Frame[] = [{ path: '', abs: this.o.root, steps: rootSteps, next: 0 }];
+    const start = this.under === '' ? this.o.root : join(this.o.root, ...this.under.split('/'));
+    const rootSteps = await this.list(start, this.under);
+    if (rootSteps === null) {
+      if (this.under === '') throw new FolderMissingError(this.o.root, 'root-unreadable');
+      // The directory went away since the caller looked: a scan of its parent will see that.
+      this.stillChanging++;
+      return this.result();
+    }
+    const stack: Frame[] = [{ path: this.under, abs: start, steps: rootSteps, next: 0 }];
     for (let frame = stack.at(-1); frame !== undefined; frame = stack.at(-1)) {
       const step = frame.steps[frame.next++];
       if (step === undefined) {
@@ -221,7 +244,12 @@ class Scan {
       // to be; files (most entries) don't, so several are inspected at once.
       const rowsBelow = this.cursor.peek()?.path.startsWith(step.key) === true;
       if (!entry.mayBeDir && !rowsBelow) continue;
-      let { below } = await entry.inspection;
+      const inspection = await entry.inspection;
+      let below = inspection.below;
+      // Shallow: a directory the index knows is someone else's to scan (no hint came from it).
+      if (below === 'descend' && this.o.shallow === true && inspection.change === null) {
+        below = 'protect';
+      }
       if (below === 'descend') {
         const abs = join(frame.abs, entry.name);
         const steps = await this.list(abs, entry.path);
@@ -236,6 +264,10 @@ class Scan {
     }
     while (this.queue.length > 0) await this.reportNext();
     await this.flush();
+    return this.result();
+  }
+
+  private result(): ScanResult {
     return {
       files: this.files,
       dirs: this.dirs,

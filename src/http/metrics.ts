@@ -94,7 +94,12 @@ export function registerPeerMetrics(registry: Registry, peers: () => PeerStatus[
 export interface FolderMetricsSource {
   readonly id: string;
   status(): { state: string; files: number; bytes: number; needFiles: number; conflicts: number };
-  readonly counters: { fetchedBytes: number; fetchedFiles: number; localCopies: number };
+  readonly counters: {
+    fetchedBytes: number;
+    fetchedFiles: number;
+    localCopies: number;
+    localMoves: number;
+  };
 }
 
 /** Synced folders: state and transfer counters, read at scrape time. */
@@ -113,7 +118,7 @@ export function registerFolderMetrics(
         for (const f of folders()) this.set({ folder: f.id }, value(f));
       },
     });
-  gauge('mosaic_folder_files', 'Files and directories in the folder', (f) => f.status().files);
+  gauge('mosaic_folder_files', 'Files in the folder', (f) => f.status().files);
   gauge('mosaic_folder_bytes', 'Bytes of the files in the folder', (f) => f.status().bytes);
   gauge(
     'mosaic_folder_need_files',
@@ -131,8 +136,13 @@ export function registerFolderMetrics(
   );
   gauge(
     'mosaic_folder_local_copies_total',
-    'Files taken from this disk instead of fetched (moves, copies)',
+    'Files copied from elsewhere on this disk (same content) instead of fetched',
     (f) => f.counters.localCopies,
+  );
+  gauge(
+    'mosaic_folder_local_moves_total',
+    'Files moved here from a path being deleted (a rename or move at a peer) instead of fetched',
+    (f) => f.counters.localMoves,
   );
 }
 

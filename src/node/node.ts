@@ -9,8 +9,6 @@
 import { FolderIndexRepository } from '../folders/folder-index.repository.js';
 import { parseFolderSpec } from '../folders/folder-config.js';
 import { FolderSync } from '../folders/folder-sync.js';
-import { joinInside } from '../folders/core/index.js';
-import { stat } from 'node:fs/promises';
 import { mkdir } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
@@ -201,7 +199,8 @@ export async function startNode(
             blobs,
             faults,
             pendingBlobBytes: () => blobSync.pendingBytes(),
-            folderContent: (folder, hash) => localContent(db, folderIndex, folders, folder, hash),
+            folderContent: (folder, hash) =>
+              folders.get(folder)?.contentFor(hash) ?? Promise.resolve(null),
             contacted: (nodeId, url) => {
               replicator.noteInbound(nodeId, url);
             },
@@ -287,31 +286,4 @@ async function settleDeletedPictures(db: Db, pictures: PictureService): Promise<
     .pluck()
     .all() as string[];
   for (const id of ids) await pictures.settleBytes(id);
-}
-
-/**
- * A file of a synced folder holding this content, for a peer to fetch: a path whose disk state
- * is still what was indexed, or a trashed file. The peer verifies the hash of what it gets.
- */
-async function localContent(
-  db: Db,
-  index: FolderIndexRepository,
-  folders: ReadonlyMap<string, FolderSync>,
-  folderId: string,
-  hash: string,
-): Promise<string | null> {
-  const folder = folders.get(folderId);
-  if (!folder) return null;
-  const row = index.findByHash(folderId, hash);
-  if (row) {
-    const file = joinInside(folder.root, row.path);
-    const info = await stat(file).catch(() => null);
-    if (info?.size === row.localSize && Math.floor(info.mtimeMs) === row.localMtimeMs) return file;
-  }
-  const trashed = db
-    .prepare('SELECT file FROM folder_trash WHERE folder = ? AND hash = ? ORDER BY trashed_at DESC')
-    .pluck()
-    .all(folderId, hash) as string[];
-  for (const file of trashed) if (await stat(file).catch(() => null)) return file;
-  return null;
 }

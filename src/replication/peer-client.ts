@@ -6,6 +6,7 @@ import type { Readable } from 'node:stream';
 import { Agent, request } from 'undici';
 import type { z } from 'zod';
 import type { Faults } from '../faults/faults.js';
+import { readFrames, type ContentFrame } from '../folders/content-frames.js';
 import type { Op } from '../oplog/op.js';
 import type { OpPosition } from '../oplog/oplog.repository.js';
 import { signRequest } from './peer-auth.js';
@@ -68,6 +69,34 @@ export class PeerClient {
     offset: number,
   ): Promise<{ body: Readable; start: number } | null> {
     return this.stream(`/peer/folders/${encodeURIComponent(folder)}/content/${hash}`, offset);
+  }
+
+  /**
+   * Fetches many small files of a synced folder in one request (see content-frames.ts): the
+   * frames come in the order asked, each null when the peer does not have that content.
+   */
+  async *folderContents(
+    folder: string,
+    wanted: readonly { hash: string; size: number }[],
+  ): AsyncGenerator<ContentFrame> {
+    const path = `/peer/folders/${encodeURIComponent(folder)}/contents`;
+    const body = JSON.stringify({ hashes: wanted.map((w) => w.hash) });
+    const headers = await this.sign('POST', path, body);
+    headers['content-type'] = 'application/json';
+    const res = await this.send('POST', path, headers, body, 120_000);
+    if (res.statusCode !== 200) {
+      const text = await res.body.text();
+      throw new PeerError(
+        `POST ${path} answered ${res.statusCode}: ${text.slice(0, 200)}`,
+        res.statusCode,
+      );
+    }
+    try {
+      yield* readFrames(res.body, wanted);
+    } finally {
+      // A consumer that stops early must not leave the connection half read.
+      if (!res.body.destroyed) res.body.destroy();
+    }
   }
 
   private async stream(

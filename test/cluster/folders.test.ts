@@ -152,6 +152,9 @@ describe('folder sync across 4 nodes', () => {
     const fetchedBefore = await Promise.all(
       n.map((node) => metric(node, 'mosaic_folder_fetched_bytes_total')),
     );
+    const movesBefore = await Promise.all(
+      n.map((node) => metric(node, 'mosaic_folder_local_moves_total')),
+    );
     await rename(join(r2, 'many'), join(r2, 'renamed'));
     await writeFile(join(r3, 'nested-0', 'deep', 'file-0.txt'), 'edited at n3\n');
     await rm(join(r4, 'empty-1.txt'));
@@ -168,6 +171,11 @@ describe('folder sync across 4 nodes', () => {
     const moved = fetchedAfter.reduce((s, v, i) => s + v - (fetchedBefore[i] ?? 0), 0);
     // 1000 files of ~4 KB moved on 3 nodes would be ~12 MB; only the edited file travels.
     expect(moved).toBeLessThan(10_000);
+    // ... and the other nodes moved their files rather than copying them.
+    const movesAfter = await Promise.all(
+      n.map((node) => metric(node, 'mosaic_folder_local_moves_total')),
+    );
+    expect(movesAfter.reduce((s, v, i) => s + v - (movesBefore[i] ?? 0), 0)).toBe(3000);
     // Deleted and replaced files went to the trash, not away.
     expect(existsSync(join(r1, '.mosaic', 'trash'))).toBe(true);
   });

@@ -7,7 +7,7 @@ const FolderView = z.object({
   id: z.string(),
   path: z.string(),
   state: z.enum(['idle', 'scanning', 'syncing', 'paused']),
-  files: z.number().int().describe('files and directories'),
+  files: z.number().int().describe('files (directories not counted)'),
   bytes: z.number().int(),
   needFiles: z.number().int().describe('items whose current version is not on disk here yet'),
   conflicts: z.number().int().describe('conflict copies present'),

@@ -6,11 +6,12 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
-import type { Readable } from 'node:stream';
+import { Readable } from 'node:stream';
 import type { FastifyReply } from 'fastify';
 import { z } from 'zod';
 import parseRange from 'range-parser';
 import type { BlobStore } from '../../blobs/blob-store.js';
+import { MAX_FRAMED_FILES, writeFrames } from '../../folders/content-frames.js';
 import { UnauthorizedError } from '../../core/errors.js';
 import type { Faults } from '../../faults/faults.js';
 import type { ChangeLog } from '../../oplog/change-log.js';
@@ -143,6 +144,24 @@ export const peerRoutes =
       },
     );
 
+    app.post(
+      '/peer/folders/:folder/contents',
+      {
+        schema: {
+          hide: true,
+          params: FolderParams,
+          body: z.strictObject({ hashes: z.array(Sha256).min(1).max(MAX_FRAMED_FILES) }),
+        },
+      },
+      async (request, reply) => {
+        const { folder } = request.params;
+        const frames = writeFrames(request.body.hashes, (hash) => deps.folderContent(folder, hash));
+        return reply
+          .header('Content-Type', 'application/octet-stream')
+          .send(throttled(deps.faults, Readable.from(frames, { objectMode: false })));
+      },
+    );
+
     app.get(
       '/peer/blobs/:hash',
       { schema: { hide: true, params: BlobParams } },
@@ -167,10 +186,9 @@ function throttled(faults: Faults, stream: Readable): Readable {
   return throttle === null ? stream : stream.pipe(throttle);
 }
 
-const FolderContentParams = z.strictObject({
-  folder: z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/),
-  hash: z.string().regex(/^[0-9a-f]{64}$/),
-});
+const Sha256 = z.string().regex(/^[0-9a-f]{64}$/);
+const FolderParams = z.strictObject({ folder: z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/) });
+const FolderContentParams = FolderParams.extend({ hash: Sha256 });
 
 /** Sends `size` bytes, or the single range asked for (resumed transfers). */
 function sendRange(

@@ -1,0 +1,40 @@
+/**
+ * Where this node holds a given content of a synced folder, for a peer to fetch or for a move
+ * here: a path whose disk state is still what was indexed, or a trashed file. Whoever reads it
+ * verifies the hash of what it gets: this only points at the likely place.
+ */
+import { stat } from 'node:fs/promises';
+import type { Db } from '../db/database.js';
+import { joinInside } from './core/index.js';
+import type { FolderIndexRepository } from './folder-index.repository.js';
+
+export class LocalContent {
+  private readonly trashStmt;
+
+  constructor(
+    db: Db,
+    private readonly index: FolderIndexRepository,
+  ) {
+    this.trashStmt = db
+      .prepare(
+        'SELECT file FROM folder_trash WHERE folder = ? AND hash = ? ORDER BY trashed_at DESC LIMIT 3',
+      )
+      .pluck();
+  }
+
+  /** A readable file with this content in folder `folder` (rooted at `root`), or null. */
+  async find(folder: string, root: string, hash: string): Promise<string | null> {
+    const row = this.index.findByHash(folder, hash);
+    if (row) {
+      const file = joinInside(root, row.path);
+      const info = await stat(file).catch(() => null);
+      if (info?.size === row.localSize && Math.floor(info.mtimeMs) === row.localMtimeMs) {
+        return file;
+      }
+    }
+    for (const file of this.trashStmt.all(folder, hash) as string[]) {
+      if (await stat(file).catch(() => null)) return file;
+    }
+    return null;
+  }
+}
