@@ -153,8 +153,8 @@ export class FolderSync {
   }
 
   /** A file here with this content, for a peer to fetch (null: none). */
-  contentFor(hash: string): Promise<string | null> {
-    return this.local.find(this.id, this.root, hash);
+  async contentFor(hash: string): Promise<string | null> {
+    return (await this.local.find(this.id, this.root, hash))?.file ?? null;
   }
 
   /** New operations arrived: if some are for this folder, bring the disk up to date. */
@@ -586,9 +586,9 @@ export class FolderSync {
   }
 
   /**
-   * Content already on this disk: a file about to be deleted here (a move or rename elsewhere)
-   * is moved into `tmp`; otherwise a file with that content, or a trashed one, is copied and
-   * verified.
+   * Content already on this disk: a file about to be deleted here (a move or rename elsewhere),
+   * or one in the trash, is moved into `tmp`; otherwise a file with that content is copied.
+   * What comes from the trash or a copy is verified.
    */
   private async fromThisDisk(hash: string, tmp: string): Promise<boolean> {
     const { config, index } = this.deps;
@@ -605,10 +605,25 @@ export class FolderSync {
         return true;
       }
     }
-    const file = await this.local.find(this.id, config.root, hash);
-    if (file === null) return false;
+    const found = await this.local.find(this.id, config.root, hash);
+    if (found === null) return false;
+    if (found.trashed) {
+      // Out of the trash rather than copied: the content lives on at its new path.
+      try {
+        await rename(found.file, tmp);
+        if ((await hashOf(tmp)) === hash) {
+          this.deps.db.prepare('DELETE FROM folder_trash WHERE file = ?').run(found.file);
+          this.counters.localMoves++;
+          return true;
+        }
+        await rename(tmp, found.file);
+      } catch {
+        // not usable after all: fetch it
+      }
+      return false;
+    }
     try {
-      await copyFile(file, tmp);
+      await copyFile(found.file, tmp);
       await fsyncFile(tmp);
       if ((await hashOf(tmp)) === hash) {
         this.counters.localCopies++;
@@ -631,6 +646,12 @@ export class FolderSync {
         if ((await receiveVerified(res.body, tmp, res.start, size)) === hash) {
           this.counters.fetchedBytes += size - res.start;
           this.counters.fetchedFiles++;
+          if (res.start > 0) {
+            this.deps.log.info(
+              { folder: this.id, hash, peer: peer.baseUrl, resumedAt: res.start },
+              'folder fetch resumed and done',
+            );
+          }
           return true;
         }
         await rm(tmp, { force: true });

@@ -22,18 +22,25 @@ export class LocalContent {
       .pluck();
   }
 
-  /** A readable file with this content in folder `folder` (rooted at `root`), or null. */
-  async find(folder: string, root: string, hash: string): Promise<string | null> {
+  /**
+   * A readable file with this content in folder `folder` (rooted at `root`), or null; `trashed`
+   * says it is in the folder's trash (then it may be taken out of it rather than copied).
+   */
+  async find(
+    folder: string,
+    root: string,
+    hash: string,
+  ): Promise<{ file: string; trashed: boolean } | null> {
     const row = this.index.findByHash(folder, hash);
     if (row) {
       const file = joinInside(root, row.path);
       const info = await stat(file).catch(() => null);
       if (info?.size === row.localSize && Math.floor(info.mtimeMs) === row.localMtimeMs) {
-        return file;
+        return { file, trashed: false };
       }
     }
     for (const file of this.trashStmt.all(folder, hash) as string[]) {
-      if (await stat(file).catch(() => null)) return file;
+      if (await stat(file).catch(() => null)) return { file, trashed: true };
     }
     return null;
   }
