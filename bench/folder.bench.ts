@@ -1,22 +1,24 @@
 /**
  * Folder sync bench (issue 4): 2 real nodes on 127.0.0.1, each mirroring its own directory of
- * one folder. For each data set, the files are written into node 1's folder while both nodes run;
- * the clock runs until node 2's folder holds the same paths with the same sizes and every file
- * hashes equal. Prints files/s, MB/s and the peak RSS of both nodes; asserts nothing.
+ * one folder. For each data set, the files are written into side 1's folder while both run; the
+ * clock runs from the first write until both sides report the files indexed and nothing needed,
+ * and the disks agree on every path and size; then (clock stopped) every file's hash is compared.
+ * Prints times, files/s, MB/s and the peak RSS of both processes; asserts nothing.
  *
- *   npm run bench:folder            (about 2-4 minutes, ~2.2 GB of temp space)
+ * When `syncthing` is on the PATH (Debian: `apt-get install syncthing`), the same is done with
+ * two Syncthing instances on loopback (bench/lib/syncthing.ts), and the ratio is printed.
  *
- * Syncthing is not in this machine's package set by default; when `syncthing` is on the PATH the
- * comparison could be added here (not done yet).
+ *   npm run bench:folder            (about 3-6 minutes, ~2.2 GB of temp space per side)
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { mkdir, mkdtemp, readdir, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, open, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { freePort, peakRssMb, startBenchNode, type BenchNode } from './lib/nodes.js';
 import { MB, formatTable, round } from './lib/stats.js';
+import { startSyncthingPair, syncthingVersion } from './lib/syncthing.js';
 
 const SMALL_FILES = 10_000;
 const SMALL_SIZE = 4096;
@@ -41,147 +43,220 @@ async function sha(file: string): Promise<string> {
   return h.digest('hex');
 }
 
-interface FolderView {
-  files: number;
-  needFiles: number;
-  state: string;
+/** Two systems syncing one folder between two roots: Mosaic's nodes, or Syncthing's. */
+interface Contender {
+  /** Files each side has indexed, and what each still needs. */
+  status(): Promise<{ files: [number, number]; need: [number, number] }>;
+  readonly pids: readonly (number | undefined)[];
+  stop(): Promise<void>;
 }
 
-async function folderStatus(node: BenchNode): Promise<FolderView> {
-  const res = await fetch(`${node.url}/api/folders`, { headers: { cookie: node.cookie } });
-  const [view] = (await res.json()) as FolderView[];
-  if (!view) throw new Error('no folder');
-  return view;
+interface Measured {
+  smallS: number;
+  smallIndexedS: number;
+  bigS: number;
+  bigIndexedS: number;
+  rssMb: number[];
+}
+
+async function startMosaic(dir: string, roots: readonly [string, string]): Promise<Contender> {
+  const key = randomBytes(24).toString('base64url');
+  const ports = [await freePort(), await freePort()];
+  const nodes: BenchNode[] = [];
+  for (let i = 0; i < 2; i++) {
+    nodes.push(
+      await startBenchNode([
+        '--data',
+        join(dir, `node${i + 1}`),
+        '--port',
+        String(ports[i]),
+        '--name',
+        `n${i + 1}`,
+        '--cluster-key',
+        key,
+        '--peer',
+        `http://127.0.0.1:${ports[1 - i]}`,
+        '--folder',
+        `bench=${roots[i] ?? ''}`,
+      ]),
+    );
+  }
+  const folder = async (node: BenchNode) => {
+    const res = await fetch(`${node.url}/api/folders`, { headers: { cookie: node.cookie } });
+    const [view] = (await res.json()) as { files: number; needFiles: number }[];
+    if (!view) throw new Error('no folder');
+    return view;
+  };
+  return {
+    pids: nodes.map((n) => n.proc.pid),
+    async status() {
+      const [a, b] = (await Promise.all(nodes.map(folder))) as [
+        { files: number; needFiles: number },
+        { files: number; needFiles: number },
+      ];
+      return { files: [a.files, b.files], need: [a.needFiles, b.needFiles] };
+    },
+    async stop() {
+      await Promise.all(nodes.map((n) => n.kill()));
+    },
+  };
 }
 
 /**
- * Waits until both nodes' folders hold `files` files with nothing still
- * needed (asking the nodes: cheap, so the bench's own polling does not compete for the cores),
- * then checks what the disks hold: same paths, sizes and hashes. Returns when node 1 had
- * indexed everything (seconds since t0) as a milestone.
+ * Waits until both sides say they hold `files` files and need nothing (asking them is cheap, so
+ * the bench's own polling does not compete for the cores), then until the disks agree on paths
+ * and sizes. Returns when side 1 had indexed everything, as a milestone (seconds since t0).
  */
 async function waitIdentical(
-  nodes: readonly BenchNode[],
+  contender: Contender,
   roots: readonly [string, string],
   files: number,
   t0: number,
 ): Promise<{ indexedS: number }> {
   let indexedS = Number.NaN;
   for (;;) {
-    const [s1, s2] = await Promise.all(nodes.map(folderStatus));
-    if (s1 && Number.isNaN(indexedS) && s1.files >= files && s1.state === 'idle')
+    const status = await contender.status().catch(() => null);
+    if (status && Number.isNaN(indexedS) && status.files[0] >= files)
       indexedS = (performance.now() - t0) / 1000;
-    if (s1?.files === files && s2?.files === files && s2.needFiles === 0) {
+    if (status?.files[0] === files && status.files[1] === files && status.need[1] === 0) {
       const [la, lb] = await Promise.all(roots.map(listing));
       if (la && lb && la.size === lb.size && [...la].every(([p, s]) => lb.get(p) === s)) break;
     }
     await new Promise((r) => setTimeout(r, 50));
   }
+  return { indexedS };
+}
+
+/** The check after the clock stopped: every file hashes the same on both sides. */
+async function verify(roots: readonly [string, string]): Promise<void> {
   for (const p of (await listing(roots[0])).keys()) {
     if ((await sha(join(roots[0], p))) !== (await sha(join(roots[1], p))))
       throw new Error(`${p} differs`);
   }
-  return { indexedS };
+}
+
+async function writeSmallSet(root: string): Promise<void> {
+  for (let d = 0; d < SMALL_FILES / 100; d++) {
+    const sub = join(root, 'small', `d${d}`);
+    await mkdir(sub, { recursive: true });
+    await Promise.all(
+      Array.from({ length: 100 }, (_, i) =>
+        writeFile(join(sub, `f${i}.bin`), randomBytes(SMALL_SIZE)),
+      ),
+    );
+  }
+}
+
+async function writeBigFile(file: string): Promise<void> {
+  const chunk = randomBytes(16 * 1024 * 1024);
+  const handle = await open(file, 'w');
+  for (let written = 0; written < BIG_SIZE; written += chunk.length) await handle.write(chunk);
+  await handle.close();
+}
+
+async function measure(
+  name: string,
+  start: (dir: string, roots: readonly [string, string]) => Promise<Contender>,
+): Promise<Measured> {
+  const dir = await mkdtemp(join(tmpdir(), 'mosaic-bench-folder-'));
+  const roots = [join(dir, 'f1', 'folder'), join(dir, 'f2', 'folder')] as const;
+  await Promise.all(roots.map((r) => mkdir(r, { recursive: true })));
+  const contender = await start(dir, roots);
+  try {
+    console.log(
+      `${name}: writing ${SMALL_FILES} files of ${SMALL_SIZE / 1024} KiB into side 1 ...`,
+    );
+    const t0 = performance.now();
+    await writeSmallSet(roots[0]);
+    const small = await waitIdentical(contender, roots, SMALL_FILES, t0);
+    const smallS = (performance.now() - t0) / 1000;
+    await verify(roots);
+    console.log(
+      `  identical after ${round(smallS, 2)} s (side 1 indexed at ${round(small.indexedS, 2)} s)`,
+    );
+
+    console.log(`${name}: writing one 1 GiB file into side 1 ...`);
+    const t1 = performance.now();
+    await writeBigFile(join(roots[0], 'big.bin'));
+    const big = await waitIdentical(contender, roots, SMALL_FILES + 1, t1);
+    const bigS = (performance.now() - t1) / 1000;
+    await verify(roots);
+    console.log(
+      `  identical after ${round(bigS, 2)} s (side 1 indexed at ${round(big.indexedS, 2)} s)`,
+    );
+    const rssMb = await Promise.all(contender.pids.map((pid) => peakRssMb(pid)));
+    return { smallS, smallIndexedS: small.indexedS, bigS, bigIndexedS: big.indexedS, rssMb };
+  } finally {
+    await contender.stop();
+    await rm(dir, { recursive: true, force: true });
+  }
 }
 
 async function main(): Promise<void> {
-  const dir = await mkdtemp(join(tmpdir(), 'mosaic-bench-folder-'));
-  const nodes: BenchNode[] = [];
-  try {
-    const roots = [join(dir, 'f1', 'folder'), join(dir, 'f2', 'folder')];
-    await Promise.all(roots.map((r) => mkdir(r, { recursive: true })));
-    const key = randomBytes(24).toString('base64url');
-    const ports = [await freePort(), await freePort()];
-    for (let i = 0; i < 2; i++) {
-      nodes.push(
-        await startBenchNode([
-          '--data',
-          join(dir, `node${i + 1}`),
-          '--port',
-          String(ports[i]),
-          '--name',
-          `n${i + 1}`,
-          '--cluster-key',
-          key,
-          '--peer',
-          `http://127.0.0.1:${ports[1 - i]}`,
-          '--folder',
-          roots[i] ?? '',
-        ]),
-      );
-    }
-    const [r1] = roots as [string, string];
-    const rows: string[][] = [];
+  // BENCH_ONLY=syncthing skips Mosaic's run (checking the Syncthing harness); =mosaic the other.
+  const only = process.env['BENCH_ONLY'];
+  const mosaic =
+    only === 'syncthing'
+      ? { smallS: NaN, smallIndexedS: NaN, bigS: NaN, bigIndexedS: NaN, rssMb: [] }
+      : await measure('Mosaic', startMosaic);
+  const version = only === 'mosaic' ? null : syncthingVersion();
+  const syncthing =
+    version === null
+      ? null
+      : await measure('Syncthing', (dir, roots) => startSyncthingPair(dir, roots));
+  if (version === null) console.log('\nsyncthing is not installed: no side-by-side run.');
 
-    console.log(
-      `Writing ${SMALL_FILES} files of ${SMALL_SIZE / 1024} KiB into node 1's folder ...`,
-    );
-    const t0 = performance.now();
-    for (let d = 0; d < SMALL_FILES / 100; d++) {
-      const sub = join(r1, 'small', `d${d}`);
-      await mkdir(sub, { recursive: true });
-      await Promise.all(
-        Array.from({ length: 100 }, (_, i) =>
-          writeFile(join(sub, `f${i}.bin`), randomBytes(SMALL_SIZE)),
-        ),
-      );
-    }
-    const small = await waitIdentical(nodes, roots as [string, string], SMALL_FILES, t0);
-    const smallS = (performance.now() - t0) / 1000;
-    console.log(`  node 1 had indexed everything after ${round(small.indexedS, 2)} s`);
-    rows.push([
-      `${SMALL_FILES} x 4 KiB`,
-      `${round(smallS, 2)} s`,
-      `${round(SMALL_FILES / smallS)} files/s`,
-      `${round((SMALL_FILES * SMALL_SIZE) / MB / smallS)} MB/s`,
-      'target <= 3 s (Syncthing 1.19: 16-32 s)',
-    ]);
-
-    console.log("Writing one 1 GiB file into node 1's folder ...");
-    const big = join(r1, 'big.bin');
-    const chunk = randomBytes(16 * 1024 * 1024);
-    const t1 = performance.now();
-    {
-      const { open } = await import('node:fs/promises');
-      const fh = await open(big, 'w');
-      for (let written = 0; written < BIG_SIZE; written += chunk.length) await fh.write(chunk);
-      await fh.close();
-    }
-    const bigRun = await waitIdentical(nodes, roots as [string, string], SMALL_FILES + 1, t1);
-    const bigS = (performance.now() - t1) / 1000;
-    console.log(`  node 1 had indexed it after ${round(bigRun.indexedS, 2)} s`);
-    rows.push([
-      '1 GiB file',
-      `${round(bigS, 2)} s`,
-      '',
-      `${round(BIG_SIZE / MB / bigS)} MB/s`,
-      'target <= ~4.1 s (Syncthing 1.19: ~6.2 s)',
-    ]);
-    const rss = await Promise.all(nodes.map((n) => peakRssMb(n.proc.pid)));
-    rows.push([
-      'peak RSS',
-      rss.map((r) => `${round(r)} MB`).join(' / '),
-      '',
-      '',
-      'target < 200 MB per node',
-    ]);
-    console.log(
-      `\n${formatTable(['data set', 'time to identical', 'files/s', 'throughput', 'note'], rows)}\n`,
-    );
-    console.log(
-      JSON.stringify({
-        bench: 'folder',
-        smallSeconds: round(smallS, 2),
-        smallFilesPerSecond: round(SMALL_FILES / smallS),
-        bigSeconds: round(bigS, 2),
-        bigMBps: round(BIG_SIZE / MB / bigS),
-        peakRssMb: rss.map((r) => round(r)),
-      }),
-    );
-  } finally {
-    await Promise.all(nodes.map((n) => n.kill()));
-    await rm(dir, { recursive: true, force: true });
-  }
+  const rows: string[][] = [];
+  const ratio = (a: number, b: number | undefined) =>
+    b === undefined ? '' : `${round(b / a, 2)}x`;
+  rows.push([
+    `${SMALL_FILES} x 4 KiB`,
+    `${round(mosaic.smallS, 2)} s`,
+    `${round(SMALL_FILES / mosaic.smallS)} files/s`,
+    syncthing ? `${round(syncthing.smallS, 2)} s` : '-',
+    ratio(mosaic.smallS, syncthing?.smallS),
+    '<= 3 s, >= 5x',
+  ]);
+  rows.push([
+    '1 GiB file',
+    `${round(mosaic.bigS, 2)} s`,
+    `${round(BIG_SIZE / MB / mosaic.bigS)} MB/s`,
+    syncthing ? `${round(syncthing.bigS, 2)} s` : '-',
+    ratio(mosaic.bigS, syncthing?.bigS),
+    '>= 1.5x',
+  ]);
+  rows.push([
+    'peak RSS',
+    mosaic.rssMb.map((r) => `${round(r)} MB`).join(' / '),
+    '',
+    syncthing ? syncthing.rssMb.map((r) => `${round(r)} MB`).join(' / ') : '-',
+    '',
+    '< 200 MB per node',
+  ]);
+  console.log(
+    `\n${formatTable(['data set', 'Mosaic', 'rate', version === null ? 'Syncthing' : version.split(' ').slice(0, 2).join(' '), 'speed-up', 'target'], rows)}\n`,
+  );
+  console.log(
+    JSON.stringify({
+      bench: 'folder',
+      mosaic: {
+        smallSeconds: round(mosaic.smallS, 2),
+        smallIndexedSeconds: round(mosaic.smallIndexedS, 2),
+        bigSeconds: round(mosaic.bigS, 2),
+        bigIndexedSeconds: round(mosaic.bigIndexedS, 2),
+        peakRssMb: mosaic.rssMb.map((r) => round(r)),
+      },
+      syncthing:
+        syncthing === null
+          ? null
+          : {
+              version,
+              smallSeconds: round(syncthing.smallS, 2),
+              bigSeconds: round(syncthing.bigS, 2),
+              peakRssMb: syncthing.rssMb.map((r) => round(r)),
+            },
+    }),
+  );
 }
 
 await main();

@@ -12,7 +12,7 @@
  * - scans and applies never overlap (one lock per folder).
  */
 import { createHash, randomUUID } from 'node:crypto';
-import { createReadStream, createWriteStream } from 'node:fs';
+import { createReadStream, existsSync } from 'node:fs';
 import {
   copyFile,
   lstat,
@@ -26,7 +26,6 @@ import {
   utimes,
 } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { Transform, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { Logger } from 'pino';
 import type { Db } from '../db/database.js';
@@ -42,6 +41,8 @@ import { diskDiffers } from './folder-apply.js';
 import { MAX_FRAMED_FILE_BYTES, MAX_FRAMED_FILES } from './content-frames.js';
 import { loadIgnore, type IsIgnored } from './ignore.js';
 import { LocalContent } from './local-content.js';
+import { fetchLarge } from './large-transfer.js';
+import type { BlockList } from './blocks.js';
 import {
   assertMarker,
   ensureMarker,
@@ -153,6 +154,14 @@ export class FolderSync {
   }
 
   /** A file here with this content, for a peer to fetch (null: none). */
+  /** The block list of a content this node has indexed (for a peer's changed-block transfer). */
+  blocksFor(hash: string): BlockList | null {
+    const row = this.deps.index.findByHash(this.id, hash);
+    return row?.hash === hash && row.blocks !== null && row.blocks.length > 0
+      ? { blockSize: row.blockSize, blocks: row.blocks }
+      : null;
+  }
+
   async contentFor(hash: string): Promise<string | null> {
     return (await this.local.find(this.id, this.root, hash))?.file ?? null;
   }
@@ -451,7 +460,7 @@ export class FolderSync {
     for (const wanted of remote.filter((w) => w.row.size > MAX_FRAMED_FILE_BYTES)) {
       await this.guarded(wanted.row, async () => {
         const tmp = this.tmpFor(wanted.hash);
-        if (await this.fetchLarge(wanted.hash, wanted.row.size, tmp)) {
+        if (await this.fetchLarge(wanted, tmp)) {
           await this.place(wanted, tmp, null);
         } else {
           this.missing++;
@@ -636,20 +645,34 @@ export class FolderSync {
     return false;
   }
 
-  /** Streams the content from a peer into `tmp`, resuming what an earlier attempt left. */
-  private async fetchLarge(hash: string, size: number, tmp: string): Promise<boolean> {
+  /**
+   * A large file from a peer into `tmp`: only the blocks that neither an earlier attempt's temp
+   * file nor the older version at the target already hold (large-transfer.ts).
+   */
+  private async fetchLarge(wanted: Wanted, tmp: string): Promise<boolean> {
+    const { row, target, hash } = wanted;
+    // The older version on disk seeds the temp file, if it is still what was indexed.
+    const old = row.localHash !== null ? await lstat(target).catch(() => null) : null;
+    const seed = old?.isFile() === true && matchesIndexed(row, old) ? target : null;
+    const file = { folder: this.id, hash, size: row.size };
     for (const peer of this.deps.sources()) {
-      const have = (await stat(tmp).catch(() => null))?.size ?? 0;
+      const resuming = existsSync(tmp);
       try {
-        const res = await peer.folderContent(this.id, hash, have > size ? 0 : have);
-        if (!res) continue;
-        if ((await receiveVerified(res.body, tmp, res.start, size)) === hash) {
-          this.counters.fetchedBytes += size - res.start;
+        const result = await fetchLarge(peer, file, tmp, seed);
+        this.counters.fetchedBytes += result.fetchedBytes;
+        if (result.done) {
           this.counters.fetchedFiles++;
-          if (res.start > 0) {
+          if (result.firstFetchedAt > 0) {
             this.deps.log.info(
-              { folder: this.id, hash, peer: peer.baseUrl, resumedAt: res.start },
-              'folder fetch resumed and done',
+              {
+                folder: this.id,
+                hash,
+                peer: peer.baseUrl,
+                fetched: result.fetchedBytes,
+                reused: row.size - result.fetchedBytes,
+                resumedAt: resuming ? result.firstFetchedAt : undefined,
+              },
+              resuming ? 'folder fetch resumed and done' : 'folder fetch done: changed blocks only',
             );
           }
           return true;
@@ -830,45 +853,6 @@ export function matchesIndexed(
 /** Half a millisecond up: seconds as a double must not round below the recorded millisecond. */
 function mtimeSeconds(mtimeMs: number): number {
   return (mtimeMs + 0.5) / 1000;
-}
-
-/**
- * Streams `body` into `tmp` from `start` (what an earlier attempt left stays, and is hashed
- * first), fsyncs it, and returns the SHA-256 of the whole file: one pass over the new bytes.
- */
-async function receiveVerified(
-  body: Readable,
-  tmp: string,
-  start: number,
-  size: number,
-): Promise<string> {
-  const hash = createHash('sha256');
-  if (start > 0) {
-    await pipeline(
-      createReadStream(tmp, { start: 0, end: start - 1 }),
-      async (chunks: AsyncIterable<Buffer>) => {
-        for await (const chunk of chunks) hash.update(chunk);
-      },
-    );
-  }
-  let received = start;
-  const meter = new Transform({
-    transform(chunk: Buffer, _encoding, done) {
-      received += chunk.length;
-      if (received > size) {
-        done(new Error('longer than announced'));
-        return;
-      }
-      hash.update(chunk);
-      done(null, chunk);
-    },
-  });
-  await pipeline(
-    body,
-    meter,
-    createWriteStream(tmp, start > 0 ? { flags: 'r+', start, flush: true } : { flush: true }),
-  );
-  return hash.digest('hex');
 }
 
 async function hashOf(file: string): Promise<string> {

@@ -104,3 +104,9 @@ export const PullRequest = z.strictObject({
 export const PullResponse = z.strictObject({ ops: z.array(OpSchema), next: Position.nullable() });
 
 export const BlobParams = z.strictObject({ hash: Sha });
+
+/** A folder content's block list (GET /peer/folders/:folder/blocks/:hash). */
+export const BlocksResponse = z.strictObject({
+  blockSize: z.number().int().positive(),
+  blocks: z.base64().max(4 * 1024 * 1024),
+});

@@ -10,7 +10,14 @@ import { readFrames, type ContentFrame } from '../folders/content-frames.js';
 import type { Op } from '../oplog/op.js';
 import type { OpPosition } from '../oplog/oplog.repository.js';
 import { signRequest } from './peer-auth.js';
-import { HelloResponse, PullResponse, PushResponse, type PeerInfoSchema } from './op-schema.js';
+import {
+  BlocksResponse,
+  HelloResponse,
+  PullResponse,
+  PushResponse,
+  type PeerInfoSchema,
+} from './op-schema.js';
+import type { BlockList } from '../folders/blocks.js';
 import type { VersionVector } from './version-vector.js';
 
 export class PeerError extends Error {
@@ -67,8 +74,27 @@ export class PeerClient {
     folder: string,
     hash: string,
     offset: number,
+    end?: number,
   ): Promise<{ body: Readable; start: number } | null> {
-    return this.stream(`/peer/folders/${encodeURIComponent(folder)}/content/${hash}`, offset);
+    return this.stream(`/peer/folders/${encodeURIComponent(folder)}/content/${hash}`, offset, end);
+  }
+
+  /** The block list of a folder content the peer has indexed (null: it has none). */
+  async folderBlocks(folder: string, hash: string): Promise<BlockList | null> {
+    const path = `/peer/folders/${encodeURIComponent(folder)}/blocks/${hash}`;
+    const headers = await this.sign('GET', path, '');
+    const res = await this.send('GET', path, headers, undefined, this.options.timeoutMs ?? 15_000);
+    const text = await res.body.text();
+    if (res.statusCode === 404) return null;
+    if (res.statusCode !== 200) {
+      throw new PeerError(
+        `GET ${path} answered ${res.statusCode}: ${text.slice(0, 200)}`,
+        res.statusCode,
+      );
+    }
+    const parsed = BlocksResponse.safeParse(JSON.parse(text));
+    if (!parsed.success) throw new PeerError(`GET ${path}: malformed answer`, res.statusCode);
+    return { blockSize: parsed.data.blockSize, blocks: Buffer.from(parsed.data.blocks, 'base64') };
   }
 
   /**
@@ -99,12 +125,14 @@ export class PeerClient {
     }
   }
 
+  /** GET of bytes from `offset` to the end, or to `end` (inclusive). */
   private async stream(
     path: string,
     offset: number,
+    end?: number,
   ): Promise<{ body: Readable; start: number } | null> {
     const headers = await this.sign('GET', path, '');
-    if (offset > 0) headers['range'] = `bytes=${offset}-`;
+    if (offset > 0 || end !== undefined) headers['range'] = `bytes=${offset}-${end ?? ''}`;
     const res = await this.send('GET', path, headers, undefined, 120_000);
     if (res.statusCode === 404 || res.statusCode === 416) {
       await res.body.dump();

@@ -1,7 +1,7 @@
 /**
  * A large folder file whose receiver is killed mid-transfer: after the restart the transfer
  * resumes from what the temp file holds (not from zero), and at no moment does the folder show
- * a partial file. Two real node processes; the sender's link is slowed by MOSAIC_FAULTS so that
+ * a partial file. A later small edit of that file transfers only the changed blocks. Two real node processes; the sender's link is slowed by MOSAIC_FAULTS so that
  * the kill lands mid-transfer.
  */
 import { createHash, randomBytes } from 'node:crypto';
@@ -81,5 +81,23 @@ describe('a large folder transfer interrupted by SIGKILL', () => {
       SIZE - Number(resumed?.['resumedAt']),
     );
     expect(existsSync(partial)).toBe(false);
+
+    // A later edit of 1 MiB in the middle: only the changed blocks travel.
+    const fetchedBefore = await metric(n2, 'mosaic_folder_fetched_bytes_total');
+    {
+      const handle = await open(source, 'r+');
+      await handle.write(randomBytes(1024 * 1024), 0, 1024 * 1024, 100 * 1024 * 1024 + 12_345);
+      await handle.close();
+    }
+    const edited = await sha256(source);
+    await waitFor(async () => (await sha256(target).catch(() => '')) === edited, {
+      timeoutMs: 90_000,
+      what: 'the edit at n2',
+    });
+    const delta = (await metric(n2, 'mosaic_folder_fetched_bytes_total')) - fetchedBefore;
+    // 1 MiB spans 9 blocks of 128 KiB (the block size of a 200 MB file).
+    expect(delta).toBe(9 * 128 * 1024);
+    // The old version went to the trash, as any replaced file does.
+    expect(existsSync(join(r2, '.mosaic', 'trash'))).toBe(true);
   });
 });

@@ -12,12 +12,14 @@ import { z } from 'zod';
 import parseRange from 'range-parser';
 import type { BlobStore } from '../../blobs/blob-store.js';
 import { MAX_FRAMED_FILES, writeFrames } from '../../folders/content-frames.js';
+import type { BlockList } from '../../folders/blocks.js';
 import { UnauthorizedError } from '../../core/errors.js';
 import type { Faults } from '../../faults/faults.js';
 import type { ChangeLog } from '../../oplog/change-log.js';
 import type { OpLogRepository } from '../../oplog/oplog.repository.js';
 import {
   BlobParams,
+  BlocksResponse,
   HelloRequest,
   HelloResponse,
   PullRequest,
@@ -38,6 +40,8 @@ export interface PeerRoutesDeps {
   readonly pendingBlobBytes: () => number;
   /** A file of a synced folder with this content, on disk here now (null: none). */
   readonly folderContent: (folder: string, hash: string) => Promise<string | null>;
+  /** The block list of a content a synced folder here has indexed (null: none). */
+  readonly folderBlocks: (folder: string, hash: string) => BlockList | null;
   /** A verified peer contacted us (with the URL it can be reached at, possibly empty). */
   readonly contacted: (nodeId: string, url: string) => void;
 }
@@ -141,6 +145,26 @@ export const peerRoutes =
         return sendRange(reply, request.headers.range, size, (range) =>
           throttled(deps.faults, createReadStream(file, range ?? {})),
         );
+      },
+    );
+
+    app.get(
+      '/peer/folders/:folder/blocks/:hash',
+      {
+        schema: {
+          hide: true,
+          params: FolderContentParams,
+          response: { 200: BlocksResponse, 404: ErrorBody },
+        },
+      },
+      async (request, reply) => {
+        const list = deps.folderBlocks(request.params.folder, request.params.hash);
+        if (list === null) {
+          return reply.status(404).send({
+            error: { code: 'not_found', message: 'No block list for that content here.' },
+          });
+        }
+        return { blockSize: list.blockSize, blocks: list.blocks.toString('base64') };
       },
     );
 

@@ -1,0 +1,125 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Readable } from 'node:stream';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { hashFile, type BlockList } from './blocks.js';
+import { fetchLarge, type RangeSource, type WantedFile } from './large-transfer.js';
+
+const BLOCK = 128 * 1024;
+const sha = (data: Buffer): string => createHash('sha256').update(data).digest('hex');
+
+/** A peer holding `content`, serving byte ranges like the HTTP route, recording what it sent. */
+function peerWith(
+  content: Buffer,
+  list: BlockList | null,
+): RangeSource & { served: [number, number][] } {
+  const served: [number, number][] = [];
+  return {
+    baseUrl: 'test://peer',
+    served,
+    async folderBlocks(_folder, hash) {
+      return hash === sha(content) ? list : null;
+    },
+    async folderContent(_folder, hash, start, end) {
+      if (hash !== sha(content)) return null;
+      const last = Math.min(end ?? content.length - 1, content.length - 1);
+      served.push([start, last + 1]);
+      return { body: Readable.from([content.subarray(start, last + 1)]), start };
+    },
+  };
+}
+
+let dir: string;
+beforeEach(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'mosaic-large-'));
+});
+afterEach(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+/** What a peer holding `content` would answer: the wanted file and its block list. */
+async function indexed(content: Buffer): Promise<{ wanted: WantedFile; list: BlockList }> {
+  const file = join(dir, 'source');
+  await writeFile(file, content);
+  const hashed = await hashFile(file, { blockSize: BLOCK });
+  return {
+    wanted: { folder: 'f', hash: hashed.hash, size: content.length },
+    list: { blockSize: hashed.blockSize, blocks: hashed.blocks },
+  };
+}
+
+describe('fetchLarge', () => {
+  it('fetches a whole file when nothing is here, hashing it as it arrives', async () => {
+    const content = randomBytes(5 * BLOCK + 77);
+    const { wanted, list } = await indexed(content);
+    const peer = peerWith(content, list);
+    const tmp = join(dir, 'tmp');
+    const result = await fetchLarge(peer, wanted, tmp, null);
+    expect(result).toEqual({ done: true, fetchedBytes: content.length, firstFetchedAt: 0 });
+    expect((await readFile(tmp)).equals(content)).toBe(true);
+  });
+
+  it('fetches only the changed blocks of a file whose older version is here', async () => {
+    const older = randomBytes(10 * BLOCK);
+    const newer = Buffer.from(older);
+    randomBytes(10).copy(newer, 3 * BLOCK + 5); // block 3
+    randomBytes(10).copy(newer, 4 * BLOCK + 5); // block 4
+    randomBytes(10).copy(newer, 8 * BLOCK); // block 8
+    const grown = Buffer.concat([newer, randomBytes(1000)]); // and a new last block
+    const seed = join(dir, 'older');
+    await writeFile(seed, older);
+    const { wanted, list } = await indexed(grown);
+    const peer = peerWith(grown, list);
+    const tmp = join(dir, 'tmp');
+    const result = await fetchLarge(peer, wanted, tmp, seed);
+    expect(result.done).toBe(true);
+    expect(peer.served).toEqual([
+      [3 * BLOCK, 5 * BLOCK],
+      [8 * BLOCK, 9 * BLOCK],
+      [10 * BLOCK, 10 * BLOCK + 1000],
+    ]);
+    expect(result.fetchedBytes).toBe(3 * BLOCK + 1000);
+    expect((await readFile(tmp)).equals(grown)).toBe(true);
+  });
+
+  it('resumes a temp file left by an interrupted attempt from its last whole block', async () => {
+    const content = randomBytes(6 * BLOCK);
+    const tmp = join(dir, 'tmp');
+    await writeFile(tmp, content.subarray(0, 2 * BLOCK + 100));
+    const { wanted, list } = await indexed(content);
+    const peer = peerWith(content, list);
+    const result = await fetchLarge(peer, wanted, tmp, null);
+    expect(result).toMatchObject({ done: true, firstFetchedAt: 2 * BLOCK });
+    expect(peer.served).toEqual([[2 * BLOCK, 6 * BLOCK]]);
+    expect((await readFile(tmp)).equals(content)).toBe(true);
+  });
+
+  it('resumes byte for byte when the peer has no block list for that content', async () => {
+    const content = randomBytes(3 * BLOCK);
+    const tmp = join(dir, 'tmp');
+    await writeFile(tmp, content.subarray(0, 1000));
+    const { wanted } = await indexed(content);
+    const peer = peerWith(content, null);
+    const result = await fetchLarge(peer, wanted, tmp, null);
+    expect(result).toMatchObject({ done: true, firstFetchedAt: 1000 });
+    expect((await readFile(tmp)).equals(content)).toBe(true);
+  });
+
+  it('says not done when the peer sends other bytes than the hash promises', async () => {
+    const content = randomBytes(3 * BLOCK);
+    const { wanted } = await indexed(content);
+    const liar: RangeSource = {
+      baseUrl: 'test://liar',
+      async folderBlocks() {
+        return null;
+      },
+      async folderContent(_f, _h, start) {
+        return { body: Readable.from([randomBytes(content.length - start)]), start };
+      },
+    };
+    const result = await fetchLarge(liar, wanted, join(dir, 'tmp'), null);
+    expect(result.done).toBe(false);
+  });
+});
