@@ -46,6 +46,7 @@ const DECISION_GRACE_MS = 500;
 /** How long an upload keeps retrying a photo transaction that met a busy or lagging site. */
 const UPLOAD_RETRY_MS = 10_000;
 const CREATE_WAIT_MS = 3_000;
+const RETRYABLE = new Set(['busy', 'lagging', 'stale']);
 
 const newId = (prefix: string): string => `${prefix}_${randomBytes(12).toString('base64url')}`;
 
@@ -190,7 +191,10 @@ export class EventService {
       if (result.decision === 'commit') return this.view(eventId, caller);
       const final = result.refusals.find((r) => r.reason === 'voting' || r.reason === 'closed');
       if (final) throw new ConflictError(uploadRefusal(final.reason as NoReason));
-      if (this.ctx.now() - started > UPLOAD_RETRY_MS) {
+      // Retry only on conflicts that pass (another photo being decided, a site catching up);
+      // a site that did not answer at all is not waited for here.
+      const transient = result.refusals.every((r) => RETRYABLE.has(r.reason));
+      if (!transient || this.ctx.now() - started > UPLOAD_RETRY_MS) {
         const why = result.refusals.map((r) => `${r.site}: ${r.reason}`).join(', ');
         throw new ConflictError(`The photo could not be committed at every site (${why}); try again.`);
       }
