@@ -237,6 +237,16 @@ export class EventRepository {
       .run(id, role, eventId, body.kind, JSON.stringify(coordinator), JSON.stringify(body), state, now);
   }
 
+  /** Remembers that a transaction never prepared here was aborted (refuses a late prepare). */
+  logAbortTombstone(id: string, eventId: string, now: number): void {
+    this.db
+      .prepare(
+        `INSERT INTO event_tx (id, role, event_id, kind, coordinator, body, state, updated_at)
+         VALUES (?, 'participant', ?, 'photo', 'null', 'null', 'aborted', ?) ON CONFLICT DO NOTHING`,
+      )
+      .run(id, eventId, now);
+  }
+
   coordinatorTx(id: string): TxRow<CoordinatorState> | null {
     return this.tx<CoordinatorState>('coordinator', id);
   }

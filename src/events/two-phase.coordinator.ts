@@ -118,7 +118,7 @@ export class TxCoordinator {
     const self = this.ctx.self();
     const { ids, committed } = repo.transaction(() => {
       repo.logTx('coordinator', txId, eventId, self, body, decision === 'commit' ? 'committed' : 'aborted', this.ctx.now());
-      const applied = this.participant.decideInTx(txId, decision);
+      const applied = this.participant.decideInTx(txId, eventId, decision);
       const message = { txId, eventId, decision };
       const queued = sites
         .filter((s) => s.id !== self.id)

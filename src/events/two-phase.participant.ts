@@ -52,7 +52,7 @@ export class TxParticipant {
    * Logs and applies a decision (synchronous: the coordinator calls it inside the SQLite
    * transaction that logs its own decision). Returns whether it committed something new.
    */
-  decideInTx(txId: string, decision: Decision): boolean {
+  decideInTx(txId: string, eventId: string, decision: Decision): boolean {
     const { repo } = this.ctx;
     const logged = repo.participantTx(txId);
     const action = participantOnDecision(logged?.state ?? null, decision);
@@ -63,7 +63,10 @@ export class TxParticipant {
         this.ctx.log.error({ txId, decision, logged: logged?.state }, '2PC protocol violation ignored');
         return false;
       case 'log-abort':
+        // Without a prepared entry, a tombstone: a late, reordered prepare of this transaction
+        // must be refused, not left prepared (it would block the event until asked about).
         if (logged) repo.logTx('participant', txId, logged.eventId, logged.coordinator, logged.body, 'aborted', this.ctx.now());
+        else repo.logAbortTombstone(txId, eventId, this.ctx.now());
         return false;
       case 'apply-commit':
         if (!logged) return false;
@@ -74,8 +77,8 @@ export class TxParticipant {
   }
 
   /** A decision from a remote coordinator (the /peer handler and the in-doubt loop). */
-  decide(txId: string, decision: Decision): void {
-    const committed = this.ctx.repo.transaction(() => this.decideInTx(txId, decision));
+  decide(txId: string, eventId: string, decision: Decision): void {
+    const committed = this.ctx.repo.transaction(() => this.decideInTx(txId, eventId, decision));
     if (!committed) return;
     this.ctx.faults.crashPoint('participant.after-log-commit');
     const tx = this.ctx.repo.participantTx(txId);
@@ -102,8 +105,8 @@ export class TxParticipant {
         if (tx.coordinator.id === self.id) continue; // our own coordinator's recovery decides
         try {
           const { state } = await this.ctx.sender.post(tx.coordinator, PATHS.status, { txId: tx.id }, StatusResponse, 3_000);
-          if (state === 'committed') this.decide(tx.id, 'commit');
-          else if (state === 'aborted') this.decide(tx.id, 'abort');
+          if (state === 'committed') this.decide(tx.id, tx.eventId, 'commit');
+          else if (state === 'aborted') this.decide(tx.id, tx.eventId, 'abort');
           // 'unknown' cannot happen (a coordinator logs before preparing): keep waiting.
         } catch {
           // The coordinator is unreachable: wait, it resends its decision when back.
