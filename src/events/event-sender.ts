@@ -95,19 +95,23 @@ export class EventSender {
   }
 
   /**
-   * Sends these outbox rows now, in order, one after another; `onAck` runs after each
-   * acknowledged one. Rows that fail stay in the outbox for the background loop.
+   * Sends these outbox rows now: the first alone, then the others together (so that a crash
+   * after the first acknowledgement leaves the rest undelivered — the crash tests rely on it).
+   * `onAck` runs after each acknowledged one. Rows that fail stay for the background loop.
    */
   async deliverNow(ids: readonly number[], onAck?: (delivered: number) => void): Promise<void> {
     let delivered = 0;
-    for (const id of ids) {
+    const one = async (id: number) => {
       const row = this.deps.repo.outboxRow(id);
-      if (row === null) continue;
-      if (await this.deliver(row)) {
+      if (row !== null && (await this.deliver(row))) {
         delivered++;
         onAck?.(delivered);
       }
-    }
+    };
+    const [first, ...rest] = ids;
+    if (first === undefined) return;
+    await one(first);
+    await Promise.all(rest.map(one));
   }
 
   /** Sends every due outbox message once (the background loop). */

@@ -1,14 +1,21 @@
 /**
  * Builds montage images with sharp: version v is photos 1..v laid out by core/montage-layout.ts,
  * each photo scaled to cover its cell (EXIF rotation applied), on a white background, JPEG.
- * The inputs (the photos, in commit order) and the settings are the same at every site, so
- * every site builds the same picture. Files are cached as `<dir>/<event>/<v>.jpg`.
+ *
+ * Determinism: the inputs (the photos, in commit order) and every setting are the same at every
+ * site, so every site builds the same image. Each photo's cell is decoded once and kept as raw
+ * pixels in `<dir>/tiles/<hash>.raw`: version v + 1 then costs one decode, not v + 1, and a
+ * tile read back is byte for byte what a fresh decode gives. Montages are cached as
+ * `<dir>/<event>/<v>.jpg`.
  */
-import { mkdir, rename, rm, stat } from 'node:fs/promises';
-import { join } from 'node:path';
+import { mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { basename, join } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import sharp from 'sharp';
-import { montageLayout } from './core/montage-layout.js';
+import { CELL_HEIGHT, CELL_WIDTH, montageLayout } from './core/montage-layout.js';
+
+const CHANNELS = 3 as const;
+const TILE_BYTES = CELL_WIDTH * CELL_HEIGHT * CHANNELS;
 
 export class MontageBuilder {
   private readonly building = new Map<string, Promise<string>>();
@@ -26,26 +33,32 @@ export class MontageBuilder {
     const key = `${eventId}/${version}`;
     let pending = this.building.get(key);
     if (pending === undefined) {
-      pending = buildMontage(photoFiles, target).finally(() => this.building.delete(key));
+      pending = buildMontage(photoFiles, target, join(this.dir, 'tiles')).finally(() =>
+        this.building.delete(key),
+      );
       this.building.set(key, pending);
     }
     return pending;
   }
 }
 
-/** Writes the montage of `photoFiles` (in order) to `target`, atomically. */
-export async function buildMontage(photoFiles: readonly string[], target: string): Promise<string> {
+/**
+ * Writes the montage of `photoFiles` (in order) to `target`, atomically. With `tileDir`, cells
+ * are cached there by the photo's file name (its SHA-256 in the photo store).
+ */
+export async function buildMontage(
+  photoFiles: readonly string[],
+  target: string,
+  tileDir?: string,
+): Promise<string> {
   const layout = montageLayout(photoFiles.length);
   const tiles = await Promise.all(
-    layout.cells.map(async (cell) => {
-      const file = photoFiles[cell.index] ?? '';
-      const input = await sharp(file, { failOn: 'none' })
-        .rotate()
-        .resize({ width: cell.width, height: cell.height, fit: 'cover', position: 'centre' })
-        .removeAlpha()
-        .toBuffer();
-      return { input, left: cell.left, top: cell.top };
-    }),
+    layout.cells.map(async (cell) => ({
+      input: await tile(photoFiles[cell.index] ?? '', tileDir),
+      raw: { width: CELL_WIDTH, height: CELL_HEIGHT, channels: CHANNELS },
+      left: cell.left,
+      top: cell.top,
+    })),
   );
   await mkdir(join(target, '..'), { recursive: true });
   const tmp = `${target}.${randomUUID()}.tmp`;
@@ -54,7 +67,7 @@ export async function buildMontage(photoFiles: readonly string[], target: string
       create: {
         width: layout.width,
         height: layout.height,
-        channels: 3,
+        channels: CHANNELS,
         background: { r: 255, g: 255, b: 255 },
       },
     })
@@ -67,6 +80,29 @@ export async function buildMontage(photoFiles: readonly string[], target: string
     throw error;
   }
   return target;
+}
+
+/** One photo scaled to cover a cell, as raw RGB pixels (cached when `tileDir` is given). */
+async function tile(file: string, tileDir: string | undefined): Promise<Buffer> {
+  const cached = tileDir === undefined ? null : join(tileDir, `${basename(file)}.raw`);
+  if (cached !== null) {
+    const bytes = await readFile(cached).catch(() => null);
+    if (bytes?.length === TILE_BYTES) return bytes;
+  }
+  const pixels = await sharp(file, { failOn: 'none' })
+    .rotate()
+    .resize({ width: CELL_WIDTH, height: CELL_HEIGHT, fit: 'cover', position: 'centre' })
+    .removeAlpha()
+    .toColourspace('srgb')
+    .raw()
+    .toBuffer();
+  if (cached !== null && tileDir !== undefined) {
+    await mkdir(tileDir, { recursive: true });
+    const tmp = `${cached}.${randomUUID()}.tmp`;
+    await writeFile(tmp, pixels);
+    await rename(tmp, cached);
+  }
+  return pixels;
 }
 
 async function exists(file: string): Promise<boolean> {
