@@ -35,7 +35,10 @@ interface EventJson {
   inviteUrl: string | null;
 }
 
-async function createEvent(node: BenchNode, title: string): Promise<{ ms: number; event: EventJson }> {
+async function createEvent(
+  node: BenchNode,
+  title: string,
+): Promise<{ ms: number; event: EventJson }> {
   const t0 = performance.now();
   const res = await fetch(`${node.url}/api/events`, {
     method: 'POST',
@@ -61,7 +64,12 @@ async function joinEvent(node: BenchNode, event: EventJson): Promise<string> {
   return (res.headers.getSetCookie()[0] ?? '').split(';')[0] ?? '';
 }
 
-async function addPhoto(node: BenchNode, eventId: string, cookie: string, file: string): Promise<number> {
+async function addPhoto(
+  node: BenchNode,
+  eventId: string,
+  cookie: string,
+  file: string,
+): Promise<number> {
   const form = new FormData();
   form.append('file', await openAsBlob(file), 'photo.jpg');
   const t0 = performance.now();
@@ -91,7 +99,8 @@ async function waitConnected(nodes: readonly BenchNode[]): Promise<void> {
     for (;;) {
       const res = await fetch(`${node.url}/api/cluster`, { headers: { cookie: node.cookie } });
       const body = (await res.json()) as { peers: { id: string | null; state: string }[] };
-      if (body.peers.filter((p) => p.id !== null && p.state === 'up').length >= nodes.length - 1) break;
+      if (body.peers.filter((p) => p.id !== null && p.state === 'up').length >= nodes.length - 1)
+        break;
       await new Promise((r) => setTimeout(r, 100));
     }
   }
@@ -158,9 +167,24 @@ async function main(): Promise<void> {
     }
 
     const rows = [
-      ['event creation, 4 sites', `${round(median(creates))}`, `${round(percentile(creates, 99))}`, `${CREATES} events, target < 50 ms p50`],
-      ['photo commit, 4 sites', `${round(median(commits))}`, `${round(percentile(commits, 99))}`, `${PHOTOS} photos of ~200 KB, target < 50 ms p50`],
-      ['montage, 10 x 12 MP', `${round(median(montages))}`, `${round(Math.max(...montages))}`, `${round(bigBytes / 1e6)} MB of JPEG in, target < 1500 ms (max shown as p99)`],
+      [
+        'event creation, 4 sites',
+        `${round(median(creates))}`,
+        `${round(percentile(creates, 99))}`,
+        `${CREATES} events, target < 50 ms p50`,
+      ],
+      [
+        'photo commit, 4 sites',
+        `${round(median(commits))}`,
+        `${round(percentile(commits, 99))}`,
+        `${PHOTOS} photos of ~200 KB, target < 50 ms p50`,
+      ],
+      [
+        'montage, 10 x 12 MP',
+        `${round(median(montages))}`,
+        `${round(Math.max(...montages))}`,
+        `${round(bigBytes / 1e6)} MB of JPEG in, target < 1500 ms (max shown as p99)`,
+      ],
     ];
     console.log(`\n${formatTable(['measure', 'p50 ms', 'p99 ms', 'note'], rows)}\n`);
     console.log(

@@ -55,7 +55,10 @@ export class NotFoundError extends AppError {
 }
 
 export class ConflictError extends AppError {
-  constructor(message: string, code: 'conflict' | 'stale_version' | 'already_voted' | 'not_voting' = 'conflict') {
+  constructor(
+    message: string,
+    code: 'conflict' | 'stale_version' | 'already_voted' | 'not_voting' = 'conflict',
+  ) {
     super(409, code, message);
   }
 }

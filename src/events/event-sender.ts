@@ -72,7 +72,10 @@ export class EventSender {
     const res = await this.send(site, 'POST', path, headers, body, timeoutMs);
     const text = await res.body.text();
     if (res.statusCode !== 200) {
-      throw new SendError(`${path} at ${site.name}: ${res.statusCode} ${text.slice(0, 200)}`, res.statusCode);
+      throw new SendError(
+        `${path} at ${site.name}: ${res.statusCode} ${text.slice(0, 200)}`,
+        res.statusCode,
+      );
     }
     const parsed = schema.safeParse(JSON.parse(text));
     if (!parsed.success) throw new SendError(`${path} at ${site.name}: malformed answer`, 200);
@@ -138,10 +141,16 @@ export class EventSender {
       return true;
     } catch (error) {
       const backoff = Math.min(MAX_BACKOFF_MS, MIN_BACKOFF_MS * 2 ** Math.min(row.attempts, 6));
-      if (!this.stopped) this.deps.repo.retryLater(row.id, this.now() + backoff);
+      // The database closes after stop(): an answer arriving later is left for the next start.
+      if (!this.isStopped()) this.deps.repo.retryLater(row.id, this.now() + backoff);
       if (row.attempts % 10 === 3) {
         this.deps.log.info(
-          { site: row.site.name, path: row.path, attempts: row.attempts + 1, err: (error as Error).message },
+          {
+            site: row.site.name,
+            path: row.path,
+            attempts: row.attempts + 1,
+            err: (error as Error).message,
+          },
           'event message not acknowledged yet; retrying',
         );
       }
@@ -189,6 +198,10 @@ export class EventSender {
     } catch (error) {
       throw new SendError(`${method} ${site.url}${path}: ${(error as Error).message}`, null);
     }
+  }
+
+  private isStopped(): boolean {
+    return this.stopped;
   }
 
   private now(): number {

@@ -4,10 +4,7 @@
  * protocol lives in the service and in core/. Callers group writes with `transaction`.
  */
 import type { Db } from '../db/database.js';
-import type {
-  CoordinatorState,
-  ParticipantState,
-} from './core/two-phase.js';
+import type { CoordinatorState, ParticipantState } from './core/two-phase.js';
 import type {
   EventRecord,
   EventState,
@@ -112,14 +109,14 @@ export class EventRepository {
 
   getEvent(id: string): StoredEvent | null {
     const row = this.db.prepare('SELECT * FROM events WHERE id = ?').get(id) as
-      | EventDbRow
-      | undefined;
+      EventDbRow | undefined;
     return row === undefined ? null : toEvent(row);
   }
 
   allEvents(): StoredEvent[] {
-    const rows = this.db.prepare('SELECT * FROM events ORDER BY created_at DESC').all() as
-      EventDbRow[];
+    const rows = this.db
+      .prepare('SELECT * FROM events ORDER BY created_at DESC')
+      .all() as EventDbRow[];
     return rows.map(toEvent);
   }
 
@@ -134,8 +131,9 @@ export class EventRepository {
 
   /** Events in voting whose deadline has passed (the master decides them). */
   votingEvents(): StoredEvent[] {
-    const rows = this.db.prepare("SELECT * FROM events WHERE phase = 'voting'").all() as
-      EventDbRow[];
+    const rows = this.db
+      .prepare("SELECT * FROM events WHERE phase = 'voting'")
+      .all() as EventDbRow[];
     return rows.map(toEvent);
   }
 
@@ -234,7 +232,16 @@ export class EventRepository {
          VALUES (?, ?, ?, ?, ?, ?, ?, ?)
          ON CONFLICT (id, role) DO UPDATE SET state = excluded.state, updated_at = excluded.updated_at`,
       )
-      .run(id, role, eventId, body.kind, JSON.stringify(coordinator), JSON.stringify(body), state, now);
+      .run(
+        id,
+        role,
+        eventId,
+        body.kind,
+        JSON.stringify(coordinator),
+        JSON.stringify(body),
+        state,
+        now,
+      );
   }
 
   /** Remembers that a transaction never prepared here was aborted (refuses a late prepare). */
@@ -280,9 +287,9 @@ export class EventRepository {
   }
 
   private tx<S>(role: string, id: string): TxRow<S> | null {
-    const row = this.db.prepare('SELECT * FROM event_tx WHERE id = ? AND role = ?').get(id, role) as
-      | TxDbRow
-      | undefined;
+    const row = this.db
+      .prepare('SELECT * FROM event_tx WHERE id = ? AND role = ?')
+      .get(id, role) as TxDbRow | undefined;
     return row === undefined ? null : toTx<S>(row);
   }
 
@@ -308,11 +315,9 @@ export class EventRepository {
 
   outboxRow(id: number): OutboxRow | null {
     const row = this.db.prepare('SELECT * FROM event_outbox WHERE id = ?').get(id) as
-      | OutboxDbRow
-      | undefined;
+      OutboxDbRow | undefined;
     return row === undefined ? null : toOutbox(row);
   }
-
 
   acked(id: number): void {
     this.db.prepare('DELETE FROM event_outbox WHERE id = ?').run(id);

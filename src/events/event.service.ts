@@ -16,7 +16,14 @@ import {
   startVoting,
   uploadsOpen,
 } from './core/event-phase.js';
-import type { EventRecord, NoReason, OutcomePayload, Site, TxBody, VoteDecision } from './core/types.js';
+import type {
+  EventRecord,
+  NoReason,
+  OutcomePayload,
+  Site,
+  TxBody,
+  VoteDecision,
+} from './core/types.js';
 import { backoff, sleep, type EventContext } from './event.context.js';
 import { PATHS } from './event-messages.js';
 import type { Participant, StoredEvent } from './event.repository.js';
@@ -97,7 +104,12 @@ export class EventService {
     };
     this.ctx.repo.insertEvent(record, INITIAL_STATE);
     // The shadow events are created by 2PC; uploads stay refused (phase 'creating') until then.
-    const done = this.deps.coordinator.run(newId('tx'), record.id, { kind: 'create', event: record }, record.sites);
+    const done = this.deps.coordinator.run(
+      newId('tx'),
+      record.id,
+      { kind: 'create', event: record },
+      record.sites,
+    );
     done.catch((err: unknown) => {
       this.ctx.log.error({ err }, 'event creation failed');
     });
@@ -116,17 +128,25 @@ export class EventService {
   get(eventId: string, caller: Caller): EventView {
     const event = this.mustGet(eventId);
     if (this.roleOf(event, caller) === 'visitor' && event.state.phase !== 'published') {
-      throw new ForbiddenError('Only the organiser and participants see this event before it is published.');
+      throw new ForbiddenError(
+        'Only the organiser and participants see this event before it is published.',
+      );
     }
     return this.viewOf(event, caller);
   }
 
-  join(eventId: string, caller: Caller, input: { invite: string; name: string }): { view: EventView; participantId: string } {
+  join(
+    eventId: string,
+    caller: Caller,
+    input: { invite: string; name: string },
+  ): { view: EventView; participantId: string } {
     const event = this.mustGet(eventId);
-    if (input.invite !== event.record.invite) throw new ForbiddenError('This invite is not valid for this event.');
+    if (input.invite !== event.record.invite)
+      throw new ForbiddenError('This invite is not valid for this event.');
     const existing = this.participantOf(event, caller);
     if (existing) return { view: this.viewOf(event, caller), participantId: existing.id };
-    if (event.state.phase === 'published') throw new ConflictError('The event is published: it takes no new participants.');
+    if (event.state.phase === 'published')
+      throw new ConflictError('The event is published: it takes no new participants.');
     const self = this.ctx.self();
     const participant: Participant = {
       id: newId('p'),
@@ -139,17 +159,28 @@ export class EventService {
     const { repo } = this.ctx;
     repo.transaction(() => {
       if (repo.participants(eventId).length >= event.record.maxParticipants) {
-        throw new ConflictError(`The event is full (${event.record.maxParticipants} participants).`);
+        throw new ConflictError(
+          `The event is full (${event.record.maxParticipants} participants).`,
+        );
       }
       repo.insertParticipant(eventId, participant);
-      const { username: _, ...notice } = participant;
+      const notice = {
+        id: participant.id,
+        name: participant.name,
+        siteId: participant.siteId,
+        siteName: participant.siteName,
+        joinedAt: participant.joinedAt,
+      };
       for (const site of this.others(event)) {
         repo.enqueue(site, PATHS.participant, { eventId, participant: notice }, this.ctx.now());
       }
     });
     void this.ctx.sender.drain();
     const ids = new Map(caller.participantIds).set(eventId, participant.id);
-    return { view: this.view(eventId, { ...caller, participantIds: ids }), participantId: participant.id };
+    return {
+      view: this.view(eventId, { ...caller, participantIds: ids }),
+      participantId: participant.id,
+    };
   }
 
   /** Adds a photo (already staged in the event photo store) by 2PC across every site. */
@@ -186,7 +217,12 @@ export class EventService {
           addedAt: this.ctx.now(),
         },
       };
-      const result = await this.deps.coordinator.run(newId('tx'), eventId, body, current.record.sites);
+      const result = await this.deps.coordinator.run(
+        newId('tx'),
+        eventId,
+        body,
+        current.record.sites,
+      );
       if (result === null) throw new ConflictError('The node is shutting down.');
       if (result.decision === 'commit') return this.view(eventId, caller);
       const final = result.refusals.find((r) => r.reason === 'voting' || r.reason === 'closed');
@@ -196,13 +232,19 @@ export class EventService {
       const transient = result.refusals.every((r) => RETRYABLE.has(r.reason));
       if (!transient || this.ctx.now() - started > UPLOAD_RETRY_MS) {
         const why = result.refusals.map((r) => `${r.site}: ${r.reason}`).join(', ');
-        throw new ConflictError(`The photo could not be committed at every site (${why}); try again.`);
+        throw new ConflictError(
+          `The photo could not be committed at every site (${why}); try again.`,
+        );
       }
       await sleep(backoff(attempt, 1_000));
     }
   }
 
-  vote(eventId: string, caller: Caller, input: { montageVersion: number; decision: VoteDecision }): EventView {
+  vote(
+    eventId: string,
+    caller: Caller,
+    input: { montageVersion: number; decision: VoteDecision },
+  ): EventView {
     const { repo } = this.ctx;
     const event = this.mustGet(eventId);
     const me = this.participantOf(event, caller);
@@ -215,30 +257,62 @@ export class EventService {
       const now = this.ctx.now();
       if (
         (state.phase === 'voting' || state.phase === 'collecting') &&
-        repo.votes(eventId, state.round).some((v) => v.participantId === me.id && v.version === state.version)
+        repo
+          .votes(eventId, state.round)
+          .some((v) => v.participantId === me.id && v.version === state.version)
       ) {
-        throw new ConflictError('You already voted on this montage; a vote cannot be changed.', 'already_voted');
+        throw new ConflictError(
+          'You already voted on this montage; a vote cannot be changed.',
+          'already_voted',
+        );
       }
-      const check = checkVote(state, input.montageVersion, input.decision, repo.holdsPrepared(eventId), now);
+      const check = checkVote(
+        state,
+        input.montageVersion,
+        input.decision,
+        repo.holdsPrepared(eventId),
+        now,
+      );
       if (check.kind === 'refuse') throw voteRefusal(check.code, state.version);
       let deadline = state.deadline ?? now;
       if (check.startsVoting) {
         deadline = now + record.votingSeconds * 1000;
         repo.setState(eventId, { ...state, phase: 'voting', deadline });
         const notice = { eventId, round: state.round, version: state.version, deadline };
-        for (const site of this.others(this.mustGet(eventId))) repo.enqueue(site, PATHS.voting, notice, now);
+        for (const site of this.others(this.mustGet(eventId)))
+          repo.enqueue(site, PATHS.voting, notice, now);
       }
-      repo.insertVote(eventId, state.round, { participantId: me.id, version: state.version, decision: input.decision }, now);
+      repo.insertVote(
+        eventId,
+        state.round,
+        { participantId: me.id, version: state.version, decision: input.decision },
+        now,
+      );
       // When all of this site's submitters have voted, tell the master (once: this is the vote
       // that completes the set, in the same transaction).
       const mine = new Set(
-        repo.photos(eventId).filter((p) => p.photo.siteId === self.id).map((p) => p.photo.participantId),
+        repo
+          .photos(eventId)
+          .filter((p) => p.photo.siteId === self.id)
+          .map((p) => p.photo.participantId),
       );
       const votes = repo.votes(eventId, state.round).filter((v) => mine.has(v.participantId));
       if (record.originId !== self.id && votes.length === mine.size) {
         const master = record.sites.find((s) => s.id === record.originId);
         if (master) {
-          repo.enqueue(master, PATHS.votes, { eventId, round: state.round, version: state.version, deadline, siteId: self.id, votes }, now);
+          repo.enqueue(
+            master,
+            PATHS.votes,
+            {
+              eventId,
+              round: state.round,
+              version: state.version,
+              deadline,
+              siteId: self.id,
+              votes,
+            },
+            now,
+          );
         }
       }
     });
@@ -253,7 +327,9 @@ export class EventService {
     if (event.state.phase !== 'published') {
       const me = this.participantOf(event, caller);
       if (!me || !this.isSubmitter(eventId, me.id)) {
-        throw new ForbiddenError('Only participants who submitted a photo see the montage before it is published.');
+        throw new ForbiddenError(
+          'Only participants who submitted a photo see the montage before it is published.',
+        );
       }
     }
     const v = version ?? event.state.version;
@@ -263,13 +339,19 @@ export class EventService {
 
   // --- peer messages (already authenticated and validated) ----------------------------------
 
-  onVotingNotice(notice: { eventId: string; round: number; version: number; deadline: number }): void {
+  onVotingNotice(notice: {
+    eventId: string;
+    round: number;
+    version: number;
+    deadline: number;
+  }): void {
     const { repo } = this.ctx;
     repo.transaction(() => {
       const event = repo.getEvent(notice.eventId);
       if (!event) throw new ConflictError('Unknown event here yet; send again later.');
       const result = startVoting(event.state, notice.round, notice.version, notice.deadline);
-      if (result.kind === 'lagging') throw new ConflictError('This site has not caught up yet; send again later.');
+      if (result.kind === 'lagging')
+        throw new ConflictError('This site has not caught up yet; send again later.');
       if (result.kind === 'started') repo.setState(notice.eventId, result.state);
     });
     this.considerRound(notice.eventId);
@@ -287,16 +369,19 @@ export class EventService {
       const event = repo.getEvent(report.eventId);
       if (!event) throw new ConflictError('Unknown event here yet; send again later.');
       const started = startVoting(event.state, report.round, report.version, report.deadline);
-      if (started.kind === 'lagging') throw new ConflictError('This site has not caught up yet; send again later.');
+      if (started.kind === 'lagging')
+        throw new ConflictError('This site has not caught up yet; send again later.');
       if (started.kind === 'started') repo.setState(report.eventId, started.state);
-      for (const v of report.votes) repo.insertVote(report.eventId, report.round, v, this.ctx.now());
+      for (const v of report.votes)
+        repo.insertVote(report.eventId, report.round, v, this.ctx.now());
     });
     this.considerRound(report.eventId);
   }
 
   onParticipantNotice(eventId: string, p: Omit<Participant, 'username'>): void {
     const { repo } = this.ctx;
-    if (!repo.getEvent(eventId)) throw new ConflictError('Unknown event here yet; send again later.');
+    if (!repo.getEvent(eventId))
+      throw new ConflictError('Unknown event here yet; send again later.');
     repo.insertParticipant(eventId, { ...p, username: null });
   }
 
@@ -318,12 +403,16 @@ export class EventService {
   considerRound(eventId: string): void {
     const { repo } = this.ctx;
     const event = repo.getEvent(eventId);
-    if (!event || event.record.originId !== this.ctx.self().id || event.state.phase !== 'voting') return;
+    if (!event || event.record.originId !== this.ctx.self().id || event.state.phase !== 'voting')
+      return;
     const { round, version, deadline } = event.state;
     const txId = `out_${eventId.slice(4)}_${round}`;
     if (repo.coordinatorTx(txId)) return; // decided already, being carried out
     const votes = new Map(
-      repo.votes(eventId, round).filter((v) => v.version === version).map((v) => [v.participantId, v.decision]),
+      repo
+        .votes(eventId, round)
+        .filter((v) => v.version === version)
+        .map((v) => [v.participantId, v.decision]),
     );
     const now = this.ctx.now();
     const passed = deadline !== null && now > deadline + DECISION_GRACE_MS;
@@ -341,7 +430,9 @@ export class EventService {
   // --- helpers ------------------------------------------------------------------------------
 
   private async buildMontage(eventId: string, version: number): Promise<string> {
-    const files = this.ctx.repo.photos(eventId, version).map((p) => this.ctx.photos.path(p.photo.hash));
+    const files = this.ctx.repo
+      .photos(eventId, version)
+      .map((p) => this.ctx.photos.path(p.photo.hash));
     return this.deps.montage.get(eventId, version, files);
   }
 
@@ -415,7 +506,10 @@ function uploadRefusal(reason: NoReason): string {
   }
 }
 
-function voteRefusal(code: 'stale_version' | 'not_voting' | 'busy', current: number): ConflictError {
+function voteRefusal(
+  code: 'stale_version' | 'not_voting' | 'busy',
+  current: number,
+): ConflictError {
   switch (code) {
     case 'stale_version':
       return new ConflictError(`Vote on the current montage, version ${current}.`, 'stale_version');

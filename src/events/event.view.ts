@@ -73,9 +73,7 @@ export function eventView(input: ViewInput): EventView {
     votes: { cast: [...voted].filter((id) => submitters.has(id)).length, needed: submitters.size },
     votingSeconds: record.votingSeconds,
     maxParticipants: record.maxParticipants,
-    inviteUrl: showInvite
-      ? `${input.siteUrl ?? ''}/e/${record.id}?invite=${record.invite}`
-      : null,
+    inviteUrl: showInvite ? `${input.siteUrl}/e/${record.id}?invite=${record.invite}` : null,
     publishedAt: event.publishedAt === null ? null : iso(event.publishedAt),
     me: {
       role,

@@ -41,7 +41,12 @@ export class TxCoordinator {
   }
 
   /** Runs a new transaction to its decision (null: the node is closing). */
-  async run(txId: string, eventId: string, body: TxBody, sites: readonly Site[]): Promise<TxResult | null> {
+  async run(
+    txId: string,
+    eventId: string,
+    body: TxBody,
+    sites: readonly Site[],
+  ): Promise<TxResult | null> {
     const { repo, faults } = this.ctx;
     repo.logTx('coordinator', txId, eventId, this.ctx.self(), body, 'preparing', this.ctx.now());
     faults.crashPoint('coordinator.after-log-prepare');
@@ -89,7 +94,12 @@ export class TxCoordinator {
           }),
       );
       const timedOut = this.ctx.now() - started > PHOTO_PREPARE_TIMEOUT_MS;
-      const step = coordinatorStep(body.kind, sites.map((s) => s.id), votes, timedOut);
+      const step = coordinatorStep(
+        body.kind,
+        sites.map((s) => s.id),
+        votes,
+        timedOut,
+      );
       if (step === 'commit' || step === 'abort') {
         this.ctx.faults.crashPoint('coordinator.after-votes');
         const refusals = sites.flatMap((s) => {
@@ -117,7 +127,15 @@ export class TxCoordinator {
     const { repo, faults, sender } = this.ctx;
     const self = this.ctx.self();
     const { ids, committed } = repo.transaction(() => {
-      repo.logTx('coordinator', txId, eventId, self, body, decision === 'commit' ? 'committed' : 'aborted', this.ctx.now());
+      repo.logTx(
+        'coordinator',
+        txId,
+        eventId,
+        self,
+        body,
+        decision === 'commit' ? 'committed' : 'aborted',
+        this.ctx.now(),
+      );
       const applied = this.participant.decideInTx(txId, eventId, decision);
       const message = { txId, eventId, decision };
       const queued = sites
@@ -132,7 +150,10 @@ export class TxCoordinator {
     });
   }
 
-  private async prepareAt(site: Site, request: { txId: string; eventId: string; coordinator: Site; body: TxBody }): Promise<PrepareVote> {
+  private async prepareAt(
+    site: Site,
+    request: { txId: string; eventId: string; coordinator: Site; body: TxBody },
+  ): Promise<PrepareVote> {
     if (site.id === this.ctx.self().id) return this.participant.prepare(request);
     return this.ctx.sender.post(site, PATHS.prepare, request, PrepareVoteSchema, 5_000);
   }

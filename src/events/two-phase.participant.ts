@@ -3,7 +3,13 @@
  * `prepared`, answer), decisions (log and apply once, acknowledge duplicates), and the
  * in-doubt loop (a transaction prepared for a while with no decision: ask its coordinator).
  */
-import { applyOutcome, applyPhoto, COLLECTING, outcomePrepareVote, photoPrepareVote } from './core/event-phase.js';
+import {
+  applyOutcome,
+  applyPhoto,
+  COLLECTING,
+  outcomePrepareVote,
+  photoPrepareVote,
+} from './core/event-phase.js';
 import { participantOnDecision, participantOnPrepare } from './core/two-phase.js';
 import type { Decision, PrepareVote, Site, TxBody } from './core/types.js';
 import type { EventContext } from './event.context.js';
@@ -38,7 +44,15 @@ export class TxParticipant {
       const now = repo.participantTx(req.txId)?.state ?? null;
       const step = participantOnPrepare(now, () => this.evaluate(req));
       if (step.log) {
-        repo.logTx('participant', req.txId, req.eventId, req.coordinator, req.body, 'prepared', this.ctx.now());
+        repo.logTx(
+          'participant',
+          req.txId,
+          req.eventId,
+          req.coordinator,
+          req.body,
+          'prepared',
+          this.ctx.now(),
+        );
       }
       return step;
     });
@@ -60,18 +74,38 @@ export class TxParticipant {
       case 'duplicate':
         return false;
       case 'violation':
-        this.ctx.log.error({ txId, decision, logged: logged?.state }, '2PC protocol violation ignored');
+        this.ctx.log.error(
+          { txId, decision, logged: logged?.state },
+          '2PC protocol violation ignored',
+        );
         return false;
       case 'log-abort':
         // Without a prepared entry, a tombstone: a late, reordered prepare of this transaction
         // must be refused, not left prepared (it would block the event until asked about).
-        if (logged) repo.logTx('participant', txId, logged.eventId, logged.coordinator, logged.body, 'aborted', this.ctx.now());
+        if (logged)
+          repo.logTx(
+            'participant',
+            txId,
+            logged.eventId,
+            logged.coordinator,
+            logged.body,
+            'aborted',
+            this.ctx.now(),
+          );
         else repo.logAbortTombstone(txId, eventId, this.ctx.now());
         return false;
       case 'apply-commit':
         if (!logged) return false;
         this.apply(logged.eventId, txId, logged.body);
-        repo.logTx('participant', txId, logged.eventId, logged.coordinator, logged.body, 'committed', this.ctx.now());
+        repo.logTx(
+          'participant',
+          txId,
+          logged.eventId,
+          logged.coordinator,
+          logged.body,
+          'committed',
+          this.ctx.now(),
+        );
         return true;
     }
   }
@@ -104,7 +138,13 @@ export class TxParticipant {
       for (const tx of this.ctx.repo.inDoubt(this.ctx.now() - IN_DOUBT_AFTER_MS)) {
         if (tx.coordinator.id === self.id) continue; // our own coordinator's recovery decides
         try {
-          const { state } = await this.ctx.sender.post(tx.coordinator, PATHS.status, { txId: tx.id }, StatusResponse, 3_000);
+          const { state } = await this.ctx.sender.post(
+            tx.coordinator,
+            PATHS.status,
+            { txId: tx.id },
+            StatusResponse,
+            3_000,
+          );
           if (state === 'committed') this.decide(tx.id, tx.eventId, 'commit');
           else if (state === 'aborted') this.decide(tx.id, tx.eventId, 'abort');
           // 'unknown' cannot happen (a coordinator logs before preparing): keep waiting.
@@ -160,13 +200,20 @@ export class TxParticipant {
         const event = repo.getEvent(eventId);
         if (event === null) return;
         const next = applyOutcome(event.state, body.outcome);
-        repo.setState(eventId, next, next.phase === 'published' ? body.outcome.decidedAt : undefined);
+        repo.setState(
+          eventId,
+          next,
+          next.phase === 'published' ? body.outcome.decidedAt : undefined,
+        );
         return;
       }
     }
   }
 
-  private async fetchPhoto(coordinator: Site, photo: { hash: string; size: number }): Promise<boolean> {
+  private async fetchPhoto(
+    coordinator: Site,
+    photo: { hash: string; size: number },
+  ): Promise<boolean> {
     const { photos, sender, log } = this.ctx;
     if (await photos.has(photo.hash)) return true;
     try {
@@ -175,7 +222,10 @@ export class TxParticipant {
       await photos.receive(photo.hash, photo.size, body, 0);
       return true;
     } catch (error) {
-      log.info({ err: (error as Error).message, hash: photo.hash }, 'could not fetch an event photo');
+      log.info(
+        { err: (error as Error).message, hash: photo.hash },
+        'could not fetch an event photo',
+      );
       return false;
     }
   }

@@ -5,7 +5,14 @@
 import { createHash } from 'node:crypto';
 import { expect } from 'vitest';
 import type { ClusterNode } from '../helpers/cluster.js';
-import { api, makeImage, toApiResponse, waitFor, type Api, type ApiResponse } from '../helpers/node-process.js';
+import {
+  api,
+  makeImage,
+  toApiResponse,
+  waitFor,
+  type Api,
+  type ApiResponse,
+} from '../helpers/node-process.js';
 
 export interface EventJson {
   id: string;
@@ -33,8 +40,12 @@ export async function waitConnected(nodes: readonly ClusterNode[]): Promise<void
     const client = await node.api();
     await waitFor(
       async () => {
-        const res = await client.get<{ peers: { id: string | null; state: string }[] }>('/api/cluster');
-        return res.body.peers.filter((p) => p.id !== null && p.state === 'up').length >= nodes.length - 1;
+        const res = await client.get<{ peers: { id: string | null; state: string }[] }>(
+          '/api/cluster',
+        );
+        return (
+          res.body.peers.filter((p) => p.id !== null && p.state === 'up').length >= nodes.length - 1
+        );
       },
       { timeoutMs: 30_000, intervalMs: 100, what: `${node.name} connected to every peer` },
     );
@@ -76,14 +87,25 @@ export class Person {
 
   async upload(eventId: string, file?: Buffer): Promise<ApiResponse<EventJson>> {
     const form = new FormData();
-    form.append('file', new Blob([file ?? (await makeImage({ seed: seed++, format: 'jpeg' }))]), 'p.jpg');
+    form.append(
+      'file',
+      new Blob([file ?? (await makeImage({ seed: seed++, format: 'jpeg' }))]),
+      'p.jpg',
+    );
     return toApiResponse<EventJson>(
       await this.client().fetch(`/api/events/${eventId}/photos`, { method: 'POST', body: form }),
     );
   }
 
-  vote(eventId: string, montageVersion: number, decision: 'accept' | 'reject'): Promise<ApiResponse<EventJson>> {
-    return this.client().post<EventJson>(`/api/events/${eventId}/votes`, { montageVersion, decision });
+  vote(
+    eventId: string,
+    montageVersion: number,
+    decision: 'accept' | 'reject',
+  ): Promise<ApiResponse<EventJson>> {
+    return this.client().post<EventJson>(`/api/events/${eventId}/votes`, {
+      montageVersion,
+      decision,
+    });
   }
 
   async get(eventId: string): Promise<EventJson> {
@@ -101,13 +123,19 @@ export function inviteOf(event: EventJson): string {
 /** The event as the organiser (admin) sees it at a node. */
 export async function eventAt(node: ClusterNode, id: string): Promise<EventJson> {
   const res = await (await node.api()).get<EventJson>(`/api/events/${id}`);
-  if (res.status !== 200) throw new Error(`${node.name}: ${res.status} ${JSON.stringify(res.body)}`);
+  if (res.status !== 200)
+    throw new Error(`${node.name}: ${res.status} ${JSON.stringify(res.body)}`);
   return res.body;
 }
 
 /** What every site must agree on. */
 function agreed(e: EventJson): string {
-  return JSON.stringify([e.phase, e.round, e.montageVersion, e.photos.map((p) => [p.id, p.participant, p.site])]);
+  return JSON.stringify([
+    e.phase,
+    e.round,
+    e.montageVersion,
+    e.photos.map((p) => [p.id, p.participant, p.site]),
+  ]);
 }
 
 /**
@@ -124,7 +152,9 @@ export async function waitAgreed(
   try {
     return await waitFor(
       async () => {
-        const all = await Promise.all(nodes.map((n) => eventAt(n, id).catch((e: unknown) => String(e))));
+        const all = await Promise.all(
+          nodes.map((n) => eventAt(n, id).catch((e: unknown) => String(e))),
+        );
         const views = all.map((v) => (typeof v === 'string' ? v : agreed(v)));
         last = nodes.map((n, i) => `${n.name}: ${views[i] ?? ''}`).join('\n');
         const first = all[0];
@@ -140,10 +170,16 @@ export async function waitAgreed(
 }
 
 /** The montage bytes' SHA-256 at a node, through a client (null when refused). */
-export async function montageHash(client: Api, id: string, version?: number): Promise<string | null> {
+export async function montageHash(
+  client: Api,
+  id: string,
+  version?: number,
+): Promise<string | null> {
   const q = version === undefined ? '' : `?version=${version}`;
   const res = await client.fetch(`/api/events/${id}/montage${q}`);
   if (res.status !== 200) return null;
   expect(res.headers.get('content-type')).toBe('image/jpeg');
-  return createHash('sha256').update(Buffer.from(await res.arrayBuffer())).digest('hex');
+  return createHash('sha256')
+    .update(Buffer.from(await res.arrayBuffer()))
+    .digest('hex');
 }

@@ -32,7 +32,9 @@ afterAll(async () => {
 });
 
 /** An event created at n1 with one participant joined (and uploaded) at each site. */
-async function eventWithPhotos(votingSeconds: number): Promise<{ event: EventJson; people: Person[] }> {
+async function eventWithPhotos(
+  votingSeconds: number,
+): Promise<{ event: EventJson; people: Person[] }> {
   const event = await createEvent(n[0], { title: 'Party', votingSeconds });
   await waitAgreed(n, event.id, (e) => e.phase === 'collecting');
   const people = n.map((node, i) => new Person(`person${i + 1}`, node));
@@ -66,7 +68,12 @@ describe('group photo events across 3 sites', () => {
       expect(res.status, JSON.stringify(res.body)).toBe(201);
     }
     const agreed = await waitAgreed(n, event.id, (e) => e.montageVersion === 4);
-    expect(agreed.photos.map((p) => p.participant)).toEqual(['guest1', 'guest2', 'guest3', 'guest1']);
+    expect(agreed.photos.map((p) => p.participant)).toEqual([
+      'guest1',
+      'guest2',
+      'guest3',
+      'guest1',
+    ]);
 
     // Every site builds the same montage for every version.
     for (const v of [1, 2, 3, 4]) {
@@ -90,7 +97,9 @@ describe('group photo events across 3 sites', () => {
     const published = await waitAgreed(n, event.id, (e) => e.phase === 'published');
     expect(published.publishedAt).not.toBeNull();
     // Public at every site: a plain URL, no credentials, and the same bytes.
-    const publicHashes = await Promise.all(n.map((node) => montageHash(api(node.node.url), event.id)));
+    const publicHashes = await Promise.all(
+      n.map((node) => montageHash(api(node.node.url), event.id)),
+    );
     expect(publicHashes[0]).not.toBeNull();
     expect(new Set(publicHashes).size).toBe(1);
     const visitor = await api(n[2].node.url).get<EventJson>(`/api/events/${event.id}`);
@@ -99,7 +108,9 @@ describe('group photo events across 3 sites', () => {
     expect(visitor.body.inviteUrl).toBeNull();
     // Closed for good.
     expect((await a.upload(event.id)).status).toBe(409);
-    expect((await a.client().get<{ items: EventJson[] }>('/api/events')).body.items.map((e) => e.id)).toContain(event.id);
+    expect(
+      (await a.client().get<{ items: EventJson[] }>('/api/events')).body.items.map((e) => e.id),
+    ).toContain(event.id);
   });
 
   it('one reject aborts everywhere; uploads reopen and start a new round', async () => {
@@ -133,7 +144,11 @@ describe('group photo events across 3 sites', () => {
 
     // A later upload starts version 4 and round 2 everywhere; voting works again.
     expect((await c.upload(event.id)).status).toBe(201);
-    await waitAgreed(n, event.id, (e) => e.montageVersion === 4 && e.round === 2 && e.phase === 'collecting');
+    await waitAgreed(
+      n,
+      event.id,
+      (e) => e.montageVersion === 4 && e.round === 2 && e.phase === 'collecting',
+    );
     const stale2 = await a.vote(event.id, 3, 'accept');
     expect((stale2.body as unknown as ErrorBody).error.code).toBe('stale_version');
     for (const p of people) expect((await p.vote(event.id, 4, 'accept')).status).toBe(200);
@@ -188,7 +203,9 @@ describe('group photo events across 3 sites', () => {
     await p.join(event, inviteOf(event));
     const text = new FormData();
     text.append('file', new Blob([Buffer.from('not an image at all')]), 'x.jpg');
-    const notImage = await p.client().fetch(`/api/events/${event.id}/photos`, { method: 'POST', body: text });
+    const notImage = await p
+      .client()
+      .fetch(`/api/events/${event.id}/photos`, { method: 'POST', body: text });
     expect(notImage.status).toBe(415);
     const badVote = await p.client().post(`/api/events/${event.id}/votes`, { montageVersion: 'x' });
     expect(badVote.status).toBe(400);
@@ -197,7 +214,13 @@ describe('group photo events across 3 sites', () => {
     // Forged and unsigned peer 2PC messages: 401, nothing changes.
     const body = JSON.stringify({ txId: 'tx_forged', eventId: event.id, decision: 'commit' });
     const path = '/peer/events/tx/decision';
-    const forged = signRequest('not-the-cluster-key-at-all', { method: 'POST', path, nodeId: 'evil', url: '', body });
+    const forged = signRequest('not-the-cluster-key-at-all', {
+      method: 'POST',
+      path,
+      nodeId: 'evil',
+      url: '',
+      body,
+    });
     for (const headers of [{}, forged]) {
       const res = await fetch(`${n[1].node.url}${path}`, {
         method: 'POST',
@@ -209,7 +232,13 @@ describe('group photo events across 3 sites', () => {
     }
     // A signed but malformed message is 400.
     const bad = JSON.stringify({ txId: 'tx_x', eventId: event.id, decision: 'maybe' });
-    const signed = signRequest(cluster.key, { method: 'POST', path, nodeId: 'tester', url: '', body: bad });
+    const signed = signRequest(cluster.key, {
+      method: 'POST',
+      path,
+      nodeId: 'tester',
+      url: '',
+      body: bad,
+    });
     const res = await fetch(`${n[1].node.url}${path}`, {
       method: 'POST',
       headers: { 'content-type': 'application/json', ...signed },

@@ -50,7 +50,10 @@ const exited = (node: ClusterNode): boolean =>
 async function crashAndRestart(node: ClusterNode, point: string, action: () => Promise<unknown>) {
   await setFaults(node, { crashAt: [point] });
   const result = await action().catch((error: unknown) => error);
-  await waitFor(() => exited(node), { timeoutMs: 20_000, what: `${node.name} to crash at ${point}` });
+  await waitFor(() => exited(node), {
+    timeoutMs: 20_000,
+    what: `${node.name} to crash at ${point}`,
+  });
   expect(node.node.process.signalCode).toBe('SIGKILL');
   await setFaults(node, {});
   await node.node.restart();
@@ -58,7 +61,11 @@ async function crashAndRestart(node: ClusterNode, point: string, action: () => P
 }
 
 /** The invariants, once every site agrees. */
-async function checkInvariants(id: string, people: readonly Person[], expectation: (e: EventJson) => boolean) {
+async function checkInvariants(
+  id: string,
+  people: readonly Person[],
+  expectation: (e: EventJson) => boolean,
+) {
   const agreed = await waitAgreed(n, id, expectation);
   const views = await Promise.all(n.map((node) => eventAt(node, id)));
   for (const v of views) expect(v.photos.map((p) => p.id)).toEqual(agreed.photos.map((p) => p.id));
@@ -78,7 +85,10 @@ const COORDINATOR_POINTS = [
   'coordinator.after-log-decision',
   'coordinator.after-send-decision-some',
 ] as const;
-const PARTICIPANT_POINTS = ['participant.after-log-prepared', 'participant.after-log-commit'] as const;
+const PARTICIPANT_POINTS = [
+  'participant.after-log-prepared',
+  'participant.after-log-commit',
+] as const;
 
 describe('photo transaction (coordinated by n2) survives a crash at', () => {
   it.each([...COORDINATOR_POINTS, ...PARTICIPANT_POINTS])('%s', async (point) => {
@@ -90,7 +100,11 @@ describe('photo transaction (coordinated by n2) survives a crash at', () => {
     if (point === 'coordinator.after-log-prepare' || point === 'coordinator.after-votes') {
       expect(after.montageVersion).toBe(3);
     }
-    if (point.endsWith('after-log-decision') || point.endsWith('some') || point.endsWith('commit')) {
+    if (
+      point.endsWith('after-log-decision') ||
+      point.endsWith('some') ||
+      point.endsWith('commit')
+    ) {
       expect(after.montageVersion).toBe(4);
     }
     // Nothing is left blocked: the next photo commits everywhere.
@@ -125,7 +139,9 @@ describe('partitions', () => {
     await cluster.partition([n[0], n[1]], [n[2]]);
     expect((await people[1].vote(event.id, 3, 'accept')).status).toBe(200);
     // The publication cannot finish without n3 (2PC blocks rather than diverges).
-    await waitFor(async () => (await eventAt(n[0], event.id)).votes.cast === 3, { timeoutMs: 20_000 });
+    await waitFor(async () => (await eventAt(n[0], event.id)).votes.cast === 3, {
+      timeoutMs: 20_000,
+    });
     expect((await eventAt(n[2], event.id)).phase).toBe('voting');
     await cluster.heal();
     await checkInvariants(event.id, people, (e) => e.phase === 'published');

@@ -19,7 +19,12 @@ import type {
   VoteDecision,
 } from './types.js';
 
-export const INITIAL_STATE: EventState = { phase: 'creating', round: 1, version: 0, deadline: null };
+export const INITIAL_STATE: EventState = {
+  phase: 'creating',
+  round: 1,
+  version: 0,
+  deadline: null,
+};
 export const COLLECTING: EventState = { phase: 'collecting', round: 1, version: 0, deadline: null };
 
 const YES: PrepareVote = { vote: 'yes' };

@@ -117,7 +117,8 @@ class World {
     if (check.startsVoting) {
       s.state = { ...s.state, phase: 'voting', deadline: 1 };
       for (const to of SITES) {
-        if (to !== site) this.net.push({ kind: 'voting', to, round: s.state.round, version: s.state.version });
+        if (to !== site)
+          this.net.push({ kind: 'voting', to, round: s.state.round, version: s.state.version });
       }
     }
     s.votes.set(me, decision);
@@ -142,7 +143,10 @@ class World {
       kind: 'outcome',
       outcome: { round: m.state.round, version: m.state.version, outcome: decision, decidedAt: 0 },
     });
-    this.accepted.set(m.state.round, submitters.every((p) => m.votes.get(p) === 'accept') && submitters.length > 0);
+    this.accepted.set(
+      m.state.round,
+      submitters.every((p) => m.votes.get(p) === 'accept') && submitters.length > 0,
+    );
   }
 
   accepted = new Map<number, boolean>();
@@ -169,7 +173,9 @@ class World {
     const [tx, c] = picked;
     const step = coordinatorStep(c.body.kind, IDS, c.votes, true);
     if (step === 'commit' || step === 'abort') this.decide(tx, c, step);
-    else for (const to of SITES) if (c.votes.get(String(to))?.vote !== 'yes') this.net.push({ kind: 'prepare', to, tx });
+    else
+      for (const to of SITES)
+        if (c.votes.get(String(to))?.vote !== 'yes') this.net.push({ kind: 'prepare', to, tx });
   }
 
   crash(site: number): void {
@@ -281,7 +287,8 @@ class World {
         for (let i = 0; i < n; i++) if (a.photos[i] !== b.photos[i]) fail(`photo ${i + 1} differs`);
         for (const [round, outcome] of a.outcomes) {
           const other = b.outcomes.get(round);
-          if (other !== undefined && other !== outcome) fail(`round ${round}: ${outcome} vs ${other}`);
+          if (other !== undefined && other !== outcome)
+            fail(`round ${round}: ${outcome} vs ${other}`);
         }
       }
       for (const [round, outcome] of a.outcomes) {
@@ -323,35 +330,38 @@ const Step = fc.oneof(
     arbitrary: fc.record({ op: fc.constant('vote' as const), site, accept: fc.boolean() }),
     weight: 1,
   },
-  { arbitrary: fc.record({ op: fc.constant('decide' as const), deadline: fc.boolean() }), weight: 1 },
+  {
+    arbitrary: fc.record({ op: fc.constant('decide' as const), deadline: fc.boolean() }),
+    weight: 1,
+  },
 );
 
 type StepOf = typeof Step extends fc.Arbitrary<infer T> ? T : never;
 
 function run0(world: World, step: StepOf): void {
-    switch (step.op) {
-      case 'upload':
-        world.upload(step.site);
-        break;
-      case 'deliver':
-        world.deliver(step.i);
-        break;
-      case 'drop':
-        world.drop(step.i);
-        break;
-      case 'timeout':
-        world.timeout(step.i);
-        break;
-      case 'crash':
-        world.crash(step.site);
-        break;
-      case 'vote':
-        world.vote(step.site, step.accept ? 'accept' : 'reject');
-        break;
-      case 'decide':
-        world.masterDecides(step.deadline);
-        break;
-    }
+  switch (step.op) {
+    case 'upload':
+      world.upload(step.site);
+      break;
+    case 'deliver':
+      world.deliver(step.i);
+      break;
+    case 'drop':
+      world.drop(step.i);
+      break;
+    case 'timeout':
+      world.timeout(step.i);
+      break;
+    case 'crash':
+      world.crash(step.site);
+      break;
+    case 'vote':
+      world.vote(step.site, step.accept ? 'accept' : 'reject');
+      break;
+    case 'decide':
+      world.masterDecides(step.deadline);
+      break;
+  }
 }
 
 function run(steps: readonly StepOf[]): World {

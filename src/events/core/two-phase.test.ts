@@ -12,12 +12,35 @@ const busy: PrepareVote = { vote: 'no', reason: 'busy' };
 
 describe('coordinator', () => {
   it('commits on all yes; a photo aborts on any no or on time-out, other kinds prepare again', () => {
-    const all = new Map<string, PrepareVote>([['a', yes], ['b', yes]]);
+    const all = new Map<string, PrepareVote>([
+      ['a', yes],
+      ['b', yes],
+    ]);
     expect(coordinatorStep('photo', ['a', 'b'], all, false)).toBe('commit');
     expect(coordinatorStep('photo', ['a', 'b'], new Map([['a', yes]]), false)).toBe('wait');
     expect(coordinatorStep('photo', ['a', 'b'], new Map([['a', yes]]), true)).toBe('abort');
-    expect(coordinatorStep('photo', ['a', 'b'], new Map<string, PrepareVote>([['a', yes], ['b', busy]]), false)).toBe('abort');
-    expect(coordinatorStep('outcome', ['a', 'b'], new Map<string, PrepareVote>([['a', yes], ['b', busy]]), false)).toBe('reprepare');
+    expect(
+      coordinatorStep(
+        'photo',
+        ['a', 'b'],
+        new Map<string, PrepareVote>([
+          ['a', yes],
+          ['b', busy],
+        ]),
+        false,
+      ),
+    ).toBe('abort');
+    expect(
+      coordinatorStep(
+        'outcome',
+        ['a', 'b'],
+        new Map<string, PrepareVote>([
+          ['a', yes],
+          ['b', busy],
+        ]),
+        false,
+      ),
+    ).toBe('reprepare');
     expect(coordinatorStep('create', ['a', 'b'], new Map([['a', yes]]), true)).toBe('reprepare');
   });
 

@@ -70,8 +70,7 @@ export type TxKind = TxBody['kind'];
 
 /** A participant's answer to prepare. `retry` reasons are temporary; the others are final. */
 export type PrepareVote =
-  | { readonly vote: 'yes' }
-  | { readonly vote: 'no'; readonly reason: NoReason };
+  { readonly vote: 'yes' } | { readonly vote: 'no'; readonly reason: NoReason };
 
 export type NoReason =
   | 'busy' // another transaction of this event is prepared here and undecided

@@ -85,7 +85,13 @@ export const eventPeerRoutes =
 
     app.post(
       '/peer/events/tx/prepare',
-      { schema: { hide: true, body: PrepareRequest, response: { 200: PrepareVoteSchema, ...errors } } },
+      {
+        schema: {
+          hide: true,
+          body: PrepareRequest,
+          response: { 200: PrepareVoteSchema, ...errors },
+        },
+      },
       async (request) => deps.participant.prepare(request.body),
     );
 
@@ -93,7 +99,7 @@ export const eventPeerRoutes =
       '/peer/events/tx/decision',
       { schema: { hide: true, body: DecisionRequest, response: { 200: Ack, ...errors } } },
       async (request) => {
-        deps.participant.decide(request.body.txId, request.body.decision);
+        deps.participant.decide(request.body.txId, request.body.eventId, request.body.decision);
         return ok;
       },
     );
