@@ -6,7 +6,16 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PEER_HEADERS, signRequest } from '../../src/replication/peer-auth.js';
 import { TestCluster, type ClusterNode } from '../helpers/cluster.js';
-import { api, cleanup, type ErrorBody } from '../helpers/node-process.js';
+import {
+  ADMIN_PASSWORD,
+  api,
+  cleanup,
+  login,
+  makeImage,
+  startNode,
+  waitFor,
+  type ErrorBody,
+} from '../helpers/node-process.js';
 import {
   Person,
   createEvent,
@@ -246,5 +255,43 @@ describe('group photo events across 3 sites', () => {
     });
     expect(res.status).toBe(400);
     expect(PEER_HEADERS.signature in signed).toBe(true);
+  });
+});
+
+describe('a standalone node (no cluster key) is a cluster of one', () => {
+  it('creates, collects, votes and publishes on its own', async () => {
+    const solo = await startNode();
+    const admin = api(solo.url, await login(solo.url, 'admin', ADMIN_PASSWORD));
+    const created = await admin.post<EventJson>('/api/events', { title: 'Alone' });
+    expect(created.status).toBe(201);
+    expect(created.body.phase).toBe('collecting');
+    const join = await fetch(`${solo.url}/api/events/${created.body.id}/join`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ invite: inviteOf(created.body), name: 'me' }),
+    });
+    const cookie = (join.headers.getSetCookie()[0] ?? '').split(';')[0] ?? '';
+    const me = api(solo.url, cookie);
+    const form = new FormData();
+    form.append('file', new Blob([await makeImage({ seed: 77, format: 'jpeg' })]), 'a.jpg');
+    const added = await me.fetch(`/api/events/${created.body.id}/photos`, {
+      method: 'POST',
+      body: form,
+    });
+    expect(added.status).toBe(201);
+    expect(
+      (
+        await me.post(`/api/events/${created.body.id}/votes`, {
+          montageVersion: 1,
+          decision: 'accept',
+        })
+      ).status,
+    ).toBe(200);
+    await waitFor(
+      async () =>
+        (await admin.get<EventJson>(`/api/events/${created.body.id}`)).body.phase === 'published',
+      { timeoutMs: 20_000, what: 'publication' },
+    );
+    expect(await montageHash(api(solo.url), created.body.id)).not.toBeNull();
   });
 });
