@@ -126,6 +126,25 @@ describe('publication (coordinated by the master n1) survives a crash at', () =>
   });
 });
 
+describe('message loss', () => {
+  it('with a third of the peer messages of every site dropped, the event still ends the same everywhere', async () => {
+    const { event, people } = await setup();
+    await Promise.all(n.map((node) => setFaults(node, { dropPeerMessages: 0.3, delayPeerMs: 5 })));
+    // An upload may be refused when its prepare messages are lost; the person tries again.
+    for (const p of people) {
+      await waitFor(async () => (await p.upload(event.id)).status === 201, {
+        timeoutMs: 60_000,
+        intervalMs: 200,
+        what: `${p.name}'s upload to commit`,
+      });
+    }
+    await checkInvariants(event.id, people, (e) => e.montageVersion === 6);
+    for (const p of people) expect((await p.vote(event.id, 6, 'accept')).status).toBe(200);
+    await Promise.all(n.map((node) => setFaults(node, {})));
+    await checkInvariants(event.id, people, (e) => e.phase === 'published');
+  });
+});
+
 describe('partitions', () => {
   it('a site cut off during publication gets the decision after it comes back', async () => {
     const { event, people } = await setup();
