@@ -10,6 +10,9 @@ export type ErrorCode =
   | 'forbidden'
   | 'not_found'
   | 'conflict'
+  | 'stale_version'
+  | 'already_voted'
+  | 'not_voting'
   | 'payload_too_large'
   | 'unsupported_media_type'
   | 'invalid_image'
@@ -52,8 +55,11 @@ export class NotFoundError extends AppError {
 }
 
 export class ConflictError extends AppError {
-  constructor(message: string) {
-    super(409, 'conflict', message);
+  constructor(
+    message: string,
+    code: 'conflict' | 'stale_version' | 'already_voted' | 'not_voting' = 'conflict',
+  ) {
+    super(409, code, message);
   }
 }
 

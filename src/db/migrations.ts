@@ -157,4 +157,75 @@ export const MIGRATIONS: readonly string[] = [
   ) STRICT;
   CREATE INDEX folder_trash_by_hash ON folder_trash (folder, hash);
   `,
+  /* 5: group photo events — replicas, photos, participants, votes, the durable 2PC log */ `
+  -- One row per event this site holds (a shadow replica, or the master's own).
+  CREATE TABLE events (
+    id               TEXT PRIMARY KEY,
+    record           TEXT NOT NULL, -- JSON EventRecord (title, origin, sites, invite, limits)
+    phase            TEXT NOT NULL
+      CHECK (phase IN ('creating', 'collecting', 'voting', 'published', 'aborted')),
+    round            INTEGER NOT NULL,
+    version          INTEGER NOT NULL,
+    deadline         INTEGER,
+    published_at     INTEGER,
+    created_at       INTEGER NOT NULL
+  ) STRICT;
+
+  -- Committed photos; position = the montage version they complete.
+  CREATE TABLE event_photos (
+    event_id         TEXT NOT NULL,
+    position         INTEGER NOT NULL,
+    tx_id            TEXT NOT NULL UNIQUE,
+    body             TEXT NOT NULL, -- JSON PhotoPayload
+    PRIMARY KEY (event_id, position)
+  ) STRICT;
+
+  CREATE TABLE event_participants (
+    event_id         TEXT NOT NULL,
+    id               TEXT NOT NULL,
+    name             TEXT NOT NULL,
+    site_id          TEXT NOT NULL,
+    site_name        TEXT NOT NULL,
+    username         TEXT,
+    joined_at        INTEGER NOT NULL,
+    PRIMARY KEY (event_id, id)
+  ) STRICT;
+
+  -- Votes cast at this site, and at the master those reported by the other sites too.
+  CREATE TABLE event_votes (
+    event_id         TEXT NOT NULL,
+    round            INTEGER NOT NULL,
+    participant_id   TEXT NOT NULL,
+    version          INTEGER NOT NULL,
+    decision         TEXT NOT NULL CHECK (decision IN ('accept', 'reject')),
+    cast_at          INTEGER NOT NULL,
+    PRIMARY KEY (event_id, round, participant_id)
+  ) STRICT;
+
+  -- The 2PC log. role 'coordinator': state preparing | committed | aborted;
+  -- role 'participant': prepared | committed | aborted. Written before acting.
+  CREATE TABLE event_tx (
+    id               TEXT NOT NULL,
+    role             TEXT NOT NULL CHECK (role IN ('coordinator', 'participant')),
+    event_id         TEXT NOT NULL,
+    kind             TEXT NOT NULL CHECK (kind IN ('create', 'photo', 'outcome')),
+    coordinator      TEXT NOT NULL, -- JSON Site
+    body             TEXT NOT NULL, -- JSON TxBody
+    state            TEXT NOT NULL,
+    updated_at       INTEGER NOT NULL,
+    PRIMARY KEY (id, role)
+  ) STRICT;
+  CREATE INDEX event_tx_open ON event_tx (event_id, role, state);
+
+  -- Messages not yet acknowledged (decisions, voting notices, vote reports, joins); retried
+  -- with back-off until the receiver answers 200.
+  CREATE TABLE event_outbox (
+    id               INTEGER PRIMARY KEY,
+    site             TEXT NOT NULL, -- JSON Site
+    path             TEXT NOT NULL,
+    body             TEXT NOT NULL,
+    attempts         INTEGER NOT NULL DEFAULT 0,
+    next_at          INTEGER NOT NULL
+  ) STRICT;
+  `,
 ];

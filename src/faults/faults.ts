@@ -10,10 +10,25 @@
  *     "throttleBlobKBps": 500,                   // serve blobs to peers at most this fast
  *     "crashAt": ["<named point>", ...]          // exit abruptly (SIGKILL) on reaching one
  *   }
+ *
+ * Named crash points of group photo events (two-phase commit, docs/events.md) are listed in
+ * EVENT_CRASH_POINTS.
  */
 import { readFileSync, statSync } from 'node:fs';
 import { Transform } from 'node:stream';
 import { z } from 'zod';
+
+/** Where the event protocol can be made to crash (`crashAt`), in the order the steps happen. */
+export const EVENT_CRASH_POINTS = [
+  'coordinator.after-log-prepare',
+  'coordinator.after-votes',
+  'coordinator.after-log-decision',
+  'coordinator.after-send-decision-some',
+  'participant.after-log-prepared',
+  'participant.after-log-commit',
+] as const;
+
+export type EventCrashPoint = (typeof EVENT_CRASH_POINTS)[number];
 
 const FaultSpecSchema = z.strictObject({
   blockPeers: z.array(z.string()).default([]),

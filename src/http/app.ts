@@ -27,6 +27,8 @@ import { folderRoutes } from './routes/folders.routes.js';
 import type { FolderStatus } from '../folders/folder-sync.js';
 import { pictureRoutes } from './routes/pictures.routes.js';
 import { systemRoutes, type SystemInfo } from './routes/system.routes.js';
+import { eventRoutes, type EventRoutesDeps } from './routes/events.routes.js';
+import { eventPeerRoutes, type EventPeerRoutesDeps } from './routes/events.peer.routes.js';
 
 export interface AppDeps {
   readonly log: FastifyBaseLogger;
@@ -42,6 +44,8 @@ export interface AppDeps {
   readonly folders: () => FolderStatus[];
   /** The peer API, present when the node has a cluster key. */
   readonly peer: PeerRoutesDeps | null;
+  /** Group photo events: the public API, and its peer side when the node has a cluster key. */
+  readonly events?: { api: EventRoutesDeps; peer: EventPeerRoutesDeps | null };
 }
 
 export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
@@ -99,5 +103,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(clusterRoutes(deps.cluster));
   await app.register(folderRoutes(deps.folders));
   if (deps.peer) await app.register(peerRoutes(deps.peer));
+  if (deps.events) await app.register(eventRoutes(deps.events.api));
+  if (deps.events?.peer) await app.register(eventPeerRoutes(deps.events.peer));
   return app;
 }

@@ -37,6 +37,7 @@ import { Thumbnails } from '../pictures/images.js';
 import { SqlitePictureRepository } from '../pictures/picture.repository.js';
 import { PictureService } from '../pictures/picture.service.js';
 import { VERSION } from '../version.js';
+import { createEvents } from '../events/index.js';
 import { loadIdentity, type NodeIdentity } from './identity.js';
 
 const DAY_MS = 24 * 3600 * 1000;
@@ -164,6 +165,21 @@ export async function startNode(
     }
   });
 
+  // Group photo events (two-phase commit between the sites; see docs/events.md).
+  const events = await createEvents({
+    db,
+    dataDir: config.dataDir,
+    log,
+    faults,
+    agent,
+    clusterKey: config.clusterKey ?? null,
+    self: () => ({ id: identity.id, name: identity.name, url: selfUrl ?? '' }),
+    peers: () =>
+      (replicator?.status() ?? []).flatMap((p) =>
+        p.id !== null && p.name !== null ? [{ id: p.id, name: p.name, url: p.url }] : [],
+      ),
+  });
+
   const metrics = createMetrics(() => pictureRepo.totals());
   const peerStatus = () => replicator?.status() ?? [];
   registerPeerMetrics(metrics.registry, peerStatus);
@@ -206,6 +222,19 @@ export async function startNode(
               replicator.noteInbound(nodeId, url);
             },
           },
+    events: {
+      api: { events: events.service, photos: events.photos, maxUploadBytes: config.maxUploadBytes },
+      peer:
+        config.clusterKey === undefined
+          ? null
+          : {
+              verifier: new PeerVerifier(config.clusterKey),
+              faults,
+              events: events.service,
+              participant: events.participant,
+              photos: events.photos,
+            },
+    },
   });
 
   const retentionMs = config.trashRetentionDays * DAY_MS;
@@ -229,6 +258,7 @@ export async function startNode(
   log.info({ url, id: identity.id, version: VERSION }, 'node listening');
   replicator?.start(selfUrl, config.peers);
   blobSync.scanMissing();
+  events.start();
   for (const folder of folders.values()) await folder.start();
 
   const discovery =
@@ -260,6 +290,7 @@ export async function startNode(
       await Promise.all([...folders.values()].map((f) => f.close()));
       await discovery?.close();
       await replicator?.stop();
+      await events.stop();
       await app.close();
       await agent.close();
       db.close();

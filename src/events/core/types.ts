@@ -1,0 +1,85 @@
+/**
+ * Plain data of group photo events, shared by the pure state machines (this folder), the
+ * repository, the service and the peer messages. No behaviour here.
+ */
+
+/** Where an event stands at one site (see event-phase.ts for the transitions). */
+export type Phase = 'creating' | 'collecting' | 'voting' | 'published' | 'aborted';
+
+/** One site (node) of the cluster that holds a replica of an event, fixed at creation. */
+export interface Site {
+  readonly id: string;
+  readonly name: string;
+  readonly url: string;
+}
+
+/** The part of an event's state that the protocol reasons about. */
+export interface EventState {
+  readonly phase: Phase;
+  readonly round: number;
+  /** Committed photos so far; montage version v is made of photos 1..v. */
+  readonly version: number;
+  /** ms since the epoch while voting, else null. */
+  readonly deadline: number | null;
+}
+
+/** What every site stores about an event; distributed by the `create` transaction. */
+export interface EventRecord {
+  readonly id: string;
+  readonly title: string;
+  readonly originId: string;
+  readonly originName: string;
+  /** Username of the organiser at the origin. */
+  readonly organiser: string;
+  readonly invite: string;
+  readonly sites: readonly Site[];
+  readonly votingSeconds: number;
+  readonly maxParticipants: number;
+  readonly createdAt: number;
+}
+
+export interface PhotoPayload {
+  readonly hash: string;
+  readonly size: number;
+  readonly participantId: string;
+  readonly participantName: string;
+  readonly siteId: string;
+  readonly siteName: string;
+  /** The version this photo extends: it becomes photo number baseVersion + 1. */
+  readonly baseVersion: number;
+  /** The round the photo belongs to (a photo after an aborted round opens the next one). */
+  readonly round: number;
+  readonly addedAt: number;
+}
+
+export type Outcome = 'publish' | 'abort';
+
+export interface OutcomePayload {
+  readonly round: number;
+  readonly version: number;
+  readonly outcome: Outcome;
+  readonly decidedAt: number;
+}
+
+export type TxBody =
+  | { readonly kind: 'create'; readonly event: EventRecord }
+  | { readonly kind: 'photo'; readonly photo: PhotoPayload }
+  | { readonly kind: 'outcome'; readonly outcome: OutcomePayload };
+
+export type TxKind = TxBody['kind'];
+
+/** A participant's answer to prepare. `retry` reasons are temporary; the others are final. */
+export type PrepareVote =
+  { readonly vote: 'yes' } | { readonly vote: 'no'; readonly reason: NoReason };
+
+export type NoReason =
+  | 'busy' // another transaction of this event is prepared here and undecided
+  | 'lagging' // this site has not caught up with the coordinator's view yet
+  | 'stale' // the coordinator's view is behind this site's
+  | 'voting' // voting has started here: no photo may be added
+  | 'closed' // the event is published
+  | 'unknown-event'; // the create transaction has not committed here yet
+
+export type Decision = 'commit' | 'abort';
+
+export type VoteDecision = 'accept' | 'reject';

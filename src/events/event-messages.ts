@@ -1,0 +1,126 @@
+/**
+ * The peer messages of the event protocol (/peer/events/...), as zod schemas: every message is
+ * validated at the boundary like any request. See docs/events.md for who sends what when.
+ */
+import { z } from 'zod';
+
+const Id = z.string().regex(/^[A-Za-z0-9_-]{1,100}$/);
+const Hash = z.string().regex(/^[0-9a-f]{64}$/);
+const Name = z.string().min(1).max(100);
+const Count = z.number().int().min(0);
+const Time = z.number().int().min(0);
+
+export const SiteSchema = z.strictObject({ id: Name, name: Name, url: z.string().max(500) });
+
+export const EventRecordSchema = z.strictObject({
+  id: Id,
+  title: z.string().min(1).max(200),
+  originId: Name,
+  originName: Name,
+  organiser: Name,
+  invite: Id,
+  sites: z.array(SiteSchema).min(1).max(64),
+  votingSeconds: z.number().int().min(1).max(86_400),
+  maxParticipants: z.number().int().min(1).max(10_000),
+  createdAt: Time,
+});
+
+export const PhotoPayloadSchema = z.strictObject({
+  hash: Hash,
+  size: z.number().int().min(1),
+  participantId: Id,
+  participantName: Name,
+  siteId: Name,
+  siteName: Name,
+  baseVersion: Count,
+  round: z.number().int().min(1),
+  addedAt: Time,
+});
+
+export const OutcomePayloadSchema = z.strictObject({
+  round: z.number().int().min(1),
+  version: Count,
+  outcome: z.enum(['publish', 'abort']),
+  decidedAt: Time,
+});
+
+export const TxBodySchema = z.discriminatedUnion('kind', [
+  z.strictObject({ kind: z.literal('create'), event: EventRecordSchema }),
+  z.strictObject({ kind: z.literal('photo'), photo: PhotoPayloadSchema }),
+  z.strictObject({ kind: z.literal('outcome'), outcome: OutcomePayloadSchema }),
+]);
+
+export const PrepareRequest = z.strictObject({
+  txId: Id,
+  eventId: Id,
+  coordinator: SiteSchema,
+  body: TxBodySchema,
+});
+
+export const PrepareVoteSchema = z.union([
+  z.strictObject({ vote: z.literal('yes') }),
+  z.strictObject({
+    vote: z.literal('no'),
+    reason: z.enum(['busy', 'lagging', 'stale', 'voting', 'closed', 'unknown-event']),
+  }),
+]);
+
+export const DecisionRequest = z.strictObject({
+  txId: Id,
+  eventId: Id,
+  decision: z.enum(['commit', 'abort']),
+});
+
+export const StatusRequest = z.strictObject({ txId: Id });
+export const StatusResponse = z.strictObject({
+  state: z.enum(['preparing', 'committed', 'aborted', 'unknown']),
+});
+
+export const VotingNotice = z.strictObject({
+  eventId: Id,
+  round: z.number().int().min(1),
+  version: z.number().int().min(1),
+  deadline: Time,
+});
+
+export const VoteReport = z.strictObject({
+  eventId: Id,
+  round: z.number().int().min(1),
+  version: z.number().int().min(1),
+  deadline: Time,
+  siteId: Name,
+  votes: z
+    .array(
+      z.strictObject({
+        participantId: Id,
+        version: z.number().int().min(1),
+        decision: z.enum(['accept', 'reject']),
+      }),
+    )
+    .max(10_000),
+});
+
+export const ParticipantNotice = z.strictObject({
+  eventId: Id,
+  participant: z.strictObject({
+    id: Id,
+    name: Name,
+    siteId: Name,
+    siteName: Name,
+    joinedAt: Time,
+  }),
+});
+
+export const Ack = z.strictObject({ ok: z.literal(true) });
+
+export const PhotoParams = z.strictObject({ hash: Hash });
+
+export const PATHS = {
+  prepare: '/peer/events/tx/prepare',
+  decision: '/peer/events/tx/decision',
+  status: '/peer/events/tx/status',
+  voting: '/peer/events/voting',
+  votes: '/peer/events/votes',
+  participant: '/peer/events/participant',
+  photo: (hash: string) => `/peer/events/photos/${hash}`,
+} as const;

@@ -1,0 +1,537 @@
+/**
+ * Group photo events at one site: creating (the master's `create` transaction), joining by
+ * invite, adding photos (a `photo` transaction coordinated by this site), voting, and the
+ * master's decision on each round (an `outcome` transaction). Each public operation opens with
+ * its permission check. The protocol itself is in core/ (pure) and two-phase.*.ts.
+ */
+import { randomBytes } from 'node:crypto';
+import type { StagedBlob } from '../blobs/blob-store.js';
+import { ConflictError, ForbiddenError, NotFoundError } from '../core/errors.js';
+import type { Principal } from '../accounts/principal.js';
+import {
+  checkVote,
+  decideRound,
+  INITIAL_STATE,
+  nextPhotoRound,
+  startVoting,
+  uploadsOpen,
+} from './core/event-phase.js';
+import type {
+  EventRecord,
+  NoReason,
+  OutcomePayload,
+  Site,
+  TxBody,
+  VoteDecision,
+} from './core/types.js';
+import { backoff, sleep, type EventContext } from './event.context.js';
+import { PATHS } from './event-messages.js';
+import type { Participant, StoredEvent } from './event.repository.js';
+import { eventView, submitterIds, type EventView, type Role } from './event.view.js';
+import type { MontageBuilder } from './montage.js';
+import type { TxCoordinator } from './two-phase.coordinator.js';
+import type { TxParticipant } from './two-phase.participant.js';
+
+/** Who is asking: a signed-in user and/or the participant ids of their signed cookie. */
+export interface Caller {
+  readonly principal: Principal | null;
+  readonly participantIds: ReadonlyMap<string, string>;
+}
+
+export interface EventServiceDeps {
+  readonly ctx: EventContext;
+  readonly coordinator: TxCoordinator;
+  readonly participant: TxParticipant;
+  readonly montage: MontageBuilder;
+  /** The other sites known now (peers with an id), for a new event's site list. */
+  readonly peers: () => Site[];
+  readonly siteUrl: () => string | null;
+}
+
+/** After the deadline, how long the master waits for vote reports already on their way. */
+const DECISION_GRACE_MS = 500;
+/** How long an upload keeps retrying a photo transaction that met a busy or lagging site. */
+const UPLOAD_RETRY_MS = 10_000;
+const CREATE_WAIT_MS = 3_000;
+const MONTAGE_DEBOUNCE_MS = 500;
+const RETRYABLE = new Set(['busy', 'lagging', 'stale']);
+
+const newId = (prefix: string): string => `${prefix}_${randomBytes(12).toString('base64url')}`;
+
+export class EventService {
+  private timer: NodeJS.Timeout | null = null;
+  private readonly montageTimers = new Map<string, NodeJS.Timeout>();
+
+  constructor(private readonly deps: EventServiceDeps) {}
+
+  private get ctx(): EventContext {
+    return this.deps.ctx;
+  }
+
+  start(): void {
+    this.deps.coordinator.recover((id) => this.sitesOf(id));
+    this.deps.participant.start();
+    this.ctx.sender.start();
+    this.timer = setInterval(() => {
+      for (const event of this.ctx.repo.votingEvents()) this.considerRound(event.record.id);
+    }, 250);
+  }
+
+  async stop(): Promise<void> {
+    if (this.timer) clearInterval(this.timer);
+    for (const timer of this.montageTimers.values()) clearTimeout(timer);
+    this.deps.coordinator.stop();
+    this.deps.participant.stop();
+    await this.ctx.sender.stop();
+  }
+
+  // --- public operations --------------------------------------------------------------------
+
+  async create(
+    principal: Principal,
+    input: { title: string; votingSeconds: number; maxParticipants: number },
+    caller: Caller,
+  ): Promise<EventView> {
+    const self = this.ctx.self();
+    const record: EventRecord = {
+      id: newId('evt'),
+      title: input.title,
+      originId: self.id,
+      originName: self.name,
+      organiser: principal.username,
+      invite: randomBytes(18).toString('base64url'),
+      sites: [self, ...this.deps.peers().filter((p) => p.id !== self.id)],
+      votingSeconds: input.votingSeconds,
+      maxParticipants: input.maxParticipants,
+      createdAt: this.ctx.now(),
+    };
+    this.ctx.repo.insertEvent(record, INITIAL_STATE);
+    // The shadow events are created by 2PC; uploads stay refused (phase 'creating') until then.
+    const done = this.deps.coordinator.run(
+      newId('tx'),
+      record.id,
+      { kind: 'create', event: record },
+      record.sites,
+    );
+    done.catch((err: unknown) => {
+      this.ctx.log.error({ err }, 'event creation failed');
+    });
+    await Promise.race([done, sleep(CREATE_WAIT_MS)]);
+    return this.view(record.id, caller);
+  }
+
+  list(caller: Caller): EventView[] {
+    return this.ctx.repo
+      .allEvents()
+      .filter((e) => this.roleOf(e, caller) !== 'visitor')
+      .map((e) => this.viewOf(e, caller));
+  }
+
+  /** The event for its organiser and participants; the public view once published. */
+  get(eventId: string, caller: Caller): EventView {
+    const event = this.mustGet(eventId);
+    if (this.roleOf(event, caller) === 'visitor' && event.state.phase !== 'published') {
+      throw new ForbiddenError(
+        'Only the organiser and participants see this event before it is published.',
+      );
+    }
+    return this.viewOf(event, caller);
+  }
+
+  join(
+    eventId: string,
+    caller: Caller,
+    input: { invite: string; name: string },
+  ): { view: EventView; participantId: string } {
+    const event = this.mustGet(eventId);
+    if (input.invite !== event.record.invite)
+      throw new ForbiddenError('This invite is not valid for this event.');
+    const existing = this.participantOf(event, caller);
+    if (existing) return { view: this.viewOf(event, caller), participantId: existing.id };
+    if (event.state.phase === 'published')
+      throw new ConflictError('The event is published: it takes no new participants.');
+    const self = this.ctx.self();
+    const participant: Participant = {
+      id: newId('p'),
+      name: input.name,
+      siteId: self.id,
+      siteName: self.name,
+      username: caller.principal?.username ?? null,
+      joinedAt: this.ctx.now(),
+    };
+    const { repo } = this.ctx;
+    repo.transaction(() => {
+      if (repo.participants(eventId).length >= event.record.maxParticipants) {
+        throw new ConflictError(
+          `The event is full (${event.record.maxParticipants} participants).`,
+        );
+      }
+      repo.insertParticipant(eventId, participant);
+      const notice = {
+        id: participant.id,
+        name: participant.name,
+        siteId: participant.siteId,
+        siteName: participant.siteName,
+        joinedAt: participant.joinedAt,
+      };
+      for (const site of this.others(event)) {
+        repo.enqueue(site, PATHS.participant, { eventId, participant: notice }, this.ctx.now());
+      }
+    });
+    void this.ctx.sender.drain();
+    const ids = new Map(caller.participantIds).set(eventId, participant.id);
+    return {
+      view: this.view(eventId, { ...caller, participantIds: ids }),
+      participantId: participant.id,
+    };
+  }
+
+  /** Adds a photo (already staged in the event photo store) by 2PC across every site. */
+  async addPhoto(eventId: string, caller: Caller, staged: StagedBlob): Promise<EventView> {
+    const event = this.mustGet(eventId);
+    const me = this.participantOf(event, caller);
+    if (!me) {
+      await this.ctx.photos.discard(staged);
+      throw new ForbiddenError('Join the event with its invite before adding photos.');
+    }
+    const closed = uploadsOpen(event.state);
+    if (closed !== null) {
+      await this.ctx.photos.discard(staged);
+      throw new ConflictError(uploadRefusal(closed));
+    }
+    await this.ctx.photos.commit(staged); // durable before any site is asked to prepare
+    const started = this.ctx.now();
+    for (let attempt = 0; ; attempt++) {
+      const current = this.mustGet(eventId);
+      const shut = uploadsOpen(current.state);
+      if (shut !== null) throw new ConflictError(uploadRefusal(shut));
+      const self = this.ctx.self();
+      const body: TxBody = {
+        kind: 'photo',
+        photo: {
+          hash: staged.hash,
+          size: staged.size,
+          participantId: me.id,
+          participantName: me.name,
+          siteId: self.id,
+          siteName: self.name,
+          baseVersion: current.state.version,
+          round: nextPhotoRound(current.state),
+          addedAt: this.ctx.now(),
+        },
+      };
+      const result = await this.deps.coordinator.run(
+        newId('tx'),
+        eventId,
+        body,
+        current.record.sites,
+      );
+      if (result === null) throw new ConflictError('The node is shutting down.');
+      if (result.decision === 'commit') return this.view(eventId, caller);
+      const final = result.refusals.find((r) => r.reason === 'voting' || r.reason === 'closed');
+      if (final) throw new ConflictError(uploadRefusal(final.reason as NoReason));
+      // Retry only on conflicts that pass (another photo being decided, a site catching up);
+      // a site that did not answer at all is not waited for here.
+      const transient = result.refusals.every((r) => RETRYABLE.has(r.reason));
+      if (!transient || this.ctx.now() - started > UPLOAD_RETRY_MS) {
+        const why = result.refusals.map((r) => `${r.site}: ${r.reason}`).join(', ');
+        throw new ConflictError(
+          `The photo could not be committed at every site (${why}); try again.`,
+        );
+      }
+      await sleep(backoff(attempt, 1_000));
+    }
+  }
+
+  vote(
+    eventId: string,
+    caller: Caller,
+    input: { montageVersion: number; decision: VoteDecision },
+  ): EventView {
+    const { repo } = this.ctx;
+    const event = this.mustGet(eventId);
+    const me = this.participantOf(event, caller);
+    if (!me || !this.isSubmitter(eventId, me.id)) {
+      throw new ForbiddenError('Only participants who submitted a photo vote.');
+    }
+    const self = this.ctx.self();
+    repo.transaction(() => {
+      const { state, record } = this.mustGet(eventId);
+      const now = this.ctx.now();
+      if (
+        (state.phase === 'voting' || state.phase === 'collecting') &&
+        repo
+          .votes(eventId, state.round)
+          .some((v) => v.participantId === me.id && v.version === state.version)
+      ) {
+        throw new ConflictError(
+          'You already voted on this montage; a vote cannot be changed.',
+          'already_voted',
+        );
+      }
+      const check = checkVote(
+        state,
+        input.montageVersion,
+        input.decision,
+        repo.holdsPrepared(eventId),
+        now,
+      );
+      if (check.kind === 'refuse') throw voteRefusal(check.code, state.version);
+      let deadline = state.deadline ?? now;
+      if (check.startsVoting) {
+        deadline = now + record.votingSeconds * 1000;
+        repo.setState(eventId, { ...state, phase: 'voting', deadline });
+        const notice = { eventId, round: state.round, version: state.version, deadline };
+        for (const site of this.others(this.mustGet(eventId)))
+          repo.enqueue(site, PATHS.voting, notice, now);
+      }
+      repo.insertVote(
+        eventId,
+        state.round,
+        { participantId: me.id, version: state.version, decision: input.decision },
+        now,
+      );
+      // When all of this site's submitters have voted, tell the master (once: this is the vote
+      // that completes the set, in the same transaction).
+      const mine = new Set(
+        repo
+          .photos(eventId)
+          .filter((p) => p.photo.siteId === self.id)
+          .map((p) => p.photo.participantId),
+      );
+      const votes = repo.votes(eventId, state.round).filter((v) => mine.has(v.participantId));
+      if (record.originId !== self.id && votes.length === mine.size) {
+        const master = record.sites.find((s) => s.id === record.originId);
+        if (master) {
+          repo.enqueue(
+            master,
+            PATHS.votes,
+            {
+              eventId,
+              round: state.round,
+              version: state.version,
+              deadline,
+              siteId: self.id,
+              votes,
+            },
+            now,
+          );
+        }
+      }
+    });
+    void this.ctx.sender.drain();
+    this.considerRound(eventId);
+    return this.view(eventId, caller);
+  }
+
+  /** The file of montage `version` (default: the current one), for submitters or once published. */
+  async montage(eventId: string, caller: Caller, version: number | undefined): Promise<string> {
+    const event = this.mustGet(eventId);
+    if (event.state.phase !== 'published') {
+      const me = this.participantOf(event, caller);
+      if (!me || !this.isSubmitter(eventId, me.id)) {
+        throw new ForbiddenError(
+          'Only participants who submitted a photo see the montage before it is published.',
+        );
+      }
+    }
+    const v = version ?? event.state.version;
+    if (v < 1 || v > event.state.version) throw new NotFoundError(`Montage version ${v}`);
+    return this.buildMontage(eventId, v);
+  }
+
+  // --- peer messages (already authenticated and validated) ----------------------------------
+
+  onVotingNotice(notice: {
+    eventId: string;
+    round: number;
+    version: number;
+    deadline: number;
+  }): void {
+    const { repo } = this.ctx;
+    repo.transaction(() => {
+      const event = repo.getEvent(notice.eventId);
+      if (!event) throw new ConflictError('Unknown event here yet; send again later.');
+      const result = startVoting(event.state, notice.round, notice.version, notice.deadline);
+      if (result.kind === 'lagging')
+        throw new ConflictError('This site has not caught up yet; send again later.');
+      if (result.kind === 'started') repo.setState(notice.eventId, result.state);
+    });
+    this.considerRound(notice.eventId);
+  }
+
+  onVoteReport(report: {
+    eventId: string;
+    round: number;
+    version: number;
+    deadline: number;
+    votes: readonly { participantId: string; version: number; decision: VoteDecision }[];
+  }): void {
+    const { repo } = this.ctx;
+    repo.transaction(() => {
+      const event = repo.getEvent(report.eventId);
+      if (!event) throw new ConflictError('Unknown event here yet; send again later.');
+      const started = startVoting(event.state, report.round, report.version, report.deadline);
+      if (started.kind === 'lagging')
+        throw new ConflictError('This site has not caught up yet; send again later.');
+      if (started.kind === 'started') repo.setState(report.eventId, started.state);
+      for (const v of report.votes)
+        repo.insertVote(report.eventId, report.round, v, this.ctx.now());
+    });
+    this.considerRound(report.eventId);
+  }
+
+  onParticipantNotice(eventId: string, p: Omit<Participant, 'username'>): void {
+    const { repo } = this.ctx;
+    if (!repo.getEvent(eventId))
+      throw new ConflictError('Unknown event here yet; send again later.');
+    repo.insertParticipant(eventId, { ...p, username: null });
+  }
+
+  txStatus(txId: string): 'preparing' | 'committed' | 'aborted' | 'unknown' {
+    return this.ctx.repo.coordinatorTx(txId)?.state ?? 'unknown';
+  }
+
+  /**
+   * After a commit here: build the new montage in the background, once the event has been quiet
+   * for MONTAGE_DEBOUNCE_MS. A burst of photos builds only its last version eagerly (the others
+   * are built on request, with the same bytes): rebuilding every version at every site took
+   * two thirds of the photo commit time in the bench (docs/benchmarks.md).
+   */
+  onCommitted(eventId: string, body: TxBody): void {
+    if (body.kind !== 'photo') return;
+    clearTimeout(this.montageTimers.get(eventId));
+    const timer = setTimeout(() => {
+      this.montageTimers.delete(eventId);
+      const version = this.ctx.repo.getEvent(eventId)?.state.version ?? 0;
+      if (version < 1) return;
+      this.buildMontage(eventId, version).catch((err: unknown) => {
+        this.ctx.log.warn({ err, eventId }, 'montage build failed');
+      });
+    }, MONTAGE_DEBOUNCE_MS);
+    timer.unref();
+    this.montageTimers.set(eventId, timer);
+  }
+
+  // --- the master ---------------------------------------------------------------------------
+
+  /** At the master: decide the current round once all votes are in or the deadline passed. */
+  considerRound(eventId: string): void {
+    const { repo } = this.ctx;
+    const event = repo.getEvent(eventId);
+    if (!event || event.record.originId !== this.ctx.self().id || event.state.phase !== 'voting')
+      return;
+    const { round, version, deadline } = event.state;
+    const txId = `out_${eventId.slice(4)}_${round}`;
+    if (repo.coordinatorTx(txId)) return; // decided already, being carried out
+    const votes = new Map(
+      repo
+        .votes(eventId, round)
+        .filter((v) => v.version === version)
+        .map((v) => [v.participantId, v.decision]),
+    );
+    const now = this.ctx.now();
+    const passed = deadline !== null && now > deadline + DECISION_GRACE_MS;
+    const decision = decideRound(submitterIds(repo.photos(eventId)), votes, passed);
+    if (decision === 'wait') return;
+    const outcome: OutcomePayload = { round, version, outcome: decision, decidedAt: now };
+    this.ctx.log.info({ eventId, round, version, decision }, 'round decided');
+    this.deps.coordinator
+      .run(txId, eventId, { kind: 'outcome', outcome }, event.record.sites)
+      .catch((err: unknown) => {
+        this.ctx.log.error({ err, eventId }, 'outcome transaction failed');
+      });
+  }
+
+  // --- helpers ------------------------------------------------------------------------------
+
+  private async buildMontage(eventId: string, version: number): Promise<string> {
+    const files = this.ctx.repo
+      .photos(eventId, version)
+      .map((p) => this.ctx.photos.path(p.photo.hash));
+    return this.deps.montage.get(eventId, version, files);
+  }
+
+  private view(eventId: string, caller: Caller): EventView {
+    return this.viewOf(this.mustGet(eventId), caller);
+  }
+
+  private viewOf(event: StoredEvent, caller: Caller): EventView {
+    const { repo } = this.ctx;
+    const id = event.record.id;
+    return eventView({
+      event,
+      photos: repo.photos(id),
+      participants: repo.participants(id),
+      votes: repo.votes(id, event.state.round),
+      role: this.roleOf(event, caller),
+      me: this.participantOf(event, caller),
+      username: caller.principal?.username ?? null,
+      siteUrl: this.deps.siteUrl(),
+    });
+  }
+
+  private roleOf(event: StoredEvent, caller: Caller): Role {
+    if (caller.principal?.username === event.record.organiser) return 'organiser';
+    return this.participantOf(event, caller) ? 'participant' : 'visitor';
+  }
+
+  /** The caller's participant record at THIS site (participants keep using their site). */
+  private participantOf(event: StoredEvent, caller: Caller): Participant | null {
+    const selfId = this.ctx.self().id;
+    const local = this.ctx.repo.participants(event.record.id).filter((p) => p.siteId === selfId);
+    const byCookie = caller.participantIds.get(event.record.id);
+    const username = caller.principal?.username;
+    return (
+      local.find((p) => p.id === byCookie) ??
+      (username === undefined ? undefined : local.find((p) => p.username === username)) ??
+      null
+    );
+  }
+
+  private isSubmitter(eventId: string, participantId: string): boolean {
+    return this.ctx.repo.photos(eventId).some((p) => p.photo.participantId === participantId);
+  }
+
+  private mustGet(eventId: string): StoredEvent {
+    const event = this.ctx.repo.getEvent(eventId);
+    if (!event) throw new NotFoundError('Event');
+    return event;
+  }
+
+  private others(event: StoredEvent): Site[] {
+    const selfId = this.ctx.self().id;
+    return event.record.sites.filter((s) => s.id !== selfId);
+  }
+
+  private sitesOf(eventId: string): readonly Site[] {
+    return this.ctx.repo.getEvent(eventId)?.record.sites ?? [this.ctx.self()];
+  }
+}
+
+function uploadRefusal(reason: NoReason): string {
+  switch (reason) {
+    case 'voting':
+      return 'Voting has started: no photo may be added unless the round aborts.';
+    case 'closed':
+      return 'The event is published: no photo may be added.';
+    case 'unknown-event':
+      return 'The event is still being created at every site; try again in a moment.';
+    default:
+      return `The photo could not be committed (${reason}); try again.`;
+  }
+}
+
+function voteRefusal(
+  code: 'stale_version' | 'not_voting' | 'busy',
+  current: number,
+): ConflictError {
+  switch (code) {
+    case 'stale_version':
+      return new ConflictError(`Vote on the current montage, version ${current}.`, 'stale_version');
+    case 'not_voting':
+      return new ConflictError('No vote is open on this event now.', 'not_voting');
+    case 'busy':
+      return new ConflictError('A photo is being added right now; look at the new montage first.');
+  }
+}

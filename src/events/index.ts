@@ -1,0 +1,85 @@
+/**
+ * Group photo events, assembled for one node: what the events layer promises to the
+ * composition root. `start` after the server listens (it recovers open transactions and starts
+ * the outbox, in-doubt and deadline loops); `stop` before the database closes.
+ */
+import { join } from 'node:path';
+import type { Logger } from 'pino';
+import type { Agent } from 'undici';
+import { BlobStore } from '../blobs/blob-store.js';
+import type { Db } from '../db/database.js';
+import type { Faults } from '../faults/faults.js';
+import type { Site } from './core/types.js';
+import type { EventContext } from './event.context.js';
+import { EventRepository } from './event.repository.js';
+import { EventSender } from './event-sender.js';
+import { EventService } from './event.service.js';
+import { MontageBuilder } from './montage.js';
+import { TxCoordinator } from './two-phase.coordinator.js';
+import { TxParticipant } from './two-phase.participant.js';
+
+export interface EventsDeps {
+  readonly db: Db;
+  readonly dataDir: string;
+  readonly log: Logger;
+  readonly faults: Faults;
+  readonly agent: Agent;
+  /** null on a standalone node: a cluster of one. */
+  readonly clusterKey: string | null;
+  readonly self: () => Site;
+  readonly peers: () => Site[];
+}
+
+export interface Events {
+  readonly service: EventService;
+  readonly participant: TxParticipant;
+  readonly photos: BlobStore;
+  start(): void;
+  stop(): Promise<void>;
+}
+
+export async function createEvents(deps: EventsDeps): Promise<Events> {
+  const repo = new EventRepository(deps.db);
+  const photos = new BlobStore(join(deps.dataDir, 'events'));
+  await photos.init();
+  const log = deps.log.child({ layer: 'events' });
+  const sender = new EventSender({
+    key: deps.clusterKey,
+    self: deps.self,
+    agent: deps.agent,
+    faults: deps.faults,
+    repo,
+    log,
+  });
+  let service: EventService | null = null;
+  const ctx: EventContext = {
+    repo,
+    sender,
+    photos,
+    faults: deps.faults,
+    log,
+    self: deps.self,
+    now: Date.now,
+    onCommitted: (eventId, body) => service?.onCommitted(eventId, body),
+  };
+  const participant = new TxParticipant(ctx);
+  const coordinator = new TxCoordinator(ctx, participant);
+  service = new EventService({
+    ctx,
+    coordinator,
+    participant,
+    montage: new MontageBuilder(join(deps.dataDir, 'events', 'montages')),
+    peers: deps.peers,
+    siteUrl: () => deps.self().url || null,
+  });
+  const events = service;
+  return {
+    service: events,
+    participant,
+    photos,
+    start: () => {
+      events.start();
+    },
+    stop: () => events.stop(),
+  };
+}

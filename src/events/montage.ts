@@ -1,0 +1,110 @@
+/**
+ * Builds montage images with sharp: version v is photos 1..v laid out by core/montage-layout.ts,
+ * each photo scaled to cover its cell (EXIF rotation applied), on a white background, JPEG.
+ *
+ * Determinism: the inputs (the photos, in commit order) and every setting are the same at every
+ * site, so every site builds the same image. Each photo's cell is decoded once and kept as raw
+ * pixels in `<dir>/tiles/<hash>.raw`: version v + 1 then costs one decode, not v + 1, and a
+ * tile read back is byte for byte what a fresh decode gives. Montages are cached as
+ * `<dir>/<event>/<v>.jpg`.
+ */
+import { mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { basename, join } from 'node:path';
+import { randomUUID } from 'node:crypto';
+import sharp from 'sharp';
+import { CELL_HEIGHT, CELL_WIDTH, montageLayout } from './core/montage-layout.js';
+
+const CHANNELS = 3 as const;
+const TILE_BYTES = CELL_WIDTH * CELL_HEIGHT * CHANNELS;
+
+export class MontageBuilder {
+  private readonly building = new Map<string, Promise<string>>();
+
+  constructor(private readonly dir: string) {}
+
+  path(eventId: string, version: number): string {
+    return join(this.dir, eventId, `${version}.jpg`);
+  }
+
+  /** The montage file for this version, built once (concurrent callers share the build). */
+  async get(eventId: string, version: number, photoFiles: readonly string[]): Promise<string> {
+    const target = this.path(eventId, version);
+    if (await exists(target)) return target;
+    const key = `${eventId}/${version}`;
+    let pending = this.building.get(key);
+    if (pending === undefined) {
+      pending = buildMontage(photoFiles, target, join(this.dir, 'tiles')).finally(() =>
+        this.building.delete(key),
+      );
+      this.building.set(key, pending);
+    }
+    return pending;
+  }
+}
+
+/**
+ * Writes the montage of `photoFiles` (in order) to `target`, atomically. With `tileDir`, cells
+ * are cached there by the photo's file name (its SHA-256 in the photo store).
+ */
+export async function buildMontage(
+  photoFiles: readonly string[],
+  target: string,
+  tileDir?: string,
+): Promise<string> {
+  const layout = montageLayout(photoFiles.length);
+  const tiles = await Promise.all(
+    layout.cells.map(async (cell) => ({
+      input: await tile(photoFiles[cell.index] ?? '', tileDir),
+      raw: { width: CELL_WIDTH, height: CELL_HEIGHT, channels: CHANNELS },
+      left: cell.left,
+      top: cell.top,
+    })),
+  );
+  await mkdir(join(target, '..'), { recursive: true });
+  const tmp = `${target}.${randomUUID()}.tmp`;
+  try {
+    await sharp({
+      create: {
+        width: layout.width,
+        height: layout.height,
+        channels: CHANNELS,
+        background: { r: 255, g: 255, b: 255 },
+      },
+    })
+      .composite(tiles)
+      .jpeg({ quality: 85 })
+      .toFile(tmp);
+    await rename(tmp, target);
+  } catch (error) {
+    await rm(tmp, { force: true });
+    throw error;
+  }
+  return target;
+}
+
+/** One photo scaled to cover a cell, as raw RGB pixels (cached when `tileDir` is given). */
+async function tile(file: string, tileDir: string | undefined): Promise<Buffer> {
+  const cached = tileDir === undefined ? null : join(tileDir, `${basename(file)}.raw`);
+  if (cached !== null) {
+    const bytes = await readFile(cached).catch(() => null);
+    if (bytes?.length === TILE_BYTES) return bytes;
+  }
+  const pixels = await sharp(file, { failOn: 'none' })
+    .rotate()
+    .resize({ width: CELL_WIDTH, height: CELL_HEIGHT, fit: 'cover', position: 'centre' })
+    .removeAlpha()
+    .toColourspace('srgb')
+    .raw()
+    .toBuffer();
+  if (cached !== null && tileDir !== undefined) {
+    await mkdir(tileDir, { recursive: true });
+    const tmp = `${cached}.${randomUUID()}.tmp`;
+    await writeFile(tmp, pixels);
+    await rename(tmp, cached);
+  }
+  return pixels;
+}
+
+async function exists(file: string): Promise<boolean> {
+  return (await stat(file).catch(() => null)) !== null;
+}

@@ -1,0 +1,157 @@
+/**
+ * The peer side of the event protocol (/peer/events/...): 2PC prepare, decision and status,
+ * voting notices, vote reports, joins, and photo bytes by hash. Authenticated exactly like the
+ * other /peer routes (HMAC with the cluster key, replay window; anything else 401, logged,
+ * nothing changed); bodies validated with the schemas of src/events/event-messages.ts. Every
+ * handler accepts duplicates. A 409 tells the sender "not yet": its outbox retries later.
+ */
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import type { BlobStore } from '../../blobs/blob-store.js';
+import { UnauthorizedError } from '../../core/errors.js';
+import type { EventService } from '../../events/event.service.js';
+import {
+  Ack,
+  DecisionRequest,
+  ParticipantNotice,
+  PhotoParams,
+  PrepareRequest,
+  PrepareVoteSchema,
+  StatusRequest,
+  StatusResponse,
+  VoteReport,
+  VotingNotice,
+} from '../../events/event-messages.js';
+import type { TxParticipant } from '../../events/two-phase.participant.js';
+import type { Faults } from '../../faults/faults.js';
+import type { PeerVerifier } from '../../replication/peer-auth.js';
+import { ErrorBody } from '../schemas.js';
+
+export interface EventPeerRoutesDeps {
+  readonly verifier: PeerVerifier;
+  readonly faults: Faults;
+  readonly events: EventService;
+  readonly participant: TxParticipant;
+  readonly photos: BlobStore;
+}
+
+const MAX_BODY = 1024 * 1024;
+
+export const eventPeerRoutes =
+  (deps: EventPeerRoutesDeps): FastifyPluginAsyncZod =>
+  async (app) => {
+    // Keep the exact bytes: the signature covers the body as sent.
+    app.removeContentTypeParser('application/json');
+    app.addContentTypeParser(
+      'application/json',
+      { parseAs: 'buffer', bodyLimit: MAX_BODY },
+      (request, body: Buffer, done) => {
+        request.rawBody = body;
+        try {
+          done(null, JSON.parse(body.toString('utf8')));
+        } catch {
+          const error = new Error('The request body is not valid JSON.') as Error & {
+            statusCode: number;
+          };
+          error.statusCode = 400;
+          done(error, undefined);
+        }
+      },
+    );
+
+    app.addHook('preValidation', async (request, reply) => {
+      const result = deps.verifier.verify(
+        request.method,
+        request.url,
+        request.headers,
+        request.rawBody ?? Buffer.alloc(0),
+      );
+      if (!result.ok) {
+        request.log.warn(
+          { reason: result.reason, ip: request.ip, url: request.url },
+          'peer request refused',
+        );
+        throw new UnauthorizedError(`Peer request refused: ${result.reason}.`);
+      }
+      if (deps.faults.isBlocked(result.nodeId)) {
+        request.raw.socket.destroy(); // behave like a cut link: no answer at all
+        return reply.hijack();
+      }
+      request.peerId = result.nodeId;
+      return undefined;
+    });
+
+    const errors = { 400: ErrorBody, 401: ErrorBody, 409: ErrorBody };
+    const ok = { ok: true as const };
+
+    app.post(
+      '/peer/events/tx/prepare',
+      {
+        schema: {
+          hide: true,
+          body: PrepareRequest,
+          response: { 200: PrepareVoteSchema, ...errors },
+        },
+      },
+      async (request) => deps.participant.prepare(request.body),
+    );
+
+    app.post(
+      '/peer/events/tx/decision',
+      { schema: { hide: true, body: DecisionRequest, response: { 200: Ack, ...errors } } },
+      async (request) => {
+        deps.participant.decide(request.body.txId, request.body.eventId, request.body.decision);
+        return ok;
+      },
+    );
+
+    app.post(
+      '/peer/events/tx/status',
+      { schema: { hide: true, body: StatusRequest, response: { 200: StatusResponse, ...errors } } },
+      async (request) => ({ state: deps.events.txStatus(request.body.txId) }),
+    );
+
+    app.post(
+      '/peer/events/voting',
+      { schema: { hide: true, body: VotingNotice, response: { 200: Ack, ...errors } } },
+      async (request) => {
+        deps.events.onVotingNotice(request.body);
+        return ok;
+      },
+    );
+
+    app.post(
+      '/peer/events/votes',
+      { schema: { hide: true, body: VoteReport, response: { 200: Ack, ...errors } } },
+      async (request) => {
+        deps.events.onVoteReport(request.body);
+        return ok;
+      },
+    );
+
+    app.post(
+      '/peer/events/participant',
+      { schema: { hide: true, body: ParticipantNotice, response: { 200: Ack, ...errors } } },
+      async (request) => {
+        deps.events.onParticipantNotice(request.body.eventId, request.body.participant);
+        return ok;
+      },
+    );
+
+    app.get(
+      '/peer/events/photos/:hash',
+      { schema: { hide: true, params: PhotoParams } },
+      async (request, reply) => {
+        const { hash } = request.params;
+        const size = await deps.photos.size(hash);
+        if (size === null) {
+          return reply
+            .status(404)
+            .send({ error: { code: 'not_found', message: 'No such photo here.' } });
+        }
+        return reply
+          .header('Content-Type', 'application/octet-stream')
+          .header('Content-Length', size)
+          .send(deps.photos.read(hash));
+      },
+    );
+  };
