@@ -114,15 +114,24 @@ async function waitIdentical(
   t0: number,
 ): Promise<{ indexedS: number }> {
   let indexedS = Number.NaN;
+  let reported = t0;
   for (;;) {
     const status = await contender.status().catch(() => null);
+    if (status && performance.now() - reported > 5000) {
+      reported = performance.now();
+      const at = round((reported - t0) / 1000);
+      console.log(
+        `  ${at} s: files ${status.files.join(' / ')}, needed ${status.need.join(' / ')}`,
+      );
+    }
     if (status && Number.isNaN(indexedS) && status.files[0] >= files)
       indexedS = (performance.now() - t0) / 1000;
     if (status?.files[0] === files && status.files[1] === files && status.need[1] === 0) {
       const [la, lb] = await Promise.all(roots.map(listing));
       if (la && lb && la.size === lb.size && [...la].every(([p, s]) => lb.get(p) === s)) break;
     }
-    await new Promise((r) => setTimeout(r, 50));
+    // Every 250 ms: each answer costs the nodes a count over the folder's index.
+    await new Promise((r) => setTimeout(r, 250));
   }
   return { indexedS };
 }

@@ -7,6 +7,7 @@
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { freePort } from './nodes.js';
@@ -97,7 +98,8 @@ export async function startSyncthingPair(
     });
   }
   return {
-    pids: instances.map((i) => i.proc?.pid),
+    // `syncthing serve` runs the real work in a child of a monitor process: measure that one.
+    pids: instances.map((i) => childOf(i.proc?.pid) ?? i.proc?.pid),
     async status() {
       const [sa, sb] = (await Promise.all(
         instances.map((i) => rest(i, 'GET', `/rest/db/status?folder=${FOLDER_ID}`)),
@@ -122,6 +124,17 @@ export async function startSyncthingPair(
       );
     },
   };
+}
+
+function childOf(pid: number | undefined): number | undefined {
+  if (pid === undefined) return undefined;
+  try {
+    const children = readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim();
+    const first = children.split(/\s+/)[0];
+    return first ? Number(first) : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 interface FolderStatus {
