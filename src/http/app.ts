@@ -27,6 +27,9 @@ import { folderRoutes } from './routes/folders.routes.js';
 import type { FolderStatus } from '../folders/folder-sync.js';
 import { pictureRoutes } from './routes/pictures.routes.js';
 import { systemRoutes, type SystemInfo } from './routes/system.routes.js';
+import { streamRoutes } from './routes/stream.routes.js';
+import type { LiveFeed } from './live-feed.js';
+import { installWeb, isAppNavigation, sendApp } from './web.js';
 
 export interface AppDeps {
   readonly log: FastifyBaseLogger;
@@ -40,6 +43,10 @@ export interface AppDeps {
   readonly metrics: Metrics;
   readonly cluster: ClusterRoutesDeps;
   readonly folders: () => FolderStatus[];
+  /** Picture changes for the web app's live updates (`GET /api/stream`). */
+  readonly live: LiveFeed;
+  /** The built web app (dist/web) served at `/`, or null to serve the API only. */
+  readonly webRoot: string | null;
   /** The peer API, present when the node has a cluster key. */
   readonly peer: PeerRoutesDeps | null;
 }
@@ -51,7 +58,10 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   }).withTypeProvider<ZodTypeProvider>();
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
-  installErrorHandler(app);
+  installErrorHandler(
+    app,
+    deps.webRoot === null ? undefined : { matches: isAppNavigation, send: sendApp },
+  );
 
   await app.register(cookie, { secret: deps.cookieSecret });
   await app.register(multipart, {
@@ -98,6 +108,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   );
   await app.register(clusterRoutes(deps.cluster));
   await app.register(folderRoutes(deps.folders));
+  await app.register(streamRoutes(deps.live));
+  if (deps.webRoot !== null) await installWeb(app, deps.webRoot);
   if (deps.peer) await app.register(peerRoutes(deps.peer));
   return app;
 }
