@@ -52,10 +52,14 @@ export function GalleryPage() {
     setText((current) => (current.trim() === q ? current : q));
   }, [q]);
 
-  // The search box writes the query string (so back and reload keep the search).
+  // The search box writes the query string (so back and reload keep the search), only when
+  // what was typed settles: a link that changed the query must not be overwritten.
+  const typed = useRef(debounced);
   useEffect(() => {
-    if (debounced.trim() === q) return;
-    navigate(galleryHref(category, debounced.trim()), { replace: true });
+    if (typed.current === debounced) return;
+    typed.current = debounced;
+    if (debounced.trim() !== q)
+      navigate(galleryHref(category, debounced.trim()), { replace: true });
   }, [debounced, q, category]);
 
   const learnCategories = useCallback((items: readonly Picture[]) => {

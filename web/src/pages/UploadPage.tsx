@@ -150,6 +150,7 @@ export function UploadPage() {
 
   const summary = summarize(items);
   const waiting = items.filter((i) => i.status === 'ready' || i.status === 'failed').length;
+  const onlyFailed = waiting > 0 && !items.some((i) => i.status === 'ready');
 
   return (
     <div className="upload">
@@ -228,7 +229,9 @@ export function UploadPage() {
                   ? 'Uploading…'
                   : waiting === 0
                     ? 'All sent'
-                    : `Upload ${waiting} ${waiting === 1 ? 'picture' : 'pictures'}`}
+                    : onlyFailed
+                      ? `Retry ${waiting} failed`
+                      : `Upload ${waiting} ${waiting === 1 ? 'picture' : 'pictures'}`}
               </button>
               {summary.created + summary.duplicate > 0 && !running && (
                 <button type="button" className="btn btn-ghost" onClick={clearDone}>
