@@ -47,10 +47,13 @@ export async function screenshots(page: Page, name: string): Promise<void> {
   const before = page.viewportSize() ?? DESKTOP;
   for (const size of [PHONE, DESKTOP]) {
     await page.setViewportSize(size);
-    await page.waitForFunction(() =>
-      [...document.images].every((img) => img.complete || img.loading === 'lazy'),
+    // A string: this file is compiled without the DOM types.
+    await page.waitForFunction(
+      "[...document.images].every((img) => img.complete || img.loading === 'lazy')",
     );
-    await page.screenshot({ path: join(SCREENSHOTS, `${name}-${size.width}.png`), fullPage: true,
+    await page.screenshot({
+      path: join(SCREENSHOTS, `${name}-${size.width}.png`),
+      fullPage: true,
       animations: 'disabled',
     });
   }

@@ -14,10 +14,10 @@ export type AuthState =
 
 interface AuthContextValue {
   readonly auth: AuthState;
-  signIn(username: string, password: string): Promise<void>;
-  signOut(): Promise<void>;
+  readonly signIn: (username: string, password: string) => Promise<void>;
+  readonly signOut: () => Promise<void>;
   /** Call with any error from the API: a 401 means the session is gone. */
-  handleError(error: unknown): void;
+  readonly handleError: (error: unknown) => void;
 }
 
 const AuthContext = createContext<AuthContextValue | null>(null);

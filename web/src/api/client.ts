@@ -28,7 +28,7 @@ export class ApiError extends Error {
 /** The ApiError for a response that is not a success, from its JSON body when it has one. */
 export function errorFrom(status: number, body: unknown): ApiError {
   if (typeof body === 'object' && body !== null && 'error' in body) {
-    const error = (body as { error: unknown }).error;
+    const error = body.error;
     if (typeof error === 'object' && error !== null) {
       const { code, message } = error as { code?: unknown; message?: unknown };
       if (typeof code === 'string' && typeof message === 'string') {

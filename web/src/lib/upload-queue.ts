@@ -128,7 +128,7 @@ export function outcome(status: number, body: unknown): Outcome {
 
 function pictureIdOf(body: unknown): string | null {
   if (typeof body === 'object' && body !== null && 'id' in body) {
-    const id = (body as { id: unknown }).id;
+    const id = body.id;
     if (typeof id === 'string') return id;
   }
   return null;
@@ -136,9 +136,9 @@ function pictureIdOf(body: unknown): string | null {
 
 function errorMessageOf(body: unknown): string | null {
   if (typeof body === 'object' && body !== null && 'error' in body) {
-    const error = (body as { error: unknown }).error;
+    const error = body.error;
     if (typeof error === 'object' && error !== null && 'message' in error) {
-      const message = (error as { message: unknown }).message;
+      const message = error.message;
       if (typeof message === 'string') return message;
     }
   }

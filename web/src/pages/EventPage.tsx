@@ -4,7 +4,7 @@
  * voting countdown, accept/reject), and the public page once the montage is published.
  * It polls GET /api/events/:id every 2 s.
  */
-import { useCallback, useState, type FormEvent } from 'react';
+import { useCallback, useState, type SyntheticEvent } from 'react';
 import { ApiError, api, montageUrl } from '../api/client';
 import { sendMultipart } from '../api/upload';
 import type { MosaicEvent } from '../api/types';
@@ -85,7 +85,14 @@ export function EventPage({ id }: { id: string }) {
   if (!isMember(event) && invite !== null) {
     return <JoinCard id={id} invite={invite} title={event.title} onJoined={joined} />;
   }
-  return <EventWorkspace event={event} onChange={(e) => setLoad({ state: 'ok', event: e })} />;
+  return (
+    <EventWorkspace
+      event={event}
+      onChange={(e) => {
+        setLoad({ state: 'ok', event: e });
+      }}
+    />
+  );
 }
 
 function JoinCard({
@@ -103,7 +110,7 @@ function JoinCard({
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<string | null>(null);
 
-  const submit = async (e: FormEvent) => {
+  const submit = async (e: SyntheticEvent) => {
     e.preventDefault();
     setBusy(true);
     setError(null);

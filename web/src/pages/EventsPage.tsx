@@ -1,5 +1,5 @@
 /** Group photo events: the ones this account organises, and a form to create one. */
-import { useCallback, useEffect, useState, type FormEvent } from 'react';
+import { useCallback, useEffect, useState, type SyntheticEvent } from 'react';
 import { ApiError, api } from '../api/client';
 import type { MosaicEvent } from '../api/types';
 import { useAuth } from '../auth';
@@ -83,7 +83,7 @@ function CreateEvent() {
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<string | null>(null);
 
-  const submit = async (event: FormEvent) => {
+  const submit = async (event: SyntheticEvent) => {
     event.preventDefault();
     setBusy(true);
     setError(null);

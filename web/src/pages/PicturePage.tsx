@@ -2,7 +2,7 @@
  * One picture: the large view, its info (with the node it came from), download, in-place
  * editing of title, category and description, and delete after a confirmation.
  */
-import { useEffect, useState, type FormEvent } from 'react';
+import { useEffect, useState, type SyntheticEvent } from 'react';
 import { api, fileUrl, thumbUrl } from '../api/client';
 import type { Picture } from '../api/types';
 import { useAuth } from '../auth';
@@ -130,7 +130,7 @@ export function PicturePage({ id }: { id: string }) {
           <dd>{picture.owner}</dd>
           <dt>Added</dt>
           <dd>{formatDate(picture.createdAt)}</dd>
-          {picture.updatedAt !== picture.createdAt && (
+          {Date.parse(picture.updatedAt) - Date.parse(picture.createdAt) > 1000 && (
             <>
               <dt>Edited</dt>
               <dd>{formatDate(picture.updatedAt)}</dd>
@@ -160,8 +160,8 @@ export function PicturePage({ id }: { id: string }) {
         }}
       >
         <p>
-          “{picture.title}” disappears from every node. Its bytes stay in each node’s trash for a
-          while, so an administrator can still bring it back.
+          “{picture.title}” disappears from every node. Uploading the same file again brings it
+          back.
         </p>
       </ConfirmDialog>
     </article>
@@ -184,7 +184,7 @@ function EditForm({
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<string | null>(null);
 
-  const save = async (event: FormEvent) => {
+  const save = async (event: SyntheticEvent) => {
     event.preventDefault();
     const patch: { title?: string; category?: string; desc?: string } = {};
     if (title.trim() !== picture.title) patch.title = title.trim();
