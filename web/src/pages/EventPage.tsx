@@ -348,7 +348,11 @@ function PhotoUpload({
     <section className="card" aria-label="Add a photo">
       <h2>Your photos</h2>
       <p className="muted small">
-        {event.me.submitted ? 'You have added a photo. Add another?' : 'Add one or more photos.'}
+        {event.me.submitted
+          ? blocked
+            ? 'You have added a photo.'
+            : 'You have added a photo. Add another?'
+          : 'Add one or more photos.'}
       </p>
       <label className={blocked || progress !== null ? 'btn btn-disabled' : 'btn btn-primary'}>
         {progress === null ? 'Add a photo' : 'Uploading…'}
