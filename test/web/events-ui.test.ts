@@ -8,7 +8,13 @@
 import type { Browser, BrowserContext, Page, Route } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { launchBrowser, newPage, screenshots } from '../helpers/browser.js';
-import { cleanup, makeImage, startNode, type NodeProcess } from '../helpers/node-process.js';
+import {
+  ADMIN_PASSWORD,
+  cleanup,
+  makeImage,
+  startNode,
+  type NodeProcess,
+} from '../helpers/node-process.js';
 
 type Phase = 'creating' | 'collecting' | 'voting' | 'published' | 'aborted';
 interface Participant {
@@ -70,6 +76,8 @@ async function answer(route: Route): Promise<void> {
   const json = (status: number, body: unknown) =>
     route.fulfill({ status, contentType: 'application/json', body: JSON.stringify(body) });
   switch (key) {
+    case 'GET /api/events':
+      return json(200, { items: [eventJson(node.url)] });
     case 'GET /api/events/ev1':
       if (state.me.role === 'visitor' && state.phase !== 'published') {
         return json(403, { error: { code: 'forbidden', message: 'Not a participant.' } });
@@ -115,7 +123,7 @@ beforeAll(async () => {
   montage = await makeImage({ width: 900, height: 600, seed: 7 });
   browser = await launchBrowser();
   ({ context, page } = await newPage(browser));
-  await context.route('**/api/events/**', answer);
+  await context.route(/\/api\/events(\/|$)/, answer);
 });
 
 afterAll(async () => {
@@ -125,6 +133,22 @@ afterAll(async () => {
 });
 
 describe('event pages (events API played by the test)', () => {
+  test('the events page lists events and has the form to create one', async () => {
+    await page.goto(node.url);
+    await page.getByLabel('Username').fill('admin');
+    await page.getByLabel('Password').fill(ADMIN_PASSWORD);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page
+      .getByRole('navigation', { name: 'Main' })
+      .getByRole('link', { name: 'Events' })
+      .click();
+    await page.getByRole('link', { name: /Summer picnic/ }).waitFor();
+    await page.getByRole('button', { name: 'Create event' }).waitFor();
+    await screenshots(page, 'events-list');
+    await page.getByRole('button', { name: 'Sign out' }).click();
+    await page.getByLabel('Username').waitFor();
+  });
+
   test('an outsider without an invite is told the event is private', async () => {
     await page.goto(`${node.url}/e/ev1`);
     await page.getByRole('heading', { name: 'This event is private' }).waitFor();
@@ -181,7 +205,7 @@ describe('event pages (events API played by the test)', () => {
     state.phase = 'published';
     state.deadline = null;
     const visitor = await browser.newContext({ viewport: { width: 1440, height: 900 } });
-    await visitor.route('**/api/events/**', async (route) => {
+    await visitor.route(/\/api\/events(\/|$)/, async (route) => {
       state.me = { role: 'visitor', name: null, submitted: false, voted: false };
       await answer(route);
     });

@@ -156,6 +156,9 @@ describe('the web app', () => {
     await expect.poll(() => tiles(page1).count()).toBe(3);
     await page1.getByRole('img', { name: 'night city' }).waitFor();
     await screenshots(page1, 'gallery');
+    await page1.emulateMedia({ colorScheme: 'dark' });
+    await screenshots(page1, 'gallery-dark');
+    await page1.emulateMedia({ colorScheme: 'light' });
 
     await page1.getByRole('link', { name: 'city', exact: true }).click();
     await expect.poll(() => tiles(page1).count()).toBe(1);
@@ -210,6 +213,21 @@ describe('the web app', () => {
     await page1.getByRole('heading', { name: 'Gallery' }).waitFor();
     await expect.poll(() => tiles(page1).count()).toBe(2);
     await expect.poll(() => tiles(page2).count(), { timeout: 20_000 }).toBe(2);
+  });
+
+  test('a picture uploaded at the other node appears without a reload', async () => {
+    const n2 = cluster.nodes[1];
+    if (!n2) throw new Error('no node 2');
+    const up = await (
+      await n2.api()
+    ).upload({
+      file: await makeImage({ seed: 12, width: 320, height: 320 }),
+      filename: 'harbour.png',
+      fields: { title: 'Harbour from node two', category: 'city' },
+    });
+    expect(up.status).toBe(201);
+    await tiles(page1).getByText('Harbour from node two').waitFor({ timeout: 20_000 });
+    await expect.poll(() => tiles(page1).count()).toBe(3);
   });
 
   test('the cluster page shows both nodes up', async () => {
