@@ -230,6 +230,25 @@ describe('the web app', () => {
     await expect.poll(() => tiles(page1).count()).toBe(3);
   });
 
+  test('pages through a long gallery as it scrolls', async () => {
+    const n1 = cluster.nodes[0];
+    if (!n1) throw new Error('no node 1');
+    const admin = await n1.api();
+    for (let i = 0; i < 50; i++) {
+      const up = await admin.upload({
+        file: await makeImage({ seed: 100 + i, width: 16, height: 16 }),
+        fields: { title: `Tiny ${i}`, category: 'tiny' },
+      });
+      expect(up.status).toBe(201);
+    }
+    await page1.reload();
+    // The first page is 48 pictures; the rest come when the end of the grid is near.
+    await expect.poll(() => tiles(page1).count()).toBe(48);
+    await tiles(page1).last().scrollIntoViewIfNeeded();
+    await expect.poll(() => tiles(page1).count()).toBe(53);
+    await page1.getByRole('button', { name: 'Load more' }).waitFor({ state: 'detached' });
+  });
+
   test('the cluster page shows both nodes up', async () => {
     await tab(page1, 'Cluster').click();
     const nodes = page1.getByTestId('node');
