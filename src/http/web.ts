@@ -25,13 +25,10 @@ export async function installWeb(app: FastifyInstance, root: string): Promise<vo
     wildcard: false,
     index: false,
     cacheControl: false,
-    setHeaders(reply, path) {
+    setHeaders(res, path) {
       // Vite puts a content hash in every asset's name: it never changes under that name.
       const hashed = path.startsWith(join(root, 'assets'));
-      void reply.header(
-        'Cache-Control',
-        hashed ? 'public, max-age=31536000, immutable' : 'no-cache',
-      );
+      res.setHeader('Cache-Control', hashed ? 'public, max-age=31536000, immutable' : 'no-cache');
     },
   });
 }
