@@ -213,6 +213,13 @@ describe('the web app', () => {
     await page1.getByRole('heading', { name: 'Gallery' }).waitFor();
     await expect.poll(() => tiles(page1).count()).toBe(2);
     await expect.poll(() => tiles(page2).count(), { timeout: 20_000 }).toBe(2);
+
+    // Keyboard: a tile opens with Enter, Escape goes back.
+    await tiles(page1).first().focus();
+    await page1.keyboard.press('Enter');
+    await page1.getByRole('button', { name: 'Edit' }).waitFor();
+    await page1.keyboard.press('Escape');
+    await page1.getByRole('heading', { name: 'Gallery' }).waitFor();
   });
 
   test('a picture uploaded at the other node appears without a reload', async () => {

@@ -230,7 +230,12 @@ export function GalleryPage() {
         <ul className="grid" aria-label="Pictures">
           {list.items.map((p) => (
             <li key={p.id}>
-              <Link to={paths.picture(p.id)} className="tile" data-testid="tile">
+              <Link
+                to={paths.picture(p.id)}
+                className="tile"
+                data-testid="tile"
+                aria-label={p.category ? `${p.title} (${p.category})` : p.title}
+              >
                 <img src={thumbUrl(p.id)} alt={p.title} loading="lazy" decoding="async" />
                 <span className="tile-caption">
                   <span className="tile-title">{p.title}</span>

@@ -36,6 +36,18 @@ export function PicturePage({ id }: { id: string }) {
     };
   }, [id, handleError]);
 
+  // Escape goes back to the gallery (the edit form and the dialog handle their own Escape).
+  useEffect(() => {
+    if (editing || confirming) return;
+    const onKey = (event: KeyboardEvent) => {
+      if (event.key === 'Escape' && !event.defaultPrevented) navigate(paths.gallery);
+    };
+    window.addEventListener('keydown', onKey);
+    return () => {
+      window.removeEventListener('keydown', onKey);
+    };
+  }, [editing, confirming]);
+
   const remove = async () => {
     setDeleting(true);
     try {
