@@ -18,8 +18,10 @@ COPY package.json package-lock.json ./
 # later (so that this layer stays cached while only code changes); the two native modules run
 # their own install scripts in `npm rebuild`.
 RUN npm ci --ignore-scripts && npm rebuild better-sqlite3 sharp
-COPY tsconfig.json tsconfig.build.json ./
+COPY tsconfig.json tsconfig.build.json vite.config.ts ./
 COPY src ./src
+COPY web ./web
+# The server (tsc) and the web app (vite build into dist/web).
 RUN npm run build && npm prune --omit=dev
 
 # ---- runtime: node, production node_modules, the compiled code, nothing else.
@@ -29,6 +31,7 @@ WORKDIR /app
 COPY --from=build /app/package.json ./
 COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/dist/src ./dist/src
+COPY --from=build /app/dist/web ./dist/web
 COPY bin ./bin
 # The code stays root-owned (read-only for the node); the data volume belongs to "node".
 RUN mkdir -p /data && chown node:node /data

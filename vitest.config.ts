@@ -1,7 +1,9 @@
 import { defineConfig } from 'vitest/config';
 
-// Two tiers: `unit` runs pure and single-layer tests beside the code (fast); `node` starts
-// real node processes on 127.0.0.1 and drives them over HTTP (needs `npm run build` first).
+// Three projects: `unit` runs pure and single-layer tests beside the code (fast); `web` the
+// web app's pure logic (upload queue, countdown, API client...), in Node, no browser; `node`
+// starts real node processes on 127.0.0.1 and drives them over HTTP, and, in test/web/, with a
+// real browser (needs `npm run build` first).
 export default defineConfig({
   test: {
     projects: [
@@ -10,6 +12,13 @@ export default defineConfig({
           name: 'unit',
           include: ['src/**/*.test.ts'],
           testTimeout: 20_000,
+        },
+      },
+      {
+        test: {
+          name: 'web',
+          include: ['web/src/**/*.test.ts'],
+          environment: 'node',
         },
       },
       {

@@ -29,6 +29,9 @@ import { pictureRoutes } from './routes/pictures.routes.js';
 import { systemRoutes, type SystemInfo } from './routes/system.routes.js';
 import { eventRoutes, type EventRoutesDeps } from './routes/events.routes.js';
 import { eventPeerRoutes, type EventPeerRoutesDeps } from './routes/events.peer.routes.js';
+import { streamRoutes } from './routes/stream.routes.js';
+import type { LiveFeed } from './live-feed.js';
+import { installWeb, isAppNavigation, sendApp } from './web.js';
 
 export interface AppDeps {
   readonly log: FastifyBaseLogger;
@@ -42,6 +45,10 @@ export interface AppDeps {
   readonly metrics: Metrics;
   readonly cluster: ClusterRoutesDeps;
   readonly folders: () => FolderStatus[];
+  /** Picture changes for the web app's live updates (`GET /api/stream`). */
+  readonly live: LiveFeed;
+  /** The built web app (dist/web) served at `/`, or null to serve the API only. */
+  readonly webRoot: string | null;
   /** The peer API, present when the node has a cluster key. */
   readonly peer: PeerRoutesDeps | null;
   /** Group photo events: the public API, and its peer side when the node has a cluster key. */
@@ -55,7 +62,10 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   }).withTypeProvider<ZodTypeProvider>();
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
-  installErrorHandler(app);
+  installErrorHandler(
+    app,
+    deps.webRoot === null ? undefined : { matches: isAppNavigation, send: sendApp },
+  );
 
   await app.register(cookie, { secret: deps.cookieSecret });
   await app.register(multipart, {
@@ -102,6 +112,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   );
   await app.register(clusterRoutes(deps.cluster));
   await app.register(folderRoutes(deps.folders));
+  await app.register(streamRoutes(deps.live));
+  if (deps.webRoot !== null) await installWeb(app, deps.webRoot);
   if (deps.peer) await app.register(peerRoutes(deps.peer));
   if (deps.events) await app.register(eventRoutes(deps.events.api));
   if (deps.events?.peer) await app.register(eventPeerRoutes(deps.events.peer));

@@ -2,11 +2,17 @@
  * The one place where failures become HTTP responses:
  * `{"error": {"code": "...", "message": "..."}}`.
  */
-import type { FastifyError, FastifyInstance } from 'fastify';
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
 import { AppError } from '../core/errors.js';
 
-export function installErrorHandler(app: FastifyInstance): void {
+export interface NotFoundFallback {
+  /** Whether this unmatched request is for the fallback (e.g. a web app page) and not a 404. */
+  readonly matches: (request: FastifyRequest) => boolean;
+  readonly send: (reply: FastifyReply) => FastifyReply;
+}
+
+export function installErrorHandler(app: FastifyInstance, fallback?: NotFoundFallback): void {
   app.setErrorHandler((error: FastifyError, request, reply) => {
     const { status, code, message } = describe(error);
     if (status >= 500) request.log.error({ err: error }, 'request failed');
@@ -14,11 +20,12 @@ export function installErrorHandler(app: FastifyInstance): void {
     return reply.status(status).send({ error: { code, message } });
   });
 
-  app.setNotFoundHandler((request, reply) =>
-    reply.status(404).send({
+  app.setNotFoundHandler((request, reply) => {
+    if (fallback?.matches(request)) return fallback.send(reply);
+    return reply.status(404).send({
       error: { code: 'not_found', message: `No route ${request.method} ${request.url}.` },
-    }),
-  );
+    });
+  });
 }
 
 function describe(error: FastifyError): { status: number; code: string; message: string } {

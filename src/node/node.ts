@@ -22,6 +22,8 @@ import type { NodeConfig } from '../config/node-config.js';
 import { HybridClock } from '../core/hlc.js';
 import { openDatabase, type Db } from '../db/database.js';
 import { buildApp } from '../http/app.js';
+import { LiveFeed } from '../http/live-feed.js';
+import { defaultWebRoot } from '../http/web.js';
 import { createMetrics, registerFolderMetrics, registerPeerMetrics } from '../http/metrics.js';
 import { Faults } from '../faults/faults.js';
 import { BlobSync } from '../replication/blob-sync.js';
@@ -110,6 +112,7 @@ export async function startNode(
   const agent = new Agent({ keepAliveTimeout: 10_000, connections: 32 });
   let selfUrl: string | null = null;
   let replicator: Replicator | null = null;
+  const live = new LiveFeed();
   const blobSync = new BlobSync({
     db,
     pictures: pictureRepo,
@@ -117,6 +120,10 @@ export async function startNode(
     blobs,
     sources: () => replicator?.candidates() ?? [],
     log,
+    // A replicated picture becomes visible only now: tell the web app again.
+    onVisible: (id) => {
+      live.publish({ type: 'pictures', ids: [id] });
+    },
   });
   if (config.clusterKey !== undefined) {
     replicator = new Replicator({
@@ -158,6 +165,7 @@ export async function startNode(
   changes.onOps((ops) => {
     replicator?.onOps(ops);
     blobSync.handleOps(ops);
+    live.onOps(ops);
     for (const op of ops) {
       if (op.body.kind === 'file.put' && op.origin !== identity.id) {
         folders.get(op.body.folder)?.onRemoteChange();
@@ -195,6 +203,8 @@ export async function startNode(
     thumbs,
     metrics,
     folders: () => [...folders.values()].map((f) => f.status()),
+    live,
+    webRoot: defaultWebRoot(),
     cluster: {
       self: () => ({ id: identity.id, name: identity.name, url: selfUrl }),
       peers: peerStatus,

@@ -1,0 +1,55 @@
+/**
+ * The live feed: what the web app hears over server-sent events (`GET /api/stream`) so that a
+ * gallery shows new, edited and deleted pictures from any node without a reload.
+ *
+ * It carries hints, never data: a client that hears "pictures changed" fetches what it shows
+ * again through the ordinary API, which applies the usual permission and visibility rules.
+ */
+import type { Op } from '../oplog/op.js';
+
+export interface LiveMessage {
+  readonly type: 'pictures';
+  /** The pictures concerned (a client may refetch only those, or its whole page). */
+  readonly ids: readonly string[];
+}
+
+export type LiveListener = (message: LiveMessage) => void;
+
+export class LiveFeed {
+  private readonly listeners = new Set<LiveListener>();
+
+  subscribe(listener: LiveListener): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  get subscribers(): number {
+    return this.listeners.size;
+  }
+
+  publish(message: LiveMessage): void {
+    for (const listener of this.listeners) listener(message);
+  }
+
+  /** Called with every batch of operations committed here or received from a peer. */
+  onOps(ops: readonly Op[]): void {
+    const ids = pictureIds(ops);
+    if (ids.length > 0) this.publish({ type: 'pictures', ids });
+  }
+}
+
+/** The distinct ids of the pictures that a batch of operations touches, in order. */
+export function pictureIds(ops: readonly Op[]): string[] {
+  const ids = new Set<string>();
+  for (const { body } of ops) {
+    // Other kinds (accounts, folder files, and whatever comes later) are not the gallery's.
+    if (
+      body.kind === 'picture.create' ||
+      body.kind === 'picture.update' ||
+      body.kind === 'picture.delete'
+    ) {
+      ids.add(body.id);
+    }
+  }
+  return [...ids];
+}

@@ -1,0 +1,58 @@
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { requirePrincipal } from '../auth.js';
+import type { LiveFeed } from '../live-feed.js';
+import { ErrorBody } from '../schemas.js';
+
+/** A comment line now and then keeps proxies and browsers from closing an idle stream. */
+const HEARTBEAT_MS = 25_000;
+
+/**
+ * `GET /api/stream`: server-sent events for the web app. Each message is
+ * `event: pictures` with `data: {"ids": [...]}` when pictures were created, edited or deleted
+ * here or at another node (a replicated picture is announced again once its bytes arrived,
+ * which is when it becomes visible). The browser's EventSource reconnects by itself.
+ */
+export const streamRoutes =
+  (feed: LiveFeed): FastifyPluginAsyncZod =>
+  async (app) => {
+    const open = new Set<() => void>();
+    // Streams never end by themselves: end them so that closing the server does not wait.
+    app.addHook('preClose', async () => {
+      for (const end of open) end();
+    });
+
+    app.get(
+      '/api/stream',
+      {
+        schema: {
+          summary: 'Server-sent events: a message whenever pictures change (at any node)',
+          response: { 401: ErrorBody },
+        },
+      },
+      async (request, reply) => {
+        requirePrincipal(request);
+        const res = reply.raw;
+        reply.hijack();
+        res.writeHead(200, {
+          'Content-Type': 'text/event-stream; charset=utf-8',
+          'Cache-Control': 'no-store',
+          Connection: 'keep-alive',
+          'X-Accel-Buffering': 'no',
+        });
+        // The first bytes tell the client (and tests) that it is subscribed.
+        res.write(': subscribed\nretry: 2000\n\n');
+        const unsubscribe = feed.subscribe((message) => {
+          res.write(`event: ${message.type}\ndata: ${JSON.stringify({ ids: message.ids })}\n\n`);
+        });
+        const heartbeat = setInterval(() => res.write(': ping\n\n'), HEARTBEAT_MS);
+        const end = () => {
+          clearInterval(heartbeat);
+          unsubscribe();
+          open.delete(end);
+          if (!res.writableEnded) res.end();
+        };
+        open.add(end);
+        request.raw.once('close', end);
+      },
+    );
+  };

@@ -1,0 +1,61 @@
+/**
+ * Browser harness for the web app's end-to-end tests: Debian's chromium (`/usr/bin/chromium`,
+ * installed by .ci/run) driven by playwright-core, headless. Screenshots go to
+ * test-results/screenshots/ at phone (375 px) and desktop (1440 px) width.
+ */
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import { ADMIN_PASSWORD, REPO_ROOT } from './node-process.js';
+
+export const CHROMIUM = process.env['MOSAIC_CHROMIUM'] ?? '/usr/bin/chromium';
+export const SCREENSHOTS = join(REPO_ROOT, 'test-results', 'screenshots');
+
+export const PHONE = { width: 375, height: 812 } as const;
+export const DESKTOP = { width: 1440, height: 900 } as const;
+
+export async function launchBrowser(): Promise<Browser> {
+  return chromium.launch({
+    executablePath: CHROMIUM,
+    headless: true,
+    args: ['--no-sandbox', '--disable-dev-shm-usage', '--disable-gpu'],
+  });
+}
+
+/** A fresh context (its own cookies), desktop-sized; pages fail fast rather than hang. */
+export async function newPage(browser: Browser): Promise<{ context: BrowserContext; page: Page }> {
+  const context = await browser.newContext({ viewport: DESKTOP });
+  context.setDefaultTimeout(15_000);
+  const page = await context.newPage();
+  return { context, page };
+}
+
+export async function signIn(page: Page, url: string, password = ADMIN_PASSWORD): Promise<void> {
+  await page.goto(url);
+  await page.getByLabel('Username').fill('admin');
+  await page.getByLabel('Password').fill(password);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.getByRole('heading', { name: 'Gallery' }).waitFor();
+}
+
+/**
+ * Saves `<name>-375.png` and `<name>-1440.png` (full page) and puts the viewport back.
+ * Waits for the images on the page to finish loading first, so the shots show them.
+ */
+export async function screenshots(page: Page, name: string): Promise<void> {
+  await mkdir(SCREENSHOTS, { recursive: true });
+  const before = page.viewportSize() ?? DESKTOP;
+  for (const size of [PHONE, DESKTOP]) {
+    await page.setViewportSize(size);
+    // A string: this file is compiled without the DOM types.
+    await page.waitForFunction(
+      "[...document.images].every((img) => img.complete || img.loading === 'lazy')",
+    );
+    await page.screenshot({
+      path: join(SCREENSHOTS, `${name}-${size.width}.png`),
+      fullPage: true,
+      animations: 'disabled',
+    });
+  }
+  await page.setViewportSize(before);
+}

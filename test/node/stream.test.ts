@@ -1,0 +1,83 @@
+/**
+ * GET /api/stream (server-sent events for the web app) against real node processes: it needs
+ * a signed-in caller, announces picture changes made at this node and at a peer (once the
+ * replicated bytes are there), and does not keep a stopping node waiting.
+ */
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { TestCluster } from '../helpers/cluster.js';
+import { cleanup, makeImage, type Api, type Picture } from '../helpers/node-process.js';
+
+let cluster: TestCluster;
+let a: Api;
+let b: Api;
+
+beforeAll(async () => {
+  cluster = new TestCluster();
+  const [n1, n2] = await cluster.startAll(2);
+  if (!n1 || !n2) throw new Error('two nodes expected');
+  a = await n1.api();
+  b = await n2.api();
+});
+
+afterAll(async () => {
+  await cleanup();
+});
+
+/** Reads an event stream, keeping what arrived, until `until` finds what it wants. */
+async function readStream(res: Response) {
+  if (!res.body) throw new Error('no body');
+  const reader = res.body.pipeThrough(new TextDecoderStream()).getReader();
+  let text = '';
+  return {
+    async until(match: (text: string) => boolean): Promise<string> {
+      while (!match(text)) {
+        const { value, done } = await reader.read();
+        if (done) throw new Error(`the stream ended; it said: ${text}`);
+        text += value;
+      }
+      return text;
+    },
+    cancel: () => reader.cancel(),
+  };
+}
+
+describe('GET /api/stream', () => {
+  test('needs a signed-in caller', async () => {
+    const res = await fetch(`${cluster.url(0)}/api/stream`);
+    expect(res.status).toBe(401);
+  });
+
+  test('announces local and replicated picture changes', async () => {
+    const res = await b.fetch('/api/stream');
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toContain('text/event-stream');
+    const stream = await readStream(res);
+    await stream.until((t) => t.includes(': subscribed'));
+
+    // Uploaded at node 1: node 2 says so when the operation arrives, and again once the bytes
+    // are there, which is when the picture becomes visible at node 2.
+    const up = await a.upload<Picture>({
+      file: await makeImage({ seed: 41 }),
+      fields: { title: 'x' },
+    });
+    expect(up.status).toBe(201);
+    const message = `event: pictures\ndata: {"ids":["${up.body.id}"]}\n\n`;
+    await stream.until((t) => t.split(message).length === 3);
+    expect((await b.get(`/api/pictures/${up.body.id}`)).status).toBe(200);
+
+    // Edited at node 2 itself.
+    const before = (await stream.until(() => true)).length;
+    expect((await b.patch(`/api/pictures/${up.body.id}`, { title: 'y' })).status).toBe(200);
+    await stream.until((t) => t.slice(before).includes(up.body.id));
+    await stream.cancel();
+  });
+
+  test('an open stream does not hold up a node that stops', async () => {
+    const node = cluster.nodes[0];
+    if (!node) throw new Error('no node 1');
+    const res = await a.fetch('/api/stream');
+    const stream = await readStream(res);
+    await stream.until((t) => t.includes(': subscribed'));
+    expect(await node.node.stop()).toBe(0);
+  });
+});

@@ -1,0 +1,138 @@
+/**
+ * The web app's one way to the server: the public JSON API, same origin, the session cookie
+ * sent by the browser (HttpOnly: the app never sees it). Failures become ApiError with the
+ * server's `{error: {code, message}}`.
+ */
+import type {
+  ClusterView,
+  EventCreate,
+  Folder,
+  MosaicEvent,
+  Picture,
+  PictureList,
+  PicturePatch,
+  User,
+} from './types';
+
+export class ApiError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'ApiError';
+  }
+}
+
+/** The ApiError for a response that is not a success, from its JSON body when it has one. */
+export function errorFrom(status: number, body: unknown): ApiError {
+  if (typeof body === 'object' && body !== null && 'error' in body) {
+    const error = body.error;
+    if (typeof error === 'object' && error !== null) {
+      const { code, message } = error as { code?: unknown; message?: unknown };
+      if (typeof code === 'string' && typeof message === 'string') {
+        return new ApiError(status, code, message);
+      }
+    }
+  }
+  return new ApiError(status, `http_${status}`, statusMessage(status));
+}
+
+function statusMessage(status: number): string {
+  if (status === 0) return 'The server could not be reached.';
+  if (status === 401) return 'Please sign in.';
+  if (status === 403) return 'You may not do this.';
+  if (status === 404) return 'Not found.';
+  if (status === 413) return 'The file is too large.';
+  if (status === 415) return 'This kind of file is not accepted.';
+  if (status >= 500) return 'The server failed; try again.';
+  return `The request failed (${status}).`;
+}
+
+export interface PictureQuery {
+  readonly category?: string;
+  readonly q?: string;
+  readonly limit?: number;
+  readonly cursor?: string | null;
+}
+
+export function picturesPath({ category, q, limit, cursor }: PictureQuery): string {
+  const params = new URLSearchParams();
+  if (category) params.set('category', category);
+  if (q?.trim()) params.set('q', q.trim());
+  if (limit !== undefined) params.set('limit', String(limit));
+  if (cursor) params.set('cursor', cursor);
+  const query = params.toString();
+  return query ? `/api/pictures?${query}` : '/api/pictures';
+}
+
+export const thumbUrl = (id: string, size: 'small' | 'large' = 'small') =>
+  `/api/pictures/${encodeURIComponent(id)}/thumb?size=${size}`;
+export const fileUrl = (id: string) => `/api/pictures/${encodeURIComponent(id)}/file`;
+export const montageUrl = (eventId: string, version: number) =>
+  `/api/events/${encodeURIComponent(eventId)}/montage?version=${version}`;
+
+export type FetchLike = (input: string, init?: RequestInit) => Promise<Response>;
+
+export function createApi(fetchImpl: FetchLike = (input, init) => fetch(input, init)) {
+  async function request<T>(method: string, path: string, json?: unknown): Promise<T> {
+    const init: RequestInit = { method, credentials: 'same-origin', headers: {} };
+    if (json !== undefined) {
+      init.headers = { 'content-type': 'application/json' };
+      init.body = JSON.stringify(json);
+    }
+    let res: Response;
+    try {
+      res = await fetchImpl(path, init);
+    } catch {
+      throw new ApiError(0, 'network', statusMessage(0));
+    }
+    const text = await res.text();
+    let body: unknown = null;
+    if (text && res.headers.get('content-type')?.includes('json')) {
+      try {
+        body = JSON.parse(text);
+      } catch {
+        body = null;
+      }
+    }
+    if (!res.ok) throw errorFrom(res.status, body);
+    return body as T;
+  }
+
+  const id = encodeURIComponent;
+  return {
+    me: () => request<{ user: User }>('GET', '/api/auth/me').then((r) => r.user),
+    login: (username: string, password: string) =>
+      request<{ user: User }>('POST', '/api/auth/login', { username, password }).then(
+        (r) => r.user,
+      ),
+    logout: () => request<null>('POST', '/api/auth/logout'),
+
+    pictures: (query: PictureQuery) => request<PictureList>('GET', picturesPath(query)),
+    picture: (pictureId: string) => request<Picture>('GET', `/api/pictures/${id(pictureId)}`),
+    updatePicture: (pictureId: string, patch: PicturePatch) =>
+      request<Picture>('PATCH', `/api/pictures/${id(pictureId)}`, patch),
+    deletePicture: (pictureId: string) => request<null>('DELETE', `/api/pictures/${id(pictureId)}`),
+
+    cluster: () => request<ClusterView>('GET', '/api/cluster'),
+    folders: () => request<Folder[]>('GET', '/api/folders'),
+
+    events: () => request<{ items: MosaicEvent[] }>('GET', '/api/events').then((r) => r.items),
+    event: (eventId: string) => request<MosaicEvent>('GET', `/api/events/${id(eventId)}`),
+    createEvent: (body: EventCreate) => request<MosaicEvent>('POST', '/api/events', body),
+    joinEvent: (eventId: string, invite: string, name: string) =>
+      request<MosaicEvent>('POST', `/api/events/${id(eventId)}/join`, { invite, name }),
+    vote: (eventId: string, montageVersion: number, decision: 'accept' | 'reject') =>
+      request<MosaicEvent>('POST', `/api/events/${id(eventId)}/votes`, {
+        montageVersion,
+        decision,
+      }),
+  };
+}
+
+export type Api = ReturnType<typeof createApi>;
+
+/** The app's client (the browser's fetch). */
+export const api = createApi();

@@ -1,0 +1,111 @@
+/** The public API's shapes, as the web app sees them (shared/design.md, "HTTP API"). */
+
+export interface User {
+  readonly username: string;
+  readonly role: 'admin' | 'user';
+}
+
+export interface Picture {
+  readonly id: string;
+  readonly title: string;
+  readonly category: string;
+  readonly desc: string;
+  readonly contentType: string;
+  readonly size: number;
+  readonly width: number;
+  readonly height: number;
+  readonly owner: string;
+  readonly origin: string;
+  readonly createdAt: string;
+  readonly updatedAt: string;
+}
+
+export interface PictureList {
+  readonly items: Picture[];
+  readonly nextCursor: string | null;
+}
+
+export interface PicturePatch {
+  title?: string;
+  category?: string;
+  desc?: string;
+}
+
+export type PeerState = 'unknown' | 'up' | 'down';
+
+export interface Peer {
+  readonly id: string | null;
+  readonly name: string | null;
+  readonly url: string;
+  readonly state: PeerState;
+  readonly lastSeen: string | null;
+  readonly error?: string | null;
+  readonly lag: { readonly ops: number; readonly bytes: number };
+}
+
+export interface ClusterView {
+  readonly self: { readonly id: string; readonly name: string; readonly url: string | null };
+  readonly peers: Peer[];
+}
+
+export type FolderState = 'idle' | 'scanning' | 'syncing' | 'paused';
+
+export interface Folder {
+  readonly id: string;
+  readonly path: string;
+  readonly state: FolderState;
+  readonly files: number;
+  readonly bytes: number;
+  readonly needFiles: number;
+  readonly conflicts: number;
+}
+
+export type EventPhase = 'creating' | 'collecting' | 'voting' | 'published' | 'aborted';
+export type EventRole = 'organiser' | 'participant' | 'visitor';
+
+export interface EventPhoto {
+  readonly id: string;
+  readonly participant: string;
+  readonly site: string;
+  readonly addedAt: string;
+}
+
+export interface EventParticipant {
+  readonly name: string;
+  readonly site: string;
+  readonly submitted: boolean;
+  readonly voted: boolean;
+}
+
+/** A group photo event (the contract agreed with the events API). */
+export interface MosaicEvent {
+  readonly id: string;
+  readonly title: string;
+  /** Name of the master node. */
+  readonly origin: string;
+  readonly phase: EventPhase;
+  readonly round: number;
+  /** 0: no photo yet. */
+  readonly montageVersion: number;
+  readonly photos: EventPhoto[];
+  readonly participants: EventParticipant[];
+  /** ISO time, while voting. */
+  readonly deadline: string | null;
+  readonly votes: { readonly cast: number; readonly needed: number };
+  readonly votingSeconds: number;
+  readonly maxParticipants: number;
+  readonly inviteUrl: string | null;
+  readonly publishedAt: string | null;
+  readonly me: {
+    readonly role: EventRole;
+    readonly name: string | null;
+    readonly submitted: boolean;
+    readonly voted: boolean;
+  };
+}
+
+export interface EventCreate {
+  title: string;
+  votingSeconds?: number;
+  maxParticipants?: number;
+}

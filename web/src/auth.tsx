@@ -1,0 +1,71 @@
+/**
+ * Who is signed in, learned from GET /api/auth/me (the session cookie is HttpOnly: the app
+ * never reads it). Any 401 from a page sends the app back to the sign-in form.
+ */
+import { createContext, useCallback, useContext, useEffect, useMemo, useState } from 'react';
+import type { ReactNode } from 'react';
+import { api, ApiError } from './api/client';
+import type { User } from './api/types';
+
+export type AuthState =
+  | { readonly status: 'loading' }
+  | { readonly status: 'signed-out' }
+  | { readonly status: 'signed-in'; readonly user: User };
+
+interface AuthContextValue {
+  readonly auth: AuthState;
+  readonly signIn: (username: string, password: string) => Promise<void>;
+  readonly signOut: () => Promise<void>;
+  /** Call with any error from the API: a 401 means the session is gone. */
+  readonly handleError: (error: unknown) => void;
+}
+
+const AuthContext = createContext<AuthContextValue | null>(null);
+
+export function AuthProvider({ children }: { children: ReactNode }) {
+  const [auth, setAuth] = useState<AuthState>({ status: 'loading' });
+
+  useEffect(() => {
+    let cancelled = false;
+    api.me().then(
+      (user) => {
+        if (!cancelled) setAuth({ status: 'signed-in', user });
+      },
+      () => {
+        if (!cancelled) setAuth({ status: 'signed-out' });
+      },
+    );
+    return () => {
+      cancelled = true;
+    };
+  }, []);
+
+  const signIn = useCallback(async (username: string, password: string) => {
+    const user = await api.login(username, password);
+    setAuth({ status: 'signed-in', user });
+  }, []);
+
+  const signOut = useCallback(async () => {
+    try {
+      await api.logout();
+    } finally {
+      setAuth({ status: 'signed-out' });
+    }
+  }, []);
+
+  const handleError = useCallback((error: unknown) => {
+    if (error instanceof ApiError && error.status === 401) setAuth({ status: 'signed-out' });
+  }, []);
+
+  const value = useMemo(
+    () => ({ auth, signIn, signOut, handleError }),
+    [auth, signIn, signOut, handleError],
+  );
+  return <AuthContext.Provider value={value}>{children}</AuthContext.Provider>;
+}
+
+export function useAuth(): AuthContextValue {
+  const value = useContext(AuthContext);
+  if (!value) throw new Error('useAuth outside AuthProvider');
+  return value;
+}

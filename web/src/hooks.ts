@@ -1,0 +1,96 @@
+/** Small React hooks shared by the pages. */
+import { useEffect, useRef, useState } from 'react';
+
+/** `value`, once it has not changed for `ms`. */
+export function useDebounced<T>(value: T, ms: number): T {
+  const [settled, setSettled] = useState(value);
+  useEffect(() => {
+    const timer = setTimeout(() => {
+      setSettled(value);
+    }, ms);
+    return () => {
+      clearTimeout(timer);
+    };
+  }, [value, ms]);
+  return settled;
+}
+
+/** The current time, refreshed every `ms` while `active`. */
+export function useNow(ms: number, active = true): number {
+  const [now, setNow] = useState(() => Date.now());
+  useEffect(() => {
+    if (!active) return;
+    setNow(Date.now());
+    const timer = setInterval(() => {
+      setNow(Date.now());
+    }, ms);
+    return () => {
+      clearInterval(timer);
+    };
+  }, [ms, active]);
+  return now;
+}
+
+/**
+ * Calls `poll` now and every `ms` after the previous call finished (never two at once),
+ * while the component is mounted and `active`.
+ */
+export function usePolling(poll: () => Promise<void>, ms: number, active = true): void {
+  const latest = useRef(poll);
+  latest.current = poll;
+  useEffect(() => {
+    if (!active) return;
+    let stopped = false;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const tick = async () => {
+      try {
+        await latest.current();
+      } finally {
+        if (!stopped) timer = setTimeout(() => void tick(), ms);
+      }
+    };
+    void tick();
+    return () => {
+      stopped = true;
+      clearTimeout(timer);
+    };
+  }, [ms, active]);
+}
+
+export type LiveState = 'connecting' | 'live' | 'offline';
+
+/**
+ * Listens to `GET /api/stream` (server-sent events) and calls `onPictures` when pictures
+ * changed at any node; bursts (an upload of ten files) are coalesced into one call.
+ */
+export function useLiveUpdates(onPictures: () => void): LiveState {
+  const [state, setState] = useState<LiveState>('connecting');
+  const latest = useRef(onPictures);
+  latest.current = onPictures;
+  useEffect(() => {
+    if (typeof EventSource === 'undefined') {
+      setState('offline');
+      return;
+    }
+    const source = new EventSource('/api/stream');
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    source.onopen = () => {
+      setState('live');
+    };
+    source.onerror = () => {
+      // EventSource retries by itself; say so meanwhile.
+      setState('offline');
+    };
+    source.addEventListener('pictures', () => {
+      clearTimeout(timer);
+      timer = setTimeout(() => {
+        latest.current();
+      }, 150);
+    });
+    return () => {
+      clearTimeout(timer);
+      source.close();
+    };
+  }, []);
+  return state;
+}

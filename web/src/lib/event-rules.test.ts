@@ -1,0 +1,75 @@
+import { describe, expect, test } from 'vitest';
+import type { MosaicEvent } from '../api/types';
+import { canSeeMontage, uploadBlocked, voteBlocked } from './event-rules';
+
+const base: MosaicEvent = {
+  id: 'e1',
+  title: 'Party',
+  origin: 'n1',
+  phase: 'collecting',
+  round: 1,
+  montageVersion: 2,
+  photos: [],
+  participants: [],
+  deadline: null,
+  votes: { cast: 0, needed: 2 },
+  votingSeconds: 90,
+  maxParticipants: 10,
+  inviteUrl: null,
+  publishedAt: null,
+  me: { role: 'participant', name: 'Ann', submitted: true, voted: false },
+};
+const event = (patch: Partial<MosaicEvent>): MosaicEvent => ({ ...base, ...patch });
+
+describe('voteBlocked', () => {
+  test('while collecting, accepting starts the vote and rejecting waits', () => {
+    expect(voteBlocked(base, 'accept')).toBeNull();
+    expect(voteBlocked(base, 'reject')).toMatch(/not started/);
+  });
+
+  test('while voting, both, once', () => {
+    const voting = event({ phase: 'voting', deadline: '2026-01-01T00:00:00Z' });
+    expect(voteBlocked(voting, 'accept')).toBeNull();
+    expect(voteBlocked(voting, 'reject')).toBeNull();
+    const voted = event({ phase: 'voting', me: { ...base.me, voted: true } });
+    expect(voteBlocked(voted, 'accept')).toMatch(/voted/);
+  });
+
+  test('never without a montage, for a visitor, or once published or while set up', () => {
+    expect(voteBlocked(event({ montageVersion: 0 }), 'accept')).toMatch(/no montage/);
+    expect(
+      voteBlocked(
+        event({ me: { role: 'visitor', name: null, submitted: false, voted: false } }),
+        'accept',
+      ),
+    ).toMatch(/participants/);
+    expect(voteBlocked(event({ phase: 'published' }), 'accept')).toMatch(/published/);
+    expect(voteBlocked(event({ phase: 'creating' }), 'accept')).toMatch(/set up/);
+  });
+
+  test('after an aborted round uploads and accepting are open again', () => {
+    const aborted = event({ phase: 'aborted' });
+    expect(voteBlocked(aborted, 'accept')).toBeNull();
+    expect(uploadBlocked(aborted)).toBeNull();
+  });
+});
+
+describe('uploadBlocked', () => {
+  test('open while collecting, closed while voting, published or set up, and for visitors', () => {
+    expect(uploadBlocked(base)).toBeNull();
+    expect(uploadBlocked(event({ phase: 'voting' }))).toMatch(/Voting/);
+    expect(uploadBlocked(event({ phase: 'published' }))).toMatch(/published/);
+    expect(uploadBlocked(event({ phase: 'creating' }))).toMatch(/set up/);
+    expect(
+      uploadBlocked(event({ me: { role: 'visitor', name: null, submitted: false, voted: false } })),
+    ).toMatch(/Join/);
+  });
+});
+
+test('canSeeMontage: submitters, the organiser, and everyone once published', () => {
+  expect(canSeeMontage(base)).toBe(true);
+  const notYet = event({ me: { ...base.me, submitted: false } });
+  expect(canSeeMontage(notYet)).toBe(false);
+  expect(canSeeMontage(event({ ...notYet, phase: 'published' }))).toBe(true);
+  expect(canSeeMontage(event({ montageVersion: 0 }))).toBe(false);
+});

@@ -1,0 +1,59 @@
+/**
+ * What a person may do on an event page, from the event as the server reports it. The server
+ * decides for real (and answers 409 otherwise); these rules only enable or disable buttons and
+ * say why.
+ */
+import type { EventPhase, MosaicEvent } from '../api/types';
+
+export const PHASE_LABEL: Record<EventPhase, string> = {
+  creating: 'Setting up',
+  collecting: 'Collecting photos',
+  voting: 'Voting',
+  published: 'Published',
+  aborted: 'Round aborted — uploads open again',
+};
+
+/** Organisers and participants act on an event; a visitor only looks. */
+export const isMember = (event: MosaicEvent) => event.me.role !== 'visitor';
+
+export function uploadBlocked(event: MosaicEvent): string | null {
+  if (!isMember(event)) return 'Join the event to add photos.';
+  switch (event.phase) {
+    case 'collecting':
+    case 'aborted':
+      return null;
+    case 'creating':
+      return 'The event is still being set up on every site.';
+    case 'voting':
+      return 'Voting is in progress: no photos until it ends.';
+    case 'published':
+      return 'The montage is published.';
+  }
+}
+
+/**
+ * Why this person cannot vote `decision` now, or null. Accepting the current montage starts
+ * the voting period; rejecting only makes sense during it.
+ */
+export function voteBlocked(event: MosaicEvent, decision: 'accept' | 'reject'): string | null {
+  if (!isMember(event) || event.me.name === null) return 'Only participants vote.';
+  if (event.me.voted) return 'You have voted in this round.';
+  if (event.montageVersion === 0) return 'There is no montage to vote on yet.';
+  switch (event.phase) {
+    case 'voting':
+      return null;
+    case 'collecting':
+    case 'aborted':
+      return decision === 'accept' ? null : 'Voting has not started: accept to start it.';
+    case 'creating':
+      return 'The event is still being set up.';
+    case 'published':
+      return 'The montage is published.';
+  }
+}
+
+/** Whether this person may see the unpublished montage (the server enforces it). */
+export function canSeeMontage(event: MosaicEvent): boolean {
+  if (event.montageVersion === 0) return false;
+  return event.phase === 'published' || event.me.submitted || event.me.role === 'organiser';
+}

@@ -1,0 +1,22 @@
+/** Small display helpers. */
+export { formatSize } from './upload-queue';
+
+/** "just now", "5 min ago", "3 h ago", "2 d ago", or the date for older times. */
+export function formatAgo(iso: string | null, now: number): string {
+  if (iso === null) return 'never';
+  const t = Date.parse(iso);
+  if (Number.isNaN(t)) return 'unknown';
+  const s = Math.round((now - t) / 1000);
+  if (s < 10) return 'just now';
+  if (s < 60) return `${s} s ago`;
+  if (s < 3600) return `${Math.floor(s / 60)} min ago`;
+  if (s < 86_400) return `${Math.floor(s / 3600)} h ago`;
+  if (s < 7 * 86_400) return `${Math.floor(s / 86_400)} d ago`;
+  return new Date(t).toLocaleDateString();
+}
+
+export function formatDate(iso: string): string {
+  const t = Date.parse(iso);
+  if (Number.isNaN(t)) return iso;
+  return new Date(t).toLocaleString(undefined, { dateStyle: 'medium', timeStyle: 'short' });
+}

@@ -1,0 +1,19 @@
+import { expect, test } from 'vitest';
+import { matchRoute, needsAccount, paths } from './routes';
+
+test('paths and the matcher agree', () => {
+  const id = 'a'.repeat(64);
+  expect(matchRoute('/')).toEqual({ page: 'gallery' });
+  expect(matchRoute('/upload/')).toEqual({ page: 'upload' });
+  expect(matchRoute(paths.picture(id))).toEqual({ page: 'picture', id });
+  expect(matchRoute(paths.event('e 1'))).toEqual({ page: 'event', id: 'e 1' });
+  expect(matchRoute('/events')).toEqual({ page: 'events' });
+  expect(matchRoute('/cluster')).toEqual({ page: 'cluster' });
+  expect(matchRoute('/p/')).toEqual({ page: 'not-found' });
+  expect(matchRoute('/p/x/y')).toEqual({ page: 'not-found' });
+});
+
+test('only event pages work without an account (invite links, published montages)', () => {
+  expect(needsAccount({ page: 'event', id: 'e' })).toBe(false);
+  expect(needsAccount({ page: 'gallery' })).toBe(true);
+});

@@ -1,0 +1,126 @@
+import { describe, expect, test } from 'vitest';
+import {
+  applyToWaiting,
+  formatSize,
+  newItems,
+  nextToStart,
+  outcome,
+  summarize,
+  titleFromFileName,
+  updateItem,
+  validate,
+  type UploadItem,
+} from './upload-queue';
+
+let n = 0;
+const key = () => `k${++n}`;
+const file = (name: string, size = 100) => ({ name, size, type: 'image/jpeg' });
+
+describe('titleFromFileName', () => {
+  test.each([
+    ['IMG_2041.JPG', 'IMG 2041'],
+    ['sunset_on-the-beach.png', 'sunset on the beach'],
+    ['beach day.final.jpeg', 'beach day.final'],
+    ['C:\\photos\\cat.gif', 'cat'],
+    ['.hidden', '.hidden'],
+    ['___.png', 'Untitled'],
+    ['noextension', 'noextension'],
+  ])('%s -> %s', (name, title) => {
+    expect(titleFromFileName(name)).toBe(title);
+  });
+
+  test('keeps titles within the server limit', () => {
+    expect(titleFromFileName(`${'x'.repeat(300)}.jpg`)).toHaveLength(200);
+  });
+});
+
+describe('the queue', () => {
+  const items = () =>
+    newItems(
+      [file('a.jpg', 100), file('b.jpg', 300), file('c.jpg', 600)],
+      { category: 'trip', desc: '' },
+      key,
+    );
+
+  test('new items take their title from the name and the shared fields', () => {
+    const [a] = items();
+    expect(a).toMatchObject({ title: 'a', category: 'trip', status: 'ready', progress: 0 });
+  });
+
+  test('starts at most `concurrency` at once, in order', () => {
+    let q = items();
+    expect(nextToStart(q, 2)).toEqual([q[0]?.key, q[1]?.key]);
+    q = updateItem(q, q[0]?.key ?? '', { status: 'uploading' });
+    expect(nextToStart(q, 2)).toEqual([q[1]?.key]);
+    q = updateItem(q, q[1]?.key ?? '', { status: 'uploading' });
+    expect(nextToStart(q, 2)).toEqual([]);
+    q = updateItem(q, q[0]?.key ?? '', { status: 'failed', error: 'x' });
+    // A failed item waits for a retry; the next ready one goes.
+    expect(nextToStart(q, 2)).toEqual([q[2]?.key]);
+  });
+
+  test('"for all" fields change only the items not sent yet', () => {
+    let q = items();
+    q = updateItem(q, q[0]?.key ?? '', { status: 'created' });
+    q = applyToWaiting(q, { category: 'home' });
+    expect(q.map((i) => i.category)).toEqual(['trip', 'home', 'home']);
+  });
+
+  test('summarizes by bytes', () => {
+    let q = items();
+    q = updateItem(q, q[0]?.key ?? '', { status: 'created', progress: 1 });
+    q = updateItem(q, q[1]?.key ?? '', { status: 'uploading', progress: 0.5 });
+    const s = summarize(q);
+    expect(s).toMatchObject({ total: 3, created: 1, active: 1, failed: 0 });
+    expect(s.progress).toBeCloseTo((100 + 150) / 1000);
+    expect(summarize([]).progress).toBe(0);
+  });
+
+  test('validates the title and category', () => {
+    const [a] = items() as [UploadItem];
+    expect(validate(a)).toBeNull();
+    expect(validate({ ...a, title: '  ' })).toMatch(/required/);
+    expect(validate({ ...a, category: 'x'.repeat(65) })).toMatch(/64/);
+  });
+});
+
+describe('outcome', () => {
+  const id = 'f'.repeat(64);
+  test('201 is a new picture, 200 one that was already there', () => {
+    expect(outcome(201, { id })).toEqual({ status: 'created', pictureId: id });
+    expect(outcome(200, { id })).toEqual({ status: 'duplicate', pictureId: id });
+  });
+
+  test('413 says the limit the server gave', () => {
+    const body = {
+      error: {
+        code: 'payload_too_large',
+        message: 'The upload is larger than the limit of 1048576 bytes.',
+      },
+    };
+    expect(outcome(413, body)).toEqual({
+      status: 'failed',
+      error: 'Too large: this node accepts files up to 1.0 MB.',
+    });
+    expect(outcome(413, null)).toMatchObject({ error: /Too large/ });
+  });
+
+  test('415 is not an image; other errors use the server message', () => {
+    expect(outcome(415, null)).toMatchObject({ status: 'failed', error: /Not an image/ });
+    expect(outcome(401, null)).toMatchObject({ error: /sign in/ });
+    expect(
+      outcome(400, { error: { code: 'validation_failed', message: 'Invalid upload: title' } }),
+    ).toEqual({
+      status: 'failed',
+      error: 'Invalid upload: title',
+    });
+    expect(outcome(500, 'oops')).toEqual({ status: 'failed', error: 'Upload failed (500).' });
+  });
+});
+
+test('formatSize', () => {
+  expect(formatSize(20)).toBe('20 B');
+  expect(formatSize(1536)).toBe('1.5 KB');
+  expect(formatSize(333 * 1024)).toBe('333 KB');
+  expect(formatSize(5 * 1024 ** 3)).toBe('5.0 GB');
+});

@@ -1,0 +1,106 @@
+/** The cluster at a glance: this node and every peer, and every synced folder. */
+import { useCallback, useState } from 'react';
+import { api } from '../api/client';
+import type { ClusterView, Folder } from '../api/types';
+import { useAuth } from '../auth';
+import { ErrorNote, Spinner, messageOf } from '../components/common';
+import { useNow, usePolling } from '../hooks';
+import { formatAgo, formatSize } from '../lib/format';
+
+const POLL_MS = 3000;
+
+export function ClusterPage() {
+  const { handleError } = useAuth();
+  const [cluster, setCluster] = useState<ClusterView | null>(null);
+  const [folders, setFolders] = useState<Folder[] | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  const now = useNow(1000);
+
+  const poll = useCallback(async () => {
+    try {
+      const [c, f] = await Promise.all([api.cluster(), api.folders()]);
+      setCluster(c);
+      setFolders(f);
+      setError(null);
+    } catch (e) {
+      handleError(e);
+      setError(messageOf(e));
+    }
+  }, [handleError]);
+  usePolling(poll, POLL_MS);
+
+  if (!cluster || !folders) return error ? <ErrorNote error={error} /> : <Spinner />;
+  const up = cluster.peers.filter((p) => p.state === 'up').length;
+
+  return (
+    <div className="cluster">
+      <h1>Cluster</h1>
+      <p className="muted lead">
+        {cluster.peers.length === 0
+          ? 'This node runs alone: it has no peers.'
+          : `${up} of ${cluster.peers.length} peer${cluster.peers.length === 1 ? '' : 's'} reachable from ${cluster.self.name}.`}
+      </p>
+      {error && <ErrorNote error={error} />}
+      <section aria-label="Nodes">
+        <h2>Nodes</h2>
+        <ul className="nodes">
+          <li className="node-card node-self" data-testid="node">
+            <div className="node-top">
+              <span className="state state-up">this node</span>
+              <strong className="node-name">{cluster.self.name}</strong>
+            </div>
+            <div className="muted small mono">{cluster.self.url ?? 'no public URL'}</div>
+          </li>
+          {cluster.peers.map((p) => (
+            <li key={p.url} className="node-card" data-testid="node">
+              <div className="node-top">
+                <span className={`state state-${p.state}`}>{p.state}</span>
+                <strong className="node-name">{p.name ?? 'unknown node'}</strong>
+              </div>
+              <div className="muted small mono">{p.url}</div>
+              <dl className="node-facts">
+                <dt>Last contact</dt>
+                <dd>{formatAgo(p.lastSeen, now)}</dd>
+                <dt>Lag</dt>
+                <dd>
+                  {p.lag.ops === 0 && p.lag.bytes === 0
+                    ? 'in sync'
+                    : `${p.lag.ops} ops · ${formatSize(p.lag.bytes)}`}
+                </dd>
+              </dl>
+              {p.error && p.state === 'down' && <p className="small node-error">{p.error}</p>}
+            </li>
+          ))}
+        </ul>
+      </section>
+      <section aria-label="Folders">
+        <h2>Synced folders</h2>
+        {folders.length === 0 ? (
+          <p className="muted">This node syncs no folder (start it with --folder DIR).</p>
+        ) : (
+          <ul className="nodes">
+            {folders.map((f) => (
+              <li key={f.id} className="node-card">
+                <div className="node-top">
+                  <span className={`state folder-${f.state}`}>{f.state}</span>
+                  <strong className="node-name">{f.id}</strong>
+                </div>
+                <div className="muted small mono">{f.path}</div>
+                <dl className="node-facts">
+                  <dt>Files</dt>
+                  <dd>
+                    {f.files} · {formatSize(f.bytes)}
+                  </dd>
+                  <dt>To fetch</dt>
+                  <dd>{f.needFiles === 0 ? 'nothing' : f.needFiles}</dd>
+                  <dt>Conflicts</dt>
+                  <dd className={f.conflicts > 0 ? 'warn' : undefined}>{f.conflicts}</dd>
+                </dl>
+              </li>
+            ))}
+          </ul>
+        )}
+      </section>
+    </div>
+  );
+}

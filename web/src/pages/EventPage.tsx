@@ -1,0 +1,463 @@
+/**
+ * One event, at /e/:id: the invite page (?invite=… lets a person join with a name), the
+ * participants' workspace (upload, the current montage and its version, who has voted, the
+ * voting countdown, accept/reject), and the public page once the montage is published.
+ * It polls GET /api/events/:id every 2 s.
+ */
+import { useCallback, useState, type SyntheticEvent } from 'react';
+import { ApiError, api, montageUrl } from '../api/client';
+import { sendMultipart } from '../api/upload';
+import type { MosaicEvent } from '../api/types';
+import { EmptyState, ErrorNote, ProgressBar, Spinner, messageOf } from '../components/common';
+import { CheckIcon, CopyIcon, EventsIcon, Logo } from '../components/icons';
+import { usePolling, useNow } from '../hooks';
+import { formatCountdown, fractionLeft, remainingMs } from '../lib/countdown';
+import {
+  PHASE_LABEL,
+  canSeeMontage,
+  isMember,
+  uploadBlocked,
+  voteBlocked,
+} from '../lib/event-rules';
+import { formatDate } from '../lib/format';
+import { navigate, useLocation } from '../router';
+
+const POLL_MS = 2000;
+
+type Load =
+  | { readonly state: 'loading' }
+  | { readonly state: 'ok'; readonly event: MosaicEvent }
+  | { readonly state: 'error'; readonly status: number; readonly message: string };
+
+export function EventPage({ id }: { id: string }) {
+  const { search, pathname } = useLocation();
+  const invite = search.get('invite');
+  const [load, setLoad] = useState<Load>({ state: 'loading' });
+
+  const refresh = useCallback(async () => {
+    try {
+      const event = await api.event(id);
+      setLoad({ state: 'ok', event });
+    } catch (e) {
+      setLoad((current) =>
+        // A passing network failure keeps what is shown; a refusal replaces it.
+        current.state === 'ok' && e instanceof ApiError && e.status === 0
+          ? current
+          : {
+              state: 'error',
+              status: e instanceof ApiError ? e.status : 0,
+              message: messageOf(e),
+            },
+      );
+    }
+  }, [id]);
+
+  const published = load.state === 'ok' && load.event.phase === 'published';
+  usePolling(refresh, POLL_MS, !published);
+
+  const joined = (event: MosaicEvent) => {
+    setLoad({ state: 'ok', event });
+    // The invite has done its job: the participant cookie now identifies this person.
+    navigate(pathname, { replace: true });
+  };
+
+  if (load.state === 'loading') return <Spinner label="Loading the event…" />;
+  if (load.state === 'error') {
+    if (invite !== null) return <JoinCard id={id} invite={invite} title={null} onJoined={joined} />;
+    return (
+      <EmptyState
+        title={load.status === 404 ? 'No such event' : 'This event is private'}
+        icon={<EventsIcon />}
+      >
+        <p className="muted">
+          {load.status === 403
+            ? 'Open the invite link you were sent to join it.'
+            : load.status === 404
+              ? 'The link may be mistyped, or the event is not known at this node yet.'
+              : load.message}
+        </p>
+      </EmptyState>
+    );
+  }
+
+  const event = load.event;
+  if (event.phase === 'published') return <PublishedEvent event={event} />;
+  if (!isMember(event) && invite !== null) {
+    return <JoinCard id={id} invite={invite} title={event.title} onJoined={joined} />;
+  }
+  return (
+    <EventWorkspace
+      event={event}
+      onChange={(e) => {
+        setLoad({ state: 'ok', event: e });
+      }}
+    />
+  );
+}
+
+function JoinCard({
+  id,
+  invite,
+  title,
+  onJoined,
+}: {
+  id: string;
+  invite: string;
+  title: string | null;
+  onJoined: (event: MosaicEvent) => void;
+}) {
+  const [name, setName] = useState('');
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<string | null>(null);
+
+  const submit = async (e: SyntheticEvent) => {
+    e.preventDefault();
+    setBusy(true);
+    setError(null);
+    try {
+      onJoined(await api.joinEvent(id, invite, name.trim()));
+    } catch (caught) {
+      setError(
+        caught instanceof ApiError && caught.status === 403
+          ? 'This invite link is not valid (any more).'
+          : caught instanceof ApiError && caught.status === 409
+            ? 'This event is full.'
+            : messageOf(caught),
+      );
+      setBusy(false);
+    }
+  };
+
+  return (
+    <div className="login">
+      <form className="login-card" onSubmit={(e) => void submit(e)}>
+        <div className="login-brand">
+          <Logo size={40} />
+          <p className="muted">You are invited to</p>
+          <h1>{title ?? 'a photo event'}</h1>
+          <p className="muted small">
+            Add your photos to a shared montage; it is published when everyone accepts it.
+          </p>
+        </div>
+        <label className="field">
+          <span>Your name</span>
+          <input
+            name="name"
+            required
+            maxLength={64}
+            autoComplete="nickname"
+            value={name}
+            onChange={(e) => {
+              setName(e.target.value);
+            }}
+          />
+        </label>
+        {error && (
+          <p className="form-error" role="alert">
+            {error}
+          </p>
+        )}
+        <button type="submit" className="btn btn-primary btn-block" disabled={busy}>
+          {busy ? 'Joining…' : 'Join the event'}
+        </button>
+      </form>
+    </div>
+  );
+}
+
+function EventWorkspace({
+  event,
+  onChange,
+}: {
+  event: MosaicEvent;
+  onChange: (event: MosaicEvent) => void;
+}) {
+  return (
+    <div className="event">
+      <header className="event-head">
+        <div>
+          <h1>{event.title}</h1>
+          <p className="muted small">
+            Round {event.round} · master node {event.origin}
+            {event.me.name && <> · you are {event.me.name}</>}
+          </p>
+        </div>
+        <span className={`phase phase-${event.phase}`} data-testid="phase">
+          {PHASE_LABEL[event.phase]}
+        </span>
+      </header>
+      {event.inviteUrl && <InviteBox url={event.inviteUrl} />}
+      <div className="event-layout">
+        <section className="card montage-card" aria-label="Montage">
+          <div className="montage-head">
+            <h2>Montage</h2>
+            <span className="badge" data-testid="montage-version">
+              {event.montageVersion === 0 ? 'no photo yet' : `version ${event.montageVersion}`}
+            </span>
+          </div>
+          <Montage event={event} />
+          <VotePanel event={event} onChange={onChange} />
+        </section>
+        <div className="event-side">
+          <PhotoUpload event={event} onChange={onChange} />
+          <Participants event={event} />
+        </div>
+      </div>
+    </div>
+  );
+}
+
+function Montage({ event }: { event: MosaicEvent }) {
+  if (event.montageVersion === 0) {
+    return <div className="montage-empty muted">The montage appears with the first photo.</div>;
+  }
+  if (!canSeeMontage(event)) {
+    return (
+      <div className="montage-empty muted">
+        Add a photo to see the montage ({event.photos.length} so far).
+      </div>
+    );
+  }
+  return (
+    <img
+      key={event.montageVersion}
+      className="montage"
+      src={montageUrl(event.id, event.montageVersion)}
+      alt={`Montage of “${event.title}”, version ${event.montageVersion}`}
+    />
+  );
+}
+
+function VotePanel({
+  event,
+  onChange,
+}: {
+  event: MosaicEvent;
+  onChange: (event: MosaicEvent) => void;
+}) {
+  const voting = event.phase === 'voting';
+  const now = useNow(250, voting);
+  const left = remainingMs(event.deadline, now);
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<string | null>(null);
+
+  const vote = async (decision: 'accept' | 'reject') => {
+    setBusy(true);
+    setError(null);
+    try {
+      onChange(await api.vote(event.id, event.montageVersion, decision));
+    } catch (e) {
+      setError(
+        e instanceof ApiError && e.code === 'stale_version'
+          ? 'A new photo changed the montage: look at the new version before voting.'
+          : messageOf(e),
+      );
+    } finally {
+      setBusy(false);
+    }
+  };
+
+  const acceptBlocked = voteBlocked(event, 'accept');
+  const rejectBlocked = voteBlocked(event, 'reject');
+  return (
+    <div className="vote">
+      {voting && left !== null && (
+        <div className="countdown" role="timer" aria-label="Time left to vote">
+          <div className="countdown-bar">
+            <div
+              className="countdown-fill"
+              style={{ width: `${fractionLeft(left, event.votingSeconds) * 100}%` }}
+            />
+          </div>
+          <span className="countdown-text" data-testid="countdown">
+            {formatCountdown(left)}
+          </span>
+        </div>
+      )}
+      <p className="muted small">
+        {voting
+          ? `${event.votes.cast} of ${event.votes.needed} votes in.`
+          : event.phase === 'aborted'
+            ? 'The last round did not pass. Add a photo for a new version, then vote again.'
+            : 'Accepting the current version starts the vote for everyone.'}
+        {event.me.voted && ' You have voted.'}
+      </p>
+      <div className="actions">
+        <button
+          type="button"
+          className="btn btn-accept"
+          disabled={busy || acceptBlocked !== null}
+          title={acceptBlocked ?? `Accept version ${event.montageVersion}`}
+          onClick={() => void vote('accept')}
+        >
+          <CheckIcon /> Accept
+        </button>
+        <button
+          type="button"
+          className="btn btn-danger-ghost"
+          disabled={busy || rejectBlocked !== null}
+          title={rejectBlocked ?? `Reject version ${event.montageVersion}`}
+          onClick={() => void vote('reject')}
+        >
+          Reject
+        </button>
+      </div>
+      {acceptBlocked && rejectBlocked && !event.me.voted && (
+        <p className="muted small">{acceptBlocked}</p>
+      )}
+      {error && <ErrorNote error={error} />}
+    </div>
+  );
+}
+
+function PhotoUpload({
+  event,
+  onChange,
+}: {
+  event: MosaicEvent;
+  onChange: (event: MosaicEvent) => void;
+}) {
+  const blocked = uploadBlocked(event);
+  const [progress, setProgress] = useState<number | null>(null);
+  const [error, setError] = useState<string | null>(null);
+
+  const send = async (file: File) => {
+    setError(null);
+    setProgress(0);
+    const form = new FormData();
+    form.append('file', file, file.name);
+    try {
+      const { status, body } = await sendMultipart(
+        `/api/events/${encodeURIComponent(event.id)}/photos`,
+        form,
+        setProgress,
+      ).promise;
+      if (status === 201) onChange(body as MosaicEvent);
+      else if (status === 409) setError('Photos cannot be added right now (voting in progress).');
+      else if (status === 413) setError('This photo is too large.');
+      else if (status === 415) setError('This file is not an image.');
+      else setError(`The photo was not added (${status}).`);
+    } catch (e) {
+      setError(messageOf(e));
+    } finally {
+      setProgress(null);
+    }
+  };
+
+  return (
+    <section className="card" aria-label="Add a photo">
+      <h2>Your photos</h2>
+      <p className="muted small">
+        {event.me.submitted
+          ? blocked
+            ? 'You have added a photo.'
+            : 'You have added a photo. Add another?'
+          : 'Add one or more photos.'}
+      </p>
+      <label className={blocked || progress !== null ? 'btn btn-disabled' : 'btn btn-primary'}>
+        {progress === null ? 'Add a photo' : 'Uploading…'}
+        <input
+          className="visually-hidden"
+          type="file"
+          accept="image/*"
+          disabled={blocked !== null || progress !== null}
+          data-testid="event-file-input"
+          onChange={(e) => {
+            const file = e.target.files?.[0];
+            e.target.value = '';
+            if (file) void send(file);
+          }}
+        />
+      </label>
+      {blocked && <p className="muted small">{blocked}</p>}
+      {progress !== null && <ProgressBar value={progress} label="Photo upload" />}
+      {error && <ErrorNote error={error} />}
+    </section>
+  );
+}
+
+function Participants({ event }: { event: MosaicEvent }) {
+  return (
+    <section className="card" aria-label="Participants">
+      <h2>
+        People{' '}
+        <span className="muted small">
+          ({event.participants.length} of max. {event.maxParticipants})
+        </span>
+      </h2>
+      {event.participants.length === 0 ? (
+        <p className="muted small">Nobody has joined yet: send the invite link.</p>
+      ) : (
+        <ul className="people">
+          {event.participants.map((p) => (
+            <li key={`${p.site}/${p.name}`} data-testid="participant">
+              <span className="avatar" aria-hidden="true">
+                {p.name.slice(0, 1).toUpperCase()}
+              </span>
+              <span className="people-name">
+                {p.name}
+                <span className="muted small"> at {p.site}</span>
+              </span>
+              <span className="people-flags">
+                {p.submitted && <span className="flag">photo</span>}
+                {p.voted && <span className="flag flag-voted">voted</span>}
+              </span>
+            </li>
+          ))}
+        </ul>
+      )}
+    </section>
+  );
+}
+
+function InviteBox({ url }: { url: string }) {
+  const [copied, setCopied] = useState(false);
+  const copy = async () => {
+    try {
+      await navigator.clipboard.writeText(url);
+      setCopied(true);
+    } catch {
+      // No clipboard (plain http on another host): select the text for a manual copy.
+      const input = document.getElementById('invite-url');
+      if (input instanceof HTMLInputElement) input.select();
+    }
+  };
+  return (
+    <div className="invite">
+      <label htmlFor="invite-url" className="small">
+        Invite link
+      </label>
+      <div className="invite-row">
+        <input
+          id="invite-url"
+          readOnly
+          value={url}
+          onFocus={(e) => {
+            e.target.select();
+          }}
+        />
+        <button type="button" className="btn" onClick={() => void copy()}>
+          {copied ? <CheckIcon /> : <CopyIcon />} {copied ? 'Copied' : 'Copy'}
+        </button>
+      </div>
+    </div>
+  );
+}
+
+function PublishedEvent({ event }: { event: MosaicEvent }) {
+  return (
+    <article className="published">
+      <p className="phase phase-published">Published</p>
+      <h1>{event.title}</h1>
+      <p className="muted">
+        {event.participants.map((p) => p.name).join(', ') || 'Nobody'}
+        {event.publishedAt && <> · {formatDate(event.publishedAt)}</>}
+      </p>
+      <img
+        className="montage montage-published"
+        src={montageUrl(event.id, event.montageVersion)}
+        alt={`Montage of “${event.title}”`}
+      />
+    </article>
+  );
+}

@@ -1,0 +1,158 @@
+/** Group photo events: the ones this account organises, and a form to create one. */
+import { useCallback, useEffect, useState, type SyntheticEvent } from 'react';
+import { ApiError, api } from '../api/client';
+import type { MosaicEvent } from '../api/types';
+import { useAuth } from '../auth';
+import { EmptyState, ErrorNote, Spinner, messageOf } from '../components/common';
+import { EventsIcon } from '../components/icons';
+import { PHASE_LABEL } from '../lib/event-rules';
+import { paths } from '../lib/routes';
+import { Link, navigate } from '../router';
+
+export function EventsPage() {
+  const { handleError } = useAuth();
+  const [events, setEvents] = useState<MosaicEvent[] | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  const [unavailable, setUnavailable] = useState(false);
+
+  const load = useCallback(async () => {
+    try {
+      setEvents(await api.events());
+      setError(null);
+    } catch (e) {
+      handleError(e);
+      if (e instanceof ApiError && e.status === 404) setUnavailable(true);
+      else setError(messageOf(e));
+      setEvents([]);
+    }
+  }, [handleError]);
+
+  useEffect(() => {
+    void load();
+  }, [load]);
+
+  return (
+    <div className="events">
+      <h1>Events</h1>
+      <p className="muted lead">
+        Invite people to add photos to a shared montage; it is published only when everyone accepts.
+      </p>
+      {unavailable ? (
+        <EmptyState title="Events are not available on this node yet" icon={<EventsIcon />}>
+          <p className="muted">This node’s version does not serve the events API.</p>
+        </EmptyState>
+      ) : (
+        <div className="events-layout">
+          <CreateEvent />
+          <section aria-label="Your events">
+            <h2>Your events</h2>
+            {error && <ErrorNote error={error} onRetry={() => void load()} />}
+            {events === null ? (
+              <Spinner />
+            ) : events.length === 0 ? (
+              <p className="muted">No events yet: create the first one.</p>
+            ) : (
+              <ul className="event-list">
+                {events.map((e) => (
+                  <li key={e.id}>
+                    <Link to={paths.event(e.id)} className="event-item">
+                      <span className="event-item-title">{e.title}</span>
+                      <span className={`phase phase-${e.phase}`}>{PHASE_LABEL[e.phase]}</span>
+                      <span className="muted small">
+                        {e.participants.length} participant
+                        {e.participants.length === 1 ? '' : 's'} · {e.photos.length} photo
+                        {e.photos.length === 1 ? '' : 's'} · master {e.origin}
+                      </span>
+                    </Link>
+                  </li>
+                ))}
+              </ul>
+            )}
+          </section>
+        </div>
+      )}
+    </div>
+  );
+}
+
+function CreateEvent() {
+  const { handleError } = useAuth();
+  const [title, setTitle] = useState('');
+  const [votingSeconds, setVotingSeconds] = useState('90');
+  const [maxParticipants, setMaxParticipants] = useState('10');
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<string | null>(null);
+
+  const submit = async (event: SyntheticEvent) => {
+    event.preventDefault();
+    setBusy(true);
+    setError(null);
+    try {
+      const created = await api.createEvent({
+        title: title.trim(),
+        votingSeconds: Number(votingSeconds),
+        maxParticipants: Number(maxParticipants),
+      });
+      navigate(paths.event(created.id));
+    } catch (e) {
+      handleError(e);
+      setError(messageOf(e));
+      setBusy(false);
+    }
+  };
+
+  return (
+    <form className="card create-event" onSubmit={(e) => void submit(e)}>
+      <h2>New event</h2>
+      <label className="field">
+        <span>Title</span>
+        <input
+          name="title"
+          required
+          maxLength={200}
+          placeholder="Summer party 2026"
+          value={title}
+          onChange={(e) => {
+            setTitle(e.target.value);
+          }}
+        />
+      </label>
+      <div className="field-row">
+        <label className="field">
+          <span>Voting time (s)</span>
+          <input
+            name="votingSeconds"
+            type="number"
+            min={10}
+            max={3600}
+            value={votingSeconds}
+            onChange={(e) => {
+              setVotingSeconds(e.target.value);
+            }}
+          />
+        </label>
+        <label className="field">
+          <span>Max. people</span>
+          <input
+            name="maxParticipants"
+            type="number"
+            min={1}
+            max={100}
+            value={maxParticipants}
+            onChange={(e) => {
+              setMaxParticipants(e.target.value);
+            }}
+          />
+        </label>
+      </div>
+      {error && (
+        <p className="form-error" role="alert">
+          {error}
+        </p>
+      )}
+      <button type="submit" className="btn btn-primary" disabled={busy}>
+        {busy ? 'Creating…' : 'Create event'}
+      </button>
+    </form>
+  );
+}
