@@ -9,6 +9,7 @@
  * two Syncthing instances on loopback (bench/lib/syncthing.ts), and the ratio is printed.
  *
  *   npm run bench:folder            (about 3-6 minutes, ~2.2 GB of temp space per side)
+ *   BENCH_ONLY=mosaic BENCH_SMALL_FILES=100000 npm run bench:folder    (scale check)
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream } from 'node:fs';
@@ -20,7 +21,8 @@ import { freePort, peakRssMb, startBenchNode, type BenchNode } from './lib/nodes
 import { MB, formatTable, round } from './lib/stats.js';
 import { startSyncthingPair, syncthingVersion } from './lib/syncthing.js';
 
-const SMALL_FILES = 10_000;
+/** BENCH_SMALL_FILES=100000 checks scale (a multiple of 100). */
+const SMALL_FILES = Number(process.env['BENCH_SMALL_FILES'] ?? 10_000);
 const SMALL_SIZE = 4096;
 const BIG_SIZE = 1024 * 1024 * 1024;
 
@@ -204,6 +206,9 @@ async function measure(
 async function main(): Promise<void> {
   // BENCH_ONLY=syncthing skips Mosaic's run (checking the Syncthing harness); =mosaic the other.
   const only = process.env['BENCH_ONLY'];
+  if (!Number.isInteger(SMALL_FILES / 100) || SMALL_FILES <= 0) {
+    throw new Error('BENCH_SMALL_FILES must be a positive multiple of 100');
+  }
   const mosaic =
     only === 'syncthing'
       ? { smallS: NaN, smallIndexedS: NaN, bigS: NaN, bigIndexedS: NaN, rssMb: [] }
