@@ -182,8 +182,9 @@ async function measure(
     const small = await waitIdentical(contender, roots, SMALL_FILES, t0);
     const smallS = (performance.now() - t0) / 1000;
     await verify(roots);
+    const smallRss = await Promise.all(contender.pids.map((pid) => peakRssMb(pid)));
     console.log(
-      `  identical after ${round(smallS, 2)} s (side 1 indexed at ${round(small.indexedS, 2)} s)`,
+      `  identical after ${round(smallS, 2)} s (side 1 indexed at ${round(small.indexedS, 2)} s); peak RSS so far ${smallRss.map((r) => round(r)).join(' / ')} MB`,
     );
 
     console.log(`${name}: writing one 1 GiB file into side 1 ...`);
