@@ -34,12 +34,12 @@ import { fsyncDir, fsyncFile } from '../core/fsync.js';
 import { Limiter } from '../core/limiter.js';
 import type { ChangeLog } from '../oplog/change-log.js';
 import type { FilePut } from '../oplog/op.js';
-import type { PeerClient } from '../replication/peer-client.js';
 import { bumpVv, checkRelativePath, isConflictName, joinInside } from './core/index.js';
 import type { FolderConfig } from './folder-config.js';
 import type { FolderFileRow, FolderIndexRepository } from './folder-index.repository.js';
 import { diskDiffers } from './folder-apply.js';
 import { MAX_FRAMED_FILE_BYTES, MAX_FRAMED_FILES } from './content-frames.js';
+import type { ContentSource } from './content-source.js';
 import { loadIgnore, type IsIgnored } from './ignore.js';
 import { LocalContent } from './local-content.js';
 import {
@@ -71,7 +71,8 @@ export interface FolderSyncDeps {
   readonly changes: ChangeLog;
   readonly selfId: string;
   readonly selfName: string;
-  readonly sources: () => PeerClient[];
+  /** Where to fetch content this disk lacks: peers, or the node a device syncs with. */
+  readonly sources: () => readonly ContentSource[];
   readonly log: Logger;
   readonly rescanIntervalMs?: number;
   /** How long replaced and deleted files stay in `.mosaic/trash/` (default 30 days). */
@@ -155,6 +156,20 @@ export class FolderSync {
   /** A file here with this content, for a peer to fetch (null: none). */
   async contentFor(hash: string): Promise<string | null> {
     return (await this.local.find(this.id, this.root, hash))?.file ?? null;
+  }
+
+  /**
+   * Scans and brings the disk up to date now; resolves once the folder is idle (nothing left
+   * to do until something changes, or a retry of content not available yet comes due).
+   */
+  async syncNow(): Promise<void> {
+    this.kick({ scan: true, pull: true });
+    await this.whenIdle();
+  }
+
+  /** Resolves once the work asked for so far is done. */
+  async whenIdle(): Promise<void> {
+    while (this.running) await this.running;
   }
 
   /** New operations arrived: if some are for this folder, bring the disk up to date. */

@@ -14,6 +14,7 @@ import {
   type ZodTypeProvider,
 } from 'fastify-type-provider-zod';
 import type { AccountService } from '../accounts/account.service.js';
+import type { Principal } from '../accounts/principal.js';
 import type { BlobStore } from '../blobs/blob-store.js';
 import type { Thumbnails } from '../pictures/images.js';
 import type { PictureService } from '../pictures/picture.service.js';
@@ -24,6 +25,7 @@ import { authRoutes } from './routes/auth.routes.js';
 import { clusterRoutes, type ClusterRoutesDeps } from './routes/cluster.routes.js';
 import { peerRoutes, type PeerRoutesDeps } from './routes/peer.routes.js';
 import { folderRoutes } from './routes/folders.routes.js';
+import { deviceRoutes, type DeviceRoutesDeps } from './routes/devices.routes.js';
 import type { FolderStatus } from '../folders/folder-sync.js';
 import { pictureRoutes } from './routes/pictures.routes.js';
 import { systemRoutes, type SystemInfo } from './routes/system.routes.js';
@@ -39,7 +41,10 @@ export interface AppDeps {
   readonly thumbs: Thumbnails;
   readonly metrics: Metrics;
   readonly cluster: ClusterRoutesDeps;
-  readonly folders: () => FolderStatus[];
+  /** The synced folders this account may use (see devices/folder-access.ts). */
+  readonly folders: (principal: Principal) => FolderStatus[];
+  /** The device API (mosaic sync). */
+  readonly devices: DeviceRoutesDeps;
   /** The peer API, present when the node has a cluster key. */
   readonly peer: PeerRoutesDeps | null;
 }
@@ -98,6 +103,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   );
   await app.register(clusterRoutes(deps.cluster));
   await app.register(folderRoutes(deps.folders));
+  await app.register(deviceRoutes(deps.devices));
   if (deps.peer) await app.register(peerRoutes(deps.peer));
   return app;
 }

@@ -38,6 +38,9 @@ import { SqlitePictureRepository } from '../pictures/picture.repository.js';
 import { PictureService } from '../pictures/picture.service.js';
 import { VERSION } from '../version.js';
 import { loadIdentity, type NodeIdentity } from './identity.js';
+import { DeviceService } from '../devices/device.service.js';
+import { FolderAccess } from '../devices/folder-access.js';
+import { UploadStore } from '../devices/upload-store.js';
 
 const DAY_MS = 24 * 3600 * 1000;
 const TRASH_SWEEP_INTERVAL_MS = 3600 * 1000;
@@ -164,6 +167,20 @@ export async function startNode(
     }
   });
 
+  const access = new FolderAccess(config.folderUsers);
+  const devices = new DeviceService({
+    db,
+    oplog,
+    changes,
+    access,
+    uploads: new UploadStore(db, faults),
+    folder: (id) => folders.get(id),
+    isNode: (id) =>
+      id === identity.id ||
+      db.prepare('SELECT 1 FROM peers WHERE node_id = ?').get(id) !== undefined,
+    nodeName: identity.name,
+  });
+
   const metrics = createMetrics(() => pictureRepo.totals());
   const peerStatus = () => replicator?.status() ?? [];
   registerPeerMetrics(metrics.registry, peerStatus);
@@ -178,7 +195,9 @@ export async function startNode(
     blobs,
     thumbs,
     metrics,
-    folders: () => [...folders.values()].map((f) => f.status()),
+    folders: (principal) =>
+      [...folders.values()].filter((f) => access.canUse(principal, f.id)).map((f) => f.status()),
+    devices: { devices, faults },
     cluster: {
       self: () => ({ id: identity.id, name: identity.name, url: selfUrl }),
       peers: peerStatus,
@@ -256,6 +275,7 @@ export async function startNode(
     async close() {
       clearInterval(sweeper);
       blobSync.stop();
+      devices.close();
       await Promise.all([...folders.values()].map((f) => f.close()));
       await discovery?.close();
       await replicator?.stop();
