@@ -85,6 +85,8 @@ async function sync(dir: string, flags: SyncFlags): Promise<number> {
 
   let replica: DeviceReplica | null = null;
   try {
+    // A wrong token must change nothing, not even DIR/.mosaic/: checked before anything is made.
+    await checkToken(server, token);
     const folder = flags.folder ?? (await defaultFolder(dir, server, token));
     if (!FolderId.safeParse(folder).success) {
       return fail(EXIT.failed, `"${folder}" is not a folder name.`);
@@ -150,4 +152,18 @@ async function defaultFolder(dir: string, server: string, token: string): Promis
       ? 'the node has no folder this account may use'
       : `give --folder (one of: ${folders.map((f) => f.id).join(', ')})`,
   );
+}
+
+async function checkToken(server: string, token: string): Promise<void> {
+  let res: Response;
+  try {
+    res = await fetch(new URL('/api/auth/me', server), {
+      headers: { authorization: `Bearer ${token}` },
+    });
+  } catch (error) {
+    throw new DeviceRequestError((error as Error).message, null);
+  }
+  await res.body?.cancel();
+  if (res.status === 401) throw new DeviceAuthError('The API token is not valid.');
+  if (res.status !== 200) throw new DeviceRequestError(`GET /api/auth/me: ${res.status}`, res.status);
 }
