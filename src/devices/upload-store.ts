@@ -37,7 +37,7 @@ export class UploadStore {
   private readonly io = new Limiter(16);
 
   constructor(
-    db: Db,
+    private readonly db: Db,
     private readonly faults: Faults,
   ) {
     this.insertStmt = db.prepare(
@@ -170,9 +170,12 @@ export class UploadStore {
     this.register(folder, [{ hash, file }]);
   }
 
+  /** One transaction (one fsync) for a whole batch. */
   private register(folder: string, files: readonly { hash: string; file: string }[]): void {
     const now = Date.now();
-    for (const f of files) this.insertStmt.run(folder, f.hash, f.file, now);
+    this.db.transaction(() => {
+      for (const f of files) this.insertStmt.run(folder, f.hash, f.file, now);
+    })();
   }
 
   private dirOf(root: string): string {

@@ -100,6 +100,8 @@ export class FolderSync {
   /** Disk states written but not recorded yet, and directories to fsync (see flushRecords). */
   private records: FolderFileRow[] = [];
   private trashed: { hash: string; file: string }[] = [];
+  /** Trashed files taken back out of the trash (see fromThisDisk), to forget at the flush. */
+  private untrashed: string[] = [];
   private readonly dirsToSync = new Set<string>();
   private readonly io = new Limiter(16);
   /** Directories known to exist during a pull (saves a mkdir per file). */
@@ -627,7 +629,8 @@ export class FolderSync {
       try {
         await rename(found.file, tmp);
         if ((await hashOf(tmp)) === hash) {
-          this.deps.db.prepare('DELETE FROM folder_trash WHERE file = ?').run(found.file);
+          // Forgotten with the page's records (one transaction, not one fsync per file).
+          this.untrashed.push(found.file);
           this.counters.localMoves++;
           return true;
         }
@@ -774,13 +777,17 @@ export class FolderSync {
     await Promise.all(dirs.map((d) => fsyncDir(d).catch(() => undefined)));
     const rows = this.records;
     const trashed = this.trashed;
+    const untrashed = this.untrashed;
     this.records = [];
     this.trashed = [];
+    this.untrashed = [];
     const { db, index } = this.deps;
     const insert = db.prepare(
       'INSERT OR REPLACE INTO folder_trash (folder, hash, file, trashed_at) VALUES (?, ?, ?, ?)',
     );
+    const forget = db.prepare('DELETE FROM folder_trash WHERE file = ?');
     db.transaction(() => {
+      for (const file of untrashed) forget.run(file);
       for (const t of trashed) insert.run(this.id, t.hash, t.file, Date.now());
       index.upsertMany(rows);
     })();
