@@ -43,7 +43,9 @@ export function loginCommand(): Command {
       });
       if (created.status !== 201) {
         process.exitCode = 1;
-        console.error(`Could not create a token (${created.status}): ${await errorMessage(created)}`);
+        console.error(
+          `Could not create a token (${created.status}): ${await errorMessage(created)}`,
+        );
         return;
       }
       const { token } = (await created.json()) as { token: string };

@@ -57,7 +57,13 @@ export function nodeCommand(): Command {
     )
     .option('--advertise-url <url>', 'URL peers use to reach this node (env MOSAIC_ADVERTISE_URL)')
     .action(
-      async (flags: Record<string, string | undefined> & { peer: string[]; folder: string[]; folderUser: string[] }) => {
+      async (
+        flags: Record<string, string | undefined> & {
+          peer: string[];
+          folder: string[];
+          folderUser: string[];
+        },
+      ) => {
         const config = resolveNodeConfig(
           {
             dataDir: flags['data'],

@@ -32,7 +32,9 @@ export function syncCommand(): Command {
     .description("Keep a local directory in sync with a node's folder (a device)")
     .argument('<dir>', 'the local directory (created if missing)')
     .addOption(
-      new Option('--server <url>', 'the node to sync with').env('MOSAIC_SERVER').makeOptionMandatory(),
+      new Option('--server <url>', 'the node to sync with')
+        .env('MOSAIC_SERVER')
+        .makeOptionMandatory(),
     )
     .addOption(
       new Option('--token <token>', 'API token (default: saved by mosaic login)').env(
@@ -80,7 +82,10 @@ async function sync(dir: string, flags: SyncFlags): Promise<number> {
   }
   const token = flags.token ?? (await savedToken(server));
   if (token === null || token === '') {
-    return fail(EXIT.auth, `No token for ${server}: run "mosaic login --server ${server}" or give --token.`);
+    return fail(
+      EXIT.auth,
+      `No token for ${server}: run "mosaic login --server ${server}" or give --token.`,
+    );
   }
 
   let replica: DeviceReplica | null = null;
@@ -111,7 +116,10 @@ async function sync(dir: string, flags: SyncFlags): Promise<number> {
     };
     process.once('SIGINT', stop);
     process.once('SIGTERM', stop);
-    log.info({ device: running.identity.name, id: running.identity.id, server, dir }, 'device sync started');
+    log.info(
+      { device: running.identity.name, id: running.identity.id, server, dir },
+      'device sync started',
+    );
     await running.run();
     return EXIT.ok;
   } catch (error) {
@@ -143,7 +151,8 @@ async function defaultFolder(dir: string, server: string, token: string): Promis
     throw new DeviceRequestError((error as Error).message, null);
   }
   if (res.status === 401) throw new DeviceAuthError('The API token is not valid.');
-  if (res.status !== 200) throw new DeviceRequestError(`GET /api/folders: ${res.status}`, res.status);
+  if (res.status !== 200)
+    throw new DeviceRequestError(`GET /api/folders: ${res.status}`, res.status);
   const folders = (await res.json()) as { id: string }[];
   const [only] = folders;
   if (folders.length === 1 && only) return only.id;
@@ -165,5 +174,6 @@ async function checkToken(server: string, token: string): Promise<void> {
   }
   await res.body?.cancel();
   if (res.status === 401) throw new DeviceAuthError('The API token is not valid.');
-  if (res.status !== 200) throw new DeviceRequestError(`GET /api/auth/me: ${res.status}`, res.status);
+  if (res.status !== 200)
+    throw new DeviceRequestError(`GET /api/auth/me: ${res.status}`, res.status);
 }

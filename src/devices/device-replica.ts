@@ -206,13 +206,15 @@ export class DeviceReplica {
         }
         const received = await this.pullAll(this.caughtUp ? (this.options.waitMs ?? 25_000) : 0);
         if (failures > 0) {
-          this.options.reporter.warn('connected to the node again', { server: this.options.server });
+          this.options.reporter.warn('connected to the node again', {
+            server: this.options.server,
+          });
           this.kickPush();
         }
         failures = 0;
-        if (received > 0 || !this.reporting) this.reportWhenSettled();
+        if (received > 0) this.reportWhenSettled();
       } catch (error) {
-        if (this.closed) break;
+        if (this.isClosed()) break;
         if (error instanceof DeviceAuthError || error instanceof DeviceAccessError) throw error;
         if (failures === 0) {
           this.options.reporter.warn('the node cannot be reached; retrying', {
@@ -235,6 +237,11 @@ export class DeviceReplica {
       this.acked >= this.oplog.lastSeq(this.identity.id) &&
       this.index.needed(this.options.folder, 1).length === 0
     );
+  }
+
+  /** Read through a method: the loops' narrowing cannot see close() set it meanwhile. */
+  private isClosed(): boolean {
+    return this.closed;
   }
 
   async close(): Promise<void> {
@@ -371,7 +378,7 @@ export class DeviceReplica {
     for (;;) {
       const page = await this.client.pull(this.identity.id, this.cursor, PULL_BATCH, wait);
       this.db.transaction(() => {
-        if (page.ops.length > 0) this.changes.receive(page.ops as Op[]);
+        if (page.ops.length > 0) this.changes.receive(page.ops);
         setMeta(this.db, 'device_cursor', JSON.stringify(page.cursor));
       })();
       this.cursor = page.cursor;

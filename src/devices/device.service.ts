@@ -208,7 +208,9 @@ export class DeviceService {
       .prepare('SELECT username, folder FROM devices WHERE device_id = ?')
       .get(deviceId) as { username: string; folder: string } | undefined;
     if (row?.username !== principal.username || row.folder !== folder) {
-      throw new ForbiddenError('Register this device first (its id belongs to no device of yours).');
+      throw new ForbiddenError(
+        'Register this device first (its id belongs to no device of yours).',
+      );
     }
   }
 }

@@ -25,11 +25,8 @@ import type { Faults } from '../faults/faults.js';
 import { FRAME_HEADER_BYTES, MAX_FRAMED_FILE_BYTES } from '../folders/content-frames.js';
 import { MOSAIC_DIR } from '../folders/ignore.js';
 
-export class UploadError extends BadRequestError {
-  constructor(message: string) {
-    super(message);
-  }
-}
+/** The bytes sent do not make the announced content (400). */
+export class UploadError extends BadRequestError {}
 
 export class UploadStore {
   private readonly busy = new Set<string>();

@@ -83,17 +83,18 @@ describe('mosaic sync with one node', () => {
 
     const again = await syncOnce(dev1, node.url, ['--token', admin, '--folder', 'docs']);
     expect(again.code, again.stderr).toBe(0);
-    await converged([root, dev1, dev2], (t) => t.has('c.txt') && conflictCopies(t, 'same').length === 1);
+    await converged(
+      [root, dev1, dev2],
+      (t) => t.has('c.txt') && conflictCopies(t, 'same').length === 1,
+    );
   });
 
   it('connected devices get changes within seconds, in both directions', async () => {
-    devices.push(startSync(dev1, node.url, ['--token', admin, '--folder', 'docs', '--interval', '2']));
-    devices.push(startSync(dev2, node.url, ['--token', carol, '--interval', '2']));
-    await Promise.all(
-      devices.map((d) =>
-        waitForLine(d, (l) => l.msg === 'device sync started'),
-      ),
+    devices.push(
+      startSync(dev1, node.url, ['--token', admin, '--folder', 'docs', '--interval', '2']),
     );
+    devices.push(startSync(dev2, node.url, ['--token', carol, '--interval', '2']));
+    await Promise.all(devices.map((d) => waitForLine(d, (l) => l.msg === 'device sync started')));
 
     let t0 = Date.now();
     await writeFile(join(root, 'from-node.txt'), 'made at the node\n');
@@ -125,7 +126,9 @@ describe('mosaic sync with one node', () => {
     await writeFile(join(dev1, 'a.txt'), 'dev1 edit while offline\n');
     await writeFile(join(dev1, 'offline-new.txt'), 'new while offline\n');
 
-    devices.push(startSync(dev1, node.url, ['--token', admin, '--folder', 'docs', '--interval', '2']));
+    devices.push(
+      startSync(dev1, node.url, ['--token', admin, '--folder', 'docs', '--interval', '2']),
+    );
     const t = await converged(
       [root, dev1, dev2],
       (tr) => tr.has('offline-new.txt') && conflictCopies(tr, 'a').length === 1,
@@ -140,7 +143,12 @@ describe('mosaic sync with one node', () => {
     const dev3 = await makeTempDir('mosaic-dev3-');
     await writeFile(join(dev3, 'mine.txt'), 'mine\n');
     const nodeBefore = await tree(root);
-    const res = await syncOnce(dev3, node.url, ['--token', 'mos_not-a-real-token', '--folder', 'docs']);
+    const res = await syncOnce(dev3, node.url, [
+      '--token',
+      'mos_not-a-real-token',
+      '--folder',
+      'docs',
+    ]);
     expect(res.code).toBe(3);
     expect(JSON.stringify(res.logs) + res.stderr).toMatch(/refused the token/);
     expect(await readdir(dev3)).toEqual(['mine.txt']);
@@ -210,7 +218,9 @@ describe('mosaic sync with one node', () => {
       const res = await call(`/devices/${device}/ops`, { ops: [op(device, 1, path)] });
       expect(res.status, path).toBe(422);
     }
-    const other = await call(`/devices/${device}/ops`, { ops: [op('eeeeeeeeeeeeeeee', 1, 'ok.txt')] });
+    const other = await call(`/devices/${device}/ops`, {
+      ops: [op('eeeeeeeeeeeeeeee', 1, 'ok.txt')],
+    });
     expect(other.status).toBe(422);
     const registered = await call('/devices', { deviceId: device, name: 'probe' });
     expect(await registered.json()).toMatchObject({ acked: 0 });

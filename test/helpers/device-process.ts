@@ -91,7 +91,11 @@ export async function syncOnce(
 }
 
 /** A new API token of `username` at the node at `url`. */
-export async function createToken(url: string, username: string, password: string): Promise<string> {
+export async function createToken(
+  url: string,
+  username: string,
+  password: string,
+): Promise<string> {
   const cookie = await login(url, username, password);
   const res = await fetch(`${url}/api/tokens`, {
     method: 'POST',

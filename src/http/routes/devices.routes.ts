@@ -54,7 +54,8 @@ export const deviceRoutes =
       '/api/folders/:folder/devices',
       {
         schema: {
-          summary: 'Register a device (mosaic sync) for a folder; says how far its changes are here',
+          summary:
+            'Register a device (mosaic sync) for a folder; says how far its changes are here',
           params: FolderParams,
           body: RegisterRequest,
           response: { 200: RegisterResponse, ...errors },
