@@ -7,7 +7,7 @@ import {
   DeviceRequestError,
 } from '../devices/device-client.js';
 import { DeviceReplica } from '../devices/device-replica.js';
-import { FolderId } from '../devices/device-schemas.js';
+import { DeviceName, FolderId } from '../devices/device-schemas.js';
 import { jsonReporter, terminalReporter } from '../devices/reporter.js';
 import { readMarker } from '../folders/marker.js';
 import { savedToken } from './credentials.js';
@@ -79,6 +79,9 @@ async function sync(dir: string, flags: SyncFlags): Promise<number> {
     server = new URL(flags.server).origin;
   } catch {
     return fail(EXIT.failed, `--server ${flags.server} is not a URL.`);
+  }
+  if (flags.device !== undefined && !DeviceName.safeParse(flags.device).success) {
+    return fail(EXIT.failed, '--device: a device name uses letters, digits, ".", "_" and "-".');
   }
   const token = flags.token ?? (await savedToken(server));
   if (token === null || token === '') {
