@@ -2,12 +2,15 @@
  * Device sync against one real node: `mosaic sync` processes on temp directories. Waits on
  * conditions, never fixed sleeps; latencies are printed, not asserted.
  */
-import { mkdir, readdir, writeFile, rm } from 'node:fs/promises';
+import { spawn } from 'node:child_process';
+import { mkdir, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   ADMIN_PASSWORD,
+  BIN,
+  REPO_ROOT,
   addUser,
   cleanup,
   makeTempDir,
@@ -137,6 +140,24 @@ describe('mosaic sync with one node', () => {
     expect(versions.sort()).toEqual(
       [sha('node edit while dev1 is away\n'), sha('dev1 edit while offline\n')].sort(),
     );
+  });
+
+  it('mosaic login saves a token (0600) that mosaic sync then uses', async () => {
+    const config = await makeTempDir('mosaic-dev-config-');
+    const login = spawn(
+      process.execPath,
+      [BIN, 'login', '--server', node.url, '--username', 'carol', '--password-stdin'],
+      { cwd: REPO_ROOT, env: { ...process.env, XDG_CONFIG_HOME: config }, stdio: 'pipe' },
+    );
+    login.stdin.end('carol-password\n');
+    const code = await new Promise((resolve) => login.once('close', resolve));
+    expect(code).toBe(0);
+    const file = join(config, 'mosaic', 'credentials.json');
+    expect((await stat(file)).mode & 0o777).toBe(0o600);
+    const dev = await makeTempDir('mosaic-dev-login-');
+    const res = await syncOnce(dev, node.url, [], { XDG_CONFIG_HOME: config });
+    expect(res.code, res.stderr).toBe(0);
+    expect((await tree(dev)).has('sub/b.txt')).toBe(true);
   });
 
   it('a wrong token: exit code 3 and a message, nothing changed on either side', async () => {
