@@ -12,7 +12,7 @@
  */
 import { createHash } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
-import { mkdir, open, rename, rm, stat } from 'node:fs/promises';
+import { mkdir, open, readdir, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Transform, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -24,6 +24,7 @@ import type { Db } from '../db/database.js';
 import type { Faults } from '../faults/faults.js';
 import { FRAME_HEADER_BYTES, MAX_FRAMED_FILE_BYTES } from '../folders/content-frames.js';
 import { MOSAIC_DIR } from '../folders/ignore.js';
+import { assertMarker } from '../folders/marker.js';
 
 /** The bytes sent do not make the announced content (400). */
 export class UploadError extends BadRequestError {}
@@ -64,6 +65,7 @@ export class UploadStore {
     if (this.busy.has(key)) throw new ConflictError('This content is being uploaded already.');
     this.busy.add(key);
     try {
+      await this.assertAvailable(folder, root);
       await mkdir(this.dirOf(root), { recursive: true });
       const part = this.partOf(root, hash);
       const have = await this.received(root, hash);
@@ -121,6 +123,7 @@ export class UploadStore {
    * verified. Returns how many were stored.
    */
   async receiveFrames(folder: string, root: string, body: Readable): Promise<number> {
+    await this.assertAvailable(folder, root);
     await mkdir(this.dirOf(root), { recursive: true });
     const writes = new Set<Promise<void>>();
     const kept: { hash: string; file: string }[] = [];
@@ -165,6 +168,36 @@ export class UploadStore {
     await rename(part, file);
     await fsyncDir(this.dirOf(root));
     this.register(folder, [{ hash, file }]);
+  }
+
+  /**
+   * Removes uploads older than `maxAgeMs` (by mtime): parts a device never finished, and
+   * finished ones no operation ever claimed. Returns how many files went.
+   */
+  async sweep(folder: string, root: string, maxAgeMs: number, now = Date.now()): Promise<number> {
+    const dir = this.dirOf(root);
+    let removed = 0;
+    for (const name of await readdir(dir).catch(() => [] as string[])) {
+      const file = join(dir, name);
+      const info = await stat(file).catch(() => null);
+      if (!info || now - info.mtimeMs < maxAgeMs) continue;
+      await rm(file, { force: true });
+      this.db.prepare('DELETE FROM folder_trash WHERE folder = ? AND file = ?').run(folder, file);
+      removed++;
+    }
+    return removed;
+  }
+
+  /**
+   * A paused folder (root or marker missing) takes no uploads: writing `.mosaic/uploads/` would
+   * recreate a root that is missing for a reason (see marker.ts).
+   */
+  private async assertAvailable(folder: string, root: string): Promise<void> {
+    try {
+      await assertMarker(root, folder);
+    } catch {
+      throw new ConflictError('The folder is paused at this node; try again later.');
+    }
   }
 
   /** One transaction (one fsync) for a whole batch. */

@@ -168,12 +168,13 @@ export async function startNode(
   });
 
   const access = new FolderAccess(config.folderUsers);
+  const uploads = new UploadStore(db, faults);
   const devices = new DeviceService({
     db,
     oplog,
     changes,
     access,
-    uploads: new UploadStore(db, faults),
+    uploads,
     folder: (id) => folders.get(id),
     isNode: (id) =>
       id === identity.id ||
@@ -229,6 +230,10 @@ export async function startNode(
   const retentionMs = config.trashRetentionDays * DAY_MS;
   const sweep = async () => {
     const removed = await blobs.sweepTrash(retentionMs);
+    // Device uploads nobody claimed (abandoned parts included) go after the same retention.
+    for (const folder of folders.values()) {
+      await uploads.sweep(folder.id, folder.root, retentionMs);
+    }
     if (removed.length > 0) log.info({ removed: removed.length }, 'trash swept');
     accountRepo.deleteExpiredSessions(Date.now());
   };
