@@ -95,6 +95,7 @@ export class DeviceReplica {
   private reporting: Promise<void> | null = null;
   /** `once()` reports one line at its end, nothing in between. */
   private onceMode = false;
+  private lastLabel: { hash: string; path: string } | null = null;
 
   /** Opens (creating on first run) the device's database in `DIR/.mosaic/`. */
   static async open(options: DeviceReplicaOptions): Promise<DeviceReplica> {
@@ -129,8 +130,8 @@ export class DeviceReplica {
     this.client = new DeviceClient(options.server, {
       token: options.token,
       folder: options.folder,
-      progress: (direction, label, done, total) => {
-        options.reporter.progress(direction, label, done, total);
+      progress: (direction, hash, done, total) => {
+        options.reporter.progress(direction, this.pathOf(hash), done, total);
       },
     });
     this.folder = new FolderSync({
@@ -149,6 +150,18 @@ export class DeviceReplica {
       if (ops.some((op) => op.origin === this.identity.id)) this.kickPush();
       if (ops.some((op) => op.origin !== this.identity.id)) this.folder.onRemoteChange();
     });
+  }
+
+  /** A path with this content, to name a transfer on the progress bar (the last one is kept). */
+  private pathOf(hash: string): string {
+    if (this.lastLabel?.hash !== hash) {
+      const path = this.db
+        .prepare('SELECT path FROM folder_files WHERE folder = ? AND hash = ? LIMIT 1')
+        .pluck()
+        .get(this.options.folder, hash) as string | undefined;
+      this.lastLabel = { hash, path: path ?? hash.slice(0, 12) };
+    }
+    return this.lastLabel.path;
   }
 
   /** Tells the node about this device; learns how far its changes got there. */

@@ -49,7 +49,7 @@ export function terminalReporter(
       const bar = '#'.repeat(filled) + '-'.repeat(width - filled);
       const pct = total === 0 ? 100 : Math.floor((done / total) * 100);
       err.write(
-        `\r${direction === 'up' ? '↑' : '↓'} ${label.slice(0, 12)} [${bar}] ${String(pct).padStart(3)}% ${formatBytes(done)}/${formatBytes(total)}  `,
+        `\r${direction === 'up' ? '↑' : '↓'} ${label.length > 40 ? `…${label.slice(-39)}` : label} [${bar}] ${String(pct).padStart(3)}% ${formatBytes(done)}/${formatBytes(total)}  `,
       );
       drawing = true;
       if (done >= total) endBar();
