@@ -9,7 +9,7 @@ import {
 import { DeviceReplica } from '../devices/device-replica.js';
 import { DeviceName, FolderId } from '../devices/device-schemas.js';
 import { jsonReporter, terminalReporter } from '../devices/reporter.js';
-import { readMarker } from '../folders/marker.js';
+import { FolderMissingError, readMarker } from '../folders/marker.js';
 import { savedToken } from './credentials.js';
 
 /**
@@ -131,6 +131,13 @@ async function sync(dir: string, flags: SyncFlags): Promise<number> {
     }
     if (error instanceof DeviceAccessError) {
       return fail(EXIT.folder, `No such folder for this account at ${server}: ${error.message}`);
+    }
+    if (error instanceof FolderMissingError && error.reason === 'marker-mismatch') {
+      const marker = await readMarker(dir).catch(() => null);
+      return fail(
+        EXIT.failed,
+        `${dir} already syncs the folder "${marker?.folderId ?? '?'}", not "${flags.folder ?? '?'}".`,
+      );
     }
     if (error instanceof DeviceRequestError && error.status === null) {
       return fail(EXIT.failed, `The node at ${server} cannot be reached: ${error.message}`);
