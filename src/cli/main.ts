@@ -6,6 +6,8 @@ import { VERSION } from '../version.js';
 import { clusterCommand } from './cluster.command.js';
 import { nodeCommand } from './node.command.js';
 import { userCommand } from './user.command.js';
+import { loginCommand } from './login.command.js';
+import { syncCommand } from './sync.command.js';
 
 export async function main(argv: readonly string[]): Promise<void> {
   const program = new Command()
@@ -16,5 +18,7 @@ export async function main(argv: readonly string[]): Promise<void> {
   program.addCommand(nodeCommand());
   program.addCommand(clusterCommand());
   program.addCommand(userCommand());
+  program.addCommand(loginCommand());
+  program.addCommand(syncCommand());
   await program.parseAsync(argv);
 }

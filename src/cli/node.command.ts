@@ -34,6 +34,12 @@ export function nodeCommand(): Command {
       collect,
       [],
     )
+    .option(
+      '--folder-user <folder=user>',
+      'an account (not an admin) that may sync the folder from a device, repeatable (env MOSAIC_FOLDER_USERS)',
+      collect,
+      [],
+    )
     .option('--cluster-key <key>', 'shared secret of the cluster (env MOSAIC_CLUSTER_KEY)')
     .addOption(
       new Option(
@@ -51,7 +57,13 @@ export function nodeCommand(): Command {
     )
     .option('--advertise-url <url>', 'URL peers use to reach this node (env MOSAIC_ADVERTISE_URL)')
     .action(
-      async (flags: Record<string, string | undefined> & { peer: string[]; folder: string[] }) => {
+      async (
+        flags: Record<string, string | undefined> & {
+          peer: string[];
+          folder: string[];
+          folderUser: string[];
+        },
+      ) => {
         const config = resolveNodeConfig(
           {
             dataDir: flags['data'],
@@ -63,6 +75,7 @@ export function nodeCommand(): Command {
             trashRetentionDays: flags['trashRetentionDays'],
             peers: flags.peer,
             folders: flags.folder,
+            folderUsers: flags.folderUser,
             clusterKey: flags['clusterKey'],
             discovery: flags['discovery'],
             discoveryPort: flags['discoveryPort'],

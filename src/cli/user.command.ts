@@ -72,7 +72,7 @@ export function userCommand(): Command {
   return user;
 }
 
-async function readStdin(): Promise<string> {
+export async function readStdin(): Promise<string> {
   const chunks: Buffer[] = [];
   for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
   return Buffer.concat(chunks)
@@ -81,7 +81,7 @@ async function readStdin(): Promise<string> {
 }
 
 /** Asks for a password on the terminal without echoing it. */
-async function prompt(question: string): Promise<string> {
+export async function prompt(question: string): Promise<string> {
   if (!process.stdin.isTTY)
     throw new Error('No terminal to ask for a password: use --password-stdin.');
   const rl = createInterface({ input: process.stdin, output: process.stdout, terminal: true });

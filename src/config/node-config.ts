@@ -35,6 +35,10 @@ export const NodeConfigSchema = z.object({
   syncIntervalMs: z.coerce.number().int().min(50).default(5000),
   /** Synced folders, `[NAME=]DIR` each. */
   folders: z.array(z.string().min(1)).default([]),
+  /** Accounts (not admins) that may sync a folder from a device: `FOLDER=USER` each. */
+  folderUsers: z
+    .array(z.string().regex(/^[A-Za-z0-9_.-]{1,64}=[A-Za-z0-9_.-]{1,64}$/, 'FOLDER=USER'))
+    .default([]),
   /** The URL other nodes should use to reach this one (defaults to the listening address). */
   advertiseUrl: z.url({ protocol: /^https?$/ }).optional(),
 });
@@ -58,10 +62,11 @@ export const ENV_TWINS: Record<keyof NodeConfig, string> = {
   syncIntervalMs: 'MOSAIC_SYNC_INTERVAL_MS',
   advertiseUrl: 'MOSAIC_ADVERTISE_URL',
   folders: 'MOSAIC_FOLDERS',
+  folderUsers: 'MOSAIC_FOLDER_USERS',
 };
 
 /** Environment variables that hold lists (comma-separated). */
-const LIST_KEYS = new Set<keyof NodeConfig>(['peers', 'folders']);
+const LIST_KEYS = new Set<keyof NodeConfig>(['peers', 'folders', 'folderUsers']);
 
 /** Merges flags over environment variables and validates the result. */
 export function resolveNodeConfig(

@@ -228,4 +228,16 @@ export const MIGRATIONS: readonly string[] = [
     next_at          INTEGER NOT NULL
   ) STRICT;
   `,
+  /* 6: device sync — devices registered at this node (src/devices/device.service.ts) */ `
+  -- A device (mosaic sync) of an account, syncing one folder. device_id is the device's own
+  -- origin id in the op log: the only origin whose ops it may push here. Local to this node.
+  CREATE TABLE devices (
+    device_id  TEXT PRIMARY KEY,
+    username   TEXT NOT NULL,
+    folder     TEXT NOT NULL,
+    name       TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    last_seen  INTEGER NOT NULL
+  ) STRICT;
+  `,
 ];

@@ -8,6 +8,7 @@
  *     "dropPeerMessages": 0.2,                   // drop this share of outgoing peer requests
  *     "delayPeerMs": 50,                         // delay outgoing peer requests
  *     "throttleBlobKBps": 500,                   // serve blobs to peers at most this fast
+ *     "throttleUploadKBps": 500,                 // receive device uploads at most this fast
  *     "crashAt": ["<named point>", ...]          // exit abruptly (SIGKILL) on reaching one
  *   }
  *
@@ -35,6 +36,7 @@ const FaultSpecSchema = z.strictObject({
   dropPeerMessages: z.number().min(0).max(1).default(0),
   delayPeerMs: z.number().int().min(0).default(0),
   throttleBlobKBps: z.number().int().min(0).default(0),
+  throttleUploadKBps: z.number().int().min(0).default(0),
   crashAt: z.array(z.string()).default([]),
 });
 
@@ -45,6 +47,7 @@ const NONE: FaultSpec = {
   dropPeerMessages: 0,
   delayPeerMs: 0,
   throttleBlobKBps: 0,
+  throttleUploadKBps: 0,
   crashAt: [],
 };
 
@@ -99,18 +102,12 @@ export class Faults {
 
   /** A stream that passes bytes at the configured blob throttle, or null when there is none. */
   blobThrottle(): Transform | null {
-    const kbps = this.source === null ? 0 : this.spec().throttleBlobKBps;
-    if (kbps === 0) return null;
-    return new Transform({
-      transform(chunk: Buffer, _encoding, done) {
-        setTimeout(
-          () => {
-            done(null, chunk);
-          },
-          (chunk.length / (kbps * 1024)) * 1000,
-        );
-      },
-    });
+    return throttle(this.source === null ? 0 : this.spec().throttleBlobKBps);
+  }
+
+  /** The same for bytes uploaded by devices, as the node receives them. */
+  uploadThrottle(): Transform | null {
+    return throttle(this.source === null ? 0 : this.spec().throttleUploadKBps);
   }
 
   /** Applies drop and delay faults to an outgoing peer message; false means drop it. */
@@ -120,4 +117,18 @@ export class Faults {
     if (delayPeerMs > 0) await new Promise((r) => setTimeout(r, delayPeerMs));
     return Math.random() >= dropPeerMessages;
   }
+}
+
+function throttle(kbps: number): Transform | null {
+  if (kbps === 0) return null;
+  return new Transform({
+    transform(chunk: Buffer, _encoding, done) {
+      setTimeout(
+        () => {
+          done(null, chunk);
+        },
+        (chunk.length / (kbps * 1024)) * 1000,
+      );
+    },
+  });
 }

@@ -33,12 +33,12 @@ import { fsyncDir, fsyncFile } from '../core/fsync.js';
 import { Limiter } from '../core/limiter.js';
 import type { ChangeLog } from '../oplog/change-log.js';
 import type { FilePut } from '../oplog/op.js';
-import type { PeerClient } from '../replication/peer-client.js';
 import { bumpVv, checkRelativePath, isConflictName, joinInside } from './core/index.js';
 import type { FolderConfig } from './folder-config.js';
 import type { FolderFileRow, FolderIndexRepository } from './folder-index.repository.js';
 import { diskDiffers } from './folder-apply.js';
 import { MAX_FRAMED_FILE_BYTES, MAX_FRAMED_FILES } from './content-frames.js';
+import type { ContentSource } from './content-source.js';
 import { loadIgnore, type IsIgnored } from './ignore.js';
 import { LocalContent } from './local-content.js';
 import { fetchLarge } from './large-transfer.js';
@@ -72,7 +72,8 @@ export interface FolderSyncDeps {
   readonly changes: ChangeLog;
   readonly selfId: string;
   readonly selfName: string;
-  readonly sources: () => PeerClient[];
+  /** Where to fetch content this disk lacks: peers, or the node a device syncs with. */
+  readonly sources: () => readonly ContentSource[];
   readonly log: Logger;
   readonly rescanIntervalMs?: number;
   /** How long replaced and deleted files stay in `.mosaic/trash/` (default 30 days). */
@@ -102,6 +103,8 @@ export class FolderSync {
   /** Disk states written but not recorded yet, and directories to fsync (see flushRecords). */
   private records: FolderFileRow[] = [];
   private trashed: { hash: string; file: string }[] = [];
+  /** Trashed files taken back out of the trash (see fromThisDisk), to forget at the flush. */
+  private untrashed: string[] = [];
   private readonly dirsToSync = new Set<string>();
   private readonly io = new Limiter(16);
   /** Directories known to exist during a pull (saves a mkdir per file). */
@@ -166,6 +169,20 @@ export class FolderSync {
 
   async contentFor(hash: string): Promise<string | null> {
     return (await this.local.find(this.id, this.root, hash))?.file ?? null;
+  }
+
+  /**
+   * Scans and brings the disk up to date now; resolves once the folder is idle (nothing left
+   * to do until something changes, or a retry of content not available yet comes due).
+   */
+  async syncNow(): Promise<void> {
+    this.kick({ scan: true, pull: true });
+    await this.whenIdle();
+  }
+
+  /** Resolves once the work asked for so far is done. */
+  async whenIdle(): Promise<void> {
+    while (this.running) await this.running;
   }
 
   /** New operations arrived: if some are for this folder, bring the disk up to date. */
@@ -634,7 +651,8 @@ export class FolderSync {
       try {
         await rename(found.file, tmp);
         if ((await hashOf(tmp)) === hash) {
-          this.deps.db.prepare('DELETE FROM folder_trash WHERE file = ?').run(found.file);
+          // Forgotten with the page's records (one transaction, not one fsync per file).
+          this.untrashed.push(found.file);
           this.counters.localMoves++;
           return true;
         }
@@ -795,13 +813,17 @@ export class FolderSync {
     await Promise.all(dirs.map((d) => fsyncDir(d).catch(() => undefined)));
     const rows = this.records;
     const trashed = this.trashed;
+    const untrashed = this.untrashed;
     this.records = [];
     this.trashed = [];
+    this.untrashed = [];
     const { db, index } = this.deps;
     const insert = db.prepare(
       'INSERT OR REPLACE INTO folder_trash (folder, hash, file, trashed_at) VALUES (?, ?, ?, ?)',
     );
+    const forget = db.prepare('DELETE FROM folder_trash WHERE file = ?');
     db.transaction(() => {
+      for (const file of untrashed) forget.run(file);
       for (const t of trashed) insert.run(this.id, t.hash, t.file, Date.now());
       index.upsertMany(rows);
     })();

@@ -14,6 +14,7 @@ import {
   type ZodTypeProvider,
 } from 'fastify-type-provider-zod';
 import type { AccountService } from '../accounts/account.service.js';
+import type { Principal } from '../accounts/principal.js';
 import type { BlobStore } from '../blobs/blob-store.js';
 import type { Thumbnails } from '../pictures/images.js';
 import type { PictureService } from '../pictures/picture.service.js';
@@ -24,6 +25,7 @@ import { authRoutes } from './routes/auth.routes.js';
 import { clusterRoutes, type ClusterRoutesDeps } from './routes/cluster.routes.js';
 import { peerRoutes, type PeerRoutesDeps } from './routes/peer.routes.js';
 import { folderRoutes } from './routes/folders.routes.js';
+import { deviceRoutes, type DeviceRoutesDeps } from './routes/devices.routes.js';
 import type { FolderStatus } from '../folders/folder-sync.js';
 import { pictureRoutes } from './routes/pictures.routes.js';
 import { systemRoutes, type SystemInfo } from './routes/system.routes.js';
@@ -44,7 +46,10 @@ export interface AppDeps {
   readonly thumbs: Thumbnails;
   readonly metrics: Metrics;
   readonly cluster: ClusterRoutesDeps;
-  readonly folders: () => FolderStatus[];
+  /** The synced folders this account may use (see devices/folder-access.ts). */
+  readonly folders: (principal: Principal) => FolderStatus[];
+  /** The device API (mosaic sync). */
+  readonly devices: DeviceRoutesDeps;
   /** Picture changes for the web app's live updates (`GET /api/stream`). */
   readonly live: LiveFeed;
   /** The built web app (dist/web) served at `/`, or null to serve the API only. */
@@ -114,6 +119,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(folderRoutes(deps.folders));
   await app.register(streamRoutes(deps.live));
   if (deps.webRoot !== null) await installWeb(app, deps.webRoot);
+  await app.register(deviceRoutes(deps.devices));
   if (deps.peer) await app.register(peerRoutes(deps.peer));
   if (deps.events) await app.register(eventRoutes(deps.events.api));
   if (deps.events?.peer) await app.register(eventPeerRoutes(deps.events.peer));

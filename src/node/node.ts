@@ -41,6 +41,9 @@ import { PictureService } from '../pictures/picture.service.js';
 import { VERSION } from '../version.js';
 import { createEvents } from '../events/index.js';
 import { loadIdentity, type NodeIdentity } from './identity.js';
+import { DeviceService } from '../devices/device.service.js';
+import { FolderAccess } from '../devices/folder-access.js';
+import { UploadStore } from '../devices/upload-store.js';
 
 const DAY_MS = 24 * 3600 * 1000;
 const TRASH_SWEEP_INTERVAL_MS = 3600 * 1000;
@@ -188,6 +191,21 @@ export async function startNode(
       ),
   });
 
+  const access = new FolderAccess(config.folderUsers);
+  const uploads = new UploadStore(db, faults);
+  const devices = new DeviceService({
+    db,
+    oplog,
+    changes,
+    access,
+    uploads,
+    folder: (id) => folders.get(id),
+    isNode: (id) =>
+      id === identity.id ||
+      db.prepare('SELECT 1 FROM peers WHERE node_id = ?').get(id) !== undefined,
+    nodeName: identity.name,
+  });
+
   const metrics = createMetrics(() => pictureRepo.totals());
   const peerStatus = () => replicator?.status() ?? [];
   registerPeerMetrics(metrics.registry, peerStatus);
@@ -202,7 +220,9 @@ export async function startNode(
     blobs,
     thumbs,
     metrics,
-    folders: () => [...folders.values()].map((f) => f.status()),
+    folders: (principal) =>
+      [...folders.values()].filter((f) => access.canUse(principal, f.id)).map((f) => f.status()),
+    devices: { devices, faults },
     live,
     webRoot: defaultWebRoot(),
     cluster: {
@@ -250,6 +270,10 @@ export async function startNode(
   const retentionMs = config.trashRetentionDays * DAY_MS;
   const sweep = async () => {
     const removed = await blobs.sweepTrash(retentionMs);
+    // Device uploads nobody claimed (abandoned parts included) go after the same retention.
+    for (const folder of folders.values()) {
+      await uploads.sweep(folder.id, folder.root, retentionMs);
+    }
     if (removed.length > 0) log.info({ removed: removed.length }, 'trash swept');
     accountRepo.deleteExpiredSessions(Date.now());
   };
@@ -297,6 +321,7 @@ export async function startNode(
     async close() {
       clearInterval(sweeper);
       blobSync.stop();
+      devices.close();
       await Promise.all([...folders.values()].map((f) => f.close()));
       await discovery?.close();
       await replicator?.stop();

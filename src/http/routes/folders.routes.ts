@@ -1,6 +1,8 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
+import type { Principal } from '../../accounts/principal.js';
 import type { FolderStatus } from '../../folders/folder-sync.js';
+import { requirePrincipal } from '../auth.js';
 import { ErrorBody } from '../schemas.js';
 
 const FolderView = z.object({
@@ -14,16 +16,16 @@ const FolderView = z.object({
 });
 
 export const folderRoutes =
-  (folders: () => FolderStatus[]): FastifyPluginAsyncZod =>
+  (folders: (principal: Principal) => FolderStatus[]): FastifyPluginAsyncZod =>
   async (app) => {
     app.get(
       '/api/folders',
       {
         schema: {
-          summary: "This node's synced folders and their state",
+          summary: "This node's synced folders this account may use, and their state",
           response: { 200: z.array(FolderView), 401: ErrorBody },
         },
       },
-      async () => folders(),
+      async (request) => folders(requirePrincipal(request)),
     );
   };

@@ -7,9 +7,7 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { Readable } from 'node:stream';
-import type { FastifyReply } from 'fastify';
 import { z } from 'zod';
-import parseRange from 'range-parser';
 import type { BlobStore } from '../../blobs/blob-store.js';
 import { MAX_FRAMED_FILES, writeFrames } from '../../folders/content-frames.js';
 import type { BlockList } from '../../folders/blocks.js';
@@ -29,6 +27,7 @@ import {
 } from '../../replication/op-schema.js';
 import type { PeerVerifier } from '../../replication/peer-auth.js';
 import { ErrorBody } from '../schemas.js';
+import { sendRange, throttled } from './send-range.js';
 
 export interface PeerRoutesDeps {
   readonly verifier: PeerVerifier;
@@ -204,35 +203,6 @@ export const peerRoutes =
     );
   };
 
-/** Slows a blob stream down when MOSAIC_FAULTS asks for it (tests of interrupted transfers). */
-function throttled(faults: Faults, stream: Readable): Readable {
-  const throttle = faults.blobThrottle();
-  return throttle === null ? stream : stream.pipe(throttle);
-}
-
 const Sha256 = z.string().regex(/^[0-9a-f]{64}$/);
 const FolderParams = z.strictObject({ folder: z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/) });
 const FolderContentParams = FolderParams.extend({ hash: Sha256 });
-
-/** Sends `size` bytes, or the single range asked for (resumed transfers). */
-function sendRange(
-  reply: FastifyReply,
-  rangeHeader: string | undefined,
-  size: number,
-  open: (range: { start: number; end: number } | null) => Readable,
-): FastifyReply {
-  void reply.header('Content-Type', 'application/octet-stream').header('Accept-Ranges', 'bytes');
-  if (rangeHeader !== undefined) {
-    const ranges = parseRange(size, rangeHeader);
-    if (ranges === -1) return reply.status(416).header('Content-Range', `bytes */${size}`).send();
-    const first = ranges !== -2 ? ranges[0] : undefined;
-    if (first) {
-      return reply
-        .status(206)
-        .header('Content-Range', `bytes ${first.start}-${first.end}/${size}`)
-        .header('Content-Length', first.end - first.start + 1)
-        .send(open(first));
-    }
-  }
-  return reply.header('Content-Length', size).send(open(null));
-}

@@ -1,0 +1,60 @@
+/**
+ * API tokens saved by `mosaic login`, per server, in the user's config directory
+ * (`$XDG_CONFIG_HOME/mosaic/credentials.json`, else `~/.config/mosaic/`), readable by the user
+ * only (directory 0700, file 0600).
+ */
+import { chmod, mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+
+interface Credentials {
+  servers: Record<string, { token: string; username: string }>;
+}
+
+export function configDir(env: NodeJS.ProcessEnv = process.env): string {
+  const xdg = env['XDG_CONFIG_HOME'];
+  return join(xdg !== undefined && xdg !== '' ? xdg : join(homedir(), '.config'), 'mosaic');
+}
+
+export function credentialsFile(env: NodeJS.ProcessEnv = process.env): string {
+  return join(configDir(env), 'credentials.json');
+}
+
+/** A server's key: its origin (scheme, host, port), so `http://h:1/` and `http://h:1` match. */
+export function serverKey(url: string): string {
+  return new URL(url).origin;
+}
+
+async function load(env: NodeJS.ProcessEnv): Promise<Credentials> {
+  try {
+    const parsed = JSON.parse(await readFile(credentialsFile(env), 'utf8')) as Partial<Credentials>;
+    return { servers: parsed.servers ?? {} };
+  } catch {
+    return { servers: {} };
+  }
+}
+
+export async function savedToken(
+  server: string,
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<string | null> {
+  return (await load(env)).servers[serverKey(server)]?.token ?? null;
+}
+
+export async function saveToken(
+  server: string,
+  username: string,
+  token: string,
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<string> {
+  const dir = configDir(env);
+  await mkdir(dir, { recursive: true, mode: 0o700 });
+  const all = await load(env);
+  all.servers[serverKey(server)] = { token, username };
+  const file = credentialsFile(env);
+  const tmp = `${file}.${process.pid}.tmp`;
+  await writeFile(tmp, `${JSON.stringify(all, null, 2)}\n`, { mode: 0o600 });
+  await chmod(tmp, 0o600); // in case a umask or an old file got in the way
+  await rename(tmp, file);
+  return file;
+}

@@ -1,0 +1,468 @@
+/**
+ * A device (`mosaic sync DIR`): a small replica of one folder whose only peer is a node.
+ *
+ * It is built from the node's own parts: its SQLite database `DIR/.mosaic/device.db` (same
+ * migrations), an identity whose id is the device id (its origin in the op log) and whose name
+ * is the device name, a ChangeLog, and a FolderSync over DIR — the same engine and rules as
+ * between nodes (conflict copies, trash, ignore file, atomic apply, path safety). What differs
+ * is the link:
+ *
+ * - push: its own `file.put` operations past what the node acknowledged, each batch after
+ *   uploading the content the node lacks (small files framed, large ones streamed, resumable);
+ * - pull: the folder's feed from the device's own cursor (device-feed.ts), as a long poll while
+ *   connected, so a change at the node arrives at once; never its own operations back;
+ * - content: fetched from the node through DeviceClient, as FolderSync fetches from a peer.
+ *
+ * Invariant: the cursor is saved in the transaction that applies the operations it covers.
+ */
+import { hostname } from 'node:os';
+import { mkdir, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Logger } from 'pino';
+import { SqliteAccountRepository } from '../accounts/account.repository.js';
+import { HybridClock } from '../core/hlc.js';
+import { getMeta, openDatabase, setMeta, type Db } from '../db/database.js';
+import { MAX_FRAMED_FILE_BYTES } from '../folders/content-frames.js';
+import { FolderIndexRepository } from '../folders/folder-index.repository.js';
+import { FolderSync } from '../folders/folder-sync.js';
+import { MOSAIC_DIR } from '../folders/ignore.js';
+import { ensureMarker } from '../folders/marker.js';
+import { loadIdentity, type NodeIdentity } from '../node/identity.js';
+import { ChangeLog } from '../oplog/change-log.js';
+import type { Op } from '../oplog/op.js';
+import { OpLogRepository } from '../oplog/oplog.repository.js';
+import { SqlitePictureRepository } from '../pictures/picture.repository.js';
+import {
+  DeviceAccessError,
+  DeviceAuthError,
+  DeviceClient,
+  DeviceRequestError,
+} from './device-client.js';
+import type { DeviceCursor } from './device-schemas.js';
+import type { Reporter } from './reporter.js';
+
+export interface DeviceReplicaOptions {
+  /** The local directory (absolute). */
+  readonly dir: string;
+  readonly server: string;
+  readonly token: string;
+  readonly folder: string;
+  readonly deviceName?: string | undefined;
+  /** Periodic rescan and retry. */
+  readonly intervalMs: number;
+  readonly log: Logger;
+  readonly reporter: Reporter;
+  /** Long poll length (the node caps it at 30 s). */
+  readonly waitMs?: number;
+}
+
+const PUSH_BATCH = 1000;
+const PULL_BATCH = 1000;
+const UPLOAD_BATCH_BYTES = 16 * 1024 * 1024;
+
+export const DEVICE_DB = 'device.db';
+
+interface Totals {
+  ops: number;
+  files: number;
+  bytes: number;
+}
+
+export class DeviceReplica {
+  private readonly db: Db;
+  readonly identity: NodeIdentity;
+  private readonly oplog: OpLogRepository;
+  private readonly changes: ChangeLog;
+  private readonly index: FolderIndexRepository;
+  readonly folder: FolderSync;
+  private readonly client: DeviceClient;
+  private cursor: DeviceCursor;
+  private acked = 0;
+  private caughtUp = false;
+  private closed = false;
+  private pushing: Promise<void> | null = null;
+  private pushWanted = false;
+  private pushFailed = false;
+  private timer: NodeJS.Timeout | null = null;
+  private readonly sleepers = new Set<() => void>();
+  private readonly sent: Totals = { ops: 0, files: 0, bytes: 0 };
+  private receivedOps = 0;
+  private reported: { sent: Totals; received: Totals } = {
+    sent: { ops: 0, files: 0, bytes: 0 },
+    received: { ops: 0, files: 0, bytes: 0 },
+  };
+  private reportedInSync: boolean | null = null;
+  private reporting: Promise<void> | null = null;
+  /** `once()` reports one line at its end, nothing in between. */
+  private onceMode = false;
+  private lastLabel: { hash: string; path: string } | null = null;
+
+  /** Opens (creating on first run) the device's database in `DIR/.mosaic/`. */
+  static async open(options: DeviceReplicaOptions): Promise<DeviceReplica> {
+    await mkdir(join(options.dir, MOSAIC_DIR), { recursive: true });
+    // Refuses a directory that is another folder's (marker mismatch) before anything is written.
+    await ensureMarker(options.dir, options.folder);
+    const db = openDatabase(join(options.dir, MOSAIC_DIR, DEVICE_DB));
+    return new DeviceReplica(db, options);
+  }
+
+  private constructor(
+    db: Db,
+    private readonly options: DeviceReplicaOptions,
+  ) {
+    this.db = db;
+    this.identity = loadIdentity(db, options.deviceName ?? getMeta(db, 'node_name') ?? hostName());
+    this.oplog = new OpLogRepository(db);
+    this.index = new FolderIndexRepository(db);
+    this.changes = new ChangeLog(
+      db,
+      this.oplog,
+      new HybridClock(this.identity.id, Date.now, this.oplog.lastHlc()),
+      this.identity.id,
+      {
+        pictures: new SqlitePictureRepository(db),
+        accounts: new SqliteAccountRepository(db),
+        hasBlob: () => false,
+        folders: this.index,
+        selfId: this.identity.id,
+      },
+    );
+    this.client = new DeviceClient(options.server, {
+      token: options.token,
+      folder: options.folder,
+      progress: (direction, hash, done, total) => {
+        options.reporter.progress(direction, this.pathOf(hash), done, total);
+      },
+    });
+    this.folder = new FolderSync({
+      config: { id: options.folder, root: options.dir },
+      db,
+      index: this.index,
+      changes: this.changes,
+      selfId: this.identity.id,
+      selfName: this.identity.name,
+      sources: () => [this.client],
+      log: options.log,
+      rescanIntervalMs: options.intervalMs,
+    });
+    this.cursor = JSON.parse(getMeta(db, 'device_cursor') ?? '{}') as DeviceCursor;
+    this.changes.onOps((ops) => {
+      if (ops.some((op) => op.origin === this.identity.id)) this.kickPush();
+      if (ops.some((op) => op.origin !== this.identity.id)) this.folder.onRemoteChange();
+    });
+  }
+
+  /** A path with this content, to name a transfer on the progress bar (the last one is kept). */
+  private pathOf(hash: string): string {
+    if (this.lastLabel?.hash !== hash) {
+      const path = this.db
+        .prepare('SELECT path FROM folder_files WHERE folder = ? AND hash = ? LIMIT 1')
+        .pluck()
+        .get(this.options.folder, hash) as string | undefined;
+      this.lastLabel = { hash, path: path ?? hash.slice(0, 12) };
+    }
+    return this.lastLabel.path;
+  }
+
+  /** Tells the node about this device; learns how far its changes got there. */
+  async register(): Promise<void> {
+    const res = await this.client.register(this.identity.id, this.identity.name);
+    this.acked = res.acked;
+    setMeta(this.db, 'device_server', this.options.server);
+    setMeta(this.db, 'device_folder', this.options.folder);
+  }
+
+  /**
+   * One full sync, then returns whether the device is in sync: everything scanned and sent,
+   * everything the node has received and on disk. Content the node does not hold yet (still
+   * coming from another node) is waited for up to `patienceMs`.
+   */
+  async once(patienceMs = 60_000): Promise<boolean> {
+    this.onceMode = true;
+    await this.register();
+    await this.folder.start();
+    await this.folder.whenIdle();
+    const deadline = Date.now() + patienceMs;
+    for (;;) {
+      await this.pushNow();
+      await this.pullAll(0);
+      this.folder.onRemoteChange();
+      await this.folder.whenIdle();
+      await this.pushNow();
+      if (this.inSync() || this.closed || Date.now() > deadline) break;
+      await this.sleep(500);
+    }
+    const inSync = this.inSync();
+    this.report(inSync, true);
+    return inSync;
+  }
+
+  /**
+   * Syncs until closed: watcher and periodic rescans send local changes, a long poll brings the
+   * node's. Rejects only when the node refuses the token or the folder; an unreachable node is
+   * retried (and what changed meanwhile is sent when it is back).
+   */
+  async run(): Promise<void> {
+    await this.folder.start();
+    this.timer = setInterval(() => {
+      this.kickPush();
+    }, this.options.intervalMs);
+    this.timer.unref();
+    let failures = 0;
+    let registered = false;
+    while (!this.closed) {
+      try {
+        if (!registered) {
+          await this.register();
+          registered = true;
+          this.kickPush();
+        }
+        const received = await this.pullAll(this.caughtUp ? (this.options.waitMs ?? 25_000) : 0);
+        if (failures > 0) {
+          this.options.reporter.warn('connected to the node again', {
+            server: this.options.server,
+          });
+          this.kickPush();
+        }
+        failures = 0;
+        if (received > 0) this.reportWhenSettled();
+      } catch (error) {
+        if (this.isClosed()) break;
+        if (error instanceof DeviceAuthError || error instanceof DeviceAccessError) throw error;
+        if (failures === 0) {
+          this.options.reporter.warn('the node cannot be reached; retrying', {
+            server: this.options.server,
+            err: (error as Error).message,
+          });
+        }
+        failures++;
+        this.caughtUp = false;
+        await this.sleep(Math.min(500 * failures, this.options.intervalMs));
+      }
+    }
+  }
+
+  /** Whether everything is sent, received and on disk, as of the last pull. */
+  inSync(): boolean {
+    return (
+      this.caughtUp &&
+      !this.pushFailed &&
+      this.acked >= this.oplog.lastSeq(this.identity.id) &&
+      this.index.needed(this.options.folder, 1).length === 0
+    );
+  }
+
+  /** Read through a method: the loops' narrowing cannot see close() set it meanwhile. */
+  private isClosed(): boolean {
+    return this.closed;
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    if (this.timer) clearInterval(this.timer);
+    for (const wake of [...this.sleepers]) wake();
+    await this.client.close();
+    await this.folder.close();
+    await this.pushing?.catch(() => undefined);
+    await this.reporting;
+    this.db.close();
+  }
+
+  // ---- push -------------------------------------------------------------------------------
+
+  private kickPush(): void {
+    if (this.closed) return;
+    this.pushWanted = true;
+    this.pushing ??= this.pushLoop().finally(() => {
+      this.pushing = null;
+    });
+  }
+
+  /** Pushes now and waits; throws what the push met. */
+  private async pushNow(): Promise<void> {
+    await this.pushing;
+    await this.pushAll();
+  }
+
+  private async pushLoop(): Promise<void> {
+    while (this.pushWanted && !this.closed) {
+      this.pushWanted = false;
+      try {
+        await this.pushAll();
+        this.reportWhenSettled();
+      } catch (error) {
+        // Retried at the next interval, or when the node is back.
+        this.options.log.debug({ err: (error as Error).message }, 'push failed');
+      }
+    }
+  }
+
+  private async pushAll(): Promise<void> {
+    this.pushFailed = true;
+    for (;;) {
+      const ops = this.oplog.range(this.identity.id, this.acked, PUSH_BATCH);
+      const last = ops[ops.length - 1];
+      if (!last) break;
+      await this.uploadFor(ops);
+      const acked = await this.client.push(this.identity.id, ops);
+      if (acked < last.seq) throw new Error(`the node acknowledged up to ${acked} only`);
+      this.acked = acked;
+      this.sent.ops += ops.length;
+    }
+    this.pushFailed = false;
+  }
+
+  /** Uploads the content of these operations that the node lacks. */
+  private async uploadFor(ops: readonly Op[]): Promise<void> {
+    const hashes = new Set<string>();
+    for (const op of ops) {
+      const b = op.body;
+      if (b.kind === 'file.put' && !b.deleted && b.entry === 'file' && b.hash !== null) {
+        hashes.add(b.hash);
+      }
+    }
+    if (hashes.size === 0) return;
+    const missing = await this.client.missing([...hashes]);
+    let batch: string[] = [];
+    let batchBytes = 0;
+    const large: { hash: string; file: string; size: number; received: number }[] = [];
+    for (const m of missing) {
+      const file = await this.folder.contentFor(m.hash);
+      const size = file === null ? null : ((await stat(file).catch(() => null))?.size ?? null);
+      // Gone or changed since: a later operation carries its new content.
+      if (file === null || size === null) continue;
+      if (size > MAX_FRAMED_FILE_BYTES || m.received > 0) {
+        large.push({ hash: m.hash, file, size, received: m.received });
+        continue;
+      }
+      batch.push(m.hash);
+      batchBytes += size;
+      if (batch.length >= 1000 || batchBytes >= UPLOAD_BATCH_BYTES) {
+        await this.uploadBatch(batch, batchBytes);
+        batch = [];
+        batchBytes = 0;
+      }
+    }
+    if (batch.length > 0) await this.uploadBatch(batch, batchBytes);
+    for (const item of large) await this.uploadLarge(item);
+  }
+
+  private async uploadBatch(hashes: readonly string[], bytes: number): Promise<void> {
+    const stored = await this.client.uploadBatch(hashes, (hash) => this.folder.contentFor(hash));
+    this.sent.files += stored;
+    this.sent.bytes += stored === hashes.length ? bytes : 0;
+  }
+
+  private async uploadLarge(item: {
+    hash: string;
+    file: string;
+    size: number;
+    received: number;
+  }): Promise<void> {
+    let offset = item.received > item.size ? 0 : item.received;
+    for (let attempt = 0; attempt < 2; attempt++) {
+      try {
+        await this.client.upload(item.hash, item.file, item.size, offset);
+        if (offset > 0) {
+          this.options.log.info({ hash: item.hash, resumedAt: offset }, 'upload resumed and done');
+        }
+        this.sent.files++;
+        this.sent.bytes += item.size - offset;
+        return;
+      } catch (error) {
+        const status = error instanceof DeviceRequestError ? error.status : null;
+        // 400: the file changed while it was read (a later operation carries the new content).
+        if (status === 400) return;
+        if (status !== 409) throw error;
+        // 409: the node holds another offset (or another upload runs): ask where to resume.
+        const [again] = await this.client.missing([item.hash]);
+        if (!again) return;
+        offset = again.received > item.size ? 0 : again.received;
+      }
+    }
+  }
+
+  // ---- pull -------------------------------------------------------------------------------
+
+  /** Reads the node's feed until caught up; returns how many operations arrived. */
+  private async pullAll(waitMs: number): Promise<number> {
+    let total = 0;
+    let wait = waitMs;
+    for (;;) {
+      const page = await this.client.pull(this.identity.id, this.cursor, PULL_BATCH, wait);
+      this.db.transaction(() => {
+        if (page.ops.length > 0) this.changes.receive(page.ops);
+        setMeta(this.db, 'device_cursor', JSON.stringify(page.cursor));
+      })();
+      this.cursor = page.cursor;
+      total += page.ops.length;
+      this.receivedOps += page.ops.length;
+      if (!page.more) break;
+      wait = 0;
+    }
+    this.caughtUp = true;
+    return total;
+  }
+
+  // ---- reporting --------------------------------------------------------------------------
+
+  /** Once the folder and the push are idle, one summary line (if anything moved). */
+  private reportWhenSettled(): void {
+    if (this.reporting || this.closed || this.onceMode) return;
+    this.reporting = (async () => {
+      await this.folder.whenIdle();
+      await this.pushing;
+    })()
+      .then(
+        () => {
+          this.report(this.inSync(), false);
+        },
+        () => undefined,
+      )
+      .finally(() => {
+        this.reporting = null;
+      });
+  }
+
+  /** One line for what moved since the last one (`always`: even when nothing did). */
+  private report(inSync: boolean, always: boolean): void {
+    const c = this.folder.counters;
+    const now = {
+      sent: { ...this.sent },
+      received: { ops: this.receivedOps, files: c.fetchedFiles, bytes: c.fetchedBytes },
+    };
+    const before = this.reported;
+    const delta = (a: Totals, b: Totals): Totals => ({
+      ops: a.ops - b.ops,
+      files: a.files - b.files,
+      bytes: a.bytes - b.bytes,
+    });
+    const sent = delta(now.sent, before.sent);
+    const received = delta(now.received, before.received);
+    const moved = sent.ops + sent.files + received.ops + received.files > 0;
+    if (!always && !moved && (inSync === this.reportedInSync || !inSync)) return;
+    this.reported = now;
+    this.reportedInSync = inSync;
+    this.options.reporter.summary({ sent, received, inSync });
+  }
+
+  private sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        this.sleepers.delete(done);
+        resolve();
+      };
+      const timer = setTimeout(done, ms);
+      this.sleepers.add(done);
+    });
+  }
+}
+
+function hostName(): string {
+  return (
+    hostname()
+      .replace(/[^A-Za-z0-9_.-]/g, '-')
+      .slice(0, 64) || 'device'
+  );
+}

@@ -1,0 +1,219 @@
+/**
+ * The node's side of device sync. A device is a small replica of one folder whose only peer is
+ * this node: it pushes its own `file.put` operations (origin = its device id) after uploading
+ * their content, and reads the folder's feed from its own cursor. Every method opens with the
+ * permission check: the account may use the folder (FolderAccess), and the device is its own.
+ */
+import type { Readable } from 'node:stream';
+import type { Principal } from '../accounts/principal.js';
+import { BadRequestError, ConflictError, ForbiddenError, NotFoundError } from '../core/errors.js';
+import { AppError } from '../core/errors.js';
+import type { Db } from '../db/database.js';
+import { checkRelativePath } from '../folders/core/index.js';
+import type { ChangeLog } from '../oplog/change-log.js';
+import type { Op } from '../oplog/op.js';
+import type { OpLogRepository } from '../oplog/oplog.repository.js';
+import { DeviceFeed, type FeedPage } from './device-feed.js';
+import type { DeviceCursor } from './device-schemas.js';
+import type { FolderAccess } from './folder-access.js';
+import type { UploadStore } from './upload-store.js';
+import type { BlockList } from '../folders/blocks.js';
+
+/** What the service needs of a synced folder of this node. */
+export interface DeviceFolder {
+  readonly root: string;
+  /** A file here with this content (or a finished upload), null when none. */
+  contentFor(hash: string): Promise<string | null>;
+  /** The block list of a content this folder has indexed (changed-block downloads). */
+  blocksFor(hash: string): BlockList | null;
+}
+
+export interface DeviceServiceDeps {
+  readonly db: Db;
+  readonly oplog: OpLogRepository;
+  readonly changes: ChangeLog;
+  readonly access: FolderAccess;
+  readonly uploads: UploadStore;
+  readonly folder: (id: string) => DeviceFolder | undefined;
+  /** Ids that are nodes (this one and its peers): never accepted as a device id. */
+  readonly isNode: (id: string) => boolean;
+  readonly nodeName: string;
+  readonly now?: () => number;
+}
+
+export class UnprocessableError extends AppError {
+  constructor(message: string) {
+    super(422, 'validation_failed', message);
+  }
+}
+
+export class DeviceService {
+  private readonly feed: DeviceFeed;
+  private readonly waiters = new Set<() => void>();
+  private closed = false;
+
+  constructor(private readonly deps: DeviceServiceDeps) {
+    this.feed = new DeviceFeed(deps.db, deps.oplog);
+    deps.changes.onOps((ops) => {
+      if (ops.some((op) => op.body.kind === 'file.put')) this.wake();
+    });
+  }
+
+  /** The folder, if this account may use it; 404 otherwise (nothing is revealed). */
+  folderFor(principal: Principal, folder: string): DeviceFolder {
+    const found = this.deps.folder(folder);
+    if (!found || !this.deps.access.canUse(principal, folder)) throw new NotFoundError('Folder');
+    return found;
+  }
+
+  /** Registers (or finds again) a device of this account; says how far its ops are here. */
+  register(
+    principal: Principal,
+    folder: string,
+    deviceId: string,
+    name: string,
+  ): { deviceId: string; folder: string; node: string; acked: number } {
+    this.folderFor(principal, folder);
+    const { db, oplog } = this.deps;
+    const now = (this.deps.now ?? Date.now)();
+    db.transaction(() => {
+      const existing = db
+        .prepare('SELECT username, folder FROM devices WHERE device_id = ?')
+        .get(deviceId) as { username: string; folder: string } | undefined;
+      if (existing && (existing.username !== principal.username || existing.folder !== folder)) {
+        throw new ConflictError('This device id is registered for another account or folder.');
+      }
+      if (!existing) {
+        // A device id is an origin in the op log: it must not be, or pretend to be, a node.
+        const nodeOps = db
+          .prepare("SELECT 1 FROM ops WHERE origin = ? AND kind != 'file.put' LIMIT 1")
+          .get(deviceId);
+        if (this.deps.isNode(deviceId) || nodeOps !== undefined) {
+          throw new ConflictError('This device id is taken; remove DIR/.mosaic/device.db.');
+        }
+      }
+      db.prepare(
+        `INSERT INTO devices (device_id, username, folder, name, created_at, last_seen)
+         VALUES (?, ?, ?, ?, ?, ?)
+         ON CONFLICT (device_id) DO UPDATE SET name = excluded.name, last_seen = excluded.last_seen`,
+      ).run(deviceId, principal.username, folder, name, now, now);
+    })();
+    return { deviceId, folder, node: this.deps.nodeName, acked: oplog.contiguous(deviceId) };
+  }
+
+  /**
+   * Applies a device's own operations: only `file.put` of this folder, from this device, with
+   * paths that stay inside the folder (the same check as for peers). One bad operation refuses
+   * the whole batch (422) and applies nothing.
+   */
+  push(principal: Principal, folder: string, deviceId: string, ops: readonly Op[]): number {
+    this.deviceOf(principal, folder, deviceId);
+    for (const op of ops) {
+      if (op.origin !== deviceId) throw new UnprocessableError('An operation of another origin.');
+      if (op.body.kind !== 'file.put' || op.body.folder !== folder) {
+        throw new UnprocessableError('A device may only change files of its folder.');
+      }
+      const check = checkRelativePath(op.body.path);
+      if (!check.ok || check.path !== op.body.path) {
+        throw new UnprocessableError(
+          `Refused path ${JSON.stringify(op.body.path)}: ${check.ok ? 'not NFC' : check.reason}.`,
+        );
+      }
+    }
+    try {
+      this.deps.changes.receive(ops);
+    } catch (error) {
+      // The clock check (a device clock far ahead) and the like: the device's fault, not ours.
+      throw new BadRequestError(`Operations refused: ${(error as Error).message}`);
+    }
+    return this.deps.oplog.contiguous(deviceId);
+  }
+
+  /**
+   * The folder's operations the device has not seen. With `waitMs`, waits (long poll) until
+   * there are some or the time is up, so a change here reaches a connected device at once.
+   */
+  async pull(
+    principal: Principal,
+    folder: string,
+    deviceId: string,
+    cursor: DeviceCursor,
+    limit: number,
+    waitMs: number,
+    gone: () => boolean,
+  ): Promise<FeedPage> {
+    this.deviceOf(principal, folder, deviceId);
+    const deadline = Date.now() + waitMs;
+    for (;;) {
+      const page = this.feed.read(folder, deviceId, cursor, limit);
+      if (page.ops.length > 0 || this.closed || gone() || Date.now() >= deadline) return page;
+      await new Promise<void>((resolve) => {
+        const done = () => {
+          clearTimeout(timer);
+          this.waiters.delete(done);
+          resolve();
+        };
+        const timer = setTimeout(done, Math.max(0, deadline - Date.now()));
+        this.waiters.add(done);
+      });
+    }
+  }
+
+  /** Which of these contents the node lacks, with the bytes of each already received. */
+  async missing(
+    principal: Principal,
+    folder: string,
+    hashes: readonly string[],
+  ): Promise<{ hash: string; received: number }[]> {
+    const found = this.folderFor(principal, folder);
+    const out: { hash: string; received: number }[] = [];
+    for (const hash of new Set(hashes)) {
+      if ((await found.contentFor(hash)) !== null) continue;
+      out.push({ hash, received: await this.deps.uploads.received(found.root, hash) });
+    }
+    return out;
+  }
+
+  async upload(
+    principal: Principal,
+    folder: string,
+    hash: string,
+    size: number,
+    offset: number,
+    body: Readable,
+  ): Promise<{ received: number; complete: boolean }> {
+    const found = this.folderFor(principal, folder);
+    if ((await found.contentFor(hash)) !== null) {
+      body.resume();
+      return { received: size, complete: true };
+    }
+    return this.deps.uploads.receive(folder, found.root, hash, size, offset, body);
+  }
+
+  async uploadBatch(principal: Principal, folder: string, body: Readable): Promise<number> {
+    const found = this.folderFor(principal, folder);
+    return this.deps.uploads.receiveFrames(folder, found.root, body);
+  }
+
+  /** Ends every long poll (the node is stopping). */
+  close(): void {
+    this.closed = true;
+    this.wake();
+  }
+
+  private wake(): void {
+    for (const waiter of [...this.waiters]) waiter();
+  }
+
+  private deviceOf(principal: Principal, folder: string, deviceId: string): void {
+    this.folderFor(principal, folder);
+    const row = this.deps.db
+      .prepare('SELECT username, folder FROM devices WHERE device_id = ?')
+      .get(deviceId) as { username: string; folder: string } | undefined;
+    if (row?.username !== principal.username || row.folder !== folder) {
+      throw new ForbiddenError(
+        'Register this device first (its id belongs to no device of yours).',
+      );
+    }
+  }
+}

@@ -1,0 +1,23 @@
+import { describe, expect, it } from 'vitest';
+import { FolderAccess } from './folder-access.js';
+
+describe('FolderAccess', () => {
+  const access = new FolderAccess(['photos=alice', 'photos=bob', 'docs=bob']);
+
+  it('lets an admin use every folder', () => {
+    expect(access.canUse({ username: 'root', role: 'admin' }, 'anything')).toBe(true);
+  });
+
+  it('lets other accounts use only the folders they are listed for', () => {
+    expect(access.canUse({ username: 'alice', role: 'user' }, 'photos')).toBe(true);
+    expect(access.canUse({ username: 'alice', role: 'user' }, 'docs')).toBe(false);
+    expect(access.canUse({ username: 'bob', role: 'user' }, 'docs')).toBe(true);
+    expect(access.canUse({ username: 'carol', role: 'user' }, 'photos')).toBe(false);
+  });
+
+  it('refuses malformed entries', () => {
+    expect(() => new FolderAccess(['photos'])).toThrow(/FOLDER=USER/);
+    expect(() => new FolderAccess(['=bob'])).toThrow(/FOLDER=USER/);
+    expect(() => new FolderAccess(['photos='])).toThrow(/FOLDER=USER/);
+  });
+});

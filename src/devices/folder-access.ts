@@ -1,0 +1,29 @@
+/**
+ * Who may sync which folder from a device. The rule, kept deliberately simple: an administrator
+ * may use every folder of the node; any other account only the folders it is listed for with
+ * `--folder-user FOLDER=USER` (repeatable, env MOSAIC_FOLDER_USERS). Everyone else is told the
+ * folder does not exist (404), so a second account learns nothing about the first one's folders.
+ */
+import type { Principal } from '../accounts/principal.js';
+
+export class FolderAccess {
+  private readonly grants = new Map<string, Set<string>>();
+
+  /** `FOLDER=USER` entries. */
+  constructor(specs: readonly string[] = []) {
+    for (const spec of specs) {
+      const eq = spec.indexOf('=');
+      if (eq <= 0 || eq === spec.length - 1) {
+        throw new Error(`--folder-user wants FOLDER=USER, not "${spec}".`);
+      }
+      const folder = spec.slice(0, eq);
+      const users = this.grants.get(folder) ?? new Set<string>();
+      users.add(spec.slice(eq + 1));
+      this.grants.set(folder, users);
+    }
+  }
+
+  canUse(principal: Principal, folder: string): boolean {
+    return principal.role === 'admin' || this.grants.get(folder)?.has(principal.username) === true;
+  }
+}

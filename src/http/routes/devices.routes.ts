@@ -1,0 +1,240 @@
+/**
+ * The device API (`mosaic sync`), under /api/folders/:folder/...: authenticated like the rest of
+ * /api (bearer token or session), every route checks that the account may use the folder.
+ * Handlers parse, authorize and delegate to DeviceService; content is served with the same
+ * framed batches and Range support as between peers.
+ */
+import { createReadStream } from 'node:fs';
+import { stat } from 'node:fs/promises';
+import { Readable } from 'node:stream';
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import type { DeviceService } from '../../devices/device.service.js';
+import {
+  BatchUploadResponse,
+  ContentParams,
+  DeviceParams,
+  DevicePullRequest,
+  DevicePullResponse,
+  DevicePushRequest,
+  DevicePushResponse,
+  FolderParams,
+  RegisterRequest,
+  RegisterResponse,
+  Sha256,
+  UploadCheckRequest,
+  UploadCheckResponse,
+  UploadQuery,
+  UploadResponse,
+} from '../../devices/device-schemas.js';
+import type { Faults } from '../../faults/faults.js';
+import { MAX_FRAMED_FILES, writeFrames } from '../../folders/content-frames.js';
+import type { Op } from '../../oplog/op.js';
+import { BadRequestError } from '../../core/errors.js';
+import { requirePrincipal } from '../auth.js';
+import { ErrorBody } from '../schemas.js';
+import { BlocksResponse } from '../../replication/op-schema.js';
+import { sendRange, throttled } from './send-range.js';
+
+export interface DeviceRoutesDeps {
+  readonly devices: DeviceService;
+  readonly faults: Faults;
+}
+
+const errors = { 400: ErrorBody, 401: ErrorBody, 403: ErrorBody, 404: ErrorBody, 409: ErrorBody };
+
+export const deviceRoutes =
+  ({ devices, faults }: DeviceRoutesDeps): FastifyPluginAsyncZod =>
+  async (app) => {
+    // Uploads are streamed to disk as they arrive, never buffered (this plugin's scope only).
+    app.addContentTypeParser('application/octet-stream', (_request, payload, done) => {
+      done(null, payload);
+    });
+
+    app.post(
+      '/api/folders/:folder/devices',
+      {
+        schema: {
+          summary:
+            'Register a device (mosaic sync) for a folder; says how far its changes are here',
+          params: FolderParams,
+          body: RegisterRequest,
+          response: { 200: RegisterResponse, ...errors },
+        },
+      },
+      async (request) =>
+        devices.register(
+          requirePrincipal(request),
+          request.params.folder,
+          request.body.deviceId,
+          request.body.name,
+        ),
+    );
+
+    app.post(
+      '/api/folders/:folder/devices/:device/ops',
+      {
+        bodyLimit: 16 * 1024 * 1024,
+        schema: {
+          summary: "Push a device's own file changes (file.put operations)",
+          params: DeviceParams,
+          body: DevicePushRequest,
+          response: { 200: DevicePushResponse, 422: ErrorBody, ...errors },
+        },
+      },
+      async (request) => ({
+        acked: devices.push(
+          requirePrincipal(request),
+          request.params.folder,
+          request.params.device,
+          request.body.ops as Op[],
+        ),
+      }),
+    );
+
+    app.post(
+      '/api/folders/:folder/devices/:device/pull',
+      {
+        schema: {
+          summary: "The folder's changes the device has not seen (long poll with waitMs)",
+          params: DeviceParams,
+          body: DevicePullRequest,
+          response: { 200: DevicePullResponse, ...errors },
+        },
+      },
+      async (request) => {
+        const { cursor, limit, waitMs } = request.body;
+        return devices.pull(
+          requirePrincipal(request),
+          request.params.folder,
+          request.params.device,
+          cursor,
+          limit,
+          waitMs,
+          () => request.raw.destroyed || request.raw.socket.destroyed,
+        );
+      },
+    );
+
+    app.get(
+      '/api/folders/:folder/content/:hash',
+      { schema: { summary: 'One file of the folder by content (Range)', params: ContentParams } },
+      async (request, reply) => {
+        const folder = devices.folderFor(requirePrincipal(request), request.params.folder);
+        const file = await folder.contentFor(request.params.hash);
+        const size = file === null ? null : ((await stat(file).catch(() => null))?.size ?? null);
+        if (file === null || size === null) {
+          return reply
+            .status(404)
+            .send({ error: { code: 'not_found', message: 'No such content here.' } });
+        }
+        return sendRange(reply, request.headers.range, size, (range) =>
+          throttled(faults, createReadStream(file, range ?? {})),
+        );
+      },
+    );
+
+    app.get(
+      '/api/folders/:folder/blocks/:hash',
+      {
+        schema: {
+          summary: 'The block list of a content (to download only the changed blocks)',
+          params: ContentParams,
+          response: { 200: BlocksResponse, ...errors },
+        },
+      },
+      async (request, reply) => {
+        const folder = devices.folderFor(requirePrincipal(request), request.params.folder);
+        const list = folder.blocksFor(request.params.hash);
+        if (list === null) {
+          return reply
+            .status(404)
+            .send({
+              error: { code: 'not_found', message: 'No block list for that content here.' },
+            });
+        }
+        return { blockSize: list.blockSize, blocks: list.blocks.toString('base64') };
+      },
+    );
+
+    app.post(
+      '/api/folders/:folder/contents',
+      {
+        schema: {
+          summary: 'Many small files of the folder by content, as frames (content-frames.ts)',
+          params: FolderParams,
+          body: z.strictObject({ hashes: z.array(Sha256).min(1).max(MAX_FRAMED_FILES) }),
+        },
+      },
+      async (request, reply) => {
+        const folder = devices.folderFor(requirePrincipal(request), request.params.folder);
+        const frames = writeFrames(request.body.hashes, (hash) => folder.contentFor(hash));
+        return reply
+          .header('Content-Type', 'application/octet-stream')
+          .send(throttled(faults, Readable.from(frames, { objectMode: false })));
+      },
+    );
+
+    app.post(
+      '/api/folders/:folder/uploads/missing',
+      {
+        schema: {
+          summary: 'Which of these contents the node lacks, and how much of each it has',
+          params: FolderParams,
+          body: UploadCheckRequest,
+          response: { 200: UploadCheckResponse, ...errors },
+        },
+      },
+      async (request) => ({
+        missing: await devices.missing(
+          requirePrincipal(request),
+          request.params.folder,
+          request.body.hashes,
+        ),
+      }),
+    );
+
+    app.post(
+      '/api/folders/:folder/uploads',
+      {
+        schema: {
+          summary: 'Upload many small files at once (frames of content-frames.ts)',
+          params: FolderParams,
+          response: { 200: BatchUploadResponse, ...errors },
+        },
+      },
+      async (request) => ({
+        stored: await devices.uploadBatch(
+          requirePrincipal(request),
+          request.params.folder,
+          streamOf(request.body),
+        ),
+      }),
+    );
+
+    app.put(
+      '/api/folders/:folder/uploads/:hash',
+      {
+        schema: {
+          summary: 'Upload one file by content, from `offset` (resumable; verified by SHA-256)',
+          params: ContentParams,
+          querystring: UploadQuery,
+          response: { 200: UploadResponse, ...errors },
+        },
+      },
+      async (request) =>
+        devices.upload(
+          requirePrincipal(request),
+          request.params.folder,
+          request.params.hash,
+          request.query.size,
+          request.query.offset,
+          streamOf(request.body),
+        ),
+    );
+  };
+
+function streamOf(body: unknown): Readable {
+  if (body instanceof Readable) return body;
+  throw new BadRequestError('Send the bytes as application/octet-stream.');
+}

@@ -1,0 +1,258 @@
+/**
+ * Device sync against one real node: `mosaic sync` processes on temp directories. Waits on
+ * conditions, never fixed sleeps; latencies are printed, not asserted.
+ */
+import { spawn } from 'node:child_process';
+import { mkdir, readdir, rm, stat, writeFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  ADMIN_PASSWORD,
+  BIN,
+  REPO_ROOT,
+  addUser,
+  cleanup,
+  makeTempDir,
+  startNode,
+  type NodeProcess,
+} from '../helpers/node-process.js';
+import {
+  converged,
+  createToken,
+  sha,
+  startSync,
+  syncOnce,
+  tree,
+  type SyncProcess,
+} from '../helpers/device-process.js';
+
+let node: NodeProcess;
+let root: string;
+let admin: string;
+let carol: string;
+let bob: string;
+const devices: SyncProcess[] = [];
+
+function conflictCopies(t: Map<string, string>, base: string): string[] {
+  return [...t.keys()].filter((p) => p.startsWith(`${base}.sync-conflict-`));
+}
+
+beforeAll(async () => {
+  root = join(await makeTempDir('mosaic-dev-node-'), 'docs');
+  await mkdir(join(root, 'sub'), { recursive: true });
+  await writeFile(join(root, 'a.txt'), 'node a\n');
+  await writeFile(join(root, 'sub', 'b.txt'), 'node b\n');
+  await writeFile(join(root, 'same.txt'), 'node version\n');
+  node = await startNode({
+    args: ['--folder', `docs=${root}`, '--folder-user', 'docs=carol'],
+  });
+  await addUser(node.dataDir, 'carol', 'carol-password');
+  await addUser(node.dataDir, 'bob', 'bob-password');
+  admin = await createToken(node.url, 'admin', ADMIN_PASSWORD);
+  carol = await createToken(node.url, 'carol', 'carol-password');
+  bob = await createToken(node.url, 'bob', 'bob-password');
+});
+
+afterAll(async () => {
+  await Promise.all(devices.map((d) => d.kill()));
+  await cleanup();
+});
+
+describe('mosaic sync with one node', () => {
+  let dev1: string;
+  let dev2: string;
+
+  it('downloads into an empty device; uploads from a populated one (union, a conflict kept as a copy)', async () => {
+    dev1 = await makeTempDir('mosaic-dev1-');
+    await converged([root], (t) => t.has('same.txt'));
+    const first = await syncOnce(dev1, node.url, ['--token', admin, '--folder', 'docs']);
+    expect(first.code, first.stderr).toBe(0);
+    expect(first.logs.find((l) => l.msg === 'synced')).toMatchObject({ inSync: true });
+    expect(await tree(dev1)).toEqual(await tree(root));
+
+    dev2 = await makeTempDir('mosaic-dev2-');
+    await mkdir(join(dev2, 'sub'));
+    await writeFile(join(dev2, 'c.txt'), 'device c\n');
+    await writeFile(join(dev2, 'sub', 'd.txt'), 'device d\n');
+    await writeFile(join(dev2, 'same.txt'), 'device version\n');
+    // carol is not an admin: she may use "docs" because the node lists her for it.
+    const second = await syncOnce(dev2, node.url, ['--token', carol, '--device', 'carols-laptop']);
+    expect(second.code, second.stderr).toBe(0);
+    const union = await converged([root, dev2], (t) => t.has('c.txt') && t.has('sub/d.txt'));
+    expect(union.get('a.txt')).toBe(sha('node a\n'));
+    const same = ['same.txt', ...conflictCopies(union, 'same')].map((p) => union.get(p));
+    expect(same.sort()).toEqual([sha('device version\n'), sha('node version\n')].sort());
+
+    const again = await syncOnce(dev1, node.url, ['--token', admin, '--folder', 'docs']);
+    expect(again.code, again.stderr).toBe(0);
+    await converged(
+      [root, dev1, dev2],
+      (t) => t.has('c.txt') && conflictCopies(t, 'same').length === 1,
+    );
+  });
+
+  it('connected devices get changes within seconds, in both directions', async () => {
+    devices.push(
+      startSync(dev1, node.url, ['--token', admin, '--folder', 'docs', '--interval', '2']),
+    );
+    devices.push(startSync(dev2, node.url, ['--token', carol, '--interval', '2']));
+    await Promise.all(devices.map((d) => waitForLine(d, (l) => l.msg === 'device sync started')));
+
+    let t0 = Date.now();
+    await writeFile(join(root, 'from-node.txt'), 'made at the node\n');
+    await converged([root, dev1, dev2], (t) => t.has('from-node.txt'));
+    console.log(`node -> 2 devices: ${Date.now() - t0} ms`);
+
+    t0 = Date.now();
+    await writeFile(join(dev1, 'from-dev1.txt'), 'made on device 1\n');
+    await converged([root, dev1, dev2], (t) => t.has('from-dev1.txt'));
+    console.log(`device 1 -> node -> device 2: ${Date.now() - t0} ms`);
+
+    t0 = Date.now();
+    await writeFile(join(dev2, 'a.txt'), 'edited on device 2\n');
+    await rm(join(dev2, 'c.txt'));
+    await converged(
+      [root, dev1, dev2],
+      (t) => t.get('a.txt') === sha('edited on device 2\n') && !t.has('c.txt'),
+    );
+    console.log(`device 2 edit + delete -> everywhere: ${Date.now() - t0} ms`);
+    // The deleted file went to the trash, not away.
+    expect((await readdir(join(root, '.mosaic', 'trash'))).length).toBeGreaterThan(0);
+  });
+
+  it('a device offline while both sides change a file: a conflict copy on both sides, nothing lost', async () => {
+    const d1 = devices.shift() as SyncProcess;
+    expect(await d1.stop()).toBe(0);
+    await writeFile(join(root, 'a.txt'), 'node edit while dev1 is away\n');
+    await converged([root, dev2], (t) => t.get('a.txt') === sha('node edit while dev1 is away\n'));
+    await writeFile(join(dev1, 'a.txt'), 'dev1 edit while offline\n');
+    await writeFile(join(dev1, 'offline-new.txt'), 'new while offline\n');
+
+    devices.push(
+      startSync(dev1, node.url, ['--token', admin, '--folder', 'docs', '--interval', '2']),
+    );
+    const t = await converged(
+      [root, dev1, dev2],
+      (tr) => tr.has('offline-new.txt') && conflictCopies(tr, 'a').length === 1,
+    );
+    const versions = ['a.txt', ...conflictCopies(t, 'a')].map((p) => t.get(p));
+    expect(versions.sort()).toEqual(
+      [sha('node edit while dev1 is away\n'), sha('dev1 edit while offline\n')].sort(),
+    );
+  });
+
+  it('mosaic login saves a token (0600) that mosaic sync then uses', async () => {
+    const config = await makeTempDir('mosaic-dev-config-');
+    const login = spawn(
+      process.execPath,
+      [BIN, 'login', '--server', node.url, '--username', 'carol', '--password-stdin'],
+      { cwd: REPO_ROOT, env: { ...process.env, XDG_CONFIG_HOME: config }, stdio: 'pipe' },
+    );
+    login.stdin.end('carol-password\n');
+    const code = await new Promise((resolve) => login.once('close', resolve));
+    expect(code).toBe(0);
+    const file = join(config, 'mosaic', 'credentials.json');
+    expect((await stat(file)).mode & 0o777).toBe(0o600);
+    const dev = await makeTempDir('mosaic-dev-login-');
+    const res = await syncOnce(dev, node.url, [], { XDG_CONFIG_HOME: config });
+    expect(res.code, res.stderr).toBe(0);
+    expect((await tree(dev)).has('sub/b.txt')).toBe(true);
+  });
+
+  it('a wrong token: exit code 3 and a message, nothing changed on either side', async () => {
+    const dev3 = await makeTempDir('mosaic-dev3-');
+    await writeFile(join(dev3, 'mine.txt'), 'mine\n');
+    const nodeBefore = await tree(root);
+    const res = await syncOnce(dev3, node.url, [
+      '--token',
+      'mos_not-a-real-token',
+      '--folder',
+      'docs',
+    ]);
+    expect(res.code).toBe(3);
+    expect(JSON.stringify(res.logs) + res.stderr).toMatch(/refused the token/);
+    expect(await readdir(dev3)).toEqual(['mine.txt']);
+    expect(await tree(root)).toEqual(nodeBefore);
+  });
+
+  it('a second account cannot see or write the folder', async () => {
+    const dev4 = await makeTempDir('mosaic-dev4-');
+    await writeFile(join(dev4, 'intruder.txt'), 'intruder\n');
+    const res = await syncOnce(dev4, node.url, ['--token', bob, '--folder', 'docs']);
+    expect(res.code).toBe(4);
+    expect(existsSync(join(root, 'intruder.txt'))).toBe(false);
+
+    const asBob = (path: string, init: RequestInit = {}) =>
+      fetch(`${node.url}${path}`, {
+        ...init,
+        headers: { authorization: `Bearer ${bob}`, 'content-type': 'application/json' },
+      });
+    expect(await (await asBob('/api/folders')).json()).toEqual([]);
+    const hash = sha('node b\n');
+    expect((await asBob(`/api/folders/docs/content/${hash}`)).status).toBe(404);
+    const missing = await asBob('/api/folders/docs/uploads/missing', {
+      method: 'POST',
+      body: JSON.stringify({ hashes: [hash] }),
+    });
+    expect(missing.status).toBe(404);
+    const register = await asBob('/api/folders/docs/devices', {
+      method: 'POST',
+      body: JSON.stringify({ deviceId: '00000000000000b0', name: 'bobs' }),
+    });
+    expect(register.status).toBe(404);
+    // The same answer as for a folder that does not exist: nothing is revealed.
+    const none = await asBob('/api/folders/nope/devices', {
+      method: 'POST',
+      body: JSON.stringify({ deviceId: '00000000000000b0', name: 'bobs' }),
+    });
+    expect(none.status).toBe(404);
+  });
+
+  it('the node refuses device paths that leave the folder, and ops of another origin', async () => {
+    const device = 'dddddddddddddddd';
+    const call = (path: string, body: unknown) =>
+      fetch(`${node.url}/api/folders/docs${path}`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${admin}`, 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+      });
+    expect((await call('/devices', { deviceId: device, name: 'probe' })).status).toBe(200);
+    const op = (origin: string, seq: number, path: string) => ({
+      origin,
+      seq,
+      hlc: `${String(Date.now()).padStart(16, '0')}-0000-${origin}`,
+      body: {
+        kind: 'file.put',
+        folder: 'docs',
+        path,
+        entry: 'file',
+        deleted: false,
+        hash: sha('x'),
+        size: 1,
+        mtimeMs: Date.now(),
+        vv: { [origin]: 1 },
+        originName: 'probe',
+      },
+    });
+    for (const path of ['../evil.txt', '/etc/evil', '.mosaic/evil', 'a/../../evil', 'c:evil']) {
+      const res = await call(`/devices/${device}/ops`, { ops: [op(device, 1, path)] });
+      expect(res.status, path).toBe(422);
+    }
+    const other = await call(`/devices/${device}/ops`, {
+      ops: [op('eeeeeeeeeeeeeeee', 1, 'ok.txt')],
+    });
+    expect(other.status).toBe(422);
+    const registered = await call('/devices', { deviceId: device, name: 'probe' });
+    expect(await registered.json()).toMatchObject({ acked: 0 });
+    expect(existsSync(join(root, '..', 'evil.txt'))).toBe(false);
+  });
+});
+
+async function waitForLine(
+  p: SyncProcess,
+  match: (l: Readonly<Record<string, unknown>>) => boolean,
+): Promise<void> {
+  const { waitFor } = await import('../helpers/node-process.js');
+  await waitFor(() => p.logs.some(match), { timeoutMs: 20_000, what: 'a sync log line' });
+}

@@ -1,0 +1,163 @@
+/**
+ * Harness for device sync tests: `mosaic sync` as real child processes (bin/mosaic.js, so
+ * `npm run build` first), trees of folders compared by content, and tokens made over HTTP.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { readdir, readFile } from 'node:fs/promises';
+import { join, relative } from 'node:path';
+import { createInterface } from 'node:readline';
+import { BIN, REPO_ROOT, login, waitFor, type LogLine } from './node-process.js';
+
+export interface SyncProcess {
+  readonly child: ChildProcess;
+  readonly logs: readonly LogLine[];
+  /** Everything written to stderr. */
+  readonly stderr: () => string;
+  /** Resolves with the exit code once the process ended. */
+  readonly exited: Promise<number | null>;
+  stop(): Promise<number | null>;
+  kill(): Promise<void>;
+}
+
+const running = new Set<ChildProcess>();
+process.on('exit', () => {
+  for (const child of running) child.kill('SIGKILL');
+});
+
+function childEnv(extra: Readonly<Record<string, string>>): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const [key, value] of Object.entries(process.env)) {
+    if (value !== undefined && !key.startsWith('MOSAIC_')) env[key] = value;
+  }
+  return { ...env, ...extra };
+}
+
+/** Starts `mosaic sync DIR --server URL ...args` (not a TTY: JSON log lines on stdout). */
+export function startSync(
+  dir: string,
+  server: string,
+  args: readonly string[],
+  env: Readonly<Record<string, string>> = {},
+): SyncProcess {
+  const child = spawn(process.execPath, [BIN, 'sync', dir, '--server', server, ...args], {
+    cwd: REPO_ROOT,
+    env: childEnv(env),
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  running.add(child);
+  const logs: LogLine[] = [];
+  let stderr = '';
+  child.stderr.setEncoding('utf8').on('data', (c: string) => (stderr += c));
+  createInterface({ input: child.stdout }).on('line', (raw) => {
+    try {
+      logs.push(JSON.parse(raw) as LogLine);
+    } catch {
+      logs.push({ msg: raw });
+    }
+  });
+  const exited = new Promise<number | null>((resolve) => {
+    child.once('close', (code) => {
+      running.delete(child);
+      resolve(code);
+    });
+  });
+  return {
+    child,
+    logs,
+    stderr: () => stderr,
+    exited,
+    async stop() {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+      return exited;
+    },
+    async kill() {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+      await exited;
+    },
+  };
+}
+
+/** `mosaic sync --once`: resolves with the exit code and the output. */
+export async function syncOnce(
+  dir: string,
+  server: string,
+  args: readonly string[],
+  env: Readonly<Record<string, string>> = {},
+): Promise<{ code: number | null; logs: readonly LogLine[]; stderr: string }> {
+  const p = startSync(dir, server, ['--once', ...args], env);
+  const code = await p.exited;
+  return { code, logs: p.logs, stderr: p.stderr() };
+}
+
+/** A new API token of `username` at the node at `url`. */
+export async function createToken(
+  url: string,
+  username: string,
+  password: string,
+): Promise<string> {
+  const cookie = await login(url, username, password);
+  const res = await fetch(`${url}/api/tokens`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', cookie },
+    body: JSON.stringify({ name: 'device test' }),
+  });
+  if (res.status !== 201) throw new Error(`token: ${res.status} ${await res.text()}`);
+  return ((await res.json()) as { token: string }).token;
+}
+
+/** path -> sha256 for files, 'dir' for directories (the .mosaic/ directory excluded). */
+export async function tree(root: string): Promise<Map<string, string>> {
+  const out = new Map<string, string>();
+  for (const e of await readdir(root, { recursive: true, withFileTypes: true })) {
+    const rel = relative(root, join(e.parentPath, e.name));
+    if (rel === '.mosaic' || rel.startsWith('.mosaic/')) continue;
+    if (e.isDirectory()) out.set(rel, 'dir');
+    else if (e.isFile()) {
+      const bytes = await readFile(join(e.parentPath, e.name)).catch(() => null);
+      out.set(rel, bytes === null ? 'changing' : createHash('sha256').update(bytes).digest('hex'));
+    }
+  }
+  return new Map([...out.entries()].sort(([a], [b]) => (a < b ? -1 : 1)));
+}
+
+export function sha(text: string): string {
+  return createHash('sha256').update(text).digest('hex');
+}
+
+/** Waits until every directory holds the same tree and `check` holds on it; returns the tree. */
+export async function converged(
+  dirs: readonly string[],
+  check: (t: Map<string, string>) => boolean = () => true,
+  timeoutMs = 30_000,
+): Promise<Map<string, string>> {
+  let last = '';
+  let result = new Map<string, string>();
+  try {
+    await waitFor(
+      async () => {
+        const trees = await Promise.all(dirs.map((d) => tree(d)));
+        const [first, ...rest] = trees;
+        if (!first) return true;
+        for (const [i, t] of rest.entries()) {
+          const a = JSON.stringify([...first]);
+          const b = JSON.stringify([...t]);
+          if (a !== b) {
+            last = `dir 1 vs dir ${i + 2}: ${a.slice(0, 300)} vs ${b.slice(0, 300)}`;
+            return false;
+          }
+        }
+        if (!check(first)) {
+          last = `same trees, not the expected one yet: ${JSON.stringify([...first.keys()])}`;
+          return false;
+        }
+        result = first;
+        return true;
+      },
+      { timeoutMs, intervalMs: 50, what: 'directories to converge' },
+    );
+  } catch {
+    throw new Error(`Did not converge within ${timeoutMs} ms: ${last}`);
+  }
+  return result;
+}
