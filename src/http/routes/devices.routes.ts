@@ -147,11 +147,9 @@ export const deviceRoutes =
         const folder = devices.folderFor(requirePrincipal(request), request.params.folder);
         const list = folder.blocksFor(request.params.hash);
         if (list === null) {
-          return reply
-            .status(404)
-            .send({
-              error: { code: 'not_found', message: 'No block list for that content here.' },
-            });
+          return reply.status(404).send({
+            error: { code: 'not_found', message: 'No block list for that content here.' },
+          });
         }
         return { blockSize: list.blockSize, blocks: list.blocks.toString('base64') };
       },
