@@ -81,8 +81,6 @@ export interface FolderSyncDeps {
 }
 
 const NEED_PAGE = 500;
-/** More files than this to bring in, and the watcher rests during the pull. */
-const QUIET_PULL = 1000;
 /** More directories than this to look at, and a hinted scan becomes a full one. */
 const MAX_HINT_DIRS = 256;
 /** The most bytes of small files asked for in one request. */
@@ -365,14 +363,6 @@ export class FolderSync {
     this.missing = 0;
     this.madeDirs.clear();
     this.movedAway.clear();
-    // A large pull writes thousands of files; the watcher would answer each with a re-read of
-    // its directory. Stop it meanwhile; afterwards a new one starts, and a full scan looks for
-    // whatever changed here in between.
-    if (this.watcher !== null && this.deps.index.countAndBytes(this.id).needFiles > QUIET_PULL) {
-      await this.watcher.close();
-      this.watcher = null;
-      this.kick({ scan: true });
-    }
     let after = '';
     let deletions: FolderFileRow[] = [];
     for (;;) {
