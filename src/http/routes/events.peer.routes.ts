@@ -7,7 +7,6 @@
  */
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import type { BlobStore } from '../../blobs/blob-store.js';
-import { UnauthorizedError } from '../../core/errors.js';
 import type { EventService } from '../../events/event.service.js';
 import {
   Ack,
@@ -25,6 +24,7 @@ import type { TxParticipant } from '../../events/two-phase.participant.js';
 import type { Faults } from '../../faults/faults.js';
 import type { PeerVerifier } from '../../replication/peer-auth.js';
 import { ErrorBody } from '../schemas.js';
+import { installPeerGuard } from '../peer-guard.js';
 
 export interface EventPeerRoutesDeps {
   readonly verifier: PeerVerifier;
@@ -39,46 +39,7 @@ const MAX_BODY = 1024 * 1024;
 export const eventPeerRoutes =
   (deps: EventPeerRoutesDeps): FastifyPluginAsyncZod =>
   async (app) => {
-    // Keep the exact bytes: the signature covers the body as sent.
-    app.removeContentTypeParser('application/json');
-    app.addContentTypeParser(
-      'application/json',
-      { parseAs: 'buffer', bodyLimit: MAX_BODY },
-      (request, body: Buffer, done) => {
-        request.rawBody = body;
-        try {
-          done(null, JSON.parse(body.toString('utf8')));
-        } catch {
-          const error = new Error('The request body is not valid JSON.') as Error & {
-            statusCode: number;
-          };
-          error.statusCode = 400;
-          done(error, undefined);
-        }
-      },
-    );
-
-    app.addHook('preValidation', async (request, reply) => {
-      const result = deps.verifier.verify(
-        request.method,
-        request.url,
-        request.headers,
-        request.rawBody ?? Buffer.alloc(0),
-      );
-      if (!result.ok) {
-        request.log.warn(
-          { reason: result.reason, ip: request.ip, url: request.url },
-          'peer request refused',
-        );
-        throw new UnauthorizedError(`Peer request refused: ${result.reason}.`);
-      }
-      if (deps.faults.isBlocked(result.nodeId)) {
-        request.raw.socket.destroy(); // behave like a cut link: no answer at all
-        return reply.hijack();
-      }
-      request.peerId = result.nodeId;
-      return undefined;
-    });
+    installPeerGuard(app, { verifier: deps.verifier, faults: deps.faults, bodyLimit: MAX_BODY });
 
     const errors = { 400: ErrorBody, 401: ErrorBody, 409: ErrorBody };
     const ok = { ok: true as const };

@@ -11,7 +11,6 @@ import { z } from 'zod';
 import type { BlobStore } from '../../blobs/blob-store.js';
 import { MAX_FRAMED_FILES, writeFrames } from '../../folders/content-frames.js';
 import type { BlockList } from '../../folders/blocks.js';
-import { UnauthorizedError } from '../../core/errors.js';
 import type { Faults } from '../../faults/faults.js';
 import type { ChangeLog } from '../../oplog/change-log.js';
 import type { OpLogRepository } from '../../oplog/oplog.repository.js';
@@ -27,6 +26,7 @@ import {
 } from '../../replication/op-schema.js';
 import type { PeerVerifier } from '../../replication/peer-auth.js';
 import { ErrorBody } from '../schemas.js';
+import { installPeerGuard } from '../peer-guard.js';
 import { sendRange, throttled } from './send-range.js';
 
 export interface PeerRoutesDeps {
@@ -45,59 +45,16 @@ export interface PeerRoutesDeps {
   readonly contacted: (nodeId: string, url: string) => void;
 }
 
-declare module 'fastify' {
-  interface FastifyRequest {
-    rawBody?: Buffer;
-    peerId?: string;
-  }
-}
-
 const MAX_PEER_BODY = 64 * 1024 * 1024;
 
 export const peerRoutes =
   (deps: PeerRoutesDeps): FastifyPluginAsyncZod =>
   async (app) => {
-    // Keep the exact bytes: the signature covers the body as sent.
-    app.removeContentTypeParser('application/json');
-    app.addContentTypeParser(
-      'application/json',
-      { parseAs: 'buffer', bodyLimit: MAX_PEER_BODY },
-      (request, body: Buffer, done) => {
-        request.rawBody = body;
-        try {
-          done(null, JSON.parse(body.toString('utf8')));
-        } catch {
-          const error = new Error('The request body is not valid JSON.') as Error & {
-            statusCode: number;
-          };
-          error.statusCode = 400;
-          done(error, undefined);
-        }
-      },
-    );
-
-    app.addHook('preValidation', async (request, reply) => {
-      const result = deps.verifier.verify(
-        request.method,
-        request.url,
-        request.headers,
-        request.rawBody ?? Buffer.alloc(0),
-      );
-      if (!result.ok) {
-        request.log.warn(
-          { reason: result.reason, ip: request.ip, url: request.url },
-          'peer request refused',
-        );
-        throw new UnauthorizedError(`Peer request refused: ${result.reason}.`);
-      }
-      if (deps.faults.isBlocked(result.nodeId)) {
-        // Behave like a cut link: no answer at all.
-        request.raw.socket.destroy();
-        return reply.hijack();
-      }
-      request.peerId = result.nodeId;
-      deps.contacted(result.nodeId, result.url);
-      return undefined;
+    installPeerGuard(app, {
+      verifier: deps.verifier,
+      faults: deps.faults,
+      bodyLimit: MAX_PEER_BODY,
+      contacted: deps.contacted,
     });
 
     const errors = { 400: ErrorBody, 401: ErrorBody };
