@@ -377,15 +377,17 @@ export class FolderSync {
         if (row.deleted) deletions.push(row);
         else if (row.kind === 'dir') await this.applyOne(row);
       }
-      // One file per content at a time (they would share a temp file); the others then copy it.
-      const files = page.filter((r) => !r.deleted && r.kind === 'file');
-      const seen = new Set<string | null>();
-      const first = files.filter((r) => !seen.has(r.hash) && seen.add(r.hash));
-      const again = files.filter((r) => !first.includes(r));
-      await this.applyFiles(first);
-      await this.flushRecords();
-      await this.applyFiles(again);
-      await this.flushRecords();
+      // One file per content at a time (they would share a temp file, named by hash so that a
+      // transfer can resume): rounds of distinct contents; later rounds copy what the first
+      // brought.
+      let files = page.filter((r) => !r.deleted && r.kind === 'file');
+      while (files.length > 0) {
+        const seen = new Set<string | null>();
+        const round = files.filter((r) => !seen.has(r.hash) && seen.add(r.hash));
+        files = files.filter((r) => !round.includes(r));
+        await this.applyFiles(round);
+        await this.flushRecords();
+      }
       if (deletions.length > 5000) {
         await this.applyDeletions(deletions);
         deletions = [];
