@@ -817,8 +817,36 @@ export class FolderSync {
     db.transaction(() => {
       for (const file of untrashed) forget.run(file);
       for (const t of trashed) insert.run(this.id, t.hash, t.file, Date.now());
-      index.upsertMany(rows);
+      index.upsertMany(rows.map((row) => this.onCurrentVersion(row)));
     })();
+  }
+
+  /**
+   * A disk state recorded against the version it was written for. If a newer version of the
+   * path arrived meanwhile (ops are received while a pull runs), that version stays, with this
+   * disk state, and still needed if the disk does not hold it: a stale snapshot must never
+   * overwrite it. Call inside the recording transaction.
+   */
+  private onCurrentVersion(recorded: FolderFileRow): FolderFileRow {
+    const current = this.deps.index.get(this.id, recorded.path);
+    if (
+      current === undefined ||
+      (current.hlc === recorded.hlc &&
+        current.hash === recorded.hash &&
+        current.deleted === recorded.deleted &&
+        current.kind === recorded.kind)
+    ) {
+      return recorded;
+    }
+    const disk: FolderFileRow = {
+      ...current,
+      localSize: recorded.localSize,
+      localMtimeMs: recorded.localMtimeMs,
+      localInode: recorded.localInode,
+      localHash: recorded.localHash,
+      localVv: recorded.localVv,
+    };
+    return { ...disk, need: diskDiffers(disk) };
   }
 }
 
