@@ -58,7 +58,7 @@ export function installPeerGuard(app: FastifyInstance, options: PeerGuardOptions
   app.addHook('onRequest', async (request) => {
     const result = verifier.checkHeaders(request.method, request.url, request.headers);
     if (!result.ok) throw refuse(request, result.reason);
-    const limit = request.routeOptions.bodyLimit ?? 0;
+    const limit = request.routeOptions.bodyLimit;
     const declared = Number(request.headers['content-length'] ?? '0');
     if (!Number.isFinite(declared) || declared > limit) throw new PeerBodyTooLargeError(limit);
     request.peerClaim = result.claim;
@@ -71,7 +71,7 @@ export function installPeerGuard(app: FastifyInstance, options: PeerGuardOptions
       done(new UnauthorizedError('Peer request refused: not checked.'), undefined);
       return;
     }
-    const limit = request.routeOptions.bodyLimit ?? 0;
+    const limit = request.routeOptions.bodyLimit;
     readHashed(payload, limit).then(
       ({ body, sha256 }) => {
         const result = verifier.checkBody(claim, sha256);
@@ -84,7 +84,10 @@ export function installPeerGuard(app: FastifyInstance, options: PeerGuardOptions
         try {
           done(null, JSON.parse(body.toString('utf8')));
         } catch {
-          done(new BadRequestError('The request body is not valid JSON.', 'malformed_json'), undefined);
+          done(
+            new BadRequestError('The request body is not valid JSON.', 'malformed_json'),
+            undefined,
+          );
         }
       },
       (error: unknown) => {

@@ -7,7 +7,8 @@ import type { OpLogRepository } from './oplog.repository.js';
 export type OpListener = (ops: readonly Op[]) => void;
 
 /** Why a received operation was not taken in (see `receive`). */
-export type RejectionCode = 'own_origin' | 'not_sender' | 'foreign_hlc' | 'clock_ahead' | 'conflict';
+export type RejectionCode =
+  'own_origin' | 'not_sender' | 'foreign_hlc' | 'clock_ahead' | 'conflict';
 
 export interface Rejection {
   readonly origin: string;
@@ -108,9 +109,7 @@ export class ChangeLog {
    *   stays (it may have been applied and passed on); the second is reported.
    */
   receive(ops: readonly Op[], options: { readonly sender?: string } = {}): ReceiveResult {
-    const result = this.db
-      .transaction(() => this.take(ops, options.sender))
-      .immediate();
+    const result = this.db.transaction(() => this.take(ops, options.sender)).immediate();
     this.announce(result);
     return result;
   }
@@ -179,7 +178,7 @@ export class ChangeLog {
       return { code: 'not_sender', message: `pushed by ${sender}, not by its origin` };
     }
     if (decodeHlc(op.hlc).node !== op.origin) {
-      return { code: 'foreign_hlc', message: 'its timestamp is not from its origin\'s clock' };
+      return { code: 'foreign_hlc', message: "its timestamp is not from its origin's clock" };
     }
     const ahead = this.clock.excessAhead(op.hlc);
     if (ahead > 0) {

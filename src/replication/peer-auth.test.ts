@@ -79,9 +79,9 @@ describe('peer request authentication', () => {
   it('takes "any node" as the destination of a hello only', () => {
     const hello = { ...req, path: '/peer/hello', to: ANY_NODE };
     const v = new PeerVerifier(KEY, SELF, () => 1000);
-    expect(v.verify('POST', '/peer/hello', signRequest(KEY, hello, 1000), Buffer.from(req.body)).ok).toBe(
-      true,
-    );
+    expect(
+      v.verify('POST', '/peer/hello', signRequest(KEY, hello, 1000), Buffer.from(req.body)).ok,
+    ).toBe(true);
     for (const path of ['/peer/ops', '/peer/pull', '/peer/hello?x=1', '/peer/events/tx/prepare']) {
       const headers = signRequest(KEY, { ...req, path, to: ANY_NODE }, 1000);
       expect(v.checkHeaders('POST', path, headers)).toEqual({

@@ -60,7 +60,10 @@ export const eventPeerRoutes =
 
     app.post(
       '/peer/events/tx/decision',
-      { bodyLimit: MAX_BODY, schema: { hide: true, body: DecisionRequest, response: { 200: Ack, ...errors } } },
+      {
+        bodyLimit: MAX_BODY,
+        schema: { hide: true, body: DecisionRequest, response: { 200: Ack, ...errors } },
+      },
       async (request) => {
         deps.participant.decide(request.body.txId, request.body.eventId, request.body.decision);
         return ok;
@@ -69,13 +72,19 @@ export const eventPeerRoutes =
 
     app.post(
       '/peer/events/tx/status',
-      { bodyLimit: MAX_BODY, schema: { hide: true, body: StatusRequest, response: { 200: StatusResponse, ...errors } } },
+      {
+        bodyLimit: MAX_BODY,
+        schema: { hide: true, body: StatusRequest, response: { 200: StatusResponse, ...errors } },
+      },
       async (request) => ({ state: deps.events.txStatus(request.body.txId) }),
     );
 
     app.post(
       '/peer/events/voting',
-      { bodyLimit: MAX_BODY, schema: { hide: true, body: VotingNotice, response: { 200: Ack, ...errors } } },
+      {
+        bodyLimit: MAX_BODY,
+        schema: { hide: true, body: VotingNotice, response: { 200: Ack, ...errors } },
+      },
       async (request) => {
         deps.events.onVotingNotice(request.body);
         return ok;
@@ -84,7 +93,10 @@ export const eventPeerRoutes =
 
     app.post(
       '/peer/events/votes',
-      { bodyLimit: MAX_BODY, schema: { hide: true, body: VoteReport, response: { 200: Ack, ...errors } } },
+      {
+        bodyLimit: MAX_BODY,
+        schema: { hide: true, body: VoteReport, response: { 200: Ack, ...errors } },
+      },
       async (request) => {
         deps.events.onVoteReport(request.body);
         return ok;
@@ -93,7 +105,10 @@ export const eventPeerRoutes =
 
     app.post(
       '/peer/events/participant',
-      { bodyLimit: MAX_BODY, schema: { hide: true, body: ParticipantNotice, response: { 200: Ack, ...errors } } },
+      {
+        bodyLimit: MAX_BODY,
+        schema: { hide: true, body: ParticipantNotice, response: { 200: Ack, ...errors } },
+      },
       async (request) => {
         deps.events.onParticipantNotice(request.body.eventId, request.body.participant);
         return ok;
