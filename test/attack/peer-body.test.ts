@@ -43,21 +43,36 @@ function postRaw(
   path: string,
   headers: Record<string, string>,
   body: Buffer,
+  { chunked = false } = {},
 ): Promise<number> {
   const { hostname, port } = new URL(url);
   return new Promise((resolve, reject) => {
     let received = '';
     const socket = connect(Number(port), hostname, () => {
+      const length: Record<string, string> = chunked
+        ? { 'transfer-encoding': 'chunked' }
+        : { 'content-length': String(body.length) };
       const head = Object.entries({
         ...headers,
         host: `${hostname}:${port}`,
         'content-type': 'application/json',
-        'content-length': String(body.length),
+        ...length,
       })
         .map(([k, v]) => `${k}: ${v}\r\n`)
         .join('');
       socket.write(`POST ${path} HTTP/1.1\r\n${head}\r\n`);
-      socket.write(body);
+      if (!chunked) {
+        socket.write(body);
+        return;
+      }
+      // No declared length: the bound must hold while streaming.
+      for (let at = 0; at < body.length; at += 1024 * 1024) {
+        const part = body.subarray(at, at + 1024 * 1024);
+        socket.write(`${part.length.toString(16)}\r\n`);
+        socket.write(part);
+        socket.write('\r\n');
+      }
+      socket.write('0\r\n\r\n');
     });
     socket.setEncoding('latin1');
     socket.on('data', (chunk: string) => {
@@ -106,6 +121,8 @@ describe('peer API bodies (issue 12, row 3)', () => {
       Array.from({ length: 4 }, () => postRaw(node.node.url, '/peer/pull', headers, big)),
     );
     expect(statuses).toEqual(Array(4).fill(413));
+    const chunked = signed(cluster.key, nodeId, 'POST', '/peer/pull', {}).headers;
+    expect(await postRaw(node.node.url, '/peer/pull', chunked, big, { chunked: true })).toBe(413);
     expect((await memory(pid, 'VmHWM')) - rssBefore).toBeLessThan(100 * 1024 * 1024);
   });
 
@@ -133,5 +150,18 @@ describe('peer API bodies (issue 12, row 3)', () => {
       signed(cluster.key, nodeId, 'POST', '/peer/pull', { vv: {}, after: null, limit: 10 }),
     );
     expect(pull.status).toBe(200);
+
+    // A push batch of 500 ops with long descriptions (over 2 MB) is within the route's bound.
+    const batch = Array.from({ length: 500 }, (_, i) => ({
+      origin: TESTER_ID,
+      seq: i + 2,
+      hlc: hlcAt(Date.now(), TESTER_ID, i),
+      body: { kind: 'picture.update', id: 'd'.repeat(64), desc: 'x'.repeat(5000) },
+    }));
+    const large = signed(cluster.key, nodeId, 'POST', '/peer/ops', { ops: batch });
+    expect(large.body?.length).toBeGreaterThan(2_000_000);
+    const pushed = await send(node.node.url, large);
+    expect(pushed.status).toBe(200);
+    expect(pushed.body).toMatchObject({ applied: 500, vv: { [TESTER_ID]: 501 } });
   });
 });
