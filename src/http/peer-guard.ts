@@ -64,7 +64,9 @@ export function installPeerGuard(app: FastifyInstance, options: PeerGuardOptions
     request.peerClaim = result.claim;
   });
 
-  app.removeContentTypeParser('application/json');
+  // JSON only, through the hashed reader: no other parser (Fastify's text/plain) may read a
+  // body whose MAC is not checked; any other type is 415 before a byte is read.
+  app.removeAllContentTypeParsers();
   app.addContentTypeParser('application/json', (request, payload, done) => {
     const claim = request.peerClaim;
     if (claim === undefined) {

@@ -119,6 +119,24 @@ describe('peer request authentication', () => {
     });
   });
 
+  it('remembers a nonce as long as its request can be inside the window', () => {
+    let now = 1_000_000;
+    const v = new PeerVerifier(KEY, SELF, () => now);
+    // Stamped a whole window ahead (a sender clock ahead): valid until two windows from now.
+    const headers = signRequest(KEY, req, now + REPLAY_WINDOW_MS);
+    expect(v.verify(req.method, req.path, headers, Buffer.from(req.body)).ok).toBe(true);
+    now += 2 * REPLAY_WINDOW_MS - 1;
+    for (let i = 0; i < 3; i++) {
+      // Other traffic meanwhile prunes old entries.
+      const other = signRequest(KEY, req, now);
+      expect(v.verify(req.method, req.path, other, Buffer.from(req.body)).ok).toBe(true);
+    }
+    expect(v.verify(req.method, req.path, headers, Buffer.from(req.body))).toEqual({
+      ok: false,
+      reason: 'replayed request',
+    });
+  });
+
   it('refuses a replayed request and one outside the window', () => {
     let now = 1_000_000;
     const v = new PeerVerifier(KEY, SELF, () => now);

@@ -122,9 +122,11 @@ export type VerifyResult =
   | { readonly ok: false; readonly reason: string };
 
 /**
- * Checks incoming requests for one node. Remembers nonces for the replay window (bounded by the
- * window itself: entries older than it are dropped), so a captured request cannot be played
- * again; only requests whose MAC matched are remembered, so junk cannot fill the table.
+ * Checks incoming requests for one node. Remembers nonces long enough to cover the replay window
+ * (a request stamped up to a window ahead stays valid until a window after that, so entries are
+ * kept for two windows from when they were seen), so a captured request cannot be played again.
+ * Only requests whose MAC matched are remembered, so junk cannot fill the table; entries are in
+ * the order seen, so dropping the expired ones stops at the first that is not.
  */
 export class PeerVerifier {
   private readonly seen = new Map<string, number>();
@@ -187,10 +189,10 @@ export class PeerVerifier {
     if (!timingSafeEqual(Buffer.from(expected, 'hex'), Buffer.from(claim.signature, 'hex'))) {
       return { ok: false, reason: 'bad signature' };
     }
-    const { nonce, timestamp, nodeId, url } = claim.parts;
+    const { nonce, nodeId, url } = claim.parts;
     // Two copies of one request may pass checkHeaders together: only the first gets here.
     if (this.seen.has(nonce)) return { ok: false, reason: 'replayed request' };
-    this.seen.set(nonce, timestamp);
+    this.seen.set(nonce, this.now());
     return { ok: true, nodeId, url };
   }
 
@@ -207,8 +209,9 @@ export class PeerVerifier {
   }
 
   private forgetOld(now: number): void {
-    for (const [nonce, ts] of this.seen) {
-      if (now - ts > REPLAY_WINDOW_MS) this.seen.delete(nonce);
+    for (const [nonce, seenAt] of this.seen) {
+      if (now - seenAt <= 2 * REPLAY_WINDOW_MS) break;
+      this.seen.delete(nonce);
     }
   }
 }
