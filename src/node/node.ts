@@ -165,6 +165,9 @@ export async function startNode(
       }),
     );
   }
+  changes.onRejected((rejected) => {
+    log.warn({ rejected: rejected.slice(0, 10), count: rejected.length }, 'operations refused');
+  });
   changes.onOps((ops) => {
     replicator?.onOps(ops);
     blobSync.handleOps(ops);
@@ -233,7 +236,7 @@ export async function startNode(
       replicator === null || config.clusterKey === undefined
         ? null
         : {
-            verifier: new PeerVerifier(config.clusterKey),
+            verifier: new PeerVerifier(config.clusterKey, identity.id),
             self: () => ({
               nodeId: identity.id,
               name: identity.name,
@@ -258,7 +261,7 @@ export async function startNode(
         config.clusterKey === undefined
           ? null
           : {
-              verifier: new PeerVerifier(config.clusterKey),
+              verifier: new PeerVerifier(config.clusterKey, identity.id),
               faults,
               events: events.service,
               participant: events.participant,
