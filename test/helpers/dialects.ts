@@ -34,6 +34,12 @@ export interface DialectContext {
   newStoreUrl(): Promise<string>;
   /** Opens a store on `url` (a fresh database when omitted); closed after the test. */
   open(url?: string): Promise<MetadataStore>;
+  /**
+   * `n` stores on one fresh database, as `n` processes of a site would have them. PostgreSQL:
+   * `n` pools, truly concurrent. SQLite: one store used `n` times, as one process uses its file
+   * (its transactions wait in turn; writers in separate processes: test/storage/).
+   */
+  openWriters(n: number): Promise<MetadataStore[]>;
 }
 
 export function describeEachDialect(name: string, suite: (ctx: DialectContext) => void): void {
@@ -67,6 +73,14 @@ export function describeEachDialect(name: string, suite: (ctx: DialectContext) =
           const store = await openMetadataStore(url ?? (await ctx.newStoreUrl()));
           opened.push(store);
           return store;
+        },
+        async openWriters(n) {
+          const url = await ctx.newStoreUrl();
+          if (dialect === 'sqlite') {
+            const store = await ctx.open(url);
+            return Array.from({ length: n }, () => store);
+          }
+          return Promise.all(Array.from({ length: n }, () => ctx.open(url)));
         },
       };
       suite(ctx);
