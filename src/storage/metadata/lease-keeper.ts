@@ -31,6 +31,7 @@ export class LeaseKeeper {
   private token: number | null = null;
   private validUntil = 0;
   private timer: NodeJS.Timeout | undefined;
+  private expiryTimer: NodeJS.Timeout | undefined;
   private running = false;
   private pending: Promise<void> = Promise.resolve();
 
@@ -53,6 +54,7 @@ export class LeaseKeeper {
     this.running = false;
     clearTimeout(this.timer);
     await this.pending;
+    clearTimeout(this.expiryTimer);
     const token = this.token;
     if (token === null) return;
     this.lose();
@@ -92,6 +94,7 @@ export class LeaseKeeper {
         return;
       }
       this.validUntil = sentAt + this.ttlMs;
+      this.watchExpiry();
       if (this.token !== grant.token) {
         if (this.token !== null) this.lose();
         this.token = grant.token;
@@ -99,8 +102,20 @@ export class LeaseKeeper {
       }
     } catch (error) {
       this.options.onError?.(error);
-      if (this.token !== null && performance.now() >= this.validUntil) this.lose();
     }
+  }
+
+  /** Counts the lease lost the moment it may have expired, without waiting for a renewal. */
+  private watchExpiry(): void {
+    clearTimeout(this.expiryTimer);
+    this.expiryTimer = setTimeout(
+      () => {
+        if (performance.now() >= this.validUntil) this.lose();
+        else this.watchExpiry();
+      },
+      Math.max(0, this.validUntil - performance.now()),
+    );
+    this.expiryTimer.unref();
   }
 
   private lose(): void {
@@ -108,6 +123,7 @@ export class LeaseKeeper {
     if (token === null) return;
     this.token = null;
     this.validUntil = 0;
+    clearTimeout(this.expiryTimer);
     this.options.onLost?.(token);
   }
 }
