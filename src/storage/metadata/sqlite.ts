@@ -6,6 +6,7 @@ import {
   SqliteDriver,
   sql,
   type DatabaseConnection,
+  type QueryCompiler,
   type Driver,
   type SqliteDialectConfig,
   type TransactionSettings,
@@ -21,6 +22,8 @@ import type { Schema } from './schema.js';
  * This driver begins write transactions IMMEDIATE (the write lock first, waiting up to
  * busy_timeout) and read-only ones deferred (a consistent snapshot that blocks no writer).
  */
+type CompileQuery = QueryCompiler['compileQuery'];
+
 class ImmediateSqliteDriver implements Driver {
   private readonly inner: SqliteDriver;
 
@@ -50,6 +53,26 @@ class ImmediateSqliteDriver implements Driver {
 
   rollbackTransaction(connection: DatabaseConnection): Promise<void> {
     return this.inner.rollbackTransaction(connection);
+  }
+
+  savepoint(connection: DatabaseConnection, name: string, compile: CompileQuery): Promise<void> {
+    return this.inner.savepoint(connection, name, compile);
+  }
+
+  rollbackToSavepoint(
+    connection: DatabaseConnection,
+    name: string,
+    compile: CompileQuery,
+  ): Promise<void> {
+    return this.inner.rollbackToSavepoint(connection, name, compile);
+  }
+
+  releaseSavepoint(
+    connection: DatabaseConnection,
+    name: string,
+    compile: CompileQuery,
+  ): Promise<void> {
+    return this.inner.releaseSavepoint(connection, name, compile);
   }
 
   releaseConnection(): Promise<void> {

@@ -83,6 +83,18 @@ describeEachDialect('metadata store', (ctx) => {
     expect(await store.db.selectFrom('meta').selectAll().execute()).toEqual([]);
   });
 
+  it('rolls back to a savepoint inside a controlled transaction', async () => {
+    const store = await ctx.open();
+    const trx = await store.db.startTransaction().execute();
+    await trx.insertInto('meta').values({ key: 'kept', value: '1' }).execute();
+    const inner = await trx.savepoint('inner').execute();
+    await inner.insertInto('meta').values({ key: 'undone', value: '1' }).execute();
+    await inner.rollbackToSavepoint('inner').execute();
+    await trx.commit().execute();
+    const keys = await store.db.selectFrom('meta').select('key').execute();
+    expect(keys).toEqual([{ key: 'kept' }]);
+  });
+
   it('keeps one site identity across processes and restarts; a requested name replaces it', async () => {
     const stores = await ctx.openWriters(3);
     const identities = await Promise.all(
