@@ -1,8 +1,8 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { ConflictError, UnauthorizedError } from '../core/errors.js';
+import { ConflictError, NotFoundError, UnauthorizedError } from '../core/errors.js';
 import type { ChangeLog } from '../oplog/change-log.js';
 import type { Role } from '../oplog/op.js';
-import type { AccountRepository } from './account.repository.js';
+import type { AccountRepository, TokenRecord } from './account.repository.js';
 import { hashPassword, verifyPassword } from './password.js';
 import type { Principal } from './principal.js';
 
@@ -64,25 +64,53 @@ export class AccountService {
     return found ? this.principalOf(found.username) : null;
   }
 
-  /** Issues an API token. Only its hash is stored (and replicated). */
-  createToken(principal: Principal, name: string): { token: string; tokenId: string } {
+  /** Issues an API token, valid until `expiresAt` if given. Only its hash is stored (and replicated). */
+  createToken(
+    principal: Principal,
+    name: string,
+    expiresAt: number | null = null,
+  ): { token: string; tokenId: string; createdAt: number } {
     const token = TOKEN_PREFIX + randomBytes(32).toString('base64url');
     const tokenId = randomBytes(8).toString('hex');
+    const createdAt = this.now();
     this.changes.commit({
       kind: 'token.put',
       tokenId,
       username: principal.username,
       name,
       tokenHash: sha256(token),
-      createdAt: this.now(),
+      createdAt,
+      ...(expiresAt === null ? {} : { expiresAt }),
     });
-    return { token, tokenId };
+    return { token, tokenId, createdAt };
+  }
+
+  /** The caller's tokens; an admin may ask for another account's (`of`) or everyone's (`*`). */
+  listTokens(principal: Principal, of?: string): TokenRecord[] {
+    const wanted = of ?? principal.username;
+    if (wanted !== principal.username && principal.role !== 'admin') {
+      throw new NotFoundError('Account');
+    }
+    return this.accounts.listTokens(wanted === '*' ? null : wanted);
+  }
+
+  /**
+   * Revokes a token of the caller's (or, for an admin, anyone's) at every node: a `token.revoke`
+   * operation. Another account's token is "not found", as is one already revoked.
+   */
+  revokeToken(principal: Principal, tokenId: string): void {
+    const found = this.accounts.getToken(tokenId);
+    if (!found || (found.username !== principal.username && principal.role !== 'admin')) {
+      throw new NotFoundError('Token');
+    }
+    this.changes.commit({ kind: 'token.revoke', tokenId });
   }
 
   fromToken(token: string): Principal | null {
     if (!token.startsWith(TOKEN_PREFIX)) return null;
     const found = this.accounts.findToken(sha256(token));
-    return found ? this.principalOf(found.username) : null;
+    if (!found || (found.expiresAt !== null && found.expiresAt <= this.now())) return null;
+    return this.principalOf(found.username);
   }
 
   private principalOf(username: string): Principal | null {

@@ -24,6 +24,7 @@ import { HybridClock } from '../core/hlc.js';
 import { getMeta, openDatabase, setMeta, type Db } from '../db/database.js';
 import { MAX_FRAMED_FILE_BYTES } from '../folders/content-frames.js';
 import { FolderIndexRepository } from '../folders/folder-index.repository.js';
+import { DeviceRepository } from './device.repository.js';
 import { FolderSync } from '../folders/folder-sync.js';
 import { MOSAIC_DIR } from '../folders/ignore.js';
 import { ensureMarker } from '../folders/marker.js';
@@ -124,6 +125,7 @@ export class DeviceReplica {
         accounts: new SqliteAccountRepository(db),
         hasBlob: () => false,
         folders: this.index,
+        devices: new DeviceRepository(db),
         selfId: this.identity.id,
       },
     );

@@ -44,6 +44,7 @@ import { loadIdentity, type NodeIdentity } from './identity.js';
 import { DeviceService } from '../devices/device.service.js';
 import { FolderAccess } from '../devices/folder-access.js';
 import { UploadStore } from '../devices/upload-store.js';
+import { DeviceRepository } from '../devices/device.repository.js';
 
 const DAY_MS = 24 * 3600 * 1000;
 const TRASH_SWEEP_INTERVAL_MS = 3600 * 1000;
@@ -81,11 +82,13 @@ export async function startNode(
   const pictureRepo = new SqlitePictureRepository(db);
   const accountRepo = new SqliteAccountRepository(db);
   const folderIndex = new FolderIndexRepository(db);
+  const deviceRepo = new DeviceRepository(db);
   const changes = new ChangeLog(db, oplog, clock, identity.id, {
     pictures: pictureRepo,
     accounts: accountRepo,
     hasBlob: (id) => existsSync(blobs.path(id)),
     folders: folderIndex,
+    devices: deviceRepo,
     selfId: identity.id,
   });
   const accounts = new AccountService(accountRepo, changes);
@@ -197,6 +200,7 @@ export async function startNode(
     db,
     oplog,
     changes,
+    devices: deviceRepo,
     access,
     uploads,
     folder: (id) => folders.get(id),
@@ -205,6 +209,7 @@ export async function startNode(
       db.prepare('SELECT 1 FROM peers WHERE node_id = ?').get(id) !== undefined,
     nodeName: identity.name,
   });
+  devices.announceLegacyDevices();
 
   const metrics = createMetrics(() => pictureRepo.totals());
   const peerStatus = () => replicator?.status() ?? [];

@@ -2,7 +2,8 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { SESSION_TTL_MS, type AccountService } from '../../accounts/account.service.js';
 import { SESSION_COOKIE, clearSessionCookie, requirePrincipal, setSessionCookie } from '../auth.js';
-import { ErrorBody, LoginBody, TokenCreateBody, TokenCreated, UserView } from '../schemas.js';
+import { ErrorBody, LoginBody, UserView } from '../schemas.js';
+import { tokenRoutes } from './tokens.routes.js';
 
 export const authRoutes =
   (accounts: AccountService): FastifyPluginAsyncZod =>
@@ -50,21 +51,5 @@ export const authRoutes =
       async (request) => ({ user: requirePrincipal(request) }),
     );
 
-    app.post(
-      '/api/tokens',
-      {
-        schema: {
-          summary: 'Create an API token for the CLI or a device (shown once)',
-          body: TokenCreateBody,
-          response: { 201: TokenCreated, 400: ErrorBody, 401: ErrorBody },
-        },
-      },
-      async (request, reply) => {
-        const { token, tokenId } = accounts.createToken(
-          requirePrincipal(request),
-          request.body.name,
-        );
-        return reply.status(201).send({ token, id: tokenId, name: request.body.name });
-      },
-    );
+    await app.register(tokenRoutes(accounts));
   };
