@@ -4,6 +4,7 @@ import type { ChangeLog } from '../oplog/change-log.js';
 import type { Role } from '../oplog/op.js';
 import type { AccountRepository, TokenRecord } from './account.repository.js';
 import { hashPassword, verifyPassword } from './password.js';
+import type { LoginLimiter } from './login-limiter.js';
 import type { Principal } from './principal.js';
 
 export const SESSION_TTL_MS = 30 * 24 * 3600 * 1000;
@@ -22,6 +23,8 @@ export class AccountService {
     private readonly accounts: AccountRepository,
     private readonly changes: ChangeLog,
     private readonly now: () => number = Date.now,
+    /** Sign-in back-off per account and address (none: unlimited, e.g. the CLI). */
+    private readonly limiter: LoginLimiter | null = null,
   ) {}
 
   async addUser(username: string, password: string, role: Role = 'user'): Promise<void> {
@@ -41,13 +44,20 @@ export class AccountService {
     return true;
   }
 
-  /** Checks a password and opens a session; returns the session secret for the cookie. */
+  /**
+   * Checks a password and opens a session; returns the session secret for the cookie. While the
+   * account or the client address is backing off, answers 429 without checking the password
+   * (scrypt runs on libuv's thread pool, never on the event loop).
+   */
   async login(
     username: string,
     password: string,
+    address = 'unknown',
   ): Promise<{ principal: Principal; session: string }> {
+    const attempt = this.limiter?.begin(username, address);
     const user = this.accounts.getUser(username);
     const ok = await verifyPassword(password, user?.passwordHash ?? DUMMY_HASH);
+    if (attempt) this.limiter?.finish(attempt, user !== null && ok);
     if (!user || !ok) throw new UnauthorizedError('Wrong username or password.');
     const session = randomBytes(32).toString('base64url');
     const now = this.now();

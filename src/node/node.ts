@@ -17,6 +17,8 @@ import pino, { type Logger } from 'pino';
 import type { FastifyInstance } from 'fastify';
 import { SqliteAccountRepository } from '../accounts/account.repository.js';
 import { AccountService } from '../accounts/account.service.js';
+import { LoginLimiter } from '../accounts/login-limiter.js';
+import { LoginFanout } from '../replication/login-fanout.js';
 import { BlobStore } from '../blobs/blob-store.js';
 import type { NodeConfig } from '../config/node-config.js';
 import { HybridClock } from '../core/hlc.js';
@@ -91,7 +93,8 @@ export async function startNode(
     devices: deviceRepo,
     selfId: identity.id,
   });
-  const accounts = new AccountService(accountRepo, changes);
+  const loginLimiter = new LoginLimiter();
+  const accounts = new AccountService(accountRepo, changes, Date.now, loginLimiter);
   const pictures = new PictureService({
     pictures: pictureRepo,
     blobs,
@@ -148,6 +151,9 @@ export async function startNode(
       },
     });
   }
+  // Sign-in back-off is cluster-wide: outcomes go to every peer that is up.
+  const loginFanout =
+    replicator === null ? null : new LoginFanout(loginLimiter, () => replicator.reachable(), log);
   const folders = new Map<string, FolderSync>();
   for (const spec of config.folders) {
     const folder = parseFolderSpec(spec);
@@ -221,6 +227,7 @@ export async function startNode(
     cookieSecret: identity.cookieSecret,
     maxUploadBytes: config.maxUploadBytes,
     accounts,
+    loginLimiter,
     pictures,
     blobs,
     thumbs,
@@ -281,6 +288,7 @@ export async function startNode(
     }
     if (removed.length > 0) log.info({ removed: removed.length }, 'trash swept');
     accountRepo.deleteExpiredSessions(Date.now());
+    loginLimiter.sweep();
   };
   await sweep();
   const sweeper = setInterval(() => {
@@ -325,6 +333,7 @@ export async function startNode(
     db,
     async close() {
       clearInterval(sweeper);
+      loginFanout?.stop();
       blobSync.stop();
       devices.close();
       await Promise.all([...folders.values()].map((f) => f.close()));
