@@ -156,4 +156,24 @@ describe('sign-in rate limiting (issue 12, row 6)', () => {
       },
     );
   });
+
+  it('failures at one node count at the other (the back-off is cluster-wide)', async () => {
+    const atN1 = from('127.0.0.7');
+    for (let i = 0; i < 5; i++) {
+      expect((await atN1(n1.node.url, 'dave', `guess-${i}`)).status).toBe(401);
+    }
+    // At n2, from another address: alone, n2 would check 5 guesses before backing off; with
+    // n1's failures reported to it, it stops at once (or after the one or two guesses that
+    // beat the report).
+    let checkedAtN2 = 0;
+    await waitFor(
+      async () => {
+        const res = await from('127.0.0.8')(n2.node.url, 'dave', `n2-guess-${checkedAtN2}`);
+        if (res.status === 401) checkedAtN2++;
+        return res.status === 429;
+      },
+      { timeoutMs: 15_000, intervalMs: 300, what: 'dave to be limited at n2' },
+    );
+    expect(checkedAtN2).toBeLessThan(5);
+  });
 });
