@@ -17,7 +17,6 @@ export class DeviceRepository {
   private readonly ownerStmt;
   private readonly putOwnerStmt;
   private readonly touchStmt;
-  private readonly hasOpsStmt;
   private readonly unownedStmt;
 
   constructor(db: Db) {
@@ -37,7 +36,6 @@ export class DeviceRepository {
       VALUES (?, ?, ?, ?, ?, ?)
       ON CONFLICT (device_id) DO UPDATE SET username = excluded.username,
         folder = excluded.folder, name = excluded.name, last_seen = excluded.last_seen`);
-    this.hasOpsStmt = db.prepare('SELECT 1 FROM ops WHERE origin = ? LIMIT 1').pluck();
     this.unownedStmt = db.prepare(`
       SELECT device_id AS deviceId, username, folder, name FROM devices d
       WHERE NOT EXISTS (SELECT 1 FROM device_owners o WHERE o.device_id = d.device_id)`);
@@ -56,11 +54,6 @@ export class DeviceRepository {
   /** Notes that the device registered (or came back) here. */
   touch(owner: DeviceOwner, now: number): void {
     this.touchStmt.run(owner.deviceId, owner.username, owner.folder, owner.name, now, now);
-  }
-
-  /** Whether the op log holds any operation of this origin. */
-  hasOps(origin: string): boolean {
-    return this.hasOpsStmt.get(origin) !== undefined;
   }
 
   /** Devices registered here before ownership replicated (to announce them once). */

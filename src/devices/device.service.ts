@@ -18,6 +18,7 @@ import type { DeviceCursor } from './device-schemas.js';
 import type { FolderAccess } from './folder-access.js';
 import type { UploadStore } from './upload-store.js';
 import type { DeviceRepository } from './device.repository.js';
+import { isDeviceIdOf } from './core/device-id.js';
 import type { BlockList } from '../folders/blocks.js';
 
 /** What the service needs of a synced folder of this node. */
@@ -71,17 +72,18 @@ export class DeviceService {
 
   /**
    * Registers (or finds again) a device of this account; says how far its ops are here. A
-   * device id belongs to one account and folder at every node: the first registration is a
-   * replicated `device.put`, and an id owned by another account is refused (409). An id this
-   * node has never seen registered but already holds operations of is refused too: its owner's
-   * registration has not reached this node yet, and whoever knows the id from a feed must not
-   * claim it here in the meantime.
+   * device id belongs to one account and folder at every node: an id owned by another account
+   * or folder is refused (409). The first registration of an id is a replicated `device.put`,
+   * and only an id derived from this account's name (with the device's nonce, see
+   * core/device-id.ts) may be registered afresh: whoever learns a device id from a feed cannot
+   * claim it at a node its real registration has not reached yet.
    */
   register(
     principal: Principal,
     folder: string,
     deviceId: string,
     name: string,
+    nonce?: string,
   ): { deviceId: string; folder: string; node: string; acked: number } {
     this.folderFor(principal, folder);
     const { db, oplog, devices } = this.deps;
@@ -92,10 +94,15 @@ export class DeviceService {
         throw new ConflictError('This device id is registered for another account or folder.');
       }
       if (!owner) {
-        // A device id is an origin in the op log: it must not be, or pretend to be, a node, nor
-        // a device whose registration this node has not received yet.
-        if (this.deps.isNode(deviceId) || devices.hasOps(deviceId)) {
+        // A device id is an origin in the op log: it must not be, or pretend to be, a node.
+        if (this.deps.isNode(deviceId)) {
           throw new ConflictError('This device id is taken; remove DIR/.mosaic/device.db.');
+        }
+        if (nonce === undefined || !isDeviceIdOf(deviceId, principal.username, nonce)) {
+          throw new ConflictError(
+            'This device id is not bound to your account (or its registration has not reached ' +
+              'this node yet); retry later, or remove DIR/.mosaic/device.db to start afresh.',
+          );
         }
         this.deps.changes.commit({
           kind: 'device.put',

@@ -11,13 +11,16 @@ import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HybridClock } from '../../src/core/hlc.js';
+import { deviceIdFor } from '../../src/devices/core/device-id.js';
 import { TestCluster, type ClusterNode } from '../helpers/cluster.js';
 import { createToken } from '../helpers/device-process.js';
 import { addUser, api, cleanup, makeTempDir, waitFor, type Api } from '../helpers/node-process.js';
 
 const FOLDER = 'shared';
-const ALICE_DEVICE = 'a1a1a1a1a1a1a1a1';
-const MALLORY_DEVICE = 'b2b2b2b2b2b2b2b2';
+const ALICE_NONCE = 'a1'.repeat(16);
+const MALLORY_NONCE = 'b2'.repeat(16);
+const ALICE_DEVICE = deviceIdFor('alice', ALICE_NONCE);
+const MALLORY_DEVICE = deviceIdFor('mallory', MALLORY_NONCE);
 
 let cluster: TestCluster;
 let roots: string[];
@@ -62,10 +65,11 @@ function dirOp(clock: HybridClock, device: string, seq: number, path: string) {
   };
 }
 
-async function register(client: Api, device: string) {
+async function register(client: Api, device: string, nonce?: string) {
   return client.post<{ acked: number }>(`/api/folders/${FOLDER}/devices`, {
     deviceId: device,
     name: 'phone',
+    ...(nonce === undefined ? {} : { nonce }),
   });
 }
 
@@ -84,41 +88,53 @@ describe('device identity across the cluster (issue 12, row 2)', () => {
     const alice1 = api(n1.node.url, {
       token: await token(n1.node.url, 'alice', 'alice-password-1'),
     });
+    const mallory1 = api(n1.node.url, {
+      token: await token(n1.node.url, 'mallory', 'mallory-password-1'),
+    });
     const mallory2 = api(n2.node.url, {
       token: await token(n2.node.url, 'mallory', 'mallory-password-1'),
     });
 
+    // The worst case for a race: n2 cannot hear from n1, so it knows nothing of Alice's device.
+    await cluster.partition([n1], [n2]);
+
     // Alice's device registers at n1 and pushes its operation 1.
     const aliceClock = new HybridClock(ALICE_DEVICE);
-    expect((await register(alice1, ALICE_DEVICE)).status).toBe(200);
+    expect((await register(alice1, ALICE_DEVICE, ALICE_NONCE)).status).toBe(200);
     const push1 = await alice1.post<{ acked: number }>(
       `/api/folders/${FOLDER}/devices/${ALICE_DEVICE}/ops`,
       { ops: [dirOp(aliceClock, ALICE_DEVICE, 1, 'real-1')] },
     );
     expect(push1.status).toBe(200);
 
-    // Mallory's own device at n2 reads the feed and learns Alice's device id.
-    expect((await register(mallory2, MALLORY_DEVICE)).status).toBe(200);
-    const seen = await waitFor(
-      async () => {
-        const page = await mallory2.post<{ ops: { origin: string }[] }>(
-          `/api/folders/${FOLDER}/devices/${MALLORY_DEVICE}/pull`,
-          { cursor: {}, limit: 100 },
-        );
-        return page.body.ops.find((op) => op.origin === ALICE_DEVICE);
-      },
-      { timeoutMs: 20_000, what: "Alice's device in Mallory's feed at n2" },
+    // Mallory's own device at n1 reads the feed and learns Alice's device id.
+    expect((await register(mallory1, MALLORY_DEVICE, MALLORY_NONCE)).status).toBe(200);
+    const page = await mallory1.post<{ ops: { origin: string }[] }>(
+      `/api/folders/${FOLDER}/devices/${MALLORY_DEVICE}/pull`,
+      { cursor: {}, limit: 100 },
     );
-    expect(seen.origin).toBe(ALICE_DEVICE);
+    expect(page.body.ops.some((op) => op.origin === ALICE_DEVICE)).toBe(true);
 
-    // The attack: register Alice's device id at n2 and push operation 2 as that device.
-    const stolen = await register(mallory2, ALICE_DEVICE);
-    expect(stolen.status).toBe(409);
+    // The attack, at n2: register Alice's device id (with no nonce, or with any nonce: none
+    // derives that id from "mallory") and push operation 2 as that device.
+    expect((await register(mallory2, ALICE_DEVICE)).status).toBe(409);
+    expect((await register(mallory2, ALICE_DEVICE, ALICE_NONCE)).status).toBe(409);
+    expect((await register(mallory2, ALICE_DEVICE, MALLORY_NONCE)).status).toBe(409);
     const malloryClock = new HybridClock(ALICE_DEVICE);
     const forged = await mallory2.post(`/api/folders/${FOLDER}/devices/${ALICE_DEVICE}/ops`, {
       ops: [dirOp(malloryClock, ALICE_DEVICE, 2, 'forged-2')],
     });
     expect(forged.status).toBe(403);
+
+    await cluster.heal();
+    // Once n2 knows the owner, the id is refused there as another account's.
+    await waitFor(
+      async () => {
+        const res = await register(mallory2, ALICE_DEVICE);
+        return res.status === 409 && /another account/.test(JSON.stringify(res.body));
+      },
+      { timeoutMs: 20_000, intervalMs: 200, what: "n2 to learn Alice's device" },
+    );
 
     // Alice's real operation 2 is accepted and reaches both nodes' folders.
     const push2 = await alice1.post<{ acked: number }>(
@@ -139,7 +155,7 @@ describe('device identity across the cluster (issue 12, row 2)', () => {
     const alice2 = api(n2.node.url, {
       token: await token(n2.node.url, 'alice', 'alice-password-1'),
     });
-    const again = await register(alice2, ALICE_DEVICE);
+    const again = await register(alice2, ALICE_DEVICE, ALICE_NONCE);
     expect(again.status).toBe(200);
     expect(again.body.acked).toBe(2);
   });
