@@ -14,6 +14,8 @@ export interface TokenRecord {
   readonly createdAt: number;
   /** ms since the epoch; null: never expires. */
   readonly expiresAt: number | null;
+  /** When this node last accepted it (local to the node; null: never here). */
+  readonly lastUsed?: number | null;
 }
 
 /** Users and API tokens replicate (through ops); sessions stay on the node that made them. */
@@ -30,6 +32,8 @@ export interface AccountRepository {
   /** Tokens not revoked, of one account or (null) of all, oldest first. */
   listTokens(username: string | null): TokenRecord[];
   getToken(tokenId: string): TokenRecord | null;
+  /** Notes a use at this node. */
+  touchToken(tokenId: string, now: number): void;
   createSession(idHash: string, username: string, now: number, expiresAt: number): void;
   findSession(idHash: string, now: number): { username: string } | null;
   deleteSession(idHash: string): void;
@@ -46,6 +50,7 @@ export class SqliteAccountRepository implements AccountRepository {
   private readonly listTokensStmt;
   private readonly listAllTokensStmt;
   private readonly getTokenStmt;
+  private readonly touchTokenStmt;
   private readonly createSessionStmt;
   private readonly findSessionStmt;
   private readonly deleteSessionStmt;
@@ -66,7 +71,7 @@ export class SqliteAccountRepository implements AccountRepository {
         (token_id, username, name, token_hash, created_at, expires_at, hlc)
       VALUES (?, ?, ?, ?, ?, ?, ?)`);
     const live = `SELECT token_id AS tokenId, username, name, created_at AS createdAt,
-        expires_at AS expiresAt FROM tokens t
+        expires_at AS expiresAt, last_used AS lastUsed FROM tokens t
       WHERE NOT EXISTS (SELECT 1 FROM token_revocations r WHERE r.token_id = t.token_id)`;
     this.findTokenStmt = db.prepare(`${live} AND token_hash = ?`);
     this.revokeTokenStmt = db.prepare(`
@@ -75,6 +80,7 @@ export class SqliteAccountRepository implements AccountRepository {
     this.listTokensStmt = db.prepare(`${live} AND username = ? ORDER BY created_at, token_id`);
     this.listAllTokensStmt = db.prepare(`${live} ORDER BY created_at, token_id`);
     this.getTokenStmt = db.prepare(`${live} AND token_id = ?`);
+    this.touchTokenStmt = db.prepare('UPDATE tokens SET last_used = ? WHERE token_id = ?');
     this.createSessionStmt = db.prepare(
       'INSERT INTO sessions (id_hash, username, created_at, expires_at) VALUES (?, ?, ?, ?)',
     );
@@ -117,6 +123,10 @@ export class SqliteAccountRepository implements AccountRepository {
     return (
       username === null ? this.listAllTokensStmt.all() : this.listTokensStmt.all(username)
     ) as TokenRecord[];
+  }
+
+  touchToken(tokenId: string, now: number): void {
+    this.touchTokenStmt.run(now, tokenId);
   }
 
   getToken(tokenId: string): TokenRecord | null {

@@ -119,7 +119,10 @@ export class AccountService {
   fromToken(token: string): Principal | null {
     if (!token.startsWith(TOKEN_PREFIX)) return null;
     const found = this.accounts.findToken(sha256(token));
-    if (!found || (found.expiresAt !== null && found.expiresAt <= this.now())) return null;
+    const now = this.now();
+    if (!found || (found.expiresAt !== null && found.expiresAt <= now)) return null;
+    // One write a minute at most per token, not one per request.
+    if ((found.lastUsed ?? 0) < now - 60_000) this.accounts.touchToken(found.tokenId, now);
     return this.principalOf(found.username);
   }
 

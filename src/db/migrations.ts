@@ -253,6 +253,8 @@ export const MIGRATIONS: readonly string[] = [
   `,
   /* 8: API tokens expire and are revoked (token.revoke, replicated; revoked wins) */ `
   ALTER TABLE tokens ADD COLUMN expires_at INTEGER;
+  -- When this node last accepted the token (local, at most once a minute; not replicated).
+  ALTER TABLE tokens ADD COLUMN last_used INTEGER;
   -- Kept forever (a revocation may arrive before the token it revokes).
   CREATE TABLE token_revocations (
     token_id   TEXT PRIMARY KEY,

@@ -49,7 +49,17 @@ describe('API tokens (issue 12, row 12)', () => {
     const list = await alice1.get<{ items: TokenView[] }>('/api/tokens');
     expect(list.status).toBe(200);
     const mine = list.body.items.find((t) => t.id === created.id);
-    expect(mine).toMatchObject({ name: 'laptop', username: 'alice', expiresAt: null });
+    expect(mine).toMatchObject({
+      name: 'laptop',
+      username: 'alice',
+      expiresAt: null,
+      lastUsed: null,
+    });
+    expect((await api(n1.node.url, { token: created.token }).get('/api/auth/me')).status).toBe(200);
+    const used = await alice1.get<{ items: (TokenView & { lastUsed: string | null })[] }>(
+      '/api/tokens',
+    );
+    expect(used.body.items.find((t) => t.id === created.id)?.lastUsed).not.toBeNull();
     const text = JSON.stringify(list.body);
     expect(text).not.toContain(created.token);
     expect(text).not.toMatch(/hash/i);

@@ -28,6 +28,8 @@ const TokenView = z.object({
   createdAt: z.string(),
   expiresAt: z.string().nullable(),
   expired: z.boolean(),
+  /** Last accepted at this node (to the minute); null: never here. */
+  lastUsed: z.string().nullable(),
 });
 
 const TokenCreated = TokenView.extend({ token: z.string() });
@@ -52,6 +54,8 @@ export const tokenRoutes =
       createdAt: new Date(t.createdAt).toISOString(),
       expiresAt: t.expiresAt === null ? null : new Date(t.expiresAt).toISOString(),
       expired: t.expiresAt !== null && t.expiresAt <= now(),
+      lastUsed:
+        t.lastUsed === undefined || t.lastUsed === null ? null : new Date(t.lastUsed).toISOString(),
     });
 
     app.post(
