@@ -1,5 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { ConflictError, NotFoundError, UnauthorizedError } from '../core/errors.js';
+import { Limiter } from '../core/limiter.js';
 import type { ChangeLog } from '../oplog/change-log.js';
 import type { Role } from '../oplog/op.js';
 import type { AccountRepository, TokenRecord } from './account.repository.js';
@@ -19,6 +20,12 @@ export function sha256(text: string): string {
 }
 
 export class AccountService {
+  /**
+   * scrypt runs on libuv's thread pool (4 threads by default), which file I/O shares: at most
+   * two password checks at once, so a burst of sign-ins cannot stall blob reads and writes.
+   */
+  private readonly scryptSlots = new Limiter(2);
+
   constructor(
     private readonly accounts: AccountRepository,
     private readonly changes: ChangeLog,
@@ -56,7 +63,9 @@ export class AccountService {
   ): Promise<{ principal: Principal; session: string }> {
     const attempt = this.limiter?.begin(username, address);
     const user = this.accounts.getUser(username);
-    const ok = await verifyPassword(password, user?.passwordHash ?? DUMMY_HASH);
+    const ok = await this.scryptSlots.run(() =>
+      verifyPassword(password, user?.passwordHash ?? DUMMY_HASH),
+    );
     if (attempt) this.limiter?.finish(attempt, user !== null && ok);
     if (!user || !ok) throw new UnauthorizedError('Wrong username or password.');
     const session = randomBytes(32).toString('base64url');
