@@ -7,6 +7,7 @@
  *   npm run build && node --expose-gc dist/bench/upload.profile.js
  */
 import { FolderIndexRepository } from '../src/folders/folder-index.repository.js';
+import { DeviceRepository } from '../src/devices/device.repository.js';
 import { spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream, createWriteStream, openAsBlob } from 'node:fs';
@@ -137,6 +138,7 @@ function openChangeLog(
       accounts: new SqliteAccountRepository(db),
       hasBlob: () => true,
       folders: new FolderIndexRepository(db),
+      devices: new DeviceRepository(db),
       selfId: identity.id,
     },
   );

@@ -258,4 +258,25 @@ export const MIGRATIONS: readonly string[] = [
     expires_at INTEGER NOT NULL
   ) STRICT;
   `,
+  /* 8: device ownership, replicated (device.put; src/devices/device.repository.ts) */ `
+  -- Which account and folder a device id belongs to, the same at every node: the device.put
+  -- with the lowest HLC wins. Devices registered before this migration are announced at start.
+  CREATE TABLE device_owners (
+    device_id  TEXT PRIMARY KEY,
+    username   TEXT NOT NULL,
+    folder     TEXT NOT NULL,
+    name       TEXT NOT NULL,
+    hlc        TEXT NOT NULL
+  ) STRICT;
+  `,
+  /* 9: API tokens expire and are revoked (token.revoke, replicated; revoked wins) */ `
+  ALTER TABLE tokens ADD COLUMN expires_at INTEGER;
+  -- When this node last accepted the token (local, at most once a minute; not replicated).
+  ALTER TABLE tokens ADD COLUMN last_used INTEGER;
+  -- Kept forever (a revocation may arrive before the token it revokes).
+  CREATE TABLE token_revocations (
+    token_id   TEXT PRIMARY KEY,
+    hlc        TEXT NOT NULL
+  ) STRICT;
+  `,
 ];

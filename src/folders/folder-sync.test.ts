@@ -11,6 +11,7 @@ import { ChangeLog } from '../oplog/change-log.js';
 import { OpLogRepository } from '../oplog/oplog.repository.js';
 import { SqlitePictureRepository } from '../pictures/picture.repository.js';
 import { FolderIndexRepository } from './folder-index.repository.js';
+import { DeviceRepository } from '../devices/device.repository.js';
 import { FolderSync } from './folder-sync.js';
 import { ensureMarker, folderTrashDir } from './marker.js';
 
@@ -39,6 +40,7 @@ function folderSync(root: string): FolderSync {
       accounts: new SqliteAccountRepository(db),
       hasBlob: () => false,
       folders: index,
+      devices: new DeviceRepository(db),
       selfId: 'aaaaaaaaaaaaaaaa',
     },
   );

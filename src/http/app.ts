@@ -14,6 +14,7 @@ import {
   type ZodTypeProvider,
 } from 'fastify-type-provider-zod';
 import type { AccountService } from '../accounts/account.service.js';
+import type { LoginLimiter } from '../accounts/login-limiter.js';
 import type { Principal } from '../accounts/principal.js';
 import type { BlobStore } from '../blobs/blob-store.js';
 import type { Thumbnails } from '../pictures/images.js';
@@ -24,6 +25,7 @@ import { installRequestMetrics, type Metrics } from './metrics.js';
 import { authRoutes } from './routes/auth.routes.js';
 import { clusterRoutes, type ClusterRoutesDeps } from './routes/cluster.routes.js';
 import { peerRoutes, type PeerRoutesDeps } from './routes/peer.routes.js';
+import { loginPeerRoutes } from './routes/login.peer.routes.js';
 import { folderRoutes } from './routes/folders.routes.js';
 import { deviceRoutes, type DeviceRoutesDeps } from './routes/devices.routes.js';
 import type { FolderStatus } from '../folders/folder-sync.js';
@@ -41,6 +43,8 @@ export interface AppDeps {
   readonly cookieSecret: string;
   readonly maxUploadBytes: number;
   readonly accounts: AccountService;
+  /** Sign-in back-off; with a peer API, other nodes report their sign-in outcomes to it. */
+  readonly loginLimiter?: LoginLimiter;
   readonly pictures: PictureService;
   readonly blobs: BlobStore;
   readonly thumbs: Thumbnails;
@@ -121,6 +125,10 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   if (deps.webRoot !== null) await installWeb(app, deps.webRoot);
   await app.register(deviceRoutes(deps.devices));
   if (deps.peer) await app.register(peerRoutes(deps.peer));
+  if (deps.peer && deps.loginLimiter) {
+    const { verifier, faults } = deps.peer;
+    await app.register(loginPeerRoutes({ verifier, faults, limiter: deps.loginLimiter }));
+  }
   if (deps.events) await app.register(eventRoutes(deps.events.api));
   if (deps.events?.peer) await app.register(eventPeerRoutes(deps.events.peer));
   return app;

@@ -17,6 +17,8 @@ import pino, { type Logger } from 'pino';
 import type { FastifyInstance } from 'fastify';
 import { SqliteAccountRepository } from '../accounts/account.repository.js';
 import { AccountService } from '../accounts/account.service.js';
+import { LoginLimiter } from '../accounts/login-limiter.js';
+import { LoginFanout } from '../replication/login-fanout.js';
 import { BlobStore } from '../blobs/blob-store.js';
 import type { NodeConfig } from '../config/node-config.js';
 import { HybridClock } from '../core/hlc.js';
@@ -44,6 +46,7 @@ import { loadIdentity, type NodeIdentity } from './identity.js';
 import { DeviceService } from '../devices/device.service.js';
 import { FolderAccess } from '../devices/folder-access.js';
 import { UploadStore } from '../devices/upload-store.js';
+import { DeviceRepository } from '../devices/device.repository.js';
 
 const DAY_MS = 24 * 3600 * 1000;
 const TRASH_SWEEP_INTERVAL_MS = 3600 * 1000;
@@ -81,14 +84,17 @@ export async function startNode(
   const pictureRepo = new SqlitePictureRepository(db);
   const accountRepo = new SqliteAccountRepository(db);
   const folderIndex = new FolderIndexRepository(db);
+  const deviceRepo = new DeviceRepository(db);
   const changes = new ChangeLog(db, oplog, clock, identity.id, {
     pictures: pictureRepo,
     accounts: accountRepo,
     hasBlob: (id) => existsSync(blobs.path(id)),
     folders: folderIndex,
+    devices: deviceRepo,
     selfId: identity.id,
   });
-  const accounts = new AccountService(accountRepo, changes);
+  const loginLimiter = new LoginLimiter();
+  const accounts = new AccountService(accountRepo, changes, Date.now, loginLimiter);
   const pictures = new PictureService({
     pictures: pictureRepo,
     blobs,
@@ -145,6 +151,9 @@ export async function startNode(
       },
     });
   }
+  // Sign-in back-off is cluster-wide: outcomes go to every peer that is up.
+  const loginFanout =
+    replicator === null ? null : new LoginFanout(loginLimiter, () => replicator.reachable(), log);
   const folders = new Map<string, FolderSync>();
   for (const spec of config.folders) {
     const folder = parseFolderSpec(spec);
@@ -200,6 +209,7 @@ export async function startNode(
     db,
     oplog,
     changes,
+    devices: deviceRepo,
     access,
     uploads,
     folder: (id) => folders.get(id),
@@ -208,6 +218,7 @@ export async function startNode(
       db.prepare('SELECT 1 FROM peers WHERE node_id = ?').get(id) !== undefined,
     nodeName: identity.name,
   });
+  devices.announceLegacyDevices();
 
   const metrics = createMetrics(() => pictureRepo.totals());
   const peerStatus = () => replicator?.status() ?? [];
@@ -219,6 +230,7 @@ export async function startNode(
     cookieSecret: identity.cookieSecret,
     maxUploadBytes: config.maxUploadBytes,
     accounts,
+    loginLimiter,
     pictures,
     blobs,
     thumbs,
@@ -279,6 +291,7 @@ export async function startNode(
     }
     if (removed.length > 0) log.info({ removed: removed.length }, 'trash swept');
     accountRepo.deleteExpiredSessions(Date.now());
+    loginLimiter.sweep();
   };
   await sweep();
   const sweeper = setInterval(() => {
@@ -323,6 +336,7 @@ export async function startNode(
     db,
     async close() {
       clearInterval(sweeper);
+      loginFanout?.stop();
       blobSync.stop();
       devices.close();
       await Promise.all([...folders.values()].map((f) => f.close()));

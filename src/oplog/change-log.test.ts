@@ -3,6 +3,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { SqliteAccountRepository } from '../accounts/account.repository.js';
 import { decodeHlc, encodeHlc, HybridClock, MAX_DRIFT_MS } from '../core/hlc.js';
 import { openDatabase, type Db } from '../db/database.js';
+import { DeviceRepository } from '../devices/device.repository.js';
 import { FolderIndexRepository } from '../folders/folder-index.repository.js';
 import { SqlitePictureRepository } from '../pictures/picture.repository.js';
 import { ChangeLog, OpsRefusedError } from './change-log.js';
@@ -24,6 +25,7 @@ function build(): ChangeLog {
     accounts: new SqliteAccountRepository(db),
     hasBlob: () => false,
     folders: new FolderIndexRepository(db),
+    devices: new DeviceRepository(db),
     selfId: SELF,
   });
 }

@@ -63,6 +63,15 @@ const OpBodySchema = z.discriminatedUnion('kind', [
     name: Text(100),
     tokenHash: Sha,
     createdAt: z.number().int().nonnegative(),
+    expiresAt: z.number().int().nonnegative().optional(),
+  }),
+  z.strictObject({ kind: z.literal('token.revoke'), tokenId: z.string().regex(/^[0-9a-f]{16}$/) }),
+  z.strictObject({
+    kind: z.literal('device.put'),
+    deviceId: NodeId,
+    username: Text(64),
+    folder: z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/),
+    name: Name,
   }),
 ]);
 

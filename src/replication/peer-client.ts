@@ -10,6 +10,8 @@ import { readFrames, type ContentFrame } from '../folders/content-frames.js';
 import type { Op } from '../oplog/op.js';
 import type { OpPosition } from '../oplog/oplog.repository.js';
 import { ANY_NODE, signRequest } from './peer-auth.js';
+import type { LoginEvent } from '../accounts/login-limiter.js';
+import { LoginEventsResponse } from './login-fanout.js';
 import {
   BlocksResponse,
   HelloResponse,
@@ -68,6 +70,11 @@ export class PeerClient {
     limit: number,
   ): Promise<z.infer<typeof PullResponse>> {
     return this.json('POST', '/peer/pull', { vv, after, limit }, PullResponse);
+  }
+
+  /** Sign-in outcomes for the cluster-wide back-off (login-fanout.ts). */
+  async loginEvents(events: readonly LoginEvent[]): Promise<void> {
+    await this.json('POST', '/peer/auth/events', { events }, LoginEventsResponse);
   }
 
   /**

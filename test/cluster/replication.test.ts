@@ -217,7 +217,8 @@ describe('replication across 4 nodes', () => {
         });
         return res.status === 200 ? (res.headers.getSetCookie()[0]?.split(';')[0] ?? false) : false;
       },
-      { timeoutMs: 15_000, what: 'carol to be able to sign in at n3' },
+      // Not too often: failed sign-ins (carol unknown at n3 yet) back off after 5.
+      { timeoutMs: 15_000, intervalMs: 250, what: 'carol to be able to sign in at n3' },
     );
     const token = await api(n3.node.url, cookie).post<{ token: string }>('/api/tokens', {
       name: 'laptop',

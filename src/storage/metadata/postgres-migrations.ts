@@ -228,4 +228,21 @@ export const POSTGRES_MIGRATIONS: readonly string[] = [
     expires_at BIGINT NOT NULL
   );
   `,
+  /* 8: device ownership, replicated (device.put) */ `
+  CREATE TABLE device_owners (
+    device_id  TEXT PRIMARY KEY,
+    username   TEXT NOT NULL,
+    folder     TEXT NOT NULL,
+    name       TEXT NOT NULL,
+    hlc        TEXT NOT NULL
+  );
+  `,
+  /* 9: API tokens expire and are revoked (token.revoke, replicated; revoked wins) */ `
+  ALTER TABLE tokens ADD COLUMN expires_at BIGINT;
+  ALTER TABLE tokens ADD COLUMN last_used BIGINT;
+  CREATE TABLE token_revocations (
+    token_id   TEXT PRIMARY KEY,
+    hlc        TEXT NOT NULL
+  );
+  `,
 ];

@@ -28,6 +28,8 @@ export interface Schema {
   devices: DevicesTable;
   op_clock: OpClockTable;
   lease: LeaseTable;
+  device_owners: DeviceOwnersTable;
+  token_revocations: TokenRevocationsTable;
 }
 
 export interface MetaTable {
@@ -82,6 +84,8 @@ export interface TokensTable {
   token_hash: string;
   created_at: number;
   hlc: string;
+  expires_at: number | null;
+  last_used: number | null;
 }
 
 export interface SessionsTable {
@@ -213,4 +217,19 @@ export interface LeaseTable {
   holder: string;
   token: number;
   expires_at: number;
+}
+
+/** Which account and folder a device id belongs to (src/devices/device.repository.ts). */
+export interface DeviceOwnersTable {
+  device_id: string;
+  username: string;
+  folder: string;
+  name: string;
+  hlc: string;
+}
+
+/** Revoked API tokens, kept forever (a revocation may arrive before its token). */
+export interface TokenRevocationsTable {
+  token_id: string;
+  hlc: string;
 }
