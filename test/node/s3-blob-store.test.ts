@@ -1,15 +1,27 @@
 /**
- * The blob store contract against the S3 adapter on a real S3 server: OpenStack Swift with
+ * A node with --blobs s3://… (and its SQLite metadata) serves pictures from the bucket, and the
+ * blob store contract against the S3 adapter on a real S3 server: OpenStack Swift with
  * s3api (test/helpers/swift.ts). Fails, never skips, when Swift is not installed.
  */
 import { randomUUID } from 'node:crypto';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterAll, beforeAll } from 'vitest';
+import { HeadObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { afterAll, beforeAll, expect, test } from 'vitest';
 import { blobStoreContract } from '../../src/blobs/blob-store.contract.js';
 import type { BlobStore } from '../../src/blobs/blob-store.js';
 import { S3BlobStore } from '../../src/blobs/s3-blob-store.js';
-import { makeTempDir } from '../helpers/node-process.js';
+import {
+  ADMIN_PASSWORD,
+  api,
+  cleanup,
+  filesUnder,
+  login,
+  makeImage,
+  makeTempDir,
+  startNode,
+  type Picture,
+} from '../helpers/node-process.js';
 import { startSwift, type SwiftServer } from '../helpers/swift.js';
 
 let running: SwiftServer | undefined;
@@ -17,6 +29,7 @@ beforeAll(async () => {
   running = await startSwift();
 });
 afterAll(async () => {
+  await cleanup();
   await running?.stop();
 });
 
@@ -61,3 +74,59 @@ blobStoreContract(
   // Above the part size: a multipart upload, which Swift keeps as a static large object (slo).
   { largeBytes: 2 * PART + 123_457 },
 );
+
+test('a node with --blobs s3://… keeps bytes, thumbnails and trash in the bucket', async () => {
+  const swift = running;
+  if (!swift) throw new Error('Swift did not start');
+  const bucket = 'mosaic-node';
+  const node = await startNode({
+    args: ['--blobs', `s3://${bucket}/site-a?endpoint=${swift.endpoint}&region=${swift.region}`],
+    env: { AWS_ACCESS_KEY_ID: swift.accessKeyId, AWS_SECRET_ACCESS_KEY: swift.secretAccessKey },
+  });
+  const s3 = new S3Client({
+    endpoint: swift.endpoint,
+    region: swift.region,
+    forcePathStyle: true,
+    credentials: { accessKeyId: swift.accessKeyId, secretAccessKey: swift.secretAccessKey },
+  });
+  const exists = (key: string) =>
+    s3.send(new HeadObjectCommand({ Bucket: bucket, Key: key })).then(
+      () => true,
+      () => false,
+    );
+  try {
+    const admin = api(node.url, await login(node.url, 'admin', ADMIN_PASSWORD));
+    const bytes = await makeImage({ width: 400, height: 300, format: 'jpeg', seed: 7 });
+    const up = await admin.upload<Picture>({ file: bytes, fields: { title: 'in the bucket' } });
+    expect(up.status, JSON.stringify(up.body)).toBe(201);
+    const id = up.body.id;
+    expect(await exists(`site-a/blobs/${id}`)).toBe(true);
+    expect(await exists(`site-a/named/${id}.small.webp`)).toBe(true);
+    expect(await filesUnder(join(node.dataDir, 'blobs'))).toEqual([]);
+
+    const whole = await admin.fetch(`/api/pictures/${id}/file`);
+    expect(whole.status).toBe(200);
+    expect(Buffer.from(await whole.arrayBuffer()).equals(bytes)).toBe(true);
+    const part = await admin.fetch(`/api/pictures/${id}/file`, {
+      headers: { range: 'bytes=10-19' },
+    });
+    expect(part.status).toBe(206);
+    expect(Buffer.from(await part.arrayBuffer()).equals(bytes.subarray(10, 20))).toBe(true);
+    const large = await admin.fetch(`/api/pictures/${id}/thumb?size=large`);
+    expect(large.status).toBe(200);
+    expect(large.headers.get('content-type')).toBe('image/webp');
+    expect(await exists(`site-a/named/${id}.large.webp`)).toBe(true);
+
+    await node.restart();
+    const again = await admin.fetch(`/api/pictures/${id}/file`);
+    expect(Buffer.from(await again.arrayBuffer()).equals(bytes)).toBe(true);
+
+    expect((await admin.delete(`/api/pictures/${id}`)).status).toBe(204);
+    expect(await exists(`site-a/blobs/${id}`)).toBe(false);
+    expect(await exists(`site-a/trash/${id}`)).toBe(true);
+    expect(await exists(`site-a/named/${id}.small.webp`)).toBe(false);
+  } finally {
+    s3.destroy();
+    await node.stop();
+  }
+});
