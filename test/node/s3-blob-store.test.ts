@@ -20,8 +20,10 @@ import {
   makeImage,
   makeTempDir,
   startNode,
+  waitFor,
   type Picture,
 } from '../helpers/node-process.js';
+import { freePort, newClusterKey } from '../helpers/cluster.js';
 import { startSwift, type SwiftServer } from '../helpers/swift.js';
 
 let running: SwiftServer | undefined;
@@ -128,5 +130,71 @@ test('a node with --blobs s3://… keeps bytes, thumbnails and trash in the buck
   } finally {
     s3.destroy();
     await node.stop();
+  }
+});
+
+test('a node on S3 and a node on local files replicate pictures both ways', async () => {
+  const swift = running;
+  if (!swift) throw new Error('Swift did not start');
+  const key = newClusterKey();
+  const ports = [await freePort(), await freePort()] as const;
+  const common = ['--cluster-key', key, '--sync-interval-ms', '300', '--discovery', 'off'];
+  const local = await startNode({
+    args: [
+      '--port',
+      String(ports[0]),
+      '--name',
+      'local',
+      '--peer',
+      `http://127.0.0.1:${ports[1]}`,
+      ...common,
+    ],
+  });
+  const onS3 = await startNode({
+    args: [
+      '--port',
+      String(ports[1]),
+      '--name',
+      's3',
+      '--peer',
+      `http://127.0.0.1:${ports[0]}`,
+      ...common,
+    ],
+    env: {
+      MOSAIC_BLOBS: `s3://mosaic-pair?endpoint=${swift.endpoint}`,
+      AWS_ACCESS_KEY_ID: swift.accessKeyId,
+      AWS_SECRET_ACCESS_KEY: swift.secretAccessKey,
+    },
+  });
+  try {
+    const a = api(local.url, await login(local.url, 'admin', ADMIN_PASSWORD));
+    const b = api(onS3.url, await login(onS3.url, 'admin', ADMIN_PASSWORD));
+    // Above the 8 MiB part size, so the S3 node stores it by multipart upload.
+    const big = await makeImage({ width: 2000, height: 1600, format: 'png', seed: 11 });
+    expect(big.length).toBeGreaterThan(8 * 1024 * 1024);
+    const small = await makeImage({ width: 300, height: 200, format: 'jpeg', seed: 12 });
+    const fromLocal = await a.upload<Picture>({ file: big, fields: { title: 'from local' } });
+    expect(fromLocal.status).toBe(201);
+    const fromS3 = await b.upload<Picture>({ file: small, fields: { title: 'from s3' } });
+    expect(fromS3.status).toBe(201);
+    const served = async (client: typeof a, id: string, bytes: Buffer) => {
+      const res = await client.fetch(`/api/pictures/${id}/file`);
+      if (res.status !== 200) return false;
+      return Buffer.from(await res.arrayBuffer()).equals(bytes);
+    };
+    await waitFor(() => served(b, fromLocal.body.id, big), {
+      timeoutMs: 60_000,
+      intervalMs: 200,
+      what: 'the local upload served by the S3 node',
+    });
+    await waitFor(() => served(a, fromS3.body.id, small), {
+      timeoutMs: 60_000,
+      intervalMs: 200,
+      what: 'the S3 upload served by the local node',
+    });
+    // The S3 node fetched into its scratch area and left nothing there.
+    expect(await filesUnder(join(onS3.dataDir, 's3-scratch'))).toEqual([]);
+  } finally {
+    await Promise.all([local.stop(), onS3.stop()]);
   }
 });
