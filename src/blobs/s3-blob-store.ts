@@ -73,10 +73,12 @@ export class S3BlobStore implements BlobStore {
   private readonly tmpDir: string;
   private readonly partialDir: string;
   private readonly partSize: number;
+  private readonly endpoint: string | undefined;
 
   constructor(options: S3BlobStoreOptions) {
     this.bucket = options.bucket;
     this.prefix = options.prefix ?? '';
+    this.endpoint = options.endpoint;
     this.tmpDir = join(options.scratchDir, 'tmp');
     this.partialDir = join(options.scratchDir, 'partial');
     this.partSize = Math.max(5 * 1024 * 1024, options.partSize ?? DEFAULT_PART_SIZE);
@@ -98,9 +100,23 @@ export class S3BlobStore implements BlobStore {
     try {
       await this.client.send(new HeadBucketCommand({ Bucket: this.bucket }));
     } catch (error) {
-      if (!isMissing(error)) throw error;
-      await this.client.send(new CreateBucketCommand({ Bucket: this.bucket }));
+      if (!isMissing(error)) throw this.unreachable(error);
+      await this.client
+        .send(new CreateBucketCommand({ Bucket: this.bucket }))
+        .catch((e: unknown) => {
+          throw this.unreachable(e);
+        });
     }
+  }
+
+  private unreachable(error: unknown): Error {
+    const e = error as { name?: string; message?: string; $metadata?: { httpStatusCode?: number } };
+    const status = e.$metadata?.httpStatusCode;
+    return new Error(
+      `The blob store (bucket "${this.bucket}"${this.endpoint === undefined ? '' : ` at ${this.endpoint}`}) ` +
+        `cannot be used: ${e.name ?? 'Error'}${status === undefined ? '' : ` (HTTP ${status})`}: ${e.message ?? ''}`,
+      { cause: error },
+    );
   }
 
   private key(area: 'blobs' | 'trash', hash: string): string {

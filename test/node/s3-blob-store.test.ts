@@ -198,3 +198,21 @@ test('a node on S3 and a node on local files replicate pictures both ways', asyn
     await Promise.all([local.stop(), onS3.stop()]);
   }
 });
+
+test('a store that cannot be reached is refused at start with a message that says which', async () => {
+  const scratch = await makeTempDir('mosaic-s3-scratch-');
+  const store = new S3BlobStore({
+    bucket: 'mosaic-test',
+    endpoint: `http://127.0.0.1:${await freePort()}`,
+    region: 'us-east-1',
+    credentials: { accessKeyId: 'x', secretAccessKey: 'y' },
+    scratchDir: scratch,
+  });
+  try {
+    await expect(store.init()).rejects.toThrow(
+      /The blob store \(bucket "mosaic-test" at http:\/\/127\.0\.0\.1:\d+\) cannot be used/,
+    );
+  } finally {
+    await store.close();
+  }
+});
