@@ -1,7 +1,7 @@
+import type { Readable } from 'node:stream';
 import { buffer } from 'node:stream/consumers';
 import type { Logger } from 'pino';
 import type { Principal } from '../accounts/principal.js';
-import type { Readable } from 'node:stream';
 import type { BlobStore, StagedBlob } from '../blobs/blob-store.js';
 import { ForbiddenError, NotFoundError } from '../core/errors.js';
 import { Limiter } from '../core/limiter.js';
@@ -36,7 +36,7 @@ export interface PictureServiceDeps {
    * committed: how the operation's apply (synchronous, inside the transaction) learns that the
    * bytes are here without asking the store (a network call on S3).
    */
-  readonly justStored?: Set<string>;
+  readonly justStored: Set<string>;
   readonly now?: () => number;
 }
 
@@ -79,11 +79,11 @@ export class PictureService {
     // them the creator; the others answer 200 with that picture instead of overwriting it.
     const raced = this.visible(pictures.get(staged.hash));
     if (raced) return { picture: raced, created: false };
-    this.deps.justStored?.add(staged.hash);
+    this.deps.justStored.add(staged.hash);
     try {
       this.commitCreate(principal, staged, image, fields);
     } finally {
-      this.deps.justStored?.delete(staged.hash);
+      this.deps.justStored.delete(staged.hash);
     }
     const picture = this.visible(pictures.get(staged.hash));
     if (!picture) throw new Error(`Picture ${staged.hash} not visible after upload`);
