@@ -92,6 +92,18 @@ export function blobStoreContract(
       expect((await buffer(await store.read(first))).equals(bytes)).toBe(true);
     });
 
+    it('two stores (processes) committing the same bytes at once both succeed', async () => {
+      const bytes = bytesOf(200_000);
+      const other = await subject.reopen();
+      const [a, b] = await Promise.all([
+        store.stage(chunked(bytes), 1_000_000),
+        other.stage(chunked(bytes), 1_000_000),
+      ]);
+      await Promise.all([store.commit(a), other.commit(b)]);
+      expect(sha(await buffer(await store.read(a.hash)))).toBe(a.hash);
+      expect(await other.size(a.hash)).toBe(bytes.length);
+    });
+
     it('a discarded upload leaves nothing visible', async () => {
       const bytes = bytesOf(2000);
       const staged = await store.stage(chunked(bytes), 10_000);
