@@ -56,6 +56,10 @@ export function nodeCommand(): Command {
       'anti-entropy interval (env MOSAIC_SYNC_INTERVAL_MS, default 5000)',
     )
     .option('--advertise-url <url>', 'URL peers use to reach this node (env MOSAIC_ADVERTISE_URL)')
+    .option(
+      '--blobs <url>',
+      'where bytes live: s3://BUCKET[/PREFIX]?endpoint=URL&region=R for an S3 store (env MOSAIC_BLOBS, default: files under --data)',
+    )
     .action(
       async (
         flags: Record<string, string | undefined> & {
@@ -81,6 +85,7 @@ export function nodeCommand(): Command {
             discoveryPort: flags['discoveryPort'],
             syncIntervalMs: flags['syncIntervalMs'],
             advertiseUrl: flags['advertiseUrl'],
+            blobs: flags['blobs'],
           },
           process.env,
         );

@@ -3,6 +3,7 @@
  * (MOSAIC_DATA, MOSAIC_PORT, ...), then defaults. Validated once, here.
  */
 import { z } from 'zod';
+import { parseBlobsUrl } from './blobs-url.js';
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
@@ -41,6 +42,18 @@ export const NodeConfigSchema = z.object({
     .default([]),
   /** The URL other nodes should use to reach this one (defaults to the listening address). */
   advertiseUrl: z.url({ protocol: /^https?$/ }).optional(),
+  /** Where bytes live: local files under dataDir (default) or `s3://BUCKET?endpoint=…`. */
+  blobs: z
+    .string()
+    .optional()
+    .superRefine((value, ctx) => {
+      try {
+        // Credentials from the environment are checked again when the store opens.
+        parseBlobsUrl(value, {});
+      } catch (error) {
+        ctx.addIssue({ code: 'custom', message: (error as Error).message });
+      }
+    }),
 });
 
 export type NodeConfig = z.infer<typeof NodeConfigSchema>;
@@ -63,6 +76,7 @@ export const ENV_TWINS: Record<keyof NodeConfig, string> = {
   advertiseUrl: 'MOSAIC_ADVERTISE_URL',
   folders: 'MOSAIC_FOLDERS',
   folderUsers: 'MOSAIC_FOLDER_USERS',
+  blobs: 'MOSAIC_BLOBS',
 };
 
 /** Environment variables that hold lists (comma-separated). */

@@ -5,6 +5,7 @@
  * its permission check. The protocol itself is in core/ (pure) and two-phase.*.ts.
  */
 import { randomBytes } from 'node:crypto';
+import { buffer } from 'node:stream/consumers';
 import type { StagedBlob } from '../blobs/blob-store.js';
 import { ConflictError, ForbiddenError, NotFoundError } from '../core/errors.js';
 import type { Principal } from '../accounts/principal.js';
@@ -446,10 +447,12 @@ export class EventService {
   // --- helpers ------------------------------------------------------------------------------
 
   private async buildMontage(eventId: string, version: number): Promise<string> {
-    const files = this.ctx.repo
-      .photos(eventId, version)
-      .map((p) => this.ctx.photos.path(p.photo.hash));
-    return this.deps.montage.get(eventId, version, files);
+    const { photos } = this.ctx;
+    const inputs = this.ctx.repo.photos(eventId, version).map((p) => ({
+      hash: p.photo.hash,
+      read: async () => buffer(await photos.read(p.photo.hash)),
+    }));
+    return this.deps.montage.get(eventId, version, inputs);
   }
 
   private view(eventId: string, caller: Caller): EventView {

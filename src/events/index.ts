@@ -6,7 +6,8 @@
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import type { Agent } from 'undici';
-import { BlobStore } from '../blobs/blob-store.js';
+import type { BlobStore } from '../blobs/blob-store.js';
+import { LocalBlobStore } from '../blobs/local-blob-store.js';
 import type { Db } from '../db/database.js';
 import type { Faults } from '../faults/faults.js';
 import type { Site } from './core/types.js';
@@ -28,6 +29,8 @@ export interface EventsDeps {
   readonly clusterKey: string | null;
   readonly self: () => Site;
   readonly peers: () => Site[];
+  /** Where event photos are kept; default: a local store under <data>/events. */
+  readonly photos?: BlobStore;
 }
 
 export interface Events {
@@ -40,7 +43,7 @@ export interface Events {
 
 export async function createEvents(deps: EventsDeps): Promise<Events> {
   const repo = new EventRepository(deps.db);
-  const photos = new BlobStore(join(deps.dataDir, 'events'));
+  const photos = deps.photos ?? new LocalBlobStore(join(deps.dataDir, 'events'));
   await photos.init();
   const log = deps.log.child({ layer: 'events' });
   const sender = new EventSender({

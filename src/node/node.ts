@@ -3,14 +3,15 @@
  * starts the HTTP server. Everything a node holds lives under its data directory:
  *
  *   <data>/mosaic.db      SQLite (WAL): identity, op log, pictures, accounts
- *   <data>/blobs/ tmp/ trash/   the content-addressed blob store
- *   <data>/thumbs/        cached thumbnails
+ *   <data>/blobs/ tmp/ trash/ partial/   the content-addressed blob store (or, with
+ *                         --blobs s3://…, a bucket; <data>/s3-scratch/ then holds uploads in
+ *                         progress and resumable fetches)
+ *   <data>/thumbs/        cached thumbnails (objects under named/ in the bucket with S3)
  */
 import { FolderIndexRepository } from '../folders/folder-index.repository.js';
 import { parseFolderSpec } from '../folders/folder-config.js';
 import { FolderSync } from '../folders/folder-sync.js';
 import { mkdir } from 'node:fs/promises';
-import { existsSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import pino, { type Logger } from 'pino';
@@ -19,7 +20,7 @@ import { SqliteAccountRepository } from '../accounts/account.repository.js';
 import { AccountService } from '../accounts/account.service.js';
 import { LoginLimiter } from '../accounts/login-limiter.js';
 import { LoginFanout } from '../replication/login-fanout.js';
-import { BlobStore } from '../blobs/blob-store.js';
+import { openBlobStores } from '../blobs/open-blob-stores.js';
 import type { NodeConfig } from '../config/node-config.js';
 import { HybridClock } from '../core/hlc.js';
 import { openDatabase, type Db } from '../db/database.js';
@@ -74,10 +75,12 @@ export async function startNode(
   const identity = loadIdentity(db, config.name);
   const log = (options.log ?? pino({ level: config.logLevel })).child({ node: identity.name });
 
-  const blobs = new BlobStore(config.dataDir);
-  await blobs.init();
-  const thumbs = new Thumbnails(join(config.dataDir, 'thumbs'));
-  await thumbs.init();
+  const stores = await openBlobStores(config);
+  const blobs = stores.pictures;
+  const thumbs = new Thumbnails(blobs);
+  // Blobs an upload in this process has just committed: what apply needs to know, synchronously
+  // and without asking the store, while it commits that upload's operation.
+  const justStored = new Set<string>();
 
   const oplog = new OpLogRepository(db);
   const clock = new HybridClock(identity.id, Date.now, oplog.lastHlc());
@@ -88,7 +91,7 @@ export async function startNode(
   const changes = new ChangeLog(db, oplog, clock, identity.id, {
     pictures: pictureRepo,
     accounts: accountRepo,
-    hasBlob: (id) => existsSync(blobs.path(id)),
+    hasBlob: (id) => justStored.has(id),
     folders: folderIndex,
     devices: deviceRepo,
     selfId: identity.id,
@@ -102,6 +105,7 @@ export async function startNode(
     changes,
     nodeName: identity.name,
     log,
+    justStored,
   });
 
   await seedAdmin(
@@ -192,6 +196,7 @@ export async function startNode(
   const events = await createEvents({
     db,
     dataDir: config.dataDir,
+    photos: stores.eventPhotos,
     log,
     faults,
     agent,
@@ -345,6 +350,7 @@ export async function startNode(
       await events.stop();
       await app.close();
       await agent.close();
+      await stores.close();
       db.close();
     },
   };

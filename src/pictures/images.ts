@@ -1,12 +1,11 @@
 /**
- * What Mosaic knows about image files, all through sharp (libvips): whether a file is an image
- * we accept (by content, never by name), its dimensions, and thumbnails.
+ * What Mosaic knows about image files, all through sharp (libvips): whether some bytes are an
+ * image we accept (by content, never by name), its dimensions, and thumbnails. Images come in as
+ * bytes read through the blob store port; thumbnails are kept in its named-object area.
  */
-import { createReadStream, type ReadStream } from 'node:fs';
-import { access, mkdir, rename, rm } from 'node:fs/promises';
-import { join } from 'node:path';
-import { randomUUID } from 'node:crypto';
+import type { Readable } from 'node:stream';
 import sharp from 'sharp';
+import type { BlobStore } from '../blobs/blob-store.js';
 import { InvalidImageError, NotAnImageError } from '../core/errors.js';
 import type { ImageType } from '../oplog/op.js';
 
@@ -41,10 +40,10 @@ function contentTypeOf(meta: sharp.Metadata): ImageType | null {
 }
 
 /** Reads the header: the type (by content) and the displayed size (EXIF rotation applied). */
-export async function probeImage(file: string): Promise<ImageInfo> {
+export async function probeImage(bytes: Buffer): Promise<ImageInfo> {
   let meta: sharp.Metadata;
   try {
-    meta = await sharp(file, { limitInputPixels: MAX_PIXELS }).metadata();
+    meta = await sharp(bytes, { limitInputPixels: MAX_PIXELS }).metadata();
   } catch {
     throw new NotAnImageError();
   }
@@ -58,61 +57,54 @@ export async function probeImage(file: string): Promise<ImageInfo> {
   };
 }
 
-/** Thumbnails on disk, `<dir>/<id>.<size>.webp`, made on demand and cached. */
+/**
+ * Thumbnails, `<id>.<size>.webp` in the blob store's named-object area (files under
+ * <data>/thumbs on the local store, objects on S3), made on demand and cached.
+ */
 export class Thumbnails {
-  constructor(readonly dir: string) {}
+  constructor(private readonly store: BlobStore) {}
 
-  async init(): Promise<void> {
-    await mkdir(this.dir, { recursive: true });
-  }
-
-  path(id: string, size: ThumbSize): string {
-    return join(this.dir, `${id}.${size}.webp`);
+  private name(id: string, size: ThumbSize): string {
+    return `${id}.${size}.webp`;
   }
 
   /**
-   * Makes one thumbnail from the source. This decodes the whole source, so a truncated or
-   * corrupt image fails here with InvalidImageError: the upload path makes the small one before
+   * Makes one thumbnail from the image's bytes. This decodes the whole image, so a truncated or
+   * corrupt one fails here with InvalidImageError: the upload path makes the small one before
    * accepting a picture (the large one, four times the work, is made afterwards or on demand —
    * see docs/benchmarks.md for why).
    */
-  async make(id: string, source: string, size: ThumbSize): Promise<void> {
-    const target = this.path(id, size);
-    const tmp = `${target}.${randomUUID()}.tmp`;
+  async make(id: string, source: Buffer, size: ThumbSize): Promise<void> {
+    let webp: Buffer;
     try {
-      await resize(source, THUMB_EDGE[size], tmp);
-      await rename(tmp, target);
+      webp = await resize(source, THUMB_EDGE[size]);
     } catch (error) {
-      await rm(tmp, { force: true });
       throw new InvalidImageError(
         `The image could not be decoded (truncated or corrupt): ${(error as Error).message}`,
         error,
       );
     }
+    await this.store.putNamed(this.name(id, size), webp);
   }
 
   async has(id: string, size: ThumbSize): Promise<boolean> {
-    try {
-      await access(this.path(id, size));
-      return true;
-    } catch {
-      return false;
-    }
+    return this.store.hasNamed(this.name(id, size));
   }
 
-  read(file: string): ReadStream {
-    return createReadStream(file);
+  /** The thumbnail's bytes, or null when it has not been made. */
+  async read(id: string, size: ThumbSize): Promise<Readable | null> {
+    return this.store.readNamed(this.name(id, size));
   }
 
   async remove(id: string): Promise<void> {
-    await Promise.all(THUMB_SIZES.map((size) => rm(this.path(id, size), { force: true })));
+    await Promise.all(THUMB_SIZES.map((size) => this.store.removeNamed(this.name(id, size))));
   }
 }
 
-async function resize(input: string, edge: number, output: string): Promise<void> {
-  await sharp(input, { failOn: 'truncated', limitInputPixels: MAX_PIXELS })
+async function resize(input: Buffer, edge: number): Promise<Buffer> {
+  return sharp(input, { failOn: 'truncated', limitInputPixels: MAX_PIXELS })
     .rotate() // apply EXIF orientation
     .resize({ width: edge, height: edge, fit: 'inside', withoutEnlargement: true })
     .webp({ quality: 80 })
-    .toFile(output);
+    .toBuffer();
 }

@@ -129,7 +129,7 @@ export const eventPeerRoutes =
         return reply
           .header('Content-Type', 'application/octet-stream')
           .header('Content-Length', size)
-          .send(deps.photos.read(hash));
+          .send(await deps.photos.read(hash));
       },
     );
   };

@@ -5,6 +5,7 @@
  * sets (one cookie holds several events) — that cookie is the only anonymous write access.
  */
 import { createReadStream } from 'node:fs';
+import { buffer } from 'node:stream/consumers';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
@@ -257,7 +258,7 @@ async function readPhoto(
       if (part.file.truncated) throw new PayloadTooLargeError(limit);
     }
     if (!staged) throw new BadRequestError('The upload has no "file" part.', 'validation_failed');
-    await probeImage(staged.tempPath);
+    await probeImage(await buffer(photos.readStaged(staged)));
     return staged;
   } catch (error) {
     if (staged) await photos.discard(staged);

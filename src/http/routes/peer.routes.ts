@@ -194,8 +194,8 @@ export const peerRoutes =
             .status(404)
             .send({ error: { code: 'not_found', message: 'No such blob here.' } });
         }
-        return sendRange(reply, request.headers.range, size, (range) =>
-          throttled(deps.faults, deps.blobs.read(hash, range ?? undefined)),
+        return sendRange(reply, request.headers.range, size, async (range) =>
+          throttled(deps.faults, await deps.blobs.read(hash, range ?? undefined)),
         );
       },
     );
