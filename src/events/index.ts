@@ -15,6 +15,7 @@ import { EventRepository } from './event.repository.js';
 import { EventSender } from './event-sender.js';
 import { EventService } from './event.service.js';
 import { MontageBuilder } from './montage.js';
+import type { DecodeLimiter } from '../pictures/images.js';
 import { TxCoordinator } from './two-phase.coordinator.js';
 import { TxParticipant } from './two-phase.participant.js';
 
@@ -28,6 +29,8 @@ export interface EventsDeps {
   readonly clusterKey: string | null;
   readonly self: () => Site;
   readonly peers: () => Site[];
+  /** The node's image decoding gate, shared with thumbnails (pictures/images.ts). */
+  readonly decodes?: DecodeLimiter;
 }
 
 export interface Events {
@@ -68,7 +71,7 @@ export async function createEvents(deps: EventsDeps): Promise<Events> {
     ctx,
     coordinator,
     participant,
-    montage: new MontageBuilder(join(deps.dataDir, 'events', 'montages')),
+    montage: new MontageBuilder(join(deps.dataDir, 'events', 'montages'), deps.decodes),
     peers: deps.peers,
     siteUrl: () => deps.self().url || null,
   });

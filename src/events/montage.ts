@@ -12,6 +12,7 @@ import { mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import sharp from 'sharp';
+import { decodeOptions, newDecodeLimiter, type DecodeLimiter } from '../pictures/images.js';
 import { CELL_HEIGHT, CELL_WIDTH, montageLayout } from './core/montage-layout.js';
 
 const CHANNELS = 3 as const;
@@ -20,7 +21,11 @@ const TILE_BYTES = CELL_WIDTH * CELL_HEIGHT * CHANNELS;
 export class MontageBuilder {
   private readonly building = new Map<string, Promise<string>>();
 
-  constructor(private readonly dir: string) {}
+  /** `decodes`: the node's image decoding gate, shared with thumbnails (pictures/images.ts). */
+  constructor(
+    private readonly dir: string,
+    private readonly decodes: DecodeLimiter = newDecodeLimiter(),
+  ) {}
 
   path(eventId: string, version: number): string {
     return join(this.dir, eventId, `${version}.jpg`);
@@ -33,8 +38,8 @@ export class MontageBuilder {
     const key = `${eventId}/${version}`;
     let pending = this.building.get(key);
     if (pending === undefined) {
-      pending = buildMontage(photoFiles, target, join(this.dir, 'tiles')).finally(() =>
-        this.building.delete(key),
+      pending = buildMontage(photoFiles, target, join(this.dir, 'tiles'), this.decodes).finally(
+        () => this.building.delete(key),
       );
       this.building.set(key, pending);
     }
@@ -50,11 +55,12 @@ export async function buildMontage(
   photoFiles: readonly string[],
   target: string,
   tileDir?: string,
+  decodes: DecodeLimiter = newDecodeLimiter(),
 ): Promise<string> {
   const layout = montageLayout(photoFiles.length);
   const tiles = await Promise.all(
     layout.cells.map(async (cell) => ({
-      input: await tile(photoFiles[cell.index] ?? '', tileDir),
+      input: await tile(photoFiles[cell.index] ?? '', tileDir, decodes),
       raw: { width: CELL_WIDTH, height: CELL_HEIGHT, channels: CHANNELS },
       left: cell.left,
       top: cell.top,
@@ -63,17 +69,20 @@ export async function buildMontage(
   await mkdir(join(target, '..'), { recursive: true });
   const tmp = `${target}.${randomUUID()}.tmp`;
   try {
-    await sharp({
-      create: {
-        width: layout.width,
-        height: layout.height,
-        channels: CHANNELS,
-        background: { r: 255, g: 255, b: 255 },
-      },
-    })
-      .composite(tiles)
-      .jpeg({ quality: 85 })
-      .toFile(tmp);
+    // The composite takes a decode slot of its own (after the tiles: never while holding one).
+    await decodes.run(() =>
+      sharp({
+        create: {
+          width: layout.width,
+          height: layout.height,
+          channels: CHANNELS,
+          background: { r: 255, g: 255, b: 255 },
+        },
+      })
+        .composite(tiles)
+        .jpeg({ quality: 85 })
+        .toFile(tmp),
+    );
     await rename(tmp, target);
   } catch (error) {
     await rm(tmp, { force: true });
@@ -83,19 +92,25 @@ export async function buildMontage(
 }
 
 /** One photo scaled to cover a cell, as raw RGB pixels (cached when `tileDir` is given). */
-async function tile(file: string, tileDir: string | undefined): Promise<Buffer> {
+async function tile(
+  file: string,
+  tileDir: string | undefined,
+  decodes: DecodeLimiter,
+): Promise<Buffer> {
   const cached = tileDir === undefined ? null : join(tileDir, `${basename(file)}.raw`);
   if (cached !== null) {
     const bytes = await readFile(cached).catch(() => null);
     if (bytes?.length === TILE_BYTES) return bytes;
   }
-  const pixels = await sharp(file, { failOn: 'none' })
-    .rotate()
-    .resize({ width: CELL_WIDTH, height: CELL_HEIGHT, fit: 'cover', position: 'centre' })
-    .removeAlpha()
-    .toColourspace('srgb')
-    .raw()
-    .toBuffer();
+  const pixels = await decodes.run(async () =>
+    sharp(file, { ...(await decodeOptions(file)), failOn: 'none' })
+      .rotate()
+      .resize({ width: CELL_WIDTH, height: CELL_HEIGHT, fit: 'cover', position: 'centre' })
+      .removeAlpha()
+      .toColourspace('srgb')
+      .raw()
+      .toBuffer(),
+  );
   if (cached !== null && tileDir !== undefined) {
     await mkdir(tileDir, { recursive: true });
     const tmp = `${cached}.${randomUUID()}.tmp`;

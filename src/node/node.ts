@@ -35,7 +35,7 @@ import type { AddressInfo } from 'node:net';
 import { defaultTargets, startDiscovery } from '../discovery/discovery.js';
 import { ChangeLog } from '../oplog/change-log.js';
 import { OpLogRepository } from '../oplog/oplog.repository.js';
-import { Thumbnails } from '../pictures/images.js';
+import { configureSharp, newDecodeLimiter, Thumbnails } from '../pictures/images.js';
 import { SqlitePictureRepository } from '../pictures/picture.repository.js';
 import { PictureService } from '../pictures/picture.service.js';
 import { VERSION } from '../version.js';
@@ -73,7 +73,10 @@ export async function startNode(
 
   const blobs = new BlobStore(config.dataDir);
   await blobs.init();
-  const thumbs = new Thumbnails(join(config.dataDir, 'thumbs'));
+  // One gate for every image decode of this node: thumbnails and event montages.
+  configureSharp();
+  const decodes = newDecodeLimiter();
+  const thumbs = new Thumbnails(join(config.dataDir, 'thumbs'), decodes);
   await thumbs.init();
 
   const oplog = new OpLogRepository(db);
@@ -184,6 +187,7 @@ export async function startNode(
     faults,
     agent,
     clusterKey: config.clusterKey ?? null,
+    decodes,
     self: () => ({ id: identity.id, name: identity.name, url: selfUrl ?? '' }),
     peers: () =>
       (replicator?.status() ?? []).flatMap((p) =>
