@@ -884,7 +884,10 @@ export class FolderSync {
  * is still a directory (a removed tree is judged from the directory that held it). Parents
  * come before their children. Null: too many, or the root itself — scan everything.
  */
-async function hintedDirs(root: string, hints: ReadonlySet<string>): Promise<string[] | null> {
+export async function hintedDirs(
+  root: string,
+  hints: ReadonlySet<string>,
+): Promise<string[] | null> {
   const parents = new Set<string>();
   for (const path of hints) {
     if (path === '') return null;
