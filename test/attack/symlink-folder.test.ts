@@ -9,7 +9,7 @@ import { mkdir, readdir, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { TestCluster } from '../helpers/cluster.js';
-import { createToken, syncOnce } from '../helpers/device-process.js';
+import { createToken, startSync, syncOnce } from '../helpers/device-process.js';
 import {
   ADMIN_PASSWORD,
   cleanup,
@@ -65,6 +65,36 @@ describe('a symlinked directory inside a synced folder', () => {
     await syncOnce(device, node.url, ['--token', token, '--folder', 'docs']);
     await waitFor(() => existsSync(join(root, 'later.txt')), { what: 'later.txt at the node' });
     expect(await contents(outside)).toEqual([]);
+  });
+
+  it('a device downloading through its own symlinked directory refuses too', async () => {
+    const base = await makeTempDir('mosaic-attack-devlink-');
+    const root = join(base, 'docs');
+    const device = join(base, 'device');
+    const outside = join(base, 'outside');
+    await mkdir(join(root, 'out'), { recursive: true });
+    await mkdir(device);
+    await mkdir(outside);
+    await writeFile(join(root, 'out', 'pwned.txt'), 'from the node\n');
+    await writeFile(join(root, 'ok.txt'), 'ordinary\n');
+    await symlink(outside, join(device, 'out'));
+    const node = await startNode({ args: ['--folder', `docs=${root}`] });
+    const token = await createToken(node.url, 'admin', ADMIN_PASSWORD);
+
+    // A running device (not --once: a parked path keeps it "not in sync", as it should).
+    const sync = startSync(device, node.url, ['--token', token, '--folder', 'docs']);
+    try {
+      await waitFor(() => existsSync(join(device, 'ok.txt')), { what: 'ok.txt at the device' });
+      const refused = (): Promise<unknown> =>
+        waitFor(() => sync.logs.find(refusal('out/pwned.txt')), {
+          what: 'the refusal in the device log',
+        });
+      await refused().catch(() => null);
+      expect(await contents(outside)).toEqual([]);
+      await refused();
+    } finally {
+      await sync.kill();
+    }
   });
 
   it('a node pull through it is refused; the link target is neither written nor scanned', async () => {
