@@ -116,6 +116,8 @@ export class FolderSync {
   private readonly madeDirs = new Set<string>();
   /** Paths whose file was moved to a new path in this pull: their deletion is done. */
   private readonly movedAway = new Set<string>();
+  /** Remote paths refused for a symlinked parent (warned once each). */
+  private readonly refusedPaths = new Set<string>();
   /** Needed files no source could provide in the last pull. */
   private missing = 0;
   /** Bytes fetched from peers, and files obtained from this disk instead (moves, copies). */
@@ -433,7 +435,10 @@ export class FolderSync {
       assertParentsInside(this.deps.config.root, row.path);
     } catch (error) {
       if (!(error instanceof UnsafePathError)) throw error;
-      this.deps.log.warn(
+      // Parked (still needed) until the link goes: warned once per path, not at every pull.
+      const level = this.refusedPaths.has(row.path) ? 'debug' : 'warn';
+      this.refusedPaths.add(row.path);
+      this.deps.log[level](
         { folder: this.id, path: row.path, reason: error.reason },
         'remote path refused: it would leave the folder through a symbolic link',
       );
