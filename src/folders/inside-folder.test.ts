@@ -115,7 +115,10 @@ describe('realDirPrefix', () => {
     expect(realDirPrefix(root, 'a/b')).toBe('a/b');
     expect(realDirPrefix(root, 'a/b/gone')).toBe('a/b');
     expect(realDirPrefix(root, 'a/out/sub')).toBe('a');
-    expect(realDirPrefix(root, 'a/../..')).toBe('');
+    expect(realDirPrefix(root, 'a/../..')).toBe('a'); // never climbs: stops at '..'
     expect(realDirPrefix(root, '')).toBe('');
+    // Local names the remote-path rules refuse are still local directories to rescan.
+    await mkdir(join(root, 'a', 'b', 'c:d'));
+    expect(realDirPrefix(root, 'a/b/c:d/new.txt')).toBe('a/b/c:d');
   });
 });

@@ -118,22 +118,18 @@ export async function makeDirsInside(root: string, rel: string): Promise<string>
 /**
  * The deepest directory of `rel` (itself included) reached from `root` through real
  * directories only: '' when the first segment already is a symlink, a file or missing. For the
- * scanner's hints: a hinted path under a symlink must not make it walk the link's target.
+ * scanner's hints, which are local names (any name the file system allows, taken as is): a
+ * hinted path under a symlink must not make it walk the link's target. Stops at an empty, '.'
+ * or '..' segment.
  */
 export function realDirPrefix(root: string, rel: string): string {
-  if (rel === '') return '';
-  let segments: string[];
-  try {
-    segments = segmentsOf(rel);
-  } catch {
-    return '';
-  }
+  const reached: string[] = [];
   let abs = root;
-  let depth = 0;
-  for (const segment of segments) {
+  for (const segment of rel.split('/')) {
+    if (segment === '' || segment === '.' || segment === '..' || segment.includes('\0')) break;
     abs = join(abs, segment);
     if (lstatSync(abs, { throwIfNoEntry: false })?.isDirectory() !== true) break;
-    depth++;
+    reached.push(segment);
   }
-  return segments.slice(0, depth).join('/');
+  return reached.join('/');
 }
