@@ -2,7 +2,7 @@
  * What Mosaic knows about image files, all through sharp (libvips): whether a file is an image
  * we accept (by content, never by name), its dimensions, and thumbnails.
  *
- * Decoding is the costly part (a 100-megapixel PNG takes about 0.4 CPU-s and 90 MB), so it is
+ * Decoding is the costly part (a 100-megapixel PNG takes about 0.4 CPU-s and 75 MB), so it is
  * bounded three ways (issue 12, row 5: eight parallel uploads of 16000 x 16000 PNGs took a
  * node from 113 to 915 MB):
  * - a pixel limit read from the header before anything is decoded (`probeImage`, a few KB
