@@ -50,11 +50,13 @@ function pixelLimit(format: string | undefined): number {
 }
 
 /**
- * At most this many images are decoded at once: 2 on a 2-core machine (each on one libvips
- * thread, see configureSharp), at most 4 anywhere. Peak memory is about this many decodes.
+ * At most this many images are decoded at once: 2 (1 on a single core), each on one libvips
+ * thread (see configureSharp). Peak memory is about this many decodes (75 MB each at the
+ * limit); on the small machines Mosaic targets memory runs out before cores do, so more cores
+ * do not raise it.
  */
 export function decodeSlots(): number {
-  return Math.max(1, Math.min(4, availableParallelism()));
+  return Math.max(1, Math.min(2, availableParallelism()));
 }
 
 /** The node's one gate for image decoding (thumbnails and montages share it). */
