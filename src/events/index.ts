@@ -16,6 +16,7 @@ import { EventRepository } from './event.repository.js';
 import { EventSender } from './event-sender.js';
 import { EventService } from './event.service.js';
 import { MontageBuilder } from './montage.js';
+import type { DecodeLimiter } from '../pictures/images.js';
 import { TxCoordinator } from './two-phase.coordinator.js';
 import { TxParticipant } from './two-phase.participant.js';
 
@@ -31,6 +32,8 @@ export interface EventsDeps {
   readonly peers: () => Site[];
   /** Where event photos are kept; default: a local store under <data>/events. */
   readonly photos?: BlobStore;
+  /** The node's image decoding gate, shared with thumbnails (pictures/images.ts). */
+  readonly decodes?: DecodeLimiter;
 }
 
 export interface Events {
@@ -71,7 +74,7 @@ export async function createEvents(deps: EventsDeps): Promise<Events> {
     ctx,
     coordinator,
     participant,
-    montage: new MontageBuilder(join(deps.dataDir, 'events', 'montages')),
+    montage: new MontageBuilder(join(deps.dataDir, 'events', 'montages'), deps.decodes),
     peers: deps.peers,
     siteUrl: () => deps.self().url || null,
   });

@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import sharp from 'sharp';
 import { assertHash } from '../blobs/blob-store.js';
+import { decodeOptions, newDecodeLimiter, type DecodeLimiter } from '../pictures/images.js';
 import { CELL_HEIGHT, CELL_WIDTH, montageLayout } from './core/montage-layout.js';
 
 /** A photo of the montage: its hash (the tile cache key) and how to read its bytes. */
@@ -27,7 +28,11 @@ const TILE_BYTES = CELL_WIDTH * CELL_HEIGHT * CHANNELS;
 export class MontageBuilder {
   private readonly building = new Map<string, Promise<string>>();
 
-  constructor(private readonly dir: string) {}
+  /** `decodes`: the node's image decoding gate, shared with thumbnails (pictures/images.ts). */
+  constructor(
+    private readonly dir: string,
+    private readonly decodes: DecodeLimiter = newDecodeLimiter(),
+  ) {}
 
   path(eventId: string, version: number): string {
     return join(this.dir, eventId, `${version}.jpg`);
@@ -40,7 +45,7 @@ export class MontageBuilder {
     const key = `${eventId}/${version}`;
     let pending = this.building.get(key);
     if (pending === undefined) {
-      pending = buildMontage(photos, target, join(this.dir, 'tiles')).finally(() =>
+      pending = buildMontage(photos, target, join(this.dir, 'tiles'), this.decodes).finally(() =>
         this.building.delete(key),
       );
       this.building.set(key, pending);
@@ -57,11 +62,12 @@ export async function buildMontage(
   photos: readonly MontagePhoto[],
   target: string,
   tileDir?: string,
+  decodes: DecodeLimiter = newDecodeLimiter(),
 ): Promise<string> {
   const layout = montageLayout(photos.length);
   const tiles = await Promise.all(
     layout.cells.map(async (cell) => ({
-      input: await tile(photoAt(photos, cell.index), tileDir),
+      input: await tile(photoAt(photos, cell.index), tileDir, decodes),
       raw: { width: CELL_WIDTH, height: CELL_HEIGHT, channels: CHANNELS },
       left: cell.left,
       top: cell.top,
@@ -70,17 +76,20 @@ export async function buildMontage(
   await mkdir(join(target, '..'), { recursive: true });
   const tmp = `${target}.${randomUUID()}.tmp`;
   try {
-    await sharp({
-      create: {
-        width: layout.width,
-        height: layout.height,
-        channels: CHANNELS,
-        background: { r: 255, g: 255, b: 255 },
-      },
-    })
-      .composite(tiles)
-      .jpeg({ quality: 85 })
-      .toFile(tmp);
+    // The composite takes a decode slot of its own (after the tiles: never while holding one).
+    await decodes.run(() =>
+      sharp({
+        create: {
+          width: layout.width,
+          height: layout.height,
+          channels: CHANNELS,
+          background: { r: 255, g: 255, b: 255 },
+        },
+      })
+        .composite(tiles)
+        .jpeg({ quality: 85 })
+        .toFile(tmp),
+    );
     await rename(tmp, target);
   } catch (error) {
     await rm(tmp, { force: true });
@@ -96,20 +105,27 @@ function photoAt(photos: readonly MontagePhoto[], index: number): MontagePhoto {
   return photo;
 }
 
-async function tile(photo: MontagePhoto, tileDir: string | undefined): Promise<Buffer> {
+async function tile(
+  photo: MontagePhoto,
+  tileDir: string | undefined,
+  decodes: DecodeLimiter,
+): Promise<Buffer> {
   if (tileDir !== undefined) assertHash(photo.hash); // it names a cache file
   const cached = tileDir === undefined ? null : join(tileDir, `${photo.hash}.raw`);
   if (cached !== null) {
-    const bytes = await readFile(cached).catch(() => null);
-    if (bytes?.length === TILE_BYTES) return bytes;
+    const hit = await readFile(cached).catch(() => null);
+    if (hit?.length === TILE_BYTES) return hit;
   }
-  const pixels = await sharp(await photo.read(), { failOn: 'none' })
-    .rotate()
-    .resize({ width: CELL_WIDTH, height: CELL_HEIGHT, fit: 'cover', position: 'centre' })
-    .removeAlpha()
-    .toColourspace('srgb')
-    .raw()
-    .toBuffer();
+  const bytes = await photo.read();
+  const pixels = await decodes.run(async () =>
+    sharp(bytes, { ...(await decodeOptions(bytes)), failOn: 'none' })
+      .rotate()
+      .resize({ width: CELL_WIDTH, height: CELL_HEIGHT, fit: 'cover', position: 'centre' })
+      .removeAlpha()
+      .toColourspace('srgb')
+      .raw()
+      .toBuffer(),
+  );
   if (cached !== null && tileDir !== undefined) {
     await mkdir(tileDir, { recursive: true });
     const tmp = `${cached}.${randomUUID()}.tmp`;

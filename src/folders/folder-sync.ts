@@ -42,6 +42,13 @@ import type { ContentSource } from './content-source.js';
 import { loadIgnore, type IsIgnored } from './ignore.js';
 import { LocalContent } from './local-content.js';
 import { fetchLarge } from './large-transfer.js';
+import {
+  assertParentsInside,
+  makeDirsInside,
+  realDirPrefix,
+  regularFileInside,
+  UnsafePathError,
+} from './inside-folder.js';
 import type { BlockList } from './blocks.js';
 import {
   assertMarker,
@@ -109,6 +116,8 @@ export class FolderSync {
   private readonly madeDirs = new Set<string>();
   /** Paths whose file was moved to a new path in this pull: their deletion is done. */
   private readonly movedAway = new Set<string>();
+  /** Remote paths refused for a symlinked parent (warned once each). */
+  private readonly refusedPaths = new Set<string>();
   /** Needed files no source could provide in the last pull. */
   private missing = 0;
   /** Bytes fetched from peers, and files obtained from this disk instead (moves, copies). */
@@ -420,7 +429,22 @@ export class FolderSync {
       );
       return null;
     }
-    return joinInside(this.deps.config.root, row.path);
+    const target = joinInside(this.deps.config.root, row.path);
+    try {
+      // Refused early with a clear reason (and checked again right before each write).
+      assertParentsInside(this.deps.config.root, row.path);
+    } catch (error) {
+      if (!(error instanceof UnsafePathError)) throw error;
+      // Parked (still needed) until the link goes: warned once per path, not at every pull.
+      const level = this.refusedPaths.has(row.path) ? 'debug' : 'warn';
+      this.refusedPaths.add(row.path);
+      this.deps.log[level](
+        { folder: this.id, path: row.path, reason: error.reason },
+        'remote path refused: it would leave the folder through a symbolic link',
+      );
+      return null;
+    }
+    return target;
   }
 
   /** A directory or a deletion. */
@@ -527,24 +551,29 @@ export class FolderSync {
       this.kick({ hints: [row.path] });
       return;
     }
-    await this.ensureParent(target);
-    if (existing?.isDirectory()) await rmdir(target);
-    else if (existing) await this.trash(row.path, target, row.localHash);
+    await this.ensureParent(row.path);
+    if (existing?.isDirectory()) {
+      assertParentsInside(this.root, row.path);
+      await rmdir(target);
+    } else if (existing) await this.trash(row.path, target, row.localHash);
     let info = written;
     if (info === null) {
       const mtime = mtimeSeconds(row.mtimeMs);
       await utimes(tmp, mtime, mtime);
       info = await stat(tmp);
     }
+    // Same tick as the rename: no symlinked parent can have been followed (inside-folder.ts).
+    assertParentsInside(this.root, row.path, false);
     await rename(tmp, target);
     this.dirsToSync.add(dirname(target));
     this.record(row, info, hash);
   }
 
-  private async ensureParent(target: string): Promise<void> {
-    const parent = dirname(target);
-    if (this.madeDirs.has(parent)) return;
-    await mkdir(parent, { recursive: true });
+  /** Makes the parents of a remote path, never through a symlink (inside-folder.ts). */
+  private async ensureParent(path: string): Promise<void> {
+    const parent = parentOf(path);
+    if (parent === '' || this.madeDirs.has(parent)) return;
+    await makeDirsInside(this.root, parent);
     this.madeDirs.add(parent);
   }
 
@@ -625,10 +654,11 @@ export class FolderSync {
     const { config, index } = this.deps;
     const source = index.findByHash(this.id, hash);
     if (source?.deleted === true && source.need && !this.movedAway.has(source.path)) {
-      const from = joinInside(config.root, source.path);
-      const info = await lstat(from).catch(() => null);
-      if (info?.isFile() === true && matchesIndexed(source, info)) {
+      const from = regularFileInside(config.root, source.path);
+      const info = from === null ? null : await lstat(from).catch(() => null);
+      if (from !== null && info?.isFile() === true && matchesIndexed(source, info)) {
         this.movedAway.add(source.path);
+        assertParentsInside(config.root, source.path, false);
         await rename(from, tmp);
         this.dirsToSync.add(dirname(from));
         this.record(source, null, null);
@@ -675,7 +705,8 @@ export class FolderSync {
   private async fetchLarge(wanted: Wanted, tmp: string): Promise<boolean> {
     const { row, target, hash } = wanted;
     // The older version on disk seeds the temp file, if it is still what was indexed.
-    const old = row.localHash !== null ? await lstat(target).catch(() => null) : null;
+    const real = row.localHash !== null ? regularFileInside(this.root, row.path) : null;
+    const old = real !== null ? await lstat(real).catch(() => null) : null;
     const seed = old?.isFile() === true && matchesIndexed(row, old) ? target : null;
     const file = { folder: this.id, hash, size: row.size };
     for (const peer of this.deps.sources()) {
@@ -715,6 +746,7 @@ export class FolderSync {
     const info = await lstat(target).catch(() => null);
     if (info?.isDirectory()) {
       try {
+        assertParentsInside(this.root, row.path, false);
         await rmdir(target);
       } catch (error) {
         if ((error as NodeJS.ErrnoException).code === 'ENOTEMPTY') return; // children first; retried
@@ -729,9 +761,9 @@ export class FolderSync {
   private async makeDir(row: FolderFileRow, target: string): Promise<void> {
     const existing = await lstat(target).catch(() => null);
     if (existing && !existing.isDirectory()) await this.trash(row.path, target, row.localHash);
-    await mkdir(target, { recursive: true });
-    this.madeDirs.add(target);
-    this.record(row, await stat(target), null);
+    await makeDirsInside(this.root, row.path);
+    this.madeDirs.add(row.path);
+    this.record(row, await lstat(target), null);
   }
 
   /**
@@ -772,6 +804,8 @@ export class FolderSync {
       `${path}.${randomUUID().slice(0, 8)}`,
     );
     await mkdir(dirname(file), { recursive: true });
+    // Never moves a file from outside the folder into its trash through a symlinked parent.
+    assertParentsInside(this.deps.config.root, path, false);
     await rename(target, file);
     // Recorded with the page's other rows (one transaction), like the disk states.
     if (hash !== null) this.trashed.push({ hash, file });
@@ -855,7 +889,10 @@ export class FolderSync {
  * is still a directory (a removed tree is judged from the directory that held it). Parents
  * come before their children. Null: too many, or the root itself — scan everything.
  */
-async function hintedDirs(root: string, hints: ReadonlySet<string>): Promise<string[] | null> {
+export async function hintedDirs(
+  root: string,
+  hints: ReadonlySet<string>,
+): Promise<string[] | null> {
   const parents = new Set<string>();
   for (const path of hints) {
     if (path === '') return null;
@@ -863,12 +900,10 @@ async function hintedDirs(root: string, hints: ReadonlySet<string>): Promise<str
     if (parents.size > MAX_HINT_DIRS) return null;
   }
   const dirs = new Set<string>();
-  for (let dir of parents) {
-    while (dir !== '') {
-      const info = await lstat(join(root, ...dir.split('/'))).catch(() => null);
-      if (info?.isDirectory() === true) break;
-      dir = parentOf(dir);
-    }
+  for (const parent of parents) {
+    // Reached through real directories only: a hint under a symlink (`out -> /etc`, a refused
+    // remote path `out/x`) must never make the scanner walk and index the link's target.
+    const dir = realDirPrefix(root, parent);
     if (dir === '' && !dirs.has('')) dirs.add('');
     else dirs.add(dir);
   }

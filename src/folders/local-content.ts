@@ -3,9 +3,9 @@
  * here: a path whose disk state is still what was indexed, or a trashed file. Whoever reads it
  * verifies the hash of what it gets: this only points at the likely place.
  */
-import { stat } from 'node:fs/promises';
+import { lstat, stat } from 'node:fs/promises';
 import type { Db } from '../db/database.js';
-import { joinInside } from './core/index.js';
+import { regularFileInside } from './inside-folder.js';
 import type { FolderIndexRepository } from './folder-index.repository.js';
 
 export class LocalContent {
@@ -33,9 +33,15 @@ export class LocalContent {
   ): Promise<{ file: string; trashed: boolean } | null> {
     const row = this.index.findByHash(folder, hash);
     if (row) {
-      const file = joinInside(root, row.path);
-      const info = await stat(file).catch(() => null);
-      if (info?.size === row.localSize && Math.floor(info.mtimeMs) === row.localMtimeMs) {
+      // Never through a symlinked parent nor at a symlink: its target is not the folder's to
+      // send to a peer or a device (inside-folder.ts).
+      const file = regularFileInside(root, row.path);
+      const info = file === null ? null : await lstat(file).catch(() => null);
+      if (
+        file !== null &&
+        info?.size === row.localSize &&
+        Math.floor(info.mtimeMs) === row.localMtimeMs
+      ) {
         return { file, trashed: false };
       }
     }

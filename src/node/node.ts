@@ -38,7 +38,7 @@ import type { AddressInfo } from 'node:net';
 import { defaultTargets, startDiscovery } from '../discovery/discovery.js';
 import { ChangeLog } from '../oplog/change-log.js';
 import { OpLogRepository } from '../oplog/oplog.repository.js';
-import { Thumbnails } from '../pictures/images.js';
+import { configureSharp, newDecodeLimiter, Thumbnails } from '../pictures/images.js';
 import { SqlitePictureRepository } from '../pictures/picture.repository.js';
 import { PictureService } from '../pictures/picture.service.js';
 import { VERSION } from '../version.js';
@@ -77,7 +77,10 @@ export async function startNode(
 
   const stores = await openBlobStores(config);
   const blobs = stores.pictures;
-  const thumbs = new Thumbnails(blobs);
+  // One gate for every image decode of this node: thumbnails and event montages.
+  configureSharp();
+  const decodes = newDecodeLimiter();
+  const thumbs = new Thumbnails(blobs, decodes);
   // Blobs an upload in this process has just committed: what apply needs to know, synchronously
   // and without asking the store, while it commits that upload's operation.
   const justStored = new Set<string>();
@@ -201,6 +204,7 @@ export async function startNode(
     faults,
     agent,
     clusterKey: config.clusterKey ?? null,
+    decodes,
     self: () => ({ id: identity.id, name: identity.name, url: selfUrl ?? '' }),
     peers: () =>
       (replicator?.status() ?? []).flatMap((p) =>
