@@ -240,4 +240,9 @@ export const MIGRATIONS: readonly string[] = [
     last_seen  INTEGER NOT NULL
   ) STRICT;
   `,
+  /* 7: events — participants recover their identity with a personal code (its SHA-256 here) */ `
+  ALTER TABLE event_participants ADD COLUMN recovery_hash TEXT;
+  CREATE INDEX event_participants_by_recovery ON event_participants (event_id, recovery_hash)
+    WHERE recovery_hash IS NOT NULL;
+  `,
 ];

@@ -35,6 +35,8 @@ export interface Participant {
   readonly siteName: string;
   readonly username: string | null;
   readonly joinedAt: number;
+  /** SHA-256 (hex) of the participant's personal recovery code; null for older participants. */
+  readonly recoveryHash: string | null;
 }
 
 export interface Vote {
@@ -161,13 +163,21 @@ export class EventRepository {
     }));
   }
 
+  /**
+   * Records a participant once; a later copy only fills what the first lacked (a photo commit
+   * can record its submitter before the join notice with the account and recovery hash).
+   */
   insertParticipant(eventId: string, p: Participant): void {
     this.db
       .prepare(
-        `INSERT INTO event_participants (event_id, id, name, site_id, site_name, username, joined_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`,
+        `INSERT INTO event_participants
+           (event_id, id, name, site_id, site_name, username, joined_at, recovery_hash)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+         ON CONFLICT (event_id, id) DO UPDATE SET
+           username = COALESCE(event_participants.username, excluded.username),
+           recovery_hash = COALESCE(event_participants.recovery_hash, excluded.recovery_hash)`,
       )
-      .run(eventId, p.id, p.name, p.siteId, p.siteName, p.username, p.joinedAt);
+      .run(eventId, p.id, p.name, p.siteId, p.siteName, p.username, p.joinedAt, p.recoveryHash);
   }
 
   participants(eventId: string): Participant[] {
@@ -180,6 +190,7 @@ export class EventRepository {
       site_name: string;
       username: string | null;
       joined_at: number;
+      recovery_hash: string | null;
     }[];
     return rows.map((r) => ({
       id: r.id,
@@ -188,6 +199,7 @@ export class EventRepository {
       siteName: r.site_name,
       username: r.username,
       joinedAt: r.joined_at,
+      recoveryHash: r.recovery_hash,
     }));
   }
 
@@ -327,6 +339,13 @@ export class EventRepository {
     this.db
       .prepare('UPDATE event_outbox SET attempts = attempts + 1, next_at = ? WHERE id = ?')
       .run(nextAt, id);
+  }
+
+  countByPhase(): Partial<Record<Phase, number>> {
+    const rows = this.db
+      .prepare('SELECT phase, COUNT(*) AS n FROM events GROUP BY phase')
+      .all() as { phase: Phase; n: number }[];
+    return Object.fromEntries(rows.map((r) => [r.phase, r.n]));
   }
 
   outboxSize(): number {

@@ -4,12 +4,19 @@
  * master's decision on each round (an `outcome` transaction). Each public operation opens with
  * its permission check. The protocol itself is in core/ (pure) and two-phase.*.ts.
  */
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import type { StagedBlob } from '../blobs/blob-store.js';
-import { ConflictError, ForbiddenError, NotFoundError } from '../core/errors.js';
+import {
+  AppError,
+  ConflictError,
+  ForbiddenError,
+  NotFoundError,
+  UnavailableError,
+} from '../core/errors.js';
 import type { Principal } from '../accounts/principal.js';
 import {
   checkVote,
+  closeVoting,
   decideRound,
   INITIAL_STATE,
   nextPhotoRound,
@@ -25,7 +32,7 @@ import type {
   VoteDecision,
 } from './core/types.js';
 import { backoff, sleep, type EventContext } from './event.context.js';
-import { PATHS } from './event-messages.js';
+import { PATHS, VoteCollection } from './event-messages.js';
 import type { Participant, StoredEvent } from './event.repository.js';
 import { eventView, submitterIds, type EventView, type Role } from './event.view.js';
 import type { MontageBuilder } from './montage.js';
@@ -43,11 +50,28 @@ export interface EventServiceDeps {
   readonly coordinator: TxCoordinator;
   readonly participant: TxParticipant;
   readonly montage: MontageBuilder;
-  /** The other sites known now (peers with an id), for a new event's site list. */
-  readonly peers: () => Site[];
+  /**
+   * Every other member of the cluster this site knows of (configured, discovered or
+   * remembered), for a new event's site list: `url` always, `site` once contacted (its id).
+   */
+  readonly members: () => readonly Member[];
   readonly siteUrl: () => string | null;
 }
 
+export interface Member {
+  readonly url: string;
+  readonly site: Site | null;
+}
+
+/** What joining answers: the view, and the personal recovery code, shown only this once. */
+export interface Joined {
+  readonly view: EventView;
+  readonly participantId: string;
+  readonly recoveryCode: string | null;
+}
+
+/** How long creating an event waits for configured members that were not contacted yet. */
+const MEMBERS_WAIT_MS = 10_000;
 /** After the deadline, how long the master waits for vote reports already on their way. */
 const DECISION_GRACE_MS = 500;
 /** How long an upload keeps retrying a photo transaction that met a busy or lagging site. */
@@ -61,6 +85,8 @@ const newId = (prefix: string): string => `${prefix}_${randomBytes(12).toString(
 export class EventService {
   private timer: NodeJS.Timeout | null = null;
   private readonly montageTimers = new Map<string, NodeJS.Timeout>();
+  /** At the master: per `event/round`, the sites that answered the vote collection. */
+  private readonly collections = new Map<string, Collection>();
 
   constructor(private readonly deps: EventServiceDeps) {}
 
@@ -93,6 +119,7 @@ export class EventService {
     caller: Caller,
   ): Promise<EventView> {
     const self = this.ctx.self();
+    const sites = await this.memberSites();
     const record: EventRecord = {
       id: newId('evt'),
       title: input.title,
@@ -100,12 +127,27 @@ export class EventService {
       originName: self.name,
       organiser: principal.username,
       invite: randomBytes(18).toString('base64url'),
-      sites: [self, ...this.deps.peers().filter((p) => p.id !== self.id)],
+      sites: [self, ...sites.filter((p) => p.id !== self.id)],
       votingSeconds: input.votingSeconds,
       maxParticipants: input.maxParticipants,
       createdAt: this.ctx.now(),
     };
-    this.ctx.repo.insertEvent(record, INITIAL_STATE);
+    // The organiser is one of the group: a participant from the start, identified by their
+    // account at every site (so no recovery code).
+    const organiser: Participant = {
+      id: newId('p'),
+      name: principal.username,
+      siteId: self.id,
+      siteName: self.name,
+      username: principal.username,
+      joinedAt: record.createdAt,
+      recoveryHash: null,
+    };
+    const { repo } = this.ctx;
+    repo.transaction(() => {
+      repo.insertEvent(record, INITIAL_STATE);
+      this.addParticipant(record.id, record.sites, organiser);
+    });
     // The shadow events are created by 2PC; uploads stay refused (phase 'creating') until then.
     const done = this.deps.coordinator.run(
       newId('tx'),
@@ -117,7 +159,29 @@ export class EventService {
       this.ctx.log.error({ err }, 'event creation failed');
     });
     await Promise.race([done, sleep(CREATE_WAIT_MS)]);
+    void this.ctx.sender.drain();
     return this.view(record.id, caller);
+  }
+
+  /**
+   * The other sites of a new event: every member this site knows of. A configured member that
+   * was never contacted has no id yet; creation waits for it (bounded) rather than leaving it
+   * out, and refuses with the members' addresses if it is still unknown — never silently.
+   */
+  private async memberSites(): Promise<Site[]> {
+    const started = this.ctx.now();
+    for (;;) {
+      const members = this.deps.members();
+      const unknown = members.filter((m) => m.site === null).map((m) => m.url);
+      if (unknown.length === 0) return members.flatMap((m) => (m.site ? [m.site] : []));
+      if (this.ctx.now() - started > MEMBERS_WAIT_MS) {
+        throw new UnavailableError(
+          `Not every site of the cluster has been reached yet (${unknown.join(', ')}): an event ` +
+            'includes every site, so try again once they are up.',
+        );
+      }
+      await sleep(100);
+    }
   }
 
   list(caller: Caller): EventView[] {
@@ -128,9 +192,10 @@ export class EventService {
   }
 
   /** The event for its organiser and participants; the public view once published. */
-  get(eventId: string, caller: Caller): EventView {
+  get(eventId: string, caller: Caller, invite?: string): EventView {
     const event = this.mustGet(eventId);
-    if (this.roleOf(event, caller) === 'visitor' && event.state.phase !== 'published') {
+    const invited = invite !== undefined && invite === event.record.invite;
+    if (!invited && this.roleOf(event, caller) === 'visitor' && event.state.phase !== 'published') {
       throw new ForbiddenError(
         'Only the organiser and participants see this event before it is published.',
       );
@@ -138,19 +203,18 @@ export class EventService {
     return this.viewOf(event, caller);
   }
 
-  join(
-    eventId: string,
-    caller: Caller,
-    input: { invite: string; name: string },
-  ): { view: EventView; participantId: string } {
+  join(eventId: string, caller: Caller, input: { invite: string; name: string }): Joined {
     const event = this.mustGet(eventId);
     if (input.invite !== event.record.invite)
-      throw new ForbiddenError('This invite is not valid for this event.');
+      throw new ForbiddenError('This invite link is not valid for this event.');
     const existing = this.participantOf(event, caller);
-    if (existing) return { view: this.viewOf(event, caller), participantId: existing.id };
+    if (existing) {
+      return { view: this.viewOf(event, caller), participantId: existing.id, recoveryCode: null };
+    }
     if (event.state.phase === 'published')
       throw new ConflictError('The event is published: it takes no new participants.');
     const self = this.ctx.self();
+    const recoveryCode = randomBytes(18).toString('base64url');
     const participant: Participant = {
       id: newId('p'),
       name: input.name,
@@ -158,32 +222,68 @@ export class EventService {
       siteName: self.name,
       username: caller.principal?.username ?? null,
       joinedAt: this.ctx.now(),
+      recoveryHash: hashCode(recoveryCode),
     };
     const { repo } = this.ctx;
     repo.transaction(() => {
       if (repo.participants(eventId).length >= event.record.maxParticipants) {
         throw new ConflictError(
-          `The event is full (${event.record.maxParticipants} participants).`,
+          `The event is full: it takes at most ${event.record.maxParticipants} participants.`,
         );
       }
-      repo.insertParticipant(eventId, participant);
-      const notice = {
-        id: participant.id,
-        name: participant.name,
-        siteId: participant.siteId,
-        siteName: participant.siteName,
-        joinedAt: participant.joinedAt,
-      };
-      for (const site of this.others(event)) {
-        repo.enqueue(site, PATHS.participant, { eventId, participant: notice }, this.ctx.now());
-      }
+      this.addParticipant(eventId, event.record.sites, participant);
     });
     void this.ctx.sender.drain();
     const ids = new Map(caller.participantIds).set(eventId, participant.id);
     return {
       view: this.view(eventId, { ...caller, participantIds: ids }),
       participantId: participant.id,
+      recoveryCode,
     };
+  }
+
+  /**
+   * A participant back on a new device or browser: their personal recovery code (from the link
+   * shown when they joined) restores them, at any site the join has reached.
+   */
+  recover(eventId: string, caller: Caller, code: string): Joined {
+    this.mustGet(eventId);
+    const hash = hashCode(code);
+    const found = this.ctx.repo
+      .participants(eventId)
+      .find((p) => p.recoveryHash !== null && p.recoveryHash === hash);
+    if (!found) {
+      throw new AppError(
+        404,
+        'not_found',
+        'This recovery link is not known here (yet): check the link, or try again in a moment.',
+      );
+    }
+    const ids = new Map(caller.participantIds).set(eventId, found.id);
+    return {
+      view: this.view(eventId, { ...caller, participantIds: ids }),
+      participantId: found.id,
+      recoveryCode: null,
+    };
+  }
+
+  /** Records a participant here and tells every other site (outbox), in the caller's transaction. */
+  private addParticipant(eventId: string, sites: readonly Site[], p: Participant): void {
+    const { repo } = this.ctx;
+    const selfId = this.ctx.self().id;
+    repo.insertParticipant(eventId, p);
+    const notice = {
+      id: p.id,
+      name: p.name,
+      siteId: p.siteId,
+      siteName: p.siteName,
+      joinedAt: p.joinedAt,
+      username: p.username,
+      recoveryHash: p.recoveryHash,
+    };
+    for (const site of sites.filter((s) => s.id !== selfId)) {
+      repo.enqueue(site, PATHS.participant, { eventId, participant: notice }, this.ctx.now());
+    }
   }
 
   /** Adds a photo (already staged in the event photo store) by 2PC across every site. */
@@ -291,32 +391,20 @@ export class EventService {
         { participantId: me.id, version: state.version, decision: input.decision },
         now,
       );
-      // When all of this site's submitters have voted, tell the master (once: this is the vote
-      // that completes the set, in the same transaction).
-      const mine = new Set(
-        repo
-          .photos(eventId)
-          .filter((p) => p.photo.siteId === self.id)
-          .map((p) => p.photo.participantId),
-      );
-      const votes = repo.votes(eventId, state.round).filter((v) => mine.has(v.participantId));
-      if (record.originId !== self.id && votes.length === mine.size) {
-        const master = record.sites.find((s) => s.id === record.originId);
-        if (master) {
-          repo.enqueue(
-            master,
-            PATHS.votes,
-            {
-              eventId,
-              round: state.round,
-              version: state.version,
-              deadline,
-              siteId: self.id,
-              votes,
-            },
-            now,
-          );
-        }
+      // Every vote goes to the master at once (outbox, in the same transaction): a participant
+      // may vote at any site, and the master needs each vote, not a site's complete set.
+      const master = record.sites.find((s) => s.id === record.originId);
+      if (record.originId !== self.id && master) {
+        const vote = { participantId: me.id, version: state.version, decision: input.decision };
+        const report = {
+          eventId,
+          round: state.round,
+          version: state.version,
+          deadline,
+          siteId: self.id,
+          votes: [vote],
+        };
+        repo.enqueue(master, PATHS.votes, report, now);
       }
     });
     void this.ctx.sender.drain();
@@ -381,11 +469,21 @@ export class EventService {
     this.considerRound(report.eventId);
   }
 
-  onParticipantNotice(eventId: string, p: Omit<Participant, 'username'>): void {
+  onParticipantNotice(
+    eventId: string,
+    p: Omit<Participant, 'username' | 'recoveryHash'> & {
+      username?: string | null | undefined;
+      recoveryHash?: string | null | undefined;
+    },
+  ): void {
     const { repo } = this.ctx;
     if (!repo.getEvent(eventId))
       throw new ConflictError('Unknown event here yet; send again later.');
-    repo.insertParticipant(eventId, { ...p, username: null });
+    repo.insertParticipant(eventId, {
+      ...p,
+      username: p.username ?? null,
+      recoveryHash: p.recoveryHash ?? null,
+    });
   }
 
   txStatus(txId: string): 'preparing' | 'committed' | 'aborted' | 'unknown' {
@@ -432,8 +530,18 @@ export class EventService {
     );
     const now = this.ctx.now();
     const passed = deadline !== null && now > deadline + DECISION_GRACE_MS;
-    const decision = decideRound(submitterIds(repo.photos(eventId)), votes, passed);
+    const key = `${eventId}/${round}`;
+    const collection = this.collections.get(key);
+    const others = this.others(event);
+    const collected =
+      collection !== undefined && others.every((site) => collection.answered.has(site.id));
+    const decision = decideRound(submitterIds(repo.photos(eventId)), votes, passed, collected);
     if (decision === 'wait') return;
+    if (decision === 'collect') {
+      this.collectVotes(eventId, round, version, others);
+      return;
+    }
+    this.collections.delete(key);
     const outcome: OutcomePayload = { round, version, outcome: decision, decidedAt: now };
     this.ctx.log.info({ eventId, round, version, decision }, 'round decided');
     this.deps.coordinator
@@ -441,6 +549,65 @@ export class EventService {
       .catch((err: unknown) => {
         this.ctx.log.error({ err, eventId }, 'outcome transaction failed');
       });
+  }
+
+  /**
+   * At the master, after the deadline with votes missing: asks every other site for the votes
+   * it recorded in this round (each answer closes the round there). Sites that do not answer
+   * are asked again, with back-off, until they do; considerRound decides once all answered (or
+   * earlier, when a reject or the missing accepts arrive).
+   */
+  private collectVotes(eventId: string, round: number, version: number, sites: Site[]): void {
+    const key = `${eventId}/${round}`;
+    let collection = this.collections.get(key);
+    if (!collection) {
+      collection = { answered: new Set(), inFlight: false, attempts: 0, nextAt: 0 };
+      this.collections.set(key, collection);
+    }
+    const c = collection;
+    if (c.inFlight || this.ctx.now() < c.nextAt) return;
+    c.inFlight = true;
+    const ask = async (site: Site) => {
+      const answer = await this.ctx.sender.post(
+        site,
+        PATHS.collect,
+        { eventId, round, version },
+        VoteCollection,
+      );
+      this.ctx.repo.transaction(() => {
+        for (const v of answer.votes) this.ctx.repo.insertVote(eventId, round, v, this.ctx.now());
+      });
+      c.answered.add(site.id);
+    };
+    const pending = sites.filter((site) => !c.answered.has(site.id));
+    void Promise.allSettled(pending.map(ask)).then((results) => {
+      c.inFlight = false;
+      const failed = results.filter((r) => r.status === 'rejected');
+      if (failed.length > 0) {
+        c.nextAt = this.ctx.now() + backoff(c.attempts++, 2_000);
+        this.ctx.log.warn(
+          { eventId, round, waitingFor: failed.length },
+          'vote collection: some sites did not answer; asking again',
+        );
+      }
+      this.considerRound(eventId);
+    });
+  }
+
+  /** A site asked by the master for its votes of a round: close the round here, then answer. */
+  onCollect(request: { eventId: string; round: number; version: number }): {
+    votes: { participantId: string; version: number; decision: VoteDecision }[];
+  } {
+    const { repo } = this.ctx;
+    return repo.transaction(() => {
+      const event = repo.getEvent(request.eventId);
+      if (!event) throw new ConflictError('Unknown event here yet; send again later.');
+      const result = closeVoting(event.state, request.round, request.version, this.ctx.now());
+      if (result.kind === 'lagging')
+        throw new ConflictError('This site has not caught up yet; send again later.');
+      if (result.state !== event.state) repo.setState(request.eventId, result.state);
+      return { votes: repo.votes(request.eventId, request.round) };
+    });
   }
 
   // --- helpers ------------------------------------------------------------------------------
@@ -476,16 +643,19 @@ export class EventService {
     return this.participantOf(event, caller) ? 'participant' : 'visitor';
   }
 
-  /** The caller's participant record at THIS site (participants keep using their site). */
+  /**
+   * The caller's participant record: by the participant cookie (set by joining or recovering,
+   * valid at any site the participant is known), else by the signed-in account (the organiser,
+   * or anyone who joined while signed in), preferring the one who joined at this site.
+   */
   private participantOf(event: StoredEvent, caller: Caller): Participant | null {
     const selfId = this.ctx.self().id;
-    const local = this.ctx.repo.participants(event.record.id).filter((p) => p.siteId === selfId);
+    const all = this.ctx.repo.participants(event.record.id);
     const byCookie = caller.participantIds.get(event.record.id);
     const username = caller.principal?.username;
+    const mine = username === undefined ? [] : all.filter((p) => p.username === username);
     return (
-      local.find((p) => p.id === byCookie) ??
-      (username === undefined ? undefined : local.find((p) => p.username === username)) ??
-      null
+      all.find((p) => p.id === byCookie) ?? mine.find((p) => p.siteId === selfId) ?? mine[0] ?? null
     );
   }
 
@@ -508,6 +678,15 @@ export class EventService {
     return this.ctx.repo.getEvent(eventId)?.record.sites ?? [this.ctx.self()];
   }
 }
+
+interface Collection {
+  readonly answered: Set<string>;
+  inFlight: boolean;
+  attempts: number;
+  nextAt: number;
+}
+
+const hashCode = (code: string): string => createHash('sha256').update(code).digest('hex');
 
 function uploadRefusal(reason: NoReason): string {
   switch (reason) {

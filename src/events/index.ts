@@ -10,11 +10,14 @@ import { BlobStore } from '../blobs/blob-store.js';
 import type { Db } from '../db/database.js';
 import type { Faults } from '../faults/faults.js';
 import type { Site } from './core/types.js';
+import type { Member } from './event.service.js';
 import type { EventContext } from './event.context.js';
 import { EventRepository } from './event.repository.js';
 import { EventSender } from './event-sender.js';
 import { EventService } from './event.service.js';
 import { MontageBuilder } from './montage.js';
+import { registerEventMetrics } from './event-metrics.js';
+import type { Registry } from 'prom-client';
 import { TxCoordinator } from './two-phase.coordinator.js';
 import { TxParticipant } from './two-phase.participant.js';
 
@@ -27,11 +30,14 @@ export interface EventsDeps {
   /** null on a standalone node: a cluster of one. */
   readonly clusterKey: string | null;
   readonly self: () => Site;
-  readonly peers: () => Site[];
+  /** Every other member of the cluster known here (see EventServiceDeps.members). */
+  readonly members: () => readonly Member[];
 }
 
 export interface Events {
   readonly service: EventService;
+  /** Adds the events' figures to the node's /metrics. */
+  registerMetrics(registry: Registry): void;
   readonly participant: TxParticipant;
   readonly photos: BlobStore;
   start(): void;
@@ -69,7 +75,7 @@ export async function createEvents(deps: EventsDeps): Promise<Events> {
     coordinator,
     participant,
     montage: new MontageBuilder(join(deps.dataDir, 'events', 'montages')),
-    peers: deps.peers,
+    members: deps.members,
     siteUrl: () => deps.self().url || null,
   });
   const events = service;
@@ -77,6 +83,9 @@ export async function createEvents(deps: EventsDeps): Promise<Events> {
     service: events,
     participant,
     photos,
+    registerMetrics: (registry) => {
+      registerEventMetrics(registry, repo, coordinator);
+    },
     start: () => {
       events.start();
     },

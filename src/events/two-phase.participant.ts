@@ -193,6 +193,7 @@ export class TxParticipant {
           siteName: p.siteName,
           username: null,
           joinedAt: p.addedAt,
+          recoveryHash: null, // the join notice, when it arrives, fills it in
         });
         return;
       }

@@ -143,14 +143,47 @@ export function checkVote(
   return { kind: 'refuse', code: 'not_voting' };
 }
 
-/** The master's decision on a round, given the votes of every submitter it knows of. */
+/**
+ * The master's decision on a round, given the votes of every submitter it knows of.
+ *
+ * Before the deadline it waits for the missing votes. After it, a missing vote may still sit at
+ * the site where it was acknowledged (on its way to the master, or stuck behind a crash or a
+ * cut link): the master first `collect`s the votes every site recorded — each site closes the
+ * round when it answers — and aborts for a missing vote only once every site has answered
+ * (`collected`). A reject decides at once; so do all accepts.
+ */
 export function decideRound(
   submitters: readonly string[],
   votes: ReadonlyMap<string, VoteDecision>,
   deadlinePassed: boolean,
-): 'publish' | 'abort' | 'wait' {
+  collected: boolean,
+): 'publish' | 'abort' | 'wait' | 'collect' {
   if ([...votes.values()].includes('reject')) return 'abort';
   const missing = submitters.some((p) => !votes.has(p));
   if (!missing) return submitters.length > 0 ? 'publish' : 'abort';
-  return deadlinePassed ? 'abort' : 'wait';
+  if (!deadlinePassed) return 'wait';
+  return collected ? 'abort' : 'collect';
+}
+
+/**
+ * A site asked by the master for the votes of (round, version) after the deadline: from now on
+ * it records no vote for that round, so every vote it acknowledged is in its answer. `lagging`
+ * (it has not reached that version yet) makes the master ask again later.
+ */
+export function closeVoting(
+  s: EventState,
+  round: number,
+  version: number,
+  now: number,
+): { readonly kind: 'closed'; readonly state: EventState } | { readonly kind: 'lagging' } {
+  if (s.phase === 'creating' || s.round < round) return { kind: 'lagging' };
+  if (s.round === round && s.phase === 'collecting') {
+    if (s.version < version) return { kind: 'lagging' };
+    return { kind: 'closed', state: { ...s, phase: 'voting', deadline: now } };
+  }
+  if (s.round === round && s.phase === 'voting') {
+    const deadline = s.deadline === null ? now : Math.min(s.deadline, now);
+    return { kind: 'closed', state: { ...s, deadline } };
+  }
+  return { kind: 'closed', state: s }; // the round is over here already
 }

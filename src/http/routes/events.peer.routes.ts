@@ -10,6 +10,7 @@ import type { BlobStore } from '../../blobs/blob-store.js';
 import type { EventService } from '../../events/event.service.js';
 import {
   Ack,
+  CollectRequest,
   DecisionRequest,
   ParticipantNotice,
   PhotoParams,
@@ -17,6 +18,7 @@ import {
   PrepareVoteSchema,
   StatusRequest,
   StatusResponse,
+  VoteCollection,
   VoteReport,
   VotingNotice,
 } from '../../events/event-messages.js';
@@ -87,6 +89,14 @@ export const eventPeerRoutes =
         deps.events.onVoteReport(request.body);
         return ok;
       },
+    );
+
+    app.post(
+      '/peer/events/votes/collect',
+      {
+        schema: { hide: true, body: CollectRequest, response: { 200: VoteCollection, ...errors } },
+      },
+      async (request) => deps.events.onCollect(request.body),
     );
 
     app.post(

@@ -53,6 +53,8 @@ const EventSchema = z.object({
     submitted: z.boolean(),
     voted: z.boolean(),
   }),
+  /** Only in the answer to joining: the personal link that restores this participant. */
+  recoveryUrl: z.string().optional(),
 });
 
 const CreateBody = z.strictObject({
@@ -70,6 +72,9 @@ const JoinBody = z.strictObject({
     .max(100)
     .regex(/^[^\p{Cc}]*$/u, 'A name may not contain control characters.'),
 });
+
+const RecoverBody = z.strictObject({ code: z.string().min(1).max(200) });
+const GetQuery = z.strictObject({ invite: z.string().min(1).max(200).optional() });
 
 const VoteBody = z.strictObject({
   montageVersion: z.number().int().min(0),
@@ -118,9 +123,14 @@ export const eventRoutes =
       '/api/events/:id',
       {
         ...open,
-        schema: { summary: 'An event', params: Params, response: { 200: EventSchema, ...errors } },
+        schema: {
+          summary: 'An event (with ?invite=, what an invited person sees before joining)',
+          params: Params,
+          querystring: GetQuery,
+          response: { 200: EventSchema, ...errors },
+        },
       },
-      async (request) => events.get(request.params.id, callerOf(request)),
+      async (request) => events.get(request.params.id, callerOf(request), request.query.invite),
     );
 
     app.post(
@@ -136,10 +146,33 @@ export const eventRoutes =
       },
       async (request, reply) => {
         const caller = callerOf(request);
-        const { view, participantId } = events.join(request.params.id, caller, request.body);
-        const ids = new Map(caller.participantIds).set(request.params.id, participantId);
+        const joined = events.join(request.params.id, caller, request.body);
+        const ids = new Map(caller.participantIds).set(request.params.id, joined.participantId);
         setParticipantCookie(request, reply, ids);
-        return reply.send(view);
+        const url = joined.view.inviteUrl;
+        if (joined.recoveryCode === null || url === null) return reply.send(joined.view);
+        const recoveryUrl = `${url.slice(0, url.indexOf('?'))}?recover=${joined.recoveryCode}`;
+        return reply.send({ ...joined.view, recoveryUrl });
+      },
+    );
+
+    app.post(
+      '/api/events/:id/recover',
+      {
+        ...open,
+        schema: {
+          summary: 'Come back as a participant on a new device, with the personal recovery code',
+          params: Params,
+          body: RecoverBody,
+          response: { 200: EventSchema, ...errors },
+        },
+      },
+      async (request, reply) => {
+        const caller = callerOf(request);
+        const back = events.recover(request.params.id, caller, request.body.code);
+        const ids = new Map(caller.participantIds).set(request.params.id, back.participantId);
+        setParticipantCookie(request, reply, ids);
+        return reply.send(back.view);
       },
     );
 

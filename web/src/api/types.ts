@@ -102,6 +102,8 @@ export interface MosaicEvent {
     readonly submitted: boolean;
     readonly voted: boolean;
   };
+  /** Only in the answer to joining: the personal link that restores this participant. */
+  readonly recoveryUrl?: string;
 }
 
 export interface EventCreate {

@@ -20,6 +20,7 @@ import {
   voteBlocked,
 } from '../lib/event-rules';
 import { formatDate } from '../lib/format';
+import { keepRecoveryUrl, recoveryUrlOf } from '../lib/recovery';
 import { navigate, useLocation } from '../router';
 
 const POLL_MS = 2000;
@@ -32,11 +33,18 @@ type Load =
 export function EventPage({ id }: { id: string }) {
   const { search, pathname } = useLocation();
   const invite = search.get('invite');
+  const recover = search.get('recover');
   const [load, setLoad] = useState<Load>({ state: 'loading' });
 
   const refresh = useCallback(async () => {
     try {
-      const event = await api.event(id);
+      // A recovery link restores the participant (sets the cookie) before anything else.
+      const event =
+        recover !== null ? await api.recoverEvent(id, recover) : await api.event(id, invite);
+      if (recover !== null) {
+        keepRecoveryUrl(window.localStorage, id, window.location.href);
+        navigate(pathname, { replace: true });
+      }
       setLoad({ state: 'ok', event });
     } catch (e) {
       setLoad((current) =>
@@ -50,12 +58,13 @@ export function EventPage({ id }: { id: string }) {
             },
       );
     }
-  }, [id]);
+  }, [id, invite, recover, pathname]);
 
   const published = load.state === 'ok' && load.event.phase === 'published';
   usePolling(refresh, POLL_MS, !published);
 
   const joined = (event: MosaicEvent) => {
+    if (event.recoveryUrl) keepRecoveryUrl(window.localStorage, event.id, event.recoveryUrl);
     setLoad({ state: 'ok', event });
     // The invite has done its job: the participant cookie now identifies this person.
     navigate(pathname, { replace: true });
@@ -66,15 +75,23 @@ export function EventPage({ id }: { id: string }) {
     if (invite !== null) return <JoinCard id={id} invite={invite} title={null} onJoined={joined} />;
     return (
       <EmptyState
-        title={load.status === 404 ? 'No such event' : 'This event is private'}
+        title={
+          recover !== null
+            ? 'This personal link did not work'
+            : load.status === 404
+              ? 'No such event'
+              : 'This event is private'
+        }
         icon={<EventsIcon />}
       >
         <p className="muted">
-          {load.status === 403
-            ? 'Open the invite link you were sent to join it.'
-            : load.status === 404
-              ? 'The link may be mistyped, or the event is not known at this node yet.'
-              : load.message}
+          {recover !== null
+            ? load.message
+            : load.status === 403
+              ? 'Open the invite link you were sent to join it.'
+              : load.status === 404
+                ? 'The link may be mistyped, or the event is not known at this node yet.'
+                : load.message}
         </p>
       </EmptyState>
     );
@@ -138,6 +155,10 @@ function JoinCard({
           <p className="muted small">
             Add your photos to a shared montage; it is published when everyone accepts it.
           </p>
+          <p className="muted small">
+            Joined before on another phone or browser? Open the personal link you were given then:
+            joining again here makes you a new, different participant.
+          </p>
         </div>
         <label className="field">
           <span>Your name</span>
@@ -172,6 +193,7 @@ function EventWorkspace({
   event: MosaicEvent;
   onChange: (event: MosaicEvent) => void;
 }) {
+  const recoveryUrl = recoveryUrlOf(window.localStorage, event.id);
   return (
     <div className="event">
       <header className="event-head">
@@ -186,7 +208,15 @@ function EventWorkspace({
           {PHASE_LABEL[event.phase]}
         </span>
       </header>
-      {event.inviteUrl && <InviteBox url={event.inviteUrl} />}
+      {event.inviteUrl && <LinkBox id="invite-url" label="Invite link" url={event.inviteUrl} />}
+      {recoveryUrl && (
+        <LinkBox
+          id="recovery-url"
+          label="Your personal link"
+          url={recoveryUrl}
+          note="Keep it to yourself: it brings you back to this event as yourself on another phone or browser, with your photos and your vote."
+        />
+      )}
       <div className="event-layout">
         <section className="card montage-card" aria-label="Montage">
           <div className="montage-head">
@@ -410,7 +440,17 @@ function Participants({ event }: { event: MosaicEvent }) {
   );
 }
 
-function InviteBox({ url }: { url: string }) {
+function LinkBox({
+  id,
+  label,
+  url,
+  note,
+}: {
+  id: string;
+  label: string;
+  url: string;
+  note?: string;
+}) {
   const [copied, setCopied] = useState(false);
   const copy = async () => {
     try {
@@ -418,18 +458,18 @@ function InviteBox({ url }: { url: string }) {
       setCopied(true);
     } catch {
       // No clipboard (plain http on another host): select the text for a manual copy.
-      const input = document.getElementById('invite-url');
+      const input = document.getElementById(id);
       if (input instanceof HTMLInputElement) input.select();
     }
   };
   return (
     <div className="invite">
-      <label htmlFor="invite-url" className="small">
-        Invite link
+      <label htmlFor={id} className="small">
+        {label}
       </label>
       <div className="invite-row">
         <input
-          id="invite-url"
+          id={id}
           readOnly
           value={url}
           onFocus={(e) => {
@@ -440,6 +480,7 @@ function InviteBox({ url }: { url: string }) {
           {copied ? <CheckIcon /> : <CopyIcon />} {copied ? 'Copied' : 'Copy'}
         </button>
       </div>
+      {note && <p className="muted small">{note}</p>}
     </div>
   );
 }
