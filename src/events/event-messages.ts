@@ -44,10 +44,19 @@ export const OutcomePayloadSchema = z.strictObject({
   decidedAt: Time,
 });
 
+export const RemovalPayloadSchema = z.strictObject({
+  participantId: Id,
+  baseVersion: Count,
+  round: z.number().int().min(1),
+  removedAt: Time,
+});
+
 export const TxBodySchema = z.discriminatedUnion('kind', [
   z.strictObject({ kind: z.literal('create'), event: EventRecordSchema }),
   z.strictObject({ kind: z.literal('photo'), photo: PhotoPayloadSchema }),
   z.strictObject({ kind: z.literal('outcome'), outcome: OutcomePayloadSchema }),
+  z.strictObject({ kind: z.literal('remove'), removal: RemovalPayloadSchema }),
+  z.strictObject({ kind: z.literal('delete'), deletedAt: Time }),
 ]);
 
 export const PrepareRequest = z.strictObject({

@@ -14,36 +14,21 @@ import {
   UnavailableError,
 } from '../core/errors.js';
 import type { Principal } from '../accounts/principal.js';
-import {
-  checkVote,
-  closeVoting,
-  decideRound,
-  INITIAL_STATE,
-  nextPhotoRound,
-  startVoting,
-  uploadsOpen,
-} from './core/event-phase.js';
-import type {
-  EventRecord,
-  NoReason,
-  OutcomePayload,
-  Site,
-  TxBody,
-  VoteDecision,
-} from './core/types.js';
-import { backoff, sleep, type EventContext } from './event.context.js';
-import { PATHS, VoteCollection } from './event-messages.js';
+import { checkVote, INITIAL_STATE } from './core/event-phase.js';
+import type { EventRecord, Site, TxBody, VoteDecision } from './core/types.js';
+import { sleep, type EventContext } from './event.context.js';
+import { PATHS } from './event-messages.js';
 import type { Participant, StoredEvent } from './event.repository.js';
-import { eventView, submitterIds, type EventView, type Role } from './event.view.js';
+import { eventView, type EventView, type Role } from './event.view.js';
 import type { MontageBuilder } from './montage.js';
+import { RoundKeeper } from './event-rounds.js';
+import { EventChanges } from './event-changes.js';
+import { isSubmitter, mustGet, participantOf, roleOf, type Caller } from './event-access.js';
+
+export type { Caller } from './event-access.js';
+import { voteRefusal } from './event-words.js';
 import type { TxCoordinator } from './two-phase.coordinator.js';
 import type { TxParticipant } from './two-phase.participant.js';
-
-/** Who is asking: a signed-in user and/or the participant ids of their signed cookie. */
-export interface Caller {
-  readonly principal: Principal | null;
-  readonly participantIds: ReadonlyMap<string, string>;
-}
 
 export interface EventServiceDeps {
   readonly ctx: EventContext;
@@ -72,23 +57,22 @@ export interface Joined {
 
 /** How long creating an event waits for configured members that were not contacted yet. */
 const MEMBERS_WAIT_MS = 10_000;
-/** After the deadline, how long the master waits for vote reports already on their way. */
-const DECISION_GRACE_MS = 500;
-/** How long an upload keeps retrying a photo transaction that met a busy or lagging site. */
-const UPLOAD_RETRY_MS = 10_000;
 const CREATE_WAIT_MS = 3_000;
 const MONTAGE_DEBOUNCE_MS = 500;
-const RETRYABLE = new Set(['busy', 'lagging', 'stale']);
 
 const newId = (prefix: string): string => `${prefix}_${randomBytes(12).toString('base64url')}`;
 
 export class EventService {
   private timer: NodeJS.Timeout | null = null;
   private readonly montageTimers = new Map<string, NodeJS.Timeout>();
-  /** At the master: per `event/round`, the sites that answered the vote collection. */
-  private readonly collections = new Map<string, Collection>();
+  /** Voting notices and reports, and the master's decision on each round. */
+  readonly rounds: RoundKeeper;
+  private readonly changes: EventChanges;
 
-  constructor(private readonly deps: EventServiceDeps) {}
+  constructor(private readonly deps: EventServiceDeps) {
+    this.rounds = new RoundKeeper(deps.ctx, deps.coordinator);
+    this.changes = new EventChanges(deps.ctx, deps.coordinator);
+  }
 
   private get ctx(): EventContext {
     return this.deps.ctx;
@@ -99,7 +83,7 @@ export class EventService {
     this.deps.participant.start();
     this.ctx.sender.start();
     this.timer = setInterval(() => {
-      for (const event of this.ctx.repo.votingEvents()) this.considerRound(event.record.id);
+      for (const event of this.ctx.repo.votingEvents()) this.rounds.considerRound(event.record.id);
     }, 250);
   }
 
@@ -288,59 +272,16 @@ export class EventService {
 
   /** Adds a photo (already staged in the event photo store) by 2PC across every site. */
   async addPhoto(eventId: string, caller: Caller, staged: StagedBlob): Promise<EventView> {
-    const event = this.mustGet(eventId);
-    const me = this.participantOf(event, caller);
-    if (!me) {
-      await this.ctx.photos.discard(staged);
-      throw new ForbiddenError('Join the event with its invite before adding photos.');
-    }
-    const closed = uploadsOpen(event.state);
-    if (closed !== null) {
-      await this.ctx.photos.discard(staged);
-      throw new ConflictError(uploadRefusal(closed));
-    }
-    await this.ctx.photos.commit(staged); // durable before any site is asked to prepare
-    const started = this.ctx.now();
-    for (let attempt = 0; ; attempt++) {
-      const current = this.mustGet(eventId);
-      const shut = uploadsOpen(current.state);
-      if (shut !== null) throw new ConflictError(uploadRefusal(shut));
-      const self = this.ctx.self();
-      const body: TxBody = {
-        kind: 'photo',
-        photo: {
-          hash: staged.hash,
-          size: staged.size,
-          participantId: me.id,
-          participantName: me.name,
-          siteId: self.id,
-          siteName: self.name,
-          baseVersion: current.state.version,
-          round: nextPhotoRound(current.state),
-          addedAt: this.ctx.now(),
-        },
-      };
-      const result = await this.deps.coordinator.run(
-        newId('tx'),
-        eventId,
-        body,
-        current.record.sites,
-      );
-      if (result === null) throw new ConflictError('The node is shutting down.');
-      if (result.decision === 'commit') return this.view(eventId, caller);
-      const final = result.refusals.find((r) => r.reason === 'voting' || r.reason === 'closed');
-      if (final) throw new ConflictError(uploadRefusal(final.reason as NoReason));
-      // Retry only on conflicts that pass (another photo being decided, a site catching up);
-      // a site that did not answer at all is not waited for here.
-      const transient = result.refusals.every((r) => RETRYABLE.has(r.reason));
-      if (!transient || this.ctx.now() - started > UPLOAD_RETRY_MS) {
-        const why = result.refusals.map((r) => `${r.site}: ${r.reason}`).join(', ');
-        throw new ConflictError(
-          `The photo could not be committed at every site (${why}); try again.`,
-        );
-      }
-      await sleep(backoff(attempt, 1_000));
-    }
+    await this.changes.addPhoto(eventId, caller, staged);
+    return this.view(eventId, caller);
+  }
+
+  removeParticipant(eventId: string, caller: Caller, participantId: string): Promise<void> {
+    return this.changes.removeParticipant(eventId, caller, participantId);
+  }
+
+  deleteEvent(eventId: string, caller: Caller): Promise<void> {
+    return this.changes.deleteEvent(eventId, caller);
   }
 
   vote(
@@ -408,18 +349,19 @@ export class EventService {
       }
     });
     void this.ctx.sender.drain();
-    this.considerRound(eventId);
+    this.rounds.considerRound(eventId);
     return this.view(eventId, caller);
   }
 
-  /** The file of montage `version` (default: the current one), for submitters or once published. */
+  /** The file of montage `version` (default: the current one): organiser, submitters, or published. */
   async montage(eventId: string, caller: Caller, version: number | undefined): Promise<string> {
     const event = this.mustGet(eventId);
-    if (event.state.phase !== 'published') {
+    const organiser = caller.principal?.username === event.record.organiser;
+    if (event.state.phase !== 'published' && !organiser) {
       const me = this.participantOf(event, caller);
       if (!me || !this.isSubmitter(eventId, me.id)) {
         throw new ForbiddenError(
-          'Only participants who submitted a photo see the montage before it is published.',
+          'Only the organiser and participants who added a photo see the montage before it is published.',
         );
       }
     }
@@ -430,45 +372,6 @@ export class EventService {
 
   // --- peer messages (already authenticated and validated) ----------------------------------
 
-  onVotingNotice(notice: {
-    eventId: string;
-    round: number;
-    version: number;
-    deadline: number;
-  }): void {
-    const { repo } = this.ctx;
-    repo.transaction(() => {
-      const event = repo.getEvent(notice.eventId);
-      if (!event) throw new ConflictError('Unknown event here yet; send again later.');
-      const result = startVoting(event.state, notice.round, notice.version, notice.deadline);
-      if (result.kind === 'lagging')
-        throw new ConflictError('This site has not caught up yet; send again later.');
-      if (result.kind === 'started') repo.setState(notice.eventId, result.state);
-    });
-    this.considerRound(notice.eventId);
-  }
-
-  onVoteReport(report: {
-    eventId: string;
-    round: number;
-    version: number;
-    deadline: number;
-    votes: readonly { participantId: string; version: number; decision: VoteDecision }[];
-  }): void {
-    const { repo } = this.ctx;
-    repo.transaction(() => {
-      const event = repo.getEvent(report.eventId);
-      if (!event) throw new ConflictError('Unknown event here yet; send again later.');
-      const started = startVoting(event.state, report.round, report.version, report.deadline);
-      if (started.kind === 'lagging')
-        throw new ConflictError('This site has not caught up yet; send again later.');
-      if (started.kind === 'started') repo.setState(report.eventId, started.state);
-      for (const v of report.votes)
-        repo.insertVote(report.eventId, report.round, v, this.ctx.now());
-    });
-    this.considerRound(report.eventId);
-  }
-
   onParticipantNotice(
     eventId: string,
     p: Omit<Participant, 'username' | 'recoveryHash'> & {
@@ -477,8 +380,9 @@ export class EventService {
     },
   ): void {
     const { repo } = this.ctx;
-    if (!repo.getEvent(eventId))
-      throw new ConflictError('Unknown event here yet; send again later.');
+    const event = repo.getEvent(eventId);
+    if (!event) throw new ConflictError('Unknown event here yet; send again later.');
+    if (event.deletedAt !== null) return; // deleted: acknowledge and drop
     repo.insertParticipant(eventId, {
       ...p,
       username: p.username ?? null,
@@ -511,105 +415,6 @@ export class EventService {
     this.montageTimers.set(eventId, timer);
   }
 
-  // --- the master ---------------------------------------------------------------------------
-
-  /** At the master: decide the current round once all votes are in or the deadline passed. */
-  considerRound(eventId: string): void {
-    const { repo } = this.ctx;
-    const event = repo.getEvent(eventId);
-    if (!event || event.record.originId !== this.ctx.self().id || event.state.phase !== 'voting')
-      return;
-    const { round, version, deadline } = event.state;
-    const txId = `out_${eventId.slice(4)}_${round}`;
-    if (repo.coordinatorTx(txId)) return; // decided already, being carried out
-    const votes = new Map(
-      repo
-        .votes(eventId, round)
-        .filter((v) => v.version === version)
-        .map((v) => [v.participantId, v.decision]),
-    );
-    const now = this.ctx.now();
-    const passed = deadline !== null && now > deadline + DECISION_GRACE_MS;
-    const key = `${eventId}/${round}`;
-    const collection = this.collections.get(key);
-    const others = this.others(event);
-    const collected =
-      collection !== undefined && others.every((site) => collection.answered.has(site.id));
-    const decision = decideRound(submitterIds(repo.photos(eventId)), votes, passed, collected);
-    if (decision === 'wait') return;
-    if (decision === 'collect') {
-      this.collectVotes(eventId, round, version, others);
-      return;
-    }
-    this.collections.delete(key);
-    const outcome: OutcomePayload = { round, version, outcome: decision, decidedAt: now };
-    this.ctx.log.info({ eventId, round, version, decision }, 'round decided');
-    this.deps.coordinator
-      .run(txId, eventId, { kind: 'outcome', outcome }, event.record.sites)
-      .catch((err: unknown) => {
-        this.ctx.log.error({ err, eventId }, 'outcome transaction failed');
-      });
-  }
-
-  /**
-   * At the master, after the deadline with votes missing: asks every other site for the votes
-   * it recorded in this round (each answer closes the round there). Sites that do not answer
-   * are asked again, with back-off, until they do; considerRound decides once all answered (or
-   * earlier, when a reject or the missing accepts arrive).
-   */
-  private collectVotes(eventId: string, round: number, version: number, sites: Site[]): void {
-    const key = `${eventId}/${round}`;
-    let collection = this.collections.get(key);
-    if (!collection) {
-      collection = { answered: new Set(), inFlight: false, attempts: 0, nextAt: 0 };
-      this.collections.set(key, collection);
-    }
-    const c = collection;
-    if (c.inFlight || this.ctx.now() < c.nextAt) return;
-    c.inFlight = true;
-    const ask = async (site: Site) => {
-      const answer = await this.ctx.sender.post(
-        site,
-        PATHS.collect,
-        { eventId, round, version },
-        VoteCollection,
-      );
-      this.ctx.repo.transaction(() => {
-        for (const v of answer.votes) this.ctx.repo.insertVote(eventId, round, v, this.ctx.now());
-      });
-      c.answered.add(site.id);
-    };
-    const pending = sites.filter((site) => !c.answered.has(site.id));
-    void Promise.allSettled(pending.map(ask)).then((results) => {
-      c.inFlight = false;
-      const failed = results.filter((r) => r.status === 'rejected');
-      if (failed.length > 0) {
-        c.nextAt = this.ctx.now() + backoff(c.attempts++, 2_000);
-        this.ctx.log.warn(
-          { eventId, round, waitingFor: failed.length },
-          'vote collection: some sites did not answer; asking again',
-        );
-      }
-      this.considerRound(eventId);
-    });
-  }
-
-  /** A site asked by the master for its votes of a round: close the round here, then answer. */
-  onCollect(request: { eventId: string; round: number; version: number }): {
-    votes: { participantId: string; version: number; decision: VoteDecision }[];
-  } {
-    const { repo } = this.ctx;
-    return repo.transaction(() => {
-      const event = repo.getEvent(request.eventId);
-      if (!event) throw new ConflictError('Unknown event here yet; send again later.');
-      const result = closeVoting(event.state, request.round, request.version, this.ctx.now());
-      if (result.kind === 'lagging')
-        throw new ConflictError('This site has not caught up yet; send again later.');
-      if (result.state !== event.state) repo.setState(request.eventId, result.state);
-      return { votes: repo.votes(request.eventId, request.round) };
-    });
-  }
-
   // --- helpers ------------------------------------------------------------------------------
 
   private async buildMontage(eventId: string, version: number): Promise<string> {
@@ -639,34 +444,19 @@ export class EventService {
   }
 
   private roleOf(event: StoredEvent, caller: Caller): Role {
-    if (caller.principal?.username === event.record.organiser) return 'organiser';
-    return this.participantOf(event, caller) ? 'participant' : 'visitor';
+    return roleOf(this.ctx.repo, this.ctx.self().id, event, caller);
   }
 
-  /**
-   * The caller's participant record: by the participant cookie (set by joining or recovering,
-   * valid at any site the participant is known), else by the signed-in account (the organiser,
-   * or anyone who joined while signed in), preferring the one who joined at this site.
-   */
   private participantOf(event: StoredEvent, caller: Caller): Participant | null {
-    const selfId = this.ctx.self().id;
-    const all = this.ctx.repo.participants(event.record.id);
-    const byCookie = caller.participantIds.get(event.record.id);
-    const username = caller.principal?.username;
-    const mine = username === undefined ? [] : all.filter((p) => p.username === username);
-    return (
-      all.find((p) => p.id === byCookie) ?? mine.find((p) => p.siteId === selfId) ?? mine[0] ?? null
-    );
+    return participantOf(this.ctx.repo, this.ctx.self().id, event, caller);
   }
 
   private isSubmitter(eventId: string, participantId: string): boolean {
-    return this.ctx.repo.photos(eventId).some((p) => p.photo.participantId === participantId);
+    return isSubmitter(this.ctx.repo, eventId, participantId);
   }
 
   private mustGet(eventId: string): StoredEvent {
-    const event = this.ctx.repo.getEvent(eventId);
-    if (!event) throw new NotFoundError('Event');
-    return event;
+    return mustGet(this.ctx.repo, eventId);
   }
 
   private others(event: StoredEvent): Site[] {
@@ -679,38 +469,4 @@ export class EventService {
   }
 }
 
-interface Collection {
-  readonly answered: Set<string>;
-  inFlight: boolean;
-  attempts: number;
-  nextAt: number;
-}
-
 const hashCode = (code: string): string => createHash('sha256').update(code).digest('hex');
-
-function uploadRefusal(reason: NoReason): string {
-  switch (reason) {
-    case 'voting':
-      return 'Voting has started: no photo may be added unless the round aborts.';
-    case 'closed':
-      return 'The event is published: no photo may be added.';
-    case 'unknown-event':
-      return 'The event is still being created at every site; try again in a moment.';
-    default:
-      return `The photo could not be committed (${reason}); try again.`;
-  }
-}
-
-function voteRefusal(
-  code: 'stale_version' | 'not_voting' | 'busy',
-  current: number,
-): ConflictError {
-  switch (code) {
-    case 'stale_version':
-      return new ConflictError(`Vote on the current montage, version ${current}.`, 'stale_version');
-    case 'not_voting':
-      return new ConflictError('No vote is open on this event now.', 'not_voting');
-    case 'busy':
-      return new ConflictError('A photo is being added right now; look at the new montage first.');
-  }
-}

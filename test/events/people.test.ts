@@ -166,6 +166,65 @@ describe('events for real groups', () => {
   });
 });
 
+describe('the organiser changes the group, by 2PC at every site', () => {
+  it('removes a participant (their photos leave the next montage) and deletes the event, with a site down then back', async () => {
+    const event = await createEvent(n[0], { title: 'Tidy up', votingSeconds: 60 });
+    await waitAgreed(n, event.id, (e) => e.phase === 'collecting');
+    const ghost = new Person('Ghost', n[1]);
+    const kept = new Person('Kept', n[2]);
+    for (const p of [ghost, kept]) {
+      expect((await p.join(event, inviteOf(event))).status).toBe(200);
+      expect((await p.upload(event.id)).status).toBe(201);
+    }
+    const two = await waitAgreed(n, event.id, (e) => e.montageVersion === 2);
+    const ghostId = two.participants.find((p) => p.name === 'Ghost')?.id ?? '';
+    const admin = await n[0].api();
+
+    // Only the organiser may remove: a guest (no account) is told to sign in.
+    const byGuest = await kept
+      .client()
+      .fetch(`/api/events/${event.id}/participants/${ghostId}`, { method: 'DELETE' });
+    expect(byGuest.status).toBe(401);
+
+    // A site that is down cannot agree: the removal is refused with the reason, nothing changes.
+    await n[2].node.kill();
+    const refused = await admin.fetch(`/api/events/${event.id}/participants/${ghostId}`, {
+      method: 'DELETE',
+    });
+    expect(refused.status).toBe(409);
+    expect(((await refused.json()) as { error: { message: string } }).error.message).toMatch(
+      /n3 did not answer/,
+    );
+    await n[2].node.restart();
+    await waitConnected(n);
+
+    const removed = await admin.fetch(`/api/events/${event.id}/participants/${ghostId}`, {
+      method: 'DELETE',
+    });
+    expect(removed.status, await removed.clone().text()).toBe(204);
+    const three = await waitAgreed(n, event.id, (e) => e.montageVersion === 3);
+    expect(three.photos.map((p) => p.participant)).toEqual(['Kept']);
+    expect(three.participants.map((p) => p.name)).not.toContain('Ghost');
+    // Montage 3 is the same everywhere and is not montage 2.
+    const hashes = await Promise.all(
+      n.map(async (node) => montageHash(await node.api(), event.id)),
+    );
+    expect(new Set(hashes).size).toBe(1);
+    expect(hashes[0]).not.toBe(await montageHash(admin, event.id, 2));
+    // The removed guest is a visitor now: no more photos.
+    expect((await ghost.upload(event.id)).status).toBe(403);
+
+    const deleted = await admin.fetch(`/api/events/${event.id}`, { method: 'DELETE' });
+    expect(deleted.status, await deleted.clone().text()).toBe(204);
+    for (const node of n) {
+      await waitFor(
+        async () => (await (await node.api()).get(`/api/events/${event.id}`)).status === 404,
+        { timeoutMs: 20_000, intervalMs: 100, what: `event deleted at ${node.name}` },
+      );
+    }
+  });
+});
+
 describe('every site is in', () => {
   it('an event created right after the cluster starts includes every configured site', async () => {
     const fresh = new TestCluster({ syncIntervalMs: 5_000 });

@@ -16,6 +16,7 @@ import type {
   OutcomePayload,
   PhotoPayload,
   PrepareVote,
+  RemovalPayload,
   VoteDecision,
 } from './types.js';
 
@@ -56,15 +57,35 @@ export function photoPrepareVote(
   p: PhotoPayload,
   holdsPrepared: boolean,
 ): PrepareVote {
+  return changePrepareVote(s, p, holdsPrepared);
+}
+
+/**
+ * A participant's vote on removing a participant or deleting the event: only before voting
+ * starts (the same window as photos), and on the same (version, round) as the coordinator, so
+ * every site makes the same next version.
+ */
+export function changePrepareVote(
+  s: EventState | null,
+  at: { readonly baseVersion: number; readonly round: number } | null,
+  holdsPrepared: boolean,
+): PrepareVote {
   if (s === null) return no('unknown-event');
   const closed = uploadsOpen(s);
   if (closed !== null) return no(closed);
   if (holdsPrepared) return no('busy');
+  if (at === null) return YES;
   const mine = { version: s.version, round: nextPhotoRound(s) };
-  if (mine.version === p.baseVersion && mine.round === p.round) return YES;
+  if (mine.version === at.baseVersion && mine.round === at.round) return YES;
   const behind =
-    mine.version < p.baseVersion || (mine.version === p.baseVersion && mine.round < p.round);
+    mine.version < at.baseVersion || (mine.version === at.baseVersion && mine.round < at.round);
   return no(behind ? 'lagging' : 'stale');
+}
+
+/** The state after a removal: a new version when the montage loses photos, else unchanged. */
+export function applyRemoval(s: EventState, r: RemovalPayload, hadPhotos: boolean): EventState {
+  if (!hadPhotos) return s;
+  return { phase: 'collecting', round: r.round, version: r.baseVersion + 1, deadline: null };
 }
 
 export function applyPhoto(p: PhotoPayload): EventState {

@@ -77,7 +77,7 @@ export const eventPeerRoutes =
       '/peer/events/voting',
       { schema: { hide: true, body: VotingNotice, response: { 200: Ack, ...errors } } },
       async (request) => {
-        deps.events.onVotingNotice(request.body);
+        deps.events.rounds.onVotingNotice(request.body);
         return ok;
       },
     );
@@ -86,7 +86,7 @@ export const eventPeerRoutes =
       '/peer/events/votes',
       { schema: { hide: true, body: VoteReport, response: { 200: Ack, ...errors } } },
       async (request) => {
-        deps.events.onVoteReport(request.body);
+        deps.events.rounds.onVoteReport(request.body);
         return ok;
       },
     );
@@ -96,7 +96,7 @@ export const eventPeerRoutes =
       {
         schema: { hide: true, body: CollectRequest, response: { 200: VoteCollection, ...errors } },
       },
-      async (request) => deps.events.onCollect(request.body),
+      async (request) => deps.events.rounds.onCollect(request.body),
     );
 
     app.post(

@@ -27,6 +27,10 @@ export interface EventRoutesDeps {
 
 const EventId = z.string().regex(/^evt_[A-Za-z0-9_-]{1,64}$/, 'Not an event id.');
 const Params = z.strictObject({ id: EventId });
+const ParticipantParams = z.strictObject({
+  id: EventId,
+  pid: z.string().regex(/^p_[A-Za-z0-9_-]{1,64}$/, 'Not a participant id.'),
+});
 
 const EventSchema = z.object({
   id: z.string(),
@@ -39,7 +43,13 @@ const EventSchema = z.object({
     z.object({ id: z.string(), participant: z.string(), site: z.string(), addedAt: z.string() }),
   ),
   participants: z.array(
-    z.object({ name: z.string(), site: z.string(), submitted: z.boolean(), voted: z.boolean() }),
+    z.object({
+      id: z.string(),
+      name: z.string(),
+      site: z.string(),
+      submitted: z.boolean(),
+      voted: z.boolean(),
+    }),
   ),
   deadline: z.string().nullable(),
   votes: z.object({ cast: z.number().int(), needed: z.number().int() }),
@@ -208,6 +218,39 @@ export const eventRoutes =
         },
       },
       async (request) => events.vote(request.params.id, callerOf(request), request.body),
+    );
+
+    app.delete(
+      '/api/events/:id',
+      {
+        schema: {
+          summary: 'Delete the event (organiser, before voting starts; by 2PC at every site)',
+          params: Params,
+          response: { 204: z.null(), ...errors },
+        },
+      },
+      async (request, reply) => {
+        requirePrincipal(request);
+        await events.deleteEvent(request.params.id, callerOf(request));
+        return reply.status(204).send(null);
+      },
+    );
+
+    app.delete(
+      '/api/events/:id/participants/:pid',
+      {
+        schema: {
+          summary:
+            'Remove a participant (organiser, before voting; their photos leave the montage)',
+          params: ParticipantParams,
+          response: { 204: z.null(), ...errors },
+        },
+      },
+      async (request, reply) => {
+        requirePrincipal(request);
+        await events.removeParticipant(request.params.id, callerOf(request), request.params.pid);
+        return reply.status(204).send(null);
+      },
     );
 
     app.get(

@@ -125,6 +125,12 @@ export function createApi(fetchImpl: FetchLike = (input, init) => fetch(input, i
         'GET',
         `/api/events/${id(eventId)}${invite ? `?invite=${encodeURIComponent(invite)}` : ''}`,
       ),
+    deleteEvent: (eventId: string) => request<null>('DELETE', `/api/events/${id(eventId)}`),
+    removeParticipant: (eventId: string, participantId: string) =>
+      request<null>(
+        'DELETE',
+        `/api/events/${id(eventId)}/participants/${encodeURIComponent(participantId)}`,
+      ),
     recoverEvent: (eventId: string, code: string) =>
       request<MosaicEvent>('POST', `/api/events/${id(eventId)}/recover`, { code }),
     createEvent: (body: EventCreate) => request<MosaicEvent>('POST', '/api/events', body),

@@ -71,6 +71,7 @@ export interface EventPhoto {
 }
 
 export interface EventParticipant {
+  readonly id: string;
   readonly name: string;
   readonly site: string;
   readonly submitted: boolean;
