@@ -17,6 +17,7 @@ export type ErrorCode =
   | 'unsupported_media_type'
   | 'invalid_image'
   | 'rate_limited'
+  | 'unavailable'
   | 'internal';
 
 export class AppError extends Error {
@@ -91,5 +92,12 @@ export class TooManyRequestsError extends AppError {
     message = `Too many failed sign-ins. Try again in ${retryAfterSeconds} s.`,
   ) {
     super(429, 'rate_limited', message);
+  }
+}
+
+/** Something the request needs is not reachable now; the same request may work later. */
+export class UnavailableError extends AppError {
+  constructor(message: string) {
+    super(503, 'unavailable', message);
   }
 }

@@ -279,4 +279,40 @@ export const MIGRATIONS: readonly string[] = [
     hlc        TEXT NOT NULL
   ) STRICT;
   `,
+  /* 10: events — recovery codes, removed participants, deleted events, two more 2PC kinds */ `
+  -- A participant recovers their identity with a personal code: its SHA-256 here.
+  ALTER TABLE event_participants ADD COLUMN recovery_hash TEXT;
+  CREATE INDEX event_participants_by_recovery ON event_participants (event_id, recovery_hash)
+    WHERE recovery_hash IS NOT NULL;
+
+  -- Participants the organiser removed; their photos leave montages from that version on.
+  CREATE TABLE event_removals (
+    event_id       TEXT NOT NULL,
+    participant_id TEXT NOT NULL,
+    version        INTEGER NOT NULL,
+    removed_at     INTEGER NOT NULL,
+    PRIMARY KEY (event_id, participant_id)
+  ) STRICT;
+
+  -- A deleted event stays as a tombstone (late messages about it are acknowledged and dropped).
+  ALTER TABLE events ADD COLUMN deleted_at INTEGER;
+
+  -- The 2PC log gains the kinds 'remove' and 'delete' (SQLite cannot alter a CHECK: rebuild).
+  CREATE TABLE event_tx_new (
+    id               TEXT NOT NULL,
+    role             TEXT NOT NULL CHECK (role IN ('coordinator', 'participant')),
+    event_id         TEXT NOT NULL,
+    kind             TEXT NOT NULL
+      CHECK (kind IN ('create', 'photo', 'outcome', 'remove', 'delete')),
+    coordinator      TEXT NOT NULL,
+    body             TEXT NOT NULL,
+    state            TEXT NOT NULL,
+    updated_at       INTEGER NOT NULL,
+    PRIMARY KEY (id, role)
+  ) STRICT;
+  INSERT INTO event_tx_new SELECT * FROM event_tx;
+  DROP TABLE event_tx;
+  ALTER TABLE event_tx_new RENAME TO event_tx;
+  CREATE INDEX event_tx_open ON event_tx (event_id, role, state);
+  `,
 ];

@@ -33,17 +33,7 @@ function describe(error: FastifyError): { status: number; code: string; message:
     return { status: error.status, code: error.code, message: error.message };
   if (hasZodFastifySchemaValidationErrors(error)) {
     const issues: readonly { instancePath?: string; message?: string }[] = error.validation;
-    const details = issues
-      .map((v) => {
-        const where = v.instancePath ? v.instancePath.replace(/^\//, '').replaceAll('/', '.') : '';
-        return where ? `${where}: ${v.message ?? 'invalid'}` : (v.message ?? 'invalid');
-      })
-      .join('; ');
-    return {
-      status: 400,
-      code: 'validation_failed',
-      message: `Invalid ${error.validationContext ?? 'request'}: ${details}`,
-    };
+    return { status: 400, code: 'validation_failed', message: validationMessage(issues) };
   }
   switch (error.code) {
     case 'FST_ERR_CTP_INVALID_JSON_BODY':
@@ -74,4 +64,23 @@ function describe(error: FastifyError): { status: number; code: string; message:
   const status = error.statusCode ?? 500;
   if (status >= 400 && status < 500) return { status, code: 'bad_request', message: error.message };
   return { status: 500, code: 'internal', message: 'Internal error.' };
+}
+
+/**
+ * What a person reads for a request that failed validation. Our schemas word their own
+ * messages as sentences ("A title is required."): those are shown as they are. A generic
+ * message from the validator names the field it is about.
+ */
+export function validationMessage(
+  issues: readonly { instancePath?: string; message?: string }[],
+): string {
+  const sentences = issues.map((v) => {
+    const message = v.message ?? 'Invalid value.';
+    if (/^[A-Z].*[.!?]$/.test(message)) return message;
+    const where = v.instancePath ? v.instancePath.replace(/^\//, '').replaceAll('/', '.') : '';
+    return where
+      ? `The field "${where}" is not valid: ${message}.`
+      : `Invalid request: ${message}.`;
+  });
+  return [...new Set(sentences)].join(' ');
 }

@@ -206,10 +206,11 @@ export async function startNode(
     clusterKey: config.clusterKey ?? null,
     decodes,
     self: () => ({ id: identity.id, name: identity.name, url: selfUrl ?? '' }),
-    peers: () =>
-      (replicator?.status() ?? []).flatMap((p) =>
-        p.id !== null && p.name !== null ? [{ id: p.id, name: p.name, url: p.url }] : [],
-      ),
+    members: () =>
+      (replicator?.status() ?? []).map((p) => ({
+        url: p.url,
+        site: p.id !== null && p.name !== null ? { id: p.id, name: p.name, url: p.url } : null,
+      })),
   });
 
   const access = new FolderAccess(config.folderUsers);
@@ -233,6 +234,7 @@ export async function startNode(
   const peerStatus = () => replicator?.status() ?? [];
   registerPeerMetrics(metrics.registry, peerStatus);
   registerFolderMetrics(metrics.registry, () => [...folders.values()]);
+  events.registerMetrics(metrics.registry);
   const app = await buildApp({
     log,
     info: { nodeId: identity.id, nodeName: identity.name, version: VERSION },

@@ -178,7 +178,8 @@ describe('group photo events across 3 sites', () => {
   });
 
   it('joining: a wrong invite is 403, a full event 409; a reject before voting is not a vote', async () => {
-    const event = await createEvent(n[0], { title: 'Small', maxParticipants: 1 });
+    // The organiser is a participant too: room for one guest.
+    const event = await createEvent(n[0], { title: 'Small', maxParticipants: 2 });
     await waitAgreed(n, event.id, (e) => e.phase === 'collecting');
     const x = new Person('x', n[1]);
     expect((await x.join(event, 'wrong-invite')).status).toBe(403);

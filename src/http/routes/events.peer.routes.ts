@@ -10,6 +10,7 @@ import type { BlobStore } from '../../blobs/blob-store.js';
 import type { EventService } from '../../events/event.service.js';
 import {
   Ack,
+  CollectRequest,
   DecisionRequest,
   ParticipantNotice,
   PhotoParams,
@@ -17,6 +18,7 @@ import {
   PrepareVoteSchema,
   StatusRequest,
   StatusResponse,
+  VoteCollection,
   VoteReport,
   VotingNotice,
 } from '../../events/event-messages.js';
@@ -86,7 +88,7 @@ export const eventPeerRoutes =
         schema: { hide: true, body: VotingNotice, response: { 200: Ack, ...errors } },
       },
       async (request) => {
-        deps.events.onVotingNotice(request.body);
+        deps.events.rounds.onVotingNotice(request.body);
         return ok;
       },
     );
@@ -98,9 +100,17 @@ export const eventPeerRoutes =
         schema: { hide: true, body: VoteReport, response: { 200: Ack, ...errors } },
       },
       async (request) => {
-        deps.events.onVoteReport(request.body);
+        deps.events.rounds.onVoteReport(request.body);
         return ok;
       },
+    );
+
+    app.post(
+      '/peer/events/votes/collect',
+      {
+        schema: { hide: true, body: CollectRequest, response: { 200: VoteCollection, ...errors } },
+      },
+      async (request) => deps.events.rounds.onCollect(request.body),
     );
 
     app.post(

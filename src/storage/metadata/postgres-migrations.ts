@@ -245,4 +245,23 @@ export const POSTGRES_MIGRATIONS: readonly string[] = [
     hlc        TEXT NOT NULL
   );
   `,
+  /* 10: events — recovery codes, removed participants, deleted events, two more 2PC kinds */ `
+  ALTER TABLE event_participants ADD COLUMN recovery_hash TEXT;
+  CREATE INDEX event_participants_by_recovery ON event_participants (event_id, recovery_hash)
+    WHERE recovery_hash IS NOT NULL;
+
+  CREATE TABLE event_removals (
+    event_id       TEXT NOT NULL,
+    participant_id TEXT NOT NULL,
+    version        BIGINT NOT NULL,
+    removed_at     BIGINT NOT NULL,
+    PRIMARY KEY (event_id, participant_id)
+  );
+
+  ALTER TABLE events ADD COLUMN deleted_at BIGINT;
+
+  ALTER TABLE event_tx DROP CONSTRAINT event_tx_kind_check;
+  ALTER TABLE event_tx ADD CONSTRAINT event_tx_kind_check
+    CHECK (kind IN ('create', 'photo', 'outcome', 'remove', 'delete'));
+  `,
 ];

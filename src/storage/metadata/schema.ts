@@ -30,6 +30,7 @@ export interface Schema {
   lease: LeaseTable;
   device_owners: DeviceOwnersTable;
   token_revocations: TokenRevocationsTable;
+  event_removals: EventRemovalsTable;
 }
 
 export interface MetaTable {
@@ -147,6 +148,7 @@ export interface EventsTable {
   deadline: number | null;
   published_at: number | null;
   created_at: number;
+  deleted_at: number | null;
 }
 
 export interface EventPhotosTable {
@@ -164,6 +166,7 @@ export interface EventParticipantsTable {
   site_name: string;
   username: string | null;
   joined_at: number;
+  recovery_hash: string | null;
 }
 
 export interface EventVotesTable {
@@ -179,7 +182,7 @@ export interface EventTxTable {
   id: string;
   role: 'coordinator' | 'participant';
   event_id: string;
-  kind: 'create' | 'photo' | 'outcome';
+  kind: 'create' | 'photo' | 'outcome' | 'remove' | 'delete';
   coordinator: string;
   body: string;
   state: string;
@@ -232,4 +235,12 @@ export interface DeviceOwnersTable {
 export interface TokenRevocationsTable {
   token_id: string;
   hlc: string;
+}
+
+/** Participants the organiser removed; their photos leave montages from `version` on. */
+export interface EventRemovalsTable {
+  event_id: string;
+  participant_id: string;
+  version: number;
+  removed_at: number;
 }
