@@ -19,7 +19,8 @@ import type { BlobStore } from '../blobs/blob-store.js';
 import type { Thumbnails } from '../pictures/images.js';
 import type { PictureService } from '../pictures/picture.service.js';
 import { installAuth } from './auth.js';
-import { installErrorHandler } from './error-handler.js';
+import { frameworkErrors, installErrorHandler } from './error-handler.js';
+import { installSecurityHeaders } from './security-headers.js';
 import { installRequestMetrics, type Metrics } from './metrics.js';
 import { authRoutes } from './routes/auth.routes.js';
 import { clusterRoutes, type ClusterRoutesDeps } from './routes/cluster.routes.js';
@@ -39,6 +40,10 @@ export interface AppDeps {
   readonly log: FastifyBaseLogger;
   readonly info: SystemInfo;
   readonly cookieSecret: string;
+  /** Fastify's trustProxy: which proxies' X-Forwarded-* to believe (false: none). */
+  readonly trustProxy: boolean | string;
+  /** A bearer token that may read /metrics (for Prometheus), or null. */
+  readonly metricsToken: string | null;
   readonly maxUploadBytes: number;
   readonly accounts: AccountService;
   readonly pictures: PictureService;
@@ -64,6 +69,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const app = Fastify({
     loggerInstance: deps.log,
     bodyLimit: 1024 * 1024,
+    trustProxy: deps.trustProxy,
+    frameworkErrors,
   }).withTypeProvider<ZodTypeProvider>();
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
@@ -101,7 +108,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   });
   await app.register(swaggerUi, { routePrefix: '/api/docs', uiConfig: { deepLinking: false } });
 
-  installAuth(app, deps.accounts);
+  installSecurityHeaders(app);
+  installAuth(app, { accounts: deps.accounts, metricsToken: deps.metricsToken });
   installRequestMetrics(app, deps.metrics.registry);
 
   await app.register(systemRoutes(deps.info, deps.metrics.registry));
@@ -120,8 +128,14 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(streamRoutes(deps.live));
   if (deps.webRoot !== null) await installWeb(app, deps.webRoot);
   await app.register(deviceRoutes(deps.devices));
-  if (deps.peer) await app.register(peerRoutes(deps.peer));
   if (deps.events) await app.register(eventRoutes(deps.events.api));
-  if (deps.events?.peer) await app.register(eventPeerRoutes(deps.events.peer));
+  // The /peer routes answer to the cluster key's signature (their peer guard), not to accounts.
+  await app.register(async (peers) => {
+    peers.addHook('onRoute', (route) => {
+      route.config = { ...route.config, peer: true };
+    });
+    if (deps.peer) await peers.register(peerRoutes(deps.peer));
+    if (deps.events?.peer) await peers.register(eventPeerRoutes(deps.events.peer));
+  });
   return app;
 }

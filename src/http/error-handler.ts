@@ -22,10 +22,44 @@ export function installErrorHandler(app: FastifyInstance, fallback?: NotFoundFal
 
   app.setNotFoundHandler((request, reply) => {
     if (fallback?.matches(request)) return fallback.send(reply);
+    // The URL is not echoed: the answer is the same for every path that matched nothing.
     return reply.status(404).send({
-      error: { code: 'not_found', message: `No route ${request.method} ${request.url}.` },
+      error: { code: 'not_found', message: `No such route (${request.method}).` },
     });
   });
+}
+
+/**
+ * Fastify's errors from before routing (a path that is not valid percent-encoding), in the
+ * same shape. Pass as the `frameworkErrors` option of Fastify().
+ */
+export function frameworkErrors(
+  error: FastifyError,
+  request: FastifyRequest,
+  reply: FastifyReply,
+): void {
+  request.log.info({ code: error.code }, error.message);
+  void reply.status(400).send({ error: { code: 'bad_request', message: 'The URL is malformed.' } });
+}
+
+/**
+ * Busboy (the multipart parser) throws plain Errors for malformed input: no boundary, a
+ * boundary it cannot use, a body that ends inside a part. They are the sender's mistake.
+ */
+const MALFORMED_MULTIPART = [
+  /^Multipart: Boundary not found$/,
+  /^The needle cannot /,
+  /terminated early due to unexpected end of multipart data$/,
+  /^Unexpected end of multipart data$/,
+  /^Unsupported Content-Type\.$/,
+];
+
+export function isMalformedMultipart(error: Error): boolean {
+  return (
+    !('statusCode' in error) &&
+    !('code' in error) &&
+    MALFORMED_MULTIPART.some((pattern) => pattern.test(error.message))
+  );
 }
 
 function describe(error: FastifyError): { status: number; code: string; message: string } {
@@ -43,6 +77,13 @@ function describe(error: FastifyError): { status: number; code: string; message:
       status: 400,
       code: 'validation_failed',
       message: `Invalid ${error.validationContext ?? 'request'}: ${details}`,
+    };
+  }
+  if (isMalformedMultipart(error)) {
+    return {
+      status: 400,
+      code: 'bad_request',
+      message: `The multipart body is malformed: ${error.message}`,
     };
   }
   switch (error.code) {
@@ -72,6 +113,8 @@ function describe(error: FastifyError): { status: number; code: string; message:
       break;
   }
   const status = error.statusCode ?? 500;
+  if (status === 403) return { status, code: 'forbidden', message: error.message };
+  if (status === 404) return { status, code: 'not_found', message: error.message };
   if (status >= 400 && status < 500) return { status, code: 'bad_request', message: error.message };
   return { status: 500, code: 'internal', message: 'Internal error.' };
 }
