@@ -2,7 +2,7 @@
  * The HTTP server of one node: the public JSON API, health, metrics and OpenAPI docs.
  * Handlers only parse, authorize and delegate to services.
  */
-import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, type RouteOptions } from 'fastify';
 import cookie from '@fastify/cookie';
 import multipart from '@fastify/multipart';
 import swagger from '@fastify/swagger';
@@ -18,7 +18,7 @@ import type { Principal } from '../accounts/principal.js';
 import type { BlobStore } from '../blobs/blob-store.js';
 import type { Thumbnails } from '../pictures/images.js';
 import type { PictureService } from '../pictures/picture.service.js';
-import { installAuth } from './auth.js';
+import { accessOf, installAuth } from './auth.js';
 import { frameworkErrors, installErrorHandler } from './error-handler.js';
 import { installSecurityHeaders } from './security-headers.js';
 import { installRequestMetrics, type Metrics } from './metrics.js';
@@ -72,6 +72,23 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     trustProxy: deps.trustProxy,
     frameworkErrors,
   }).withTypeProvider<ZodTypeProvider>();
+  // The route table with who may call each route, logged at start (debug) for operators and
+  // for the attack tests, which sweep every route of it. The options objects are kept, not
+  // copied: hooks that run after this one (the docs, the /peer scope) set their config.
+  const routes: RouteOptions[] = [];
+  app.addHook('onRoute', (route) => {
+    routes.push(route);
+  });
+  app.addHook('onReady', async () => {
+    const table = routes.flatMap((route) =>
+      (Array.isArray(route.method) ? route.method : [route.method]).map((method) => ({
+        method,
+        url: route.url,
+        access: accessOf(route.config),
+      })),
+    );
+    deps.log.debug({ routes: table }, 'route table');
+  });
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
   installErrorHandler(

@@ -13,7 +13,7 @@
  * A request that matched no route reaches the not-found handler, which serves nothing private.
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyContextConfig, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { AccountService } from '../accounts/account.service.js';
 import type { Principal } from '../accounts/principal.js';
 import { ForbiddenError, UnauthorizedError } from '../core/errors.js';
@@ -40,6 +40,16 @@ export interface AuthOptions {
   readonly accounts: AccountService;
   /** The bearer token Prometheus may use for /metrics, or null for none. */
   readonly metricsToken: string | null;
+}
+
+/** Who may call a route, from its config: what the route table at start-up shows. */
+export type Access = 'public' | 'peer' | 'admin' | 'account';
+
+export function accessOf(config: FastifyContextConfig | undefined): Access {
+  if (config?.public === true) return 'public';
+  if (config?.peer === true) return 'peer';
+  if (config?.admin === true) return 'admin';
+  return 'account';
 }
 
 /** Methods that change state: a browser must send them from this node's own pages. */
