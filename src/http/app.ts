@@ -19,7 +19,7 @@ import type { BlobStore } from '../blobs/blob-store.js';
 import type { Thumbnails } from '../pictures/images.js';
 import type { PictureService } from '../pictures/picture.service.js';
 import { accessOf, installAuth } from './auth.js';
-import { frameworkErrors, installErrorHandler } from './error-handler.js';
+import { clientErrorHandler, frameworkErrors, installErrorHandler } from './error-handler.js';
 import { installSecurityHeaders } from './security-headers.js';
 import { installRequestMetrics, type Metrics } from './metrics.js';
 import { authRoutes } from './routes/auth.routes.js';
@@ -71,6 +71,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     bodyLimit: 1024 * 1024,
     trustProxy: deps.trustProxy,
     frameworkErrors,
+    clientErrorHandler,
   }).withTypeProvider<ZodTypeProvider>();
   // The route table with who may call each route, logged at start (debug) for operators and
   // for the attack tests, which sweep every route of it. The options objects are kept, not

@@ -2,6 +2,8 @@
  * The one place where failures become HTTP responses:
  * `{"error": {"code": "...", "message": "..."}}`.
  */
+import { STATUS_CODES } from 'node:http';
+import type { Duplex } from 'node:stream';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
 import { AppError } from '../core/errors.js';
@@ -40,6 +42,28 @@ export function frameworkErrors(
 ): void {
   request.log.info({ code: error.code }, error.message);
   void reply.status(400).send({ error: { code: 'bad_request', message: 'The URL is malformed.' } });
+}
+
+/**
+ * Requests that are not valid HTTP (a wrong Content-Length, a header too large), answered on
+ * the socket before Fastify sees a request, in the same shape. The `clientErrorHandler` option.
+ */
+export function clientErrorHandler(error: Error & { code?: string }, socket: Duplex): void {
+  if (error.code === 'ECONNRESET' || socket.destroyed) return;
+  const [status, code, message] =
+    error.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+      ? [408, 'bad_request', 'The request took too long.']
+      : error.code === 'HPE_HEADER_OVERFLOW'
+        ? [431, 'bad_request', 'The request headers are too large.']
+        : [400, 'bad_request', 'The request is not valid HTTP.'];
+  const body = JSON.stringify({ error: { code, message } });
+  if (socket.writable) {
+    socket.write(
+      `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? ''}\r\nContent-Length: ${Buffer.byteLength(body)}\r\n` +
+        `Content-Type: application/json; charset=utf-8\r\nConnection: close\r\n\r\n${body}`,
+    );
+  }
+  socket.destroy();
 }
 
 /**

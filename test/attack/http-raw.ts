@@ -28,7 +28,10 @@ export function rawRequest(
         method,
         path,
         agent: false,
-        headers: { ...headers, 'content-length': String(body === undefined ? 0 : body.length) },
+        headers: {
+          ...headers,
+          'content-length': String(body === undefined ? 0 : Buffer.byteLength(body)),
+        },
       },
       (res) => {
         const chunks: Buffer[] = [];
