@@ -7,6 +7,7 @@ import type { Duplex } from 'node:stream';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
 import { AppError } from '../core/errors.js';
+import { SECURITY_HEADERS } from './security-headers.js';
 
 export interface NotFoundFallback {
   /** Whether this unmatched request is for the fallback (e.g. a web app page) and not a 404. */
@@ -41,7 +42,10 @@ export function frameworkErrors(
   reply: FastifyReply,
 ): void {
   request.log.info({ code: error.code }, error.message);
-  void reply.status(400).send({ error: { code: 'bad_request', message: 'The URL is malformed.' } });
+  void reply
+    .status(400)
+    .headers(SECURITY_HEADERS)
+    .send({ error: { code: 'bad_request', message: 'The URL is malformed.' } });
 }
 
 /**
