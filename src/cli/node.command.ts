@@ -60,6 +60,14 @@ export function nodeCommand(): Command {
       '--blobs <url>',
       'where bytes live: s3://BUCKET[/PREFIX]?endpoint=URL&region=R for an S3 store (env MOSAIC_BLOBS, default: files under --data)',
     )
+    .option(
+      '--trust-proxy <on|off|addresses>',
+      'believe X-Forwarded-* from this reverse proxy (env MOSAIC_TRUST_PROXY, default off)',
+    )
+    .option(
+      '--metrics-token <token>',
+      'bearer token that may read /metrics, e.g. for Prometheus (env MOSAIC_METRICS_TOKEN)',
+    )
     .action(
       async (
         flags: Record<string, string | undefined> & {
@@ -86,6 +94,8 @@ export function nodeCommand(): Command {
             syncIntervalMs: flags['syncIntervalMs'],
             advertiseUrl: flags['advertiseUrl'],
             blobs: flags['blobs'],
+            trustProxy: flags['trustProxy'],
+            metricsToken: flags['metricsToken'],
           },
           process.env,
         );

@@ -239,6 +239,8 @@ export async function startNode(
     log,
     info: { nodeId: identity.id, nodeName: identity.name, version: VERSION },
     cookieSecret: identity.cookieSecret,
+    trustProxy: config.trustProxy,
+    metricsToken: config.metricsToken ?? null,
     maxUploadBytes: config.maxUploadBytes,
     accounts,
     loginLimiter,

@@ -102,7 +102,7 @@ async function converged(
 }
 
 async function metric(node: ClusterNode, name: string): Promise<number> {
-  const text = await (await fetch(`${node.node.url}/metrics`)).text();
+  const text = await (await (await node.api()).fetch('/metrics')).text();
   const m = new RegExp(`^${name}\\{folder="folder"\\} (\\d+)`, 'm').exec(text);
   return m ? Number(m[1]) : 0;
 }

@@ -329,7 +329,7 @@ describe('replication across 4 nodes', () => {
       },
       { timeoutMs: 15_000, what: 'all peers up with no lag' },
     );
-    const metrics = await (await fetch(`${n2.node.url}/metrics`)).text();
+    const metrics = await (await (await n2.api()).fetch('/metrics')).text();
     expect(metrics).toMatch(/mosaic_peer_up\{peer="n1"\} 1/);
     expect(metrics).toMatch(/mosaic_peer_lag_ops\{peer="n3"\} 0/);
   });
