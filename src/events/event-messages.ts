@@ -18,6 +18,7 @@ export const EventRecordSchema = z.strictObject({
   originId: Name,
   originName: Name,
   organiser: Name,
+  organiserId: Id.optional(),
   invite: Id,
   sites: z.array(SiteSchema).min(1).max(64),
   votingSeconds: z.number().int().min(1).max(86_400),

@@ -16,6 +16,20 @@ import type {
   VoteDecision,
 } from './core/types.js';
 
+/** The organiser as a participant, from the event record itself (null for older events). */
+export function organiserOf(record: EventRecord): Participant | null {
+  if (record.organiserId === undefined) return null;
+  return {
+    id: record.organiserId,
+    name: record.organiser,
+    siteId: record.originId,
+    siteName: record.originName,
+    username: record.organiser,
+    joinedAt: record.createdAt,
+    recoveryHash: null,
+  };
+}
+
 export interface StoredEvent {
   readonly record: EventRecord;
   readonly state: EventState;

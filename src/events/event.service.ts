@@ -19,7 +19,7 @@ import { checkVote, INITIAL_STATE } from './core/event-phase.js';
 import type { EventRecord, Site, TxBody, VoteDecision } from './core/types.js';
 import { sleep, type EventContext } from './event.context.js';
 import { PATHS } from './event-messages.js';
-import type { Participant, StoredEvent } from './event.repository.js';
+import { organiserOf, type Participant, type StoredEvent } from './event.repository.js';
 import { eventView, type EventView, type Role } from './event.view.js';
 import type { MontageBuilder } from './montage.js';
 import { RoundKeeper } from './event-rounds.js';
@@ -111,27 +111,20 @@ export class EventService {
       originId: self.id,
       originName: self.name,
       organiser: principal.username,
+      organiserId: newId('p'),
       invite: randomBytes(18).toString('base64url'),
       sites: [self, ...sites.filter((p) => p.id !== self.id)],
       votingSeconds: input.votingSeconds,
       maxParticipants: input.maxParticipants,
       createdAt: this.ctx.now(),
     };
-    // The organiser is one of the group: a participant from the start, identified by their
-    // account at every site (so no recovery code).
-    const organiser: Participant = {
-      id: newId('p'),
-      name: principal.username,
-      siteId: self.id,
-      siteName: self.name,
-      username: principal.username,
-      joinedAt: record.createdAt,
-      recoveryHash: null,
-    };
     const { repo } = this.ctx;
     repo.transaction(() => {
       repo.insertEvent(record, INITIAL_STATE);
-      this.addParticipant(record.id, record.sites, organiser);
+      // The organiser is one of the group: a participant from the start, identified by their
+      // account at every site (so no recovery code); every site records them with the event.
+      const organiser = organiserOf(record);
+      if (organiser) repo.insertParticipant(record.id, organiser);
     });
     // The shadow events are created by 2PC; uploads stay refused (phase 'creating') until then.
     const done = this.deps.coordinator.run(

@@ -15,6 +15,7 @@ import {
 import { participantOnDecision, participantOnPrepare } from './core/two-phase.js';
 import type { Decision, PrepareVote, Site, TxBody } from './core/types.js';
 import type { EventContext } from './event.context.js';
+import { organiserOf } from './event.repository.js';
 import { PATHS, StatusResponse } from './event-messages.js';
 
 export interface PrepareRequest {
@@ -184,6 +185,8 @@ export class TxParticipant {
         const existing = repo.getEvent(eventId);
         if (existing === null) repo.insertEvent(body.event, COLLECTING);
         else if (existing.state.phase === 'creating') repo.setState(eventId, COLLECTING);
+        const organiser = organiserOf(body.event);
+        if (organiser) repo.insertParticipant(eventId, organiser);
         return;
       }
       case 'photo': {

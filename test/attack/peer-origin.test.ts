@@ -3,6 +3,7 @@
  * 1000. It is refused; the node keeps numbering its own operations from its contiguous counter,
  * so its sequence has no gap, new uploads replicate and file changes still reach devices.
  */
+import { deviceIdFor } from '../../src/devices/core/device-id.js';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -84,8 +85,9 @@ describe('operations that claim the receiving node as origin (issue 12, row 7)',
 
     // A file change at node 1 reaches a device's feed.
     const admin = await n1.api();
-    const deviceId = '0a0b0c0d0e0f1011';
-    const reg = await admin.post('/api/folders/shared/devices', { deviceId, name: 'phone' });
+    const nonce = '0a0b0c0d0e0f10111213141516171819';
+    const deviceId = deviceIdFor('admin', nonce);
+    const reg = await admin.post('/api/folders/shared/devices', { deviceId, name: 'phone', nonce });
     expect(reg.status).toBe(200);
     await writeFile(join(root1, 'after-attack.txt'), 'still syncing\n');
     await waitFor(

@@ -31,6 +31,11 @@ export interface EventRecord {
   readonly originName: string;
   /** Username of the organiser at the origin. */
   readonly organiser: string;
+  /**
+   * The organiser's participant id: the organiser is one of the group, recorded with the event
+   * at every site by the create transaction itself (absent in events made before that).
+   */
+  readonly organiserId?: string | undefined;
   readonly invite: string;
   readonly sites: readonly Site[];
   readonly votingSeconds: number;
