@@ -10,8 +10,8 @@
  * directory fsynced), so a blob that exists is always whole. Nothing is buffered in memory.
  */
 import { createHash, randomUUID } from 'node:crypto';
-import { createReadStream, createWriteStream, type ReadStream } from 'node:fs';
-import { mkdir, readdir, rename, rm, stat, unlink, utimes } from 'node:fs/promises';
+import { createReadStream, createWriteStream, existsSync, type ReadStream } from 'node:fs';
+import { mkdir, open, readdir, rename, rm, stat, unlink, utimes } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Transform, type Readable, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -55,6 +55,11 @@ export class BlobStore {
 
   async has(hash: string): Promise<boolean> {
     return (await sizeOf(this.path(hash))) !== null;
+  }
+
+  /** Whether the blob is in the store now, synchronously (to decide inside a transaction). */
+  hasNow(hash: string): boolean {
+    return existsSync(this.path(hash));
   }
 
   async size(hash: string): Promise<number | null> {
@@ -169,6 +174,21 @@ export class BlobStore {
   /** A read stream over the whole blob or an inclusive byte range. */
   read(hash: string, range?: { start: number; end: number }): ReadStream {
     return createReadStream(this.path(hash), range ?? {});
+  }
+
+  /**
+   * Opens the blob first, then streams from the open file: null when it is not in the store,
+   * and a blob moved to the trash after opening is still read whole (same inode).
+   */
+  async openRead(hash: string, range?: { start: number; end: number }): Promise<ReadStream | null> {
+    let handle;
+    try {
+      handle = await open(this.path(hash), 'r');
+    } catch (error) {
+      if (isNotFound(error)) return null;
+      throw error;
+    }
+    return handle.createReadStream(range ?? {});
   }
 
   /** Moves a blob to the trash; its mtime records when, for the retention sweep. */

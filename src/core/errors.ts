@@ -16,6 +16,7 @@ export type ErrorCode =
   | 'payload_too_large'
   | 'unsupported_media_type'
   | 'invalid_image'
+  | 'unavailable'
   | 'internal';
 
 export class AppError extends Error {
@@ -80,5 +81,12 @@ export class NotAnImageError extends AppError {
 export class InvalidImageError extends AppError {
   constructor(message: string, cause?: unknown) {
     super(422, 'invalid_image', message, { cause });
+  }
+}
+
+/** Something this node should have is not here right now (being repaired): try again soon. */
+export class UnavailableError extends AppError {
+  constructor(message: string) {
+    super(503, 'unavailable', message);
   }
 }

@@ -89,6 +89,8 @@ export async function startNode(
     selfId: identity.id,
   });
   const accounts = new AccountService(accountRepo, changes);
+  // BlobSync (below) restores or fetches bytes the file route finds missing.
+  let blobSyncRef: BlobSync | null = null;
   const pictures = new PictureService({
     pictures: pictureRepo,
     blobs,
@@ -96,6 +98,9 @@ export async function startNode(
     changes,
     nodeName: identity.name,
     log,
+    repairBytes: (id) => {
+      blobSyncRef?.schedule(id);
+    },
   });
 
   await seedAdmin(
@@ -103,7 +108,8 @@ export async function startNode(
     config,
     options.announce ?? ((line) => process.stdout.write(`${line}\n`)),
   );
-  await settleDeletedPictures(db, pictures);
+  // Rows whose has_blob disagrees with the store (a crash between a move and its record).
+  await pictures.repairAllBytes();
 
   // Replication: only with a cluster key, which authenticates every peer request.
   if (config.peers.length > 0 && config.clusterKey === undefined) {
@@ -128,6 +134,7 @@ export async function startNode(
       live.publish({ type: 'pictures', ids: [id] });
     },
   });
+  blobSyncRef = blobSync;
   if (config.clusterKey !== undefined) {
     replicator = new Replicator({
       selfId: identity.id,
@@ -344,13 +351,4 @@ async function seedAdmin(
     announce(`Created the account "admin" with the password: ${password}`);
     announce('It is shown only this once. Set MOSAIC_ADMIN_PASSWORD to choose it yourself.');
   }
-}
-
-/** Finishes any trash moves that a crash interrupted (a deleted picture whose bytes remain). */
-async function settleDeletedPictures(db: Db, pictures: PictureService): Promise<void> {
-  const ids = db
-    .prepare('SELECT id FROM pictures WHERE alive = 0 AND has_blob = 1')
-    .pluck()
-    .all() as string[];
-  for (const id of ids) await pictures.settleBytes(id);
 }

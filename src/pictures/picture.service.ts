@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import type { Principal } from '../accounts/principal.js';
 import type { BlobStore, StagedBlob } from '../blobs/blob-store.js';
-import { ForbiddenError, NotFoundError } from '../core/errors.js';
+import { ForbiddenError, NotFoundError, UnavailableError } from '../core/errors.js';
 import { Limiter } from '../core/limiter.js';
 import type { ChangeLog } from '../oplog/change-log.js';
 import { probeImage, type ImageInfo, type Thumbnails, type ThumbSize } from './images.js';
@@ -30,6 +30,8 @@ export interface PictureServiceDeps {
   readonly nodeName: string;
   readonly log: Logger;
   readonly now?: () => number;
+  /** Asks for a picture's bytes to be put back where its state says (BlobSync.schedule). */
+  readonly repairBytes?: (id: string) => void;
 }
 
 /** Upload, find, edit and delete pictures. Every method opens with its permission check. */
@@ -136,24 +138,69 @@ export class PictureService {
   /**
    * Puts a picture's bytes where its state says: a dead picture's bytes go to the trash, a
    * living one's come back from it. Runs after every picture operation, local or replicated,
-   * and at start for anything a crash left half-done.
+   * and at start for anything a crash left half-done. It checks the store, not the row's flag,
+   * and records what it finds (see recordBytes), so a stale flag is repaired here too.
    */
   async settleBytes(id: string): Promise<void> {
     const { pictures, blobs, thumbs } = this.deps;
     const stored = pictures.get(id);
     if (!stored) return;
     if (!isAlive(stored.state)) {
-      if (stored.hasBlob || (await blobs.has(id))) {
+      if (await blobs.has(id)) {
         await blobs.trash(id);
         await thumbs.remove(id);
-        pictures.setHasBlob(id, false);
         this.deps.log.info({ picture: id }, 'picture bytes moved to trash');
       }
+      this.recordBytes(id);
       return;
     }
-    if (!stored.hasBlob && ((await blobs.has(id)) || (await blobs.restore(id)))) {
-      pictures.setHasBlob(id, true);
+    if (!(await blobs.has(id))) await blobs.restore(id);
+    this.recordBytes(id);
+  }
+
+  /**
+   * The route could not open the bytes of a picture listed here: records that they are missing,
+   * asks for them to be restored or fetched, and returns the error to answer (503).
+   */
+  bytesMissing(id: string): UnavailableError {
+    this.recordBytes(id);
+    this.deps.repairBytes?.(id);
+    this.deps.log.warn({ picture: id }, 'picture listed without its bytes; repairing');
+    return new UnavailableError(
+      'The bytes of this picture are not on this node right now; they are being restored. Try again shortly.',
+    );
+  }
+
+  /**
+   * At start: settles every picture whose flag disagrees with the store or whose bytes are not
+   * where its state says (a crash between a move and its record, or an older version's race).
+   * Returns how many were repaired.
+   */
+  async repairAllBytes(): Promise<number> {
+    const { pictures, blobs } = this.deps;
+    let repaired = 0;
+    for (const row of pictures.byteFlags()) {
+      const present = blobs.hasNow(row.id);
+      const consistent = row.alive ? row.hasBlob === present : !row.hasBlob && !present;
+      if (consistent) continue;
+      await this.settleBytes(row.id);
+      repaired++;
     }
+    if (repaired > 0) this.deps.log.warn({ repaired }, 'picture byte flags repaired at start');
+    return repaired;
+  }
+
+  /**
+   * Writes whether the bytes are in the store now. The check and the write are synchronous,
+   * so no other task moves the bytes between them; a move that finishes later is followed by
+   * its own call. Writes only when the row is wrong (each write is a commit).
+   */
+  private recordBytes(id: string): boolean {
+    const { pictures, blobs } = this.deps;
+    const present = blobs.hasNow(id);
+    const stored = pictures.get(id);
+    if (stored && stored.hasBlob !== present) pictures.setHasBlob(id, present);
+    return present;
   }
 
   private visible(stored: StoredPicture | null): Picture | null {

@@ -76,6 +76,11 @@ export class BlobSync {
       .get() as number;
   }
 
+  /** Whether a reconcile is running or a flag is waiting to be written (for tests). */
+  busy(): boolean {
+    return this.inflight.size > 0 || this.flushTimer !== null;
+  }
+
   stop(): void {
     this.stopped = true;
     if (this.flushTimer) {
@@ -85,6 +90,7 @@ export class BlobSync {
   }
 
   schedule(id: string): void {
+    if (this.stopped) return;
     const running = this.inflight.get(id);
     if (running) {
       running.again = true;
@@ -174,19 +180,38 @@ export class BlobSync {
     }, 5);
   }
 
+  /**
+   * The flag is set only for a picture that is still alive and whose bytes are still in the
+   * store, read in the same transaction: a delete applied while the fetch ran (its bytes then
+   * went to the trash, or are about to) must not be overridden by this late flag.
+   */
   private flushArrived(): void {
     this.flushTimer = null;
     const ids = this.arrived;
     this.arrived = [];
-    const { db, pictures } = this.deps;
+    const { db, pictures, blobs } = this.deps;
+    const visible: string[] = [];
+    const settle: string[] = [];
     db.transaction(() => {
-      for (const id of ids) pictures.setHasBlob(id, true);
+      for (const id of ids) {
+        const stored = pictures.get(id);
+        if (!stored) continue;
+        const present = blobs.hasNow(id);
+        if (present && isAlive(stored.state)) {
+          if (!stored.hasBlob) pictures.setHasBlob(id, true);
+          visible.push(id);
+        } else if (present || stored.hasBlob) {
+          // Died meanwhile (bytes to trash) or the bytes moved: settle it again.
+          settle.push(id);
+        }
+      }
     })();
-    for (const id of ids) this.deps.onVisible?.(id);
+    for (const id of settle) this.schedule(id);
+    for (const id of visible) this.deps.onVisible?.(id);
     // The small thumbnail (what a gallery shows) is made from our own copy in the background,
     // once the fetches are done so it does not take a core from them; the large one, four times
     // the work, only when someone opens the picture.
-    this.thumbsLater.push(...ids);
+    this.thumbsLater.push(...visible);
     if (this.inflight.size === 0) this.releaseThumbnails();
   }
 
