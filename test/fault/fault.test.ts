@@ -9,7 +9,7 @@
  *   FAULT_SEEDS=3           how many random seeds otherwise
  *   FAULT_DURATION_MS=45000 how long the faults and the workload run per seed
  *   FAULT_PARTS=pictures|folders|both (default both): the workload and the checks to run
- *   FAULT_CONVERGE_MS=150000 how long to wait for convergence after healing
+ *   FAULT_CONVERGE_MS=90000 how long to wait for convergence after healing
  *
  * Needs root and iproute2; on a failure the history is written to test-results/fault-<seed>.json.
  */
@@ -33,7 +33,7 @@ import { FolderWorkload, History, PictureWorkload, Rng, type FaultNode } from '.
 const N = 4;
 const PORT = 7000;
 const DURATION_MS = Number(process.env['FAULT_DURATION_MS'] ?? 45_000);
-const CONVERGE_MS = Number(process.env['FAULT_CONVERGE_MS'] ?? 150_000);
+const CONVERGE_MS = Number(process.env['FAULT_CONVERGE_MS'] ?? 90_000);
 const PARTS = process.env['FAULT_PARTS'] ?? 'both';
 const WITH_PICTURES = PARTS === 'both' || PARTS === 'pictures';
 const WITH_FOLDERS = PARTS === 'both' || PARTS === 'folders';
@@ -170,6 +170,7 @@ async function schedule(net: Net, seed: number): Promise<Run> {
   const rngP = new Rng(seed * 7 + 3);
   const rngF = new Rng(seed * 7 + 4);
   const rngX = new Rng(seed * 7 + 5);
+  const rngK = new Rng(seed * 7 + 6);
   const restarts: Promise<void>[] = [];
 
   const restart = async (n: FaultNode) => {
@@ -197,40 +198,45 @@ async function schedule(net: Net, seed: number): Promise<Run> {
       await sleep(rngF.between(20, 200));
     }
   };
-  const faultLoop = async () => {
+  // Kills and network faults are independent: a node may be killed while it is cut off.
+  const killLoop = async () => {
     for (;;) {
-      await sleep(rngX.between(1500, 5000));
+      await sleep(rngK.between(1500, 5000));
       if (Date.now() >= end) return;
-      const roll = rngX.next();
-      if (roll < 0.45) {
-        const victim = rngX.pick(nodes.filter((n) => n.up));
-        if (!victim) continue;
-        victim.up = false;
-        await victim.node.kill();
-        run.kills++;
-        history.add({ kind: 'kill', node: victim.name });
-        const downFor = rngX.between(300, 3000);
-        restarts.push(sleep(downFor).then(() => restart(victim)));
-      } else {
-        const order = [...nodes].sort(() => rngX.next() - 0.5);
-        const groups =
-          roll < 0.75 ? [order.slice(0, 2), order.slice(2)] : [order.slice(0, 1), order.slice(1)];
-        const [a = [], b = []] = groups;
-        if (roll < 0.75) run.splits++;
-        else run.isolations++;
-        await net.split(
-          a.map((n) => n.index),
-          b.map((n) => n.index),
-        );
-        history.add({ kind: 'split', groups: groups.map((g) => g.map((n) => n.name)) });
-        await sleep(rngX.between(2000, 7000));
-        await net.heal();
-        history.add({ kind: 'heal' });
-      }
+      const victim = rngK.pick(nodes.filter((n) => n.up));
+      if (!victim) continue;
+      victim.up = false;
+      await victim.node.kill();
+      run.kills++;
+      history.add({ kind: 'kill', node: victim.name });
+      const downFor = rngK.between(300, 3000);
+      restarts.push(sleep(downFor).then(() => restart(victim)));
+    }
+  };
+  const netLoop = async () => {
+    for (;;) {
+      await sleep(rngX.between(1000, 4000));
+      if (Date.now() >= end) return;
+      const order = [...nodes].sort(() => rngX.next() - 0.5);
+      const split = rngX.chance(0.5);
+      const groups = split
+        ? [order.slice(0, 2), order.slice(2)]
+        : [order.slice(0, 1), order.slice(1)];
+      const [a = [], b = []] = groups;
+      if (split) run.splits++;
+      else run.isolations++;
+      await net.split(
+        a.map((n) => n.index),
+        b.map((n) => n.index),
+      );
+      history.add({ kind: 'split', groups: groups.map((g) => g.map((n) => n.name)) });
+      await sleep(rngX.between(2000, 6000));
+      await net.heal();
+      history.add({ kind: 'heal' });
     }
   };
 
-  await Promise.all([pictureLoop(), folderLoop(), faultLoop()]);
+  await Promise.all([pictureLoop(), folderLoop(), killLoop(), netLoop()]);
   await net.heal();
   history.add({ kind: 'heal' });
   await Promise.all(restarts);
