@@ -341,7 +341,7 @@ function historyProblems(tree: readonly TreeEntry[], history: History): string[]
       const elsewhere = tree.find((e) => e.hash === action.hash);
       problems.push(
         `version ${action.hash?.slice(0, 10)} written at ${action.node} to ${path} is missing` +
-          (elsewhere ? ` (found at ${elsewhere.path})` : ' everywhere'),
+          (elsewhere ? ` (its content is at ${elsewhere.path})` : ' (nowhere in this tree)'),
       );
     } else if (touchedBy.get(path)?.size === 1) {
       if (byPath.has(path))
