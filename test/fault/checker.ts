@@ -286,6 +286,13 @@ export async function checkFolders(
     );
     for (const [i, t] of trees.entries()) {
       const problems = historyProblems(t, history);
+      const status = await nodes[i]?.api
+        .get<{ needFiles: number; state: string }[]>('/api/folders')
+        .then((r) => (Array.isArray(r.body) ? r.body[0] : undefined))
+        .catch(() => undefined);
+      lines.push(
+        `${nodes[i]?.name}: folder ${status?.state ?? '?'}, needs ${status?.needFiles ?? '?'} files`,
+      );
       lines.push(
         `${nodes[i]?.name}: ${t.length} entries; ${problems.length} history problems${problems.length > 0 ? `, e.g. ${problems.slice(0, 3).join('; ')}` : ''}`,
       );
