@@ -240,4 +240,22 @@ export const MIGRATIONS: readonly string[] = [
     last_seen  INTEGER NOT NULL
   ) STRICT;
   `,
+  /* 7: scale-out — seq/HLC allocation and once-per-site leases (src/storage/metadata/) */ `
+  -- The last sequence number and HLC issued for an origin (this site's own): allocated by
+  -- updating this row inside the committing transaction, so any process may commit.
+  CREATE TABLE op_clock (
+    origin   TEXT PRIMARY KEY,
+    last_seq INTEGER NOT NULL,
+    last_hlc TEXT
+  ) STRICT;
+
+  -- Work that runs once per site runs under a lease: holder, fencing token (grows with every
+  -- new holding), expiry in ms on the database clock. Released leases keep their row (token).
+  CREATE TABLE lease (
+    name       TEXT PRIMARY KEY,
+    holder     TEXT NOT NULL,
+    token      INTEGER NOT NULL,
+    expires_at INTEGER NOT NULL
+  ) STRICT;
+  `,
 ];

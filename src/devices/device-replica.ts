@@ -391,7 +391,9 @@ export class DeviceReplica {
     for (;;) {
       const page = await this.client.pull(this.identity.id, this.cursor, PULL_BATCH, wait);
       this.db.transaction(() => {
-        if (page.ops.length > 0) this.changes.receive(page.ops);
+        // All or nothing: the cursor must not move past an operation refused for now (a node
+        // clock ahead of ours), or the device would never see it.
+        if (page.ops.length > 0) this.changes.receiveAll(page.ops);
         setMeta(this.db, 'device_cursor', JSON.stringify(page.cursor));
       })();
       this.cursor = page.cursor;

@@ -172,6 +172,9 @@ export async function startNode(
       }),
     );
   }
+  changes.onRejected((rejected) => {
+    log.warn({ rejected: rejected.slice(0, 10), count: rejected.length }, 'operations refused');
+  });
   changes.onOps((ops) => {
     replicator?.onOps(ops);
     blobSync.handleOps(ops);
@@ -240,7 +243,7 @@ export async function startNode(
       replicator === null || config.clusterKey === undefined
         ? null
         : {
-            verifier: new PeerVerifier(config.clusterKey),
+            verifier: new PeerVerifier(config.clusterKey, identity.id),
             self: () => ({
               nodeId: identity.id,
               name: identity.name,
@@ -265,7 +268,7 @@ export async function startNode(
         config.clusterKey === undefined
           ? null
           : {
-              verifier: new PeerVerifier(config.clusterKey),
+              verifier: new PeerVerifier(config.clusterKey, identity.id),
               faults,
               events: events.service,
               participant: events.participant,

@@ -93,7 +93,18 @@ export const HelloResponse = z.strictObject({
 });
 
 export const PushRequest = z.strictObject({ ops: z.array(OpSchema).max(5000) });
-export const PushResponse = z.strictObject({ applied: z.number().int(), vv: VersionVectorSchema });
+export const RejectionSchema = z.strictObject({
+  origin: z.string().max(64),
+  seq: z.number().int(),
+  code: z.enum(['own_origin', 'not_sender', 'foreign_hlc', 'clock_ahead', 'conflict']),
+  message: z.string().max(500),
+});
+/** `rejected`: the pushed operations the receiver refused (ChangeLog.receive says why). */
+export const PushResponse = z.strictObject({
+  applied: z.number().int(),
+  rejected: z.array(RejectionSchema).optional(),
+  vv: VersionVectorSchema,
+});
 
 const Position = z.strictObject({ origin: NodeId, seq: z.number().int().nonnegative() });
 export const PullRequest = z.strictObject({

@@ -8,6 +8,7 @@ import { mkdir, readFile, readdir, rename, rm, stat, writeFile } from 'node:fs/p
 import { join, relative } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { signRequest } from '../../src/replication/peer-auth.js';
+import { nodeIdAt } from '../helpers/peer.js';
 import { TestCluster, type ClusterNode } from '../helpers/cluster.js';
 import { cleanup, makeTempDir, waitFor } from '../helpers/node-process.js';
 
@@ -270,6 +271,7 @@ describe('folder sync across 4 nodes', () => {
       path: '/peer/ops',
       nodeId: 'ffffffffffffffff',
       url: '',
+      to: await nodeIdAt(target.node.url, cluster.key),
       body,
     });
     const res = await fetch(`${target.node.url}/peer/ops`, {

@@ -5,6 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PEER_HEADERS, signRequest } from '../../src/replication/peer-auth.js';
+import { nodeIdAt } from '../helpers/peer.js';
 import { TestCluster, type ClusterNode } from '../helpers/cluster.js';
 import {
   ADMIN_PASSWORD,
@@ -223,11 +224,13 @@ describe('group photo events across 3 sites', () => {
     // Forged and unsigned peer 2PC messages: 401, nothing changes.
     const body = JSON.stringify({ txId: 'tx_forged', eventId: event.id, decision: 'commit' });
     const path = '/peer/events/tx/decision';
+    const to = await nodeIdAt(n[1].node.url, cluster.key);
     const forged = signRequest('not-the-cluster-key-at-all', {
       method: 'POST',
       path,
-      nodeId: 'evil',
+      nodeId: 'eeeeeeeeeeeeeeee',
       url: '',
+      to,
       body,
     });
     for (const headers of [{}, forged]) {
@@ -244,8 +247,9 @@ describe('group photo events across 3 sites', () => {
     const signed = signRequest(cluster.key, {
       method: 'POST',
       path,
-      nodeId: 'tester',
+      nodeId: 'dddddddddddddddd',
       url: '',
+      to,
       body: bad,
     });
     const res = await fetch(`${n[1].node.url}${path}`, {
