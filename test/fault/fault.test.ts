@@ -55,6 +55,8 @@ interface Run {
   kills: number;
   splits: number;
   isolations: number;
+  /** When the faults and the workload stopped, and when every node was back and linked. */
+  stoppedAt: number;
   healedAt: number;
   pictures?: PictureReport;
   folders?: FolderReport;
@@ -75,6 +77,7 @@ describe.skipIf(why !== null)('fault tier: 4 nodes in network namespaces', () =>
       const f = run.folders;
       console.log(
         `fault seed=${run.seed} kills=${run.kills} splits=${run.splits} isolations=${run.isolations} ` +
+          `all-back=${((run.healedAt - run.stoppedAt) / 1000).toFixed(1)}s ` +
           `pictures=${p ? `${(p.convergedMs / 1000).toFixed(1)}s/${p.pictures} pictures/${p.ops} ops/acked ${p.acked.uploads}u ${p.acked.edits}e ${p.acked.deletes}d` : 'not checked or failed'} ` +
           `folders=${f ? `${(f.convergedMs / 1000).toFixed(1)}s/${f.files} files/${f.conflictCopies} copies/${f.versionsChecked} paths written` : 'not checked or failed'}`,
       );
@@ -162,7 +165,16 @@ async function startNodes(net: Net, key: string): Promise<FaultNode[]> {
 async function schedule(net: Net, seed: number): Promise<Run> {
   const nodes = await startNodes(net, newClusterKey());
   const history = new History();
-  const run: Run = { seed, nodes, history, kills: 0, splits: 0, isolations: 0, healedAt: 0 };
+  const run: Run = {
+    seed,
+    nodes,
+    history,
+    kills: 0,
+    splits: 0,
+    isolations: 0,
+    stoppedAt: 0,
+    healedAt: 0,
+  };
   const end = Date.now() + DURATION_MS;
   // One generator per loop: each loop's choices replay the same for a seed.
   const pictures = new PictureWorkload(new Rng(seed * 7 + 1), history, seed % 10_000);
@@ -237,6 +249,7 @@ async function schedule(net: Net, seed: number): Promise<Run> {
   };
 
   await Promise.all([pictureLoop(), folderLoop(), killLoop(), netLoop()]);
+  run.stoppedAt = Date.now();
   await net.heal();
   history.add({ kind: 'heal' });
   await Promise.all(restarts);
