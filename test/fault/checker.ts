@@ -39,23 +39,30 @@ interface Expected {
 
 /**
  * The documented rules, written again independently of src/: per-field last writer wins by
- * HLC; alive when the highest create/edit HLC is above the highest delete HLC.
+ * HLC; alive when it was created and the highest create/edit HLC is above the highest delete
+ * HLC.
  */
 export function expectedPictures(ops: readonly OpRow[]): Map<string, Expected> {
   type Reg = { value: string; hlc: string };
   const state = new Map<
     string,
-    { live: string; dead: string; fields: Partial<Record<'title' | 'category' | 'desc', Reg>> }
+    {
+      live: string;
+      dead: string;
+      created: boolean;
+      fields: Partial<Record<'title' | 'category' | 'desc', Reg>>;
+    }
   >();
   for (const op of ops) {
     const body = JSON.parse(op.body) as Record<string, unknown> & { id: string };
-    const s = state.get(body.id) ?? { live: '', dead: '', fields: {} };
+    const s = state.get(body.id) ?? { live: '', dead: '', created: false, fields: {} };
     state.set(body.id, s);
     if (op.kind === 'picture.delete') {
       if (op.hlc > s.dead) s.dead = op.hlc;
       continue;
     }
     if (op.hlc > s.live) s.live = op.hlc;
+    if (op.kind === 'picture.create') s.created = true;
     for (const field of ['title', 'category', 'desc'] as const) {
       const value = body[field];
       if (typeof value !== 'string') continue;
@@ -66,7 +73,7 @@ export function expectedPictures(ops: readonly OpRow[]): Map<string, Expected> {
   const out = new Map<string, Expected>();
   for (const [id, s] of state) {
     out.set(id, {
-      alive: s.live > s.dead,
+      alive: s.created && s.live > s.dead,
       title: s.fields.title?.value ?? '',
       category: s.fields.category?.value ?? '',
       desc: s.fields.desc?.value ?? '',
