@@ -20,7 +20,11 @@ export function installErrorHandler(app: FastifyInstance, fallback?: NotFoundFal
     const { status, code, message } = describe(error);
     if (status >= 500) request.log.error({ err: error }, 'request failed');
     else request.log.info({ code, status }, message);
-    return reply.status(status).send({ error: { code, message } });
+    // A route may have set another type (an image) before failing: the error body is JSON.
+    return reply
+      .status(status)
+      .type('application/json; charset=utf-8')
+      .send({ error: { code, message } });
   });
 
   app.setNotFoundHandler((request, reply) => {

@@ -101,6 +101,8 @@ export async function startNode(
   });
   const loginLimiter = new LoginLimiter();
   const accounts = new AccountService(accountRepo, changes, Date.now, loginLimiter);
+  // BlobSync (below) restores or fetches bytes the file route finds missing.
+  let blobSyncRef: BlobSync | null = null;
   const pictures = new PictureService({
     pictures: pictureRepo,
     blobs,
@@ -109,6 +111,9 @@ export async function startNode(
     nodeName: identity.name,
     log,
     justStored,
+    repairBytes: (id) => {
+      blobSyncRef?.schedule(id);
+    },
   });
 
   await seedAdmin(
@@ -116,7 +121,8 @@ export async function startNode(
     config,
     options.announce ?? ((line) => process.stdout.write(`${line}\n`)),
   );
-  await settleDeletedPictures(db, pictures);
+  // Rows whose has_blob disagrees with the store (a crash between a move and its record).
+  await pictures.repairAllBytes();
 
   // Replication: only with a cluster key, which authenticates every peer request.
   if (config.peers.length > 0 && config.clusterKey === undefined) {
@@ -141,6 +147,7 @@ export async function startNode(
       live.publish({ type: 'pictures', ids: [id] });
     },
   });
+  blobSyncRef = blobSync;
   if (config.clusterKey !== undefined) {
     replicator = new Replicator({
       selfId: identity.id,
@@ -350,7 +357,7 @@ export async function startNode(
     async close() {
       clearInterval(sweeper);
       loginFanout?.stop();
-      blobSync.stop();
+      await blobSync.stop();
       devices.close();
       await Promise.all([...folders.values()].map((f) => f.close()));
       await discovery?.close();
@@ -375,13 +382,4 @@ async function seedAdmin(
     announce(`Created the account "admin" with the password: ${password}`);
     announce('It is shown only this once. Set MOSAIC_ADMIN_PASSWORD to choose it yourself.');
   }
-}
-
-/** Finishes any trash moves that a crash interrupted (a deleted picture whose bytes remain). */
-async function settleDeletedPictures(db: Db, pictures: PictureService): Promise<void> {
-  const ids = db
-    .prepare('SELECT id FROM pictures WHERE alive = 0 AND has_blob = 1')
-    .pluck()
-    .all() as string[];
-  for (const id of ids) await pictures.settleBytes(id);
 }

@@ -35,6 +35,8 @@ export interface PictureRepository {
   get(id: string): StoredPicture | null;
   save(state: PictureState, hasBlob: boolean): void;
   setHasBlob(id: string, hasBlob: boolean): void;
+  /** Every picture's id, whether it is alive and whether the row says its bytes are here. */
+  byteFlags(): { id: string; alive: boolean; hasBlob: boolean }[];
   /** Visible pictures (alive, bytes present), newest first. */
   list(query: PictureQuery): Picture[];
   /** Visible pictures: count and total bytes. */
@@ -159,6 +161,15 @@ export class SqlitePictureRepository implements PictureRepository {
 
   totals(): { count: number; bytes: number } {
     return this.totalsStmt.get() as { count: number; bytes: number };
+  }
+
+  byteFlags(): { id: string; alive: boolean; hasBlob: boolean }[] {
+    const rows = this.db.prepare('SELECT id, alive, has_blob FROM pictures').all() as {
+      id: string;
+      alive: number;
+      has_blob: number;
+    }[];
+    return rows.map((r) => ({ id: r.id, alive: r.alive === 1, hasBlob: r.has_blob === 1 }));
   }
 }
 

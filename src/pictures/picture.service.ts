@@ -3,7 +3,12 @@ import { buffer } from 'node:stream/consumers';
 import type { Logger } from 'pino';
 import type { Principal } from '../accounts/principal.js';
 import type { BlobStore, StagedBlob } from '../blobs/blob-store.js';
-import { ForbiddenError, NotAnImageError, NotFoundError } from '../core/errors.js';
+import {
+  ForbiddenError,
+  NotAnImageError,
+  NotFoundError,
+  UnavailableError,
+} from '../core/errors.js';
 import { Limiter } from '../core/limiter.js';
 import type { ChangeLog } from '../oplog/change-log.js';
 import { readHead } from '../core/streams.js';
@@ -42,10 +47,15 @@ export interface PictureServiceDeps {
    */
   readonly justStored: Set<string>;
   readonly now?: () => number;
+  /** Asks for a picture's bytes to be put back where its state says (BlobSync.schedule). */
+  readonly repairBytes?: (id: string) => void;
 }
 
 /** Upload, find, edit and delete pictures. Every method opens with its permission check. */
 export class PictureService {
+  /** Per picture, the tail of its byte moves and records (see exclusive). */
+  private readonly byteTasks = new Map<string, Promise<void>>();
+
   private readonly now: () => number;
   private readonly background = new Limiter(1);
 
@@ -180,24 +190,83 @@ export class PictureService {
   /**
    * Puts a picture's bytes where its state says: a dead picture's bytes go to the trash, a
    * living one's come back from it. Runs after every picture operation, local or replicated,
-   * and at start for anything a crash left half-done.
+   * and at start for anything a crash left half-done. It checks the store, not the row's flag,
+   * and records what it finds (see recordBytes), so a stale flag is repaired here too.
    */
   async settleBytes(id: string): Promise<void> {
-    const { pictures, blobs, thumbs } = this.deps;
-    const stored = pictures.get(id);
-    if (!stored) return;
-    if (!isAlive(stored.state)) {
-      if (stored.hasBlob || (await blobs.has(id))) {
-        await blobs.trash(id);
-        await thumbs.remove(id);
-        pictures.setHasBlob(id, false);
-        this.deps.log.info({ picture: id }, 'picture bytes moved to trash');
+    await this.exclusive(id, async () => {
+      const { pictures, blobs, thumbs } = this.deps;
+      const stored = pictures.get(id);
+      if (!stored) return;
+      if (!isAlive(stored.state)) {
+        if (await blobs.has(id)) {
+          await blobs.trash(id);
+          await thumbs.remove(id);
+          this.deps.log.info({ picture: id }, 'picture bytes moved to trash');
+        }
+      } else if (!(await blobs.has(id))) {
+        await blobs.restore(id);
       }
-      return;
+      await this.recordBytes(id);
+    });
+  }
+
+  /**
+   * The route could not open the bytes of a picture listed here: records that they are missing,
+   * asks for them to be restored or fetched, and returns the error to answer (503).
+   */
+  bytesMissing(id: string): UnavailableError {
+    void this.exclusive(id, () => this.recordBytes(id)).catch((err: unknown) => {
+      this.deps.log.warn({ err, picture: id }, 'could not record missing bytes');
+    });
+    this.deps.repairBytes?.(id);
+    this.deps.log.warn({ picture: id }, 'picture listed without its bytes; repairing');
+    return new UnavailableError(
+      'The bytes of this picture are not on this node right now; they are being restored. Try again shortly.',
+    );
+  }
+
+  /**
+   * At start: settles every picture whose flag disagrees with the store or whose bytes are not
+   * where its state says (a crash between a move and its record, or an older version's race).
+   * Returns how many were repaired. (One `has` per picture: a stat locally, a HEAD on S3.)
+   */
+  async repairAllBytes(): Promise<number> {
+    const { pictures, blobs } = this.deps;
+    let repaired = 0;
+    for (const row of pictures.byteFlags()) {
+      const present = await blobs.has(row.id);
+      const consistent = row.alive ? row.hasBlob === present : !row.hasBlob && !present;
+      if (consistent) continue;
+      await this.settleBytes(row.id);
+      repaired++;
     }
-    if (!stored.hasBlob && ((await blobs.has(id)) || (await blobs.restore(id)))) {
-      pictures.setHasBlob(id, true);
-    }
+    if (repaired > 0) this.deps.log.warn({ repaired }, 'picture byte flags repaired at start');
+    return repaired;
+  }
+
+  /**
+   * Writes whether the bytes are in the store now; only when the row is wrong (each write is a
+   * commit). Runs under the picture's lock (`exclusive`), so no move of these bytes by this
+   * service happens between the check and the write.
+   */
+  private async recordBytes(id: string): Promise<void> {
+    const { pictures, blobs } = this.deps;
+    const present = await blobs.has(id);
+    const stored = pictures.get(id);
+    if (stored && stored.hasBlob !== present) pictures.setHasBlob(id, present);
+  }
+
+  /** Runs `task` after every earlier task for the same picture (moves and records in order). */
+  private exclusive(id: string, task: () => Promise<void>): Promise<void> {
+    const previous = this.byteTasks.get(id) ?? Promise.resolve();
+    const next = previous.then(task, task);
+    const tail = next.catch(() => undefined);
+    this.byteTasks.set(id, tail);
+    void tail.then(() => {
+      if (this.byteTasks.get(id) === tail) this.byteTasks.delete(id);
+    });
+    return next;
   }
 
   private visible(stored: StoredPicture | null): Picture | null {

@@ -39,6 +39,7 @@ export class BlobSync {
   /** Fetched blobs whose pictures are not marked visible yet (flushed in one transaction). */
   private arrived: string[] = [];
   private flushTimer: NodeJS.Timeout | null = null;
+  private flushing: Promise<void> | null = null;
   /** Pictures waiting for their small thumbnail until no fetch is in flight. */
   private thumbsLater: string[] = [];
   /** Failed fetch rounds per picture, for the retry back-off. */
@@ -76,15 +77,23 @@ export class BlobSync {
       .get() as number;
   }
 
-  stop(): void {
+  /** Whether a reconcile is running or a flag is waiting to be written (for tests). */
+  busy(): boolean {
+    return this.inflight.size > 0 || this.flushTimer !== null || this.flushing !== null;
+  }
+
+  /** Stops fetching; marks what already arrived (before the database closes). */
+  async stop(): Promise<void> {
     this.stopped = true;
     if (this.flushTimer) {
       clearTimeout(this.flushTimer);
-      this.flushArrived();
+      await this.flushArrived();
     }
+    await this.flushing;
   }
 
   schedule(id: string): void {
+    if (this.stopped) return;
     const running = this.inflight.get(id);
     if (running) {
       running.again = true;
@@ -170,23 +179,51 @@ export class BlobSync {
   private markArrived(id: string): void {
     this.arrived.push(id);
     this.flushTimer ??= setTimeout(() => {
-      this.flushArrived();
+      this.flushing = this.flushArrived()
+        .catch((err: unknown) => {
+          this.deps.log.error({ err }, 'could not mark fetched pictures visible');
+        })
+        .finally(() => {
+          this.flushing = null;
+        });
     }, 5);
   }
 
-  private flushArrived(): void {
+  /**
+   * The flag is set only for a picture that is still alive (read in the transaction that sets
+   * it) and whose bytes are in the store (checked just before): a delete applied while the fetch
+   * ran must not be overridden by this late flag. Bytes only leave the store for a dead picture,
+   * after its death committed, so a picture still alive in the transaction still has them; a
+   * death committed later is settled (bytes to trash, flag cleared) after this flag.
+   */
+  private async flushArrived(): Promise<void> {
     this.flushTimer = null;
     const ids = this.arrived;
     this.arrived = [];
-    const { db, pictures } = this.deps;
+    const { db, pictures, blobs } = this.deps;
+    const present = new Set<string>();
+    for (const id of ids) if (await blobs.has(id)) present.add(id);
+    const visible: string[] = [];
+    const settle: string[] = [];
     db.transaction(() => {
-      for (const id of ids) pictures.setHasBlob(id, true);
+      for (const id of ids) {
+        const stored = pictures.get(id);
+        if (!stored) continue;
+        if (present.has(id) && isAlive(stored.state)) {
+          if (!stored.hasBlob) pictures.setHasBlob(id, true);
+          visible.push(id);
+        } else if (present.has(id) || stored.hasBlob) {
+          // Died meanwhile (bytes to trash) or the bytes moved: settle it again.
+          settle.push(id);
+        }
+      }
     })();
-    for (const id of ids) this.deps.onVisible?.(id);
+    for (const id of settle) this.schedule(id);
+    for (const id of visible) this.deps.onVisible?.(id);
     // The small thumbnail (what a gallery shows) is made from our own copy in the background,
     // once the fetches are done so it does not take a core from them; the large one, four times
     // the work, only when someone opens the picture.
-    this.thumbsLater.push(...ids);
+    this.thumbsLater.push(...visible);
     if (this.inflight.size === 0) this.releaseThumbnails();
   }
 

@@ -27,7 +27,12 @@ export interface LinkContext {
   readonly identified: (link: PeerLink) => boolean;
   /** Called when the peer comes up after being down or unknown (time to fetch missing bytes). */
   readonly cameUp: (link: PeerLink) => void;
+  /** The longest wait between two attempts to reach a peer that does not answer. */
+  readonly maxRetryMs: number;
 }
+
+/** The first retry after a failed contact; each next one waits twice as long, up to maxRetryMs. */
+export const FIRST_RETRY_MS = 100;
 
 export class PeerLink {
   nodeId: string | null = null;
@@ -43,6 +48,9 @@ export class PeerLink {
   private wantPush = false;
   private wantPull = false;
   private wantHello = true;
+  /** Failed contacts in a row (reset when the peer answers), for the retry back-off. */
+  private failures = 0;
+  private retryTimer: NodeJS.Timeout | null = null;
 
   constructor(
     readonly url: string,
@@ -64,6 +72,8 @@ export class PeerLink {
 
   /** Waits for the current work to finish (for shutdown). */
   async idle(): Promise<void> {
+    if (this.retryTimer) clearTimeout(this.retryTimer);
+    this.retryTimer = null;
     await this.running;
   }
 
@@ -165,6 +175,9 @@ export class PeerLink {
   }
 
   private markUp(): void {
+    this.failures = 0;
+    if (this.retryTimer) clearTimeout(this.retryTimer);
+    this.retryTimer = null;
     this.lastSeen = Date.now();
     this.lastError = null;
     if (this.state !== 'up') this.state = 'up';
@@ -182,6 +195,21 @@ export class PeerLink {
     }
     this.state = 'down';
     this.lastError = message;
-    // Retried by the replicator's periodic cycle.
+    this.scheduleRetry();
+  }
+
+  /**
+   * Tries again soon rather than at the next periodic cycle: 100 ms, then twice as long each
+   * time up to maxRetryMs, so a peer that starts (or comes back) is noticed within about that.
+   */
+  private scheduleRetry(): void {
+    if (this.closed || this.retryTimer !== null) return;
+    const delay = Math.min(this.ctx.maxRetryMs, FIRST_RETRY_MS * 2 ** this.failures);
+    this.failures++;
+    this.retryTimer = setTimeout(() => {
+      this.retryTimer = null;
+      this.kick({ hello: true, pull: true, push: true });
+    }, delay);
+    this.retryTimer.unref();
   }
 }

@@ -16,6 +16,12 @@ import { PeerLink, type LinkState } from './peer-link.js';
 import type { PeerRepository, PeerSource } from './peer.repository.js';
 import { missingFrom } from './version-vector.js';
 
+/**
+ * A peer that does not answer is retried with a back-off up to this (or the sync interval if
+ * shorter), so one that starts or comes back is seen within about a second, not a cycle.
+ */
+const MAX_RETRY_MS = 1000;
+
 export interface ReplicatorDeps {
   readonly selfId: string;
   readonly selfName: string;
@@ -88,6 +94,7 @@ export class Replicator {
       cameUp: () => {
         this.deps.onPeerUp();
       },
+      maxRetryMs: Math.min(this.deps.syncIntervalMs, MAX_RETRY_MS),
     });
     this.links.set(url, link);
     link.kick({ hello: true });
@@ -96,7 +103,14 @@ export class Replicator {
   /** A peer with this id and URL contacted us: make sure we can reach it too. */
   noteInbound(nodeId: string, url: string): void {
     if (nodeId === this.deps.selfId || url === '') return;
-    for (const link of this.links.values()) if (link.nodeId === nodeId) return;
+    // It answers requests, since it sends them: a link that thinks it down tries now.
+    const known =
+      [...this.links.values()].find((l) => l.nodeId === nodeId) ??
+      this.links.get(normalizeUrl(url) ?? '');
+    if (known) {
+      if (known.state !== 'up') known.kick({ hello: true });
+      return;
+    }
     this.addPeer(url, 'inbound');
   }
 

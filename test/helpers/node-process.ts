@@ -26,6 +26,11 @@ export interface StartOptions {
   readonly env?: Readonly<Record<string, string>>;
   /** Extra `mosaic node` flags, e.g. ['--max-upload-bytes', '100000']. */
   readonly args?: readonly string[];
+  /**
+   * A command that runs node for us, e.g. ['ip', 'netns', 'exec', 'ns1'] (it must exec node in
+   * its own process, so the pid is node's and SIGKILL reaches it).
+   */
+  readonly wrap?: readonly string[];
 }
 
 /** A parsed pino line (or `{msg: <raw>}` for a line that is not JSON). */
@@ -82,7 +87,7 @@ export async function startNode(options: StartOptions = {}): Promise<NodeProcess
   );
 
   let port = '0';
-  let current = await spawnNode(dataDir, port, env, options.args ?? []);
+  let current = await spawnNode(dataDir, port, env, options.args ?? [], options.wrap ?? []);
   port = new URL(current.url).port;
 
   const handle: NodeProcess = {
@@ -105,7 +110,7 @@ export async function startNode(options: StartOptions = {}): Promise<NodeProcess
     },
     async restart() {
       if (!hasExited(current.child)) await handle.stop();
-      current = await spawnNode(dataDir, port, env, options.args ?? []);
+      current = await spawnNode(dataDir, port, env, options.args ?? [], options.wrap ?? []);
     },
     waitForLog(match, timeoutMs = 10_000) {
       return waitFor(() => current.logs.find(match), { timeoutMs, what: 'a matching log line' });
@@ -125,12 +130,26 @@ async function spawnNode(
   port: string,
   env: Record<string, string>,
   args: readonly string[],
+  wrap: readonly string[],
 ): Promise<Spawned> {
-  const child = spawn(
+  const command = [
+    ...wrap,
     process.execPath,
-    [BIN, 'node', '--data', dataDir, '--port', port, '--log-level', 'info', ...args],
-    { cwd: REPO_ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] },
-  );
+    BIN,
+    'node',
+    '--data',
+    dataDir,
+    '--port',
+    port,
+    '--log-level',
+    'info',
+    ...args,
+  ];
+  const child = spawn(command[0] ?? process.execPath, command.slice(1), {
+    cwd: REPO_ROOT,
+    env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   running.add(child);
   child.once('exit', () => running.delete(child));
 

@@ -3,7 +3,8 @@ import type { Multipart } from '@fastify/multipart';
 import parseRange from 'range-parser';
 import { z } from 'zod';
 import type { StagedBlob, BlobStore } from '../../blobs/blob-store.js';
-import { BadRequestError, PayloadTooLargeError } from '../../core/errors.js';
+import type { Readable } from 'node:stream';
+import { BadRequestError, NotFoundError, PayloadTooLargeError } from '../../core/errors.js';
 import type { Thumbnails } from '../../pictures/images.js';
 import type { PictureService } from '../../pictures/picture.service.js';
 import { requirePrincipal } from '../auth.js';
@@ -125,39 +126,51 @@ export const pictureRoutes =
       async (request, reply) => {
         const picture = pictures.get(request.params.id);
         const etag = `"${picture.id}"`;
+        const notModified = request.headers['if-none-match'] === etag;
+        // A single range is served; a malformed header or several ranges get the whole file.
+        let range: { start: number; end: number } | 'unsatisfiable' | undefined;
+        const rangeHeader = request.headers.range;
+        const ifRange = request.headers['if-range'];
+        if (rangeHeader !== undefined && (ifRange === undefined || ifRange === etag)) {
+          const ranges = parseRange(picture.size, rangeHeader, { combine: true });
+          if (ranges === -1) range = 'unsatisfiable';
+          else if (ranges !== -2 && ranges.length === 1 && ranges[0]) range = ranges[0];
+        }
+        // Opened before any header is set: a listed picture whose bytes are not in the store is
+        // a clean 503 (and a repair), never a stream that fails after the headers.
+        let stream: Readable | null = null;
+        if (!notModified && range !== 'unsatisfiable') {
+          stream = await blobs.read(picture.id, range).catch((error: unknown) => {
+            if (error instanceof NotFoundError) throw pictures.bytesMissing(picture.id);
+            throw error;
+          });
+        }
         void reply
           .header('ETag', etag)
           .header('Accept-Ranges', 'bytes')
           .header('Cache-Control', 'private, max-age=31536000, immutable')
           .header('Content-Type', picture.contentType)
           .header('X-Content-Type-Options', 'nosniff');
-        if (request.headers['if-none-match'] === etag) return reply.status(304).send();
-        const rangeHeader = request.headers.range;
-        const ifRange = request.headers['if-range'];
-        if (rangeHeader !== undefined && (ifRange === undefined || ifRange === etag)) {
-          const ranges = parseRange(picture.size, rangeHeader, { combine: true });
-          if (ranges === -1) {
-            // The picture's Content-Type was set above; the error body is JSON (else Fastify
-            // refuses to serialize the object and answers 500).
-            return reply
-              .status(416)
-              .header('Content-Range', `bytes */${picture.size}`)
-              .header('Content-Type', 'application/json; charset=utf-8')
-              .send({
-                error: { code: 'range_not_satisfiable', message: 'The range is outside the file.' },
-              });
-          }
-          // A single range is served; a malformed header or several ranges get the whole file.
-          if (ranges !== -2 && ranges.length === 1 && ranges[0]) {
-            const { start, end } = ranges[0];
-            return reply
-              .status(206)
-              .header('Content-Range', `bytes ${start}-${end}/${picture.size}`)
-              .header('Content-Length', end - start + 1)
-              .send(await blobs.read(picture.id, { start, end }));
-          }
+        if (notModified || stream === null) {
+          if (notModified) return reply.status(304).send();
+          // The picture's Content-Type was set above; the error body is JSON (else Fastify
+          // refuses to serialize the object and answers 500).
+          return reply
+            .status(416)
+            .header('Content-Range', `bytes */${picture.size}`)
+            .header('Content-Type', 'application/json; charset=utf-8')
+            .send({
+              error: { code: 'range_not_satisfiable', message: 'The range is outside the file.' },
+            });
         }
-        return reply.header('Content-Length', picture.size).send(await blobs.read(picture.id));
+        if (range !== undefined && range !== 'unsatisfiable') {
+          return reply
+            .status(206)
+            .header('Content-Range', `bytes ${range.start}-${range.end}/${picture.size}`)
+            .header('Content-Length', range.end - range.start + 1)
+            .send(stream);
+        }
+        return reply.header('Content-Length', picture.size).send(stream);
       },
     );
 

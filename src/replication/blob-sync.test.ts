@@ -1,0 +1,142 @@
+/**
+ * BlobSync against a real SQLite database, op log and blob store; only the peer is a stand-in
+ * (a stream this test releases when it wants). Issue 11, cause 5: a delete applied while the
+ * bytes were being fetched must leave the picture without the "has blob" flag, and a later
+ * revival must bring the bytes back from the trash.
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Readable } from 'node:stream';
+import pino from 'pino';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { SqliteAccountRepository } from '../accounts/account.repository.js';
+import { LocalBlobStore } from '../blobs/local-blob-store.js';
+import { DeviceRepository } from '../devices/device.repository.js';
+import { encodeHlc, HybridClock } from '../core/hlc.js';
+import { openDatabase, type Db } from '../db/database.js';
+import { FolderIndexRepository } from '../folders/folder-index.repository.js';
+import { ChangeLog } from '../oplog/change-log.js';
+import type { Op, OpBody } from '../oplog/op.js';
+import { OpLogRepository } from '../oplog/oplog.repository.js';
+import { Thumbnails } from '../pictures/images.js';
+import { SqlitePictureRepository } from '../pictures/picture.repository.js';
+import { PictureService } from '../pictures/picture.service.js';
+import { BlobSync } from './blob-sync.js';
+import type { PeerClient } from './peer-client.js';
+
+const SELF = 'aaaaaaaaaaaaaaaa';
+const REMOTE = 'bbbbbbbbbbbbbbbb';
+
+let base: string;
+let db: Db;
+
+beforeEach(async () => {
+  base = await mkdtemp(join(tmpdir(), 'mosaic-blob-sync-'));
+  db = openDatabase(join(base, 'mosaic.db'));
+});
+afterEach(async () => {
+  db.close();
+  await rm(base, { recursive: true, force: true });
+});
+
+async function waitUntil(probe: () => boolean, what: string): Promise<void> {
+  const deadline = Date.now() + 5000;
+  while (!probe()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
+
+describe('BlobSync', () => {
+  it('a delete applied during a fetch is not overridden; a revival restores the bytes', async () => {
+    const blobs = new LocalBlobStore(base);
+    await blobs.init();
+    const thumbs = new Thumbnails(blobs);
+    const repo = new SqlitePictureRepository(db);
+    const oplog = new OpLogRepository(db);
+    const changes = new ChangeLog(db, oplog, new HybridClock(SELF), SELF, {
+      pictures: repo,
+      accounts: new SqliteAccountRepository(db),
+      hasBlob: () => false, // replicated pictures become visible through BlobSync
+      folders: new FolderIndexRepository(db),
+      devices: new DeviceRepository(db),
+      selfId: SELF,
+    });
+    const log = pino({ level: 'silent' });
+    const service = new PictureService({
+      pictures: repo,
+      blobs,
+      thumbs,
+      changes,
+      nodeName: 'self',
+      log,
+      justStored: new Set(),
+    });
+
+    const bytes = randomBytes(4000);
+    const id = createHash('sha256').update(bytes).digest('hex');
+    // The peer holds the fetch until the test releases it.
+    let asked!: () => void;
+    const wasAsked = new Promise<void>((r) => (asked = r));
+    let release!: () => void;
+    const released = new Promise<void>((r) => (release = r));
+    const peer = {
+      baseUrl: 'http://peer.invalid',
+      async blob() {
+        asked();
+        await released;
+        return { body: Readable.from([bytes]), start: 0 };
+      },
+    } as unknown as PeerClient;
+    const sync = new BlobSync({ db, pictures: repo, service, blobs, sources: () => [peer], log });
+    changes.onOps((ops) => {
+      sync.handleOps(ops);
+    });
+
+    const now = Date.now();
+    let seq = 0;
+    const remote = (body: OpBody, wall: number): Op[] => [
+      { origin: REMOTE, seq: ++seq, hlc: encodeHlc({ wall, counter: 0, node: REMOTE }), body },
+    ];
+    changes.receive(
+      remote(
+        {
+          kind: 'picture.create',
+          id,
+          contentType: 'image/png',
+          size: bytes.length,
+          width: 10,
+          height: 10,
+          owner: 'admin',
+          originName: 'remote',
+          createdAt: now,
+          title: 'first',
+          category: '',
+          desc: '',
+        },
+        now,
+      ),
+    );
+    await wasAsked;
+    // Deleted elsewhere while the bytes are on their way.
+    changes.receive(remote({ kind: 'picture.delete', id }, now + 1));
+    release();
+    await waitUntil(() => !sync.busy(), 'the fetch and the settle to finish');
+
+    expect(existsSync(join(blobs.trashDir, id))).toBe(true);
+    expect(await blobs.has(id)).toBe(false);
+    // The late "arrived" flag must not mark the deleted picture as having its bytes.
+    expect(repo.get(id)?.hasBlob).toBe(false);
+
+    // An edit ordered after the delete brings the picture back: its bytes come from the trash.
+    changes.receive(remote({ kind: 'picture.update', id, title: 'back' }, now + 2));
+    await waitUntil(() => !sync.busy(), 'the revival to settle');
+    const listed = service.list({ limit: 10 }).map((p) => p.id);
+    expect(listed).toEqual([id]);
+    expect(await blobs.has(id)).toBe(true);
+    await sync.stop();
+  });
+});

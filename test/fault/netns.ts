@@ -1,0 +1,141 @@
+/**
+ * A private network for the fault tier: one Linux network namespace per node, each with a veth
+ * pair to a bridge in the root namespace, addresses in a private /24. The root namespace has
+ * an address on the bridge too, so the test (which runs there) reaches every node's API, and
+ * keeps reaching it while the nodes are cut from each other.
+ *
+ * Links are cut without iptables: a blackhole route to the other node's address inside each
+ * of the two namespaces (both directions), removed to heal. Needs root and iproute2 (`ip`).
+ *
+ * Every name starts with PREFIX, so a run that crashed is cleaned up by the next one.
+ */
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+
+const run = promisify(execFile);
+
+/** Unique to this tier: namespaces `${PREFIX}n1`.., bridge `${PREFIX}br`, veths `${PREFIX}v1`.. */
+export const PREFIX = process.env['FAULT_NET_PREFIX'] ?? 'mft';
+/** The /24 used: nodes at .11, .12, ..., the root namespace at .254. */
+const SUBNET = process.env['FAULT_SUBNET'] ?? '10.231.77';
+
+export async function ip(...args: string[]): Promise<string> {
+  try {
+    const { stdout } = await run('ip', args);
+    return stdout;
+  } catch (error) {
+    const e = error as { stderr?: string; message: string };
+    throw new Error(`ip ${args.join(' ')}: ${e.stderr?.trim() ?? e.message}`);
+  }
+}
+
+/** Why this machine cannot run the tier (not root, no `ip`), or null when it can. */
+export async function unsupported(): Promise<string | null> {
+  if (process.getuid?.() !== 0) return 'needs root (network namespaces)';
+  try {
+    await run('ip', ['-V']);
+  } catch {
+    return 'needs iproute2 (`ip`): apt-get install -y iproute2';
+  }
+  return null;
+}
+
+export class Net {
+  readonly bridge = `${PREFIX}br`;
+  readonly rootAddress = `${SUBNET}.254`;
+  /** Cut pairs, as "i-j" with i < j. */
+  private readonly cuts = new Set<string>();
+
+  constructor(readonly size: number) {}
+
+  ns(i: number): string {
+    return `${PREFIX}n${i + 1}`;
+  }
+
+  address(i: number): string {
+    return `${SUBNET}.${11 + i}`;
+  }
+
+  /** The command prefix that runs a program inside node i's namespace. */
+  wrap(i: number): string[] {
+    return ['ip', 'netns', 'exec', this.ns(i)];
+  }
+
+  async setUp(): Promise<void> {
+    await removeStale();
+    const routes = await ip('-4', 'route', 'show');
+    if (routes.includes(`${SUBNET}.`)) {
+      throw new Error(`${SUBNET}.0/24 is already routed here; set FAULT_SUBNET to a free /24`);
+    }
+    await ip('link', 'add', this.bridge, 'type', 'bridge');
+    await ip('addr', 'add', `${this.rootAddress}/24`, 'dev', this.bridge);
+    await ip('link', 'set', this.bridge, 'up');
+    for (let i = 0; i < this.size; i++) {
+      const ns = this.ns(i);
+      const outer = `${PREFIX}v${i + 1}`;
+      const inner = `${PREFIX}i${i + 1}`;
+      await ip('netns', 'add', ns);
+      await ip('link', 'add', outer, 'type', 'veth', 'peer', 'name', inner);
+      await ip('link', 'set', outer, 'master', this.bridge);
+      await ip('link', 'set', outer, 'up');
+      await ip('link', 'set', inner, 'netns', ns);
+      await ip('-n', ns, 'link', 'set', 'lo', 'up');
+      await ip('-n', ns, 'addr', 'add', `${this.address(i)}/24`, 'dev', inner);
+      await ip('-n', ns, 'link', 'set', inner, 'up');
+    }
+  }
+
+  /** Cuts every link between the two groups (both directions). */
+  async split(a: readonly number[], b: readonly number[]): Promise<void> {
+    for (const i of a) for (const j of b) await this.cut(i, j);
+  }
+
+  async cut(i: number, j: number): Promise<void> {
+    const key = i < j ? `${i}-${j}` : `${j}-${i}`;
+    if (this.cuts.has(key)) return;
+    this.cuts.add(key);
+    await ip('-n', this.ns(i), 'route', 'add', 'blackhole', `${this.address(j)}/32`);
+    await ip('-n', this.ns(j), 'route', 'add', 'blackhole', `${this.address(i)}/32`);
+  }
+
+  async heal(): Promise<void> {
+    for (const key of [...this.cuts]) {
+      const [i, j] = key.split('-').map(Number) as [number, number];
+      await ip('-n', this.ns(i), 'route', 'del', 'blackhole', `${this.address(j)}/32`);
+      await ip('-n', this.ns(j), 'route', 'del', 'blackhole', `${this.address(i)}/32`);
+      this.cuts.delete(key);
+    }
+  }
+
+  async tearDown(): Promise<void> {
+    this.cuts.clear();
+    await removeStale();
+  }
+}
+
+/**
+ * Removes every namespace, process and link of this tier, left by this run or a crashed one:
+ * processes still inside a namespace are SIGKILLed by pid first (deleting a namespace does not
+ * end them), then the namespaces (their veth ends go with them), then the bridge.
+ */
+export async function removeStale(): Promise<void> {
+  const list = await ip('netns', 'list');
+  for (const line of list.split('\n')) {
+    const name = line.split(' ')[0] ?? '';
+    if (!name.startsWith(PREFIX)) continue;
+    const pids = (await ip('netns', 'pids', name)).split('\n').filter((p) => /^\d+$/.test(p));
+    for (const pid of pids) {
+      try {
+        process.kill(Number(pid), 'SIGKILL');
+      } catch {
+        // already gone
+      }
+    }
+    await ip('netns', 'del', name);
+  }
+  const links = await ip('-o', 'link', 'show');
+  for (const line of links.split('\n')) {
+    const name = /^\d+: ([^:@]+)/.exec(line)?.[1];
+    if (name?.startsWith(PREFIX)) await ip('link', 'del', name).catch(() => undefined);
+  }
+}

@@ -1,0 +1,91 @@
+/**
+ * A picture listed without its bytes in the store (issue 11, cause 5: the state a delete racing
+ * a fetch used to leave) answers a clean 503 in the error shape, never a 500, and is repaired:
+ * at once when asked for, and at start for every such row.
+ */
+import { createHash } from 'node:crypto';
+import { rename } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  ADMIN_PASSWORD,
+  api,
+  cleanup,
+  login,
+  makeImage,
+  startNode,
+  waitFor,
+  type Api,
+  type ErrorBody,
+  type NodeProcess,
+  type Picture,
+} from '../helpers/node-process.js';
+
+let node: NodeProcess;
+
+beforeAll(async () => {
+  node = await startNode();
+});
+afterAll(async () => {
+  await cleanup();
+});
+
+async function client(): Promise<Api> {
+  return api(node.url, await login(node.url, 'admin', ADMIN_PASSWORD));
+}
+
+async function uploadOne(seed: number): Promise<Picture> {
+  const res = await (
+    await client()
+  ).upload<Picture>({
+    file: await makeImage({ seed }),
+    fields: { title: `bytes ${seed}` },
+  });
+  expect(res.status).toBe(201);
+  return res.body;
+}
+
+/** Moves a blob to the trash behind the node's back, leaving its row saying "has blob". */
+async function trashBehindItsBack(id: string): Promise<void> {
+  await rename(join(node.dataDir, 'blobs', id.slice(0, 2), id), join(node.dataDir, 'trash', id));
+}
+
+async function sha256Of(res: Response): Promise<string> {
+  return createHash('sha256')
+    .update(Buffer.from(await res.arrayBuffer()))
+    .digest('hex');
+}
+
+describe('a listed picture whose bytes are not in the store', () => {
+  it('answers 503 in the error shape, then the node restores the bytes', async () => {
+    const picture = await uploadOne(501);
+    const c = await client();
+    // Served once first: the upload's own settling of its bytes is over by then.
+    expect((await c.fetch(`/api/pictures/${picture.id}/file`)).status).toBe(200);
+    await trashBehindItsBack(picture.id);
+    const res = await c.fetch(`/api/pictures/${picture.id}/file`);
+    expect(res.status, await res.clone().text()).toBe(503);
+    expect(res.headers.get('content-type')).toContain('application/json');
+    const body = (await res.json()) as ErrorBody;
+    expect(body.error.code).toBe('unavailable');
+    // The node repaired it (from its trash): the bytes are served again.
+    const hash = await waitFor(
+      async () => {
+        const again = await c.fetch(`/api/pictures/${picture.id}/file`);
+        return again.status === 200 ? sha256Of(again) : undefined;
+      },
+      { what: 'the bytes to be served again' },
+    );
+    expect(hash).toBe(picture.id);
+  });
+
+  it('is repaired at start', async () => {
+    const picture = await uploadOne(502);
+    await node.stop();
+    await trashBehindItsBack(picture.id);
+    await node.restart();
+    const res = await (await client()).fetch(`/api/pictures/${picture.id}/file`);
+    expect(res.status).toBe(200);
+    expect(await sha256Of(res)).toBe(picture.id);
+  });
+});
