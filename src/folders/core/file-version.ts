@@ -14,7 +14,7 @@
  *    their own that a file at the same path could not hold; the file is kept as a conflict copy
  *    beside it. (A directory never loses: dir vs dir is rule 1, dir vs deletion is rule 2.)
  * 4. File vs file with different content: the higher HLC wins; the loser is kept as
- *    `conflictName(path, wall of its HLC, its node name)`.
+ *    `conflictName(path, wall of its HLC, its node name, versionTag(loser))`.
  *
  * The winner gets the merged vector, so it dominates both sides and every node that sees it just
  * takes it: the conflict is decided once and the decision spreads like any change. Every step is
@@ -34,7 +34,7 @@
  *   file needs its parent back as a directory (see `parentDirs`); that is the caller's job.
  */
 import { compareHlc, decodeHlc } from '../../core/hlc.js';
-import { conflictName } from './conflict-name.js';
+import { conflictName, versionTag } from './conflict-name.js';
 
 export type FileKind = 'file' | 'dir';
 
@@ -128,7 +128,7 @@ export function resolve(path: string, local: FileVersion | null, remote: FileVer
   if (sameContent(local, remote)) return { action: 'merge', version: winner };
   const keepLoserAs = loser.deleted
     ? null
-    : conflictName(path, wallOf(loser.hlc), loser.originName);
+    : conflictName(path, wallOf(loser.hlc), loser.originName, versionTag(loser));
   return { action: 'conflict', winner, loser, winnerIsRemote, keepLoserAs };
 }
 

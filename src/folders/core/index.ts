@@ -34,7 +34,7 @@
  */
 export { INTERNAL_DIR, MAX_PATH_BYTES, MAX_SEGMENT_BYTES, PathOutsideRootError } from './paths.js';
 export { checkRelativePath, joinInside, parentDirs, type PathCheck } from './paths.js';
-export { conflictName, isConflictName, sanitizeNodeName } from './conflict-name.js';
+export { conflictName, isConflictName, sanitizeNodeName, versionTag } from './conflict-name.js';
 export {
   bumpVv,
   compareVv,
