@@ -1,4 +1,5 @@
 import type { Db } from '../db/database.js';
+import { FolderVersionsRepository } from './folder-versions.repository.js';
 
 export type FileKind = 'file' | 'dir';
 
@@ -86,8 +87,11 @@ export class FolderIndexRepository {
   private readonly totalsStmt;
   private readonly neededStmt;
   private readonly upsertBatch: (rows: readonly FolderFileRow[]) => void;
+  /** The siblings of conflicting paths and the versions a pull is writing (migration 7). */
+  readonly versions: FolderVersionsRepository;
 
   constructor(db: Db) {
+    this.versions = new FolderVersionsRepository(db);
     this.getStmt = db.prepare(`SELECT ${COLUMNS} FROM folder_files WHERE folder = ? AND path = ?`);
     this.upsertStmt = db.prepare(
       `INSERT INTO folder_files (${COLUMNS})

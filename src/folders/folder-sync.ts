@@ -829,22 +829,21 @@ export class FolderSync {
    */
   private onCurrentVersion(recorded: FolderFileRow): FolderFileRow {
     const current = this.deps.index.get(this.id, recorded.path);
-    if (
-      current === undefined ||
-      (current.hlc === recorded.hlc &&
-        current.hash === recorded.hash &&
-        current.deleted === recorded.deleted &&
-        current.kind === recorded.kind)
-    ) {
-      return recorded;
-    }
+    if (current === undefined) return recorded;
+    const same =
+      current.hlc === recorded.hlc &&
+      current.hash === recorded.hash &&
+      current.deleted === recorded.deleted &&
+      current.kind === recorded.kind;
+    // Even the same version may have a wider vector now (a losing sibling arrived meanwhile).
     const disk: FolderFileRow = {
       ...current,
+      ...(same ? { blockSize: recorded.blockSize, blocks: recorded.blocks } : {}),
       localSize: recorded.localSize,
       localMtimeMs: recorded.localMtimeMs,
       localInode: recorded.localInode,
       localHash: recorded.localHash,
-      localVv: recorded.localVv,
+      localVv: same && recorded.localVv !== null ? current.vv : recorded.localVv,
     };
     return { ...disk, need: diskDiffers(disk) };
   }

@@ -38,13 +38,7 @@ export class ChangeLog {
     if (bodies.length === 0) return [];
     const ops = this.db
       .transaction((): Op[] => {
-        let seq = this.log.lastSeq(this.nodeId);
-        const stamped = bodies.map((body): Op => {
-          const op: Op = { origin: this.nodeId, seq: ++seq, hlc: this.clock.next(), body };
-          this.log.append(op);
-          applyOp(this.targets, op);
-          return op;
-        });
+        const stamped = this.commitInside(bodies);
         alongside?.(stamped);
         return stamped;
       })
@@ -53,21 +47,49 @@ export class ChangeLog {
     return ops;
   }
 
-  /** Applies operations received from peers; returns those that were new here. */
+  /**
+   * Stamps, logs and applies local changes inside the caller's transaction, then the follow-up
+   * changes applying them calls for (conflict copies), until there are none. Returns them all.
+   */
+  private commitInside(bodies: readonly OpBody[]): Op[] {
+    const all: Op[] = [];
+    let next = bodies;
+    for (let round = 0; next.length > 0; round++) {
+      // A copy of a copy is a deeper path: the chain ends long before this.
+      if (round > 64) throw new Error('follow-up changes do not end');
+      let seq = this.log.lastSeq(this.nodeId);
+      const followUps: OpBody[] = [];
+      for (const body of next) {
+        const op: Op = { origin: this.nodeId, seq: ++seq, hlc: this.clock.next(), body };
+        this.log.append(op);
+        followUps.push(...applyOp(this.targets, op));
+        all.push(op);
+      }
+      next = followUps;
+    }
+    return all;
+  }
+
+  /**
+   * Applies operations received from peers; returns those that were new here. The follow-up
+   * changes they call for (conflict copies) are logged as this node's own operations in the
+   * same transaction, and announced with them.
+   */
   receive(ops: readonly Op[]): Op[] {
-    const fresh = this.db
-      .transaction((): Op[] => {
+    const { fresh, own } = this.db
+      .transaction(() => {
         const applied: Op[] = [];
+        const followUps: OpBody[] = [];
         for (const op of ops) {
           if (!this.log.append(op)) continue;
           this.clock.observe(op.hlc);
-          applyOp(this.targets, op);
+          followUps.push(...applyOp(this.targets, op));
           applied.push(op);
         }
-        return applied;
+        return { fresh: applied, own: this.commitInside(followUps) };
       })
       .immediate();
-    if (fresh.length > 0) this.emit(fresh);
+    if (fresh.length > 0 || own.length > 0) this.emit([...fresh, ...own]);
     return fresh;
   }
 

@@ -39,6 +39,7 @@ export {
   bumpVv,
   compareVv,
   mergeVv,
+  rank,
   resolve,
   sameContent,
   versionAfter,
@@ -49,3 +50,4 @@ export {
   type VersionVector,
   type VvOrder,
 } from './file-version.js';
+export { addVersion, stateOf, type SiblingState } from './siblings.js';
