@@ -82,6 +82,7 @@ export class FolderIndexRepository {
   private readonly getStmt;
   private readonly upsertStmt;
   private readonly byHashStmt;
+  private readonly allByHashStmt;
   private readonly iterateStmt;
   private readonly pageStmt;
   private readonly totalsStmt;
@@ -110,6 +111,9 @@ export class FolderIndexRepository {
     // local_hash: this content is on disk here, readable right now (whatever the version).
     this.byHashStmt = db.prepare(
       `SELECT ${COLUMNS} FROM folder_files WHERE folder = ? AND local_hash = ? LIMIT 1`,
+    );
+    this.allByHashStmt = db.prepare(
+      `SELECT ${COLUMNS} FROM folder_files WHERE folder = ? AND local_hash = ? LIMIT ?`,
     );
     this.iterateStmt = db.prepare(
       `SELECT ${COLUMNS} FROM folder_files WHERE folder = ? ORDER BY path`,
@@ -150,6 +154,11 @@ export class FolderIndexRepository {
   }
 
   /** A file of this folder with that content that is on disk here (for moves and renames). */
+  /** Up to `limit` rows whose disk holds this content (by the recorded disk state). */
+  findAllByHash(folder: string, hash: string, limit: number): FolderFileRow[] {
+    return (this.allByHashStmt.all(folder, hash, limit) as DbRow[]).map(fromDb);
+  }
+
   findByHash(folder: string, hash: string): FolderFileRow | undefined {
     const row = this.byHashStmt.get(folder, hash) as DbRow | undefined;
     return row === undefined ? undefined : fromDb(row);

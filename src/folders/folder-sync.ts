@@ -13,18 +13,7 @@
  */
 import { createHash, randomUUID } from 'node:crypto';
 import { createReadStream, existsSync } from 'node:fs';
-import {
-  copyFile,
-  lstat,
-  mkdir,
-  open,
-  readdir,
-  rename,
-  rm,
-  rmdir,
-  stat,
-  utimes,
-} from 'node:fs/promises';
+import { copyFile, lstat, mkdir, open, readdir, rename, rm, rmdir, utimes } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import type { Logger } from 'pino';
@@ -51,6 +40,7 @@ import {
   FolderMissingError,
 } from './marker.js';
 import { scanFolder, type LocalChange } from './scanner.js';
+import { diskState, handleDiskState } from './disk-state.js';
 import { watchFolder, type FolderWatcher } from './watcher.js';
 
 export type FolderState = 'idle' | 'scanning' | 'syncing' | 'paused';
@@ -85,6 +75,8 @@ const NEED_PAGE = 500;
 const MAX_HINT_DIRS = 256;
 /** The most bytes of small files asked for in one request. */
 const BATCH_BYTES = 16 * 1024 * 1024;
+/** Files a pull asks for one at a time after every peer refused them in a batch. */
+const SINGLE_RETRIES = 32;
 
 export class FolderSync {
   state: FolderState = 'paused';
@@ -109,15 +101,27 @@ export class FolderSync {
   private readonly madeDirs = new Set<string>();
   /** Paths whose file was moved to a new path in this pull: their deletion is done. */
   private readonly movedAway = new Set<string>();
-  /** Needed files no source could provide in the last pull. */
-  private missing = 0;
+  /** Needed files the last pull could not bring, and why (logged, retried with back-off). */
+  private stalled: { path: string; reason: string }[] = [];
+  /** Files placed by the current pull (progress resets the back-off). */
+  private placed = 0;
+  /** Pulls in a row that left files behind without placing any. */
+  private stalls = 0;
   /** Bytes fetched from peers, and files obtained from this disk instead (moves, copies). */
   readonly counters = { fetchedBytes: 0, fetchedFiles: 0, localCopies: 0, localMoves: 0 };
 
   private readonly local: LocalContent;
 
   constructor(private readonly deps: FolderSyncDeps) {
-    this.local = new LocalContent(deps.db, deps.index);
+    this.local = new LocalContent(deps.db, deps.index, (folder, paths) => {
+      // A peer asked for content the index places at these paths, but their files changed
+      // since they were indexed: say so, and index them again so the next ask finds them.
+      deps.log.warn(
+        { folder, paths, reason: 'file changed since it was indexed' },
+        'cannot serve folder content from its indexed path; rescanning it',
+      );
+      this.kick({ hints: paths });
+    });
   }
 
   get id(): string {
@@ -360,7 +364,8 @@ export class FolderSync {
   // ---- needed versions -> disk ----------------------------------------------------------
 
   private async pull(): Promise<void> {
-    this.missing = 0;
+    this.stalled = [];
+    this.placed = 0;
     this.madeDirs.clear();
     this.movedAway.clear();
     let after = '';
@@ -394,13 +399,38 @@ export class FolderSync {
       }
     }
     await this.applyDeletions(deletions);
-    if (this.missing > 0) {
-      // Content nobody could give us yet (its holder may be coming back): try again soon.
-      this.deps.log.debug({ folder: this.id, missing: this.missing }, 'content not available yet');
-      setTimeout(() => {
-        this.kick({ pull: true });
-      }, 2000).unref();
+    this.retryStalled();
+  }
+
+  /**
+   * Files this pull could not bring (content nobody sent, a target that changed here): retried
+   * with back-off (2 s doubling to 60 s while no file at all arrives), and said at warn level
+   * with paths and reasons from the second pull in a row on: never a silent spin.
+   */
+  private retryStalled(): void {
+    if (this.stalled.length === 0) {
+      this.stalls = 0;
+      return;
     }
+    this.stalls = this.placed > 0 ? 1 : this.stalls + 1;
+    const retryInMs = Math.min(60_000, 2000 * 2 ** Math.min(this.stalls - 1, 5));
+    const detail = {
+      folder: this.id,
+      stalled: this.stalled.length,
+      paths: this.stalled.slice(0, 10),
+      attempt: this.stalls,
+      retryInMs,
+    };
+    if (this.stalls >= 2)
+      this.deps.log.warn(detail, 'folder files not brought up to date; retrying');
+    else this.deps.log.debug(detail, 'folder content not available yet');
+    setTimeout(() => {
+      this.kick({ pull: true });
+    }, retryInMs).unref();
+  }
+
+  private stall(row: FolderFileRow, reason: string): void {
+    this.stalled.push({ path: row.path, reason });
   }
 
   private async applyDeletions(rows: FolderFileRow[]): Promise<void> {
@@ -429,7 +459,7 @@ export class FolderSync {
     if (target === null) return;
     await assertMarker(this.deps.config.root, this.id);
     await this.guarded(row, async () => {
-      if (!matchesIndexed(row, await lstat(target).catch(() => null))) {
+      if (!matchesIndexed(row, await diskState(target))) {
         // Changed here since it was indexed: the next scan makes it a version of its own.
         this.kick({ hints: [row.path] });
         return;
@@ -457,7 +487,7 @@ export class FolderSync {
             // Something indexed there must still be as indexed before content is fetched for
             // it (`place` checks again, and alone when nothing was there).
             const indexedThere = row.localInode !== null || row.localSize !== null;
-            if (indexedThere && !matchesIndexed(row, await lstat(target).catch(() => null))) {
+            if (indexedThere && !matchesIndexed(row, await diskState(target))) {
               this.kick({ hints: [row.path] });
               return;
             }
@@ -485,7 +515,7 @@ export class FolderSync {
         if (await this.fetchLarge(wanted, tmp)) {
           await this.place(wanted, tmp, null);
         } else {
-          this.missing++;
+          this.stall(wanted.row, 'no peer could send its content');
         }
       });
     }
@@ -521,9 +551,10 @@ export class FolderSync {
     written: { size: number; mtimeMs: number; ino: number } | null,
   ): Promise<void> {
     const { row, target, hash } = wanted;
-    const existing = await lstat(target).catch(() => null);
+    const existing = await diskState(target);
     if (!matchesIndexed(row, existing)) {
       await rm(tmp, { force: true });
+      this.stall(row, 'the file here changed since it was indexed; rescanning it');
       this.kick({ hints: [row.path] });
       return;
     }
@@ -534,9 +565,11 @@ export class FolderSync {
     if (info === null) {
       const mtime = mtimeSeconds(row.mtimeMs);
       await utimes(tmp, mtime, mtime);
-      info = await stat(tmp);
+      info = await diskState(tmp);
+      if (info === null) throw new Error(`temp file gone: ${tmp}`);
     }
     await rename(tmp, target);
+    this.placed++;
     this.dirsToSync.add(dirname(target));
     this.record(row, info, hash);
   }
@@ -554,6 +587,7 @@ export class FolderSync {
    */
   private async fetchSmall(group: readonly Wanted[]): Promise<void> {
     let pending = [...group];
+    let answered = false;
     for (const peer of this.deps.sources()) {
       if (pending.length === 0) break;
       const byHash = new Map(pending.map((w) => [w.hash, w]));
@@ -565,6 +599,7 @@ export class FolderSync {
           pending.map((w) => ({ hash: w.hash, size: w.row.size })),
         );
         for await (const frame of frames) {
+          answered = true;
           const wanted = byHash.get(frame.hash);
           if (!wanted) continue;
           byHash.delete(frame.hash);
@@ -590,13 +625,25 @@ export class FolderSync {
       // Whatever this peer did not send (lacking, or cut off) is asked of the next one.
       pending = [...lacking, ...byHash.values()];
     }
-    this.missing += pending.length;
+    // Asked in a batch and refused by every peer that answered: ask once more, one file at a
+    // time by the resumable route (another way to the same content, a bounded few per pull).
+    const retried = answered ? pending.slice(0, SINGLE_RETRIES) : [];
+    for (const wanted of retried) {
+      await this.guarded(wanted.row, async () => {
+        const tmp = this.tmpFor(wanted.hash);
+        if (await this.fetchLarge(wanted, tmp)) await this.place(wanted, tmp, null);
+        else this.stall(wanted.row, 'no peer could send its content (batch and single request)');
+      });
+    }
+    for (const wanted of pending.slice(retried.length)) {
+      this.stall(wanted.row, answered ? 'no peer has its content' : 'no peer answered');
+    }
   }
 
   private async writeSmall(wanted: Wanted, data: Buffer): Promise<void> {
     if (createHash('sha256').update(data).digest('hex') !== wanted.hash) {
       this.deps.log.warn({ folder: this.id, path: wanted.row.path }, 'peer sent wrong content');
-      this.missing++;
+      this.stall(wanted.row, 'peer sent wrong content');
       return;
     }
     const tmp = this.tmpFor(wanted.hash);
@@ -607,7 +654,7 @@ export class FolderSync {
       const mtime = mtimeSeconds(wanted.row.mtimeMs);
       await handle.utimes(mtime, mtime);
       await handle.datasync();
-      info = await handle.stat();
+      info = await handleDiskState(handle);
     } finally {
       await handle.close();
     }
@@ -626,7 +673,7 @@ export class FolderSync {
     const source = index.findByHash(this.id, hash);
     if (source?.deleted === true && source.need && !this.movedAway.has(source.path)) {
       const from = joinInside(config.root, source.path);
-      const info = await lstat(from).catch(() => null);
+      const info = await diskState(from);
       if (info?.isFile() === true && matchesIndexed(source, info)) {
         this.movedAway.add(source.path);
         await rename(from, tmp);
@@ -675,7 +722,7 @@ export class FolderSync {
   private async fetchLarge(wanted: Wanted, tmp: string): Promise<boolean> {
     const { row, target, hash } = wanted;
     // The older version on disk seeds the temp file, if it is still what was indexed.
-    const old = row.localHash !== null ? await lstat(target).catch(() => null) : null;
+    const old = row.localHash !== null ? await diskState(target) : null;
     const seed = old?.isFile() === true && matchesIndexed(row, old) ? target : null;
     const file = { folder: this.id, hash, size: row.size };
     for (const peer of this.deps.sources()) {
@@ -712,7 +759,7 @@ export class FolderSync {
   }
 
   private async remove(row: FolderFileRow, target: string): Promise<void> {
-    const info = await lstat(target).catch(() => null);
+    const info = await diskState(target);
     if (info?.isDirectory()) {
       try {
         await rmdir(target);
@@ -727,11 +774,11 @@ export class FolderSync {
   }
 
   private async makeDir(row: FolderFileRow, target: string): Promise<void> {
-    const existing = await lstat(target).catch(() => null);
+    const existing = await diskState(target);
     if (existing && !existing.isDirectory()) await this.trash(row.path, target, row.localHash);
     await mkdir(target, { recursive: true });
     this.madeDirs.add(target);
-    this.record(row, await stat(target), null);
+    this.record(row, await diskState(target), null);
   }
 
   /**

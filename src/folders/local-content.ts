@@ -6,14 +6,23 @@
 import { stat } from 'node:fs/promises';
 import type { Db } from '../db/database.js';
 import { joinInside } from './core/index.js';
+import { diskState } from './disk-state.js';
 import type { FolderIndexRepository } from './folder-index.repository.js';
+
+/** Indexed paths with the content looked at before the trash. */
+const CANDIDATES = 4;
 
 export class LocalContent {
   private readonly trashStmt;
 
+  /**
+   * `onStale` hears of indexed paths that should hold a content but whose disk state differs
+   * from the record (changed since the last scan): the caller logs it and rescans them.
+   */
   constructor(
     db: Db,
     private readonly index: FolderIndexRepository,
+    private readonly onStale: (folder: string, paths: readonly string[]) => void = () => {},
   ) {
     this.trashStmt = db
       .prepare(
@@ -31,17 +40,23 @@ export class LocalContent {
     root: string,
     hash: string,
   ): Promise<{ file: string; trashed: boolean } | null> {
-    const row = this.index.findByHash(folder, hash);
-    if (row) {
+    const stale: string[] = [];
+    for (const row of this.index.findAllByHash(folder, hash, CANDIDATES)) {
       const file = joinInside(root, row.path);
-      const info = await stat(file).catch(() => null);
-      if (info?.size === row.localSize && Math.floor(info.mtimeMs) === row.localMtimeMs) {
+      const info = await diskState(file);
+      if (
+        info?.isFile() === true &&
+        info.size === row.localSize &&
+        info.mtimeMs === row.localMtimeMs
+      ) {
         return { file, trashed: false };
       }
+      stale.push(row.path);
     }
     for (const file of this.trashStmt.all(folder, hash) as string[]) {
       if (await stat(file).catch(() => null)) return { file, trashed: true };
     }
+    if (stale.length > 0) this.onStale(folder, stale);
     return null;
   }
 }
