@@ -13,7 +13,19 @@
  */
 import { createHash, randomUUID } from 'node:crypto';
 import { createReadStream, existsSync } from 'node:fs';
-import { copyFile, lstat, mkdir, open, readdir, rename, rm, rmdir, utimes } from 'node:fs/promises';
+import {
+  copyFile,
+  link,
+  lstat,
+  mkdir,
+  open,
+  readdir,
+  rename,
+  rm,
+  rmdir,
+  unlink,
+  utimes,
+} from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import type { Logger } from 'pino';
@@ -22,7 +34,13 @@ import { fsyncDir, fsyncFile } from '../core/fsync.js';
 import { Limiter } from '../core/limiter.js';
 import type { ChangeLog } from '../oplog/change-log.js';
 import type { FilePut } from '../oplog/op.js';
-import { bumpVv, checkRelativePath, isConflictName, joinInside } from './core/index.js';
+import {
+  bumpVv,
+  checkRelativePath,
+  conflictName,
+  isConflictName,
+  joinInside,
+} from './core/index.js';
 import type { FolderConfig } from './folder-config.js';
 import type { FolderFileRow, FolderIndexRepository } from './folder-index.repository.js';
 import { diskDiffers } from './folder-apply.js';
@@ -68,6 +86,11 @@ export interface FolderSyncDeps {
   readonly rescanIntervalMs?: number;
   /** How long replaced and deleted files stay in `.mosaic/trash/` (default 30 days). */
   readonly trashRetentionMs?: number;
+  /**
+   * Tests only: runs when a pulled file is about to replace what is at its path (after the
+   * content is ready, before the target is checked and replaced), to race a local save.
+   */
+  readonly beforeReplace?: (path: string) => Promise<void>;
 }
 
 const NEED_PAGE = 500;
@@ -364,6 +387,7 @@ export class FolderSync {
   // ---- needed versions -> disk ----------------------------------------------------------
 
   private async pull(): Promise<void> {
+    await this.sweepLinkedTmp();
     this.stalled = [];
     this.placed = 0;
     this.madeDirs.clear();
@@ -540,10 +564,17 @@ export class FolderSync {
   }
 
   /**
-   * Puts a verified temp file at the row's path: only if the path still holds what was indexed
-   * (else the local change wins, and the next scan makes it a version of its own); what was
-   * there goes to the trash; mtime set; then an atomic rename. `written` is the temp file's
-   * final state when the caller already has it (saves a stat).
+   * Puts a verified temp file at the row's path, only over what was indexed there: a local
+   * change wins the race and the next scan makes it a version of its own (issue 11, cause 3).
+   * Everything that may wait is done first; then, with nothing awaited in between but the
+   * file-system calls themselves:
+   *   1. the target is checked against the index;
+   *   2. it is moved aside into the trash (one rename), and what was moved is checked again: a
+   *      save that landed after step 1 is in it, and is put back (or, if the path is taken
+   *      again, kept beside it under a conflict name) for the scan to make it a version;
+   *   3. the temp file is linked in without replacing anything (link fails if the path exists
+   *      again), so a file created after step 2 also stays.
+   * `written` is the temp file's final state when the caller already has it (saves a stat).
    */
   private async place(
     wanted: Wanted,
@@ -551,16 +582,6 @@ export class FolderSync {
     written: { size: number; mtimeMs: number; ino: number } | null,
   ): Promise<void> {
     const { row, target, hash } = wanted;
-    const existing = await diskState(target);
-    if (!matchesIndexed(row, existing)) {
-      await rm(tmp, { force: true });
-      this.stall(row, 'the file here changed since it was indexed; rescanning it');
-      this.kick({ hints: [row.path] });
-      return;
-    }
-    await this.ensureParent(target);
-    if (existing?.isDirectory()) await rmdir(target);
-    else if (existing) await this.trash(row.path, target, row.localHash);
     let info = written;
     if (info === null) {
       const mtime = mtimeSeconds(row.mtimeMs);
@@ -568,10 +589,68 @@ export class FolderSync {
       info = await diskState(tmp);
       if (info === null) throw new Error(`temp file gone: ${tmp}`);
     }
-    await rename(tmp, target);
+    await this.ensureParent(target);
+    const indexedThere = row.localInode !== null || row.localSize !== null;
+    const aside = indexedThere ? await this.trashSlot(row.path) : null;
+    await this.deps.beforeReplace?.(row.path);
+    // 1.
+    const existing = await diskState(target);
+    if (!matchesIndexed(row, existing)) {
+      await this.lostRace(row, tmp, 'the file here changed since it was indexed; rescanning it');
+      return;
+    }
+    // 2.
+    if (existing?.isDirectory()) await rmdir(target);
+    else if (existing && aside !== null) {
+      await rename(target, aside);
+      if (!matchesIndexed(row, await diskState(aside))) {
+        await this.putBack(row, aside, target);
+        await this.lostRace(row, tmp, 'saved here while being replaced; rescanning it');
+        return;
+      }
+      if (row.localHash !== null) this.trashed.push({ hash: row.localHash, file: aside });
+    }
+    // 3.
+    if (!(await linkNoReplace(tmp, target))) {
+      await this.lostRace(row, tmp, 'created here while being replaced; rescanning it');
+      return;
+    }
     this.placed++;
     this.dirsToSync.add(dirname(target));
     this.record(row, info, hash);
+  }
+
+  private async lostRace(row: FolderFileRow, tmp: string, reason: string): Promise<void> {
+    await rm(tmp, { force: true });
+    this.stall(row, reason);
+    this.kick({ hints: [row.path] });
+  }
+
+  /**
+   * A local save was moved aside by mistake: back to its path, never over a newer file (then it
+   * stays beside it, under a conflict name, and becomes a version of its own at the next scan).
+   */
+  private async putBack(row: FolderFileRow, aside: string, target: string): Promise<void> {
+    if (await linkNoReplace(aside, target)) return;
+    const copy = conflictName(row.path, Date.now(), this.deps.selfName, randomUUID().slice(0, 8));
+    await rename(aside, joinInside(this.deps.config.root, copy));
+    this.deps.log.warn(
+      { folder: this.id, path: row.path, keptAs: copy },
+      'a local save raced a pulled version and another save; kept beside it',
+    );
+  }
+
+  /**
+   * Temp files that are also linked into the folder (a crash between link and unlink in
+   * `place`): removed, so a resumed transfer never writes into a placed file.
+   */
+  private async sweepLinkedTmp(): Promise<void> {
+    const dir = folderTmpDir(this.deps.config.root);
+    for (const name of await readdir(dir).catch(() => [] as string[])) {
+      const file = join(dir, name);
+      const info = await lstat(file).catch(() => null);
+      if (info?.isFile() === true && info.nlink > 1) await rm(file, { force: true });
+    }
   }
 
   private async ensureParent(target: string): Promise<void> {
@@ -647,7 +726,10 @@ export class FolderSync {
       return;
     }
     const tmp = this.tmpFor(wanted.hash);
-    const handle = await open(tmp, 'w');
+    // A fresh inode: after a crash between link and unlink (place), the old temp file is the
+    // placed file itself, and truncating it would truncate that.
+    await rm(tmp, { force: true });
+    const handle = await open(tmp, 'wx');
     let info;
     try {
       await handle.writeFile(data);
@@ -768,7 +850,16 @@ export class FolderSync {
         throw error;
       }
     } else if (info) {
-      await this.trash(row.path, target, row.localHash);
+      // Moved aside, then checked: a save that landed since applyOne's check is put back.
+      const aside = await this.trashSlot(row.path);
+      await rename(target, aside);
+      if (!matchesIndexed(row, await diskState(aside))) {
+        await this.putBack(row, aside, target);
+        this.stall(row, 'saved here while being deleted; rescanning it');
+        this.kick({ hints: [row.path] });
+        return;
+      }
+      if (row.localHash !== null) this.trashed.push({ hash: row.localHash, file: aside });
     }
     this.record(row, null, null);
   }
@@ -812,6 +903,14 @@ export class FolderSync {
   }
 
   private async trash(path: string, target: string, hash: string | null): Promise<void> {
+    const file = await this.trashSlot(path);
+    await rename(target, file);
+    // Recorded with the page's other rows (one transaction), like the disk states.
+    if (hash !== null) this.trashed.push({ hash, file });
+  }
+
+  /** A fresh trash path for `path` (its directory made): `.mosaic/trash/<time>/<path>.<id>`. */
+  private async trashSlot(path: string): Promise<string> {
     const stamp = new Date().toISOString().replace(/[-:]/g, '').replace(/\..*/, '');
     const file = join(
       folderTrashDir(this.deps.config.root),
@@ -819,9 +918,7 @@ export class FolderSync {
       `${path}.${randomUUID().slice(0, 8)}`,
     );
     await mkdir(dirname(file), { recursive: true });
-    await rename(target, file);
-    // Recorded with the page's other rows (one transaction), like the disk states.
-    if (hash !== null) this.trashed.push({ hash, file });
+    return file;
   }
 
   /** The disk now holds the row's version. */
@@ -949,6 +1046,28 @@ export function matchesIndexed(
     Math.floor(info.mtimeMs) === row.localMtimeMs &&
     info.ino === row.localInode
   );
+}
+
+/**
+ * Puts `from` at `to` only if nothing is at `to` (a hard link fails with EEXIST), then removes
+ * `from`; false when `to` was taken. On a file system without hard links: a rename right after a
+ * check that `to` is free.
+ */
+async function linkNoReplace(from: string, to: string): Promise<boolean> {
+  try {
+    await link(from, to);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'EEXIST') return false;
+    if (!['EPERM', 'ENOTSUP', 'EOPNOTSUPP', 'ENOSYS', 'EXDEV', 'EMLINK'].includes(code ?? '')) {
+      throw error;
+    }
+    if ((await diskState(to)) !== null) return false;
+    await rename(from, to);
+    return true;
+  }
+  await unlink(from);
+  return true;
 }
 
 /** Half a millisecond up: seconds as a double must not round below the recorded millisecond. */
