@@ -91,6 +91,8 @@ export interface FolderSyncDeps {
    * content is ready, before the target is checked and replaced), to race a local save.
    */
   readonly beforeReplace?: (path: string) => Promise<void>;
+  /** Tests only: runs before written files are recorded (throw to act out a crash there). */
+  readonly beforeRecord?: () => Promise<void>;
 }
 
 const NEED_PAGE = 500;
@@ -340,9 +342,29 @@ export class FolderSync {
     }
   }
 
-  /** One transaction per batch: the operations and the disk state they describe. */
-  private commitLocal(changes: readonly LocalChange[]): void {
+  /**
+   * One transaction per batch: the operations and the disk state they describe. A file that
+   * holds a version this node knows is recorded as that version, not made a new one (see
+   * `knownVersion`).
+   */
+  private commitLocal(all: readonly LocalChange[]): void {
     const { index, selfId, selfName } = this.deps;
+    const known: FolderFileRow[] = [];
+    const changes = all.filter((change) => {
+      const row = this.knownVersion(change);
+      if (row !== null) known.push(row);
+      return row === null;
+    });
+    if (known.length > 0) {
+      this.deps.db.transaction(() => {
+        index.upsertMany(known);
+        index.versions.doneApplying(
+          this.id,
+          known.map((r) => r.path),
+        );
+      })();
+      if (known.some((r) => r.need)) this.kick({ pull: true });
+    }
     const bodies: FilePut[] = [];
     for (const change of changes) {
       const current = index.get(this.id, change.path);
@@ -384,6 +406,35 @@ export class FolderSync {
     });
   }
 
+  /**
+   * The row to record when a found file is a version this node knows (null: a real local
+   * change): the path's current version (same content), or a version a pull was writing there
+   * when it was interrupted (same content and mtime, folder_applying). Without this, a file
+   * renamed into place just before a crash was taken for a new edit based on the current
+   * version, and beat a delete that had arrived meanwhile (issue 11, cause 2).
+   */
+  private knownVersion(change: LocalChange): FolderFileRow | null {
+    if (change.deleted || change.kind !== 'file' || change.hash === null) return null;
+    const row = this.deps.index.get(this.id, change.path);
+    if (row === undefined) return null;
+    let vv: FolderFileRow['vv'] | null = null;
+    if (!row.deleted && row.kind === 'file' && row.hash === change.hash) vv = row.vv;
+    else vv = this.deps.index.versions.applying(this.id, change.path, change.hash, change.mtimeMs);
+    if (vv === null) return null;
+    const disk: FolderFileRow = {
+      ...row,
+      // The block list describes the version's content: the file's when it is that content.
+      blockSize: row.hash === change.hash ? change.blockSize : row.blockSize,
+      blocks: row.hash === change.hash ? change.blocks : row.blocks,
+      localSize: change.size,
+      localMtimeMs: change.mtimeMs,
+      localInode: change.inode,
+      localHash: change.hash,
+      localVv: vv,
+    };
+    return { ...disk, need: diskDiffers(disk) };
+  }
+
   // ---- needed versions -> disk ----------------------------------------------------------
 
   private async pull(): Promise<void> {
@@ -414,8 +465,16 @@ export class FolderSync {
         const seen = new Set<string | null>();
         const round = files.filter((r) => !seen.has(r.hash) && seen.add(r.hash));
         files = files.filter((r) => !round.includes(r));
+        // Remembered before the first rename, forgotten with the records: after a crash in
+        // between, the scan recognises these files as the versions being applied.
+        this.deps.index.versions.addApplying(
+          this.id,
+          round.flatMap((r) =>
+            r.hash === null ? [] : [{ path: r.path, hash: r.hash, mtimeMs: r.mtimeMs, vv: r.vv }],
+          ),
+        );
         await this.applyFiles(round);
-        await this.flushRecords();
+        await this.flushRecords(round.map((r) => r.path));
       }
       if (deletions.length > 5000) {
         await this.applyDeletions(deletions);
@@ -943,7 +1002,8 @@ export class FolderSync {
    * transaction per page, not per file (a crash in between leaves files the next scan finds
    * identical to their version, so they merge without a conflict).
    */
-  private async flushRecords(): Promise<void> {
+  private async flushRecords(applied: readonly string[] = []): Promise<void> {
+    await this.deps.beforeRecord?.();
     const dirs = [...this.dirsToSync];
     this.dirsToSync.clear();
     await Promise.all(dirs.map((d) => fsyncDir(d).catch(() => undefined)));
@@ -962,6 +1022,7 @@ export class FolderSync {
       for (const file of untrashed) forget.run(file);
       for (const t of trashed) insert.run(this.id, t.hash, t.file, Date.now());
       index.upsertMany(rows.map((row) => this.onCurrentVersion(row)));
+      index.versions.doneApplying(this.id, applied);
     })();
   }
 
