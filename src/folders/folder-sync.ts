@@ -336,7 +336,8 @@ export class FolderSync {
         originName: selfName,
       });
     }
-    this.deps.changes.commitMany(bodies, () => {
+    const result = { behind: false };
+    const ops = this.deps.changes.commitMany(bodies, () => {
       const updated: FolderFileRow[] = [];
       changes.forEach((change, i) => {
         const row = index.get(this.id, change.path);
@@ -356,7 +357,10 @@ export class FolderSync {
         updated.push({ ...disk, need: diskDiffers(disk) });
       });
       index.upsertMany(updated);
+      result.behind = updated.some((r) => r.need);
     });
+    // A concurrent version won (the disk must follow), or a conflict copy is to be written.
+    if (result.behind || ops.length > bodies.length) this.kick({ pull: true });
   }
 
   /**
