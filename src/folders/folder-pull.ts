@@ -2,44 +2,31 @@
  * The pull half of one synced folder (FolderSync): brings the disk to the versions the index
  * says it needs, fetching content by hash from this disk, its trash, or a peer, safely.
  *
- * Where the disk is written (each checked, each a path-safety point): `place` (a file into
- * place), `remove` (a deletion), `makeDir`, `trash`/`trashSlot` (what is replaced or deleted),
- * `putBack` (a local save moved aside by mistake), `fromThisDisk` (moves and copies into
- * `.mosaic/tmp/`). Crash safety (docs/architecture.md, "Folder sync"):
+ * Where the disk is written: folder-write.ts (`place`, `remove`, `makeDir`, the trash), plus
+ * `fromThisDisk` and `writeSmall` here (moves, copies and writes into `.mosaic/tmp/` only).
+ * Crash safety (docs/architecture.md, "Folder sync"):
  * - the versions of a round go to `folder_applying` before the first rename and are forgotten
  *   in the transaction that records the disk states (`flushRecords`), so the scan after a crash
  *   in between recognises the files as those versions;
  * - `place` checks, moves aside, checks again, and links in without replacing: a local save
  *   racing it stays a local change.
  */
-import { createHash, randomUUID } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { createReadStream, existsSync } from 'node:fs';
-import {
-  copyFile,
-  link,
-  lstat,
-  mkdir,
-  open,
-  readdir,
-  rename,
-  rm,
-  rmdir,
-  unlink,
-  utimes,
-} from 'node:fs/promises';
+import { copyFile, open, rename, rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
-import { fsyncDir, fsyncFile } from '../core/fsync.js';
+import { fsyncFile } from '../core/fsync.js';
 import { Limiter } from '../core/limiter.js';
-import { checkRelativePath, conflictName, joinInside } from './core/index.js';
+import { checkRelativePath, joinInside } from './core/index.js';
 import { MAX_FRAMED_FILE_BYTES, MAX_FRAMED_FILES } from './content-frames.js';
 import { diskState, handleDiskState } from './disk-state.js';
-import { diskDiffers } from './folder-apply.js';
 import type { FolderFileRow } from './folder-index.repository.js';
 import type { FolderState, FolderSyncDeps } from './folder-sync.js';
+import { FolderWriter, matchesIndexed, mtimeSeconds, type Wanted } from './folder-write.js';
 import { fetchLarge } from './large-transfer.js';
 import type { LocalContent } from './local-content.js';
-import { assertMarker, folderTmpDir, folderTrashDir, FolderMissingError } from './marker.js';
+import { assertMarker, folderTmpDir, FolderMissingError } from './marker.js';
 
 const NEED_PAGE = 500;
 /** The most bytes of small files asked for in one request. */
@@ -61,21 +48,11 @@ export interface PullHost {
 }
 
 export class FolderPull {
-  /** Disk states written but not recorded yet, and directories to fsync (see flushRecords). */
-  private records: FolderFileRow[] = [];
-  private trashed: { hash: string; file: string }[] = [];
-  /** Trashed files taken back out of the trash (see fromThisDisk), to forget at the flush. */
-  private untrashed: string[] = [];
-  private readonly dirsToSync = new Set<string>();
   private readonly io = new Limiter(16);
-  /** Directories known to exist during a pull (saves a mkdir per file). */
-  private readonly madeDirs = new Set<string>();
   /** Paths whose file was moved to a new path in this pull: their deletion is done. */
   private readonly movedAway = new Set<string>();
   /** Needed files the last pull could not bring, and why (logged, retried with back-off). */
   private stalled: { path: string; reason: string }[] = [];
-  /** Files placed by the current pull (progress resets the back-off). */
-  private placed = 0;
   /** Pulls in a row that left files behind without placing any. */
   private stalls = 0;
   /** Bytes fetched from peers, and files obtained from this disk instead (moves, copies). */
@@ -86,21 +63,31 @@ export class FolderPull {
     localMoves: 0,
   };
 
+  private readonly writer: FolderWriter;
+
   constructor(
     private readonly deps: FolderSyncDeps,
     private readonly local: LocalContent,
     private readonly host: PullHost,
-  ) {}
+  ) {
+    this.writer = new FolderWriter(deps, {
+      stall: (row, reason) => {
+        this.stall(row, reason);
+      },
+      kick: (work) => {
+        host.kick(work);
+      },
+    });
+  }
 
   private get id(): string {
     return this.deps.config.id;
   }
 
   async pull(): Promise<void> {
-    await this.sweepLinkedTmp();
+    await this.writer.sweepLinkedTmp();
     this.stalled = [];
-    this.placed = 0;
-    this.madeDirs.clear();
+    this.writer.startPull();
     this.movedAway.clear();
     let after = '';
     let deletions: FolderFileRow[] = [];
@@ -133,7 +120,7 @@ export class FolderPull {
           ),
         );
         await this.applyFiles(round);
-        await this.flushRecords(round.map((r) => r.path));
+        await this.writer.flush(round.map((r) => r.path));
       }
       if (deletions.length > 5000) {
         await this.applyDeletions(deletions);
@@ -154,7 +141,7 @@ export class FolderPull {
       this.stalls = 0;
       return;
     }
-    this.stalls = this.placed > 0 ? 1 : this.stalls + 1;
+    this.stalls = this.writer.placed > 0 ? 1 : this.stalls + 1;
     const retryInMs = Math.min(60_000, 2000 * 2 ** Math.min(this.stalls - 1, 5));
     const detail = {
       folder: this.id,
@@ -179,7 +166,7 @@ export class FolderPull {
     for (const row of rows.reverse()) {
       if (!this.movedAway.has(row.path)) await this.applyOne(row);
     }
-    await this.flushRecords();
+    await this.writer.flush();
   }
 
   /** The target on disk for a remote path, or null (refused and logged) when it is unsafe. */
@@ -206,8 +193,8 @@ export class FolderPull {
         this.host.kick({ hints: [row.path] });
         return;
       }
-      if (row.deleted) await this.remove(row, target);
-      else await this.makeDir(row, target);
+      if (row.deleted) await this.writer.remove(row, target);
+      else await this.writer.makeDir(row, target);
     });
   }
 
@@ -235,7 +222,7 @@ export class FolderPull {
             }
             const wanted = { row, target, hash: row.hash };
             const tmp = this.tmpFor(row.hash);
-            if (await this.fromThisDisk(row.hash, tmp)) await this.place(wanted, tmp, null);
+            if (await this.fromThisDisk(row.hash, tmp)) await this.writer.place(wanted, tmp, null);
             else remote.push(wanted);
           }),
         ),
@@ -255,7 +242,7 @@ export class FolderPull {
       await this.guarded(wanted.row, async () => {
         const tmp = this.tmpFor(wanted.hash);
         if (await this.fetchLarge(wanted, tmp)) {
-          await this.place(wanted, tmp, null);
+          await this.writer.place(wanted, tmp, null);
         } else {
           this.stall(wanted.row, 'no peer could send its content');
         }
@@ -279,103 +266,6 @@ export class FolderPull {
 
   private tmpFor(hash: string): string {
     return join(folderTmpDir(this.deps.config.root), `${hash}.part`);
-  }
-
-  /**
-   * Puts a verified temp file at the row's path, only over what was indexed there: a local
-   * change wins the race and the next scan makes it a version of its own (issue 11, cause 3).
-   * Everything that may wait is done first; then, with nothing awaited in between but the
-   * file-system calls themselves:
-   *   1. the target is checked against the index;
-   *   2. it is moved aside into the trash (one rename), and what was moved is checked again: a
-   *      save that landed after step 1 is in it, and is put back (or, if the path is taken
-   *      again, kept beside it under a conflict name) for the scan to make it a version;
-   *   3. the temp file is linked in without replacing anything (link fails if the path exists
-   *      again), so a file created after step 2 also stays.
-   * `written` is the temp file's final state when the caller already has it (saves a stat).
-   */
-  private async place(
-    wanted: Wanted,
-    tmp: string,
-    written: { size: number; mtimeMs: number; ino: number } | null,
-  ): Promise<void> {
-    const { row, target, hash } = wanted;
-    let info = written;
-    if (info === null) {
-      const mtime = mtimeSeconds(row.mtimeMs);
-      await utimes(tmp, mtime, mtime);
-      info = await diskState(tmp);
-      if (info === null) throw new Error(`temp file gone: ${tmp}`);
-    }
-    await this.ensureParent(target);
-    const indexedThere = row.localInode !== null || row.localSize !== null;
-    const aside = indexedThere ? await this.trashSlot(row.path) : null;
-    await this.deps.beforeReplace?.(row.path);
-    // 1.
-    const existing = await diskState(target);
-    if (!matchesIndexed(row, existing)) {
-      await this.lostRace(row, tmp, 'the file here changed since it was indexed; rescanning it');
-      return;
-    }
-    // 2.
-    if (existing?.isDirectory()) await rmdir(target);
-    else if (existing && aside !== null) {
-      await rename(target, aside);
-      if (!matchesIndexed(row, await diskState(aside))) {
-        await this.putBack(row, aside, target);
-        await this.lostRace(row, tmp, 'saved here while being replaced; rescanning it');
-        return;
-      }
-      if (row.localHash !== null) this.trashed.push({ hash: row.localHash, file: aside });
-    }
-    // 3.
-    if (!(await linkNoReplace(tmp, target))) {
-      await this.lostRace(row, tmp, 'created here while being replaced; rescanning it');
-      return;
-    }
-    this.placed++;
-    this.dirsToSync.add(dirname(target));
-    this.record(row, info, hash);
-  }
-
-  private async lostRace(row: FolderFileRow, tmp: string, reason: string): Promise<void> {
-    await rm(tmp, { force: true });
-    this.stall(row, reason);
-    this.host.kick({ hints: [row.path] });
-  }
-
-  /**
-   * A local save was moved aside by mistake: back to its path, never over a newer file (then it
-   * stays beside it, under a conflict name, and becomes a version of its own at the next scan).
-   */
-  private async putBack(row: FolderFileRow, aside: string, target: string): Promise<void> {
-    if (await linkNoReplace(aside, target)) return;
-    const copy = conflictName(row.path, Date.now(), this.deps.selfName, randomUUID().slice(0, 8));
-    await rename(aside, joinInside(this.deps.config.root, copy));
-    this.deps.log.warn(
-      { folder: this.id, path: row.path, keptAs: copy },
-      'a local save raced a pulled version and another save; kept beside it',
-    );
-  }
-
-  /**
-   * Temp files that are also linked into the folder (a crash between link and unlink in
-   * `place`): removed, so a resumed transfer never writes into a placed file.
-   */
-  private async sweepLinkedTmp(): Promise<void> {
-    const dir = folderTmpDir(this.deps.config.root);
-    for (const name of await readdir(dir).catch(() => [] as string[])) {
-      const file = join(dir, name);
-      const info = await lstat(file).catch(() => null);
-      if (info?.isFile() === true && info.nlink > 1) await rm(file, { force: true });
-    }
-  }
-
-  private async ensureParent(target: string): Promise<void> {
-    const parent = dirname(target);
-    if (this.madeDirs.has(parent)) return;
-    await mkdir(parent, { recursive: true });
-    this.madeDirs.add(parent);
   }
 
   /**
@@ -428,7 +318,7 @@ export class FolderPull {
     for (const wanted of retried) {
       await this.guarded(wanted.row, async () => {
         const tmp = this.tmpFor(wanted.hash);
-        if (await this.fetchLarge(wanted, tmp)) await this.place(wanted, tmp, null);
+        if (await this.fetchLarge(wanted, tmp)) await this.writer.place(wanted, tmp, null);
         else this.stall(wanted.row, 'no peer could send its content (batch and single request)');
       });
     }
@@ -460,7 +350,7 @@ export class FolderPull {
     }
     this.counters.fetchedBytes += data.length;
     this.counters.fetchedFiles++;
-    await this.place(wanted, tmp, info);
+    await this.writer.place(wanted, tmp, info);
   }
 
   /**
@@ -477,8 +367,8 @@ export class FolderPull {
       if (info?.isFile() === true && matchesIndexed(source, info)) {
         this.movedAway.add(source.path);
         await rename(from, tmp);
-        this.dirsToSync.add(dirname(from));
-        this.record(source, null, null);
+        this.writer.syncDirLater(dirname(from));
+        this.writer.record(source, null, null);
         this.counters.localMoves++;
         return true;
       }
@@ -491,7 +381,7 @@ export class FolderPull {
         await rename(found.file, tmp);
         if ((await hashOf(tmp)) === hash) {
           // Forgotten with the page's records (one transaction, not one fsync per file).
-          this.untrashed.push(found.file);
+          this.writer.untrashed(found.file);
           this.counters.localMoves++;
           return true;
         }
@@ -557,182 +447,6 @@ export class FolderPull {
     }
     return false;
   }
-
-  private async remove(row: FolderFileRow, target: string): Promise<void> {
-    const info = await diskState(target);
-    if (info?.isDirectory()) {
-      try {
-        await rmdir(target);
-      } catch (error) {
-        if ((error as NodeJS.ErrnoException).code === 'ENOTEMPTY') return; // children first; retried
-        throw error;
-      }
-    } else if (info) {
-      // Moved aside, then checked: a save that landed since applyOne's check is put back.
-      const aside = await this.trashSlot(row.path);
-      await rename(target, aside);
-      if (!matchesIndexed(row, await diskState(aside))) {
-        await this.putBack(row, aside, target);
-        this.stall(row, 'saved here while being deleted; rescanning it');
-        this.host.kick({ hints: [row.path] });
-        return;
-      }
-      if (row.localHash !== null) this.trashed.push({ hash: row.localHash, file: aside });
-    }
-    this.record(row, null, null);
-  }
-
-  private async makeDir(row: FolderFileRow, target: string): Promise<void> {
-    const existing = await diskState(target);
-    if (existing && !existing.isDirectory()) await this.trash(row.path, target, row.localHash);
-    await mkdir(target, { recursive: true });
-    this.madeDirs.add(target);
-    this.record(row, await diskState(target), null);
-  }
-
-  private async trash(path: string, target: string, hash: string | null): Promise<void> {
-    const file = await this.trashSlot(path);
-    await rename(target, file);
-    // Recorded with the page's other rows (one transaction), like the disk states.
-    if (hash !== null) this.trashed.push({ hash, file });
-  }
-
-  /** A fresh trash path for `path` (its directory made): `.mosaic/trash/<time>/<path>.<id>`. */
-  private async trashSlot(path: string): Promise<string> {
-    const stamp = new Date().toISOString().replace(/[-:]/g, '').replace(/\..*/, '');
-    const file = join(
-      folderTrashDir(this.deps.config.root),
-      stamp,
-      `${path}.${randomUUID().slice(0, 8)}`,
-    );
-    await mkdir(dirname(file), { recursive: true });
-    return file;
-  }
-
-  /** The disk now holds the row's version. */
-  private record(
-    row: FolderFileRow,
-    info: { size: number; mtimeMs: number; ino: number } | null,
-    hash: string | null,
-  ): void {
-    this.records.push({
-      ...row,
-      need: false,
-      localSize: info && row.kind === 'file' ? info.size : info ? 0 : null,
-      localMtimeMs: info ? Math.floor(info.mtimeMs) : null,
-      localInode: info ? info.ino : null,
-      localHash: hash,
-      localVv: info ? row.vv : null,
-    });
-  }
-
-  /**
-   * Makes what was written durable, then records it: one fsync per directory touched and one
-   * transaction per page, not per file (a crash in between leaves files the next scan finds
-   * identical to their version, so they merge without a conflict).
-   */
-  private async flushRecords(applied: readonly string[] = []): Promise<void> {
-    await this.deps.beforeRecord?.();
-    const dirs = [...this.dirsToSync];
-    this.dirsToSync.clear();
-    await Promise.all(dirs.map((d) => fsyncDir(d).catch(() => undefined)));
-    const rows = this.records;
-    const trashed = this.trashed;
-    const untrashed = this.untrashed;
-    this.records = [];
-    this.trashed = [];
-    this.untrashed = [];
-    const { db, index } = this.deps;
-    const insert = db.prepare(
-      'INSERT OR REPLACE INTO folder_trash (folder, hash, file, trashed_at) VALUES (?, ?, ?, ?)',
-    );
-    const forget = db.prepare('DELETE FROM folder_trash WHERE file = ?');
-    db.transaction(() => {
-      for (const file of untrashed) forget.run(file);
-      for (const t of trashed) insert.run(this.id, t.hash, t.file, Date.now());
-      index.upsertMany(rows.map((row) => this.onCurrentVersion(row)));
-      index.versions.doneApplying(this.id, applied);
-    })();
-  }
-
-  /**
-   * A disk state recorded against the version it was written for. If a newer version of the
-   * path arrived meanwhile (ops are received while a pull runs), that version stays, with this
-   * disk state, and still needed if the disk does not hold it: a stale snapshot must never
-   * overwrite it. Call inside the recording transaction.
-   */
-  private onCurrentVersion(recorded: FolderFileRow): FolderFileRow {
-    const current = this.deps.index.get(this.id, recorded.path);
-    if (current === undefined) return recorded;
-    const same =
-      current.hlc === recorded.hlc &&
-      current.hash === recorded.hash &&
-      current.deleted === recorded.deleted &&
-      current.kind === recorded.kind;
-    // Even the same version may have a wider vector now (a losing sibling arrived meanwhile).
-    const disk: FolderFileRow = {
-      ...current,
-      ...(same ? { blockSize: recorded.blockSize, blocks: recorded.blocks } : {}),
-      localSize: recorded.localSize,
-      localMtimeMs: recorded.localMtimeMs,
-      localInode: recorded.localInode,
-      localHash: recorded.localHash,
-      localVv: same && recorded.localVv !== null ? current.vv : recorded.localVv,
-    };
-    return { ...disk, need: diskDiffers(disk) };
-  }
-}
-
-/** A file to bring to its needed version, at `target`. */
-interface Wanted {
-  readonly row: FolderFileRow;
-  readonly target: string;
-  readonly hash: string;
-}
-
-/**
- * Whether the disk (`info`, from lstat, null when nothing is there) still holds what the index
- * says was there when it was last scanned or written: only then may a remote change replace it.
- */
-export function matchesIndexed(
-  row: FolderFileRow,
-  info: { size: number; mtimeMs: number; ino: number; isDirectory(): boolean } | null,
-): boolean {
-  if (row.localInode === null && row.localSize === null) return info === null || info.isDirectory();
-  if (info === null) return false;
-  if (row.kind === 'dir' && row.localHash === null) return info.isDirectory();
-  return (
-    info.size === row.localSize &&
-    Math.floor(info.mtimeMs) === row.localMtimeMs &&
-    info.ino === row.localInode
-  );
-}
-
-/**
- * Puts `from` at `to` only if nothing is at `to` (a hard link fails with EEXIST), then removes
- * `from`; false when `to` was taken. On a file system without hard links: a rename right after a
- * check that `to` is free.
- */
-async function linkNoReplace(from: string, to: string): Promise<boolean> {
-  try {
-    await link(from, to);
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    if (code === 'EEXIST') return false;
-    if (!['EPERM', 'ENOTSUP', 'EOPNOTSUPP', 'ENOSYS', 'EXDEV', 'EMLINK'].includes(code ?? '')) {
-      throw error;
-    }
-    if ((await diskState(to)) !== null) return false;
-    await rename(from, to);
-    return true;
-  }
-  await unlink(from);
-  return true;
-}
-
-/** Half a millisecond up: seconds as a double must not round below the recorded millisecond. */
-function mtimeSeconds(mtimeMs: number): number {
-  return (mtimeMs + 0.5) / 1000;
 }
 
 async function hashOf(file: string): Promise<string> {
