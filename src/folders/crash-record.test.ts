@@ -124,4 +124,65 @@ describe('a crash between placing pulled files and recording them', () => {
     }
     expect(oplog.lastSeq(SELF)).toBe(0); // no version of this node's own
   });
+
+  it('lets a delete remove directories made before the crash', async () => {
+    const root = join(base, 'folder');
+    await mkdir(root);
+    await ensureMarker(root, 'folder');
+    const index = new FolderIndexRepository(db);
+    const oplog = new OpLogRepository(db);
+    const changes = new ChangeLog(db, oplog, new HybridClock(SELF), SELF, {
+      pictures: new SqlitePictureRepository(db),
+      accounts: new SqliteAccountRepository(db),
+      hasBlob: () => false,
+      folders: index,
+      selfId: SELF,
+    });
+    const node = (crash: boolean) =>
+      new FolderSync({
+        config: { id: 'folder', root },
+        db,
+        index,
+        changes,
+        selfId: SELF,
+        selfName: 'n1',
+        sources: () => [],
+        log: pino({ level: 'silent' }),
+        ...(crash ? { beforeRecord: () => Promise.reject(new Error('killed')) } : {}),
+      });
+    const peerClock = new HybridClock(PEER);
+    let seq = 0;
+    const dir = (i: number, deleted: boolean): Op => ({
+      origin: PEER,
+      seq: ++seq,
+      hlc: peerClock.next(),
+      body: {
+        kind: 'file.put',
+        folder: 'folder',
+        path: `d${i}`,
+        entry: 'dir',
+        deleted,
+        hash: null,
+        size: 0,
+        mtimeMs: 1_700_000_000_000,
+        vv: { [PEER]: deleted ? 2 : 1 },
+        originName: 'n2',
+      },
+    });
+    changes.receive([0, 1, 2].map((i) => dir(i, false)));
+    const first = node(true);
+    await first.syncNow();
+    await first.close();
+    expect(existsSync(join(root, 'd0'))).toBe(true);
+    changes.receive([0, 1, 2].map((i) => dir(i, true)));
+    const second = node(false);
+    await second.syncNow();
+    await second.syncNow();
+    await second.close();
+    for (let i = 0; i < 3; i++) {
+      expect(existsSync(join(root, `d${i}`)), `d${i} came back`).toBe(false);
+      expect(index.get('folder', `d${i}`)?.deleted).toBe(true);
+    }
+    expect(oplog.lastSeq(SELF)).toBe(0);
+  });
 });

@@ -23,6 +23,7 @@ import { MAX_FRAMED_FILE_BYTES, MAX_FRAMED_FILES } from './content-frames.js';
 import { diskState, handleDiskState } from './disk-state.js';
 import type { FolderFileRow } from './folder-index.repository.js';
 import type { FolderState, FolderSyncDeps } from './folder-sync.js';
+import { APPLYING_DIR } from './folder-versions.repository.js';
 import { FolderWriter, matchesIndexed, mtimeSeconds, type Wanted } from './folder-write.js';
 import { fetchLarge } from './large-transfer.js';
 import type { LocalContent } from './local-content.js';
@@ -99,9 +100,16 @@ export class FolderPull {
       // Directories first (parents before children), then files several at a time (their
       // fsyncs are committed together), deletions after everything else, children first, so
       // that a moved file can still be moved or copied from its old place.
-      for (const row of page) {
-        if (row.deleted) deletions.push(row);
-        else if (row.kind === 'dir') await this.applyOne(row);
+      for (const row of page) if (row.deleted) deletions.push(row);
+      const dirs = page.filter((r) => !r.deleted && r.kind === 'dir');
+      if (dirs.length > 0) {
+        // Like files (below): after a crash before the record, the scan recognises them.
+        this.deps.index.versions.addApplying(
+          this.id,
+          dirs.map((r) => ({ path: r.path, hash: APPLYING_DIR, mtimeMs: 0, vv: r.vv })),
+        );
+        for (const row of dirs) await this.applyOne(row);
+        await this.writer.flush(dirs.map((r) => r.path));
       }
       // One file per content at a time (they would share a temp file, named by hash so that a
       // transfer can resume): rounds of distinct contents; later rounds copy what the first

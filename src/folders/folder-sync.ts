@@ -26,6 +26,7 @@ import { diskDiffers } from './folder-apply.js';
 import type { FolderConfig } from './folder-config.js';
 import type { FolderFileRow, FolderIndexRepository } from './folder-index.repository.js';
 import { FolderPull, type PullCounters } from './folder-pull.js';
+import { APPLYING_DIR } from './folder-versions.repository.js';
 import { loadIgnore, type IsIgnored } from './ignore.js';
 import { LocalContent } from './local-content.js';
 import { assertMarker, ensureMarker, folderTrashDir, FolderMissingError } from './marker.js';
@@ -366,27 +367,39 @@ export class FolderSync {
   /**
    * The row to record when a found file is a version this node knows (null: a real local
    * change): the path's current version (same content), or a version a pull was writing there
-   * when it was interrupted (same content and mtime, folder_applying). Without this, a file
+   * when it was interrupted (same content and mtime, folder_applying; for a directory, that a
+   * pull was making it). Without this, a file
    * renamed into place just before a crash was taken for a new edit based on the current
    * version, and beat a delete that had arrived meanwhile (issue 11, cause 2).
    */
   private knownVersion(change: LocalChange): FolderFileRow | null {
-    if (change.deleted || change.kind !== 'file' || change.hash === null) return null;
+    if (change.deleted) return null;
     const row = this.deps.index.get(this.id, change.path);
     if (row === undefined) return null;
-    let vv: FolderFileRow['vv'] | null = null;
-    if (!row.deleted && row.kind === 'file' && row.hash === change.hash) vv = row.vv;
-    else vv = this.deps.index.versions.applying(this.id, change.path, change.hash, change.mtimeMs);
+    const { versions } = this.deps.index;
+    const live = !row.deleted && row.kind === change.kind;
+    let vv: FolderFileRow['vv'] | null;
+    if (change.kind === 'dir') {
+      vv = live ? row.vv : versions.applying(this.id, change.path, APPLYING_DIR, 0);
+    } else if (change.hash === null) {
+      return null;
+    } else {
+      vv =
+        live && row.hash === change.hash
+          ? row.vv
+          : versions.applying(this.id, change.path, change.hash, change.mtimeMs);
+    }
     if (vv === null) return null;
+    const same = change.kind === 'file' && row.hash === change.hash;
     const disk: FolderFileRow = {
       ...row,
       // The block list describes the version's content: the file's when it is that content.
-      blockSize: row.hash === change.hash ? change.blockSize : row.blockSize,
-      blocks: row.hash === change.hash ? change.blocks : row.blocks,
+      blockSize: same ? change.blockSize : row.blockSize,
+      blocks: same ? change.blocks : row.blocks,
       localSize: change.size,
       localMtimeMs: change.mtimeMs,
       localInode: change.inode,
-      localHash: change.hash,
+      localHash: change.kind === 'dir' ? null : change.hash,
       localVv: vv,
     };
     return { ...disk, need: diskDiffers(disk) };

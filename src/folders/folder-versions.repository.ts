@@ -10,6 +10,9 @@ import type { Db } from '../db/database.js';
 import type { FileVersion } from './core/index.js';
 import type { FileVersionVector } from './folder-index.repository.js';
 
+/** The `hash` of a directory being made (with mtime 0: a directory's mtime is not its own). */
+export const APPLYING_DIR = 'dir';
+
 export interface ApplyingVersion {
   readonly path: string;
   readonly hash: string;
