@@ -196,7 +196,11 @@ export class FolderPull {
     if (target === null) return;
     await assertMarker(this.deps.config.root, this.id);
     await this.guarded(row, async () => {
-      if (!matchesIndexed(row, await diskState(target))) {
+      // Nothing there: nothing local can be lost (the user removed it too; a deletion loses
+      // to a concurrent version anyway), so go on. The scanner leaves paths with a pending
+      // version alone, so waiting for it to report the removal would wait forever.
+      const existing = await diskState(target);
+      if (existing !== null && !matchesIndexed(row, existing)) {
         // Changed here since it was indexed: the next scan makes it a version of its own.
         this.host.kick({ hints: [row.path] });
         return;
@@ -224,7 +228,8 @@ export class FolderPull {
             // Something indexed there must still be as indexed before content is fetched for
             // it (`place` checks again, and alone when nothing was there).
             const indexedThere = row.localInode !== null || row.localSize !== null;
-            if (indexedThere && !matchesIndexed(row, await diskState(target))) {
+            const existing = indexedThere ? await diskState(target) : null;
+            if (existing !== null && !matchesIndexed(row, existing)) {
               this.host.kick({ hints: [row.path] });
               return;
             }

@@ -103,7 +103,8 @@ export class FolderWriter {
     await this.deps.beforeReplace?.(row.path);
     // 1.
     const existing = await diskState(target);
-    if (!matchesIndexed(row, existing)) {
+    // Nothing there is fine too: nothing local to lose (see FolderPull.applyOne).
+    if (existing !== null && !matchesIndexed(row, existing)) {
       await this.lostRace(row, tmp, 'the file here changed since it was indexed; rescanning it');
       return;
     }

@@ -126,4 +126,66 @@ describe('a local save racing a pulled file', () => {
       await sync.close();
     }
   });
+
+  it('finishes a remote delete or edit of a file the user removed meanwhile', async () => {
+    const root = join(base, 'folder');
+    await mkdir(root);
+    await ensureMarker(root, 'folder');
+    for (const name of ['gone.txt', 'edited.txt']) {
+      await writeFile(join(root, name), `v1 of ${name}`);
+      await utimes(join(root, name), 1_700_000_000, 1_700_000_000);
+    }
+    const remote = Buffer.from('v2 of edited.txt from the peer');
+    const index = new FolderIndexRepository(db);
+    const changes = new ChangeLog(db, new OpLogRepository(db), new HybridClock(SELF), SELF, {
+      pictures: new SqlitePictureRepository(db),
+      accounts: new SqliteAccountRepository(db),
+      hasBlob: () => false,
+      folders: index,
+      selfId: SELF,
+    });
+    const sync = new FolderSync({
+      config: { id: 'folder', root },
+      db,
+      index,
+      changes,
+      selfId: SELF,
+      selfName: 'n1',
+      sources: () => [peerWith([remote])],
+      log: pino({ level: 'silent' }),
+    });
+    try {
+      await sync.syncNow();
+      const clock = new HybridClock(PEER, () => Date.now() + 1000);
+      const put = (path: string, seq: number, data: Buffer | null) => ({
+        origin: PEER,
+        seq,
+        hlc: clock.next(),
+        body: {
+          kind: 'file.put' as const,
+          folder: 'folder',
+          path,
+          entry: 'file' as const,
+          deleted: data === null,
+          hash: data === null ? null : sha(data),
+          size: data?.length ?? 0,
+          mtimeMs: Date.now(),
+          vv: { ...index.get('folder', path)?.vv, [PEER]: 1 },
+          originName: 'n2',
+        },
+      });
+      // Received while the node's scan cannot see the removals yet (a pending version makes the
+      // scanner leave a path alone): the pull finds nothing at either path.
+      changes.receive([put('gone.txt', 1, null), put('edited.txt', 2, remote)]);
+      await rm(join(root, 'gone.txt'));
+      await rm(join(root, 'edited.txt'));
+      await sync.syncNow();
+      await sync.whenIdle();
+      expect(index.get('folder', 'gone.txt')).toMatchObject({ deleted: true, need: false });
+      expect(index.get('folder', 'edited.txt')).toMatchObject({ hash: sha(remote), need: false });
+      expect(await readFile(join(root, 'edited.txt'), 'utf8')).toBe(remote.toString());
+    } finally {
+      await sync.close();
+    }
+  });
 });
