@@ -13,7 +13,7 @@ import { ChangeLog } from '../oplog/change-log.js';
 import type { Op } from '../oplog/op.js';
 import { OpLogRepository } from '../oplog/oplog.repository.js';
 import { SqlitePictureRepository } from '../pictures/picture.repository.js';
-import { bumpVv, isConflictName } from './core/index.js';
+import { bumpVv, compareVv, isConflictName } from './core/index.js';
 import { FolderIndexRepository } from './folder-index.repository.js';
 
 const T0 = Date.UTC(2026, 10, 30, 9, 5, 29);
@@ -162,6 +162,27 @@ describe('folder convergence through the op log', () => {
           try {
             const first = versions(nodes[0] as SimNode);
             for (const n of nodes.slice(1)) expect(versions(n)).toEqual(first);
+            // Nothing a user wrote is lost: every live file version that no other version of its
+            // path dominates is there, as the path's version or as a conflict copy of it.
+            const made = opsOf(nodes[0] as SimNode).flatMap((op) =>
+              op.body.kind === 'file.put' && PATHS.includes(op.body.path) ? [op.body] : [],
+            );
+            for (const v of made) {
+              if (v.deleted || v.entry !== 'file') continue;
+              const dominated = made.some(
+                (w) => w.path === v.path && compareVv(v.vv, w.vv) === 'before',
+              );
+              if (dominated) continue;
+              const stem = v.path.replace(/\.txt$/, '');
+              expect(
+                first.some(
+                  (r) =>
+                    !r.deleted &&
+                    r.hash === v.hash &&
+                    (r.path === v.path || (isConflictName(r.path) && r.path.startsWith(stem))),
+                ),
+              ).toBe(true);
+            }
           } finally {
             for (const n of nodes) n.db.close();
           }
