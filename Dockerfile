@@ -4,7 +4,7 @@
 #   docker build -t mosaic .
 #   docker run -p 7070:7070 -v mosaic-data:/data -e MOSAIC_CLUSTER_KEY=... mosaic
 
-ARG NODE_IMAGE=node:20-bookworm-slim
+ARG NODE_IMAGE=node:24-bookworm-slim
 
 # ---- build: every dependency, then the TypeScript build, then only the production ones kept.
 FROM ${NODE_IMAGE} AS build

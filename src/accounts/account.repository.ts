@@ -12,6 +12,10 @@ export interface TokenRecord {
   readonly username: string;
   readonly name: string;
   readonly createdAt: number;
+  /** ms since the epoch; null: never expires. */
+  readonly expiresAt: number | null;
+  /** When this node last accepted it (local to the node; null: never here). */
+  readonly lastUsed?: number | null;
 }
 
 /** Users and API tokens replicate (through ops); sessions stay on the node that made them. */
@@ -21,7 +25,15 @@ export interface AccountRepository {
   /** Last writer (by HLC) wins. */
   putUser(user: User, hlc: string): void;
   putToken(token: TokenRecord & { tokenHash: string }, hlc: string): void;
+  /** A token that is not revoked (expiry is the caller's check), by the hash of its secret. */
   findToken(tokenHash: string): TokenRecord | null;
+  /** Revocation wins over any put of the token, in any order. */
+  revokeToken(tokenId: string, hlc: string): void;
+  /** Tokens not revoked, of one account or (null) of all, oldest first. */
+  listTokens(username: string | null): TokenRecord[];
+  getToken(tokenId: string): TokenRecord | null;
+  /** Notes a use at this node. */
+  touchToken(tokenId: string, now: number): void;
   createSession(idHash: string, username: string, now: number, expiresAt: number): void;
   findSession(idHash: string, now: number): { username: string } | null;
   deleteSession(idHash: string): void;
@@ -34,6 +46,11 @@ export class SqliteAccountRepository implements AccountRepository {
   private readonly putUserStmt;
   private readonly putTokenStmt;
   private readonly findTokenStmt;
+  private readonly revokeTokenStmt;
+  private readonly listTokensStmt;
+  private readonly listAllTokensStmt;
+  private readonly getTokenStmt;
+  private readonly touchTokenStmt;
   private readonly createSessionStmt;
   private readonly findSessionStmt;
   private readonly deleteSessionStmt;
@@ -50,11 +67,20 @@ export class SqliteAccountRepository implements AccountRepository {
         password_hash = excluded.password_hash, role = excluded.role, hlc = excluded.hlc
       WHERE excluded.hlc > users.hlc`);
     this.putTokenStmt = db.prepare(`
-      INSERT OR IGNORE INTO tokens (token_id, username, name, token_hash, created_at, hlc)
-      VALUES (?, ?, ?, ?, ?, ?)`);
-    this.findTokenStmt = db.prepare(
-      'SELECT token_id AS tokenId, username, name, created_at AS createdAt FROM tokens WHERE token_hash = ?',
-    );
+      INSERT OR IGNORE INTO tokens
+        (token_id, username, name, token_hash, created_at, expires_at, hlc)
+      VALUES (?, ?, ?, ?, ?, ?, ?)`);
+    const live = `SELECT token_id AS tokenId, username, name, created_at AS createdAt,
+        expires_at AS expiresAt, last_used AS lastUsed FROM tokens t
+      WHERE NOT EXISTS (SELECT 1 FROM token_revocations r WHERE r.token_id = t.token_id)`;
+    this.findTokenStmt = db.prepare(`${live} AND token_hash = ?`);
+    this.revokeTokenStmt = db.prepare(`
+      INSERT INTO token_revocations (token_id, hlc) VALUES (?, ?)
+      ON CONFLICT (token_id) DO UPDATE SET hlc = excluded.hlc WHERE excluded.hlc < token_revocations.hlc`);
+    this.listTokensStmt = db.prepare(`${live} AND username = ? ORDER BY created_at, token_id`);
+    this.listAllTokensStmt = db.prepare(`${live} ORDER BY created_at, token_id`);
+    this.getTokenStmt = db.prepare(`${live} AND token_id = ?`);
+    this.touchTokenStmt = db.prepare('UPDATE tokens SET last_used = ? WHERE token_id = ?');
     this.createSessionStmt = db.prepare(
       'INSERT INTO sessions (id_hash, username, created_at, expires_at) VALUES (?, ?, ?, ?)',
     );
@@ -84,8 +110,27 @@ export class SqliteAccountRepository implements AccountRepository {
       token.name,
       token.tokenHash,
       token.createdAt,
+      token.expiresAt,
       hlc,
     );
+  }
+
+  revokeToken(tokenId: string, hlc: string): void {
+    this.revokeTokenStmt.run(tokenId, hlc);
+  }
+
+  listTokens(username: string | null): TokenRecord[] {
+    return (
+      username === null ? this.listAllTokensStmt.all() : this.listTokensStmt.all(username)
+    ) as TokenRecord[];
+  }
+
+  touchToken(tokenId: string, now: number): void {
+    this.touchTokenStmt.run(now, tokenId);
+  }
+
+  getToken(tokenId: string): TokenRecord | null {
+    return (this.getTokenStmt.get(tokenId) as TokenRecord | undefined) ?? null;
   }
 
   findToken(tokenHash: string): TokenRecord | null {

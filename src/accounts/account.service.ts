@@ -1,9 +1,11 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { ConflictError, UnauthorizedError } from '../core/errors.js';
+import { ConflictError, NotFoundError, UnauthorizedError } from '../core/errors.js';
+import { Limiter } from '../core/limiter.js';
 import type { ChangeLog } from '../oplog/change-log.js';
 import type { Role } from '../oplog/op.js';
-import type { AccountRepository } from './account.repository.js';
+import type { AccountRepository, TokenRecord } from './account.repository.js';
 import { hashPassword, verifyPassword } from './password.js';
+import type { LoginLimiter } from './login-limiter.js';
 import type { Principal } from './principal.js';
 
 export const SESSION_TTL_MS = 30 * 24 * 3600 * 1000;
@@ -18,10 +20,18 @@ export function sha256(text: string): string {
 }
 
 export class AccountService {
+  /**
+   * scrypt runs on libuv's thread pool (4 threads by default), which file I/O shares: at most
+   * two password checks at once, so a burst of sign-ins cannot stall blob reads and writes.
+   */
+  private readonly scryptSlots = new Limiter(2);
+
   constructor(
     private readonly accounts: AccountRepository,
     private readonly changes: ChangeLog,
     private readonly now: () => number = Date.now,
+    /** Sign-in back-off per account and address (none: unlimited, e.g. the CLI). */
+    private readonly limiter: LoginLimiter | null = null,
   ) {}
 
   async addUser(username: string, password: string, role: Role = 'user'): Promise<void> {
@@ -41,13 +51,22 @@ export class AccountService {
     return true;
   }
 
-  /** Checks a password and opens a session; returns the session secret for the cookie. */
+  /**
+   * Checks a password and opens a session; returns the session secret for the cookie. While the
+   * account or the client address is backing off, answers 429 without checking the password
+   * (scrypt runs on libuv's thread pool, never on the event loop).
+   */
   async login(
     username: string,
     password: string,
+    address = 'unknown',
   ): Promise<{ principal: Principal; session: string }> {
+    const attempt = this.limiter?.begin(username, address);
     const user = this.accounts.getUser(username);
-    const ok = await verifyPassword(password, user?.passwordHash ?? DUMMY_HASH);
+    const ok = await this.scryptSlots.run(() =>
+      verifyPassword(password, user?.passwordHash ?? DUMMY_HASH),
+    );
+    if (attempt) this.limiter?.finish(attempt, user !== null && ok);
     if (!user || !ok) throw new UnauthorizedError('Wrong username or password.');
     const session = randomBytes(32).toString('base64url');
     const now = this.now();
@@ -64,25 +83,56 @@ export class AccountService {
     return found ? this.principalOf(found.username) : null;
   }
 
-  /** Issues an API token. Only its hash is stored (and replicated). */
-  createToken(principal: Principal, name: string): { token: string; tokenId: string } {
+  /** Issues an API token, valid until `expiresAt` if given. Only its hash is stored (and replicated). */
+  createToken(
+    principal: Principal,
+    name: string,
+    expiresAt: number | null = null,
+  ): { token: string; tokenId: string; createdAt: number } {
     const token = TOKEN_PREFIX + randomBytes(32).toString('base64url');
     const tokenId = randomBytes(8).toString('hex');
+    const createdAt = this.now();
     this.changes.commit({
       kind: 'token.put',
       tokenId,
       username: principal.username,
       name,
       tokenHash: sha256(token),
-      createdAt: this.now(),
+      createdAt,
+      ...(expiresAt === null ? {} : { expiresAt }),
     });
-    return { token, tokenId };
+    return { token, tokenId, createdAt };
+  }
+
+  /** The caller's tokens; an admin may ask for another account's (`of`) or everyone's (`*`). */
+  listTokens(principal: Principal, of?: string): TokenRecord[] {
+    const wanted = of ?? principal.username;
+    if (wanted !== principal.username && principal.role !== 'admin') {
+      throw new NotFoundError('Account');
+    }
+    return this.accounts.listTokens(wanted === '*' ? null : wanted);
+  }
+
+  /**
+   * Revokes a token of the caller's (or, for an admin, anyone's) at every node: a `token.revoke`
+   * operation. Another account's token is "not found", as is one already revoked.
+   */
+  revokeToken(principal: Principal, tokenId: string): void {
+    const found = this.accounts.getToken(tokenId);
+    if (!found || (found.username !== principal.username && principal.role !== 'admin')) {
+      throw new NotFoundError('Token');
+    }
+    this.changes.commit({ kind: 'token.revoke', tokenId });
   }
 
   fromToken(token: string): Principal | null {
     if (!token.startsWith(TOKEN_PREFIX)) return null;
     const found = this.accounts.findToken(sha256(token));
-    return found ? this.principalOf(found.username) : null;
+    const now = this.now();
+    if (!found || (found.expiresAt !== null && found.expiresAt <= now)) return null;
+    // One write a minute at most per token, not one per request.
+    if ((found.lastUsed ?? 0) < now - 60_000) this.accounts.touchToken(found.tokenId, now);
+    return this.principalOf(found.username);
   }
 
   private principalOf(username: string): Principal | null {

@@ -56,6 +56,18 @@ export function nodeCommand(): Command {
       'anti-entropy interval (env MOSAIC_SYNC_INTERVAL_MS, default 5000)',
     )
     .option('--advertise-url <url>', 'URL peers use to reach this node (env MOSAIC_ADVERTISE_URL)')
+    .option(
+      '--blobs <url>',
+      'where bytes live: s3://BUCKET[/PREFIX]?endpoint=URL&region=R for an S3 store (env MOSAIC_BLOBS, default: files under --data)',
+    )
+    .option(
+      '--trust-proxy <on|off|addresses>',
+      'believe X-Forwarded-* from this reverse proxy (env MOSAIC_TRUST_PROXY, default off)',
+    )
+    .option(
+      '--metrics-token <token>',
+      'bearer token that may read /metrics, e.g. for Prometheus (env MOSAIC_METRICS_TOKEN)',
+    )
     .action(
       async (
         flags: Record<string, string | undefined> & {
@@ -81,6 +93,9 @@ export function nodeCommand(): Command {
             discoveryPort: flags['discoveryPort'],
             syncIntervalMs: flags['syncIntervalMs'],
             advertiseUrl: flags['advertiseUrl'],
+            blobs: flags['blobs'],
+            trustProxy: flags['trustProxy'],
+            metricsToken: flags['metricsToken'],
           },
           process.env,
         );

@@ -94,7 +94,7 @@ async function sync(dir: string, flags: SyncFlags): Promise<number> {
   let replica: DeviceReplica | null = null;
   try {
     // A wrong token must change nothing, not even DIR/.mosaic/: checked before anything is made.
-    await checkToken(server, token);
+    const username = await checkToken(server, token);
     const folder = flags.folder ?? (await defaultFolder(dir, server, token));
     if (!FolderId.safeParse(folder).success) {
       return fail(EXIT.failed, `"${folder}" is not a folder name.`);
@@ -104,6 +104,7 @@ async function sync(dir: string, flags: SyncFlags): Promise<number> {
       server,
       token,
       folder,
+      username,
       deviceName: flags.device,
       intervalMs: interval * 1000,
       log: log.child({ folder }),
@@ -173,7 +174,8 @@ async function defaultFolder(dir: string, server: string, token: string): Promis
   );
 }
 
-async function checkToken(server: string, token: string): Promise<void> {
+/** The token's account name (401: a DeviceAuthError). */
+async function checkToken(server: string, token: string): Promise<string> {
   let res: Response;
   try {
     res = await fetch(new URL('/api/auth/me', server), {
@@ -182,8 +184,13 @@ async function checkToken(server: string, token: string): Promise<void> {
   } catch (error) {
     throw new DeviceRequestError((error as Error).message, null);
   }
-  await res.body?.cancel();
+  if (res.status !== 200) await res.body?.cancel();
   if (res.status === 401) throw new DeviceAuthError('The API token is not valid.');
   if (res.status !== 200)
     throw new DeviceRequestError(`GET /api/auth/me: ${res.status}`, res.status);
+  const me = (await res.json()) as { user?: { username?: unknown } };
+  if (typeof me.user?.username !== 'string') {
+    throw new DeviceRequestError('GET /api/auth/me: no user in the answer', res.status);
+  }
+  return me.user.username;
 }

@@ -1,5 +1,6 @@
 import { Command } from 'commander';
 import { FolderIndexRepository } from '../folders/folder-index.repository.js';
+import { DeviceRepository } from '../devices/device.repository.js';
 import { createInterface } from 'node:readline';
 import { join } from 'node:path';
 import { existsSync } from 'node:fs';
@@ -55,6 +56,7 @@ export function userCommand(): Command {
               accounts: accountRepo,
               hasBlob: () => false,
               folders: new FolderIndexRepository(db),
+              devices: new DeviceRepository(db),
               selfId: identity.id,
             },
           );

@@ -3,6 +3,7 @@
  * (MOSAIC_DATA, MOSAIC_PORT, ...), then defaults. Validated once, here.
  */
 import { z } from 'zod';
+import { parseBlobsUrl } from './blobs-url.js';
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
@@ -41,7 +42,37 @@ export const NodeConfigSchema = z.object({
     .default([]),
   /** The URL other nodes should use to reach this one (defaults to the listening address). */
   advertiseUrl: z.url({ protocol: /^https?$/ }).optional(),
+  /** Where bytes live: local files under dataDir (default) or `s3://BUCKET?endpoint=…`. */
+  blobs: z
+    .string()
+    .optional()
+    .superRefine((value, ctx) => {
+      try {
+        // Credentials from the environment are checked again when the store opens.
+        parseBlobsUrl(value, {});
+      } catch (error) {
+        ctx.addIssue({ code: 'custom', message: (error as Error).message });
+      }
+    }),
+  /**
+   * Which reverse proxies' X-Forwarded-For/-Proto/-Host to believe: `off`, `on` (any sender:
+   * only when nothing but the proxy can reach the port), or the proxies' addresses/CIDRs.
+   */
+  trustProxy: z
+    .string()
+    .regex(/^(on|off|[0-9A-Fa-f.:/]+(,\s*[0-9A-Fa-f.:/]+)*)$/, 'on, off, or addresses/CIDRs')
+    .default('off')
+    .transform(parseTrustProxy),
+  /** A bearer token that may read /metrics without an account (for Prometheus). */
+  metricsToken: z.string().min(16, 'A metrics token has at least 16 characters.').optional(),
 });
+
+/** The --trust-proxy value as Fastify's trustProxy option. */
+function parseTrustProxy(value: string): boolean | string {
+  if (value === 'on') return true;
+  if (value === 'off') return false;
+  return value;
+}
 
 export type NodeConfig = z.infer<typeof NodeConfigSchema>;
 
@@ -63,6 +94,9 @@ export const ENV_TWINS: Record<keyof NodeConfig, string> = {
   advertiseUrl: 'MOSAIC_ADVERTISE_URL',
   folders: 'MOSAIC_FOLDERS',
   folderUsers: 'MOSAIC_FOLDER_USERS',
+  blobs: 'MOSAIC_BLOBS',
+  trustProxy: 'MOSAIC_TRUST_PROXY',
+  metricsToken: 'MOSAIC_METRICS_TOKEN',
 };
 
 /** Environment variables that hold lists (comma-separated). */

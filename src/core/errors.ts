@@ -16,6 +16,8 @@ export type ErrorCode =
   | 'payload_too_large'
   | 'unsupported_media_type'
   | 'invalid_image'
+  | 'rate_limited'
+  | 'unavailable'
   | 'internal';
 
 export class AppError extends Error {
@@ -80,5 +82,22 @@ export class NotAnImageError extends AppError {
 export class InvalidImageError extends AppError {
   constructor(message: string, cause?: unknown) {
     super(422, 'invalid_image', message, { cause });
+  }
+}
+
+/** Too many tries: wait `retryAfterSeconds` (sent as Retry-After). */
+export class TooManyRequestsError extends AppError {
+  constructor(
+    readonly retryAfterSeconds: number,
+    message = `Too many failed sign-ins. Try again in ${retryAfterSeconds} s.`,
+  ) {
+    super(429, 'rate_limited', message);
+  }
+}
+
+/** Something the request needs is not reachable now; the same request may work later. */
+export class UnavailableError extends AppError {
+  constructor(message: string) {
+    super(503, 'unavailable', message);
   }
 }

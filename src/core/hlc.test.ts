@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
+  ClockAheadError,
   HybridClock,
   MAX_DRIFT_MS,
   compareHlc,
@@ -66,14 +67,50 @@ describe('hybrid logical clock', () => {
     );
   });
 
-  it('refuses a remote clock far in the future', () => {
+  it('refuses a remote clock far in the future with a named error', () => {
     expect(() =>
       receive(
         { wall: 0, counter: 0, node: 'a' },
         { wall: MAX_DRIFT_MS + 1001, counter: 0, node: 'b' },
         1000,
       ),
-    ).toThrow(/ahead/);
+    ).toThrow(ClockAheadError);
+  });
+
+  it('keeps the drift bound tighter than the old five minutes (the peer window)', () => {
+    expect(MAX_DRIFT_MS).toBe(60_000);
+  });
+
+  it('is never dragged more than the bound ahead of wall time, whatever it receives', () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 0, max: 2 ** 44 }),
+        fc.array(
+          fc.tuple(fc.integer({ min: -10 * MAX_DRIFT_MS, max: 10 * MAX_DRIFT_MS }), fc.nat(0xffff)),
+          {
+            maxLength: 50,
+          },
+        ),
+        (start, remotes) => {
+          const now = start;
+          const clock = new HybridClock('me', () => now);
+          for (const [skew, counter] of remotes) {
+            const remote = encodeHlc({ wall: Math.max(0, now + skew), counter, node: 'peer' });
+            const excess = clock.excessAhead(remote);
+            expect(excess > 0).toBe(skew > MAX_DRIFT_MS);
+            if (excess > 0) {
+              expect(() => {
+                clock.observe(remote);
+              }).toThrow(ClockAheadError);
+            } else {
+              clock.observe(remote);
+            }
+          }
+          // +1: a counter overflow borrows the next millisecond.
+          expect(decodeHlc(clock.next()).wall).toBeLessThanOrEqual(now + MAX_DRIFT_MS + 1);
+        },
+      ),
+    );
   });
 
   it('resumes after a restart without reissuing a timestamp', () => {

@@ -17,8 +17,32 @@ export interface Hlc {
 const WALL_DIGITS = 16;
 const COUNTER_DIGITS = 4;
 const MAX_COUNTER = 16 ** COUNTER_DIGITS - 1;
-/** How far ahead of our wall clock a remote timestamp may be before we refuse it. */
-export const MAX_DRIFT_MS = 5 * 60 * 1000;
+/**
+ * How far ahead of our wall clock a remote timestamp may be before we refuse it, and so the most
+ * a remote timestamp can drag this clock ahead of wall time. The same as the peer signature's
+ * timestamp window (replication/peer-auth.ts): a peer whose clock is further off cannot talk to
+ * us at all, so a legitimate timestamp from a direct peer is always within it. A timestamp
+ * further ahead (from a device, or through a third node) is refused, not lost: its operation
+ * stays unlogged, and anti-entropy offers it again until our wall clock is within the bound,
+ * i.e. it arrives (skew - bound) late.
+ */
+export const MAX_DRIFT_MS = 60 * 1000;
+
+/** A remote timestamp too far ahead of our wall clock (see MAX_DRIFT_MS). */
+export class ClockAheadError extends Error {
+  constructor(
+    readonly aheadMs: number,
+    readonly limitMs: number = MAX_DRIFT_MS,
+  ) {
+    super(`Remote clock is ${aheadMs} ms ahead of ours (limit ${limitMs} ms)`);
+    this.name = 'ClockAheadError';
+  }
+}
+
+/** Whether a remote timestamp is close enough to our wall clock `now` to be taken in. */
+export function withinDrift(remote: Hlc, now: number): boolean {
+  return remote.wall - now <= MAX_DRIFT_MS;
+}
 
 const HLC_PATTERN = /^(\d{16})-([0-9a-f]{4})-([A-Za-z0-9_-]{1,64})$/;
 
@@ -57,11 +81,7 @@ export function tick(last: Hlc, now: number): Hlc {
 
 /** Advance past a timestamp received from another node. */
 export function receive(last: Hlc, remote: Hlc, now: number): Hlc {
-  if (remote.wall - now > MAX_DRIFT_MS) {
-    throw new Error(
-      `Remote clock is ${remote.wall - now} ms ahead of ours (limit ${MAX_DRIFT_MS} ms)`,
-    );
-  }
+  if (!withinDrift(remote, now)) throw new ClockAheadError(remote.wall - now);
   const wall = Math.max(last.wall, remote.wall, now);
   if (wall === last.wall && wall === remote.wall) {
     return bump(wall, Math.max(last.counter, remote.counter), last.node);
@@ -98,7 +118,14 @@ export class HybridClock {
     return encodeHlc(this.last);
   }
 
+  /** Moves past a remote timestamp; throws ClockAheadError when it is too far ahead. */
   observe(remote: string): void {
     this.last = receive(this.last, decodeHlc(remote), this.now());
+  }
+
+  /** How far a remote timestamp is beyond the drift bound (0: it may be observed). */
+  excessAhead(remote: string): number {
+    const ahead = decodeHlc(remote).wall - this.now();
+    return ahead > MAX_DRIFT_MS ? ahead : 0;
   }
 }

@@ -77,8 +77,13 @@ export class DeviceClient implements ContentSource {
     return this.agent.destroy();
   }
 
-  register(deviceId: string, name: string): Promise<z.infer<typeof RegisterResponse>> {
-    return this.json('POST', `${this.base}/devices`, { deviceId, name }, RegisterResponse);
+  register(
+    deviceId: string,
+    name: string,
+    nonce: string | null,
+  ): Promise<z.infer<typeof RegisterResponse>> {
+    const body = nonce === null ? { deviceId, name } : { deviceId, name, nonce };
+    return this.json('POST', `${this.base}/devices`, body, RegisterResponse);
   }
 
   async push(deviceId: string, ops: readonly Op[]): Promise<number> {

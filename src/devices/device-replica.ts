@@ -15,6 +15,7 @@
  *
  * Invariant: the cursor is saved in the transaction that applies the operations it covers.
  */
+import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { mkdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -24,6 +25,8 @@ import { HybridClock } from '../core/hlc.js';
 import { getMeta, openDatabase, setMeta, type Db } from '../db/database.js';
 import { MAX_FRAMED_FILE_BYTES } from '../folders/content-frames.js';
 import { FolderIndexRepository } from '../folders/folder-index.repository.js';
+import { DeviceRepository } from './device.repository.js';
+import { deviceIdFor } from './core/device-id.js';
 import { FolderSync } from '../folders/folder-sync.js';
 import { MOSAIC_DIR } from '../folders/ignore.js';
 import { ensureMarker } from '../folders/marker.js';
@@ -47,6 +50,8 @@ export interface DeviceReplicaOptions {
   readonly server: string;
   readonly token: string;
   readonly folder: string;
+  /** The account the token belongs to: a new device's id is derived from it (core/device-id.ts). */
+  readonly username: string;
   readonly deviceName?: string | undefined;
   /** Periodic rescan and retry. */
   readonly intervalMs: number;
@@ -111,6 +116,13 @@ export class DeviceReplica {
     private readonly options: DeviceReplicaOptions,
   ) {
     this.db = db;
+    // A new device's id is bound to its account; an existing device keeps its id.
+    db.transaction(() => {
+      if (getMeta(db, 'node_id') !== null) return;
+      const nonce = randomBytes(16).toString('hex');
+      setMeta(db, 'device_nonce', nonce);
+      setMeta(db, 'node_id', deviceIdFor(options.username, nonce));
+    }).immediate();
     this.identity = loadIdentity(db, options.deviceName ?? getMeta(db, 'node_name') ?? hostName());
     this.oplog = new OpLogRepository(db);
     this.index = new FolderIndexRepository(db);
@@ -124,6 +136,7 @@ export class DeviceReplica {
         accounts: new SqliteAccountRepository(db),
         hasBlob: () => false,
         folders: this.index,
+        devices: new DeviceRepository(db),
         selfId: this.identity.id,
       },
     );
@@ -166,7 +179,11 @@ export class DeviceReplica {
 
   /** Tells the node about this device; learns how far its changes got there. */
   async register(): Promise<void> {
-    const res = await this.client.register(this.identity.id, this.identity.name);
+    const res = await this.client.register(
+      this.identity.id,
+      this.identity.name,
+      getMeta(this.db, 'device_nonce'),
+    );
     this.acked = res.acked;
     setMeta(this.db, 'device_server', this.options.server);
     setMeta(this.db, 'device_folder', this.options.folder);
@@ -391,7 +408,9 @@ export class DeviceReplica {
     for (;;) {
       const page = await this.client.pull(this.identity.id, this.cursor, PULL_BATCH, wait);
       this.db.transaction(() => {
-        if (page.ops.length > 0) this.changes.receive(page.ops);
+        // All or nothing: the cursor must not move past an operation refused for now (a node
+        // clock ahead of ours), or the device would never see it.
+        if (page.ops.length > 0) this.changes.receiveAll(page.ops);
         setMeta(this.db, 'device_cursor', JSON.stringify(page.cursor));
       })();
       this.cursor = page.cursor;

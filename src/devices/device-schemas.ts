@@ -24,7 +24,15 @@ export const FolderParams = z.strictObject({ folder: FolderId });
 export const DeviceParams = FolderParams.extend({ device: DeviceId });
 export const ContentParams = FolderParams.extend({ hash: Sha256 });
 
-export const RegisterRequest = z.strictObject({ deviceId: DeviceId, name: DeviceName });
+export const RegisterRequest = z.strictObject({
+  deviceId: DeviceId,
+  name: DeviceName,
+  /** The nonce the id is derived from with the account's name (core/device-id.ts). */
+  nonce: z
+    .string()
+    .regex(/^[0-9a-f]{32}$/, 'A device nonce is 32 hex digits.')
+    .optional(),
+});
 export const RegisterResponse = z.strictObject({
   deviceId: DeviceId,
   folder: FolderId,

@@ -17,6 +17,8 @@ import { DeviceFeed, type FeedPage } from './device-feed.js';
 import type { DeviceCursor } from './device-schemas.js';
 import type { FolderAccess } from './folder-access.js';
 import type { UploadStore } from './upload-store.js';
+import type { DeviceRepository } from './device.repository.js';
+import { isDeviceIdOf } from './core/device-id.js';
 import type { BlockList } from '../folders/blocks.js';
 
 /** What the service needs of a synced folder of this node. */
@@ -32,6 +34,8 @@ export interface DeviceServiceDeps {
   readonly db: Db;
   readonly oplog: OpLogRepository;
   readonly changes: ChangeLog;
+  /** Who each device id belongs to (replicated) and the devices seen here. */
+  readonly devices: DeviceRepository;
   readonly access: FolderAccess;
   readonly uploads: UploadStore;
   readonly folder: (id: string) => DeviceFolder | undefined;
@@ -66,39 +70,62 @@ export class DeviceService {
     return found;
   }
 
-  /** Registers (or finds again) a device of this account; says how far its ops are here. */
+  /**
+   * Registers (or finds again) a device of this account; says how far its ops are here. A
+   * device id belongs to one account and folder at every node: an id owned by another account
+   * or folder is refused (409). The first registration of an id is a replicated `device.put`,
+   * and only an id derived from this account's name (with the device's nonce, see
+   * core/device-id.ts) may be registered afresh: whoever learns a device id from a feed cannot
+   * claim it at a node its real registration has not reached yet.
+   */
   register(
     principal: Principal,
     folder: string,
     deviceId: string,
     name: string,
+    nonce?: string,
   ): { deviceId: string; folder: string; node: string; acked: number } {
     this.folderFor(principal, folder);
-    const { db, oplog } = this.deps;
+    const { db, oplog, devices } = this.deps;
     const now = (this.deps.now ?? Date.now)();
     db.transaction(() => {
-      const existing = db
-        .prepare('SELECT username, folder FROM devices WHERE device_id = ?')
-        .get(deviceId) as { username: string; folder: string } | undefined;
-      if (existing && (existing.username !== principal.username || existing.folder !== folder)) {
+      const owner = devices.owner(deviceId);
+      if (owner && (owner.username !== principal.username || owner.folder !== folder)) {
         throw new ConflictError('This device id is registered for another account or folder.');
       }
-      if (!existing) {
+      if (!owner) {
         // A device id is an origin in the op log: it must not be, or pretend to be, a node.
-        const nodeOps = db
-          .prepare("SELECT 1 FROM ops WHERE origin = ? AND kind != 'file.put' LIMIT 1")
-          .get(deviceId);
-        if (this.deps.isNode(deviceId) || nodeOps !== undefined) {
+        if (this.deps.isNode(deviceId)) {
           throw new ConflictError('This device id is taken; remove DIR/.mosaic/device.db.');
         }
+        if (nonce === undefined || !isDeviceIdOf(deviceId, principal.username, nonce)) {
+          throw new ConflictError(
+            'This device id is not bound to your account (or its registration has not reached ' +
+              'this node yet); retry later, or remove DIR/.mosaic/device.db to start afresh.',
+          );
+        }
+        this.deps.changes.commit({
+          kind: 'device.put',
+          deviceId,
+          username: principal.username,
+          folder,
+          name,
+        });
       }
-      db.prepare(
-        `INSERT INTO devices (device_id, username, folder, name, created_at, last_seen)
-         VALUES (?, ?, ?, ?, ?, ?)
-         ON CONFLICT (device_id) DO UPDATE SET name = excluded.name, last_seen = excluded.last_seen`,
-      ).run(deviceId, principal.username, folder, name, now, now);
+      devices.touch({ deviceId, username: principal.username, folder, name }, now);
     })();
     return { deviceId, folder, node: this.deps.nodeName, acked: oplog.contiguous(deviceId) };
+  }
+
+  /**
+   * Devices registered here before ownership was replicated get their `device.put` now (once),
+   * so that every node learns who they belong to.
+   */
+  announceLegacyDevices(): number {
+    const legacy = this.deps.devices.unowned();
+    if (legacy.length === 0) return 0;
+    this.deps.changes.commitMany(legacy.map((d) => ({ kind: 'device.put' as const, ...d })));
+    return legacy.length;
   }
 
   /**
@@ -205,12 +232,11 @@ export class DeviceService {
     for (const waiter of [...this.waiters]) waiter();
   }
 
+  /** The device must be this account's, for this folder, by the cluster-wide owner record. */
   private deviceOf(principal: Principal, folder: string, deviceId: string): void {
     this.folderFor(principal, folder);
-    const row = this.deps.db
-      .prepare('SELECT username, folder FROM devices WHERE device_id = ?')
-      .get(deviceId) as { username: string; folder: string } | undefined;
-    if (row?.username !== principal.username || row.folder !== folder) {
+    const owner = this.deps.devices.owner(deviceId);
+    if (owner?.username !== principal.username || owner.folder !== folder) {
       throw new ForbiddenError(
         'Register this device first (its id belongs to no device of yours).',
       );

@@ -44,10 +44,19 @@ export const OutcomePayloadSchema = z.strictObject({
   decidedAt: Time,
 });
 
+export const RemovalPayloadSchema = z.strictObject({
+  participantId: Id,
+  baseVersion: Count,
+  round: z.number().int().min(1),
+  removedAt: Time,
+});
+
 export const TxBodySchema = z.discriminatedUnion('kind', [
   z.strictObject({ kind: z.literal('create'), event: EventRecordSchema }),
   z.strictObject({ kind: z.literal('photo'), photo: PhotoPayloadSchema }),
   z.strictObject({ kind: z.literal('outcome'), outcome: OutcomePayloadSchema }),
+  z.strictObject({ kind: z.literal('remove'), removal: RemovalPayloadSchema }),
+  z.strictObject({ kind: z.literal('delete'), deletedAt: Time }),
 ]);
 
 export const PrepareRequest = z.strictObject({
@@ -108,7 +117,30 @@ export const ParticipantNotice = z.strictObject({
     siteId: Name,
     siteName: Name,
     joinedAt: Time,
+    /** The account of a participant who joined signed in (the organiser always). */
+    username: Name.nullable().optional(),
+    /** SHA-256 of the participant's recovery code: restores them at any site. */
+    recoveryHash: Hash.nullable().optional(),
   }),
+});
+
+/** The master, after the deadline: "send me the votes you recorded in this round". */
+export const CollectRequest = z.strictObject({
+  eventId: Id,
+  round: z.number().int().min(1),
+  version: z.number().int().min(1),
+});
+
+export const VoteCollection = z.strictObject({
+  votes: z
+    .array(
+      z.strictObject({
+        participantId: Id,
+        version: z.number().int().min(1),
+        decision: z.enum(['accept', 'reject']),
+      }),
+    )
+    .max(10_000),
 });
 
 export const Ack = z.strictObject({ ok: z.literal(true) });
@@ -121,6 +153,7 @@ export const PATHS = {
   status: '/peer/events/tx/status',
   voting: '/peer/events/voting',
   votes: '/peer/events/votes',
+  collect: '/peer/events/votes/collect',
   participant: '/peer/events/participant',
   photo: (hash: string) => `/peer/events/photos/${hash}`,
 } as const;

@@ -175,7 +175,8 @@ export class EventSender {
     if (!(await faults.beforePeerSend())) {
       throw new SendError(`${path} to ${site.name}: dropped (MOSAIC_FAULTS)`, null);
     }
-    return signRequest(key, { method, path, nodeId: me.id, url: me.url, body });
+    // Signed for this site's node only: a captured message cannot be replayed to another site.
+    return signRequest(key, { method, path, nodeId: me.id, url: me.url, to: site.id, body });
   }
 
   private async send(

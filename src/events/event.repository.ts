@@ -20,6 +20,8 @@ export interface StoredEvent {
   readonly record: EventRecord;
   readonly state: EventState;
   readonly publishedAt: number | null;
+  /** Set once a `delete` transaction committed here: the event is a tombstone. */
+  readonly deletedAt: number | null;
 }
 
 export interface StoredPhoto {
@@ -35,6 +37,8 @@ export interface Participant {
   readonly siteName: string;
   readonly username: string | null;
   readonly joinedAt: number;
+  /** SHA-256 (hex) of the participant's personal recovery code; null for older participants. */
+  readonly recoveryHash: string | null;
 }
 
 export interface Vote {
@@ -69,6 +73,7 @@ interface EventDbRow {
   version: number;
   deadline: number | null;
   published_at: number | null;
+  deleted_at: number | null;
 }
 
 interface TxDbRow {
@@ -115,7 +120,7 @@ export class EventRepository {
 
   allEvents(): StoredEvent[] {
     const rows = this.db
-      .prepare('SELECT * FROM events ORDER BY created_at DESC')
+      .prepare('SELECT * FROM events WHERE deleted_at IS NULL ORDER BY created_at DESC')
       .all() as EventDbRow[];
     return rows.map(toEvent);
   }
@@ -129,10 +134,16 @@ export class EventRepository {
       .run(state.phase, state.round, state.version, state.deadline, publishedAt ?? null, id);
   }
 
+  markDeleted(id: string, at: number): void {
+    this.db
+      .prepare('UPDATE events SET deleted_at = COALESCE(deleted_at, ?) WHERE id = ?')
+      .run(at, id);
+  }
+
   /** Events in voting whose deadline has passed (the master decides them). */
   votingEvents(): StoredEvent[] {
     const rows = this.db
-      .prepare("SELECT * FROM events WHERE phase = 'voting'")
+      .prepare("SELECT * FROM events WHERE phase = 'voting' AND deleted_at IS NULL")
       .all() as EventDbRow[];
     return rows.map(toEvent);
   }
@@ -148,12 +159,22 @@ export class EventRepository {
       .run(eventId, position, txId, JSON.stringify(photo));
   }
 
+  /**
+   * The photos of montage version `upTo` (default: the latest), in commit order: those committed
+   * at or before it, less the photos of participants removed at or before it.
+   */
   photos(eventId: string, upTo = Number.MAX_SAFE_INTEGER): StoredPhoto[] {
     const rows = this.db
       .prepare(
-        'SELECT position, tx_id, body FROM event_photos WHERE event_id = ? AND position <= ? ORDER BY position',
+        `SELECT position, tx_id, body FROM event_photos p
+         WHERE event_id = ? AND position <= ?
+           AND NOT EXISTS (
+             SELECT 1 FROM event_removals r
+             WHERE r.event_id = p.event_id AND r.version <= ?
+               AND r.participant_id = json_extract(p.body, '$.participantId'))
+         ORDER BY position`,
       )
-      .all(eventId, upTo) as { position: number; tx_id: string; body: string }[];
+      .all(eventId, upTo, upTo) as { position: number; tx_id: string; body: string }[];
     return rows.map((r) => ({
       position: r.position,
       txId: r.tx_id,
@@ -161,18 +182,48 @@ export class EventRepository {
     }));
   }
 
+  insertRemoval(eventId: string, participantId: string, version: number, at: number): void {
+    this.db
+      .prepare(
+        `INSERT INTO event_removals (event_id, participant_id, version, removed_at)
+         VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING`,
+      )
+      .run(eventId, participantId, version, at);
+  }
+
+  removedParticipants(eventId: string): Set<string> {
+    const ids = this.db
+      .prepare('SELECT participant_id FROM event_removals WHERE event_id = ?')
+      .pluck()
+      .all(eventId) as string[];
+    return new Set(ids);
+  }
+
+  /**
+   * Records a participant once; a later copy only fills what the first lacked (a photo commit
+   * can record its submitter before the join notice with the account and recovery hash).
+   */
   insertParticipant(eventId: string, p: Participant): void {
     this.db
       .prepare(
-        `INSERT INTO event_participants (event_id, id, name, site_id, site_name, username, joined_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`,
+        `INSERT INTO event_participants
+           (event_id, id, name, site_id, site_name, username, joined_at, recovery_hash)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+         ON CONFLICT (event_id, id) DO UPDATE SET
+           username = COALESCE(event_participants.username, excluded.username),
+           recovery_hash = COALESCE(event_participants.recovery_hash, excluded.recovery_hash)`,
       )
-      .run(eventId, p.id, p.name, p.siteId, p.siteName, p.username, p.joinedAt);
+      .run(eventId, p.id, p.name, p.siteId, p.siteName, p.username, p.joinedAt, p.recoveryHash);
   }
 
   participants(eventId: string): Participant[] {
     const rows = this.db
-      .prepare('SELECT * FROM event_participants WHERE event_id = ? ORDER BY joined_at, id')
+      .prepare(
+        `SELECT * FROM event_participants p WHERE event_id = ?
+           AND NOT EXISTS (SELECT 1 FROM event_removals r
+                           WHERE r.event_id = p.event_id AND r.participant_id = p.id)
+         ORDER BY joined_at, id`,
+      )
       .all(eventId) as {
       id: string;
       name: string;
@@ -180,6 +231,7 @@ export class EventRepository {
       site_name: string;
       username: string | null;
       joined_at: number;
+      recovery_hash: string | null;
     }[];
     return rows.map((r) => ({
       id: r.id,
@@ -188,6 +240,7 @@ export class EventRepository {
       siteName: r.site_name,
       username: r.username,
       joinedAt: r.joined_at,
+      recoveryHash: r.recovery_hash,
     }));
   }
 
@@ -329,6 +382,13 @@ export class EventRepository {
       .run(nextAt, id);
   }
 
+  countByPhase(): Partial<Record<Phase, number>> {
+    const rows = this.db
+      .prepare('SELECT phase, COUNT(*) AS n FROM events WHERE deleted_at IS NULL GROUP BY phase')
+      .all() as { phase: Phase; n: number }[];
+    return Object.fromEntries(rows.map((r) => [r.phase, r.n]));
+  }
+
   outboxSize(): number {
     return this.db.prepare('SELECT COUNT(*) FROM event_outbox').pluck().get() as number;
   }
@@ -359,6 +419,7 @@ function toEvent(row: EventDbRow): StoredEvent {
     record: JSON.parse(row.record) as EventRecord,
     state: { phase: row.phase, round: row.round, version: row.version, deadline: row.deadline },
     publishedAt: row.published_at,
+    deletedAt: row.deleted_at,
   };
 }
 

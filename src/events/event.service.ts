@@ -4,65 +4,76 @@
  * master's decision on each round (an `outcome` transaction). Each public operation opens with
  * its permission check. The protocol itself is in core/ (pure) and two-phase.*.ts.
  */
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
+import { buffer } from 'node:stream/consumers';
 import type { StagedBlob } from '../blobs/blob-store.js';
-import { ConflictError, ForbiddenError, NotFoundError } from '../core/errors.js';
-import type { Principal } from '../accounts/principal.js';
 import {
-  checkVote,
-  decideRound,
-  INITIAL_STATE,
-  nextPhotoRound,
-  startVoting,
-  uploadsOpen,
-} from './core/event-phase.js';
-import type {
-  EventRecord,
-  NoReason,
-  OutcomePayload,
-  Site,
-  TxBody,
-  VoteDecision,
-} from './core/types.js';
-import { backoff, sleep, type EventContext } from './event.context.js';
+  AppError,
+  ConflictError,
+  ForbiddenError,
+  NotFoundError,
+  UnavailableError,
+} from '../core/errors.js';
+import type { Principal } from '../accounts/principal.js';
+import { checkVote, INITIAL_STATE } from './core/event-phase.js';
+import type { EventRecord, Site, TxBody, VoteDecision } from './core/types.js';
+import { sleep, type EventContext } from './event.context.js';
 import { PATHS } from './event-messages.js';
 import type { Participant, StoredEvent } from './event.repository.js';
-import { eventView, submitterIds, type EventView, type Role } from './event.view.js';
+import { eventView, type EventView, type Role } from './event.view.js';
 import type { MontageBuilder } from './montage.js';
+import { RoundKeeper } from './event-rounds.js';
+import { EventChanges } from './event-changes.js';
+import { isSubmitter, mustGet, participantOf, roleOf, type Caller } from './event-access.js';
+
+export type { Caller } from './event-access.js';
+import { voteRefusal } from './event-words.js';
 import type { TxCoordinator } from './two-phase.coordinator.js';
 import type { TxParticipant } from './two-phase.participant.js';
-
-/** Who is asking: a signed-in user and/or the participant ids of their signed cookie. */
-export interface Caller {
-  readonly principal: Principal | null;
-  readonly participantIds: ReadonlyMap<string, string>;
-}
 
 export interface EventServiceDeps {
   readonly ctx: EventContext;
   readonly coordinator: TxCoordinator;
   readonly participant: TxParticipant;
   readonly montage: MontageBuilder;
-  /** The other sites known now (peers with an id), for a new event's site list. */
-  readonly peers: () => Site[];
+  /**
+   * Every other member of the cluster this site knows of (configured, discovered or
+   * remembered), for a new event's site list: `url` always, `site` once contacted (its id).
+   */
+  readonly members: () => readonly Member[];
   readonly siteUrl: () => string | null;
 }
 
-/** After the deadline, how long the master waits for vote reports already on their way. */
-const DECISION_GRACE_MS = 500;
-/** How long an upload keeps retrying a photo transaction that met a busy or lagging site. */
-const UPLOAD_RETRY_MS = 10_000;
+export interface Member {
+  readonly url: string;
+  readonly site: Site | null;
+}
+
+/** What joining answers: the view, and the personal recovery code, shown only this once. */
+export interface Joined {
+  readonly view: EventView;
+  readonly participantId: string;
+  readonly recoveryCode: string | null;
+}
+
+/** How long creating an event waits for configured members that were not contacted yet. */
+const MEMBERS_WAIT_MS = 10_000;
 const CREATE_WAIT_MS = 3_000;
 const MONTAGE_DEBOUNCE_MS = 500;
-const RETRYABLE = new Set(['busy', 'lagging', 'stale']);
 
 const newId = (prefix: string): string => `${prefix}_${randomBytes(12).toString('base64url')}`;
 
 export class EventService {
   private timer: NodeJS.Timeout | null = null;
   private readonly montageTimers = new Map<string, NodeJS.Timeout>();
+  /** Voting notices and reports, and the master's decision on each round. */
+  readonly rounds: RoundKeeper;
+  private readonly changes: EventChanges;
 
-  constructor(private readonly deps: EventServiceDeps) {}
+  constructor(private readonly deps: EventServiceDeps) {
+    this.rounds = new RoundKeeper(deps.ctx, deps.coordinator);
+    this.changes = new EventChanges(deps.ctx, deps.coordinator);
+  }
 
   private get ctx(): EventContext {
     return this.deps.ctx;
@@ -73,7 +84,7 @@ export class EventService {
     this.deps.participant.start();
     this.ctx.sender.start();
     this.timer = setInterval(() => {
-      for (const event of this.ctx.repo.votingEvents()) this.considerRound(event.record.id);
+      for (const event of this.ctx.repo.votingEvents()) this.rounds.considerRound(event.record.id);
     }, 250);
   }
 
@@ -93,6 +104,7 @@ export class EventService {
     caller: Caller,
   ): Promise<EventView> {
     const self = this.ctx.self();
+    const sites = await this.memberSites();
     const record: EventRecord = {
       id: newId('evt'),
       title: input.title,
@@ -100,12 +112,27 @@ export class EventService {
       originName: self.name,
       organiser: principal.username,
       invite: randomBytes(18).toString('base64url'),
-      sites: [self, ...this.deps.peers().filter((p) => p.id !== self.id)],
+      sites: [self, ...sites.filter((p) => p.id !== self.id)],
       votingSeconds: input.votingSeconds,
       maxParticipants: input.maxParticipants,
       createdAt: this.ctx.now(),
     };
-    this.ctx.repo.insertEvent(record, INITIAL_STATE);
+    // The organiser is one of the group: a participant from the start, identified by their
+    // account at every site (so no recovery code).
+    const organiser: Participant = {
+      id: newId('p'),
+      name: principal.username,
+      siteId: self.id,
+      siteName: self.name,
+      username: principal.username,
+      joinedAt: record.createdAt,
+      recoveryHash: null,
+    };
+    const { repo } = this.ctx;
+    repo.transaction(() => {
+      repo.insertEvent(record, INITIAL_STATE);
+      this.addParticipant(record.id, record.sites, organiser);
+    });
     // The shadow events are created by 2PC; uploads stay refused (phase 'creating') until then.
     const done = this.deps.coordinator.run(
       newId('tx'),
@@ -117,7 +144,29 @@ export class EventService {
       this.ctx.log.error({ err }, 'event creation failed');
     });
     await Promise.race([done, sleep(CREATE_WAIT_MS)]);
+    void this.ctx.sender.drain();
     return this.view(record.id, caller);
+  }
+
+  /**
+   * The other sites of a new event: every member this site knows of. A configured member that
+   * was never contacted has no id yet; creation waits for it (bounded) rather than leaving it
+   * out, and refuses with the members' addresses if it is still unknown — never silently.
+   */
+  private async memberSites(): Promise<Site[]> {
+    const started = this.ctx.now();
+    for (;;) {
+      const members = this.deps.members();
+      const unknown = members.filter((m) => m.site === null).map((m) => m.url);
+      if (unknown.length === 0) return members.flatMap((m) => (m.site ? [m.site] : []));
+      if (this.ctx.now() - started > MEMBERS_WAIT_MS) {
+        throw new UnavailableError(
+          `Not every site of the cluster has been reached yet (${unknown.join(', ')}): an event ` +
+            'includes every site, so try again once they are up.',
+        );
+      }
+      await sleep(100);
+    }
   }
 
   list(caller: Caller): EventView[] {
@@ -128,9 +177,10 @@ export class EventService {
   }
 
   /** The event for its organiser and participants; the public view once published. */
-  get(eventId: string, caller: Caller): EventView {
+  get(eventId: string, caller: Caller, invite?: string): EventView {
     const event = this.mustGet(eventId);
-    if (this.roleOf(event, caller) === 'visitor' && event.state.phase !== 'published') {
+    const invited = invite !== undefined && invite === event.record.invite;
+    if (!invited && this.roleOf(event, caller) === 'visitor' && event.state.phase !== 'published') {
       throw new ForbiddenError(
         'Only the organiser and participants see this event before it is published.',
       );
@@ -138,19 +188,18 @@ export class EventService {
     return this.viewOf(event, caller);
   }
 
-  join(
-    eventId: string,
-    caller: Caller,
-    input: { invite: string; name: string },
-  ): { view: EventView; participantId: string } {
+  join(eventId: string, caller: Caller, input: { invite: string; name: string }): Joined {
     const event = this.mustGet(eventId);
     if (input.invite !== event.record.invite)
-      throw new ForbiddenError('This invite is not valid for this event.');
+      throw new ForbiddenError('This invite link is not valid for this event.');
     const existing = this.participantOf(event, caller);
-    if (existing) return { view: this.viewOf(event, caller), participantId: existing.id };
+    if (existing) {
+      return { view: this.viewOf(event, caller), participantId: existing.id, recoveryCode: null };
+    }
     if (event.state.phase === 'published')
       throw new ConflictError('The event is published: it takes no new participants.');
     const self = this.ctx.self();
+    const recoveryCode = randomBytes(18).toString('base64url');
     const participant: Participant = {
       id: newId('p'),
       name: input.name,
@@ -158,89 +207,82 @@ export class EventService {
       siteName: self.name,
       username: caller.principal?.username ?? null,
       joinedAt: this.ctx.now(),
+      recoveryHash: hashCode(recoveryCode),
     };
     const { repo } = this.ctx;
     repo.transaction(() => {
       if (repo.participants(eventId).length >= event.record.maxParticipants) {
         throw new ConflictError(
-          `The event is full (${event.record.maxParticipants} participants).`,
+          `The event is full: it takes at most ${event.record.maxParticipants} participants.`,
         );
       }
-      repo.insertParticipant(eventId, participant);
-      const notice = {
-        id: participant.id,
-        name: participant.name,
-        siteId: participant.siteId,
-        siteName: participant.siteName,
-        joinedAt: participant.joinedAt,
-      };
-      for (const site of this.others(event)) {
-        repo.enqueue(site, PATHS.participant, { eventId, participant: notice }, this.ctx.now());
-      }
+      this.addParticipant(eventId, event.record.sites, participant);
     });
     void this.ctx.sender.drain();
     const ids = new Map(caller.participantIds).set(eventId, participant.id);
     return {
       view: this.view(eventId, { ...caller, participantIds: ids }),
       participantId: participant.id,
+      recoveryCode,
     };
+  }
+
+  /**
+   * A participant back on a new device or browser: their personal recovery code (from the link
+   * shown when they joined) restores them, at any site the join has reached.
+   */
+  recover(eventId: string, caller: Caller, code: string): Joined {
+    this.mustGet(eventId);
+    const hash = hashCode(code);
+    const found = this.ctx.repo
+      .participants(eventId)
+      .find((p) => p.recoveryHash !== null && p.recoveryHash === hash);
+    if (!found) {
+      throw new AppError(
+        404,
+        'not_found',
+        'This recovery link is not known here (yet): check the link, or try again in a moment.',
+      );
+    }
+    const ids = new Map(caller.participantIds).set(eventId, found.id);
+    return {
+      view: this.view(eventId, { ...caller, participantIds: ids }),
+      participantId: found.id,
+      recoveryCode: null,
+    };
+  }
+
+  /** Records a participant here and tells every other site (outbox), in the caller's transaction. */
+  private addParticipant(eventId: string, sites: readonly Site[], p: Participant): void {
+    const { repo } = this.ctx;
+    const selfId = this.ctx.self().id;
+    repo.insertParticipant(eventId, p);
+    const notice = {
+      id: p.id,
+      name: p.name,
+      siteId: p.siteId,
+      siteName: p.siteName,
+      joinedAt: p.joinedAt,
+      username: p.username,
+      recoveryHash: p.recoveryHash,
+    };
+    for (const site of sites.filter((s) => s.id !== selfId)) {
+      repo.enqueue(site, PATHS.participant, { eventId, participant: notice }, this.ctx.now());
+    }
   }
 
   /** Adds a photo (already staged in the event photo store) by 2PC across every site. */
   async addPhoto(eventId: string, caller: Caller, staged: StagedBlob): Promise<EventView> {
-    const event = this.mustGet(eventId);
-    const me = this.participantOf(event, caller);
-    if (!me) {
-      await this.ctx.photos.discard(staged);
-      throw new ForbiddenError('Join the event with its invite before adding photos.');
-    }
-    const closed = uploadsOpen(event.state);
-    if (closed !== null) {
-      await this.ctx.photos.discard(staged);
-      throw new ConflictError(uploadRefusal(closed));
-    }
-    await this.ctx.photos.commit(staged); // durable before any site is asked to prepare
-    const started = this.ctx.now();
-    for (let attempt = 0; ; attempt++) {
-      const current = this.mustGet(eventId);
-      const shut = uploadsOpen(current.state);
-      if (shut !== null) throw new ConflictError(uploadRefusal(shut));
-      const self = this.ctx.self();
-      const body: TxBody = {
-        kind: 'photo',
-        photo: {
-          hash: staged.hash,
-          size: staged.size,
-          participantId: me.id,
-          participantName: me.name,
-          siteId: self.id,
-          siteName: self.name,
-          baseVersion: current.state.version,
-          round: nextPhotoRound(current.state),
-          addedAt: this.ctx.now(),
-        },
-      };
-      const result = await this.deps.coordinator.run(
-        newId('tx'),
-        eventId,
-        body,
-        current.record.sites,
-      );
-      if (result === null) throw new ConflictError('The node is shutting down.');
-      if (result.decision === 'commit') return this.view(eventId, caller);
-      const final = result.refusals.find((r) => r.reason === 'voting' || r.reason === 'closed');
-      if (final) throw new ConflictError(uploadRefusal(final.reason as NoReason));
-      // Retry only on conflicts that pass (another photo being decided, a site catching up);
-      // a site that did not answer at all is not waited for here.
-      const transient = result.refusals.every((r) => RETRYABLE.has(r.reason));
-      if (!transient || this.ctx.now() - started > UPLOAD_RETRY_MS) {
-        const why = result.refusals.map((r) => `${r.site}: ${r.reason}`).join(', ');
-        throw new ConflictError(
-          `The photo could not be committed at every site (${why}); try again.`,
-        );
-      }
-      await sleep(backoff(attempt, 1_000));
-    }
+    await this.changes.addPhoto(eventId, caller, staged);
+    return this.view(eventId, caller);
+  }
+
+  removeParticipant(eventId: string, caller: Caller, participantId: string): Promise<void> {
+    return this.changes.removeParticipant(eventId, caller, participantId);
+  }
+
+  deleteEvent(eventId: string, caller: Caller): Promise<void> {
+    return this.changes.deleteEvent(eventId, caller);
   }
 
   vote(
@@ -291,47 +333,36 @@ export class EventService {
         { participantId: me.id, version: state.version, decision: input.decision },
         now,
       );
-      // When all of this site's submitters have voted, tell the master (once: this is the vote
-      // that completes the set, in the same transaction).
-      const mine = new Set(
-        repo
-          .photos(eventId)
-          .filter((p) => p.photo.siteId === self.id)
-          .map((p) => p.photo.participantId),
-      );
-      const votes = repo.votes(eventId, state.round).filter((v) => mine.has(v.participantId));
-      if (record.originId !== self.id && votes.length === mine.size) {
-        const master = record.sites.find((s) => s.id === record.originId);
-        if (master) {
-          repo.enqueue(
-            master,
-            PATHS.votes,
-            {
-              eventId,
-              round: state.round,
-              version: state.version,
-              deadline,
-              siteId: self.id,
-              votes,
-            },
-            now,
-          );
-        }
+      // Every vote goes to the master at once (outbox, in the same transaction): a participant
+      // may vote at any site, and the master needs each vote, not a site's complete set.
+      const master = record.sites.find((s) => s.id === record.originId);
+      if (record.originId !== self.id && master) {
+        const vote = { participantId: me.id, version: state.version, decision: input.decision };
+        const report = {
+          eventId,
+          round: state.round,
+          version: state.version,
+          deadline,
+          siteId: self.id,
+          votes: [vote],
+        };
+        repo.enqueue(master, PATHS.votes, report, now);
       }
     });
     void this.ctx.sender.drain();
-    this.considerRound(eventId);
+    this.rounds.considerRound(eventId);
     return this.view(eventId, caller);
   }
 
-  /** The file of montage `version` (default: the current one), for submitters or once published. */
+  /** The file of montage `version` (default: the current one): organiser, submitters, or published. */
   async montage(eventId: string, caller: Caller, version: number | undefined): Promise<string> {
     const event = this.mustGet(eventId);
-    if (event.state.phase !== 'published') {
+    const organiser = caller.principal?.username === event.record.organiser;
+    if (event.state.phase !== 'published' && !organiser) {
       const me = this.participantOf(event, caller);
       if (!me || !this.isSubmitter(eventId, me.id)) {
         throw new ForbiddenError(
-          'Only participants who submitted a photo see the montage before it is published.',
+          'Only the organiser and participants who added a photo see the montage before it is published.',
         );
       }
     }
@@ -342,50 +373,22 @@ export class EventService {
 
   // --- peer messages (already authenticated and validated) ----------------------------------
 
-  onVotingNotice(notice: {
-    eventId: string;
-    round: number;
-    version: number;
-    deadline: number;
-  }): void {
+  onParticipantNotice(
+    eventId: string,
+    p: Omit<Participant, 'username' | 'recoveryHash'> & {
+      username?: string | null | undefined;
+      recoveryHash?: string | null | undefined;
+    },
+  ): void {
     const { repo } = this.ctx;
-    repo.transaction(() => {
-      const event = repo.getEvent(notice.eventId);
-      if (!event) throw new ConflictError('Unknown event here yet; send again later.');
-      const result = startVoting(event.state, notice.round, notice.version, notice.deadline);
-      if (result.kind === 'lagging')
-        throw new ConflictError('This site has not caught up yet; send again later.');
-      if (result.kind === 'started') repo.setState(notice.eventId, result.state);
+    const event = repo.getEvent(eventId);
+    if (!event) throw new ConflictError('Unknown event here yet; send again later.');
+    if (event.deletedAt !== null) return; // deleted: acknowledge and drop
+    repo.insertParticipant(eventId, {
+      ...p,
+      username: p.username ?? null,
+      recoveryHash: p.recoveryHash ?? null,
     });
-    this.considerRound(notice.eventId);
-  }
-
-  onVoteReport(report: {
-    eventId: string;
-    round: number;
-    version: number;
-    deadline: number;
-    votes: readonly { participantId: string; version: number; decision: VoteDecision }[];
-  }): void {
-    const { repo } = this.ctx;
-    repo.transaction(() => {
-      const event = repo.getEvent(report.eventId);
-      if (!event) throw new ConflictError('Unknown event here yet; send again later.');
-      const started = startVoting(event.state, report.round, report.version, report.deadline);
-      if (started.kind === 'lagging')
-        throw new ConflictError('This site has not caught up yet; send again later.');
-      if (started.kind === 'started') repo.setState(report.eventId, started.state);
-      for (const v of report.votes)
-        repo.insertVote(report.eventId, report.round, v, this.ctx.now());
-    });
-    this.considerRound(report.eventId);
-  }
-
-  onParticipantNotice(eventId: string, p: Omit<Participant, 'username'>): void {
-    const { repo } = this.ctx;
-    if (!repo.getEvent(eventId))
-      throw new ConflictError('Unknown event here yet; send again later.');
-    repo.insertParticipant(eventId, { ...p, username: null });
   }
 
   txStatus(txId: string): 'preparing' | 'committed' | 'aborted' | 'unknown' {
@@ -413,43 +416,15 @@ export class EventService {
     this.montageTimers.set(eventId, timer);
   }
 
-  // --- the master ---------------------------------------------------------------------------
-
-  /** At the master: decide the current round once all votes are in or the deadline passed. */
-  considerRound(eventId: string): void {
-    const { repo } = this.ctx;
-    const event = repo.getEvent(eventId);
-    if (!event || event.record.originId !== this.ctx.self().id || event.state.phase !== 'voting')
-      return;
-    const { round, version, deadline } = event.state;
-    const txId = `out_${eventId.slice(4)}_${round}`;
-    if (repo.coordinatorTx(txId)) return; // decided already, being carried out
-    const votes = new Map(
-      repo
-        .votes(eventId, round)
-        .filter((v) => v.version === version)
-        .map((v) => [v.participantId, v.decision]),
-    );
-    const now = this.ctx.now();
-    const passed = deadline !== null && now > deadline + DECISION_GRACE_MS;
-    const decision = decideRound(submitterIds(repo.photos(eventId)), votes, passed);
-    if (decision === 'wait') return;
-    const outcome: OutcomePayload = { round, version, outcome: decision, decidedAt: now };
-    this.ctx.log.info({ eventId, round, version, decision }, 'round decided');
-    this.deps.coordinator
-      .run(txId, eventId, { kind: 'outcome', outcome }, event.record.sites)
-      .catch((err: unknown) => {
-        this.ctx.log.error({ err, eventId }, 'outcome transaction failed');
-      });
-  }
-
   // --- helpers ------------------------------------------------------------------------------
 
   private async buildMontage(eventId: string, version: number): Promise<string> {
-    const files = this.ctx.repo
-      .photos(eventId, version)
-      .map((p) => this.ctx.photos.path(p.photo.hash));
-    return this.deps.montage.get(eventId, version, files);
+    const { photos } = this.ctx;
+    const inputs = this.ctx.repo.photos(eventId, version).map((p) => ({
+      hash: p.photo.hash,
+      read: async () => buffer(await photos.read(p.photo.hash)),
+    }));
+    return this.deps.montage.get(eventId, version, inputs);
   }
 
   private view(eventId: string, caller: Caller): EventView {
@@ -472,31 +447,19 @@ export class EventService {
   }
 
   private roleOf(event: StoredEvent, caller: Caller): Role {
-    if (caller.principal?.username === event.record.organiser) return 'organiser';
-    return this.participantOf(event, caller) ? 'participant' : 'visitor';
+    return roleOf(this.ctx.repo, this.ctx.self().id, event, caller);
   }
 
-  /** The caller's participant record at THIS site (participants keep using their site). */
   private participantOf(event: StoredEvent, caller: Caller): Participant | null {
-    const selfId = this.ctx.self().id;
-    const local = this.ctx.repo.participants(event.record.id).filter((p) => p.siteId === selfId);
-    const byCookie = caller.participantIds.get(event.record.id);
-    const username = caller.principal?.username;
-    return (
-      local.find((p) => p.id === byCookie) ??
-      (username === undefined ? undefined : local.find((p) => p.username === username)) ??
-      null
-    );
+    return participantOf(this.ctx.repo, this.ctx.self().id, event, caller);
   }
 
   private isSubmitter(eventId: string, participantId: string): boolean {
-    return this.ctx.repo.photos(eventId).some((p) => p.photo.participantId === participantId);
+    return isSubmitter(this.ctx.repo, eventId, participantId);
   }
 
   private mustGet(eventId: string): StoredEvent {
-    const event = this.ctx.repo.getEvent(eventId);
-    if (!event) throw new NotFoundError('Event');
-    return event;
+    return mustGet(this.ctx.repo, eventId);
   }
 
   private others(event: StoredEvent): Site[] {
@@ -509,29 +472,4 @@ export class EventService {
   }
 }
 
-function uploadRefusal(reason: NoReason): string {
-  switch (reason) {
-    case 'voting':
-      return 'Voting has started: no photo may be added unless the round aborts.';
-    case 'closed':
-      return 'The event is published: no photo may be added.';
-    case 'unknown-event':
-      return 'The event is still being created at every site; try again in a moment.';
-    default:
-      return `The photo could not be committed (${reason}); try again.`;
-  }
-}
-
-function voteRefusal(
-  code: 'stale_version' | 'not_voting' | 'busy',
-  current: number,
-): ConflictError {
-  switch (code) {
-    case 'stale_version':
-      return new ConflictError(`Vote on the current montage, version ${current}.`, 'stale_version');
-    case 'not_voting':
-      return new ConflictError('No vote is open on this event now.', 'not_voting');
-    case 'busy':
-      return new ConflictError('A photo is being added right now; look at the new montage first.');
-  }
-}
+const hashCode = (code: string): string => createHash('sha256').update(code).digest('hex');

@@ -15,7 +15,7 @@ export interface EventView {
   round: number;
   montageVersion: number;
   photos: { id: string; participant: string; site: string; addedAt: string }[];
-  participants: { name: string; site: string; submitted: boolean; voted: boolean }[];
+  participants: { id: string; name: string; site: string; submitted: boolean; voted: boolean }[];
   deadline: string | null;
   votes: { cast: number; needed: number };
   votingSeconds: number;
@@ -64,6 +64,7 @@ export function eventView(input: ViewInput): EventView {
       addedAt: iso(p.photo.addedAt),
     })),
     participants: participants.map((p) => ({
+      id: p.id,
       name: p.name,
       site: p.siteName,
       submitted: submitters.has(p.id),

@@ -6,15 +6,20 @@
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import type { Agent } from 'undici';
-import { BlobStore } from '../blobs/blob-store.js';
+import type { BlobStore } from '../blobs/blob-store.js';
+import { LocalBlobStore } from '../blobs/local-blob-store.js';
 import type { Db } from '../db/database.js';
 import type { Faults } from '../faults/faults.js';
 import type { Site } from './core/types.js';
+import type { Member } from './event.service.js';
 import type { EventContext } from './event.context.js';
 import { EventRepository } from './event.repository.js';
 import { EventSender } from './event-sender.js';
 import { EventService } from './event.service.js';
 import { MontageBuilder } from './montage.js';
+import type { DecodeLimiter } from '../pictures/images.js';
+import { registerEventMetrics } from './event-metrics.js';
+import type { Registry } from 'prom-client';
 import { TxCoordinator } from './two-phase.coordinator.js';
 import { TxParticipant } from './two-phase.participant.js';
 
@@ -27,11 +32,18 @@ export interface EventsDeps {
   /** null on a standalone node: a cluster of one. */
   readonly clusterKey: string | null;
   readonly self: () => Site;
-  readonly peers: () => Site[];
+  /** Where event photos are kept; default: a local store under <data>/events. */
+  readonly photos?: BlobStore;
+  /** The node's image decoding gate, shared with thumbnails (pictures/images.ts). */
+  readonly decodes?: DecodeLimiter;
+  /** Every other member of the cluster known here (see EventServiceDeps.members). */
+  readonly members: () => readonly Member[];
 }
 
 export interface Events {
   readonly service: EventService;
+  /** Adds the events' figures to the node's /metrics. */
+  registerMetrics(registry: Registry): void;
   readonly participant: TxParticipant;
   readonly photos: BlobStore;
   start(): void;
@@ -40,7 +52,7 @@ export interface Events {
 
 export async function createEvents(deps: EventsDeps): Promise<Events> {
   const repo = new EventRepository(deps.db);
-  const photos = new BlobStore(join(deps.dataDir, 'events'));
+  const photos = deps.photos ?? new LocalBlobStore(join(deps.dataDir, 'events'));
   await photos.init();
   const log = deps.log.child({ layer: 'events' });
   const sender = new EventSender({
@@ -68,8 +80,8 @@ export async function createEvents(deps: EventsDeps): Promise<Events> {
     ctx,
     coordinator,
     participant,
-    montage: new MontageBuilder(join(deps.dataDir, 'events', 'montages')),
-    peers: deps.peers,
+    montage: new MontageBuilder(join(deps.dataDir, 'events', 'montages'), deps.decodes),
+    members: deps.members,
     siteUrl: () => deps.self().url || null,
   });
   const events = service;
@@ -77,6 +89,9 @@ export async function createEvents(deps: EventsDeps): Promise<Events> {
     service: events,
     participant,
     photos,
+    registerMetrics: (registry) => {
+      registerEventMetrics(registry, repo, coordinator);
+    },
     start: () => {
       events.start();
     },

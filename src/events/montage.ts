@@ -9,10 +9,18 @@
  * `<dir>/<event>/<v>.jpg`.
  */
 import { mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
-import { basename, join } from 'node:path';
+import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import sharp from 'sharp';
+import { assertHash } from '../blobs/blob-store.js';
+import { decodeOptions, newDecodeLimiter, type DecodeLimiter } from '../pictures/images.js';
 import { CELL_HEIGHT, CELL_WIDTH, montageLayout } from './core/montage-layout.js';
+
+/** A photo of the montage: its hash (the tile cache key) and how to read its bytes. */
+export interface MontagePhoto {
+  readonly hash: string;
+  read(): Promise<Buffer>;
+}
 
 const CHANNELS = 3 as const;
 const TILE_BYTES = CELL_WIDTH * CELL_HEIGHT * CHANNELS;
@@ -20,20 +28,24 @@ const TILE_BYTES = CELL_WIDTH * CELL_HEIGHT * CHANNELS;
 export class MontageBuilder {
   private readonly building = new Map<string, Promise<string>>();
 
-  constructor(private readonly dir: string) {}
+  /** `decodes`: the node's image decoding gate, shared with thumbnails (pictures/images.ts). */
+  constructor(
+    private readonly dir: string,
+    private readonly decodes: DecodeLimiter = newDecodeLimiter(),
+  ) {}
 
   path(eventId: string, version: number): string {
     return join(this.dir, eventId, `${version}.jpg`);
   }
 
   /** The montage file for this version, built once (concurrent callers share the build). */
-  async get(eventId: string, version: number, photoFiles: readonly string[]): Promise<string> {
+  async get(eventId: string, version: number, photos: readonly MontagePhoto[]): Promise<string> {
     const target = this.path(eventId, version);
     if (await exists(target)) return target;
     const key = `${eventId}/${version}`;
     let pending = this.building.get(key);
     if (pending === undefined) {
-      pending = buildMontage(photoFiles, target, join(this.dir, 'tiles')).finally(() =>
+      pending = buildMontage(photos, target, join(this.dir, 'tiles'), this.decodes).finally(() =>
         this.building.delete(key),
       );
       this.building.set(key, pending);
@@ -43,18 +55,19 @@ export class MontageBuilder {
 }
 
 /**
- * Writes the montage of `photoFiles` (in order) to `target`, atomically. With `tileDir`, cells
- * are cached there by the photo's file name (its SHA-256 in the photo store).
+ * Writes the montage of `photos` (in order) to `target`, atomically. With `tileDir`, cells
+ * are cached there by the photo's SHA-256.
  */
 export async function buildMontage(
-  photoFiles: readonly string[],
+  photos: readonly MontagePhoto[],
   target: string,
   tileDir?: string,
+  decodes: DecodeLimiter = newDecodeLimiter(),
 ): Promise<string> {
-  const layout = montageLayout(photoFiles.length);
+  const layout = montageLayout(photos.length);
   const tiles = await Promise.all(
     layout.cells.map(async (cell) => ({
-      input: await tile(photoFiles[cell.index] ?? '', tileDir),
+      input: await tile(photoAt(photos, cell.index), tileDir, decodes),
       raw: { width: CELL_WIDTH, height: CELL_HEIGHT, channels: CHANNELS },
       left: cell.left,
       top: cell.top,
@@ -63,17 +76,20 @@ export async function buildMontage(
   await mkdir(join(target, '..'), { recursive: true });
   const tmp = `${target}.${randomUUID()}.tmp`;
   try {
-    await sharp({
-      create: {
-        width: layout.width,
-        height: layout.height,
-        channels: CHANNELS,
-        background: { r: 255, g: 255, b: 255 },
-      },
-    })
-      .composite(tiles)
-      .jpeg({ quality: 85 })
-      .toFile(tmp);
+    // The composite takes a decode slot of its own (after the tiles: never while holding one).
+    await decodes.run(() =>
+      sharp({
+        create: {
+          width: layout.width,
+          height: layout.height,
+          channels: CHANNELS,
+          background: { r: 255, g: 255, b: 255 },
+        },
+      })
+        .composite(tiles)
+        .jpeg({ quality: 85 })
+        .toFile(tmp),
+    );
     await rename(tmp, target);
   } catch (error) {
     await rm(tmp, { force: true });
@@ -83,19 +99,33 @@ export async function buildMontage(
 }
 
 /** One photo scaled to cover a cell, as raw RGB pixels (cached when `tileDir` is given). */
-async function tile(file: string, tileDir: string | undefined): Promise<Buffer> {
-  const cached = tileDir === undefined ? null : join(tileDir, `${basename(file)}.raw`);
+function photoAt(photos: readonly MontagePhoto[], index: number): MontagePhoto {
+  const photo = photos[index];
+  if (photo === undefined) throw new Error(`The montage has no photo ${index + 1}`);
+  return photo;
+}
+
+async function tile(
+  photo: MontagePhoto,
+  tileDir: string | undefined,
+  decodes: DecodeLimiter,
+): Promise<Buffer> {
+  if (tileDir !== undefined) assertHash(photo.hash); // it names a cache file
+  const cached = tileDir === undefined ? null : join(tileDir, `${photo.hash}.raw`);
   if (cached !== null) {
-    const bytes = await readFile(cached).catch(() => null);
-    if (bytes?.length === TILE_BYTES) return bytes;
+    const hit = await readFile(cached).catch(() => null);
+    if (hit?.length === TILE_BYTES) return hit;
   }
-  const pixels = await sharp(file, { failOn: 'none' })
-    .rotate()
-    .resize({ width: CELL_WIDTH, height: CELL_HEIGHT, fit: 'cover', position: 'centre' })
-    .removeAlpha()
-    .toColourspace('srgb')
-    .raw()
-    .toBuffer();
+  const bytes = await photo.read();
+  const pixels = await decodes.run(async () =>
+    sharp(bytes, { ...(await decodeOptions(bytes)), failOn: 'none' })
+      .rotate()
+      .resize({ width: CELL_WIDTH, height: CELL_HEIGHT, fit: 'cover', position: 'centre' })
+      .removeAlpha()
+      .toColourspace('srgb')
+      .raw()
+      .toBuffer(),
+  );
   if (cached !== null && tileDir !== undefined) {
     await mkdir(tileDir, { recursive: true });
     const tmp = `${cached}.${randomUUID()}.tmp`;

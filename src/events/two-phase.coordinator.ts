@@ -28,8 +28,16 @@ export interface TxResult {
 /** How long a photo transaction waits for votes before it aborts. */
 export const PHOTO_PREPARE_TIMEOUT_MS = 4_000;
 
+/** Told of every transaction this site coordinated, once decided here (for metrics). */
+export type DecidedListener = (kind: TxBody['kind'], decision: Decision, ms: number) => void;
+
 export class TxCoordinator {
   private stopped = false;
+  private readonly decidedListeners: DecidedListener[] = [];
+
+  onDecided(listener: DecidedListener): void {
+    this.decidedListeners.push(listener);
+  }
 
   constructor(
     private readonly ctx: EventContext,
@@ -108,6 +116,8 @@ export class TxCoordinator {
           return v.vote === 'no' ? [{ site: s.name, reason: v.reason }] : [];
         });
         await this.decide(txId, eventId, body, step, sites);
+        const ms = this.ctx.now() - started;
+        for (const listener of this.decidedListeners) listener(body.kind, step, ms);
         return { decision: step, refusals };
       }
       if (step === 'reprepare') {

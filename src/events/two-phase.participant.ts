@@ -6,6 +6,8 @@
 import {
   applyOutcome,
   applyPhoto,
+  applyRemoval,
+  changePrepareVote,
   COLLECTING,
   outcomePrepareVote,
   photoPrepareVote,
@@ -168,6 +170,10 @@ export class TxParticipant {
         return photoPrepareVote(event?.state ?? null, req.body.photo, holds);
       case 'outcome':
         return outcomePrepareVote(event?.state ?? null, req.body.outcome, holds);
+      case 'remove':
+        return changePrepareVote(event?.state ?? null, req.body.removal, holds);
+      case 'delete':
+        return changePrepareVote(event?.state ?? null, null, holds);
     }
   }
 
@@ -193,6 +199,7 @@ export class TxParticipant {
           siteName: p.siteName,
           username: null,
           joinedAt: p.addedAt,
+          recoveryHash: null, // the join notice, when it arrives, fills it in
         });
         return;
       }
@@ -207,6 +214,21 @@ export class TxParticipant {
         );
         return;
       }
+      case 'remove': {
+        const event = repo.getEvent(eventId);
+        if (event === null) return;
+        const r = body.removal;
+        const hadPhotos = repo
+          .photos(eventId)
+          .some((p) => p.photo.participantId === r.participantId);
+        const next = applyRemoval(event.state, r, hadPhotos);
+        repo.setState(eventId, next);
+        repo.insertRemoval(eventId, r.participantId, next.version, r.removedAt);
+        return;
+      }
+      case 'delete':
+        repo.markDeleted(eventId, body.deletedAt);
+        return;
     }
   }
 

@@ -19,6 +19,7 @@ import { ChangeLog } from '../oplog/change-log.js';
 import type { Op } from '../oplog/op.js';
 import { OpLogRepository } from '../oplog/oplog.repository.js';
 import { SqlitePictureRepository } from '../pictures/picture.repository.js';
+import { DeviceRepository } from '../devices/device.repository.js';
 import type { ContentSource } from './content-source.js';
 import { FolderIndexRepository } from './folder-index.repository.js';
 import { FolderSync } from './folder-sync.js';
@@ -70,6 +71,7 @@ describe('a crash between placing pulled files and recording them', () => {
       pictures: new SqlitePictureRepository(db),
       accounts: new SqliteAccountRepository(db),
       hasBlob: () => false,
+      devices: new DeviceRepository(db),
       folders: index,
       selfId: SELF,
     });
@@ -135,6 +137,7 @@ describe('a crash between placing pulled files and recording them', () => {
       pictures: new SqlitePictureRepository(db),
       accounts: new SqliteAccountRepository(db),
       hasBlob: () => false,
+      devices: new DeviceRepository(db),
       folders: index,
       selfId: SELF,
     });

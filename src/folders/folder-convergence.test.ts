@@ -13,6 +13,7 @@ import { ChangeLog } from '../oplog/change-log.js';
 import type { Op } from '../oplog/op.js';
 import { OpLogRepository } from '../oplog/oplog.repository.js';
 import { SqlitePictureRepository } from '../pictures/picture.repository.js';
+import { DeviceRepository } from '../devices/device.repository.js';
 import { bumpVv, compareVv, isConflictName } from './core/index.js';
 import { FolderIndexRepository } from './folder-index.repository.js';
 
@@ -37,6 +38,7 @@ function makeNode(id: string, now: () => number): SimNode {
     pictures: new SqlitePictureRepository(db),
     accounts: new SqliteAccountRepository(db),
     hasBlob: () => false,
+    devices: new DeviceRepository(db),
     folders: index,
     selfId: id,
   });
@@ -144,7 +146,7 @@ function run(steps: readonly Step[], finalOrder: readonly number[]): SimNode[] {
         );
       for (const i of order) {
         const op = all[i];
-        if (op && to.changes.receive([op]).length > 0) changed = true;
+        if (op && to.changes.receive([op]).applied.length > 0) changed = true;
       }
     }
   }

@@ -88,7 +88,7 @@ export class FolderIndexRepository {
   private readonly totalsStmt;
   private readonly neededStmt;
   private readonly upsertBatch: (rows: readonly FolderFileRow[]) => void;
-  /** The siblings of conflicting paths and the versions a pull is writing (migration 7). */
+  /** The siblings of conflicting paths and the versions a pull is writing (migration 11). */
   readonly versions: FolderVersionsRepository;
 
   constructor(db: Db) {

@@ -28,6 +28,7 @@ import { FolderWriter, matchesIndexed, mtimeSeconds, type Wanted } from './folde
 import { fetchLarge } from './large-transfer.js';
 import type { LocalContent } from './local-content.js';
 import { assertMarker, folderTmpDir, FolderMissingError } from './marker.js';
+import { assertParentsInside, regularFileInside, UnsafePathError } from './inside-folder.js';
 
 const NEED_PAGE = 500;
 /** The most bytes of small files asked for in one request. */
@@ -52,6 +53,8 @@ export class FolderPull {
   private readonly io = new Limiter(16);
   /** Paths whose file was moved to a new path in this pull: their deletion is done. */
   private readonly movedAway = new Set<string>();
+  /** Remote paths refused for a symlinked parent (warned once each). */
+  private readonly refusedPaths = new Set<string>();
   /** Needed files the last pull could not bring, and why (logged, retried with back-off). */
   private stalled: { path: string; reason: string }[] = [];
   /** Pulls in a row that left files behind without placing any. */
@@ -187,7 +190,22 @@ export class FolderPull {
       );
       return null;
     }
-    return joinInside(this.deps.config.root, row.path);
+    const target = joinInside(this.deps.config.root, row.path);
+    try {
+      // Refused early with a clear reason (and checked again right before each write).
+      assertParentsInside(this.deps.config.root, row.path);
+    } catch (error) {
+      if (!(error instanceof UnsafePathError)) throw error;
+      // Parked (still needed) until the link goes: warned once per path, not at every pull.
+      const level = this.refusedPaths.has(row.path) ? 'debug' : 'warn';
+      this.refusedPaths.add(row.path);
+      this.deps.log[level](
+        { folder: this.id, path: row.path, reason: error.reason },
+        'remote path refused: it would leave the folder through a symbolic link',
+      );
+      return null;
+    }
+    return target;
   }
 
   /** A directory or a deletion. */
@@ -375,10 +393,11 @@ export class FolderPull {
     const { config, index } = this.deps;
     const source = index.findByHash(this.id, hash);
     if (source?.deleted === true && source.need && !this.movedAway.has(source.path)) {
-      const from = joinInside(config.root, source.path);
-      const info = await diskState(from);
-      if (info?.isFile() === true && matchesIndexed(source, info)) {
+      const from = regularFileInside(config.root, source.path);
+      const info = from === null ? null : await diskState(from);
+      if (from !== null && info?.isFile() === true && matchesIndexed(source, info)) {
         this.movedAway.add(source.path);
+        assertParentsInside(config.root, source.path, false);
         await rename(from, tmp);
         this.writer.syncDirLater(dirname(from));
         this.writer.record(source, null, null);
@@ -425,7 +444,8 @@ export class FolderPull {
   private async fetchLarge(wanted: Wanted, tmp: string): Promise<boolean> {
     const { row, target, hash } = wanted;
     // The older version on disk seeds the temp file, if it is still what was indexed.
-    const old = row.localHash !== null ? await diskState(target) : null;
+    const real = row.localHash !== null ? regularFileInside(this.deps.config.root, row.path) : null;
+    const old = real !== null ? await diskState(real) : null;
     const seed = old?.isFile() === true && matchesIndexed(row, old) ? target : null;
     const file = { folder: this.id, hash, size: row.size };
     for (const peer of this.deps.sources()) {

@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
@@ -11,7 +11,8 @@ import { ChangeLog } from '../oplog/change-log.js';
 import { OpLogRepository } from '../oplog/oplog.repository.js';
 import { SqlitePictureRepository } from '../pictures/picture.repository.js';
 import { FolderIndexRepository } from './folder-index.repository.js';
-import { FolderSync } from './folder-sync.js';
+import { DeviceRepository } from '../devices/device.repository.js';
+import { FolderSync, hintedDirs } from './folder-sync.js';
 import { ensureMarker, folderTrashDir } from './marker.js';
 
 let base: string;
@@ -39,6 +40,7 @@ function folderSync(root: string): FolderSync {
       accounts: new SqliteAccountRepository(db),
       hasBlob: () => false,
       folders: index,
+      devices: new DeviceRepository(db),
       selfId: 'aaaaaaaaaaaaaaaa',
     },
   );
@@ -75,5 +77,19 @@ describe('folder trash', () => {
     expect(existsSync(old)).toBe(false);
     expect(existsSync(recent)).toBe(true);
     expect(db.prepare('SELECT file FROM folder_trash').pluck().all()).toEqual([recent]);
+  });
+});
+
+describe('hinted rescans', () => {
+  it('never start below a symlink: a hint under `out -> elsewhere` rescans from the root', async () => {
+    const root = join(base, 'folder');
+    const elsewhere = join(base, 'elsewhere');
+    await mkdir(join(root, 'real', 'sub'), { recursive: true });
+    await mkdir(join(elsewhere, 'etc'), { recursive: true });
+    await symlink(elsewhere, join(root, 'out'));
+    await symlink(elsewhere, join(root, 'real', 'link'));
+    expect(await hintedDirs(root, new Set(['out/etc/passwd']))).toEqual(['']);
+    expect(await hintedDirs(root, new Set(['real/link/etc/x']))).toEqual(['real']);
+    expect(await hintedDirs(root, new Set(['real/sub/new.txt']))).toEqual(['real/sub']);
   });
 });

@@ -12,7 +12,7 @@
  * - no root or no marker: the folder is paused, nothing is scanned, nothing written;
  * - scans and applies never overlap (one lock per folder).
  */
-import { lstat, readdir, rm } from 'node:fs/promises';
+import { readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import type { Db } from '../db/database.js';
@@ -29,6 +29,7 @@ import { FolderPull, type PullCounters } from './folder-pull.js';
 import { APPLYING_DIR } from './folder-versions.repository.js';
 import { loadIgnore, type IsIgnored } from './ignore.js';
 import { LocalContent } from './local-content.js';
+import { realDirPrefix } from './inside-folder.js';
 import { assertMarker, ensureMarker, folderTrashDir, FolderMissingError } from './marker.js';
 import { scanFolder, type LocalChange } from './scanner.js';
 import { watchFolder, type FolderWatcher } from './watcher.js';
@@ -441,7 +442,10 @@ export class FolderSync {
  * is still a directory (a removed tree is judged from the directory that held it). Parents
  * come before their children. Null: too many, or the root itself — scan everything.
  */
-async function hintedDirs(root: string, hints: ReadonlySet<string>): Promise<string[] | null> {
+export async function hintedDirs(
+  root: string,
+  hints: ReadonlySet<string>,
+): Promise<string[] | null> {
   const parents = new Set<string>();
   for (const path of hints) {
     if (path === '') return null;
@@ -449,12 +453,10 @@ async function hintedDirs(root: string, hints: ReadonlySet<string>): Promise<str
     if (parents.size > MAX_HINT_DIRS) return null;
   }
   const dirs = new Set<string>();
-  for (let dir of parents) {
-    while (dir !== '') {
-      const info = await lstat(join(root, ...dir.split('/'))).catch(() => null);
-      if (info?.isDirectory() === true) break;
-      dir = parentOf(dir);
-    }
+  for (const parent of parents) {
+    // Reached through real directories only: a hint under a symlink (`out -> /etc`, a refused
+    // remote path `out/x`) must never make the scanner walk and index the link's target.
+    const dir = realDirPrefix(root, parent);
     if (dir === '' && !dirs.has('')) dirs.add('');
     else dirs.add(dir);
   }

@@ -1,5 +1,5 @@
 /**
- * Two small tables beside `folder_files` (migration 7), for convergence under faults:
+ * Two small tables beside `folder_files` (migration 11), for convergence under faults:
  *
  * - `folder_siblings`: the maximal versions of a path while there is more than one (see
  *   core/siblings.ts); absent, the path's only maximal version is its `folder_files` row.

@@ -19,6 +19,7 @@ import { diskDiffers } from './folder-apply.js';
 import type { FolderFileRow } from './folder-index.repository.js';
 import type { FolderSyncDeps } from './folder-sync.js';
 import { folderTmpDir, folderTrashDir } from './marker.js';
+import { assertParentsInside, makeDirsInside } from './inside-folder.js';
 
 /** A file to bring to its needed version, at `target`. */
 export interface Wanted {
@@ -97,7 +98,7 @@ export class FolderWriter {
       info = await diskState(tmp);
       if (info === null) throw new Error(`temp file gone: ${tmp}`);
     }
-    await this.ensureParent(target);
+    await this.ensureParent(row.path);
     const indexedThere = row.localInode !== null || row.localSize !== null;
     const aside = indexedThere ? await this.trashSlot(row.path) : null;
     await this.deps.beforeReplace?.(row.path);
@@ -109,8 +110,12 @@ export class FolderWriter {
       return;
     }
     // 2.
-    if (existing?.isDirectory()) await rmdir(target);
-    else if (existing && aside !== null) {
+    if (existing?.isDirectory()) {
+      assertParentsInside(this.root, row.path);
+      await rmdir(target);
+    } else if (existing && aside !== null) {
+      // Never moves a file from outside the folder into its trash through a symlinked parent.
+      assertParentsInside(this.root, row.path, false);
       await rename(target, aside);
       if (!matchesIndexed(row, await diskState(aside))) {
         await this.putBack(row, aside, target);
@@ -119,7 +124,8 @@ export class FolderWriter {
       }
       if (row.localHash !== null) this.trashed.push({ hash: row.localHash, file: aside });
     }
-    // 3.
+    // 3. Same tick as the link: no symlinked parent can have been followed (inside-folder.ts).
+    assertParentsInside(this.root, row.path, false);
     if (!(await linkNoReplace(tmp, target))) {
       await this.lostRace(row, tmp, 'created here while being replaced; rescanning it');
       return;
@@ -140,6 +146,7 @@ export class FolderWriter {
    * stays beside it, under a conflict name, and becomes a version of its own at the next scan).
    */
   private async putBack(row: FolderFileRow, aside: string, target: string): Promise<void> {
+    assertParentsInside(this.root, row.path, false);
     if (await linkNoReplace(aside, target)) return;
     const copy = conflictName(row.path, Date.now(), this.deps.selfName, randomUUID().slice(0, 8));
     await rename(aside, joinInside(this.deps.config.root, copy));
@@ -162,17 +169,24 @@ export class FolderWriter {
     }
   }
 
-  private async ensureParent(target: string): Promise<void> {
-    const parent = dirname(target);
-    if (this.madeDirs.has(parent)) return;
-    await mkdir(parent, { recursive: true });
+  /** Makes the parents of a remote path, never through a symlink (inside-folder.ts). */
+  private async ensureParent(path: string): Promise<void> {
+    const slash = path.lastIndexOf('/');
+    const parent = slash < 0 ? '' : path.slice(0, slash);
+    if (parent === '' || this.madeDirs.has(parent)) return;
+    await makeDirsInside(this.root, parent);
     this.madeDirs.add(parent);
+  }
+
+  private get root(): string {
+    return this.deps.config.root;
   }
 
   async remove(row: FolderFileRow, target: string): Promise<void> {
     const info = await diskState(target);
     if (info?.isDirectory()) {
       try {
+        assertParentsInside(this.root, row.path, false);
         await rmdir(target);
       } catch (error) {
         if ((error as NodeJS.ErrnoException).code === 'ENOTEMPTY') return; // children first; retried
@@ -181,6 +195,7 @@ export class FolderWriter {
     } else if (info) {
       // Moved aside, then checked: a save that landed since applyOne's check is put back.
       const aside = await this.trashSlot(row.path);
+      assertParentsInside(this.root, row.path, false);
       await rename(target, aside);
       if (!matchesIndexed(row, await diskState(aside))) {
         await this.putBack(row, aside, target);
@@ -196,13 +211,15 @@ export class FolderWriter {
   async makeDir(row: FolderFileRow, target: string): Promise<void> {
     const existing = await diskState(target);
     if (existing && !existing.isDirectory()) await this.trash(row.path, target, row.localHash);
-    await mkdir(target, { recursive: true });
-    this.madeDirs.add(target);
+    await makeDirsInside(this.root, row.path);
+    this.madeDirs.add(row.path);
     this.record(row, await diskState(target), null);
   }
 
   private async trash(path: string, target: string, hash: string | null): Promise<void> {
     const file = await this.trashSlot(path);
+    // Never moves a file from outside the folder into its trash through a symlinked parent.
+    assertParentsInside(this.root, path, false);
     await rename(target, file);
     // Recorded with the page's other rows (one transaction), like the disk states.
     if (hash !== null) this.trashed.push({ hash, file });

@@ -11,6 +11,7 @@ import { openDatabase, type Db } from '../db/database.js';
 import { ChangeLog } from '../oplog/change-log.js';
 import { OpLogRepository } from '../oplog/oplog.repository.js';
 import { SqlitePictureRepository } from '../pictures/picture.repository.js';
+import { DeviceRepository } from '../devices/device.repository.js';
 import { FolderIndexRepository } from './folder-index.repository.js';
 import { FolderSync } from './folder-sync.js';
 import { ensureMarker } from './marker.js';
@@ -34,6 +35,7 @@ function folderSync(root: string): FolderSync {
     pictures: new SqlitePictureRepository(db),
     accounts: new SqliteAccountRepository(db),
     hasBlob: () => false,
+    devices: new DeviceRepository(db),
     folders: index,
     selfId: id,
   });

@@ -5,8 +5,8 @@
  */
 import { stat } from 'node:fs/promises';
 import type { Db } from '../db/database.js';
-import { joinInside } from './core/index.js';
 import { diskState } from './disk-state.js';
+import { regularFileInside } from './inside-folder.js';
 import type { FolderIndexRepository } from './folder-index.repository.js';
 
 /** Indexed paths with the content looked at before the trash. */
@@ -42,9 +42,12 @@ export class LocalContent {
   ): Promise<{ file: string; trashed: boolean } | null> {
     const stale: string[] = [];
     for (const row of this.index.findAllByHash(folder, hash, CANDIDATES)) {
-      const file = joinInside(root, row.path);
-      const info = await diskState(file);
+      // Never through a symlinked parent nor at a symlink: its target is not the folder's to
+      // send to a peer or a device (inside-folder.ts).
+      const file = regularFileInside(root, row.path);
+      const info = file === null ? null : await diskState(file);
       if (
+        file !== null &&
         info?.isFile() === true &&
         info.size === row.localSize &&
         info.mtimeMs === row.localMtimeMs

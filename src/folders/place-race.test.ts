@@ -16,6 +16,7 @@ import { openDatabase, type Db } from '../db/database.js';
 import { ChangeLog } from '../oplog/change-log.js';
 import { OpLogRepository } from '../oplog/oplog.repository.js';
 import { SqlitePictureRepository } from '../pictures/picture.repository.js';
+import { DeviceRepository } from '../devices/device.repository.js';
 import type { ContentSource } from './content-source.js';
 import { FolderIndexRepository } from './folder-index.repository.js';
 import { FolderSync } from './folder-sync.js';
@@ -70,6 +71,7 @@ describe('a local save racing a pulled file', () => {
       pictures: new SqlitePictureRepository(db),
       accounts: new SqliteAccountRepository(db),
       hasBlob: () => false,
+      devices: new DeviceRepository(db),
       folders: index,
       selfId: SELF,
     });
@@ -141,6 +143,7 @@ describe('a local save racing a pulled file', () => {
       pictures: new SqlitePictureRepository(db),
       accounts: new SqliteAccountRepository(db),
       hasBlob: () => false,
+      devices: new DeviceRepository(db),
       folders: index,
       selfId: SELF,
     });

@@ -2,7 +2,7 @@
  * The HTTP server of one node: the public JSON API, health, metrics and OpenAPI docs.
  * Handlers only parse, authorize and delegate to services.
  */
-import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, type RouteOptions } from 'fastify';
 import cookie from '@fastify/cookie';
 import multipart from '@fastify/multipart';
 import swagger from '@fastify/swagger';
@@ -14,16 +14,19 @@ import {
   type ZodTypeProvider,
 } from 'fastify-type-provider-zod';
 import type { AccountService } from '../accounts/account.service.js';
+import type { LoginLimiter } from '../accounts/login-limiter.js';
 import type { Principal } from '../accounts/principal.js';
 import type { BlobStore } from '../blobs/blob-store.js';
 import type { Thumbnails } from '../pictures/images.js';
 import type { PictureService } from '../pictures/picture.service.js';
-import { installAuth } from './auth.js';
-import { installErrorHandler } from './error-handler.js';
+import { accessOf, installAuth } from './auth.js';
+import { clientErrorHandler, frameworkErrors, installErrorHandler } from './error-handler.js';
+import { installSecurityHeaders } from './security-headers.js';
 import { installRequestMetrics, type Metrics } from './metrics.js';
 import { authRoutes } from './routes/auth.routes.js';
 import { clusterRoutes, type ClusterRoutesDeps } from './routes/cluster.routes.js';
 import { peerRoutes, type PeerRoutesDeps } from './routes/peer.routes.js';
+import { loginPeerRoutes } from './routes/login.peer.routes.js';
 import { folderRoutes } from './routes/folders.routes.js';
 import { deviceRoutes, type DeviceRoutesDeps } from './routes/devices.routes.js';
 import type { FolderStatus } from '../folders/folder-sync.js';
@@ -39,8 +42,14 @@ export interface AppDeps {
   readonly log: FastifyBaseLogger;
   readonly info: SystemInfo;
   readonly cookieSecret: string;
+  /** Fastify's trustProxy: which proxies' X-Forwarded-* to believe (false: none). */
+  readonly trustProxy: boolean | string;
+  /** A bearer token that may read /metrics (for Prometheus), or null. */
+  readonly metricsToken: string | null;
   readonly maxUploadBytes: number;
   readonly accounts: AccountService;
+  /** Sign-in back-off; with a peer API, other nodes report their sign-in outcomes to it. */
+  readonly loginLimiter?: LoginLimiter;
   readonly pictures: PictureService;
   readonly blobs: BlobStore;
   readonly thumbs: Thumbnails;
@@ -64,7 +73,27 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const app = Fastify({
     loggerInstance: deps.log,
     bodyLimit: 1024 * 1024,
+    trustProxy: deps.trustProxy,
+    frameworkErrors,
+    clientErrorHandler,
   }).withTypeProvider<ZodTypeProvider>();
+  // The route table with who may call each route, logged at start (debug) for operators and
+  // for the attack tests, which sweep every route of it. The options objects are kept, not
+  // copied: hooks that run after this one (the docs, the /peer scope) set their config.
+  const routes: RouteOptions[] = [];
+  app.addHook('onRoute', (route) => {
+    routes.push(route);
+  });
+  app.addHook('onReady', async () => {
+    const table = routes.flatMap((route) =>
+      (Array.isArray(route.method) ? route.method : [route.method]).map((method) => ({
+        method,
+        url: route.url,
+        access: accessOf(route.config),
+      })),
+    );
+    deps.log.debug({ routes: table }, 'route table');
+  });
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
   installErrorHandler(
@@ -101,7 +130,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   });
   await app.register(swaggerUi, { routePrefix: '/api/docs', uiConfig: { deepLinking: false } });
 
-  installAuth(app, deps.accounts);
+  installSecurityHeaders(app);
+  installAuth(app, { accounts: deps.accounts, metricsToken: deps.metricsToken });
   installRequestMetrics(app, deps.metrics.registry);
 
   await app.register(systemRoutes(deps.info, deps.metrics.registry));
@@ -120,8 +150,18 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(streamRoutes(deps.live));
   if (deps.webRoot !== null) await installWeb(app, deps.webRoot);
   await app.register(deviceRoutes(deps.devices));
-  if (deps.peer) await app.register(peerRoutes(deps.peer));
   if (deps.events) await app.register(eventRoutes(deps.events.api));
-  if (deps.events?.peer) await app.register(eventPeerRoutes(deps.events.peer));
+  // The /peer routes answer to the cluster key's signature (their peer guard), not to accounts.
+  await app.register(async (peers) => {
+    peers.addHook('onRoute', (route) => {
+      route.config = { ...route.config, peer: true };
+    });
+    if (deps.peer) await peers.register(peerRoutes(deps.peer));
+    if (deps.peer && deps.loginLimiter) {
+      const { verifier, faults } = deps.peer;
+      await peers.register(loginPeerRoutes({ verifier, faults, limiter: deps.loginLimiter }));
+    }
+    if (deps.events?.peer) await peers.register(eventPeerRoutes(deps.events.peer));
+  });
   return app;
 }

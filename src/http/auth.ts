@@ -1,11 +1,22 @@
 /**
- * Authentication for the public API: a signed session cookie (from login) or
- * `Authorization: Bearer <token>`. Every /api route needs one unless it is marked public.
+ * Authentication for every route, decided in one place on the route the router matched (never
+ * on the URL text: `/%61pi/pictures` matches `/api/pictures` and must be refused like it).
+ * Deny by default: a route needs a signed session cookie (from login) or
+ * `Authorization: Bearer <token>` unless its route config says otherwise:
+ *
+ * - `public: true`: anyone (login, health, docs, the web app's files, the event routes that
+ *   check their own participant cookie);
+ * - `peer: true`: no account; the peer guard checks the cluster key's signature instead;
+ * - `admin: true`: an admin's session or token; with `metricsToken: true` also the node's
+ *   `--metrics-token` (for Prometheus).
+ *
+ * A request that matched no route reaches the not-found handler, which serves nothing private.
  */
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { createHash, timingSafeEqual } from 'node:crypto';
+import type { FastifyContextConfig, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { AccountService } from '../accounts/account.service.js';
 import type { Principal } from '../accounts/principal.js';
-import { UnauthorizedError } from '../core/errors.js';
+import { ForbiddenError, UnauthorizedError } from '../core/errors.js';
 
 export const SESSION_COOKIE = 'mosaic_session';
 
@@ -14,18 +25,51 @@ declare module 'fastify' {
     principal: Principal | null;
   }
   interface FastifyContextConfig {
-    /** Reachable without signing in. */
+    /** Reachable without signing in (the handler checks whatever else it needs). */
     public?: boolean;
+    /** A /peer route: authenticated by the peer guard's cluster signature, not by an account. */
+    peer?: boolean;
+    /** Admins only. */
+    admin?: boolean;
+    /** Also open to the node's metrics token (`--metrics-token`). */
+    metricsToken?: boolean;
   }
 }
 
-export function installAuth(app: FastifyInstance, accounts: AccountService): void {
+export interface AuthOptions {
+  readonly accounts: AccountService;
+  /** The bearer token Prometheus may use for /metrics, or null for none. */
+  readonly metricsToken: string | null;
+}
+
+/** Who may call a route, from its config: what the route table at start-up shows. */
+export type Access = 'public' | 'peer' | 'admin' | 'account';
+
+export function accessOf(config: FastifyContextConfig | undefined): Access {
+  if (config?.public === true) return 'public';
+  if (config?.peer === true) return 'peer';
+  if (config?.admin === true) return 'admin';
+  return 'account';
+}
+
+/** Methods that change state: a browser must send them from this node's own pages. */
+const UNSAFE_METHODS = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
+
+export function installAuth(app: FastifyInstance, options: AuthOptions): void {
+  const metricsDigest = options.metricsToken === null ? null : digest(options.metricsToken);
   app.decorateRequest('principal', null);
   app.addHook('onRequest', async (request) => {
-    request.principal = identify(request, accounts);
-    const isApi = request.url.startsWith('/api/') || request.url === '/api';
-    if (isApi && request.routeOptions.config.public !== true && !request.principal) {
-      throw new UnauthorizedError();
+    // No route matched: the not-found handler answers (JSON 404 or the web app's page).
+    if (request.is404) return;
+    const config = request.routeOptions.config;
+    if (config.peer === true) return;
+    if (config.metricsToken === true && metricsDigest && bearerIs(request, metricsDigest)) return;
+    request.principal = identify(request, options.accounts);
+    refuseCrossSiteWrite(request);
+    if (config.public === true) return;
+    if (!request.principal) throw new UnauthorizedError();
+    if (config.admin === true && request.principal.role !== 'admin') {
+      throw new ForbiddenError('Only an admin may do this.');
     }
   });
 }
@@ -46,6 +90,46 @@ function identify(request: FastifyRequest, accounts: AccountService): Principal 
   return accounts.fromSession(unsigned.value);
 }
 
+/**
+ * Cookies go along with requests another site makes the browser send (a form posted to this
+ * node): a write from a foreign Origin, or that the browser says is cross-site, is refused.
+ * A bearer token is never sent by the browser on its own, and clients that are not browsers
+ * (the CLI, curl, peers) send neither header.
+ */
+function refuseCrossSiteWrite(request: FastifyRequest): void {
+  if (!UNSAFE_METHODS.has(request.method)) return;
+  if (request.headers.authorization !== undefined) return;
+  const origin = request.headers.origin;
+  if (origin !== undefined) {
+    if (hostOf(origin) !== request.host.toLowerCase()) {
+      throw new ForbiddenError('Cross-origin requests that change data are refused.');
+    }
+    return;
+  }
+  const site = request.headers['sec-fetch-site'];
+  if (site !== undefined && site !== 'same-origin' && site !== 'none') {
+    throw new ForbiddenError('Cross-site requests that change data are refused.');
+  }
+}
+
+/** `host[:port]` of an Origin header, or null for `null` and anything that is not a URL. */
+function hostOf(origin: string): string | null {
+  try {
+    return new URL(origin).host.toLowerCase();
+  } catch {
+    return null;
+  }
+}
+
+function digest(secret: string): Buffer {
+  return createHash('sha256').update(secret).digest();
+}
+
+function bearerIs(request: FastifyRequest, expected: Buffer): boolean {
+  const match = /^Bearer\s+(\S+)$/i.exec(request.headers.authorization ?? '');
+  return match?.[1] !== undefined && timingSafeEqual(digest(match[1]), expected);
+}
+
 export function requirePrincipal(request: FastifyRequest): Principal {
   if (!request.principal) throw new UnauthorizedError();
   return request.principal;
@@ -61,6 +145,7 @@ export function setSessionCookie(
     path: '/',
     httpOnly: true,
     sameSite: 'lax',
+    // Behind a TLS proxy this needs --trust-proxy (X-Forwarded-Proto).
     secure: request.protocol === 'https',
     signed: true,
     maxAge: maxAgeSeconds,

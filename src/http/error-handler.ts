@@ -2,9 +2,12 @@
  * The one place where failures become HTTP responses:
  * `{"error": {"code": "...", "message": "..."}}`.
  */
+import { STATUS_CODES } from 'node:http';
+import type { Duplex } from 'node:stream';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
 import { AppError } from '../core/errors.js';
+import { SECURITY_HEADERS } from './security-headers.js';
 
 export interface NotFoundFallback {
   /** Whether this unmatched request is for the fallback (e.g. a web app page) and not a 404. */
@@ -22,10 +25,69 @@ export function installErrorHandler(app: FastifyInstance, fallback?: NotFoundFal
 
   app.setNotFoundHandler((request, reply) => {
     if (fallback?.matches(request)) return fallback.send(reply);
+    // The URL is not echoed: the answer is the same for every path that matched nothing.
     return reply.status(404).send({
-      error: { code: 'not_found', message: `No route ${request.method} ${request.url}.` },
+      error: { code: 'not_found', message: `No such route (${request.method}).` },
     });
   });
+}
+
+/**
+ * Fastify's errors from before routing (a path that is not valid percent-encoding), in the
+ * same shape. Pass as the `frameworkErrors` option of Fastify().
+ */
+export function frameworkErrors(
+  error: FastifyError,
+  request: FastifyRequest,
+  reply: FastifyReply,
+): void {
+  request.log.info({ code: error.code }, error.message);
+  void reply
+    .status(400)
+    .headers(SECURITY_HEADERS)
+    .send({ error: { code: 'bad_request', message: 'The URL is malformed.' } });
+}
+
+/**
+ * Requests that are not valid HTTP (a wrong Content-Length, a header too large), answered on
+ * the socket before Fastify sees a request, in the same shape. The `clientErrorHandler` option.
+ */
+export function clientErrorHandler(error: Error & { code?: string }, socket: Duplex): void {
+  if (error.code === 'ECONNRESET' || socket.destroyed) return;
+  const [status, code, message] =
+    error.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+      ? [408, 'bad_request', 'The request took too long.']
+      : error.code === 'HPE_HEADER_OVERFLOW'
+        ? [431, 'bad_request', 'The request headers are too large.']
+        : [400, 'bad_request', 'The request is not valid HTTP.'];
+  const body = JSON.stringify({ error: { code, message } });
+  if (socket.writable) {
+    socket.write(
+      `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? ''}\r\nContent-Length: ${Buffer.byteLength(body)}\r\n` +
+        `Content-Type: application/json; charset=utf-8\r\nConnection: close\r\n\r\n${body}`,
+    );
+  }
+  socket.destroy();
+}
+
+/**
+ * Busboy (the multipart parser) throws plain Errors for malformed input: no boundary, a
+ * boundary it cannot use, a body that ends inside a part. They are the sender's mistake.
+ */
+const MALFORMED_MULTIPART = [
+  /^Multipart: Boundary not found$/,
+  /^The needle cannot /,
+  /terminated early due to unexpected end of multipart data$/,
+  /^Unexpected end of multipart data$/,
+  /^Unsupported Content-Type\.$/,
+];
+
+export function isMalformedMultipart(error: Error): boolean {
+  return (
+    !('statusCode' in error) &&
+    !('code' in error) &&
+    MALFORMED_MULTIPART.some((pattern) => pattern.test(error.message))
+  );
 }
 
 function describe(error: FastifyError): { status: number; code: string; message: string } {
@@ -33,16 +95,13 @@ function describe(error: FastifyError): { status: number; code: string; message:
     return { status: error.status, code: error.code, message: error.message };
   if (hasZodFastifySchemaValidationErrors(error)) {
     const issues: readonly { instancePath?: string; message?: string }[] = error.validation;
-    const details = issues
-      .map((v) => {
-        const where = v.instancePath ? v.instancePath.replace(/^\//, '').replaceAll('/', '.') : '';
-        return where ? `${where}: ${v.message ?? 'invalid'}` : (v.message ?? 'invalid');
-      })
-      .join('; ');
+    return { status: 400, code: 'validation_failed', message: validationMessage(issues) };
+  }
+  if (isMalformedMultipart(error)) {
     return {
       status: 400,
-      code: 'validation_failed',
-      message: `Invalid ${error.validationContext ?? 'request'}: ${details}`,
+      code: 'bad_request',
+      message: `The multipart body is malformed: ${error.message}`,
     };
   }
   switch (error.code) {
@@ -72,6 +131,27 @@ function describe(error: FastifyError): { status: number; code: string; message:
       break;
   }
   const status = error.statusCode ?? 500;
+  if (status === 403) return { status, code: 'forbidden', message: error.message };
+  if (status === 404) return { status, code: 'not_found', message: error.message };
   if (status >= 400 && status < 500) return { status, code: 'bad_request', message: error.message };
   return { status: 500, code: 'internal', message: 'Internal error.' };
+}
+
+/**
+ * What a person reads for a request that failed validation. Our schemas word their own
+ * messages as sentences ("A title is required."): those are shown as they are. A generic
+ * message from the validator names the field it is about.
+ */
+export function validationMessage(
+  issues: readonly { instancePath?: string; message?: string }[],
+): string {
+  const sentences = issues.map((v) => {
+    const message = v.message ?? 'Invalid value.';
+    if (/^[A-Z].*[.!?]$/.test(message)) return message;
+    const where = v.instancePath ? v.instancePath.replace(/^\//, '').replaceAll('/', '.') : '';
+    return where
+      ? `The field "${where}" is not valid: ${message}.`
+      : `Invalid request: ${message}.`;
+  });
+  return [...new Set(sentences)].join(' ');
 }

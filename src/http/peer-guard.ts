@@ -1,70 +1,166 @@
 /**
- * What every /peer route plugin installs first: the exact body bytes kept (the HMAC signature
- * covers them as sent) and parsed as JSON, then the signature checked before validation. A
- * request that fails gets 401, is logged, and changes nothing; one from a node that
- * MOSAIC_FAULTS cuts off gets no answer at all, like a cut link.
+ * What every /peer route plugin installs first. The order is the point: nothing from an
+ * unauthenticated sender is read beyond its headers.
+ *
+ * 1. onRequest, before any body byte is read: the signature headers (shape, sender id, the
+ *    destination is this node, timestamp window, nonce not seen) and a declared Content-Length
+ *    within the route's `bodyLimit`. Failing either answers at once (401 / 413); Node discards
+ *    whatever of the body still arrives (never buffered). Closing the connection instead would
+ *    make the kernel reset it over the unread bytes, and the client would often lose the answer.
+ * 2. The JSON body is streamed up to the route's `bodyLimit` while its SHA-256 is computed; the
+ *    MAC is checked on that hash, and only then is the body parsed. A body over the limit is 413.
+ * 3. preValidation: requests without a body are MAC-checked on the empty body's hash; a node
+ *    that MOSAIC_FAULTS cuts off gets no answer at all, like a cut link.
+ *
+ * A request that fails gets 401 (or 413), is logged, and changes nothing. Each route sets its
+ * own `bodyLimit` to what it needs.
  */
-import type { FastifyInstance } from 'fastify';
-import { UnauthorizedError } from '../core/errors.js';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { createHash } from 'node:crypto';
+import type { IncomingMessage } from 'node:http';
+import { AppError, BadRequestError, UnauthorizedError } from '../core/errors.js';
 import type { Faults } from '../faults/faults.js';
-import type { PeerVerifier } from '../replication/peer-auth.js';
+import { sha256Hex, type PeerClaim, type PeerVerifier } from '../replication/peer-auth.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
-    rawBody?: Buffer;
+    peerClaim?: PeerClaim;
+    /** The verified sender's node id (set before validation). */
     peerId?: string;
+    peerUrl?: string;
   }
 }
 
 export interface PeerGuardOptions {
   readonly verifier: PeerVerifier;
   readonly faults: Faults;
-  /** The largest JSON body accepted. */
-  readonly bodyLimit: number;
   /** Called for every verified request (the node id, and the URL it says it is reachable at). */
   readonly contacted?: (nodeId: string, url: string) => void;
 }
 
-/** Installs the raw JSON parser and the signature check on a plugin's scope. */
+const EMPTY_SHA256 = sha256Hex('');
+
+class PeerBodyTooLargeError extends AppError {
+  constructor(limit: number) {
+    super(413, 'payload_too_large', `A peer request body here is at most ${limit} bytes.`);
+  }
+}
+
+/** Installs the header check, the streaming body check and the JSON parser on a plugin's scope. */
 export function installPeerGuard(app: FastifyInstance, options: PeerGuardOptions): void {
-  app.removeContentTypeParser('application/json');
-  app.addContentTypeParser(
-    'application/json',
-    { parseAs: 'buffer', bodyLimit: options.bodyLimit },
-    (request, body: Buffer, done) => {
-      request.rawBody = body;
-      try {
-        done(null, JSON.parse(body.toString('utf8')));
-      } catch {
-        const error = new Error('The request body is not valid JSON.') as Error & {
-          statusCode: number;
-        };
-        error.statusCode = 400;
-        done(error, undefined);
-      }
-    },
-  );
+  const { verifier } = options;
+
+  const refuse = (request: FastifyRequest, reason: string) => {
+    request.log.warn({ reason, ip: request.ip, url: request.url }, 'peer request refused');
+    return new UnauthorizedError(`Peer request refused: ${reason}.`);
+  };
+
+  app.addHook('onRequest', async (request) => {
+    const result = verifier.checkHeaders(request.method, request.url, request.headers);
+    if (!result.ok) throw refuse(request, result.reason);
+    const limit = request.routeOptions.bodyLimit;
+    const declared = Number(request.headers['content-length'] ?? '0');
+    if (!Number.isFinite(declared) || declared > limit) throw new PeerBodyTooLargeError(limit);
+    request.peerClaim = result.claim;
+  });
+
+  // JSON only, through the hashed reader: no other parser (Fastify's text/plain) may read a
+  // body whose MAC is not checked; any other type is 415 before a byte is read.
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('application/json', (request, payload, done) => {
+    const claim = request.peerClaim;
+    if (claim === undefined) {
+      done(new UnauthorizedError('Peer request refused: not checked.'), undefined);
+      return;
+    }
+    const limit = request.routeOptions.bodyLimit;
+    readHashed(payload, limit).then(
+      ({ body, sha256 }) => {
+        const result = verifier.checkBody(claim, sha256);
+        if (!result.ok) {
+          done(refuse(request, result.reason), undefined);
+          return;
+        }
+        request.peerId = result.nodeId;
+        request.peerUrl = result.url;
+        try {
+          done(null, JSON.parse(body.toString('utf8')));
+        } catch {
+          done(
+            new BadRequestError('The request body is not valid JSON.', 'malformed_json'),
+            undefined,
+          );
+        }
+      },
+      (error: unknown) => {
+        done(error as Error, undefined);
+      },
+    );
+  });
 
   app.addHook('preValidation', async (request, reply) => {
-    const result = options.verifier.verify(
-      request.method,
-      request.url,
-      request.headers,
-      request.rawBody ?? Buffer.alloc(0),
-    );
-    if (!result.ok) {
-      request.log.warn(
-        { reason: result.reason, ip: request.ip, url: request.url },
-        'peer request refused',
-      );
-      throw new UnauthorizedError(`Peer request refused: ${result.reason}.`);
+    if (request.peerId === undefined) {
+      // No body was parsed (a GET, or an empty POST): the MAC covers the empty body.
+      const claim = request.peerClaim;
+      if (claim === undefined) throw refuse(request, 'not checked');
+      const result = verifier.checkBody(claim, EMPTY_SHA256);
+      if (!result.ok) throw refuse(request, result.reason);
+      request.peerId = result.nodeId;
+      request.peerUrl = result.url;
     }
-    if (options.faults.isBlocked(result.nodeId)) {
+    if (options.faults.isBlocked(request.peerId)) {
       request.raw.socket.destroy();
       return reply.hijack();
     }
-    request.peerId = result.nodeId;
-    options.contacted?.(result.nodeId, result.url);
+    options.contacted?.(request.peerId, request.peerUrl ?? '');
     return undefined;
+  });
+}
+
+/**
+ * Reads a body up to `limit` bytes, hashing as it goes. Over the limit it stops collecting and
+ * fails with 413 (Node discards the rest once the answer is sent).
+ */
+function readHashed(
+  payload: IncomingMessage,
+  limit: number,
+): Promise<{ body: Buffer; sha256: string }> {
+  return new Promise((resolve, reject) => {
+    const hash = createHash('sha256');
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const cleanup = () => {
+      payload.off('data', onData);
+      payload.off('end', onEnd);
+      payload.off('error', onError);
+      payload.off('aborted', onAborted);
+    };
+    const onData = (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > limit) {
+        cleanup();
+        payload.pause();
+        reject(new PeerBodyTooLargeError(limit));
+        return;
+      }
+      hash.update(chunk);
+      chunks.push(chunk);
+    };
+    const onEnd = () => {
+      cleanup();
+      resolve({ body: Buffer.concat(chunks, size), sha256: hash.digest('hex') });
+    };
+    const onError = (error: Error) => {
+      cleanup();
+      reject(error);
+    };
+    const onAborted = () => {
+      cleanup();
+      reject(new BadRequestError('The request body was cut short.'));
+    };
+    payload.on('data', onData);
+    payload.on('end', onEnd);
+    payload.on('error', onError);
+    payload.on('aborted', onAborted);
   });
 }

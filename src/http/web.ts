@@ -1,7 +1,8 @@
 /**
  * Serves the web app (built by `vite build` into dist/web) from the API's port: hashed files
  * under /assets/ with a year-long cache, index.html for every other browser navigation (the
- * app routes on the client), never for /api/ or /peer/ paths, which keep their JSON 404s.
+ * app routes on the client), never for /api/ or /peer/ paths (in any spelling the router might
+ * take for them), which keep their JSON 404s.
  */
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -19,10 +20,10 @@ export function defaultWebRoot(): string | null {
 }
 
 export async function installWeb(app: FastifyInstance, root: string): Promise<void> {
+  // Only `reply.sendFile`: the routes are declared below, public on purpose (nothing private).
   await app.register(fastifyStatic, {
     root,
-    // Routes only for the files that exist at start; anything else reaches the fallback.
-    wildcard: false,
+    serve: false,
     index: false,
     cacheControl: false,
     setHeaders(res, path) {
@@ -31,14 +32,21 @@ export async function installWeb(app: FastifyInstance, root: string): Promise<vo
       res.setHeader('Cache-Control', hashed ? 'public, max-age=31536000, immutable' : 'no-cache');
     },
   });
+  // `send` refuses `..` and dot-files; a missing file reaches the not-found handler (JSON 404).
+  app.get<{ Params: { '*': string } }>(
+    '/assets/*',
+    { config: { public: true }, schema: { hide: true } },
+    (request, reply) => reply.sendFile(`assets/${request.params['*']}`),
+  );
 }
 
 /** Whether a request that matched no route is a browser navigation the app should answer. */
 export function isAppNavigation(request: FastifyRequest): boolean {
   if (request.method !== 'GET' && request.method !== 'HEAD') return false;
   const path = request.url.split('?')[0] ?? '';
-  if (path === '/api' || path.startsWith('/api/')) return false;
-  if (path === '/peer' || path.startsWith('/peer/')) return false;
+  // An app page's path is plain: an encoded, doubled-slash or dot-segment one is a probe.
+  if (/%|\/\/|\/\.\.?(\/|$)/.test(path)) return false;
+  if (/^\/(api|peer)(\/|$)/i.test(path)) return false;
   // A missing asset or file (anything with an extension) is a real 404, not a page.
   if (path.startsWith('/assets/') || /\.[a-z0-9]+$/i.test(path)) return false;
   return true;

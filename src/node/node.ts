@@ -3,21 +3,24 @@
  * starts the HTTP server. Everything a node holds lives under its data directory:
  *
  *   <data>/mosaic.db      SQLite (WAL): identity, op log, pictures, accounts
- *   <data>/blobs/ tmp/ trash/   the content-addressed blob store
- *   <data>/thumbs/        cached thumbnails
+ *   <data>/blobs/ tmp/ trash/ partial/   the content-addressed blob store (or, with
+ *                         --blobs s3://…, a bucket; <data>/s3-scratch/ then holds uploads in
+ *                         progress and resumable fetches)
+ *   <data>/thumbs/        cached thumbnails (objects under named/ in the bucket with S3)
  */
 import { FolderIndexRepository } from '../folders/folder-index.repository.js';
 import { parseFolderSpec } from '../folders/folder-config.js';
 import { FolderSync } from '../folders/folder-sync.js';
 import { mkdir } from 'node:fs/promises';
-import { existsSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import pino, { type Logger } from 'pino';
 import type { FastifyInstance } from 'fastify';
 import { SqliteAccountRepository } from '../accounts/account.repository.js';
 import { AccountService } from '../accounts/account.service.js';
-import { BlobStore } from '../blobs/blob-store.js';
+import { LoginLimiter } from '../accounts/login-limiter.js';
+import { LoginFanout } from '../replication/login-fanout.js';
+import { openBlobStores } from '../blobs/open-blob-stores.js';
 import type { NodeConfig } from '../config/node-config.js';
 import { HybridClock } from '../core/hlc.js';
 import { openDatabase, type Db } from '../db/database.js';
@@ -35,7 +38,7 @@ import type { AddressInfo } from 'node:net';
 import { defaultTargets, startDiscovery } from '../discovery/discovery.js';
 import { ChangeLog } from '../oplog/change-log.js';
 import { OpLogRepository } from '../oplog/oplog.repository.js';
-import { Thumbnails } from '../pictures/images.js';
+import { configureSharp, newDecodeLimiter, Thumbnails } from '../pictures/images.js';
 import { SqlitePictureRepository } from '../pictures/picture.repository.js';
 import { PictureService } from '../pictures/picture.service.js';
 import { VERSION } from '../version.js';
@@ -44,6 +47,7 @@ import { loadIdentity, type NodeIdentity } from './identity.js';
 import { DeviceService } from '../devices/device.service.js';
 import { FolderAccess } from '../devices/folder-access.js';
 import { UploadStore } from '../devices/upload-store.js';
+import { DeviceRepository } from '../devices/device.repository.js';
 
 const DAY_MS = 24 * 3600 * 1000;
 const TRASH_SWEEP_INTERVAL_MS = 3600 * 1000;
@@ -71,24 +75,32 @@ export async function startNode(
   const identity = loadIdentity(db, config.name);
   const log = (options.log ?? pino({ level: config.logLevel })).child({ node: identity.name });
 
-  const blobs = new BlobStore(config.dataDir);
-  await blobs.init();
-  const thumbs = new Thumbnails(join(config.dataDir, 'thumbs'));
-  await thumbs.init();
+  const stores = await openBlobStores(config);
+  const blobs = stores.pictures;
+  // One gate for every image decode of this node: thumbnails and event montages.
+  configureSharp();
+  const decodes = newDecodeLimiter();
+  const thumbs = new Thumbnails(blobs, decodes);
+  // Blobs an upload in this process has just committed: what apply needs to know, synchronously
+  // and without asking the store, while it commits that upload's operation.
+  const justStored = new Set<string>();
 
   const oplog = new OpLogRepository(db);
   const clock = new HybridClock(identity.id, Date.now, oplog.lastHlc());
   const pictureRepo = new SqlitePictureRepository(db);
   const accountRepo = new SqliteAccountRepository(db);
   const folderIndex = new FolderIndexRepository(db);
+  const deviceRepo = new DeviceRepository(db);
   const changes = new ChangeLog(db, oplog, clock, identity.id, {
     pictures: pictureRepo,
     accounts: accountRepo,
-    hasBlob: (id) => existsSync(blobs.path(id)),
+    hasBlob: (id) => justStored.has(id),
     folders: folderIndex,
+    devices: deviceRepo,
     selfId: identity.id,
   });
-  const accounts = new AccountService(accountRepo, changes);
+  const loginLimiter = new LoginLimiter();
+  const accounts = new AccountService(accountRepo, changes, Date.now, loginLimiter);
   const pictures = new PictureService({
     pictures: pictureRepo,
     blobs,
@@ -96,6 +108,7 @@ export async function startNode(
     changes,
     nodeName: identity.name,
     log,
+    justStored,
   });
 
   await seedAdmin(
@@ -145,6 +158,9 @@ export async function startNode(
       },
     });
   }
+  // Sign-in back-off is cluster-wide: outcomes go to every peer that is up.
+  const loginFanout =
+    replicator === null ? null : new LoginFanout(loginLimiter, () => replicator.reachable(), log);
   const folders = new Map<string, FolderSync>();
   for (const spec of config.folders) {
     const folder = parseFolderSpec(spec);
@@ -165,6 +181,9 @@ export async function startNode(
       }),
     );
   }
+  changes.onRejected((rejected) => {
+    log.warn({ rejected: rejected.slice(0, 10), count: rejected.length }, 'operations refused');
+  });
   changes.onOps((ops) => {
     replicator?.onOps(ops);
     blobSync.handleOps(ops);
@@ -180,15 +199,18 @@ export async function startNode(
   const events = await createEvents({
     db,
     dataDir: config.dataDir,
+    photos: stores.eventPhotos,
     log,
     faults,
     agent,
     clusterKey: config.clusterKey ?? null,
+    decodes,
     self: () => ({ id: identity.id, name: identity.name, url: selfUrl ?? '' }),
-    peers: () =>
-      (replicator?.status() ?? []).flatMap((p) =>
-        p.id !== null && p.name !== null ? [{ id: p.id, name: p.name, url: p.url }] : [],
-      ),
+    members: () =>
+      (replicator?.status() ?? []).map((p) => ({
+        url: p.url,
+        site: p.id !== null && p.name !== null ? { id: p.id, name: p.name, url: p.url } : null,
+      })),
   });
 
   const access = new FolderAccess(config.folderUsers);
@@ -197,6 +219,7 @@ export async function startNode(
     db,
     oplog,
     changes,
+    devices: deviceRepo,
     access,
     uploads,
     folder: (id) => folders.get(id),
@@ -205,17 +228,22 @@ export async function startNode(
       db.prepare('SELECT 1 FROM peers WHERE node_id = ?').get(id) !== undefined,
     nodeName: identity.name,
   });
+  devices.announceLegacyDevices();
 
   const metrics = createMetrics(() => pictureRepo.totals());
   const peerStatus = () => replicator?.status() ?? [];
   registerPeerMetrics(metrics.registry, peerStatus);
   registerFolderMetrics(metrics.registry, () => [...folders.values()]);
+  events.registerMetrics(metrics.registry);
   const app = await buildApp({
     log,
     info: { nodeId: identity.id, nodeName: identity.name, version: VERSION },
     cookieSecret: identity.cookieSecret,
+    trustProxy: config.trustProxy,
+    metricsToken: config.metricsToken ?? null,
     maxUploadBytes: config.maxUploadBytes,
     accounts,
+    loginLimiter,
     pictures,
     blobs,
     thumbs,
@@ -233,7 +261,7 @@ export async function startNode(
       replicator === null || config.clusterKey === undefined
         ? null
         : {
-            verifier: new PeerVerifier(config.clusterKey),
+            verifier: new PeerVerifier(config.clusterKey, identity.id),
             self: () => ({
               nodeId: identity.id,
               name: identity.name,
@@ -258,7 +286,7 @@ export async function startNode(
         config.clusterKey === undefined
           ? null
           : {
-              verifier: new PeerVerifier(config.clusterKey),
+              verifier: new PeerVerifier(config.clusterKey, identity.id),
               faults,
               events: events.service,
               participant: events.participant,
@@ -276,6 +304,7 @@ export async function startNode(
     }
     if (removed.length > 0) log.info({ removed: removed.length }, 'trash swept');
     accountRepo.deleteExpiredSessions(Date.now());
+    loginLimiter.sweep();
   };
   await sweep();
   const sweeper = setInterval(() => {
@@ -320,6 +349,7 @@ export async function startNode(
     db,
     async close() {
       clearInterval(sweeper);
+      loginFanout?.stop();
       blobSync.stop();
       devices.close();
       await Promise.all([...folders.values()].map((f) => f.close()));
@@ -328,6 +358,7 @@ export async function startNode(
       await events.stop();
       await app.close();
       await agent.close();
+      await stores.close();
       db.close();
     },
   };

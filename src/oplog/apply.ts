@@ -4,6 +4,7 @@ import { applyPictureOp, emptyPicture } from '../pictures/picture.state.js';
 import type { Op, OpBody } from './op.js';
 import { applyFilePut } from '../folders/folder-apply.js';
 import type { FolderIndexRepository } from '../folders/folder-index.repository.js';
+import type { DeviceRepository } from '../devices/device.repository.js';
 
 export interface ApplyTargets {
   readonly pictures: PictureRepository;
@@ -11,6 +12,7 @@ export interface ApplyTargets {
   /** Whether the bytes of a picture are in this node's blob store. */
   readonly hasBlob: (id: string) => boolean;
   readonly folders: FolderIndexRepository;
+  readonly devices: DeviceRepository;
   readonly selfId: string;
 }
 
@@ -55,6 +57,21 @@ export function applyOp(targets: ApplyTargets, op: Op): OpBody[] {
           name: body.name,
           tokenHash: body.tokenHash,
           createdAt: body.createdAt,
+          expiresAt: body.expiresAt ?? null,
+        },
+        op.hlc,
+      );
+      return [];
+    case 'token.revoke':
+      targets.accounts.revokeToken(body.tokenId, op.hlc);
+      return [];
+    case 'device.put':
+      targets.devices.putOwner(
+        {
+          deviceId: body.deviceId,
+          username: body.username,
+          folder: body.folder,
+          name: body.name,
         },
         op.hlc,
       );

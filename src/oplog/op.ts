@@ -60,6 +60,26 @@ export interface TokenPut {
   /** SHA-256 of the secret token: the token itself never leaves the node that issued it. */
   readonly tokenHash: string;
   readonly createdAt: number;
+  /** When the token stops working (ms since the epoch); absent: never. */
+  readonly expiresAt?: number | undefined;
+}
+
+/** Revokes an API token everywhere. A revocation wins over any put of the same token. */
+export interface TokenRevoke {
+  readonly kind: 'token.revoke';
+  readonly tokenId: string;
+}
+
+/**
+ * A device (`mosaic sync`) registered for an account and a folder. Replicated so that a device
+ * id belongs to one account everywhere; concurrent registrations of one id: the lowest HLC wins.
+ */
+export interface DevicePut {
+  readonly kind: 'device.put';
+  readonly deviceId: string;
+  readonly username: string;
+  readonly folder: string;
+  readonly name: string;
 }
 
 /**
@@ -79,7 +99,15 @@ export interface FilePut {
   readonly originName: string;
 }
 
-export type OpBody = PictureCreate | PictureUpdate | PictureDelete | UserPut | TokenPut | FilePut;
+export type OpBody =
+  | PictureCreate
+  | PictureUpdate
+  | PictureDelete
+  | UserPut
+  | TokenPut
+  | TokenRevoke
+  | DevicePut
+  | FilePut;
 export type OpKind = OpBody['kind'];
 
 export interface Op {

@@ -20,6 +20,7 @@ export interface OpPosition {
 export class OpLogRepository {
   private readonly insertStmt;
   private readonly existsStmt;
+  private readonly hlcStmt;
   private readonly maxSeqStmt;
   private readonly maxHlcStmt;
   private readonly countStmt;
@@ -34,6 +35,7 @@ export class OpLogRepository {
       'INSERT OR IGNORE INTO ops (origin, seq, hlc, kind, body) VALUES (?, ?, ?, ?, ?)',
     );
     this.existsStmt = db.prepare('SELECT 1 FROM ops WHERE origin = ? AND seq = ?').pluck();
+    this.hlcStmt = db.prepare('SELECT hlc FROM ops WHERE origin = ? AND seq = ?').pluck();
     this.maxSeqStmt = db.prepare('SELECT MAX(seq) AS seq FROM ops WHERE origin = ?').pluck();
     this.maxHlcStmt = db.prepare('SELECT MAX(hlc) FROM ops').pluck();
     this.countStmt = db.prepare('SELECT COUNT(*) FROM ops').pluck();
@@ -70,6 +72,15 @@ export class OpLogRepository {
     return inserted;
   }
 
+  /** The timestamp of the logged operation (origin, seq), or null when there is none. */
+  hlcOf(origin: string, seq: number): string | null {
+    return (this.hlcStmt.get(origin, seq) as string | undefined) ?? null;
+  }
+
+  /**
+   * The highest sequence of `origin` in the log, gaps and all. Not how a node numbers its own
+   * operations (that is `contiguous`, see ChangeLog.commitMany).
+   */
   lastSeq(origin: string): number {
     return (this.maxSeqStmt.get(origin) as number | null) ?? 0;
   }

@@ -1,13 +1,28 @@
 /**
- * What Mosaic knows about image files, all through sharp (libvips): whether a file is an image
- * we accept (by content, never by name), its dimensions, and thumbnails.
+ * What Mosaic knows about image files, all through sharp (libvips): whether some bytes are an
+ * image we accept (by content, never by name), its dimensions, and thumbnails. Images come in as
+ * bytes read through the blob store port; thumbnails are kept in its named-object area.
+ *
+ * Decoding is the costly part (a 100-megapixel PNG takes about 0.4 CPU-s and 75 MB), so it is
+ * bounded three ways (issue 12, row 5: eight parallel uploads of 16000 x 16000 PNGs took a
+ * node from 113 to 915 MB):
+ * - a pixel limit read from the header before anything is decoded (`probeImage`, a few KB
+ *   read): MAX_PIXELS, or MAX_JPEG_PIXELS for JPEG, which libvips decodes at 1/2, 1/4 or 1/8
+ *   scale when it makes a thumbnail ("shrink-on-load"), so a 200-megapixel phone photo costs
+ *   no more than a 100-megapixel PNG; the same limit is passed to every decode
+ *   (`limitInputPixels`), for bytes that never went through an upload (replicated pictures);
+ * - one `DecodeLimiter` per node, shared by thumbnails (at upload, on demand, and for
+ *   replicated pictures) and event montages: at most `decodeSlots()` images are decoded at
+ *   once, the rest wait their turn, so memory stays near slots x one decode;
+ * - `configureSharp()`: libvips' operation cache off and one libvips thread per image (see
+ *   there).
  */
-import { createReadStream, type ReadStream } from 'node:fs';
-import { access, mkdir, rename, rm } from 'node:fs/promises';
-import { join } from 'node:path';
-import { randomUUID } from 'node:crypto';
+import { availableParallelism } from 'node:os';
+import type { Readable } from 'node:stream';
 import sharp from 'sharp';
+import type { BlobStore } from '../blobs/blob-store.js';
 import { InvalidImageError, NotAnImageError } from '../core/errors.js';
+import { Limiter } from '../core/limiter.js';
 import type { ImageType } from '../oplog/op.js';
 
 export interface ImageInfo {
@@ -20,8 +35,50 @@ export type ThumbSize = 'small' | 'large';
 export const THUMB_SIZES: readonly ThumbSize[] = ['small', 'large'];
 const THUMB_EDGE: Record<ThumbSize, number> = { small: 320, large: 1600 };
 
-/** Reject images whose header lies about a gigantic size (decompression bombs). */
-const MAX_PIXELS = 268_402_689; // sharp's default, about 16384 x 16384
+/**
+ * The most pixels (width x height, from the header) an image may have: 100 megapixels, e.g.
+ * 10000 x 10000 or a 20000 x 5000 panorama. sharp's default (268 Mpx) lets one 1 MB PNG cost
+ * 1 GB to decode in full.
+ */
+export const MAX_PIXELS = 100_000_000;
+/** JPEG only: shrink-on-load makes it cheaper per pixel; covers 200 Mpx phone cameras. */
+export const MAX_JPEG_PIXELS = 210_000_000;
+
+function pixelLimit(format: string | undefined): number {
+  return format === 'jpeg' ? MAX_JPEG_PIXELS : MAX_PIXELS;
+}
+
+/**
+ * At most this many images are decoded at once: 2 (1 on a single core), each on one libvips
+ * thread (see configureSharp). Peak memory is about this many decodes (75 MB each at the
+ * limit); on the small machines Mosaic targets memory runs out before cores do, so more cores
+ * do not raise it.
+ */
+export function decodeSlots(): number {
+  return Math.max(1, Math.min(2, availableParallelism()));
+}
+
+/** The node's one gate for image decoding (thumbnails and montages share it). */
+export type DecodeLimiter = Limiter;
+
+export function newDecodeLimiter(slots = decodeSlots()): DecodeLimiter {
+  return new Limiter(slots);
+}
+
+/**
+ * Sets sharp's process-wide settings, deliberately:
+ * - `cache(false)`: libvips keeps recent operations and their decoded input (by default up to
+ *   50 MB, 20 files) for reuse; a node decodes each picture once and caches the thumbnail on
+ *   disk, so hits are rare and the memory is only held;
+ * - `concurrency(1)`: libvips' threads per image (default: one per core). Parallelism comes
+ *   from the decode limiter instead, across images, which keeps the total bounded: slots x 1
+ *   thread, and leaves the HTTP server and replication a core when slots are fewer.
+ * Idempotent (several nodes in one process call it).
+ */
+export function configureSharp(): void {
+  sharp.cache(false);
+  sharp.concurrency(1);
+}
 
 function contentTypeOf(meta: sharp.Metadata): ImageType | null {
   switch (meta.format) {
@@ -41,15 +98,17 @@ function contentTypeOf(meta: sharp.Metadata): ImageType | null {
 }
 
 /** Reads the header: the type (by content) and the displayed size (EXIF rotation applied). */
-export async function probeImage(file: string): Promise<ImageInfo> {
+export async function probeImage(bytes: Buffer): Promise<ImageInfo> {
   let meta: sharp.Metadata;
   try {
-    meta = await sharp(file, { limitInputPixels: MAX_PIXELS }).metadata();
+    // Header only: nothing is decoded, so no pixel limit here; it is checked just below.
+    meta = await sharp(bytes, { limitInputPixels: false }).metadata();
   } catch {
     throw new NotAnImageError();
   }
   const contentType = contentTypeOf(meta);
   if (contentType === null || !meta.width || !meta.height) throw new NotAnImageError();
+  assertPixels(meta.width, meta.height, meta.format);
   const rotated = (meta.orientation ?? 1) >= 5;
   return {
     contentType,
@@ -58,61 +117,80 @@ export async function probeImage(file: string): Promise<ImageInfo> {
   };
 }
 
-/** Thumbnails on disk, `<dir>/<id>.<size>.webp`, made on demand and cached. */
+/** Refuses (422) an image whose header declares more pixels than its format's limit. */
+export function assertPixels(width: number, height: number, format: string | undefined): void {
+  const limit = pixelLimit(format);
+  if (width * height <= limit) return;
+  const mpx = (n: number): string => `${Math.round(n / 1_000_000)} megapixels`;
+  throw new InvalidImageError(
+    `The image is ${width} x ${height} pixels (${mpx(width * height)}); ` +
+      `this node accepts at most ${mpx(limit)}${format === 'jpeg' ? ' for JPEG' : ''}.`,
+  );
+}
+
+/**
+ * Options for every decode of an image whose format is not known yet: the header is read first
+ * (cheap), an image over its format's limit refused (422), and the limit passed to libvips
+ * too, so a decode never starts above it.
+ */
+export async function decodeOptions(input: Buffer | string): Promise<sharp.SharpOptions> {
+  const meta = await sharp(input, { limitInputPixels: false }).metadata();
+  assertPixels(meta.width, meta.height, meta.format);
+  return { limitInputPixels: pixelLimit(meta.format), sequentialRead: true };
+}
+
+/**
+ * Thumbnails, `<id>.<size>.webp` in the blob store's named-object area (files under
+ * <data>/thumbs on the local store, objects on S3), made on demand and cached.
+ */
 export class Thumbnails {
-  constructor(readonly dir: string) {}
+  constructor(
+    private readonly store: BlobStore,
+    private readonly decodes: DecodeLimiter = newDecodeLimiter(),
+  ) {}
 
-  async init(): Promise<void> {
-    await mkdir(this.dir, { recursive: true });
-  }
-
-  path(id: string, size: ThumbSize): string {
-    return join(this.dir, `${id}.${size}.webp`);
+  private name(id: string, size: ThumbSize): string {
+    return `${id}.${size}.webp`;
   }
 
   /**
-   * Makes one thumbnail from the source. This decodes the whole source, so a truncated or
-   * corrupt image fails here with InvalidImageError: the upload path makes the small one before
+   * Makes one thumbnail from the image's bytes. This decodes the whole image, so a truncated or
+   * corrupt one fails here with InvalidImageError: the upload path makes the small one before
    * accepting a picture (the large one, four times the work, is made afterwards or on demand —
    * see docs/benchmarks.md for why).
    */
-  async make(id: string, source: string, size: ThumbSize): Promise<void> {
-    const target = this.path(id, size);
-    const tmp = `${target}.${randomUUID()}.tmp`;
+  async make(id: string, source: Buffer, size: ThumbSize): Promise<void> {
+    let webp: Buffer;
     try {
-      await resize(source, THUMB_EDGE[size], tmp);
-      await rename(tmp, target);
+      webp = await this.decodes.run(() => resize(source, THUMB_EDGE[size]));
     } catch (error) {
-      await rm(tmp, { force: true });
-      throw new InvalidImageError(
-        `The image could not be decoded (truncated or corrupt): ${(error as Error).message}`,
-        error,
-      );
+      if (error instanceof InvalidImageError) throw error;
+      // libvips' message may name server files ("Input file is missing: /tmp/..."): it stays
+      // in the cause, for the log, and never reaches the client.
+      throw new InvalidImageError('The image could not be decoded (truncated or corrupt).', error);
     }
+    await this.store.putNamed(this.name(id, size), webp);
   }
 
   async has(id: string, size: ThumbSize): Promise<boolean> {
-    try {
-      await access(this.path(id, size));
-      return true;
-    } catch {
-      return false;
-    }
+    return this.store.hasNamed(this.name(id, size));
   }
 
-  read(file: string): ReadStream {
-    return createReadStream(file);
+  /** The thumbnail's bytes, or null when it has not been made. */
+  async read(id: string, size: ThumbSize): Promise<Readable | null> {
+    return this.store.readNamed(this.name(id, size));
   }
 
   async remove(id: string): Promise<void> {
-    await Promise.all(THUMB_SIZES.map((size) => rm(this.path(id, size), { force: true })));
+    await Promise.all(THUMB_SIZES.map((size) => this.store.removeNamed(this.name(id, size))));
   }
 }
 
-async function resize(input: string, edge: number, output: string): Promise<void> {
-  await sharp(input, { failOn: 'truncated', limitInputPixels: MAX_PIXELS })
+async function resize(input: Buffer, edge: number): Promise<Buffer> {
+  const options = await decodeOptions(input);
+  return sharp(input, { ...options, failOn: 'truncated' })
     .rotate() // apply EXIF orientation
     .resize({ width: edge, height: edge, fit: 'inside', withoutEnlargement: true })
     .webp({ quality: 80 })
-    .toFile(output);
+    .toBuffer();
 }

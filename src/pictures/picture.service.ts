@@ -1,3 +1,5 @@
+import type { Readable } from 'node:stream';
+import { buffer } from 'node:stream/consumers';
 import type { Logger } from 'pino';
 import type { Principal } from '../accounts/principal.js';
 import type { BlobStore, StagedBlob } from '../blobs/blob-store.js';
@@ -29,6 +31,12 @@ export interface PictureServiceDeps {
   readonly changes: ChangeLog;
   readonly nodeName: string;
   readonly log: Logger;
+  /**
+   * Blobs this process has just committed for an upload, until the upload's operation is
+   * committed: how the operation's apply (synchronous, inside the transaction) learns that the
+   * bytes are here without asking the store (a network call on S3).
+   */
+  readonly justStored: Set<string>;
   readonly now?: () => number;
 }
 
@@ -50,7 +58,7 @@ export class PictureService {
     staged: StagedBlob,
     fields: PictureFields,
   ): Promise<{ picture: Picture; created: boolean }> {
-    const { pictures, blobs, thumbs, changes } = this.deps;
+    const { pictures, blobs, thumbs } = this.deps;
     let image: ImageInfo;
     try {
       const existing = this.visible(pictures.get(staged.hash));
@@ -58,8 +66,9 @@ export class PictureService {
         await blobs.discard(staged);
         return { picture: existing, created: false };
       }
-      image = await probeImage(staged.tempPath);
-      await thumbs.make(staged.hash, staged.tempPath, 'small');
+      const bytes = await buffer(blobs.readStaged(staged));
+      image = await probeImage(bytes);
+      await thumbs.make(staged.hash, bytes, 'small');
       await blobs.commit(staged);
     } catch (error) {
       await blobs.discard(staged);
@@ -70,7 +79,24 @@ export class PictureService {
     // them the creator; the others answer 200 with that picture instead of overwriting it.
     const raced = this.visible(pictures.get(staged.hash));
     if (raced) return { picture: raced, created: false };
-    changes.commit({
+    this.deps.justStored.add(staged.hash);
+    try {
+      this.commitCreate(principal, staged, image, fields);
+    } finally {
+      this.deps.justStored.delete(staged.hash);
+    }
+    const picture = this.visible(pictures.get(staged.hash));
+    if (!picture) throw new Error(`Picture ${staged.hash} not visible after upload`);
+    return { picture, created: true };
+  }
+
+  private commitCreate(
+    principal: Principal,
+    staged: StagedBlob,
+    image: ImageInfo,
+    fields: PictureFields,
+  ): void {
+    this.deps.changes.commit({
       kind: 'picture.create',
       id: staged.hash,
       contentType: image.contentType,
@@ -82,9 +108,6 @@ export class PictureService {
       createdAt: this.now(),
       ...fields,
     });
-    const picture = this.visible(pictures.get(staged.hash));
-    if (!picture) throw new Error(`Picture ${staged.hash} not visible after upload`);
-    return { picture, created: true };
   }
 
   get(id: string): Picture {
@@ -97,11 +120,20 @@ export class PictureService {
     return this.deps.pictures.list(query);
   }
 
-  /** The path of a thumbnail, made now if it is not cached (e.g. for a replicated picture). */
-  async thumbnail(id: string, size: ThumbSize): Promise<string> {
+  /** A thumbnail's bytes, made now if it is not cached (e.g. for a replicated picture). */
+  async thumbnail(id: string, size: ThumbSize): Promise<Readable> {
+    const { thumbs } = this.deps;
+    const cached = await thumbs.read(id, size);
+    if (cached) return cached;
+    await this.makeThumbnail(id, size);
+    const made = await thumbs.read(id, size);
+    if (!made) throw new Error(`Thumbnail ${id}.${size} missing right after it was made`);
+    return made;
+  }
+
+  private async makeThumbnail(id: string, size: ThumbSize): Promise<void> {
     const { thumbs, blobs } = this.deps;
-    if (!(await thumbs.has(id, size))) await thumbs.make(id, blobs.path(id), size);
-    return thumbs.path(id, size);
+    await thumbs.make(id, await buffer(await blobs.read(id)), size);
   }
 
   /**
@@ -113,7 +145,9 @@ export class PictureService {
    */
   prepareSmallThumbnail(id: string): void {
     this.background
-      .run(() => this.thumbnail(id, 'small'))
+      .run(async () => {
+        if (!(await this.deps.thumbs.has(id, 'small'))) await this.makeThumbnail(id, 'small');
+      })
       .catch((err: unknown) => {
         this.deps.log.warn({ picture: id, err }, 'thumbnail failed');
       });

@@ -63,6 +63,15 @@ const OpBodySchema = z.discriminatedUnion('kind', [
     name: Text(100),
     tokenHash: Sha,
     createdAt: z.number().int().nonnegative(),
+    expiresAt: z.number().int().nonnegative().optional(),
+  }),
+  z.strictObject({ kind: z.literal('token.revoke'), tokenId: z.string().regex(/^[0-9a-f]{16}$/) }),
+  z.strictObject({
+    kind: z.literal('device.put'),
+    deviceId: NodeId,
+    username: Text(64),
+    folder: z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/),
+    name: Name,
   }),
 ]);
 
@@ -93,7 +102,18 @@ export const HelloResponse = z.strictObject({
 });
 
 export const PushRequest = z.strictObject({ ops: z.array(OpSchema).max(5000) });
-export const PushResponse = z.strictObject({ applied: z.number().int(), vv: VersionVectorSchema });
+export const RejectionSchema = z.strictObject({
+  origin: z.string().max(64),
+  seq: z.number().int(),
+  code: z.enum(['own_origin', 'not_sender', 'foreign_hlc', 'clock_ahead', 'conflict']),
+  message: z.string().max(500),
+});
+/** `rejected`: the pushed operations the receiver refused (ChangeLog.receive says why). */
+export const PushResponse = z.strictObject({
+  applied: z.number().int(),
+  rejected: z.array(RejectionSchema).optional(),
+  vv: VersionVectorSchema,
+});
 
 const Position = z.strictObject({ origin: NodeId, seq: z.number().int().nonnegative() });
 export const PullRequest = z.strictObject({

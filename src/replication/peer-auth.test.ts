@@ -1,20 +1,30 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { PEER_HEADERS, PeerVerifier, REPLAY_WINDOW_MS, signRequest } from './peer-auth.js';
+import {
+  ANY_NODE,
+  PEER_HEADERS,
+  PeerVerifier,
+  REPLAY_WINDOW_MS,
+  sha256Hex,
+  signRequest,
+} from './peer-auth.js';
 
 const KEY = 'k'.repeat(32);
+const SELF = '0123456789abcdef';
+const OTHER = '1111111111111111';
 const req = {
   method: 'POST',
   path: '/peer/ops',
   nodeId: 'a'.repeat(16),
   url: 'http://127.0.0.1:1',
+  to: SELF,
   body: '{"ops":[]}',
 };
 
 describe('peer request authentication', () => {
-  it('accepts a request signed with the cluster key', () => {
+  it('accepts a request signed with the cluster key for this node', () => {
     const headers = signRequest(KEY, req, 1000);
-    const result = new PeerVerifier(KEY, () => 1000).verify(
+    const result = new PeerVerifier(KEY, SELF, () => 1000).verify(
       req.method,
       req.path,
       headers,
@@ -27,9 +37,9 @@ describe('peer request authentication', () => {
     fc.assert(
       fc.property(
         fc.string({ minLength: 16 }).filter((k) => k !== KEY),
-        fc.constantFrom('method', 'path', 'body', 'node', 'url', 'timestamp'),
+        fc.constantFrom('method', 'path', 'body', 'node', 'url', 'timestamp', 'to'),
         (otherKey, tamper) => {
-          const v = new PeerVerifier(KEY, () => 1000);
+          const v = new PeerVerifier(KEY, SELF, () => 1000);
           const forged = signRequest(otherKey, req, 1000);
           expect(v.verify(req.method, req.path, forged, Buffer.from(req.body)).ok).toBe(false);
 
@@ -41,6 +51,7 @@ describe('peer request authentication', () => {
           if (tamper === 'node') headers[PEER_HEADERS.node] = 'b'.repeat(16);
           if (tamper === 'url') headers[PEER_HEADERS.url] = 'http://evil';
           if (tamper === 'timestamp') headers[PEER_HEADERS.timestamp] = '1001';
+          if (tamper === 'to') headers[PEER_HEADERS.to] = ANY_NODE;
           expect(v.verify(method, path, headers, Buffer.from(body)).ok).toBe(false);
         },
       ),
@@ -48,15 +59,87 @@ describe('peer request authentication', () => {
   });
 
   it('refuses unsigned requests', () => {
-    expect(new PeerVerifier(KEY).verify('GET', '/peer/hello', {}, Buffer.alloc(0))).toEqual({
+    expect(new PeerVerifier(KEY, SELF).verify('GET', '/peer/hello', {}, Buffer.alloc(0))).toEqual({
       ok: false,
       reason: 'missing signature headers',
     });
   });
 
+  it('refuses a request signed for another node, before looking at the body', () => {
+    const headers = signRequest(KEY, { ...req, to: OTHER }, 1000);
+    const other = new PeerVerifier(KEY, OTHER, () => 1000);
+    const self = new PeerVerifier(KEY, SELF, () => 1000);
+    expect(self.checkHeaders(req.method, req.path, headers)).toEqual({
+      ok: false,
+      reason: 'signed for another node',
+    });
+    expect(other.verify(req.method, req.path, headers, Buffer.from(req.body)).ok).toBe(true);
+  });
+
+  it('takes "any node" as the destination of a hello only', () => {
+    const hello = { ...req, path: '/peer/hello', to: ANY_NODE };
+    const v = new PeerVerifier(KEY, SELF, () => 1000);
+    expect(
+      v.verify('POST', '/peer/hello', signRequest(KEY, hello, 1000), Buffer.from(req.body)).ok,
+    ).toBe(true);
+    for (const path of ['/peer/ops', '/peer/pull', '/peer/hello?x=1', '/peer/events/tx/prepare']) {
+      const headers = signRequest(KEY, { ...req, path, to: ANY_NODE }, 1000);
+      expect(v.checkHeaders('POST', path, headers)).toEqual({
+        ok: false,
+        reason: 'signed for another node',
+      });
+    }
+  });
+
+  it('refuses malformed headers before the MAC, and remembers only nonces whose MAC matched', () => {
+    const v = new PeerVerifier(KEY, SELF, () => 1000);
+    const headers = signRequest(KEY, req, 1000);
+    for (const [name, value] of [
+      [PEER_HEADERS.node, 'not-an-id'],
+      [PEER_HEADERS.nonce, 'xyz'],
+      [PEER_HEADERS.url, `http://${'a'.repeat(3000)}`],
+    ] as const) {
+      expect(v.checkHeaders('POST', req.path, { ...headers, [name]: value })).toEqual({
+        ok: false,
+        reason: 'malformed signature headers',
+      });
+    }
+    const claim = v.checkHeaders('POST', req.path, headers);
+    if (!claim.ok) throw new Error(claim.reason);
+    // A wrong body does not burn the nonce: the genuine request still passes once.
+    expect(v.checkBody(claim.claim, sha256Hex('{"ops":[1]}')).ok).toBe(false);
+    expect(v.checkBody(claim.claim, sha256Hex(req.body)).ok).toBe(true);
+    expect(v.checkBody(claim.claim, sha256Hex(req.body))).toEqual({
+      ok: false,
+      reason: 'replayed request',
+    });
+    expect(v.checkHeaders('POST', req.path, headers)).toEqual({
+      ok: false,
+      reason: 'replayed request',
+    });
+  });
+
+  it('remembers a nonce as long as its request can be inside the window', () => {
+    let now = 1_000_000;
+    const v = new PeerVerifier(KEY, SELF, () => now);
+    // Stamped a whole window ahead (a sender clock ahead): valid until two windows from now.
+    const headers = signRequest(KEY, req, now + REPLAY_WINDOW_MS);
+    expect(v.verify(req.method, req.path, headers, Buffer.from(req.body)).ok).toBe(true);
+    now += 2 * REPLAY_WINDOW_MS - 1;
+    for (let i = 0; i < 3; i++) {
+      // Other traffic meanwhile prunes old entries.
+      const other = signRequest(KEY, req, now);
+      expect(v.verify(req.method, req.path, other, Buffer.from(req.body)).ok).toBe(true);
+    }
+    expect(v.verify(req.method, req.path, headers, Buffer.from(req.body))).toEqual({
+      ok: false,
+      reason: 'replayed request',
+    });
+  });
+
   it('refuses a replayed request and one outside the window', () => {
     let now = 1_000_000;
-    const v = new PeerVerifier(KEY, () => now);
+    const v = new PeerVerifier(KEY, SELF, () => now);
     const headers = signRequest(KEY, req, now);
     expect(v.verify(req.method, req.path, headers, Buffer.from(req.body)).ok).toBe(true);
     expect(v.verify(req.method, req.path, headers, Buffer.from(req.body))).toEqual({

@@ -1,31 +1,52 @@
 /**
  * Peer request authentication: HMAC-SHA256 with the cluster key over the method, the path with
- * its query, a timestamp, a nonce, the sender's node id and advertised URL, and the SHA-256 of
- * the body. A request is accepted only inside a replay window and only once per nonce.
+ * its query, the sender's node id and advertised URL, the destination node id, a timestamp, a
+ * nonce, and the SHA-256 of the body. A request is accepted only by the node it was signed
+ * for, inside a replay window, and only once per nonce.
  *
- *   x-mosaic-node       sender node id
+ *   x-mosaic-node       sender node id (16 hex digits)
  *   x-mosaic-url        sender's advertised URL (may be empty)
+ *   x-mosaic-to         destination node id, or "*" (only for POST /peer/hello, see below)
  *   x-mosaic-timestamp  ms since the epoch
  *   x-mosaic-nonce      128 random bits, hex
  *   x-mosaic-signature  hex HMAC
+ *
+ * The destination: a sender learns a peer's node id from the peer's answer to POST
+ * /peer/hello, so a hello is signed for "*" (any node). The verifier accepts "*" on that route
+ * only; it changes nothing but "this URL is a peer" (and that URL is the signed sender's), so
+ * a captured hello replayed to another node within the window teaches it nothing false. Every
+ * other request is signed for one node id and refused by any other node ("signed for another
+ * node"), so a request captured on its way to one node cannot be played to another.
+ *
+ * Verification is split so that the server decides on the headers before it reads a byte of
+ * the body (`checkHeaders`), then on the body's hash computed while streaming (`checkBody`).
  */
 import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 
 export const REPLAY_WINDOW_MS = 60_000;
 
+/** The destination of a hello, the one request sent before the peer's id is known. */
+export const ANY_NODE = '*';
+export const HELLO_PATH = '/peer/hello';
+
 export const PEER_HEADERS = {
   node: 'x-mosaic-node',
   url: 'x-mosaic-url',
+  to: 'x-mosaic-to',
   timestamp: 'x-mosaic-timestamp',
   nonce: 'x-mosaic-nonce',
   signature: 'x-mosaic-signature',
 } as const;
+
+const NODE_ID = /^[0-9a-f]{16}$/;
+const MAX_URL_LENGTH = 2048;
 
 export interface SignedParts {
   readonly method: string;
   readonly path: string;
   readonly nodeId: string;
   readonly url: string;
+  readonly to: string;
   readonly timestamp: number;
   readonly nonce: string;
   readonly bodySha256: string;
@@ -37,11 +58,12 @@ export function sha256Hex(data: Buffer | string): string {
 
 export function signature(key: string, parts: SignedParts): string {
   const text = [
-    'mosaic-peer-v1',
+    'mosaic-peer-v2',
     parts.method.toUpperCase(),
     parts.path,
     parts.nodeId,
     parts.url,
+    parts.to,
     String(parts.timestamp),
     parts.nonce,
     parts.bodySha256,
@@ -49,10 +71,20 @@ export function signature(key: string, parts: SignedParts): string {
   return createHmac('sha256', key).update(text).digest('hex');
 }
 
+export interface PeerRequest {
+  readonly method: string;
+  readonly path: string;
+  readonly nodeId: string;
+  readonly url: string;
+  /** The destination node id, or ANY_NODE for a hello. */
+  readonly to: string;
+  readonly body: Buffer | string;
+}
+
 /** Headers for an outgoing peer request. */
 export function signRequest(
   key: string,
-  req: { method: string; path: string; nodeId: string; url: string; body: Buffer | string },
+  req: PeerRequest,
   now: number = Date.now(),
 ): Record<string, string> {
   const parts: SignedParts = {
@@ -60,6 +92,7 @@ export function signRequest(
     path: req.path,
     nodeId: req.nodeId,
     url: req.url,
+    to: req.to,
     timestamp: now,
     nonce: randomBytes(16).toString('hex'),
     bodySha256: sha256Hex(req.body),
@@ -67,73 +100,118 @@ export function signRequest(
   return {
     [PEER_HEADERS.node]: parts.nodeId,
     [PEER_HEADERS.url]: parts.url,
+    [PEER_HEADERS.to]: parts.to,
     [PEER_HEADERS.timestamp]: String(parts.timestamp),
     [PEER_HEADERS.nonce]: parts.nonce,
     [PEER_HEADERS.signature]: signature(key, parts),
   };
 }
 
+/** What the headers claim, checked for shape, destination, window and replay (not yet MAC). */
+export interface PeerClaim {
+  readonly parts: Omit<SignedParts, 'bodySha256'>;
+  readonly signature: string;
+}
+
+export type ClaimResult =
+  | { readonly ok: true; readonly claim: PeerClaim }
+  | { readonly ok: false; readonly reason: string };
+
 export type VerifyResult =
   | { readonly ok: true; readonly nodeId: string; readonly url: string }
   | { readonly ok: false; readonly reason: string };
 
 /**
- * Checks an incoming request. Remembers nonces for the replay window (bounded by the window
- * itself: entries older than it are dropped), so a captured request cannot be played again.
+ * Checks incoming requests for one node. Remembers nonces long enough to cover the replay window
+ * (a request stamped up to a window ahead stays valid until a window after that, so entries are
+ * kept for two windows from when they were seen), so a captured request cannot be played again.
+ * Only requests whose MAC matched are remembered, so junk cannot fill the table; entries are in
+ * the order seen, so dropping the expired ones stops at the first that is not.
  */
 export class PeerVerifier {
   private readonly seen = new Map<string, number>();
 
   constructor(
     private readonly key: string,
+    /** This node's id: requests signed for another node are refused. */
+    private readonly selfId: string,
     private readonly now: () => number = Date.now,
   ) {}
 
-  verify(
+  /** Everything that can be decided before reading the body. */
+  checkHeaders(
     method: string,
     path: string,
     headers: Readonly<Record<string, string | string[] | undefined>>,
-    body: Buffer,
-  ): VerifyResult {
+  ): ClaimResult {
     const get = (name: string) => {
       const v = headers[name];
       return typeof v === 'string' ? v : undefined;
     };
     const nodeId = get(PEER_HEADERS.node);
     const url = get(PEER_HEADERS.url) ?? '';
+    const to = get(PEER_HEADERS.to);
     const ts = get(PEER_HEADERS.timestamp);
     const nonce = get(PEER_HEADERS.nonce);
     const sig = get(PEER_HEADERS.signature);
-    if (!nodeId || !ts || !nonce || !sig) return { ok: false, reason: 'missing signature headers' };
-    if (!/^\d{1,16}$/.test(ts) || !/^[0-9a-f]{32}$/.test(nonce) || !/^[0-9a-f]{64}$/.test(sig)) {
+    if (!nodeId || !to || !ts || !nonce || !sig) {
+      return { ok: false, reason: 'missing signature headers' };
+    }
+    if (
+      !NODE_ID.test(nodeId) ||
+      url.length > MAX_URL_LENGTH ||
+      !/^\d{1,16}$/.test(ts) ||
+      !/^[0-9a-f]{32}$/.test(nonce) ||
+      !/^[0-9a-f]{64}$/.test(sig)
+    ) {
       return { ok: false, reason: 'malformed signature headers' };
+    }
+    const forAnyNode = to === ANY_NODE && method === 'POST' && path === HELLO_PATH;
+    if (to !== this.selfId && !forAnyNode) {
+      return { ok: false, reason: 'signed for another node' };
     }
     const timestamp = Number(ts);
     const now = this.now();
     if (Math.abs(now - timestamp) > REPLAY_WINDOW_MS) {
       return { ok: false, reason: 'timestamp outside the replay window' };
     }
-    const expected = signature(this.key, {
-      method,
-      path,
-      nodeId,
-      url,
-      timestamp,
-      nonce,
-      bodySha256: sha256Hex(body),
-    });
-    if (!timingSafeEqual(Buffer.from(expected, 'hex'), Buffer.from(sig, 'hex'))) {
-      return { ok: false, reason: 'bad signature' };
-    }
     this.forgetOld(now);
     if (this.seen.has(nonce)) return { ok: false, reason: 'replayed request' };
-    this.seen.set(nonce, timestamp);
+    return {
+      ok: true,
+      claim: { parts: { method, path, nodeId, url, to, timestamp, nonce }, signature: sig },
+    };
+  }
+
+  /** The MAC over the claim and the body's hash; remembers the nonce when it matches. */
+  checkBody(claim: PeerClaim, bodySha256: string): VerifyResult {
+    const expected = signature(this.key, { ...claim.parts, bodySha256 });
+    if (!timingSafeEqual(Buffer.from(expected, 'hex'), Buffer.from(claim.signature, 'hex'))) {
+      return { ok: false, reason: 'bad signature' };
+    }
+    const { nonce, nodeId, url } = claim.parts;
+    // Two copies of one request may pass checkHeaders together: only the first gets here.
+    if (this.seen.has(nonce)) return { ok: false, reason: 'replayed request' };
+    this.seen.set(nonce, this.now());
     return { ok: true, nodeId, url };
   }
 
+  /** Both checks at once, for a body already in memory. */
+  verify(
+    method: string,
+    path: string,
+    headers: Readonly<Record<string, string | string[] | undefined>>,
+    body: Buffer,
+  ): VerifyResult {
+    const claim = this.checkHeaders(method, path, headers);
+    if (!claim.ok) return claim;
+    return this.checkBody(claim.claim, sha256Hex(body));
+  }
+
   private forgetOld(now: number): void {
-    for (const [nonce, ts] of this.seen) {
-      if (now - ts > REPLAY_WINDOW_MS) this.seen.delete(nonce);
+    for (const [nonce, seenAt] of this.seen) {
+      if (now - seenAt <= 2 * REPLAY_WINDOW_MS) break;
+      this.seen.delete(nonce);
     }
   }
 }

@@ -9,7 +9,9 @@ import type { Faults } from '../faults/faults.js';
 import { readFrames, type ContentFrame } from '../folders/content-frames.js';
 import type { Op } from '../oplog/op.js';
 import type { OpPosition } from '../oplog/oplog.repository.js';
-import { signRequest } from './peer-auth.js';
+import { ANY_NODE, signRequest } from './peer-auth.js';
+import type { LoginEvent } from '../accounts/login-limiter.js';
+import { LoginEventsResponse } from './login-fanout.js';
 import {
   BlocksResponse,
   HelloResponse,
@@ -40,13 +42,22 @@ export interface PeerClientOptions {
 }
 
 export class PeerClient {
+  /**
+   * The node id behind baseUrl, learned from its answer to hello: every request but hello is
+   * signed for it (peer-auth.ts), so none can be replayed to another node.
+   */
+  private peerId: string | null = null;
+
   constructor(
     readonly baseUrl: string,
     private readonly options: PeerClientOptions,
   ) {}
 
-  hello(): Promise<z.infer<typeof HelloResponse>> {
-    return this.json('POST', '/peer/hello', this.options.self, HelloResponse);
+  /** Signed for any node (the id is not known yet, or may have changed); learns the id. */
+  async hello(): Promise<z.infer<typeof HelloResponse>> {
+    const info = await this.json('POST', '/peer/hello', this.options.self, HelloResponse);
+    this.peerId = info.nodeId;
+    return info;
   }
 
   push(ops: readonly Op[]): Promise<z.infer<typeof PushResponse>> {
@@ -59,6 +70,11 @@ export class PeerClient {
     limit: number,
   ): Promise<z.infer<typeof PullResponse>> {
     return this.json('POST', '/peer/pull', { vv, after, limit }, PullResponse);
+  }
+
+  /** Sign-in outcomes for the cluster-wide back-off (login-fanout.ts). */
+  async loginEvents(events: readonly LoginEvent[]): Promise<void> {
+    await this.json('POST', '/peer/auth/events', { events }, LoginEventsResponse);
   }
 
   /**
@@ -171,8 +187,12 @@ export class PeerClient {
     if (!(await this.options.faults.beforePeerSend())) {
       throw new PeerError(`${method} ${path} dropped (MOSAIC_FAULTS)`, null);
     }
+    const to = path === '/peer/hello' ? ANY_NODE : this.peerId;
+    if (to === null) {
+      throw new PeerError(`${method} ${path}: ${this.baseUrl} has not answered a hello yet`, null);
+    }
     const { self, key } = this.options;
-    return signRequest(key, { method, path, nodeId: self.nodeId, url: self.url ?? '', body });
+    return signRequest(key, { method, path, nodeId: self.nodeId, url: self.url ?? '', to, body });
   }
 
   private async send(

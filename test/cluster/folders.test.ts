@@ -8,6 +8,7 @@ import { mkdir, readFile, readdir, rename, rm, stat, writeFile } from 'node:fs/p
 import { join, relative } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { signRequest } from '../../src/replication/peer-auth.js';
+import { nodeIdAt } from '../helpers/peer.js';
 import { TestCluster, type ClusterNode } from '../helpers/cluster.js';
 import { cleanup, makeTempDir, waitFor } from '../helpers/node-process.js';
 
@@ -101,7 +102,7 @@ async function converged(
 }
 
 async function metric(node: ClusterNode, name: string): Promise<number> {
-  const text = await (await fetch(`${node.node.url}/metrics`)).text();
+  const text = await (await (await node.api()).fetch('/metrics')).text();
   const m = new RegExp(`^${name}\\{folder="folder"\\} (\\d+)`, 'm').exec(text);
   return m ? Number(m[1]) : 0;
 }
@@ -270,6 +271,7 @@ describe('folder sync across 4 nodes', () => {
       path: '/peer/ops',
       nodeId: 'ffffffffffffffff',
       url: '',
+      to: await nodeIdAt(target.node.url, cluster.key),
       body,
     });
     const res = await fetch(`${target.node.url}/peer/ops`, {

@@ -2,6 +2,7 @@
  * Device sync against one real node: `mosaic sync` processes on temp directories. Waits on
  * conditions, never fixed sleeps; latencies are printed, not asserted.
  */
+import { deviceIdFor } from '../../src/devices/core/device-id.js';
 import { spawn } from 'node:child_process';
 import { mkdir, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
@@ -210,14 +211,16 @@ describe('mosaic sync with one node', () => {
   });
 
   it('the node refuses device paths that leave the folder, and ops of another origin', async () => {
-    const device = 'dddddddddddddddd';
+    // A device id is derived from its account's name and a nonce (src/devices/core/device-id.ts).
+    const nonce = 'd'.repeat(32);
+    const device = deviceIdFor('admin', nonce);
     const call = (path: string, body: unknown) =>
       fetch(`${node.url}/api/folders/docs${path}`, {
         method: 'POST',
         headers: { authorization: `Bearer ${admin}`, 'content-type': 'application/json' },
         body: JSON.stringify(body),
       });
-    expect((await call('/devices', { deviceId: device, name: 'probe' })).status).toBe(200);
+    expect((await call('/devices', { deviceId: device, name: 'probe', nonce })).status).toBe(200);
     const op = (origin: string, seq: number, path: string) => ({
       origin,
       seq,

@@ -22,7 +22,7 @@ export interface EventJson {
   round: number;
   montageVersion: number;
   photos: { id: string; participant: string; site: string; addedAt: string }[];
-  participants: { name: string; site: string; submitted: boolean; voted: boolean }[];
+  participants: { id: string; name: string; site: string; submitted: boolean; voted: boolean }[];
   deadline: string | null;
   votes: { cast: number; needed: number };
   votingSeconds: number;

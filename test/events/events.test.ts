@@ -5,6 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PEER_HEADERS, signRequest } from '../../src/replication/peer-auth.js';
+import { nodeIdAt } from '../helpers/peer.js';
 import { TestCluster, type ClusterNode } from '../helpers/cluster.js';
 import {
   ADMIN_PASSWORD,
@@ -177,7 +178,8 @@ describe('group photo events across 3 sites', () => {
   });
 
   it('joining: a wrong invite is 403, a full event 409; a reject before voting is not a vote', async () => {
-    const event = await createEvent(n[0], { title: 'Small', maxParticipants: 1 });
+    // The organiser is a participant too: room for one guest.
+    const event = await createEvent(n[0], { title: 'Small', maxParticipants: 2 });
     await waitAgreed(n, event.id, (e) => e.phase === 'collecting');
     const x = new Person('x', n[1]);
     expect((await x.join(event, 'wrong-invite')).status).toBe(403);
@@ -223,11 +225,13 @@ describe('group photo events across 3 sites', () => {
     // Forged and unsigned peer 2PC messages: 401, nothing changes.
     const body = JSON.stringify({ txId: 'tx_forged', eventId: event.id, decision: 'commit' });
     const path = '/peer/events/tx/decision';
+    const to = await nodeIdAt(n[1].node.url, cluster.key);
     const forged = signRequest('not-the-cluster-key-at-all', {
       method: 'POST',
       path,
-      nodeId: 'evil',
+      nodeId: 'eeeeeeeeeeeeeeee',
       url: '',
+      to,
       body,
     });
     for (const headers of [{}, forged]) {
@@ -244,8 +248,9 @@ describe('group photo events across 3 sites', () => {
     const signed = signRequest(cluster.key, {
       method: 'POST',
       path,
-      nodeId: 'tester',
+      nodeId: 'dddddddddddddddd',
       url: '',
+      to,
       body: bad,
     });
     const res = await fetch(`${n[1].node.url}${path}`, {

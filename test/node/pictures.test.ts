@@ -369,13 +369,14 @@ describe('pictures', () => {
     tokenForRestart = created.body.token;
   });
 
-  test('/healthz, /metrics and /api/docs/json need no sign-in', async () => {
+  test('/healthz and /api/docs/json need no sign-in; /metrics needs an admin', async () => {
     const anonymous = api(node.url);
     const health = await anonymous.get('/healthz');
     expect(health.status).toBe(200);
     expect(health.body).toMatchObject({ status: 'ok', version: expect.any(String) as unknown });
 
-    const metrics = await anonymous.get<string>('/metrics');
+    expect((await anonymous.get('/metrics')).status).toBe(401);
+    const metrics = await admin.get<string>('/metrics');
     expect(metrics.status).toBe(200);
     expect(metrics.headers.get('content-type')).toMatch(/^text\/plain/);
     expect(metrics.body).toMatch(/^mosaic_uploads_total\{result="created"\} \d+$/m);

@@ -100,10 +100,13 @@ describe('voting', () => {
       ['a', 'accept' as const],
       ['b', 'accept' as const],
     ]);
-    expect(decideRound(['a', 'b'], accept, false)).toBe('publish');
-    expect(decideRound(['a', 'b', 'c'], accept, false)).toBe('wait');
-    expect(decideRound(['a', 'b', 'c'], accept, true)).toBe('abort');
-    expect(decideRound(['a', 'b'], new Map([['a', 'reject' as const]]), false)).toBe('abort');
+    expect(decideRound(['a', 'b'], accept, false, false)).toBe('publish');
+    expect(decideRound(['a', 'b', 'c'], accept, false, false)).toBe('wait');
+    expect(decideRound(['a', 'b', 'c'], accept, true, false)).toBe('collect');
+    expect(decideRound(['a', 'b', 'c'], accept, true, true)).toBe('abort');
+    expect(decideRound(['a', 'b'], new Map([['a', 'reject' as const]]), false, false)).toBe(
+      'abort',
+    );
   });
 
   it('outcomes: never a final no, applied once per round', () => {

@@ -16,6 +16,7 @@ import type {
   OutcomePayload,
   PhotoPayload,
   PrepareVote,
+  RemovalPayload,
   VoteDecision,
 } from './types.js';
 
@@ -56,15 +57,35 @@ export function photoPrepareVote(
   p: PhotoPayload,
   holdsPrepared: boolean,
 ): PrepareVote {
+  return changePrepareVote(s, p, holdsPrepared);
+}
+
+/**
+ * A participant's vote on removing a participant or deleting the event: only before voting
+ * starts (the same window as photos), and on the same (version, round) as the coordinator, so
+ * every site makes the same next version.
+ */
+export function changePrepareVote(
+  s: EventState | null,
+  at: { readonly baseVersion: number; readonly round: number } | null,
+  holdsPrepared: boolean,
+): PrepareVote {
   if (s === null) return no('unknown-event');
   const closed = uploadsOpen(s);
   if (closed !== null) return no(closed);
   if (holdsPrepared) return no('busy');
+  if (at === null) return YES;
   const mine = { version: s.version, round: nextPhotoRound(s) };
-  if (mine.version === p.baseVersion && mine.round === p.round) return YES;
+  if (mine.version === at.baseVersion && mine.round === at.round) return YES;
   const behind =
-    mine.version < p.baseVersion || (mine.version === p.baseVersion && mine.round < p.round);
+    mine.version < at.baseVersion || (mine.version === at.baseVersion && mine.round < at.round);
   return no(behind ? 'lagging' : 'stale');
+}
+
+/** The state after a removal: a new version when the montage loses photos, else unchanged. */
+export function applyRemoval(s: EventState, r: RemovalPayload, hadPhotos: boolean): EventState {
+  if (!hadPhotos) return s;
+  return { phase: 'collecting', round: r.round, version: r.baseVersion + 1, deadline: null };
 }
 
 export function applyPhoto(p: PhotoPayload): EventState {
@@ -143,14 +164,47 @@ export function checkVote(
   return { kind: 'refuse', code: 'not_voting' };
 }
 
-/** The master's decision on a round, given the votes of every submitter it knows of. */
+/**
+ * The master's decision on a round, given the votes of every submitter it knows of.
+ *
+ * Before the deadline it waits for the missing votes. After it, a missing vote may still sit at
+ * the site where it was acknowledged (on its way to the master, or stuck behind a crash or a
+ * cut link): the master first `collect`s the votes every site recorded — each site closes the
+ * round when it answers — and aborts for a missing vote only once every site has answered
+ * (`collected`). A reject decides at once; so do all accepts.
+ */
 export function decideRound(
   submitters: readonly string[],
   votes: ReadonlyMap<string, VoteDecision>,
   deadlinePassed: boolean,
-): 'publish' | 'abort' | 'wait' {
+  collected: boolean,
+): 'publish' | 'abort' | 'wait' | 'collect' {
   if ([...votes.values()].includes('reject')) return 'abort';
   const missing = submitters.some((p) => !votes.has(p));
   if (!missing) return submitters.length > 0 ? 'publish' : 'abort';
-  return deadlinePassed ? 'abort' : 'wait';
+  if (!deadlinePassed) return 'wait';
+  return collected ? 'abort' : 'collect';
+}
+
+/**
+ * A site asked by the master for the votes of (round, version) after the deadline: from now on
+ * it records no vote for that round, so every vote it acknowledged is in its answer. `lagging`
+ * (it has not reached that version yet) makes the master ask again later.
+ */
+export function closeVoting(
+  s: EventState,
+  round: number,
+  version: number,
+  now: number,
+): { readonly kind: 'closed'; readonly state: EventState } | { readonly kind: 'lagging' } {
+  if (s.phase === 'creating' || s.round < round) return { kind: 'lagging' };
+  if (s.round === round && s.phase === 'collecting') {
+    if (s.version < version) return { kind: 'lagging' };
+    return { kind: 'closed', state: { ...s, phase: 'voting', deadline: now } };
+  }
+  if (s.round === round && s.phase === 'voting') {
+    const deadline = s.deadline === null ? now : Math.min(s.deadline, now);
+    return { kind: 'closed', state: { ...s, deadline } };
+  }
+  return { kind: 'closed', state: s }; // the round is over here already
 }

@@ -137,8 +137,14 @@ class World {
     const txId = `o${m.state.round}`;
     if (this.coords.has(txId)) return;
     const submitters = [...new Set(m.photos.map((t) => this.submitter.get(t) ?? ''))];
-    const decision = decideRound(submitters, m.votes, deadlinePassed);
-    if (decision === 'wait') return;
+    let decision = decideRound(submitters, m.votes, deadlinePassed, false);
+    if (decision === 'collect') {
+      // The master asks every site for the votes it recorded (each answer closes the round
+      // there), then decides with all of them.
+      for (const site of this.sites) for (const [p, d] of site.votes) m.votes.set(p, d);
+      decision = decideRound(submitters, m.votes, deadlinePassed, true);
+    }
+    if (decision === 'wait' || decision === 'collect') return;
     this.begin(txId, 0, {
       kind: 'outcome',
       outcome: { round: m.state.round, version: m.state.version, outcome: decision, decidedAt: 0 },

@@ -2,12 +2,16 @@
  * The two-phase commit state machines, pure: what a coordinator decides from the votes it
  * has, and what a participant does with a prepare or a decision given what it logged.
  *
- * Kinds differ in one way: a `photo` transaction may abort (any no, or no answer in time),
- * while `create` and `outcome` transactions never do — the coordinator keeps preparing until
- * every site says yes (their no's are all temporary), because the decision they carry was
- * already taken (an event exists; the master decided the round).
+ * Kinds differ in one way: a `photo`, `remove` or `delete` transaction may abort (any no, or
+ * no answer in time), while `create` and `outcome` transactions never do — the coordinator
+ * keeps preparing until every site says yes (their no's are all temporary), because the
+ * decision they carry was already taken (an event exists; the master decided the round).
  */
 import type { Decision, PrepareVote, TxKind } from './types.js';
+
+/** Transactions that a no, or silence, aborts (a person asked for them and is told). */
+export const mayAbort = (kind: TxKind): boolean =>
+  kind === 'photo' || kind === 'remove' || kind === 'delete';
 
 export type CoordinatorState = 'preparing' | 'committed' | 'aborted';
 export type ParticipantState = 'prepared' | 'committed' | 'aborted';
@@ -21,7 +25,7 @@ export function coordinatorStep(
 ): Decision | 'wait' | 'reprepare' {
   const all = sites.map((s) => votes.get(s));
   if (all.every((v) => v?.vote === 'yes')) return 'commit';
-  if (kind === 'photo') {
+  if (mayAbort(kind)) {
     if (all.some((v) => v?.vote === 'no')) return 'abort';
     return timedOut ? 'abort' : 'wait';
   }
@@ -35,7 +39,7 @@ export function coordinatorRecovery(
 ): 'resend-decision' | 'presume-abort' | 'reprepare' {
   if (state !== 'preparing') return 'resend-decision';
   // Nobody can have committed a photo without our logged decision: abort is safe.
-  return kind === 'photo' ? 'presume-abort' : 'reprepare';
+  return mayAbort(kind) ? 'presume-abort' : 'reprepare';
 }
 
 /**

@@ -61,10 +61,24 @@ export interface OutcomePayload {
   readonly decidedAt: number;
 }
 
+/**
+ * The organiser removes a participant before voting starts. Like a photo, it extends
+ * `baseVersion`: when the participant has photos in the montage, it makes version
+ * baseVersion + 1 without them.
+ */
+export interface RemovalPayload {
+  readonly participantId: string;
+  readonly baseVersion: number;
+  readonly round: number;
+  readonly removedAt: number;
+}
+
 export type TxBody =
   | { readonly kind: 'create'; readonly event: EventRecord }
   | { readonly kind: 'photo'; readonly photo: PhotoPayload }
-  | { readonly kind: 'outcome'; readonly outcome: OutcomePayload };
+  | { readonly kind: 'outcome'; readonly outcome: OutcomePayload }
+  | { readonly kind: 'remove'; readonly removal: RemovalPayload }
+  | { readonly kind: 'delete'; readonly deletedAt: number };
 
 export type TxKind = TxBody['kind'];
 

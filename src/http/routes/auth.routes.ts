@@ -2,7 +2,9 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { SESSION_TTL_MS, type AccountService } from '../../accounts/account.service.js';
 import { SESSION_COOKIE, clearSessionCookie, requirePrincipal, setSessionCookie } from '../auth.js';
-import { ErrorBody, LoginBody, TokenCreateBody, TokenCreated, UserView } from '../schemas.js';
+import { TooManyRequestsError } from '../../core/errors.js';
+import { ErrorBody, LoginBody, UserView } from '../schemas.js';
+import { tokenRoutes } from './tokens.routes.js';
 
 export const authRoutes =
   (accounts: AccountService): FastifyPluginAsyncZod =>
@@ -12,16 +14,26 @@ export const authRoutes =
       {
         config: { public: true },
         schema: {
-          summary: 'Sign in; sets an HttpOnly, signed session cookie',
+          summary:
+            'Sign in; sets an HttpOnly, signed session cookie (429 + Retry-After while backing off)',
           body: LoginBody,
-          response: { 200: z.object({ user: UserView }), 400: ErrorBody, 401: ErrorBody },
+          response: {
+            200: z.object({ user: UserView }),
+            400: ErrorBody,
+            401: ErrorBody,
+            429: ErrorBody,
+          },
         },
       },
       async (request, reply) => {
-        const { principal, session } = await accounts.login(
-          request.body.username,
-          request.body.password,
-        );
+        const { principal, session } = await accounts
+          .login(request.body.username, request.body.password, request.ip)
+          .catch((error: unknown) => {
+            if (error instanceof TooManyRequestsError) {
+              void reply.header('Retry-After', String(error.retryAfterSeconds));
+            }
+            throw error;
+          });
         setSessionCookie(request, reply, session, SESSION_TTL_MS / 1000);
         return { user: principal };
       },
@@ -50,21 +62,5 @@ export const authRoutes =
       async (request) => ({ user: requirePrincipal(request) }),
     );
 
-    app.post(
-      '/api/tokens',
-      {
-        schema: {
-          summary: 'Create an API token for the CLI or a device (shown once)',
-          body: TokenCreateBody,
-          response: { 201: TokenCreated, 400: ErrorBody, 401: ErrorBody },
-        },
-      },
-      async (request, reply) => {
-        const { token, tokenId } = accounts.createToken(
-          requirePrincipal(request),
-          request.body.name,
-        );
-        return reply.status(201).send({ token, id: tokenId, name: request.body.name });
-      },
-    );
+    await app.register(tokenRoutes(accounts));
   };

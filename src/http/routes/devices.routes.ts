@@ -68,6 +68,7 @@ export const deviceRoutes =
           request.params.folder,
           request.body.deviceId,
           request.body.name,
+          request.body.nonce,
         ),
     );
 

@@ -1,8 +1,8 @@
 /**
  * The peer side of the event protocol (/peer/events/...): 2PC prepare, decision and status,
  * voting notices, vote reports, joins, and photo bytes by hash. Authenticated exactly like the
- * other /peer routes (HMAC with the cluster key, replay window; anything else 401, logged,
- * nothing changed); bodies validated with the schemas of src/events/event-messages.ts. Every
+ * other /peer routes (HMAC with the cluster key for this node, checked before the body is read,
+ * replay window; anything else 401, logged, nothing changed); bodies validated with the schemas of src/events/event-messages.ts. Every
  * handler accepts duplicates. A 409 tells the sender "not yet": its outbox retries later.
  */
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
@@ -10,6 +10,7 @@ import type { BlobStore } from '../../blobs/blob-store.js';
 import type { EventService } from '../../events/event.service.js';
 import {
   Ack,
+  CollectRequest,
   DecisionRequest,
   ParticipantNotice,
   PhotoParams,
@@ -17,6 +18,7 @@ import {
   PrepareVoteSchema,
   StatusRequest,
   StatusResponse,
+  VoteCollection,
   VoteReport,
   VotingNotice,
 } from '../../events/event-messages.js';
@@ -34,19 +36,21 @@ export interface EventPeerRoutesDeps {
   readonly photos: BlobStore;
 }
 
+/** Every event message is small (a prepare carries at most 64 sites): 1 MiB is generous. */
 const MAX_BODY = 1024 * 1024;
 
 export const eventPeerRoutes =
   (deps: EventPeerRoutesDeps): FastifyPluginAsyncZod =>
   async (app) => {
-    installPeerGuard(app, { verifier: deps.verifier, faults: deps.faults, bodyLimit: MAX_BODY });
+    installPeerGuard(app, { verifier: deps.verifier, faults: deps.faults });
 
-    const errors = { 400: ErrorBody, 401: ErrorBody, 409: ErrorBody };
+    const errors = { 400: ErrorBody, 401: ErrorBody, 409: ErrorBody, 413: ErrorBody };
     const ok = { ok: true as const };
 
     app.post(
       '/peer/events/tx/prepare',
       {
+        bodyLimit: MAX_BODY,
         schema: {
           hide: true,
           body: PrepareRequest,
@@ -58,7 +62,10 @@ export const eventPeerRoutes =
 
     app.post(
       '/peer/events/tx/decision',
-      { schema: { hide: true, body: DecisionRequest, response: { 200: Ack, ...errors } } },
+      {
+        bodyLimit: MAX_BODY,
+        schema: { hide: true, body: DecisionRequest, response: { 200: Ack, ...errors } },
+      },
       async (request) => {
         deps.participant.decide(request.body.txId, request.body.eventId, request.body.decision);
         return ok;
@@ -67,31 +74,51 @@ export const eventPeerRoutes =
 
     app.post(
       '/peer/events/tx/status',
-      { schema: { hide: true, body: StatusRequest, response: { 200: StatusResponse, ...errors } } },
+      {
+        bodyLimit: MAX_BODY,
+        schema: { hide: true, body: StatusRequest, response: { 200: StatusResponse, ...errors } },
+      },
       async (request) => ({ state: deps.events.txStatus(request.body.txId) }),
     );
 
     app.post(
       '/peer/events/voting',
-      { schema: { hide: true, body: VotingNotice, response: { 200: Ack, ...errors } } },
+      {
+        bodyLimit: MAX_BODY,
+        schema: { hide: true, body: VotingNotice, response: { 200: Ack, ...errors } },
+      },
       async (request) => {
-        deps.events.onVotingNotice(request.body);
+        deps.events.rounds.onVotingNotice(request.body);
         return ok;
       },
     );
 
     app.post(
       '/peer/events/votes',
-      { schema: { hide: true, body: VoteReport, response: { 200: Ack, ...errors } } },
+      {
+        bodyLimit: MAX_BODY,
+        schema: { hide: true, body: VoteReport, response: { 200: Ack, ...errors } },
+      },
       async (request) => {
-        deps.events.onVoteReport(request.body);
+        deps.events.rounds.onVoteReport(request.body);
         return ok;
       },
     );
 
     app.post(
+      '/peer/events/votes/collect',
+      {
+        schema: { hide: true, body: CollectRequest, response: { 200: VoteCollection, ...errors } },
+      },
+      async (request) => deps.events.rounds.onCollect(request.body),
+    );
+
+    app.post(
       '/peer/events/participant',
-      { schema: { hide: true, body: ParticipantNotice, response: { 200: Ack, ...errors } } },
+      {
+        bodyLimit: MAX_BODY,
+        schema: { hide: true, body: ParticipantNotice, response: { 200: Ack, ...errors } },
+      },
       async (request) => {
         deps.events.onParticipantNotice(request.body.eventId, request.body.participant);
         return ok;
@@ -100,7 +127,7 @@ export const eventPeerRoutes =
 
     app.get(
       '/peer/events/photos/:hash',
-      { schema: { hide: true, params: PhotoParams } },
+      { bodyLimit: 1, schema: { hide: true, params: PhotoParams } },
       async (request, reply) => {
         const { hash } = request.params;
         const size = await deps.photos.size(hash);
@@ -112,7 +139,7 @@ export const eventPeerRoutes =
         return reply
           .header('Content-Type', 'application/octet-stream')
           .header('Content-Length', size)
-          .send(deps.photos.read(hash));
+          .send(await deps.photos.read(hash));
       },
     );
   };

@@ -5,6 +5,7 @@
  * sets (one cookie holds several events) — that cookie is the only anonymous write access.
  */
 import { createReadStream } from 'node:fs';
+import { buffer } from 'node:stream/consumers';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
@@ -27,6 +28,10 @@ export interface EventRoutesDeps {
 
 const EventId = z.string().regex(/^evt_[A-Za-z0-9_-]{1,64}$/, 'Not an event id.');
 const Params = z.strictObject({ id: EventId });
+const ParticipantParams = z.strictObject({
+  id: EventId,
+  pid: z.string().regex(/^p_[A-Za-z0-9_-]{1,64}$/, 'Not a participant id.'),
+});
 
 const EventSchema = z.object({
   id: z.string(),
@@ -39,7 +44,13 @@ const EventSchema = z.object({
     z.object({ id: z.string(), participant: z.string(), site: z.string(), addedAt: z.string() }),
   ),
   participants: z.array(
-    z.object({ name: z.string(), site: z.string(), submitted: z.boolean(), voted: z.boolean() }),
+    z.object({
+      id: z.string(),
+      name: z.string(),
+      site: z.string(),
+      submitted: z.boolean(),
+      voted: z.boolean(),
+    }),
   ),
   deadline: z.string().nullable(),
   votes: z.object({ cast: z.number().int(), needed: z.number().int() }),
@@ -53,6 +64,8 @@ const EventSchema = z.object({
     submitted: z.boolean(),
     voted: z.boolean(),
   }),
+  /** Only in the answer to joining: the personal link that restores this participant. */
+  recoveryUrl: z.string().optional(),
 });
 
 const CreateBody = z.strictObject({
@@ -70,6 +83,9 @@ const JoinBody = z.strictObject({
     .max(100)
     .regex(/^[^\p{Cc}]*$/u, 'A name may not contain control characters.'),
 });
+
+const RecoverBody = z.strictObject({ code: z.string().min(1).max(200) });
+const GetQuery = z.strictObject({ invite: z.string().min(1).max(200).optional() });
 
 const VoteBody = z.strictObject({
   montageVersion: z.number().int().min(0),
@@ -118,9 +134,14 @@ export const eventRoutes =
       '/api/events/:id',
       {
         ...open,
-        schema: { summary: 'An event', params: Params, response: { 200: EventSchema, ...errors } },
+        schema: {
+          summary: 'An event (with ?invite=, what an invited person sees before joining)',
+          params: Params,
+          querystring: GetQuery,
+          response: { 200: EventSchema, ...errors },
+        },
       },
-      async (request) => events.get(request.params.id, callerOf(request)),
+      async (request) => events.get(request.params.id, callerOf(request), request.query.invite),
     );
 
     app.post(
@@ -136,10 +157,33 @@ export const eventRoutes =
       },
       async (request, reply) => {
         const caller = callerOf(request);
-        const { view, participantId } = events.join(request.params.id, caller, request.body);
-        const ids = new Map(caller.participantIds).set(request.params.id, participantId);
+        const joined = events.join(request.params.id, caller, request.body);
+        const ids = new Map(caller.participantIds).set(request.params.id, joined.participantId);
         setParticipantCookie(request, reply, ids);
-        return reply.send(view);
+        const url = joined.view.inviteUrl;
+        if (joined.recoveryCode === null || url === null) return reply.send(joined.view);
+        const recoveryUrl = `${url.slice(0, url.indexOf('?'))}?recover=${joined.recoveryCode}`;
+        return reply.send({ ...joined.view, recoveryUrl });
+      },
+    );
+
+    app.post(
+      '/api/events/:id/recover',
+      {
+        ...open,
+        schema: {
+          summary: 'Come back as a participant on a new device, with the personal recovery code',
+          params: Params,
+          body: RecoverBody,
+          response: { 200: EventSchema, ...errors },
+        },
+      },
+      async (request, reply) => {
+        const caller = callerOf(request);
+        const back = events.recover(request.params.id, caller, request.body.code);
+        const ids = new Map(caller.participantIds).set(request.params.id, back.participantId);
+        setParticipantCookie(request, reply, ids);
+        return reply.send(back.view);
       },
     );
 
@@ -175,6 +219,39 @@ export const eventRoutes =
         },
       },
       async (request) => events.vote(request.params.id, callerOf(request), request.body),
+    );
+
+    app.delete(
+      '/api/events/:id',
+      {
+        schema: {
+          summary: 'Delete the event (organiser, before voting starts; by 2PC at every site)',
+          params: Params,
+          response: { 204: z.null(), ...errors },
+        },
+      },
+      async (request, reply) => {
+        requirePrincipal(request);
+        await events.deleteEvent(request.params.id, callerOf(request));
+        return reply.status(204).send(null);
+      },
+    );
+
+    app.delete(
+      '/api/events/:id/participants/:pid',
+      {
+        schema: {
+          summary:
+            'Remove a participant (organiser, before voting; their photos leave the montage)',
+          params: ParticipantParams,
+          response: { 204: z.null(), ...errors },
+        },
+      },
+      async (request, reply) => {
+        requirePrincipal(request);
+        await events.removeParticipant(request.params.id, callerOf(request), request.params.pid);
+        return reply.status(204).send(null);
+      },
     );
 
     app.get(
@@ -257,7 +334,7 @@ async function readPhoto(
       if (part.file.truncated) throw new PayloadTooLargeError(limit);
     }
     if (!staged) throw new BadRequestError('The upload has no "file" part.', 'validation_failed');
-    await probeImage(staged.tempPath);
+    await probeImage(await buffer(photos.readStaged(staged)));
     return staged;
   } catch (error) {
     if (staged) await photos.discard(staged);

@@ -1,7 +1,10 @@
 /**
  * The peer API (/peer/*), spoken only between nodes of one cluster. Every request must carry a
- * valid HMAC signature made with the cluster key (src/replication/peer-auth.ts); anything else
- * gets 401, is logged, and changes nothing. Bodies are validated like any other input.
+ * valid HMAC signature made with the cluster key for this node (src/replication/peer-auth.ts),
+ * checked before the body is read (src/http/peer-guard.ts); anything else gets 401, is logged,
+ * and changes nothing. Each route reads at most its own `bodyLimit`. Bodies are validated like
+ * any other input, and operations are checked one by one (ChangeLog.receive): a refused one is
+ * reported in the answer and the rest of the batch is applied.
  */
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { createReadStream } from 'node:fs';
@@ -9,6 +12,7 @@ import { stat } from 'node:fs/promises';
 import { Readable } from 'node:stream';
 import { z } from 'zod';
 import type { BlobStore } from '../../blobs/blob-store.js';
+import { BadRequestError } from '../../core/errors.js';
 import { MAX_FRAMED_FILES, writeFrames } from '../../folders/content-frames.js';
 import type { BlockList } from '../../folders/blocks.js';
 import type { Faults } from '../../faults/faults.js';
@@ -45,7 +49,19 @@ export interface PeerRoutesDeps {
   readonly contacted: (nodeId: string, url: string) => void;
 }
 
-const MAX_PEER_BODY = 64 * 1024 * 1024;
+/**
+ * What each route needs at most. A push is a batch of 500 operations (peer-link.ts); the
+ * largest legitimate ones (long descriptions, deep paths, wide file version vectors) stay far
+ * under 16 MiB. A pull request is a version vector (one entry per node and device: 1 MiB is
+ * ~20 000 origins); a hello is the sender's id, name and URL; GETs have no body.
+ */
+const LIMITS = {
+  hello: 16 * 1024,
+  ops: 16 * 1024 * 1024,
+  pull: 1024 * 1024,
+  contents: 256 * 1024,
+  none: 1, // Fastify wants a positive limit; these routes take no body
+} as const;
 
 export const peerRoutes =
   (deps: PeerRoutesDeps): FastifyPluginAsyncZod =>
@@ -53,34 +69,57 @@ export const peerRoutes =
     installPeerGuard(app, {
       verifier: deps.verifier,
       faults: deps.faults,
-      bodyLimit: MAX_PEER_BODY,
       contacted: deps.contacted,
     });
 
-    const errors = { 400: ErrorBody, 401: ErrorBody };
+    const errors = { 400: ErrorBody, 401: ErrorBody, 413: ErrorBody };
 
     app.post(
       '/peer/hello',
-      { schema: { hide: true, body: HelloRequest, response: { 200: HelloResponse, ...errors } } },
-      async () => ({
-        ...deps.self(),
-        vv: deps.oplog.versionVector(),
-        pendingBlobBytes: deps.pendingBlobBytes(),
-      }),
+      {
+        bodyLimit: LIMITS.hello,
+        schema: { hide: true, body: HelloRequest, response: { 200: HelloResponse, ...errors } },
+      },
+      async (request) => {
+        if (request.body.nodeId !== request.peerId) {
+          throw new BadRequestError('The hello names another node than the one that signed it.');
+        }
+        return {
+          ...deps.self(),
+          vv: deps.oplog.versionVector(),
+          pendingBlobBytes: deps.pendingBlobBytes(),
+        };
+      },
     );
 
     app.post(
       '/peer/ops',
-      { schema: { hide: true, body: PushRequest, response: { 200: PushResponse, ...errors } } },
+      {
+        bodyLimit: LIMITS.ops,
+        schema: { hide: true, body: PushRequest, response: { 200: PushResponse, ...errors } },
+      },
       async (request) => {
-        const applied = deps.changes.receive(request.body.ops);
-        return { applied: applied.length, vv: deps.oplog.versionVector() };
+        // A node pushes only its own operations; others' travel by pull.
+        const sender = request.peerId;
+        const { applied, rejected } = deps.changes.receive(request.body.ops, {
+          ...(sender === undefined ? {} : { sender }),
+        });
+        if (rejected.length > 0) {
+          request.log.warn(
+            { peer: sender, rejected: rejected.slice(0, 10), count: rejected.length },
+            'pushed operations refused',
+          );
+        }
+        return { applied: applied.length, rejected, vv: deps.oplog.versionVector() };
       },
     );
 
     app.post(
       '/peer/pull',
-      { schema: { hide: true, body: PullRequest, response: { 200: PullResponse, ...errors } } },
+      {
+        bodyLimit: LIMITS.pull,
+        schema: { hide: true, body: PullRequest, response: { 200: PullResponse, ...errors } },
+      },
       async (request) => {
         const { vv, after, limit } = request.body;
         return deps.oplog.missingFor(vv, after, limit);
@@ -89,7 +128,7 @@ export const peerRoutes =
 
     app.get(
       '/peer/folders/:folder/content/:hash',
-      { schema: { hide: true, params: FolderContentParams } },
+      { bodyLimit: LIMITS.none, schema: { hide: true, params: FolderContentParams } },
       async (request, reply) => {
         const file = await deps.folderContent(request.params.folder, request.params.hash);
         const size = file === null ? null : ((await stat(file).catch(() => null))?.size ?? null);
@@ -107,6 +146,7 @@ export const peerRoutes =
     app.get(
       '/peer/folders/:folder/blocks/:hash',
       {
+        bodyLimit: LIMITS.none,
         schema: {
           hide: true,
           params: FolderContentParams,
@@ -127,6 +167,7 @@ export const peerRoutes =
     app.post(
       '/peer/folders/:folder/contents',
       {
+        bodyLimit: LIMITS.contents,
         schema: {
           hide: true,
           params: FolderParams,
@@ -144,7 +185,7 @@ export const peerRoutes =
 
     app.get(
       '/peer/blobs/:hash',
-      { schema: { hide: true, params: BlobParams } },
+      { bodyLimit: LIMITS.none, schema: { hide: true, params: BlobParams } },
       async (request, reply) => {
         const { hash } = request.params;
         const size = await deps.blobs.size(hash);
@@ -153,8 +194,8 @@ export const peerRoutes =
             .status(404)
             .send({ error: { code: 'not_found', message: 'No such blob here.' } });
         }
-        return sendRange(reply, request.headers.range, size, (range) =>
-          throttled(deps.faults, deps.blobs.read(hash, range ?? undefined)),
+        return sendRange(reply, request.headers.range, size, async (range) =>
+          throttled(deps.faults, await deps.blobs.read(hash, range ?? undefined)),
         );
       },
     );

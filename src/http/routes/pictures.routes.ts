@@ -33,7 +33,7 @@ const errors = { 400: ErrorBody, 401: ErrorBody, 403: ErrorBody, 404: ErrorBody 
 export const pictureRoutes =
   (deps: PictureRoutesDeps): FastifyPluginAsyncZod =>
   async (app) => {
-    const { pictures, blobs, thumbs, metrics } = deps;
+    const { pictures, blobs, metrics } = deps;
 
     app.post(
       '/api/pictures',
@@ -154,10 +154,10 @@ export const pictureRoutes =
               .status(206)
               .header('Content-Range', `bytes ${start}-${end}/${picture.size}`)
               .header('Content-Length', end - start + 1)
-              .send(blobs.read(picture.id, { start, end }));
+              .send(await blobs.read(picture.id, { start, end }));
           }
         }
-        return reply.header('Content-Length', picture.size).send(blobs.read(picture.id));
+        return reply.header('Content-Length', picture.size).send(await blobs.read(picture.id));
       },
     );
 
@@ -179,8 +179,7 @@ export const pictureRoutes =
           .header('Cache-Control', 'private, max-age=31536000, immutable')
           .header('Content-Type', 'image/webp');
         if (request.headers['if-none-match'] === etag) return reply.status(304).send();
-        const file = await pictures.thumbnail(picture.id, size);
-        return reply.send(thumbs.read(file));
+        return reply.send(await pictures.thumbnail(picture.id, size));
       },
     );
 

@@ -13,13 +13,16 @@ export function throttled(faults: Faults, stream: Readable): Readable {
   return throttle === null ? stream : stream.pipe(throttle);
 }
 
-/** Sends `size` bytes, or the single range asked for (resumed transfers). */
-export function sendRange(
+/**
+ * Sends `size` bytes, or the single range asked for (resumed transfers). `open` may answer a
+ * promise: the blob store port opens ranges asynchronously (a GET with a Range on S3).
+ */
+export async function sendRange(
   reply: FastifyReply,
   rangeHeader: string | undefined,
   size: number,
-  open: (range: { start: number; end: number } | null) => Readable,
-): FastifyReply {
+  open: (range: { start: number; end: number } | null) => Readable | Promise<Readable>,
+): Promise<FastifyReply> {
   void reply.header('Content-Type', 'application/octet-stream').header('Accept-Ranges', 'bytes');
   if (rangeHeader !== undefined) {
     const ranges = parseRange(size, rangeHeader);
@@ -30,8 +33,8 @@ export function sendRange(
         .status(206)
         .header('Content-Range', `bytes ${first.start}-${first.end}/${size}`)
         .header('Content-Length', first.end - first.start + 1)
-        .send(open(first));
+        .send(await open(first));
     }
   }
-  return reply.header('Content-Length', size).send(open(null));
+  return reply.header('Content-Length', size).send(await open(null));
 }

@@ -37,7 +37,13 @@ export const systemRoutes =
 
     app.get(
       '/metrics',
-      { config: { public: true }, schema: { summary: 'Prometheus metrics', hide: false } },
+      {
+        // It names peers and folders: an admin's session or token, or the metrics token.
+        config: { admin: true, metricsToken: true },
+        schema: {
+          summary: 'Prometheus metrics (admins, or `Authorization: Bearer <--metrics-token>`)',
+        },
+      },
       async (_request, reply) =>
         reply.header('Content-Type', registry.contentType).send(await registry.metrics()),
     );

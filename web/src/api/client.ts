@@ -120,7 +120,19 @@ export function createApi(fetchImpl: FetchLike = (input, init) => fetch(input, i
     folders: () => request<Folder[]>('GET', '/api/folders'),
 
     events: () => request<{ items: MosaicEvent[] }>('GET', '/api/events').then((r) => r.items),
-    event: (eventId: string) => request<MosaicEvent>('GET', `/api/events/${id(eventId)}`),
+    event: (eventId: string, invite?: string | null) =>
+      request<MosaicEvent>(
+        'GET',
+        `/api/events/${id(eventId)}${invite ? `?invite=${encodeURIComponent(invite)}` : ''}`,
+      ),
+    deleteEvent: (eventId: string) => request<null>('DELETE', `/api/events/${id(eventId)}`),
+    removeParticipant: (eventId: string, participantId: string) =>
+      request<null>(
+        'DELETE',
+        `/api/events/${id(eventId)}/participants/${encodeURIComponent(participantId)}`,
+      ),
+    recoverEvent: (eventId: string, code: string) =>
+      request<MosaicEvent>('POST', `/api/events/${id(eventId)}/recover`, { code }),
     createEvent: (body: EventCreate) => request<MosaicEvent>('POST', '/api/events', body),
     joinEvent: (eventId: string, invite: string, name: string) =>
       request<MosaicEvent>('POST', `/api/events/${id(eventId)}/join`, { invite, name }),

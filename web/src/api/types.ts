@@ -71,6 +71,7 @@ export interface EventPhoto {
 }
 
 export interface EventParticipant {
+  readonly id: string;
   readonly name: string;
   readonly site: string;
   readonly submitted: boolean;
@@ -102,6 +103,8 @@ export interface MosaicEvent {
     readonly submitted: boolean;
     readonly voted: boolean;
   };
+  /** Only in the answer to joining: the personal link that restores this participant. */
+  readonly recoveryUrl?: string;
 }
 
 export interface EventCreate {

@@ -1,6 +1,6 @@
 import { describe, expect, test } from 'vitest';
 import type { MosaicEvent } from '../api/types';
-import { canSeeMontage, uploadBlocked, voteBlocked } from './event-rules';
+import { canSeeMontage, organiserMayChange, uploadBlocked, voteBlocked } from './event-rules';
 
 const base: MosaicEvent = {
   id: 'e1',
@@ -72,4 +72,13 @@ test('canSeeMontage: submitters, the organiser, and everyone once published', ()
   expect(canSeeMontage(notYet)).toBe(false);
   expect(canSeeMontage(event({ ...notYet, phase: 'published' }))).toBe(true);
   expect(canSeeMontage(event({ montageVersion: 0 }))).toBe(false);
+});
+
+test('organiserMayChange: the organiser, until voting starts', () => {
+  const organiser = { ...base.me, role: 'organiser' as const };
+  expect(organiserMayChange(event({ me: organiser }))).toBe(true);
+  expect(organiserMayChange(event({ me: organiser, phase: 'aborted' }))).toBe(true);
+  expect(organiserMayChange(event({ me: organiser, phase: 'voting' }))).toBe(false);
+  expect(organiserMayChange(event({ me: organiser, phase: 'published' }))).toBe(false);
+  expect(organiserMayChange(base)).toBe(false);
 });

@@ -57,3 +57,11 @@ export function canSeeMontage(event: MosaicEvent): boolean {
   if (event.montageVersion === 0) return false;
   return event.phase === 'published' || event.me.submitted || event.me.role === 'organiser';
 }
+
+/** The organiser may remove participants or delete the event until voting starts. */
+export function organiserMayChange(event: MosaicEvent): boolean {
+  return (
+    event.me.role === 'organiser' &&
+    (event.phase === 'collecting' || event.phase === 'aborted' || event.phase === 'creating')
+  );
+}

@@ -16,10 +16,12 @@ import {
   PHASE_LABEL,
   canSeeMontage,
   isMember,
+  organiserMayChange,
   uploadBlocked,
   voteBlocked,
 } from '../lib/event-rules';
 import { formatDate } from '../lib/format';
+import { keepRecoveryUrl, recoveryUrlOf } from '../lib/recovery';
 import { navigate, useLocation } from '../router';
 
 const POLL_MS = 2000;
@@ -32,11 +34,18 @@ type Load =
 export function EventPage({ id }: { id: string }) {
   const { search, pathname } = useLocation();
   const invite = search.get('invite');
+  const recover = search.get('recover');
   const [load, setLoad] = useState<Load>({ state: 'loading' });
 
   const refresh = useCallback(async () => {
     try {
-      const event = await api.event(id);
+      // A recovery link restores the participant (sets the cookie) before anything else.
+      const event =
+        recover !== null ? await api.recoverEvent(id, recover) : await api.event(id, invite);
+      if (recover !== null) {
+        keepRecoveryUrl(window.localStorage, id, window.location.href);
+        navigate(pathname, { replace: true });
+      }
       setLoad({ state: 'ok', event });
     } catch (e) {
       setLoad((current) =>
@@ -50,12 +59,13 @@ export function EventPage({ id }: { id: string }) {
             },
       );
     }
-  }, [id]);
+  }, [id, invite, recover, pathname]);
 
   const published = load.state === 'ok' && load.event.phase === 'published';
   usePolling(refresh, POLL_MS, !published);
 
   const joined = (event: MosaicEvent) => {
+    if (event.recoveryUrl) keepRecoveryUrl(window.localStorage, event.id, event.recoveryUrl);
     setLoad({ state: 'ok', event });
     // The invite has done its job: the participant cookie now identifies this person.
     navigate(pathname, { replace: true });
@@ -66,15 +76,23 @@ export function EventPage({ id }: { id: string }) {
     if (invite !== null) return <JoinCard id={id} invite={invite} title={null} onJoined={joined} />;
     return (
       <EmptyState
-        title={load.status === 404 ? 'No such event' : 'This event is private'}
+        title={
+          recover !== null
+            ? 'This personal link did not work'
+            : load.status === 404
+              ? 'No such event'
+              : 'This event is private'
+        }
         icon={<EventsIcon />}
       >
         <p className="muted">
-          {load.status === 403
-            ? 'Open the invite link you were sent to join it.'
-            : load.status === 404
-              ? 'The link may be mistyped, or the event is not known at this node yet.'
-              : load.message}
+          {recover !== null
+            ? load.message
+            : load.status === 403
+              ? 'Open the invite link you were sent to join it.'
+              : load.status === 404
+                ? 'The link may be mistyped, or the event is not known at this node yet.'
+                : load.message}
         </p>
       </EmptyState>
     );
@@ -138,6 +156,10 @@ function JoinCard({
           <p className="muted small">
             Add your photos to a shared montage; it is published when everyone accepts it.
           </p>
+          <p className="muted small">
+            Joined before on another phone or browser? Open the personal link you were given then:
+            joining again here makes you a new, different participant.
+          </p>
         </div>
         <label className="field">
           <span>Your name</span>
@@ -172,6 +194,7 @@ function EventWorkspace({
   event: MosaicEvent;
   onChange: (event: MosaicEvent) => void;
 }) {
+  const recoveryUrl = recoveryUrlOf(window.localStorage, event.id);
   return (
     <div className="event">
       <header className="event-head">
@@ -186,7 +209,15 @@ function EventWorkspace({
           {PHASE_LABEL[event.phase]}
         </span>
       </header>
-      {event.inviteUrl && <InviteBox url={event.inviteUrl} />}
+      {event.inviteUrl && <LinkBox id="invite-url" label="Invite link" url={event.inviteUrl} />}
+      {recoveryUrl && (
+        <LinkBox
+          id="recovery-url"
+          label="Your personal link"
+          url={recoveryUrl}
+          note="Keep it to yourself: it brings you back to this event as yourself on another phone or browser, with your photos and your vote."
+        />
+      )}
       <div className="event-layout">
         <section className="card montage-card" aria-label="Montage">
           <div className="montage-head">
@@ -200,7 +231,12 @@ function EventWorkspace({
         </section>
         <div className="event-side">
           <PhotoUpload event={event} onChange={onChange} />
-          <Participants event={event} />
+          <Participants
+            event={event}
+            onRemoved={() => {
+              void api.event(event.id).then(onChange, () => undefined);
+            }}
+          />
         </div>
       </div>
     </div>
@@ -376,7 +412,23 @@ function PhotoUpload({
   );
 }
 
-function Participants({ event }: { event: MosaicEvent }) {
+function Participants({ event, onRemoved }: { event: MosaicEvent; onRemoved: () => void }) {
+  const [error, setError] = useState<string | null>(null);
+  const [busy, setBusy] = useState<string | null>(null);
+  const canChange = organiserMayChange(event);
+  const remove = async (id: string, name: string) => {
+    if (!window.confirm(`Remove ${name} from the event? Their photos leave the montage.`)) return;
+    setBusy(id);
+    setError(null);
+    try {
+      await api.removeParticipant(event.id, id);
+      onRemoved();
+    } catch (caught) {
+      setError(messageOf(caught));
+    } finally {
+      setBusy(null);
+    }
+  };
   return (
     <section className="card" aria-label="Participants">
       <h2>
@@ -385,32 +437,91 @@ function Participants({ event }: { event: MosaicEvent }) {
           ({event.participants.length} of max. {event.maxParticipants})
         </span>
       </h2>
-      {event.participants.length === 0 ? (
-        <p className="muted small">Nobody has joined yet: send the invite link.</p>
-      ) : (
-        <ul className="people">
-          {event.participants.map((p) => (
-            <li key={`${p.site}/${p.name}`} data-testid="participant">
-              <span className="avatar" aria-hidden="true">
-                {p.name.slice(0, 1).toUpperCase()}
-              </span>
-              <span className="people-name">
-                {p.name}
-                <span className="muted small"> at {p.site}</span>
-              </span>
-              <span className="people-flags">
-                {p.submitted && <span className="flag">photo</span>}
-                {p.voted && <span className="flag flag-voted">voted</span>}
-              </span>
-            </li>
-          ))}
-        </ul>
+      {event.participants.length <= 1 ? (
+        <p className="muted small">Nobody else has joined yet: send the invite link.</p>
+      ) : null}
+      <ul className="people">
+        {event.participants.map((p) => (
+          <li key={p.id} data-testid="participant">
+            <span className="avatar" aria-hidden="true">
+              {p.name.slice(0, 1).toUpperCase()}
+            </span>
+            <span className="people-name">
+              {p.name}
+              <span className="muted small"> at {p.site}</span>
+            </span>
+            <span className="people-flags">
+              {p.submitted && <span className="flag">photo</span>}
+              {p.voted && <span className="flag flag-voted">voted</span>}
+              {canChange && p.name !== event.me.name && (
+                <button
+                  type="button"
+                  className="btn btn-small"
+                  disabled={busy !== null}
+                  onClick={() => void remove(p.id, p.name)}
+                >
+                  {busy === p.id ? 'Removing…' : 'Remove'}
+                </button>
+              )}
+            </span>
+          </li>
+        ))}
+      </ul>
+      {error && (
+        <p className="form-error" role="alert">
+          {error}
+        </p>
       )}
+      {canChange && <DeleteEvent event={event} />}
     </section>
   );
 }
 
-function InviteBox({ url }: { url: string }) {
+function DeleteEvent({ event }: { event: MosaicEvent }) {
+  const [error, setError] = useState<string | null>(null);
+  const [busy, setBusy] = useState(false);
+  const remove = async () => {
+    if (!window.confirm(`Delete “${event.title}” at every site? This cannot be undone.`)) return;
+    setBusy(true);
+    setError(null);
+    try {
+      await api.deleteEvent(event.id);
+      navigate('/events');
+    } catch (caught) {
+      setError(messageOf(caught));
+      setBusy(false);
+    }
+  };
+  return (
+    <div className="danger-zone">
+      <button
+        type="button"
+        className="btn btn-danger"
+        disabled={busy}
+        onClick={() => void remove()}
+      >
+        {busy ? 'Deleting…' : 'Delete the event'}
+      </button>
+      {error && (
+        <p className="form-error" role="alert">
+          {error}
+        </p>
+      )}
+    </div>
+  );
+}
+
+function LinkBox({
+  id,
+  label,
+  url,
+  note,
+}: {
+  id: string;
+  label: string;
+  url: string;
+  note?: string;
+}) {
   const [copied, setCopied] = useState(false);
   const copy = async () => {
     try {
@@ -418,18 +529,18 @@ function InviteBox({ url }: { url: string }) {
       setCopied(true);
     } catch {
       // No clipboard (plain http on another host): select the text for a manual copy.
-      const input = document.getElementById('invite-url');
+      const input = document.getElementById(id);
       if (input instanceof HTMLInputElement) input.select();
     }
   };
   return (
     <div className="invite">
-      <label htmlFor="invite-url" className="small">
-        Invite link
+      <label htmlFor={id} className="small">
+        {label}
       </label>
       <div className="invite-row">
         <input
-          id="invite-url"
+          id={id}
           readOnly
           value={url}
           onFocus={(e) => {
@@ -440,6 +551,7 @@ function InviteBox({ url }: { url: string }) {
           {copied ? <CheckIcon /> : <CopyIcon />} {copied ? 'Copied' : 'Copy'}
         </button>
       </div>
+      {note && <p className="muted small">{note}</p>}
     </div>
   );
 }

@@ -1,0 +1,209 @@
+/**
+ * The blob store on the local file system (the default, one process):
+ *
+ *   <root>/blobs/ab/abcdef…   the bytes, named by their SHA-256
+ *   <root>/tmp/               uploads in progress (emptied at start: a crash leaves no partial blob)
+ *   <root>/trash/abcdef…      deleted bytes, kept for the retention period, then swept
+ *   <root>/partial/abcdef…    blobs being fetched from peers (kept across restarts: resumable)
+ *   <named>/<name>            derived objects (thumbnails); <root>/named unless told otherwise
+ *
+ * Writes stream into a temp file while hashing, are fsynced, then renamed into place (and the
+ * directory fsynced), so a blob that exists is always whole. Nothing is buffered in memory.
+ */
+import { randomUUID } from 'node:crypto';
+import { createReadStream, createWriteStream } from 'node:fs';
+import { mkdir, open, readdir, rename, rm, stat, unlink, utimes } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { NotFoundError } from '../core/errors.js';
+import { fsyncDir } from '../core/fsync.js';
+import { isSha256Hex } from '../core/ids.js';
+import {
+  assertHash,
+  assertName,
+  type BlobStore,
+  type ByteRange,
+  type StagedBlob,
+} from './blob-store.js';
+import { isNotFound, receiveFile, sizeOf, stageFile } from './local-files.js';
+
+const TOKEN = /^[0-9a-f-]{36}$/;
+
+export class LocalBlobStore implements BlobStore {
+  readonly blobsDir: string;
+  readonly tmpDir: string;
+  readonly trashDir: string;
+  readonly partialDir: string;
+  readonly namedDir: string;
+
+  constructor(root: string, options: { readonly namedDir?: string } = {}) {
+    this.partialDir = join(root, 'partial');
+    this.blobsDir = join(root, 'blobs');
+    this.tmpDir = join(root, 'tmp');
+    this.trashDir = join(root, 'trash');
+    this.namedDir = options.namedDir ?? join(root, 'named');
+  }
+
+  async init(): Promise<void> {
+    await mkdir(this.blobsDir, { recursive: true });
+    await mkdir(this.trashDir, { recursive: true });
+    await mkdir(this.partialDir, { recursive: true });
+    await mkdir(this.namedDir, { recursive: true });
+    await rm(this.tmpDir, { recursive: true, force: true });
+    await mkdir(this.tmpDir, { recursive: true });
+  }
+
+  private path(hash: string): string {
+    assertHash(hash);
+    return join(this.blobsDir, hash.slice(0, 2), hash);
+  }
+
+  private stagedPath(staged: StagedBlob): string {
+    if (!TOKEN.test(staged.token)) throw new Error('Not a staged blob of this store');
+    return join(this.tmpDir, staged.token);
+  }
+
+  async has(hash: string): Promise<boolean> {
+    return (await sizeOf(this.path(hash))) !== null;
+  }
+
+  async size(hash: string): Promise<number | null> {
+    return sizeOf(this.path(hash));
+  }
+
+  async stage(source: Readable, limit: number): Promise<StagedBlob> {
+    const token = randomUUID();
+    const { hash, size } = await stageFile(source, join(this.tmpDir, token), limit);
+    return { hash, size, token };
+  }
+
+  readStaged(staged: StagedBlob): Readable {
+    return createReadStream(this.stagedPath(staged));
+  }
+
+  /** The data was fsynced when the temp file closed; the rename makes it visible. */
+  async commit(staged: StagedBlob): Promise<void> {
+    const target = this.path(staged.hash);
+    if ((await sizeOf(target)) === staged.size) {
+      await this.discard(staged);
+      return;
+    }
+    await this.moveIn(this.stagedPath(staged), staged.hash);
+  }
+
+  async discard(staged: StagedBlob): Promise<void> {
+    await rm(this.stagedPath(staged), { force: true });
+  }
+
+  async read(hash: string, range?: ByteRange): Promise<Readable> {
+    try {
+      const handle = await open(this.path(hash), 'r');
+      return handle.createReadStream(range ? { start: range.start, end: range.end } : {});
+    } catch (error) {
+      if (isNotFound(error)) throw new NotFoundError('Blob');
+      throw error;
+    }
+  }
+
+  private partialPath(hash: string): string {
+    assertHash(hash);
+    return join(this.partialDir, hash);
+  }
+
+  async partialSize(hash: string): Promise<number> {
+    return (await sizeOf(this.partialPath(hash))) ?? 0;
+  }
+
+  async receive(hash: string, size: number, source: Readable, start: number): Promise<void> {
+    const partial = this.partialPath(hash);
+    await receiveFile(partial, hash, size, source, start);
+    await this.moveIn(partial, hash);
+  }
+
+  private async moveIn(file: string, hash: string): Promise<void> {
+    const dir = join(this.blobsDir, hash.slice(0, 2));
+    await mkdir(dir, { recursive: true });
+    await rename(file, this.path(hash));
+    await fsyncDir(dir);
+  }
+
+  /** The trashed file's mtime records when, for the retention sweep. */
+  async trash(hash: string): Promise<void> {
+    const target = join(this.trashDir, hash);
+    try {
+      await rename(this.path(hash), target);
+    } catch (error) {
+      if (isNotFound(error)) return;
+      throw error;
+    }
+    const now = new Date();
+    await utimes(target, now, now);
+  }
+
+  async restore(hash: string): Promise<boolean> {
+    const dir = join(this.blobsDir, hash.slice(0, 2));
+    await mkdir(dir, { recursive: true });
+    try {
+      await rename(join(this.trashDir, hash), this.path(hash));
+      return true;
+    } catch (error) {
+      if (isNotFound(error)) return false;
+      throw error;
+    }
+  }
+
+  async sweepTrash(retentionMs: number, now = Date.now()): Promise<string[]> {
+    const removed: string[] = [];
+    for (const name of await readdir(this.trashDir)) {
+      if (!isSha256Hex(name)) continue;
+      const file = join(this.trashDir, name);
+      const info = await stat(file);
+      if (now - info.mtimeMs >= retentionMs) {
+        await unlink(file);
+        removed.push(name);
+      }
+    }
+    return removed;
+  }
+
+  private namedPath(name: string): string {
+    assertName(name);
+    return join(this.namedDir, name);
+  }
+
+  /** Temp file then rename: a reader sees the old object or the new one, never half. */
+  async putNamed(name: string, bytes: Buffer): Promise<void> {
+    const target = this.namedPath(name);
+    const tmp = `${target}.${randomUUID()}.tmp`;
+    try {
+      await pipeline([bytes], createWriteStream(tmp));
+      await rename(tmp, target);
+    } catch (error) {
+      await rm(tmp, { force: true });
+      throw error;
+    }
+  }
+
+  async readNamed(name: string): Promise<Readable | null> {
+    try {
+      const handle = await open(this.namedPath(name), 'r');
+      return handle.createReadStream();
+    } catch (error) {
+      if (isNotFound(error)) return null;
+      throw error;
+    }
+  }
+
+  async hasNamed(name: string): Promise<boolean> {
+    return (await sizeOf(this.namedPath(name))) !== null;
+  }
+
+  async removeNamed(name: string): Promise<void> {
+    await rm(this.namedPath(name), { force: true });
+  }
+
+  async close(): Promise<void> {
+    // Nothing held open.
+  }
+}

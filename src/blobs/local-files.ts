@@ -1,0 +1,99 @@
+/**
+ * Hashing while streaming into local files: the staging and partial-fetch side that both
+ * adapters share (the S3 adapter stages on local disk too, then uploads verified bytes).
+ */
+import { createHash } from 'node:crypto';
+import { createReadStream, createWriteStream } from 'node:fs';
+import { rm, stat } from 'node:fs/promises';
+import { Transform, type Readable, type TransformCallback } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { PayloadTooLargeError } from '../core/errors.js';
+
+/**
+ * Streams `source` into `file` (created, fsynced on close), hashing as it goes. Fails with
+ * PayloadTooLargeError (and removes the file) as soon as more than `limit` bytes arrive.
+ */
+export async function stageFile(
+  source: Readable,
+  file: string,
+  limit: number,
+): Promise<{ hash: string; size: number }> {
+  const hash = createHash('sha256');
+  let size = 0;
+  const meter = new Transform({
+    transform(chunk: Buffer, _encoding: BufferEncoding, done: TransformCallback) {
+      size += chunk.length;
+      if (size > limit) {
+        done(new PayloadTooLargeError(limit));
+        return;
+      }
+      hash.update(chunk);
+      done(null, chunk);
+    },
+  });
+  try {
+    await pipeline(source, meter, createWriteStream(file, { flags: 'wx', flush: true }));
+  } catch (error) {
+    await rm(file, { force: true });
+    throw error;
+  }
+  return { hash: hash.digest('hex'), size };
+}
+
+/**
+ * Writes a fetched blob into `partial` from `start` (after what an interrupted fetch left) and
+ * checks the whole file hashes to `hash` with `size` bytes. On a mismatch the file is removed,
+ * so the next attempt starts over.
+ */
+export async function receiveFile(
+  partial: string,
+  hash: string,
+  size: number,
+  source: Readable,
+  start: number,
+): Promise<void> {
+  const digest = createHash('sha256');
+  if (start > 0) {
+    await pipeline(
+      createReadStream(partial, { end: start - 1 }),
+      async (chunks: AsyncIterable<Buffer>) => {
+        for await (const chunk of chunks) digest.update(chunk);
+      },
+    );
+  }
+  let received = start;
+  const meter = new Transform({
+    transform(chunk: Buffer, _encoding: BufferEncoding, done: TransformCallback) {
+      received += chunk.length;
+      if (received > size) {
+        done(new Error(`Blob ${hash} is longer than ${size} bytes`));
+        return;
+      }
+      digest.update(chunk);
+      done(null, chunk);
+    },
+  });
+  await pipeline(
+    source,
+    meter,
+    createWriteStream(partial, start > 0 ? { flags: 'r+', start, flush: true } : { flush: true }),
+  );
+  const actual = digest.digest('hex');
+  if (received !== size || actual !== hash) {
+    await rm(partial, { force: true });
+    throw new Error(`Blob ${hash} failed verification (${received}/${size} bytes, hash ${actual})`);
+  }
+}
+
+export async function sizeOf(file: string): Promise<number | null> {
+  try {
+    return (await stat(file)).size;
+  } catch (error) {
+    if (isNotFound(error)) return null;
+    throw error;
+  }
+}
+
+export function isNotFound(error: unknown): boolean {
+  return (error as NodeJS.ErrnoException).code === 'ENOENT';
+}

@@ -1,0 +1,334 @@
+/**
+ * The blob store on an S3-compatible object store, shared by every process of a site:
+ *
+ *   <prefix>blobs/<sha256>    the bytes (multipart uploads for large ones)
+ *   <prefix>trash/<sha256>    deleted bytes; the copy's LastModified is the deletion time (also in
+ *                             the `mosaic-trashed-at` metadata), swept after the retention
+ *   <prefix>named/<name>      derived objects (thumbnails)
+ *   <scratch>/tmp/, partial/  local files: uploads being hashed, peer fetches being resumed
+ *
+ * What S3 cannot do and how this copes (see docs/architecture.md, "Blob store"):
+ * - No append and no rename: an upload is hashed while it streams into a local temp file, and
+ *   only verified bytes are uploaded, straight to their hash key, so nothing unverified is ever
+ *   visible in the bucket and a crash leaves nothing there (a multipart upload that dies is
+ *   aborted; what the store keeps of one is not an object). Peer fetches resume from a local
+ *   partial file the same way; another process of the site starts such a fetch over.
+ * - No conditional PUT on every store (OpenStack Swift's s3api has none): content-addressed
+ *   writes are HEAD then PUT; two processes racing write the same bytes, which is harmless.
+ * - No move: trash and restore are a server-side copy then a delete.
+ * - Ranges are GETs with a Range header, straight from the store.
+ *
+ * Checksums are sent only when required (`WHEN_REQUIRED`): Swift refuses aws-chunked bodies.
+ */
+import { randomUUID } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { mkdir, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Readable } from 'node:stream';
+import {
+  CopyObjectCommand,
+  CreateBucketCommand,
+  DeleteObjectCommand,
+  GetObjectCommand,
+  HeadBucketCommand,
+  HeadObjectCommand,
+  ListObjectsV2Command,
+  PutObjectCommand,
+  S3Client,
+} from '@aws-sdk/client-s3';
+import { Upload } from '@aws-sdk/lib-storage';
+import { NotFoundError } from '../core/errors.js';
+import { isSha256Hex } from '../core/ids.js';
+import {
+  assertHash,
+  assertName,
+  type BlobStore,
+  type ByteRange,
+  type StagedBlob,
+} from './blob-store.js';
+import { receiveFile, sizeOf, stageFile } from './local-files.js';
+
+export interface S3BlobStoreOptions {
+  readonly bucket: string;
+  /** Prepended to every key, e.g. "site-a/" (empty: the bucket root). */
+  readonly prefix?: string;
+  /** The store's URL (path-style requests are used, as Swift and most S3 servers want). */
+  readonly endpoint?: string;
+  readonly region: string;
+  /** Default: the SDK's chain (AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY, profiles...). */
+  readonly credentials?: { readonly accessKeyId: string; readonly secretAccessKey: string };
+  /** Local directory for uploads being hashed and peer fetches being resumed. */
+  readonly scratchDir: string;
+  /** Objects above this many bytes are uploaded in parts of this size (S3's minimum is 5 MiB). */
+  readonly partSize?: number;
+}
+
+const TOKEN = /^[0-9a-f-]{36}$/;
+const DEFAULT_PART_SIZE = 8 * 1024 * 1024;
+
+export class S3BlobStore implements BlobStore {
+  readonly client: S3Client;
+  private readonly bucket: string;
+  private readonly prefix: string;
+  private readonly tmpDir: string;
+  private readonly partialDir: string;
+  private readonly partSize: number;
+  private readonly endpoint: string | undefined;
+
+  constructor(options: S3BlobStoreOptions) {
+    this.bucket = options.bucket;
+    this.prefix = options.prefix ?? '';
+    this.endpoint = options.endpoint;
+    this.tmpDir = join(options.scratchDir, 'tmp');
+    this.partialDir = join(options.scratchDir, 'partial');
+    this.partSize = Math.max(5 * 1024 * 1024, options.partSize ?? DEFAULT_PART_SIZE);
+    this.client = new S3Client({
+      region: options.region,
+      forcePathStyle: true,
+      requestChecksumCalculation: 'WHEN_REQUIRED',
+      responseChecksumValidation: 'WHEN_REQUIRED',
+      ...(options.endpoint === undefined ? {} : { endpoint: options.endpoint }),
+      ...(options.credentials === undefined ? {} : { credentials: options.credentials }),
+    });
+  }
+
+  /** Creates the scratch directories (emptying tmp/) and the bucket when it does not exist. */
+  async init(): Promise<void> {
+    await rm(this.tmpDir, { recursive: true, force: true });
+    await mkdir(this.tmpDir, { recursive: true });
+    await mkdir(this.partialDir, { recursive: true });
+    try {
+      await this.client.send(new HeadBucketCommand({ Bucket: this.bucket }));
+    } catch (error) {
+      if (!isMissing(error)) throw this.unreachable(error);
+      await this.client
+        .send(new CreateBucketCommand({ Bucket: this.bucket }))
+        .catch((e: unknown) => {
+          throw this.unreachable(e);
+        });
+    }
+  }
+
+  private unreachable(error: unknown): Error {
+    const e = error as { name?: string; message?: string; $metadata?: { httpStatusCode?: number } };
+    const status = e.$metadata?.httpStatusCode;
+    return new Error(
+      `The blob store (bucket "${this.bucket}"${this.endpoint === undefined ? '' : ` at ${this.endpoint}`}) ` +
+        `cannot be used: ${e.name ?? 'Error'}${status === undefined ? '' : ` (HTTP ${status})`}: ${e.message ?? ''}`,
+      { cause: error },
+    );
+  }
+
+  private key(area: 'blobs' | 'trash', hash: string): string {
+    assertHash(hash);
+    return `${this.prefix}${area}/${hash}`;
+  }
+
+  private namedKey(name: string): string {
+    assertName(name);
+    return `${this.prefix}named/${name}`;
+  }
+
+  private stagedPath(staged: StagedBlob): string {
+    if (!TOKEN.test(staged.token)) throw new Error('Not a staged blob of this store');
+    return join(this.tmpDir, staged.token);
+  }
+
+  private async head(key: string): Promise<number | null> {
+    try {
+      const res = await this.client.send(new HeadObjectCommand({ Bucket: this.bucket, Key: key }));
+      return res.ContentLength ?? 0;
+    } catch (error) {
+      if (isMissing(error)) return null;
+      throw error;
+    }
+  }
+
+  async has(hash: string): Promise<boolean> {
+    return (await this.head(this.key('blobs', hash))) !== null;
+  }
+
+  async size(hash: string): Promise<number | null> {
+    return this.head(this.key('blobs', hash));
+  }
+
+  async stage(source: Readable, limit: number): Promise<StagedBlob> {
+    const token = randomUUID();
+    const { hash, size } = await stageFile(source, join(this.tmpDir, token), limit);
+    return { hash, size, token };
+  }
+
+  readStaged(staged: StagedBlob): Readable {
+    return createReadStream(this.stagedPath(staged));
+  }
+
+  async commit(staged: StagedBlob): Promise<void> {
+    const file = this.stagedPath(staged);
+    try {
+      await this.putVerified(file, staged.hash, staged.size);
+    } finally {
+      await rm(file, { force: true });
+    }
+  }
+
+  async discard(staged: StagedBlob): Promise<void> {
+    await rm(this.stagedPath(staged), { force: true });
+  }
+
+  /** HEAD then PUT (no conditional PUT on Swift): bytes already there are not sent again. */
+  private async putVerified(file: string, hash: string, size: number): Promise<void> {
+    const key = this.key('blobs', hash);
+    if ((await this.head(key)) === size) return;
+    if (size <= this.partSize) {
+      await this.client.send(
+        new PutObjectCommand({
+          Bucket: this.bucket,
+          Key: key,
+          Body: createReadStream(file),
+          ContentLength: size,
+        }),
+      );
+      return;
+    }
+    const upload = new Upload({
+      client: this.client,
+      params: { Bucket: this.bucket, Key: key, Body: createReadStream(file) },
+      partSize: this.partSize,
+      queueSize: 2,
+      leavePartsOnError: false,
+    });
+    await upload.done();
+    const stored = await this.head(key);
+    if (stored !== size) throw new Error(`Blob ${hash}: the store kept ${stored}/${size} bytes`);
+  }
+
+  async read(hash: string, range?: ByteRange): Promise<Readable> {
+    try {
+      const res = await this.client.send(
+        new GetObjectCommand({
+          Bucket: this.bucket,
+          Key: this.key('blobs', hash),
+          ...(range ? { Range: `bytes=${range.start}-${range.end}` } : {}),
+        }),
+      );
+      return res.Body as Readable;
+    } catch (error) {
+      if (isMissing(error)) throw new NotFoundError('Blob');
+      throw error;
+    }
+  }
+
+  private partialPath(hash: string): string {
+    assertHash(hash);
+    return join(this.partialDir, hash);
+  }
+
+  async partialSize(hash: string): Promise<number> {
+    return (await sizeOf(this.partialPath(hash))) ?? 0;
+  }
+
+  async receive(hash: string, size: number, source: Readable, start: number): Promise<void> {
+    const partial = this.partialPath(hash);
+    await receiveFile(partial, hash, size, source, start);
+    await this.putVerified(partial, hash, size);
+    await rm(partial, { force: true });
+  }
+
+  async trash(hash: string): Promise<void> {
+    await this.move(this.key('blobs', hash), this.key('trash', hash), {
+      'mosaic-trashed-at': String(Date.now()),
+    });
+  }
+
+  async restore(hash: string): Promise<boolean> {
+    return this.move(this.key('trash', hash), this.key('blobs', hash), {});
+  }
+
+  /** Copy then delete (S3 has no rename); false when the source is not there. */
+  private async move(from: string, to: string, metadata: Record<string, string>): Promise<boolean> {
+    try {
+      await this.client.send(
+        new CopyObjectCommand({
+          Bucket: this.bucket,
+          Key: to,
+          CopySource: `${this.bucket}/${from}`,
+          MetadataDirective: 'REPLACE',
+          Metadata: metadata,
+        }),
+      );
+    } catch (error) {
+      if (isMissing(error)) return false;
+      throw error;
+    }
+    await this.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: from }));
+    return true;
+  }
+
+  async sweepTrash(retentionMs: number, now = Date.now()): Promise<string[]> {
+    const removed: string[] = [];
+    const prefix = `${this.prefix}trash/`;
+    let token: string | undefined;
+    do {
+      const page = await this.client.send(
+        new ListObjectsV2Command({
+          Bucket: this.bucket,
+          Prefix: prefix,
+          ...(token === undefined ? {} : { ContinuationToken: token }),
+        }),
+      );
+      for (const entry of page.Contents ?? []) {
+        const hash = entry.Key?.slice(prefix.length) ?? '';
+        if (!isSha256Hex(hash) || !entry.LastModified) continue;
+        if (now - entry.LastModified.getTime() >= retentionMs) {
+          await this.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: entry.Key }));
+          removed.push(hash);
+        }
+      }
+      token = page.IsTruncated === true ? page.NextContinuationToken : undefined;
+    } while (token !== undefined);
+    return removed;
+  }
+
+  /** One PUT: S3 objects appear whole, so no temp key is needed. */
+  async putNamed(name: string, bytes: Buffer): Promise<void> {
+    await this.client.send(
+      new PutObjectCommand({ Bucket: this.bucket, Key: this.namedKey(name), Body: bytes }),
+    );
+  }
+
+  async readNamed(name: string): Promise<Readable | null> {
+    try {
+      const res = await this.client.send(
+        new GetObjectCommand({ Bucket: this.bucket, Key: this.namedKey(name) }),
+      );
+      return res.Body as Readable;
+    } catch (error) {
+      if (isMissing(error)) return null;
+      throw error;
+    }
+  }
+
+  async hasNamed(name: string): Promise<boolean> {
+    return (await this.head(this.namedKey(name))) !== null;
+  }
+
+  async removeNamed(name: string): Promise<void> {
+    await this.client.send(
+      new DeleteObjectCommand({ Bucket: this.bucket, Key: this.namedKey(name) }),
+    );
+  }
+
+  async close(): Promise<void> {
+    this.client.destroy();
+  }
+}
+
+function isMissing(error: unknown): boolean {
+  const e = error as { name?: string; $metadata?: { httpStatusCode?: number } };
+  return (
+    e.name === 'NotFound' ||
+    e.name === 'NoSuchKey' ||
+    e.name === 'NoSuchBucket' ||
+    e.$metadata?.httpStatusCode === 404
+  );
+}

@@ -1,0 +1,58 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { Limiter } from './limiter.js';
+
+function tick(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+describe('Limiter', () => {
+  it('never runs more than its limit at once, and runs every task', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.integer({ min: 1, max: 4 }),
+        fc.array(fc.integer({ min: 0, max: 3 }), { maxLength: 20 }),
+        async (limit, delays) => {
+          const limiter = new Limiter(limit);
+          let active = 0;
+          let peak = 0;
+          const results = await Promise.all(
+            delays.map((ms, i) =>
+              limiter.run(async () => {
+                active++;
+                peak = Math.max(peak, active);
+                await tick(ms);
+                active--;
+                return i;
+              }),
+            ),
+          );
+          expect(results).toEqual(delays.map((_, i) => i));
+          expect(peak).toBeLessThanOrEqual(limit);
+          expect(peak).toBe(Math.min(limit, delays.length));
+        },
+      ),
+      { numRuns: 50 },
+    );
+  });
+
+  it('starts waiting tasks in arrival order', async () => {
+    const limiter = new Limiter(1);
+    const started: number[] = [];
+    await Promise.all(
+      [0, 1, 2, 3].map((i) =>
+        limiter.run(async () => {
+          started.push(i);
+          await tick(1);
+        }),
+      ),
+    );
+    expect(started).toEqual([0, 1, 2, 3]);
+  });
+
+  it('frees the slot when a task fails', async () => {
+    const limiter = new Limiter(1);
+    await expect(limiter.run(() => Promise.reject(new Error('boom')))).rejects.toThrow('boom');
+    await expect(limiter.run(() => Promise.resolve('next'))).resolves.toBe('next');
+  });
+});

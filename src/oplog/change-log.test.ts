@@ -1,0 +1,143 @@
+import fc from 'fast-check';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { SqliteAccountRepository } from '../accounts/account.repository.js';
+import { decodeHlc, encodeHlc, HybridClock, MAX_DRIFT_MS } from '../core/hlc.js';
+import { openDatabase, type Db } from '../db/database.js';
+import { DeviceRepository } from '../devices/device.repository.js';
+import { FolderIndexRepository } from '../folders/folder-index.repository.js';
+import { SqlitePictureRepository } from '../pictures/picture.repository.js';
+import { ChangeLog, OpsRefusedError } from './change-log.js';
+import type { Op } from './op.js';
+import { OpLogRepository } from './oplog.repository.js';
+
+const SELF = 'aaaaaaaaaaaaaaaa';
+const PEER = 'bbbbbbbbbbbbbbbb';
+const T0 = 1_800_000_000_000;
+
+let db: Db;
+let oplog: OpLogRepository;
+let now: number;
+let changes: ChangeLog;
+
+function build(): ChangeLog {
+  return new ChangeLog(db, oplog, new HybridClock(SELF, () => now, oplog.lastHlc()), SELF, {
+    pictures: new SqlitePictureRepository(db),
+    accounts: new SqliteAccountRepository(db),
+    hasBlob: () => false,
+    folders: new FolderIndexRepository(db),
+    devices: new DeviceRepository(db),
+    selfId: SELF,
+  });
+}
+
+beforeEach(() => {
+  db = openDatabase(':memory:');
+  oplog = new OpLogRepository(db);
+  now = T0;
+  changes = build();
+});
+afterEach(() => {
+  db.close();
+});
+
+let ids = 0;
+function op(origin: string, seq: number, wall: number, node = origin): Op {
+  const id = (++ids).toString(16).padStart(64, '0');
+  return {
+    origin,
+    seq,
+    hlc: encodeHlc({ wall, counter: 0, node }),
+    body: { kind: 'picture.update', id, title: `${origin}#${seq}` },
+  };
+}
+
+const update = { kind: 'picture.update', id: 'f'.repeat(64), title: 'local' } as const;
+
+describe('ChangeLog.receive', () => {
+  it('refuses operations that claim this node as origin; the rest of the batch is applied', () => {
+    const result = changes.receive([op(PEER, 1, T0), op(SELF, 1000, T0), op(PEER, 2, T0)]);
+    expect(result.applied.map((o) => o.seq)).toEqual([1, 2]);
+    expect(result.rejected).toEqual([expect.objectContaining({ seq: 1000, code: 'own_origin' })]);
+    expect(changes.commit(update).seq).toBe(1);
+    expect(oplog.contiguous(SELF)).toBe(1);
+  });
+
+  it('numbers local operations from the contiguous counter, past a forged op already logged', () => {
+    // A log from before the fix: a forged op of this origin at seq 1000.
+    oplog.append(op(SELF, 1000, T0));
+    const seqs = Array.from({ length: 3 }, () => changes.commit(update).seq);
+    expect(seqs).toEqual([1, 2, 3]);
+    expect(oplog.contiguous(SELF)).toBe(3);
+  });
+
+  it('refuses ops pushed for another origin, and timestamps not from the origin clock', () => {
+    const result = changes.receive(
+      [op('cccccccccccccccc', 1, T0), op(PEER, 1, T0, 'c'.repeat(16))],
+      {
+        sender: PEER,
+      },
+    );
+    expect(result.applied).toEqual([]);
+    expect(result.rejected.map((r) => r.code)).toEqual(['not_sender', 'foreign_hlc']);
+  });
+
+  it('reports a second, different op with a logged (origin, seq); a true duplicate is silent', () => {
+    const first = op(PEER, 1, T0);
+    changes.receive([first]);
+    expect(changes.receive([first])).toEqual({ applied: [], rejected: [] });
+    const other = changes.receive([op(PEER, 1, T0 + 5)]);
+    expect(other.rejected).toEqual([expect.objectContaining({ seq: 1, code: 'conflict' })]);
+    expect(oplog.hlcOf(PEER, 1)).toBe(first.hlc);
+  });
+
+  it('refuses a far-future op on its own, and takes it when offered after the clock caught up', () => {
+    const ahead = op(PEER, 2, T0 + 10 * 60_000);
+    const first = changes.receive([op(PEER, 1, T0), ahead, op(PEER, 3, T0)]);
+    expect(first.applied.map((o) => o.seq)).toEqual([1, 3]);
+    expect(first.rejected).toEqual([expect.objectContaining({ seq: 2, code: 'clock_ahead' })]);
+    expect(oplog.contiguous(PEER)).toBe(1); // still asked for by every pull
+    expect(decodeHlc(changes.commit(update).hlc).wall).toBe(T0);
+
+    now = T0 + 10 * 60_000 - MAX_DRIFT_MS;
+    expect(changes.receive([ahead]).applied).toEqual([ahead]);
+    expect(oplog.contiguous(PEER)).toBe(3);
+  });
+
+  it('never lets remote timestamps move the clock more than the bound ahead', () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.integer({ min: -3_600_000, max: 3_600_000 }), { minLength: 1, maxLength: 20 }),
+        (skews) => {
+          db.close();
+          db = openDatabase(':memory:');
+          oplog = new OpLogRepository(db);
+          now = T0;
+          changes = build();
+          skews.forEach((skew, i) => {
+            const offered = op(PEER, i + 1, T0 + skew);
+            const { applied, rejected } = changes.receive([offered]);
+            expect(applied.length + rejected.length).toBe(1);
+            expect(rejected.length === 1).toBe(skew > MAX_DRIFT_MS);
+          });
+          const local = decodeHlc(changes.commit(update).hlc);
+          expect(local.wall).toBeLessThanOrEqual(T0 + MAX_DRIFT_MS);
+        },
+      ),
+      { numRuns: 50 },
+    );
+  });
+});
+
+describe('ChangeLog.receiveAll', () => {
+  it('applies nothing and tells no listener when any op is refused', () => {
+    const heard: Op[] = [];
+    changes.onOps((ops) => heard.push(...ops));
+    expect(() => changes.receiveAll([op(PEER, 1, T0), op(PEER, 2, T0 + 3_600_000)])).toThrow(
+      OpsRefusedError,
+    );
+    expect(oplog.count()).toBe(0);
+    expect(heard).toEqual([]);
+    expect(changes.receiveAll([op(PEER, 1, T0)])).toHaveLength(1);
+    expect(heard).toHaveLength(1);
+  });
+});

@@ -1,0 +1,129 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { deflateSync } from 'node:zlib';
+import { join } from 'node:path';
+import sharp from 'sharp';
+import { crc32 } from 'node:zlib';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { InvalidImageError, NotAnImageError } from '../core/errors.js';
+import { Limiter } from '../core/limiter.js';
+import { LocalBlobStore } from '../blobs/local-blob-store.js';
+import { assertPixels, MAX_JPEG_PIXELS, MAX_PIXELS, probeImage, Thumbnails } from './images.js';
+
+/** A PNG with a valid header (IHDR, RGBA 8-bit) and no pixel data to speak of. */
+function pngHeaderOnly(width: number, height: number): Buffer {
+  const chunk = (type: string, data: Buffer): Buffer => {
+    const body = Buffer.concat([Buffer.from(type, 'ascii'), data]);
+    const out = Buffer.alloc(body.length + 8);
+    out.writeUInt32BE(data.length, 0);
+    body.copy(out, 4);
+    out.writeUInt32BE(crc32(body), body.length + 4);
+    return out;
+  };
+  const ihdr = Buffer.alloc(13);
+  ihdr.writeUInt32BE(width, 0);
+  ihdr.writeUInt32BE(height, 4);
+  ihdr.set([8, 6, 0, 0, 0], 8);
+  return Buffer.concat([
+    Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
+    chunk('IHDR', ihdr),
+    chunk('IDAT', deflateSync(Buffer.alloc(0))),
+    chunk('IEND', Buffer.alloc(0)),
+  ]);
+}
+
+let dir: string;
+let bomb: Buffer;
+let normal: Buffer;
+
+async function storeAt(name: string): Promise<LocalBlobStore> {
+  const store = new LocalBlobStore(join(dir, name));
+  await store.init();
+  return store;
+}
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'mosaic-images-'));
+  // A 60-byte PNG whose header declares 16000 x 16000 RGBA (1 GB decoded): only the header
+  // is meant to be read.
+  bomb = pngHeaderOnly(16_000, 16_000);
+  normal = await sharp({
+    create: { width: 800, height: 600, channels: 3, background: '#abcdef' },
+  })
+    .png()
+    .toBuffer();
+});
+afterAll(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+describe('pixel limit', () => {
+  it('accepts up to the limit, per format', () => {
+    expect(() => {
+      assertPixels(10_000, 10_000, 'png');
+    }).not.toThrow();
+    expect(() => {
+      assertPixels(10_001, 10_000, 'png');
+    }).toThrow(InvalidImageError);
+    expect(() => {
+      assertPixels(16_320, 12_240, 'jpeg'); // a 200 Mpx phone photo
+    }).not.toThrow();
+    expect(() => {
+      assertPixels(16_000, 16_000, 'jpeg');
+    }).toThrow(/at most 210 megapixels for JPEG/);
+    expect(MAX_PIXELS).toBeLessThan(MAX_JPEG_PIXELS);
+  });
+
+  it('refuses a declared 16000 x 16000 PNG from its header, quickly, with a 422', async () => {
+    const started = performance.now();
+    const error: unknown = await probeImage(bomb).catch((e: unknown) => e);
+    expect(performance.now() - started).toBeLessThan(500);
+    expect(error).toBeInstanceOf(InvalidImageError);
+    expect((error as InvalidImageError).status).toBe(422);
+    expect((error as Error).message).toBe(
+      'The image is 16000 x 16000 pixels (256 megapixels); this node accepts at most 100 megapixels.',
+    );
+  });
+
+  it('refuses it for a thumbnail too (bytes that never went through an upload)', async () => {
+    const thumbs = new Thumbnails(await storeAt('thumbs'));
+    await expect(thumbs.make('bomb', bomb, 'small')).rejects.toThrow(/256 megapixels/);
+  });
+});
+
+class CountingLimiter extends Limiter {
+  inFlight = 0;
+  peak = 0;
+  override run<T>(task: () => Promise<T>): Promise<T> {
+    return super.run(async () => {
+      this.inFlight++;
+      this.peak = Math.max(this.peak, this.inFlight);
+      try {
+        return await task();
+      } finally {
+        this.inFlight--;
+      }
+    });
+  }
+}
+
+describe('thumbnails', () => {
+  it('decode through the limiter: never more at once than its slots', async () => {
+    const counting = new CountingLimiter(1);
+    const thumbs = new Thumbnails(await storeAt('gated'), counting);
+    await Promise.all(['a', 'b', 'c', 'd'].map((id) => thumbs.make(id, normal, 'small')));
+    expect(counting.peak).toBe(1);
+    for (const id of ['a', 'b', 'c', 'd']) expect(await thumbs.has(id, 'small')).toBe(true);
+  });
+
+  it('never put a server path in the error a client sees', async () => {
+    const truncated = normal.subarray(0, normal.length / 2);
+    const thumbs = new Thumbnails(await storeAt('errors'));
+    for (const source of [truncated, Buffer.from('not an image at all')]) {
+      const error = (await thumbs.make('x', source, 'small').catch((e: unknown) => e)) as Error;
+      expect(error).toBeInstanceOf(InvalidImageError);
+      expect(error.message).toBe('The image could not be decoded (truncated or corrupt).');
+      expect(error.message).not.toContain(dir);
+    }
+    await expect(probeImage(Buffer.from('no image'))).rejects.toBeInstanceOf(NotAnImageError);
+  });
+});

@@ -1,0 +1,51 @@
+import type { Kysely, RawBuilder, SqlBool, Transaction } from 'kysely';
+import type { Schema } from './schema.js';
+
+/**
+ * What differs between the metadata store's two engines beyond Kysely's compiler and driver:
+ * named capabilities and the few expressions a query builder cannot hide. Repositories ask
+ * this object instead of branching on a dialect name. Upserts need nothing here: both engines
+ * speak `INSERT … ON CONFLICT (…) DO UPDATE/NOTHING … RETURNING` (Kysely's `onConflict`).
+ */
+export interface MetadataDialect {
+  readonly name: 'sqlite' | 'postgres';
+  /**
+   * Whether `SELECT … FOR UPDATE / FOR SHARE` exists. PostgreSQL: yes, and a read-modify-write
+   * under READ COMMITTED must lock its row. SQLite: no, and not needed: a write transaction
+   * (`BEGIN IMMEDIATE`) already excludes every other writer on the file.
+   */
+  readonly supportsRowLocks: boolean;
+  /** Milliseconds since the epoch on the database's clock (leases expire on it). */
+  nowMs(): RawBuilder<number>;
+  /**
+   * A condition on the `pictures` row named `table` that matches every word of `text` as a
+   * prefix, case- and accent-folded, in its title or description; null when `text` has no
+   * words (letters or digits). SQLite: FTS5 `pictures_fts`; PostgreSQL: `pictures.search`.
+   */
+  pictureMatch(table: string, text: string): RawBuilder<SqlBool> | null;
+  /** The number at `key` of the JSON object held as text in `column` (null when absent). */
+  jsonNumber(column: string, key: string): RawBuilder<number | null>;
+}
+
+/**
+ * One metadata store (a SQLite file or a PostgreSQL database), opened and migrated. Inside
+ * `transaction` use only the given `trx`: on SQLite the one connection is held by it, so a
+ * query on `db` from the callback would wait for the transaction forever.
+ */
+export interface MetadataStore {
+  readonly db: Kysely<Schema>;
+  readonly dialect: MetadataDialect;
+  /**
+   * Runs `fn` in a write transaction and commits, or rolls back if it throws. SQLite: `BEGIN
+   * IMMEDIATE` (the file's write lock is taken first, so two writers never deadlock on an
+   * upgrade; other processes such as `mosaic user add` write the same file). PostgreSQL: READ
+   * COMMITTED; see docs/architecture.md, "Metadata store", for why and for the row-lock rule.
+   */
+  transaction<T>(fn: (trx: Transaction<Schema>) => Promise<T>): Promise<T>;
+  close(): Promise<void>;
+}
+
+/** The words a picture search looks for: runs of letters and digits, as FTS5's unicode61. */
+export function searchWords(text: string): string[] {
+  return text.match(/[\p{L}\p{N}]+/gu) ?? [];
+}

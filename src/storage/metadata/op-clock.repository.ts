@@ -1,0 +1,99 @@
+import type { Transaction } from 'kysely';
+import { decodeHlc, encodeHlc, receive, tick, type Hlc } from '../../core/hlc.js';
+import type { MetadataDialect } from './dialect.js';
+import type { Schema } from './schema.js';
+
+export interface Stamp {
+  readonly seq: number;
+  readonly hlc: string;
+}
+
+/**
+ * Sequence numbers and HLCs of a site's own operations, allocated from one `op_clock` row per
+ * origin inside the transaction that commits the operations. The row stays locked until that
+ * transaction ends (PostgreSQL: `FOR UPDATE`; SQLite: the write lock of `BEGIN IMMEDIATE`), so
+ * whichever process commits, and however many at once: seqs are unique and contiguous, HLCs
+ * strictly increase with seq, and seq order is commit order (a reader never sees n + 1 before
+ * n). A rolled-back transaction gives its numbers back with the row.
+ */
+export class OpClockRepository {
+  constructor(
+    private readonly dialect: MetadataDialect,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  /** The next `count` stamps of `origin`. Call inside the committing transaction. */
+  async allocate(trx: Transaction<Schema>, origin: string, count: number): Promise<Stamp[]> {
+    const row = await this.lock(trx, origin);
+    let last = lastOf(row.last_hlc, origin);
+    const stamps: Stamp[] = [];
+    for (let i = 1; i <= count; i++) {
+      last = tick(last, this.now());
+      stamps.push({ seq: row.last_seq + i, hlc: encodeHlc(last) });
+    }
+    if (count > 0) await this.save(trx, origin, row.last_seq + count, encodeHlc(last));
+    return stamps;
+  }
+
+  /** Moves `origin`'s clock past a timestamp received from a peer (HLC receive rule). */
+  async observe(trx: Transaction<Schema>, origin: string, remote: string): Promise<void> {
+    const row = await this.lock(trx, origin);
+    const next = receive(lastOf(row.last_hlc, origin), decodeHlc(remote), this.now());
+    await this.save(trx, origin, row.last_seq, encodeHlc(next));
+  }
+
+  private async lock(
+    trx: Transaction<Schema>,
+    origin: string,
+  ): Promise<{ last_seq: number; last_hlc: string | null }> {
+    const select = () =>
+      trx
+        .selectFrom('op_clock')
+        .select(['last_seq', 'last_hlc'])
+        .where('origin', '=', origin)
+        .$if(this.dialect.supportsRowLocks, (qb) => qb.forUpdate())
+        .executeTakeFirst();
+    const row = await select();
+    if (row) return row;
+    // First use (or a log written before this table): start from the op log. Two processes
+    // may race here; ON CONFLICT lets one insert and the other then locks that row.
+    await trx
+      .insertInto('op_clock')
+      .columns(['origin', 'last_seq', 'last_hlc'])
+      .expression((eb) =>
+        eb
+          .selectFrom('ops')
+          .select((e) => [
+            e.val(origin).as('origin'),
+            e.fn.coalesce(e.fn.max('seq'), e.val(0)).as('last_seq'),
+            e
+              .selectFrom('ops')
+              .select((s) => s.fn.max('hlc').as('hlc'))
+              .as('last_hlc'),
+          ])
+          .where('origin', '=', origin),
+      )
+      .onConflict((oc) => oc.column('origin').doNothing())
+      .execute();
+    const created = await select();
+    if (!created) throw new Error(`op_clock row for ${origin} missing after insert`);
+    return created;
+  }
+
+  private async save(
+    trx: Transaction<Schema>,
+    origin: string,
+    lastSeq: number,
+    lastHlc: string,
+  ): Promise<void> {
+    await trx
+      .updateTable('op_clock')
+      .set({ last_seq: lastSeq, last_hlc: lastHlc })
+      .where('origin', '=', origin)
+      .execute();
+  }
+}
+
+function lastOf(hlc: string | null, node: string): Hlc {
+  return hlc === null ? { wall: 0, counter: 0, node } : { ...decodeHlc(hlc), node };
+}

@@ -1,0 +1,71 @@
+import { Kysely, PostgresDialect, sql } from 'kysely';
+import pg from 'pg';
+import { searchWords, type MetadataDialect, type MetadataStore } from './dialect.js';
+import { migratePostgres } from './postgres-migrate.js';
+import type { Schema } from './schema.js';
+
+const { builtins } = pg.types;
+
+/**
+ * node-postgres returns int8 (BIGINT columns, COUNT) and numeric (SUM of BIGINT) as strings,
+ * since they may exceed 2^53. Mosaic's integers (times in ms, sizes, sequence numbers, row
+ * ids) stay far below, so they come back as numbers like SQLite's; a value past 2^53 throws
+ * instead of silently losing digits.
+ */
+function parseInteger(text: string): number {
+  const value = Number(text);
+  if (Number.isInteger(value) && !Number.isSafeInteger(value)) {
+    throw new RangeError(`Integer ${text} from PostgreSQL does not fit a JavaScript number`);
+  }
+  return value;
+}
+
+const types: pg.CustomTypesConfig = {
+  getTypeParser: (oid, format) =>
+    oid === builtins.INT8 || oid === builtins.NUMERIC
+      ? parseInteger
+      : (pg.types.getTypeParser(oid, format) as unknown),
+};
+
+export const postgresDialect: MetadataDialect = {
+  name: 'postgres',
+  supportsRowLocks: true,
+  // clock_timestamp(), not now(): now() is frozen at the start of the transaction.
+  nowMs: () => sql<number>`(extract(epoch from clock_timestamp()) * 1000)::bigint`,
+  pictureMatch(table, text) {
+    const words = searchWords(text);
+    if (words.length === 0) return null;
+    const query = words.map((w) => `${w}:*`).join(' & ');
+    return sql<boolean>`${sql.ref(`${table}.search`)} @@ to_tsquery('mosaic_search', ${query})`;
+  },
+  jsonNumber: (column, key) => sql<number | null>`(${sql.ref(column)}::jsonb ->> ${key})::numeric`,
+};
+
+export interface PostgresOptions {
+  /** Connections in this process's pool (default 10). */
+  readonly poolSize?: number;
+  /** An idle pooled connection failed (server restart...): it is dropped; told here. */
+  readonly onPoolError?: (error: Error) => void;
+}
+
+/** Opens a PostgreSQL database (`postgres://…`) as a metadata store and migrates it. */
+export async function openPostgresStore(
+  url: string,
+  options: PostgresOptions = {},
+): Promise<MetadataStore> {
+  const pool = new pg.Pool({ connectionString: url, max: options.poolSize ?? 10, types });
+  pool.on('error', (error) => options.onPoolError?.(error));
+  const db = new Kysely<Schema>({ dialect: new PostgresDialect({ pool }) });
+  try {
+    await migratePostgres(db);
+  } catch (error) {
+    await db.destroy();
+    throw error;
+  }
+  return {
+    db,
+    dialect: postgresDialect,
+    transaction: (fn) => db.transaction().setIsolationLevel('read committed').execute(fn),
+    close: () => db.destroy(),
+  };
+}

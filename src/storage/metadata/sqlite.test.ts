@@ -1,0 +1,70 @@
+import Database from 'better-sqlite3';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, expect, it } from 'vitest';
+import { encodeHlc } from '../../core/hlc.js';
+import { MIGRATIONS } from '../../db/migrations.js';
+import { OpClockRepository } from './op-clock.repository.js';
+import { SiteIdentityRepository } from './site-identity.repository.js';
+import { openMetadataStore } from './store.js';
+
+let dir: string;
+beforeEach(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'mosaic-sqlite-store-'));
+});
+afterEach(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+/** A data directory as the node left it before this layer: schema version 6, some ops. */
+function oldNode(file: string): void {
+  const db = new Database(file);
+  db.pragma('journal_mode = WAL');
+  for (const [version, migration] of MIGRATIONS.slice(0, 6).entries()) {
+    db.exec(migration);
+    db.pragma(`user_version = ${version + 1}`);
+  }
+  const insertMeta = db.prepare('INSERT INTO meta (key, value) VALUES (?, ?)');
+  insertMeta.run('node_id', 'a1b2c3d4e5f60718');
+  insertMeta.run('node_name', 'attic');
+  insertMeta.run('cookie_secret', 'secret');
+  const insertOp = db.prepare(
+    "INSERT INTO ops (origin, seq, hlc, kind, body) VALUES (?, ?, ?, 'user.create', '{}')",
+  );
+  for (let seq = 1; seq <= 3; seq++) {
+    insertOp.run(
+      'a1b2c3d4e5f60718',
+      seq,
+      encodeHlc({ wall: 1000 + seq, counter: 0, node: 'a1b2c3d4e5f60718' }),
+    );
+  }
+  db.close();
+}
+
+it('opens an existing data directory unchanged and carries on from its op log', async () => {
+  const file = join(dir, 'mosaic.db');
+  oldNode(file);
+  const store = await openMetadataStore(`sqlite:${file}`);
+  try {
+    const identity = await new SiteIdentityRepository(store).load();
+    expect(identity).toEqual({ id: 'a1b2c3d4e5f60718', name: 'attic', cookieSecret: 'secret' });
+    const clock = new OpClockRepository(store.dialect, () => 500);
+    const [stamp] = await store.transaction((trx) => clock.allocate(trx, identity.id, 1));
+    expect(stamp).toEqual({
+      seq: 4,
+      hlc: encodeHlc({ wall: 1003, counter: 1, node: identity.id }),
+    });
+  } finally {
+    await store.close();
+  }
+  const db = new Database(file, { readonly: true });
+  expect(db.pragma('user_version', { simple: true })).toBe(MIGRATIONS.length);
+  expect(db.pragma('journal_mode', { simple: true })).toBe('wal');
+  expect(db.prepare('SELECT COUNT(*) FROM ops').pluck().get()).toBe(3);
+  db.close();
+});
+
+it('refuses a URL without a file', async () => {
+  await expect(openMetadataStore('sqlite:')).rejects.toThrow('No SQLite file');
+});

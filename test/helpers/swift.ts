@@ -1,0 +1,278 @@
+/**
+ * A real S3 server for tests: Debian's OpenStack Swift with its s3api middleware, one replica on
+ * a temp directory, on 127.0.0.1 with free ports. Not a mock: the same proxy pipeline a
+ * production Swift runs (s3api, tempauth, copy, slo for multipart uploads).
+ *
+ * - Rings are built once with swift-ring-builder (about 10 s on a busy machine) and cached in
+ *   <tmp>/mosaic-swift-rings/ keyed by the three backend ports (a ring names its servers' ports);
+ *   a later start reuses them while those ports are free.
+ * - The four servers run in one Python process (swift-server.py): about 5 s to answer.
+ * - Storage is a temp directory; Swift keeps object metadata in xattrs, which /tmp (ext4 here)
+ *   supports. mount_check is off, so the directory need not be a mount point.
+ *
+ * Swift missing is a failure, never a skip: CI installs it (.ci/run).
+ */
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { promisify } from 'node:util';
+import { REPO_ROOT } from './node-process.js';
+
+const run = promisify(execFile);
+const PYTHON = '/usr/bin/python3';
+const START_TIMEOUT_MS = 60_000;
+const RING_CACHE = join(tmpdir(), 'mosaic-swift-rings');
+const SERVERS = ['account', 'container', 'object'] as const;
+type Backend = (typeof SERVERS)[number];
+
+export const SWIFT_PACKAGES =
+  'swift swift-proxy swift-object swift-container swift-account python3-swiftclient';
+
+export interface SwiftServer {
+  /** The S3 endpoint, e.g. http://127.0.0.1:41234 */
+  readonly endpoint: string;
+  readonly region: string;
+  /** tempauth's account:user, which s3api takes as the access key id. */
+  readonly accessKeyId: string;
+  readonly secretAccessKey: string;
+  stop(): Promise<void>;
+}
+
+export async function startSwift(): Promise<SwiftServer> {
+  assertInstalled();
+  const ports = await cachedRings();
+  const dir = await mkdtemp(join(tmpdir(), 'mosaic-swift-'));
+  try {
+    const proxyPort = await freePort();
+    await mkdir(join(dir, 'devices', 'd1'), { recursive: true });
+    for (const name of SERVERS) {
+      await copyFile(join(ringDir(ports), `${name}.ring.gz`), join(dir, `${name}.ring.gz`));
+      await writeFile(join(dir, `${name}-server.conf`), backendConf(dir, name, ports[name]));
+    }
+    await writeFile(join(dir, 'swift.conf'), SWIFT_CONF);
+    await writeFile(join(dir, 'proxy-server.conf'), proxyConf(dir, proxyPort));
+    const child = spawn(PYTHON, [join(REPO_ROOT, 'test', 'helpers', 'swift-server.py'), dir], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    const endpoint = `http://127.0.0.1:${proxyPort}`;
+    await waitUntilAnswering(child, endpoint);
+    return {
+      endpoint,
+      region: 'us-east-1',
+      accessKeyId: 'mosaic:tester',
+      secretAccessKey: 'testing',
+      async stop() {
+        await stopChild(child);
+        await rm(dir, { recursive: true, force: true });
+      },
+    };
+  } catch (error) {
+    await rm(dir, { recursive: true, force: true });
+    throw error;
+  }
+}
+
+/** Swift's Python package as Debian installs it (importing it to check would cost seconds). */
+const SWIFT_MODULES = '/usr/lib/python3/dist-packages/swift';
+
+function assertInstalled(): void {
+  const needed = [
+    PYTHON,
+    '/usr/bin/swift-ring-builder',
+    join(SWIFT_MODULES, 'common', 'middleware', 's3api'),
+    join(SWIFT_MODULES, 'obj', 'server.py'),
+    join(SWIFT_MODULES, 'proxy', 'server.py'),
+  ];
+  const missing = needed.filter((path) => !existsSync(path));
+  if (missing.length > 0) {
+    throw new Error(
+      `OpenStack Swift is not installed (missing ${missing.join(', ')}), so the S3 blob store ` +
+        `cannot be tested against a real S3 server. Install it: apt-get install -y ` +
+        `--no-install-recommends ${SWIFT_PACKAGES} (as .ci/run does).`,
+    );
+  }
+}
+
+type Ports = Record<Backend, number>;
+
+function ringDir(ports: Ports): string {
+  return join(RING_CACHE, `${ports.account}-${ports.container}-${ports.object}`);
+}
+
+/** Rings for three backend ports that are free now: the cached ones, else new ones. */
+async function cachedRings(): Promise<Ports> {
+  const index = join(RING_CACHE, 'ports.json');
+  try {
+    const cached = JSON.parse(await readFile(index, 'utf8')) as Ports;
+    const free = await Promise.all(SERVERS.map((name) => isFree(cached[name])));
+    if (
+      free.every(Boolean) &&
+      SERVERS.every((n) => existsSync(join(ringDir(cached), `${n}.ring.gz`)))
+    ) {
+      return cached;
+    }
+  } catch {
+    // No cache yet, or an unreadable one: build.
+  }
+  const ports = {
+    account: await freePort(),
+    container: await freePort(),
+    object: await freePort(),
+  };
+  const target = ringDir(ports);
+  await mkdir(target, { recursive: true });
+  await Promise.all(
+    SERVERS.map(async (name) => {
+      const builder = join(target, `${name}.builder`);
+      // 2^4 partitions, 1 replica, 0 hours between moves: the smallest ring that works.
+      await run('swift-ring-builder', [builder, 'create', '4', '1', '0']);
+      await run('swift-ring-builder', [builder, 'add', `r1z1-127.0.0.1:${ports[name]}/d1`, '1']);
+      // Exit status 1 is a warning (e.g. balance), not a failure.
+      await run('swift-ring-builder', [builder, 'rebalance']).catch((error: unknown) => {
+        if ((error as { code?: number }).code !== 1) throw error;
+      });
+    }),
+  );
+  await writeFile(index, JSON.stringify(ports));
+  return ports;
+}
+
+const SWIFT_CONF = `[swift-hash]
+swift_hash_path_suffix = mosaic-test
+swift_hash_path_prefix = mosaic-test
+
+[storage-policy:0]
+name = Policy-0
+default = yes
+`;
+
+function backendConf(dir: string, name: Backend, port: number): string {
+  return `[DEFAULT]
+bind_ip = 127.0.0.1
+bind_port = ${port}
+devices = ${join(dir, 'devices')}
+mount_check = false
+swift_dir = ${dir}
+log_level = WARNING
+
+[pipeline:main]
+pipeline = ${name}-server
+
+[app:${name}-server]
+use = egg:swift#${name}
+`;
+}
+
+/** The pipeline of Swift's s3api documentation, without the parts a test has no use for. */
+function proxyConf(dir: string, port: number): string {
+  return `[DEFAULT]
+bind_ip = 127.0.0.1
+bind_port = ${port}
+swift_dir = ${dir}
+log_level = WARNING
+
+[pipeline:main]
+pipeline = catch_errors gatekeeper healthcheck proxy-logging listing_formats s3api tempauth copy slo dlo proxy-logging proxy-server
+
+[app:proxy-server]
+use = egg:swift#proxy
+account_autocreate = true
+
+[filter:tempauth]
+use = egg:swift#tempauth
+user_mosaic_tester = testing .admin
+
+[filter:s3api]
+use = egg:swift#s3api
+
+[filter:catch_errors]
+use = egg:swift#catch_errors
+
+[filter:gatekeeper]
+use = egg:swift#gatekeeper
+
+[filter:healthcheck]
+use = egg:swift#healthcheck
+
+[filter:proxy-logging]
+use = egg:swift#proxy_logging
+
+[filter:listing_formats]
+use = egg:swift#listing_formats
+
+[filter:copy]
+use = egg:swift#copy
+
+[filter:slo]
+use = egg:swift#slo
+
+[filter:dlo]
+use = egg:swift#dlo
+`;
+}
+
+async function waitUntilAnswering(child: ChildProcess, endpoint: string): Promise<void> {
+  const output: string[] = [];
+  for (const stream of [child.stdout, child.stderr]) {
+    if (stream) createInterface({ input: stream }).on('line', (line) => output.push(line));
+  }
+  const deadline = Date.now() + START_TIMEOUT_MS;
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null || child.signalCode !== null) break;
+    const ok = await fetch(`${endpoint}/healthcheck`).then(
+      (res) => res.ok,
+      () => false,
+    );
+    if (ok) return;
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+  await stopChild(child);
+  throw new Error(
+    `Swift did not answer on ${endpoint} within ${START_TIMEOUT_MS} ms:\n${output.slice(-30).join('\n')}`,
+  );
+}
+
+async function stopChild(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise<void>((resolve) =>
+    child.once('exit', () => {
+      resolve();
+    }),
+  );
+  child.kill('SIGTERM');
+  const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
+  await exited;
+  clearTimeout(timer);
+}
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      const port = typeof address === 'object' && address ? address.port : 0;
+      server.close(() => {
+        resolve(port);
+      });
+    });
+  });
+}
+
+async function isFree(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const server = createServer();
+    server.once('error', () => {
+      resolve(false);
+    });
+    server.listen(port, '127.0.0.1', () =>
+      server.close(() => {
+        resolve(true);
+      }),
+    );
+  });
+}
