@@ -315,4 +315,24 @@ export const MIGRATIONS: readonly string[] = [
   ALTER TABLE event_tx_new RENAME TO event_tx;
   CREATE INDEX event_tx_open ON event_tx (event_id, role, state);
   `,
+  /* 11: folder convergence (issue 11) — src/folders/folder-versions.repository.ts */ `
+  -- The maximal versions of a path when there is more than one (a conflict): the outcome is a
+  -- function of this set, not of the order versions arrived in. JSON FileVersion[].
+  CREATE TABLE folder_siblings (
+    folder   TEXT NOT NULL,
+    path     TEXT NOT NULL,
+    versions TEXT NOT NULL,
+    PRIMARY KEY (folder, path)
+  ) STRICT;
+  -- Versions a pull is writing and has not recorded yet: after a crash, a file found with one of
+  -- these contents and mtimes is that version, not a new local edit.
+  CREATE TABLE folder_applying (
+    folder   TEXT NOT NULL,
+    path     TEXT NOT NULL,
+    hash     TEXT NOT NULL,
+    mtime_ms INTEGER NOT NULL,
+    vv       TEXT NOT NULL,
+    PRIMARY KEY (folder, path, hash)
+  ) STRICT;
+  `,
 ];

@@ -3,24 +3,43 @@
  * the operation (see oplog/apply.ts), so it only touches the database: what must happen on disk
  * is left as `need = 1` for the folder's puller (folder-sync.ts).
  *
- * The decision for one path is the pure rule in core/file-version.ts. A conflict's losing file
- * is recorded, on every node alike, as that same version arriving for its conflict-copy path;
- * its bytes come from wherever they are (this disk, this trash, or a peer).
+ * The decision for one path is the pure rule in core/siblings.ts (the maximal versions of the
+ * path, compared by core/file-version.ts's rank). A conflict's losing file
+ * becomes a conflict copy through an operation of its own: `copies` are `file.put` bodies for the
+ * copy paths, which the caller logs as this node's operations in the same transaction (see
+ * ChangeLog). Only a node that sees both versions meet can decide the conflict, and a node that
+ * receives a version dominating both first never does; the copy operation reaches it anyway, so
+ * every node ends with the copy whatever the delivery order (issue 11, cause 1). The copy's
+ * version is a pure function of the loser (its content, mtime, vector and node name), so the
+ * copies several nodes make of one loser are the same version and merge without a conflict.
+ * Its bytes come from wherever they are (this disk, this trash, or a peer).
  */
 import type { FilePut } from '../oplog/op.js';
-import { checkRelativePath, resolve, type FileVersion, type Resolution } from './core/index.js';
+import {
+  addVersion,
+  checkRelativePath,
+  compareVv,
+  sameContent,
+  type FileVersion,
+} from './core/index.js';
 import type { FolderFileRow, FolderIndexRepository } from './folder-index.repository.js';
 
 export type FileApplyResult = 'applied' | 'ignored' | 'refused';
+
+export interface FileApplyOutcome {
+  readonly result: FileApplyResult;
+  /** Conflict copies to log as this node's own operations (same transaction). */
+  readonly copies: FilePut[];
+}
 
 export function applyFilePut(
   index: FolderIndexRepository,
   body: FilePut,
   meta: { hlc: string; origin: string; selfId: string },
-): FileApplyResult {
+): FileApplyOutcome {
   const check = checkRelativePath(body.path);
   // A path that would leave the folder is never applied (the op stays in the log, inert).
-  if (!check.ok || check.path !== body.path) return 'refused';
+  if (!check.ok || check.path !== body.path) return { result: 'refused', copies: [] };
   const remote: FileVersion = {
     kind: body.entry,
     deleted: body.deleted,
@@ -32,38 +51,65 @@ export function applyFilePut(
     origin: meta.origin,
     originName: body.originName,
   };
-  return install(index, body.folder, body.path, remote) ? 'applied' : 'ignored';
+  const copies: FilePut[] = [];
+  const applied = install(index, body.folder, body.path, remote, copies);
+  return { result: applied ? 'applied' : 'ignored', copies };
 }
 
-/** Records `remote` for a path if the rule says so; returns whether anything changed. */
+/**
+ * Adds `remote` to the path's siblings (core/siblings.ts) and records the resulting current
+ * version; returns whether anything changed. Losing live siblings get conflict copies.
+ */
 function install(
   index: FolderIndexRepository,
   folder: string,
   path: string,
   remote: FileVersion,
+  copies: FilePut[],
 ): boolean {
   const row = index.get(folder, path);
   const local = row ? versionOf(row) : null;
-  const resolution: Resolution = resolve(path, local, remote);
-  let version: FileVersion;
-  switch (resolution.action) {
-    case 'ignore':
-      return false;
-    case 'take':
-      version = remote;
-      break;
-    case 'merge':
-      version = resolution.version;
-      break;
-    case 'conflict':
-      version = resolution.winner;
-      if (resolution.keepLoserAs !== null) {
-        install(index, folder, resolution.keepLoserAs, resolution.loser);
-      }
-      break;
+  const siblings = index.versions.siblings(folder, path) ?? (local === null ? [] : [local]);
+  const state = addVersion(path, siblings, remote);
+  if (state === null) return false;
+  index.versions.setSiblings(folder, path, state.siblings);
+  for (const c of state.copies) {
+    const copy = copyOf(index, folder, c.path, c.version);
+    if (copy !== null) copies.push(copy);
   }
-  index.upsertMany([rowFor(folder, path, version, row)]);
+  index.upsertMany([rowFor(folder, path, state.current, row)]);
   return true;
+}
+
+/**
+ * The operation that keeps `loser` at `copyPath`: the loser's content, mtime, vector and node
+ * name, so the copies of one loser made by several nodes are one version (equal vectors, same
+ * content: they merge). Null when the copy path already holds it, or a later edit of it.
+ */
+function copyOf(
+  index: FolderIndexRepository,
+  folder: string,
+  copyPath: string,
+  loser: FileVersion,
+): FilePut | null {
+  const row = index.get(folder, copyPath);
+  const held = row ? versionOf(row) : null;
+  if (held !== null) {
+    const order = compareVv(loser.vv, held.vv);
+    if (order === 'before' || (order === 'equal' && sameContent(held, loser))) return null;
+  }
+  return {
+    kind: 'file.put',
+    folder,
+    path: copyPath,
+    entry: 'file',
+    deleted: false,
+    hash: loser.hash,
+    size: loser.size,
+    mtimeMs: loser.mtimeMs,
+    vv: loser.vv,
+    originName: loser.originName,
+  };
 }
 
 function versionOf(row: FolderFileRow): FileVersion | null {

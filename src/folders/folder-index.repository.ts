@@ -1,4 +1,5 @@
 import type { Db } from '../db/database.js';
+import { FolderVersionsRepository } from './folder-versions.repository.js';
 
 export type FileKind = 'file' | 'dir';
 
@@ -81,13 +82,17 @@ export class FolderIndexRepository {
   private readonly getStmt;
   private readonly upsertStmt;
   private readonly byHashStmt;
+  private readonly allByHashStmt;
   private readonly iterateStmt;
   private readonly pageStmt;
   private readonly totalsStmt;
   private readonly neededStmt;
   private readonly upsertBatch: (rows: readonly FolderFileRow[]) => void;
+  /** The siblings of conflicting paths and the versions a pull is writing (migration 11). */
+  readonly versions: FolderVersionsRepository;
 
   constructor(db: Db) {
+    this.versions = new FolderVersionsRepository(db);
     this.getStmt = db.prepare(`SELECT ${COLUMNS} FROM folder_files WHERE folder = ? AND path = ?`);
     this.upsertStmt = db.prepare(
       `INSERT INTO folder_files (${COLUMNS})
@@ -106,6 +111,9 @@ export class FolderIndexRepository {
     // local_hash: this content is on disk here, readable right now (whatever the version).
     this.byHashStmt = db.prepare(
       `SELECT ${COLUMNS} FROM folder_files WHERE folder = ? AND local_hash = ? LIMIT 1`,
+    );
+    this.allByHashStmt = db.prepare(
+      `SELECT ${COLUMNS} FROM folder_files WHERE folder = ? AND local_hash = ? LIMIT ?`,
     );
     this.iterateStmt = db.prepare(
       `SELECT ${COLUMNS} FROM folder_files WHERE folder = ? ORDER BY path`,
@@ -146,6 +154,11 @@ export class FolderIndexRepository {
   }
 
   /** A file of this folder with that content that is on disk here (for moves and renames). */
+  /** Up to `limit` rows whose disk holds this content (by the recorded disk state). */
+  findAllByHash(folder: string, hash: string, limit: number): FolderFileRow[] {
+    return (this.allByHashStmt.all(folder, hash, limit) as DbRow[]).map(fromDb);
+  }
+
   findByHash(folder: string, hash: string): FolderFileRow | undefined {
     const row = this.byHashStmt.get(folder, hash) as DbRow | undefined;
     return row === undefined ? undefined : fromDb(row);

@@ -1,7 +1,8 @@
 /**
  * One synced folder on this node: finds local changes (watcher, start-up scan, periodic rescan)
  * and turns them into operations; brings the disk to the versions the index says it needs
- * (fetching content by hash from this disk, its trash, or a peer), safely.
+ * (fetching content by hash from this disk, its trash, or a peer), safely: that half is
+ * folder-pull.ts.
  *
  * Safety rules (design.md, "Folder sync"):
  * - remote content lands in `.mosaic/tmp/` first, is hash-verified, and replaces the target by
@@ -11,52 +12,25 @@
  * - no root or no marker: the folder is paused, nothing is scanned, nothing written;
  * - scans and applies never overlap (one lock per folder).
  */
-import { createHash, randomUUID } from 'node:crypto';
-import { createReadStream, existsSync } from 'node:fs';
-import {
-  copyFile,
-  lstat,
-  mkdir,
-  open,
-  readdir,
-  rename,
-  rm,
-  rmdir,
-  stat,
-  utimes,
-} from 'node:fs/promises';
-import { dirname, join } from 'node:path';
-import { pipeline } from 'node:stream/promises';
+import { readdir, rm } from 'node:fs/promises';
+import { join } from 'node:path';
 import type { Logger } from 'pino';
 import type { Db } from '../db/database.js';
-import { fsyncDir, fsyncFile } from '../core/fsync.js';
-import { Limiter } from '../core/limiter.js';
 import type { ChangeLog } from '../oplog/change-log.js';
 import type { FilePut } from '../oplog/op.js';
-import { bumpVv, checkRelativePath, isConflictName, joinInside } from './core/index.js';
+import { Limiter } from '../core/limiter.js';
+import { bumpVv, isConflictName } from './core/index.js';
+import type { BlockList } from './blocks.js';
+import type { ContentSource } from './content-source.js';
+import { diskDiffers } from './folder-apply.js';
 import type { FolderConfig } from './folder-config.js';
 import type { FolderFileRow, FolderIndexRepository } from './folder-index.repository.js';
-import { diskDiffers } from './folder-apply.js';
-import { MAX_FRAMED_FILE_BYTES, MAX_FRAMED_FILES } from './content-frames.js';
-import type { ContentSource } from './content-source.js';
+import { FolderPull, type PullCounters } from './folder-pull.js';
+import { APPLYING_DIR } from './folder-versions.repository.js';
 import { loadIgnore, type IsIgnored } from './ignore.js';
 import { LocalContent } from './local-content.js';
-import { fetchLarge } from './large-transfer.js';
-import {
-  assertParentsInside,
-  makeDirsInside,
-  realDirPrefix,
-  regularFileInside,
-  UnsafePathError,
-} from './inside-folder.js';
-import type { BlockList } from './blocks.js';
-import {
-  assertMarker,
-  ensureMarker,
-  folderTmpDir,
-  folderTrashDir,
-  FolderMissingError,
-} from './marker.js';
+import { realDirPrefix } from './inside-folder.js';
+import { assertMarker, ensureMarker, folderTrashDir, FolderMissingError } from './marker.js';
 import { scanFolder, type LocalChange } from './scanner.js';
 import { watchFolder, type FolderWatcher } from './watcher.js';
 
@@ -85,13 +59,17 @@ export interface FolderSyncDeps {
   readonly rescanIntervalMs?: number;
   /** How long replaced and deleted files stay in `.mosaic/trash/` (default 30 days). */
   readonly trashRetentionMs?: number;
+  /**
+   * Tests only: runs when a pulled file is about to replace what is at its path (after the
+   * content is ready, before the target is checked and replaced), to race a local save.
+   */
+  readonly beforeReplace?: (path: string) => Promise<void>;
+  /** Tests only: runs before written files are recorded (throw to act out a crash there). */
+  readonly beforeRecord?: () => Promise<void>;
 }
 
-const NEED_PAGE = 500;
 /** More directories than this to look at, and a hinted scan becomes a full one. */
 const MAX_HINT_DIRS = 256;
-/** The most bytes of small files asked for in one request. */
-const BATCH_BYTES = 16 * 1024 * 1024;
 
 export class FolderSync {
   state: FolderState = 'paused';
@@ -105,28 +83,25 @@ export class FolderSync {
   private hints = new Set<string>();
   private pullWanted = false;
   private running: Promise<void> | null = null;
-  /** Disk states written but not recorded yet, and directories to fsync (see flushRecords). */
-  private records: FolderFileRow[] = [];
-  private trashed: { hash: string; file: string }[] = [];
-  /** Trashed files taken back out of the trash (see fromThisDisk), to forget at the flush. */
-  private untrashed: string[] = [];
-  private readonly dirsToSync = new Set<string>();
-  private readonly io = new Limiter(16);
-  /** Directories known to exist during a pull (saves a mkdir per file). */
-  private readonly madeDirs = new Set<string>();
-  /** Paths whose file was moved to a new path in this pull: their deletion is done. */
-  private readonly movedAway = new Set<string>();
-  /** Remote paths refused for a symlinked parent (warned once each). */
-  private readonly refusedPaths = new Set<string>();
-  /** Needed files no source could provide in the last pull. */
-  private missing = 0;
-  /** Bytes fetched from peers, and files obtained from this disk instead (moves, copies). */
-  readonly counters = { fetchedBytes: 0, fetchedFiles: 0, localCopies: 0, localMoves: 0 };
-
   private readonly local: LocalContent;
+  private readonly puller: FolderPull;
 
   constructor(private readonly deps: FolderSyncDeps) {
-    this.local = new LocalContent(deps.db, deps.index);
+    this.local = new LocalContent(deps.db, deps.index, (folder, paths) => {
+      // A peer asked for content the index places at these paths, but their files changed
+      // since they were indexed: say so, and index them again so the next ask finds them.
+      deps.log.warn(
+        { folder, paths, reason: 'file changed since it was indexed' },
+        'cannot serve folder content from its indexed path; rescanning it',
+      );
+      this.kick({ hints: paths });
+    });
+    this.puller = new FolderPull(deps, this.local, this);
+  }
+
+  /** Bytes fetched from peers, and files obtained from this disk instead (moves, copies). */
+  get counters(): PullCounters {
+    return this.puller.counters;
   }
 
   get id(): string {
@@ -218,7 +193,7 @@ export class FolderSync {
     };
   }
 
-  private kick(work: { scan?: boolean; pull?: boolean; hints?: Iterable<string> }): void {
+  kick(work: { scan?: boolean; pull?: boolean; hints?: Iterable<string> }): void {
     if (this.closed) return;
     this.scanWanted ||= work.scan === true;
     for (const path of work.hints ?? []) this.hints.add(path);
@@ -240,7 +215,7 @@ export class FolderSync {
         }
         if (this.pullWanted) {
           this.pullWanted = false;
-          await this.lock.run(() => this.pull());
+          await this.lock.run(() => this.puller.pull());
         }
         this.state = 'idle';
       } catch (error) {
@@ -322,9 +297,29 @@ export class FolderSync {
     }
   }
 
-  /** One transaction per batch: the operations and the disk state they describe. */
-  private commitLocal(changes: readonly LocalChange[]): void {
+  /**
+   * One transaction per batch: the operations and the disk state they describe. A file that
+   * holds a version this node knows is recorded as that version, not made a new one (see
+   * `knownVersion`).
+   */
+  private commitLocal(all: readonly LocalChange[]): void {
     const { index, selfId, selfName } = this.deps;
+    const known: FolderFileRow[] = [];
+    const changes = all.filter((change) => {
+      const row = this.knownVersion(change);
+      if (row !== null) known.push(row);
+      return row === null;
+    });
+    if (known.length > 0) {
+      this.deps.db.transaction(() => {
+        index.upsertMany(known);
+        index.versions.doneApplying(
+          this.id,
+          known.map((r) => r.path),
+        );
+      })();
+      if (known.some((r) => r.need)) this.kick({ pull: true });
+    }
     const bodies: FilePut[] = [];
     for (const change of changes) {
       const current = index.get(this.id, change.path);
@@ -343,7 +338,8 @@ export class FolderSync {
         originName: selfName,
       });
     }
-    this.deps.changes.commitMany(bodies, () => {
+    const result = { behind: false };
+    const ops = this.deps.changes.commitMany(bodies, () => {
       const updated: FolderFileRow[] = [];
       changes.forEach((change, i) => {
         const row = index.get(this.id, change.path);
@@ -363,407 +359,51 @@ export class FolderSync {
         updated.push({ ...disk, need: diskDiffers(disk) });
       });
       index.upsertMany(updated);
+      result.behind = updated.some((r) => r.need);
     });
+    // A concurrent version won (the disk must follow), or a conflict copy is to be written.
+    if (result.behind || ops.length > bodies.length) this.kick({ pull: true });
   }
 
-  // ---- needed versions -> disk ----------------------------------------------------------
-
-  private async pull(): Promise<void> {
-    this.missing = 0;
-    this.madeDirs.clear();
-    this.movedAway.clear();
-    let after = '';
-    let deletions: FolderFileRow[] = [];
-    for (;;) {
-      const page = this.deps.index.needed(this.id, NEED_PAGE, after);
-      if (page.length === 0) break;
-      this.state = 'syncing';
-      after = page[page.length - 1]?.path ?? after;
-      // Directories first (parents before children), then files several at a time (their
-      // fsyncs are committed together), deletions after everything else, children first, so
-      // that a moved file can still be moved or copied from its old place.
-      for (const row of page) {
-        if (row.deleted) deletions.push(row);
-        else if (row.kind === 'dir') await this.applyOne(row);
-      }
-      // One file per content at a time (they would share a temp file, named by hash so that a
-      // transfer can resume): rounds of distinct contents; later rounds copy what the first
-      // brought.
-      let files = page.filter((r) => !r.deleted && r.kind === 'file');
-      while (files.length > 0) {
-        const seen = new Set<string | null>();
-        const round = files.filter((r) => !seen.has(r.hash) && seen.add(r.hash));
-        files = files.filter((r) => !round.includes(r));
-        await this.applyFiles(round);
-        await this.flushRecords();
-      }
-      if (deletions.length > 5000) {
-        await this.applyDeletions(deletions);
-        deletions = [];
-      }
-    }
-    await this.applyDeletions(deletions);
-    if (this.missing > 0) {
-      // Content nobody could give us yet (its holder may be coming back): try again soon.
-      this.deps.log.debug({ folder: this.id, missing: this.missing }, 'content not available yet');
-      setTimeout(() => {
-        this.kick({ pull: true });
-      }, 2000).unref();
-    }
-  }
-
-  private async applyDeletions(rows: FolderFileRow[]): Promise<void> {
-    for (const row of rows.reverse()) {
-      if (!this.movedAway.has(row.path)) await this.applyOne(row);
-    }
-    await this.flushRecords();
-  }
-
-  /** The target on disk for a remote path, or null (refused and logged) when it is unsafe. */
-  private targetOf(row: FolderFileRow): string | null {
-    const check = checkRelativePath(row.path);
-    if (!check.ok || check.path !== row.path) {
-      this.deps.log.warn(
-        { folder: this.id, path: row.path, reason: check.ok ? 'not NFC' : check.reason },
-        'remote path refused',
-      );
+  /**
+   * The row to record when a found file is a version this node knows (null: a real local
+   * change): the path's current version (same content), or a version a pull was writing there
+   * when it was interrupted (same content and mtime, folder_applying; for a directory, that a
+   * pull was making it). Without this, a file
+   * renamed into place just before a crash was taken for a new edit based on the current
+   * version, and beat a delete that had arrived meanwhile (issue 11, cause 2).
+   */
+  private knownVersion(change: LocalChange): FolderFileRow | null {
+    if (change.deleted) return null;
+    const row = this.deps.index.get(this.id, change.path);
+    if (row === undefined) return null;
+    const { versions } = this.deps.index;
+    const live = !row.deleted && row.kind === change.kind;
+    let vv: FolderFileRow['vv'] | null;
+    if (change.kind === 'dir') {
+      vv = live ? row.vv : versions.applying(this.id, change.path, APPLYING_DIR, 0);
+    } else if (change.hash === null) {
       return null;
+    } else {
+      vv =
+        live && row.hash === change.hash
+          ? row.vv
+          : versions.applying(this.id, change.path, change.hash, change.mtimeMs);
     }
-    const target = joinInside(this.deps.config.root, row.path);
-    try {
-      // Refused early with a clear reason (and checked again right before each write).
-      assertParentsInside(this.deps.config.root, row.path);
-    } catch (error) {
-      if (!(error instanceof UnsafePathError)) throw error;
-      // Parked (still needed) until the link goes: warned once per path, not at every pull.
-      const level = this.refusedPaths.has(row.path) ? 'debug' : 'warn';
-      this.refusedPaths.add(row.path);
-      this.deps.log[level](
-        { folder: this.id, path: row.path, reason: error.reason },
-        'remote path refused: it would leave the folder through a symbolic link',
-      );
-      return null;
-    }
-    return target;
-  }
-
-  /** A directory or a deletion. */
-  private async applyOne(row: FolderFileRow): Promise<void> {
-    const target = this.targetOf(row);
-    if (target === null) return;
-    await assertMarker(this.deps.config.root, this.id);
-    await this.guarded(row, async () => {
-      if (!matchesIndexed(row, await lstat(target).catch(() => null))) {
-        // Changed here since it was indexed: the next scan makes it a version of its own.
-        this.kick({ hints: [row.path] });
-        return;
-      }
-      if (row.deleted) await this.remove(row, target);
-      else await this.makeDir(row, target);
-    });
-  }
-
-  /**
-   * Brings files (distinct contents) to their needed version: content found on this disk is
-   * moved or copied; small files come from a peer many per request, large ones one at a time
-   * (resumable). Each is written to `.mosaic/tmp/`, verified, fsynced and renamed into place.
-   */
-  private async applyFiles(rows: readonly FolderFileRow[]): Promise<void> {
-    if (rows.length === 0) return;
-    await assertMarker(this.deps.config.root, this.id);
-    const remote: Wanted[] = [];
-    await Promise.all(
-      rows.map((row) =>
-        this.io.run(() =>
-          this.guarded(row, async () => {
-            const target = this.targetOf(row);
-            if (target === null || row.hash === null) return;
-            // Something indexed there must still be as indexed before content is fetched for
-            // it (`place` checks again, and alone when nothing was there).
-            const indexedThere = row.localInode !== null || row.localSize !== null;
-            if (indexedThere && !matchesIndexed(row, await lstat(target).catch(() => null))) {
-              this.kick({ hints: [row.path] });
-              return;
-            }
-            const wanted = { row, target, hash: row.hash };
-            const tmp = this.tmpFor(row.hash);
-            if (await this.fromThisDisk(row.hash, tmp)) await this.place(wanted, tmp, null);
-            else remote.push(wanted);
-          }),
-        ),
-      ),
-    );
-    const small = remote.filter((w) => w.row.size <= MAX_FRAMED_FILE_BYTES);
-    for (let i = 0; i < small.length;) {
-      let bytes = 0;
-      let end = i;
-      while (end < small.length && end - i < MAX_FRAMED_FILES && bytes < BATCH_BYTES) {
-        bytes += small[end++]?.row.size ?? 0;
-      }
-      await this.fetchSmall(small.slice(i, end));
-      i = end;
-    }
-    for (const wanted of remote.filter((w) => w.row.size > MAX_FRAMED_FILE_BYTES)) {
-      await this.guarded(wanted.row, async () => {
-        const tmp = this.tmpFor(wanted.hash);
-        if (await this.fetchLarge(wanted, tmp)) {
-          await this.place(wanted, tmp, null);
-        } else {
-          this.missing++;
-        }
-      });
-    }
-  }
-
-  /** Runs one file's work; what fails (a name this file system refuses...) is logged, not fatal. */
-  private async guarded(row: FolderFileRow, work: () => Promise<void>): Promise<void> {
-    try {
-      await work();
-    } catch (error) {
-      if (error instanceof FolderMissingError) throw error;
-      const code = (error as NodeJS.ErrnoException).code;
-      this.deps.log.warn(
-        { folder: this.id, path: row.path, code, err: (error as Error).message },
-        'could not apply a change',
-      );
-    }
-  }
-
-  private tmpFor(hash: string): string {
-    return join(folderTmpDir(this.deps.config.root), `${hash}.part`);
-  }
-
-  /**
-   * Puts a verified temp file at the row's path: only if the path still holds what was indexed
-   * (else the local change wins, and the next scan makes it a version of its own); what was
-   * there goes to the trash; mtime set; then an atomic rename. `written` is the temp file's
-   * final state when the caller already has it (saves a stat).
-   */
-  private async place(
-    wanted: Wanted,
-    tmp: string,
-    written: { size: number; mtimeMs: number; ino: number } | null,
-  ): Promise<void> {
-    const { row, target, hash } = wanted;
-    const existing = await lstat(target).catch(() => null);
-    if (!matchesIndexed(row, existing)) {
-      await rm(tmp, { force: true });
-      this.kick({ hints: [row.path] });
-      return;
-    }
-    await this.ensureParent(row.path);
-    if (existing?.isDirectory()) {
-      assertParentsInside(this.root, row.path);
-      await rmdir(target);
-    } else if (existing) await this.trash(row.path, target, row.localHash);
-    let info = written;
-    if (info === null) {
-      const mtime = mtimeSeconds(row.mtimeMs);
-      await utimes(tmp, mtime, mtime);
-      info = await stat(tmp);
-    }
-    // Same tick as the rename: no symlinked parent can have been followed (inside-folder.ts).
-    assertParentsInside(this.root, row.path, false);
-    await rename(tmp, target);
-    this.dirsToSync.add(dirname(target));
-    this.record(row, info, hash);
-  }
-
-  /** Makes the parents of a remote path, never through a symlink (inside-folder.ts). */
-  private async ensureParent(path: string): Promise<void> {
-    const parent = parentOf(path);
-    if (parent === '' || this.madeDirs.has(parent)) return;
-    await makeDirsInside(this.root, parent);
-    this.madeDirs.add(parent);
-  }
-
-  /**
-   * Small files from peers, many per request. Each frame is verified as it arrives and written
-   * while the next ones come in; what one peer lacks is asked of the next.
-   */
-  private async fetchSmall(group: readonly Wanted[]): Promise<void> {
-    let pending = [...group];
-    for (const peer of this.deps.sources()) {
-      if (pending.length === 0) break;
-      const byHash = new Map(pending.map((w) => [w.hash, w]));
-      const lacking: Wanted[] = [];
-      const inFlight = new Set<Promise<void>>();
-      try {
-        const frames = peer.folderContents(
-          this.id,
-          pending.map((w) => ({ hash: w.hash, size: w.row.size })),
-        );
-        for await (const frame of frames) {
-          const wanted = byHash.get(frame.hash);
-          if (!wanted) continue;
-          byHash.delete(frame.hash);
-          if (frame.data === null) {
-            lacking.push(wanted);
-            continue;
-          }
-          const data = frame.data;
-          const work = this.io
-            .run(() => this.guarded(wanted.row, () => this.writeSmall(wanted, data)))
-            .finally(() => inFlight.delete(work));
-          inFlight.add(work);
-          // Bounded memory: at most this many received files wait to be written.
-          if (inFlight.size >= 64) await Promise.race(inFlight);
-        }
-      } catch (error) {
-        this.deps.log.warn(
-          { folder: this.id, peer: peer.baseUrl, err: (error as Error).message },
-          'folder batch fetch failed',
-        );
-      }
-      await Promise.all(inFlight);
-      // Whatever this peer did not send (lacking, or cut off) is asked of the next one.
-      pending = [...lacking, ...byHash.values()];
-    }
-    this.missing += pending.length;
-  }
-
-  private async writeSmall(wanted: Wanted, data: Buffer): Promise<void> {
-    if (createHash('sha256').update(data).digest('hex') !== wanted.hash) {
-      this.deps.log.warn({ folder: this.id, path: wanted.row.path }, 'peer sent wrong content');
-      this.missing++;
-      return;
-    }
-    const tmp = this.tmpFor(wanted.hash);
-    const handle = await open(tmp, 'w');
-    let info;
-    try {
-      await handle.writeFile(data);
-      const mtime = mtimeSeconds(wanted.row.mtimeMs);
-      await handle.utimes(mtime, mtime);
-      await handle.datasync();
-      info = await handle.stat();
-    } finally {
-      await handle.close();
-    }
-    this.counters.fetchedBytes += data.length;
-    this.counters.fetchedFiles++;
-    await this.place(wanted, tmp, info);
-  }
-
-  /**
-   * Content already on this disk: a file about to be deleted here (a move or rename elsewhere),
-   * or one in the trash, is moved into `tmp`; otherwise a file with that content is copied.
-   * What comes from the trash or a copy is verified.
-   */
-  private async fromThisDisk(hash: string, tmp: string): Promise<boolean> {
-    const { config, index } = this.deps;
-    const source = index.findByHash(this.id, hash);
-    if (source?.deleted === true && source.need && !this.movedAway.has(source.path)) {
-      const from = regularFileInside(config.root, source.path);
-      const info = from === null ? null : await lstat(from).catch(() => null);
-      if (from !== null && info?.isFile() === true && matchesIndexed(source, info)) {
-        this.movedAway.add(source.path);
-        assertParentsInside(config.root, source.path, false);
-        await rename(from, tmp);
-        this.dirsToSync.add(dirname(from));
-        this.record(source, null, null);
-        this.counters.localMoves++;
-        return true;
-      }
-    }
-    const found = await this.local.find(this.id, config.root, hash);
-    if (found === null) return false;
-    if (found.trashed) {
-      // Out of the trash rather than copied: the content lives on at its new path.
-      try {
-        await rename(found.file, tmp);
-        if ((await hashOf(tmp)) === hash) {
-          // Forgotten with the page's records (one transaction, not one fsync per file).
-          this.untrashed.push(found.file);
-          this.counters.localMoves++;
-          return true;
-        }
-        await rename(tmp, found.file);
-      } catch {
-        // not usable after all: fetch it
-      }
-      return false;
-    }
-    try {
-      await copyFile(found.file, tmp);
-      await fsyncFile(tmp);
-      if ((await hashOf(tmp)) === hash) {
-        this.counters.localCopies++;
-        return true;
-      }
-    } catch {
-      // not usable after all: fetch it
-    }
-    await rm(tmp, { force: true });
-    return false;
-  }
-
-  /**
-   * A large file from a peer into `tmp`: only the blocks that neither an earlier attempt's temp
-   * file nor the older version at the target already hold (large-transfer.ts).
-   */
-  private async fetchLarge(wanted: Wanted, tmp: string): Promise<boolean> {
-    const { row, target, hash } = wanted;
-    // The older version on disk seeds the temp file, if it is still what was indexed.
-    const real = row.localHash !== null ? regularFileInside(this.root, row.path) : null;
-    const old = real !== null ? await lstat(real).catch(() => null) : null;
-    const seed = old?.isFile() === true && matchesIndexed(row, old) ? target : null;
-    const file = { folder: this.id, hash, size: row.size };
-    for (const peer of this.deps.sources()) {
-      const resuming = existsSync(tmp);
-      try {
-        const result = await fetchLarge(peer, file, tmp, seed);
-        this.counters.fetchedBytes += result.fetchedBytes;
-        if (result.done) {
-          this.counters.fetchedFiles++;
-          if (result.firstFetchedAt > 0) {
-            this.deps.log.info(
-              {
-                folder: this.id,
-                hash,
-                peer: peer.baseUrl,
-                fetched: result.fetchedBytes,
-                reused: row.size - result.fetchedBytes,
-                resumedAt: resuming ? result.firstFetchedAt : undefined,
-              },
-              resuming ? 'folder fetch resumed and done' : 'folder fetch done: changed blocks only',
-            );
-          }
-          return true;
-        }
-        await rm(tmp, { force: true });
-      } catch (error) {
-        this.deps.log.warn(
-          { folder: this.id, peer: peer.baseUrl, err: (error as Error).message },
-          'folder fetch failed',
-        );
-      }
-    }
-    return false;
-  }
-
-  private async remove(row: FolderFileRow, target: string): Promise<void> {
-    const info = await lstat(target).catch(() => null);
-    if (info?.isDirectory()) {
-      try {
-        assertParentsInside(this.root, row.path, false);
-        await rmdir(target);
-      } catch (error) {
-        if ((error as NodeJS.ErrnoException).code === 'ENOTEMPTY') return; // children first; retried
-        throw error;
-      }
-    } else if (info) {
-      await this.trash(row.path, target, row.localHash);
-    }
-    this.record(row, null, null);
-  }
-
-  private async makeDir(row: FolderFileRow, target: string): Promise<void> {
-    const existing = await lstat(target).catch(() => null);
-    if (existing && !existing.isDirectory()) await this.trash(row.path, target, row.localHash);
-    await makeDirsInside(this.root, row.path);
-    this.madeDirs.add(row.path);
-    this.record(row, await lstat(target), null);
+    if (vv === null) return null;
+    const same = change.kind === 'file' && row.hash === change.hash;
+    const disk: FolderFileRow = {
+      ...row,
+      // The block list describes the version's content: the file's when it is that content.
+      blockSize: same ? change.blockSize : row.blockSize,
+      blocks: same ? change.blocks : row.blocks,
+      localSize: change.size,
+      localMtimeMs: change.mtimeMs,
+      localInode: change.inode,
+      localHash: change.kind === 'dir' ? null : change.hash,
+      localVv: vv,
+    };
+    return { ...disk, need: diskDiffers(disk) };
   }
 
   /**
@@ -794,93 +434,6 @@ export class FolderSync {
       removed++;
     }
     return removed;
-  }
-
-  private async trash(path: string, target: string, hash: string | null): Promise<void> {
-    const stamp = new Date().toISOString().replace(/[-:]/g, '').replace(/\..*/, '');
-    const file = join(
-      folderTrashDir(this.deps.config.root),
-      stamp,
-      `${path}.${randomUUID().slice(0, 8)}`,
-    );
-    await mkdir(dirname(file), { recursive: true });
-    // Never moves a file from outside the folder into its trash through a symlinked parent.
-    assertParentsInside(this.deps.config.root, path, false);
-    await rename(target, file);
-    // Recorded with the page's other rows (one transaction), like the disk states.
-    if (hash !== null) this.trashed.push({ hash, file });
-  }
-
-  /** The disk now holds the row's version. */
-  private record(
-    row: FolderFileRow,
-    info: { size: number; mtimeMs: number; ino: number } | null,
-    hash: string | null,
-  ): void {
-    this.records.push({
-      ...row,
-      need: false,
-      localSize: info && row.kind === 'file' ? info.size : info ? 0 : null,
-      localMtimeMs: info ? Math.floor(info.mtimeMs) : null,
-      localInode: info ? info.ino : null,
-      localHash: hash,
-      localVv: info ? row.vv : null,
-    });
-  }
-
-  /**
-   * Makes what was written durable, then records it: one fsync per directory touched and one
-   * transaction per page, not per file (a crash in between leaves files the next scan finds
-   * identical to their version, so they merge without a conflict).
-   */
-  private async flushRecords(): Promise<void> {
-    const dirs = [...this.dirsToSync];
-    this.dirsToSync.clear();
-    await Promise.all(dirs.map((d) => fsyncDir(d).catch(() => undefined)));
-    const rows = this.records;
-    const trashed = this.trashed;
-    const untrashed = this.untrashed;
-    this.records = [];
-    this.trashed = [];
-    this.untrashed = [];
-    const { db, index } = this.deps;
-    const insert = db.prepare(
-      'INSERT OR REPLACE INTO folder_trash (folder, hash, file, trashed_at) VALUES (?, ?, ?, ?)',
-    );
-    const forget = db.prepare('DELETE FROM folder_trash WHERE file = ?');
-    db.transaction(() => {
-      for (const file of untrashed) forget.run(file);
-      for (const t of trashed) insert.run(this.id, t.hash, t.file, Date.now());
-      index.upsertMany(rows.map((row) => this.onCurrentVersion(row)));
-    })();
-  }
-
-  /**
-   * A disk state recorded against the version it was written for. If a newer version of the
-   * path arrived meanwhile (ops are received while a pull runs), that version stays, with this
-   * disk state, and still needed if the disk does not hold it: a stale snapshot must never
-   * overwrite it. Call inside the recording transaction.
-   */
-  private onCurrentVersion(recorded: FolderFileRow): FolderFileRow {
-    const current = this.deps.index.get(this.id, recorded.path);
-    if (
-      current === undefined ||
-      (current.hlc === recorded.hlc &&
-        current.hash === recorded.hash &&
-        current.deleted === recorded.deleted &&
-        current.kind === recorded.kind)
-    ) {
-      return recorded;
-    }
-    const disk: FolderFileRow = {
-      ...current,
-      localSize: recorded.localSize,
-      localMtimeMs: recorded.localMtimeMs,
-      localInode: recorded.localInode,
-      localHash: recorded.localHash,
-      localVv: recorded.localVv,
-    };
-    return { ...disk, need: diskDiffers(disk) };
   }
 }
 
@@ -913,42 +466,4 @@ export async function hintedDirs(
 function parentOf(path: string): string {
   const slash = path.lastIndexOf('/');
   return slash < 0 ? '' : path.slice(0, slash);
-}
-
-/** A file to bring to its needed version, at `target`. */
-interface Wanted {
-  readonly row: FolderFileRow;
-  readonly target: string;
-  readonly hash: string;
-}
-
-/**
- * Whether the disk (`info`, from lstat, null when nothing is there) still holds what the index
- * says was there when it was last scanned or written: only then may a remote change replace it.
- */
-export function matchesIndexed(
-  row: FolderFileRow,
-  info: { size: number; mtimeMs: number; ino: number; isDirectory(): boolean } | null,
-): boolean {
-  if (row.localInode === null && row.localSize === null) return info === null || info.isDirectory();
-  if (info === null) return false;
-  if (row.kind === 'dir' && row.localHash === null) return info.isDirectory();
-  return (
-    info.size === row.localSize &&
-    Math.floor(info.mtimeMs) === row.localMtimeMs &&
-    info.ino === row.localInode
-  );
-}
-
-/** Half a millisecond up: seconds as a double must not round below the recorded millisecond. */
-function mtimeSeconds(mtimeMs: number): number {
-  return (mtimeMs + 0.5) / 1000;
-}
-
-async function hashOf(file: string): Promise<string> {
-  const hash = createHash('sha256');
-  await pipeline(createReadStream(file), async (chunks: AsyncIterable<Buffer>) => {
-    for await (const chunk of chunks) hash.update(chunk);
-  });
-  return hash.digest('hex');
 }

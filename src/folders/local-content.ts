@@ -3,17 +3,26 @@
  * here: a path whose disk state is still what was indexed, or a trashed file. Whoever reads it
  * verifies the hash of what it gets: this only points at the likely place.
  */
-import { lstat, stat } from 'node:fs/promises';
+import { stat } from 'node:fs/promises';
 import type { Db } from '../db/database.js';
+import { diskState } from './disk-state.js';
 import { regularFileInside } from './inside-folder.js';
 import type { FolderIndexRepository } from './folder-index.repository.js';
+
+/** Indexed paths with the content looked at before the trash. */
+const CANDIDATES = 4;
 
 export class LocalContent {
   private readonly trashStmt;
 
+  /**
+   * `onStale` hears of indexed paths that should hold a content but whose disk state differs
+   * from the record (changed since the last scan): the caller logs it and rescans them.
+   */
   constructor(
     db: Db,
     private readonly index: FolderIndexRepository,
+    private readonly onStale: (folder: string, paths: readonly string[]) => void = () => {},
   ) {
     this.trashStmt = db
       .prepare(
@@ -31,23 +40,26 @@ export class LocalContent {
     root: string,
     hash: string,
   ): Promise<{ file: string; trashed: boolean } | null> {
-    const row = this.index.findByHash(folder, hash);
-    if (row) {
+    const stale: string[] = [];
+    for (const row of this.index.findAllByHash(folder, hash, CANDIDATES)) {
       // Never through a symlinked parent nor at a symlink: its target is not the folder's to
       // send to a peer or a device (inside-folder.ts).
       const file = regularFileInside(root, row.path);
-      const info = file === null ? null : await lstat(file).catch(() => null);
+      const info = file === null ? null : await diskState(file);
       if (
         file !== null &&
-        info?.size === row.localSize &&
-        Math.floor(info.mtimeMs) === row.localMtimeMs
+        info?.isFile() === true &&
+        info.size === row.localSize &&
+        info.mtimeMs === row.localMtimeMs
       ) {
         return { file, trashed: false };
       }
+      stale.push(row.path);
     }
     for (const file of this.trashStmt.all(folder, hash) as string[]) {
       if (await stat(file).catch(() => null)) return { file, trashed: true };
     }
+    if (stale.length > 0) this.onStale(folder, stale);
     return null;
   }
 }

@@ -33,6 +33,7 @@
 import type { Dirent } from 'node:fs';
 import { lstat, opendir } from 'node:fs/promises';
 import { join } from 'node:path';
+import { inodeNumber, wholeMs } from './disk-state.js';
 import { blockSizeFor, hashFile, NotARegularFileError, type FileHash } from './blocks.js';
 import type { FileKind, FolderFileRow } from './folder-index.repository.js';
 import { MOSAIC_DIR, type IsIgnored } from './ignore.js';
@@ -492,15 +493,6 @@ class Scan {
 /** Mosaic's own directory at the root is never part of the folder's content. */
 function isOwn(path: string): boolean {
   return path === MOSAIC_DIR || path.startsWith(`${MOSAIC_DIR}/`);
-}
-
-function wholeMs(ns: bigint): number {
-  return Number(ns / 1_000_000n);
-}
-
-/** SQLite integers are signed 64-bit; inode numbers are unsigned 64-bit. */
-function inodeNumber(ino: bigint): number {
-  return Number(BigInt.asIntN(64, ino));
 }
 
 function knownType(dirent: Dirent): boolean {

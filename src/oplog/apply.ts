@@ -1,7 +1,7 @@
 import type { AccountRepository } from '../accounts/account.repository.js';
 import type { PictureRepository } from '../pictures/picture.repository.js';
 import { applyPictureOp, emptyPicture } from '../pictures/picture.state.js';
-import type { Op } from './op.js';
+import type { Op, OpBody } from './op.js';
 import { applyFilePut } from '../folders/folder-apply.js';
 import type { FolderIndexRepository } from '../folders/folder-index.repository.js';
 import type { DeviceRepository } from '../devices/device.repository.js';
@@ -20,8 +20,12 @@ export interface ApplyTargets {
  * Folds one operation into the materialized state. Must run inside the transaction that
  * appended the operation to the log, and only for operations the log did not have yet.
  * Idempotence and order-independence come from the merge rules themselves.
+ *
+ * Returns the follow-up changes this node must make in the same transaction: the conflict
+ * copies a folder conflict calls for (folder-apply.ts). The caller logs them as its own
+ * operations, so that they replicate.
  */
-export function applyOp(targets: ApplyTargets, op: Op): void {
+export function applyOp(targets: ApplyTargets, op: Op): OpBody[] {
   const body = op.body;
   switch (body.kind) {
     case 'picture.create':
@@ -31,21 +35,20 @@ export function applyOp(targets: ApplyTargets, op: Op): void {
       const next = applyPictureOp(stored?.state ?? emptyPicture(body.id), body, op.hlc);
       // A re-upload may have just brought the bytes back: look again when the row says none.
       targets.pictures.save(next, stored?.hasBlob === true || targets.hasBlob(body.id));
-      return;
+      return [];
     }
     case 'user.put':
       targets.accounts.putUser(
         { username: body.username, passwordHash: body.passwordHash, role: body.role },
         op.hlc,
       );
-      return;
+      return [];
     case 'file.put':
-      applyFilePut(targets.folders, body, {
+      return applyFilePut(targets.folders, body, {
         hlc: op.hlc,
         origin: op.origin,
         selfId: targets.selfId,
-      });
-      return;
+      }).copies;
     case 'token.put':
       targets.accounts.putToken(
         {
@@ -58,10 +61,10 @@ export function applyOp(targets: ApplyTargets, op: Op): void {
         },
         op.hlc,
       );
-      return;
+      return [];
     case 'token.revoke':
       targets.accounts.revokeToken(body.tokenId, op.hlc);
-      return;
+      return [];
     case 'device.put':
       targets.devices.putOwner(
         {
@@ -72,6 +75,6 @@ export function applyOp(targets: ApplyTargets, op: Op): void {
         },
         op.hlc,
       );
-      return;
+      return [];
   }
 }

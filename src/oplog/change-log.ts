@@ -17,6 +17,11 @@ export interface Rejection {
   readonly message: string;
 }
 
+/** What `take` did: the received operations applied or refused, and this node's follow-ups. */
+interface Taken extends ReceiveResult {
+  readonly own: Op[];
+}
+
 export interface ReceiveResult {
   /** The operations that were new here, logged and applied. */
   readonly applied: Op[];
@@ -72,23 +77,41 @@ export class ChangeLog {
     if (bodies.length === 0) return [];
     const ops = this.db
       .transaction((): Op[] => {
-        // This node's own contiguous counter, never MAX(seq) over the log: an operation that
-        // claims this origin but did not come from here can never move our sequence.
-        let seq = this.log.contiguous(this.nodeId);
-        const stamped = bodies.map((body): Op => {
-          const op: Op = { origin: this.nodeId, seq: ++seq, hlc: this.clock.next(), body };
-          if (!this.log.append(op)) {
-            throw new Error(`Sequence ${op.seq} of this node is already taken in the log`);
-          }
-          applyOp(this.targets, op);
-          return op;
-        });
+        const stamped = this.commitInside(bodies);
         alongside?.(stamped);
         return stamped;
       })
       .immediate();
     this.emit(ops);
     return ops;
+  }
+
+  /**
+   * Stamps, logs and applies local changes inside the caller's transaction, then the follow-up
+   * changes applying them calls for (conflict copies, folder-apply.ts), until there are none.
+   * Returns them all.
+   */
+  private commitInside(bodies: readonly OpBody[]): Op[] {
+    const all: Op[] = [];
+    let next = bodies;
+    for (let round = 0; next.length > 0; round++) {
+      // A copy of a copy is a deeper path: the chain ends long before this.
+      if (round > 64) throw new Error('follow-up changes do not end');
+      // This node's own contiguous counter, never MAX(seq) over the log: an operation that
+      // claims this origin but did not come from here can never move our sequence.
+      let seq = this.log.contiguous(this.nodeId);
+      const followUps: OpBody[] = [];
+      for (const body of next) {
+        const op: Op = { origin: this.nodeId, seq: ++seq, hlc: this.clock.next(), body };
+        if (!this.log.append(op)) {
+          throw new Error(`Sequence ${op.seq} of this node is already taken in the log`);
+        }
+        followUps.push(...applyOp(this.targets, op));
+        all.push(op);
+      }
+      next = followUps;
+    }
+    return all;
   }
 
   /**
@@ -109,9 +132,9 @@ export class ChangeLog {
    *   stays (it may have been applied and passed on); the second is reported.
    */
   receive(ops: readonly Op[], options: { readonly sender?: string } = {}): ReceiveResult {
-    const result = this.db.transaction(() => this.take(ops, options.sender)).immediate();
-    this.announce(result);
-    return result;
+    const taken = this.db.transaction(() => this.take(ops, options.sender)).immediate();
+    this.announce(taken);
+    return { applied: taken.applied, rejected: taken.rejected };
   }
 
   /**
@@ -130,9 +153,14 @@ export class ChangeLog {
     return result.applied;
   }
 
-  private take(ops: readonly Op[], sender: string | undefined): ReceiveResult {
+  /**
+   * Checks, logs and applies; then logs the follow-up changes the applied operations call for
+   * (conflict copies) as this node's own operations, in the same transaction (`own`).
+   */
+  private take(ops: readonly Op[], sender: string | undefined): Taken {
     const applied: Op[] = [];
     const rejected: Rejection[] = [];
+    const followUps: OpBody[] = [];
     for (const op of ops) {
       const refusal = this.refusal(op, sender);
       if (refusal !== null) {
@@ -152,14 +180,15 @@ export class ChangeLog {
         continue;
       }
       this.clock.observe(op.hlc);
-      applyOp(this.targets, op);
+      followUps.push(...applyOp(this.targets, op));
       applied.push(op);
     }
-    return { applied, rejected };
+    return { applied, rejected, own: this.commitInside(followUps) };
   }
 
-  private announce(result: ReceiveResult): void {
-    if (result.applied.length > 0) this.emit(result.applied);
+  private announce(result: Taken): void {
+    const ops = [...result.applied, ...result.own];
+    if (ops.length > 0) this.emit(ops);
     if (result.rejected.length > 0) {
       for (const listener of this.rejectionListeners) listener(result.rejected);
     }

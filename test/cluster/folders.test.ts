@@ -214,7 +214,7 @@ describe('folder sync across 4 nodes', () => {
     });
     const copies = [...t.keys()].filter((p) => p.startsWith('shared.sync-conflict-'));
     expect(copies).toHaveLength(1);
-    expect(copies[0]).toMatch(/^shared\.sync-conflict-\d{8}-\d{6}-n1\.txt$/);
+    expect(copies[0]).toMatch(/^shared\.sync-conflict-\d{8}-\d{6}-n1-[0-9a-f]{8}\.txt$/);
     expect(await readFile(join(r1, 'shared.txt'), 'utf8')).toBe('right side, later\n');
     expect(await readFile(join(r1, copies[0] ?? ''), 'utf8')).toBe('left side\n');
   });

@@ -1,7 +1,7 @@
 import { posix } from 'node:path';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { conflictName, isConflictName, sanitizeNodeName } from './conflict-name.js';
+import { conflictName, isConflictName, sanitizeNodeName, versionTag } from './conflict-name.js';
 import { checkRelativePath } from './paths.js';
 
 // 2024-11-21T12:34:56.789Z
@@ -117,6 +117,34 @@ describe('conflict names, for any path', () => {
           const base = `${head}${stem}.${ext}`;
           fc.pre(checkRelativePath(base).ok && base.lastIndexOf('.') > 0);
           expect(conflictName(base, T, 'n1')).toBe(`${head}${stem}.sync-conflict-${S}-n1.${ext}`);
+        },
+      ),
+    );
+  });
+});
+
+describe('conflict names are unique per losing version (issue 11, cause 4)', () => {
+  it('gives distinct versions of one path, node and second distinct names', () => {
+    const version = fc.record({
+      hlc: fc.stringMatching(/^[0-9a-z]{4,24}$/),
+      origin: fc.constantFrom('aaaaaaaaaaaaaaa1', 'aaaaaaaaaaaaaaa2'),
+      hash: fc.option(fc.stringMatching(/^[0-9a-f]{64}$/), { nil: null }),
+    });
+    fc.assert(
+      fc.property(
+        fc.uniqueArray(version, {
+          minLength: 2,
+          maxLength: 40,
+          selector: (v) => `${v.hlc} ${v.origin} ${v.hash}`,
+        }),
+        (versions) => {
+          // Same node name, same second: before the tag, all of these were one name.
+          const names = versions.map((v) => conflictName('d/a.txt', T, 'n1', versionTag(v)));
+          expect(new Set(names).size).toBe(versions.length);
+          for (const name of names) {
+            expect(isConflictName(name)).toBe(true);
+            expect(name).toMatch(new RegExp(`^d/a\\.sync-conflict-${S}-n1-[0-9a-f]{8}\\.txt$`));
+          }
         },
       ),
     );

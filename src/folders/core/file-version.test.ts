@@ -3,7 +3,7 @@ import { isDeepStrictEqual } from 'node:util';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { HybridClock, encodeHlc } from '../../core/hlc.js';
-import { conflictName, isConflictName } from './conflict-name.js';
+import { conflictName, isConflictName, versionTag } from './conflict-name.js';
 import {
   bumpVv,
   compareVv,
@@ -124,14 +124,14 @@ describe('resolve', () => {
       winner: { ...theirs, vv: { n1: 2, n2: 1 } },
       loser: mine,
       winnerIsRemote: true,
-      keepLoserAs: 'docs/a.sync-conflict-20241121-120005-name-n1.txt',
+      keepLoserAs: `docs/a.sync-conflict-20241121-120005-name-n1-${versionTag(mine)}.txt`,
     });
     expect(resolve('docs/a.txt', theirs, mine)).toEqual({
       action: 'conflict',
       winner: { ...theirs, vv: { n1: 2, n2: 1 } },
       loser: mine,
       winnerIsRemote: false,
-      keepLoserAs: 'docs/a.sync-conflict-20241121-120005-name-n1.txt',
+      keepLoserAs: `docs/a.sync-conflict-20241121-120005-name-n1-${versionTag(mine)}.txt`,
     });
   });
 
@@ -160,7 +160,7 @@ describe('resolve', () => {
         winner: { ...dir, vv: { n1: 1, n2: 1 } },
         loser: file,
         winnerIsRemote: remote === dir,
-        keepLoserAs: 'x/y.sync-conflict-20241121-120100-name-n2',
+        keepLoserAs: `x/y.sync-conflict-20241121-120100-name-n2-${versionTag(file)}`,
       });
     }
   });
@@ -503,7 +503,9 @@ describe('several nodes editing, deleting and exchanging in any order', () => {
           expect(checkRelativePath(p)).toEqual({ ok: true, path: p });
           // A copy is named after the version it holds, on whichever node it was made.
           if (isConflictName(p)) {
-            const names = PATHS.map((q) => conflictName(q, wallOf(x.hlc), x.originName));
+            const names = PATHS.map((q) =>
+              conflictName(q, wallOf(x.hlc), x.originName, versionTag(x)),
+            );
             expect(names).toContain(p);
           }
         }
@@ -520,8 +522,8 @@ describe('several nodes editing, deleting and exchanging in any order', () => {
       { t: 'write', node: 1, path: 0, hash: 'h2' },
     ]);
     const loser = edits[0]?.made ?? fail('edit');
-    const copy = conflictName('a.txt', wallOf(loser.hlc), loser.originName);
-    expect(copy).toBe('a.sync-conflict-20241121-120000-Node_n1_.txt');
+    const copy = conflictName('a.txt', wallOf(loser.hlc), loser.originName, versionTag(loser));
+    expect(copy).toBe(`a.sync-conflict-20241121-120000-Node_n1_-${versionTag(loser)}.txt`);
     for (const n of nodes) {
       expect(n.files.get('a.txt')?.hash).toBe('h2');
       expect(n.files.get(copy)).toEqual(loser);

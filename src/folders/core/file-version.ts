@@ -14,7 +14,7 @@
  *    their own that a file at the same path could not hold; the file is kept as a conflict copy
  *    beside it. (A directory never loses: dir vs dir is rule 1, dir vs deletion is rule 2.)
  * 4. File vs file with different content: the higher HLC wins; the loser is kept as
- *    `conflictName(path, wall of its HLC, its node name)`.
+ *    `conflictName(path, wall of its HLC, its node name, versionTag(loser))`.
  *
  * The winner gets the merged vector, so it dominates both sides and every node that sees it just
  * takes it: the conflict is decided once and the decision spreads like any change. Every step is
@@ -28,13 +28,15 @@
  * - The copy is recorded as if `loser` had arrived from a peer for that path:
  *   `resolve(keepLoserAs, current at keepLoserAs, loser)`. It is the same version on every node
  *   that makes it, so the copies compare equal instead of conflicting.
- * - Only the node that decides the conflict makes the copy; a node that held the loser just takes
- *   the dominating winner. So the loser's bytes must stay fetchable (the trash) until then.
+ * - Folding pairs is order-dependent once three versions race (the merged vector hides which
+ *   branch a later version raced with): the index keeps the maximal versions instead and picks
+ *   the winner among them with `rank` (siblings.ts); a copy becomes an operation of its own
+ *   (folder-apply.ts). The loser's bytes must stay fetchable (the trash) until copied.
  * - These rules see one path, not the tree. A live entry whose parent resolved to a deletion or a
  *   file needs its parent back as a directory (see `parentDirs`); that is the caller's job.
  */
 import { compareHlc, decodeHlc } from '../../core/hlc.js';
-import { conflictName } from './conflict-name.js';
+import { conflictName, versionTag } from './conflict-name.js';
 
 export type FileKind = 'file' | 'dir';
 
@@ -128,7 +130,7 @@ export function resolve(path: string, local: FileVersion | null, remote: FileVer
   if (sameContent(local, remote)) return { action: 'merge', version: winner };
   const keepLoserAs = loser.deleted
     ? null
-    : conflictName(path, wallOf(loser.hlc), loser.originName);
+    : conflictName(path, wallOf(loser.hlc), loser.originName, versionTag(loser));
   return { action: 'conflict', winner, loser, winnerIsRemote, keepLoserAs };
 }
 
@@ -161,7 +163,7 @@ export function sameContent(a: FileVersion, b: FileVersion): boolean {
  * file, then the HLC; the remaining fields only break ties between malformed inputs (an HLC names
  * one change), so the order is total and the outcome never depends on argument order.
  */
-function rank(a: FileVersion, b: FileVersion): number {
+export function rank(a: FileVersion, b: FileVersion): number {
   return (
     Number(!a.deleted) - Number(!b.deleted) ||
     Number(!a.deleted && a.kind === 'dir') - Number(!b.deleted && b.kind === 'dir') ||

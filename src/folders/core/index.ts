@@ -34,11 +34,12 @@
  */
 export { INTERNAL_DIR, MAX_PATH_BYTES, MAX_SEGMENT_BYTES, PathOutsideRootError } from './paths.js';
 export { checkRelativePath, joinInside, parentDirs, type PathCheck } from './paths.js';
-export { conflictName, isConflictName, sanitizeNodeName } from './conflict-name.js';
+export { conflictName, isConflictName, sanitizeNodeName, versionTag } from './conflict-name.js';
 export {
   bumpVv,
   compareVv,
   mergeVv,
+  rank,
   resolve,
   sameContent,
   versionAfter,
@@ -49,3 +50,4 @@ export {
   type VersionVector,
   type VvOrder,
 } from './file-version.js';
+export { addVersion, stateOf, type SiblingState } from './siblings.js';

@@ -264,4 +264,20 @@ export const POSTGRES_MIGRATIONS: readonly string[] = [
   ALTER TABLE event_tx ADD CONSTRAINT event_tx_kind_check
     CHECK (kind IN ('create', 'photo', 'outcome', 'remove', 'delete'));
   `,
+  /* 11: folder convergence (issue 11) */ `
+  CREATE TABLE folder_siblings (
+    folder   TEXT NOT NULL,
+    path     TEXT NOT NULL,
+    versions TEXT NOT NULL,
+    PRIMARY KEY (folder, path)
+  );
+  CREATE TABLE folder_applying (
+    folder   TEXT NOT NULL,
+    path     TEXT NOT NULL,
+    hash     TEXT NOT NULL,
+    mtime_ms BIGINT NOT NULL,
+    vv       TEXT NOT NULL,
+    PRIMARY KEY (folder, path, hash)
+  );
+  `,
 ];

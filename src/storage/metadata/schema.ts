@@ -31,6 +31,8 @@ export interface Schema {
   device_owners: DeviceOwnersTable;
   token_revocations: TokenRevocationsTable;
   event_removals: EventRemovalsTable;
+  folder_siblings: FolderSiblingsTable;
+  folder_applying: FolderApplyingTable;
 }
 
 export interface MetaTable {
@@ -243,4 +245,20 @@ export interface EventRemovalsTable {
   participant_id: string;
   version: number;
   removed_at: number;
+}
+
+/** A path's maximal versions while they conflict (JSON FileVersion[]; folders/core/siblings.ts). */
+export interface FolderSiblingsTable {
+  folder: string;
+  path: string;
+  versions: string;
+}
+
+/** Versions a pull is writing and has not recorded yet (recognised by the scan after a crash). */
+export interface FolderApplyingTable {
+  folder: string;
+  path: string;
+  hash: string;
+  mtime_ms: number;
+  vv: string;
 }

@@ -1,0 +1,191 @@
+/**
+ * A node killed after pulled files were renamed into place and before their disk state was
+ * recorded (issue 11, cause 2). After the restart, such a file is the version that was being
+ * applied, not a new local edit: a delete that arrived meanwhile still deletes it, and nothing
+ * this node did not write becomes a version of its own.
+ */
+import { createHash } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Readable } from 'node:stream';
+import pino from 'pino';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { SqliteAccountRepository } from '../accounts/account.repository.js';
+import { HybridClock } from '../core/hlc.js';
+import { openDatabase, type Db } from '../db/database.js';
+import { ChangeLog } from '../oplog/change-log.js';
+import type { Op } from '../oplog/op.js';
+import { OpLogRepository } from '../oplog/oplog.repository.js';
+import { SqlitePictureRepository } from '../pictures/picture.repository.js';
+import { DeviceRepository } from '../devices/device.repository.js';
+import type { ContentSource } from './content-source.js';
+import { FolderIndexRepository } from './folder-index.repository.js';
+import { FolderSync } from './folder-sync.js';
+import { ensureMarker } from './marker.js';
+
+const SELF = 'aaaaaaaaaaaaaaa1';
+const PEER = 'aaaaaaaaaaaaaaa2';
+const FILES = 20;
+
+let base: string;
+let db: Db;
+
+beforeEach(async () => {
+  base = await mkdtemp(join(tmpdir(), 'mosaic-crash-record-'));
+  db = openDatabase(join(base, 'mosaic.db'));
+});
+afterEach(async () => {
+  db.close();
+  await rm(base, { recursive: true, force: true });
+});
+
+const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
+const content = (i: number) => Buffer.from(`file ${i} from the peer`);
+
+function peerWith(contents: readonly Buffer[]): ContentSource {
+  const byHash = new Map(contents.map((c) => [sha(c), c]));
+  return {
+    baseUrl: 'http://peer.invalid',
+    folderBlocks: () => Promise.resolve(null),
+    folderContent: (_folder, hash, start) => {
+      const data = byHash.get(hash);
+      return Promise.resolve(data ? { body: Readable.from([data.subarray(start)]), start } : null);
+    },
+    folderContents: async function* (_folder, wanted) {
+      for (const w of wanted) yield { hash: w.hash, data: byHash.get(w.hash) ?? null };
+      await Promise.resolve();
+    },
+  };
+}
+
+describe('a crash between placing pulled files and recording them', () => {
+  it('lets a delete that arrived meanwhile delete them after the restart', async () => {
+    const root = join(base, 'folder');
+    await mkdir(root);
+    await ensureMarker(root, 'folder');
+    const index = new FolderIndexRepository(db);
+    const oplog = new OpLogRepository(db);
+    const changes = new ChangeLog(db, oplog, new HybridClock(SELF), SELF, {
+      pictures: new SqlitePictureRepository(db),
+      accounts: new SqliteAccountRepository(db),
+      hasBlob: () => false,
+      devices: new DeviceRepository(db),
+      folders: index,
+      selfId: SELF,
+    });
+    const contents = Array.from({ length: FILES }, (_, i) => content(i));
+    const node = (crash: boolean) =>
+      new FolderSync({
+        config: { id: 'folder', root },
+        db,
+        index,
+        changes,
+        selfId: SELF,
+        selfName: 'n1',
+        sources: () => [peerWith(contents)],
+        log: pino({ level: 'silent' }),
+        ...(crash ? { beforeRecord: () => Promise.reject(new Error('killed')) } : {}),
+      });
+    const peerClock = new HybridClock(PEER);
+    let seq = 0;
+    const put = (i: number, deleted: boolean): Op => ({
+      origin: PEER,
+      seq: ++seq,
+      hlc: peerClock.next(),
+      body: {
+        kind: 'file.put',
+        folder: 'folder',
+        path: `p${i}.txt`,
+        entry: 'file',
+        deleted,
+        hash: deleted ? null : sha(content(i)),
+        size: deleted ? 0 : content(i).length,
+        mtimeMs: 1_700_000_000_000 + i,
+        vv: { [PEER]: deleted ? 2 : 1 },
+        originName: 'n2',
+      },
+    });
+    changes.receive(contents.map((_, i) => put(i, false)));
+    const first = node(true);
+    await first.syncNow();
+    await first.close();
+    // Renamed into place, never recorded: the "crash".
+    expect(existsSync(join(root, 'p0.txt'))).toBe(true);
+    expect(index.get('folder', 'p0.txt')?.localHash).toBeNull();
+    // Meanwhile the peer deleted them all.
+    changes.receive(contents.map((_, i) => put(i, true)));
+    const second = node(false);
+    await second.syncNow();
+    await second.syncNow();
+    await second.close();
+    for (let i = 0; i < FILES; i++) {
+      expect(existsSync(join(root, `p${i}.txt`)), `p${i}.txt came back`).toBe(false);
+      expect(index.get('folder', `p${i}.txt`)?.deleted).toBe(true);
+    }
+    expect(oplog.lastSeq(SELF)).toBe(0); // no version of this node's own
+  });
+
+  it('lets a delete remove directories made before the crash', async () => {
+    const root = join(base, 'folder');
+    await mkdir(root);
+    await ensureMarker(root, 'folder');
+    const index = new FolderIndexRepository(db);
+    const oplog = new OpLogRepository(db);
+    const changes = new ChangeLog(db, oplog, new HybridClock(SELF), SELF, {
+      pictures: new SqlitePictureRepository(db),
+      accounts: new SqliteAccountRepository(db),
+      hasBlob: () => false,
+      devices: new DeviceRepository(db),
+      folders: index,
+      selfId: SELF,
+    });
+    const node = (crash: boolean) =>
+      new FolderSync({
+        config: { id: 'folder', root },
+        db,
+        index,
+        changes,
+        selfId: SELF,
+        selfName: 'n1',
+        sources: () => [],
+        log: pino({ level: 'silent' }),
+        ...(crash ? { beforeRecord: () => Promise.reject(new Error('killed')) } : {}),
+      });
+    const peerClock = new HybridClock(PEER);
+    let seq = 0;
+    const dir = (i: number, deleted: boolean): Op => ({
+      origin: PEER,
+      seq: ++seq,
+      hlc: peerClock.next(),
+      body: {
+        kind: 'file.put',
+        folder: 'folder',
+        path: `d${i}`,
+        entry: 'dir',
+        deleted,
+        hash: null,
+        size: 0,
+        mtimeMs: 1_700_000_000_000,
+        vv: { [PEER]: deleted ? 2 : 1 },
+        originName: 'n2',
+      },
+    });
+    changes.receive([0, 1, 2].map((i) => dir(i, false)));
+    const first = node(true);
+    await first.syncNow();
+    await first.close();
+    expect(existsSync(join(root, 'd0'))).toBe(true);
+    changes.receive([0, 1, 2].map((i) => dir(i, true)));
+    const second = node(false);
+    await second.syncNow();
+    await second.syncNow();
+    await second.close();
+    for (let i = 0; i < 3; i++) {
+      expect(existsSync(join(root, `d${i}`)), `d${i} came back`).toBe(false);
+      expect(index.get('folder', `d${i}`)?.deleted).toBe(true);
+    }
+    expect(oplog.lastSeq(SELF)).toBe(0);
+  });
+});

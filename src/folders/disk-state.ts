@@ -1,0 +1,50 @@
+/**
+ * What the index records of a path on disk, read the one way every part of folder sync compares
+ * it: size, mtime in WHOLE milliseconds from the nanosecond field, inode.
+ *
+ * `Stats.mtimeMs` is a double: for an mtime such as 1700000000.123999999 s it rounds up to
+ * ...124 ms, while the scanner (bigint nanoseconds) records ...123. Comparing one with the other
+ * told a node that an untouched file had changed: the sender then refused to serve its content
+ * and the receiver asked for it forever (issue 11, cause 6). Everything reads it here instead.
+ */
+import type { BigIntStats } from 'node:fs';
+import { lstat } from 'node:fs/promises';
+import type { FileHandle } from 'node:fs/promises';
+
+export interface DiskState {
+  readonly size: number;
+  /** Whole milliseconds (nanoseconds / 10^6, truncated). */
+  readonly mtimeMs: number;
+  readonly ino: number;
+  isDirectory(): boolean;
+  isFile(): boolean;
+}
+
+export function diskStateOf(info: BigIntStats): DiskState {
+  return {
+    size: Number(info.size),
+    mtimeMs: wholeMs(info.mtimeNs),
+    ino: inodeNumber(info.ino),
+    isDirectory: () => info.isDirectory(),
+    isFile: () => info.isFile(),
+  };
+}
+
+/** The disk state at `path` (not following a symbolic link), or null when nothing is there. */
+export async function diskState(path: string): Promise<DiskState | null> {
+  const info = await lstat(path, { bigint: true }).catch(() => null);
+  return info === null ? null : diskStateOf(info);
+}
+
+export async function handleDiskState(handle: FileHandle): Promise<DiskState> {
+  return diskStateOf(await handle.stat({ bigint: true }));
+}
+
+export function wholeMs(ns: bigint): number {
+  return Number(ns / 1_000_000n);
+}
+
+/** SQLite integers are signed 64-bit; inode numbers are unsigned 64-bit. */
+export function inodeNumber(ino: bigint): number {
+  return Number(BigInt.asIntN(64, ino));
+}

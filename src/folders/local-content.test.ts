@@ -1,0 +1,74 @@
+import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import pino from 'pino';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { SqliteAccountRepository } from '../accounts/account.repository.js';
+import { HybridClock } from '../core/hlc.js';
+import { openDatabase, type Db } from '../db/database.js';
+import { ChangeLog } from '../oplog/change-log.js';
+import { OpLogRepository } from '../oplog/oplog.repository.js';
+import { SqlitePictureRepository } from '../pictures/picture.repository.js';
+import { DeviceRepository } from '../devices/device.repository.js';
+import { FolderIndexRepository } from './folder-index.repository.js';
+import { FolderSync } from './folder-sync.js';
+import { ensureMarker } from './marker.js';
+
+let base: string;
+let db: Db;
+
+beforeEach(async () => {
+  base = await mkdtemp(join(tmpdir(), 'mosaic-local-content-'));
+  db = openDatabase(join(base, 'mosaic.db'));
+});
+afterEach(async () => {
+  db.close();
+  await rm(base, { recursive: true, force: true });
+});
+
+function folderSync(root: string): FolderSync {
+  const id = 'aaaaaaaaaaaaaaaa';
+  const index = new FolderIndexRepository(db);
+  const changes = new ChangeLog(db, new OpLogRepository(db), new HybridClock(id), id, {
+    pictures: new SqlitePictureRepository(db),
+    accounts: new SqliteAccountRepository(db),
+    hasBlob: () => false,
+    devices: new DeviceRepository(db),
+    folders: index,
+    selfId: id,
+  });
+  return new FolderSync({
+    config: { id: 'folder', root },
+    db,
+    index,
+    changes,
+    selfId: id,
+    selfName: 'n1',
+    sources: () => [],
+    log: pino({ level: 'silent' }),
+  });
+}
+
+describe('serving folder content (issue 11, cause 6)', () => {
+  it('serves an indexed file whose mtime in ms is just below a whole millisecond', async () => {
+    const root = join(base, 'folder');
+    await mkdir(root);
+    await ensureMarker(root, 'folder');
+    const file = join(root, 'a.bin');
+    const data = Buffer.from('content of a');
+    await writeFile(file, data);
+    // 1700000000.123999999 s: Stats.mtimeMs (a double) reads 1700000000124, the scanner's
+    // nanoseconds 1700000000123. The sender then thought the file had changed and never served it.
+    execFileSync('touch', ['-d', '@1700000000.123999999', file]);
+    const sync = folderSync(root);
+    try {
+      await sync.syncNow();
+      const hash = createHash('sha256').update(data).digest('hex');
+      expect(await sync.contentFor(hash)).toBe(file);
+    } finally {
+      await sync.close();
+    }
+  });
+});

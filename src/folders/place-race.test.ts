@@ -1,0 +1,194 @@
+/**
+ * A local save racing a pulled file (issue 11, cause 3): the save lands between the moment the
+ * puller checks the target and the moment it replaces it. The saved content must become a
+ * version (at the path or as a conflict copy), never only a file in `.mosaic/trash/`.
+ */
+import { createHash } from 'node:crypto';
+import { mkdir, mkdtemp, readFile, rm, utimes, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Readable } from 'node:stream';
+import pino from 'pino';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { SqliteAccountRepository } from '../accounts/account.repository.js';
+import { HybridClock } from '../core/hlc.js';
+import { openDatabase, type Db } from '../db/database.js';
+import { ChangeLog } from '../oplog/change-log.js';
+import { OpLogRepository } from '../oplog/oplog.repository.js';
+import { SqlitePictureRepository } from '../pictures/picture.repository.js';
+import { DeviceRepository } from '../devices/device.repository.js';
+import type { ContentSource } from './content-source.js';
+import { FolderIndexRepository } from './folder-index.repository.js';
+import { FolderSync } from './folder-sync.js';
+import { ensureMarker } from './marker.js';
+
+const SELF = 'aaaaaaaaaaaaaaa1';
+const PEER = 'aaaaaaaaaaaaaaa2';
+
+let base: string;
+let db: Db;
+
+beforeEach(async () => {
+  base = await mkdtemp(join(tmpdir(), 'mosaic-place-race-'));
+  db = openDatabase(join(base, 'mosaic.db'));
+});
+afterEach(async () => {
+  db.close();
+  await rm(base, { recursive: true, force: true });
+});
+
+const sha = (b: Buffer | string) => createHash('sha256').update(b).digest('hex');
+
+/** A peer that holds some contents (a stand-in for PeerClient: this is the unit tier). */
+function peerWith(contents: readonly Buffer[]): ContentSource {
+  const byHash = new Map(contents.map((c) => [sha(c), c]));
+  return {
+    baseUrl: 'http://peer.invalid',
+    folderBlocks: () => Promise.resolve(null),
+    folderContent: (_folder, hash, start) => {
+      const data = byHash.get(hash);
+      return Promise.resolve(data ? { body: Readable.from([data.subarray(start)]), start } : null);
+    },
+    folderContents: async function* (_folder, wanted) {
+      for (const w of wanted) yield { hash: w.hash, data: byHash.get(w.hash) ?? null };
+      await Promise.resolve();
+    },
+  };
+}
+
+describe('a local save racing a pulled file', () => {
+  it('keeps the save as a version, never only in the trash', async () => {
+    const root = join(base, 'folder');
+    await mkdir(root);
+    await ensureMarker(root, 'folder');
+    const file = join(root, 'a.txt');
+    await writeFile(file, 'v1');
+    await utimes(file, 1_700_000_000, 1_700_000_000);
+    const remote = Buffer.from('v2 from the peer');
+    const save = 'the local save, made while v2 was being placed';
+    const index = new FolderIndexRepository(db);
+    const changes = new ChangeLog(db, new OpLogRepository(db), new HybridClock(SELF), SELF, {
+      pictures: new SqlitePictureRepository(db),
+      accounts: new SqliteAccountRepository(db),
+      hasBlob: () => false,
+      devices: new DeviceRepository(db),
+      folders: index,
+      selfId: SELF,
+    });
+    let raced = false;
+    const sync = new FolderSync({
+      config: { id: 'folder', root },
+      db,
+      index,
+      changes,
+      selfId: SELF,
+      selfName: 'n1',
+      sources: () => [peerWith([remote])],
+      log: pino({ level: 'silent' }),
+      beforeReplace: async (path) => {
+        if (path !== 'a.txt' || raced) return;
+        raced = true;
+        await writeFile(file, save);
+        await utimes(file, 1_700_000_100, 1_700_000_100); // settled: the scan takes it at once
+      },
+    });
+    try {
+      await sync.syncNow();
+      const v1 = index.get('folder', 'a.txt');
+      expect(v1?.hash).toBe(sha('v1'));
+      // The peer's edit of v1 arrives.
+      changes.receive([
+        {
+          origin: PEER,
+          seq: 1,
+          hlc: new HybridClock(PEER, () => Date.now() + 1000).next(),
+          body: {
+            kind: 'file.put',
+            folder: 'folder',
+            path: 'a.txt',
+            entry: 'file',
+            deleted: false,
+            hash: sha(remote),
+            size: remote.length,
+            mtimeMs: Date.now(),
+            vv: { ...v1?.vv, [PEER]: 1 },
+            originName: 'n2',
+          },
+        },
+      ]);
+      await sync.syncNow();
+      await sync.syncNow();
+      expect(raced).toBe(true);
+      const live = [...index.iterate('folder')].filter((r) => !r.deleted && r.kind === 'file');
+      const kept = live.find((r) => r.hash === sha(save));
+      expect(kept, 'the save is a version').toBeDefined();
+      expect(await readFile(join(root, kept?.path ?? ''), 'utf8')).toBe(save);
+      expect(live.some((r) => r.hash === sha(remote))).toBe(true);
+    } finally {
+      await sync.close();
+    }
+  });
+
+  it('finishes a remote delete or edit of a file the user removed meanwhile', async () => {
+    const root = join(base, 'folder');
+    await mkdir(root);
+    await ensureMarker(root, 'folder');
+    for (const name of ['gone.txt', 'edited.txt']) {
+      await writeFile(join(root, name), `v1 of ${name}`);
+      await utimes(join(root, name), 1_700_000_000, 1_700_000_000);
+    }
+    const remote = Buffer.from('v2 of edited.txt from the peer');
+    const index = new FolderIndexRepository(db);
+    const changes = new ChangeLog(db, new OpLogRepository(db), new HybridClock(SELF), SELF, {
+      pictures: new SqlitePictureRepository(db),
+      accounts: new SqliteAccountRepository(db),
+      hasBlob: () => false,
+      devices: new DeviceRepository(db),
+      folders: index,
+      selfId: SELF,
+    });
+    const sync = new FolderSync({
+      config: { id: 'folder', root },
+      db,
+      index,
+      changes,
+      selfId: SELF,
+      selfName: 'n1',
+      sources: () => [peerWith([remote])],
+      log: pino({ level: 'silent' }),
+    });
+    try {
+      await sync.syncNow();
+      const clock = new HybridClock(PEER, () => Date.now() + 1000);
+      const put = (path: string, seq: number, data: Buffer | null) => ({
+        origin: PEER,
+        seq,
+        hlc: clock.next(),
+        body: {
+          kind: 'file.put' as const,
+          folder: 'folder',
+          path,
+          entry: 'file' as const,
+          deleted: data === null,
+          hash: data === null ? null : sha(data),
+          size: data?.length ?? 0,
+          mtimeMs: Date.now(),
+          vv: { ...index.get('folder', path)?.vv, [PEER]: 1 },
+          originName: 'n2',
+        },
+      });
+      // Received while the node's scan cannot see the removals yet (a pending version makes the
+      // scanner leave a path alone): the pull finds nothing at either path.
+      changes.receive([put('gone.txt', 1, null), put('edited.txt', 2, remote)]);
+      await rm(join(root, 'gone.txt'));
+      await rm(join(root, 'edited.txt'));
+      await sync.syncNow();
+      await sync.whenIdle();
+      expect(index.get('folder', 'gone.txt')).toMatchObject({ deleted: true, need: false });
+      expect(index.get('folder', 'edited.txt')).toMatchObject({ hash: sha(remote), need: false });
+      expect(await readFile(join(root, 'edited.txt'), 'utf8')).toBe(remote.toString());
+    } finally {
+      await sync.close();
+    }
+  });
+});

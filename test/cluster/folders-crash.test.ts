@@ -1,0 +1,98 @@
+/**
+ * A node SIGKILLed while it writes pulled files, with deletes pending (issue 11, cause 2): two
+ * real node processes; n2 pulls 2 000 small files from n1 and is killed part-way (files renamed
+ * into place, their disk state not all recorded); n1 then deletes every file; n2 restarts. No
+ * deleted file may come back, at n2 or at n1. Waits on conditions, never fixed sleeps.
+ */
+import { randomBytes } from 'node:crypto';
+import { mkdir, readdir, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { TestCluster } from '../helpers/cluster.js';
+import { cleanup, makeTempDir, waitFor } from '../helpers/node-process.js';
+
+const FILES = 2000;
+
+afterAll(async () => {
+  await cleanup();
+});
+
+/** The synced files (not .mosaic/) directly in a folder root. */
+async function files(root: string): Promise<string[]> {
+  const names = await readdir(root).catch(() => [] as string[]);
+  return names.filter((n) => n.endsWith('.bin')).sort();
+}
+
+interface FolderApi {
+  id: string;
+  files: number;
+  needFiles: number;
+  state: string;
+}
+
+describe('a node killed while it writes pulled files', () => {
+  it('brings no deleted file back, after the restart or ever', async () => {
+    const roots: string[] = [];
+    for (let i = 0; i < 2; i++) {
+      const root = join(await makeTempDir(`mosaic-crash-n${i + 1}-`), 'folder');
+      await mkdir(root, { recursive: true });
+      roots.push(root);
+    }
+    const [root1, root2] = roots as [string, string];
+    for (let i = 0; i < FILES; i++) {
+      await writeFile(
+        join(root1, `f${String(i).padStart(5, '0')}.bin`),
+        randomBytes(1024 + (i % 4096)),
+      );
+    }
+    const cluster = new TestCluster({ syncIntervalMs: 500, folders: roots });
+    const [n1, n2] = (await cluster.startAll(2)) as [
+      Awaited<ReturnType<TestCluster['start']>>,
+      Awaited<ReturnType<TestCluster['start']>>,
+    ];
+    const folderOf = async (node: typeof n1): Promise<FolderApi | undefined> => {
+      const res = await (await node.api()).get<FolderApi[]>('/api/folders');
+      return res.body.find((f) => f.id === 'folder');
+    };
+
+    // Part-way through the pull: kill n2.
+    const before = await waitFor(
+      async () => {
+        const n = (await files(root2)).length;
+        return n >= 50 ? n : false;
+      },
+      { timeoutMs: 120_000, intervalMs: 5, what: 'n2 to start writing files' },
+    );
+    await n2.node.kill();
+    const atKill = (await files(root2)).length;
+    expect(before).toBeGreaterThan(0);
+
+    // n1 deletes every file while n2 is down.
+    for (const name of await files(root1)) await rm(join(root1, name));
+    await waitFor(async () => (await folderOf(n1))?.files === 0 || false, {
+      timeoutMs: 60_000,
+      intervalMs: 100,
+      what: 'n1 to index its deletes',
+    });
+
+    await n2.node.restart();
+    // n2 catches up: every delete applied, nothing left to do.
+    await waitFor(
+      async () => {
+        const f = await folderOf(n2);
+        return f !== undefined && f.files === 0 && f.needFiles === 0 && f.state === 'idle';
+      },
+      { timeoutMs: 120_000, intervalMs: 200, what: 'n2 to apply the deletes' },
+    );
+    await waitFor(async () => (await files(root2)).length === 0, {
+      timeoutMs: 60_000,
+      intervalMs: 200,
+      what: `n2's folder to be empty (${atKill} files at the kill)`,
+    });
+    // And nothing came back at n1 either: its index has no live file, its disk none.
+    const n1Folder = await folderOf(n1);
+    expect(n1Folder?.files).toBe(0);
+    expect(await files(root1)).toEqual([]);
+    console.log(`folders-crash: ${atKill} of ${FILES} files on n2's disk at the SIGKILL`);
+  }, 300_000);
+});
