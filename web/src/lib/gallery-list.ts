@@ -1,0 +1,73 @@
+/**
+ * The gallery's list under live changes. `/api/stream` names the pictures that changed; the
+ * gallery fetches each one and folds the answers in here, so a change inserts, replaces or
+ * removes one tile and every other tile keeps its object (React keeps its DOM and image).
+ * Order is the server's: newest first by upload time, ties by id (`ORDER BY created_at DESC,
+ * id DESC`), which is also what its cursor follows.
+ */
+
+export interface Listed {
+  readonly id: string;
+  readonly createdAt: string;
+  readonly updatedAt: string;
+}
+
+/** Negative when `a` comes first. */
+export function compareNewest(a: Listed, b: Listed): number {
+  const byTime = Date.parse(b.createdAt) - Date.parse(a.createdAt);
+  if (byTime !== 0) return byTime;
+  return a.id < b.id ? 1 : a.id > b.id ? -1 : 0;
+}
+
+export interface Change<T> {
+  readonly id: string;
+  /** The picture now, or null when it is gone (deleted, or no longer readable). */
+  readonly picture: T | null;
+}
+
+export interface FoldOptions<T> {
+  /** Whether the list holds every picture (no next page): then anything new may go last. */
+  readonly complete: boolean;
+  /** Whether a picture belongs in this (filtered) list. */
+  readonly matches: (picture: T) => boolean;
+}
+
+/**
+ * `items` with `changes` applied. A new picture is inserted at its place, unless it would go
+ * after the last loaded one of an incomplete list (paging brings it there, and inserting it
+ * now would make the next page repeat it). Returns `items` itself when nothing changed.
+ */
+export function foldChanges<T extends Listed>(
+  items: readonly T[],
+  changes: readonly Change<T>[],
+  { complete, matches }: FoldOptions<T>,
+): readonly T[] {
+  let next: T[] | null = null;
+  const edit = () => (next ??= [...items]);
+  for (const { id, picture } of changes) {
+    const list = next ?? items;
+    const at = list.findIndex((p) => p.id === id);
+    if (picture === null || !matches(picture)) {
+      if (at !== -1) edit().splice(at, 1);
+      continue;
+    }
+    const old = at === -1 ? undefined : list[at];
+    if (old !== undefined) {
+      if (old.updatedAt === picture.updatedAt && old.createdAt === picture.createdAt) continue;
+      edit()[at] = picture;
+      continue;
+    }
+    const target = edit();
+    const place = target.findIndex((p) => compareNewest(picture, p) < 0);
+    if (place === -1) {
+      if (complete) target.push(picture);
+    } else target.splice(place, 0, picture);
+  }
+  return next ?? items;
+}
+
+/** `items` followed by `more`, without any picture twice (a page may repeat one after a live insert). */
+export function appendPage<T extends Listed>(items: readonly T[], more: readonly T[]): T[] {
+  const seen = new Set(items.map((p) => p.id));
+  return [...items, ...more.filter((p) => !seen.has(p.id))];
+}
