@@ -42,28 +42,31 @@ export function foldChanges<T extends Listed>(
   changes: readonly Change<T>[],
   { complete, matches }: FoldOptions<T>,
 ): readonly T[] {
-  let next: T[] | null = null;
-  const edit = () => (next ??= [...items]);
+  const next = [...items];
+  let changed = false;
   for (const { id, picture } of changes) {
-    const list = next ?? items;
-    const at = list.findIndex((p) => p.id === id);
+    const at = next.findIndex((p) => p.id === id);
     if (picture === null || !matches(picture)) {
-      if (at !== -1) edit().splice(at, 1);
+      if (at !== -1) {
+        next.splice(at, 1);
+        changed = true;
+      }
       continue;
     }
-    const old = at === -1 ? undefined : list[at];
+    const old = next[at];
     if (old !== undefined) {
       if (old.updatedAt === picture.updatedAt && old.createdAt === picture.createdAt) continue;
-      edit()[at] = picture;
+      next[at] = picture;
+      changed = true;
       continue;
     }
-    const target = edit();
-    const place = target.findIndex((p) => compareNewest(picture, p) < 0);
-    if (place === -1) {
-      if (complete) target.push(picture);
-    } else target.splice(place, 0, picture);
+    const place = next.findIndex((p) => compareNewest(picture, p) < 0);
+    if (place !== -1) next.splice(place, 0, picture);
+    else if (complete) next.push(picture);
+    else continue;
+    changed = true;
   }
-  return next ?? items;
+  return changed ? next : items;
 }
 
 /** `items` followed by `more`, without any picture twice (a page may repeat one after a live insert). */
