@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, test } from 'vitest';
-import { appendPage, compareNewest, foldChanges } from './gallery-list';
+import { appendPage, compareNewest, foldChanges, reconcile } from './gallery-list';
 
 interface P {
   id: string;
@@ -77,4 +77,13 @@ describe('foldChanges', () => {
 
 test('appendPage drops pictures already shown', () => {
   expect(ids(appendPage([p('c', 3), p('b', 2)], [p('b', 2), p('a', 1)]))).toBe('cba');
+});
+
+test('reconcile keeps the objects of unchanged pictures', () => {
+  const old = [p('c', 3), p('b', 2)];
+  const fresh = [p('d', 4), p('c', 3), p('b', 2, 'x', 5)];
+  const result = reconcile(old, fresh);
+  expect(result[0]).toBe(fresh[0]);
+  expect(result[1]).toBe(old[0]);
+  expect(result[2]).toBe(fresh[2]);
 });

@@ -74,3 +74,15 @@ export function appendPage<T extends Listed>(items: readonly T[], more: readonly
   const seen = new Set(items.map((p) => p.id));
   return [...items, ...more.filter((p) => !seen.has(p.id))];
 }
+
+/**
+ * A freshly fetched list with the objects of `old` kept for the pictures that did not change,
+ * so that a refresh re-renders only the tiles that did.
+ */
+export function reconcile<T extends Listed>(old: readonly T[], fresh: readonly T[]): T[] {
+  const known = new Map(old.map((p) => [p.id, p]));
+  return fresh.map((p) => {
+    const before = known.get(p.id);
+    return before?.updatedAt === p.updatedAt ? before : p;
+  });
+}
