@@ -105,6 +105,7 @@ export function SelectionBar({
         <button
           type="button"
           className="btn btn-small"
+          aria-label="Set category"
           disabled={busy !== null || count === 0}
           onClick={() => {
             setDialog('category');
@@ -115,6 +116,7 @@ export function SelectionBar({
         <button
           type="button"
           className="btn btn-small btn-danger-ghost"
+          aria-label="Delete"
           disabled={busy !== null || count === 0}
           onClick={() => {
             setDialog('delete');

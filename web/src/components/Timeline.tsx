@@ -7,7 +7,7 @@ import { memo, useMemo, useRef, type MouseEvent, type TouchEvent } from 'react';
 import { thumbUrl } from '../api/client';
 import type { Picture } from '../api/types';
 import { pictureHref } from '../gallery-memory';
-import { aspectOf, justify, rowHeightFor, type Box } from '../lib/justify';
+import { aspectOf, justify, rowOptionsFor, type Box, type RowOptions } from '../lib/justify';
 import { dayLabel, groupByDay, localDay, monthLabel } from '../lib/timeline';
 import { Link } from '../router';
 import { CheckIcon } from './icons';
@@ -37,8 +37,7 @@ export function Timeline({
 }) {
   const sections = useMemo(() => groupByDay(items), [items]);
   const today = localDay(new Date().toISOString());
-  const rowHeight = rowHeightFor(width);
-  const spacing = width < 600 ? 3 : 6;
+  const rowOptions = useMemo(() => rowOptionsFor(width), [width]);
   const selecting = selected.size > 0;
   let month = '';
   return (
@@ -54,9 +53,7 @@ export function Timeline({
             monthTitle={newMonth ? monthLabel(section.month) : null}
             monthId={newMonth ? `month-${section.month}` : undefined}
             items={section.items}
-            width={width}
-            rowHeight={rowHeight}
-            spacing={spacing}
+            rowOptions={rowOptions}
             selected={selected}
             selecting={selecting}
             context={context}
@@ -74,9 +71,7 @@ function DaySection({
   monthTitle,
   monthId,
   items,
-  width,
-  rowHeight,
-  spacing,
+  rowOptions,
   selected,
   selecting,
   context,
@@ -87,9 +82,7 @@ function DaySection({
   monthTitle: string | null;
   monthId: string | undefined;
   items: Picture[];
-  width: number;
-  rowHeight: number;
-  spacing: number;
+  rowOptions: RowOptions;
   selected: ReadonlySet<string>;
   selecting: boolean;
   context: { category: string; q: string };
@@ -99,9 +92,9 @@ function DaySection({
     () =>
       justify(
         items.map((p) => aspectOf(p.width, p.height)),
-        { width, rowHeight, spacing },
+        rowOptions,
       ),
-    [items, width, rowHeight, spacing],
+    [items, rowOptions],
   );
   return (
     <section className="day" data-day={day} id={monthId}>

@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'vitest';
-import { aspectOf, justify, type Box } from './justify';
+import { aspectOf, justify, rowOptionsFor, type Box } from './justify';
 
 describe('justify', () => {
   const aspects = [1.5, 0.75, 1, 1.78, 0.67, 1.33, 2, 1, 0.8, 1.5];
@@ -41,4 +41,16 @@ describe('justify', () => {
     expect(aspectOf(0, 0)).toBe(1);
     expect(aspectOf(10_000, 100)).toBe(4);
   });
+});
+
+test('on a phone, rows of portraits still fill the width', () => {
+  const aspects = [0.75, 0.67, 0.75, 1.5, 0.75, 0.75, 2, 0.67, 1, 0.75];
+  const { boxes } = justify(aspects, rowOptionsFor(366));
+  const ends = new Map<number, number>();
+  for (const b of boxes) {
+    const top = Math.round(b.top);
+    ends.set(top, Math.max(ends.get(top) ?? 0, b.left + b.width));
+  }
+  const rows = [...ends.values()];
+  for (const end of rows.slice(0, -1)) expect(end).toBeCloseTo(366, 0);
 });

@@ -50,7 +50,12 @@ export function justify(aspects: readonly number[], options: RowOptions): Rows {
   return { boxes, height: layout.containerHeight ?? 0 };
 }
 
-/** Row height for a gallery this wide: smaller on a phone, so rows hold two or three. */
-export function rowHeightFor(width: number): number {
-  return width < 600 ? 120 : width < 1100 ? 180 : 220;
+/**
+ * Rows for a gallery this wide: lower on a phone, so a row holds two to four pictures. The
+ * tolerance lets a row grow until it fills the width: on a phone two portraits need 40 %
+ * more than the target height, and a row left short looks broken (Google Photos fills them).
+ */
+export function rowOptionsFor(width: number): RowOptions {
+  if (width < 600) return { width, rowHeight: 120, spacing: 3, heightTolerance: 0.4 };
+  return { width, rowHeight: width < 1100 ? 180 : 220, spacing: 6, heightTolerance: 0.25 };
 }
