@@ -58,7 +58,7 @@ export function JumpList({
             <optgroup key={y.year} label={y.year}>
               {y.months.map((m) => (
                 <option key={m.month} value={m.month}>
-                  {monthLabel(m.month)} ({m.count})
+                  {monthName(m.month).slice(0, 3)} {y.year} · {m.count}
                 </option>
               ))}
             </optgroup>
