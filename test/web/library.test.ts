@@ -299,6 +299,32 @@ describe('the photo library', () => {
     await page.getByRole('link', { name: 'All', exact: true }).click();
   });
 
+  test('a picture uploaded meanwhile is inserted without reloading the list', async () => {
+    await expect.poll(() => tiles(page).count()).toBe(pictures.length);
+    const kept = pictures[4];
+    if (!kept) throw new Error('pictures expected');
+    // Mark a tile's image element: a reload of the list would replace it.
+    await page.evaluate(
+      `document.querySelector('[data-id="${kept.id}"] img').dataset.mark = 'kept'`,
+    );
+    const lists: string[] = [];
+    page.on('request', (r) => {
+      if (new URL(r.url()).pathname === '/api/pictures') lists.push(r.url());
+    });
+    const up = await admin.upload({
+      file: await makeImage({ seed: 950, width: 500, height: 250, format: 'jpeg' }),
+      fields: { title: 'Arrived live', category: 'even' },
+    });
+    expect(up.status).toBe(201);
+    await tiles(page).getByText('Arrived live').waitFor({ timeout: 20_000 });
+    await expect.poll(() => tiles(page).count()).toBe(pictures.length + 1);
+    expect(await page.locator(`[data-id="${kept.id}"] img[data-mark="kept"]`).count()).toBe(1);
+    expect(lists).toEqual([]);
+    // The newest goes first.
+    expect(await tiles(page).first().getAttribute('aria-label')).toBe('Arrived live (even)');
+    pictures = await listAll();
+  });
+
   test('a phone swipes through the viewer and selects by long press', async () => {
     const phone = await browser.newContext({ viewport: PHONE, hasTouch: true, isMobile: true });
     phone.setDefaultTimeout(15_000);

@@ -40,14 +40,19 @@ export function Timeline({
   const rowOptions = useMemo(() => rowOptionsFor(width), [width]);
   const selecting = selected.size > 0;
   let month = '';
+  // A section's key is its day (and how many times that day came before): a picture inserted
+  // at its top must not remount the section and reload every thumbnail in it.
+  const seen = new Map<string, number>();
   return (
     <div className="timeline" data-testid="timeline">
       {sections.map((section) => {
         const newMonth = section.month !== month;
         month = section.month;
+        const nth = seen.get(section.day) ?? 0;
+        seen.set(section.day, nth + 1);
         return (
           <DaySection
-            key={`${section.day}:${section.items[0]?.id ?? ''}`}
+            key={`${section.day}:${nth}`}
             day={section.day}
             title={dayLabel(section.day, today)}
             monthTitle={newMonth ? monthLabel(section.month) : null}
