@@ -129,21 +129,16 @@ function DaySection({
   );
 }
 
-const Tile = memo(function Tile({
-  picture,
-  box,
-  selected,
-  selecting,
-  href,
-  actions,
-}: {
-  picture: Picture;
-  box: Box;
-  selected: boolean;
-  selecting: boolean;
-  href: string;
-  actions: TileActions;
-}) {
+interface TileProps {
+  readonly picture: Picture;
+  readonly box: Box;
+  readonly selected: boolean;
+  readonly selecting: boolean;
+  readonly href: string;
+  readonly actions: TileActions;
+}
+
+const Tile = memo(function Tile({ picture, box, selected, selecting, href, actions }: TileProps) {
   const press = useRef<{ timer: ReturnType<typeof setTimeout>; x: number; y: number } | null>(null);
   const pressed = useRef(false);
 
@@ -235,4 +230,19 @@ const Tile = memo(function Tile({
       </button>
     </li>
   );
-});
+}, sameTile);
+
+/** A relayout makes new box objects: a tile whose place did not change is not redrawn. */
+function sameTile(a: TileProps, b: TileProps): boolean {
+  return (
+    a.picture === b.picture &&
+    a.selected === b.selected &&
+    a.selecting === b.selecting &&
+    a.href === b.href &&
+    a.actions === b.actions &&
+    a.box.top === b.box.top &&
+    a.box.left === b.box.left &&
+    a.box.width === b.box.width &&
+    a.box.height === b.box.height
+  );
+}
