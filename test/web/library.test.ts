@@ -357,6 +357,26 @@ describe('the photo library', () => {
       await swipe(80, 320);
       await p.getByRole('heading', { name: first.title, level: 1 }).waitFor();
       await shots(p, 'library-viewer-phone', { fullPage: false });
+      // Two fingers moving apart zoom in; then one finger pans instead of swiping.
+      const stage = p.getByTestId('stage');
+      const touch = (type: string, points: { x: number; y: number }[]) =>
+        cdp.send('Input.dispatchTouchEvent', { type, touchPoints: points });
+      await touch('touchStart', [
+        { x: 170, y: 300 },
+        { x: 220, y: 300 },
+      ]);
+      for (let i = 1; i <= 5; i++) {
+        await touch('touchMove', [
+          { x: 170 - i * 20, y: 300 },
+          { x: 220 + i * 20, y: 300 },
+        ]);
+      }
+      await touch('touchEnd', []);
+      await expect
+        .poll(async () => Number(await stage.getAttribute('data-scale')))
+        .toBeGreaterThan(2.5);
+      await swipe(320, 80);
+      expect(pathOf(p)).toBe(`/p/${first.id}`);
       await p.keyboard.press('Escape');
       await p.getByRole('heading', { name: 'Gallery' }).waitFor();
 
