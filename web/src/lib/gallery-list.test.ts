@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, test } from 'vitest';
-import { appendPage, compareNewest, foldChanges, reconcile } from './gallery-list';
+import { appendPage, compareNewest, foldChanges, mergeFirstPage, reconcile } from './gallery-list';
 
 interface P {
   id: string;
@@ -86,4 +86,23 @@ test('reconcile keeps the objects of unchanged pictures', () => {
   expect(result[0]).toBe(fresh[0]);
   expect(result[1]).toBe(old[0]);
   expect(result[2]).toBe(fresh[2]);
+});
+
+describe('mergeFirstPage', () => {
+  const shown = [p('f', 60), p('e', 50), p('d', 40), p('c', 30), p('b', 20), p('a', 10)];
+
+  test('the first page decides its range; what lies below stays', () => {
+    // New g, e edited, f deleted; the page ends at d.
+    const page = [p('g', 70), p('e', 50, 'x', 55), p('d', 40)];
+    const merged = mergeFirstPage(shown, page, false);
+    expect(ids(merged)).toBe('gedcba');
+    expect(merged[1]).toBe(page[1]);
+    expect(merged[2]).toBe(shown[2]);
+    expect(merged[3]).toBe(shown[3]);
+  });
+
+  test('a complete page is the whole list', () => {
+    expect(ids(mergeFirstPage(shown, [p('e', 50), p('a', 10)], true))).toBe('ea');
+    expect(mergeFirstPage(shown, [], false)).toEqual([]);
+  });
 });

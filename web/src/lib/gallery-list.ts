@@ -86,3 +86,21 @@ export function reconcile<T extends Listed>(old: readonly T[], fresh: readonly T
     return before?.updatedAt === p.updatedAt ? before : p;
   });
 }
+
+/**
+ * `items` refreshed by a fresh first page: within the range the page covers (down to its last
+ * picture) the page is the truth — new pictures inserted, edited ones replaced, missing ones
+ * removed; below it, `items` stay as they are (already paged, perhaps thousands). Unchanged
+ * pictures keep their objects. With `pageComplete` (the page is the whole list) it replaces all.
+ */
+export function mergeFirstPage<T extends Listed>(
+  items: readonly T[],
+  page: readonly T[],
+  pageComplete: boolean,
+): T[] {
+  const last = page.at(-1);
+  if (pageComplete || last === undefined) return reconcile(items, page);
+  const below = items.filter((p) => compareNewest(p, last) > 0);
+  const fresh = new Set(page.map((p) => p.id));
+  return [...reconcile(items, page), ...below.filter((p) => !fresh.has(p.id))];
+}

@@ -17,7 +17,13 @@ import { SelectionBar } from '../components/SelectionBar';
 import { Timeline, type TileActions } from '../components/Timeline';
 import { galleryHref, recall, remember } from '../gallery-memory';
 import { useDebounced, useLiveUpdates, useWidth } from '../hooks';
-import { appendPage, foldChanges, reconcile, type Change } from '../lib/gallery-list';
+import {
+  appendPage,
+  foldChanges,
+  mergeFirstPage,
+  reconcile,
+  type Change,
+} from '../lib/gallery-list';
 import { paths } from '../lib/routes';
 import { emptySelection, keepOnly, selectRange, toggle, type Selection } from '../lib/selection';
 import { groupByDay, monthIndex, type YearEntry } from '../lib/timeline';
@@ -88,8 +94,9 @@ export function GalleryPage() {
   }, []);
 
   /**
-   * Loads from the start again, `keep`ing at least as many pictures as are shown; pictures
-   * that did not change keep their objects (their tiles are not redrawn).
+   * Loads from the start again, `keep`ing at least as many pictures as are shown (up to 200);
+   * pictures that did not change keep their objects (their tiles are not redrawn), and a list
+   * longer than that keeps what lies below the refreshed range, and its cursor.
    */
   const reload = useCallback(
     async (keep: number) => {
@@ -100,13 +107,20 @@ export function GalleryPage() {
         const page = await api.pictures({ category, q, limit });
         if (mine !== generation.current) return;
         learnCategories(page.items);
-        setList((s) => ({
-          items: reconcile(s.items, page.items),
-          nextCursor: page.nextCursor,
-          loading: false,
-          error: null,
-          loaded: true,
-        }));
+        const complete = page.nextCursor === null;
+        setList((s) => {
+          // Under a search the order is not the date order mergeFirstPage relies on.
+          const beyond = !complete && !q && s.items.length > page.items.length;
+          return {
+            items: beyond
+              ? mergeFirstPage(s.items, page.items, false)
+              : reconcile(s.items, page.items),
+            nextCursor: beyond ? s.nextCursor : page.nextCursor,
+            loading: false,
+            error: null,
+            loaded: true,
+          };
+        });
       } catch (error) {
         if (mine !== generation.current) return;
         handleError(error);
