@@ -359,8 +359,10 @@ describe('the photo library', () => {
       await shots(p, 'library-viewer-phone', { fullPage: false });
       // Two fingers moving apart zoom in; then one finger pans instead of swiping.
       const stage = p.getByTestId('stage');
-      const touch = (type: string, points: { x: number; y: number }[]) =>
-        cdp.send('Input.dispatchTouchEvent', { type, touchPoints: points });
+      const touch = (
+        type: 'touchStart' | 'touchMove' | 'touchEnd',
+        points: { x: number; y: number }[],
+      ) => cdp.send('Input.dispatchTouchEvent', { type, touchPoints: points });
       await touch('touchStart', [
         { x: 170, y: 300 },
         { x: 220, y: 300 },

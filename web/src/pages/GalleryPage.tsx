@@ -6,50 +6,26 @@
  * bulk actions. What is shown is remembered while the viewer is open, so that Esc comes back
  * to the same place.
  */
-import { useCallback, useEffect, useLayoutEffect, useMemo, useRef, useState } from 'react';
-import { api, ApiError } from '../api/client';
-import type { Picture, Timeline as TimelineIndex } from '../api/types';
+import { useEffect, useLayoutEffect, useMemo, useRef, useState } from 'react';
+import { api } from '../api/client';
+import type { Timeline as TimelineIndex } from '../api/types';
 import { useAuth } from '../auth';
-import { EmptyState, ErrorNote, messageOf } from '../components/common';
+import { EmptyState, ErrorNote } from '../components/common';
 import { GalleryIcon, SearchIcon } from '../components/icons';
 import { JumpList } from '../components/JumpList';
 import { SelectionBar } from '../components/SelectionBar';
 import { Timeline, type TileActions } from '../components/Timeline';
 import { galleryHref, recall, remember } from '../gallery-memory';
-import { useDebounced, useLiveUpdates, useWidth } from '../hooks';
-import {
-  appendPage,
-  foldChanges,
-  mergeFirstPage,
-  reconcile,
-  type Change,
-} from '../lib/gallery-list';
+import { useDebounced, useWidth } from '../hooks';
+import { foldChanges } from '../lib/gallery-list';
 import { paths } from '../lib/routes';
 import { emptySelection, keepOnly, selectRange, toggle, type Selection } from '../lib/selection';
 import { groupByDay, monthIndex, type YearEntry } from '../lib/timeline';
 import { Link, navigate, useLocation } from '../router';
+import { useGalleryList } from './useGalleryList';
 
-const PAGE = 48;
-const MAX_REFRESH = 200;
 /** A jump to a month not loaded yet pages on until it is, at most this many pages. */
 const MAX_JUMP_PAGES = 40;
-
-interface ListState {
-  readonly items: readonly Picture[];
-  readonly nextCursor: string | null;
-  readonly loading: boolean;
-  readonly error: string | null;
-  /** The first page has arrived (before that: skeleton tiles). */
-  readonly loaded: boolean;
-}
-
-const initial: ListState = {
-  items: [],
-  nextCursor: null,
-  loading: true,
-  error: null,
-  loaded: false,
-};
 
 export function GalleryPage() {
   const { handleError } = useAuth();
@@ -60,15 +36,18 @@ export function GalleryPage() {
 
   const [text, setText] = useState(q);
   const debounced = useDebounced(text, 250);
-  const [list, setList] = useState<ListState>(() => fromMemory(key));
-  const [categories, setCategories] = useState<string[]>([]);
+  const { list, setList, categories, learnCategories, reload, loadMore, live } = useGalleryList(
+    category,
+    q,
+  );
   const [selection, setSelection] = useState<Selection>(emptySelection);
   const [index, setIndex] = useState<TimelineIndex | null>(null);
   const [jump, setJump] = useState<{ month: string; pages: number } | null>(null);
   const [ref, width] = useWidth<HTMLDivElement>();
-  const generation = useRef(0);
-  const latest = useRef(list);
-  latest.current = list;
+  // Another filter: another selection.
+  useEffect(() => {
+    setSelection(emptySelection);
+  }, [key]);
 
   // A link (a chip, "Show everything", back) changed the search: show it in the box.
   useEffect(() => {
@@ -85,62 +64,6 @@ export function GalleryPage() {
       navigate(galleryHref(category, debounced.trim()), { replace: true });
   }, [debounced, q, category]);
 
-  const learnCategories = useCallback((items: readonly Picture[]) => {
-    setCategories((known) => {
-      const next = new Set(known);
-      for (const p of items) if (p.category) next.add(p.category);
-      return next.size === known.length ? known : [...next].sort((a, b) => a.localeCompare(b));
-    });
-  }, []);
-
-  /**
-   * Loads from the start again, `keep`ing at least as many pictures as are shown (up to 200);
-   * pictures that did not change keep their objects (their tiles are not redrawn), and a list
-   * longer than that keeps what lies below the refreshed range, and its cursor.
-   */
-  const reload = useCallback(
-    async (keep: number) => {
-      const mine = ++generation.current;
-      setList((s) => ({ ...s, loading: true, error: null }));
-      try {
-        const limit = Math.min(MAX_REFRESH, Math.max(PAGE, keep));
-        const page = await api.pictures({ category, q, limit });
-        if (mine !== generation.current) return;
-        learnCategories(page.items);
-        const complete = page.nextCursor === null;
-        setList((s) => {
-          // Under a search the order is not the date order mergeFirstPage relies on.
-          const beyond = !complete && !q && s.items.length > page.items.length;
-          return {
-            items: beyond
-              ? mergeFirstPage(s.items, page.items, false)
-              : reconcile(s.items, page.items),
-            nextCursor: beyond ? s.nextCursor : page.nextCursor,
-            loading: false,
-            error: null,
-            loaded: true,
-          };
-        });
-      } catch (error) {
-        if (mine !== generation.current) return;
-        handleError(error);
-        setList((s) => ({ ...s, loading: false, loaded: true, error: messageOf(error) }));
-      }
-    },
-    [category, q, handleError, learnCategories],
-  );
-
-  // A new filter: what was remembered for it at once, then the server's first page.
-  const shownKey = useRef(key);
-  useEffect(() => {
-    if (shownKey.current !== key) {
-      shownKey.current = key;
-      setList(fromMemory(key));
-      setSelection(emptySelection);
-    }
-    void reload(recall(key)?.items.length ?? PAGE);
-  }, [key, reload]);
-
   // The year/month index, from a server that has it (issue 15); else built from what is loaded.
   useEffect(() => {
     let cancelled = false;
@@ -151,62 +74,6 @@ export function GalleryPage() {
       cancelled = true;
     };
   }, [category]);
-
-  const loadMore = useCallback(async () => {
-    const { loading, nextCursor } = latest.current;
-    if (loading || nextCursor === null) return;
-    const mine = ++generation.current;
-    setList((s) => ({ ...s, loading: true, error: null }));
-    try {
-      const page = await api.pictures({ category, q, limit: PAGE, cursor: nextCursor });
-      if (mine !== generation.current) return;
-      learnCategories(page.items);
-      setList((s) => ({
-        items: appendPage(s.items, page.items),
-        nextCursor: page.nextCursor,
-        loading: false,
-        error: null,
-        loaded: true,
-      }));
-    } catch (error) {
-      if (mine !== generation.current) return;
-      handleError(error);
-      setList((s) => ({ ...s, loading: false, error: messageOf(error) }));
-    }
-  }, [category, q, handleError, learnCategories]);
-
-  // Live: fetch just the pictures that changed and fold them in. A search cannot be matched
-  // here (the server's full-text index decides), so a search reloads what it shows instead.
-  const onLive = useCallback(
-    async (ids: string[]) => {
-      if (q || ids.length === 0 || ids.length > MAX_REFRESH) {
-        await reload(latest.current.items.length);
-        return;
-      }
-      const changes = await Promise.all(
-        ids.map(async (id): Promise<Change<Picture> | null> => {
-          try {
-            return { id, picture: await api.picture(id) };
-          } catch (error) {
-            if (error instanceof ApiError && error.status === 404) return { id, picture: null };
-            handleError(error);
-            return null;
-          }
-        }),
-      );
-      const known = changes.filter((c): c is Change<Picture> => c !== null);
-      learnCategories(known.flatMap((c) => (c.picture ? [c.picture] : [])));
-      setList((s) => ({
-        ...s,
-        items: foldChanges(s.items, known, {
-          complete: s.nextCursor === null,
-          matches: (p) => !category || p.category === category,
-        }),
-      }));
-    },
-    [q, category, reload, handleError, learnCategories],
-  );
-  const live = useLiveUpdates((ids) => void onLive(ids));
 
   // Infinite scroll: load the next page when the end of the timeline comes near.
   const sentinel = useRef<HTMLDivElement>(null);
@@ -225,10 +92,6 @@ export function GalleryPage() {
     };
   }, [loadMore, list.nextCursor]);
 
-  // Remember what is shown and where, for the viewer and for coming back to it.
-  useEffect(() => {
-    remember(key, { items: list.items, nextCursor: list.nextCursor });
-  }, [key, list.items, list.nextCursor]);
   useEffect(() => {
     const onScroll = () => {
       // navigate() scrolls to the top for the next page before this one unmounts: ignore it.
@@ -496,18 +359,6 @@ const liveTitle = {
   connecting: 'Connecting to live updates',
   offline: 'Live updates interrupted; reconnecting',
 } as const;
-
-function fromMemory(key: string): ListState {
-  const memory = recall(key);
-  if (!memory || memory.items.length === 0) return initial;
-  return {
-    items: memory.items,
-    nextCursor: memory.nextCursor,
-    loading: false,
-    error: null,
-    loaded: true,
-  };
-}
 
 function indexYears(index: TimelineIndex): YearEntry[] {
   const years: YearEntry[] = [];
