@@ -196,9 +196,14 @@ describe('the photo library', () => {
   test('the viewer walks with the arrow keys, zooms, and shows the original', async () => {
     const [first, second, third] = pictures;
     if (!first || !second || !third) throw new Error('pictures expected');
+    // The next picture's preview is fetched before it is asked for.
+    const preload = page.waitForRequest((r) =>
+      r.url().endsWith(`/api/pictures/${second.id}/thumb?size=large`),
+    );
     await tiles(page).first().click();
     await page.getByRole('heading', { name: first.title, level: 1 }).waitFor();
     expect(pathOf(page)).toBe(`/p/${first.id}`);
+    await preload;
     await page.keyboard.press('ArrowRight');
     await page.getByRole('heading', { name: second.title, level: 1 }).waitFor();
     expect(pathOf(page)).toBe(`/p/${second.id}`);
