@@ -210,6 +210,12 @@ describe('the web app', () => {
     await dialog.getByText('disappears from every node').waitFor();
     await screenshots(page1, 'picture-delete');
     await dialog.getByRole('button', { name: 'Delete' }).click();
+    // The viewer moves on to a neighbour, as photo apps do; Escape goes back to the gallery.
+    await page1.getByRole('heading', { name: 'Golden hour at the beach' }).waitFor({
+      state: 'detached',
+    });
+    await page1.getByRole('button', { name: 'Edit' }).waitFor();
+    await page1.keyboard.press('Escape');
     await page1.getByRole('heading', { name: 'Gallery' }).waitFor();
     await expect.poll(() => tiles(page1).count()).toBe(2);
     await expect.poll(() => tiles(page2).count(), { timeout: 20_000 }).toBe(2);

@@ -1,5 +1,5 @@
 /** Small React hooks shared by the pages. */
-import { useEffect, useRef, useState } from 'react';
+import { useEffect, useLayoutEffect, useRef, useState, type RefObject } from 'react';
 
 /** `value`, once it has not changed for `ms`. */
 export function useDebounced<T>(value: T, ms: number): T {
@@ -60,10 +60,11 @@ export function usePolling(poll: () => Promise<void>, ms: number, active = true)
 export type LiveState = 'connecting' | 'live' | 'offline';
 
 /**
- * Listens to `GET /api/stream` (server-sent events) and calls `onPictures` when pictures
- * changed at any node; bursts (an upload of ten files) are coalesced into one call.
+ * Listens to `GET /api/stream` (server-sent events) and calls `onPictures` with the ids of
+ * the pictures that changed at any node; bursts (an upload of ten files) are coalesced into
+ * one call.
  */
-export function useLiveUpdates(onPictures: () => void): LiveState {
+export function useLiveUpdates(onPictures: (ids: string[]) => void): LiveState {
   const [state, setState] = useState<LiveState>('connecting');
   const latest = useRef(onPictures);
   latest.current = onPictures;
@@ -74,6 +75,7 @@ export function useLiveUpdates(onPictures: () => void): LiveState {
     }
     const source = new EventSource('/api/stream');
     let timer: ReturnType<typeof setTimeout> | undefined;
+    const pending = new Set<string>();
     source.onopen = () => {
       setState('live');
     };
@@ -81,10 +83,13 @@ export function useLiveUpdates(onPictures: () => void): LiveState {
       // EventSource retries by itself; say so meanwhile.
       setState('offline');
     };
-    source.addEventListener('pictures', () => {
+    source.addEventListener('pictures', (event: MessageEvent<string>) => {
+      for (const id of idsOf(event.data)) pending.add(id);
       clearTimeout(timer);
       timer = setTimeout(() => {
-        latest.current();
+        const ids = [...pending];
+        pending.clear();
+        latest.current(ids);
       }, 150);
     });
     return () => {
@@ -93,4 +98,34 @@ export function useLiveUpdates(onPictures: () => void): LiveState {
     };
   }, []);
   return state;
+}
+
+function idsOf(data: string): string[] {
+  try {
+    const value: unknown = JSON.parse(data);
+    if (typeof value === 'object' && value !== null && 'ids' in value && Array.isArray(value.ids))
+      return value.ids.filter((id): id is string => typeof id === 'string');
+  } catch {
+    // not JSON: no ids
+  }
+  return [];
+}
+
+/** The width of an element, measured before the first paint and kept up to date. */
+export function useWidth<T extends HTMLElement>(): [RefObject<T | null>, number] {
+  const ref = useRef<T>(null);
+  const [width, setWidth] = useState(0);
+  useLayoutEffect(() => {
+    const el = ref.current;
+    if (!el) return;
+    setWidth(el.clientWidth);
+    const observer = new ResizeObserver(() => {
+      setWidth(el.clientWidth);
+    });
+    observer.observe(el);
+    return () => {
+      observer.disconnect();
+    };
+  }, []);
+  return [ref, width];
 }

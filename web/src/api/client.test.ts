@@ -24,6 +24,20 @@ describe('the API client', () => {
     expect(picturesPath({ q: '  ', cursor: 'c1' })).toBe('/api/pictures?cursor=c1');
   });
 
+  test('asks for a sort only when told to (older servers refuse unknown parameters)', () => {
+    expect(picturesPath({ limit: 48 })).toBe('/api/pictures?limit=48');
+    expect(picturesPath({ sort: 'taken', limit: 48 })).toBe('/api/pictures?sort=taken&limit=48');
+  });
+
+  test('the timeline index is null from a server that does not have it', async () => {
+    const missing = fakeFetch([json(404, { error: { code: 'not_found', message: 'No.' } })]);
+    expect(await createApi(missing.fetchImpl).timeline()).toBeNull();
+    const months = { months: [{ month: '2022-07', count: 3 }] };
+    const present = fakeFetch([json(200, months)]);
+    expect(await createApi(present.fetchImpl).timeline('a b')).toEqual(months);
+    expect(present.calls[0]?.url).toBe('/api/timeline?category=a%20b');
+  });
+
   test('sends JSON and reads JSON', async () => {
     const { calls, fetchImpl } = fakeFetch([
       json(200, { user: { username: 'ann', role: 'user' } }),

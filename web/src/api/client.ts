@@ -11,6 +11,7 @@ import type {
   Picture,
   PictureList,
   PicturePatch,
+  Timeline,
   User,
 } from './types';
 
@@ -55,12 +56,18 @@ export interface PictureQuery {
   readonly q?: string;
   readonly limit?: number;
   readonly cursor?: string | null;
+  /**
+   * `taken` (date taken, else added) or `added`. Only for a server that has `GET
+   * /api/timeline` (issue 15): older ones refuse parameters they do not know.
+   */
+  readonly sort?: 'taken' | 'added' | undefined;
 }
 
-export function picturesPath({ category, q, limit, cursor }: PictureQuery): string {
+export function picturesPath({ category, q, limit, cursor, sort }: PictureQuery): string {
   const params = new URLSearchParams();
   if (category) params.set('category', category);
   if (q?.trim()) params.set('q', q.trim());
+  if (sort) params.set('sort', sort);
   if (limit !== undefined) params.set('limit', String(limit));
   if (cursor) params.set('cursor', cursor);
   const query = params.toString();
@@ -115,6 +122,15 @@ export function createApi(fetchImpl: FetchLike = (input, init) => fetch(input, i
     updatePicture: (pictureId: string, patch: PicturePatch) =>
       request<Picture>('PATCH', `/api/pictures/${id(pictureId)}`, patch),
     deletePicture: (pictureId: string) => request<null>('DELETE', `/api/pictures/${id(pictureId)}`),
+    /** The year/month index, or null from a server that does not have it yet. */
+    timeline: (category?: string) =>
+      request<Timeline>(
+        'GET',
+        category ? `/api/timeline?category=${id(category)}` : '/api/timeline',
+      ).then(
+        (t) => (Array.isArray(t.months) ? t : null),
+        () => null,
+      ),
 
     cluster: () => request<ClusterView>('GET', '/api/cluster'),
     folders: () => request<Folder[]>('GET', '/api/folders'),

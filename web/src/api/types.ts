@@ -18,6 +18,40 @@ export interface Picture {
   readonly origin: string;
   readonly createdAt: string;
   readonly updatedAt: string;
+  // Photo facts read from EXIF/XMP (issue 15). Servers before it send none of them, and a
+  // picture without the tag has null: the app falls back (date added instead of date taken).
+  /** When it was taken, ISO 8601, with the camera's offset when known. */
+  readonly takenAt?: string | null;
+  readonly camera?: Camera | null;
+  readonly exposure?: Exposure | null;
+  readonly gps?: Gps | null;
+  /** EXIF orientation, 1–8 (the thumbnails are already turned upright). */
+  readonly orientation?: number | null;
+}
+
+export interface Camera {
+  readonly make?: string | null;
+  readonly model?: string | null;
+  readonly lens?: string | null;
+}
+
+export interface Exposure {
+  /** Seconds, e.g. 0.004 for 1/250. */
+  readonly exposureTime?: number | null;
+  readonly fNumber?: number | null;
+  readonly focalLength?: number | null;
+  readonly iso?: number | null;
+}
+
+export interface Gps {
+  readonly latitude: number;
+  readonly longitude: number;
+  readonly altitude?: number | null;
+}
+
+/** `GET /api/timeline` (issue 15, not served yet): how many pictures each month holds. */
+export interface Timeline {
+  readonly months: { readonly month: string; readonly count: number }[];
 }
 
 export interface PictureList {

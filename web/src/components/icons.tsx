@@ -106,3 +106,35 @@ export const Logo = ({ size = 26 }: { size?: number }) => (
     <rect width="14" height="14" x="17" y="17" rx="3.5" fill="#ec4899" />
   </svg>
 );
+export const CloseIcon = () => (
+  <Icon>
+    <path d="M6 6l12 12M18 6 6 18" />
+  </Icon>
+);
+export const PrevIcon = () => (
+  <Icon size={28}>
+    <path d="m15 5-7 7 7 7" />
+  </Icon>
+);
+export const NextIcon = () => (
+  <Icon size={28}>
+    <path d="m9 5 7 7-7 7" />
+  </Icon>
+);
+export const TagIcon = () => (
+  <Icon>
+    <path d="M3 12V4a1 1 0 0 1 1-1h8l9 9-9 9z" />
+    <circle cx="8" cy="8" r="1.5" />
+  </Icon>
+);
+export const OriginalIcon = () => (
+  <Icon>
+    <path d="M4 9V4h5M20 9V4h-5M4 15v5h5M20 15v5h-5" />
+  </Icon>
+);
+export const InfoIcon = () => (
+  <Icon>
+    <circle cx="12" cy="12" r="9" />
+    <path d="M12 11v6M12 7.5v.5" />
+  </Icon>
+);

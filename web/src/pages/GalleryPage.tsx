@@ -1,51 +1,53 @@
 /**
- * The gallery: a square grid of thumbnails, newest first, paged by cursor as the end comes
- * into view, filtered by category and searched in title and description. Changes at any node
- * arrive over server-sent events and refresh what is shown, without a reload.
+ * The gallery: a timeline of justified rows under day and month headers, newest first, paged
+ * by cursor as the end comes into view, filtered by category and searched in title and
+ * description, with a year/month jump. Changes at any node arrive over server-sent events and
+ * are folded in picture by picture (no reload of what is shown). Pictures can be selected for
+ * bulk actions. What is shown is remembered while the viewer is open, so that Esc comes back
+ * to the same place.
  */
-import { useCallback, useEffect, useRef, useState } from 'react';
-import { api, thumbUrl } from '../api/client';
-import type { Picture } from '../api/types';
+import { useEffect, useLayoutEffect, useMemo, useRef, useState } from 'react';
+import { api } from '../api/client';
+import type { Timeline as TimelineIndex } from '../api/types';
 import { useAuth } from '../auth';
-import { EmptyState, ErrorNote, messageOf } from '../components/common';
+import { EmptyState, ErrorNote } from '../components/common';
 import { GalleryIcon, SearchIcon } from '../components/icons';
-import { useDebounced, useLiveUpdates } from '../hooks';
+import { JumpList } from '../components/JumpList';
+import { SelectionBar } from '../components/SelectionBar';
+import { Timeline, type TileActions } from '../components/Timeline';
+import { galleryHref, recall, remember } from '../gallery-memory';
+import { useDebounced, useWidth } from '../hooks';
+import { foldChanges } from '../lib/gallery-list';
 import { paths } from '../lib/routes';
+import { emptySelection, keepOnly, selectRange, toggle, type Selection } from '../lib/selection';
+import { groupByDay, monthIndex, type YearEntry } from '../lib/timeline';
 import { Link, navigate, useLocation } from '../router';
+import { useGalleryList } from './useGalleryList';
 
-const PAGE = 48;
-const MAX_REFRESH = 200;
-
-interface ListState {
-  readonly items: Picture[];
-  readonly nextCursor: string | null;
-  readonly loading: boolean;
-  readonly error: string | null;
-  /** The first page has arrived (before that: skeleton tiles). */
-  readonly loaded: boolean;
-}
-
-const initial: ListState = {
-  items: [],
-  nextCursor: null,
-  loading: true,
-  error: null,
-  loaded: false,
-};
+/** A jump to a month not loaded yet pages on until it is, at most this many pages. */
+const MAX_JUMP_PAGES = 40;
 
 export function GalleryPage() {
   const { handleError } = useAuth();
   const { search } = useLocation();
   const category = search.get('category') ?? '';
   const q = search.get('q') ?? '';
+  const key = galleryHref(category, q);
 
   const [text, setText] = useState(q);
   const debounced = useDebounced(text, 250);
-  const [list, setList] = useState<ListState>(initial);
-  const [categories, setCategories] = useState<string[]>([]);
-  const generation = useRef(0);
-  const itemsCount = useRef(0);
-  itemsCount.current = list.items.length;
+  const { list, setList, categories, learnCategories, reload, loadMore, live } = useGalleryList(
+    category,
+    q,
+  );
+  const [selection, setSelection] = useState<Selection>(emptySelection);
+  const [index, setIndex] = useState<TimelineIndex | null>(null);
+  const [jump, setJump] = useState<{ month: string; pages: number } | null>(null);
+  const [ref, width] = useWidth<HTMLDivElement>();
+  // Another filter: another selection.
+  useEffect(() => {
+    setSelection(emptySelection);
+  }, [key]);
 
   // A link (a chip, "Show everything", back) changed the search: show it in the box.
   useEffect(() => {
@@ -62,70 +64,18 @@ export function GalleryPage() {
       navigate(galleryHref(category, debounced.trim()), { replace: true });
   }, [debounced, q, category]);
 
-  const learnCategories = useCallback((items: readonly Picture[]) => {
-    setCategories((known) => {
-      const next = new Set(known);
-      for (const p of items) if (p.category) next.add(p.category);
-      return next.size === known.length ? known : [...next].sort((a, b) => a.localeCompare(b));
-    });
-  }, []);
-
-  /** Loads from the start again; `keep` pictures at least as many as are shown (live refresh). */
-  const reload = useCallback(
-    async (keep: number) => {
-      const mine = ++generation.current;
-      setList((s) => ({ ...s, loading: true, error: null }));
-      try {
-        const limit = Math.min(MAX_REFRESH, Math.max(PAGE, keep));
-        const page = await api.pictures({ category, q, limit });
-        if (mine !== generation.current) return;
-        learnCategories(page.items);
-        setList({
-          items: page.items,
-          nextCursor: page.nextCursor,
-          loading: false,
-          error: null,
-          loaded: true,
-        });
-      } catch (error) {
-        if (mine !== generation.current) return;
-        handleError(error);
-        setList((s) => ({ ...s, loading: false, loaded: true, error: messageOf(error) }));
-      }
-    },
-    [category, q, handleError, learnCategories],
-  );
-
+  // The year/month index, from a server that has it (issue 15); else built from what is loaded.
   useEffect(() => {
-    setList(initial);
-    void reload(PAGE);
-  }, [reload]);
+    let cancelled = false;
+    void api.timeline(category || undefined).then((t) => {
+      if (!cancelled) setIndex(t);
+    });
+    return () => {
+      cancelled = true;
+    };
+  }, [category]);
 
-  const loadMore = useCallback(async () => {
-    if (list.loading || list.nextCursor === null) return;
-    const mine = ++generation.current;
-    setList((s) => ({ ...s, loading: true, error: null }));
-    try {
-      const page = await api.pictures({ category, q, limit: PAGE, cursor: list.nextCursor });
-      if (mine !== generation.current) return;
-      learnCategories(page.items);
-      setList((s) => ({
-        items: dedupe([...s.items, ...page.items]),
-        nextCursor: page.nextCursor,
-        loading: false,
-        error: null,
-        loaded: true,
-      }));
-    } catch (error) {
-      if (mine !== generation.current) return;
-      handleError(error);
-      setList((s) => ({ ...s, loading: false, error: messageOf(error) }));
-    }
-  }, [list.loading, list.nextCursor, category, q, handleError, learnCategories]);
-
-  const live = useLiveUpdates(() => void reload(itemsCount.current));
-
-  // Infinite scroll: load the next page when the end of the grid comes near.
+  // Infinite scroll: load the next page when the end of the timeline comes near.
   const sentinel = useRef<HTMLDivElement>(null);
   useEffect(() => {
     const el = sentinel.current;
@@ -134,7 +84,7 @@ export function GalleryPage() {
       (entries) => {
         if (entries.some((e) => e.isIntersecting)) void loadMore();
       },
-      { rootMargin: '600px 0px' },
+      { rootMargin: '800px 0px' },
     );
     observer.observe(el);
     return () => {
@@ -142,11 +92,147 @@ export function GalleryPage() {
     };
   }, [loadMore, list.nextCursor]);
 
+  useEffect(() => {
+    const onScroll = () => {
+      // navigate() scrolls to the top for the next page before this one unmounts: ignore it.
+      if (window.location.pathname === '/') remember(key, { scrollY: window.scrollY });
+    };
+    window.addEventListener('scroll', onScroll, { passive: true });
+    return () => {
+      window.removeEventListener('scroll', onScroll);
+    };
+  }, [key]);
+
+  // Coming back from the viewer: the same scroll place, and the picture last viewed in view.
+  const restored = useRef(false);
+  useLayoutEffect(() => {
+    if (restored.current || width === 0 || !list.loaded) return;
+    restored.current = true;
+    const memory = recall(key);
+    if (!memory) return;
+    if (memory.scrollY > 0) window.scrollTo(0, memory.scrollY);
+    const last = memory.lastViewed;
+    remember(key, { lastViewed: null });
+    if (!last) return;
+    const tile = document.querySelector(`[data-id="${CSS.escape(last)}"]`);
+    if (!tile) return;
+    const rect = tile.getBoundingClientRect();
+    if (rect.bottom < 0 || rect.top > window.innerHeight) tile.scrollIntoView({ block: 'center' });
+    tile.querySelector<HTMLElement>('.tile')?.focus({ preventScroll: true });
+  }, [width, list.loaded, key]);
+
+  // Selection: ids no longer shown leave it; Escape clears it.
+  const order = useMemo(() => list.items.map((p) => p.id), [list.items]);
+  useEffect(() => {
+    setSelection((s) => keepOnly(s, new Set(order)));
+  }, [order]);
+  const selecting = selection.ids.size > 0;
+  useEffect(() => {
+    if (!selecting) return;
+    const onKey = (event: KeyboardEvent) => {
+      if (event.key === 'Escape' && !event.defaultPrevented) setSelection(emptySelection);
+    };
+    window.addEventListener('keydown', onKey);
+    return () => {
+      window.removeEventListener('keydown', onKey);
+    };
+  }, [selecting]);
+
+  const orderRef = useRef(order);
+  orderRef.current = order;
+  const actions: TileActions = useMemo(
+    () => ({
+      onSelect: (id, range) => {
+        setSelection((s) => (range ? selectRange(s, orderRef.current, id) : toggle(s, id)));
+      },
+      onOpen: (id) => {
+        remember(key, { scrollY: window.scrollY, lastViewed: id });
+      },
+    }),
+    [key],
+  );
+
+  // The year/month jump: to a month loaded already, or paging on until it is.
+  const sections = useMemo(() => groupByDay(list.items), [list.items]);
+  const years: YearEntry[] = useMemo(
+    () => (index ? indexYears(index) : monthIndex(sections)),
+    [index, sections],
+  );
+  useEffect(() => {
+    if (!jump) return;
+    const target = document.getElementById(`month-${jump.month}`);
+    if (target) {
+      target.scrollIntoView({ block: 'start' });
+      setJump(null);
+    } else if (list.nextCursor !== null && jump.pages < MAX_JUMP_PAGES && !list.loading) {
+      setJump({ month: jump.month, pages: jump.pages + 1 });
+      void loadMore();
+    } else if (list.nextCursor === null) {
+      setJump(null);
+    }
+  }, [jump, list.items, list.nextCursor, list.loading, loadMore]);
+  const [currentMonth, setCurrentMonth] = useState<string | null>(null);
+  useEffect(() => {
+    const onScroll = () => {
+      const heads = document.querySelectorAll<HTMLElement>('.day[id^="month-"]');
+      let month: string | null = null;
+      for (const head of heads) {
+        if (head.getBoundingClientRect().top > 120) break;
+        month = head.id.slice(6);
+      }
+      setCurrentMonth(month ?? (heads[0]?.id.slice(6) || null));
+    };
+    onScroll();
+    window.addEventListener('scroll', onScroll, { passive: true });
+    return () => {
+      window.removeEventListener('scroll', onScroll);
+    };
+  }, [sections]);
+
   const chips = category && !categories.includes(category) ? [...categories, category] : categories;
   const filtering = category !== '' || q !== '';
+  const selectedIds = useMemo(() => [...selection.ids], [selection.ids]);
 
   return (
-    <div className="gallery">
+    <div className={selecting ? 'gallery gallery-selecting' : 'gallery'}>
+      {selecting && (
+        <SelectionBar
+          ids={selectedIds}
+          onClear={() => {
+            setSelection(emptySelection);
+          }}
+          onDeleted={(ids) => {
+            setList((s) => ({
+              ...s,
+              items: foldChanges(
+                s.items,
+                ids.map((id) => ({ id, picture: null })),
+                { complete: true, matches: () => true },
+              ),
+            }));
+          }}
+          onUpdated={(pictures) => {
+            learnCategories(pictures);
+            const done = new Set(pictures.map((p) => p.id));
+            setList((s) => ({
+              ...s,
+              items: foldChanges(
+                s.items,
+                pictures.map((p) => ({ id: p.id, picture: p })),
+                {
+                  complete: s.nextCursor === null,
+                  matches: (p) => !category || p.category === category,
+                },
+              ),
+            }));
+            setSelection((s) => ({
+              ids: new Set([...s.ids].filter((id) => !done.has(id))),
+              anchor: null,
+            }));
+          }}
+          onError={handleError}
+        />
+      )}
       <div className="gallery-head">
         <div className="title-row">
           <h1>Gallery</h1>
@@ -176,76 +262,78 @@ export function GalleryPage() {
           />
         </form>
       </div>
-      <nav className="chips" aria-label="Categories">
-        <Link
-          to={galleryHref('', q)}
-          className={category === '' ? 'chip chip-on' : 'chip'}
-          aria-current={category === '' ? 'true' : undefined}
-        >
-          All
-        </Link>
-        {chips.map((c) => (
+      <div className="gallery-bar">
+        <nav className="chips" aria-label="Categories">
           <Link
-            key={c}
-            to={galleryHref(c, q)}
-            className={category === c ? 'chip chip-on' : 'chip'}
-            aria-current={category === c ? 'true' : undefined}
+            to={galleryHref('', q)}
+            className={category === '' ? 'chip chip-on' : 'chip'}
+            aria-current={category === '' ? 'true' : undefined}
           >
-            {c}
+            All
           </Link>
-        ))}
-      </nav>
+          {chips.map((c) => (
+            <Link
+              key={c}
+              to={galleryHref(c, q)}
+              className={category === c ? 'chip chip-on' : 'chip'}
+              aria-current={category === c ? 'true' : undefined}
+            >
+              {c}
+            </Link>
+          ))}
+        </nav>
+        {list.items.length > 0 && (
+          <JumpList
+            years={years}
+            current={currentMonth}
+            onJump={(month) => {
+              setJump({ month, pages: 0 });
+            }}
+          />
+        )}
+      </div>
 
       {list.error && (
-        <ErrorNote error={list.error} onRetry={() => void reload(itemsCount.current)} />
+        <ErrorNote error={list.error} onRetry={() => void reload(list.items.length)} />
       )}
 
-      {!list.loaded ? (
-        <div className="grid" aria-busy="true" aria-label="Loading pictures">
-          {Array.from({ length: 12 }, (_, i) => (
-            <div key={i} className="tile tile-skeleton" />
-          ))}
-        </div>
-      ) : list.items.length === 0 && !list.error ? (
-        filtering ? (
-          <EmptyState title="Nothing matches" icon={<SearchIcon />}>
-            <p className="muted">
-              No picture {q ? <>mentions “{q}”</> : null}
-              {q && category ? ' in ' : category ? 'in ' : null}
-              {category ? <>“{category}”</> : null}.
-            </p>
-            <Link to={paths.gallery} className="btn">
-              Show everything
-            </Link>
-          </EmptyState>
-        ) : (
-          <EmptyState title="No pictures yet" icon={<GalleryIcon />}>
-            <p className="muted">Pictures uploaded at any node appear here.</p>
-            <Link to={paths.upload} className="btn btn-primary">
-              Upload pictures
-            </Link>
-          </EmptyState>
-        )
-      ) : (
-        <ul className="grid" aria-label="Pictures">
-          {list.items.map((p) => (
-            <li key={p.id}>
-              <Link
-                to={paths.picture(p.id)}
-                className="tile"
-                data-testid="tile"
-                aria-label={p.category ? `${p.title} (${p.category})` : p.title}
-              >
-                <img src={thumbUrl(p.id)} alt={p.title} loading="lazy" decoding="async" />
-                <span className="tile-caption">
-                  <span className="tile-title">{p.title}</span>
-                  {p.category && <span className="tile-category">{p.category}</span>}
-                </span>
+      <div ref={ref} className="timeline-wrap">
+        {!list.loaded ? (
+          <div className="skeleton" aria-busy="true" aria-label="Loading pictures">
+            {skeletonWidths.map((w, i) => (
+              <div key={i} className="tile-skeleton" style={{ flexGrow: w, flexBasis: w * 120 }} />
+            ))}
+          </div>
+        ) : list.items.length === 0 && !list.error ? (
+          filtering ? (
+            <EmptyState title="Nothing matches" icon={<SearchIcon />}>
+              <p className="muted">
+                No picture {q ? <>mentions “{q}”</> : null}
+                {q && category ? ' in ' : category ? 'in ' : null}
+                {category ? <>“{category}”</> : null}.
+              </p>
+              <Link to={paths.gallery} className="btn">
+                Show everything
               </Link>
-            </li>
-          ))}
-        </ul>
-      )}
+            </EmptyState>
+          ) : (
+            <EmptyState title="No pictures yet" icon={<GalleryIcon />}>
+              <p className="muted">Pictures uploaded at any node appear here.</p>
+              <Link to={paths.upload} className="btn btn-primary">
+                Upload pictures
+              </Link>
+            </EmptyState>
+          )
+        ) : (
+          <Timeline
+            items={list.items}
+            width={width}
+            selected={selection.ids}
+            context={{ category, q }}
+            actions={actions}
+          />
+        )}
+      </div>
 
       <div ref={sentinel} className="sentinel" />
       {list.nextCursor !== null && (
@@ -264,21 +352,24 @@ export function GalleryPage() {
   );
 }
 
+const skeletonWidths = [1.5, 1, 0.75, 1.33, 1, 1.5, 0.67, 1.2, 1, 1.78, 0.8, 1.33];
+
 const liveTitle = {
   live: 'New pictures from every node appear as they arrive',
   connecting: 'Connecting to live updates',
   offline: 'Live updates interrupted; reconnecting',
 } as const;
 
-function galleryHref(category: string, q: string): string {
-  const params = new URLSearchParams();
-  if (category) params.set('category', category);
-  if (q) params.set('q', q);
-  const query = params.toString();
-  return query ? `/?${query}` : '/';
-}
-
-function dedupe(items: Picture[]): Picture[] {
-  const seen = new Set<string>();
-  return items.filter((p) => (seen.has(p.id) ? false : (seen.add(p.id), true)));
+function indexYears(index: TimelineIndex): YearEntry[] {
+  const years: YearEntry[] = [];
+  for (const m of [...index.months].sort((a, b) => b.month.localeCompare(a.month))) {
+    const year = m.month.slice(0, 4);
+    let entry = years.at(-1);
+    if (entry?.year !== year) {
+      entry = { year, months: [] };
+      years.push(entry);
+    }
+    entry.months.push(m);
+  }
+  return years;
 }

@@ -1,24 +1,59 @@
 /**
- * One picture: the large view, its info (with the node it came from), download, in-place
- * editing of title, category and description, and delete after a confirmation.
+ * The viewer: one picture on a dark stage, previous/next by arrow keys, the on-screen arrows
+ * or a swipe, zoom by wheel, pinch or double click, the full-resolution original on demand,
+ * neighbours preloaded. Beside it the picture's info (with the node it came from), download,
+ * in-place editing and delete for its owner or an admin. Esc goes back to the gallery it was
+ * opened from, at the same place. Its URL (`/p/<id>?category=…&q=…`) names the picture and
+ * the gallery's filter.
  */
-import { useEffect, useState, type SyntheticEvent } from 'react';
+import { useCallback, useEffect, useMemo, useState } from 'react';
 import { api, fileUrl, thumbUrl } from '../api/client';
 import type { Picture } from '../api/types';
 import { useAuth } from '../auth';
 import { ConfirmDialog, ErrorNote, Spinner, messageOf } from '../components/common';
-import { BackIcon, DownloadIcon, EditIcon, TrashIcon } from '../components/icons';
-import { formatDate, formatSize } from '../lib/format';
-import { paths } from '../lib/routes';
-import { Link, navigate } from '../router';
+import {
+  CloseIcon,
+  DownloadIcon,
+  EditIcon,
+  NextIcon,
+  OriginalIcon,
+  PrevIcon,
+  TrashIcon,
+} from '../components/icons';
+import { EditForm, Facts, downloadName } from '../components/PictureInfo';
+import { ZoomStage } from '../components/ZoomStage';
+import {
+  contextOf,
+  forget,
+  galleryHref,
+  pictureHref,
+  recall,
+  remember,
+  replace,
+} from '../gallery-memory';
+import { appendPage } from '../lib/gallery-list';
+import { aspectOf } from '../lib/justify';
+import { canChange } from '../lib/permissions';
+import { Link, navigate, useLocation } from '../router';
+
+const PAGE = 48;
+/** Zoomed in this far, the large preview (1600 px) runs out of detail: load the original. */
+const ORIGINAL_AT_SCALE = 2;
 
 export function PicturePage({ id }: { id: string }) {
-  const { handleError } = useAuth();
-  const [picture, setPicture] = useState<Picture | null>(null);
+  const { auth, handleError } = useAuth();
+  const { search } = useLocation();
+  const { category, q } = contextOf(search);
+  const back = galleryHref(category, q);
+  const [items, setItems] = useState(() => recall(back)?.items ?? []);
+  const [picture, setPicture] = useState<Picture | null>(
+    () => items.find((p) => p.id === id) ?? null,
+  );
   const [error, setError] = useState<string | null>(null);
   const [editing, setEditing] = useState(false);
   const [confirming, setConfirming] = useState(false);
   const [deleting, setDeleting] = useState(false);
+  const [original, setOriginal] = useState(false);
 
   useEffect(() => {
     let cancelled = false;
@@ -36,23 +71,84 @@ export function PicturePage({ id }: { id: string }) {
     };
   }, [id, handleError]);
 
-  // Escape goes back to the gallery (the edit form and the dialog handle their own Escape).
+  // Opened by a link or a reload, not from the gallery: fetch the gallery's first page for
+  // the neighbours. Near the end of what is loaded, fetch the next page.
+  const index = items.findIndex((p) => p.id === id);
+  useEffect(() => {
+    const memory = recall(back);
+    const near = memory && index !== -1 && index >= memory.items.length - 3;
+    if (memory && memory.items.length > 0 && !(near && memory.nextCursor !== null)) return;
+    let cancelled = false;
+    const cursor = memory?.items.length ? memory.nextCursor : null;
+    api.pictures({ category, q, limit: PAGE, cursor }).then(
+      (page) => {
+        const before = recall(back)?.items ?? [];
+        const merged = appendPage(before, page.items);
+        remember(back, { items: merged, nextCursor: page.nextCursor });
+        if (!cancelled) setItems(merged);
+      },
+      (e: unknown) => {
+        handleError(e);
+      },
+    );
+    return () => {
+      cancelled = true;
+    };
+  }, [back, category, q, index, handleError]);
+
+  const prev = index > 0 ? items[index - 1] : undefined;
+  const next = index !== -1 ? items[index + 1] : undefined;
+
+  // Neighbours' previews start loading now, so the next step shows at once.
+  useEffect(() => {
+    for (const p of [next, prev]) if (p) new Image().src = thumbUrl(p.id, 'large');
+  }, [next, prev]);
+
+  const go = useCallback(
+    (to: Picture | undefined) => {
+      if (to) navigate(pictureHref(to.id, category, q), { replace: true });
+    },
+    [category, q],
+  );
+  const close = useCallback(() => {
+    remember(back, { lastViewed: id });
+    navigate(back);
+  }, [back, id]);
+
+  // Keys: arrows walk, Escape closes (the edit form and the dialog handle their own Escape).
   useEffect(() => {
     if (editing || confirming) return;
     const onKey = (event: KeyboardEvent) => {
-      if (event.key === 'Escape' && !event.defaultPrevented) navigate(paths.gallery);
+      if (event.defaultPrevented || event.altKey || event.ctrlKey || event.metaKey) return;
+      const target = event.target as HTMLElement | null;
+      if (target?.closest('input, textarea, select')) return;
+      if (event.key === 'Escape') close();
+      else if (event.key === 'ArrowLeft') go(prev);
+      else if (event.key === 'ArrowRight') go(next);
+      else return;
+      event.preventDefault();
     };
     window.addEventListener('keydown', onKey);
     return () => {
       window.removeEventListener('keydown', onKey);
     };
-  }, [editing, confirming]);
+  }, [editing, confirming, close, go, prev, next]);
+
+  const user = auth.status === 'signed-in' ? auth.user : null;
+  const mayChange = picture !== null && canChange(user, picture);
+  const position = useMemo(
+    () => (index === -1 ? null : `${index + 1} of ${items.length}${hasMore(back) ? '+' : ''}`),
+    [index, items.length, back],
+  );
 
   const remove = async () => {
     setDeleting(true);
     try {
       await api.deletePicture(id);
-      navigate(paths.gallery);
+      forget(id);
+      const after = next ?? prev;
+      if (after) navigate(pictureHref(after.id, category, q), { replace: true });
+      else navigate(back);
     } catch (e) {
       handleError(e);
       setError(messageOf(e));
@@ -66,7 +162,7 @@ export function PicturePage({ id }: { id: string }) {
       <div className="empty">
         <h1>Picture not available</h1>
         <p className="muted">{error}</p>
-        <Link to={paths.gallery} className="btn">
+        <Link to={back} className="btn">
           Back to the gallery
         </Link>
       </div>
@@ -76,17 +172,79 @@ export function PicturePage({ id }: { id: string }) {
   }
 
   return (
-    <article className="picture">
-      <div className="picture-stage">
-        <Link to={paths.gallery} className="btn btn-ghost btn-small picture-back">
-          <BackIcon /> Gallery
-        </Link>
-        <img
-          src={thumbUrl(picture.id, 'large')}
+    <article className="viewer" aria-label={picture.title}>
+      <div className="viewer-main">
+        <header className="viewer-bar">
+          <Link
+            to={back}
+            className="btn btn-ghost btn-icon viewer-close"
+            aria-label="Back to the gallery"
+            title="Back to the gallery (Esc)"
+            onClick={() => remember(back, { lastViewed: id })}
+          >
+            <CloseIcon />
+          </Link>
+          {position && <span className="viewer-position">{position}</span>}
+          <span className="viewer-tools">
+            <button
+              type="button"
+              className={original ? 'btn btn-ghost btn-small on' : 'btn btn-ghost btn-small'}
+              aria-pressed={original}
+              onClick={() => {
+                setOriginal(true);
+              }}
+              title="Show the full-resolution original"
+            >
+              <OriginalIcon /> <span className="label">Original</span>
+            </button>
+            <a
+              className="btn btn-ghost btn-icon"
+              href={fileUrl(picture.id)}
+              download={downloadName(picture)}
+              aria-label="Download"
+              title="Download"
+            >
+              <DownloadIcon />
+            </a>
+          </span>
+        </header>
+        <ZoomStage
+          key={picture.id}
+          src={original ? fileUrl(picture.id) : thumbUrl(picture.id, 'large')}
           alt={picture.title}
-          width={picture.width}
-          height={picture.height}
-        />
+          aspect={aspectOf(picture.width, picture.height)}
+          onSwipe={(direction) => {
+            go(direction === 'next' ? next : prev);
+          }}
+          onZoomChange={(scale) => {
+            if (scale >= ORIGINAL_AT_SCALE) setOriginal(true);
+          }}
+        >
+          {prev && (
+            <button
+              type="button"
+              className="viewer-nav viewer-prev"
+              aria-label="Previous picture"
+              onClick={() => {
+                go(prev);
+              }}
+            >
+              <PrevIcon />
+            </button>
+          )}
+          {next && (
+            <button
+              type="button"
+              className="viewer-nav viewer-next"
+              aria-label="Next picture"
+              onClick={() => {
+                go(next);
+              }}
+            >
+              <NextIcon />
+            </button>
+          )}
+        </ZoomStage>
       </div>
       <aside className="picture-info">
         {error && <ErrorNote error={error} />}
@@ -98,6 +256,7 @@ export function PicturePage({ id }: { id: string }) {
             }}
             onSaved={(p) => {
               setPicture(p);
+              replace(p);
               setEditing(false);
             }}
           />
@@ -111,54 +270,35 @@ export function PicturePage({ id }: { id: string }) {
               <p className="muted">No description.</p>
             )}
             <div className="actions">
-              <button
-                type="button"
-                className="btn"
-                onClick={() => {
-                  setEditing(true);
-                }}
-              >
-                <EditIcon /> Edit
-              </button>
+              {mayChange && (
+                <button
+                  type="button"
+                  className="btn"
+                  onClick={() => {
+                    setEditing(true);
+                  }}
+                >
+                  <EditIcon /> Edit
+                </button>
+              )}
               <a className="btn" href={fileUrl(picture.id)} download={downloadName(picture)}>
                 <DownloadIcon /> Download
               </a>
-              <button
-                type="button"
-                className="btn btn-danger-ghost"
-                onClick={() => {
-                  setConfirming(true);
-                }}
-              >
-                <TrashIcon /> Delete
-              </button>
+              {mayChange && (
+                <button
+                  type="button"
+                  className="btn btn-danger-ghost"
+                  onClick={() => {
+                    setConfirming(true);
+                  }}
+                >
+                  <TrashIcon /> Delete
+                </button>
+              )}
             </div>
           </>
         )}
-        <dl className="facts">
-          <dt>From node</dt>
-          <dd data-testid="origin">{picture.origin}</dd>
-          <dt>Uploaded by</dt>
-          <dd>{picture.owner}</dd>
-          <dt>Added</dt>
-          <dd>{formatDate(picture.createdAt)}</dd>
-          {Date.parse(picture.updatedAt) - Date.parse(picture.createdAt) > 1000 && (
-            <>
-              <dt>Edited</dt>
-              <dd>{formatDate(picture.updatedAt)}</dd>
-            </>
-          )}
-          <dt>Size</dt>
-          <dd>
-            {picture.width} × {picture.height} · {formatSize(picture.size)}
-          </dd>
-          <dt>Type</dt>
-          <dd>{picture.contentType}</dd>
-          <dt>Id</dt>
-          <dd className="mono" title={picture.id}>
-            {picture.id.slice(0, 16)}…
-          </dd>
-        </dl>
+        <Facts picture={picture} />
       </aside>
       <ConfirmDialog
         open={confirming}
@@ -180,106 +320,6 @@ export function PicturePage({ id }: { id: string }) {
   );
 }
 
-function EditForm({
-  picture,
-  onCancel,
-  onSaved,
-}: {
-  picture: Picture;
-  onCancel: () => void;
-  onSaved: (p: Picture) => void;
-}) {
-  const { handleError } = useAuth();
-  const [title, setTitle] = useState(picture.title);
-  const [category, setCategory] = useState(picture.category);
-  const [desc, setDesc] = useState(picture.desc);
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<string | null>(null);
-
-  const save = async (event: SyntheticEvent) => {
-    event.preventDefault();
-    const patch: { title?: string; category?: string; desc?: string } = {};
-    if (title.trim() !== picture.title) patch.title = title.trim();
-    if (category.trim() !== picture.category) patch.category = category.trim();
-    if (desc !== picture.desc) patch.desc = desc;
-    if (Object.keys(patch).length === 0) {
-      onCancel();
-      return;
-    }
-    setBusy(true);
-    setError(null);
-    try {
-      onSaved(await api.updatePicture(picture.id, patch));
-    } catch (e) {
-      handleError(e);
-      setError(messageOf(e));
-      setBusy(false);
-    }
-  };
-
-  return (
-    <form
-      className="edit-form"
-      onSubmit={(e) => void save(e)}
-      onKeyDown={(e) => {
-        if (e.key === 'Escape') onCancel();
-      }}
-    >
-      <label className="field">
-        <span>Title</span>
-        <input
-          name="title"
-          value={title}
-          required
-          maxLength={200}
-          autoFocus
-          onChange={(e) => {
-            setTitle(e.target.value);
-          }}
-        />
-      </label>
-      <label className="field">
-        <span>Category</span>
-        <input
-          name="category"
-          value={category}
-          maxLength={64}
-          onChange={(e) => {
-            setCategory(e.target.value);
-          }}
-        />
-      </label>
-      <label className="field">
-        <span>Description</span>
-        <textarea
-          name="desc"
-          value={desc}
-          rows={4}
-          maxLength={5000}
-          onChange={(e) => {
-            setDesc(e.target.value);
-          }}
-        />
-      </label>
-      {error && (
-        <p className="form-error" role="alert">
-          {error}
-        </p>
-      )}
-      <div className="actions">
-        <button type="submit" className="btn btn-primary" disabled={busy}>
-          {busy ? 'Saving…' : 'Save'}
-        </button>
-        <button type="button" className="btn btn-ghost" onClick={onCancel} disabled={busy}>
-          Cancel
-        </button>
-      </div>
-    </form>
-  );
-}
-
-function downloadName(p: Picture): string {
-  const ext = p.contentType.split('/')[1]?.replace('jpeg', 'jpg') ?? 'bin';
-  const base = p.title.replace(/[^\p{L}\p{N} ._-]+/gu, '').trim() || 'picture';
-  return `${base}.${ext}`;
+function hasMore(key: string): boolean {
+  return (recall(key)?.nextCursor ?? null) !== null;
 }

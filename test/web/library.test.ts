@@ -1,0 +1,444 @@
+/**
+ * The photo library in a real browser against a real node process (issue 15, web half):
+ * the justified timeline (tiles keep their pictures' aspect ratios, rows fill the width), the
+ * viewer walked with keys and with a swipe on a phone, zoom and the original, Esc back to the
+ * same scroll place, multi-select with shift-click and bulk delete / set category, and a
+ * person who is neither owner nor admin seeing no Edit/Delete. Screenshots at 390 and 1440 px.
+ * Tests run in order and share the node and the browser.
+ */
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { SCREENSHOTS, launchBrowser } from '../helpers/browser.js';
+import {
+  ADMIN_PASSWORD,
+  addUser,
+  api,
+  cleanup,
+  login,
+  makeImage,
+  startNode,
+  type Api,
+  type NodeProcess,
+  type Picture,
+  type PictureList,
+} from '../helpers/node-process.js';
+
+const PHONE = { width: 390, height: 844 } as const;
+const DESKTOP = { width: 1440, height: 900 } as const;
+const BOB_PASSWORD = 'bob-password-for-tests';
+
+/** Width × height of the pictures, cycled: landscape, portrait, panorama, square… */
+const SHAPES = [
+  [400, 300],
+  [300, 400],
+  [480, 320],
+  [320, 480],
+  [500, 250],
+  [300, 300],
+  [420, 280],
+  [280, 420],
+  [360, 240],
+  [450, 300],
+  [320, 240],
+  [240, 320],
+] as const;
+const COUNT = 36;
+
+let node: NodeProcess;
+let admin: Api;
+let browser: Browser;
+let desktop: BrowserContext;
+let page: Page;
+/** Newest first, as the gallery shows them. */
+let pictures: Picture[];
+
+beforeAll(async () => {
+  node = await startNode();
+  admin = api(node.url, await login(node.url, 'admin', ADMIN_PASSWORD));
+  for (let i = 0; i < COUNT; i++) {
+    const [width, height] = SHAPES[i % SHAPES.length] ?? [1, 1];
+    const up = await admin.upload({
+      file: await makeImage({ seed: 500 + i, width, height, format: 'jpeg' }),
+      filename: `p${i}.jpg`,
+      fields: { title: `Picture ${i}`, category: i % 2 ? 'odd' : 'even' },
+    });
+    expect(up.status).toBe(201);
+  }
+  await addUser(node.dataDir, 'bob', BOB_PASSWORD);
+  const bob = api(node.url, await login(node.url, 'bob', BOB_PASSWORD));
+  const own = await bob.upload({
+    file: await makeImage({ seed: 900, width: 300, height: 200, format: 'jpeg' }),
+    fields: { title: 'Bob’s cat' },
+  });
+  expect(own.status).toBe(201);
+  pictures = await listAll();
+  browser = await launchBrowser();
+  desktop = await browser.newContext({ viewport: DESKTOP });
+  desktop.setDefaultTimeout(15_000);
+  page = await desktop.newPage();
+  await signInAs(page, 'admin', ADMIN_PASSWORD);
+});
+
+afterAll(async () => {
+  await desktop.close();
+  await browser.close();
+  await cleanup();
+});
+
+async function listAll(): Promise<Picture[]> {
+  const res = await admin.get<PictureList>('/api/pictures?limit=200');
+  return res.body.items;
+}
+
+async function signInAs(p: Page, username: string, password: string): Promise<void> {
+  await p.goto(node.url);
+  await p.getByLabel('Username').fill(username);
+  await p.getByLabel('Password').fill(password);
+  await p.getByRole('button', { name: 'Sign in' }).click();
+  await p.getByRole('heading', { name: 'Gallery' }).waitFor();
+}
+
+const tiles = (p: Page) => p.getByTestId('tile');
+const pathOf = (p: Page) => new URL(p.url()).pathname;
+const scrollY = (p: Page) => p.evaluate<number>('window.scrollY');
+
+/** Saves `<name>-390.png` and `<name>-1440.png` and puts the viewport back. */
+async function shots(p: Page, name: string, { fullPage = true } = {}): Promise<void> {
+  await mkdir(SCREENSHOTS, { recursive: true });
+  const before = p.viewportSize() ?? DESKTOP;
+  for (const size of [PHONE, DESKTOP]) {
+    await p.setViewportSize(size);
+    await p.waitForFunction(
+      "[...document.images].every((img) => img.complete || img.loading === 'lazy')",
+    );
+    await p.waitForTimeout(300); // thumbnails fade in
+    await p.screenshot({
+      path: join(SCREENSHOTS, `${name}-${size.width}.png`),
+      fullPage,
+      animations: 'disabled',
+    });
+  }
+  await p.setViewportSize(before);
+}
+
+interface TileBox {
+  id: string;
+  x: number;
+  y: number;
+  width: number;
+  height: number;
+}
+
+async function tileBoxes(p: Page): Promise<TileBox[]> {
+  return p.evaluate(`[...document.querySelectorAll('[data-id]')].map((el) => {
+    const r = el.getBoundingClientRect();
+    return { id: el.dataset.id, x: r.x, y: r.y + window.scrollY, width: r.width, height: r.height };
+  })`);
+}
+
+describe('the photo library', () => {
+  test('lays the pictures out in justified rows that keep their aspect ratios', async () => {
+    await expect.poll(() => tiles(page).count()).toBe(COUNT + 1);
+    await page.getByRole('heading', { name: 'Today', level: 3 }).waitFor();
+    const month = new Date().toLocaleString('en-US', { month: 'long', year: 'numeric' });
+    await page.getByRole('heading', { name: month, level: 2 }).waitFor();
+
+    for (const viewport of [DESKTOP, PHONE]) {
+      await page.setViewportSize(viewport);
+      // After a resize the rows are laid out again for the new width.
+      const wrapRight = () =>
+        page.evaluate<number>(
+          "document.querySelector('.timeline-wrap').getBoundingClientRect().right",
+        );
+      await expect
+        .poll(async () => {
+          const right = await wrapRight();
+          return Math.max(...(await tileBoxes(page)).map((b) => b.x + b.width)) - right;
+        })
+        .toBeCloseTo(0, 0);
+      const right = await wrapRight();
+      const boxes = await tileBoxes(page);
+      expect(boxes).toHaveLength(COUNT + 1);
+      for (const box of boxes) {
+        const picture = pictures.find((x) => x.id === box.id);
+        if (!picture) throw new Error(`no picture ${box.id}`);
+        const ratio = box.width / box.height / (picture.width / picture.height);
+        expect(ratio, `tile of ${picture.title} at ${viewport.width} px`).toBeGreaterThan(0.97);
+        expect(ratio).toBeLessThan(1.03);
+      }
+      // Rows: tiles of a row share their top and height; every row but the last fills it.
+      const rows = new Map<number, TileBox[]>();
+      for (const b of boxes) rows.set(Math.round(b.y), [...(rows.get(Math.round(b.y)) ?? []), b]);
+      expect(rows.size).toBeGreaterThan(2);
+      for (const [i, row] of [...rows.values()].entries()) {
+        expect(new Set(row.map((b) => Math.round(b.height))).size).toBe(1);
+        const end = Math.max(...row.map((b) => b.x + b.width));
+        if (i < rows.size - 1) expect(Math.abs(right - end), `row ${i}`).toBeLessThan(2);
+      }
+      // Several tiles a row, not one picture per line.
+      expect(boxes.length / rows.size).toBeGreaterThan(viewport === PHONE ? 2 : 4);
+    }
+    await page.setViewportSize(DESKTOP);
+    // The title shows on hover, not over every tile.
+    const opacity = () =>
+      page.evaluate<string>(
+        "getComputedStyle(document.querySelector('.tile .tile-caption')).opacity",
+      );
+    expect(await opacity()).toBe('0');
+    await tiles(page).first().hover();
+    await expect.poll(opacity).toBe('1');
+    await page.mouse.move(0, 0);
+    await shots(page, 'library-gallery');
+  });
+
+  test('the viewer walks with the arrow keys, zooms, and shows the original', async () => {
+    const [first, second, third] = pictures;
+    if (!first || !second || !third) throw new Error('pictures expected');
+    // The next picture's preview is fetched before it is asked for.
+    const preload = page.waitForRequest((r) =>
+      r.url().endsWith(`/api/pictures/${second.id}/thumb?size=large`),
+    );
+    await tiles(page).first().click();
+    await page.getByRole('heading', { name: first.title, level: 1 }).waitFor();
+    expect(pathOf(page)).toBe(`/p/${first.id}`);
+    await preload;
+    await page.keyboard.press('ArrowRight');
+    await page.getByRole('heading', { name: second.title, level: 1 }).waitFor();
+    expect(pathOf(page)).toBe(`/p/${second.id}`);
+    await page.keyboard.press('ArrowRight');
+    await page.getByRole('heading', { name: third.title, level: 1 }).waitFor();
+    await page.keyboard.press('ArrowLeft');
+    await page.getByRole('heading', { name: second.title, level: 1 }).waitFor();
+    // A reload keeps the picture (a URL per picture) and its neighbours.
+    await page.reload();
+    await page.getByRole('heading', { name: second.title, level: 1 }).waitFor();
+    await page.getByRole('button', { name: 'Next picture' }).click();
+    await page.getByRole('heading', { name: third.title, level: 1 }).waitFor();
+    await page.getByText(`3 of ${COUNT + 1}`).waitFor();
+    await shots(page, 'library-viewer', { fullPage: false });
+
+    // Wheel zoom; zoomed in far enough, the original replaces the preview.
+    const stage = page.getByTestId('stage');
+    const img = stage.locator('img');
+    expect(await img.getAttribute('src')).toContain('/thumb?size=large');
+    const box = await stage.boundingBox();
+    if (!box) throw new Error('no stage');
+    await page.mouse.move(box.x + box.width / 2, box.y + box.height / 2);
+    for (let i = 0; i < 4; i++) await page.mouse.wheel(0, -100);
+    await expect
+      .poll(async () => Number(await stage.getAttribute('data-scale')))
+      .toBeGreaterThan(2);
+    await expect.poll(() => img.getAttribute('src')).toBe(`/api/pictures/${third.id}/file`);
+    await page.mouse.dblclick(box.x + box.width / 2, box.y + box.height / 2);
+    await expect.poll(() => stage.getAttribute('data-scale')).toBe('1.00');
+    await page.keyboard.press('Escape');
+    await page.getByRole('heading', { name: 'Gallery' }).waitFor();
+  });
+
+  test('Esc brings the gallery back at the same scroll place', async () => {
+    await page.evaluate('window.scrollTo(0, 700)');
+    await expect.poll(() => scrollY(page)).toBe(700);
+    await page.waitForTimeout(200);
+    // A tile in the middle of the window.
+    const boxes = await tileBoxes(page);
+    const inView = boxes.find((b) => b.y > 700 + 200 && b.y + b.height < 700 + DESKTOP.height);
+    if (!inView) throw new Error('no tile in view');
+    await page.locator(`[data-id="${inView.id}"] .tile`).click();
+    await page.getByRole('button', { name: 'Next picture' }).waitFor();
+    await page.keyboard.press('Escape');
+    await page.getByRole('heading', { name: 'Gallery' }).waitFor();
+    await expect.poll(() => scrollY(page)).toBe(700);
+    // The filter is kept too: opened from "odd", Esc goes back to "odd".
+    await page.getByRole('link', { name: 'odd', exact: true }).click();
+    await expect.poll(() => tiles(page).count()).toBe(COUNT / 2);
+    await tiles(page).nth(2).click();
+    await page.keyboard.press('ArrowRight');
+    await expect.poll(() => new URL(page.url()).searchParams.get('category')).toBe('odd');
+    await page.keyboard.press('Escape');
+    await expect.poll(() => new URL(page.url()).search).toBe('?category=odd');
+    await expect.poll(() => tiles(page).count()).toBe(COUNT / 2);
+    await page.getByRole('link', { name: 'All', exact: true }).click();
+    await expect.poll(() => tiles(page).count()).toBe(COUNT + 1);
+  });
+
+  test('selects three with a click and a shift-click, and deletes them', async () => {
+    await page.evaluate('window.scrollTo(0, 0)');
+    const victims = pictures.slice(3, 6);
+    const [a, , c] = victims;
+    if (!a || !c) throw new Error('pictures expected');
+    await page.locator(`[data-id="${a.id}"]`).hover();
+    await page.getByRole('button', { name: `Select ${a.title}` }).click();
+    await page.getByRole('button', { name: `Select ${c.title}` }).click({ modifiers: ['Shift'] });
+    const bar = page.getByRole('toolbar', { name: 'Selected pictures' });
+    await bar.getByText('3 selected').waitFor();
+    await shots(page, 'library-selection');
+    await bar.getByRole('button', { name: 'Delete' }).click();
+    const dialog = page.getByRole('dialog');
+    await dialog.getByRole('heading', { name: 'Delete 3 pictures?' }).waitFor();
+    await dialog.getByRole('button', { name: 'Delete' }).click();
+    await bar.waitFor({ state: 'detached' });
+    await expect.poll(() => tiles(page).count()).toBe(COUNT - 2);
+    const left = new Set((await listAll()).map((p) => p.id));
+    for (const v of victims) expect(left.has(v.id)).toBe(false);
+    expect(left.size).toBe(COUNT - 2);
+    pictures = await listAll();
+  });
+
+  test('sets the category of several at once', async () => {
+    const [a, b] = pictures.slice(0, 2);
+    if (!a || !b) throw new Error('pictures expected');
+    await page.locator(`[data-id="${a.id}"]`).hover();
+    await page.getByRole('button', { name: `Select ${a.title}` }).click();
+    // While selecting, a click on a tile selects it rather than opening it.
+    await page.locator(`[data-id="${b.id}"] .tile`).click();
+    const bar = page.getByRole('toolbar', { name: 'Selected pictures' });
+    await bar.getByText('2 selected').waitFor();
+    await bar.getByRole('button', { name: 'Set category' }).click();
+    await page.getByRole('dialog').getByLabel('Category').fill('holiday');
+    await page.getByRole('dialog').getByRole('button', { name: 'Set category' }).click();
+    await bar.waitFor({ state: 'detached' });
+    await page.getByRole('link', { name: 'holiday', exact: true }).click();
+    await expect.poll(() => tiles(page).count()).toBe(2);
+    await page.getByRole('link', { name: 'All', exact: true }).click();
+  });
+
+  test('a picture uploaded meanwhile is inserted without reloading the list', async () => {
+    await expect.poll(() => tiles(page).count()).toBe(pictures.length);
+    const kept = pictures[4];
+    if (!kept) throw new Error('pictures expected');
+    // Mark a tile's image element: a reload of the list would replace it.
+    await page.evaluate(
+      `document.querySelector('[data-id="${kept.id}"] img').dataset.mark = 'kept'`,
+    );
+    const lists: string[] = [];
+    page.on('request', (r) => {
+      if (new URL(r.url()).pathname === '/api/pictures') lists.push(r.url());
+    });
+    const up = await admin.upload({
+      file: await makeImage({ seed: 950, width: 500, height: 250, format: 'jpeg' }),
+      fields: { title: 'Arrived live', category: 'even' },
+    });
+    expect(up.status).toBe(201);
+    await tiles(page).getByText('Arrived live').waitFor({ timeout: 20_000 });
+    await expect.poll(() => tiles(page).count()).toBe(pictures.length + 1);
+    expect(await page.locator(`[data-id="${kept.id}"] img[data-mark="kept"]`).count()).toBe(1);
+    expect(lists).toEqual([]);
+    // The newest goes first.
+    expect(await tiles(page).first().getAttribute('aria-label')).toBe('Arrived live (even)');
+    pictures = await listAll();
+  });
+
+  test('a phone swipes through the viewer and selects by long press', async () => {
+    const phone = await browser.newContext({ viewport: PHONE, hasTouch: true, isMobile: true });
+    phone.setDefaultTimeout(15_000);
+    const p = await phone.newPage();
+    try {
+      await signInAs(p, 'admin', ADMIN_PASSWORD);
+      await expect.poll(() => tiles(p).count()).toBe(pictures.length);
+      const [first, second] = pictures;
+      if (!first || !second) throw new Error('pictures expected');
+      await tiles(p).first().tap();
+      await p.getByRole('heading', { name: first.title, level: 1 }).waitFor();
+      const cdp = await phone.newCDPSession(p);
+      const swipe = async (fromX: number, toX: number) => {
+        const y = 300;
+        await cdp.send('Input.dispatchTouchEvent', {
+          type: 'touchStart',
+          touchPoints: [{ x: fromX, y }],
+        });
+        for (let i = 1; i <= 5; i++) {
+          await cdp.send('Input.dispatchTouchEvent', {
+            type: 'touchMove',
+            touchPoints: [{ x: fromX + ((toX - fromX) * i) / 5, y: y + i }],
+          });
+        }
+        await cdp.send('Input.dispatchTouchEvent', { type: 'touchEnd', touchPoints: [] });
+      };
+      await swipe(320, 80);
+      await p.getByRole('heading', { name: second.title, level: 1 }).waitFor();
+      expect(pathOf(p)).toBe(`/p/${second.id}`);
+      await swipe(80, 320);
+      await p.getByRole('heading', { name: first.title, level: 1 }).waitFor();
+      await shots(p, 'library-viewer-phone', { fullPage: false });
+      // Two fingers moving apart zoom in; then one finger pans instead of swiping.
+      const stage = p.getByTestId('stage');
+      const touch = (
+        type: 'touchStart' | 'touchMove' | 'touchEnd',
+        points: { x: number; y: number }[],
+      ) => cdp.send('Input.dispatchTouchEvent', { type, touchPoints: points });
+      await touch('touchStart', [
+        { x: 170, y: 300 },
+        { x: 220, y: 300 },
+      ]);
+      for (let i = 1; i <= 5; i++) {
+        await touch('touchMove', [
+          { x: 170 - i * 20, y: 300 },
+          { x: 220 + i * 20, y: 300 },
+        ]);
+      }
+      await touch('touchEnd', []);
+      await expect
+        .poll(async () => Number(await stage.getAttribute('data-scale')))
+        .toBeGreaterThan(2.5);
+      await swipe(320, 80);
+      expect(pathOf(p)).toBe(`/p/${first.id}`);
+      await p.keyboard.press('Escape');
+      await p.getByRole('heading', { name: 'Gallery' }).waitFor();
+
+      // A long press selects instead of opening.
+      const box = await tiles(p).nth(1).boundingBox();
+      if (!box) throw new Error('no tile');
+      const at = { x: box.x + box.width / 2, y: box.y + box.height / 2 };
+      await cdp.send('Input.dispatchTouchEvent', { type: 'touchStart', touchPoints: [at] });
+      await p.waitForTimeout(700);
+      await cdp.send('Input.dispatchTouchEvent', { type: 'touchEnd', touchPoints: [] });
+      await p.getByText('1 selected').waitFor();
+      expect(pathOf(p)).toBe('/');
+      await shots(p, 'library-selection-phone');
+    } finally {
+      await phone.close();
+    }
+  });
+
+  test('someone who is neither the owner nor an admin sees no Edit or Delete', async () => {
+    const context = await browser.newContext({ viewport: DESKTOP });
+    context.setDefaultTimeout(15_000);
+    const p = await context.newPage();
+    try {
+      await signInAs(p, 'bob', BOB_PASSWORD);
+      const theirs = pictures.find((x) => x.owner === 'admin');
+      const own = pictures.find((x) => x.owner === 'bob');
+      if (!theirs || !own) throw new Error('pictures expected');
+      await p.goto(`${node.url}/p/${theirs.id}`);
+      await p.getByRole('heading', { name: theirs.title, level: 1 }).waitFor();
+      await p.getByRole('link', { name: 'Download', exact: true }).first().waitFor();
+      expect(await p.getByRole('button', { name: 'Edit' }).count()).toBe(0);
+      expect(await p.getByRole('button', { name: 'Delete' }).count()).toBe(0);
+      await shots(p, 'library-viewer-not-owner', { fullPage: false });
+      await p.goto(`${node.url}/p/${own.id}`);
+      await p.getByRole('button', { name: 'Edit' }).waitFor();
+      await p.getByRole('button', { name: 'Delete' }).waitFor();
+
+      // A bulk delete of one's own and someone else's says what failed and why.
+      await p.keyboard.press('Escape');
+      await p.getByRole('heading', { name: 'Gallery' }).waitFor();
+      await p.locator(`[data-id="${own.id}"]`).hover();
+      await p.getByRole('button', { name: `Select ${own.title}` }).click();
+      await p.locator(`[data-id="${theirs.id}"] .tile`).click();
+      const bar = p.getByRole('toolbar', { name: 'Selected pictures' });
+      await bar.getByText('2 selected').waitFor();
+      await bar.getByRole('button', { name: 'Delete' }).click();
+      await p.getByRole('dialog').getByRole('button', { name: 'Delete' }).click();
+      await bar.getByText(/1 of 2 could not be deleted: Only the owner/).waitFor();
+      await bar.getByText('1 selected').waitFor();
+      await shots(p, 'library-bulk-failure');
+      const left = new Set((await listAll()).map((x) => x.id));
+      expect(left.has(own.id)).toBe(false);
+      expect(left.has(theirs.id)).toBe(true);
+    } finally {
+      await context.close();
+    }
+  });
+});

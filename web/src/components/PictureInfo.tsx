@@ -1,0 +1,187 @@
+/** The viewer's side panel pieces: the picture's facts and the edit form. */
+import { useState, type SyntheticEvent } from 'react';
+import { api } from '../api/client';
+import type { Picture } from '../api/types';
+import { useAuth } from '../auth';
+import { formatDate, formatSize } from '../lib/format';
+import { messageOf } from './common';
+
+/** What is known of the picture; the camera facts once the server reads EXIF (issue 15). */
+export function Facts({ picture }: { picture: Picture }) {
+  const camera = [picture.camera?.make, picture.camera?.model].filter(Boolean).join(' ');
+  const exposure = exposureText(picture);
+  return (
+    <dl className="facts">
+      {picture.takenAt && (
+        <>
+          <dt>Taken</dt>
+          <dd>{formatDate(picture.takenAt)}</dd>
+        </>
+      )}
+      {camera && (
+        <>
+          <dt>Camera</dt>
+          <dd>
+            {camera}
+            {picture.camera?.lens ? ` · ${picture.camera.lens}` : ''}
+          </dd>
+        </>
+      )}
+      {exposure && (
+        <>
+          <dt>Exposure</dt>
+          <dd>{exposure}</dd>
+        </>
+      )}
+      {picture.gps && (
+        <>
+          <dt>Place</dt>
+          <dd>
+            {picture.gps.latitude.toFixed(5)}, {picture.gps.longitude.toFixed(5)}
+          </dd>
+        </>
+      )}
+      <dt>From node</dt>
+      <dd data-testid="origin">{picture.origin}</dd>
+      <dt>Uploaded by</dt>
+      <dd data-testid="owner">{picture.owner}</dd>
+      <dt>Added</dt>
+      <dd>{formatDate(picture.createdAt)}</dd>
+      {Date.parse(picture.updatedAt) - Date.parse(picture.createdAt) > 1000 && (
+        <>
+          <dt>Edited</dt>
+          <dd>{formatDate(picture.updatedAt)}</dd>
+        </>
+      )}
+      <dt>Size</dt>
+      <dd>
+        {picture.width} × {picture.height} · {formatSize(picture.size)}
+      </dd>
+      <dt>Type</dt>
+      <dd>{picture.contentType}</dd>
+      <dt>Id</dt>
+      <dd className="mono" title={picture.id}>
+        {picture.id.slice(0, 16)}…
+      </dd>
+    </dl>
+  );
+}
+
+function exposureText(p: Picture): string {
+  const e = p.exposure;
+  if (!e) return '';
+  const parts: string[] = [];
+  if (e.exposureTime) {
+    parts.push(
+      e.exposureTime >= 1 ? `${e.exposureTime} s` : `1/${Math.round(1 / e.exposureTime)} s`,
+    );
+  }
+  if (e.fNumber) parts.push(`ƒ/${e.fNumber}`);
+  if (e.focalLength) parts.push(`${e.focalLength} mm`);
+  if (e.iso) parts.push(`ISO ${e.iso}`);
+  return parts.join(' · ');
+}
+
+export function EditForm({
+  picture,
+  onCancel,
+  onSaved,
+}: {
+  picture: Picture;
+  onCancel: () => void;
+  onSaved: (p: Picture) => void;
+}) {
+  const { handleError } = useAuth();
+  const [title, setTitle] = useState(picture.title);
+  const [category, setCategory] = useState(picture.category);
+  const [desc, setDesc] = useState(picture.desc);
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<string | null>(null);
+
+  const save = async (event: SyntheticEvent) => {
+    event.preventDefault();
+    const patch: { title?: string; category?: string; desc?: string } = {};
+    if (title.trim() !== picture.title) patch.title = title.trim();
+    if (category.trim() !== picture.category) patch.category = category.trim();
+    if (desc !== picture.desc) patch.desc = desc;
+    if (Object.keys(patch).length === 0) {
+      onCancel();
+      return;
+    }
+    setBusy(true);
+    setError(null);
+    try {
+      onSaved(await api.updatePicture(picture.id, patch));
+    } catch (e) {
+      handleError(e);
+      setError(messageOf(e));
+      setBusy(false);
+    }
+  };
+
+  return (
+    <form
+      className="edit-form"
+      onSubmit={(e) => void save(e)}
+      onKeyDown={(e) => {
+        if (e.key === 'Escape') onCancel();
+      }}
+    >
+      <label className="field">
+        <span>Title</span>
+        <input
+          name="title"
+          value={title}
+          required
+          maxLength={200}
+          autoFocus
+          onChange={(e) => {
+            setTitle(e.target.value);
+          }}
+        />
+      </label>
+      <label className="field">
+        <span>Category</span>
+        <input
+          name="category"
+          value={category}
+          maxLength={64}
+          onChange={(e) => {
+            setCategory(e.target.value);
+          }}
+        />
+      </label>
+      <label className="field">
+        <span>Description</span>
+        <textarea
+          name="desc"
+          value={desc}
+          rows={4}
+          maxLength={5000}
+          onChange={(e) => {
+            setDesc(e.target.value);
+          }}
+        />
+      </label>
+      {error && (
+        <p className="form-error" role="alert">
+          {error}
+        </p>
+      )}
+      <div className="actions">
+        <button type="submit" className="btn btn-primary" disabled={busy}>
+          {busy ? 'Saving…' : 'Save'}
+        </button>
+        <button type="button" className="btn btn-ghost" onClick={onCancel} disabled={busy}>
+          Cancel
+        </button>
+      </div>
+    </form>
+  );
+}
+
+export function downloadName(p: Picture): string {
+  const ext = p.contentType.split('/')[1]?.replace('jpeg', 'jpg') ?? 'bin';
+  const base = p.title.replace(/[^\p{L}\p{N} ._-]+/gu, '').trim() || 'picture';
+  return `${base}.${ext}`;
+}

@@ -1,0 +1,169 @@
+/**
+ * The bar shown while pictures are selected: how many, set their category, delete them. Each
+ * action is one request per picture with the existing endpoints, a few at a time, with a
+ * progress bar and, at the end, one sentence for what failed.
+ */
+import { useState } from 'react';
+import { api } from '../api/client';
+import type { Picture } from '../api/types';
+import { failureSummary, runBulk, type BulkResult } from '../lib/bulk';
+import { ConfirmDialog, ProgressBar } from './common';
+import { CloseIcon, TagIcon, TrashIcon } from './icons';
+
+type Busy = { readonly verb: string; readonly finished: number; readonly total: number } | null;
+
+export function SelectionBar({
+  ids,
+  onClear,
+  onDeleted,
+  onUpdated,
+  onError,
+}: {
+  ids: readonly string[];
+  onClear: () => void;
+  onDeleted: (ids: string[]) => void;
+  onUpdated: (pictures: Picture[]) => void;
+  onError: (error: unknown) => void;
+}) {
+  const [dialog, setDialog] = useState<'delete' | 'category' | null>(null);
+  const [category, setCategory] = useState('');
+  const [busy, setBusy] = useState<Busy>(null);
+  const [summary, setSummary] = useState<string | null>(null);
+
+  const run = async (
+    verb: string,
+    action: (id: string) => Promise<unknown>,
+  ): Promise<BulkResult> => {
+    setDialog(null);
+    setSummary(null);
+    setBusy({ verb, finished: 0, total: ids.length });
+    const result = await runBulk(ids, action, {
+      onProgress: (finished, total) => {
+        setBusy({ verb, finished, total });
+      },
+    });
+    setBusy(null);
+    setSummary(failureSummary(result, verb));
+    return result;
+  };
+
+  const remove = async () => {
+    const result = await run('deleted', (id) =>
+      api.deletePicture(id).catch((e: unknown) => {
+        onError(e);
+        throw e;
+      }),
+    );
+    onDeleted(result.done);
+  };
+
+  const setAll = async () => {
+    const value = category.trim();
+    const updated: Picture[] = [];
+    await run('changed', async (id) => {
+      try {
+        updated.push(await api.updatePicture(id, { category: value }));
+      } catch (e) {
+        onError(e);
+        throw e;
+      }
+    });
+    onUpdated(updated);
+  };
+
+  const count = ids.length;
+  const plural = count === 1 ? 'picture' : 'pictures';
+  return (
+    <div className="selection-bar" role="toolbar" aria-label="Selected pictures">
+      <button
+        type="button"
+        className="btn btn-ghost btn-icon"
+        onClick={onClear}
+        aria-label="Clear the selection"
+        disabled={busy !== null}
+      >
+        <CloseIcon />
+      </button>
+      <span className="selection-count" aria-live="polite">
+        {count} selected
+      </span>
+      {busy ? (
+        <span className="selection-progress">
+          <ProgressBar value={busy.finished / busy.total} label="Progress" />
+          <span className="muted">
+            {busy.finished} / {busy.total}
+          </span>
+        </span>
+      ) : (
+        summary && (
+          <span className="selection-summary" role="alert">
+            {summary}
+          </span>
+        )
+      )}
+      <span className="selection-actions">
+        <button
+          type="button"
+          className="btn btn-small"
+          aria-label="Set category"
+          disabled={busy !== null || count === 0}
+          onClick={() => {
+            setDialog('category');
+          }}
+        >
+          <TagIcon /> <span className="label">Set category</span>
+        </button>
+        <button
+          type="button"
+          className="btn btn-small btn-danger-ghost"
+          aria-label="Delete"
+          disabled={busy !== null || count === 0}
+          onClick={() => {
+            setDialog('delete');
+          }}
+        >
+          <TrashIcon /> <span className="label">Delete</span>
+        </button>
+      </span>
+      <ConfirmDialog
+        open={dialog === 'delete'}
+        title={`Delete ${count} ${plural}?`}
+        confirmLabel="Delete"
+        danger
+        onConfirm={() => void remove()}
+        onCancel={() => {
+          setDialog(null);
+        }}
+      >
+        <p>They disappear from every node. Uploading the same files again brings them back.</p>
+      </ConfirmDialog>
+      <ConfirmDialog
+        open={dialog === 'category'}
+        title={`Category for ${count} ${plural}`}
+        confirmLabel="Set category"
+        onConfirm={() => void setAll()}
+        onCancel={() => {
+          setDialog(null);
+        }}
+      >
+        <label className="field">
+          <span>Category (empty for none)</span>
+          <input
+            name="bulk-category"
+            value={category}
+            maxLength={64}
+            onChange={(e) => {
+              setCategory(e.target.value);
+            }}
+            onKeyDown={(e) => {
+              if (e.key === 'Enter') {
+                e.preventDefault();
+                void setAll();
+              }
+            }}
+          />
+        </label>
+      </ConfirmDialog>
+    </div>
+  );
+}

@@ -1,0 +1,178 @@
+/**
+ * The gallery's list: the first page (at once from what was remembered for this filter), the
+ * next pages by cursor, and live changes folded in picture by picture from `/api/stream`.
+ */
+import { useCallback, useEffect, useRef, useState } from 'react';
+import { api, ApiError } from '../api/client';
+import type { Picture } from '../api/types';
+import { useAuth } from '../auth';
+import { messageOf } from '../components/common';
+import { galleryHref, recall, remember } from '../gallery-memory';
+import { useLiveUpdates } from '../hooks';
+import {
+  appendPage,
+  foldChanges,
+  mergeFirstPage,
+  reconcile,
+  type Change,
+} from '../lib/gallery-list';
+
+const PAGE = 48;
+const MAX_REFRESH = 200;
+
+export interface ListState {
+  readonly items: readonly Picture[];
+  readonly nextCursor: string | null;
+  readonly loading: boolean;
+  readonly error: string | null;
+  /** The first page has arrived (before that: skeleton tiles). */
+  readonly loaded: boolean;
+}
+
+const initial: ListState = {
+  items: [],
+  nextCursor: null,
+  loading: true,
+  error: null,
+  loaded: false,
+};
+
+export function useGalleryList(category: string, q: string) {
+  const { handleError } = useAuth();
+  const key = galleryHref(category, q);
+  const [list, setList] = useState<ListState>(() => fromMemory(key));
+  const [categories, setCategories] = useState<string[]>([]);
+  const generation = useRef(0);
+  const latest = useRef(list);
+  latest.current = list;
+
+  const learnCategories = useCallback((items: readonly Picture[]) => {
+    setCategories((known) => {
+      const next = new Set(known);
+      for (const p of items) if (p.category) next.add(p.category);
+      return next.size === known.length ? known : [...next].sort((a, b) => a.localeCompare(b));
+    });
+  }, []);
+
+  /**
+   * Loads from the start again, `keep`ing at least as many pictures as are shown (up to 200);
+   * pictures that did not change keep their objects (their tiles are not redrawn), and a list
+   * longer than that keeps what lies below the refreshed range, and its cursor.
+   */
+  const reload = useCallback(
+    async (keep: number) => {
+      const mine = ++generation.current;
+      setList((s) => ({ ...s, loading: true, error: null }));
+      try {
+        const limit = Math.min(MAX_REFRESH, Math.max(PAGE, keep));
+        const page = await api.pictures({ category, q, limit });
+        if (mine !== generation.current) return;
+        learnCategories(page.items);
+        const complete = page.nextCursor === null;
+        setList((s) => {
+          // Under a search the order is not the date order mergeFirstPage relies on.
+          const beyond = !complete && !q && s.items.length > page.items.length;
+          return {
+            items: beyond
+              ? mergeFirstPage(s.items, page.items, false)
+              : reconcile(s.items, page.items),
+            nextCursor: beyond ? s.nextCursor : page.nextCursor,
+            loading: false,
+            error: null,
+            loaded: true,
+          };
+        });
+      } catch (error) {
+        if (mine !== generation.current) return;
+        handleError(error);
+        setList((s) => ({ ...s, loading: false, loaded: true, error: messageOf(error) }));
+      }
+    },
+    [category, q, handleError, learnCategories],
+  );
+
+  // A new filter: what was remembered for it at once, then the server's first page.
+  const shownKey = useRef(key);
+  useEffect(() => {
+    if (shownKey.current !== key) {
+      shownKey.current = key;
+      setList(fromMemory(key));
+    }
+    void reload(recall(key)?.items.length ?? PAGE);
+  }, [key, reload]);
+
+  const loadMore = useCallback(async () => {
+    const { loading, nextCursor } = latest.current;
+    if (loading || nextCursor === null) return;
+    const mine = ++generation.current;
+    setList((s) => ({ ...s, loading: true, error: null }));
+    try {
+      const page = await api.pictures({ category, q, limit: PAGE, cursor: nextCursor });
+      if (mine !== generation.current) return;
+      learnCategories(page.items);
+      setList((s) => ({
+        items: appendPage(s.items, page.items),
+        nextCursor: page.nextCursor,
+        loading: false,
+        error: null,
+        loaded: true,
+      }));
+    } catch (error) {
+      if (mine !== generation.current) return;
+      handleError(error);
+      setList((s) => ({ ...s, loading: false, error: messageOf(error) }));
+    }
+  }, [category, q, handleError, learnCategories]);
+
+  // Live: fetch just the pictures that changed and fold them in. A search cannot be matched
+  // here (the server's full-text index decides), so a search reloads what it shows instead.
+  const onLive = useCallback(
+    async (ids: string[]) => {
+      if (q || ids.length === 0 || ids.length > MAX_REFRESH) {
+        await reload(latest.current.items.length);
+        return;
+      }
+      const changes = await Promise.all(
+        ids.map(async (id): Promise<Change<Picture> | null> => {
+          try {
+            return { id, picture: await api.picture(id) };
+          } catch (error) {
+            if (error instanceof ApiError && error.status === 404) return { id, picture: null };
+            handleError(error);
+            return null;
+          }
+        }),
+      );
+      const known = changes.filter((c): c is Change<Picture> => c !== null);
+      learnCategories(known.flatMap((c) => (c.picture ? [c.picture] : [])));
+      setList((s) => ({
+        ...s,
+        items: foldChanges(s.items, known, {
+          complete: s.nextCursor === null,
+          matches: (p) => !category || p.category === category,
+        }),
+      }));
+    },
+    [q, category, reload, handleError, learnCategories],
+  );
+  const live = useLiveUpdates((ids) => void onLive(ids));
+
+  // Remember what is shown, for the viewer and for coming back to it.
+  useEffect(() => {
+    remember(key, { items: list.items, nextCursor: list.nextCursor });
+  }, [key, list.items, list.nextCursor]);
+
+  return { list, setList, categories, learnCategories, reload, loadMore, live };
+}
+
+function fromMemory(key: string): ListState {
+  const memory = recall(key);
+  if (!memory || memory.items.length === 0) return initial;
+  return {
+    items: memory.items,
+    nextCursor: memory.nextCursor,
+    loading: false,
+    error: null,
+    loaded: true,
+  };
+}
