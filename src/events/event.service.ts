@@ -440,7 +440,52 @@ export class EventService {
       me: this.participantOf(event, caller),
       username: caller.principal?.username ?? null,
       siteUrl: this.deps.siteUrl(),
+      progress: this.progressOf(event),
     });
+  }
+
+  /**
+   * At the master, what it waits for from each site: the create transaction (since the event
+   * was created), the vote collection after the deadline, or the round's outcome transaction.
+   */
+  private progressOf(
+    event: StoredEvent,
+  ): Map<string, { state: 'ready' | 'waiting'; since: number }> | null {
+    const { record, state } = event;
+    if (record.originId !== this.ctx.self().id) return null;
+    const progress = new Map<string, { state: 'ready' | 'waiting'; since: number }>();
+    if (state.phase === 'creating') {
+      const open = this.deps.coordinator.progress(record.id, 'create');
+      for (const site of record.sites) {
+        const p = open?.find((s) => s.site.id === site.id);
+        progress.set(
+          site.id,
+          p?.state === 'ready'
+            ? { state: 'ready', since: p.since }
+            : { state: 'waiting', since: record.createdAt },
+        );
+      }
+      return progress;
+    }
+    if (state.phase !== 'voting') return null;
+    const outcome = this.deps.coordinator.progress(record.id, 'outcome');
+    if (outcome) {
+      for (const p of outcome) progress.set(p.site.id, { state: p.state, since: p.since });
+      return progress;
+    }
+    const collection = this.rounds.collectionOf(record.id, state.round);
+    if (!collection) return null;
+    for (const site of record.sites) {
+      const at =
+        site.id === this.ctx.self().id ? collection.started : collection.answered.get(site.id);
+      progress.set(
+        site.id,
+        at === undefined
+          ? { state: 'waiting', since: collection.started }
+          : { state: 'ready', since: at },
+      );
+    }
+    return progress;
   }
 
   private roleOf(event: StoredEvent, caller: Caller): Role {
