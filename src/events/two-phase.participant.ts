@@ -82,6 +82,29 @@ export class TxParticipant {
   }
 
   /**
+   * The coordinator's own prepare, inside the SQLite transaction that logs it `preparing` (the
+   * bytes of a photo are already here): logs `prepared` when the rules say yes. Its prepare
+   * request, sent a moment later like any site's, is then answered from the log.
+   */
+  prepareHereInTx(req: PrepareRequest): void {
+    const { repo } = this.ctx;
+    const step = participantOnPrepare(repo.participantTx(req.txId)?.state ?? null, () =>
+      this.evaluate(req),
+    );
+    if (step.log) {
+      repo.logTx(
+        'participant',
+        req.txId,
+        req.eventId,
+        req.coordinator,
+        req.body,
+        'prepared',
+        this.ctx.now(),
+      );
+    }
+  }
+
+  /**
    * Logs and applies a decision (synchronous: the coordinator calls it inside the SQLite
    * transaction that logs its own decision). Returns whether it committed something new.
    */

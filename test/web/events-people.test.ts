@@ -192,6 +192,19 @@ describe('a group photo event in the browser, across 4 nodes', () => {
     const waiting = organiser.getByTestId('waiting-sites');
     await waiting.getByText(/waiting for site n4 since \d/).waitFor({ timeout: 20_000 });
     await organiser.getByTestId('phase').getByText('Setting up').waitFor();
+    // The same in the API: the master's view of each site.
+    const id = new URL(organiser.url()).pathname.split('/').pop() ?? '';
+    const res = await organiser.request.get(`${n[0].node.url}/api/events/${id}`);
+    const { sites } = (await res.json()) as {
+      sites: { name: string; state: string; since: string | null }[];
+    };
+    expect(sites.map((s) => [s.name, s.state])).toEqual([
+      ['n1', 'ready'],
+      ['n2', 'ready'],
+      ['n3', 'ready'],
+      ['n4', 'waiting'],
+    ]);
+    expect(Date.parse(sites[3]?.since ?? '')).toBeGreaterThan(Date.now() - 60_000);
     await expectPlainWords(organiser);
     await shots(organiser, 'people-waiting');
 
