@@ -362,27 +362,29 @@ function VotePanel({
         The montage is published only if everyone who added a photo accepts it in time; one reject,
         or a missing vote at the deadline, ends the round and photos can be added again.
       </p>
-      <div className="actions">
-        <button
-          type="button"
-          className="btn btn-accept"
-          disabled={busy || acceptBlocked !== null}
-          title={acceptBlocked ?? `Accept version ${event.montageVersion}`}
-          onClick={() => void vote('accept')}
-        >
-          <CheckIcon /> Accept
-        </button>
-        <button
-          type="button"
-          className="btn btn-danger-ghost"
-          disabled={busy || rejectBlocked !== null}
-          title={rejectBlocked ?? `Reject version ${event.montageVersion}`}
-          onClick={() => void vote('reject')}
-        >
-          Reject
-        </button>
-      </div>
-      {acceptBlocked && rejectBlocked && !event.me.voted && (
+      {event.montageVersion > 0 && (
+        <div className="actions">
+          <button
+            type="button"
+            className="btn btn-accept"
+            disabled={busy || acceptBlocked !== null}
+            title={acceptBlocked ?? `Accept version ${event.montageVersion}`}
+            onClick={() => void vote('accept')}
+          >
+            <CheckIcon /> Accept
+          </button>
+          <button
+            type="button"
+            className="btn btn-danger-ghost"
+            disabled={busy || rejectBlocked !== null}
+            title={rejectBlocked ?? `Reject version ${event.montageVersion}`}
+            onClick={() => void vote('reject')}
+          >
+            Reject
+          </button>
+        </div>
+      )}
+      {event.montageVersion > 0 && acceptBlocked && rejectBlocked && !event.me.voted && (
         <p className="muted small">{acceptBlocked}</p>
       )}
       {error && <ErrorNote error={error} />}
