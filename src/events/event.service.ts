@@ -22,6 +22,7 @@ import type { Participant, StoredEvent } from './event.repository.js';
 import { eventView, type EventView, type Role } from './event.view.js';
 import type { MontageBuilder } from './montage.js';
 import { RoundKeeper } from './event-rounds.js';
+import { siteProgress } from './event-progress.js';
 import { EventChanges } from './event-changes.js';
 import { isSubmitter, mustGet, participantOf, roleOf, type Caller } from './event-access.js';
 
@@ -128,9 +129,9 @@ export class EventService {
       recoveryHash: null,
     };
     const { repo } = this.ctx;
-    repo.transaction(() => {
+    const notices = repo.transaction(() => {
       repo.insertEvent(record, INITIAL_STATE);
-      this.addParticipant(record.id, record.sites, organiser);
+      return this.addParticipant(record.id, record.sites, organiser);
     });
     // The shadow events are created by 2PC; uploads stay refused (phase 'creating') until then.
     const done = this.deps.coordinator.run(
@@ -139,11 +140,18 @@ export class EventService {
       { kind: 'create', event: record },
       record.sites,
     );
-    done.catch((err: unknown) => {
+    // Once every site has the event, the organiser's notice goes at once: it was refused (event
+    // unknown there yet) and waits in the outbox's back-off, and a guest joining there meanwhile
+    // would not see the organiser counted.
+    const announced = done.then((result) =>
+      result?.decision === 'commit'
+        ? this.ctx.sender.deliverNow(notices, undefined, false)
+        : undefined,
+    );
+    announced.catch((err: unknown) => {
       this.ctx.log.error({ err }, 'event creation failed');
     });
-    await Promise.race([done, sleep(CREATE_WAIT_MS)]);
-    void this.ctx.sender.drain();
+    await Promise.race([announced, sleep(CREATE_WAIT_MS)]);
     return this.view(record.id, caller);
   }
 
@@ -251,8 +259,11 @@ export class EventService {
     };
   }
 
-  /** Records a participant here and tells every other site (outbox), in the caller's transaction. */
-  private addParticipant(eventId: string, sites: readonly Site[], p: Participant): void {
+  /**
+   * Records a participant here and tells every other site (outbox), in the caller's
+   * transaction. Returns the outbox rows of the notices.
+   */
+  private addParticipant(eventId: string, sites: readonly Site[], p: Participant): number[] {
     const { repo } = this.ctx;
     const selfId = this.ctx.self().id;
     repo.insertParticipant(eventId, p);
@@ -265,9 +276,11 @@ export class EventService {
       username: p.username,
       recoveryHash: p.recoveryHash,
     };
-    for (const site of sites.filter((s) => s.id !== selfId)) {
-      repo.enqueue(site, PATHS.participant, { eventId, participant: notice }, this.ctx.now());
-    }
+    return sites
+      .filter((s) => s.id !== selfId)
+      .map((site) =>
+        repo.enqueue(site, PATHS.participant, { eventId, participant: notice }, this.ctx.now()),
+      );
   }
 
   /** Adds a photo (already staged in the event photo store) by 2PC across every site. */
@@ -440,52 +453,8 @@ export class EventService {
       me: this.participantOf(event, caller),
       username: caller.principal?.username ?? null,
       siteUrl: this.deps.siteUrl(),
-      progress: this.progressOf(event),
+      progress: siteProgress(event, this.ctx.self().id, this.deps.coordinator, this.rounds),
     });
-  }
-
-  /**
-   * At the master, what it waits for from each site: the create transaction (since the event
-   * was created), the vote collection after the deadline, or the round's outcome transaction.
-   */
-  private progressOf(
-    event: StoredEvent,
-  ): Map<string, { state: 'ready' | 'waiting'; since: number }> | null {
-    const { record, state } = event;
-    if (record.originId !== this.ctx.self().id) return null;
-    const progress = new Map<string, { state: 'ready' | 'waiting'; since: number }>();
-    if (state.phase === 'creating') {
-      const open = this.deps.coordinator.progress(record.id, 'create');
-      for (const site of record.sites) {
-        const p = open?.find((s) => s.site.id === site.id);
-        progress.set(
-          site.id,
-          p?.state === 'ready'
-            ? { state: 'ready', since: p.since }
-            : { state: 'waiting', since: record.createdAt },
-        );
-      }
-      return progress;
-    }
-    if (state.phase !== 'voting') return null;
-    const outcome = this.deps.coordinator.progress(record.id, 'outcome');
-    if (outcome) {
-      for (const p of outcome) progress.set(p.site.id, { state: p.state, since: p.since });
-      return progress;
-    }
-    const collection = this.rounds.collectionOf(record.id, state.round);
-    if (!collection) return null;
-    for (const site of record.sites) {
-      const at =
-        site.id === this.ctx.self().id ? collection.started : collection.answered.get(site.id);
-      progress.set(
-        site.id,
-        at === undefined
-          ? { state: 'waiting', since: collection.started }
-          : { state: 'ready', since: at },
-      );
-    }
-    return progress;
   }
 
   private roleOf(event: StoredEvent, caller: Caller): Role {
