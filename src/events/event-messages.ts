@@ -60,11 +60,19 @@ export const TxBodySchema = z.discriminatedUnion('kind', [
   z.strictObject({ kind: z.literal('delete'), deletedAt: Time }),
 ]);
 
+/** A photo up to this size travels inside its prepare request (larger ones: a second GET). */
+export const INLINE_PHOTO_MAX = 3 * 1024 * 1024;
+
 export const PrepareRequest = z.strictObject({
   txId: Id,
   eventId: Id,
   coordinator: SiteSchema,
   body: TxBodySchema,
+  /** A photo's bytes, base64 (verified against its hash and size before use). */
+  bytes: z
+    .string()
+    .max(Math.ceil(INLINE_PHOTO_MAX / 3) * 4)
+    .optional(),
 });
 
 export const PrepareVoteSchema = z.union([

@@ -16,7 +16,8 @@ import type { TxCoordinator } from './two-phase.coordinator.js';
 const DECISION_GRACE_MS = 500;
 
 interface Collection {
-  readonly answered: Set<string>;
+  readonly started: number;
+  readonly answered: Map<string, number>;
   inFlight: boolean;
   attempts: number;
   nextAt: number;
@@ -120,7 +121,13 @@ export class RoundKeeper {
     const key = `${eventId}/${round}`;
     let collection = this.collections.get(key);
     if (!collection) {
-      collection = { answered: new Set(), inFlight: false, attempts: 0, nextAt: 0 };
+      collection = {
+        started: this.ctx.now(),
+        answered: new Map(),
+        inFlight: false,
+        attempts: 0,
+        nextAt: 0,
+      };
       this.collections.set(key, collection);
     }
     const c = collection;
@@ -136,7 +143,7 @@ export class RoundKeeper {
       this.ctx.repo.transaction(() => {
         for (const v of answer.votes) this.ctx.repo.insertVote(eventId, round, v, this.ctx.now());
       });
-      c.answered.add(site.id);
+      c.answered.set(site.id, this.ctx.now());
     };
     const pending = sites.filter((site) => !c.answered.has(site.id));
     void Promise.allSettled(pending.map(ask)).then((results) => {
@@ -151,6 +158,17 @@ export class RoundKeeper {
       }
       this.considerRound(eventId);
     });
+  }
+
+  /**
+   * At the master, while it collects the votes of the current round: since when it asks, and
+   * which sites answered when (null: not collecting).
+   */
+  collectionOf(
+    eventId: string,
+    round: number,
+  ): { started: number; answered: ReadonlyMap<string, number> } | null {
+    return this.collections.get(`${eventId}/${round}`) ?? null;
   }
 
   /** A site asked by the master for its votes of a round: close the round here, then answer. */

@@ -98,11 +98,16 @@ export class EventSender {
   }
 
   /**
-   * Sends these outbox rows now: the first alone, then the others together (so that a crash
-   * after the first acknowledgement leaves the rest undelivered — the crash tests rely on it).
-   * `onAck` runs after each acknowledged one. Rows that fail stay for the background loop.
+   * Sends these outbox rows now, all together, or with `oneFirst` the first alone and then the
+   * others (so that a crash after the first acknowledgement leaves the rest undelivered — the
+   * crash tests rely on it). `onAck` runs after each acknowledged one. Rows that fail stay for
+   * the background loop.
    */
-  async deliverNow(ids: readonly number[], onAck?: (delivered: number) => void): Promise<void> {
+  async deliverNow(
+    ids: readonly number[],
+    onAck?: (delivered: number) => void,
+    oneFirst = true,
+  ): Promise<void> {
     let delivered = 0;
     const one = async (id: number) => {
       const row = this.deps.repo.outboxRow(id);
@@ -111,6 +116,10 @@ export class EventSender {
         onAck?.(delivered);
       }
     };
+    if (!oneFirst) {
+      await Promise.all(ids.map(one));
+      return;
+    }
     const [first, ...rest] = ids;
     if (first === undefined) return;
     await one(first);

@@ -386,14 +386,35 @@ export class EventRepository {
     return row === undefined ? null : toOutbox(row);
   }
 
+  /**
+   * Outbox bookkeeping is written without its own fsync (WAL, `synchronous = NORMAL` for this
+   * one statement; the next durable commit carries it): if a crash loses it, the message is
+   * only sent again, and every receiver takes a message twice. That saves an fsync, which
+   * blocks the event loop, per message acknowledged (docs/benchmarks.md).
+   */
   acked(id: number): void {
-    this.db.prepare('DELETE FROM event_outbox WHERE id = ?').run(id);
+    this.lightly(() => this.db.prepare('DELETE FROM event_outbox WHERE id = ?').run(id));
   }
 
   retryLater(id: number, nextAt: number): void {
-    this.db
-      .prepare('UPDATE event_outbox SET attempts = attempts + 1, next_at = ? WHERE id = ?')
-      .run(nextAt, id);
+    this.lightly(() =>
+      this.db
+        .prepare('UPDATE event_outbox SET attempts = attempts + 1, next_at = ? WHERE id = ?')
+        .run(nextAt, id),
+    );
+  }
+
+  private lightly(write: () => unknown): void {
+    if (this.db.inTransaction) {
+      write();
+      return;
+    }
+    this.db.pragma('synchronous = NORMAL');
+    try {
+      write();
+    } finally {
+      this.db.pragma('synchronous = FULL');
+    }
   }
 
   countByPhase(): Partial<Record<Phase, number>> {

@@ -23,6 +23,7 @@ import { organiserOf, type Participant, type StoredEvent } from './event.reposit
 import { eventView, type EventView, type Role } from './event.view.js';
 import type { MontageBuilder } from './montage.js';
 import { RoundKeeper } from './event-rounds.js';
+import { siteProgress } from './event-progress.js';
 import { EventChanges } from './event-changes.js';
 import { isSubmitter, mustGet, participantOf, roleOf, type Caller } from './event-access.js';
 
@@ -122,7 +123,8 @@ export class EventService {
     repo.transaction(() => {
       repo.insertEvent(record, INITIAL_STATE);
       // The organiser is one of the group: a participant from the start, identified by their
-      // account at every site (so no recovery code); every site records them with the event.
+      // account at every site (so no recovery code); every site records them with the event
+      // (the create transaction carries them), so no site ever counts the event without them.
       const organiser = organiserOf(record);
       if (organiser) repo.insertParticipant(record.id, organiser);
     });
@@ -137,7 +139,6 @@ export class EventService {
       this.ctx.log.error({ err }, 'event creation failed');
     });
     await Promise.race([done, sleep(CREATE_WAIT_MS)]);
-    void this.ctx.sender.drain();
     return this.view(record.id, caller);
   }
 
@@ -245,8 +246,11 @@ export class EventService {
     };
   }
 
-  /** Records a participant here and tells every other site (outbox), in the caller's transaction. */
-  private addParticipant(eventId: string, sites: readonly Site[], p: Participant): void {
+  /**
+   * Records a participant here and tells every other site (outbox), in the caller's
+   * transaction. Returns the outbox rows of the notices.
+   */
+  private addParticipant(eventId: string, sites: readonly Site[], p: Participant): number[] {
     const { repo } = this.ctx;
     const selfId = this.ctx.self().id;
     repo.insertParticipant(eventId, p);
@@ -259,9 +263,11 @@ export class EventService {
       username: p.username,
       recoveryHash: p.recoveryHash,
     };
-    for (const site of sites.filter((s) => s.id !== selfId)) {
-      repo.enqueue(site, PATHS.participant, { eventId, participant: notice }, this.ctx.now());
-    }
+    return sites
+      .filter((s) => s.id !== selfId)
+      .map((site) =>
+        repo.enqueue(site, PATHS.participant, { eventId, participant: notice }, this.ctx.now()),
+      );
   }
 
   /** Adds a photo (already staged in the event photo store) by 2PC across every site. */
@@ -436,6 +442,7 @@ export class EventService {
       me: this.participantOf(event, caller),
       username: caller.principal?.username ?? null,
       siteUrl: this.deps.siteUrl(),
+      progress: siteProgress(event, this.ctx.self().id, this.deps.coordinator, this.rounds),
     });
   }
 

@@ -7,6 +7,17 @@ import type { Participant, StoredEvent, StoredPhoto, Vote } from './event.reposi
 
 export type Role = 'organiser' | 'participant' | 'visitor';
 
+/**
+ * A site of the event as this site sees it: 'waiting' while the master waits for its answer
+ * (the event is being set up, or the round's votes are being collected or decided), since when.
+ */
+export interface SiteView {
+  name: string;
+  state: 'ready' | 'waiting';
+  /** ISO time: since when it is waited for, or when it answered; null when not known here. */
+  since: string | null;
+}
+
 export interface EventView {
   id: string;
   title: string;
@@ -22,6 +33,8 @@ export interface EventView {
   maxParticipants: number;
   inviteUrl: string | null;
   publishedAt: string | null;
+  /** Every site holding the event (the master first). */
+  sites: SiteView[];
   me: { role: Role; name: string | null; submitted: boolean; voted: boolean };
 }
 
@@ -35,6 +48,8 @@ export interface ViewInput {
   readonly me: Participant | null;
   readonly username: string | null;
   readonly siteUrl: string | null;
+  /** What the master knows of each site's answer to what it waits for (null: nothing open). */
+  readonly progress: ReadonlyMap<string, { state: 'ready' | 'waiting'; since: number }> | null;
 }
 
 const iso = (ms: number): string => new Date(ms).toISOString();
@@ -76,6 +91,12 @@ export function eventView(input: ViewInput): EventView {
     maxParticipants: record.maxParticipants,
     inviteUrl: showInvite ? `${input.siteUrl}/e/${record.id}?invite=${record.invite}` : null,
     publishedAt: event.publishedAt === null ? null : iso(event.publishedAt),
+    sites: record.sites.map((site) => {
+      const p = input.progress?.get(site.id);
+      return p === undefined
+        ? { name: site.name, state: 'ready', since: null }
+        : { name: site.name, state: p.state, since: iso(p.since) };
+    }),
     me: {
       role,
       name: me?.name ?? input.username,

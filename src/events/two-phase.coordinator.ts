@@ -16,8 +16,9 @@
 import { coordinatorRecovery, coordinatorStep } from './core/two-phase.js';
 import type { Decision, PrepareVote, Site, TxBody } from './core/types.js';
 import { backoff, sleep, type EventContext } from './event.context.js';
-import { PATHS, PrepareVoteSchema } from './event-messages.js';
-import type { TxParticipant } from './two-phase.participant.js';
+import { buffer } from 'node:stream/consumers';
+import { INLINE_PHOTO_MAX, PATHS, PrepareVoteSchema } from './event-messages.js';
+import type { PrepareRequest, TxParticipant } from './two-phase.participant.js';
 
 export interface TxResult {
   readonly decision: Decision;
@@ -31,9 +32,35 @@ export const PHOTO_PREPARE_TIMEOUT_MS = 4_000;
 /** Told of every transaction this site coordinated, once decided here (for metrics). */
 export type DecidedListener = (kind: TxBody['kind'], decision: Decision, ms: number) => void;
 
+/** Where a transaction being prepared stands at each site (what the page shows while it waits). */
+export interface SiteProgress {
+  readonly site: Site;
+  /** 'ready': this site voted yes; 'waiting': no answer (or a temporary no) yet. */
+  readonly state: 'ready' | 'waiting';
+  /** Since when (ms): the yes, or the first prepare sent to it. */
+  readonly since: number;
+}
+
 export class TxCoordinator {
   private stopped = false;
   private readonly decidedListeners: DecidedListener[] = [];
+  /** Transactions this site is preparing now, by event: kind and each site's answer. */
+  private readonly preparing = new Map<
+    string,
+    { kind: TxBody['kind']; started: number; yes: Map<string, number>; sites: readonly Site[] }
+  >();
+
+  /** Each site's answer so far to the open transaction of `kind` for this event, if any. */
+  progress(eventId: string, kind: TxBody['kind']): SiteProgress[] | null {
+    const open = this.preparing.get(eventId);
+    if (open?.kind !== kind) return null;
+    return open.sites.map((site) => {
+      const at = open.yes.get(site.id);
+      return at === undefined
+        ? { site, state: 'waiting', since: open.started }
+        : { site, state: 'ready', since: at };
+    });
+  }
 
   onDecided(listener: DecidedListener): void {
     this.decidedListeners.push(listener);
@@ -55,8 +82,15 @@ export class TxCoordinator {
     body: TxBody,
     sites: readonly Site[],
   ): Promise<TxResult | null> {
-    const { repo, faults } = this.ctx;
-    repo.logTx('coordinator', txId, eventId, this.ctx.self(), body, 'preparing', this.ctx.now());
+    const { repo, faults, photos } = this.ctx;
+    const self = this.ctx.self();
+    // This site is a participant too: it prepares in the same SQLite commit (one fsync, which
+    // blocks the event loop, instead of two), when it holds what it needs (a photo's bytes).
+    const here = body.kind !== 'photo' || (await photos.has(body.photo.hash));
+    repo.transaction(() => {
+      repo.logTx('coordinator', txId, eventId, self, body, 'preparing', this.ctx.now());
+      if (here) this.participant.prepareHereInTx({ txId, eventId, coordinator: self, body });
+    });
     faults.crashPoint('coordinator.after-log-prepare');
     return this.drive(txId, eventId, body, sites);
   }
@@ -87,7 +121,33 @@ export class TxCoordinator {
   ): Promise<TxResult | null> {
     const votes = new Map<string, PrepareVote>();
     const started = this.ctx.now();
-    const request = { txId, eventId, coordinator: this.ctx.self(), body };
+    const request = {
+      txId,
+      eventId,
+      coordinator: this.ctx.self(),
+      body,
+      bytes: await this.inlineBytes(body),
+    };
+    const open = { kind: body.kind, started, yes: new Map<string, number>(), sites };
+    this.preparing.set(eventId, open);
+    try {
+      return await this.prepareAll(txId, eventId, body, sites, votes, request, open.yes);
+    } finally {
+      if (this.preparing.get(eventId) === open) this.preparing.delete(eventId);
+    }
+  }
+
+  private async prepareAll(
+    txId: string,
+    eventId: string,
+    body: TxBody,
+    sites: readonly Site[],
+    votes: Map<string, PrepareVote>,
+    request: PrepareRequest,
+    yes: Map<string, number>,
+  ): Promise<TxResult | null> {
+    const started = this.ctx.now();
+    const t0 = performance.now();
     for (let attempt = 0; ; attempt++) {
       if (this.stopped) return null;
       await Promise.all(
@@ -95,7 +155,9 @@ export class TxCoordinator {
           .filter((s) => votes.get(s.id)?.vote !== 'yes')
           .map(async (site) => {
             try {
-              votes.set(site.id, await this.prepareAt(site, request));
+              const vote = await this.prepareAt(site, request);
+              votes.set(site.id, vote);
+              if (vote.vote === 'yes') yes.set(site.id, this.ctx.now());
             } catch {
               votes.delete(site.id); // no answer (yet): ask again
             }
@@ -115,8 +177,18 @@ export class TxCoordinator {
           if (v === undefined) return [{ site: s.name, reason: 'no answer' }];
           return v.vote === 'no' ? [{ site: s.name, reason: v.reason }] : [];
         });
+        const voted = performance.now();
         await this.decide(txId, eventId, body, step, sites);
         const ms = this.ctx.now() - started;
+        this.ctx.log.debug(
+          {
+            txId,
+            kind: body.kind,
+            prepareMs: Math.round(voted - t0),
+            decideMs: Math.round(performance.now() - voted),
+          },
+          '2PC steps',
+        );
         for (const listener of this.decidedListeners) listener(body.kind, step, ms);
         return { decision: step, refusals };
       }
@@ -136,6 +208,7 @@ export class TxCoordinator {
   ): Promise<void> {
     const { repo, faults, sender } = this.ctx;
     const self = this.ctx.self();
+    const t0 = performance.now();
     const { ids, committed } = repo.transaction(() => {
       repo.logTx(
         'coordinator',
@@ -155,16 +228,40 @@ export class TxCoordinator {
     });
     faults.crashPoint('coordinator.after-log-decision');
     if (committed) this.ctx.onCommitted(eventId, body);
-    await sender.deliverNow(ids, (delivered) => {
-      if (delivered < ids.length) faults.crashPoint('coordinator.after-send-decision-some');
-    });
+    const logged = performance.now();
+    // All at once; one first, then the rest, only when a test crashes between them.
+    const oneFirst = faults.spec().crashAt.includes('coordinator.after-send-decision-some');
+    await sender.deliverNow(
+      ids,
+      (delivered) => {
+        if (delivered < ids.length) faults.crashPoint('coordinator.after-send-decision-some');
+      },
+      oneFirst,
+    );
+    this.ctx.log.debug(
+      { txId, logMs: Math.round(logged - t0), deliverMs: Math.round(performance.now() - logged) },
+      '2PC decision steps',
+    );
   }
 
-  private async prepareAt(
-    site: Site,
-    request: { txId: string; eventId: string; coordinator: Site; body: TxBody },
-  ): Promise<PrepareVote> {
-    if (site.id === this.ctx.self().id) return this.participant.prepare(request);
+  /**
+   * A small photo's bytes, to send with the prepare: each site then writes them at once instead
+   * of asking for them in a second request (docs/benchmarks.md). Read once per transaction.
+   */
+  private async inlineBytes(body: TxBody): Promise<string | undefined> {
+    if (body.kind !== 'photo' || body.photo.size > INLINE_PHOTO_MAX) return undefined;
+    try {
+      return (await buffer(await this.ctx.photos.read(body.photo.hash))).toString('base64');
+    } catch {
+      return undefined; // not here (cannot happen for a photo staged here): sites fetch it
+    }
+  }
+
+  private async prepareAt(site: Site, request: PrepareRequest): Promise<PrepareVote> {
+    if (site.id === this.ctx.self().id) {
+      // The bytes are already here.
+      return this.participant.prepare({ ...request, bytes: undefined });
+    }
     return this.ctx.sender.post(site, PATHS.prepare, request, PrepareVoteSchema, 5_000);
   }
 }

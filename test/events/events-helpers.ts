@@ -29,6 +29,7 @@ export interface EventJson {
   maxParticipants: number;
   inviteUrl: string | null;
   publishedAt: string | null;
+  sites: { name: string; state: 'ready' | 'waiting'; since: string | null }[];
   me: { role: string; name: string | null; submitted: boolean; voted: boolean };
 }
 

@@ -3,6 +3,7 @@
  * missing vote at the deadline), the refusals (upload while voting, stale vote, second vote,
  * non-participants) and bad input. One cluster serves every case; each case has its own event.
  */
+import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PEER_HEADERS, signRequest } from '../../src/replication/peer-auth.js';
 import { nodeIdAt } from '../helpers/peer.js';
@@ -260,6 +261,61 @@ describe('group photo events across 3 sites', () => {
     });
     expect(res.status).toBe(400);
     expect(PEER_HEADERS.signature in signed).toBe(true);
+  });
+});
+
+describe('photo bytes sent in the prepare', () => {
+  it('are verified: bytes that do not match the hash are refused, nothing is prepared', async () => {
+    const event = await createEvent(n[0], { title: 'Inline bytes' });
+    await waitAgreed(n, event.id, (e) => e.phase === 'collecting');
+    const real = await makeImage({ seed: 4242, format: 'jpeg' });
+    const other = await makeImage({ seed: 4243, format: 'jpeg' });
+    const hash = createHash('sha256').update(real).digest('hex');
+    const path = '/peer/events/tx/prepare';
+    const prepare = async (txId: string, bytes: Buffer) => {
+      const body = JSON.stringify({
+        txId,
+        eventId: event.id,
+        coordinator: { id: 'cccccccccccccccc', name: 'tester', url: 'http://127.0.0.1:9' },
+        body: {
+          kind: 'photo',
+          photo: {
+            hash,
+            size: real.length,
+            participantId: 'p_tester',
+            participantName: 'Tester',
+            siteId: 'cccccccccccccccc',
+            siteName: 'tester',
+            baseVersion: 0,
+            round: 1,
+            addedAt: Date.now(),
+          },
+        },
+        bytes: bytes.toString('base64'),
+      });
+      const headers = signRequest(cluster.key, {
+        method: 'POST',
+        path,
+        nodeId: 'cccccccccccccccc',
+        url: '',
+        to: await nodeIdAt(n[1].node.url, cluster.key),
+        body,
+      });
+      const res = await fetch(`${n[1].node.url}${path}`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', ...headers },
+        body,
+      });
+      expect(res.status).toBe(200);
+      return res.json();
+    };
+    // Wrong bytes (and no coordinator to fetch the right ones from): no.
+    expect(await prepare('tx_inline_bad', other)).toEqual({ vote: 'no', reason: 'lagging' });
+    // The right bytes: yes, without any fetch (the coordinator's address leads nowhere).
+    expect(await prepare('tx_inline_good', real)).toEqual({ vote: 'yes' });
+    // Prepared is not committed: nothing changes until a coordinator decides (this one never
+    // will; the event is left to it).
+    expect((await eventAt(n[1], event.id)).montageVersion).toBe(0);
   });
 });
 

@@ -36,8 +36,8 @@ export interface EventPeerRoutesDeps {
   readonly photos: BlobStore;
 }
 
-/** Every event message is small (a prepare carries at most 64 sites): 1 MiB is generous. */
-const MAX_BODY = 1024 * 1024;
+/** Room for a photo inlined in its prepare request (base64) and the JSON around it. */
+const MAX_BODY = 5 * 1024 * 1024;
 
 export const eventPeerRoutes =
   (deps: EventPeerRoutesDeps): FastifyPluginAsyncZod =>

@@ -58,6 +58,13 @@ const EventSchema = z.object({
   maxParticipants: z.number().int(),
   inviteUrl: z.string().nullable(),
   publishedAt: z.string().nullable(),
+  sites: z.array(
+    z.object({
+      name: z.string(),
+      state: z.enum(['ready', 'waiting']),
+      since: z.string().nullable(),
+    }),
+  ),
   me: z.object({
     role: z.enum(['organiser', 'participant', 'visitor']),
     name: z.string().nullable(),
@@ -201,8 +208,14 @@ export const eventRoutes =
       async (request, reply) => {
         const caller = callerOf(request);
         events.get(request.params.id, caller); // 404 / 403 before reading the body
+        const t0 = performance.now();
         const staged = await readPhoto(request, deps.photos, deps.maxUploadBytes);
+        const t1 = performance.now();
         const view = await events.addPhoto(request.params.id, caller, staged);
+        request.log.debug(
+          { readMs: Math.round(t1 - t0), commitMs: Math.round(performance.now() - t1) },
+          'event photo steps',
+        );
         return reply.status(201).send(view);
       },
     );

@@ -131,6 +131,8 @@ export interface MosaicEvent {
   readonly maxParticipants: number;
   readonly inviteUrl: string | null;
   readonly publishedAt: string | null;
+  /** Every site holding the event; 'waiting' while the master waits for its answer. */
+  readonly sites?: readonly EventSite[];
   readonly me: {
     readonly role: EventRole;
     readonly name: string | null;
@@ -139,6 +141,13 @@ export interface MosaicEvent {
   };
   /** Only in the answer to joining: the personal link that restores this participant. */
   readonly recoveryUrl?: string;
+}
+
+export interface EventSite {
+  readonly name: string;
+  readonly state: 'ready' | 'waiting';
+  /** ISO time: since when it is waited for (or when it answered); null when not known. */
+  readonly since: string | null;
 }
 
 export interface EventCreate {

@@ -20,7 +20,7 @@ import {
   uploadBlocked,
   voteBlocked,
 } from '../lib/event-rules';
-import { formatDate } from '../lib/format';
+import { formatAgo, formatDate, formatTime } from '../lib/format';
 import { keepRecoveryUrl, recoveryUrlOf } from '../lib/recovery';
 import { navigate, useLocation } from '../router';
 
@@ -201,7 +201,7 @@ function EventWorkspace({
         <div>
           <h1>{event.title}</h1>
           <p className="muted small">
-            Round {event.round} · master node {event.origin}
+            Round {event.round} · started at {event.origin}
             {event.me.name && <> · you are {event.me.name}</>}
           </p>
         </div>
@@ -209,10 +209,12 @@ function EventWorkspace({
           {PHASE_LABEL[event.phase]}
         </span>
       </header>
+      <WaitingSites event={event} />
       {event.inviteUrl && <LinkBox id="invite-url" label="Invite link" url={event.inviteUrl} />}
       {recoveryUrl && (
         <LinkBox
           id="recovery-url"
+          secret
           label="Your personal link"
           url={recoveryUrl}
           note="Keep it to yourself: it brings you back to this event as yourself on another phone or browser, with your photos and your vote."
@@ -239,6 +241,43 @@ function EventWorkspace({
           />
         </div>
       </div>
+    </div>
+  );
+}
+
+/**
+ * Which sites the event waits for, and since when: while it is being set up (a site was down
+ * when it was created), or while the votes of a round are gathered from every site.
+ */
+function WaitingSites({ event }: { event: MosaicEvent }) {
+  const now = useNow(5000, true);
+  const waiting = (event.sites ?? []).filter((s) => s.state === 'waiting');
+  if (waiting.length === 0) return null;
+  const since = (iso: string | null) =>
+    iso === null ? '' : ` since ${formatTime(iso)} (${formatAgo(iso, now)})`;
+  const what =
+    event.phase === 'creating'
+      ? 'Photos can be added once every site has the event.'
+      : 'The result is announced once every site has answered.';
+  return (
+    <div className="waiting-sites" role="status" data-testid="waiting-sites">
+      <p>
+        <strong>
+          {event.phase === 'creating' ? 'Setting up the event' : 'Counting the votes'}:
+        </strong>{' '}
+        waiting for{' '}
+        {waiting.map((s, i) => (
+          <span key={s.name}>
+            {i > 0 && (i === waiting.length - 1 ? ' and ' : ', ')}
+            site <strong>{s.name}</strong>
+            {since(s.since)}
+          </span>
+        ))}
+        .
+      </p>
+      <p className="muted small">
+        {what} Nothing is lost meanwhile: it carries on by itself when the site is back.
+      </p>
     </div>
   );
 }
@@ -310,40 +349,66 @@ function VotePanel({
           </span>
         </div>
       )}
-      <p className="muted small">
+      <p className="small" data-testid="vote-rules">
         {voting
           ? `${event.votes.cast} of ${event.votes.needed} votes in.`
           : event.phase === 'aborted'
             ? 'The last round did not pass. Add a photo for a new version, then vote again.'
-            : 'Accepting the current version starts the vote for everyone.'}
+            : `Accepting the current version starts a vote of ${formatSeconds(event.votingSeconds)} for everyone who added a photo.`}
+        {voting && event.deadline && <> Voting closes at {formatTime(event.deadline)}.</>}
         {event.me.voted && ' You have voted.'}
       </p>
-      <div className="actions">
-        <button
-          type="button"
-          className="btn btn-accept"
-          disabled={busy || acceptBlocked !== null}
-          title={acceptBlocked ?? `Accept version ${event.montageVersion}`}
-          onClick={() => void vote('accept')}
-        >
-          <CheckIcon /> Accept
-        </button>
-        <button
-          type="button"
-          className="btn btn-danger-ghost"
-          disabled={busy || rejectBlocked !== null}
-          title={rejectBlocked ?? `Reject version ${event.montageVersion}`}
-          onClick={() => void vote('reject')}
-        >
-          Reject
-        </button>
-      </div>
-      {acceptBlocked && rejectBlocked && !event.me.voted && (
+      <p className="muted small">
+        The montage is published only if everyone who added a photo accepts it in time; one reject,
+        or a missing vote at the deadline, ends the round and photos can be added again.
+      </p>
+      {event.montageVersion > 0 && (
+        <div className="actions">
+          <button
+            type="button"
+            className="btn btn-accept"
+            disabled={busy || acceptBlocked !== null}
+            title={acceptBlocked ?? `Accept version ${event.montageVersion}`}
+            onClick={() => void vote('accept')}
+          >
+            <CheckIcon /> Accept
+          </button>
+          <button
+            type="button"
+            className="btn btn-danger-ghost"
+            disabled={busy || rejectBlocked !== null}
+            title={rejectBlocked ?? `Reject version ${event.montageVersion}`}
+            onClick={() => void vote('reject')}
+          >
+            Reject
+          </button>
+        </div>
+      )}
+      {event.montageVersion > 0 && acceptBlocked && rejectBlocked && !event.me.voted && (
         <p className="muted small">{acceptBlocked}</p>
       )}
       {error && <ErrorNote error={error} />}
     </div>
   );
+}
+
+/** "90 seconds", "2 minutes", "1 hour 30 minutes". */
+function formatSeconds(total: number): string {
+  const plural = (n: number, unit: string) => `${n} ${unit}${n === 1 ? '' : 's'}`;
+  if (total < 120 && total % 60 !== 0) return plural(total, 'second');
+  const h = Math.floor(total / 3600);
+  const m = Math.round((total % 3600) / 60);
+  if (h === 0) return plural(m, 'minute');
+  return m === 0 ? plural(h, 'hour') : `${plural(h, 'hour')} ${plural(m, 'minute')}`;
+}
+
+/** The server's own sentence for a refused upload (its error shape), else a plain one. */
+function uploadRefusal(status: number, body: unknown): string {
+  const message = (body as { error?: { message?: unknown } } | null)?.error?.message;
+  if (typeof message === 'string' && message.length > 0) return message;
+  if (status === 409) return 'Photos cannot be added right now: try again in a moment.';
+  if (status === 0) return 'The node could not be reached: check the connection and try again.';
+  return 'The photo was not added: try again in a moment.';
 }
 
 function PhotoUpload({
@@ -369,10 +434,9 @@ function PhotoUpload({
         setProgress,
       ).promise;
       if (status === 201) onChange(body as MosaicEvent);
-      else if (status === 409) setError('Photos cannot be added right now (voting in progress).');
       else if (status === 413) setError('This photo is too large.');
-      else if (status === 415) setError('This file is not an image.');
-      else setError(`The photo was not added (${status}).`);
+      else if (status === 415) setError('This file is not an image the montage can use.');
+      else setError(uploadRefusal(status, body));
     } catch (e) {
       setError(messageOf(e));
     } finally {
@@ -516,11 +580,14 @@ function LinkBox({
   label,
   url,
   note,
+  secret = false,
 }: {
   id: string;
   label: string;
   url: string;
   note?: string;
+  /** A personal link (not to be shared): shown apart from the invite. */
+  secret?: boolean;
 }) {
   const [copied, setCopied] = useState(false);
   const copy = async () => {
@@ -534,7 +601,7 @@ function LinkBox({
     }
   };
   return (
-    <div className="invite">
+    <div className={secret ? 'invite invite-secret' : 'invite'}>
       <label htmlFor={id} className="small">
         {label}
       </label>
