@@ -9,7 +9,9 @@ import type { FastifyInstance } from 'fastify';
 
 export const CONTENT_SECURITY_POLICY = [
   "default-src 'self'",
-  "script-src 'self'",
+  // 'wasm-unsafe-eval' lets the gallery compile its justified-layout WebAssembly (shipped in
+  // our own bundle); it allows no JavaScript eval.
+  "script-src 'self' 'wasm-unsafe-eval'",
   "style-src 'self' 'unsafe-inline'",
   // data: for the app's icon, blob: for the upload page's previews of local files.
   "img-src 'self' data: blob:",

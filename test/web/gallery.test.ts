@@ -68,8 +68,9 @@ describe('the web app', () => {
     expect(deep.status).toBe(200);
     expect(await deep.text()).toBe(html);
     expect((await fetch(`${url1}/assets/missing.js`)).status).toBe(404);
+    // An API path that matched no route: the same JSON 404 for everyone (nothing leaks).
     const api = await fetch(`${url1}/api/nothing-here`);
-    expect(api.status).toBe(401);
+    expect(api.status).toBe(404);
     const peer = await fetch(`${url1}/peer/nothing-here`);
     expect(peer.headers.get('content-type')).toContain('json');
   });
