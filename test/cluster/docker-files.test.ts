@@ -96,7 +96,7 @@ describe('Dockerfile', () => {
     expect(flags.has('--data') && flags.has('--host')).toBe(true);
 
     expect(dockerfile).toMatch(
-      /^FROM node:20-bookworm-slim|^ARG NODE_IMAGE=node:20-bookworm-slim$/m,
+      /^FROM node:24-bookworm-slim|^ARG NODE_IMAGE=node:24-bookworm-slim$/m,
     );
     expect(dockerfile).toMatch(/^VOLUME \/data$/m);
     expect(dockerfile).toMatch(/^EXPOSE 7070 7077\/udp$/m);
