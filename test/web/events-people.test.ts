@@ -11,7 +11,14 @@ import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { DESKTOP, SCREENSHOTS, launchBrowser, newPage, signIn } from '../helpers/browser.js';
+import {
+  DESKTOP,
+  SCREENSHOTS,
+  imagesLoaded,
+  launchBrowser,
+  newPage,
+  signIn,
+} from '../helpers/browser.js';
 import { TestCluster, type ClusterNode } from '../helpers/cluster.js';
 import { cleanup, makeImage } from '../helpers/node-process.js';
 import { waitConnected } from '../events/events-helpers.js';
@@ -40,7 +47,7 @@ async function shots(page: Page, name: string): Promise<void> {
   await mkdir(SCREENSHOTS, { recursive: true });
   for (const size of [PHONE, DESKTOP]) {
     await page.setViewportSize(size);
-    await page.waitForFunction('[...document.images].every((img) => img.complete)');
+    await imagesLoaded(page, { lazyToo: true });
     await page.screenshot({
       path: join(SCREENSHOTS, `${name}-${size.width}.png`),
       fullPage: true,

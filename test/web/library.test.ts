@@ -10,7 +10,7 @@ import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { SCREENSHOTS, launchBrowser } from '../helpers/browser.js';
+import { SCREENSHOTS, imagesLoaded, launchBrowser } from '../helpers/browser.js';
 import {
   ADMIN_PASSWORD,
   addUser,
@@ -110,9 +110,7 @@ async function shots(p: Page, name: string, { fullPage = true } = {}): Promise<v
   const before = p.viewportSize() ?? DESKTOP;
   for (const size of [PHONE, DESKTOP]) {
     await p.setViewportSize(size);
-    await p.waitForFunction(
-      "[...document.images].every((img) => img.complete || img.loading === 'lazy')",
-    );
+    await imagesLoaded(p);
     await p.waitForTimeout(300); // thumbnails fade in
     await p.screenshot({
       path: join(SCREENSHOTS, `${name}-${size.width}.png`),
