@@ -18,8 +18,7 @@ import { dirname, join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { fsyncFile } from '../core/fsync.js';
 import { Limiter } from '../core/limiter.js';
-import type { FilePut } from '../oplog/op.js';
-import { bumpVv, checkRelativePath, isConflictName, joinInside } from './core/index.js';
+import { checkRelativePath, isConflictName, joinInside } from './core/index.js';
 import { MAX_FRAMED_FILE_BYTES, MAX_FRAMED_FILES } from './content-frames.js';
 import { diskState, handleDiskState } from './disk-state.js';
 import type { FolderFileRow } from './folder-index.repository.js';
@@ -30,14 +29,13 @@ import { fetchLarge } from './large-transfer.js';
 import type { LocalContent } from './local-content.js';
 import { assertMarker, folderTmpDir, FolderMissingError } from './marker.js';
 import { assertParentsInside, regularFileInside, UnsafePathError } from './inside-folder.js';
+import { UnobtainableCopies } from './unobtainable-copies.js';
 
 const NEED_PAGE = 500;
 /** The most bytes of small files asked for in one request. */
 const BATCH_BYTES = 16 * 1024 * 1024;
 /** Files a pull asks for one at a time after every peer refused them in a batch. */
 const SINGLE_RETRIES = 32;
-/** Pulls in a row in which every peer lacked a conflict copy's content before it is retired. */
-const RETIRE_AFTER_PULLS = 3;
 
 export interface PullCounters {
   fetchedBytes: number;
@@ -62,9 +60,8 @@ export class FolderPull {
   private stalled: { path: string; reason: string }[] = [];
   /** Pulls in a row that left files behind without placing any. */
   private stalls = 0;
-  /** Conflict copies every peer said it lacks in this pull, and in how many pulls in a row. */
-  private nobodyHas: FolderFileRow[] = [];
-  private readonly lackedPulls = new Map<string, number>();
+  /** Conflict copies whose content every peer lacks (unobtainable-copies.ts). */
+  private readonly unobtainable: UnobtainableCopies;
   /** Bytes fetched from peers, and files obtained from this disk instead (moves, copies). */
   readonly counters: PullCounters = {
     fetchedBytes: 0,
@@ -80,6 +77,7 @@ export class FolderPull {
     private readonly local: LocalContent,
     private readonly host: PullHost,
   ) {
+    this.unobtainable = new UnobtainableCopies(deps);
     this.writer = new FolderWriter(deps, {
       stall: (row, reason) => {
         this.stall(row, reason);
@@ -97,7 +95,7 @@ export class FolderPull {
   async pull(): Promise<void> {
     await this.writer.sweepLinkedTmp();
     this.stalled = [];
-    this.nobodyHas = [];
+    this.unobtainable.startPull();
     this.writer.startPull();
     this.movedAway.clear();
     let after = '';
@@ -146,56 +144,8 @@ export class FolderPull {
       }
     }
     await this.applyDeletions(deletions);
-    this.retireUnobtainable();
+    this.unobtainable.endPull();
     this.retryStalled();
-  }
-
-  /**
-   * A conflict copy is made from the losing version's metadata, by whichever node sees the
-   * conflict; its content may exist only at the loser's author, who may save over it before any
-   * node fetched it. Then no node can ever bring the copy, and every node would need it for
-   * good. The user replaced that content themselves, so no version a user kept is lost: once
-   * every peer has answered, in RETIRE_AFTER_PULLS pulls in a row, that it lacks the content
-   * (a peer that did not answer keeps the copy waiting), this node deletes the copy by an
-   * operation that dominates it; other nodes doing the same merge (docs/architecture.md).
-   */
-  private retireUnobtainable(): void {
-    const due: FolderFileRow[] = [];
-    const counted = new Map<string, number>();
-    for (const row of this.nobodyHas) {
-      const pulls = (this.lackedPulls.get(row.path) ?? 0) + 1;
-      if (pulls >= RETIRE_AFTER_PULLS) due.push(row);
-      else counted.set(row.path, pulls);
-    }
-    this.nobodyHas = [];
-    this.lackedPulls.clear();
-    for (const [path, pulls] of counted) this.lackedPulls.set(path, pulls);
-    const { changes, index, selfId, selfName } = this.deps;
-    const bodies: FilePut[] = due
-      .filter((row) => {
-        const now = index.get(this.id, row.path);
-        return (
-          now?.hlc === row.hlc && now.need && now.localInode === null && now.localSize === null
-        );
-      })
-      .map((row) => ({
-        kind: 'file.put',
-        folder: this.id,
-        path: row.path,
-        entry: 'file',
-        deleted: true,
-        hash: null,
-        size: 0,
-        mtimeMs: Date.now(),
-        vv: bumpVv(row.vv, selfId),
-        originName: selfName,
-      }));
-    if (bodies.length === 0) return;
-    changes.commitMany(bodies);
-    this.deps.log.warn(
-      { folder: this.id, paths: bodies.slice(0, 10).map((b) => b.path), count: bodies.length },
-      'conflict copies retired: every peer lacks their content (saved over at their author)',
-    );
   }
 
   /**
@@ -405,7 +355,7 @@ export class FolderPull {
     }
     for (const wanted of pending) {
       if (isConflictName(wanted.row.path) && lackedBy.get(wanted.hash) === sources.length) {
-        this.nobodyHas.push(wanted.row);
+        this.unobtainable.lackedByAll(wanted.row);
       }
     }
     // Asked in a batch and refused by every peer that answered: ask once more, one file at a
