@@ -18,7 +18,7 @@ import { dirname, join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { fsyncFile } from '../core/fsync.js';
 import { Limiter } from '../core/limiter.js';
-import { checkRelativePath, joinInside } from './core/index.js';
+import { checkRelativePath, isConflictName, joinInside } from './core/index.js';
 import { MAX_FRAMED_FILE_BYTES, MAX_FRAMED_FILES } from './content-frames.js';
 import { diskState, handleDiskState } from './disk-state.js';
 import type { FolderFileRow } from './folder-index.repository.js';
@@ -29,6 +29,7 @@ import { fetchLarge } from './large-transfer.js';
 import type { LocalContent } from './local-content.js';
 import { assertMarker, folderTmpDir, FolderMissingError } from './marker.js';
 import { assertParentsInside, regularFileInside, UnsafePathError } from './inside-folder.js';
+import { UnobtainableCopies } from './unobtainable-copies.js';
 
 const NEED_PAGE = 500;
 /** The most bytes of small files asked for in one request. */
@@ -59,6 +60,8 @@ export class FolderPull {
   private stalled: { path: string; reason: string }[] = [];
   /** Pulls in a row that left files behind without placing any. */
   private stalls = 0;
+  /** Conflict copies whose content every peer lacks (unobtainable-copies.ts). */
+  private readonly unobtainable: UnobtainableCopies;
   /** Bytes fetched from peers, and files obtained from this disk instead (moves, copies). */
   readonly counters: PullCounters = {
     fetchedBytes: 0,
@@ -74,6 +77,7 @@ export class FolderPull {
     private readonly local: LocalContent,
     private readonly host: PullHost,
   ) {
+    this.unobtainable = new UnobtainableCopies(deps);
     this.writer = new FolderWriter(deps, {
       stall: (row, reason) => {
         this.stall(row, reason);
@@ -91,6 +95,7 @@ export class FolderPull {
   async pull(): Promise<void> {
     await this.writer.sweepLinkedTmp();
     this.stalled = [];
+    this.unobtainable.startPull();
     this.writer.startPull();
     this.movedAway.clear();
     let after = '';
@@ -139,6 +144,7 @@ export class FolderPull {
       }
     }
     await this.applyDeletions(deletions);
+    this.unobtainable.endPull();
     this.retryStalled();
   }
 
@@ -306,7 +312,10 @@ export class FolderPull {
   private async fetchSmall(group: readonly Wanted[]): Promise<void> {
     let pending = [...group];
     let answered = false;
-    for (const peer of this.deps.sources()) {
+    const sources = this.deps.sources();
+    /** Per content: how many peers answered that they lack it. */
+    const lackedBy = new Map<string, number>();
+    for (const peer of sources) {
       if (pending.length === 0) break;
       const byHash = new Map(pending.map((w) => [w.hash, w]));
       const lacking: Wanted[] = [];
@@ -322,6 +331,7 @@ export class FolderPull {
           if (!wanted) continue;
           byHash.delete(frame.hash);
           if (frame.data === null) {
+            lackedBy.set(frame.hash, (lackedBy.get(frame.hash) ?? 0) + 1);
             lacking.push(wanted);
             continue;
           }
@@ -342,6 +352,11 @@ export class FolderPull {
       await Promise.all(inFlight);
       // Whatever this peer did not send (lacking, or cut off) is asked of the next one.
       pending = [...lacking, ...byHash.values()];
+    }
+    for (const wanted of pending) {
+      if (isConflictName(wanted.row.path) && lackedBy.get(wanted.hash) === sources.length) {
+        this.unobtainable.lackedByAll(wanted.row);
+      }
     }
     // Asked in a batch and refused by every peer that answered: ask once more, one file at a
     // time by the resumable route (another way to the same content, a bounded few per pull).

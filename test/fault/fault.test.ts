@@ -13,7 +13,7 @@
  *
  * Needs root and iproute2; on a failure the history is written to test-results/fault-<seed>.json.
  */
-import { mkdir, writeFile } from 'node:fs/promises';
+import { cp, mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { newClusterKey } from '../helpers/cluster.js';
@@ -279,5 +279,20 @@ async function saveHistory(run: Run, part: string, error: unknown): Promise<void
       1,
     ),
   );
-  console.error(`fault tier: seed ${run.seed} ${part} failed; history in ${file}`);
+  // What each node left (its database, its folder with `.mosaic/`, its last log lines), to
+  // read why it did not converge: the temp directories are removed after the run.
+  const left = join(dir, `fault-${run.seed}-${part}-nodes`);
+  for (const n of run.nodes) {
+    const to = join(left, n.name);
+    await mkdir(to, { recursive: true });
+    await cp(n.node.dataDir, join(to, 'data'), { recursive: true }).catch(() => undefined);
+    await cp(n.folder, join(to, 'folder'), { recursive: true }).catch(() => undefined);
+    await writeFile(
+      join(to, 'log.jsonl'),
+      n.node.logs.map((l) => JSON.stringify(l)).join('\n'),
+    ).catch(() => undefined);
+  }
+  console.error(
+    `fault tier: seed ${run.seed} ${part} failed; history in ${file}, nodes in ${left}`,
+  );
 }

@@ -1,0 +1,174 @@
+/**
+ * A conflict copy whose content no node holds any more (fault tier, seed 830412091): the losing
+ * version was saved over by its own author before any node fetched it, while another node had
+ * already made the copy operation from the version's metadata. Every node then needed the copy
+ * for good (`needFiles` 2 at all four nodes, trees equal). Once every peer has said, pull after
+ * pull, that it lacks the content, the copy is retired by a delete that replicates.
+ */
+import { createHash } from 'node:crypto';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import pino from 'pino';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { SqliteAccountRepository } from '../accounts/account.repository.js';
+import { HybridClock } from '../core/hlc.js';
+import { openDatabase, type Db } from '../db/database.js';
+import { ChangeLog } from '../oplog/change-log.js';
+import { OpLogRepository } from '../oplog/oplog.repository.js';
+import { SqlitePictureRepository } from '../pictures/picture.repository.js';
+import { DeviceRepository } from '../devices/device.repository.js';
+import type { ContentSource } from './content-source.js';
+import { FolderIndexRepository } from './folder-index.repository.js';
+import { FolderSync } from './folder-sync.js';
+import { ensureMarker } from './marker.js';
+
+const SELF = 'aaaaaaaaaaaaaaa1';
+const PEER = 'aaaaaaaaaaaaaaa2';
+
+let base: string;
+let db: Db;
+
+beforeEach(async () => {
+  base = await mkdtemp(join(tmpdir(), 'mosaic-unobtainable-'));
+  db = openDatabase(join(base, 'mosaic.db'));
+});
+afterEach(async () => {
+  db.close();
+  await rm(base, { recursive: true, force: true });
+});
+
+const sha = (b: Buffer | string) => createHash('sha256').update(b).digest('hex');
+
+/** A peer that answers, and holds nothing (a stand-in for PeerClient: this is the unit tier). */
+const emptyPeer: ContentSource = {
+  baseUrl: 'http://peer.invalid',
+  folderBlocks: () => Promise.resolve(null),
+  folderContent: () => Promise.resolve(null),
+  folderContents: async function* (_folder, wanted) {
+    for (const w of wanted) yield { hash: w.hash, data: null };
+    await Promise.resolve();
+  },
+};
+
+describe('a conflict copy whose content nobody holds', () => {
+  it('is retired by a delete once every peer lacks it, pull after pull', async () => {
+    const root = join(base, 'folder');
+    await mkdir(root);
+    await ensureMarker(root, 'folder');
+    const index = new FolderIndexRepository(db);
+    const changes = new ChangeLog(db, new OpLogRepository(db), new HybridClock(SELF), SELF, {
+      pictures: new SqlitePictureRepository(db),
+      accounts: new SqliteAccountRepository(db),
+      hasBlob: () => false,
+      devices: new DeviceRepository(db),
+      folders: index,
+      selfId: SELF,
+    });
+    const sync = new FolderSync({
+      config: { id: 'folder', root },
+      db,
+      index,
+      changes,
+      selfId: SELF,
+      selfName: 'n1',
+      sources: () => [emptyPeer],
+      log: pino({ level: 'silent' }),
+    });
+    const copy = 'd/a.sync-conflict-20261130-115525-n3-e25a9bf6.txt';
+    const gone = 'the save n3 replaced before anyone fetched it';
+    try {
+      changes.receive([
+        {
+          origin: PEER,
+          seq: 1,
+          hlc: new HybridClock(PEER).next(),
+          body: {
+            kind: 'file.put',
+            folder: 'folder',
+            path: copy,
+            entry: 'file',
+            deleted: false,
+            hash: sha(gone),
+            size: gone.length,
+            mtimeMs: Date.now(),
+            vv: { [PEER]: 1, bbbbbbbbbbbbbbb3: 3 },
+            originName: 'n3',
+          },
+        },
+      ]);
+      expect(index.get('folder', copy)?.need).toBe(true);
+      for (let i = 0; i < 6 && index.get('folder', copy)?.need === true; i++) {
+        await sync.syncNow();
+      }
+      expect(index.get('folder', copy)).toMatchObject({ deleted: true, need: false });
+      // The retirement is an operation of this node: the other nodes retire the copy too.
+      const row = index.get('folder', copy);
+      expect(row?.origin).toBe(SELF);
+      expect(row?.vv).toMatchObject({ [PEER]: 1, bbbbbbbbbbbbbbb3: 3, [SELF]: 1 });
+    } finally {
+      await sync.close();
+    }
+  });
+
+  it('is not retired while the content is only unreachable (a peer did not answer)', async () => {
+    const root = join(base, 'folder');
+    await mkdir(root);
+    await ensureMarker(root, 'folder');
+    const index = new FolderIndexRepository(db);
+    const changes = new ChangeLog(db, new OpLogRepository(db), new HybridClock(SELF), SELF, {
+      pictures: new SqlitePictureRepository(db),
+      accounts: new SqliteAccountRepository(db),
+      hasBlob: () => false,
+      devices: new DeviceRepository(db),
+      folders: index,
+      selfId: SELF,
+    });
+    const down: ContentSource = {
+      ...emptyPeer,
+      baseUrl: 'http://down.invalid',
+      folderContent: () => Promise.reject(new Error('ECONNREFUSED')),
+      // eslint-disable-next-line require-yield
+      folderContents: async function* () {
+        await Promise.resolve();
+        throw new Error('ECONNREFUSED');
+      },
+    };
+    const sync = new FolderSync({
+      config: { id: 'folder', root },
+      db,
+      index,
+      changes,
+      selfId: SELF,
+      selfName: 'n1',
+      sources: () => [emptyPeer, down],
+      log: pino({ level: 'silent' }),
+    });
+    const copy = 'a.sync-conflict-20261130-115525-n3-e25a9bf6.txt';
+    try {
+      changes.receive([
+        {
+          origin: PEER,
+          seq: 1,
+          hlc: new HybridClock(PEER).next(),
+          body: {
+            kind: 'file.put',
+            folder: 'folder',
+            path: copy,
+            entry: 'file',
+            deleted: false,
+            hash: sha('x'),
+            size: 1,
+            mtimeMs: Date.now(),
+            vv: { [PEER]: 1 },
+            originName: 'n3',
+          },
+        },
+      ]);
+      for (let i = 0; i < 6; i++) await sync.syncNow();
+      expect(index.get('folder', copy)).toMatchObject({ deleted: false, need: true });
+    } finally {
+      await sync.close();
+    }
+  });
+});
