@@ -4,7 +4,10 @@ import { createServer } from 'node:net';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 
-export const MOSAIC_BIN = fileURLToPath(new URL('../../../bin/mosaic.js', import.meta.url));
+/** The node to run; MOSAIC_BENCH_BIN points at another build (e.g. a copy of an older tree). */
+export const MOSAIC_BIN =
+  process.env['MOSAIC_BENCH_BIN'] ??
+  fileURLToPath(new URL('../../../bin/mosaic.js', import.meta.url));
 export const BENCH_PASSWORD = 'bench-password-123';
 
 export interface BenchNode {
@@ -91,5 +94,14 @@ export async function peakRssMb(pid: number | undefined): Promise<number> {
   const { readFile } = await import('node:fs/promises');
   const status = await readFile(`/proc/${pid}/status`, 'utf8').catch(() => '');
   const kb = /VmHWM:\s+(\d+)/.exec(status)?.[1];
+  return kb ? Number(kb) / 1024 : Number.NaN;
+}
+
+/** Current RSS (VmRSS) of a process in MB. */
+export async function rssMb(pid: number | undefined): Promise<number> {
+  if (pid === undefined) return Number.NaN;
+  const { readFile } = await import('node:fs/promises');
+  const status = await readFile(`/proc/${pid}/status`, 'utf8').catch(() => '');
+  const kb = /VmRSS:\s+(\d+)/.exec(status)?.[1];
   return kb ? Number(kb) / 1024 : Number.NaN;
 }
