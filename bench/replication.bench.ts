@@ -10,7 +10,8 @@
  *    started again; the time until it shows all of them gives pictures/s and MB/s.
  * Prints figures; asserts nothing.
  *
- * BENCH_LATENCY_UPLOADS=N (default 200, at least 2) shortens part 1; BENCH_PROFILE_DIR=dir
+ * BENCH_LATENCY_UPLOADS=N (default 200, at least 2) shortens part 1, BENCH_CATCHUP_UPLOADS=N
+ * (default 300) sizes part 2; BENCH_PROFILE_DIR=dir
  * starts the catching-up node with `--cpu-prof` into that directory (written when it stops).
  * Node 4's RSS is read once it is idle before its stop, and sampled every 50 ms while it
  * catches up.
@@ -26,7 +27,7 @@ import { MB, formatTable, median, percentile, round, runPool } from './lib/stats
 
 const LATENCY_UPLOADS = Math.max(2, Number(process.env['BENCH_LATENCY_UPLOADS'] ?? 200));
 const PROFILE_DIR = process.env['BENCH_PROFILE_DIR'];
-const CATCHUP_UPLOADS = 300;
+const CATCHUP_UPLOADS = Math.max(1, Number(process.env['BENCH_CATCHUP_UPLOADS'] ?? 300));
 const SYNC_INTERVAL_MS = 2000;
 
 async function upload(node: BenchNode, file: string, title: string): Promise<string> {
