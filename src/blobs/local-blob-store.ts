@@ -32,7 +32,7 @@ import { BlobBatchError, checkWhole, type BatchBlobStore, type WholeBlob } from 
 const TOKEN = /^[0-9a-f-]{36}$/;
 
 /** Blobs of a batch written (and fsynced) at once: fsyncs in flight together commit together. */
-const BATCH_WRITES = 16;
+const BATCH_WRITES = 8;
 
 export class LocalBlobStore implements BlobStore, BatchBlobStore {
   readonly blobsDir: string;
@@ -177,7 +177,7 @@ export class LocalBlobStore implements BlobStore, BatchBlobStore {
     await Promise.allSettled(running);
     const synced = await Promise.allSettled([...dirs].map((dir) => fsyncDir(dir)));
     const unsynced = synced.find((r) => r.status === 'rejected');
-    if (unsynced) throw new BlobBatchError([], (unsynced).reason);
+    if (unsynced) throw new BlobBatchError([], unsynced.reason);
     if (failure !== null) throw new BlobBatchError(renamed, failure);
     return renamed;
   }

@@ -38,7 +38,7 @@ export interface BlobSyncDeps {
 const BATCH_BLOBS = 64;
 const BATCH_BYTES = 16 * 1024 * 1024;
 /** Batches in flight at once (each streams while the previous one's files are fsynced). */
-const BATCH_CONCURRENCY = 3;
+const BATCH_CONCURRENCY = 2;
 /** How long a first wanted blob waits for others to join its batch. */
 const BATCH_WAIT_MS = 2;
 
