@@ -7,7 +7,7 @@
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { readFileSync, readdirSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { freePort } from './nodes.js';
@@ -140,13 +140,13 @@ function largestOf(pid: number | undefined): number | undefined {
       return 0;
     }
   };
-  let children: number[] = [];
+  // Go starts a child from whichever OS thread runs the call: read every thread's children.
+  const children: number[] = [];
   try {
-    children = readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8')
-      .trim()
-      .split(/\s+/)
-      .filter(Boolean)
-      .map(Number);
+    for (const task of readdirSync(`/proc/${pid}/task`)) {
+      const list = readFileSync(`/proc/${pid}/task/${task}/children`, 'utf8').trim();
+      for (const child of list.split(/\s+/).filter(Boolean)) children.push(Number(child));
+    }
   } catch {
     // gone, or no children
   }
