@@ -7,16 +7,24 @@
  *
  * When `syncthing` is on the PATH (Debian: `apt-get install syncthing`), the same is done with
  * two Syncthing instances on loopback (bench/lib/syncthing.ts), and the ratio is printed.
+ * When `rsync` is on the PATH (Debian: `apt-get install rsync`), the floor is measured too: the
+ * same clock (from the first write) over writing the set, `rsync -a` to the other root, and
+ * `sync`; the ratio Mosaic / floor is printed beside the Syncthing one.
+ *
+ * BENCH_ONLY=mosaic|syncthing|rsync runs only that one; BENCH_BIG_MB (default 1024) sizes the
+ * large file, BENCH_SMALL_FILES the small set (a multiple of 100), for a quick check.
  *
  *   npm run bench:folder            (about 3-6 minutes, ~2.2 GB of temp space per side)
  *   BENCH_ONLY=mosaic BENCH_SMALL_FILES=100000 npm run bench:folder    (scale check)
  */
+import { execFile, execFileSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { mkdir, mkdtemp, open, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { pipeline } from 'node:stream/promises';
+import { promisify } from 'node:util';
 import { freePort, peakRssMb, startBenchNode, type BenchNode } from './lib/nodes.js';
 import { MB, formatTable, round } from './lib/stats.js';
 import { startSyncthingPair, syncthingVersion } from './lib/syncthing.js';
@@ -24,7 +32,17 @@ import { startSyncthingPair, syncthingVersion } from './lib/syncthing.js';
 /** BENCH_SMALL_FILES=100000 checks scale (a multiple of 100). */
 const SMALL_FILES = Number(process.env['BENCH_SMALL_FILES'] ?? 10_000);
 const SMALL_SIZE = 4096;
-const BIG_SIZE = 1024 * 1024 * 1024;
+const BIG_SIZE = Number(process.env['BENCH_BIG_MB'] ?? 1024) * 1024 * 1024;
+const run = promisify(execFile);
+
+function rsyncVersion(): string | null {
+  try {
+    const out = execFileSync('rsync', ['--version'], { encoding: 'utf8' });
+    return /rsync\s+version\s+(\S+)/.exec(out)?.[1] ?? 'rsync';
+  } catch {
+    return null;
+  }
+}
 
 async function listing(root: string): Promise<Map<string, number>> {
   const out = new Map<string, number>();
@@ -204,6 +222,50 @@ async function measure(
   }
 }
 
+interface Floor {
+  smallS: number;
+  /** rsync -a + sync alone, after the set was written. */
+  smallCopyS: number;
+  bigS: number;
+  bigCopyS: number;
+}
+
+/**
+ * The floor: the same data set written the same way, then `rsync -a` to the other root and
+ * `sync` (what a plain copy that reaches the disk costs); timed from the first write like
+ * Mosaic's runs.
+ */
+async function measureRsync(): Promise<Floor> {
+  const dir = await mkdtemp(join(tmpdir(), 'mosaic-bench-rsync-'));
+  const roots = [join(dir, 'f1', 'folder'), join(dir, 'f2', 'folder')] as const;
+  await Promise.all(roots.map((r) => mkdir(r, { recursive: true })));
+  const copy = async (): Promise<number> => {
+    const t = performance.now();
+    await run('rsync', ['-a', `${roots[0]}/`, `${roots[1]}/`]);
+    await run('sync');
+    return (performance.now() - t) / 1000;
+  };
+  try {
+    console.log(`rsync: writing ${SMALL_FILES} files, then rsync -a + sync ...`);
+    const t0 = performance.now();
+    await writeSmallSet(roots[0]);
+    const smallCopyS = await copy();
+    const smallS = (performance.now() - t0) / 1000;
+    await verify(roots);
+    console.log(`  identical after ${round(smallS, 2)} s (rsync + sync ${round(smallCopyS, 2)} s)`);
+    console.log(`rsync: writing the ${BIG_SIZE / 1024 / 1024} MiB file, then rsync -a + sync ...`);
+    const t1 = performance.now();
+    await writeBigFile(join(roots[0], 'big.bin'));
+    const bigCopyS = await copy();
+    const bigS = (performance.now() - t1) / 1000;
+    await verify(roots);
+    console.log(`  identical after ${round(bigS, 2)} s (rsync + sync ${round(bigCopyS, 2)} s)`);
+    return { smallS, smallCopyS, bigS, bigCopyS };
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
 async function main(): Promise<void> {
   // BENCH_ONLY=syncthing skips Mosaic's run (checking the Syncthing harness); =mosaic the other.
   const only = process.env['BENCH_ONLY'];
@@ -211,10 +273,13 @@ async function main(): Promise<void> {
     throw new Error('BENCH_SMALL_FILES must be a positive multiple of 100');
   }
   const mosaic =
-    only === 'syncthing'
+    only === 'syncthing' || only === 'rsync'
       ? { smallS: NaN, smallIndexedS: NaN, bigS: NaN, bigIndexedS: NaN, rssMb: [] }
       : await measure('Mosaic', startMosaic);
-  const version = only === 'mosaic' ? null : syncthingVersion();
+  const version = only === undefined || only === 'syncthing' ? syncthingVersion() : null;
+  const rsync = only === undefined || only === 'rsync' ? rsyncVersion() : null;
+  const floor = rsync === null ? null : await measureRsync();
+  if (rsync === null) console.log('\nrsync is not installed: no floor.');
   const syncthing =
     version === null
       ? null
@@ -224,21 +289,27 @@ async function main(): Promise<void> {
   const rows: string[][] = [];
   const ratio = (a: number, b: number | undefined) =>
     b === undefined ? '' : `${round(b / a, 2)}x`;
+  const floorCell = (total: number | undefined, copy: number | undefined) =>
+    total === undefined ? '-' : `${round(total, 2)} s (rsync+sync ${round(copy ?? NaN, 2)} s)`;
   rows.push([
     `${SMALL_FILES} x 4 KiB`,
     `${round(mosaic.smallS, 2)} s`,
     `${round(SMALL_FILES / mosaic.smallS)} files/s`,
     syncthing ? `${round(syncthing.smallS, 2)} s` : '-',
     ratio(mosaic.smallS, syncthing?.smallS),
-    '<= 3 s, >= 5x',
+    floorCell(floor?.smallS, floor?.smallCopyS),
+    floor ? ratio(floor.smallS, mosaic.smallS) : '',
+    '<= 3 s, >= 5x Syncthing',
   ]);
   rows.push([
-    '1 GiB file',
+    `${BIG_SIZE / 1024 / 1024} MiB file`,
     `${round(mosaic.bigS, 2)} s`,
     `${round(BIG_SIZE / MB / mosaic.bigS)} MB/s`,
     syncthing ? `${round(syncthing.bigS, 2)} s` : '-',
     ratio(mosaic.bigS, syncthing?.bigS),
-    '>= 1.5x',
+    floorCell(floor?.bigS, floor?.bigCopyS),
+    floor ? ratio(floor.bigS, mosaic.bigS) : '',
+    '>= 1.5x Syncthing',
   ]);
   rows.push([
     'peak RSS',
@@ -246,10 +317,13 @@ async function main(): Promise<void> {
     '',
     syncthing ? syncthing.rssMb.map((r) => `${round(r)} MB`).join(' / ') : '-',
     '',
+    '',
+    '',
     '< 200 MB per node',
   ]);
+  const syncthingHeader = version === null ? 'Syncthing' : version.split(' ').slice(0, 2).join(' ');
   console.log(
-    `\n${formatTable(['data set', 'Mosaic', 'rate', version === null ? 'Syncthing' : version.split(' ').slice(0, 2).join(' '), 'speed-up', 'target'], rows)}\n`,
+    `\n${formatTable(['data set', 'Mosaic', 'rate', syncthingHeader, 'Syncthing / Mosaic', `floor (rsync ${rsync ?? '-'})`, 'Mosaic / floor', 'target'], rows)}\n`,
   );
   console.log(
     JSON.stringify({
@@ -269,6 +343,16 @@ async function main(): Promise<void> {
               smallSeconds: round(syncthing.smallS, 2),
               bigSeconds: round(syncthing.bigS, 2),
               peakRssMb: syncthing.rssMb.map((r) => round(r)),
+            },
+      rsync:
+        floor === null
+          ? null
+          : {
+              version: rsync,
+              smallSeconds: round(floor.smallS, 2),
+              smallCopySeconds: round(floor.smallCopyS, 2),
+              bigSeconds: round(floor.bigS, 2),
+              bigCopySeconds: round(floor.bigCopyS, 2),
             },
     }),
   );

@@ -9,6 +9,12 @@
  * 2. Catch-up: node 4 is stopped, 300 pictures (~60 MB) are uploaded at node 1, node 4 is
  *    started again; the time until it shows all of them gives pictures/s and MB/s.
  * Prints figures; asserts nothing.
+ *
+ * BENCH_LATENCY_UPLOADS=N (default 200, at least 2) shortens part 1, BENCH_CATCHUP_UPLOADS=N
+ * (default 300) sizes part 2; BENCH_PROFILE_DIR=dir
+ * starts the catching-up node with `--cpu-prof` into that directory (written when it stops).
+ * Node 4's RSS is read once it is idle before its stop, and sampled every 50 ms while it
+ * catches up.
  */
 import { randomBytes } from 'node:crypto';
 import { openAsBlob } from 'node:fs';
@@ -16,11 +22,12 @@ import { mkdtemp, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { writeSmallPhotoJpeg } from './lib/images.js';
-import { freePort, peakRssMb, startBenchNode, type BenchNode } from './lib/nodes.js';
+import { freePort, peakRssMb, rssMb, startBenchNode, type BenchNode } from './lib/nodes.js';
 import { MB, formatTable, median, percentile, round, runPool } from './lib/stats.js';
 
-const LATENCY_UPLOADS = 200;
-const CATCHUP_UPLOADS = 300;
+const LATENCY_UPLOADS = Math.max(2, Number(process.env['BENCH_LATENCY_UPLOADS'] ?? 200));
+const PROFILE_DIR = process.env['BENCH_PROFILE_DIR'];
+const CATCHUP_UPLOADS = Math.max(1, Number(process.env['BENCH_CATCHUP_UPLOADS'] ?? 300));
 const SYNC_INTERVAL_MS = 2000;
 
 async function upload(node: BenchNode, file: string, title: string): Promise<string> {
@@ -120,6 +127,9 @@ async function main(): Promise<void> {
     }
 
     console.log(`Catch-up: n4 down, ${CATCHUP_UPLOADS} uploads at n1, n4 back ...`);
+    // Idle: links up, nothing to fetch, a few seconds after the last transfer.
+    await new Promise((r) => setTimeout(r, 3000));
+    const idleRss = await rssMb(n4.proc.pid);
     await n4.stop();
     const catchupFiles = files.slice(LATENCY_UPLOADS);
     let catchupBytes = 0;
@@ -130,10 +140,17 @@ async function main(): Promise<void> {
     });
     const target = await count(n1);
     const t0 = performance.now();
-    const back = await startBenchNode(argsFor(3));
+    const back = await startBenchNode(
+      argsFor(3),
+      PROFILE_DIR === undefined ? {} : { NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${PROFILE_DIR}` },
+    );
     const tUp = performance.now(); // listening and signed in
     nodes[3] = back;
-    while ((await count(back)) < target) await new Promise((r) => setTimeout(r, 50));
+    let catchupRss = 0;
+    while ((await count(back)) < target) {
+      catchupRss = Math.max(catchupRss, await rssMb(back.proc.pid));
+      await new Promise((r) => setTimeout(r, 50));
+    }
     const catchupMs = performance.now() - t0;
     const catchupUpMs = performance.now() - tUp;
     const rss = await Promise.all(nodes.map((n) => peakRssMb(n.proc.pid)));
@@ -158,6 +175,8 @@ async function main(): Promise<void> {
         `${round(catchupUpMs / 1000, 2)} s`,
         `${round(catchupBytes / MB / (catchupUpMs / 1000))} MB/s, ${round(CATCHUP_UPLOADS / (catchupUpMs / 1000))} pictures/s`,
       ],
+      ['n4 RSS idle, before stop', `${round(idleRss)} MB`, 'target < 100 MB'],
+      ['n4 RSS during catch-up, max', `${round(catchupRss)} MB`, 'target < 150 MB (sampled)'],
       ['peak RSS per node', rss.map((r) => `${round(r)}`).join(' / ') + ' MB', ''],
     ];
     console.log(`\n${formatTable(['measure', 'value', 'note'], rows)}\n`);
@@ -173,10 +192,13 @@ async function main(): Promise<void> {
         catchupFromListeningSeconds: round(catchupUpMs / 1000, 2),
         catchupFromListeningMBps: round(catchupBytes / MB / (catchupUpMs / 1000)),
         peakRssMb: rss.map((r) => round(r)),
+        n4IdleRssMb: round(idleRss),
+        n4CatchupRssMb: round(catchupRss),
       }),
     );
   } finally {
-    await Promise.all(nodes.map((n) => n.kill()));
+    // SIGTERM for node 4 when profiling: the profile is written at exit.
+    await Promise.all(nodes.map((n, i) => (i === 3 && PROFILE_DIR ? n.stop() : n.kill())));
     await rm(dir, { recursive: true, force: true });
   }
 }

@@ -3,8 +3,12 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import { nodeRuntimeEnv } from '../../src/cli/cluster.processes.js';
 
-export const MOSAIC_BIN = fileURLToPath(new URL('../../../bin/mosaic.js', import.meta.url));
+/** The node to run; MOSAIC_BENCH_BIN points at another build (e.g. a copy of an older tree). */
+export const MOSAIC_BIN =
+  process.env['MOSAIC_BENCH_BIN'] ??
+  fileURLToPath(new URL('../../../bin/mosaic.js', import.meta.url));
 export const BENCH_PASSWORD = 'bench-password-123';
 
 export interface BenchNode {
@@ -29,13 +33,28 @@ export async function freePort(): Promise<number> {
   });
 }
 
+/**
+ * The environment of a bench node: the memory settings `mosaic cluster` gives its nodes
+ * (MALLOC_ARENA_MAX, V8 semi-space), unless BENCH_NODE_TUNING=off (to measure without them).
+ */
+function benchEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    MOSAIC_ADMIN_PASSWORD: BENCH_PASSWORD,
+    MOSAIC_DISCOVERY: 'off',
+  };
+  const tuned = process.env['BENCH_NODE_TUNING'] === 'off' ? env : nodeRuntimeEnv(env);
+  const nodeOptions = [tuned['NODE_OPTIONS'], extra['NODE_OPTIONS']].filter(Boolean).join(' ');
+  return { ...tuned, ...extra, ...(nodeOptions ? { NODE_OPTIONS: nodeOptions } : {}) };
+}
+
 /** Spawns `mosaic node` with `args` and resolves once it listens and admin is signed in. */
 export async function startBenchNode(
   args: readonly string[],
   env: Record<string, string> = {},
 ): Promise<BenchNode> {
   const proc = spawn(process.execPath, [MOSAIC_BIN, 'node', '--log-level', 'info', ...args], {
-    env: { ...process.env, MOSAIC_ADMIN_PASSWORD: BENCH_PASSWORD, MOSAIC_DISCOVERY: 'off', ...env },
+    env: benchEnv(env),
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   const url = await new Promise<string>((resolve, reject) => {
@@ -91,5 +110,14 @@ export async function peakRssMb(pid: number | undefined): Promise<number> {
   const { readFile } = await import('node:fs/promises');
   const status = await readFile(`/proc/${pid}/status`, 'utf8').catch(() => '');
   const kb = /VmHWM:\s+(\d+)/.exec(status)?.[1];
+  return kb ? Number(kb) / 1024 : Number.NaN;
+}
+
+/** Current RSS (VmRSS) of a process in MB. */
+export async function rssMb(pid: number | undefined): Promise<number> {
+  if (pid === undefined) return Number.NaN;
+  const { readFile } = await import('node:fs/promises');
+  const status = await readFile(`/proc/${pid}/status`, 'utf8').catch(() => '');
+  const kb = /VmRSS:\s+(\d+)/.exec(status)?.[1];
   return kb ? Number(kb) / 1024 : Number.NaN;
 }

@@ -7,7 +7,7 @@
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { readFileSync, readdirSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { freePort } from './nodes.js';
@@ -98,8 +98,11 @@ export async function startSyncthingPair(
     });
   }
   return {
-    // `syncthing serve` runs the real work in a child of a monitor process: measure that one.
-    pids: instances.map((i) => childOf(i.proc?.pid) ?? i.proc?.pid),
+    // `syncthing serve` may run the real work in a child of a monitor process: measure the
+    // largest of the process and its children, read when asked (the worker can be restarted).
+    get pids() {
+      return instances.map((i) => largestOf(i.proc?.pid));
+    },
     async status() {
       const [sa, sb] = (await Promise.all(
         instances.map((i) => rest(i, 'GET', `/rest/db/status?folder=${FOLDER_ID}`)),
@@ -126,15 +129,28 @@ export async function startSyncthingPair(
   };
 }
 
-function childOf(pid: number | undefined): number | undefined {
+/** Of a process and its children, the one with the highest peak RSS (VmHWM). */
+function largestOf(pid: number | undefined): number | undefined {
   if (pid === undefined) return undefined;
+  const hwm = (p: number) => {
+    try {
+      const status = readFileSync(`/proc/${p}/status`, 'utf8');
+      return Number(/VmHWM:\s+(\d+)/.exec(status)?.[1] ?? 0);
+    } catch {
+      return 0;
+    }
+  };
+  // Go starts a child from whichever OS thread runs the call: read every thread's children.
+  const children: number[] = [];
   try {
-    const children = readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim();
-    const first = children.split(/\s+/)[0];
-    return first ? Number(first) : undefined;
+    for (const task of readdirSync(`/proc/${pid}/task`)) {
+      const list = readFileSync(`/proc/${pid}/task/${task}/children`, 'utf8').trim();
+      for (const child of list.split(/\s+/).filter(Boolean)) children.push(Number(child));
+    }
   } catch {
-    return undefined;
+    // gone, or no children
   }
+  return [pid, ...children].reduce((best, p) => (hwm(p) > hwm(best) ? p : best), pid);
 }
 
 interface FolderStatus {

@@ -14,6 +14,12 @@ export function openDatabase(file: string): Db {
   db.pragma('synchronous = FULL');
   db.pragma('foreign_keys = ON');
   db.pragma('busy_timeout = 5000');
+  // Memory, set deliberately (docs/benchmarks.md, "Memory"): a page cache of at most 4 MiB
+  // (SQLite's default is ~2 MB; the op log and folder index are read in pages of a few hundred
+  // rows, which 4 MiB holds), and no memory-mapped I/O, so the database file never counts in
+  // the node's RSS; the OS page cache still holds it.
+  db.pragma('cache_size = -4096');
+  db.pragma('mmap_size = 0');
   migrate(db);
   return db;
 }

@@ -51,92 +51,106 @@ async function waitUntil(probe: () => boolean, what: string): Promise<void> {
 }
 
 describe('BlobSync', () => {
-  it('a delete applied during a fetch is not overridden; a revival restores the bytes', async () => {
-    const blobs = new LocalBlobStore(base);
-    await blobs.init();
-    const thumbs = new Thumbnails(blobs);
-    const repo = new SqlitePictureRepository(db);
-    const oplog = new OpLogRepository(db);
-    const changes = new ChangeLog(db, oplog, new HybridClock(SELF), SELF, {
-      pictures: repo,
-      accounts: new SqliteAccountRepository(db),
-      hasBlob: () => false, // replicated pictures become visible through BlobSync
-      folders: new FolderIndexRepository(db),
-      devices: new DeviceRepository(db),
-      selfId: SELF,
-    });
-    const log = pino({ level: 'silent' });
-    const service = new PictureService({
-      pictures: repo,
-      blobs,
-      thumbs,
-      changes,
-      nodeName: 'self',
-      log,
-      justStored: new Set(),
-    });
+  // Small blobs come in batches (POST /peer/blobs); a peer without the route, or a blob no batch
+  // brought, is fetched alone (GET /peer/blobs/:hash). Both paths must keep the rule.
+  it.each(['a batch', 'a single fetch'] as const)(
+    'a delete applied during %s is not overridden; a revival restores the bytes',
+    async (path) => {
+      const blobs = new LocalBlobStore(base);
+      await blobs.init();
+      const thumbs = new Thumbnails(blobs);
+      const repo = new SqlitePictureRepository(db);
+      const oplog = new OpLogRepository(db);
+      const changes = new ChangeLog(db, oplog, new HybridClock(SELF), SELF, {
+        pictures: repo,
+        accounts: new SqliteAccountRepository(db),
+        hasBlob: () => false, // replicated pictures become visible through BlobSync
+        folders: new FolderIndexRepository(db),
+        devices: new DeviceRepository(db),
+        selfId: SELF,
+      });
+      const log = pino({ level: 'silent' });
+      const service = new PictureService({
+        pictures: repo,
+        blobs,
+        thumbs,
+        changes,
+        nodeName: 'self',
+        log,
+        justStored: new Set(),
+      });
 
-    const bytes = randomBytes(4000);
-    const id = createHash('sha256').update(bytes).digest('hex');
-    // The peer holds the fetch until the test releases it.
-    let asked!: () => void;
-    const wasAsked = new Promise<void>((r) => (asked = r));
-    let release!: () => void;
-    const released = new Promise<void>((r) => (release = r));
-    const peer = {
-      baseUrl: 'http://peer.invalid',
-      async blob() {
-        asked();
-        await released;
-        return { body: Readable.from([bytes]), start: 0 };
-      },
-    } as unknown as PeerClient;
-    const sync = new BlobSync({ db, pictures: repo, service, blobs, sources: () => [peer], log });
-    changes.onOps((ops) => {
-      sync.handleOps(ops);
-    });
-
-    const now = Date.now();
-    let seq = 0;
-    const remote = (body: OpBody, wall: number): Op[] => [
-      { origin: REMOTE, seq: ++seq, hlc: encodeHlc({ wall, counter: 0, node: REMOTE }), body },
-    ];
-    changes.receive(
-      remote(
-        {
-          kind: 'picture.create',
-          id,
-          contentType: 'image/png',
-          size: bytes.length,
-          width: 10,
-          height: 10,
-          owner: 'admin',
-          originName: 'remote',
-          createdAt: now,
-          title: 'first',
-          category: '',
-          desc: '',
+      const bytes = randomBytes(4000);
+      const id = createHash('sha256').update(bytes).digest('hex');
+      // The peer holds the fetch until the test releases it.
+      let asked!: () => void;
+      const wasAsked = new Promise<void>((r) => (asked = r));
+      let release!: () => void;
+      const released = new Promise<void>((r) => (release = r));
+      const peer = {
+        baseUrl: 'http://peer.invalid',
+        async blob() {
+          asked();
+          await released;
+          return { body: Readable.from([bytes]), start: 0 };
         },
-        now,
-      ),
-    );
-    await wasAsked;
-    // Deleted elsewhere while the bytes are on their way.
-    changes.receive(remote({ kind: 'picture.delete', id }, now + 1));
-    release();
-    await waitUntil(() => !sync.busy(), 'the fetch and the settle to finish');
+        async blobBatch(wanted: readonly { hash: string }[]) {
+          if (path === 'a single fetch') return null; // an older peer: no batch route
+          expect(wanted.map((w) => w.hash)).toEqual([id]);
+          asked();
+          await released;
+          return (async function* () {
+            yield { hash: id, data: bytes };
+          })();
+        },
+      } as unknown as PeerClient;
+      const sync = new BlobSync({ db, pictures: repo, service, blobs, sources: () => [peer], log });
+      changes.onOps((ops) => {
+        sync.handleOps(ops);
+      });
 
-    expect(existsSync(join(blobs.trashDir, id))).toBe(true);
-    expect(await blobs.has(id)).toBe(false);
-    // The late "arrived" flag must not mark the deleted picture as having its bytes.
-    expect(repo.get(id)?.hasBlob).toBe(false);
+      const now = Date.now();
+      let seq = 0;
+      const remote = (body: OpBody, wall: number): Op[] => [
+        { origin: REMOTE, seq: ++seq, hlc: encodeHlc({ wall, counter: 0, node: REMOTE }), body },
+      ];
+      changes.receive(
+        remote(
+          {
+            kind: 'picture.create',
+            id,
+            contentType: 'image/png',
+            size: bytes.length,
+            width: 10,
+            height: 10,
+            owner: 'admin',
+            originName: 'remote',
+            createdAt: now,
+            title: 'first',
+            category: '',
+            desc: '',
+          },
+          now,
+        ),
+      );
+      await wasAsked;
+      // Deleted elsewhere while the bytes are on their way.
+      changes.receive(remote({ kind: 'picture.delete', id }, now + 1));
+      release();
+      await waitUntil(() => !sync.busy(), 'the fetch and the settle to finish');
 
-    // An edit ordered after the delete brings the picture back: its bytes come from the trash.
-    changes.receive(remote({ kind: 'picture.update', id, title: 'back' }, now + 2));
-    await waitUntil(() => !sync.busy(), 'the revival to settle');
-    const listed = service.list({ limit: 10 }).map((p) => p.id);
-    expect(listed).toEqual([id]);
-    expect(await blobs.has(id)).toBe(true);
-    await sync.stop();
-  });
+      expect(existsSync(join(blobs.trashDir, id))).toBe(true);
+      expect(await blobs.has(id)).toBe(false);
+      // The late "arrived" flag must not mark the deleted picture as having its bytes.
+      expect(repo.get(id)?.hasBlob).toBe(false);
+
+      // An edit ordered after the delete brings the picture back: its bytes come from the trash.
+      changes.receive(remote({ kind: 'picture.update', id, title: 'back' }, now + 2));
+      await waitUntil(() => !sync.busy(), 'the revival to settle');
+      const listed = service.list({ limit: 10 }).map((p) => p.id);
+      expect(listed).toEqual([id]);
+      expect(await blobs.has(id)).toBe(true);
+      await sync.stop();
+    },
+  );
 });

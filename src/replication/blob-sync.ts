@@ -3,10 +3,16 @@
  * when the picture is alive here but its bytes are not, moved to the trash when it dies,
  * restored when it comes back. A picture becomes visible only once its bytes are here.
  *
- * Fetches stream from any reachable peer that has the blob, are verified against the hash,
- * and resume from the partial file after an interruption or a restart.
+ * Small blobs (up to MAX_BATCH_BLOB_BYTES) are fetched in batches: one request brings many
+ * (POST /peer/blobs, blob-frames.ts), each verified as it arrives, and the store makes the batch
+ * durable with one fsync per file and one per directory touched (a catch-up after downtime
+ * brings hundreds of pictures). Larger blobs, blobs with a partial left, and blobs no peer gave
+ * in a batch stream on their own from any reachable peer that has them, verified against the
+ * hash, resuming from the partial file after an interruption or a restart.
  */
 import type { Logger } from 'pino';
+import { BlobBatchError, receiveBlobBatch, type WholeBlob } from '../blobs/blob-batch.js';
+import { MAX_BATCH_BLOB_BYTES, type BlobFrame } from '../blobs/blob-frames.js';
 import type { BlobStore } from '../blobs/blob-store.js';
 import { Limiter } from '../core/limiter.js';
 import type { Db } from '../db/database.js';
@@ -28,6 +34,21 @@ export interface BlobSyncDeps {
   readonly concurrency?: number;
 }
 
+/** A batch: at most this many blobs, or this many bytes. */
+const BATCH_BLOBS = 64;
+const BATCH_BYTES = 16 * 1024 * 1024;
+/** Batches in flight at once (each streams while the previous one's files are fsynced). */
+const BATCH_CONCURRENCY = 2;
+/** How long a first wanted blob waits for others to join its batch. */
+const BATCH_WAIT_MS = 2;
+
+interface Wanted {
+  readonly id: string;
+  readonly size: number;
+  /** true: stored and durable; false: fetch it on its own. */
+  readonly done: (stored: boolean) => void;
+}
+
 const RETRY_MS = 500;
 const MAX_RETRY_MS = 30_000;
 
@@ -44,6 +65,11 @@ export class BlobSync {
   private thumbsLater: string[] = [];
   /** Failed fetch rounds per picture, for the retry back-off. */
   private readonly attempts = new Map<string, number>();
+  /** Small blobs waiting for their batch. */
+  private wanted: Wanted[] = [];
+  private wantedBytes = 0;
+  private batchTimer: NodeJS.Timeout | null = null;
+  private readonly batches = new Limiter(BATCH_CONCURRENCY);
 
   constructor(private readonly deps: BlobSyncDeps) {
     // Fetches mostly wait on the network and on fsync; fsyncs in flight together are committed
@@ -85,6 +111,12 @@ export class BlobSync {
   /** Stops fetching; marks what already arrived (before the database closes). */
   async stop(): Promise<void> {
     this.stopped = true;
+    if (this.batchTimer) {
+      clearTimeout(this.batchTimer);
+      this.batchTimer = null;
+      for (const w of this.wanted) w.done(false);
+      this.wanted = [];
+    }
     if (this.flushTimer) {
       clearTimeout(this.flushTimer);
       await this.flushArrived();
@@ -127,7 +159,73 @@ export class BlobSync {
     const stored = pictures.get(id);
     if (!stored || stored.hasBlob || !isAlive(stored.state) || !stored.state.info) return;
     const size = stored.state.info.size;
+    if (size <= MAX_BATCH_BLOB_BYTES && (await this.deps.blobs.partialSize(id)) === 0) {
+      if (await this.fetchInBatch(id, size)) return;
+    }
     await this.limiter.run(() => this.fetch(id, size));
+  }
+
+  /** Queues a small blob for the next batch; resolves true once it is stored and durable. */
+  private fetchInBatch(id: string, size: number): Promise<boolean> {
+    return new Promise((done) => {
+      this.wanted.push({ id, size, done });
+      this.wantedBytes += size;
+      if (this.wanted.length >= BATCH_BLOBS || this.wantedBytes >= BATCH_BYTES) {
+        this.dispatchBatch();
+      } else {
+        this.batchTimer ??= setTimeout(() => {
+          this.dispatchBatch();
+        }, BATCH_WAIT_MS);
+      }
+    });
+  }
+
+  private dispatchBatch(): void {
+    if (this.batchTimer) clearTimeout(this.batchTimer);
+    this.batchTimer = null;
+    const batch = this.wanted;
+    this.wanted = [];
+    this.wantedBytes = 0;
+    if (batch.length === 0) return;
+    void this.batches
+      .run(() => this.fetchBatch(batch))
+      .catch((error: unknown) => {
+        this.deps.log.warn({ err: (error as Error).message }, 'blob batch failed');
+      })
+      .finally(() => {
+        // Whatever the batch did not store is fetched on its own (with its retries).
+        for (const w of batch) w.done(false);
+      });
+  }
+
+  /** Asks each peer in turn for the blobs still missing; marks each stored one as arrived. */
+  private async fetchBatch(batch: readonly Wanted[]): Promise<void> {
+    const { blobs, log } = this.deps;
+    let remaining = batch;
+    for (const peer of this.deps.sources()) {
+      if (this.stopped || remaining.length === 0) return;
+      let stored: readonly string[] = [];
+      try {
+        const frames = await peer.blobBatch(remaining.map((w) => ({ hash: w.id, size: w.size })));
+        if (frames === null) continue; // an older peer without the batch route
+        stored = await receiveBlobBatch(blobs, present(frames));
+      } catch (error) {
+        if (error instanceof BlobBatchError) stored = error.stored;
+        log.warn(
+          { peer: peer.baseUrl, blobs: remaining.length, err: (error as Error).message },
+          'blob batch fetch failed',
+        );
+      }
+      const got = new Set(stored);
+      for (const w of remaining) {
+        if (!got.has(w.id)) continue;
+        this.attempts.delete(w.id);
+        this.markArrived(w.id);
+        w.done(true);
+      }
+      if (got.size > 0) log.debug({ peer: peer.baseUrl, blobs: got.size }, 'blob batch fetched');
+      remaining = remaining.filter((w) => !got.has(w.id));
+    }
   }
 
   private async fetch(id: string, size: number): Promise<void> {
@@ -231,5 +329,12 @@ export class BlobSync {
     const ids = this.thumbsLater;
     this.thumbsLater = [];
     for (const id of ids) this.deps.service.prepareSmallThumbnail(id);
+  }
+}
+
+/** The frames that carry bytes (the others are fetched elsewhere). */
+async function* present(frames: AsyncIterable<BlobFrame>): AsyncGenerator<WholeBlob> {
+  for await (const frame of frames) {
+    if (frame.data !== null) yield { hash: frame.hash, data: frame.data };
   }
 }

@@ -7,6 +7,7 @@ import { Agent, request } from 'undici';
 import type { z } from 'zod';
 import type { Faults } from '../faults/faults.js';
 import { readFrames, type ContentFrame } from '../folders/content-frames.js';
+import { readBlobFrames, type BlobFrame } from '../blobs/blob-frames.js';
 import type { Op } from '../oplog/op.js';
 import type { OpPosition } from '../oplog/oplog.repository.js';
 import { ANY_NODE, signRequest } from './peer-auth.js';
@@ -83,6 +84,40 @@ export class PeerClient {
    */
   async blob(hash: string, offset: number): Promise<{ body: Readable; start: number } | null> {
     return this.stream(`/peer/blobs/${hash}`, offset);
+  }
+
+  /**
+   * Fetches many small blobs in one request (POST /peer/blobs, see blob-frames.ts): the frames
+   * come in the order asked, each verified by size and SHA-256, or null when the peer does not
+   * have that blob. Resolves null when the peer has no batch route (an older node).
+   */
+  async blobBatch(
+    wanted: readonly { hash: string; size: number }[],
+  ): Promise<AsyncGenerator<BlobFrame> | null> {
+    const path = '/peer/blobs';
+    const body = JSON.stringify({ hashes: wanted.map((w) => w.hash) });
+    const headers = await this.sign('POST', path, body);
+    headers['content-type'] = 'application/json';
+    const res = await this.send('POST', path, headers, body, 120_000);
+    if (res.statusCode === 404) {
+      await res.body.dump();
+      return null;
+    }
+    if (res.statusCode !== 200) {
+      const text = await res.body.text();
+      throw new PeerError(
+        `POST ${path} answered ${res.statusCode}: ${text.slice(0, 200)}`,
+        res.statusCode,
+      );
+    }
+    return (async function* () {
+      try {
+        yield* readBlobFrames(res.body, wanted);
+      } finally {
+        // A consumer that stops early must not leave the connection half read.
+        if (!res.body.destroyed) res.body.destroy();
+      }
+    })();
   }
 
   /** Streams a synced folder's file content by hash from `offset` (null: the peer has none). */

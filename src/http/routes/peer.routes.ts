@@ -11,6 +11,7 @@ import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { Readable } from 'node:stream';
 import { z } from 'zod';
+import { MAX_BATCH_BLOBS, writeBlobFrames } from '../../blobs/blob-frames.js';
 import type { BlobStore } from '../../blobs/blob-store.js';
 import { BadRequestError } from '../../core/errors.js';
 import { MAX_FRAMED_FILES, writeFrames } from '../../folders/content-frames.js';
@@ -60,6 +61,7 @@ const LIMITS = {
   ops: 16 * 1024 * 1024,
   pull: 1024 * 1024,
   contents: 256 * 1024,
+  blobs: 32 * 1024, // MAX_BATCH_BLOBS hashes of 64 hex digits in JSON: ~17 KiB
   none: 1, // Fastify wants a positive limit; these routes take no body
 } as const;
 
@@ -177,6 +179,25 @@ export const peerRoutes =
       async (request, reply) => {
         const { folder } = request.params;
         const frames = writeFrames(request.body.hashes, (hash) => deps.folderContent(folder, hash));
+        return reply
+          .header('Content-Type', 'application/octet-stream')
+          .send(throttled(deps.faults, Readable.from(frames, { objectMode: false })));
+      },
+    );
+
+    // Many small blobs in one answer (blob-frames.ts), for a node catching up: each frame is
+    // verified by the receiver as it arrives; a blob missing here is framed as not available.
+    app.post(
+      '/peer/blobs',
+      {
+        bodyLimit: LIMITS.blobs,
+        schema: {
+          hide: true,
+          body: z.strictObject({ hashes: z.array(Sha256).min(1).max(MAX_BATCH_BLOBS) }),
+        },
+      },
+      async (request, reply) => {
+        const frames = writeBlobFrames(request.body.hashes, deps.blobs);
         return reply
           .header('Content-Type', 'application/octet-stream')
           .send(throttled(deps.faults, Readable.from(frames, { objectMode: false })));
