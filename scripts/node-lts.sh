@@ -20,4 +20,11 @@ if [ "$(node -v 2>/dev/null | cut -d. -f1)" != "v${MOSAIC_NODE_VERSION%%.*}" ]; 
     export npm_config_nodedir="$node_dir"
   fi
 fi
-echo "node $(node -v) at $(command -v node)"
+# node-gyp builds native modules (better-sqlite3) against npm's `nodedir`, which a machine may
+# set to another Node's headers (this one's npmrc says /usr, Node 20): point it at the headers
+# of the node that runs, or the module is built for the wrong ABI.
+node_prefix="$(cd "$(dirname "$(command -v node)")/.." && pwd)"
+if [ -f "$node_prefix/include/node/node_version.h" ]; then
+  export npm_config_nodedir="$node_prefix"
+fi
+echo "node $(node -v) at $(command -v node) (headers: ${npm_config_nodedir:-npm default})"
