@@ -1,0 +1,120 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { describe, expect, it } from 'vitest';
+import fc from 'fast-check';
+import { FRAME_HEADER_BYTES, FrameError, frameHeader, readFrames, writeFrames } from './frames.js';
+
+const sha = (data: Buffer): string => createHash('sha256').update(data).digest('hex');
+
+async function collect<T>(items: AsyncIterable<T>): Promise<T[]> {
+  const out: T[] = [];
+  for await (const item of items) out.push(item);
+  return out;
+}
+
+async function* rechunk(data: Buffer, size: number): AsyncGenerator<Buffer> {
+  for (let at = 0; at < data.length; at += size) yield data.subarray(at, at + size);
+}
+
+class OtherError extends FrameError {}
+
+describe('frames', () => {
+  it('frames any items so the reader gets them back in order, however the bytes are chunked', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(fc.option(fc.uint8Array({ maxLength: 300 }), { nil: null }), { maxLength: 6 }),
+        fc.integer({ min: 1, max: 400 }),
+        fc.integer({ min: 1, max: 4 }),
+        async (items, chunk, readAhead) => {
+          const wanted = items.map((item, i) => {
+            const data = item === null ? null : Buffer.from(item);
+            // An absent item gets a name of its own (another index), so names stay distinct.
+            return { hash: sha(data ?? Buffer.from(`absent ${i}`)), data };
+          });
+          const unique = [...new Map(wanted.map((w) => [w.hash, w])).values()];
+          const byHash = new Map(unique.map((w) => [w.hash, w.data]));
+          const body = Buffer.concat(
+            await collect(
+              writeFrames(
+                unique.map((w) => w.hash),
+                async (hash) => byHash.get(hash) ?? null,
+                { readAhead },
+              ),
+            ),
+          );
+          const sizes = unique.map((w) => ({ hash: w.hash, size: w.data?.length ?? 7 }));
+          const frames = await collect(readFrames(rechunk(body, chunk), sizes, { verify: true }));
+          expect(frames).toEqual(unique.map((w) => ({ hash: w.hash, data: w.data })));
+        },
+      ),
+      { numRuns: 100 },
+    );
+  });
+
+  it('writes the header: raw hash, status, big-endian length', () => {
+    const hash = 'ab'.repeat(32);
+    const present = frameHeader(hash, 258);
+    expect(present.length).toBe(FRAME_HEADER_BYTES);
+    expect(present.subarray(0, 32).toString('hex')).toBe(hash);
+    expect([...present.subarray(32)]).toEqual([0, 0, 0, 0, 0, 0, 0, 1, 2]);
+    expect([...frameHeader(hash, null).subarray(32)]).toEqual([1, 0, 0, 0, 0, 0, 0, 0, 0]);
+    expect(() => frameHeader('zz', 1)).toThrow(/Not a SHA-256/);
+  });
+
+  it('checks the bytes against their hash only when asked to', async () => {
+    const data = randomBytes(50);
+    const hash = sha(data);
+    const forged = Buffer.concat([frameHeader(hash, 50), randomBytes(50)]);
+    const wanted = [{ hash, size: 50 }];
+    expect(await collect(readFrames(rechunk(forged, 9), wanted))).toHaveLength(1);
+    await expect(
+      collect(readFrames(rechunk(forged, 9), wanted, { verify: true, error: OtherError })),
+    ).rejects.toThrow(OtherError);
+  });
+
+  it('accepts "not available" with a length only when not strict', async () => {
+    const hash = sha(Buffer.from('x'));
+    const header = frameHeader(hash, null);
+    header.writeBigUInt64BE(5n, 33);
+    const wanted = [{ hash, size: 1 }];
+    expect(await collect(readFrames(rechunk(header, 100), wanted))).toEqual([{ hash, data: null }]);
+    await expect(
+      collect(readFrames(rechunk(header, 100), wanted, { strictAbsent: true })),
+    ).rejects.toThrow(/wrong length/);
+  });
+
+  it('refuses reordered, truncated and extra frames', async () => {
+    const a = randomBytes(20);
+    const b = randomBytes(30);
+    const fa = Buffer.concat([frameHeader(sha(a), 20), a]);
+    const fb = Buffer.concat([frameHeader(sha(b), 30), b]);
+    const wanted = [
+      { hash: sha(a), size: 20 },
+      { hash: sha(b), size: 30 },
+    ];
+    const read = (body: Buffer) => collect(readFrames(rechunk(body, 11), wanted));
+    await expect(read(Buffer.concat([fb, fa]))).rejects.toThrow(/unexpected frame/);
+    await expect(read(Buffer.concat([fa, fb]).subarray(0, 90))).rejects.toThrow(/ended early/);
+    await expect(read(fa)).rejects.toThrow(/ended early/);
+    await expect(read(Buffer.concat([fa, fb, Buffer.from('!')]))).rejects.toThrow(FrameError);
+  });
+
+  it('fails the stream in order when a load fails, and only when its turn comes', async () => {
+    const slow = randomBytes(10);
+    let release = (): void => undefined;
+    const gate = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    const hashes = [sha(slow), sha(Buffer.from('broken'))];
+    const frames = writeFrames(hashes, async (hash) => {
+      if (hash === hashes[1]) throw new Error('disk gone');
+      await gate;
+      return slow;
+    });
+    const first = frames.next();
+    // The second load has failed before the first is done: no unhandled rejection.
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    release();
+    expect((await first).value).toEqual(Buffer.concat([frameHeader(hashes[0] ?? '', 10), slow]));
+    await expect(frames.next()).rejects.toThrow('disk gone');
+  });
+});

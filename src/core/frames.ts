@@ -1,0 +1,145 @@
+/**
+ * Frames: many content-addressed items in one response body (folder files in
+ * folders/content-frames.ts, picture blobs in blobs/blob-frames.ts), one frame per requested
+ * hash, in request order:
+ *
+ *   32 bytes   the item's SHA-256 (raw)
+ *    1 byte    0 = present, 1 = not available at the sender
+ *    8 bytes   length (unsigned, big-endian; 0 when not available)
+ *    n bytes   the item
+ *
+ * The reader trusts none of it: each frame must answer the hash asked for next and have the size
+ * expected (and, with `verify`, hash to its name); a corrupt, truncated, reordered or extra frame
+ * throws a FrameError and ends the batch. Frames already yielded passed their checks.
+ */
+import { createHash } from 'node:crypto';
+import type { Readable } from 'node:stream';
+
+export const FRAME_HEADER_BYTES = 41;
+
+export interface Frame {
+  readonly hash: string;
+  /** The bytes, or null when the sender does not have the item. */
+  readonly data: Buffer | null;
+}
+
+export class FrameError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'FrameError';
+  }
+}
+
+export function frameHeader(hash: string, length: number | null): Buffer {
+  const header = Buffer.alloc(FRAME_HEADER_BYTES);
+  if (header.write(hash, 0, 32, 'hex') !== 32) throw new Error(`Not a SHA-256: ${hash}`);
+  header[32] = length === null ? 1 : 0;
+  header.writeBigUInt64BE(BigInt(length ?? 0), 33);
+  return header;
+}
+
+export interface ReadFramesOptions {
+  /** Check that each frame's bytes hash to its name (otherwise the caller checks them). */
+  readonly verify?: boolean;
+  /** Accept "not available" only with length 0 (otherwise any length). */
+  readonly strictAbsent?: boolean;
+  /** The error thrown for a bad frame. */
+  readonly error?: new (message: string) => FrameError;
+}
+
+/**
+ * Reads the frames of a response. `expected` lists the hashes asked for, in order, with the size
+ * each must have. Memory: the frame being read and one chunk.
+ */
+export async function* readFrames(
+  body: Readable | AsyncIterable<Buffer>,
+  expected: readonly { hash: string; size: number }[],
+  options: ReadFramesOptions = {},
+): AsyncGenerator<Frame> {
+  const Failure = options.error ?? FrameError;
+  let pending: Buffer[] = [];
+  let pendingBytes = 0;
+  let index = 0;
+  let want: { hash: string; length: number } | null = null;
+
+  const take = (n: number): Buffer => {
+    const all = pending.length === 1 ? (pending[0] as Buffer) : Buffer.concat(pending);
+    const out = all.subarray(0, n);
+    const rest = all.subarray(n);
+    pending = rest.length > 0 ? [rest] : [];
+    pendingBytes = rest.length;
+    return out;
+  };
+
+  for await (const chunk of body as AsyncIterable<Buffer>) {
+    pending.push(chunk);
+    pendingBytes += chunk.length;
+    for (;;) {
+      if (want === null) {
+        if (pendingBytes < FRAME_HEADER_BYTES) break;
+        const header = take(FRAME_HEADER_BYTES);
+        const hash = header.subarray(0, 32).toString('hex');
+        const ask = expected[index];
+        if (ask?.hash !== hash) throw new Failure(`unexpected frame for ${hash.slice(0, 12)}`);
+        index++;
+        const status = header[32];
+        const length = header.readBigUInt64BE(33);
+        if (status === 1 && (length === 0n || options.strictAbsent !== true)) {
+          yield { hash, data: null };
+          continue;
+        }
+        if (status !== 0 || length !== BigInt(ask.size)) {
+          throw new Failure(`frame for ${hash.slice(0, 12)} has the wrong length`);
+        }
+        want = { hash, length: ask.size };
+      }
+      if (pendingBytes < want.length) break;
+      // Copied out: the frame's bytes must not pin the (possibly larger) chunk they came in.
+      const data = Buffer.from(take(want.length));
+      const hash = want.hash;
+      want = null;
+      if (options.verify === true && createHash('sha256').update(data).digest('hex') !== hash) {
+        throw new Failure(`frame for ${hash.slice(0, 12)} does not hash to its name`);
+      }
+      yield { hash, data };
+    }
+  }
+  if (want !== null || pendingBytes > 0 || index < expected.length) {
+    throw new Failure('the batch ended early');
+  }
+}
+
+export interface WriteFramesOptions {
+  /** How many items are loaded at once (default 8). */
+  readonly readAhead?: number;
+  /** Builds a frame's header (default frameHeader). */
+  readonly header?: (hash: string, length: number | null) => Buffer;
+}
+
+/**
+ * The frames answering `hashes`, as a stream's chunks. `load` gives an item's bytes, or null to
+ * send it as not available. Up to `readAhead` items are loaded at once; frames keep the request's
+ * order, and a failed load fails the stream when its turn comes.
+ */
+export async function* writeFrames(
+  hashes: readonly string[],
+  load: (hash: string) => Promise<Buffer | null>,
+  options: WriteFramesOptions = {},
+): AsyncGenerator<Buffer> {
+  const readAhead = options.readAhead ?? 8;
+  const header = options.header ?? frameHeader;
+  const frame = async (hash: string): Promise<Buffer> => {
+    const data = await load(hash);
+    return data === null ? header(hash, null) : Buffer.concat([header(hash, data.length), data]);
+  };
+  const window: Promise<Buffer>[] = [];
+  let next = 0;
+  while (next < hashes.length || window.length > 0) {
+    while (next < hashes.length && window.length < readAhead) {
+      const loading = frame(hashes[next++] as string);
+      loading.catch(() => undefined); // awaited in order below
+      window.push(loading);
+    }
+    yield await (window.shift() as Promise<Buffer>);
+  }
+}
