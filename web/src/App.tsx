@@ -12,7 +12,7 @@ import {
 } from './components/icons';
 import { matchRoute, needsAccount, paths, type Route } from './lib/routes';
 import { ClusterPage } from './pages/ClusterPage';
-import { EventPage } from './pages/EventPage';
+import { EventPage } from './pages/event/EventPage';
 import { EventsPage } from './pages/EventsPage';
 import { GalleryPage } from './pages/GalleryPage';
 import { LoginPage } from './pages/LoginPage';

@@ -1,0 +1,80 @@
+/** The invite page: a person joins the event with a name. */
+import { useState, type SyntheticEvent } from 'react';
+import { ApiError, api } from '../../api/client';
+import type { MosaicEvent } from '../../api/types';
+import { messageOf } from '../../components/common';
+import { Logo } from '../../components/icons';
+
+export function JoinCard({
+  id,
+  invite,
+  title,
+  onJoined,
+}: {
+  id: string;
+  invite: string;
+  title: string | null;
+  onJoined: (event: MosaicEvent) => void;
+}) {
+  const [name, setName] = useState('');
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<string | null>(null);
+
+  const submit = async (e: SyntheticEvent) => {
+    e.preventDefault();
+    setBusy(true);
+    setError(null);
+    try {
+      onJoined(await api.joinEvent(id, invite, name.trim()));
+    } catch (caught) {
+      setError(
+        caught instanceof ApiError && caught.status === 403
+          ? 'This invite link is not valid (any more).'
+          : caught instanceof ApiError && caught.status === 409
+            ? 'This event is full.'
+            : messageOf(caught),
+      );
+      setBusy(false);
+    }
+  };
+
+  return (
+    <div className="login">
+      <form className="login-card" onSubmit={(e) => void submit(e)}>
+        <div className="login-brand">
+          <Logo size={40} />
+          <p className="muted">You are invited to</p>
+          <h1>{title ?? 'a photo event'}</h1>
+          <p className="muted small">
+            Add your photos to a shared montage; it is published when everyone accepts it.
+          </p>
+          <p className="muted small">
+            Joined before on another phone or browser? Open the personal link you were given then:
+            joining again here makes you a new, different participant.
+          </p>
+        </div>
+        <label className="field">
+          <span>Your name</span>
+          <input
+            name="name"
+            required
+            maxLength={64}
+            autoComplete="nickname"
+            value={name}
+            onChange={(e) => {
+              setName(e.target.value);
+            }}
+          />
+        </label>
+        {error && (
+          <p className="form-error" role="alert">
+            {error}
+          </p>
+        )}
+        <button type="submit" className="btn btn-primary btn-block" disabled={busy}>
+          {busy ? 'Joining…' : 'Join the event'}
+        </button>
+      </form>
+    </div>
+  );
+}
