@@ -12,17 +12,14 @@ import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import pino from 'pino';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { SqliteAccountRepository } from '../accounts/account.repository.js';
 import { HybridClock } from '../core/hlc.js';
 import { openDatabase, type Db } from '../db/database.js';
-import { ChangeLog } from '../oplog/change-log.js';
 import type { Op } from '../oplog/op.js';
 import { OpLogRepository } from '../oplog/oplog.repository.js';
-import { SqlitePictureRepository } from '../pictures/picture.repository.js';
-import { DeviceRepository } from '../devices/device.repository.js';
 import type { ContentSource } from './content-source.js';
 import { FolderIndexRepository } from './folder-index.repository.js';
 import { FolderSync } from './folder-sync.js';
+import { folderChangeLog } from './testing.js';
 import { ensureMarker } from './marker.js';
 
 const SELF = 'aaaaaaaaaaaaaaa1';
@@ -67,14 +64,7 @@ describe('a crash between placing pulled files and recording them', () => {
     await ensureMarker(root, 'folder');
     const index = new FolderIndexRepository(db);
     const oplog = new OpLogRepository(db);
-    const changes = new ChangeLog(db, oplog, new HybridClock(SELF), SELF, {
-      pictures: new SqlitePictureRepository(db),
-      accounts: new SqliteAccountRepository(db),
-      hasBlob: () => false,
-      devices: new DeviceRepository(db),
-      folders: index,
-      selfId: SELF,
-    });
+    const changes = folderChangeLog(db, SELF, index, oplog);
     const contents = Array.from({ length: FILES }, (_, i) => content(i));
     const node = (crash: boolean) =>
       new FolderSync({
@@ -133,14 +123,7 @@ describe('a crash between placing pulled files and recording them', () => {
     await ensureMarker(root, 'folder');
     const index = new FolderIndexRepository(db);
     const oplog = new OpLogRepository(db);
-    const changes = new ChangeLog(db, oplog, new HybridClock(SELF), SELF, {
-      pictures: new SqlitePictureRepository(db),
-      accounts: new SqliteAccountRepository(db),
-      hasBlob: () => false,
-      devices: new DeviceRepository(db),
-      folders: index,
-      selfId: SELF,
-    });
+    const changes = folderChangeLog(db, SELF, index, oplog);
     const node = (crash: boolean) =>
       new FolderSync({
         config: { id: 'folder', root },

@@ -10,16 +10,12 @@ import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import pino from 'pino';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { SqliteAccountRepository } from '../accounts/account.repository.js';
 import { HybridClock } from '../core/hlc.js';
 import { openDatabase, type Db } from '../db/database.js';
-import { ChangeLog } from '../oplog/change-log.js';
-import { OpLogRepository } from '../oplog/oplog.repository.js';
-import { SqlitePictureRepository } from '../pictures/picture.repository.js';
-import { DeviceRepository } from '../devices/device.repository.js';
 import type { ContentSource } from './content-source.js';
 import { FolderIndexRepository } from './folder-index.repository.js';
 import { FolderSync } from './folder-sync.js';
+import { folderChangeLog } from './testing.js';
 import { ensureMarker } from './marker.js';
 
 const SELF = 'aaaaaaaaaaaaaaa1';
@@ -67,14 +63,7 @@ describe('a local save racing a pulled file', () => {
     const remote = Buffer.from('v2 from the peer');
     const save = 'the local save, made while v2 was being placed';
     const index = new FolderIndexRepository(db);
-    const changes = new ChangeLog(db, new OpLogRepository(db), new HybridClock(SELF), SELF, {
-      pictures: new SqlitePictureRepository(db),
-      accounts: new SqliteAccountRepository(db),
-      hasBlob: () => false,
-      devices: new DeviceRepository(db),
-      folders: index,
-      selfId: SELF,
-    });
+    const changes = folderChangeLog(db, SELF, index);
     let raced = false;
     const sync = new FolderSync({
       config: { id: 'folder', root },
@@ -139,14 +128,7 @@ describe('a local save racing a pulled file', () => {
     }
     const remote = Buffer.from('v2 of edited.txt from the peer');
     const index = new FolderIndexRepository(db);
-    const changes = new ChangeLog(db, new OpLogRepository(db), new HybridClock(SELF), SELF, {
-      pictures: new SqlitePictureRepository(db),
-      accounts: new SqliteAccountRepository(db),
-      hasBlob: () => false,
-      devices: new DeviceRepository(db),
-      folders: index,
-      selfId: SELF,
-    });
+    const changes = folderChangeLog(db, SELF, index);
     const sync = new FolderSync({
       config: { id: 'folder', root },
       db,

@@ -11,16 +11,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { SqliteAccountRepository } from '../accounts/account.repository.js';
 import { HybridClock } from '../core/hlc.js';
 import { openDatabase, type Db } from '../db/database.js';
-import { ChangeLog } from '../oplog/change-log.js';
-import { OpLogRepository } from '../oplog/oplog.repository.js';
-import { SqlitePictureRepository } from '../pictures/picture.repository.js';
-import { DeviceRepository } from '../devices/device.repository.js';
 import type { ContentSource } from './content-source.js';
 import { FolderIndexRepository } from './folder-index.repository.js';
 import { FolderSync } from './folder-sync.js';
+import { folderChangeLog } from './testing.js';
 import { ensureMarker } from './marker.js';
 
 const SELF = 'aaaaaaaaaaaaaaa1';
@@ -57,14 +53,7 @@ describe('a conflict copy whose content nobody holds', () => {
     await mkdir(root);
     await ensureMarker(root, 'folder');
     const index = new FolderIndexRepository(db);
-    const changes = new ChangeLog(db, new OpLogRepository(db), new HybridClock(SELF), SELF, {
-      pictures: new SqlitePictureRepository(db),
-      accounts: new SqliteAccountRepository(db),
-      hasBlob: () => false,
-      devices: new DeviceRepository(db),
-      folders: index,
-      selfId: SELF,
-    });
+    const changes = folderChangeLog(db, SELF, index);
     const sync = new FolderSync({
       config: { id: 'folder', root },
       db,
@@ -116,14 +105,7 @@ describe('a conflict copy whose content nobody holds', () => {
     await mkdir(root);
     await ensureMarker(root, 'folder');
     const index = new FolderIndexRepository(db);
-    const changes = new ChangeLog(db, new OpLogRepository(db), new HybridClock(SELF), SELF, {
-      pictures: new SqlitePictureRepository(db),
-      accounts: new SqliteAccountRepository(db),
-      hasBlob: () => false,
-      devices: new DeviceRepository(db),
-      folders: index,
-      selfId: SELF,
-    });
+    const changes = folderChangeLog(db, SELF, index);
     const down: ContentSource = {
       ...emptyPeer,
       baseUrl: 'http://down.invalid',
