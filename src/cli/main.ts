@@ -8,6 +8,7 @@ import { nodeCommand } from './node.command.js';
 import { userCommand } from './user.command.js';
 import { loginCommand } from './login.command.js';
 import { syncCommand } from './sync.command.js';
+import { migrateCommand } from './migrate.command.js';
 
 export async function main(argv: readonly string[]): Promise<void> {
   const program = new Command()
@@ -20,5 +21,6 @@ export async function main(argv: readonly string[]): Promise<void> {
   program.addCommand(userCommand());
   program.addCommand(loginCommand());
   program.addCommand(syncCommand());
+  program.addCommand(migrateCommand());
   await program.parseAsync(argv);
 }
