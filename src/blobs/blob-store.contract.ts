@@ -211,6 +211,10 @@ export function blobStoreContract(
       expect(await store.hasNamed(name)).toBe(false);
     });
 
+    it('answers a health probe', async () => {
+      await expect(store.probe()).resolves.toBeUndefined();
+    });
+
     it('refuses names that are not SHA-256 digests or safe object names', async () => {
       await expect(store.has('../../etc/passwd')).rejects.toThrow();
       await expect(store.read('A'.repeat(64))).rejects.toThrow();

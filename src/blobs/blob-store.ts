@@ -75,6 +75,12 @@ export interface BlobStore {
   hasNamed(name: string): Promise<boolean>;
   removeNamed(name: string): Promise<void>;
 
+  /**
+   * Resolves when the store answers (health checks): the directory is writable, or the bucket
+   * answers a HEAD. Gives up when `signal` aborts.
+   */
+  probe(signal?: AbortSignal): Promise<void>;
+
   /** Releases connections and the like. */
   close(): Promise<void>;
 }

@@ -11,8 +11,8 @@
  * directory fsynced), so a blob that exists is always whole. Nothing is buffered in memory.
  */
 import { randomUUID } from 'node:crypto';
-import { createReadStream, createWriteStream } from 'node:fs';
-import { mkdir, open, readdir, rename, rm, stat, unlink, utimes } from 'node:fs/promises';
+import { constants, createReadStream, createWriteStream } from 'node:fs';
+import { access, mkdir, open, readdir, rename, rm, stat, unlink, utimes } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -262,6 +262,11 @@ export class LocalBlobStore implements BlobStore, BatchBlobStore {
 
   async removeNamed(name: string): Promise<void> {
     await rm(this.namedPath(name), { force: true });
+  }
+
+  /** The blobs directory is there and writable (a full or read-only disk shows up in uploads). */
+  async probe(): Promise<void> {
+    await access(this.blobsDir, constants.W_OK);
   }
 
   async close(): Promise<void> {

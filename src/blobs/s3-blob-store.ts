@@ -318,6 +318,13 @@ export class S3BlobStore implements BlobStore {
     );
   }
 
+  async probe(signal?: AbortSignal): Promise<void> {
+    await this.client.send(
+      new HeadBucketCommand({ Bucket: this.bucket }),
+      signal === undefined ? {} : { abortSignal: signal },
+    );
+  }
+
   async close(): Promise<void> {
     this.client.destroy();
   }

@@ -51,3 +51,8 @@ export function setMeta(db: Db, key: string, value: string): void {
     'INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value',
   ).run(key, value);
 }
+
+/** Health probe: the file answers a query (src/storage/health.ts). */
+export function pingDatabase(db: Db): void {
+  db.prepare('SELECT 1').get();
+}

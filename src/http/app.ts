@@ -32,6 +32,7 @@ import { deviceRoutes, type DeviceRoutesDeps } from './routes/devices.routes.js'
 import type { FolderStatus } from '../folders/folder-sync.js';
 import { pictureRoutes } from './routes/pictures.routes.js';
 import { systemRoutes, type SystemInfo } from './routes/system.routes.js';
+import type { HealthCheck } from '../storage/health.js';
 import { eventRoutes, type EventRoutesDeps } from './routes/events.routes.js';
 import { eventPeerRoutes, type EventPeerRoutesDeps } from './routes/events.peer.routes.js';
 import { streamRoutes } from './routes/stream.routes.js';
@@ -54,6 +55,8 @@ export interface AppDeps {
   readonly blobs: BlobStore;
   readonly thumbs: Thumbnails;
   readonly metrics: Metrics;
+  /** What `/healthz` checks (the database, the object store); default: nothing. */
+  readonly health?: HealthCheck;
   readonly cluster: ClusterRoutesDeps;
   /** The synced folders this account may use (see devices/folder-access.ts). */
   readonly folders: (principal: Principal) => FolderStatus[];
@@ -134,7 +137,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   installAuth(app, { accounts: deps.accounts, metricsToken: deps.metricsToken });
   installRequestMetrics(app, deps.metrics.registry);
 
-  await app.register(systemRoutes(deps.info, deps.metrics.registry));
+  await app.register(systemRoutes(deps.info, deps.metrics.registry, deps.health));
   await app.register(authRoutes(deps.accounts));
   await app.register(
     pictureRoutes({

@@ -4,6 +4,7 @@
 import type { FastifyInstance } from 'fastify';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { PeerStatus } from '../replication/replicator.js';
+import type { PoolFigures } from '../storage/metadata/dialect.js';
 
 export interface Metrics {
   readonly registry: Registry;
@@ -166,4 +167,59 @@ export function installRequestMetrics(app: FastifyInstance, registry: Registry):
     requests.inc({ method: request.method, route, status: String(reply.statusCode) });
     latency.observe({ method: request.method, route }, reply.elapsedTime / 1000);
   });
+}
+
+/** A once-per-site lease as this process sees it: its fencing token while held, else null. */
+export interface LeaseFigure {
+  readonly name: string;
+  readonly token: number | null;
+}
+
+/**
+ * The metadata store's connection pool (PostgreSQL) and the once-per-site leases, read at
+ * scrape time. Without a pool (SQLite) the pool gauges are not registered.
+ */
+export function registerStorageMetrics(
+  registry: Registry,
+  sources: {
+    readonly pool?: (() => PoolFigures) | undefined;
+    readonly leases: () => readonly LeaseFigure[];
+  },
+): void {
+  const { pool } = sources;
+  if (pool !== undefined) {
+    const gauge = (name: string, help: string, value: (p: PoolFigures) => number) =>
+      new Gauge({
+        name,
+        help,
+        registers: [registry],
+        collect() {
+          this.set(value(pool()));
+        },
+      });
+    gauge('mosaic_db_pool_connections', 'Database connections open (busy or idle)', (p) => p.total);
+    gauge('mosaic_db_pool_idle', 'Database connections open and idle', (p) => p.idle);
+    gauge('mosaic_db_pool_waiting', 'Queries waiting for a database connection', (p) => p.waiting);
+  }
+  const lease = (name: string, help: string, value: (l: LeaseFigure) => number) =>
+    new Gauge({
+      name,
+      help,
+      labelNames: ['lease'],
+      registers: [registry],
+      collect() {
+        this.reset();
+        for (const l of sources.leases()) this.set({ lease: l.name }, value(l));
+      },
+    });
+  lease(
+    'mosaic_lease_held',
+    'Whether this process holds the once-per-site lease (1) or not (0)',
+    (l) => (l.token === null ? 0 : 1),
+  );
+  lease(
+    'mosaic_lease_token',
+    'Fencing token of the lease while this process holds it, else 0',
+    (l) => l.token ?? 0,
+  );
 }

@@ -23,11 +23,17 @@ import { LoginFanout } from '../replication/login-fanout.js';
 import { openBlobStores } from '../blobs/open-blob-stores.js';
 import type { NodeConfig } from '../config/node-config.js';
 import { HybridClock } from '../core/hlc.js';
-import { openDatabase, type Db } from '../db/database.js';
+import { openDatabase, pingDatabase, type Db } from '../db/database.js';
 import { buildApp } from '../http/app.js';
 import { LiveFeed } from '../http/live-feed.js';
 import { defaultWebRoot } from '../http/web.js';
-import { createMetrics, registerFolderMetrics, registerPeerMetrics } from '../http/metrics.js';
+import {
+  createMetrics,
+  registerFolderMetrics,
+  registerPeerMetrics,
+  registerStorageMetrics,
+} from '../http/metrics.js';
+import { healthCheck } from '../storage/health.js';
 import { Faults } from '../faults/faults.js';
 import { BlobSync } from '../replication/blob-sync.js';
 import { PeerVerifier } from '../replication/peer-auth.js';
@@ -242,6 +248,16 @@ export async function startNode(
   registerPeerMetrics(metrics.registry, peerStatus);
   registerFolderMetrics(metrics.registry, () => [...folders.values()]);
   events.registerMetrics(metrics.registry);
+  // Leases and the pool arrive with the PostgreSQL store; until then, none to report.
+  registerStorageMetrics(metrics.registry, { leases: () => [] });
+  const health = healthCheck({
+    database: async () => {
+      pingDatabase(db);
+    },
+    blobs: async (signal) => {
+      await Promise.all([stores.pictures.probe(signal), stores.eventPhotos.probe(signal)]);
+    },
+  });
   const app = await buildApp({
     log,
     info: { nodeId: identity.id, nodeName: identity.name, version: VERSION },
@@ -255,6 +271,7 @@ export async function startNode(
     blobs,
     thumbs,
     metrics,
+    health,
     folders: (principal) =>
       [...folders.values()].filter((f) => access.canUse(principal, f.id)).map((f) => f.status()),
     devices: { devices, faults },

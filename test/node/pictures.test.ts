@@ -373,7 +373,11 @@ describe('pictures', () => {
     const anonymous = api(node.url);
     const health = await anonymous.get('/healthz');
     expect(health.status).toBe(200);
-    expect(health.body).toMatchObject({ status: 'ok', version: expect.any(String) as unknown });
+    expect(health.body).toMatchObject({
+      status: 'ok',
+      version: expect.any(String) as unknown,
+      checks: { database: { ok: true }, blobs: { ok: true } },
+    });
 
     expect((await anonymous.get('/metrics')).status).toBe(401);
     const metrics = await admin.get<string>('/metrics');

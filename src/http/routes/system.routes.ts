@@ -1,6 +1,7 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { Registry } from 'prom-client';
+import type { HealthCheck, HealthReport } from '../../storage/health.js';
 
 export interface SystemInfo {
   readonly nodeId: string;
@@ -8,31 +9,68 @@ export interface SystemInfo {
   readonly version: string;
 }
 
+const Part = z.object({ ok: z.boolean(), ms: z.number() });
+const Checks = z.object({ database: Part.optional(), blobs: Part.optional() });
+
+/** Every part answers: nothing to check is healthy too (an app built without storage). */
+const NOTHING_TO_CHECK: HealthCheck = { check: () => Promise.resolve({ ok: true, parts: {} }) };
+
 export const systemRoutes =
-  (info: SystemInfo, registry: Registry): FastifyPluginAsyncZod =>
+  (
+    info: SystemInfo,
+    registry: Registry,
+    health: HealthCheck = NOTHING_TO_CHECK,
+  ): FastifyPluginAsyncZod =>
   async (app) => {
     app.get(
       '/healthz',
       {
         config: { public: true },
         schema: {
-          summary: 'Liveness',
+          summary:
+            'Health: 200 when the database and the object store answer, else 503 naming the part',
           response: {
             200: z.object({
               status: z.literal('ok'),
               node: z.string(),
               name: z.string(),
               version: z.string(),
+              checks: Checks,
+            }),
+            503: z.object({
+              status: z.literal('unavailable'),
+              node: z.string(),
+              name: z.string(),
+              version: z.string(),
+              checks: Checks,
+              error: z.object({ code: z.literal('unavailable'), message: z.string() }),
             }),
           },
         },
       },
-      async () => ({
-        status: 'ok' as const,
-        node: info.nodeId,
-        name: info.nodeName,
-        version: info.version,
-      }),
+      async (request, reply) => {
+        const report = await health.check();
+        const body = {
+          node: info.nodeId,
+          name: info.nodeName,
+          version: info.version,
+          checks: publicChecks(report),
+        };
+        if (report.ok) return { status: 'ok' as const, ...body };
+        // The details (addresses, driver errors) go to the log, not to an anonymous caller.
+        request.log.warn({ health: report.parts }, 'health check failed');
+        const failed = Object.entries(report.parts)
+          .filter(([, part]) => !part.ok)
+          .map(([name]) => name);
+        return reply.code(503).send({
+          status: 'unavailable' as const,
+          ...body,
+          error: {
+            code: 'unavailable' as const,
+            message: `Not answering: ${failed.join(', ')}`,
+          },
+        });
+      },
     );
 
     app.get(
@@ -48,3 +86,12 @@ export const systemRoutes =
         reply.header('Content-Type', registry.contentType).send(await registry.metrics()),
     );
   };
+
+function publicChecks(report: HealthReport): z.infer<typeof Checks> {
+  const out: z.infer<typeof Checks> = {};
+  for (const name of ['database', 'blobs'] as const) {
+    const part = report.parts[name];
+    if (part !== undefined) out[name] = { ok: part.ok, ms: part.ms };
+  }
+  return out;
+}

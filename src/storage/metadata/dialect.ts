@@ -42,7 +42,17 @@ export interface MetadataStore {
    * COMMITTED; see docs/architecture.md, "Metadata store", for why and for the row-lock rule.
    */
   transaction<T>(fn: (trx: Transaction<Schema>) => Promise<T>): Promise<T>;
+  /** The connection pool's figures now (PostgreSQL; absent for SQLite's one connection). */
+  readonly pool?: () => PoolFigures;
   close(): Promise<void>;
+}
+
+export interface PoolFigures {
+  /** Connections open, busy or idle. */
+  readonly total: number;
+  readonly idle: number;
+  /** Queries queued for a connection. */
+  readonly waiting: number;
 }
 
 /** The words a picture search looks for: runs of letters and digits, as FTS5's unicode61. */

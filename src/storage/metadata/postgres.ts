@@ -66,6 +66,7 @@ export async function openPostgresStore(
     db,
     dialect: postgresDialect,
     transaction: (fn) => db.transaction().setIsolationLevel('read committed').execute(fn),
+    pool: () => ({ total: pool.totalCount, idle: pool.idleCount, waiting: pool.waitingCount }),
     close: () => db.destroy(),
   };
 }
