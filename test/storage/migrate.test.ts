@@ -5,6 +5,7 @@
  * every table compared row by row and every blob byte by byte.
  */
 import { execFile } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { cp, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -309,6 +310,38 @@ describe('mosaic migrate', () => {
     expect(done.blobs['blobs:pictures:live']?.copied).toBeLessThan(5);
     await expectSameTables(join(dir, MIGRATED_FILE), to.database);
     await expectSameBlobs(dir, to.bucket);
+  });
+
+  test('a node killed with SIGKILL (its last commits only in the WAL) moves whole', async () => {
+    const dir = await copyOfFixture();
+    const node = await startNode({ dataDir: dir });
+    const admin = api(node.url, await login(node.url, 'admin', ADMIN_PASSWORD));
+    const file = await makeImage({ width: 200, height: 100, format: 'png', seed: 4242 });
+    const up = await admin.upload<Picture>({ file, fields: { title: 'just before the crash' } });
+    expect(up.status).toBe(201);
+    await node.kill();
+    expect(existsSync(join(dir, 'mosaic.db-wal'))).toBe(true);
+    const to = await target();
+    const done = await migrateSite({
+      dataDir: dir,
+      database: to.database,
+      blobs: to.blobs,
+      env: s3Env(),
+    });
+    expect(done.state).toBe('migrated');
+    await expectSameTables(join(dir, MIGRATED_FILE), to.database);
+    await expectSameBlobs(dir, to.bucket);
+    const store = await openPostgresStore(to.database);
+    try {
+      const row = await store.db
+        .selectFrom('pictures')
+        .select('title')
+        .where('id', '=', up.body.id)
+        .executeTakeFirst();
+      expect(row?.title).toBe('just before the crash');
+    } finally {
+      await store.close();
+    }
   });
 
   test('refuses while the node runs, and a database that holds another site', async () => {
