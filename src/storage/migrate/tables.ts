@@ -16,6 +16,7 @@ export type AnyTables = Record<string, Row>;
 /** PostgreSQL takes at most 65535 parameters per statement; stay well under. */
 const PARAMETERS_PER_BATCH = 20_000;
 const MAX_ROWS_PER_BATCH = 1000;
+const BYTES_PER_BATCH = 8 * 1024 * 1024;
 
 export interface TableCopied {
   readonly table: string;
@@ -32,14 +33,23 @@ export async function copyTable(
 ): Promise<TableCopied> {
   const keys = await source.keyColumns(table);
   const columns = await columnCount(source.db, table);
-  const batch =
-    options.batchRows ??
-    Math.max(1, Math.min(MAX_ROWS_PER_BATCH, Math.floor(PARAMETERS_PER_BATCH / columns)));
+  const most = Math.max(
+    1,
+    Math.min(MAX_ROWS_PER_BATCH, Math.floor(PARAMETERS_PER_BATCH / columns)),
+  );
+  // The first page is small: how large rows are is learnt from it.
+  let batch = options.batchRows ?? Math.min(most, 100);
   let after = progress.stage === stageOf(table) ? progress.after : null;
   let rows = 0;
   for (;;) {
     const page = await readPage(source.db, table, keys, after, batch);
     if (page.length === 0) break;
+    // Rows can be large (a big file's block list in folder_files): keep a batch near
+    // BYTES_PER_BATCH in memory, whatever its row count.
+    if (options.batchRows === undefined) {
+      const perRow = Math.max(1, bytesOf(page) / page.length);
+      batch = Math.max(1, Math.min(most, Math.floor(BYTES_PER_BATCH / perRow)));
+    }
     const last = page[page.length - 1] ?? {};
     after = keys.map((k) => last[k]);
     rows += page.length;
@@ -47,6 +57,19 @@ export async function copyTable(
     options.afterBatch?.();
   }
   return { table, rows };
+}
+
+/** About how many bytes a page of rows holds (strings and buffers; numbers count 8). */
+function bytesOf(rows: readonly Row[]): number {
+  let total = 0;
+  for (const row of rows) {
+    for (const value of Object.values(row)) {
+      if (typeof value === 'string') total += value.length;
+      else if (Buffer.isBuffer(value)) total += value.length;
+      else total += 8;
+    }
+  }
+  return total;
 }
 
 export function stageOf(table: string): string {
