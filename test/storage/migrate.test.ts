@@ -6,7 +6,7 @@
  */
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { cp, readFile, rm } from 'node:fs/promises';
+import { cp, readFile, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { HeadObjectCommand, S3Client } from '@aws-sdk/client-s3';
@@ -263,6 +263,17 @@ describe('mosaic migrate', () => {
     const again = await cli(['--from-data', dir, '--database', to.database, '--blobs', to.blobs]);
     expect(again.code, again.output).toBe(0);
     expect(again.output).toMatch(/Nothing to do/);
+
+    // The old node started again by mistake (its file renamed back) and took a new operation:
+    // running migrate again says so instead of "nothing to do".
+    await rename(old, join(dir, 'mosaic.db'));
+    const revived = await startNode({ dataDir: dir });
+    const admin = api(revived.url, await login(revived.url, 'admin', ADMIN_PASSWORD));
+    expect((await admin.post('/api/tokens', { name: 'late' })).status).toBe(201);
+    expect(await revived.stop()).toBe(0);
+    const late = await cli(['--from-data', dir, '--database', to.database, '--blobs', to.blobs]);
+    expect(late.code, late.output).toBe(1);
+    expect(late.output).toMatch(/The old node ran after it was migrated/);
   });
 
   test('an interrupted migration refuses nodes, then finishes when run again', async () => {

@@ -12,6 +12,7 @@
  * keyed, so running it again after a crash finishes the job, and after success does nothing.
  */
 import { existsSync } from 'node:fs';
+import type { Kysely } from 'kysely';
 import { rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { openBlobStores } from '../../blobs/open-blob-stores.js';
@@ -19,7 +20,7 @@ import { parseBlobsUrl } from '../../config/blobs-url.js';
 import { openPostgresStore } from '../metadata/postgres.js';
 import { copyArea, type AreaCopied, type BlobArea, type LocalLayout } from './blobs.js';
 import { openSqliteSource, type SqliteSource } from './sqlite-source.js';
-import { copyTable, stageOf, type TableCopied } from './tables.js';
+import { copyTable, stageOf, type AnyTables, type TableCopied } from './tables.js';
 import { MigrationTarget, type MigrationProgress } from './target.js';
 
 export interface MigrateOptions {
@@ -96,6 +97,7 @@ async function migrateOpen(
     const target = new MigrationTarget(store);
     const claim = await target.claim(siteId);
     if (claim.state === 'complete') {
+      await assertNothingNewer(source, store.db as unknown as Kysely<AnyTables>);
       log(`site ${siteId} is already in the database: nothing to copy`);
       return { state: 'already-migrated', siteId, tables: [], blobs: {} };
     }
@@ -157,6 +159,31 @@ async function migrateOpen(
     return { state: 'migrated', siteId, tables, blobs };
   } finally {
     await store.close();
+  }
+}
+
+/**
+ * After a finished migration the old file must hold nothing the database lacks: if the old
+ * node ran again (its file renamed back), its new operations would be lost silently.
+ */
+async function assertNothingNewer(source: SqliteSource, target: Kysely<AnyTables>): Promise<void> {
+  const last = async (db: Kysely<AnyTables>) => {
+    const rows = await db
+      .selectFrom('ops')
+      .select((eb) => [eb.ref('origin').as('origin'), eb.fn.max('seq').as('seq')])
+      .groupBy('origin')
+      .execute();
+    return new Map(rows.map((r) => [String(r['origin']), Number(r['seq'])]));
+  };
+  const [old, moved] = await Promise.all([last(source.db), last(target)]);
+  const behind = [...old].filter(([origin, seq]) => seq > (moved.get(origin) ?? 0));
+  if (behind.length > 0) {
+    const [origin, seq] = behind[0] ?? ['', 0];
+    throw new Error(
+      `The old node ran after it was migrated: its file has operations the database lacks ` +
+        `(origin ${origin} up to ${seq}, the database ${moved.get(origin) ?? 0}). They cannot be ` +
+        `merged in: keep one of the two, and never run both.`,
+    );
   }
 }
 
