@@ -52,12 +52,15 @@ export class Replicator {
   private readonly links = new Map<string, PeerLink>();
   private selfUrl: string | null = null;
   private timer: NodeJS.Timeout | null = null;
+  /** Links exist only while running (in the process that leads the site: node/site-lead.ts). */
+  private running = false;
 
   constructor(private readonly deps: ReplicatorDeps) {}
 
   /** Starts talking to peers: the static ones, and those remembered from earlier runs. */
   async start(selfUrl: string | null, staticPeers: readonly string[]): Promise<void> {
     this.selfUrl = selfUrl;
+    this.running = true;
     for (const url of staticPeers) this.addPeer(url, 'static');
     for (const known of await this.deps.peers.all()) this.addPeer(known.url, known.source);
     this.timer = setInterval(() => {
@@ -68,15 +71,19 @@ export class Replicator {
   }
 
   async stop(): Promise<void> {
+    this.running = false;
     if (this.timer) clearInterval(this.timer);
-    for (const link of this.links.values()) link.closed = true;
-    await Promise.all([...this.links.values()].map((l) => l.idle()));
+    this.timer = null;
+    const links = [...this.links.values()];
+    this.links.clear();
+    for (const link of links) link.closed = true;
+    await Promise.all(links.map((l) => l.idle()));
   }
 
   /** Adds a peer by URL (static, discovered, or learned from a request it sent us). */
   addPeer(rawUrl: string, source: PeerSource): void {
     const url = normalizeUrl(rawUrl);
-    if (url === null || url === this.selfUrl || this.links.has(url)) return;
+    if (!this.running || url === null || url === this.selfUrl || this.links.has(url)) return;
     const client = new PeerClient(url, {
       key: this.deps.key,
       self: { nodeId: this.deps.selfId, name: this.deps.selfName, url: this.selfUrl },
