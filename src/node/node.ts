@@ -43,6 +43,7 @@ import { SqlitePictureRepository } from '../pictures/picture.repository.js';
 import { PictureService } from '../pictures/picture.service.js';
 import { VERSION } from '../version.js';
 import { createEvents } from '../events/index.js';
+import { sqliteStoreOver } from '../storage/metadata/sqlite.js';
 import { loadIdentity, type NodeIdentity } from './identity.js';
 import { DeviceService } from '../devices/device.service.js';
 import { FolderAccess } from '../devices/folder-access.js';
@@ -204,7 +205,7 @@ export async function startNode(
 
   // Group photo events (two-phase commit between the sites; see docs/events.md).
   const events = await createEvents({
-    db,
+    store: sqliteStoreOver(db), // the node's connection, shared (the store is not closed)
     dataDir: config.dataDir,
     photos: stores.eventPhotos,
     log,

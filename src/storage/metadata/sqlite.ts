@@ -113,7 +113,15 @@ export const sqliteDialect: MetadataDialect = {
  * src/db/database.ts, so an existing data directory opens unchanged.
  */
 export function openSqliteStore(file: string): MetadataStore {
-  const database: Database.Database = openDatabase(file);
+  return sqliteStoreOver(openDatabase(file));
+}
+
+/**
+ * A metadata store over an open (and migrated) better-sqlite3 connection, sharing it: for the
+ * parts of a node still written with better-sqlite3 directly, during the move to the store.
+ * Closing the store closes the connection.
+ */
+export function sqliteStoreOver(database: Database.Database): MetadataStore {
   const db = new Kysely<Schema>({ dialect: new ImmediateSqliteDialect({ database }) });
   return {
     db,
