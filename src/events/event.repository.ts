@@ -175,24 +175,20 @@ export class EventRepository {
    * at or before it, less the photos of participants removed at or before it. (The submitter is
    * inside the JSON body: filtered here rather than with a dialect's JSON operator.)
    */
-  async photos(
-    db: Executor,
-    eventId: string,
-    upTo = Number.MAX_SAFE_INTEGER,
-  ): Promise<StoredPhoto[]> {
+  async photos(db: Executor, eventId: string, upTo?: number): Promise<StoredPhoto[]> {
     const [rows, removed] = await Promise.all([
       db
         .selectFrom('event_photos')
         .select(['position', 'tx_id', 'body'])
         .where('event_id', '=', eventId)
-        .where('position', '<=', upTo)
+        .$if(upTo !== undefined, (qb) => qb.where('position', '<=', upTo ?? 0))
         .orderBy('position')
         .execute(),
       db
         .selectFrom('event_removals')
         .select('participant_id')
         .where('event_id', '=', eventId)
-        .where('version', '<=', upTo)
+        .$if(upTo !== undefined, (qb) => qb.where('version', '<=', upTo ?? 0))
         .execute(),
     ]);
     const gone = new Set(removed.map((r) => r.participant_id));
