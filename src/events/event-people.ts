@@ -112,14 +112,18 @@ export class EventPeople {
   /** Another site's join notice (already authenticated and validated). */
   async onParticipantNotice(eventId: string, p: ParticipantNotice): Promise<void> {
     const { repo, store } = this.ctx;
-    const event = await repo.getEvent(store.db, eventId);
-    if (!event) throw new ConflictError('Unknown event here yet; send again later.');
-    if (event.deletedAt !== null) return; // deleted: acknowledge and drop
-    await repo.insertParticipant(store.db, eventId, {
-      ...p,
-      username: p.username ?? null,
-      recoveryHash: p.recoveryHash ?? null,
+    const known = await store.transaction(async (trx) => {
+      const event = await repo.lockEvent(trx, eventId);
+      if (!event) return false;
+      if (event.deletedAt !== null) return true; // deleted: acknowledge and drop
+      await repo.insertParticipant(trx, eventId, {
+        ...p,
+        username: p.username ?? null,
+        recoveryHash: p.recoveryHash ?? null,
+      });
+      return true;
     });
+    if (!known) throw new ConflictError('Unknown event here yet; send again later.');
   }
 
   /**

@@ -60,7 +60,8 @@ export class EventService {
   private readonly people: EventPeople;
   /** Whether this process, as the site's leader, has recovered the open transactions. */
   private recovered = false;
-  private ticking = false;
+  /** The background work under way, if any (one at a time). */
+  private ticking: Promise<void> | null = null;
 
   constructor(private readonly deps: EventServiceDeps) {
     this.rounds = new RoundKeeper(deps.ctx, deps.coordinator);
@@ -88,15 +89,21 @@ export class EventService {
 
   async stop(): Promise<void> {
     if (this.timer) clearInterval(this.timer);
+    await this.ticking; // the store closes after stop
     for (const timer of this.montageTimers.values()) clearTimeout(timer);
     this.deps.coordinator.stop();
     this.deps.participant.stop();
     await this.ctx.sender.stop();
   }
 
-  private async tick(): Promise<void> {
-    if (this.ticking) return;
-    this.ticking = true;
+  private tick(): Promise<void> {
+    this.ticking ??= this.work().finally(() => {
+      this.ticking = null;
+    });
+    return this.ticking;
+  }
+
+  private async work(): Promise<void> {
     try {
       if (!this.ctx.isLeader()) {
         this.recovered = false; // recover again if the lead comes back here
@@ -110,8 +117,6 @@ export class EventService {
       for (const event of voting) await this.rounds.considerRound(event.record.id);
     } catch (err) {
       this.ctx.log.warn({ err }, 'event background work failed');
-    } finally {
-      this.ticking = false;
     }
   }
 
