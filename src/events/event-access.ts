@@ -5,7 +5,8 @@
  */
 import type { Principal } from '../accounts/principal.js';
 import { NotFoundError } from '../core/errors.js';
-import type { EventRepository, Executor, Participant, StoredEvent } from './event.repository.js';
+import type { Executor } from '../storage/metadata/dialect.js';
+import type { EventRepository, Participant, StoredEvent } from './event.repository.js';
 import type { Role } from './event.view.js';
 
 /** Who is asking: a signed-in user and/or the participant ids of their signed cookie. */

@@ -7,7 +7,8 @@ import { AppError, ConflictError, ForbiddenError } from '../core/errors.js';
 import type { Site } from './core/types.js';
 import { mustGet, participantOf, type Caller } from './event-access.js';
 import type { EventContext } from './event.context.js';
-import type { Executor, Participant } from './event.repository.js';
+import type { Executor } from '../storage/metadata/dialect.js';
+import type { Participant } from './event.repository.js';
 import { PATHS } from './event-messages.js';
 import type { EventView } from './event.view.js';
 

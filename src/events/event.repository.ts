@@ -7,13 +7,10 @@
  * processes of one site on one database) that row lock is what serialises the changes of one
  * event, as `BEGIN IMMEDIATE` does on SQLite.
  */
-import type { Kysely, Selectable } from 'kysely';
-import type { MetadataDialect } from '../storage/metadata/dialect.js';
-import type { EventsTable, Schema } from '../storage/metadata/schema.js';
+import type { Selectable } from 'kysely';
+import type { Executor, MetadataDialect } from '../storage/metadata/dialect.js';
+import type { EventsTable } from '../storage/metadata/schema.js';
 import type { EventRecord, EventState, Phase, PhotoPayload, VoteDecision } from './core/types.js';
-
-/** `store.db`, or a transaction of it. */
-export type Executor = Kysely<Schema>;
 
 /** The organiser as a participant, from the event record itself (null for older events). */
 export function organiserOf(record: EventRecord): Participant | null {

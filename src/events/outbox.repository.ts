@@ -7,7 +7,7 @@ import { sql, type Selectable } from 'kysely';
 import type { MetadataStore } from '../storage/metadata/dialect.js';
 import type { EventOutboxTable } from '../storage/metadata/schema.js';
 import type { Site } from './core/types.js';
-import type { Executor } from './event.repository.js';
+import type { Executor } from '../storage/metadata/dialect.js';
 
 export interface OutboxRow {
   readonly id: number;

@@ -20,7 +20,8 @@ import {
 import type { Decision, PrepareVote, Site, TxBody } from './core/types.js';
 import { Readable } from 'node:stream';
 import type { EventContext } from './event.context.js';
-import { organiserOf, type Executor } from './event.repository.js';
+import type { Executor } from '../storage/metadata/dialect.js';
+import { organiserOf } from './event.repository.js';
 import { PATHS, StatusResponse } from './event-messages.js';
 
 export interface PrepareRequest {

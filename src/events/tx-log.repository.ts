@@ -9,7 +9,7 @@ import type { MetadataDialect } from '../storage/metadata/dialect.js';
 import type { EventTxTable } from '../storage/metadata/schema.js';
 import type { CoordinatorState, ParticipantState } from './core/two-phase.js';
 import type { Site, TxBody, TxKind } from './core/types.js';
-import type { Executor } from './event.repository.js';
+import type { Executor } from '../storage/metadata/dialect.js';
 
 export type TxRole = 'coordinator' | 'participant';
 
