@@ -251,7 +251,7 @@ export async function startNode(
 
   // Group photo events (two-phase commit between the sites; see docs/events.md).
   const events = await createEvents({
-    db: requireLocal(store).database,
+    store,
     dataDir: config.dataDir,
     photos: stores.eventPhotos,
     log,
@@ -424,10 +424,4 @@ async function seedAdmin(
     announce(`Created the account "admin" with the password: ${password}`);
     announce('It is shown only this once. Set MOSAIC_ADMIN_PASSWORD to choose it yourself.');
   }
-}
-
-/** The SQLite connection of a store that must be SQLite for now (events, until converted). */
-function requireLocal(store: MetadataStore) {
-  if (store.local === null) throw new Error('This part of Mosaic needs the SQLite metadata store.');
-  return store.local;
 }
