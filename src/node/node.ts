@@ -45,6 +45,7 @@ import {
 } from '../storage/metadata/site-bus.js';
 import { leasedLead, soloLead } from './site-lead.js';
 import { siteWork } from './site-work.js';
+import { KnownPeers } from '../replication/known-peers.js';
 import { configureSharp, newDecodeLimiter, Thumbnails } from '../pictures/images.js';
 import { PictureService } from '../pictures/picture.service.js';
 import { VERSION } from '../version.js';
@@ -249,6 +250,11 @@ export async function startNode(
     }
   });
 
+  // The peers as this process knows them: the leader's links, or (in the other processes of a
+  // site, which keep no links) the peers table the leader writes, read every 2 s.
+  const known = new KnownPeers(peers, log);
+  if (shared) await known.start();
+
   // Group photo events (two-phase commit between the sites; see docs/events.md).
   const events = await createEvents({
     store,
@@ -261,10 +267,11 @@ export async function startNode(
     decodes,
     self: () => ({ id: identity.id, name: identity.name, url: selfUrl ?? '' }),
     members: () =>
-      (replicator?.members() ?? []).map((p) => ({
+      (lead.leads() ? (replicator?.members() ?? []) : known.members()).map((p) => ({
         url: p.url,
         site: p.id !== null && p.name !== null ? { id: p.id, name: p.name, url: p.url } : null,
       })),
+    isLeader: () => lead.leads(),
   });
 
   const access = new FolderAccess(config.folderUsers);
@@ -399,6 +406,7 @@ export async function startNode(
     async close() {
       clearInterval(limiterSweep);
       loginFanout?.stop();
+      known.stop();
       await lead.close();
       await blobSync.stop();
       devices.close();

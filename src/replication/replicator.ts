@@ -114,10 +114,16 @@ export class Replicator {
     const known =
       [...this.links.values()].find((l) => l.nodeId === nodeId) ??
       this.links.get(normalizeUrl(url) ?? '');
-    if (known) {
-      if (known.state !== 'up') known.kick({ hello: true });
+    if (known?.state === 'up') return;
+    const here = normalizeUrl(url);
+    if (known && (known.url === here || here === null)) {
+      known.kick({ hello: true });
       return;
     }
+    // Unknown, or known at another URL that does not answer (a site of several processes
+    // speaks from another process once the one that led it is gone): try this URL too; the
+    // route that answers is kept (identified()).
+    known?.kick({ hello: true });
     this.addPeer(url, 'inbound');
   }
 
@@ -193,8 +199,12 @@ export class Replicator {
     }
     for (const other of this.links.values()) {
       if (other !== link && other.nodeId === link.nodeId && !other.closed) {
-        // Keep the configured route over a learned one.
-        const keepOther = rank(other.source) <= rank(link.source);
+        // Keep the configured route over a learned one; between two of the same kind, the one
+        // that answers (this one just did): a site of several processes reaches us from
+        // another process's URL after the process that led it died (node/site-lead.ts).
+        const keepOther =
+          rank(other.source) < rank(link.source) ||
+          (rank(other.source) === rank(link.source) && other.state === 'up');
         const drop = keepOther ? link : other;
         drop.closed = true;
         this.links.delete(drop.url);

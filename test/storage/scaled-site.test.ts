@@ -147,19 +147,42 @@ test('three processes on PostgreSQL and S3 are one site, and survive losing thei
     // Nothing lost, and replication goes on both ways through the new leader.
     const viaRest = api(next.url, cookie);
     const late = await makeImage({ width: 260, height: 190, format: 'jpeg', seed: 77 });
-    expect((await viaRest.upload({ file: late, fields: { title: 'after failover' } })).status).toBe(
-      201,
-    );
+    const lateUp = await viaRest.upload<Picture>({
+      file: late,
+      fields: { title: 'after failover' },
+    });
+    expect(lateUp.status).toBe(201);
+    expect((await viaRest.get(`/api/pictures/${lateUp.body.id}`)).status).toBe(200);
     const fromB = await makeImage({ width: 270, height: 190, format: 'jpeg', seed: 78 });
     expect(
       (await b.upload({ file: fromB, fields: { title: 'from b after failover' } })).status,
     ).toBe(201);
     const final = [...expected, 'after failover', 'from b after failover'].sort();
     for (const client of [...rest.map((p) => api(p.url, cookie)), b]) {
-      await waitFor(async () => JSON.stringify(await titles(client)) === JSON.stringify(final), {
-        timeoutMs: 30_000,
-        intervalMs: 200,
-        what: 'convergence after the leader died',
+      let seen: string[] = [];
+      await waitFor(
+        async () => JSON.stringify((seen = await titles(client))) === JSON.stringify(final),
+        { timeoutMs: 30_000, intervalMs: 200, what: 'convergence after the leader died' },
+      ).catch(async (error: unknown) => {
+        const views = await Promise.all(
+          [...rest.map((p) => api(p.url, cookie)), b].map(
+            async (c) => (await c.get('/api/cluster')).body,
+          ),
+        );
+        console.log(JSON.stringify(views, null, 1));
+        console.log(
+          single.logs
+            .slice(-40)
+            .map((l) => JSON.stringify(l))
+            .join('\n'),
+        );
+        console.log(
+          next.logs
+            .slice(-40)
+            .map((l) => JSON.stringify(l))
+            .join('\n'),
+        );
+        throw new Error(`${(error as Error).message}: ${JSON.stringify(seen)}`);
       });
     }
   } finally {
