@@ -1,210 +1,158 @@
 /**
- * The site bus: how the processes of one site hear that another one committed operations, so
- * they refresh their live feed (`/api/stream`) and kick replication at once instead of at the
- * next timer. Messages are hints ("ops of `origin` committed up to `seq`"), never data: a
- * listener reads what changed through its repositories, so a lost or spurious message costs at
- * most a refresh, and after a gap (the bus reconnected) listeners are told to refresh all.
+ * What the processes of one site tell each other: "these operations are committed" and "these
+ * pictures just became visible". The process that commits an operation (or takes it in from a
+ * peer) tells the others, so that each one's live feed (`/api/stream`) hears every change
+ * whichever process made it, and the process holding the replication lease pushes at once what
+ * another process committed. Hints only: nothing is lost when one is missed (the periodic
+ * anti-entropy cycle pushes anyway, and a client's next fetch is complete).
  *
- * A process hears the other processes' commits, never its own: it knows those already (its
- * ChangeLog told it), and hearing them twice would only double the work.
- *
- * PostgreSQL: `pg_notify` inside the committing transaction (PostgreSQL delivers it if and when
- * that transaction commits, in commit order), heard through `LISTEN` on one dedicated
- * connection per process, reconnected with backoff when it drops. SQLite: a site is one process,
- * so there is nobody to tell; `LocalSiteBus` connects the stores of one process (tests that run
- * several "processes" in one), delivering after the transaction's promise settles.
+ * On PostgreSQL it is `LISTEN/NOTIFY` on one channel (a dedicated connection per process,
+ * reconnected when it drops); a one-process site (SQLite) has nobody to tell.
  */
 import { randomBytes } from 'node:crypto';
-import { sql, type Transaction } from 'kysely';
 import pg from 'pg';
-import type { Schema } from './schema.js';
+import type { Op } from '../../oplog/op.js';
 
-export const SITE_BUS_CHANNEL = 'mosaic_site_ops';
-
-export interface SiteCommit {
+/** A run of one origin's sequence numbers, `from` to `to` inclusive. */
+export interface OpRange {
   readonly origin: string;
-  readonly seq: number;
+  readonly from: number;
+  readonly to: number;
 }
 
-export type SiteBusMessage =
-  | ({ readonly kind: 'ops' } & SiteCommit)
-  /** Messages may have been missed (the bus reconnected): refresh everything. */
-  | { readonly kind: 'resync' };
+export interface SiteMessage {
+  readonly ops?: readonly OpRange[];
+  /** Pictures whose bytes just arrived (visible now). */
+  readonly visible?: readonly string[];
+}
+
+export type SiteListener = (message: SiteMessage) => void;
 
 export interface SiteBus {
-  /**
-   * Tells the site's other processes, if and when `trx` commits, that `origin`'s operations
-   * are committed up to `seq`. Call it inside the committing transaction.
-   */
-  announce(trx: Transaction<Schema>, commit: SiteCommit): Promise<void>;
-  /** Listens to the other processes' commits; returns the unsubscribe function. */
-  subscribe(listener: (message: SiteBusMessage) => void): () => void;
+  publish(message: SiteMessage): Promise<void>;
+  subscribe(listener: SiteListener): () => void;
   close(): Promise<void>;
 }
 
-/** What travels on the channel: the sending process (to skip its own), origin and seq. */
-interface Payload {
-  readonly p: string;
-  readonly o: string;
-  readonly s: number;
-}
+/** A site of one process: nobody else to tell. */
+export const soloBus: SiteBus = {
+  publish: () => Promise.resolve(),
+  subscribe: () => () => undefined,
+  close: () => Promise.resolve(),
+};
 
-export function encodePayload(sender: string, commit: SiteCommit): string {
-  const payload: Payload = { p: sender, o: commit.origin, s: commit.seq };
-  return JSON.stringify(payload);
-}
-
-/** The payload, or null when it is not one of ours (anyone with access may NOTIFY). */
-export function decodePayload(text: string): Payload | null {
-  try {
-    const value = JSON.parse(text) as Partial<Payload> | null;
-    if (
-      value === null ||
-      typeof value.p !== 'string' ||
-      typeof value.o !== 'string' ||
-      value.o.length === 0 ||
-      value.o.length > 200 ||
-      !Number.isSafeInteger(value.s) ||
-      (value.s ?? -1) < 0
-    ) {
-      return null;
-    }
-    return { p: value.p, o: value.o, s: value.s as number };
-  } catch {
-    return null;
+/** The runs of sequence numbers a batch of operations covers, per origin. */
+export function opRanges(ops: readonly Op[]): OpRange[] {
+  const byOrigin = new Map<string, number[]>();
+  for (const op of ops) {
+    const seqs = byOrigin.get(op.origin) ?? [];
+    seqs.push(op.seq);
+    byOrigin.set(op.origin, seqs);
   }
-}
-
-class Listeners {
-  private readonly set = new Set<(message: SiteBusMessage) => void>();
-
-  add(listener: (message: SiteBusMessage) => void): () => void {
-    this.set.add(listener);
-    return () => this.set.delete(listener);
-  }
-
-  emit(message: SiteBusMessage, onError: (error: unknown) => void): void {
-    for (const listener of this.set) {
-      try {
-        listener(message);
-      } catch (error) {
-        onError(error);
+  const ranges: OpRange[] = [];
+  for (const [origin, seqs] of byOrigin) {
+    seqs.sort((a, b) => a - b);
+    let from = seqs[0] ?? 0;
+    let to = from;
+    for (const seq of seqs.slice(1)) {
+      if (seq === to + 1 || seq === to) {
+        to = seq;
+        continue;
       }
+      ranges.push({ origin, from, to });
+      from = seq;
+      to = seq;
     }
+    ranges.push({ origin, from, to });
   }
+  return ranges;
 }
 
-export interface PostgresSiteBusOptions {
-  /** First reconnection delay; doubled up to `maxBackoffMs` (default 100 ms, 5 s). */
-  readonly minBackoffMs?: number;
-  readonly maxBackoffMs?: number;
-  /** The listening connection dropped, or a listener threw. */
-  readonly onError?: (error: unknown) => void;
+const CHANNEL = 'mosaic_site';
+/** NOTIFY payloads must stay under 8000 bytes. */
+const MAX_PAYLOAD = 7000;
+const RECONNECT_MS = 1000;
+
+interface Envelope {
+  readonly from: string;
+  readonly m: SiteMessage;
 }
 
-/**
- * Opens the bus on a PostgreSQL database: resolves once this process listens, so that any
- * commit after it is heard.
- */
-export async function openPostgresSiteBus(
-  url: string,
-  options: PostgresSiteBusOptions = {},
-): Promise<PostgresSiteBus> {
-  const bus = new PostgresSiteBus(url, options);
-  await bus.connect();
-  return bus;
-}
-
+/** LISTEN/NOTIFY on the site's PostgreSQL database. */
 export class PostgresSiteBus implements SiteBus {
-  /** This process, as senders are told apart on the channel. */
-  readonly sender = randomBytes(8).toString('hex');
-  private readonly listeners = new Listeners();
+  private readonly self = randomBytes(8).toString('hex');
+  private readonly listeners = new Set<SiteListener>();
   private client: pg.Client | null = null;
   private closed = false;
-  private backoffMs: number;
   private timer: NodeJS.Timeout | undefined;
-  private readonly onError: (error: unknown) => void;
 
-  constructor(
+  private constructor(
     private readonly url: string,
-    private readonly options: PostgresSiteBusOptions,
-  ) {
-    this.backoffMs = options.minBackoffMs ?? 100;
-    this.onError = options.onError ?? (() => undefined);
+    private readonly pool: pg.Pool,
+    private readonly onError: (error: Error) => void,
+  ) {}
+
+  static async open(url: string, onError: (error: Error) => void): Promise<PostgresSiteBus> {
+    const bus = new PostgresSiteBus(url, new pg.Pool({ connectionString: url, max: 2 }), onError);
+    await bus.connect();
+    return bus;
   }
 
-  async announce(trx: Transaction<Schema>, commit: SiteCommit): Promise<void> {
-    await sql`SELECT pg_notify(${SITE_BUS_CHANNEL}, ${encodePayload(this.sender, commit)})`.execute(
-      trx,
-    );
-  }
-
-  subscribe(listener: (message: SiteBusMessage) => void): () => void {
-    return this.listeners.add(listener);
-  }
-
-  /** Whether the listening connection is up (for /metrics and tests). */
-  get listening(): boolean {
-    return this.client !== null;
-  }
-
-  /** Connects and LISTENs; throws when the database cannot be reached. */
-  async connect(): Promise<void> {
+  private async connect(): Promise<void> {
     const client = new pg.Client({ connectionString: this.url });
-    client.on('error', (error) => {
-      this.onError(error);
-      this.dropped(client);
+    client.on('notification', (n) => {
+      if (n.channel !== CHANNEL || n.payload === undefined) return;
+      this.deliver(n.payload);
     });
+    const lost = (error?: Error) => {
+      if (this.client !== client) return;
+      this.client = null;
+      if (error) this.onError(error);
+      client.end().catch(() => undefined);
+      this.reconnectLater();
+    };
+    client.on('error', lost);
     client.on('end', () => {
-      this.dropped(client);
+      lost();
     });
-    client.on('notification', (message) => {
-      if (message.channel !== SITE_BUS_CHANNEL || message.payload === undefined) return;
-      const payload = decodePayload(message.payload);
-      if (payload === null || payload.p === this.sender) return;
-      this.listeners.emit({ kind: 'ops', origin: payload.o, seq: payload.s }, this.onError);
-    });
-    try {
-      await client.connect();
-      await client.query(`LISTEN ${SITE_BUS_CHANNEL}`);
-    } catch (error) {
-      client.removeAllListeners('end');
-      await client.end().catch(() => undefined);
-      throw error;
-    }
-    if (this.closed) {
-      await client.end().catch(() => undefined);
-      return;
-    }
+    await client.connect();
+    await client.query(`LISTEN ${CHANNEL}`);
     this.client = client;
-    this.backoffMs = this.options.minBackoffMs ?? 100;
-  }
-
-  private dropped(client: pg.Client): void {
-    if (this.client !== client) return;
-    this.client = null;
-    client.removeAllListeners('end');
-    client.end().catch(() => undefined);
-    this.reconnectLater();
   }
 
   private reconnectLater(): void {
     if (this.closed) return;
     clearTimeout(this.timer);
     this.timer = setTimeout(() => {
-      this.connect().then(
-        () => {
-          // Whatever was committed while nobody listened went unheard: refresh everything.
-          if (!this.closed) this.listeners.emit({ kind: 'resync' }, this.onError);
-        },
-        (error: unknown) => {
-          this.onError(error);
-          this.backoffMs = Math.min(this.backoffMs * 2, this.options.maxBackoffMs ?? 5000);
-          this.reconnectLater();
-        },
-      );
-    }, this.backoffMs);
+      this.connect().catch((error: unknown) => {
+        this.onError(error as Error);
+        this.reconnectLater();
+      });
+    }, RECONNECT_MS);
     this.timer.unref();
+  }
+
+  private deliver(payload: string): void {
+    let envelope: Envelope;
+    try {
+      envelope = JSON.parse(payload) as Envelope;
+    } catch {
+      return;
+    }
+    if (envelope.from === this.self) return;
+    for (const listener of this.listeners) listener(envelope.m);
+  }
+
+  async publish(message: SiteMessage): Promise<void> {
+    for (const part of split(message)) {
+      const payload = JSON.stringify({ from: this.self, m: part } satisfies Envelope);
+      await this.pool.query('SELECT pg_notify($1, $2)', [CHANNEL, payload]);
+    }
+  }
+
+  subscribe(listener: SiteListener): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
   }
 
   async close(): Promise<void> {
@@ -212,53 +160,19 @@ export class PostgresSiteBus implements SiteBus {
     clearTimeout(this.timer);
     const client = this.client;
     this.client = null;
-    if (client) {
-      client.removeAllListeners('end');
-      await client.end().catch(() => undefined);
-    }
+    await client?.end().catch(() => undefined);
+    await this.pool.end();
   }
 }
 
-/**
- * The bus between the stores of one process (SQLite: a site is one process). `announce` hands
- * the message to the other members once the transaction's work is done: SQLite has no commit
- * hook, so a rolled-back transaction's message is delivered too; it is a hint, and costs the
- * listener one refresh that finds nothing new.
- */
-export class LocalSiteHub {
-  private readonly members = new Set<LocalSiteBus>();
-
-  join(): LocalSiteBus {
-    const bus = new LocalSiteBus(this.members);
-    this.members.add(bus);
-    return bus;
-  }
-}
-
-export class LocalSiteBus implements SiteBus {
-  private readonly listeners = new Listeners();
-
-  constructor(private readonly members: Set<LocalSiteBus>) {}
-
-  announce(_trx: Transaction<Schema>, commit: SiteCommit): Promise<void> {
-    setImmediate(() => {
-      for (const member of this.members) {
-        if (member !== this) member.deliver({ kind: 'ops', ...commit });
-      }
-    });
-    return Promise.resolve();
-  }
-
-  subscribe(listener: (message: SiteBusMessage) => void): () => void {
-    return this.listeners.add(listener);
-  }
-
-  private deliver(message: SiteBusMessage): void {
-    this.listeners.emit(message, () => undefined);
-  }
-
-  close(): Promise<void> {
-    this.members.delete(this);
-    return Promise.resolve();
-  }
+/** Splits a message into parts whose payload fits a NOTIFY. */
+function split(message: SiteMessage): SiteMessage[] {
+  if (JSON.stringify(message).length <= MAX_PAYLOAD) return [message];
+  const parts: SiteMessage[] = [];
+  const ops = [...(message.ops ?? [])];
+  const visible = [...(message.visible ?? [])];
+  // An op range is ~60 bytes and a picture id 67: 80 of either stay well under the limit.
+  while (ops.length > 0) parts.push({ ops: ops.splice(0, 80) });
+  while (visible.length > 0) parts.push({ visible: visible.splice(0, 80) });
+  return parts;
 }
