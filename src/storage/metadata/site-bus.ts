@@ -133,14 +133,17 @@ export class PostgresSiteBus implements SiteBus {
   }
 
   private deliver(payload: string): void {
-    let envelope: Envelope;
-    try {
-      envelope = JSON.parse(payload) as Envelope;
-    } catch {
-      return;
+    // Anyone who may use the database may NOTIFY on the channel: a payload that is not one of
+    // ours is dropped (a throw here would be uncaught, and end every process of the site).
+    const envelope = parseEnvelope(payload);
+    if (envelope === null || envelope.from === this.self) return;
+    for (const listener of this.listeners) {
+      try {
+        listener(envelope.m);
+      } catch (error) {
+        this.onError(error instanceof Error ? error : new Error(String(error)));
+      }
     }
-    if (envelope.from === this.self) return;
-    for (const listener of this.listeners) listener(envelope.m);
   }
 
   async publish(message: SiteMessage): Promise<void> {
@@ -163,6 +166,43 @@ export class PostgresSiteBus implements SiteBus {
     await client?.end().catch(() => undefined);
     await this.pool.end();
   }
+}
+
+/** The envelope in a NOTIFY payload, or null when it is not a well-formed one. */
+export function parseEnvelope(payload: string): Envelope | null {
+  let value: unknown;
+  try {
+    value = JSON.parse(payload);
+  } catch {
+    return null;
+  }
+  if (typeof value !== 'object' || value === null) return null;
+  const { from, m } = value as { from?: unknown; m?: unknown };
+  if (typeof from !== 'string' || typeof m !== 'object' || m === null) return null;
+  const { ops, visible } = m as { ops?: unknown; visible?: unknown };
+  if (ops !== undefined && !(Array.isArray(ops) && ops.every(isOpRange))) return null;
+  if (
+    visible !== undefined &&
+    !(Array.isArray(visible) && visible.every((v) => typeof v === 'string'))
+  ) {
+    return null;
+  }
+  const message: SiteMessage = {
+    ...(ops === undefined ? {} : { ops: ops as OpRange[] }),
+    ...(visible === undefined ? {} : { visible: visible }),
+  };
+  return { from, m: message };
+}
+
+function isOpRange(value: unknown): boolean {
+  if (typeof value !== 'object' || value === null) return false;
+  const { origin, from, to } = value as { origin?: unknown; from?: unknown; to?: unknown };
+  return (
+    typeof origin === 'string' &&
+    Number.isSafeInteger(from) &&
+    Number.isSafeInteger(to) &&
+    (from as number) <= (to as number)
+  );
 }
 
 /** Splits a message into parts whose payload fits a NOTIFY. */
