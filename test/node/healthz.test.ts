@@ -1,9 +1,19 @@
 /**
  * /healthz asks the database and the object store: a node on a real OpenStack Swift (s3api)
- * answers 200 naming both parts, and 503 naming the object store once Swift is stopped.
+ * answers 200 naming both parts, and 503 naming the object store once Swift is stopped; a node
+ * on a real PostgreSQL (--database) shows its pool and its lease in /metrics, and answers 503
+ * naming the database once PostgreSQL is stopped.
  */
 import { afterAll, expect, test } from 'vitest';
-import { api, cleanup, startNode, waitFor } from '../helpers/node-process.js';
+import {
+  ADMIN_PASSWORD,
+  api,
+  cleanup,
+  login,
+  startNode,
+  waitFor,
+} from '../helpers/node-process.js';
+import { startPostgres } from '../helpers/postgres.js';
 import { startSwift } from '../helpers/swift.js';
 
 afterAll(async () => {
@@ -50,5 +60,49 @@ test('/healthz answers 503 naming the object store when it stops answering', asy
   } finally {
     await node.stop();
     if (!stopped) await swift.stop();
+  }
+});
+
+test('/healthz answers 503 naming the database when PostgreSQL stops; /metrics has pool and lease', async () => {
+  const pg = await startPostgres();
+  let stopped = false;
+  const node = await startNode({ args: ['--database', await pg.createDatabase()] });
+  try {
+    const anonymous = api(node.url);
+    const up = await anonymous.get<Health>('/healthz');
+    expect(up.status).toBe(200);
+    expect(up.body.checks).toMatchObject({ database: { ok: true }, blobs: { ok: true } });
+
+    const admin = api(node.url, await login(node.url, 'admin', ADMIN_PASSWORD));
+    const metrics = await waitFor(
+      async () => {
+        const res = await admin.get<string>('/metrics');
+        return /^mosaic_lease_held\{lease="site-lead"\} 1$/m.test(res.body) ? res.body : false;
+      },
+      { timeoutMs: 10_000, intervalMs: 200, what: 'the one process to hold the site lease' },
+    );
+    expect(metrics).toMatch(/^mosaic_db_pool_connections [1-9]\d*$/m);
+    expect(metrics).toMatch(/^mosaic_db_pool_idle \d+$/m);
+    // Sampled while the scrape's own queries run: some may be waiting for a connection.
+    expect(metrics).toMatch(/^mosaic_db_pool_waiting \d+$/m);
+    expect(metrics).toMatch(/^mosaic_lease_token\{lease="site-lead"\} [1-9]\d*$/m);
+
+    await pg.stop();
+    stopped = true;
+    const down = await waitFor(
+      async () => {
+        const res = await anonymous.get<Health>('/healthz');
+        return res.status === 503 ? res : false;
+      },
+      { timeoutMs: 15_000, intervalMs: 200, what: '/healthz to answer 503' },
+    );
+    expect(down.body).toMatchObject({
+      status: 'unavailable',
+      checks: { database: { ok: false }, blobs: { ok: true } },
+      error: { code: 'unavailable', message: 'Not answering: database' },
+    });
+  } finally {
+    await node.kill();
+    if (!stopped) await pg.stop();
   }
 });
