@@ -34,8 +34,6 @@ interface Compose {
   volumes: Record<string, unknown>;
 }
 
-/** Variables of mosaic node not yet in ENV_TWINS: the --database flag lands with issue 13. */
-const PENDING_TWINS = new Set(['MOSAIC_DATABASE']);
 /** Read by the AWS SDK, not by Mosaic's config (src/config/blobs-url.ts). */
 const SDK_VARIABLES = new Set(['AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY']);
 
@@ -102,7 +100,7 @@ describe('compose.scale.yaml', () => {
   });
 
   test('every MOSAIC_ variable is an environment twin of mosaic node', async () => {
-    const known = new Set([...Object.values(ENV_TWINS), ...PENDING_TWINS]);
+    const known = new Set(Object.values(ENV_TWINS));
     const c = await compose();
     for (const name of ['site-a', 'site-b']) {
       for (const variable of Object.keys(service(c, name).environment ?? {})) {

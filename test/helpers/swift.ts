@@ -5,7 +5,9 @@
  *
  * - Rings are built once with swift-ring-builder (about 10 s on a busy machine) and cached in
  *   <tmp>/mosaic-swift-rings/ keyed by the three backend ports (a ring names its servers' ports);
- *   a later start reuses them while those ports are free.
+ *   a later start reuses a set while its ports are free and no running Swift holds its lock
+ *   (test files start Swift concurrently: two on one set of ports would serve each other's
+ *   objects, and stopping one would break the other), else builds another set.
  * - The four servers run in one Python process (swift-server.py): about 5 s to answer.
  * - Storage is a temp directory; Swift keeps object metadata in xattrs, which /tmp (ext4 here)
  *   supports. mount_check is off, so the directory need not be a mount point.
@@ -14,7 +16,7 @@
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -44,7 +46,7 @@ export interface SwiftServer {
 
 export async function startSwift(): Promise<SwiftServer> {
   assertInstalled();
-  const ports = await cachedRings();
+  const { ports, release } = await cachedRings();
   const dir = await mkdtemp(join(tmpdir(), 'mosaic-swift-'));
   try {
     const proxyPort = await freePort();
@@ -68,10 +70,12 @@ export async function startSwift(): Promise<SwiftServer> {
       async stop() {
         await stopChild(child);
         await rm(dir, { recursive: true, force: true });
+        await release();
       },
     };
   } catch (error) {
     await rm(dir, { recursive: true, force: true });
+    await release();
     throw error;
   }
 }
@@ -103,20 +107,24 @@ function ringDir(ports: Ports): string {
   return join(RING_CACHE, `${ports.account}-${ports.container}-${ports.object}`);
 }
 
-/** Rings for three backend ports that are free now: the cached ones, else new ones. */
-async function cachedRings(): Promise<Ports> {
-  const index = join(RING_CACHE, 'ports.json');
-  try {
-    const cached = JSON.parse(await readFile(index, 'utf8')) as Ports;
-    const free = await Promise.all(SERVERS.map((name) => isFree(cached[name])));
-    if (
-      free.every(Boolean) &&
-      SERVERS.every((n) => existsSync(join(ringDir(cached), `${n}.ring.gz`)))
-    ) {
-      return cached;
-    }
-  } catch {
-    // No cache yet, or an unreadable one: build.
+/**
+ * Rings for three backend ports that this Swift alone uses until `release`: a cached set whose
+ * lock this process took (a lock file naming a live pid; two test files start Swift at once, and
+ * two servers on one set of ports would answer for each other's objects), else a new set.
+ */
+async function cachedRings(): Promise<{ ports: Ports; release: () => Promise<void> }> {
+  await mkdir(RING_CACHE, { recursive: true });
+  const sets = (await readdir(RING_CACHE))
+    .map((name) => /^(\d+)-(\d+)-(\d+)$/.exec(name))
+    .filter((m): m is RegExpExecArray => m !== null)
+    .map((m) => ({ account: Number(m[1]), container: Number(m[2]), object: Number(m[3]) }));
+  for (const ports of sets) {
+    if (!SERVERS.every((n) => existsSync(join(ringDir(ports), `${n}.ring.gz`)))) continue;
+    const release = await claim(ports);
+    if (release === null) continue;
+    const free = await Promise.all(SERVERS.map((name) => isFree(ports[name])));
+    if (free.every(Boolean)) return { ports, release };
+    await release();
   }
   const ports = {
     account: await freePort(),
@@ -125,6 +133,8 @@ async function cachedRings(): Promise<Ports> {
   };
   const target = ringDir(ports);
   await mkdir(target, { recursive: true });
+  const release = await claim(ports);
+  if (release === null) throw new Error(`Swift ring set ${target} taken while being made`);
   await Promise.all(
     SERVERS.map(async (name) => {
       const builder = join(target, `${name}.builder`);
@@ -137,8 +147,33 @@ async function cachedRings(): Promise<Ports> {
       });
     }),
   );
-  await writeFile(index, JSON.stringify(ports));
-  return ports;
+  return { ports, release };
+}
+
+/** Takes a ring set's lock (O_EXCL), replacing one left by a dead process; null if in use. */
+async function claim(ports: Ports): Promise<(() => Promise<void>) | null> {
+  const lock = join(ringDir(ports), 'lock');
+  for (let attempt = 0; attempt < 2; attempt++) {
+    try {
+      await writeFile(lock, String(process.pid), { flag: 'wx' });
+      return () => rm(lock, { force: true });
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+      const holder = Number((await readFile(lock, 'utf8').catch(() => '')).split(' ')[0]);
+      if (Number.isInteger(holder) && holder > 0 && isAlive(holder)) return null;
+      await rm(lock, { force: true });
+    }
+  }
+  return null;
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
 }
 
 const SWIFT_CONF = `[swift-hash]

@@ -118,6 +118,34 @@ describe.skipIf(!DIALECTS.includes('postgres'))('PostgresSiteBus on a real Postg
     expect(atTwo.messages).toHaveLength(1);
   });
 
+  it('survives the death of its idle publishing connection, and publishes again', async () => {
+    const url = await server.createDatabase();
+    const [one, two] = await buses(url);
+    const atTwo = inbox(two);
+    await one.publish({ visible: ['first'] });
+    expect(await atTwo.next()).toEqual({ visible: ['first'] });
+    const admin = new pg.Client({ connectionString: url });
+    await admin.connect();
+    try {
+      // Every connection but the listeners' and this one: the publishers' idle pooled ones.
+      const killed = await admin.query<{ n: number }>(
+        `SELECT count(pg_terminate_backend(pid))::int AS n FROM pg_stat_activity
+         WHERE datname = current_database() AND pid <> pg_backend_pid()
+           AND query <> 'LISTEN mosaic_site'`,
+      );
+      expect(killed.rows[0]?.n).toBeGreaterThan(0);
+    } finally {
+      await admin.end();
+    }
+    const started = Date.now();
+    while (errors.length === 0 && Date.now() - started < 5000) {
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    expect(errors.map((e) => e.message).join()).toMatch(/terminat/);
+    await one.publish({ visible: ['second'] });
+    expect(await atTwo.next()).toEqual({ visible: ['second'] });
+  });
+
   it('listens again after its connection is killed', async () => {
     const url = await server.createDatabase();
     const [one, two] = await buses(url);

@@ -96,7 +96,11 @@ export class PostgresSiteBus implements SiteBus {
   ) {}
 
   static async open(url: string, onError: (error: Error) => void): Promise<PostgresSiteBus> {
-    const bus = new PostgresSiteBus(url, new pg.Pool({ connectionString: url, max: 2 }), onError);
+    const pool = new pg.Pool({ connectionString: url, max: 2 });
+    // An idle pooled connection that dies (the server restarts) is an 'error' event on the pool:
+    // without a listener it is thrown, and the process exits.
+    pool.on('error', onError);
+    const bus = new PostgresSiteBus(url, pool, onError);
     await bus.connect();
     return bus;
   }
