@@ -385,6 +385,7 @@ describe('mosaic migrate', () => {
     expect(wrong.output).toMatch(/holds another site \(node ffffffffffffffff\)/);
     // The node's own file is untouched and still starts.
     const again = await startNode({ dataDir: dir });
+    expect((await api(again.url).get('/healthz')).status).toBe(200);
     expect(await again.stop()).toBe(0);
   });
 });

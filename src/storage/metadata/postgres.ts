@@ -42,6 +42,16 @@ export const postgresDialect: MetadataDialect = {
   jsonText: (column, key) => sql<string | null>`(${sql.ref(column)}::jsonb ->> ${key})`,
 };
 
+/**
+ * A pooled connection that dies while checked out but between two queries (a transaction
+ * awaiting something else when the server restarts) emits 'error' on its client, and pg-pool
+ * listens only while the client is idle: unheard, that error would end the process. The
+ * caller learns of it anyway, from its next query on that client.
+ */
+export function guardClient(client: pg.PoolClient): void {
+  client.on('error', () => undefined);
+}
+
 export interface PostgresOptions {
   /** Connections in this process's pool (default 10). */
   readonly poolSize?: number;
@@ -56,6 +66,7 @@ export async function openPostgresStore(
 ): Promise<MetadataStore> {
   const pool = new pg.Pool({ connectionString: url, max: options.poolSize ?? 10, types });
   pool.on('error', (error) => options.onPoolError?.(error));
+  pool.on('connect', guardClient);
   const db = new Kysely<Schema>({ dialect: new PostgresDialect({ pool }) });
   try {
     await migratePostgres(db);

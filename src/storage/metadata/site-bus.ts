@@ -13,6 +13,7 @@ import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import type { LoginEvent } from '../../accounts/login-limiter.js';
 import type { Op } from '../../oplog/op.js';
+import { guardClient } from './postgres.js';
 
 /** A run of one origin's sequence numbers, `from` to `to` inclusive. */
 export interface OpRange {
@@ -100,6 +101,7 @@ export class PostgresSiteBus implements SiteBus {
     // An idle pooled connection that dies (the server restarts) is an 'error' event on the pool:
     // without a listener it is thrown, and the process exits.
     pool.on('error', onError);
+    pool.on('connect', guardClient);
     const bus = new PostgresSiteBus(url, pool, onError);
     await bus.connect();
     return bus;
