@@ -280,4 +280,14 @@ export const POSTGRES_MIGRATIONS: readonly string[] = [
     PRIMARY KEY (folder, path, hash)
   );
   `,
+  /* 12: photo facts (issue 15) */ `
+  CREATE TABLE picture_facts (
+    id        TEXT PRIMARY KEY,
+    taken_key BIGINT,
+    sort_key  BIGINT NOT NULL,
+    facts     TEXT NOT NULL,
+    reader    INTEGER NOT NULL
+  );
+  CREATE INDEX picture_facts_by_sort ON picture_facts (sort_key, id);
+  `,
 ];

@@ -33,6 +33,7 @@ export interface Schema {
   event_removals: EventRemovalsTable;
   folder_siblings: FolderSiblingsTable;
   folder_applying: FolderApplyingTable;
+  picture_facts: PictureFactsTable;
 }
 
 export interface MetaTable {
@@ -261,4 +262,14 @@ export interface FolderApplyingTable {
   hash: string;
   mtime_ms: number;
   vv: string;
+}
+
+/** Photo facts derived from a picture's bytes at each node (pictures/picture-facts.repository.ts). */
+export interface PictureFactsTable {
+  id: string;
+  taken_key: number | null;
+  sort_key: number;
+  /** JSON PhotoFacts (pictures/core/photo-facts.ts). */
+  facts: string;
+  reader: number;
 }
