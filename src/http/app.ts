@@ -31,6 +31,8 @@ import { folderRoutes } from './routes/folders.routes.js';
 import { deviceRoutes, type DeviceRoutesDeps } from './routes/devices.routes.js';
 import type { FolderStatus } from '../folders/folder-sync.js';
 import { pictureRoutes } from './routes/pictures.routes.js';
+import { libraryRoutes } from './routes/library.routes.js';
+import type { PictureFactsService } from '../pictures/picture-facts.service.js';
 import { systemRoutes, type SystemInfo } from './routes/system.routes.js';
 import { eventRoutes, type EventRoutesDeps } from './routes/events.routes.js';
 import { eventPeerRoutes, type EventPeerRoutesDeps } from './routes/events.peer.routes.js';
@@ -51,6 +53,7 @@ export interface AppDeps {
   /** Sign-in back-off; with a peer API, other nodes report their sign-in outcomes to it. */
   readonly loginLimiter?: LoginLimiter;
   readonly pictures: PictureService;
+  readonly facts: PictureFactsService;
   readonly blobs: BlobStore;
   readonly thumbs: Thumbnails;
   readonly metrics: Metrics;
@@ -139,12 +142,14 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(
     pictureRoutes({
       pictures: deps.pictures,
+      facts: deps.facts,
       blobs: deps.blobs,
       thumbs: deps.thumbs,
       metrics: deps.metrics,
       maxUploadBytes: deps.maxUploadBytes,
     }),
   );
+  await app.register(libraryRoutes({ facts: deps.facts }));
   await app.register(clusterRoutes(deps.cluster));
   await app.register(folderRoutes(deps.folders));
   await app.register(streamRoutes(deps.live));

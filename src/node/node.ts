@@ -40,6 +40,9 @@ import { ChangeLog } from '../oplog/change-log.js';
 import { OpLogRepository } from '../oplog/oplog.repository.js';
 import { configureSharp, newDecodeLimiter, Thumbnails } from '../pictures/images.js';
 import { SqlitePictureRepository } from '../pictures/picture.repository.js';
+import { PictureFactsRepository } from '../pictures/picture-facts.repository.js';
+import { PictureFactsService } from '../pictures/picture-facts.service.js';
+import { openSqliteStore } from '../storage/metadata/sqlite.js';
 import { PictureService } from '../pictures/picture.service.js';
 import { VERSION } from '../version.js';
 import { createEvents } from '../events/index.js';
@@ -101,9 +104,18 @@ export async function startNode(
   });
   const loginLimiter = new LoginLimiter();
   const accounts = new AccountService(accountRepo, changes, Date.now, loginLimiter);
+  // Photo facts are written through the Kysely metadata store; until the node runs on it
+  // (issue 13), a second connection to the same file (single statements, no transaction).
+  const factsStore = openSqliteStore(join(config.dataDir, 'mosaic.db'));
+  const facts = new PictureFactsService({
+    facts: new PictureFactsRepository(factsStore),
+    blobs,
+    log,
+  });
   // BlobSync (below) restores or fetches bytes the file route finds missing.
   let blobSyncRef: BlobSync | null = null;
   const pictures = new PictureService({
+    facts,
     pictures: pictureRepo,
     blobs,
     thumbs,
@@ -142,9 +154,19 @@ export async function startNode(
     blobs,
     sources: () => replicator?.candidates() ?? [],
     log,
-    // A replicated picture becomes visible only now: tell the web app again.
+    // A replicated picture becomes visible only now: its facts are read from the bytes that
+    // just arrived, then the web app is told again.
     onVisible: (id) => {
-      live.publish({ type: 'pictures', ids: [id] });
+      const stored = pictureRepo.get(id)?.state.info;
+      void (async () => {
+        if (stored) await facts.deriveStored({ id, ...stored });
+      })()
+        .catch((err: unknown) => {
+          log.warn({ err, picture: id }, 'photo facts not derived');
+        })
+        .finally(() => {
+          live.publish({ type: 'pictures', ids: [id] });
+        });
     },
   });
   blobSyncRef = blobSync;
@@ -252,6 +274,7 @@ export async function startNode(
     accounts,
     loginLimiter,
     pictures,
+    facts,
     blobs,
     thumbs,
     metrics,
@@ -328,6 +351,8 @@ export async function startNode(
   log.info({ url, id: identity.id, version: VERSION }, 'node listening');
   replicator?.start(selfUrl, config.peers);
   blobSync.scanMissing();
+  // Pictures stored before this node read photo facts (or by an older reader).
+  void facts.startBackfill();
   events.start();
   for (const folder of folders.values()) await folder.start();
 
@@ -358,6 +383,7 @@ export async function startNode(
       clearInterval(sweeper);
       loginFanout?.stop();
       await blobSync.stop();
+      await facts.stop();
       devices.close();
       await Promise.all([...folders.values()].map((f) => f.close()));
       await discovery?.close();
@@ -366,6 +392,7 @@ export async function startNode(
       await app.close();
       await agent.close();
       await stores.close();
+      await factsStore.close();
       db.close();
     },
   };

@@ -120,9 +120,9 @@ describeEachDialect('picture facts repository', (ctx) => {
     await repo.save(id(1), NO_FACTS, 1000, 2);
     await repo.save(id(2), NO_FACTS, 2000, 1);
     expect(await repo.stale(2, 10)).toEqual([
-      { id: id(2), createdAt: 2000 },
-      { id: id(3), createdAt: 3000 },
-      { id: id(4), createdAt: 4000 },
+      { id: id(2), createdAt: 2000, contentType: 'image/jpeg' },
+      { id: id(3), createdAt: 3000, contentType: 'image/jpeg' },
+      { id: id(4), createdAt: 4000, contentType: 'image/jpeg' },
     ]);
     expect((await repo.stale(2, 10, id(3))).map((r) => r.id)).toEqual([id(4)]);
   });

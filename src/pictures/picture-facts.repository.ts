@@ -125,15 +125,19 @@ export class PictureFactsRepository {
     reader: number,
     limit: number,
     afterId = '',
-  ): Promise<{ id: string; createdAt: number }[]> {
+  ): Promise<{ id: string; createdAt: number; contentType: string }[]> {
     const rows = await this.visible(this.store.db, undefined, undefined)
-      .select(['p.id as id', 'p.created_at as createdAt'])
+      .select(['p.id as id', 'p.created_at as createdAt', 'p.content_type as contentType'])
       .where((eb) => eb.or([eb('f.id', 'is', null), eb('f.reader', '<', reader)]))
       .where('p.id', '>', afterId)
       .orderBy('p.id')
       .limit(limit)
       .execute();
-    return rows.map((r) => ({ id: r.id, createdAt: r.createdAt ?? 0 }));
+    return rows.map((r) => ({
+      id: r.id,
+      createdAt: r.createdAt ?? 0,
+      contentType: r.contentType ?? '',
+    }));
   }
 
   private visible(db: Kysely<Schema>, category: string | undefined, q: string | undefined) {

@@ -20,6 +20,7 @@ import {
   type PictureRepository,
   type StoredPicture,
 } from './picture.repository.js';
+import type { PictureFactsService } from './picture-facts.service.js';
 import { isAlive } from './picture.state.js';
 
 /** How much of an upload is read to probe its header (type, size): enough for any EXIF. */
@@ -49,6 +50,8 @@ export interface PictureServiceDeps {
   readonly now?: () => number;
   /** Asks for a picture's bytes to be put back where its state says (BlobSync.schedule). */
   readonly repairBytes?: (id: string) => void;
+  /** Photo facts: recorded from the probe's metadata blocks before the upload's op commits. */
+  readonly facts?: PictureFactsService;
 }
 
 /** Upload, find, edit and delete pictures. Every method opens with its permission check. */
@@ -90,6 +93,8 @@ export class PictureService {
       );
       await thumbs.make(staged.hash, await buffer(blobs.readStaged(staged)), 'small');
       await blobs.commit(staged);
+      // Before the op: a client told of the picture (live feed) finds its facts already.
+      await this.deps.facts?.recordUpload(staged.hash, image.embedded, this.now());
     } catch (error) {
       await blobs.discard(staged);
       throw error;
@@ -134,6 +139,16 @@ export class PictureService {
     const picture = this.visible(this.deps.pictures.get(id));
     if (!picture) throw new NotFoundError('Picture');
     return picture;
+  }
+
+  /** The visible pictures among `ids`, in that order (one that died meanwhile is left out). */
+  getMany(ids: readonly string[]): Picture[] {
+    const found: Picture[] = [];
+    for (const id of ids) {
+      const picture = this.visible(this.deps.pictures.get(id));
+      if (picture) found.push(picture);
+    }
+    return found;
   }
 
   list(query: PictureQuery): Picture[] {
