@@ -338,16 +338,14 @@ export const MIGRATIONS: readonly string[] = [
   /* 12: photo facts (issue 15) — src/pictures/picture-facts.repository.ts */ `
   -- What a picture's bytes say about it (EXIF/XMP), derived by each node from the bytes it
   -- stores, never replicated. taken_key: the local time it was taken, read as UTC, in ms
-  -- (null: unknown); sort_key: taken_key, or the upload time when unknown (the timeline's
-  -- order). facts: JSON PhotoFacts. reader: the version of the reader that derived them (a
-  -- newer reader re-derives older rows).
+  -- (null: unknown; the timeline sorts by COALESCE(taken_key, pictures.created_at)).
+  -- facts: JSON PhotoFacts. reader: the version of the reader that derived them (a newer
+  -- reader re-derives older rows).
   CREATE TABLE picture_facts (
     id        TEXT PRIMARY KEY,
     taken_key INTEGER,
-    sort_key  INTEGER NOT NULL,
     facts     TEXT NOT NULL,
     reader    INTEGER NOT NULL
   ) STRICT;
-  CREATE INDEX picture_facts_by_sort ON picture_facts (sort_key, id);
   `,
 ];

@@ -149,7 +149,9 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       maxUploadBytes: deps.maxUploadBytes,
     }),
   );
-  await app.register(libraryRoutes({ facts: deps.facts }));
+  await app.register(
+    libraryRoutes({ facts: deps.facts, pictures: deps.pictures, blobs: deps.blobs }),
+  );
   await app.register(clusterRoutes(deps.cluster));
   await app.register(folderRoutes(deps.folders));
   await app.register(streamRoutes(deps.live));

@@ -96,6 +96,22 @@ export const PictureListQuery = z.strictObject({
     .describe('added: upload time; taken: date taken (upload time when unknown)'),
 });
 
+/** At most this many pictures in one zip (a selection, not a backup: use sync for that). */
+export const MAX_ZIP_PICTURES = 2000;
+
+export const ZipBody = z.strictObject({
+  ids: z.array(PictureId).min(1).max(MAX_ZIP_PICTURES),
+});
+
+/** `?ids=a,b,c`: comma-separated, at most 200 (a URL stays under 16 KB). */
+export const ZipQuery = z.strictObject({
+  ids: z
+    .string()
+    .max(200 * 65)
+    .transform((s) => s.split(','))
+    .pipe(z.array(PictureId).min(1).max(200)),
+});
+
 export const TimelineQuery = z.strictObject({ category: Category.optional() });
 
 export const Timeline = z.object({

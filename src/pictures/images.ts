@@ -26,7 +26,6 @@
  */
 import { availableParallelism } from 'node:os';
 import type { Readable } from 'node:stream';
-import heicDecode from 'heic-decode';
 import sharp from 'sharp';
 import type { BlobStore } from '../blobs/blob-store.js';
 import { InvalidImageError, NotAnImageError } from '../core/errors.js';
@@ -226,6 +225,8 @@ async function resize(input: Buffer, edge: number): Promise<Buffer> {
 
 /** An HEVC HEIC's primary image, decoded by libheif (WebAssembly), as a sharp pipeline. */
 async function decodeHeic(input: Buffer): Promise<sharp.Sharp> {
+  // Loaded on first use: the WebAssembly module costs about 20 MB a node without HEICs keeps.
+  const { default: heicDecode } = await import('heic-decode');
   const { width, height, data } = await heicDecode({ buffer: input });
   const rgba = Buffer.from(data.buffer, data.byteOffset, data.byteLength);
   return sharp(rgba, { raw: { width, height, channels: 4 } });

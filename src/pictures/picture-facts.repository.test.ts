@@ -52,9 +52,9 @@ describeEachDialect('picture facts repository', (ctx) => {
       gps: { latitude: 48.85, longitude: 2.29, altitude: null },
       orientation: 6,
     };
-    await repo.save(id(1), facts, 0, 1);
-    await repo.save(id(1), facts, 0, 1); // idempotent
-    await repo.save(id(2), NO_FACTS, 0, 1);
+    await repo.save(id(1), facts, 1);
+    await repo.save(id(1), facts, 1); // idempotent
+    await repo.save(id(2), NO_FACTS, 1);
     expect(await repo.get(id(1))).toEqual(facts);
     expect(await repo.get(id(3))).toBeNull();
     const many = await repo.forIds([id(1), id(2), id(3)]);
@@ -65,20 +65,20 @@ describeEachDialect('picture facts repository', (ctx) => {
     const store = await ctx.open();
     const repo = new PictureFactsRepository(store);
     await addPicture(store, 1, at('2026-11-30T10:00:00Z'));
-    await repo.save(id(1), taken('2019-07-14T18:30:05+02:00'), at('2026-11-30T10:00:00Z'), 1);
+    await repo.save(id(1), taken('2019-07-14T18:30:05+02:00'), 1);
     await addPicture(store, 2, at('2026-11-30T10:01:00Z'));
-    await repo.save(id(2), taken('2022-01-01T00:00:00'), at('2026-11-30T10:01:00Z'), 1);
+    await repo.save(id(2), taken('2022-01-01T00:00:00'), 1);
     await addPicture(store, 3, at('2024-05-05T05:05:05Z')); // no facts row yet
     await addPicture(store, 4, at('2026-11-30T10:02:00Z'));
-    await repo.save(id(4), NO_FACTS, at('2026-11-30T10:02:00Z'), 1); // no date in the bytes
+    await repo.save(id(4), NO_FACTS, 1); // no date in the bytes
     await addPicture(store, 5, at('2026-11-30T10:03:00Z'), { alive: false });
-    await repo.save(id(5), taken('2023-01-01T00:00:00'), 0, 1);
+    await repo.save(id(5), taken('2023-01-01T00:00:00'), 1);
 
     const first = await repo.timeline({ limit: 2 });
     expect(first.map((e) => e.id)).toEqual([id(4), id(3)]);
     // A picture arrives between two pages, taken before the cursor: it does not shift them.
     await addPicture(store, 6, at('2026-11-30T11:00:00Z'));
-    await repo.save(id(6), taken('2025-01-01T00:00:00'), 0, 1);
+    await repo.save(id(6), taken('2025-01-01T00:00:00'), 1);
     const last = first.at(-1);
     if (!last) throw new Error('no page');
     const second = await repo.timeline({ limit: 10, cursor: last });
@@ -117,12 +117,12 @@ describeEachDialect('picture facts repository', (ctx) => {
     const store = await ctx.open();
     const repo = new PictureFactsRepository(store);
     for (const n of [1, 2, 3, 4]) await addPicture(store, n, n * 1000);
-    await repo.save(id(1), NO_FACTS, 1000, 2);
-    await repo.save(id(2), NO_FACTS, 2000, 1);
+    await repo.save(id(1), NO_FACTS, 2);
+    await repo.save(id(2), NO_FACTS, 1);
     expect(await repo.stale(2, 10)).toEqual([
-      { id: id(2), createdAt: 2000, contentType: 'image/jpeg' },
-      { id: id(3), createdAt: 3000, contentType: 'image/jpeg' },
-      { id: id(4), createdAt: 4000, contentType: 'image/jpeg' },
+      { id: id(2), contentType: 'image/jpeg' },
+      { id: id(3), contentType: 'image/jpeg' },
+      { id: id(4), contentType: 'image/jpeg' },
     ]);
     expect((await repo.stale(2, 10, id(3))).map((r) => r.id)).toEqual([id(4)]);
   });

@@ -27,29 +27,21 @@ export interface TimelineEntry {
   readonly key: number;
 }
 
+/** The timeline's order: the date taken (local time read as UTC), else the upload time. */
+const SORT_KEY = sql<number>`COALESCE(f.taken_key, p.created_at)`;
+
 export class PictureFactsRepository {
   constructor(private readonly store: MetadataStore) {}
 
-  /**
-   * Records the facts of a picture; `createdAt` (its upload time) stands in for the date taken
-   * in the sort key when the bytes do not say. Idempotent: the same facts give the same row.
-   */
-  async save(id: string, facts: PhotoFacts, createdAt: number, reader: number): Promise<void> {
-    const taken = takenKey(facts.takenAt);
-    const row = {
-      id,
-      taken_key: taken,
-      sort_key: taken ?? createdAt,
-      facts: JSON.stringify(facts),
-      reader,
-    };
+  /** Records the facts of a picture. Idempotent: the same facts give the same row. */
+  async save(id: string, facts: PhotoFacts, reader: number): Promise<void> {
+    const row = { id, taken_key: takenKey(facts.takenAt), facts: JSON.stringify(facts), reader };
     await this.store.db
       .insertInto('picture_facts')
       .values(row)
       .onConflict((oc) =>
         oc.column('id').doUpdateSet({
           taken_key: row.taken_key,
-          sort_key: row.sort_key,
           facts: row.facts,
           reader: row.reader,
         }),
@@ -87,7 +79,7 @@ export class PictureFactsRepository {
    * moves once derived.
    */
   async timeline(query: TimelineQuery): Promise<TimelineEntry[]> {
-    const key = sql<number>`COALESCE(f.sort_key, p.created_at)`;
+    const key = SORT_KEY;
     let select = this.visible(this.store.db, query.category, query.q).select([
       'p.id as id',
       key.as('key'),
@@ -112,7 +104,7 @@ export class PictureFactsRepository {
   /** The sort key of every visible picture (the month index is made from them). */
   async sortKeys(category?: string): Promise<number[]> {
     const rows = await this.visible(this.store.db, category, undefined)
-      .select(sql<number>`COALESCE(f.sort_key, p.created_at)`.as('key'))
+      .select(SORT_KEY.as('key'))
       .execute();
     return rows.map((r) => r.key);
   }
@@ -125,19 +117,15 @@ export class PictureFactsRepository {
     reader: number,
     limit: number,
     afterId = '',
-  ): Promise<{ id: string; createdAt: number; contentType: string }[]> {
+  ): Promise<{ id: string; contentType: string }[]> {
     const rows = await this.visible(this.store.db, undefined, undefined)
-      .select(['p.id as id', 'p.created_at as createdAt', 'p.content_type as contentType'])
+      .select(['p.id as id', 'p.content_type as contentType'])
       .where((eb) => eb.or([eb('f.id', 'is', null), eb('f.reader', '<', reader)]))
       .where('p.id', '>', afterId)
       .orderBy('p.id')
       .limit(limit)
       .execute();
-    return rows.map((r) => ({
-      id: r.id,
-      createdAt: r.createdAt ?? 0,
-      contentType: r.contentType ?? '',
-    }));
+    return rows.map((r) => ({ id: r.id, contentType: r.contentType ?? '' }));
   }
 
   private visible(db: Kysely<Schema>, category: string | undefined, q: string | undefined) {

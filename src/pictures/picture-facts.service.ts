@@ -45,26 +45,22 @@ export class PictureFactsService {
   constructor(private readonly deps: PictureFactsDeps) {}
 
   /** At upload: the facts of the blocks the probe found (no further read of the bytes). */
-  async recordUpload(id: string, embedded: EmbeddedMetadata, createdAt: number): Promise<void> {
-    await this.deps.facts.save(id, await readFacts(embedded), createdAt, FACTS_READER);
+  async recordUpload(id: string, embedded: EmbeddedMetadata): Promise<void> {
+    await this.deps.facts.save(id, await readFacts(embedded), FACTS_READER);
   }
 
   /**
    * For bytes this node stored otherwise (replicated, or before facts existed): reads the head
    * of the blob (the whole of a HEIC/AVIF, whose EXIF item may sit after the pixels).
    */
-  async deriveStored(picture: {
-    id: string;
-    createdAt: number;
-    contentType?: string;
-  }): Promise<void> {
+  async deriveStored(picture: { id: string; contentType: string }): Promise<void> {
     const { blobs, facts } = this.deps;
     let found = await factsOfImage(await readHead(await blobs.read(picture.id), HEAD_BYTES));
     const container = picture.contentType === 'image/heic' || picture.contentType === 'image/avif';
     if (found === NO_FACTS && container) {
       found = await factsOfImage(await buffer(await blobs.read(picture.id)));
     }
-    await facts.save(picture.id, found, picture.createdAt, FACTS_READER);
+    await facts.save(picture.id, found, FACTS_READER);
   }
 
   /** Picture views with their facts (all null when not derived yet). */

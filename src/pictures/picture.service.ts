@@ -94,7 +94,7 @@ export class PictureService {
       await thumbs.make(staged.hash, await buffer(blobs.readStaged(staged)), 'small');
       await blobs.commit(staged);
       // Before the op: a client told of the picture (live feed) finds its facts already.
-      await this.deps.facts?.recordUpload(staged.hash, image.embedded, this.now());
+      await this.deps.facts?.recordUpload(staged.hash, image.embedded);
     } catch (error) {
       await blobs.discard(staged);
       throw error;

@@ -5,6 +5,8 @@
  */
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { buffer } from 'node:stream/consumers';
+import yauzl from 'yauzl';
 import Database from 'better-sqlite3';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
@@ -224,5 +226,82 @@ describe('facts for pictures stored before', () => {
     });
     expect(got.takenAt).toBe('2014-02-14T19:00:00+01:00');
     expect(got.camera?.model).toBe('X-T4');
+  });
+});
+
+/** Every entry of a zip: its name and bytes (yauzl, reading the central directory). */
+async function unzip(bytes: Buffer): Promise<Map<string, Buffer>> {
+  const zip = await new Promise<yauzl.ZipFile>((resolve, reject) => {
+    yauzl.fromBuffer(bytes, { lazyEntries: true }, (err, file) => {
+      if (err) reject(err);
+      else resolve(file);
+    });
+  });
+  const entries = new Map<string, Buffer>();
+  await new Promise<void>((resolve, reject) => {
+    zip.on('entry', (entry: yauzl.Entry) => {
+      zip.openReadStream(entry, (err, stream) => {
+        if (err) return reject(err);
+        void buffer(stream).then((data) => {
+          entries.set(entry.fileName, data);
+          zip.readEntry();
+        }, reject);
+      });
+    });
+    zip.on('end', resolve);
+    zip.on('error', reject);
+    zip.readEntry();
+  });
+  return entries;
+}
+
+describe('zip download', () => {
+  test('a selection downloads as one zip of the originals, named by title', async () => {
+    const files = [await photo(400), await photo(401), await readFile(HEIC)];
+    const ids: string[] = [];
+    for (const [i, file] of files.entries()) {
+      const res = await admin.upload<FactPicture>({
+        file,
+        fields: { title: i < 2 ? 'Beach: day 1/2' : 'From the phone' },
+      });
+      ids.push(res.body.id);
+    }
+    const unknown = 'ef'.repeat(32);
+    const res = await admin.fetch('/api/pictures/zip', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ ids: [...ids, unknown, ids[0]] }),
+    });
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toBe('application/zip');
+    expect(res.headers.get('content-disposition')).toMatch(
+      /^attachment; filename="mosaic-.*\.zip"$/,
+    );
+    const bytes = Buffer.from(await res.arrayBuffer());
+    expect(Number(res.headers.get('content-length'))).toBe(bytes.length);
+    const entries = await unzip(bytes);
+    expect([...entries.keys()]).toEqual([
+      'Beach_ day 1_2.jpg',
+      'Beach_ day 1_2 (2).jpg',
+      'From the phone.heic',
+    ]);
+    expect([...entries.values()].map((b) => b.toString('base64'))).toEqual(
+      files.map((b) => b.toString('base64')),
+    );
+
+    // The same as a plain link (GET, ids in the query).
+    const link = await admin.fetch(`/api/pictures/zip?ids=${ids.slice(0, 2).join(',')}`);
+    expect(link.status).toBe(200);
+    expect((await unzip(Buffer.from(await link.arrayBuffer()))).size).toBe(2);
+  });
+
+  test('refused without an account, without pictures, or with a malformed id', async () => {
+    const anonymous = api(node.url);
+    expect((await anonymous.post('/api/pictures/zip', { ids: ['ab'.repeat(32)] })).status).toBe(
+      401,
+    );
+    expect((await admin.post('/api/pictures/zip', { ids: ['ab'.repeat(32)] })).status).toBe(404);
+    expect((await admin.post('/api/pictures/zip', { ids: ['../etc'] })).status).toBe(400);
+    expect((await admin.post('/api/pictures/zip', { ids: [] })).status).toBe(400);
   });
 });

@@ -284,10 +284,8 @@ export const POSTGRES_MIGRATIONS: readonly string[] = [
   CREATE TABLE picture_facts (
     id        TEXT PRIMARY KEY,
     taken_key BIGINT,
-    sort_key  BIGINT NOT NULL,
     facts     TEXT NOT NULL,
     reader    INTEGER NOT NULL
   );
-  CREATE INDEX picture_facts_by_sort ON picture_facts (sort_key, id);
   `,
 ];

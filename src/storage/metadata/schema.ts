@@ -268,7 +268,6 @@ export interface FolderApplyingTable {
 export interface PictureFactsTable {
   id: string;
   taken_key: number | null;
-  sort_key: number;
   /** JSON PhotoFacts (pictures/core/photo-facts.ts). */
   facts: string;
   reader: number;
