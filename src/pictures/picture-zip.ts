@@ -43,7 +43,8 @@ export function zipPictures(entries: readonly ZipEntry[]): PictureZip {
   zip.end(undefined, ((total: number) => {
     size = total;
   }) as () => void);
-  const stream = zip.outputStream as Readable;
+  const stream = new PassThrough();
+  zip.outputStream.pipe(stream);
   // A file that fails mid-way (its bytes gone) ends the download with an error, not a zip
   // that looks whole.
   zip.on('error', (error: Error) => stream.destroy(error));

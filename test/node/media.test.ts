@@ -241,7 +241,10 @@ async function unzip(bytes: Buffer): Promise<Map<string, Buffer>> {
   await new Promise<void>((resolve, reject) => {
     zip.on('entry', (entry: yauzl.Entry) => {
       zip.openReadStream(entry, (err, stream) => {
-        if (err) return reject(err);
+        if (err) {
+          reject(err);
+          return;
+        }
         void buffer(stream).then((data) => {
           entries.set(entry.fileName, data);
           zip.readEntry();

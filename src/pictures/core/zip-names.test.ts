@@ -39,6 +39,7 @@ describe('zip entry names', () => {
         const names = zipEntryNames(titles.map((t) => pic(t)));
         expect(new Set(names.map((n) => n.toLowerCase())).size).toBe(names.length);
         for (const name of names) {
+          // eslint-disable-next-line no-control-regex
           expect(name).not.toMatch(/[/\\:*?"<>|\u0000-\u001f]/);
           expect(name.startsWith('.')).toBe(false);
           expect(name.length).toBeLessThan(120);
@@ -49,7 +50,6 @@ describe('zip entry names', () => {
 
   test('a long title is cut without splitting a character', () => {
     const base = safeBaseName('😀'.repeat(150), 'x');
-    expect([...base]).toHaveLength(100);
     expect(base).toBe('😀'.repeat(100));
   });
 });

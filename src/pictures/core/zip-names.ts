@@ -13,7 +13,7 @@ const EXTENSIONS: Readonly<Record<string, string>> = {
   'image/heic': 'heic',
 };
 
-/** Longest base name kept (characters): well under every file system's 255-byte limit. */
+/** Longest base name kept (characters): under every file system's 255-byte limit for most scripts. */
 const MAX_BASE = 100;
 
 /** Names Windows reserves, whatever the extension. */
@@ -29,7 +29,9 @@ export function safeBaseName(title: string, fallback: string): string {
     // No leading dots (hidden files, "..") and no trailing dots or spaces (Windows drops them).
     .replace(/^\.+/, '')
     .replace(/[. ]+$/, '');
-  const base = [...cleaned].slice(0, MAX_BASE).join('').trim();
+  // Cut between characters as a person sees them (an emoji with modifiers stays whole).
+  const characters = Array.from(new Intl.Segmenter().segment(cleaned), (s) => s.segment);
+  const base = characters.slice(0, MAX_BASE).join('').trim();
   if (base === '' || RESERVED.test(base)) return fallback;
   return base;
 }
