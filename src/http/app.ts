@@ -32,6 +32,8 @@ import { deviceRoutes, type DeviceRoutesDeps } from './routes/devices.routes.js'
 import type { FolderStatus } from '../folders/folder-sync.js';
 import { pictureRoutes } from './routes/pictures.routes.js';
 import { libraryRoutes } from './routes/library.routes.js';
+import { tusRoutes } from './routes/tus.routes.js';
+import type { TusUploads } from './tus-uploads.js';
 import type { PictureFactsService } from '../pictures/picture-facts.service.js';
 import { systemRoutes, type SystemInfo } from './routes/system.routes.js';
 import { eventRoutes, type EventRoutesDeps } from './routes/events.routes.js';
@@ -54,6 +56,8 @@ export interface AppDeps {
   readonly loginLimiter?: LoginLimiter;
   readonly pictures: PictureService;
   readonly facts: PictureFactsService;
+  /** Resumable uploads (tus); none on an app built without them. */
+  readonly tus?: TusUploads;
   readonly blobs: BlobStore;
   readonly thumbs: Thumbnails;
   readonly metrics: Metrics;
@@ -152,6 +156,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(
     libraryRoutes({ facts: deps.facts, pictures: deps.pictures, blobs: deps.blobs }),
   );
+  if (deps.tus) await app.register(tusRoutes(deps.tus));
   await app.register(clusterRoutes(deps.cluster));
   await app.register(folderRoutes(deps.folders));
   await app.register(streamRoutes(deps.live));

@@ -25,6 +25,7 @@ import type { NodeConfig } from '../config/node-config.js';
 import { HybridClock } from '../core/hlc.js';
 import { openDatabase, type Db } from '../db/database.js';
 import { buildApp } from '../http/app.js';
+import { TusUploads } from '../http/tus-uploads.js';
 import { LiveFeed } from '../http/live-feed.js';
 import { defaultWebRoot } from '../http/web.js';
 import { createMetrics, registerFolderMetrics, registerPeerMetrics } from '../http/metrics.js';
@@ -260,6 +261,17 @@ export async function startNode(
   devices.announceLegacyDevices();
 
   const metrics = createMetrics(() => pictureRepo.totals());
+  const tus = new TusUploads({
+    dataDir: config.dataDir,
+    maxUploadBytes: config.maxUploadBytes,
+    blobs,
+    pictures,
+    log,
+    onFinished: (created, size) => {
+      metrics.uploads.inc({ result: created ? 'created' : 'duplicate' });
+      if (created) metrics.uploadBytes.inc(size);
+    },
+  });
   const peerStatus = () => replicator?.status() ?? [];
   registerPeerMetrics(metrics.registry, peerStatus);
   registerFolderMetrics(metrics.registry, () => [...folders.values()]);
@@ -275,6 +287,7 @@ export async function startNode(
     loginLimiter,
     pictures,
     facts,
+    tus,
     blobs,
     thumbs,
     metrics,
@@ -333,6 +346,8 @@ export async function startNode(
       await uploads.sweep(folder.id, folder.root, retentionMs);
     }
     if (removed.length > 0) log.info({ removed: removed.length }, 'trash swept');
+    const abandoned = await tus.sweep();
+    if (abandoned > 0) log.info({ abandoned }, 'unfinished resumable uploads removed');
     accountRepo.deleteExpiredSessions(Date.now());
     loginLimiter.sweep();
   };
