@@ -10,6 +10,11 @@ import { DetailedError, Upload } from 'tus-js-client';
 import type { UploadHandle, UploadResponse } from './upload';
 
 export const TUS_ENDPOINT = '/api/uploads/tus';
+/**
+ * Bytes per PATCH: what a cut loses at most, and under the body limits of common reverse
+ * proxies (Cloudflare's 100 MB, nginx's configurable one).
+ */
+const CHUNK_BYTES = 5 * 1024 * 1024;
 /** Waits between attempts after a failure (ms): about a minute of trying, then it gives up. */
 const RETRY_DELAYS = [0, 1000, 3000, 5000, 10_000, 20_000, 30_000];
 
@@ -29,6 +34,7 @@ export function sendTus(
     const upload = new Upload(file, {
       endpoint: TUS_ENDPOINT,
       retryDelays: RETRY_DELAYS,
+      chunkSize: CHUNK_BYTES,
       removeFingerprintOnSuccess: true,
       metadata: {
         filename: file.name,
