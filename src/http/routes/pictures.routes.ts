@@ -100,11 +100,11 @@ export const pictureRoutes =
           const page = entries.slice(0, limit);
           const last = page.at(-1);
           return {
-            items: await facts.attach(pictures.getMany(page.map((e) => e.id))),
+            items: await facts.attach(await pictures.getMany(page.map((e) => e.id))),
             nextCursor: entries.length > limit && last ? encodeTakenCursor(last) : null,
           };
         }
-        const items = pictures.list({
+        const items = await pictures.list({
           category,
           q,
           limit: limit + 1,
@@ -128,7 +128,7 @@ export const pictureRoutes =
           response: { 200: Picture, ...errors },
         },
       },
-      async (request) => facts.attachOne(pictures.get(request.params.id)),
+      async (request) => facts.attachOne(await pictures.get(request.params.id)),
     );
 
     app.get(
@@ -140,7 +140,7 @@ export const pictureRoutes =
         },
       },
       async (request, reply) => {
-        const picture = pictures.get(request.params.id);
+        const picture = await pictures.get(request.params.id);
         const etag = `"${picture.id}"`;
         const notModified = request.headers['if-none-match'] === etag;
         // A single range is served; a malformed header or several ranges get the whole file.
@@ -200,7 +200,7 @@ export const pictureRoutes =
         },
       },
       async (request, reply) => {
-        const picture = pictures.get(request.params.id);
+        const picture = await pictures.get(request.params.id);
         const size = request.query.size;
         const etag = `"${picture.id}-${size}"`;
         void reply
@@ -224,7 +224,7 @@ export const pictureRoutes =
       },
       async (request) =>
         facts.attachOne(
-          pictures.update(
+          await pictures.update(
             requirePrincipal(request),
             request.params.id,
             definedFields(request.body),
