@@ -21,7 +21,7 @@ import { Server, type Upload } from '@tus/server';
 import type { Logger } from 'pino';
 import type { Principal } from '../accounts/principal.js';
 import type { BlobStore } from '../blobs/blob-store.js';
-import { AppError } from '../core/errors.js';
+import { AppError, PayloadTooLargeError } from '../core/errors.js';
 import type { PictureService } from '../pictures/picture.service.js';
 import { PictureCreateFields } from './schemas.js';
 
@@ -102,7 +102,7 @@ export class TusUploads {
       },
       onUploadFinish: async (req, upload) => this.finish(principalOf(req), upload),
       // The protocol's own refusals (a wrong offset, an upload gone) in the error shape.
-      onResponseError: (_req, error) => inErrorShape(error),
+      onResponseError: (_req, error) => inErrorShape(error, deps.maxUploadBytes),
     });
   }
 
@@ -152,11 +152,22 @@ const CODES: Readonly<Record<number, string>> = {
 };
 
 /** A tus error (`{status_code, body}` with a text body) as `{"error": {"code","message"}}`. */
-export function inErrorShape(error: unknown): { status_code: number; body: string } {
+export function inErrorShape(
+  error: unknown,
+  maxUploadBytes: number,
+): { status_code: number; body: string } {
   const { status_code: status, body } = (error ?? {}) as { status_code?: unknown; body?: unknown };
   const code = typeof status === 'number' && status >= 400 && status < 600 ? status : 500;
   const text = typeof body === 'string' ? body.trim() : '';
   if (text.startsWith('{')) return { status_code: code, body: text };
+  if (code === 413) {
+    // The same words as a multipart upload's refusal (the web app reads the limit from them).
+    const tooLarge = new PayloadTooLargeError(maxUploadBytes);
+    return {
+      status_code: 413,
+      body: JSON.stringify({ error: { code: tooLarge.code, message: tooLarge.message } }),
+    };
+  }
   const message = code >= 500 || text === '' ? 'The upload failed; try again.' : `${text}.`;
   return {
     status_code: code,

@@ -147,7 +147,14 @@ describe('tus uploads', () => {
 
     const anonymous = api(node.url);
     expect((await create(anonymous, 10, { filename: 'x.png' })).status).toBe(401);
-    expect((await create(admin, MAX_UPLOAD + 1, { filename: 'big.png' })).status).toBe(413);
+    const big = await create(admin, MAX_UPLOAD + 1, { filename: 'big.png' });
+    expect(big.status).toBe(413);
+    expect(await big.json()).toEqual({
+      error: {
+        code: 'payload_too_large',
+        message: `The upload is larger than the limit of ${MAX_UPLOAD} bytes.`,
+      },
+    });
     const untitled = await create(admin, 10, { title: '   ' });
     expect(untitled.status).toBe(400);
     expect(await untitled.json()).toMatchObject({ error: { code: 'validation_failed' } });
