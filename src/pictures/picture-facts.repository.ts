@@ -35,8 +35,13 @@ export class PictureFactsRepository {
 
   /** Records the facts of a picture. Idempotent: the same facts give the same row. */
   async save(id: string, facts: PhotoFacts, reader: number): Promise<void> {
+    await this.saveIn(this.store.db, id, facts, reader);
+  }
+
+  /** `save` inside the caller's transaction (the upload's `picture.create`). */
+  async saveIn(trx: Kysely<Schema>, id: string, facts: PhotoFacts, reader: number): Promise<void> {
     const row = { id, taken_key: takenKey(facts.takenAt), facts: JSON.stringify(facts), reader };
-    await this.store.db
+    await trx
       .insertInto('picture_facts')
       .values(row)
       .onConflict((oc) =>

@@ -5,9 +5,11 @@
  * bytes (./core/photo-facts.ts), so every node derives the same ones and nothing replicates.
  */
 import { buffer } from 'node:stream/consumers';
+import type { Kysely } from 'kysely';
 import type { Logger } from 'pino';
 import type { BlobStore } from '../blobs/blob-store.js';
 import { readHead } from '../core/streams.js';
+import type { Schema } from '../storage/metadata/schema.js';
 import { NO_FACTS, type PhotoFacts } from './core/photo-facts.js';
 import { factsOfImage, readFacts, type EmbeddedMetadata } from './facts-reader.js';
 import type { Picture } from './picture.repository.js';
@@ -45,8 +47,16 @@ export class PictureFactsService {
   constructor(private readonly deps: PictureFactsDeps) {}
 
   /** At upload: the facts of the blocks the probe found (no further read of the bytes). */
-  async recordUpload(id: string, embedded: EmbeddedMetadata): Promise<void> {
-    await this.deps.facts.save(id, await readFacts(embedded), FACTS_READER);
+  read(embedded: EmbeddedMetadata): Promise<PhotoFacts> {
+    return readFacts(embedded);
+  }
+
+  /**
+   * Records an upload's facts in the transaction of its `picture.create`: no commit (fsync) of
+   * their own, and a client told of the picture (live feed) finds them already.
+   */
+  saveIn(trx: Kysely<Schema>, id: string, facts: PhotoFacts): Promise<void> {
+    return this.deps.facts.saveIn(trx, id, facts, FACTS_READER);
   }
 
   /**

@@ -20,6 +20,9 @@ import {
   type PictureRepository,
   type StoredPicture,
 } from './picture.repository.js';
+import type { Kysely } from 'kysely';
+import type { Schema } from '../storage/metadata/schema.js';
+import type { PhotoFacts } from './core/photo-facts.js';
 import type { PictureFactsService } from './picture-facts.service.js';
 import { isAlive } from './picture.state.js';
 
@@ -77,6 +80,7 @@ export class PictureService {
   ): Promise<{ picture: Picture; created: boolean }> {
     const { pictures, blobs, thumbs } = this.deps;
     let image: ImageInfo;
+    let facts: PhotoFacts | null = null;
     try {
       const existing = this.visible(await pictures.get(staged.hash));
       if (existing) {
@@ -92,9 +96,8 @@ export class PictureService {
         },
       );
       await thumbs.make(staged.hash, await buffer(blobs.readStaged(staged)), 'small');
+      facts = (await this.deps.facts?.read(image.embedded)) ?? null;
       await blobs.commit(staged);
-      // Before the op: a client told of the picture (live feed) finds its facts already.
-      await this.deps.facts?.recordUpload(staged.hash, image.embedded);
     } catch (error) {
       await blobs.discard(staged);
       throw error;
@@ -109,7 +112,7 @@ export class PictureService {
       if (this.visible(await pictures.get(staged.hash))) return;
       this.deps.justStored.add(staged.hash);
       try {
-        await this.commitCreate(principal, staged, image, fields);
+        await this.commitCreate(principal, staged, image, fields, facts);
         created = true;
       } finally {
         this.deps.justStored.delete(staged.hash);
@@ -125,19 +128,31 @@ export class PictureService {
     staged: StagedBlob,
     image: ImageInfo,
     fields: PictureFields,
+    facts: PhotoFacts | null,
   ): Promise<void> {
-    await this.deps.changes.commit({
-      kind: 'picture.create',
-      id: staged.hash,
-      contentType: image.contentType,
-      size: staged.size,
-      width: image.width,
-      height: image.height,
-      owner: principal.username,
-      originName: this.deps.nodeName,
-      createdAt: this.now(),
-      ...fields,
-    });
+    const factsService = this.deps.facts;
+    // The photo facts go in the same transaction (one fsync; never seen without them).
+    const alongside =
+      factsService && facts
+        ? (trx: Kysely<Schema>) => factsService.saveIn(trx, staged.hash, facts)
+        : undefined;
+    await this.deps.changes.commitMany(
+      [
+        {
+          kind: 'picture.create',
+          id: staged.hash,
+          contentType: image.contentType,
+          size: staged.size,
+          width: image.width,
+          height: image.height,
+          owner: principal.username,
+          originName: this.deps.nodeName,
+          createdAt: this.now(),
+          ...fields,
+        },
+      ],
+      alongside,
+    );
   }
 
   async get(id: string): Promise<Picture> {
