@@ -57,6 +57,10 @@ export function nodeCommand(): Command {
     )
     .option('--advertise-url <url>', 'URL peers use to reach this node (env MOSAIC_ADVERTISE_URL)')
     .option(
+      '--database <url>',
+      'where metadata lives: postgres://USER:PASS@HOST/DB, shared by every process of a site (env MOSAIC_DATABASE, default: SQLite under --data)',
+    )
+    .option(
       '--blobs <url>',
       'where bytes live: s3://BUCKET[/PREFIX]?endpoint=URL&region=R for an S3 store (env MOSAIC_BLOBS, default: files under --data)',
     )
@@ -94,6 +98,7 @@ export function nodeCommand(): Command {
             syncIntervalMs: flags['syncIntervalMs'],
             advertiseUrl: flags['advertiseUrl'],
             blobs: flags['blobs'],
+            database: flags['database'],
             trustProxy: flags['trustProxy'],
             metricsToken: flags['metricsToken'],
           },

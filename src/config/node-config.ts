@@ -42,6 +42,14 @@ export const NodeConfigSchema = z.object({
     .default([]),
   /** The URL other nodes should use to reach this one (defaults to the listening address). */
   advertiseUrl: z.url({ protocol: /^https?$/ }).optional(),
+  /**
+   * Where metadata lives: the SQLite file under dataDir (default) or a PostgreSQL database
+   * (`postgres://…`) shared by every process of the site.
+   */
+  database: z
+    .string()
+    .regex(/^(postgres(ql)?:\/\/|sqlite:)/i, 'A postgres://… URL (or sqlite:FILE).')
+    .optional(),
   /** Where bytes live: local files under dataDir (default) or `s3://BUCKET?endpoint=…`. */
   blobs: z
     .string()
@@ -95,6 +103,7 @@ export const ENV_TWINS: Record<keyof NodeConfig, string> = {
   folders: 'MOSAIC_FOLDERS',
   folderUsers: 'MOSAIC_FOLDER_USERS',
   blobs: 'MOSAIC_BLOBS',
+  database: 'MOSAIC_DATABASE',
   trustProxy: 'MOSAIC_TRUST_PROXY',
   metricsToken: 'MOSAIC_METRICS_TOKEN',
 };

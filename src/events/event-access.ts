@@ -1,9 +1,11 @@
 /**
  * Who the caller is to an event, at this site: the lookups every event operation opens with.
- * Plain functions over the repository (no state of their own).
+ * Plain functions over the repository (no state of their own); `db` is `store.db` or a
+ * transaction.
  */
 import type { Principal } from '../accounts/principal.js';
 import { NotFoundError } from '../core/errors.js';
+import type { Executor } from '../storage/metadata/dialect.js';
 import type { EventRepository, Participant, StoredEvent } from './event.repository.js';
 import type { Role } from './event.view.js';
 
@@ -14,8 +16,12 @@ export interface Caller {
 }
 
 /** The event, unless unknown here or deleted (404 either way). */
-export function mustGet(repo: EventRepository, eventId: string): StoredEvent {
-  const event = repo.getEvent(eventId);
+export async function mustGet(
+  repo: EventRepository,
+  db: Executor,
+  eventId: string,
+): Promise<StoredEvent> {
+  const event = await repo.getEvent(db, eventId);
   if (!event || event.deletedAt !== null) throw new NotFoundError('Event');
   return event;
 }
@@ -26,13 +32,14 @@ export function mustGet(repo: EventRepository, eventId: string): StoredEvent {
  * or anyone who joined while signed in), preferring the one who joined at this site. Removed
  * participants are no one's.
  */
-export function participantOf(
+export async function participantOf(
   repo: EventRepository,
+  db: Executor,
   selfId: string,
   event: StoredEvent,
   caller: Caller,
-): Participant | null {
-  const all = repo.participants(event.record.id);
+): Promise<Participant | null> {
+  const all = await repo.participants(db, event.record.id);
   const byCookie = caller.participantIds.get(event.record.id);
   const username = caller.principal?.username;
   const mine = username === undefined ? [] : all.filter((p) => p.username === username);
@@ -41,21 +48,23 @@ export function participantOf(
   );
 }
 
-export function roleOf(
+export async function roleOf(
   repo: EventRepository,
+  db: Executor,
   selfId: string,
   event: StoredEvent,
   caller: Caller,
-): Role {
+): Promise<Role> {
   if (caller.principal?.username === event.record.organiser) return 'organiser';
-  return participantOf(repo, selfId, event, caller) ? 'participant' : 'visitor';
+  return (await participantOf(repo, db, selfId, event, caller)) ? 'participant' : 'visitor';
 }
 
 /** Whether the participant has a photo in the current montage. */
-export function isSubmitter(
+export async function isSubmitter(
   repo: EventRepository,
+  db: Executor,
   eventId: string,
   participantId: string,
-): boolean {
-  return repo.photos(eventId).some((p) => p.photo.participantId === participantId);
+): Promise<boolean> {
+  return (await repo.photos(db, eventId)).some((p) => p.photo.participantId === participantId);
 }

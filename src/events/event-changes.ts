@@ -28,8 +28,9 @@ export class EventChanges {
 
   /** Adds a photo (already staged in the event photo store) by 2PC across every site. */
   async addPhoto(eventId: string, caller: Caller, staged: StagedBlob): Promise<void> {
-    const event = mustGet(this.ctx.repo, eventId);
-    const me = participantOf(this.ctx.repo, this.ctx.self().id, event, caller);
+    const { repo, store } = this.ctx;
+    const event = await mustGet(repo, store.db, eventId);
+    const me = await participantOf(repo, store.db, this.ctx.self().id, event, caller);
     if (!me) {
       await this.ctx.photos.discard(staged);
       throw new ForbiddenError('Join the event with its invite before adding photos.');
@@ -62,9 +63,10 @@ export class EventChanges {
    * Their photos leave the next montage version.
    */
   async removeParticipant(eventId: string, caller: Caller, participantId: string): Promise<void> {
-    const event = mustGet(this.ctx.repo, eventId);
+    const { repo, store } = this.ctx;
+    const event = await mustGet(repo, store.db, eventId);
     this.mustOrganise(event, caller);
-    const target = this.ctx.repo.participants(eventId).find((p) => p.id === participantId);
+    const target = (await repo.participants(store.db, eventId)).find((p) => p.id === participantId);
     if (!target) throw new NotFoundError('Participant');
     if (target.username === event.record.organiser) {
       throw new ConflictError('The organiser cannot be removed; delete the event instead.');
@@ -82,7 +84,7 @@ export class EventChanges {
 
   /** The organiser deletes the event, before voting starts (by 2PC at every site). */
   async deleteEvent(eventId: string, caller: Caller): Promise<void> {
-    const event = mustGet(this.ctx.repo, eventId);
+    const event = await mustGet(this.ctx.repo, this.ctx.store.db, eventId);
     this.mustOrganise(event, caller);
     await this.runChange(eventId, 'The deletion', () => ({
       kind: 'delete',
@@ -102,7 +104,7 @@ export class EventChanges {
   ): Promise<void> {
     const started = this.ctx.now();
     for (let attempt = 0; ; attempt++) {
-      const current = mustGet(this.ctx.repo, eventId);
+      const current = await mustGet(this.ctx.repo, this.ctx.store.db, eventId);
       const shut = uploadsOpen(current.state);
       if (shut !== null) throw new ConflictError(changeRefusal(shut));
       const result = await this.coordinator.run(

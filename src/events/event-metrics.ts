@@ -5,14 +5,17 @@
  */
 import { Gauge, Histogram, type Registry } from 'prom-client';
 import type { Phase } from './core/types.js';
+import type { MetadataStore } from '../storage/metadata/dialect.js';
 import type { EventRepository } from './event.repository.js';
+import type { OutboxRepository } from './outbox.repository.js';
 import type { TxCoordinator } from './two-phase.coordinator.js';
 
 const PHASES: readonly Phase[] = ['creating', 'collecting', 'voting', 'published', 'aborted'];
 
 export function registerEventMetrics(
   registry: Registry,
-  repo: EventRepository,
+  store: MetadataStore,
+  repos: { readonly repo: EventRepository; readonly outbox: OutboxRepository },
   coordinator: TxCoordinator,
 ): void {
   new Gauge({
@@ -20,8 +23,8 @@ export function registerEventMetrics(
     help: 'Events held at this site, by phase',
     labelNames: ['phase'],
     registers: [registry],
-    collect() {
-      const counts = repo.countByPhase();
+    async collect() {
+      const counts = await repos.repo.countByPhase(store.db);
       for (const phase of PHASES) this.set({ phase }, counts[phase] ?? 0);
     },
   });
@@ -29,8 +32,8 @@ export function registerEventMetrics(
     name: 'mosaic_event_outbox_depth',
     help: 'Event protocol messages waiting for another site to acknowledge them',
     registers: [registry],
-    collect() {
-      this.set(repo.outboxSize());
+    async collect() {
+      this.set(await repos.outbox.size(store.db));
     },
   });
   const transactions = new Histogram({

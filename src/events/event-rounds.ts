@@ -4,12 +4,13 @@
  * vote acknowledged before the deadline anywhere is counted (docs/events.md, "Rounds and
  * votes").
  */
-import { ConflictError } from '../core/errors.js';
-import { closeVoting, decideRound, startVoting } from './core/event-phase.js';
+import { ConflictError, NotFoundError } from '../core/errors.js';
+import { checkVote, closeVoting, decideRound, startVoting } from './core/event-phase.js';
 import type { OutcomePayload, Site, VoteDecision } from './core/types.js';
 import { backoff, type EventContext } from './event.context.js';
 import { PATHS, VoteCollection } from './event-messages.js';
 import { submitterIds } from './event.view.js';
+import { voteRefusal } from './event-words.js';
 import type { TxCoordinator } from './two-phase.coordinator.js';
 
 /** After the deadline, how long the master waits for vote reports already on their way. */
@@ -32,61 +33,140 @@ export class RoundKeeper {
     private readonly coordinator: TxCoordinator,
   ) {}
 
-  onVotingNotice(notice: {
+  /**
+   * Records a vote cast here (the caller checked that `voter` may vote), starts the voting
+   * period on the first accept, and tells the other sites and the master (outbox, in the same
+   * transaction); then sends those messages and considers the round.
+   */
+  async castVote(
+    eventId: string,
+    voter: string,
+    input: { montageVersion: number; decision: VoteDecision },
+  ): Promise<void> {
+    const { repo, txLog, outbox, store } = this.ctx;
+    const self = this.ctx.self();
+    const queued = await store.transaction(async (trx) => {
+      const locked = await repo.lockEvent(trx, eventId);
+      if (!locked || locked.deletedAt !== null) throw new NotFoundError('Event');
+      const { state, record } = locked;
+      const now = this.ctx.now();
+      const ids: number[] = [];
+      if (
+        (state.phase === 'voting' || state.phase === 'collecting') &&
+        (await repo.votes(trx, eventId, state.round)).some(
+          (v) => v.participantId === voter && v.version === state.version,
+        )
+      ) {
+        throw new ConflictError(
+          'You already voted on this montage; a vote cannot be changed.',
+          'already_voted',
+        );
+      }
+      const check = checkVote(
+        state,
+        input.montageVersion,
+        input.decision,
+        await txLog.holdsPrepared(trx, eventId),
+        now,
+      );
+      if (check.kind === 'refuse') throw voteRefusal(check.code, state.version);
+      let deadline = state.deadline ?? now;
+      if (check.startsVoting) {
+        deadline = now + record.votingSeconds * 1000;
+        await repo.setState(trx, eventId, { ...state, phase: 'voting', deadline });
+        const notice = { eventId, round: state.round, version: state.version, deadline };
+        for (const site of this.others(locked.record.sites))
+          ids.push(await outbox.enqueue(trx, site, PATHS.voting, notice, now));
+      }
+      await repo.insertVote(
+        trx,
+        eventId,
+        state.round,
+        { participantId: voter, version: state.version, decision: input.decision },
+        now,
+      );
+      // Every vote goes to the master at once (outbox, in the same transaction): a participant
+      // may vote at any site, and the master needs each vote, not a site's complete set.
+      const master = record.sites.find((s) => s.id === record.originId);
+      if (record.originId !== self.id && master) {
+        const vote = { participantId: voter, version: state.version, decision: input.decision };
+        const report = {
+          eventId,
+          round: state.round,
+          version: state.version,
+          deadline,
+          siteId: self.id,
+          votes: [vote],
+        };
+        ids.push(await outbox.enqueue(trx, master, PATHS.votes, report, now));
+      }
+      return ids;
+    });
+    void this.ctx.sender.deliverNow(queued, undefined, false);
+    await this.considerRound(eventId);
+  }
+
+  async onVotingNotice(notice: {
     eventId: string;
     round: number;
     version: number;
     deadline: number;
-  }): void {
-    const { repo } = this.ctx;
-    repo.transaction(() => {
-      const event = repo.getEvent(notice.eventId);
+  }): Promise<void> {
+    const { store, repo } = this.ctx;
+    await store.transaction(async (trx) => {
+      const event = await repo.lockEvent(trx, notice.eventId);
       if (!event) throw new ConflictError('Unknown event here yet; send again later.');
       if (event.deletedAt !== null) return; // deleted: acknowledge and drop
       const result = startVoting(event.state, notice.round, notice.version, notice.deadline);
       if (result.kind === 'lagging')
         throw new ConflictError('This site has not caught up yet; send again later.');
-      if (result.kind === 'started') repo.setState(notice.eventId, result.state);
+      if (result.kind === 'started') await repo.setState(trx, notice.eventId, result.state);
     });
-    this.considerRound(notice.eventId);
+    await this.considerRound(notice.eventId);
   }
 
-  onVoteReport(report: {
+  async onVoteReport(report: {
     eventId: string;
     round: number;
     version: number;
     deadline: number;
     votes: readonly { participantId: string; version: number; decision: VoteDecision }[];
-  }): void {
-    const { repo } = this.ctx;
-    repo.transaction(() => {
-      const event = repo.getEvent(report.eventId);
+  }): Promise<void> {
+    const { store, repo } = this.ctx;
+    await store.transaction(async (trx) => {
+      const event = await repo.lockEvent(trx, report.eventId);
       if (!event) throw new ConflictError('Unknown event here yet; send again later.');
       if (event.deletedAt !== null) return; // deleted: acknowledge and drop
       const started = startVoting(event.state, report.round, report.version, report.deadline);
       if (started.kind === 'lagging')
         throw new ConflictError('This site has not caught up yet; send again later.');
-      if (started.kind === 'started') repo.setState(report.eventId, started.state);
+      if (started.kind === 'started') await repo.setState(trx, report.eventId, started.state);
       for (const v of report.votes)
-        repo.insertVote(report.eventId, report.round, v, this.ctx.now());
+        await repo.insertVote(trx, report.eventId, report.round, v, this.ctx.now());
     });
-    this.considerRound(report.eventId);
+    await this.considerRound(report.eventId);
   }
 
-  /** At the master: decide the current round once all votes are in or the deadline passed. */
-  considerRound(eventId: string): void {
-    const { repo } = this.ctx;
-    const event = repo.getEvent(eventId);
+  /**
+   * At the master: decide the current round once all votes are in or the deadline passed.
+   * Called after each vote or report here, and by the deadline loop (leader process only). Two
+   * calls at once may both decide: the outcome transaction has a fixed id, begun only once.
+   */
+  async considerRound(eventId: string): Promise<void> {
+    const { store, repo, txLog } = this.ctx;
+    const db = store.db;
+    const event = await repo.getEvent(db, eventId);
     if (!event || event.record.originId !== this.ctx.self().id || event.state.phase !== 'voting')
       return;
     const { round, version, deadline } = event.state;
     const txId = `out_${eventId.slice(4)}_${round}`;
-    if (repo.coordinatorTx(txId)) return; // decided already, being carried out
+    if (await txLog.coordinatorTx(db, txId)) return; // decided already, being carried out
+    const [allVotes, photos] = await Promise.all([
+      repo.votes(db, eventId, round),
+      repo.photos(db, eventId),
+    ]);
     const votes = new Map(
-      repo
-        .votes(eventId, round)
-        .filter((v) => v.version === version)
-        .map((v) => [v.participantId, v.decision]),
+      allVotes.filter((v) => v.version === version).map((v) => [v.participantId, v.decision]),
     );
     const now = this.ctx.now();
     const passed = deadline !== null && now > deadline + DECISION_GRACE_MS;
@@ -95,7 +175,7 @@ export class RoundKeeper {
     const others = this.others(event.record.sites);
     const collected =
       collection !== undefined && others.every((site) => collection.answered.has(site.id));
-    const decision = decideRound(submitterIds(repo.photos(eventId)), votes, passed, collected);
+    const decision = decideRound(submitterIds(photos), votes, passed, collected);
     if (decision === 'wait') return;
     if (decision === 'collect') {
       this.collectVotes(eventId, round, version, others);
@@ -140,24 +220,29 @@ export class RoundKeeper {
         { eventId, round, version },
         VoteCollection,
       );
-      this.ctx.repo.transaction(() => {
-        for (const v of answer.votes) this.ctx.repo.insertVote(eventId, round, v, this.ctx.now());
+      await this.ctx.store.transaction(async (trx) => {
+        for (const v of answer.votes)
+          await this.ctx.repo.insertVote(trx, eventId, round, v, this.ctx.now());
       });
       c.answered.set(site.id, this.ctx.now());
     };
     const pending = sites.filter((site) => !c.answered.has(site.id));
-    void Promise.allSettled(pending.map(ask)).then((results) => {
-      c.inFlight = false;
-      const failed = results.filter((r) => r.status === 'rejected');
-      if (failed.length > 0) {
-        c.nextAt = this.ctx.now() + backoff(c.attempts++, 2_000);
-        this.ctx.log.warn(
-          { eventId, round, waitingFor: failed.length },
-          'vote collection: some sites did not answer; asking again',
-        );
-      }
-      this.considerRound(eventId);
-    });
+    void Promise.allSettled(pending.map(ask))
+      .then((results) => {
+        c.inFlight = false;
+        const failed = results.filter((r) => r.status === 'rejected');
+        if (failed.length > 0) {
+          c.nextAt = this.ctx.now() + backoff(c.attempts++, 2_000);
+          this.ctx.log.warn(
+            { eventId, round, waitingFor: failed.length },
+            'vote collection: some sites did not answer; asking again',
+          );
+        }
+        return this.considerRound(eventId);
+      })
+      .catch((err: unknown) => {
+        this.ctx.log.warn({ err, eventId }, 'vote collection failed');
+      });
   }
 
   /**
@@ -172,19 +257,19 @@ export class RoundKeeper {
   }
 
   /** A site asked by the master for its votes of a round: close the round here, then answer. */
-  onCollect(request: { eventId: string; round: number; version: number }): {
+  async onCollect(request: { eventId: string; round: number; version: number }): Promise<{
     votes: { participantId: string; version: number; decision: VoteDecision }[];
-  } {
-    const { repo } = this.ctx;
-    return repo.transaction(() => {
-      const event = repo.getEvent(request.eventId);
+  }> {
+    const { store, repo } = this.ctx;
+    return store.transaction(async (trx) => {
+      const event = await repo.lockEvent(trx, request.eventId);
       if (!event) throw new ConflictError('Unknown event here yet; send again later.');
       if (event.deletedAt !== null) return { votes: [] };
       const result = closeVoting(event.state, request.round, request.version, this.ctx.now());
       if (result.kind === 'lagging')
         throw new ConflictError('This site has not caught up yet; send again later.');
-      if (result.state !== event.state) repo.setState(request.eventId, result.state);
-      return { votes: repo.votes(request.eventId, request.round) };
+      if (result.state !== event.state) await repo.setState(trx, request.eventId, result.state);
+      return { votes: await repo.votes(trx, request.eventId, request.round) };
     });
   }
 

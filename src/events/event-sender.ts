@@ -1,7 +1,7 @@
 /**
  * Signed requests to the other sites of an event, and the outbox: every message that must
  * arrive (decisions, voting notices, vote reports, joins) is written to `event_outbox` in the
- * same SQLite transaction as the state change that causes it, then sent, and retried with
+ * same store transaction as the state change that causes it, then sent, and retried with
  * exponential back-off (100 ms .. 5 s) until the receiver answers 200. Receivers are
  * idempotent, so a message delivered twice does no harm.
  */
@@ -11,8 +11,9 @@ import { type Agent, request } from 'undici';
 import { z } from 'zod';
 import type { Faults } from '../faults/faults.js';
 import { signRequest } from '../replication/peer-auth.js';
+import type { MetadataStore } from '../storage/metadata/dialect.js';
 import type { Site } from './core/types.js';
-import type { EventRepository, OutboxRow } from './event.repository.js';
+import type { OutboxRepository, OutboxRow } from './outbox.repository.js';
 
 export class SendError extends Error {
   constructor(
@@ -29,9 +30,12 @@ export interface SenderDeps {
   readonly self: () => Site;
   readonly agent: Agent;
   readonly faults: Faults;
-  readonly repo: EventRepository;
+  readonly store: MetadataStore;
+  readonly outbox: OutboxRepository;
   readonly log: Logger;
   readonly now?: () => number;
+  /** Whether this process runs the background loop (one process per site); default yes. */
+  readonly isLeader?: () => boolean;
 }
 
 const AnyJson = z.unknown();
@@ -110,7 +114,13 @@ export class EventSender {
   ): Promise<void> {
     let delivered = 0;
     const one = async (id: number) => {
-      const row = this.deps.repo.outboxRow(id);
+      let row: OutboxRow | null;
+      try {
+        row = await this.deps.outbox.row(this.deps.store.db, id);
+      } catch (err) {
+        this.deps.log.warn({ err }, 'event outbox: could not read a message'); // the loop retries
+        return;
+      }
       if (row !== null && (await this.deliver(row))) {
         delivered++;
         onAck?.(delivered);
@@ -126,13 +136,16 @@ export class EventSender {
     await Promise.all(rest.map(one));
   }
 
-  /** Sends every due outbox message once (the background loop). */
+  /**
+   * Sends every due outbox message once: the background loop, on the site's leader process
+   * only (a process that is not skips it; what it enqueued, it sent at once with deliverNow).
+   */
   async drain(): Promise<void> {
-    if (this.running || this.stopped) return;
+    if (this.running || this.stopped || !(this.deps.isLeader?.() ?? true)) return;
     this.running = true;
     try {
       const now = this.now();
-      const rows = this.deps.repo.due(now);
+      const rows = await this.deps.outbox.due(this.deps.store.db, now);
       await Promise.all(rows.map((row) => this.deliver(row)));
     } catch (error) {
       this.deps.log.warn({ err: error }, 'event outbox drain failed');
@@ -146,12 +159,16 @@ export class EventSender {
     this.inFlight.add(row.id);
     try {
       await this.post(row.site, row.path, row.body, AnyJson);
-      this.deps.repo.acked(row.id);
+      await this.deps.outbox.acked(row.id);
       return true;
     } catch (error) {
       const backoff = Math.min(MAX_BACKOFF_MS, MIN_BACKOFF_MS * 2 ** Math.min(row.attempts, 6));
       // The database closes after stop(): an answer arriving later is left for the next start.
-      if (!this.isStopped()) this.deps.repo.retryLater(row.id, this.now() + backoff);
+      if (!this.isStopped()) {
+        await this.deps.outbox.retryLater(row.id, this.now() + backoff).catch((err: unknown) => {
+          this.deps.log.warn({ err }, 'event outbox: could not reschedule a message');
+        });
+      }
       if (row.attempts % 10 === 3) {
         this.deps.log.info(
           {

@@ -1,20 +1,16 @@
 /**
- * SQLite adapter for events: the replicas, their photos, participants and votes, the durable
- * 2PC log (`event_tx`) and the outbox of unacknowledged messages. Plain reads and writes; the
- * protocol lives in the service and in core/. Callers group writes with `transaction`.
+ * The event replicas at one site, on the metadata store (SQLite or PostgreSQL): events, their
+ * photos, participants, votes and removals. Plain reads and writes; the protocol lives in the
+ * service and in core/. Every method takes the executor first: `store.db` for a lone read or
+ * write, or the `trx` of the caller's `store.transaction`, which it then joins. A
+ * read-modify-write reads the event with `lockEvent`: on PostgreSQL (READ COMMITTED, several
+ * processes of one site on one database) that row lock is what serialises the changes of one
+ * event, as `BEGIN IMMEDIATE` does on SQLite.
  */
-import type { Db } from '../db/database.js';
-import type { CoordinatorState, ParticipantState } from './core/two-phase.js';
-import type {
-  EventRecord,
-  EventState,
-  Phase,
-  PhotoPayload,
-  Site,
-  TxBody,
-  TxKind,
-  VoteDecision,
-} from './core/types.js';
+import type { Selectable } from 'kysely';
+import type { Executor, MetadataDialect } from '../storage/metadata/dialect.js';
+import type { EventsTable } from '../storage/metadata/schema.js';
+import type { EventRecord, EventState, Phase, PhotoPayload, VoteDecision } from './core/types.js';
 
 /** The organiser as a participant, from the event record itself (null for older events). */
 export function organiserOf(record: EventRecord): Participant | null {
@@ -61,192 +57,209 @@ export interface Vote {
   readonly decision: VoteDecision;
 }
 
-export interface TxRow<S> {
-  readonly id: string;
-  readonly eventId: string;
-  readonly kind: TxKind;
-  readonly coordinator: Site;
-  readonly body: TxBody;
-  readonly state: S;
-  readonly updatedAt: number;
-}
-
-export interface OutboxRow {
-  readonly id: number;
-  readonly site: Site;
-  readonly path: string;
-  readonly body: string;
-  readonly attempts: number;
-  readonly nextAt: number;
-}
-
-interface EventDbRow {
-  record: string;
-  phase: Phase;
-  round: number;
-  version: number;
-  deadline: number | null;
-  published_at: number | null;
-  deleted_at: number | null;
-}
-
-interface TxDbRow {
-  id: string;
-  event_id: string;
-  kind: TxKind;
-  coordinator: string;
-  body: string;
-  state: string;
-  updated_at: number;
-}
-
 export class EventRepository {
-  constructor(private readonly db: Db) {}
-
-  transaction<T>(fn: () => T): T {
-    return this.db.transaction(fn).immediate();
-  }
+  constructor(private readonly dialect: MetadataDialect) {}
 
   // --- events -------------------------------------------------------------------------------
 
-  insertEvent(record: EventRecord, state: EventState): void {
-    this.db
-      .prepare(
-        `INSERT INTO events (id, record, phase, round, version, deadline, created_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING`,
-      )
-      .run(
-        record.id,
-        JSON.stringify(record),
-        state.phase,
-        state.round,
-        state.version,
-        state.deadline,
-        record.createdAt,
-      );
+  async insertEvent(db: Executor, record: EventRecord, state: EventState): Promise<void> {
+    await db
+      .insertInto('events')
+      .values({
+        id: record.id,
+        record: JSON.stringify(record),
+        phase: state.phase,
+        round: state.round,
+        version: state.version,
+        deadline: state.deadline,
+        created_at: record.createdAt,
+      })
+      .onConflict((oc) => oc.column('id').doNothing())
+      .execute();
   }
 
-  getEvent(id: string): StoredEvent | null {
-    const row = this.db.prepare('SELECT * FROM events WHERE id = ?').get(id) as
-      EventDbRow | undefined;
+  async getEvent(db: Executor, id: string): Promise<StoredEvent | null> {
+    const row = await db.selectFrom('events').selectAll().where('id', '=', id).executeTakeFirst();
     return row === undefined ? null : toEvent(row);
   }
 
-  allEvents(): StoredEvent[] {
-    const rows = this.db
-      .prepare('SELECT * FROM events WHERE deleted_at IS NULL ORDER BY created_at DESC')
-      .all() as EventDbRow[];
+  /**
+   * The event, its row locked until the transaction `trx` ends (PostgreSQL; SQLite's write
+   * transaction already excludes every other writer): read it so before changing it, or before
+   * deciding anything from its state, so that two processes never both act on the same state.
+   */
+  async lockEvent(trx: Executor, id: string): Promise<StoredEvent | null> {
+    const row = await trx
+      .selectFrom('events')
+      .selectAll()
+      .where('id', '=', id)
+      .$if(this.dialect.supportsRowLocks, (qb) => qb.forUpdate())
+      .executeTakeFirst();
+    return row === undefined ? null : toEvent(row);
+  }
+
+  async allEvents(db: Executor): Promise<StoredEvent[]> {
+    const rows = await db
+      .selectFrom('events')
+      .selectAll()
+      .where('deleted_at', 'is', null)
+      .orderBy('created_at', 'desc')
+      .execute();
     return rows.map(toEvent);
   }
 
-  setState(id: string, state: EventState, publishedAt?: number): void {
-    this.db
-      .prepare(
-        `UPDATE events SET phase = ?, round = ?, version = ?, deadline = ?,
-           published_at = COALESCE(published_at, ?) WHERE id = ?`,
-      )
-      .run(state.phase, state.round, state.version, state.deadline, publishedAt ?? null, id);
+  async setState(db: Executor, id: string, state: EventState, publishedAt?: number): Promise<void> {
+    await db
+      .updateTable('events')
+      .set((eb) => ({
+        phase: state.phase,
+        round: state.round,
+        version: state.version,
+        deadline: state.deadline,
+        published_at: eb.fn.coalesce('published_at', eb.val(publishedAt ?? null)),
+      }))
+      .where('id', '=', id)
+      .execute();
   }
 
-  markDeleted(id: string, at: number): void {
-    this.db
-      .prepare('UPDATE events SET deleted_at = COALESCE(deleted_at, ?) WHERE id = ?')
-      .run(at, id);
+  async markDeleted(db: Executor, id: string, at: number): Promise<void> {
+    await db
+      .updateTable('events')
+      .set((eb) => ({ deleted_at: eb.fn.coalesce('deleted_at', eb.val(at)) }))
+      .where('id', '=', id)
+      .execute();
   }
 
   /** Events in voting whose deadline has passed (the master decides them). */
-  votingEvents(): StoredEvent[] {
-    const rows = this.db
-      .prepare("SELECT * FROM events WHERE phase = 'voting' AND deleted_at IS NULL")
-      .all() as EventDbRow[];
+  async votingEvents(db: Executor): Promise<StoredEvent[]> {
+    const rows = await db
+      .selectFrom('events')
+      .selectAll()
+      .where('phase', '=', 'voting')
+      .where('deleted_at', 'is', null)
+      .execute();
     return rows.map(toEvent);
+  }
+
+  async countByPhase(db: Executor): Promise<Partial<Record<Phase, number>>> {
+    const rows = await db
+      .selectFrom('events')
+      .select((eb) => ['phase', eb.fn.countAll<number>().as('n')])
+      .where('deleted_at', 'is', null)
+      .groupBy('phase')
+      .execute();
+    return Object.fromEntries(rows.map((r) => [r.phase, r.n]));
   }
 
   // --- photos, participants, votes ----------------------------------------------------------
 
-  insertPhoto(eventId: string, position: number, txId: string, photo: PhotoPayload): void {
-    this.db
-      .prepare(
-        `INSERT INTO event_photos (event_id, position, tx_id, body) VALUES (?, ?, ?, ?)
-         ON CONFLICT DO NOTHING`,
-      )
-      .run(eventId, position, txId, JSON.stringify(photo));
+  async insertPhoto(
+    db: Executor,
+    eventId: string,
+    position: number,
+    txId: string,
+    photo: PhotoPayload,
+  ): Promise<void> {
+    await db
+      .insertInto('event_photos')
+      .values({ event_id: eventId, position, tx_id: txId, body: JSON.stringify(photo) })
+      .onConflict((oc) => oc.doNothing())
+      .execute();
   }
 
   /**
    * The photos of montage version `upTo` (default: the latest), in commit order: those committed
-   * at or before it, less the photos of participants removed at or before it.
+   * at or before it, less the photos of participants removed at or before it. (The submitter is
+   * inside the JSON body: filtered here rather than with a dialect's JSON operator.)
    */
-  photos(eventId: string, upTo = Number.MAX_SAFE_INTEGER): StoredPhoto[] {
-    const rows = this.db
-      .prepare(
-        `SELECT position, tx_id, body FROM event_photos p
-         WHERE event_id = ? AND position <= ?
-           AND NOT EXISTS (
-             SELECT 1 FROM event_removals r
-             WHERE r.event_id = p.event_id AND r.version <= ?
-               AND r.participant_id = json_extract(p.body, '$.participantId'))
-         ORDER BY position`,
-      )
-      .all(eventId, upTo, upTo) as { position: number; tx_id: string; body: string }[];
-    return rows.map((r) => ({
-      position: r.position,
-      txId: r.tx_id,
-      photo: JSON.parse(r.body) as PhotoPayload,
-    }));
+  async photos(db: Executor, eventId: string, upTo?: number): Promise<StoredPhoto[]> {
+    const [rows, removed] = await Promise.all([
+      db
+        .selectFrom('event_photos')
+        .select(['position', 'tx_id', 'body'])
+        .where('event_id', '=', eventId)
+        .$if(upTo !== undefined, (qb) => qb.where('position', '<=', upTo ?? 0))
+        .orderBy('position')
+        .execute(),
+      db
+        .selectFrom('event_removals')
+        .select('participant_id')
+        .where('event_id', '=', eventId)
+        .$if(upTo !== undefined, (qb) => qb.where('version', '<=', upTo ?? 0))
+        .execute(),
+    ]);
+    const gone = new Set(removed.map((r) => r.participant_id));
+    return rows
+      .map((r) => ({
+        position: r.position,
+        txId: r.tx_id,
+        photo: JSON.parse(r.body) as PhotoPayload,
+      }))
+      .filter((p) => !gone.has(p.photo.participantId));
   }
 
-  insertRemoval(eventId: string, participantId: string, version: number, at: number): void {
-    this.db
-      .prepare(
-        `INSERT INTO event_removals (event_id, participant_id, version, removed_at)
-         VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING`,
-      )
-      .run(eventId, participantId, version, at);
-  }
-
-  removedParticipants(eventId: string): Set<string> {
-    const ids = this.db
-      .prepare('SELECT participant_id FROM event_removals WHERE event_id = ?')
-      .pluck()
-      .all(eventId) as string[];
-    return new Set(ids);
+  async insertRemoval(
+    db: Executor,
+    eventId: string,
+    participantId: string,
+    version: number,
+    at: number,
+  ): Promise<void> {
+    await db
+      .insertInto('event_removals')
+      .values({ event_id: eventId, participant_id: participantId, version, removed_at: at })
+      .onConflict((oc) => oc.doNothing())
+      .execute();
   }
 
   /**
    * Records a participant once; a later copy only fills what the first lacked (a photo commit
    * can record its submitter before the join notice with the account and recovery hash).
    */
-  insertParticipant(eventId: string, p: Participant): void {
-    this.db
-      .prepare(
-        `INSERT INTO event_participants
-           (event_id, id, name, site_id, site_name, username, joined_at, recovery_hash)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?)
-         ON CONFLICT (event_id, id) DO UPDATE SET
-           username = COALESCE(event_participants.username, excluded.username),
-           recovery_hash = COALESCE(event_participants.recovery_hash, excluded.recovery_hash)`,
+  async insertParticipant(db: Executor, eventId: string, p: Participant): Promise<void> {
+    await db
+      .insertInto('event_participants')
+      .values({
+        event_id: eventId,
+        id: p.id,
+        name: p.name,
+        site_id: p.siteId,
+        site_name: p.siteName,
+        username: p.username,
+        joined_at: p.joinedAt,
+        recovery_hash: p.recoveryHash,
+      })
+      .onConflict((oc) =>
+        oc.columns(['event_id', 'id']).doUpdateSet((eb) => ({
+          username: eb.fn.coalesce('event_participants.username', eb.ref('excluded.username')),
+          recovery_hash: eb.fn.coalesce(
+            'event_participants.recovery_hash',
+            eb.ref('excluded.recovery_hash'),
+          ),
+        })),
       )
-      .run(eventId, p.id, p.name, p.siteId, p.siteName, p.username, p.joinedAt, p.recoveryHash);
+      .execute();
   }
 
-  participants(eventId: string): Participant[] {
-    const rows = this.db
-      .prepare(
-        `SELECT * FROM event_participants p WHERE event_id = ?
-           AND NOT EXISTS (SELECT 1 FROM event_removals r
-                           WHERE r.event_id = p.event_id AND r.participant_id = p.id)
-         ORDER BY joined_at, id`,
+  async participants(db: Executor, eventId: string): Promise<Participant[]> {
+    const rows = await db
+      .selectFrom('event_participants as p')
+      .selectAll('p')
+      .where('p.event_id', '=', eventId)
+      .where((eb) =>
+        eb.not(
+          eb.exists(
+            eb
+              .selectFrom('event_removals as r')
+              .select('r.participant_id')
+              .whereRef('r.event_id', '=', 'p.event_id')
+              .whereRef('r.participant_id', '=', 'p.id'),
+          ),
+        ),
       )
-      .all(eventId) as {
-      id: string;
-      name: string;
-      site_id: string;
-      site_name: string;
-      username: string | null;
-      joined_at: number;
-      recovery_hash: string | null;
-    }[];
+      .orderBy('p.joined_at')
+      .orderBy('p.id')
+      .execute();
     return rows.map((r) => ({
       id: r.id,
       name: r.name,
@@ -259,213 +272,49 @@ export class EventRepository {
   }
 
   /** Records a vote once; false when this participant already voted in this round. */
-  insertVote(eventId: string, round: number, vote: Vote, castAt: number): boolean {
-    const result = this.db
-      .prepare(
-        `INSERT INTO event_votes (event_id, round, participant_id, version, decision, cast_at)
-         VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`,
-      )
-      .run(eventId, round, vote.participantId, vote.version, vote.decision, castAt);
-    return result.changes === 1;
+  async insertVote(
+    db: Executor,
+    eventId: string,
+    round: number,
+    vote: Vote,
+    castAt: number,
+  ): Promise<boolean> {
+    const inserted = await db
+      .insertInto('event_votes')
+      .values({
+        event_id: eventId,
+        round,
+        participant_id: vote.participantId,
+        version: vote.version,
+        decision: vote.decision,
+        cast_at: castAt,
+      })
+      .onConflict((oc) => oc.doNothing())
+      .returning('participant_id')
+      .executeTakeFirst();
+    return inserted !== undefined;
   }
 
-  votes(eventId: string, round: number): Vote[] {
-    const rows = this.db
-      .prepare(
-        'SELECT participant_id, version, decision FROM event_votes WHERE event_id = ? AND round = ?',
-      )
-      .all(eventId, round) as { participant_id: string; version: number; decision: VoteDecision }[];
+  async votes(db: Executor, eventId: string, round: number): Promise<Vote[]> {
+    const rows = await db
+      .selectFrom('event_votes')
+      .select(['participant_id', 'version', 'decision'])
+      .where('event_id', '=', eventId)
+      .where('round', '=', round)
+      .execute();
     return rows.map((r) => ({
       participantId: r.participant_id,
       version: r.version,
       decision: r.decision,
     }));
   }
-
-  // --- the 2PC log --------------------------------------------------------------------------
-
-  logTx(
-    role: 'coordinator' | 'participant',
-    id: string,
-    eventId: string,
-    coordinator: Site,
-    body: TxBody,
-    state: CoordinatorState | ParticipantState,
-    now: number,
-  ): void {
-    this.db
-      .prepare(
-        `INSERT INTO event_tx (id, role, event_id, kind, coordinator, body, state, updated_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?)
-         ON CONFLICT (id, role) DO UPDATE SET state = excluded.state, updated_at = excluded.updated_at`,
-      )
-      .run(
-        id,
-        role,
-        eventId,
-        body.kind,
-        JSON.stringify(coordinator),
-        JSON.stringify(body),
-        state,
-        now,
-      );
-  }
-
-  /** Remembers that a transaction never prepared here was aborted (refuses a late prepare). */
-  logAbortTombstone(id: string, eventId: string, now: number): void {
-    this.db
-      .prepare(
-        `INSERT INTO event_tx (id, role, event_id, kind, coordinator, body, state, updated_at)
-         VALUES (?, 'participant', ?, 'photo', 'null', 'null', 'aborted', ?) ON CONFLICT DO NOTHING`,
-      )
-      .run(id, eventId, now);
-  }
-
-  coordinatorTx(id: string): TxRow<CoordinatorState> | null {
-    return this.tx<CoordinatorState>('coordinator', id);
-  }
-
-  participantTx(id: string): TxRow<ParticipantState> | null {
-    return this.tx<ParticipantState>('participant', id);
-  }
-
-  /** Whether some transaction of the event is prepared here and not yet decided. */
-  holdsPrepared(eventId: string, except?: string): boolean {
-    const row = this.db
-      .prepare(
-        `SELECT 1 FROM event_tx WHERE event_id = ? AND role = 'participant' AND state = 'prepared'
-           AND id != ? LIMIT 1`,
-      )
-      .get(eventId, except ?? '');
-    return row !== undefined;
-  }
-
-  openCoordinatorTxs(): TxRow<CoordinatorState>[] {
-    return this.txs<CoordinatorState>(
-      "SELECT * FROM event_tx WHERE role = 'coordinator' AND state = 'preparing'",
-    );
-  }
-
-  /** Participant transactions prepared and undecided since before `olderThan`. */
-  inDoubt(olderThan: number): TxRow<ParticipantState>[] {
-    return this.txs<ParticipantState>(
-      `SELECT * FROM event_tx WHERE role = 'participant' AND state = 'prepared' AND updated_at < ${Math.floor(olderThan)}`,
-    );
-  }
-
-  private tx<S>(role: string, id: string): TxRow<S> | null {
-    const row = this.db
-      .prepare('SELECT * FROM event_tx WHERE id = ? AND role = ?')
-      .get(id, role) as TxDbRow | undefined;
-    return row === undefined ? null : toTx<S>(row);
-  }
-
-  private txs<S>(sql: string): TxRow<S>[] {
-    return (this.db.prepare(sql).all() as TxDbRow[]).map((r) => toTx<S>(r));
-  }
-
-  // --- outbox -------------------------------------------------------------------------------
-
-  enqueue(site: Site, path: string, body: unknown, now: number): number {
-    const result = this.db
-      .prepare('INSERT INTO event_outbox (site, path, body, next_at) VALUES (?, ?, ?, ?)')
-      .run(JSON.stringify(site), path, JSON.stringify(body), now);
-    return Number(result.lastInsertRowid);
-  }
-
-  due(now: number, limit = 100): OutboxRow[] {
-    const rows = this.db
-      .prepare('SELECT * FROM event_outbox WHERE next_at <= ? ORDER BY id LIMIT ?')
-      .all(now, limit) as OutboxDbRow[];
-    return rows.map(toOutbox);
-  }
-
-  outboxRow(id: number): OutboxRow | null {
-    const row = this.db.prepare('SELECT * FROM event_outbox WHERE id = ?').get(id) as
-      OutboxDbRow | undefined;
-    return row === undefined ? null : toOutbox(row);
-  }
-
-  /**
-   * Outbox bookkeeping is written without its own fsync (WAL, `synchronous = NORMAL` for this
-   * one statement; the next durable commit carries it): if a crash loses it, the message is
-   * only sent again, and every receiver takes a message twice. That saves an fsync, which
-   * blocks the event loop, per message acknowledged (docs/benchmarks.md).
-   */
-  acked(id: number): void {
-    this.lightly(() => this.db.prepare('DELETE FROM event_outbox WHERE id = ?').run(id));
-  }
-
-  retryLater(id: number, nextAt: number): void {
-    this.lightly(() =>
-      this.db
-        .prepare('UPDATE event_outbox SET attempts = attempts + 1, next_at = ? WHERE id = ?')
-        .run(nextAt, id),
-    );
-  }
-
-  private lightly(write: () => unknown): void {
-    if (this.db.inTransaction) {
-      write();
-      return;
-    }
-    this.db.pragma('synchronous = NORMAL');
-    try {
-      write();
-    } finally {
-      this.db.pragma('synchronous = FULL');
-    }
-  }
-
-  countByPhase(): Partial<Record<Phase, number>> {
-    const rows = this.db
-      .prepare('SELECT phase, COUNT(*) AS n FROM events WHERE deleted_at IS NULL GROUP BY phase')
-      .all() as { phase: Phase; n: number }[];
-    return Object.fromEntries(rows.map((r) => [r.phase, r.n]));
-  }
-
-  outboxSize(): number {
-    return this.db.prepare('SELECT COUNT(*) FROM event_outbox').pluck().get() as number;
-  }
 }
 
-interface OutboxDbRow {
-  id: number;
-  site: string;
-  path: string;
-  body: string;
-  attempts: number;
-  next_at: number;
-}
-
-function toOutbox(r: OutboxDbRow): OutboxRow {
-  return {
-    id: r.id,
-    site: JSON.parse(r.site) as Site,
-    path: r.path,
-    body: r.body,
-    attempts: r.attempts,
-    nextAt: r.next_at,
-  };
-}
-
-function toEvent(row: EventDbRow): StoredEvent {
+function toEvent(row: Selectable<EventsTable>): StoredEvent {
   return {
     record: JSON.parse(row.record) as EventRecord,
     state: { phase: row.phase, round: row.round, version: row.version, deadline: row.deadline },
     publishedAt: row.published_at,
     deletedAt: row.deleted_at,
-  };
-}
-
-function toTx<S>(row: TxDbRow): TxRow<S> {
-  return {
-    id: row.id,
-    eventId: row.event_id,
-    kind: row.kind,
-    coordinator: JSON.parse(row.coordinator) as Site,
-    body: JSON.parse(row.body) as TxBody,
-    state: row.state as S,
-    updatedAt: row.updated_at,
   };
 }

@@ -4,22 +4,16 @@
  * master's decision on each round (an `outcome` transaction). Each public operation opens with
  * its permission check. The protocol itself is in core/ (pure) and two-phase.*.ts.
  */
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { buffer } from 'node:stream/consumers';
 import type { StagedBlob } from '../blobs/blob-store.js';
-import {
-  AppError,
-  ConflictError,
-  ForbiddenError,
-  NotFoundError,
-  UnavailableError,
-} from '../core/errors.js';
+import { ForbiddenError, NotFoundError, UnavailableError } from '../core/errors.js';
 import type { Principal } from '../accounts/principal.js';
-import { checkVote, INITIAL_STATE } from './core/event-phase.js';
+import { INITIAL_STATE } from './core/event-phase.js';
 import type { EventRecord, Site, TxBody, VoteDecision } from './core/types.js';
 import { sleep, type EventContext } from './event.context.js';
-import { PATHS } from './event-messages.js';
 import { organiserOf, type Participant, type StoredEvent } from './event.repository.js';
+import { EventPeople, type Joined, type ParticipantNotice } from './event-people.js';
 import { eventView, type EventView, type Role } from './event.view.js';
 import type { MontageBuilder } from './montage.js';
 import { RoundKeeper } from './event-rounds.js';
@@ -28,7 +22,7 @@ import { EventChanges } from './event-changes.js';
 import { isSubmitter, mustGet, participantOf, roleOf, type Caller } from './event-access.js';
 
 export type { Caller } from './event-access.js';
-import { voteRefusal } from './event-words.js';
+export type { Joined } from './event-people.js';
 import type { TxCoordinator } from './two-phase.coordinator.js';
 import type { TxParticipant } from './two-phase.participant.js';
 
@@ -50,13 +44,6 @@ export interface Member {
   readonly site: Site | null;
 }
 
-/** What joining answers: the view, and the personal recovery code, shown only this once. */
-export interface Joined {
-  readonly view: EventView;
-  readonly participantId: string;
-  readonly recoveryCode: string | null;
-}
-
 /** How long creating an event waits for configured members that were not contacted yet. */
 const MEMBERS_WAIT_MS = 10_000;
 const CREATE_WAIT_MS = 3_000;
@@ -70,31 +57,67 @@ export class EventService {
   /** Voting notices and reports, and the master's decision on each round. */
   readonly rounds: RoundKeeper;
   private readonly changes: EventChanges;
+  private readonly people: EventPeople;
+  /** Whether this process, as the site's leader, has recovered the open transactions. */
+  private recovered = false;
+  /** The background work under way, if any (one at a time). */
+  private ticking: Promise<void> | null = null;
 
   constructor(private readonly deps: EventServiceDeps) {
     this.rounds = new RoundKeeper(deps.ctx, deps.coordinator);
     this.changes = new EventChanges(deps.ctx, deps.coordinator);
+    this.people = new EventPeople(deps.ctx, (id, caller) => this.view(id, caller));
   }
 
   private get ctx(): EventContext {
     return this.deps.ctx;
   }
 
+  /**
+   * Starts the background work: coordinator recovery, the in-doubt and outbox loops, and round
+   * deadlines (every 250 ms). All of it runs only while `ctx.isLeader()` says this process is
+   * the site's leader; a process that becomes leader recovers the open transactions then.
+   */
   start(): void {
-    this.deps.coordinator.recover((id) => this.sitesOf(id));
     this.deps.participant.start();
     this.ctx.sender.start();
     this.timer = setInterval(() => {
-      for (const event of this.ctx.repo.votingEvents()) this.rounds.considerRound(event.record.id);
+      void this.tick();
     }, 250);
+    void this.tick();
   }
 
   async stop(): Promise<void> {
     if (this.timer) clearInterval(this.timer);
+    await this.ticking; // the store closes after stop
     for (const timer of this.montageTimers.values()) clearTimeout(timer);
     this.deps.coordinator.stop();
     this.deps.participant.stop();
     await this.ctx.sender.stop();
+  }
+
+  private tick(): Promise<void> {
+    this.ticking ??= this.work().finally(() => {
+      this.ticking = null;
+    });
+    return this.ticking;
+  }
+
+  private async work(): Promise<void> {
+    try {
+      if (!this.ctx.isLeader()) {
+        this.recovered = false; // recover again if the lead comes back here
+        return;
+      }
+      if (!this.recovered) {
+        this.recovered = true;
+        await this.deps.coordinator.recover((id) => this.sitesOf(id));
+      }
+      const voting = await this.ctx.repo.votingEvents(this.ctx.store.db);
+      for (const event of voting) await this.rounds.considerRound(event.record.id);
+    } catch (err) {
+      this.ctx.log.warn({ err }, 'event background work failed');
+    }
   }
 
   // --- public operations --------------------------------------------------------------------
@@ -119,14 +142,14 @@ export class EventService {
       maxParticipants: input.maxParticipants,
       createdAt: this.ctx.now(),
     };
-    const { repo } = this.ctx;
-    repo.transaction(() => {
-      repo.insertEvent(record, INITIAL_STATE);
+    const { repo, store } = this.ctx;
+    await store.transaction(async (trx) => {
+      await repo.insertEvent(trx, record, INITIAL_STATE);
       // The organiser is one of the group: a participant from the start, identified by their
       // account at every site (so no recovery code); every site records them with the event
       // (the create transaction carries them), so no site ever counts the event without them.
       const organiser = organiserOf(record);
-      if (organiser) repo.insertParticipant(record.id, organiser);
+      if (organiser) await repo.insertParticipant(trx, record.id, organiser);
     });
     // The shadow events are created by 2PC; uploads stay refused (phase 'creating') until then.
     const done = this.deps.coordinator.run(
@@ -163,18 +186,25 @@ export class EventService {
     }
   }
 
-  list(caller: Caller): EventView[] {
-    return this.ctx.repo
-      .allEvents()
-      .filter((e) => this.roleOf(e, caller) !== 'visitor')
-      .map((e) => this.viewOf(e, caller));
+  async list(caller: Caller): Promise<EventView[]> {
+    const all = await this.ctx.repo.allEvents(this.ctx.store.db);
+    const views = await Promise.all(
+      all.map(async (e) =>
+        (await this.roleOf(e, caller)) === 'visitor' ? null : this.viewOf(e, caller),
+      ),
+    );
+    return views.filter((v) => v !== null);
   }
 
   /** The event for its organiser and participants; the public view once published. */
-  get(eventId: string, caller: Caller, invite?: string): EventView {
-    const event = this.mustGet(eventId);
+  async get(eventId: string, caller: Caller, invite?: string): Promise<EventView> {
+    const event = await this.mustGet(eventId);
     const invited = invite !== undefined && invite === event.record.invite;
-    if (!invited && this.roleOf(event, caller) === 'visitor' && event.state.phase !== 'published') {
+    if (
+      !invited &&
+      event.state.phase !== 'published' &&
+      (await this.roleOf(event, caller)) === 'visitor'
+    ) {
       throw new ForbiddenError(
         'Only the organiser and participants see this event before it is published.',
       );
@@ -182,92 +212,16 @@ export class EventService {
     return this.viewOf(event, caller);
   }
 
-  join(eventId: string, caller: Caller, input: { invite: string; name: string }): Joined {
-    const event = this.mustGet(eventId);
-    if (input.invite !== event.record.invite)
-      throw new ForbiddenError('This invite link is not valid for this event.');
-    const existing = this.participantOf(event, caller);
-    if (existing) {
-      return { view: this.viewOf(event, caller), participantId: existing.id, recoveryCode: null };
-    }
-    if (event.state.phase === 'published')
-      throw new ConflictError('The event is published: it takes no new participants.');
-    const self = this.ctx.self();
-    const recoveryCode = randomBytes(18).toString('base64url');
-    const participant: Participant = {
-      id: newId('p'),
-      name: input.name,
-      siteId: self.id,
-      siteName: self.name,
-      username: caller.principal?.username ?? null,
-      joinedAt: this.ctx.now(),
-      recoveryHash: hashCode(recoveryCode),
-    };
-    const { repo } = this.ctx;
-    repo.transaction(() => {
-      if (repo.participants(eventId).length >= event.record.maxParticipants) {
-        throw new ConflictError(
-          `The event is full: it takes at most ${event.record.maxParticipants} participants.`,
-        );
-      }
-      this.addParticipant(eventId, event.record.sites, participant);
-    });
-    void this.ctx.sender.drain();
-    const ids = new Map(caller.participantIds).set(eventId, participant.id);
-    return {
-      view: this.view(eventId, { ...caller, participantIds: ids }),
-      participantId: participant.id,
-      recoveryCode,
-    };
+  join(eventId: string, caller: Caller, input: { invite: string; name: string }): Promise<Joined> {
+    return this.people.join(eventId, caller, input);
   }
 
   /**
    * A participant back on a new device or browser: their personal recovery code (from the link
    * shown when they joined) restores them, at any site the join has reached.
    */
-  recover(eventId: string, caller: Caller, code: string): Joined {
-    this.mustGet(eventId);
-    const hash = hashCode(code);
-    const found = this.ctx.repo
-      .participants(eventId)
-      .find((p) => p.recoveryHash !== null && p.recoveryHash === hash);
-    if (!found) {
-      throw new AppError(
-        404,
-        'not_found',
-        'This recovery link is not known here (yet): check the link, or try again in a moment.',
-      );
-    }
-    const ids = new Map(caller.participantIds).set(eventId, found.id);
-    return {
-      view: this.view(eventId, { ...caller, participantIds: ids }),
-      participantId: found.id,
-      recoveryCode: null,
-    };
-  }
-
-  /**
-   * Records a participant here and tells every other site (outbox), in the caller's
-   * transaction. Returns the outbox rows of the notices.
-   */
-  private addParticipant(eventId: string, sites: readonly Site[], p: Participant): number[] {
-    const { repo } = this.ctx;
-    const selfId = this.ctx.self().id;
-    repo.insertParticipant(eventId, p);
-    const notice = {
-      id: p.id,
-      name: p.name,
-      siteId: p.siteId,
-      siteName: p.siteName,
-      joinedAt: p.joinedAt,
-      username: p.username,
-      recoveryHash: p.recoveryHash,
-    };
-    return sites
-      .filter((s) => s.id !== selfId)
-      .map((site) =>
-        repo.enqueue(site, PATHS.participant, { eventId, participant: notice }, this.ctx.now()),
-      );
+  recover(eventId: string, caller: Caller, code: string): Promise<Joined> {
+    return this.people.recover(eventId, caller, code);
   }
 
   /** Adds a photo (already staged in the event photo store) by 2PC across every site. */
@@ -284,82 +238,27 @@ export class EventService {
     return this.changes.deleteEvent(eventId, caller);
   }
 
-  vote(
+  async vote(
     eventId: string,
     caller: Caller,
     input: { montageVersion: number; decision: VoteDecision },
-  ): EventView {
-    const { repo } = this.ctx;
-    const event = this.mustGet(eventId);
-    const me = this.participantOf(event, caller);
-    if (!me || !this.isSubmitter(eventId, me.id)) {
+  ): Promise<EventView> {
+    const event = await this.mustGet(eventId);
+    const me = await this.participantOf(event, caller);
+    if (!me || !(await this.isSubmitter(eventId, me.id))) {
       throw new ForbiddenError('Only participants who submitted a photo vote.');
     }
-    const self = this.ctx.self();
-    repo.transaction(() => {
-      const { state, record } = this.mustGet(eventId);
-      const now = this.ctx.now();
-      if (
-        (state.phase === 'voting' || state.phase === 'collecting') &&
-        repo
-          .votes(eventId, state.round)
-          .some((v) => v.participantId === me.id && v.version === state.version)
-      ) {
-        throw new ConflictError(
-          'You already voted on this montage; a vote cannot be changed.',
-          'already_voted',
-        );
-      }
-      const check = checkVote(
-        state,
-        input.montageVersion,
-        input.decision,
-        repo.holdsPrepared(eventId),
-        now,
-      );
-      if (check.kind === 'refuse') throw voteRefusal(check.code, state.version);
-      let deadline = state.deadline ?? now;
-      if (check.startsVoting) {
-        deadline = now + record.votingSeconds * 1000;
-        repo.setState(eventId, { ...state, phase: 'voting', deadline });
-        const notice = { eventId, round: state.round, version: state.version, deadline };
-        for (const site of this.others(this.mustGet(eventId)))
-          repo.enqueue(site, PATHS.voting, notice, now);
-      }
-      repo.insertVote(
-        eventId,
-        state.round,
-        { participantId: me.id, version: state.version, decision: input.decision },
-        now,
-      );
-      // Every vote goes to the master at once (outbox, in the same transaction): a participant
-      // may vote at any site, and the master needs each vote, not a site's complete set.
-      const master = record.sites.find((s) => s.id === record.originId);
-      if (record.originId !== self.id && master) {
-        const vote = { participantId: me.id, version: state.version, decision: input.decision };
-        const report = {
-          eventId,
-          round: state.round,
-          version: state.version,
-          deadline,
-          siteId: self.id,
-          votes: [vote],
-        };
-        repo.enqueue(master, PATHS.votes, report, now);
-      }
-    });
-    void this.ctx.sender.drain();
-    this.rounds.considerRound(eventId);
+    await this.rounds.castVote(eventId, me.id, input);
     return this.view(eventId, caller);
   }
 
   /** The file of montage `version` (default: the current one): organiser, submitters, or published. */
   async montage(eventId: string, caller: Caller, version: number | undefined): Promise<string> {
-    const event = this.mustGet(eventId);
+    const event = await this.mustGet(eventId);
     const organiser = caller.principal?.username === event.record.organiser;
     if (event.state.phase !== 'published' && !organiser) {
-      const me = this.participantOf(event, caller);
-      if (!me || !this.isSubmitter(eventId, me.id)) {
+      const me = await this.participantOf(event, caller);
+      if (!me || !(await this.isSubmitter(eventId, me.id))) {
         throw new ForbiddenError(
           'Only the organiser and participants who added a photo see the montage before it is published.',
         );
@@ -372,26 +271,12 @@ export class EventService {
 
   // --- peer messages (already authenticated and validated) ----------------------------------
 
-  onParticipantNotice(
-    eventId: string,
-    p: Omit<Participant, 'username' | 'recoveryHash'> & {
-      username?: string | null | undefined;
-      recoveryHash?: string | null | undefined;
-    },
-  ): void {
-    const { repo } = this.ctx;
-    const event = repo.getEvent(eventId);
-    if (!event) throw new ConflictError('Unknown event here yet; send again later.');
-    if (event.deletedAt !== null) return; // deleted: acknowledge and drop
-    repo.insertParticipant(eventId, {
-      ...p,
-      username: p.username ?? null,
-      recoveryHash: p.recoveryHash ?? null,
-    });
+  onParticipantNotice(eventId: string, p: ParticipantNotice): Promise<void> {
+    return this.people.onParticipantNotice(eventId, p);
   }
 
-  txStatus(txId: string): 'preparing' | 'committed' | 'aborted' | 'unknown' {
-    return this.ctx.repo.coordinatorTx(txId)?.state ?? 'unknown';
+  async txStatus(txId: string): Promise<'preparing' | 'committed' | 'aborted' | 'unknown'> {
+    return (await this.ctx.txLog.coordinatorTx(this.ctx.store.db, txId))?.state ?? 'unknown';
   }
 
   /**
@@ -405,9 +290,12 @@ export class EventService {
     clearTimeout(this.montageTimers.get(eventId));
     const timer = setTimeout(() => {
       this.montageTimers.delete(eventId);
-      const version = this.ctx.repo.getEvent(eventId)?.state.version ?? 0;
-      if (version < 1) return;
-      this.buildMontage(eventId, version).catch((err: unknown) => {
+      const build = async () => {
+        const event = await this.ctx.repo.getEvent(this.ctx.store.db, eventId);
+        const version = event?.state.version ?? 0;
+        if (version >= 1) await this.buildMontage(eventId, version);
+      };
+      build().catch((err: unknown) => {
         this.ctx.log.warn({ err, eventId }, 'montage build failed');
       });
     }, MONTAGE_DEBOUNCE_MS);
@@ -419,57 +307,58 @@ export class EventService {
 
   private async buildMontage(eventId: string, version: number): Promise<string> {
     const { photos } = this.ctx;
-    const inputs = this.ctx.repo.photos(eventId, version).map((p) => ({
+    const inputs = (await this.ctx.repo.photos(this.ctx.store.db, eventId, version)).map((p) => ({
       hash: p.photo.hash,
       read: async () => buffer(await photos.read(p.photo.hash)),
     }));
     return this.deps.montage.get(eventId, version, inputs);
   }
 
-  private view(eventId: string, caller: Caller): EventView {
-    return this.viewOf(this.mustGet(eventId), caller);
+  private async view(eventId: string, caller: Caller): Promise<EventView> {
+    return this.viewOf(await this.mustGet(eventId), caller);
   }
 
-  private viewOf(event: StoredEvent, caller: Caller): EventView {
-    const { repo } = this.ctx;
+  private async viewOf(event: StoredEvent, caller: Caller): Promise<EventView> {
+    const { repo, store } = this.ctx;
     const id = event.record.id;
+    const [photos, participants, votes, role, me] = await Promise.all([
+      repo.photos(store.db, id),
+      repo.participants(store.db, id),
+      repo.votes(store.db, id, event.state.round),
+      this.roleOf(event, caller),
+      this.participantOf(event, caller),
+    ]);
     return eventView({
       event,
-      photos: repo.photos(id),
-      participants: repo.participants(id),
-      votes: repo.votes(id, event.state.round),
-      role: this.roleOf(event, caller),
-      me: this.participantOf(event, caller),
+      photos,
+      participants,
+      votes,
+      role,
+      me,
       username: caller.principal?.username ?? null,
       siteUrl: this.deps.siteUrl(),
       progress: siteProgress(event, this.ctx.self().id, this.deps.coordinator, this.rounds),
     });
   }
 
-  private roleOf(event: StoredEvent, caller: Caller): Role {
-    return roleOf(this.ctx.repo, this.ctx.self().id, event, caller);
+  private roleOf(event: StoredEvent, caller: Caller): Promise<Role> {
+    return roleOf(this.ctx.repo, this.ctx.store.db, this.ctx.self().id, event, caller);
   }
 
-  private participantOf(event: StoredEvent, caller: Caller): Participant | null {
-    return participantOf(this.ctx.repo, this.ctx.self().id, event, caller);
+  private participantOf(event: StoredEvent, caller: Caller): Promise<Participant | null> {
+    return participantOf(this.ctx.repo, this.ctx.store.db, this.ctx.self().id, event, caller);
   }
 
-  private isSubmitter(eventId: string, participantId: string): boolean {
-    return isSubmitter(this.ctx.repo, eventId, participantId);
+  private isSubmitter(eventId: string, participantId: string): Promise<boolean> {
+    return isSubmitter(this.ctx.repo, this.ctx.store.db, eventId, participantId);
   }
 
-  private mustGet(eventId: string): StoredEvent {
-    return mustGet(this.ctx.repo, eventId);
+  private mustGet(eventId: string): Promise<StoredEvent> {
+    return mustGet(this.ctx.repo, this.ctx.store.db, eventId);
   }
 
-  private others(event: StoredEvent): Site[] {
-    const selfId = this.ctx.self().id;
-    return event.record.sites.filter((s) => s.id !== selfId);
-  }
-
-  private sitesOf(eventId: string): readonly Site[] {
-    return this.ctx.repo.getEvent(eventId)?.record.sites ?? [this.ctx.self()];
+  private async sitesOf(eventId: string): Promise<readonly Site[]> {
+    const event = await this.ctx.repo.getEvent(this.ctx.store.db, eventId);
+    return event?.record.sites ?? [this.ctx.self()];
   }
 }
-
-const hashCode = (code: string): string => createHash('sha256').update(code).digest('hex');

@@ -1,15 +1,23 @@
 /**
  * Group photo events, assembled for one node: what the events layer promises to the
  * composition root. `start` after the server listens (it recovers open transactions and starts
- * the outbox, in-doubt and deadline loops); `stop` before the database closes.
+ * the outbox, in-doubt and deadline loops); `stop` before the store closes.
+ *
+ * Several processes of one site may share one metadata store (PostgreSQL). Requests may reach
+ * any of them, and every read-modify-write locks its event's row, so they may all serve the
+ * API and the peers' messages. The background work — outbox delivery, coordinator recovery,
+ * in-doubt questions, round deadlines — must run on one process of the site only: `isLeader`
+ * says whether this process is it (e.g. the holder of a lease kept by
+ * storage/metadata/lease-keeper.ts); while false, those loops skip their work, and a process
+ * that becomes leader recovers the open transactions first. Default: always (one process).
  */
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import type { Agent } from 'undici';
 import type { BlobStore } from '../blobs/blob-store.js';
 import { LocalBlobStore } from '../blobs/local-blob-store.js';
-import type { Db } from '../db/database.js';
 import type { Faults } from '../faults/faults.js';
+import type { MetadataStore } from '../storage/metadata/dialect.js';
 import type { Site } from './core/types.js';
 import type { Member } from './event.service.js';
 import type { EventContext } from './event.context.js';
@@ -22,9 +30,11 @@ import { registerEventMetrics } from './event-metrics.js';
 import type { Registry } from 'prom-client';
 import { TxCoordinator } from './two-phase.coordinator.js';
 import { TxParticipant } from './two-phase.participant.js';
+import { OutboxRepository } from './outbox.repository.js';
+import { TxLogRepository } from './tx-log.repository.js';
 
 export interface EventsDeps {
-  readonly db: Db;
+  readonly store: MetadataStore;
   readonly dataDir: string;
   readonly log: Logger;
   readonly faults: Faults;
@@ -38,6 +48,8 @@ export interface EventsDeps {
   readonly decodes?: DecodeLimiter;
   /** Every other member of the cluster known here (see EventServiceDeps.members). */
   readonly members: () => readonly Member[];
+  /** Whether this process runs the site's background work (see above); default: always. */
+  readonly isLeader?: () => boolean;
 }
 
 export interface Events {
@@ -51,7 +63,11 @@ export interface Events {
 }
 
 export async function createEvents(deps: EventsDeps): Promise<Events> {
-  const repo = new EventRepository(deps.db);
+  const { store } = deps;
+  const repo = new EventRepository(store.dialect);
+  const txLog = new TxLogRepository(store.dialect);
+  const outbox = new OutboxRepository(store);
+  const isLeader = deps.isLeader ?? (() => true);
   const photos = deps.photos ?? new LocalBlobStore(join(deps.dataDir, 'events'));
   await photos.init();
   const log = deps.log.child({ layer: 'events' });
@@ -60,12 +76,17 @@ export async function createEvents(deps: EventsDeps): Promise<Events> {
     self: deps.self,
     agent: deps.agent,
     faults: deps.faults,
-    repo,
+    store,
+    outbox,
     log,
+    isLeader,
   });
   let service: EventService | null = null;
   const ctx: EventContext = {
+    store,
     repo,
+    txLog,
+    outbox,
     sender,
     photos,
     faults: deps.faults,
@@ -73,6 +94,7 @@ export async function createEvents(deps: EventsDeps): Promise<Events> {
     self: deps.self,
     now: Date.now,
     onCommitted: (eventId, body) => service?.onCommitted(eventId, body),
+    isLeader,
   };
   const participant = new TxParticipant(ctx);
   const coordinator = new TxCoordinator(ctx, participant);
@@ -90,7 +112,7 @@ export async function createEvents(deps: EventsDeps): Promise<Events> {
     participant,
     photos,
     registerMetrics: (registry) => {
-      registerEventMetrics(registry, repo, coordinator);
+      registerEventMetrics(registry, store, { repo, outbox }, coordinator);
     },
     start: () => {
       events.start();

@@ -4,7 +4,7 @@
  *   1. log the transaction `preparing`            (crash point coordinator.after-log-prepare)
  *   2. ask every site to prepare, until the votes decide (core/two-phase.ts)
  *                                                  (crash point coordinator.after-votes)
- *   3. in ONE SQLite transaction: log the decision, apply it at this site, and put the decision
+ *   3. in ONE store transaction: log the decision, apply it at this site, and put the decision
  *      for every other site in the outbox          (crash point coordinator.after-log-decision)
  *   4. send those messages now; the outbox retries the rest until acknowledged
  *                                                  (crash point coordinator.after-send-decision-some)
@@ -12,6 +12,10 @@
  * On restart, `recover` follows through: a logged decision is still in the outbox; a photo
  * transaction still `preparing` is aborted (presumed abort: nobody can have committed it); a
  * create or outcome transaction still `preparing` is prepared again (they never abort).
+ * Recovery is the site's background work: it runs on the leader process, at start or when it
+ * becomes leader, and skips what this process is driving itself. Where another process of the
+ * site still drives the same transaction, the first decision logged wins (`decide` locks the
+ * entry and leaves a decided one alone), so both processes carry out the same decision.
  */
 import { coordinatorRecovery, coordinatorStep } from './core/two-phase.js';
 import type { Decision, PrepareVote, Site, TxBody } from './core/types.js';
@@ -43,6 +47,8 @@ export interface SiteProgress {
 
 export class TxCoordinator {
   private stopped = false;
+  /** Transactions this process is driving now (recovery leaves them alone). */
+  private readonly driving = new Set<string>();
   private readonly decidedListeners: DecidedListener[] = [];
   /** Transactions this site is preparing now, by event: kind and each site's answer. */
   private readonly preparing = new Map<
@@ -82,34 +88,55 @@ export class TxCoordinator {
     body: TxBody,
     sites: readonly Site[],
   ): Promise<TxResult | null> {
-    const { repo, faults, photos } = this.ctx;
+    const { store, repo, txLog, faults, photos } = this.ctx;
     const self = this.ctx.self();
-    // This site is a participant too: it prepares in the same SQLite commit (one fsync, which
+    // This site is a participant too: it prepares in the same store commit (one fsync, which
     // blocks the event loop, instead of two), when it holds what it needs (a photo's bytes).
     const here = body.kind !== 'photo' || (await photos.has(body.photo.hash));
-    repo.transaction(() => {
-      repo.logTx('coordinator', txId, eventId, self, body, 'preparing', this.ctx.now());
-      if (here) this.participant.prepareHereInTx({ txId, eventId, coordinator: self, body });
-    });
-    faults.crashPoint('coordinator.after-log-prepare');
-    return this.drive(txId, eventId, body, sites);
+    const entry = { id: txId, eventId, coordinator: self, body };
+    this.driving.add(txId);
+    try {
+      const begun = await store.transaction(async (trx) => {
+        await repo.lockEvent(trx, eventId); // the event's row first, as everywhere
+        if (!(await txLog.begin(trx, entry, this.ctx.now()))) return false;
+        if (here)
+          await this.participant.prepareInTx(trx, { txId, eventId, coordinator: self, body });
+        return true;
+      });
+      if (!begun) return null; // begun already (a round's outcome has a fixed id)
+      faults.crashPoint('coordinator.after-log-prepare');
+      return await this.drive(txId, eventId, body, sites);
+    } finally {
+      this.driving.delete(txId);
+    }
   }
 
-  /** At start: follow through with every transaction this site coordinated and left open. */
-  recover(sitesOf: (eventId: string) => readonly Site[]): void {
-    for (const tx of this.ctx.repo.openCoordinatorTxs()) {
-      const sites = sitesOf(tx.eventId);
+  /**
+   * Follows through with every transaction this site coordinated and left open (at start, or
+   * when this process becomes the site's leader), except those this process drives now.
+   */
+  async recover(sitesOf: (eventId: string) => Promise<readonly Site[]>): Promise<void> {
+    const { store, txLog } = this.ctx;
+    for (const tx of await txLog.openCoordinatorTxs(store.db)) {
+      if (this.driving.has(tx.id)) continue;
+      const sites = await sitesOf(tx.eventId);
       const action = coordinatorRecovery(tx.kind, tx.state);
       this.ctx.log.info({ txId: tx.id, kind: tx.kind, action }, 'recovering an event transaction');
-      if (action === 'presume-abort') {
-        void this.decide(tx.id, tx.eventId, tx.body, 'abort', sites).catch((err: unknown) => {
-          this.ctx.log.error({ err }, 'recovery failed');
-        });
-      } else if (action === 'reprepare') {
-        void this.drive(tx.id, tx.eventId, tx.body, sites).catch((err: unknown) => {
-          this.ctx.log.error({ err }, 'recovery failed');
-        });
-      }
+      const follow = async (): Promise<void> => {
+        this.driving.add(tx.id);
+        try {
+          if (action === 'presume-abort') {
+            await this.decide(tx.id, tx.eventId, tx.body, 'abort', sites);
+          } else if (action === 'reprepare') {
+            await this.drive(tx.id, tx.eventId, tx.body, sites);
+          }
+        } finally {
+          this.driving.delete(tx.id);
+        }
+      };
+      follow().catch((err: unknown) => {
+        this.ctx.log.error({ err }, 'recovery failed');
+      });
     }
   }
 
@@ -178,7 +205,7 @@ export class TxCoordinator {
           return v.vote === 'no' ? [{ site: s.name, reason: v.reason }] : [];
         });
         const voted = performance.now();
-        await this.decide(txId, eventId, body, step, sites);
+        const decision = await this.decide(txId, eventId, body, step, sites);
         const ms = this.ctx.now() - started;
         this.ctx.log.debug(
           {
@@ -189,8 +216,8 @@ export class TxCoordinator {
           },
           '2PC steps',
         );
-        for (const listener of this.decidedListeners) listener(body.kind, step, ms);
-        return { decision: step, refusals };
+        for (const listener of this.decidedListeners) listener(body.kind, decision, ms);
+        return { decision, refusals };
       }
       if (step === 'reprepare') {
         for (const [site, v] of votes) if (v.vote === 'no') votes.delete(site);
@@ -205,27 +232,37 @@ export class TxCoordinator {
     body: TxBody,
     decision: Decision,
     sites: readonly Site[],
-  ): Promise<void> {
-    const { repo, faults, sender } = this.ctx;
+  ): Promise<Decision> {
+    const { store, repo, txLog, outbox, faults, sender } = this.ctx;
     const self = this.ctx.self();
     const t0 = performance.now();
-    const { ids, committed } = repo.transaction(() => {
-      repo.logTx(
+    const outcome = await store.transaction(async (trx) => {
+      await repo.lockEvent(trx, eventId);
+      const entry = await txLog.coordinatorTx(trx, txId, true);
+      // Decided already (by another process of this site): that decision stands.
+      if (entry !== null && entry.state !== 'preparing') {
+        const decided: Decision = entry.state === 'committed' ? 'commit' : 'abort';
+        return { already: true, decided, ids: [], committed: false };
+      }
+      const state = decision === 'commit' ? 'committed' : 'aborted';
+      await txLog.log(
+        trx,
         'coordinator',
-        txId,
-        eventId,
-        self,
-        body,
-        decision === 'commit' ? 'committed' : 'aborted',
+        { id: txId, eventId, coordinator: self, body },
+        state,
         this.ctx.now(),
       );
-      const applied = this.participant.decideInTx(txId, eventId, decision);
+      const applied = await this.participant.decideInTx(trx, txId, eventId, decision);
       const message = { txId, eventId, decision };
-      const queued = sites
-        .filter((s) => s.id !== self.id)
-        .map((s) => repo.enqueue(s, PATHS.decision, message, this.ctx.now()));
-      return { ids: queued, committed: applied };
+      const queued: number[] = [];
+      for (const site of sites) {
+        if (site.id === self.id) continue;
+        queued.push(await outbox.enqueue(trx, site, PATHS.decision, message, this.ctx.now()));
+      }
+      return { already: false, decided: decision, ids: queued, committed: applied };
     });
+    if (outcome.already) return outcome.decided; // its decider sends it
+    const { ids, committed } = outcome;
     faults.crashPoint('coordinator.after-log-decision');
     if (committed) this.ctx.onCommitted(eventId, body);
     const logged = performance.now();
@@ -242,6 +279,7 @@ export class TxCoordinator {
       { txId, logMs: Math.round(logged - t0), deliverMs: Math.round(performance.now() - logged) },
       '2PC decision steps',
     );
+    return decision;
   }
 
   /**

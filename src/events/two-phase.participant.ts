@@ -12,10 +12,15 @@ import {
   outcomePrepareVote,
   photoPrepareVote,
 } from './core/event-phase.js';
-import { participantOnDecision, participantOnPrepare } from './core/two-phase.js';
+import {
+  participantOnDecision,
+  participantOnPrepare,
+  type ParticipantState,
+} from './core/two-phase.js';
 import type { Decision, PrepareVote, Site, TxBody } from './core/types.js';
 import { Readable } from 'node:stream';
 import type { EventContext } from './event.context.js';
+import type { Executor } from '../storage/metadata/dialect.js';
 import { organiserOf } from './event.repository.js';
 import { PATHS, StatusResponse } from './event-messages.js';
 
@@ -30,6 +35,18 @@ export interface PrepareRequest {
 
 const IN_DOUBT_AFTER_MS = 3_000;
 
+/** core's participantOnPrepare, with a judgement that reads the store (asked only if needed). */
+async function participantOnPrepareAsync(
+  logged: ParticipantState | null,
+  evaluate: () => Promise<PrepareVote>,
+): Promise<{ vote: PrepareVote; log: boolean }> {
+  const judged = logged === null ? await evaluate() : null;
+  return participantOnPrepare(logged, () => {
+    if (judged === null) throw new Error('a logged prepare is never judged again');
+    return judged;
+  });
+}
+
 export class TxParticipant {
   private timer: NodeJS.Timeout | null = null;
   private asking = false;
@@ -37,10 +54,12 @@ export class TxParticipant {
   constructor(private readonly ctx: EventContext) {}
 
   async prepare(req: PrepareRequest): Promise<PrepareVote> {
-    const { repo } = this.ctx;
-    const logged = repo.participantTx(req.txId)?.state ?? null;
-    if (logged !== null) return participantOnPrepare(logged, () => this.evaluate(req)).vote;
-    const first = this.evaluate(req);
+    const { store, txLog } = this.ctx;
+    const logged = (await txLog.participantTx(store.db, req.txId))?.state ?? null;
+    if (logged !== null) {
+      return (await participantOnPrepareAsync(logged, () => this.evaluate(store.db, req))).vote;
+    }
+    const first = await this.evaluate(store.db, req);
     if (first.vote === 'no') return first;
     const t0 = performance.now();
     // Every site holds the photo's bytes before it votes yes (verified by SHA-256).
@@ -51,22 +70,7 @@ export class TxParticipant {
       return { vote: 'no', reason: 'lagging' };
     }
     const t1 = performance.now();
-    const result = repo.transaction(() => {
-      const now = repo.participantTx(req.txId)?.state ?? null;
-      const step = participantOnPrepare(now, () => this.evaluate(req));
-      if (step.log) {
-        repo.logTx(
-          'participant',
-          req.txId,
-          req.eventId,
-          req.coordinator,
-          req.body,
-          'prepared',
-          this.ctx.now(),
-        );
-      }
-      return step;
-    });
+    const result = await store.transaction((trx) => this.prepareInTx(trx, req));
     if (result.log && req.coordinator.id !== this.ctx.self().id) {
       this.ctx.faults.crashPoint('participant.after-log-prepared');
     }
@@ -83,35 +87,47 @@ export class TxParticipant {
   }
 
   /**
-   * The coordinator's own prepare, inside the SQLite transaction that logs it `preparing` (the
-   * bytes of a photo are already here): logs `prepared` when the rules say yes. Its prepare
-   * request, sent a moment later like any site's, is then answered from the log.
+   * Judges a prepare and logs `prepared` when the rules say yes, in the caller's transaction:
+   * the participant's own (above), or the coordinator's that logs it `preparing` (the bytes of
+   * a photo are then already here; its prepare request, sent a moment later like any site's,
+   * is answered from the log). The event's row is locked first: two prepares of one event
+   * never both see "nothing else prepared".
    */
-  prepareHereInTx(req: PrepareRequest): void {
-    const { repo } = this.ctx;
-    const step = participantOnPrepare(repo.participantTx(req.txId)?.state ?? null, () =>
-      this.evaluate(req),
-    );
+  async prepareInTx(
+    trx: Executor,
+    req: PrepareRequest,
+  ): Promise<{ vote: PrepareVote; log: boolean }> {
+    const { repo, txLog } = this.ctx;
+    await repo.lockEvent(trx, req.eventId);
+    const now = (await txLog.participantTx(trx, req.txId, true))?.state ?? null;
+    const step = await participantOnPrepareAsync(now, () => this.evaluate(trx, req));
     if (step.log) {
-      repo.logTx(
-        'participant',
-        req.txId,
-        req.eventId,
-        req.coordinator,
-        req.body,
-        'prepared',
-        this.ctx.now(),
-      );
+      const entry = {
+        id: req.txId,
+        eventId: req.eventId,
+        coordinator: req.coordinator,
+        body: req.body,
+      };
+      await txLog.log(trx, 'participant', entry, 'prepared', this.ctx.now());
     }
+    return step;
   }
 
   /**
-   * Logs and applies a decision (synchronous: the coordinator calls it inside the SQLite
-   * transaction that logs its own decision). Returns whether it committed something new.
+   * Logs and applies a decision, in the caller's transaction (the participant's own, or the
+   * coordinator's that logs its decision). Returns whether it committed something new. The
+   * event's row, then the transaction's, are locked first (always in that order), so a
+   * decision delivered twice at once to two processes is applied once.
    */
-  decideInTx(txId: string, eventId: string, decision: Decision): boolean {
-    const { repo } = this.ctx;
-    const logged = repo.participantTx(txId);
+  async decideInTx(
+    trx: Executor,
+    txId: string,
+    eventId: string,
+    decision: Decision,
+  ): Promise<boolean> {
+    const { repo, txLog } = this.ctx;
+    await repo.lockEvent(trx, eventId);
+    const logged = await txLog.participantTx(trx, txId, true);
     const action = participantOnDecision(logged?.state ?? null, decision);
     switch (action) {
       case 'duplicate':
@@ -125,40 +141,26 @@ export class TxParticipant {
       case 'log-abort':
         // Without a prepared entry, a tombstone: a late, reordered prepare of this transaction
         // must be refused, not left prepared (it would block the event until asked about).
-        if (logged)
-          repo.logTx(
-            'participant',
-            txId,
-            logged.eventId,
-            logged.coordinator,
-            logged.body,
-            'aborted',
-            this.ctx.now(),
-          );
-        else repo.logAbortTombstone(txId, eventId, this.ctx.now());
+        if (logged) await txLog.log(trx, 'participant', logged, 'aborted', this.ctx.now());
+        else await txLog.logAbortTombstone(trx, txId, eventId, this.ctx.now());
         return false;
       case 'apply-commit':
         if (!logged) return false;
-        this.apply(logged.eventId, txId, logged.body);
-        repo.logTx(
-          'participant',
-          txId,
-          logged.eventId,
-          logged.coordinator,
-          logged.body,
-          'committed',
-          this.ctx.now(),
-        );
+        await this.apply(trx, logged.eventId, txId, logged.body);
+        await txLog.log(trx, 'participant', logged, 'committed', this.ctx.now());
         return true;
     }
   }
 
   /** A decision from a remote coordinator (the /peer handler and the in-doubt loop). */
-  decide(txId: string, eventId: string, decision: Decision): void {
-    const committed = this.ctx.repo.transaction(() => this.decideInTx(txId, eventId, decision));
+  async decide(txId: string, eventId: string, decision: Decision): Promise<void> {
+    const { store, txLog } = this.ctx;
+    const committed = await store.transaction((trx) =>
+      this.decideInTx(trx, txId, eventId, decision),
+    );
     if (!committed) return;
     this.ctx.faults.crashPoint('participant.after-log-commit');
-    const tx = this.ctx.repo.participantTx(txId);
+    const tx = await txLog.participantTx(store.db, txId);
     if (tx) this.ctx.onCommitted(tx.eventId, tx.body);
   }
 
@@ -172,13 +174,17 @@ export class TxParticipant {
     if (this.timer) clearInterval(this.timer);
   }
 
-  /** Prepared, undecided for a while: ask the coordinator (decisions also arrive by outbox). */
+  /**
+   * Prepared, undecided for a while: ask the coordinator (decisions also arrive by outbox).
+   * Background work: on the site's leader process only.
+   */
   async askInDoubt(): Promise<void> {
-    if (this.asking) return;
+    if (this.asking || !this.ctx.isLeader()) return;
     this.asking = true;
     try {
       const self = this.ctx.self();
-      for (const tx of this.ctx.repo.inDoubt(this.ctx.now() - IN_DOUBT_AFTER_MS)) {
+      const { store, txLog } = this.ctx;
+      for (const tx of await txLog.inDoubt(store.db, this.ctx.now() - IN_DOUBT_AFTER_MS)) {
         if (tx.coordinator.id === self.id) continue; // our own coordinator's recovery decides
         try {
           const { state } = await this.ctx.sender.post(
@@ -188,22 +194,24 @@ export class TxParticipant {
             StatusResponse,
             3_000,
           );
-          if (state === 'committed') this.decide(tx.id, tx.eventId, 'commit');
-          else if (state === 'aborted') this.decide(tx.id, tx.eventId, 'abort');
+          if (state === 'committed') await this.decide(tx.id, tx.eventId, 'commit');
+          else if (state === 'aborted') await this.decide(tx.id, tx.eventId, 'abort');
           // 'unknown' cannot happen (a coordinator logs before preparing): keep waiting.
         } catch {
           // The coordinator is unreachable: wait, it resends its decision when back.
         }
       }
+    } catch (err) {
+      this.ctx.log.warn({ err }, 'in-doubt check failed');
     } finally {
       this.asking = false;
     }
   }
 
-  private evaluate(req: PrepareRequest): PrepareVote {
-    const { repo } = this.ctx;
-    const event = repo.getEvent(req.eventId);
-    const holds = repo.holdsPrepared(req.eventId, req.txId);
+  private async evaluate(db: Executor, req: PrepareRequest): Promise<PrepareVote> {
+    const { repo, txLog } = this.ctx;
+    const event = await repo.getEvent(db, req.eventId);
+    const holds = await txLog.holdsPrepared(db, req.eventId, req.txId);
     switch (req.body.kind) {
       case 'create':
         return { vote: 'yes' };
@@ -218,24 +226,24 @@ export class TxParticipant {
     }
   }
 
-  private apply(eventId: string, txId: string, body: TxBody): void {
+  private async apply(trx: Executor, eventId: string, txId: string, body: TxBody): Promise<void> {
     const { repo } = this.ctx;
     switch (body.kind) {
       case 'create': {
-        const existing = repo.getEvent(eventId);
-        if (existing === null) repo.insertEvent(body.event, COLLECTING);
-        else if (existing.state.phase === 'creating') repo.setState(eventId, COLLECTING);
+        const existing = await repo.getEvent(trx, eventId);
+        if (existing === null) await repo.insertEvent(trx, body.event, COLLECTING);
+        else if (existing.state.phase === 'creating') await repo.setState(trx, eventId, COLLECTING);
         const organiser = organiserOf(body.event);
-        if (organiser) repo.insertParticipant(eventId, organiser);
+        if (organiser) await repo.insertParticipant(trx, eventId, organiser);
         return;
       }
       case 'photo': {
         const p = body.photo;
-        const event = repo.getEvent(eventId);
+        const event = await repo.getEvent(trx, eventId);
         if (event === null) return;
-        repo.setState(eventId, applyPhoto(p));
-        repo.insertPhoto(eventId, p.baseVersion + 1, txId, p);
-        repo.insertParticipant(eventId, {
+        await repo.setState(trx, eventId, applyPhoto(p));
+        await repo.insertPhoto(trx, eventId, p.baseVersion + 1, txId, p);
+        await repo.insertParticipant(trx, eventId, {
           id: p.participantId,
           name: p.participantName,
           siteId: p.siteId,
@@ -247,10 +255,11 @@ export class TxParticipant {
         return;
       }
       case 'outcome': {
-        const event = repo.getEvent(eventId);
+        const event = await repo.getEvent(trx, eventId);
         if (event === null) return;
         const next = applyOutcome(event.state, body.outcome);
-        repo.setState(
+        await repo.setState(
+          trx,
           eventId,
           next,
           next.phase === 'published' ? body.outcome.decidedAt : undefined,
@@ -258,19 +267,19 @@ export class TxParticipant {
         return;
       }
       case 'remove': {
-        const event = repo.getEvent(eventId);
+        const event = await repo.getEvent(trx, eventId);
         if (event === null) return;
         const r = body.removal;
-        const hadPhotos = repo
-          .photos(eventId)
-          .some((p) => p.photo.participantId === r.participantId);
+        const hadPhotos = (await repo.photos(trx, eventId)).some(
+          (p) => p.photo.participantId === r.participantId,
+        );
         const next = applyRemoval(event.state, r, hadPhotos);
-        repo.setState(eventId, next);
-        repo.insertRemoval(eventId, r.participantId, next.version, r.removedAt);
+        await repo.setState(trx, eventId, next);
+        await repo.insertRemoval(trx, eventId, r.participantId, next.version, r.removedAt);
         return;
       }
       case 'delete':
-        repo.markDeleted(eventId, body.deletedAt);
+        await repo.markDeleted(trx, eventId, body.deletedAt);
         return;
     }
   }

@@ -37,7 +37,16 @@ import { PeerRepository } from '../replication/peer.repository.js';
 import { Replicator } from '../replication/replicator.js';
 import { Agent } from 'undici';
 import type { AddressInfo } from 'node:net';
-import { defaultTargets, startDiscovery } from '../discovery/discovery.js';
+import { openMetadataStore } from '../storage/metadata/store.js';
+import {
+  opRanges,
+  PostgresSiteBus,
+  soloBus,
+  type SiteMessage,
+} from '../storage/metadata/site-bus.js';
+import { leasedLead, soloLead } from './site-lead.js';
+import { siteWork } from './site-work.js';
+import { KnownPeers } from '../replication/known-peers.js';
 import { configureSharp, newDecodeLimiter, Thumbnails } from '../pictures/images.js';
 import { PictureFactsRepository } from '../pictures/picture-facts.repository.js';
 import { PictureFactsService } from '../pictures/picture-facts.service.js';
@@ -50,7 +59,9 @@ import { FolderAccess } from '../devices/folder-access.js';
 import { UploadStore } from '../devices/upload-store.js';
 
 const DAY_MS = 24 * 3600 * 1000;
-const TRASH_SWEEP_INTERVAL_MS = 3600 * 1000;
+const FOLDERS_NEED_SQLITE =
+  'Synced folders (--folder) stay on one machine: a site on PostgreSQL (--database) cannot ' +
+  'have them. Sync folders through a node with its own SQLite (no --database) in the cluster.';
 
 export interface RunningNode {
   readonly identity: NodeIdentity;
@@ -71,9 +82,26 @@ export async function startNode(
   options: StartOptions = {},
 ): Promise<RunningNode> {
   await mkdir(config.dataDir, { recursive: true });
-  const store = sqliteStoreOver(openDatabase(join(config.dataDir, 'mosaic.db')));
+  if (config.database !== undefined && config.folders.length > 0) {
+    throw new Error(FOLDERS_NEED_SQLITE);
+  }
+  const store =
+    config.database === undefined
+      ? sqliteStoreOver(openDatabase(join(config.dataDir, 'mosaic.db')))
+      : await openMetadataStore(config.database, {
+          onPoolError: (err) => options.log?.warn({ err }, 'database connection lost'),
+        });
   const identity = await new SiteIdentityRepository(store).load(config.name);
   const log = (options.log ?? pino({ level: config.logLevel })).child({ node: identity.name });
+  // The processes of a site on PostgreSQL tell each other what they commit, and elect the one
+  // that does the site's once-only work (site-bus.ts, site-lead.ts).
+  const shared = config.database !== undefined && store.local === null;
+  const bus = shared
+    ? await PostgresSiteBus.open(config.database ?? '', (err) => {
+        log.warn({ err }, 'site bus connection lost; reconnecting');
+      })
+    : soloBus;
+  const lead = shared ? leasedLead(store, log) : soloLead();
 
   const stores = await openBlobStores(config);
   const blobs = stores.pictures;
@@ -152,6 +180,7 @@ export async function startNode(
         })
         .finally(() => {
           live.publish({ type: 'pictures', ids: [id] });
+          publish({ visible: [id] });
         });
     },
   });
@@ -204,7 +233,33 @@ export async function startNode(
   changes.onRejected((rejected) => {
     log.warn({ rejected: rejected.slice(0, 10), count: rejected.length }, 'operations refused');
   });
+  const publish = (message: SiteMessage) => {
+    bus.publish(message).catch((err: unknown) => {
+      log.warn({ err }, 'could not tell the other processes of the site');
+    });
+  };
+  // What another process of the site committed or took in: the live feed hears it, and the
+  // leading process pushes it and fetches its bytes.
+  bus.subscribe((message) => {
+    if (message.visible) live.publish({ type: 'pictures', ids: message.visible });
+    if (!message.ops) return;
+    void Promise.all(
+      message.ops.map((r) => oplog.range(r.origin, r.from - 1, r.to - r.from + 1)),
+    ).then(
+      (batches) => {
+        const ops = batches.flat();
+        live.onOps(ops);
+        if (!lead.leads()) return;
+        replicator?.onOps(ops);
+        blobSync.handleOps(ops);
+      },
+      (err: unknown) => {
+        log.warn({ err }, 'could not read operations another process committed');
+      },
+    );
+  });
   changes.onOps((ops) => {
+    if (shared) publish({ ops: opRanges(ops) });
     replicator?.onOps(ops);
     blobSync.handleOps(ops);
     live.onOps(ops);
@@ -215,9 +270,14 @@ export async function startNode(
     }
   });
 
+  // The peers as this process knows them: the leader's links, or (in the other processes of a
+  // site, which keep no links) the peers table the leader writes, read every 2 s.
+  const known = new KnownPeers(peers, log);
+  if (shared) await known.start();
+
   // Group photo events (two-phase commit between the sites; see docs/events.md).
   const events = await createEvents({
-    db: requireLocal(store).database,
+    store,
     dataDir: config.dataDir,
     photos: stores.eventPhotos,
     log,
@@ -227,10 +287,11 @@ export async function startNode(
     decodes,
     self: () => ({ id: identity.id, name: identity.name, url: selfUrl ?? '' }),
     members: () =>
-      (replicator?.members() ?? []).map((p) => ({
+      (lead.leads() ? (replicator?.members() ?? []) : known.members()).map((p) => ({
         url: p.url,
         site: p.id !== null && p.name !== null ? { id: p.id, name: p.name, url: p.url } : null,
       })),
+    isLeader: () => lead.leads(),
   });
 
   const access = new FolderAccess(config.folderUsers);
@@ -325,56 +386,56 @@ export async function startNode(
     },
   });
 
-  const retentionMs = config.trashRetentionDays * DAY_MS;
-  const sweep = async () => {
-    const removed = await blobs.sweepTrash(retentionMs);
-    // Device uploads nobody claimed (abandoned parts included) go after the same retention.
-    for (const folder of folders.values()) {
-      await uploads?.sweep(folder.id, folder.root, retentionMs);
-    }
-    if (removed.length > 0) log.info({ removed: removed.length }, 'trash swept');
-    const abandoned = await tus.sweep();
-    if (abandoned > 0) log.info({ abandoned }, 'unfinished resumable uploads removed');
-    await accountRepo.deleteExpiredSessions(Date.now());
-    loginLimiter.sweep();
-  };
-  await sweep();
-  const sweeper = setInterval(() => {
-    sweep().catch((err: unknown) => {
-      log.error({ err }, 'trash sweep failed');
-    });
-  }, TRASH_SWEEP_INTERVAL_MS);
-  sweeper.unref();
-
   const address = await app.listen({ port: config.port, host: config.host });
   const url = address.replace('://[::1]', '://localhost');
   // A wildcard address is no use to peers: without --advertise-url they learn us by discovery.
   selfUrl = config.advertiseUrl ?? (/:\/\/(0\.0\.0\.0|\[::\])/.test(url) ? null : url);
   log.info({ url, id: identity.id, version: VERSION }, 'node listening');
-  await replicator?.start(selfUrl, config.peers);
-  await blobSync.scanMissing();
-  // Pictures stored before this node read photo facts (or by an older reader).
-  void facts.startBackfill();
-  events.start();
-  for (const folder of folders.values()) await folder.start();
-
-  const discovery =
-    replicator !== null && config.clusterKey !== undefined && config.discovery === 'on'
-      ? await startDiscovery({
-          clusterKey: config.clusterKey,
-          nodeId: identity.id,
-          httpPort: (app.server.address() as AddressInfo).port,
-          discoveryPort: config.discoveryPort,
-          targets: defaultTargets(config.host),
-          log,
-          onPeer: ({ url: peerUrl }) => {
-            replicator.addPeer(peerUrl, 'discovered');
-          },
-        })
-      : null;
   if (replicator === null) {
     log.info('standalone node: no cluster key, so no replication and no discovery');
   }
+  const retentionMs = config.trashRetentionDays * DAY_MS;
+  await lead.start(
+    siteWork({
+      replicator,
+      blobSync,
+      blobs,
+      retentionMs,
+      log,
+      selfUrl: () => selfUrl,
+      staticPeers: config.peers,
+      sweepMore: async () => {
+        // Device uploads nobody claimed (abandoned parts included) go after the same retention.
+        for (const folder of folders.values()) {
+          await uploads?.sweep(folder.id, folder.root, retentionMs);
+        }
+        await accountRepo.deleteExpiredSessions(Date.now());
+        const abandoned = await tus.sweep();
+        if (abandoned > 0) log.info({ abandoned }, 'unfinished resumable uploads removed');
+      },
+      discovery:
+        config.clusterKey !== undefined && config.discovery === 'on'
+          ? {
+              clusterKey: config.clusterKey,
+              nodeId: identity.id,
+              httpPort: () => (app.server.address() as AddressInfo).port,
+              discoveryPort: config.discoveryPort,
+              host: config.host,
+            }
+          : null,
+    }),
+  );
+  // Sign-in back-off is per process (each answers its own sign-ins); swept here.
+  const limiterSweep = setInterval(() => {
+    loginLimiter.sweep();
+  }, 60_000);
+  limiterSweep.unref();
+  // Pictures stored before this node read photo facts (or by an older reader): derived by the
+  // process that leads the site at start (idempotent and resumable: another one's restart
+  // goes on where the rows say).
+  if (lead.leads()) void facts.startBackfill();
+  events.start();
+  for (const folder of folders.values()) await folder.start();
 
   return {
     identity,
@@ -382,15 +443,16 @@ export async function startNode(
     app,
     store,
     async close() {
-      clearInterval(sweeper);
+      clearInterval(limiterSweep);
       loginFanout?.stop();
+      known.stop();
+      await lead.close();
       await blobSync.stop();
       await facts.stop();
       devices.close();
       await Promise.all([...folders.values()].map((f) => f.close()));
-      await discovery?.close();
-      await replicator?.stop();
       await events.stop();
+      await bus.close();
       await app.close();
       await agent.close();
       await stores.close();
@@ -410,10 +472,4 @@ async function seedAdmin(
     announce(`Created the account "admin" with the password: ${password}`);
     announce('It is shown only this once. Set MOSAIC_ADMIN_PASSWORD to choose it yourself.');
   }
-}
-
-/** The SQLite connection of a store that must be SQLite for now (events, until converted). */
-function requireLocal(store: MetadataStore) {
-  if (store.local === null) throw new Error('This part of Mosaic needs the SQLite metadata store.');
-  return store.local;
 }

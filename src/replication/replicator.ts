@@ -52,12 +52,15 @@ export class Replicator {
   private readonly links = new Map<string, PeerLink>();
   private selfUrl: string | null = null;
   private timer: NodeJS.Timeout | null = null;
+  /** Links exist only while running (in the process that leads the site: node/site-lead.ts). */
+  private running = false;
 
   constructor(private readonly deps: ReplicatorDeps) {}
 
   /** Starts talking to peers: the static ones, and those remembered from earlier runs. */
   async start(selfUrl: string | null, staticPeers: readonly string[]): Promise<void> {
     this.selfUrl = selfUrl;
+    this.running = true;
     for (const url of staticPeers) this.addPeer(url, 'static');
     for (const known of await this.deps.peers.all()) this.addPeer(known.url, known.source);
     this.timer = setInterval(() => {
@@ -68,15 +71,19 @@ export class Replicator {
   }
 
   async stop(): Promise<void> {
+    this.running = false;
     if (this.timer) clearInterval(this.timer);
-    for (const link of this.links.values()) link.closed = true;
-    await Promise.all([...this.links.values()].map((l) => l.idle()));
+    this.timer = null;
+    const links = [...this.links.values()];
+    this.links.clear();
+    for (const link of links) link.closed = true;
+    await Promise.all(links.map((l) => l.idle()));
   }
 
   /** Adds a peer by URL (static, discovered, or learned from a request it sent us). */
   addPeer(rawUrl: string, source: PeerSource): void {
     const url = normalizeUrl(rawUrl);
-    if (url === null || url === this.selfUrl || this.links.has(url)) return;
+    if (!this.running || url === null || url === this.selfUrl || this.links.has(url)) return;
     const client = new PeerClient(url, {
       key: this.deps.key,
       self: { nodeId: this.deps.selfId, name: this.deps.selfName, url: this.selfUrl },
@@ -107,10 +114,16 @@ export class Replicator {
     const known =
       [...this.links.values()].find((l) => l.nodeId === nodeId) ??
       this.links.get(normalizeUrl(url) ?? '');
-    if (known) {
-      if (known.state !== 'up') known.kick({ hello: true });
+    if (known?.state === 'up') return;
+    const here = normalizeUrl(url);
+    if (known && (known.url === here || here === null)) {
+      known.kick({ hello: true });
       return;
     }
+    // Unknown, or known at another URL that does not answer (a site of several processes
+    // speaks from another process once the one that led it is gone): try this URL too; the
+    // route that answers is kept (identified()).
+    known?.kick({ hello: true });
     this.addPeer(url, 'inbound');
   }
 
@@ -186,8 +199,12 @@ export class Replicator {
     }
     for (const other of this.links.values()) {
       if (other !== link && other.nodeId === link.nodeId && !other.closed) {
-        // Keep the configured route over a learned one.
-        const keepOther = rank(other.source) <= rank(link.source);
+        // Keep the configured route over a learned one; between two of the same kind, the one
+        // that answers (this one just did): a site of several processes reaches us from
+        // another process's URL after the process that led it died (node/site-lead.ts).
+        const keepOther =
+          rank(other.source) < rank(link.source) ||
+          (rank(other.source) === rank(link.source) && other.state === 'up');
         const drop = keepOther ? link : other;
         drop.closed = true;
         this.links.delete(drop.url);

@@ -67,7 +67,11 @@ export const eventPeerRoutes =
         schema: { hide: true, body: DecisionRequest, response: { 200: Ack, ...errors } },
       },
       async (request) => {
-        deps.participant.decide(request.body.txId, request.body.eventId, request.body.decision);
+        await deps.participant.decide(
+          request.body.txId,
+          request.body.eventId,
+          request.body.decision,
+        );
         return ok;
       },
     );
@@ -78,7 +82,7 @@ export const eventPeerRoutes =
         bodyLimit: MAX_BODY,
         schema: { hide: true, body: StatusRequest, response: { 200: StatusResponse, ...errors } },
       },
-      async (request) => ({ state: deps.events.txStatus(request.body.txId) }),
+      async (request) => ({ state: await deps.events.txStatus(request.body.txId) }),
     );
 
     app.post(
@@ -88,7 +92,7 @@ export const eventPeerRoutes =
         schema: { hide: true, body: VotingNotice, response: { 200: Ack, ...errors } },
       },
       async (request) => {
-        deps.events.rounds.onVotingNotice(request.body);
+        await deps.events.rounds.onVotingNotice(request.body);
         return ok;
       },
     );
@@ -100,7 +104,7 @@ export const eventPeerRoutes =
         schema: { hide: true, body: VoteReport, response: { 200: Ack, ...errors } },
       },
       async (request) => {
-        deps.events.rounds.onVoteReport(request.body);
+        await deps.events.rounds.onVoteReport(request.body);
         return ok;
       },
     );
@@ -120,7 +124,7 @@ export const eventPeerRoutes =
         schema: { hide: true, body: ParticipantNotice, response: { 200: Ack, ...errors } },
       },
       async (request) => {
-        deps.events.onParticipantNotice(request.body.eventId, request.body.participant);
+        await deps.events.onParticipantNotice(request.body.eventId, request.body.participant);
         return ok;
       },
     );

@@ -134,7 +134,7 @@ export const eventRoutes =
           response: { 200: z.object({ items: z.array(EventSchema) }), ...errors },
         },
       },
-      async (request) => ({ items: events.list(callerOf(request)) }),
+      async (request) => ({ items: await events.list(callerOf(request)) }),
     );
 
     app.get(
@@ -164,7 +164,7 @@ export const eventRoutes =
       },
       async (request, reply) => {
         const caller = callerOf(request);
-        const joined = events.join(request.params.id, caller, request.body);
+        const joined = await events.join(request.params.id, caller, request.body);
         const ids = new Map(caller.participantIds).set(request.params.id, joined.participantId);
         setParticipantCookie(request, reply, ids);
         const url = joined.view.inviteUrl;
@@ -187,7 +187,7 @@ export const eventRoutes =
       },
       async (request, reply) => {
         const caller = callerOf(request);
-        const back = events.recover(request.params.id, caller, request.body.code);
+        const back = await events.recover(request.params.id, caller, request.body.code);
         const ids = new Map(caller.participantIds).set(request.params.id, back.participantId);
         setParticipantCookie(request, reply, ids);
         return reply.send(back.view);
@@ -207,7 +207,7 @@ export const eventRoutes =
       },
       async (request, reply) => {
         const caller = callerOf(request);
-        events.get(request.params.id, caller); // 404 / 403 before reading the body
+        await events.get(request.params.id, caller); // 404 / 403 before reading the body
         const t0 = performance.now();
         const staged = await readPhoto(request, deps.photos, deps.maxUploadBytes);
         const t1 = performance.now();

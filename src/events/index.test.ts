@@ -1,0 +1,103 @@
+/**
+ * The events' once-per-site background work (outbox delivery, coordinator recovery, round
+ * deadlines) runs only while `isLeader` says this process leads the site.
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import pino from 'pino';
+import { Agent } from 'undici';
+import { afterEach, expect, it } from 'vitest';
+import { describeEachDialect } from '../../test/helpers/dialects.js';
+import { waitFor } from '../../test/helpers/node-process.js';
+import { Faults } from '../faults/faults.js';
+import { COLLECTING } from './core/event-phase.js';
+import type { EventRecord, Site, TxBody } from './core/types.js';
+import { EventRepository } from './event.repository.js';
+import { createEvents } from './index.js';
+import { OutboxRepository } from './outbox.repository.js';
+import { TxLogRepository } from './tx-log.repository.js';
+
+const SITE: Site = { id: 'site0001', name: 'A', url: 'http://127.0.0.1:9' };
+const OTHER: Site = { id: 'site0002', name: 'B', url: 'http://127.0.0.1:9' };
+const EVENT: EventRecord = {
+  id: 'evt_lead',
+  title: 'Lead',
+  originId: SITE.id,
+  originName: SITE.name,
+  organiser: 'alice',
+  invite: 'invite',
+  sites: [SITE, OTHER],
+  votingSeconds: 60,
+  maxParticipants: 10,
+  createdAt: 1_000,
+};
+
+const dirs: string[] = [];
+afterEach(async () => {
+  await Promise.all(dirs.splice(0).map((d) => rm(d, { recursive: true, force: true })));
+});
+
+describeEachDialect('events background work', (ctx) => {
+  it('skips while another process leads the site, and recovers once this one leads', async () => {
+    const store = await ctx.open();
+    const dataDir = await mkdtemp(join(tmpdir(), 'mosaic-events-'));
+    dirs.push(dataDir);
+    const { db } = store;
+    const repo = new EventRepository(store.dialect);
+    const txLog = new TxLogRepository(store.dialect);
+    const outbox = new OutboxRepository(store);
+    // What a crashed coordinator left: a photo transaction still preparing, a message unsent.
+    await repo.insertEvent(db, EVENT, COLLECTING);
+    const photo = {
+      hash: 'a'.repeat(64),
+      size: 1,
+      participantId: 'p_1',
+      participantName: 'p',
+      siteId: SITE.id,
+      siteName: SITE.name,
+      baseVersion: 0,
+      round: 1,
+      addedAt: 2_000,
+    };
+    const body: TxBody = { kind: 'photo', photo };
+    await txLog.begin(db, { id: 'tx_open', eventId: EVENT.id, coordinator: SITE, body }, 1);
+    const message = await outbox.enqueue(db, OTHER, '/peer/events/voting', {}, 0);
+
+    let leader = false;
+    let asked = 0;
+    const agent = new Agent();
+    const events = await createEvents({
+      store,
+      dataDir,
+      log: pino({ level: 'silent' }),
+      faults: Faults.none(),
+      agent,
+      clusterKey: null,
+      self: () => SITE,
+      members: () => [],
+      isLeader: () => {
+        asked++;
+        return leader;
+      },
+    });
+    events.start();
+    try {
+      // Every loop has asked several times (the outbox every 100 ms, deadlines every 250 ms).
+      await waitFor(() => asked >= 12, { what: 'the loops to ask whether they lead' });
+      expect((await txLog.coordinatorTx(db, 'tx_open'))?.state).toBe('preparing');
+      expect((await outbox.row(db, message))?.attempts).toBe(0);
+
+      leader = true;
+      await waitFor(async () => (await txLog.coordinatorTx(db, 'tx_open'))?.state === 'aborted', {
+        what: 'the new leader to presume the open photo transaction aborted',
+      });
+      await waitFor(async () => ((await outbox.row(db, message))?.attempts ?? 0) > 0, {
+        what: 'the new leader to try the outbox',
+      });
+    } finally {
+      await events.stop();
+      await agent.close();
+    }
+  });
+});

@@ -1,0 +1,79 @@
+/**
+ * The once-per-site work of a node (see site-lead.ts): replication with the peers, discovery,
+ * fetching bytes missing since the last run, and the hourly sweep of the trash and of expired
+ * sessions. `lead` starts it in the process that leads the site; `follow` stops it there.
+ */
+import type { Logger } from 'pino';
+import type { BlobStore } from '../blobs/blob-store.js';
+import { defaultTargets, startDiscovery } from '../discovery/discovery.js';
+import type { BlobSync } from '../replication/blob-sync.js';
+import type { Replicator } from '../replication/replicator.js';
+import type { LeadWork } from './site-lead.js';
+
+const TRASH_SWEEP_INTERVAL_MS = 3600 * 1000;
+
+export interface SiteWorkDeps {
+  readonly replicator: Replicator | null;
+  readonly blobSync: BlobSync;
+  readonly blobs: BlobStore;
+  readonly retentionMs: number;
+  /** Sweeps besides the blob trash (device uploads, sessions, sign-in back-off). */
+  readonly sweepMore: () => Promise<void>;
+  readonly log: Logger;
+  /** Known once the server listens. */
+  readonly selfUrl: () => string | null;
+  readonly staticPeers: readonly string[];
+  readonly discovery: {
+    readonly clusterKey: string;
+    readonly nodeId: string;
+    readonly httpPort: () => number;
+    readonly discoveryPort: number;
+    readonly host: string;
+  } | null;
+}
+
+export function siteWork(deps: SiteWorkDeps): LeadWork {
+  const { replicator, blobSync, log } = deps;
+  let sweeper: NodeJS.Timeout | undefined;
+  let discovery: { close(): Promise<void> } | null = null;
+  const sweep = async () => {
+    const removed = await deps.blobs.sweepTrash(deps.retentionMs);
+    if (removed.length > 0) log.info({ removed: removed.length }, 'trash swept');
+    await deps.sweepMore();
+  };
+  return {
+    async lead() {
+      await sweep().catch((err: unknown) => {
+        log.error({ err }, 'trash sweep failed');
+      });
+      sweeper = setInterval(() => {
+        sweep().catch((err: unknown) => {
+          log.error({ err }, 'trash sweep failed');
+        });
+      }, TRASH_SWEEP_INTERVAL_MS);
+      sweeper.unref();
+      await replicator?.start(deps.selfUrl(), deps.staticPeers);
+      await blobSync.scanMissing();
+      const d = deps.discovery;
+      if (replicator !== null && d !== null) {
+        discovery = await startDiscovery({
+          clusterKey: d.clusterKey,
+          nodeId: d.nodeId,
+          httpPort: d.httpPort(),
+          discoveryPort: d.discoveryPort,
+          targets: defaultTargets(d.host),
+          log,
+          onPeer: ({ url }) => {
+            replicator.addPeer(url, 'discovered');
+          },
+        });
+      }
+    },
+    async follow() {
+      clearInterval(sweeper);
+      await discovery?.close();
+      discovery = null;
+      await replicator?.stop();
+    },
+  };
+}

@@ -1,0 +1,178 @@
+/**
+ * What the processes of one site tell each other: "these operations are committed" and "these
+ * pictures just became visible". The process that commits an operation (or takes it in from a
+ * peer) tells the others, so that each one's live feed (`/api/stream`) hears every change
+ * whichever process made it, and the process holding the replication lease pushes at once what
+ * another process committed. Hints only: nothing is lost when one is missed (the periodic
+ * anti-entropy cycle pushes anyway, and a client's next fetch is complete).
+ *
+ * On PostgreSQL it is `LISTEN/NOTIFY` on one channel (a dedicated connection per process,
+ * reconnected when it drops); a one-process site (SQLite) has nobody to tell.
+ */
+import { randomBytes } from 'node:crypto';
+import pg from 'pg';
+import type { Op } from '../../oplog/op.js';
+
+/** A run of one origin's sequence numbers, `from` to `to` inclusive. */
+export interface OpRange {
+  readonly origin: string;
+  readonly from: number;
+  readonly to: number;
+}
+
+export interface SiteMessage {
+  readonly ops?: readonly OpRange[];
+  /** Pictures whose bytes just arrived (visible now). */
+  readonly visible?: readonly string[];
+}
+
+export type SiteListener = (message: SiteMessage) => void;
+
+export interface SiteBus {
+  publish(message: SiteMessage): Promise<void>;
+  subscribe(listener: SiteListener): () => void;
+  close(): Promise<void>;
+}
+
+/** A site of one process: nobody else to tell. */
+export const soloBus: SiteBus = {
+  publish: () => Promise.resolve(),
+  subscribe: () => () => undefined,
+  close: () => Promise.resolve(),
+};
+
+/** The runs of sequence numbers a batch of operations covers, per origin. */
+export function opRanges(ops: readonly Op[]): OpRange[] {
+  const byOrigin = new Map<string, number[]>();
+  for (const op of ops) {
+    const seqs = byOrigin.get(op.origin) ?? [];
+    seqs.push(op.seq);
+    byOrigin.set(op.origin, seqs);
+  }
+  const ranges: OpRange[] = [];
+  for (const [origin, seqs] of byOrigin) {
+    seqs.sort((a, b) => a - b);
+    let from = seqs[0] ?? 0;
+    let to = from;
+    for (const seq of seqs.slice(1)) {
+      if (seq === to + 1 || seq === to) {
+        to = seq;
+        continue;
+      }
+      ranges.push({ origin, from, to });
+      from = seq;
+      to = seq;
+    }
+    ranges.push({ origin, from, to });
+  }
+  return ranges;
+}
+
+const CHANNEL = 'mosaic_site';
+/** NOTIFY payloads must stay under 8000 bytes. */
+const MAX_PAYLOAD = 7000;
+const RECONNECT_MS = 1000;
+
+interface Envelope {
+  readonly from: string;
+  readonly m: SiteMessage;
+}
+
+/** LISTEN/NOTIFY on the site's PostgreSQL database. */
+export class PostgresSiteBus implements SiteBus {
+  private readonly self = randomBytes(8).toString('hex');
+  private readonly listeners = new Set<SiteListener>();
+  private client: pg.Client | null = null;
+  private closed = false;
+  private timer: NodeJS.Timeout | undefined;
+
+  private constructor(
+    private readonly url: string,
+    private readonly pool: pg.Pool,
+    private readonly onError: (error: Error) => void,
+  ) {}
+
+  static async open(url: string, onError: (error: Error) => void): Promise<PostgresSiteBus> {
+    const bus = new PostgresSiteBus(url, new pg.Pool({ connectionString: url, max: 2 }), onError);
+    await bus.connect();
+    return bus;
+  }
+
+  private async connect(): Promise<void> {
+    const client = new pg.Client({ connectionString: this.url });
+    client.on('notification', (n) => {
+      if (n.channel !== CHANNEL || n.payload === undefined) return;
+      this.deliver(n.payload);
+    });
+    const lost = (error?: Error) => {
+      if (this.client !== client) return;
+      this.client = null;
+      if (error) this.onError(error);
+      client.end().catch(() => undefined);
+      this.reconnectLater();
+    };
+    client.on('error', lost);
+    client.on('end', () => {
+      lost();
+    });
+    await client.connect();
+    await client.query(`LISTEN ${CHANNEL}`);
+    this.client = client;
+  }
+
+  private reconnectLater(): void {
+    if (this.closed) return;
+    clearTimeout(this.timer);
+    this.timer = setTimeout(() => {
+      this.connect().catch((error: unknown) => {
+        this.onError(error as Error);
+        this.reconnectLater();
+      });
+    }, RECONNECT_MS);
+    this.timer.unref();
+  }
+
+  private deliver(payload: string): void {
+    let envelope: Envelope;
+    try {
+      envelope = JSON.parse(payload) as Envelope;
+    } catch {
+      return;
+    }
+    if (envelope.from === this.self) return;
+    for (const listener of this.listeners) listener(envelope.m);
+  }
+
+  async publish(message: SiteMessage): Promise<void> {
+    for (const part of split(message)) {
+      const payload = JSON.stringify({ from: this.self, m: part } satisfies Envelope);
+      await this.pool.query('SELECT pg_notify($1, $2)', [CHANNEL, payload]);
+    }
+  }
+
+  subscribe(listener: SiteListener): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    clearTimeout(this.timer);
+    const client = this.client;
+    this.client = null;
+    await client?.end().catch(() => undefined);
+    await this.pool.end();
+  }
+}
+
+/** Splits a message into parts whose payload fits a NOTIFY. */
+function split(message: SiteMessage): SiteMessage[] {
+  if (JSON.stringify(message).length <= MAX_PAYLOAD) return [message];
+  const parts: SiteMessage[] = [];
+  const ops = [...(message.ops ?? [])];
+  const visible = [...(message.visible ?? [])];
+  // An op range is ~60 bytes and a picture id 67: 80 of either stay well under the limit.
+  while (ops.length > 0) parts.push({ ops: ops.splice(0, 80) });
+  while (visible.length > 0) parts.push({ visible: visible.splice(0, 80) });
+  return parts;
+}
