@@ -456,6 +456,7 @@ export async function startNode(
       await app.close();
       await agent.close();
       await stores.close();
+      await thumbs.close();
       await store.close();
     },
   };

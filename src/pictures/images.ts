@@ -23,8 +23,8 @@
  * handed to sharp as raw RGBA. libheif applies the HEIF's own rotation and mirroring while
  * decoding, so no EXIF rotation is applied after it. Slower than libvips (1.5-2.4 s for the
  * small thumbnail of a 12-megapixel photo, measured here) and held whole in memory (4 bytes a
- * pixel), hence its lower pixel limit; the WebAssembly heap keeps what it grew to (+190 MB
- * after a 12-megapixel decode) for the life of the process.
+ * pixel), hence its lower pixel limit. libheif's WebAssembly heap keeps what it grew to (+190
+ * MB after a 12-megapixel decode), so it runs in a worker thread that ends when idle.
  */
 import { availableParallelism } from 'node:os';
 import type { Readable } from 'node:stream';
@@ -34,6 +34,7 @@ import { InvalidImageError, NotAnImageError } from '../core/errors.js';
 import { Limiter } from '../core/limiter.js';
 import type { ImageType } from '../oplog/op.js';
 import type { EmbeddedMetadata } from './facts-reader.js';
+import { HeicDecoder } from './heic-decoder.js';
 
 export interface ImageInfo {
   readonly contentType: ImageType;
@@ -166,10 +167,18 @@ export async function decodeOptions(input: Buffer | string): Promise<sharp.Sharp
  * <data>/thumbs on the local store, objects on S3), made on demand and cached.
  */
 export class Thumbnails {
+  /** HEIC pixels: a worker thread started on the first HEIC, ended when idle. */
+  private readonly heic = new HeicDecoder();
+
   constructor(
     private readonly store: BlobStore,
     private readonly decodes: DecodeLimiter = newDecodeLimiter(),
   ) {}
+
+  /** Ends the HEIC decoder's thread, if one runs. */
+  close(): Promise<void> {
+    return this.heic.close();
+  }
 
   private name(id: string, size: ThumbSize): string {
     return `${id}.${size}.webp`;
@@ -184,7 +193,7 @@ export class Thumbnails {
   async make(id: string, source: Buffer, size: ThumbSize): Promise<void> {
     let webp: Buffer;
     try {
-      webp = await this.decodes.run(() => resize(source, THUMB_EDGE[size]));
+      webp = await this.decodes.run(() => resize(source, THUMB_EDGE[size], this.heic));
     } catch (error) {
       if (error instanceof InvalidImageError) throw error;
       // libvips' message may name server files ("Input file is missing: /tmp/..."): it stays
@@ -208,12 +217,12 @@ export class Thumbnails {
   }
 }
 
-async function resize(input: Buffer, edge: number): Promise<Buffer> {
+async function resize(input: Buffer, edge: number, heic: HeicDecoder): Promise<Buffer> {
   const meta = await sharp(input, { limitInputPixels: false }).metadata();
   assertPixels(meta.width, meta.height, meta.format, meta.compression);
   const image =
     meta.format === 'heif' && meta.compression === 'hevc'
-      ? await decodeHeic(input)
+      ? await decodeHeic(input, heic)
       : sharp(input, {
           limitInputPixels: pixelLimit(meta.format),
           sequentialRead: true,
@@ -226,10 +235,7 @@ async function resize(input: Buffer, edge: number): Promise<Buffer> {
 }
 
 /** An HEVC HEIC's primary image, decoded by libheif (WebAssembly), as a sharp pipeline. */
-async function decodeHeic(input: Buffer): Promise<sharp.Sharp> {
-  // Loaded on first use: the WebAssembly module costs about 20 MB a node without HEICs keeps.
-  const { default: heicDecode } = await import('heic-decode');
-  const { width, height, data } = await heicDecode({ buffer: input });
-  const rgba = Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+async function decodeHeic(input: Buffer, heic: HeicDecoder): Promise<sharp.Sharp> {
+  const { width, height, rgba } = await heic.decode(input);
   return sharp(rgba, { raw: { width, height, channels: 4 } });
 }
