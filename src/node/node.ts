@@ -240,7 +240,13 @@ export async function startNode(
   };
   // What another process of the site committed or took in: the live feed hears it, and the
   // leading process pushes it and fetches its bytes.
+  if (shared) {
+    loginLimiter.onEvents((events) => {
+      publish({ login: events });
+    });
+  }
   bus.subscribe((message) => {
+    if (message.login) loginLimiter.receive(message.login);
     if (message.visible) live.publish({ type: 'pictures', ids: message.visible });
     if (!message.ops) return;
     void Promise.all(
