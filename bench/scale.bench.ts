@@ -12,7 +12,13 @@
  * the session opened at the first process is used at all of them (sessions are rows of the
  * shared database).
  */
-import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import {
+  CreateBucketCommand,
+  GetObjectCommand,
+  PutObjectCommand,
+  S3Client,
+} from '@aws-sdk/client-s3';
+import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openAsBlob } from 'node:fs';
@@ -22,7 +28,8 @@ import { startSwift, type SwiftServer } from '../test/helpers/swift.js';
 import { machineCpuSeconds, treeCpuSeconds } from './lib/cpu.js';
 import { writeSmallPhotoJpeg } from './lib/images.js';
 import { freePort, startBenchNode, type BenchNode } from './lib/nodes.js';
-import { formatTable, percentile, round, runPool } from './lib/stats.js';
+import { report, type Cpu, type Phase, type Point } from './lib/scale-report.js';
+import { round, runPool } from './lib/stats.js';
 
 const IMAGES = 480;
 const WARMUP_UPLOADS = 8;
@@ -32,38 +39,9 @@ const UPLOAD_CLIENTS = 6;
 const READ_CLIENTS = 12;
 const GALLERY_PAGE = 48; // what the web app asks for
 const SCALED_PROCESSES = [1, 2, 3] as const;
-
-type OpKind = 'upload' | 'file' | 'gallery';
-const OP_KINDS: readonly OpKind[] = ['upload', 'file', 'gallery'];
-
-/** CPU seconds of one phase, by who spent them. */
-interface Cpu {
-  readonly nodes: number;
-  readonly postgres: number;
-  readonly swift: number;
-  readonly client: number;
-  /** Share of the whole machine busy with anything else (other tenants, other agents). */
-  readonly others: number;
-}
-
-interface Phase {
-  readonly ok: number;
-  readonly errors: number;
-  readonly firstError: string | null;
-  readonly wallSec: number;
-  readonly latencies: number[];
-  readonly cpu: Cpu;
-}
-
-interface Point {
-  readonly label: string;
-  readonly processes: number;
-  readonly scaled: boolean;
-  readonly phases: Record<OpKind, Phase>;
-  /** Pictures the site lists at the end vs uploads answered 201 (warm-up included). */
-  readonly listed: number;
-  readonly created: number;
-}
+/** Seconds of each raw S3 phase (the store's own rate, no Mosaic) and of the idle sample. */
+const RAW_SECONDS = 4;
+const IDLE_SECONDS = 3;
 
 interface Site {
   readonly nodes: BenchNode[];
@@ -118,7 +96,7 @@ async function phase(
   site: Site,
   clients: number,
   seconds: number,
-  op: (node: BenchNode) => Promise<string | null>,
+  op: (client: number) => Promise<string | null>,
 ): Promise<Phase> {
   let ok = 0;
   let errors = 0;
@@ -131,10 +109,9 @@ async function phase(
     Array.from({ length: clients }, (_, i) => i),
     clients,
     async (i) => {
-      const node = site.nodes[i % site.nodes.length] as BenchNode;
       while (performance.now() < until) {
         const start = performance.now();
-        const result = await op(node).catch((error: unknown) => String(error));
+        const result = await op(i).catch((error: unknown) => String(error));
         if (result === null) break;
         latencies.push(performance.now() - start);
         if (result === '') ok++;
@@ -157,13 +134,24 @@ async function phase(
   };
 }
 
+const at = (site: Site, client: number): BenchNode =>
+  site.nodes[client % site.nodes.length] as BenchNode;
+
+async function idleCores(site: Site): Promise<number> {
+  const before = await cpuNow(site);
+  await new Promise((resolve) => setTimeout(resolve, IDLE_SECONDS * 1000));
+  const cpu = cpuBetween(site, before, await cpuNow(site));
+  return (cpu.nodes + cpu.postgres + cpu.swift) / IDLE_SECONDS;
+}
+
 async function measure(
   site: Site,
   images: readonly string[],
-): Promise<Omit<Point, 'label' | 'processes' | 'scaled'>> {
+): Promise<Omit<Point, 'label' | 'processes' | 'kind'>> {
   const ids: string[] = [];
   let next = 0;
-  const upload = async (node: BenchNode): Promise<string | null> => {
+  const upload = async (client: number): Promise<string | null> => {
+    const node = at(site, client);
     const file = images[next++];
     if (file === undefined) return null;
     const form = new FormData();
@@ -181,21 +169,22 @@ async function measure(
   };
   // Warm-up (JIT, sharp start-up, pools): not counted.
   await runPool(images.slice(0, WARMUP_UPLOADS), 4, async () => {
-    await upload(site.nodes[next % site.nodes.length] as BenchNode);
+    await upload(next);
     return 0;
   });
+  const idle = await idleCores(site);
   const uploads = await phase(site, UPLOAD_CLIENTS, UPLOAD_SECONDS, upload);
   let read = 0;
-  const file = await phase(site, READ_CLIENTS, READ_SECONDS, async (node) => {
+  const file = await phase(site, READ_CLIENTS, READ_SECONDS, async (client) => {
     const id = ids[read++ % ids.length];
-    const res = await fetch(`${node.url}/api/pictures/${id}/file`, {
+    const res = await fetch(`${at(site, client).url}/api/pictures/${id}/file`, {
       headers: { cookie: site.cookie },
     });
     const body = await res.arrayBuffer();
     return res.status === 200 && body.byteLength > 0 ? '' : `GET file: ${res.status}`;
   });
-  const gallery = await phase(site, READ_CLIENTS, READ_SECONDS, async (node) => {
-    const res = await fetch(`${node.url}/api/pictures?limit=${GALLERY_PAGE}`, {
+  const gallery = await phase(site, READ_CLIENTS, READ_SECONDS, async (client) => {
+    const res = await fetch(`${at(site, client).url}/api/pictures?limit=${GALLERY_PAGE}`, {
       headers: { cookie: site.cookie },
     });
     const body = (await res.json()) as { items?: unknown[] };
@@ -206,6 +195,7 @@ async function measure(
   const last = site.nodes.at(-1) as BenchNode;
   return {
     phases: { upload: uploads, file, gallery },
+    idleCores: idle,
     created: ids.length,
     listed: await countPictures(last.url, site.cookie),
   };
@@ -263,6 +253,54 @@ async function scaledSite(
   return { nodes, cookie: first.cookie, postgresPid: pg.pid, swiftPid: swift.pid ?? null };
 }
 
+/**
+ * The store's own rate and cost, no Mosaic in between: 200 KB PUTs and GETs with the AWS SDK
+ * (the client settings of S3BlobStore) at the same concurrency as the site's clients.
+ */
+async function rawS3(swift: SwiftServer, images: readonly string[]): Promise<Point> {
+  const client = new S3Client({
+    region: swift.region,
+    endpoint: swift.endpoint,
+    forcePathStyle: true,
+    requestChecksumCalculation: 'WHEN_REQUIRED',
+    responseChecksumValidation: 'WHEN_REQUIRED',
+    credentials: { accessKeyId: swift.accessKeyId, secretAccessKey: swift.secretAccessKey },
+  });
+  const Bucket = 'bench-scale-raw';
+  await client.send(new CreateBucketCommand({ Bucket }));
+  const site: Site = { nodes: [], cookie: '', postgresPid: null, swiftPid: swift.pid ?? null };
+  const keys: string[] = [];
+  let next = 0;
+  const upload = await phase(site, UPLOAD_CLIENTS, RAW_SECONDS, async () => {
+    const file = images[next];
+    const Key = `raw-${next++}`;
+    if (file === undefined) return null;
+    const Body = await readFile(file);
+    await client.send(new PutObjectCommand({ Bucket, Key, Body, ContentLength: Body.length }));
+    keys.push(Key);
+    return '';
+  });
+  let read = 0;
+  const file = await phase(site, READ_CLIENTS, RAW_SECONDS, async () => {
+    const res = await client.send(
+      new GetObjectCommand({ Bucket, Key: keys[read++ % keys.length] }),
+    );
+    const bytes = await res.Body?.transformToByteArray();
+    return bytes !== undefined && bytes.length > 0 ? '' : 'GET: empty body';
+  });
+  client.destroy();
+  const label = 'S3 alone (SDK -> Swift)';
+  return {
+    label,
+    kind: 'raw',
+    processes: 0,
+    phases: { upload, file },
+    listed: 0,
+    created: 0,
+    idleCores: 0,
+  };
+}
+
 const cleanups: (() => Promise<void>)[] = [];
 
 async function cleanup(): Promise<void> {
@@ -302,13 +340,13 @@ async function main(): Promise<void> {
   log(`ready after ${round((performance.now() - benchStart) / 1000)} s`);
 
   const points: Point[] = [];
-  const run = async (label: string, site: Site, scaled: boolean): Promise<void> => {
+  const run = async (label: string, site: Site, kind: Point['kind']): Promise<void> => {
     try {
       log(`${label}: measuring`);
       points.push({
         label,
         processes: site.nodes.length,
-        scaled,
+        kind,
         ...(await measure(site, images)),
       });
     } finally {
@@ -322,135 +360,23 @@ async function main(): Promise<void> {
   await run(
     'default (SQLite + files)',
     { nodes: [anchor], cookie: anchor.cookie, postgresPid: null, swiftPid: null },
-    false,
+    'default',
   );
   for (const n of SCALED_PROCESSES) {
     await run(
       `scaled, ${n} process${n > 1 ? 'es' : ''}`,
       await scaledSite(root, pg, swift, n),
-      true,
+      'scaled',
     );
   }
+  log('S3 store alone (AWS SDK straight to Swift)');
+  points.push(await rawS3(swift, images));
   await cleanup();
-  report(points, (performance.now() - benchStart) / 1000);
-}
-
-function report(points: readonly Point[], benchSec: number): void {
-  const anchor = points.find((p) => !p.scaled);
-  const serverCpu = (c: Cpu): number => c.nodes + c.postgres + c.swift;
-  const perOp = (seconds: number, ph: Phase): number => (seconds * 1000) / Math.max(1, ph.ok);
-  const rows = points.flatMap((p) =>
-    OP_KINDS.map((kind) => {
-      const ph = p.phases[kind];
-      const c = ph.cpu;
-      return [
-        p.label,
-        kind,
-        String(round(ph.ok / ph.wallSec, 1)),
-        String(ph.errors),
-        String(round(perOp(serverCpu(c), ph), 1)),
-        `${round(perOp(c.nodes, ph), 1)} / ${round(perOp(c.postgres, ph), 1)} / ${round(perOp(c.swift, ph), 1)}`,
-        String(round(perOp(c.client, ph), 1)),
-        String(round(serverCpu(c) / ph.wallSec, 2)),
-        `${Math.round(c.others * 100)}%`,
-        `${round(percentile(ph.latencies, 50), 0)} / ${round(percentile(ph.latencies, 95), 0)}`,
-      ];
-    }),
-  );
-  console.log(
-    formatTable(
-      [
-        'site',
-        'op',
-        'ops/s',
-        'errors',
-        'server CPU ms/op',
-        'node / pg / swift',
-        'client ms/op',
-        'cores busy',
-        'others busy',
-        'p50 / p95 ms',
-      ],
-      rows,
-    ),
-  );
-  const ratios = points
-    .filter((p) => p.scaled)
-    .flatMap((p) =>
-      OP_KINDS.map((kind) => {
-        const a = anchor?.phases[kind];
-        const s = p.phases[kind];
-        const rate = (ph: Phase): number => ph.ok / ph.wallSec;
-        const cpuPerOp = (ph: Phase): number => serverCpu(ph.cpu) / Math.max(1, ph.ok);
-        return [
-          p.label,
-          kind,
-          a ? `${round(rate(s) / rate(a), 2)}x` : 'n/a',
-          a ? `${round(cpuPerOp(a) / cpuPerOp(s), 2)}x` : 'n/a',
-        ];
-      }),
-    );
-  console.log('');
-  console.log(
-    formatTable(
-      ['site', 'op', 'throughput vs default', 'per core vs default (target >= 0.7x)'],
-      ratios,
-    ),
-  );
-  const scaled = points.filter((p) => p.scaled);
-  for (const kind of ['file', 'gallery'] as const) {
-    const rates = scaled.map((p) => round(p.phases[kind].ok / p.phases[kind].wallSec, 1));
-    const grows = rates.every((r, i) => i === 0 || r > (rates[i - 1] ?? 0));
-    console.log(
-      `${kind} reads/s through 1, 2, 3 processes: ${rates.join(', ')} (${grows ? 'grows' : 'does not grow'})`,
-    );
-  }
-  for (const p of points) {
-    if (p.listed !== p.created) {
-      console.log(`${p.label}: LOST uploads: ${p.created} answered 201, ${p.listed} listed`);
-    }
-    for (const kind of OP_KINDS) {
-      const e = p.phases[kind].firstError;
-      if (e !== null)
-        console.log(`${p.label} ${kind}: ${p.phases[kind].errors} errors, first: ${e}`);
-    }
-  }
-  console.log(
-    JSON.stringify({
-      bench: 'scale',
-      seconds: { upload: UPLOAD_SECONDS, read: READ_SECONDS, total: round(benchSec, 0) },
-      clients: { upload: UPLOAD_CLIENTS, read: READ_CLIENTS },
-      points: points.map((p) => ({
-        site: p.label,
-        processes: p.processes,
-        created: p.created,
-        listed: p.listed,
-        ...Object.fromEntries(
-          OP_KINDS.map((kind) => {
-            const ph = p.phases[kind];
-            const c = ph.cpu;
-            return [
-              kind,
-              {
-                perSec: round(ph.ok / ph.wallSec, 1),
-                ok: ph.ok,
-                errors: ph.errors,
-                cpuMsPerOp: {
-                  node: round(perOp(c.nodes, ph), 2),
-                  postgres: round(perOp(c.postgres, ph), 2),
-                  swift: round(perOp(c.swift, ph), 2),
-                  client: round(perOp(c.client, ph), 2),
-                },
-                others: round(c.others, 2),
-                p50: round(percentile(ph.latencies, 50), 0),
-                p95: round(percentile(ph.latencies, 95), 0),
-              },
-            ];
-          }),
-        ),
-      })),
-    }),
-  );
+  const settings = {
+    clients: { upload: UPLOAD_CLIENTS, read: READ_CLIENTS },
+    phaseSeconds: { upload: UPLOAD_SECONDS, read: READ_SECONDS, raw: RAW_SECONDS },
+  };
+  report(points, settings, (performance.now() - benchStart) / 1000);
 }
 
 main()
