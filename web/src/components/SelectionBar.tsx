@@ -8,7 +8,8 @@ import { api } from '../api/client';
 import type { Picture } from '../api/types';
 import { failureSummary, runBulk, type BulkResult } from '../lib/bulk';
 import { ConfirmDialog, ProgressBar } from './common';
-import { CloseIcon, TagIcon, TrashIcon } from './icons';
+import { AlbumIcon, CloseIcon, ShareIcon, TagIcon, TrashIcon } from './icons';
+import { AddToAlbumDialog, ShareDialog } from './LibraryDialogs';
 
 type Busy = { readonly verb: string; readonly finished: number; readonly total: number } | null;
 
@@ -25,7 +26,7 @@ export function SelectionBar({
   onUpdated: (pictures: Picture[]) => void;
   onError: (error: unknown) => void;
 }) {
-  const [dialog, setDialog] = useState<'delete' | 'category' | null>(null);
+  const [dialog, setDialog] = useState<'delete' | 'category' | 'album' | 'share' | null>(null);
   const [category, setCategory] = useState('');
   const [busy, setBusy] = useState<Busy>(null);
   const [summary, setSummary] = useState<string | null>(null);
@@ -105,6 +106,31 @@ export function SelectionBar({
         <button
           type="button"
           className="btn btn-small"
+          aria-label="Add to album"
+          disabled={busy !== null || count === 0}
+          onClick={() => {
+            setSummary(null);
+            setDialog('album');
+          }}
+        >
+          <AlbumIcon /> <span className="label">Add to album</span>
+        </button>
+        {count === 1 && (
+          <button
+            type="button"
+            className="btn btn-small"
+            aria-label="Share"
+            disabled={busy !== null}
+            onClick={() => {
+              setDialog('share');
+            }}
+          >
+            <ShareIcon /> <span className="label">Share</span>
+          </button>
+        )}
+        <button
+          type="button"
+          className="btn btn-small"
           aria-label="Set category"
           disabled={busy !== null || count === 0}
           onClick={() => {
@@ -125,6 +151,27 @@ export function SelectionBar({
           <TrashIcon /> <span className="label">Delete</span>
         </button>
       </span>
+      <AddToAlbumDialog
+        open={dialog === 'album'}
+        ids={ids}
+        onClose={() => {
+          setDialog(null);
+        }}
+        onDone={(album) => {
+          setDialog(null);
+          setSummary(`Added to “${album.name}”.`);
+        }}
+      />
+      {count === 1 && ids[0] !== undefined && (
+        <ShareDialog
+          open={dialog === 'share'}
+          target="picture"
+          targetId={ids[0]}
+          onClose={() => {
+            setDialog(null);
+          }}
+        />
+      )}
       <ConfirmDialog
         open={dialog === 'delete'}
         title={`Delete ${count} ${plural}?`}
