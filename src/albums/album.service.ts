@@ -79,7 +79,11 @@ export class AlbumService {
         throw new BadRequestError('The cover must be a picture of the album.');
       }
     }
-    const change = Object.fromEntries(Object.entries(patch).filter(([, v]) => v !== undefined));
+    const change = {
+      ...(patch.name === undefined ? {} : { name: patch.name }),
+      ...(patch.desc === undefined ? {} : { desc: patch.desc }),
+      ...(patch.cover === undefined ? {} : { cover: patch.cover }),
+    };
     if (Object.keys(change).length === 0) return album;
     await this.deps.changes.commit({ kind: 'album.update', id, ...change });
     return this.get(id);

@@ -127,11 +127,11 @@ describe('albums', () => {
     await waitFor(async () => (await titlesOn(page)).length === 3, { what: 'three tiles' });
 
     // Partitioned: node 1's browser takes Shot 0 out; node 2 adds Shot 3 and 4 and renames.
-    await cluster.partition([n1], [n2]);
     await waitFor(
       async () => (await a2.get<{ count: number }>(`/api/albums/${albumId}`)).body.count === 3,
       { timeoutMs: 15_000, what: 'the album at node 2' },
     );
+    await cluster.partition([n1], [n2]);
     await page.getByRole('button', { name: `Select ${title(0)}` }).click();
     await page
       .getByRole('toolbar', { name: 'Selected pictures' })
@@ -143,8 +143,10 @@ describe('albums', () => {
     await cluster.heal();
 
     const expected = [1, 2, 3, 4].map(title).sort();
-    const other = await context.newPage();
-    await other.goto(`${n2.node.url}/`);
+    // Another context: both nodes are on 127.0.0.1, and cookies do not tell ports apart.
+    const second = await browser.newContext({ viewport: DESKTOP });
+    second.setDefaultTimeout(15_000);
+    const other = await second.newPage();
     await signIn(other, n2.node.url);
     await other.goto(`${n2.node.url}/a/${albumId}`);
     for (const p of [page, other]) {
@@ -154,7 +156,7 @@ describe('albums', () => {
         what: 'the same pictures in the album at both nodes',
       });
     }
-    await other.close();
+    await second.close();
     await shots(page, 'album');
     await page.goto(`${n1.node.url}/albums`);
     await page.getByTestId('album-card').first().waitFor();
