@@ -15,7 +15,6 @@
 import { readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
-import type { Db } from '../db/database.js';
 import type { ChangeLog } from '../oplog/change-log.js';
 import type { FilePut } from '../oplog/op.js';
 import { Limiter } from '../core/limiter.js';
@@ -48,7 +47,6 @@ export interface FolderStatus {
 
 export interface FolderSyncDeps {
   readonly config: FolderConfig;
-  readonly db: Db;
   readonly index: FolderIndexRepository;
   readonly changes: ChangeLog;
   readonly selfId: string;
@@ -87,7 +85,7 @@ export class FolderSync {
   private readonly puller: FolderPull;
 
   constructor(private readonly deps: FolderSyncDeps) {
-    this.local = new LocalContent(deps.db, deps.index, (folder, paths) => {
+    this.local = new LocalContent(deps.index, (folder, paths) => {
       // A peer asked for content the index places at these paths, but their files changed
       // since they were indexed: say so, and index them again so the next ask finds them.
       deps.log.warn(
@@ -174,14 +172,7 @@ export class FolderSync {
 
   status(): FolderStatus {
     const totals = this.deps.index.countAndBytes(this.id);
-    const conflicts = (
-      this.deps.db
-        .prepare(
-          "SELECT path FROM folder_files WHERE folder = ? AND deleted = 0 AND path LIKE '%.sync-conflict-%'",
-        )
-        .pluck()
-        .all(this.id) as string[]
-    ).filter(isConflictName).length;
+    const conflicts = this.deps.index.conflictCandidates(this.id).filter(isConflictName).length;
     return {
       id: this.id,
       path: this.deps.config.root,
@@ -282,9 +273,7 @@ export class FolderSync {
         log: this.deps.log,
         under,
         shallow: dirs !== null,
-        onBatch: (changes) => {
-          this.commitLocal(changes);
-        },
+        onBatch: (changes) => this.commitLocal(changes),
       });
       stillChanging += result.stillChanging;
     }
@@ -302,7 +291,7 @@ export class FolderSync {
    * holds a version this node knows is recorded as that version, not made a new one (see
    * `knownVersion`).
    */
-  private commitLocal(all: readonly LocalChange[]): void {
+  private async commitLocal(all: readonly LocalChange[]): Promise<void> {
     const { index, selfId, selfName } = this.deps;
     const known: FolderFileRow[] = [];
     const changes = all.filter((change) => {
@@ -311,13 +300,13 @@ export class FolderSync {
       return row === null;
     });
     if (known.length > 0) {
-      this.deps.db.transaction(() => {
+      await index.exclusive(() => {
         index.upsertMany(known);
         index.versions.doneApplying(
           this.id,
           known.map((r) => r.path),
         );
-      })();
+      });
       if (known.some((r) => r.need)) this.kick({ pull: true });
     }
     const bodies: FilePut[] = [];
@@ -339,7 +328,7 @@ export class FolderSync {
       });
     }
     const result = { behind: false };
-    const ops = this.deps.changes.commitMany(bodies, () => {
+    const ops = await this.deps.changes.commitMany(bodies, () => {
       const updated: FolderFileRow[] = [];
       changes.forEach((change, i) => {
         const row = index.get(this.id, change.path);
@@ -428,9 +417,9 @@ export class FolderSync {
       const at = Date.UTC(y, mo - 1, d, h, mi, se);
       if (now - at < retention) continue;
       await rm(join(dir, name), { recursive: true, force: true });
-      this.deps.db
-        .prepare("DELETE FROM folder_trash WHERE folder = ? AND file LIKE ? ESCAPE '\\'")
-        .run(this.id, `${join(dir, name).replace(/[\\%_]/g, (c) => `\\${c}`)}/%`);
+      await this.deps.index.exclusive(() => {
+        this.deps.index.trash.forgetUnder(this.id, join(dir, name));
+      });
       removed++;
     }
     return removed;
