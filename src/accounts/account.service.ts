@@ -55,7 +55,7 @@ export class AccountService {
     address = 'unknown',
   ): Promise<void> {
     const attempt = this.limiter?.begin(principal.username, address);
-    const user = this.accounts.getUser(principal.username);
+    const user = await this.accounts.getUser(principal.username);
     const ok = await this.scryptSlots.run(() =>
       verifyPassword(oldPassword, user?.passwordHash ?? DUMMY_HASH),
     );
@@ -67,7 +67,7 @@ export class AccountService {
   /** An admin sets another account's password (its role stays); replicated as a `user.put`. */
   async resetPassword(principal: Principal, username: string, newPassword: string): Promise<void> {
     if (principal.role !== 'admin') throw new ForbiddenError('Only an admin may reset a password.');
-    const user = this.accounts.getUser(username);
+    const user = await this.accounts.getUser(username);
     if (!user) throw new NotFoundError('Account');
     await this.setPassword(user.username, newPassword, user.role);
   }

@@ -39,6 +39,9 @@ import type { AddressInfo } from 'node:net';
 import { defaultTargets, startDiscovery } from '../discovery/discovery.js';
 import { configureSharp, newDecodeLimiter, Thumbnails } from '../pictures/images.js';
 import { PictureService } from '../pictures/picture.service.js';
+import { TrashService } from '../pictures/trash.service.js';
+import { AlbumService } from '../albums/album.service.js';
+import { ShareService } from '../shares/share.service.js';
 import { VERSION } from '../version.js';
 import { createEvents } from '../events/index.js';
 import type { NodeIdentity } from './identity.js';
@@ -102,6 +105,23 @@ export async function startNode(
     repairBytes: (id) => {
       blobSyncRef?.schedule(id);
     },
+  });
+
+  const pictureOf = (id: string) => pictures.get(id);
+  const albums = new AlbumService({ albums: state.albums, changes, picture: pictureOf });
+  const shares = new ShareService({
+    shares: state.shares,
+    albums: state.albums,
+    changes,
+    picture: pictureOf,
+  });
+  const trash = new TrashService({
+    trash: state.trash,
+    changes,
+    blobs,
+    retentionMs: config.trashRetentionDays * DAY_MS,
+    settleBytes: (id) => pictures.settleBytes(id),
+    log,
   });
 
   await seedAdmin(
@@ -187,6 +207,7 @@ export async function startNode(
   changes.onOps((ops) => {
     replicator?.onOps(ops);
     blobSync.handleOps(ops);
+    trash.onOps(ops);
     live.onOps(ops);
     for (const op of ops) {
       if (op.body.kind === 'file.put' && op.origin !== identity.id) {
@@ -249,6 +270,7 @@ export async function startNode(
       [...folders.values()].filter((f) => access.canUse(principal, f.id)).map((f) => f.status()),
     devices: { devices, faults },
     live,
+    library: { albums, shares, trash, trashRetentionMs: config.trashRetentionDays * DAY_MS },
     webRoot: defaultWebRoot(),
     cluster: {
       self: () => ({ id: identity.id, name: identity.name, url: selfUrl }),

@@ -131,13 +131,13 @@ export interface AlbumDelete {
 export interface AlbumAdd {
   readonly kind: 'album.add';
   readonly id: string;
-  readonly pictures: readonly string[];
+  readonly pictures: string[];
 }
 
 export interface AlbumRemove {
   readonly kind: 'album.remove';
   readonly id: string;
-  readonly pictures: readonly string[];
+  readonly pictures: string[];
 }
 
 export type AlbumMembers = AlbumAdd | AlbumRemove;
@@ -190,7 +190,16 @@ export type OpBody =
   | TokenPut
   | TokenRevoke
   | DevicePut
-  | FilePut;
+  | FilePut
+  | PictureRestore
+  | PicturePurge
+  | AlbumCreate
+  | AlbumUpdate
+  | AlbumDelete
+  | AlbumAdd
+  | AlbumRemove
+  | SharePut
+  | ShareRevoke;
 export type OpKind = OpBody['kind'];
 
 export interface Op {

@@ -68,9 +68,8 @@ export class TrashService {
    */
   onOps(ops: readonly Op[]): void {
     for (const op of ops) {
-      const body = op.body as { readonly kind: string };
-      if (body.kind !== 'picture.purge') continue;
-      const { id } = body as PicturePurge;
+      if (op.body.kind !== 'picture.purge') continue;
+      const { id } = op.body;
       this.deps.blobs.purgeTrashed(id).then(
         (removed) => {
           if (removed) this.deps.log.info({ picture: id }, 'trashed bytes purged');
