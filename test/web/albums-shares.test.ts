@@ -118,6 +118,7 @@ describe('albums', () => {
     await dialog.getByLabel('Name of the new album').fill('Holidays');
     await dialog.getByRole('button', { name: 'Add' }).click();
     await bar.getByText('Added to “Holidays”.').waitFor();
+    await page.keyboard.press('Escape'); // the selection bar covers the tabs
 
     await page.getByRole('link', { name: 'Albums' }).first().click();
     await page.getByRole('heading', { name: 'Albums' }).waitFor();

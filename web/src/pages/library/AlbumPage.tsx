@@ -32,7 +32,6 @@ export function AlbumPage({ id }: { id: string }) {
   const [gone, setGone] = useState(false);
   const [dialog, setDialog] = useState<'edit' | 'share' | 'delete' | null>(null);
   const [selection, setSelection] = useState<Selection>(emptySelection);
-  const [ref, width] = useWidth<HTMLDivElement>();
 
   /** The album and as many pages of its pictures as are shown. */
   const load = useCallback(async () => {
@@ -176,7 +175,7 @@ export function AlbumPage({ id }: { id: string }) {
         </p>
       </div>
       {error && <ErrorNote error={error} onRetry={() => void load()} />}
-      <div ref={ref} className="timeline-wrap">
+      <div className="timeline-wrap">
         {items.length === 0 ? (
           <EmptyState title="No pictures in this album" icon={<AlbumIcon />}>
             <p className="muted">Select pictures in the gallery and choose “Add to album”.</p>
@@ -185,11 +184,9 @@ export function AlbumPage({ id }: { id: string }) {
             </Link>
           </EmptyState>
         ) : (
-          <Timeline
+          <AlbumTimeline
             items={items}
-            width={width}
-            selected={editable ? selection.ids : new Set()}
-            context={{ category: '', q: '' }}
+            selected={editable ? selection.ids : NONE}
             actions={actions}
           />
         )}
@@ -248,6 +245,32 @@ export function AlbumPage({ id }: { id: string }) {
       >
         <p>The album disappears at every node. Its pictures stay in the gallery.</p>
       </ConfirmDialog>
+    </div>
+  );
+}
+
+const NONE: ReadonlySet<string> = new Set();
+
+/** The gallery's timeline, measured once it is on the page (it mounts with the pictures). */
+function AlbumTimeline({
+  items,
+  selected,
+  actions,
+}: {
+  items: readonly Picture[];
+  selected: ReadonlySet<string>;
+  actions: TileActions;
+}) {
+  const [ref, width] = useWidth<HTMLDivElement>();
+  return (
+    <div ref={ref}>
+      <Timeline
+        items={items}
+        width={width}
+        selected={selected}
+        context={{ category: '', q: '' }}
+        actions={actions}
+      />
     </div>
   );
 }
