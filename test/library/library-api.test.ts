@@ -46,10 +46,11 @@ let a2: Api;
 let bob: Api;
 const pics: Picture[] = [];
 
-const albumIds = async (client: Api, id: string) =>
-  (await client.get<Page<Picture>>(`/api/albums/${id}/pictures`)).body.items
-    .map((p) => p.id)
-    .sort();
+/** The album's pictures at a node, sorted ([] while the album has not arrived there). */
+async function albumIds(client: Api, id: string): Promise<string[]> {
+  const res = await client.get<Page<Picture>>(`/api/albums/${id}/pictures`);
+  return res.status === 200 ? res.body.items.map((p) => p.id).sort() : [];
+}
 
 beforeAll(async () => {
   [n1, n2] = (await cluster.startAll(2)) as [ClusterNode, ClusterNode];
@@ -239,6 +240,15 @@ describe('share links', () => {
       what: 'the second link at node 2',
     });
     expect((await unlocked.get(`/api/s/${other.id}/pictures`)).status).toBe(401);
+    // Guessing backs off, as sign-in does (5 free failures, then 429 with Retry-After).
+    const statuses: number[] = [];
+    for (let i = 0; i < 7; i++) {
+      statuses.push(
+        (await visitor.post(`/api/s/${other.id}/unlock`, { password: `g${i}` })).status,
+      );
+    }
+    expect(statuses.slice(0, 5)).toEqual([401, 401, 401, 401, 401]);
+    expect(statuses.at(-1)).toBe(429);
   });
 });
 
