@@ -159,6 +159,16 @@ describe('albums', () => {
     }
     await second.close();
     await shots(page, 'album');
+
+    // The viewer opened from the album walks the album, and Esc comes back to it.
+    await page.getByTestId('tile').first().click();
+    await page.getByText('1 of 4').waitFor();
+    await page.keyboard.press('ArrowRight');
+    await page.getByText('2 of 4').waitFor();
+    expect(new URL(page.url()).searchParams.get('album')).toBe(albumId);
+    await page.keyboard.press('Escape');
+    await page.getByRole('heading', { name: 'Summer holidays' }).waitFor();
+    expect(new URL(page.url()).pathname).toBe(`/a/${albumId}`);
     await page.goto(`${n1.node.url}/albums`);
     await page.getByTestId('album-card').first().waitFor();
     await shots(page, 'albums');

@@ -8,6 +8,7 @@
  */
 import { useCallback, useEffect, useMemo, useState } from 'react';
 import { api, fileUrl, thumbUrl } from '../api/client';
+import { library } from '../api/library';
 import type { Picture } from '../api/types';
 import { useAuth } from '../auth';
 import { ConfirmDialog, ErrorNote, Spinner, messageOf } from '../components/common';
@@ -43,8 +44,8 @@ const ORIGINAL_AT_SCALE = 2;
 export function PicturePage({ id }: { id: string }) {
   const { auth, handleError } = useAuth();
   const { search } = useLocation();
-  const { category, q } = contextOf(search);
-  const back = galleryHref(category, q);
+  const { category, q, album } = contextOf(search);
+  const back = galleryHref(category, q, album);
   const [items, setItems] = useState(() => recall(back)?.items ?? []);
   const [picture, setPicture] = useState<Picture | null>(
     () => items.find((p) => p.id === id) ?? null,
@@ -80,7 +81,10 @@ export function PicturePage({ id }: { id: string }) {
     if (memory && memory.items.length > 0 && !(near && memory.nextCursor !== null)) return;
     let cancelled = false;
     const cursor = memory?.items.length ? memory.nextCursor : null;
-    api.pictures({ category, q, limit: PAGE, cursor }).then(
+    (album
+      ? library.albumPictures(album, cursor)
+      : api.pictures({ category, q, limit: PAGE, cursor })
+    ).then(
       (page) => {
         const before = recall(back)?.items ?? [];
         const merged = appendPage(before, page.items);
@@ -94,7 +98,7 @@ export function PicturePage({ id }: { id: string }) {
     return () => {
       cancelled = true;
     };
-  }, [back, category, q, index, handleError]);
+  }, [back, category, q, album, index, handleError]);
 
   const prev = index > 0 ? items[index - 1] : undefined;
   const next = index !== -1 ? items[index + 1] : undefined;
@@ -106,9 +110,9 @@ export function PicturePage({ id }: { id: string }) {
 
   const go = useCallback(
     (to: Picture | undefined) => {
-      if (to) navigate(pictureHref(to.id, category, q), { replace: true });
+      if (to) navigate(pictureHref(to.id, category, q, album), { replace: true });
     },
-    [category, q],
+    [category, q, album],
   );
   const close = useCallback(() => {
     remember(back, { lastViewed: id });
@@ -147,7 +151,7 @@ export function PicturePage({ id }: { id: string }) {
       await api.deletePicture(id);
       forget(id);
       const after = next ?? prev;
-      if (after) navigate(pictureHref(after.id, category, q), { replace: true });
+      if (after) navigate(pictureHref(after.id, category, q, album), { replace: true });
       else navigate(back);
     } catch (e) {
       handleError(e);

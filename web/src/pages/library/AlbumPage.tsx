@@ -13,6 +13,7 @@ import { ConfirmDialog, EmptyState, ErrorNote, messageOf, Spinner } from '../../
 import { AlbumIcon, CloseIcon, EditIcon, ShareIcon, TrashIcon } from '../../components/icons';
 import { Modal, ShareDialog } from '../../components/LibraryDialogs';
 import { Timeline, type TileActions } from '../../components/Timeline';
+import { galleryHref, remember } from '../../gallery-memory';
 import { usePolling, useWidth } from '../../hooks';
 import { canChange } from '../../lib/permissions';
 import { paths } from '../../lib/routes';
@@ -48,6 +49,8 @@ export function AlbumPage({ id }: { id: string }) {
       setAlbum(next);
       setItems(all);
       setNextCursor(cursor);
+      // What the viewer walks when a picture is opened here (Esc comes back to this page).
+      remember(galleryHref('', '', id), { items: all, nextCursor: cursor });
       setError(null);
     } catch (e) {
       handleError(e);
@@ -63,9 +66,11 @@ export function AlbumPage({ id }: { id: string }) {
       onSelect: (pictureId, range) => {
         setSelection((s) => (range ? selectRange(s, order, pictureId) : toggle(s, pictureId)));
       },
-      onOpen: () => undefined,
+      onOpen: (pictureId) => {
+        remember(galleryHref('', '', id), { lastViewed: pictureId });
+      },
     }),
-    [order],
+    [order, id],
   );
 
   if (gone) {
@@ -185,6 +190,7 @@ export function AlbumPage({ id }: { id: string }) {
           </EmptyState>
         ) : (
           <AlbumTimeline
+            albumId={album.id}
             items={items}
             selected={editable ? selection.ids : NONE}
             actions={actions}
@@ -253,10 +259,12 @@ const NONE: ReadonlySet<string> = new Set();
 
 /** The gallery's timeline, measured once it is on the page (it mounts with the pictures). */
 function AlbumTimeline({
+  albumId,
   items,
   selected,
   actions,
 }: {
+  albumId: string;
   items: readonly Picture[];
   selected: ReadonlySet<string>;
   actions: TileActions;
@@ -268,7 +276,7 @@ function AlbumTimeline({
         items={items}
         width={width}
         selected={selected}
-        context={{ category: '', q: '' }}
+        context={{ category: '', q: '', album: albumId }}
         actions={actions}
       />
     </div>
