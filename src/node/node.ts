@@ -119,6 +119,7 @@ export async function startNode(
     trash: state.trash,
     changes,
     blobs,
+    thumbs,
     retentionMs: config.trashRetentionDays * DAY_MS,
     settleBytes: (id) => pictures.settleBytes(id),
     log,
@@ -317,6 +318,8 @@ export async function startNode(
   const retentionMs = config.trashRetentionDays * DAY_MS;
   const sweep = async () => {
     const removed = await blobs.sweepTrash(retentionMs);
+    // Their small thumbnails stayed for the trash page.
+    for (const id of removed) await thumbs.remove(id);
     // Device uploads nobody claimed (abandoned parts included) go after the same retention.
     for (const folder of folders.values()) {
       await uploads?.sweep(folder.id, folder.root, retentionMs);

@@ -1,8 +1,10 @@
+import type { Readable } from 'node:stream';
 import type { Logger } from 'pino';
 import type { Principal } from '../accounts/principal.js';
 import type { BlobStore } from '../blobs/blob-store.js';
 import { ForbiddenError, NotFoundError } from '../core/errors.js';
 import type { Op, PicturePurge, PictureRestore } from '../oplog/op.js';
+import type { Thumbnails } from './images.js';
 import type { TrashItem, TrashRepository } from './trash.repository.js';
 
 export interface TrashChanges {
@@ -13,6 +15,8 @@ export interface TrashServiceDeps {
   readonly trash: TrashRepository;
   readonly changes: TrashChanges;
   readonly blobs: BlobStore;
+  /** Thumbnails: a trashed picture keeps its small one until it leaves the trash. */
+  readonly thumbs: Thumbnails;
   /** How long deleted bytes are kept (trashRetentionDays). */
   readonly retentionMs: number;
   /** Puts a picture's bytes where its state says (PictureService.settleBytes). */
@@ -71,14 +75,25 @@ export class TrashService {
       if (op.body.kind !== 'picture.purge') continue;
       const { id } = op.body;
       this.deps.blobs.purgeTrashed(id).then(
-        (removed) => {
-          if (removed) this.deps.log.info({ picture: id }, 'trashed bytes purged');
+        async (removed) => {
+          if (!removed) return;
+          await this.deps.thumbs.remove(id);
+          this.deps.log.info({ picture: id }, 'trashed bytes purged');
         },
         (err: unknown) => {
           this.deps.log.warn({ err, picture: id }, 'could not purge trashed bytes');
         },
       );
     }
+  }
+
+  /** The small thumbnail of a picture in the trash, when this node still has it. */
+  async thumbnail(id: string): Promise<Readable> {
+    if (!(await this.deps.trash.get(id, this.since())))
+      throw new NotFoundError('Picture in the trash');
+    const thumb = await this.deps.thumbs.read(id, 'small');
+    if (!thumb) throw new NotFoundError('Thumbnail');
+    return thumb;
   }
 
   private since(): number {

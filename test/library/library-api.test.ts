@@ -264,6 +264,10 @@ describe('trash', () => {
       { timeoutMs: 15_000, what: 'the picture in the trash at node 2' },
     );
     expect(listed.title).toBe('Pic 4');
+    // Node 1 made its small thumbnail at upload and keeps it while the picture is in the trash.
+    const thumb = await a1.fetch(`/api/trash/${target}/thumb`);
+    expect([thumb.status, thumb.headers.get('content-type')]).toEqual([200, 'image/webp']);
+    expect((await a1.fetch(`/api/pictures/${target}/thumb`)).status).toBe(404);
     expect((await bob.post(`/api/trash/${target}/restore`)).status).toBe(403);
     expect((await a2.post(`/api/trash/${target}/restore`)).status).toBe(204);
     await waitFor(async () => (await a1.get(`/api/pictures/${target}`)).status === 200, {
@@ -293,6 +297,7 @@ describe('trash', () => {
       });
     }
     expect((await a1.post(`/api/trash/${target}/restore`)).status).toBe(404);
+    expect((await a1.fetch(`/api/trash/${target}/thumb`)).status).toBe(404);
   });
 });
 

@@ -50,6 +50,21 @@ export const trashRoutes =
       }),
     );
 
+    app.get(
+      '/api/trash/:id/thumb',
+      {
+        schema: {
+          summary: 'The small thumbnail of a picture in the trash (404 when none is kept)',
+          params: PictureIdParams,
+        },
+      },
+      async (request, reply) =>
+        reply
+          .header('Cache-Control', 'private, no-cache')
+          .header('Content-Type', 'image/webp')
+          .send(await trash.thumbnail(request.params.id)),
+    );
+
     app.post(
       '/api/trash/:id/restore',
       {

@@ -101,6 +101,8 @@ export const shareThumbUrl = (shareId: string, pictureId: string, size: 'small' 
 export const shareFileUrl = (shareId: string, pictureId: string, download = false) =>
   `/api/s/${id(shareId)}/pictures/${id(pictureId)}/file${download ? '?download=1' : ''}`;
 
+export const trashThumbUrl = (pictureId: string) => `/api/trash/${id(pictureId)}/thumb`;
+
 export const library = {
   albums: () => request<{ items: Album[] }>('GET', '/api/albums').then((r) => r.items),
   album: (albumId: string) => request<Album>('GET', `/api/albums/${id(albumId)}`),

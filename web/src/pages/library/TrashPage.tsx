@@ -4,7 +4,7 @@
  * out now; "Empty trash" empties everything the person may.
  */
 import { useCallback, useEffect, useState } from 'react';
-import { library, type TrashItem } from '../../api/library';
+import { library, trashThumbUrl, type TrashItem } from '../../api/library';
 import { useAuth } from '../../auth';
 import { ConfirmDialog, EmptyState, ErrorNote, messageOf, Spinner } from '../../components/common';
 import { RestoreIcon, TrashIcon } from '../../components/icons';
@@ -84,11 +84,7 @@ export function TrashPage() {
         <ul className="trash-list" aria-label="Deleted pictures">
           {items.map((t) => (
             <li key={t.id} className="trash-item card" data-testid="trash-item">
-              <span
-                className="trash-shape"
-                style={{ aspectRatio: `${t.width} / ${t.height}` }}
-                aria-hidden="true"
-              />
+              <TrashThumb item={t} />
               <span className="trash-text">
                 <span className="trash-title">{t.title || 'Untitled'}</span>
                 <span className="muted small">
@@ -149,5 +145,24 @@ export function TrashPage() {
         <p>These pictures are removed for good at every node. This cannot be undone.</p>
       </ConfirmDialog>
     </div>
+  );
+}
+
+/** The kept small thumbnail, or a striped shape of the picture's proportions without one. */
+function TrashThumb({ item }: { item: TrashItem }) {
+  const [failed, setFailed] = useState(false);
+  const shape = { aspectRatio: `${item.width} / ${item.height}` };
+  if (failed) return <span className="trash-shape" style={shape} aria-hidden="true" />;
+  return (
+    <img
+      className="trash-shape"
+      style={shape}
+      src={trashThumbUrl(item.id)}
+      alt=""
+      loading="lazy"
+      onError={() => {
+        setFailed(true);
+      }}
+    />
   );
 }
