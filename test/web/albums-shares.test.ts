@@ -220,6 +220,32 @@ describe('share links', () => {
         await visitor.close();
       }
 
+      // A phone swipes through the shared album.
+      const phone = await browser.newContext({ viewport: PHONE, hasTouch: true, isMobile: true });
+      phone.setDefaultTimeout(15_000);
+      try {
+        const p = await phone.newPage();
+        await p.goto(`${n1.node.url}${path}`);
+        await p.getByTestId('shared-tile').first().tap();
+        await p.getByRole('dialog').getByText('1 / 4').waitFor();
+        const cdp = await phone.newCDPSession(p);
+        const y = 400;
+        await cdp.send('Input.dispatchTouchEvent', {
+          type: 'touchStart',
+          touchPoints: [{ x: 320, y }],
+        });
+        for (let i = 1; i <= 5; i++) {
+          await cdp.send('Input.dispatchTouchEvent', {
+            type: 'touchMove',
+            touchPoints: [{ x: 320 - 48 * i, y: y + i }],
+          });
+        }
+        await cdp.send('Input.dispatchTouchEvent', { type: 'touchEnd', touchPoints: [] });
+        await p.getByRole('dialog').getByText('2 / 4').waitFor();
+      } finally {
+        await phone.close();
+      }
+
       // Revoke it from the account page at node 1.
       await page.goto(`${n1.node.url}/account`);
       await page.getByRole('heading', { name: 'Account' }).waitFor();

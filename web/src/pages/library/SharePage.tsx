@@ -15,6 +15,7 @@ import {
 } from '../../api/library';
 import { ErrorNote, messageOf, Spinner } from '../../components/common';
 import { CloseIcon, DownloadIcon, Logo, NextIcon, PrevIcon } from '../../components/icons';
+import { ZoomStage } from '../../components/ZoomStage';
 import { useWidth } from '../../hooks';
 import { aspectOf, justify, rowOptionsFor } from '../../lib/justify';
 
@@ -220,6 +221,10 @@ function SharedViewer({
   onClose: () => void;
 }) {
   const picture = items[index];
+  const [original, setOriginal] = useState(false);
+  useEffect(() => {
+    setOriginal(false);
+  }, [index]);
   useEffect(() => {
     const onKey = (event: KeyboardEvent) => {
       if (event.key === 'Escape') onClose();
@@ -252,10 +257,23 @@ function SharedViewer({
         </a>
       </div>
       <div className="viewer-main">
-        <img
-          className="share-image"
-          src={shareThumbUrl(shareId, picture.id, 'large')}
+        <ZoomStage
+          key={picture.id}
+          src={
+            original
+              ? shareFileUrl(shareId, picture.id)
+              : shareThumbUrl(shareId, picture.id, 'large')
+          }
           alt={picture.title}
+          aspect={aspectOf(picture.width, picture.height)}
+          onSwipe={(direction) => {
+            if (direction === 'next' && index < items.length - 1) onMove(index + 1);
+            if (direction === 'prev' && index > 0) onMove(index - 1);
+          }}
+          onZoomChange={(scale) => {
+            // Zoomed past 2x, the 1600 px preview runs out of detail: the original.
+            if (scale >= 2) setOriginal(true);
+          }}
         />
         {index > 0 && (
           <button
