@@ -166,6 +166,21 @@ describe('albums', () => {
     await page.keyboard.press('ArrowRight');
     await page.getByText('2 of 4').waitFor();
     expect(new URL(page.url()).searchParams.get('album')).toBe(albumId);
+    // Add this one to a second album from the viewer; Esc in the dialog leaves the viewer open.
+    await page.getByRole('button', { name: 'Add to album' }).click();
+    const add = page.getByRole('dialog');
+    await add.getByRole('radio', { name: 'New album' }).check();
+    await add.getByLabel('Name of the new album').fill('Best of');
+    await page.keyboard.press('Escape');
+    await add.waitFor({ state: 'hidden' });
+    await page.getByText('2 of 4').waitFor();
+    await page.getByRole('button', { name: 'Add to album' }).click();
+    await add.getByRole('radio', { name: 'New album' }).check();
+    await add.getByLabel('Name of the new album').fill('Best of');
+    await add.getByRole('button', { name: 'Add' }).click();
+    await add.waitFor({ state: 'hidden' });
+    const lists = await a1.get<{ items: { name: string; count: number }[] }>('/api/albums');
+    expect(lists.body.items.find((a) => a.name === 'Best of')?.count).toBe(1);
     await page.keyboard.press('Escape');
     await page.getByRole('heading', { name: 'Summer holidays' }).waitFor();
     expect(new URL(page.url()).pathname).toBe(`/a/${albumId}`);

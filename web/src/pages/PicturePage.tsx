@@ -13,16 +13,19 @@ import type { Picture } from '../api/types';
 import { useAuth } from '../auth';
 import { ConfirmDialog, ErrorNote, Spinner, messageOf } from '../components/common';
 import {
+  AlbumIcon,
   CloseIcon,
   DownloadIcon,
   EditIcon,
   NextIcon,
   OriginalIcon,
   PrevIcon,
+  ShareIcon,
   TrashIcon,
 } from '../components/icons';
 import { EditForm, Facts, downloadName } from '../components/PictureInfo';
 import { ZoomStage } from '../components/ZoomStage';
+import { AddToAlbumDialog, ShareDialog } from '../components/LibraryDialogs';
 import {
   contextOf,
   forget,
@@ -55,6 +58,7 @@ export function PicturePage({ id }: { id: string }) {
   const [confirming, setConfirming] = useState(false);
   const [deleting, setDeleting] = useState(false);
   const [original, setOriginal] = useState(false);
+  const [sharing, setSharing] = useState<'album' | 'share' | null>(null);
 
   useEffect(() => {
     let cancelled = false;
@@ -121,7 +125,7 @@ export function PicturePage({ id }: { id: string }) {
 
   // Keys: arrows walk, Escape closes (the edit form and the dialog handle their own Escape).
   useEffect(() => {
-    if (editing || confirming) return;
+    if (editing || confirming || sharing) return;
     const onKey = (event: KeyboardEvent) => {
       if (event.defaultPrevented || event.altKey || event.ctrlKey || event.metaKey) return;
       const target = event.target as HTMLElement | null;
@@ -136,7 +140,7 @@ export function PicturePage({ id }: { id: string }) {
     return () => {
       window.removeEventListener('keydown', onKey);
     };
-  }, [editing, confirming, close, go, prev, next]);
+  }, [editing, confirming, sharing, close, go, prev, next]);
 
   const user = auth.status === 'signed-in' ? auth.user : null;
   const mayChange = picture !== null && canChange(user, picture);
@@ -288,6 +292,26 @@ export function PicturePage({ id }: { id: string }) {
               <a className="btn" href={fileUrl(picture.id)} download={downloadName(picture)}>
                 <DownloadIcon /> Download
               </a>
+              <button
+                type="button"
+                className="btn"
+                onClick={() => {
+                  setSharing('album');
+                }}
+              >
+                <AlbumIcon /> Add to album
+              </button>
+              {mayChange && (
+                <button
+                  type="button"
+                  className="btn"
+                  onClick={() => {
+                    setSharing('share');
+                  }}
+                >
+                  <ShareIcon /> Share
+                </button>
+              )}
               {mayChange && (
                 <button
                   type="button"
@@ -304,6 +328,24 @@ export function PicturePage({ id }: { id: string }) {
         )}
         <Facts picture={picture} />
       </aside>
+      <AddToAlbumDialog
+        open={sharing === 'album'}
+        ids={[picture.id]}
+        onClose={() => {
+          setSharing(null);
+        }}
+        onDone={() => {
+          setSharing(null);
+        }}
+      />
+      <ShareDialog
+        open={sharing === 'share'}
+        target="picture"
+        targetId={picture.id}
+        onClose={() => {
+          setSharing(null);
+        }}
+      />
       <ConfirmDialog
         open={confirming}
         title="Delete this picture?"
