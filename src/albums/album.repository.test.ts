@@ -106,4 +106,35 @@ describeEachDialect('album repository', (ctx) => {
     await apply(store, repo, { kind: 'album.delete', id: A }, at(4));
     expect(await repo.list()).toEqual([]);
   });
+
+  it('keeps both of two first operations applied at once by two writers', async () => {
+    const [one, two] = await ctx.openWriters(2);
+    if (!one || !two) throw new Error('no stores');
+    const repos = [one, two].map((s) => new AlbumRepository(s.db, s.dialect));
+    const ids = Array.from({ length: 20 }, (_, i) => i.toString(16).padStart(32, 'c'));
+    await Promise.all(
+      ids.flatMap((id) => [
+        one.transaction((trx) =>
+          applyAlbum(
+            trx,
+            repos[0] as AlbumRepository,
+            { kind: 'album.update', id, name: 'N' },
+            at(5),
+          ),
+        ),
+        two.transaction((trx) =>
+          applyAlbum(
+            trx,
+            repos[1] as AlbumRepository,
+            { kind: 'album.create', id, owner: 'ann', createdAt: 1, name: 'first', desc: 'D' },
+            at(2, 'n2'),
+          ),
+        ),
+      ]),
+    );
+    const summaries = await (repos[0] as AlbumRepository).list();
+    expect(summaries.map((a) => [a.name, a.desc, a.owner]).sort()).toEqual(
+      ids.map(() => ['N', 'D', 'ann']),
+    );
+  });
 });

@@ -34,15 +34,29 @@ export class AlbumRepository {
     private readonly dialect: MetadataDialect,
   ) {}
 
-  /** The stored state; `forUpdate` inside apply's transaction (the row is merged and saved). */
+  /**
+   * The stored state; `forUpdate` inside apply's transaction (the row is merged and saved).
+   * With `forUpdate` on PostgreSQL an empty row is inserted first, so that two processes
+   * applying the first operations of one album concurrently queue on it rather than both
+   * reading nothing and the second overwriting the first's merge.
+   */
   async get(trx: Executor, id: string, forUpdate = false): Promise<AlbumState | null> {
+    if (forUpdate && this.dialect.supportsRowLocks) {
+      await trx
+        .insertInto('albums')
+        .values({ id })
+        .onConflict((oc) => oc.column('id').doNothing())
+        .execute();
+    }
     const row = await trx
       .selectFrom('albums')
       .selectAll()
       .where('id', '=', id)
       .$if(forUpdate && this.dialect.supportsRowLocks, (qb) => qb.forUpdate())
       .executeTakeFirst();
-    if (!row) return null;
+    if (!row || (row.live_hlc === null && row.deleted_hlc === null && row.info_hlc === null)) {
+      return null;
+    }
     const reg = (value: string | null, hlc: string | null): Register | null =>
       hlc === null ? null : { value: value ?? '', hlc };
     return {
