@@ -14,6 +14,7 @@ import { SCREENSHOTS, imagesLoaded, launchBrowser } from '../helpers/browser.js'
 import { TestCluster, type ClusterNode } from '../helpers/cluster.js';
 import {
   ADMIN_PASSWORD,
+  addUser,
   cleanup,
   makeImage,
   waitFor,
@@ -285,6 +286,35 @@ describe('share links', () => {
       }
     } finally {
       await stranger.close();
+    }
+  });
+});
+
+describe('who may change an album', () => {
+  test('someone who is neither its owner nor an admin sees it without Share, Edit or Delete', async () => {
+    await addUser(n1.node.dataDir, 'bob', 'bob-password-for-tests');
+    const other = await browser.newContext({ viewport: DESKTOP });
+    other.setDefaultTimeout(15_000);
+    try {
+      const p = await other.newPage();
+      await p.goto(n1.node.url);
+      await p.getByLabel('Username').fill('bob');
+      await p.getByLabel('Password').fill('bob-password-for-tests');
+      await p.getByRole('button', { name: 'Sign in' }).click();
+      await p.getByRole('heading', { name: 'Gallery' }).waitFor();
+      await p.goto(`${n1.node.url}/a/${albumId}`);
+      await p.getByRole('heading', { name: 'Summer holidays' }).waitFor();
+      await waitFor(async () => (await titlesOn(p)).length === 4, { what: 'the album for bob' });
+      for (const name of ['Share', 'Edit', 'Delete album']) {
+        expect(await p.getByRole('button', { name }).count()).toBe(0);
+      }
+      await p.getByRole('button', { name: `Select ${title(1)}` }).click();
+      expect(await p.getByRole('button', { name: 'Remove from album' }).count()).toBe(0);
+      // Anyone signed in may make an album of their own.
+      await p.goto(`${n1.node.url}/albums`);
+      await p.getByRole('button', { name: 'New album' }).waitFor();
+    } finally {
+      await other.close();
     }
   });
 });
