@@ -263,8 +263,11 @@ describe('share links', () => {
       }
 
       // Revoke it from the account page at node 1.
-      await page.goto(`${n1.node.url}/account`);
+      await page.goto(`${n1.node.url}/albums`);
+      await page.getByLabel('Account menu').click();
+      await page.getByRole('menuitem', { name: 'Password and share links' }).click();
       await page.getByRole('heading', { name: 'Account' }).waitFor();
+      await page.getByText('album “Summer holidays”').waitFor();
       await shots(page, 'account');
       await page.getByRole('button', { name: `Revoke ${path}` }).click();
       await page.getByRole('button', { name: `Revoke ${path}` }).waitFor({ state: 'detached' });

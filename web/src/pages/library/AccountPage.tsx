@@ -170,10 +170,13 @@ function ResetPassword({ onError }: { onError: (e: unknown) => void }) {
 
 function ShareLinks({ onError }: { onError: (e: unknown) => void }) {
   const [shares, setShares] = useState<Share[] | null>(null);
+  const [names, setNames] = useState<ReadonlyMap<string, string>>(new Map());
   const [error, setError] = useState<string | null>(null);
   const load = useCallback(async () => {
     try {
-      setShares(await library.shares());
+      const [links, albums] = await Promise.all([library.shares(), library.albums()]);
+      setNames(new Map(albums.map((a) => [a.id, a.name])));
+      setShares(links);
     } catch (e) {
       onError(e);
       setError(messageOf(e));
@@ -197,7 +200,7 @@ function ShareLinks({ onError }: { onError: (e: unknown) => void }) {
                 {s.path}
               </a>
               <span className="muted small">
-                {s.target}
+                {s.target === 'album' ? `album “${names.get(s.targetId) ?? 'deleted'}”` : 'picture'}
                 {s.hasPassword ? ' · password' : ''}
                 {s.expiresAt
                   ? ` · ${s.expired ? 'expired' : 'until'} ${new Date(s.expiresAt).toLocaleDateString()}`
