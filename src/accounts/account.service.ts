@@ -60,7 +60,8 @@ export class AccountService {
       verifyPassword(oldPassword, user?.passwordHash ?? DUMMY_HASH),
     );
     if (attempt) this.limiter?.finish(attempt, user !== null && ok);
-    if (!user || !ok) throw new UnauthorizedError('The current password is wrong.');
+    // 403, not 401: the caller is signed in (a 401 would sign the web app out).
+    if (!user || !ok) throw new ForbiddenError('The current password is wrong.');
     await this.setPassword(user.username, newPassword, user.role);
   }
 

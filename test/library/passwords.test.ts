@@ -49,8 +49,9 @@ describe('passwords', () => {
       oldPassword: 'not-it',
       newPassword: 'bob-new-password',
     });
-    expect(wrong.status).toBe(401);
-    expect(wrong.body).toMatchObject({ error: { code: 'unauthorized' } });
+    // 403, not 401: the caller is signed in, and a 401 would sign the web app out.
+    expect(wrong.status).toBe(403);
+    expect(wrong.body).toMatchObject({ error: { code: 'forbidden' } });
     const short = await bob.post('/api/auth/password', { oldPassword: BOB, newPassword: 'x' });
     expect(short.status).toBe(400);
     const ok = await bob.post('/api/auth/password', {

@@ -77,7 +77,13 @@ export const authRoutes =
         schema: {
           summary: 'Change your own password (the current one is required); at every node',
           body: PasswordChangeBody,
-          response: { 204: z.null(), 400: ErrorBody, 401: ErrorBody, 429: ErrorBody },
+          response: {
+            204: z.null(),
+            400: ErrorBody,
+            401: ErrorBody,
+            403: ErrorBody,
+            429: ErrorBody,
+          },
         },
       },
       async (request, reply) => {
