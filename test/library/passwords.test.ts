@@ -54,11 +54,23 @@ describe('passwords', () => {
     expect(wrong.body).toMatchObject({ error: { code: 'forbidden' } });
     const short = await bob.post('/api/auth/password', { oldPassword: BOB, newPassword: 'x' });
     expect(short.status).toBe(400);
+    // Bob is also signed in at node 2, on another device.
+    const elsewhere = api(cluster.url(1), await login(cluster.url(1), 'bob', BOB));
+    expect((await elsewhere.get('/api/auth/me')).status).toBe(200);
     const ok = await bob.post('/api/auth/password', {
       oldPassword: BOB,
       newPassword: 'bob-new-password',
     });
     expect(ok.status).toBe(204);
+    // The sessions opened with the old password end, at both nodes; the caller gets a new one.
+    expect((await bob.get('/api/auth/me')).status).toBe(401);
+    const renewed = ok.headers.getSetCookie().find((c) => c.startsWith('mosaic_session='));
+    const again = api(cluster.url(0), renewed?.split(';')[0] ?? '');
+    expect((await again.get('/api/auth/me')).status).toBe(200);
+    bob = again;
+    await waitFor(async () => (await elsewhere.get('/api/auth/me')).status === 401, {
+      what: 'the session at node 2 ended',
+    });
     await waitFor(() => canLogin(cluster.url(1), 'bob', 'bob-new-password'), {
       what: 'the new password at node 2',
       intervalMs: 300,

@@ -88,7 +88,7 @@ export const authRoutes =
       },
       async (request, reply) => {
         const { oldPassword, newPassword } = request.body;
-        await accounts
+        const session = await accounts
           .changePassword(requirePrincipal(request), oldPassword, newPassword, request.ip)
           .catch((error: unknown) => {
             if (error instanceof TooManyRequestsError) {
@@ -96,6 +96,10 @@ export const authRoutes =
             }
             throw error;
           });
+        // The old sessions ended with the old password: this browser keeps going on a new one.
+        if (request.headers.authorization === undefined) {
+          setSessionCookie(request, reply, session, SESSION_TTL_MS / 1000);
+        }
         return reply.status(204).send(null);
       },
     );
