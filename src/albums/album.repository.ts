@@ -129,7 +129,7 @@ export class AlbumRepository {
   }
 
   /** Alive albums, newest first, with their visible pictures' count and the picture to show. */
-  async list(): Promise<AlbumSummary[]> {
+  async list(only?: string): Promise<AlbumSummary[]> {
     const rows = await this.db
       .selectFrom('albums as a')
       .select(['a.id', 'a.name', 'a.descr', 'a.owner', 'a.created_at', 'a.cover'])
@@ -167,6 +167,7 @@ export class AlbumRepository {
           .as('cover_visible'),
       ])
       .where('a.alive', '=', 1)
+      .$if(only !== undefined, (qb) => qb.where('a.id', '=', only ?? ''))
       .orderBy('a.created_at', 'desc')
       .orderBy('a.id', 'desc')
       .execute();
@@ -183,8 +184,8 @@ export class AlbumRepository {
 
   /** One alive album's summary, or null. */
   async summary(id: string): Promise<AlbumSummary | null> {
-    const all = await this.list();
-    return all.find((a) => a.id === id) ?? null;
+    const [album] = await this.list(id);
+    return album ?? null;
   }
 
   /** The album's visible pictures, newest first, paged by (created_at, id). */
