@@ -283,6 +283,18 @@ export class S3BlobStore implements BlobStore {
     return true;
   }
 
+  async purgeTrashed(hash: string): Promise<boolean> {
+    const key = this.key('trash', hash);
+    try {
+      await this.client.send(new HeadObjectCommand({ Bucket: this.bucket, Key: key }));
+    } catch (error) {
+      if (isMissing(error)) return false;
+      throw error;
+    }
+    await this.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: key }));
+    return true;
+  }
+
   async sweepTrash(retentionMs: number, now = Date.now()): Promise<string[]> {
     const removed: string[] = [];
     const prefix = `${this.prefix}trash/`;

@@ -51,6 +51,9 @@ import { configureSharp, newDecodeLimiter, Thumbnails } from '../pictures/images
 import { PictureFactsRepository } from '../pictures/picture-facts.repository.js';
 import { PictureFactsService } from '../pictures/picture-facts.service.js';
 import { PictureService } from '../pictures/picture.service.js';
+import { TrashService } from '../pictures/trash.service.js';
+import { AlbumService } from '../albums/album.service.js';
+import { ShareService } from '../shares/share.service.js';
 import { VERSION } from '../version.js';
 import { createEvents } from '../events/index.js';
 import type { NodeIdentity } from './identity.js';
@@ -140,6 +143,24 @@ export async function startNode(
     repairBytes: (id) => {
       blobSyncRef?.schedule(id);
     },
+  });
+
+  const pictureOf = (id: string) => pictures.get(id);
+  const albums = new AlbumService({ albums: state.albums, changes, picture: pictureOf });
+  const shares = new ShareService({
+    shares: state.shares,
+    albums: state.albums,
+    changes,
+    picture: pictureOf,
+  });
+  const trash = new TrashService({
+    trash: state.trash,
+    changes,
+    blobs,
+    thumbs,
+    retentionMs: config.trashRetentionDays * DAY_MS,
+    settleBytes: (id) => pictures.settleBytes(id),
+    log,
   });
 
   await seedAdmin(
@@ -268,6 +289,7 @@ export async function startNode(
     if (shared) publish({ ops: opRanges(ops) });
     replicator?.onOps(ops);
     blobSync.handleOps(ops);
+    trash.onOps(ops);
     live.onOps(ops);
     for (const op of ops) {
       if (op.body.kind === 'file.put' && op.origin !== identity.id) {
@@ -349,6 +371,7 @@ export async function startNode(
       [...folders.values()].filter((f) => access.canUse(principal, f.id)).map((f) => f.status()),
     devices: { devices, faults },
     live,
+    library: { albums, shares, trash, trashRetentionMs: config.trashRetentionDays * DAY_MS },
     webRoot: defaultWebRoot(),
     cluster: {
       self: () => ({ id: identity.id, name: identity.name, url: selfUrl }),
@@ -410,6 +433,10 @@ export async function startNode(
       log,
       selfUrl: () => selfUrl,
       staticPeers: config.peers,
+      // Their small thumbnails stayed for the trash page.
+      onSwept: async (removed) => {
+        for (const id of removed) await thumbs.remove(id);
+      },
       sweepMore: async () => {
         // Device uploads nobody claimed (abandoned parts included) go after the same retention.
         for (const folder of folders.values()) {

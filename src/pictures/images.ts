@@ -212,8 +212,8 @@ export class Thumbnails {
     return this.store.readNamed(this.name(id, size));
   }
 
-  async remove(id: string): Promise<void> {
-    await Promise.all(THUMB_SIZES.map((size) => this.store.removeNamed(this.name(id, size))));
+  async remove(id: string, sizes: readonly ThumbSize[] = THUMB_SIZES): Promise<void> {
+    await Promise.all(sizes.map((size) => this.store.removeNamed(this.name(id, size))));
   }
 }
 

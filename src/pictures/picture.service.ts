@@ -236,7 +236,8 @@ export class PictureService {
       if (!isAlive(stored.state)) {
         if (await blobs.has(id)) {
           await blobs.trash(id);
-          await thumbs.remove(id);
+          // The small one stays while the bytes are in the trash: the trash page shows it.
+          await thumbs.remove(id, ['large']);
           this.deps.log.info({ picture: id }, 'picture bytes moved to trash');
         }
       } else if (!(await blobs.has(id))) {

@@ -10,7 +10,8 @@ import { api, zipUrl, ZIP_LINK_MAX } from '../api/client';
 import type { Picture } from '../api/types';
 import { failureSummary, runBulk, type BulkResult } from '../lib/bulk';
 import { ConfirmDialog, ProgressBar } from './common';
-import { CloseIcon, DownloadIcon, TagIcon, TrashIcon } from './icons';
+import { AlbumIcon, CloseIcon, DownloadIcon, ShareIcon, TagIcon, TrashIcon } from './icons';
+import { AddToAlbumDialog, ShareDialog } from './LibraryDialogs';
 
 type Busy = { readonly verb: string; readonly finished: number; readonly total: number } | null;
 
@@ -27,7 +28,7 @@ export function SelectionBar({
   onUpdated: (pictures: Picture[]) => void;
   onError: (error: unknown) => void;
 }) {
-  const [dialog, setDialog] = useState<'delete' | 'category' | null>(null);
+  const [dialog, setDialog] = useState<'delete' | 'category' | 'album' | 'share' | null>(null);
   const [category, setCategory] = useState('');
   const [busy, setBusy] = useState<Busy>(null);
   const [summary, setSummary] = useState<string | null>(null);
@@ -144,6 +145,31 @@ export function SelectionBar({
         <button
           type="button"
           className="btn btn-small"
+          aria-label="Add to album"
+          disabled={busy !== null || count === 0}
+          onClick={() => {
+            setSummary(null);
+            setDialog('album');
+          }}
+        >
+          <AlbumIcon /> <span className="label">Add to album</span>
+        </button>
+        {count === 1 && (
+          <button
+            type="button"
+            className="btn btn-small"
+            aria-label="Share"
+            disabled={busy !== null}
+            onClick={() => {
+              setDialog('share');
+            }}
+          >
+            <ShareIcon /> <span className="label">Share</span>
+          </button>
+        )}
+        <button
+          type="button"
+          className="btn btn-small"
           aria-label="Set category"
           disabled={busy !== null || count === 0}
           onClick={() => {
@@ -164,6 +190,27 @@ export function SelectionBar({
           <TrashIcon /> <span className="label">Delete</span>
         </button>
       </span>
+      <AddToAlbumDialog
+        open={dialog === 'album'}
+        ids={ids}
+        onClose={() => {
+          setDialog(null);
+        }}
+        onDone={(album) => {
+          setDialog(null);
+          setSummary(`Added to “${album.name}”.`);
+        }}
+      />
+      {count === 1 && ids[0] !== undefined && (
+        <ShareDialog
+          open={dialog === 'share'}
+          target="picture"
+          targetId={ids[0]}
+          onClose={() => {
+            setDialog(null);
+          }}
+        />
+      )}
       <ConfirmDialog
         open={dialog === 'delete'}
         title={`Delete ${count} ${plural}?`}
