@@ -26,6 +26,7 @@ import type { MetadataStore } from '../storage/metadata/dialect.js';
 import { SiteIdentityRepository } from '../storage/metadata/site-identity.repository.js';
 import { openReplicaState } from '../oplog/replica-state.js';
 import { buildApp } from '../http/app.js';
+import { TusUploads } from '../http/tus-uploads.js';
 import { LiveFeed } from '../http/live-feed.js';
 import { defaultWebRoot } from '../http/web.js';
 import {
@@ -55,7 +56,12 @@ import { LEAD_LEASE, leasedLead, soloLead } from './site-lead.js';
 import { siteWork } from './site-work.js';
 import { KnownPeers } from '../replication/known-peers.js';
 import { configureSharp, newDecodeLimiter, Thumbnails } from '../pictures/images.js';
+import { PictureFactsRepository } from '../pictures/picture-facts.repository.js';
+import { PictureFactsService } from '../pictures/picture-facts.service.js';
 import { PictureService } from '../pictures/picture.service.js';
+import { TrashService } from '../pictures/trash.service.js';
+import { AlbumService } from '../albums/album.service.js';
+import { ShareService } from '../shares/share.service.js';
 import { VERSION } from '../version.js';
 import { createEvents } from '../events/index.js';
 import type { NodeIdentity } from './identity.js';
@@ -127,9 +133,16 @@ export async function startNode(
   const peers = new PeerRepository(store);
   const loginLimiter = new LoginLimiter();
   const accounts = new AccountService(accountRepo, changes, Date.now, loginLimiter);
+  // Photo facts: derived from the bytes at each node, never an operation (see there).
+  const facts = new PictureFactsService({
+    facts: new PictureFactsRepository(store),
+    blobs,
+    log,
+  });
   // BlobSync (below) restores or fetches bytes the file route finds missing.
   let blobSyncRef: BlobSync | null = null;
   const pictures = new PictureService({
+    facts,
     pictures: pictureRepo,
     blobs,
     thumbs,
@@ -140,6 +153,24 @@ export async function startNode(
     repairBytes: (id) => {
       blobSyncRef?.schedule(id);
     },
+  });
+
+  const pictureOf = (id: string) => pictures.get(id);
+  const albums = new AlbumService({ albums: state.albums, changes, picture: pictureOf });
+  const shares = new ShareService({
+    shares: state.shares,
+    albums: state.albums,
+    changes,
+    picture: pictureOf,
+  });
+  const trash = new TrashService({
+    trash: state.trash,
+    changes,
+    blobs,
+    thumbs,
+    retentionMs: config.trashRetentionDays * DAY_MS,
+    settleBytes: (id) => pictures.settleBytes(id),
+    log,
   });
 
   await seedAdmin(
@@ -168,10 +199,20 @@ export async function startNode(
     blobs,
     sources: () => replicator?.candidates() ?? [],
     log,
-    // A replicated picture becomes visible only now: tell the web app again.
+    // A replicated picture becomes visible only now: its facts are read from the bytes that
+    // just arrived, then the web app is told again.
     onVisible: (id) => {
-      live.publish({ type: 'pictures', ids: [id] });
-      publish({ visible: [id] });
+      void (async () => {
+        const stored = (await pictureRepo.get(id))?.state.info;
+        if (stored) await facts.deriveStored({ id, contentType: stored.contentType });
+      })()
+        .catch((err: unknown) => {
+          log.warn({ err, picture: id }, 'photo facts not derived');
+        })
+        .finally(() => {
+          live.publish({ type: 'pictures', ids: [id] });
+          publish({ visible: [id] });
+        });
     },
   });
   blobSyncRef = blobSync;
@@ -258,6 +299,7 @@ export async function startNode(
     if (shared) publish({ ops: opRanges(ops) });
     replicator?.onOps(ops);
     blobSync.handleOps(ops);
+    trash.onOps(ops);
     live.onOps(ops);
     for (const op of ops) {
       if (op.body.kind === 'file.put' && op.origin !== identity.id) {
@@ -305,6 +347,17 @@ export async function startNode(
   await devices.announceLegacyDevices();
 
   const metrics = createMetrics(() => pictureRepo.totals());
+  const tus = new TusUploads({
+    dataDir: config.dataDir,
+    maxUploadBytes: config.maxUploadBytes,
+    blobs,
+    pictures,
+    log,
+    onFinished: (created, size) => {
+      metrics.uploads.inc({ result: created ? 'created' : 'duplicate' });
+      if (created) metrics.uploadBytes.inc(size);
+    },
+  });
   const peerStatus = () => replicator?.status() ?? Promise.resolve([]);
   registerPeerMetrics(metrics.registry, peerStatus);
   registerFolderMetrics(metrics.registry, () => [...folders.values()]);
@@ -329,6 +382,8 @@ export async function startNode(
     accounts,
     loginLimiter,
     pictures,
+    facts,
+    tus,
     blobs,
     thumbs,
     metrics,
@@ -337,6 +392,7 @@ export async function startNode(
       [...folders.values()].filter((f) => access.canUse(principal, f.id)).map((f) => f.status()),
     devices: { devices, faults },
     live,
+    library: { albums, shares, trash, trashRetentionMs: config.trashRetentionDays * DAY_MS },
     webRoot: defaultWebRoot(),
     cluster: {
       self: () => ({ id: identity.id, name: identity.name, url: selfUrl }),
@@ -398,12 +454,18 @@ export async function startNode(
       log,
       selfUrl: () => selfUrl,
       staticPeers: config.peers,
+      // Their small thumbnails stayed for the trash page.
+      onSwept: async (removed) => {
+        for (const id of removed) await thumbs.remove(id);
+      },
       sweepMore: async () => {
         // Device uploads nobody claimed (abandoned parts included) go after the same retention.
         for (const folder of folders.values()) {
           await uploads?.sweep(folder.id, folder.root, retentionMs);
         }
         await accountRepo.deleteExpiredSessions(Date.now());
+        const abandoned = await tus.sweep();
+        if (abandoned > 0) log.info({ abandoned }, 'unfinished resumable uploads removed');
       },
       discovery:
         config.clusterKey !== undefined && config.discovery === 'on'
@@ -422,6 +484,10 @@ export async function startNode(
     loginLimiter.sweep();
   }, 60_000);
   limiterSweep.unref();
+  // Pictures stored before this node read photo facts (or by an older reader): derived by the
+  // process that leads the site at start (idempotent and resumable: another one's restart
+  // goes on where the rows say).
+  if (lead.leads()) void facts.startBackfill();
   events.start();
   for (const folder of folders.values()) await folder.start();
 
@@ -436,6 +502,7 @@ export async function startNode(
       known.stop();
       await lead.close();
       await blobSync.stop();
+      await facts.stop();
       devices.close();
       await Promise.all([...folders.values()].map((f) => f.close()));
       await events.stop();
@@ -443,6 +510,7 @@ export async function startNode(
       await app.close();
       await agent.close();
       await stores.close();
+      await thumbs.close();
       await store.close();
     },
   };
