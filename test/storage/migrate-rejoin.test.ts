@@ -78,6 +78,14 @@ test('a migrated site restarts on PostgreSQL and S3 and its peer re-sends nothin
     ],
   });
   try {
+    // Each node made its own "admin" at first start; the other's arrives as a password change,
+    // which ends that account's sessions. Sign in once both have taken the other's in: two
+    // pulls each way (a link pulls again only after applying what it pulled).
+    await waitFor(() => toA.traffic.pulls >= 2 && toB.traffic.pulls >= 2, {
+      timeoutMs: 30_000,
+      intervalMs: 100,
+      what: 'two pulls each way',
+    });
     const clientA = api(a.url, await login(a.url, 'admin', ADMIN_PASSWORD));
     const clientB = api(b.url, await login(b.url, 'admin', ADMIN_PASSWORD));
     const fromA: [string, Buffer][] = [];
