@@ -78,7 +78,17 @@ describe.skipIf(!DIALECTS.includes('postgres'))('PostgresSiteBus on a real Postg
     expect(await atTwo.next()).toEqual({ ops: [{ origin: 'o', from: 1, to: 4 }] });
     await two.publish({ visible: ['p1'] });
     expect(await atOne.next()).toEqual({ visible: ['p1'] });
-    expect(atOne.messages).toHaveLength(1);
+    const login = [
+      {
+        scope: 'account' as const,
+        key: 'alice',
+        at: 1_700_000_000_000,
+        outcome: 'failure' as const,
+      },
+    ];
+    await two.publish({ login });
+    expect(await atOne.next()).toEqual({ login });
+    expect(atOne.messages).toHaveLength(2);
     expect(atTwo.messages).toHaveLength(1);
   });
 

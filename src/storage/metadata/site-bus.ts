@@ -11,6 +11,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
+import { z } from 'zod';
 import type { LoginEvent } from '../../accounts/login-limiter.js';
 import type { Op } from '../../oplog/op.js';
 import { guardClient } from './postgres.js';
@@ -177,6 +178,28 @@ export class PostgresSiteBus implements SiteBus {
   }
 }
 
+/**
+ * A message as it travels: the fields this version knows are checked, others (from a newer
+ * process of the site, during an upgrade) are kept as they are and ignored by the listeners.
+ */
+const MessageSchema = z.looseObject({
+  ops: z
+    .array(z.object({ origin: z.string().min(1), from: z.number().int(), to: z.number().int() }))
+    .optional(),
+  visible: z.array(z.string()).optional(),
+  login: z
+    .array(
+      z.object({
+        scope: z.enum(['account', 'address']),
+        key: z.string().min(1).max(128),
+        at: z.number().int().nonnegative(),
+        outcome: z.enum(['failure', 'success']),
+      }),
+    )
+    .optional(),
+});
+const EnvelopeSchema = z.object({ from: z.string(), m: MessageSchema });
+
 /** The envelope in a NOTIFY payload, or null when it is not a well-formed one. */
 export function parseEnvelope(payload: string): Envelope | null {
   let value: unknown;
@@ -185,33 +208,10 @@ export function parseEnvelope(payload: string): Envelope | null {
   } catch {
     return null;
   }
-  if (typeof value !== 'object' || value === null) return null;
-  const { from, m } = value as { from?: unknown; m?: unknown };
-  if (typeof from !== 'string' || typeof m !== 'object' || m === null) return null;
-  const { ops, visible } = m as { ops?: unknown; visible?: unknown };
-  if (ops !== undefined && !(Array.isArray(ops) && ops.every(isOpRange))) return null;
-  if (
-    visible !== undefined &&
-    !(Array.isArray(visible) && visible.every((v) => typeof v === 'string'))
-  ) {
-    return null;
-  }
-  const message: SiteMessage = {
-    ...(ops === undefined ? {} : { ops: ops as OpRange[] }),
-    ...(visible === undefined ? {} : { visible: visible }),
-  };
-  return { from, m: message };
-}
-
-function isOpRange(value: unknown): boolean {
-  if (typeof value !== 'object' || value === null) return false;
-  const { origin, from, to } = value as { origin?: unknown; from?: unknown; to?: unknown };
-  return (
-    typeof origin === 'string' &&
-    Number.isSafeInteger(from) &&
-    Number.isSafeInteger(to) &&
-    (from as number) <= (to as number)
-  );
+  const parsed = EnvelopeSchema.safeParse(value);
+  if (!parsed.success) return null;
+  // Zod types absent keys as `undefined`; JSON.parse never makes an `undefined` value.
+  return { from: parsed.data.from, m: parsed.data.m as SiteMessage };
 }
 
 /** Splits a message into parts whose payload fits a NOTIFY. */
