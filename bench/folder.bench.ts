@@ -20,7 +20,7 @@
 import { execFile, execFileSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { mkdir, mkdtemp, open, readdir, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, open, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { pipeline } from 'node:stream/promises';
@@ -71,8 +71,26 @@ interface Contender {
   stop(): Promise<void>;
 }
 
+/**
+ * CPU time (user + system, every thread) a process has used so far, in ms, from /proc (Linux;
+ * NaN elsewhere). Steadier than wall time on this shared machine (docs/benchmarks.md).
+ */
+async function cpuMs(pid: number | undefined): Promise<number> {
+  if (pid === undefined) return Number.NaN;
+  const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => '');
+  // Fields after the command name (which may hold spaces): utime and stime are the 12th and 13th.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  const ticks = Number(fields[11]) + Number(fields[12]);
+  return (ticks * 1000) / CLOCK_TICKS;
+}
+
+/** USER_HZ: 100 on every Linux this runs on. */
+const CLOCK_TICKS = 100;
+
 interface Measured {
   smallS: number;
+  /** CPU ms per file each process used for the small set (from the first write to identical). */
+  smallCpuMsPerFile: number[];
   smallIndexedS: number;
   bigS: number;
   bigIndexedS: number;
@@ -85,20 +103,23 @@ async function startMosaic(dir: string, roots: readonly [string, string]): Promi
   const nodes: BenchNode[] = [];
   for (let i = 0; i < 2; i++) {
     nodes.push(
-      await startBenchNode([
-        '--data',
-        join(dir, `node${i + 1}`),
-        '--port',
-        String(ports[i]),
-        '--name',
-        `n${i + 1}`,
-        '--cluster-key',
-        key,
-        '--peer',
-        `http://127.0.0.1:${ports[1 - i]}`,
-        '--folder',
-        `bench=${roots[i] ?? ''}`,
-      ]),
+      await startBenchNode(
+        [
+          '--data',
+          join(dir, `node${i + 1}`),
+          '--port',
+          String(ports[i]),
+          '--name',
+          `n${i + 1}`,
+          '--cluster-key',
+          key,
+          '--peer',
+          `http://127.0.0.1:${ports[1 - i]}`,
+          '--folder',
+          `bench=${roots[i] ?? ''}`,
+        ],
+        profileEnv(i),
+      ),
     );
   }
   const folder = async (node: BenchNode) => {
@@ -117,8 +138,19 @@ async function startMosaic(dir: string, roots: readonly [string, string]): Promi
       return { files: [a.files, b.files], need: [a.needFiles, b.needFiles] };
     },
     async stop() {
-      await Promise.all(nodes.map((n) => n.kill()));
+      // A profiled node must exit on its own to write its profile.
+      await Promise.all(nodes.map((n) => (PROFILE_DIR ? n.stop() : n.kill())));
     },
+  };
+}
+
+/** BENCH_CPU_PROF=DIR: both nodes run with `--cpu-prof` into DIR (node 1, node 2). */
+const PROFILE_DIR = process.env['BENCH_CPU_PROF'];
+
+function profileEnv(i: number): Record<string, string> {
+  if (!PROFILE_DIR) return {};
+  return {
+    NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${PROFILE_DIR} --cpu-prof-name=node${i + 1}.cpuprofile`,
   };
 }
 
@@ -195,14 +227,17 @@ async function measure(
     console.log(
       `${name}: writing ${SMALL_FILES} files of ${SMALL_SIZE / 1024} KiB into side 1 ...`,
     );
+    const cpu0 = await Promise.all(contender.pids.map(cpuMs));
     const t0 = performance.now();
     await writeSmallSet(roots[0]);
     const small = await waitIdentical(contender, roots, SMALL_FILES, t0);
     const smallS = (performance.now() - t0) / 1000;
+    const cpu1 = await Promise.all(contender.pids.map(cpuMs));
+    const smallCpuMsPerFile = cpu1.map((c, i) => (c - (cpu0[i] ?? NaN)) / SMALL_FILES);
     await verify(roots);
     const smallRss = await Promise.all(contender.pids.map((pid) => peakRssMb(pid)));
     console.log(
-      `  identical after ${round(smallS, 2)} s (side 1 indexed at ${round(small.indexedS, 2)} s); peak RSS so far ${smallRss.map((r) => round(r)).join(' / ')} MB`,
+      `  identical after ${round(smallS, 2)} s (side 1 indexed at ${round(small.indexedS, 2)} s); CPU ${smallCpuMsPerFile.map((c) => round(c, 2)).join(' / ')} ms per file; peak RSS so far ${smallRss.map((r) => round(r)).join(' / ')} MB`,
     );
 
     console.log(`${name}: writing one 1 GiB file into side 1 ...`);
@@ -215,7 +250,14 @@ async function measure(
       `  identical after ${round(bigS, 2)} s (side 1 indexed at ${round(big.indexedS, 2)} s)`,
     );
     const rssMb = await Promise.all(contender.pids.map((pid) => peakRssMb(pid)));
-    return { smallS, smallIndexedS: small.indexedS, bigS, bigIndexedS: big.indexedS, rssMb };
+    return {
+      smallS,
+      smallCpuMsPerFile,
+      smallIndexedS: small.indexedS,
+      bigS,
+      bigIndexedS: big.indexedS,
+      rssMb,
+    };
   } finally {
     await contender.stop();
     await rm(dir, { recursive: true, force: true });
@@ -274,7 +316,14 @@ async function main(): Promise<void> {
   }
   const mosaic =
     only === 'syncthing' || only === 'rsync'
-      ? { smallS: NaN, smallIndexedS: NaN, bigS: NaN, bigIndexedS: NaN, rssMb: [] }
+      ? {
+          smallS: NaN,
+          smallCpuMsPerFile: [],
+          smallIndexedS: NaN,
+          bigS: NaN,
+          bigIndexedS: NaN,
+          rssMb: [],
+        }
       : await measure('Mosaic', startMosaic);
   const version = only === undefined || only === 'syncthing' ? syncthingVersion() : null;
   const rsync = only === undefined || only === 'rsync' ? rsyncVersion() : null;
@@ -331,6 +380,7 @@ async function main(): Promise<void> {
       mosaic: {
         smallSeconds: round(mosaic.smallS, 2),
         smallIndexedSeconds: round(mosaic.smallIndexedS, 2),
+        smallCpuMsPerFile: mosaic.smallCpuMsPerFile.map((c) => round(c, 3)),
         bigSeconds: round(mosaic.bigS, 2),
         bigIndexedSeconds: round(mosaic.bigIndexedS, 2),
         peakRssMb: mosaic.rssMb.map((r) => round(r)),

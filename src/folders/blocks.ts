@@ -27,6 +27,8 @@ export interface FileHash {
   readonly blockSize: number;
   /** The concatenated 32-byte SHA-256 of each block; empty for an empty file. */
   readonly blocks: Buffer;
+  /** The bytes hashed, when asked for (`keepUpTo`) and the file was that small. */
+  readonly content?: Buffer;
 }
 
 /** A file's block list as the index stores it. */
@@ -84,7 +86,7 @@ export function blockCount(blocks: Buffer): number {
  */
 export async function hashFile(
   path: string,
-  options: { blockSize?: number } = {},
+  options: { blockSize?: number; keepUpTo?: number } = {},
 ): Promise<FileHash> {
   // O_NONBLOCK only matters for FIFOs and devices; Windows has neither the flag nor FIFOs.
   const flags =
@@ -105,10 +107,15 @@ export async function hashFile(
     let size = 0;
     // Sized for the file when it is small (most are, and a scan hashes several at once); one
     // byte more, so that a single short read brings the whole file.
-    const buffer = Buffer.allocUnsafe(Math.min(READ_BUFFER_BYTES, info.size + 1));
+    // Kept bytes must not pin a slab of Node's shared buffer pool.
+    const keep = info.size <= (options.keepUpTo ?? -1) && info.size < READ_BUFFER_BYTES;
+    const length = Math.min(READ_BUFFER_BYTES, info.size + 1);
+    const buffer = keep ? Buffer.allocUnsafeSlow(length) : Buffer.allocUnsafe(length);
+    let reads = 0;
     for (;;) {
       const { bytesRead } = await handle.read(buffer, 0, buffer.length, null);
       if (bytesRead === 0) break;
+      reads++;
       const chunk = buffer.subarray(0, bytesRead);
       whole.update(chunk);
       size += bytesRead;
@@ -130,7 +137,14 @@ export async function hashFile(
       if (bytesRead < buffer.length && size >= info.size) break;
     }
     if (inBlock > 0) blockDigests.push(block.digest());
-    return { hash: whole.digest('hex'), size, blockSize, blocks: Buffer.concat(blockDigests) };
+    const hashed = {
+      hash: whole.digest('hex'),
+      size,
+      blockSize,
+      blocks: Buffer.concat(blockDigests),
+    };
+    // One read brought every byte hashed: those bytes are this content.
+    return keep && reads <= 1 ? { ...hashed, content: buffer.subarray(0, size) } : hashed;
   } finally {
     await handle.close();
   }

@@ -11,26 +11,44 @@
  * - `place` checks, moves aside, checks again, and links in without replacing: a local save
  *   racing it stays a local change.
  */
-import { createHash } from 'node:crypto';
-import { createReadStream, existsSync } from 'node:fs';
-import { copyFile, open, rename, rm } from 'node:fs/promises';
+import { createHash, randomUUID } from 'node:crypto';
+import {
+  closeSync,
+  createReadStream,
+  existsSync,
+  fdatasync as fdatasyncCallback,
+  fstatSync,
+  futimesSync,
+  openSync,
+  writeSync,
+} from 'node:fs';
+import { copyFile, rename, rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
+import { promisify } from 'node:util';
 import { fsyncFile } from '../core/fsync.js';
 import { Limiter } from '../core/limiter.js';
 import { checkRelativePath, isConflictName, joinInside } from './core/index.js';
 import { MAX_FRAMED_FILE_BYTES, MAX_FRAMED_FILES } from './content-frames.js';
-import { diskState, handleDiskState } from './disk-state.js';
+import { diskState, diskStateOf } from './disk-state.js';
 import type { FolderFileRow } from './folder-index.repository.js';
 import type { FolderState, FolderSyncDeps } from './folder-sync.js';
 import { APPLYING_DIR } from './folder-versions.repository.js';
-import { FolderWriter, matchesIndexed, mtimeSeconds, type Wanted } from './folder-write.js';
+import {
+  FolderWriter,
+  matchesIndexed,
+  mtimeSeconds,
+  SMALL_TMP,
+  type Wanted,
+} from './folder-write.js';
 import { fetchLarge } from './large-transfer.js';
 import type { LocalContent } from './local-content.js';
 import { assertMarker, folderTmpDir, FolderMissingError } from './marker.js';
 import { assertParentsInside, regularFileInside, UnsafePathError } from './inside-folder.js';
+import { span, timed } from './trace.js';
 import { UnobtainableCopies } from './unobtainable-copies.js';
 
+const fdatasync = promisify(fdatasyncCallback);
 const NEED_PAGE = 500;
 /** The most bytes of small files asked for in one request. */
 const BATCH_BYTES = 16 * 1024 * 1024;
@@ -92,7 +110,16 @@ export class FolderPull {
     return this.deps.config.id;
   }
 
+  /** The watcher's hints less this node's own recorded writes (FolderWriter.notOwnWrites). */
+  notOwnWrites(hints: ReadonlySet<string>): Promise<Set<string>> {
+    return this.writer.notOwnWrites(hints);
+  }
+
   async pull(): Promise<void> {
+    await timed('pull', () => this.pullAll());
+  }
+
+  private async pullAll(): Promise<void> {
     await this.writer.sweepLinkedTmp();
     this.stalled = [];
     this.unobtainable.startPull();
@@ -101,7 +128,9 @@ export class FolderPull {
     let after = '';
     let deletions: FolderFileRow[] = [];
     for (;;) {
+      const endNeeded = span('pull.needed');
       const page = this.deps.index.needed(this.id, NEED_PAGE, after);
+      endNeeded();
       if (page.length === 0) break;
       this.host.state = 'syncing';
       after = page[page.length - 1]?.path ?? after;
@@ -129,14 +158,16 @@ export class FolderPull {
         files = files.filter((r) => !round.includes(r));
         // Remembered before the first rename, forgotten with the records: after a crash in
         // between, the scan recognises these files as the versions being applied.
+        const endApplying = span('pull.addApplying', round.length);
         this.deps.index.versions.addApplying(
           this.id,
           round.flatMap((r) =>
             r.hash === null ? [] : [{ path: r.path, hash: r.hash, mtimeMs: r.mtimeMs, vv: r.vv }],
           ),
         );
+        endApplying();
         await this.applyFiles(round);
-        await this.writer.flush(round.map((r) => r.path));
+        await timed('pull.flush', () => this.writer.flush(round.map((r) => r.path)), round.length);
       }
       if (deletions.length > 5000) {
         await this.applyDeletions(deletions);
@@ -243,6 +274,7 @@ export class FolderPull {
     if (rows.length === 0) return;
     await assertMarker(this.deps.config.root, this.id);
     const remote: Wanted[] = [];
+    const endCheck = span('pull.check', rows.length);
     await Promise.all(
       rows.map((row) =>
         this.io.run(() =>
@@ -265,6 +297,7 @@ export class FolderPull {
         ),
       ),
     );
+    endCheck();
     const small = remote.filter((w) => w.row.size <= MAX_FRAMED_FILE_BYTES);
     for (let i = 0; i < small.length;) {
       let bytes = 0;
@@ -272,7 +305,7 @@ export class FolderPull {
       while (end < small.length && end - i < MAX_FRAMED_FILES && bytes < BATCH_BYTES) {
         bytes += small[end++]?.row.size ?? 0;
       }
-      await this.fetchSmall(small.slice(i, end));
+      await timed('pull.fetchSmall', () => this.fetchSmall(small.slice(i, end)), end - i);
       i = end;
     }
     for (const wanted of remote.filter((w) => w.row.size > MAX_FRAMED_FILE_BYTES)) {
@@ -374,29 +407,50 @@ export class FolderPull {
   }
 
   private async writeSmall(wanted: Wanted, data: Buffer): Promise<void> {
-    if (createHash('sha256').update(data).digest('hex') !== wanted.hash) {
+    const endHash = span('write.hash');
+    const right = createHash('sha256').update(data).digest('hex') === wanted.hash;
+    endHash();
+    if (!right) {
       this.deps.log.warn({ folder: this.id, path: wanted.row.path }, 'peer sent wrong content');
       this.stall(wanted.row, 'peer sent wrong content');
       return;
     }
-    const tmp = this.tmpFor(wanted.hash);
-    // A fresh inode: after a crash between link and unlink (place), the old temp file is the
-    // placed file itself, and truncating it would truncate that.
-    await rm(tmp, { force: true });
-    const handle = await open(tmp, 'wx');
+    // A name of its own (no resuming a small file): never an earlier attempt's file, which after
+    // a crash between link and unlink (place) is the placed file itself. Left-overs are swept.
+    const tmp = join(
+      folderTmpDir(this.deps.config.root),
+      `${wanted.hash}.${randomUUID()}${SMALL_TMP}`,
+    );
+    const endTmp = span('write.tmp');
+    const info = await this.writeTmp(wanted, data, tmp);
+    endTmp();
+    await timed('write.place', () => this.writer.place(wanted, tmp, info));
+  }
+
+  private async writeTmp(
+    wanted: Wanted,
+    data: Buffer,
+    tmp: string,
+  ): Promise<{ size: number; mtimeMs: number; ino: number }> {
+    // A small file's calls are each quicker than a trip through libuv's thread pool (measured
+    // under load: ~30 % less CPU per file), so they are made here, except the flush, which waits
+    // on the disk and is issued in parallel with the other files' (their journal commits merge).
+    const endWrite = span('tmp.write');
+    const fd = openSync(tmp, 'wx');
     let info;
     try {
-      await handle.writeFile(data);
+      for (let done = 0; done < data.length;) done += writeSync(fd, data, done, data.length - done);
       const mtime = mtimeSeconds(wanted.row.mtimeMs);
-      await handle.utimes(mtime, mtime);
-      await handle.datasync();
-      info = await handleDiskState(handle);
+      futimesSync(fd, mtime, mtime);
+      endWrite();
+      await timed('tmp.datasync', () => fdatasync(fd));
+      info = diskStateOf(fstatSync(fd, { bigint: true }));
     } finally {
-      await handle.close();
+      closeSync(fd);
     }
     this.counters.fetchedBytes += data.length;
     this.counters.fetchedFiles++;
-    await this.writer.place(wanted, tmp, info);
+    return info;
   }
 
   /**

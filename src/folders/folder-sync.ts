@@ -30,8 +30,10 @@ import { APPLYING_DIR } from './folder-versions.repository.js';
 import { loadIgnore, type IsIgnored } from './ignore.js';
 import { LocalContent } from './local-content.js';
 import { realDirPrefix } from './inside-folder.js';
+import { RecentContent } from './recent-content.js';
 import { assertMarker, ensureMarker, folderTrashDir, FolderMissingError } from './marker.js';
 import { scanFolder, type LocalChange } from './scanner.js';
+import { span } from './trace.js';
 import { watchFolder, type FolderWatcher } from './watcher.js';
 
 export type FolderState = 'idle' | 'scanning' | 'syncing' | 'paused';
@@ -85,6 +87,8 @@ export class FolderSync {
   private running: Promise<void> | null = null;
   private readonly local: LocalContent;
   private readonly puller: FolderPull;
+  /** Small files just hashed by a scan, served to peers without reading them again. */
+  private readonly recent = new RecentContent();
 
   constructor(private readonly deps: FolderSyncDeps) {
     this.local = new LocalContent(deps.db, deps.index, (folder, paths) => {
@@ -153,6 +157,11 @@ export class FolderSync {
     return (await this.local.find(this.id, this.root, hash))?.file ?? null;
   }
 
+  /** For a batch of small files: the bytes when a scan just hashed them, else a file (or null). */
+  async smallContentFor(hash: string): Promise<string | Buffer | null> {
+    return this.recent.get(hash) ?? this.contentFor(hash);
+  }
+
   /**
    * Scans and brings the disk up to date now; resolves once the folder is idle (nothing left
    * to do until something changes, or a retry of content not available yet comes due).
@@ -211,7 +220,10 @@ export class FolderSync {
           const hints = this.scanWanted ? null : this.hints;
           this.scanWanted = false;
           this.hints = new Set();
-          await this.lock.run(() => this.scan(hints));
+          await this.lock.run(async () => {
+            const news = hints === null ? null : await this.puller.notOwnWrites(hints);
+            if (news === null || news.size > 0) await this.scan(news);
+          });
         }
         if (this.pullWanted) {
           this.pullWanted = false;
@@ -274,6 +286,7 @@ export class FolderSync {
     const dirs = hints === null ? null : await hintedDirs(root, hints);
     let stillChanging = 0;
     for (const under of dirs ?? ['']) {
+      const end = span(dirs === null ? 'scan.full' : 'scan.hinted');
       const result = await scanFolder({
         root,
         folder: this.id,
@@ -282,10 +295,12 @@ export class FolderSync {
         log: this.deps.log,
         under,
         shallow: dirs !== null,
+        keepContentUpTo: this.recent.maxFileBytes,
         onBatch: (changes) => {
           this.commitLocal(changes);
         },
       });
+      end();
       stillChanging += result.stillChanging;
     }
     if (stillChanging > 0) {
@@ -303,6 +318,15 @@ export class FolderSync {
    * `knownVersion`).
    */
   private commitLocal(all: readonly LocalChange[]): void {
+    const end = span('scan.commit', all.length);
+    try {
+      this.commitChanges(all);
+    } finally {
+      end();
+    }
+  }
+
+  private commitChanges(all: readonly LocalChange[]): void {
     const { index, selfId, selfName } = this.deps;
     const known: FolderFileRow[] = [];
     const changes = all.filter((change) => {
@@ -361,6 +385,11 @@ export class FolderSync {
       index.upsertMany(updated);
       result.behind = updated.some((r) => r.need);
     });
+    // Published: peers may ask for these contents now.
+    for (const change of all) {
+      if (change.content !== undefined && change.hash !== null)
+        this.recent.put(change.hash, change.content);
+    }
     // A concurrent version won (the disk must follow), or a conflict copy is to be written.
     if (result.behind || ops.length > bodies.length) this.kick({ pull: true });
   }

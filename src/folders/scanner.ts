@@ -40,6 +40,7 @@ import { MOSAIC_DIR, type IsIgnored } from './ignore.js';
 import { IndexCursor, type FolderIndexReader } from './index-cursor.js';
 import { assertMarker, FolderMissingError } from './marker.js';
 import { childPath, compareUtf8 } from './paths.js';
+import { timed } from './trace.js';
 
 export type { FolderIndexReader } from './index-cursor.js';
 export { ensureMarker, FolderMissingError } from './marker.js';
@@ -61,13 +62,18 @@ export interface LocalChange {
   readonly blockSize: number;
   /** Concatenated block hashes of a file; null for directories and deletions. */
   readonly blocks: Buffer | null;
+  /** The bytes hashed, for a small file when `keepContentUpTo` asked for them. */
+  readonly content?: Buffer;
 }
 
 export interface ScanLog {
   warn(details: object, message: string): void;
 }
 
-export type Hasher = (path: string, options: { blockSize: number }) => Promise<FileHash>;
+export type Hasher = (
+  path: string,
+  options: { blockSize: number; keepUpTo?: number },
+) => Promise<FileHash>;
 
 export interface ScanOptions {
   /** The folder's directory on disk. */
@@ -98,6 +104,11 @@ export interface ScanOptions {
   readonly indexPageSize?: number;
   /** Files stat'ed and hashed at once (reports stay in path order). Default 8. */
   readonly concurrency?: number;
+  /**
+   * Files up to this size come with the bytes that were hashed (`LocalChange.content`), so the
+   * caller can serve them without reading them again. Default: none.
+   */
+  readonly keepContentUpTo?: number;
   /** Default: hashFile. Tests inject a counting one. */
   readonly hasher?: Hasher;
   /**
@@ -394,7 +405,12 @@ class Scan {
       this.stillChanging++;
       return { change: null, below: 'orphans' };
     }
-    const hashed = await this.hasher(abs, { blockSize: blockSizeFor(size, row?.blockSize) });
+    const hashed = await timed('scan.hash', () =>
+      this.hasher(abs, {
+        blockSize: blockSizeFor(size, row?.blockSize),
+        ...(this.o.keepContentUpTo === undefined ? {} : { keepUpTo: this.o.keepContentUpTo }),
+      }),
+    );
     const after = await lstat(abs, { bigint: true });
     this.hashed++;
     this.hashedBytes += hashed.size;
@@ -418,6 +434,7 @@ class Scan {
       inode,
       blockSize: hashed.blockSize,
       blocks: hashed.blocks,
+      ...(hashed.content === undefined ? {} : { content: hashed.content }),
     };
     return { change, below: 'orphans' };
   }
