@@ -11,44 +11,28 @@
  * - `place` checks, moves aside, checks again, and links in without replacing: a local save
  *   racing it stays a local change.
  */
-import { createHash, randomUUID } from 'node:crypto';
-import {
-  closeSync,
-  createReadStream,
-  existsSync,
-  fdatasync as fdatasyncCallback,
-  fstatSync,
-  futimesSync,
-  openSync,
-  writeSync,
-} from 'node:fs';
+import { createHash } from 'node:crypto';
+import { createReadStream, existsSync } from 'node:fs';
 import { copyFile, rename, rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
-import { promisify } from 'node:util';
 import { fsyncFile } from '../core/fsync.js';
 import { Limiter } from '../core/limiter.js';
 import { checkRelativePath, isConflictName, joinInside } from './core/index.js';
 import { MAX_FRAMED_FILE_BYTES, MAX_FRAMED_FILES } from './content-frames.js';
-import { diskState, diskStateOf } from './disk-state.js';
+import { diskState } from './disk-state.js';
 import type { FolderFileRow } from './folder-index.repository.js';
 import type { FolderState, FolderSyncDeps } from './folder-sync.js';
 import { APPLYING_DIR } from './folder-versions.repository.js';
-import {
-  FolderWriter,
-  matchesIndexed,
-  mtimeSeconds,
-  SMALL_TMP,
-  type Wanted,
-} from './folder-write.js';
+import { FolderWriter, matchesIndexed, type Wanted } from './folder-write.js';
 import { fetchLarge } from './large-transfer.js';
 import type { LocalContent } from './local-content.js';
 import { assertMarker, folderTmpDir, FolderMissingError } from './marker.js';
 import { assertParentsInside, regularFileInside, UnsafePathError } from './inside-folder.js';
 import { span, timed } from './trace.js';
+import { SmallWrites } from './small-writes.js';
 import { UnobtainableCopies } from './unobtainable-copies.js';
 
-const fdatasync = promisify(fdatasyncCallback);
 const NEED_PAGE = 500;
 /** The most bytes of small files asked for in one request. */
 const BATCH_BYTES = 16 * 1024 * 1024;
@@ -89,6 +73,7 @@ export class FolderPull {
   };
 
   private readonly writer: FolderWriter;
+  private readonly smallWrites: SmallWrites;
 
   constructor(
     private readonly deps: FolderSyncDeps,
@@ -102,6 +87,30 @@ export class FolderPull {
       },
       kick: (work) => {
         host.kick(work);
+      },
+    });
+    this.smallWrites = new SmallWrites({
+      root: deps.config.root,
+      place: (wanted, tmp, info) =>
+        this.guarded(wanted.row, () => this.writer.place(wanted, tmp, info)),
+      wrongContent: (wanted) => {
+        deps.log.warn({ folder: this.id, path: wanted.row.path }, 'peer sent wrong content');
+        this.stall(wanted.row, 'peer sent wrong content');
+      },
+      failed: (wanted, error) => {
+        deps.log.warn(
+          {
+            folder: this.id,
+            path: wanted.row.path,
+            code: (error as NodeJS.ErrnoException).code,
+            err: (error as Error).message,
+          },
+          'could not apply a change',
+        );
+      },
+      written: (bytes) => {
+        this.counters.fetchedBytes += bytes;
+        this.counters.fetchedFiles++;
       },
     });
   }
@@ -352,7 +361,6 @@ export class FolderPull {
       if (pending.length === 0) break;
       const byHash = new Map(pending.map((w) => [w.hash, w]));
       const lacking: Wanted[] = [];
-      const inFlight = new Set<Promise<void>>();
       try {
         const frames = peer.folderContents(
           this.id,
@@ -368,13 +376,8 @@ export class FolderPull {
             lacking.push(wanted);
             continue;
           }
-          const data = frame.data;
-          const work = this.io
-            .run(() => this.guarded(wanted.row, () => this.writeSmall(wanted, data)))
-            .finally(() => inFlight.delete(work));
-          inFlight.add(work);
-          // Bounded memory: at most this many received files wait to be written.
-          if (inFlight.size >= 64) await Promise.race(inFlight);
+          // Written now, flushed and placed a few hundred at a time (small-writes.ts).
+          await this.smallWrites.add(wanted, frame.data);
         }
       } catch (error) {
         this.deps.log.warn(
@@ -382,7 +385,8 @@ export class FolderPull {
           'folder batch fetch failed',
         );
       }
-      await Promise.all(inFlight);
+      // What this peer sent before a failure is good: flushed and placed too.
+      await this.smallWrites.settle();
       // Whatever this peer did not send (lacking, or cut off) is asked of the next one.
       pending = [...lacking, ...byHash.values()];
     }
@@ -404,53 +408,6 @@ export class FolderPull {
     for (const wanted of pending.slice(retried.length)) {
       this.stall(wanted.row, answered ? 'no peer has its content' : 'no peer answered');
     }
-  }
-
-  private async writeSmall(wanted: Wanted, data: Buffer): Promise<void> {
-    const endHash = span('write.hash');
-    const right = createHash('sha256').update(data).digest('hex') === wanted.hash;
-    endHash();
-    if (!right) {
-      this.deps.log.warn({ folder: this.id, path: wanted.row.path }, 'peer sent wrong content');
-      this.stall(wanted.row, 'peer sent wrong content');
-      return;
-    }
-    // A name of its own (no resuming a small file): never an earlier attempt's file, which after
-    // a crash between link and unlink (place) is the placed file itself. Left-overs are swept.
-    const tmp = join(
-      folderTmpDir(this.deps.config.root),
-      `${wanted.hash}.${randomUUID()}${SMALL_TMP}`,
-    );
-    const endTmp = span('write.tmp');
-    const info = await this.writeTmp(wanted, data, tmp);
-    endTmp();
-    await timed('write.place', () => this.writer.place(wanted, tmp, info));
-  }
-
-  private async writeTmp(
-    wanted: Wanted,
-    data: Buffer,
-    tmp: string,
-  ): Promise<{ size: number; mtimeMs: number; ino: number }> {
-    // A small file's calls are each quicker than a trip through libuv's thread pool (measured
-    // under load: ~30 % less CPU per file), so they are made here, except the flush, which waits
-    // on the disk and is issued in parallel with the other files' (their journal commits merge).
-    const endWrite = span('tmp.write');
-    const fd = openSync(tmp, 'wx');
-    let info;
-    try {
-      for (let done = 0; done < data.length;) done += writeSync(fd, data, done, data.length - done);
-      const mtime = mtimeSeconds(wanted.row.mtimeMs);
-      futimesSync(fd, mtime, mtime);
-      endWrite();
-      await timed('tmp.datasync', () => fdatasync(fd));
-      info = diskStateOf(fstatSync(fd, { bigint: true }));
-    } finally {
-      closeSync(fd);
-    }
-    this.counters.fetchedBytes += data.length;
-    this.counters.fetchedFiles++;
-    return info;
   }
 
   /**
