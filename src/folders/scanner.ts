@@ -31,10 +31,17 @@
  * The caller must not apply remote changes to the same folder while a scan runs.
  */
 import type { Dirent } from 'node:fs';
+import { lstatSync } from 'node:fs';
 import { lstat, opendir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { inodeNumber, wholeMs } from './disk-state.js';
-import { blockSizeFor, hashFile, NotARegularFileError, type FileHash } from './blocks.js';
+import {
+  blockSizeFor,
+  hashFile,
+  NotARegularFileError,
+  SYNC_HASH_MAX,
+  type FileHash,
+} from './blocks.js';
 import type { FileKind, FolderFileRow } from './folder-index.repository.js';
 import { MOSAIC_DIR, type IsIgnored } from './ignore.js';
 import { IndexCursor, type FolderIndexReader } from './index-cursor.js';
@@ -72,7 +79,7 @@ export interface ScanLog {
 
 export type Hasher = (
   path: string,
-  options: { blockSize: number; keepUpTo?: number },
+  options: { blockSize: number; keepUpTo?: number; sizeHint?: number },
 ) => Promise<FileHash>;
 
 export interface ScanOptions {
@@ -408,10 +415,13 @@ class Scan {
     const hashed = await timed('scan.hash', () =>
       this.hasher(abs, {
         blockSize: blockSizeFor(size, row?.blockSize),
+        sizeHint: size,
         ...(this.o.keepContentUpTo === undefined ? {} : { keepUpTo: this.o.keepContentUpTo }),
       }),
     );
-    const after = await lstat(abs, { bigint: true });
+    // A small file was read with direct calls (hashFile): looked at again the same way.
+    const after =
+      size <= SYNC_HASH_MAX ? lstatSync(abs, { bigint: true }) : await lstat(abs, { bigint: true });
     this.hashed++;
     this.hashedBytes += hashed.size;
     if (

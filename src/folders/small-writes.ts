@@ -23,7 +23,7 @@ import {
   fdatasync as fdatasyncCallback,
   fstatSync,
   futimesSync,
-  openSync,
+  open as openCallback,
   rmSync,
   writeSync,
 } from 'node:fs';
@@ -35,6 +35,10 @@ import { folderTmpDir } from './marker.js';
 import { span } from './trace.js';
 
 const fdatasync = promisify(fdatasyncCallback);
+const openFile = promisify(openCallback);
+
+/** Temp files being created at once (see `write`). */
+const CREATES_IN_FLIGHT = 32;
 
 /** Files written before their data is flushed together (and as many descriptors open). */
 export const SETTLE_EVERY = 256;
@@ -60,24 +64,36 @@ interface Pending {
 
 export class SmallWrites {
   private pending: Pending[] = [];
+  private readonly creating = new Set<Promise<void>>();
 
   constructor(private readonly host: SmallWritesHost) {}
 
   /** Step 1 for one received file; runs step 2 when SETTLE_EVERY files wait. */
   async add(wanted: Wanted, data: Buffer): Promise<void> {
-    const end = span('write.tmp');
-    const ok = createHash('sha256').update(data).digest('hex') === wanted.hash;
-    if (!ok) {
-      end();
+    if (createHash('sha256').update(data).digest('hex') !== wanted.hash) {
       this.host.wrongContent(wanted);
       return;
     }
+    const work = this.write(wanted, data).finally(() => this.creating.delete(work));
+    this.creating.add(work);
+    // Bounded memory: at most this many received files wait for their file to be created.
+    if (this.creating.size >= CREATES_IN_FLIGHT) await Promise.race(this.creating);
+    if (this.pending.length >= SETTLE_EVERY) await this.settle();
+  }
+
+  /**
+   * Creates the temp file in the thread pool, several at once: while the file system commits
+   * its journal (another file's flush, a database commit), a create waits for the commit (0.45
+   * ms instead of 0.04 measured), and waits in parallel end together. Then written here.
+   */
+  private async write(wanted: Wanted, data: Buffer): Promise<void> {
+    const end = span('write.tmp');
     // Never an earlier attempt's file, which after a crash between link and unlink (place) is
     // the placed file itself.
     const tmp = join(folderTmpDir(this.host.root), `${wanted.hash}.${randomUUID()}${SMALL_TMP}`);
     let fd: number | null = null;
     try {
-      fd = openSync(tmp, 'wx');
+      fd = await openFile(tmp, 'wx');
       for (let done = 0; done < data.length;) {
         done += writeSync(fd, data, done, data.length - done);
       }
@@ -90,11 +106,11 @@ export class SmallWrites {
     } finally {
       end();
     }
-    if (this.pending.length >= SETTLE_EVERY) await this.settle();
   }
 
   /** Step 2: flushes every written file's data together, then links each into place. */
   async settle(): Promise<void> {
+    await Promise.all(this.creating);
     const batch = this.pending;
     this.pending = [];
     if (batch.length === 0) return;
