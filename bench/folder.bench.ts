@@ -25,7 +25,7 @@ import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { promisify } from 'node:util';
-import { freePort, peakRssMb, startBenchNode, type BenchNode } from './lib/nodes.js';
+import { freePort, peakRssMb, rssMb, startBenchNode, type BenchNode } from './lib/nodes.js';
 import { MB, formatTable, round } from './lib/stats.js';
 import { startSyncthingPair, syncthingVersion } from './lib/syncthing.js';
 
@@ -69,6 +69,23 @@ interface Contender {
   status(): Promise<{ files: [number, number]; need: [number, number] }>;
   readonly pids: readonly (number | undefined)[];
   stop(): Promise<void>;
+  /** Mosaic: both nodes stopped and started again on the same data (BENCH_RESTART). */
+  restart?(expectedFiles: number): Promise<Restarted>;
+}
+
+/** A restart of both nodes with every file unchanged (issue 16: < 5 s, no re-hash, no re-send). */
+interface Restarted {
+  /** From the first spawn until both nodes' first full scan ended and they agree again. */
+  seconds: number;
+  /** The start-up scans' durations, as the nodes logged them. */
+  scanMs: number[];
+  /** Files the start-up scans read again (hashed), and changes they found. */
+  hashed: number;
+  changed: number;
+  /** Bytes node 2 fetched from node 1 after the restart. */
+  fetchedBytes: number;
+  /** RSS of each node 5 s after it settled (idle). */
+  idleRssMb: number[];
 }
 
 /**
@@ -98,6 +115,75 @@ interface Measured {
 }
 
 async function startMosaic(dir: string, roots: readonly [string, string]): Promise<Contender> {
+  let nodes = await startMosaicNodes(dir, roots);
+  const folder = async (node: BenchNode) => {
+    const res = await fetch(`${node.url}/api/folders`, { headers: { cookie: node.cookie } });
+    const [view] = (await res.json()) as { files: number; needFiles: number }[];
+    if (!view) throw new Error('no folder');
+    return view;
+  };
+  const status = async () => {
+    const [a, b] = await Promise.all(nodes.map(folder));
+    if (!a || !b) throw new Error('no node');
+    return {
+      files: [a.files, b.files] as [number, number],
+      need: [a.needFiles, b.needFiles] as [number, number],
+    };
+  };
+  const stop = async () => {
+    // A profiled node must exit on its own to write its profile.
+    await Promise.all(nodes.map((n) => (PROFILE_DIR ? n.stop() : n.kill())));
+  };
+  return {
+    get pids() {
+      return nodes.map((n) => n.proc.pid);
+    },
+    status,
+    stop,
+    async restart(expectedFiles) {
+      await Promise.all(nodes.map((n) => n.stop()));
+      const scans: { ms: number; hashed: number; changed: number }[] = [];
+      const t0 = performance.now();
+      nodes = await startMosaicNodes(dir, roots, (line) => {
+        if (!line.includes('"folder scanned"') || !line.includes('"full":true')) return;
+        const logged = JSON.parse(line) as { ms: number; hashed: number; changed: number };
+        if (scans.length < 2) scans.push(logged);
+      });
+      for (;;) {
+        const now = await status().catch(() => null);
+        if (
+          scans.length === 2 &&
+          now?.files[0] === expectedFiles &&
+          now.files[1] === expectedFiles &&
+          now.need[0] === 0 &&
+          now.need[1] === 0
+        )
+          break;
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      const seconds = (performance.now() - t0) / 1000;
+      await new Promise((r) => setTimeout(r, 5000));
+      const metrics = await fetch(`${nodes[1]?.url ?? ''}/metrics`, {
+        headers: { cookie: nodes[1]?.cookie ?? '' },
+      }).then((r) => r.text());
+      const fetched = /^mosaic_folder_fetched_bytes_total\{[^}]*\} (\d+)/m.exec(metrics)?.[1];
+      return {
+        seconds,
+        scanMs: scans.map((s) => s.ms),
+        hashed: scans.reduce((n, s) => n + s.hashed, 0),
+        changed: scans.reduce((n, s) => n + s.changed, 0),
+        fetchedBytes: Number(fetched ?? NaN),
+        idleRssMb: await Promise.all(nodes.map((n) => rssMb(n.proc.pid))),
+      };
+    },
+  };
+}
+
+async function startMosaicNodes(
+  dir: string,
+  roots: readonly [string, string],
+  onLine?: (line: string) => void,
+): Promise<BenchNode[]> {
   const key = randomBytes(24).toString('base64url');
   const ports = [await freePort(), await freePort()];
   const nodes: BenchNode[] = [];
@@ -119,30 +205,15 @@ async function startMosaic(dir: string, roots: readonly [string, string]): Promi
           `bench=${roots[i] ?? ''}`,
         ],
         profileEnv(i),
+        onLine,
       ),
     );
   }
-  const folder = async (node: BenchNode) => {
-    const res = await fetch(`${node.url}/api/folders`, { headers: { cookie: node.cookie } });
-    const [view] = (await res.json()) as { files: number; needFiles: number }[];
-    if (!view) throw new Error('no folder');
-    return view;
-  };
-  return {
-    pids: nodes.map((n) => n.proc.pid),
-    async status() {
-      const [a, b] = (await Promise.all(nodes.map(folder))) as [
-        { files: number; needFiles: number },
-        { files: number; needFiles: number },
-      ];
-      return { files: [a.files, b.files], need: [a.needFiles, b.needFiles] };
-    },
-    async stop() {
-      // A profiled node must exit on its own to write its profile.
-      await Promise.all(nodes.map((n) => (PROFILE_DIR ? n.stop() : n.kill())));
-    },
-  };
+  return nodes;
 }
+
+/** BENCH_RESTART=1: after the sets, Mosaic's nodes are restarted on the same data (timed). */
+const RESTART = process.env['BENCH_RESTART'] === '1';
 
 /** BENCH_CPU_PROF=DIR: both nodes run with `--cpu-prof` into DIR (node 1, node 2). */
 const PROFILE_DIR = process.env['BENCH_CPU_PROF'];
@@ -249,14 +320,21 @@ async function measure(
     console.log(
       `  identical after ${round(bigS, 2)} s (side 1 indexed at ${round(big.indexedS, 2)} s)`,
     );
-    const rssMb = await Promise.all(contender.pids.map((pid) => peakRssMb(pid)));
+    const peakRss = await Promise.all(contender.pids.map((pid) => peakRssMb(pid)));
+    if (RESTART && contender.restart) {
+      console.log(`${name}: both nodes stopped and started again, nothing changed ...`);
+      const r = await contender.restart(SMALL_FILES + 1);
+      console.log(
+        `  agreeing again after ${round(r.seconds, 2)} s; start-up scans ${r.scanMs.join(' / ')} ms, ${r.hashed} files read again, ${r.changed} changes; node 2 fetched ${r.fetchedBytes} bytes; idle RSS ${r.idleRssMb.map((m) => round(m)).join(' / ')} MB`,
+      );
+    }
     return {
       smallS,
       smallCpuMsPerFile,
       smallIndexedS: small.indexedS,
       bigS,
       bigIndexedS: big.indexedS,
-      rssMb,
+      rssMb: peakRss,
     };
   } finally {
     await contender.stop();

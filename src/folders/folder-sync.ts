@@ -284,7 +284,9 @@ export class FolderSync {
     const root = this.deps.config.root;
     this.isIgnored = await loadIgnore(root);
     const dirs = hints === null ? null : await hintedDirs(root, hints);
+    const started = performance.now();
     let stillChanging = 0;
+    const totals = { files: 0, hashed: 0, changed: 0, deleted: 0 };
     for (const under of dirs ?? ['']) {
       const end = span(dirs === null ? 'scan.full' : 'scan.hinted');
       const result = await scanFolder({
@@ -302,7 +304,17 @@ export class FolderSync {
       });
       end();
       stillChanging += result.stillChanging;
+      totals.files += result.files;
+      totals.hashed += result.hashed;
+      totals.changed += result.changed;
+      totals.deleted += result.deleted;
     }
+    // A full scan (start-up, every 30 s): what it cost, and that unchanged files were not read.
+    const ms = Math.round(performance.now() - started);
+    this.deps.log[dirs === null ? 'info' : 'debug'](
+      { folder: this.id, full: dirs === null, ...totals, stillChanging, ms },
+      'folder scanned',
+    );
     if (stillChanging > 0) {
       setTimeout(() => {
         // The same directories again (a file still being written is usually where it was);
