@@ -6,8 +6,6 @@
  *
  *   npm run build && node --expose-gc dist/bench/upload.profile.js
  */
-import { FolderIndexRepository } from '../src/folders/folder-index.repository.js';
-import { DeviceRepository } from '../src/devices/device.repository.js';
 import { spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream, createWriteStream, openAsBlob, readFileSync } from 'node:fs';
@@ -21,16 +19,16 @@ import { fileURLToPath } from 'node:url';
 import multipart from '@fastify/multipart';
 import Fastify from 'fastify';
 import sharp from 'sharp';
-import { SqliteAccountRepository } from '../src/accounts/account.repository.js';
 import type { StagedBlob } from '../src/blobs/blob-store.js';
 import { LocalBlobStore } from '../src/blobs/local-blob-store.js';
-import { HybridClock } from '../src/core/hlc.js';
-import { openDatabase, type Db } from '../src/db/database.js';
-import { loadIdentity } from '../src/node/identity.js';
-import { ChangeLog } from '../src/oplog/change-log.js';
-import { OpLogRepository } from '../src/oplog/oplog.repository.js';
+import { openDatabase } from '../src/db/database.js';
+import { openReplicaState } from '../src/oplog/replica-state.js';
+import type { MetadataStore } from '../src/storage/metadata/dialect.js';
+import { SiteIdentityRepository } from '../src/storage/metadata/site-identity.repository.js';
+import { sqliteStoreOver } from '../src/storage/metadata/sqlite.js';
+import type { ChangeLog } from '../src/oplog/change-log.js';
 import { Thumbnails, probeImage } from '../src/pictures/images.js';
-import { SqlitePictureRepository } from '../src/pictures/picture.repository.js';
+import type { SqlPictureRepository } from '../src/pictures/picture.repository.js';
 import { PictureService } from '../src/pictures/picture.service.js';
 import pino from 'pino';
 import { writeBigNoiseJpeg, writeSmallPhotoJpeg } from './lib/images.js';
@@ -121,29 +119,16 @@ interface Files {
   readonly small: string[];
 }
 
-function openChangeLog(
+async function openChangeLog(
   dir: string,
   synchronous: 'FULL' | 'NORMAL',
-): { db: Db; changes: ChangeLog } {
+): Promise<{ store: MetadataStore; changes: ChangeLog; pictures: SqlPictureRepository }> {
   const db = openDatabase(join(dir, `mosaic-${synchronous}.db`));
   db.pragma(`synchronous = ${synchronous}`);
-  const identity = loadIdentity(db, undefined);
-  const oplog = new OpLogRepository(db);
-  const changes = new ChangeLog(
-    db,
-    oplog,
-    new HybridClock(identity.id, Date.now, oplog.lastHlc()),
-    identity.id,
-    {
-      pictures: new SqlitePictureRepository(db),
-      accounts: new SqliteAccountRepository(db),
-      hasBlob: () => true,
-      folders: new FolderIndexRepository(db),
-      devices: new DeviceRepository(db),
-      selfId: identity.id,
-    },
-  );
-  return { db, changes };
+  const store = sqliteStoreOver(db);
+  const identity = await new SiteIdentityRepository(store).load();
+  const { changes, pictures } = openReplicaState(store, identity.id, { hasBlob: () => true });
+  return { store, changes, pictures };
 }
 
 function createOp(size: number): Parameters<ChangeLog['commit']>[0] {
@@ -283,8 +268,8 @@ async function run(root: string, stopServer: (() => void)[]): Promise<void> {
     }
     return bytes;
   };
-  const full = openChangeLog(root, 'FULL');
-  const normal = openChangeLog(root, 'NORMAL');
+  const full = await openChangeLog(root, 'FULL');
+  const normal = await openChangeLog(root, 'NORMAL');
   const out = (i: number): string => join(outDir, `t${i}`);
   const tmpFile = (): string => join(root, `w-${randomBytes(6).toString('hex')}`);
   const chunks = async (f: string): Promise<Buffer[]> => {
@@ -409,18 +394,16 @@ async function run(root: string, stopServer: (() => void)[]): Promise<void> {
     {
       label: 'SQLite picture.create (synchronous=FULL)',
       prepare: () => ({
-        run: () => {
-          full.changes.commit(createOp(1));
-          return Promise.resolve();
+        run: async () => {
+          await full.changes.commit(createOp(1));
         },
       }),
     },
     {
       label: 'alt: SQLite synchronous=NORMAL',
       prepare: () => ({
-        run: () => {
-          normal.changes.commit(createOp(1));
-          return Promise.resolve();
+        run: async () => {
+          await normal.changes.commit(createOp(1));
         },
       }),
     },
@@ -517,9 +500,9 @@ async function run(root: string, stopServer: (() => void)[]): Promise<void> {
 
   // In-process PictureService.upload after staging (probe + thumbs + commit + SQLite), each
   // file once (a second upload of the same bytes would be a duplicate).
-  const serviceDb = openChangeLog(join(root), 'FULL');
+  const serviceDb = await openChangeLog(join(root), 'FULL');
   const service = new PictureService({
-    pictures: new SqlitePictureRepository(serviceDb.db),
+    pictures: serviceDb.pictures,
     blobs,
     thumbs,
     changes: serviceDb.changes,
@@ -584,9 +567,9 @@ async function run(root: string, stopServer: (() => void)[]): Promise<void> {
   await ceiling('small thumb only, WebP 4', (f, i) => thumbSmallOnly(f, out(i), webp(4)));
   await ceiling('probe only', (f) => probeImage(bytesOf(f)));
 
-  full.db.close();
-  normal.db.close();
-  serviceDb.db.close();
+  await full.store.close();
+  await normal.store.close();
+  await serviceDb.store.close();
 
   console.log('');
   console.log(

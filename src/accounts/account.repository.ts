@@ -1,4 +1,4 @@
-import type { Db } from '../db/database.js';
+import type { Executor, MetadataStore } from '../storage/metadata/dialect.js';
 import type { Role } from '../oplog/op.js';
 
 export interface User {
@@ -18,138 +18,181 @@ export interface TokenRecord {
   readonly lastUsed?: number | null;
 }
 
-/** Users and API tokens replicate (through ops); sessions stay on the node that made them. */
+/** Users and API tokens replicate (through ops); sessions stay on the site that made them. */
 export interface AccountRepository {
-  getUser(username: string): User | null;
-  countUsers(): number;
+  getUser(username: string): Promise<User | null>;
+  countUsers(): Promise<number>;
   /** Last writer (by HLC) wins. */
-  putUser(user: User, hlc: string): void;
-  putToken(token: TokenRecord & { tokenHash: string }, hlc: string): void;
+  putUser(trx: Executor, user: User, hlc: string): Promise<void>;
+  putToken(trx: Executor, token: TokenRecord & { tokenHash: string }, hlc: string): Promise<void>;
   /** A token that is not revoked (expiry is the caller's check), by the hash of its secret. */
-  findToken(tokenHash: string): TokenRecord | null;
+  findToken(tokenHash: string): Promise<TokenRecord | null>;
   /** Revocation wins over any put of the token, in any order. */
-  revokeToken(tokenId: string, hlc: string): void;
+  revokeToken(trx: Executor, tokenId: string, hlc: string): Promise<void>;
   /** Tokens not revoked, of one account or (null) of all, oldest first. */
-  listTokens(username: string | null): TokenRecord[];
-  getToken(tokenId: string): TokenRecord | null;
-  /** Notes a use at this node. */
-  touchToken(tokenId: string, now: number): void;
-  createSession(idHash: string, username: string, now: number, expiresAt: number): void;
-  findSession(idHash: string, now: number): { username: string } | null;
-  deleteSession(idHash: string): void;
-  deleteExpiredSessions(now: number): void;
+  listTokens(username: string | null): Promise<TokenRecord[]>;
+  getToken(tokenId: string): Promise<TokenRecord | null>;
+  /** Notes a use at this site. */
+  touchToken(tokenId: string, now: number): Promise<void>;
+  createSession(idHash: string, username: string, now: number, expiresAt: number): Promise<void>;
+  findSession(idHash: string, now: number): Promise<{ username: string } | null>;
+  deleteSession(idHash: string): Promise<void>;
+  deleteExpiredSessions(now: number): Promise<void>;
 }
 
-export class SqliteAccountRepository implements AccountRepository {
-  private readonly getUserStmt;
-  private readonly countUsersStmt;
-  private readonly putUserStmt;
-  private readonly putTokenStmt;
-  private readonly findTokenStmt;
-  private readonly revokeTokenStmt;
-  private readonly listTokensStmt;
-  private readonly listAllTokensStmt;
-  private readonly getTokenStmt;
-  private readonly touchTokenStmt;
-  private readonly createSessionStmt;
-  private readonly findSessionStmt;
-  private readonly deleteSessionStmt;
-  private readonly deleteExpiredStmt;
+/**
+ * Accounts on the metadata store. Sessions are rows too, so a session made by one process of
+ * a site is valid at every process of it.
+ */
+export class SqlAccountRepository implements AccountRepository {
+  constructor(private readonly store: MetadataStore) {}
 
-  constructor(db: Db) {
-    this.getUserStmt = db.prepare(
-      'SELECT username, password_hash AS passwordHash, role FROM users WHERE username = ?',
-    );
-    this.countUsersStmt = db.prepare('SELECT COUNT(*) FROM users').pluck();
-    this.putUserStmt = db.prepare(`
-      INSERT INTO users (username, password_hash, role, hlc) VALUES (?, ?, ?, ?)
-      ON CONFLICT (username) DO UPDATE SET
-        password_hash = excluded.password_hash, role = excluded.role, hlc = excluded.hlc
-      WHERE excluded.hlc > users.hlc`);
-    this.putTokenStmt = db.prepare(`
-      INSERT OR IGNORE INTO tokens
-        (token_id, username, name, token_hash, created_at, expires_at, hlc)
-      VALUES (?, ?, ?, ?, ?, ?, ?)`);
-    const live = `SELECT token_id AS tokenId, username, name, created_at AS createdAt,
-        expires_at AS expiresAt, last_used AS lastUsed FROM tokens t
-      WHERE NOT EXISTS (SELECT 1 FROM token_revocations r WHERE r.token_id = t.token_id)`;
-    this.findTokenStmt = db.prepare(`${live} AND token_hash = ?`);
-    this.revokeTokenStmt = db.prepare(`
-      INSERT INTO token_revocations (token_id, hlc) VALUES (?, ?)
-      ON CONFLICT (token_id) DO UPDATE SET hlc = excluded.hlc WHERE excluded.hlc < token_revocations.hlc`);
-    this.listTokensStmt = db.prepare(`${live} AND username = ? ORDER BY created_at, token_id`);
-    this.listAllTokensStmt = db.prepare(`${live} ORDER BY created_at, token_id`);
-    this.getTokenStmt = db.prepare(`${live} AND token_id = ?`);
-    this.touchTokenStmt = db.prepare('UPDATE tokens SET last_used = ? WHERE token_id = ?');
-    this.createSessionStmt = db.prepare(
-      'INSERT INTO sessions (id_hash, username, created_at, expires_at) VALUES (?, ?, ?, ?)',
-    );
-    this.findSessionStmt = db.prepare(
-      'SELECT username FROM sessions WHERE id_hash = ? AND expires_at > ?',
-    );
-    this.deleteSessionStmt = db.prepare('DELETE FROM sessions WHERE id_hash = ?');
-    this.deleteExpiredStmt = db.prepare('DELETE FROM sessions WHERE expires_at <= ?');
+  async getUser(username: string): Promise<User | null> {
+    const row = await this.store.db
+      .selectFrom('users')
+      .select(['username', 'password_hash as passwordHash', 'role'])
+      .where('username', '=', username)
+      .executeTakeFirst();
+    return row ?? null;
   }
 
-  getUser(username: string): User | null {
-    return (this.getUserStmt.get(username) as User | undefined) ?? null;
+  async countUsers(): Promise<number> {
+    const row = await this.store.db
+      .selectFrom('users')
+      .select((eb) => eb.fn.countAll<number>().as('n'))
+      .executeTakeFirstOrThrow();
+    return row.n;
   }
 
-  countUsers(): number {
-    return this.countUsersStmt.get() as number;
+  async putUser(trx: Executor, user: User, hlc: string): Promise<void> {
+    await trx
+      .insertInto('users')
+      .values({
+        username: user.username,
+        password_hash: user.passwordHash,
+        role: user.role,
+        hlc,
+      })
+      .onConflict((oc) =>
+        oc
+          .column('username')
+          .doUpdateSet((eb) => ({
+            password_hash: eb.ref('excluded.password_hash'),
+            role: eb.ref('excluded.role'),
+            hlc: eb.ref('excluded.hlc'),
+          }))
+          .where('excluded.hlc', '>', (eb) => eb.ref('users.hlc')),
+      )
+      .execute();
   }
 
-  putUser(user: User, hlc: string): void {
-    this.putUserStmt.run(user.username, user.passwordHash, user.role, hlc);
+  async putToken(
+    trx: Executor,
+    token: TokenRecord & { tokenHash: string },
+    hlc: string,
+  ): Promise<void> {
+    await trx
+      .insertInto('tokens')
+      .values({
+        token_id: token.tokenId,
+        username: token.username,
+        name: token.name,
+        token_hash: token.tokenHash,
+        created_at: token.createdAt,
+        expires_at: token.expiresAt,
+        hlc,
+      })
+      .onConflict((oc) => oc.doNothing())
+      .execute();
   }
 
-  putToken(token: TokenRecord & { tokenHash: string }, hlc: string): void {
-    this.putTokenStmt.run(
-      token.tokenId,
-      token.username,
-      token.name,
-      token.tokenHash,
-      token.createdAt,
-      token.expiresAt,
-      hlc,
-    );
+  async revokeToken(trx: Executor, tokenId: string, hlc: string): Promise<void> {
+    await trx
+      .insertInto('token_revocations')
+      .values({ token_id: tokenId, hlc })
+      .onConflict((oc) =>
+        oc
+          .column('token_id')
+          .doUpdateSet((eb) => ({ hlc: eb.ref('excluded.hlc') }))
+          .where('excluded.hlc', '<', (eb) => eb.ref('token_revocations.hlc')),
+      )
+      .execute();
   }
 
-  revokeToken(tokenId: string, hlc: string): void {
-    this.revokeTokenStmt.run(tokenId, hlc);
+  private live() {
+    return this.store.db
+      .selectFrom('tokens as t')
+      .select([
+        't.token_id as tokenId',
+        't.username',
+        't.name',
+        't.created_at as createdAt',
+        't.expires_at as expiresAt',
+        't.last_used as lastUsed',
+      ])
+      .where((eb) =>
+        eb.not(
+          eb.exists(
+            eb
+              .selectFrom('token_revocations as r')
+              .select('r.token_id')
+              .whereRef('r.token_id', '=', 't.token_id'),
+          ),
+        ),
+      );
   }
 
-  listTokens(username: string | null): TokenRecord[] {
-    return (
-      username === null ? this.listAllTokensStmt.all() : this.listTokensStmt.all(username)
-    ) as TokenRecord[];
+  async listTokens(username: string | null): Promise<TokenRecord[]> {
+    return this.live()
+      .$if(username !== null, (qb) => qb.where('t.username', '=', username ?? ''))
+      .orderBy('t.created_at')
+      .orderBy('t.token_id')
+      .execute();
   }
 
-  touchToken(tokenId: string, now: number): void {
-    this.touchTokenStmt.run(now, tokenId);
+  async touchToken(tokenId: string, now: number): Promise<void> {
+    await this.store.db
+      .updateTable('tokens')
+      .set({ last_used: now })
+      .where('token_id', '=', tokenId)
+      .execute();
   }
 
-  getToken(tokenId: string): TokenRecord | null {
-    return (this.getTokenStmt.get(tokenId) as TokenRecord | undefined) ?? null;
+  async getToken(tokenId: string): Promise<TokenRecord | null> {
+    return (await this.live().where('t.token_id', '=', tokenId).executeTakeFirst()) ?? null;
   }
 
-  findToken(tokenHash: string): TokenRecord | null {
-    return (this.findTokenStmt.get(tokenHash) as TokenRecord | undefined) ?? null;
+  async findToken(tokenHash: string): Promise<TokenRecord | null> {
+    return (await this.live().where('t.token_hash', '=', tokenHash).executeTakeFirst()) ?? null;
   }
 
-  createSession(idHash: string, username: string, now: number, expiresAt: number): void {
-    this.createSessionStmt.run(idHash, username, now, expiresAt);
+  async createSession(
+    idHash: string,
+    username: string,
+    now: number,
+    expiresAt: number,
+  ): Promise<void> {
+    await this.store.db
+      .insertInto('sessions')
+      .values({ id_hash: idHash, username, created_at: now, expires_at: expiresAt })
+      .execute();
   }
 
-  findSession(idHash: string, now: number): { username: string } | null {
-    return (this.findSessionStmt.get(idHash, now) as { username: string } | undefined) ?? null;
+  async findSession(idHash: string, now: number): Promise<{ username: string } | null> {
+    const row = await this.store.db
+      .selectFrom('sessions')
+      .select('username')
+      .where('id_hash', '=', idHash)
+      .where('expires_at', '>', now)
+      .executeTakeFirst();
+    return row ?? null;
   }
 
-  deleteSession(idHash: string): void {
-    this.deleteSessionStmt.run(idHash);
+  async deleteSession(idHash: string): Promise<void> {
+    await this.store.db.deleteFrom('sessions').where('id_hash', '=', idHash).execute();
   }
 
-  deleteExpiredSessions(now: number): void {
-    this.deleteExpiredStmt.run(now);
+  async deleteExpiredSessions(now: number): Promise<void> {
+    await this.store.db.deleteFrom('sessions').where('expires_at', '<=', now).execute();
   }
 }

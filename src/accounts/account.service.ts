@@ -35,18 +35,18 @@ export class AccountService {
   ) {}
 
   async addUser(username: string, password: string, role: Role = 'user'): Promise<void> {
-    if (this.accounts.getUser(username)) throw new ConflictError(`User ${username} exists.`);
+    if (await this.accounts.getUser(username)) throw new ConflictError(`User ${username} exists.`);
     await this.setPassword(username, password, role);
   }
 
   async setPassword(username: string, password: string, role: Role): Promise<void> {
     const passwordHash = await hashPassword(password);
-    this.changes.commit({ kind: 'user.put', username, passwordHash, role });
+    await this.changes.commit({ kind: 'user.put', username, passwordHash, role });
   }
 
   /** Creates the `admin` account on a node's first start; returns whether it did. */
   async seedAdmin(password: string): Promise<boolean> {
-    if (this.accounts.countUsers() > 0) return false;
+    if ((await this.accounts.countUsers()) > 0) return false;
     await this.setPassword('admin', password, 'admin');
     return true;
   }
@@ -62,7 +62,7 @@ export class AccountService {
     address = 'unknown',
   ): Promise<{ principal: Principal; session: string }> {
     const attempt = this.limiter?.begin(username, address);
-    const user = this.accounts.getUser(username);
+    const user = await this.accounts.getUser(username);
     const ok = await this.scryptSlots.run(() =>
       verifyPassword(password, user?.passwordHash ?? DUMMY_HASH),
     );
@@ -70,29 +70,29 @@ export class AccountService {
     if (!user || !ok) throw new UnauthorizedError('Wrong username or password.');
     const session = randomBytes(32).toString('base64url');
     const now = this.now();
-    this.accounts.createSession(sha256(session), user.username, now, now + SESSION_TTL_MS);
+    await this.accounts.createSession(sha256(session), user.username, now, now + SESSION_TTL_MS);
     return { principal: { username: user.username, role: user.role }, session };
   }
 
-  logout(session: string): void {
-    this.accounts.deleteSession(sha256(session));
+  async logout(session: string): Promise<void> {
+    await this.accounts.deleteSession(sha256(session));
   }
 
-  fromSession(session: string): Principal | null {
-    const found = this.accounts.findSession(sha256(session), this.now());
+  async fromSession(session: string): Promise<Principal | null> {
+    const found = await this.accounts.findSession(sha256(session), this.now());
     return found ? this.principalOf(found.username) : null;
   }
 
   /** Issues an API token, valid until `expiresAt` if given. Only its hash is stored (and replicated). */
-  createToken(
+  async createToken(
     principal: Principal,
     name: string,
     expiresAt: number | null = null,
-  ): { token: string; tokenId: string; createdAt: number } {
+  ): Promise<{ token: string; tokenId: string; createdAt: number }> {
     const token = TOKEN_PREFIX + randomBytes(32).toString('base64url');
     const tokenId = randomBytes(8).toString('hex');
     const createdAt = this.now();
-    this.changes.commit({
+    await this.changes.commit({
       kind: 'token.put',
       tokenId,
       username: principal.username,
@@ -105,7 +105,7 @@ export class AccountService {
   }
 
   /** The caller's tokens; an admin may ask for another account's (`of`) or everyone's (`*`). */
-  listTokens(principal: Principal, of?: string): TokenRecord[] {
+  async listTokens(principal: Principal, of?: string): Promise<TokenRecord[]> {
     const wanted = of ?? principal.username;
     if (wanted !== principal.username && principal.role !== 'admin') {
       throw new NotFoundError('Account');
@@ -117,26 +117,26 @@ export class AccountService {
    * Revokes a token of the caller's (or, for an admin, anyone's) at every node: a `token.revoke`
    * operation. Another account's token is "not found", as is one already revoked.
    */
-  revokeToken(principal: Principal, tokenId: string): void {
-    const found = this.accounts.getToken(tokenId);
+  async revokeToken(principal: Principal, tokenId: string): Promise<void> {
+    const found = await this.accounts.getToken(tokenId);
     if (!found || (found.username !== principal.username && principal.role !== 'admin')) {
       throw new NotFoundError('Token');
     }
-    this.changes.commit({ kind: 'token.revoke', tokenId });
+    await this.changes.commit({ kind: 'token.revoke', tokenId });
   }
 
-  fromToken(token: string): Principal | null {
+  async fromToken(token: string): Promise<Principal | null> {
     if (!token.startsWith(TOKEN_PREFIX)) return null;
-    const found = this.accounts.findToken(sha256(token));
+    const found = await this.accounts.findToken(sha256(token));
     const now = this.now();
     if (!found || (found.expiresAt !== null && found.expiresAt <= now)) return null;
     // One write a minute at most per token, not one per request.
-    if ((found.lastUsed ?? 0) < now - 60_000) this.accounts.touchToken(found.tokenId, now);
+    if ((found.lastUsed ?? 0) < now - 60_000) await this.accounts.touchToken(found.tokenId, now);
     return this.principalOf(found.username);
   }
 
-  private principalOf(username: string): Principal | null {
-    const user = this.accounts.getUser(username);
+  private async principalOf(username: string): Promise<Principal | null> {
+    const user = await this.accounts.getUser(username);
     return user ? { username: user.username, role: user.role } : null;
   }
 }

@@ -1,18 +1,12 @@
 import { Command } from 'commander';
-import { FolderIndexRepository } from '../folders/folder-index.repository.js';
-import { DeviceRepository } from '../devices/device.repository.js';
 import { createInterface } from 'node:readline';
 import { join } from 'node:path';
 import { existsSync } from 'node:fs';
-import { SqliteAccountRepository } from '../accounts/account.repository.js';
 import { AccountService } from '../accounts/account.service.js';
-import { HybridClock } from '../core/hlc.js';
-import { openDatabase } from '../db/database.js';
 import { Username } from '../http/schemas.js';
-import { loadIdentity } from '../node/identity.js';
-import { ChangeLog } from '../oplog/change-log.js';
-import { OpLogRepository } from '../oplog/oplog.repository.js';
-import { SqlitePictureRepository } from '../pictures/picture.repository.js';
+import { openReplicaState } from '../oplog/replica-state.js';
+import { openSqliteStore } from '../storage/metadata/sqlite.js';
+import { SiteIdentityRepository } from '../storage/metadata/site-identity.repository.js';
 
 export function userCommand(): Command {
   const user = new Command('user').description('Manage accounts');
@@ -40,34 +34,18 @@ export function userCommand(): Command {
           throw new Error(`No Mosaic node data in ${dataDir} (run "mosaic node" first).`);
         // Writing through the node's own change log makes the account an operation like any
         // other, so it replicates. WAL lets this run while the node is up.
-        const db = openDatabase(dbFile);
+        const store = openSqliteStore(dbFile);
         try {
-          const identity = loadIdentity(db, undefined);
-          const oplog = new OpLogRepository(db);
-          const accountRepo = new SqliteAccountRepository(db);
-          const pictures = new SqlitePictureRepository(db);
-          const changes = new ChangeLog(
-            db,
-            oplog,
-            new HybridClock(identity.id, Date.now, oplog.lastHlc()),
-            identity.id,
-            {
-              pictures,
-              accounts: accountRepo,
-              hasBlob: () => false,
-              folders: new FolderIndexRepository(db),
-              devices: new DeviceRepository(db),
-              selfId: identity.id,
-            },
-          );
-          await new AccountService(accountRepo, changes).addUser(
+          const identity = await new SiteIdentityRepository(store).load();
+          const { accounts, changes } = openReplicaState(store, identity.id);
+          await new AccountService(accounts, changes).addUser(
             username.data,
             password,
             flags.admin ? 'admin' : 'user',
           );
           console.log(`Added ${flags.admin ? 'administrator' : 'user'} ${username.data}.`);
         } finally {
-          db.close();
+          await store.close();
         }
       },
     );

@@ -9,9 +9,8 @@
  * still ahead of every cursor. Origins and sequence numbers are the cluster's, so a cursor read
  * at one node is valid at any other node of the cluster.
  */
-import type { Db } from '../db/database.js';
 import type { Op } from '../oplog/op.js';
-import { rowToOp, type OpLogRepository } from '../oplog/oplog.repository.js';
+import type { OpLogRepository } from '../oplog/oplog.repository.js';
 import type { DeviceCursor } from './device-schemas.js';
 
 export interface FeedPage {
@@ -21,37 +20,31 @@ export interface FeedPage {
 }
 
 export class DeviceFeed {
-  private readonly rangeStmt;
-
-  constructor(
-    db: Db,
-    private readonly oplog: OpLogRepository,
-  ) {
-    this.rangeStmt = db.prepare(
-      `SELECT origin, seq, hlc, body FROM ops
-       WHERE origin = ? AND seq > ? AND seq <= ? AND kind = 'file.put'
-         AND json_extract(body, '$.folder') = ?
-       ORDER BY seq LIMIT ?`,
-    );
-  }
+  constructor(private readonly oplog: OpLogRepository) {}
 
   /** Up to `limit` operations for `device` of `folder` past `cursor`, and the cursor after them. */
-  read(folder: string, device: string, cursor: DeviceCursor, limit: number): FeedPage {
+  async read(
+    folder: string,
+    device: string,
+    cursor: DeviceCursor,
+    limit: number,
+  ): Promise<FeedPage> {
     const next: Record<string, number> = { ...cursor };
     const ops: Op[] = [];
-    for (const [origin, contiguous] of Object.entries(this.oplog.versionVector())) {
+    for (const [origin, contiguous] of Object.entries(await this.oplog.versionVector())) {
       if (origin === device) continue; // never a device's own changes back
       const from = cursor[origin] ?? 0;
       if (from >= contiguous) continue;
-      const rows = this.rangeStmt.all(origin, from, contiguous, folder, limit - ops.length) as {
-        origin: string;
-        seq: number;
-        hlc: string;
-        body: string;
-      }[];
-      for (const row of rows) ops.push(rowToOp(row));
+      const page = await this.oplog.folderRange(
+        origin,
+        from,
+        contiguous,
+        folder,
+        limit - ops.length,
+      );
+      ops.push(...page);
       if (ops.length >= limit) {
-        next[origin] = rows[rows.length - 1]?.seq ?? from;
+        next[origin] = page[page.length - 1]?.seq ?? from;
         return { ops, cursor: next, more: true };
       }
       next[origin] = contiguous;

@@ -20,21 +20,21 @@ import { hostname } from 'node:os';
 import { mkdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
-import { SqliteAccountRepository } from '../accounts/account.repository.js';
-import { HybridClock } from '../core/hlc.js';
-import { getMeta, openDatabase, setMeta, type Db } from '../db/database.js';
 import { MAX_FRAMED_FILE_BYTES } from '../folders/content-frames.js';
-import { FolderIndexRepository } from '../folders/folder-index.repository.js';
-import { DeviceRepository } from './device.repository.js';
+import type { FolderIndexRepository } from '../folders/folder-index.repository.js';
 import { deviceIdFor } from './core/device-id.js';
 import { FolderSync } from '../folders/folder-sync.js';
 import { MOSAIC_DIR } from '../folders/ignore.js';
 import { ensureMarker } from '../folders/marker.js';
-import { loadIdentity, type NodeIdentity } from '../node/identity.js';
-import { ChangeLog } from '../oplog/change-log.js';
+import type { NodeIdentity } from '../node/identity.js';
+import type { ChangeLog } from '../oplog/change-log.js';
+import { openReplicaState } from '../oplog/replica-state.js';
+import type { MetadataStore } from '../storage/metadata/dialect.js';
+import { MetaRepository } from '../storage/metadata/meta.repository.js';
+import { SiteIdentityRepository } from '../storage/metadata/site-identity.repository.js';
+import { openSqliteStore } from '../storage/metadata/sqlite.js';
 import type { Op } from '../oplog/op.js';
-import { OpLogRepository } from '../oplog/oplog.repository.js';
-import { SqlitePictureRepository } from '../pictures/picture.repository.js';
+import type { OpLogRepository } from '../oplog/oplog.repository.js';
 import {
   DeviceAccessError,
   DeviceAuthError,
@@ -74,8 +74,6 @@ interface Totals {
 }
 
 export class DeviceReplica {
-  private readonly db: Db;
-  readonly identity: NodeIdentity;
   private readonly oplog: OpLogRepository;
   private readonly changes: ChangeLog;
   private readonly index: FolderIndexRepository;
@@ -107,39 +105,42 @@ export class DeviceReplica {
     await mkdir(join(options.dir, MOSAIC_DIR), { recursive: true });
     // Refuses a directory that is another folder's (marker mismatch) before anything is written.
     await ensureMarker(options.dir, options.folder);
-    const db = openDatabase(join(options.dir, MOSAIC_DIR, DEVICE_DB));
-    return new DeviceReplica(db, options);
+    const store = openSqliteStore(join(options.dir, MOSAIC_DIR, DEVICE_DB));
+    try {
+      const meta = new MetaRepository(store);
+      // A new device's id is bound to its account; an existing device keeps its id.
+      await store.transaction(async (trx) => {
+        if ((await meta.get('node_id', trx)) !== null) return;
+        const nonce = randomBytes(16).toString('hex');
+        await meta.set('device_nonce', nonce, trx);
+        await meta.set('node_id', deviceIdFor(options.username, nonce), trx);
+      });
+      const identity = await new SiteIdentityRepository(store).load(
+        options.deviceName ?? (await meta.get('node_name')) ?? hostName(),
+      );
+      const cursor = JSON.parse((await meta.get('device_cursor')) ?? '{}') as DeviceCursor;
+      const nonce = await meta.get('device_nonce');
+      return new DeviceReplica(store, meta, identity, cursor, nonce, options);
+    } catch (error) {
+      await store.close();
+      throw error;
+    }
   }
 
   private constructor(
-    db: Db,
+    private readonly store: MetadataStore,
+    private readonly meta: MetaRepository,
+    readonly identity: NodeIdentity,
+    cursor: DeviceCursor,
+    private readonly nonce: string | null,
     private readonly options: DeviceReplicaOptions,
   ) {
-    this.db = db;
-    // A new device's id is bound to its account; an existing device keeps its id.
-    db.transaction(() => {
-      if (getMeta(db, 'node_id') !== null) return;
-      const nonce = randomBytes(16).toString('hex');
-      setMeta(db, 'device_nonce', nonce);
-      setMeta(db, 'node_id', deviceIdFor(options.username, nonce));
-    }).immediate();
-    this.identity = loadIdentity(db, options.deviceName ?? getMeta(db, 'node_name') ?? hostName());
-    this.oplog = new OpLogRepository(db);
-    this.index = new FolderIndexRepository(db);
-    this.changes = new ChangeLog(
-      db,
-      this.oplog,
-      new HybridClock(this.identity.id, Date.now, this.oplog.lastHlc()),
-      this.identity.id,
-      {
-        pictures: new SqlitePictureRepository(db),
-        accounts: new SqliteAccountRepository(db),
-        hasBlob: () => false,
-        folders: this.index,
-        devices: new DeviceRepository(db),
-        selfId: this.identity.id,
-      },
-    );
+    this.cursor = cursor;
+    const state = openReplicaState(store, identity.id);
+    if (state.folders === null) throw new Error('A device replica is a SQLite file');
+    this.oplog = state.oplog;
+    this.index = state.folders;
+    this.changes = state.changes;
     this.client = new DeviceClient(options.server, {
       token: options.token,
       folder: options.folder,
@@ -149,7 +150,6 @@ export class DeviceReplica {
     });
     this.folder = new FolderSync({
       config: { id: options.folder, root: options.dir },
-      db,
       index: this.index,
       changes: this.changes,
       selfId: this.identity.id,
@@ -158,7 +158,6 @@ export class DeviceReplica {
       log: options.log,
       rescanIntervalMs: options.intervalMs,
     });
-    this.cursor = JSON.parse(getMeta(db, 'device_cursor') ?? '{}') as DeviceCursor;
     this.changes.onOps((ops) => {
       if (ops.some((op) => op.origin === this.identity.id)) this.kickPush();
       if (ops.some((op) => op.origin !== this.identity.id)) this.folder.onRemoteChange();
@@ -168,10 +167,7 @@ export class DeviceReplica {
   /** A path with this content, to name a transfer on the progress bar (the last one is kept). */
   private pathOf(hash: string): string {
     if (this.lastLabel?.hash !== hash) {
-      const path = this.db
-        .prepare('SELECT path FROM folder_files WHERE folder = ? AND hash = ? LIMIT 1')
-        .pluck()
-        .get(this.options.folder, hash) as string | undefined;
+      const path = this.index.pathWithContent(this.options.folder, hash);
       this.lastLabel = { hash, path: path ?? hash.slice(0, 12) };
     }
     return this.lastLabel.path;
@@ -179,14 +175,10 @@ export class DeviceReplica {
 
   /** Tells the node about this device; learns how far its changes got there. */
   async register(): Promise<void> {
-    const res = await this.client.register(
-      this.identity.id,
-      this.identity.name,
-      getMeta(this.db, 'device_nonce'),
-    );
+    const res = await this.client.register(this.identity.id, this.identity.name, this.nonce);
     this.acked = res.acked;
-    setMeta(this.db, 'device_server', this.options.server);
-    setMeta(this.db, 'device_folder', this.options.folder);
+    await this.meta.set('device_server', this.options.server);
+    await this.meta.set('device_folder', this.options.folder);
   }
 
   /**
@@ -206,10 +198,10 @@ export class DeviceReplica {
       this.folder.onRemoteChange();
       await this.folder.whenIdle();
       await this.pushNow();
-      if (this.inSync() || this.closed || Date.now() > deadline) break;
+      if ((await this.inSync()) || this.closed || Date.now() > deadline) break;
       await this.sleep(500);
     }
-    const inSync = this.inSync();
+    const inSync = await this.inSync();
     this.report(inSync, true);
     return inSync;
   }
@@ -260,11 +252,11 @@ export class DeviceReplica {
   }
 
   /** Whether everything is sent, received and on disk, as of the last pull. */
-  inSync(): boolean {
+  async inSync(): Promise<boolean> {
     return (
       this.caughtUp &&
       !this.pushFailed &&
-      this.acked >= this.oplog.lastSeq(this.identity.id) &&
+      this.acked >= (await this.oplog.lastSeq(this.identity.id)) &&
       this.index.needed(this.options.folder, 1).length === 0
     );
   }
@@ -282,7 +274,7 @@ export class DeviceReplica {
     await this.folder.close();
     await this.pushing?.catch(() => undefined);
     await this.reporting;
-    this.db.close();
+    await this.store.close();
   }
 
   // ---- push -------------------------------------------------------------------------------
@@ -317,7 +309,7 @@ export class DeviceReplica {
   private async pushAll(): Promise<void> {
     this.pushFailed = true;
     for (;;) {
-      const ops = this.oplog.range(this.identity.id, this.acked, PUSH_BATCH);
+      const ops = await this.oplog.range(this.identity.id, this.acked, PUSH_BATCH);
       const last = ops[ops.length - 1];
       if (!last) break;
       await this.uploadFor(ops);
@@ -407,12 +399,11 @@ export class DeviceReplica {
     let wait = waitMs;
     for (;;) {
       const page = await this.client.pull(this.identity.id, this.cursor, PULL_BATCH, wait);
-      this.db.transaction(() => {
-        // All or nothing: the cursor must not move past an operation refused for now (a node
-        // clock ahead of ours), or the device would never see it.
-        if (page.ops.length > 0) this.changes.receiveAll(page.ops);
-        setMeta(this.db, 'device_cursor', JSON.stringify(page.cursor));
-      })();
+      // All or nothing: the cursor must not move past an operation refused for now (a node
+      // clock ahead of ours), or the device would never see it.
+      await this.changes.receiveAll(page.ops, (trx) =>
+        this.meta.set('device_cursor', JSON.stringify(page.cursor), trx),
+      );
       this.cursor = page.cursor;
       total += page.ops.length;
       this.receivedOps += page.ops.length;
@@ -431,10 +422,11 @@ export class DeviceReplica {
     this.reporting = (async () => {
       await this.folder.whenIdle();
       await this.pushing;
+      return this.inSync();
     })()
       .then(
-        () => {
-          this.report(this.inSync(), false);
+        (inSync) => {
+          this.report(inSync, false);
         },
         () => undefined,
       )

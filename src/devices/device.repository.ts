@@ -4,7 +4,7 @@
  * one id race, the one with the lowest HLC wins everywhere. `devices` is local to this node:
  * the devices that registered here, their name and when they were last seen.
  */
-import type { Db } from '../db/database.js';
+import type { Executor, MetadataStore } from '../storage/metadata/dialect.js';
 
 export interface DeviceOwner {
   readonly deviceId: string;
@@ -14,50 +14,71 @@ export interface DeviceOwner {
 }
 
 export class DeviceRepository {
-  private readonly ownerStmt;
-  private readonly putOwnerStmt;
-  private readonly touchStmt;
-  private readonly unownedStmt;
+  constructor(private readonly store: MetadataStore) {}
 
-  constructor(db: Db) {
-    this.ownerStmt = db.prepare(
-      'SELECT device_id AS deviceId, username, folder, name FROM device_owners WHERE device_id = ?',
-    );
-    // The registration with the lowest HLC wins: applying the same set of device.put in any
-    // order leaves the same owner.
-    this.putOwnerStmt = db.prepare(`
-      INSERT INTO device_owners (device_id, username, folder, name, hlc) VALUES (?, ?, ?, ?, ?)
-      ON CONFLICT (device_id) DO UPDATE SET
-        username = excluded.username, folder = excluded.folder, name = excluded.name,
-        hlc = excluded.hlc
-      WHERE excluded.hlc < device_owners.hlc`);
-    this.touchStmt = db.prepare(`
-      INSERT INTO devices (device_id, username, folder, name, created_at, last_seen)
-      VALUES (?, ?, ?, ?, ?, ?)
-      ON CONFLICT (device_id) DO UPDATE SET username = excluded.username,
-        folder = excluded.folder, name = excluded.name, last_seen = excluded.last_seen`);
-    this.unownedStmt = db.prepare(`
-      SELECT device_id AS deviceId, username, folder, name FROM devices d
-      WHERE NOT EXISTS (SELECT 1 FROM device_owners o WHERE o.device_id = d.device_id)`);
+  /** Who this device id belongs to, as far as this site knows (null: nobody yet). */
+  async owner(deviceId: string): Promise<DeviceOwner | null> {
+    const row = await this.store.db
+      .selectFrom('device_owners')
+      .select(['device_id as deviceId', 'username', 'folder', 'name'])
+      .where('device_id', '=', deviceId)
+      .executeTakeFirst();
+    return row ?? null;
   }
 
-  /** Who this device id belongs to, as far as this node knows (null: nobody yet). */
-  owner(deviceId: string): DeviceOwner | null {
-    return (this.ownerStmt.get(deviceId) as DeviceOwner | undefined) ?? null;
-  }
-
-  /** Folds a `device.put` in (lowest HLC wins). */
-  putOwner(owner: DeviceOwner, hlc: string): void {
-    this.putOwnerStmt.run(owner.deviceId, owner.username, owner.folder, owner.name, hlc);
+  /**
+   * Folds a `device.put` in. The registration with the lowest HLC wins: applying the same set
+   * of device.put in any order leaves the same owner.
+   */
+  async putOwner(trx: Executor, owner: DeviceOwner, hlc: string): Promise<void> {
+    await trx
+      .insertInto('device_owners')
+      .values({
+        device_id: owner.deviceId,
+        username: owner.username,
+        folder: owner.folder,
+        name: owner.name,
+        hlc,
+      })
+      .onConflict((oc) =>
+        oc
+          .column('device_id')
+          .doUpdateSet((eb) => ({
+            username: eb.ref('excluded.username'),
+            folder: eb.ref('excluded.folder'),
+            name: eb.ref('excluded.name'),
+            hlc: eb.ref('excluded.hlc'),
+          }))
+          .where('excluded.hlc', '<', (eb) => eb.ref('device_owners.hlc')),
+      )
+      .execute();
   }
 
   /** Notes that the device registered (or came back) here. */
-  touch(owner: DeviceOwner, now: number): void {
-    this.touchStmt.run(owner.deviceId, owner.username, owner.folder, owner.name, now, now);
+  async touch(owner: DeviceOwner, now: number, trx: Executor = this.store.db): Promise<void> {
+    const row = { username: owner.username, folder: owner.folder, name: owner.name };
+    await trx
+      .insertInto('devices')
+      .values({ device_id: owner.deviceId, ...row, created_at: now, last_seen: now })
+      .onConflict((oc) => oc.column('device_id').doUpdateSet({ ...row, last_seen: now }))
+      .execute();
   }
 
   /** Devices registered here before ownership replicated (to announce them once). */
-  unowned(): DeviceOwner[] {
-    return this.unownedStmt.all() as DeviceOwner[];
+  async unowned(): Promise<DeviceOwner[]> {
+    return this.store.db
+      .selectFrom('devices as d')
+      .select(['d.device_id as deviceId', 'd.username', 'd.folder', 'd.name'])
+      .where((eb) =>
+        eb.not(
+          eb.exists(
+            eb
+              .selectFrom('device_owners as o')
+              .select('o.device_id')
+              .whereRef('o.device_id', '=', 'd.device_id'),
+          ),
+        ),
+      )
+      .execute();
   }
 }

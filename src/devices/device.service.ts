@@ -8,7 +8,6 @@ import type { Readable } from 'node:stream';
 import type { Principal } from '../accounts/principal.js';
 import { BadRequestError, ConflictError, ForbiddenError, NotFoundError } from '../core/errors.js';
 import { AppError } from '../core/errors.js';
-import type { Db } from '../db/database.js';
 import { checkRelativePath } from '../folders/core/index.js';
 import type { ChangeLog } from '../oplog/change-log.js';
 import type { Op } from '../oplog/op.js';
@@ -19,6 +18,7 @@ import type { FolderAccess } from './folder-access.js';
 import type { UploadStore } from './upload-store.js';
 import type { DeviceRepository } from './device.repository.js';
 import { isDeviceIdOf } from './core/device-id.js';
+import { Limiter } from '../core/limiter.js';
 import type { BlockList } from '../folders/blocks.js';
 
 /** What the service needs of a synced folder of this node. */
@@ -31,16 +31,16 @@ export interface DeviceFolder {
 }
 
 export interface DeviceServiceDeps {
-  readonly db: Db;
   readonly oplog: OpLogRepository;
   readonly changes: ChangeLog;
   /** Who each device id belongs to (replicated) and the devices seen here. */
   readonly devices: DeviceRepository;
   readonly access: FolderAccess;
-  readonly uploads: UploadStore;
+  /** Null when the node has no synced folders (a site on PostgreSQL). */
+  readonly uploads: UploadStore | null;
   readonly folder: (id: string) => DeviceFolder | undefined;
   /** Ids that are nodes (this one and its peers): never accepted as a device id. */
-  readonly isNode: (id: string) => boolean;
+  readonly isNode: (id: string) => Promise<boolean>;
   readonly nodeName: string;
   readonly now?: () => number;
 }
@@ -54,10 +54,11 @@ export class UnprocessableError extends AppError {
 export class DeviceService {
   private readonly feed: DeviceFeed;
   private readonly waiters = new Set<() => void>();
+  private readonly registrations = new Limiter(1);
   private closed = false;
 
   constructor(private readonly deps: DeviceServiceDeps) {
-    this.feed = new DeviceFeed(deps.db, deps.oplog);
+    this.feed = new DeviceFeed(deps.oplog);
     deps.changes.onOps((ops) => {
       if (ops.some((op) => op.body.kind === 'file.put')) this.wake();
     });
@@ -78,53 +79,67 @@ export class DeviceService {
    * core/device-id.ts) may be registered afresh: whoever learns a device id from a feed cannot
    * claim it at a node its real registration has not reached yet.
    */
-  register(
+  async register(
     principal: Principal,
     folder: string,
     deviceId: string,
     name: string,
     nonce?: string,
-  ): { deviceId: string; folder: string; node: string; acked: number } {
+  ): Promise<{ deviceId: string; folder: string; node: string; acked: number }> {
     this.folderFor(principal, folder);
-    const { db, oplog, devices } = this.deps;
+    // One registration at a time in this process: the check and the device.put in turn.
+    return this.registrations.run(() => this.registerNow(principal, folder, deviceId, name, nonce));
+  }
+
+  private async registerNow(
+    principal: Principal,
+    folder: string,
+    deviceId: string,
+    name: string,
+    nonce: string | undefined,
+  ): Promise<{ deviceId: string; folder: string; node: string; acked: number }> {
+    const { oplog, devices } = this.deps;
     const now = (this.deps.now ?? Date.now)();
-    db.transaction(() => {
-      const owner = devices.owner(deviceId);
-      if (owner && (owner.username !== principal.username || owner.folder !== folder)) {
-        throw new ConflictError('This device id is registered for another account or folder.');
+    const device = { deviceId, username: principal.username, folder, name };
+    const owner = await devices.owner(deviceId);
+    if (owner && (owner.username !== principal.username || owner.folder !== folder)) {
+      throw new ConflictError('This device id is registered for another account or folder.');
+    }
+    // Two first registrations of one id racing (at two nodes, or two processes of a site)
+    // converge: the device.put with the lowest HLC wins everywhere (device.repository.ts).
+    if (owner) {
+      await devices.touch(device, now);
+    } else {
+      // A device id is an origin in the op log: it must not be, or pretend to be, a node.
+      if (await this.deps.isNode(deviceId)) {
+        throw new ConflictError('This device id is taken; remove DIR/.mosaic/device.db.');
       }
-      if (!owner) {
-        // A device id is an origin in the op log: it must not be, or pretend to be, a node.
-        if (this.deps.isNode(deviceId)) {
-          throw new ConflictError('This device id is taken; remove DIR/.mosaic/device.db.');
-        }
-        if (nonce === undefined || !isDeviceIdOf(deviceId, principal.username, nonce)) {
-          throw new ConflictError(
-            'This device id is not bound to your account (or its registration has not reached ' +
-              'this node yet); retry later, or remove DIR/.mosaic/device.db to start afresh.',
-          );
-        }
-        this.deps.changes.commit({
-          kind: 'device.put',
-          deviceId,
-          username: principal.username,
-          folder,
-          name,
-        });
+      if (nonce === undefined || !isDeviceIdOf(deviceId, principal.username, nonce)) {
+        throw new ConflictError(
+          'This device id is not bound to your account (or its registration has not reached ' +
+            'this node yet); retry later, or remove DIR/.mosaic/device.db to start afresh.',
+        );
       }
-      devices.touch({ deviceId, username: principal.username, folder, name }, now);
-    })();
-    return { deviceId, folder, node: this.deps.nodeName, acked: oplog.contiguous(deviceId) };
+      await this.deps.changes.commitMany([{ kind: 'device.put', ...device }], (trx) =>
+        devices.touch(device, now, trx),
+      );
+    }
+    return {
+      deviceId,
+      folder,
+      node: this.deps.nodeName,
+      acked: await oplog.contiguous(deviceId),
+    };
   }
 
   /**
    * Devices registered here before ownership was replicated get their `device.put` now (once),
    * so that every node learns who they belong to.
    */
-  announceLegacyDevices(): number {
-    const legacy = this.deps.devices.unowned();
+  async announceLegacyDevices(): Promise<number> {
+    const legacy = await this.deps.devices.unowned();
     if (legacy.length === 0) return 0;
-    this.deps.changes.commitMany(legacy.map((d) => ({ kind: 'device.put' as const, ...d })));
+    await this.deps.changes.commitMany(legacy.map((d) => ({ kind: 'device.put' as const, ...d })));
     return legacy.length;
   }
 
@@ -133,8 +148,13 @@ export class DeviceService {
    * paths that stay inside the folder (the same check as for peers). One bad operation refuses
    * the whole batch (422) and applies nothing.
    */
-  push(principal: Principal, folder: string, deviceId: string, ops: readonly Op[]): number {
-    this.deviceOf(principal, folder, deviceId);
+  async push(
+    principal: Principal,
+    folder: string,
+    deviceId: string,
+    ops: readonly Op[],
+  ): Promise<number> {
+    await this.deviceOf(principal, folder, deviceId);
     for (const op of ops) {
       if (op.origin !== deviceId) throw new UnprocessableError('An operation of another origin.');
       if (op.body.kind !== 'file.put' || op.body.folder !== folder) {
@@ -148,12 +168,12 @@ export class DeviceService {
       }
     }
     try {
-      this.deps.changes.receive(ops);
+      await this.deps.changes.receive(ops);
     } catch (error) {
       // The clock check (a device clock far ahead) and the like: the device's fault, not ours.
       throw new BadRequestError(`Operations refused: ${(error as Error).message}`);
     }
-    return this.deps.oplog.contiguous(deviceId);
+    return await this.deps.oplog.contiguous(deviceId);
   }
 
   /**
@@ -169,10 +189,10 @@ export class DeviceService {
     waitMs: number,
     gone: () => boolean,
   ): Promise<FeedPage> {
-    this.deviceOf(principal, folder, deviceId);
+    await this.deviceOf(principal, folder, deviceId);
     const deadline = Date.now() + waitMs;
     for (;;) {
-      const page = this.feed.read(folder, deviceId, cursor, limit);
+      const page = await this.feed.read(folder, deviceId, cursor, limit);
       if (page.ops.length > 0 || this.closed || gone() || Date.now() >= deadline) return page;
       await new Promise<void>((resolve) => {
         const done = () => {
@@ -196,7 +216,7 @@ export class DeviceService {
     const out: { hash: string; received: number }[] = [];
     for (const hash of new Set(hashes)) {
       if ((await found.contentFor(hash)) !== null) continue;
-      out.push({ hash, received: await this.deps.uploads.received(found.root, hash) });
+      out.push({ hash, received: await this.uploads().received(found.root, hash) });
     }
     return out;
   }
@@ -214,12 +234,17 @@ export class DeviceService {
       body.resume();
       return { received: size, complete: true };
     }
-    return this.deps.uploads.receive(folder, found.root, hash, size, offset, body);
+    return this.uploads().receive(folder, found.root, hash, size, offset, body);
   }
 
   async uploadBatch(principal: Principal, folder: string, body: Readable): Promise<number> {
     const found = this.folderFor(principal, folder);
-    return this.deps.uploads.receiveFrames(folder, found.root, body);
+    return this.uploads().receiveFrames(folder, found.root, body);
+  }
+
+  private uploads(): UploadStore {
+    if (this.deps.uploads === null) throw new NotFoundError('Folder');
+    return this.deps.uploads;
   }
 
   /** Ends every long poll (the node is stopping). */
@@ -233,9 +258,9 @@ export class DeviceService {
   }
 
   /** The device must be this account's, for this folder, by the cluster-wide owner record. */
-  private deviceOf(principal: Principal, folder: string, deviceId: string): void {
+  private async deviceOf(principal: Principal, folder: string, deviceId: string): Promise<void> {
     this.folderFor(principal, folder);
-    const owner = this.deps.devices.owner(deviceId);
+    const owner = await this.deps.devices.owner(deviceId);
     if (owner?.username !== principal.username || owner.folder !== folder) {
       throw new ForbiddenError(
         'Register this device first (its id belongs to no device of yours).',

@@ -8,6 +8,8 @@ import { openDatabase } from '../db/database.js';
 import { Faults } from '../faults/faults.js';
 import { frameHeader } from '../folders/content-frames.js';
 import { ensureMarker } from '../folders/marker.js';
+import { FolderIndexRepository } from '../folders/folder-index.repository.js';
+import { localOf } from '../folders/testing.js';
 import { readUploadFrames, UploadStore } from './upload-store.js';
 
 const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
@@ -55,7 +57,7 @@ describe('UploadStore', () => {
     try {
       await ensureMarker(root, 'docs');
       const db = openDatabase(':memory:');
-      const store = new UploadStore(db, Faults.none());
+      const store = new UploadStore(new FolderIndexRepository(localOf(db)), Faults.none());
       const data = Buffer.from('0123456789');
       const hash = sha(data);
       expect(
@@ -93,7 +95,10 @@ describe('UploadStore', () => {
     const root = await mkdtemp(join(tmpdir(), 'mosaic-uploads-'));
     try {
       await mkdir(join(root, 'sub'));
-      const store = new UploadStore(openDatabase(':memory:'), Faults.none());
+      const store = new UploadStore(
+        new FolderIndexRepository(localOf(openDatabase(':memory:'))),
+        Faults.none(),
+      );
       const data = Buffer.from('x');
       await expect(
         store.receive('docs', root, sha(data), 1, 0, Readable.from([data])),

@@ -20,7 +20,7 @@ import { randomUUID } from 'node:crypto';
 import { fsyncDir } from '../core/fsync.js';
 import { BadRequestError, ConflictError } from '../core/errors.js';
 import { Limiter } from '../core/limiter.js';
-import type { Db } from '../db/database.js';
+import type { FolderIndexRepository } from '../folders/folder-index.repository.js';
 import type { Faults } from '../faults/faults.js';
 import { FRAME_HEADER_BYTES, MAX_FRAMED_FILE_BYTES } from '../folders/content-frames.js';
 import { MOSAIC_DIR } from '../folders/ignore.js';
@@ -31,17 +31,13 @@ export class UploadError extends BadRequestError {}
 
 export class UploadStore {
   private readonly busy = new Set<string>();
-  private readonly insertStmt;
   private readonly io = new Limiter(16);
 
+  /** Finished uploads are recorded in the folders' trash table (`index.trash`), by content. */
   constructor(
-    private readonly db: Db,
+    private readonly index: FolderIndexRepository,
     private readonly faults: Faults,
-  ) {
-    this.insertStmt = db.prepare(
-      'INSERT OR REPLACE INTO folder_trash (folder, hash, file, trashed_at) VALUES (?, ?, ?, ?)',
-    );
-  }
+  ) {}
 
   /** Bytes of `hash` received so far for folder rooted at `root` (0: none). */
   async received(root: string, hash: string): Promise<number> {
@@ -153,7 +149,7 @@ export class UploadStore {
     await Promise.all(writes);
     if (failure !== null) throw failure as Error;
     await fsyncDir(this.dirOf(root));
-    this.register(folder, kept);
+    await this.register(folder, kept);
     return kept.length;
   }
 
@@ -167,7 +163,7 @@ export class UploadStore {
     }
     await rename(part, file);
     await fsyncDir(this.dirOf(root));
-    this.register(folder, [{ hash, file }]);
+    await this.register(folder, [{ hash, file }]);
   }
 
   /**
@@ -182,7 +178,9 @@ export class UploadStore {
       const info = await stat(file).catch(() => null);
       if (!info || now - info.mtimeMs < maxAgeMs) continue;
       await rm(file, { force: true });
-      this.db.prepare('DELETE FROM folder_trash WHERE folder = ? AND file = ?').run(folder, file);
+      await this.index.exclusive(() => {
+        this.index.trash.record(folder, [], [file], now);
+      });
       removed++;
     }
     return removed;
@@ -201,11 +199,13 @@ export class UploadStore {
   }
 
   /** One transaction (one fsync) for a whole batch. */
-  private register(folder: string, files: readonly { hash: string; file: string }[]): void {
-    const now = Date.now();
-    this.db.transaction(() => {
-      for (const f of files) this.insertStmt.run(folder, f.hash, f.file, now);
-    })();
+  private async register(
+    folder: string,
+    files: readonly { hash: string; file: string }[],
+  ): Promise<void> {
+    await this.index.exclusive(() => {
+      this.index.trash.record(folder, files, [], Date.now());
+    });
   }
 
   private dirOf(root: string): string {

@@ -19,7 +19,7 @@ import { OpLogRepository } from '../oplog/oplog.repository.js';
 import type { ContentSource } from './content-source.js';
 import { FolderIndexRepository } from './folder-index.repository.js';
 import { FolderSync } from './folder-sync.js';
-import { folderChangeLog } from './testing.js';
+import { folderChangeLog, localOf, storeFor } from './testing.js';
 import { ensureMarker } from './marker.js';
 
 const SELF = 'aaaaaaaaaaaaaaa1';
@@ -62,14 +62,13 @@ describe('a crash between placing pulled files and recording them', () => {
     const root = join(base, 'folder');
     await mkdir(root);
     await ensureMarker(root, 'folder');
-    const index = new FolderIndexRepository(db);
-    const oplog = new OpLogRepository(db);
+    const index = new FolderIndexRepository(localOf(db));
+    const oplog = new OpLogRepository(storeFor(db));
     const changes = folderChangeLog(db, SELF, index, oplog);
     const contents = Array.from({ length: FILES }, (_, i) => content(i));
     const node = (crash: boolean) =>
       new FolderSync({
         config: { id: 'folder', root },
-        db,
         index,
         changes,
         selfId: SELF,
@@ -97,7 +96,7 @@ describe('a crash between placing pulled files and recording them', () => {
         originName: 'n2',
       },
     });
-    changes.receive(contents.map((_, i) => put(i, false)));
+    await changes.receive(contents.map((_, i) => put(i, false)));
     const first = node(true);
     await first.syncNow();
     await first.close();
@@ -105,7 +104,7 @@ describe('a crash between placing pulled files and recording them', () => {
     expect(existsSync(join(root, 'p0.txt'))).toBe(true);
     expect(index.get('folder', 'p0.txt')?.localHash).toBeNull();
     // Meanwhile the peer deleted them all.
-    changes.receive(contents.map((_, i) => put(i, true)));
+    await changes.receive(contents.map((_, i) => put(i, true)));
     const second = node(false);
     await second.syncNow();
     await second.syncNow();
@@ -114,20 +113,19 @@ describe('a crash between placing pulled files and recording them', () => {
       expect(existsSync(join(root, `p${i}.txt`)), `p${i}.txt came back`).toBe(false);
       expect(index.get('folder', `p${i}.txt`)?.deleted).toBe(true);
     }
-    expect(oplog.lastSeq(SELF)).toBe(0); // no version of this node's own
+    expect(await oplog.lastSeq(SELF)).toBe(0); // no version of this node's own
   });
 
   it('lets a delete remove directories made before the crash', async () => {
     const root = join(base, 'folder');
     await mkdir(root);
     await ensureMarker(root, 'folder');
-    const index = new FolderIndexRepository(db);
-    const oplog = new OpLogRepository(db);
+    const index = new FolderIndexRepository(localOf(db));
+    const oplog = new OpLogRepository(storeFor(db));
     const changes = folderChangeLog(db, SELF, index, oplog);
     const node = (crash: boolean) =>
       new FolderSync({
         config: { id: 'folder', root },
-        db,
         index,
         changes,
         selfId: SELF,
@@ -155,12 +153,12 @@ describe('a crash between placing pulled files and recording them', () => {
         originName: 'n2',
       },
     });
-    changes.receive([0, 1, 2].map((i) => dir(i, false)));
+    await changes.receive([0, 1, 2].map((i) => dir(i, false)));
     const first = node(true);
     await first.syncNow();
     await first.close();
     expect(existsSync(join(root, 'd0'))).toBe(true);
-    changes.receive([0, 1, 2].map((i) => dir(i, true)));
+    await changes.receive([0, 1, 2].map((i) => dir(i, true)));
     const second = node(false);
     await second.syncNow();
     await second.syncNow();
@@ -169,6 +167,6 @@ describe('a crash between placing pulled files and recording them', () => {
       expect(existsSync(join(root, `d${i}`)), `d${i} came back`).toBe(false);
       expect(index.get('folder', `d${i}`)?.deleted).toBe(true);
     }
-    expect(oplog.lastSeq(SELF)).toBe(0);
+    expect(await oplog.lastSeq(SELF)).toBe(0);
   });
 });

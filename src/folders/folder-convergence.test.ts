@@ -4,15 +4,16 @@
  * duplicates. Once every node holds every operation, every node must hold the same versions at
  * the same paths: conflict copies included, whichever node saw which versions meet.
  */
+import { localOf, storeFor } from './testing.js';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { SqliteAccountRepository } from '../accounts/account.repository.js';
-import { HybridClock } from '../core/hlc.js';
+import { SqlAccountRepository } from '../accounts/account.repository.js';
+import { OpClockRepository } from '../storage/metadata/op-clock.repository.js';
 import { openDatabase, type Db } from '../db/database.js';
 import { ChangeLog } from '../oplog/change-log.js';
 import type { Op } from '../oplog/op.js';
 import { OpLogRepository } from '../oplog/oplog.repository.js';
-import { SqlitePictureRepository } from '../pictures/picture.repository.js';
+import { SqlPictureRepository } from '../pictures/picture.repository.js';
 import { DeviceRepository } from '../devices/device.repository.js';
 import { bumpVv, compareVv, isConflictName } from './core/index.js';
 import { FolderIndexRepository } from './folder-index.repository.js';
@@ -32,22 +33,34 @@ interface SimNode {
 
 function makeNode(id: string, now: () => number): SimNode {
   const db = openDatabase(':memory:');
-  const index = new FolderIndexRepository(db);
-  const log = new OpLogRepository(db);
-  const changes = new ChangeLog(db, log, new HybridClock(id, now), id, {
-    pictures: new SqlitePictureRepository(db),
-    accounts: new SqliteAccountRepository(db),
-    hasBlob: () => false,
-    devices: new DeviceRepository(db),
-    folders: index,
-    selfId: id,
-  });
+  const index = new FolderIndexRepository(localOf(db));
+  const log = new OpLogRepository(storeFor(db));
+  const store = storeFor(db);
+  const changes = new ChangeLog(
+    store,
+    log,
+    new OpClockRepository(store.dialect, now),
+    id,
+    {
+      pictures: new SqlPictureRepository(store),
+      accounts: new SqlAccountRepository(store),
+      hasBlob: () => false,
+      devices: new DeviceRepository(store),
+      folders: index,
+      selfId: id,
+    },
+    now,
+  );
   return { id, db, index, changes, log };
 }
 
 /** Every operation in a node's log, in log order. */
-function opsOf(node: SimNode): Op[] {
-  return Object.keys(node.log.versionVector()).flatMap((o) => node.log.range(o, 0, 1_000_000));
+async function opsOf(node: SimNode): Promise<Op[]> {
+  const all: Op[] = [];
+  for (const o of Object.keys(await node.log.versionVector())) {
+    all.push(...(await node.log.range(o, 0, 1_000_000)));
+  }
+  return all;
 }
 
 /** What must be equal everywhere: per path the version (not the disk state). */
@@ -94,12 +107,12 @@ const step: fc.Arbitrary<Step> = fc.oneof(
   fc.record({ t: fc.constant('wait' as const), ms: fc.integer({ min: 0, max: 1500 }) }),
 );
 
-function run(steps: readonly Step[], finalOrder: readonly number[]): SimNode[] {
+async function run(steps: readonly Step[], finalOrder: readonly number[]): Promise<SimNode[]> {
   let now = T0;
   const nodes = IDS.map((id) => makeNode(id, () => now));
   const at = (i: number): SimNode => nodes[i % nodes.length] as SimNode;
   // An edit is based on the version the node holds (its disk is assumed up to date).
-  const edit = (
+  const edit = async (
     node: SimNode,
     path: string,
     hash: string | null,
@@ -107,7 +120,7 @@ function run(steps: readonly Step[], finalOrder: readonly number[]): SimNode[] {
   ) => {
     const current = node.index.get('f', path);
     if (hash === null && entry === 'file' && (current === undefined || current.deleted)) return;
-    node.changes.commit({
+    await node.changes.commit({
       kind: 'file.put',
       folder: 'f',
       path,
@@ -121,14 +134,14 @@ function run(steps: readonly Step[], finalOrder: readonly number[]): SimNode[] {
     });
   };
   for (const s of steps) {
-    if (s.t === 'write') edit(at(s.node), PATHS[s.path] ?? '', HASHES[s.hash] ?? '');
-    else if (s.t === 'delete') edit(at(s.node), PATHS[s.path] ?? '', null);
-    else if (s.t === 'mkdir') edit(at(s.node), PATHS[s.path] ?? '', null, 'dir');
+    if (s.t === 'write') await edit(at(s.node), PATHS[s.path] ?? '', HASHES[s.hash] ?? '');
+    else if (s.t === 'delete') await edit(at(s.node), PATHS[s.path] ?? '', null);
+    else if (s.t === 'mkdir') await edit(at(s.node), PATHS[s.path] ?? '', null, 'dir');
     else if (s.t === 'wait') now += s.ms;
     else {
-      const ops = opsOf(at(s.from));
+      const ops = await opsOf(at(s.from));
       const op = ops[s.pick % Math.max(1, ops.length)];
-      if (op) at(s.to).changes.receive([op]);
+      if (op) await at(s.to).changes.receive([op]);
     }
   }
   // Heal: every node gets every operation (one at a time, in a shuffled order, repeated until
@@ -136,7 +149,7 @@ function run(steps: readonly Step[], finalOrder: readonly number[]): SimNode[] {
   for (let changed = true; changed;) {
     changed = false;
     for (const to of nodes) {
-      const all = nodes.filter((n) => n !== to).flatMap(opsOf);
+      const all = (await Promise.all(nodes.filter((n) => n !== to).map(opsOf))).flat();
       const order = all
         .map((_, i) => i)
         .sort(
@@ -146,7 +159,7 @@ function run(steps: readonly Step[], finalOrder: readonly number[]): SimNode[] {
         );
       for (const i of order) {
         const op = all[i];
-        if (op && to.changes.receive([op]).applied.length > 0) changed = true;
+        if (op && (await to.changes.receive([op])).applied.length > 0) changed = true;
       }
     }
   }
@@ -154,19 +167,19 @@ function run(steps: readonly Step[], finalOrder: readonly number[]): SimNode[] {
 }
 
 describe('folder convergence through the op log', () => {
-  it('gives every node the same versions and conflict copies, in any delivery order', () => {
-    fc.assert(
-      fc.property(
+  it('gives every node the same versions and conflict copies, in any delivery order', async () => {
+    await fc.assert(
+      fc.asyncProperty(
         fc.array(step, { maxLength: 30 }),
         fc.array(fc.nat(1000), { minLength: 1, maxLength: 20 }),
-        (steps, finalOrder) => {
-          const nodes = run(steps, finalOrder);
+        async (steps, finalOrder) => {
+          const nodes = await run(steps, finalOrder);
           try {
             const first = versions(nodes[0] as SimNode);
             for (const n of nodes.slice(1)) expect(versions(n)).toEqual(first);
             // Nothing a user wrote is lost: every live file version that no other version of its
             // path dominates is there, as the path's version or as a conflict copy of it.
-            const made = opsOf(nodes[0] as SimNode).flatMap((op) =>
+            const made = (await opsOf(nodes[0] as SimNode)).flatMap((op) =>
               op.body.kind === 'file.put' && PATHS.includes(op.body.path) ? [op.body] : [],
             );
             for (const v of made) {
@@ -194,7 +207,7 @@ describe('folder convergence through the op log', () => {
     );
   });
 
-  it('makes the copy at a node that received a version dominating both sides first', () => {
+  it('makes the copy at a node that received a version dominating both sides first', async () => {
     let now = T0;
     const [a, b, c] = IDS.map((id) => makeNode(id, () => now)) as [SimNode, SimNode, SimNode];
     const put = (node: SimNode, hash: string, vv: Record<string, number>) =>
@@ -210,17 +223,17 @@ describe('folder convergence through the op log', () => {
         vv,
         originName: node === a ? 'n1' : 'n2',
       });
-    const loser = put(a, HASHES[0] ?? '', { [a.id]: 1 });
+    const loser = await put(a, HASHES[0] ?? '', { [a.id]: 1 });
     now += 1000;
-    const winner = put(b, HASHES[1] ?? '', { [b.id]: 1 });
+    const winner = await put(b, HASHES[1] ?? '', { [b.id]: 1 });
     // b sees the loser: conflict decided at b (copy made), then b edits the merged winner.
-    b.changes.receive([loser]);
+    await b.changes.receive([loser]);
     now += 1000;
     const merged = b.index.get('f', 's0.txt');
-    put(b, HASHES[2] ?? '', bumpVv(merged?.vv ?? {}, b.id));
+    await put(b, HASHES[2] ?? '', bumpVv(merged?.vv ?? {}, b.id));
     // c receives b's ops newest first: the dominating edit, then the winner, then the loser.
-    c.changes.receive([...opsOf(b)].reverse());
-    c.changes.receive([loser, winner]);
+    await c.changes.receive([...(await opsOf(b))].reverse());
+    await c.changes.receive([loser, winner]);
     const copies = (n: SimNode) => versions(n).filter((v) => isConflictName(v.path) && !v.deleted);
     expect(copies(b)).toHaveLength(1);
     expect(copies(c)).toEqual(copies(b));

@@ -1,3 +1,4 @@
+import { localOf } from './testing.js';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -13,7 +14,7 @@ let index: FolderIndexRepository;
 beforeEach(async () => {
   dir = await mkdtemp(join(tmpdir(), 'mosaic-index-'));
   db = openDatabase(join(dir, 'mosaic.db'));
-  index = new FolderIndexRepository(db);
+  index = new FolderIndexRepository(localOf(db));
 });
 afterEach(async () => {
   db.close();

@@ -1,4 +1,5 @@
-import type { Db } from '../db/database.js';
+import type { LocalSqlite } from '../storage/metadata/dialect.js';
+import { FolderTrashRepository } from './folder-trash.repository.js';
 import { FolderVersionsRepository } from './folder-versions.repository.js';
 
 export type FileKind = 'file' | 'dir';
@@ -87,12 +88,25 @@ export class FolderIndexRepository {
   private readonly pageStmt;
   private readonly totalsStmt;
   private readonly neededStmt;
+  private readonly conflictStmt;
+  private readonly pathByHashStmt;
   private readonly upsertBatch: (rows: readonly FolderFileRow[]) => void;
   /** The siblings of conflicting paths and the versions a pull is writing (migration 11). */
   readonly versions: FolderVersionsRepository;
 
-  constructor(db: Db) {
+  /** Files of the folders' trash directories, by content. */
+  readonly trash: FolderTrashRepository;
+
+  /**
+   * Synchronous, on the SQLite store's one connection (`local`): folders stay on one machine,
+   * and the scanner and the puller read rows one path at a time. Call a method that writes
+   * either inside a ChangeLog transaction (which holds the connection) or inside `exclusive`,
+   * never bare: a bare write could slip into another caller's open transaction.
+   */
+  constructor(private readonly local: LocalSqlite) {
+    const db = local.database;
     this.versions = new FolderVersionsRepository(db);
+    this.trash = new FolderTrashRepository(db);
     this.getStmt = db.prepare(`SELECT ${COLUMNS} FROM folder_files WHERE folder = ? AND path = ?`);
     this.upsertStmt = db.prepare(
       `INSERT INTO folder_files (${COLUMNS})
@@ -134,9 +148,22 @@ export class FolderIndexRepository {
       `SELECT ${COLUMNS} FROM folder_files
        WHERE folder = ? AND need = 1 AND path > ? ORDER BY path LIMIT ?`,
     );
+    this.pathByHashStmt = db
+      .prepare('SELECT path FROM folder_files WHERE folder = ? AND hash = ? LIMIT 1')
+      .pluck();
+    this.conflictStmt = db
+      .prepare(
+        "SELECT path FROM folder_files WHERE folder = ? AND deleted = 0 AND path LIKE '%.sync-conflict-%'",
+      )
+      .pluck();
     this.upsertBatch = db.transaction((rows: readonly FolderFileRow[]) => {
       for (const row of rows) this.upsertStmt.run(toDb(row));
     });
+  }
+
+  /** Runs `fn` holding the connection, in turn with the metadata store's transactions. */
+  exclusive<T>(fn: () => T): Promise<T> {
+    return this.local.exclusive(fn);
   }
 
   get(folder: string, path: string): FolderFileRow | undefined {
@@ -159,6 +186,11 @@ export class FolderIndexRepository {
     return (this.allByHashStmt.all(folder, hash, limit) as DbRow[]).map(fromDb);
   }
 
+  /** A path of the folder whose version has this content (to name a transfer). */
+  pathWithContent(folder: string, hash: string): string | null {
+    return (this.pathByHashStmt.get(folder, hash) as string | undefined) ?? null;
+  }
+
   findByHash(folder: string, hash: string): FolderFileRow | undefined {
     const row = this.byHashStmt.get(folder, hash) as DbRow | undefined;
     return row === undefined ? undefined : fromDb(row);
@@ -178,6 +210,11 @@ export class FolderIndexRepository {
   /** Up to `limit` rows with a path after `afterPath` ('' for the first), in path order. */
   page(folder: string, afterPath: string, limit: number): FolderFileRow[] {
     return (this.pageStmt.all(folder, afterPath, limit) as DbRow[]).map(fromDb);
+  }
+
+  /** Paths of the folder's live files that are named like conflict copies. */
+  conflictCandidates(folder: string): string[] {
+    return this.conflictStmt.all(folder) as string[];
   }
 
   countAndBytes(folder: string): FolderTotals {

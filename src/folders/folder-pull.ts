@@ -150,10 +150,15 @@ export class FolderPull {
       const dirs = page.filter((r) => !r.deleted && r.kind === 'dir');
       if (dirs.length > 0) {
         // Like files (below): after a crash before the record, the scan recognises them.
-        this.deps.index.versions.addApplying(
-          this.id,
-          dirs.map((r) => ({ path: r.path, hash: APPLYING_DIR, mtimeMs: 0, vv: r.vv })),
-        );
+        const applying = dirs.map((r) => ({
+          path: r.path,
+          hash: APPLYING_DIR,
+          mtimeMs: 0,
+          vv: r.vv,
+        }));
+        await this.deps.index.exclusive(() => {
+          this.deps.index.versions.addApplying(this.id, applying);
+        });
         for (const row of dirs) await this.applyOne(row);
         await this.writer.flush(dirs.map((r) => r.path));
       }
@@ -167,13 +172,13 @@ export class FolderPull {
         files = files.filter((r) => !round.includes(r));
         // Remembered before the first rename, forgotten with the records: after a crash in
         // between, the scan recognises these files as the versions being applied.
-        const endApplying = span('pull.addApplying', round.length);
-        this.deps.index.versions.addApplying(
-          this.id,
-          round.flatMap((r) =>
-            r.hash === null ? [] : [{ path: r.path, hash: r.hash, mtimeMs: r.mtimeMs, vv: r.vv }],
-          ),
+        const applying = round.flatMap((r) =>
+          r.hash === null ? [] : [{ path: r.path, hash: r.hash, mtimeMs: r.mtimeMs, vv: r.vv }],
         );
+        const endApplying = span('pull.addApplying', round.length);
+        await this.deps.index.exclusive(() => {
+          this.deps.index.versions.addApplying(this.id, applying);
+        });
         endApplying();
         await this.applyFiles(round);
         await timed('pull.flush', () => this.writer.flush(round.map((r) => r.path)), round.length);
@@ -184,7 +189,7 @@ export class FolderPull {
       }
     }
     await this.applyDeletions(deletions);
-    this.unobtainable.endPull();
+    await this.unobtainable.endPull();
     this.retryStalled();
   }
 

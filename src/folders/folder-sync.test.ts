@@ -1,17 +1,13 @@
+import { folderChangeLog, localOf, storeFor } from './testing.js';
 import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { SqliteAccountRepository } from '../accounts/account.repository.js';
-import { HybridClock } from '../core/hlc.js';
 import { openDatabase, type Db } from '../db/database.js';
-import { ChangeLog } from '../oplog/change-log.js';
 import { OpLogRepository } from '../oplog/oplog.repository.js';
-import { SqlitePictureRepository } from '../pictures/picture.repository.js';
 import { FolderIndexRepository } from './folder-index.repository.js';
-import { DeviceRepository } from '../devices/device.repository.js';
 import { FolderSync, hintedDirs } from './folder-sync.js';
 import { ensureMarker, folderTrashDir } from './marker.js';
 
@@ -28,25 +24,11 @@ afterEach(async () => {
 });
 
 function folderSync(root: string): FolderSync {
-  const oplog = new OpLogRepository(db);
-  const index = new FolderIndexRepository(db);
-  const changes = new ChangeLog(
-    db,
-    oplog,
-    new HybridClock('aaaaaaaaaaaaaaaa'),
-    'aaaaaaaaaaaaaaaa',
-    {
-      pictures: new SqlitePictureRepository(db),
-      accounts: new SqliteAccountRepository(db),
-      hasBlob: () => false,
-      folders: index,
-      devices: new DeviceRepository(db),
-      selfId: 'aaaaaaaaaaaaaaaa',
-    },
-  );
+  const oplog = new OpLogRepository(storeFor(db));
+  const index = new FolderIndexRepository(localOf(db));
+  const changes = folderChangeLog(db, 'aaaaaaaaaaaaaaaa', index, oplog);
   return new FolderSync({
     config: { id: 'folder', root },
-    db,
     index,
     changes,
     selfId: 'aaaaaaaaaaaaaaaa',

@@ -15,7 +15,6 @@
 import { readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
-import type { Db } from '../db/database.js';
 import type { ChangeLog } from '../oplog/change-log.js';
 import type { FilePut } from '../oplog/op.js';
 import { Limiter } from '../core/limiter.js';
@@ -50,7 +49,6 @@ export interface FolderStatus {
 
 export interface FolderSyncDeps {
   readonly config: FolderConfig;
-  readonly db: Db;
   readonly index: FolderIndexRepository;
   readonly changes: ChangeLog;
   readonly selfId: string;
@@ -91,7 +89,7 @@ export class FolderSync {
   private readonly recent = new RecentContent();
 
   constructor(private readonly deps: FolderSyncDeps) {
-    this.local = new LocalContent(deps.db, deps.index, (folder, paths) => {
+    this.local = new LocalContent(deps.index, (folder, paths) => {
       // A peer asked for content the index places at these paths, but their files changed
       // since they were indexed: say so, and index them again so the next ask finds them.
       deps.log.warn(
@@ -183,14 +181,7 @@ export class FolderSync {
 
   status(): FolderStatus {
     const totals = this.deps.index.countAndBytes(this.id);
-    const conflicts = (
-      this.deps.db
-        .prepare(
-          "SELECT path FROM folder_files WHERE folder = ? AND deleted = 0 AND path LIKE '%.sync-conflict-%'",
-        )
-        .pluck()
-        .all(this.id) as string[]
-    ).filter(isConflictName).length;
+    const conflicts = this.deps.index.conflictCandidates(this.id).filter(isConflictName).length;
     return {
       id: this.id,
       path: this.deps.config.root,
@@ -298,9 +289,7 @@ export class FolderSync {
         under,
         shallow: dirs !== null,
         keepContentUpTo: this.recent.maxFileBytes,
-        onBatch: (changes) => {
-          this.commitLocal(changes);
-        },
+        onBatch: (changes) => this.commitLocal(changes),
       });
       end();
       stillChanging += result.stillChanging;
@@ -329,16 +318,16 @@ export class FolderSync {
    * holds a version this node knows is recorded as that version, not made a new one (see
    * `knownVersion`).
    */
-  private commitLocal(all: readonly LocalChange[]): void {
+  private async commitLocal(all: readonly LocalChange[]): Promise<void> {
     const end = span('scan.commit', all.length);
     try {
-      this.commitChanges(all);
+      await this.commitChanges(all);
     } finally {
       end();
     }
   }
 
-  private commitChanges(all: readonly LocalChange[]): void {
+  private async commitChanges(all: readonly LocalChange[]): Promise<void> {
     const { index, selfId, selfName } = this.deps;
     const known: FolderFileRow[] = [];
     const changes = all.filter((change) => {
@@ -347,13 +336,13 @@ export class FolderSync {
       return row === null;
     });
     if (known.length > 0) {
-      this.deps.db.transaction(() => {
+      await index.exclusive(() => {
         index.upsertMany(known);
         index.versions.doneApplying(
           this.id,
           known.map((r) => r.path),
         );
-      })();
+      });
       if (known.some((r) => r.need)) this.kick({ pull: true });
     }
     const bodies: FilePut[] = [];
@@ -374,8 +363,13 @@ export class FolderSync {
         originName: selfName,
       });
     }
+    // Peers may ask for these contents as soon as the operations are committed and pushed.
+    for (const change of all) {
+      if (change.content !== undefined && change.hash !== null)
+        this.recent.put(change.hash, change.content);
+    }
     const result = { behind: false };
-    const ops = this.deps.changes.commitMany(bodies, () => {
+    const ops = await this.deps.changes.commitMany(bodies, () => {
       const updated: FolderFileRow[] = [];
       changes.forEach((change, i) => {
         const row = index.get(this.id, change.path);
@@ -397,11 +391,6 @@ export class FolderSync {
       index.upsertMany(updated);
       result.behind = updated.some((r) => r.need);
     });
-    // Published: peers may ask for these contents now.
-    for (const change of all) {
-      if (change.content !== undefined && change.hash !== null)
-        this.recent.put(change.hash, change.content);
-    }
     // A concurrent version won (the disk must follow), or a conflict copy is to be written.
     if (result.behind || ops.length > bodies.length) this.kick({ pull: true });
   }
@@ -469,9 +458,9 @@ export class FolderSync {
       const at = Date.UTC(y, mo - 1, d, h, mi, se);
       if (now - at < retention) continue;
       await rm(join(dir, name), { recursive: true, force: true });
-      this.deps.db
-        .prepare("DELETE FROM folder_trash WHERE folder = ? AND file LIKE ? ESCAPE '\\'")
-        .run(this.id, `${join(dir, name).replace(/[\\%_]/g, (c) => `\\${c}`)}/%`);
+      await this.deps.index.exclusive(() => {
+        this.deps.index.trash.forgetUnder(this.id, join(dir, name));
+      });
       removed++;
     }
     return removed;

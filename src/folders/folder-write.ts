@@ -298,18 +298,13 @@ export class FolderWriter {
     this.records = [];
     this.trashed = [];
     this.untrashedFiles = [];
-    const { db, index } = this.deps;
-    const insert = db.prepare(
-      'INSERT OR REPLACE INTO folder_trash (folder, hash, file, trashed_at) VALUES (?, ?, ?, ?)',
-    );
-    const forget = db.prepare('DELETE FROM folder_trash WHERE file = ?');
+    const { index } = this.deps;
     const endCommit = span('flush.commit', rows.length);
-    db.transaction(() => {
-      for (const file of untrashed) forget.run(file);
-      for (const t of trashed) insert.run(this.id, t.hash, t.file, Date.now());
+    await index.exclusive(() => {
+      index.trash.record(this.id, trashed, untrashed, Date.now());
       index.upsertMany(rows.map((row) => this.onCurrentVersion(row)));
       index.versions.doneApplying(this.id, applied);
-    })();
+    });
     endCommit();
     for (const row of rows) {
       if (row.kind !== 'file') continue;

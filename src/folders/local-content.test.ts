@@ -1,3 +1,4 @@
+import { folderChangeLog, localOf } from './testing.js';
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -5,13 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { SqliteAccountRepository } from '../accounts/account.repository.js';
-import { HybridClock } from '../core/hlc.js';
 import { openDatabase, type Db } from '../db/database.js';
-import { ChangeLog } from '../oplog/change-log.js';
-import { OpLogRepository } from '../oplog/oplog.repository.js';
-import { SqlitePictureRepository } from '../pictures/picture.repository.js';
-import { DeviceRepository } from '../devices/device.repository.js';
 import { FolderIndexRepository } from './folder-index.repository.js';
 import { FolderSync } from './folder-sync.js';
 import { ensureMarker } from './marker.js';
@@ -30,18 +25,10 @@ afterEach(async () => {
 
 function folderSync(root: string): FolderSync {
   const id = 'aaaaaaaaaaaaaaaa';
-  const index = new FolderIndexRepository(db);
-  const changes = new ChangeLog(db, new OpLogRepository(db), new HybridClock(id), id, {
-    pictures: new SqlitePictureRepository(db),
-    accounts: new SqliteAccountRepository(db),
-    hasBlob: () => false,
-    devices: new DeviceRepository(db),
-    folders: index,
-    selfId: id,
-  });
+  const index = new FolderIndexRepository(localOf(db));
+  const changes = folderChangeLog(db, id, index);
   return new FolderSync({
     config: { id: 'folder', root },
-    db,
     index,
     changes,
     selfId: id,

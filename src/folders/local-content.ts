@@ -4,7 +4,6 @@
  * verifies the hash of what it gets: this only points at the likely place.
  */
 import { stat } from 'node:fs/promises';
-import type { Db } from '../db/database.js';
 import { diskState } from './disk-state.js';
 import { regularFileInside } from './inside-folder.js';
 import type { FolderIndexRepository } from './folder-index.repository.js';
@@ -13,23 +12,14 @@ import type { FolderIndexRepository } from './folder-index.repository.js';
 const CANDIDATES = 4;
 
 export class LocalContent {
-  private readonly trashStmt;
-
   /**
    * `onStale` hears of indexed paths that should hold a content but whose disk state differs
    * from the record (changed since the last scan): the caller logs it and rescans them.
    */
   constructor(
-    db: Db,
     private readonly index: FolderIndexRepository,
     private readonly onStale: (folder: string, paths: readonly string[]) => void = () => {},
-  ) {
-    this.trashStmt = db
-      .prepare(
-        'SELECT file FROM folder_trash WHERE folder = ? AND hash = ? ORDER BY trashed_at DESC LIMIT 3',
-      )
-      .pluck();
-  }
+  ) {}
 
   /**
    * A readable file with this content in folder `folder` (rooted at `root`), or null; `trashed`
@@ -56,7 +46,7 @@ export class LocalContent {
       }
       stale.push(row.path);
     }
-    for (const file of this.trashStmt.all(folder, hash) as string[]) {
+    for (const file of this.index.trash.recent(folder, hash, 3)) {
       if (await stat(file).catch(() => null)) return { file, trashed: true };
     }
     if (stale.length > 0) this.onStale(folder, stale);

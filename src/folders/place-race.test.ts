@@ -15,7 +15,7 @@ import { openDatabase, type Db } from '../db/database.js';
 import type { ContentSource } from './content-source.js';
 import { FolderIndexRepository } from './folder-index.repository.js';
 import { FolderSync } from './folder-sync.js';
-import { folderChangeLog } from './testing.js';
+import { folderChangeLog, localOf } from './testing.js';
 import { ensureMarker } from './marker.js';
 
 const SELF = 'aaaaaaaaaaaaaaa1';
@@ -62,12 +62,11 @@ describe('a local save racing a pulled file', () => {
     await utimes(file, 1_700_000_000, 1_700_000_000);
     const remote = Buffer.from('v2 from the peer');
     const save = 'the local save, made while v2 was being placed';
-    const index = new FolderIndexRepository(db);
+    const index = new FolderIndexRepository(localOf(db));
     const changes = folderChangeLog(db, SELF, index);
     let raced = false;
     const sync = new FolderSync({
       config: { id: 'folder', root },
-      db,
       index,
       changes,
       selfId: SELF,
@@ -86,7 +85,7 @@ describe('a local save racing a pulled file', () => {
       const v1 = index.get('folder', 'a.txt');
       expect(v1?.hash).toBe(sha('v1'));
       // The peer's edit of v1 arrives.
-      changes.receive([
+      await changes.receive([
         {
           origin: PEER,
           seq: 1,
@@ -127,11 +126,10 @@ describe('a local save racing a pulled file', () => {
       await utimes(join(root, name), 1_700_000_000, 1_700_000_000);
     }
     const remote = Buffer.from('v2 of edited.txt from the peer');
-    const index = new FolderIndexRepository(db);
+    const index = new FolderIndexRepository(localOf(db));
     const changes = folderChangeLog(db, SELF, index);
     const sync = new FolderSync({
       config: { id: 'folder', root },
-      db,
       index,
       changes,
       selfId: SELF,
@@ -161,7 +159,7 @@ describe('a local save racing a pulled file', () => {
       });
       // Received while the node's scan cannot see the removals yet (a pending version makes the
       // scanner leave a path alone): the pull finds nothing at either path.
-      changes.receive([put('gone.txt', 1, null), put('edited.txt', 2, remote)]);
+      await changes.receive([put('gone.txt', 1, null), put('edited.txt', 2, remote)]);
       await rm(join(root, 'gone.txt'));
       await rm(join(root, 'edited.txt'));
       await sync.syncNow();

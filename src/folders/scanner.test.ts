@@ -1,3 +1,4 @@
+import { localOf } from './testing.js';
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import {
@@ -59,7 +60,7 @@ beforeEach(async () => {
   await mkdir(root);
   await ensureMarker(root, FOLDER);
   db = openDatabase(join(base, 'mosaic.db'));
-  index = new FolderIndexRepository(db);
+  index = new FolderIndexRepository(localOf(db));
   warnings = [];
   hashCalls = [];
 });

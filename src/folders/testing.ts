@@ -2,26 +2,72 @@
  * Test fixtures for the folder engine's unit tests (imported by `*.test.ts` only): a ChangeLog
  * over a real SQLite database whose apply targets are the real repositories.
  */
-import { SqliteAccountRepository } from '../accounts/account.repository.js';
-import { HybridClock } from '../core/hlc.js';
-import type { Db } from '../db/database.js';
+import type Database from 'better-sqlite3';
+import { SqlAccountRepository } from '../accounts/account.repository.js';
+import { openDatabase } from '../db/database.js';
 import { DeviceRepository } from '../devices/device.repository.js';
 import { ChangeLog } from '../oplog/change-log.js';
 import { OpLogRepository } from '../oplog/oplog.repository.js';
-import { SqlitePictureRepository } from '../pictures/picture.repository.js';
+import { SqlPictureRepository } from '../pictures/picture.repository.js';
+import { OpClockRepository } from '../storage/metadata/op-clock.repository.js';
+import { openReplicaState, type ReplicaState } from '../oplog/replica-state.js';
+import type { LocalSqlite, MetadataStore } from '../storage/metadata/dialect.js';
+import { sqliteStoreOver } from '../storage/metadata/sqlite.js';
 import type { FolderIndexRepository } from './folder-index.repository.js';
 
+export interface FolderReplica extends ReplicaState {
+  readonly store: MetadataStore;
+  readonly index: FolderIndexRepository;
+}
+
+/** A node's replica state on a new SQLite file, with its folder index. */
+export function folderReplica(file: string, selfId: string): FolderReplica {
+  const store = sqliteStoreOver(openDatabase(file));
+  const state = openReplicaState(store, selfId);
+  if (state.folders === null) throw new Error('SQLite store without a folder index');
+  return { ...state, store, index: state.folders };
+}
+
+const stores = new WeakMap<Database.Database, MetadataStore>();
+
+/** The metadata store over a test's open SQLite connection (one per connection). */
+export function storeFor(db: Database.Database): MetadataStore {
+  let store = stores.get(db);
+  if (store === undefined) {
+    store = sqliteStoreOver(db);
+    stores.set(db, store);
+  }
+  return store;
+}
+
+/** The connection's synchronous access, shared with its store's transactions. */
+export function localOf(db: Database.Database): LocalSqlite {
+  const local = storeFor(db).local;
+  if (local === null) throw new Error('not SQLite');
+  return local;
+}
+
+/** A ChangeLog on the test's connection whose folder target is `index` (on the same one). */
 export function folderChangeLog(
-  db: Db,
+  db: Database.Database,
   selfId: string,
   index: FolderIndexRepository,
-  oplog: OpLogRepository = new OpLogRepository(db),
+  oplog?: OpLogRepository,
 ): ChangeLog {
-  return new ChangeLog(db, oplog, new HybridClock(selfId), selfId, {
-    pictures: new SqlitePictureRepository(db),
-    accounts: new SqliteAccountRepository(db),
+  return withIndex(storeFor(db), selfId, index, oplog);
+}
+
+function withIndex(
+  store: MetadataStore,
+  selfId: string,
+  index: FolderIndexRepository,
+  oplog: OpLogRepository = new OpLogRepository(store),
+): ChangeLog {
+  return new ChangeLog(store, oplog, new OpClockRepository(store.dialect), selfId, {
+    pictures: new SqlPictureRepository(store),
+    accounts: new SqlAccountRepository(store),
     hasBlob: () => false,
-    devices: new DeviceRepository(db),
+    devices: new DeviceRepository(store),
     folders: index,
     selfId,
   });

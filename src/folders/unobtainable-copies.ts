@@ -36,7 +36,7 @@ export class UnobtainableCopies {
   }
 
   /** Counts the pulls; retires the copies lacked RETIRE_AFTER_PULLS pulls in a row. */
-  endPull(): void {
+  async endPull(): Promise<void> {
     const due: FolderFileRow[] = [];
     const counted = new Map<string, number>();
     for (const row of this.lacked) {
@@ -47,10 +47,10 @@ export class UnobtainableCopies {
     this.lacked = [];
     this.pulls.clear();
     for (const [path, pulls] of counted) this.pulls.set(path, pulls);
-    this.retire(due);
+    await this.retire(due);
   }
 
-  private retire(rows: readonly FolderFileRow[]): void {
+  private async retire(rows: readonly FolderFileRow[]): Promise<void> {
     const { changes, index, selfId, selfName } = this.deps;
     const folder = this.deps.config.id;
     const bodies: FilePut[] = rows
@@ -74,7 +74,7 @@ export class UnobtainableCopies {
         originName: selfName,
       }));
     if (bodies.length === 0) return;
-    changes.commitMany(bodies);
+    await changes.commitMany(bodies);
     this.deps.log.warn(
       { folder, paths: bodies.slice(0, 10).map((b) => b.path), count: bodies.length },
       'conflict copies retired: every peer lacks their content (saved over or deleted by its author)',

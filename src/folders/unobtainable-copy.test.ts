@@ -16,7 +16,7 @@ import { openDatabase, type Db } from '../db/database.js';
 import type { ContentSource } from './content-source.js';
 import { FolderIndexRepository } from './folder-index.repository.js';
 import { FolderSync } from './folder-sync.js';
-import { folderChangeLog } from './testing.js';
+import { folderChangeLog, localOf } from './testing.js';
 import { ensureMarker } from './marker.js';
 
 const SELF = 'aaaaaaaaaaaaaaa1';
@@ -52,11 +52,10 @@ describe('a conflict copy whose content nobody holds', () => {
     const root = join(base, 'folder');
     await mkdir(root);
     await ensureMarker(root, 'folder');
-    const index = new FolderIndexRepository(db);
+    const index = new FolderIndexRepository(localOf(db));
     const changes = folderChangeLog(db, SELF, index);
     const sync = new FolderSync({
       config: { id: 'folder', root },
-      db,
       index,
       changes,
       selfId: SELF,
@@ -67,7 +66,7 @@ describe('a conflict copy whose content nobody holds', () => {
     const copy = 'd/a.sync-conflict-20261130-115525-n3-e25a9bf6.txt';
     const gone = 'the save n3 replaced before anyone fetched it';
     try {
-      changes.receive([
+      await changes.receive([
         {
           origin: PEER,
           seq: 1,
@@ -104,7 +103,7 @@ describe('a conflict copy whose content nobody holds', () => {
     const root = join(base, 'folder');
     await mkdir(root);
     await ensureMarker(root, 'folder');
-    const index = new FolderIndexRepository(db);
+    const index = new FolderIndexRepository(localOf(db));
     const changes = folderChangeLog(db, SELF, index);
     const down: ContentSource = {
       ...emptyPeer,
@@ -118,7 +117,6 @@ describe('a conflict copy whose content nobody holds', () => {
     };
     const sync = new FolderSync({
       config: { id: 'folder', root },
-      db,
       index,
       changes,
       selfId: SELF,
@@ -128,7 +126,7 @@ describe('a conflict copy whose content nobody holds', () => {
     });
     const copy = 'a.sync-conflict-20261130-115525-n3-e25a9bf6.txt';
     try {
-      changes.receive([
+      await changes.receive([
         {
           origin: PEER,
           seq: 1,

@@ -64,7 +64,7 @@ export function installAuth(app: FastifyInstance, options: AuthOptions): void {
     const config = request.routeOptions.config;
     if (config.peer === true) return;
     if (config.metricsToken === true && metricsDigest && bearerIs(request, metricsDigest)) return;
-    request.principal = identify(request, options.accounts);
+    request.principal = await identify(request, options.accounts);
     refuseCrossSiteWrite(request);
     if (config.public === true) return;
     if (!request.principal) throw new UnauthorizedError();
@@ -74,12 +74,15 @@ export function installAuth(app: FastifyInstance, options: AuthOptions): void {
   });
 }
 
-function identify(request: FastifyRequest, accounts: AccountService): Principal | null {
+async function identify(
+  request: FastifyRequest,
+  accounts: AccountService,
+): Promise<Principal | null> {
   const header = request.headers.authorization;
   if (header !== undefined) {
     const match = /^Bearer\s+(\S+)$/i.exec(header);
     // A wrong token is an error even if a cookie is present: the caller meant the token.
-    const principal = match?.[1] ? accounts.fromToken(match[1]) : null;
+    const principal = match?.[1] ? await accounts.fromToken(match[1]) : null;
     if (!principal) throw new UnauthorizedError('The API token is not valid.');
     return principal;
   }

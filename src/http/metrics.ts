@@ -11,23 +11,23 @@ export interface Metrics {
   readonly uploadBytes: Counter;
 }
 
-export function createMetrics(totals: () => { count: number; bytes: number }): Metrics {
+export function createMetrics(totals: () => Promise<{ count: number; bytes: number }>): Metrics {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
   new Gauge({
     name: 'mosaic_pictures',
     help: 'Visible pictures at this node',
     registers: [registry],
-    collect() {
-      this.set(totals().count);
+    async collect() {
+      this.set((await totals()).count);
     },
   });
   new Gauge({
     name: 'mosaic_stored_bytes',
     help: 'Bytes of visible pictures stored at this node',
     registers: [registry],
-    collect() {
-      this.set(totals().bytes);
+    async collect() {
+      this.set((await totals()).bytes);
     },
   });
   return {
@@ -47,11 +47,12 @@ export function createMetrics(totals: () => { count: number; bytes: number }): M
 }
 
 /** Replication state per peer, read from the replicator at scrape time. */
-export function registerPeerMetrics(registry: Registry, peers: () => PeerStatus[]): void {
+export function registerPeerMetrics(registry: Registry, peers: () => Promise<PeerStatus[]>): void {
   const labelNames = ['peer'] as const;
-  const each = (gauge: Gauge<'peer'>, value: (p: PeerStatus) => number) => {
+  const each = async (gauge: Gauge<'peer'>, value: (p: PeerStatus) => number) => {
+    const all = await peers();
     gauge.reset();
-    for (const p of peers()) gauge.set({ peer: p.name ?? p.url }, value(p));
+    for (const p of all) gauge.set({ peer: p.name ?? p.url }, value(p));
   };
   new Gauge({
     name: 'mosaic_peer_up',
@@ -59,7 +60,7 @@ export function registerPeerMetrics(registry: Registry, peers: () => PeerStatus[
     labelNames,
     registers: [registry],
     collect() {
-      each(this, (p) => (p.state === 'up' ? 1 : 0));
+      return each(this, (p) => (p.state === 'up' ? 1 : 0));
     },
   });
   new Gauge({
@@ -68,7 +69,7 @@ export function registerPeerMetrics(registry: Registry, peers: () => PeerStatus[
     labelNames,
     registers: [registry],
     collect() {
-      each(this, (p) => (p.lastSeen === null ? 0 : Date.parse(p.lastSeen) / 1000));
+      return each(this, (p) => (p.lastSeen === null ? 0 : Date.parse(p.lastSeen) / 1000));
     },
   });
   new Gauge({
@@ -77,7 +78,7 @@ export function registerPeerMetrics(registry: Registry, peers: () => PeerStatus[
     labelNames,
     registers: [registry],
     collect() {
-      each(this, (p) => p.lag.ops);
+      return each(this, (p) => p.lag.ops);
     },
   });
   new Gauge({
@@ -86,7 +87,7 @@ export function registerPeerMetrics(registry: Registry, peers: () => PeerStatus[
     labelNames,
     registers: [registry],
     collect() {
-      each(this, (p) => p.lag.bytes);
+      return each(this, (p) => p.lag.bytes);
     },
   });
 }

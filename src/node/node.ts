@@ -8,7 +8,6 @@
  *                         progress and resumable fetches)
  *   <data>/thumbs/        cached thumbnails (objects under named/ in the bucket with S3)
  */
-import { FolderIndexRepository } from '../folders/folder-index.repository.js';
 import { parseFolderSpec } from '../folders/folder-config.js';
 import { FolderSync } from '../folders/folder-sync.js';
 import { mkdir } from 'node:fs/promises';
@@ -16,14 +15,16 @@ import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import pino, { type Logger } from 'pino';
 import type { FastifyInstance } from 'fastify';
-import { SqliteAccountRepository } from '../accounts/account.repository.js';
 import { AccountService } from '../accounts/account.service.js';
 import { LoginLimiter } from '../accounts/login-limiter.js';
 import { LoginFanout } from '../replication/login-fanout.js';
 import { openBlobStores } from '../blobs/open-blob-stores.js';
 import type { NodeConfig } from '../config/node-config.js';
-import { HybridClock } from '../core/hlc.js';
-import { openDatabase, type Db } from '../db/database.js';
+import { openDatabase } from '../db/database.js';
+import { sqliteStoreOver } from '../storage/metadata/sqlite.js';
+import type { MetadataStore } from '../storage/metadata/dialect.js';
+import { SiteIdentityRepository } from '../storage/metadata/site-identity.repository.js';
+import { openReplicaState } from '../oplog/replica-state.js';
 import { buildApp } from '../http/app.js';
 import { LiveFeed } from '../http/live-feed.js';
 import { defaultWebRoot } from '../http/web.js';
@@ -36,18 +37,14 @@ import { Replicator } from '../replication/replicator.js';
 import { Agent } from 'undici';
 import type { AddressInfo } from 'node:net';
 import { defaultTargets, startDiscovery } from '../discovery/discovery.js';
-import { ChangeLog } from '../oplog/change-log.js';
-import { OpLogRepository } from '../oplog/oplog.repository.js';
 import { configureSharp, newDecodeLimiter, Thumbnails } from '../pictures/images.js';
-import { SqlitePictureRepository } from '../pictures/picture.repository.js';
 import { PictureService } from '../pictures/picture.service.js';
 import { VERSION } from '../version.js';
 import { createEvents } from '../events/index.js';
-import { loadIdentity, type NodeIdentity } from './identity.js';
+import type { NodeIdentity } from './identity.js';
 import { DeviceService } from '../devices/device.service.js';
 import { FolderAccess } from '../devices/folder-access.js';
 import { UploadStore } from '../devices/upload-store.js';
-import { DeviceRepository } from '../devices/device.repository.js';
 
 const DAY_MS = 24 * 3600 * 1000;
 const TRASH_SWEEP_INTERVAL_MS = 3600 * 1000;
@@ -56,7 +53,7 @@ export interface RunningNode {
   readonly identity: NodeIdentity;
   readonly url: string;
   readonly app: FastifyInstance;
-  readonly db: Db;
+  readonly store: MetadataStore;
   close(): Promise<void>;
 }
 
@@ -71,8 +68,8 @@ export async function startNode(
   options: StartOptions = {},
 ): Promise<RunningNode> {
   await mkdir(config.dataDir, { recursive: true });
-  const db = openDatabase(join(config.dataDir, 'mosaic.db'));
-  const identity = loadIdentity(db, config.name);
+  const store = sqliteStoreOver(openDatabase(join(config.dataDir, 'mosaic.db')));
+  const identity = await new SiteIdentityRepository(store).load(config.name);
   const log = (options.log ?? pino({ level: config.logLevel })).child({ node: identity.name });
 
   const stores = await openBlobStores(config);
@@ -85,20 +82,11 @@ export async function startNode(
   // and without asking the store, while it commits that upload's operation.
   const justStored = new Set<string>();
 
-  const oplog = new OpLogRepository(db);
-  const clock = new HybridClock(identity.id, Date.now, oplog.lastHlc());
-  const pictureRepo = new SqlitePictureRepository(db);
-  const accountRepo = new SqliteAccountRepository(db);
-  const folderIndex = new FolderIndexRepository(db);
-  const deviceRepo = new DeviceRepository(db);
-  const changes = new ChangeLog(db, oplog, clock, identity.id, {
-    pictures: pictureRepo,
-    accounts: accountRepo,
-    hasBlob: (id) => justStored.has(id),
-    folders: folderIndex,
-    devices: deviceRepo,
-    selfId: identity.id,
-  });
+  const state = openReplicaState(store, identity.id, { hasBlob: (id) => justStored.has(id) });
+  const { changes, oplog, folders: folderIndex } = state;
+  const pictureRepo = state.pictures;
+  const accountRepo = state.accounts;
+  const peers = new PeerRepository(store);
   const loginLimiter = new LoginLimiter();
   const accounts = new AccountService(accountRepo, changes, Date.now, loginLimiter);
   // BlobSync (below) restores or fetches bytes the file route finds missing.
@@ -136,7 +124,7 @@ export async function startNode(
   let replicator: Replicator | null = null;
   const live = new LiveFeed();
   const blobSync = new BlobSync({
-    db,
+    store,
     pictures: pictureRepo,
     service: pictures,
     blobs,
@@ -155,13 +143,15 @@ export async function startNode(
       key: config.clusterKey,
       oplog,
       changes,
-      peers: new PeerRepository(db),
+      peers,
       faults,
       agent,
       log,
       syncIntervalMs: config.syncIntervalMs,
       onPeerUp: () => {
-        blobSync.scanMissing();
+        blobSync.scanMissing().catch((err: unknown) => {
+          log.warn({ err }, 'could not list the pictures whose bytes are missing');
+        });
       },
     });
   }
@@ -169,7 +159,11 @@ export async function startNode(
   const loginFanout =
     replicator === null ? null : new LoginFanout(loginLimiter, () => replicator.reachable(), log);
   const folders = new Map<string, FolderSync>();
+  if (config.folders.length > 0 && folderIndex === null) {
+    throw new Error('Synced folders need the SQLite metadata store (they stay on one machine).');
+  }
   for (const spec of config.folders) {
+    if (folderIndex === null) break;
     const folder = parseFolderSpec(spec);
     if (folders.has(folder.id))
       throw new Error(`Two folders are named "${folder.id}": use NAME=DIR.`);
@@ -177,7 +171,6 @@ export async function startNode(
       folder.id,
       new FolderSync({
         config: folder,
-        db,
         index: folderIndex,
         changes,
         selfId: identity.id,
@@ -204,7 +197,7 @@ export async function startNode(
 
   // Group photo events (two-phase commit between the sites; see docs/events.md).
   const events = await createEvents({
-    db,
+    db: requireLocal(store).database,
     dataDir: config.dataDir,
     photos: stores.eventPhotos,
     log,
@@ -214,31 +207,28 @@ export async function startNode(
     decodes,
     self: () => ({ id: identity.id, name: identity.name, url: selfUrl ?? '' }),
     members: () =>
-      (replicator?.status() ?? []).map((p) => ({
+      (replicator?.members() ?? []).map((p) => ({
         url: p.url,
         site: p.id !== null && p.name !== null ? { id: p.id, name: p.name, url: p.url } : null,
       })),
   });
 
   const access = new FolderAccess(config.folderUsers);
-  const uploads = new UploadStore(db, faults);
+  const uploads = folderIndex === null ? null : new UploadStore(folderIndex, faults);
   const devices = new DeviceService({
-    db,
     oplog,
     changes,
-    devices: deviceRepo,
+    devices: state.devices,
     access,
     uploads,
     folder: (id) => folders.get(id),
-    isNode: (id) =>
-      id === identity.id ||
-      db.prepare('SELECT 1 FROM peers WHERE node_id = ?').get(id) !== undefined,
+    isNode: async (id) => id === identity.id || (await peers.has(id)),
     nodeName: identity.name,
   });
-  devices.announceLegacyDevices();
+  await devices.announceLegacyDevices();
 
   const metrics = createMetrics(() => pictureRepo.totals());
-  const peerStatus = () => replicator?.status() ?? [];
+  const peerStatus = () => replicator?.status() ?? Promise.resolve([]);
   registerPeerMetrics(metrics.registry, peerStatus);
   registerFolderMetrics(metrics.registry, () => [...folders.values()]);
   events.registerMetrics(metrics.registry);
@@ -309,10 +299,10 @@ export async function startNode(
     const removed = await blobs.sweepTrash(retentionMs);
     // Device uploads nobody claimed (abandoned parts included) go after the same retention.
     for (const folder of folders.values()) {
-      await uploads.sweep(folder.id, folder.root, retentionMs);
+      await uploads?.sweep(folder.id, folder.root, retentionMs);
     }
     if (removed.length > 0) log.info({ removed: removed.length }, 'trash swept');
-    accountRepo.deleteExpiredSessions(Date.now());
+    await accountRepo.deleteExpiredSessions(Date.now());
     loginLimiter.sweep();
   };
   await sweep();
@@ -328,8 +318,8 @@ export async function startNode(
   // A wildcard address is no use to peers: without --advertise-url they learn us by discovery.
   selfUrl = config.advertiseUrl ?? (/:\/\/(0\.0\.0\.0|\[::\])/.test(url) ? null : url);
   log.info({ url, id: identity.id, version: VERSION }, 'node listening');
-  replicator?.start(selfUrl, config.peers);
-  blobSync.scanMissing();
+  await replicator?.start(selfUrl, config.peers);
+  await blobSync.scanMissing();
   events.start();
   for (const folder of folders.values()) await folder.start();
 
@@ -355,7 +345,7 @@ export async function startNode(
     identity,
     url,
     app,
-    db,
+    store,
     async close() {
       clearInterval(sweeper);
       loginFanout?.stop();
@@ -368,7 +358,7 @@ export async function startNode(
       await app.close();
       await agent.close();
       await stores.close();
-      db.close();
+      await store.close();
     },
   };
 }
@@ -384,4 +374,10 @@ async function seedAdmin(
     announce(`Created the account "admin" with the password: ${password}`);
     announce('It is shown only this once. Set MOSAIC_ADMIN_PASSWORD to choose it yourself.');
   }
+}
+
+/** The SQLite connection of a store that must be SQLite for now (events, until converted). */
+function requireLocal(store: MetadataStore) {
+  if (store.local === null) throw new Error('This part of Mosaic needs the SQLite metadata store.');
+  return store.local;
 }

@@ -5,52 +5,61 @@ import type { Op, OpBody } from './op.js';
 import { applyFilePut } from '../folders/folder-apply.js';
 import type { FolderIndexRepository } from '../folders/folder-index.repository.js';
 import type { DeviceRepository } from '../devices/device.repository.js';
+import type { Executor } from '../storage/metadata/dialect.js';
 
 export interface ApplyTargets {
   readonly pictures: PictureRepository;
   readonly accounts: AccountRepository;
   /** Whether the bytes of a picture are in this node's blob store. */
   readonly hasBlob: (id: string) => boolean;
-  readonly folders: FolderIndexRepository;
+  /**
+   * The folder index: SQLite only, on the store's connection, which the transaction holds
+   * (folders stay on one machine). Null on a site on PostgreSQL: it logs and relays `file.put`
+   * operations but keeps no folder index (docs/architecture.md, "Metadata store").
+   */
+  readonly folders: FolderIndexRepository | null;
   readonly devices: DeviceRepository;
   readonly selfId: string;
 }
 
 /**
- * Folds one operation into the materialized state. Must run inside the transaction that
- * appended the operation to the log, and only for operations the log did not have yet.
+ * Folds one operation into the materialized state. Must run inside the transaction (`trx`)
+ * that appended the operation to the log, and only for operations the log did not have yet.
  * Idempotence and order-independence come from the merge rules themselves.
  *
  * Returns the follow-up changes this node must make in the same transaction: the conflict
  * copies a folder conflict calls for (folder-apply.ts). The caller logs them as its own
  * operations, so that they replicate.
  */
-export function applyOp(targets: ApplyTargets, op: Op): OpBody[] {
+export async function applyOp(trx: Executor, targets: ApplyTargets, op: Op): Promise<OpBody[]> {
   const body = op.body;
   switch (body.kind) {
     case 'picture.create':
     case 'picture.update':
     case 'picture.delete': {
-      const stored = targets.pictures.get(body.id);
+      const stored = await targets.pictures.get(body.id, trx);
       const next = applyPictureOp(stored?.state ?? emptyPicture(body.id), body, op.hlc);
       // A re-upload may have just brought the bytes back: look again when the row says none.
-      targets.pictures.save(next, stored?.hasBlob === true || targets.hasBlob(body.id));
+      await targets.pictures.save(trx, next, stored?.hasBlob === true || targets.hasBlob(body.id));
       return [];
     }
     case 'user.put':
-      targets.accounts.putUser(
+      await targets.accounts.putUser(
+        trx,
         { username: body.username, passwordHash: body.passwordHash, role: body.role },
         op.hlc,
       );
       return [];
     case 'file.put':
+      if (targets.folders === null) return [];
       return applyFilePut(targets.folders, body, {
         hlc: op.hlc,
         origin: op.origin,
         selfId: targets.selfId,
       }).copies;
     case 'token.put':
-      targets.accounts.putToken(
+      await targets.accounts.putToken(
+        trx,
         {
           tokenId: body.tokenId,
           username: body.username,
@@ -63,10 +72,11 @@ export function applyOp(targets: ApplyTargets, op: Op): OpBody[] {
       );
       return [];
     case 'token.revoke':
-      targets.accounts.revokeToken(body.tokenId, op.hlc);
+      await targets.accounts.revokeToken(trx, body.tokenId, op.hlc);
       return [];
     case 'device.put':
-      targets.devices.putOwner(
+      await targets.devices.putOwner(
+        trx,
         {
           deviceId: body.deviceId,
           username: body.username,

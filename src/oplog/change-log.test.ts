@@ -1,43 +1,34 @@
 import fc from 'fast-check';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { SqliteAccountRepository } from '../accounts/account.repository.js';
-import { decodeHlc, encodeHlc, HybridClock, MAX_DRIFT_MS } from '../core/hlc.js';
-import { openDatabase, type Db } from '../db/database.js';
-import { DeviceRepository } from '../devices/device.repository.js';
-import { FolderIndexRepository } from '../folders/folder-index.repository.js';
-import { SqlitePictureRepository } from '../pictures/picture.repository.js';
-import { ChangeLog, OpsRefusedError } from './change-log.js';
+import { decodeHlc, encodeHlc, MAX_DRIFT_MS } from '../core/hlc.js';
+import { openDatabase } from '../db/database.js';
+import type { MetadataStore } from '../storage/metadata/dialect.js';
+import { sqliteStoreOver } from '../storage/metadata/sqlite.js';
+import { OpsRefusedError, type ChangeLog } from './change-log.js';
 import type { Op } from './op.js';
-import { OpLogRepository } from './oplog.repository.js';
+import type { OpLogRepository } from './oplog.repository.js';
+import { openReplicaState } from './replica-state.js';
 
 const SELF = 'aaaaaaaaaaaaaaaa';
 const PEER = 'bbbbbbbbbbbbbbbb';
 const T0 = 1_800_000_000_000;
 
-let db: Db;
+let store: MetadataStore;
 let oplog: OpLogRepository;
 let now: number;
 let changes: ChangeLog;
 
-function build(): ChangeLog {
-  return new ChangeLog(db, oplog, new HybridClock(SELF, () => now, oplog.lastHlc()), SELF, {
-    pictures: new SqlitePictureRepository(db),
-    accounts: new SqliteAccountRepository(db),
-    hasBlob: () => false,
-    folders: new FolderIndexRepository(db),
-    devices: new DeviceRepository(db),
-    selfId: SELF,
-  });
+function build(): void {
+  store = sqliteStoreOver(openDatabase(':memory:'));
+  ({ oplog, changes } = openReplicaState(store, SELF, { now: () => now }));
 }
 
 beforeEach(() => {
-  db = openDatabase(':memory:');
-  oplog = new OpLogRepository(db);
   now = T0;
-  changes = build();
+  build();
 });
-afterEach(() => {
-  db.close();
+afterEach(async () => {
+  await store.close();
 });
 
 let ids = 0;
@@ -54,24 +45,25 @@ function op(origin: string, seq: number, wall: number, node = origin): Op {
 const update = { kind: 'picture.update', id: 'f'.repeat(64), title: 'local' } as const;
 
 describe('ChangeLog.receive', () => {
-  it('refuses operations that claim this node as origin; the rest of the batch is applied', () => {
-    const result = changes.receive([op(PEER, 1, T0), op(SELF, 1000, T0), op(PEER, 2, T0)]);
+  it('refuses operations that claim this node as origin; the rest of the batch is applied', async () => {
+    const result = await changes.receive([op(PEER, 1, T0), op(SELF, 1000, T0), op(PEER, 2, T0)]);
     expect(result.applied.map((o) => o.seq)).toEqual([1, 2]);
     expect(result.rejected).toEqual([expect.objectContaining({ seq: 1000, code: 'own_origin' })]);
-    expect(changes.commit(update).seq).toBe(1);
-    expect(oplog.contiguous(SELF)).toBe(1);
+    expect((await changes.commit(update)).seq).toBe(1);
+    expect(await oplog.contiguous(SELF)).toBe(1);
   });
 
-  it('numbers local operations from the contiguous counter, past a forged op already logged', () => {
+  it('numbers local operations from the contiguous counter, past a forged op already logged', async () => {
     // A log from before the fix: a forged op of this origin at seq 1000.
-    oplog.append(op(SELF, 1000, T0));
-    const seqs = Array.from({ length: 3 }, () => changes.commit(update).seq);
+    await oplog.append(store.db, op(SELF, 1000, T0));
+    const seqs: number[] = [];
+    for (let i = 0; i < 3; i++) seqs.push((await changes.commit(update)).seq);
     expect(seqs).toEqual([1, 2, 3]);
-    expect(oplog.contiguous(SELF)).toBe(3);
+    expect(await oplog.contiguous(SELF)).toBe(3);
   });
 
-  it('refuses ops pushed for another origin, and timestamps not from the origin clock', () => {
-    const result = changes.receive(
+  it('refuses ops pushed for another origin, and timestamps not from the origin clock', async () => {
+    const result = await changes.receive(
       [op('cccccccccccccccc', 1, T0), op(PEER, 1, T0, 'c'.repeat(16))],
       {
         sender: PEER,
@@ -81,45 +73,43 @@ describe('ChangeLog.receive', () => {
     expect(result.rejected.map((r) => r.code)).toEqual(['not_sender', 'foreign_hlc']);
   });
 
-  it('reports a second, different op with a logged (origin, seq); a true duplicate is silent', () => {
+  it('reports a second, different op with a logged (origin, seq); a true duplicate is silent', async () => {
     const first = op(PEER, 1, T0);
-    changes.receive([first]);
-    expect(changes.receive([first])).toEqual({ applied: [], rejected: [] });
-    const other = changes.receive([op(PEER, 1, T0 + 5)]);
+    await changes.receive([first]);
+    expect(await changes.receive([first])).toEqual({ applied: [], rejected: [] });
+    const other = await changes.receive([op(PEER, 1, T0 + 5)]);
     expect(other.rejected).toEqual([expect.objectContaining({ seq: 1, code: 'conflict' })]);
-    expect(oplog.hlcOf(PEER, 1)).toBe(first.hlc);
+    expect(await oplog.hlcOf(store.db, PEER, 1)).toBe(first.hlc);
   });
 
-  it('refuses a far-future op on its own, and takes it when offered after the clock caught up', () => {
+  it('refuses a far-future op on its own, and takes it when offered after the clock caught up', async () => {
     const ahead = op(PEER, 2, T0 + 10 * 60_000);
-    const first = changes.receive([op(PEER, 1, T0), ahead, op(PEER, 3, T0)]);
+    const first = await changes.receive([op(PEER, 1, T0), ahead, op(PEER, 3, T0)]);
     expect(first.applied.map((o) => o.seq)).toEqual([1, 3]);
     expect(first.rejected).toEqual([expect.objectContaining({ seq: 2, code: 'clock_ahead' })]);
-    expect(oplog.contiguous(PEER)).toBe(1); // still asked for by every pull
-    expect(decodeHlc(changes.commit(update).hlc).wall).toBe(T0);
+    expect(await oplog.contiguous(PEER)).toBe(1); // still asked for by every pull
+    expect(decodeHlc((await changes.commit(update)).hlc).wall).toBe(T0);
 
     now = T0 + 10 * 60_000 - MAX_DRIFT_MS;
-    expect(changes.receive([ahead]).applied).toEqual([ahead]);
-    expect(oplog.contiguous(PEER)).toBe(3);
+    expect((await changes.receive([ahead])).applied).toEqual([ahead]);
+    expect(await oplog.contiguous(PEER)).toBe(3);
   });
 
-  it('never lets remote timestamps move the clock more than the bound ahead', () => {
-    fc.assert(
-      fc.property(
+  it('never lets remote timestamps move the clock more than the bound ahead', async () => {
+    await fc.assert(
+      fc.asyncProperty(
         fc.array(fc.integer({ min: -3_600_000, max: 3_600_000 }), { minLength: 1, maxLength: 20 }),
-        (skews) => {
-          db.close();
-          db = openDatabase(':memory:');
-          oplog = new OpLogRepository(db);
+        async (skews) => {
+          await store.close();
           now = T0;
-          changes = build();
-          skews.forEach((skew, i) => {
+          build();
+          for (const [i, skew] of skews.entries()) {
             const offered = op(PEER, i + 1, T0 + skew);
-            const { applied, rejected } = changes.receive([offered]);
+            const { applied, rejected } = await changes.receive([offered]);
             expect(applied.length + rejected.length).toBe(1);
             expect(rejected.length === 1).toBe(skew > MAX_DRIFT_MS);
-          });
-          const local = decodeHlc(changes.commit(update).hlc);
+          }
+          const local = decodeHlc((await changes.commit(update)).hlc);
           expect(local.wall).toBeLessThanOrEqual(T0 + MAX_DRIFT_MS);
         },
       ),
@@ -129,15 +119,15 @@ describe('ChangeLog.receive', () => {
 });
 
 describe('ChangeLog.receiveAll', () => {
-  it('applies nothing and tells no listener when any op is refused', () => {
+  it('applies nothing and tells no listener when any op is refused', async () => {
     const heard: Op[] = [];
     changes.onOps((ops) => heard.push(...ops));
-    expect(() => changes.receiveAll([op(PEER, 1, T0), op(PEER, 2, T0 + 3_600_000)])).toThrow(
-      OpsRefusedError,
-    );
-    expect(oplog.count()).toBe(0);
+    await expect(
+      changes.receiveAll([op(PEER, 1, T0), op(PEER, 2, T0 + 3_600_000)]),
+    ).rejects.toThrow(OpsRefusedError);
+    expect(await oplog.count()).toBe(0);
     expect(heard).toEqual([]);
-    expect(changes.receiveAll([op(PEER, 1, T0)])).toHaveLength(1);
+    expect(await changes.receiveAll([op(PEER, 1, T0)])).toHaveLength(1);
     expect(heard).toHaveLength(1);
   });
 });

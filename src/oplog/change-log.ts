@@ -1,5 +1,6 @@
-import type { Db } from '../db/database.js';
-import { decodeHlc, MAX_DRIFT_MS, type HybridClock } from '../core/hlc.js';
+import { decodeHlc, maxHlc, MAX_DRIFT_MS } from '../core/hlc.js';
+import type { Executor, MetadataStore } from '../storage/metadata/dialect.js';
+import type { OpClockRepository } from '../storage/metadata/op-clock.repository.js';
 import { applyOp, type ApplyTargets } from './apply.js';
 import type { Op, OpBody } from './op.js';
 import type { OpLogRepository } from './oplog.repository.js';
@@ -44,26 +45,32 @@ export class OpsRefusedError extends Error {
   }
 }
 
+/** Work that must commit or roll back with the operations (same transaction). */
+export type Alongside = (trx: Executor, ops: readonly Op[]) => Promise<void> | void;
+
 /**
  * The one door through which state changes: a local change becomes an operation that is
- * stamped, logged and applied in a single SQLite transaction; replicated operations are
- * logged and applied the same way, and duplicates are skipped.
+ * stamped, logged and applied in a single transaction of the metadata store; replicated
+ * operations are logged and applied the same way, and duplicates are skipped. Sequence numbers
+ * and HLCs come from the store's op clock (OpClockRepository), inside that transaction, so
+ * they stay unique and ordered whichever process of a site commits.
  */
 export class ChangeLog {
   private readonly listeners = new Set<OpListener>();
   private readonly rejectionListeners = new Set<RejectionListener>();
 
   constructor(
-    private readonly db: Db,
+    private readonly store: MetadataStore,
     private readonly log: OpLogRepository,
-    private readonly clock: HybridClock,
+    private readonly clock: OpClockRepository,
     private readonly nodeId: string,
     private readonly targets: ApplyTargets,
+    private readonly now: () => number = Date.now,
   ) {}
 
   /** Records a local change and returns the stamped operation. */
-  commit(body: OpBody): Op {
-    const [op] = this.commitMany([body]);
+  async commit(body: OpBody): Promise<Op> {
+    const [op] = await this.commitMany([body]);
     if (!op) throw new Error('commitMany returned nothing');
     return op;
   }
@@ -73,15 +80,13 @@ export class ChangeLog {
    * of files commits in batches. `alongside` runs in the same transaction, after the ops are
    * applied, for state that must change atomically with them.
    */
-  commitMany(bodies: readonly OpBody[], alongside?: (ops: readonly Op[]) => void): Op[] {
+  async commitMany(bodies: readonly OpBody[], alongside?: Alongside): Promise<Op[]> {
     if (bodies.length === 0) return [];
-    const ops = this.db
-      .transaction((): Op[] => {
-        const stamped = this.commitInside(bodies);
-        alongside?.(stamped);
-        return stamped;
-      })
-      .immediate();
+    const ops = await this.store.transaction(async (trx) => {
+      const stamped = await this.commitInside(trx, bodies);
+      await alongside?.(trx, stamped);
+      return stamped;
+    });
     this.emit(ops);
     return ops;
   }
@@ -91,22 +96,24 @@ export class ChangeLog {
    * changes applying them calls for (conflict copies, folder-apply.ts), until there are none.
    * Returns them all.
    */
-  private commitInside(bodies: readonly OpBody[]): Op[] {
+  private async commitInside(trx: Executor, bodies: readonly OpBody[]): Promise<Op[]> {
     const all: Op[] = [];
     let next = bodies;
     for (let round = 0; next.length > 0; round++) {
       // A copy of a copy is a deeper path: the chain ends long before this.
       if (round > 64) throw new Error('follow-up changes do not end');
-      // This node's own contiguous counter, never MAX(seq) over the log: an operation that
-      // claims this origin but did not come from here can never move our sequence.
-      let seq = this.log.contiguous(this.nodeId);
+      // The op clock numbers this site's own operations (never MAX(seq) over the log, which an
+      // operation claiming this origin could move: those are refused as own_origin anyway).
+      const stamps = await this.clock.allocate(trx, this.nodeId, next.length);
       const followUps: OpBody[] = [];
-      for (const body of next) {
-        const op: Op = { origin: this.nodeId, seq: ++seq, hlc: this.clock.next(), body };
-        if (!this.log.append(op)) {
+      for (const [i, body] of next.entries()) {
+        const stamp = stamps[i];
+        if (!stamp) throw new Error('op clock gave too few stamps');
+        const op: Op = { origin: this.nodeId, seq: stamp.seq, hlc: stamp.hlc, body };
+        if (!(await this.log.append(trx, op))) {
           throw new Error(`Sequence ${op.seq} of this node is already taken in the log`);
         }
-        followUps.push(...applyOp(this.targets, op));
+        followUps.push(...(await applyOp(trx, this.targets, op)));
         all.push(op);
       }
       next = followUps;
@@ -131,8 +138,11 @@ export class ChangeLog {
    * - `conflict`: another operation with the same (origin, seq) is already logged. The first
    *   stays (it may have been applied and passed on); the second is reported.
    */
-  receive(ops: readonly Op[], options: { readonly sender?: string } = {}): ReceiveResult {
-    const taken = this.db.transaction(() => this.take(ops, options.sender)).immediate();
+  async receive(
+    ops: readonly Op[],
+    options: { readonly sender?: string } = {},
+  ): Promise<ReceiveResult> {
+    const taken = await this.store.transaction((trx) => this.take(trx, ops, options.sender));
     this.announce(taken);
     return { applied: taken.applied, rejected: taken.rejected };
   }
@@ -141,14 +151,13 @@ export class ChangeLog {
    * `receive` for a caller that cannot skip an operation (a device's feed cursor would move past
    * it): any refusal throws OpsRefusedError and nothing of the batch is applied.
    */
-  receiveAll(ops: readonly Op[]): Op[] {
-    const result = this.db
-      .transaction(() => {
-        const taken = this.take(ops, undefined);
-        if (taken.rejected.length > 0) throw new OpsRefusedError(taken.rejected);
-        return taken;
-      })
-      .immediate();
+  async receiveAll(ops: readonly Op[], alongside?: Alongside): Promise<Op[]> {
+    const result = await this.store.transaction(async (trx) => {
+      const taken = await this.take(trx, ops, undefined);
+      if (taken.rejected.length > 0) throw new OpsRefusedError(taken.rejected);
+      await alongside?.(trx, taken.applied);
+      return taken;
+    });
     this.announce(result);
     return result.applied;
   }
@@ -157,18 +166,23 @@ export class ChangeLog {
    * Checks, logs and applies; then logs the follow-up changes the applied operations call for
    * (conflict copies) as this node's own operations, in the same transaction (`own`).
    */
-  private take(ops: readonly Op[], sender: string | undefined): Taken {
+  private async take(
+    trx: Executor,
+    ops: readonly Op[],
+    sender: string | undefined,
+  ): Promise<Taken> {
     const applied: Op[] = [];
     const rejected: Rejection[] = [];
     const followUps: OpBody[] = [];
+    let newest: string | null = null;
     for (const op of ops) {
       const refusal = this.refusal(op, sender);
       if (refusal !== null) {
         rejected.push({ origin: op.origin, seq: op.seq, ...refusal });
         continue;
       }
-      if (!this.log.append(op)) {
-        const held = this.log.hlcOf(op.origin, op.seq);
+      if (!(await this.log.append(trx, op))) {
+        const held = await this.log.hlcOf(trx, op.origin, op.seq);
         if (held !== null && held !== op.hlc) {
           rejected.push({
             origin: op.origin,
@@ -179,11 +193,13 @@ export class ChangeLog {
         }
         continue;
       }
-      this.clock.observe(op.hlc);
-      followUps.push(...applyOp(this.targets, op));
+      newest = maxHlc(newest, op.hlc);
+      followUps.push(...(await applyOp(trx, this.targets, op)));
       applied.push(op);
     }
-    return { applied, rejected, own: this.commitInside(followUps) };
+    // Our next timestamps come after everything taken in (HLC receive rule), once per batch.
+    if (newest !== null) await this.clock.observe(trx, this.nodeId, newest);
+    return { applied, rejected, own: await this.commitInside(trx, followUps) };
   }
 
   private announce(result: Taken): void {
@@ -209,8 +225,8 @@ export class ChangeLog {
     if (decodeHlc(op.hlc).node !== op.origin) {
       return { code: 'foreign_hlc', message: "its timestamp is not from its origin's clock" };
     }
-    const ahead = this.clock.excessAhead(op.hlc);
-    if (ahead > 0) {
+    const ahead = decodeHlc(op.hlc).wall - this.now();
+    if (ahead > MAX_DRIFT_MS) {
       return {
         code: 'clock_ahead',
         message: `its timestamp is ${ahead} ms ahead of this node's clock (limit ${MAX_DRIFT_MS} ms); offer it again later`,

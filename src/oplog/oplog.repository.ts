@@ -1,4 +1,5 @@
-import type { Db } from '../db/database.js';
+import { sql } from 'kysely';
+import type { Executor, MetadataStore } from '../storage/metadata/dialect.js';
 import type { Op, OpBody } from './op.js';
 
 interface OpRow {
@@ -15,116 +16,175 @@ export interface OpPosition {
 
 /**
  * The durable log of operations. It is also the replication outbox: what a peer still needs is
- * whatever lies past its acknowledged position, so nothing is lost across restarts.
+ * whatever lies past its acknowledged position, so nothing is lost across restarts. Methods
+ * that take `trx` run inside the caller's transaction (ChangeLog's).
  */
 export class OpLogRepository {
-  private readonly insertStmt;
-  private readonly existsStmt;
-  private readonly hlcStmt;
-  private readonly maxSeqStmt;
-  private readonly maxHlcStmt;
-  private readonly countStmt;
-  private readonly contiguousStmt;
-  private readonly setContiguousStmt;
-  private readonly vectorStmt;
-  private readonly rangeStmt;
-  private readonly createdBytesStmt;
-
-  constructor(db: Db) {
-    this.insertStmt = db.prepare(
-      'INSERT OR IGNORE INTO ops (origin, seq, hlc, kind, body) VALUES (?, ?, ?, ?, ?)',
-    );
-    this.existsStmt = db.prepare('SELECT 1 FROM ops WHERE origin = ? AND seq = ?').pluck();
-    this.hlcStmt = db.prepare('SELECT hlc FROM ops WHERE origin = ? AND seq = ?').pluck();
-    this.maxSeqStmt = db.prepare('SELECT MAX(seq) AS seq FROM ops WHERE origin = ?').pluck();
-    this.maxHlcStmt = db.prepare('SELECT MAX(hlc) FROM ops').pluck();
-    this.countStmt = db.prepare('SELECT COUNT(*) FROM ops').pluck();
-    this.contiguousStmt = db.prepare('SELECT contiguous FROM origins WHERE origin = ?').pluck();
-    this.setContiguousStmt = db.prepare(
-      'INSERT INTO origins (origin, contiguous) VALUES (?, ?) ON CONFLICT (origin) DO UPDATE SET contiguous = excluded.contiguous',
-    );
-    this.vectorStmt = db.prepare('SELECT origin, contiguous FROM origins ORDER BY origin');
-    this.rangeStmt = db.prepare(
-      'SELECT origin, seq, hlc, body FROM ops WHERE origin = ? AND seq > ? ORDER BY seq LIMIT ?',
-    );
-    this.createdBytesStmt = db
-      .prepare(
-        `SELECT COALESCE(SUM(json_extract(body, '$.size')), 0) FROM ops
-         WHERE origin = ? AND seq > ? AND kind = 'picture.create'`,
-      )
-      .pluck();
-  }
+  constructor(private readonly store: MetadataStore) {}
 
   /**
    * Appends an operation; false when it was already there (duplicates are expected). Keeps the
    * origin's contiguous prefix up to date, which is what pulls ask from.
    */
-  append(op: Op): boolean {
-    const inserted =
-      this.insertStmt.run(op.origin, op.seq, op.hlc, op.body.kind, JSON.stringify(op.body))
-        .changes === 1;
-    if (inserted) {
-      // Every origin gets a row (even past a gap) so that pulls list it.
-      let contiguous = this.contiguous(op.origin);
-      while (this.existsStmt.get(op.origin, contiguous + 1) !== undefined) contiguous++;
-      this.setContiguousStmt.run(op.origin, contiguous);
+  async append(trx: Executor, op: Op): Promise<boolean> {
+    const inserted = await trx
+      .insertInto('ops')
+      .values({
+        origin: op.origin,
+        seq: op.seq,
+        hlc: op.hlc,
+        kind: op.body.kind,
+        body: JSON.stringify(op.body),
+      })
+      .onConflict((oc) => oc.columns(['origin', 'seq']).doNothing())
+      .executeTakeFirst();
+    if (Number(inserted.numInsertedOrUpdatedRows ?? 0) !== 1) return false;
+    // Every origin gets a row (even past a gap) so that pulls list it. The row is locked
+    // (PostgreSQL) before it is read, so two processes taking ops of one origin in turn.
+    await trx
+      .insertInto('origins')
+      .values({ origin: op.origin, contiguous: 0 })
+      .onConflict((oc) => oc.column('origin').doNothing())
+      .execute();
+    const held = await trx
+      .selectFrom('origins')
+      .select('contiguous')
+      .where('origin', '=', op.origin)
+      .$if(this.store.dialect.supportsRowLocks, (qb) => qb.forUpdate())
+      .executeTakeFirstOrThrow();
+    if (op.seq !== held.contiguous + 1) return true;
+    let contiguous = op.seq;
+    for (;;) {
+      const next = await trx
+        .selectFrom('ops')
+        .select('seq')
+        .where('origin', '=', op.origin)
+        .where('seq', '>', contiguous)
+        .orderBy('seq')
+        .limit(64)
+        .execute();
+      let k = 0;
+      while (k < next.length && next[k]?.seq === contiguous + 1) {
+        contiguous++;
+        k++;
+      }
+      if (k < 64) break;
     }
-    return inserted;
+    await trx.updateTable('origins').set({ contiguous }).where('origin', '=', op.origin).execute();
+    return true;
   }
 
   /** The timestamp of the logged operation (origin, seq), or null when there is none. */
-  hlcOf(origin: string, seq: number): string | null {
-    return (this.hlcStmt.get(origin, seq) as string | undefined) ?? null;
+  async hlcOf(trx: Executor, origin: string, seq: number): Promise<string | null> {
+    const row = await trx
+      .selectFrom('ops')
+      .select('hlc')
+      .where('origin', '=', origin)
+      .where('seq', '=', seq)
+      .executeTakeFirst();
+    return row?.hlc ?? null;
   }
 
-  /**
-   * The highest sequence of `origin` in the log, gaps and all. Not how a node numbers its own
-   * operations (that is `contiguous`, see ChangeLog.commitMany).
-   */
-  lastSeq(origin: string): number {
-    return (this.maxSeqStmt.get(origin) as number | null) ?? 0;
+  /** The highest sequence of `origin` in the log, gaps and all. */
+  async lastSeq(origin: string): Promise<number> {
+    const row = await this.store.db
+      .selectFrom('ops')
+      .select((eb) => eb.fn.max('seq').as('seq'))
+      .where('origin', '=', origin)
+      .executeTakeFirst();
+    return row?.seq ?? 0;
   }
 
-  lastHlc(): string | null {
-    return this.maxHlcStmt.get() as string | null;
+  async lastHlc(): Promise<string | null> {
+    const row = await this.store.db
+      .selectFrom('ops')
+      .select((eb) => eb.fn.max('hlc').as('hlc'))
+      .executeTakeFirst();
+    return row?.hlc ?? null;
   }
 
-  count(): number {
-    return this.countStmt.get() as number;
+  async count(): Promise<number> {
+    const row = await this.store.db
+      .selectFrom('ops')
+      .select((eb) => eb.fn.countAll<number>().as('n'))
+      .executeTakeFirstOrThrow();
+    return row.n;
   }
 
-  contiguous(origin: string): number {
-    return (this.contiguousStmt.get(origin) as number | undefined) ?? 0;
+  async contiguous(origin: string, trx: Executor = this.store.db): Promise<number> {
+    const row = await trx
+      .selectFrom('origins')
+      .select('contiguous')
+      .where('origin', '=', origin)
+      .executeTakeFirst();
+    return row?.contiguous ?? 0;
   }
 
   /** This node's version vector: for each origin, every op up to this seq is here. */
-  versionVector(): Record<string, number> {
-    const rows = this.vectorStmt.all() as { origin: string; contiguous: number }[];
+  async versionVector(): Promise<Record<string, number>> {
+    const rows = await this.store.db
+      .selectFrom('origins')
+      .select(['origin', 'contiguous'])
+      .orderBy('origin')
+      .execute();
     return Object.fromEntries(rows.map((r) => [r.origin, r.contiguous]));
   }
 
   /** Operations of one origin after `seq`, in order. */
-  range(origin: string, afterSeq: number, limit: number): Op[] {
-    return (this.rangeStmt.all(origin, afterSeq, limit) as OpRow[]).map(rowToOp);
+  async range(origin: string, afterSeq: number, limit: number): Promise<Op[]> {
+    const rows = await this.store.db
+      .selectFrom('ops')
+      .select(['origin', 'seq', 'hlc', 'body'])
+      .where('origin', '=', origin)
+      .where('seq', '>', afterSeq)
+      .orderBy('seq')
+      .limit(limit)
+      .execute();
+    return rows.map(rowToOp);
+  }
+
+  /**
+   * `file.put` operations of `folder` by `origin` with `afterSeq < seq <= upTo`, in order (a
+   * device's feed, src/devices/device-feed.ts).
+   */
+  async folderRange(
+    origin: string,
+    afterSeq: number,
+    upTo: number,
+    folder: string,
+    limit: number,
+  ): Promise<Op[]> {
+    const rows = await this.store.db
+      .selectFrom('ops')
+      .select(['origin', 'seq', 'hlc', 'body'])
+      .where('origin', '=', origin)
+      .where('seq', '>', afterSeq)
+      .where('seq', '<=', upTo)
+      .where('kind', '=', 'file.put')
+      .where(this.store.dialect.jsonText('body', 'folder'), '=', folder)
+      .orderBy('seq')
+      .limit(limit)
+      .execute();
+    return rows.map(rowToOp);
   }
 
   /**
    * What a peer with version vector `theirs` lacks, ordered by (origin, seq), resuming after
    * `after`. Ops past a gap in our own log are included: the receiver's log skips duplicates.
    */
-  missingFor(
+  async missingFor(
     theirs: Readonly<Record<string, number>>,
     after: OpPosition | null,
     limit: number,
-  ): { ops: Op[]; next: OpPosition | null } {
+  ): Promise<{ ops: Op[]; next: OpPosition | null }> {
     const ops: Op[] = [];
-    const origins = (this.vectorStmt.all() as { origin: string }[])
-      .map((r) => r.origin)
-      .filter((o) => after === null || o >= after.origin);
+    const origins = Object.keys(await this.versionVector()).filter(
+      (o) => after === null || o >= after.origin,
+    );
     for (const origin of origins) {
       let from = theirs[origin] ?? 0;
       if (after !== null && origin === after.origin) from = Math.max(from, after.seq);
-      const batch = this.range(origin, from, limit - ops.length);
+      const batch = await this.range(origin, from, limit - ops.length);
       ops.push(...batch);
       if (ops.length >= limit) {
         const last = ops[ops.length - 1];
@@ -135,8 +195,17 @@ export class OpLogRepository {
   }
 
   /** Bytes of the pictures created by ops of `origin` after `seq` (for replication lag). */
-  createdBytesAfter(origin: string, seq: number): number {
-    return this.createdBytesStmt.get(origin, seq) as number;
+  async createdBytesAfter(origin: string, seq: number): Promise<number> {
+    const row = await this.store.db
+      .selectFrom('ops')
+      .select(
+        sql<number>`COALESCE(SUM(${this.store.dialect.jsonNumber('body', 'size')}), 0)`.as('bytes'),
+      )
+      .where('origin', '=', origin)
+      .where('seq', '>', seq)
+      .where('kind', '=', 'picture.create')
+      .executeTakeFirstOrThrow();
+    return row.bytes;
   }
 }
 

@@ -1,4 +1,6 @@
-import type { Db } from '../db/database.js';
+import { sql, type Selectable } from 'kysely';
+import type { Executor, MetadataStore } from '../storage/metadata/dialect.js';
+import type { PicturesTable } from '../storage/metadata/schema.js';
 import { decodeHlc } from '../core/hlc.js';
 import { isAlive, lastChangeHlc, type PictureState } from './picture.state.js';
 
@@ -30,79 +32,49 @@ export interface PictureQuery {
   readonly cursor?: { readonly createdAt: number; readonly id: string } | undefined;
 }
 
-/** The metadata store's narrow interface for pictures (SQLite below; see docs/architecture.md). */
+/** The metadata store's narrow interface for pictures (see docs/architecture.md). */
 export interface PictureRepository {
-  get(id: string): StoredPicture | null;
-  save(state: PictureState, hasBlob: boolean): void;
-  setHasBlob(id: string, hasBlob: boolean): void;
+  /** With `forUpdate` (inside `trx`) the row stays locked until the transaction ends. */
+  get(id: string, trx?: Executor, options?: { forUpdate?: boolean }): Promise<StoredPicture | null>;
+  save(trx: Executor, state: PictureState, hasBlob: boolean): Promise<void>;
+  setHasBlob(id: string, hasBlob: boolean, trx?: Executor): Promise<void>;
   /** Every picture's id, whether it is alive and whether the row says its bytes are here. */
-  byteFlags(): { id: string; alive: boolean; hasBlob: boolean }[];
+  byteFlags(): Promise<{ id: string; alive: boolean; hasBlob: boolean }[]>;
   /** Visible pictures (alive, bytes present), newest first. */
-  list(query: PictureQuery): Picture[];
+  list(query: PictureQuery): Promise<Picture[]>;
   /** Visible pictures: count and total bytes. */
-  totals(): { count: number; bytes: number };
+  totals(): Promise<{ count: number; bytes: number }>;
+  /** Alive pictures whose bytes are not here (to fetch). */
+  missingBytes(): Promise<string[]>;
+  /** Their total size. */
+  missingBytesTotal(): Promise<number>;
 }
 
-interface PictureRow {
-  id: string;
-  content_type: string | null;
-  size: number | null;
-  width: number | null;
-  height: number | null;
-  owner: string | null;
-  origin_name: string | null;
-  created_at: number | null;
-  info_hlc: string | null;
-  title: string | null;
-  title_hlc: string | null;
-  category: string | null;
-  category_hlc: string | null;
-  descr: string | null;
-  desc_hlc: string | null;
-  live_hlc: string | null;
-  deleted_hlc: string | null;
-  has_blob: number;
-}
+type PictureRow = Selectable<PicturesTable>;
 
-export class SqlitePictureRepository implements PictureRepository {
-  private readonly getStmt;
-  private readonly saveStmt;
-  private readonly hasBlobStmt;
-  private readonly totalsStmt;
+/** Pictures on the metadata store (SQLite or PostgreSQL, through Kysely). */
+export class SqlPictureRepository implements PictureRepository {
+  constructor(private readonly store: MetadataStore) {}
 
-  constructor(private readonly db: Db) {
-    this.getStmt = db.prepare('SELECT * FROM pictures WHERE id = ?');
-    this.saveStmt = db.prepare(`
-      INSERT INTO pictures (id, content_type, size, width, height, owner, origin_name, created_at,
-        info_hlc, title, title_hlc, category, category_hlc, descr, desc_hlc, live_hlc,
-        deleted_hlc, updated_at, alive, has_blob)
-      VALUES (@id, @content_type, @size, @width, @height, @owner, @origin_name, @created_at,
-        @info_hlc, @title, @title_hlc, @category, @category_hlc, @descr, @desc_hlc, @live_hlc,
-        @deleted_hlc, @updated_at, @alive, @has_blob)
-      ON CONFLICT (id) DO UPDATE SET
-        content_type = excluded.content_type, size = excluded.size, width = excluded.width,
-        height = excluded.height, owner = excluded.owner, origin_name = excluded.origin_name,
-        created_at = excluded.created_at, info_hlc = excluded.info_hlc, title = excluded.title,
-        title_hlc = excluded.title_hlc, category = excluded.category,
-        category_hlc = excluded.category_hlc, descr = excluded.descr, desc_hlc = excluded.desc_hlc,
-        live_hlc = excluded.live_hlc, deleted_hlc = excluded.deleted_hlc,
-        updated_at = excluded.updated_at, alive = excluded.alive, has_blob = excluded.has_blob`);
-    this.hasBlobStmt = db.prepare('UPDATE pictures SET has_blob = ? WHERE id = ?');
-    this.totalsStmt = db.prepare(
-      'SELECT COUNT(*) AS count, COALESCE(SUM(size), 0) AS bytes FROM pictures WHERE alive = 1 AND has_blob = 1',
-    );
-  }
-
-  get(id: string): StoredPicture | null {
-    const row = this.getStmt.get(id) as PictureRow | undefined;
+  async get(
+    id: string,
+    trx: Executor = this.store.db,
+    options: { forUpdate?: boolean } = {},
+  ): Promise<StoredPicture | null> {
+    const lock = options.forUpdate === true && this.store.dialect.supportsRowLocks;
+    const row = await trx
+      .selectFrom('pictures')
+      .selectAll()
+      .where('id', '=', id)
+      .$if(lock, (qb) => qb.forUpdate())
+      .executeTakeFirst();
     return row ? { state: rowToState(row), hasBlob: row.has_blob === 1 } : null;
   }
 
-  save(state: PictureState, hasBlob: boolean): void {
+  async save(trx: Executor, state: PictureState, hasBlob: boolean): Promise<void> {
     const info = state.info;
     const changed = lastChangeHlc(state);
-    this.saveStmt.run({
-      id: state.id,
+    const row = {
       content_type: info?.contentType ?? null,
       size: info?.size ?? null,
       width: info?.width ?? null,
@@ -122,36 +94,47 @@ export class SqlitePictureRepository implements PictureRepository {
       updated_at: changed ? decodeHlc(changed).wall : null,
       alive: isAlive(state) ? 1 : 0,
       has_blob: hasBlob ? 1 : 0,
-    });
+    };
+    await trx
+      .insertInto('pictures')
+      .values({ id: state.id, ...row })
+      .onConflict((oc) => oc.column('id').doUpdateSet(row))
+      .execute();
   }
 
-  setHasBlob(id: string, hasBlob: boolean): void {
-    this.hasBlobStmt.run(hasBlob ? 1 : 0, id);
+  async setHasBlob(id: string, hasBlob: boolean, trx: Executor = this.store.db): Promise<void> {
+    await trx
+      .updateTable('pictures')
+      .set({ has_blob: hasBlob ? 1 : 0 })
+      .where('id', '=', id)
+      .execute();
   }
 
-  list(query: PictureQuery): Picture[] {
-    const where = ['p.alive = 1', 'p.has_blob = 1'];
-    const params: (string | number)[] = [];
-    if (query.category !== undefined) {
-      where.push('p.category = ?');
-      params.push(query.category);
-    }
-    const match = query.q === undefined ? null : toFtsQuery(query.q);
-    if (match !== null) {
-      where.push('p.rowid IN (SELECT rowid FROM pictures_fts WHERE pictures_fts MATCH ?)');
-      params.push(match);
-    }
-    if (query.cursor) {
-      where.push('(p.created_at < ? OR (p.created_at = ? AND p.id < ?))');
-      params.push(query.cursor.createdAt, query.cursor.createdAt, query.cursor.id);
-    }
-    params.push(query.limit);
-    const rows = this.db
-      .prepare(
-        `SELECT p.* FROM pictures p WHERE ${where.join(' AND ')}
-         ORDER BY p.created_at DESC, p.id DESC LIMIT ?`,
+  async list(query: PictureQuery): Promise<Picture[]> {
+    const match = query.q === undefined ? null : this.store.dialect.pictureMatch('p', query.q);
+    const cursor = query.cursor;
+    const rows = await this.store.db
+      .selectFrom('pictures as p')
+      .selectAll('p')
+      .where('p.alive', '=', 1)
+      .where('p.has_blob', '=', 1)
+      .$if(query.category !== undefined, (qb) => qb.where('p.category', '=', query.category ?? ''))
+      .$if(match !== null, (qb) => qb.where(() => match ?? sql<boolean>`1 = 1`))
+      .$if(cursor !== undefined, (qb) =>
+        qb.where((eb) =>
+          eb.or([
+            eb('p.created_at', '<', cursor?.createdAt ?? 0),
+            eb.and([
+              eb('p.created_at', '=', cursor?.createdAt ?? 0),
+              eb('p.id', '<', cursor?.id ?? ''),
+            ]),
+          ]),
+        ),
       )
-      .all(...params) as PictureRow[];
+      .orderBy('p.created_at', 'desc')
+      .orderBy('p.id', 'desc')
+      .limit(query.limit)
+      .execute();
     return rows.map((row) => {
       const picture = toPicture(rowToState(row));
       if (!picture) throw new Error(`Visible picture ${row.id} has no info`);
@@ -159,16 +142,44 @@ export class SqlitePictureRepository implements PictureRepository {
     });
   }
 
-  totals(): { count: number; bytes: number } {
-    return this.totalsStmt.get() as { count: number; bytes: number };
+  async totals(): Promise<{ count: number; bytes: number }> {
+    const row = await this.store.db
+      .selectFrom('pictures')
+      .select((eb) => [
+        eb.fn.countAll<number>().as('count'),
+        eb.fn.coalesce(eb.fn.sum<number>('size'), eb.val(0)).as('bytes'),
+      ])
+      .where('alive', '=', 1)
+      .where('has_blob', '=', 1)
+      .executeTakeFirstOrThrow();
+    return { count: row.count, bytes: row.bytes };
   }
 
-  byteFlags(): { id: string; alive: boolean; hasBlob: boolean }[] {
-    const rows = this.db.prepare('SELECT id, alive, has_blob FROM pictures').all() as {
-      id: string;
-      alive: number;
-      has_blob: number;
-    }[];
+  async missingBytes(): Promise<string[]> {
+    const rows = await this.store.db
+      .selectFrom('pictures')
+      .select('id')
+      .where('alive', '=', 1)
+      .where('has_blob', '=', 0)
+      .execute();
+    return rows.map((r) => r.id);
+  }
+
+  async missingBytesTotal(): Promise<number> {
+    const row = await this.store.db
+      .selectFrom('pictures')
+      .select((eb) => eb.fn.coalesce(eb.fn.sum<number>('size'), eb.val(0)).as('bytes'))
+      .where('alive', '=', 1)
+      .where('has_blob', '=', 0)
+      .executeTakeFirstOrThrow();
+    return row.bytes;
+  }
+
+  async byteFlags(): Promise<{ id: string; alive: boolean; hasBlob: boolean }[]> {
+    const rows = await this.store.db
+      .selectFrom('pictures')
+      .select(['id', 'alive', 'has_blob'])
+      .execute();
     return rows.map((r) => ({ id: r.id, alive: r.alive === 1, hasBlob: r.has_blob === 1 }));
   }
 }

@@ -75,7 +75,7 @@ export class PictureService {
     const { pictures, blobs, thumbs } = this.deps;
     let image: ImageInfo;
     try {
-      const existing = this.visible(pictures.get(staged.hash));
+      const existing = this.visible(await pictures.get(staged.hash));
       if (existing) {
         await blobs.discard(staged);
         return { picture: existing, created: false };
@@ -95,28 +95,33 @@ export class PictureService {
       throw error;
     }
     // The same bytes may have been uploaded concurrently and finished while this upload was
-    // being probed. Checking again right before the synchronous commit makes exactly one of
-    // them the creator; the others answer 200 with that picture instead of overwriting it.
-    const raced = this.visible(pictures.get(staged.hash));
-    if (raced) return { picture: raced, created: false };
-    this.deps.justStored.add(staged.hash);
-    try {
-      this.commitCreate(principal, staged, image, fields);
-    } finally {
-      this.deps.justStored.delete(staged.hash);
-    }
-    const picture = this.visible(pictures.get(staged.hash));
+    // being probed. Checking again and committing under the picture's lock makes exactly one
+    // upload in this process the creator; the others answer 200 with that picture instead of
+    // overwriting it. (Two processes of a site may both create it: the creates merge into one
+    // picture, the first upload's facts winning; docs/architecture.md.)
+    let created = false;
+    await this.exclusive(`create:${staged.hash}`, async () => {
+      if (this.visible(await pictures.get(staged.hash))) return;
+      this.deps.justStored.add(staged.hash);
+      try {
+        await this.commitCreate(principal, staged, image, fields);
+        created = true;
+      } finally {
+        this.deps.justStored.delete(staged.hash);
+      }
+    });
+    const picture = this.visible(await pictures.get(staged.hash));
     if (!picture) throw new Error(`Picture ${staged.hash} not visible after upload`);
-    return { picture, created: true };
+    return { picture, created };
   }
 
-  private commitCreate(
+  private async commitCreate(
     principal: Principal,
     staged: StagedBlob,
     image: ImageInfo,
     fields: PictureFields,
-  ): void {
-    this.deps.changes.commit({
+  ): Promise<void> {
+    await this.deps.changes.commit({
       kind: 'picture.create',
       id: staged.hash,
       contentType: image.contentType,
@@ -130,13 +135,13 @@ export class PictureService {
     });
   }
 
-  get(id: string): Picture {
-    const picture = this.visible(this.deps.pictures.get(id));
+  async get(id: string): Promise<Picture> {
+    const picture = this.visible(await this.deps.pictures.get(id));
     if (!picture) throw new NotFoundError('Picture');
     return picture;
   }
 
-  list(query: PictureQuery): Picture[] {
+  list(query: PictureQuery): Promise<Picture[]> {
     return this.deps.pictures.list(query);
   }
 
@@ -173,17 +178,17 @@ export class PictureService {
       });
   }
 
-  update(principal: Principal, id: string, patch: PicturePatch): Picture {
-    const picture = this.get(id);
+  async update(principal: Principal, id: string, patch: PicturePatch): Promise<Picture> {
+    const picture = await this.get(id);
     assertMayChange(principal, picture);
     if (Object.keys(patch).length === 0) return picture;
-    this.deps.changes.commit({ kind: 'picture.update', id, ...patch });
+    await this.deps.changes.commit({ kind: 'picture.update', id, ...patch });
     return this.get(id);
   }
 
   async delete(principal: Principal, id: string): Promise<void> {
-    assertMayChange(principal, this.get(id));
-    this.deps.changes.commit({ kind: 'picture.delete', id });
+    assertMayChange(principal, await this.get(id));
+    await this.deps.changes.commit({ kind: 'picture.delete', id });
     await this.settleBytes(id);
   }
 
@@ -196,7 +201,7 @@ export class PictureService {
   async settleBytes(id: string): Promise<void> {
     await this.exclusive(id, async () => {
       const { pictures, blobs, thumbs } = this.deps;
-      const stored = pictures.get(id);
+      const stored = await pictures.get(id);
       if (!stored) return;
       if (!isAlive(stored.state)) {
         if (await blobs.has(id)) {
@@ -234,7 +239,7 @@ export class PictureService {
   async repairAllBytes(): Promise<number> {
     const { pictures, blobs } = this.deps;
     let repaired = 0;
-    for (const row of pictures.byteFlags()) {
+    for (const row of await pictures.byteFlags()) {
       const present = await blobs.has(row.id);
       const consistent = row.alive ? row.hasBlob === present : !row.hasBlob && !present;
       if (consistent) continue;
@@ -253,8 +258,8 @@ export class PictureService {
   private async recordBytes(id: string): Promise<void> {
     const { pictures, blobs } = this.deps;
     const present = await blobs.has(id);
-    const stored = pictures.get(id);
-    if (stored && stored.hasBlob !== present) pictures.setHasBlob(id, present);
+    const stored = await pictures.get(id);
+    if (stored && stored.hasBlob !== present) await pictures.setHasBlob(id, present);
   }
 
   /** Runs `task` after every earlier task for the same picture (moves and records in order). */

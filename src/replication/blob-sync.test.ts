@@ -4,6 +4,7 @@
  * bytes were being fetched must leave the picture without the "has blob" flag, and a later
  * revival must bring the bytes back from the trash.
  */
+import { storeFor } from '../folders/testing.js';
 import { createHash, randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -12,17 +13,12 @@ import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import pino from 'pino';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { SqliteAccountRepository } from '../accounts/account.repository.js';
 import { LocalBlobStore } from '../blobs/local-blob-store.js';
-import { DeviceRepository } from '../devices/device.repository.js';
-import { encodeHlc, HybridClock } from '../core/hlc.js';
+import { encodeHlc } from '../core/hlc.js';
 import { openDatabase, type Db } from '../db/database.js';
-import { FolderIndexRepository } from '../folders/folder-index.repository.js';
-import { ChangeLog } from '../oplog/change-log.js';
 import type { Op, OpBody } from '../oplog/op.js';
-import { OpLogRepository } from '../oplog/oplog.repository.js';
 import { Thumbnails } from '../pictures/images.js';
-import { SqlitePictureRepository } from '../pictures/picture.repository.js';
+import { openReplicaState } from '../oplog/replica-state.js';
 import { PictureService } from '../pictures/picture.service.js';
 import { BlobSync } from './blob-sync.js';
 import type { PeerClient } from './peer-client.js';
@@ -59,16 +55,9 @@ describe('BlobSync', () => {
       const blobs = new LocalBlobStore(base);
       await blobs.init();
       const thumbs = new Thumbnails(blobs);
-      const repo = new SqlitePictureRepository(db);
-      const oplog = new OpLogRepository(db);
-      const changes = new ChangeLog(db, oplog, new HybridClock(SELF), SELF, {
-        pictures: repo,
-        accounts: new SqliteAccountRepository(db),
-        hasBlob: () => false, // replicated pictures become visible through BlobSync
-        folders: new FolderIndexRepository(db),
-        devices: new DeviceRepository(db),
-        selfId: SELF,
-      });
+      const store = storeFor(db);
+      // hasBlob: never; replicated pictures become visible through BlobSync.
+      const { pictures: repo, changes } = openReplicaState(store, SELF);
       const log = pino({ level: 'silent' });
       const service = new PictureService({
         pictures: repo,
@@ -104,7 +93,14 @@ describe('BlobSync', () => {
           })();
         },
       } as unknown as PeerClient;
-      const sync = new BlobSync({ db, pictures: repo, service, blobs, sources: () => [peer], log });
+      const sync = new BlobSync({
+        store,
+        pictures: repo,
+        service,
+        blobs,
+        sources: () => [peer],
+        log,
+      });
       changes.onOps((ops) => {
         sync.handleOps(ops);
       });
@@ -114,7 +110,7 @@ describe('BlobSync', () => {
       const remote = (body: OpBody, wall: number): Op[] => [
         { origin: REMOTE, seq: ++seq, hlc: encodeHlc({ wall, counter: 0, node: REMOTE }), body },
       ];
-      changes.receive(
+      await changes.receive(
         remote(
           {
             kind: 'picture.create',
@@ -135,19 +131,19 @@ describe('BlobSync', () => {
       );
       await wasAsked;
       // Deleted elsewhere while the bytes are on their way.
-      changes.receive(remote({ kind: 'picture.delete', id }, now + 1));
+      await changes.receive(remote({ kind: 'picture.delete', id }, now + 1));
       release();
       await waitUntil(() => !sync.busy(), 'the fetch and the settle to finish');
 
       expect(existsSync(join(blobs.trashDir, id))).toBe(true);
       expect(await blobs.has(id)).toBe(false);
       // The late "arrived" flag must not mark the deleted picture as having its bytes.
-      expect(repo.get(id)?.hasBlob).toBe(false);
+      expect((await repo.get(id))?.hasBlob).toBe(false);
 
       // An edit ordered after the delete brings the picture back: its bytes come from the trash.
-      changes.receive(remote({ kind: 'picture.update', id, title: 'back' }, now + 2));
+      await changes.receive(remote({ kind: 'picture.update', id, title: 'back' }, now + 2));
       await waitUntil(() => !sync.busy(), 'the revival to settle');
-      const listed = service.list({ limit: 10 }).map((p) => p.id);
+      const listed = (await service.list({ limit: 10 })).map((p) => p.id);
       expect(listed).toEqual([id]);
       expect(await blobs.has(id)).toBe(true);
       await sync.stop();

@@ -15,7 +15,7 @@ import { BlobBatchError, receiveBlobBatch, type WholeBlob } from '../blobs/blob-
 import { MAX_BATCH_BLOB_BYTES, type BlobFrame } from '../blobs/blob-frames.js';
 import type { BlobStore } from '../blobs/blob-store.js';
 import { Limiter } from '../core/limiter.js';
-import type { Db } from '../db/database.js';
+import type { MetadataStore } from '../storage/metadata/dialect.js';
 import type { Op } from '../oplog/op.js';
 import type { PictureRepository } from '../pictures/picture.repository.js';
 import type { PictureService } from '../pictures/picture.service.js';
@@ -23,7 +23,7 @@ import { isAlive } from '../pictures/picture.state.js';
 import type { PeerClient } from './peer-client.js';
 
 export interface BlobSyncDeps {
-  readonly db: Db;
+  readonly store: MetadataStore;
   readonly pictures: PictureRepository;
   readonly service: PictureService;
   readonly blobs: BlobStore;
@@ -87,20 +87,13 @@ export class BlobSync {
   }
 
   /** Reconciles every picture whose bytes are missing (at start, and when a peer comes up). */
-  scanMissing(): void {
-    const ids = this.deps.db
-      .prepare('SELECT id FROM pictures WHERE alive = 1 AND has_blob = 0')
-      .pluck()
-      .all() as string[];
-    for (const id of ids) this.schedule(id);
+  async scanMissing(): Promise<void> {
+    for (const id of await this.deps.pictures.missingBytes()) this.schedule(id);
   }
 
   /** Bytes of pictures known here whose blobs are still to fetch. */
-  pendingBytes(): number {
-    return this.deps.db
-      .prepare('SELECT COALESCE(SUM(size), 0) FROM pictures WHERE alive = 1 AND has_blob = 0')
-      .pluck()
-      .get() as number;
+  pendingBytes(): Promise<number> {
+    return this.deps.pictures.missingBytesTotal();
   }
 
   /** Whether a reconcile is running or a flag is waiting to be written (for tests). */
@@ -156,7 +149,7 @@ export class BlobSync {
   private async reconcile(id: string): Promise<void> {
     const { service, pictures } = this.deps;
     await service.settleBytes(id);
-    const stored = pictures.get(id);
+    const stored = await pictures.get(id);
     if (!stored || stored.hasBlob || !isAlive(stored.state) || !stored.state.info) return;
     const size = stored.state.info.size;
     if (size <= MAX_BATCH_BLOB_BYTES && (await this.deps.blobs.partialSize(id)) === 0) {
@@ -298,24 +291,24 @@ export class BlobSync {
     this.flushTimer = null;
     const ids = this.arrived;
     this.arrived = [];
-    const { db, pictures, blobs } = this.deps;
+    const { store, pictures, blobs } = this.deps;
     const present = new Set<string>();
     for (const id of ids) if (await blobs.has(id)) present.add(id);
     const visible: string[] = [];
     const settle: string[] = [];
-    db.transaction(() => {
+    await store.transaction(async (trx) => {
       for (const id of ids) {
-        const stored = pictures.get(id);
+        const stored = await pictures.get(id, trx, { forUpdate: true });
         if (!stored) continue;
         if (present.has(id) && isAlive(stored.state)) {
-          if (!stored.hasBlob) pictures.setHasBlob(id, true);
+          if (!stored.hasBlob) await pictures.setHasBlob(id, true, trx);
           visible.push(id);
         } else if (present.has(id) || stored.hasBlob) {
           // Died meanwhile (bytes to trash) or the bytes moved: settle it again.
           settle.push(id);
         }
       }
-    })();
+    });
     for (const id of settle) this.schedule(id);
     for (const id of visible) this.deps.onVisible?.(id);
     // The small thumbnail (what a gallery shows) is made from our own copy in the background,

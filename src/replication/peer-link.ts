@@ -114,7 +114,7 @@ export class PeerLink {
     }
     const wasUp = this.state === 'up';
     this.markUp();
-    this.ctx.peers.upsert({
+    await this.ctx.peers.upsert({
       nodeId: info.nodeId,
       name: info.name,
       url: this.url,
@@ -136,7 +136,7 @@ export class PeerLink {
     for (;;) {
       this.assertNotBlocked();
       const from = this.theirVv[selfId] ?? 0;
-      const ops = oplog.range(selfId, from, PUSH_BATCH);
+      const ops = await oplog.range(selfId, from, PUSH_BATCH);
       if (ops.length === 0) return;
       const res = await this.client.push(ops);
       this.theirVv = res.vv;
@@ -146,7 +146,7 @@ export class PeerLink {
         // refresh its vector rather than loop.
         this.theirVv = { ...this.theirVv, [selfId]: last.seq };
       }
-      if (this.nodeId) this.ctx.peers.ack(this.nodeId, this.theirVv[selfId] ?? 0);
+      if (this.nodeId) await this.ctx.peers.ack(this.nodeId, this.theirVv[selfId] ?? 0);
       this.markUp();
     }
   }
@@ -157,8 +157,8 @@ export class PeerLink {
     let after = null;
     do {
       this.assertNotBlocked();
-      const res = await this.client.pull(oplog.versionVector(), after, PULL_BATCH);
-      if (res.ops.length > 0) changes.receive(res.ops);
+      const res = await this.client.pull(await oplog.versionVector(), after, PULL_BATCH);
+      if (res.ops.length > 0) await changes.receive(res.ops);
       after = res.next;
       this.markUp();
     } while (after !== null);
@@ -181,7 +181,11 @@ export class PeerLink {
     this.lastSeen = Date.now();
     this.lastError = null;
     if (this.state !== 'up') this.state = 'up';
-    if (this.nodeId) this.ctx.peers.seen(this.nodeId, this.lastSeen);
+    if (this.nodeId) {
+      this.ctx.peers.seen(this.nodeId, this.lastSeen).catch((err: unknown) => {
+        this.ctx.log.warn({ err, peer: this.name }, 'could not record when the peer was seen');
+      });
+    }
   }
 
   private markDown(error: unknown): void {

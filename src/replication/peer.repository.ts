@@ -1,4 +1,4 @@
-import type { Db } from '../db/database.js';
+import type { MetadataStore } from '../storage/metadata/dialect.js';
 
 export type PeerSource = 'static' | 'discovered' | 'inbound';
 
@@ -11,38 +11,57 @@ export interface PeerRecord {
   readonly lastSeen: number | null;
 }
 
-/** Peers this node has talked to, and how far each has acknowledged our own operations. */
+/** Peers this site has talked to, and how far each has acknowledged our own operations. */
 export class PeerRepository {
-  private readonly allStmt;
-  private readonly upsertStmt;
-  private readonly ackStmt;
-  private readonly seenStmt;
+  constructor(private readonly store: MetadataStore) {}
 
-  constructor(db: Db) {
-    this.allStmt = db.prepare(
-      'SELECT node_id AS nodeId, name, url, source, acked_seq AS ackedSeq, last_seen AS lastSeen FROM peers',
-    );
-    this.upsertStmt = db.prepare(`
-      INSERT INTO peers (node_id, name, url, source, last_seen) VALUES (?, ?, ?, ?, ?)
-      ON CONFLICT (node_id) DO UPDATE SET name = excluded.name, url = excluded.url,
-        source = excluded.source, last_seen = excluded.last_seen`);
-    this.ackStmt = db.prepare('UPDATE peers SET acked_seq = MAX(acked_seq, ?) WHERE node_id = ?');
-    this.seenStmt = db.prepare('UPDATE peers SET last_seen = ? WHERE node_id = ?');
+  async all(): Promise<PeerRecord[]> {
+    return this.store.db
+      .selectFrom('peers')
+      .select([
+        'node_id as nodeId',
+        'name',
+        'url',
+        'source',
+        'acked_seq as ackedSeq',
+        'last_seen as lastSeen',
+      ])
+      .execute();
   }
 
-  all(): PeerRecord[] {
-    return this.allStmt.all() as PeerRecord[];
+  /** Whether `nodeId` is a peer this site knows. */
+  async has(nodeId: string): Promise<boolean> {
+    const row = await this.store.db
+      .selectFrom('peers')
+      .select('node_id')
+      .where('node_id', '=', nodeId)
+      .executeTakeFirst();
+    return row !== undefined;
   }
 
-  upsert(peer: Omit<PeerRecord, 'ackedSeq'>): void {
-    this.upsertStmt.run(peer.nodeId, peer.name, peer.url, peer.source, peer.lastSeen);
+  async upsert(peer: Omit<PeerRecord, 'ackedSeq'>): Promise<void> {
+    const row = { name: peer.name, url: peer.url, source: peer.source, last_seen: peer.lastSeen };
+    await this.store.db
+      .insertInto('peers')
+      .values({ node_id: peer.nodeId, ...row })
+      .onConflict((oc) => oc.column('node_id').doUpdateSet(row))
+      .execute();
   }
 
-  ack(nodeId: string, seq: number): void {
-    this.ackStmt.run(seq, nodeId);
+  async ack(nodeId: string, seq: number): Promise<void> {
+    await this.store.db
+      .updateTable('peers')
+      .set({ acked_seq: seq })
+      .where('node_id', '=', nodeId)
+      .where('acked_seq', '<', seq)
+      .execute();
   }
 
-  seen(nodeId: string, at: number): void {
-    this.seenStmt.run(at, nodeId);
+  async seen(nodeId: string, at: number): Promise<void> {
+    await this.store.db
+      .updateTable('peers')
+      .set({ last_seen: at })
+      .where('node_id', '=', nodeId)
+      .execute();
   }
 }

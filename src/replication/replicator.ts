@@ -56,10 +56,10 @@ export class Replicator {
   constructor(private readonly deps: ReplicatorDeps) {}
 
   /** Starts talking to peers: the static ones, and those remembered from earlier runs. */
-  start(selfUrl: string | null, staticPeers: readonly string[]): void {
+  async start(selfUrl: string | null, staticPeers: readonly string[]): Promise<void> {
     this.selfUrl = selfUrl;
     for (const url of staticPeers) this.addPeer(url, 'static');
-    for (const known of this.deps.peers.all()) this.addPeer(known.url, known.source);
+    for (const known of await this.deps.peers.all()) this.addPeer(known.url, known.source);
     this.timer = setInterval(() => {
       this.cycle();
     }, this.deps.syncIntervalMs);
@@ -140,17 +140,24 @@ export class Replicator {
     return [...up, ...rest];
   }
 
-  status(): PeerStatus[] {
-    const mine = this.deps.oplog.versionVector();
+  /** The peers as known now, without their lag (no database read). */
+  members(): { id: string | null; name: string | null; url: string }[] {
     return [...this.links.values()]
       .filter((l) => !l.closed)
-      .map((l) => {
+      .map((l) => ({ id: l.nodeId, name: l.name, url: l.url }));
+  }
+
+  async status(): Promise<PeerStatus[]> {
+    const mine = await this.deps.oplog.versionVector();
+    const links = [...this.links.values()].filter((l) => !l.closed);
+    return Promise.all(
+      links.map(async (l) => {
         const missing = missingFrom(mine, l.theirVv);
         let bytes = l.theirPendingBytes;
         let ops = 0;
         for (const [origin, count] of Object.entries(missing)) {
           ops += count;
-          bytes += this.deps.oplog.createdBytesAfter(origin, l.theirVv[origin] ?? 0);
+          bytes += await this.deps.oplog.createdBytesAfter(origin, l.theirVv[origin] ?? 0);
         }
         return {
           id: l.nodeId,
@@ -162,7 +169,8 @@ export class Replicator {
           error: l.lastError,
           lag: { ops, bytes },
         };
-      });
+      }),
+    );
   }
 
   /** Periodic: say hello (refreshes state and the peer's vector), pull, push. */

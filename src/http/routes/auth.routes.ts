@@ -45,7 +45,7 @@ export const authRoutes =
       async (request, reply) => {
         const raw = request.cookies[SESSION_COOKIE];
         const unsigned = raw === undefined ? null : request.unsignCookie(raw);
-        if (unsigned?.valid) accounts.logout(unsigned.value);
+        if (unsigned?.valid) await accounts.logout(unsigned.value);
         clearSessionCookie(reply);
         return reply.status(204).send(null);
       },

@@ -5,7 +5,7 @@ import { ErrorBody } from '../schemas.js';
 
 export interface ClusterRoutesDeps {
   readonly self: () => { id: string; name: string; url: string | null };
-  readonly peers: () => PeerStatus[];
+  readonly peers: () => Promise<PeerStatus[]>;
 }
 
 const PeerView = z.object({
@@ -38,6 +38,6 @@ export const clusterRoutes =
           response: { 200: ClusterView, 401: ErrorBody },
         },
       },
-      async () => ({ self: deps.self(), peers: deps.peers() }),
+      async () => ({ self: deps.self(), peers: await deps.peers() }),
     );
   };

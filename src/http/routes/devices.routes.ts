@@ -84,7 +84,7 @@ export const deviceRoutes =
         },
       },
       async (request) => ({
-        acked: devices.push(
+        acked: await devices.push(
           requirePrincipal(request),
           request.params.folder,
           request.params.device,

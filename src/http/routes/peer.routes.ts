@@ -41,7 +41,7 @@ export interface PeerRoutesDeps {
   readonly changes: ChangeLog;
   readonly blobs: BlobStore;
   readonly faults: Faults;
-  readonly pendingBlobBytes: () => number;
+  readonly pendingBlobBytes: () => Promise<number>;
   /** A file of a synced folder with this content, on disk here now (null: none). */
   readonly folderContent: (folder: string, hash: string) => Promise<string | null>;
   /** For a batch of small files: the bytes when at hand, else a file as above (default: that). */
@@ -90,8 +90,8 @@ export const peerRoutes =
         }
         return {
           ...deps.self(),
-          vv: deps.oplog.versionVector(),
-          pendingBlobBytes: deps.pendingBlobBytes(),
+          vv: await deps.oplog.versionVector(),
+          pendingBlobBytes: await deps.pendingBlobBytes(),
         };
       },
     );
@@ -105,7 +105,7 @@ export const peerRoutes =
       async (request) => {
         // A node pushes only its own operations; others' travel by pull.
         const sender = request.peerId;
-        const { applied, rejected } = deps.changes.receive(request.body.ops, {
+        const { applied, rejected } = await deps.changes.receive(request.body.ops, {
           ...(sender === undefined ? {} : { sender }),
         });
         if (rejected.length > 0) {
@@ -114,7 +114,7 @@ export const peerRoutes =
             'pushed operations refused',
           );
         }
-        return { applied: applied.length, rejected, vv: deps.oplog.versionVector() };
+        return { applied: applied.length, rejected, vv: await deps.oplog.versionVector() };
       },
     );
 

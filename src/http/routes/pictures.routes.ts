@@ -88,7 +88,7 @@ export const pictureRoutes =
       },
       async (request) => {
         const { category, q, limit, cursor } = request.query;
-        const items = pictures.list({
+        const items = await pictures.list({
           category,
           q,
           limit: limit + 1,
@@ -124,7 +124,7 @@ export const pictureRoutes =
         },
       },
       async (request, reply) => {
-        const picture = pictures.get(request.params.id);
+        const picture = await pictures.get(request.params.id);
         const etag = `"${picture.id}"`;
         const notModified = request.headers['if-none-match'] === etag;
         // A single range is served; a malformed header or several ranges get the whole file.
@@ -184,7 +184,7 @@ export const pictureRoutes =
         },
       },
       async (request, reply) => {
-        const picture = pictures.get(request.params.id);
+        const picture = await pictures.get(request.params.id);
         const size = request.query.size;
         const etag = `"${picture.id}-${size}"`;
         void reply

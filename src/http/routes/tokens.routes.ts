@@ -82,7 +82,7 @@ export const tokenRoutes =
           }
         }
         const principal = requirePrincipal(request);
-        const { token, tokenId, createdAt } = accounts.createToken(principal, name, expires);
+        const { token, tokenId, createdAt } = await accounts.createToken(principal, name, expires);
         return reply.status(201).send({
           token,
           ...view({ tokenId, name, username: principal.username, createdAt, expiresAt: expires }),
@@ -100,7 +100,7 @@ export const tokenRoutes =
         },
       },
       async (request) => ({
-        items: accounts.listTokens(requirePrincipal(request), request.query.user).map(view),
+        items: (await accounts.listTokens(requirePrincipal(request), request.query.user)).map(view),
       }),
     );
 
@@ -114,7 +114,7 @@ export const tokenRoutes =
         },
       },
       async (request, reply) => {
-        accounts.revokeToken(requirePrincipal(request), request.params.id);
+        await accounts.revokeToken(requirePrincipal(request), request.params.id);
         return reply.status(204).send(null);
       },
     );

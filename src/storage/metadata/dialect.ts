@@ -1,3 +1,4 @@
+import type Database from 'better-sqlite3';
 import type { Kysely, RawBuilder, SqlBool, Transaction } from 'kysely';
 import type { Schema } from './schema.js';
 
@@ -25,6 +26,8 @@ export interface MetadataDialect {
   pictureMatch(table: string, text: string): RawBuilder<SqlBool> | null;
   /** The number at `key` of the JSON object held as text in `column` (null when absent). */
   jsonNumber(column: string, key: string): RawBuilder<number | null>;
+  /** The string at `key` of the JSON object held as text in `column` (null when absent). */
+  jsonText(column: string, key: string): RawBuilder<string | null>;
 }
 
 /**
@@ -42,8 +45,25 @@ export interface MetadataStore {
    * COMMITTED; see docs/architecture.md, "Metadata store", for why and for the row-lock rule.
    */
   transaction<T>(fn: (trx: Transaction<Schema>) => Promise<T>): Promise<T>;
+  /**
+   * SQLite only (null on PostgreSQL): the store's one connection, for the synchronous
+   * repositories of state that never leaves one machine (synced folders, docs/architecture.md
+   * "Metadata store"). Outside a transaction they run inside `exclusive`, which holds the
+   * connection as a transaction does, so a statement never slips into another's transaction;
+   * inside a `transaction` callback the connection is already held and `database` is used as is.
+   */
+  readonly local: LocalSqlite | null;
   close(): Promise<void>;
 }
+
+/** Synchronous access to a SQLite store's connection, in turn with its Kysely queries. */
+export interface LocalSqlite {
+  readonly database: Database.Database;
+  exclusive<T>(fn: (database: Database.Database) => T): Promise<T>;
+}
+
+/** What a repository method runs its queries on: the store's `db` or a transaction. */
+export type Executor = Kysely<Schema>;
 
 /** The words a picture search looks for: runs of letters and digits, as FTS5's unicode61. */
 export function searchWords(text: string): string[] {

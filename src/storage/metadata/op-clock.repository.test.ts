@@ -64,6 +64,8 @@ describeEachDialect('op clock', (ctx) => {
         { origin: 'other', seq: 9, hlc: old, kind: 'k', body: '{}' },
       ])
       .execute();
+    // The node's op log kept its contiguous prefix (OpLogRepository.append).
+    await store.db.insertInto('origins').values({ origin: SITE, contiguous: 2 }).execute();
     const clock = new OpClockRepository(store.dialect, () => 100);
     const [stamp] = await store.transaction((trx) => clock.allocate(trx, SITE, 1));
     expect(stamp).toEqual({ seq: 3, hlc: encodeHlc({ wall: 5_000, counter: 4, node: SITE }) });

@@ -1,7 +1,6 @@
-import type { Transaction } from 'kysely';
+import type { Executor } from './dialect.js';
 import { decodeHlc, encodeHlc, receive, tick, type Hlc } from '../../core/hlc.js';
 import type { MetadataDialect } from './dialect.js';
-import type { Schema } from './schema.js';
 
 export interface Stamp {
   readonly seq: number;
@@ -23,7 +22,7 @@ export class OpClockRepository {
   ) {}
 
   /** The next `count` stamps of `origin`. Call inside the committing transaction. */
-  async allocate(trx: Transaction<Schema>, origin: string, count: number): Promise<Stamp[]> {
+  async allocate(trx: Executor, origin: string, count: number): Promise<Stamp[]> {
     const row = await this.lock(trx, origin);
     let last = lastOf(row.last_hlc, origin);
     const stamps: Stamp[] = [];
@@ -36,14 +35,14 @@ export class OpClockRepository {
   }
 
   /** Moves `origin`'s clock past a timestamp received from a peer (HLC receive rule). */
-  async observe(trx: Transaction<Schema>, origin: string, remote: string): Promise<void> {
+  async observe(trx: Executor, origin: string, remote: string): Promise<void> {
     const row = await this.lock(trx, origin);
     const next = receive(lastOf(row.last_hlc, origin), decodeHlc(remote), this.now());
     await this.save(trx, origin, row.last_seq, encodeHlc(next));
   }
 
   private async lock(
-    trx: Transaction<Schema>,
+    trx: Executor,
     origin: string,
   ): Promise<{ last_seq: number; last_hlc: string | null }> {
     const select = () =>
@@ -55,24 +54,23 @@ export class OpClockRepository {
         .executeTakeFirst();
     const row = await select();
     if (row) return row;
-    // First use (or a log written before this table): start from the op log. Two processes
-    // may race here; ON CONFLICT lets one insert and the other then locks that row.
+    // First use (or a log written before this table): start from the origin's contiguous
+    // prefix in the op log (origins.contiguous), never MAX(seq): an operation claiming this
+    // origin that did not come from here (a forged one, logged before such ops were refused)
+    // must not move the numbering. Two processes may race here; ON CONFLICT lets one insert
+    // and the other then locks that row.
+    const prefix = await trx
+      .selectFrom('origins')
+      .select('contiguous')
+      .where('origin', '=', origin)
+      .executeTakeFirst();
+    const newest = await trx
+      .selectFrom('ops')
+      .select((e) => e.fn.max('hlc').as('hlc'))
+      .executeTakeFirst();
     await trx
       .insertInto('op_clock')
-      .columns(['origin', 'last_seq', 'last_hlc'])
-      .expression((eb) =>
-        eb
-          .selectFrom('ops')
-          .select((e) => [
-            e.val(origin).as('origin'),
-            e.fn.coalesce(e.fn.max('seq'), e.val(0)).as('last_seq'),
-            e
-              .selectFrom('ops')
-              .select((s) => s.fn.max('hlc').as('hlc'))
-              .as('last_hlc'),
-          ])
-          .where('origin', '=', origin),
-      )
+      .values({ origin, last_seq: prefix?.contiguous ?? 0, last_hlc: newest?.hlc ?? null })
       .onConflict((oc) => oc.column('origin').doNothing())
       .execute();
     const created = await select();
@@ -81,7 +79,7 @@ export class OpClockRepository {
   }
 
   private async save(
-    trx: Transaction<Schema>,
+    trx: Executor,
     origin: string,
     lastSeq: number,
     lastHlc: string,

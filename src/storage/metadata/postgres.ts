@@ -39,6 +39,7 @@ export const postgresDialect: MetadataDialect = {
     return sql<boolean>`${sql.ref(`${table}.search`)} @@ to_tsquery('mosaic_search', ${query})`;
   },
   jsonNumber: (column, key) => sql<number | null>`(${sql.ref(column)}::jsonb ->> ${key})::numeric`,
+  jsonText: (column, key) => sql<string | null>`(${sql.ref(column)}::jsonb ->> ${key})`,
 };
 
 export interface PostgresOptions {
@@ -66,6 +67,7 @@ export async function openPostgresStore(
     db,
     dialect: postgresDialect,
     transaction: (fn) => db.transaction().setIsolationLevel('read committed').execute(fn),
+    local: null,
     close: () => db.destroy(),
   };
 }

@@ -32,6 +32,7 @@ function oldNode(file: string): void {
   const insertOp = db.prepare(
     "INSERT INTO ops (origin, seq, hlc, kind, body) VALUES (?, ?, ?, 'user.create', '{}')",
   );
+  db.prepare('INSERT INTO origins (origin, contiguous) VALUES (?, 3)').run('a1b2c3d4e5f60718');
   for (let seq = 1; seq <= 3; seq++) {
     insertOp.run(
       'a1b2c3d4e5f60718',
