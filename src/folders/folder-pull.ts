@@ -33,7 +33,7 @@ import { span, timed } from './trace.js';
 import { SmallWrites } from './small-writes.js';
 import { UnobtainableCopies } from './unobtainable-copies.js';
 
-const NEED_PAGE = 500;
+const NEED_PAGE = 2000;
 /** The most bytes of small files asked for in one request. */
 const BATCH_BYTES = 16 * 1024 * 1024;
 /** Files a pull asks for one at a time after every peer refused them in a batch. */

@@ -336,7 +336,7 @@ export class FolderSync {
       return row === null;
     });
     if (known.length > 0) {
-      await index.exclusive(() => {
+      await index.transaction(() => {
         index.upsertMany(known);
         index.versions.doneApplying(
           this.id,

@@ -300,7 +300,10 @@ export class FolderWriter {
     this.untrashedFiles = [];
     const { index } = this.deps;
     const endCommit = span('flush.commit', rows.length);
-    await index.exclusive(() => {
+    // One transaction: the disk states, the trash and the round's applying versions together.
+    const endGate = span('flush.gate');
+    await index.transaction(() => {
+      endGate();
       index.trash.record(this.id, trashed, untrashed, Date.now());
       index.upsertMany(rows.map((row) => this.onCurrentVersion(row)));
       index.versions.doneApplying(this.id, applied);
