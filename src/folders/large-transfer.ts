@@ -56,12 +56,6 @@ export interface LargeFetchResult {
   readonly firstFetchedAt: number;
 }
 
-/**
- * What a large file's write stream buffers: socket chunks (~64 KiB) arriving while a write is
- * under way are written together (one writev), not one trip through the thread pool each.
- */
-const WRITE_BUFFER = 4 * 1024 * 1024;
-
 /** A byte range [start, end) to fetch. */
 interface Run {
   readonly start: number;
@@ -170,11 +164,7 @@ async function writeRange(body: Readable, tmp: string, run: Run): Promise<void> 
       done(received === length ? null : new Error('shorter than asked for'));
     },
   });
-  await pipeline(
-    body,
-    meter,
-    createWriteStream(tmp, { flags: 'r+', start: run.start, highWaterMark: WRITE_BUFFER }),
-  );
+  await pipeline(body, meter, createWriteStream(tmp, { flags: 'r+', start: run.start }));
 }
 
 /**
@@ -211,12 +201,7 @@ async function receiveSuffix(
   await pipeline(
     body,
     meter,
-    createWriteStream(
-      tmp,
-      start > 0
-        ? { flags: 'r+', start, flush: true, highWaterMark: WRITE_BUFFER }
-        : { flush: true, highWaterMark: WRITE_BUFFER },
-    ),
+    createWriteStream(tmp, start > 0 ? { flags: 'r+', start, flush: true } : { flush: true }),
   );
   if (received !== size) throw new Error('shorter than announced');
   return hash.digest('hex');
