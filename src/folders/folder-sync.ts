@@ -82,6 +82,8 @@ export class FolderSync {
   /** Paths the watcher (or a refused apply) said changed: scanned without a full walk. */
   private hints = new Set<string>();
   private pullWanted = false;
+  /** Scans or pulls in a row that failed (not for a missing folder): the retry's back-off. */
+  private failures = 0;
   private running: Promise<void> | null = null;
   private readonly local: LocalContent;
   private readonly puller: FolderPull;
@@ -221,6 +223,7 @@ export class FolderSync {
           await this.lock.run(() => this.puller.pull());
         }
         this.state = 'idle';
+        this.failures = 0;
       } catch (error) {
         this.scanWanted = false;
         this.hints.clear();
@@ -236,10 +239,17 @@ export class FolderSync {
           await this.watcher?.close();
           this.watcher = null;
         } else {
+          // What was asked is dropped above: all of it again soon (a full scan, since the hints
+          // are gone), not only at the next periodic rescan. 1 s, doubling to 60 s.
+          this.failures++;
+          const retryInMs = Math.min(60_000, 1000 * 2 ** Math.min(this.failures - 1, 6));
           this.deps.log.warn(
-            { folder: this.id, err: (error as Error).message },
+            { folder: this.id, err: (error as Error).message, retryInMs },
             'folder sync failed; will retry',
           );
+          setTimeout(() => {
+            this.kick({ scan: true, pull: true });
+          }, retryInMs).unref();
         }
       }
     }

@@ -162,3 +162,42 @@ describe('RecentContent', () => {
     expect(recent.heldBytes).toBe(8);
   });
 });
+
+describe('a scan or pull that fails', () => {
+  it('is tried again soon, not only at the next periodic rescan', async () => {
+    const root = join(base, 'folder');
+    await mkdir(root, { recursive: true });
+    await ensureMarker(root, 'folder');
+    const index = new FolderIndexRepository(localOf(db));
+    const changes = folderChangeLog(db, SELF, index);
+    // The first commit of local changes fails (a busy database, a full disk for a moment).
+    let failures = 1;
+    const commitMany = changes.commitMany.bind(changes);
+    changes.commitMany = async (...args: Parameters<typeof commitMany>) => {
+      if (failures-- > 0) throw new Error('database is locked');
+      return commitMany(...args);
+    };
+    const sync = new FolderSync({
+      config: { id: 'folder', root },
+      index,
+      changes,
+      selfId: SELF,
+      selfName: 'n1',
+      sources: () => [],
+      log: pino({ level: 'silent' }),
+      rescanIntervalMs: 3_600_000,
+    });
+    try {
+      await writeFile(join(root, 'a.txt'), 'a');
+      await utimes(join(root, 'a.txt'), 1_700_000_000, 1_700_000_000);
+      await sync.syncNow();
+      const deadline = Date.now() + 10_000;
+      while (index.get('folder', 'a.txt') === undefined && Date.now() < deadline) {
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      expect(index.get('folder', 'a.txt')?.hash).toBe(sha('a'));
+    } finally {
+      await sync.close();
+    }
+  }, 15_000);
+});
