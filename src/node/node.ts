@@ -331,6 +331,8 @@ export async function startNode(
             pendingBlobBytes: () => blobSync.pendingBytes(),
             folderContent: (folder, hash) =>
               folders.get(folder)?.contentFor(hash) ?? Promise.resolve(null),
+            folderSmallContent: (folder, hash) =>
+              folders.get(folder)?.smallContentFor(hash) ?? Promise.resolve(null),
             folderBlocks: (folder, hash) => folders.get(folder)?.blocksFor(hash) ?? null,
             contacted: (nodeId, url) => {
               replicator.noteInbound(nodeId, url);
