@@ -8,11 +8,7 @@
  *                         progress and resumable fetches)
  *   <data>/thumbs/        cached thumbnails (objects under named/ in the bucket with S3)
  */
-import { parseFolderSpec } from '../folders/folder-config.js';
-import { FolderSync } from '../folders/folder-sync.js';
 import { mkdir } from 'node:fs/promises';
-import { randomBytes } from 'node:crypto';
-import { join } from 'node:path';
 import pino, { type Logger } from 'pino';
 import type { FastifyInstance } from 'fastify';
 import { AccountService } from '../accounts/account.service.js';
@@ -20,8 +16,6 @@ import { LoginLimiter } from '../accounts/login-limiter.js';
 import { LoginFanout } from '../replication/login-fanout.js';
 import { openBlobStores } from '../blobs/open-blob-stores.js';
 import type { NodeConfig } from '../config/node-config.js';
-import { openDatabase } from '../db/database.js';
-import { sqliteStoreOver } from '../storage/metadata/sqlite.js';
 import type { MetadataStore } from '../storage/metadata/dialect.js';
 import { SiteIdentityRepository } from '../storage/metadata/site-identity.repository.js';
 import { openReplicaState } from '../oplog/replica-state.js';
@@ -37,7 +31,6 @@ import {
 } from '../http/metrics.js';
 import { healthCheck } from '../storage/health.js';
 import { databaseProbe } from '../storage/metadata/health.repository.js';
-import { assertNoMigrationInProgress } from '../storage/migrate/target.js';
 import { Faults } from '../faults/faults.js';
 import { BlobSync } from '../replication/blob-sync.js';
 import { PeerVerifier } from '../replication/peer-auth.js';
@@ -45,14 +38,9 @@ import { PeerRepository } from '../replication/peer.repository.js';
 import { Replicator } from '../replication/replicator.js';
 import { Agent } from 'undici';
 import type { AddressInfo } from 'node:net';
-import { openMetadataStore } from '../storage/metadata/store.js';
-import {
-  opRanges,
-  PostgresSiteBus,
-  soloBus,
-  type SiteMessage,
-} from '../storage/metadata/site-bus.js';
-import { LEAD_LEASE, leasedLead, soloLead } from './site-lead.js';
+import { connectSite, openSite, openSiteStore } from './site.js';
+import { openFolders, seedAdmin } from './node-parts.js';
+import { LEAD_LEASE } from './site-lead.js';
 import { siteWork } from './site-work.js';
 import { KnownPeers } from '../replication/known-peers.js';
 import { configureSharp, newDecodeLimiter, Thumbnails } from '../pictures/images.js';
@@ -70,10 +58,6 @@ import { FolderAccess } from '../devices/folder-access.js';
 import { UploadStore } from '../devices/upload-store.js';
 
 const DAY_MS = 24 * 3600 * 1000;
-const FOLDERS_NEED_SQLITE =
-  'Synced folders (--folder) stay on one machine: a site on PostgreSQL (--database) cannot ' +
-  'have them. Sync folders through a node with its own SQLite (no --database) in the cluster.';
-
 export interface RunningNode {
   readonly identity: NodeIdentity;
   readonly url: string;
@@ -93,28 +77,15 @@ export async function startNode(
   options: StartOptions = {},
 ): Promise<RunningNode> {
   await mkdir(config.dataDir, { recursive: true });
-  if (config.database !== undefined && config.folders.length > 0) {
-    throw new Error(FOLDERS_NEED_SQLITE);
-  }
-  const store =
-    config.database === undefined
-      ? sqliteStoreOver(openDatabase(join(config.dataDir, 'mosaic.db')))
-      : await openMetadataStore(config.database, {
-          onPoolError: (err) => options.log?.warn({ err }, 'database connection lost'),
-        });
-  // A database that `mosaic migrate` has not finished filling is not a site yet.
-  await assertNoMigrationInProgress(store);
+  const store = await openSiteStore(config, (err) => {
+    options.log?.warn({ err }, 'database connection lost');
+  });
   const identity = await new SiteIdentityRepository(store).load(config.name);
   const log = (options.log ?? pino({ level: config.logLevel })).child({ node: identity.name });
   // The processes of a site on PostgreSQL tell each other what they commit, and elect the one
-  // that does the site's once-only work (site-bus.ts, site-lead.ts).
-  const shared = config.database !== undefined && store.local === null;
-  const bus = shared
-    ? await PostgresSiteBus.open(config.database ?? '', (err) => {
-        log.warn({ err }, 'site bus connection lost; reconnecting');
-      })
-    : soloBus;
-  const lead = shared ? leasedLead(store, log) : soloLead();
+  // that does the site's once-only work (site.ts).
+  const site = await openSite(config, store, log);
+  const { bus, lead, shared } = site;
 
   const stores = await openBlobStores(config);
   const blobs = stores.pictures;
@@ -211,7 +182,7 @@ export async function startNode(
         })
         .finally(() => {
           live.publish({ type: 'pictures', ids: [id] });
-          publish({ visible: [id] });
+          teller.visible(id);
         });
     },
   });
@@ -238,65 +209,28 @@ export async function startNode(
   // Sign-in back-off is cluster-wide: outcomes go to every peer that is up.
   const loginFanout =
     replicator === null ? null : new LoginFanout(loginLimiter, () => replicator.reachable(), log);
-  const folders = new Map<string, FolderSync>();
-  if (config.folders.length > 0 && folderIndex === null) {
-    throw new Error('Synced folders need the SQLite metadata store (they stay on one machine).');
-  }
-  for (const spec of config.folders) {
-    if (folderIndex === null) break;
-    const folder = parseFolderSpec(spec);
-    if (folders.has(folder.id))
-      throw new Error(`Two folders are named "${folder.id}": use NAME=DIR.`);
-    folders.set(
-      folder.id,
-      new FolderSync({
-        config: folder,
-        index: folderIndex,
-        changes,
-        selfId: identity.id,
-        selfName: identity.name,
-        sources: () => replicator?.candidates() ?? [],
-        log,
-        trashRetentionMs: config.trashRetentionDays * DAY_MS,
-      }),
-    );
-  }
+  const folders = openFolders(config, {
+    index: folderIndex,
+    changes,
+    identity,
+    sources: () => replicator?.candidates() ?? [],
+    log,
+  });
   changes.onRejected((rejected) => {
     log.warn({ rejected: rejected.slice(0, 10), count: rejected.length }, 'operations refused');
   });
-  const publish = (message: SiteMessage) => {
-    bus.publish(message).catch((err: unknown) => {
-      log.warn({ err }, 'could not tell the other processes of the site');
-    });
-  };
-  // What another process of the site committed or took in: the live feed hears it, and the
-  // leading process pushes it and fetches its bytes.
-  if (shared) {
-    loginLimiter.onEvents((events) => {
-      publish({ login: events });
-    });
-  }
-  bus.subscribe((message) => {
-    if (message.login) loginLimiter.receive(message.login);
-    if (message.visible) live.publish({ type: 'pictures', ids: message.visible });
-    if (!message.ops) return;
-    void Promise.all(
-      message.ops.map((r) => oplog.range(r.origin, r.from - 1, r.to - r.from + 1)),
-    ).then(
-      (batches) => {
-        const ops = batches.flat();
-        live.onOps(ops);
-        if (!lead.leads()) return;
-        replicator?.onOps(ops);
-        blobSync.handleOps(ops);
-      },
-      (err: unknown) => {
-        log.warn({ err }, 'could not read operations another process committed');
-      },
-    );
+  const teller = connectSite(site, {
+    oplog,
+    live,
+    loginLimiter,
+    log,
+    onLeaderOps: (ops) => {
+      replicator?.onOps(ops);
+      blobSync.handleOps(ops);
+    },
   });
   changes.onOps((ops) => {
-    if (shared) publish({ ops: opRanges(ops) });
+    teller.committed(ops);
     replicator?.onOps(ops);
     blobSync.handleOps(ops);
     trash.onOps(ops);
@@ -364,7 +298,7 @@ export async function startNode(
   events.registerMetrics(metrics.registry);
   registerStorageMetrics(metrics.registry, {
     pool: store.pool,
-    leases: () => (shared ? [{ name: LEAD_LEASE, token: lead.token() }] : []),
+    leases: () => (site.shared ? [{ name: LEAD_LEASE, token: site.lead.token() }] : []),
   });
   const health = healthCheck({
     database: databaseProbe(store),
@@ -416,6 +350,8 @@ export async function startNode(
             pendingBlobBytes: () => blobSync.pendingBytes(),
             folderContent: (folder, hash) =>
               folders.get(folder)?.contentFor(hash) ?? Promise.resolve(null),
+            folderSmallContent: (folder, hash) =>
+              folders.get(folder)?.smallContentFor(hash) ?? Promise.resolve(null),
             folderBlocks: (folder, hash) => folders.get(folder)?.blocksFor(hash) ?? null,
             contacted: (nodeId, url) => {
               replicator.noteInbound(nodeId, url);
@@ -514,17 +450,4 @@ export async function startNode(
       await store.close();
     },
   };
-}
-
-async function seedAdmin(
-  accounts: AccountService,
-  config: NodeConfig,
-  announce: (line: string) => void,
-): Promise<void> {
-  const password = config.adminPassword ?? randomBytes(12).toString('base64url');
-  if (!(await accounts.seedAdmin(password))) return;
-  if (config.adminPassword === undefined) {
-    announce(`Created the account "admin" with the password: ${password}`);
-    announce('It is shown only this once. Set MOSAIC_ADMIN_PASSWORD to choose it yourself.');
-  }
 }
