@@ -314,6 +314,10 @@ describe('mosaic migrate', () => {
         await store.close();
       }
     }
+    // A node started on the half-filled database refuses to run.
+    await expect(
+      startNode({ args: ['--database', to.database, '--blobs', to.blobs], env: s3Env() }),
+    ).rejects.toThrow(/half moved in by mosaic migrate/);
     const done = await migrateSite(base);
     expect(done.state).toBe('migrated');
     // The resumed run did not copy again what the interrupted ones had finished.
