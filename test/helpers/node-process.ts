@@ -31,6 +31,28 @@ export interface StartOptions {
    * its own process, so the pid is node's and SIGKILL reaches it).
    */
   readonly wrap?: readonly string[];
+  /**
+   * 'local': SQLite and files under the data dir even inside a describeEachBackend 'shared'
+   * suite (./backends.ts), e.g. for a node with --folder. Default: the suite's backend.
+   */
+  readonly backend?: 'local';
+}
+
+/**
+ * Where nodes started from now on keep their metadata and bytes: set by describeEachBackend
+ * (./backends.ts) for its 'shared' suite, null (SQLite and files under --data) otherwise.
+ */
+export interface NodePlacement {
+  /** The environment that puts a new node with this data dir on the shared backend. */
+  place(dataDir: string): Promise<Readonly<Record<string, string>>>;
+  /** The PostgreSQL URL of the node with this data dir, if it is on the shared backend. */
+  databaseOf(dataDir: string): string | undefined;
+}
+
+let placement: NodePlacement | null = null;
+
+export function setNodePlacement(next: NodePlacement | null): void {
+  placement = next;
 }
 
 /** A parsed pino line (or `{msg: <raw>}` for a line that is not JSON). */
@@ -79,10 +101,13 @@ export async function startNode(options: StartOptions = {}): Promise<NodeProcess
   for (const [key, value] of Object.entries(process.env)) {
     if (value !== undefined && !key.startsWith('MOSAIC_')) env[key] = value;
   }
+  const placed =
+    placement === null || options.backend === 'local' ? {} : await placement.place(dataDir);
   // No LAN discovery unless a test asks for it: test nodes must not find each other by accident.
   Object.assign(
     env,
     { MOSAIC_ADMIN_PASSWORD: ADMIN_PASSWORD, MOSAIC_DISCOVERY: 'off' },
+    placed,
     options.env,
   );
 
@@ -257,7 +282,10 @@ export async function filesUnder(dir: string): Promise<string[]> {
   }
 }
 
-/** Runs `mosaic user add` against a data dir (works while the node runs). */
+/**
+ * Runs `mosaic user add` against a data dir (works while the node runs); for a node on the
+ * shared backend, against its PostgreSQL database.
+ */
 export async function addUser(
   dataDir: string,
   username: string,
@@ -266,6 +294,8 @@ export async function addUser(
 ): Promise<void> {
   const args = [BIN, 'user', 'add', username, '--data', dataDir, '--password-stdin'];
   if (admin) args.push('--admin');
+  const database = placement?.databaseOf(dataDir);
+  if (database !== undefined) args.push('--database', database);
   const child = spawn(process.execPath, args, {
     cwd: REPO_ROOT,
     stdio: ['pipe', 'pipe', 'pipe'],
