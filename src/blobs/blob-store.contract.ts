@@ -181,6 +181,16 @@ export function blobStoreContract(
       expect(await store.has(hash)).toBe(false);
     });
 
+    it('lists the hashes of the committed blobs, not staged, trashed or named ones', async () => {
+      expect(await store.ids()).toEqual(new Set());
+      const kept = await put(store, bytesOf(1000));
+      const trashed = await put(store, bytesOf(2000));
+      await store.trash(trashed);
+      await store.stage(chunked(bytesOf(3000)), 10_000);
+      await store.putNamed('thumb.webp', Buffer.from('x'));
+      expect(await store.ids()).toEqual(new Set([kept]));
+    });
+
     it('moves deleted bytes to the trash, restores them, and sweeps them after the retention', async () => {
       const bytes = bytesOf(1000);
       const hash = await put(store, bytes);

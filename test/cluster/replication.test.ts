@@ -6,6 +6,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PEER_HEADERS, signRequest } from '../../src/replication/peer-auth.js';
 import { nodeIdAt } from '../helpers/peer.js';
+import { describeEachBackend } from '../helpers/backends.js';
 import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
@@ -24,38 +25,38 @@ import {
   type Picture,
 } from '../helpers/node-process.js';
 
-let cluster: TestCluster;
-let n: ClusterNode[];
-let seed = 1000;
-
-async function upload(node: ClusterNode, fields: Record<string, string> = {}): Promise<Picture> {
-  const client = await node.api();
-  const res = await client.upload<Picture>({
-    file: await makeImage({ seed: seed++ }),
-    fields: { title: `picture ${seed}`, ...fields },
-  });
-  expect(res.status).toBe(201);
-  return res.body;
-}
-
-beforeAll(async () => {
-  cluster = new TestCluster({ syncIntervalMs: 500 });
-  await cluster.reserve(5); // the fifth joins later
-  n = await Promise.all(
-    [0, 1, 2, 3].map((i) =>
-      cluster.start(
-        i,
-        [0, 1, 2, 3, 4].filter((j) => j !== i),
-      ),
-    ),
-  );
-});
-
 afterAll(async () => {
   await cleanup();
 });
 
-describe('replication across 4 nodes', () => {
+describeEachBackend('replication across 4 nodes', (backend) => {
+  let cluster: TestCluster;
+  let n: ClusterNode[];
+  let seed = 1000;
+
+  async function upload(node: ClusterNode, fields: Record<string, string> = {}): Promise<Picture> {
+    const client = await node.api();
+    const res = await client.upload<Picture>({
+      file: await makeImage({ seed: seed++ }),
+      fields: { title: `picture ${seed}`, ...fields },
+    });
+    expect(res.status).toBe(201);
+    return res.body;
+  }
+
+  beforeAll(async () => {
+    cluster = new TestCluster({ syncIntervalMs: 500 });
+    await cluster.reserve(5); // the fifth joins later
+    n = await Promise.all(
+      [0, 1, 2, 3].map((i) =>
+        cluster.start(
+          i,
+          [0, 1, 2, 3, 4].filter((j) => j !== i),
+        ),
+      ),
+    );
+  });
+
   it('an upload at one node appears at all; an edit and a delete elsewhere follow', async () => {
     const [n1, n2, n3] = n as [ClusterNode, ClusterNode, ClusterNode];
     const a = await upload(n1, { category: 'beach', desc: 'first' });
@@ -238,7 +239,7 @@ describe('replication across 4 nodes', () => {
     const file = await makeImage({ width: 1600, height: 1700, seed: 777 }); // ~8 MB PNG
     const res = await (await n1.api()).upload<Picture>({ file, fields: { title: 'big one' } });
     expect(res.status).toBe(201);
-    const partial = join(n2.node.dataDir, 'partial', res.body.id);
+    const partial = join(backend.scratch(n2.node, 'partial'), res.body.id);
     await waitFor(async () => ((await stat(partial).catch(() => null))?.size ?? 0) > 1_000_000, {
       timeoutMs: 20_000,
       what: 'n2 to have fetched part of the blob',
