@@ -16,6 +16,8 @@ export const BIN = join(REPO_ROOT, 'bin', 'mosaic.js');
 export const ADMIN_PASSWORD = 'admin-password-for-tests';
 
 const START_TIMEOUT_MS = 20_000;
+/** A node on the shared backend migrates a fresh PostgreSQL database first: more on a busy box. */
+const SHARED_START_TIMEOUT_MS = 60_000;
 const STOP_TIMEOUT_MS = 10_000;
 const KEPT_LINES = 200;
 
@@ -111,8 +113,11 @@ export async function startNode(options: StartOptions = {}): Promise<NodeProcess
     options.env,
   );
 
+  const startTimeoutMs = 'MOSAIC_DATABASE' in placed ? SHARED_START_TIMEOUT_MS : START_TIMEOUT_MS;
+  const spawnIt = (port: string) =>
+    spawnNode(dataDir, port, env, options.args ?? [], options.wrap ?? [], startTimeoutMs);
   let port = '0';
-  let current = await spawnNode(dataDir, port, env, options.args ?? [], options.wrap ?? []);
+  let current = await spawnIt(port);
   port = new URL(current.url).port;
 
   const handle: NodeProcess = {
@@ -135,7 +140,7 @@ export async function startNode(options: StartOptions = {}): Promise<NodeProcess
     },
     async restart() {
       if (!hasExited(current.child)) await handle.stop();
-      current = await spawnNode(dataDir, port, env, options.args ?? [], options.wrap ?? []);
+      current = await spawnIt(port);
     },
     waitForLog(match, timeoutMs = 10_000) {
       return waitFor(() => current.logs.find(match), { timeoutMs, what: 'a matching log line' });
@@ -156,6 +161,7 @@ async function spawnNode(
   env: Record<string, string>,
   args: readonly string[],
   wrap: readonly string[],
+  startTimeoutMs: number,
 ): Promise<Spawned> {
   const command = [
     ...wrap,
@@ -196,8 +202,8 @@ async function spawnNode(
       );
     };
     const timer = setTimeout(() => {
-      fail(`did not report "node listening" within ${START_TIMEOUT_MS} ms`);
-    }, START_TIMEOUT_MS);
+      fail(`did not report "node listening" within ${startTimeoutMs} ms`);
+    }, startTimeoutMs);
     // 'close' (not 'exit') comes after stderr is drained, so the message has all of it.
     const onClose = (code: number | null, signal: NodeJS.Signals | null) => {
       fail(`exited before listening (code ${code}, signal ${signal})`);
