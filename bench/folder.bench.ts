@@ -20,12 +20,12 @@
 import { execFile, execFileSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { mkdir, mkdtemp, open, readdir, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, open, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { promisify } from 'node:util';
-import { freePort, peakRssMb, startBenchNode, type BenchNode } from './lib/nodes.js';
+import { freePort, peakRssMb, rssMb, startBenchNode, type BenchNode } from './lib/nodes.js';
 import { MB, formatTable, round } from './lib/stats.js';
 import { startSyncthingPair, syncthingVersion } from './lib/syncthing.js';
 
@@ -69,10 +69,45 @@ interface Contender {
   status(): Promise<{ files: [number, number]; need: [number, number] }>;
   readonly pids: readonly (number | undefined)[];
   stop(): Promise<void>;
+  /** Mosaic: both nodes stopped and started again on the same data (BENCH_RESTART). */
+  restart?(expectedFiles: number): Promise<Restarted>;
 }
+
+/** A restart of both nodes with every file unchanged (issue 16: < 5 s, no re-hash, no re-send). */
+interface Restarted {
+  /** From the first spawn until both nodes' first full scan ended and they agree again. */
+  seconds: number;
+  /** The start-up scans' durations, as the nodes logged them. */
+  scanMs: number[];
+  /** Files the start-up scans read again (hashed), and changes they found. */
+  hashed: number;
+  changed: number;
+  /** Bytes node 2 fetched from node 1 after the restart. */
+  fetchedBytes: number;
+  /** RSS of each node 5 s after it settled (idle). */
+  idleRssMb: number[];
+}
+
+/**
+ * CPU time (user + system, every thread) a process has used so far, in ms, from /proc (Linux;
+ * NaN elsewhere). Steadier than wall time on this shared machine (docs/benchmarks.md).
+ */
+async function cpuMs(pid: number | undefined): Promise<number> {
+  if (pid === undefined) return Number.NaN;
+  const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => '');
+  // Fields after the command name (which may hold spaces): utime and stime are the 12th and 13th.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  const ticks = Number(fields[11]) + Number(fields[12]);
+  return (ticks * 1000) / CLOCK_TICKS;
+}
+
+/** USER_HZ: 100 on every Linux this runs on. */
+const CLOCK_TICKS = 100;
 
 interface Measured {
   smallS: number;
+  /** CPU ms per file each process used for the small set (from the first write to identical). */
+  smallCpuMsPerFile: number[];
   smallIndexedS: number;
   bigS: number;
   bigIndexedS: number;
@@ -80,45 +115,113 @@ interface Measured {
 }
 
 async function startMosaic(dir: string, roots: readonly [string, string]): Promise<Contender> {
-  const key = randomBytes(24).toString('base64url');
-  const ports = [await freePort(), await freePort()];
-  const nodes: BenchNode[] = [];
-  for (let i = 0; i < 2; i++) {
-    nodes.push(
-      await startBenchNode([
-        '--data',
-        join(dir, `node${i + 1}`),
-        '--port',
-        String(ports[i]),
-        '--name',
-        `n${i + 1}`,
-        '--cluster-key',
-        key,
-        '--peer',
-        `http://127.0.0.1:${ports[1 - i]}`,
-        '--folder',
-        `bench=${roots[i] ?? ''}`,
-      ]),
-    );
-  }
+  let nodes = await startMosaicNodes(dir, roots);
   const folder = async (node: BenchNode) => {
     const res = await fetch(`${node.url}/api/folders`, { headers: { cookie: node.cookie } });
     const [view] = (await res.json()) as { files: number; needFiles: number }[];
     if (!view) throw new Error('no folder');
     return view;
   };
+  const status = async () => {
+    const [a, b] = await Promise.all(nodes.map(folder));
+    if (!a || !b) throw new Error('no node');
+    return {
+      files: [a.files, b.files] as [number, number],
+      need: [a.needFiles, b.needFiles] as [number, number],
+    };
+  };
+  const stop = async () => {
+    // A profiled node must exit on its own to write its profile.
+    await Promise.all(nodes.map((n) => (PROFILE_DIR ? n.stop() : n.kill())));
+  };
   return {
-    pids: nodes.map((n) => n.proc.pid),
-    async status() {
-      const [a, b] = (await Promise.all(nodes.map(folder))) as [
-        { files: number; needFiles: number },
-        { files: number; needFiles: number },
-      ];
-      return { files: [a.files, b.files], need: [a.needFiles, b.needFiles] };
+    get pids() {
+      return nodes.map((n) => n.proc.pid);
     },
-    async stop() {
-      await Promise.all(nodes.map((n) => n.kill()));
+    status,
+    stop,
+    async restart(expectedFiles) {
+      await Promise.all(nodes.map((n) => n.stop()));
+      const scans: { ms: number; hashed: number; changed: number }[] = [];
+      const t0 = performance.now();
+      nodes = await startMosaicNodes(dir, roots, (line) => {
+        if (!line.includes('"folder scanned"') || !line.includes('"full":true')) return;
+        const logged = JSON.parse(line) as { ms: number; hashed: number; changed: number };
+        if (scans.length < 2) scans.push(logged);
+      });
+      for (;;) {
+        const now = await status().catch(() => null);
+        if (
+          scans.length === 2 &&
+          now?.files[0] === expectedFiles &&
+          now.files[1] === expectedFiles &&
+          now.need[0] === 0 &&
+          now.need[1] === 0
+        )
+          break;
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      const seconds = (performance.now() - t0) / 1000;
+      await new Promise((r) => setTimeout(r, 5000));
+      const metrics = await fetch(`${nodes[1]?.url ?? ''}/metrics`, {
+        headers: { cookie: nodes[1]?.cookie ?? '' },
+      }).then((r) => r.text());
+      const fetched = /^mosaic_folder_fetched_bytes_total\{[^}]*\} (\d+)/m.exec(metrics)?.[1];
+      return {
+        seconds,
+        scanMs: scans.map((s) => s.ms),
+        hashed: scans.reduce((n, s) => n + s.hashed, 0),
+        changed: scans.reduce((n, s) => n + s.changed, 0),
+        fetchedBytes: Number(fetched ?? NaN),
+        idleRssMb: await Promise.all(nodes.map((n) => rssMb(n.proc.pid))),
+      };
     },
+  };
+}
+
+async function startMosaicNodes(
+  dir: string,
+  roots: readonly [string, string],
+  onLine?: (line: string) => void,
+): Promise<BenchNode[]> {
+  const key = randomBytes(24).toString('base64url');
+  const ports = [await freePort(), await freePort()];
+  const nodes: BenchNode[] = [];
+  for (let i = 0; i < 2; i++) {
+    nodes.push(
+      await startBenchNode(
+        [
+          '--data',
+          join(dir, `node${i + 1}`),
+          '--port',
+          String(ports[i]),
+          '--name',
+          `n${i + 1}`,
+          '--cluster-key',
+          key,
+          '--peer',
+          `http://127.0.0.1:${ports[1 - i]}`,
+          '--folder',
+          `bench=${roots[i] ?? ''}`,
+        ],
+        profileEnv(i),
+        onLine,
+      ),
+    );
+  }
+  return nodes;
+}
+
+/** BENCH_RESTART=1: after the sets, Mosaic's nodes are restarted on the same data (timed). */
+const RESTART = process.env['BENCH_RESTART'] === '1';
+
+/** BENCH_CPU_PROF=DIR: both nodes run with `--cpu-prof` into DIR (node 1, node 2). */
+const PROFILE_DIR = process.env['BENCH_CPU_PROF'];
+
+function profileEnv(i: number): Record<string, string> {
+  if (!PROFILE_DIR) return {};
+  return {
+    NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${PROFILE_DIR} --cpu-prof-name=node${i + 1}.cpuprofile`,
   };
 }
 
@@ -195,14 +298,17 @@ async function measure(
     console.log(
       `${name}: writing ${SMALL_FILES} files of ${SMALL_SIZE / 1024} KiB into side 1 ...`,
     );
+    const cpu0 = await Promise.all(contender.pids.map(cpuMs));
     const t0 = performance.now();
     await writeSmallSet(roots[0]);
     const small = await waitIdentical(contender, roots, SMALL_FILES, t0);
     const smallS = (performance.now() - t0) / 1000;
+    const cpu1 = await Promise.all(contender.pids.map(cpuMs));
+    const smallCpuMsPerFile = cpu1.map((c, i) => (c - (cpu0[i] ?? NaN)) / SMALL_FILES);
     await verify(roots);
     const smallRss = await Promise.all(contender.pids.map((pid) => peakRssMb(pid)));
     console.log(
-      `  identical after ${round(smallS, 2)} s (side 1 indexed at ${round(small.indexedS, 2)} s); peak RSS so far ${smallRss.map((r) => round(r)).join(' / ')} MB`,
+      `  identical after ${round(smallS, 2)} s (side 1 indexed at ${round(small.indexedS, 2)} s); CPU ${smallCpuMsPerFile.map((c) => round(c, 2)).join(' / ')} ms per file; peak RSS so far ${smallRss.map((r) => round(r)).join(' / ')} MB`,
     );
 
     console.log(`${name}: writing one 1 GiB file into side 1 ...`);
@@ -214,8 +320,22 @@ async function measure(
     console.log(
       `  identical after ${round(bigS, 2)} s (side 1 indexed at ${round(big.indexedS, 2)} s)`,
     );
-    const rssMb = await Promise.all(contender.pids.map((pid) => peakRssMb(pid)));
-    return { smallS, smallIndexedS: small.indexedS, bigS, bigIndexedS: big.indexedS, rssMb };
+    const peakRss = await Promise.all(contender.pids.map((pid) => peakRssMb(pid)));
+    if (RESTART && contender.restart) {
+      console.log(`${name}: both nodes stopped and started again, nothing changed ...`);
+      const r = await contender.restart(SMALL_FILES + 1);
+      console.log(
+        `  agreeing again after ${round(r.seconds, 2)} s; start-up scans ${r.scanMs.join(' / ')} ms, ${r.hashed} files read again, ${r.changed} changes; node 2 fetched ${r.fetchedBytes} bytes; idle RSS ${r.idleRssMb.map((m) => round(m)).join(' / ')} MB`,
+      );
+    }
+    return {
+      smallS,
+      smallCpuMsPerFile,
+      smallIndexedS: small.indexedS,
+      bigS,
+      bigIndexedS: big.indexedS,
+      rssMb: peakRss,
+    };
   } finally {
     await contender.stop();
     await rm(dir, { recursive: true, force: true });
@@ -274,7 +394,14 @@ async function main(): Promise<void> {
   }
   const mosaic =
     only === 'syncthing' || only === 'rsync'
-      ? { smallS: NaN, smallIndexedS: NaN, bigS: NaN, bigIndexedS: NaN, rssMb: [] }
+      ? {
+          smallS: NaN,
+          smallCpuMsPerFile: [],
+          smallIndexedS: NaN,
+          bigS: NaN,
+          bigIndexedS: NaN,
+          rssMb: [],
+        }
       : await measure('Mosaic', startMosaic);
   const version = only === undefined || only === 'syncthing' ? syncthingVersion() : null;
   const rsync = only === undefined || only === 'rsync' ? rsyncVersion() : null;
@@ -331,6 +458,7 @@ async function main(): Promise<void> {
       mosaic: {
         smallSeconds: round(mosaic.smallS, 2),
         smallIndexedSeconds: round(mosaic.smallIndexedS, 2),
+        smallCpuMsPerFile: mosaic.smallCpuMsPerFile.map((c) => round(c, 3)),
         bigSeconds: round(mosaic.bigS, 2),
         bigIndexedSeconds: round(mosaic.bigIndexedS, 2),
         peakRssMb: mosaic.rssMb.map((r) => round(r)),

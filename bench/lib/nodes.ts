@@ -52,6 +52,8 @@ function benchEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
 export async function startBenchNode(
   args: readonly string[],
   env: Record<string, string> = {},
+  /** Hears every line the node prints (its JSON log). */
+  onLine?: (line: string) => void,
 ): Promise<BenchNode> {
   const proc = spawn(process.execPath, [MOSAIC_BIN, 'node', '--log-level', 'info', ...args], {
     env: benchEnv(env),
@@ -65,6 +67,7 @@ export async function startBenchNode(
       reject(new Error(`node exited with ${code}`));
     });
     createInterface({ input: proc.stdout }).on('line', (line) => {
+      onLine?.(line);
       // Errors of the node under test are worth seeing next to the figures.
       if (line.includes('"level":50') || line.includes('"level":60'))
         process.stderr.write(`${line}\n`);

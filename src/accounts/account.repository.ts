@@ -64,7 +64,21 @@ export class SqlAccountRepository implements AccountRepository {
     return row.n;
   }
 
+  /**
+   * Last writer (by HLC) wins. When the password it leaves differs from the one before, the
+   * account's sessions end (here, and at every node as the operation reaches it): a changed or
+   * reset password signs out whoever had signed in with the old one.
+   */
   async putUser(trx: Executor, user: User, hlc: string): Promise<void> {
+    const hashOf = async () =>
+      (
+        await trx
+          .selectFrom('users')
+          .select('password_hash')
+          .where('username', '=', user.username)
+          .executeTakeFirst()
+      )?.password_hash ?? null;
+    const before = await hashOf();
     await trx
       .insertInto('users')
       .values({
@@ -84,6 +98,9 @@ export class SqlAccountRepository implements AccountRepository {
           .where('excluded.hlc', '>', (eb) => eb.ref('users.hlc')),
       )
       .execute();
+    if (before !== null && (await hashOf()) !== before) {
+      await trx.deleteFrom('sessions').where('username', '=', user.username).execute();
+    }
   }
 
   async putToken(

@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { ConflictError, NotFoundError, UnauthorizedError } from '../core/errors.js';
+import { ConflictError, ForbiddenError, NotFoundError, UnauthorizedError } from '../core/errors.js';
 import { Limiter } from '../core/limiter.js';
 import type { ChangeLog } from '../oplog/change-log.js';
 import type { Role } from '../oplog/op.js';
@@ -42,6 +42,45 @@ export class AccountService {
   async setPassword(username: string, password: string, role: Role): Promise<void> {
     const passwordHash = await hashPassword(password);
     await this.changes.commit({ kind: 'user.put', username, passwordHash, role });
+  }
+
+  /**
+   * Changes the caller's own password; the current one is required (checked like a sign-in,
+   * with its back-off). The new hash replicates as a `user.put`, so it holds at every node, and
+   * the account's sessions end everywhere; returns a new session for the caller.
+   */
+  async changePassword(
+    principal: Principal,
+    oldPassword: string,
+    newPassword: string,
+    address = 'unknown',
+  ): Promise<string> {
+    const attempt = this.limiter?.begin(principal.username, address);
+    const user = await this.accounts.getUser(principal.username);
+    const ok = await this.scryptSlots.run(() =>
+      verifyPassword(oldPassword, user?.passwordHash ?? DUMMY_HASH),
+    );
+    if (attempt) this.limiter?.finish(attempt, user !== null && ok);
+    // 403, not 401: the caller is signed in (a 401 would sign the web app out).
+    if (!user || !ok) throw new ForbiddenError('The current password is wrong.');
+    // Every session of the account ends with the old password; the caller gets a new one.
+    await this.setPassword(user.username, newPassword, user.role);
+    return this.openSession(user.username);
+  }
+
+  private async openSession(username: string): Promise<string> {
+    const session = randomBytes(32).toString('base64url');
+    const now = this.now();
+    await this.accounts.createSession(sha256(session), username, now, now + SESSION_TTL_MS);
+    return session;
+  }
+
+  /** An admin sets another account's password (its role stays); replicated as a `user.put`. */
+  async resetPassword(principal: Principal, username: string, newPassword: string): Promise<void> {
+    if (principal.role !== 'admin') throw new ForbiddenError('Only an admin may reset a password.');
+    const user = await this.accounts.getUser(username);
+    if (!user) throw new NotFoundError('Account');
+    await this.setPassword(user.username, newPassword, user.role);
   }
 
   /** Creates the `admin` account on a node's first start; returns whether it did. */

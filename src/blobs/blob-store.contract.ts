@@ -215,6 +215,17 @@ export function blobStoreContract(
       expect(await store.has(hash)).toBe(false);
     });
 
+    it('empties one trashed blob now, and only one in the trash', async () => {
+      const bytes = bytesOf(700);
+      const hash = await put(store, bytes);
+      expect(await store.purgeTrashed(hash)).toBe(false); // not in the trash: kept
+      expect(await store.has(hash)).toBe(true);
+      await store.trash(hash);
+      expect(await store.purgeTrashed(hash)).toBe(true);
+      expect(await store.restore(hash)).toBe(false);
+      expect(await store.purgeTrashed(hash)).toBe(false);
+    });
+
     it('keeps named objects (thumbnails): put replaces, read, remove', async () => {
       const name = `${sha(bytesOf(8))}.small.webp`;
       expect(await store.hasNamed(name)).toBe(false);

@@ -70,6 +70,8 @@ export interface BlobStore {
   trash(hash: string): Promise<void>;
   /** Brings a blob back from the trash; false if it is not there. */
   restore(hash: string): Promise<boolean>;
+  /** Deletes one trashed blob now (emptying the trash); false if it was not there. */
+  purgeTrashed(hash: string): Promise<boolean>;
   /** Deletes trashed blobs older than `retentionMs`; returns the hashes removed. */
   sweepTrash(retentionMs: number, now?: number): Promise<string[]>;
 

@@ -222,6 +222,17 @@ export class LocalBlobStore implements BlobStore, BatchBlobStore {
     }
   }
 
+  async purgeTrashed(hash: string): Promise<boolean> {
+    assertHash(hash);
+    try {
+      await unlink(join(this.trashDir, hash));
+      return true;
+    } catch (error) {
+      if (isNotFound(error)) return false;
+      throw error;
+    }
+  }
+
   async sweepTrash(retentionMs: number, now = Date.now()): Promise<string[]> {
     const removed: string[] = [];
     for (const name of await readdir(this.trashDir)) {

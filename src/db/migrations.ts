@@ -335,4 +335,64 @@ export const MIGRATIONS: readonly string[] = [
     PRIMARY KEY (folder, path, hash)
   ) STRICT;
   `,
+  /* 12: photo facts (issue 15) — src/pictures/picture-facts.repository.ts */ `
+  -- What a picture's bytes say about it (EXIF/XMP), derived by each node from the bytes it
+  -- stores, never replicated. taken_key: the local time it was taken, read as UTC, in ms
+  -- (null: unknown; the timeline sorts by COALESCE(taken_key, pictures.created_at)).
+  -- facts: JSON PhotoFacts. reader: the version of the reader that derived them (a newer
+  -- reader re-derives older rows).
+  CREATE TABLE picture_facts (
+    id        TEXT PRIMARY KEY,
+    taken_key INTEGER,
+    facts     TEXT NOT NULL,
+    reader    INTEGER NOT NULL
+  ) STRICT;
+  `,
+  /* 13: albums, share links, trash purges (issue 15) — src/albums/, src/shares/ */ `
+  -- The merged state of each album (src/albums/core/album-state.ts).
+  CREATE TABLE albums (
+    id          TEXT PRIMARY KEY,
+    owner       TEXT,
+    created_at  INTEGER,
+    info_hlc    TEXT,
+    name        TEXT,
+    name_hlc    TEXT,
+    descr       TEXT,
+    desc_hlc    TEXT,
+    cover       TEXT,
+    cover_hlc   TEXT,
+    live_hlc    TEXT,
+    deleted_hlc TEXT,
+    alive       INTEGER NOT NULL DEFAULT 0
+  ) STRICT;
+  -- Whether a picture is in an album: the add or remove with the highest HLC decides.
+  CREATE TABLE album_pictures (
+    album_id   TEXT NOT NULL,
+    picture_id TEXT NOT NULL,
+    present    INTEGER NOT NULL,
+    hlc        TEXT NOT NULL,
+    PRIMARY KEY (album_id, picture_id)
+  ) STRICT;
+  CREATE INDEX album_pictures_by_picture ON album_pictures (picture_id);
+  -- Share links; the id is the secret. Revocations are kept forever (one may come first).
+  CREATE TABLE shares (
+    id            TEXT PRIMARY KEY,
+    target        TEXT NOT NULL CHECK (target IN ('picture', 'album')),
+    target_id     TEXT NOT NULL,
+    owner         TEXT NOT NULL,
+    created_at    INTEGER NOT NULL,
+    expires_at    INTEGER,
+    password_hash TEXT,
+    hlc           TEXT NOT NULL
+  ) STRICT;
+  CREATE TABLE share_revocations (
+    id  TEXT PRIMARY KEY,
+    hlc TEXT NOT NULL
+  ) STRICT;
+  -- The newest picture.purge of each picture: it empties the deletes ordered before it.
+  CREATE TABLE picture_purges (
+    id  TEXT PRIMARY KEY,
+    hlc TEXT NOT NULL
+  ) STRICT;
+  `,
 ];

@@ -123,6 +123,25 @@ describe('hashFile', () => {
   });
 });
 
+describe('hashFile of a small file (direct calls, issue 16)', () => {
+  it('gives what the streaming path gives, and the bytes when asked', async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.integer({ min: 0, max: 70 * KiB }), async (size) => {
+        const bytes = Buffer.alloc(size, size % 251);
+        const file = join(dir, `f${size}`);
+        await writeFile(file, bytes);
+        const streamed = await hashFile(file);
+        const direct = await hashFile(file, { sizeHint: size, keepUpTo: 64 * KiB });
+        expect({ ...direct, content: undefined }).toEqual({ ...streamed, content: undefined });
+        expect(direct.hash).toBe(sha(bytes).toString('hex'));
+        if (size <= 64 * KiB) expect(direct.content?.equals(bytes)).toBe(true);
+        else expect(direct.content).toBeUndefined();
+      }),
+      { numRuns: 30 },
+    );
+  });
+});
+
 describe('changedBlocks', () => {
   it('finds exactly the blocks that were modified', async () => {
     const blockSize = 1024;

@@ -7,7 +7,7 @@
  * Block hashes are stored concatenated: block i is bytes [32 i, 32 i + 32) of `blocks`.
  */
 import { createHash } from 'node:crypto';
-import { constants } from 'node:fs';
+import { closeSync, constants, fstatSync, openSync, readSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 
 export const MIN_BLOCK_SIZE = 128 * 1024;
@@ -27,6 +27,8 @@ export interface FileHash {
   readonly blockSize: number;
   /** The concatenated 32-byte SHA-256 of each block; empty for an empty file. */
   readonly blocks: Buffer;
+  /** The bytes hashed, when asked for (`keepUpTo`) and the file was that small. */
+  readonly content?: Buffer;
 }
 
 /** A file's block list as the index stores it. */
@@ -84,8 +86,11 @@ export function blockCount(blocks: Buffer): number {
  */
 export async function hashFile(
   path: string,
-  options: { blockSize?: number } = {},
+  options: { blockSize?: number; keepUpTo?: number; sizeHint?: number } = {},
 ): Promise<FileHash> {
+  if (options.sizeHint !== undefined && options.sizeHint <= SYNC_HASH_MAX) {
+    return hashSmallFile(path, options);
+  }
   // O_NONBLOCK only matters for FIFOs and devices; Windows has neither the flag nor FIFOs.
   const flags =
     process.platform === 'win32' ? constants.O_RDONLY : constants.O_RDONLY | constants.O_NONBLOCK;
@@ -105,10 +110,15 @@ export async function hashFile(
     let size = 0;
     // Sized for the file when it is small (most are, and a scan hashes several at once); one
     // byte more, so that a single short read brings the whole file.
-    const buffer = Buffer.allocUnsafe(Math.min(READ_BUFFER_BYTES, info.size + 1));
+    // Kept bytes must not pin a slab of Node's shared buffer pool.
+    const keep = info.size <= (options.keepUpTo ?? -1) && info.size < READ_BUFFER_BYTES;
+    const length = Math.min(READ_BUFFER_BYTES, info.size + 1);
+    const buffer = keep ? Buffer.allocUnsafeSlow(length) : Buffer.allocUnsafe(length);
+    let reads = 0;
     for (;;) {
       const { bytesRead } = await handle.read(buffer, 0, buffer.length, null);
       if (bytesRead === 0) break;
+      reads++;
       const chunk = buffer.subarray(0, bytesRead);
       whole.update(chunk);
       size += bytesRead;
@@ -130,7 +140,14 @@ export async function hashFile(
       if (bytesRead < buffer.length && size >= info.size) break;
     }
     if (inBlock > 0) blockDigests.push(block.digest());
-    return { hash: whole.digest('hex'), size, blockSize, blocks: Buffer.concat(blockDigests) };
+    const hashed = {
+      hash: whole.digest('hex'),
+      size,
+      blockSize,
+      blocks: Buffer.concat(blockDigests),
+    };
+    // One read brought every byte hashed: those bytes are this content.
+    return keep && reads <= 1 ? { ...hashed, content: buffer.subarray(0, size) } : hashed;
   } finally {
     await handle.close();
   }
@@ -141,6 +158,60 @@ export async function hashFile(
  * what a peer holding `previous` must fetch to build `next`. Lists of different block sizes
  * share nothing, so then every block of `next` is listed.
  */
+/** Files up to this size (by the caller's lstat) are read with direct calls (hashSmallFile). */
+export const SYNC_HASH_MAX = 64 * 1024;
+
+/**
+ * `hashFile` for a small file with direct calls: four calls of a few microseconds each (the page
+ * cache), cheaper than four trips through libuv's thread pool (docs/benchmarks.md). A file that
+ * turns out larger than its hint is read to its end all the same.
+ */
+function hashSmallFile(path: string, options: { blockSize?: number; keepUpTo?: number }): FileHash {
+  const flags =
+    process.platform === 'win32' ? constants.O_RDONLY : constants.O_RDONLY | constants.O_NONBLOCK;
+  const fd = openSync(path, flags);
+  try {
+    const info = fstatSync(fd);
+    if (!info.isFile()) throw new NotARegularFileError(path);
+    const blockSize = options.blockSize ?? blockSizeFor(info.size);
+    if (!Number.isInteger(blockSize) || blockSize <= 0 || (blockSize & (blockSize - 1)) !== 0) {
+      throw new Error(`Block size ${blockSize} is not a power of two`);
+    }
+    // One byte more than stat'ed: a file that grew shows as a larger size (the caller compares).
+    let buffer = Buffer.allocUnsafeSlow(info.size + 1);
+    let size = 0;
+    for (;;) {
+      if (size === buffer.length) {
+        const larger = Buffer.allocUnsafeSlow(buffer.length * 2);
+        buffer.copy(larger);
+        buffer = larger;
+      }
+      const bytesRead = readSync(fd, buffer, size, buffer.length - size, null);
+      if (bytesRead === 0) break;
+      size += bytesRead;
+      if (size === info.size) break;
+    }
+    const content = buffer.subarray(0, size);
+    const blocks: Buffer[] = [];
+    for (let at = 0; at < size; at += blockSize) {
+      blocks.push(
+        createHash('sha256')
+          .update(content.subarray(at, at + blockSize))
+          .digest(),
+      );
+    }
+    const hashed = {
+      hash: createHash('sha256').update(content).digest('hex'),
+      size,
+      blockSize,
+      blocks: Buffer.concat(blocks),
+    };
+    return size <= (options.keepUpTo ?? -1) ? { ...hashed, content } : hashed;
+  } finally {
+    closeSync(fd);
+  }
+}
+
 export function changedBlocks(previous: BlockList | null, next: BlockList): number[] {
   const count = blockCount(next.blocks);
   const comparable =

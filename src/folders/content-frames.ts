@@ -12,6 +12,7 @@ import { constants } from 'node:fs';
 import { open } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
 import { readFrames as readCoreFrames, writeFrames as writeCoreFrames } from '../core/frames.js';
+import { timed } from './trace.js';
 
 export { FRAME_HEADER_BYTES, FrameError, frameHeader } from '../core/frames.js';
 
@@ -47,10 +48,19 @@ export const MAX_FRAMED_FILE_BYTES = 1024 * 1024;
  */
 export function writeFrames(
   hashes: readonly string[],
-  locate: (hash: string) => Promise<string | null>,
+  locate: (hash: string) => Promise<string | Buffer | null>,
   readAhead = 8,
 ): AsyncGenerator<Buffer> {
-  return writeCoreFrames(hashes, async (hash) => readSmallFile(await locate(hash)), { readAhead });
+  return writeCoreFrames(
+    hashes,
+    async (hash) => {
+      const found = await timed('serve.locate', () => locate(hash));
+      // Bytes in hand (recent-content.ts): this content, already.
+      if (Buffer.isBuffer(found)) return found.length <= MAX_FRAMED_FILE_BYTES ? found : null;
+      return timed('serve.read', () => readSmallFile(found));
+    },
+    { readAhead },
+  );
 }
 
 async function readSmallFile(file: string | null): Promise<Buffer | null> {

@@ -4,6 +4,7 @@
  * duplicates. Once every node holds every operation, every node must hold the same versions at
  * the same paths: conflict copies included, whichever node saw which versions meet.
  */
+import { libraryRepositories } from '../oplog/replica-state.js';
 import { localOf, storeFor } from './testing.js';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
@@ -46,6 +47,7 @@ function makeNode(id: string, now: () => number): SimNode {
       accounts: new SqlAccountRepository(store),
       hasBlob: () => false,
       devices: new DeviceRepository(store),
+      ...libraryRepositories(store),
       folders: index,
       selfId: id,
     },

@@ -166,6 +166,14 @@ export class FolderIndexRepository {
     return this.local.exclusive(fn);
   }
 
+  /**
+   * `exclusive`, with `fn`'s writes in one SQLite transaction: one commit (one fsync of the
+   * WAL) for all of them, and all or none after a crash. The writers nest as savepoints.
+   */
+  transaction<T>(fn: () => T): Promise<T> {
+    return this.local.exclusive((database) => database.transaction(fn)());
+  }
+
   get(folder: string, path: string): FolderFileRow | undefined {
     const row = this.getStmt.get(folder, path) as DbRow | undefined;
     return row === undefined ? undefined : fromDb(row);

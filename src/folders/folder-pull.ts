@@ -13,25 +13,27 @@
  */
 import { createHash } from 'node:crypto';
 import { createReadStream, existsSync } from 'node:fs';
-import { copyFile, open, rename, rm } from 'node:fs/promises';
+import { copyFile, rename, rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { fsyncFile } from '../core/fsync.js';
 import { Limiter } from '../core/limiter.js';
 import { checkRelativePath, isConflictName, joinInside } from './core/index.js';
 import { MAX_FRAMED_FILE_BYTES, MAX_FRAMED_FILES } from './content-frames.js';
-import { diskState, handleDiskState } from './disk-state.js';
+import { diskState } from './disk-state.js';
 import type { FolderFileRow } from './folder-index.repository.js';
 import type { FolderState, FolderSyncDeps } from './folder-sync.js';
 import { APPLYING_DIR } from './folder-versions.repository.js';
-import { FolderWriter, matchesIndexed, mtimeSeconds, type Wanted } from './folder-write.js';
+import { FolderWriter, matchesIndexed, type Wanted } from './folder-write.js';
 import { fetchLarge } from './large-transfer.js';
 import type { LocalContent } from './local-content.js';
 import { assertMarker, folderTmpDir, FolderMissingError } from './marker.js';
 import { assertParentsInside, regularFileInside, UnsafePathError } from './inside-folder.js';
+import { span, timed } from './trace.js';
+import { SmallWrites } from './small-writes.js';
 import { UnobtainableCopies } from './unobtainable-copies.js';
 
-const NEED_PAGE = 500;
+const NEED_PAGE = 2000;
 /** The most bytes of small files asked for in one request. */
 const BATCH_BYTES = 16 * 1024 * 1024;
 /** Files a pull asks for one at a time after every peer refused them in a batch. */
@@ -71,6 +73,7 @@ export class FolderPull {
   };
 
   private readonly writer: FolderWriter;
+  private readonly smallWrites: SmallWrites;
 
   constructor(
     private readonly deps: FolderSyncDeps,
@@ -86,13 +89,46 @@ export class FolderPull {
         host.kick(work);
       },
     });
+    this.smallWrites = new SmallWrites({
+      root: deps.config.root,
+      place: (wanted, tmp, info) =>
+        this.guarded(wanted.row, () => this.writer.place(wanted, tmp, info)),
+      wrongContent: (wanted) => {
+        deps.log.warn({ folder: this.id, path: wanted.row.path }, 'peer sent wrong content');
+        this.stall(wanted.row, 'peer sent wrong content');
+      },
+      failed: (wanted, error) => {
+        deps.log.warn(
+          {
+            folder: this.id,
+            path: wanted.row.path,
+            code: (error as NodeJS.ErrnoException).code,
+            err: (error as Error).message,
+          },
+          'could not apply a change',
+        );
+      },
+      written: (bytes) => {
+        this.counters.fetchedBytes += bytes;
+        this.counters.fetchedFiles++;
+      },
+    });
   }
 
   private get id(): string {
     return this.deps.config.id;
   }
 
+  /** The watcher's hints less this node's own recorded writes (FolderWriter.notOwnWrites). */
+  notOwnWrites(hints: ReadonlySet<string>): Promise<Set<string>> {
+    return this.writer.notOwnWrites(hints);
+  }
+
   async pull(): Promise<void> {
+    await timed('pull', () => this.pullAll());
+  }
+
+  private async pullAll(): Promise<void> {
     await this.writer.sweepLinkedTmp();
     this.stalled = [];
     this.unobtainable.startPull();
@@ -101,7 +137,9 @@ export class FolderPull {
     let after = '';
     let deletions: FolderFileRow[] = [];
     for (;;) {
+      const endNeeded = span('pull.needed');
       const page = this.deps.index.needed(this.id, NEED_PAGE, after);
+      endNeeded();
       if (page.length === 0) break;
       this.host.state = 'syncing';
       after = page[page.length - 1]?.path ?? after;
@@ -137,11 +175,13 @@ export class FolderPull {
         const applying = round.flatMap((r) =>
           r.hash === null ? [] : [{ path: r.path, hash: r.hash, mtimeMs: r.mtimeMs, vv: r.vv }],
         );
+        const endApplying = span('pull.addApplying', round.length);
         await this.deps.index.exclusive(() => {
           this.deps.index.versions.addApplying(this.id, applying);
         });
+        endApplying();
         await this.applyFiles(round);
-        await this.writer.flush(round.map((r) => r.path));
+        await timed('pull.flush', () => this.writer.flush(round.map((r) => r.path)), round.length);
       }
       if (deletions.length > 5000) {
         await this.applyDeletions(deletions);
@@ -248,6 +288,7 @@ export class FolderPull {
     if (rows.length === 0) return;
     await assertMarker(this.deps.config.root, this.id);
     const remote: Wanted[] = [];
+    const endCheck = span('pull.check', rows.length);
     await Promise.all(
       rows.map((row) =>
         this.io.run(() =>
@@ -270,6 +311,7 @@ export class FolderPull {
         ),
       ),
     );
+    endCheck();
     const small = remote.filter((w) => w.row.size <= MAX_FRAMED_FILE_BYTES);
     for (let i = 0; i < small.length;) {
       let bytes = 0;
@@ -277,7 +319,7 @@ export class FolderPull {
       while (end < small.length && end - i < MAX_FRAMED_FILES && bytes < BATCH_BYTES) {
         bytes += small[end++]?.row.size ?? 0;
       }
-      await this.fetchSmall(small.slice(i, end));
+      await timed('pull.fetchSmall', () => this.fetchSmall(small.slice(i, end)), end - i);
       i = end;
     }
     for (const wanted of remote.filter((w) => w.row.size > MAX_FRAMED_FILE_BYTES)) {
@@ -324,7 +366,6 @@ export class FolderPull {
       if (pending.length === 0) break;
       const byHash = new Map(pending.map((w) => [w.hash, w]));
       const lacking: Wanted[] = [];
-      const inFlight = new Set<Promise<void>>();
       try {
         const frames = peer.folderContents(
           this.id,
@@ -340,13 +381,8 @@ export class FolderPull {
             lacking.push(wanted);
             continue;
           }
-          const data = frame.data;
-          const work = this.io
-            .run(() => this.guarded(wanted.row, () => this.writeSmall(wanted, data)))
-            .finally(() => inFlight.delete(work));
-          inFlight.add(work);
-          // Bounded memory: at most this many received files wait to be written.
-          if (inFlight.size >= 64) await Promise.race(inFlight);
+          // Written now, flushed and placed a few hundred at a time (small-writes.ts).
+          await this.smallWrites.add(wanted, frame.data);
         }
       } catch (error) {
         this.deps.log.warn(
@@ -354,7 +390,8 @@ export class FolderPull {
           'folder batch fetch failed',
         );
       }
-      await Promise.all(inFlight);
+      // What this peer sent before a failure is good: flushed and placed too.
+      await this.smallWrites.settle();
       // Whatever this peer did not send (lacking, or cut off) is asked of the next one.
       pending = [...lacking, ...byHash.values()];
     }
@@ -376,32 +413,6 @@ export class FolderPull {
     for (const wanted of pending.slice(retried.length)) {
       this.stall(wanted.row, answered ? 'no peer has its content' : 'no peer answered');
     }
-  }
-
-  private async writeSmall(wanted: Wanted, data: Buffer): Promise<void> {
-    if (createHash('sha256').update(data).digest('hex') !== wanted.hash) {
-      this.deps.log.warn({ folder: this.id, path: wanted.row.path }, 'peer sent wrong content');
-      this.stall(wanted.row, 'peer sent wrong content');
-      return;
-    }
-    const tmp = this.tmpFor(wanted.hash);
-    // A fresh inode: after a crash between link and unlink (place), the old temp file is the
-    // placed file itself, and truncating it would truncate that.
-    await rm(tmp, { force: true });
-    const handle = await open(tmp, 'wx');
-    let info;
-    try {
-      await handle.writeFile(data);
-      const mtime = mtimeSeconds(wanted.row.mtimeMs);
-      await handle.utimes(mtime, mtime);
-      await handle.datasync();
-      info = await handleDiskState(handle);
-    } finally {
-      await handle.close();
-    }
-    this.counters.fetchedBytes += data.length;
-    this.counters.fetchedFiles++;
-    await this.writer.place(wanted, tmp, info);
   }
 
   /**

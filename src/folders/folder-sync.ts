@@ -29,8 +29,10 @@ import { APPLYING_DIR } from './folder-versions.repository.js';
 import { loadIgnore, type IsIgnored } from './ignore.js';
 import { LocalContent } from './local-content.js';
 import { realDirPrefix } from './inside-folder.js';
+import { RecentContent } from './recent-content.js';
 import { assertMarker, ensureMarker, folderTrashDir, FolderMissingError } from './marker.js';
 import { scanFolder, type LocalChange } from './scanner.js';
+import { span } from './trace.js';
 import { watchFolder, type FolderWatcher } from './watcher.js';
 
 export type FolderState = 'idle' | 'scanning' | 'syncing' | 'paused';
@@ -80,9 +82,13 @@ export class FolderSync {
   /** Paths the watcher (or a refused apply) said changed: scanned without a full walk. */
   private hints = new Set<string>();
   private pullWanted = false;
+  /** Scans or pulls in a row that failed (not for a missing folder): the retry's back-off. */
+  private failures = 0;
   private running: Promise<void> | null = null;
   private readonly local: LocalContent;
   private readonly puller: FolderPull;
+  /** Small files just hashed by a scan, served to peers without reading them again. */
+  private readonly recent = new RecentContent();
 
   constructor(private readonly deps: FolderSyncDeps) {
     this.local = new LocalContent(deps.index, (folder, paths) => {
@@ -151,6 +157,11 @@ export class FolderSync {
     return (await this.local.find(this.id, this.root, hash))?.file ?? null;
   }
 
+  /** For a batch of small files: the bytes when a scan just hashed them, else a file (or null). */
+  async smallContentFor(hash: string): Promise<string | Buffer | null> {
+    return this.recent.get(hash) ?? this.contentFor(hash);
+  }
+
   /**
    * Scans and brings the disk up to date now; resolves once the folder is idle (nothing left
    * to do until something changes, or a retry of content not available yet comes due).
@@ -202,13 +213,17 @@ export class FolderSync {
           const hints = this.scanWanted ? null : this.hints;
           this.scanWanted = false;
           this.hints = new Set();
-          await this.lock.run(() => this.scan(hints));
+          await this.lock.run(async () => {
+            const news = hints === null ? null : await this.puller.notOwnWrites(hints);
+            if (news === null || news.size > 0) await this.scan(news);
+          });
         }
         if (this.pullWanted) {
           this.pullWanted = false;
           await this.lock.run(() => this.puller.pull());
         }
         this.state = 'idle';
+        this.failures = 0;
       } catch (error) {
         this.scanWanted = false;
         this.hints.clear();
@@ -224,10 +239,17 @@ export class FolderSync {
           await this.watcher?.close();
           this.watcher = null;
         } else {
+          // What was asked is dropped above: all of it again soon (a full scan, since the hints
+          // are gone), not only at the next periodic rescan. 1 s, doubling to 60 s.
+          this.failures++;
+          const retryInMs = Math.min(60_000, 1000 * 2 ** Math.min(this.failures - 1, 6));
           this.deps.log.warn(
-            { folder: this.id, err: (error as Error).message },
+            { folder: this.id, err: (error as Error).message, retryInMs },
             'folder sync failed; will retry',
           );
+          setTimeout(() => {
+            this.kick({ scan: true, pull: true });
+          }, retryInMs).unref();
         }
       }
     }
@@ -263,8 +285,11 @@ export class FolderSync {
     const root = this.deps.config.root;
     this.isIgnored = await loadIgnore(root);
     const dirs = hints === null ? null : await hintedDirs(root, hints);
+    const started = performance.now();
     let stillChanging = 0;
+    const totals = { files: 0, hashed: 0, changed: 0, deleted: 0 };
     for (const under of dirs ?? ['']) {
+      const end = span(dirs === null ? 'scan.full' : 'scan.hinted');
       const result = await scanFolder({
         root,
         folder: this.id,
@@ -273,10 +298,22 @@ export class FolderSync {
         log: this.deps.log,
         under,
         shallow: dirs !== null,
+        keepContentUpTo: this.recent.maxFileBytes,
         onBatch: (changes) => this.commitLocal(changes),
       });
+      end();
       stillChanging += result.stillChanging;
+      totals.files += result.files;
+      totals.hashed += result.hashed;
+      totals.changed += result.changed;
+      totals.deleted += result.deleted;
     }
+    // A full scan (start-up, every 30 s): what it cost, and that unchanged files were not read.
+    const ms = Math.round(performance.now() - started);
+    this.deps.log[dirs === null ? 'info' : 'debug'](
+      { folder: this.id, full: dirs === null, ...totals, stillChanging, ms },
+      'folder scanned',
+    );
     if (stillChanging > 0) {
       setTimeout(() => {
         // The same directories again (a file still being written is usually where it was);
@@ -292,6 +329,15 @@ export class FolderSync {
    * `knownVersion`).
    */
   private async commitLocal(all: readonly LocalChange[]): Promise<void> {
+    const end = span('scan.commit', all.length);
+    try {
+      await this.commitChanges(all);
+    } finally {
+      end();
+    }
+  }
+
+  private async commitChanges(all: readonly LocalChange[]): Promise<void> {
     const { index, selfId, selfName } = this.deps;
     const known: FolderFileRow[] = [];
     const changes = all.filter((change) => {
@@ -300,7 +346,7 @@ export class FolderSync {
       return row === null;
     });
     if (known.length > 0) {
-      await index.exclusive(() => {
+      await index.transaction(() => {
         index.upsertMany(known);
         index.versions.doneApplying(
           this.id,
@@ -326,6 +372,11 @@ export class FolderSync {
         vv: bumpVv((current?.need === true ? current.localVv : current?.vv) ?? {}, selfId),
         originName: selfName,
       });
+    }
+    // Peers may ask for these contents as soon as the operations are committed and pushed.
+    for (const change of all) {
+      if (change.content !== undefined && change.hash !== null)
+        this.recent.put(change.hash, change.content);
     }
     const result = { behind: false };
     const ops = await this.deps.changes.commitMany(bodies, () => {

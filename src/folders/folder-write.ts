@@ -10,6 +10,7 @@
  * forgets the round's `folder_applying` entries (see docs/architecture.md, "Folder sync").
  */
 import { randomUUID } from 'node:crypto';
+import { linkSync, unlinkSync } from 'node:fs';
 import { link, lstat, mkdir, readdir, rename, rm, rmdir, unlink, utimes } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fsyncDir } from '../core/fsync.js';
@@ -20,6 +21,10 @@ import type { FolderFileRow } from './folder-index.repository.js';
 import type { FolderSyncDeps } from './folder-sync.js';
 import { folderTmpDir, folderTrashDir } from './marker.js';
 import { assertParentsInside, makeDirsInside } from './inside-folder.js';
+import { span } from './trace.js';
+
+/** The suffix of a small file's temp file (`<hash>.<uuid>.small`): never resumed, swept. */
+export const SMALL_TMP = '.small';
 
 /** A file to bring to its needed version, at `target`. */
 export interface Wanted {
@@ -46,6 +51,11 @@ export class FolderWriter {
   private readonly madeDirs = new Set<string>();
   /** Files placed by the current pull (progress resets the back-off). */
   placed = 0;
+  /**
+   * Files this node wrote (or removed) and recorded lately, as recorded: the watcher's events
+   * for them are not news if the disk still says so (`notOwnWrites`). Bounded.
+   */
+  private readonly written = new Map<string, Recorded>();
 
   constructor(
     private readonly deps: FolderSyncDeps,
@@ -102,6 +112,17 @@ export class FolderWriter {
     const indexedThere = row.localInode !== null || row.localSize !== null;
     const aside = indexedThere ? await this.trashSlot(row.path) : null;
     await this.deps.beforeReplace?.(row.path);
+    // Nothing indexed there (a new file, the usual case): linked in without replacing, it needs
+    // no check first; if the path is taken, the steps below judge what took it.
+    if (aside === null && !indexedThere) {
+      assertParentsInside(this.root, row.path, false);
+      if (linkNoReplaceSync(tmp, target)) {
+        this.placed++;
+        this.dirsToSync.add(dirname(target));
+        this.record(row, info, hash);
+        return;
+      }
+    }
     // 1.
     const existing = await diskState(target);
     // Nothing there is fine too: nothing local to lose (see FolderPull.applyOne).
@@ -158,12 +179,17 @@ export class FolderWriter {
 
   /**
    * Temp files that are also linked into the folder (a crash between link and unlink in
-   * `place`): removed, so a resumed transfer never writes into a placed file.
+   * `place`): removed, so a resumed transfer never writes into a placed file. Small files' temp
+   * files are never resumed: all removed (no pull is running).
    */
   async sweepLinkedTmp(): Promise<void> {
     const dir = folderTmpDir(this.deps.config.root);
     for (const name of await readdir(dir).catch(() => [] as string[])) {
       const file = join(dir, name);
+      if (name.endsWith(SMALL_TMP)) {
+        await rm(file, { force: true });
+        continue;
+      }
       const info = await lstat(file).catch(() => null);
       if (info?.isFile() === true && info.nlink > 1) await rm(file, { force: true });
     }
@@ -263,7 +289,9 @@ export class FolderWriter {
     await this.deps.beforeRecord?.();
     const dirs = [...this.dirsToSync];
     this.dirsToSync.clear();
+    const endSync = span('flush.fsyncDirs', dirs.length);
     await Promise.all(dirs.map((d) => fsyncDir(d).catch(() => undefined)));
+    endSync();
     const rows = this.records;
     const trashed = this.trashed;
     const untrashed = this.untrashedFiles;
@@ -271,11 +299,48 @@ export class FolderWriter {
     this.trashed = [];
     this.untrashedFiles = [];
     const { index } = this.deps;
-    await index.exclusive(() => {
+    const endCommit = span('flush.commit', rows.length);
+    // One transaction: the disk states, the trash and the round's applying versions together.
+    const endGate = span('flush.gate');
+    await index.transaction(() => {
+      endGate();
       index.trash.record(this.id, trashed, untrashed, Date.now());
       index.upsertMany(rows.map((row) => this.onCurrentVersion(row)));
       index.versions.doneApplying(this.id, applied);
     });
+    endCommit();
+    for (const row of rows) {
+      if (row.kind !== 'file') continue;
+      if (this.written.size >= MAX_WRITTEN) this.written.clear();
+      this.written.set(row.path, {
+        localSize: row.localSize,
+        localMtimeMs: row.localMtimeMs,
+        localInode: row.localInode,
+        localHash: row.localHash,
+        kind: row.kind,
+      });
+    }
+  }
+
+  /**
+   * The watcher's hinted paths less the files this node itself just wrote or removed and
+   * recorded, when the disk still holds exactly that (one lstat each; a directory listing and a
+   * look at every file beside it saved). Anything else, a save since included, stays a hint.
+   */
+  async notOwnWrites(hints: ReadonlySet<string>): Promise<Set<string>> {
+    const rest = new Set<string>();
+    for (const path of hints) {
+      const recorded = this.written.get(path);
+      if (recorded === undefined) {
+        rest.add(path);
+        continue;
+      }
+      this.written.delete(path);
+      const target = joinInside(this.root, path);
+      const info = await diskState(target).catch(() => undefined);
+      if (info === undefined || !matchesIndexed(recorded, info)) rest.add(path);
+    }
+    return rest;
   }
 
   /**
@@ -306,12 +371,20 @@ export class FolderWriter {
   }
 }
 
+/** Files recorded lately, at most (notOwnWrites); beyond, the memory is dropped. */
+const MAX_WRITTEN = 50_000;
+
+type Recorded = Pick<
+  FolderFileRow,
+  'kind' | 'localSize' | 'localMtimeMs' | 'localInode' | 'localHash'
+>;
+
 /**
  * Whether the disk (`info`, from lstat, null when nothing is there) still holds what the index
  * says was there when it was last scanned or written: only then may a remote change replace it.
  */
 export function matchesIndexed(
-  row: FolderFileRow,
+  row: Recorded,
   info: { size: number; mtimeMs: number; ino: number; isDirectory(): boolean } | null,
 ): boolean {
   if (row.localInode === null && row.localSize === null) return info === null || info.isDirectory();
@@ -322,6 +395,26 @@ export function matchesIndexed(
     Math.floor(info.mtimeMs) === row.localMtimeMs &&
     info.ino === row.localInode
   );
+}
+
+/**
+ * `linkNoReplace` in two calls made here (a small file's place, see FolderPull.writeTmp); false
+ * when `to` is taken, or when this file system has no hard links (then the caller goes the long
+ * way, which ends in `linkNoReplace`).
+ */
+function linkNoReplaceSync(from: string, to: string): boolean {
+  try {
+    linkSync(from, to);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (
+      ['EEXIST', 'EPERM', 'ENOTSUP', 'EOPNOTSUPP', 'ENOSYS', 'EXDEV', 'EMLINK'].includes(code ?? '')
+    )
+      return false;
+    throw error;
+  }
+  unlinkSync(from);
+  return true;
 }
 
 /**

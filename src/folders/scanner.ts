@@ -31,15 +31,23 @@
  * The caller must not apply remote changes to the same folder while a scan runs.
  */
 import type { Dirent } from 'node:fs';
+import { lstatSync } from 'node:fs';
 import { lstat, opendir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { inodeNumber, wholeMs } from './disk-state.js';
-import { blockSizeFor, hashFile, NotARegularFileError, type FileHash } from './blocks.js';
+import {
+  blockSizeFor,
+  hashFile,
+  NotARegularFileError,
+  SYNC_HASH_MAX,
+  type FileHash,
+} from './blocks.js';
 import type { FileKind, FolderFileRow } from './folder-index.repository.js';
 import { MOSAIC_DIR, type IsIgnored } from './ignore.js';
 import { IndexCursor, type FolderIndexReader } from './index-cursor.js';
 import { assertMarker, FolderMissingError } from './marker.js';
 import { childPath, compareUtf8 } from './paths.js';
+import { timed } from './trace.js';
 
 export type { FolderIndexReader } from './index-cursor.js';
 export { ensureMarker, FolderMissingError } from './marker.js';
@@ -61,13 +69,18 @@ export interface LocalChange {
   readonly blockSize: number;
   /** Concatenated block hashes of a file; null for directories and deletions. */
   readonly blocks: Buffer | null;
+  /** The bytes hashed, for a small file when `keepContentUpTo` asked for them. */
+  readonly content?: Buffer;
 }
 
 export interface ScanLog {
   warn(details: object, message: string): void;
 }
 
-export type Hasher = (path: string, options: { blockSize: number }) => Promise<FileHash>;
+export type Hasher = (
+  path: string,
+  options: { blockSize: number; keepUpTo?: number; sizeHint?: number },
+) => Promise<FileHash>;
 
 export interface ScanOptions {
   /** The folder's directory on disk. */
@@ -98,6 +111,11 @@ export interface ScanOptions {
   readonly indexPageSize?: number;
   /** Files stat'ed and hashed at once (reports stay in path order). Default 8. */
   readonly concurrency?: number;
+  /**
+   * Files up to this size come with the bytes that were hashed (`LocalChange.content`), so the
+   * caller can serve them without reading them again. Default: none.
+   */
+  readonly keepContentUpTo?: number;
   /** Default: hashFile. Tests inject a counting one. */
   readonly hasher?: Hasher;
   /**
@@ -394,8 +412,16 @@ class Scan {
       this.stillChanging++;
       return { change: null, below: 'orphans' };
     }
-    const hashed = await this.hasher(abs, { blockSize: blockSizeFor(size, row?.blockSize) });
-    const after = await lstat(abs, { bigint: true });
+    const hashed = await timed('scan.hash', () =>
+      this.hasher(abs, {
+        blockSize: blockSizeFor(size, row?.blockSize),
+        sizeHint: size,
+        ...(this.o.keepContentUpTo === undefined ? {} : { keepUpTo: this.o.keepContentUpTo }),
+      }),
+    );
+    // A small file was read with direct calls (hashFile): looked at again the same way.
+    const after =
+      size <= SYNC_HASH_MAX ? lstatSync(abs, { bigint: true }) : await lstat(abs, { bigint: true });
     this.hashed++;
     this.hashedBytes += hashed.size;
     if (
@@ -418,6 +444,7 @@ class Scan {
       inode,
       blockSize: hashed.blockSize,
       blocks: hashed.blocks,
+      ...(hashed.content === undefined ? {} : { content: hashed.content }),
     };
     return { change, below: 'orphans' };
   }

@@ -2,6 +2,7 @@
  * Test fixtures for the folder engine's unit tests (imported by `*.test.ts` only): a ChangeLog
  * over a real SQLite database whose apply targets are the real repositories.
  */
+import { libraryRepositories } from '../oplog/replica-state.js';
 import type Database from 'better-sqlite3';
 import { SqlAccountRepository } from '../accounts/account.repository.js';
 import { openDatabase } from '../db/database.js';
@@ -68,6 +69,7 @@ function withIndex(
     accounts: new SqlAccountRepository(store),
     hasBlob: () => false,
     devices: new DeviceRepository(store),
+    ...libraryRepositories(store),
     folders: index,
     selfId,
   });

@@ -112,7 +112,12 @@ export async function watchFolder(options: WatchOptions): Promise<FolderWatcher>
     async close() {
       closed = true;
       clearTimeout(timer);
-      await subscription.unsubscribe();
+      // A watch the kernel already dropped (its directory was deleted just now) cannot be
+      // removed again: @parcel/watcher then rejects with EINVAL ("Unable to remove watcher:
+      // Invalid argument", seen once in crash-record.test.ts under load). Stopping goes on.
+      await subscription.unsubscribe().catch((error: unknown) => {
+        if (!/Unable to remove watcher/.test((error as Error).message)) throw error;
+      });
     },
   };
 }

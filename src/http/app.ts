@@ -31,10 +31,20 @@ import { folderRoutes } from './routes/folders.routes.js';
 import { deviceRoutes, type DeviceRoutesDeps } from './routes/devices.routes.js';
 import type { FolderStatus } from '../folders/folder-sync.js';
 import { pictureRoutes } from './routes/pictures.routes.js';
+import { libraryRoutes } from './routes/library.routes.js';
+import { tusRoutes } from './routes/tus.routes.js';
+import type { TusUploads } from './tus-uploads.js';
+import type { PictureFactsService } from '../pictures/picture-facts.service.js';
 import { systemRoutes, type SystemInfo } from './routes/system.routes.js';
 import { eventRoutes, type EventRoutesDeps } from './routes/events.routes.js';
 import { eventPeerRoutes, type EventPeerRoutesDeps } from './routes/events.peer.routes.js';
 import { streamRoutes } from './routes/stream.routes.js';
+import { albumRoutes } from './routes/albums.routes.js';
+import { shareRoutes } from './routes/shares.routes.js';
+import { trashRoutes } from './routes/trash.routes.js';
+import type { AlbumService } from '../albums/album.service.js';
+import type { ShareService } from '../shares/share.service.js';
+import type { TrashService } from '../pictures/trash.service.js';
 import type { LiveFeed } from './live-feed.js';
 import { installWeb, isAppNavigation, sendApp } from './web.js';
 
@@ -51,6 +61,9 @@ export interface AppDeps {
   /** Sign-in back-off; with a peer API, other nodes report their sign-in outcomes to it. */
   readonly loginLimiter?: LoginLimiter;
   readonly pictures: PictureService;
+  readonly facts: PictureFactsService;
+  /** Resumable uploads (tus); none on an app built without them. */
+  readonly tus?: TusUploads;
   readonly blobs: BlobStore;
   readonly thumbs: Thumbnails;
   readonly metrics: Metrics;
@@ -61,6 +74,13 @@ export interface AppDeps {
   readonly devices: DeviceRoutesDeps;
   /** Picture changes for the web app's live updates (`GET /api/stream`). */
   readonly live: LiveFeed;
+  /** Albums, share links and the trash (issue 15). */
+  readonly library?: {
+    readonly albums: AlbumService;
+    readonly shares: ShareService;
+    readonly trash: TrashService;
+    readonly trashRetentionMs: number;
+  };
   /** The built web app (dist/web) served at `/`, or null to serve the API only. */
   readonly webRoot: string | null;
   /** The peer API, present when the node has a cluster key. */
@@ -139,12 +159,30 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(
     pictureRoutes({
       pictures: deps.pictures,
+      facts: deps.facts,
       blobs: deps.blobs,
       thumbs: deps.thumbs,
       metrics: deps.metrics,
       maxUploadBytes: deps.maxUploadBytes,
     }),
   );
+  await app.register(
+    libraryRoutes({ facts: deps.facts, pictures: deps.pictures, blobs: deps.blobs }),
+  );
+  if (deps.tus) await app.register(tusRoutes(deps.tus));
+  if (deps.library) {
+    const { albums, shares, trash, trashRetentionMs } = deps.library;
+    await app.register(albumRoutes(albums));
+    await app.register(
+      shareRoutes({
+        shares,
+        pictures: deps.pictures,
+        blobs: deps.blobs,
+        limiter: deps.loginLimiter,
+      }),
+    );
+    await app.register(trashRoutes(trash, trashRetentionMs));
+  }
   await app.register(clusterRoutes(deps.cluster));
   await app.register(folderRoutes(deps.folders));
   await app.register(streamRoutes(deps.live));

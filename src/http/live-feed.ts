@@ -46,7 +46,8 @@ export function pictureIds(ops: readonly Op[]): string[] {
     if (
       body.kind === 'picture.create' ||
       body.kind === 'picture.update' ||
-      body.kind === 'picture.delete'
+      body.kind === 'picture.delete' ||
+      body.kind === 'picture.restore'
     ) {
       ids.add(body.id);
     }

@@ -55,6 +55,34 @@ export const Picture = z.object({
   origin: z.string().describe('Name of the node where it was first uploaded'),
   createdAt: z.string(),
   updatedAt: z.string(),
+  // Photo facts, read from the picture's EXIF/XMP by each node (null: not in the file).
+  takenAt: z
+    .string()
+    .nullable()
+    .optional()
+    .describe("When it was taken, in the camera's local time, with its offset when known"),
+  camera: z
+    .object({
+      make: z.string().nullable(),
+      model: z.string().nullable(),
+      lens: z.string().nullable(),
+    })
+    .nullable()
+    .optional(),
+  exposure: z
+    .object({
+      exposureTime: z.number().nullable().describe('Seconds'),
+      fNumber: z.number().nullable(),
+      focalLength: z.number().nullable().describe('Millimetres'),
+      iso: z.number().nullable(),
+    })
+    .nullable()
+    .optional(),
+  gps: z
+    .object({ latitude: z.number(), longitude: z.number(), altitude: z.number().nullable() })
+    .nullable()
+    .optional(),
+  orientation: z.number().int().nullable().optional().describe('EXIF orientation, 1-8'),
 });
 
 export const PictureListQuery = z.strictObject({
@@ -62,6 +90,32 @@ export const PictureListQuery = z.strictObject({
   q: z.string().max(200).optional(),
   limit: z.coerce.number().int().min(1).max(200).default(50),
   cursor: z.string().max(200).optional(),
+  sort: z
+    .enum(['added', 'taken'])
+    .default('added')
+    .describe('added: upload time; taken: date taken (upload time when unknown)'),
+});
+
+/** At most this many pictures in one zip (a selection, not a backup: use sync for that). */
+export const MAX_ZIP_PICTURES = 2000;
+
+export const ZipBody = z.strictObject({
+  ids: z.array(PictureId).min(1).max(MAX_ZIP_PICTURES),
+});
+
+/** `?ids=a,b,c`: comma-separated, at most 200 (a URL stays under 16 KB). */
+export const ZipQuery = z.strictObject({
+  ids: z
+    .string()
+    .max(200 * 65)
+    .transform((s) => s.split(','))
+    .pipe(z.array(PictureId).min(1).max(200)),
+});
+
+export const TimelineQuery = z.strictObject({ category: Category.optional() });
+
+export const Timeline = z.object({
+  months: z.array(z.object({ month: z.string().describe('YYYY-MM'), count: z.number().int() })),
 });
 
 export const PictureList = z.object({

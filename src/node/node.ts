@@ -8,11 +8,7 @@
  *                         progress and resumable fetches)
  *   <data>/thumbs/        cached thumbnails (objects under named/ in the bucket with S3)
  */
-import { parseFolderSpec } from '../folders/folder-config.js';
-import { FolderSync } from '../folders/folder-sync.js';
 import { mkdir } from 'node:fs/promises';
-import { randomBytes } from 'node:crypto';
-import { join } from 'node:path';
 import pino, { type Logger } from 'pino';
 import type { FastifyInstance } from 'fastify';
 import { AccountService } from '../accounts/account.service.js';
@@ -20,12 +16,11 @@ import { LoginLimiter } from '../accounts/login-limiter.js';
 import { LoginFanout } from '../replication/login-fanout.js';
 import { openBlobStores } from '../blobs/open-blob-stores.js';
 import type { NodeConfig } from '../config/node-config.js';
-import { openDatabase } from '../db/database.js';
-import { sqliteStoreOver } from '../storage/metadata/sqlite.js';
 import type { MetadataStore } from '../storage/metadata/dialect.js';
 import { SiteIdentityRepository } from '../storage/metadata/site-identity.repository.js';
 import { openReplicaState } from '../oplog/replica-state.js';
 import { buildApp } from '../http/app.js';
+import { TusUploads } from '../http/tus-uploads.js';
 import { LiveFeed } from '../http/live-feed.js';
 import { defaultWebRoot } from '../http/web.js';
 import { createMetrics, registerFolderMetrics, registerPeerMetrics } from '../http/metrics.js';
@@ -36,18 +31,17 @@ import { PeerRepository } from '../replication/peer.repository.js';
 import { Replicator } from '../replication/replicator.js';
 import { Agent } from 'undici';
 import type { AddressInfo } from 'node:net';
-import { openMetadataStore } from '../storage/metadata/store.js';
-import {
-  opRanges,
-  PostgresSiteBus,
-  soloBus,
-  type SiteMessage,
-} from '../storage/metadata/site-bus.js';
-import { leasedLead, soloLead } from './site-lead.js';
+import { connectSite, openSite, openSiteStore } from './site.js';
+import { openFolders, seedAdmin } from './node-parts.js';
 import { siteWork } from './site-work.js';
 import { KnownPeers } from '../replication/known-peers.js';
 import { configureSharp, newDecodeLimiter, Thumbnails } from '../pictures/images.js';
+import { PictureFactsRepository } from '../pictures/picture-facts.repository.js';
+import { PictureFactsService } from '../pictures/picture-facts.service.js';
 import { PictureService } from '../pictures/picture.service.js';
+import { TrashService } from '../pictures/trash.service.js';
+import { AlbumService } from '../albums/album.service.js';
+import { ShareService } from '../shares/share.service.js';
 import { VERSION } from '../version.js';
 import { createEvents } from '../events/index.js';
 import type { NodeIdentity } from './identity.js';
@@ -56,10 +50,6 @@ import { FolderAccess } from '../devices/folder-access.js';
 import { UploadStore } from '../devices/upload-store.js';
 
 const DAY_MS = 24 * 3600 * 1000;
-const FOLDERS_NEED_SQLITE =
-  'Synced folders (--folder) stay on one machine: a site on PostgreSQL (--database) cannot ' +
-  'have them. Sync folders through a node with its own SQLite (no --database) in the cluster.';
-
 export interface RunningNode {
   readonly identity: NodeIdentity;
   readonly url: string;
@@ -79,26 +69,15 @@ export async function startNode(
   options: StartOptions = {},
 ): Promise<RunningNode> {
   await mkdir(config.dataDir, { recursive: true });
-  if (config.database !== undefined && config.folders.length > 0) {
-    throw new Error(FOLDERS_NEED_SQLITE);
-  }
-  const store =
-    config.database === undefined
-      ? sqliteStoreOver(openDatabase(join(config.dataDir, 'mosaic.db')))
-      : await openMetadataStore(config.database, {
-          onPoolError: (err) => options.log?.warn({ err }, 'database connection lost'),
-        });
+  const store = await openSiteStore(config, (err) => {
+    options.log?.warn({ err }, 'database connection lost');
+  });
   const identity = await new SiteIdentityRepository(store).load(config.name);
   const log = (options.log ?? pino({ level: config.logLevel })).child({ node: identity.name });
   // The processes of a site on PostgreSQL tell each other what they commit, and elect the one
-  // that does the site's once-only work (site-bus.ts, site-lead.ts).
-  const shared = config.database !== undefined && store.local === null;
-  const bus = shared
-    ? await PostgresSiteBus.open(config.database ?? '', (err) => {
-        log.warn({ err }, 'site bus connection lost; reconnecting');
-      })
-    : soloBus;
-  const lead = shared ? leasedLead(store, log) : soloLead();
+  // that does the site's once-only work (site.ts).
+  const site = await openSite(config, store, log);
+  const { bus, lead, shared } = site;
 
   const stores = await openBlobStores(config);
   const blobs = stores.pictures;
@@ -117,9 +96,16 @@ export async function startNode(
   const peers = new PeerRepository(store);
   const loginLimiter = new LoginLimiter();
   const accounts = new AccountService(accountRepo, changes, Date.now, loginLimiter);
+  // Photo facts: derived from the bytes at each node, never an operation (see there).
+  const facts = new PictureFactsService({
+    facts: new PictureFactsRepository(store),
+    blobs,
+    log,
+  });
   // BlobSync (below) restores or fetches bytes the file route finds missing.
   let blobSyncRef: BlobSync | null = null;
   const pictures = new PictureService({
+    facts,
     pictures: pictureRepo,
     blobs,
     thumbs,
@@ -130,6 +116,24 @@ export async function startNode(
     repairBytes: (id) => {
       blobSyncRef?.schedule(id);
     },
+  });
+
+  const pictureOf = (id: string) => pictures.get(id);
+  const albums = new AlbumService({ albums: state.albums, changes, picture: pictureOf });
+  const shares = new ShareService({
+    shares: state.shares,
+    albums: state.albums,
+    changes,
+    picture: pictureOf,
+  });
+  const trash = new TrashService({
+    trash: state.trash,
+    changes,
+    blobs,
+    thumbs,
+    retentionMs: config.trashRetentionDays * DAY_MS,
+    settleBytes: (id) => pictures.settleBytes(id),
+    log,
   });
 
   await seedAdmin(
@@ -158,10 +162,20 @@ export async function startNode(
     blobs,
     sources: () => replicator?.candidates() ?? [],
     log,
-    // A replicated picture becomes visible only now: tell the web app again.
+    // A replicated picture becomes visible only now: its facts are read from the bytes that
+    // just arrived, then the web app is told again.
     onVisible: (id) => {
-      live.publish({ type: 'pictures', ids: [id] });
-      publish({ visible: [id] });
+      void (async () => {
+        const stored = (await pictureRepo.get(id))?.state.info;
+        if (stored) await facts.deriveStored({ id, contentType: stored.contentType });
+      })()
+        .catch((err: unknown) => {
+          log.warn({ err, picture: id }, 'photo facts not derived');
+        })
+        .finally(() => {
+          live.publish({ type: 'pictures', ids: [id] });
+          teller.visible(id);
+        });
     },
   });
   blobSyncRef = blobSync;
@@ -187,61 +201,31 @@ export async function startNode(
   // Sign-in back-off is cluster-wide: outcomes go to every peer that is up.
   const loginFanout =
     replicator === null ? null : new LoginFanout(loginLimiter, () => replicator.reachable(), log);
-  const folders = new Map<string, FolderSync>();
-  if (config.folders.length > 0 && folderIndex === null) {
-    throw new Error('Synced folders need the SQLite metadata store (they stay on one machine).');
-  }
-  for (const spec of config.folders) {
-    if (folderIndex === null) break;
-    const folder = parseFolderSpec(spec);
-    if (folders.has(folder.id))
-      throw new Error(`Two folders are named "${folder.id}": use NAME=DIR.`);
-    folders.set(
-      folder.id,
-      new FolderSync({
-        config: folder,
-        index: folderIndex,
-        changes,
-        selfId: identity.id,
-        selfName: identity.name,
-        sources: () => replicator?.candidates() ?? [],
-        log,
-        trashRetentionMs: config.trashRetentionDays * DAY_MS,
-      }),
-    );
-  }
+  const folders = openFolders(config, {
+    index: folderIndex,
+    changes,
+    identity,
+    sources: () => replicator?.candidates() ?? [],
+    log,
+  });
   changes.onRejected((rejected) => {
     log.warn({ rejected: rejected.slice(0, 10), count: rejected.length }, 'operations refused');
   });
-  const publish = (message: SiteMessage) => {
-    bus.publish(message).catch((err: unknown) => {
-      log.warn({ err }, 'could not tell the other processes of the site');
-    });
-  };
-  // What another process of the site committed or took in: the live feed hears it, and the
-  // leading process pushes it and fetches its bytes.
-  bus.subscribe((message) => {
-    if (message.visible) live.publish({ type: 'pictures', ids: message.visible });
-    if (!message.ops) return;
-    void Promise.all(
-      message.ops.map((r) => oplog.range(r.origin, r.from - 1, r.to - r.from + 1)),
-    ).then(
-      (batches) => {
-        const ops = batches.flat();
-        live.onOps(ops);
-        if (!lead.leads()) return;
-        replicator?.onOps(ops);
-        blobSync.handleOps(ops);
-      },
-      (err: unknown) => {
-        log.warn({ err }, 'could not read operations another process committed');
-      },
-    );
+  const teller = connectSite(site, {
+    oplog,
+    live,
+    loginLimiter,
+    log,
+    onLeaderOps: (ops) => {
+      replicator?.onOps(ops);
+      blobSync.handleOps(ops);
+    },
   });
   changes.onOps((ops) => {
-    if (shared) publish({ ops: opRanges(ops) });
+    teller.committed(ops);
     replicator?.onOps(ops);
     blobSync.handleOps(ops);
+    trash.onOps(ops);
     live.onOps(ops);
     for (const op of ops) {
       if (op.body.kind === 'file.put' && op.origin !== identity.id) {
@@ -289,6 +273,17 @@ export async function startNode(
   await devices.announceLegacyDevices();
 
   const metrics = createMetrics(() => pictureRepo.totals());
+  const tus = new TusUploads({
+    dataDir: config.dataDir,
+    maxUploadBytes: config.maxUploadBytes,
+    blobs,
+    pictures,
+    log,
+    onFinished: (created, size) => {
+      metrics.uploads.inc({ result: created ? 'created' : 'duplicate' });
+      if (created) metrics.uploadBytes.inc(size);
+    },
+  });
   const peerStatus = () => replicator?.status() ?? Promise.resolve([]);
   registerPeerMetrics(metrics.registry, peerStatus);
   registerFolderMetrics(metrics.registry, () => [...folders.values()]);
@@ -303,6 +298,8 @@ export async function startNode(
     accounts,
     loginLimiter,
     pictures,
+    facts,
+    tus,
     blobs,
     thumbs,
     metrics,
@@ -310,6 +307,7 @@ export async function startNode(
       [...folders.values()].filter((f) => access.canUse(principal, f.id)).map((f) => f.status()),
     devices: { devices, faults },
     live,
+    library: { albums, shares, trash, trashRetentionMs: config.trashRetentionDays * DAY_MS },
     webRoot: defaultWebRoot(),
     cluster: {
       self: () => ({ id: identity.id, name: identity.name, url: selfUrl }),
@@ -333,6 +331,8 @@ export async function startNode(
             pendingBlobBytes: () => blobSync.pendingBytes(),
             folderContent: (folder, hash) =>
               folders.get(folder)?.contentFor(hash) ?? Promise.resolve(null),
+            folderSmallContent: (folder, hash) =>
+              folders.get(folder)?.smallContentFor(hash) ?? Promise.resolve(null),
             folderBlocks: (folder, hash) => folders.get(folder)?.blocksFor(hash) ?? null,
             contacted: (nodeId, url) => {
               replicator.noteInbound(nodeId, url);
@@ -371,12 +371,18 @@ export async function startNode(
       log,
       selfUrl: () => selfUrl,
       staticPeers: config.peers,
+      // Their small thumbnails stayed for the trash page.
+      onSwept: async (removed) => {
+        for (const id of removed) await thumbs.remove(id);
+      },
       sweepMore: async () => {
         // Device uploads nobody claimed (abandoned parts included) go after the same retention.
         for (const folder of folders.values()) {
           await uploads?.sweep(folder.id, folder.root, retentionMs);
         }
         await accountRepo.deleteExpiredSessions(Date.now());
+        const abandoned = await tus.sweep();
+        if (abandoned > 0) log.info({ abandoned }, 'unfinished resumable uploads removed');
       },
       discovery:
         config.clusterKey !== undefined && config.discovery === 'on'
@@ -395,6 +401,10 @@ export async function startNode(
     loginLimiter.sweep();
   }, 60_000);
   limiterSweep.unref();
+  // Pictures stored before this node read photo facts (or by an older reader): derived by the
+  // process that leads the site at start (idempotent and resumable: another one's restart
+  // goes on where the rows say).
+  if (lead.leads()) void facts.startBackfill();
   events.start();
   for (const folder of folders.values()) await folder.start();
 
@@ -409,6 +419,7 @@ export async function startNode(
       known.stop();
       await lead.close();
       await blobSync.stop();
+      await facts.stop();
       devices.close();
       await Promise.all([...folders.values()].map((f) => f.close()));
       await events.stop();
@@ -416,20 +427,8 @@ export async function startNode(
       await app.close();
       await agent.close();
       await stores.close();
+      await thumbs.close();
       await store.close();
     },
   };
-}
-
-async function seedAdmin(
-  accounts: AccountService,
-  config: NodeConfig,
-  announce: (line: string) => void,
-): Promise<void> {
-  const password = config.adminPassword ?? randomBytes(12).toString('base64url');
-  if (!(await accounts.seedAdmin(password))) return;
-  if (config.adminPassword === undefined) {
-    announce(`Created the account "admin" with the password: ${password}`);
-    announce('It is shown only this once. Set MOSAIC_ADMIN_PASSWORD to choose it yourself.');
-  }
 }

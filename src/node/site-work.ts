@@ -17,6 +17,8 @@ export interface SiteWorkDeps {
   readonly blobSync: BlobSync;
   readonly blobs: BlobStore;
   readonly retentionMs: number;
+  /** The blobs the trash sweep removed for good. */
+  readonly onSwept: (removed: readonly string[]) => Promise<void>;
   /** Sweeps besides the blob trash (device uploads, sessions, sign-in back-off). */
   readonly sweepMore: () => Promise<void>;
   readonly log: Logger;
@@ -38,6 +40,7 @@ export function siteWork(deps: SiteWorkDeps): LeadWork {
   let discovery: { close(): Promise<void> } | null = null;
   const sweep = async () => {
     const removed = await deps.blobs.sweepTrash(deps.retentionMs);
+    await deps.onSwept(removed);
     if (removed.length > 0) log.info({ removed: removed.length }, 'trash swept');
     await deps.sweepMore();
   };

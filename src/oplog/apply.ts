@@ -6,6 +6,10 @@ import { applyFilePut } from '../folders/folder-apply.js';
 import type { FolderIndexRepository } from '../folders/folder-index.repository.js';
 import type { DeviceRepository } from '../devices/device.repository.js';
 import type { Executor } from '../storage/metadata/dialect.js';
+import { applyAlbum } from '../albums/album-apply.js';
+import type { AlbumRepository } from '../albums/album.repository.js';
+import type { ShareRepository } from '../shares/share.repository.js';
+import type { TrashRepository } from '../pictures/trash.repository.js';
 
 export interface ApplyTargets {
   readonly pictures: PictureRepository;
@@ -19,6 +23,9 @@ export interface ApplyTargets {
    */
   readonly folders: FolderIndexRepository | null;
   readonly devices: DeviceRepository;
+  readonly albums: AlbumRepository;
+  readonly shares: ShareRepository;
+  readonly trash: TrashRepository;
   readonly selfId: string;
 }
 
@@ -36,7 +43,8 @@ export async function applyOp(trx: Executor, targets: ApplyTargets, op: Op): Pro
   switch (body.kind) {
     case 'picture.create':
     case 'picture.update':
-    case 'picture.delete': {
+    case 'picture.delete':
+    case 'picture.restore': {
       const stored = await targets.pictures.get(body.id, trx);
       const next = applyPictureOp(stored?.state ?? emptyPicture(body.id), body, op.hlc);
       // A re-upload may have just brought the bytes back: look again when the row says none.
@@ -85,6 +93,34 @@ export async function applyOp(trx: Executor, targets: ApplyTargets, op: Op): Pro
         },
         op.hlc,
       );
+      return [];
+    case 'picture.purge':
+      await targets.trash.purge(trx, body.id, op.hlc);
+      return [];
+    case 'album.create':
+    case 'album.update':
+    case 'album.delete':
+    case 'album.add':
+    case 'album.remove':
+      await applyAlbum(trx, targets.albums, body, op.hlc);
+      return [];
+    case 'share.put':
+      await targets.shares.put(
+        trx,
+        {
+          id: body.id,
+          target: body.target,
+          targetId: body.targetId,
+          owner: body.owner,
+          createdAt: body.createdAt,
+          expiresAt: body.expiresAt ?? null,
+          passwordHash: body.passwordHash ?? null,
+        },
+        op.hlc,
+      );
+      return [];
+    case 'share.revoke':
+      await targets.shares.revoke(trx, body.id, op.hlc);
       return [];
   }
 }

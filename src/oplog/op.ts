@@ -99,6 +99,89 @@ export interface FilePut {
   readonly originName: string;
 }
 
+/**
+ * An album (src/albums/core/album-state.ts): created by anyone signed in; its name, description
+ * and cover are last-writer-wins registers, its pictures a set of (album, picture) entries each
+ * decided by the add or remove with the highest HLC.
+ */
+export interface AlbumCreate {
+  readonly kind: 'album.create';
+  readonly id: string;
+  readonly owner: string;
+  readonly createdAt: number;
+  readonly name: string;
+  readonly desc: string;
+}
+
+export interface AlbumUpdate {
+  readonly kind: 'album.update';
+  readonly id: string;
+  readonly name?: string | undefined;
+  readonly desc?: string | undefined;
+  /** A picture id, or '' for none (the newest picture of the album is shown then). */
+  readonly cover?: string | undefined;
+}
+
+export interface AlbumDelete {
+  readonly kind: 'album.delete';
+  readonly id: string;
+}
+
+/** Puts pictures into (`album.add`) or takes them out of (`album.remove`) an album. */
+export interface AlbumAdd {
+  readonly kind: 'album.add';
+  readonly id: string;
+  readonly pictures: string[];
+}
+
+export interface AlbumRemove {
+  readonly kind: 'album.remove';
+  readonly id: string;
+  readonly pictures: string[];
+}
+
+export type AlbumMembers = AlbumAdd | AlbumRemove;
+
+/**
+ * A link that shows one picture or one album to anyone who has it (src/shares/): its id is the
+ * secret (128 random bits). A revocation wins over the put, in any order.
+ */
+export interface SharePut {
+  readonly kind: 'share.put';
+  readonly id: string;
+  readonly target: 'picture' | 'album';
+  readonly targetId: string;
+  readonly owner: string;
+  readonly createdAt: number;
+  readonly expiresAt?: number | undefined;
+  /** scrypt hash (accounts/password.ts) of the link's password; absent: none. */
+  readonly passwordHash?: string | undefined;
+}
+
+export interface ShareRevoke {
+  readonly kind: 'share.revoke';
+  readonly id: string;
+}
+
+/**
+ * Brings a deleted picture back from the trash: ordered after the delete, it makes the picture
+ * alive again by the delete-vs-edit rule (picture.state.ts), with the fields it had.
+ */
+export interface PictureRestore {
+  readonly kind: 'picture.restore';
+  readonly id: string;
+}
+
+/**
+ * Empties a deleted picture out of the trash at every node (its bytes are removed now rather
+ * than at the end of the retention). Purges only the deletes ordered before it: a picture
+ * brought back later (re-upload, restore from a node that still had it) is not affected.
+ */
+export interface PicturePurge {
+  readonly kind: 'picture.purge';
+  readonly id: string;
+}
+
 export type OpBody =
   | PictureCreate
   | PictureUpdate
@@ -107,7 +190,16 @@ export type OpBody =
   | TokenPut
   | TokenRevoke
   | DevicePut
-  | FilePut;
+  | FilePut
+  | PictureRestore
+  | PicturePurge
+  | AlbumCreate
+  | AlbumUpdate
+  | AlbumDelete
+  | AlbumAdd
+  | AlbumRemove
+  | SharePut
+  | ShareRevoke;
 export type OpKind = OpBody['kind'];
 
 export interface Op {

@@ -11,6 +11,9 @@ import type { MetadataStore } from '../storage/metadata/dialect.js';
 import { OpClockRepository } from '../storage/metadata/op-clock.repository.js';
 import { ChangeLog } from './change-log.js';
 import { OpLogRepository } from './oplog.repository.js';
+import { AlbumRepository } from '../albums/album.repository.js';
+import { ShareRepository } from '../shares/share.repository.js';
+import { TrashRepository } from '../pictures/trash.repository.js';
 
 export interface ReplicaState {
   readonly changes: ChangeLog;
@@ -18,6 +21,9 @@ export interface ReplicaState {
   readonly pictures: SqlPictureRepository;
   readonly accounts: SqlAccountRepository;
   readonly devices: DeviceRepository;
+  readonly albums: AlbumRepository;
+  readonly shares: ShareRepository;
+  readonly trash: TrashRepository;
   /** Null on PostgreSQL: synced folders stay on one machine (SQLite). */
   readonly folders: FolderIndexRepository | null;
 }
@@ -26,6 +32,19 @@ export interface ReplicaStateOptions {
   /** Whether a picture's bytes are in the blob store (what apply marks; default: never). */
   readonly hasBlob?: (id: string) => boolean;
   readonly now?: () => number;
+}
+
+/** The albums, share links and trash purges apply writes (what tests building targets add). */
+export function libraryRepositories(store: MetadataStore): {
+  albums: AlbumRepository;
+  shares: ShareRepository;
+  trash: TrashRepository;
+} {
+  return {
+    albums: new AlbumRepository(store.db, store.dialect),
+    shares: new ShareRepository(store.db),
+    trash: new TrashRepository(store.db),
+  };
 }
 
 export function openReplicaState(
@@ -38,6 +57,7 @@ export function openReplicaState(
   const pictures = new SqlPictureRepository(store);
   const accounts = new SqlAccountRepository(store);
   const devices = new DeviceRepository(store);
+  const { albums, shares, trash } = libraryRepositories(store);
   const folders = store.local === null ? null : new FolderIndexRepository(store.local);
   const changes = new ChangeLog(
     store,
@@ -50,9 +70,12 @@ export function openReplicaState(
       hasBlob: options.hasBlob ?? (() => false),
       folders,
       devices,
+      albums,
+      shares,
+      trash,
       selfId,
     },
     now,
   );
-  return { changes, oplog, pictures, accounts, devices, folders };
+  return { changes, oplog, pictures, accounts, devices, folders, albums, shares, trash };
 }

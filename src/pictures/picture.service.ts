@@ -20,6 +20,10 @@ import {
   type PictureRepository,
   type StoredPicture,
 } from './picture.repository.js';
+import type { Kysely } from 'kysely';
+import type { Schema } from '../storage/metadata/schema.js';
+import type { PhotoFacts } from './core/photo-facts.js';
+import type { PictureFactsService } from './picture-facts.service.js';
 import { isAlive } from './picture.state.js';
 
 /** How much of an upload is read to probe its header (type, size): enough for any EXIF. */
@@ -49,6 +53,8 @@ export interface PictureServiceDeps {
   readonly now?: () => number;
   /** Asks for a picture's bytes to be put back where its state says (BlobSync.schedule). */
   readonly repairBytes?: (id: string) => void;
+  /** Photo facts: recorded from the probe's metadata blocks before the upload's op commits. */
+  readonly facts?: PictureFactsService;
 }
 
 /** Upload, find, edit and delete pictures. Every method opens with its permission check. */
@@ -74,6 +80,7 @@ export class PictureService {
   ): Promise<{ picture: Picture; created: boolean }> {
     const { pictures, blobs, thumbs } = this.deps;
     let image: ImageInfo;
+    let facts: PhotoFacts | null = null;
     try {
       const existing = this.visible(await pictures.get(staged.hash));
       if (existing) {
@@ -89,6 +96,7 @@ export class PictureService {
         },
       );
       await thumbs.make(staged.hash, await buffer(blobs.readStaged(staged)), 'small');
+      facts = (await this.deps.facts?.read(image.embedded)) ?? null;
       await blobs.commit(staged);
     } catch (error) {
       await blobs.discard(staged);
@@ -104,7 +112,7 @@ export class PictureService {
       if (this.visible(await pictures.get(staged.hash))) return;
       this.deps.justStored.add(staged.hash);
       try {
-        await this.commitCreate(principal, staged, image, fields);
+        await this.commitCreate(principal, staged, image, fields, facts);
         created = true;
       } finally {
         this.deps.justStored.delete(staged.hash);
@@ -120,25 +128,47 @@ export class PictureService {
     staged: StagedBlob,
     image: ImageInfo,
     fields: PictureFields,
+    facts: PhotoFacts | null,
   ): Promise<void> {
-    await this.deps.changes.commit({
-      kind: 'picture.create',
-      id: staged.hash,
-      contentType: image.contentType,
-      size: staged.size,
-      width: image.width,
-      height: image.height,
-      owner: principal.username,
-      originName: this.deps.nodeName,
-      createdAt: this.now(),
-      ...fields,
-    });
+    const factsService = this.deps.facts;
+    // The photo facts go in the same transaction (one fsync; never seen without them).
+    const alongside =
+      factsService && facts
+        ? (trx: Kysely<Schema>) => factsService.saveIn(trx, staged.hash, facts)
+        : undefined;
+    await this.deps.changes.commitMany(
+      [
+        {
+          kind: 'picture.create',
+          id: staged.hash,
+          contentType: image.contentType,
+          size: staged.size,
+          width: image.width,
+          height: image.height,
+          owner: principal.username,
+          originName: this.deps.nodeName,
+          createdAt: this.now(),
+          ...fields,
+        },
+      ],
+      alongside,
+    );
   }
 
   async get(id: string): Promise<Picture> {
     const picture = this.visible(await this.deps.pictures.get(id));
     if (!picture) throw new NotFoundError('Picture');
     return picture;
+  }
+
+  /** The visible pictures among `ids`, in that order (one that died meanwhile is left out). */
+  async getMany(ids: readonly string[]): Promise<Picture[]> {
+    const found: Picture[] = [];
+    for (const id of ids) {
+      const picture = this.visible(await this.deps.pictures.get(id));
+      if (picture) found.push(picture);
+    }
+    return found;
   }
 
   list(query: PictureQuery): Promise<Picture[]> {
@@ -206,7 +236,8 @@ export class PictureService {
       if (!isAlive(stored.state)) {
         if (await blobs.has(id)) {
           await blobs.trash(id);
-          await thumbs.remove(id);
+          // The small one stays while the bytes are in the trash: the trash page shows it.
+          await thumbs.remove(id, ['large']);
           this.deps.log.info({ picture: id }, 'picture bytes moved to trash');
         }
       } else if (!(await blobs.has(id))) {

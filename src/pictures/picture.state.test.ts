@@ -69,6 +69,20 @@ describe('picture merge rules', () => {
     expect(revived.title?.value).toBe('late');
   });
 
+  it('restores a deleted picture with the fields it had when the restore is after the delete', () => {
+    const deleted = fold([
+      { op: create('t0'), hlc: at(1) },
+      { op: { kind: 'picture.update', id: ID, title: 'kept' }, hlc: at(2) },
+      { op: { kind: 'picture.delete', id: ID }, hlc: at(5, 'n3') },
+    ]);
+    const restored = applyPictureOp(deleted, { kind: 'picture.restore', id: ID }, at(6, 'n2'));
+    expect(isAlive(restored)).toBe(true);
+    expect(restored.title?.value).toBe('kept');
+    // A delete ordered after the restore (concurrent, stamped later) wins.
+    const again = applyPictureOp(restored, { kind: 'picture.delete', id: ID }, at(7, 'n1'));
+    expect(isAlive(again)).toBe(false);
+  });
+
   it('keeps the first uploader as owner when the same bytes are uploaded twice', () => {
     const s = fold([
       { op: create('second', 'bob'), hlc: at(9, 'n2') },
@@ -108,6 +122,7 @@ describe('picture merge rules', () => {
         return op;
       }),
       fc.constant<PictureOp>({ kind: 'picture.delete', id: ID }),
+      fc.constant<PictureOp>({ kind: 'picture.restore', id: ID }),
     );
     const eventsArb = fc
       .uniqueArray(

@@ -12,9 +12,11 @@
  * - delete vs edit: the picture is alive when its newest create/edit HLC is higher than its
  *   newest delete HLC. A delete hides every edit that happened before it (in HLC order); an edit
  *   or a re-upload after it brings the picture back. Ties cannot happen: HLCs carry the node id.
+ * - restore (from the trash) is an edit that changes no field: ordered after the delete, it
+ *   brings the picture back with the fields it had.
  */
 import { compareHlc } from '../core/hlc.js';
-import type { PictureCreate, PictureDelete, PictureUpdate } from '../oplog/op.js';
+import type { PictureCreate, PictureDelete, PictureRestore, PictureUpdate } from '../oplog/op.js';
 
 export interface Register {
   readonly value: string;
@@ -45,7 +47,7 @@ export interface PictureState {
   readonly deletedHlc: string | null;
 }
 
-export type PictureOp = PictureCreate | PictureUpdate | PictureDelete;
+export type PictureOp = PictureCreate | PictureUpdate | PictureDelete | PictureRestore;
 
 export function emptyPicture(id: string): PictureState {
   return {
@@ -85,6 +87,8 @@ export function applyPictureOp(state: PictureState, op: PictureOp, hlc: string):
       };
     case 'picture.delete':
       return { ...state, deletedHlc: later(state.deletedHlc, hlc) };
+    case 'picture.restore':
+      return { ...state, liveHlc: later(state.liveHlc, hlc) };
   }
 }
 

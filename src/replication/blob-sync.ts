@@ -80,7 +80,12 @@ export class BlobSync {
   handleOps(ops: readonly Op[]): void {
     for (const op of ops) {
       const kind = op.body.kind;
-      if (kind === 'picture.create' || kind === 'picture.update' || kind === 'picture.delete') {
+      if (
+        kind === 'picture.create' ||
+        kind === 'picture.update' ||
+        kind === 'picture.delete' ||
+        kind === 'picture.restore'
+      ) {
         this.schedule(op.body.id);
       }
     }

@@ -11,6 +11,8 @@ const NodeId = z.string().regex(/^[0-9a-f]{16}$/);
 const Hlc = z.string().refine(isHlc, 'not an HLC timestamp');
 const Sha = z.string().regex(SHA256_HEX);
 const Text = (max: number) => z.string().max(max);
+/** Album and share link ids: 128 random bits, hex. */
+const Id128 = z.string().regex(/^[0-9a-f]{32}$/);
 const Name = z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/);
 
 const OpBodySchema = z.discriminatedUnion('kind', [
@@ -36,6 +38,41 @@ const OpBodySchema = z.discriminatedUnion('kind', [
     desc: Text(5000).optional(),
   }),
   z.strictObject({ kind: z.literal('picture.delete'), id: Sha }),
+  z.strictObject({ kind: z.literal('picture.restore'), id: Sha }),
+  z.strictObject({ kind: z.literal('picture.purge'), id: Sha }),
+  z.strictObject({
+    kind: z.literal('album.create'),
+    id: Id128,
+    owner: Text(64),
+    createdAt: z.number().int().nonnegative(),
+    name: Text(200),
+    desc: Text(5000),
+  }),
+  z.strictObject({
+    kind: z.literal('album.update'),
+    id: Id128,
+    name: Text(200).optional(),
+    desc: Text(5000).optional(),
+    cover: z.union([Sha, z.literal('')]).optional(),
+  }),
+  z.strictObject({ kind: z.literal('album.delete'), id: Id128 }),
+  z.strictObject({ kind: z.literal('album.add'), id: Id128, pictures: z.array(Sha).max(500) }),
+  z.strictObject({
+    kind: z.literal('album.remove'),
+    id: Id128,
+    pictures: z.array(Sha).max(500),
+  }),
+  z.strictObject({
+    kind: z.literal('share.put'),
+    id: Id128,
+    target: z.enum(['picture', 'album']),
+    targetId: z.union([Sha, Id128]),
+    owner: Text(64),
+    createdAt: z.number().int().nonnegative(),
+    expiresAt: z.number().int().nonnegative().optional(),
+    passwordHash: Text(512).optional(),
+  }),
+  z.strictObject({ kind: z.literal('share.revoke'), id: Id128 }),
   z.strictObject({
     kind: z.literal('user.put'),
     username: Text(64),

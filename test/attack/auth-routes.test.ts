@@ -61,6 +61,16 @@ const PUBLIC_ROUTES = [
   'POST /api/events/:id/votes',
   'GET /api/events/:id/montage',
   'HEAD /api/events/:id/montage',
+  // Share links (issue 15): only what the link shows, checked by the link's id (and password).
+  'GET /api/s/:id',
+  'HEAD /api/s/:id',
+  'POST /api/s/:id/unlock',
+  'GET /api/s/:id/pictures',
+  'HEAD /api/s/:id/pictures',
+  'GET /api/s/:id/pictures/:pictureId/thumb',
+  'HEAD /api/s/:id/pictures/:pictureId/thumb',
+  'GET /api/s/:id/pictures/:pictureId/file',
+  'HEAD /api/s/:id/pictures/:pictureId/file',
 ];
 
 describeEachBackend('route authentication', (backend) => {

@@ -17,15 +17,25 @@ import { existsSync } from 'node:fs';
 import { copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { REPO_ROOT } from './node-process.js';
 
 const run = promisify(execFile);
 const PYTHON = '/usr/bin/python3';
 const START_TIMEOUT_MS = 60_000;
 const RING_CACHE = join(tmpdir(), 'mosaic-swift-rings');
+/**
+ * The one-process Swift runner beside this file; compiled for the benches (dist/test/helpers/),
+ * the .py stays in the source tree.
+ */
+const HERE = dirname(fileURLToPath(import.meta.url));
+const SERVER_SCRIPT =
+  [
+    join(HERE, 'swift-server.py'),
+    join(HERE, '..', '..', '..', 'test', 'helpers', 'swift-server.py'),
+  ].find((path) => existsSync(path)) ?? join(HERE, 'swift-server.py');
 const SERVERS = ['account', 'container', 'object'] as const;
 type Backend = (typeof SERVERS)[number];
 
@@ -39,6 +49,8 @@ export interface SwiftServer {
   /** tempauth's account:user, which s3api takes as the access key id. */
   readonly accessKeyId: string;
   readonly secretAccessKey: string;
+  /** The Python process that runs all four servers (for the benches' CPU figures). */
+  readonly pid: number | undefined;
   stop(): Promise<void>;
 }
 
@@ -55,7 +67,7 @@ export async function startSwift(): Promise<SwiftServer> {
     }
     await writeFile(join(dir, 'swift.conf'), SWIFT_CONF);
     await writeFile(join(dir, 'proxy-server.conf'), proxyConf(dir, proxyPort));
-    const child = spawn(PYTHON, [join(REPO_ROOT, 'test', 'helpers', 'swift-server.py'), dir], {
+    const child = spawn(PYTHON, [SERVER_SCRIPT, dir], {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     const endpoint = `http://127.0.0.1:${proxyPort}`;
@@ -65,6 +77,7 @@ export async function startSwift(): Promise<SwiftServer> {
       region: 'us-east-1',
       accessKeyId: 'mosaic:tester',
       secretAccessKey: 'testing',
+      pid: child.pid,
       async stop() {
         await stopChild(child);
         await rm(dir, { recursive: true, force: true });

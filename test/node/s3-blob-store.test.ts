@@ -77,6 +77,32 @@ blobStoreContract(
   { largeBytes: 2 * PART + 123_457 },
 );
 
+test('processes of one site starting at once on a new bucket all open it', async () => {
+  const swift = running;
+  if (!swift) throw new Error('Swift did not start');
+  const scratch = await makeTempDir('mosaic-s3-scratch-');
+  const bucket = `site-${randomUUID().slice(0, 8)}`;
+  const stores = Array.from(
+    { length: 3 },
+    (_, i) =>
+      new S3BlobStore({
+        bucket,
+        prefix: '',
+        endpoint: swift.endpoint,
+        region: swift.region,
+        credentials: { accessKeyId: swift.accessKeyId, secretAccessKey: swift.secretAccessKey },
+        scratchDir: join(scratch, `p${i}`),
+      }),
+  );
+  try {
+    // Each sees no bucket and creates it; all but one are told it exists already (409).
+    await Promise.all(stores.map((s) => s.init()));
+  } finally {
+    await Promise.all(stores.map((s) => s.close()));
+    await rm(scratch, { recursive: true, force: true });
+  }
+});
+
 test('a node with --blobs s3://… keeps bytes, thumbnails and trash in the bucket', async () => {
   const swift = running;
   if (!swift) throw new Error('Swift did not start');
@@ -126,7 +152,9 @@ test('a node with --blobs s3://… keeps bytes, thumbnails and trash in the buck
     expect((await admin.delete(`/api/pictures/${id}`)).status).toBe(204);
     expect(await exists(`site-a/blobs/${id}`)).toBe(false);
     expect(await exists(`site-a/trash/${id}`)).toBe(true);
-    expect(await exists(`site-a/named/${id}.small.webp`)).toBe(false);
+    // The small thumbnail stays while the bytes are in the trash (the trash page shows it).
+    expect(await exists(`site-a/named/${id}.small.webp`)).toBe(true);
+    expect(await exists(`site-a/named/${id}.large.webp`)).toBe(false);
   } finally {
     s3.destroy();
     await node.stop();

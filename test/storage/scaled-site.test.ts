@@ -45,9 +45,10 @@ async function titles(client: Api): Promise<string[]> {
   return res.body.items.map((p) => p.title).sort();
 }
 
-async function servedBytes(client: Api, id: string): Promise<Buffer | null> {
+async function servedBytes(client: Api, id: string): Promise<Buffer> {
   const res = await client.fetch(`/api/pictures/${id}/file`);
-  return res.status === 200 ? Buffer.from(await res.arrayBuffer()) : null;
+  if (res.status !== 200) throw new Error(`GET ${id}/file: ${res.status} ${await res.text()}`);
+  return Buffer.from(await res.arrayBuffer());
 }
 
 test('three processes on PostgreSQL and S3 are one site, and survive losing their leader', async () => {
@@ -90,7 +91,7 @@ test('three processes on PostgreSQL and S3 are one site, and survive losing thei
     expect(up.status, JSON.stringify(up.body)).toBe(201);
     // Served by process 3 at once: same database, same bucket.
     expect((await a3.get<Picture>(`/api/pictures/${up.body.id}`)).status).toBe(200);
-    expect((await servedBytes(a3, up.body.id))?.equals(first)).toBe(true);
+    expect((await servedBytes(a3, up.body.id)).equals(first)).toBe(true);
 
     // Changes spread over the three processes and the other site.
     const made: string[] = ['via p1'];
@@ -185,6 +186,23 @@ test('three processes on PostgreSQL and S3 are one site, and survive losing thei
         throw new Error(`${(error as Error).message}: ${JSON.stringify(seen)}`);
       });
     }
+
+    // Sign-in back-off counts every process's attempts: wrong passwords at one process, and
+    // the right one is refused at another while the account backs off.
+    const [r1, r2] = rest as [NodeProcess, NodeProcess];
+    const signIn = (url: string, password: string) =>
+      fetch(`${url}/api/auth/login`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ username: 'admin', password }),
+      }).then((res) => res.status);
+    // Until process 1 refuses the account (5 free tries), each failure told to the others as
+    // it happens; then the right password is refused at process 2 too.
+    await waitFor(async () => (await signIn(r1.url, 'wrong')) === 429, {
+      timeoutMs: 20_000,
+      what: 'process 1 to back off',
+    });
+    expect(await signIn(r2.url, ADMIN_PASSWORD)).toBe(429);
   } finally {
     await Promise.all([...site.map((p) => p.stop()), single.stop()]);
   }

@@ -3,6 +3,7 @@ import type { ReactNode } from 'react';
 import { useAuth } from './auth';
 import { Spinner } from './components/common';
 import {
+  AlbumIcon,
   ClusterIcon,
   EventsIcon,
   GalleryIcon,
@@ -15,6 +16,11 @@ import { ClusterPage } from './pages/ClusterPage';
 import { EventPage } from './pages/event/EventPage';
 import { EventsPage } from './pages/EventsPage';
 import { GalleryPage } from './pages/GalleryPage';
+import { AccountPage } from './pages/library/AccountPage';
+import { AlbumPage } from './pages/library/AlbumPage';
+import { AlbumsPage } from './pages/library/AlbumsPage';
+import { SharePage } from './pages/library/SharePage';
+import { TrashPage } from './pages/library/TrashPage';
 import { LoginPage } from './pages/LoginPage';
 import { PicturePage } from './pages/PicturePage';
 import { UploadPage } from './pages/UploadPage';
@@ -22,6 +28,7 @@ import { Link, useLocation } from './router';
 
 const TABS: { to: string; label: string; icon: ReactNode; pages: Route['page'][] }[] = [
   { to: paths.gallery, label: 'Gallery', icon: <GalleryIcon />, pages: ['gallery', 'picture'] },
+  { to: paths.albums, label: 'Albums', icon: <AlbumIcon />, pages: ['albums', 'album'] },
   { to: paths.upload, label: 'Upload', icon: <UploadIcon />, pages: ['upload'] },
   { to: paths.events, label: 'Events', icon: <EventsIcon />, pages: ['events', 'event'] },
   { to: paths.cluster, label: 'Cluster', icon: <ClusterIcon />, pages: ['cluster'] },
@@ -39,6 +46,8 @@ export function App() {
       </main>
     );
   }
+  // A share link is a page of its own: nothing of the library around it, account or not.
+  if (route.page === 'share') return <SharePage key={route.id} id={route.id} />;
   const signedIn = auth.status === 'signed-in';
   if (!signedIn && needsAccount(route)) return <LoginPage />;
 
@@ -73,12 +82,26 @@ export function App() {
         <div className="topbar-end">
           {signedIn ? (
             <>
-              <span className="whoami" title={`Signed in as ${auth.user.username}`}>
-                <span className="avatar" aria-hidden="true">
-                  {auth.user.username.slice(0, 1).toUpperCase()}
-                </span>
-                <span className="whoami-name">{auth.user.username}</span>
-              </span>
+              <details className="account-menu">
+                <summary
+                  className="whoami"
+                  title={`Signed in as ${auth.user.username}`}
+                  aria-label="Account menu"
+                >
+                  <span className="avatar" aria-hidden="true">
+                    {auth.user.username.slice(0, 1).toUpperCase()}
+                  </span>
+                  <span className="whoami-name">{auth.user.username}</span>
+                </summary>
+                <div className="menu" role="menu">
+                  <Link to={paths.account} role="menuitem" onClick={closeMenu}>
+                    Password and share links
+                  </Link>
+                  <Link to={paths.trash} role="menuitem" onClick={closeMenu}>
+                    Trash
+                  </Link>
+                </div>
+              </details>
               <button
                 type="button"
                 className="btn btn-ghost btn-icon"
@@ -117,6 +140,16 @@ function Page({ route }: { route: Route }) {
       return <EventPage key={route.id} id={route.id} />;
     case 'cluster':
       return <ClusterPage />;
+    case 'albums':
+      return <AlbumsPage />;
+    case 'album':
+      return <AlbumPage key={route.id} id={route.id} />;
+    case 'trash':
+      return <TrashPage />;
+    case 'account':
+      return <AccountPage />;
+    case 'share':
+      return <SharePage key={route.id} id={route.id} />;
     case 'not-found':
       return (
         <div className="empty">
@@ -127,4 +160,9 @@ function Page({ route }: { route: Route }) {
         </div>
       );
   }
+}
+
+/** Closes the account menu (a <details>) once one of its links is followed. */
+function closeMenu(event: { currentTarget: HTMLElement }): void {
+  event.currentTarget.closest('details')?.removeAttribute('open');
 }

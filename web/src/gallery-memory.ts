@@ -16,8 +16,12 @@ export interface GalleryMemory {
 
 const memories = new Map<string, GalleryMemory>();
 
-/** The gallery's address for a filter: also the key of its memory. */
-export function galleryHref(category: string, q: string): string {
+/**
+ * The gallery's address for a filter: also the key of its memory. With `album`, the album's
+ * page instead (a picture opened there walks the album and Esc goes back to it).
+ */
+export function galleryHref(category: string, q: string, album = ''): string {
+  if (album) return `/a/${encodeURIComponent(album)}`;
   const params = new URLSearchParams();
   if (category) params.set('category', category);
   if (q) params.set('q', q);
@@ -25,14 +29,18 @@ export function galleryHref(category: string, q: string): string {
   return query ? `/?${query}` : '/';
 }
 
-/** The filter a picture was opened from, carried in the picture's URL. */
-export function contextOf(search: URLSearchParams): { category: string; q: string } {
-  return { category: search.get('category') ?? '', q: search.get('q') ?? '' };
+/** The filter (or album) a picture was opened from, carried in the picture's URL. */
+export function contextOf(search: URLSearchParams): { category: string; q: string; album: string } {
+  return {
+    category: search.get('category') ?? '',
+    q: search.get('q') ?? '',
+    album: search.get('album') ?? '',
+  };
 }
 
-/** `/p/<id>` with the gallery's filter, so a reload keeps the same neighbours. */
-export function pictureHref(id: string, category: string, q: string): string {
-  const query = galleryHref(category, q).slice(1);
+/** `/p/<id>` with the gallery's filter (or album), so a reload keeps the same neighbours. */
+export function pictureHref(id: string, category: string, q: string, album = ''): string {
+  const query = album ? `?album=${encodeURIComponent(album)}` : galleryHref(category, q).slice(1);
   return `/p/${encodeURIComponent(id)}${query}`;
 }
 

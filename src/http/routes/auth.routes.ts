@@ -3,7 +3,16 @@ import { z } from 'zod';
 import { SESSION_TTL_MS, type AccountService } from '../../accounts/account.service.js';
 import { SESSION_COOKIE, clearSessionCookie, requirePrincipal, setSessionCookie } from '../auth.js';
 import { TooManyRequestsError } from '../../core/errors.js';
-import { ErrorBody, LoginBody, UserView } from '../schemas.js';
+import { ErrorBody, LoginBody, UserView, Username } from '../schemas.js';
+
+const NewPassword = z
+  .string()
+  .min(8, 'A password has at least 8 characters.')
+  .max(1024, 'A password has at most 1024 characters.');
+const PasswordChangeBody = z.strictObject({
+  oldPassword: z.string().min(1).max(1024),
+  newPassword: NewPassword,
+});
 import { tokenRoutes } from './tokens.routes.js';
 
 export const authRoutes =
@@ -60,6 +69,66 @@ export const authRoutes =
         },
       },
       async (request) => ({ user: requirePrincipal(request) }),
+    );
+
+    app.post(
+      '/api/auth/password',
+      {
+        schema: {
+          summary: 'Change your own password (the current one is required); at every node',
+          body: PasswordChangeBody,
+          response: {
+            204: z.null(),
+            400: ErrorBody,
+            401: ErrorBody,
+            403: ErrorBody,
+            429: ErrorBody,
+          },
+        },
+      },
+      async (request, reply) => {
+        const { oldPassword, newPassword } = request.body;
+        const session = await accounts
+          .changePassword(requirePrincipal(request), oldPassword, newPassword, request.ip)
+          .catch((error: unknown) => {
+            if (error instanceof TooManyRequestsError) {
+              void reply.header('Retry-After', String(error.retryAfterSeconds));
+            }
+            throw error;
+          });
+        // The old sessions ended with the old password: this browser keeps going on a new one.
+        if (request.headers.authorization === undefined) {
+          setSessionCookie(request, reply, session, SESSION_TTL_MS / 1000);
+        }
+        return reply.status(204).send(null);
+      },
+    );
+
+    app.put(
+      '/api/users/:username/password',
+      {
+        config: { admin: true },
+        schema: {
+          summary: "Reset another account's password (admins); at every node",
+          params: z.strictObject({ username: Username }),
+          body: z.strictObject({ password: NewPassword }),
+          response: {
+            204: z.null(),
+            400: ErrorBody,
+            401: ErrorBody,
+            403: ErrorBody,
+            404: ErrorBody,
+          },
+        },
+      },
+      async (request, reply) => {
+        await accounts.resetPassword(
+          requirePrincipal(request),
+          request.params.username,
+          request.body.password,
+        );
+        return reply.status(204).send(null);
+      },
     );
 
     await app.register(tokenRoutes(accounts));

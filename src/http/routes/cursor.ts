@@ -24,3 +24,27 @@ export function decodeCursor(cursor: string): { createdAt: number; id: string } 
   }
   throw new BadRequestError('The cursor is not one this server gave out.', 'validation_failed');
 }
+
+/** Timeline cursors: `t` then the (sort key, id) of the last item, base64url-encoded. */
+export function encodeTakenCursor(last: { key: number; id: string }): string {
+  return Buffer.from(JSON.stringify(['t', last.key, last.id])).toString('base64url');
+}
+
+export function decodeTakenCursor(cursor: string): { key: number; id: string } {
+  try {
+    const value: unknown = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
+    if (
+      Array.isArray(value) &&
+      value.length === 3 &&
+      value[0] === 't' &&
+      Number.isSafeInteger(value[1]) &&
+      typeof value[2] === 'string' &&
+      isSha256Hex(value[2])
+    ) {
+      return { key: value[1] as number, id: value[2] };
+    }
+  } catch {
+    // fall through
+  }
+  throw new BadRequestError('The cursor is not one this server gave out.', 'validation_failed');
+}

@@ -44,6 +44,8 @@ export interface PeerRoutesDeps {
   readonly pendingBlobBytes: () => Promise<number>;
   /** A file of a synced folder with this content, on disk here now (null: none). */
   readonly folderContent: (folder: string, hash: string) => Promise<string | null>;
+  /** For a batch of small files: the bytes when at hand, else a file as above (default: that). */
+  readonly folderSmallContent?: (folder: string, hash: string) => Promise<string | Buffer | null>;
   /** The block list of a content a synced folder here has indexed (null: none). */
   readonly folderBlocks: (folder: string, hash: string) => BlockList | null;
   /** A verified peer contacted us (with the URL it can be reached at, possibly empty). */
@@ -178,7 +180,8 @@ export const peerRoutes =
       },
       async (request, reply) => {
         const { folder } = request.params;
-        const frames = writeFrames(request.body.hashes, (hash) => deps.folderContent(folder, hash));
+        const small = deps.folderSmallContent ?? deps.folderContent;
+        const frames = writeFrames(request.body.hashes, (hash) => small(folder, hash));
         return reply
           .header('Content-Type', 'application/octet-stream')
           .send(throttled(deps.faults, Readable.from(frames, { objectMode: false })));

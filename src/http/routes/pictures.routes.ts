@@ -6,6 +6,7 @@ import type { StagedBlob, BlobStore } from '../../blobs/blob-store.js';
 import type { Readable } from 'node:stream';
 import { BadRequestError, NotFoundError, PayloadTooLargeError } from '../../core/errors.js';
 import type { Thumbnails } from '../../pictures/images.js';
+import type { PictureFactsService } from '../../pictures/picture-facts.service.js';
 import type { PictureService } from '../../pictures/picture.service.js';
 import { requirePrincipal } from '../auth.js';
 import type { Metrics } from '../metrics.js';
@@ -19,10 +20,11 @@ import {
   PicturePatch,
   ThumbQuery,
 } from '../schemas.js';
-import { decodeCursor, encodeCursor } from './cursor.js';
+import { decodeCursor, decodeTakenCursor, encodeCursor, encodeTakenCursor } from './cursor.js';
 
 export interface PictureRoutesDeps {
   readonly pictures: PictureService;
+  readonly facts: PictureFactsService;
   readonly blobs: BlobStore;
   readonly thumbs: Thumbnails;
   readonly metrics: Metrics;
@@ -34,7 +36,7 @@ const errors = { 400: ErrorBody, 401: ErrorBody, 403: ErrorBody, 404: ErrorBody 
 export const pictureRoutes =
   (deps: PictureRoutesDeps): FastifyPluginAsyncZod =>
   async (app) => {
-    const { pictures, blobs, metrics } = deps;
+    const { pictures, facts, blobs, metrics } = deps;
 
     app.post(
       '/api/pictures',
@@ -69,7 +71,7 @@ export const pictureRoutes =
           const { picture, created } = await pictures.upload(principal, staged, fields);
           metrics.uploads.inc({ result: created ? 'created' : 'duplicate' });
           if (created) metrics.uploadBytes.inc(picture.size);
-          return await reply.status(created ? 201 : 200).send(picture);
+          return await reply.status(created ? 201 : 200).send(await facts.attachOne(picture));
         } catch (error) {
           metrics.uploads.inc({ result: 'rejected' });
           throw error;
@@ -81,13 +83,27 @@ export const pictureRoutes =
       '/api/pictures',
       {
         schema: {
-          summary: 'List pictures, newest first',
+          summary: 'List pictures, newest first (by upload time, or by date taken)',
           querystring: PictureListQuery,
           response: { 200: PictureList, ...errors },
         },
       },
       async (request) => {
-        const { category, q, limit, cursor } = request.query;
+        const { category, q, limit, cursor, sort } = request.query;
+        if (sort === 'taken') {
+          const entries = await facts.timeline({
+            category,
+            q,
+            limit: limit + 1,
+            cursor: cursor === undefined ? undefined : decodeTakenCursor(cursor),
+          });
+          const page = entries.slice(0, limit);
+          const last = page.at(-1);
+          return {
+            items: await facts.attach(await pictures.getMany(page.map((e) => e.id))),
+            nextCursor: entries.length > limit && last ? encodeTakenCursor(last) : null,
+          };
+        }
         const items = await pictures.list({
           category,
           q,
@@ -97,7 +113,7 @@ export const pictureRoutes =
         const page = items.slice(0, limit);
         const last = page.at(-1);
         return {
-          items: page,
+          items: await facts.attach(page),
           nextCursor: items.length > limit && last ? encodeCursor(last) : null,
         };
       },
@@ -112,7 +128,7 @@ export const pictureRoutes =
           response: { 200: Picture, ...errors },
         },
       },
-      async (request) => pictures.get(request.params.id),
+      async (request) => facts.attachOne(await pictures.get(request.params.id)),
     );
 
     app.get(
@@ -207,7 +223,13 @@ export const pictureRoutes =
         },
       },
       async (request) =>
-        pictures.update(requirePrincipal(request), request.params.id, definedFields(request.body)),
+        facts.attachOne(
+          await pictures.update(
+            requirePrincipal(request),
+            request.params.id,
+            definedFields(request.body),
+          ),
+        ),
     );
 
     app.delete(

@@ -280,4 +280,55 @@ export const POSTGRES_MIGRATIONS: readonly string[] = [
     PRIMARY KEY (folder, path, hash)
   );
   `,
+  /* 12: photo facts (issue 15) */ `
+  CREATE TABLE picture_facts (
+    id        TEXT PRIMARY KEY,
+    taken_key BIGINT,
+    facts     TEXT NOT NULL,
+    reader    INTEGER NOT NULL
+  );
+  `,
+  /* 13: albums, share links, trash purges (issue 15) */ `
+  CREATE TABLE albums (
+    id          TEXT PRIMARY KEY,
+    owner       TEXT,
+    created_at  BIGINT,
+    info_hlc    TEXT,
+    name        TEXT,
+    name_hlc    TEXT,
+    descr       TEXT,
+    desc_hlc    TEXT,
+    cover       TEXT,
+    cover_hlc   TEXT,
+    live_hlc    TEXT,
+    deleted_hlc TEXT,
+    alive       INTEGER NOT NULL DEFAULT 0
+  );
+  CREATE TABLE album_pictures (
+    album_id   TEXT NOT NULL,
+    picture_id TEXT NOT NULL,
+    present    INTEGER NOT NULL,
+    hlc        TEXT NOT NULL,
+    PRIMARY KEY (album_id, picture_id)
+  );
+  CREATE INDEX album_pictures_by_picture ON album_pictures (picture_id);
+  CREATE TABLE shares (
+    id            TEXT PRIMARY KEY,
+    target        TEXT NOT NULL CHECK (target IN ('picture', 'album')),
+    target_id     TEXT NOT NULL,
+    owner         TEXT NOT NULL,
+    created_at    BIGINT NOT NULL,
+    expires_at    BIGINT,
+    password_hash TEXT,
+    hlc           TEXT NOT NULL
+  );
+  CREATE TABLE share_revocations (
+    id  TEXT PRIMARY KEY,
+    hlc TEXT NOT NULL
+  );
+  CREATE TABLE picture_purges (
+    id  TEXT PRIMARY KEY,
+    hlc TEXT NOT NULL
+  );
+  `,
 ];

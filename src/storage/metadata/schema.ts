@@ -33,6 +33,12 @@ export interface Schema {
   event_removals: EventRemovalsTable;
   folder_siblings: FolderSiblingsTable;
   folder_applying: FolderApplyingTable;
+  picture_facts: PictureFactsTable;
+  albums: AlbumsTable;
+  album_pictures: AlbumPicturesTable;
+  shares: SharesTable;
+  share_revocations: ShareRevocationsTable;
+  picture_purges: PicturePurgesTable;
 }
 
 export interface MetaTable {
@@ -261,4 +267,62 @@ export interface FolderApplyingTable {
   hash: string;
   mtime_ms: number;
   vv: string;
+}
+
+/** Photo facts derived from a picture's bytes at each node (pictures/picture-facts.repository.ts). */
+export interface PictureFactsTable {
+  id: string;
+  taken_key: number | null;
+  /** JSON PhotoFacts (pictures/core/photo-facts.ts). */
+  facts: string;
+  reader: number;
+}
+
+/** The merged state of each album (src/albums/core/album-state.ts). */
+export interface AlbumsTable {
+  id: string;
+  owner: string | null;
+  created_at: number | null;
+  info_hlc: string | null;
+  name: string | null;
+  name_hlc: string | null;
+  descr: string | null;
+  desc_hlc: string | null;
+  cover: string | null;
+  cover_hlc: string | null;
+  live_hlc: string | null;
+  deleted_hlc: string | null;
+  alive: Generated<number>;
+}
+
+/** Whether a picture is in an album (1/0), decided by the add or remove with the highest HLC. */
+export interface AlbumPicturesTable {
+  album_id: string;
+  picture_id: string;
+  present: number;
+  hlc: string;
+}
+
+/** Share links (src/shares/); the id is the secret. */
+export interface SharesTable {
+  id: string;
+  target: 'picture' | 'album';
+  target_id: string;
+  owner: string;
+  created_at: number;
+  expires_at: number | null;
+  password_hash: string | null;
+  hlc: string;
+}
+
+/** Revoked share links, kept forever (a revocation may arrive before its link). */
+export interface ShareRevocationsTable {
+  id: string;
+  hlc: string;
+}
+
+/** The newest picture.purge of each picture (src/pictures/trash.repository.ts). */
+export interface PicturePurgesTable {
+  id: string;
+  hlc: string;
 }

@@ -11,6 +11,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
+import type { LoginEvent } from '../../accounts/login-limiter.js';
 import type { Op } from '../../oplog/op.js';
 
 /** A run of one origin's sequence numbers, `from` to `to` inclusive. */
@@ -24,6 +25,8 @@ export interface SiteMessage {
   readonly ops?: readonly OpRange[];
   /** Pictures whose bytes just arrived (visible now). */
   readonly visible?: readonly string[];
+  /** Sign-in outcomes, so that the back-off counts every process's attempts. */
+  readonly login?: readonly LoginEvent[];
 }
 
 export type SiteListener = (message: SiteMessage) => void;
@@ -171,8 +174,11 @@ function split(message: SiteMessage): SiteMessage[] {
   const parts: SiteMessage[] = [];
   const ops = [...(message.ops ?? [])];
   const visible = [...(message.visible ?? [])];
+  const login = [...(message.login ?? [])];
   // An op range is ~60 bytes and a picture id 67: 80 of either stay well under the limit.
   while (ops.length > 0) parts.push({ ops: ops.splice(0, 80) });
   while (visible.length > 0) parts.push({ visible: visible.splice(0, 80) });
+  // A login event is at most ~190 bytes (its key is at most 128).
+  while (login.length > 0) parts.push({ login: login.splice(0, 30) });
   return parts;
 }

@@ -77,6 +77,12 @@ export function picturesPath({ category, q, limit, cursor, sort }: PictureQuery)
 export const thumbUrl = (id: string, size: 'small' | 'large' = 'small') =>
   `/api/pictures/${encodeURIComponent(id)}/thumb?size=${size}`;
 export const fileUrl = (id: string) => `/api/pictures/${encodeURIComponent(id)}/file`;
+
+/** The most ids a zip link carries (the URL stays under the server's 16 KB request line). */
+export const ZIP_LINK_MAX = 200;
+/** A plain link to the zip of `ids` (at most ZIP_LINK_MAX): the browser streams it to disk. */
+export const zipUrl = (ids: readonly string[]) =>
+  `/api/pictures/zip?ids=${ids.map(encodeURIComponent).join(',')}`;
 export const montageUrl = (eventId: string, version: number) =>
   `/api/events/${encodeURIComponent(eventId)}/montage?version=${version}`;
 

@@ -3,7 +3,7 @@ import { useState, type SyntheticEvent } from 'react';
 import { api } from '../api/client';
 import type { Picture } from '../api/types';
 import { useAuth } from '../auth';
-import { formatDate, formatSize } from '../lib/format';
+import { formatDate, formatSize, formatTaken } from '../lib/format';
 import { messageOf } from './common';
 
 /** What is known of the picture; the camera facts once the server reads EXIF (issue 15). */
@@ -15,7 +15,7 @@ export function Facts({ picture }: { picture: Picture }) {
       {picture.takenAt && (
         <>
           <dt>Taken</dt>
-          <dd>{formatDate(picture.takenAt)}</dd>
+          <dd>{formatTaken(picture.takenAt)}</dd>
         </>
       )}
       {camera && (

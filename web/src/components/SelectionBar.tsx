@@ -1,14 +1,17 @@
 /**
- * The bar shown while pictures are selected: how many, set their category, delete them. Each
- * action is one request per picture with the existing endpoints, a few at a time, with a
- * progress bar and, at the end, one sentence for what failed.
+ * The bar shown while pictures are selected: how many, download them as one zip, set their
+ * category, delete them. Each change is one request per picture with the existing endpoints, a
+ * few at a time, with a progress bar and, at the end, one sentence for what failed. The zip is
+ * streamed by the node: a plain link for up to 200 pictures (the browser writes it to disk as
+ * it comes), a POST read into memory beyond.
  */
 import { useState } from 'react';
-import { api } from '../api/client';
+import { api, zipUrl, ZIP_LINK_MAX } from '../api/client';
 import type { Picture } from '../api/types';
 import { failureSummary, runBulk, type BulkResult } from '../lib/bulk';
 import { ConfirmDialog, ProgressBar } from './common';
-import { CloseIcon, TagIcon, TrashIcon } from './icons';
+import { AlbumIcon, CloseIcon, DownloadIcon, ShareIcon, TagIcon, TrashIcon } from './icons';
+import { AddToAlbumDialog, ShareDialog } from './LibraryDialogs';
 
 type Busy = { readonly verb: string; readonly finished: number; readonly total: number } | null;
 
@@ -25,7 +28,7 @@ export function SelectionBar({
   onUpdated: (pictures: Picture[]) => void;
   onError: (error: unknown) => void;
 }) {
-  const [dialog, setDialog] = useState<'delete' | 'category' | null>(null);
+  const [dialog, setDialog] = useState<'delete' | 'category' | 'album' | 'share' | null>(null);
   const [category, setCategory] = useState('');
   const [busy, setBusy] = useState<Busy>(null);
   const [summary, setSummary] = useState<string | null>(null);
@@ -71,6 +74,34 @@ export function SelectionBar({
     onUpdated(updated);
   };
 
+  const download = async () => {
+    setSummary(null);
+    if (ids.length <= ZIP_LINK_MAX) {
+      saveAs(zipUrl(ids), '');
+      return;
+    }
+    setBusy({ verb: 'zipped', finished: 0, total: ids.length });
+    try {
+      const res = await fetch('/api/pictures/zip', {
+        method: 'POST',
+        credentials: 'same-origin',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ ids }),
+      });
+      if (!res.ok) throw new Error(`The zip could not be made (${res.status}).`);
+      const url = URL.createObjectURL(await res.blob());
+      saveAs(url, 'pictures.zip');
+      setTimeout(() => {
+        URL.revokeObjectURL(url);
+      }, 60_000);
+    } catch (e) {
+      onError(e);
+      setSummary(e instanceof Error ? e.message : 'The zip could not be made.');
+    } finally {
+      setBusy(null);
+    }
+  };
+
   const count = ids.length;
   const plural = count === 1 ? 'picture' : 'pictures';
   return (
@@ -105,6 +136,40 @@ export function SelectionBar({
         <button
           type="button"
           className="btn btn-small"
+          aria-label="Download"
+          disabled={busy !== null || count === 0}
+          onClick={() => void download()}
+        >
+          <DownloadIcon /> <span className="label">Download</span>
+        </button>
+        <button
+          type="button"
+          className="btn btn-small"
+          aria-label="Add to album"
+          disabled={busy !== null || count === 0}
+          onClick={() => {
+            setSummary(null);
+            setDialog('album');
+          }}
+        >
+          <AlbumIcon /> <span className="label">Add to album</span>
+        </button>
+        {count === 1 && (
+          <button
+            type="button"
+            className="btn btn-small"
+            aria-label="Share"
+            disabled={busy !== null}
+            onClick={() => {
+              setDialog('share');
+            }}
+          >
+            <ShareIcon /> <span className="label">Share</span>
+          </button>
+        )}
+        <button
+          type="button"
+          className="btn btn-small"
           aria-label="Set category"
           disabled={busy !== null || count === 0}
           onClick={() => {
@@ -125,6 +190,27 @@ export function SelectionBar({
           <TrashIcon /> <span className="label">Delete</span>
         </button>
       </span>
+      <AddToAlbumDialog
+        open={dialog === 'album'}
+        ids={ids}
+        onClose={() => {
+          setDialog(null);
+        }}
+        onDone={(album) => {
+          setDialog(null);
+          setSummary(`Added to “${album.name}”.`);
+        }}
+      />
+      {count === 1 && ids[0] !== undefined && (
+        <ShareDialog
+          open={dialog === 'share'}
+          target="picture"
+          targetId={ids[0]}
+          onClose={() => {
+            setDialog(null);
+          }}
+        />
+      )}
       <ConfirmDialog
         open={dialog === 'delete'}
         title={`Delete ${count} ${plural}?`}
@@ -166,4 +252,15 @@ export function SelectionBar({
       </ConfirmDialog>
     </div>
   );
+}
+
+/** Starts a download of `href` (same origin) without leaving the page. */
+function saveAs(href: string, name: string): void {
+  const a = document.createElement('a');
+  a.href = href;
+  a.download = name;
+  a.rel = 'noopener';
+  document.body.append(a);
+  a.click();
+  a.remove();
 }

@@ -32,7 +32,7 @@ export function Timeline({
   items: readonly Picture[];
   width: number;
   selected: ReadonlySet<string>;
-  context: { category: string; q: string };
+  context: { category: string; q: string; album?: string };
   actions: TileActions;
 }) {
   const sections = useMemo(() => groupByDay(items), [items]);
@@ -90,7 +90,7 @@ function DaySection({
   rowOptions: RowOptions;
   selected: ReadonlySet<string>;
   selecting: boolean;
-  context: { category: string; q: string };
+  context: { category: string; q: string; album?: string };
   actions: TileActions;
 }) {
   const rows = useMemo(
@@ -119,7 +119,7 @@ function DaySection({
               box={box}
               selected={selected.has(p.id)}
               selecting={selecting}
-              href={pictureHref(p.id, context.category, context.q)}
+              href={pictureHref(p.id, context.category, context.q, context.album)}
               actions={actions}
             />
           ) : null;

@@ -138,3 +138,33 @@ export const InfoIcon = () => (
     <path d="M12 11v6M12 7.5v.5" />
   </Icon>
 );
+
+export const AlbumIcon = () => (
+  <Icon>
+    <rect x="3" y="5" width="18" height="15" rx="2" />
+    <path d="M7 2.5h10" />
+    <path d="m3.5 17 5-5 4 4 2.5-2.5 5.5 5" />
+  </Icon>
+);
+
+export const ShareIcon = () => (
+  <Icon>
+    <circle cx="18" cy="5" r="2.5" />
+    <circle cx="6" cy="12" r="2.5" />
+    <circle cx="18" cy="19" r="2.5" />
+    <path d="m8.2 10.8 7.6-4.4M8.2 13.2l7.6 4.4" />
+  </Icon>
+);
+
+export const PlusIcon = () => (
+  <Icon>
+    <path d="M12 5v14M5 12h14" />
+  </Icon>
+);
+
+export const RestoreIcon = () => (
+  <Icon>
+    <path d="M3 12a9 9 0 1 0 3-6.7" />
+    <path d="M3 4v5h5" />
+  </Icon>
+);

@@ -31,3 +31,24 @@ export function formatTime(iso: string, now = Date.now()): string {
     ? d.toLocaleTimeString(undefined, { hour: '2-digit', minute: '2-digit' })
     : d.toLocaleString(undefined, { dateStyle: 'medium', timeStyle: 'short' });
 }
+
+const TAKEN = /^(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2})(?:\.\d+)?(Z|[+-]\d{2}:\d{2})?$/;
+
+/**
+ * When a picture was taken, as the camera's clock showed it where it was taken (a photo taken
+ * at 10:15 in Denver reads 10:15 in Paris too), followed by its offset when known:
+ * "Aug 21, 2017, 10:15 AM (UTC−06:00)".
+ */
+export function formatTaken(takenAt: string, locale?: string): string {
+  const m = TAKEN.exec(takenAt);
+  if (!m?.[1]) return formatDate(takenAt);
+  const wall = new Date(`${m[1]}Z`);
+  const text = wall.toLocaleString(locale, {
+    dateStyle: 'medium',
+    timeStyle: 'short',
+    timeZone: 'UTC',
+  });
+  const zone = m[2];
+  if (zone === undefined) return text;
+  return `${text} (UTC${zone === 'Z' ? '' : zone.replace('-', '\u2212')})`;
+}

@@ -1,6 +1,13 @@
 import fc from 'fast-check';
 import { describe, expect, test } from 'vitest';
-import { appendPage, compareNewest, foldChanges, mergeFirstPage, reconcile } from './gallery-list';
+import {
+  appendPage,
+  compareNewest,
+  foldChanges,
+  mergeFirstPage,
+  reconcile,
+  sortKey,
+} from './gallery-list';
 
 interface P {
   id: string;
@@ -104,5 +111,39 @@ describe('mergeFirstPage', () => {
   test('a complete page is the whole list', () => {
     expect(ids(mergeFirstPage(shown, [p('e', 50), p('a', 10)], true))).toBe('ea');
     expect(mergeFirstPage(shown, [], false)).toEqual([]);
+  });
+});
+
+describe('the order by date taken', () => {
+  const pic = (id: string, createdAt: string, takenAt?: string | null) => ({
+    id,
+    createdAt,
+    updatedAt: createdAt,
+    takenAt,
+  });
+
+  test('a date taken orders by its local time, whatever the offset; else the upload time', () => {
+    const items = [
+      pic('a', '2026-11-30T10:00:00.000Z', '2019-07-14T18:30:05+02:00'),
+      pic('b', '2026-11-30T10:01:00.000Z', null),
+      pic('c', '2026-11-30T10:02:00.000Z', '2019-07-14T18:30:06-08:00'),
+      pic('d', '2026-11-30T09:00:00.000Z', '2023-01-01T00:00:00'),
+    ];
+    expect([...items].sort(compareNewest).map((p) => p.id)).toEqual(['b', 'd', 'c', 'a']);
+    expect(sortKey(items[0] ?? pic('x', ''))).toBe(Date.parse('2019-07-14T18:30:05Z'));
+  });
+
+  test('a picture whose date taken becomes known moves to its place', () => {
+    const items = [
+      pic('b', '2026-11-30T10:01:00.000Z'),
+      pic('a', '2026-11-30T10:00:00.000Z'),
+      pic('d', '2020-01-01T00:00:00.000Z'),
+    ];
+    const next = foldChanges(
+      items,
+      [{ id: 'b', picture: pic('b', '2026-11-30T10:01:00.000Z', '2010-05-05T05:05:05') }],
+      { complete: true, matches: () => true },
+    );
+    expect(next.map((p) => p.id)).toEqual(['a', 'd', 'b']);
   });
 });

@@ -2,19 +2,30 @@
  * The gallery's list under live changes. `/api/stream` names the pictures that changed; the
  * gallery fetches each one and folds the answers in here, so a change inserts, replaces or
  * removes one tile and every other tile keeps its object (React keeps its DOM and image).
- * Order is the server's: newest first by upload time, ties by id (`ORDER BY created_at DESC,
- * id DESC`), which is also what its cursor follows.
+ * Order is the server's (`GET /api/pictures?sort=taken`): newest first by date taken — the
+ * camera's local time read as if it were UTC — or, when the file does not say, by upload time;
+ * ties by id. That is also what its cursor follows.
  */
 
 export interface Listed {
   readonly id: string;
   readonly createdAt: string;
   readonly updatedAt: string;
+  readonly takenAt?: string | null | undefined;
+}
+
+const LOCAL_PART = /^(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d{1,3})?)/;
+
+/** The server's sort key: the local time taken, read as UTC, else the upload time (ms). */
+export function sortKey(p: Listed): number {
+  const local = p.takenAt ? LOCAL_PART.exec(p.takenAt) : null;
+  const taken = local?.[1] ? Date.parse(`${local[1]}Z`) : Number.NaN;
+  return Number.isFinite(taken) ? taken : Date.parse(p.createdAt);
 }
 
 /** Negative when `a` comes first. */
 export function compareNewest(a: Listed, b: Listed): number {
-  const byTime = Date.parse(b.createdAt) - Date.parse(a.createdAt);
+  const byTime = sortKey(b) - sortKey(a);
   if (byTime !== 0) return byTime;
   return a.id < b.id ? 1 : a.id > b.id ? -1 : 0;
 }
@@ -55,10 +66,17 @@ export function foldChanges<T extends Listed>(
     }
     const old = next[at];
     if (old !== undefined) {
-      if (old.updatedAt === picture.updatedAt && old.createdAt === picture.createdAt) continue;
-      next[at] = picture;
+      const sameKey = sortKey(old) === sortKey(picture);
+      if (old.updatedAt === picture.updatedAt && sameKey && old.takenAt === picture.takenAt) {
+        continue;
+      }
       changed = true;
-      continue;
+      if (sameKey) {
+        next[at] = picture;
+        continue;
+      }
+      // Its date taken became known (facts derived after it was listed): it moves.
+      next.splice(at, 1);
     }
     const place = next.findIndex((p) => compareNewest(picture, p) < 0);
     if (place !== -1) next.splice(place, 0, picture);
@@ -83,7 +101,7 @@ export function reconcile<T extends Listed>(old: readonly T[], fresh: readonly T
   const known = new Map(old.map((p) => [p.id, p]));
   return fresh.map((p) => {
     const before = known.get(p.id);
-    return before?.updatedAt === p.updatedAt ? before : p;
+    return before?.updatedAt === p.updatedAt && before.takenAt === p.takenAt ? before : p;
   });
 }
 

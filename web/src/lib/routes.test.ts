@@ -17,3 +17,15 @@ test('only event pages work without an account (invite links, published montages
   expect(needsAccount({ page: 'event', id: 'e' })).toBe(false);
   expect(needsAccount({ page: 'gallery' })).toBe(true);
 });
+
+test('albums, trash, account and share links have their paths; a share link needs no account', () => {
+  const album = 'b'.repeat(32);
+  expect(matchRoute(paths.album(album))).toEqual({ page: 'album', id: album });
+  expect(matchRoute(paths.share(album))).toEqual({ page: 'share', id: album });
+  expect(matchRoute('/albums/')).toEqual({ page: 'albums' });
+  expect(matchRoute('/trash')).toEqual({ page: 'trash' });
+  expect(matchRoute('/account')).toEqual({ page: 'account' });
+  expect(needsAccount({ page: 'share', id: album })).toBe(false);
+  expect(needsAccount({ page: 'album', id: album })).toBe(true);
+  expect(needsAccount({ page: 'trash' })).toBe(true);
+});

@@ -8,20 +8,24 @@
  */
 import { useCallback, useEffect, useMemo, useState } from 'react';
 import { api, fileUrl, thumbUrl } from '../api/client';
+import { library } from '../api/library';
 import type { Picture } from '../api/types';
 import { useAuth } from '../auth';
 import { ConfirmDialog, ErrorNote, Spinner, messageOf } from '../components/common';
 import {
+  AlbumIcon,
   CloseIcon,
   DownloadIcon,
   EditIcon,
   NextIcon,
   OriginalIcon,
   PrevIcon,
+  ShareIcon,
   TrashIcon,
 } from '../components/icons';
 import { EditForm, Facts, downloadName } from '../components/PictureInfo';
 import { ZoomStage } from '../components/ZoomStage';
+import { AddToAlbumDialog, ShareDialog } from '../components/LibraryDialogs';
 import {
   contextOf,
   forget,
@@ -43,8 +47,8 @@ const ORIGINAL_AT_SCALE = 2;
 export function PicturePage({ id }: { id: string }) {
   const { auth, handleError } = useAuth();
   const { search } = useLocation();
-  const { category, q } = contextOf(search);
-  const back = galleryHref(category, q);
+  const { category, q, album } = contextOf(search);
+  const back = galleryHref(category, q, album);
   const [items, setItems] = useState(() => recall(back)?.items ?? []);
   const [picture, setPicture] = useState<Picture | null>(
     () => items.find((p) => p.id === id) ?? null,
@@ -54,6 +58,7 @@ export function PicturePage({ id }: { id: string }) {
   const [confirming, setConfirming] = useState(false);
   const [deleting, setDeleting] = useState(false);
   const [original, setOriginal] = useState(false);
+  const [sharing, setSharing] = useState<'album' | 'share' | null>(null);
 
   useEffect(() => {
     let cancelled = false;
@@ -80,7 +85,10 @@ export function PicturePage({ id }: { id: string }) {
     if (memory && memory.items.length > 0 && !(near && memory.nextCursor !== null)) return;
     let cancelled = false;
     const cursor = memory?.items.length ? memory.nextCursor : null;
-    api.pictures({ category, q, limit: PAGE, cursor }).then(
+    (album
+      ? library.albumPictures(album, cursor)
+      : api.pictures({ category, q, limit: PAGE, cursor })
+    ).then(
       (page) => {
         const before = recall(back)?.items ?? [];
         const merged = appendPage(before, page.items);
@@ -94,7 +102,7 @@ export function PicturePage({ id }: { id: string }) {
     return () => {
       cancelled = true;
     };
-  }, [back, category, q, index, handleError]);
+  }, [back, category, q, album, index, handleError]);
 
   const prev = index > 0 ? items[index - 1] : undefined;
   const next = index !== -1 ? items[index + 1] : undefined;
@@ -106,9 +114,9 @@ export function PicturePage({ id }: { id: string }) {
 
   const go = useCallback(
     (to: Picture | undefined) => {
-      if (to) navigate(pictureHref(to.id, category, q), { replace: true });
+      if (to) navigate(pictureHref(to.id, category, q, album), { replace: true });
     },
-    [category, q],
+    [category, q, album],
   );
   const close = useCallback(() => {
     remember(back, { lastViewed: id });
@@ -117,7 +125,7 @@ export function PicturePage({ id }: { id: string }) {
 
   // Keys: arrows walk, Escape closes (the edit form and the dialog handle their own Escape).
   useEffect(() => {
-    if (editing || confirming) return;
+    if (editing || confirming || sharing) return;
     const onKey = (event: KeyboardEvent) => {
       if (event.defaultPrevented || event.altKey || event.ctrlKey || event.metaKey) return;
       const target = event.target as HTMLElement | null;
@@ -132,7 +140,7 @@ export function PicturePage({ id }: { id: string }) {
     return () => {
       window.removeEventListener('keydown', onKey);
     };
-  }, [editing, confirming, close, go, prev, next]);
+  }, [editing, confirming, sharing, close, go, prev, next]);
 
   const user = auth.status === 'signed-in' ? auth.user : null;
   const mayChange = picture !== null && canChange(user, picture);
@@ -147,7 +155,7 @@ export function PicturePage({ id }: { id: string }) {
       await api.deletePicture(id);
       forget(id);
       const after = next ?? prev;
-      if (after) navigate(pictureHref(after.id, category, q), { replace: true });
+      if (after) navigate(pictureHref(after.id, category, q, album), { replace: true });
       else navigate(back);
     } catch (e) {
       handleError(e);
@@ -284,6 +292,26 @@ export function PicturePage({ id }: { id: string }) {
               <a className="btn" href={fileUrl(picture.id)} download={downloadName(picture)}>
                 <DownloadIcon /> Download
               </a>
+              <button
+                type="button"
+                className="btn"
+                onClick={() => {
+                  setSharing('album');
+                }}
+              >
+                <AlbumIcon /> Add to album
+              </button>
+              {mayChange && (
+                <button
+                  type="button"
+                  className="btn"
+                  onClick={() => {
+                    setSharing('share');
+                  }}
+                >
+                  <ShareIcon /> Share
+                </button>
+              )}
               {mayChange && (
                 <button
                   type="button"
@@ -300,6 +328,24 @@ export function PicturePage({ id }: { id: string }) {
         )}
         <Facts picture={picture} />
       </aside>
+      <AddToAlbumDialog
+        open={sharing === 'album'}
+        ids={[picture.id]}
+        onClose={() => {
+          setSharing(null);
+        }}
+        onDone={() => {
+          setSharing(null);
+        }}
+      />
+      <ShareDialog
+        open={sharing === 'share'}
+        target="picture"
+        targetId={picture.id}
+        onClose={() => {
+          setSharing(null);
+        }}
+      />
       <ConfirmDialog
         open={confirming}
         title="Delete this picture?"

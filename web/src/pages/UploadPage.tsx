@@ -1,12 +1,13 @@
 /**
- * Upload: drop or pick several pictures (on a phone, the camera roll), give each a title
- * (from its file name), a category and a description, or set those for all at once, and watch
- * a progress bar per file. The server judges each file: 415 not an image, 413 too large, 200 a
- * picture that already exists.
+ * Upload: drop or pick several pictures (on a phone, the camera roll, or take one with the
+ * camera), give each a title (from its file name), a category and a description, or set those
+ * for all at once, and watch a progress bar per file. Files go through resumable uploads (tus):
+ * a dropped connection resumes where it stopped. The server judges each file: 415 not an
+ * image, 413 too large, 200 a picture that already exists.
  */
 import { useCallback, useEffect, useRef, useState, type DragEvent } from 'react';
 import { ApiError } from '../api/client';
-import { sendMultipart } from '../api/upload';
+import { sendTus } from '../api/tus-upload';
 import { useAuth } from '../auth';
 import { ProgressBar } from '../components/common';
 import { UploadIcon } from '../components/icons';
@@ -66,13 +67,13 @@ export function UploadPage() {
     (item: UploadItem) => {
       const file = files.current.get(item.key);
       if (!file) return;
-      const form = new FormData();
-      form.append('title', item.title.trim());
-      form.append('category', item.category.trim());
-      form.append('desc', item.desc);
-      form.append('file', file, file.name);
+      const fields = {
+        title: item.title.trim(),
+        category: item.category.trim(),
+        desc: item.desc,
+      };
       setItems((s) => updateItem(s, item.key, { status: 'uploading', progress: 0, error: null }));
-      const { promise } = sendMultipart('/api/pictures', form, (progress) => {
+      const { promise } = sendTus(file, fields, (progress) => {
         setItems((s) => updateItem(s, item.key, { progress }));
       });
       promise.then(
@@ -186,7 +187,24 @@ export function UploadPage() {
             }}
           />
         </label>
-        <p className="muted small">JPEG, PNG, WebP, GIF, AVIF or HEIC. Several at once is fine.</p>
+        <label className="btn btn-ghost camera-capture">
+          Take a photo
+          <input
+            className="visually-hidden"
+            type="file"
+            accept="image/*"
+            capture="environment"
+            data-testid="camera-input"
+            onChange={(e) => {
+              addFiles(e.target.files);
+              e.target.value = '';
+            }}
+          />
+        </label>
+        <p className="muted small">
+          JPEG, PNG, WebP, GIF, AVIF or HEIC. Several at once is fine; an upload cut off by the
+          network resumes where it stopped.
+        </p>
       </div>
 
       {items.length > 0 && (

@@ -65,7 +65,7 @@ export function useGalleryList(category: string, q: string) {
       setList((s) => ({ ...s, loading: true, error: null }));
       try {
         const limit = Math.min(MAX_REFRESH, Math.max(PAGE, keep));
-        const page = await api.pictures({ category, q, limit });
+        const page = await api.pictures({ category, q, limit, sort: 'taken' });
         if (mine !== generation.current) return;
         learnCategories(page.items);
         const complete = page.nextCursor === null;
@@ -107,7 +107,13 @@ export function useGalleryList(category: string, q: string) {
     const mine = ++generation.current;
     setList((s) => ({ ...s, loading: true, error: null }));
     try {
-      const page = await api.pictures({ category, q, limit: PAGE, cursor: nextCursor });
+      const page = await api.pictures({
+        category,
+        q,
+        limit: PAGE,
+        cursor: nextCursor,
+        sort: 'taken',
+      });
       if (mine !== generation.current) return;
       learnCategories(page.items);
       setList((s) => ({

@@ -1,0 +1,61 @@
+/**
+ * CPU time of process trees and of the whole machine, from /proc (Linux), for the benches'
+ * "CPU per operation" figures, which stay steady when other tenants make wall time noisy.
+ */
+import { readFile, readdir } from 'node:fs/promises';
+
+/** USER_HZ: clock ticks per second in /proc, 100 on Linux. */
+export const CLOCK_TICKS_PER_SEC = 100;
+
+interface ProcStat {
+  readonly ppid: number;
+  /** utime + stime + cutime + cstime: its own CPU and that of its children it has reaped. */
+  readonly ticks: number;
+}
+
+async function readStat(pid: number): Promise<ProcStat | null> {
+  const text = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => null);
+  if (text === null) return null;
+  // Fields after the ")" that closes the command name: state, ppid, ..., utime (14th field of
+  // the line), stime, cutime, cstime.
+  const f = text.slice(text.lastIndexOf(')') + 2).split(' ');
+  const at = (i: number): number => Number(f[i] ?? 0);
+  return { ppid: at(1), ticks: at(11) + at(12) + at(13) + at(14) };
+}
+
+/**
+ * CPU seconds used so far by each tree rooted at one of `roots` (the process and every living
+ * descendant, plus descendants already gone: a reaped child's time is in its parent's cutime).
+ * A tree whose root has exited counts 0.
+ */
+export async function treeCpuSeconds(roots: readonly number[]): Promise<number[]> {
+  const pids = (await readdir('/proc')).filter((name) => /^\d+$/.test(name)).map(Number);
+  const stats = new Map<number, ProcStat>();
+  await Promise.all(
+    pids.map(async (pid) => {
+      const stat = await readStat(pid);
+      if (stat) stats.set(pid, stat);
+    }),
+  );
+  const children = new Map<number, number[]>();
+  for (const [pid, { ppid }] of stats) children.set(ppid, [...(children.get(ppid) ?? []), pid]);
+  return roots.map((root) => {
+    let ticks = 0;
+    const stack = stats.has(root) ? [root] : [];
+    for (let pid = stack.pop(); pid !== undefined; pid = stack.pop()) {
+      ticks += stats.get(pid)?.ticks ?? 0;
+      stack.push(...(children.get(pid) ?? []));
+    }
+    return ticks / CLOCK_TICKS_PER_SEC;
+  });
+}
+
+/** Busy and total CPU seconds of the whole machine (all cores) so far. */
+export async function machineCpuSeconds(): Promise<{ busy: number; total: number }> {
+  const line = (await readFile('/proc/stat', 'utf8')).split('\n')[0] ?? '';
+  const t = line.trim().split(/\s+/).slice(1, 9).map(Number);
+  const at = (i: number): number => t[i] ?? 0;
+  // user nice system idle iowait irq softirq steal
+  const busy = at(0) + at(1) + at(2) + at(5) + at(6) + at(7);
+  return { busy: busy / CLOCK_TICKS_PER_SEC, total: (busy + at(3) + at(4)) / CLOCK_TICKS_PER_SEC };
+}

@@ -1,0 +1,390 @@
+/**
+ * Scale-out bench (issue 13): uploads/s and reads/s through 1, 2 and 3 `mosaic node` processes
+ * of one site on a real PostgreSQL and a real S3 store (OpenStack Swift with s3api, started by
+ * the same helpers as the tests), next to the one-process default (SQLite + local files) as the
+ * anchor, with the CPU each operation costs: the processes', PostgreSQL's and Swift's, read
+ * from /proc. Prints figures; asserts nothing.
+ *
+ *   npm run bench:scale
+ *
+ * Each point is a fresh site (a new database and bucket, or a new data directory), so the same
+ * images are new pictures at every point. Clients are spread round-robin over the processes;
+ * the session opened at the first process is used at all of them (sessions are rows of the
+ * shared database).
+ */
+import {
+  CreateBucketCommand,
+  GetObjectCommand,
+  PutObjectCommand,
+  S3Client,
+} from '@aws-sdk/client-s3';
+import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { openAsBlob } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { startPostgres, type PostgresServer } from '../test/helpers/postgres.js';
+import { startSwift, type SwiftServer } from '../test/helpers/swift.js';
+import { machineCpuSeconds, treeCpuSeconds } from './lib/cpu.js';
+import { writeSmallPhotoJpeg } from './lib/images.js';
+import { freePort, startBenchNode, type BenchNode } from './lib/nodes.js';
+import { report, type Cpu, type Phase, type Point } from './lib/scale-report.js';
+import { round, runPool } from './lib/stats.js';
+
+const IMAGES = 480;
+const WARMUP_UPLOADS = 8;
+const UPLOAD_SECONDS = Number(process.env['BENCH_SCALE_UPLOAD_S'] ?? 12);
+const READ_SECONDS = Number(process.env['BENCH_SCALE_READ_S'] ?? 6);
+const UPLOAD_CLIENTS = 6;
+const READ_CLIENTS = 12;
+const GALLERY_PAGE = 48; // what the web app asks for
+const SCALED_PROCESSES = [1, 2, 3] as const;
+/** Seconds of each raw S3 phase (the store's own rate, no Mosaic) and of the idle sample. */
+const RAW_SECONDS = 4;
+const IDLE_SECONDS = 3;
+
+interface Site {
+  readonly nodes: BenchNode[];
+  readonly cookie: string;
+  readonly postgresPid: number | null;
+  readonly swiftPid: number | null;
+}
+
+function log(line: string): void {
+  process.stderr.write(`[bench:scale] ${line}\n`);
+}
+
+async function cpuNow(site: Site): Promise<number[]> {
+  const roots = [
+    ...site.nodes.map((n) => n.proc.pid ?? -1),
+    site.postgresPid ?? -1,
+    site.swiftPid ?? -1,
+  ];
+  const trees = await treeCpuSeconds(roots);
+  const { user, system } = process.cpuUsage();
+  const machine = await machineCpuSeconds();
+  return [...trees, (user + system) / 1e6, machine.busy, machine.total];
+}
+
+function cpuBetween(site: Site, a: number[], b: number[]): Cpu {
+  const d = b.map((x, i) => x - (a[i] ?? 0));
+  const n = site.nodes.length;
+  const at = (i: number): number => d[i] ?? 0;
+  const nodes = d.slice(0, n).reduce((x, y) => x + y, 0);
+  const [postgres, swift, client, busy, total] = [n, n + 1, n + 2, n + 3, n + 4].map(at) as [
+    number,
+    number,
+    number,
+    number,
+    number,
+  ];
+  const ours = nodes + postgres + swift + client;
+  return {
+    nodes,
+    postgres,
+    swift,
+    client,
+    others: total > 0 ? Math.max(0, busy - ours) / total : 0,
+  };
+}
+
+/**
+ * Runs `clients` loops for `seconds` (or until `op` says there is no more work), client i at
+ * process i mod n; `op` returns null when it has nothing left, else an error text or ''.
+ */
+async function phase(
+  site: Site,
+  clients: number,
+  seconds: number,
+  op: (client: number) => Promise<string | null>,
+): Promise<Phase> {
+  let ok = 0;
+  let errors = 0;
+  let firstError: string | null = null;
+  const latencies: number[] = [];
+  const until = performance.now() + seconds * 1000;
+  const before = await cpuNow(site);
+  const t0 = performance.now();
+  await runPool(
+    Array.from({ length: clients }, (_, i) => i),
+    clients,
+    async (i) => {
+      while (performance.now() < until) {
+        const start = performance.now();
+        const result = await op(i).catch((error: unknown) => String(error));
+        if (result === null) break;
+        latencies.push(performance.now() - start);
+        if (result === '') ok++;
+        else {
+          errors++;
+          firstError ??= result;
+        }
+      }
+      return 0;
+    },
+  );
+  const wallSec = (performance.now() - t0) / 1000;
+  return {
+    ok,
+    errors,
+    firstError,
+    wallSec,
+    latencies,
+    cpu: cpuBetween(site, before, await cpuNow(site)),
+  };
+}
+
+const at = (site: Site, client: number): BenchNode =>
+  site.nodes[client % site.nodes.length] as BenchNode;
+
+async function idleCores(site: Site): Promise<number> {
+  const before = await cpuNow(site);
+  await new Promise((resolve) => setTimeout(resolve, IDLE_SECONDS * 1000));
+  const cpu = cpuBetween(site, before, await cpuNow(site));
+  return (cpu.nodes + cpu.postgres + cpu.swift) / IDLE_SECONDS;
+}
+
+async function measure(
+  site: Site,
+  images: readonly string[],
+): Promise<Omit<Point, 'label' | 'processes' | 'kind'>> {
+  const ids: string[] = [];
+  let next = 0;
+  const upload = async (client: number): Promise<string | null> => {
+    const node = at(site, client);
+    const file = images[next++];
+    if (file === undefined) return null;
+    const form = new FormData();
+    form.append('title', `bench ${next}`);
+    form.append('file', await openAsBlob(file, { type: 'image/jpeg' }), `p${next}.jpg`);
+    const res = await fetch(`${node.url}/api/pictures`, {
+      method: 'POST',
+      headers: { cookie: site.cookie },
+      body: form,
+    });
+    const text = await res.text();
+    if (res.status !== 201) return `POST /api/pictures: ${res.status} ${text.slice(0, 200)}`;
+    ids.push((JSON.parse(text) as { id: string }).id);
+    return '';
+  };
+  // Warm-up (JIT, sharp start-up, pools): not counted.
+  await runPool(images.slice(0, WARMUP_UPLOADS), 4, async () => {
+    await upload(next);
+    return 0;
+  });
+  const idle = await idleCores(site);
+  const uploads = await phase(site, UPLOAD_CLIENTS, UPLOAD_SECONDS, upload);
+  let read = 0;
+  const file = await phase(site, READ_CLIENTS, READ_SECONDS, async (client) => {
+    const id = ids[read++ % ids.length];
+    const res = await fetch(`${at(site, client).url}/api/pictures/${id}/file`, {
+      headers: { cookie: site.cookie },
+    });
+    const body = await res.arrayBuffer();
+    return res.status === 200 && body.byteLength > 0 ? '' : `GET file: ${res.status}`;
+  });
+  const gallery = await phase(site, READ_CLIENTS, READ_SECONDS, async (client) => {
+    const res = await fetch(`${at(site, client).url}/api/pictures?limit=${GALLERY_PAGE}`, {
+      headers: { cookie: site.cookie },
+    });
+    const body = (await res.json()) as { items?: unknown[] };
+    return res.status === 200 && body.items?.length === Math.min(GALLERY_PAGE, ids.length)
+      ? ''
+      : `GET list: ${res.status} ${JSON.stringify(body).slice(0, 200)}`;
+  });
+  const last = site.nodes.at(-1) as BenchNode;
+  return {
+    phases: { upload: uploads, file, gallery },
+    idleCores: idle,
+    created: ids.length,
+    listed: await countPictures(last.url, site.cookie),
+  };
+}
+
+async function countPictures(url: string, cookie: string): Promise<number> {
+  let count = 0;
+  let cursor: string | null = null;
+  do {
+    const query: string = cursor === null ? '' : `&cursor=${encodeURIComponent(cursor)}`;
+    const res = await fetch(`${url}/api/pictures?limit=200${query}`, { headers: { cookie } });
+    const page = (await res.json()) as { items: unknown[]; nextCursor: string | null };
+    count += page.items.length;
+    cursor = page.nextCursor;
+  } while (cursor !== null);
+  return count;
+}
+
+async function scaledSite(
+  root: string,
+  pg: PostgresServer,
+  swift: SwiftServer,
+  processes: number,
+): Promise<Site> {
+  const database = await pg.createDatabase();
+  const env = {
+    MOSAIC_DATABASE: database,
+    MOSAIC_BLOBS: `s3://bench-scale-${processes}?endpoint=${swift.endpoint}&region=${swift.region}`,
+    AWS_ACCESS_KEY_ID: swift.accessKeyId,
+    AWS_SECRET_ACCESS_KEY: swift.secretAccessKey,
+  };
+  const key = randomBytes(24).toString('base64url');
+  const start = async (i: number): Promise<BenchNode> => {
+    const data = join(root, `scaled-${processes}-${i}`);
+    await mkdir(data, { recursive: true });
+    const port = await freePort();
+    const args = [
+      '--data',
+      data,
+      '--port',
+      String(port),
+      '--host',
+      '127.0.0.1',
+      '--name',
+      'scaled',
+    ];
+    const node = await startBenchNode([...args, '--cluster-key', key], env);
+    cleanups.push(() => node.kill());
+    return node;
+  };
+  // The first creates the schema and the bucket; the others then start together.
+  const first = await start(0);
+  const rest = await Promise.all(Array.from({ length: processes - 1 }, (_, i) => start(i + 1)));
+  const nodes = [first, ...rest];
+  return { nodes, cookie: first.cookie, postgresPid: pg.pid, swiftPid: swift.pid ?? null };
+}
+
+/**
+ * The store's own rate and cost, no Mosaic in between: 200 KB PUTs and GETs with the AWS SDK
+ * (the client settings of S3BlobStore) at the same concurrency as the site's clients.
+ */
+async function rawS3(swift: SwiftServer, images: readonly string[]): Promise<Point> {
+  const client = new S3Client({
+    region: swift.region,
+    endpoint: swift.endpoint,
+    forcePathStyle: true,
+    requestChecksumCalculation: 'WHEN_REQUIRED',
+    responseChecksumValidation: 'WHEN_REQUIRED',
+    credentials: { accessKeyId: swift.accessKeyId, secretAccessKey: swift.secretAccessKey },
+  });
+  const Bucket = 'bench-scale-raw';
+  await client.send(new CreateBucketCommand({ Bucket }));
+  const site: Site = { nodes: [], cookie: '', postgresPid: null, swiftPid: swift.pid ?? null };
+  const keys: string[] = [];
+  let next = 0;
+  const upload = await phase(site, UPLOAD_CLIENTS, RAW_SECONDS, async () => {
+    const file = images[next];
+    const Key = `raw-${next++}`;
+    if (file === undefined) return null;
+    const Body = await readFile(file);
+    await client.send(new PutObjectCommand({ Bucket, Key, Body, ContentLength: Body.length }));
+    keys.push(Key);
+    return '';
+  });
+  let read = 0;
+  const file = await phase(site, READ_CLIENTS, RAW_SECONDS, async () => {
+    const res = await client.send(
+      new GetObjectCommand({ Bucket, Key: keys[read++ % keys.length] }),
+    );
+    const bytes = await res.Body?.transformToByteArray();
+    return bytes !== undefined && bytes.length > 0 ? '' : 'GET: empty body';
+  });
+  client.destroy();
+  const label = 'S3 alone (SDK -> Swift)';
+  return {
+    label,
+    kind: 'raw',
+    processes: 0,
+    phases: { upload, file },
+    listed: 0,
+    created: 0,
+    idleCores: 0,
+  };
+}
+
+const cleanups: (() => Promise<void>)[] = [];
+
+async function cleanup(): Promise<void> {
+  for (let step = cleanups.pop(); step; step = cleanups.pop()) {
+    await step().catch((error: unknown) => {
+      console.error('cleanup:', error);
+    });
+  }
+}
+
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(signal, () => {
+    void cleanup().finally(() => process.exit(130));
+  });
+}
+
+async function main(): Promise<void> {
+  const benchStart = performance.now();
+  const root = await mkdtemp(join(tmpdir(), 'mosaic-bench-scale-'));
+  cleanups.push(() => rm(root, { recursive: true, force: true }));
+  await mkdir(join(root, 'images'));
+
+  log('starting PostgreSQL and Swift; generating images');
+  const [pg, swift, images] = await Promise.all([
+    startPostgres(),
+    startSwift(),
+    runPool(
+      Array.from({ length: IMAGES }, (_, i) => join(root, 'images', `${i}.jpg`)),
+      2,
+      async (file) => (await writeSmallPhotoJpeg(file), 0),
+    ).then(() => Array.from({ length: IMAGES }, (_, i) => join(root, 'images', `${i}.jpg`))),
+  ]);
+  cleanups.push(
+    () => pg.stop(),
+    () => swift.stop(),
+  );
+  log(`ready after ${round((performance.now() - benchStart) / 1000)} s`);
+
+  const points: Point[] = [];
+  const run = async (label: string, site: Site, kind: Point['kind']): Promise<void> => {
+    try {
+      log(`${label}: measuring`);
+      points.push({
+        label,
+        processes: site.nodes.length,
+        kind,
+        ...(await measure(site, images)),
+      });
+    } finally {
+      await Promise.all(site.nodes.map((n) => n.stop()));
+    }
+  };
+  const anchorDir = join(root, 'anchor');
+  await mkdir(anchorDir);
+  const anchor = await startBenchNode(['--data', anchorDir, '--port', '0', '--host', '127.0.0.1']);
+  cleanups.push(() => anchor.kill());
+  await run(
+    'default (SQLite + files)',
+    { nodes: [anchor], cookie: anchor.cookie, postgresPid: null, swiftPid: null },
+    'default',
+  );
+  for (const n of SCALED_PROCESSES) {
+    await run(
+      `scaled, ${n} process${n > 1 ? 'es' : ''}`,
+      await scaledSite(root, pg, swift, n),
+      'scaled',
+    );
+  }
+  log('S3 store alone (AWS SDK straight to Swift)');
+  points.push(await rawS3(swift, images));
+  await cleanup();
+  const settings = {
+    clients: { upload: UPLOAD_CLIENTS, read: READ_CLIENTS },
+    phaseSeconds: { upload: UPLOAD_SECONDS, read: READ_SECONDS, raw: RAW_SECONDS },
+  };
+  report(points, settings, (performance.now() - benchStart) / 1000);
+}
+
+main()
+  .catch(async (error: unknown) => {
+    console.error(error);
+    process.exitCode = 1;
+    await cleanup();
+  })
+  .finally(() => {
+    setTimeout(() => process.exit(), 100).unref();
+  });

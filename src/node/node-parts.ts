@@ -1,0 +1,67 @@
+/**
+ * Pieces of the composition root (node.ts) that build one thing each from the configuration:
+ * the synced folders and the first admin account.
+ */
+import { randomBytes } from 'node:crypto';
+import type { Logger } from 'pino';
+import type { AccountService } from '../accounts/account.service.js';
+import type { NodeConfig } from '../config/node-config.js';
+import { parseFolderSpec } from '../folders/folder-config.js';
+import type { FolderIndexRepository } from '../folders/folder-index.repository.js';
+import { FolderSync, type FolderSyncDeps } from '../folders/folder-sync.js';
+import type { ChangeLog } from '../oplog/change-log.js';
+import type { NodeIdentity } from './identity.js';
+import { FOLDERS_NEED_SQLITE } from './site.js';
+
+const DAY_MS = 24 * 3600 * 1000;
+
+/** The synced folders of `--folder` (none on a site on PostgreSQL: they stay on one machine). */
+export function openFolders(
+  config: NodeConfig,
+  deps: {
+    readonly index: FolderIndexRepository | null;
+    readonly changes: ChangeLog;
+    readonly identity: NodeIdentity;
+    readonly sources: FolderSyncDeps['sources'];
+    readonly log: Logger;
+  },
+): Map<string, FolderSync> {
+  const folders = new Map<string, FolderSync>();
+  if (config.folders.length === 0) return folders;
+  const index = deps.index;
+  if (index === null) throw new Error(FOLDERS_NEED_SQLITE);
+  for (const spec of config.folders) {
+    const folder = parseFolderSpec(spec);
+    if (folders.has(folder.id)) {
+      throw new Error(`Two folders are named "${folder.id}": use NAME=DIR.`);
+    }
+    folders.set(
+      folder.id,
+      new FolderSync({
+        config: folder,
+        index,
+        changes: deps.changes,
+        selfId: deps.identity.id,
+        selfName: deps.identity.name,
+        sources: deps.sources,
+        log: deps.log,
+        trashRetentionMs: config.trashRetentionDays * DAY_MS,
+      }),
+    );
+  }
+  return folders;
+}
+
+/** Creates the `admin` account on a site's first start, telling its password once. */
+export async function seedAdmin(
+  accounts: AccountService,
+  config: NodeConfig,
+  announce: (line: string) => void,
+): Promise<void> {
+  const password = config.adminPassword ?? randomBytes(12).toString('base64url');
+  if (!(await accounts.seedAdmin(password))) return;
+  if (config.adminPassword === undefined) {
+    announce(`Created the account "admin" with the password: ${password}`);
+    announce('It is shown only this once. Set MOSAIC_ADMIN_PASSWORD to choose it yourself.');
+  }
+}

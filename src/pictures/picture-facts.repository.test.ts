@@ -1,0 +1,129 @@
+import { expect, it } from 'vitest';
+import { describeEachDialect } from '../../test/helpers/dialects.js';
+import type { MetadataStore } from '../storage/metadata/dialect.js';
+import { NO_FACTS, type PhotoFacts } from './core/photo-facts.js';
+import { monthCounts, PictureFactsRepository } from './picture-facts.repository.js';
+
+const id = (n: number) => n.toString(16).padStart(64, '0');
+const at = (iso: string) => Date.parse(iso);
+
+async function addPicture(
+  store: MetadataStore,
+  n: number,
+  createdAt: number,
+  options: { alive?: boolean; category?: string; title?: string } = {},
+): Promise<void> {
+  await store.db
+    .insertInto('pictures')
+    .values({
+      id: id(n),
+      content_type: 'image/jpeg',
+      size: 100,
+      width: 10,
+      height: 10,
+      owner: 'ann',
+      origin_name: 'n1',
+      created_at: createdAt,
+      info_hlc: 'h',
+      title: options.title ?? `picture ${n}`,
+      title_hlc: 'h',
+      category: options.category ?? '',
+      category_hlc: 'h',
+      descr: '',
+      desc_hlc: 'h',
+      live_hlc: null,
+      deleted_hlc: null,
+      updated_at: createdAt,
+      alive: options.alive === false ? 0 : 1,
+      has_blob: 1,
+    })
+    .execute();
+}
+
+const taken = (takenAt: string): PhotoFacts => ({ ...NO_FACTS, takenAt });
+
+describeEachDialect('picture facts repository', (ctx) => {
+  it('stores facts and reads them back, one or many', async () => {
+    const repo = new PictureFactsRepository(await ctx.open());
+    const facts: PhotoFacts = {
+      takenAt: '2019-07-14T18:30:05+02:00',
+      camera: { make: 'Apple', model: 'iPhone 13', lens: null },
+      exposure: { exposureTime: 0.004, fNumber: 1.8, focalLength: 5.1, iso: 100 },
+      gps: { latitude: 48.85, longitude: 2.29, altitude: null },
+      orientation: 6,
+    };
+    await repo.save(id(1), facts, 1);
+    await repo.save(id(1), facts, 1); // idempotent
+    await repo.save(id(2), NO_FACTS, 1);
+    expect(await repo.get(id(1))).toEqual(facts);
+    expect(await repo.get(id(3))).toBeNull();
+    const many = await repo.forIds([id(1), id(2), id(3)]);
+    expect([...many.keys()].sort()).toEqual([id(1), id(2)]);
+  });
+
+  it('orders visible pictures by date taken, upload time when unknown, in stable pages', async () => {
+    const store = await ctx.open();
+    const repo = new PictureFactsRepository(store);
+    await addPicture(store, 1, at('2026-11-30T10:00:00Z'));
+    await repo.save(id(1), taken('2019-07-14T18:30:05+02:00'), 1);
+    await addPicture(store, 2, at('2026-11-30T10:01:00Z'));
+    await repo.save(id(2), taken('2022-01-01T00:00:00'), 1);
+    await addPicture(store, 3, at('2024-05-05T05:05:05Z')); // no facts row yet
+    await addPicture(store, 4, at('2026-11-30T10:02:00Z'));
+    await repo.save(id(4), NO_FACTS, 1); // no date in the bytes
+    await addPicture(store, 5, at('2026-11-30T10:03:00Z'), { alive: false });
+    await repo.save(id(5), taken('2023-01-01T00:00:00'), 1);
+
+    const first = await repo.timeline({ limit: 2 });
+    expect(first.map((e) => e.id)).toEqual([id(4), id(3)]);
+    // A picture arrives between two pages, taken before the cursor: it does not shift them.
+    await addPicture(store, 6, at('2026-11-30T11:00:00Z'));
+    await repo.save(id(6), taken('2025-01-01T00:00:00'), 1);
+    const last = first.at(-1);
+    if (!last) throw new Error('no page');
+    const second = await repo.timeline({ limit: 10, cursor: last });
+    expect(second.map((e) => e.id)).toEqual([id(2), id(1)]);
+    expect(second[0]?.key).toBe(at('2022-01-01T00:00:00Z'));
+    // The local time is what orders and groups: 18:30 at +02:00 is the 14th at 18:30.
+    expect(second[1]?.key).toBe(at('2019-07-14T18:30:05Z'));
+
+    expect(monthCounts(await repo.sortKeys())).toEqual([
+      { month: '2026-11', count: 1 },
+      { month: '2025-01', count: 1 },
+      { month: '2024-05', count: 1 },
+      { month: '2022-01', count: 1 },
+      { month: '2019-07', count: 1 },
+    ]);
+  });
+
+  it('filters the timeline by category and by search words', async () => {
+    const store = await ctx.open();
+    const repo = new PictureFactsRepository(store);
+    await addPicture(store, 1, 1000, { category: 'sea', title: 'Harbour at dawn' });
+    await addPicture(store, 2, 2000, { category: 'hills', title: 'Harbour lights' });
+    await addPicture(store, 3, 3000, { category: 'sea', title: 'Boats' });
+    expect((await repo.timeline({ limit: 10, category: 'sea' })).map((e) => e.id)).toEqual([
+      id(3),
+      id(1),
+    ]);
+    expect((await repo.timeline({ limit: 10, q: 'harb' })).map((e) => e.id)).toEqual([
+      id(2),
+      id(1),
+    ]);
+    expect(await repo.sortKeys('hills')).toEqual([2000]);
+  });
+
+  it('lists the pictures whose facts are missing or stale, resumably', async () => {
+    const store = await ctx.open();
+    const repo = new PictureFactsRepository(store);
+    for (const n of [1, 2, 3, 4]) await addPicture(store, n, n * 1000);
+    await repo.save(id(1), NO_FACTS, 2);
+    await repo.save(id(2), NO_FACTS, 1);
+    expect(await repo.stale(2, 10)).toEqual([
+      { id: id(2), contentType: 'image/jpeg' },
+      { id: id(3), contentType: 'image/jpeg' },
+      { id: id(4), contentType: 'image/jpeg' },
+    ]);
+    expect((await repo.stale(2, 10, id(3))).map((r) => r.id)).toEqual([id(4)]);
+  });
+});

@@ -1,0 +1,310 @@
+/**
+ * The library's media features against one real node (issue 15): photo facts read from real
+ * JPEGs with EXIF and from a real iPhone HEIC, the timeline by date taken with its month index,
+ * HEIC thumbnails, and no server path in any error.
+ */
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { buffer } from 'node:stream/consumers';
+import yauzl from 'yauzl';
+import Database from 'better-sqlite3';
+import sharp from 'sharp';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import {
+  ADMIN_PASSWORD,
+  api,
+  cleanup,
+  login,
+  startNode,
+  type Api,
+  type NodeProcess,
+  type Picture,
+  waitFor,
+} from '../helpers/node-process.js';
+
+const HEIC = new URL('../fixtures/iphone.heic', import.meta.url);
+
+interface Facts {
+  takenAt: string | null;
+  camera: { make: string | null; model: string | null; lens: string | null } | null;
+  exposure: Record<string, number | null> | null;
+  gps: { latitude: number; longitude: number; altitude: number | null } | null;
+  orientation: number | null;
+}
+type FactPicture = Picture & Facts;
+
+let node: NodeProcess;
+let admin: Api;
+
+beforeAll(async () => {
+  node = await startNode();
+  admin = api(node.url, await login(node.url, 'admin', ADMIN_PASSWORD));
+});
+
+afterAll(cleanup);
+
+/** A real JPEG with EXIF as a camera writes it; `seed` makes the pixels (and the id) differ. */
+export async function photo(
+  seed: number,
+  exif: { taken?: string; offset?: string; gps?: [number, number]; orientation?: number } = {},
+): Promise<Buffer> {
+  const [w, h] = [96, 64];
+  let image = sharp({
+    create: {
+      width: w,
+      height: h,
+      channels: 3,
+      background: { r: (seed * 53) % 256, g: (seed * 97) % 256, b: (seed * 31) % 256 },
+    },
+  }).jpeg({ quality: 85 });
+  const dms = (v: number) => {
+    const a = Math.abs(v);
+    const d = Math.floor(a);
+    const m = Math.floor((a - d) * 60);
+    const s = Math.round(((a - d) * 60 - m) * 60 * 100);
+    return `${d}/1 ${m}/1 ${s}/100`;
+  };
+  image = image.withExif({
+    IFD0: { Make: 'FUJIFILM', Model: 'X-T4' },
+    IFD2: {
+      ...(exif.taken ? { DateTimeOriginal: exif.taken } : {}),
+      ...(exif.offset ? { OffsetTimeOriginal: exif.offset } : {}),
+      ExposureTime: '1/500',
+      FNumber: '56/10',
+      ISOSpeedRatings: '160',
+      FocalLength: '23/1',
+    },
+    ...(exif.gps
+      ? {
+          IFD3: {
+            GPSLatitudeRef: exif.gps[0] < 0 ? 'S' : 'N',
+            GPSLatitude: dms(exif.gps[0]),
+            GPSLongitudeRef: exif.gps[1] < 0 ? 'W' : 'E',
+            GPSLongitude: dms(exif.gps[1]),
+          },
+        }
+      : {}),
+  });
+  if (exif.orientation) image = image.withMetadata({ orientation: exif.orientation });
+  return image.toBuffer();
+}
+
+describe('photo facts', () => {
+  test('an uploaded JPEG shows its date taken, camera, exposure, GPS and orientation', async () => {
+    const up = await admin.upload<FactPicture>({
+      file: await photo(1, {
+        taken: '2017:08:21 10:15:30',
+        offset: '-06:00',
+        gps: [40.7128, -74.006],
+        orientation: 6,
+      }),
+      fields: { title: 'Eclipse' },
+    });
+    expect(up.status).toBe(201);
+    expect(up.body.takenAt).toBe('2017-08-21T10:15:30-06:00');
+    const got = await admin.get<FactPicture>(`/api/pictures/${up.body.id}`);
+    expect(got.body).toMatchObject({
+      takenAt: '2017-08-21T10:15:30-06:00',
+      camera: { make: 'FUJIFILM', model: 'X-T4', lens: null },
+      exposure: { exposureTime: 0.002, fNumber: 5.6, focalLength: 23, iso: 160 },
+      orientation: 6,
+      // A portrait orientation: the picture's displayed size is turned.
+      width: 64,
+      height: 96,
+    });
+    expect(got.body.gps?.latitude).toBeCloseTo(40.7128, 3);
+    expect(got.body.gps?.longitude).toBeCloseTo(-74.006, 3);
+  });
+});
+
+describe('HEIC', () => {
+  test('an iPhone HEIC is accepted, with its facts and a thumbnail, or refused without a server path', async () => {
+    const res = await admin.upload<FactPicture | { error: { message: string } }>({
+      file: await readFile(HEIC),
+      filename: 'IMG_0001.HEIC',
+      fields: { title: 'From the phone' },
+    });
+    const text = JSON.stringify(res.body);
+    expect(text).not.toMatch(/\/tmp|\/work|[A-Za-z]:\\|\.mosaic|\/data\//);
+    expect(res.status, text).toBe(201);
+    const picture = res.body as FactPicture;
+    expect(picture.contentType).toBe('image/heic');
+    expect(picture.takenAt).toBe('2021-05-03T09:15:00-07:00');
+    expect(picture.camera?.model).toBe('iPhone 12 mini');
+    const thumb = await admin.fetch(`/api/pictures/${picture.id}/thumb?size=small`);
+    expect(thumb.status).toBe(200);
+    const meta = await sharp(Buffer.from(await thumb.arrayBuffer())).metadata();
+    expect([meta.format, meta.width, meta.height]).toEqual(['webp', 320, 240]);
+    // The original is kept as uploaded.
+    const original = await admin.fetch(`/api/pictures/${picture.id}/file`);
+    expect(Buffer.from(await original.arrayBuffer()).equals(await readFile(HEIC))).toBe(true);
+  });
+});
+
+describe('timeline', () => {
+  const list = async (query: string) => {
+    const res = await admin.get<{ items: FactPicture[]; nextCursor: string | null }>(
+      `/api/pictures?sort=taken&category=trip&${query}`,
+    );
+    expect(res.status, JSON.stringify(res.body)).toBe(200);
+    return res.body;
+  };
+
+  test('pictures come by date taken (upload time when unknown), in pages stable while pictures arrive', async () => {
+    const shots: [string, string | undefined][] = [
+      ['2016 summer', '2016:07:04 12:00:00'],
+      ['2020 new year', '2020:01:01 00:10:00'],
+      ['2023 autumn', '2023:10:15 08:00:00'],
+      ['2019 spring', '2019:04:20 16:45:00'],
+      ['no date', undefined],
+    ];
+    const ids = new Map<string, string>();
+    let seed = 100;
+    for (const [title, taken] of shots) {
+      const res = await admin.upload<FactPicture>({
+        file: await photo(seed++, taken ? { taken } : {}),
+        fields: { title, category: 'trip' },
+      });
+      expect(res.status).toBe(201);
+      ids.set(title, res.body.id);
+    }
+    const first = await list('limit=2');
+    expect(first.items.map((p) => p.title)).toEqual(['no date', '2023 autumn']);
+    expect(first.items[1]?.takenAt).toBe('2023-10-15T08:00:00');
+    // A picture taken in 2021 arrives while the client pages: the next page neither repeats
+    // nor skips what was shown, and the new picture shows on a later pass.
+    await admin.upload({
+      file: await photo(seed++, { taken: '2021:06:01 10:00:00' }),
+      fields: { title: '2021 arrived', category: 'trip' },
+    });
+    const second = await list(`limit=2&cursor=${first.nextCursor ?? ''}`);
+    expect(second.items.map((p) => p.title)).toEqual(['2021 arrived', '2020 new year']);
+    const third = await list(`limit=10&cursor=${second.nextCursor ?? ''}`);
+    expect(third.items.map((p) => p.title)).toEqual(['2019 spring', '2016 summer']);
+    expect(third.nextCursor).toBeNull();
+
+    const months = await admin.get<{ months: { month: string; count: number }[] }>(
+      '/api/timeline?category=trip',
+    );
+    const uploadMonth = new Date().toISOString().slice(0, 7);
+    expect(months.body.months).toEqual([
+      { month: uploadMonth, count: 1 },
+      { month: '2023-10', count: 1 },
+      { month: '2021-06', count: 1 },
+      { month: '2020-01', count: 1 },
+      { month: '2019-04', count: 1 },
+      { month: '2016-07', count: 1 },
+    ]);
+  });
+
+  test('a cursor from another sort, or forged, is a 400', async () => {
+    const res = await admin.get('/api/pictures?sort=taken&cursor=bm9wZQ');
+    expect(res.status).toBe(400);
+    expect(res.body).toMatchObject({ error: { code: 'validation_failed' } });
+    const bad = await admin.get('/api/pictures?sort=when');
+    expect(bad.status).toBe(400);
+  });
+});
+
+describe('facts for pictures stored before', () => {
+  test('the background job derives them at start, and they survive restarts unchanged', async () => {
+    const up = await admin.upload<FactPicture>({
+      file: await photo(300, { taken: '2014:02:14 19:00:00', offset: '+01:00' }),
+      fields: { title: 'Old one' },
+    });
+    await node.stop();
+    // As a data directory from before photo facts: no row for it.
+    const db = new Database(join(node.dataDir, 'mosaic.db'));
+    const removed = db.prepare('DELETE FROM picture_facts').run().changes;
+    db.close();
+    expect(removed).toBeGreaterThan(1);
+    await node.restart();
+    admin = api(node.url, await login(node.url, 'admin', ADMIN_PASSWORD));
+    const got = await waitFor(async () => {
+      const res = await admin.get<FactPicture>(`/api/pictures/${up.body.id}`);
+      return res.body.takenAt ? res.body : undefined;
+    });
+    expect(got.takenAt).toBe('2014-02-14T19:00:00+01:00');
+    expect(got.camera?.model).toBe('X-T4');
+  });
+});
+
+/** Every entry of a zip: its name and bytes (yauzl, reading the central directory). */
+async function unzip(bytes: Buffer): Promise<Map<string, Buffer>> {
+  const zip = await new Promise<yauzl.ZipFile>((resolve, reject) => {
+    yauzl.fromBuffer(bytes, { lazyEntries: true }, (err, file) => {
+      if (err) reject(err);
+      else resolve(file);
+    });
+  });
+  const entries = new Map<string, Buffer>();
+  await new Promise<void>((resolve, reject) => {
+    zip.on('entry', (entry: yauzl.Entry) => {
+      zip.openReadStream(entry, (err, stream) => {
+        if (err) {
+          reject(err);
+          return;
+        }
+        void buffer(stream).then((data) => {
+          entries.set(entry.fileName, data);
+          zip.readEntry();
+        }, reject);
+      });
+    });
+    zip.on('end', resolve);
+    zip.on('error', reject);
+    zip.readEntry();
+  });
+  return entries;
+}
+
+describe('zip download', () => {
+  test('a selection downloads as one zip of the originals, named by title', async () => {
+    const files = [await photo(400), await photo(401), await readFile(HEIC)];
+    const ids: string[] = [];
+    for (const [i, file] of files.entries()) {
+      const res = await admin.upload<FactPicture>({
+        file,
+        fields: { title: i < 2 ? 'Beach: day 1/2' : 'From the phone' },
+      });
+      ids.push(res.body.id);
+    }
+    const unknown = 'ef'.repeat(32);
+    const res = await admin.fetch('/api/pictures/zip', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ ids: [...ids, unknown, ids[0]] }),
+    });
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toBe('application/zip');
+    expect(res.headers.get('content-disposition')).toMatch(
+      /^attachment; filename="mosaic-.*\.zip"$/,
+    );
+    const bytes = Buffer.from(await res.arrayBuffer());
+    expect(Number(res.headers.get('content-length'))).toBe(bytes.length);
+    const entries = await unzip(bytes);
+    expect([...entries.keys()]).toEqual([
+      'Beach_ day 1_2.jpg',
+      'Beach_ day 1_2 (2).jpg',
+      'From the phone.heic',
+    ]);
+    expect([...entries.values()].map((b) => b.toString('base64'))).toEqual(
+      files.map((b) => b.toString('base64')),
+    );
+
+    // The same as a plain link (GET, ids in the query).
+    const link = await admin.fetch(`/api/pictures/zip?ids=${ids.slice(0, 2).join(',')}`);
+    expect(link.status).toBe(200);
+    expect((await unzip(Buffer.from(await link.arrayBuffer()))).size).toBe(2);
+  });
+
+  test('refused without an account, without pictures, or with a malformed id', async () => {
+    const anonymous = api(node.url);
+    expect((await anonymous.post('/api/pictures/zip', { ids: ['ab'.repeat(32)] })).status).toBe(
+      401,
+    );
+    expect((await admin.post('/api/pictures/zip', { ids: ['ab'.repeat(32)] })).status).toBe(404);
+    expect((await admin.post('/api/pictures/zip', { ids: ['../etc'] })).status).toBe(400);
+    expect((await admin.post('/api/pictures/zip', { ids: [] })).status).toBe(400);
+  });
+});

@@ -1,0 +1,380 @@
+/**
+ * Albums, share links and the trash in a real browser against two real nodes (issue 15): an
+ * album made at node 1 from the gallery's selection and changed concurrently at node 2 (during
+ * a partition) shows the same pictures at both; a share link opened in a fresh context with no
+ * account shows the album, its viewer and download, and nothing of the library, at both nodes,
+ * until it is revoked from the account page; a picture restored from the trash page at node 1
+ * is back at node 2. Screenshots of each new page at 390 and 1440 px.
+ */
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { SCREENSHOTS, imagesLoaded, launchBrowser } from '../helpers/browser.js';
+import { TestCluster, type ClusterNode } from '../helpers/cluster.js';
+import {
+  ADMIN_PASSWORD,
+  addUser,
+  cleanup,
+  makeImage,
+  waitFor,
+  type Api,
+  type Picture,
+} from '../helpers/node-process.js';
+
+const PHONE = { width: 390, height: 844 } as const;
+const DESKTOP = { width: 1440, height: 900 } as const;
+const SHAPES = [
+  [400, 300],
+  [300, 400],
+  [480, 320],
+  [320, 320],
+  [500, 250],
+  [280, 420],
+] as const;
+
+const cluster = new TestCluster({ syncIntervalMs: 300 });
+let n1: ClusterNode;
+let n2: ClusterNode;
+let a1: Api;
+let a2: Api;
+let browser: Browser;
+let context: BrowserContext;
+let page: Page;
+const pics: Picture[] = [];
+let albumId = '';
+let shareUrl = '';
+
+beforeAll(async () => {
+  [n1, n2] = (await cluster.startAll(2)) as [ClusterNode, ClusterNode];
+  a1 = await n1.api();
+  a2 = await n2.api();
+  for (let i = 0; i < SHAPES.length; i++) {
+    const [width, height] = SHAPES[i] ?? [1, 1];
+    const up = await a1.upload<Picture>({
+      file: await makeImage({ seed: 700 + i, width, height, format: 'jpeg' }),
+      filename: `s${i}.jpg`,
+      fields: { title: `Shot ${i}` },
+    });
+    expect(up.status).toBe(201);
+    pics.push(up.body);
+  }
+  await waitFor(
+    async () =>
+      (await a2.get<{ items: unknown[] }>('/api/pictures?limit=50')).body.items.length ===
+      SHAPES.length,
+    { timeoutMs: 20_000, what: 'the pictures at node 2' },
+  );
+  browser = await launchBrowser();
+  context = await browser.newContext({ viewport: DESKTOP });
+  context.setDefaultTimeout(15_000);
+  page = await context.newPage();
+  await signIn(page, n1.node.url);
+});
+
+afterAll(async () => {
+  await context.close();
+  await browser.close();
+  await cleanup();
+});
+
+async function signIn(p: Page, url: string): Promise<void> {
+  await p.goto(url);
+  await p.getByLabel('Username').fill('admin');
+  await p.getByLabel('Password').fill(ADMIN_PASSWORD);
+  await p.getByRole('button', { name: 'Sign in' }).click();
+  await p.getByRole('heading', { name: 'Gallery' }).waitFor();
+}
+
+async function shots(p: Page, name: string): Promise<void> {
+  await mkdir(SCREENSHOTS, { recursive: true });
+  const before = p.viewportSize() ?? DESKTOP;
+  for (const size of [PHONE, DESKTOP]) {
+    await p.setViewportSize(size);
+    await imagesLoaded(p);
+    await p.waitForTimeout(300); // thumbnails fade in
+    await p.screenshot({ path: join(SCREENSHOTS, `${name}-${size.width}.png`), fullPage: true });
+  }
+  await p.setViewportSize(before);
+}
+
+/** The titles of the tiles an album page shows, sorted. */
+async function titlesOn(p: Page): Promise<string[]> {
+  // One evaluation: the album page re-renders every few seconds, so no per-tile round trips.
+  const labels = await p
+    .getByTestId('tile')
+    .evaluateAll((els: { getAttribute(name: string): string | null }[]) =>
+      els.map((el) => el.getAttribute('aria-label') ?? ''),
+    );
+  return labels.sort();
+}
+
+const title = (i: number) => pics[i]?.title ?? '';
+
+describe('albums', () => {
+  test('an album made from the gallery at node 1 and changed at node 2 converges at both', async () => {
+    // Select three pictures and add them to a new album.
+    await page.getByRole('button', { name: `Select ${title(0)}` }).click();
+    await page.getByRole('button', { name: `Select ${title(1)}` }).click();
+    await page.getByRole('button', { name: `Select ${title(2)}` }).click();
+    const bar = page.getByRole('toolbar', { name: 'Selected pictures' });
+    await bar.getByRole('button', { name: 'Add to album' }).click();
+    const dialog = page.getByRole('dialog');
+    await dialog.getByLabel('Name of the new album').fill('Holidays');
+    await dialog.getByRole('button', { name: 'Add' }).click();
+    await bar.getByText('Added to “Holidays”.').waitFor();
+    await page.keyboard.press('Escape'); // the selection bar covers the tabs
+
+    await page.getByRole('link', { name: 'Albums' }).first().click();
+    await page.getByRole('heading', { name: 'Albums' }).waitFor();
+    await page.getByTestId('album-card').filter({ hasText: 'Holidays' }).click();
+    await page.getByRole('heading', { name: 'Holidays' }).waitFor();
+    albumId = new URL(page.url()).pathname.split('/').pop() ?? '';
+    await waitFor(async () => (await titlesOn(page)).length === 3, { what: 'three tiles' });
+
+    // Partitioned: node 1's browser takes Shot 0 out; node 2 adds Shot 3 and 4 and renames.
+    await waitFor(
+      async () => (await a2.get<{ count: number }>(`/api/albums/${albumId}`)).body.count === 3,
+      { timeoutMs: 15_000, what: 'the album at node 2' },
+    );
+    await cluster.partition([n1], [n2]);
+    await page.getByRole('button', { name: `Select ${title(0)}` }).click();
+    await page
+      .getByRole('toolbar', { name: 'Selected pictures' })
+      .getByRole('button', { name: 'Remove from album' })
+      .click();
+    await waitFor(async () => (await titlesOn(page)).length === 2, { what: 'Shot 0 out' });
+    await a2.post(`/api/albums/${albumId}/pictures`, { add: [pics[3]?.id, pics[4]?.id] });
+    await a2.request('PATCH', `/api/albums/${albumId}`, { name: 'Summer holidays' });
+    await cluster.heal();
+
+    const expected = [1, 2, 3, 4].map(title).sort();
+    // Another context: both nodes are on 127.0.0.1, and cookies do not tell ports apart.
+    const second = await browser.newContext({ viewport: DESKTOP });
+    second.setDefaultTimeout(15_000);
+    const other = await second.newPage();
+    await signIn(other, n2.node.url);
+    await other.goto(`${n2.node.url}/a/${albumId}`);
+    for (const p of [page, other]) {
+      await p.getByRole('heading', { name: 'Summer holidays' }).waitFor({ timeout: 20_000 });
+      await waitFor(async () => JSON.stringify(await titlesOn(p)) === JSON.stringify(expected), {
+        timeoutMs: 20_000,
+        what: 'the same pictures in the album at both nodes',
+      });
+    }
+    await second.close();
+    await shots(page, 'album');
+
+    // The viewer opened from the album walks the album, and Esc comes back to it.
+    await page.getByTestId('tile').first().click();
+    await page.getByText('1 of 4').waitFor();
+    await page.keyboard.press('ArrowRight');
+    await page.getByText('2 of 4').waitFor();
+    expect(new URL(page.url()).searchParams.get('album')).toBe(albumId);
+    // Add this one to a second album from the viewer; Esc in the dialog leaves the viewer open.
+    await page.getByRole('button', { name: 'Add to album' }).click();
+    const add = page.getByRole('dialog');
+    await add.getByRole('radio', { name: 'New album' }).check();
+    await add.getByLabel('Name of the new album').fill('Best of');
+    await page.keyboard.press('Escape');
+    await add.waitFor({ state: 'hidden' });
+    await page.getByText('2 of 4').waitFor();
+    await page.getByRole('button', { name: 'Add to album' }).click();
+    await add.getByRole('radio', { name: 'New album' }).check();
+    await add.getByLabel('Name of the new album').fill('Best of');
+    await add.getByRole('button', { name: 'Add' }).click();
+    await add.waitFor({ state: 'hidden' });
+    const lists = await a1.get<{ items: { name: string; count: number }[] }>('/api/albums');
+    expect(lists.body.items.find((a) => a.name === 'Best of')?.count).toBe(1);
+    await page.keyboard.press('Escape');
+    await page.getByRole('heading', { name: 'Summer holidays' }).waitFor();
+    expect(new URL(page.url()).pathname).toBe(`/a/${albumId}`);
+    await page.goto(`${n1.node.url}/albums`);
+    await page.getByTestId('album-card').first().waitFor();
+    await shots(page, 'albums');
+  });
+});
+
+describe('share links', () => {
+  test('open the album with no account at both nodes, show nothing else, stop once revoked', async () => {
+    await page.goto(`${n1.node.url}/a/${albumId}`);
+    await page.getByRole('button', { name: 'Share' }).click();
+    const dialog = page.getByRole('dialog');
+    await dialog.getByRole('button', { name: 'Make link' }).click();
+    shareUrl = await dialog.getByLabel('Link').inputValue();
+    expect(shareUrl).toMatch(/\/s\/[0-9a-f]{32}$/);
+    await dialog.getByRole('button', { name: 'Done' }).click();
+    const path = new URL(shareUrl).pathname;
+
+    const stranger = await browser.newContext({ viewport: DESKTOP });
+    stranger.setDefaultTimeout(15_000);
+    try {
+      for (const url of [n1.node.url, n2.node.url]) {
+        const visitor = await stranger.newPage();
+        await waitFor(
+          async () => {
+            await visitor.goto(`${url}${path}`);
+            await visitor
+              .getByRole('heading', { name: /Summer holidays|This link no longer works/ })
+              .waitFor();
+            return (await visitor.getByTestId('shared-tile').count()) === 4;
+          },
+          { timeoutMs: 20_000, intervalMs: 500, what: 'the shared album' },
+        );
+        // No navigation into the library, no sign-in wall; the library itself refuses it.
+        expect(await visitor.getByRole('navigation').count()).toBe(0);
+        const status = await visitor.evaluate(async () => (await fetch('/api/pictures')).status);
+        expect(status).toBe(401);
+        // The viewer: open, walk, download.
+        await visitor.getByTestId('shared-tile').first().click();
+        const viewer = visitor.getByRole('dialog');
+        await viewer.getByText('1 / 4').waitFor();
+        await visitor.keyboard.press('ArrowRight');
+        await viewer.getByText('2 / 4').waitFor();
+        const download = visitor.waitForEvent('download');
+        await viewer.getByRole('link', { name: 'Download' }).click();
+        expect((await download).suggestedFilename()).toMatch(/^Shot \d\.jpg$/);
+        if (url === n1.node.url) await shots(visitor, 'share-viewer');
+        await visitor.keyboard.press('Escape');
+        if (url === n2.node.url) await shots(visitor, 'share');
+        await visitor.close();
+      }
+
+      // A phone swipes through the shared album.
+      const phone = await browser.newContext({ viewport: PHONE, hasTouch: true, isMobile: true });
+      phone.setDefaultTimeout(15_000);
+      try {
+        const p = await phone.newPage();
+        await p.goto(`${n1.node.url}${path}`);
+        await p.getByTestId('shared-tile').first().tap();
+        await p.getByRole('dialog').getByText('1 / 4').waitFor();
+        const cdp = await phone.newCDPSession(p);
+        const y = 400;
+        await cdp.send('Input.dispatchTouchEvent', {
+          type: 'touchStart',
+          touchPoints: [{ x: 320, y }],
+        });
+        for (let i = 1; i <= 5; i++) {
+          await cdp.send('Input.dispatchTouchEvent', {
+            type: 'touchMove',
+            touchPoints: [{ x: 320 - 48 * i, y: y + i }],
+          });
+        }
+        await cdp.send('Input.dispatchTouchEvent', { type: 'touchEnd', touchPoints: [] });
+        await p.getByRole('dialog').getByText('2 / 4').waitFor();
+      } finally {
+        await phone.close();
+      }
+
+      // Revoke it from the account page at node 1.
+      await page.goto(`${n1.node.url}/albums`);
+      await page.getByLabel('Account menu').click();
+      await page.getByRole('menuitem', { name: 'Password and share links' }).click();
+      await page.getByRole('heading', { name: 'Account' }).waitFor();
+      await page.getByText('album “Summer holidays”').waitFor();
+      await shots(page, 'account');
+      await page.getByRole('button', { name: `Revoke ${path}` }).click();
+      await page.getByRole('button', { name: `Revoke ${path}` }).waitFor({ state: 'detached' });
+      for (const url of [n1.node.url, n2.node.url]) {
+        const visitor = await stranger.newPage();
+        await waitFor(
+          async () => {
+            await visitor.goto(`${url}${path}`);
+            await visitor
+              .getByRole('heading', { name: /Summer holidays|This link no longer works/ })
+              .waitFor();
+            return (await visitor.getByText('This link no longer works').count()) === 1;
+          },
+          { timeoutMs: 20_000, intervalMs: 500, what: 'the revocation at this node' },
+        );
+        expect(await visitor.getByTestId('shared-tile').count()).toBe(0);
+        if (url === n2.node.url) await shots(visitor, 'share-revoked');
+        await visitor.close();
+      }
+    } finally {
+      await stranger.close();
+    }
+  });
+});
+
+describe('who may change an album', () => {
+  test('someone who is neither its owner nor an admin sees it without Share, Edit or Delete; their password', async () => {
+    await addUser(n1.node.dataDir, 'bob', 'bob-password-for-tests');
+    const other = await browser.newContext({ viewport: DESKTOP });
+    other.setDefaultTimeout(15_000);
+    try {
+      const p = await other.newPage();
+      await p.goto(n1.node.url);
+      await p.getByLabel('Username').fill('bob');
+      await p.getByLabel('Password').fill('bob-password-for-tests');
+      await p.getByRole('button', { name: 'Sign in' }).click();
+      await p.getByRole('heading', { name: 'Gallery' }).waitFor();
+      await p.goto(`${n1.node.url}/a/${albumId}`);
+      await p.getByRole('heading', { name: 'Summer holidays' }).waitFor();
+      await waitFor(async () => (await titlesOn(p)).length === 4, { what: 'the album for bob' });
+      for (const name of ['Share', 'Edit', 'Delete album']) {
+        expect(await p.getByRole('button', { name }).count()).toBe(0);
+      }
+      await p.getByRole('button', { name: `Select ${title(1)}` }).click();
+      expect(await p.getByRole('button', { name: 'Remove from album' }).count()).toBe(0);
+      // Anyone signed in may make an album of their own.
+      await p.goto(`${n1.node.url}/albums`);
+      await p.getByRole('button', { name: 'New album' }).waitFor();
+
+      // Bob changes his password in the account menu: the old one is required, the new one
+      // holds at node 2. No reset form for him.
+      await p.getByLabel('Account menu').click();
+      await p.getByRole('menuitem', { name: 'Password and share links' }).click();
+      expect(await p.getByRole('form', { name: 'Reset a password' }).count()).toBe(0);
+      const form = p.getByRole('form', { name: 'Change your password' });
+      await form.getByLabel('Current password').fill('not-his-password');
+      await form.getByLabel('New password', { exact: true }).fill('bob-second-password');
+      await form.getByLabel('New password again').fill('bob-second-password');
+      await form.getByRole('button', { name: 'Change password' }).click();
+      await form.getByText('The current password is wrong.').waitFor();
+      await form.getByLabel('Current password').fill('bob-password-for-tests');
+      await form.getByRole('button', { name: 'Change password' }).click();
+      await form.getByText('Password changed at every node.').waitFor();
+      await waitFor(
+        async () => {
+          const res = await fetch(`${n2.node.url}/api/auth/login`, {
+            method: 'POST',
+            headers: { 'content-type': 'application/json' },
+            body: JSON.stringify({ username: 'bob', password: 'bob-second-password' }),
+          });
+          return res.status === 200;
+        },
+        { timeoutMs: 20_000, intervalMs: 300, what: 'the new password at node 2' },
+      );
+    } finally {
+      await other.close();
+    }
+  });
+});
+
+describe('trash', () => {
+  test('a picture restored from the trash page at node 1 is back at node 2', async () => {
+    const victim = pics[5];
+    if (!victim) throw new Error('no picture');
+    expect((await a2.delete(`/api/pictures/${victim.id}`)).status).toBe(204);
+    await page.goto(`${n1.node.url}/trash`);
+    await waitFor(
+      async () => {
+        await page.reload();
+        await page.getByRole('heading', { name: 'Trash', exact: true }).waitFor();
+        return (await page.getByTestId('trash-item').count()) === 1;
+      },
+      { timeoutMs: 20_000, intervalMs: 500, what: 'the deleted picture in the trash at node 1' },
+    );
+    await shots(page, 'trash');
+    await page.getByRole('button', { name: `Restore ${victim.title}` }).click();
+    await page.getByText(`“${victim.title}” is back in the gallery.`).waitFor();
+    await page.getByText('The trash is empty').waitFor();
+    await waitFor(async () => (await a2.get(`/api/pictures/${victim.id}`)).status === 200, {
+      timeoutMs: 20_000,
+      what: 'the restored picture at node 2',
+    });
+    const bytes = await a2.fetch(`/api/pictures/${victim.id}/file`);
+    expect(bytes.status).toBe(200);
+  });
+});

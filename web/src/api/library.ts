@@ -1,0 +1,142 @@
+/**
+ * The API of albums, share links, the trash and passwords (issue 15), beside client.ts: the
+ * same same-origin JSON requests and the same ApiError for failures.
+ */
+import { ApiError, errorFrom } from './client';
+import type { Picture } from './types';
+
+export interface Album {
+  readonly id: string;
+  readonly name: string;
+  readonly desc: string;
+  readonly owner: string;
+  readonly createdAt: string;
+  /** The picture shown for it (its cover, else its newest); null when empty. */
+  readonly coverId: string | null;
+  readonly count: number;
+}
+
+export interface Share {
+  readonly id: string;
+  readonly target: 'picture' | 'album';
+  readonly targetId: string;
+  readonly owner: string;
+  readonly createdAt: string;
+  readonly expiresAt: string | null;
+  readonly expired: boolean;
+  readonly hasPassword: boolean;
+  readonly path: string;
+}
+
+export interface SharedView {
+  readonly id: string;
+  readonly target: 'picture' | 'album';
+  readonly title: string;
+  readonly desc: string;
+  readonly expiresAt: string | null;
+  readonly locked: boolean;
+}
+
+export interface SharedPicture {
+  readonly id: string;
+  readonly title: string;
+  readonly desc: string;
+  readonly contentType: string;
+  readonly size: number;
+  readonly width: number;
+  readonly height: number;
+  readonly createdAt: string;
+}
+
+export interface TrashItem {
+  readonly id: string;
+  readonly title: string;
+  readonly category: string;
+  readonly contentType: string;
+  readonly size: number;
+  readonly width: number;
+  readonly height: number;
+  readonly owner: string;
+  readonly createdAt: string;
+  readonly deletedAt: string;
+  readonly purgeAt: string;
+}
+
+interface Page<T> {
+  readonly items: T[];
+  readonly nextCursor: string | null;
+}
+
+async function request<T>(method: string, path: string, json?: unknown): Promise<T> {
+  const init: RequestInit = { method, credentials: 'same-origin' };
+  if (json !== undefined) {
+    init.headers = { 'content-type': 'application/json' };
+    init.body = JSON.stringify(json);
+  }
+  let res: Response;
+  try {
+    res = await fetch(path, init);
+  } catch {
+    throw new ApiError(0, 'network', 'The server could not be reached.');
+  }
+  const text = await res.text();
+  let body: unknown = null;
+  if (text && res.headers.get('content-type')?.includes('json')) {
+    try {
+      body = JSON.parse(text);
+    } catch {
+      body = null;
+    }
+  }
+  if (!res.ok) throw errorFrom(res.status, body);
+  return body as T;
+}
+
+const id = encodeURIComponent;
+const page = (cursor: string | null | undefined) =>
+  cursor ? `?cursor=${encodeURIComponent(cursor)}` : '';
+
+export const shareThumbUrl = (shareId: string, pictureId: string, size: 'small' | 'large') =>
+  `/api/s/${id(shareId)}/pictures/${id(pictureId)}/thumb?size=${size}`;
+export const shareFileUrl = (shareId: string, pictureId: string, download = false) =>
+  `/api/s/${id(shareId)}/pictures/${id(pictureId)}/file${download ? '?download=1' : ''}`;
+
+export const trashThumbUrl = (pictureId: string) => `/api/trash/${id(pictureId)}/thumb`;
+
+export const library = {
+  albums: () => request<{ items: Album[] }>('GET', '/api/albums').then((r) => r.items),
+  album: (albumId: string) => request<Album>('GET', `/api/albums/${id(albumId)}`),
+  createAlbum: (name: string, desc = '') => request<Album>('POST', '/api/albums', { name, desc }),
+  updateAlbum: (albumId: string, patch: { name?: string; desc?: string; cover?: string }) =>
+    request<Album>('PATCH', `/api/albums/${id(albumId)}`, patch),
+  deleteAlbum: (albumId: string) => request<null>('DELETE', `/api/albums/${id(albumId)}`),
+  albumPictures: (albumId: string, cursor?: string | null) =>
+    request<Page<Picture>>('GET', `/api/albums/${id(albumId)}/pictures${page(cursor)}`),
+  changeAlbum: (albumId: string, change: { add?: string[]; remove?: string[] }) =>
+    request<Album>('POST', `/api/albums/${id(albumId)}/pictures`, change),
+
+  shares: () => request<{ items: Share[] }>('GET', '/api/shares').then((r) => r.items),
+  createShare: (body: {
+    target: 'picture' | 'album';
+    targetId: string;
+    expiresInDays?: number;
+    password?: string;
+  }) => request<Share>('POST', '/api/shares', body),
+  revokeShare: (shareId: string) => request<null>('DELETE', `/api/shares/${id(shareId)}`),
+
+  shared: (shareId: string) => request<SharedView>('GET', `/api/s/${id(shareId)}`),
+  unlockShared: (shareId: string, password: string) =>
+    request<null>('POST', `/api/s/${id(shareId)}/unlock`, { password }),
+  sharedPictures: (shareId: string, cursor?: string | null) =>
+    request<Page<SharedPicture>>('GET', `/api/s/${id(shareId)}/pictures${page(cursor)}`),
+
+  trash: () => request<{ items: TrashItem[]; retentionDays: number }>('GET', '/api/trash'),
+  restore: (pictureId: string) => request<null>('POST', `/api/trash/${id(pictureId)}/restore`),
+  purge: (pictureId: string) => request<null>('DELETE', `/api/trash/${id(pictureId)}`),
+  emptyTrash: () => request<{ purged: number }>('DELETE', '/api/trash'),
+
+  changePassword: (oldPassword: string, newPassword: string) =>
+    request<null>('POST', '/api/auth/password', { oldPassword, newPassword }),
+  resetPassword: (username: string, password: string) =>
+    request<null>('PUT', `/api/users/${id(username)}/password`, { password }),
+};

@@ -1,0 +1,168 @@
+/**
+ * The trash: pictures deleted at any node, kept for the retention, most recently deleted
+ * first. Their owner or an admin may restore one (it comes back at every node) or empty it
+ * out now; "Empty trash" empties everything the person may.
+ */
+import { useCallback, useEffect, useState } from 'react';
+import { library, trashThumbUrl, type TrashItem } from '../../api/library';
+import { useAuth } from '../../auth';
+import { ConfirmDialog, EmptyState, ErrorNote, messageOf, Spinner } from '../../components/common';
+import { RestoreIcon, TrashIcon } from '../../components/icons';
+import { formatSize } from '../../lib/format';
+import { canChange } from '../../lib/permissions';
+
+export function TrashPage() {
+  const { auth, handleError } = useAuth();
+  const user = auth.status === 'signed-in' ? auth.user : null;
+  const [items, setItems] = useState<TrashItem[] | null>(null);
+  const [days, setDays] = useState(30);
+  const [error, setError] = useState<string | null>(null);
+  const [note, setNote] = useState<string | null>(null);
+  const [confirm, setConfirm] = useState(false);
+  const [busy, setBusy] = useState<string | null>(null);
+
+  const load = useCallback(async () => {
+    try {
+      const trash = await library.trash();
+      setItems(trash.items);
+      setDays(trash.retentionDays);
+      setError(null);
+    } catch (e) {
+      handleError(e);
+      setError(messageOf(e));
+    }
+  }, [handleError]);
+  useEffect(() => {
+    void load();
+  }, [load]);
+
+  const act = async (id: string, run: () => Promise<unknown>, done: string) => {
+    setBusy(id);
+    try {
+      await run();
+      setNote(done);
+      await load();
+    } catch (e) {
+      handleError(e);
+      setError(messageOf(e));
+    } finally {
+      setBusy(null);
+    }
+  };
+
+  const mine = (items ?? []).filter((t) => canChange(user, t));
+  return (
+    <div className="trash-page">
+      <div className="title-row">
+        <h1>Trash</h1>
+        {mine.length > 0 && (
+          <button
+            type="button"
+            className="btn btn-small btn-danger-ghost"
+            onClick={() => {
+              setConfirm(true);
+            }}
+          >
+            <TrashIcon /> Empty trash
+          </button>
+        )}
+      </div>
+      <p className="muted">
+        Deleted pictures stay here for {days} days at every node, then they are gone for good.
+      </p>
+      {note && (
+        <p className="note" role="status">
+          {note}
+        </p>
+      )}
+      {error && <ErrorNote error={error} onRetry={() => void load()} />}
+      {items === null ? (
+        !error && <Spinner />
+      ) : items.length === 0 ? (
+        <EmptyState title="The trash is empty" icon={<TrashIcon />} />
+      ) : (
+        <ul className="trash-list" aria-label="Deleted pictures">
+          {items.map((t) => (
+            <li key={t.id} className="trash-item card" data-testid="trash-item">
+              <TrashThumb item={t} />
+              <span className="trash-text">
+                <span className="trash-title">{t.title || 'Untitled'}</span>
+                <span className="muted small">
+                  {t.owner} · {formatSize(t.size)} · deleted{' '}
+                  {new Date(t.deletedAt).toLocaleString()}
+                </span>
+                <span className="muted small">
+                  Gone for good after {new Date(t.purgeAt).toLocaleDateString()}
+                </span>
+              </span>
+              {canChange(user, t) && (
+                <span className="trash-actions">
+                  <button
+                    type="button"
+                    className="btn btn-small"
+                    aria-label={`Restore ${t.title}`}
+                    disabled={busy !== null}
+                    onClick={() =>
+                      void act(
+                        t.id,
+                        () => library.restore(t.id),
+                        `“${t.title}” is back in the gallery.`,
+                      )
+                    }
+                  >
+                    <RestoreIcon /> Restore
+                  </button>
+                  <button
+                    type="button"
+                    className="btn btn-small btn-danger-ghost"
+                    aria-label={`Delete ${t.title} for good`}
+                    disabled={busy !== null}
+                    onClick={() =>
+                      void act(t.id, () => library.purge(t.id), `“${t.title}” is gone for good.`)
+                    }
+                  >
+                    Delete for good
+                  </button>
+                </span>
+              )}
+            </li>
+          ))}
+        </ul>
+      )}
+      <ConfirmDialog
+        open={confirm}
+        title={`Empty the trash (${mine.length})?`}
+        confirmLabel="Empty trash"
+        danger
+        onConfirm={() => {
+          setConfirm(false);
+          void act('*', () => library.emptyTrash(), 'The trash is empty.');
+        }}
+        onCancel={() => {
+          setConfirm(false);
+        }}
+      >
+        <p>These pictures are removed for good at every node. This cannot be undone.</p>
+      </ConfirmDialog>
+    </div>
+  );
+}
+
+/** The kept small thumbnail, or a striped shape of the picture's proportions without one. */
+function TrashThumb({ item }: { item: TrashItem }) {
+  const [failed, setFailed] = useState(false);
+  const shape = { aspectRatio: `${item.width} / ${item.height}` };
+  if (failed) return <span className="trash-shape" style={shape} aria-hidden="true" />;
+  return (
+    <img
+      className="trash-shape"
+      style={shape}
+      src={trashThumbUrl(item.id)}
+      alt=""
+      loading="lazy"
+      onError={() => {
+        setFailed(true);
+      }}
+    />
+  );
+}
