@@ -7,7 +7,7 @@ import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { buffer } from 'node:stream/consumers';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { NotFoundError, PayloadTooLargeError } from '../core/errors.js';
+import { BadRequestError, NotFoundError, PayloadTooLargeError } from '../core/errors.js';
 import type { BlobStore } from './blob-store.js';
 
 export interface ContractSubject {
@@ -179,6 +179,24 @@ export function blobStoreContract(
       const hash = sha(bytes);
       await expect(store.receive(hash, 10, chunked(bytes), 0)).rejects.toThrow(/longer/);
       expect(await store.has(hash)).toBe(false);
+    });
+
+    it('refuses a source destroyed before its end at once, keeping nothing', async () => {
+      const source = new Readable({ read() {} });
+      source.push(Buffer.from('partial'));
+      source.destroy();
+      await expect(store.stage(source, 10_000)).rejects.toBeInstanceOf(BadRequestError);
+      expect(await store.ids()).toEqual(new Set());
+    });
+
+    it('lists the hashes of the committed blobs, not staged, trashed or named ones', async () => {
+      expect(await store.ids()).toEqual(new Set());
+      const kept = await put(store, bytesOf(1000));
+      const trashed = await put(store, bytesOf(2000));
+      await store.trash(trashed);
+      await store.stage(chunked(bytesOf(3000)), 10_000);
+      await store.putNamed('thumb.webp', Buffer.from('x'));
+      expect(await store.ids()).toEqual(new Set([kept]));
     });
 
     it('moves deleted bytes to the trash, restores them, and sweeps them after the retention', async () => {

@@ -47,6 +47,11 @@ export interface BlobStore {
   discard(staged: StagedBlob): Promise<void>;
 
   has(hash: string): Promise<boolean>;
+  /**
+   * Every blob's hash, in one listing (S3: a request per 1000 objects, not one per blob), for
+   * checks over the whole library. A snapshot: re-check with `has` before acting on one.
+   */
+  ids(): Promise<Set<string>>;
   /** The blob's size in bytes, or null when it is not in the store. */
   size(hash: string): Promise<number | null>;
   /** The whole blob or an inclusive byte range; rejects with NotFoundError when absent. */

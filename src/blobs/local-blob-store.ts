@@ -76,6 +76,14 @@ export class LocalBlobStore implements BlobStore, BatchBlobStore {
     return sizeOf(this.path(hash));
   }
 
+  async ids(): Promise<Set<string>> {
+    const ids = new Set<string>();
+    for (const entry of await readdir(this.blobsDir, { recursive: true, withFileTypes: true })) {
+      if (entry.isFile() && isSha256Hex(entry.name)) ids.add(entry.name);
+    }
+    return ids;
+  }
+
   async stage(source: Readable, limit: number): Promise<StagedBlob> {
     const token = randomUUID();
     const { hash, size } = await stageFile(source, join(this.tmpDir, token), limit);

@@ -7,7 +7,7 @@ import { createReadStream, createWriteStream } from 'node:fs';
 import { rm, stat } from 'node:fs/promises';
 import { Transform, type Readable, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { PayloadTooLargeError } from '../core/errors.js';
+import { BadRequestError, PayloadTooLargeError } from '../core/errors.js';
 
 /**
  * Streams `source` into `file` (created, fsynced on close), hashing as it goes. Fails with
@@ -18,6 +18,11 @@ export async function stageFile(
   file: string,
   limit: number,
 ): Promise<{ hash: string; size: number }> {
+  // Destroyed before its end (busboy does that to a file part cut off when the whole body had
+  // arrived before the route read it): `pipeline` would wait for it forever.
+  if (source.destroyed && !source.readableEnded) {
+    throw new BadRequestError('The multipart body is malformed: the file ends early.');
+  }
   const hash = createHash('sha256');
   let size = 0;
   const meter = new Transform({

@@ -158,6 +158,27 @@ export class S3BlobStore implements BlobStore {
     return this.head(this.key('blobs', hash));
   }
 
+  async ids(): Promise<Set<string>> {
+    const prefix = `${this.prefix}blobs/`;
+    const ids = new Set<string>();
+    let token: string | undefined;
+    do {
+      const page = await this.client.send(
+        new ListObjectsV2Command({
+          Bucket: this.bucket,
+          Prefix: prefix,
+          ...(token === undefined ? {} : { ContinuationToken: token }),
+        }),
+      );
+      for (const entry of page.Contents ?? []) {
+        const hash = entry.Key?.slice(prefix.length) ?? '';
+        if (isSha256Hex(hash)) ids.add(hash);
+      }
+      token = page.IsTruncated === true ? page.NextContinuationToken : undefined;
+    } while (token !== undefined);
+    return ids;
+  }
+
   async stage(source: Readable, limit: number): Promise<StagedBlob> {
     const token = randomUUID();
     const { hash, size } = await stageFile(source, join(this.tmpDir, token), limit);

@@ -6,6 +6,7 @@ import { AccountService } from '../accounts/account.service.js';
 import { Username } from '../http/schemas.js';
 import { openReplicaState } from '../oplog/replica-state.js';
 import { openSqliteStore } from '../storage/metadata/sqlite.js';
+import { openMetadataStore } from '../storage/metadata/store.js';
 import { SiteIdentityRepository } from '../storage/metadata/site-identity.repository.js';
 
 export function userCommand(): Command {
@@ -15,12 +16,21 @@ export function userCommand(): Command {
     .description("Add an account to a node's data directory (it replicates to the cluster)")
     .argument('<name>', 'username')
     .option('--data <dir>', 'data directory (env MOSAIC_DATA)')
+    .option(
+      '--database <url>',
+      "the site's PostgreSQL, when its nodes run with --database (env MOSAIC_DATABASE)",
+    )
     .option('--password-stdin', 'read the password from standard input')
     .option('--admin', 'make the account an administrator')
     .action(
-      async (name: string, flags: { data?: string; passwordStdin?: boolean; admin?: boolean }) => {
+      async (
+        name: string,
+        flags: { data?: string; database?: string; passwordStdin?: boolean; admin?: boolean },
+      ) => {
+        const database = flags.database ?? process.env['MOSAIC_DATABASE'];
         const dataDir = flags.data ?? process.env['MOSAIC_DATA'];
-        if (!dataDir) throw new Error('Give the data directory with --data or MOSAIC_DATA.');
+        if (!dataDir && !database)
+          throw new Error('Give the data directory with --data or MOSAIC_DATA.');
         const username = Username.safeParse(name);
         if (!username.success)
           throw new Error(username.error.issues[0]?.message ?? 'Invalid username.');
@@ -29,12 +39,12 @@ export function userCommand(): Command {
           : await prompt(`Password for ${name}: `);
         if (password.length < 8) throw new Error('A password has at least 8 characters.');
 
-        const dbFile = join(dataDir, 'mosaic.db');
-        if (!existsSync(dbFile))
-          throw new Error(`No Mosaic node data in ${dataDir} (run "mosaic node" first).`);
         // Writing through the node's own change log makes the account an operation like any
-        // other, so it replicates. WAL lets this run while the node is up.
-        const store = openSqliteStore(dbFile);
+        // other, so it replicates. WAL lets this run while the node is up; on PostgreSQL the
+        // site's processes see the new row at once.
+        const store = database
+          ? await openMetadataStore(database)
+          : openSqliteStore(sqliteFileIn(dataDir ?? ''));
         try {
           const identity = await new SiteIdentityRepository(store).load();
           const { accounts, changes } = openReplicaState(store, identity.id);
@@ -50,6 +60,13 @@ export function userCommand(): Command {
       },
     );
   return user;
+}
+
+function sqliteFileIn(dataDir: string): string {
+  const dbFile = join(dataDir, 'mosaic.db');
+  if (!existsSync(dbFile))
+    throw new Error(`No Mosaic node data in ${dataDir} (run "mosaic node" first).`);
+  return dbFile;
 }
 
 export async function readStdin(): Promise<string> {

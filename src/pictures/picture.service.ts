@@ -265,13 +265,16 @@ export class PictureService {
   /**
    * At start: settles every picture whose flag disagrees with the store or whose bytes are not
    * where its state says (a crash between a move and its record, or an older version's race).
-   * Returns how many were repaired. (One `has` per picture: a stat locally, a HEAD on S3.)
+   * Returns how many were repaired.
    */
   async repairAllBytes(): Promise<number> {
     const { pictures, blobs } = this.deps;
     let repaired = 0;
+    // One listing of the store, not a request per picture (S3: a HEAD each made a start take
+    // minutes on a large library); settleBytes checks again under the picture's lock.
+    const stored = await blobs.ids();
     for (const row of await pictures.byteFlags()) {
-      const present = await blobs.has(row.id);
+      const present = stored.has(row.id);
       const consistent = row.alive ? row.hasBlob === present : !row.hasBlob && !present;
       if (consistent) continue;
       await this.settleBytes(row.id);

@@ -6,12 +6,11 @@
  */
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { beforeAll, describe, expect, test } from 'vitest';
 import { newClusterKey } from '../helpers/cluster.js';
 import {
   ADMIN_PASSWORD,
   api,
-  cleanup,
   login,
   makeImage,
   makeTempDir,
@@ -26,6 +25,7 @@ import {
   type RawResponse,
   type RouteEntry,
 } from './http-raw.js';
+import { describeEachBackend } from '../helpers/backends.js';
 
 /** Every route anyone may call without an account, and why (design.md). */
 const PUBLIC_ROUTES = [
@@ -73,89 +73,94 @@ const PUBLIC_ROUTES = [
   'HEAD /api/s/:id/pictures/:pictureId/file',
 ];
 
-let node: NodeProcess;
-let routes: RouteEntry[];
+describeEachBackend('route authentication', (backend) => {
+  let node: NodeProcess;
+  let routes: RouteEntry[];
 
-beforeAll(async () => {
-  const folder = join(await makeTempDir('mosaic-attack-folder-'), 'f');
-  await mkdir(folder);
-  node = await startNode({
-    args: ['--log-level', 'debug', '--cluster-key', newClusterKey(), '--folder', folder],
-  });
-  routes = await routeTable(node);
-  // Something to steal: a picture in the library.
-  const admin = api(node.url, await login(node.url, 'admin', ADMIN_PASSWORD));
-  const upload = { file: await makeImage({ seed: 7 }), fields: { title: 'Private' } };
-  expect((await admin.upload(upload)).status).toBe(201);
-});
-
-afterAll(async () => {
-  await cleanup();
-});
-
-describe('every route refuses anonymous callers unless it is public', () => {
-  test('the review: /%61pi/pictures, /%61pi/cluster and the file routes, anonymously', async () => {
+  beforeAll(async () => {
+    const folder = join(await makeTempDir('mosaic-attack-folder-'), 'f');
+    await mkdir(folder);
+    node = await startNode({
+      args: [
+        '--log-level',
+        'debug',
+        '--cluster-key',
+        newClusterKey(),
+        // A site on PostgreSQL has no synced folders (their routes are there all the same).
+        ...(backend.name === 'local' ? ['--folder', folder] : []),
+      ],
+    });
+    routes = await routeTable(node);
+    // Something to steal: a picture in the library.
     const admin = api(node.url, await login(node.url, 'admin', ADMIN_PASSWORD));
-    const list = await admin.get<{ items: { id: string }[] }>('/api/pictures');
-    const id = list.body.items[0]?.id ?? '';
-    for (const path of [
-      '/%61pi/pictures',
-      `/%61pi/pictures/${id}`,
-      `/%61pi/pictures/${id}/file`,
-      `/%61pi/pictures/${id}/thumb?size=large`,
-      '/%61pi/cluster',
-      '/%61pi/folders',
-    ]) {
-      const res = await rawRequest(node.url, 'GET', path);
-      expect({ path, status: res.status }).toEqual({ path, status: 401 });
-      expect(res.body).not.toContain(id);
-    }
+    const upload = { file: await makeImage({ seed: 7 }), fields: { title: 'Private' } };
+    expect((await admin.upload(upload)).status).toBe(201);
   });
 
-  test('the public routes are exactly the expected list', () => {
-    const open = routes.filter((r) => r.access === 'public').map((r) => `${r.method} ${r.url}`);
-    expect(open.sort()).toEqual([...PUBLIC_ROUTES].sort());
-    // The sweep below covers a real table: the API, the peer API and the admin route.
-    expect(routes.filter((r) => r.access === 'account').length).toBeGreaterThan(30);
-    expect(routes.filter((r) => r.access === 'peer').length).toBeGreaterThan(10);
-    expect(routes.filter((r) => r.access === 'admin').map((r) => r.url)).toContain('/metrics');
-  });
-
-  test('each other route answers 401 to an anonymous request, in every spelling', async () => {
-    const failures: string[] = [];
-    let requests = 0;
-    for (const route of routes.filter((r) => r.access !== 'public')) {
-      for (const variant of pathVariants(concretePath(route.url))) {
-        const res = await rawRequest(node.url, route.method, variant.path);
-        requests++;
-        const what = `${route.method} ${variant.path} (${route.url}, ${variant.name})`;
-        const allowed = variant.sameRoute ? [401] : [400, 401, 404];
-        // A browser navigation that matches nothing gets the web app's page (no data in it).
-        if (!variant.sameRoute && isAppPage(res)) continue;
-        if (!allowed.includes(res.status)) failures.push(`${what}: ${res.status}`);
-        else if (route.method !== 'HEAD' && !/"error":\{"code"/.test(res.body))
-          failures.push(`${what}: not the error shape: ${res.body.slice(0, 80)}`);
+  describe('every route refuses anonymous callers unless it is public', () => {
+    test('the review: /%61pi/pictures, /%61pi/cluster and the file routes, anonymously', async () => {
+      const admin = api(node.url, await login(node.url, 'admin', ADMIN_PASSWORD));
+      const list = await admin.get<{ items: { id: string }[] }>('/api/pictures');
+      const id = list.body.items[0]?.id ?? '';
+      for (const path of [
+        '/%61pi/pictures',
+        `/%61pi/pictures/${id}`,
+        `/%61pi/pictures/${id}/file`,
+        `/%61pi/pictures/${id}/thumb?size=large`,
+        '/%61pi/cluster',
+        '/%61pi/folders',
+      ]) {
+        const res = await rawRequest(node.url, 'GET', path);
+        expect({ path, status: res.status }).toEqual({ path, status: 401 });
+        expect(res.body).not.toContain(id);
       }
-    }
-    expect(failures).toEqual([]);
-    expect(requests).toBeGreaterThan(500);
+    });
+
+    test('the public routes are exactly the expected list', () => {
+      const open = routes.filter((r) => r.access === 'public').map((r) => `${r.method} ${r.url}`);
+      expect(open.sort()).toEqual([...PUBLIC_ROUTES].sort());
+      // The sweep below covers a real table: the API, the peer API and the admin route.
+      expect(routes.filter((r) => r.access === 'account').length).toBeGreaterThan(30);
+      expect(routes.filter((r) => r.access === 'peer').length).toBeGreaterThan(10);
+      expect(routes.filter((r) => r.access === 'admin').map((r) => r.url)).toContain('/metrics');
+    });
+
+    test('each other route answers 401 to an anonymous request, in every spelling', async () => {
+      const failures: string[] = [];
+      let requests = 0;
+      for (const route of routes.filter((r) => r.access !== 'public')) {
+        for (const variant of pathVariants(concretePath(route.url))) {
+          const res = await rawRequest(node.url, route.method, variant.path);
+          requests++;
+          const what = `${route.method} ${variant.path} (${route.url}, ${variant.name})`;
+          const allowed = variant.sameRoute ? [401] : [400, 401, 404];
+          // A browser navigation that matches nothing gets the web app's page (no data in it).
+          if (!variant.sameRoute && isAppPage(res)) continue;
+          if (!allowed.includes(res.status)) failures.push(`${what}: ${res.status}`);
+          else if (route.method !== 'HEAD' && !/"error":\{"code"/.test(res.body))
+            failures.push(`${what}: not the error shape: ${res.body.slice(0, 80)}`);
+        }
+      }
+      expect(failures).toEqual([]);
+      expect(requests).toBeGreaterThan(500);
+    });
+
+    test('a path that matches no route gets the JSON 404, which names nothing', async () => {
+      for (const path of ['/api/nope', '/%61pi/nope', '/API/PICTURES', '/peer/nope', '//api']) {
+        const res = await rawRequest(node.url, 'GET', path);
+        expect(res.status).toBe(404);
+        expect(JSON.parse(res.body)).toEqual({
+          error: { code: 'not_found', message: 'No such route (GET).' },
+        });
+      }
+    });
   });
 
-  test('a path that matches no route gets the JSON 404, which names nothing', async () => {
-    for (const path of ['/api/nope', '/%61pi/nope', '/API/PICTURES', '/peer/nope', '//api']) {
-      const res = await rawRequest(node.url, 'GET', path);
-      expect(res.status).toBe(404);
-      expect(JSON.parse(res.body)).toEqual({
-        error: { code: 'not_found', message: 'No such route (GET).' },
-      });
-    }
-  });
+  function isAppPage(res: RawResponse): boolean {
+    return (
+      res.status === 200 &&
+      (res.headers['content-type'] ?? '').startsWith('text/html') &&
+      (res.body === '' || res.body.includes('<div id="root"></div>'))
+    );
+  }
 });
-
-function isAppPage(res: RawResponse): boolean {
-  return (
-    res.status === 200 &&
-    (res.headers['content-type'] ?? '').startsWith('text/html') &&
-    (res.body === '' || res.body.includes('<div id="root"></div>'))
-  );
-}

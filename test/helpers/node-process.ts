@@ -16,6 +16,8 @@ export const BIN = join(REPO_ROOT, 'bin', 'mosaic.js');
 export const ADMIN_PASSWORD = 'admin-password-for-tests';
 
 const START_TIMEOUT_MS = 20_000;
+/** A node on the shared backend migrates a fresh PostgreSQL database first: more on a busy box. */
+const SHARED_START_TIMEOUT_MS = 60_000;
 const STOP_TIMEOUT_MS = 10_000;
 const KEPT_LINES = 200;
 
@@ -31,6 +33,28 @@ export interface StartOptions {
    * its own process, so the pid is node's and SIGKILL reaches it).
    */
   readonly wrap?: readonly string[];
+  /**
+   * 'local': SQLite and files under the data dir even inside a describeEachBackend 'shared'
+   * suite (./backends.ts), e.g. for a node with --folder. Default: the suite's backend.
+   */
+  readonly backend?: 'local';
+}
+
+/**
+ * Where nodes started from now on keep their metadata and bytes: set by describeEachBackend
+ * (./backends.ts) for its 'shared' suite, null (SQLite and files under --data) otherwise.
+ */
+export interface NodePlacement {
+  /** The environment that puts a new node with this data dir on the shared backend. */
+  place(dataDir: string): Promise<Readonly<Record<string, string>>>;
+  /** The PostgreSQL URL of the node with this data dir, if it is on the shared backend. */
+  databaseOf(dataDir: string): string | undefined;
+}
+
+let placement: NodePlacement | null = null;
+
+export function setNodePlacement(next: NodePlacement | null): void {
+  placement = next;
 }
 
 /** A parsed pino line (or `{msg: <raw>}` for a line that is not JSON). */
@@ -79,15 +103,21 @@ export async function startNode(options: StartOptions = {}): Promise<NodeProcess
   for (const [key, value] of Object.entries(process.env)) {
     if (value !== undefined && !key.startsWith('MOSAIC_')) env[key] = value;
   }
+  const placed =
+    placement === null || options.backend === 'local' ? {} : await placement.place(dataDir);
   // No LAN discovery unless a test asks for it: test nodes must not find each other by accident.
   Object.assign(
     env,
     { MOSAIC_ADMIN_PASSWORD: ADMIN_PASSWORD, MOSAIC_DISCOVERY: 'off' },
+    placed,
     options.env,
   );
 
+  const startTimeoutMs = 'MOSAIC_DATABASE' in placed ? SHARED_START_TIMEOUT_MS : START_TIMEOUT_MS;
+  const spawnIt = (port: string) =>
+    spawnNode(dataDir, port, env, options.args ?? [], options.wrap ?? [], startTimeoutMs);
   let port = '0';
-  let current = await spawnNode(dataDir, port, env, options.args ?? [], options.wrap ?? []);
+  let current = await spawnIt(port);
   port = new URL(current.url).port;
 
   const handle: NodeProcess = {
@@ -110,7 +140,7 @@ export async function startNode(options: StartOptions = {}): Promise<NodeProcess
     },
     async restart() {
       if (!hasExited(current.child)) await handle.stop();
-      current = await spawnNode(dataDir, port, env, options.args ?? [], options.wrap ?? []);
+      current = await spawnIt(port);
     },
     waitForLog(match, timeoutMs = 10_000) {
       return waitFor(() => current.logs.find(match), { timeoutMs, what: 'a matching log line' });
@@ -131,6 +161,7 @@ async function spawnNode(
   env: Record<string, string>,
   args: readonly string[],
   wrap: readonly string[],
+  startTimeoutMs: number,
 ): Promise<Spawned> {
   const command = [
     ...wrap,
@@ -171,8 +202,8 @@ async function spawnNode(
       );
     };
     const timer = setTimeout(() => {
-      fail(`did not report "node listening" within ${START_TIMEOUT_MS} ms`);
-    }, START_TIMEOUT_MS);
+      fail(`did not report "node listening" within ${startTimeoutMs} ms`);
+    }, startTimeoutMs);
     // 'close' (not 'exit') comes after stderr is drained, so the message has all of it.
     const onClose = (code: number | null, signal: NodeJS.Signals | null) => {
       fail(`exited before listening (code ${code}, signal ${signal})`);
@@ -257,7 +288,10 @@ export async function filesUnder(dir: string): Promise<string[]> {
   }
 }
 
-/** Runs `mosaic user add` against a data dir (works while the node runs). */
+/**
+ * Runs `mosaic user add` against a data dir (works while the node runs); for a node on the
+ * shared backend, against its PostgreSQL database.
+ */
 export async function addUser(
   dataDir: string,
   username: string,
@@ -266,6 +300,8 @@ export async function addUser(
 ): Promise<void> {
   const args = [BIN, 'user', 'add', username, '--data', dataDir, '--password-stdin'];
   if (admin) args.push('--admin');
+  const database = placement?.databaseOf(dataDir);
+  if (database !== undefined) args.push('--database', database);
   const child = spawn(process.execPath, args, {
     cwd: REPO_ROOT,
     stdio: ['pipe', 'pipe', 'pipe'],

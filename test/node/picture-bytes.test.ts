@@ -4,13 +4,11 @@
  * at once when asked for, and at start for every such row.
  */
 import { createHash } from 'node:crypto';
-import { rename } from 'node:fs/promises';
-import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, expect, it } from 'vitest';
+import { describeEachBackend } from '../helpers/backends.js';
 import {
   ADMIN_PASSWORD,
   api,
-  cleanup,
   login,
   makeImage,
   startNode,
@@ -21,42 +19,39 @@ import {
   type Picture,
 } from '../helpers/node-process.js';
 
-let node: NodeProcess;
+describeEachBackend('a listed picture whose bytes are not in the store', (backend) => {
+  let node: NodeProcess;
 
-beforeAll(async () => {
-  node = await startNode();
-});
-afterAll(async () => {
-  await cleanup();
-});
-
-async function client(): Promise<Api> {
-  return api(node.url, await login(node.url, 'admin', ADMIN_PASSWORD));
-}
-
-async function uploadOne(seed: number): Promise<Picture> {
-  const res = await (
-    await client()
-  ).upload<Picture>({
-    file: await makeImage({ seed }),
-    fields: { title: `bytes ${seed}` },
+  beforeAll(async () => {
+    node = await startNode();
   });
-  expect(res.status).toBe(201);
-  return res.body;
-}
 
-/** Moves a blob to the trash behind the node's back, leaving its row saying "has blob". */
-async function trashBehindItsBack(id: string): Promise<void> {
-  await rename(join(node.dataDir, 'blobs', id.slice(0, 2), id), join(node.dataDir, 'trash', id));
-}
+  async function client(): Promise<Api> {
+    return api(node.url, await login(node.url, 'admin', ADMIN_PASSWORD));
+  }
 
-async function sha256Of(res: Response): Promise<string> {
-  return createHash('sha256')
-    .update(Buffer.from(await res.arrayBuffer()))
-    .digest('hex');
-}
+  async function uploadOne(seed: number): Promise<Picture> {
+    const res = await (
+      await client()
+    ).upload<Picture>({
+      file: await makeImage({ seed }),
+      fields: { title: `bytes ${seed}` },
+    });
+    expect(res.status).toBe(201);
+    return res.body;
+  }
 
-describe('a listed picture whose bytes are not in the store', () => {
+  /** Moves a blob to the trash behind the node's back, leaving its row saying "has blob". */
+  async function trashBehindItsBack(id: string): Promise<void> {
+    await backend.trashBehindItsBack(node, id);
+  }
+
+  async function sha256Of(res: Response): Promise<string> {
+    return createHash('sha256')
+      .update(Buffer.from(await res.arrayBuffer()))
+      .digest('hex');
+  }
+
   it('answers 503 in the error shape, then the node restores the bytes', async () => {
     const picture = await uploadOne(501);
     const c = await client();

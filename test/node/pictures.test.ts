@@ -4,15 +4,12 @@
  * logout, health, metrics and OpenAPI docs. Tests run in order and share the node.
  */
 import { createHash } from 'node:crypto';
-import { existsSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import sharp from 'sharp';
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { beforeAll, expect, test } from 'vitest';
+import { describeEachBackend } from '../helpers/backends.js';
 import {
   ADMIN_PASSWORD,
   api,
-  cleanup,
   filesUnder,
   login,
   makeImage,
@@ -25,72 +22,70 @@ import {
 
 const sha256 = (bytes: Uint8Array) => createHash('sha256').update(bytes).digest('hex');
 
-let node: NodeProcess;
-let cookie: string;
-let admin: Api;
-/** Pictures that should be visible, by id. */
-const alive = new Map<string, Picture>();
-/** Ids whose bytes should be in <data>/trash. */
-const trashed = new Set<string>();
+describeEachBackend('pictures', (backend) => {
+  let node: NodeProcess;
+  let cookie: string;
+  let admin: Api;
+  /** Pictures that should be visible, by id. */
+  const alive = new Map<string, Picture>();
+  /** Ids whose bytes should be in the trash. */
+  const trashed = new Set<string>();
 
-let sunset: { bytes: Buffer; picture: Picture };
-let tokenForRestart = '';
+  let sunset: { bytes: Buffer; picture: Picture };
+  let tokenForRestart = '';
 
-beforeAll(async () => {
-  node = await startNode();
-  cookie = await login(node.url, 'admin', ADMIN_PASSWORD);
-  admin = api(node.url, cookie);
-});
+  beforeAll(async () => {
+    node = await startNode();
+    cookie = await login(node.url, 'admin', ADMIN_PASSWORD);
+    admin = api(node.url, cookie);
+  });
 
-afterAll(cleanup);
+  async function upload(
+    client: Api,
+    bytes: Buffer,
+    fields: Record<string, string>,
+    expected = 201,
+  ): Promise<Picture> {
+    const res = await client.upload<Picture>({ file: bytes, fields });
+    expect(res.status, JSON.stringify(res.body)).toBe(expected);
+    alive.set(res.body.id, res.body);
+    return res.body;
+  }
 
-async function upload(
-  client: Api,
-  bytes: Buffer,
-  fields: Record<string, string>,
-  expected = 201,
-): Promise<Picture> {
-  const res = await client.upload<Picture>({ file: bytes, fields });
-  expect(res.status, JSON.stringify(res.body)).toBe(expected);
-  alive.set(res.body.id, res.body);
-  return res.body;
-}
+  /** Follows nextCursor to the end; returns the pages. */
+  async function allPages(query: string): Promise<Picture[][]> {
+    const pages: Picture[][] = [];
+    let cursor: string | null = null;
+    do {
+      const suffix: string = cursor === null ? '' : `&cursor=${encodeURIComponent(cursor)}`;
+      const res = await admin.get<PictureList>(`/api/pictures?${query}${suffix}`);
+      expect(res.status, JSON.stringify(res.body)).toBe(200);
+      pages.push(res.body.items);
+      cursor = res.body.nextCursor;
+      expect(pages.length).toBeLessThan(1000);
+    } while (cursor !== null);
+    return pages;
+  }
 
-/** Follows nextCursor to the end; returns the pages. */
-async function allPages(query: string): Promise<Picture[][]> {
-  const pages: Picture[][] = [];
-  let cursor: string | null = null;
-  do {
-    const suffix: string = cursor === null ? '' : `&cursor=${encodeURIComponent(cursor)}`;
-    const res = await admin.get<PictureList>(`/api/pictures?${query}${suffix}`);
+  async function search(query: string): Promise<string[]> {
+    const res = await admin.get<PictureList>(`/api/pictures?${query}`);
     expect(res.status, JSON.stringify(res.body)).toBe(200);
-    pages.push(res.body.items);
-    cursor = res.body.nextCursor;
-    expect(pages.length).toBeLessThan(1000);
-  } while (cursor !== null);
-  return pages;
-}
+    return res.body.items.map((p) => p.title).sort();
+  }
 
-async function search(query: string): Promise<string[]> {
-  const res = await admin.get<PictureList>(`/api/pictures?${query}`);
-  expect(res.status, JSON.stringify(res.body)).toBe(200);
-  return res.body.items.map((p) => p.title).sort();
-}
+  async function mapLimit<T, R>(items: T[], limit: number, run: (item: T) => Promise<R>) {
+    const results: R[] = [];
+    let next = 0;
+    const worker = async () => {
+      while (next < items.length) {
+        const index = next++;
+        results[index] = await run(items[index] as T);
+      }
+    };
+    await Promise.all(Array.from({ length: limit }, worker));
+    return results;
+  }
 
-async function mapLimit<T, R>(items: T[], limit: number, run: (item: T) => Promise<R>) {
-  const results: R[] = [];
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) {
-      const index = next++;
-      results[index] = await run(items[index] as T);
-    }
-  };
-  await Promise.all(Array.from({ length: limit }, worker));
-  return results;
-}
-
-describe('pictures', () => {
   test('upload answers 201 with id = sha256 of the bytes; the same bytes again 200, stored once', async () => {
     const bytes = await makeImage({ width: 2000, height: 1000, format: 'jpeg', seed: 1 });
     const fields = {
@@ -116,10 +111,8 @@ describe('pictures', () => {
     expect(again.status).toBe(200);
     expect(again.body).toEqual(picture);
 
-    expect(await filesUnder(join(node.dataDir, 'blobs'))).toEqual([
-      join(picture.id.slice(0, 2), picture.id),
-    ]);
-    expect(await filesUnder(join(node.dataDir, 'tmp'))).toEqual([]);
+    expect(await backend.stored(node, 'blobs')).toEqual([picture.id]);
+    expect(await filesUnder(backend.scratch(node, 'tmp'))).toEqual([]);
     const list = await admin.get<PictureList>('/api/pictures');
     expect(list.body).toEqual({ items: [picture], nextCursor: null });
   });
@@ -136,9 +129,9 @@ describe('pictures', () => {
     if (!created) throw new Error('no 201');
     for (const r of results) expect(r.body).toEqual(created);
     expect((await admin.get<Picture>(`/api/pictures/${created.id}`)).body).toEqual(created);
-    const blobs = await filesUnder(join(node.dataDir, 'blobs'));
-    expect(blobs.filter((f) => f.endsWith(created.id))).toHaveLength(1);
-    expect(await filesUnder(join(node.dataDir, 'tmp'))).toEqual([]);
+    const blobs = await backend.stored(node, 'blobs');
+    expect(blobs.filter((f) => f === created.id)).toHaveLength(1);
+    expect(await filesUnder(backend.scratch(node, 'tmp'))).toEqual([]);
     // Not needed by the tests below.
     expect((await admin.delete(`/api/pictures/${created.id}`)).status).toBe(204);
     trashed.add(created.id);
@@ -322,11 +315,11 @@ describe('pictures', () => {
     expect(exact.map((p) => p.length)).toEqual([125, 125]);
   });
 
-  test('DELETE answers 204, then 404; the bytes move to <data>/trash/<id>', async () => {
+  test('DELETE answers 204, then 404; the bytes move to the trash', async () => {
     const cat = [...alive.values()].find((p) => p.title === 'Cat');
     if (!cat) throw new Error('no Cat');
-    const blob = join(node.dataDir, 'blobs', cat.id.slice(0, 2), cat.id);
-    const bytes = await readFile(blob);
+    const bytes = await backend.read(node, 'blobs', cat.id);
+    if (!bytes) throw new Error('no bytes for Cat');
 
     const res = await admin.delete(`/api/pictures/${cat.id}`);
     expect(res.status).toBe(204);
@@ -342,18 +335,19 @@ describe('pictures', () => {
     expect((await admin.delete(`/api/pictures/${cat.id}`)).status).toBe(404);
     expect((await admin.patch(`/api/pictures/${cat.id}`, { title: 'x' })).status).toBe(404);
     expect(await search('category=pets')).toEqual([]);
-    expect(existsSync(blob)).toBe(false);
-    expect((await readFile(join(node.dataDir, 'trash', cat.id))).equals(bytes)).toBe(true);
+    expect(await backend.stored(node, 'blobs')).not.toContain(cat.id);
+    expect((await backend.read(node, 'trash', cat.id))?.equals(bytes)).toBe(true);
     // The small thumbnail stays while the bytes are in the trash (the trash page shows it),
     // served only by the trash's route; the large one goes.
-    expect(existsSync(join(node.dataDir, 'thumbs', `${cat.id}.small.webp`))).toBe(true);
-    expect(existsSync(join(node.dataDir, 'thumbs', `${cat.id}.large.webp`))).toBe(false);
+    const thumbs = await backend.stored(node, 'thumbs');
+    expect(thumbs).toContain(`${cat.id}.small.webp`);
+    expect(thumbs).not.toContain(`${cat.id}.large.webp`);
 
     // The same bytes uploaded again make a living picture again.
     const back = await upload(admin, bytes, { title: 'Cat again', category: 'pets' });
     expect(back).toMatchObject({ id: cat.id, title: 'Cat again' });
     expect(await search('category=pets')).toEqual(['Cat again']);
-    expect(existsSync(blob)).toBe(true);
+    expect(await backend.stored(node, 'blobs')).toContain(cat.id);
   });
 
   test('an API token from POST /api/tokens works as Authorization: Bearer', async () => {
@@ -419,7 +413,7 @@ describe('pictures', () => {
     expect(Buffer.from(await file.arrayBuffer()).equals(sunset.bytes)).toBe(true);
     const thumb = await admin.fetch(`/api/pictures/${sunset.picture.id}/thumb?size=large`);
     expect((await sharp(Buffer.from(await thumb.arrayBuffer())).metadata()).width).toBe(1600);
-    expect(await filesUnder(join(node.dataDir, 'trash'))).toEqual([...trashed].sort());
+    expect(await backend.stored(node, 'trash')).toEqual([...trashed].sort());
     // A duplicate upload is still recognised.
     const again = await admin.upload<Picture>({ file: sunset.bytes, fields: { title: 'x' } });
     expect(again.status).toBe(200);

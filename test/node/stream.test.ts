@@ -3,45 +3,42 @@
  * a signed-in caller, announces picture changes made at this node and at a peer (once the
  * replicated bytes are there), and does not keep a stopping node waiting.
  */
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { beforeAll, expect, test } from 'vitest';
+import { describeEachBackend } from '../helpers/backends.js';
 import { TestCluster } from '../helpers/cluster.js';
-import { cleanup, makeImage, type Api, type Picture } from '../helpers/node-process.js';
+import { makeImage, type Api, type Picture } from '../helpers/node-process.js';
 
-let cluster: TestCluster;
-let a: Api;
-let b: Api;
+describeEachBackend('GET /api/stream', () => {
+  let cluster: TestCluster;
+  let a: Api;
+  let b: Api;
 
-beforeAll(async () => {
-  cluster = new TestCluster();
-  const [n1, n2] = await cluster.startAll(2);
-  if (!n1 || !n2) throw new Error('two nodes expected');
-  a = await n1.api();
-  b = await n2.api();
-});
+  beforeAll(async () => {
+    cluster = new TestCluster();
+    const [n1, n2] = await cluster.startAll(2);
+    if (!n1 || !n2) throw new Error('two nodes expected');
+    a = await n1.api();
+    b = await n2.api();
+  });
 
-afterAll(async () => {
-  await cleanup();
-});
+  /** Reads an event stream, keeping what arrived, until `until` finds what it wants. */
+  async function readStream(res: Response) {
+    if (!res.body) throw new Error('no body');
+    const reader = res.body.pipeThrough(new TextDecoderStream()).getReader();
+    let text = '';
+    return {
+      async until(match: (text: string) => boolean): Promise<string> {
+        while (!match(text)) {
+          const { value, done } = await reader.read();
+          if (done) throw new Error(`the stream ended; it said: ${text}`);
+          text += value;
+        }
+        return text;
+      },
+      cancel: () => reader.cancel(),
+    };
+  }
 
-/** Reads an event stream, keeping what arrived, until `until` finds what it wants. */
-async function readStream(res: Response) {
-  if (!res.body) throw new Error('no body');
-  const reader = res.body.pipeThrough(new TextDecoderStream()).getReader();
-  let text = '';
-  return {
-    async until(match: (text: string) => boolean): Promise<string> {
-      while (!match(text)) {
-        const { value, done } = await reader.read();
-        if (done) throw new Error(`the stream ended; it said: ${text}`);
-        text += value;
-      }
-      return text;
-    },
-    cancel: () => reader.cancel(),
-  };
-}
-
-describe('GET /api/stream', () => {
   test('needs a signed-in caller', async () => {
     const res = await fetch(`${cluster.url(0)}/api/stream`);
     expect(res.status).toBe(401);
