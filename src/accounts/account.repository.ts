@@ -23,7 +23,7 @@ export interface AccountRepository {
   getUser(username: string): Promise<User | null>;
   countUsers(): Promise<number>;
   /** Last writer (by HLC) wins. */
-  putUser(trx: Executor, user: User, hlc: string): Promise<void>;
+  putUser(trx: Executor, user: User, hlc: string, signOut?: boolean): Promise<void>;
   putToken(trx: Executor, token: TokenRecord & { tokenHash: string }, hlc: string): Promise<void>;
   /** A token that is not revoked (expiry is the caller's check), by the hash of its secret. */
   findToken(tokenHash: string): Promise<TokenRecord | null>;
@@ -65,11 +65,11 @@ export class SqlAccountRepository implements AccountRepository {
   }
 
   /**
-   * Last writer (by HLC) wins. When the password it leaves differs from the one before, the
-   * account's sessions end (here, and at every node as the operation reaches it): a changed or
-   * reset password signs out whoever had signed in with the old one.
+   * Last writer (by HLC) wins. With `signOut` (a password change or reset), when this put wins
+   * and changes the password, the account's sessions end (here, and at every node as the
+   * operation reaches it): whoever had signed in with the old password is signed out.
    */
-  async putUser(trx: Executor, user: User, hlc: string): Promise<void> {
+  async putUser(trx: Executor, user: User, hlc: string, signOut = false): Promise<void> {
     const hashOf = async () =>
       (
         await trx
@@ -98,7 +98,8 @@ export class SqlAccountRepository implements AccountRepository {
           .where('excluded.hlc', '>', (eb) => eb.ref('users.hlc')),
       )
       .execute();
-    if (before !== null && (await hashOf()) !== before) {
+    if (signOut && before !== null && before !== user.passwordHash) {
+      if ((await hashOf()) !== user.passwordHash) return; // a later put won
       await trx.deleteFrom('sessions').where('username', '=', user.username).execute();
     }
   }

@@ -39,9 +39,21 @@ export class AccountService {
     await this.setPassword(username, password, role);
   }
 
-  async setPassword(username: string, password: string, role: Role): Promise<void> {
+  /** `signOut`: a change of an existing password, which ends the account's sessions. */
+  async setPassword(
+    username: string,
+    password: string,
+    role: Role,
+    signOut = false,
+  ): Promise<void> {
     const passwordHash = await hashPassword(password);
-    await this.changes.commit({ kind: 'user.put', username, passwordHash, role });
+    await this.changes.commit({
+      kind: 'user.put',
+      username,
+      passwordHash,
+      role,
+      ...(signOut ? { signOut: true } : {}),
+    });
   }
 
   /**
@@ -64,7 +76,7 @@ export class AccountService {
     // 403, not 401: the caller is signed in (a 401 would sign the web app out).
     if (!user || !ok) throw new ForbiddenError('The current password is wrong.');
     // Every session of the account ends with the old password; the caller gets a new one.
-    await this.setPassword(user.username, newPassword, user.role);
+    await this.setPassword(user.username, newPassword, user.role, true);
     return this.openSession(user.username);
   }
 
@@ -80,7 +92,7 @@ export class AccountService {
     if (principal.role !== 'admin') throw new ForbiddenError('Only an admin may reset a password.');
     const user = await this.accounts.getUser(username);
     if (!user) throw new NotFoundError('Account');
-    await this.setPassword(user.username, newPassword, user.role);
+    await this.setPassword(user.username, newPassword, user.role, true);
   }
 
   /** Creates the `admin` account on a node's first start; returns whether it did. */

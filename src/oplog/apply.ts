@@ -56,6 +56,7 @@ export async function applyOp(trx: Executor, targets: ApplyTargets, op: Op): Pro
         trx,
         { username: body.username, passwordHash: body.passwordHash, role: body.role },
         op.hlc,
+        body.signOut === true,
       );
       return [];
     case 'file.put':

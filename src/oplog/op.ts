@@ -50,6 +50,12 @@ export interface UserPut {
   readonly username: string;
   readonly passwordHash: string;
   readonly role: Role;
+  /**
+   * A password change or reset: the account's sessions end at every node where this put wins.
+   * Absent for an account's creation (two nodes seeding `admin` with the same password make
+   * two different hashes: the one that loses must not sign anybody out).
+   */
+  readonly signOut?: true | undefined;
 }
 
 export interface TokenPut {

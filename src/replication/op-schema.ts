@@ -78,6 +78,7 @@ const OpBodySchema = z.discriminatedUnion('kind', [
     username: Text(64),
     passwordHash: Text(512),
     role: z.enum(['admin', 'user']),
+    signOut: z.literal(true).optional(),
   }),
   z.strictObject({
     kind: z.literal('file.put'),

@@ -1,0 +1,36 @@
+import { expect, it } from 'vitest';
+import { describeEachDialect } from '../../test/helpers/dialects.js';
+import { SqlAccountRepository } from './account.repository.js';
+
+const hlc = (n: number) =>
+  `${String(1_700_000_000_000 + n).padStart(16, '0')}-0000-aaaaaaaaaaaaaaaa`;
+const admin = (hash: string) => ({ username: 'admin', passwordHash: hash, role: 'admin' as const });
+
+describeEachDialect('accounts: when a replicated password ends sessions', (ctx) => {
+  it('two nodes seeding the same account: the losing hash signs nobody out', async () => {
+    const store = await ctx.open();
+    const accounts = new SqlAccountRepository(store);
+    await accounts.putUser(store.db, admin('hash-of-this-node'), hlc(1));
+    await accounts.createSession('s1', 'admin', 10, 10_000);
+    // The other node's seed (same password, another salt) arrives and wins by HLC.
+    await accounts.putUser(store.db, admin('hash-of-the-other-node'), hlc(2));
+    expect(await accounts.findSession('s1', 20)).toEqual({ username: 'admin' });
+    expect((await accounts.getUser('admin'))?.passwordHash).toBe('hash-of-the-other-node');
+  });
+
+  it('a password change or reset ends the sessions where it wins, not where it loses', async () => {
+    const store = await ctx.open();
+    const accounts = new SqlAccountRepository(store);
+    await accounts.putUser(store.db, admin('old'), hlc(1));
+    await accounts.createSession('s1', 'admin', 10, 10_000);
+    // A change that a later put already overtook changes nothing and signs nobody out.
+    await accounts.putUser(store.db, admin('newest'), hlc(5));
+    await accounts.createSession('s2', 'admin', 10, 10_000);
+    await accounts.putUser(store.db, admin('stale-change'), hlc(3), true);
+    expect(await accounts.findSession('s2', 20)).toEqual({ username: 'admin' });
+    // A change that wins ends every session of the account.
+    await accounts.putUser(store.db, admin('changed'), hlc(9), true);
+    expect(await accounts.findSession('s1', 20)).toBeNull();
+    expect(await accounts.findSession('s2', 20)).toBeNull();
+  });
+});
