@@ -388,8 +388,10 @@ export async function startNode(
       blobs,
       retentionMs,
       log,
+      config,
+      nodeId: identity.id,
       selfUrl: () => selfUrl,
-      staticPeers: config.peers,
+      httpPort: () => (app.server.address() as AddressInfo).port,
       // Their small thumbnails stayed for the trash page.
       onSwept: async (removed) => {
         for (const id of removed) await thumbs.remove(id);
@@ -403,16 +405,6 @@ export async function startNode(
         const abandoned = await tus.sweep();
         if (abandoned > 0) log.info({ abandoned }, 'unfinished resumable uploads removed');
       },
-      discovery:
-        config.clusterKey !== undefined && config.discovery === 'on'
-          ? {
-              clusterKey: config.clusterKey,
-              nodeId: identity.id,
-              httpPort: () => (app.server.address() as AddressInfo).port,
-              discoveryPort: config.discoveryPort,
-              host: config.host,
-            }
-          : null,
     }),
   );
   // Sign-in back-off is per process (each answers its own sign-ins); swept here.

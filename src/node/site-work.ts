@@ -5,6 +5,7 @@
  */
 import type { Logger } from 'pino';
 import type { BlobStore } from '../blobs/blob-store.js';
+import type { NodeConfig } from '../config/node-config.js';
 import { defaultTargets, startDiscovery } from '../discovery/discovery.js';
 import type { BlobSync } from '../replication/blob-sync.js';
 import type { Replicator } from '../replication/replicator.js';
@@ -22,16 +23,14 @@ export interface SiteWorkDeps {
   /** Sweeps besides the blob trash (device uploads, sessions, sign-in back-off). */
   readonly sweepMore: () => Promise<void>;
   readonly log: Logger;
+  readonly config: Pick<
+    NodeConfig,
+    'peers' | 'clusterKey' | 'discovery' | 'discoveryPort' | 'host'
+  >;
+  readonly nodeId: string;
   /** Known once the server listens. */
   readonly selfUrl: () => string | null;
-  readonly staticPeers: readonly string[];
-  readonly discovery: {
-    readonly clusterKey: string;
-    readonly nodeId: string;
-    readonly httpPort: () => number;
-    readonly discoveryPort: number;
-    readonly host: string;
-  } | null;
+  readonly httpPort: () => number;
 }
 
 export function siteWork(deps: SiteWorkDeps): LeadWork {
@@ -55,16 +54,16 @@ export function siteWork(deps: SiteWorkDeps): LeadWork {
         });
       }, TRASH_SWEEP_INTERVAL_MS);
       sweeper.unref();
-      await replicator?.start(deps.selfUrl(), deps.staticPeers);
+      const { config } = deps;
+      await replicator?.start(deps.selfUrl(), config.peers);
       await blobSync.scanMissing();
-      const d = deps.discovery;
-      if (replicator !== null && d !== null) {
+      if (replicator !== null && config.clusterKey !== undefined && config.discovery === 'on') {
         discovery = await startDiscovery({
-          clusterKey: d.clusterKey,
-          nodeId: d.nodeId,
-          httpPort: d.httpPort(),
-          discoveryPort: d.discoveryPort,
-          targets: defaultTargets(d.host),
+          clusterKey: config.clusterKey,
+          nodeId: deps.nodeId,
+          httpPort: deps.httpPort(),
+          discoveryPort: config.discoveryPort,
+          targets: defaultTargets(config.host),
           log,
           onPeer: ({ url }) => {
             replicator.addPeer(url, 'discovered');
