@@ -5,8 +5,11 @@
  * - a picture uploaded through process 1 is served by process 3 at once, and a session opened
  *   at one process is valid at the others (both are rows of the shared database);
  * - uploads, edits and deletes spread over the three processes and the other site converge;
+ * - a group event created through one process, joined and voted through another and at the
+ *   other site, is published at both (the site's processes are one 2PC participant);
  * - SIGKILL of the process that leads the site (it holds the lease and talks to the peers)
- *   moves that work to another process within 5 s, and nothing is lost.
+ *   moves that work to another process within 5 s, and nothing is lost;
+ * - the sign-in back-off counts the tries made at every process.
  */
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import { freePort, newClusterKey } from '../helpers/cluster.js';
@@ -24,6 +27,8 @@ import {
   type PictureList,
 } from '../helpers/node-process.js';
 import { startPostgres, type PostgresServer } from '../helpers/postgres.js';
+import { inviteOf, Person, type EventJson } from '../events/events-helpers.js';
+import type { ClusterNode } from '../helpers/cluster.js';
 import { startSwift, type SwiftServer } from '../helpers/swift.js';
 
 let pg: PostgresServer | undefined;
@@ -127,6 +132,38 @@ test('three processes on PostgreSQL and S3 are one site, and survive losing thei
         what: 'every process and the other site to converge',
       });
     }
+
+    // A group event with site A's processes as one site: created through process 2, a person
+    // joins and adds a photo through process 3, another at site B; both accept; published.
+    const created = await a2.post<EventJson>('/api/events', { title: 'Scaled', votingSeconds: 60 });
+    expect(created.status, JSON.stringify(created.body)).toBe(201);
+    const event = created.body;
+    const everywhere = (ok: (e: EventJson) => boolean) =>
+      Promise.all(
+        [a1, a3, b].map((client) =>
+          waitFor(
+            async () => {
+              const res = await client.get<EventJson>(`/api/events/${event.id}`);
+              return res.status === 200 && ok(res.body) ? res.body : false;
+            },
+            { timeoutMs: 40_000, intervalMs: 100, what: 'both sites agreeing on the event' },
+          ),
+        ),
+      );
+    await everywhere((e) => e.phase === 'collecting');
+    const [p3] = site.slice(2) as [NodeProcess];
+    const atA = new Person('ann', { node: { url: p3.url } } as ClusterNode);
+    const atB = new Person('bob', { node: { url: single.url } } as ClusterNode);
+    for (const person of [atA, atB]) {
+      expect((await person.join(event, inviteOf(event))).status).toBe(200);
+      const added = await person.upload(event.id);
+      expect(added.status, JSON.stringify(added.body)).toBe(201);
+    }
+    await everywhere((e) => e.montageVersion === 2 && e.phase === 'collecting');
+    expect((await atA.vote(event.id, 2, 'accept')).status).toBe(200);
+    await everywhere((e) => e.phase === 'voting');
+    expect((await atB.vote(event.id, 2, 'accept')).status).toBe(200);
+    await everywhere((e) => e.phase === 'published');
 
     // SIGKILL the leader: another process takes the site's work over within 5 s.
     const leader = await waitFor(() => site.find((p) => p.logs.some((l) => l.msg === LEADS)), {
