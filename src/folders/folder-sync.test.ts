@@ -1,11 +1,10 @@
-import { folderChangeLog, localOf, storeFor } from './testing.js';
+import { folderChangeLog, localOf, storeFor, useTempDb } from './testing.js';
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdir, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import pino from 'pino';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { openDatabase, type Db } from '../db/database.js';
+import { describe, expect, it } from 'vitest';
+import { type Db } from '../db/database.js';
 import { OpLogRepository } from '../oplog/oplog.repository.js';
 import { FolderIndexRepository } from './folder-index.repository.js';
 import { FolderSync, hintedDirs } from './folder-sync.js';
@@ -14,13 +13,9 @@ import { ensureMarker, folderTrashDir } from './marker.js';
 let base: string;
 let db: Db;
 
-beforeEach(async () => {
-  base = await mkdtemp(join(tmpdir(), 'mosaic-folder-sync-'));
-  db = openDatabase(join(base, 'mosaic.db'));
-});
-afterEach(async () => {
-  db.close();
-  await rm(base, { recursive: true, force: true });
+useTempDb('mosaic-folder-sync-', (b, d) => {
+  base = b;
+  db = d;
 });
 
 function folderSync(root: string): FolderSync {

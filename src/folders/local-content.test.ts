@@ -1,12 +1,11 @@
-import { folderChangeLog, localOf } from './testing.js';
+import { folderChangeLog, localOf, useTempDb } from './testing.js';
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import pino from 'pino';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { openDatabase, type Db } from '../db/database.js';
+import { describe, expect, it } from 'vitest';
+import { type Db } from '../db/database.js';
 import { FolderIndexRepository } from './folder-index.repository.js';
 import { FolderSync } from './folder-sync.js';
 import { ensureMarker } from './marker.js';
@@ -14,13 +13,9 @@ import { ensureMarker } from './marker.js';
 let base: string;
 let db: Db;
 
-beforeEach(async () => {
-  base = await mkdtemp(join(tmpdir(), 'mosaic-local-content-'));
-  db = openDatabase(join(base, 'mosaic.db'));
-});
-afterEach(async () => {
-  db.close();
-  await rm(base, { recursive: true, force: true });
+useTempDb('mosaic-local-content-', (b, d) => {
+  base = b;
+  db = d;
 });
 
 function folderSync(root: string): FolderSync {

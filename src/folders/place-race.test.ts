@@ -4,18 +4,17 @@
  * version (at the path or as a conflict copy), never only a file in `.mosaic/trash/`.
  */
 import { createHash } from 'node:crypto';
-import { mkdir, mkdtemp, readFile, rm, utimes, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdir, readFile, rm, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import pino from 'pino';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { HybridClock } from '../core/hlc.js';
-import { openDatabase, type Db } from '../db/database.js';
+import { type Db } from '../db/database.js';
 import type { ContentSource } from './content-source.js';
 import { FolderIndexRepository } from './folder-index.repository.js';
 import { FolderSync } from './folder-sync.js';
-import { folderChangeLog, localOf } from './testing.js';
+import { folderChangeLog, localOf, useTempDb } from './testing.js';
 import { ensureMarker } from './marker.js';
 
 const SELF = 'aaaaaaaaaaaaaaa1';
@@ -24,13 +23,9 @@ const PEER = 'aaaaaaaaaaaaaaa2';
 let base: string;
 let db: Db;
 
-beforeEach(async () => {
-  base = await mkdtemp(join(tmpdir(), 'mosaic-place-race-'));
-  db = openDatabase(join(base, 'mosaic.db'));
-});
-afterEach(async () => {
-  db.close();
-  await rm(base, { recursive: true, force: true });
+useTempDb('mosaic-place-race-', (b, d) => {
+  base = b;
+  db = d;
 });
 
 const sha = (b: Buffer | string) => createHash('sha256').update(b).digest('hex');

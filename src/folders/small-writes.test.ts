@@ -4,21 +4,20 @@
  * (recent-content.ts); this node's own recorded writes drop out of the watcher's hints.
  */
 import { createHash } from 'node:crypto';
-import { mkdir, mkdtemp, readdir, readFile, rm, stat, utimes, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdir, readdir, readFile, stat, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import pino from 'pino';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { HybridClock } from '../core/hlc.js';
-import { openDatabase, type Db } from '../db/database.js';
+import { type Db } from '../db/database.js';
 import type { ContentSource } from './content-source.js';
 import { FolderIndexRepository } from './folder-index.repository.js';
 import { FolderSync } from './folder-sync.js';
 import { ensureMarker, folderTmpDir } from './marker.js';
 import { RecentContent } from './recent-content.js';
 import { SETTLE_EVERY } from './small-writes.js';
-import { folderChangeLog, localOf } from './testing.js';
+import { folderChangeLog, localOf, useTempDb } from './testing.js';
 
 const SELF = 'aaaaaaaaaaaaaaa1';
 const PEER = 'aaaaaaaaaaaaaaa2';
@@ -26,13 +25,9 @@ const PEER = 'aaaaaaaaaaaaaaa2';
 let base: string;
 let db: Db;
 
-beforeEach(async () => {
-  base = await mkdtemp(join(tmpdir(), 'mosaic-small-writes-'));
-  db = openDatabase(join(base, 'mosaic.db'));
-});
-afterEach(async () => {
-  db.close();
-  await rm(base, { recursive: true, force: true });
+useTempDb('mosaic-small-writes-', (b, d) => {
+  base = b;
+  db = d;
 });
 
 const sha = (b: Buffer | string) => createHash('sha256').update(b).digest('hex');

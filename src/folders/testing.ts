@@ -4,6 +4,10 @@
  */
 import { libraryRepositories } from '../oplog/replica-state.js';
 import type Database from 'better-sqlite3';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach } from 'vitest';
 import { SqlAccountRepository } from '../accounts/account.repository.js';
 import { openDatabase } from '../db/database.js';
 import { DeviceRepository } from '../devices/device.repository.js';
@@ -72,5 +76,26 @@ function withIndex(
     ...libraryRepositories(store),
     folders: index,
     selfId,
+  });
+}
+
+/**
+ * A fresh temp directory and SQLite database for each test of the file (removed after it):
+ * `use` is told them before each test.
+ */
+export function useTempDb(
+  prefix: string,
+  use: (base: string, db: Database.Database) => void,
+): void {
+  let base = '';
+  let db: Database.Database | null = null;
+  beforeEach(async () => {
+    base = await mkdtemp(join(tmpdir(), prefix));
+    db = openDatabase(join(base, 'mosaic.db'));
+    use(base, db);
+  });
+  afterEach(async () => {
+    db?.close();
+    await rm(base, { recursive: true, force: true });
   });
 }

@@ -6,17 +6,16 @@
  * pull, that it lacks the content, the copy is retired by a delete that replicates.
  */
 import { createHash } from 'node:crypto';
-import { mkdir, mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import pino from 'pino';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { HybridClock } from '../core/hlc.js';
-import { openDatabase, type Db } from '../db/database.js';
+import { type Db } from '../db/database.js';
 import type { ContentSource } from './content-source.js';
 import { FolderIndexRepository } from './folder-index.repository.js';
 import { FolderSync } from './folder-sync.js';
-import { folderChangeLog, localOf } from './testing.js';
+import { folderChangeLog, localOf, useTempDb } from './testing.js';
 import { ensureMarker } from './marker.js';
 
 const SELF = 'aaaaaaaaaaaaaaa1';
@@ -25,13 +24,9 @@ const PEER = 'aaaaaaaaaaaaaaa2';
 let base: string;
 let db: Db;
 
-beforeEach(async () => {
-  base = await mkdtemp(join(tmpdir(), 'mosaic-unobtainable-'));
-  db = openDatabase(join(base, 'mosaic.db'));
-});
-afterEach(async () => {
-  db.close();
-  await rm(base, { recursive: true, force: true });
+useTempDb('mosaic-unobtainable-', (b, d) => {
+  base = b;
+  db = d;
 });
 
 const sha = (b: Buffer | string) => createHash('sha256').update(b).digest('hex');
