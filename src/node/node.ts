@@ -43,6 +43,8 @@ import { openFolders, seedAdmin } from './node-parts.js';
 import { LEAD_LEASE } from './site-lead.js';
 import { siteWork } from './site-work.js';
 import { KnownPeers } from '../replication/known-peers.js';
+import { ClusterStatusBoard } from '../replication/cluster-status-board.js';
+import { MetaRepository } from '../storage/metadata/meta.repository.js';
 import { configureSharp, newDecodeLimiter, Thumbnails } from '../pictures/images.js';
 import { PictureFactsRepository } from '../pictures/picture-facts.repository.js';
 import { PictureFactsService } from '../pictures/picture-facts.service.js';
@@ -292,7 +294,16 @@ export async function startNode(
       if (created) metrics.uploadBytes.inc(size);
     },
   });
-  const peerStatus = () => replicator?.status() ?? Promise.resolve([]);
+  // Every process answers /api/cluster: the leader from its links, the others from the
+  // snapshot it publishes (cluster-status-board.ts).
+  const board = new ClusterStatusBoard({
+    meta: new MetaRepository(store),
+    status: replicator === null ? null : () => replicator.status(),
+    leads: () => lead.leads(),
+    log,
+  });
+  if (shared) board.start();
+  const peerStatus = () => board.peers();
   registerPeerMetrics(metrics.registry, peerStatus);
   registerFolderMetrics(metrics.registry, () => [...folders.values()]);
   events.registerMetrics(metrics.registry);
@@ -428,6 +439,7 @@ export async function startNode(
       clearInterval(limiterSweep);
       loginFanout?.stop();
       known.stop();
+      board.stop();
       await lead.close();
       await blobSync.stop();
       await facts.stop();

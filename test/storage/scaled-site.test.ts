@@ -133,6 +133,19 @@ test('three processes on PostgreSQL and S3 are one site, and survive losing thei
       });
     }
 
+    // Every process shows the other site's state, not only the one that keeps the links.
+    for (const client of at) {
+      await waitFor(
+        async () => {
+          const view = await client.get<{ peers: { name: string | null; state: string }[] }>(
+            '/api/cluster',
+          );
+          return view.body.peers.some((p) => p.name === 'single' && p.state === 'up');
+        },
+        { timeoutMs: 10_000, what: 'every process of site A to show site B up' },
+      );
+    }
+
     // A group event with site A's processes as one site: created through process 2, a person
     // joins and adds a photo through process 3, another at site B; both accept; published.
     const created = await a2.post<EventJson>('/api/events', { title: 'Scaled', votingSeconds: 60 });
