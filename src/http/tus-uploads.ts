@@ -3,8 +3,9 @@
  * and expiration extensions), by @tus/server with @tus/file-store: a phone that loses the
  * network half-way asks the node how much arrived (HEAD) and sends the rest (PATCH).
  *
- * - Partial uploads are files under `<data>/tus/` (the node's own scratch space, kept across
- *   restarts so an upload resumes after one too); one not finished within a day is swept.
+ * - Partial uploads live in the tus area (tus-area.ts): files under `<data>/tus/`, or the
+ *   bucket when the blobs are on S3 (so any process of a site can resume them); kept across
+ *   restarts so an upload resumes after one too; one not finished within a day is swept.
  * - Every request is signed in (the app's auth hook, before this), and an upload belongs to
  *   the account that created it: its id starts with a tag of the account's name, and a request
  *   from another account for that id is answered 404, as if it did not exist.
@@ -15,8 +16,6 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { join } from 'node:path';
-import { FileStore } from '@tus/file-store';
 import { Server, type Upload } from '@tus/server';
 import type { Logger } from 'pino';
 import type { Principal } from '../accounts/principal.js';
@@ -24,12 +23,14 @@ import type { BlobStore } from '../blobs/blob-store.js';
 import { AppError, PayloadTooLargeError } from '../core/errors.js';
 import type { PictureService } from '../pictures/picture.service.js';
 import { PictureCreateFields } from './schemas.js';
+import type { TusArea } from './tus-area.js';
 
 export const TUS_PATH = '/api/uploads/tus';
-const EXPIRY_MS = 24 * 3600 * 1000;
+/** How long an unfinished upload is kept (give it to openTusArea). */
+export const TUS_EXPIRY_MS = 24 * 3600 * 1000;
 
 export interface TusUploadsDeps {
-  readonly dataDir: string;
+  readonly area: TusArea;
   readonly maxUploadBytes: number;
   readonly blobs: BlobStore;
   readonly pictures: PictureService;
@@ -70,15 +71,12 @@ function tusError(status: number, code: string, message: string): TusRefusal {
 
 export class TusUploads {
   readonly server: Server;
-  private readonly store: FileStore;
+  private readonly area: TusArea;
   /** The signed-in account of each request being handled (set by `handle`). */
   private readonly principals = new WeakMap<object, Principal>();
 
   constructor(private readonly deps: TusUploadsDeps) {
-    this.store = new FileStore({
-      directory: join(deps.dataDir, 'tus'),
-      expirationPeriodInMilliseconds: EXPIRY_MS,
-    });
+    this.area = deps.area;
     type TusRequest = { runtime?: { node?: { req?: object } | undefined } | undefined };
     const principalOf = (req: TusRequest) => {
       const raw = req.runtime?.node?.req;
@@ -88,7 +86,8 @@ export class TusUploads {
     };
     this.server = new Server({
       path: TUS_PATH,
-      datastore: this.store,
+      datastore: this.area.datastore,
+      ...(this.area.locker === undefined ? {} : { locker: this.area.locker }),
       maxSize: deps.maxUploadBytes,
       relativeLocation: true,
       // Same origin only (the web app); no Access-Control-Allow-Origin at all.
@@ -116,10 +115,10 @@ export class TusUploads {
     const { blobs, pictures, maxUploadBytes } = this.deps;
     try {
       const fields = fieldsOf(upload);
-      const staged = await blobs.stage(this.store.read(upload.id), maxUploadBytes);
+      const staged = await blobs.stage(await this.area.read(upload.id), maxUploadBytes);
       const { picture, created } = await pictures.upload(principal, staged, fields);
       this.deps.onFinished?.(created, picture.size);
-      await this.store.remove(upload.id).catch(() => undefined);
+      await this.area.remove(upload.id);
       return {
         status_code: 204,
         headers: { 'Mosaic-Picture-Id': picture.id, 'Mosaic-Picture-Created': String(created) },
@@ -127,7 +126,7 @@ export class TusUploads {
     } catch (error) {
       // A finished upload that is refused (not an image, too many pixels) cannot be fixed by
       // sending it again: its file goes now.
-      await this.store.remove(upload.id).catch(() => undefined);
+      await this.area.remove(upload.id);
       if (error instanceof AppError) throw tusError(error.status, error.code, error.message);
       if (error instanceof TusRefusal) throw error;
       this.deps.log.error({ err: error, upload: upload.id }, 'tus upload could not be stored');
@@ -137,7 +136,7 @@ export class TusUploads {
 
   /** Removes the partial uploads not finished within a day. */
   async sweep(): Promise<number> {
-    return this.store.deleteExpired();
+    return this.area.sweep();
   }
 }
 

@@ -20,7 +20,10 @@ import type { MetadataStore } from '../storage/metadata/dialect.js';
 import { SiteIdentityRepository } from '../storage/metadata/site-identity.repository.js';
 import { openReplicaState } from '../oplog/replica-state.js';
 import { buildApp } from '../http/app.js';
-import { TusUploads } from '../http/tus-uploads.js';
+import { TUS_EXPIRY_MS, TusUploads } from '../http/tus-uploads.js';
+import { openTusArea } from '../http/tus-area.js';
+import { parseBlobsUrl } from '../config/blobs-url.js';
+import { LeaseRepository } from '../storage/metadata/lease.repository.js';
 import { LiveFeed } from '../http/live-feed.js';
 import { defaultWebRoot } from '../http/web.js';
 import {
@@ -284,7 +287,13 @@ export async function startNode(
 
   const metrics = createMetrics(() => pictureRepo.totals());
   const tus = new TusUploads({
-    dataDir: config.dataDir,
+    area: await openTusArea({
+      dataDir: config.dataDir,
+      blobs: parseBlobsUrl(config.blobs, process.env),
+      leases: shared ? new LeaseRepository(store.db, store.dialect) : null,
+      expiryMs: TUS_EXPIRY_MS,
+      log,
+    }),
     maxUploadBytes: config.maxUploadBytes,
     blobs,
     pictures,

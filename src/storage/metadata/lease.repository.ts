@@ -82,6 +82,29 @@ export class LeaseRepository {
       .execute();
   }
 
+  /**
+   * Deletes a lease held with `token` (for short-lived locks named per resource, whose rows
+   * would otherwise pile up; the once-per-site leases keep theirs, see `release`).
+   */
+  async drop(name: string, holder: string, token: number): Promise<void> {
+    await this.db
+      .deleteFrom('lease')
+      .where('name', '=', name)
+      .where('holder', '=', holder)
+      .where('token', '=', token)
+      .execute();
+  }
+
+  /** Deletes the expired leases whose names start with `prefix` (left by dead holders). */
+  async dropExpired(prefix: string): Promise<number> {
+    const result = await this.db
+      .deleteFrom('lease')
+      .where(sql<string>`substr(name, 1, ${prefix.length})`, '=', prefix)
+      .where('expires_at', '<=', this.dialect.nowMs())
+      .executeTakeFirst();
+    return Number(result.numDeletedRows);
+  }
+
   /** The lease as stored (expired or not), or null if never taken. */
   async current(name: string): Promise<LeaseGrant | null> {
     const row = await this.db

@@ -133,4 +133,26 @@ describeEachDialect('lease', (ctx) => {
     expect(performance.now() - stoppedAt).toBeLessThan(ttl / 3 + 400);
     await standby.stop();
   });
+
+  it('drops a lease only with its token, and sweeps the expired ones of a prefix', async () => {
+    const { a, b } = await twoProcesses();
+    const lock = await a.leases.acquire('tus:1', 'A', 10_000);
+    if (!lock) throw new Error('not acquired');
+    await b.leases.drop('tus:1', 'B', lock.token);
+    expect(await b.leases.acquire('tus:1', 'B', 10_000)).toBeNull();
+    await a.leases.drop('tus:1', 'A', lock.token);
+    expect(await a.leases.current('tus:1')).toBeNull();
+    expect((await b.leases.acquire('tus:1', 'B', 10_000))?.token).toBe(1);
+
+    // Leases whose holders died a minute ago (a negative TTL: already expired when written).
+    await a.leases.acquire('tus:dead', 'A', -60_000);
+    await a.leases.acquire('tusx', 'A', -60_000);
+    await a.leases.acquire(NAME, 'A', -60_000);
+    expect(await b.leases.dropExpired('tus:')).toBe(1);
+    expect(await a.leases.current('tus:dead')).toBeNull();
+    // Held ones, other names and the once-per-site leases stay.
+    expect(await a.leases.current('tus:1')).not.toBeNull();
+    expect(await a.leases.current('tusx')).not.toBeNull();
+    expect(await a.leases.current(NAME)).not.toBeNull();
+  });
 });

@@ -1,0 +1,109 @@
+/**
+ * Where tus keeps uploads in progress, chosen with the blob store:
+ *
+ * - local blobs: files under `<data>/tus/` (@tus/file-store), the node's own disk, kept across
+ *   restarts; one process, so tus's in-memory lock is enough.
+ * - S3 blobs: the bucket itself (@tus/s3-store): an upload is an S3 multipart upload at the
+ *   bucket's root under its id, `<id>.info` holds its metadata and `<id>.part` a tail shorter
+ *   than a part (5 MiB). Every process of a site sees the same uploads, so a phone that lost
+ *   the network resumes through whichever process the balancer picks. When the site shares its
+ *   database (several processes), a lease per upload (tus-lock.ts) keeps two processes from
+ *   writing one upload at once.
+ *
+ * Either way a finished upload is read once into the blob store (hashed on the way) and its
+ * tus leftovers removed; unfinished ones go after `expiryMs`.
+ */
+import { join } from 'node:path';
+import type { Readable } from 'node:stream';
+import { FileStore } from '@tus/file-store';
+import type { DataStore, Locker } from '@tus/server';
+import type { Logger } from 'pino';
+import type { BlobsConfig } from '../config/blobs-url.js';
+import type { LeaseRepository } from '../storage/metadata/lease.repository.js';
+import { LeaseLocker } from './tus-lock.js';
+
+export interface TusArea {
+  readonly datastore: DataStore;
+  /** Undefined: tus's own lock, for one process. */
+  readonly locker: Locker | undefined;
+  /** The bytes of a finished upload. */
+  read(id: string): Promise<Readable>;
+  /** Removes what is left of an upload, finished or not (idempotent). */
+  remove(id: string): Promise<void>;
+  /** Removes the uploads not finished within the expiry; returns how many. */
+  sweep(): Promise<number>;
+}
+
+export interface TusAreaOptions {
+  readonly dataDir: string;
+  readonly blobs: BlobsConfig;
+  /** The site's leases when several processes share its database, else null. */
+  readonly leases: LeaseRepository | null;
+  readonly expiryMs: number;
+  readonly log: Logger;
+}
+
+export async function openTusArea(options: TusAreaOptions): Promise<TusArea> {
+  const locker = options.leases === null ? undefined : new LeaseLocker(options.leases, options.log);
+  const sweepLocks = async () => (locker === undefined ? 0 : locker.sweep());
+  if (options.blobs.kind === 'local') {
+    const store = new FileStore({
+      directory: join(options.dataDir, 'tus'),
+      expirationPeriodInMilliseconds: options.expiryMs,
+    });
+    return {
+      datastore: store,
+      locker,
+      read: (id) => Promise.resolve(store.read(id) as Readable),
+      remove: (id) => store.remove(id).catch(() => undefined),
+      async sweep() {
+        await sweepLocks();
+        return store.deleteExpired();
+      },
+    };
+  }
+  const { bucket, region, endpoint, credentials } = options.blobs;
+  // Loaded only for a node on S3 (the default node never pays for it).
+  const { S3Store } = await import('@tus/s3-store');
+  const store = new S3Store({
+    s3ClientConfig: {
+      bucket,
+      region,
+      forcePathStyle: true,
+      // As S3BlobStore: Swift's s3api refuses aws-chunked bodies.
+      requestChecksumCalculation: 'WHEN_REQUIRED',
+      responseChecksumValidation: 'WHEN_REQUIRED',
+      ...(endpoint === undefined ? {} : { endpoint }),
+      ...(credentials === undefined ? {} : { credentials }),
+    },
+    partSize: 8 * 1024 * 1024,
+    // Object tags are not on every S3 server (Swift's s3api has none); expiry goes by the
+    // multipart upload's start instead.
+    useTags: false,
+    expirationPeriodInMilliseconds: options.expiryMs,
+  });
+  // The store's own remove aborts the multipart upload and fails once it is complete (the
+  // upload is then gone), leaving the object and its .info behind: delete each key instead.
+  const client = (store as unknown as { client: S3Like }).client;
+  return {
+    datastore: store,
+    locker,
+    read: (id) => store.read(id),
+    async remove(id) {
+      await store.remove(id).catch(() => undefined);
+      for (const key of [id, `${id}.info`, `${id}.part`]) {
+        await client.deleteObject({ Bucket: bucket, Key: key }).catch((err: unknown) => {
+          options.log.warn({ err, key }, 'tus leftover not removed');
+        });
+      }
+    },
+    async sweep() {
+      await sweepLocks();
+      return store.deleteExpired();
+    },
+  };
+}
+
+interface S3Like {
+  deleteObject(input: { Bucket: string; Key: string }): Promise<unknown>;
+}

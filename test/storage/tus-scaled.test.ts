@@ -1,0 +1,219 @@
+/**
+ * Resumable (tus) uploads on a site of two `mosaic node` processes sharing a real PostgreSQL
+ * and a real S3 bucket (OpenStack Swift with s3api), as behind a balancer without sticky
+ * routing:
+ *
+ * - an upload cut off half-way through process 1 resumes through process 2, from the offset
+ *   process 2 reports, and becomes the same picture; nothing of it is left in the bucket;
+ * - while a PATCH of an upload runs in process 1, a PATCH of the same upload through process 2
+ *   waits for it (a lease per upload) instead of writing the same offset at the same time.
+ */
+import { mkdtemp, readdir, stat } from 'node:fs/promises';
+import { request as httpRequest, type ClientRequest } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
+import { afterAll, beforeAll, expect, test } from 'vitest';
+import { freePort } from '../helpers/cluster.js';
+import {
+  ADMIN_PASSWORD,
+  api,
+  cleanup,
+  login,
+  makeImage,
+  startNode,
+  waitFor,
+  type Api,
+  type NodeProcess,
+  type Picture,
+} from '../helpers/node-process.js';
+import { startPostgres, type PostgresServer } from '../helpers/postgres.js';
+import { startSwift, type SwiftServer } from '../helpers/swift.js';
+import { TUS_LOCK_WAIT } from '../../src/http/tus-lock.js';
+
+const TUS = { 'Tus-Resumable': '1.0.0' };
+const BUCKET = 'tus-scaled';
+
+let pg: PostgresServer | undefined;
+let swift: SwiftServer | undefined;
+let site: { node: NodeProcess; tmp: string; client: Api }[] = [];
+let cookie = '';
+
+beforeAll(async () => {
+  [pg, swift] = await Promise.all([startPostgres(), startSwift()]);
+  const database = await pg.createDatabase();
+  const env = {
+    MOSAIC_DATABASE: database,
+    MOSAIC_BLOBS: `s3://${BUCKET}?endpoint=${swift.endpoint}&region=${swift.region}`,
+    AWS_ACCESS_KEY_ID: swift.accessKeyId,
+    AWS_SECRET_ACCESS_KEY: swift.secretAccessKey,
+  };
+  for (let i = 0; i < 2; i++) {
+    // Each process's own temp directory: where tus spools a part before sending it.
+    const tmp = await mkdtemp(join(tmpdir(), 'mosaic-tus-tmp-'));
+    const node = await startNode({
+      args: ['--port', String(await freePort()), '--name', 'scaled'],
+      env: { ...env, TMPDIR: tmp },
+    });
+    site.push({ node, tmp, client: api(node.url) });
+  }
+  cookie = await login(site[0]?.node.url ?? '', 'admin', ADMIN_PASSWORD);
+  site = site.map((p) => ({ ...p, client: api(p.node.url, cookie) }));
+}, 120_000);
+
+afterAll(async () => {
+  await cleanup();
+  await Promise.all([pg?.stop(), swift?.stop()]);
+});
+
+const b64 = (s: string) => Buffer.from(s).toString('base64');
+
+async function create(client: Api, length: number, filename: string): Promise<string> {
+  const res = await client.fetch('/api/uploads/tus', {
+    method: 'POST',
+    headers: {
+      ...TUS,
+      'Upload-Length': String(length),
+      'Upload-Metadata': `filename ${b64(filename)}`,
+    },
+  });
+  expect(res.status, await res.clone().text()).toBe(201);
+  return res.headers.get('location') ?? '';
+}
+
+/** A PATCH of the whole file that sends only `bytes` for now (the connection stays open). */
+function openPatch(url: string, location: string, total: number, bytes: Buffer): ClientRequest {
+  const req = httpRequest(new URL(location, url), {
+    method: 'PATCH',
+    headers: {
+      ...TUS,
+      cookie,
+      'Upload-Offset': '0',
+      'Content-Type': 'application/offset+octet-stream',
+      'Content-Length': String(total),
+    },
+  });
+  req.on('error', () => undefined);
+  req.write(bytes);
+  return req;
+}
+
+/** Waits until the process has spooled at least `size` bytes of a part to its temp directory. */
+async function spooled(tmp: string, size: number): Promise<void> {
+  await waitFor(
+    async () => {
+      for (const name of await readdir(tmp)) {
+        const st = await stat(join(tmp, name)).catch(() => null);
+        if (st && st.size >= size) return true;
+      }
+      return false;
+    },
+    { timeoutMs: 20_000, what: `${size} bytes spooled in ${tmp}` },
+  );
+}
+
+function patch(client: Api, location: string, offset: number, body: Uint8Array) {
+  return client.fetch(location, {
+    method: 'PATCH',
+    headers: {
+      ...TUS,
+      'Upload-Offset': String(offset),
+      'Content-Type': 'application/offset+octet-stream',
+    },
+    body,
+  });
+}
+
+async function offsetAt(client: Api, location: string): Promise<number | undefined> {
+  const res = await client.fetch(location, { method: 'HEAD', headers: TUS });
+  return res.status === 200 ? Number(res.headers.get('upload-offset')) : undefined;
+}
+
+async function leftovers(id: string): Promise<string[]> {
+  if (!swift) throw new Error('no Swift');
+  const s3 = new S3Client({
+    endpoint: swift.endpoint,
+    region: swift.region,
+    forcePathStyle: true,
+    credentials: { accessKeyId: swift.accessKeyId, secretAccessKey: swift.secretAccessKey },
+  });
+  try {
+    const listed = await s3.send(new ListObjectsV2Command({ Bucket: BUCKET, Prefix: id }));
+    return (listed.Contents ?? []).map((o) => o.Key ?? '');
+  } finally {
+    s3.destroy();
+  }
+}
+
+async function servedBytes(client: Api, id: string): Promise<Buffer> {
+  const res = await client.fetch(`/api/pictures/${id}/file`);
+  expect(res.status).toBe(200);
+  return Buffer.from(await res.arrayBuffer());
+}
+
+test('an upload cut off in one process resumes through another and leaves nothing behind', async () => {
+  const [p1, p2] = site as [(typeof site)[0], (typeof site)[0]];
+  const file = await makeImage({ width: 1200, height: 900, seed: 91 });
+  expect(file.length).toBeGreaterThan(2_000_000);
+  const location = await create(p1.client, file.length, 'IMG_0091.png');
+  const id = location.split('/').pop() ?? '';
+
+  const half = Math.floor(file.length / 2);
+  const cut = openPatch(p1.node.url, location, file.length, file.subarray(0, half));
+  await spooled(p1.tmp, half);
+  cut.destroy();
+
+  // Process 2 knows how much process 1 kept, and takes the rest.
+  const kept = await waitFor(
+    async () => {
+      const offset = await offsetAt(p2.client, location);
+      return offset !== undefined && offset > 0 ? offset : undefined;
+    },
+    { timeoutMs: 20_000, what: 'the kept half to be visible at process 2' },
+  );
+  expect(kept).toBe(half);
+  const done = await patch(p2.client, location, half, file.subarray(half));
+  expect(done.status, await done.clone().text()).toBe(204);
+  expect(done.headers.get('mosaic-picture-created')).toBe('true');
+  const pictureId = done.headers.get('mosaic-picture-id') ?? '';
+
+  const picture = await p1.client.get<Picture>(`/api/pictures/${pictureId}`);
+  expect(picture.body).toMatchObject({ title: 'IMG_0091', size: file.length });
+  expect((await servedBytes(p1.client, pictureId)).equals(file)).toBe(true);
+  expect(await leftovers(id)).toEqual([]);
+});
+
+test('two processes never write one upload at once: the second PATCH waits for the first', async () => {
+  const [p1, p2] = site as [(typeof site)[0], (typeof site)[0]];
+  const file = await makeImage({ width: 1100, height: 800, seed: 92 });
+  const location = await create(p1.client, file.length, 'IMG_0092.png');
+  const third = Math.floor(file.length / 3);
+  const first = openPatch(p1.node.url, location, file.length, file.subarray(0, third));
+  await spooled(p1.tmp, third);
+
+  // The same upload from offset 0 through process 2, while process 1 still writes it.
+  let answeredAt = 0;
+  const second = patch(p2.client, location, 0, file).then((res) => {
+    answeredAt = Date.now();
+    return res;
+  });
+  // Process 2 waits for the lock process 1's request holds.
+  await waitFor(() => p2.node.logs.some((l) => l.msg === TUS_LOCK_WAIT), {
+    timeoutMs: 10_000,
+    what: 'process 2 to wait for the upload',
+  });
+  expect(answeredAt).toBe(0);
+  const cutAt = Date.now();
+  first.destroy();
+  const res = await second;
+  expect(answeredAt).toBeGreaterThanOrEqual(cutAt);
+  // By then process 1 had kept a third: offset 0 is stale, and tus says so.
+  expect(res.status, await res.clone().text()).toBe(409);
+
+  const kept = await offsetAt(p2.client, location);
+  expect(kept).toBe(third);
+  const done = await patch(p2.client, location, third, file.subarray(third));
+  expect(done.status, await done.clone().text()).toBe(204);
+  const pictureId = done.headers.get('mosaic-picture-id') ?? '';
+  expect((await servedBytes(p2.client, pictureId)).equals(file)).toBe(true);
+});
