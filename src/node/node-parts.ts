@@ -1,6 +1,7 @@
 /**
  * Pieces of the composition root (node.ts) that build one thing each from the configuration:
- * the synced folders and the first admin account.
+ * the synced folders (and what peers may fetch of them), the device sync service and the first
+ * admin account.
  */
 import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
@@ -10,6 +11,12 @@ import { parseFolderSpec } from '../folders/folder-config.js';
 import type { FolderIndexRepository } from '../folders/folder-index.repository.js';
 import { FolderSync, type FolderSyncDeps } from '../folders/folder-sync.js';
 import type { ChangeLog } from '../oplog/change-log.js';
+import { DeviceService } from '../devices/device.service.js';
+import { FolderAccess } from '../devices/folder-access.js';
+import { UploadStore } from '../devices/upload-store.js';
+import type { Faults } from '../faults/faults.js';
+import type { PeerRoutesDeps } from '../http/routes/peer.routes.js';
+import type { ReplicaState } from '../oplog/replica-state.js';
 import type { NodeIdentity } from './identity.js';
 import { FOLDERS_NEED_SQLITE } from './site.js';
 
@@ -50,6 +57,46 @@ export function openFolders(
     );
   }
   return folders;
+}
+
+/** What peers may fetch of the synced folders (peer.routes.ts). */
+export function folderServing(
+  folders: ReadonlyMap<string, FolderSync>,
+): Pick<PeerRoutesDeps, 'folderContent' | 'folderSmallContent' | 'folderBlocks'> {
+  return {
+    folderContent: (folder, hash) => folders.get(folder)?.contentFor(hash) ?? Promise.resolve(null),
+    folderSmallContent: (folder, hash) =>
+      folders.get(folder)?.smallContentFor(hash) ?? Promise.resolve(null),
+    folderBlocks: (folder, hash) => folders.get(folder)?.blocksFor(hash) ?? null,
+  };
+}
+
+/** Device sync (`mosaic sync`) over the synced folders, and who may use which folder. */
+export async function openDevices(
+  config: NodeConfig,
+  deps: {
+    readonly state: ReplicaState;
+    readonly faults: Faults;
+    readonly folders: ReadonlyMap<string, FolderSync>;
+    readonly isNode: (id: string) => Promise<boolean>;
+    readonly nodeName: string;
+  },
+) {
+  const { state } = deps;
+  const access = new FolderAccess(config.folderUsers);
+  const uploads = state.folders === null ? null : new UploadStore(state.folders, deps.faults);
+  const devices = new DeviceService({
+    oplog: state.oplog,
+    changes: state.changes,
+    devices: state.devices,
+    access,
+    uploads,
+    folder: (id) => deps.folders.get(id),
+    isNode: deps.isNode,
+    nodeName: deps.nodeName,
+  });
+  await devices.announceLegacyDevices();
+  return { devices, access, uploads };
 }
 
 /** Creates the `admin` account on a site's first start, telling its password once. */

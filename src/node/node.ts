@@ -26,14 +26,7 @@ import { parseBlobsUrl } from '../config/blobs-url.js';
 import { LeaseRepository } from '../storage/metadata/lease.repository.js';
 import { LiveFeed } from '../http/live-feed.js';
 import { defaultWebRoot } from '../http/web.js';
-import {
-  createMetrics,
-  registerFolderMetrics,
-  registerPeerMetrics,
-  registerStorageMetrics,
-} from '../http/metrics.js';
-import { healthCheck } from '../storage/health.js';
-import { databaseProbe } from '../storage/metadata/health.repository.js';
+import { createMetrics } from '../http/metrics.js';
 import { Faults } from '../faults/faults.js';
 import { BlobSync } from '../replication/blob-sync.js';
 import { PeerVerifier } from '../replication/peer-auth.js';
@@ -42,25 +35,17 @@ import { Replicator } from '../replication/replicator.js';
 import { Agent } from 'undici';
 import type { AddressInfo } from 'node:net';
 import { connectSite, openSite, openSiteStore } from './site.js';
-import { openFolders, seedAdmin } from './node-parts.js';
-import { LEAD_LEASE } from './site-lead.js';
+import { folderServing, openDevices, openFolders, seedAdmin } from './node-parts.js';
+import { observeNode } from './node-metrics.js';
 import { siteWork } from './site-work.js';
 import { KnownPeers } from '../replication/known-peers.js';
 import { ClusterStatusBoard } from '../replication/cluster-status-board.js';
 import { MetaRepository } from '../storage/metadata/meta.repository.js';
-import { configureSharp, newDecodeLimiter, Thumbnails } from '../pictures/images.js';
-import { PictureFactsRepository } from '../pictures/picture-facts.repository.js';
-import { PictureFactsService } from '../pictures/picture-facts.service.js';
-import { PictureService } from '../pictures/picture.service.js';
-import { TrashService } from '../pictures/trash.service.js';
-import { AlbumService } from '../albums/album.service.js';
-import { ShareService } from '../shares/share.service.js';
+import { configureSharp, newDecodeLimiter } from '../pictures/images.js';
+import { openLibrary } from './library-parts.js';
 import { VERSION } from '../version.js';
 import { createEvents } from '../events/index.js';
 import type { NodeIdentity } from './identity.js';
-import { DeviceService } from '../devices/device.service.js';
-import { FolderAccess } from '../devices/folder-access.js';
-import { UploadStore } from '../devices/upload-store.js';
 
 const DAY_MS = 24 * 3600 * 1000;
 export interface RunningNode {
@@ -97,7 +82,6 @@ export async function startNode(
   // One gate for every image decode of this node: thumbnails and event montages.
   configureSharp();
   const decodes = newDecodeLimiter();
-  const thumbs = new Thumbnails(blobs, decodes);
   // Blobs an upload in this process has just committed: what apply needs to know, synchronously
   // and without asking the store, while it commits that upload's operation.
   const justStored = new Set<string>();
@@ -109,43 +93,19 @@ export async function startNode(
   const peers = new PeerRepository(store);
   const loginLimiter = new LoginLimiter();
   const accounts = new AccountService(accountRepo, changes, Date.now, loginLimiter);
-  // Photo facts: derived from the bytes at each node, never an operation (see there).
-  const facts = new PictureFactsService({
-    facts: new PictureFactsRepository(store),
-    blobs,
-    log,
-  });
   // BlobSync (below) restores or fetches bytes the file route finds missing.
   let blobSyncRef: BlobSync | null = null;
-  const pictures = new PictureService({
-    facts,
-    pictures: pictureRepo,
+  const { thumbs, facts, pictures, albums, shares, trash } = openLibrary({
+    store,
+    state,
     blobs,
-    thumbs,
-    changes,
+    decodes,
     nodeName: identity.name,
-    log,
+    trashRetentionMs: config.trashRetentionDays * DAY_MS,
     justStored,
     repairBytes: (id) => {
       blobSyncRef?.schedule(id);
     },
-  });
-
-  const pictureOf = (id: string) => pictures.get(id);
-  const albums = new AlbumService({ albums: state.albums, changes, picture: pictureOf });
-  const shares = new ShareService({
-    shares: state.shares,
-    albums: state.albums,
-    changes,
-    picture: pictureOf,
-  });
-  const trash = new TrashService({
-    trash: state.trash,
-    changes,
-    blobs,
-    thumbs,
-    retentionMs: config.trashRetentionDays * DAY_MS,
-    settleBytes: (id) => pictures.settleBytes(id),
     log,
   });
 
@@ -271,19 +231,13 @@ export async function startNode(
     isLeader: () => lead.leads(),
   });
 
-  const access = new FolderAccess(config.folderUsers);
-  const uploads = folderIndex === null ? null : new UploadStore(folderIndex, faults);
-  const devices = new DeviceService({
-    oplog,
-    changes,
-    devices: state.devices,
-    access,
-    uploads,
-    folder: (id) => folders.get(id),
+  const { devices, access, uploads } = await openDevices(config, {
+    state,
+    faults,
+    folders,
     isNode: async (id) => id === identity.id || (await peers.has(id)),
     nodeName: identity.name,
   });
-  await devices.announceLegacyDevices();
 
   const metrics = createMetrics(() => pictureRepo.totals());
   const tus = new TusUploads({
@@ -313,18 +267,13 @@ export async function startNode(
   });
   if (shared) board.start();
   const peerStatus = () => board.peers();
-  registerPeerMetrics(metrics.registry, peerStatus);
-  registerFolderMetrics(metrics.registry, () => [...folders.values()]);
-  events.registerMetrics(metrics.registry);
-  registerStorageMetrics(metrics.registry, {
-    pool: store.pool,
-    leases: () => (site.shared ? [{ name: LEAD_LEASE, token: site.lead.token() }] : []),
-  });
-  const health = healthCheck({
-    database: databaseProbe(store),
-    blobs: async (signal) => {
-      await Promise.all([stores.pictures.probe(signal), stores.eventPhotos.probe(signal)]);
-    },
+  const health = observeNode(metrics, {
+    peers: peerStatus,
+    folders,
+    events,
+    store,
+    site,
+    stores,
   });
   const app = await buildApp({
     log,
@@ -368,11 +317,7 @@ export async function startNode(
             blobs,
             faults,
             pendingBlobBytes: () => blobSync.pendingBytes(),
-            folderContent: (folder, hash) =>
-              folders.get(folder)?.contentFor(hash) ?? Promise.resolve(null),
-            folderSmallContent: (folder, hash) =>
-              folders.get(folder)?.smallContentFor(hash) ?? Promise.resolve(null),
-            folderBlocks: (folder, hash) => folders.get(folder)?.blocksFor(hash) ?? null,
+            ...folderServing(folders),
             contacted: (nodeId, url) => {
               replicator.noteInbound(nodeId, url);
             },
