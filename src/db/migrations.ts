@@ -395,4 +395,16 @@ export const MIGRATIONS: readonly string[] = [
     hlc TEXT NOT NULL
   ) STRICT;
   `,
+  /* 14: the timeline on an index — src/pictures/picture-facts.repository.ts */ `
+  -- The date taken, copied beside the row (node-local like has_blob, never replicated; the
+  -- source stays picture_facts): the timeline's order COALESCE(taken_key, created_at) can then
+  -- be an index, and a page or a month count stops reading every picture.
+  ALTER TABLE pictures ADD COLUMN taken_key INTEGER;
+  UPDATE pictures SET taken_key = (SELECT f.taken_key FROM picture_facts f WHERE f.id = pictures.id);
+  CREATE INDEX pictures_by_taken ON pictures (COALESCE(taken_key, created_at) DESC, id DESC)
+    WHERE alive = 1 AND has_blob = 1;
+  CREATE INDEX pictures_by_category_taken
+    ON pictures (category, COALESCE(taken_key, created_at) DESC, id DESC)
+    WHERE alive = 1 AND has_blob = 1;
+  `,
 ];

@@ -1,10 +1,13 @@
 import { expect, it } from 'vitest';
+import { encodeHlc } from '../core/hlc.js';
 import { describeEachDialect } from '../../test/helpers/dialects.js';
 import type { MetadataStore } from '../storage/metadata/dialect.js';
 import { NO_FACTS, type PhotoFacts } from './core/photo-facts.js';
-import { monthCounts, PictureFactsRepository } from './picture-facts.repository.js';
+import { PictureFactsRepository } from './picture-facts.repository.js';
+import { SqlPictureRepository } from './picture.repository.js';
 
 const id = (n: number) => n.toString(16).padStart(64, '0');
+const H = encodeHlc({ wall: 1_700_000_000_000, counter: 0, node: 'n1' });
 const at = (iso: string) => Date.parse(iso);
 
 async function addPicture(
@@ -24,14 +27,14 @@ async function addPicture(
       owner: 'ann',
       origin_name: 'n1',
       created_at: createdAt,
-      info_hlc: 'h',
+      info_hlc: H,
       title: options.title ?? `picture ${n}`,
-      title_hlc: 'h',
+      title_hlc: H,
       category: options.category ?? '',
-      category_hlc: 'h',
+      category_hlc: H,
       descr: '',
-      desc_hlc: 'h',
-      live_hlc: null,
+      desc_hlc: H,
+      live_hlc: options.alive === false ? null : H,
       deleted_hlc: null,
       updated_at: createdAt,
       alive: options.alive === false ? 0 : 1,
@@ -87,7 +90,7 @@ describeEachDialect('picture facts repository', (ctx) => {
     // The local time is what orders and groups: 18:30 at +02:00 is the 14th at 18:30.
     expect(second[1]?.key).toBe(at('2019-07-14T18:30:05Z'));
 
-    expect(monthCounts(await repo.sortKeys())).toEqual([
+    expect(await repo.months()).toEqual([
       { month: '2026-11', count: 1 },
       { month: '2025-01', count: 1 },
       { month: '2024-05', count: 1 },
@@ -110,7 +113,38 @@ describeEachDialect('picture facts repository', (ctx) => {
       id(2),
       id(1),
     ]);
-    expect(await repo.sortKeys('hills')).toEqual([2000]);
+    expect(await repo.months('hills')).toEqual([{ month: '1970-01', count: 1 }]);
+  });
+
+  it('counts per month in UTC on both engines, before 1970 too', async () => {
+    const store = await ctx.open();
+    const repo = new PictureFactsRepository(store);
+    await addPicture(store, 1, at('2026-11-30T10:00:00Z'));
+    await repo.save(id(1), taken('1969-12-31T23:59:59.500'), 1);
+    await addPicture(store, 2, at('1970-01-01T00:00:00Z'));
+    await addPicture(store, 3, at('2020-02-29T23:59:59.999Z'));
+    await addPicture(store, 4, at('2020-03-01T00:00:00Z'));
+    await addPicture(store, 5, at('2020-03-31T12:00:00Z'));
+    expect(await repo.months()).toEqual([
+      { month: '2020-03', count: 2 },
+      { month: '2020-02', count: 1 },
+      { month: '1970-01', count: 1 },
+      { month: '1969-12', count: 1 },
+    ]);
+  });
+
+  it('keeps the date taken beside its picture when the picture is written again', async () => {
+    const store = await ctx.open();
+    const repo = new PictureFactsRepository(store);
+    await addPicture(store, 1, at('2026-11-30T10:00:00Z'));
+    await repo.save(id(1), taken('2001-02-03T04:05:06'), 1);
+    // A replicated edit writes the row again (PictureRepository.save, as applying an op does).
+    const pictures = new SqlPictureRepository(store);
+    const stored = await pictures.get(id(1));
+    if (!stored) throw new Error('no row');
+    await pictures.save(store.db, stored.state, stored.hasBlob);
+    const [entry] = await repo.timeline({ limit: 1 });
+    expect(entry).toEqual({ id: id(1), key: at('2001-02-03T04:05:06Z') });
   });
 
   it('lists the pictures whose facts are missing or stale, resumably', async () => {

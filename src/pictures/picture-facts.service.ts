@@ -14,7 +14,6 @@ import { NO_FACTS, type PhotoFacts } from './core/photo-facts.js';
 import { factsOfImage, readFacts, type EmbeddedMetadata } from './facts-reader.js';
 import type { Picture } from './picture.repository.js';
 import {
-  monthCounts,
   PictureFactsRepository,
   type TakenCursor,
   type TimelineEntry,
@@ -88,7 +87,7 @@ export class PictureFactsService {
   }
 
   async months(category?: string): Promise<{ month: string; count: number }[]> {
-    return monthCounts(await this.deps.facts.sortKeys(category));
+    return this.deps.facts.months(category);
   }
 
   /**

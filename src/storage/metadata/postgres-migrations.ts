@@ -331,4 +331,13 @@ export const POSTGRES_MIGRATIONS: readonly string[] = [
     hlc TEXT NOT NULL
   );
   `,
+  /* 14: the timeline on an index (see the SQLite migration) */ `
+  ALTER TABLE pictures ADD COLUMN taken_key BIGINT;
+  UPDATE pictures SET taken_key = f.taken_key FROM picture_facts f WHERE f.id = pictures.id;
+  CREATE INDEX pictures_by_taken ON pictures ((COALESCE(taken_key, created_at)) DESC, id DESC)
+    WHERE alive = 1 AND has_blob = 1;
+  CREATE INDEX pictures_by_category_taken
+    ON pictures (category, (COALESCE(taken_key, created_at)) DESC, id DESC)
+    WHERE alive = 1 AND has_blob = 1;
+  `,
 ];

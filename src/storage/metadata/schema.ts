@@ -1,4 +1,4 @@
-import type { Generated } from 'kysely';
+import type { ColumnType, Generated } from 'kysely';
 
 /**
  * The metadata store's tables as Kysely sees them, on SQLite and on PostgreSQL alike (see
@@ -77,6 +77,8 @@ export interface PicturesTable {
   updated_at: number | null;
   alive: Generated<number>;
   has_blob: Generated<number>;
+  /** The date taken, copied from picture_facts (node-local, set by its repository). */
+  taken_key: ColumnType<number | null, number | null | undefined, number | null>;
 }
 
 export interface UsersTable {
