@@ -28,8 +28,6 @@ export interface MetadataDialect {
   jsonNumber(column: string, key: string): RawBuilder<number | null>;
   /** The string at `key` of the JSON object held as text in `column` (null when absent). */
   jsonText(column: string, key: string): RawBuilder<string | null>;
-  /** `YYYY-MM` of `ms`, milliseconds since the epoch read in UTC. */
-  utcMonth(ms: RawBuilder<number>): RawBuilder<string>;
 }
 
 /**

@@ -40,8 +40,6 @@ export const postgresDialect: MetadataDialect = {
   },
   jsonNumber: (column, key) => sql<number | null>`(${sql.ref(column)}::jsonb ->> ${key})::numeric`,
   jsonText: (column, key) => sql<string | null>`(${sql.ref(column)}::jsonb ->> ${key})`,
-  utcMonth: (ms) =>
-    sql<string>`to_char(to_timestamp(${ms} / 1000.0) AT TIME ZONE 'UTC', 'YYYY-MM')`,
 };
 
 /**

@@ -17,8 +17,6 @@ export const sqliteDialect: MetadataDialect = {
   },
   jsonNumber: (column, key) => sql<number | null>`json_extract(${sql.ref(column)}, ${`$.${key}`})`,
   jsonText: (column, key) => sql<string | null>`json_extract(${sql.ref(column)}, ${`$.${key}`})`,
-  // A real number of seconds: integer division would move times before 1970 a second later.
-  utcMonth: (ms) => sql<string>`strftime('%Y-%m', ${ms} / 1000.0, 'unixepoch')`,
 };
 
 /**
