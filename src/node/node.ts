@@ -114,8 +114,11 @@ export async function startNode(
     config,
     options.announce ?? ((line) => process.stdout.write(`${line}\n`)),
   );
-  // Rows whose has_blob disagrees with the store (a crash between a move and its record).
-  await pictures.repairAllBytes();
+  // Rows whose has_blob disagrees with the store (a crash between a move and its record): a
+  // one-process site checks before it serves; a shared site once, in the process that leads it
+  // (a listing of the whole bucket at every process's start would be paid N times).
+  const repairBytes = () => pictures.repairAllBytes().then(() => undefined);
+  if (!shared) await repairBytes();
 
   // Replication: only with a cluster key, which authenticates every peer request.
   if (config.peers.length > 0 && config.clusterKey === undefined) {
@@ -348,6 +351,7 @@ export async function startNode(
   const retentionMs = config.trashRetentionDays * DAY_MS;
   await lead.start(
     siteWork({
+      repairBytes: shared ? repairBytes : null,
       replicator,
       blobSync,
       blobs,

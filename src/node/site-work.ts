@@ -1,7 +1,7 @@
 /**
  * The once-per-site work of a node (see site-lead.ts): replication with the peers, discovery,
- * fetching bytes missing since the last run, and the hourly sweep of the trash and of expired
- * sessions. `lead` starts it in the process that leads the site; `follow` stops it there.
+ * checking the pictures' byte flags and fetching bytes missing since the last run, and the
+ * hourly sweep of the trash and of expired sessions. `lead` starts it in the process that leads the site; `follow` stops it there.
  */
 import type { Logger } from 'pino';
 import type { BlobStore } from '../blobs/blob-store.js';
@@ -14,6 +14,8 @@ import type { LeadWork } from './site-lead.js';
 const TRASH_SWEEP_INTERVAL_MS = 3600 * 1000;
 
 export interface SiteWorkDeps {
+  /** Checks every picture's byte flag against the store (null: done before, at start). */
+  readonly repairBytes: (() => Promise<void>) | null;
   readonly replicator: Replicator | null;
   readonly blobSync: BlobSync;
   readonly blobs: BlobStore;
@@ -45,6 +47,9 @@ export function siteWork(deps: SiteWorkDeps): LeadWork {
   };
   return {
     async lead() {
+      await deps.repairBytes?.().catch((err: unknown) => {
+        log.error({ err }, 'byte flags not checked');
+      });
       await sweep().catch((err: unknown) => {
         log.error({ err }, 'trash sweep failed');
       });

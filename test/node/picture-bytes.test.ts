@@ -1,7 +1,8 @@
 /**
  * A picture listed without its bytes in the store (issue 11, cause 5: the state a delete racing
  * a fetch used to leave) answers a clean 503 in the error shape, never a 500, and is repaired:
- * at once when asked for, and at start for every such row.
+ * at once when asked for, and at start for every such row (a shared site: by the process that
+ * leads it).
  */
 import { createHash } from 'node:crypto';
 import { beforeAll, expect, it } from 'vitest';
@@ -79,6 +80,11 @@ describeEachBackend('a listed picture whose bytes are not in the store', (backen
     await node.stop();
     await trashBehindItsBack(picture.id);
     await node.restart();
+    // Checked without being asked for: before serving (one process), or by the process that
+    // leads a shared site as soon as it leads (never by a request for the file).
+    await waitFor(() => node.logs.some((l) => l.msg === 'picture byte flags repaired at start'), {
+      what: 'the start-up check of the byte flags',
+    });
     const res = await (await client()).fetch(`/api/pictures/${picture.id}/file`);
     expect(res.status).toBe(200);
     expect(await sha256Of(res)).toBe(picture.id);
