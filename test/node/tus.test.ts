@@ -4,7 +4,6 @@
  * the same picture a multipart upload makes; uploads are private to their account.
  */
 import { readFile } from 'node:fs/promises';
-import { request as httpRequest } from 'node:http';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import {
@@ -21,8 +20,8 @@ import {
   type NodeProcess,
   type Picture,
 } from '../helpers/node-process.js';
+import { createUpload, openPatch, patchUpload, TUS, uploadOffset } from '../helpers/tus.js';
 
-const TUS = { 'Tus-Resumable': '1.0.0' };
 const MAX_UPLOAD = 8_000_000;
 
 let node: NodeProcess;
@@ -40,44 +39,17 @@ beforeAll(async () => {
 
 afterAll(cleanup);
 
-const b64 = (s: string) => Buffer.from(s).toString('base64');
-
-async function create(client: Api, length: number, meta: Record<string, string>) {
-  return client.fetch('/api/uploads/tus', {
-    method: 'POST',
-    headers: {
-      ...TUS,
-      'Upload-Length': String(length),
-      'Upload-Metadata': Object.entries(meta)
-        .map(([k, v]) => `${k} ${b64(v)}`)
-        .join(','),
-    },
-  });
-}
-
 async function offsetOf(client: Api, location: string): Promise<number> {
-  const res = await client.fetch(location, { method: 'HEAD', headers: TUS });
-  expect(res.status).toBe(200);
-  return Number(res.headers.get('upload-offset'));
-}
-
-function patch(client: Api, location: string, offset: number, body: Uint8Array) {
-  return client.fetch(location, {
-    method: 'PATCH',
-    headers: {
-      ...TUS,
-      'Upload-Offset': String(offset),
-      'Content-Type': 'application/offset+octet-stream',
-    },
-    body,
-  });
+  const offset = await uploadOffset(client, location);
+  expect(offset).toBeDefined();
+  return offset ?? -1;
 }
 
 describe('tus uploads', () => {
   test('an upload cut off at 50 % resumes where the node says and makes the picture', async () => {
     const file = await makeImage({ width: 1200, height: 900, seed: 77 });
     expect(file.length).toBeGreaterThan(2_000_000);
-    const created = await create(admin, file.length, {
+    const created = await createUpload(admin, file.length, {
       filename: 'IMG_2044.png',
       category: 'trip',
     });
@@ -88,19 +60,7 @@ describe('tus uploads', () => {
 
     // The first half goes out in a PATCH for the whole file, and the connection drops.
     const half = Math.floor(file.length / 2);
-    const url = new URL(location, node.url);
-    const cut = httpRequest(url, {
-      method: 'PATCH',
-      headers: {
-        ...TUS,
-        cookie: adminCookie,
-        'Upload-Offset': '0',
-        'Content-Type': 'application/offset+octet-stream',
-        'Content-Length': String(file.length),
-      },
-    });
-    cut.on('error', () => undefined);
-    cut.write(file.subarray(0, half));
+    const cut = openPatch(node.url, location, adminCookie, file.length, file.subarray(0, half));
     const partial = join(node.dataDir, 'tus', id);
     await waitFor(async () => {
       const bytes = await readFile(partial).catch(() => Buffer.alloc(0));
@@ -109,12 +69,9 @@ describe('tus uploads', () => {
     cut.destroy();
 
     // The node says how much it kept; the rest is sent from there.
-    const kept = await waitFor(async () => {
-      const res = await admin.fetch(location, { method: 'HEAD', headers: TUS });
-      return res.status === 200 ? Number(res.headers.get('upload-offset')) : undefined;
-    });
+    const kept = await waitFor(() => uploadOffset(admin, location));
     expect(kept).toBe(half);
-    const done = await patch(admin, location, kept, file.subarray(kept));
+    const done = await patchUpload(admin, location, kept, file.subarray(kept));
     expect(done.status, await done.clone().text()).toBe(204);
     expect(done.headers.get('mosaic-picture-created')).toBe('true');
     const pictureId = done.headers.get('mosaic-picture-id') ?? '';
@@ -133,21 +90,21 @@ describe('tus uploads', () => {
 
   test('an upload is private to its account, and the node refuses what it should', async () => {
     const file = await makeImage({ seed: 78 });
-    const created = await create(admin, file.length, { filename: 'a.png' });
+    const created = await createUpload(admin, file.length, { filename: 'a.png' });
     const location = created.headers.get('location') ?? '';
     expect((await bob.fetch(location, { method: 'HEAD', headers: TUS })).status).toBe(404);
-    expect((await patch(bob, location, 0, file)).status).toBe(404);
+    expect((await patchUpload(bob, location, 0, file)).status).toBe(404);
     expect(await offsetOf(admin, location)).toBe(0);
     // The protocol's own refusals come in the error shape too: a wrong offset is a 409.
-    const wrong = await patch(admin, location, 5, file.subarray(5));
+    const wrong = await patchUpload(admin, location, 5, file.subarray(5));
     expect(wrong.status).toBe(409);
     expect(await wrong.json()).toMatchObject({ error: { code: 'conflict' } });
     const noVersion = await admin.fetch(location, { method: 'HEAD' });
     expect(noVersion.status).toBe(412);
 
     const anonymous = api(node.url);
-    expect((await create(anonymous, 10, { filename: 'x.png' })).status).toBe(401);
-    const big = await create(admin, MAX_UPLOAD + 1, { filename: 'big.png' });
+    expect((await createUpload(anonymous, 10, { filename: 'x.png' })).status).toBe(401);
+    const big = await createUpload(admin, MAX_UPLOAD + 1, { filename: 'big.png' });
     expect(big.status).toBe(413);
     expect(await big.json()).toEqual({
       error: {
@@ -155,14 +112,14 @@ describe('tus uploads', () => {
         message: `The upload is larger than the limit of ${MAX_UPLOAD} bytes.`,
       },
     });
-    const untitled = await create(admin, 10, { title: '   ' });
+    const untitled = await createUpload(admin, 10, { title: '   ' });
     expect(untitled.status).toBe(400);
     expect(await untitled.json()).toMatchObject({ error: { code: 'validation_failed' } });
 
     // A file that is not an image is refused once complete, with the error shape, no path.
     const text = Buffer.from('this is not an image, just some words');
-    const c = await create(admin, text.length, { filename: 'notes.jpg' });
-    const refused = await patch(admin, c.headers.get('location') ?? '', 0, text);
+    const c = await createUpload(admin, text.length, { filename: 'notes.jpg' });
+    const refused = await patchUpload(admin, c.headers.get('location') ?? '', 0, text);
     expect(refused.status).toBe(415);
     const body = await refused.text();
     expect(JSON.parse(body)).toMatchObject({ error: { code: expect.any(String) as unknown } });
@@ -172,8 +129,8 @@ describe('tus uploads', () => {
   test('the same bytes through tus again answer with the existing picture', async () => {
     const file = await makeImage({ seed: 79 });
     const first = await admin.upload<Picture>({ file, fields: { title: 'multipart' } });
-    const c = await create(admin, file.length, { filename: 'again.png' });
-    const res = await patch(admin, c.headers.get('location') ?? '', 0, file);
+    const c = await createUpload(admin, file.length, { filename: 'again.png' });
+    const res = await patchUpload(admin, c.headers.get('location') ?? '', 0, file);
     expect(res.status).toBe(204);
     expect(res.headers.get('mosaic-picture-created')).toBe('false');
     expect(res.headers.get('mosaic-picture-id')).toBe(first.body.id);

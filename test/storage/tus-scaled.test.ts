@@ -9,7 +9,6 @@
  *   waits for it (a lease per upload) instead of writing the same offset at the same time.
  */
 import { mkdtemp, readdir, stat } from 'node:fs/promises';
-import { request as httpRequest, type ClientRequest } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
@@ -29,9 +28,9 @@ import {
 } from '../helpers/node-process.js';
 import { startPostgres, type PostgresServer } from '../helpers/postgres.js';
 import { startSwift, type SwiftServer } from '../helpers/swift.js';
+import { createUpload, openPatch, patchUpload, uploadOffset } from '../helpers/tus.js';
 import { TUS_LOCK_WAIT } from '../../src/http/tus-lock.js';
 
-const TUS = { 'Tus-Resumable': '1.0.0' };
 const BUCKET = 'tus-scaled';
 
 let pg: PostgresServer | undefined;
@@ -66,36 +65,10 @@ afterAll(async () => {
   await Promise.all([pg?.stop(), swift?.stop()]);
 });
 
-const b64 = (s: string) => Buffer.from(s).toString('base64');
-
 async function create(client: Api, length: number, filename: string): Promise<string> {
-  const res = await client.fetch('/api/uploads/tus', {
-    method: 'POST',
-    headers: {
-      ...TUS,
-      'Upload-Length': String(length),
-      'Upload-Metadata': `filename ${b64(filename)}`,
-    },
-  });
+  const res = await createUpload(client, length, { filename });
   expect(res.status, await res.clone().text()).toBe(201);
   return res.headers.get('location') ?? '';
-}
-
-/** A PATCH of the whole file that sends only `bytes` for now (the connection stays open). */
-function openPatch(url: string, location: string, total: number, bytes: Buffer): ClientRequest {
-  const req = httpRequest(new URL(location, url), {
-    method: 'PATCH',
-    headers: {
-      ...TUS,
-      cookie,
-      'Upload-Offset': '0',
-      'Content-Type': 'application/offset+octet-stream',
-      'Content-Length': String(total),
-    },
-  });
-  req.on('error', () => undefined);
-  req.write(bytes);
-  return req;
 }
 
 /** Waits until the process has spooled at least `size` bytes of a part to its temp directory. */
@@ -110,23 +83,6 @@ async function spooled(tmp: string, size: number): Promise<void> {
     },
     { timeoutMs: 20_000, what: `${size} bytes spooled in ${tmp}` },
   );
-}
-
-function patch(client: Api, location: string, offset: number, body: Uint8Array) {
-  return client.fetch(location, {
-    method: 'PATCH',
-    headers: {
-      ...TUS,
-      'Upload-Offset': String(offset),
-      'Content-Type': 'application/offset+octet-stream',
-    },
-    body,
-  });
-}
-
-async function offsetAt(client: Api, location: string): Promise<number | undefined> {
-  const res = await client.fetch(location, { method: 'HEAD', headers: TUS });
-  return res.status === 200 ? Number(res.headers.get('upload-offset')) : undefined;
 }
 
 async function leftovers(id: string): Promise<string[]> {
@@ -159,20 +115,20 @@ test('an upload cut off in one process resumes through another and leaves nothin
   const id = location.split('/').pop() ?? '';
 
   const half = Math.floor(file.length / 2);
-  const cut = openPatch(p1.node.url, location, file.length, file.subarray(0, half));
+  const cut = openPatch(p1.node.url, location, cookie, file.length, file.subarray(0, half));
   await spooled(p1.tmp, half);
   cut.destroy();
 
   // Process 2 knows how much process 1 kept, and takes the rest.
   const kept = await waitFor(
     async () => {
-      const offset = await offsetAt(p2.client, location);
+      const offset = await uploadOffset(p2.client, location);
       return offset !== undefined && offset > 0 ? offset : undefined;
     },
     { timeoutMs: 20_000, what: 'the kept half to be visible at process 2' },
   );
   expect(kept).toBe(half);
-  const done = await patch(p2.client, location, half, file.subarray(half));
+  const done = await patchUpload(p2.client, location, half, file.subarray(half));
   expect(done.status, await done.clone().text()).toBe(204);
   expect(done.headers.get('mosaic-picture-created')).toBe('true');
   const pictureId = done.headers.get('mosaic-picture-id') ?? '';
@@ -188,12 +144,12 @@ test('two processes never write one upload at once: the second PATCH waits for t
   const file = await makeImage({ width: 1100, height: 800, seed: 92 });
   const location = await create(p1.client, file.length, 'IMG_0092.png');
   const third = Math.floor(file.length / 3);
-  const first = openPatch(p1.node.url, location, file.length, file.subarray(0, third));
+  const first = openPatch(p1.node.url, location, cookie, file.length, file.subarray(0, third));
   await spooled(p1.tmp, third);
 
   // The same upload from offset 0 through process 2, while process 1 still writes it.
   let answeredAt = 0;
-  const second = patch(p2.client, location, 0, file).then((res) => {
+  const second = patchUpload(p2.client, location, 0, file).then((res) => {
     answeredAt = Date.now();
     return res;
   });
@@ -210,9 +166,9 @@ test('two processes never write one upload at once: the second PATCH waits for t
   // By then process 1 had kept a third: offset 0 is stale, and tus says so.
   expect(res.status, await res.clone().text()).toBe(409);
 
-  const kept = await offsetAt(p2.client, location);
+  const kept = await uploadOffset(p2.client, location);
   expect(kept).toBe(third);
-  const done = await patch(p2.client, location, third, file.subarray(third));
+  const done = await patchUpload(p2.client, location, third, file.subarray(third));
   expect(done.status, await done.clone().text()).toBe(204);
   const pictureId = done.headers.get('mosaic-picture-id') ?? '';
   expect((await servedBytes(p2.client, pictureId)).equals(file)).toBe(true);
