@@ -109,6 +109,30 @@ async function titlesOn(p: Page): Promise<string[]> {
   return labels.sort();
 }
 
+/**
+ * A new page of `context` on the share link `href`, loaded again until the album or the end of
+ * the link shows and `shows` holds of it.
+ */
+async function openShare(
+  context: BrowserContext,
+  href: string,
+  what: string,
+  shows: (visitor: Page) => Promise<boolean>,
+): Promise<Page> {
+  const visitor = await context.newPage();
+  await waitFor(
+    async () => {
+      await visitor.goto(href);
+      await visitor
+        .getByRole('heading', { name: /Summer holidays|This link no longer works/ })
+        .waitFor();
+      return shows(visitor);
+    },
+    { timeoutMs: 20_000, intervalMs: 500, what },
+  );
+  return visitor;
+}
+
 const title = (i: number) => pics[i]?.title ?? '';
 
 describe('albums', () => {
@@ -210,16 +234,13 @@ describe('share links', () => {
     stranger.setDefaultTimeout(15_000);
     try {
       for (const url of [n1.node.url, n2.node.url]) {
-        const visitor = await stranger.newPage();
-        await waitFor(
-          async () => {
-            await visitor.goto(`${url}${path}`);
-            await visitor
-              .getByRole('heading', { name: /Summer holidays|This link no longer works/ })
-              .waitFor();
-            return (await visitor.getByTestId('shared-tile').count()) === 4;
+        const visitor = await openShare(
+          stranger,
+          `${url}${path}`,
+          'the shared album',
+          async (v) => {
+            return (await v.getByTestId('shared-tile').count()) === 4;
           },
-          { timeoutMs: 20_000, intervalMs: 500, what: 'the shared album' },
         );
         // No navigation into the library, no sign-in wall; the library itself refuses it.
         expect(await visitor.getByRole('navigation').count()).toBe(0);
@@ -276,16 +297,13 @@ describe('share links', () => {
       await page.getByRole('button', { name: `Revoke ${path}` }).click();
       await page.getByRole('button', { name: `Revoke ${path}` }).waitFor({ state: 'detached' });
       for (const url of [n1.node.url, n2.node.url]) {
-        const visitor = await stranger.newPage();
-        await waitFor(
-          async () => {
-            await visitor.goto(`${url}${path}`);
-            await visitor
-              .getByRole('heading', { name: /Summer holidays|This link no longer works/ })
-              .waitFor();
-            return (await visitor.getByText('This link no longer works').count()) === 1;
+        const visitor = await openShare(
+          stranger,
+          `${url}${path}`,
+          'the revocation at this node',
+          async (v) => {
+            return (await v.getByText('This link no longer works').count()) === 1;
           },
-          { timeoutMs: 20_000, intervalMs: 500, what: 'the revocation at this node' },
         );
         expect(await visitor.getByTestId('shared-tile').count()).toBe(0);
         if (url === n2.node.url) await shots(visitor, 'share-revoked');

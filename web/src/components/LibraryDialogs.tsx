@@ -3,9 +3,9 @@
  * edit an album, and make a share link for a picture or an album (optional expiry and password; the link is shown to
  * copy).
  */
-import { useEffect, useRef, useState, type ReactNode } from 'react';
+import { useEffect, useState, type ReactNode } from 'react';
 import { library, type Album, type Share } from '../api/library';
-import { messageOf } from './common';
+import { messageOf, useModal } from './common';
 import { DialogActions, Field, FormOutcome, TextAreaField, useSubmit } from './form';
 
 /** A modal on the native <dialog>, open while `open` (Esc and the backdrop close it). */
@@ -20,13 +20,7 @@ export function Modal({
   onClose: () => void;
   children: ReactNode;
 }) {
-  const ref = useRef<HTMLDialogElement>(null);
-  useEffect(() => {
-    const dialog = ref.current;
-    if (!dialog) return;
-    if (open && !dialog.open) dialog.showModal();
-    if (!open && dialog.open) dialog.close();
-  }, [open]);
+  const ref = useModal(open);
   return (
     <dialog
       ref={ref}
