@@ -9,7 +9,7 @@
 import { readFile } from 'node:fs/promises';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { launchBrowser, screenshots } from '../helpers/browser.js';
+import { launchBrowser, screenshots, signIn } from '../helpers/browser.js';
 import {
   ADMIN_PASSWORD,
   api,
@@ -54,11 +54,7 @@ beforeAll(async () => {
   context = await browser.newContext({ viewport: DESKTOP, acceptDownloads: true });
   context.setDefaultTimeout(15_000);
   page = await context.newPage();
-  await page.goto(node.url);
-  await page.getByLabel('Username').fill('admin');
-  await page.getByLabel('Password').fill(ADMIN_PASSWORD);
-  await page.getByRole('button', { name: 'Sign in' }).click();
-  await page.getByRole('heading', { name: 'Gallery' }).waitFor();
+  await signIn(page, node.url);
 });
 
 afterAll(async () => {
