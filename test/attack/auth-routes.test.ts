@@ -4,24 +4,19 @@
  * looked at the URL text). This sweep takes the route table from a real node and asks every
  * route that is not public, anonymously, in every spelling of its path.
  */
-import { mkdir } from 'node:fs/promises';
-import { join } from 'node:path';
 import { beforeAll, describe, expect, test } from 'vitest';
-import { newClusterKey } from '../helpers/cluster.js';
 import {
   ADMIN_PASSWORD,
   api,
   login,
   makeImage,
-  makeTempDir,
-  startNode,
   type NodeProcess,
 } from '../helpers/node-process.js';
 import {
   concretePath,
   pathVariants,
   rawRequest,
-  routeTable,
+  startWithRoutes,
   type RawResponse,
   type RouteEntry,
 } from './http-raw.js';
@@ -78,19 +73,7 @@ describeEachBackend('route authentication', (backend) => {
   let routes: RouteEntry[];
 
   beforeAll(async () => {
-    const folder = join(await makeTempDir('mosaic-attack-folder-'), 'f');
-    await mkdir(folder);
-    node = await startNode({
-      args: [
-        '--log-level',
-        'debug',
-        '--cluster-key',
-        newClusterKey(),
-        // A site on PostgreSQL has no synced folders (their routes are there all the same).
-        ...(backend.name === 'local' ? ['--folder', folder] : []),
-      ],
-    });
-    routes = await routeTable(node);
+    ({ node, routes } = await startWithRoutes(backend));
     // Something to steal: a picture in the library.
     const admin = api(node.url, await login(node.url, 'admin', ADMIN_PASSWORD));
     const upload = { file: await makeImage({ seed: 7 }), fields: { title: 'Private' } };

@@ -3,20 +3,10 @@
  * without a boundary or cut inside a part used to answer 500 "internal"; this also sends a set
  * of malformed bodies, content types and URLs to every route of the table.
  */
-import { mkdir } from 'node:fs/promises';
 import { connect } from 'node:net';
-import { join } from 'node:path';
 import { beforeAll, describe, expect, test } from 'vitest';
-import { newClusterKey } from '../helpers/cluster.js';
-import {
-  ADMIN_PASSWORD,
-  api,
-  login,
-  makeTempDir,
-  startNode,
-  type NodeProcess,
-} from '../helpers/node-process.js';
-import { concretePath, rawRequest, routeTable, type RouteEntry } from './http-raw.js';
+import { ADMIN_PASSWORD, api, login, type NodeProcess } from '../helpers/node-process.js';
+import { concretePath, rawRequest, startWithRoutes, type RouteEntry } from './http-raw.js';
 import { describeEachBackend } from '../helpers/backends.js';
 
 describeEachBackend('malformed input', (backend) => {
@@ -64,19 +54,7 @@ describeEachBackend('malformed input', (backend) => {
   ];
 
   beforeAll(async () => {
-    const folder = join(await makeTempDir('mosaic-attack-folder-'), 'f');
-    await mkdir(folder);
-    node = await startNode({
-      args: [
-        '--log-level',
-        'debug',
-        '--cluster-key',
-        newClusterKey(),
-        // A site on PostgreSQL has no synced folders (their routes are there all the same).
-        ...(backend.name === 'local' ? ['--folder', folder] : []),
-      ],
-    });
-    routes = await routeTable(node);
+    ({ node, routes } = await startWithRoutes(backend));
     const admin = api(node.url, await login(node.url, 'admin', ADMIN_PASSWORD));
     token = (await admin.post<{ token: string }>('/api/tokens', { name: 'fuzz' })).body.token;
     const event = await admin.post<{ id: string }>('/api/events', { title: 'Fuzz' });

@@ -1,10 +1,15 @@
 /**
  * For the attack tier: HTTP requests with the path sent exactly as written (node:http never
  * normalizes it, unlike fetch, which resolves `..` and would re-encode), and the route table a
- * node logs at start (`--log-level debug`), from Fastify's own onRoute hook.
+ * node logs at start (`--log-level debug`), from Fastify's own onRoute hook, and a node started
+ * with every route.
  */
+import { mkdir } from 'node:fs/promises';
 import { request as httpRequest, type IncomingHttpHeaders } from 'node:http';
-import type { NodeProcess } from '../helpers/node-process.js';
+import { join } from 'node:path';
+import type { Backend } from '../helpers/backends.js';
+import { newClusterKey } from '../helpers/cluster.js';
+import { makeTempDir, startNode, type NodeProcess } from '../helpers/node-process.js';
 
 export interface RawResponse {
   readonly status: number;
@@ -65,6 +70,27 @@ export interface RouteEntry {
 export async function routeTable(node: NodeProcess): Promise<RouteEntry[]> {
   const line = await node.waitForLog((l) => l.msg === 'route table');
   return line['routes'] as RouteEntry[];
+}
+
+/**
+ * A node with every route there is (a synced folder on the local backend; a site on PostgreSQL
+ * has none, their routes are there all the same), and its route table.
+ */
+export async function startWithRoutes(
+  backend: Backend,
+): Promise<{ node: NodeProcess; routes: RouteEntry[] }> {
+  const folder = join(await makeTempDir('mosaic-attack-folder-'), 'f');
+  await mkdir(folder);
+  const node = await startNode({
+    args: [
+      '--log-level',
+      'debug',
+      '--cluster-key',
+      newClusterKey(),
+      ...(backend.name === 'local' ? ['--folder', folder] : []),
+    ],
+  });
+  return { node, routes: await routeTable(node) };
 }
 
 /** A concrete path for a route pattern: every `:param` and `*` filled with a harmless value. */

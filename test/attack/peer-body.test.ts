@@ -5,25 +5,10 @@
  */
 import { connect } from 'node:net';
 import { readFile } from 'node:fs/promises';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { TestCluster, type ClusterNode } from '../helpers/cluster.js';
-import { cleanup } from '../helpers/node-process.js';
-import { hlcAt, nodeIdAt, send, signed, TESTER_ID } from '../helpers/peer.js';
+import { describe, expect, it } from 'vitest';
+import { hlcAt, send, signed, TESTER_ID, usePeerTarget } from '../helpers/peer.js';
 
-let cluster: TestCluster;
-let node: ClusterNode;
-let nodeId: string;
-
-beforeAll(async () => {
-  cluster = new TestCluster();
-  await cluster.reserve(1);
-  node = await cluster.start(0);
-  nodeId = await nodeIdAt(node.node.url, cluster.key);
-});
-
-afterAll(async () => {
-  await cleanup();
-});
+const target = usePeerTarget();
 
 /** A field of /proc/<pid>/status in bytes (VmRSS now, VmHWM the peak so far). */
 async function memory(pid: number, field: 'VmRSS' | 'VmHWM'): Promise<number> {
@@ -94,14 +79,14 @@ function postRaw(
 
 describe('peer API bodies (issue 12, row 3)', () => {
   it('refuses eight unsigned 60 MB bodies at once with 401, quickly, without the memory', async () => {
-    const pid = node.node.process.pid;
+    const pid = target.node.node.process.pid;
     if (pid === undefined) throw new Error('no pid');
     const rssBefore = await memory(pid, 'VmRSS');
     // Valid JSON, so a server that parses before checking would pay for the parse too.
     const big = Buffer.from(`{"ops":[],"pad":"${'a'.repeat(60_000_000)}"}`);
     const started = Date.now();
     const statuses = await Promise.all(
-      Array.from({ length: 8 }, () => postRaw(node.node.url, '/peer/ops', {}, big)),
+      Array.from({ length: 8 }, () => postRaw(target.node.node.url, '/peer/ops', {}, big)),
     );
     const elapsed = Date.now() - started;
     expect(statuses).toEqual(Array(8).fill(401));
@@ -112,26 +97,31 @@ describe('peer API bodies (issue 12, row 3)', () => {
   });
 
   it('refuses a declared body over the route bound with 413 before reading it', async () => {
-    const pid = node.node.process.pid ?? 0;
+    const pid = target.node.node.process.pid ?? 0;
     const rssBefore = await memory(pid, 'VmRSS');
     const big = Buffer.alloc(40 * 1024 * 1024, 0x20);
     // Correctly signed headers (the MAC can only be checked on the body): the bound still holds.
-    const headers = signed(cluster.key, nodeId, 'POST', '/peer/pull', {}).headers;
+    const headers = signed(target.cluster.key, target.nodeId, 'POST', '/peer/pull', {}).headers;
     const statuses = await Promise.all(
-      Array.from({ length: 4 }, () => postRaw(node.node.url, '/peer/pull', headers, big)),
+      Array.from({ length: 4 }, () => postRaw(target.node.node.url, '/peer/pull', headers, big)),
     );
     expect(statuses).toEqual(Array(4).fill(413));
-    const chunked = signed(cluster.key, nodeId, 'POST', '/peer/pull', {}).headers;
-    expect(await postRaw(node.node.url, '/peer/pull', chunked, big, { chunked: true })).toBe(413);
+    const chunked = signed(target.cluster.key, target.nodeId, 'POST', '/peer/pull', {}).headers;
+    expect(await postRaw(target.node.node.url, '/peer/pull', chunked, big, { chunked: true })).toBe(
+      413,
+    );
     expect((await memory(pid, 'VmHWM')) - rssBefore).toBeLessThan(100 * 1024 * 1024);
   });
 
   it('refuses a signed request whose body is not the one signed, and takes signed ones', async () => {
-    const push = signed(cluster.key, nodeId, 'POST', '/peer/ops', { ops: [] });
-    const swapped = await send(node.node.url, { ...push, body: JSON.stringify({ ops: [], x: 1 }) });
+    const push = signed(target.cluster.key, target.nodeId, 'POST', '/peer/ops', { ops: [] });
+    const swapped = await send(target.node.node.url, {
+      ...push,
+      body: JSON.stringify({ ops: [], x: 1 }),
+    });
     expect(swapped.status).toBe(401);
     // The nonce of a request with a wrong body is not burnt: the genuine one still passes.
-    expect((await send(node.node.url, push)).status).toBe(200);
+    expect((await send(target.node.node.url, push)).status).toBe(200);
 
     const op = {
       origin: TESTER_ID,
@@ -140,14 +130,18 @@ describe('peer API bodies (issue 12, row 3)', () => {
       body: { kind: 'picture.delete', id: 'c'.repeat(64) },
     };
     const res = await send(
-      node.node.url,
-      signed(cluster.key, nodeId, 'POST', '/peer/ops', { ops: [op] }),
+      target.node.node.url,
+      signed(target.cluster.key, target.nodeId, 'POST', '/peer/ops', { ops: [op] }),
     );
     expect(res.status).toBe(200);
     expect(res.body).toMatchObject({ applied: 1, vv: { [TESTER_ID]: 1 } });
     const pull = await send(
-      node.node.url,
-      signed(cluster.key, nodeId, 'POST', '/peer/pull', { vv: {}, after: null, limit: 10 }),
+      target.node.node.url,
+      signed(target.cluster.key, target.nodeId, 'POST', '/peer/pull', {
+        vv: {},
+        after: null,
+        limit: 10,
+      }),
     );
     expect(pull.status).toBe(200);
 
@@ -158,9 +152,9 @@ describe('peer API bodies (issue 12, row 3)', () => {
       hlc: hlcAt(Date.now(), TESTER_ID, i),
       body: { kind: 'picture.update', id: 'd'.repeat(64), desc: 'x'.repeat(5000) },
     }));
-    const large = signed(cluster.key, nodeId, 'POST', '/peer/ops', { ops: batch });
+    const large = signed(target.cluster.key, target.nodeId, 'POST', '/peer/ops', { ops: batch });
     expect(large.body?.length).toBeGreaterThan(2_000_000);
-    const pushed = await send(node.node.url, large);
+    const pushed = await send(target.node.node.url, large);
     expect(pushed.status).toBe(200);
     expect(pushed.body).toMatchObject({ applied: 500, vv: { [TESTER_ID]: 501 } });
   });

@@ -3,25 +3,10 @@
  * is refused on its own (reported in the answer, not a 500), the rest of the batch is applied,
  * and no remote timestamp drags the node's clock more than the bound (60 s, the peer window).
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { TestCluster, type ClusterNode } from '../helpers/cluster.js';
-import { cleanup } from '../helpers/node-process.js';
-import { hlcAt, nodeIdAt, send, signed, TESTER_ID } from '../helpers/peer.js';
+import { describe, expect, it } from 'vitest';
+import { hlcAt, send, signed, TESTER_ID, usePeerTarget } from '../helpers/peer.js';
 
-let cluster: TestCluster;
-let node: ClusterNode;
-let nodeId: string;
-
-beforeAll(async () => {
-  cluster = new TestCluster();
-  await cluster.reserve(1);
-  node = await cluster.start(0);
-  nodeId = await nodeIdAt(node.node.url, cluster.key);
-});
-
-afterAll(async () => {
-  await cleanup();
-});
+const target = usePeerTarget();
 
 interface PushAnswer {
   applied: number;
@@ -43,20 +28,27 @@ function op(seq: number, wall: number) {
 }
 
 async function push(ops: unknown[]) {
-  return send(node.node.url, signed(cluster.key, nodeId, 'POST', '/peer/ops', { ops }));
+  return send(
+    target.node.node.url,
+    signed(target.cluster.key, target.nodeId, 'POST', '/peer/ops', { ops }),
+  );
 }
 
 /** The wall time in the HLC of a change made at the node now (an API token, read back by pull). */
 async function localWall(): Promise<number> {
-  const client = await node.api();
+  const client = await target.node.api();
   const made = await client.post('/api/tokens', { name: `probe-${nextId++}` });
   expect(made.status).toBe(201);
   const res = await send(
-    node.node.url,
-    signed(cluster.key, nodeId, 'POST', '/peer/pull', { vv: {}, after: null, limit: 5000 }),
+    target.node.node.url,
+    signed(target.cluster.key, target.nodeId, 'POST', '/peer/pull', {
+      vv: {},
+      after: null,
+      limit: 5000,
+    }),
   );
   const ops = (res.body as { ops: { origin: string; hlc: string }[] }).ops;
-  const last = ops.filter((o) => o.origin === nodeId).at(-1);
+  const last = ops.filter((o) => o.origin === target.nodeId).at(-1);
   if (last === undefined) throw new Error('no local op');
   return Number(last.hlc.slice(0, 16));
 }
@@ -75,7 +67,7 @@ describe('far-future timestamps from a peer (issue 12, row 8)', () => {
     expect(body.vv[TESTER_ID]).toBe(1);
   });
 
-  it('never drag the node clock more than the bound', async () => {
+  it('never drag the target.node clock more than the bound', async () => {
     const now = Date.now();
     const res = await push([op(4, now + 4.5 * MINUTE)]);
     expect(res.status).toBe(200);

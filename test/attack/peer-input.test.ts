@@ -2,38 +2,23 @@
  * The peer API answers malformed input from a signed peer with a 4xx in the error shape, never
  * a 500, and a bad operation never costs the rest of its batch (issue 12, "no 500 from input").
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { TestCluster, type ClusterNode } from '../helpers/cluster.js';
-import { cleanup } from '../helpers/node-process.js';
-import { hlcAt, nodeIdAt, send, signed, TESTER_ID } from '../helpers/peer.js';
+import { describe, expect, it } from 'vitest';
+import { hlcAt, send, signed, TESTER_ID, usePeerTarget } from '../helpers/peer.js';
 import { signRequest } from '../../src/replication/peer-auth.js';
 
-let cluster: TestCluster;
-let node: ClusterNode;
-let nodeId: string;
-
-beforeAll(async () => {
-  cluster = new TestCluster();
-  await cluster.reserve(1);
-  node = await cluster.start(0);
-  nodeId = await nodeIdAt(node.node.url, cluster.key);
-});
-
-afterAll(async () => {
-  await cleanup();
-});
+const target = usePeerTarget();
 
 /** Sends `body` as is (any text), correctly signed. */
 async function sendText(path: string, body: string, contentType = 'application/json') {
-  const headers = signRequest(cluster.key, {
+  const headers = signRequest(target.cluster.key, {
     method: 'POST',
     path,
     nodeId: TESTER_ID,
     url: '',
-    to: nodeId,
+    to: target.nodeId,
     body,
   });
-  const res = await fetch(`${node.node.url}${path}`, {
+  const res = await fetch(`${target.node.node.url}${path}`, {
     method: 'POST',
     headers: { ...headers, 'content-type': contentType },
     body,
@@ -115,8 +100,8 @@ describe('malformed peer input', () => {
       },
     ];
     const res = await send(
-      node.node.url,
-      signed(cluster.key, nodeId, 'POST', '/peer/ops', { ops }),
+      target.node.node.url,
+      signed(target.cluster.key, target.nodeId, 'POST', '/peer/ops', { ops }),
     );
     expect(res.status).toBe(200);
     const body = res.body as { applied: number; rejected: { seq: number; code: string }[] };
@@ -124,8 +109,8 @@ describe('malformed peer input', () => {
     expect(body.rejected.map((r) => r.code)).toEqual(['clock_ahead', 'foreign_hlc', 'not_sender']);
     // The hello must name the node that signed it.
     const hello = await send(
-      node.node.url,
-      signed(cluster.key, '*', 'POST', '/peer/hello', {
+      target.node.node.url,
+      signed(target.cluster.key, '*', 'POST', '/peer/hello', {
         nodeId: 'cccccccccccccccc',
         name: 'x',
         url: null,

@@ -3,10 +3,11 @@
  * anonymous cookie jar per person), and checks of the cross-site invariants.
  */
 import { createHash } from 'node:crypto';
-import { expect } from 'vitest';
-import type { ClusterNode } from '../helpers/cluster.js';
+import { afterAll, beforeAll, expect } from 'vitest';
+import { TestCluster, type ClusterNode } from '../helpers/cluster.js';
 import {
   api,
+  cleanup,
   makeImage,
   toApiResponse,
   waitFor,
@@ -34,6 +35,25 @@ export interface EventJson {
 }
 
 let seed = 5000;
+
+export type ThreeSites = readonly [ClusterNode, ClusterNode, ClusterNode];
+
+/**
+ * Three sites shared by one test file's cases (each case makes its own event): started and
+ * connected to each other before the file's tests, stopped after them. `n` is the cluster's
+ * own node list, so it holds the three nodes from the first test on.
+ */
+export function useThreeSites(): { readonly cluster: TestCluster; readonly n: ThreeSites } {
+  const cluster = new TestCluster({ syncIntervalMs: 500 });
+  beforeAll(async () => {
+    await cluster.startAll(3);
+    await waitConnected(cluster.nodes);
+  });
+  afterAll(async () => {
+    await cleanup();
+  });
+  return { cluster, n: cluster.nodes as unknown as ThreeSites };
+}
 
 /** Waits until a node knows every other node by id (an event's sites are fixed at creation). */
 export async function waitConnected(nodes: readonly ClusterNode[]): Promise<void> {

@@ -4,14 +4,12 @@
  * non-participants) and bad input. One cluster serves every case; each case has its own event.
  */
 import { createHash } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { PEER_HEADERS, signRequest } from '../../src/replication/peer-auth.js';
 import { nodeIdAt } from '../helpers/peer.js';
-import { TestCluster, type ClusterNode } from '../helpers/cluster.js';
 import {
   ADMIN_PASSWORD,
   api,
-  cleanup,
   login,
   makeImage,
   startNode,
@@ -25,22 +23,11 @@ import {
   inviteOf,
   montageHash,
   waitAgreed,
-  waitConnected,
+  useThreeSites,
   type EventJson,
 } from './events-helpers.js';
 
-let cluster: TestCluster;
-let n: [ClusterNode, ClusterNode, ClusterNode];
-
-beforeAll(async () => {
-  cluster = new TestCluster({ syncIntervalMs: 500 });
-  n = (await cluster.startAll(3)) as [ClusterNode, ClusterNode, ClusterNode];
-  await waitConnected(n);
-});
-
-afterAll(async () => {
-  await cleanup();
-});
+const { cluster, n } = useThreeSites();
 
 /** An event created at n1 with one participant joined (and uploaded) at each site. */
 async function eventWithPhotos(

@@ -6,9 +6,9 @@
  * accept. Then a site cut off during publication gets the decision once it is back.
  * One 3-node cluster serves every case; each case has its own event.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { TestCluster, setFaults, type ClusterNode } from '../helpers/cluster.js';
-import { cleanup, waitFor } from '../helpers/node-process.js';
+import { describe, expect, it } from 'vitest';
+import { setFaults, type ClusterNode } from '../helpers/cluster.js';
+import { waitFor } from '../helpers/node-process.js';
 import {
   Person,
   createEvent,
@@ -16,22 +16,11 @@ import {
   inviteOf,
   montageHash,
   waitAgreed,
-  waitConnected,
+  useThreeSites,
   type EventJson,
 } from './events-helpers.js';
 
-let cluster: TestCluster;
-let n: [ClusterNode, ClusterNode, ClusterNode];
-
-beforeAll(async () => {
-  cluster = new TestCluster({ syncIntervalMs: 500 });
-  n = (await cluster.startAll(3)) as [ClusterNode, ClusterNode, ClusterNode];
-  await waitConnected(n);
-});
-
-afterAll(async () => {
-  await cleanup();
-});
+const { cluster, n } = useThreeSites();
 
 async function setup(): Promise<{ event: EventJson; people: [Person, Person, Person] }> {
   const event = await createEvent(n[0], { title: 'Crashes', votingSeconds: 120 });

@@ -12,7 +12,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TestCluster, type ClusterNode } from '../helpers/cluster.js';
-import { cleanup, waitFor } from '../helpers/node-process.js';
+import { cleanup, mulberry32, waitFor } from '../helpers/node-process.js';
 import {
   Person,
   inviteOf,
@@ -29,18 +29,7 @@ const LANES = 3;
 const CHAOS_MS = 30_000;
 const VOTING_SECONDS = 4;
 
-/** mulberry32: a small seeded PRNG. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-const random = prng(SEED);
+const random = mulberry32(SEED);
 const pick = <T>(items: readonly T[]): T => items[Math.floor(random() * items.length)] as T;
 const between = (lo: number, hi: number): number => lo + Math.floor(random() * (hi - lo));
 const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));

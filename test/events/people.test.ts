@@ -4,9 +4,9 @@
  * another site, an event includes every configured site, and an accept acknowledged before
  * the deadline counts even when the master was down while it travelled.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { TestCluster, type ClusterNode } from '../helpers/cluster.js';
-import { cleanup, makeImage, toApiResponse, waitFor } from '../helpers/node-process.js';
+import { makeImage, toApiResponse, waitFor } from '../helpers/node-process.js';
 import {
   Person,
   createEvent,
@@ -14,22 +14,12 @@ import {
   inviteOf,
   montageHash,
   waitAgreed,
+  useThreeSites,
   waitConnected,
   type EventJson,
 } from './events-helpers.js';
 
-let cluster: TestCluster;
-let n: [ClusterNode, ClusterNode, ClusterNode];
-
-beforeAll(async () => {
-  cluster = new TestCluster({ syncIntervalMs: 500 });
-  n = (await cluster.startAll(3)) as [ClusterNode, ClusterNode, ClusterNode];
-  await waitConnected(n);
-});
-
-afterAll(async () => {
-  await cleanup();
-});
+const { n } = useThreeSites();
 
 async function organiserUpload(node: ClusterNode, eventId: string, seed: number) {
   const form = new FormData();

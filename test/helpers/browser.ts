@@ -30,27 +30,45 @@ export async function newPage(browser: Browser): Promise<{ context: BrowserConte
   return { context, page };
 }
 
-export async function signIn(page: Page, url: string, password = ADMIN_PASSWORD): Promise<void> {
+export async function signIn(
+  page: Page,
+  url: string,
+  { username = 'admin', password = ADMIN_PASSWORD } = {},
+): Promise<void> {
   await page.goto(url);
-  await page.getByLabel('Username').fill('admin');
+  await page.getByLabel('Username').fill(username);
   await page.getByLabel('Password').fill(password);
   await page.getByRole('button', { name: 'Sign in' }).click();
   await page.getByRole('heading', { name: 'Gallery' }).waitFor();
 }
 
+export interface ShotOptions {
+  /** The whole page, or what the viewport shows (a viewer that fills it). */
+  readonly fullPage?: boolean;
+  /** The phone size (its width names the file). */
+  readonly phone?: { readonly width: number; readonly height: number };
+  /** Wait for lazy images off screen too. */
+  readonly lazyToo?: boolean;
+}
+
 /**
- * Saves `<name>-375.png` and `<name>-1440.png` (full page) and puts the viewport back.
- * Waits for the images on the page to finish loading first, so the shots show them.
+ * Saves `<name>-<phone width>.png` and `<name>-1440.png` and puts the viewport back. Waits for
+ * the images on the page to finish loading first, so the shots show them; animations (a
+ * thumbnail's fade-in) are run to their end.
  */
-export async function screenshots(page: Page, name: string): Promise<void> {
+export async function screenshots(
+  page: Page,
+  name: string,
+  { fullPage = true, phone = PHONE, lazyToo = false }: ShotOptions = {},
+): Promise<void> {
   await mkdir(SCREENSHOTS, { recursive: true });
   const before = page.viewportSize() ?? DESKTOP;
-  for (const size of [PHONE, DESKTOP]) {
+  for (const size of [phone, DESKTOP]) {
     await page.setViewportSize(size);
-    await imagesLoaded(page);
+    await imagesLoaded(page, { lazyToo });
     await page.screenshot({
       path: join(SCREENSHOTS, `${name}-${size.width}.png`),
-      fullPage: true,
+      fullPage,
       animations: 'disabled',
     });
   }

@@ -453,7 +453,8 @@ export async function makeImage({
   }
 }
 
-function mulberry32(seed: number): () => number {
+/** mulberry32: a small seeded PRNG, numbers in [0, 1). */
+export function mulberry32(seed: number): () => number {
   let a = seed >>> 0;
   return () => {
     a = (a + 0x6d2b79f5) >>> 0;

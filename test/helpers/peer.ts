@@ -2,7 +2,10 @@
  * Speaking the peer protocol from a test, as a node that holds the cluster key would: signed
  * requests (src/replication/peer-auth.ts), and the id of a running node (from its hello).
  */
+import { afterAll, beforeAll } from 'vitest';
 import { ANY_NODE, signRequest } from '../../src/replication/peer-auth.js';
+import { TestCluster, type ClusterNode } from './cluster.js';
+import { cleanup } from './node-process.js';
 
 /** The node id the test signs as (any 16 hex digits the cluster has not used). */
 export const TESTER_ID = 'fedcba9876543210';
@@ -61,4 +64,27 @@ export async function nodeIdAt(url: string, key: string): Promise<string> {
 /** An HLC string for `wall` ms, counter 0, issued by `node`. */
 export function hlcAt(wall: number, node: string, counter = 0): string {
   return `${String(wall).padStart(16, '0')}-${counter.toString(16).padStart(4, '0')}-${node}`;
+}
+
+/** The node a file of peer-API tests speaks to, and the cluster whose key the test signs with. */
+export interface PeerTarget {
+  readonly cluster: TestCluster;
+  /** Set once the file's tests run. */
+  node: ClusterNode;
+  /** The node's id, from its hello; set once the file's tests run. */
+  nodeId: string;
+}
+
+/** One node started (and its id read) before the file's tests, stopped after them. */
+export function usePeerTarget(): PeerTarget {
+  const target = { cluster: new TestCluster() } as PeerTarget;
+  beforeAll(async () => {
+    await target.cluster.reserve(1);
+    target.node = await target.cluster.start(0);
+    target.nodeId = await nodeIdAt(target.node.node.url, target.cluster.key);
+  });
+  afterAll(async () => {
+    await cleanup();
+  });
+  return target;
 }

@@ -12,6 +12,8 @@ import {
   login,
   startNode,
   waitFor,
+  type Api,
+  type ApiResponse,
 } from '../helpers/node-process.js';
 import { startPostgres } from '../helpers/postgres.js';
 import { startSwift } from '../helpers/swift.js';
@@ -24,6 +26,17 @@ interface Health {
   status: 'ok' | 'unavailable';
   checks: { database?: { ok: boolean; ms: number }; blobs?: { ok: boolean; ms: number } };
   error?: { code: string; message: string };
+}
+
+/** The first 503 of /healthz (what it names comes within its probe timeout). */
+async function unhealthy(client: Api): Promise<ApiResponse<Health>> {
+  return waitFor(
+    async () => {
+      const res = await client.get<Health>('/healthz');
+      return res.status === 503 ? res : false;
+    },
+    { timeoutMs: 15_000, intervalMs: 200, what: '/healthz to answer 503' },
+  );
 }
 
 test('/healthz answers 503 naming the object store when it stops answering', async () => {
@@ -43,13 +56,7 @@ test('/healthz answers 503 naming the object store when it stops answering', asy
 
     await swift.stop();
     stopped = true;
-    const down = await waitFor(
-      async () => {
-        const res = await anonymous.get<Health>('/healthz');
-        return res.status === 503 ? res : false;
-      },
-      { timeoutMs: 15_000, intervalMs: 200, what: '/healthz to answer 503' },
-    );
+    const down = await unhealthy(anonymous);
     expect(down.body).toMatchObject({
       status: 'unavailable',
       checks: { database: { ok: true }, blobs: { ok: false } },
@@ -91,13 +98,7 @@ test('/healthz answers 503 naming the database when PostgreSQL stops; /metrics h
     // once ended the process through an unhandled 'error' on the site bus's pool).
     await pg.stop();
     stopped = true;
-    const down = await waitFor(
-      async () => {
-        const res = await anonymous.get<Health>('/healthz');
-        return res.status === 503 ? res : false;
-      },
-      { timeoutMs: 15_000, intervalMs: 200, what: '/healthz to answer 503' },
-    );
+    const down = await unhealthy(anonymous);
     expect(down.body).toMatchObject({
       status: 'unavailable',
       checks: { database: { ok: false }, blobs: { ok: true } },

@@ -5,8 +5,6 @@
  */
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { buffer } from 'node:stream/consumers';
-import yauzl from 'yauzl';
 import Database from 'better-sqlite3';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
@@ -21,8 +19,7 @@ import {
   type Picture,
   waitFor,
 } from '../helpers/node-process.js';
-
-const HEIC = new URL('../fixtures/iphone.heic', import.meta.url);
+import { HEIC, photo, unzip, uploadTitled } from '../helpers/photos.js';
 
 interface Facts {
   takenAt: string | null;
@@ -42,52 +39,6 @@ beforeAll(async () => {
 });
 
 afterAll(cleanup);
-
-/** A real JPEG with EXIF as a camera writes it; `seed` makes the pixels (and the id) differ. */
-export async function photo(
-  seed: number,
-  exif: { taken?: string; offset?: string; gps?: [number, number]; orientation?: number } = {},
-): Promise<Buffer> {
-  const [w, h] = [96, 64];
-  let image = sharp({
-    create: {
-      width: w,
-      height: h,
-      channels: 3,
-      background: { r: (seed * 53) % 256, g: (seed * 97) % 256, b: (seed * 31) % 256 },
-    },
-  }).jpeg({ quality: 85 });
-  const dms = (v: number) => {
-    const a = Math.abs(v);
-    const d = Math.floor(a);
-    const m = Math.floor((a - d) * 60);
-    const s = Math.round(((a - d) * 60 - m) * 60 * 100);
-    return `${d}/1 ${m}/1 ${s}/100`;
-  };
-  image = image.withExif({
-    IFD0: { Make: 'FUJIFILM', Model: 'X-T4' },
-    IFD2: {
-      ...(exif.taken ? { DateTimeOriginal: exif.taken } : {}),
-      ...(exif.offset ? { OffsetTimeOriginal: exif.offset } : {}),
-      ExposureTime: '1/500',
-      FNumber: '56/10',
-      ISOSpeedRatings: '160',
-      FocalLength: '23/1',
-    },
-    ...(exif.gps
-      ? {
-          IFD3: {
-            GPSLatitudeRef: exif.gps[0] < 0 ? 'S' : 'N',
-            GPSLatitude: dms(exif.gps[0]),
-            GPSLongitudeRef: exif.gps[1] < 0 ? 'W' : 'E',
-            GPSLongitude: dms(exif.gps[1]),
-          },
-        }
-      : {}),
-  });
-  if (exif.orientation) image = image.withMetadata({ orientation: exif.orientation });
-  return image.toBuffer();
-}
 
 describe('photo facts', () => {
   test('an uploaded JPEG shows its date taken, camera, exposure, GPS and orientation', async () => {
@@ -158,16 +109,11 @@ describe('timeline', () => {
       ['2019 spring', '2019:04:20 16:45:00'],
       ['no date', undefined],
     ];
-    const ids = new Map<string, string>();
     let seed = 100;
-    for (const [title, taken] of shots) {
-      const res = await admin.upload<FactPicture>({
-        file: await photo(seed++, taken ? { taken } : {}),
-        fields: { title, category: 'trip' },
-      });
-      expect(res.status).toBe(201);
-      ids.set(title, res.body.id);
-    }
+    const files: [string, Buffer][] = [];
+    for (const [title, taken] of shots)
+      files.push([title, await photo(seed++, taken ? { taken } : {})]);
+    await uploadTitled(admin, files, { category: 'trip' });
     const first = await list('limit=2');
     expect(first.items.map((p) => p.title)).toEqual(['no date', '2023 autumn']);
     expect(first.items[1]?.takenAt).toBe('2023-10-15T08:00:00');
@@ -228,35 +174,6 @@ describe('facts for pictures stored before', () => {
     expect(got.camera?.model).toBe('X-T4');
   });
 });
-
-/** Every entry of a zip: its name and bytes (yauzl, reading the central directory). */
-async function unzip(bytes: Buffer): Promise<Map<string, Buffer>> {
-  const zip = await new Promise<yauzl.ZipFile>((resolve, reject) => {
-    yauzl.fromBuffer(bytes, { lazyEntries: true }, (err, file) => {
-      if (err) reject(err);
-      else resolve(file);
-    });
-  });
-  const entries = new Map<string, Buffer>();
-  await new Promise<void>((resolve, reject) => {
-    zip.on('entry', (entry: yauzl.Entry) => {
-      zip.openReadStream(entry, (err, stream) => {
-        if (err) {
-          reject(err);
-          return;
-        }
-        void buffer(stream).then((data) => {
-          entries.set(entry.fileName, data);
-          zip.readEntry();
-        }, reject);
-      });
-    });
-    zip.on('end', resolve);
-    zip.on('error', reject);
-    zip.readEntry();
-  });
-  return entries;
-}
 
 describe('zip download', () => {
   test('a selection downloads as one zip of the originals, named by title', async () => {

@@ -6,14 +6,11 @@
  * until it is revoked from the account page; a picture restored from the trash page at node 1
  * is back at node 2. Screenshots of each new page at 390 and 1440 px.
  */
-import { mkdir } from 'node:fs/promises';
-import { join } from 'node:path';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { SCREENSHOTS, imagesLoaded, launchBrowser } from '../helpers/browser.js';
+import { launchBrowser, screenshots, signIn } from '../helpers/browser.js';
 import { TestCluster, type ClusterNode } from '../helpers/cluster.js';
 import {
-  ADMIN_PASSWORD,
   addUser,
   cleanup,
   makeImage,
@@ -78,25 +75,8 @@ afterAll(async () => {
   await cleanup();
 });
 
-async function signIn(p: Page, url: string): Promise<void> {
-  await p.goto(url);
-  await p.getByLabel('Username').fill('admin');
-  await p.getByLabel('Password').fill(ADMIN_PASSWORD);
-  await p.getByRole('button', { name: 'Sign in' }).click();
-  await p.getByRole('heading', { name: 'Gallery' }).waitFor();
-}
-
-async function shots(p: Page, name: string): Promise<void> {
-  await mkdir(SCREENSHOTS, { recursive: true });
-  const before = p.viewportSize() ?? DESKTOP;
-  for (const size of [PHONE, DESKTOP]) {
-    await p.setViewportSize(size);
-    await imagesLoaded(p);
-    await p.waitForTimeout(300); // thumbnails fade in
-    await p.screenshot({ path: join(SCREENSHOTS, `${name}-${size.width}.png`), fullPage: true });
-  }
-  await p.setViewportSize(before);
-}
+/** `<name>-390.png` and `<name>-1440.png`. */
+const shots = (p: Page, name: string) => screenshots(p, name, { phone: PHONE });
 
 /** The titles of the tiles an album page shows, sorted. */
 async function titlesOn(p: Page): Promise<string[]> {
@@ -107,6 +87,30 @@ async function titlesOn(p: Page): Promise<string[]> {
       els.map((el) => el.getAttribute('aria-label') ?? ''),
     );
   return labels.sort();
+}
+
+/**
+ * A new page of `context` on the share link `href`, loaded again until the album or the end of
+ * the link shows and `shows` holds of it.
+ */
+async function openShare(
+  context: BrowserContext,
+  href: string,
+  what: string,
+  shows: (visitor: Page) => Promise<boolean>,
+): Promise<Page> {
+  const visitor = await context.newPage();
+  await waitFor(
+    async () => {
+      await visitor.goto(href);
+      await visitor
+        .getByRole('heading', { name: /Summer holidays|This link no longer works/ })
+        .waitFor();
+      return shows(visitor);
+    },
+    { timeoutMs: 20_000, intervalMs: 500, what },
+  );
+  return visitor;
 }
 
 const title = (i: number) => pics[i]?.title ?? '';
@@ -210,16 +214,13 @@ describe('share links', () => {
     stranger.setDefaultTimeout(15_000);
     try {
       for (const url of [n1.node.url, n2.node.url]) {
-        const visitor = await stranger.newPage();
-        await waitFor(
-          async () => {
-            await visitor.goto(`${url}${path}`);
-            await visitor
-              .getByRole('heading', { name: /Summer holidays|This link no longer works/ })
-              .waitFor();
-            return (await visitor.getByTestId('shared-tile').count()) === 4;
+        const visitor = await openShare(
+          stranger,
+          `${url}${path}`,
+          'the shared album',
+          async (v) => {
+            return (await v.getByTestId('shared-tile').count()) === 4;
           },
-          { timeoutMs: 20_000, intervalMs: 500, what: 'the shared album' },
         );
         // No navigation into the library, no sign-in wall; the library itself refuses it.
         expect(await visitor.getByRole('navigation').count()).toBe(0);
@@ -276,16 +277,13 @@ describe('share links', () => {
       await page.getByRole('button', { name: `Revoke ${path}` }).click();
       await page.getByRole('button', { name: `Revoke ${path}` }).waitFor({ state: 'detached' });
       for (const url of [n1.node.url, n2.node.url]) {
-        const visitor = await stranger.newPage();
-        await waitFor(
-          async () => {
-            await visitor.goto(`${url}${path}`);
-            await visitor
-              .getByRole('heading', { name: /Summer holidays|This link no longer works/ })
-              .waitFor();
-            return (await visitor.getByText('This link no longer works').count()) === 1;
+        const visitor = await openShare(
+          stranger,
+          `${url}${path}`,
+          'the revocation at this node',
+          async (v) => {
+            return (await v.getByText('This link no longer works').count()) === 1;
           },
-          { timeoutMs: 20_000, intervalMs: 500, what: 'the revocation at this node' },
         );
         expect(await visitor.getByTestId('shared-tile').count()).toBe(0);
         if (url === n2.node.url) await shots(visitor, 'share-revoked');
@@ -304,11 +302,7 @@ describe('who may change an album', () => {
     other.setDefaultTimeout(15_000);
     try {
       const p = await other.newPage();
-      await p.goto(n1.node.url);
-      await p.getByLabel('Username').fill('bob');
-      await p.getByLabel('Password').fill('bob-password-for-tests');
-      await p.getByRole('button', { name: 'Sign in' }).click();
-      await p.getByRole('heading', { name: 'Gallery' }).waitFor();
+      await signIn(p, n1.node.url, { username: 'bob', password: 'bob-password-for-tests' });
       await p.goto(`${n1.node.url}/a/${albumId}`);
       await p.getByRole('heading', { name: 'Summer holidays' }).waitFor();
       await waitFor(async () => (await titlesOn(p)).length === 4, { what: 'the album for bob' });

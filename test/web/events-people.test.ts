@@ -7,18 +7,9 @@
  * since when, until it is back. Every message on the way is a sentence, without internals.
  * Screenshots at 390 and 1440 px in test-results/screenshots/.
  */
-import { mkdir } from 'node:fs/promises';
-import { join } from 'node:path';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import {
-  DESKTOP,
-  SCREENSHOTS,
-  imagesLoaded,
-  launchBrowser,
-  newPage,
-  signIn,
-} from '../helpers/browser.js';
+import { launchBrowser, newPage, screenshots, signIn } from '../helpers/browser.js';
 import { TestCluster, type ClusterNode } from '../helpers/cluster.js';
 import { cleanup, makeImage } from '../helpers/node-process.js';
 import { waitConnected } from '../events/events-helpers.js';
@@ -42,20 +33,9 @@ async function open(): Promise<Page> {
   return page;
 }
 
-/** `<name>-390.png` and `<name>-1440.png`, full page, images loaded. */
-async function shots(page: Page, name: string): Promise<void> {
-  await mkdir(SCREENSHOTS, { recursive: true });
-  for (const size of [PHONE, DESKTOP]) {
-    await page.setViewportSize(size);
-    await imagesLoaded(page, { lazyToo: true });
-    await page.screenshot({
-      path: join(SCREENSHOTS, `${name}-${size.width}.png`),
-      fullPage: true,
-      animations: 'disabled',
-    });
-  }
-  await page.setViewportSize(DESKTOP);
-}
+/** `<name>-390.png` and `<name>-1440.png`, every image loaded. */
+const shots = (page: Page, name: string) =>
+  screenshots(page, name, { phone: PHONE, lazyToo: true });
 
 /** Every alert and note on the page reads as a sentence, with no internals. */
 async function expectPlainWords(page: Page): Promise<void> {

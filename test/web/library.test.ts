@@ -6,11 +6,9 @@
  * person who is neither owner nor admin seeing no Edit/Delete. Screenshots at 390 and 1440 px.
  * Tests run in order and share the node and the browser.
  */
-import { mkdir } from 'node:fs/promises';
-import { join } from 'node:path';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { SCREENSHOTS, imagesLoaded, launchBrowser } from '../helpers/browser.js';
+import { launchBrowser, screenshots, signIn, type ShotOptions } from '../helpers/browser.js';
 import {
   ADMIN_PASSWORD,
   addUser,
@@ -78,7 +76,7 @@ beforeAll(async () => {
   desktop = await browser.newContext({ viewport: DESKTOP });
   desktop.setDefaultTimeout(15_000);
   page = await desktop.newPage();
-  await signInAs(page, 'admin', ADMIN_PASSWORD);
+  await signIn(page, node.url, { username: 'admin', password: ADMIN_PASSWORD });
 });
 
 afterAll(async () => {
@@ -92,34 +90,13 @@ async function listAll(): Promise<Picture[]> {
   return res.body.items;
 }
 
-async function signInAs(p: Page, username: string, password: string): Promise<void> {
-  await p.goto(node.url);
-  await p.getByLabel('Username').fill(username);
-  await p.getByLabel('Password').fill(password);
-  await p.getByRole('button', { name: 'Sign in' }).click();
-  await p.getByRole('heading', { name: 'Gallery' }).waitFor();
-}
-
 const tiles = (p: Page) => p.getByTestId('tile');
 const pathOf = (p: Page) => new URL(p.url()).pathname;
 const scrollY = (p: Page) => p.evaluate<number>('window.scrollY');
 
-/** Saves `<name>-390.png` and `<name>-1440.png` and puts the viewport back. */
-async function shots(p: Page, name: string, { fullPage = true } = {}): Promise<void> {
-  await mkdir(SCREENSHOTS, { recursive: true });
-  const before = p.viewportSize() ?? DESKTOP;
-  for (const size of [PHONE, DESKTOP]) {
-    await p.setViewportSize(size);
-    await imagesLoaded(p);
-    await p.waitForTimeout(300); // thumbnails fade in
-    await p.screenshot({
-      path: join(SCREENSHOTS, `${name}-${size.width}.png`),
-      fullPage,
-      animations: 'disabled',
-    });
-  }
-  await p.setViewportSize(before);
-}
+/** `<name>-390.png` and `<name>-1440.png`. */
+const shots = (p: Page, name: string, options: ShotOptions = {}) =>
+  screenshots(p, name, { phone: PHONE, ...options });
 
 interface TileBox {
   id: string;
@@ -333,7 +310,7 @@ describe('the photo library', () => {
     phone.setDefaultTimeout(15_000);
     const p = await phone.newPage();
     try {
-      await signInAs(p, 'admin', ADMIN_PASSWORD);
+      await signIn(p, node.url, { username: 'admin', password: ADMIN_PASSWORD });
       await expect.poll(() => tiles(p).count()).toBe(pictures.length);
       const [first, second] = pictures;
       if (!first || !second) throw new Error('pictures expected');
@@ -405,7 +382,7 @@ describe('the photo library', () => {
     context.setDefaultTimeout(15_000);
     const p = await context.newPage();
     try {
-      await signInAs(p, 'bob', BOB_PASSWORD);
+      await signIn(p, node.url, { username: 'bob', password: BOB_PASSWORD });
       const theirs = pictures.find((x) => x.owner === 'admin');
       const own = pictures.find((x) => x.owner === 'bob');
       if (!theirs || !own) throw new Error('pictures expected');

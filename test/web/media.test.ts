@@ -7,12 +7,9 @@
  * Screenshots at 390 and 1440 px.
  */
 import { readFile } from 'node:fs/promises';
-import { buffer } from 'node:stream/consumers';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
-import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import yauzl from 'yauzl';
-import { launchBrowser, screenshots } from '../helpers/browser.js';
+import { launchBrowser, screenshots, signIn } from '../helpers/browser.js';
 import {
   ADMIN_PASSWORD,
   api,
@@ -24,8 +21,8 @@ import {
   type NodeProcess,
   type Picture,
 } from '../helpers/node-process.js';
+import { HEIC, photo, SONY_ILCE_7M3, unzip, uploadTitled } from '../helpers/photos.js';
 
-const HEIC = new URL('../fixtures/iphone.heic', import.meta.url);
 const DESKTOP = { width: 1440, height: 900 } as const;
 
 let node: NodeProcess;
@@ -33,78 +30,31 @@ let admin: Api;
 let browser: Browser;
 let context: BrowserContext;
 let page: Page;
-const ids = new Map<string, string>();
-const files = new Map<string, Buffer>();
-
-async function photo(
-  seed: number,
-  taken: string,
-  extra: { gps?: [number, number]; orientation?: number } = {},
-): Promise<Buffer> {
-  const [w, h] = [480, 320];
-  const dms = (v: number) => {
-    const a = Math.abs(v);
-    const d = Math.floor(a);
-    const m = Math.floor((a - d) * 60);
-    return `${d}/1 ${m}/1 ${Math.round(((a - d) * 60 - m) * 6000)}/100`;
-  };
-  let image = sharp({
-    create: {
-      width: w,
-      height: h,
-      channels: 3,
-      background: { r: (seed * 53) % 256, g: (seed * 97) % 256, b: (seed * 31) % 256 },
-    },
-  })
-    .jpeg({ quality: 85 })
-    .withExif({
-      IFD0: { Make: 'SONY', Model: 'ILCE-7M3' },
-      IFD2: {
-        DateTimeOriginal: taken,
-        ExposureTime: '1/200',
-        FNumber: '4/1',
-        ISOSpeedRatings: '400',
-      },
-      ...(extra.gps
-        ? {
-            IFD3: {
-              GPSLatitudeRef: extra.gps[0] < 0 ? 'S' : 'N',
-              GPSLatitude: dms(extra.gps[0]),
-              GPSLongitudeRef: extra.gps[1] < 0 ? 'W' : 'E',
-              GPSLongitude: dms(extra.gps[1]),
-            },
-          }
-        : {}),
-    });
-  if (extra.orientation) image = image.withMetadata({ orientation: extra.orientation });
-  return image.toBuffer();
-}
+let files: Map<string, Buffer>;
 
 beforeAll(async () => {
   node = await startNode();
   admin = api(node.url, await login(node.url, 'admin', ADMIN_PASSWORD));
   const shots: [string, Buffer][] = [
-    ['Christmas 2015', await photo(1, '2015:12:25 10:00:00')],
-    ['Lake 2021', await photo(2, '2021:06:01 17:20:00', { gps: [46.45, 6.6] })],
-    ['Portrait 2023', await photo(3, '2023:10:15 08:00:00', { orientation: 6 })],
-    ['Spring 2018', await photo(4, '2018:03:10 12:00:00')],
+    ['Christmas 2015', await photo(1, { taken: '2015:12:25 10:00:00' }, SONY_ILCE_7M3)],
+    [
+      'Lake 2021',
+      await photo(2, { taken: '2021:06:01 17:20:00', gps: [46.45, 6.6] }, SONY_ILCE_7M3),
+    ],
+    [
+      'Portrait 2023',
+      await photo(3, { taken: '2023:10:15 08:00:00', orientation: 6 }, SONY_ILCE_7M3),
+    ],
+    ['Spring 2018', await photo(4, { taken: '2018:03:10 12:00:00' }, SONY_ILCE_7M3)],
     ['From the phone', await readFile(HEIC)],
   ];
-  for (const [title, file] of shots) {
-    const up = await admin.upload<Picture>({ file, fields: { title } });
-    expect(up.status).toBe(201);
-    ids.set(title, up.body.id);
-    files.set(title, file);
-  }
+  await uploadTitled(admin, shots);
+  files = new Map(shots);
   browser = await launchBrowser();
   context = await browser.newContext({ viewport: DESKTOP, acceptDownloads: true });
   context.setDefaultTimeout(15_000);
   page = await context.newPage();
-  await page.goto(node.url);
-  await page.getByLabel('Username').fill('admin');
-  await page.getByLabel('Password').fill(ADMIN_PASSWORD);
-  await page.getByRole('button', { name: 'Sign in' }).click();
-  await page.getByRole('heading', { name: 'Gallery' }).waitFor();
+  await signIn(page, node.url);
 });
 
 afterAll(async () => {
@@ -112,34 +62,6 @@ afterAll(async () => {
   await browser.close();
   await cleanup();
 });
-
-async function unzip(bytes: Buffer): Promise<Map<string, Buffer>> {
-  const zip = await new Promise<yauzl.ZipFile>((resolve, reject) => {
-    yauzl.fromBuffer(bytes, { lazyEntries: true }, (err, file) => {
-      if (err) reject(err);
-      else resolve(file);
-    });
-  });
-  const entries = new Map<string, Buffer>();
-  await new Promise<void>((resolve, reject) => {
-    zip.on('entry', (entry: yauzl.Entry) => {
-      zip.openReadStream(entry, (err, stream) => {
-        if (err) {
-          reject(err);
-          return;
-        }
-        void buffer(stream).then((data) => {
-          entries.set(entry.fileName, data);
-          zip.readEntry();
-        }, reject);
-      });
-    });
-    zip.on('end', resolve);
-    zip.on('error', reject);
-    zip.readEntry();
-  });
-  return entries;
-}
 
 describe('the library by date taken', () => {
   test('pictures show in date-taken order under their month headers, HEIC included', async () => {

@@ -88,8 +88,12 @@ export const montageUrl = (eventId: string, version: number) =>
 
 export type FetchLike = (input: string, init?: RequestInit) => Promise<Response>;
 
-export function createApi(fetchImpl: FetchLike = (input, init) => fetch(input, init)) {
-  async function request<T>(method: string, path: string, json?: unknown): Promise<T> {
+/**
+ * A JSON request over `fetchImpl`: the body sent as JSON, the JSON answer returned, a failure
+ * thrown as the ApiError of the server's error shape (or of the status when it has none).
+ */
+export function jsonRequest(fetchImpl: FetchLike = (input, init) => fetch(input, init)) {
+  return async function request<T>(method: string, path: string, json?: unknown): Promise<T> {
     const init: RequestInit = { method, credentials: 'same-origin', headers: {} };
     if (json !== undefined) {
       init.headers = { 'content-type': 'application/json' };
@@ -112,7 +116,11 @@ export function createApi(fetchImpl: FetchLike = (input, init) => fetch(input, i
     }
     if (!res.ok) throw errorFrom(res.status, body);
     return body as T;
-  }
+  };
+}
+
+export function createApi(fetchImpl: FetchLike = (input, init) => fetch(input, init)) {
+  const request = jsonRequest(fetchImpl);
 
   const id = encodeURIComponent;
   return {

@@ -2,7 +2,7 @@
  * The API of albums, share links, the trash and passwords (issue 15), beside client.ts: the
  * same same-origin JSON requests and the same ApiError for failures.
  */
-import { ApiError, errorFrom } from './client';
+import { jsonRequest } from './client';
 import type { Picture } from './types';
 
 export interface Album {
@@ -67,30 +67,7 @@ interface Page<T> {
   readonly nextCursor: string | null;
 }
 
-async function request<T>(method: string, path: string, json?: unknown): Promise<T> {
-  const init: RequestInit = { method, credentials: 'same-origin' };
-  if (json !== undefined) {
-    init.headers = { 'content-type': 'application/json' };
-    init.body = JSON.stringify(json);
-  }
-  let res: Response;
-  try {
-    res = await fetch(path, init);
-  } catch {
-    throw new ApiError(0, 'network', 'The server could not be reached.');
-  }
-  const text = await res.text();
-  let body: unknown = null;
-  if (text && res.headers.get('content-type')?.includes('json')) {
-    try {
-      body = JSON.parse(text);
-    } catch {
-      body = null;
-    }
-  }
-  if (!res.ok) throw errorFrom(res.status, body);
-  return body as T;
-}
+const request = jsonRequest();
 
 const id = encodeURIComponent;
 const page = (cursor: string | null | undefined) =>

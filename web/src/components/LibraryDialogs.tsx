@@ -1,11 +1,12 @@
 /**
- * Dialogs of the library: add pictures to an album (an existing one or a new one), and make a
- * share link for a picture or an album (optional expiry and password; the link is shown to
+ * Dialogs of the library: add pictures to an album (an existing one or a new one), make or
+ * edit an album, and make a share link for a picture or an album (optional expiry and password; the link is shown to
  * copy).
  */
-import { useEffect, useRef, useState, type SyntheticEvent, type ReactNode } from 'react';
+import { useEffect, useState, type ReactNode } from 'react';
 import { library, type Album, type Share } from '../api/library';
-import { messageOf } from './common';
+import { messageOf, useModal } from './common';
+import { DialogActions, Field, FormOutcome, TextAreaField, useSubmit } from './form';
 
 /** A modal on the native <dialog>, open while `open` (Esc and the backdrop close it). */
 export function Modal({
@@ -19,13 +20,7 @@ export function Modal({
   onClose: () => void;
   children: ReactNode;
 }) {
-  const ref = useRef<HTMLDialogElement>(null);
-  useEffect(() => {
-    const dialog = ref.current;
-    if (!dialog) return;
-    if (open && !dialog.open) dialog.showModal();
-    if (!open && dialog.open) dialog.close();
-  }, [open]);
+  const ref = useModal(open);
   return (
     <dialog
       ref={ref}
@@ -57,39 +52,27 @@ export function AddToAlbumDialog({
   const [albums, setAlbums] = useState<Album[] | null>(null);
   const [choice, setChoice] = useState('');
   const [name, setName] = useState('');
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<string | null>(null);
+  const form = useSubmit(async () => {
+    const target =
+      choice === 'new' || choice === '' ? await library.createAlbum(name.trim()) : null;
+    const albumId = target?.id ?? choice;
+    onDone(await library.changeAlbum(albumId, { add: [...ids] }));
+  });
+  const { fail, clear } = form;
 
   useEffect(() => {
     if (!open) return;
-    setError(null);
+    clear();
     library.albums().then(
       (all) => {
         setAlbums(all);
         setChoice((c) => c || (all[0]?.id ?? 'new'));
       },
       (e: unknown) => {
-        setError(messageOf(e));
+        fail(messageOf(e));
       },
     );
-  }, [open]);
-
-  const submit = async (event: SyntheticEvent) => {
-    event.preventDefault();
-    setBusy(true);
-    setError(null);
-    try {
-      const target =
-        choice === 'new' || choice === '' ? await library.createAlbum(name.trim()) : null;
-      const albumId = target?.id ?? choice;
-      const album = await library.changeAlbum(albumId, { add: [...ids] });
-      onDone(album);
-    } catch (e) {
-      setError(messageOf(e));
-    } finally {
-      setBusy(false);
-    }
-  };
+  }, [open, fail, clear]);
 
   const count = ids.length;
   return (
@@ -98,9 +81,9 @@ export function AddToAlbumDialog({
       title={`Add ${count} ${count === 1 ? 'picture' : 'pictures'} to an album`}
       onClose={onClose}
     >
-      <form onSubmit={(e) => void submit(e)}>
+      <form onSubmit={form.onSubmit}>
         <div className="dialog-body album-choices" role="radiogroup" aria-label="Album">
-          {albums === null && !error && <p className="muted">Loading albums…</p>}
+          {albums === null && !form.error && <p className="muted">Loading albums…</p>}
           {albums?.map((a) => (
             <label key={a.id} className="album-choice">
               <input
@@ -129,33 +112,82 @@ export function AddToAlbumDialog({
             <span>New album</span>
           </label>
           {choice === 'new' && (
-            <label className="field">
-              <span>Name of the new album</span>
-              <input
-                name="album-name"
-                value={name}
-                maxLength={200}
-                required
-                onChange={(e) => {
-                  setName(e.target.value);
-                }}
-              />
-            </label>
+            <Field
+              label="Name of the new album"
+              name="album-name"
+              value={name}
+              maxLength={200}
+              required
+              onValue={setName}
+            />
           )}
-          {error && (
-            <p className="form-error" role="alert">
-              {error}
-            </p>
-          )}
+          <FormOutcome outcome={form.outcome} />
         </div>
-        <div className="dialog-actions">
-          <button type="button" className="btn" onClick={onClose} disabled={busy}>
-            Cancel
-          </button>
-          <button type="submit" className="btn btn-primary" disabled={busy}>
-            {busy ? 'Adding…' : 'Add'}
-          </button>
+        <DialogActions busy={form.busy} onCancel={onClose}>
+          {form.busy ? 'Adding…' : 'Add'}
+        </DialogActions>
+      </form>
+    </Modal>
+  );
+}
+
+/**
+ * An album's name and description, to make a new album or edit one: `save` sends them, the
+ * saved album goes to `onSaved`. A new album's fields are emptied once it is made.
+ */
+export function AlbumDialog({
+  open,
+  title,
+  initial,
+  submitLabel,
+  clearOnSave = false,
+  save,
+  onClose,
+  onSaved,
+}: {
+  open: boolean;
+  title: string;
+  initial: { readonly name: string; readonly desc: string };
+  submitLabel: string;
+  clearOnSave?: boolean;
+  save: (name: string, desc: string) => Promise<Album>;
+  onClose: () => void;
+  onSaved: (album: Album) => void;
+}) {
+  const [name, setName] = useState(initial.name);
+  const [desc, setDesc] = useState(initial.desc);
+  const form = useSubmit(async () => {
+    onSaved(await save(name.trim(), desc));
+    if (clearOnSave) {
+      setName('');
+      setDesc('');
+    }
+  });
+  return (
+    <Modal open={open} title={title} onClose={onClose}>
+      <form onSubmit={form.onSubmit}>
+        <div className="dialog-body">
+          <Field
+            label="Name"
+            name="album-name"
+            value={name}
+            maxLength={200}
+            required
+            onValue={setName}
+          />
+          <TextAreaField
+            label="Description"
+            name="album-desc"
+            value={desc}
+            maxLength={5000}
+            rows={3}
+            onValue={setDesc}
+          />
+          <FormOutcome outcome={form.outcome} />
         </div>
+        <DialogActions busy={form.busy} onCancel={onClose}>
+          {submitLabel}
+        </DialogActions>
       </form>
     </Modal>
   );
@@ -175,39 +207,28 @@ export function ShareDialog({
 }) {
   const [days, setDays] = useState('');
   const [password, setPassword] = useState('');
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<string | null>(null);
   const [made, setMade] = useState<Share | null>(null);
   const [copied, setCopied] = useState(false);
+  const form = useSubmit(async () => {
+    const expiresInDays = days === '' ? undefined : Number(days);
+    setMade(
+      await library.createShare({
+        target,
+        targetId,
+        ...(expiresInDays === undefined ? {} : { expiresInDays }),
+        ...(password === '' ? {} : { password }),
+      }),
+    );
+  });
+  const { clear } = form;
 
   useEffect(() => {
     if (open) {
       setMade(null);
-      setError(null);
+      clear();
       setCopied(false);
     }
-  }, [open]);
-
-  const submit = async (event: SyntheticEvent) => {
-    event.preventDefault();
-    setBusy(true);
-    setError(null);
-    try {
-      const expiresInDays = days === '' ? undefined : Number(days);
-      setMade(
-        await library.createShare({
-          target,
-          targetId,
-          ...(expiresInDays === undefined ? {} : { expiresInDays }),
-          ...(password === '' ? {} : { password }),
-        }),
-      );
-    } catch (e) {
-      setError(messageOf(e));
-    } finally {
-      setBusy(false);
-    }
-  };
+  }, [open, clear]);
 
   const url = made ? `${window.location.origin}${made.path}` : '';
   return (
@@ -252,47 +273,30 @@ export function ShareDialog({
           </div>
         </div>
       ) : (
-        <form onSubmit={(e) => void submit(e)}>
+        <form onSubmit={form.onSubmit}>
           <div className="dialog-body">
-            <label className="field">
-              <span>Expires after (days, empty for never)</span>
-              <input
-                name="share-days"
-                type="number"
-                min={1}
-                max={3650}
-                value={days}
-                onChange={(e) => {
-                  setDays(e.target.value);
-                }}
-              />
-            </label>
-            <label className="field">
-              <span>Password (optional)</span>
-              <input
-                name="share-password"
-                type="password"
-                autoComplete="new-password"
-                value={password}
-                onChange={(e) => {
-                  setPassword(e.target.value);
-                }}
-              />
-            </label>
-            {error && (
-              <p className="form-error" role="alert">
-                {error}
-              </p>
-            )}
+            <Field
+              label="Expires after (days, empty for never)"
+              name="share-days"
+              type="number"
+              min={1}
+              max={3650}
+              value={days}
+              onValue={setDays}
+            />
+            <Field
+              label="Password (optional)"
+              name="share-password"
+              type="password"
+              autoComplete="new-password"
+              value={password}
+              onValue={setPassword}
+            />
+            <FormOutcome outcome={form.outcome} />
           </div>
-          <div className="dialog-actions">
-            <button type="button" className="btn" onClick={onClose} disabled={busy}>
-              Cancel
-            </button>
-            <button type="submit" className="btn btn-primary" disabled={busy}>
-              {busy ? 'Making…' : 'Make link'}
-            </button>
-          </div>
+          <DialogActions busy={form.busy} onCancel={onClose}>
+            {form.busy ? 'Making…' : 'Make link'}
+          </DialogActions>
         </form>
       )}
     </Modal>

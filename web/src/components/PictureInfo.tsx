@@ -1,10 +1,10 @@
 /** The viewer's side panel pieces: the picture's facts and the edit form. */
-import { useState, type SyntheticEvent } from 'react';
+import { useState } from 'react';
 import { api } from '../api/client';
 import type { Picture } from '../api/types';
 import { useAuth } from '../auth';
 import { formatDate, formatSize, formatTaken } from '../lib/format';
-import { messageOf } from './common';
+import { Field, FormOutcome, TextAreaField, useSubmit } from './form';
 
 /** What is known of the picture; the camera facts once the server reads EXIF (issue 15). */
 export function Facts({ picture }: { picture: Picture }) {
@@ -95,79 +95,55 @@ export function EditForm({
   const [title, setTitle] = useState(picture.title);
   const [category, setCategory] = useState(picture.category);
   const [desc, setDesc] = useState(picture.desc);
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<string | null>(null);
-
-  const save = async (event: SyntheticEvent) => {
-    event.preventDefault();
-    const patch: { title?: string; category?: string; desc?: string } = {};
-    if (title.trim() !== picture.title) patch.title = title.trim();
-    if (category.trim() !== picture.category) patch.category = category.trim();
-    if (desc !== picture.desc) patch.desc = desc;
-    if (Object.keys(patch).length === 0) {
-      onCancel();
-      return;
-    }
-    setBusy(true);
-    setError(null);
-    try {
+  const form = useSubmit(
+    async () => {
+      const patch: { title?: string; category?: string; desc?: string } = {};
+      if (title.trim() !== picture.title) patch.title = title.trim();
+      if (category.trim() !== picture.category) patch.category = category.trim();
+      if (desc !== picture.desc) patch.desc = desc;
+      if (Object.keys(patch).length === 0) {
+        onCancel();
+        return;
+      }
       onSaved(await api.updatePicture(picture.id, patch));
-    } catch (e) {
-      handleError(e);
-      setError(messageOf(e));
-      setBusy(false);
-    }
-  };
+    },
+    { onError: handleError },
+  );
+  const { busy } = form;
 
   return (
     <form
       className="edit-form"
-      onSubmit={(e) => void save(e)}
+      onSubmit={form.onSubmit}
       onKeyDown={(e) => {
         if (e.key === 'Escape') onCancel();
       }}
     >
-      <label className="field">
-        <span>Title</span>
-        <input
-          name="title"
-          value={title}
-          required
-          maxLength={200}
-          autoFocus
-          onChange={(e) => {
-            setTitle(e.target.value);
-          }}
-        />
-      </label>
-      <label className="field">
-        <span>Category</span>
-        <input
-          name="category"
-          value={category}
-          maxLength={64}
-          onChange={(e) => {
-            setCategory(e.target.value);
-          }}
-        />
-      </label>
-      <label className="field">
-        <span>Description</span>
-        <textarea
-          name="desc"
-          value={desc}
-          rows={4}
-          maxLength={5000}
-          onChange={(e) => {
-            setDesc(e.target.value);
-          }}
-        />
-      </label>
-      {error && (
-        <p className="form-error" role="alert">
-          {error}
-        </p>
-      )}
+      <Field
+        label="Title"
+        name="title"
+        value={title}
+        required
+        maxLength={200}
+        autoFocus
+        onValue={setTitle}
+      />
+      <Field
+        label="Category"
+        name="category"
+        value={category}
+        maxLength={64}
+        onValue={setCategory}
+      />
+      <TextAreaField
+        label="Description"
+        name="desc"
+        value={desc}
+        rows={4}
+        maxLength={5000}
+        onValue={setDesc}
+      />
+      <FormOutcome outcome={form.outcome} />
       <div className="actions">
         <button type="submit" className="btn btn-primary" disabled={busy}>
           {busy ? 'Saving…' : 'Save'}

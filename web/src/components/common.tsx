@@ -57,6 +57,18 @@ export function ProgressBar({ value, label }: { value: number; label: string }) 
   );
 }
 
+/** A native <dialog> shown as a modal while `open`, closed otherwise (Esc and focus come with it). */
+export function useModal(open: boolean) {
+  const ref = useRef<HTMLDialogElement>(null);
+  useEffect(() => {
+    const dialog = ref.current;
+    if (!dialog) return;
+    if (open && !dialog.open) dialog.showModal();
+    if (!open && dialog.open) dialog.close();
+  }, [open]);
+  return ref;
+}
+
 /** A modal confirmation on the native <dialog> (focus trapping and Esc come with it). */
 export function ConfirmDialog({
   open,
@@ -77,13 +89,7 @@ export function ConfirmDialog({
   onConfirm: () => void;
   onCancel: () => void;
 }) {
-  const ref = useRef<HTMLDialogElement>(null);
-  useEffect(() => {
-    const dialog = ref.current;
-    if (!dialog) return;
-    if (open && !dialog.open) dialog.showModal();
-    if (!open && dialog.open) dialog.close();
-  }, [open]);
+  const ref = useModal(open);
   return (
     <dialog ref={ref} className="dialog" onCancel={onCancel} aria-labelledby="dialog-title">
       <h2 id="dialog-title">{title}</h2>

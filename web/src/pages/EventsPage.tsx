@@ -1,9 +1,10 @@
 /** Group photo events: the ones this account organises, and a form to create one. */
-import { useCallback, useEffect, useState, type SyntheticEvent } from 'react';
+import { useCallback, useEffect, useState } from 'react';
 import { ApiError, api } from '../api/client';
 import type { MosaicEvent } from '../api/types';
 import { useAuth } from '../auth';
 import { EmptyState, ErrorNote, Spinner, messageOf } from '../components/common';
+import { Field, FormOutcome, useSubmit } from '../components/form';
 import { EventsIcon } from '../components/icons';
 import { PHASE_LABEL } from '../lib/event-rules';
 import { paths } from '../lib/routes';
@@ -80,78 +81,53 @@ function CreateEvent() {
   const [title, setTitle] = useState('');
   const [votingSeconds, setVotingSeconds] = useState('90');
   const [maxParticipants, setMaxParticipants] = useState('10');
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<string | null>(null);
-
-  const submit = async (event: SyntheticEvent) => {
-    event.preventDefault();
-    setBusy(true);
-    setError(null);
-    try {
+  const form = useSubmit(
+    async () => {
       const created = await api.createEvent({
         title: title.trim(),
         votingSeconds: Number(votingSeconds),
         maxParticipants: Number(maxParticipants),
       });
       navigate(paths.event(created.id));
-    } catch (e) {
-      handleError(e);
-      setError(messageOf(e));
-      setBusy(false);
-    }
-  };
+    },
+    { onError: handleError },
+  );
 
   return (
-    <form className="card create-event" onSubmit={(e) => void submit(e)}>
+    <form className="card create-event" onSubmit={form.onSubmit}>
       <h2>New event</h2>
-      <label className="field">
-        <span>Title</span>
-        <input
-          name="title"
-          required
-          maxLength={200}
-          placeholder="Summer party 2026"
-          value={title}
-          onChange={(e) => {
-            setTitle(e.target.value);
-          }}
-        />
-      </label>
+      <Field
+        label="Title"
+        name="title"
+        required
+        maxLength={200}
+        placeholder="Summer party 2026"
+        value={title}
+        onValue={setTitle}
+      />
       <div className="field-row">
-        <label className="field">
-          <span>Voting time (s)</span>
-          <input
-            name="votingSeconds"
-            type="number"
-            min={10}
-            max={3600}
-            value={votingSeconds}
-            onChange={(e) => {
-              setVotingSeconds(e.target.value);
-            }}
-          />
-        </label>
-        <label className="field">
-          <span>Max. people</span>
-          <input
-            name="maxParticipants"
-            type="number"
-            min={1}
-            max={100}
-            value={maxParticipants}
-            onChange={(e) => {
-              setMaxParticipants(e.target.value);
-            }}
-          />
-        </label>
+        <Field
+          label="Voting time (s)"
+          name="votingSeconds"
+          type="number"
+          min={10}
+          max={3600}
+          value={votingSeconds}
+          onValue={setVotingSeconds}
+        />
+        <Field
+          label="Max. people"
+          name="maxParticipants"
+          type="number"
+          min={1}
+          max={100}
+          value={maxParticipants}
+          onValue={setMaxParticipants}
+        />
       </div>
-      {error && (
-        <p className="form-error" role="alert">
-          {error}
-        </p>
-      )}
-      <button type="submit" className="btn btn-primary" disabled={busy}>
-        {busy ? 'Creating…' : 'Create event'}
+      <FormOutcome outcome={form.outcome} />
+      <button type="submit" className="btn btn-primary" disabled={form.busy}>
+        {form.busy ? 'Creating…' : 'Create event'}
       </button>
     </form>
   );

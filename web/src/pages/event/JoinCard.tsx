@@ -1,8 +1,9 @@
 /** The invite page: a person joins the event with a name. */
-import { useState, type SyntheticEvent } from 'react';
+import { useState } from 'react';
 import { ApiError, api } from '../../api/client';
 import type { MosaicEvent } from '../../api/types';
 import { messageOf } from '../../components/common';
+import { Field, FormOutcome, useSubmit } from '../../components/form';
 import { Logo } from '../../components/icons';
 
 export function JoinCard({
@@ -17,30 +18,23 @@ export function JoinCard({
   onJoined: (event: MosaicEvent) => void;
 }) {
   const [name, setName] = useState('');
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<string | null>(null);
-
-  const submit = async (e: SyntheticEvent) => {
-    e.preventDefault();
-    setBusy(true);
-    setError(null);
-    try {
+  const form = useSubmit(
+    async () => {
       onJoined(await api.joinEvent(id, invite, name.trim()));
-    } catch (caught) {
-      setError(
+    },
+    {
+      describe: (caught) =>
         caught instanceof ApiError && caught.status === 403
           ? 'This invite link is not valid (any more).'
           : caught instanceof ApiError && caught.status === 409
             ? 'This event is full.'
             : messageOf(caught),
-      );
-      setBusy(false);
-    }
-  };
+    },
+  );
 
   return (
     <div className="login">
-      <form className="login-card" onSubmit={(e) => void submit(e)}>
+      <form className="login-card" onSubmit={form.onSubmit}>
         <div className="login-brand">
           <Logo size={40} />
           <p className="muted">You are invited to</p>
@@ -53,26 +47,18 @@ export function JoinCard({
             joining again here makes you a new, different participant.
           </p>
         </div>
-        <label className="field">
-          <span>Your name</span>
-          <input
-            name="name"
-            required
-            maxLength={64}
-            autoComplete="nickname"
-            value={name}
-            onChange={(e) => {
-              setName(e.target.value);
-            }}
-          />
-        </label>
-        {error && (
-          <p className="form-error" role="alert">
-            {error}
-          </p>
-        )}
-        <button type="submit" className="btn btn-primary btn-block" disabled={busy}>
-          {busy ? 'Joining…' : 'Join the event'}
+        <Field
+          label="Your name"
+          name="name"
+          required
+          maxLength={64}
+          autoComplete="nickname"
+          value={name}
+          onValue={setName}
+        />
+        <FormOutcome outcome={form.outcome} />
+        <button type="submit" className="btn btn-primary btn-block" disabled={form.busy}>
+          {form.busy ? 'Joining…' : 'Join the event'}
         </button>
       </form>
     </div>

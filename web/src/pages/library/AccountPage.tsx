@@ -2,10 +2,11 @@
  * The account menu's page: change one's own password (the old one required), an admin resets
  * another account's, and one's share links (revoke them here).
  */
-import { useCallback, useEffect, useState, type SyntheticEvent } from 'react';
+import { useCallback, useEffect, useState } from 'react';
 import { library, type Share } from '../../api/library';
 import { useAuth } from '../../auth';
 import { ErrorNote, messageOf } from '../../components/common';
+import { Field, FormOutcome, useSubmit } from '../../components/form';
 import { paths } from '../../lib/routes';
 import { Link } from '../../router';
 
@@ -39,73 +40,37 @@ function ChangePassword({ onError }: { onError: (e: unknown) => void }) {
   const [old, setOld] = useState('');
   const [next, setNext] = useState('');
   const [again, setAgain] = useState('');
-  const [result, setResult] = useState<{ ok: boolean; text: string } | null>(null);
-  const submit = async (event: SyntheticEvent) => {
-    event.preventDefault();
-    if (next !== again) {
-      setResult({ ok: false, text: 'The new passwords differ.' });
-      return;
-    }
-    try {
+  const form = useSubmit(
+    async () => {
+      if (next !== again) throw new Error('The new passwords differ.');
       await library.changePassword(old, next);
-      setResult({ ok: true, text: 'Password changed at every node.' });
       setOld('');
       setNext('');
       setAgain('');
-    } catch (e) {
-      onError(e);
-      setResult({ ok: false, text: messageOf(e) });
-    }
-  };
+      return 'Password changed at every node.';
+    },
+    { onError },
+  );
   return (
-    <form className="card" onSubmit={(e) => void submit(e)} aria-label="Change your password">
+    <form className="card" onSubmit={form.onSubmit} aria-label="Change your password">
       <h2>Change your password</h2>
-      <label className="field">
-        <span>Current password</span>
-        <input
-          type="password"
-          name="old-password"
-          autoComplete="current-password"
-          required
-          value={old}
-          onChange={(e) => {
-            setOld(e.target.value);
-          }}
-        />
-      </label>
-      <label className="field">
-        <span>New password</span>
-        <input
-          type="password"
-          name="new-password"
-          autoComplete="new-password"
-          required
-          minLength={8}
-          value={next}
-          onChange={(e) => {
-            setNext(e.target.value);
-          }}
-        />
-      </label>
-      <label className="field">
-        <span>New password again</span>
-        <input
-          type="password"
-          name="new-password-again"
-          autoComplete="new-password"
-          required
-          minLength={8}
-          value={again}
-          onChange={(e) => {
-            setAgain(e.target.value);
-          }}
-        />
-      </label>
-      {result && (
-        <p className={result.ok ? 'note' : 'form-error'} role={result.ok ? 'status' : 'alert'}>
-          {result.text}
-        </p>
-      )}
+      <Field
+        label="Current password"
+        type="password"
+        name="old-password"
+        autoComplete="current-password"
+        required
+        value={old}
+        onValue={setOld}
+      />
+      <NewPassword label="New password" name="new-password" value={next} onValue={setNext} />
+      <NewPassword
+        label="New password again"
+        name="new-password-again"
+        value={again}
+        onValue={setAgain}
+      />
+      <FormOutcome outcome={form.outcome} />
       <button type="submit" className="btn btn-primary">
         Change password
       </button>
@@ -116,56 +81,46 @@ function ChangePassword({ onError }: { onError: (e: unknown) => void }) {
 function ResetPassword({ onError }: { onError: (e: unknown) => void }) {
   const [username, setUsername] = useState('');
   const [password, setPassword] = useState('');
-  const [result, setResult] = useState<{ ok: boolean; text: string } | null>(null);
-  const submit = async (event: SyntheticEvent) => {
-    event.preventDefault();
-    try {
+  const form = useSubmit(
+    async () => {
       await library.resetPassword(username.trim(), password);
-      setResult({ ok: true, text: `The password of ${username.trim()} is reset at every node.` });
       setPassword('');
-    } catch (e) {
-      onError(e);
-      setResult({ ok: false, text: messageOf(e) });
-    }
-  };
+      return `The password of ${username.trim()} is reset at every node.`;
+    },
+    { onError },
+  );
   return (
-    <form className="card" onSubmit={(e) => void submit(e)} aria-label="Reset a password">
+    <form className="card" onSubmit={form.onSubmit} aria-label="Reset a password">
       <h2>Reset someone’s password</h2>
-      <label className="field">
-        <span>Username</span>
-        <input
-          name="reset-username"
-          required
-          value={username}
-          onChange={(e) => {
-            setUsername(e.target.value);
-          }}
-        />
-      </label>
-      <label className="field">
-        <span>New password</span>
-        <input
-          type="password"
-          name="reset-password"
-          autoComplete="new-password"
-          required
-          minLength={8}
-          value={password}
-          onChange={(e) => {
-            setPassword(e.target.value);
-          }}
-        />
-      </label>
-      {result && (
-        <p className={result.ok ? 'note' : 'form-error'} role={result.ok ? 'status' : 'alert'}>
-          {result.text}
-        </p>
-      )}
+      <Field
+        label="Username"
+        name="reset-username"
+        required
+        value={username}
+        onValue={setUsername}
+      />
+      <NewPassword
+        label="New password"
+        name="reset-password"
+        value={password}
+        onValue={setPassword}
+      />
+      <FormOutcome outcome={form.outcome} />
       <button type="submit" className="btn">
         Reset password
       </button>
     </form>
   );
+}
+
+/** A field for a password being set (the server wants 8 characters or more). */
+function NewPassword(props: {
+  label: string;
+  name: string;
+  value: string;
+  onValue: (value: string) => void;
+}) {
+  return <Field {...props} type="password" autoComplete="new-password" required minLength={8} />;
 }
 
 function ShareLinks({ onError }: { onError: (e: unknown) => void }) {

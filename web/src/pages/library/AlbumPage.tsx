@@ -4,14 +4,14 @@
  * (the actions are hidden from anyone else, as the server refuses them). It is fetched again
  * every few seconds, so a change made at another node shows without a reload.
  */
-import { useCallback, useMemo, useState, type SyntheticEvent } from 'react';
+import { useCallback, useMemo, useState } from 'react';
 import { ApiError } from '../../api/client';
 import { library, type Album } from '../../api/library';
 import type { Picture } from '../../api/types';
 import { useAuth } from '../../auth';
 import { ConfirmDialog, EmptyState, ErrorNote, messageOf, Spinner } from '../../components/common';
 import { AlbumIcon, CloseIcon, EditIcon, ShareIcon, TrashIcon } from '../../components/icons';
-import { Modal, ShareDialog } from '../../components/LibraryDialogs';
+import { AlbumDialog, ShareDialog } from '../../components/LibraryDialogs';
 import { Timeline, type TileActions } from '../../components/Timeline';
 import { galleryHref, remember } from '../../gallery-memory';
 import { usePolling, useWidth } from '../../hooks';
@@ -210,9 +210,12 @@ export function AlbumPage({ id }: { id: string }) {
           </button>
         </div>
       )}
-      <EditAlbumDialog
+      <AlbumDialog
         open={dialog === 'edit'}
-        album={album}
+        title="Edit album"
+        initial={album}
+        submitLabel="Save"
+        save={(name, desc) => library.updateAlbum(album.id, { name, desc })}
         onClose={() => {
           setDialog(null);
         }}
@@ -280,74 +283,5 @@ function AlbumTimeline({
         actions={actions}
       />
     </div>
-  );
-}
-
-function EditAlbumDialog({
-  open,
-  album,
-  onClose,
-  onSaved,
-}: {
-  open: boolean;
-  album: Album;
-  onClose: () => void;
-  onSaved: (album: Album) => void;
-}) {
-  const [name, setName] = useState(album.name);
-  const [desc, setDesc] = useState(album.desc);
-  const [error, setError] = useState<string | null>(null);
-  const submit = async (event: SyntheticEvent) => {
-    event.preventDefault();
-    try {
-      onSaved(await library.updateAlbum(album.id, { name: name.trim(), desc }));
-    } catch (e) {
-      setError(messageOf(e));
-    }
-  };
-  return (
-    <Modal open={open} title="Edit album" onClose={onClose}>
-      <form onSubmit={(e) => void submit(e)}>
-        <div className="dialog-body">
-          <label className="field">
-            <span>Name</span>
-            <input
-              name="album-name"
-              value={name}
-              required
-              maxLength={200}
-              onChange={(e) => {
-                setName(e.target.value);
-              }}
-            />
-          </label>
-          <label className="field">
-            <span>Description</span>
-            <textarea
-              name="album-desc"
-              value={desc}
-              rows={3}
-              maxLength={5000}
-              onChange={(e) => {
-                setDesc(e.target.value);
-              }}
-            />
-          </label>
-          {error && (
-            <p className="form-error" role="alert">
-              {error}
-            </p>
-          )}
-        </div>
-        <div className="dialog-actions">
-          <button type="button" className="btn" onClick={onClose}>
-            Cancel
-          </button>
-          <button type="submit" className="btn btn-primary">
-            Save
-          </button>
-        </div>
-      </form>
-    </Modal>
   );
 }

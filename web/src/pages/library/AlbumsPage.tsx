@@ -1,13 +1,15 @@
 /** Every album as a card (its cover, name, how many pictures), and a new album. */
-import { useEffect, useState, type SyntheticEvent } from 'react';
+import { useEffect, useState } from 'react';
 import { thumbUrl } from '../../api/client';
 import { library, type Album } from '../../api/library';
 import { useAuth } from '../../auth';
 import { EmptyState, ErrorNote, messageOf, Spinner } from '../../components/common';
 import { AlbumIcon, PlusIcon } from '../../components/icons';
-import { Modal } from '../../components/LibraryDialogs';
+import { AlbumDialog } from '../../components/LibraryDialogs';
 import { paths } from '../../lib/routes';
 import { Link, navigate } from '../../router';
+
+const NO_ALBUM = { name: '', desc: '' };
 
 export function AlbumsPage() {
   const { handleError } = useAuth();
@@ -68,90 +70,21 @@ export function AlbumsPage() {
           ))}
         </ul>
       )}
-      <NewAlbumDialog
+      <AlbumDialog
         open={creating}
+        title="New album"
+        initial={NO_ALBUM}
+        submitLabel="Create"
+        clearOnSave
+        save={(name, desc) => library.createAlbum(name, desc)}
         onClose={() => {
           setCreating(false);
         }}
-        onCreated={(album) => {
+        onSaved={(album) => {
           setCreating(false);
           navigate(paths.album(album.id));
         }}
       />
     </div>
-  );
-}
-
-export function NewAlbumDialog({
-  open,
-  onClose,
-  onCreated,
-}: {
-  open: boolean;
-  onClose: () => void;
-  onCreated: (album: Album) => void;
-}) {
-  const [name, setName] = useState('');
-  const [desc, setDesc] = useState('');
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<string | null>(null);
-  const submit = async (event: SyntheticEvent) => {
-    event.preventDefault();
-    setBusy(true);
-    setError(null);
-    try {
-      onCreated(await library.createAlbum(name.trim(), desc));
-      setName('');
-      setDesc('');
-    } catch (e) {
-      setError(messageOf(e));
-    } finally {
-      setBusy(false);
-    }
-  };
-  return (
-    <Modal open={open} title="New album" onClose={onClose}>
-      <form onSubmit={(e) => void submit(e)}>
-        <div className="dialog-body">
-          <label className="field">
-            <span>Name</span>
-            <input
-              name="album-name"
-              value={name}
-              maxLength={200}
-              required
-              onChange={(e) => {
-                setName(e.target.value);
-              }}
-            />
-          </label>
-          <label className="field">
-            <span>Description</span>
-            <textarea
-              name="album-desc"
-              value={desc}
-              maxLength={5000}
-              rows={3}
-              onChange={(e) => {
-                setDesc(e.target.value);
-              }}
-            />
-          </label>
-          {error && (
-            <p className="form-error" role="alert">
-              {error}
-            </p>
-          )}
-        </div>
-        <div className="dialog-actions">
-          <button type="button" className="btn" onClick={onClose} disabled={busy}>
-            Cancel
-          </button>
-          <button type="submit" className="btn btn-primary" disabled={busy}>
-            Create
-          </button>
-        </div>
-      </form>
-    </Modal>
   );
 }

@@ -4,7 +4,7 @@
  * uses only `/api/s/:id/…`, which serves nothing but the shared pictures; a password-protected
  * link asks for its password first. A revoked or expired link says so.
  */
-import { useCallback, useEffect, useMemo, useState, type SyntheticEvent } from 'react';
+import { useCallback, useEffect, useMemo, useState } from 'react';
 import { ApiError } from '../../api/client';
 import {
   library,
@@ -14,6 +14,7 @@ import {
   type SharedView,
 } from '../../api/library';
 import { ErrorNote, messageOf, Spinner } from '../../components/common';
+import { Field, FormOutcome, useSubmit } from '../../components/form';
 import { CloseIcon, DownloadIcon, Logo, NextIcon, PrevIcon } from '../../components/icons';
 import { ZoomStage } from '../../components/ZoomStage';
 import { useWidth } from '../../hooks';
@@ -109,38 +110,24 @@ export function SharePage({ id }: { id: string }) {
 
 function Unlock({ id, title, onUnlocked }: { id: string; title: string; onUnlocked: () => void }) {
   const [password, setPassword] = useState('');
-  const [error, setError] = useState<string | null>(null);
-  const submit = async (event: SyntheticEvent) => {
-    event.preventDefault();
-    try {
-      await library.unlockShared(id, password);
-      onUnlocked();
-    } catch (e) {
-      setError(messageOf(e));
-    }
-  };
+  const form = useSubmit(async () => {
+    await library.unlockShared(id, password);
+    onUnlocked();
+  });
   return (
-    <form className="card share-unlock" onSubmit={(e) => void submit(e)}>
+    <form className="card share-unlock" onSubmit={form.onSubmit}>
       <h1>{title || 'Shared pictures'}</h1>
       <p className="muted">This link is protected by a password.</p>
-      <label className="field">
-        <span>Password</span>
-        <input
-          type="password"
-          name="share-password"
-          autoComplete="current-password"
-          value={password}
-          onChange={(e) => {
-            setPassword(e.target.value);
-          }}
-          required
-        />
-      </label>
-      {error && (
-        <p className="form-error" role="alert">
-          {error}
-        </p>
-      )}
+      <Field
+        label="Password"
+        type="password"
+        name="share-password"
+        autoComplete="current-password"
+        value={password}
+        onValue={setPassword}
+        required
+      />
+      <FormOutcome outcome={form.outcome} />
       <button type="submit" className="btn btn-primary btn-block">
         Open
       </button>
