@@ -115,6 +115,21 @@ async function openShare(
 
 const title = (i: number) => pics[i]?.title ?? '';
 
+/** Waits until `password` signs `username` in at `node` (a change replicated there). */
+async function signsInAt(node: ClusterNode, username: string, password: string, what: string) {
+  await waitFor(
+    async () => {
+      const res = await fetch(`${node.node.url}/api/auth/login`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ username, password }),
+      });
+      return res.status === 200;
+    },
+    { timeoutMs: 20_000, intervalMs: 300, what },
+  );
+}
+
 describe('albums', () => {
   test('an album made from the gallery at node 1 and changed at node 2 converges at both', async () => {
     // Select three pictures and add them to a new album.
@@ -295,6 +310,56 @@ describe('share links', () => {
   });
 });
 
+describe('album and share dialogs', () => {
+  test('an album made and renamed on its pages, shared with a password that a visitor must give', async () => {
+    await page.goto(`${n1.node.url}/albums`);
+    await page.getByRole('button', { name: 'New album' }).click();
+    const create = page.getByRole('dialog');
+    await create.getByLabel('Name').fill('Walks');
+    await create.getByLabel('Description').fill('Along the river');
+    await create.getByRole('button', { name: 'Create' }).click();
+    await page.getByRole('heading', { name: 'Walks' }).waitFor();
+    const walksId = new URL(page.url()).pathname.split('/').pop() ?? '';
+    expect(walksId).not.toBe('');
+    expect((await a1.post(`/api/albums/${walksId}/pictures`, { add: [pics[0]?.id] })).status).toBe(
+      200,
+    );
+
+    await page.getByRole('button', { name: 'Edit' }).click();
+    const edit = page.getByRole('dialog');
+    await edit.getByLabel('Name').fill('Autumn walks');
+    await edit.getByRole('button', { name: 'Save' }).click();
+    await page.getByRole('heading', { name: 'Autumn walks' }).waitFor();
+
+    await page.getByRole('button', { name: 'Share' }).click();
+    const share = page.getByRole('dialog');
+    await share.getByLabel('Password (optional)').fill('open sesame');
+    await share.getByRole('button', { name: 'Make link' }).click();
+    const link = await share.getByLabel('Link').inputValue();
+    await share.getByRole('button', { name: 'Done' }).click();
+
+    const stranger = await browser.newContext({ viewport: DESKTOP });
+    stranger.setDefaultTimeout(15_000);
+    try {
+      const visitor = await stranger.newPage();
+      await visitor.goto(link);
+      await visitor.getByText('This link is protected by a password.').waitFor();
+      expect(await visitor.getByTestId('shared-tile').count()).toBe(0);
+      await visitor.getByLabel('Password').fill('not it');
+      await visitor.getByRole('button', { name: 'Open' }).click();
+      await visitor.getByText('Wrong password for this link.').waitFor();
+      await visitor.getByLabel('Password').fill('open sesame');
+      await visitor.getByRole('button', { name: 'Open' }).click();
+      await visitor.getByRole('heading', { name: 'Autumn walks' }).waitFor();
+      await waitFor(async () => (await visitor.getByTestId('shared-tile').count()) === 1, {
+        what: 'the shared picture behind the password',
+      });
+    } finally {
+      await stranger.close();
+    }
+  });
+});
+
 describe('who may change an album', () => {
   test('someone who is neither its owner nor an admin sees it without Share, Edit or Delete; their password', async () => {
     await addUser(n1.node.dataDir, 'bob', 'bob-password-for-tests');
@@ -329,17 +394,16 @@ describe('who may change an album', () => {
       await form.getByLabel('Current password').fill('bob-password-for-tests');
       await form.getByRole('button', { name: 'Change password' }).click();
       await form.getByText('Password changed at every node.').waitFor();
-      await waitFor(
-        async () => {
-          const res = await fetch(`${n2.node.url}/api/auth/login`, {
-            method: 'POST',
-            headers: { 'content-type': 'application/json' },
-            body: JSON.stringify({ username: 'bob', password: 'bob-second-password' }),
-          });
-          return res.status === 200;
-        },
-        { timeoutMs: 20_000, intervalMs: 300, what: 'the new password at node 2' },
-      );
+      await signsInAt(n2, 'bob', 'bob-second-password', 'the new password at node 2');
+
+      // An admin resets bob's password from the same page: the reset one holds at node 2.
+      await page.goto(`${n1.node.url}/account`);
+      const reset = page.getByRole('form', { name: 'Reset a password' });
+      await reset.getByLabel('Username').fill('bob');
+      await reset.getByLabel('New password').fill('bob-third-password');
+      await reset.getByRole('button', { name: 'Reset password' }).click();
+      await reset.getByText('The password of bob is reset at every node.').waitFor();
+      await signsInAt(n2, 'bob', 'bob-third-password', 'the reset password at node 2');
     } finally {
       await other.close();
     }
