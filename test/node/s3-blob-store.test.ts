@@ -3,7 +3,9 @@
  * blob store contract against the S3 adapter on a real S3 server: OpenStack Swift with
  * s3api (test/helpers/swift.ts). Fails, never skips, when Swift is not installed.
  */
-import { randomUUID } from 'node:crypto';
+import { createHash, randomBytes, randomUUID } from 'node:crypto';
+import { Readable } from 'node:stream';
+import { buffer } from 'node:stream/consumers';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { HeadObjectCommand, S3Client } from '@aws-sdk/client-s3';
@@ -100,6 +102,73 @@ test('processes of one site starting at once on a new bucket all open it', async
   } finally {
     await Promise.all(stores.map((s) => s.close()));
     await rm(scratch, { recursive: true, force: true });
+  }
+});
+
+/** A store on a fresh bucket, with every S3 command it sends counted by name. */
+async function countedStore(): Promise<{
+  store: S3BlobStore;
+  scratch: string;
+  sent: string[];
+  done: () => Promise<void>;
+}> {
+  const swift = running;
+  if (!swift) throw new Error('Swift did not start');
+  const scratch = await makeTempDir('mosaic-s3-scratch-');
+  const store = new S3BlobStore({
+    bucket: `count-${randomUUID().slice(0, 8)}`,
+    endpoint: swift.endpoint,
+    region: swift.region,
+    credentials: { accessKeyId: swift.accessKeyId, secretAccessKey: swift.secretAccessKey },
+    scratchDir: join(scratch, 'scratch'),
+    partSize: PART,
+  });
+  await store.init();
+  const sent: string[] = [];
+  store.client.middlewareStack.add(
+    (next, context) => (args) => {
+      sent.push(context.commandName ?? '?');
+      return next(args);
+    },
+    { step: 'initialize', name: 'countCommands' },
+  );
+  return {
+    store,
+    scratch,
+    sent,
+    done: async () => {
+      await store.close();
+      await rm(scratch, { recursive: true, force: true });
+    },
+  };
+}
+
+test('an upload that fits one PUT is one request: no HEAD first, no scratch file', async () => {
+  const { store, scratch, sent, done } = await countedStore();
+  try {
+    const bytes = randomBytes(300_000);
+    const staged = await store.stage(Readable.from([bytes]), 1_000_000);
+    expect(await filesUnder(join(scratch, 'scratch', 'tmp'))).toEqual([]);
+    await store.commit(staged);
+    expect(sent).toEqual(['PutObjectCommand']);
+    expect((await buffer(await store.read(staged.hash))).equals(bytes)).toBe(true);
+  } finally {
+    await done();
+  }
+});
+
+test('the store checks the bytes of a PUT against their SHA-256: a wrong name is refused', async () => {
+  const { store, done } = await countedStore();
+  try {
+    const bytes = randomBytes(50_000);
+    const staged = await store.stage(Readable.from([bytes]), 1_000_000);
+    const wrong = createHash('sha256').update('other bytes').digest('hex');
+    await expect(store.commit({ ...staged, hash: wrong })).rejects.toMatchObject({
+      name: 'BadDigest',
+    });
+    expect(await store.has(wrong)).toBe(false);
+  } finally {
+    await done();
   }
 });
 
