@@ -56,6 +56,7 @@ import {
   type StagedBlob,
 } from './blob-store.js';
 import { receiveFile, sizeOf, stageSpilling } from './local-files.js';
+import { BlobReadCache } from './read-cache.js';
 
 export interface S3BlobStoreOptions {
   readonly bucket: string;
@@ -70,6 +71,8 @@ export interface S3BlobStoreOptions {
   readonly scratchDir: string;
   /** Objects above this many bytes are uploaded in parts of this size (S3's minimum is 5 MiB). */
   readonly partSize?: number;
+  /** Local disk kept for blobs read from the store (read-cache.ts); 0: none. Default 256 MiB. */
+  readonly cacheBytes?: number;
 }
 
 const TOKEN = /^[0-9a-f-]{36}$/;
@@ -78,6 +81,7 @@ const DEFAULT_PART_SIZE = 8 * 1024 * 1024;
 export const MEMORY_STAGE_BYTES = 8 * 1024 * 1024;
 /** What all the uploads staged in memory at once may hold; beyond it they go to scratch files. */
 const MEMORY_STAGE_BUDGET = 64 * 1024 * 1024;
+const DEFAULT_CACHE_BYTES = 256 * 1024 * 1024;
 
 export class S3BlobStore implements BlobStore {
   readonly client: S3Client;
@@ -90,6 +94,7 @@ export class S3BlobStore implements BlobStore {
   /** Uploads staged in memory, by token (the others are files in tmp/). */
   private readonly inMemory = new Map<string, Buffer>();
   private memoryHeld = 0;
+  private readonly cache: BlobReadCache | null;
 
   constructor(options: S3BlobStoreOptions) {
     this.bucket = options.bucket;
@@ -98,6 +103,9 @@ export class S3BlobStore implements BlobStore {
     this.tmpDir = join(options.scratchDir, 'tmp');
     this.partialDir = join(options.scratchDir, 'partial');
     this.partSize = Math.max(5 * 1024 * 1024, options.partSize ?? DEFAULT_PART_SIZE);
+    const cacheBytes = options.cacheBytes ?? DEFAULT_CACHE_BYTES;
+    this.cache =
+      cacheBytes > 0 ? new BlobReadCache(join(options.scratchDir, 'cache'), cacheBytes) : null;
     this.client = new S3Client({
       region: options.region,
       forcePathStyle: true,
@@ -113,6 +121,7 @@ export class S3BlobStore implements BlobStore {
     await rm(this.tmpDir, { recursive: true, force: true });
     await mkdir(this.tmpDir, { recursive: true });
     await mkdir(this.partialDir, { recursive: true });
+    await this.cache?.init();
     try {
       await this.client.send(new HeadBucketCommand({ Bucket: this.bucket }));
     } catch (error) {
@@ -309,6 +318,8 @@ export class S3BlobStore implements BlobStore {
    * make a listed picture look lost, which would start a repair.
    */
   async read(hash: string, range?: ByteRange): Promise<Readable> {
+    const cached = await this.cache?.open(hash, range);
+    if (cached) return cached;
     const get = () =>
       this.client.send(
         new GetObjectCommand({
@@ -318,13 +329,16 @@ export class S3BlobStore implements BlobStore {
         }),
       );
     try {
-      return (
-        await get().catch(async (error: unknown) => {
-          if (!isMissing(error)) throw error;
-          await new Promise((resolve) => setTimeout(resolve, MISSING_RETRY_MS));
-          return get();
-        })
-      ).Body as Readable;
+      const res = await get().catch(async (error: unknown) => {
+        if (!isMissing(error)) throw error;
+        await new Promise((resolve) => setTimeout(resolve, MISSING_RETRY_MS));
+        return get();
+      });
+      const body = res.Body as Readable;
+      const whole = range === undefined && res.ContentLength !== undefined;
+      return this.cache && whole && (res.ContentLength ?? 0) <= this.cache.maxBlobBytes
+        ? this.cache.keep(hash, body)
+        : body;
     } catch (error) {
       if (isMissing(error)) throw new NotFoundError('Blob');
       throw error;
@@ -348,6 +362,7 @@ export class S3BlobStore implements BlobStore {
   }
 
   async trash(hash: string): Promise<void> {
+    await this.cache?.drop(hash);
     await this.move(this.key('blobs', hash), this.key('trash', hash), {
       'mosaic-trashed-at': String(Date.now()),
     });

@@ -13,6 +13,7 @@ import { afterAll, beforeAll, expect, test } from 'vitest';
 import { blobStoreContract } from '../../src/blobs/blob-store.contract.js';
 import type { BlobStore } from '../../src/blobs/blob-store.js';
 import { S3BlobStore } from '../../src/blobs/s3-blob-store.js';
+import { NotFoundError } from '../../src/core/errors.js';
 import {
   ADMIN_PASSWORD,
   api,
@@ -167,6 +168,31 @@ test('the store checks the bytes of a PUT against their SHA-256: a wrong name is
       name: 'BadDigest',
     });
     expect(await store.has(wrong)).toBe(false);
+  } finally {
+    await done();
+  }
+});
+
+test('a blob read whole is then read from the local cache: no request, ranges too; trash drops it', async () => {
+  const { store, sent, done } = await countedStore();
+  try {
+    const bytes = randomBytes(200_000);
+    const staged = await store.stage(Readable.from([bytes]), 1_000_000);
+    await store.commit(staged);
+    sent.length = 0;
+    expect((await buffer(await store.read(staged.hash))).equals(bytes)).toBe(true);
+    expect(sent).toEqual(['GetObjectCommand']);
+    // The copy is kept once the read has ended (renamed in after the last byte).
+    await waitFor(async () => {
+      sent.length = 0;
+      const again = await buffer(await store.read(staged.hash));
+      return again.equals(bytes) && sent.length === 0;
+    });
+    const range = await buffer(await store.read(staged.hash, { start: 1000, end: 1999 }));
+    expect(range.equals(bytes.subarray(1000, 2000))).toBe(true);
+    expect(sent).toEqual([]);
+    await store.trash(staged.hash);
+    await expect(store.read(staged.hash)).rejects.toBeInstanceOf(NotFoundError);
   } finally {
     await done();
   }
