@@ -7,6 +7,8 @@ import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { buffer } from 'node:stream/consumers';
 import { rm } from 'node:fs/promises';
+import { createServer, request as httpRequest } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { HeadObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, expect, test } from 'vitest';
@@ -195,6 +197,74 @@ test('a blob read whole is then read from the local cache: no request, ranges to
     await expect(store.read(staged.hash)).rejects.toBeInstanceOf(NotFoundError);
   } finally {
     await done();
+  }
+});
+
+/** A pass-through HTTP proxy to the store that notes each request's method and path. */
+async function countingProxy(target: string): Promise<{
+  url: string;
+  seen: string[];
+  close: () => Promise<void>;
+}> {
+  const to = new URL(target);
+  const seen: string[] = [];
+  const server = createServer((req, res) => {
+    seen.push(`${req.method ?? '?'} ${decodeURIComponent((req.url ?? '').split('?')[0] ?? '')}`);
+    // Headers (Host included, which the signature covers) pass unchanged.
+    const upstream = httpRequest(
+      { host: to.hostname, port: to.port, method: req.method, path: req.url, headers: req.headers },
+      (answer) => {
+        res.writeHead(answer.statusCode ?? 502, answer.headers);
+        answer.pipe(res);
+      },
+    );
+    upstream.on('error', () => res.destroy());
+    req.pipe(upstream);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    seen,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => {
+          resolve();
+        });
+      }),
+  };
+}
+
+test('an upload through a node on S3 sends the store two requests: the blob and its thumbnail', async () => {
+  const swift = running;
+  if (!swift) throw new Error('Swift did not start');
+  const proxy = await countingProxy(swift.endpoint);
+  const bucket = `count-node-${randomUUID().slice(0, 8)}`;
+  const node = await startNode({
+    args: ['--blobs', `s3://${bucket}?endpoint=${proxy.url}&region=${swift.region}`],
+    env: { AWS_ACCESS_KEY_ID: swift.accessKeyId, AWS_SECRET_ACCESS_KEY: swift.secretAccessKey },
+  });
+  try {
+    const admin = api(node.url, await login(node.url, 'admin', ADMIN_PASSWORD));
+    proxy.seen.length = 0;
+    const bytes = await makeImage({ width: 400, height: 300, format: 'jpeg', seed: 11 });
+    const up = await admin.upload<Picture>({ file: bytes, fields: { title: 'counted' } });
+    expect(up.status, JSON.stringify(up.body)).toBe(201);
+    const id = up.body.id;
+    // An edit settles the picture's bytes (one HEAD), after anything the upload left queued
+    // for this picture: once that HEAD is seen, the upload's requests are all in.
+    expect((await admin.patch(`/api/pictures/${id}`, { title: 'edited' })).status).toBe(200);
+    const blob = `HEAD /${bucket}/blobs/${id}`;
+    await waitFor(() => proxy.seen.includes(blob), { what: 'the settle after the edit' });
+    expect(proxy.seen.filter((r) => r.includes(id))).toEqual([
+      `PUT /${bucket}/named/${id}.small.webp`,
+      `PUT /${bucket}/blobs/${id}`,
+      blob,
+    ]);
+  } finally {
+    await node.stop();
+    await proxy.close();
   }
 });
 
