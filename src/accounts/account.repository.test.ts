@@ -14,7 +14,7 @@ describeEachDialect('accounts: when a replicated password ends sessions', (ctx) 
     await accounts.createSession('s1', 'admin', 10, 10_000);
     // The other node's seed (same password, another salt) arrives and wins by HLC.
     await accounts.putUser(store.db, admin('hash-of-the-other-node'), hlc(2));
-    expect(await accounts.findSession('s1', 20)).toEqual({ username: 'admin' });
+    expect(await accounts.findSession('s1', 20)).toEqual({ username: 'admin', role: 'admin' });
     expect((await accounts.getUser('admin'))?.passwordHash).toBe('hash-of-the-other-node');
   });
 
@@ -27,7 +27,7 @@ describeEachDialect('accounts: when a replicated password ends sessions', (ctx) 
     await accounts.putUser(store.db, admin('newest'), hlc(5));
     await accounts.createSession('s2', 'admin', 10, 10_000);
     await accounts.putUser(store.db, admin('stale-change'), hlc(3), true);
-    expect(await accounts.findSession('s2', 20)).toEqual({ username: 'admin' });
+    expect(await accounts.findSession('s2', 20)).toEqual({ username: 'admin', role: 'admin' });
     // A change that wins ends every session of the account.
     await accounts.putUser(store.db, admin('changed'), hlc(9), true);
     expect(await accounts.findSession('s1', 20)).toBeNull();

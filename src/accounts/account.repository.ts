@@ -1,5 +1,6 @@
 import type { Executor, MetadataStore } from '../storage/metadata/dialect.js';
 import type { Role } from '../oplog/op.js';
+import type { Principal } from './principal.js';
 
 export interface User {
   readonly username: string;
@@ -35,7 +36,8 @@ export interface AccountRepository {
   /** Notes a use at this site. */
   touchToken(tokenId: string, now: number): Promise<void>;
   createSession(idHash: string, username: string, now: number, expiresAt: number): Promise<void>;
-  findSession(idHash: string, now: number): Promise<{ username: string } | null>;
+  /** The account of a live session (one query: sessions joined with users), or null. */
+  findSession(idHash: string, now: number): Promise<Principal | null>;
   deleteSession(idHash: string): Promise<void>;
   deleteExpiredSessions(now: number): Promise<void>;
 }
@@ -196,12 +198,13 @@ export class SqlAccountRepository implements AccountRepository {
       .execute();
   }
 
-  async findSession(idHash: string, now: number): Promise<{ username: string } | null> {
+  async findSession(idHash: string, now: number): Promise<Principal | null> {
     const row = await this.store.db
       .selectFrom('sessions')
-      .select('username')
-      .where('id_hash', '=', idHash)
-      .where('expires_at', '>', now)
+      .innerJoin('users', 'users.username', 'sessions.username')
+      .select(['users.username', 'users.role'])
+      .where('sessions.id_hash', '=', idHash)
+      .where('sessions.expires_at', '>', now)
       .executeTakeFirst();
     return row ?? null;
   }

@@ -131,7 +131,7 @@ export class AccountService {
 
   async fromSession(session: string): Promise<Principal | null> {
     const found = await this.accounts.findSession(sha256(session), this.now());
-    return found ? this.principalOf(found.username) : null;
+    return found ? { username: found.username, role: found.role } : null;
   }
 
   /** Issues an API token, valid until `expiresAt` if given. Only its hash is stored (and replicated). */

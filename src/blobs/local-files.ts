@@ -3,10 +3,11 @@
  * adapters share (the S3 adapter stages on local disk too, then uploads verified bytes).
  */
 import { createHash } from 'node:crypto';
-import { createReadStream, createWriteStream } from 'node:fs';
+import { once } from 'node:events';
+import { createReadStream, createWriteStream, type WriteStream } from 'node:fs';
 import { rm, stat } from 'node:fs/promises';
 import { Transform, type Readable, type TransformCallback } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
+import { finished, pipeline } from 'node:stream/promises';
 import { BadRequestError, PayloadTooLargeError } from '../core/errors.js';
 
 /**
@@ -43,6 +44,59 @@ export async function stageFile(
     throw error;
   }
   return { hash: hash.digest('hex'), size };
+}
+
+/**
+ * Like stageFile, but keeps the bytes in memory while they are at most `memoryLimit` (returned
+ * as `bytes`); past that they spill to `file` (created, fsynced on close) and `bytes` is null.
+ * Fails with PayloadTooLargeError (and keeps nothing) as soon as more than `limit` bytes arrive.
+ */
+export async function stageSpilling(
+  source: Readable,
+  file: string,
+  limit: number,
+  memoryLimit: number,
+): Promise<{ hash: string; size: number; bytes: Buffer | null }> {
+  if (source.destroyed && !source.readableEnded) {
+    throw new BadRequestError('The multipart body is malformed: the file ends early.');
+  }
+  const hash = createHash('sha256');
+  let size = 0;
+  let chunks: Buffer[] = [];
+  let out: WriteStream | null = null;
+  let written: Promise<void> | null = null;
+  try {
+    for await (const chunk of source as AsyncIterable<Buffer>) {
+      size += chunk.length;
+      if (size > limit) throw new PayloadTooLargeError(limit);
+      hash.update(chunk);
+      if (out === null && size <= memoryLimit) {
+        chunks.push(chunk);
+        continue;
+      }
+      if (out === null) {
+        out = createWriteStream(file, { flags: 'wx', flush: true });
+        written = finished(out);
+        written.catch(() => undefined);
+        for (const held of chunks) out.write(held);
+        chunks = [];
+      }
+      if (!out.write(chunk)) await Promise.race([once(out, 'drain'), written]);
+    }
+    if (out !== null) {
+      out.end();
+      await written;
+      return { hash: hash.digest('hex'), size, bytes: null };
+    }
+  } catch (error) {
+    if (out !== null) {
+      out.destroy();
+      await written?.catch(() => undefined);
+      await rm(file, { force: true });
+    }
+    throw error;
+  }
+  return { hash: hash.digest('hex'), size, bytes: Buffer.concat(chunks, size) };
 }
 
 /**

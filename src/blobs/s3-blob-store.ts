@@ -8,13 +8,19 @@
  *   <scratch>/tmp/, partial/  local files: uploads being hashed, peer fetches being resumed
  *
  * What S3 cannot do and how this copes (see docs/architecture.md, "Blob store"):
- * - No append and no rename: an upload is hashed while it streams into a local temp file, and
+ * - No append and no rename: an upload is hashed while it streams into memory (up to
+ *   MEMORY_STAGE_BYTES, within a budget for the process) or else into a local temp file, and
  *   only verified bytes are uploaded, straight to their hash key, so nothing unverified is ever
  *   visible in the bucket and a crash leaves nothing there (a multipart upload that dies is
  *   aborted; what the store keeps of one is not an object). Peer fetches resume from a local
  *   partial file the same way; another process of the site starts such a fetch over.
- * - No conditional PUT on every store (OpenStack Swift's s3api has none): content-addressed
- *   writes are HEAD then PUT; two processes racing write the same bytes, which is harmless.
+ * - Every PUT of verified bytes sends their SHA-256 as `x-amz-content-sha256`: the SDK's
+ *   signer takes it as is instead of hashing the body again, and the store checks the bytes
+ *   it receives against it (s3api answers BadDigest otherwise), end to end.
+ * - No conditional PUT on every store (OpenStack Swift's s3api has none): an object of one
+ *   PUT is written without asking first (content addressing makes a second PUT of the same
+ *   bytes harmless, and a HEAD costs the store nearly what a small PUT does); a multipart
+ *   object is HEADed first, which saves sending its parts again.
  * - No move: trash and restore are a server-side copy then a delete.
  * - Ranges are GETs with a Range header, straight from the store.
  *
@@ -24,7 +30,7 @@ import { randomUUID } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { Readable } from 'node:stream';
+import { Readable } from 'node:stream';
 import {
   CopyObjectCommand,
   CreateBucketCommand,
@@ -49,7 +55,8 @@ import {
   type ByteRange,
   type StagedBlob,
 } from './blob-store.js';
-import { receiveFile, sizeOf, stageFile } from './local-files.js';
+import { receiveFile, sizeOf, stageSpilling } from './local-files.js';
+import { BlobReadCache } from './read-cache.js';
 
 export interface S3BlobStoreOptions {
   readonly bucket: string;
@@ -64,10 +71,17 @@ export interface S3BlobStoreOptions {
   readonly scratchDir: string;
   /** Objects above this many bytes are uploaded in parts of this size (S3's minimum is 5 MiB). */
   readonly partSize?: number;
+  /** Local disk kept for blobs read from the store (read-cache.ts); 0: none. Default 256 MiB. */
+  readonly cacheBytes?: number;
 }
 
 const TOKEN = /^[0-9a-f-]{36}$/;
 const DEFAULT_PART_SIZE = 8 * 1024 * 1024;
+/** Uploads up to this size are staged in memory and PUT from there (no scratch file). */
+export const MEMORY_STAGE_BYTES = 8 * 1024 * 1024;
+/** What all the uploads staged in memory at once may hold; beyond it they go to scratch files. */
+const MEMORY_STAGE_BUDGET = 64 * 1024 * 1024;
+const DEFAULT_CACHE_BYTES = 256 * 1024 * 1024;
 
 export class S3BlobStore implements BlobStore {
   readonly client: S3Client;
@@ -77,6 +91,10 @@ export class S3BlobStore implements BlobStore {
   private readonly partialDir: string;
   private readonly partSize: number;
   private readonly endpoint: string | undefined;
+  /** Uploads staged in memory, by token (the others are files in tmp/). */
+  private readonly inMemory = new Map<string, Buffer>();
+  private memoryHeld = 0;
+  private readonly cache: BlobReadCache | null;
 
   constructor(options: S3BlobStoreOptions) {
     this.bucket = options.bucket;
@@ -85,6 +103,9 @@ export class S3BlobStore implements BlobStore {
     this.tmpDir = join(options.scratchDir, 'tmp');
     this.partialDir = join(options.scratchDir, 'partial');
     this.partSize = Math.max(5 * 1024 * 1024, options.partSize ?? DEFAULT_PART_SIZE);
+    const cacheBytes = options.cacheBytes ?? DEFAULT_CACHE_BYTES;
+    this.cache =
+      cacheBytes > 0 ? new BlobReadCache(join(options.scratchDir, 'cache'), cacheBytes) : null;
     this.client = new S3Client({
       region: options.region,
       forcePathStyle: true,
@@ -100,6 +121,7 @@ export class S3BlobStore implements BlobStore {
     await rm(this.tmpDir, { recursive: true, force: true });
     await mkdir(this.tmpDir, { recursive: true });
     await mkdir(this.partialDir, { recursive: true });
+    await this.cache?.init();
     try {
       await this.client.send(new HeadBucketCommand({ Bucket: this.bucket }));
     } catch (error) {
@@ -181,15 +203,43 @@ export class S3BlobStore implements BlobStore {
 
   async stage(source: Readable, limit: number): Promise<StagedBlob> {
     const token = randomUUID();
-    const { hash, size } = await stageFile(source, join(this.tmpDir, token), limit);
-    return { hash, size, token };
+    // The share of the budget this upload may hold; returned as soon as its size is known.
+    const room = Math.max(0, Math.min(MEMORY_STAGE_BYTES, MEMORY_STAGE_BUDGET - this.memoryHeld));
+    this.memoryHeld += room;
+    try {
+      const { hash, size, bytes } = await stageSpilling(
+        source,
+        join(this.tmpDir, token),
+        limit,
+        room,
+      );
+      if (bytes !== null) {
+        this.memoryHeld += bytes.length;
+        this.inMemory.set(token, bytes);
+      }
+      return { hash, size, token };
+    } finally {
+      this.memoryHeld -= room;
+    }
   }
 
   readStaged(staged: StagedBlob): Readable {
-    return createReadStream(this.stagedPath(staged));
+    const bytes = this.inMemory.get(staged.token);
+    return bytes === undefined
+      ? createReadStream(this.stagedPath(staged))
+      : Readable.from([bytes], { objectMode: false });
   }
 
   async commit(staged: StagedBlob): Promise<void> {
+    const bytes = this.inMemory.get(staged.token);
+    if (bytes !== undefined) {
+      try {
+        await this.putOnce(this.key('blobs', staged.hash), bytes, staged.hash);
+      } finally {
+        this.release(staged.token);
+      }
+      return;
+    }
     const file = this.stagedPath(staged);
     try {
       await this.putVerified(file, staged.hash, staged.size);
@@ -199,24 +249,56 @@ export class S3BlobStore implements BlobStore {
   }
 
   async discard(staged: StagedBlob): Promise<void> {
+    if (this.release(staged.token)) return;
     await rm(this.stagedPath(staged), { force: true });
   }
 
-  /** HEAD then PUT (no conditional PUT on Swift): bytes already there are not sent again. */
+  private release(token: string): boolean {
+    const bytes = this.inMemory.get(token);
+    if (bytes === undefined) return false;
+    this.inMemory.delete(token);
+    this.memoryHeld -= bytes.length;
+    return true;
+  }
+
+  /**
+   * One PUT of bytes whose SHA-256 is `sha256` (hex), given to the signer and checked by the
+   * store (see the header comment).
+   */
+  private async putOnce(
+    key: string,
+    body: Buffer | Readable,
+    sha256: string,
+    size?: number,
+  ): Promise<void> {
+    const command = new PutObjectCommand({
+      Bucket: this.bucket,
+      Key: key,
+      Body: body,
+      ...(size === undefined ? {} : { ContentLength: size }),
+    });
+    command.middlewareStack.add(
+      (next) => async (args) => {
+        const request = args.request as { headers?: Record<string, string> };
+        if (request.headers) request.headers['x-amz-content-sha256'] = sha256;
+        return next(args);
+      },
+      { step: 'build', name: 'mosaicPayloadSha256' },
+    );
+    await this.client.send(command);
+  }
+
+  /**
+   * Uploads a verified file: one PUT when it fits in a part (no HEAD first, see the header
+   * comment), else HEAD (bytes already there are not sent again) then a multipart upload.
+   */
   private async putVerified(file: string, hash: string, size: number): Promise<void> {
     const key = this.key('blobs', hash);
-    if ((await this.head(key)) === size) return;
     if (size <= this.partSize) {
-      await this.client.send(
-        new PutObjectCommand({
-          Bucket: this.bucket,
-          Key: key,
-          Body: createReadStream(file),
-          ContentLength: size,
-        }),
-      );
+      await this.putOnce(key, createReadStream(file), hash, size);
       return;
     }
+    if ((await this.head(key)) === size) return;
     const upload = new Upload({
       client: this.client,
       params: { Bucket: this.bucket, Key: key, Body: createReadStream(file) },
@@ -236,6 +318,8 @@ export class S3BlobStore implements BlobStore {
    * make a listed picture look lost, which would start a repair.
    */
   async read(hash: string, range?: ByteRange): Promise<Readable> {
+    const cached = await this.cache?.open(hash, range);
+    if (cached) return cached;
     const get = () =>
       this.client.send(
         new GetObjectCommand({
@@ -245,13 +329,16 @@ export class S3BlobStore implements BlobStore {
         }),
       );
     try {
-      return (
-        await get().catch(async (error: unknown) => {
-          if (!isMissing(error)) throw error;
-          await new Promise((resolve) => setTimeout(resolve, MISSING_RETRY_MS));
-          return get();
-        })
-      ).Body as Readable;
+      const res = await get().catch(async (error: unknown) => {
+        if (!isMissing(error)) throw error;
+        await new Promise((resolve) => setTimeout(resolve, MISSING_RETRY_MS));
+        return get();
+      });
+      const body = res.Body as Readable;
+      const whole = range === undefined && res.ContentLength !== undefined;
+      return this.cache && whole && (res.ContentLength ?? 0) <= this.cache.maxBlobBytes
+        ? this.cache.keep(hash, body)
+        : body;
     } catch (error) {
       if (isMissing(error)) throw new NotFoundError('Blob');
       throw error;
@@ -275,6 +362,7 @@ export class S3BlobStore implements BlobStore {
   }
 
   async trash(hash: string): Promise<void> {
+    await this.cache?.drop(hash);
     await this.move(this.key('blobs', hash), this.key('trash', hash), {
       'mosaic-trashed-at': String(Date.now()),
     });

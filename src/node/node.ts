@@ -138,6 +138,7 @@ export async function startNode(
     blobs,
     sources: () => replicator?.candidates() ?? [],
     log,
+    selfId: identity.id,
     // A replicated picture becomes visible only now: its facts are read from the bytes that
     // just arrived, then the web app is told again.
     onVisible: (id) => {

@@ -110,7 +110,7 @@ export class ChangeLog {
         const stamp = stamps[i];
         if (!stamp) throw new Error('op clock gave too few stamps');
         const op: Op = { origin: this.nodeId, seq: stamp.seq, hlc: stamp.hlc, body };
-        if (!(await this.log.append(trx, op))) {
+        if (!(await this.log.append(trx, op, { next: true }))) {
           throw new Error(`Sequence ${op.seq} of this node is already taken in the log`);
         }
         followUps.push(...(await applyOp(trx, this.targets, op)));

@@ -26,7 +26,18 @@ export class OpLogRepository {
    * Appends an operation; false when it was already there (duplicates are expected). Keeps the
    * origin's contiguous prefix up to date, which is what pulls ask from.
    */
-  async append(trx: Executor, op: Op): Promise<boolean> {
+  async append(
+    trx: Executor,
+    op: Op,
+    options: {
+      /**
+       * The op is the next of its origin (seq = contiguous + 1, none logged above it): true for
+       * this site's own operations, stamped under the op clock's lock. The prefix then moves
+       * in one statement; when the row says otherwise, the general path below still runs.
+       */
+      readonly next?: boolean;
+    } = {},
+  ): Promise<boolean> {
     const inserted = await trx
       .insertInto('ops')
       .values({
@@ -39,6 +50,15 @@ export class OpLogRepository {
       .onConflict((oc) => oc.columns(['origin', 'seq']).doNothing())
       .executeTakeFirst();
     if (Number(inserted.numInsertedOrUpdatedRows ?? 0) !== 1) return false;
+    if (options.next === true) {
+      const moved = await trx
+        .updateTable('origins')
+        .set({ contiguous: op.seq })
+        .where('origin', '=', op.origin)
+        .where('contiguous', '=', op.seq - 1)
+        .executeTakeFirst();
+      if (Number(moved.numUpdatedRows) === 1) return true;
+    }
     // Every origin gets a row (even past a gap) so that pulls list it. The row is locked
     // (PostgreSQL) before it is read, so two processes taking ops of one origin in turn.
     await trx

@@ -119,7 +119,12 @@ export class PictureService {
       }
     });
     const picture = this.visible(await pictures.get(staged.hash));
-    if (!picture) throw new Error(`Picture ${staged.hash} not visible after upload`);
+    if (!picture) {
+      // Merged into a state that is not alive (BlobSync does not settle this site's creates):
+      // put the bytes where that state says.
+      this.deps.repairBytes?.(staged.hash);
+      throw new Error(`Picture ${staged.hash} not visible after upload`);
+    }
     return { picture, created };
   }
 
@@ -240,10 +245,12 @@ export class PictureService {
           await thumbs.remove(id, ['large']);
           this.deps.log.info({ picture: id }, 'picture bytes moved to trash');
         }
-      } else if (!(await blobs.has(id))) {
-        await blobs.restore(id);
+        await this.recordBytes(id, false);
+      } else if (await blobs.has(id)) {
+        await this.recordBytes(id, true);
+      } else {
+        await this.recordBytes(id, await blobs.restore(id));
       }
-      await this.recordBytes(id);
     });
   }
 
@@ -289,9 +296,10 @@ export class PictureService {
    * commit). Runs under the picture's lock (`exclusive`), so no move of these bytes by this
    * service happens between the check and the write.
    */
-  private async recordBytes(id: string): Promise<void> {
+  private async recordBytes(id: string, known?: boolean): Promise<void> {
     const { pictures, blobs } = this.deps;
-    const present = await blobs.has(id);
+    // `known`: the caller has just checked or moved the bytes, under the same lock.
+    const present = known ?? (await blobs.has(id));
     const stored = await pictures.get(id);
     if (stored && stored.hasBlob !== present) await pictures.setHasBlob(id, present);
   }

@@ -32,6 +32,13 @@ export interface BlobSyncDeps {
   readonly log: Logger;
   readonly onVisible?: (id: string) => void;
   readonly concurrency?: number;
+  /**
+   * This site's id. Its own `picture.create` operations come only from uploads, which store
+   * the bytes before committing the operation (and ask for a reconcile themselves when the
+   * picture is not visible after it): they are not reconciled again, which would cost two
+   * store requests and three queries per upload (the HEADs are network calls on S3).
+   */
+  readonly selfId?: string;
 }
 
 /** A batch: at most this many blobs, or this many bytes. */
@@ -80,6 +87,7 @@ export class BlobSync {
   handleOps(ops: readonly Op[]): void {
     for (const op of ops) {
       const kind = op.body.kind;
+      if (kind === 'picture.create' && op.origin === this.deps.selfId) continue;
       if (
         kind === 'picture.create' ||
         kind === 'picture.update' ||

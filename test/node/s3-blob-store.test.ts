@@ -3,14 +3,19 @@
  * blob store contract against the S3 adapter on a real S3 server: OpenStack Swift with
  * s3api (test/helpers/swift.ts). Fails, never skips, when Swift is not installed.
  */
-import { randomUUID } from 'node:crypto';
+import { createHash, randomBytes, randomUUID } from 'node:crypto';
+import { Readable } from 'node:stream';
+import { buffer } from 'node:stream/consumers';
 import { rm } from 'node:fs/promises';
+import { createServer, request as httpRequest } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { HeadObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import { blobStoreContract } from '../../src/blobs/blob-store.contract.js';
 import type { BlobStore } from '../../src/blobs/blob-store.js';
 import { S3BlobStore } from '../../src/blobs/s3-blob-store.js';
+import { NotFoundError } from '../../src/core/errors.js';
 import {
   ADMIN_PASSWORD,
   api,
@@ -100,6 +105,166 @@ test('processes of one site starting at once on a new bucket all open it', async
   } finally {
     await Promise.all(stores.map((s) => s.close()));
     await rm(scratch, { recursive: true, force: true });
+  }
+});
+
+/** A store on a fresh bucket, with every S3 command it sends counted by name. */
+async function countedStore(): Promise<{
+  store: S3BlobStore;
+  scratch: string;
+  sent: string[];
+  done: () => Promise<void>;
+}> {
+  const swift = running;
+  if (!swift) throw new Error('Swift did not start');
+  const scratch = await makeTempDir('mosaic-s3-scratch-');
+  const store = new S3BlobStore({
+    bucket: `count-${randomUUID().slice(0, 8)}`,
+    endpoint: swift.endpoint,
+    region: swift.region,
+    credentials: { accessKeyId: swift.accessKeyId, secretAccessKey: swift.secretAccessKey },
+    scratchDir: join(scratch, 'scratch'),
+    partSize: PART,
+  });
+  await store.init();
+  const sent: string[] = [];
+  store.client.middlewareStack.add(
+    (next, context) => (args) => {
+      sent.push(context.commandName ?? '?');
+      return next(args);
+    },
+    { step: 'initialize', name: 'countCommands' },
+  );
+  return {
+    store,
+    scratch,
+    sent,
+    done: async () => {
+      await store.close();
+      await rm(scratch, { recursive: true, force: true });
+    },
+  };
+}
+
+test('an upload that fits one PUT is one request: no HEAD first, no scratch file', async () => {
+  const { store, scratch, sent, done } = await countedStore();
+  try {
+    const bytes = randomBytes(300_000);
+    const staged = await store.stage(Readable.from([bytes]), 1_000_000);
+    expect(await filesUnder(join(scratch, 'scratch', 'tmp'))).toEqual([]);
+    await store.commit(staged);
+    expect(sent).toEqual(['PutObjectCommand']);
+    expect((await buffer(await store.read(staged.hash))).equals(bytes)).toBe(true);
+  } finally {
+    await done();
+  }
+});
+
+test('the store checks the bytes of a PUT against their SHA-256: a wrong name is refused', async () => {
+  const { store, done } = await countedStore();
+  try {
+    const bytes = randomBytes(50_000);
+    const staged = await store.stage(Readable.from([bytes]), 1_000_000);
+    const wrong = createHash('sha256').update('other bytes').digest('hex');
+    await expect(store.commit({ ...staged, hash: wrong })).rejects.toMatchObject({
+      name: 'BadDigest',
+    });
+    expect(await store.has(wrong)).toBe(false);
+  } finally {
+    await done();
+  }
+});
+
+test('a blob read whole is then read from the local cache: no request, ranges too; trash drops it', async () => {
+  const { store, sent, done } = await countedStore();
+  try {
+    const bytes = randomBytes(200_000);
+    const staged = await store.stage(Readable.from([bytes]), 1_000_000);
+    await store.commit(staged);
+    sent.length = 0;
+    expect((await buffer(await store.read(staged.hash))).equals(bytes)).toBe(true);
+    expect(sent).toEqual(['GetObjectCommand']);
+    // The copy is kept once the read has ended (renamed in after the last byte).
+    await waitFor(async () => {
+      sent.length = 0;
+      const again = await buffer(await store.read(staged.hash));
+      return again.equals(bytes) && sent.length === 0;
+    });
+    const range = await buffer(await store.read(staged.hash, { start: 1000, end: 1999 }));
+    expect(range.equals(bytes.subarray(1000, 2000))).toBe(true);
+    expect(sent).toEqual([]);
+    await store.trash(staged.hash);
+    await expect(store.read(staged.hash)).rejects.toBeInstanceOf(NotFoundError);
+  } finally {
+    await done();
+  }
+});
+
+/** A pass-through HTTP proxy to the store that notes each request's method and path. */
+async function countingProxy(target: string): Promise<{
+  url: string;
+  seen: string[];
+  close: () => Promise<void>;
+}> {
+  const to = new URL(target);
+  const seen: string[] = [];
+  const server = createServer((req, res) => {
+    seen.push(`${req.method ?? '?'} ${decodeURIComponent((req.url ?? '').split('?')[0] ?? '')}`);
+    // Headers (Host included, which the signature covers) pass unchanged.
+    const upstream = httpRequest(
+      { host: to.hostname, port: to.port, method: req.method, path: req.url, headers: req.headers },
+      (answer) => {
+        res.writeHead(answer.statusCode ?? 502, answer.headers);
+        answer.pipe(res);
+      },
+    );
+    upstream.on('error', () => res.destroy());
+    req.pipe(upstream);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    seen,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => {
+          resolve();
+        });
+      }),
+  };
+}
+
+test('an upload through a node on S3 sends the store two requests: the blob and its thumbnail', async () => {
+  const swift = running;
+  if (!swift) throw new Error('Swift did not start');
+  const proxy = await countingProxy(swift.endpoint);
+  const bucket = `count-node-${randomUUID().slice(0, 8)}`;
+  const node = await startNode({
+    args: ['--blobs', `s3://${bucket}?endpoint=${proxy.url}&region=${swift.region}`],
+    env: { AWS_ACCESS_KEY_ID: swift.accessKeyId, AWS_SECRET_ACCESS_KEY: swift.secretAccessKey },
+  });
+  try {
+    const admin = api(node.url, await login(node.url, 'admin', ADMIN_PASSWORD));
+    proxy.seen.length = 0;
+    const bytes = await makeImage({ width: 400, height: 300, format: 'jpeg', seed: 11 });
+    const up = await admin.upload<Picture>({ file: bytes, fields: { title: 'counted' } });
+    expect(up.status, JSON.stringify(up.body)).toBe(201);
+    const id = up.body.id;
+    // An edit settles the picture's bytes (one HEAD), after anything the upload left queued
+    // for this picture: once that HEAD is seen, the upload's requests are all in.
+    expect((await admin.patch(`/api/pictures/${id}`, { title: 'edited' })).status).toBe(200);
+    const blob = `HEAD /${bucket}/blobs/${id}`;
+    await waitFor(() => proxy.seen.includes(blob), { what: 'the settle after the edit' });
+    expect(proxy.seen.filter((r) => r.includes(id))).toEqual([
+      `PUT /${bucket}/named/${id}.small.webp`,
+      `PUT /${bucket}/blobs/${id}`,
+      blob,
+    ]);
+  } finally {
+    await node.stop();
+    await proxy.close();
   }
 });
 
