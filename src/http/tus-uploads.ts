@@ -12,12 +12,15 @@
  *   store's staging area (hashed on the way), probed, thumbnail, `picture.create`. The last
  *   PATCH answers 204 with `Mosaic-Picture-Id` and `Mosaic-Picture-Created` (false: these bytes
  *   were already a picture); a file that is not an image is refused with the error shape.
+ * - @tus/server and @tus/file-store are loaded at the first tus request (or the first sweep
+ *   that finds partial uploads), not at the node's start: most nodes never see one.
  */
 import { createHash, randomBytes } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { FileStore } from '@tus/file-store';
-import { Server, type Upload } from '@tus/server';
+import type { FileStore } from '@tus/file-store';
+import type { Server, Upload } from '@tus/server';
 import type { Logger } from 'pino';
 import type { Principal } from '../accounts/principal.js';
 import type { BlobStore } from '../blobs/blob-store.js';
@@ -69,14 +72,33 @@ function tusError(status: number, code: string, message: string): TusRefusal {
 }
 
 export class TusUploads {
-  readonly server: Server;
-  private readonly store: FileStore;
+  /** The tus server and its file store, made at the first use (see the file's comment). */
+  private parts: Promise<{ server: Server; store: FileStore }> | undefined;
   /** The signed-in account of each request being handled (set by `handle`). */
   private readonly principals = new WeakMap<object, Principal>();
 
-  constructor(private readonly deps: TusUploadsDeps) {
-    this.store = new FileStore({
-      directory: join(deps.dataDir, 'tus'),
+  constructor(private readonly deps: TusUploadsDeps) {}
+
+  private directory(): string {
+    return join(this.deps.dataDir, 'tus');
+  }
+
+  private load(): Promise<{ server: Server; store: FileStore }> {
+    this.parts ??= this.make().catch((error: unknown) => {
+      this.parts = undefined;
+      throw error;
+    });
+    return this.parts;
+  }
+
+  private async make(): Promise<{ server: Server; store: FileStore }> {
+    const [{ FileStore }, { Server }] = await Promise.all([
+      import('@tus/file-store'),
+      import('@tus/server'),
+    ]);
+    const { deps } = this;
+    const store = new FileStore({
+      directory: this.directory(),
       expirationPeriodInMilliseconds: EXPIRY_MS,
     });
     type TusRequest = { runtime?: { node?: { req?: object } | undefined } | undefined };
@@ -86,9 +108,9 @@ export class TusUploads {
       if (!principal) throw tusError(401, 'unauthorized', 'Please sign in.');
       return principal;
     };
-    this.server = new Server({
+    const server = new Server({
       path: TUS_PATH,
-      datastore: this.store,
+      datastore: store,
       maxSize: deps.maxUploadBytes,
       relativeLocation: true,
       // Same origin only (the web app); no Access-Control-Allow-Origin at all.
@@ -100,26 +122,28 @@ export class TusUploads {
         fieldsOf(upload); // refuses bad metadata before any byte is sent
         return {};
       },
-      onUploadFinish: async (req, upload) => this.finish(principalOf(req), upload),
+      onUploadFinish: async (req, upload) => this.finish(store, principalOf(req), upload),
       // The protocol's own refusals (a wrong offset, an upload gone) in the error shape.
       onResponseError: (_req, error) => inErrorShape(error, deps.maxUploadBytes),
     });
+    return { server, store };
   }
 
   /** Hands a request (already authenticated) to the tus server. */
   async handle(principal: Principal, req: IncomingMessage, res: ServerResponse): Promise<void> {
     this.principals.set(req, principal);
-    await this.server.handle(req, res);
+    const { server } = await this.load();
+    await server.handle(req, res);
   }
 
-  private async finish(principal: Principal, upload: Upload) {
+  private async finish(store: FileStore, principal: Principal, upload: Upload) {
     const { blobs, pictures, maxUploadBytes } = this.deps;
     try {
       const fields = fieldsOf(upload);
-      const staged = await blobs.stage(this.store.read(upload.id), maxUploadBytes);
+      const staged = await blobs.stage(store.read(upload.id), maxUploadBytes);
       const { picture, created } = await pictures.upload(principal, staged, fields);
       this.deps.onFinished?.(created, picture.size);
-      await this.store.remove(upload.id).catch(() => undefined);
+      await store.remove(upload.id).catch(() => undefined);
       return {
         status_code: 204,
         headers: { 'Mosaic-Picture-Id': picture.id, 'Mosaic-Picture-Created': String(created) },
@@ -127,7 +151,7 @@ export class TusUploads {
     } catch (error) {
       // A finished upload that is refused (not an image, too many pixels) cannot be fixed by
       // sending it again: its file goes now.
-      await this.store.remove(upload.id).catch(() => undefined);
+      await store.remove(upload.id).catch(() => undefined);
       if (error instanceof AppError) throw tusError(error.status, error.code, error.message);
       if (error instanceof TusRefusal) throw error;
       this.deps.log.error({ err: error, upload: upload.id }, 'tus upload could not be stored');
@@ -137,7 +161,13 @@ export class TusUploads {
 
   /** Removes the partial uploads not finished within a day. */
   async sweep(): Promise<number> {
-    return this.store.deleteExpired();
+    // Nothing was ever uploaded here (no partial file): no need to load the tus modules.
+    if (this.parts === undefined) {
+      const entries = await readdir(this.directory()).catch(() => []);
+      if (entries.length === 0) return 0;
+    }
+    const { store } = await this.load();
+    return store.deleteExpired();
   }
 }
 

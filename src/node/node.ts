@@ -43,7 +43,7 @@ import { openFolders, seedAdmin } from './node-parts.js';
 import { LEAD_LEASE } from './site-lead.js';
 import { siteWork } from './site-work.js';
 import { KnownPeers } from '../replication/known-peers.js';
-import { configureSharp, newDecodeLimiter, Thumbnails } from '../pictures/images.js';
+import { newDecodeLimiter, Thumbnails } from '../pictures/images.js';
 import { PictureFactsRepository } from '../pictures/picture-facts.repository.js';
 import { PictureFactsService } from '../pictures/picture-facts.service.js';
 import { PictureService } from '../pictures/picture.service.js';
@@ -89,8 +89,8 @@ export async function startNode(
 
   const stores = await openBlobStores(config);
   const blobs = stores.pictures;
-  // One gate for every image decode of this node: thumbnails and event montages.
-  configureSharp();
+  // One gate for every image decode of this node: thumbnails and event montages (sharp itself
+  // is loaded at the first decode: pictures/sharp-lib.ts).
   const decodes = newDecodeLimiter();
   const thumbs = new Thumbnails(blobs, decodes);
   // Blobs an upload in this process has just committed: what apply needs to know, synchronously
