@@ -36,7 +36,7 @@ import { BlobSync } from '../replication/blob-sync.js';
 import { PeerVerifier } from '../replication/peer-auth.js';
 import { PeerRepository } from '../replication/peer.repository.js';
 import { Replicator } from '../replication/replicator.js';
-import { Agent } from 'undici';
+import { Agent } from '../http/undici-client.js';
 import type { AddressInfo } from 'node:net';
 import { connectSite, openSite, openSiteStore } from './site.js';
 import { openFolders, seedAdmin } from './node-parts.js';
