@@ -48,7 +48,7 @@ async function cpuMs(pid: number | undefined): Promise<number> {
 interface Row {
   readonly what: string;
   readonly mem: ProcMemory;
-  readonly heap: { usedMb: number; totalMb: number };
+  readonly heap: { usedMb: number; totalMb: number; externalMb: number };
   readonly note: string;
 }
 
@@ -164,6 +164,7 @@ async function folderPhase(dir: string): Promise<void> {
     );
   }
   const sampler = sampleRss(nodes.map((n) => n.proc.pid));
+  const cpuBefore = await Promise.all(nodes.map((n) => cpuMs(n.proc.pid)));
   const status = async (node: BenchNode) => {
     const res = await fetch(`${node.url}/api/folders`, { headers: { cookie: node.cookie } });
     const [view] = (await res.json()) as { files: number; needFiles: number }[];
@@ -177,11 +178,14 @@ async function folderPhase(dir: string): Promise<void> {
   }
   const seconds = (performance.now() - t0) / 1000;
   const peaks = await sampler.stop();
+  const cpu = await Promise.all(
+    nodes.map((n, i) => cpuMs(n.proc.pid).then((ms) => ms - (cpuBefore[i] ?? 0))),
+  );
   for (const [i, node] of nodes.entries()) {
     await record(
       `node ${i + 1} after syncing ${FILES} files`,
       node,
-      `peak ${round(peaks.hwmMb[i] ?? Number.NaN)} MB (VmHWM; sampled ${round(peaks.sampledMb[i] ?? Number.NaN)}), target < ${SYNC_TARGET_MB}; synced in ${round(seconds)} s from spawn`,
+      `peak ${round(peaks.hwmMb[i] ?? Number.NaN)} MB (VmHWM; sampled ${round(peaks.sampledMb[i] ?? Number.NaN)}), target < ${SYNC_TARGET_MB}; synced in ${round(seconds)} s from spawn, ${round((cpu[i] ?? Number.NaN) / 1000)} CPU s`,
     );
   }
   await sleep(IDLE_S * 1000);
@@ -206,13 +210,14 @@ async function main(): Promise<void> {
   const mb = (n: number) => (Number.isNaN(n) ? '-' : round(n).toFixed(1));
   console.log(
     formatTable(
-      ['', 'RSS MB', 'anon', 'file', 'V8 heap used/total', 'threads', ''],
+      ['', 'RSS MB', 'anon', 'file', 'V8 heap used/total', 'external', 'threads', ''],
       rows.map((r) => [
         r.what,
         mb(r.mem.rssMb),
         mb(r.mem.anonMb),
         mb(r.mem.fileMb),
         `${mb(r.heap.usedMb)} / ${mb(r.heap.totalMb)}`,
+        mb(r.heap.externalMb),
         String(r.mem.threads),
         r.note,
       ]),

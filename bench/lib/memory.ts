@@ -27,8 +27,10 @@ export async function procMemory(pid: number | undefined): Promise<ProcMemory> {
   };
 }
 
-/** V8's heap as the node reports it (prom-client's default metrics), in MB. */
-export async function v8Heap(node: BenchNode): Promise<{ usedMb: number; totalMb: number }> {
+/** V8's heap and the memory outside it that V8 knows of (Buffers), from the node's /metrics, MB. */
+export async function v8Heap(
+  node: BenchNode,
+): Promise<{ usedMb: number; totalMb: number; externalMb: number }> {
   const res = await fetch(`${node.url}/metrics`, { headers: { cookie: node.cookie } });
   const text = res.ok ? await res.text() : '';
   const metric = (name: string): number => {
@@ -38,6 +40,7 @@ export async function v8Heap(node: BenchNode): Promise<{ usedMb: number; totalMb
   return {
     usedMb: metric('nodejs_heap_size_used_bytes'),
     totalMb: metric('nodejs_heap_size_total_bytes'),
+    externalMb: metric('nodejs_external_memory_bytes'),
   };
 }
 
