@@ -16,11 +16,18 @@ if (process.argv[2] === 'node' && typeof process.execve === 'function') {
   const { memoryReexecEnv } = await import('../dist/src/cli/runtime-env.js');
   const env = memoryReexecEnv(process.env, process.execArgv);
   if (env !== null) {
-    process.execve(
-      process.execPath,
-      [process.execPath, ...process.execArgv, ...process.argv.slice(1)],
-      env,
-    );
+    try {
+      process.execve(
+        process.execPath,
+        [process.execPath, ...process.execArgv, ...process.argv.slice(1)],
+        env,
+      );
+    } catch (error) {
+      // Not replaced (a platform or sandbox that refuses it): run as started.
+      console.error(
+        `memory settings not applied: ${error instanceof Error ? error.message : error}`,
+      );
+    }
   }
 }
 
