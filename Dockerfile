@@ -26,8 +26,8 @@ RUN npm run build && npm prune --omit=dev
 
 # ---- runtime: node, production node_modules, the compiled code, nothing else.
 FROM ${NODE_IMAGE}
-# Memory settings measured in docs/benchmarks.md (idle RSS 136 -> 115 MB): two malloc arenas and
-# a small V8 young generation.
+# Memory settings measured in docs/benchmarks.md ("Memory"): two malloc arenas and a small V8
+# young generation. bin/mosaic.js would add them itself (by re-executing); set here, it need not.
 ENV NODE_ENV=production MALLOC_ARENA_MAX=2 NODE_OPTIONS=--max-semi-space-size=4
 WORKDIR /app
 COPY --from=build /app/package.json ./

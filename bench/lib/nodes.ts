@@ -34,8 +34,9 @@ export async function freePort(): Promise<number> {
 }
 
 /**
- * The environment of a bench node: the memory settings `mosaic cluster` gives its nodes
- * (MALLOC_ARENA_MAX, V8 semi-space), unless BENCH_NODE_TUNING=off (to measure without them).
+ * The environment of a bench node: the memory settings every `mosaic node` gets (MALLOC_ARENA_MAX,
+ * V8 semi-space: src/cli/runtime-env.ts), unless BENCH_NODE_TUNING=off (to measure without them:
+ * MOSAIC_MEMORY_TUNING=off then stops bin/mosaic.js from adding them itself).
  */
 function benchEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {
@@ -43,7 +44,10 @@ function benchEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
     MOSAIC_ADMIN_PASSWORD: BENCH_PASSWORD,
     MOSAIC_DISCOVERY: 'off',
   };
-  const tuned = process.env['BENCH_NODE_TUNING'] === 'off' ? env : nodeRuntimeEnv(env);
+  const tuned =
+    process.env['BENCH_NODE_TUNING'] === 'off' || extra['MOSAIC_MEMORY_TUNING'] === 'off'
+      ? { ...env, MOSAIC_MEMORY_TUNING: 'off' }
+      : nodeRuntimeEnv(env);
   const nodeOptions = [tuned['NODE_OPTIONS'], extra['NODE_OPTIONS']].filter(Boolean).join(' ');
   return { ...tuned, ...extra, ...(nodeOptions ? { NODE_OPTIONS: nodeOptions } : {}) };
 }

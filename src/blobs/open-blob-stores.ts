@@ -1,13 +1,13 @@
 /**
  * Chooses the blob store adapter once, for the composition root: local files under the data
  * directory (the default) or an S3 bucket (`--blobs s3://…`). A node has two stores: the
- * pictures (whose named-object area holds the thumbnails) and the group-event photos.
+ * pictures (whose named-object area holds the thumbnails) and the group-event photos. The S3
+ * adapter (and the AWS SDK, ~38 MB RSS once loaded) is loaded only for an S3 store.
  */
 import { join } from 'node:path';
 import { parseBlobsUrl } from '../config/blobs-url.js';
 import type { BlobStore } from './blob-store.js';
 import { LocalBlobStore } from './local-blob-store.js';
-import { S3BlobStore } from './s3-blob-store.js';
 
 export interface BlobStores {
   readonly pictures: BlobStore;
@@ -26,6 +26,7 @@ export async function openBlobStores(
     pictures = new LocalBlobStore(config.dataDir, { namedDir: join(config.dataDir, 'thumbs') });
     eventPhotos = new LocalBlobStore(join(config.dataDir, 'events'));
   } else {
+    const { S3BlobStore } = await import('./s3-blob-store.js');
     const shared = {
       bucket: where.bucket,
       region: where.region,

@@ -12,27 +12,10 @@ import {
   type LogLevel,
   type NodePlan,
 } from './cluster.plan.js';
+import { nodeRuntimeEnv } from './runtime-env.js';
 
-/**
- * The memory settings of every node process `mosaic cluster` starts (measured in
- * docs/benchmarks.md, "Memory"); a value already in the environment wins:
- * - MALLOC_ARENA_MAX=2: glibc otherwise gives each of the ~20 threads (libuv pool, V8 workers)
- *   that allocates its own malloc arena, and freed memory in them is rarely returned;
- * - V8's young generation capped at 4 MiB semi-spaces (`--max-semi-space-size=4`): the default
- *   lets it grow to 16 MiB ×3 under allocation bursts (a catch-up), kept afterwards; idle RSS
- *   fell by ~20 MB with no measurable cost to catch-up.
- * The Dockerfile / Compose file set the same two (ENV MALLOC_ARENA_MAX, NODE_OPTIONS).
- */
-export function nodeRuntimeEnv(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
-  const nodeOptions = env['NODE_OPTIONS'] ?? '';
-  return {
-    ...env,
-    MALLOC_ARENA_MAX: env['MALLOC_ARENA_MAX'] ?? '2',
-    NODE_OPTIONS: nodeOptions.includes('--max-semi-space-size')
-      ? nodeOptions
-      : `${nodeOptions} --max-semi-space-size=4`.trim(),
-  };
-}
+// The memory settings of every node process (see there); re-exported for the benches.
+export { nodeRuntimeEnv } from './runtime-env.js';
 
 export interface SuperviseOptions {
   /** The node executable and the script before each plan's args (process.execPath, bin). */

@@ -1,5 +1,4 @@
 import { Command, Option } from 'commander';
-import { migrateSite } from '../storage/migrate/migrate.js';
 
 /**
  * `mosaic migrate --from-data DIR --database postgres://… --blobs s3://…`: moves a stopped
@@ -27,6 +26,8 @@ export function migrateCommand(): Command {
     )
     .action(async (flags: { fromData: string; database: string; blobs: string }) => {
       try {
+        // Loaded here, not at the CLI's start: it brings pg and the AWS SDK with it.
+        const { migrateSite } = await import('../storage/migrate/migrate.js');
         const report = await migrateSite({
           dataDir: flags.fromData,
           database: flags.database,

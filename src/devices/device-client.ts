@@ -5,7 +5,7 @@
  */
 import { createReadStream } from 'node:fs';
 import { pipeline, Readable, Transform } from 'node:stream';
-import { Agent, request, type Dispatcher } from 'undici';
+import { Agent, request, type ResponseData } from '../http/undici-client.js';
 import type { z } from 'zod';
 import { readFrames, writeFrames, type ContentFrame } from '../folders/content-frames.js';
 import type { ContentSource } from '../folders/content-source.js';
@@ -228,10 +228,7 @@ export class DeviceClient implements ContentSource {
     return this.parse(res, schema);
   }
 
-  private async parse<T extends z.ZodType>(
-    res: Dispatcher.ResponseData,
-    schema: T,
-  ): Promise<z.infer<T>> {
+  private async parse<T extends z.ZodType>(res: ResponseData, schema: T): Promise<z.infer<T>> {
     if (res.statusCode !== 200) await this.fail(res, 'request');
     const parsed = schema.safeParse(await res.body.json());
     if (!parsed.success) throw new DeviceRequestError('The node sent a malformed answer.', 200);
@@ -239,7 +236,7 @@ export class DeviceClient implements ContentSource {
   }
 
   /** Turns an error answer into the matching error (reads the node's JSON error message). */
-  private async fail(res: Dispatcher.ResponseData, what: string): Promise<never> {
+  private async fail(res: ResponseData, what: string): Promise<never> {
     const text = await res.body.text().catch(() => '');
     let message = text.slice(0, 300);
     try {
@@ -259,7 +256,7 @@ export class DeviceClient implements ContentSource {
     headers: Record<string, string>,
     body: string | Readable | null,
     timeoutMs: number,
-  ): Promise<Dispatcher.ResponseData> {
+  ): Promise<ResponseData> {
     try {
       return await request(new URL(path, this.baseUrl), {
         method,

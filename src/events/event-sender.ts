@@ -7,7 +7,7 @@
  */
 import type { Readable } from 'node:stream';
 import type { Logger } from 'pino';
-import { type Agent, request } from 'undici';
+import { type Agent, request } from '../http/undici-client.js';
 import { z } from 'zod';
 import type { Faults } from '../faults/faults.js';
 import { signRequest } from '../replication/peer-auth.js';

@@ -13,7 +13,7 @@
  */
 import { join } from 'node:path';
 import type { Logger } from 'pino';
-import type { Agent } from 'undici';
+import type { Agent } from '../http/undici-client.js';
 import type { BlobStore } from '../blobs/blob-store.js';
 import { LocalBlobStore } from '../blobs/local-blob-store.js';
 import type { Faults } from '../faults/faults.js';

@@ -11,9 +11,9 @@
 import { mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
-import sharp from 'sharp';
 import { assertHash } from '../blobs/blob-store.js';
 import { decodeOptions, newDecodeLimiter, type DecodeLimiter } from '../pictures/images.js';
+import { loadSharp } from '../pictures/sharp-lib.js';
 import { CELL_HEIGHT, CELL_WIDTH, montageLayout } from './core/montage-layout.js';
 
 /** A photo of the montage: its hash (the tile cache key) and how to read its bytes. */
@@ -75,6 +75,7 @@ export async function buildMontage(
   );
   await mkdir(join(target, '..'), { recursive: true });
   const tmp = `${target}.${randomUUID()}.tmp`;
+  const sharp = await loadSharp();
   try {
     // The composite takes a decode slot of its own (after the tiles: never while holding one).
     await decodes.run(() =>
@@ -117,6 +118,7 @@ async function tile(
     if (hit?.length === TILE_BYTES) return hit;
   }
   const bytes = await photo.read();
+  const sharp = await loadSharp();
   const pixels = await decodes.run(async () =>
     sharp(bytes, { ...(await decodeOptions(bytes)), failOn: 'none' })
       .rotate()

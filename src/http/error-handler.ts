@@ -2,12 +2,16 @@
  * The one place where failures become HTTP responses:
  * `{"error": {"code": "...", "message": "..."}}`.
  */
-import { STATUS_CODES } from 'node:http';
+import { createRequire } from 'node:module';
 import type { Duplex } from 'node:stream';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
 import { AppError } from '../core/errors.js';
 import { SECURITY_HEADERS } from './security-headers.js';
+
+// Required, not imported: an ES import of node:http builds its whole namespace, and Node 24's
+// lazy `http.WebSocket` getter then loads Node's bundled undici (~3 MB of heap) at start.
+const { STATUS_CODES } = createRequire(import.meta.url)('node:http') as typeof import('node:http');
 
 export interface NotFoundFallback {
   /** Whether this unmatched request is for the fallback (e.g. a web app page) and not a 404. */

@@ -13,14 +13,13 @@
  * Either way a finished upload is read once into the blob store (hashed on the way) and its
  * tus leftovers removed; unfinished ones go after `expiryMs`.
  */
+import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
-import { FileStore } from '@tus/file-store';
 import type { DataStore, Locker } from '@tus/server';
 import type { Logger } from 'pino';
 import type { BlobsConfig } from '../config/blobs-url.js';
 import type { LeaseRepository } from '../storage/metadata/lease.repository.js';
-import { LeaseLocker } from './tus-lock.js';
 
 export interface TusArea {
   readonly datastore: DataStore;
@@ -43,10 +42,31 @@ export interface TusAreaOptions {
   readonly log: Logger;
 }
 
-export async function openTusArea(options: TusAreaOptions): Promise<TusArea> {
+/** Where the tus area is, before anything of tus is loaded (a node may never see an upload). */
+export interface TusAreaSpot {
+  /** Loads the tus store for this area and opens it. */
+  open(): Promise<TusArea>;
+  /** False when there is surely no upload in it (nothing to sweep, nothing to load). */
+  mayHoldUploads(): Promise<boolean>;
+}
+
+export function tusArea(options: TusAreaOptions): TusAreaSpot {
+  return {
+    open: () => openTusArea(options),
+    async mayHoldUploads() {
+      if (options.blobs.kind !== 'local') return true;
+      const entries = await readdir(join(options.dataDir, 'tus')).catch(() => []);
+      return entries.length > 0;
+    },
+  };
+}
+
+async function openTusArea(options: TusAreaOptions): Promise<TusArea> {
+  const { LeaseLocker } = await import('./tus-lock.js');
   const locker = options.leases === null ? undefined : new LeaseLocker(options.leases, options.log);
   const sweepLocks = async () => (locker === undefined ? 0 : locker.sweep());
   if (options.blobs.kind === 'local') {
+    const { FileStore } = await import('@tus/file-store');
     const store = new FileStore({
       directory: join(options.dataDir, 'tus'),
       expirationPeriodInMilliseconds: options.expiryMs,

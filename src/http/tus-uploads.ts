@@ -13,24 +13,27 @@
  *   store's staging area (hashed on the way), probed, thumbnail, `picture.create`. The last
  *   PATCH answers 204 with `Mosaic-Picture-Id` and `Mosaic-Picture-Created` (false: these bytes
  *   were already a picture); a file that is not an image is refused with the error shape.
+ * - @tus/server and the area's store are loaded at the first tus request (or the first sweep
+ *   that may find partial uploads), not at the node's start: most nodes never see one.
  */
 import { createHash, randomBytes } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { Server, type Upload } from '@tus/server';
+import type { Server, Upload } from '@tus/server';
 import type { Logger } from 'pino';
 import type { Principal } from '../accounts/principal.js';
 import type { BlobStore } from '../blobs/blob-store.js';
 import { AppError, PayloadTooLargeError } from '../core/errors.js';
 import type { PictureService } from '../pictures/picture.service.js';
 import { PictureCreateFields } from './schemas.js';
-import type { TusArea } from './tus-area.js';
+import type { TusAreaSpot, TusArea } from './tus-area.js';
 
 export const TUS_PATH = '/api/uploads/tus';
-/** How long an unfinished upload is kept (give it to openTusArea). */
+/** How long an unfinished upload is kept (give it to tusArea). */
 export const TUS_EXPIRY_MS = 24 * 3600 * 1000;
 
 export interface TusUploadsDeps {
-  readonly area: TusArea;
+  /** Where partial uploads live, opened at the first use. */
+  readonly area: TusAreaSpot;
   readonly maxUploadBytes: number;
   readonly blobs: BlobStore;
   readonly pictures: PictureService;
@@ -70,13 +73,24 @@ function tusError(status: number, code: string, message: string): TusRefusal {
 }
 
 export class TusUploads {
-  readonly server: Server;
-  private readonly area: TusArea;
+  /** The tus server and its file store, made at the first use (see the file's comment). */
+  private parts: Promise<{ server: Server; area: TusArea }> | undefined;
   /** The signed-in account of each request being handled (set by `handle`). */
   private readonly principals = new WeakMap<object, Principal>();
 
-  constructor(private readonly deps: TusUploadsDeps) {
-    this.area = deps.area;
+  constructor(private readonly deps: TusUploadsDeps) {}
+
+  private load(): Promise<{ server: Server; area: TusArea }> {
+    this.parts ??= this.make().catch((error: unknown) => {
+      this.parts = undefined;
+      throw error;
+    });
+    return this.parts;
+  }
+
+  private async make(): Promise<{ server: Server; area: TusArea }> {
+    const [{ Server }, area] = await Promise.all([import('@tus/server'), this.deps.area.open()]);
+    const { deps } = this;
     type TusRequest = { runtime?: { node?: { req?: object } | undefined } | undefined };
     const principalOf = (req: TusRequest) => {
       const raw = req.runtime?.node?.req;
@@ -84,10 +98,10 @@ export class TusUploads {
       if (!principal) throw tusError(401, 'unauthorized', 'Please sign in.');
       return principal;
     };
-    this.server = new Server({
+    const server = new Server({
       path: TUS_PATH,
-      datastore: this.area.datastore,
-      ...(this.area.locker === undefined ? {} : { locker: this.area.locker }),
+      datastore: area.datastore,
+      ...(area.locker === undefined ? {} : { locker: area.locker }),
       maxSize: deps.maxUploadBytes,
       relativeLocation: true,
       // Same origin only (the web app); no Access-Control-Allow-Origin at all.
@@ -99,26 +113,28 @@ export class TusUploads {
         fieldsOf(upload); // refuses bad metadata before any byte is sent
         return {};
       },
-      onUploadFinish: async (req, upload) => this.finish(principalOf(req), upload),
+      onUploadFinish: async (req, upload) => this.finish(area, principalOf(req), upload),
       // The protocol's own refusals (a wrong offset, an upload gone) in the error shape.
       onResponseError: (_req, error) => inErrorShape(error, deps.maxUploadBytes),
     });
+    return { server, area };
   }
 
   /** Hands a request (already authenticated) to the tus server. */
   async handle(principal: Principal, req: IncomingMessage, res: ServerResponse): Promise<void> {
     this.principals.set(req, principal);
-    await this.server.handle(req, res);
+    const { server } = await this.load();
+    await server.handle(req, res);
   }
 
-  private async finish(principal: Principal, upload: Upload) {
+  private async finish(area: TusArea, principal: Principal, upload: Upload) {
     const { blobs, pictures, maxUploadBytes } = this.deps;
     try {
       const fields = fieldsOf(upload);
-      const staged = await blobs.stage(await this.area.read(upload.id), maxUploadBytes);
+      const staged = await blobs.stage(await area.read(upload.id), maxUploadBytes);
       const { picture, created } = await pictures.upload(principal, staged, fields);
       this.deps.onFinished?.(created, picture.size);
-      await this.area.remove(upload.id);
+      await area.remove(upload.id);
       return {
         status_code: 204,
         headers: { 'Mosaic-Picture-Id': picture.id, 'Mosaic-Picture-Created': String(created) },
@@ -126,7 +142,7 @@ export class TusUploads {
     } catch (error) {
       // A finished upload that is refused (not an image, too many pixels) cannot be fixed by
       // sending it again: its file goes now.
-      await this.area.remove(upload.id);
+      await area.remove(upload.id);
       if (error instanceof AppError) throw tusError(error.status, error.code, error.message);
       if (error instanceof TusRefusal) throw error;
       this.deps.log.error({ err: error, upload: upload.id }, 'tus upload could not be stored');
@@ -136,7 +152,10 @@ export class TusUploads {
 
   /** Removes the partial uploads not finished within a day. */
   async sweep(): Promise<number> {
-    return this.area.sweep();
+    // Nothing was ever uploaded here (no partial file): no need to load the tus modules.
+    if (this.parts === undefined && !(await this.deps.area.mayHoldUploads())) return 0;
+    const { area } = await this.load();
+    return area.sweep();
   }
 }
 

@@ -21,7 +21,7 @@ import { SiteIdentityRepository } from '../storage/metadata/site-identity.reposi
 import { openReplicaState } from '../oplog/replica-state.js';
 import { buildApp } from '../http/app.js';
 import { TUS_EXPIRY_MS, TusUploads } from '../http/tus-uploads.js';
-import { openTusArea } from '../http/tus-area.js';
+import { tusArea } from '../http/tus-area.js';
 import { parseBlobsUrl } from '../config/blobs-url.js';
 import { LeaseRepository } from '../storage/metadata/lease.repository.js';
 import { LiveFeed } from '../http/live-feed.js';
@@ -32,7 +32,7 @@ import { BlobSync } from '../replication/blob-sync.js';
 import { PeerVerifier } from '../replication/peer-auth.js';
 import { PeerRepository } from '../replication/peer.repository.js';
 import { Replicator } from '../replication/replicator.js';
-import { Agent } from 'undici';
+import { Agent } from '../http/undici-client.js';
 import type { AddressInfo } from 'node:net';
 import { connectSite, openSite, openSiteStore } from './site.js';
 import { folderServing, openDevices, openFolders, seedAdmin } from './node-parts.js';
@@ -41,7 +41,7 @@ import { siteWork } from './site-work.js';
 import { KnownPeers } from '../replication/known-peers.js';
 import { ClusterStatusBoard } from '../replication/cluster-status-board.js';
 import { MetaRepository } from '../storage/metadata/meta.repository.js';
-import { configureSharp, newDecodeLimiter } from '../pictures/images.js';
+import { newDecodeLimiter } from '../pictures/images.js';
 import { openLibrary } from './library-parts.js';
 import { VERSION } from '../version.js';
 import { createEvents } from '../events/index.js';
@@ -79,8 +79,8 @@ export async function startNode(
 
   const stores = await openBlobStores(config);
   const blobs = stores.pictures;
-  // One gate for every image decode of this node: thumbnails and event montages.
-  configureSharp();
+  // One gate for every image decode of this node: thumbnails and event montages (sharp itself
+  // is loaded at the first decode: pictures/sharp-lib.ts).
   const decodes = newDecodeLimiter();
   // Blobs an upload in this process has just committed: what apply needs to know, synchronously
   // and without asking the store, while it commits that upload's operation.
@@ -245,7 +245,7 @@ export async function startNode(
 
   const metrics = createMetrics(() => pictureRepo.totals());
   const tus = new TusUploads({
-    area: await openTusArea({
+    area: tusArea({
       dataDir: config.dataDir,
       blobs: parseBlobsUrl(config.blobs, process.env),
       leases: shared ? new LeaseRepository(store.db, store.dialect) : null,

@@ -5,9 +5,17 @@
  * tags (a TIFF structure) and ./core/photo-facts.ts turns them into facts. Costs about 0.1 ms
  * for a phone photo's EXIF.
  */
-import exifr from 'exifr';
-import sharp from 'sharp';
+import type sharp from 'sharp';
 import { factsFromTags, NO_FACTS, type PhotoFacts, type RawTags } from './core/photo-facts.js';
+import { loadSharp } from './sharp-lib.js';
+
+/** exifr, loaded at the first EXIF block read (not at the node's start). */
+type ExifrParse = (typeof import('exifr'))['parse'];
+let exifrLoading: Promise<ExifrParse> | undefined;
+function loadExifr(): Promise<ExifrParse> {
+  exifrLoading ??= import('exifr').then((m) => m.default.parse.bind(m.default));
+  return exifrLoading;
+}
 
 /** The metadata blocks sharp reports for an image. */
 export interface EmbeddedMetadata {
@@ -46,8 +54,8 @@ export async function readFacts(meta: EmbeddedMetadata): Promise<PhotoFacts> {
   };
   const tiff = meta.exif ? tiffOf(meta.exif) : null;
   if (tiff) {
-    const parsed = (await exifr.parse(tiff, EXIFR_OPTIONS).catch(() => undefined)) as
-      RawTags | undefined;
+    const parse = await loadExifr();
+    const parsed = (await parse(tiff, EXIFR_OPTIONS).catch(() => undefined)) as RawTags | undefined;
     tags.ifd0 = parsed?.ifd0;
     tags.exif = parsed?.exif;
     tags.gps = parsed?.gps;
@@ -58,6 +66,7 @@ export async function readFacts(meta: EmbeddedMetadata): Promise<PhotoFacts> {
 
 /** Facts from a whole image (or its head): for bytes that did not come through an upload. */
 export async function factsOfImage(bytes: Buffer): Promise<PhotoFacts> {
+  const sharp = await loadSharp();
   let meta: sharp.Metadata;
   try {
     meta = await sharp(bytes, { limitInputPixels: false }).metadata();

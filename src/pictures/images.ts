@@ -14,8 +14,8 @@
  * - one `DecodeLimiter` per node, shared by thumbnails (at upload, on demand, and for
  *   replicated pictures) and event montages: at most `decodeSlots()` images are decoded at
  *   once, the rest wait their turn, so memory stays near slots x one decode;
- * - `configureSharp()`: libvips' operation cache off and one libvips thread per image (see
- *   there).
+ * - sharp's operation cache off and one libvips thread per image (./sharp-lib.ts, which also
+ *   loads sharp at its first use, not at start).
  *
  * HEIC (HEVC inside HEIF, what iPhones write): sharp's prebuilt libvips reads its header and
  * metadata but cannot decode HEVC (a patent-encumbered codec it leaves out). Its pixels are
@@ -28,13 +28,14 @@
  */
 import { availableParallelism } from 'node:os';
 import type { Readable } from 'node:stream';
-import sharp from 'sharp';
+import type sharp from 'sharp';
 import type { BlobStore } from '../blobs/blob-store.js';
 import { InvalidImageError, NotAnImageError } from '../core/errors.js';
 import { Limiter } from '../core/limiter.js';
 import type { ImageType } from '../oplog/op.js';
 import type { EmbeddedMetadata } from './facts-reader.js';
 import { HeicDecoder } from './heic-decoder.js';
+import { loadSharp } from './sharp-lib.js';
 
 export interface ImageInfo {
   readonly contentType: ImageType;
@@ -81,21 +82,6 @@ export function newDecodeLimiter(slots = decodeSlots()): DecodeLimiter {
   return new Limiter(slots);
 }
 
-/**
- * Sets sharp's process-wide settings, deliberately:
- * - `cache(false)`: libvips keeps recent operations and their decoded input (by default up to
- *   50 MB, 20 files) for reuse; a node decodes each picture once and caches the thumbnail on
- *   disk, so hits are rare and the memory is only held;
- * - `concurrency(1)`: libvips' threads per image (default: one per core). Parallelism comes
- *   from the decode limiter instead, across images, which keeps the total bounded: slots x 1
- *   thread, and leaves the HTTP server and replication a core when slots are fewer.
- * Idempotent (several nodes in one process call it).
- */
-export function configureSharp(): void {
-  sharp.cache(false);
-  sharp.concurrency(1);
-}
-
 function contentTypeOf(meta: sharp.Metadata): ImageType | null {
   switch (meta.format) {
     case 'jpeg':
@@ -115,6 +101,7 @@ function contentTypeOf(meta: sharp.Metadata): ImageType | null {
 
 /** Reads the header: the type (by content) and the displayed size (EXIF rotation applied). */
 export async function probeImage(bytes: Buffer): Promise<ImageInfo> {
+  const sharp = await loadSharp();
   let meta: sharp.Metadata;
   try {
     // Header only: nothing is decoded, so no pixel limit here; it is checked just below.
@@ -157,6 +144,7 @@ export function assertPixels(
  * too, so a decode never starts above it.
  */
 export async function decodeOptions(input: Buffer | string): Promise<sharp.SharpOptions> {
+  const sharp = await loadSharp();
   const meta = await sharp(input, { limitInputPixels: false }).metadata();
   assertPixels(meta.width, meta.height, meta.format, meta.compression);
   return { limitInputPixels: pixelLimit(meta.format), sequentialRead: true };
@@ -218,6 +206,7 @@ export class Thumbnails {
 }
 
 async function resize(input: Buffer, edge: number, heic: HeicDecoder): Promise<Buffer> {
+  const sharp = await loadSharp();
   const meta = await sharp(input, { limitInputPixels: false }).metadata();
   assertPixels(meta.width, meta.height, meta.format, meta.compression);
   const image =
@@ -237,5 +226,6 @@ async function resize(input: Buffer, edge: number, heic: HeicDecoder): Promise<B
 /** An HEVC HEIC's primary image, decoded by libheif (WebAssembly), as a sharp pipeline. */
 async function decodeHeic(input: Buffer, heic: HeicDecoder): Promise<sharp.Sharp> {
   const { width, height, rgba } = await heic.decode(input);
+  const sharp = await loadSharp();
   return sharp(rgba, { raw: { width, height, channels: 4 } });
 }

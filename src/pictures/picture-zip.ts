@@ -2,10 +2,10 @@
  * A zip of pictures' originals, streamed: each file is opened only when the zip reaches it (one
  * open blob at a time, whatever the number of pictures), stored without compression (photos are
  * compressed already, and a known size gives the download a Content-Length and a progress bar).
- * yazl writes ZIP64 records by itself past 4 GB or 65535 entries.
+ * yazl writes ZIP64 records by itself past 4 GB or 65535 entries; it is loaded at the first zip
+ * (not at the node's start).
  */
 import { PassThrough, type Readable } from 'node:stream';
-import { ZipFile } from 'yazl';
 
 export interface ZipEntry {
   readonly name: string;
@@ -20,7 +20,8 @@ export interface PictureZip {
   readonly size: number;
 }
 
-export function zipPictures(entries: readonly ZipEntry[]): PictureZip {
+export async function zipPictures(entries: readonly ZipEntry[]): Promise<PictureZip> {
+  const { ZipFile } = await import('yazl');
   const zip = new ZipFile();
   for (const entry of entries) {
     zip.addReadStreamLazy(

@@ -3,7 +3,7 @@
  * validated with the same schemas the server uses.
  */
 import type { Readable } from 'node:stream';
-import { Agent, request } from 'undici';
+import { Agent, request } from '../http/undici-client.js';
 import type { z } from 'zod';
 import type { Faults } from '../faults/faults.js';
 import { readFrames, type ContentFrame } from '../folders/content-frames.js';
@@ -239,7 +239,7 @@ export class PeerClient {
   ) {
     try {
       return await request(new URL(path, this.baseUrl), {
-        method: method as 'GET' | 'POST',
+        method: method,
         headers,
         body: body ?? null,
         dispatcher: this.options.agent,

@@ -6,7 +6,7 @@
  * peer's own version vector (learned at every hello), and the receiver skips duplicates.
  */
 import type { Logger } from 'pino';
-import type { Agent } from 'undici';
+import type { Agent } from '../http/undici-client.js';
 import type { Faults } from '../faults/faults.js';
 import type { ChangeLog } from '../oplog/change-log.js';
 import type { Op } from '../oplog/op.js';

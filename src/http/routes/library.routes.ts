@@ -53,7 +53,7 @@ export const libraryRoutes =
         if ((await blobs.size(picture.id)) === null) throw pictures.bytesMissing(picture.id);
       }
       const names = zipEntryNames(chosen);
-      const zip = zipPictures(
+      const zip = await zipPictures(
         chosen.map((picture, i) => ({
           name: names[i] ?? picture.id,
           size: picture.size,

@@ -7,14 +7,14 @@
  * anti-entropy cycle pushes anyway, and a client's next fetch is complete).
  *
  * On PostgreSQL it is `LISTEN/NOTIFY` on one channel (a dedicated connection per process,
- * reconnected when it drops); a one-process site (SQLite) has nobody to tell.
+ * reconnected when it drops); a one-process site (SQLite) has nobody to tell. `pg` is loaded
+ * when a PostgreSQL bus opens, not with this module.
  */
 import { randomBytes } from 'node:crypto';
-import pg from 'pg';
+import type pg from 'pg';
 import { z } from 'zod';
 import type { LoginEvent } from '../../accounts/login-limiter.js';
 import type { Op } from '../../oplog/op.js';
-import { guardClient } from './postgres.js';
 
 /** A run of one origin's sequence numbers, `from` to `to` inclusive. */
 export interface OpRange {
@@ -83,6 +83,8 @@ interface Envelope {
   readonly m: SiteMessage;
 }
 
+type PgLib = typeof pg;
+
 /** LISTEN/NOTIFY on the site's PostgreSQL database. */
 export class PostgresSiteBus implements SiteBus {
   private readonly self = randomBytes(8).toString('hex');
@@ -92,24 +94,29 @@ export class PostgresSiteBus implements SiteBus {
   private timer: NodeJS.Timeout | undefined;
 
   private constructor(
+    private readonly pg: PgLib,
     private readonly url: string,
     private readonly pool: pg.Pool,
     private readonly onError: (error: Error) => void,
   ) {}
 
   static async open(url: string, onError: (error: Error) => void): Promise<PostgresSiteBus> {
-    const pool = new pg.Pool({ connectionString: url, max: 2 });
+    const [{ default: pgLib }, { guardClient }] = await Promise.all([
+      import('pg'),
+      import('./postgres.js'),
+    ]);
+    const pool = new pgLib.Pool({ connectionString: url, max: 2 });
     // An idle pooled connection that dies (the server restarts) is an 'error' event on the pool:
     // without a listener it is thrown, and the process exits.
     pool.on('error', onError);
     pool.on('connect', guardClient);
-    const bus = new PostgresSiteBus(url, pool, onError);
+    const bus = new PostgresSiteBus(pgLib, url, pool, onError);
     await bus.connect();
     return bus;
   }
 
   private async connect(): Promise<void> {
-    const client = new pg.Client({ connectionString: this.url });
+    const client = new this.pg.Client({ connectionString: this.url });
     client.on('notification', (n) => {
       if (n.channel !== CHANNEL || n.payload === undefined) return;
       this.deliver(n.payload);

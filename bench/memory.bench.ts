@@ -1,0 +1,237 @@
+/**
+ * Memory bench (issue 16): real `mosaic node` processes with the default storage (SQLite and
+ * files under --data), measured from outside (/proc) and through their /metrics (V8 heap):
+ *
+ * 1. start-up: spawn to "node listening" (wall ms, and the CPU ms the process used, steadier on
+ *    a loaded machine), then idle RSS (anon / file-backed), V8 heap and threads after
+ *    BENCH_IDLE_S seconds; once with the node's memory settings (the default) and once with
+ *    MOSAIC_MEMORY_TUNING=off;
+ * 2. after BENCH_UPLOADS photo uploads (~200 KB JPEGs, thumbnails made) to that node: the peak
+ *    (VmHWM) and, after the idle wait, what stays;
+ * 3. a folder of BENCH_FILES files of 4 KiB (in 100 directories), written into node 1's root
+ *    before two nodes start, synced to node 2: the peak RSS of each (sampled every 100 ms, and
+ *    VmHWM), the time to identical, and what stays after the idle wait.
+ *
+ * The targets are printed beside the figures: idle < 100 MB; peak < 150 MB syncing 10 000
+ * files, < 200 MB at 100 000. Asserts nothing. Note the load average printed with the figures.
+ *
+ *   npm run bench:memory                                     (about 1-2 minutes)
+ *   BENCH_FILES=100000 BENCH_UPLOADS=0 npm run bench:memory  (scale check)
+ */
+import { randomBytes } from 'node:crypto';
+import { loadavg, tmpdir } from 'node:os';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { openAsBlob } from 'node:fs';
+import { join } from 'node:path';
+import { writeSmallPhotoJpeg } from './lib/images.js';
+import { procMemory, sampleRss, v8Heap, type ProcMemory } from './lib/memory.js';
+import { freePort, startBenchNode, type BenchNode } from './lib/nodes.js';
+import { formatTable, round } from './lib/stats.js';
+
+const IDLE_S = Number(process.env['BENCH_IDLE_S'] ?? 6);
+const UPLOADS = Number(process.env['BENCH_UPLOADS'] ?? 50);
+const FILES = Number(process.env['BENCH_FILES'] ?? 10_000);
+const FILE_SIZE = 4096;
+const IDLE_TARGET_MB = 100;
+const SYNC_TARGET_MB = FILES > 10_000 ? 200 : 150;
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** CPU ms (user + system, every thread) the process used so far, from /proc/<pid>/stat. */
+async function cpuMs(pid: number | undefined): Promise<number> {
+  if (pid === undefined) return Number.NaN;
+  const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => '');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) * 10; // USER_HZ = 100
+}
+
+interface Row {
+  readonly what: string;
+  readonly mem: ProcMemory;
+  readonly heap: { usedMb: number; totalMb: number; externalMb: number };
+  readonly note: string;
+}
+
+const rows: Row[] = [];
+const load = () =>
+  loadavg()
+    .map((l) => l.toFixed(1))
+    .join(' ');
+
+async function record(what: string, node: BenchNode, note: string): Promise<ProcMemory> {
+  const mem = await procMemory(node.proc.pid);
+  rows.push({ what, mem, heap: await v8Heap(node), note });
+  return mem;
+}
+
+/** Starts a node and times it: spawn to its "node listening" line, and the CPU it used. */
+async function startTimed(
+  args: readonly string[],
+  env: Record<string, string> = {},
+): Promise<{ node: BenchNode; wallMs: number; cpuMs: number }> {
+  const t0 = performance.now();
+  let listening = Number.NaN;
+  const node = await startBenchNode(args, env, (line) => {
+    if (line.includes('"node listening"')) listening = performance.now();
+  });
+  return { node, wallMs: listening - t0, cpuMs: await cpuMs(node.proc.pid) };
+}
+
+async function idlePhase(dir: string): Promise<BenchNode> {
+  let tuned: BenchNode | undefined;
+  for (const setting of ['off', 'on'] as const) {
+    const env: Record<string, string> = setting === 'off' ? { MOSAIC_MEMORY_TUNING: 'off' } : {};
+    const data = join(dir, `idle-${setting}`);
+    const {
+      node,
+      wallMs,
+      cpuMs: cpu,
+    } = await startTimed(['--data', data, '--port', String(await freePort())], env);
+    await sleep(IDLE_S * 1000);
+    const label = setting === 'on' ? 'idle (memory settings)' : 'idle (MOSAIC_MEMORY_TUNING=off)';
+    await record(label, node, `start-up ${round(wallMs, 0)} ms, ${round(cpu, 0)} CPU ms`);
+    if (setting === 'on') tuned = node;
+    else await node.kill();
+  }
+  if (!tuned) throw new Error('no node');
+  return tuned;
+}
+
+async function uploadPhase(node: BenchNode, dir: string): Promise<void> {
+  if (UPLOADS === 0) return;
+  const photos = join(dir, 'photos');
+  await mkdir(photos, { recursive: true });
+  const t0 = performance.now();
+  for (let i = 0; i < UPLOADS; i++) {
+    const file = join(photos, `${i}.jpg`);
+    await writeSmallPhotoJpeg(file);
+    const form = new FormData();
+    form.append('title', `photo ${i}`);
+    form.append('file', await openAsBlob(file), 'photo.jpg');
+    const res = await fetch(`${node.url}/api/pictures`, {
+      method: 'POST',
+      headers: { cookie: node.cookie },
+      body: form,
+    });
+    if (res.status !== 201) throw new Error(`upload: ${res.status} ${await res.text()}`);
+    await res.arrayBuffer();
+  }
+  const seconds = (performance.now() - t0) / 1000;
+  const after = await record(`after ${UPLOADS} uploads`, node, `in ${round(seconds)} s`);
+  await sleep(IDLE_S * 1000);
+  await record(
+    `  ${IDLE_S} s later`,
+    node,
+    `peak during the uploads ${round(after.peakMb)} MB (VmHWM)`,
+  );
+}
+
+async function writeFolder(root: string): Promise<void> {
+  const dirs = Math.max(1, Math.min(100, Math.ceil(FILES / 100)));
+  for (let d = 0; d < dirs; d++) await mkdir(join(root, `d${d}`), { recursive: true });
+  const pending: Promise<void>[] = [];
+  for (let i = 0; i < FILES; i++) {
+    pending.push(writeFile(join(root, `d${i % dirs}`, `f${i}.bin`), randomBytes(FILE_SIZE)));
+    if (pending.length >= 64) await Promise.all(pending.splice(0));
+  }
+  await Promise.all(pending);
+}
+
+async function folderPhase(dir: string): Promise<void> {
+  const roots = [join(dir, 'root1'), join(dir, 'root2')] as const;
+  await writeFolder(roots[0]);
+  await mkdir(roots[1], { recursive: true });
+  const key = randomBytes(24).toString('base64url');
+  const ports = [await freePort(), await freePort()];
+  const t0 = performance.now();
+  const nodes: BenchNode[] = [];
+  for (let i = 0; i < 2; i++) {
+    nodes.push(
+      await startBenchNode([
+        '--data',
+        join(dir, `folder-node${i + 1}`),
+        '--port',
+        String(ports[i]),
+        '--name',
+        `n${i + 1}`,
+        '--cluster-key',
+        key,
+        '--peer',
+        `http://127.0.0.1:${ports[1 - i]}`,
+        '--folder',
+        `bench=${roots[i]}`,
+      ]),
+    );
+  }
+  const sampler = sampleRss(nodes.map((n) => n.proc.pid));
+  const cpuBefore = await Promise.all(nodes.map((n) => cpuMs(n.proc.pid)));
+  const status = async (node: BenchNode) => {
+    const res = await fetch(`${node.url}/api/folders`, { headers: { cookie: node.cookie } });
+    const [view] = (await res.json()) as { files: number; needFiles: number }[];
+    return view ?? { files: 0, needFiles: 1 };
+  };
+  for (;;) {
+    const [a, b] = await Promise.all(nodes.map(status));
+    if (a?.files === FILES && b?.files === FILES && a.needFiles === 0 && b.needFiles === 0) break;
+    if (performance.now() - t0 > 30 * 60_000) throw new Error('folder not synced in 30 min');
+    await sleep(200);
+  }
+  const seconds = (performance.now() - t0) / 1000;
+  const peaks = await sampler.stop();
+  const cpu = await Promise.all(
+    nodes.map((n, i) => cpuMs(n.proc.pid).then((ms) => ms - (cpuBefore[i] ?? 0))),
+  );
+  for (const [i, node] of nodes.entries()) {
+    await record(
+      `node ${i + 1} after syncing ${FILES} files`,
+      node,
+      `peak ${round(peaks.hwmMb[i] ?? Number.NaN)} MB (VmHWM; sampled ${round(peaks.sampledMb[i] ?? Number.NaN)}), target < ${SYNC_TARGET_MB}; synced in ${round(seconds)} s from spawn, ${round((cpu[i] ?? Number.NaN) / 1000)} CPU s`,
+    );
+  }
+  await sleep(IDLE_S * 1000);
+  for (const [i, node] of nodes.entries())
+    await record(`  node ${i + 1}, ${IDLE_S} s later`, node, '');
+  await Promise.all(nodes.map((n) => n.kill()));
+}
+
+async function main(): Promise<void> {
+  const dir = await mkdtemp(join(tmpdir(), 'mosaic-bench-memory-'));
+  console.log(
+    `memory bench: idle ${IDLE_S} s, ${UPLOADS} uploads, folder of ${FILES} x 4 KiB; load ${load()}`,
+  );
+  try {
+    const node = await idlePhase(dir);
+    await uploadPhase(node, dir);
+    await node.kill();
+    if (FILES > 0) await folderPhase(dir);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+  const mb = (n: number) => (Number.isNaN(n) ? '-' : round(n).toFixed(1));
+  console.log(
+    formatTable(
+      ['', 'RSS MB', 'anon', 'file', 'V8 heap used/total', 'external', 'threads', ''],
+      rows.map((r) => [
+        r.what,
+        mb(r.mem.rssMb),
+        mb(r.mem.anonMb),
+        mb(r.mem.fileMb),
+        `${mb(r.heap.usedMb)} / ${mb(r.heap.totalMb)}`,
+        mb(r.heap.externalMb),
+        String(r.mem.threads),
+        r.note,
+      ]),
+    ),
+  );
+  console.log(
+    `targets: idle < ${IDLE_TARGET_MB} MB; peak < ${SYNC_TARGET_MB} MB syncing ${FILES} files. load ${load()}`,
+  );
+  console.log(
+    JSON.stringify({
+      bench: 'memory',
+      rows: rows.map((r) => ({ what: r.what.trim(), ...r.mem, heap: r.heap, note: r.note })),
+    }),
+  );
+}
+
+await main();

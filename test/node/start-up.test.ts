@@ -1,0 +1,137 @@
+/**
+ * What a `mosaic node` process is when it starts, seen from outside: it runs under its memory
+ * settings whatever starts it (bin/mosaic.js, src/cli/runtime-env.ts), and a default node
+ * (SQLite, local blobs) loads neither the PostgreSQL nor the S3 code, nor the image and upload
+ * libraries before their first use (docs/benchmarks.md, "Memory").
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { afterAll, describe, expect, it } from 'vitest';
+import { BIN, cleanup, makeTempDir, REPO_ROOT } from '../helpers/node-process.js';
+
+afterAll(cleanup);
+
+interface Started {
+  readonly child: ChildProcess;
+  readonly pid: number;
+  readonly url: string;
+}
+
+/** `env`: the whole environment (nothing inherited but PATH and HOME). */
+async function spawnBin(
+  env: Record<string, string>,
+  nodeFlags: readonly string[] = [],
+): Promise<Started> {
+  const dataDir = await makeTempDir();
+  const child = spawn(
+    process.execPath,
+    [...nodeFlags, BIN, 'node', '--data', dataDir, '--port', '0', '--discovery', 'off'],
+    {
+      env: {
+        PATH: process.env['PATH'] ?? '',
+        HOME: process.env['HOME'] ?? '',
+        MOSAIC_ADMIN_PASSWORD: 'admin-password-for-tests',
+        ...env,
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
+  const url = await new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(() => {
+      reject(new Error('the node did not report "node listening" within 30 s'));
+    }, 30_000);
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`the node exited before listening (code ${code})`));
+    });
+    createInterface({ input: child.stdout }).on('line', (line) => {
+      if (!line.includes('"node listening"')) return;
+      clearTimeout(timer);
+      resolve((JSON.parse(line) as { url: string }).url);
+    });
+  });
+  if (child.pid === undefined) throw new Error('no pid');
+  return { child, pid: child.pid, url };
+}
+
+async function stop(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+  child.kill('SIGTERM');
+  await exited;
+}
+
+/** The environment of a running process, from /proc. */
+async function environOf(pid: number): Promise<Map<string, string>> {
+  const raw = await readFile(`/proc/${pid}/environ`, 'utf8');
+  const env = new Map<string, string>();
+  for (const entry of raw.split('\0')) {
+    const at = entry.indexOf('=');
+    if (at > 0) env.set(entry.slice(0, at), entry.slice(at + 1));
+  }
+  return env;
+}
+
+describe.runIf(process.platform === 'linux')('a node process at start', () => {
+  it('runs under MALLOC_ARENA_MAX=2 and 4 MiB V8 semi-spaces when started plainly', async () => {
+    const { child, pid, url } = await spawnBin({});
+    try {
+      // The same process (re-executed in place) answers, with the settings in its environment.
+      expect((await fetch(`${url}/healthz`)).ok).toBe(true);
+      const env = await environOf(pid);
+      expect(env.get('MALLOC_ARENA_MAX')).toBe('2');
+      expect(env.get('NODE_OPTIONS')).toBe('--max-semi-space-size=4');
+    } finally {
+      await stop(child);
+    }
+  });
+
+  it('keeps what the operator set, and MOSAIC_MEMORY_TUNING=off leaves it alone', async () => {
+    const set = await spawnBin({ MALLOC_ARENA_MAX: '4' }, ['--max-semi-space-size=8']);
+    const off = await spawnBin({ MOSAIC_MEMORY_TUNING: 'off' });
+    try {
+      const setEnv = await environOf(set.pid);
+      expect(setEnv.get('MALLOC_ARENA_MAX')).toBe('4');
+      expect(setEnv.get('NODE_OPTIONS')).toBeUndefined();
+      const offEnv = await environOf(off.pid);
+      expect(offEnv.has('MALLOC_ARENA_MAX')).toBe(false);
+      expect(offEnv.has('NODE_OPTIONS')).toBe(false);
+    } finally {
+      await Promise.all([stop(set.child), stop(off.child)]);
+    }
+  });
+
+  it('loads neither pg, the AWS SDK, sharp, exifr, yazl nor tus when the configuration does not need them', async () => {
+    const file = join(await makeTempDir(), 'loads.txt');
+    const fixture = join(REPO_ROOT, 'test', 'fixtures', 'record-loads.ts');
+    const { child, url } = await spawnBin({ RECORD_LOADS_FILE: file }, ['--import', fixture]);
+    expect((await fetch(`${url}/healthz`)).ok).toBe(true);
+    await stop(child);
+    const loaded = (await readFile(file, 'utf8')).split('\n');
+    const packages = new Set(
+      loaded.flatMap((path) => {
+        const found = /node_modules\/((?:@[^/]+\/)?[^/]+)\//.exec(path);
+        return found?.[1] === undefined ? [] : [found[1]];
+      }),
+    );
+    // The recording works: what every node needs is there.
+    expect(packages).toContain('better-sqlite3');
+    expect(packages).toContain('kysely');
+    for (const lazy of [
+      'pg',
+      '@aws-sdk/client-s3',
+      '@aws-sdk/lib-storage',
+      'sharp',
+      'exifr',
+      'heic-decode',
+      'yazl',
+      '@tus/server',
+      '@tus/file-store',
+      '@tus/s3-store',
+    ]) {
+      expect(packages, lazy).not.toContain(lazy);
+    }
+  });
+});
