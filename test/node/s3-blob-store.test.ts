@@ -387,8 +387,16 @@ test('a node on S3 and a node on local files replicate pictures both ways', asyn
     });
     // The S3 node fetched into its scratch area and left nothing there (its read cache keeps
     // whole, verified copies of what it served: not leftovers).
-    const scratch = await filesUnder(join(onS3.dataDir, 's3-scratch'));
-    expect(scratch.filter((f) => !/^(pictures|events)\/cache\//.test(f))).toEqual([]);
+    const leftovers = async () =>
+      (await filesUnder(join(onS3.dataDir, 's3-scratch'))).filter(
+        (f) => !/^(pictures|events)\/cache\//.test(f),
+      );
+    let left: string[] = [];
+    await waitFor(async () => (left = await leftovers()).length === 0, {
+      what: 'the scratch area to be empty',
+    }).catch(() => {
+      expect(left).toEqual([]);
+    });
   } finally {
     await Promise.all([local.stop(), onS3.stop()]);
   }
