@@ -119,6 +119,8 @@ describe('folder index', () => {
     expect([...index.iterate('photos')].map((r) => r.path)).toEqual(expected);
     expect(index.page('photos', '', 3).map((r) => r.path)).toEqual(expected.slice(0, 3));
     expect(index.page('photos', 'a/x', 3).map((r) => r.path)).toEqual(expected.slice(3, 6));
+    // Below a directory only: after 'a/', before 'a0' ('/' raised by one).
+    expect(index.page('photos', 'a/', 10, 'a0').map((r) => r.path)).toEqual(['a/x']);
   });
 
   it('counts live files, directories and bytes, and what is still needed', () => {

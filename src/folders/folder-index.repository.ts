@@ -86,6 +86,7 @@ export class FolderIndexRepository {
   private readonly allByHashStmt;
   private readonly iterateStmt;
   private readonly pageStmt;
+  private readonly pageBeforeStmt;
   private readonly totalsStmt;
   private readonly neededStmt;
   private readonly conflictStmt;
@@ -134,6 +135,10 @@ export class FolderIndexRepository {
     );
     this.pageStmt = db.prepare(
       `SELECT ${COLUMNS} FROM folder_files WHERE folder = ? AND path > ? ORDER BY path LIMIT ?`,
+    );
+    this.pageBeforeStmt = db.prepare(
+      `SELECT ${COLUMNS} FROM folder_files
+       WHERE folder = ? AND path > ? AND path < ? ORDER BY path LIMIT ?`,
     );
     this.totalsStmt = db.prepare(
       `SELECT
@@ -215,9 +220,16 @@ export class FolderIndexRepository {
     }
   }
 
-  /** Up to `limit` rows with a path after `afterPath` ('' for the first), in path order. */
-  page(folder: string, afterPath: string, limit: number): FolderFileRow[] {
-    return (this.pageStmt.all(folder, afterPath, limit) as DbRow[]).map(fromDb);
+  /**
+   * Up to `limit` rows with a path after `afterPath` ('' for the first), in path order; with
+   * `beforePath`, only those before it (byte order, like the primary key).
+   */
+  page(folder: string, afterPath: string, limit: number, beforePath?: string): FolderFileRow[] {
+    const rows =
+      beforePath === undefined
+        ? this.pageStmt.all(folder, afterPath, limit)
+        : this.pageBeforeStmt.all(folder, afterPath, beforePath, limit);
+    return (rows as DbRow[]).map(fromDb);
   }
 
   /** Paths of the folder's live files that are named like conflict copies. */

@@ -175,6 +175,7 @@ export class FolderPull {
         const applying = round.flatMap((r) =>
           r.hash === null ? [] : [{ path: r.path, hash: r.hash, mtimeMs: r.mtimeMs, vv: r.vv }],
         );
+        const endRound = span('pull.round', round.length);
         const endApplying = span('pull.addApplying', round.length);
         await this.deps.index.exclusive(() => {
           this.deps.index.versions.addApplying(this.id, applying);
@@ -182,6 +183,7 @@ export class FolderPull {
         endApplying();
         await this.applyFiles(round);
         await timed('pull.flush', () => this.writer.flush(round.map((r) => r.path)), round.length);
+        endRound();
       }
       if (deletions.length > 5000) {
         await this.applyDeletions(deletions);
