@@ -111,6 +111,24 @@ describe('folder index', () => {
     expect(index.findByHash('photos', hash)?.path).toBe('here.jpg');
   });
 
+  it('says which of many contents this node holds on disk or in its trash, in one query', () => {
+    const [a, b, c, d] = ['a', 'b', 'c', 'd'].map((x) => x.repeat(64)) as [
+      string,
+      string,
+      string,
+      string,
+    ];
+    index.upsertMany([
+      fileRow('here', { hash: a, localHash: a }),
+      // Indexed but not on disk here (still needed): not held.
+      fileRow('wanted', { hash: b, localHash: null, need: true }),
+      fileRow('other-folder', { folder: 'docs', hash: c, localHash: c }),
+    ]);
+    index.trash.record('photos', [{ hash: d, file: '/x/.mosaic/trash/1/old' }], [], Date.now());
+    expect([...index.heldHashes('photos', [a, b, c, d])].sort()).toEqual([a, d]);
+    expect(index.heldHashes('photos', []).size).toBe(0);
+  });
+
   it('iterates and pages in UTF-8 byte order, one folder at a time', () => {
     const paths = ['b', 'a/x', 'a.txt', 'a', '😀', '\uff01', 'a0'];
     index.upsertMany(paths.map((p) => fileRow(p)));

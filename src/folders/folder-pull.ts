@@ -291,6 +291,11 @@ export class FolderPull {
     await assertMarker(this.deps.config.root, this.id);
     const remote: Wanted[] = [];
     const endCheck = span('pull.check', rows.length);
+    // Contents this disk may hold (one query): the others are not looked for here at all.
+    const held = this.deps.index.heldHashes(
+      this.id,
+      rows.flatMap((r) => (r.hash === null ? [] : [r.hash])),
+    );
     await Promise.all(
       rows.map((row) =>
         this.io.run(() =>
@@ -307,7 +312,8 @@ export class FolderPull {
             }
             const wanted = { row, target, hash: row.hash };
             const tmp = this.tmpFor(row.hash);
-            if (await this.fromThisDisk(row.hash, tmp)) await this.writer.place(wanted, tmp, null);
+            if (held.has(row.hash) && (await this.fromThisDisk(row.hash, tmp)))
+              await this.writer.place(wanted, tmp, null);
             else remote.push(wanted);
           }),
         ),
