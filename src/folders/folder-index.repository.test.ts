@@ -165,6 +165,36 @@ describe('folder index', () => {
     });
   });
 
+  it('counts again after every change: its own writes, a rollback, another connection', () => {
+    index.upsertMany([fileRow('a'), fileRow('x.sync-conflict-20260101-000000-n1-00000000')]);
+    expect(index.countAndBytes('photos').files).toBe(2);
+    expect(index.conflictCandidates('photos')).toHaveLength(1);
+    // Asked again with nothing changed: the same answer (kept), not shared with the caller.
+    index.countAndBytes('photos').files = 99;
+    expect(index.countAndBytes('photos').files).toBe(2);
+    index.upsertMany([fileRow('b')]);
+    expect(index.countAndBytes('photos').files).toBe(3);
+    // Read inside a transaction that is rolled back: never kept.
+    expect(() =>
+      db.transaction(() => {
+        index.upsertMany([fileRow('c'), fileRow('y.sync-conflict-20260101-000000-n1-00000001')]);
+        expect(index.countAndBytes('photos').files).toBe(5);
+        expect(index.conflictCandidates('photos')).toHaveLength(2);
+        throw new Error('rolled back');
+      })(),
+    ).toThrow('rolled back');
+    expect(index.countAndBytes('photos').files).toBe(3);
+    expect(index.conflictCandidates('photos')).toHaveLength(1);
+    // Another connection to the same file (another process of the site) writes.
+    const other = openDatabase(join(dir, 'mosaic.db'));
+    try {
+      new FolderIndexRepository(localOf(other)).upsertMany([fileRow('d')]);
+    } finally {
+      other.close();
+    }
+    expect(index.countAndBytes('photos').files).toBe(4);
+  });
+
   it('lists needed rows in path order, a page at a time', () => {
     index.upsertMany(['d', 'a', 'c', 'b'].map((p) => fileRow(p, { need: p !== 'c' })));
     expect(index.needed('photos', 2).map((r) => r.path)).toEqual(['a', 'b']);

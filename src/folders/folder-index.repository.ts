@@ -93,6 +93,16 @@ export class FolderIndexRepository {
   private readonly pathByHashStmt;
   private readonly heldStmt;
   private readonly upsertBatch: (rows: readonly FolderFileRow[]) => void;
+  /**
+   * Writes to `folder_files` so far, and the totals and conflict candidates per folder as of a
+   * given count: a status asked again before anything changed (the web app and the benches
+   * poll it; `/metrics` asks it several times) does not count 100 000 rows again.
+   */
+  private writes = 0;
+  private readonly cached = new Map<
+    string,
+    { writes: string; totals?: FolderTotals; conflicts?: string[] }
+  >();
   /** The siblings of conflicting paths and the versions a pull is writing (migration 11). */
   readonly versions: FolderVersionsRepository;
 
@@ -198,7 +208,9 @@ export class FolderIndexRepository {
    * a loop: a transaction per file would make a first scan of a large folder crawl.
    */
   upsertMany(rows: readonly FolderFileRow[]): void {
-    if (rows.length > 0) this.upsertBatch(rows);
+    if (rows.length === 0) return;
+    this.writes++;
+    this.upsertBatch(rows);
   }
 
   /** A file of this folder with that content that is on disk here (for moves and renames). */
@@ -252,11 +264,37 @@ export class FolderIndexRepository {
 
   /** Paths of the folder's live files that are named like conflict copies. */
   conflictCandidates(folder: string): string[] {
-    return this.conflictStmt.all(folder) as string[];
+    const hit = this.cacheFor(folder);
+    if (hit?.conflicts !== undefined) return [...hit.conflicts];
+    const conflicts = this.conflictStmt.all(folder) as string[];
+    if (hit !== undefined) hit.conflicts = conflicts;
+    return [...conflicts];
+  }
+
+  /**
+   * The cache entry of a folder valid for the index as it is (made empty after a write), or
+   * undefined when nothing may be cached: inside an open transaction, what is read includes
+   * writes that may still be rolled back.
+   */
+  private cacheFor(folder: string): { totals?: FolderTotals; conflicts?: string[] } | undefined {
+    const db = this.local.database;
+    if (db.inTransaction) return undefined;
+    // Another connection's commits too (another process of a site on the same file).
+    const writes = `${this.writes}/${String(db.pragma('data_version', { simple: true }))}`;
+    let entry = this.cached.get(folder);
+    if (entry?.writes !== writes) {
+      entry = { writes };
+      this.cached.set(folder, entry);
+    }
+    return entry;
   }
 
   countAndBytes(folder: string): FolderTotals {
-    return this.totalsStmt.get(folder) as FolderTotals;
+    const hit = this.cacheFor(folder);
+    if (hit?.totals !== undefined) return { ...hit.totals };
+    const totals = this.totalsStmt.get(folder) as FolderTotals;
+    if (hit !== undefined) hit.totals = totals;
+    return { ...totals };
   }
 
   /**
