@@ -170,7 +170,7 @@ describe('folder index', () => {
     expect(index.countAndBytes('photos').files).toBe(2);
     expect(index.conflictCandidates('photos')).toHaveLength(1);
     // Asked again with nothing changed: the same answer (kept), not shared with the caller.
-    index.countAndBytes('photos').files = 99;
+    (index.countAndBytes('photos') as { files: number }).files = 99;
     expect(index.countAndBytes('photos').files).toBe(2);
     index.upsertMany([fileRow('b')]);
     expect(index.countAndBytes('photos').files).toBe(3);

@@ -375,11 +375,14 @@ export class FolderPull {
       const byHash = new Map(pending.map((w) => [w.hash, w]));
       const lacking: Wanted[] = [];
       try {
+        let endWait: (() => void) | null = span('pull.firstFrame', pending.length);
         const frames = peer.folderContents(
           this.id,
           pending.map((w) => ({ hash: w.hash, size: w.row.size })),
         );
         for await (const frame of frames) {
+          endWait?.();
+          endWait = null;
           answered = true;
           const wanted = byHash.get(frame.hash);
           if (!wanted) continue;
