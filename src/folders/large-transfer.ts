@@ -29,6 +29,9 @@ import {
 } from './blocks.js';
 
 /** What a peer offers: a file's bytes by hash, from `start` up to `end` (inclusive), if it has it. */
+/** Bytes of a received suffix written at once. */
+const WRITE_BYTES = 1024 * 1024;
+
 export interface RangeSource {
   readonly baseUrl: string;
   /** The block list of that content, if the peer has it indexed (null: unknown there). */
@@ -187,6 +190,10 @@ async function receiveSuffix(
     );
   }
   let received = start;
+  // The socket's chunks (~64 KiB) gathered into writes of WRITE_BYTES: a 1 GiB file in about
+  // 1 000 trips through the pool instead of 16 000, and large sequential writes for the disk.
+  let gathered: Buffer[] = [];
+  let gatheredBytes = 0;
   const meter = new Transform({
     transform(chunk: Buffer, _encoding, done) {
       received += chunk.length;
@@ -195,7 +202,19 @@ async function receiveSuffix(
         return;
       }
       hash.update(chunk);
-      done(null, chunk);
+      gathered.push(chunk);
+      gatheredBytes += chunk.length;
+      if (gatheredBytes < WRITE_BYTES) {
+        done();
+        return;
+      }
+      const out = Buffer.concat(gathered, gatheredBytes);
+      gathered = [];
+      gatheredBytes = 0;
+      done(null, out);
+    },
+    flush(done) {
+      done(null, gatheredBytes > 0 ? Buffer.concat(gathered, gatheredBytes) : undefined);
     },
   });
   await pipeline(
