@@ -16,7 +16,7 @@
  */
 import { createHash } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
-import { copyFile, open, stat, truncate } from 'node:fs/promises';
+import { copyFile, stat, truncate } from 'node:fs/promises';
 import { Transform, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { fsyncFile } from '../core/fsync.js';
@@ -29,11 +29,6 @@ import {
 } from './blocks.js';
 
 /** What a peer offers: a file's bytes by hash, from `start` up to `end` (inclusive), if it has it. */
-/** Bytes of a received suffix written at once. */
-const WRITE_BYTES = 1024 * 1024;
-/** Bytes of a received suffix written between two flushes started during the transfer. */
-const FLUSH_EVERY = 64 * 1024 * 1024;
-
 export interface RangeSource {
   readonly baseUrl: string;
   /** The block list of that content, if the peer has it indexed (null: unknown there). */
@@ -192,51 +187,22 @@ async function receiveSuffix(
     );
   }
   let received = start;
-  // The socket's chunks (~64 KiB) gathered into writes of WRITE_BYTES: a 1 GiB file in about
-  // 1 000 trips through the pool instead of 16 000, and large sequential writes for the disk.
-  // Every FLUSH_EVERY bytes the data so far is flushed while the next bytes arrive, so the disk
-  // writes during the transfer rather than all of it at the final flush (the page cache of a
-  // large machine holds a whole 1 GiB file dirty otherwise).
-  const handle = await open(tmp, start > 0 ? 'r+' : 'w');
-  let position = start;
-  let gathered: Buffer[] = [];
-  let gatheredBytes = 0;
-  let sinceFlush = 0;
-  // In an object: TypeScript does not see the closure below assign it.
-  const flush: { pending: Promise<void> | null } = { pending: null };
-  const writeOut = async (): Promise<void> => {
-    const data = gathered.length === 1 ? (gathered[0] as Buffer) : Buffer.concat(gathered);
-    gathered = [];
-    gatheredBytes = 0;
-    for (let done = 0; done < data.length;) {
-      const { bytesWritten } = await handle.write(data, done, data.length - done, position);
-      done += bytesWritten;
-      position += bytesWritten;
-    }
-    sinceFlush += data.length;
-    if (sinceFlush >= FLUSH_EVERY) {
-      await flush.pending;
-      sinceFlush = 0;
-      flush.pending = handle.datasync();
-      flush.pending.catch(() => undefined); // awaited at the next flush or at the end
-    }
-  };
-  try {
-    for await (const chunk of body as AsyncIterable<Buffer>) {
+  const meter = new Transform({
+    transform(chunk: Buffer, _encoding, done) {
       received += chunk.length;
-      if (received > size) throw new Error('longer than announced');
+      if (received > size) {
+        done(new Error('longer than announced'));
+        return;
+      }
       hash.update(chunk);
-      gathered.push(chunk);
-      gatheredBytes += chunk.length;
-      if (gatheredBytes >= WRITE_BYTES) await writeOut();
-    }
-    if (gatheredBytes > 0) await writeOut();
-    await flush.pending;
-    await handle.sync();
-  } finally {
-    await flush.pending?.catch(() => undefined);
-    await handle.close();
-  }
+      done(null, chunk);
+    },
+  });
+  await pipeline(
+    body,
+    meter,
+    createWriteStream(tmp, start > 0 ? { flags: 'r+', start, flush: true } : { flush: true }),
+  );
   if (received !== size) throw new Error('shorter than announced');
   return hash.digest('hex');
 }
