@@ -30,9 +30,8 @@
  *
  * The caller must not apply remote changes to the same folder while a scan runs.
  */
-import type { Dirent } from 'node:fs';
 import { lstatSync } from 'node:fs';
-import { lstat, opendir } from 'node:fs/promises';
+import { lstat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { inodeNumber, wholeMs } from './disk-state.js';
 import { blockSizeFor, hashFile, NotARegularFileError, SYNC_HASH_MAX } from './blocks.js';
@@ -40,7 +39,15 @@ import type { FolderFileRow } from './folder-index.repository.js';
 import { MOSAIC_DIR } from './ignore.js';
 import { IndexCursor } from './index-cursor.js';
 import { assertMarker, FolderMissingError } from './marker.js';
-import { childPath, compareUtf8 } from './paths.js';
+import { compareUtf8 } from './paths.js';
+import {
+  isGone,
+  listSteps,
+  type Frame,
+  type Inspection,
+  type Entry,
+  type Step,
+} from './scan-list.js';
 import { ScanStat } from './scan-stat.js';
 import type { Hasher, LocalChange, ScanOptions, ScanResult } from './scan-types.js';
 import { timed } from './trace.js';
@@ -60,40 +67,6 @@ export async function scanFolder(options: ScanOptions): Promise<ScanResult> {
   await assertMarker(options.root, options.folder);
   return new Scan(options).run();
 }
-
-/** What to do with the index rows below an entry once the entry itself has been looked at. */
-type Below = 'protect' | 'descend' | 'orphans';
-
-/** What looking at one entry found: a change to report (or none), and what to do below it. */
-interface Inspection {
-  readonly change: LocalChange | null;
-  readonly below: Below;
-}
-
-interface Entry {
-  /** The name on disk (what to open), and its NFC path in the folder (what to index). */
-  readonly name: string;
-  readonly path: string;
-  /** The listing said directory, or did not say (some file systems don't). */
-  readonly mayBeDir: boolean;
-  inspection: Promise<Inspection>;
-}
-
-/** Each entry is visited twice: at `path` (itself) and at `path/` (what lies below it). */
-interface Step {
-  readonly key: string;
-  readonly entry: Entry;
-  readonly below: boolean;
-}
-
-interface Frame {
-  readonly path: string;
-  readonly abs: string;
-  readonly steps: Step[];
-  next: number;
-}
-
-const NOT_INSPECTED: Promise<Inspection> = Promise.resolve({ change: null, below: 'protect' });
 
 class Scan {
   private readonly under: string;
@@ -206,50 +179,17 @@ class Scan {
     };
   }
 
-  /**
-   * The steps of one directory in index order, or null when it cannot be read (then nothing
-   * below it is judged). Names that are not valid UTF-8, and a second name with the same NFC
-   * form, are skipped: neither could be indexed as its own path.
-   */
-  private async list(abs: string, path: string): Promise<Step[] | null> {
-    const entries: Entry[] = [];
-    try {
-      const dir = await opendir(abs, { bufferSize: 128 });
-      for await (const dirent of dir) {
-        const name = dirent.name;
-        if (path === '' && name === MOSAIC_DIR) continue;
-        if (name.includes('\uFFFD')) {
-          this.skip(childPath(path, name), 'name is not valid UTF-8');
-          continue;
-        }
-        entries.push({
-          name,
-          path: childPath(path, name.normalize('NFC')),
-          mayBeDir: dirent.isDirectory() || !knownType(dirent),
-          inspection: NOT_INSPECTED,
-        });
-      }
-    } catch (error) {
-      if (path === '')
-        throw new FolderMissingError(this.o.root, 'root-unreadable', { cause: error });
-      // Gone since its parent was read: the next scan sees that. Otherwise: say so, judge nothing.
-      if (isGone(error)) this.stillChanging++;
-      else this.skip(path, 'directory cannot be read', error);
-      return null;
-    }
-    entries.sort((a, b) => compareUtf8(a.path, b.path) || compareUtf8(a.name, b.name));
-    const steps: Step[] = [];
-    let previous: Entry | undefined;
-    for (const entry of entries) {
-      if (previous?.path === entry.path) {
-        this.skip(childPath(path, entry.name), `same NFC name as ${previous.name}`);
-        continue;
-      }
-      previous = entry;
-      steps.push({ key: entry.path, entry, below: false });
-      steps.push({ key: `${entry.path}/`, entry, below: true });
-    }
-    return steps.sort((a, b) => compareUtf8(a.key, b.key));
+  /** The steps of one directory in index order, or null when it cannot be read (scan-list.ts). */
+  private list(abs: string, path: string): Promise<Step[] | null> {
+    return listSteps(abs, path, {
+      root: this.o.root,
+      skip: (p, why, error) => {
+        this.skip(p, why, error);
+      },
+      gone: () => {
+        this.stillChanging++;
+      },
+    });
   }
 
   /** Looks at one entry. Never rejects: what cannot be read is logged and skipped. */
@@ -426,21 +366,4 @@ class Scan {
 /** Mosaic's own directory at the root is never part of the folder's content. */
 function isOwn(path: string): boolean {
   return path === MOSAIC_DIR || path.startsWith(`${MOSAIC_DIR}/`);
-}
-
-function knownType(dirent: Dirent): boolean {
-  return (
-    dirent.isFile() ||
-    dirent.isDirectory() ||
-    dirent.isSymbolicLink() ||
-    dirent.isFIFO() ||
-    dirent.isSocket() ||
-    dirent.isBlockDevice() ||
-    dirent.isCharacterDevice()
-  );
-}
-
-function isGone(error: unknown): boolean {
-  const code = (error as NodeJS.ErrnoException).code;
-  return code === 'ENOENT' || code === 'ENOTDIR';
 }
