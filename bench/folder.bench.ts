@@ -13,6 +13,9 @@
  *
  * BENCH_ONLY=mosaic|syncthing|rsync runs only that one; BENCH_BIG_MB (default 1024) sizes the
  * large file, BENCH_SMALL_FILES the small set (a multiple of 100), for a quick check.
+ * BENCH_RESTART_FILES=N (a multiple of 100) measures only a Mosaic restart over N unchanged tiny
+ * files (issue 16: rescan < 5 s, nothing read again, nothing sent): the set is written into side
+ * 1 and copied with `cp -a` to side 2, both nodes index it, then both are restarted.
  *
  *   npm run bench:folder            (about 3-6 minutes, ~2.2 GB of temp space per side)
  *   BENCH_ONLY=mosaic BENCH_SMALL_FILES=100000 npm run bench:folder    (scale check)
@@ -259,6 +262,47 @@ async function waitIdentical(
   return { indexedS };
 }
 
+/** BENCH_RESTART_FILES=N: only the restart over N unchanged tiny files (see the header). */
+const RESTART_FILES = Number(process.env['BENCH_RESTART_FILES'] ?? 0);
+
+async function measureRestartOnly(files: number): Promise<void> {
+  const dir = await mkdtemp(join(tmpdir(), 'mosaic-bench-restart-'));
+  const roots = [join(dir, 'f1', 'folder'), join(dir, 'f2', 'folder')] as const;
+  await mkdir(roots[0], { recursive: true });
+  try {
+    console.log(`Mosaic restart: writing ${files} files of 64 bytes, copied with cp -a ...`);
+    for (let d = 0; d < files / 100; d++) {
+      const sub = join(roots[0], 'many', `d${d}`);
+      await mkdir(sub, { recursive: true });
+      await Promise.all(
+        Array.from({ length: 100 }, (_, i) =>
+          writeFile(join(sub, `f${i}.txt`), randomBytes(32).toString('hex')),
+        ),
+      );
+    }
+    await mkdir(join(dir, 'f2'), { recursive: true });
+    await run('cp', ['-a', roots[0], join(dir, 'f2')]);
+    const contender = await startMosaic(dir, roots);
+    try {
+      const t0 = performance.now();
+      const first = await waitIdentical(contender, roots, files, t0);
+      console.log(
+        `  both indexed and agreeing after ${round((performance.now() - t0) / 1000, 2)} s (side 1 indexed at ${round(first.indexedS, 2)} s); RSS ${(await Promise.all(contender.pids.map((pid) => peakRssMb(pid)))).map((m) => round(m)).join(' / ')} MB peak`,
+      );
+      const r = await contender.restart?.(files);
+      if (!r) return;
+      console.log(
+        `  restarted: agreeing again after ${round(r.seconds, 2)} s; start-up scans ${r.scanMs.join(' / ')} ms, ${r.hashed} files read again, ${r.changed} changes; node 2 fetched ${r.fetchedBytes} bytes; idle RSS ${r.idleRssMb.map((m) => round(m)).join(' / ')} MB; peak RSS since start ${(await Promise.all(contender.pids.map((pid) => peakRssMb(pid)))).map((m) => round(m)).join(' / ')} MB`,
+      );
+      console.log(JSON.stringify({ bench: 'folder-restart', files, ...r }));
+    } finally {
+      await contender.stop();
+    }
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
 /** The check after the clock stopped: every file hashes the same on both sides. */
 async function verify(roots: readonly [string, string]): Promise<void> {
   for (const p of (await listing(roots[0])).keys()) {
@@ -301,6 +345,9 @@ async function measure(
     const cpu0 = await Promise.all(contender.pids.map(cpuMs));
     const t0 = performance.now();
     await writeSmallSet(roots[0]);
+    console.log(
+      `  written in ${round((performance.now() - t0) / 1000, 2)} s (clock started at epoch ${round((performance.timeOrigin + t0) / 1000, 3)} s)`,
+    );
     const small = await waitIdentical(contender, roots, SMALL_FILES, t0);
     const smallS = (performance.now() - t0) / 1000;
     const cpu1 = await Promise.all(contender.pids.map(cpuMs));
@@ -389,6 +436,13 @@ async function measureRsync(): Promise<Floor> {
 async function main(): Promise<void> {
   // BENCH_ONLY=syncthing skips Mosaic's run (checking the Syncthing harness); =mosaic the other.
   const only = process.env['BENCH_ONLY'];
+  if (RESTART_FILES > 0) {
+    if (!Number.isInteger(RESTART_FILES / 100)) {
+      throw new Error('BENCH_RESTART_FILES must be a positive multiple of 100');
+    }
+    await measureRestartOnly(RESTART_FILES);
+    return;
+  }
   if (!Number.isInteger(SMALL_FILES / 100) || SMALL_FILES <= 0) {
     throw new Error('BENCH_SMALL_FILES must be a positive multiple of 100');
   }

@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -5,6 +6,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import {
+  DIRECT_READ_MAX,
   FrameError,
   MAX_FRAMED_FILE_BYTES,
   frameHeader,
@@ -95,6 +97,32 @@ describe('content frames', () => {
       ]),
     );
     expect(frames.map((f) => f.data)).toEqual([null, null]);
+  });
+
+  it('reads small files directly and larger ones through the pool; a FIFO is not available', async () => {
+    const sizes = [0, 10, DIRECT_READ_MAX, DIRECT_READ_MAX + 1, 200 * 1024];
+    const files = sizes.map((size) => randomBytes(size));
+    const paths = new Map<string, string>();
+    for (const [i, data] of files.entries()) {
+      const file = join(dir, `f${i}`);
+      await writeFile(file, data);
+      paths.set(sha(data), file);
+    }
+    const fifo = join(dir, 'fifo');
+    execFileSync('mkfifo', [fifo]);
+    const hashes = [...paths.keys(), 'f'.repeat(64)];
+    paths.set('f'.repeat(64), fifo);
+    const chunks: Buffer[] = [];
+    for await (const chunk of writeFrames(hashes, async (h) => paths.get(h) ?? null)) {
+      chunks.push(chunk);
+    }
+    const frames = await collect(
+      readFrames(rechunk(Buffer.concat(chunks), []), [
+        ...files.map((data) => ({ hash: sha(data), size: data.length })),
+        { hash: 'f'.repeat(64), size: 0 },
+      ]),
+    );
+    expect(frames.map((f) => f.data)).toEqual([...files, null]);
   });
 
   it('refuses frames out of order, of another length, or cut short', async () => {

@@ -8,8 +8,8 @@
  * The receiver trusts none of it: each frame must answer the hash it asked for next, be no
  * longer than announced, and hash to what it claims (checked by the caller while writing).
  */
-import { constants } from 'node:fs';
-import { open } from 'node:fs/promises';
+import { closeSync, constants, fstatSync, openSync, read, readSync } from 'node:fs';
+import { promisify } from 'node:util';
 import type { Readable } from 'node:stream';
 import { readFrames as readCoreFrames, writeFrames as writeCoreFrames } from '../core/frames.js';
 import { timed } from './trace.js';
@@ -63,32 +63,49 @@ export function writeFrames(
   );
 }
 
+const readAsync = promisify(read);
+
+/** Files up to this size are read with direct calls (like the scan hashes them, blocks.ts). */
+export const DIRECT_READ_MAX = 64 * 1024;
+
+// Non-blocking: a FIFO swapped in at that path cannot hang the response (no such flag on Windows).
+const READ_FLAGS =
+  process.platform === 'win32' ? constants.O_RDONLY : constants.O_RDONLY | constants.O_NONBLOCK;
+
+/**
+ * A file's bytes, or null (gone, not a regular file, too large, changed size while read). A file
+ * of at most DIRECT_READ_MAX is read with direct calls: open, fstat, read, close cost a few tens
+ * of microseconds together, while four trips through libuv's thread pool took 7.8 ms per file
+ * on a busy machine (docs/benchmarks.md, issue 16), and a peer asks for thousands at once.
+ */
 async function readSmallFile(file: string | null): Promise<Buffer | null> {
   if (file === null) return null;
-  let handle;
+  let fd: number;
   try {
-    // Non-blocking: a FIFO swapped in at that path cannot hang the response (no such flag on Windows).
-    const flags =
-      process.platform === 'win32' ? constants.O_RDONLY : constants.O_RDONLY | constants.O_NONBLOCK;
-    handle = await open(file, flags);
+    fd = openSync(file, READ_FLAGS);
   } catch {
     return null;
   }
   try {
-    const info = await handle.stat();
+    const info = fstatSync(fd);
     if (!info.isFile() || info.size > MAX_FRAMED_FILE_BYTES) return null;
     const data = Buffer.allocUnsafe(info.size + 1);
+    // Larger files: each read through the pool (a cold one could stop the event loop a while).
+    const readAt =
+      info.size <= DIRECT_READ_MAX
+        ? (at: number) => Promise.resolve(readSync(fd, data, at, data.length - at, at))
+        : (at: number) => readAsync(fd, data, at, data.length - at, at).then((r) => r.bytesRead);
     let read = 0;
     for (;;) {
-      const { bytesRead } = await handle.read(data, read, data.length - read, read);
-      if (bytesRead === 0) break;
-      read += bytesRead;
+      const n = await readAt(read);
+      if (n === 0) break;
+      read += n;
       if (read > info.size) return null; // grew while read
     }
     return read === info.size ? data.subarray(0, read) : null;
   } catch {
     return null;
   } finally {
-    await handle.close();
+    closeSync(fd);
   }
 }

@@ -111,6 +111,24 @@ describe('folder index', () => {
     expect(index.findByHash('photos', hash)?.path).toBe('here.jpg');
   });
 
+  it('says which of many contents this node holds on disk or in its trash, in one query', () => {
+    const [a, b, c, d] = ['a', 'b', 'c', 'd'].map((x) => x.repeat(64)) as [
+      string,
+      string,
+      string,
+      string,
+    ];
+    index.upsertMany([
+      fileRow('here', { hash: a, localHash: a }),
+      // Indexed but not on disk here (still needed): not held.
+      fileRow('wanted', { hash: b, localHash: null, need: true }),
+      fileRow('other-folder', { folder: 'docs', hash: c, localHash: c }),
+    ]);
+    index.trash.record('photos', [{ hash: d, file: '/x/.mosaic/trash/1/old' }], [], Date.now());
+    expect([...index.heldHashes('photos', [a, b, c, d])].sort()).toEqual([a, d]);
+    expect(index.heldHashes('photos', []).size).toBe(0);
+  });
+
   it('iterates and pages in UTF-8 byte order, one folder at a time', () => {
     const paths = ['b', 'a/x', 'a.txt', 'a', '😀', '\uff01', 'a0'];
     index.upsertMany(paths.map((p) => fileRow(p)));
@@ -119,6 +137,8 @@ describe('folder index', () => {
     expect([...index.iterate('photos')].map((r) => r.path)).toEqual(expected);
     expect(index.page('photos', '', 3).map((r) => r.path)).toEqual(expected.slice(0, 3));
     expect(index.page('photos', 'a/x', 3).map((r) => r.path)).toEqual(expected.slice(3, 6));
+    // Below a directory only: after 'a/', before 'a0' ('/' raised by one).
+    expect(index.page('photos', 'a/', 10, 'a0').map((r) => r.path)).toEqual(['a/x']);
   });
 
   it('counts live files, directories and bytes, and what is still needed', () => {
@@ -143,6 +163,36 @@ describe('folder index', () => {
       needFiles: 0,
       needBytes: 0,
     });
+  });
+
+  it('counts again after every change: its own writes, a rollback, another connection', () => {
+    index.upsertMany([fileRow('a'), fileRow('x.sync-conflict-20260101-000000-n1-00000000')]);
+    expect(index.countAndBytes('photos').files).toBe(2);
+    expect(index.conflictCandidates('photos')).toHaveLength(1);
+    // Asked again with nothing changed: the same answer (kept), not shared with the caller.
+    (index.countAndBytes('photos') as { files: number }).files = 99;
+    expect(index.countAndBytes('photos').files).toBe(2);
+    index.upsertMany([fileRow('b')]);
+    expect(index.countAndBytes('photos').files).toBe(3);
+    // Read inside a transaction that is rolled back: never kept.
+    expect(() =>
+      db.transaction(() => {
+        index.upsertMany([fileRow('c'), fileRow('y.sync-conflict-20260101-000000-n1-00000001')]);
+        expect(index.countAndBytes('photos').files).toBe(5);
+        expect(index.conflictCandidates('photos')).toHaveLength(2);
+        throw new Error('rolled back');
+      })(),
+    ).toThrow('rolled back');
+    expect(index.countAndBytes('photos').files).toBe(3);
+    expect(index.conflictCandidates('photos')).toHaveLength(1);
+    // Another connection to the same file (another process of the site) writes.
+    const other = openDatabase(join(dir, 'mosaic.db'));
+    try {
+      new FolderIndexRepository(localOf(other)).upsertMany([fileRow('d')]);
+    } finally {
+      other.close();
+    }
+    expect(index.countAndBytes('photos').files).toBe(4);
   });
 
   it('lists needed rows in path order, a page at a time', () => {

@@ -86,11 +86,23 @@ export class FolderIndexRepository {
   private readonly allByHashStmt;
   private readonly iterateStmt;
   private readonly pageStmt;
+  private readonly pageBeforeStmt;
   private readonly totalsStmt;
   private readonly neededStmt;
   private readonly conflictStmt;
   private readonly pathByHashStmt;
+  private readonly heldStmt;
   private readonly upsertBatch: (rows: readonly FolderFileRow[]) => void;
+  /**
+   * Writes to `folder_files` so far, and the totals and conflict candidates per folder as of a
+   * given count: a status asked again before anything changed (the web app and the benches
+   * poll it; `/metrics` asks it several times) does not count 100 000 rows again.
+   */
+  private writes = 0;
+  private readonly cached = new Map<
+    string,
+    { writes: string; totals?: FolderTotals; conflicts?: string[] }
+  >();
   /** The siblings of conflicting paths and the versions a pull is writing (migration 11). */
   readonly versions: FolderVersionsRepository;
 
@@ -135,6 +147,10 @@ export class FolderIndexRepository {
     this.pageStmt = db.prepare(
       `SELECT ${COLUMNS} FROM folder_files WHERE folder = ? AND path > ? ORDER BY path LIMIT ?`,
     );
+    this.pageBeforeStmt = db.prepare(
+      `SELECT ${COLUMNS} FROM folder_files
+       WHERE folder = ? AND path > ? AND path < ? ORDER BY path LIMIT ?`,
+    );
     this.totalsStmt = db.prepare(
       `SELECT
          COALESCE(SUM(kind = 'file'), 0) AS files,
@@ -148,6 +164,13 @@ export class FolderIndexRepository {
       `SELECT ${COLUMNS} FROM folder_files
        WHERE folder = ? AND need = 1 AND path > ? ORDER BY path LIMIT ?`,
     );
+    this.heldStmt = db
+      .prepare(
+        `SELECT value FROM json_each(?) AS wanted
+         WHERE EXISTS (SELECT 1 FROM folder_files WHERE folder = ? AND local_hash = wanted.value)
+            OR EXISTS (SELECT 1 FROM folder_trash WHERE folder = ? AND hash = wanted.value)`,
+      )
+      .pluck();
     this.pathByHashStmt = db
       .prepare('SELECT path FROM folder_files WHERE folder = ? AND hash = ? LIMIT 1')
       .pluck();
@@ -185,7 +208,9 @@ export class FolderIndexRepository {
    * a loop: a transaction per file would make a first scan of a large folder crawl.
    */
   upsertMany(rows: readonly FolderFileRow[]): void {
-    if (rows.length > 0) this.upsertBatch(rows);
+    if (rows.length === 0) return;
+    this.writes++;
+    this.upsertBatch(rows);
   }
 
   /** A file of this folder with that content that is on disk here (for moves and renames). */
@@ -215,18 +240,61 @@ export class FolderIndexRepository {
     }
   }
 
-  /** Up to `limit` rows with a path after `afterPath` ('' for the first), in path order. */
-  page(folder: string, afterPath: string, limit: number): FolderFileRow[] {
-    return (this.pageStmt.all(folder, afterPath, limit) as DbRow[]).map(fromDb);
+  /**
+   * Up to `limit` rows with a path after `afterPath` ('' for the first), in path order; with
+   * `beforePath`, only those before it (byte order, like the primary key).
+   */
+  page(folder: string, afterPath: string, limit: number, beforePath?: string): FolderFileRow[] {
+    const rows =
+      beforePath === undefined
+        ? this.pageStmt.all(folder, afterPath, limit)
+        : this.pageBeforeStmt.all(folder, afterPath, beforePath, limit);
+    return (rows as DbRow[]).map(fromDb);
+  }
+
+  /**
+   * Which of these contents this node may hold already (some path's disk state, or the trash):
+   * the only ones worth looking for on this disk before asking a peer. One query for a pull
+   * round instead of three per file.
+   */
+  heldHashes(folder: string, hashes: readonly string[]): Set<string> {
+    if (hashes.length === 0) return new Set();
+    return new Set(this.heldStmt.all(JSON.stringify(hashes), folder, folder) as string[]);
   }
 
   /** Paths of the folder's live files that are named like conflict copies. */
   conflictCandidates(folder: string): string[] {
-    return this.conflictStmt.all(folder) as string[];
+    const hit = this.cacheFor(folder);
+    if (hit?.conflicts !== undefined) return [...hit.conflicts];
+    const conflicts = this.conflictStmt.all(folder) as string[];
+    if (hit !== undefined) hit.conflicts = conflicts;
+    return [...conflicts];
+  }
+
+  /**
+   * The cache entry of a folder valid for the index as it is (made empty after a write), or
+   * undefined when nothing may be cached: inside an open transaction, what is read includes
+   * writes that may still be rolled back.
+   */
+  private cacheFor(folder: string): { totals?: FolderTotals; conflicts?: string[] } | undefined {
+    const db = this.local.database;
+    if (db.inTransaction) return undefined;
+    // Another connection's commits too (another process of a site on the same file).
+    const writes = `${this.writes}/${String(db.pragma('data_version', { simple: true }))}`;
+    let entry = this.cached.get(folder);
+    if (entry?.writes !== writes) {
+      entry = { writes };
+      this.cached.set(folder, entry);
+    }
+    return entry;
   }
 
   countAndBytes(folder: string): FolderTotals {
-    return this.totalsStmt.get(folder) as FolderTotals;
+    const hit = this.cacheFor(folder);
+    if (hit?.totals !== undefined) return { ...hit.totals };
+    const totals = this.totalsStmt.get(folder) as FolderTotals;
+    if (hit !== undefined) hit.totals = totals;
+    return { ...totals };
   }
 
   /**

@@ -3,7 +3,7 @@
  * says it needs, fetching content by hash from this disk, its trash, or a peer, safely.
  *
  * Where the disk is written: folder-write.ts (`place`, `remove`, `makeDir`, the trash), plus
- * `fromThisDisk` and `writeSmall` here (moves, copies and writes into `.mosaic/tmp/` only).
+ * from-this-disk.ts and small-writes.ts (moves, copies and writes into `.mosaic/tmp/` only).
  * Crash safety (docs/architecture.md, "Folder sync"):
  * - the versions of a round go to `folder_applying` before the first rename and are forgotten
  *   in the transaction that records the disk states (`flushRecords`), so the scan after a crash
@@ -11,12 +11,7 @@
  * - `place` checks, moves aside, checks again, and links in without replacing: a local save
  *   racing it stays a local change.
  */
-import { createHash } from 'node:crypto';
-import { createReadStream, existsSync } from 'node:fs';
-import { copyFile, rename, rm } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
-import { pipeline } from 'node:stream/promises';
-import { fsyncFile } from '../core/fsync.js';
+import { join } from 'node:path';
 import { Limiter } from '../core/limiter.js';
 import { checkRelativePath, isConflictName, joinInside } from './core/index.js';
 import { MAX_FRAMED_FILE_BYTES, MAX_FRAMED_FILES } from './content-frames.js';
@@ -25,13 +20,15 @@ import type { FolderFileRow } from './folder-index.repository.js';
 import type { FolderState, FolderSyncDeps } from './folder-sync.js';
 import { APPLYING_DIR } from './folder-versions.repository.js';
 import { FolderWriter, matchesIndexed, type Wanted } from './folder-write.js';
-import { fetchLarge } from './large-transfer.js';
+import { fetchLargeFromPeers } from './peer-fetch.js';
 import type { LocalContent } from './local-content.js';
 import { assertMarker, folderTmpDir, FolderMissingError } from './marker.js';
-import { assertParentsInside, regularFileInside, UnsafePathError } from './inside-folder.js';
+import { assertParentsInside, UnsafePathError } from './inside-folder.js';
 import { span, timed } from './trace.js';
 import { SmallWrites } from './small-writes.js';
+import { FromThisDisk } from './from-this-disk.js';
 import { UnobtainableCopies } from './unobtainable-copies.js';
+import { PullStalls } from './pull-stalls.js';
 
 const NEED_PAGE = 2000;
 /** The most bytes of small files asked for in one request. */
@@ -54,14 +51,10 @@ export interface PullHost {
 
 export class FolderPull {
   private readonly io = new Limiter(16);
-  /** Paths whose file was moved to a new path in this pull: their deletion is done. */
-  private readonly movedAway = new Set<string>();
   /** Remote paths refused for a symlinked parent (warned once each). */
   private readonly refusedPaths = new Set<string>();
   /** Needed files the last pull could not bring, and why (logged, retried with back-off). */
-  private stalled: { path: string; reason: string }[] = [];
-  /** Pulls in a row that left files behind without placing any. */
-  private stalls = 0;
+  private readonly stalls: PullStalls;
   /** Conflict copies whose content every peer lacks (unobtainable-copies.ts). */
   private readonly unobtainable: UnobtainableCopies;
   /** Bytes fetched from peers, and files obtained from this disk instead (moves, copies). */
@@ -74,13 +67,17 @@ export class FolderPull {
 
   private readonly writer: FolderWriter;
   private readonly smallWrites: SmallWrites;
+  private readonly fromDisk: FromThisDisk;
 
   constructor(
     private readonly deps: FolderSyncDeps,
-    private readonly local: LocalContent,
+    local: LocalContent,
     private readonly host: PullHost,
   ) {
     this.unobtainable = new UnobtainableCopies(deps);
+    this.stalls = new PullStalls(deps.config.id, deps.log, () => {
+      host.kick({ pull: true });
+    });
     this.writer = new FolderWriter(deps, {
       stall: (row, reason) => {
         this.stall(row, reason);
@@ -89,6 +86,7 @@ export class FolderPull {
         host.kick(work);
       },
     });
+    this.fromDisk = new FromThisDisk(deps, local, this.writer, this.counters);
     this.smallWrites = new SmallWrites({
       root: deps.config.root,
       place: (wanted, tmp, info) =>
@@ -130,10 +128,10 @@ export class FolderPull {
 
   private async pullAll(): Promise<void> {
     await this.writer.sweepLinkedTmp();
-    this.stalled = [];
+    this.stalls.startPull();
     this.unobtainable.startPull();
     this.writer.startPull();
-    this.movedAway.clear();
+    this.fromDisk.startPull();
     let after = '';
     let deletions: FolderFileRow[] = [];
     for (;;) {
@@ -175,6 +173,7 @@ export class FolderPull {
         const applying = round.flatMap((r) =>
           r.hash === null ? [] : [{ path: r.path, hash: r.hash, mtimeMs: r.mtimeMs, vv: r.vv }],
         );
+        const endRound = span('pull.round', round.length);
         const endApplying = span('pull.addApplying', round.length);
         await this.deps.index.exclusive(() => {
           this.deps.index.versions.addApplying(this.id, applying);
@@ -182,6 +181,7 @@ export class FolderPull {
         endApplying();
         await this.applyFiles(round);
         await timed('pull.flush', () => this.writer.flush(round.map((r) => r.path)), round.length);
+        endRound();
       }
       if (deletions.length > 5000) {
         await this.applyDeletions(deletions);
@@ -190,43 +190,16 @@ export class FolderPull {
     }
     await this.applyDeletions(deletions);
     await this.unobtainable.endPull();
-    this.retryStalled();
-  }
-
-  /**
-   * Files this pull could not bring (content nobody sent, a target that changed here): retried
-   * with back-off (2 s doubling to 60 s while no file at all arrives), and said at warn level
-   * with paths and reasons from the second pull in a row on: never a silent spin.
-   */
-  private retryStalled(): void {
-    if (this.stalled.length === 0) {
-      this.stalls = 0;
-      return;
-    }
-    this.stalls = this.writer.placed > 0 ? 1 : this.stalls + 1;
-    const retryInMs = Math.min(60_000, 2000 * 2 ** Math.min(this.stalls - 1, 5));
-    const detail = {
-      folder: this.id,
-      stalled: this.stalled.length,
-      paths: this.stalled.slice(0, 10),
-      attempt: this.stalls,
-      retryInMs,
-    };
-    if (this.stalls >= 2)
-      this.deps.log.warn(detail, 'folder files not brought up to date; retrying');
-    else this.deps.log.debug(detail, 'folder content not available yet');
-    setTimeout(() => {
-      this.host.kick({ pull: true });
-    }, retryInMs).unref();
+    this.stalls.retryLater(this.writer.placed);
   }
 
   private stall(row: FolderFileRow, reason: string): void {
-    this.stalled.push({ path: row.path, reason });
+    this.stalls.add(row.path, reason);
   }
 
   private async applyDeletions(rows: FolderFileRow[]): Promise<void> {
     for (const row of rows.reverse()) {
-      if (!this.movedAway.has(row.path)) await this.applyOne(row);
+      if (!this.fromDisk.movedAway.has(row.path)) await this.applyOne(row);
     }
     await this.writer.flush();
   }
@@ -289,6 +262,11 @@ export class FolderPull {
     await assertMarker(this.deps.config.root, this.id);
     const remote: Wanted[] = [];
     const endCheck = span('pull.check', rows.length);
+    // Contents this disk may hold (one query): the others are not looked for here at all.
+    const held = this.deps.index.heldHashes(
+      this.id,
+      rows.flatMap((r) => (r.hash === null ? [] : [r.hash])),
+    );
     await Promise.all(
       rows.map((row) =>
         this.io.run(() =>
@@ -305,7 +283,8 @@ export class FolderPull {
             }
             const wanted = { row, target, hash: row.hash };
             const tmp = this.tmpFor(row.hash);
-            if (await this.fromThisDisk(row.hash, tmp)) await this.writer.place(wanted, tmp, null);
+            if (held.has(row.hash) && (await this.fromDisk.take(row.hash, tmp)))
+              await this.writer.place(wanted, tmp, null);
             else remote.push(wanted);
           }),
         ),
@@ -325,7 +304,7 @@ export class FolderPull {
     for (const wanted of remote.filter((w) => w.row.size > MAX_FRAMED_FILE_BYTES)) {
       await this.guarded(wanted.row, async () => {
         const tmp = this.tmpFor(wanted.hash);
-        if (await this.fetchLarge(wanted, tmp)) {
+        if (await fetchLargeFromPeers(this.deps, this.counters, wanted, tmp)) {
           await this.writer.place(wanted, tmp, null);
         } else {
           this.stall(wanted.row, 'no peer could send its content');
@@ -367,11 +346,14 @@ export class FolderPull {
       const byHash = new Map(pending.map((w) => [w.hash, w]));
       const lacking: Wanted[] = [];
       try {
+        let endWait: (() => void) | null = span('pull.firstFrame', pending.length);
         const frames = peer.folderContents(
           this.id,
           pending.map((w) => ({ hash: w.hash, size: w.row.size })),
         );
         for await (const frame of frames) {
+          endWait?.();
+          endWait = null;
           answered = true;
           const wanted = byHash.get(frame.hash);
           if (!wanted) continue;
@@ -406,7 +388,8 @@ export class FolderPull {
     for (const wanted of retried) {
       await this.guarded(wanted.row, async () => {
         const tmp = this.tmpFor(wanted.hash);
-        if (await this.fetchLarge(wanted, tmp)) await this.writer.place(wanted, tmp, null);
+        if (await fetchLargeFromPeers(this.deps, this.counters, wanted, tmp))
+          await this.writer.place(wanted, tmp, null);
         else this.stall(wanted.row, 'no peer could send its content (batch and single request)');
       });
     }
@@ -414,109 +397,4 @@ export class FolderPull {
       this.stall(wanted.row, answered ? 'no peer has its content' : 'no peer answered');
     }
   }
-
-  /**
-   * Content already on this disk: a file about to be deleted here (a move or rename elsewhere),
-   * or one in the trash, is moved into `tmp`; otherwise a file with that content is copied.
-   * What comes from the trash or a copy is verified.
-   */
-  private async fromThisDisk(hash: string, tmp: string): Promise<boolean> {
-    const { config, index } = this.deps;
-    const source = index.findByHash(this.id, hash);
-    if (source?.deleted === true && source.need && !this.movedAway.has(source.path)) {
-      const from = regularFileInside(config.root, source.path);
-      const info = from === null ? null : await diskState(from);
-      if (from !== null && info?.isFile() === true && matchesIndexed(source, info)) {
-        this.movedAway.add(source.path);
-        assertParentsInside(config.root, source.path, false);
-        await rename(from, tmp);
-        this.writer.syncDirLater(dirname(from));
-        this.writer.record(source, null, null);
-        this.counters.localMoves++;
-        return true;
-      }
-    }
-    const found = await this.local.find(this.id, config.root, hash);
-    if (found === null) return false;
-    if (found.trashed) {
-      // Out of the trash rather than copied: the content lives on at its new path.
-      try {
-        await rename(found.file, tmp);
-        if ((await hashOf(tmp)) === hash) {
-          // Forgotten with the page's records (one transaction, not one fsync per file).
-          this.writer.untrashed(found.file);
-          this.counters.localMoves++;
-          return true;
-        }
-        await rename(tmp, found.file);
-      } catch {
-        // not usable after all: fetch it
-      }
-      return false;
-    }
-    try {
-      await copyFile(found.file, tmp);
-      await fsyncFile(tmp);
-      if ((await hashOf(tmp)) === hash) {
-        this.counters.localCopies++;
-        return true;
-      }
-    } catch {
-      // not usable after all: fetch it
-    }
-    await rm(tmp, { force: true });
-    return false;
-  }
-
-  /**
-   * A large file from a peer into `tmp`: only the blocks that neither an earlier attempt's temp
-   * file nor the older version at the target already hold (large-transfer.ts).
-   */
-  private async fetchLarge(wanted: Wanted, tmp: string): Promise<boolean> {
-    const { row, target, hash } = wanted;
-    // The older version on disk seeds the temp file, if it is still what was indexed.
-    const real = row.localHash !== null ? regularFileInside(this.deps.config.root, row.path) : null;
-    const old = real !== null ? await diskState(real) : null;
-    const seed = old?.isFile() === true && matchesIndexed(row, old) ? target : null;
-    const file = { folder: this.id, hash, size: row.size };
-    for (const peer of this.deps.sources()) {
-      const resuming = existsSync(tmp);
-      try {
-        const result = await fetchLarge(peer, file, tmp, seed);
-        this.counters.fetchedBytes += result.fetchedBytes;
-        if (result.done) {
-          this.counters.fetchedFiles++;
-          if (result.firstFetchedAt > 0) {
-            this.deps.log.info(
-              {
-                folder: this.id,
-                hash,
-                peer: peer.baseUrl,
-                fetched: result.fetchedBytes,
-                reused: row.size - result.fetchedBytes,
-                resumedAt: resuming ? result.firstFetchedAt : undefined,
-              },
-              resuming ? 'folder fetch resumed and done' : 'folder fetch done: changed blocks only',
-            );
-          }
-          return true;
-        }
-        await rm(tmp, { force: true });
-      } catch (error) {
-        this.deps.log.warn(
-          { folder: this.id, peer: peer.baseUrl, err: (error as Error).message },
-          'folder fetch failed',
-        );
-      }
-    }
-    return false;
-  }
-}
-
-async function hashOf(file: string): Promise<string> {
-  const hash = createHash('sha256');
-  await pipeline(createReadStream(file), async (chunks: AsyncIterable<Buffer>) => {
-    for await (const chunk of chunks) hash.update(chunk);
-  });
-  return hash.digest('hex');
 }

@@ -2,7 +2,8 @@ import type { FolderFileRow } from './folder-index.repository.js';
 
 /** What the scanner reads of the index (FolderIndexRepository has it). */
 export interface FolderIndexReader {
-  page(folder: string, afterPath: string, limit: number): FolderFileRow[];
+  /** Rows after `afterPath`, in path order; only those before `beforePath` when it is given. */
+  page(folder: string, afterPath: string, limit: number, beforePath?: string): FolderFileRow[];
 }
 
 /**
@@ -16,6 +17,8 @@ export class IndexCursor {
   private at = 0;
   private after = '';
   private exhausted = false;
+  /** With a prefix: the first path beyond every path below it ('dir0' for 'dir/'). */
+  private readonly before: string | undefined;
 
   /**
    * With a `prefix` ('dir/'), only the rows below that directory: the first page starts there,
@@ -27,13 +30,19 @@ export class IndexCursor {
     private readonly pageSize: number,
     private readonly prefix = '',
   ) {
-    // No path ends with '/', so every row below `prefix` sorts after it.
+    // No path ends with '/', so every row below `prefix` sorts after it, and before the prefix
+    // with its '/' (0x2F) raised to '0' (0x30): a page of a small directory reads only its rows,
+    // not a page's worth of the directories after it (a hinted scan lists one directory).
     this.after = prefix;
+    this.before = prefix === '' ? undefined : `${prefix.slice(0, -1)}0`;
   }
 
   peek(): FolderFileRow | undefined {
     if (this.at >= this.rows.length && !this.exhausted) {
-      this.rows = this.index.page(this.folder, this.after, this.pageSize);
+      this.rows =
+        this.before === undefined
+          ? this.index.page(this.folder, this.after, this.pageSize)
+          : this.index.page(this.folder, this.after, this.pageSize, this.before);
       this.at = 0;
       this.exhausted = this.rows.length < this.pageSize;
       const last = this.rows.at(-1);

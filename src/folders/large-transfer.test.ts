@@ -51,6 +51,24 @@ async function indexed(content: Buffer): Promise<{ wanted: WantedFile; list: Blo
 }
 
 describe('fetchLarge', () => {
+  it('writes a large suffix that arrives in small chunks, flushed along the way, intact', async () => {
+    // Past one flush during the transfer (every 64 MiB), not a whole number of 1 MiB writes.
+    const content = randomBytes(67 * 1024 * 1024 + 5);
+    const wanted = { folder: 'f', hash: sha(content), size: content.length };
+    const chunks = Array.from({ length: Math.ceil(content.length / 65536) }, (_, i) =>
+      content.subarray(i * 65536, (i + 1) * 65536),
+    );
+    const peer: RangeSource = {
+      baseUrl: 'test://peer',
+      folderBlocks: async () => null,
+      folderContent: async () => ({ body: Readable.from(chunks), start: 0 }),
+    };
+    const tmp = join(dir, 'tmp');
+    const result = await fetchLarge(peer, wanted, tmp, null);
+    expect(result.done).toBe(true);
+    expect((await readFile(tmp)).equals(content)).toBe(true);
+  });
+
   it('fetches a whole file when nothing is here, hashing it as it arrives', async () => {
     const content = randomBytes(5 * BLOCK + 77);
     const { wanted, list } = await indexed(content);

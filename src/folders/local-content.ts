@@ -4,9 +4,17 @@
  * verifies the hash of what it gets: this only points at the likely place.
  */
 import { stat } from 'node:fs/promises';
-import { diskState } from './disk-state.js';
+import { diskStateSync } from './disk-state.js';
 import { regularFileInside } from './inside-folder.js';
 import type { FolderIndexRepository } from './folder-index.repository.js';
+
+function safeDiskState(file: string): ReturnType<typeof diskStateSync> {
+  try {
+    return diskStateSync(file);
+  } catch {
+    return null; // ENOTDIR, EACCES...: not usable here
+  }
+}
 
 /** Indexed paths with the content looked at before the trash. */
 const CANDIDATES = 4;
@@ -35,7 +43,8 @@ export class LocalContent {
       // Never through a symlinked parent nor at a symlink: its target is not the folder's to
       // send to a peer or a device (inside-folder.ts).
       const file = regularFileInside(root, row.path);
-      const info = file === null ? null : await diskState(file);
+      // Direct: regularFileInside just looked up every parent (docs/benchmarks.md, issue 16).
+      const info = file === null ? null : safeDiskState(file);
       if (
         file !== null &&
         info?.isFile() === true &&

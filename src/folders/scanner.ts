@@ -30,119 +30,31 @@
  *
  * The caller must not apply remote changes to the same folder while a scan runs.
  */
-import type { Dirent } from 'node:fs';
 import { lstatSync } from 'node:fs';
-import { lstat, opendir } from 'node:fs/promises';
+import { lstat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { inodeNumber, wholeMs } from './disk-state.js';
-import {
-  blockSizeFor,
-  hashFile,
-  NotARegularFileError,
-  SYNC_HASH_MAX,
-  type FileHash,
-} from './blocks.js';
-import type { FileKind, FolderFileRow } from './folder-index.repository.js';
-import { MOSAIC_DIR, type IsIgnored } from './ignore.js';
-import { IndexCursor, type FolderIndexReader } from './index-cursor.js';
+import { blockSizeFor, hashFile, NotARegularFileError, SYNC_HASH_MAX } from './blocks.js';
+import type { FolderFileRow } from './folder-index.repository.js';
+import { MOSAIC_DIR } from './ignore.js';
+import { IndexCursor } from './index-cursor.js';
 import { assertMarker, FolderMissingError } from './marker.js';
-import { childPath, compareUtf8 } from './paths.js';
+import { compareUtf8 } from './paths.js';
+import {
+  isGone,
+  listSteps,
+  type Frame,
+  type Inspection,
+  type Entry,
+  type Step,
+} from './scan-list.js';
+import { ScanStat } from './scan-stat.js';
+import type { Hasher, LocalChange, ScanOptions, ScanResult } from './scan-types.js';
 import { timed } from './trace.js';
 
 export type { FolderIndexReader } from './index-cursor.js';
 export { ensureMarker, FolderMissingError } from './marker.js';
-
-/** One path that differs from the index. */
-export interface LocalChange {
-  /** Relative, '/'-separated, NFC. */
-  readonly path: string;
-  readonly kind: FileKind;
-  /** Gone from disk (it was in the index, neither deleted nor still needed). */
-  readonly deleted: boolean;
-  /** SHA-256 hex of the content; null for directories and deletions. */
-  readonly hash: string | null;
-  readonly size: number;
-  /** Whole milliseconds; the caller stores it as local_mtime_ms (and as the version's mtime). */
-  readonly mtimeMs: number;
-  /** The caller stores size, mtimeMs and inode as local_*; inode is null for a deletion. */
-  readonly inode: number | null;
-  readonly blockSize: number;
-  /** Concatenated block hashes of a file; null for directories and deletions. */
-  readonly blocks: Buffer | null;
-  /** The bytes hashed, for a small file when `keepContentUpTo` asked for them. */
-  readonly content?: Buffer;
-}
-
-export interface ScanLog {
-  warn(details: object, message: string): void;
-}
-
-export type Hasher = (
-  path: string,
-  options: { blockSize: number; keepUpTo?: number; sizeHint?: number },
-) => Promise<FileHash>;
-
-export interface ScanOptions {
-  /** The folder's directory on disk. */
-  readonly root: string;
-  /** The folder id (index rows and marker). */
-  readonly folder: string;
-  readonly index: FolderIndexReader;
-  readonly isIgnored: IsIgnored;
-  readonly log: ScanLog;
-  /**
-   * Receives the changes, `batchSize` at a time (the last batch may be smaller), in path
-   * order; the scan waits for it. It is the only way the scan's findings leave the scanner.
-   */
-  readonly onBatch: (changes: LocalChange[]) => void | Promise<void>;
-  /**
-   * Scan only below this directory (a relative path; default '' = the whole folder). The
-   * directory itself is not judged: the caller makes sure it exists (else scans its parent).
-   */
-  readonly under?: string;
-  /**
-   * Do not descend into directories the index already knows (same inode): for a watcher's hint
-   * that something changed in `under` itself. New directories are still walked entirely.
-   */
-  readonly shallow?: boolean;
-  /** Default 1000. */
-  readonly batchSize?: number;
-  /** Index rows read at once. Default 1000. */
-  readonly indexPageSize?: number;
-  /** Files stat'ed and hashed at once (reports stay in path order). Default 8. */
-  readonly concurrency?: number;
-  /**
-   * Files up to this size come with the bytes that were hashed (`LocalChange.content`), so the
-   * caller can serve them without reading them again. Default: none.
-   */
-  readonly keepContentUpTo?: number;
-  /** Default: hashFile. Tests inject a counting one. */
-  readonly hasher?: Hasher;
-  /**
-   * A file whose mtime is less than this old when it would be hashed is left for a later scan:
-   * a write within the same timestamp tick would leave size and mtime as recorded, and the
-   * change would go unseen. Default: 2000 ms if the mtime is a whole second (coarse file
-   * systems: FAT, ext3, HFS+), else 50 ms (the kernel's clock tick).
-   */
-  readonly settleMs?: number;
-}
-
-export interface ScanResult {
-  /** Regular files and directories found (ignored and skipped ones excluded). */
-  readonly files: number;
-  readonly dirs: number;
-  readonly hashed: number;
-  readonly hashedBytes: number;
-  /** New or modified files and directories reported. */
-  readonly changed: number;
-  readonly deleted: number;
-  /** Files left for the next scan because they were being written; rescan soon if > 0. */
-  readonly stillChanging: number;
-  /** Symbolic links, special files, unreadable entries (each logged). */
-  readonly skipped: number;
-  /** How many times onBatch was called. */
-  readonly batches: number;
-}
+export type { Hasher, LocalChange, ScanLog, ScanOptions, ScanResult } from './scan-types.js';
 
 const DEFAULT_BATCH = 1000;
 const DEFAULT_CONCURRENCY = 8;
@@ -155,40 +67,6 @@ export async function scanFolder(options: ScanOptions): Promise<ScanResult> {
   await assertMarker(options.root, options.folder);
   return new Scan(options).run();
 }
-
-/** What to do with the index rows below an entry once the entry itself has been looked at. */
-type Below = 'protect' | 'descend' | 'orphans';
-
-/** What looking at one entry found: a change to report (or none), and what to do below it. */
-interface Inspection {
-  readonly change: LocalChange | null;
-  readonly below: Below;
-}
-
-interface Entry {
-  /** The name on disk (what to open), and its NFC path in the folder (what to index). */
-  readonly name: string;
-  readonly path: string;
-  /** The listing said directory, or did not say (some file systems don't). */
-  readonly mayBeDir: boolean;
-  inspection: Promise<Inspection>;
-}
-
-/** Each entry is visited twice: at `path` (itself) and at `path/` (what lies below it). */
-interface Step {
-  readonly key: string;
-  readonly entry: Entry;
-  readonly below: boolean;
-}
-
-interface Frame {
-  readonly path: string;
-  readonly abs: string;
-  readonly steps: Step[];
-  next: number;
-}
-
-const NOT_INSPECTED: Promise<Inspection> = Promise.resolve({ change: null, below: 'protect' });
 
 class Scan {
   private readonly under: string;
@@ -211,6 +89,7 @@ class Scan {
   private stillChanging = 0;
   private skipped = 0;
   private batches = 0;
+  private readonly stat = new ScanStat();
 
   constructor(private readonly o: ScanOptions) {
     this.under = o.under ?? '';
@@ -300,50 +179,17 @@ class Scan {
     };
   }
 
-  /**
-   * The steps of one directory in index order, or null when it cannot be read (then nothing
-   * below it is judged). Names that are not valid UTF-8, and a second name with the same NFC
-   * form, are skipped: neither could be indexed as its own path.
-   */
-  private async list(abs: string, path: string): Promise<Step[] | null> {
-    const entries: Entry[] = [];
-    try {
-      const dir = await opendir(abs, { bufferSize: 128 });
-      for await (const dirent of dir) {
-        const name = dirent.name;
-        if (path === '' && name === MOSAIC_DIR) continue;
-        if (name.includes('\uFFFD')) {
-          this.skip(childPath(path, name), 'name is not valid UTF-8');
-          continue;
-        }
-        entries.push({
-          name,
-          path: childPath(path, name.normalize('NFC')),
-          mayBeDir: dirent.isDirectory() || !knownType(dirent),
-          inspection: NOT_INSPECTED,
-        });
-      }
-    } catch (error) {
-      if (path === '')
-        throw new FolderMissingError(this.o.root, 'root-unreadable', { cause: error });
-      // Gone since its parent was read: the next scan sees that. Otherwise: say so, judge nothing.
-      if (isGone(error)) this.stillChanging++;
-      else this.skip(path, 'directory cannot be read', error);
-      return null;
-    }
-    entries.sort((a, b) => compareUtf8(a.path, b.path) || compareUtf8(a.name, b.name));
-    const steps: Step[] = [];
-    let previous: Entry | undefined;
-    for (const entry of entries) {
-      if (previous?.path === entry.path) {
-        this.skip(childPath(path, entry.name), `same NFC name as ${previous.name}`);
-        continue;
-      }
-      previous = entry;
-      steps.push({ key: entry.path, entry, below: false });
-      steps.push({ key: `${entry.path}/`, entry, below: true });
-    }
-    return steps.sort((a, b) => compareUtf8(a.key, b.key));
+  /** The steps of one directory in index order, or null when it cannot be read (scan-list.ts). */
+  private list(abs: string, path: string): Promise<Step[] | null> {
+    return listSteps(abs, path, {
+      root: this.o.root,
+      skip: (p, why, error) => {
+        this.skip(p, why, error);
+      },
+      gone: () => {
+        this.stillChanging++;
+      },
+    });
   }
 
   /** Looks at one entry. Never rejects: what cannot be read is logged and skipped. */
@@ -366,7 +212,7 @@ class Scan {
     path: string,
     row: FolderFileRow | undefined,
   ): Promise<Inspection> {
-    const info = await lstat(abs, { bigint: true });
+    const info = await this.stat.lstat(abs);
     const isDir = info.isDirectory();
     if (this.o.isIgnored(path, isDir)) return { change: null, below: 'protect' };
     if (info.isSymbolicLink()) {
@@ -520,21 +366,4 @@ class Scan {
 /** Mosaic's own directory at the root is never part of the folder's content. */
 function isOwn(path: string): boolean {
   return path === MOSAIC_DIR || path.startsWith(`${MOSAIC_DIR}/`);
-}
-
-function knownType(dirent: Dirent): boolean {
-  return (
-    dirent.isFile() ||
-    dirent.isDirectory() ||
-    dirent.isSymbolicLink() ||
-    dirent.isFIFO() ||
-    dirent.isSocket() ||
-    dirent.isBlockDevice() ||
-    dirent.isCharacterDevice()
-  );
-}
-
-function isGone(error: unknown): boolean {
-  const code = (error as NodeJS.ErrnoException).code;
-  return code === 'ENOENT' || code === 'ENOTDIR';
 }

@@ -5,6 +5,13 @@
  * goes to stderr once a second while it changes. Off (the default), a span costs one branch.
  */
 const enabled = process.env['MOSAIC_FOLDER_TRACE'] === '1';
+/**
+ * MOSAIC_FOLDER_TRACE_EVENTS=stage,stage: each span of these stages is also printed as it ends,
+ * with its start and end in epoch seconds (a timeline to line up with the other node's).
+ */
+const events = new Set(
+  (process.env['MOSAIC_FOLDER_TRACE_EVENTS'] ?? '').split(',').filter((s) => s !== ''),
+);
 
 interface Stage {
   ms: number;
@@ -26,6 +33,12 @@ export function span(stage: string, items = 1): () => void {
   const start = performance.now();
   return () => {
     const end = performance.now();
+    if (events.has(stage)) {
+      const at = (ms: number) => ((performance.timeOrigin + ms) / 1000).toFixed(3);
+      process.stderr.write(
+        `[folder event ${process.pid}] ${stage} ${at(start)}-${at(end)} ${(end - start).toFixed(0)} ms ${items} items\n`,
+      );
+    }
     let s = stages.get(stage);
     if (s === undefined) {
       s = { ms: 0, calls: 0, items: 0, first: start, last: end };

@@ -1,0 +1,58 @@
+/** A large file of a synced folder from the first peer that has it (FolderPull). */
+import { existsSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
+import type { PullCounters } from './folder-pull.js';
+import type { FolderSyncDeps } from './folder-sync.js';
+import { matchesIndexed, type Wanted } from './folder-write.js';
+import { diskState } from './disk-state.js';
+import { regularFileInside } from './inside-folder.js';
+import { fetchLarge } from './large-transfer.js';
+
+/**
+ * A large file from a peer into `tmp`: only the blocks that neither an earlier attempt's temp
+ * file nor the older version at the target already hold (large-transfer.ts).
+ */
+export async function fetchLargeFromPeers(
+  deps: FolderSyncDeps,
+  counters: PullCounters,
+  wanted: Wanted,
+  tmp: string,
+): Promise<boolean> {
+  const { row, target, hash } = wanted;
+  // The older version on disk seeds the temp file, if it is still what was indexed.
+  const real = row.localHash !== null ? regularFileInside(deps.config.root, row.path) : null;
+  const old = real !== null ? await diskState(real) : null;
+  const seed = old?.isFile() === true && matchesIndexed(row, old) ? target : null;
+  const file = { folder: deps.config.id, hash, size: row.size };
+  for (const peer of deps.sources()) {
+    const resuming = existsSync(tmp);
+    try {
+      const result = await fetchLarge(peer, file, tmp, seed);
+      counters.fetchedBytes += result.fetchedBytes;
+      if (result.done) {
+        counters.fetchedFiles++;
+        if (result.firstFetchedAt > 0) {
+          deps.log.info(
+            {
+              folder: deps.config.id,
+              hash,
+              peer: peer.baseUrl,
+              fetched: result.fetchedBytes,
+              reused: row.size - result.fetchedBytes,
+              resumedAt: resuming ? result.firstFetchedAt : undefined,
+            },
+            resuming ? 'folder fetch resumed and done' : 'folder fetch done: changed blocks only',
+          );
+        }
+        return true;
+      }
+      await rm(tmp, { force: true });
+    } catch (error) {
+      deps.log.warn(
+        { folder: deps.config.id, peer: peer.baseUrl, err: (error as Error).message },
+        'folder fetch failed',
+      );
+    }
+  }
+  return false;
+}

@@ -1,0 +1,46 @@
+/**
+ * Needed files a pull could not bring (content nobody sent, a target that changed here), for
+ * FolderPull: retried with back-off (2 s doubling to 60 s while no file at all arrives), and said
+ * at warn level with paths and reasons from the second pull in a row on: never a silent spin.
+ */
+import type { Logger } from 'pino';
+
+export class PullStalls {
+  private stalled: { path: string; reason: string }[] = [];
+  /** Pulls in a row that left files behind without placing any. */
+  private inARow = 0;
+
+  constructor(
+    private readonly folder: string,
+    private readonly log: Logger,
+    private readonly retry: () => void,
+  ) {}
+
+  startPull(): void {
+    this.stalled = [];
+  }
+
+  add(path: string, reason: string): void {
+    this.stalled.push({ path, reason });
+  }
+
+  /** At the end of a pull that placed `placed` files: the retry, if anything was left behind. */
+  retryLater(placed: number): void {
+    if (this.stalled.length === 0) {
+      this.inARow = 0;
+      return;
+    }
+    this.inARow = placed > 0 ? 1 : this.inARow + 1;
+    const retryInMs = Math.min(60_000, 2000 * 2 ** Math.min(this.inARow - 1, 5));
+    const detail = {
+      folder: this.folder,
+      stalled: this.stalled.length,
+      paths: this.stalled.slice(0, 10),
+      attempt: this.inARow,
+      retryInMs,
+    };
+    if (this.inARow >= 2) this.log.warn(detail, 'folder files not brought up to date; retrying');
+    else this.log.debug(detail, 'folder content not available yet');
+    setTimeout(this.retry, retryInMs).unref();
+  }
+}

@@ -1,0 +1,118 @@
+/**
+ * One directory of a scan (scanner.ts), listed and put in the index's order: each entry is a
+ * step at its path and a step at `path/` (what lies below it), sorted by UTF-8 bytes like the
+ * index's primary key, so the walk and the index pages advance together.
+ */
+import type { Dirent } from 'node:fs';
+import { opendir } from 'node:fs/promises';
+import { MOSAIC_DIR } from './ignore.js';
+import { FolderMissingError } from './marker.js';
+import { childPath, compareUtf8 } from './paths.js';
+import type { LocalChange } from './scan-types.js';
+
+/** What to do with the index rows below an entry once the entry itself has been looked at. */
+export type Below = 'protect' | 'descend' | 'orphans';
+
+/** What looking at one entry found: a change to report (or none), and what to do below it. */
+export interface Inspection {
+  readonly change: LocalChange | null;
+  readonly below: Below;
+}
+
+export interface Entry {
+  /** The name on disk (what to open), and its NFC path in the folder (what to index). */
+  readonly name: string;
+  readonly path: string;
+  /** The listing said directory, or did not say (some file systems don't). */
+  readonly mayBeDir: boolean;
+  inspection: Promise<Inspection>;
+}
+
+/** Each entry is visited twice: at `path` (itself) and at `path/` (what lies below it). */
+export interface Step {
+  readonly key: string;
+  readonly entry: Entry;
+  readonly below: boolean;
+}
+
+export interface Frame {
+  readonly path: string;
+  readonly abs: string;
+  readonly steps: Step[];
+  next: number;
+}
+
+export const NOT_INSPECTED: Promise<Inspection> = Promise.resolve({
+  change: null,
+  below: 'protect',
+});
+
+/** What listing a directory reports to its scan. */
+export interface ListHost {
+  readonly root: string;
+  skip(path: string, why: string, error?: unknown): void;
+  /** The directory went away since its parent was read (the scan rescans soon). */
+  gone(): void;
+}
+
+/**
+ * The steps of one directory in index order, or null when it cannot be read (then nothing
+ * below it is judged). Names that are not valid UTF-8, and a second name with the same NFC
+ * form, are skipped: neither could be indexed as its own path.
+ */
+export async function listSteps(abs: string, path: string, host: ListHost): Promise<Step[] | null> {
+  const entries: Entry[] = [];
+  try {
+    const dir = await opendir(abs, { bufferSize: 128 });
+    for await (const dirent of dir) {
+      const name = dirent.name;
+      if (path === '' && name === MOSAIC_DIR) continue;
+      if (name.includes('\uFFFD')) {
+        host.skip(childPath(path, name), 'name is not valid UTF-8');
+        continue;
+      }
+      entries.push({
+        name,
+        path: childPath(path, name.normalize('NFC')),
+        mayBeDir: dirent.isDirectory() || !knownType(dirent),
+        inspection: NOT_INSPECTED,
+      });
+    }
+  } catch (error) {
+    if (path === '') throw new FolderMissingError(host.root, 'root-unreadable', { cause: error });
+    // Gone since its parent was read: the next scan sees that. Otherwise: say so, judge nothing.
+    if (isGone(error)) host.gone();
+    else host.skip(path, 'directory cannot be read', error);
+    return null;
+  }
+  entries.sort((a, b) => compareUtf8(a.path, b.path) || compareUtf8(a.name, b.name));
+  const steps: Step[] = [];
+  let previous: Entry | undefined;
+  for (const entry of entries) {
+    if (previous?.path === entry.path) {
+      host.skip(childPath(path, entry.name), `same NFC name as ${previous.name}`);
+      continue;
+    }
+    previous = entry;
+    steps.push({ key: entry.path, entry, below: false });
+    steps.push({ key: `${entry.path}/`, entry, below: true });
+  }
+  return steps.sort((a, b) => compareUtf8(a.key, b.key));
+}
+
+function knownType(dirent: Dirent): boolean {
+  return (
+    dirent.isFile() ||
+    dirent.isDirectory() ||
+    dirent.isSymbolicLink() ||
+    dirent.isFIFO() ||
+    dirent.isSocket() ||
+    dirent.isBlockDevice() ||
+    dirent.isCharacterDevice()
+  );
+}
+
+export function isGone(error: unknown): boolean {
+  const code = (error as NodeJS.ErrnoException).code;
+  return code === 'ENOENT' || code === 'ENOTDIR';
+}

@@ -1,0 +1,97 @@
+/** What a scan of a synced folder takes and reports (scanner.ts). */
+import type { FileHash } from './blocks.js';
+import type { FileKind } from './folder-index.repository.js';
+import type { IsIgnored } from './ignore.js';
+import type { FolderIndexReader } from './index-cursor.js';
+
+/** One path that differs from the index. */
+export interface LocalChange {
+  /** Relative, '/'-separated, NFC. */
+  readonly path: string;
+  readonly kind: FileKind;
+  /** Gone from disk (it was in the index, neither deleted nor still needed). */
+  readonly deleted: boolean;
+  /** SHA-256 hex of the content; null for directories and deletions. */
+  readonly hash: string | null;
+  readonly size: number;
+  /** Whole milliseconds; the caller stores it as local_mtime_ms (and as the version's mtime). */
+  readonly mtimeMs: number;
+  /** The caller stores size, mtimeMs and inode as local_*; inode is null for a deletion. */
+  readonly inode: number | null;
+  readonly blockSize: number;
+  /** Concatenated block hashes of a file; null for directories and deletions. */
+  readonly blocks: Buffer | null;
+  /** The bytes hashed, for a small file when `keepContentUpTo` asked for them. */
+  readonly content?: Buffer;
+}
+
+export interface ScanLog {
+  warn(details: object, message: string): void;
+}
+
+export type Hasher = (
+  path: string,
+  options: { blockSize: number; keepUpTo?: number; sizeHint?: number },
+) => Promise<FileHash>;
+
+export interface ScanOptions {
+  /** The folder's directory on disk. */
+  readonly root: string;
+  /** The folder id (index rows and marker). */
+  readonly folder: string;
+  readonly index: FolderIndexReader;
+  readonly isIgnored: IsIgnored;
+  readonly log: ScanLog;
+  /**
+   * Receives the changes, `batchSize` at a time (the last batch may be smaller), in path
+   * order; the scan waits for it. It is the only way the scan's findings leave the scanner.
+   */
+  readonly onBatch: (changes: LocalChange[]) => void | Promise<void>;
+  /**
+   * Scan only below this directory (a relative path; default '' = the whole folder). The
+   * directory itself is not judged: the caller makes sure it exists (else scans its parent).
+   */
+  readonly under?: string;
+  /**
+   * Do not descend into directories the index already knows (same inode): for a watcher's hint
+   * that something changed in `under` itself. New directories are still walked entirely.
+   */
+  readonly shallow?: boolean;
+  /** Default 1000. */
+  readonly batchSize?: number;
+  /** Index rows read at once. Default 1000. */
+  readonly indexPageSize?: number;
+  /** Files stat'ed and hashed at once (reports stay in path order). Default 8. */
+  readonly concurrency?: number;
+  /**
+   * Files up to this size come with the bytes that were hashed (`LocalChange.content`), so the
+   * caller can serve them without reading them again. Default: none.
+   */
+  readonly keepContentUpTo?: number;
+  /** Default: hashFile. Tests inject a counting one. */
+  readonly hasher?: Hasher;
+  /**
+   * A file whose mtime is less than this old when it would be hashed is left for a later scan:
+   * a write within the same timestamp tick would leave size and mtime as recorded, and the
+   * change would go unseen. Default: 2000 ms if the mtime is a whole second (coarse file
+   * systems: FAT, ext3, HFS+), else 50 ms (the kernel's clock tick).
+   */
+  readonly settleMs?: number;
+}
+
+export interface ScanResult {
+  /** Regular files and directories found (ignored and skipped ones excluded). */
+  readonly files: number;
+  readonly dirs: number;
+  readonly hashed: number;
+  readonly hashedBytes: number;
+  /** New or modified files and directories reported. */
+  readonly changed: number;
+  readonly deleted: number;
+  /** Files left for the next scan because they were being written; rescan soon if > 0. */
+  readonly stillChanging: number;
+  /** Symbolic links, special files, unreadable entries (each logged). */
+  readonly skipped: number;
+  /** How many times onBatch was called. */
+  readonly batches: number;
+}
