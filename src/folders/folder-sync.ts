@@ -142,6 +142,7 @@ export class FolderSync {
     if (this.timer) clearInterval(this.timer);
     await this.watcher?.close();
     await this.running;
+    this.recent.clear();
   }
 
   /** A file here with this content, for a peer to fetch (null: none). */

@@ -6,31 +6,52 @@
  * Safe by construction: the bytes kept under a hash are the very bytes that were hashed to it,
  * so they are that content whatever happened to the file since (the receiver verifies anyway).
  * Bounded: at most `maxBytes` (oldest out first); files above `maxFileBytes` are not kept.
- * One per folder, so a folder's content is only ever served to those who may read that folder.
+ * Short-lived: an entry goes after `keepMs` (peers ask within a second or two; after a burst the
+ * node should not hold 16 MiB for nothing while it idles). One per folder, so a folder's content
+ * is only ever served to those who may read that folder.
  */
-export class RecentContent {
-  private readonly entries = new Map<string, Buffer>();
-  private bytes = 0;
+export interface RecentContentOptions {
+  readonly maxBytes?: number;
+  readonly maxFileBytes?: number;
+  readonly keepMs?: number;
+  readonly now?: () => number;
+}
 
-  constructor(
-    readonly maxBytes = 16 * 1024 * 1024,
-    readonly maxFileBytes = 64 * 1024,
-  ) {}
+interface Entry {
+  readonly data: Buffer;
+  readonly at: number;
+}
+
+export class RecentContent {
+  private readonly entries = new Map<string, Entry>();
+  private bytes = 0;
+  private timer: NodeJS.Timeout | undefined;
+  readonly maxBytes: number;
+  readonly maxFileBytes: number;
+  readonly keepMs: number;
+  private readonly now: () => number;
+
+  constructor(options: RecentContentOptions = {}) {
+    this.maxBytes = options.maxBytes ?? 16 * 1024 * 1024;
+    this.maxFileBytes = options.maxFileBytes ?? 64 * 1024;
+    this.keepMs = options.keepMs ?? 30_000;
+    this.now = options.now ?? Date.now;
+  }
 
   /** Keeps `data` as the content `hash` (the caller hashed exactly these bytes). */
   put(hash: string, data: Buffer): void {
     if (data.length > this.maxFileBytes || this.entries.has(hash)) return;
-    this.entries.set(hash, data);
+    this.entries.set(hash, { data, at: this.now() });
     this.bytes += data.length;
     for (const [oldest, old] of this.entries) {
       if (this.bytes <= this.maxBytes) break;
-      this.entries.delete(oldest);
-      this.bytes -= old.length;
+      this.drop(oldest, old);
     }
+    this.timer ??= this.schedule();
   }
 
   get(hash: string): Buffer | null {
-    return this.entries.get(hash) ?? null;
+    return this.entries.get(hash)?.data ?? null;
   }
 
   get size(): number {
@@ -39,5 +60,37 @@ export class RecentContent {
 
   get heldBytes(): number {
     return this.bytes;
+  }
+
+  /** Drops the entries older than `keepMs` (oldest first: they are in insertion order). */
+  expire(): void {
+    const cutoff = this.now() - this.keepMs;
+    for (const [hash, entry] of this.entries) {
+      if (entry.at > cutoff) break;
+      this.drop(hash, entry);
+    }
+  }
+
+  /** Drops everything (the folder is closing). */
+  clear(): void {
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    this.entries.clear();
+    this.bytes = 0;
+  }
+
+  private drop(hash: string, entry: Entry): void {
+    this.entries.delete(hash);
+    this.bytes -= entry.data.length;
+  }
+
+  private schedule(): NodeJS.Timeout {
+    const timer = setTimeout(() => {
+      this.timer = undefined;
+      this.expire();
+      if (this.entries.size > 0) this.timer = this.schedule();
+    }, this.keepMs);
+    timer.unref();
+    return timer;
   }
 }

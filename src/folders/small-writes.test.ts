@@ -15,7 +15,6 @@ import type { ContentSource } from './content-source.js';
 import { FolderIndexRepository } from './folder-index.repository.js';
 import { FolderSync } from './folder-sync.js';
 import { ensureMarker, folderTmpDir } from './marker.js';
-import { RecentContent } from './recent-content.js';
 import { SETTLE_EVERY } from './small-writes.js';
 import { folderChangeLog, localOf, useTempDb } from './testing.js';
 
@@ -140,21 +139,6 @@ describe('pulling many small files', () => {
     } finally {
       await sync.close();
     }
-  });
-});
-
-describe('RecentContent', () => {
-  it('keeps at most its byte budget, oldest out first, and no file above its size limit', () => {
-    const recent = new RecentContent(10, 4);
-    recent.put('a', Buffer.from('aaaa'));
-    recent.put('b', Buffer.from('bbbb'));
-    recent.put('big', Buffer.from('12345'));
-    expect(recent.get('big')).toBeNull();
-    recent.put('c', Buffer.from('cccc'));
-    expect(recent.get('a')).toBeNull();
-    expect(recent.get('b')?.toString()).toBe('bbbb');
-    expect(recent.get('c')?.toString()).toBe('cccc');
-    expect(recent.heldBytes).toBe(8);
   });
 });
 
