@@ -41,10 +41,16 @@ export interface SenderDeps {
 const AnyJson = z.unknown();
 const MIN_BACKOFF_MS = 100;
 const MAX_BACKOFF_MS = 5_000;
+/** How often the outbox is looked at while messages wait in it (and for a while after). */
 const TICK_MS = 100;
+/** How often once it has been empty for IDLE_AFTER looks in a row: an idle site's cost. */
+const IDLE_TICK_MS = 1_000;
+const IDLE_AFTER = 10;
 
 export class EventSender {
   private timer: NodeJS.Timeout | null = null;
+  /** Looks in a row that found nothing due (reset by anything waiting or failing). */
+  private quiet = 0;
   private running = false;
   private stopped = false;
   private readonly inFlight = new Set<number>();
@@ -52,14 +58,25 @@ export class EventSender {
   constructor(private readonly deps: SenderDeps) {}
 
   start(): void {
-    this.timer = setInterval(() => {
-      void this.drain();
-    }, TICK_MS);
+    this.schedule();
   }
 
   async stop(): Promise<void> {
     this.stopped = true;
-    if (this.timer) clearInterval(this.timer);
+    if (this.timer) clearTimeout(this.timer);
+  }
+
+  /** The next look at the outbox: every 100 ms while busy, every second once idle. */
+  private schedule(): void {
+    if (this.stopped) return;
+    this.timer = setTimeout(
+      () => {
+        void this.drain().finally(() => {
+          this.schedule();
+        });
+      },
+      this.quiet >= IDLE_AFTER ? IDLE_TICK_MS : TICK_MS,
+    );
   }
 
   /** One JSON request, validated answer; throws SendError on anything but 200. */
@@ -146,6 +163,7 @@ export class EventSender {
     try {
       const now = this.now();
       const rows = await this.deps.outbox.due(this.deps.store.db, now);
+      this.quiet = rows.length > 0 ? 0 : this.quiet + 1;
       await Promise.all(rows.map((row) => this.deliver(row)));
     } catch (error) {
       this.deps.log.warn({ err: error }, 'event outbox drain failed');
@@ -162,6 +180,8 @@ export class EventSender {
       await this.deps.outbox.acked(row.id);
       return true;
     } catch (error) {
+      // Retried by the loop: look every 100 ms again until the outbox is quiet.
+      this.quiet = 0;
       const backoff = Math.min(MAX_BACKOFF_MS, MIN_BACKOFF_MS * 2 ** Math.min(row.attempts, 6));
       // The database closes after stop(): an answer arriving later is left for the next start.
       if (!this.isStopped()) {
