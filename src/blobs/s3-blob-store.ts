@@ -24,29 +24,14 @@
  * - No move: trash and restore are a server-side copy then a delete.
  * - Ranges are GETs with a Range header, straight from the store.
  *
- * Checksums are sent only when required (`WHEN_REQUIRED`): Swift refuses aws-chunked bodies.
+ * The S3 protocol itself (the SDK, its settings, requests) is s3-bucket.ts.
  */
 import { randomUUID } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
-import {
-  CopyObjectCommand,
-  CreateBucketCommand,
-  DeleteObjectCommand,
-  GetObjectCommand,
-  HeadBucketCommand,
-  HeadObjectCommand,
-  ListObjectsV2Command,
-  PutObjectCommand,
-  S3Client,
-} from '@aws-sdk/client-s3';
-import { Upload } from '@aws-sdk/lib-storage';
 import { NotFoundError } from '../core/errors.js';
-
-/** How long a read waits before asking again for an object the store said it lacks. */
-const MISSING_RETRY_MS = 300;
 import { isSha256Hex } from '../core/ids.js';
 import {
   assertHash,
@@ -57,6 +42,10 @@ import {
 } from './blob-store.js';
 import { receiveFile, sizeOf, stageSpilling } from './local-files.js';
 import { BlobReadCache } from './read-cache.js';
+import { S3Bucket } from './s3-bucket.js';
+
+/** How long a read waits before asking again for an object the store said it lacks. */
+const MISSING_RETRY_MS = 300;
 
 export interface S3BlobStoreOptions {
   readonly bucket: string;
@@ -84,36 +73,30 @@ const MEMORY_STAGE_BUDGET = 64 * 1024 * 1024;
 const DEFAULT_CACHE_BYTES = 256 * 1024 * 1024;
 
 export class S3BlobStore implements BlobStore {
-  readonly client: S3Client;
-  private readonly bucket: string;
+  private readonly bucket: S3Bucket;
   private readonly prefix: string;
   private readonly tmpDir: string;
   private readonly partialDir: string;
   private readonly partSize: number;
-  private readonly endpoint: string | undefined;
   /** Uploads staged in memory, by token (the others are files in tmp/). */
   private readonly inMemory = new Map<string, Buffer>();
   private memoryHeld = 0;
   private readonly cache: BlobReadCache | null;
 
   constructor(options: S3BlobStoreOptions) {
-    this.bucket = options.bucket;
+    this.bucket = new S3Bucket(options);
     this.prefix = options.prefix ?? '';
-    this.endpoint = options.endpoint;
     this.tmpDir = join(options.scratchDir, 'tmp');
     this.partialDir = join(options.scratchDir, 'partial');
     this.partSize = Math.max(5 * 1024 * 1024, options.partSize ?? DEFAULT_PART_SIZE);
     const cacheBytes = options.cacheBytes ?? DEFAULT_CACHE_BYTES;
     this.cache =
       cacheBytes > 0 ? new BlobReadCache(join(options.scratchDir, 'cache'), cacheBytes) : null;
-    this.client = new S3Client({
-      region: options.region,
-      forcePathStyle: true,
-      requestChecksumCalculation: 'WHEN_REQUIRED',
-      responseChecksumValidation: 'WHEN_REQUIRED',
-      ...(options.endpoint === undefined ? {} : { endpoint: options.endpoint }),
-      ...(options.credentials === undefined ? {} : { credentials: options.credentials }),
-    });
+  }
+
+  /** The SDK client (tests count its requests). */
+  get client() {
+    return this.bucket.client;
   }
 
   /** Creates the scratch directories (emptying tmp/) and the bucket when it does not exist. */
@@ -122,29 +105,7 @@ export class S3BlobStore implements BlobStore {
     await mkdir(this.tmpDir, { recursive: true });
     await mkdir(this.partialDir, { recursive: true });
     await this.cache?.init();
-    try {
-      await this.client.send(new HeadBucketCommand({ Bucket: this.bucket }));
-    } catch (error) {
-      if (!isMissing(error)) throw this.unreachable(error);
-      await this.client
-        .send(new CreateBucketCommand({ Bucket: this.bucket }))
-        .catch((e: unknown) => {
-          // Another process of the site created it meanwhile (or the store's HEAD lagged
-          // behind its creation: Swift's, seen in test/storage/scaled-site.test.ts).
-          if ((e as { name?: string }).name === 'BucketAlreadyOwnedByYou') return;
-          throw this.unreachable(e);
-        });
-    }
-  }
-
-  private unreachable(error: unknown): Error {
-    const e = error as { name?: string; message?: string; $metadata?: { httpStatusCode?: number } };
-    const status = e.$metadata?.httpStatusCode;
-    return new Error(
-      `The blob store (bucket "${this.bucket}"${this.endpoint === undefined ? '' : ` at ${this.endpoint}`}) ` +
-        `cannot be used: ${e.name ?? 'Error'}${status === undefined ? '' : ` (HTTP ${status})`}: ${e.message ?? ''}`,
-      { cause: error },
-    );
+    await this.bucket.ensure();
   }
 
   private key(area: 'blobs' | 'trash', hash: string): string {
@@ -162,42 +123,21 @@ export class S3BlobStore implements BlobStore {
     return join(this.tmpDir, staged.token);
   }
 
-  private async head(key: string): Promise<number | null> {
-    try {
-      const res = await this.client.send(new HeadObjectCommand({ Bucket: this.bucket, Key: key }));
-      return res.ContentLength ?? 0;
-    } catch (error) {
-      if (isMissing(error)) return null;
-      throw error;
-    }
-  }
-
   async has(hash: string): Promise<boolean> {
-    return (await this.head(this.key('blobs', hash))) !== null;
+    return (await this.bucket.head(this.key('blobs', hash))) !== null;
   }
 
   async size(hash: string): Promise<number | null> {
-    return this.head(this.key('blobs', hash));
+    return this.bucket.head(this.key('blobs', hash));
   }
 
   async ids(): Promise<Set<string>> {
     const prefix = `${this.prefix}blobs/`;
     const ids = new Set<string>();
-    let token: string | undefined;
-    do {
-      const page = await this.client.send(
-        new ListObjectsV2Command({
-          Bucket: this.bucket,
-          Prefix: prefix,
-          ...(token === undefined ? {} : { ContinuationToken: token }),
-        }),
-      );
-      for (const entry of page.Contents ?? []) {
-        const hash = entry.Key?.slice(prefix.length) ?? '';
-        if (isSha256Hex(hash)) ids.add(hash);
-      }
-      token = page.IsTruncated === true ? page.NextContinuationToken : undefined;
-    } while (token !== undefined);
+    for await (const { key } of this.bucket.list(prefix)) {
+      const hash = key.slice(prefix.length);
+      if (isSha256Hex(hash)) ids.add(hash);
+    }
     return ids;
   }
 
@@ -234,7 +174,7 @@ export class S3BlobStore implements BlobStore {
     const bytes = this.inMemory.get(staged.token);
     if (bytes !== undefined) {
       try {
-        await this.putOnce(this.key('blobs', staged.hash), bytes, staged.hash);
+        await this.bucket.put(this.key('blobs', staged.hash), bytes, { sha256: staged.hash });
       } finally {
         this.release(staged.token);
       }
@@ -262,52 +202,18 @@ export class S3BlobStore implements BlobStore {
   }
 
   /**
-   * One PUT of bytes whose SHA-256 is `sha256` (hex), given to the signer and checked by the
-   * store (see the header comment).
-   */
-  private async putOnce(
-    key: string,
-    body: Buffer | Readable,
-    sha256: string,
-    size?: number,
-  ): Promise<void> {
-    const command = new PutObjectCommand({
-      Bucket: this.bucket,
-      Key: key,
-      Body: body,
-      ...(size === undefined ? {} : { ContentLength: size }),
-    });
-    command.middlewareStack.add(
-      (next) => async (args) => {
-        const request = args.request as { headers?: Record<string, string> };
-        if (request.headers) request.headers['x-amz-content-sha256'] = sha256;
-        return next(args);
-      },
-      { step: 'build', name: 'mosaicPayloadSha256' },
-    );
-    await this.client.send(command);
-  }
-
-  /**
    * Uploads a verified file: one PUT when it fits in a part (no HEAD first, see the header
    * comment), else HEAD (bytes already there are not sent again) then a multipart upload.
    */
   private async putVerified(file: string, hash: string, size: number): Promise<void> {
     const key = this.key('blobs', hash);
     if (size <= this.partSize) {
-      await this.putOnce(key, createReadStream(file), hash, size);
+      await this.bucket.put(key, createReadStream(file), { sha256: hash, size });
       return;
     }
-    if ((await this.head(key)) === size) return;
-    const upload = new Upload({
-      client: this.client,
-      params: { Bucket: this.bucket, Key: key, Body: createReadStream(file) },
-      partSize: this.partSize,
-      queueSize: 2,
-      leavePartsOnError: false,
-    });
-    await upload.done();
-    const stored = await this.head(key);
+    if ((await this.bucket.head(key)) === size) return;
+    await this.bucket.putMultipart(key, createReadStream(file), this.partSize);
+    const stored = await this.bucket.head(key);
     if (stored !== size) throw new Error(`Blob ${hash}: the store kept ${stored}/${size} bytes`);
   }
 
@@ -320,29 +226,17 @@ export class S3BlobStore implements BlobStore {
   async read(hash: string, range?: ByteRange): Promise<Readable> {
     const cached = await this.cache?.open(hash, range);
     if (cached) return cached;
-    const get = () =>
-      this.client.send(
-        new GetObjectCommand({
-          Bucket: this.bucket,
-          Key: this.key('blobs', hash),
-          ...(range ? { Range: `bytes=${range.start}-${range.end}` } : {}),
-        }),
-      );
-    try {
-      const res = await get().catch(async (error: unknown) => {
-        if (!isMissing(error)) throw error;
-        await new Promise((resolve) => setTimeout(resolve, MISSING_RETRY_MS));
-        return get();
-      });
-      const body = res.Body as Readable;
-      const whole = range === undefined && res.ContentLength !== undefined;
-      return this.cache && whole && (res.ContentLength ?? 0) <= this.cache.maxBlobBytes
-        ? this.cache.keep(hash, body)
-        : body;
-    } catch (error) {
-      if (isMissing(error)) throw new NotFoundError('Blob');
-      throw error;
-    }
+    const key = this.key('blobs', hash);
+    const found =
+      (await this.bucket.get(key, range)) ??
+      (await new Promise((resolve) => setTimeout(resolve, MISSING_RETRY_MS)).then(() =>
+        this.bucket.get(key, range),
+      ));
+    if (found === null) throw new NotFoundError('Blob');
+    const whole = range === undefined && found.length !== undefined;
+    return this.cache && whole && (found.length ?? 0) <= this.cache.maxBlobBytes
+      ? this.cache.keep(hash, found.body)
+      : found.body;
   }
 
   private partialPath(hash: string): string {
@@ -374,108 +268,54 @@ export class S3BlobStore implements BlobStore {
 
   /** Copy then delete (S3 has no rename); false when the source is not there. */
   private async move(from: string, to: string, metadata: Record<string, string>): Promise<boolean> {
-    try {
-      await this.client.send(
-        new CopyObjectCommand({
-          Bucket: this.bucket,
-          Key: to,
-          CopySource: `${this.bucket}/${from}`,
-          MetadataDirective: 'REPLACE',
-          Metadata: metadata,
-        }),
-      );
-    } catch (error) {
-      if (isMissing(error)) return false;
-      throw error;
-    }
-    await this.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: from }));
+    if (!(await this.bucket.copy(from, to, metadata))) return false;
+    await this.bucket.delete(from);
     return true;
   }
 
   async purgeTrashed(hash: string): Promise<boolean> {
     const key = this.key('trash', hash);
-    try {
-      await this.client.send(new HeadObjectCommand({ Bucket: this.bucket, Key: key }));
-    } catch (error) {
-      if (isMissing(error)) return false;
-      throw error;
-    }
-    await this.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: key }));
+    if ((await this.bucket.head(key)) === null) return false;
+    await this.bucket.delete(key);
     return true;
   }
 
   async sweepTrash(retentionMs: number, now = Date.now()): Promise<string[]> {
     const removed: string[] = [];
     const prefix = `${this.prefix}trash/`;
-    let token: string | undefined;
-    do {
-      const page = await this.client.send(
-        new ListObjectsV2Command({
-          Bucket: this.bucket,
-          Prefix: prefix,
-          ...(token === undefined ? {} : { ContinuationToken: token }),
-        }),
-      );
-      for (const entry of page.Contents ?? []) {
-        const hash = entry.Key?.slice(prefix.length) ?? '';
-        if (!isSha256Hex(hash) || !entry.LastModified) continue;
-        if (now - entry.LastModified.getTime() >= retentionMs) {
-          await this.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: entry.Key }));
-          removed.push(hash);
-        }
+    for await (const { key, lastModified } of this.bucket.list(prefix)) {
+      const hash = key.slice(prefix.length);
+      if (!isSha256Hex(hash) || !lastModified) continue;
+      if (now - lastModified.getTime() >= retentionMs) {
+        await this.bucket.delete(key);
+        removed.push(hash);
       }
-      token = page.IsTruncated === true ? page.NextContinuationToken : undefined;
-    } while (token !== undefined);
+    }
     return removed;
   }
 
   /** One PUT: S3 objects appear whole, so no temp key is needed. */
   async putNamed(name: string, bytes: Buffer): Promise<void> {
-    await this.client.send(
-      new PutObjectCommand({ Bucket: this.bucket, Key: this.namedKey(name), Body: bytes }),
-    );
+    await this.bucket.put(this.namedKey(name), bytes);
   }
 
   async readNamed(name: string): Promise<Readable | null> {
-    try {
-      const res = await this.client.send(
-        new GetObjectCommand({ Bucket: this.bucket, Key: this.namedKey(name) }),
-      );
-      return res.Body as Readable;
-    } catch (error) {
-      if (isMissing(error)) return null;
-      throw error;
-    }
+    return (await this.bucket.get(this.namedKey(name)))?.body ?? null;
   }
 
   async hasNamed(name: string): Promise<boolean> {
-    return (await this.head(this.namedKey(name))) !== null;
+    return (await this.bucket.head(this.namedKey(name))) !== null;
   }
 
   async removeNamed(name: string): Promise<void> {
-    await this.client.send(
-      new DeleteObjectCommand({ Bucket: this.bucket, Key: this.namedKey(name) }),
-    );
+    await this.bucket.delete(this.namedKey(name));
   }
 
   async probe(signal?: AbortSignal): Promise<void> {
-    await this.client.send(
-      new HeadBucketCommand({ Bucket: this.bucket }),
-      signal === undefined ? {} : { abortSignal: signal },
-    );
+    await this.bucket.probe(signal);
   }
 
   async close(): Promise<void> {
-    this.client.destroy();
+    this.bucket.destroy();
   }
-}
-
-function isMissing(error: unknown): boolean {
-  const e = error as { name?: string; $metadata?: { httpStatusCode?: number } };
-  return (
-    e.name === 'NotFound' ||
-    e.name === 'NoSuchKey' ||
-    e.name === 'NoSuchBucket' ||
-    e.$metadata?.httpStatusCode === 404
-  );
 }
