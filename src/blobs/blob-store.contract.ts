@@ -49,6 +49,13 @@ function cutAfter(bytes: Buffer, after: number): Readable {
   });
 }
 
+/** Every hash `ids()` lists, in the order it lists them. */
+async function listed(store: BlobStore): Promise<string[]> {
+  const hashes: string[] = [];
+  for await (const hash of store.ids()) hashes.push(hash);
+  return hashes;
+}
+
 async function put(store: BlobStore, bytes: Buffer): Promise<string> {
   const staged = await store.stage(chunked(bytes), bytes.length + 1);
   await store.commit(staged);
@@ -186,17 +193,23 @@ export function blobStoreContract(
       source.push(Buffer.from('partial'));
       source.destroy();
       await expect(store.stage(source, 10_000)).rejects.toBeInstanceOf(BadRequestError);
-      expect(await store.ids()).toEqual(new Set());
+      expect(await listed(store)).toEqual([]);
     });
 
     it('lists the hashes of the committed blobs, not staged, trashed or named ones', async () => {
-      expect(await store.ids()).toEqual(new Set());
+      expect(await listed(store)).toEqual([]);
       const kept = await put(store, bytesOf(1000));
       const trashed = await put(store, bytesOf(2000));
       await store.trash(trashed);
       await store.stage(chunked(bytesOf(3000)), 10_000);
       await store.putNamed('thumb.webp', Buffer.from('x'));
-      expect(await store.ids()).toEqual(new Set([kept]));
+      expect(await listed(store)).toEqual([kept]);
+    });
+
+    it('lists them in ascending order (merged with the metadata rows in id order)', async () => {
+      const hashes: string[] = [];
+      for (let i = 1; i <= 12; i++) hashes.push(await put(store, bytesOf(100 * i)));
+      expect(await listed(store)).toEqual([...hashes].sort());
     });
 
     it('moves deleted bytes to the trash, restores them, and sweeps them after the retention', async () => {

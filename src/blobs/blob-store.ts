@@ -48,10 +48,11 @@ export interface BlobStore {
 
   has(hash: string): Promise<boolean>;
   /**
-   * Every blob's hash, in one listing (S3: a request per 1000 objects, not one per blob), for
-   * checks over the whole library. A snapshot: re-check with `has` before acting on one.
+   * Every blob's hash in ascending order, listed as it goes (S3: a request per 1000 objects,
+   * not one per blob; never the whole list in memory), for checks over the whole library
+   * merged with the metadata's rows in id order. A snapshot: re-check with `has` before acting.
    */
-  ids(): Promise<Set<string>>;
+  ids(): AsyncIterable<string>;
   /** The blob's size in bytes, or null when it is not in the store. */
   size(hash: string): Promise<number | null>;
   /** The whole blob or an inclusive byte range; rejects with NotFoundError when absent. */

@@ -76,12 +76,22 @@ export class LocalBlobStore implements BlobStore, BatchBlobStore {
     return sizeOf(this.path(hash));
   }
 
-  async ids(): Promise<Set<string>> {
-    const ids = new Set<string>();
-    for (const entry of await readdir(this.blobsDir, { recursive: true, withFileTypes: true })) {
-      if (entry.isFile() && isSha256Hex(entry.name)) ids.add(entry.name);
+  async *ids(): AsyncGenerator<string> {
+    // blobs/<first two hex digits>/<hash>: directories in order, then each one's hashes.
+    const dirs = (await readdir(this.blobsDir, { withFileTypes: true }))
+      .filter((d) => d.isDirectory() && /^[0-9a-f]{2}$/.test(d.name))
+      .map((d) => d.name)
+      .sort();
+    for (const dir of dirs) {
+      const entries = await readdir(join(this.blobsDir, dir), { withFileTypes: true }).catch(
+        () => [],
+      );
+      const hashes = entries
+        .filter((e) => e.isFile() && isSha256Hex(e.name) && e.name.startsWith(dir))
+        .map((e) => e.name)
+        .sort();
+      yield* hashes;
     }
-    return ids;
   }
 
   async stage(source: Readable, limit: number): Promise<StagedBlob> {

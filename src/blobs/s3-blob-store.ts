@@ -131,14 +131,13 @@ export class S3BlobStore implements BlobStore {
     return this.bucket.head(this.key('blobs', hash));
   }
 
-  async ids(): Promise<Set<string>> {
+  /** S3 lists keys in ascending (UTF-8 byte) order: the hashes come in order. */
+  async *ids(): AsyncGenerator<string> {
     const prefix = `${this.prefix}blobs/`;
-    const ids = new Set<string>();
     for await (const { key } of this.bucket.list(prefix)) {
       const hash = key.slice(prefix.length);
-      if (isSha256Hex(hash)) ids.add(hash);
+      if (isSha256Hex(hash)) yield hash;
     }
-    return ids;
   }
 
   async stage(source: Readable, limit: number): Promise<StagedBlob> {

@@ -1,47 +1,11 @@
 import { expect, it } from 'vitest';
-import { encodeHlc } from '../core/hlc.js';
 import { describeEachDialect } from '../../test/helpers/dialects.js';
-import type { MetadataStore } from '../storage/metadata/dialect.js';
 import { NO_FACTS, type PhotoFacts } from './core/photo-facts.js';
 import { PictureFactsRepository } from './picture-facts.repository.js';
 import { SqlPictureRepository } from './picture.repository.js';
+import { addPicture, id } from './testing.js';
 
-const id = (n: number) => n.toString(16).padStart(64, '0');
-const H = encodeHlc({ wall: 1_700_000_000_000, counter: 0, node: 'n1' });
 const at = (iso: string) => Date.parse(iso);
-
-async function addPicture(
-  store: MetadataStore,
-  n: number,
-  createdAt: number,
-  options: { alive?: boolean; category?: string; title?: string } = {},
-): Promise<void> {
-  await store.db
-    .insertInto('pictures')
-    .values({
-      id: id(n),
-      content_type: 'image/jpeg',
-      size: 100,
-      width: 10,
-      height: 10,
-      owner: 'ann',
-      origin_name: 'n1',
-      created_at: createdAt,
-      info_hlc: H,
-      title: options.title ?? `picture ${n}`,
-      title_hlc: H,
-      category: options.category ?? '',
-      category_hlc: H,
-      descr: '',
-      desc_hlc: H,
-      live_hlc: options.alive === false ? null : H,
-      deleted_hlc: null,
-      updated_at: createdAt,
-      alive: options.alive === false ? 0 : 1,
-      has_blob: 1,
-    })
-    .execute();
-}
 
 const taken = (takenAt: string): PhotoFacts => ({ ...NO_FACTS, takenAt });
 

@@ -39,7 +39,8 @@ export interface PictureRepository {
   save(trx: Executor, state: PictureState, hasBlob: boolean): Promise<void>;
   setHasBlob(id: string, hasBlob: boolean, trx?: Executor): Promise<void>;
   /** Every picture's id, whether it is alive and whether the row says its bytes are here. */
-  byteFlags(): Promise<{ id: string; alive: boolean; hasBlob: boolean }[]>;
+  /** Every picture's byte flags in id order, read a page at a time. */
+  byteFlags(pageSize?: number): AsyncIterable<{ id: string; alive: boolean; hasBlob: boolean }>;
   /** Visible pictures (alive, bytes present), newest first. */
   list(query: PictureQuery): Promise<Picture[]>;
   /** Visible pictures: count and total bytes. */
@@ -175,12 +176,23 @@ export class SqlPictureRepository implements PictureRepository {
     return row.bytes;
   }
 
-  async byteFlags(): Promise<{ id: string; alive: boolean; hasBlob: boolean }[]> {
-    const rows = await this.store.db
-      .selectFrom('pictures')
-      .select(['id', 'alive', 'has_blob'])
-      .execute();
-    return rows.map((r) => ({ id: r.id, alive: r.alive === 1, hasBlob: r.has_blob === 1 }));
+  async *byteFlags(
+    pageSize = 1000,
+  ): AsyncGenerator<{ id: string; alive: boolean; hasBlob: boolean }> {
+    let after = '';
+    for (;;) {
+      const rows = await this.store.db
+        .selectFrom('pictures')
+        .select(['id', 'alive', 'has_blob'])
+        .where('id', '>', after)
+        .orderBy('id')
+        .limit(pageSize)
+        .execute();
+      for (const r of rows) yield { id: r.id, alive: r.alive === 1, hasBlob: r.has_blob === 1 };
+      const last = rows.at(-1);
+      if (last === undefined || rows.length < pageSize) return;
+      after = last.id;
+    }
   }
 }
 

@@ -278,14 +278,22 @@ export class PictureService {
     const { pictures, blobs } = this.deps;
     let repaired = 0;
     // One listing of the store, not a request per picture (S3: a HEAD each made a start take
-    // minutes on a large library); settleBytes checks again under the picture's lock.
-    const stored = await blobs.ids();
-    for (const row of await pictures.byteFlags()) {
-      const present = stored.has(row.id);
-      const consistent = row.alive ? row.hasBlob === present : !row.hasBlob && !present;
-      if (consistent) continue;
-      await this.settleBytes(row.id);
-      repaired++;
+    // minutes on a large library), merged with the rows: both come in id order, a page at a
+    // time, so neither is ever held whole (a million pictures). settleBytes checks again under
+    // the picture's lock, so a hash the merge misses costs a check, never a wrong flag.
+    const stored = blobs.ids()[Symbol.asyncIterator]();
+    try {
+      let next = await stored.next();
+      for await (const row of pictures.byteFlags()) {
+        while (next.done !== true && next.value < row.id) next = await stored.next();
+        const present = next.done !== true && next.value === row.id;
+        const consistent = row.alive ? row.hasBlob === present : !row.hasBlob && !present;
+        if (consistent) continue;
+        await this.settleBytes(row.id);
+        repaired++;
+      }
+    } finally {
+      await stored.return?.();
     }
     if (repaired > 0) this.deps.log.warn({ repaired }, 'picture byte flags repaired at start');
     return repaired;
