@@ -80,14 +80,26 @@ export class ChangeLog {
    * of files commits in batches. `alongside` runs in the same transaction, after the ops are
    * applied, for state that must change atomically with them.
    */
-  async commitMany(bodies: readonly OpBody[], alongside?: Alongside): Promise<Op[]> {
+  async commitMany(
+    bodies: readonly OpBody[],
+    alongside?: Alongside,
+    options: {
+      /**
+       * Asked first, inside the transaction: true commits nothing and returns no ops (a
+       * check-then-create that must not race another process of the site: take a lock there
+       * with `dialect.lockUntilCommit`, then check).
+       */
+      readonly unless?: (trx: Executor) => Promise<boolean>;
+    } = {},
+  ): Promise<Op[]> {
     if (bodies.length === 0) return [];
     const ops = await this.store.transaction(async (trx) => {
+      if (options.unless && (await options.unless(trx))) return [];
       const stamped = await this.commitInside(trx, bodies);
       await alongside?.(trx, stamped);
       return stamped;
     });
-    this.emit(ops);
+    if (ops.length > 0) this.emit(ops);
     return ops;
   }
 

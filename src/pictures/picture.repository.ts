@@ -39,6 +39,11 @@ export interface PictureRepository {
   save(trx: Executor, state: PictureState, hasBlob: boolean): Promise<void>;
   setHasBlob(id: string, hasBlob: boolean, trx?: Executor): Promise<void>;
   /** Every picture's id, whether it is alive and whether the row says its bytes are here. */
+  /**
+   * Inside a transaction: waits for any other process of the site creating picture `id`, and
+   * holds it off until this transaction ends (check-then-create in turn).
+   */
+  lockCreate(trx: Executor, id: string): Promise<void>;
   /** Every picture's byte flags in id order, read a page at a time. */
   byteFlags(pageSize?: number): AsyncIterable<{ id: string; alive: boolean; hasBlob: boolean }>;
   /** Visible pictures (alive, bytes present), newest first. */
@@ -174,6 +179,10 @@ export class SqlPictureRepository implements PictureRepository {
       .where('has_blob', '=', 0)
       .executeTakeFirstOrThrow();
     return row.bytes;
+  }
+
+  async lockCreate(trx: Executor, id: string): Promise<void> {
+    await this.store.dialect.lockUntilCommit(`picture.create:${id}`)?.execute(trx);
   }
 
   async *byteFlags(

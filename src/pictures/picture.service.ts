@@ -104,16 +104,16 @@ export class PictureService {
     }
     // The same bytes may have been uploaded concurrently and finished while this upload was
     // being probed. Checking again and committing under the picture's lock makes exactly one
-    // upload in this process the creator; the others answer 200 with that picture instead of
-    // overwriting it. (Two processes of a site may both create it: the creates merge into one
-    // picture, the first upload's facts winning; docs/architecture.md.)
+    // upload the creator; the others answer 200 with that picture instead of overwriting it
+    // (their fields would lose to the first's: an acknowledged write lost). In this process
+    // the lock is `exclusive`; across the processes of a site, `commitCreate` checks again
+    // inside its transaction under a database lock.
     let created = false;
     await this.exclusive(`create:${staged.hash}`, async () => {
       if (this.visible(await pictures.get(staged.hash))) return;
       this.deps.justStored.add(staged.hash);
       try {
-        await this.commitCreate(principal, staged, image, fields, facts);
-        created = true;
+        created = await this.commitCreate(principal, staged, image, fields, facts);
       } finally {
         this.deps.justStored.delete(staged.hash);
       }
@@ -134,14 +134,14 @@ export class PictureService {
     image: ImageInfo,
     fields: PictureFields,
     facts: PhotoFacts | null,
-  ): Promise<void> {
-    const factsService = this.deps.facts;
+  ): Promise<boolean> {
+    const { pictures, facts: factsService } = this.deps;
     // The photo facts go in the same transaction (one fsync; never seen without them).
     const alongside =
       factsService && facts
         ? (trx: Kysely<Schema>) => factsService.saveIn(trx, staged.hash, facts)
         : undefined;
-    await this.deps.changes.commitMany(
+    const ops = await this.deps.changes.commitMany(
       [
         {
           kind: 'picture.create',
@@ -157,7 +157,15 @@ export class PictureService {
         },
       ],
       alongside,
+      {
+        // Another process of the site created it first: nothing to commit.
+        unless: async (trx) => {
+          await pictures.lockCreate(trx, staged.hash);
+          return this.visible(await pictures.get(staged.hash, trx)) !== null;
+        },
+      },
     );
+    return ops.length > 0;
   }
 
   async get(id: string): Promise<Picture> {

@@ -1,12 +1,12 @@
 /**
- * Resumable (tus) uploads on a site of two `mosaic node` processes sharing a real PostgreSQL
- * and a real S3 bucket (OpenStack Swift with s3api), as behind a balancer without sticky
- * routing:
+ * Uploads on a site of two `mosaic node` processes sharing a real PostgreSQL and a real S3
+ * bucket (OpenStack Swift with s3api), as behind a balancer without sticky routing:
  *
  * - an upload cut off half-way through process 1 resumes through process 2, from the offset
  *   process 2 reports, and becomes the same picture; nothing of it is left in the bucket;
  * - while a PATCH of an upload runs in process 1, a PATCH of the same upload through process 2
- *   waits for it (a lease per upload) instead of writing the same offset at the same time.
+ *   waits for it (a lease per upload) instead of writing the same offset at the same time;
+ * - the same bytes uploaded through both processes at once make one picture, one 201 and one 200.
  */
 import { mkdtemp, readdir, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -172,4 +172,23 @@ test('two processes never write one upload at once: the second PATCH waits for t
   expect(done.status, await done.clone().text()).toBe(204);
   const pictureId = done.headers.get('mosaic-picture-id') ?? '';
   expect((await servedBytes(p2.client, pictureId)).equals(file)).toBe(true);
+});
+
+test('the same bytes uploaded through two processes at once make one picture: one 201, one 200', async () => {
+  const [p1, p2] = site as [(typeof site)[0], (typeof site)[0]];
+  for (let round = 0; round < 6; round++) {
+    const file = await makeImage({ width: 300, height: 200, format: 'jpeg', seed: 900 + round });
+    const [a, b] = await Promise.all(
+      [p1, p2].map((p, i) =>
+        p.client.upload<Picture>({ file, fields: { title: `round ${round} via p${i + 1}` } }),
+      ),
+    );
+    if (!a || !b) throw new Error('two answers expected');
+    // One upload made the picture; the other was told it already existed, and which it is.
+    expect([a.status, b.status].sort(), `round ${round}`).toEqual([200, 201]);
+    expect(a.body.id).toBe(b.body.id);
+    const creator = a.status === 201 ? a : b;
+    const kept = await p1.client.get<Picture>(`/api/pictures/${a.body.id}`);
+    expect(kept.body.title).toBe(creator.body.title);
+  }
 });

@@ -28,6 +28,12 @@ export interface MetadataDialect {
   jsonNumber(column: string, key: string): RawBuilder<number | null>;
   /** The string at `key` of the JSON object held as text in `column` (null when absent). */
   jsonText(column: string, key: string): RawBuilder<string | null>;
+  /**
+   * A statement that holds a lock named `key` until the transaction ends, so that several
+   * processes check-then-write one thing in turn. PostgreSQL: a transaction-level advisory
+   * lock. SQLite: null, nothing to run (`BEGIN IMMEDIATE` already excludes every other writer).
+   */
+  lockUntilCommit(key: string): RawBuilder<unknown> | null;
 }
 
 /**

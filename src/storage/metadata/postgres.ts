@@ -40,6 +40,7 @@ export const postgresDialect: MetadataDialect = {
   },
   jsonNumber: (column, key) => sql<number | null>`(${sql.ref(column)}::jsonb ->> ${key})::numeric`,
   jsonText: (column, key) => sql<string | null>`(${sql.ref(column)}::jsonb ->> ${key})`,
+  lockUntilCommit: (key) => sql`SELECT pg_advisory_xact_lock(hashtextextended(${key}, 0))`,
 };
 
 /**
