@@ -2,7 +2,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { loadIgnore } from './ignore.js';
+import { ignoreRules, loadIgnore } from './ignore.js';
 
 let root: string;
 beforeEach(async () => {
@@ -42,5 +42,24 @@ describe('.mosaicignore', () => {
     expect(isIgnored('docs/a/b/c.bak', false)).toBe(true);
     expect(isIgnored('c.bak', false)).toBe(false);
     expect(isIgnored('A.TMP', false)).toBe(false); // case-sensitive everywhere
+  });
+
+  it('gives the same verdicts when it is made again to let its remembered verdicts go', () => {
+    const text = ['*.tmp', '!keep.tmp', 'cache/'].join('\n');
+    const cases: [string, boolean, boolean][] = [
+      ['a.tmp', false, true],
+      ['keep.tmp', false, false],
+      ['cache', true, true],
+      ['x/cache/y', false, true],
+      ['x/y.txt', false, false],
+    ];
+    const fresh = ignoreRules(text);
+    const renewed = ignoreRules(text, 2); // made again every 2 answers
+    for (let round = 0; round < 3; round++) {
+      for (const [path, isDir, expected] of cases) {
+        expect(fresh(path, isDir), path).toBe(expected);
+        expect(renewed(path, isDir), path).toBe(expected);
+      }
+    }
   });
 });

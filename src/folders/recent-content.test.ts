@@ -17,6 +17,15 @@ describe('the bytes of just-hashed small files', () => {
     expect(recent.heldBytes).toBe(8);
   });
 
+  it('keeps at most maxEntries, however small the files', () => {
+    const recent = new RecentContent({ maxEntries: 3 });
+    for (const hash of ['a', 'b', 'c', 'd', 'e']) recent.put(hash, bytes(10));
+    expect(recent.size).toBe(3);
+    expect(recent.get('b')).toBeNull();
+    expect(recent.get('c')?.length).toBe(10);
+    expect(recent.heldBytes).toBe(30);
+  });
+
   it('lets entries go once older than keepMs, so an idle node holds nothing', () => {
     let now = 1000;
     const recent = new RecentContent({ keepMs: 100, now: () => now });

@@ -5,13 +5,16 @@
  *
  * Safe by construction: the bytes kept under a hash are the very bytes that were hashed to it,
  * so they are that content whatever happened to the file since (the receiver verifies anyway).
- * Bounded: at most `maxBytes` (oldest out first); files above `maxFileBytes` are not kept.
+ * Bounded: at most `maxBytes` and `maxEntries` (oldest out first: each entry also costs a few
+ * hundred bytes of its own, which ten thousand tiny files would make the larger part); files
+ * above `maxFileBytes` are not kept.
  * Short-lived: an entry goes after `keepMs` (peers ask within a second or two; after a burst the
  * node should not hold 16 MiB for nothing while it idles). One per folder, so a folder's content
  * is only ever served to those who may read that folder.
  */
 export interface RecentContentOptions {
   readonly maxBytes?: number;
+  readonly maxEntries?: number;
   readonly maxFileBytes?: number;
   readonly keepMs?: number;
   readonly now?: () => number;
@@ -27,12 +30,14 @@ export class RecentContent {
   private bytes = 0;
   private timer: NodeJS.Timeout | undefined;
   readonly maxBytes: number;
+  readonly maxEntries: number;
   readonly maxFileBytes: number;
   readonly keepMs: number;
   private readonly now: () => number;
 
   constructor(options: RecentContentOptions = {}) {
     this.maxBytes = options.maxBytes ?? 16 * 1024 * 1024;
+    this.maxEntries = options.maxEntries ?? 4096;
     this.maxFileBytes = options.maxFileBytes ?? 64 * 1024;
     this.keepMs = options.keepMs ?? 30_000;
     this.now = options.now ?? Date.now;
@@ -44,7 +49,7 @@ export class RecentContent {
     this.entries.set(hash, { data, at: this.now() });
     this.bytes += data.length;
     for (const [oldest, old] of this.entries) {
-      if (this.bytes <= this.maxBytes) break;
+      if (this.bytes <= this.maxBytes && this.entries.size <= this.maxEntries) break;
       this.drop(oldest, old);
     }
     this.timer ??= this.schedule();
