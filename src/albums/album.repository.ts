@@ -1,4 +1,5 @@
-import type { Kysely } from 'kysely';
+import { sql, type Kysely } from 'kysely';
+import { afterCursor } from '../storage/metadata/keyset.js';
 import type { MetadataDialect } from '../storage/metadata/dialect.js';
 import type { Schema } from '../storage/metadata/schema.js';
 import { isAlbumAlive, type AlbumState, type Register } from './core/album-state.js';
@@ -203,14 +204,11 @@ export class AlbumRepository {
       .where('p.alive', '=', 1)
       .where('p.has_blob', '=', 1)
       .$if(cursor !== null, (qb) =>
-        qb.where((eb) =>
-          eb.or([
-            eb('p.created_at', '<', cursor?.createdAt ?? 0),
-            eb.and([
-              eb('p.created_at', '=', cursor?.createdAt ?? 0),
-              eb('p.id', '<', cursor?.id ?? ''),
-            ]),
-          ]),
+        qb.where(
+          afterCursor(sql.ref('p.created_at'), sql.ref('p.id'), {
+            key: cursor?.createdAt ?? 0,
+            id: cursor?.id ?? '',
+          }),
         ),
       )
       .orderBy('p.created_at', 'desc')

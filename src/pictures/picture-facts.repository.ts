@@ -6,6 +6,7 @@
  */
 import { sql, type Kysely } from 'kysely';
 import type { MetadataStore } from '../storage/metadata/dialect.js';
+import { afterCursor } from '../storage/metadata/keyset.js';
 import type { Schema } from '../storage/metadata/schema.js';
 import { takenKey, type PhotoFacts } from './core/photo-facts.js';
 
@@ -100,12 +101,7 @@ export class PictureFactsRepository {
       key.as('key'),
     ]);
     const cursor = query.cursor;
-    if (cursor) {
-      // `key <= c.key` first: the bound an index range can start from (an OR alone is not).
-      select = select
-        .where(key, '<=', cursor.key)
-        .where((eb) => eb.or([eb(key, '<', cursor.key), eb('p.id', '<', cursor.id)]));
-    }
+    if (cursor) select = select.where(afterCursor(key, sql.ref('p.id'), cursor));
     const rows = await select
       .orderBy(key, 'desc')
       .orderBy('p.id', 'desc')

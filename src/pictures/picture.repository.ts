@@ -1,5 +1,6 @@
 import { sql, type Selectable } from 'kysely';
 import type { Executor, MetadataStore } from '../storage/metadata/dialect.js';
+import { afterCursor } from '../storage/metadata/keyset.js';
 import type { PicturesTable } from '../storage/metadata/schema.js';
 import { decodeHlc } from '../core/hlc.js';
 import { isAlive, lastChangeHlc, type PictureState } from './picture.state.js';
@@ -127,14 +128,11 @@ export class SqlPictureRepository implements PictureRepository {
       .$if(query.category !== undefined, (qb) => qb.where('p.category', '=', query.category ?? ''))
       .$if(match !== null, (qb) => qb.where(() => match ?? sql<boolean>`1 = 1`))
       .$if(cursor !== undefined, (qb) =>
-        qb.where((eb) =>
-          eb.or([
-            eb('p.created_at', '<', cursor?.createdAt ?? 0),
-            eb.and([
-              eb('p.created_at', '=', cursor?.createdAt ?? 0),
-              eb('p.id', '<', cursor?.id ?? ''),
-            ]),
-          ]),
+        qb.where(
+          afterCursor(sql.ref('p.created_at'), sql.ref('p.id'), {
+            key: cursor?.createdAt ?? 0,
+            id: cursor?.id ?? '',
+          }),
         ),
       )
       .orderBy('p.created_at', 'desc')
