@@ -17,10 +17,9 @@
  */
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
-import { mkdir, stat } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
-import { MAX_FRAMED_FILE_BYTES } from '../folders/content-frames.js';
 import type { FolderIndexRepository } from '../folders/folder-index.repository.js';
 import { deviceIdFor } from './core/device-id.js';
 import { FolderSync } from '../folders/folder-sync.js';
@@ -33,14 +32,9 @@ import type { MetadataStore } from '../storage/metadata/dialect.js';
 import { MetaRepository } from '../storage/metadata/meta.repository.js';
 import { SiteIdentityRepository } from '../storage/metadata/site-identity.repository.js';
 import { openSqliteStore } from '../storage/metadata/sqlite.js';
-import type { Op } from '../oplog/op.js';
 import type { OpLogRepository } from '../oplog/oplog.repository.js';
-import {
-  DeviceAccessError,
-  DeviceAuthError,
-  DeviceClient,
-  DeviceRequestError,
-} from './device-client.js';
+import { DeviceAccessError, DeviceAuthError, DeviceClient } from './device-client.js';
+import { DeviceUploads, type Totals } from './device-uploads.js';
 import type { DeviceCursor } from './device-schemas.js';
 import type { Reporter } from './reporter.js';
 
@@ -63,15 +57,8 @@ export interface DeviceReplicaOptions {
 
 const PUSH_BATCH = 1000;
 const PULL_BATCH = 1000;
-const UPLOAD_BATCH_BYTES = 16 * 1024 * 1024;
 
 export const DEVICE_DB = 'device.db';
-
-interface Totals {
-  ops: number;
-  files: number;
-  bytes: number;
-}
 
 export class DeviceReplica {
   private readonly oplog: OpLogRepository;
@@ -79,6 +66,7 @@ export class DeviceReplica {
   private readonly index: FolderIndexRepository;
   readonly folder: FolderSync;
   private readonly client: DeviceClient;
+  private readonly uploads: DeviceUploads;
   private cursor: DeviceCursor;
   private acked = 0;
   private caughtUp = false;
@@ -158,6 +146,7 @@ export class DeviceReplica {
       log: options.log,
       rescanIntervalMs: options.intervalMs,
     });
+    this.uploads = new DeviceUploads(this.client, this.folder, options.log, this.sent);
     this.changes.onOps((ops) => {
       if (ops.some((op) => op.origin === this.identity.id)) this.kickPush();
       if (ops.some((op) => op.origin !== this.identity.id)) this.folder.onRemoteChange();
@@ -312,83 +301,13 @@ export class DeviceReplica {
       const ops = await this.oplog.range(this.identity.id, this.acked, PUSH_BATCH);
       const last = ops[ops.length - 1];
       if (!last) break;
-      await this.uploadFor(ops);
+      await this.uploads.uploadFor(ops);
       const acked = await this.client.push(this.identity.id, ops);
       if (acked < last.seq) throw new Error(`the node acknowledged up to ${acked} only`);
       this.acked = acked;
       this.sent.ops += ops.length;
     }
     this.pushFailed = false;
-  }
-
-  /** Uploads the content of these operations that the node lacks. */
-  private async uploadFor(ops: readonly Op[]): Promise<void> {
-    const hashes = new Set<string>();
-    for (const op of ops) {
-      const b = op.body;
-      if (b.kind === 'file.put' && !b.deleted && b.entry === 'file' && b.hash !== null) {
-        hashes.add(b.hash);
-      }
-    }
-    if (hashes.size === 0) return;
-    const missing = await this.client.missing([...hashes]);
-    let batch: string[] = [];
-    let batchBytes = 0;
-    const large: { hash: string; file: string; size: number; received: number }[] = [];
-    for (const m of missing) {
-      const file = await this.folder.contentFor(m.hash);
-      const size = file === null ? null : ((await stat(file).catch(() => null))?.size ?? null);
-      // Gone or changed since: a later operation carries its new content.
-      if (file === null || size === null) continue;
-      if (size > MAX_FRAMED_FILE_BYTES || m.received > 0) {
-        large.push({ hash: m.hash, file, size, received: m.received });
-        continue;
-      }
-      batch.push(m.hash);
-      batchBytes += size;
-      if (batch.length >= 1000 || batchBytes >= UPLOAD_BATCH_BYTES) {
-        await this.uploadBatch(batch, batchBytes);
-        batch = [];
-        batchBytes = 0;
-      }
-    }
-    if (batch.length > 0) await this.uploadBatch(batch, batchBytes);
-    for (const item of large) await this.uploadLarge(item);
-  }
-
-  private async uploadBatch(hashes: readonly string[], bytes: number): Promise<void> {
-    const stored = await this.client.uploadBatch(hashes, (hash) => this.folder.contentFor(hash));
-    this.sent.files += stored;
-    this.sent.bytes += stored === hashes.length ? bytes : 0;
-  }
-
-  private async uploadLarge(item: {
-    hash: string;
-    file: string;
-    size: number;
-    received: number;
-  }): Promise<void> {
-    let offset = item.received > item.size ? 0 : item.received;
-    for (let attempt = 0; attempt < 2; attempt++) {
-      try {
-        await this.client.upload(item.hash, item.file, item.size, offset);
-        if (offset > 0) {
-          this.options.log.info({ hash: item.hash, resumedAt: offset }, 'upload resumed and done');
-        }
-        this.sent.files++;
-        this.sent.bytes += item.size - offset;
-        return;
-      } catch (error) {
-        const status = error instanceof DeviceRequestError ? error.status : null;
-        // 400: the file changed while it was read (a later operation carries the new content).
-        if (status === 400) return;
-        if (status !== 409) throw error;
-        // 409: the node holds another offset (or another upload runs): ask where to resume.
-        const [again] = await this.client.missing([item.hash]);
-        if (!again) return;
-        offset = again.received > item.size ? 0 : again.received;
-      }
-    }
   }
 
   // ---- pull -------------------------------------------------------------------------------

@@ -1,0 +1,104 @@
+/**
+ * The device's push, content first: before a batch of its operations goes to the node, the
+ * content the node lacks is uploaded — small files framed together in batches of up to 16 MiB,
+ * large ones (or ones the node already holds part of) streamed and resumed from the node's
+ * offset.
+ */
+import { stat } from 'node:fs/promises';
+import type { Logger } from 'pino';
+import { MAX_FRAMED_FILE_BYTES } from '../folders/content-frames.js';
+import type { FolderSync } from '../folders/folder-sync.js';
+import type { Op } from '../oplog/op.js';
+import { type DeviceClient, DeviceRequestError } from './device-client.js';
+
+const UPLOAD_BATCH_FILES = 1000;
+const UPLOAD_BATCH_BYTES = 16 * 1024 * 1024;
+
+/** What a device sent, counted for its summary lines. */
+export interface Totals {
+  ops: number;
+  files: number;
+  bytes: number;
+}
+
+interface LargeUpload {
+  readonly hash: string;
+  readonly file: string;
+  readonly size: number;
+  readonly received: number;
+}
+
+export class DeviceUploads {
+  constructor(
+    private readonly client: DeviceClient,
+    private readonly folder: FolderSync,
+    private readonly log: Logger,
+    /** Counted into: files and bytes stored at the node. */
+    private readonly sent: Totals,
+  ) {}
+
+  /** Uploads the content of these operations that the node lacks. */
+  async uploadFor(ops: readonly Op[]): Promise<void> {
+    const hashes = new Set<string>();
+    for (const op of ops) {
+      const b = op.body;
+      if (b.kind === 'file.put' && !b.deleted && b.entry === 'file' && b.hash !== null) {
+        hashes.add(b.hash);
+      }
+    }
+    if (hashes.size === 0) return;
+    const missing = await this.client.missing([...hashes]);
+    let batch: string[] = [];
+    let batchBytes = 0;
+    const large: LargeUpload[] = [];
+    for (const m of missing) {
+      const file = await this.folder.contentFor(m.hash);
+      const size = file === null ? null : ((await stat(file).catch(() => null))?.size ?? null);
+      // Gone or changed since: a later operation carries its new content.
+      if (file === null || size === null) continue;
+      if (size > MAX_FRAMED_FILE_BYTES || m.received > 0) {
+        large.push({ hash: m.hash, file, size, received: m.received });
+        continue;
+      }
+      batch.push(m.hash);
+      batchBytes += size;
+      if (batch.length >= UPLOAD_BATCH_FILES || batchBytes >= UPLOAD_BATCH_BYTES) {
+        await this.uploadBatch(batch, batchBytes);
+        batch = [];
+        batchBytes = 0;
+      }
+    }
+    if (batch.length > 0) await this.uploadBatch(batch, batchBytes);
+    for (const item of large) await this.uploadLarge(item);
+  }
+
+  private async uploadBatch(hashes: readonly string[], bytes: number): Promise<void> {
+    const stored = await this.client.uploadBatch(hashes, (hash) => this.folder.contentFor(hash));
+    this.sent.files += stored;
+    this.sent.bytes += stored === hashes.length ? bytes : 0;
+  }
+
+  private async uploadLarge(item: LargeUpload): Promise<void> {
+    let offset = item.received > item.size ? 0 : item.received;
+    for (let attempt = 0; attempt < 2; attempt++) {
+      try {
+        await this.client.upload(item.hash, item.file, item.size, offset);
+        if (offset > 0) {
+          this.log.info({ hash: item.hash, resumedAt: offset }, 'upload resumed and done');
+        }
+        this.sent.files++;
+        this.sent.bytes += item.size - offset;
+        return;
+      } catch (error) {
+        const status = error instanceof DeviceRequestError ? error.status : null;
+        // 400: the file changed while it was read (a later operation carries the new content).
+        if (status === 400) return;
+        if (status !== 409) throw error;
+        // 409: the node holds another offset (or another upload runs): ask where to resume.
+        const [again] = await this.client.missing([item.hash]);
+        if (!again) return;
+        offset = again.received > item.size ? 0 : again.received;
+      }
+    }
+  }
+}
