@@ -28,10 +28,9 @@ import { LiveFeed } from '../http/live-feed.js';
 import { defaultWebRoot } from '../http/web.js';
 import { createMetrics } from '../http/metrics.js';
 import { Faults } from '../faults/faults.js';
-import { BlobSync } from '../replication/blob-sync.js';
+import type { BlobSync } from '../replication/blob-sync.js';
 import { PeerVerifier } from '../replication/peer-auth.js';
 import { PeerRepository } from '../replication/peer.repository.js';
-import { Replicator } from '../replication/replicator.js';
 import { Agent } from '../http/undici-client.js';
 import type { AddressInfo } from 'node:net';
 import { connectSite, openSite, openSiteStore } from './site.js';
@@ -43,6 +42,7 @@ import { ClusterStatusBoard } from '../replication/cluster-status-board.js';
 import { MetaRepository } from '../storage/metadata/meta.repository.js';
 import { newDecodeLimiter } from '../pictures/images.js';
 import { openLibrary } from './library-parts.js';
+import { openReplication } from './replication-parts.js';
 import { VERSION } from '../version.js';
 import { createEvents } from '../events/index.js';
 import type { NodeIdentity } from './identity.js';
@@ -120,25 +120,22 @@ export async function startNode(
   const repairBytes = () => pictures.repairAllBytes().then(() => undefined);
   if (!shared) await repairBytes();
 
-  // Replication: only with a cluster key, which authenticates every peer request.
-  if (config.peers.length > 0 && config.clusterKey === undefined) {
-    throw new Error(
-      'Peers need a cluster key: give --cluster-key or MOSAIC_CLUSTER_KEY (the same on every node).',
-    );
-  }
   const faults = Faults.fromEnv(process.env);
   const agent = new Agent({ keepAliveTimeout: 10_000, connections: 32 });
   let selfUrl: string | null = null;
-  let replicator: Replicator | null = null;
   const live = new LiveFeed();
-  const blobSync = new BlobSync({
+  // Replication: only with a cluster key, which authenticates every peer request.
+  const { replicator, blobSync } = openReplication({
+    config,
     store,
-    pictures: pictureRepo,
-    service: pictures,
+    state,
+    identity,
+    peers,
+    pictures,
     blobs,
-    sources: () => replicator?.candidates() ?? [],
+    faults,
+    agent,
     log,
-    selfId: identity.id,
     // A replicated picture becomes visible only now: its facts are read from the bytes that
     // just arrived, then the web app is told again.
     onVisible: (id) => {
@@ -156,25 +153,6 @@ export async function startNode(
     },
   });
   blobSyncRef = blobSync;
-  if (config.clusterKey !== undefined) {
-    replicator = new Replicator({
-      selfId: identity.id,
-      selfName: identity.name,
-      key: config.clusterKey,
-      oplog,
-      changes,
-      peers,
-      faults,
-      agent,
-      log,
-      syncIntervalMs: config.syncIntervalMs,
-      onPeerUp: () => {
-        blobSync.scanMissing().catch((err: unknown) => {
-          log.warn({ err }, 'could not list the pictures whose bytes are missing');
-        });
-      },
-    });
-  }
   // Sign-in back-off is cluster-wide: outcomes go to every peer that is up.
   const loginFanout =
     replicator === null ? null : new LoginFanout(loginLimiter, () => replicator.reachable(), log);

@@ -1,0 +1,78 @@
+/**
+ * A node's link to its peers: the Replicator (push and anti-entropy pull of the op log, only
+ * with a cluster key, which authenticates every peer request) and BlobSync (the bytes of
+ * pictures whose operations arrived without them). Wired here for the composition root.
+ */
+import type { Logger } from 'pino';
+import type { BlobStore } from '../blobs/blob-store.js';
+import type { NodeConfig } from '../config/node-config.js';
+import type { Faults } from '../faults/faults.js';
+import type { Agent } from '../http/undici-client.js';
+import type { ReplicaState } from '../oplog/replica-state.js';
+import type { PictureService } from '../pictures/picture.service.js';
+import { BlobSync } from '../replication/blob-sync.js';
+import type { PeerRepository } from '../replication/peer.repository.js';
+import { Replicator } from '../replication/replicator.js';
+import type { MetadataStore } from '../storage/metadata/dialect.js';
+import type { NodeIdentity } from './identity.js';
+
+export interface ReplicationDeps {
+  readonly config: NodeConfig;
+  readonly store: MetadataStore;
+  readonly state: ReplicaState;
+  readonly identity: NodeIdentity;
+  readonly peers: PeerRepository;
+  readonly pictures: PictureService;
+  readonly blobs: BlobStore;
+  readonly faults: Faults;
+  readonly agent: Agent;
+  readonly log: Logger;
+  /** A replicated picture's bytes arrived: it may be shown now. */
+  readonly onVisible: (id: string) => void;
+}
+
+export interface Replication {
+  /** Null on a standalone node (no cluster key). */
+  readonly replicator: Replicator | null;
+  readonly blobSync: BlobSync;
+}
+
+export function openReplication(deps: ReplicationDeps): Replication {
+  const { config, identity, log } = deps;
+  if (config.peers.length > 0 && config.clusterKey === undefined) {
+    throw new Error(
+      'Peers need a cluster key: give --cluster-key or MOSAIC_CLUSTER_KEY (the same on every node).',
+    );
+  }
+  let replicator: Replicator | null = null;
+  const blobSync = new BlobSync({
+    store: deps.store,
+    pictures: deps.state.pictures,
+    service: deps.pictures,
+    blobs: deps.blobs,
+    sources: () => replicator?.candidates() ?? [],
+    log,
+    selfId: identity.id,
+    onVisible: deps.onVisible,
+  });
+  if (config.clusterKey !== undefined) {
+    replicator = new Replicator({
+      selfId: identity.id,
+      selfName: identity.name,
+      key: config.clusterKey,
+      oplog: deps.state.oplog,
+      changes: deps.state.changes,
+      peers: deps.peers,
+      faults: deps.faults,
+      agent: deps.agent,
+      log,
+      syncIntervalMs: config.syncIntervalMs,
+      onPeerUp: () => {
+        blobSync.scanMissing().catch((err: unknown) => {
+          log.warn({ err }, 'could not list the pictures whose bytes are missing');
+        });
+      },
+    });
+  }
+  return { replicator, blobSync };
+}
