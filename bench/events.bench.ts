@@ -21,7 +21,7 @@ import { join } from 'node:path';
 import sharp from 'sharp';
 import { buildMontage } from '../src/events/montage.js';
 import { writeSmallPhotoJpeg } from './lib/images.js';
-import { freePort, startBenchNode, type BenchNode } from './lib/nodes.js';
+import { freePort, meshArgs, startBenchNode, type BenchNode } from './lib/nodes.js';
 import { formatTable, median, percentile, round } from './lib/stats.js';
 
 const CREATES = 40;
@@ -127,18 +127,9 @@ async function main(): Promise<void> {
 
     const key = randomFillSync(Buffer.alloc(24)).toString('base64url');
     const ports = await Promise.all([0, 1, 2, 3].map(() => freePort()));
-    const argsFor = (i: number) => [
-      '--data',
-      join(dir, `node${i + 1}`),
-      '--port',
-      String(ports[i]),
-      '--name',
-      `n${i + 1}`,
-      '--cluster-key',
-      key,
-      ...ports.filter((_, j) => j !== i).flatMap((p) => ['--peer', `http://127.0.0.1:${p}`]),
-    ];
-    nodes.push(...(await Promise.all([0, 1, 2, 3].map((i) => startBenchNode(argsFor(i))))));
+    nodes.push(
+      ...(await Promise.all([0, 1, 2, 3].map((i) => startBenchNode(meshArgs(dir, ports, key, i))))),
+    );
     const n1 = nodes[0] as BenchNode;
     await waitConnected(nodes);
     await createEvent(n1, 'warm-up');

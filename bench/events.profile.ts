@@ -15,7 +15,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { writeSmallPhotoJpeg } from './lib/images.js';
-import { freePort, startBenchNode, type BenchNode } from './lib/nodes.js';
+import { freePort, meshArgs, startBenchNode, type BenchNode } from './lib/nodes.js';
 import { median, round } from './lib/stats.js';
 
 const PHOTOS = Number(process.env['PROFILE_PHOTOS'] ?? 30);
@@ -37,12 +37,13 @@ async function main(): Promise<void> {
     }
     const key = randomFillSync(Buffer.alloc(24)).toString('base64url');
     const ports = await Promise.all([0, 1, 2, 3].map(() => freePort()));
-    const argsFor = (i: number) => [
-      ...['--data', join(dir, `node${i + 1}`), '--port', String(ports[i]), '--name', `n${i + 1}`],
-      ...['--cluster-key', key, '--log-level', 'debug'],
-      ...ports.filter((_, j) => j !== i).flatMap((p) => ['--peer', `http://127.0.0.1:${p}`]),
-    ];
-    nodes.push(...(await Promise.all([0, 1, 2, 3].map((i) => startBenchNode(argsFor(i))))));
+    nodes.push(
+      ...(await Promise.all(
+        [0, 1, 2, 3].map((i) =>
+          startBenchNode([...meshArgs(dir, ports, key, i), '--log-level', 'debug']),
+        ),
+      )),
+    );
     let measuring = false;
     for (const [i, node] of nodes.entries()) {
       createInterface({ input: node.proc.stdout as NodeJS.ReadableStream }).on('line', (line) => {

@@ -22,7 +22,14 @@ import { mkdtemp, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { writeSmallPhotoJpeg } from './lib/images.js';
-import { freePort, peakRssMb, rssMb, startBenchNode, type BenchNode } from './lib/nodes.js';
+import {
+  freePort,
+  meshArgs,
+  peakRssMb,
+  rssMb,
+  startBenchNode,
+  type BenchNode,
+} from './lib/nodes.js';
 import { MB, formatTable, median, percentile, round, runPool } from './lib/stats.js';
 
 const LATENCY_UPLOADS = Math.max(2, Number(process.env['BENCH_LATENCY_UPLOADS'] ?? 200));
@@ -96,17 +103,8 @@ async function main(): Promise<void> {
     const key = randomBytes(24).toString('base64url');
     const ports = await Promise.all([0, 1, 2, 3].map(() => freePort()));
     const argsFor = (i: number) => [
-      '--data',
-      join(dir, `node${i + 1}`),
-      '--port',
-      String(ports[i]),
-      '--name',
-      `n${i + 1}`,
-      '--cluster-key',
-      key,
-      '--sync-interval-ms',
-      String(SYNC_INTERVAL_MS),
-      ...ports.filter((_, j) => j !== i).flatMap((p) => ['--peer', `http://127.0.0.1:${p}`]),
+      ...meshArgs(dir, ports, key, i),
+      ...['--sync-interval-ms', String(SYNC_INTERVAL_MS)],
     ];
     nodes.push(...(await Promise.all([0, 1, 2, 3].map((i) => startBenchNode(argsFor(i))))));
     const [n1, n2, n3, n4] = nodes as [BenchNode, BenchNode, BenchNode, BenchNode];

@@ -1,6 +1,7 @@
 /** Starting real node processes for the benches (the tests have their own harness). */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
+import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { nodeRuntimeEnv } from '../../src/cli/cluster.processes.js';
@@ -31,6 +32,31 @@ export async function freePort(): Promise<number> {
       });
     });
   });
+}
+
+/**
+ * The arguments of node `i` (0-based) of a full mesh on 127.0.0.1: data under `dir/node<i+1>`
+ * (or `dir/<prefix><i+1>`), named `n<i+1>`, every other port as a peer.
+ */
+export function meshArgs(
+  dir: string,
+  ports: readonly number[],
+  key: string,
+  i: number,
+  prefix = 'node',
+): string[] {
+  return [
+    ...[
+      '--data',
+      join(dir, `${prefix}${i + 1}`),
+      '--port',
+      String(ports[i]),
+      '--name',
+      `n${i + 1}`,
+    ],
+    ...['--cluster-key', key],
+    ...ports.filter((_, j) => j !== i).flatMap((p) => ['--peer', `http://127.0.0.1:${p}`]),
+  ];
 }
 
 /**
