@@ -1,9 +1,10 @@
 /**
  * Where a pull writes each remote path (FolderPull): the target on disk, or null when the path
  * is refused — not a safe relative path in NFC, or a parent that is not a real directory (a
- * symlink: parked, still needed, until the link goes; warned once per path). Every write
- * checks the parents again in the same tick as the write (folder-write.ts, inside-folder.ts):
- * this early check gives the refusal its clear reason before any content is fetched.
+ * symlink: parked, still needed, until the link goes; warned once per path). Each parent
+ * directory is checked once per pull, not once per file: every write checks the parents again
+ * in the same tick as the write (folder-write.ts, inside-folder.ts), so this early check only
+ * gives the refusal its clear reason before any content is fetched.
  */
 import { checkRelativePath, joinInside } from './core/index.js';
 import type { FolderFileRow } from './folder-index.repository.js';
@@ -13,6 +14,8 @@ import { assertParentsInside, UnsafePathError } from './inside-folder.js';
 export class PullTargets {
   /** Remote paths refused for a symlinked parent (warned once each). */
   private readonly refusedPaths = new Set<string>();
+  /** Parent directories found to be real directories during this pull. */
+  private readonly checkedParents = new Set<string>();
 
   constructor(private readonly deps: FolderSyncDeps) {}
 
@@ -20,9 +23,9 @@ export class PullTargets {
     return this.deps.config.id;
   }
 
-  /** A new pull. */
+  /** A new pull: every parent is checked again. */
   startPull(): void {
-    // Nothing kept between pulls yet.
+    this.checkedParents.clear();
   }
 
   /** The target on disk for a remote path, or null (refused and logged) when it is unsafe. */
@@ -36,9 +39,12 @@ export class PullTargets {
       return null;
     }
     const target = joinInside(this.deps.config.root, row.path);
+    const parent = row.path.slice(0, Math.max(0, row.path.lastIndexOf('/')));
+    if (this.checkedParents.has(parent)) return target;
     try {
       // Refused early with a clear reason (and checked again right before each write).
       assertParentsInside(this.deps.config.root, row.path);
+      this.checkedParents.add(parent);
     } catch (error) {
       if (!(error instanceof UnsafePathError)) throw error;
       // Parked (still needed) until the link goes: warned once per path, not at every pull.
