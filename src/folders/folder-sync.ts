@@ -137,7 +137,6 @@ export class FolderSync {
     this.recent.clear();
   }
 
-  /** A file here with this content, for a peer to fetch (null: none). */
   /** The block list of a content this node has indexed (for a peer's changed-block transfer). */
   blocksFor(hash: string): BlockList | null {
     const row = this.deps.index.findByHash(this.id, hash);
@@ -146,6 +145,7 @@ export class FolderSync {
       : null;
   }
 
+  /** A file here with this content, for a peer to fetch (null: none). */
   async contentFor(hash: string): Promise<string | null> {
     return (await this.local.find(this.id, this.root, hash))?.file ?? null;
   }
