@@ -13,7 +13,7 @@
  */
 import { join } from 'node:path';
 import { Limiter } from '../core/limiter.js';
-import { checkRelativePath, isConflictName, joinInside } from './core/index.js';
+import { isConflictName } from './core/index.js';
 import { MAX_FRAMED_FILE_BYTES, MAX_FRAMED_FILES } from './content-frames.js';
 import { diskState } from './disk-state.js';
 import type { FolderFileRow } from './folder-index.repository.js';
@@ -23,12 +23,12 @@ import { FolderWriter, matchesIndexed, type Wanted } from './folder-write.js';
 import { fetchLargeFromPeers } from './peer-fetch.js';
 import type { LocalContent } from './local-content.js';
 import { assertMarker, folderTmpDir, FolderMissingError } from './marker.js';
-import { assertParentsInside, UnsafePathError } from './inside-folder.js';
 import { span, timed } from './trace.js';
 import { SmallWrites } from './small-writes.js';
 import { FromThisDisk } from './from-this-disk.js';
 import { UnobtainableCopies } from './unobtainable-copies.js';
 import { PullStalls } from './pull-stalls.js';
+import { PullTargets } from './pull-targets.js';
 
 const NEED_PAGE = 2000;
 /** The most bytes of small files asked for in one request. */
@@ -51,8 +51,8 @@ export interface PullHost {
 
 export class FolderPull {
   private readonly io = new Limiter(16);
-  /** Remote paths refused for a symlinked parent (warned once each). */
-  private readonly refusedPaths = new Set<string>();
+  /** Where each remote path lands on disk, or null when it is refused (pull-targets.ts). */
+  private readonly targets: PullTargets;
   /** Needed files the last pull could not bring, and why (logged, retried with back-off). */
   private readonly stalls: PullStalls;
   /** Conflict copies whose content every peer lacks (unobtainable-copies.ts). */
@@ -75,6 +75,7 @@ export class FolderPull {
     private readonly host: PullHost,
   ) {
     this.unobtainable = new UnobtainableCopies(deps);
+    this.targets = new PullTargets(deps);
     this.stalls = new PullStalls(deps.config.id, deps.log, () => {
       host.kick({ pull: true });
     });
@@ -128,6 +129,7 @@ export class FolderPull {
 
   private async pullAll(): Promise<void> {
     await this.writer.sweepLinkedTmp();
+    this.targets.startPull();
     this.stalls.startPull();
     this.unobtainable.startPull();
     this.writer.startPull();
@@ -204,37 +206,9 @@ export class FolderPull {
     await this.writer.flush();
   }
 
-  /** The target on disk for a remote path, or null (refused and logged) when it is unsafe. */
-  private targetOf(row: FolderFileRow): string | null {
-    const check = checkRelativePath(row.path);
-    if (!check.ok || check.path !== row.path) {
-      this.deps.log.warn(
-        { folder: this.id, path: row.path, reason: check.ok ? 'not NFC' : check.reason },
-        'remote path refused',
-      );
-      return null;
-    }
-    const target = joinInside(this.deps.config.root, row.path);
-    try {
-      // Refused early with a clear reason (and checked again right before each write).
-      assertParentsInside(this.deps.config.root, row.path);
-    } catch (error) {
-      if (!(error instanceof UnsafePathError)) throw error;
-      // Parked (still needed) until the link goes: warned once per path, not at every pull.
-      const level = this.refusedPaths.has(row.path) ? 'debug' : 'warn';
-      this.refusedPaths.add(row.path);
-      this.deps.log[level](
-        { folder: this.id, path: row.path, reason: error.reason },
-        'remote path refused: it would leave the folder through a symbolic link',
-      );
-      return null;
-    }
-    return target;
-  }
-
   /** A directory or a deletion. */
   private async applyOne(row: FolderFileRow): Promise<void> {
-    const target = this.targetOf(row);
+    const target = this.targets.of(row);
     if (target === null) return;
     await assertMarker(this.deps.config.root, this.id);
     await this.guarded(row, async () => {
@@ -271,7 +245,7 @@ export class FolderPull {
       rows.map((row) =>
         this.io.run(() =>
           this.guarded(row, async () => {
-            const target = this.targetOf(row);
+            const target = this.targets.of(row);
             if (target === null || row.hash === null) return;
             // Something indexed there must still be as indexed before content is fetched for
             // it (`place` checks again, and alone when nothing was there).

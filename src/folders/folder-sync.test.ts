@@ -7,7 +7,8 @@ import { describe, expect, it } from 'vitest';
 import { type Db } from '../db/database.js';
 import { OpLogRepository } from '../oplog/oplog.repository.js';
 import { FolderIndexRepository } from './folder-index.repository.js';
-import { FolderSync, hintedDirs } from './folder-sync.js';
+import { FolderSync } from './folder-sync.js';
+import { hintedDirs } from './local-changes.js';
 import { ensureMarker, folderTrashDir } from './marker.js';
 
 let base: string;

@@ -10,18 +10,18 @@
  * forgets the round's `folder_applying` entries (see docs/architecture.md, "Folder sync").
  */
 import { randomUUID } from 'node:crypto';
-import { linkSync, unlinkSync } from 'node:fs';
-import { link, lstat, mkdir, readdir, rename, rm, rmdir, unlink, utimes } from 'node:fs/promises';
+import { lstat, mkdir, readdir, rename, rm, rmdir, utimes } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { fsyncDir } from '../core/fsync.js';
 import { conflictName, joinInside } from './core/index.js';
 import { diskState } from './disk-state.js';
-import { diskDiffers } from './folder-apply.js';
 import type { FolderFileRow } from './folder-index.repository.js';
 import type { FolderSyncDeps } from './folder-sync.js';
 import { folderTmpDir, folderTrashDir } from './marker.js';
 import { assertParentsInside, makeDirsInside } from './inside-folder.js';
-import { span } from './trace.js';
+import { linkNoReplace, linkNoReplaceSync, mtimeSeconds } from './link-no-replace.js';
+import { matchesIndexed, WriteRecords } from './write-records.js';
+
+export { matchesIndexed } from './write-records.js';
 
 /** The suffix of a small file's temp file (`<hash>.<uuid>.small`): never resumed, swept. */
 export const SMALL_TMP = '.small';
@@ -41,26 +41,19 @@ export interface WriterHost {
 }
 
 export class FolderWriter {
-  /** Disk states written but not recorded yet, and directories to fsync (see flushRecords). */
-  private records: FolderFileRow[] = [];
-  private trashed: { hash: string; file: string }[] = [];
-  /** Trashed files taken back out of the trash (see fromThisDisk), to forget at the flush. */
-  private untrashedFiles: string[] = [];
-  private readonly dirsToSync = new Set<string>();
+  /** Disk states written, trash, directories to fsync: recorded at each flush. */
+  private readonly records: WriteRecords;
   /** Directories known to exist during a pull (saves a mkdir per file). */
   private readonly madeDirs = new Set<string>();
   /** Files placed by the current pull (progress resets the back-off). */
   placed = 0;
-  /**
-   * Files this node wrote (or removed) and recorded lately, as recorded: the watcher's events
-   * for them are not news if the disk still says so (`notOwnWrites`). Bounded.
-   */
-  private readonly written = new Map<string, Recorded>();
 
   constructor(
     private readonly deps: FolderSyncDeps,
     private readonly host: WriterHost,
-  ) {}
+  ) {
+    this.records = new WriteRecords(deps);
+  }
 
   private get id(): string {
     return this.deps.config.id;
@@ -74,12 +67,12 @@ export class FolderWriter {
 
   /** A directory whose entries changed, fsynced before the next records. */
   syncDirLater(dir: string): void {
-    this.dirsToSync.add(dir);
+    this.records.syncDirLater(dir);
   }
 
   /** A trashed file taken back out of the trash: forgotten with the next records. */
   untrashed(file: string): void {
-    this.untrashedFiles.push(file);
+    this.records.untrashed(file);
   }
 
   /**
@@ -118,8 +111,8 @@ export class FolderWriter {
       assertParentsInside(this.root, row.path, false);
       if (linkNoReplaceSync(tmp, target)) {
         this.placed++;
-        this.dirsToSync.add(dirname(target));
-        this.record(row, info, hash);
+        this.records.syncDirLater(dirname(target));
+        this.records.record(row, info, hash);
         return;
       }
     }
@@ -143,7 +136,7 @@ export class FolderWriter {
         await this.lostRace(row, tmp, 'saved here while being replaced; rescanning it');
         return;
       }
-      if (row.localHash !== null) this.trashed.push({ hash: row.localHash, file: aside });
+      if (row.localHash !== null) this.records.trashed(row.localHash, aside);
     }
     // 3. Same tick as the link: no symlinked parent can have been followed (inside-folder.ts).
     assertParentsInside(this.root, row.path, false);
@@ -152,8 +145,8 @@ export class FolderWriter {
       return;
     }
     this.placed++;
-    this.dirsToSync.add(dirname(target));
-    this.record(row, info, hash);
+    this.records.syncDirLater(dirname(target));
+    this.records.record(row, info, hash);
   }
 
   private async lostRace(row: FolderFileRow, tmp: string, reason: string): Promise<void> {
@@ -229,9 +222,9 @@ export class FolderWriter {
         this.host.kick({ hints: [row.path] });
         return;
       }
-      if (row.localHash !== null) this.trashed.push({ hash: row.localHash, file: aside });
+      if (row.localHash !== null) this.records.trashed(row.localHash, aside);
     }
-    this.record(row, null, null);
+    this.records.record(row, null, null);
   }
 
   async makeDir(row: FolderFileRow, target: string): Promise<void> {
@@ -239,7 +232,7 @@ export class FolderWriter {
     if (existing && !existing.isDirectory()) await this.trash(row.path, target, row.localHash);
     await makeDirsInside(this.root, row.path);
     this.madeDirs.add(row.path);
-    this.record(row, await diskState(target), null);
+    this.records.record(row, await diskState(target), null);
   }
 
   private async trash(path: string, target: string, hash: string | null): Promise<void> {
@@ -248,7 +241,7 @@ export class FolderWriter {
     assertParentsInside(this.root, path, false);
     await rename(target, file);
     // Recorded with the page's other rows (one transaction), like the disk states.
-    if (hash !== null) this.trashed.push({ hash, file });
+    if (hash !== null) this.records.trashed(hash, file);
   }
 
   /** A fresh trash path for `path` (its directory made): `.mosaic/trash/<time>/<path>.<id>`. */
@@ -263,183 +256,22 @@ export class FolderWriter {
     return file;
   }
 
-  /** The disk now holds the row's version. */
+  /** The disk now holds the row's version (recorded at the next flush). */
   record(
     row: FolderFileRow,
     info: { size: number; mtimeMs: number; ino: number } | null,
     hash: string | null,
   ): void {
-    this.records.push({
-      ...row,
-      need: false,
-      localSize: info && row.kind === 'file' ? info.size : info ? 0 : null,
-      localMtimeMs: info ? Math.floor(info.mtimeMs) : null,
-      localInode: info ? info.ino : null,
-      localHash: hash,
-      localVv: info ? row.vv : null,
-    });
+    this.records.record(row, info, hash);
   }
 
-  /**
-   * Makes what was written durable, then records it: one fsync per directory touched and one
-   * transaction per page, not per file (a crash in between leaves files the next scan finds
-   * identical to their version, so they merge without a conflict).
-   */
-  async flush(applied: readonly string[] = []): Promise<void> {
-    await this.deps.beforeRecord?.();
-    const dirs = [...this.dirsToSync];
-    this.dirsToSync.clear();
-    const endSync = span('flush.fsyncDirs', dirs.length);
-    await Promise.all(dirs.map((d) => fsyncDir(d).catch(() => undefined)));
-    endSync();
-    const rows = this.records;
-    const trashed = this.trashed;
-    const untrashed = this.untrashedFiles;
-    this.records = [];
-    this.trashed = [];
-    this.untrashedFiles = [];
-    const { index } = this.deps;
-    const endCommit = span('flush.commit', rows.length);
-    // One transaction: the disk states, the trash and the round's applying versions together.
-    const endGate = span('flush.gate');
-    await index.transaction(() => {
-      endGate();
-      index.trash.record(this.id, trashed, untrashed, Date.now());
-      index.upsertMany(rows.map((row) => this.onCurrentVersion(row)));
-      index.versions.doneApplying(this.id, applied);
-    });
-    endCommit();
-    for (const row of rows) {
-      if (row.kind !== 'file') continue;
-      if (this.written.size >= MAX_WRITTEN) this.written.clear();
-      this.written.set(row.path, {
-        localSize: row.localSize,
-        localMtimeMs: row.localMtimeMs,
-        localInode: row.localInode,
-        localHash: row.localHash,
-        kind: row.kind,
-      });
-    }
+  /** Makes what was written durable, then records it (WriteRecords.flush). */
+  flush(applied: readonly string[] = []): Promise<void> {
+    return this.records.flush(applied);
   }
 
-  /**
-   * The watcher's hinted paths less the files this node itself just wrote or removed and
-   * recorded, when the disk still holds exactly that (one lstat each; a directory listing and a
-   * look at every file beside it saved). Anything else, a save since included, stays a hint.
-   */
-  async notOwnWrites(hints: ReadonlySet<string>): Promise<Set<string>> {
-    const rest = new Set<string>();
-    for (const path of hints) {
-      const recorded = this.written.get(path);
-      if (recorded === undefined) {
-        rest.add(path);
-        continue;
-      }
-      this.written.delete(path);
-      const target = joinInside(this.root, path);
-      const info = await diskState(target).catch(() => undefined);
-      if (info === undefined || !matchesIndexed(recorded, info)) rest.add(path);
-    }
-    return rest;
+  /** The watcher's hinted paths less this node's own recorded writes (WriteRecords). */
+  notOwnWrites(hints: ReadonlySet<string>): Promise<Set<string>> {
+    return this.records.notOwnWrites(hints);
   }
-
-  /**
-   * A disk state recorded against the version it was written for. If a newer version of the
-   * path arrived meanwhile (ops are received while a pull runs), that version stays, with this
-   * disk state, and still needed if the disk does not hold it: a stale snapshot must never
-   * overwrite it. Call inside the recording transaction.
-   */
-  private onCurrentVersion(recorded: FolderFileRow): FolderFileRow {
-    const current = this.deps.index.get(this.id, recorded.path);
-    if (current === undefined) return recorded;
-    const same =
-      current.hlc === recorded.hlc &&
-      current.hash === recorded.hash &&
-      current.deleted === recorded.deleted &&
-      current.kind === recorded.kind;
-    // Even the same version may have a wider vector now (a losing sibling arrived meanwhile).
-    const disk: FolderFileRow = {
-      ...current,
-      ...(same ? { blockSize: recorded.blockSize, blocks: recorded.blocks } : {}),
-      localSize: recorded.localSize,
-      localMtimeMs: recorded.localMtimeMs,
-      localInode: recorded.localInode,
-      localHash: recorded.localHash,
-      localVv: same && recorded.localVv !== null ? current.vv : recorded.localVv,
-    };
-    return { ...disk, need: diskDiffers(disk) };
-  }
-}
-
-/** Files recorded lately, at most (notOwnWrites); beyond, the memory is dropped. */
-const MAX_WRITTEN = 50_000;
-
-type Recorded = Pick<
-  FolderFileRow,
-  'kind' | 'localSize' | 'localMtimeMs' | 'localInode' | 'localHash'
->;
-
-/**
- * Whether the disk (`info`, from lstat, null when nothing is there) still holds what the index
- * says was there when it was last scanned or written: only then may a remote change replace it.
- */
-export function matchesIndexed(
-  row: Recorded,
-  info: { size: number; mtimeMs: number; ino: number; isDirectory(): boolean } | null,
-): boolean {
-  if (row.localInode === null && row.localSize === null) return info === null || info.isDirectory();
-  if (info === null) return false;
-  if (row.kind === 'dir' && row.localHash === null) return info.isDirectory();
-  return (
-    info.size === row.localSize &&
-    Math.floor(info.mtimeMs) === row.localMtimeMs &&
-    info.ino === row.localInode
-  );
-}
-
-/**
- * `linkNoReplace` in two calls made here (a small file's place, see FolderPull.writeTmp); false
- * when `to` is taken, or when this file system has no hard links (then the caller goes the long
- * way, which ends in `linkNoReplace`).
- */
-function linkNoReplaceSync(from: string, to: string): boolean {
-  try {
-    linkSync(from, to);
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    if (
-      ['EEXIST', 'EPERM', 'ENOTSUP', 'EOPNOTSUPP', 'ENOSYS', 'EXDEV', 'EMLINK'].includes(code ?? '')
-    )
-      return false;
-    throw error;
-  }
-  unlinkSync(from);
-  return true;
-}
-
-/**
- * Puts `from` at `to` only if nothing is at `to` (a hard link fails with EEXIST), then removes
- * `from`; false when `to` was taken. On a file system without hard links: a rename right after a
- * check that `to` is free.
- */
-async function linkNoReplace(from: string, to: string): Promise<boolean> {
-  try {
-    await link(from, to);
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    if (code === 'EEXIST') return false;
-    if (!['EPERM', 'ENOTSUP', 'EOPNOTSUPP', 'ENOSYS', 'EXDEV', 'EMLINK'].includes(code ?? '')) {
-      throw error;
-    }
-    if ((await diskState(to)) !== null) return false;
-    await rename(from, to);
-    return true;
-  }
-  await unlink(from);
-  return true;
-}
-
-/** Half a millisecond up: seconds as a double must not round below the recorded millisecond. */
-export function mtimeSeconds(mtimeMs: number): number {
-  return (mtimeMs + 0.5) / 1000;
 }

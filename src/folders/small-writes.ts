@@ -31,7 +31,8 @@ import {
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { diskStateOf, type DiskState } from './disk-state.js';
-import { mtimeSeconds, SMALL_TMP, type Wanted } from './folder-write.js';
+import { SMALL_TMP, type Wanted } from './folder-write.js';
+import { mtimeSeconds } from './link-no-replace.js';
 import { folderTmpDir } from './marker.js';
 import { span } from './trace.js';
 

@@ -1,0 +1,54 @@
+/**
+ * Putting a file at a path only if nothing is there (a hard link fails with EEXIST), and the
+ * mtime a written file is given: the primitives of FolderWriter.place and small-writes.ts.
+ */
+import { linkSync, unlinkSync } from 'node:fs';
+import { link, rename, unlink } from 'node:fs/promises';
+import { diskState } from './disk-state.js';
+
+/**
+ * `linkNoReplace` in two calls made here (a small file's place, see FolderPull.writeTmp); false
+ * when `to` is taken, or when this file system has no hard links (then the caller goes the long
+ * way, which ends in `linkNoReplace`).
+ */
+export function linkNoReplaceSync(from: string, to: string): boolean {
+  try {
+    linkSync(from, to);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (
+      ['EEXIST', 'EPERM', 'ENOTSUP', 'EOPNOTSUPP', 'ENOSYS', 'EXDEV', 'EMLINK'].includes(code ?? '')
+    )
+      return false;
+    throw error;
+  }
+  unlinkSync(from);
+  return true;
+}
+
+/**
+ * Puts `from` at `to` only if nothing is at `to` (a hard link fails with EEXIST), then removes
+ * `from`; false when `to` was taken. On a file system without hard links: a rename right after a
+ * check that `to` is free.
+ */
+export async function linkNoReplace(from: string, to: string): Promise<boolean> {
+  try {
+    await link(from, to);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'EEXIST') return false;
+    if (!['EPERM', 'ENOTSUP', 'EOPNOTSUPP', 'ENOSYS', 'EXDEV', 'EMLINK'].includes(code ?? '')) {
+      throw error;
+    }
+    if ((await diskState(to)) !== null) return false;
+    await rename(from, to);
+    return true;
+  }
+  await unlink(from);
+  return true;
+}
+
+/** Half a millisecond up: seconds as a double must not round below the recorded millisecond. */
+export function mtimeSeconds(mtimeMs: number): number {
+  return (mtimeMs + 0.5) / 1000;
+}

@@ -1,0 +1,104 @@
+/**
+ * A pull checks each parent directory once (pull-targets.ts); every write checks again in the
+ * same tick. A directory swapped for a symlink after its check, in the middle of a pull, must
+ * never be written through: the files under it stay needed, nothing lands outside the folder.
+ */
+import { createHash } from 'node:crypto';
+import { mkdir, readdir, rename, symlink } from 'node:fs/promises';
+import { join } from 'node:path';
+import pino from 'pino';
+import { describe, expect, it } from 'vitest';
+import { HybridClock } from '../core/hlc.js';
+import { type Db } from '../db/database.js';
+import type { ContentSource } from './content-source.js';
+import { FolderIndexRepository } from './folder-index.repository.js';
+import { FolderSync } from './folder-sync.js';
+import { ensureMarker } from './marker.js';
+import { folderChangeLog, localOf, useTempDb } from './testing.js';
+
+const SELF = 'aaaaaaaaaaaaaaa1';
+const PEER = 'aaaaaaaaaaaaaaa2';
+
+let base: string;
+let db: Db;
+
+useTempDb('mosaic-pull-targets-', (b, d) => {
+  base = b;
+  db = d;
+});
+
+const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
+
+/** A peer that holds one content (a stand-in for PeerClient: this is the unit tier). */
+function peerWith(content: Buffer): ContentSource {
+  return {
+    baseUrl: 'http://peer.invalid',
+    folderBlocks: () => Promise.resolve(null),
+    folderContent: () => Promise.resolve(null),
+    folderContents: async function* (_folder, wanted) {
+      for (const w of wanted)
+        yield { hash: w.hash, data: w.hash === sha(content) ? content : null };
+      await Promise.resolve();
+    },
+  };
+}
+
+describe('a parent directory swapped for a symlink during a pull', () => {
+  it('is never written through, though it was checked earlier in the same pull', async () => {
+    const root = join(base, 'folder');
+    const outside = join(base, 'outside');
+    await mkdir(join(root, 'a'), { recursive: true });
+    await mkdir(outside);
+    await ensureMarker(root, 'folder');
+    // Same content: `a/x` and `a/y` go in two rounds of one pull (one file per content at once).
+    const content = Buffer.from('the same bytes for both');
+    const index = new FolderIndexRepository(localOf(db));
+    const changes = folderChangeLog(db, SELF, index);
+    let swapped = false;
+    const sync = new FolderSync({
+      config: { id: 'folder', root },
+      index,
+      changes,
+      selfId: SELF,
+      selfName: 'n1',
+      sources: () => [peerWith(content)],
+      log: pino({ level: 'silent' }),
+      beforeReplace: async () => {
+        if (swapped) return;
+        swapped = true;
+        await rename(join(root, 'a'), join(base, 'a-moved'));
+        await symlink(outside, join(root, 'a'));
+      },
+    });
+    try {
+      await sync.syncNow();
+      const clock = new HybridClock(PEER);
+      await changes.receive(
+        ['a/x.txt', 'a/y.txt'].map((path, i) => ({
+          origin: PEER,
+          seq: i + 1,
+          hlc: clock.next(),
+          body: {
+            kind: 'file.put' as const,
+            folder: 'folder',
+            path,
+            entry: 'file' as const,
+            deleted: false,
+            hash: sha(content),
+            size: content.length,
+            mtimeMs: 1_700_000_000_000,
+            vv: { [PEER]: i + 1 },
+            originName: 'n2',
+          },
+        })),
+      );
+      await sync.syncNow();
+      expect(swapped).toBe(true);
+      expect(await readdir(outside)).toEqual([]);
+      expect(index.get('folder', 'a/x.txt')?.need).toBe(true);
+      expect(index.get('folder', 'a/y.txt')?.need).toBe(true);
+    } finally {
+      await sync.close();
+    }
+  });
+});

@@ -1,0 +1,182 @@
+/**
+ * What a pull wrote, recorded (FolderWriter's bookkeeping): the disk states written but not
+ * recorded yet, the files moved into or out of the trash, the directories whose entries changed;
+ * `flush` makes them durable (one fsync per touched directory) and records them in one
+ * transaction with the round's `folder_applying` entries. Also remembers what this node wrote
+ * lately, so that the watcher's events for it are no news (`notOwnWrites`).
+ */
+import { fsyncDir } from '../core/fsync.js';
+import { joinInside } from './core/index.js';
+import { diskState } from './disk-state.js';
+import { diskDiffers } from './folder-apply.js';
+import type { FolderFileRow } from './folder-index.repository.js';
+import type { FolderSyncDeps } from './folder-sync.js';
+import { span } from './trace.js';
+
+export class WriteRecords {
+  /** Disk states written but not recorded yet, and directories to fsync (see flush). */
+  private records: FolderFileRow[] = [];
+  private trashedFiles: { hash: string; file: string }[] = [];
+  /** Trashed files taken back out of the trash (see fromThisDisk), to forget at the flush. */
+  private untrashedFiles: string[] = [];
+  private readonly dirsToSync = new Set<string>();
+  /**
+   * Files this node wrote (or removed) and recorded lately, as recorded: the watcher's events
+   * for them are not news if the disk still says so (`notOwnWrites`). Bounded.
+   */
+  private readonly written = new Map<string, Recorded>();
+
+  constructor(private readonly deps: FolderSyncDeps) {}
+
+  private get id(): string {
+    return this.deps.config.id;
+  }
+
+  /** A directory whose entries changed, fsynced before the next records. */
+  syncDirLater(dir: string): void {
+    this.dirsToSync.add(dir);
+  }
+
+  /** A file moved into the trash, remembered by hash with the next records. */
+  trashed(hash: string, file: string): void {
+    this.trashedFiles.push({ hash, file });
+  }
+
+  /** A trashed file taken back out of the trash: forgotten with the next records. */
+  untrashed(file: string): void {
+    this.untrashedFiles.push(file);
+  }
+
+  /** The disk now holds the row's version. */
+  record(
+    row: FolderFileRow,
+    info: { size: number; mtimeMs: number; ino: number } | null,
+    hash: string | null,
+  ): void {
+    this.records.push({
+      ...row,
+      need: false,
+      localSize: info && row.kind === 'file' ? info.size : info ? 0 : null,
+      localMtimeMs: info ? Math.floor(info.mtimeMs) : null,
+      localInode: info ? info.ino : null,
+      localHash: hash,
+      localVv: info ? row.vv : null,
+    });
+  }
+
+  /**
+   * Makes what was written durable, then records it: one fsync per directory touched and one
+   * transaction per page, not per file (a crash in between leaves files the next scan finds
+   * identical to their version, so they merge without a conflict).
+   */
+  async flush(applied: readonly string[] = []): Promise<void> {
+    await this.deps.beforeRecord?.();
+    const dirs = [...this.dirsToSync];
+    this.dirsToSync.clear();
+    const endSync = span('flush.fsyncDirs', dirs.length);
+    await Promise.all(dirs.map((d) => fsyncDir(d).catch(() => undefined)));
+    endSync();
+    const rows = this.records;
+    const trashed = this.trashedFiles;
+    const untrashed = this.untrashedFiles;
+    this.records = [];
+    this.trashedFiles = [];
+    this.untrashedFiles = [];
+    const { index } = this.deps;
+    const endCommit = span('flush.commit', rows.length);
+    // One transaction: the disk states, the trash and the round's applying versions together.
+    const endGate = span('flush.gate');
+    await index.transaction(() => {
+      endGate();
+      index.trash.record(this.id, trashed, untrashed, Date.now());
+      index.upsertMany(rows.map((row) => this.onCurrentVersion(row)));
+      index.versions.doneApplying(this.id, applied);
+    });
+    endCommit();
+    for (const row of rows) {
+      if (row.kind !== 'file') continue;
+      if (this.written.size >= MAX_WRITTEN) this.written.clear();
+      this.written.set(row.path, {
+        localSize: row.localSize,
+        localMtimeMs: row.localMtimeMs,
+        localInode: row.localInode,
+        localHash: row.localHash,
+        kind: row.kind,
+      });
+    }
+  }
+
+  /**
+   * The watcher's hinted paths less the files this node itself just wrote or removed and
+   * recorded, when the disk still holds exactly that (one lstat each; a directory listing and a
+   * look at every file beside it saved). Anything else, a save since included, stays a hint.
+   */
+  async notOwnWrites(hints: ReadonlySet<string>): Promise<Set<string>> {
+    const rest = new Set<string>();
+    for (const path of hints) {
+      const recorded = this.written.get(path);
+      if (recorded === undefined) {
+        rest.add(path);
+        continue;
+      }
+      this.written.delete(path);
+      const target = joinInside(this.deps.config.root, path);
+      const info = await diskState(target).catch(() => undefined);
+      if (info === undefined || !matchesIndexed(recorded, info)) rest.add(path);
+    }
+    return rest;
+  }
+
+  /**
+   * A disk state recorded against the version it was written for. If a newer version of the
+   * path arrived meanwhile (ops are received while a pull runs), that version stays, with this
+   * disk state, and still needed if the disk does not hold it: a stale snapshot must never
+   * overwrite it. Call inside the recording transaction.
+   */
+  private onCurrentVersion(recorded: FolderFileRow): FolderFileRow {
+    const current = this.deps.index.get(this.id, recorded.path);
+    if (current === undefined) return recorded;
+    const same =
+      current.hlc === recorded.hlc &&
+      current.hash === recorded.hash &&
+      current.deleted === recorded.deleted &&
+      current.kind === recorded.kind;
+    // Even the same version may have a wider vector now (a losing sibling arrived meanwhile).
+    const disk: FolderFileRow = {
+      ...current,
+      ...(same ? { blockSize: recorded.blockSize, blocks: recorded.blocks } : {}),
+      localSize: recorded.localSize,
+      localMtimeMs: recorded.localMtimeMs,
+      localInode: recorded.localInode,
+      localHash: recorded.localHash,
+      localVv: same && recorded.localVv !== null ? current.vv : recorded.localVv,
+    };
+    return { ...disk, need: diskDiffers(disk) };
+  }
+}
+
+/** Files recorded lately, at most (notOwnWrites); beyond, the memory is dropped. */
+const MAX_WRITTEN = 50_000;
+
+type Recorded = Pick<
+  FolderFileRow,
+  'kind' | 'localSize' | 'localMtimeMs' | 'localInode' | 'localHash'
+>;
+
+/**
+ * Whether the disk (`info`, from lstat, null when nothing is there) still holds what the index
+ * says was there when it was last scanned or written: only then may a remote change replace it.
+ */
+export function matchesIndexed(
+  row: Recorded,
+  info: { size: number; mtimeMs: number; ino: number; isDirectory(): boolean } | null,
+): boolean {
+  if (row.localInode === null && row.localSize === null) return info === null || info.isDirectory();
+  if (info === null) return false;
+  if (row.kind === 'dir' && row.localHash === null) return info.isDirectory();
+  return (
+    info.size === row.localSize &&
+    Math.floor(info.mtimeMs) === row.localMtimeMs &&
+    info.ino === row.localInode
+  );
+}
