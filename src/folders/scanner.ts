@@ -258,7 +258,7 @@ class Scan {
       this.hasher(abs, {
         blockSize: blockSizeFor(size, row?.blockSize),
         sizeHint: size,
-        ...(this.o.keepContentUpTo === undefined ? {} : { keepUpTo: this.o.keepContentUpTo }),
+        ...(this.o.keep === undefined ? {} : { keep: this.o.keep }),
       }),
     );
     // A small file was read with direct calls (hashFile): looked at again the same way.
@@ -286,7 +286,6 @@ class Scan {
       inode,
       blockSize: hashed.blockSize,
       blocks: hashed.blocks,
-      ...(hashed.content === undefined ? {} : { content: hashed.content }),
     };
     return { change, below: 'orphans' };
   }
