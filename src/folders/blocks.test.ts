@@ -162,6 +162,12 @@ describe('hashFile of a small file (direct calls, issue 16)', () => {
       const hashed = await hashFile(file, { sizeHint: bytes.length });
       expect(hashed.hash).toBe(sha(bytes).toString('hex'));
       expect(hashed.size).toBe(bytes.length);
+      expect(hashed.blocks).toEqual(bytes.length === 0 ? Buffer.alloc(0) : sha(bytes));
+      // Many blocks (a small block size, as tests use): the same list as the streaming path's.
+      const small = { blockSize: 1024 };
+      expect(await hashFile(file, { ...small, sizeHint: bytes.length })).toEqual(
+        await hashFile(file, small),
+      );
     }
   });
 });

@@ -6,7 +6,7 @@
  *
  * Block hashes are stored concatenated: block i is bytes [32 i, 32 i + 32) of `blocks`.
  */
-import { createHash } from 'node:crypto';
+import { createHash, hash } from 'node:crypto';
 import { closeSync, constants, fstatSync, openSync, readSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 
@@ -211,19 +211,21 @@ function hashSmallFile(
       if (size === info.size) break;
     }
     const content = buffer.subarray(0, size);
+    // One-shot digests (no Hash object, whose native context lives until a GC). A file of one
+    // block (any small one: blocks are 128 KiB at least) is hashed once: its block is all of it.
+    const whole = hash('sha256', content, 'buffer');
     const blocks: Buffer[] = [];
-    for (let at = 0; at < size; at += blockSize) {
-      blocks.push(
-        createHash('sha256')
-          .update(content.subarray(at, at + blockSize))
-          .digest(),
-      );
+    if (size > 0 && size <= blockSize) blocks.push(whole);
+    else {
+      for (let at = 0; at < size; at += blockSize) {
+        blocks.push(hash('sha256', content.subarray(at, at + blockSize), 'buffer'));
+      }
     }
     const hashed = {
-      hash: createHash('sha256').update(content).digest('hex'),
+      hash: whole.toString('hex'),
       size,
       blockSize,
-      blocks: Buffer.concat(blocks),
+      blocks: blocks.length === 1 ? (blocks[0] as Buffer) : Buffer.concat(blocks),
     };
     if (size <= (options.keep?.maxFileBytes ?? -1)) options.keep?.put(hashed.hash, content);
     return hashed;
