@@ -9,7 +9,7 @@
  * hundred bytes of its own, which ten thousand tiny files would make the larger part); files
  * above `maxFileBytes` are not kept.
  * Short-lived: an entry goes after `keepMs` (peers ask within a second or two; after a burst the
- * node should not hold 16 MiB for nothing while it idles). One per folder, so a folder's content
+ * node should not hold 8 MiB for nothing while it idles). One per folder, so a folder's content
  * is only ever served to those who may read that folder.
  *
  * Memory: the bytes are copied into one ring of `maxBytes` (made at the first `put`, let go when
@@ -46,7 +46,7 @@ export class RecentContent {
   private readonly now: () => number;
 
   constructor(options: RecentContentOptions = {}) {
-    this.maxBytes = options.maxBytes ?? 16 * 1024 * 1024;
+    this.maxBytes = options.maxBytes ?? 8 * 1024 * 1024;
     this.maxEntries = options.maxEntries ?? 4096;
     this.maxFileBytes = Math.min(options.maxFileBytes ?? 64 * 1024, this.maxBytes);
     this.keepMs = options.keepMs ?? 30_000;
