@@ -54,7 +54,7 @@ async function cpuMs(pid: number | undefined): Promise<number> {
 interface Row {
   readonly what: string;
   readonly mem: ProcMemory;
-  readonly heap: { usedMb: number; totalMb: number; externalMb: number };
+  readonly heap: Awaited<ReturnType<typeof v8Heap>>;
   readonly note: string;
 }
 
@@ -250,7 +250,17 @@ async function main(): Promise<void> {
   const mb = (n: number) => (Number.isNaN(n) ? '-' : round(n).toFixed(1));
   console.log(
     formatTable(
-      ['', 'RSS MB', 'anon', 'file', 'V8 heap used/total', 'external', 'threads', ''],
+      [
+        '',
+        'RSS MB',
+        'anon',
+        'file',
+        'V8 heap used/total',
+        'external',
+        'threads',
+        'GC ms major/minor (n)',
+        '',
+      ],
       rows.map((r) => [
         r.what,
         mb(r.mem.rssMb),
@@ -259,6 +269,7 @@ async function main(): Promise<void> {
         `${mb(r.heap.usedMb)} / ${mb(r.heap.totalMb)}`,
         mb(r.heap.externalMb),
         String(r.mem.threads),
+        `${round(r.heap.gc.majorMs, 0)} (${r.heap.gc.majors}) / ${round(r.heap.gc.minorMs, 0)} (${r.heap.gc.minors})`,
         r.note,
       ]),
     ),
