@@ -9,7 +9,7 @@
 process.env.UV_THREADPOOL_SIZE ??= '16';
 
 // `mosaic node` runs under its memory settings (MALLOC_ARENA_MAX=2, V8 semi-spaces of 4 MiB,
-// --heap-growing-percent=20: src/cli/runtime-env.ts), whatever starts it. All are read when a
+// --heap-growing-percent=50: src/cli/runtime-env.ts), whatever starts it. All are read when a
 // process starts, so when one is missing the process replaces itself (execve: same pid, nothing
 // left behind) with them set. MOSAIC_MEMORY_TUNING=off runs it as started.
 if (process.argv[2] === 'node' && typeof process.execve === 'function') {

@@ -8,11 +8,13 @@
  * - V8's young generation capped at 4 MiB semi-spaces (`--max-semi-space-size=4`): Node 24's
  *   default lets it grow to 64 MiB x2 under allocation bursts (a catch-up), kept afterwards;
  *   idle RSS fell by ~20 MB with no measurable cost to catch-up.
- * - V8's old generation grown by at most 20 % over what the last full GC kept
- *   (`--heap-growing-percent=20`; V8 otherwise picks a factor of 1.1 to 4 from its GC speed, and
- *   a burst that promotes garbage, like a rescan at 100 000 files, grew the old space to 109 MB
- *   with 30 MB live, kept afterwards). A flag NODE_OPTIONS refuses, so it goes on the command
- *   line of the re-exec (`NODE_FLAGS`).
+ * - V8's old generation grown by at most 50 % over what the last full GC kept
+ *   (`--heap-growing-percent=50`; V8 otherwise picks a factor of 1.1 to 4 from its GC speed, and
+ *   a burst that promotes garbage, like a rescan at 100 000 files, grew the old space far past
+ *   what was live, kept afterwards): 100 000-file restart 170-184 -> 150 MB, a 10 000-file
+ *   sender 164-167 -> 158-161 MB, no measurable CPU; 20 % cut a few MB more but cost 20 % more
+ *   CPU on that restart (docs/benchmarks.md, "Memory, third pass"). A flag NODE_OPTIONS
+ *   refuses, so it goes on the command line of the re-exec (`NODE_FLAGS`).
  * All are read when the process starts (glibc's tunables, V8's heap set-up: a flag set later by
  * `v8.setFlagsFromString` does not resize it), hence the environment and a re-exec.
  * Plain module (no imports): the bin loads it before anything else.
@@ -21,7 +23,7 @@
 const SEMI_SPACE_FLAG = '--max-semi-space-size';
 
 /** Node flags of a `mosaic node` that NODE_OPTIONS does not accept, given on its command line. */
-export const NODE_FLAGS: readonly string[] = ['--heap-growing-percent=20'];
+export const NODE_FLAGS: readonly string[] = ['--heap-growing-percent=50'];
 
 const flagName = (flag: string): string => flag.split('=')[0] ?? flag;
 
@@ -59,7 +61,7 @@ export function memoryReexecEnv(
  * How to re-execute this process under every memory setting: its environment
  * (`memoryReexecEnv`) and its node flags with NODE_FLAGS added where missing; null when nothing
  * is missing (so never twice) or with MOSAIC_MEMORY_TUNING=off. A flag already given with
- * another value (`--heap-growing-percent=50`) is kept as given.
+ * another value (`--heap-growing-percent=30`) is kept as given.
  */
 export function memoryReexec(
   env: NodeJS.ProcessEnv,
