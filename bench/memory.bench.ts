@@ -12,11 +12,16 @@
  *    before two nodes start, synced to node 2: the peak RSS of each (sampled every 100 ms, and
  *    VmHWM), the time to identical, and what stays after the idle wait.
  *
+ * 4. with BENCH_RESTART_FILES (e.g. 100000): one node alone with a folder of that many tiny files
+ *    (~70 bytes, in 400 directories) indexed from scratch, then restarted on the same data: the
+ *    peak of each (VmHWM), the time to its scan's end, and RSS idle BENCH_IDLE_S s after it.
+ *
  * The targets are printed beside the figures: idle < 100 MB; peak < 150 MB syncing 10 000
  * files, < 200 MB at 100 000. Asserts nothing. Note the load average printed with the figures.
  *
  *   npm run bench:memory                                     (about 1-2 minutes)
  *   BENCH_FILES=100000 BENCH_UPLOADS=0 npm run bench:memory  (scale check)
+ *   BENCH_FILES=0 BENCH_UPLOADS=0 BENCH_RESTART_FILES=100000 npm run bench:memory  (restart)
  */
 import { randomBytes } from 'node:crypto';
 import { loadavg, tmpdir } from 'node:os';
@@ -32,6 +37,7 @@ const IDLE_S = Number(process.env['BENCH_IDLE_S'] ?? 6);
 const UPLOADS = Number(process.env['BENCH_UPLOADS'] ?? 50);
 const FILES = Number(process.env['BENCH_FILES'] ?? 10_000);
 const FILE_SIZE = 4096;
+const RESTART_FILES = Number(process.env['BENCH_RESTART_FILES'] ?? 0);
 const IDLE_TARGET_MB = 100;
 const SYNC_TARGET_MB = FILES > 10_000 ? 200 : 150;
 
@@ -48,7 +54,7 @@ async function cpuMs(pid: number | undefined): Promise<number> {
 interface Row {
   readonly what: string;
   readonly mem: ProcMemory;
-  readonly heap: { usedMb: number; totalMb: number; externalMb: number };
+  readonly heap: Awaited<ReturnType<typeof v8Heap>>;
   readonly note: string;
 }
 
@@ -194,6 +200,39 @@ async function folderPhase(dir: string): Promise<void> {
   await Promise.all(nodes.map((n) => n.kill()));
 }
 
+async function restartPhase(dir: string): Promise<void> {
+  const root = join(dir, 'restart-root');
+  for (let d = 0; d < 400; d++) await mkdir(join(root, `d${d}`), { recursive: true });
+  const pending: Promise<void>[] = [];
+  for (let i = 0; i < RESTART_FILES; i++) {
+    const body = `file ${i} ${randomBytes(24).toString('hex')}\n`;
+    pending.push(writeFile(join(root, `d${i % 400}`, `f${i}.txt`), body));
+    if (pending.length >= 64) await Promise.all(pending.splice(0));
+  }
+  await Promise.all(pending);
+  const args = ['--data', join(dir, 'restart-node'), '--folder', `big=${root}`];
+  for (const run of ['first index', 'restart'] as const) {
+    const t0 = performance.now();
+    // The node logs "folder scanned" at the end of each full scan (the first one is start-up's).
+    let scanned: (line: string) => void = () => undefined;
+    const scanLine = new Promise<string>((resolve) => (scanned = resolve));
+    const node = await startBenchNode([...args, '--port', String(await freePort())], {}, (line) => {
+      if (line.includes('"folder scanned"') && line.includes('"full":true')) scanned(line);
+    });
+    const { ms, files } = JSON.parse(await scanLine) as { ms: number; files: number };
+    const seconds = (performance.now() - t0) / 1000;
+    const cpu = await cpuMs(node.proc.pid);
+    const mem = await record(
+      `${files} files: ${run}, scanned`,
+      node,
+      `scan ${round(ms / 1000)} s, ${round(seconds)} s from spawn, ${round(cpu / 1000)} CPU s in all`,
+    );
+    await sleep(IDLE_S * 1000);
+    await record(`  ${IDLE_S} s later`, node, `peak ${round(mem.peakMb)} MB (VmHWM), target < 200`);
+    await node.kill();
+  }
+}
+
 async function main(): Promise<void> {
   const dir = await mkdtemp(join(tmpdir(), 'mosaic-bench-memory-'));
   console.log(
@@ -204,13 +243,24 @@ async function main(): Promise<void> {
     await uploadPhase(node, dir);
     await node.kill();
     if (FILES > 0) await folderPhase(dir);
+    if (RESTART_FILES > 0) await restartPhase(dir);
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
   const mb = (n: number) => (Number.isNaN(n) ? '-' : round(n).toFixed(1));
   console.log(
     formatTable(
-      ['', 'RSS MB', 'anon', 'file', 'V8 heap used/total', 'external', 'threads', ''],
+      [
+        '',
+        'RSS MB',
+        'anon',
+        'file',
+        'V8 heap used/total',
+        'external',
+        'threads',
+        'GC ms major/minor (n)',
+        '',
+      ],
       rows.map((r) => [
         r.what,
         mb(r.mem.rssMb),
@@ -219,6 +269,7 @@ async function main(): Promise<void> {
         `${mb(r.heap.usedMb)} / ${mb(r.heap.totalMb)}`,
         mb(r.heap.externalMb),
         String(r.mem.threads),
+        `${round(r.heap.gc.majorMs, 0)} (${r.heap.gc.majors}) / ${round(r.heap.gc.minorMs, 0)} (${r.heap.gc.minors})`,
         r.note,
       ]),
     ),

@@ -8,19 +8,19 @@
 // It must be set before the pool is first used, hence before the dynamic import below.
 process.env.UV_THREADPOOL_SIZE ??= '16';
 
-// `mosaic node` runs under its memory settings (MALLOC_ARENA_MAX=2, V8 semi-spaces of 4 MiB:
-// src/cli/runtime-env.ts), whatever starts it. Both are read when a process starts, so when
-// one is missing the process replaces itself (execve: same pid, nothing left behind) with
-// them set. MOSAIC_MEMORY_TUNING=off runs it as started.
+// `mosaic node` runs under its memory settings (MALLOC_ARENA_MAX=2, V8 semi-spaces of 4 MiB,
+// --heap-growing-percent=50: src/cli/runtime-env.ts), whatever starts it. All are read when a
+// process starts, so when one is missing the process replaces itself (execve: same pid, nothing
+// left behind) with them set. MOSAIC_MEMORY_TUNING=off runs it as started.
 if (process.argv[2] === 'node' && typeof process.execve === 'function') {
-  const { memoryReexecEnv } = await import('../dist/src/cli/runtime-env.js');
-  const env = memoryReexecEnv(process.env, process.execArgv);
-  if (env !== null) {
+  const { memoryReexec } = await import('../dist/src/cli/runtime-env.js');
+  const reexec = memoryReexec(process.env, process.execArgv);
+  if (reexec !== null) {
     try {
       process.execve(
         process.execPath,
-        [process.execPath, ...process.execArgv, ...process.argv.slice(1)],
-        env,
+        [process.execPath, ...reexec.execArgv, ...process.argv.slice(1)],
+        reexec.env,
       );
     } catch (error) {
       // Not replaced (a platform or sandbox that refuses it): run as started.

@@ -28,16 +28,33 @@ export async function procMemory(pid: number | undefined): Promise<ProcMemory> {
 }
 
 /** V8's heap and the memory outside it that V8 knows of (Buffers), from the node's /metrics, MB. */
-export async function v8Heap(
-  node: BenchNode,
-): Promise<{ usedMb: number; totalMb: number; externalMb: number }> {
+export async function v8Heap(node: BenchNode): Promise<{
+  usedMb: number;
+  totalMb: number;
+  externalMb: number;
+  /** GC time since start, ms, and how many: full (major) and young (minor) collections. */
+  gc: { majorMs: number; majors: number; minorMs: number; minors: number };
+}> {
   const res = await fetch(`${node.url}/metrics`, { headers: { cookie: node.cookie } });
   const text = res.ok ? await res.text() : '';
   const metric = (name: string): number => {
     const found = new RegExp(`^${name} ([0-9.e+]+)`, 'm').exec(text)?.[1];
     return found === undefined ? Number.NaN : Number(found) / 1e6 / 1.048576;
   };
+  const gc = (what: 'sum' | 'count', kind: string): number => {
+    const found = new RegExp(
+      `^nodejs_gc_duration_seconds_${what}\\{kind="${kind}"\\} ([0-9.e+-]+)`,
+      'm',
+    ).exec(text)?.[1];
+    return found === undefined ? 0 : Number(found) * (what === 'sum' ? 1000 : 1);
+  };
   return {
+    gc: {
+      majorMs: gc('sum', 'major') + gc('sum', 'incremental'),
+      majors: gc('count', 'major'),
+      minorMs: gc('sum', 'minor'),
+      minors: gc('count', 'minor'),
+    },
     usedMb: metric('nodejs_heap_size_used_bytes'),
     totalMb: metric('nodejs_heap_size_total_bytes'),
     externalMb: metric('nodejs_external_memory_bytes'),

@@ -11,6 +11,8 @@ export const MOSAIC_BIN =
   process.env['MOSAIC_BENCH_BIN'] ??
   fileURLToPath(new URL('../../../bin/mosaic.js', import.meta.url));
 export const BENCH_PASSWORD = 'bench-password-123';
+/** Node flags for the nodes under test, e.g. BENCH_NODE_ARGS=--optimize-for-size (not all are allowed in NODE_OPTIONS). */
+const NODE_ARGS = (process.env['BENCH_NODE_ARGS'] ?? '').split(' ').filter(Boolean);
 
 export interface BenchNode {
   readonly url: string;
@@ -85,10 +87,14 @@ export async function startBenchNode(
   /** Hears every line the node prints (its JSON log). */
   onLine?: (line: string) => void,
 ): Promise<BenchNode> {
-  const proc = spawn(process.execPath, [MOSAIC_BIN, 'node', '--log-level', 'info', ...args], {
-    env: benchEnv(env),
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
+  const proc = spawn(
+    process.execPath,
+    [...NODE_ARGS, MOSAIC_BIN, 'node', '--log-level', 'info', ...args],
+    {
+      env: benchEnv(env),
+      stdio: ['ignore', 'pipe', 'inherit'],
+    },
+  );
   const url = await new Promise<string>((resolve, reject) => {
     const timer = setTimeout(() => {
       reject(new Error('node did not start'));

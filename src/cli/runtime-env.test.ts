@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { memoryReexecEnv } from './runtime-env.js';
+import { memoryReexec, memoryReexecEnv } from './runtime-env.js';
 
 describe('whether bin/mosaic.js re-executes a node under its memory settings', () => {
   it('does when either setting is missing, adding only what is missing', () => {
@@ -22,5 +22,26 @@ describe('whether bin/mosaic.js re-executes a node under its memory settings', (
     ).toBeNull();
     expect(memoryReexecEnv({ MALLOC_ARENA_MAX: '4' }, ['--max-semi-space-size=16'])).toBeNull();
     expect(memoryReexecEnv({ MOSAIC_MEMORY_TUNING: 'off' }, [])).toBeNull();
+  });
+});
+
+describe('the node flags of the re-exec', () => {
+  const settled = { MALLOC_ARENA_MAX: '2', NODE_OPTIONS: '--max-semi-space-size=4' };
+
+  it('adds --heap-growing-percent=50 to the node flags, even when the environment is set', () => {
+    expect(memoryReexec(settled, [])).toEqual({
+      env: settled,
+      execArgv: ['--heap-growing-percent=50'],
+    });
+    expect(memoryReexec({}, ['--trace-gc'])).toEqual({
+      env: { MALLOC_ARENA_MAX: '2', NODE_OPTIONS: '--max-semi-space-size=4' },
+      execArgv: ['--trace-gc', '--heap-growing-percent=50'],
+    });
+  });
+
+  it('keeps a value the operator gave, and re-executes neither twice nor when opted out', () => {
+    expect(memoryReexec(settled, ['--heap-growing-percent=30'])).toBeNull();
+    expect(memoryReexec(settled, ['--heap-growing-percent=50'])).toBeNull();
+    expect(memoryReexec({ MOSAIC_MEMORY_TUNING: 'off' }, [])).toBeNull();
   });
 });

@@ -8,12 +8,24 @@
  * - V8's young generation capped at 4 MiB semi-spaces (`--max-semi-space-size=4`): Node 24's
  *   default lets it grow to 64 MiB x2 under allocation bursts (a catch-up), kept afterwards;
  *   idle RSS fell by ~20 MB with no measurable cost to catch-up.
- * Both are read when the process starts (glibc's tunables, V8's heap set-up: a flag set later by
+ * - V8's old generation grown by at most 50 % over what the last full GC kept
+ *   (`--heap-growing-percent=50`; V8 otherwise picks a factor of 1.1 to 4 from its GC speed, and
+ *   a burst that promotes garbage, like a rescan at 100 000 files, grew the old space far past
+ *   what was live, kept afterwards): 100 000-file restart 170-184 -> 150 MB, a 10 000-file
+ *   sender 164-167 -> 158-161 MB, no measurable CPU; 20 % cut a few MB more but cost 20 % more
+ *   CPU on that restart (docs/benchmarks.md, "Memory, third pass"). A flag NODE_OPTIONS
+ *   refuses, so it goes on the command line of the re-exec (`NODE_FLAGS`).
+ * All are read when the process starts (glibc's tunables, V8's heap set-up: a flag set later by
  * `v8.setFlagsFromString` does not resize it), hence the environment and a re-exec.
  * Plain module (no imports): the bin loads it before anything else.
  */
 
 const SEMI_SPACE_FLAG = '--max-semi-space-size';
+
+/** Node flags of a `mosaic node` that NODE_OPTIONS does not accept, given on its command line. */
+export const NODE_FLAGS: readonly string[] = ['--heap-growing-percent=50'];
+
+const flagName = (flag: string): string => flag.split('=')[0] ?? flag;
 
 /** `env` with the memory settings added where it does not set them already. */
 export function nodeRuntimeEnv(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
@@ -43,4 +55,23 @@ export function memoryReexecEnv(
   if (semiSpaceSet && env['MALLOC_ARENA_MAX'] !== undefined) return null;
   // A semi-space flag given on the command line stays there (the re-exec keeps execArgv).
   return semiSpaceSet ? { ...env, MALLOC_ARENA_MAX: '2' } : nodeRuntimeEnv(env);
+}
+
+/**
+ * How to re-execute this process under every memory setting: its environment
+ * (`memoryReexecEnv`) and its node flags with NODE_FLAGS added where missing; null when nothing
+ * is missing (so never twice) or with MOSAIC_MEMORY_TUNING=off. A flag already given with
+ * another value (`--heap-growing-percent=30`) is kept as given.
+ */
+export function memoryReexec(
+  env: NodeJS.ProcessEnv,
+  execArgv: readonly string[],
+): { env: NodeJS.ProcessEnv; execArgv: string[] } | null {
+  if (env['MOSAIC_MEMORY_TUNING'] === 'off') return null;
+  const missing = NODE_FLAGS.filter(
+    (flag) => !execArgv.some((arg) => flagName(arg) === flagName(flag)),
+  );
+  const newEnv = memoryReexecEnv(env, execArgv);
+  if (newEnv === null && missing.length === 0) return null;
+  return { env: newEnv ?? env, execArgv: [...execArgv, ...missing] };
 }

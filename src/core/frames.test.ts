@@ -1,7 +1,14 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { FRAME_HEADER_BYTES, FrameError, frameHeader, readFrames, writeFrames } from './frames.js';
+import {
+  FRAME_CHUNK_BYTES,
+  FRAME_HEADER_BYTES,
+  FrameError,
+  frameHeader,
+  readFrames,
+  writeFrames,
+} from './frames.js';
 
 const sha = (data: Buffer): string => createHash('sha256').update(data).digest('hex');
 
@@ -116,5 +123,41 @@ describe('frames', () => {
     release();
     expect((await first).value).toEqual(Buffer.concat([frameHeader(hashes[0] ?? '', 10), slow]));
     await expect(frames.next()).rejects.toThrow('disk gone');
+  });
+
+  it('sends small frames together in chunks, a large one uncopied, and waits on no slow load', async () => {
+    const small = Array.from({ length: 100 }, () => randomBytes(4096));
+    const large = randomBytes(FRAME_CHUNK_BYTES);
+    const late = randomBytes(10);
+    let release = (): void => undefined;
+    const gate = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    const items = [...small, large, late];
+    const byHash = new Map(items.map((data) => [sha(data), data]));
+    const hashes = [...byHash.keys()];
+    const frames = writeFrames(hashes, async (hash) => {
+      const data = byHash.get(hash) ?? null;
+      if (data === late) await gate;
+      return data;
+    });
+    const chunks: Buffer[] = [];
+    // Everything before the late item arrives while its load still waits.
+    for (let i = 0; ; i++) {
+      const step = await frames.next();
+      if (step.done === true) throw new Error('ended early');
+      const value = step.value;
+      chunks.push(value);
+      if (value === large) break;
+      if (i > 100) throw new Error('the large item was copied');
+    }
+    // 100 frames of 4 137 bytes in chunks of at most 64 KiB: 7, then the large one's header.
+    expect(chunks.length).toBe(9);
+    expect(chunks.every((c) => c.length <= FRAME_CHUNK_BYTES)).toBe(true);
+    release();
+    chunks.push(...(await collect(frames)));
+    const sizes = items.map((data) => ({ hash: sha(data), size: data.length }));
+    const read = await collect(readFrames(rechunk(Buffer.concat(chunks), 1000), sizes));
+    expect(read.map((f) => f.data)).toEqual(items);
   });
 });

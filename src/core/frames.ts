@@ -116,10 +116,19 @@ export interface WriteFramesOptions {
   readonly header?: (hash: string, length: number | null) => Buffer;
 }
 
+/** Small frames are copied together into chunks of up to this many bytes (one write each). */
+export const FRAME_CHUNK_BYTES = 64 * 1024;
+
 /**
  * The frames answering `hashes`, as a stream's chunks. `load` gives an item's bytes, or null to
  * send it as not available. Up to `readAhead` items are loaded at once; frames keep the request's
  * order, and a failed load fails the stream when its turn comes.
+ *
+ * Memory and writes: small frames (a folder's 4 KiB files) are copied one after the other into a
+ * chunk of FRAME_CHUNK_BYTES, sent when full or when the next item is not loaded yet (nothing
+ * waits on a slow load): one allocation and one socket write per ~15 files, not one per file
+ * (a `Buffer.concat` of each frame was garbage that piled up between full GCs). A frame larger
+ * than half a chunk goes out as its header and its bytes, uncopied.
  */
 export async function* writeFrames(
   hashes: readonly string[],
@@ -128,18 +137,42 @@ export async function* writeFrames(
 ): AsyncGenerator<Buffer> {
   const readAhead = options.readAhead ?? 8;
   const header = options.header ?? frameHeader;
-  const frame = async (hash: string): Promise<Buffer> => {
-    const data = await load(hash);
-    return data === null ? header(hash, null) : Buffer.concat([header(hash, data.length), data]);
+  const window: { readonly hash: string; readonly data: Promise<Buffer | null>; done: boolean }[] =
+    [];
+  let chunk: Buffer | null = null;
+  let used = 0;
+  const flush = (): Buffer => {
+    const out = (chunk as Buffer).subarray(0, used);
+    chunk = null;
+    used = 0;
+    return out;
   };
-  const window: Promise<Buffer>[] = [];
   let next = 0;
   while (next < hashes.length || window.length > 0) {
     while (next < hashes.length && window.length < readAhead) {
-      const loading = frame(hashes[next++] as string);
-      loading.catch(() => undefined); // awaited in order below
-      window.push(loading);
+      const hash = hashes[next++] as string;
+      const item = { hash, data: load(hash), done: false };
+      item.data.then(
+        () => (item.done = true),
+        () => undefined, // awaited in order below
+      );
+      window.push(item);
     }
-    yield await (window.shift() as Promise<Buffer>);
+    const item = window.shift() as (typeof window)[number];
+    if (!item.done && used > 0) yield flush();
+    const data = await item.data;
+    const head = header(item.hash, data === null ? null : data.length);
+    const length = head.length + (data?.length ?? 0);
+    if (length > FRAME_CHUNK_BYTES / 2) {
+      if (used > 0) yield flush();
+      yield head;
+      if (data !== null && data.length > 0) yield data;
+      continue;
+    }
+    if (chunk !== null && used + length > chunk.length) yield flush();
+    chunk ??= Buffer.allocUnsafe(FRAME_CHUNK_BYTES);
+    used += head.copy(chunk, used);
+    if (data !== null) used += data.copy(chunk, used);
   }
+  if (used > 0) yield flush();
 }

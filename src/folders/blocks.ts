@@ -6,7 +6,7 @@
  *
  * Block hashes are stored concatenated: block i is bytes [32 i, 32 i + 32) of `blocks`.
  */
-import { createHash } from 'node:crypto';
+import { createHash, hash } from 'node:crypto';
 import { closeSync, constants, fstatSync, openSync, readSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 
@@ -27,8 +27,16 @@ export interface FileHash {
   readonly blockSize: number;
   /** The concatenated 32-byte SHA-256 of each block; empty for an empty file. */
   readonly blocks: Buffer;
-  /** The bytes hashed, when asked for (`keepUpTo`) and the file was that small. */
-  readonly content?: Buffer;
+}
+
+/**
+ * Where the bytes of small files go as they are hashed (RecentContent): `put` gets a view of a
+ * buffer reused for the next file, valid only during the call (it copies what it keeps).
+ */
+export interface ContentKeeper {
+  /** Files up to this size are handed over. */
+  readonly maxFileBytes: number;
+  put(hash: string, bytes: Buffer): void;
 }
 
 /** A file's block list as the index stores it. */
@@ -86,7 +94,7 @@ export function blockCount(blocks: Buffer): number {
  */
 export async function hashFile(
   path: string,
-  options: { blockSize?: number; keepUpTo?: number; sizeHint?: number } = {},
+  options: { blockSize?: number; keep?: ContentKeeper; sizeHint?: number } = {},
 ): Promise<FileHash> {
   if (options.sizeHint !== undefined && options.sizeHint <= SYNC_HASH_MAX) {
     return hashSmallFile(path, options);
@@ -110,10 +118,9 @@ export async function hashFile(
     let size = 0;
     // Sized for the file when it is small (most are, and a scan hashes several at once); one
     // byte more, so that a single short read brings the whole file.
-    // Kept bytes must not pin a slab of Node's shared buffer pool.
-    const keep = info.size <= (options.keepUpTo ?? -1) && info.size < READ_BUFFER_BYTES;
+    const keep = info.size <= (options.keep?.maxFileBytes ?? -1) && info.size < READ_BUFFER_BYTES;
     const length = Math.min(READ_BUFFER_BYTES, info.size + 1);
-    const buffer = keep ? Buffer.allocUnsafeSlow(length) : Buffer.allocUnsafe(length);
+    const buffer = Buffer.allocUnsafe(length);
     let reads = 0;
     for (;;) {
       const { bytesRead } = await handle.read(buffer, 0, buffer.length, null);
@@ -147,7 +154,8 @@ export async function hashFile(
       blocks: Buffer.concat(blockDigests),
     };
     // One read brought every byte hashed: those bytes are this content.
-    return keep && reads <= 1 ? { ...hashed, content: buffer.subarray(0, size) } : hashed;
+    if (keep && reads <= 1) options.keep?.put(hashed.hash, buffer.subarray(0, size));
+    return hashed;
   } finally {
     await handle.close();
   }
@@ -162,11 +170,21 @@ export async function hashFile(
 export const SYNC_HASH_MAX = 64 * 1024;
 
 /**
+ * The buffer small files are read into, one after the other (hashSmallFile is synchronous, so
+ * no two reads share it): not one allocation per file, whose garbage piled up between full GCs
+ * at 10 000 files (docs/benchmarks.md, "Memory, third pass"). Made at the first small file.
+ */
+let scratch: Buffer | undefined;
+
+/**
  * `hashFile` for a small file with direct calls: four calls of a few microseconds each (the page
  * cache), cheaper than four trips through libuv's thread pool (docs/benchmarks.md). A file that
  * turns out larger than its hint is read to its end all the same.
  */
-function hashSmallFile(path: string, options: { blockSize?: number; keepUpTo?: number }): FileHash {
+function hashSmallFile(
+  path: string,
+  options: { blockSize?: number; keep?: ContentKeeper },
+): FileHash {
   const flags =
     process.platform === 'win32' ? constants.O_RDONLY : constants.O_RDONLY | constants.O_NONBLOCK;
   const fd = openSync(path, flags);
@@ -178,11 +196,12 @@ function hashSmallFile(path: string, options: { blockSize?: number; keepUpTo?: n
       throw new Error(`Block size ${blockSize} is not a power of two`);
     }
     // One byte more than stat'ed: a file that grew shows as a larger size (the caller compares).
-    let buffer = Buffer.allocUnsafeSlow(info.size + 1);
+    scratch ??= Buffer.allocUnsafeSlow(SYNC_HASH_MAX + 1);
+    let buffer = info.size < scratch.length ? scratch : Buffer.allocUnsafe(info.size + 1);
     let size = 0;
     for (;;) {
       if (size === buffer.length) {
-        const larger = Buffer.allocUnsafeSlow(buffer.length * 2);
+        const larger = Buffer.allocUnsafe(buffer.length * 2);
         buffer.copy(larger);
         buffer = larger;
       }
@@ -192,21 +211,24 @@ function hashSmallFile(path: string, options: { blockSize?: number; keepUpTo?: n
       if (size === info.size) break;
     }
     const content = buffer.subarray(0, size);
+    // One-shot digests (no Hash object, whose native context lives until a GC). A file of one
+    // block (any small one: blocks are 128 KiB at least) is hashed once: its block is all of it.
+    const whole = hash('sha256', content, 'buffer');
     const blocks: Buffer[] = [];
-    for (let at = 0; at < size; at += blockSize) {
-      blocks.push(
-        createHash('sha256')
-          .update(content.subarray(at, at + blockSize))
-          .digest(),
-      );
+    if (size > 0 && size <= blockSize) blocks.push(whole);
+    else {
+      for (let at = 0; at < size; at += blockSize) {
+        blocks.push(hash('sha256', content.subarray(at, at + blockSize), 'buffer'));
+      }
     }
     const hashed = {
-      hash: createHash('sha256').update(content).digest('hex'),
+      hash: whole.toString('hex'),
       size,
       blockSize,
-      blocks: Buffer.concat(blocks),
+      blocks: blocks.length === 1 ? (blocks[0] as Buffer) : Buffer.concat(blocks),
     };
-    return size <= (options.keepUpTo ?? -1) ? { ...hashed, content } : hashed;
+    if (size <= (options.keep?.maxFileBytes ?? -1)) options.keep?.put(hashed.hash, content);
+    return hashed;
   } finally {
     closeSync(fd);
   }

@@ -141,6 +141,28 @@ describe('folder index', () => {
     expect(index.page('photos', 'a/', 10, 'a0').map((r) => r.path)).toEqual(['a/x']);
   });
 
+  it("pages carry what a scan reads of each path, and the same values as the row's", () => {
+    index.upsertMany([
+      fileRow('a', { need: true, localSize: 12, localMtimeMs: 34, localInode: 56 }),
+      fileRow('d', { kind: 'dir', hash: null, blocks: null, deleted: true }),
+    ]);
+    const [file, dir] = index.page('photos', '', 10);
+    const full = index.get('photos', 'a');
+    expect(file).toEqual({
+      path: 'a',
+      kind: 'file',
+      deleted: false,
+      need: true,
+      blockSize: full?.blockSize,
+      localSize: 12,
+      localMtimeMs: 34,
+      localInode: 56,
+    });
+    expect(dir).toMatchObject({ path: 'd', kind: 'dir', deleted: true, need: false });
+    // Not the version vectors, hashes and block lists: at 100 000 files a rescan reads them all.
+    expect(Object.keys(file ?? {})).not.toContain('vv');
+  });
+
   it('counts live files, directories and bytes, and what is still needed', () => {
     index.upsertMany([
       fileRow('a', { size: 100 }),

@@ -40,6 +40,46 @@ export interface FolderFileRow {
   readonly localVv: FileVersionVector | null;
 }
 
+/**
+ * What a scan reads of each indexed path (`page`): enough to tell an untouched file without
+ * reading it and to find what is gone. Eight columns, not the row's nineteen: at 100 000 files
+ * every rescan reads them all, and each full row (two parsed version vectors, a block-list
+ * Buffer, four strings) lived long enough to be promoted, about 90 MB of old space per scan
+ * (docs/benchmarks.md, "Memory, third pass").
+ */
+export type ScanRow = Pick<
+  FolderFileRow,
+  'path' | 'kind' | 'deleted' | 'need' | 'blockSize' | 'localSize' | 'localMtimeMs' | 'localInode'
+>;
+
+/** The columns of a ScanRow, in the order `scanRow` reads them. */
+const SCAN_COLUMNS =
+  'path, kind, deleted, need, block_size, local_size, local_mtime_ms, local_inode';
+
+type ScanDbRow = [
+  string,
+  FileKind,
+  number,
+  number,
+  number,
+  number | null,
+  number | null,
+  number | null,
+];
+
+function scanRow(row: ScanDbRow): ScanRow {
+  return {
+    path: row[0],
+    kind: row[1],
+    deleted: row[2] === 1,
+    need: row[3] === 1,
+    blockSize: row[4],
+    localSize: row[5],
+    localMtimeMs: row[6],
+    localInode: row[7],
+  };
+}
+
 export interface FolderTotals {
   /** Live (not deleted) files and directories in the folder's index. */
   readonly files: number;
@@ -144,13 +184,17 @@ export class FolderIndexRepository {
     this.iterateStmt = db.prepare(
       `SELECT ${COLUMNS} FROM folder_files WHERE folder = ? ORDER BY path`,
     );
-    this.pageStmt = db.prepare(
-      `SELECT ${COLUMNS} FROM folder_files WHERE folder = ? AND path > ? ORDER BY path LIMIT ?`,
-    );
-    this.pageBeforeStmt = db.prepare(
-      `SELECT ${COLUMNS} FROM folder_files
+    this.pageStmt = db
+      .prepare(
+        `SELECT ${SCAN_COLUMNS} FROM folder_files WHERE folder = ? AND path > ? ORDER BY path LIMIT ?`,
+      )
+      .raw(true);
+    this.pageBeforeStmt = db
+      .prepare(
+        `SELECT ${SCAN_COLUMNS} FROM folder_files
        WHERE folder = ? AND path > ? AND path < ? ORDER BY path LIMIT ?`,
-    );
+      )
+      .raw(true);
     this.totalsStmt = db.prepare(
       `SELECT
          COALESCE(SUM(kind = 'file'), 0) AS files,
@@ -242,14 +286,15 @@ export class FolderIndexRepository {
 
   /**
    * Up to `limit` rows with a path after `afterPath` ('' for the first), in path order; with
-   * `beforePath`, only those before it (byte order, like the primary key).
+   * `beforePath`, only those before it (byte order, like the primary key). What a scan needs
+   * of each (ScanRow), not whole rows.
    */
-  page(folder: string, afterPath: string, limit: number, beforePath?: string): FolderFileRow[] {
+  page(folder: string, afterPath: string, limit: number, beforePath?: string): ScanRow[] {
     const rows =
       beforePath === undefined
         ? this.pageStmt.all(folder, afterPath, limit)
         : this.pageBeforeStmt.all(folder, afterPath, beforePath, limit);
-    return (rows as DbRow[]).map(fromDb);
+    return (rows as ScanDbRow[]).map(scanRow);
   }
 
   /**

@@ -1,9 +1,9 @@
-import type { FolderFileRow } from './folder-index.repository.js';
+import type { ScanRow } from './folder-index.repository.js';
 
 /** What the scanner reads of the index (FolderIndexRepository has it). */
 export interface FolderIndexReader {
   /** Rows after `afterPath`, in path order; only those before `beforePath` when it is given. */
-  page(folder: string, afterPath: string, limit: number, beforePath?: string): FolderFileRow[];
+  page(folder: string, afterPath: string, limit: number, beforePath?: string): ScanRow[];
 }
 
 /**
@@ -13,7 +13,7 @@ export interface FolderIndexReader {
  * current path — or the index is known to be exhausted.
  */
 export class IndexCursor {
-  private rows: FolderFileRow[] = [];
+  private rows: ScanRow[] = [];
   private at = 0;
   private after = '';
   private exhausted = false;
@@ -37,7 +37,7 @@ export class IndexCursor {
     this.before = prefix === '' ? undefined : `${prefix.slice(0, -1)}0`;
   }
 
-  peek(): FolderFileRow | undefined {
+  peek(): ScanRow | undefined {
     if (this.at >= this.rows.length && !this.exhausted) {
       this.rows =
         this.before === undefined
@@ -63,7 +63,7 @@ export class IndexCursor {
   }
 
   /** The row at exactly `path`, consumed; undefined when there is none. */
-  take(path: string): FolderFileRow | undefined {
+  take(path: string): ScanRow | undefined {
     const row = this.peek();
     if (row?.path !== path) return undefined;
     this.next();

@@ -67,7 +67,7 @@ export class LocalChanges {
         log: this.deps.log,
         under,
         shallow: dirs !== null,
-        keepContentUpTo: this.recent.maxFileBytes,
+        keep: this.recent,
         onBatch: (changes) => this.commitLocal(changes),
       });
       end();
@@ -141,11 +141,6 @@ export class LocalChanges {
         vv: bumpVv((current?.need === true ? current.localVv : current?.vv) ?? {}, selfId),
         originName: selfName,
       });
-    }
-    // Peers may ask for these contents as soon as the operations are committed and pushed.
-    for (const change of all) {
-      if (change.content !== undefined && change.hash !== null)
-        this.recent.put(change.hash, change.content);
     }
     const result = { behind: false };
     const ops = await this.deps.changes.commitMany(bodies, () => {

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import fc from 'fast-check';
 import { RecentContent } from './recent-content.js';
 
 const bytes = (n: number, fill = 1) => Buffer.alloc(n, fill);
@@ -51,5 +52,76 @@ describe('the bytes of just-hashed small files', () => {
     }
     expect(recent.size).toBe(0);
     recent.clear();
+  });
+
+  it('answers the bytes put, whatever the caller does with its buffer after', () => {
+    const recent = new RecentContent({ maxBytes: 10, maxFileBytes: 10 });
+    const scratch = Buffer.from('abcdefgh');
+    recent.put('x', scratch.subarray(0, 3));
+    scratch.fill(0);
+    expect(recent.get('x')?.toString()).toBe('abc');
+    // Around the ring's end: 'y' cannot follow 'x' (3 + 8 > 10), starts again at 0, 'x' goes.
+    recent.put('y', Buffer.from('12345678'));
+    expect(recent.get('x')).toBeNull();
+    expect(recent.get('y')?.toString()).toBe('12345678');
+    const answer = recent.get('y');
+    answer?.fill(0);
+    expect(recent.get('y')?.toString()).toBe('12345678');
+    recent.put('z', Buffer.from('zz'));
+    expect(recent.get('y')?.toString()).toBe('12345678');
+    expect(recent.get('z')?.toString()).toBe('zz');
+    recent.clear();
+  });
+
+  it('lets its ring go once nothing is held', () => {
+    let now = 0;
+    const recent = new RecentContent({ keepMs: 10, now: () => now });
+    recent.put('a', bytes(3));
+    expect(recent.heldBytes).toBe(3);
+    now = 20;
+    recent.expire();
+    expect(recent.size).toBe(0);
+    expect((recent as unknown as { ring: Buffer | undefined }).ring).toBeUndefined();
+    recent.put('b', bytes(3, 9));
+    expect(recent.get('b')).toEqual(bytes(3, 9));
+    recent.clear();
+  });
+
+  it('answers each hash with exactly its bytes or nothing, within its bounds, whatever the puts', () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1, max: 64 }),
+        fc.integer({ min: 1, max: 8 }),
+        fc.array(fc.uint8Array({ maxLength: 70 }), { maxLength: 60 }),
+        (maxBytes, maxEntries, puts) => {
+          const recent = new RecentContent({ maxBytes, maxEntries, maxFileBytes: 64 });
+          const put = new Map<string, Buffer>();
+          puts.forEach((bytes, i) => {
+            const hash = `h${i % 20}`;
+            const data = Buffer.from(bytes);
+            if (!put.has(hash) || recent.get(hash) === null) put.set(hash, data);
+            recent.put(hash, data);
+          });
+          let held = 0;
+          for (const [hash, data] of put) {
+            const got = recent.get(hash);
+            if (got !== null) {
+              expect(got).toEqual(data);
+              held += got.length;
+            }
+          }
+          expect(held).toBe(recent.heldBytes);
+          expect(recent.heldBytes).toBeLessThanOrEqual(maxBytes);
+          expect(recent.size).toBeLessThanOrEqual(maxEntries);
+          // The newest put that fits is always there.
+          const last = puts.at(-1);
+          if (last !== undefined && last.length <= Math.min(64, maxBytes)) {
+            expect(recent.get(`h${(puts.length - 1) % 20}`)).not.toBeNull();
+          }
+          recent.clear();
+        },
+      ),
+      { numRuns: 300 },
+    );
   });
 });

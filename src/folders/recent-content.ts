@@ -9,8 +9,13 @@
  * hundred bytes of its own, which ten thousand tiny files would make the larger part); files
  * above `maxFileBytes` are not kept.
  * Short-lived: an entry goes after `keepMs` (peers ask within a second or two; after a burst the
- * node should not hold 16 MiB for nothing while it idles). One per folder, so a folder's content
+ * node should not hold 8 MiB for nothing while it idles). One per folder, so a folder's content
  * is only ever served to those who may read that folder.
+ *
+ * Memory: the bytes are copied into one ring of `maxBytes` (made at the first `put`, let go when
+ * the last entry goes), oldest overwritten first, and `get` answers a copy. A Buffer per file
+ * kept, then evicted, was old-generation garbage: a 10 000-file scan left ~24 MB of them until a
+ * full GC, and glibc kept the pages after (docs/benchmarks.md, "Memory, third pass").
  */
 export interface RecentContentOptions {
   readonly maxBytes?: number;
@@ -21,12 +26,17 @@ export interface RecentContentOptions {
 }
 
 interface Entry {
-  readonly data: Buffer;
+  /** Where the bytes start, counted from the ring's first byte ever written (never wraps). */
+  readonly start: number;
+  readonly length: number;
   readonly at: number;
 }
 
 export class RecentContent {
   private readonly entries = new Map<string, Entry>();
+  private ring: Buffer | undefined;
+  /** Where the next bytes go, counted like Entry.start. */
+  private written = 0;
   private bytes = 0;
   private timer: NodeJS.Timeout | undefined;
   readonly maxBytes: number;
@@ -36,27 +46,43 @@ export class RecentContent {
   private readonly now: () => number;
 
   constructor(options: RecentContentOptions = {}) {
-    this.maxBytes = options.maxBytes ?? 16 * 1024 * 1024;
+    this.maxBytes = options.maxBytes ?? 8 * 1024 * 1024;
     this.maxEntries = options.maxEntries ?? 4096;
-    this.maxFileBytes = options.maxFileBytes ?? 64 * 1024;
+    this.maxFileBytes = Math.min(options.maxFileBytes ?? 64 * 1024, this.maxBytes);
     this.keepMs = options.keepMs ?? 30_000;
     this.now = options.now ?? Date.now;
   }
 
-  /** Keeps `data` as the content `hash` (the caller hashed exactly these bytes). */
+  /**
+   * Keeps a copy of `data` as the content `hash` (the caller hashed exactly these bytes; they
+   * may be a view of a buffer the caller reuses: they are copied before this returns).
+   */
   put(hash: string, data: Buffer): void {
     if (data.length > this.maxFileBytes || this.entries.has(hash)) return;
-    this.entries.set(hash, { data, at: this.now() });
-    this.bytes += data.length;
+    this.ring ??= Buffer.allocUnsafeSlow(this.maxBytes);
+    // No entry wraps around the ring's end: one that would fit no more starts again at 0.
+    let start = this.written;
+    if ((start % this.maxBytes) + data.length > this.maxBytes) {
+      start += this.maxBytes - (start % this.maxBytes);
+    }
+    this.written = start + data.length;
+    // Oldest out first, until the bytes about to be overwritten are nobody's, and the bounds hold.
     for (const [oldest, old] of this.entries) {
-      if (this.bytes <= this.maxBytes && this.entries.size <= this.maxEntries) break;
+      if (old.start >= this.written - this.maxBytes && this.entries.size < this.maxEntries) break;
       this.drop(oldest, old);
     }
+    data.copy(this.ring, start % this.maxBytes);
+    this.entries.set(hash, { start, length: data.length, at: this.now() });
+    this.bytes += data.length;
     this.timer ??= this.schedule();
   }
 
+  /** The content `hash` (a copy: the ring's bytes are overwritten later), or null. */
   get(hash: string): Buffer | null {
-    return this.entries.get(hash)?.data ?? null;
+    const entry = this.entries.get(hash);
+    if (entry === undefined || this.ring === undefined) return null;
+    const at = entry.start % this.maxBytes;
+    return Buffer.from(this.ring.subarray(at, at + entry.length));
   }
 
   get size(): number {
@@ -74,6 +100,7 @@ export class RecentContent {
       if (entry.at > cutoff) break;
       this.drop(hash, entry);
     }
+    if (this.entries.size === 0) this.release();
   }
 
   /** Drops everything (the folder is closing). */
@@ -82,11 +109,18 @@ export class RecentContent {
     this.timer = undefined;
     this.entries.clear();
     this.bytes = 0;
+    this.release();
   }
 
   private drop(hash: string, entry: Entry): void {
     this.entries.delete(hash);
-    this.bytes -= entry.data.length;
+    this.bytes -= entry.length;
+  }
+
+  /** Nothing held: the ring goes too (an idle node keeps none of it). */
+  private release(): void {
+    this.ring = undefined;
+    this.written = 0;
   }
 
   private schedule(): NodeJS.Timeout {

@@ -1,5 +1,5 @@
 /** What a scan of a synced folder takes and reports (scanner.ts). */
-import type { FileHash } from './blocks.js';
+import type { ContentKeeper, FileHash } from './blocks.js';
 import type { FileKind } from './folder-index.repository.js';
 import type { IsIgnored } from './ignore.js';
 import type { FolderIndexReader } from './index-cursor.js';
@@ -21,8 +21,6 @@ export interface LocalChange {
   readonly blockSize: number;
   /** Concatenated block hashes of a file; null for directories and deletions. */
   readonly blocks: Buffer | null;
-  /** The bytes hashed, for a small file when `keepContentUpTo` asked for them. */
-  readonly content?: Buffer;
 }
 
 export interface ScanLog {
@@ -31,7 +29,7 @@ export interface ScanLog {
 
 export type Hasher = (
   path: string,
-  options: { blockSize: number; keepUpTo?: number; sizeHint?: number },
+  options: { blockSize: number; keep?: ContentKeeper; sizeHint?: number },
 ) => Promise<FileHash>;
 
 export interface ScanOptions {
@@ -64,10 +62,10 @@ export interface ScanOptions {
   /** Files stat'ed and hashed at once (reports stay in path order). Default 8. */
   readonly concurrency?: number;
   /**
-   * Files up to this size come with the bytes that were hashed (`LocalChange.content`), so the
-   * caller can serve them without reading them again. Default: none.
+   * Gets the bytes of files up to its `maxFileBytes` as they are hashed, so the caller can serve
+   * them without reading them again (RecentContent). Default: none.
    */
-  readonly keepContentUpTo?: number;
+  readonly keep?: ContentKeeper;
   /** Default: hashFile. Tests inject a counting one. */
   readonly hasher?: Hasher;
   /**

@@ -35,7 +35,7 @@ import { lstat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { inodeNumber, wholeMs } from './disk-state.js';
 import { blockSizeFor, hashFile, NotARegularFileError, SYNC_HASH_MAX } from './blocks.js';
-import type { FolderFileRow } from './folder-index.repository.js';
+import type { ScanRow } from './folder-index.repository.js';
 import { MOSAIC_DIR } from './ignore.js';
 import { IndexCursor } from './index-cursor.js';
 import { assertMarker, FolderMissingError } from './marker.js';
@@ -196,7 +196,7 @@ class Scan {
   private async inspect(
     dirAbs: string,
     entry: Entry,
-    row: FolderFileRow | undefined,
+    row: ScanRow | undefined,
   ): Promise<Inspection> {
     try {
       return await this.look(join(dirAbs, entry.name), entry.path, row);
@@ -207,11 +207,7 @@ class Scan {
     }
   }
 
-  private async look(
-    abs: string,
-    path: string,
-    row: FolderFileRow | undefined,
-  ): Promise<Inspection> {
+  private async look(abs: string, path: string, row: ScanRow | undefined): Promise<Inspection> {
     const info = await this.stat.lstat(abs);
     const isDir = info.isDirectory();
     if (this.o.isIgnored(path, isDir)) return { change: null, below: 'protect' };
@@ -262,7 +258,7 @@ class Scan {
       this.hasher(abs, {
         blockSize: blockSizeFor(size, row?.blockSize),
         sizeHint: size,
-        ...(this.o.keepContentUpTo === undefined ? {} : { keepUpTo: this.o.keepContentUpTo }),
+        ...(this.o.keep === undefined ? {} : { keep: this.o.keep }),
       }),
     );
     // A small file was read with direct calls (hashFile): looked at again the same way.
@@ -290,7 +286,6 @@ class Scan {
       inode,
       blockSize: hashed.blockSize,
       blocks: hashed.blocks,
-      ...(hashed.content === undefined ? {} : { content: hashed.content }),
     };
     return { change, below: 'orphans' };
   }

@@ -75,7 +75,7 @@ async function environOf(pid: number): Promise<Map<string, string>> {
 }
 
 describe.runIf(process.platform === 'linux')('a node process at start', () => {
-  it('runs under MALLOC_ARENA_MAX=2 and 4 MiB V8 semi-spaces when started plainly', async () => {
+  it('runs under MALLOC_ARENA_MAX=2, 4 MiB V8 semi-spaces and a 50 % old-space growth when started plainly', async () => {
     const { child, pid, url } = await spawnBin({});
     try {
       // The same process (re-executed in place) answers, with the settings in its environment.
@@ -83,6 +83,9 @@ describe.runIf(process.platform === 'linux')('a node process at start', () => {
       const env = await environOf(pid);
       expect(env.get('MALLOC_ARENA_MAX')).toBe('2');
       expect(env.get('NODE_OPTIONS')).toBe('--max-semi-space-size=4');
+      // A V8 flag NODE_OPTIONS refuses: on the re-executed command line.
+      const cmdline = (await readFile(`/proc/${pid}/cmdline`, 'utf8')).split('\0');
+      expect(cmdline).toContain('--heap-growing-percent=50');
     } finally {
       await stop(child);
     }
@@ -98,6 +101,7 @@ describe.runIf(process.platform === 'linux')('a node process at start', () => {
       const offEnv = await environOf(off.pid);
       expect(offEnv.has('MALLOC_ARENA_MAX')).toBe(false);
       expect(offEnv.has('NODE_OPTIONS')).toBe(false);
+      expect(await readFile(`/proc/${off.pid}/cmdline`, 'utf8')).not.toContain('heap-growing');
     } finally {
       await Promise.all([stop(set.child), stop(off.child)]);
     }
