@@ -33,6 +33,9 @@ export interface Fill {
   abandon(): void;
 }
 
+/** The largest chunk a cached blob is read in (more would hold more memory per reader). */
+const READ_CHUNK_BYTES = 256 * 1024;
+
 /** How long a reader waits for another read of the same blob to fill the cache. */
 export const JOIN_WAIT_MS = 2000;
 
@@ -67,7 +70,13 @@ export class BlobReadCache {
     try {
       // Opened now: an eviction after this point unlinks a file that stays readable.
       const handle = await open(join(this.dir, hash), 'r');
-      return handle.createReadStream(range ? { start: range.start, end: range.end } : {});
+      const length = range ? range.end - range.start + 1 : size;
+      // A photo in one read (or a few) rather than 64 KiB ones: each is a hop through libuv's
+      // threads and a chunk for the socket.
+      const highWaterMark = Math.min(Math.max(length, 16 * 1024), READ_CHUNK_BYTES);
+      return handle.createReadStream(
+        range ? { start: range.start, end: range.end, highWaterMark } : { highWaterMark },
+      );
     } catch (error) {
       if (isNotFound(error)) return null;
       throw error;

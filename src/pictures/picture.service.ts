@@ -106,11 +106,10 @@ export class PictureService {
     // being probed. Checking again and committing under the picture's lock makes exactly one
     // upload the creator; the others answer 200 with that picture instead of overwriting it
     // (their fields would lose to the first's: an acknowledged write lost). In this process
-    // the lock is `exclusive`; across the processes of a site, `commitCreate` checks again
-    // inside its transaction under a database lock.
+    // the lock is `exclusive`; across the processes of a site, a database lock. The check is
+    // made once, inside the transaction (`commitCreate`'s `unless`).
     let created = false;
     await this.exclusive(`create:${staged.hash}`, async () => {
-      if (this.visible(await pictures.get(staged.hash))) return;
       this.deps.justStored.add(staged.hash);
       try {
         created = await this.commitCreate(principal, staged, image, fields, facts);
