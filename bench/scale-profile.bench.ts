@@ -12,7 +12,8 @@
  * pass finds each process's cache cold, the later ones show the steady state.
  *
  * Knobs: PROFILE_PROCESSES (default 1), PROFILE_UPLOADS (default 80), PROFILE_READ_PASSES
- * (default 3), PROFILE_CLIENTS (default 8), MOSAIC_BENCH_BIN (another build). Prints figures;
+ * (default 3), PROFILE_CLIENTS (default 8), PROFILE_EVERY_PROCESS=1 (every picture read once
+ * through every process before the passes), MOSAIC_BENCH_BIN (another build). Prints figures;
  * asserts nothing.
  */
 import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
@@ -33,6 +34,8 @@ const UPLOADS = Number(process.env['PROFILE_UPLOADS'] ?? 80);
 const READ_PASSES = Number(process.env['PROFILE_READ_PASSES'] ?? 3);
 const CLIENTS = Number(process.env['PROFILE_CLIENTS'] ?? 8);
 const PROFILE_DIR = process.env['PROFILE_DIR'];
+/** PROFILE_EVERY_PROCESS=1: before the passes, every picture read once through every process. */
+const EVERY_PROCESS = process.env['PROFILE_EVERY_PROCESS'] === '1';
 
 /** Store GETs and cache hits of a process's picture reads so far (its `/metrics`). */
 async function blobReads(node: BenchNode): Promise<{ cache: number; store: number }> {
@@ -152,6 +155,28 @@ async function main(): Promise<void> {
     );
   };
   await measure('upload', UPLOADS, () => runPool(images.slice(8), 4, upload));
+  if (EVERY_PROCESS) {
+    // Every picture through every process once first, as bench:scale's `first` row.
+    let pair = 0;
+    const pairs = ids.length * nodes.length;
+    await measure('file read, each picture at each process', pairs, () =>
+      runPool(
+        Array.from({ length: CLIENTS }, (_, i) => i),
+        CLIENTS,
+        async () => {
+          for (let k = pair++; k < pairs; k = pair++) {
+            const res = await fetch(
+              `${at(k).url}/api/pictures/${ids[Math.floor(k / nodes.length)]}/file`,
+              { headers: { cookie } },
+            );
+            await res.arrayBuffer();
+            if (res.status !== 200) throw new Error(`read: ${res.status}`);
+          }
+          return 0;
+        },
+      ),
+    );
+  }
   for (let pass = 1; pass <= READ_PASSES; pass++) {
     let next = 0;
     await measure(`file read, pass ${pass}`, ids.length, () =>
