@@ -2,7 +2,8 @@
  * The S3 store's local read cache (src/blobs/read-cache.ts) on a real Swift, and what it must
  * never do on a scaled site (issue 13):
  *
- * - an upload is kept in its process's cache: the uploader's reads make no GET;
+ * - an upload is kept in its process's cache: the uploader's reads make no GET (`/metrics`
+ *   counts each process's reads by source);
  * - concurrent reads of a blob the process does not hold make one GET, not one each;
  * - a picture deleted, emptied from the trash or unshared through one process is refused at
  *   once by another process that holds its bytes in its cache, and served again once restored.
@@ -135,6 +136,14 @@ test('a reader that stops early does not keep a copy; the next reader gets the w
   }
 });
 
+/** A process's picture reads by source, from its `/metrics`. */
+async function blobReads(client: Api): Promise<{ cache: number; store: number }> {
+  const text = await (await client.fetch('/metrics')).text();
+  const count = (source: string): number =>
+    Number(new RegExp(`mosaic_blob_reads_total\\{source="${source}"\\} (\\d+)`).exec(text)?.[1]);
+  return { cache: count('cache'), store: count('store') };
+}
+
 async function file(client: Api, id: string): Promise<{ status: number; bytes: Buffer }> {
   const res = await client.fetch(`/api/pictures/${id}/file`);
   return { status: res.status, bytes: Buffer.from(await res.arrayBuffer()) };
@@ -167,6 +176,9 @@ test('bytes cached by one process are refused there once another deletes or unsh
     expect(got.status).toBe(200);
     expect(got.bytes.equals(Buffer.from(image))).toBe(true);
   }
+  // The uploader served it from the copy its upload left; the other process asked the store.
+  expect(await blobReads(a)).toEqual({ cache: 1, store: 0 });
+  expect(await blobReads(b)).toEqual({ cache: 0, store: 1 });
   const share = await a.post<{ id: string }>('/api/shares', { target: 'picture', targetId: id });
   expect(share.status).toBe(201);
   const shared = `/api/s/${share.body.id}/pictures/${id}/file`;
