@@ -13,7 +13,8 @@
  *
  * Knobs: PROFILE_PROCESSES (default 1), PROFILE_UPLOADS (default 80), PROFILE_READ_PASSES
  * (default 3), PROFILE_CLIENTS (default 8), PROFILE_EVERY_PROCESS=1 (every picture read once
- * through every process before the passes), MOSAIC_BENCH_BIN (another build). Prints figures;
+ * through every process before the passes), PROFILE_READ_AT=i (the passes through process i
+ * only), MOSAIC_BENCH_BIN (another build). Prints figures;
  * asserts nothing.
  */
 import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
@@ -36,6 +37,9 @@ const CLIENTS = Number(process.env['PROFILE_CLIENTS'] ?? 8);
 const PROFILE_DIR = process.env['PROFILE_DIR'];
 /** PROFILE_EVERY_PROCESS=1: before the passes, every picture read once through every process. */
 const EVERY_PROCESS = process.env['PROFILE_EVERY_PROCESS'] === '1';
+/** PROFILE_READ_AT=i: the passes read through process i only (the others idle). */
+const READ_AT =
+  process.env['PROFILE_READ_AT'] === undefined ? null : Number(process.env['PROFILE_READ_AT']);
 
 /** Store GETs and cache hits of a process's picture reads so far (its `/metrics`). */
 async function blobReads(node: BenchNode): Promise<{ cache: number; store: number }> {
@@ -185,7 +189,7 @@ async function main(): Promise<void> {
         CLIENTS,
         async (client) => {
           for (let i = next++; i < ids.length; i = next++) {
-            const res = await fetch(`${at(client).url}/api/pictures/${ids[i]}/file`, {
+            const res = await fetch(`${at(READ_AT ?? client).url}/api/pictures/${ids[i]}/file`, {
               headers: { cookie },
             });
             await res.arrayBuffer();
