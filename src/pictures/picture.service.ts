@@ -1,6 +1,7 @@
 import type { Readable } from 'node:stream';
 import { buffer } from 'node:stream/consumers';
 import type { Logger } from 'pino';
+import { sha256 } from '../accounts/account.service.js';
 import type { Principal } from '../accounts/principal.js';
 import type { BlobStore, StagedBlob } from '../blobs/blob-store.js';
 import {
@@ -171,6 +172,22 @@ export class PictureService {
     const picture = this.visible(await this.deps.pictures.get(id));
     if (!picture) throw new NotFoundError('Picture');
     return picture;
+  }
+
+  /**
+   * The principal of a session cookie's value and picture `id` as `get` answers it (NotFound
+   * unless visible), in one statement; null when the session is not valid.
+   */
+  async getForSession(
+    session: string,
+    id: string,
+  ): Promise<{ principal: Principal; picture: Picture | NotFoundError } | null> {
+    const found = await this.deps.pictures.getForSession(sha256(session), this.now(), id);
+    if (!found) return null;
+    return {
+      principal: found.principal,
+      picture: this.visible(found.picture) ?? new NotFoundError('Picture'),
+    };
   }
 
   /** The visible pictures among `ids`, in that order (one that died meanwhile is left out). */

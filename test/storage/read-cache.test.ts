@@ -6,7 +6,8 @@
  *   counts each process's reads by source);
  * - concurrent reads of a blob the process does not hold make one GET, not one each;
  * - a picture deleted, emptied from the trash or unshared through one process is refused at
- *   once by another process that holds its bytes in its cache, and served again once restored.
+ *   once by another process that holds its bytes in its cache, and served again once restored;
+ *   a session signed out through one process is refused by the other at once.
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import { rm } from 'node:fs/promises';
@@ -206,4 +207,16 @@ test('bytes cached by one process are refused there once another deletes or unsh
   expect((await a.delete(`/api/trash/${id}`)).status).toBeLessThan(300);
   expect((await file(a, id)).status).toBe(404);
   expect((await file(b, id)).status).toBe(404);
+
+  // Signed out through one process: the other refuses the session at once (the file route
+  // reads the session and the picture in one statement).
+  const again = await a.upload<Picture>({
+    file: await makeImage({ seed: 1302 }),
+    fields: { title: 'again' },
+  });
+  expect(again.status).toBe(201);
+  expect((await file(b, again.body.id)).status).toBe(200);
+  expect((await a.post('/api/auth/logout')).status).toBeLessThan(300);
+  expect((await file(b, again.body.id)).status).toBe(401);
+  expect((await file(a, again.body.id)).status).toBe(401);
 }, 120_000);
