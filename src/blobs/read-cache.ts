@@ -8,8 +8,9 @@
  * once the store holds them (their bytes were hashed on the way in); least recently used first
  * out beyond `capBytes`. Emptied at start.
  *
- * Concurrent misses of one blob make one GET: while a whole read fills the copy, other readers
- * of that blob wait for it (at most JOIN_WAIT_MS, then they ask the store themselves).
+ * Concurrent misses of one blob make one GET: while a whole read fills the copy, other whole
+ * reads of that blob wait for it (at most JOIN_WAIT_MS, then they ask the store themselves);
+ * ranges do not wait.
  *
  * Trashing a blob through this process drops its copy; a blob another process of the site
  * trashed may still be read here until evicted. That never serves bytes a reader may not have:

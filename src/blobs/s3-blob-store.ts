@@ -237,8 +237,9 @@ export class S3BlobStore implements BlobStore {
     const cache = this.cache;
     if (cache) {
       let cached = await cache.open(hash, range);
-      // Another read of this blob is filling the cache: wait for it rather than GET it too.
-      const filling = cached ? null : cache.joinFill(hash);
+      // Another read of this blob is filling the cache: a whole read waits for it rather than
+      // GET it too (a range, e.g. a video's seek, goes to the store at once as before).
+      const filling = cached || range !== undefined ? null : cache.joinFill(hash);
       if (filling) {
         this.reads.joined++;
         await filling;

@@ -131,6 +131,26 @@ test('a reader that stops early does not keep a copy; the next reader gets the w
     }
     expect((await buffer(await joined)).equals(bytes)).toBe(true);
     expect(reader.sent).toEqual(['GetObjectCommand', 'GetObjectCommand']);
+    expect(reader.store.reads).toMatchObject({ store: 2, joined: 1 });
+  } finally {
+    await writer.done();
+    await reader.done();
+  }
+});
+
+test('a range read does not wait for a whole read of the blob under way (a video seeking)', async () => {
+  const bucket = `rc-${randomUUID().slice(0, 8)}`;
+  const writer = await processStore(bucket);
+  const reader = await processStore(bucket);
+  try {
+    const bytes = randomBytes(400_000);
+    const staged = await writer.store.stage(Readable.from([bytes]), 1_000_000);
+    await writer.store.commit(staged);
+    const whole = await reader.store.read(staged.hash); // not read yet: its copy is not kept
+    const range = await buffer(await reader.store.read(staged.hash, { start: 5, end: 9 }));
+    expect(range.equals(bytes.subarray(5, 10))).toBe(true);
+    expect(reader.store.reads).toMatchObject({ store: 2, joined: 0 });
+    expect((await buffer(whole)).equals(bytes)).toBe(true);
   } finally {
     await writer.done();
     await reader.done();
