@@ -8,7 +8,8 @@
  *   npm run bench:scale
  *
  * Each point is a fresh site (a new database and bucket, or a new data directory), so the same
- * images are new pictures at every point. Clients are spread round-robin over the processes;
+ * images are new pictures at every point. After the uploads every picture is read once through
+ * every process (the `first` row: cold read caches), then the timed file reads run. Clients are spread round-robin over the processes;
  * the session opened at the first process is used at all of them (sessions are rows of the
  * shared database).
  */
@@ -174,6 +175,21 @@ async function measure(
   });
   const idle = await idleCores(site);
   const uploads = await phase(site, UPLOAD_CLIENTS, UPLOAD_SECONDS, upload);
+  // Every picture read once through every process (not time-bound): the first read of each at
+  // each process, then the timed reads find every process's cache warm.
+  const n = site.nodes.length;
+  let pair = 0;
+  const first = await phase(site, READ_CLIENTS, 3600, async () => {
+    const k = pair++;
+    const id = ids[Math.floor(k / n)];
+    if (id === undefined) return null;
+    const node = site.nodes[k % n] as BenchNode;
+    const res = await fetch(`${node.url}/api/pictures/${id}/file`, {
+      headers: { cookie: site.cookie },
+    });
+    const body = await res.arrayBuffer();
+    return res.status === 200 && body.byteLength > 0 ? '' : `GET file: ${res.status}`;
+  });
   let read = 0;
   const file = await phase(site, READ_CLIENTS, READ_SECONDS, async (client) => {
     const id = ids[read++ % ids.length];
@@ -194,7 +210,7 @@ async function measure(
   });
   const last = site.nodes.at(-1) as BenchNode;
   return {
-    phases: { upload: uploads, file, gallery },
+    phases: { upload: uploads, first, file, gallery },
     idleCores: idle,
     created: ids.length,
     listed: await countPictures(last.url, site.cookie),

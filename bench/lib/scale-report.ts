@@ -1,8 +1,13 @@
 /** Figures of `bench:scale` (bench/scale.bench.ts): the types of a measured point and the report. */
 import { formatTable, percentile, round } from './stats.js';
 
-export type OpKind = 'upload' | 'file' | 'gallery';
-export const OP_KINDS: readonly OpKind[] = ['upload', 'file', 'gallery'];
+/**
+ * `first`: each picture's first read at each process (the process's read cache is cold: a GET
+ * to the store on S3, unless the process uploaded it); `file`: reads once every process has
+ * read every picture (the steady state of a set of pictures that fits the caches).
+ */
+export type OpKind = 'upload' | 'first' | 'file' | 'gallery';
+export const OP_KINDS: readonly OpKind[] = ['upload', 'first', 'file', 'gallery'];
 
 /** CPU seconds of one phase, by who spent them. */
 export interface Cpu {

@@ -91,6 +91,16 @@ export interface BlobStore {
 
   /** Releases connections and the like. */
   close(): Promise<void>;
+
+  /** Reads since start by where their bytes came from, for a store with a local cache (S3). */
+  readonly reads?: BlobReadCounts;
+}
+
+export interface BlobReadCounts {
+  readonly cache: number;
+  readonly store: number;
+  /** Reads that waited for another read of the same blob to fill the cache. */
+  readonly joined: number;
 }
 
 /** Blob names come from requests and peers: never let one become a path or a key elsewhere. */

@@ -82,6 +82,11 @@ export class S3BlobStore implements BlobStore {
   private readonly inMemory = new Map<string, Buffer>();
   private memoryHeld = 0;
   private readonly cache: BlobReadCache | null;
+  /**
+   * Reads since start by where their bytes came from (`/metrics`); `joined`: reads that waited
+   * for another read of the same blob to fill the cache (then counted under cache or store).
+   */
+  readonly reads = { cache: 0, store: 0, joined: 0 };
 
   constructor(options: S3BlobStoreOptions) {
     this.bucket = new S3Bucket(options);
@@ -169,11 +174,16 @@ export class S3BlobStore implements BlobStore {
       : Readable.from([bytes], { objectMode: false });
   }
 
+  /**
+   * Uploads the staged bytes; this process's read cache then keeps them (they were hashed on
+   * the way in and the store now holds them), so the uploader's next read makes no GET.
+   */
   async commit(staged: StagedBlob): Promise<void> {
     const bytes = this.inMemory.get(staged.token);
     if (bytes !== undefined) {
       try {
         await this.bucket.put(this.key('blobs', staged.hash), bytes, { sha256: staged.hash });
+        await this.cache?.put(staged.hash, bytes);
       } finally {
         this.release(staged.token);
       }
@@ -182,6 +192,7 @@ export class S3BlobStore implements BlobStore {
     const file = this.stagedPath(staged);
     try {
       await this.putVerified(file, staged.hash, staged.size);
+      await this.cache?.adopt(staged.hash, file, staged.size);
     } finally {
       await rm(file, { force: true });
     }
@@ -223,19 +234,41 @@ export class S3BlobStore implements BlobStore {
    * make a listed picture look lost, which would start a repair.
    */
   async read(hash: string, range?: ByteRange): Promise<Readable> {
-    const cached = await this.cache?.open(hash, range);
-    if (cached) return cached;
-    const key = this.key('blobs', hash);
-    const found =
-      (await this.bucket.get(key, range)) ??
-      (await new Promise((resolve) => setTimeout(resolve, MISSING_RETRY_MS)).then(() =>
-        this.bucket.get(key, range),
-      ));
-    if (found === null) throw new NotFoundError('Blob');
-    const whole = range === undefined && found.length !== undefined;
-    return this.cache && whole && (found.length ?? 0) <= this.cache.maxBlobBytes
-      ? this.cache.keep(hash, found.body)
-      : found.body;
+    const cache = this.cache;
+    if (cache) {
+      let cached = await cache.open(hash, range);
+      // Another read of this blob is filling the cache: a whole read waits for it rather than
+      // GET it too (a range, e.g. a video's seek, goes to the store at once as before).
+      const filling = cached || range !== undefined ? null : cache.joinFill(hash);
+      if (filling) {
+        this.reads.joined++;
+        await filling;
+        cached = await cache.open(hash, range);
+      }
+      if (cached) {
+        this.reads.cache++;
+        return cached;
+      }
+    }
+    this.reads.store++;
+    const fill = range === undefined ? cache?.begin(hash) : undefined;
+    try {
+      const key = this.key('blobs', hash);
+      const found =
+        (await this.bucket.get(key, range)) ??
+        (await new Promise((resolve) => setTimeout(resolve, MISSING_RETRY_MS)).then(() =>
+          this.bucket.get(key, range),
+        ));
+      if (found === null) throw new NotFoundError('Blob');
+      if (fill && cache && found.length !== undefined && found.length <= cache.maxBlobBytes) {
+        return fill.keep(found.body);
+      }
+      fill?.abandon();
+      return found.body;
+    } catch (error) {
+      fill?.abandon();
+      throw error;
+    }
   }
 
   private partialPath(hash: string): string {
@@ -251,7 +284,7 @@ export class S3BlobStore implements BlobStore {
     const partial = this.partialPath(hash);
     await receiveFile(partial, hash, size, source, start);
     await this.putVerified(partial, hash, size);
-    await rm(partial, { force: true });
+    if (!(await this.cache?.adopt(hash, partial, size))) await rm(partial, { force: true });
   }
 
   async trash(hash: string): Promise<void> {

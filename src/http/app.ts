@@ -154,7 +154,11 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(swaggerUi, { routePrefix: '/api/docs', uiConfig: { deepLinking: false } });
 
   installSecurityHeaders(app);
-  installAuth(app, { accounts: deps.accounts, metricsToken: deps.metricsToken });
+  installAuth(app, {
+    accounts: deps.accounts,
+    metricsToken: deps.metricsToken,
+    sessionWithPicture: (session, id) => deps.pictures.getForSession(session, id),
+  });
   installRequestMetrics(app, deps.metrics.registry);
 
   await app.register(systemRoutes(deps.info, deps.metrics.registry, deps.health));

@@ -16,13 +16,16 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import type { FastifyContextConfig, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { AccountService } from '../accounts/account.service.js';
 import type { Principal } from '../accounts/principal.js';
-import { ForbiddenError, UnauthorizedError } from '../core/errors.js';
+import { ForbiddenError, type NotFoundError, UnauthorizedError } from '../core/errors.js';
+import type { Picture } from '../pictures/picture.repository.js';
 
 export const SESSION_COOKIE = 'mosaic_session';
 
 declare module 'fastify' {
   interface FastifyRequest {
     principal: Principal | null;
+    /** Routes with `sessionWithPicture`: the picture read with the session, if it was. */
+    sessionPicture: Picture | NotFoundError | null;
   }
   interface FastifyContextConfig {
     /** Reachable without signing in (the handler checks whatever else it needs). */
@@ -33,6 +36,12 @@ declare module 'fastify' {
     admin?: boolean;
     /** Also open to the node's metrics token (`--metrics-token`). */
     metricsToken?: boolean;
+    /**
+     * A route on picture `:id` (its file): a session cookie is checked in the same statement
+     * that reads the picture (`AuthOptions.sessionWithPicture`), which the handler then takes
+     * from `request.sessionPicture` instead of reading it again.
+     */
+    sessionWithPicture?: boolean;
   }
 }
 
@@ -40,6 +49,11 @@ export interface AuthOptions {
   readonly accounts: AccountService;
   /** The bearer token Prometheus may use for /metrics, or null for none. */
   readonly metricsToken: string | null;
+  /** A session cookie's principal and picture `id` in one statement; null: not a session. */
+  readonly sessionWithPicture?: (
+    session: string,
+    id: string,
+  ) => Promise<{ principal: Principal; picture: Picture | NotFoundError } | null>;
 }
 
 /** Who may call a route, from its config: what the route table at start-up shows. */
@@ -52,19 +66,22 @@ export function accessOf(config: FastifyContextConfig | undefined): Access {
   return 'account';
 }
 
+const SHA256 = /^[0-9a-f]{64}$/;
+
 /** Methods that change state: a browser must send them from this node's own pages. */
 const UNSAFE_METHODS = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
 
 export function installAuth(app: FastifyInstance, options: AuthOptions): void {
   const metricsDigest = options.metricsToken === null ? null : digest(options.metricsToken);
   app.decorateRequest('principal', null);
+  app.decorateRequest('sessionPicture', null);
   app.addHook('onRequest', async (request) => {
     // No route matched: the not-found handler answers (JSON 404 or the web app's page).
     if (request.is404) return;
     const config = request.routeOptions.config;
     if (config.peer === true) return;
     if (config.metricsToken === true && metricsDigest && bearerIs(request, metricsDigest)) return;
-    request.principal = await identify(request, options.accounts);
+    request.principal = await identify(request, options, config.sessionWithPicture === true);
     refuseCrossSiteWrite(request);
     if (config.public === true) return;
     if (!request.principal) throw new UnauthorizedError();
@@ -76,8 +93,10 @@ export function installAuth(app: FastifyInstance, options: AuthOptions): void {
 
 async function identify(
   request: FastifyRequest,
-  accounts: AccountService,
+  options: AuthOptions,
+  withPicture: boolean,
 ): Promise<Principal | null> {
+  const { accounts } = options;
   const header = request.headers.authorization;
   if (header !== undefined) {
     const match = /^Bearer\s+(\S+)$/i.exec(header);
@@ -90,6 +109,13 @@ async function identify(
   if (raw === undefined) return null;
   const unsigned = request.unsignCookie(raw);
   if (!unsigned.valid) return null;
+  // Before the route's own validation: only an id of the right shape goes to the database.
+  const id = (request.params as { id?: unknown } | undefined)?.id;
+  if (withPicture && options.sessionWithPicture && typeof id === 'string' && SHA256.test(id)) {
+    const found = await options.sessionWithPicture(unsigned.value, id);
+    request.sessionPicture = found?.picture ?? null;
+    return found?.principal ?? null;
+  }
   return accounts.fromSession(unsigned.value);
 }
 

@@ -3,6 +3,7 @@
  */
 import type { FastifyInstance } from 'fastify';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { BlobReadCounts } from '../blobs/blob-store.js';
 import type { PeerStatus } from '../replication/replicator.js';
 import type { PoolFigures } from '../storage/metadata/dialect.js';
 
@@ -185,9 +186,34 @@ export function registerStorageMetrics(
   sources: {
     readonly pool?: (() => PoolFigures) | undefined;
     readonly leases: () => readonly LeaseFigure[];
+    /** Picture reads by where their bytes came from (an S3 store and its local cache). */
+    readonly blobReads?: (() => BlobReadCounts) | undefined;
   },
 ): void {
-  const { pool } = sources;
+  const { pool, blobReads } = sources;
+  if (blobReads !== undefined) {
+    new Counter({
+      name: 'mosaic_blob_reads_total',
+      help: "Picture blob reads by source: this process's local cache, or a GET to the store",
+      labelNames: ['source'],
+      registers: [registry],
+      collect() {
+        const figures = blobReads();
+        this.reset();
+        this.inc({ source: 'cache' }, figures.cache);
+        this.inc({ source: 'store' }, figures.store);
+      },
+    });
+    new Counter({
+      name: 'mosaic_blob_read_joins_total',
+      help: 'Picture blob reads that waited for another read of the same blob to fill the cache',
+      registers: [registry],
+      collect() {
+        this.reset();
+        this.inc(blobReads().joined);
+      },
+    });
+  }
   if (pool !== undefined) {
     const gauge = (name: string, help: string, value: (p: PoolFigures) => number) =>
       new Gauge({

@@ -4,6 +4,7 @@
  * probes of `/healthz` (the database and both blob stores).
  */
 import type { Registry } from 'prom-client';
+import type { BlobReadCounts, BlobStore } from '../blobs/blob-store.js';
 import type { BlobStores } from '../blobs/open-blob-stores.js';
 import type { FolderSync } from '../folders/folder-sync.js';
 import {
@@ -28,6 +29,12 @@ export interface ObservedParts {
   readonly stores: BlobStores;
 }
 
+/** The picture store's read counts (an object it updates in place) when it has a cache (S3). */
+function blobReadCounts(store: BlobStore): (() => BlobReadCounts) | undefined {
+  const { reads } = store;
+  return reads === undefined ? undefined : () => reads;
+}
+
 /** Registers the node's gauges on `metrics` and returns its health check. */
 export function observeNode(metrics: Metrics, parts: ObservedParts): HealthCheck {
   const { store, site, stores } = parts;
@@ -37,6 +44,7 @@ export function observeNode(metrics: Metrics, parts: ObservedParts): HealthCheck
   registerStorageMetrics(metrics.registry, {
     pool: store.pool,
     leases: () => (site.shared ? [{ name: LEAD_LEASE, token: site.lead.token() }] : []),
+    blobReads: blobReadCounts(stores.pictures),
   });
   return healthCheck({
     database: databaseProbe(store),

@@ -2,6 +2,7 @@ import { sql, type Selectable } from 'kysely';
 import type { Executor, MetadataStore } from '../storage/metadata/dialect.js';
 import { afterCursor } from '../storage/metadata/keyset.js';
 import type { PicturesTable } from '../storage/metadata/schema.js';
+import type { Principal } from '../accounts/principal.js';
 import { decodeHlc } from '../core/hlc.js';
 import { isAlive, lastChangeHlc, type PictureState } from './picture.state.js';
 
@@ -37,6 +38,15 @@ export interface PictureQuery {
 export interface PictureRepository {
   /** With `forUpdate` (inside `trx`) the row stays locked until the transaction ends. */
   get(id: string, trx?: Executor, options?: { forUpdate?: boolean }): Promise<StoredPicture | null>;
+  /**
+   * A session's account and picture `id` in one statement (the file route's two reads in one
+   * round trip); null when the session is unknown or expired at `now`.
+   */
+  getForSession(
+    sessionHash: string,
+    now: number,
+    id: string,
+  ): Promise<{ principal: Principal; picture: StoredPicture | null } | null>;
   save(trx: Executor, state: PictureState, hasBlob: boolean): Promise<void>;
   setHasBlob(id: string, hasBlob: boolean, trx?: Executor): Promise<void>;
   /** Every picture's id, whether it is alive and whether the row says its bytes are here. */
@@ -76,6 +86,28 @@ export class SqlPictureRepository implements PictureRepository {
       .$if(lock, (qb) => qb.forUpdate())
       .executeTakeFirst();
     return row ? { state: rowToState(row), hasBlob: row.has_blob === 1 } : null;
+  }
+
+  async getForSession(
+    sessionHash: string,
+    now: number,
+    id: string,
+  ): Promise<{ principal: Principal; picture: StoredPicture | null } | null> {
+    // The same conditions as AccountRepository.findSession, and the row `get` reads.
+    const row = await this.store.db
+      .selectFrom('sessions')
+      .innerJoin('users', 'users.username', 'sessions.username')
+      .leftJoin('pictures', (join) => join.on('pictures.id', '=', id))
+      .selectAll('pictures')
+      .select(['users.username as session_username', 'users.role as session_role'])
+      .where('sessions.id_hash', '=', sessionHash)
+      .where('sessions.expires_at', '>', now)
+      .executeTakeFirst();
+    if (!row) return null;
+    const principal = { username: row.session_username, role: row.session_role };
+    if (row.id === null) return { principal, picture: null };
+    const picture = row as PictureRow;
+    return { principal, picture: { state: rowToState(picture), hasBlob: picture.has_blob === 1 } };
   }
 
   async save(trx: Executor, state: PictureState, hasBlob: boolean): Promise<void> {

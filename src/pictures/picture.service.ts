@@ -1,6 +1,7 @@
 import type { Readable } from 'node:stream';
 import { buffer } from 'node:stream/consumers';
 import type { Logger } from 'pino';
+import { sha256 } from '../accounts/account.service.js';
 import type { Principal } from '../accounts/principal.js';
 import type { BlobStore, StagedBlob } from '../blobs/blob-store.js';
 import {
@@ -106,11 +107,10 @@ export class PictureService {
     // being probed. Checking again and committing under the picture's lock makes exactly one
     // upload the creator; the others answer 200 with that picture instead of overwriting it
     // (their fields would lose to the first's: an acknowledged write lost). In this process
-    // the lock is `exclusive`; across the processes of a site, `commitCreate` checks again
-    // inside its transaction under a database lock.
+    // the lock is `exclusive`; across the processes of a site, a database lock. The check is
+    // made once, inside the transaction (`commitCreate`'s `unless`).
     let created = false;
     await this.exclusive(`create:${staged.hash}`, async () => {
-      if (this.visible(await pictures.get(staged.hash))) return;
       this.deps.justStored.add(staged.hash);
       try {
         created = await this.commitCreate(principal, staged, image, fields, facts);
@@ -172,6 +172,22 @@ export class PictureService {
     const picture = this.visible(await this.deps.pictures.get(id));
     if (!picture) throw new NotFoundError('Picture');
     return picture;
+  }
+
+  /**
+   * The principal of a session cookie's value and picture `id` as `get` answers it (NotFound
+   * unless visible), in one statement; null when the session is not valid.
+   */
+  async getForSession(
+    session: string,
+    id: string,
+  ): Promise<{ principal: Principal; picture: Picture | NotFoundError } | null> {
+    const found = await this.deps.pictures.getForSession(sha256(session), this.now(), id);
+    if (!found) return null;
+    return {
+      principal: found.principal,
+      picture: this.visible(found.picture) ?? new NotFoundError('Picture'),
+    };
   }
 
   /** The visible pictures among `ids`, in that order (one that died meanwhile is left out). */

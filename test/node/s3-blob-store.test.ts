@@ -175,20 +175,30 @@ test('the store checks the bytes of a PUT against their SHA-256: a wrong name is
   }
 });
 
-test('a blob read whole is then read from the local cache: no request, ranges too; trash drops it', async () => {
+test('a blob uploaded or read whole is then read from the local cache: no request, ranges too; trash drops it', async () => {
   const { store, sent, done } = await countedStore();
   try {
     const bytes = randomBytes(200_000);
     const staged = await store.stage(Readable.from([bytes]), 1_000_000);
     await store.commit(staged);
     sent.length = 0;
+    // Kept since the upload (its bytes were hashed on the way in).
     expect((await buffer(await store.read(staged.hash))).equals(bytes)).toBe(true);
+    expect(sent).toEqual([]);
+    // A blob this store did not write: the first whole read GETs it and keeps it.
+    const other = randomBytes(150_000);
+    const otherStaged = await store.stage(Readable.from([other]), 1_000_000);
+    await store.commit(otherStaged);
+    await store.trash(otherStaged.hash);
+    await store.restore(otherStaged.hash);
+    sent.length = 0;
+    expect((await buffer(await store.read(otherStaged.hash))).equals(other)).toBe(true);
     expect(sent).toEqual(['GetObjectCommand']);
     // The copy is kept once the read has ended (renamed in after the last byte).
     await waitFor(async () => {
       sent.length = 0;
-      const again = await buffer(await store.read(staged.hash));
-      return again.equals(bytes) && sent.length === 0;
+      const again = await buffer(await store.read(otherStaged.hash));
+      return again.equals(other) && sent.length === 0;
     });
     const range = await buffer(await store.read(staged.hash, { start: 1000, end: 1999 }));
     expect(range.equals(bytes.subarray(1000, 2000))).toBe(true);

@@ -134,13 +134,17 @@ export const pictureRoutes =
     app.get(
       '/api/pictures/:id/file',
       {
+        // The session and the picture in one statement (the hottest read of a scaled site).
+        config: { sessionWithPicture: true },
         schema: {
           summary: 'Download the bytes (supports Range and If-None-Match)',
           params: PictureIdParams,
         },
       },
       async (request, reply) => {
-        const picture = await pictures.get(request.params.id);
+        const read = request.sessionPicture;
+        if (read instanceof Error) throw read;
+        const picture = read ?? (await pictures.get(request.params.id));
         const etag = `"${picture.id}"`;
         const notModified = request.headers['if-none-match'] === etag;
         // A single range is served; a malformed header or several ranges get the whole file.
