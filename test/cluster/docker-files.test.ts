@@ -9,6 +9,7 @@ import { describe, expect, test } from 'vitest';
 // Not a dependency of Mosaic: `yaml` is in node_modules through vite and @fastify/swagger.
 import { parse } from 'yaml';
 import { nodeCommand } from '../../src/cli/node.command.js';
+import { memoryReexec, NODE_FLAGS } from '../../src/cli/runtime-env.js';
 import { ENV_TWINS } from '../../src/config/node-config.js';
 import { REPO_ROOT } from '../helpers/node-process.js';
 
@@ -83,8 +84,10 @@ describe('Dockerfile', () => {
   test('runs `mosaic node` on /data for every interface with flags the CLI knows', async () => {
     const dockerfile = await readFile(join(REPO_ROOT, 'Dockerfile'), 'utf8');
     const entrypoint = /^ENTRYPOINT (\[.*\])$/m.exec(dockerfile)?.[1];
-    expect(JSON.parse(entrypoint ?? 'null')).toEqual([
+    const argv = JSON.parse(entrypoint ?? 'null') as string[];
+    expect(argv).toEqual([
       'node',
+      ...NODE_FLAGS,
       'bin/mosaic.js',
       'node',
       '--data',
@@ -99,6 +102,14 @@ describe('Dockerfile', () => {
       /^FROM node:24-bookworm-slim|^ARG NODE_IMAGE=node:24-bookworm-slim$/m,
     );
     expect(dockerfile).toMatch(/^VOLUME \/data$/m);
+    // Every memory setting is in place already: bin/mosaic.js need not re-execute the node.
+    const env: Record<string, string> = {};
+    for (const [, name, value] of (/^ENV (.*)$/m.exec(dockerfile)?.[1] ?? '').matchAll(
+      /(\w+)=(\S+)/g,
+    )) {
+      if (name !== undefined && value !== undefined) env[name] = value;
+    }
+    expect(memoryReexec(env, argv.slice(1, argv.indexOf('bin/mosaic.js')))).toBeNull();
     expect(dockerfile).toMatch(/^EXPOSE 7070 7077\/udp$/m);
     expect(dockerfile).toMatch(/^USER node$/m);
   });
