@@ -12,7 +12,8 @@
  * pass finds each process's cache cold, the later ones show the steady state.
  *
  * Knobs: PROFILE_PROCESSES (default 1), PROFILE_UPLOADS (default 80), PROFILE_READ_PASSES
- * (default 3), PROFILE_CLIENTS (default 8), PROFILE_EVERY_PROCESS=1 (every picture read once
+ * (default 3), PROFILE_GALLERY (gallery pages of 50 read after the passes, default 0),
+ * PROFILE_CLIENTS (default 8), PROFILE_EVERY_PROCESS=1 (every picture read once
  * through every process before the passes), PROFILE_READ_AT=i (the passes through process i
  * only), MOSAIC_BENCH_BIN (another build). Prints figures;
  * asserts nothing.
@@ -34,6 +35,7 @@ const PROCESSES = Number(process.env['PROFILE_PROCESSES'] ?? 1);
 const UPLOADS = Number(process.env['PROFILE_UPLOADS'] ?? 80);
 const READ_PASSES = Number(process.env['PROFILE_READ_PASSES'] ?? 3);
 const CLIENTS = Number(process.env['PROFILE_CLIENTS'] ?? 8);
+const GALLERY = Number(process.env['PROFILE_GALLERY'] ?? 0);
 const PROFILE_DIR = process.env['PROFILE_DIR'];
 /** PROFILE_EVERY_PROCESS=1: before the passes, every picture read once through every process. */
 const EVERY_PROCESS = process.env['PROFILE_EVERY_PROCESS'] === '1';
@@ -194,6 +196,25 @@ async function main(): Promise<void> {
             });
             await res.arrayBuffer();
             if (res.status !== 200) throw new Error(`read: ${res.status}`);
+          }
+          return 0;
+        },
+      ),
+    );
+  }
+  if (GALLERY > 0) {
+    let next = 0;
+    await measure('gallery page of 50', GALLERY, () =>
+      runPool(
+        Array.from({ length: CLIENTS }, (_, i) => i),
+        CLIENTS,
+        async (client) => {
+          for (let i = next++; i < GALLERY; i = next++) {
+            const res = await fetch(`${at(READ_AT ?? client).url}/api/pictures?limit=50`, {
+              headers: { cookie },
+            });
+            await res.arrayBuffer();
+            if (res.status !== 200) throw new Error(`gallery: ${res.status}`);
           }
           return 0;
         },
