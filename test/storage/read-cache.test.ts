@@ -14,13 +14,12 @@ import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { buffer } from 'node:stream/consumers';
-import { afterAll, beforeAll, expect, test } from 'vitest';
+import { expect, test } from 'vitest';
 import { S3BlobStore } from '../../src/blobs/s3-blob-store.js';
 import { freePort, newClusterKey } from '../helpers/cluster.js';
 import {
   ADMIN_PASSWORD,
   api,
-  cleanup,
   login,
   makeImage,
   makeTempDir,
@@ -29,19 +28,9 @@ import {
   type NodeProcess,
   type Picture,
 } from '../helpers/node-process.js';
-import { startPostgres, type PostgresServer } from '../helpers/postgres.js';
-import { startSwift, type SwiftServer } from '../helpers/swift.js';
+import { siteEnv, useSharedServers } from '../helpers/shared-servers.js';
 
-let pg: PostgresServer | undefined;
-let swift: SwiftServer | undefined;
-
-beforeAll(async () => {
-  [pg, swift] = await Promise.all([startPostgres(), startSwift()]);
-}, 120_000);
-afterAll(async () => {
-  await cleanup();
-  await Promise.all([pg?.stop(), swift?.stop()]);
-});
+const servers = useSharedServers();
 
 /** A store as one process of a site opens it (its own scratch and cache), counting its requests. */
 async function processStore(bucket: string): Promise<{
@@ -49,7 +38,7 @@ async function processStore(bucket: string): Promise<{
   sent: string[];
   done: () => Promise<void>;
 }> {
-  if (!swift) throw new Error('Swift did not start');
+  const { swift } = servers();
   const scratch = await makeTempDir('mosaic-read-cache-');
   const store = new S3BlobStore({
     bucket,
@@ -77,6 +66,30 @@ async function processStore(bucket: string): Promise<{
   };
 }
 
+/** A blob of `size` random bytes written by one process of a site, to be read by another. */
+async function writtenByAnother(size: number): Promise<{
+  bytes: Buffer;
+  hash: string;
+  reader: Awaited<ReturnType<typeof processStore>>;
+  done: () => Promise<void>;
+}> {
+  const bucket = `rc-${randomUUID().slice(0, 8)}`;
+  const writer = await processStore(bucket);
+  const reader = await processStore(bucket);
+  const bytes = randomBytes(size);
+  const staged = await writer.store.stage(Readable.from([bytes]), 1_000_000);
+  await writer.store.commit(staged);
+  return {
+    bytes,
+    hash: staged.hash,
+    reader,
+    done: async () => {
+      await writer.done();
+      await reader.done();
+    },
+  };
+}
+
 test('an upload is kept in its process cache: reading it back makes no GET', async () => {
   const { store, sent, done } = await processStore(`rc-${randomUUID().slice(0, 8)}`);
   try {
@@ -95,35 +108,24 @@ test('an upload is kept in its process cache: reading it back makes no GET', asy
 });
 
 test('concurrent reads of a blob another process wrote make one GET', async () => {
-  const bucket = `rc-${randomUUID().slice(0, 8)}`;
-  const writer = await processStore(bucket);
-  const reader = await processStore(bucket);
+  const { bytes, hash, reader, done } = await writtenByAnother(300_000);
   try {
-    const bytes = randomBytes(300_000);
-    const staged = await writer.store.stage(Readable.from([bytes]), 1_000_000);
-    await writer.store.commit(staged);
     const read = await Promise.all(
-      Array.from({ length: 6 }, async () => buffer(await reader.store.read(staged.hash))),
+      Array.from({ length: 6 }, async () => buffer(await reader.store.read(hash))),
     );
     expect(read.every((b) => b.equals(bytes))).toBe(true);
     expect(reader.sent).toEqual(['GetObjectCommand']);
     expect(reader.store.reads).toMatchObject({ cache: 5, store: 1, joined: 5 });
   } finally {
-    await writer.done();
-    await reader.done();
+    await done();
   }
 });
 
 test('a reader that stops early does not keep a copy; the next reader gets the whole blob', async () => {
-  const bucket = `rc-${randomUUID().slice(0, 8)}`;
-  const writer = await processStore(bucket);
-  const reader = await processStore(bucket);
+  const { bytes, hash, reader, done } = await writtenByAnother(400_000);
   try {
-    const bytes = randomBytes(400_000);
-    const staged = await writer.store.stage(Readable.from([bytes]), 1_000_000);
-    await writer.store.commit(staged);
-    const first = await reader.store.read(staged.hash);
-    const joined = reader.store.read(staged.hash);
+    const first = await reader.store.read(hash);
+    const joined = reader.store.read(hash);
     // The first reader takes one chunk and goes away: the one waiting asks the store itself.
     for await (const chunk of first) {
       expect((chunk as Buffer).length).toBeGreaterThan(0);
@@ -133,27 +135,20 @@ test('a reader that stops early does not keep a copy; the next reader gets the w
     expect(reader.sent).toEqual(['GetObjectCommand', 'GetObjectCommand']);
     expect(reader.store.reads).toMatchObject({ store: 2, joined: 1 });
   } finally {
-    await writer.done();
-    await reader.done();
+    await done();
   }
 });
 
 test('a range read does not wait for a whole read of the blob under way (a video seeking)', async () => {
-  const bucket = `rc-${randomUUID().slice(0, 8)}`;
-  const writer = await processStore(bucket);
-  const reader = await processStore(bucket);
+  const { bytes, hash, reader, done } = await writtenByAnother(400_000);
   try {
-    const bytes = randomBytes(400_000);
-    const staged = await writer.store.stage(Readable.from([bytes]), 1_000_000);
-    await writer.store.commit(staged);
-    const whole = await reader.store.read(staged.hash); // not read yet: its copy is not kept
-    const range = await buffer(await reader.store.read(staged.hash, { start: 5, end: 9 }));
+    const whole = await reader.store.read(hash); // not read yet: its copy is not kept
+    const range = await buffer(await reader.store.read(hash, { start: 5, end: 9 }));
     expect(range.equals(bytes.subarray(5, 10))).toBe(true);
     expect(reader.store.reads).toMatchObject({ store: 2, joined: 0 });
     expect((await buffer(whole)).equals(bytes)).toBe(true);
   } finally {
-    await writer.done();
-    await reader.done();
+    await done();
   }
 });
 
@@ -171,13 +166,7 @@ async function file(client: Api, id: string): Promise<{ status: number; bytes: B
 }
 
 test('bytes cached by one process are refused there once another deletes or unshares the picture', async () => {
-  if (!pg || !swift) throw new Error('PostgreSQL or Swift did not start');
-  const env = {
-    MOSAIC_DATABASE: await pg.createDatabase(),
-    MOSAIC_BLOBS: `s3://read-cache?endpoint=${swift.endpoint}&region=${swift.region}`,
-    AWS_ACCESS_KEY_ID: swift.accessKeyId,
-    AWS_SECRET_ACCESS_KEY: swift.secretAccessKey,
-  };
+  const env = await siteEnv(servers(), 'read-cache');
   const key = newClusterKey();
   const site: NodeProcess[] = [];
   for (let i = 0; i < 2; i++) {

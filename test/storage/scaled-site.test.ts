@@ -11,12 +11,11 @@
  *   moves that work to another process within 5 s, and nothing is lost;
  * - the sign-in back-off counts the tries made at every process.
  */
-import { afterAll, beforeAll, expect, test } from 'vitest';
+import { expect, test } from 'vitest';
 import { freePort, newClusterKey } from '../helpers/cluster.js';
 import {
   ADMIN_PASSWORD,
   api,
-  cleanup,
   login,
   makeImage,
   startNode,
@@ -26,21 +25,11 @@ import {
   type Picture,
   type PictureList,
 } from '../helpers/node-process.js';
-import { startPostgres, type PostgresServer } from '../helpers/postgres.js';
 import { inviteOf, Person, type EventJson } from '../events/events-helpers.js';
 import type { ClusterNode } from '../helpers/cluster.js';
-import { startSwift, type SwiftServer } from '../helpers/swift.js';
+import { siteEnv, useSharedServers } from '../helpers/shared-servers.js';
 
-let pg: PostgresServer | undefined;
-let swift: SwiftServer | undefined;
-
-beforeAll(async () => {
-  [pg, swift] = await Promise.all([startPostgres(), startSwift()]);
-}, 120_000);
-afterAll(async () => {
-  await cleanup();
-  await Promise.all([pg?.stop(), swift?.stop()]);
-});
+const servers = useSharedServers();
 
 const LEADS = 'this process now leads the site';
 
@@ -57,17 +46,10 @@ async function servedBytes(client: Api, id: string): Promise<Buffer> {
 }
 
 test('three processes on PostgreSQL and S3 are one site, and survive losing their leader', async () => {
-  if (!pg || !swift) throw new Error('PostgreSQL or Swift did not start');
   const key = newClusterKey();
-  const database = await pg.createDatabase();
   const common = ['--cluster-key', key, '--sync-interval-ms', '500', '--discovery', 'off'];
   const single = await startNode({ args: ['--name', 'single', ...common] });
-  const sharedEnv = {
-    MOSAIC_DATABASE: database,
-    MOSAIC_BLOBS: `s3://scaled-site?endpoint=${swift.endpoint}&region=${swift.region}`,
-    AWS_ACCESS_KEY_ID: swift.accessKeyId,
-    AWS_SECRET_ACCESS_KEY: swift.secretAccessKey,
-  };
+  const sharedEnv = await siteEnv(servers(), 'scaled-site');
   const site: NodeProcess[] = [];
   for (let i = 0; i < 3; i++) {
     const port = await freePort();

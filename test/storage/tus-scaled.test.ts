@@ -12,12 +12,11 @@ import { mkdtemp, readdir, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
-import { afterAll, beforeAll, expect, test } from 'vitest';
+import { beforeAll, expect, test } from 'vitest';
 import { freePort } from '../helpers/cluster.js';
 import {
   ADMIN_PASSWORD,
   api,
-  cleanup,
   login,
   makeImage,
   startNode,
@@ -26,27 +25,18 @@ import {
   type NodeProcess,
   type Picture,
 } from '../helpers/node-process.js';
-import { startPostgres, type PostgresServer } from '../helpers/postgres.js';
-import { startSwift, type SwiftServer } from '../helpers/swift.js';
+import { siteEnv, useSharedServers } from '../helpers/shared-servers.js';
 import { createUpload, openPatch, patchUpload, uploadOffset } from '../helpers/tus.js';
 import { TUS_LOCK_WAIT } from '../../src/http/tus-lock.js';
 
 const BUCKET = 'tus-scaled';
 
-let pg: PostgresServer | undefined;
-let swift: SwiftServer | undefined;
+const servers = useSharedServers();
 let site: { node: NodeProcess; tmp: string; client: Api }[] = [];
 let cookie = '';
 
 beforeAll(async () => {
-  [pg, swift] = await Promise.all([startPostgres(), startSwift()]);
-  const database = await pg.createDatabase();
-  const env = {
-    MOSAIC_DATABASE: database,
-    MOSAIC_BLOBS: `s3://${BUCKET}?endpoint=${swift.endpoint}&region=${swift.region}`,
-    AWS_ACCESS_KEY_ID: swift.accessKeyId,
-    AWS_SECRET_ACCESS_KEY: swift.secretAccessKey,
-  };
+  const env = await siteEnv(servers(), BUCKET);
   for (let i = 0; i < 2; i++) {
     // Each process's own temp directory: where tus spools a part before sending it.
     const tmp = await mkdtemp(join(tmpdir(), 'mosaic-tus-tmp-'));
@@ -59,11 +49,6 @@ beforeAll(async () => {
   cookie = await login(site[0]?.node.url ?? '', 'admin', ADMIN_PASSWORD);
   site = site.map((p) => ({ ...p, client: api(p.node.url, cookie) }));
 }, 120_000);
-
-afterAll(async () => {
-  await cleanup();
-  await Promise.all([pg?.stop(), swift?.stop()]);
-});
 
 async function create(client: Api, length: number, filename: string): Promise<string> {
   const res = await createUpload(client, length, { filename });
@@ -86,7 +71,7 @@ async function spooled(tmp: string, size: number): Promise<void> {
 }
 
 async function leftovers(id: string): Promise<string[]> {
-  if (!swift) throw new Error('no Swift');
+  const { swift } = servers();
   const s3 = new S3Client({
     endpoint: swift.endpoint,
     region: swift.region,
