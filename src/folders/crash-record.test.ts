@@ -4,21 +4,25 @@
  * applied, not a new local edit: a delete that arrived meanwhile still deletes it, and nothing
  * this node did not write becomes a version of its own.
  */
-import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { Readable } from 'node:stream';
 import pino from 'pino';
 import { describe, expect, it } from 'vitest';
 import { HybridClock } from '../core/hlc.js';
 import { type Db } from '../db/database.js';
 import type { Op } from '../oplog/op.js';
 import { OpLogRepository } from '../oplog/oplog.repository.js';
-import type { ContentSource } from './content-source.js';
 import { FolderIndexRepository } from './folder-index.repository.js';
 import { FolderSync } from './folder-sync.js';
-import { folderChangeLog, localOf, storeFor, useTempDb } from './testing.js';
+import {
+  folderChangeLog,
+  localOf,
+  storeFor,
+  useTempDb,
+  peerHolding,
+  sha256Hex,
+} from './testing.js';
 import { ensureMarker } from './marker.js';
 
 const SELF = 'aaaaaaaaaaaaaaa1';
@@ -33,24 +37,8 @@ useTempDb('mosaic-crash-record-', (b, d) => {
   db = d;
 });
 
-const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
+const sha = sha256Hex;
 const content = (i: number) => Buffer.from(`file ${i} from the peer`);
-
-function peerWith(contents: readonly Buffer[]): ContentSource {
-  const byHash = new Map(contents.map((c) => [sha(c), c]));
-  return {
-    baseUrl: 'http://peer.invalid',
-    folderBlocks: () => Promise.resolve(null),
-    folderContent: (_folder, hash, start) => {
-      const data = byHash.get(hash);
-      return Promise.resolve(data ? { body: Readable.from([data.subarray(start)]), start } : null);
-    },
-    folderContents: async function* (_folder, wanted) {
-      for (const w of wanted) yield { hash: w.hash, data: byHash.get(w.hash) ?? null };
-      await Promise.resolve();
-    },
-  };
-}
 
 describe('a crash between placing pulled files and recording them', () => {
   it('lets a delete that arrived meanwhile delete them after the restart', async () => {
@@ -68,7 +56,7 @@ describe('a crash between placing pulled files and recording them', () => {
         changes,
         selfId: SELF,
         selfName: 'n1',
-        sources: () => [peerWith(contents)],
+        sources: () => [peerHolding(contents)],
         log: pino({ level: 'silent' }),
         ...(crash ? { beforeRecord: () => Promise.reject(new Error('killed')) } : {}),
       });

@@ -3,18 +3,15 @@
  * puller checks the target and the moment it replaces it. The saved content must become a
  * version (at the path or as a conflict copy), never only a file in `.mosaic/trash/`.
  */
-import { createHash } from 'node:crypto';
 import { mkdir, readFile, rm, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { Readable } from 'node:stream';
 import pino from 'pino';
 import { describe, expect, it } from 'vitest';
 import { HybridClock } from '../core/hlc.js';
 import { type Db } from '../db/database.js';
-import type { ContentSource } from './content-source.js';
 import { FolderIndexRepository } from './folder-index.repository.js';
 import { FolderSync } from './folder-sync.js';
-import { folderChangeLog, localOf, useTempDb } from './testing.js';
+import { folderChangeLog, localOf, useTempDb, peerHolding, sha256Hex } from './testing.js';
 import { ensureMarker } from './marker.js';
 
 const SELF = 'aaaaaaaaaaaaaaa1';
@@ -28,24 +25,7 @@ useTempDb('mosaic-place-race-', (b, d) => {
   db = d;
 });
 
-const sha = (b: Buffer | string) => createHash('sha256').update(b).digest('hex');
-
-/** A peer that holds some contents (a stand-in for PeerClient: this is the unit tier). */
-function peerWith(contents: readonly Buffer[]): ContentSource {
-  const byHash = new Map(contents.map((c) => [sha(c), c]));
-  return {
-    baseUrl: 'http://peer.invalid',
-    folderBlocks: () => Promise.resolve(null),
-    folderContent: (_folder, hash, start) => {
-      const data = byHash.get(hash);
-      return Promise.resolve(data ? { body: Readable.from([data.subarray(start)]), start } : null);
-    },
-    folderContents: async function* (_folder, wanted) {
-      for (const w of wanted) yield { hash: w.hash, data: byHash.get(w.hash) ?? null };
-      await Promise.resolve();
-    },
-  };
-}
+const sha = sha256Hex;
 
 describe('a local save racing a pulled file', () => {
   it('keeps the save as a version, never only in the trash', async () => {
@@ -66,7 +46,7 @@ describe('a local save racing a pulled file', () => {
       changes,
       selfId: SELF,
       selfName: 'n1',
-      sources: () => [peerWith([remote])],
+      sources: () => [peerHolding([remote])],
       log: pino({ level: 'silent' }),
       beforeReplace: async (path) => {
         if (path !== 'a.txt' || raced) return;
@@ -129,7 +109,7 @@ describe('a local save racing a pulled file', () => {
       changes,
       selfId: SELF,
       selfName: 'n1',
-      sources: () => [peerWith([remote])],
+      sources: () => [peerHolding([remote])],
       log: pino({ level: 'silent' }),
     });
     try {

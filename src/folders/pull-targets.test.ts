@@ -3,18 +3,16 @@
  * same tick. A directory swapped for a symlink after its check, in the middle of a pull, must
  * never be written through: the files under it stay needed, nothing lands outside the folder.
  */
-import { createHash } from 'node:crypto';
 import { mkdir, readdir, rename, symlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import pino from 'pino';
 import { describe, expect, it } from 'vitest';
 import { HybridClock } from '../core/hlc.js';
 import { type Db } from '../db/database.js';
-import type { ContentSource } from './content-source.js';
 import { FolderIndexRepository } from './folder-index.repository.js';
 import { FolderSync } from './folder-sync.js';
 import { ensureMarker } from './marker.js';
-import { folderChangeLog, localOf, useTempDb } from './testing.js';
+import { folderChangeLog, localOf, peerHolding, sha256Hex, useTempDb } from './testing.js';
 
 const SELF = 'aaaaaaaaaaaaaaa1';
 const PEER = 'aaaaaaaaaaaaaaa2';
@@ -26,22 +24,6 @@ useTempDb('mosaic-pull-targets-', (b, d) => {
   base = b;
   db = d;
 });
-
-const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
-
-/** A peer that holds one content (a stand-in for PeerClient: this is the unit tier). */
-function peerWith(content: Buffer): ContentSource {
-  return {
-    baseUrl: 'http://peer.invalid',
-    folderBlocks: () => Promise.resolve(null),
-    folderContent: () => Promise.resolve(null),
-    folderContents: async function* (_folder, wanted) {
-      for (const w of wanted)
-        yield { hash: w.hash, data: w.hash === sha(content) ? content : null };
-      await Promise.resolve();
-    },
-  };
-}
 
 describe('a parent directory swapped for a symlink during a pull', () => {
   it('is never written through, though it was checked earlier in the same pull', async () => {
@@ -61,7 +43,7 @@ describe('a parent directory swapped for a symlink during a pull', () => {
       changes,
       selfId: SELF,
       selfName: 'n1',
-      sources: () => [peerWith(content)],
+      sources: () => [peerHolding([content])],
       log: pino({ level: 'silent' }),
       beforeReplace: async () => {
         if (swapped) return;
@@ -84,7 +66,7 @@ describe('a parent directory swapped for a symlink during a pull', () => {
             path,
             entry: 'file' as const,
             deleted: false,
-            hash: sha(content),
+            hash: sha256Hex(content),
             size: content.length,
             mtimeMs: 1_700_000_000_000,
             vv: { [PEER]: i + 1 },

@@ -3,10 +3,8 @@
  * linked a batch at a time (small-writes.ts); a scan keeps small files' bytes for peers
  * (recent-content.ts); this node's own recorded writes drop out of the watcher's hints.
  */
-import { createHash } from 'node:crypto';
 import { mkdir, readdir, readFile, stat, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { Readable } from 'node:stream';
 import pino from 'pino';
 import { describe, expect, it } from 'vitest';
 import { HybridClock } from '../core/hlc.js';
@@ -16,7 +14,7 @@ import { FolderIndexRepository } from './folder-index.repository.js';
 import { FolderSync } from './folder-sync.js';
 import { ensureMarker, folderTmpDir } from './marker.js';
 import { SETTLE_EVERY } from './small-writes.js';
-import { folderChangeLog, localOf, useTempDb } from './testing.js';
+import { folderChangeLog, localOf, useTempDb, peerHolding, sha256Hex } from './testing.js';
 
 const SELF = 'aaaaaaaaaaaaaaa1';
 const PEER = 'aaaaaaaaaaaaaaa2';
@@ -29,29 +27,7 @@ useTempDb('mosaic-small-writes-', (b, d) => {
   db = d;
 });
 
-const sha = (b: Buffer | string) => createHash('sha256').update(b).digest('hex');
-
-/** A peer holding some contents, counting the files it was asked for in batches. */
-function peerWith(contents: readonly Buffer[]): ContentSource & { asked: number } {
-  const byHash = new Map(contents.map((c) => [sha(c), c]));
-  const peer = {
-    asked: 0,
-    baseUrl: 'http://peer.invalid',
-    folderBlocks: () => Promise.resolve(null),
-    folderContent: (_folder: string, hash: string, start: number) => {
-      const data = byHash.get(hash);
-      return Promise.resolve(data ? { body: Readable.from([data.subarray(start)]), start } : null);
-    },
-    folderContents: async function* (_folder: string, wanted: readonly { hash: string }[]) {
-      for (const w of wanted) {
-        peer.asked++;
-        yield { hash: w.hash, data: byHash.get(w.hash) ?? null };
-      }
-      await Promise.resolve();
-    },
-  };
-  return peer;
-}
+const sha = sha256Hex;
 
 async function folderSync(root: string, peer: ContentSource) {
   await mkdir(root, { recursive: true });
@@ -99,7 +75,7 @@ describe('pulling many small files', () => {
       mtimeMs: 1_700_000_000_000 + i,
     }));
     const root = join(base, 'folder');
-    const { sync, index, changes } = await folderSync(root, peerWith(files.map((f) => f.data)));
+    const { sync, index, changes } = await folderSync(root, peerHolding(files.map((f) => f.data)));
     // A temp file left by a crash before its link: swept by the next pull.
     await mkdir(folderTmpDir(root), { recursive: true });
     await writeFile(join(folderTmpDir(root), `${sha('x')}.0000.small`), 'x');
@@ -121,7 +97,7 @@ describe('pulling many small files', () => {
   it("keeps a user's save to a file it just wrote as a local change (own writes are no hint only while untouched)", async () => {
     const file = { path: 'a.txt', data: Buffer.from('from the peer'), mtimeMs: 1_700_000_000_000 };
     const root = join(base, 'folder');
-    const { sync, index, changes } = await folderSync(root, peerWith([file.data]));
+    const { sync, index, changes } = await folderSync(root, peerHolding([file.data]));
     try {
       await sync.syncNow();
       await changes.receive(puts([file]));

@@ -15,7 +15,7 @@ import { type Db } from '../db/database.js';
 import type { ContentSource } from './content-source.js';
 import { FolderIndexRepository } from './folder-index.repository.js';
 import { FolderSync } from './folder-sync.js';
-import { folderChangeLog, localOf, useTempDb } from './testing.js';
+import { folderChangeLog, localOf, useTempDb, peerHolding } from './testing.js';
 import { ensureMarker } from './marker.js';
 
 const SELF = 'aaaaaaaaaaaaaaa1';
@@ -31,16 +31,8 @@ useTempDb('mosaic-unobtainable-', (b, d) => {
 
 const sha = (b: Buffer | string) => createHash('sha256').update(b).digest('hex');
 
-/** A peer that answers, and holds nothing (a stand-in for PeerClient: this is the unit tier). */
-const emptyPeer: ContentSource = {
-  baseUrl: 'http://peer.invalid',
-  folderBlocks: () => Promise.resolve(null),
-  folderContent: () => Promise.resolve(null),
-  folderContents: async function* (_folder, wanted) {
-    for (const w of wanted) yield { hash: w.hash, data: null };
-    await Promise.resolve();
-  },
-};
+/** A peer that answers, and holds nothing. */
+const emptyPeer = peerHolding([]);
 
 describe('a conflict copy whose content nobody holds', () => {
   it('is retired by a delete once every peer lacks it, pull after pull', async () => {
