@@ -7,15 +7,12 @@
  * Everything runs in a temp directory (removed at exit): the images, the node's data directory
  * and the raw disk-write files, so they share one file system.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { createHash, randomFillSync } from 'node:crypto';
 import { openAsBlob } from 'node:fs';
-import { mkdir, mkdtemp, open, readFile, readdir, rm, stat } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, rm, stat } from 'node:fs/promises';
 import { cpus, tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
-import { createInterface } from 'node:readline';
-import { fileURLToPath } from 'node:url';
 import sharp from 'sharp';
+import { machineCpuSeconds, treeCpuSeconds } from './lib/cpu.js';
 import {
   BIG_EDGE,
   SMALL_HEIGHT,
@@ -23,12 +20,9 @@ import {
   writeBigNoiseJpeg,
   writeSmallPhotoJpeg,
 } from './lib/images.js';
+import { diskWriteRates, shaRates } from './lib/machine-rates.js';
+import { MOSAIC_BIN, freePort, peakRssMb, startBenchNode } from './lib/nodes.js';
 import { MB, formatTable, median, percentile, round, runPool, sum } from './lib/stats.js';
-
-/** The node to run; MOSAIC_BENCH_BIN points at another build (e.g. a patched copy) to compare. */
-const MOSAIC_BIN =
-  process.env['MOSAIC_BENCH_BIN'] ?? fileURLToPath(new URL('../../bin/mosaic.js', import.meta.url));
-const PASSWORD = 'bench-password-123';
 
 const SHA_BUFFER_BYTES = 128 * 1024 * 1024;
 const SHA_RUNS = 5;
@@ -46,12 +40,6 @@ interface Api {
   readonly cookie: string;
 }
 
-interface RunningNode {
-  readonly proc: ChildProcess;
-  readonly url: string;
-  readonly errors: string[];
-}
-
 interface Run {
   readonly uploads: number;
   readonly bytes: number;
@@ -60,7 +48,7 @@ interface Run {
   readonly cpu: CpuUse | null;
 }
 
-/** CPU use over a run, from /proc (Linux), in clock ticks. */
+/** CPU seconds so far, from /proc (Linux): the machine's, this bench's and the node's. */
 interface CpuSample {
   readonly busy: number;
   readonly total: number;
@@ -77,29 +65,13 @@ interface CpuUse {
   readonly others: number;
 }
 
-const CLOCK_TICKS_PER_SEC = 100; // USER_HZ, 100 on Linux
-
-async function processTicks(pid: number | 'self'): Promise<number> {
-  const text = await readFile(`/proc/${pid}/stat`, 'utf8');
-  // Fields after the ")" that closes the command name; utime and stime are fields 14 and 15.
-  const fields = text.slice(text.lastIndexOf(')') + 2).split(' ');
-  return Number(fields[11]) + Number(fields[12]);
-}
-
 /** `nodePid` null: no node running (its share is then 0). */
 async function sampleCpu(nodePid: number | null): Promise<CpuSample | null> {
   try {
-    const line = (await readFile('/proc/stat', 'utf8')).split('\n')[0] ?? '';
-    const ticks = line.trim().split(/\s+/).slice(1, 9).map(Number);
-    const at = (i: number): number => ticks[i] ?? 0;
-    // user nice system idle iowait irq softirq steal
-    const busy = at(0) + at(1) + at(2) + at(5) + at(6) + at(7);
-    return {
-      busy,
-      total: busy + at(3) + at(4),
-      self: await processTicks('self'),
-      node: nodePid === null ? 0 : await processTicks(nodePid),
-    };
+    const { busy, total } = await machineCpuSeconds();
+    const own = process.cpuUsage();
+    const [node = 0] = nodePid === null ? [] : await treeCpuSeconds([nodePid]);
+    return { busy, total, self: (own.user + own.system) / 1e6, node };
   } catch {
     return null;
   }
@@ -110,134 +82,15 @@ function cpuUse(a: CpuSample | null, b: CpuSample | null): CpuUse | null {
   const node = b.node - a.node;
   const self = b.self - a.self;
   return {
-    nodeSec: node / CLOCK_TICKS_PER_SEC,
-    clientSec: self / CLOCK_TICKS_PER_SEC,
+    nodeSec: node,
+    clientSec: self,
     others: Math.max(0, b.busy - a.busy - node - self) / (b.total - a.total),
   };
 }
 
-// ---------------------------------------------------------------------------------------------
-// Raw machine rates
-
-function shaRate(): number[] {
-  const buffer = randomFillSync(Buffer.allocUnsafe(SHA_BUFFER_BYTES));
-  const rates: number[] = [];
-  for (let i = 0; i < SHA_RUNS; i++) {
-    const t0 = performance.now();
-    createHash('sha256').update(buffer).digest();
-    rates.push(SHA_BUFFER_BYTES / MB / ((performance.now() - t0) / 1000));
-  }
-  return rates;
-}
-
-/** Writes DISK_FILE_BYTES files with one write, fsync and close; MB/s of each. */
-async function diskWriteRates(dir: string): Promise<number[]> {
-  const buffer = randomFillSync(Buffer.allocUnsafe(DISK_FILE_BYTES));
-  const rates: number[] = [];
-  for (let i = 0; i < DISK_RUNS; i++) {
-    const file = join(dir, `write-${i}`);
-    const t0 = performance.now();
-    const handle = await open(file, 'wx');
-    try {
-      await handle.writeFile(buffer);
-      await handle.sync();
-    } finally {
-      await handle.close();
-    }
-    rates.push(DISK_FILE_BYTES / MB / ((performance.now() - t0) / 1000));
-    await rm(file);
-  }
-  return rates;
-}
-
-// ---------------------------------------------------------------------------------------------
-// The node under test
-
-function startNode(dataDir: string): Promise<RunningNode> {
-  const proc = spawn(
-    process.execPath,
-    [MOSAIC_BIN, 'node', '--data', dataDir, '--port', '0', '--host', '127.0.0.1'],
-    {
-      env: { ...process.env, MOSAIC_ADMIN_PASSWORD: PASSWORD },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    },
-  );
-  const errors: string[] = [];
-  let stderr = '';
-  proc.stderr.setEncoding('utf8');
-  proc.stderr.on('data', (chunk: string) => {
-    stderr = (stderr + chunk).slice(-4000);
-  });
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => {
-      reject(new Error('The node did not say "node listening" within 30 s.'));
-    }, 30_000);
-    const onExit = (code: number | null): void => {
-      clearTimeout(timer);
-      reject(new Error(`The node exited (code ${String(code)}) before listening: ${stderr}`));
-    };
-    proc.once('exit', onExit);
-    // The stdout pipe must keep being drained, or the node blocks on its own logging.
-    const lines = createInterface({ input: proc.stdout });
-    lines.on('line', (line) => {
-      let entry: unknown;
-      try {
-        entry = JSON.parse(line);
-      } catch {
-        return;
-      }
-      if (typeof entry !== 'object' || entry === null) return;
-      const { msg, url, level } = entry as { msg?: unknown; url?: unknown; level?: unknown };
-      if (typeof level === 'number' && level >= 50) errors.push(line.slice(0, 300));
-      if (msg === 'node listening' && typeof url === 'string') {
-        clearTimeout(timer);
-        proc.off('exit', onExit);
-        resolve({ proc, url, errors });
-      }
-    });
-  });
-}
-
-async function stopNode(proc: ChildProcess): Promise<void> {
-  if (proc.exitCode !== null || proc.signalCode !== null) return;
-  const exited = new Promise<void>((resolve) =>
-    proc.once('exit', () => {
-      resolve();
-    }),
-  );
-  proc.kill('SIGTERM');
-  const timer = setTimeout(() => proc.kill('SIGKILL'), 10_000);
-  await exited;
-  clearTimeout(timer);
-}
-
-/** Peak resident set size of a process in MB (Linux VmHWM), null where /proc is missing. */
-async function peakRssMB(pid: number | undefined): Promise<number | null> {
-  if (pid === undefined) return null;
-  try {
-    const status = await readFile(`/proc/${pid}/status`, 'utf8');
-    const kb = /^VmHWM:\s+(\d+)\s+kB/m.exec(status)?.[1];
-    return kb === undefined ? null : (Number(kb) * 1024) / MB;
-  } catch {
-    return null;
-  }
-}
-
-async function login(url: string): Promise<Api> {
-  const res = await fetch(`${url}/api/auth/login`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ username: 'admin', password: PASSWORD }),
-  });
-  if (res.status !== 200) throw new Error(`Login failed: HTTP ${res.status} ${await res.text()}`);
-  const cookie = res.headers
-    .getSetCookie()
-    .map((c) => c.split(';')[0] ?? '')
-    .filter((c) => c !== '')
-    .join('; ');
-  if (cookie === '') throw new Error('Login set no cookie.');
-  return { url, cookie };
-}
+/** A peak RSS for the table: whole MB, or n/a where /proc had none. */
+const mbCell = (mb: number): string => (Number.isNaN(mb) ? 'n/a' : String(round(mb, 0)));
+const mbJson = (mb: number): number | null => (Number.isNaN(mb) ? null : round(mb, 0));
 
 /** One upload; returns its duration in ms (request start to the whole answer read). */
 async function upload(api: Api, file: string, title: string): Promise<number> {
@@ -355,20 +208,28 @@ async function main(): Promise<void> {
   // 2. What the machine can do at all.
   log('raw SHA-256 and disk-write rates');
   const rawBefore = await sampleCpu(null);
-  const shaRates = shaRate();
-  const diskRates = await diskWriteRates(diskDir);
+  const shaRatesMBps = shaRates(SHA_BUFFER_BYTES, SHA_RUNS);
+  const diskRates = await diskWriteRates(diskDir, DISK_FILE_BYTES, DISK_RUNS);
   const rawCpu = cpuUse(rawBefore, await sampleCpu(null));
-  const shaMBps = median(shaRates);
+  const shaMBps = median(shaRatesMBps);
   const diskMBps = median(diskRates);
   globalThis.gc?.();
 
   // 3. A real node on loopback.
-  const node = await startNode(dataDir);
-  cleanups.push(() => stopNode(node.proc));
+  // Error lines of the node under test are counted and shown with the figures.
+  const nodeErrors: string[] = [];
+  const node = await startBenchNode(
+    ['--data', dataDir, '--port', String(await freePort())],
+    {},
+    (line) => {
+      if (/"level":(50|60)/.test(line)) nodeErrors.push(line.slice(0, 300));
+    },
+  );
+  cleanups.push(() => node.stop());
   log(`node ${String(node.proc.pid)} listening at ${node.url}`);
-  const api = await login(node.url);
+  const api: Api = { url: node.url, cookie: node.cookie };
   const pid = node.proc.pid ?? null;
-  const idleRssMB = await peakRssMB(node.proc.pid);
+  const idleRssMB = await peakRssMb(node.proc.pid);
 
   let next = 0;
   const take = <T>(list: readonly T[], n: number): T[] => {
@@ -389,7 +250,7 @@ async function main(): Promise<void> {
   log(`20 MB uploads: ${BIG_SEQUENTIAL} sequential, ${BIG_CONCURRENT} at concurrency 2`);
   const bigSeq = await uploadRun(api, pid, bigSeqFiles, 1);
   const bigConc = await uploadRun(api, pid, bigConcFiles, 2);
-  const bigRssMB = await peakRssMB(node.proc.pid);
+  const bigRssMB = await peakRssMb(node.proc.pid);
 
   const smallRuns: { concurrency: number; run: Run }[] = [];
   for (const [i, concurrency] of SMALL_CONCURRENCY.entries()) {
@@ -399,13 +260,12 @@ async function main(): Promise<void> {
       run: await uploadRun(api, pid, smallRunFiles[i] ?? [], concurrency),
     });
   }
-  const peakRss = await peakRssMB(node.proc.pid);
+  const peakRss = await peakRssMb(node.proc.pid);
 
   const thumbCount = (await readdir(join(dataDir, 'thumbs'))).filter((f) =>
     f.endsWith('.webp'),
   ).length;
   const uploaded = bigAll.length + smallAll.length;
-  const nodeErrors = [...node.errors];
   await cleanup();
 
   // 4. Figures.
@@ -467,12 +327,12 @@ async function main(): Promise<void> {
     ]),
     [
       'node peak RSS (VmHWM)',
-      peakRss === null ? 'n/a' : `${round(peakRss, 0)}`,
+      mbCell(peakRss),
       'MB',
       '',
       '',
       '',
-      `idle ${idleRssMB === null ? 'n/a' : round(idleRssMB, 0)}, after 20 MB runs ${bigRssMB === null ? 'n/a' : round(bigRssMB, 0)}`,
+      `idle ${mbCell(idleRssMB)}, after 20 MB runs ${mbCell(bigRssMB)}`,
     ],
   ];
 
@@ -550,9 +410,9 @@ async function main(): Promise<void> {
         })),
       },
       nodeRssMB: {
-        idle: idleRssMB === null ? null : round(idleRssMB, 0),
-        afterBig: bigRssMB === null ? null : round(bigRssMB, 0),
-        peak: peakRss === null ? null : round(peakRss, 0),
+        idle: mbJson(idleRssMB),
+        afterBig: mbJson(bigRssMB),
+        peak: mbJson(peakRss),
       },
       uploads: uploaded,
       thumbnails: thumbCount,
