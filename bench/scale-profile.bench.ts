@@ -13,6 +13,7 @@
  *
  * Knobs: PROFILE_PROCESSES (default 1), PROFILE_UPLOADS (default 80), PROFILE_READ_PASSES
  * (default 3), PROFILE_GALLERY (gallery pages of 50 read after the passes, default 0),
+ * PROFILE_GALLERY_SORT=taken (those pages by date taken, as the web app asks; default: added),
  * PROFILE_CLIENTS (default 8), PROFILE_EVERY_PROCESS=1 (every picture read once
  * through every process before the passes), PROFILE_READ_AT=i (the passes through process i
  * only), MOSAIC_BENCH_BIN (another build). Prints figures;
@@ -36,6 +37,7 @@ const UPLOADS = Number(process.env['PROFILE_UPLOADS'] ?? 80);
 const READ_PASSES = Number(process.env['PROFILE_READ_PASSES'] ?? 3);
 const CLIENTS = Number(process.env['PROFILE_CLIENTS'] ?? 8);
 const GALLERY = Number(process.env['PROFILE_GALLERY'] ?? 0);
+const GALLERY_QUERY = process.env['PROFILE_GALLERY_SORT'] === 'taken' ? '&sort=taken' : '';
 const PROFILE_DIR = process.env['PROFILE_DIR'];
 /** PROFILE_EVERY_PROCESS=1: before the passes, every picture read once through every process. */
 const EVERY_PROCESS = process.env['PROFILE_EVERY_PROCESS'] === '1';
@@ -204,15 +206,18 @@ async function main(): Promise<void> {
   }
   if (GALLERY > 0) {
     let next = 0;
-    await measure('gallery page of 50', GALLERY, () =>
+    await measure(`gallery page of 50${GALLERY_QUERY}`, GALLERY, () =>
       runPool(
         Array.from({ length: CLIENTS }, (_, i) => i),
         CLIENTS,
         async (client) => {
           for (let i = next++; i < GALLERY; i = next++) {
-            const res = await fetch(`${at(READ_AT ?? client).url}/api/pictures?limit=50`, {
-              headers: { cookie },
-            });
+            const res = await fetch(
+              `${at(READ_AT ?? client).url}/api/pictures?limit=50${GALLERY_QUERY}`,
+              {
+                headers: { cookie },
+              },
+            );
             await res.arrayBuffer();
             if (res.status !== 200) throw new Error(`gallery: ${res.status}`);
           }

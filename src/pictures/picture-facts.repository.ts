@@ -9,6 +9,7 @@ import type { MetadataStore } from '../storage/metadata/dialect.js';
 import { afterCursor } from '../storage/metadata/keyset.js';
 import type { Schema } from '../storage/metadata/schema.js';
 import { takenKey, type PhotoFacts } from './core/photo-facts.js';
+import { LISTED_COLUMNS, listedPicture, type PictureWithFacts } from './listed-picture.js';
 
 /** A position in the timeline: the sort key (ms) and id of the last picture of a page. */
 export interface TakenCursor {
@@ -26,6 +27,8 @@ export interface TimelineQuery {
 export interface TimelineEntry {
   readonly id: string;
   readonly key: number;
+  /** The picture as a page shows it, read in the same statement. */
+  readonly picture: PictureWithFacts;
 }
 
 /**
@@ -96,8 +99,8 @@ export class PictureFactsRepository {
    */
   async timeline(query: TimelineQuery): Promise<TimelineEntry[]> {
     const key = SORT_KEY;
-    let select = this.visiblePictures(this.store.db, query.category, query.q).select([
-      'p.id as id',
+    let select = this.visible(this.store.db, query.category, query.q).select([
+      ...LISTED_COLUMNS,
       key.as('key'),
     ]);
     const cursor = query.cursor;
@@ -107,7 +110,7 @@ export class PictureFactsRepository {
       .orderBy('p.id', 'desc')
       .limit(query.limit)
       .execute();
-    return rows.map((r) => ({ id: r.id, key: r.key }));
+    return rows.map((r) => ({ id: r.id, key: r.key, picture: listedPicture(r) }));
   }
 
   /**

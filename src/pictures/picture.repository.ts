@@ -5,6 +5,7 @@ import type { PicturesTable } from '../storage/metadata/schema.js';
 import type { Principal } from '../accounts/principal.js';
 import { decodeHlc } from '../core/hlc.js';
 import { isAlive, lastChangeHlc, type PictureState } from './picture.state.js';
+import { LISTED_COLUMNS, listedPicture, type PictureWithFacts } from './listed-picture.js';
 
 /** A picture as the API shows it. */
 export interface Picture {
@@ -57,8 +58,8 @@ export interface PictureRepository {
   lockCreate(trx: Executor, id: string): Promise<void>;
   /** Every picture's byte flags in id order, read a page at a time. */
   byteFlags(pageSize?: number): AsyncIterable<{ id: string; alive: boolean; hasBlob: boolean }>;
-  /** Visible pictures (alive, bytes present), newest first. */
-  list(query: PictureQuery): Promise<Picture[]>;
+  /** Visible pictures (alive, bytes present) with their facts, newest first: one statement. */
+  list(query: PictureQuery): Promise<PictureWithFacts[]>;
   /** Visible pictures: count and total bytes. */
   totals(): Promise<{ count: number; bytes: number }>;
   /** Alive pictures whose bytes are not here (to fetch). */
@@ -149,12 +150,13 @@ export class SqlPictureRepository implements PictureRepository {
       .execute();
   }
 
-  async list(query: PictureQuery): Promise<Picture[]> {
+  async list(query: PictureQuery): Promise<PictureWithFacts[]> {
     const match = query.q === undefined ? null : this.store.dialect.pictureMatch('p', query.q);
     const cursor = query.cursor;
     const rows = await this.store.db
       .selectFrom('pictures as p')
-      .selectAll('p')
+      .leftJoin('picture_facts as f', 'f.id', 'p.id')
+      .select(LISTED_COLUMNS)
       .where('p.alive', '=', 1)
       .where('p.has_blob', '=', 1)
       .$if(query.category !== undefined, (qb) => qb.where('p.category', '=', query.category ?? ''))
@@ -171,11 +173,7 @@ export class SqlPictureRepository implements PictureRepository {
       .orderBy('p.id', 'desc')
       .limit(query.limit)
       .execute();
-    return rows.map((row) => {
-      const picture = toPicture(rowToState(row));
-      if (!picture) throw new Error(`Visible picture ${row.id} has no info`);
-      return picture;
-    });
+    return rows.map(listedPicture);
   }
 
   async totals(): Promise<{ count: number; bytes: number }> {

@@ -24,6 +24,7 @@ import {
 import type { Kysely } from 'kysely';
 import type { Schema } from '../storage/metadata/schema.js';
 import type { PhotoFacts } from './core/photo-facts.js';
+import type { PictureWithFacts } from './listed-picture.js';
 import type { PictureFactsService } from './picture-facts.service.js';
 import { isAlive } from './picture.state.js';
 
@@ -200,7 +201,8 @@ export class PictureService {
     return found;
   }
 
-  list(query: PictureQuery): Promise<Picture[]> {
+  /** A page of visible pictures with their facts, in one statement. */
+  list(query: PictureQuery): Promise<PictureWithFacts[]> {
     return this.deps.pictures.list(query);
   }
 

@@ -88,6 +88,7 @@ export const pictureRoutes =
           response: { 200: PictureList, ...errors },
         },
       },
+      // A page is one statement: the pictures with their facts (the session is auth's).
       async (request) => {
         const { category, q, limit, cursor, sort } = request.query;
         if (sort === 'taken') {
@@ -100,7 +101,7 @@ export const pictureRoutes =
           const page = entries.slice(0, limit);
           const last = page.at(-1);
           return {
-            items: await facts.attach(await pictures.getMany(page.map((e) => e.id))),
+            items: page.map((e) => e.picture),
             nextCursor: entries.length > limit && last ? encodeTakenCursor(last) : null,
           };
         }
@@ -113,7 +114,7 @@ export const pictureRoutes =
         const page = items.slice(0, limit);
         const last = page.at(-1);
         return {
-          items: await facts.attach(page),
+          items: page,
           nextCursor: items.length > limit && last ? encodeCursor(last) : null,
         };
       },
