@@ -151,3 +151,42 @@ describeEachDialect('picture repository: a page in one statement', (ctx) => {
     ]);
   });
 });
+
+describeEachDialect('picture repository: what a transaction saved', (ctx) => {
+  it('gives the state save wrote in a transaction, without reading it, and nothing outside', async () => {
+    const store = await ctx.open();
+    const repo = new SqlPictureRepository(store);
+    const hlc = encodeHlc({ wall: 1_700_000_000_000, counter: 0, node: 'n1' });
+    const state = applyPictureOp(
+      emptyPicture(id(1)),
+      {
+        kind: 'picture.create',
+        id: id(1),
+        contentType: 'image/jpeg',
+        size: 1,
+        width: 1,
+        height: 1,
+        owner: 'ann',
+        originName: 'n1',
+        createdAt: 1,
+        title: 't',
+        category: '',
+        desc: '',
+      },
+      hlc,
+    );
+    const seen = await store.transaction(async (trx) => {
+      expect(repo.savedIn(trx, id(1))).toBe(null);
+      await repo.save(trx, state, false);
+      const saved = repo.savedIn(trx, id(1));
+      await repo.setHasBlob(id(1), true, trx);
+      return { saved, afterFlag: repo.savedIn(trx, id(1)), row: await repo.get(id(1), trx) };
+    });
+    expect(seen.saved).toEqual({ state, hasBlob: false });
+    expect(seen.afterFlag).toEqual({ state, hasBlob: true });
+    expect(seen.afterFlag).toEqual(seen.row);
+    // Outside a transaction nothing is remembered (another writer may come next).
+    await repo.save(store.db, state, true);
+    expect(repo.savedIn(store.db, id(1))).toBe(null);
+  });
+});

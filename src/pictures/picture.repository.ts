@@ -49,6 +49,12 @@ export interface PictureRepository {
     id: string,
   ): Promise<{ principal: Principal; picture: StoredPicture | null } | null>;
   save(trx: Executor, state: PictureState, hasBlob: boolean): Promise<void>;
+  /**
+   * The picture as `save` last wrote it inside transaction `trx`, without a statement; null
+   * when it did not (or not in a transaction). Read before `trx` ends: what the row holds at
+   * its commit, as no other writer may change a row this transaction has written.
+   */
+  savedIn(trx: Executor, id: string): StoredPicture | null;
   setHasBlob(id: string, hasBlob: boolean, trx?: Executor): Promise<void>;
   /** Every picture's id, whether it is alive and whether the row says its bytes are here. */
   /**
@@ -72,6 +78,9 @@ type PictureRow = Selectable<PicturesTable>;
 
 /** Pictures on the metadata store (SQLite or PostgreSQL, through Kysely). */
 export class SqlPictureRepository implements PictureRepository {
+  /** What `save` wrote in each transaction, by picture (savedIn); gone with the transaction. */
+  private readonly saved = new WeakMap<Executor, Map<string, StoredPicture>>();
+
   constructor(private readonly store: MetadataStore) {}
 
   async get(
@@ -140,6 +149,11 @@ export class SqlPictureRepository implements PictureRepository {
       .values({ id: state.id, ...row })
       .onConflict((oc) => oc.column('id').doUpdateSet(row))
       .execute();
+    this.remember(trx, state.id, { state, hasBlob });
+  }
+
+  savedIn(trx: Executor, id: string): StoredPicture | null {
+    return this.saved.get(trx)?.get(id) ?? null;
   }
 
   async setHasBlob(id: string, hasBlob: boolean, trx: Executor = this.store.db): Promise<void> {
@@ -148,6 +162,15 @@ export class SqlPictureRepository implements PictureRepository {
       .set({ has_blob: hasBlob ? 1 : 0 })
       .where('id', '=', id)
       .execute();
+    const saved = this.savedIn(trx, id);
+    if (saved) this.remember(trx, id, { state: saved.state, hasBlob });
+  }
+
+  private remember(trx: Executor, id: string, stored: StoredPicture): void {
+    if (trx === this.store.db) return; // not a transaction: others may write the row next
+    let pictures = this.saved.get(trx);
+    if (!pictures) this.saved.set(trx, (pictures = new Map<string, StoredPicture>()));
+    pictures.set(id, stored);
   }
 
   async list(query: PictureQuery): Promise<PictureWithFacts[]> {

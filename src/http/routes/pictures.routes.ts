@@ -68,10 +68,17 @@ export const pictureRoutes =
           throw error;
         });
         try {
-          const { picture, created } = await pictures.upload(principal, staged, fields);
+          const uploaded = await pictures.upload(principal, staged, fields);
+          const { picture, created } = uploaded;
           metrics.uploads.inc({ result: created ? 'created' : 'duplicate' });
           if (created) metrics.uploadBytes.inc(picture.size);
-          return await reply.status(created ? 201 : 200).send(await facts.attachOne(picture));
+          return await reply
+            .status(created ? 201 : 200)
+            .send(
+              uploaded.facts === null
+                ? await facts.attachOne(picture)
+                : { ...picture, ...uploaded.facts },
+            );
         } catch (error) {
           metrics.uploads.inc({ result: 'rejected' });
           throw error;
