@@ -74,7 +74,32 @@ export interface PictureRepository {
   missingBytesTotal(): Promise<number>;
 }
 
-type PictureRow = Selectable<PicturesTable>;
+/**
+ * The columns a picture's state and byte flag are read from: not `*`, which on PostgreSQL also
+ * brings the `search` tsvector (and `rowid`, `taken_key`, `updated_at`), parsed and dropped.
+ */
+const STATE_COLUMNS = [
+  'id',
+  'content_type',
+  'size',
+  'width',
+  'height',
+  'owner',
+  'origin_name',
+  'created_at',
+  'info_hlc',
+  'title',
+  'title_hlc',
+  'category',
+  'category_hlc',
+  'descr',
+  'desc_hlc',
+  'live_hlc',
+  'deleted_hlc',
+  'has_blob',
+] as const satisfies readonly (keyof PicturesTable)[];
+
+type PictureRow = Pick<Selectable<PicturesTable>, (typeof STATE_COLUMNS)[number]>;
 
 /** Pictures on the metadata store (SQLite or PostgreSQL, through Kysely). */
 export class SqlPictureRepository implements PictureRepository {
@@ -91,7 +116,7 @@ export class SqlPictureRepository implements PictureRepository {
     const lock = options.forUpdate === true && this.store.dialect.supportsRowLocks;
     const row = await trx
       .selectFrom('pictures')
-      .selectAll()
+      .select(STATE_COLUMNS)
       .where('id', '=', id)
       .$if(lock, (qb) => qb.forUpdate())
       .executeTakeFirst();
@@ -108,7 +133,7 @@ export class SqlPictureRepository implements PictureRepository {
       .selectFrom('sessions')
       .innerJoin('users', 'users.username', 'sessions.username')
       .leftJoin('pictures', (join) => join.on('pictures.id', '=', id))
-      .selectAll('pictures')
+      .select(STATE_COLUMNS.map((column) => `pictures.${column}` as const))
       .select(['users.username as session_username', 'users.role as session_role'])
       .where('sessions.id_hash', '=', sessionHash)
       .where('sessions.expires_at', '>', now)
