@@ -13,8 +13,10 @@
  *
  * Knobs: PROFILE_PROCESSES (default 1), PROFILE_UPLOADS (default 80), PROFILE_READ_PASSES
  * (default 3), PROFILE_GALLERY (gallery pages of 50 read after the passes, default 0),
+ * PROFILE_GALLERY_SORT=taken (those pages by date taken, as the web app asks; default: added),
  * PROFILE_CLIENTS (default 8), PROFILE_EVERY_PROCESS=1 (every picture read once
- * through every process before the passes), PROFILE_READ_AT=i (the passes through process i
+ * through every process before the passes), PROFILE_DEFAULT=1 (one process on the default
+ * engines, SQLite and files, for comparison: no statement counts), PROFILE_READ_AT=i (the passes through process i
  * only), MOSAIC_BENCH_BIN (another build). Prints figures;
  * asserts nothing.
  */
@@ -36,9 +38,12 @@ const UPLOADS = Number(process.env['PROFILE_UPLOADS'] ?? 80);
 const READ_PASSES = Number(process.env['PROFILE_READ_PASSES'] ?? 3);
 const CLIENTS = Number(process.env['PROFILE_CLIENTS'] ?? 8);
 const GALLERY = Number(process.env['PROFILE_GALLERY'] ?? 0);
+const GALLERY_QUERY = process.env['PROFILE_GALLERY_SORT'] === 'taken' ? '&sort=taken' : '';
 const PROFILE_DIR = process.env['PROFILE_DIR'];
 /** PROFILE_EVERY_PROCESS=1: before the passes, every picture read once through every process. */
 const EVERY_PROCESS = process.env['PROFILE_EVERY_PROCESS'] === '1';
+/** PROFILE_DEFAULT=1: the node on SQLite and files (PostgreSQL and Swift idle beside it). */
+const DEFAULT_ENGINES = process.env['PROFILE_DEFAULT'] === '1';
 /** PROFILE_READ_AT=i: the passes read through process i only (the others idle). */
 const READ_AT =
   process.env['PROFILE_READ_AT'] === undefined ? null : Number(process.env['PROFILE_READ_AT']);
@@ -78,10 +83,14 @@ async function main(): Promise<void> {
   );
   if (PROFILE_DIR) await mkdir(PROFILE_DIR, { recursive: true });
   const env = {
-    MOSAIC_DATABASE: await pgServer.createDatabase(),
-    MOSAIC_BLOBS: `s3://profile?endpoint=${swift.endpoint}&region=${swift.region}`,
-    AWS_ACCESS_KEY_ID: swift.accessKeyId,
-    AWS_SECRET_ACCESS_KEY: swift.secretAccessKey,
+    ...(DEFAULT_ENGINES
+      ? {}
+      : {
+          MOSAIC_DATABASE: await pgServer.createDatabase(),
+          MOSAIC_BLOBS: `s3://profile?endpoint=${swift.endpoint}&region=${swift.region}`,
+          AWS_ACCESS_KEY_ID: swift.accessKeyId,
+          AWS_SECRET_ACCESS_KEY: swift.secretAccessKey,
+        }),
     ...(PROFILE_DIR ? { NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${PROFILE_DIR}` } : {}),
   };
   const key = randomBytes(24).toString('base64url');
@@ -148,14 +157,18 @@ async function main(): Promise<void> {
         lines.join('\n'),
       );
     }
-    const ms = c1.map((c, i) => round(((c - (c0[i] ?? 0)) * 1000) / count));
+    // Two decimals: a gallery page is about a millisecond.
+    const ms = c1.map((c, i) => round(((c - (c0[i] ?? 0)) * 1000) / count, 2));
     const nodeMs = ms.slice(0, nodes.length);
     const reads = r1.map((r, i) => {
       const before = r0[i] ?? { cache: 0, store: 0 };
       return `${r.store - before.store} GET / ${r.cache - before.cache} hit`;
     });
     console.log(
-      `${label}: ${count} in ${round(wall)} s; CPU ms/op nodes ${round(nodeMs.reduce((a, b) => a + b, 0))} ` +
+      `${label}: ${count} in ${round(wall)} s; CPU ms/op nodes ${round(
+        nodeMs.reduce((a, b) => a + b, 0),
+        2,
+      )} ` +
         `(${nodeMs.join(' + ')}) / PostgreSQL ${ms[nodes.length]} / Swift ${ms[nodes.length + 1]}; ` +
         `SQL statements/op ${round((s1 - s0) / count)}; picture reads per process: ${reads.join(', ')}`,
     );
@@ -204,15 +217,18 @@ async function main(): Promise<void> {
   }
   if (GALLERY > 0) {
     let next = 0;
-    await measure('gallery page of 50', GALLERY, () =>
+    await measure(`gallery page of 50${GALLERY_QUERY}`, GALLERY, () =>
       runPool(
         Array.from({ length: CLIENTS }, (_, i) => i),
         CLIENTS,
         async (client) => {
           for (let i = next++; i < GALLERY; i = next++) {
-            const res = await fetch(`${at(READ_AT ?? client).url}/api/pictures?limit=50`, {
-              headers: { cookie },
-            });
+            const res = await fetch(
+              `${at(READ_AT ?? client).url}/api/pictures?limit=50${GALLERY_QUERY}`,
+              {
+                headers: { cookie },
+              },
+            );
             await res.arrayBuffer();
             if (res.status !== 200) throw new Error(`gallery: ${res.status}`);
           }

@@ -39,6 +39,11 @@ const READ_SECONDS = Number(process.env['BENCH_SCALE_READ_S'] ?? 6);
 const UPLOAD_CLIENTS = 6;
 const READ_CLIENTS = 12;
 const GALLERY_PAGE = 48; // what the web app asks for
+/**
+ * The gallery's order: by date taken, as the web app asks (default), or BENCH_SCALE_GALLERY_SORT
+ * =added (upload time: what this bench measured before 2026-12-01).
+ */
+const GALLERY_SORT = process.env['BENCH_SCALE_GALLERY_SORT'] === 'added' ? 'added' : 'taken';
 const SCALED_PROCESSES = [1, 2, 3] as const;
 /** Seconds of each raw S3 phase (the store's own rate, no Mosaic) and of the idle sample. */
 const RAW_SECONDS = 4;
@@ -200,7 +205,8 @@ async function measure(
     return res.status === 200 && body.byteLength > 0 ? '' : `GET file: ${res.status}`;
   });
   const gallery = await phase(site, READ_CLIENTS, READ_SECONDS, async (client) => {
-    const res = await fetch(`${at(site, client).url}/api/pictures?limit=${GALLERY_PAGE}`, {
+    const query = `limit=${GALLERY_PAGE}&sort=${GALLERY_SORT}`;
+    const res = await fetch(`${at(site, client).url}/api/pictures?${query}`, {
       headers: { cookie: site.cookie },
     });
     const body = (await res.json()) as { items?: unknown[] };

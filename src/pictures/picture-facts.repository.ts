@@ -4,11 +4,12 @@
  * Facts are derived at each node from the bytes it stores (./picture-facts.service.ts); they
  * are never written by an operation, so no transaction of the op log needs them.
  */
-import { sql, type Kysely } from 'kysely';
+import { sql, type Kysely, type QueryCreator } from 'kysely';
 import type { MetadataStore } from '../storage/metadata/dialect.js';
 import { afterCursor } from '../storage/metadata/keyset.js';
 import type { Schema } from '../storage/metadata/schema.js';
 import { takenKey, type PhotoFacts } from './core/photo-facts.js';
+import { LISTED_COLUMNS, listedPicture, type PictureWithFacts } from './listed-picture.js';
 
 /** A position in the timeline: the sort key (ms) and id of the last picture of a page. */
 export interface TakenCursor {
@@ -26,6 +27,8 @@ export interface TimelineQuery {
 export interface TimelineEntry {
   readonly id: string;
   readonly key: number;
+  /** The picture as a page shows it, read in the same statement. */
+  readonly picture: PictureWithFacts;
 }
 
 /**
@@ -46,23 +49,31 @@ export class PictureFactsRepository {
   /** `save` inside the caller's transaction (the upload's `picture.create`). */
   async saveIn(trx: Kysely<Schema>, id: string, facts: PhotoFacts, reader: number): Promise<void> {
     const row = { id, taken_key: takenKey(facts.takenAt), facts: JSON.stringify(facts), reader };
-    await trx
-      .insertInto('picture_facts')
-      .values(row)
-      .onConflict((oc) =>
-        oc.column('id').doUpdateSet({
-          taken_key: row.taken_key,
-          facts: row.facts,
-          reader: row.reader,
-        }),
-      )
-      .execute();
+    const upsert = (db: QueryCreator<Schema>) =>
+      db
+        .insertInto('picture_facts')
+        .values(row)
+        .onConflict((oc) =>
+          oc.column('id').doUpdateSet({
+            taken_key: row.taken_key,
+            facts: row.facts,
+            reader: row.reader,
+          }),
+        );
     // The copy the timeline's index reads (the row exists: facts follow their picture.create).
-    await trx
-      .updateTable('pictures')
-      .set({ taken_key: row.taken_key })
-      .where('id', '=', id)
-      .execute();
+    const copy = { taken_key: row.taken_key };
+    if (this.store.dialect.writableCtes) {
+      // One statement, one round trip (an upload's transaction holds the op-clock lock).
+      await trx
+        .with('saved_facts', upsert)
+        .updateTable('pictures')
+        .set(copy)
+        .where('id', '=', id)
+        .execute();
+      return;
+    }
+    await upsert(trx).execute();
+    await trx.updateTable('pictures').set(copy).where('id', '=', id).execute();
   }
 
   async get(id: string): Promise<PhotoFacts | null> {
@@ -96,8 +107,8 @@ export class PictureFactsRepository {
    */
   async timeline(query: TimelineQuery): Promise<TimelineEntry[]> {
     const key = SORT_KEY;
-    let select = this.visiblePictures(this.store.db, query.category, query.q).select([
-      'p.id as id',
+    let select = this.visible(this.store.db, query.category, query.q).select([
+      ...LISTED_COLUMNS,
       key.as('key'),
     ]);
     const cursor = query.cursor;
@@ -107,7 +118,7 @@ export class PictureFactsRepository {
       .orderBy('p.id', 'desc')
       .limit(query.limit)
       .execute();
-    return rows.map((r) => ({ id: r.id, key: r.key }));
+    return rows.map((r) => ({ id: r.id, key: r.key, picture: listedPicture(r) }));
   }
 
   /**

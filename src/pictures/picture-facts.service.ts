@@ -13,6 +13,7 @@ import type { Schema } from '../storage/metadata/schema.js';
 import { NO_FACTS, type PhotoFacts } from './core/photo-facts.js';
 import { factsOfImage, readFacts, type EmbeddedMetadata } from './facts-reader.js';
 import type { Picture } from './picture.repository.js';
+import type { PictureWithFacts } from './listed-picture.js';
 import {
   PictureFactsRepository,
   type TakenCursor,
@@ -30,8 +31,7 @@ export const FACTS_READER = 1;
 const HEAD_BYTES = 512 * 1024;
 const BACKFILL_BATCH = 50;
 
-/** A picture as the API shows it, with its facts. */
-export type PictureWithFacts = Picture & PhotoFacts;
+export type { PictureWithFacts };
 
 export interface PictureFactsDeps {
   readonly facts: PictureFactsRepository;

@@ -5,6 +5,7 @@ import type { PicturesTable } from '../storage/metadata/schema.js';
 import type { Principal } from '../accounts/principal.js';
 import { decodeHlc } from '../core/hlc.js';
 import { isAlive, lastChangeHlc, type PictureState } from './picture.state.js';
+import { LISTED_COLUMNS, listedPicture, type PictureWithFacts } from './listed-picture.js';
 
 /** A picture as the API shows it. */
 export interface Picture {
@@ -48,6 +49,12 @@ export interface PictureRepository {
     id: string,
   ): Promise<{ principal: Principal; picture: StoredPicture | null } | null>;
   save(trx: Executor, state: PictureState, hasBlob: boolean): Promise<void>;
+  /**
+   * The picture as `save` last wrote it inside transaction `trx`, without a statement; null
+   * when it did not (or not in a transaction). Read before `trx` ends: what the row holds at
+   * its commit, as no other writer may change a row this transaction has written.
+   */
+  savedIn(trx: Executor, id: string): StoredPicture | null;
   setHasBlob(id: string, hasBlob: boolean, trx?: Executor): Promise<void>;
   /** Every picture's id, whether it is alive and whether the row says its bytes are here. */
   /**
@@ -57,8 +64,8 @@ export interface PictureRepository {
   lockCreate(trx: Executor, id: string): Promise<void>;
   /** Every picture's byte flags in id order, read a page at a time. */
   byteFlags(pageSize?: number): AsyncIterable<{ id: string; alive: boolean; hasBlob: boolean }>;
-  /** Visible pictures (alive, bytes present), newest first. */
-  list(query: PictureQuery): Promise<Picture[]>;
+  /** Visible pictures (alive, bytes present) with their facts, newest first: one statement. */
+  list(query: PictureQuery): Promise<PictureWithFacts[]>;
   /** Visible pictures: count and total bytes. */
   totals(): Promise<{ count: number; bytes: number }>;
   /** Alive pictures whose bytes are not here (to fetch). */
@@ -67,10 +74,38 @@ export interface PictureRepository {
   missingBytesTotal(): Promise<number>;
 }
 
-type PictureRow = Selectable<PicturesTable>;
+/**
+ * The columns a picture's state and byte flag are read from: not `*`, which on PostgreSQL also
+ * brings the `search` tsvector (and `rowid`, `taken_key`, `updated_at`), parsed and dropped.
+ */
+const STATE_COLUMNS = [
+  'id',
+  'content_type',
+  'size',
+  'width',
+  'height',
+  'owner',
+  'origin_name',
+  'created_at',
+  'info_hlc',
+  'title',
+  'title_hlc',
+  'category',
+  'category_hlc',
+  'descr',
+  'desc_hlc',
+  'live_hlc',
+  'deleted_hlc',
+  'has_blob',
+] as const satisfies readonly (keyof PicturesTable)[];
+
+type PictureRow = Pick<Selectable<PicturesTable>, (typeof STATE_COLUMNS)[number]>;
 
 /** Pictures on the metadata store (SQLite or PostgreSQL, through Kysely). */
 export class SqlPictureRepository implements PictureRepository {
+  /** What `save` wrote in each transaction, by picture (savedIn); gone with the transaction. */
+  private readonly saved = new WeakMap<Executor, Map<string, StoredPicture>>();
+
   constructor(private readonly store: MetadataStore) {}
 
   async get(
@@ -81,7 +116,7 @@ export class SqlPictureRepository implements PictureRepository {
     const lock = options.forUpdate === true && this.store.dialect.supportsRowLocks;
     const row = await trx
       .selectFrom('pictures')
-      .selectAll()
+      .select(STATE_COLUMNS)
       .where('id', '=', id)
       .$if(lock, (qb) => qb.forUpdate())
       .executeTakeFirst();
@@ -98,7 +133,7 @@ export class SqlPictureRepository implements PictureRepository {
       .selectFrom('sessions')
       .innerJoin('users', 'users.username', 'sessions.username')
       .leftJoin('pictures', (join) => join.on('pictures.id', '=', id))
-      .selectAll('pictures')
+      .select(STATE_COLUMNS.map((column) => `pictures.${column}` as const))
       .select(['users.username as session_username', 'users.role as session_role'])
       .where('sessions.id_hash', '=', sessionHash)
       .where('sessions.expires_at', '>', now)
@@ -139,6 +174,11 @@ export class SqlPictureRepository implements PictureRepository {
       .values({ id: state.id, ...row })
       .onConflict((oc) => oc.column('id').doUpdateSet(row))
       .execute();
+    this.remember(trx, state.id, { state, hasBlob });
+  }
+
+  savedIn(trx: Executor, id: string): StoredPicture | null {
+    return this.saved.get(trx)?.get(id) ?? null;
   }
 
   async setHasBlob(id: string, hasBlob: boolean, trx: Executor = this.store.db): Promise<void> {
@@ -147,14 +187,24 @@ export class SqlPictureRepository implements PictureRepository {
       .set({ has_blob: hasBlob ? 1 : 0 })
       .where('id', '=', id)
       .execute();
+    const saved = this.savedIn(trx, id);
+    if (saved) this.remember(trx, id, { state: saved.state, hasBlob });
   }
 
-  async list(query: PictureQuery): Promise<Picture[]> {
+  private remember(trx: Executor, id: string, stored: StoredPicture): void {
+    if (trx === this.store.db) return; // not a transaction: others may write the row next
+    let pictures = this.saved.get(trx);
+    if (!pictures) this.saved.set(trx, (pictures = new Map<string, StoredPicture>()));
+    pictures.set(id, stored);
+  }
+
+  async list(query: PictureQuery): Promise<PictureWithFacts[]> {
     const match = query.q === undefined ? null : this.store.dialect.pictureMatch('p', query.q);
     const cursor = query.cursor;
     const rows = await this.store.db
       .selectFrom('pictures as p')
-      .selectAll('p')
+      .leftJoin('picture_facts as f', 'f.id', 'p.id')
+      .select(LISTED_COLUMNS)
       .where('p.alive', '=', 1)
       .where('p.has_blob', '=', 1)
       .$if(query.category !== undefined, (qb) => qb.where('p.category', '=', query.category ?? ''))
@@ -171,11 +221,7 @@ export class SqlPictureRepository implements PictureRepository {
       .orderBy('p.id', 'desc')
       .limit(query.limit)
       .execute();
-    return rows.map((row) => {
-      const picture = toPicture(rowToState(row));
-      if (!picture) throw new Error(`Visible picture ${row.id} has no info`);
-      return picture;
-    });
+    return rows.map(listedPicture);
   }
 
   async totals(): Promise<{ count: number; bytes: number }> {

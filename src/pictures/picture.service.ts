@@ -24,6 +24,7 @@ import {
 import type { Kysely } from 'kysely';
 import type { Schema } from '../storage/metadata/schema.js';
 import type { PhotoFacts } from './core/photo-facts.js';
+import type { PictureWithFacts } from './listed-picture.js';
 import type { PictureFactsService } from './picture-facts.service.js';
 import { isAlive } from './picture.state.js';
 
@@ -58,6 +59,23 @@ export interface PictureServiceDeps {
   readonly facts?: PictureFactsService;
 }
 
+export interface UploadResult {
+  readonly picture: Picture;
+  /** False: these bytes were already a picture, which `picture` is. */
+  readonly created: boolean;
+  /**
+   * The photo facts recorded with the picture by this upload; null when it recorded none (a
+   * duplicate, or no facts service): read them.
+   */
+  readonly facts: PhotoFacts | null;
+}
+
+/** What commitCreate did: whether it created the picture, and the row it wrote if so. */
+interface Committed {
+  readonly created: boolean;
+  readonly saved: StoredPicture | null;
+}
+
 /** Upload, find, edit and delete pictures. Every method opens with its permission check. */
 export class PictureService {
   /** Per picture, the tail of its byte moves and records (see exclusive). */
@@ -78,7 +96,7 @@ export class PictureService {
     principal: Principal,
     staged: StagedBlob,
     fields: PictureFields,
-  ): Promise<{ picture: Picture; created: boolean }> {
+  ): Promise<UploadResult> {
     const { pictures, blobs, thumbs } = this.deps;
     let image: ImageInfo;
     let facts: PhotoFacts | null = null;
@@ -86,7 +104,7 @@ export class PictureService {
       const existing = this.visible(await pictures.get(staged.hash));
       if (existing) {
         await blobs.discard(staged);
-        return { picture: existing, created: false };
+        return { picture: existing, created: false, facts: null };
       }
       // The header first, from the file's head: an image over the pixel limit is refused
       // without its bytes ever being held whole (eight 30 MB "bombs" at once cost 190 MB).
@@ -109,23 +127,26 @@ export class PictureService {
     // (their fields would lose to the first's: an acknowledged write lost). In this process
     // the lock is `exclusive`; across the processes of a site, a database lock. The check is
     // made once, inside the transaction (`commitCreate`'s `unless`).
-    let created = false;
+    let committed: Committed = { created: false, saved: null };
     await this.exclusive(`create:${staged.hash}`, async () => {
       this.deps.justStored.add(staged.hash);
       try {
-        created = await this.commitCreate(principal, staged, image, fields, facts);
+        committed = await this.commitCreate(principal, staged, image, fields, facts);
       } finally {
         this.deps.justStored.delete(staged.hash);
       }
     });
-    const picture = this.visible(await pictures.get(staged.hash));
+    const { created, saved } = committed;
+    // The row as this upload's transaction wrote it (no read), else as another upload did.
+    const picture = this.visible(saved ?? (await pictures.get(staged.hash)));
     if (!picture) {
       // Merged into a state that is not alive (BlobSync does not settle this site's creates):
       // put the bytes where that state says.
       this.deps.repairBytes?.(staged.hash);
       throw new Error(`Picture ${staged.hash} not visible after upload`);
     }
-    return { picture, created };
+    // The facts went in with the picture (commitCreate's `alongside`): no read of them either.
+    return { picture, created, facts: created && this.deps.facts ? facts : null };
   }
 
   private async commitCreate(
@@ -134,13 +155,15 @@ export class PictureService {
     image: ImageInfo,
     fields: PictureFields,
     facts: PhotoFacts | null,
-  ): Promise<boolean> {
+  ): Promise<Committed> {
     const { pictures, facts: factsService } = this.deps;
-    // The photo facts go in the same transaction (one fsync; never seen without them).
-    const alongside =
-      factsService && facts
-        ? (trx: Kysely<Schema>) => factsService.saveIn(trx, staged.hash, facts)
-        : undefined;
+    let saved: StoredPicture | null = null;
+    const alongside = async (trx: Kysely<Schema>) => {
+      // The photo facts go in the same transaction (one fsync; never seen without them).
+      if (factsService && facts) await factsService.saveIn(trx, staged.hash, facts);
+      // What applying the create wrote, as the row stands at commit.
+      saved = pictures.savedIn(trx, staged.hash);
+    };
     const ops = await this.deps.changes.commitMany(
       [
         {
@@ -165,7 +188,7 @@ export class PictureService {
         },
       },
     );
-    return ops.length > 0;
+    return ops.length > 0 ? { created: true, saved } : { created: false, saved: null };
   }
 
   async get(id: string): Promise<Picture> {
@@ -200,7 +223,8 @@ export class PictureService {
     return found;
   }
 
-  list(query: PictureQuery): Promise<Picture[]> {
+  /** A page of visible pictures with their facts, in one statement. */
+  list(query: PictureQuery): Promise<PictureWithFacts[]> {
     return this.deps.pictures.list(query);
   }
 

@@ -65,6 +65,10 @@ describe('photo facts', () => {
     });
     expect(got.body.gps?.latitude).toBeCloseTo(40.7128, 3);
     expect(got.body.gps?.longitude).toBeCloseTo(-74.006, 3);
+    // The upload's answer carries the facts it recorded: the same as a read of the picture.
+    expect(up.body).toEqual(got.body);
+    const list = await admin.get<{ items: FactPicture[] }>('/api/pictures?sort=taken');
+    expect(list.body.items.find((p) => p.id === up.body.id)).toEqual(got.body);
   });
 });
 

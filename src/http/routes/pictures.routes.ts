@@ -68,10 +68,17 @@ export const pictureRoutes =
           throw error;
         });
         try {
-          const { picture, created } = await pictures.upload(principal, staged, fields);
+          const uploaded = await pictures.upload(principal, staged, fields);
+          const { picture, created } = uploaded;
           metrics.uploads.inc({ result: created ? 'created' : 'duplicate' });
           if (created) metrics.uploadBytes.inc(picture.size);
-          return await reply.status(created ? 201 : 200).send(await facts.attachOne(picture));
+          return await reply
+            .status(created ? 201 : 200)
+            .send(
+              uploaded.facts === null
+                ? await facts.attachOne(picture)
+                : { ...picture, ...uploaded.facts },
+            );
         } catch (error) {
           metrics.uploads.inc({ result: 'rejected' });
           throw error;
@@ -88,6 +95,7 @@ export const pictureRoutes =
           response: { 200: PictureList, ...errors },
         },
       },
+      // A page is one statement: the pictures with their facts (the session is auth's).
       async (request) => {
         const { category, q, limit, cursor, sort } = request.query;
         if (sort === 'taken') {
@@ -100,7 +108,7 @@ export const pictureRoutes =
           const page = entries.slice(0, limit);
           const last = page.at(-1);
           return {
-            items: await facts.attach(await pictures.getMany(page.map((e) => e.id))),
+            items: page.map((e) => e.picture),
             nextCursor: entries.length > limit && last ? encodeTakenCursor(last) : null,
           };
         }
@@ -113,7 +121,7 @@ export const pictureRoutes =
         const page = items.slice(0, limit);
         const last = page.at(-1);
         return {
-          items: await facts.attach(page),
+          items: page,
           nextCursor: items.length > limit && last ? encodeCursor(last) : null,
         };
       },

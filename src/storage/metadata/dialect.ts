@@ -16,6 +16,11 @@ export interface MetadataDialect {
    * (`BEGIN IMMEDIATE`) already excludes every other writer on the file.
    */
   readonly supportsRowLocks: boolean;
+  /**
+   * Whether a `WITH` clause may hold an INSERT/UPDATE, so that two writes go in one statement
+   * (one round trip). PostgreSQL: yes. SQLite: no (and a statement costs no round trip there).
+   */
+  readonly writableCtes: boolean;
   /** Milliseconds since the epoch on the database's clock (leases expire on it). */
   nowMs(): RawBuilder<number>;
   /**

@@ -8,6 +8,7 @@ import type { Schema } from './schema.js';
 export const sqliteDialect: MetadataDialect = {
   name: 'sqlite',
   supportsRowLocks: false,
+  writableCtes: false,
   nowMs: () => sql<number>`CAST(unixepoch('subsec') * 1000 AS INTEGER)`,
   pictureMatch(table, text) {
     const words = searchWords(text);
