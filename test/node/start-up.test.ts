@@ -171,4 +171,33 @@ describe.runIf(process.platform === 'linux')('a node process at start', () => {
       }
     },
   );
+
+  // What the bundle moved: paths taken from import.meta.url (dist/web, package.json) and the
+  // packages left outside it (@fastify/swagger-ui's static files).
+  it('serves the OpenAPI document, its UI and the web app from the build that runs', async () => {
+    const { version } = JSON.parse(await readFile(join(REPO_ROOT, 'package.json'), 'utf8')) as {
+      version: string;
+    };
+    for (const env of [{}, { MOSAIC_BUNDLE: 'off' }]) {
+      const { child, url } = await spawnBin(env);
+      try {
+        const doc = (await (await fetch(`${url}/api/docs/json`)).json()) as {
+          openapi: string;
+          info: { version: string };
+          paths: Record<string, unknown>;
+        };
+        expect(doc.openapi).toMatch(/^3\./);
+        expect(doc.info.version).toBe(version);
+        expect(Object.keys(doc.paths)).toContain('/healthz');
+        const ui = await fetch(`${url}/api/docs`);
+        expect(ui.status).toBe(200);
+        expect(await ui.text()).toContain('swagger');
+        const app = await fetch(`${url}/`, { headers: { accept: 'text/html' } });
+        expect(app.status).toBe(200);
+        expect(app.headers.get('content-type')).toContain('text/html');
+      } finally {
+        await stop(child);
+      }
+    }
+  });
 });
