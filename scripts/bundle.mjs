@@ -92,7 +92,8 @@ const files = new Map();
 for (const output of Object.values(first.metafile.outputs)) {
   for (const [input, { bytesInOutput }] of Object.entries(output.inputs)) {
     const group = groupOf(input);
-    if (group === null || group === 'src/cli' || bytesInOutput === 0) continue;
+    const entry = Object.values(ENTRIES).includes(input);
+    if (group === null || group === 'src/cli' || entry || bytesInOutput === 0) continue;
     bytes.set(group, (bytes.get(group) ?? 0) + bytesInOutput);
     files.set(group, (files.get(group) ?? new Set()).add(input));
   }
