@@ -19,9 +19,11 @@ COPY package.json package-lock.json ./
 # their own install scripts in `npm rebuild`.
 RUN npm ci --ignore-scripts && npm rebuild better-sqlite3 sharp
 COPY tsconfig.json tsconfig.build.json vite.config.ts ./
+COPY scripts/bundle.mjs ./scripts/
 COPY src ./src
 COPY web ./web
-# The server (tsc) and the web app (vite build into dist/web).
+# The server (tsc), the web app (vite build into dist/web) and the server's bundle
+# (scripts/bundle.mjs into dist/bundle, what bin/mosaic.js runs).
 RUN npm run build && npm prune --omit=dev
 
 # ---- runtime: node, production node_modules, the compiled code, nothing else.
@@ -34,6 +36,7 @@ WORKDIR /app
 COPY --from=build /app/package.json ./
 COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/dist/src ./dist/src
+COPY --from=build /app/dist/bundle ./dist/bundle
 COPY --from=build /app/dist/web ./dist/web
 COPY bin ./bin
 # The code stays root-owned (read-only for the node); the data volume belongs to "node".

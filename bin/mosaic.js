@@ -1,18 +1,37 @@
 #!/usr/bin/env node
 // The published entry point: the compiled CLI lives in dist/ (built by `npm run build`,
 // which `npm ci` runs through the `prepare` script).
-//
+import { statSync } from 'node:fs';
+
 // libuv's thread pool (4 threads by default) carries file I/O, fsync and sharp's image work.
 // A node fetching many blobs while making thumbnails needs more: fsyncs issued in parallel are
 // committed together by the file system (measured: 4 -> 16 in flight, about 2x the files/s).
 // It must be set before the pool is first used, hence before the dynamic import below.
 process.env.UV_THREADPOOL_SIZE ??= '16';
 
+// Which build runs: the bundle (dist/bundle/cli/, minified ES modules: scripts/bundle.mjs)
+// when `npm run build` made one after tsc's last output, else tsc's output (dist/src/). The
+// bundle loads a few dozen modules instead of ~1 100 files: less memory and start-up CPU
+// (docs/benchmarks.md, "Memory, fourth pass"). MOSAIC_BUNDLE=off runs dist/src/.
+const modifiedMs = (path) => {
+  try {
+    return statSync(new URL(path, import.meta.url)).mtimeMs;
+  } catch {
+    return Number.NaN;
+  }
+};
+const bundled =
+  process.env.MOSAIC_BUNDLE !== 'off' &&
+  !(modifiedMs('../dist/bundle/cli/main.js') < modifiedMs('../dist/src/cli/main.js')) &&
+  !Number.isNaN(modifiedMs('../dist/bundle/cli/main.js'));
+const code = bundled ? '../dist/bundle/cli/' : '../dist/src/cli/';
+
 // `mosaic node` runs under its memory settings (MALLOC_ARENA_MAX=2, V8 semi-spaces of 4 MiB,
 // --heap-growing-percent=50: src/cli/runtime-env.ts), whatever starts it. All are read when a
 // process starts, so when one is missing the process replaces itself (execve: same pid, nothing
 // left behind) with them set. MOSAIC_MEMORY_TUNING=off runs it as started.
 if (process.argv[2] === 'node' && typeof process.execve === 'function') {
+  // A plain module without imports, the same in both builds.
   const { memoryReexec } = await import('../dist/src/cli/runtime-env.js');
   const reexec = memoryReexec(process.env, process.execArgv);
   if (reexec !== null) {
@@ -31,7 +50,7 @@ if (process.argv[2] === 'node' && typeof process.execve === 'function') {
   }
 }
 
-const { main } = await import('../dist/src/cli/main.js');
+const { main } = await import(`${code}main.js`);
 main(process.argv).catch((error) => {
   console.error(error instanceof Error ? error.message : error);
   process.exitCode = 1;

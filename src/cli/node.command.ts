@@ -1,6 +1,7 @@
 import { Command, Option } from 'commander';
 import { LOG_LEVELS, resolveNodeConfig } from '../config/node-config.js';
 import { startNode } from '../node/node.js';
+import { compactHeapWhenIdle } from './idle-heap.js';
 
 export function nodeCommand(): Command {
   return new Command('node')
@@ -105,10 +106,12 @@ export function nodeCommand(): Command {
           process.env,
         );
         const node = await startNode(config);
+        const stopCompacting = compactHeapWhenIdle();
         let stopping = false;
         const stop = (signal: NodeJS.Signals) => {
           if (stopping) return;
           stopping = true;
+          stopCompacting();
           node.app.log.info({ signal }, 'stopping');
           node.close().then(
             () => process.exit(0),

@@ -63,6 +63,38 @@ async function stop(child: ChildProcess): Promise<void> {
   await exited;
 }
 
+/**
+ * The bundle's map of what each of its files holds (scripts/bundle.mjs), or null when the build
+ * made none. A loaded bundle file counts as loading every package in it.
+ */
+const bundle = await readFile(join(REPO_ROOT, 'dist', 'bundle', 'meta.json'), 'utf8').then(
+  (text) => JSON.parse(text) as Record<string, { packages: string[] }>,
+  () => null,
+);
+
+/** Every module file a node loads until it answers /healthz, and the packages they are in. */
+async function loadsOf(
+  env: Record<string, string>,
+): Promise<{ files: string[]; packages: Set<string> }> {
+  const file = join(await makeTempDir(), 'loads.txt');
+  const fixture = join(REPO_ROOT, 'test', 'fixtures', 'record-loads.ts');
+  const { child, url } = await spawnBin({ ...env, RECORD_LOADS_FILE: file }, ['--import', fixture]);
+  expect((await fetch(`${url}/healthz`)).ok).toBe(true);
+  await stop(child);
+  const files = (await readFile(file, 'utf8')).split('\n');
+  const packages = new Set(
+    files.flatMap((path) => {
+      const found = /node_modules\/((?:@[^/]+\/)?[^/]+)\//.exec(path);
+      if (found?.[1] !== undefined) return [found[1]];
+      const inBundle = /\/dist\/bundle\/cli\/([^/]+)$/.exec(path)?.[1];
+      return inBundle === undefined ? [] : (bundle?.[inBundle]?.packages ?? []);
+    }),
+  );
+  // Mosaic's own directories are not packages.
+  for (const name of packages) if (name.startsWith('src/')) packages.delete(name);
+  return { files, packages };
+}
+
 /** The environment of a running process, from /proc. */
 async function environOf(pid: number): Promise<Map<string, string>> {
   const raw = await readFile(`/proc/${pid}/environ`, 'utf8');
@@ -107,35 +139,65 @@ describe.runIf(process.platform === 'linux')('a node process at start', () => {
     }
   });
 
-  it('loads neither pg, the AWS SDK, sharp, exifr, yazl nor tus when the configuration does not need them', async () => {
-    const file = join(await makeTempDir(), 'loads.txt');
-    const fixture = join(REPO_ROOT, 'test', 'fixtures', 'record-loads.ts');
-    const { child, url } = await spawnBin({ RECORD_LOADS_FILE: file }, ['--import', fixture]);
-    expect((await fetch(`${url}/healthz`)).ok).toBe(true);
-    await stop(child);
-    const loaded = (await readFile(file, 'utf8')).split('\n');
-    const packages = new Set(
-      loaded.flatMap((path) => {
-        const found = /node_modules\/((?:@[^/]+\/)?[^/]+)\//.exec(path);
-        return found?.[1] === undefined ? [] : [found[1]];
-      }),
-    );
-    // The recording works: what every node needs is there.
-    expect(packages).toContain('better-sqlite3');
-    expect(packages).toContain('kysely');
-    for (const lazy of [
-      'pg',
-      '@aws-sdk/client-s3',
-      '@aws-sdk/lib-storage',
-      'sharp',
-      'exifr',
-      'heic-decode',
-      'yazl',
-      '@tus/server',
-      '@tus/file-store',
-      '@tus/s3-store',
-    ]) {
-      expect(packages, lazy).not.toContain(lazy);
+  // The bundle (scripts/bundle.mjs) keeps them out too: they stay outside it, loaded on first use.
+  it.each([
+    ['the bundle', {}],
+    ['dist/src (MOSAIC_BUNDLE=off)', { MOSAIC_BUNDLE: 'off' }],
+  ])(
+    'loads neither pg, the AWS SDK, sharp, exifr, yazl nor tus when the configuration does not need them: %s',
+    async (_, env: Record<string, string>) => {
+      const { packages, files } = await loadsOf(env);
+      // The recording works: what every node needs is there.
+      expect(packages).toContain('better-sqlite3');
+      expect(packages).toContain('kysely');
+      // The build asked for is what runs.
+      const ran = bundle !== null && env['MOSAIC_BUNDLE'] !== 'off' ? 'bundle' : 'src';
+      expect(files.filter((file) => /\/dist\/(bundle|src)\/cli\/main\.js$/.test(file))).toEqual([
+        expect.stringContaining(`/dist/${ran}/cli/main.js`),
+      ]);
+      for (const lazy of [
+        'pg',
+        '@aws-sdk/client-s3',
+        '@aws-sdk/lib-storage',
+        'sharp',
+        'exifr',
+        'heic-decode',
+        'yazl',
+        '@tus/server',
+        '@tus/file-store',
+        '@tus/s3-store',
+      ]) {
+        expect(packages, lazy).not.toContain(lazy);
+      }
+    },
+  );
+
+  // What the bundle moved: paths taken from import.meta.url (dist/web, package.json) and the
+  // packages left outside it (@fastify/swagger-ui's static files).
+  it('serves the OpenAPI document, its UI and the web app from the build that runs', async () => {
+    const { version } = JSON.parse(await readFile(join(REPO_ROOT, 'package.json'), 'utf8')) as {
+      version: string;
+    };
+    for (const env of [{}, { MOSAIC_BUNDLE: 'off' }]) {
+      const { child, url } = await spawnBin(env);
+      try {
+        const doc = (await (await fetch(`${url}/api/docs/json`)).json()) as {
+          openapi: string;
+          info: { version: string };
+          paths: Record<string, unknown>;
+        };
+        expect(doc.openapi).toMatch(/^3\./);
+        expect(doc.info.version).toBe(version);
+        expect(Object.keys(doc.paths)).toContain('/healthz');
+        const ui = await fetch(`${url}/api/docs`);
+        expect(ui.status).toBe(200);
+        expect(await ui.text()).toContain('swagger');
+        const app = await fetch(`${url}/`, { headers: { accept: 'text/html' } });
+        expect(app.status).toBe(200);
+        expect(app.headers.get('content-type')).toContain('text/html');
+      } finally {
+        await stop(child);
+      }
     }
   });
 });
