@@ -132,6 +132,7 @@ export class FolderIndexRepository {
   private readonly conflictStmt;
   private readonly pathByHashStmt;
   private readonly heldStmt;
+  private readonly diskStateStmt;
   private readonly upsertBatch: (rows: readonly FolderFileRow[]) => void;
   /**
    * Writes to `folder_files` so far, and the totals and conflict candidates per folder as of a
@@ -178,9 +179,12 @@ export class FolderIndexRepository {
     this.byHashStmt = db.prepare(
       `SELECT ${COLUMNS} FROM folder_files WHERE folder = ? AND local_hash = ? LIMIT 1`,
     );
-    this.allByHashStmt = db.prepare(
-      `SELECT ${COLUMNS} FROM folder_files WHERE folder = ? AND local_hash = ? LIMIT ?`,
-    );
+    this.allByHashStmt = db
+      .prepare(
+        `SELECT path, local_size, local_mtime_ms FROM folder_files
+         WHERE folder = ? AND local_hash = ? LIMIT ?`,
+      )
+      .raw(true);
     this.iterateStmt = db.prepare(
       `SELECT ${COLUMNS} FROM folder_files WHERE folder = ? ORDER BY path`,
     );
@@ -223,6 +227,7 @@ export class FolderIndexRepository {
         "SELECT path FROM folder_files WHERE folder = ? AND deleted = 0 AND path LIKE '%.sync-conflict-%'",
       )
       .pluck();
+    this.diskStateStmt = db.prepare(DISK_STATE_UPDATE);
     this.upsertBatch = db.transaction((rows: readonly FolderFileRow[]) => {
       for (const row of rows) this.upsertStmt.run(toDb(row));
     });
@@ -257,10 +262,60 @@ export class FolderIndexRepository {
     this.upsertBatch(rows);
   }
 
+  /**
+   * Records what a pull wrote (WriteRecords.flush): for each, the disk state now at its path,
+   * written for `row`'s version. The path's current version stays (a newer one may have arrived
+   * meanwhile), still needed if the disk does not hold it; the same version also takes the
+   * row's block list, and its vector as the disk's. One UPDATE per path, in SQL: no row read
+   * back and rebuilt per file (docs/benchmarks.md, "Memory, fourth pass"). A path gone from the
+   * index meanwhile gets the written row back. Call inside a transaction.
+   */
+  recordDiskStates(written: readonly DiskRecord[]): void {
+    if (written.length === 0) return;
+    this.writes++;
+    for (const w of written) {
+      const { row } = w;
+      const changed = this.diskStateStmt.run({
+        folder: row.folder,
+        path: row.path,
+        kind: row.kind,
+        deleted: row.deleted ? 1 : 0,
+        hash: row.hash,
+        hlc: row.hlc,
+        block_size: row.blockSize,
+        blocks: row.blocks,
+        local_size: w.localSize,
+        local_mtime_ms: w.localMtimeMs,
+        local_inode: w.localInode,
+        local_hash: w.localHash,
+        local_vv: w.localInode === null ? null : JSON.stringify(row.vv),
+      });
+      if (changed.changes === 0) {
+        this.upsertStmt.run(
+          toDb({
+            ...row,
+            need: false,
+            localSize: w.localSize,
+            localMtimeMs: w.localMtimeMs,
+            localInode: w.localInode,
+            localHash: w.localHash,
+            localVv: w.localInode === null ? null : row.vv,
+          }),
+        );
+      }
+    }
+  }
+
   /** A file of this folder with that content that is on disk here (for moves and renames). */
-  /** Up to `limit` rows whose disk holds this content (by the recorded disk state). */
-  findAllByHash(folder: string, hash: string, limit: number): FolderFileRow[] {
-    return (this.allByHashStmt.all(folder, hash, limit) as DbRow[]).map(fromDb);
+  /**
+   * Up to `limit` paths whose disk holds this content (by the recorded disk state), with that
+   * state's size and mtime: what serving a content needs, not whole rows (a peer asks for
+   * thousands at once).
+   */
+  diskCopies(folder: string, hash: string, limit: number): DiskCopy[] {
+    return (this.allByHashStmt.all(folder, hash, limit) as [string, number, number][]).map(
+      ([path, localSize, localMtimeMs]) => ({ path, localSize, localMtimeMs }),
+    );
   }
 
   /** A path of the folder whose version has this content (to name a transfer). */
@@ -350,6 +405,42 @@ export class FolderIndexRepository {
     return (this.neededStmt.all(folder, afterPath, limit) as DbRow[]).map(fromDb);
   }
 }
+
+/** A path whose recorded disk state holds a content (`diskCopies`). */
+export interface DiskCopy {
+  readonly path: string;
+  readonly localSize: number | null;
+  readonly localMtimeMs: number | null;
+}
+
+/** A disk state a pull wrote for `row`'s version (`recordDiskStates`). */
+export interface DiskRecord {
+  readonly row: FolderFileRow;
+  readonly localSize: number | null;
+  readonly localMtimeMs: number | null;
+  readonly localInode: number | null;
+  readonly localHash: string | null;
+}
+
+/** Whether the path still has the version a disk state was written for. */
+const SAME_VERSION = '(hlc IS @hlc AND hash IS @hash AND deleted = @deleted AND kind = @kind)';
+
+/**
+ * `recordDiskStates` for one path. Every SET expression reads the row as it was. `need` is
+ * `diskDiffers` (folder-apply.ts) of the current version with the new disk state.
+ */
+const DISK_STATE_UPDATE = `UPDATE folder_files SET
+  local_size = @local_size, local_mtime_ms = @local_mtime_ms, local_inode = @local_inode,
+  local_hash = @local_hash,
+  local_vv = CASE WHEN ${SAME_VERSION} AND @local_vv IS NOT NULL THEN vv ELSE @local_vv END,
+  block_size = CASE WHEN ${SAME_VERSION} THEN @block_size ELSE block_size END,
+  blocks = CASE WHEN ${SAME_VERSION} THEN @blocks ELSE blocks END,
+  need = CASE
+    WHEN deleted = 1 THEN @local_inode IS NOT NULL
+    WHEN kind = 'dir' THEN @local_inode IS NULL OR @local_hash IS NOT NULL
+    ELSE @local_hash IS NOT hash
+  END
+  WHERE folder = @folder AND path = @path`;
 
 function fromDb(row: DbRow): FolderFileRow {
   return {

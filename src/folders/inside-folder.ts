@@ -57,6 +57,7 @@ function walkDirs(
   for (let i = 0; i < count; i++) {
     abs = join(abs, segments[i] ?? '');
     const info = lstatSync(abs, { throwIfNoEntry: false });
+    if (info?.isDirectory() === true) continue;
     const shown = segments.slice(0, i + 1).join('/');
     if (info === undefined) {
       if (missingOk) return null;
