@@ -22,6 +22,10 @@ async function* rechunk(data: Buffer, size: number): AsyncGenerator<Buffer> {
   for (let at = 0; at < data.length; at += size) yield data.subarray(at, at + size);
 }
 
+async function* inChunks(chunks: readonly Buffer[]): AsyncGenerator<Buffer> {
+  for (const chunk of chunks) yield await Promise.resolve(chunk);
+}
+
 class OtherError extends FrameError {}
 
 describe('frames', () => {
@@ -31,7 +35,8 @@ describe('frames', () => {
         fc.array(fc.option(fc.uint8Array({ maxLength: 300 }), { nil: null }), { maxLength: 6 }),
         fc.integer({ min: 1, max: 400 }),
         fc.integer({ min: 1, max: 4 }),
-        async (items, chunk, readAhead) => {
+        fc.boolean(),
+        async (items, chunk, readAhead, views) => {
           const wanted = items.map((item, i) => {
             const data = item === null ? null : Buffer.from(item);
             // An absent item gets a name of its own (another index), so names stay distinct.
@@ -49,12 +54,38 @@ describe('frames', () => {
             ),
           );
           const sizes = unique.map((w) => ({ hash: w.hash, size: w.data?.length ?? 7 }));
-          const frames = await collect(readFrames(rechunk(body, chunk), sizes, { verify: true }));
+          const frames = await collect(
+            readFrames(rechunk(body, chunk), sizes, { verify: true, views }),
+          );
           expect(frames).toEqual(unique.map((w) => ({ hash: w.hash, data: w.data })));
         },
       ),
       { numRuns: 100 },
     );
+  });
+
+  it('yields a frame that came whole in one chunk as a view of it only when asked to', async () => {
+    const items = [randomBytes(100), randomBytes(100)];
+    const body = Buffer.concat(
+      await collect(
+        writeFrames(
+          items.map(sha),
+          async (hash) => items[hash === sha(items[0] as Buffer) ? 0 : 1] ?? null,
+        ),
+      ),
+    );
+    const sizes = items.map((item) => ({ hash: sha(item), size: item.length }));
+    // One chunk holds the first frame whole; the second is split across two.
+    const chunks = [body.subarray(0, 200), body.subarray(200)];
+    const viewed = await collect(readFrames(inChunks(chunks), sizes, { views: true }));
+    const copied = await collect(readFrames(inChunks(chunks), sizes));
+    expect(viewed.map((f) => f.data)).toEqual(items);
+    expect(copied.map((f) => f.data)).toEqual(items);
+    // The received bytes overwritten: only the first frame, viewed, shows it.
+    body.fill(0);
+    expect(viewed[0]?.data?.every((byte) => byte === 0)).toBe(true);
+    expect(viewed[1]?.data).toEqual(items[1]);
+    expect(copied.map((f) => f.data)).toEqual(items);
   });
 
   it('writes the header: raw hash, status, big-endian length', () => {

@@ -32,10 +32,22 @@ export class FrameError extends Error {
 
 export function frameHeader(hash: string, length: number | null): Buffer {
   const header = Buffer.alloc(FRAME_HEADER_BYTES);
-  if (header.write(hash, 0, 32, 'hex') !== 32) throw new Error(`Not a SHA-256: ${hash}`);
-  header[32] = length === null ? 1 : 0;
-  header.writeBigUInt64BE(BigInt(length ?? 0), 33);
+  writeFrameHeader(header, 0, hash, length);
   return header;
+}
+
+/** Writes a frame's header into `target` at `at` (FRAME_HEADER_BYTES), allocating nothing. */
+export function writeFrameHeader(
+  target: Buffer,
+  at: number,
+  hash: string,
+  length: number | null,
+): void {
+  if (target.write(hash, at, 32, 'hex') !== 32) throw new Error(`Not a SHA-256: ${hash}`);
+  target[at + 32] = length === null ? 1 : 0;
+  const n = length ?? 0;
+  target.writeUInt32BE(Math.floor(n / 2 ** 32), at + 33);
+  target.writeUInt32BE(n >>> 0, at + 37);
 }
 
 export interface ReadFramesOptions {
@@ -45,11 +57,20 @@ export interface ReadFramesOptions {
   readonly strictAbsent?: boolean;
   /** The error thrown for a bad frame. */
   readonly error?: new (message: string) => FrameError;
+  /**
+   * A frame that arrived whole in one chunk is yielded as a view of that chunk, not a copy: for
+   * a caller that is done with the bytes soon (it writes them out), since a view keeps the whole
+   * chunk in memory. Otherwise each frame's bytes are copied out.
+   */
+  readonly views?: boolean;
 }
 
 /**
  * Reads the frames of a response. `expected` lists the hashes asked for, in order, with the size
- * each must have. Memory: the frame being read and one chunk.
+ * each must have. Memory: the frame being read and one chunk; per frame, its bytes (unless
+ * `views`) and nothing else: no chunk is joined to the next (a header or frame split across
+ * chunks is copied piece by piece), no hash is turned into a string (each is compared in place
+ * with the one asked for, which is the one yielded).
  */
 export async function* readFrames(
   body: Readable | AsyncIterable<Buffer>,
@@ -57,54 +78,92 @@ export async function* readFrames(
   options: ReadFramesOptions = {},
 ): AsyncGenerator<Frame> {
   const Failure = options.error ?? FrameError;
-  let pending: Buffer[] = [];
-  let pendingBytes = 0;
+  /** A header split across chunks, gathered here. */
+  const split = Buffer.allocUnsafe(FRAME_HEADER_BYTES);
+  let splitUsed = 0;
+  /** The hash asked for next, as bytes. */
+  const asked = Buffer.allocUnsafe(32);
   let index = 0;
-  let want: { hash: string; length: number } | null = null;
+  /** The frame whose bytes are being read, and how many of them came so far. */
+  let want: {
+    readonly hash: string;
+    readonly data: Buffer | null;
+    readonly length: number;
+  } | null = null;
+  let got = 0;
 
-  const take = (n: number): Buffer => {
-    const all = pending.length === 1 ? (pending[0] as Buffer) : Buffer.concat(pending);
-    const out = all.subarray(0, n);
-    const rest = all.subarray(n);
-    pending = rest.length > 0 ? [rest] : [];
-    pendingBytes = rest.length;
-    return out;
+  const done = (hash: string, data: Buffer): Frame => {
+    want = null;
+    if (options.verify === true && createHash('sha256').update(data).digest('hex') !== hash) {
+      throw new Failure(`frame for ${hash.slice(0, 12)} does not hash to its name`);
+    }
+    return { hash, data };
   };
 
+  /** The frame whose header is at `header[at]`: yields it at once when it carries no bytes. */
+  const start = (header: Buffer, at: number): Frame | null => {
+    const ask = expected[index];
+    if (
+      ask === undefined ||
+      asked.write(ask.hash, 'hex') !== 32 ||
+      asked.compare(header, at, at + 32) !== 0
+    ) {
+      const hash = header.toString('hex', at, at + 32);
+      throw new Failure(`unexpected frame for ${hash.slice(0, 12)}`);
+    }
+    index++;
+    const status = header[at + 32];
+    const length = header.readBigUInt64BE(at + 33);
+    if (status === 1 && (length === 0n || options.strictAbsent !== true)) {
+      return { hash: ask.hash, data: null };
+    }
+    if (status !== 0 || length !== BigInt(ask.size)) {
+      throw new Failure(`frame for ${ask.hash.slice(0, 12)} has the wrong length`);
+    }
+    if (ask.size === 0) return done(ask.hash, Buffer.alloc(0));
+    want = { hash: ask.hash, data: null, length: ask.size };
+    got = 0;
+    return null;
+  };
   for await (const chunk of body as AsyncIterable<Buffer>) {
-    pending.push(chunk);
-    pendingBytes += chunk.length;
-    for (;;) {
+    let at = 0;
+    while (at < chunk.length) {
       if (want === null) {
-        if (pendingBytes < FRAME_HEADER_BYTES) break;
-        const header = take(FRAME_HEADER_BYTES);
-        const hash = header.subarray(0, 32).toString('hex');
-        const ask = expected[index];
-        if (ask?.hash !== hash) throw new Failure(`unexpected frame for ${hash.slice(0, 12)}`);
-        index++;
-        const status = header[32];
-        const length = header.readBigUInt64BE(33);
-        if (status === 1 && (length === 0n || options.strictAbsent !== true)) {
-          yield { hash, data: null };
-          continue;
+        let frame: Frame | null;
+        if (splitUsed === 0 && chunk.length - at >= FRAME_HEADER_BYTES) {
+          frame = start(chunk, at);
+          at += FRAME_HEADER_BYTES;
+        } else {
+          const n = Math.min(FRAME_HEADER_BYTES - splitUsed, chunk.length - at);
+          chunk.copy(split, splitUsed, at, at + n);
+          splitUsed += n;
+          at += n;
+          if (splitUsed < FRAME_HEADER_BYTES) break;
+          splitUsed = 0;
+          frame = start(split, 0);
         }
-        if (status !== 0 || length !== BigInt(ask.size)) {
-          throw new Failure(`frame for ${hash.slice(0, 12)} has the wrong length`);
-        }
-        want = { hash, length: ask.size };
+        if (frame !== null) yield frame;
+        continue;
       }
-      if (pendingBytes < want.length) break;
-      // Copied out: the frame's bytes must not pin the (possibly larger) chunk they came in.
-      const data = Buffer.from(take(want.length));
-      const hash = want.hash;
-      want = null;
-      if (options.verify === true && createHash('sha256').update(data).digest('hex') !== hash) {
-        throw new Failure(`frame for ${hash.slice(0, 12)} does not hash to its name`);
+      const current: { hash: string; data: Buffer | null; length: number } = want;
+      if (got === 0 && chunk.length - at >= current.length) {
+        // Whole in this chunk: a view, or one copy (the bytes must not pin the chunk).
+        const view = chunk.subarray(at, at + current.length);
+        at += current.length;
+        yield done(current.hash, options.views === true ? view : Buffer.from(view));
+        continue;
       }
-      yield { hash, data };
+      const data = current.data ?? Buffer.allocUnsafe(current.length);
+      if (current.data === null) want = { ...current, data };
+      const n = Math.min(current.length - got, chunk.length - at);
+      chunk.copy(data, got, at, at + n);
+      got += n;
+      at += n;
+      if (got < current.length) break;
+      yield done(current.hash, data);
     }
   }
-  if (want !== null || pendingBytes > 0 || index < expected.length) {
+  if (want !== null || splitUsed > 0 || index < expected.length) {
     throw new Failure('the batch ended early');
   }
 }
@@ -137,6 +196,8 @@ export async function* writeFrames(
 ): AsyncGenerator<Buffer> {
   const readAhead = options.readAhead ?? 8;
   const header = options.header ?? frameHeader;
+  // The default header is written straight into the chunk (no Buffer per frame).
+  const direct = options.header === undefined;
   const window: { readonly hash: string; readonly data: Promise<Buffer | null>; done: boolean }[] =
     [];
   let chunk: Buffer | null = null;
@@ -161,17 +222,23 @@ export async function* writeFrames(
     const item = window.shift() as (typeof window)[number];
     if (!item.done && used > 0) yield flush();
     const data = await item.data;
-    const head = header(item.hash, data === null ? null : data.length);
-    const length = head.length + (data?.length ?? 0);
+    const dataLength = data === null ? null : data.length;
+    const head = direct ? null : header(item.hash, dataLength);
+    const length = (head?.length ?? FRAME_HEADER_BYTES) + (dataLength ?? 0);
     if (length > FRAME_CHUNK_BYTES / 2) {
       if (used > 0) yield flush();
-      yield head;
+      yield head ?? header(item.hash, dataLength);
       if (data !== null && data.length > 0) yield data;
       continue;
     }
     if (chunk !== null && used + length > chunk.length) yield flush();
     chunk ??= Buffer.allocUnsafe(FRAME_CHUNK_BYTES);
-    used += head.copy(chunk, used);
+    if (head === null) {
+      writeFrameHeader(chunk, used, item.hash, dataLength);
+      used += FRAME_HEADER_BYTES;
+    } else {
+      used += head.copy(chunk, used);
+    }
     if (data !== null) used += data.copy(chunk, used);
   }
   if (used > 0) yield flush();

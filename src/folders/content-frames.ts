@@ -26,12 +26,14 @@ export interface ContentFrame {
  * Reads the frames of a response. `expected` lists the hashes asked for, in order, with the size
  * each must have; a frame out of order, of another size, or a body that ends inside a frame
  * throws FrameError. Memory: one frame's content at a time (the caller asks only for small files).
+ * A frame that came whole in one chunk is a view of it (no copy): use its bytes, then let them
+ * go (FolderPull writes each to its temp file at once); keeping them would keep the chunk.
  */
 export function readFrames(
   body: Readable | AsyncIterable<Buffer>,
   expected: readonly { hash: string; size: number }[],
 ): AsyncGenerator<ContentFrame> {
-  return readCoreFrames(body, expected);
+  return readCoreFrames(body, expected, { views: true });
 }
 
 /** The most files asked for in one batch. */

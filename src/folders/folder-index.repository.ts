@@ -1,6 +1,20 @@
 import type { LocalSqlite } from '../storage/metadata/dialect.js';
 import { FolderTrashRepository } from './folder-trash.repository.js';
 import { FolderVersionsRepository } from './folder-versions.repository.js';
+import {
+  COLUMNS,
+  DISK_STATE_UPDATE,
+  fromDb,
+  SCAN_COLUMNS,
+  scanRow,
+  toDb,
+  type DbRow,
+  type DiskCopy,
+  type DiskRecord,
+  type ScanDbRow,
+} from './folder-rows.js';
+
+export type { DiskCopy, DiskRecord } from './folder-rows.js';
 
 export type FileKind = 'file' | 'dir';
 
@@ -52,34 +66,6 @@ export type ScanRow = Pick<
   'path' | 'kind' | 'deleted' | 'need' | 'blockSize' | 'localSize' | 'localMtimeMs' | 'localInode'
 >;
 
-/** The columns of a ScanRow, in the order `scanRow` reads them. */
-const SCAN_COLUMNS =
-  'path, kind, deleted, need, block_size, local_size, local_mtime_ms, local_inode';
-
-type ScanDbRow = [
-  string,
-  FileKind,
-  number,
-  number,
-  number,
-  number | null,
-  number | null,
-  number | null,
-];
-
-function scanRow(row: ScanDbRow): ScanRow {
-  return {
-    path: row[0],
-    kind: row[1],
-    deleted: row[2] === 1,
-    need: row[3] === 1,
-    blockSize: row[4],
-    localSize: row[5],
-    localMtimeMs: row[6],
-    localInode: row[7],
-  };
-}
-
 export interface FolderTotals {
   /** Live (not deleted) files and directories in the folder's index. */
   readonly files: number;
@@ -90,34 +76,9 @@ export interface FolderTotals {
   readonly needBytes: number;
 }
 
-interface DbRow {
-  folder: string;
-  path: string;
-  kind: FileKind;
-  deleted: number;
-  hash: string | null;
-  size: number;
-  mtime_ms: number;
-  block_size: number;
-  blocks: Buffer | null;
-  vv: string;
-  hlc: string | null;
-  origin: string | null;
-  origin_name: string | null;
-  need: number;
-  local_size: number | null;
-  local_mtime_ms: number | null;
-  local_inode: number | null;
-  local_hash: string | null;
-  local_vv: string | null;
-}
-
-const COLUMNS = `folder, path, kind, deleted, hash, size, mtime_ms, block_size, blocks, vv, hlc,
-  origin, origin_name, need, local_size, local_mtime_ms, local_inode, local_hash, local_vv`;
-
 /**
  * The index of synced folders (table folder_files). A plain adapter: it stores what it is given
- * and decides nothing about versions.
+ * and decides nothing about versions. Its rows' columns and mappings: folder-rows.ts.
  */
 export class FolderIndexRepository {
   private readonly getStmt;
@@ -132,6 +93,7 @@ export class FolderIndexRepository {
   private readonly conflictStmt;
   private readonly pathByHashStmt;
   private readonly heldStmt;
+  private readonly diskStateStmt;
   private readonly upsertBatch: (rows: readonly FolderFileRow[]) => void;
   /**
    * Writes to `folder_files` so far, and the totals and conflict candidates per folder as of a
@@ -178,9 +140,12 @@ export class FolderIndexRepository {
     this.byHashStmt = db.prepare(
       `SELECT ${COLUMNS} FROM folder_files WHERE folder = ? AND local_hash = ? LIMIT 1`,
     );
-    this.allByHashStmt = db.prepare(
-      `SELECT ${COLUMNS} FROM folder_files WHERE folder = ? AND local_hash = ? LIMIT ?`,
-    );
+    this.allByHashStmt = db
+      .prepare(
+        `SELECT path, local_size, local_mtime_ms FROM folder_files
+         WHERE folder = ? AND local_hash = ? LIMIT ?`,
+      )
+      .raw(true);
     this.iterateStmt = db.prepare(
       `SELECT ${COLUMNS} FROM folder_files WHERE folder = ? ORDER BY path`,
     );
@@ -223,6 +188,7 @@ export class FolderIndexRepository {
         "SELECT path FROM folder_files WHERE folder = ? AND deleted = 0 AND path LIKE '%.sync-conflict-%'",
       )
       .pluck();
+    this.diskStateStmt = db.prepare(DISK_STATE_UPDATE);
     this.upsertBatch = db.transaction((rows: readonly FolderFileRow[]) => {
       for (const row of rows) this.upsertStmt.run(toDb(row));
     });
@@ -257,10 +223,60 @@ export class FolderIndexRepository {
     this.upsertBatch(rows);
   }
 
+  /**
+   * Records what a pull wrote (WriteRecords.flush): for each, the disk state now at its path,
+   * written for `row`'s version. The path's current version stays (a newer one may have arrived
+   * meanwhile), still needed if the disk does not hold it; the same version also takes the
+   * row's block list, and its vector as the disk's. One UPDATE per path, in SQL: no row read
+   * back and rebuilt per file (docs/benchmarks.md, "Memory, fourth pass"). A path gone from the
+   * index meanwhile gets the written row back. Call inside a transaction.
+   */
+  recordDiskStates(written: readonly DiskRecord[]): void {
+    if (written.length === 0) return;
+    this.writes++;
+    for (const w of written) {
+      const { row } = w;
+      const changed = this.diskStateStmt.run({
+        folder: row.folder,
+        path: row.path,
+        kind: row.kind,
+        deleted: row.deleted ? 1 : 0,
+        hash: row.hash,
+        hlc: row.hlc,
+        block_size: row.blockSize,
+        blocks: row.blocks,
+        local_size: w.localSize,
+        local_mtime_ms: w.localMtimeMs,
+        local_inode: w.localInode,
+        local_hash: w.localHash,
+        local_vv: w.localInode === null ? null : JSON.stringify(row.vv),
+      });
+      if (changed.changes === 0) {
+        this.upsertStmt.run(
+          toDb({
+            ...row,
+            need: false,
+            localSize: w.localSize,
+            localMtimeMs: w.localMtimeMs,
+            localInode: w.localInode,
+            localHash: w.localHash,
+            localVv: w.localInode === null ? null : row.vv,
+          }),
+        );
+      }
+    }
+  }
+
   /** A file of this folder with that content that is on disk here (for moves and renames). */
-  /** Up to `limit` rows whose disk holds this content (by the recorded disk state). */
-  findAllByHash(folder: string, hash: string, limit: number): FolderFileRow[] {
-    return (this.allByHashStmt.all(folder, hash, limit) as DbRow[]).map(fromDb);
+  /**
+   * Up to `limit` paths whose disk holds this content (by the recorded disk state), with that
+   * state's size and mtime: what serving a content needs, not whole rows (a peer asks for
+   * thousands at once).
+   */
+  diskCopies(folder: string, hash: string, limit: number): DiskCopy[] {
+    return (this.allByHashStmt.all(folder, hash, limit) as [string, number, number][]).map(
+      ([path, localSize, localMtimeMs]) => ({ path, localSize, localMtimeMs }),
+    );
   }
 
   /** A path of the folder whose version has this content (to name a transfer). */
@@ -349,52 +365,4 @@ export class FolderIndexRepository {
   needed(folder: string, limit: number, afterPath = ''): FolderFileRow[] {
     return (this.neededStmt.all(folder, afterPath, limit) as DbRow[]).map(fromDb);
   }
-}
-
-function fromDb(row: DbRow): FolderFileRow {
-  return {
-    folder: row.folder,
-    path: row.path,
-    kind: row.kind,
-    deleted: row.deleted === 1,
-    hash: row.hash,
-    size: row.size,
-    mtimeMs: row.mtime_ms,
-    blockSize: row.block_size,
-    blocks: row.blocks,
-    vv: JSON.parse(row.vv) as FileVersionVector,
-    hlc: row.hlc,
-    origin: row.origin,
-    originName: row.origin_name,
-    need: row.need === 1,
-    localSize: row.local_size,
-    localMtimeMs: row.local_mtime_ms,
-    localInode: row.local_inode,
-    localHash: row.local_hash,
-    localVv: row.local_vv === null ? null : (JSON.parse(row.local_vv) as FileVersionVector),
-  };
-}
-
-function toDb(row: FolderFileRow): DbRow {
-  return {
-    folder: row.folder,
-    path: row.path,
-    kind: row.kind,
-    deleted: row.deleted ? 1 : 0,
-    hash: row.hash,
-    size: row.size,
-    mtime_ms: row.mtimeMs,
-    block_size: row.blockSize,
-    blocks: row.blocks,
-    vv: JSON.stringify(row.vv),
-    hlc: row.hlc,
-    origin: row.origin,
-    origin_name: row.originName,
-    need: row.need ? 1 : 0,
-    local_size: row.localSize,
-    local_mtime_ms: row.localMtimeMs,
-    local_inode: row.localInode,
-    local_hash: row.localHash,
-    local_vv: row.localVv === null ? null : JSON.stringify(row.localVv),
-  };
 }

@@ -12,7 +12,6 @@
  *   racing it stays a local change.
  */
 import { join } from 'node:path';
-import { Limiter } from '../core/limiter.js';
 import { isConflictName } from './core/index.js';
 import { MAX_FRAMED_FILE_BYTES, MAX_FRAMED_FILES } from './content-frames.js';
 import { diskState } from './disk-state.js';
@@ -35,6 +34,8 @@ const NEED_PAGE = 2000;
 const BATCH_BYTES = 16 * 1024 * 1024;
 /** Files a pull asks for one at a time after every peer refused them in a batch. */
 const SINGLE_RETRIES = 32;
+/** Files of a round checked (and found on this disk) at once. */
+const CHECKS_AT_ONCE = 16;
 
 export interface PullCounters {
   fetchedBytes: number;
@@ -50,7 +51,6 @@ export interface PullHost {
 }
 
 export class FolderPull {
-  private readonly io = new Limiter(16);
   /** Where each remote path lands on disk, or null when it is refused (pull-targets.ts). */
   private readonly targets: PullTargets;
   /** Needed files the last pull could not bring, and why (logged, retried with back-off). */
@@ -168,8 +168,17 @@ export class FolderPull {
       let files = page.filter((r) => !r.deleted && r.kind === 'file');
       while (files.length > 0) {
         const seen = new Set<string | null>();
-        const round = files.filter((r) => !seen.has(r.hash) && seen.add(r.hash));
-        files = files.filter((r) => !round.includes(r));
+        const round: FolderFileRow[] = [];
+        const later: FolderFileRow[] = [];
+        for (const r of files) {
+          if (seen.has(r.hash)) {
+            later.push(r);
+          } else {
+            round.push(r);
+            seen.add(r.hash);
+          }
+        }
+        files = later;
         // Remembered before the first rename, forgotten with the records: after a crash in
         // between, the scan recognises these files as the versions being applied.
         const applying = round.flatMap((r) =>
@@ -241,29 +250,15 @@ export class FolderPull {
       this.id,
       rows.flatMap((r) => (r.hash === null ? [] : [r.hash])),
     );
-    await Promise.all(
-      rows.map((row) =>
-        this.io.run(() =>
-          this.guarded(row, async () => {
-            const target = this.targets.of(row);
-            if (target === null || row.hash === null) return;
-            // Something indexed there must still be as indexed before content is fetched for
-            // it (`place` checks again, and alone when nothing was there).
-            const indexedThere = row.localInode !== null || row.localSize !== null;
-            const existing = indexedThere ? await diskState(target) : null;
-            if (existing !== null && !matchesIndexed(row, existing)) {
-              this.host.kick({ hints: [row.path] });
-              return;
-            }
-            const wanted = { row, target, hash: row.hash };
-            const tmp = this.tmpFor(row.hash);
-            if (held.has(row.hash) && (await this.fromDisk.take(row.hash, tmp)))
-              await this.writer.place(wanted, tmp, null);
-            else remote.push(wanted);
-          }),
-        ),
-      ),
-    );
+    // A few workers over the rows, not a closure and a promise per row made up front: those
+    // lived through the whole check and were promoted (docs/benchmarks.md, "Memory, fourth pass").
+    let next = 0;
+    const check = async (): Promise<void> => {
+      for (let row = rows[next++]; row !== undefined; row = rows[next++]) {
+        await this.guarded(row, () => this.check(row, held, remote));
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(CHECKS_AT_ONCE, rows.length) }, check));
     endCheck();
     const small = remote.filter((w) => w.row.size <= MAX_FRAMED_FILE_BYTES);
     for (let i = 0; i < small.length;) {
@@ -285,6 +280,31 @@ export class FolderPull {
         }
       });
     }
+  }
+
+  /**
+   * Whether a file's content is to be fetched (pushed on `remote`) or was taken from this disk
+   * and placed. Something indexed at its path must still be as indexed before content is
+   * fetched for it (`place` checks again, and alone when nothing was there).
+   */
+  private async check(row: FolderFileRow, held: Set<string>, remote: Wanted[]): Promise<void> {
+    const target = this.targets.of(row);
+    if (target === null || row.hash === null) return;
+    const indexedThere = row.localInode !== null || row.localSize !== null;
+    const existing = indexedThere ? await diskState(target) : null;
+    if (existing !== null && !matchesIndexed(row, existing)) {
+      this.host.kick({ hints: [row.path] });
+      return;
+    }
+    const wanted = { row, target, hash: row.hash };
+    if (held.has(row.hash)) {
+      const tmp = this.tmpFor(row.hash);
+      if (await this.fromDisk.take(row.hash, tmp)) {
+        await this.writer.place(wanted, tmp, null);
+        return;
+      }
+    }
+    remote.push(wanted);
   }
 
   /** Runs one file's work; what fails (a name this file system refuses...) is logged, not fatal. */

@@ -32,6 +32,11 @@ describe('assertParentsInside', () => {
       join(root, 'a', 'new', 'deeper', 'c.txt'),
     );
     expect(assertParentsInside(root, 'top.txt')).toBe(join(root, 'top.txt'));
+    // The path is built as join builds it, whatever the root's form.
+    for (const form of [`${root}/`, `${root}//`, `${root}/./`]) {
+      expect(assertParentsInside(form, 'a/b/c.txt')).toBe(join(form, 'a', 'b', 'c.txt'));
+      expect(assertParentsInside(form, 'top.txt')).toBe(join(form, 'top.txt'));
+    }
   });
 
   it('refuses a symlinked parent, at any depth', async () => {

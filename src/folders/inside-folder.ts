@@ -20,7 +20,7 @@
  */
 import { lstatSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
-import { join } from 'node:path';
+import { join, sep } from 'node:path';
 import { checkRelativePath } from './core/index.js';
 
 /** A remote path whose way into the folder is not real directories all along. */
@@ -55,8 +55,10 @@ function walkDirs(
 ): string | null {
   let abs = root;
   for (let i = 0; i < count; i++) {
-    abs = join(abs, segments[i] ?? '');
+    // Checked segments (no '', '.', '..'): past the first join, what join gives is a concatenation.
+    abs = i === 0 ? join(abs, segments[i] ?? '') : `${abs}${sep}${segments[i] ?? ''}`;
     const info = lstatSync(abs, { throwIfNoEntry: false });
+    if (info?.isDirectory() === true) continue;
     const shown = segments.slice(0, i + 1).join('/');
     if (info === undefined) {
       if (missingOk) return null;
@@ -76,8 +78,11 @@ function walkDirs(
  */
 export function assertParentsInside(root: string, rel: string, missingOk = true): string {
   const segments = segmentsOf(rel);
-  walkDirs(root, rel, segments, segments.length - 1, missingOk);
-  return join(root, ...segments);
+  const parent = walkDirs(root, rel, segments, segments.length - 1, missingOk);
+  const last = segments[segments.length - 1] ?? '';
+  return parent === null || segments.length === 1
+    ? join(root, ...segments)
+    : `${parent}${sep}${last}`;
 }
 
 /**

@@ -39,7 +39,7 @@ export class LocalContent {
     hash: string,
   ): Promise<{ file: string; trashed: boolean } | null> {
     const stale: string[] = [];
-    for (const row of this.index.findAllByHash(folder, hash, CANDIDATES)) {
+    for (const row of this.index.diskCopies(folder, hash, CANDIDATES)) {
       // Never through a symlinked parent nor at a symlink: its target is not the folder's to
       // send to a peer or a device (inside-folder.ts).
       const file = regularFileInside(root, row.path);

@@ -9,7 +9,7 @@
  * hundred bytes of its own, which ten thousand tiny files would make the larger part); files
  * above `maxFileBytes` are not kept.
  * Short-lived: an entry goes after `keepMs` (peers ask within a second or two; after a burst the
- * node should not hold 8 MiB for nothing while it idles). One per folder, so a folder's content
+ * node should not hold its ring for nothing while it idles). One per folder, so a folder's content
  * is only ever served to those who may read that folder.
  *
  * Memory: the bytes are copied into one ring of `maxBytes` (made at the first `put`, let go when
@@ -17,6 +17,14 @@
  * kept, then evicted, was old-generation garbage: a 10 000-file scan left ~24 MB of them until a
  * full GC, and glibc kept the pages after (docs/benchmarks.md, "Memory, third pass").
  */
+/**
+ * The ring's size. 4 MiB: at a 10 000-file scan the peer asks after the scan's end, and the
+ * ring answers the last files hashed (1 024 of 4 KiB here; 2 048 at 8 MiB, for 4 MB more of the
+ * sender's peak, and each file read instead costs tens of microseconds: docs/benchmarks.md,
+ * "Memory, fourth pass"). A burst that fits (the usual live edit) is answered whole.
+ */
+export const RECENT_BYTES = 4 * 1024 * 1024;
+
 export interface RecentContentOptions {
   readonly maxBytes?: number;
   readonly maxEntries?: number;
@@ -46,7 +54,7 @@ export class RecentContent {
   private readonly now: () => number;
 
   constructor(options: RecentContentOptions = {}) {
-    this.maxBytes = options.maxBytes ?? 8 * 1024 * 1024;
+    this.maxBytes = options.maxBytes ?? RECENT_BYTES;
     this.maxEntries = options.maxEntries ?? 4096;
     this.maxFileBytes = Math.min(options.maxFileBytes ?? 64 * 1024, this.maxBytes);
     this.keepMs = options.keepMs ?? 30_000;

@@ -17,7 +17,7 @@
  * states are recorded after that (FolderWriter.flush), so a crash anywhere leaves either temp
  * files (swept: `SMALL_TMP`) or placed files the scan recognises (folder_applying).
  */
-import { createHash, randomUUID } from 'node:crypto';
+import { hash as digest, randomBytes } from 'node:crypto';
 import {
   closeSync,
   fdatasync as fdatasyncCallback,
@@ -28,7 +28,6 @@ import {
   rmSync,
   writeSync,
 } from 'node:fs';
-import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { diskStateOf, type DiskState } from './disk-state.js';
 import { SMALL_TMP, type Wanted } from './folder-write.js';
@@ -75,11 +74,21 @@ export class SmallWrites {
   private direct = true;
   private slowInARow = 0;
 
-  constructor(private readonly host: SmallWritesHost) {}
+  private readonly tmpDir: string;
+  /**
+   * Temp names are `<hash>.<prefix><count>.small`: random per SmallWrites (so never a name a
+   * crashed earlier process left), counted within it (was a random UUID string per file).
+   */
+  private readonly tmpPrefix = randomBytes(9).toString('base64url');
+  private tmpCount = 0;
+
+  constructor(private readonly host: SmallWritesHost) {
+    this.tmpDir = folderTmpDir(host.root);
+  }
 
   /** Step 1 for one received file; runs step 2 when SETTLE_EVERY files wait. */
   async add(wanted: Wanted, data: Buffer): Promise<void> {
-    if (createHash('sha256').update(data).digest('hex') !== wanted.hash) {
+    if (digest('sha256', data) !== wanted.hash) {
       this.host.wrongContent(wanted);
       return;
     }
@@ -100,7 +109,7 @@ export class SmallWrites {
     const end = span('write.tmp');
     // Never an earlier attempt's file, which after a crash between link and unlink (place) is
     // the placed file itself.
-    const tmp = join(folderTmpDir(this.host.root), `${wanted.hash}.${randomUUID()}${SMALL_TMP}`);
+    const tmp = `${this.tmpDir}/${wanted.hash}.${this.tmpPrefix}${(this.tmpCount++).toString(36)}${SMALL_TMP}`;
     let fd: number | null = null;
     try {
       fd = await this.create(tmp);

@@ -8,14 +8,13 @@
 import { fsyncDir } from '../core/fsync.js';
 import { joinInside } from './core/index.js';
 import { diskState } from './disk-state.js';
-import { diskDiffers } from './folder-apply.js';
-import type { FolderFileRow } from './folder-index.repository.js';
+import type { DiskRecord, FolderFileRow } from './folder-index.repository.js';
 import type { FolderSyncDeps } from './folder-sync.js';
 import { span } from './trace.js';
 
 export class WriteRecords {
   /** Disk states written but not recorded yet, and directories to fsync (see flush). */
-  private records: FolderFileRow[] = [];
+  private records: DiskRecord[] = [];
   private trashedFiles: { hash: string; file: string }[] = [];
   /** Trashed files taken back out of the trash (see fromThisDisk), to forget at the flush. */
   private untrashedFiles: string[] = [];
@@ -54,13 +53,11 @@ export class WriteRecords {
     hash: string | null,
   ): void {
     this.records.push({
-      ...row,
-      need: false,
+      row,
       localSize: info && row.kind === 'file' ? info.size : info ? 0 : null,
       localMtimeMs: info ? Math.floor(info.mtimeMs) : null,
       localInode: info ? info.ino : null,
       localHash: hash,
-      localVv: info ? row.vv : null,
     });
   }
 
@@ -89,19 +86,20 @@ export class WriteRecords {
     await index.transaction(() => {
       endGate();
       index.trash.record(this.id, trashed, untrashed, Date.now());
-      index.upsertMany(rows.map((row) => this.onCurrentVersion(row)));
+      // Against the path's current version: a newer one that arrived meanwhile stays.
+      index.recordDiskStates(rows);
       index.versions.doneApplying(this.id, applied);
     });
     endCommit();
-    for (const row of rows) {
-      if (row.kind !== 'file') continue;
+    for (const record of rows) {
+      if (record.row.kind !== 'file') continue;
       if (this.written.size >= MAX_WRITTEN) this.written.clear();
-      this.written.set(row.path, {
-        localSize: row.localSize,
-        localMtimeMs: row.localMtimeMs,
-        localInode: row.localInode,
-        localHash: row.localHash,
-        kind: row.kind,
+      this.written.set(record.row.path, {
+        localSize: record.localSize,
+        localMtimeMs: record.localMtimeMs,
+        localInode: record.localInode,
+        localHash: record.localHash,
+        kind: 'file',
       });
     }
   }
@@ -125,33 +123,6 @@ export class WriteRecords {
       if (info === undefined || !matchesIndexed(recorded, info)) rest.add(path);
     }
     return rest;
-  }
-
-  /**
-   * A disk state recorded against the version it was written for. If a newer version of the
-   * path arrived meanwhile (ops are received while a pull runs), that version stays, with this
-   * disk state, and still needed if the disk does not hold it: a stale snapshot must never
-   * overwrite it. Call inside the recording transaction.
-   */
-  private onCurrentVersion(recorded: FolderFileRow): FolderFileRow {
-    const current = this.deps.index.get(this.id, recorded.path);
-    if (current === undefined) return recorded;
-    const same =
-      current.hlc === recorded.hlc &&
-      current.hash === recorded.hash &&
-      current.deleted === recorded.deleted &&
-      current.kind === recorded.kind;
-    // Even the same version may have a wider vector now (a losing sibling arrived meanwhile).
-    const disk: FolderFileRow = {
-      ...current,
-      ...(same ? { blockSize: recorded.blockSize, blocks: recorded.blocks } : {}),
-      localSize: recorded.localSize,
-      localMtimeMs: recorded.localMtimeMs,
-      localInode: recorded.localInode,
-      localHash: recorded.localHash,
-      localVv: same && recorded.localVv !== null ? current.vv : recorded.localVv,
-    };
-    return { ...disk, need: diskDiffers(disk) };
   }
 }
 

@@ -236,6 +236,39 @@ describe('joinInside', () => {
   });
 });
 
+/** joinInside as it was before its plain-path shortcut: posix.join, then relative. */
+function generalJoin(root: string, rel: string): string | null {
+  if (!posix.isAbsolute(root) || posix.isAbsolute(rel) || rel.includes('\0')) return null;
+  const base = posix.normalize(root);
+  const joined = posix.join(base, rel);
+  const fromRoot = posix.relative(base, joined);
+  const outside =
+    fromRoot === '' ||
+    fromRoot === '..' ||
+    fromRoot.startsWith('../') ||
+    posix.isAbsolute(fromRoot);
+  return outside ? null : joined;
+}
+
+describe('joinInside, plain paths by concatenation', () => {
+  it('answers what the general join answers, for any root and path', () => {
+    const roots = fc.constantFrom(ROOT, `${ROOT}/`, '/', '/a//b/./c', '/x/../y/');
+    fc.assert(
+      fc.property(roots, anyPath, (root, rel) => {
+        let abs: string | null;
+        try {
+          abs = joinInside(root, rel);
+        } catch (e) {
+          expect(e).toBeInstanceOf(PathOutsideRootError);
+          abs = null;
+        }
+        expect(abs).toBe(generalJoin(root, rel));
+      }),
+      { numRuns: 3000 },
+    );
+  });
+});
+
 describe('parentDirs', () => {
   it('lists the ancestors outermost first', () => {
     expect(parentDirs('a/b/c')).toEqual(['a', 'a/b']);

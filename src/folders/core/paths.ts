@@ -80,7 +80,11 @@ export function joinInside(root: string, rel: string): string {
   if (!posix.isAbsolute(root) || posix.isAbsolute(rel) || rel.includes('\0')) {
     throw new PathOutsideRootError(root, rel);
   }
-  const base = posix.normalize(root);
+  const base = normalizedRoot(root);
+  // A plain relative path (no empty, '.' or '..' segment) joins by concatenation: what the
+  // general case below computes, without its three intermediate strings per call (a pull
+  // joins every path it writes).
+  if (rel !== '' && !NOT_PLAIN.test(rel)) return base.endsWith('/') ? base + rel : `${base}/${rel}`;
   const joined = posix.join(base, rel);
   const fromRoot = posix.relative(base, joined);
   if (
@@ -92,6 +96,21 @@ export function joinInside(root: string, rel: string): string {
     throw new PathOutsideRootError(root, rel);
   }
   return joined;
+}
+
+/** A relative path with an empty, '.' or '..' segment. */
+const NOT_PLAIN = /(?:^|\/)\.{0,2}(?:\/|$)/;
+
+let lastRoot = '';
+let lastBase = '';
+
+/** `posix.normalize(root)`, remembered for the last root asked (one folder's pull asks many). */
+function normalizedRoot(root: string): string {
+  if (root !== lastRoot) {
+    lastBase = posix.normalize(root);
+    lastRoot = root;
+  }
+  return lastBase;
 }
 
 /** The ancestors of a relative path, outermost first: 'a/b/c' -> ['a', 'a/b']. */

@@ -1,0 +1,148 @@
+/**
+ * How rows of `folder_files` are read and written (FolderIndexRepository): the columns, the
+ * mapping of a database row to a FolderFileRow and back, and the statement that records a
+ * pull's disk states.
+ */
+import type {
+  FileKind,
+  FileVersionVector,
+  FolderFileRow,
+  ScanRow,
+} from './folder-index.repository.js';
+
+/** The columns of a ScanRow, in the order `scanRow` reads them. */
+export const SCAN_COLUMNS =
+  'path, kind, deleted, need, block_size, local_size, local_mtime_ms, local_inode';
+
+export type ScanDbRow = [
+  string,
+  FileKind,
+  number,
+  number,
+  number,
+  number | null,
+  number | null,
+  number | null,
+];
+
+export function scanRow(row: ScanDbRow): ScanRow {
+  return {
+    path: row[0],
+    kind: row[1],
+    deleted: row[2] === 1,
+    need: row[3] === 1,
+    blockSize: row[4],
+    localSize: row[5],
+    localMtimeMs: row[6],
+    localInode: row[7],
+  };
+}
+
+export interface DbRow {
+  folder: string;
+  path: string;
+  kind: FileKind;
+  deleted: number;
+  hash: string | null;
+  size: number;
+  mtime_ms: number;
+  block_size: number;
+  blocks: Buffer | null;
+  vv: string;
+  hlc: string | null;
+  origin: string | null;
+  origin_name: string | null;
+  need: number;
+  local_size: number | null;
+  local_mtime_ms: number | null;
+  local_inode: number | null;
+  local_hash: string | null;
+  local_vv: string | null;
+}
+
+export const COLUMNS = `folder, path, kind, deleted, hash, size, mtime_ms, block_size, blocks, vv, hlc,
+  origin, origin_name, need, local_size, local_mtime_ms, local_inode, local_hash, local_vv`;
+
+/** A path whose recorded disk state holds a content (`diskCopies`). */
+export interface DiskCopy {
+  readonly path: string;
+  readonly localSize: number | null;
+  readonly localMtimeMs: number | null;
+}
+
+/** A disk state a pull wrote for `row`'s version (`recordDiskStates`). */
+export interface DiskRecord {
+  readonly row: FolderFileRow;
+  readonly localSize: number | null;
+  readonly localMtimeMs: number | null;
+  readonly localInode: number | null;
+  readonly localHash: string | null;
+}
+
+/** Whether the path still has the version a disk state was written for. */
+const SAME_VERSION = '(hlc IS @hlc AND hash IS @hash AND deleted = @deleted AND kind = @kind)';
+
+/**
+ * `recordDiskStates` for one path. Every SET expression reads the row as it was. `need` is
+ * `diskDiffers` (folder-apply.ts) of the current version with the new disk state.
+ */
+export const DISK_STATE_UPDATE = `UPDATE folder_files SET
+  local_size = @local_size, local_mtime_ms = @local_mtime_ms, local_inode = @local_inode,
+  local_hash = @local_hash,
+  local_vv = CASE WHEN ${SAME_VERSION} AND @local_vv IS NOT NULL THEN vv ELSE @local_vv END,
+  block_size = CASE WHEN ${SAME_VERSION} THEN @block_size ELSE block_size END,
+  blocks = CASE WHEN ${SAME_VERSION} THEN @blocks ELSE blocks END,
+  need = CASE
+    WHEN deleted = 1 THEN @local_inode IS NOT NULL
+    WHEN kind = 'dir' THEN @local_inode IS NULL OR @local_hash IS NOT NULL
+    ELSE @local_hash IS NOT hash
+  END
+  WHERE folder = @folder AND path = @path`;
+
+export function fromDb(row: DbRow): FolderFileRow {
+  return {
+    folder: row.folder,
+    path: row.path,
+    kind: row.kind,
+    deleted: row.deleted === 1,
+    hash: row.hash,
+    size: row.size,
+    mtimeMs: row.mtime_ms,
+    blockSize: row.block_size,
+    blocks: row.blocks,
+    vv: JSON.parse(row.vv) as FileVersionVector,
+    hlc: row.hlc,
+    origin: row.origin,
+    originName: row.origin_name,
+    need: row.need === 1,
+    localSize: row.local_size,
+    localMtimeMs: row.local_mtime_ms,
+    localInode: row.local_inode,
+    localHash: row.local_hash,
+    localVv: row.local_vv === null ? null : (JSON.parse(row.local_vv) as FileVersionVector),
+  };
+}
+
+export function toDb(row: FolderFileRow): DbRow {
+  return {
+    folder: row.folder,
+    path: row.path,
+    kind: row.kind,
+    deleted: row.deleted ? 1 : 0,
+    hash: row.hash,
+    size: row.size,
+    mtime_ms: row.mtimeMs,
+    block_size: row.blockSize,
+    blocks: row.blocks,
+    vv: JSON.stringify(row.vv),
+    hlc: row.hlc,
+    origin: row.origin,
+    origin_name: row.originName,
+    need: row.need ? 1 : 0,
+    local_size: row.localSize,
+    local_mtime_ms: row.localMtimeMs,
+    local_inode: row.localInode,
+    local_hash: row.localHash,
+    local_vv: row.localVv === null ? null : JSON.stringify(row.localVv),
+  };
+}
