@@ -31,6 +31,16 @@ if (process.argv[2] === 'node' && typeof process.execve === 'function') {
   }
 }
 
+// V8's compiled code of the modules is kept on disk (Node's compile cache, in the system's temp
+// directory; checked against each file's content), so a restart compiles little: measured in
+// docs/benchmarks.md, "Catch-up, second pass". Written at exit, and once the node has run a
+// while (a node is usually stopped by a signal). NODE_DISABLE_COMPILE_CACHE=1 turns it off.
+const { enableCompileCache, flushCompileCache } = await import('node:module');
+if (typeof enableCompileCache === 'function') {
+  enableCompileCache();
+  setTimeout(() => flushCompileCache(), 10_000).unref();
+}
+
 const { main } = await import('../dist/src/cli/main.js');
 main(process.argv).catch((error) => {
   console.error(error instanceof Error ? error.message : error);

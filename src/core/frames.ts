@@ -12,7 +12,7 @@
  * expected (and, with `verify`, hash to its name); a corrupt, truncated, reordered or extra frame
  * throws a FrameError and ends the batch. Frames already yielded passed their checks.
  */
-import { createHash } from 'node:crypto';
+import { createHash, type Hash } from 'node:crypto';
 import type { Readable } from 'node:stream';
 
 export const FRAME_HEADER_BYTES = 41;
@@ -49,7 +49,9 @@ export interface ReadFramesOptions {
 
 /**
  * Reads the frames of a response. `expected` lists the hashes asked for, in order, with the size
- * each must have. Memory: the frame being read and one chunk.
+ * each must have. Each frame's bytes are copied once, from the chunks they arrive in into a
+ * buffer of their own (which pins no chunk), and hashed as they arrive (no second pass once the
+ * frame is whole). Memory: the frame being read and one chunk.
  */
 export async function* readFrames(
   body: Readable | AsyncIterable<Buffer>,
@@ -57,27 +59,26 @@ export async function* readFrames(
   options: ReadFramesOptions = {},
 ): AsyncGenerator<Frame> {
   const Failure = options.error ?? FrameError;
-  let pending: Buffer[] = [];
-  let pendingBytes = 0;
+  const header = Buffer.alloc(FRAME_HEADER_BYTES);
+  let headerFilled = 0;
   let index = 0;
-  let want: { hash: string; length: number } | null = null;
-
-  const take = (n: number): Buffer => {
-    const all = pending.length === 1 ? (pending[0] as Buffer) : Buffer.concat(pending);
-    const out = all.subarray(0, n);
-    const rest = all.subarray(n);
-    pending = rest.length > 0 ? [rest] : [];
-    pendingBytes = rest.length;
-    return out;
-  };
+  let want: {
+    readonly hash: string;
+    readonly data: Buffer;
+    filled: number;
+    readonly digest: Hash | null;
+  } | null = null;
 
   for await (const chunk of body as AsyncIterable<Buffer>) {
-    pending.push(chunk);
-    pendingBytes += chunk.length;
+    let at = 0;
     for (;;) {
       if (want === null) {
-        if (pendingBytes < FRAME_HEADER_BYTES) break;
-        const header = take(FRAME_HEADER_BYTES);
+        const n = Math.min(FRAME_HEADER_BYTES - headerFilled, chunk.length - at);
+        chunk.copy(header, headerFilled, at, at + n);
+        headerFilled += n;
+        at += n;
+        if (headerFilled < FRAME_HEADER_BYTES) break;
+        headerFilled = 0;
         const hash = header.subarray(0, 32).toString('hex');
         const ask = expected[index];
         if (ask?.hash !== hash) throw new Failure(`unexpected frame for ${hash.slice(0, 12)}`);
@@ -91,20 +92,30 @@ export async function* readFrames(
         if (status !== 0 || length !== BigInt(ask.size)) {
           throw new Failure(`frame for ${hash.slice(0, 12)} has the wrong length`);
         }
-        want = { hash, length: ask.size };
+        want = {
+          hash,
+          data: Buffer.allocUnsafe(ask.size),
+          filled: 0,
+          digest: options.verify === true ? createHash('sha256') : null,
+        };
       }
-      if (pendingBytes < want.length) break;
-      // Copied out: the frame's bytes must not pin the (possibly larger) chunk they came in.
-      const data = Buffer.from(take(want.length));
-      const hash = want.hash;
+      const n = Math.min(want.data.length - want.filled, chunk.length - at);
+      if (n > 0) {
+        chunk.copy(want.data, want.filled, at, at + n);
+        want.digest?.update(chunk.subarray(at, at + n));
+        want.filled += n;
+        at += n;
+      }
+      if (want.filled < want.data.length) break;
+      const { hash, data, digest } = want;
       want = null;
-      if (options.verify === true && createHash('sha256').update(data).digest('hex') !== hash) {
+      if (digest !== null && digest.digest('hex') !== hash) {
         throw new Failure(`frame for ${hash.slice(0, 12)} does not hash to its name`);
       }
       yield { hash, data };
     }
   }
-  if (want !== null || pendingBytes > 0 || index < expected.length) {
+  if (want !== null || headerFilled > 0 || index < expected.length) {
     throw new Failure('the batch ended early');
   }
 }
