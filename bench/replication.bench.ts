@@ -11,18 +11,23 @@
  * Prints figures; asserts nothing.
  *
  * BENCH_LATENCY_UPLOADS=N (default 200, at least 2) shortens part 1, BENCH_CATCHUP_UPLOADS=N
- * (default 300) sizes part 2; BENCH_PROFILE_DIR=dir
- * starts the catching-up node with `--cpu-prof` into that directory (written when it stops).
- * Node 4's RSS is read once it is idle before its stop, and sampled every 50 ms while it
- * catches up.
+ * (default 300) sizes part 2; BENCH_CATCHUP_RUNS=N catches up N times, each from the same copy of
+ * node 4's data directory (figures: medians; each run printed with its load average, its times
+ * from spawn and the CPU per MB of node 4 and of nodes 1-3, read from /proc);
+ * BENCH_CATCHUP_BINS=a/bin/mosaic.js,b/bin/mosaic.js runs node 4 from those builds in turn (old
+ * against new, back to back); BENCH_PROFILE_DIR=dir starts the catching-up node with
+ * `--cpu-prof` into that directory (written when it stops); BENCH_N4_LOG=file keeps node 4's debug
+ * log lines there, each after the ms since its spawn. Node 4's RSS is read once it is idle
+ * before its stop, and sampled every 50 ms while it catches up.
  */
 import { randomBytes } from 'node:crypto';
-import { openAsBlob } from 'node:fs';
-import { mkdtemp, rm, stat } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { appendFileSync, openAsBlob } from 'node:fs';
+import { cp, mkdtemp, rm, stat } from 'node:fs/promises';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { writeSmallPhotoJpeg } from './lib/images.js';
 import {
+  MOSAIC_BIN,
   freePort,
   meshArgs,
   peakRssMb,
@@ -30,12 +35,94 @@ import {
   startBenchNode,
   type BenchNode,
 } from './lib/nodes.js';
-import { MB, formatTable, median, percentile, round, runPool } from './lib/stats.js';
+import { treeCpuSeconds } from './lib/cpu.js';
+import { MB, formatTable, median, percentile, round, runPool, sum } from './lib/stats.js';
 
 const LATENCY_UPLOADS = Math.max(2, Number(process.env['BENCH_LATENCY_UPLOADS'] ?? 200));
 const PROFILE_DIR = process.env['BENCH_PROFILE_DIR'];
 const CATCHUP_UPLOADS = Math.max(1, Number(process.env['BENCH_CATCHUP_UPLOADS'] ?? 300));
+/** Catch-ups of node 4, each from the same copy of its data (the figures are their medians). */
+const CATCHUP_RUNS = Math.max(1, Number(process.env['BENCH_CATCHUP_RUNS'] ?? 1));
+/** Builds node 4 runs, in turn (comma-separated bin/mosaic.js paths; default this one). */
+const CATCHUP_BINS = (process.env['BENCH_CATCHUP_BINS'] ?? MOSAIC_BIN).split(',').filter(Boolean);
+/** Node 4's log lines, each after the ms since its spawn, appended to this file. */
+const N4_LOG = process.env['BENCH_N4_LOG'];
 const SYNC_INTERVAL_MS = 2000;
+
+interface CatchupRun {
+  readonly node: BenchNode;
+  readonly bin: string;
+  /** Spawn to "node listening", to signed in, to the first and to the last picture listed. */
+  readonly listeningMs: number;
+  readonly upMs: number;
+  readonly firstMs: number;
+  readonly totalMs: number;
+  /** CPU seconds of node 4 at "listening" and at the end; of nodes 1-3 during the run. */
+  readonly startCpuS: number;
+  readonly cpuS: number;
+  readonly serversCpuS: number;
+  readonly rssMb: number;
+  readonly load: number;
+}
+
+/**
+ * Starts node 4 (the build `bin`) and waits until it lists `target` pictures. The CPU of both
+ * sides comes from /proc: it stays steady on a loaded machine where wall time does not.
+ */
+async function catchUp(
+  args: string[],
+  target: number,
+  servers: number[],
+  bin: string,
+  run: number,
+): Promise<Omit<CatchupRun, 'upMs'> & { upMs: number }> {
+  const load = loadavg()[0] ?? 0;
+  const serversBefore = sum(await treeCpuSeconds(servers));
+  let listeningMs = 0;
+  const t0 = performance.now();
+  const node = await startBenchNode(
+    N4_LOG === undefined ? args : [...args, '--log-level', 'debug'],
+    PROFILE_DIR === undefined
+      ? {}
+      : {
+          NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${PROFILE_DIR} --cpu-prof-name=n4-${run}.cpuprofile`,
+        },
+    (line) => {
+      if (N4_LOG !== undefined)
+        appendFileSync(N4_LOG, `${Math.round(performance.now() - t0)} ${line}\n`);
+      if (listeningMs === 0 && line.includes('"node listening"'))
+        listeningMs = performance.now() - t0;
+    },
+    bin,
+  );
+  const startCpuS = (await treeCpuSeconds([node.proc.pid ?? 0]))[0] ?? 0;
+  const upMs = performance.now() - t0; // listening and signed in
+  let rss = 0;
+  let firstMs = 0;
+  for (;;) {
+    const listed = await count(node);
+    if (firstMs === 0 && listed > 0) firstMs = performance.now() - t0;
+    if (listed >= target) break;
+    rss = Math.max(rss, await rssMb(node.proc.pid));
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  const totalMs = performance.now() - t0;
+  const cpuS = (await treeCpuSeconds([node.proc.pid ?? 0]))[0] ?? 0;
+  const serversCpuS = sum(await treeCpuSeconds(servers)) - serversBefore;
+  return {
+    node,
+    bin,
+    listeningMs,
+    upMs,
+    firstMs,
+    totalMs,
+    startCpuS,
+    cpuS,
+    serversCpuS,
+    rssMb: rss,
+    load,
+  };
+}
 
 async function upload(node: BenchNode, file: string, title: string): Promise<string> {
   const form = new FormData();
@@ -137,20 +224,28 @@ async function main(): Promise<void> {
       return 0;
     });
     const target = await count(n1);
-    const t0 = performance.now();
-    const back = await startBenchNode(
-      argsFor(3),
-      PROFILE_DIR === undefined ? {} : { NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${PROFILE_DIR}` },
-    );
-    const tUp = performance.now(); // listening and signed in
-    nodes[3] = back;
-    let catchupRss = 0;
-    while ((await count(back)) < target) {
-      catchupRss = Math.max(catchupRss, await rssMb(back.proc.pid));
-      await new Promise((r) => setTimeout(r, 50));
+    // Every run starts node 4 from the same copy of its data directory (what it had when it
+    // stopped), so runs of different builds compare on the same work.
+    const n4Dir = join(dir, 'node4');
+    const snapshot = join(dir, 'node4-snapshot');
+    await cp(n4Dir, snapshot, { recursive: true });
+    const runs: CatchupRun[] = [];
+    for (let run = 0; run < CATCHUP_RUNS; run++) {
+      const bin = CATCHUP_BINS[run % CATCHUP_BINS.length] ?? MOSAIC_BIN;
+      if (run > 0) {
+        await nodes[3]?.stop();
+        await rm(n4Dir, { recursive: true, force: true });
+        await cp(snapshot, n4Dir, { recursive: true });
+      }
+      const servers = [n1, n2, n3].map((n) => n.proc.pid ?? 0);
+      const result = await catchUp(argsFor(3), target, servers, bin, run);
+      nodes[3] = result.node;
+      runs.push(result);
     }
-    const catchupMs = performance.now() - t0;
-    const catchupUpMs = performance.now() - tUp;
+    const last = runs[runs.length - 1] as CatchupRun;
+    const catchupMs = median(runs.map((r) => r.totalMs));
+    const catchupUpMs = median(runs.map((r) => r.totalMs - r.upMs));
+    const catchupRss = last.rssMb;
     const rss = await Promise.all(nodes.map((n) => peakRssMb(n.proc.pid)));
 
     const rows = [
@@ -178,6 +273,35 @@ async function main(): Promise<void> {
       ['peak RSS per node', rss.map((r) => `${round(r)}`).join(' / ') + ' MB', ''],
     ];
     console.log(`\n${formatTable(['measure', 'value', 'note'], rows)}\n`);
+    const mb = catchupBytes / MB;
+    console.log(
+      formatTable(
+        [
+          'n4 run',
+          'build',
+          'load',
+          'listening',
+          'first',
+          'all',
+          'once listening',
+          'n4 CPU (start)',
+          'n4 CPU/MB',
+          'n1-3 CPU/MB',
+        ],
+        runs.map((r, i) => [
+          String(i + 1),
+          r.bin === MOSAIC_BIN ? 'this' : r.bin.replace(/\/bin\/mosaic\.js$/, ''),
+          String(round(r.load)),
+          `${Math.round(r.listeningMs)} ms`,
+          `${Math.round(r.firstMs)} ms`,
+          `${Math.round(r.totalMs)} ms`,
+          `${round(mb / ((r.totalMs - r.upMs) / 1000))} MB/s`,
+          `${round(r.cpuS, 2)} s (${round(r.startCpuS, 2)})`,
+          `${round(((r.cpuS - r.startCpuS) * 1000) / mb, 1)} ms`,
+          `${round((r.serversCpuS * 1000) / mb, 1)} ms`,
+        ]),
+      ),
+    );
     console.log(
       JSON.stringify({
         bench: 'replication',
@@ -192,6 +316,17 @@ async function main(): Promise<void> {
         peakRssMb: rss.map((r) => round(r)),
         n4IdleRssMb: round(idleRss),
         n4CatchupRssMb: round(catchupRss),
+        catchupRuns: runs.map((r) => ({
+          bin: r.bin,
+          load: round(r.load),
+          listeningMs: Math.round(r.listeningMs),
+          firstMs: Math.round(r.firstMs),
+          totalMs: Math.round(r.totalMs),
+          onceListeningMBps: round(mb / ((r.totalMs - r.upMs) / 1000)),
+          n4CpuS: round(r.cpuS, 2),
+          n4StartCpuS: round(r.startCpuS, 2),
+          serversCpuS: round(r.serversCpuS, 2),
+        })),
       }),
     );
   } finally {

@@ -86,10 +86,12 @@ export async function startBenchNode(
   env: Record<string, string> = {},
   /** Hears every line the node prints (its JSON log). */
   onLine?: (line: string) => void,
+  /** Another build's bin/mosaic.js (default MOSAIC_BIN). */
+  bin: string = MOSAIC_BIN,
 ): Promise<BenchNode> {
   const proc = spawn(
     process.execPath,
-    [...NODE_ARGS, MOSAIC_BIN, 'node', '--log-level', 'info', ...args],
+    [...NODE_ARGS, bin, 'node', '--log-level', 'info', ...args],
     {
       env: benchEnv(env),
       stdio: ['ignore', 'pipe', 'inherit'],

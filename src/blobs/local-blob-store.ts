@@ -26,7 +26,7 @@ import {
   type ByteRange,
   type StagedBlob,
 } from './blob-store.js';
-import { isNotFound, receiveFile, sizeOf, stageFile } from './local-files.js';
+import { isNotFound, receiveFile, sizeOf, stageFile, writeDurably } from './local-files.js';
 import { BlobBatchError, checkWhole, type BatchBlobStore, type WholeBlob } from './blob-batch.js';
 
 const TOKEN = /^[0-9a-f-]{36}$/;
@@ -40,6 +40,8 @@ export class LocalBlobStore implements BlobStore, BatchBlobStore {
   readonly trashDir: string;
   readonly partialDir: string;
   readonly namedDir: string;
+  /** `blobs/ab/` directories known to exist (made or seen by this process): no mkdir each time. */
+  private readonly prefixDirs = new Set<string>();
 
   constructor(root: string, options: { readonly namedDir?: string } = {}) {
     this.partialDir = join(root, 'partial');
@@ -154,23 +156,14 @@ export class LocalBlobStore implements BlobStore, BatchBlobStore {
     const dirs = new Set<string>();
     const running = new Set<Promise<void>>();
     let failure: unknown = null;
+    // A blob already here is written again and renamed over itself (same name, same bytes): a
+    // batch asks only for blobs found missing, so a check before each write would cost more.
     const place = async ({ hash, data }: WholeBlob): Promise<void> => {
       const target = this.path(hash);
-      if ((await sizeOf(target)) === data.length) {
-        renamed.push(hash); // already here, and durable since it was placed
-        return;
-      }
       const tmp = join(this.tmpDir, randomUUID());
-      const handle = await open(tmp, 'wx');
-      try {
-        await handle.writeFile(data);
-        await handle.datasync();
-      } finally {
-        await handle.close();
-      }
+      await writeDurably(tmp, data);
       const dir = join(this.blobsDir, hash.slice(0, 2));
-      await mkdir(dir, { recursive: true });
-      await rename(tmp, target);
+      await this.renameInto(tmp, target, dir);
       dirs.add(dir);
       renamed.push(hash);
     };
@@ -198,6 +191,24 @@ export class LocalBlobStore implements BlobStore, BatchBlobStore {
     if (unsynced) throw new BlobBatchError([], unsynced.reason);
     if (failure !== null) throw new BlobBatchError(renamed, failure);
     return renamed;
+  }
+
+  /** Renames `file` to `target` in `dir`, making `dir` first if this process has not seen it. */
+  private async renameInto(file: string, target: string, dir: string): Promise<void> {
+    if (!this.prefixDirs.has(dir)) {
+      await mkdir(dir, { recursive: true });
+      this.prefixDirs.add(dir);
+    }
+    try {
+      await rename(file, target);
+    } catch (error) {
+      if (!isNotFound(error)) throw error;
+      // The directory went away since (removed by hand): make it again, once.
+      this.prefixDirs.delete(dir);
+      await mkdir(dir, { recursive: true });
+      this.prefixDirs.add(dir);
+      await rename(file, target);
+    }
   }
 
   private async moveIn(file: string, hash: string): Promise<void> {

@@ -4,7 +4,15 @@
  */
 import { createHash } from 'node:crypto';
 import { once } from 'node:events';
-import { createReadStream, createWriteStream, type WriteStream } from 'node:fs';
+import {
+  close as fsClose,
+  createReadStream,
+  createWriteStream,
+  fdatasync as fsFdatasync,
+  open as fsOpen,
+  write as fsWrite,
+  type WriteStream,
+} from 'node:fs';
 import { rm, stat } from 'node:fs/promises';
 import { Transform, type Readable, type TransformCallback } from 'node:stream';
 import { finished, pipeline } from 'node:stream/promises';
@@ -142,6 +150,47 @@ export async function receiveFile(
     await rm(partial, { force: true });
     throw new Error(`Blob ${hash} failed verification (${received}/${size} bytes, hash ${actual})`);
   }
+}
+
+/**
+ * Creates `file` (it must not exist) with `data`, its data on disk before this resolves
+ * (fdatasync; the directory entry is the caller's to make durable). Plain fs calls with file
+ * descriptors: a FileHandle costs an object and its close tracking per file.
+ */
+export async function writeDurably(file: string, data: Buffer): Promise<void> {
+  const fd = await call<number>((cb) => {
+    fsOpen(file, 'wx', cb);
+  });
+  try {
+    let written = 0;
+    while (written < data.length) {
+      written += await call<number>((cb) => {
+        fsWrite(fd, data, written, data.length - written, null, cb);
+      });
+    }
+    await call<undefined>((cb) => {
+      fsFdatasync(fd, cb);
+    });
+  } catch (error) {
+    await call<undefined>((cb) => {
+      fsClose(fd, cb);
+    }).catch(() => undefined);
+    await rm(file, { force: true });
+    throw error;
+  }
+  await call<undefined>((cb) => {
+    fsClose(fd, cb);
+  });
+}
+
+/** A Node callback API call as a promise (without util.promisify's per-call wrapper lookup). */
+function call<T>(run: (cb: (error: Error | null, value?: T) => void) => void): Promise<T> {
+  return new Promise((resolve, reject) => {
+    run((error, value) => {
+      if (error) reject(error);
+      else resolve(value as T);
+    });
+  });
 }
 
 export async function sizeOf(file: string): Promise<number | null> {

@@ -137,9 +137,11 @@ export async function startNode(
     agent,
     log,
     // A replicated picture becomes visible only now: its facts are read from the bytes that
-    // just arrived, then the web app is told again.
-    onVisible: (id) => {
+    // just arrived (already recorded with it when it came in a batch), then the web app is told.
+    facts,
+    onVisible: (id, factsSaved) => {
       void (async () => {
+        if (factsSaved) return;
         const stored = (await pictureRepo.get(id))?.state.info;
         if (stored) await facts.deriveStored({ id, contentType: stored.contentType });
       })()

@@ -9,6 +9,7 @@ import type { NodeConfig } from '../config/node-config.js';
 import type { Faults } from '../faults/faults.js';
 import type { Agent } from '../http/undici-client.js';
 import type { ReplicaState } from '../oplog/replica-state.js';
+import type { PictureFactsService } from '../pictures/picture-facts.service.js';
 import type { PictureService } from '../pictures/picture.service.js';
 import { BlobSync } from '../replication/blob-sync.js';
 import type { PeerRepository } from '../replication/peer.repository.js';
@@ -27,8 +28,10 @@ export interface ReplicationDeps {
   readonly faults: Faults;
   readonly agent: Agent;
   readonly log: Logger;
-  /** A replicated picture's bytes arrived: it may be shown now. */
-  readonly onVisible: (id: string) => void;
+  /** Photo facts of fetched pictures, read from their bytes and recorded as they become visible. */
+  readonly facts: PictureFactsService;
+  /** A replicated picture's bytes arrived: it may be shown now (with its facts when saved). */
+  readonly onVisible: (id: string, factsSaved: boolean) => void;
 }
 
 export interface Replication {
@@ -54,6 +57,7 @@ export function openReplication(deps: ReplicationDeps): Replication {
     log,
     selfId: identity.id,
     onVisible: deps.onVisible,
+    facts: deps.facts,
   });
   if (config.clusterKey !== undefined) {
     replicator = new Replicator({

@@ -65,11 +65,21 @@ export class PictureFactsService {
   async deriveStored(picture: { id: string; contentType: string }): Promise<void> {
     const { blobs, facts } = this.deps;
     let found = await factsOfImage(await readHead(await blobs.read(picture.id), HEAD_BYTES));
-    const container = picture.contentType === 'image/heic' || picture.contentType === 'image/avif';
-    if (found === NO_FACTS && container) {
+    if (found === NO_FACTS && isContainer(picture.contentType)) {
       found = await factsOfImage(await buffer(await blobs.read(picture.id)));
     }
     await facts.save(picture.id, found, FACTS_READER);
+  }
+
+  /**
+   * The facts `deriveStored` would record, from bytes already in memory (a blob fetched whole
+   * in a batch): the caller records them with `saveIn` in the transaction that makes the
+   * picture visible, with no read of the stored file and no commit of their own.
+   */
+  async ofBytes(bytes: Buffer, contentType: string): Promise<PhotoFacts> {
+    const found = await factsOfImage(bytes.subarray(0, HEAD_BYTES));
+    if (found !== NO_FACTS || !isContainer(contentType) || bytes.length <= HEAD_BYTES) return found;
+    return factsOfImage(bytes);
   }
 
   /** Picture views with their facts (all null when not derived yet). */
@@ -138,3 +148,8 @@ export class PictureFactsService {
 }
 
 export type { TakenCursor };
+
+/** HEIC and AVIF may keep their EXIF item after the pixels: read whole when the head has none. */
+function isContainer(contentType: string): boolean {
+  return contentType === 'image/heic' || contentType === 'image/avif';
+}

@@ -15,8 +15,9 @@ import { BlobBatchError, receiveBlobBatch, type WholeBlob } from '../blobs/blob-
 import { MAX_BATCH_BLOB_BYTES, type BlobFrame } from '../blobs/blob-frames.js';
 import type { BlobStore } from '../blobs/blob-store.js';
 import { Limiter } from '../core/limiter.js';
-import type { MetadataStore } from '../storage/metadata/dialect.js';
+import type { Executor, MetadataStore } from '../storage/metadata/dialect.js';
 import type { Op } from '../oplog/op.js';
+import type { PhotoFacts } from '../pictures/core/photo-facts.js';
 import type { PictureRepository } from '../pictures/picture.repository.js';
 import type { PictureService } from '../pictures/picture.service.js';
 import { isAlive } from '../pictures/picture.state.js';
@@ -30,7 +31,20 @@ export interface BlobSyncDeps {
   /** Peers to fetch from, best first. */
   readonly sources: () => PeerClient[];
   readonly log: Logger;
-  readonly onVisible?: (id: string) => void;
+  /**
+   * A picture became visible; `factsSaved`: its photo facts were recorded with it (read from the
+   * bytes of its batch), otherwise they are still to be derived from the stored file.
+   */
+  readonly onVisible?: (id: string, factsSaved: boolean) => void;
+  /**
+   * Photo facts of a blob fetched in a batch, read from its bytes while they are in memory and
+   * recorded in the transaction that marks its picture visible (PictureFactsService): no second
+   * read of the file and no commit per picture.
+   */
+  readonly facts?: {
+    ofBytes(bytes: Buffer, contentType: string): Promise<PhotoFacts>;
+    saveIn(trx: Executor, id: string, facts: PhotoFacts): Promise<void>;
+  };
   readonly concurrency?: number;
   /**
    * This site's id. Its own `picture.create` operations come only from uploads, which store
@@ -52,6 +66,7 @@ const BATCH_WAIT_MS = 2;
 interface Wanted {
   readonly id: string;
   readonly size: number;
+  readonly contentType: string;
   /** true: stored and durable; false: fetch it on its own. */
   readonly done: (stored: boolean) => void;
 }
@@ -64,8 +79,11 @@ export class BlobSync {
   private readonly inflight = new Map<string, { again: boolean }>();
   private readonly limiter: Limiter;
   private stopped = false;
-  /** Fetched blobs whose pictures are not marked visible yet (flushed in one transaction). */
-  private arrived: string[] = [];
+  /**
+   * Fetched blobs whose pictures are not marked visible yet (flushed in one transaction), with
+   * their photo facts when read from the bytes of a batch (null: not read, or not readable).
+   */
+  private arrived: { id: string; facts: Promise<PhotoFacts | null> | null }[] = [];
   private flushTimer: NodeJS.Timeout | null = null;
   private flushing: Promise<void> | null = null;
   /** Pictures waiting for their small thumbnail until no fetch is in flight. */
@@ -166,15 +184,15 @@ export class BlobSync {
     if (!stored || stored.hasBlob || !isAlive(stored.state) || !stored.state.info) return;
     const size = stored.state.info.size;
     if (size <= MAX_BATCH_BLOB_BYTES && (await this.deps.blobs.partialSize(id)) === 0) {
-      if (await this.fetchInBatch(id, size)) return;
+      if (await this.fetchInBatch(id, size, stored.state.info.contentType)) return;
     }
     await this.limiter.run(() => this.fetch(id, size));
   }
 
   /** Queues a small blob for the next batch; resolves true once it is stored and durable. */
-  private fetchInBatch(id: string, size: number): Promise<boolean> {
+  private fetchInBatch(id: string, size: number, contentType: string): Promise<boolean> {
     return new Promise((done) => {
-      this.wanted.push({ id, size, done });
+      this.wanted.push({ id, size, contentType, done });
       this.wantedBytes += size;
       if (this.wanted.length >= BATCH_BLOBS || this.wantedBytes >= BATCH_BYTES) {
         this.dispatchBatch();
@@ -211,10 +229,11 @@ export class BlobSync {
     for (const peer of this.deps.sources()) {
       if (this.stopped || remaining.length === 0) return;
       let stored: readonly string[] = [];
+      const facts = new Map<string, Promise<PhotoFacts | null>>();
       try {
         const frames = await peer.blobBatch(remaining.map((w) => ({ hash: w.id, size: w.size })));
         if (frames === null) continue; // an older peer without the batch route
-        stored = await receiveBlobBatch(blobs, present(frames));
+        stored = await receiveBlobBatch(blobs, this.present(frames, remaining, facts));
       } catch (error) {
         if (error instanceof BlobBatchError) stored = error.stored;
         log.warn(
@@ -226,11 +245,35 @@ export class BlobSync {
       for (const w of remaining) {
         if (!got.has(w.id)) continue;
         this.attempts.delete(w.id);
-        this.markArrived(w.id);
+        this.markArrived(w.id, facts.get(w.id) ?? null);
         w.done(true);
       }
       if (got.size > 0) log.debug({ peer: peer.baseUrl, blobs: got.size }, 'blob batch fetched');
       remaining = remaining.filter((w) => !got.has(w.id));
+    }
+  }
+
+  /**
+   * The frames that carry bytes, as blobs to store (the others are fetched elsewhere). The frame
+   * reader has checked each against its hash. Their photo facts are read meanwhile (in `facts`).
+   */
+  private async *present(
+    frames: AsyncIterable<BlobFrame>,
+    wanted: readonly Wanted[],
+    facts: Map<string, Promise<PhotoFacts | null>>,
+  ): AsyncGenerator<WholeBlob> {
+    const reader = this.deps.facts;
+    const types = new Map(wanted.map((w) => [w.id, w.contentType]));
+    for await (const frame of frames) {
+      if (frame.data === null) continue;
+      const type = types.get(frame.hash);
+      if (reader && type !== undefined) {
+        facts.set(
+          frame.hash,
+          reader.ofBytes(frame.data, type).catch(() => null), // derived from the file instead
+        );
+      }
+      yield { hash: frame.hash, data: frame.data, verified: true };
     }
   }
 
@@ -252,7 +295,7 @@ export class BlobSync {
         continue;
       }
       this.attempts.delete(id);
-      this.markArrived(id);
+      this.markArrived(id, null);
       if (start > 0)
         log.info(
           { picture: id, peer: peer.baseUrl, resumedAt: start },
@@ -280,8 +323,8 @@ export class BlobSync {
    * waiting on one fsync per picture. A batch waits at most a few milliseconds. (If the node
    * stops before the flush, the next start finds the blob on disk and marks it then.)
    */
-  private markArrived(id: string): void {
-    this.arrived.push(id);
+  private markArrived(id: string, facts: Promise<PhotoFacts | null> | null): void {
+    this.arrived.push({ id, facts });
     this.flushTimer ??= setTimeout(() => {
       this.flushing = this.flushArrived()
         .catch((err: unknown) => {
@@ -302,19 +345,31 @@ export class BlobSync {
    */
   private async flushArrived(): Promise<void> {
     this.flushTimer = null;
-    const ids = this.arrived;
+    const arrived = this.arrived;
     this.arrived = [];
+    const ids = arrived.map((a) => a.id);
     const { store, pictures, blobs } = this.deps;
     const present = new Set<string>();
     for (const id of ids) if (await blobs.has(id)) present.add(id);
+    const factsOf = new Map<string, PhotoFacts>();
+    for (const { id, facts } of arrived) {
+      const found = await facts;
+      if (found) factsOf.set(id, found);
+    }
     const visible: string[] = [];
     const settle: string[] = [];
+    const withFacts = new Set<string>();
     await store.transaction(async (trx) => {
       for (const id of ids) {
         const stored = await pictures.get(id, trx, { forUpdate: true });
         if (!stored) continue;
         if (present.has(id) && isAlive(stored.state)) {
           if (!stored.hasBlob) await pictures.setHasBlob(id, true, trx);
+          const found = factsOf.get(id);
+          if (found && this.deps.facts) {
+            await this.deps.facts.saveIn(trx, id, found);
+            withFacts.add(id);
+          }
           visible.push(id);
         } else if (present.has(id) || stored.hasBlob) {
           // Died meanwhile (bytes to trash) or the bytes moved: settle it again.
@@ -323,7 +378,7 @@ export class BlobSync {
       }
     });
     for (const id of settle) this.schedule(id);
-    for (const id of visible) this.deps.onVisible?.(id);
+    for (const id of visible) this.deps.onVisible?.(id, withFacts.has(id));
     // The small thumbnail (what a gallery shows) is made from our own copy in the background,
     // once the fetches are done so it does not take a core from them; the large one, four times
     // the work, only when someone opens the picture.
@@ -335,12 +390,5 @@ export class BlobSync {
     const ids = this.thumbsLater;
     this.thumbsLater = [];
     for (const id of ids) this.deps.service.prepareSmallThumbnail(id);
-  }
-}
-
-/** The frames that carry bytes (the others are fetched elsewhere). */
-async function* present(frames: AsyncIterable<BlobFrame>): AsyncGenerator<WholeBlob> {
-  for await (const frame of frames) {
-    if (frame.data !== null) yield { hash: frame.hash, data: frame.data };
   }
 }
