@@ -24,8 +24,6 @@ describeEachDialect('picture facts repository', (ctx) => {
     await repo.save(id(2), NO_FACTS, 1);
     expect(await repo.get(id(1))).toEqual(facts);
     expect(await repo.get(id(3))).toBeNull();
-    const many = await repo.forIds([id(1), id(2), id(3)]);
-    expect([...many.keys()].sort()).toEqual([id(1), id(2)]);
   });
 
   it('orders visible pictures by date taken, upload time when unknown, in stable pages', async () => {

@@ -85,19 +85,6 @@ export class PictureFactsRepository {
     return row ? (JSON.parse(row.facts) as PhotoFacts) : null;
   }
 
-  /** The facts of each of `ids` that has them. */
-  async forIds(ids: readonly string[]): Promise<Map<string, PhotoFacts>> {
-    const found = new Map<string, PhotoFacts>();
-    if (ids.length === 0) return found;
-    const rows = await this.store.db
-      .selectFrom('picture_facts')
-      .select(['id', 'facts'])
-      .where('id', 'in', [...ids])
-      .execute();
-    for (const row of rows) found.set(row.id, JSON.parse(row.facts) as PhotoFacts);
-    return found;
-  }
-
   /**
    * Visible pictures (alive, bytes here), newest taken first, after `cursor`: a page is the
    * pictures strictly after the last one shown in (sort key, id) order, so pictures arriving

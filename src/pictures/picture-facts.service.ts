@@ -82,12 +82,6 @@ export class PictureFactsService {
     return factsOfImage(bytes);
   }
 
-  /** Picture views with their facts (all null when not derived yet). */
-  async attach(pictures: readonly Picture[]): Promise<PictureWithFacts[]> {
-    const known = await this.deps.facts.forIds(pictures.map((p) => p.id));
-    return pictures.map((p) => ({ ...p, ...(known.get(p.id) ?? NO_FACTS) }));
-  }
-
   async attachOne(picture: Picture): Promise<PictureWithFacts> {
     return { ...picture, ...((await this.deps.facts.get(picture.id)) ?? NO_FACTS) };
   }
