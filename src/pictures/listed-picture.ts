@@ -10,6 +10,7 @@
  * compares the two views over updated, deleted and restored pictures on both engines.
  */
 import type { Picture } from './picture.repository.js';
+import type { PicturesTable } from '../storage/metadata/schema.js';
 import { NO_FACTS, type PhotoFacts } from './core/photo-facts.js';
 
 /** A picture as the API shows it, with its facts (all null when not derived yet). */
@@ -32,21 +33,22 @@ export const LISTED_COLUMNS = [
   'f.facts as facts',
 ] as const;
 
-export interface ListedRow {
-  id: string;
-  title: string | null;
-  category: string | null;
-  descr: string | null;
-  content_type: string | null;
-  size: number | null;
-  width: number | null;
-  height: number | null;
-  owner: string | null;
-  origin_name: string | null;
-  created_at: number | null;
-  updated_at: number | null;
-  facts: string | null;
-}
+/** A row of that selection: the table's own column types, and the facts (null: not derived). */
+export type ListedRow = Pick<
+  PicturesTable,
+  | 'id'
+  | 'title'
+  | 'category'
+  | 'descr'
+  | 'content_type'
+  | 'size'
+  | 'width'
+  | 'height'
+  | 'owner'
+  | 'origin_name'
+  | 'created_at'
+  | 'updated_at'
+> & { facts: string | null };
 
 export function listedPicture(row: ListedRow): PictureWithFacts {
   if (row.updated_at === null) throw new Error(`Visible picture ${row.id} has no info`);
