@@ -3,7 +3,7 @@ import { describeEachDialect } from '../../test/helpers/dialects.js';
 import { NO_FACTS, type PhotoFacts } from './core/photo-facts.js';
 import { PictureFactsRepository } from './picture-facts.repository.js';
 import { SqlPictureRepository } from './picture.repository.js';
-import { addPicture, id } from './testing.js';
+import { PHONE_FACTS, addPicture, id } from './testing.js';
 
 const at = (iso: string) => Date.parse(iso);
 
@@ -12,13 +12,7 @@ const taken = (takenAt: string): PhotoFacts => ({ ...NO_FACTS, takenAt });
 describeEachDialect('picture facts repository', (ctx) => {
   it('stores facts and reads them back, one or many', async () => {
     const repo = new PictureFactsRepository(await ctx.open());
-    const facts: PhotoFacts = {
-      takenAt: '2019-07-14T18:30:05+02:00',
-      camera: { make: 'Apple', model: 'iPhone 13', lens: null },
-      exposure: { exposureTime: 0.004, fNumber: 1.8, focalLength: 5.1, iso: 100 },
-      gps: { latitude: 48.85, longitude: 2.29, altitude: null },
-      orientation: 6,
-    };
+    const facts = PHONE_FACTS;
     await repo.save(id(1), facts, 1);
     await repo.save(id(1), facts, 1); // idempotent
     await repo.save(id(2), NO_FACTS, 1);

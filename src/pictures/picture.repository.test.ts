@@ -2,11 +2,11 @@ import { expect, it } from 'vitest';
 import { describeEachDialect } from '../../test/helpers/dialects.js';
 import { SqlAccountRepository } from '../accounts/account.repository.js';
 import { encodeHlc } from '../core/hlc.js';
-import { NO_FACTS, type PhotoFacts } from './core/photo-facts.js';
+import { NO_FACTS } from './core/photo-facts.js';
 import { PictureFactsRepository } from './picture-facts.repository.js';
 import { SqlPictureRepository, toPicture } from './picture.repository.js';
 import { applyPictureOp, emptyPicture, type PictureOp } from './picture.state.js';
-import { addPicture, id } from './testing.js';
+import { PHONE_FACTS, addPicture, id } from './testing.js';
 
 describeEachDialect('picture repository', (ctx) => {
   it("lists every picture's byte flags in id order, a page at a time", async () => {
@@ -69,13 +69,7 @@ describeEachDialect('picture repository: a page in one statement', (ctx) => {
     category: n % 2 === 0 ? 'sea' : '',
     desc: n === 1 ? 'a description' : '',
   });
-  const facts: PhotoFacts = {
-    takenAt: '2019-07-14T18:30:05+02:00',
-    camera: { make: 'Apple', model: 'iPhone 13', lens: null },
-    exposure: { exposureTime: 0.004, fNumber: 1.8, focalLength: 5.1, iso: 100 },
-    gps: { latitude: 48.85, longitude: 2.29, altitude: null },
-    orientation: 6,
-  };
+  const facts = PHONE_FACTS;
 
   it('lists pictures with their facts exactly as get() and the facts show each one', async () => {
     const store = await ctx.open();

@@ -4,6 +4,16 @@
  */
 import { encodeHlc } from '../core/hlc.js';
 import type { MetadataStore } from '../storage/metadata/dialect.js';
+import type { PhotoFacts } from './core/photo-facts.js';
+
+/** The facts of a phone photo: every field set. */
+export const PHONE_FACTS: PhotoFacts = {
+  takenAt: '2019-07-14T18:30:05+02:00',
+  camera: { make: 'Apple', model: 'iPhone 13', lens: null },
+  exposure: { exposureTime: 0.004, fNumber: 1.8, focalLength: 5.1, iso: 100 },
+  gps: { latitude: 48.85, longitude: 2.29, altitude: null },
+  orientation: 6,
+};
 
 /** The id (a SHA-256 in hex) of test picture `n`. */
 export const id = (n: number) => n.toString(16).padStart(64, '0');
