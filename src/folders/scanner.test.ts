@@ -1,153 +1,42 @@
-import { localOf } from './testing.js';
 import { execFileSync } from 'node:child_process';
-import { createHash } from 'node:crypto';
-import {
-  appendFile,
-  mkdir,
-  mkdtemp,
-  rename,
-  rm,
-  symlink,
-  utimes,
-  writeFile,
-} from 'node:fs/promises';
+import { mkdir, mkdtemp, rename, rm, symlink, utimes, writeFile } from 'node:fs/promises';
 import { mkdirSync, statfsSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import pino from 'pino';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { openDatabase, type Db } from '../db/database.js';
-import { hashFile } from './blocks.js';
-import { FolderIndexRepository, type FolderFileRow } from './folder-index.repository.js';
-import { loadIgnore } from './ignore.js';
-import { ensureMarker, markerPath } from './marker.js';
+import { describe, expect, it } from 'vitest';
+import { ensureMarker } from './marker.js';
 import { childPath } from './paths.js';
 import {
-  FolderMissingError,
-  scanFolder,
-  type Hasher,
-  type LocalChange,
-  type ScanLog,
-  type ScanOptions,
-  type ScanResult,
-} from './scanner.js';
+  FOLDER,
+  deletion,
+  fileChange,
+  posix,
+  rowFor,
+  sha,
+  summary,
+  useScanFixture,
+} from './scanner.testing.js';
 
-const FOLDER = 'f1';
-const posix = process.platform !== 'win32';
-
-let base: string;
-let root: string;
-let db: Db;
-let index: FolderIndexRepository;
-let warnings: { details: object; message: string }[];
-let hashCalls: string[];
-
-const log: ScanLog = {
-  warn(details, message) {
-    warnings.push({ details, message });
-  },
-};
-
-const countingHasher: Hasher = async (path, options) => {
-  hashCalls.push(path);
-  return hashFile(path, options);
-};
-
-beforeEach(async () => {
-  base = await mkdtemp(join(tmpdir(), 'mosaic-scan-'));
-  root = join(base, 'folder');
-  await mkdir(root);
-  await ensureMarker(root, FOLDER);
-  db = openDatabase(join(base, 'mosaic.db'));
-  index = new FolderIndexRepository(localOf(db));
-  warnings = [];
-  hashCalls = [];
-});
-afterEach(async () => {
-  db.close();
-  await rm(base, { recursive: true, force: true });
-});
-
-/** What the folder engine does with a batch, minus versions: record it in the index. */
-function rowFor(change: LocalChange): FolderFileRow {
-  return {
-    folder: FOLDER,
-    path: change.path,
-    kind: change.kind,
-    deleted: change.deleted,
-    hash: change.hash,
-    size: change.size,
-    mtimeMs: change.mtimeMs,
-    blockSize: change.blockSize,
-    blocks: change.blocks,
-    vv: {},
-    hlc: null,
-    origin: null,
-    originName: null,
-    need: false,
-    localSize: change.deleted ? null : change.size,
-    localMtimeMs: change.deleted ? null : change.mtimeMs,
-    localInode: change.inode,
-    localHash: change.deleted ? null : change.hash,
-    localVv: null,
-  };
-}
-
-interface Scanned {
-  result: ScanResult;
-  changes: LocalChange[];
-  batchSizes: number[];
-}
-
-async function scan(options: Partial<ScanOptions> = {}): Promise<Scanned> {
-  const changes: LocalChange[] = [];
-  const batchSizes: number[] = [];
-  hashCalls = [];
-  const result = await scanFolder({
-    root,
-    folder: FOLDER,
-    index,
-    isIgnored: await loadIgnore(root),
-    log,
-    hasher: countingHasher,
-    settleMs: 0,
-    onBatch: (batch) => {
-      batchSizes.push(batch.length);
-      changes.push(...batch);
-      index.upsertMany(batch.map(rowFor));
-    },
-    ...options,
-  });
-  return { result, changes, batchSizes };
-}
-
-const summary = (changes: LocalChange[]): string[] =>
-  changes.map((c) => `${c.deleted ? '-' : '+'}${c.kind === 'dir' ? 'd' : 'f'} ${c.path}`);
-
-const sha = (text: string): string => createHash('sha256').update(text).digest('hex');
-
-async function put(path: string, content = path): Promise<void> {
-  const file = join(root, ...path.split('/'));
-  await mkdir(join(file, '..'), { recursive: true });
-  await writeFile(file, content);
-}
+// What a scan reports; when it stops, refuses or waits: scanner.stops.test.ts.
+const t = useScanFixture();
 
 describe('scanFolder', () => {
   it('reports a new tree: files, nested and empty directories, empty files — nothing else', async () => {
-    await put('a/b/c/deep.txt', 'deep');
-    await put('a/top.txt');
-    await put('empty-file.txt', '');
-    await mkdir(join(root, 'empty-dir'));
-    await mkdir(join(root, 'a/empty-inside'));
-    await put('notes.tmp');
-    await put('.mosaicignore', '*.tmp\n');
+    await t.put('a/b/c/deep.txt', 'deep');
+    await t.put('a/top.txt');
+    await t.put('empty-file.txt', '');
+    await mkdir(join(t.root, 'empty-dir'));
+    await mkdir(join(t.root, 'a/empty-inside'));
+    await t.put('notes.tmp');
+    await t.put('.mosaicignore', '*.tmp\n');
     if (posix) {
-      await symlink(join(root, 'a/top.txt'), join(root, 'link-to-top'));
-      execFileSync('mkfifo', [join(root, 'a/pipe')]);
+      await symlink(join(t.root, 'a/top.txt'), join(t.root, 'link-to-top'));
+      execFileSync('mkfifo', [join(t.root, 'a/pipe')]);
     }
 
-    const { result, changes } = await scan();
+    const { result, changes } = await t.scan();
 
     expect(summary(changes)).toEqual([
       '+f .mosaicignore',
@@ -173,7 +62,7 @@ describe('scanFolder', () => {
     });
     if (posix) {
       // One warning each (files are inspected concurrently: in no particular order).
-      expect(warnings.map((w) => (w.details as { path: string }).path).sort()).toEqual([
+      expect(t.warnings.map((w) => (w.details as { path: string }).path).sort()).toEqual([
         'a/pipe',
         'link-to-top',
       ]);
@@ -183,31 +72,31 @@ describe('scanFolder', () => {
   });
 
   it('hashes nothing and reports nothing when nothing changed', async () => {
-    for (let i = 0; i < 20; i++) await put(`d${i % 4}/f${i}.txt`);
-    await mkdir(join(root, 'empty'));
-    const first = await scan({ log: pino({ level: 'silent' }) }); // a pino logger fits
+    for (let i = 0; i < 20; i++) await t.put(`d${i % 4}/f${i}.txt`);
+    await mkdir(join(t.root, 'empty'));
+    const first = await t.scan({ log: pino({ level: 'silent' }) }); // a pino logger fits
     expect(first.result.hashed).toBe(20);
 
-    const again = await scan();
+    const again = await t.scan();
     expect(again.changes).toEqual([]);
-    expect(hashCalls).toEqual([]);
+    expect(t.hashCalls).toEqual([]);
     expect(again.batchSizes).toEqual([]);
     expect(again.result).toMatchObject({ files: 20, dirs: 5, hashed: 0, stillChanging: 0 });
   });
 
   it('scans one directory (a watcher hint): its entries and new subtrees, nothing elsewhere', async () => {
-    await put('a/known/old.txt');
-    await put('a/keep.txt');
-    await put('b/other.txt');
-    await scan();
+    await t.put('a/known/old.txt');
+    await t.put('a/keep.txt');
+    await t.put('b/other.txt');
+    await t.scan();
 
-    await put('a/known/unseen.txt'); // below a known directory: not this scan's job
-    await put('b/elsewhere.txt'); // another directory: neither
-    await put('a/fresh/x/y.txt'); // a new directory: walked entirely
-    await put('a/new.txt');
-    await rm(join(root, 'a/keep.txt'));
+    await t.put('a/known/unseen.txt'); // below a known directory: not this scan's job
+    await t.put('b/elsewhere.txt'); // another directory: neither
+    await t.put('a/fresh/x/y.txt'); // a new directory: walked entirely
+    await t.put('a/new.txt');
+    await rm(join(t.root, 'a/keep.txt'));
 
-    const { changes, result } = await scan({ under: 'a', shallow: true });
+    const { changes, result } = await t.scan({ under: 'a', shallow: true });
     expect(summary(changes)).toEqual([
       '+d a/fresh',
       '+d a/fresh/x',
@@ -218,43 +107,43 @@ describe('scanFolder', () => {
     expect(result.hashed).toBe(2);
 
     // A directory removed with its contents: judged from the directory that held it.
-    await rm(join(root, 'a/fresh'), { recursive: true });
-    expect(summary((await scan({ under: 'a', shallow: true })).changes)).toEqual([
+    await rm(join(t.root, 'a/fresh'), { recursive: true });
+    expect(summary((await t.scan({ under: 'a', shallow: true })).changes)).toEqual([
       '-d a/fresh',
       '-d a/fresh/x',
       '-f a/fresh/x/y.txt',
     ]);
     // The full scan still finds what the hinted ones left.
-    expect(summary((await scan()).changes)).toEqual([
+    expect(summary((await t.scan()).changes)).toEqual([
       '+f a/known/unseen.txt',
       '+f b/elsewhere.txt',
     ]);
   });
 
   it('re-hashes a modified file, and only that one', async () => {
-    await put('a.txt', 'one');
-    await put('b.txt', 'two');
-    await scan();
-    await writeFile(join(root, 'a.txt'), 'ONE'); // same size
+    await t.put('a.txt', 'one');
+    await t.put('b.txt', 'two');
+    await t.scan();
+    await writeFile(join(t.root, 'a.txt'), 'ONE'); // same size
     const later = new Date(Date.now() + 5000);
-    await utimes(join(root, 'a.txt'), later, later);
+    await utimes(join(t.root, 'a.txt'), later, later);
 
-    const { changes } = await scan();
-    expect(hashCalls).toEqual([join(root, 'a.txt')]);
+    const { changes } = await t.scan();
+    expect(t.hashCalls).toEqual([join(t.root, 'a.txt')]);
     expect(changes).toEqual([expect.objectContaining({ path: 'a.txt', hash: sha('ONE') })]);
-    expect((await scan()).changes).toEqual([]);
+    expect((await t.scan()).changes).toEqual([]);
   });
 
   it('reports deleted files and directories, once', async () => {
-    await put('keep.txt');
-    await put('gone.txt');
-    await put('dir/x/y.txt');
-    await put('dir/z.txt');
-    await scan();
-    await rm(join(root, 'gone.txt'));
-    await rm(join(root, 'dir'), { recursive: true });
+    await t.put('keep.txt');
+    await t.put('gone.txt');
+    await t.put('dir/x/y.txt');
+    await t.put('dir/z.txt');
+    await t.scan();
+    await rm(join(t.root, 'gone.txt'));
+    await rm(join(t.root, 'dir'), { recursive: true });
 
-    const { changes, result } = await scan();
+    const { changes, result } = await t.scan();
     expect(summary(changes)).toEqual([
       '-d dir',
       '-d dir/x',
@@ -263,117 +152,51 @@ describe('scanFolder', () => {
       '-f gone.txt',
     ]);
     expect(result.deleted).toBe(5);
-    expect((await scan()).changes).toEqual([]);
+    expect((await t.scan()).changes).toEqual([]);
   });
 
   it('sees a directory turned into a file, and a file into a directory', async () => {
-    await put('p/inner.txt');
-    await put('q');
-    await scan();
-    await rm(join(root, 'p'), { recursive: true });
-    await put('p', 'now a file');
-    await rm(join(root, 'q'));
-    await put('q/inside.txt');
+    await t.put('p/inner.txt');
+    await t.put('q');
+    await t.scan();
+    await rm(join(t.root, 'p'), { recursive: true });
+    await t.put('p', 'now a file');
+    await rm(join(t.root, 'q'));
+    await t.put('q/inside.txt');
 
-    const { changes } = await scan();
+    const { changes } = await t.scan();
     expect(summary(changes)).toEqual(['+f p', '-f p/inner.txt', '+d q', '+f q/inside.txt']);
   });
 
   it('does not report what is deleted or still needed in the index', async () => {
-    index.upsertMany([
+    t.index.upsertMany([
       rowFor({ ...deletion('tomb.txt'), deleted: true }),
       { ...rowFor(fileChange('remote.txt')), need: true, localSize: null, localInode: null },
     ]);
-    const { changes } = await scan();
+    const { changes } = await t.scan();
     expect(changes).toEqual([]);
   });
 
   it('judges nothing below an ignored directory or one replaced by a symbolic link', async () => {
-    await put('cache/big.bin');
-    await put('photos/a.jpg');
-    await scan();
-    await put('.mosaicignore', 'cache/\n');
+    await t.put('cache/big.bin');
+    await t.put('photos/a.jpg');
+    await t.scan();
+    await t.put('.mosaicignore', 'cache/\n');
     if (posix) {
-      await rename(join(root, 'photos'), join(base, 'photos-moved'));
-      await symlink(join(base, 'photos-moved'), join(root, 'photos'));
+      await rename(join(t.root, 'photos'), join(t.base, 'photos-moved'));
+      await symlink(join(t.base, 'photos-moved'), join(t.root, 'photos'));
     }
 
-    const { changes } = await scan();
+    const { changes } = await t.scan();
     expect(summary(changes)).toEqual(['+f .mosaicignore']);
-  });
-
-  it('throws FolderMissingError and reports nothing when the marker or the root is missing', async () => {
-    await put('a.txt');
-    await put('b/c.txt');
-    await scan();
-    await rm(join(root, 'a.txt'));
-    await rm(join(root, 'b'), { recursive: true });
-    await rm(markerPath(root));
-
-    await expect(scan()).rejects.toBeInstanceOf(FolderMissingError);
-    await expect(scan()).rejects.toMatchObject({ reason: 'marker-missing' });
-    expect(index.get(FOLDER, 'a.txt')?.deleted).toBe(false);
-
-    await rm(root, { recursive: true });
-    await expect(scan()).rejects.toMatchObject({ reason: 'root-missing' });
-  });
-
-  it('refuses a directory that holds another folder', async () => {
-    await writeFile(markerPath(root), JSON.stringify({ folderId: 'other', createdAt: 'x' }));
-    await expect(scan()).rejects.toMatchObject({ reason: 'marker-mismatch' });
-  });
-
-  it('stops reporting as soon as the marker disappears mid-scan', async () => {
-    for (let i = 0; i < 30; i++) await put(`f${String(i).padStart(2, '0')}`);
-    const batches: number[] = [];
-    await expect(
-      scan({
-        batchSize: 10,
-        onBatch: async (batch) => {
-          batches.push(batch.length);
-          await rm(markerPath(root));
-        },
-      }),
-    ).rejects.toBeInstanceOf(FolderMissingError);
-    expect(batches).toEqual([10]);
-  });
-
-  it('leaves a file that changes while it is hashed for the next scan', async () => {
-    await put('growing.log', 'start');
-    const appending: Hasher = async (path, options) => {
-      const result = await hashFile(path, options);
-      await appendFile(path, ' more');
-      return result;
-    };
-    const first = await scan({ hasher: appending });
-    expect(first.changes).toEqual([]);
-    expect(first.result.stillChanging).toBe(1);
-
-    const second = await scan();
-    expect(second.changes).toEqual([
-      expect.objectContaining({ path: 'growing.log', hash: sha('start more') }),
-    ]);
-  });
-
-  it('waits until a just-written file has settled (same-tick writes would go unseen)', async () => {
-    await put('fresh.txt');
-    const now = await scan({ settleMs: 60_000 });
-    expect(now.changes).toEqual([]);
-    expect(now.result.stillChanging).toBe(1);
-    expect(hashCalls).toEqual([]);
-
-    const past = new Date(Date.now() - 120_000);
-    await utimes(join(root, 'fresh.txt'), past, past);
-    const later = await scan({ settleMs: 60_000 });
-    expect(summary(later.changes)).toEqual(['+f fresh.txt']);
   });
 
   it('indexes names in NFC, and opens them by their name on disk', async () => {
     const nfd = 'Cafe\u0301';
-    await put(`${nfd}/r\u00e9sum\u0065\u0301.txt`, 'x');
-    const { changes } = await scan();
+    await t.put(`${nfd}/r\u00e9sum\u0065\u0301.txt`, 'x');
+    const { changes } = await t.scan();
     expect(changes.map((c) => c.path)).toEqual(['Caf\u00e9', 'Caf\u00e9/r\u00e9sum\u00e9.txt']);
-    expect((await scan()).changes).toEqual([]);
+    expect((await t.scan()).changes).toEqual([]);
   });
 
   it('finds exactly what was added and removed, whatever the names (index order = walk order)', async () => {
@@ -388,14 +211,14 @@ describe('scanFolder', () => {
         fc.uniqueArray(filePath, { maxLength: 25 }),
         fc.array(fc.nat(), { maxLength: 8 }),
         async (wanted, picks) => {
-          await rm(root, { recursive: true, force: true });
-          await mkdir(root);
-          await ensureMarker(root, FOLDER);
-          db.prepare('DELETE FROM folder_files').run();
+          await rm(t.root, { recursive: true, force: true });
+          await mkdir(t.root);
+          await ensureMarker(t.root, FOLDER);
+          t.db.prepare('DELETE FROM folder_files').run();
           run++;
           // A path cannot be both a file and a directory: drop files that others go through.
           const files = wanted.filter((p) => !wanted.some((q) => q.startsWith(`${p}/`)));
-          for (const f of files) await put(f, `${f} ${run}`);
+          for (const f of files) await t.put(f, `${f} ${run}`);
           const dirs = new Set(
             files.flatMap((f) =>
               f
@@ -405,14 +228,14 @@ describe('scanFolder', () => {
             ),
           );
 
-          const first = await scan(small);
+          const first = await t.scan(small);
           expect(new Set(first.changes.map((c) => c.path))).toEqual(new Set([...files, ...dirs]));
           expect(first.changes.every((c) => !c.deleted)).toBe(true);
 
           const removed = [
             ...new Set(picks.map((p) => files[p % Math.max(1, files.length)])),
           ].filter((f) => f !== undefined);
-          for (const f of removed) await rm(join(root, ...f.split('/')));
+          for (const f of removed) await rm(join(t.root, ...f.split('/')));
           // New files between the old ones ('+' sorts before '/' and every name character).
           const places = ['', ...dirs];
           const added = [
@@ -420,10 +243,10 @@ describe('scanFolder', () => {
               picks.map((p) => childPath(places[p % places.length] ?? '', `${names[p % 11]}+`)),
             ),
           ];
-          for (const f of added) await put(f, 'new');
-          await put('new/file', 'n');
+          for (const f of added) await t.put(f, 'new');
+          await t.put('new/file', 'n');
 
-          const second = await scan(small);
+          const second = await t.scan(small);
           const expected = [
             ...removed.map((f) => `-f ${f}`),
             ...added.map((f) => `+f ${f}`),
@@ -431,7 +254,7 @@ describe('scanFolder', () => {
             '+f new/file',
           ];
           expect(summary(second.changes).sort()).toEqual(expected.sort());
-          expect((await scan(small)).changes).toEqual([]);
+          expect((await t.scan(small)).changes).toEqual([]);
         },
       ),
       { numRuns: 25 },
@@ -441,24 +264,24 @@ describe('scanFolder', () => {
   it('scans 20 000 files in a few large batches, and rescans them without reading any', async () => {
     const bigBase = await mkdtemp(join(manyFilesTmp(), 'mosaic-scan-big-'));
     try {
-      root = join(bigBase, 'folder');
-      await mkdir(root);
-      await ensureMarker(root, FOLDER);
+      t.root = join(bigBase, 'folder');
+      await mkdir(t.root);
+      await ensureMarker(t.root, FOLDER);
       const fanout = 40;
       const perDir = 500;
       // Synchronous writes: the fastest way to make many small files (this is only the setup).
       for (let d = 0; d < fanout; d++) {
-        mkdirSync(join(root, `dir${d}`));
-        for (let i = 0; i < perDir; i++) writeFileSync(join(root, `dir${d}`, `f${i}`), `${i}`);
+        mkdirSync(join(t.root, `dir${d}`));
+        for (let i = 0; i < perDir; i++) writeFileSync(join(t.root, `dir${d}`, `f${i}`), `${i}`);
       }
 
-      const first = await scan();
+      const first = await t.scan();
       expect(first.result).toMatchObject({ files: 20_000, dirs: fanout, hashed: 20_000 });
       // 20 040 changes, 1000 per batch: 21 calls, so 21 transactions — not 20 040.
       expect(first.batchSizes.length).toBe(21);
-      expect(index.countAndBytes(FOLDER)).toMatchObject({ files: 20_000, dirs: fanout });
+      expect(t.index.countAndBytes(FOLDER)).toMatchObject({ files: 20_000, dirs: fanout });
 
-      const again = await scan();
+      const again = await t.scan();
       expect(again.result).toMatchObject({ files: 20_000, hashed: 0 });
       expect(again.batchSizes).toEqual([]);
     } finally {
@@ -475,22 +298,4 @@ function manyFilesTmp(): string {
   } catch {
     return tmpdir();
   }
-}
-
-function fileChange(path: string): LocalChange {
-  return {
-    path,
-    kind: 'file',
-    deleted: false,
-    hash: sha(path),
-    size: path.length,
-    mtimeMs: 1,
-    inode: 1,
-    blockSize: 128 * 1024,
-    blocks: Buffer.alloc(32),
-  };
-}
-
-function deletion(path: string): LocalChange {
-  return { ...fileChange(path), deleted: true, hash: null, inode: null, blocks: null };
 }

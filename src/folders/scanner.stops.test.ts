@@ -1,0 +1,78 @@
+import { appendFile, rm, utimes, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { hashFile } from './blocks.js';
+import { markerPath } from './marker.js';
+import { FolderMissingError, type Hasher } from './scanner.js';
+import { FOLDER, sha, summary, useScanFixture } from './scanner.testing.js';
+
+// When a scan stops, refuses or waits rather than report; what it reports: scanner.test.ts.
+const t = useScanFixture();
+
+describe('scanFolder stops, refuses or waits', () => {
+  it('throws FolderMissingError and reports nothing when the marker or the root is missing', async () => {
+    await t.put('a.txt');
+    await t.put('b/c.txt');
+    await t.scan();
+    await rm(join(t.root, 'a.txt'));
+    await rm(join(t.root, 'b'), { recursive: true });
+    await rm(markerPath(t.root));
+
+    await expect(t.scan()).rejects.toBeInstanceOf(FolderMissingError);
+    await expect(t.scan()).rejects.toMatchObject({ reason: 'marker-missing' });
+    expect(t.index.get(FOLDER, 'a.txt')?.deleted).toBe(false);
+
+    await rm(t.root, { recursive: true });
+    await expect(t.scan()).rejects.toMatchObject({ reason: 'root-missing' });
+  });
+
+  it('refuses a directory that holds another folder', async () => {
+    await writeFile(markerPath(t.root), JSON.stringify({ folderId: 'other', createdAt: 'x' }));
+    await expect(t.scan()).rejects.toMatchObject({ reason: 'marker-mismatch' });
+  });
+
+  it('stops reporting as soon as the marker disappears mid-scan', async () => {
+    for (let i = 0; i < 30; i++) await t.put(`f${String(i).padStart(2, '0')}`);
+    const batches: number[] = [];
+    await expect(
+      t.scan({
+        batchSize: 10,
+        onBatch: async (batch) => {
+          batches.push(batch.length);
+          await rm(markerPath(t.root));
+        },
+      }),
+    ).rejects.toBeInstanceOf(FolderMissingError);
+    expect(batches).toEqual([10]);
+  });
+
+  it('leaves a file that changes while it is hashed for the next scan', async () => {
+    await t.put('growing.log', 'start');
+    const appending: Hasher = async (path, options) => {
+      const result = await hashFile(path, options);
+      await appendFile(path, ' more');
+      return result;
+    };
+    const first = await t.scan({ hasher: appending });
+    expect(first.changes).toEqual([]);
+    expect(first.result.stillChanging).toBe(1);
+
+    const second = await t.scan();
+    expect(second.changes).toEqual([
+      expect.objectContaining({ path: 'growing.log', hash: sha('start more') }),
+    ]);
+  });
+
+  it('waits until a just-written file has settled (same-tick writes would go unseen)', async () => {
+    await t.put('fresh.txt');
+    const now = await t.scan({ settleMs: 60_000 });
+    expect(now.changes).toEqual([]);
+    expect(now.result.stillChanging).toBe(1);
+    expect(t.hashCalls).toEqual([]);
+
+    const past = new Date(Date.now() - 120_000);
+    await utimes(join(t.root, 'fresh.txt'), past, past);
+    const later = await t.scan({ settleMs: 60_000 });
+    expect(summary(later.changes)).toEqual(['+f fresh.txt']);
+  });
+});
