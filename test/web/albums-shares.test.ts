@@ -1,34 +1,17 @@
 /**
- * Albums, share links and the trash in a real browser against two real nodes (issue 15): an
- * album made at node 1 from the gallery's selection and changed concurrently at node 2 (during
- * a partition) shows the same pictures at both; a share link opened in a fresh context with no
- * account shows the album, its viewer and download, and nothing of the library, at both nodes,
- * until it is revoked from the account page; a picture restored from the trash page at node 1
- * is back at node 2. Screenshots of each new page at 390 and 1440 px.
+ * Albums and share links in a real browser against two real nodes (issue 15): an album made at
+ * node 1 from the gallery's selection and changed concurrently at node 2 (during a partition)
+ * shows the same pictures at both; a share link opened in a fresh context with no account shows
+ * the album, its viewer and download, and nothing of the library, at both nodes, until it is
+ * revoked from the account page; the album and share dialogs; who may change an album. The
+ * trash: trash.test.ts. Screenshots of each new page at 390 and 1440 px.
  */
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { launchBrowser, screenshots, signIn } from '../helpers/browser.js';
+import { signIn } from '../helpers/browser.js';
 import { TestCluster, type ClusterNode } from '../helpers/cluster.js';
-import {
-  addUser,
-  cleanup,
-  makeImage,
-  waitFor,
-  type Api,
-  type Picture,
-} from '../helpers/node-process.js';
-
-const PHONE = { width: 390, height: 844 } as const;
-const DESKTOP = { width: 1440, height: 900 } as const;
-const SHAPES = [
-  [400, 300],
-  [300, 400],
-  [480, 320],
-  [320, 320],
-  [500, 250],
-  [280, 420],
-] as const;
+import { addUser, cleanup, waitFor, type Api, type Picture } from '../helpers/node-process.js';
+import { DESKTOP, PHONE, openTwoNodeGallery, shots } from '../helpers/two-node-gallery.js';
 
 const cluster = new TestCluster({ syncIntervalMs: 300 });
 let n1: ClusterNode;
@@ -38,35 +21,12 @@ let a2: Api;
 let browser: Browser;
 let context: BrowserContext;
 let page: Page;
-const pics: Picture[] = [];
+let pics: Picture[];
 let albumId = '';
 let shareUrl = '';
 
 beforeAll(async () => {
-  [n1, n2] = (await cluster.startAll(2)) as [ClusterNode, ClusterNode];
-  a1 = await n1.api();
-  a2 = await n2.api();
-  for (let i = 0; i < SHAPES.length; i++) {
-    const [width, height] = SHAPES[i] ?? [1, 1];
-    const up = await a1.upload<Picture>({
-      file: await makeImage({ seed: 700 + i, width, height, format: 'jpeg' }),
-      filename: `s${i}.jpg`,
-      fields: { title: `Shot ${i}` },
-    });
-    expect(up.status).toBe(201);
-    pics.push(up.body);
-  }
-  await waitFor(
-    async () =>
-      (await a2.get<{ items: unknown[] }>('/api/pictures?limit=50')).body.items.length ===
-      SHAPES.length,
-    { timeoutMs: 20_000, what: 'the pictures at node 2' },
-  );
-  browser = await launchBrowser();
-  context = await browser.newContext({ viewport: DESKTOP });
-  context.setDefaultTimeout(15_000);
-  page = await context.newPage();
-  await signIn(page, n1.node.url);
+  ({ n1, n2, a1, a2, browser, context, page, pics } = await openTwoNodeGallery(cluster));
 });
 
 afterAll(async () => {
@@ -74,9 +34,6 @@ afterAll(async () => {
   await browser.close();
   await cleanup();
 });
-
-/** `<name>-390.png` and `<name>-1440.png`. */
-const shots = (p: Page, name: string) => screenshots(p, name, { phone: PHONE });
 
 /** The titles of the tiles an album page shows, sorted. */
 async function titlesOn(p: Page): Promise<string[]> {
@@ -407,32 +364,5 @@ describe('who may change an album', () => {
     } finally {
       await other.close();
     }
-  });
-});
-
-describe('trash', () => {
-  test('a picture restored from the trash page at node 1 is back at node 2', async () => {
-    const victim = pics[5];
-    if (!victim) throw new Error('no picture');
-    expect((await a2.delete(`/api/pictures/${victim.id}`)).status).toBe(204);
-    await page.goto(`${n1.node.url}/trash`);
-    await waitFor(
-      async () => {
-        await page.reload();
-        await page.getByRole('heading', { name: 'Trash', exact: true }).waitFor();
-        return (await page.getByTestId('trash-item').count()) === 1;
-      },
-      { timeoutMs: 20_000, intervalMs: 500, what: 'the deleted picture in the trash at node 1' },
-    );
-    await shots(page, 'trash');
-    await page.getByRole('button', { name: `Restore ${victim.title}` }).click();
-    await page.getByText(`“${victim.title}” is back in the gallery.`).waitFor();
-    await page.getByText('The trash is empty').waitFor();
-    await waitFor(async () => (await a2.get(`/api/pictures/${victim.id}`)).status === 200, {
-      timeoutMs: 20_000,
-      what: 'the restored picture at node 2',
-    });
-    const bytes = await a2.fetch(`/api/pictures/${victim.id}/file`);
-    expect(bytes.status).toBe(200);
   });
 });
