@@ -1,51 +1,23 @@
 /**
- * The photo library in a real browser against a real node process (issue 15, web half):
- * the justified timeline (tiles keep their pictures' aspect ratios, rows fill the width), the
- * viewer walked with keys and with a swipe on a phone, zoom and the original, Esc back to the
- * same scroll place, multi-select with shift-click and bulk delete / set category, and a
- * person who is neither owner nor admin seeing no Edit/Delete. Screenshots at 390 and 1440 px.
- * Tests run in order and share the node and the browser.
+ * The photo library in a real browser against a real node process (issue 15, web half): the
+ * justified timeline (tiles keep their pictures' aspect ratios, rows fill the width), the viewer
+ * walked with keys and with a swipe on a phone, zoom and the original, Esc back to the same
+ * scroll place, a long press that selects. Selecting and changing several pictures:
+ * library-select.test.ts. Screenshots at 390 and 1440 px. Tests run in order and share the
+ * node and the browser.
  */
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { launchBrowser, screenshots, signIn, type ShotOptions } from '../helpers/browser.js';
+import { signIn } from '../helpers/browser.js';
+import { COUNT, DESKTOP, PHONE, openLibrary, shots, tiles } from '../helpers/library-fixture.js';
 import {
   ADMIN_PASSWORD,
-  addUser,
-  api,
   cleanup,
-  login,
-  makeImage,
-  startNode,
-  type Api,
   type NodeProcess,
   type Picture,
-  type PictureList,
 } from '../helpers/node-process.js';
 
-const PHONE = { width: 390, height: 844 } as const;
-const DESKTOP = { width: 1440, height: 900 } as const;
-const BOB_PASSWORD = 'bob-password-for-tests';
-
-/** Width × height of the pictures, cycled: landscape, portrait, panorama, square… */
-const SHAPES = [
-  [400, 300],
-  [300, 400],
-  [480, 320],
-  [320, 480],
-  [500, 250],
-  [300, 300],
-  [420, 280],
-  [280, 420],
-  [360, 240],
-  [450, 300],
-  [320, 240],
-  [240, 320],
-] as const;
-const COUNT = 36;
-
 let node: NodeProcess;
-let admin: Api;
 let browser: Browser;
 let desktop: BrowserContext;
 let page: Page;
@@ -53,30 +25,7 @@ let page: Page;
 let pictures: Picture[];
 
 beforeAll(async () => {
-  node = await startNode();
-  admin = api(node.url, await login(node.url, 'admin', ADMIN_PASSWORD));
-  for (let i = 0; i < COUNT; i++) {
-    const [width, height] = SHAPES[i % SHAPES.length] ?? [1, 1];
-    const up = await admin.upload({
-      file: await makeImage({ seed: 500 + i, width, height, format: 'jpeg' }),
-      filename: `p${i}.jpg`,
-      fields: { title: `Picture ${i}`, category: i % 2 ? 'odd' : 'even' },
-    });
-    expect(up.status).toBe(201);
-  }
-  await addUser(node.dataDir, 'bob', BOB_PASSWORD);
-  const bob = api(node.url, await login(node.url, 'bob', BOB_PASSWORD));
-  const own = await bob.upload({
-    file: await makeImage({ seed: 900, width: 300, height: 200, format: 'jpeg' }),
-    fields: { title: 'Bob’s cat' },
-  });
-  expect(own.status).toBe(201);
-  pictures = await listAll();
-  browser = await launchBrowser();
-  desktop = await browser.newContext({ viewport: DESKTOP });
-  desktop.setDefaultTimeout(15_000);
-  page = await desktop.newPage();
-  await signIn(page, node.url, { username: 'admin', password: ADMIN_PASSWORD });
+  ({ node, browser, desktop, page, pictures } = await openLibrary());
 });
 
 afterAll(async () => {
@@ -85,18 +34,8 @@ afterAll(async () => {
   await cleanup();
 });
 
-async function listAll(): Promise<Picture[]> {
-  const res = await admin.get<PictureList>('/api/pictures?limit=200');
-  return res.body.items;
-}
-
-const tiles = (p: Page) => p.getByTestId('tile');
 const pathOf = (p: Page) => new URL(p.url()).pathname;
 const scrollY = (p: Page) => p.evaluate<number>('window.scrollY');
-
-/** `<name>-390.png` and `<name>-1440.png`. */
-const shots = (p: Page, name: string, options: ShotOptions = {}) =>
-  screenshots(p, name, { phone: PHONE, ...options });
 
 interface TileBox {
   id: string;
@@ -238,73 +177,6 @@ describe('the photo library', () => {
     await expect.poll(() => tiles(page).count()).toBe(COUNT + 1);
   });
 
-  test('selects three with a click and a shift-click, and deletes them', async () => {
-    await page.evaluate('window.scrollTo(0, 0)');
-    const victims = pictures.slice(3, 6);
-    const [a, , c] = victims;
-    if (!a || !c) throw new Error('pictures expected');
-    await page.locator(`[data-id="${a.id}"]`).hover();
-    await page.getByRole('button', { name: `Select ${a.title}` }).click();
-    await page.getByRole('button', { name: `Select ${c.title}` }).click({ modifiers: ['Shift'] });
-    const bar = page.getByRole('toolbar', { name: 'Selected pictures' });
-    await bar.getByText('3 selected').waitFor();
-    await shots(page, 'library-selection');
-    await bar.getByRole('button', { name: 'Delete' }).click();
-    const dialog = page.getByRole('dialog');
-    await dialog.getByRole('heading', { name: 'Delete 3 pictures?' }).waitFor();
-    await dialog.getByRole('button', { name: 'Delete' }).click();
-    await bar.waitFor({ state: 'detached' });
-    await expect.poll(() => tiles(page).count()).toBe(COUNT - 2);
-    const left = new Set((await listAll()).map((p) => p.id));
-    for (const v of victims) expect(left.has(v.id)).toBe(false);
-    expect(left.size).toBe(COUNT - 2);
-    pictures = await listAll();
-  });
-
-  test('sets the category of several at once', async () => {
-    const [a, b] = pictures.slice(0, 2);
-    if (!a || !b) throw new Error('pictures expected');
-    await page.locator(`[data-id="${a.id}"]`).hover();
-    await page.getByRole('button', { name: `Select ${a.title}` }).click();
-    // While selecting, a click on a tile selects it rather than opening it.
-    await page.locator(`[data-id="${b.id}"] .tile`).click();
-    const bar = page.getByRole('toolbar', { name: 'Selected pictures' });
-    await bar.getByText('2 selected').waitFor();
-    await bar.getByRole('button', { name: 'Set category' }).click();
-    await page.getByRole('dialog').getByLabel('Category').fill('holiday');
-    await page.getByRole('dialog').getByRole('button', { name: 'Set category' }).click();
-    await bar.waitFor({ state: 'detached' });
-    await page.getByRole('link', { name: 'holiday', exact: true }).click();
-    await expect.poll(() => tiles(page).count()).toBe(2);
-    await page.getByRole('link', { name: 'All', exact: true }).click();
-  });
-
-  test('a picture uploaded meanwhile is inserted without reloading the list', async () => {
-    await expect.poll(() => tiles(page).count()).toBe(pictures.length);
-    const kept = pictures[4];
-    if (!kept) throw new Error('pictures expected');
-    // Mark a tile's image element: a reload of the list would replace it.
-    await page.evaluate(
-      `document.querySelector('[data-id="${kept.id}"] img').dataset.mark = 'kept'`,
-    );
-    const lists: string[] = [];
-    page.on('request', (r) => {
-      if (new URL(r.url()).pathname === '/api/pictures') lists.push(r.url());
-    });
-    const up = await admin.upload({
-      file: await makeImage({ seed: 950, width: 500, height: 250, format: 'jpeg' }),
-      fields: { title: 'Arrived live', category: 'even' },
-    });
-    expect(up.status).toBe(201);
-    await tiles(page).getByText('Arrived live').waitFor({ timeout: 20_000 });
-    await expect.poll(() => tiles(page).count()).toBe(pictures.length + 1);
-    expect(await page.locator(`[data-id="${kept.id}"] img[data-mark="kept"]`).count()).toBe(1);
-    expect(lists).toEqual([]);
-    // The newest goes first.
-    expect(await tiles(page).first().getAttribute('aria-label')).toBe('Arrived live (even)');
-    pictures = await listAll();
-  });
-
   test('a phone swipes through the viewer and selects by long press', async () => {
     const phone = await browser.newContext({ viewport: PHONE, hasTouch: true, isMobile: true });
     phone.setDefaultTimeout(15_000);
@@ -374,46 +246,6 @@ describe('the photo library', () => {
       await shots(p, 'library-selection-phone');
     } finally {
       await phone.close();
-    }
-  });
-
-  test('someone who is neither the owner nor an admin sees no Edit or Delete', async () => {
-    const context = await browser.newContext({ viewport: DESKTOP });
-    context.setDefaultTimeout(15_000);
-    const p = await context.newPage();
-    try {
-      await signIn(p, node.url, { username: 'bob', password: BOB_PASSWORD });
-      const theirs = pictures.find((x) => x.owner === 'admin');
-      const own = pictures.find((x) => x.owner === 'bob');
-      if (!theirs || !own) throw new Error('pictures expected');
-      await p.goto(`${node.url}/p/${theirs.id}`);
-      await p.getByRole('heading', { name: theirs.title, level: 1 }).waitFor();
-      await p.getByRole('link', { name: 'Download', exact: true }).first().waitFor();
-      expect(await p.getByRole('button', { name: 'Edit' }).count()).toBe(0);
-      expect(await p.getByRole('button', { name: 'Delete' }).count()).toBe(0);
-      await shots(p, 'library-viewer-not-owner', { fullPage: false });
-      await p.goto(`${node.url}/p/${own.id}`);
-      await p.getByRole('button', { name: 'Edit' }).waitFor();
-      await p.getByRole('button', { name: 'Delete' }).waitFor();
-
-      // A bulk delete of one's own and someone else's says what failed and why.
-      await p.keyboard.press('Escape');
-      await p.getByRole('heading', { name: 'Gallery' }).waitFor();
-      await p.locator(`[data-id="${own.id}"]`).hover();
-      await p.getByRole('button', { name: `Select ${own.title}` }).click();
-      await p.locator(`[data-id="${theirs.id}"] .tile`).click();
-      const bar = p.getByRole('toolbar', { name: 'Selected pictures' });
-      await bar.getByText('2 selected').waitFor();
-      await bar.getByRole('button', { name: 'Delete' }).click();
-      await p.getByRole('dialog').getByRole('button', { name: 'Delete' }).click();
-      await bar.getByText(/1 of 2 could not be deleted: Only the owner/).waitFor();
-      await bar.getByText('1 selected').waitFor();
-      await shots(p, 'library-bulk-failure');
-      const left = new Set((await listAll()).map((x) => x.id));
-      expect(left.has(own.id)).toBe(false);
-      expect(left.has(theirs.id)).toBe(true);
-    } finally {
-      await context.close();
     }
   });
 });
