@@ -25,15 +25,24 @@
  *   npm run bench:folder            (about 3-6 minutes, ~2.2 GB of temp space per side)
  *   BENCH_ONLY=mosaic BENCH_SMALL_FILES=100000 npm run bench:folder    (scale check)
  */
-import { execFile, execFileSync } from 'node:child_process';
-import { createHash, randomBytes } from 'node:crypto';
-import { createReadStream } from 'node:fs';
-import { mkdir, mkdtemp, open, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
+import { execFile } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join, relative } from 'node:path';
-import { pipeline } from 'node:stream/promises';
+import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { freePort, peakRssMb, rssMb, startBenchNode, type BenchNode } from './lib/nodes.js';
+import { processCpuMs as cpuMs } from './lib/cpu.js';
+import { startMosaic } from './lib/folder-mosaic.js';
+import { measureRsync, rsyncVersion } from './lib/folder-rsync.js';
+import {
+  verify,
+  waitIdentical,
+  writeBigFile,
+  writeSmallSet,
+  type Contender,
+  type FolderSets,
+} from './lib/folder-sync.js';
+import { peakRssMb } from './lib/nodes.js';
 import { MB, formatTable, round } from './lib/stats.js';
 import { startSyncthingPair, syncthingVersion } from './lib/syncthing.js';
 
@@ -44,238 +53,16 @@ const BIG_SIZE = Number(process.env['BENCH_BIG_MB'] ?? 1024) * 1024 * 1024;
 const run = promisify(execFile);
 /** BENCH_LIVE=1: the small set is written while the nodes run, timed from the first write. */
 const LIVE = process.env['BENCH_LIVE'] === '1';
-
-function rsyncVersion(): string | null {
-  try {
-    const out = execFileSync('rsync', ['--version'], { encoding: 'utf8' });
-    return /rsync\s+version\s+(\S+)/.exec(out)?.[1] ?? 'rsync';
-  } catch {
-    return null;
-  }
-}
-
-async function listing(root: string): Promise<Map<string, number>> {
-  const out = new Map<string, number>();
-  for (const e of await readdir(root, { recursive: true, withFileTypes: true })) {
-    const abs = join(e.parentPath, e.name);
-    const rel = relative(root, abs);
-    if (rel.startsWith('.mosaic') || !e.isFile()) continue;
-    out.set(rel, (await stat(abs).catch(() => null))?.size ?? -1);
-  }
-  return out;
-}
-
-async function sha(file: string): Promise<string> {
-  const h = createHash('sha256');
-  await pipeline(createReadStream(file), async (chunks: AsyncIterable<Buffer>) => {
-    for await (const c of chunks) h.update(c);
-  });
-  return h.digest('hex');
-}
-
-/** Two systems syncing one folder between two roots: Mosaic's nodes, or Syncthing's. */
-interface Contender {
-  /** Files each side has indexed, and what each still needs. */
-  status(): Promise<{ files: [number, number]; need: [number, number] }>;
-  readonly pids: readonly (number | undefined)[];
-  stop(): Promise<void>;
-  /** Mosaic: both nodes stopped and started again on the same data (BENCH_RESTART). */
-  restart?(expectedFiles: number): Promise<Restarted>;
-}
-
-/** A restart of both nodes with every file unchanged (issue 16: < 5 s, no re-hash, no re-send). */
-interface Restarted {
-  /** From the first spawn until both nodes' first full scan ended and they agree again. */
-  seconds: number;
-  /** The start-up scans' durations, as the nodes logged them. */
-  scanMs: number[];
-  /** Files the start-up scans read again (hashed), and changes they found. */
-  hashed: number;
-  changed: number;
-  /** Bytes node 2 fetched from node 1 after the restart. */
-  fetchedBytes: number;
-  /** RSS of each node 5 s after it settled (idle). */
-  idleRssMb: number[];
-}
-
-/**
- * CPU time (user + system, every thread) a process has used so far, in ms, from /proc (Linux;
- * NaN elsewhere). Steadier than wall time on this shared machine (docs/benchmarks.md).
- */
-async function cpuMs(pid: number | undefined): Promise<number> {
-  if (pid === undefined) return Number.NaN;
-  const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => '');
-  // Fields after the command name (which may hold spaces): utime and stime are the 12th and 13th.
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  const ticks = Number(fields[11]) + Number(fields[12]);
-  return (ticks * 1000) / CLOCK_TICKS;
-}
-
-/** USER_HZ: 100 on every Linux this runs on. */
-const CLOCK_TICKS = 100;
-
-interface Measured {
-  smallS: number;
-  /** From the clock's start until both nodes answered (pre-written set only; else 0). */
-  startS: number;
-  /** CPU ms per file each process used for the small set (from the first write to identical). */
-  smallCpuMsPerFile: number[];
-  smallIndexedS: number;
-  bigS: number;
-  bigIndexedS: number;
-  rssMb: number[];
-}
-
-async function startMosaic(dir: string, roots: readonly [string, string]): Promise<Contender> {
-  let nodes = await startMosaicNodes(dir, roots);
-  const folder = async (node: BenchNode) => {
-    const res = await fetch(`${node.url}/api/folders`, { headers: { cookie: node.cookie } });
-    const [view] = (await res.json()) as { files: number; needFiles: number }[];
-    if (!view) throw new Error('no folder');
-    return view;
-  };
-  const status = async () => {
-    const [a, b] = await Promise.all(nodes.map(folder));
-    if (!a || !b) throw new Error('no node');
-    return {
-      files: [a.files, b.files] as [number, number],
-      need: [a.needFiles, b.needFiles] as [number, number],
-    };
-  };
-  const stop = async () => {
-    // A profiled node must exit on its own to write its profile.
-    await Promise.all(nodes.map((n) => (PROFILE_DIR ? n.stop() : n.kill())));
-  };
-  return {
-    get pids() {
-      return nodes.map((n) => n.proc.pid);
-    },
-    status,
-    stop,
-    async restart(expectedFiles) {
-      await Promise.all(nodes.map((n) => n.stop()));
-      const scans: { ms: number; hashed: number; changed: number }[] = [];
-      const t0 = performance.now();
-      nodes = await startMosaicNodes(dir, roots, (line) => {
-        if (!line.includes('"folder scanned"') || !line.includes('"full":true')) return;
-        const logged = JSON.parse(line) as { ms: number; hashed: number; changed: number };
-        if (scans.length < 2) scans.push(logged);
-      });
-      for (;;) {
-        const now = await status().catch(() => null);
-        if (
-          scans.length === 2 &&
-          now?.files[0] === expectedFiles &&
-          now.files[1] === expectedFiles &&
-          now.need[0] === 0 &&
-          now.need[1] === 0
-        )
-          break;
-        await new Promise((r) => setTimeout(r, 100));
-      }
-      const seconds = (performance.now() - t0) / 1000;
-      await new Promise((r) => setTimeout(r, 5000));
-      const metrics = await fetch(`${nodes[1]?.url ?? ''}/metrics`, {
-        headers: { cookie: nodes[1]?.cookie ?? '' },
-      }).then((r) => r.text());
-      const fetched = /^mosaic_folder_fetched_bytes_total\{[^}]*\} (\d+)/m.exec(metrics)?.[1];
-      return {
-        seconds,
-        scanMs: scans.map((s) => s.ms),
-        hashed: scans.reduce((n, s) => n + s.hashed, 0),
-        changed: scans.reduce((n, s) => n + s.changed, 0),
-        fetchedBytes: Number(fetched ?? NaN),
-        idleRssMb: await Promise.all(nodes.map((n) => rssMb(n.proc.pid))),
-      };
-    },
-  };
-}
-
-async function startMosaicNodes(
-  dir: string,
-  roots: readonly [string, string],
-  onLine?: (line: string) => void,
-): Promise<BenchNode[]> {
-  const key = randomBytes(24).toString('base64url');
-  const ports = [await freePort(), await freePort()];
-  // Both at once (each knows the other's port): the start-up is on the clock.
-  return Promise.all(
-    [0, 1].map((i) =>
-      startBenchNode(
-        [
-          '--data',
-          join(dir, `node${i + 1}`),
-          '--port',
-          String(ports[i]),
-          '--name',
-          `n${i + 1}`,
-          '--cluster-key',
-          key,
-          '--peer',
-          `http://127.0.0.1:${ports[1 - i]}`,
-          '--folder',
-          `bench=${roots[i] ?? ''}`,
-        ],
-        profileEnv(i),
-        onLine,
-      ),
-    ),
-  );
-}
-
 /** BENCH_RESTART=1: after the sets, Mosaic's nodes are restarted on the same data (timed). */
 const RESTART = process.env['BENCH_RESTART'] === '1';
-
-/** BENCH_CPU_PROF=DIR: both nodes run with `--cpu-prof` into DIR (node 1, node 2). */
-const PROFILE_DIR = process.env['BENCH_CPU_PROF'];
-
-function profileEnv(i: number): Record<string, string> {
-  if (!PROFILE_DIR) return {};
-  return {
-    NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${PROFILE_DIR} --cpu-prof-name=node${i + 1}.cpuprofile`,
-  };
-}
-
-/**
- * Waits until both sides say they hold `files` files and need nothing (asking them is cheap, so
- * the bench's own polling does not compete for the cores), then until the disks agree on paths
- * and sizes. Returns when both said so (the disks agreeing then), and when side 1 had indexed
- * everything, as a milestone (seconds since t0).
- */
-async function waitIdentical(
-  contender: Contender,
-  roots: readonly [string, string],
-  files: number,
-  t0: number,
-): Promise<{ indexedS: number; doneS: number }> {
-  let indexedS = Number.NaN;
-  let reported = t0;
-  for (;;) {
-    const status = await contender.status().catch(() => null);
-    if (status && performance.now() - reported > 5000) {
-      reported = performance.now();
-      const at = round((reported - t0) / 1000);
-      console.log(
-        `  ${at} s: files ${status.files.join(' / ')}, needed ${status.need.join(' / ')}`,
-      );
-    }
-    if (status && Number.isNaN(indexedS) && status.files[0] >= files)
-      indexedS = (performance.now() - t0) / 1000;
-    if (status?.files[0] === files && status.files[1] === files && status.need[1] === 0) {
-      // The clock stops at the answer that said so, if the disks then agree: listing 2 × 10 000
-      // files (a stat each) takes the bench a few hundred ms the contenders did not use.
-      const doneAt = performance.now();
-      const [la, lb] = await Promise.all(roots.map(listing));
-      if (la && lb && la.size === lb.size && [...la].every(([p, s]) => lb.get(p) === s))
-        return { indexedS, doneS: (doneAt - t0) / 1000 };
-    }
-    // Every 100 ms: the nodes keep their counts until the index changes (a cheap answer).
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
-
 /** BENCH_RESTART_FILES=N: only the restart over N unchanged tiny files (see the header). */
 const RESTART_FILES = Number(process.env['BENCH_RESTART_FILES'] ?? 0);
+const SETS: FolderSets = {
+  smallFiles: SMALL_FILES,
+  smallSize: SMALL_SIZE,
+  bigSize: BIG_SIZE,
+  live: LIVE,
+};
 
 async function measureRestartOnly(files: number): Promise<void> {
   const dir = await mkdtemp(join(tmpdir(), 'mosaic-bench-restart-'));
@@ -315,31 +102,16 @@ async function measureRestartOnly(files: number): Promise<void> {
   }
 }
 
-/** The check after the clock stopped: every file hashes the same on both sides. */
-async function verify(roots: readonly [string, string]): Promise<void> {
-  for (const p of (await listing(roots[0])).keys()) {
-    if ((await sha(join(roots[0], p))) !== (await sha(join(roots[1], p))))
-      throw new Error(`${p} differs`);
-  }
-}
-
-async function writeSmallSet(root: string): Promise<void> {
-  for (let d = 0; d < SMALL_FILES / 100; d++) {
-    const sub = join(root, 'small', `d${d}`);
-    await mkdir(sub, { recursive: true });
-    await Promise.all(
-      Array.from({ length: 100 }, (_, i) =>
-        writeFile(join(sub, `f${i}.bin`), randomBytes(SMALL_SIZE)),
-      ),
-    );
-  }
-}
-
-async function writeBigFile(file: string): Promise<void> {
-  const chunk = randomBytes(16 * 1024 * 1024);
-  const handle = await open(file, 'w');
-  for (let written = 0; written < BIG_SIZE; written += chunk.length) await handle.write(chunk);
-  await handle.close();
+interface Measured {
+  smallS: number;
+  /** From the clock's start until both nodes answered (pre-written set only; else 0). */
+  startS: number;
+  /** CPU ms per file each process used for the small set (from the first write to identical). */
+  smallCpuMsPerFile: number[];
+  smallIndexedS: number;
+  bigS: number;
+  bigIndexedS: number;
+  rssMb: number[];
 }
 
 async function measure(
@@ -355,7 +127,7 @@ async function measure(
     console.log(
       `${name}: ${SMALL_FILES} files of ${SMALL_SIZE / 1024} KiB written into side 1 and flushed before the start ...`,
     );
-    await writeSmallSet(roots[0]);
+    await writeSmallSet(roots[0], SMALL_FILES, SMALL_SIZE);
     await run('sync');
   }
   const t0 = performance.now();
@@ -367,7 +139,7 @@ async function measure(
       console.log(
         `${name}: writing ${SMALL_FILES} files of ${SMALL_SIZE / 1024} KiB into side 1 ...`,
       );
-      await writeSmallSet(roots[0]);
+      await writeSmallSet(roots[0], SMALL_FILES, SMALL_SIZE);
       console.log(
         `  written in ${round((performance.now() - t0) / 1000, 2)} s (clock started at epoch ${round((performance.timeOrigin + t0) / 1000, 3)} s)`,
       );
@@ -388,7 +160,7 @@ async function measure(
 
     console.log(`${name}: writing one ${BIG_SIZE / 1024 / 1024} MiB file into side 1 ...`);
     const t1 = performance.now();
-    await writeBigFile(join(roots[0], 'big.bin'));
+    await writeBigFile(join(roots[0], 'big.bin'), BIG_SIZE);
     const big = await waitIdentical(contender, roots, SMALL_FILES + 1, t1);
     const bigS = big.doneS;
     await verify(roots);
@@ -414,58 +186,6 @@ async function measure(
     };
   } finally {
     await contender.stop();
-    await rm(dir, { recursive: true, force: true });
-  }
-}
-
-interface Floor {
-  smallS: number;
-  /** rsync -a + sync alone, after the set was written. */
-  smallCopyS: number;
-  bigS: number;
-  bigCopyS: number;
-}
-
-/**
- * The floor, on the same terms as the contenders: the small set written and flushed first, then
- * the clock over `rsync -a` to the other root and `sync` (what a plain copy that reaches the disk
- * costs); with BENCH_LIVE=1, and for the large file, from the first write.
- */
-async function measureRsync(): Promise<Floor> {
-  const dir = await mkdtemp(join(tmpdir(), 'mosaic-bench-rsync-'));
-  const roots = [join(dir, 'f1', 'folder'), join(dir, 'f2', 'folder')] as const;
-  await Promise.all(roots.map((r) => mkdir(r, { recursive: true })));
-  const copy = async (): Promise<number> => {
-    const t = performance.now();
-    await run('rsync', ['-a', `${roots[0]}/`, `${roots[1]}/`]);
-    await run('sync');
-    return (performance.now() - t) / 1000;
-  };
-  try {
-    console.log(
-      LIVE
-        ? `rsync: writing ${SMALL_FILES} files, then rsync -a + sync ...`
-        : `rsync: ${SMALL_FILES} files written and flushed, then (timed) rsync -a + sync ...`,
-    );
-    if (!LIVE) {
-      await writeSmallSet(roots[0]);
-      await run('sync');
-    }
-    const t0 = performance.now();
-    if (LIVE) await writeSmallSet(roots[0]);
-    const smallCopyS = await copy();
-    const smallS = (performance.now() - t0) / 1000;
-    await verify(roots);
-    console.log(`  identical after ${round(smallS, 2)} s (rsync + sync ${round(smallCopyS, 2)} s)`);
-    console.log(`rsync: writing the ${BIG_SIZE / 1024 / 1024} MiB file, then rsync -a + sync ...`);
-    const t1 = performance.now();
-    await writeBigFile(join(roots[0], 'big.bin'));
-    const bigCopyS = await copy();
-    const bigS = (performance.now() - t1) / 1000;
-    await verify(roots);
-    console.log(`  identical after ${round(bigS, 2)} s (rsync + sync ${round(bigCopyS, 2)} s)`);
-    return { smallS, smallCopyS, bigS, bigCopyS };
-  } finally {
     await rm(dir, { recursive: true, force: true });
   }
 }
@@ -497,7 +217,7 @@ async function main(): Promise<void> {
       : await measure('Mosaic', startMosaic);
   const version = only === undefined || only === 'syncthing' ? syncthingVersion() : null;
   const rsync = only === undefined || only === 'rsync' ? rsyncVersion() : null;
-  const floor = rsync === null ? null : await measureRsync();
+  const floor = rsync === null ? null : await measureRsync(SETS);
   if (rsync === null && (only === undefined || only === 'rsync'))
     console.log('\nrsync is not installed: no floor.');
   const syncthing =

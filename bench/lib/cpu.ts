@@ -59,3 +59,16 @@ export async function machineCpuSeconds(): Promise<{ busy: number; total: number
   const busy = at(0) + at(1) + at(2) + at(5) + at(6) + at(7);
   return { busy: busy / CLOCK_TICKS_PER_SEC, total: (busy + at(3) + at(4)) / CLOCK_TICKS_PER_SEC };
 }
+
+/**
+ * CPU time (user + system, every thread) one process has used so far, in ms, without its
+ * children (NaN for no pid, 0 once it is gone). Steadier than wall time on a shared machine.
+ */
+export async function processCpuMs(pid: number | undefined): Promise<number> {
+  if (pid === undefined) return Number.NaN;
+  const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => '');
+  // Fields after the command name (which may hold spaces): utime and stime are the 12th and 13th.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  const ticks = Number(fields[11]) + Number(fields[12]);
+  return (ticks * 1000) / CLOCK_TICKS_PER_SEC;
+}

@@ -1,0 +1,119 @@
+/**
+ * Mosaic as the folder bench's contender (bench/folder.bench.ts): two real nodes on 127.0.0.1,
+ * each mirroring its own root of one folder, started at once; their status from
+ * `/api/folders`; a timed restart of both on the same data (issue 16).
+ */
+import { randomBytes } from 'node:crypto';
+import { join } from 'node:path';
+import type { Contender } from './folder-sync.js';
+import { freePort, rssMb, startBenchNode, type BenchNode } from './nodes.js';
+
+/** BENCH_CPU_PROF=DIR: both nodes run with `--cpu-prof` into DIR (node 1, node 2). */
+const PROFILE_DIR = process.env['BENCH_CPU_PROF'];
+
+function profileEnv(i: number): Record<string, string> {
+  if (!PROFILE_DIR) return {};
+  return {
+    NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${PROFILE_DIR} --cpu-prof-name=node${i + 1}.cpuprofile`,
+  };
+}
+
+export async function startMosaic(
+  dir: string,
+  roots: readonly [string, string],
+): Promise<Contender> {
+  let nodes = await startMosaicNodes(dir, roots);
+  const folder = async (node: BenchNode) => {
+    const res = await fetch(`${node.url}/api/folders`, { headers: { cookie: node.cookie } });
+    const [view] = (await res.json()) as { files: number; needFiles: number }[];
+    if (!view) throw new Error('no folder');
+    return view;
+  };
+  const status = async () => {
+    const [a, b] = await Promise.all(nodes.map(folder));
+    if (!a || !b) throw new Error('no node');
+    return {
+      files: [a.files, b.files] as [number, number],
+      need: [a.needFiles, b.needFiles] as [number, number],
+    };
+  };
+  const stop = async () => {
+    // A profiled node must exit on its own to write its profile.
+    await Promise.all(nodes.map((n) => (PROFILE_DIR ? n.stop() : n.kill())));
+  };
+  return {
+    get pids() {
+      return nodes.map((n) => n.proc.pid);
+    },
+    status,
+    stop,
+    async restart(expectedFiles) {
+      await Promise.all(nodes.map((n) => n.stop()));
+      const scans: { ms: number; hashed: number; changed: number }[] = [];
+      const t0 = performance.now();
+      nodes = await startMosaicNodes(dir, roots, (line) => {
+        if (!line.includes('"folder scanned"') || !line.includes('"full":true')) return;
+        const logged = JSON.parse(line) as { ms: number; hashed: number; changed: number };
+        if (scans.length < 2) scans.push(logged);
+      });
+      for (;;) {
+        const now = await status().catch(() => null);
+        if (
+          scans.length === 2 &&
+          now?.files[0] === expectedFiles &&
+          now.files[1] === expectedFiles &&
+          now.need[0] === 0 &&
+          now.need[1] === 0
+        )
+          break;
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      const seconds = (performance.now() - t0) / 1000;
+      await new Promise((r) => setTimeout(r, 5000));
+      const metrics = await fetch(`${nodes[1]?.url ?? ''}/metrics`, {
+        headers: { cookie: nodes[1]?.cookie ?? '' },
+      }).then((r) => r.text());
+      const fetched = /^mosaic_folder_fetched_bytes_total\{[^}]*\} (\d+)/m.exec(metrics)?.[1];
+      return {
+        seconds,
+        scanMs: scans.map((s) => s.ms),
+        hashed: scans.reduce((n, s) => n + s.hashed, 0),
+        changed: scans.reduce((n, s) => n + s.changed, 0),
+        fetchedBytes: Number(fetched ?? NaN),
+        idleRssMb: await Promise.all(nodes.map((n) => rssMb(n.proc.pid))),
+      };
+    },
+  };
+}
+
+async function startMosaicNodes(
+  dir: string,
+  roots: readonly [string, string],
+  onLine?: (line: string) => void,
+): Promise<BenchNode[]> {
+  const key = randomBytes(24).toString('base64url');
+  const ports = [await freePort(), await freePort()];
+  // Both at once (each knows the other's port): the start-up is on the clock.
+  return Promise.all(
+    [0, 1].map((i) =>
+      startBenchNode(
+        [
+          '--data',
+          join(dir, `node${i + 1}`),
+          '--port',
+          String(ports[i]),
+          '--name',
+          `n${i + 1}`,
+          '--cluster-key',
+          key,
+          '--peer',
+          `http://127.0.0.1:${ports[1 - i]}`,
+          '--folder',
+          `bench=${roots[i] ?? ''}`,
+        ],
+        profileEnv(i),
+        onLine,
+      ),
+    ),
+  );
+}

@@ -1,0 +1,129 @@
+/**
+ * The folder bench's common ground (bench/folder.bench.ts): a `Contender` (two systems syncing
+ * one folder between two roots: Mosaic's nodes or Syncthing's), the data sets (and their sizes)
+ * written into side 1, the wait until both sides agree, and the check of every file's hash.
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { mkdir, open, readdir, stat, writeFile } from 'node:fs/promises';
+import { join, relative } from 'node:path';
+import { pipeline } from 'node:stream/promises';
+import { round } from './stats.js';
+
+async function listing(root: string): Promise<Map<string, number>> {
+  const out = new Map<string, number>();
+  for (const e of await readdir(root, { recursive: true, withFileTypes: true })) {
+    const abs = join(e.parentPath, e.name);
+    const rel = relative(root, abs);
+    if (rel.startsWith('.mosaic') || !e.isFile()) continue;
+    out.set(rel, (await stat(abs).catch(() => null))?.size ?? -1);
+  }
+  return out;
+}
+
+async function sha(file: string): Promise<string> {
+  const h = createHash('sha256');
+  await pipeline(createReadStream(file), async (chunks: AsyncIterable<Buffer>) => {
+    for await (const c of chunks) h.update(c);
+  });
+  return h.digest('hex');
+}
+
+/** The data sets, as the contenders get them. */
+export interface FolderSets {
+  readonly smallFiles: number;
+  readonly smallSize: number;
+  readonly bigSize: number;
+  /** BENCH_LIVE=1: the small set is written while the clock runs. */
+  readonly live: boolean;
+}
+
+/** Two systems syncing one folder between two roots: Mosaic's nodes, or Syncthing's. */
+export interface Contender {
+  /** Files each side has indexed, and what each still needs. */
+  status(): Promise<{ files: [number, number]; need: [number, number] }>;
+  readonly pids: readonly (number | undefined)[];
+  stop(): Promise<void>;
+  /** Mosaic: both nodes stopped and started again on the same data (BENCH_RESTART). */
+  restart?(expectedFiles: number): Promise<Restarted>;
+}
+
+/** A restart of both nodes with every file unchanged (issue 16: < 5 s, no re-hash, no re-send). */
+export interface Restarted {
+  /** From the first spawn until both nodes' first full scan ended and they agree again. */
+  seconds: number;
+  /** The start-up scans' durations, as the nodes logged them. */
+  scanMs: number[];
+  /** Files the start-up scans read again (hashed), and changes they found. */
+  hashed: number;
+  changed: number;
+  /** Bytes node 2 fetched from node 1 after the restart. */
+  fetchedBytes: number;
+  /** RSS of each node 5 s after it settled (idle). */
+  idleRssMb: number[];
+}
+
+/**
+ * Waits until both sides say they hold `files` files and need nothing (asking them is cheap, so
+ * the bench's own polling does not compete for the cores), then until the disks agree on paths
+ * and sizes. Returns when both said so (the disks agreeing then), and when side 1 had indexed
+ * everything, as a milestone (seconds since t0).
+ */
+export async function waitIdentical(
+  contender: Contender,
+  roots: readonly [string, string],
+  files: number,
+  t0: number,
+): Promise<{ indexedS: number; doneS: number }> {
+  let indexedS = Number.NaN;
+  let reported = t0;
+  for (;;) {
+    const status = await contender.status().catch(() => null);
+    if (status && performance.now() - reported > 5000) {
+      reported = performance.now();
+      const at = round((reported - t0) / 1000);
+      console.log(
+        `  ${at} s: files ${status.files.join(' / ')}, needed ${status.need.join(' / ')}`,
+      );
+    }
+    if (status && Number.isNaN(indexedS) && status.files[0] >= files)
+      indexedS = (performance.now() - t0) / 1000;
+    if (status?.files[0] === files && status.files[1] === files && status.need[1] === 0) {
+      // The clock stops at the answer that said so, if the disks then agree: listing 2 × 10 000
+      // files (a stat each) takes the bench a few hundred ms the contenders did not use.
+      const doneAt = performance.now();
+      const [la, lb] = await Promise.all(roots.map(listing));
+      if (la && lb && la.size === lb.size && [...la].every(([p, s]) => lb.get(p) === s))
+        return { indexedS, doneS: (doneAt - t0) / 1000 };
+    }
+    // Every 100 ms: the nodes keep their counts until the index changes (a cheap answer).
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+/** The check after the clock stopped: every file hashes the same on both sides. */
+export async function verify(roots: readonly [string, string]): Promise<void> {
+  for (const p of (await listing(roots[0])).keys()) {
+    if ((await sha(join(roots[0], p))) !== (await sha(join(roots[1], p))))
+      throw new Error(`${p} differs`);
+  }
+}
+
+/** `files` files of `size` random bytes, 100 a directory, under `<root>/small/`. */
+export async function writeSmallSet(root: string, files: number, size: number): Promise<void> {
+  for (let d = 0; d < files / 100; d++) {
+    const sub = join(root, 'small', `d${d}`);
+    await mkdir(sub, { recursive: true });
+    await Promise.all(
+      Array.from({ length: 100 }, (_, i) => writeFile(join(sub, `f${i}.bin`), randomBytes(size))),
+    );
+  }
+}
+
+/** One file of `size` random bytes (rounded up to 16 MiB), written 16 MiB at a time. */
+export async function writeBigFile(file: string, size: number): Promise<void> {
+  const chunk = randomBytes(16 * 1024 * 1024);
+  const handle = await open(file, 'w');
+  for (let written = 0; written < size; written += chunk.length) await handle.write(chunk);
+  await handle.close();
+}
