@@ -7,22 +7,15 @@
  * Everything runs in a temp directory (removed at exit): the images, the node's data directory
  * and the raw disk-write files, so they share one file system.
  */
-import { openAsBlob } from 'node:fs';
 import { mkdir, mkdtemp, readdir, rm, stat } from 'node:fs/promises';
-import { cpus, tmpdir } from 'node:os';
-import { basename, join } from 'node:path';
-import sharp from 'sharp';
-import { machineCpuSeconds, treeCpuSeconds } from './lib/cpu.js';
-import {
-  BIG_EDGE,
-  SMALL_HEIGHT,
-  SMALL_WIDTH,
-  writeBigNoiseJpeg,
-  writeSmallPhotoJpeg,
-} from './lib/images.js';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { generate, writeBigNoiseJpeg, writeSmallPhotoJpeg } from './lib/images.js';
 import { diskWriteRates, shaRates } from './lib/machine-rates.js';
-import { MOSAIC_BIN, freePort, peakRssMb, startBenchNode } from './lib/nodes.js';
-import { MB, formatTable, median, percentile, round, runPool, sum } from './lib/stats.js';
+import { freePort, peakRssMb, startBenchNode } from './lib/nodes.js';
+import { MB, median, round } from './lib/stats.js';
+import { cpuUse, sampleCpu, uploadRun, type Api, type Run } from './lib/upload-client.js';
+import { printUploadFigures } from './lib/upload-report.js';
 
 const SHA_BUFFER_BYTES = 128 * 1024 * 1024;
 const SHA_RUNS = 5;
@@ -34,119 +27,6 @@ const BIG_CONCURRENT = 6;
 const SMALL_WARMUP = 8;
 const SMALL_PER_RUN = 200;
 const SMALL_CONCURRENCY = [4, 8] as const;
-
-interface Api {
-  readonly url: string;
-  readonly cookie: string;
-}
-
-interface Run {
-  readonly uploads: number;
-  readonly bytes: number;
-  readonly wallMs: number;
-  readonly latencies: number[];
-  readonly cpu: CpuUse | null;
-}
-
-/** CPU seconds so far, from /proc (Linux): the machine's, this bench's and the node's. */
-interface CpuSample {
-  readonly busy: number;
-  readonly total: number;
-  readonly self: number;
-  readonly node: number;
-}
-
-interface CpuUse {
-  /** CPU seconds the node process used. */
-  readonly nodeSec: number;
-  /** CPU seconds this bench process (the HTTP client) used. */
-  readonly clientSec: number;
-  /** Share of the whole machine (all cores) busy with anything else: other processes, steal. */
-  readonly others: number;
-}
-
-/** `nodePid` null: no node running (its share is then 0). */
-async function sampleCpu(nodePid: number | null): Promise<CpuSample | null> {
-  try {
-    const { busy, total } = await machineCpuSeconds();
-    const own = process.cpuUsage();
-    const [node = 0] = nodePid === null ? [] : await treeCpuSeconds([nodePid]);
-    return { busy, total, self: (own.user + own.system) / 1e6, node };
-  } catch {
-    return null;
-  }
-}
-
-function cpuUse(a: CpuSample | null, b: CpuSample | null): CpuUse | null {
-  if (!a || !b || b.total <= a.total) return null;
-  const node = b.node - a.node;
-  const self = b.self - a.self;
-  return {
-    nodeSec: node,
-    clientSec: self,
-    others: Math.max(0, b.busy - a.busy - node - self) / (b.total - a.total),
-  };
-}
-
-/** A peak RSS for the table: whole MB, or n/a where /proc had none. */
-const mbCell = (mb: number): string => (Number.isNaN(mb) ? 'n/a' : String(round(mb, 0)));
-const mbJson = (mb: number): number | null => (Number.isNaN(mb) ? null : round(mb, 0));
-
-/** One upload; returns its duration in ms (request start to the whole answer read). */
-async function upload(api: Api, file: string, title: string): Promise<number> {
-  const form = new FormData();
-  form.append('title', title);
-  form.append('file', await openAsBlob(file, { type: 'image/jpeg' }), basename(file));
-  const t0 = performance.now();
-  const res = await fetch(`${api.url}/api/pictures`, {
-    method: 'POST',
-    headers: { cookie: api.cookie },
-    body: form,
-  });
-  const body = await res.text();
-  const ms = performance.now() - t0;
-  if (res.status !== 201) {
-    throw new Error(`Upload of ${basename(file)}: HTTP ${res.status} ${body.slice(0, 300)}`);
-  }
-  return ms;
-}
-
-async function uploadRun(
-  api: Api,
-  pid: number | null,
-  files: readonly { path: string; size: number }[],
-  concurrency: number,
-): Promise<Run> {
-  const before = await sampleCpu(pid);
-  const { wallMs, latencies } = await runPool(files, concurrency, (f) =>
-    upload(api, f.path, basename(f.path)),
-  );
-  const cpu = cpuUse(before, await sampleCpu(pid));
-  return { uploads: files.length, bytes: sum(files.map((f) => f.size)), wallMs, latencies, cpu };
-}
-
-// ---------------------------------------------------------------------------------------------
-// Images
-
-async function generate(
-  dir: string,
-  prefix: string,
-  count: number,
-  write: (file: string) => Promise<number>,
-  parallel: number,
-): Promise<{ path: string; size: number }[]> {
-  const files: { path: string; size: number }[] = new Array<{ path: string; size: number }>(count);
-  await runPool(
-    Array.from({ length: count }, (_, i) => i),
-    parallel,
-    async (i) => {
-      const path = join(dir, `${prefix}-${String(i).padStart(4, '0')}.jpg`);
-      files[i] = { path, size: await write(path) };
-      return 0;
-    },
-  );
-  return files;
-}
 
 // ---------------------------------------------------------------------------------------------
 
@@ -269,157 +149,30 @@ async function main(): Promise<void> {
   await cleanup();
 
   // 4. Figures.
-  const rate = (r: Run): number => r.bytes / MB / (r.wallMs / 1000);
-  const bigSeqMBps = rate(bigSeq);
-  const bigConcMBps = rate(bigConc);
-  const bigMeanMB = sum(bigAll.map((f) => f.size)) / bigAll.length / MB;
-  const smallMeanKB = (sum(smallAll.map((f) => f.size)) / smallAll.length / 1000) | 0;
-  const pct = (x: number): string => `${round(x * 100, 0)}%`;
-  const ms = (x: number): string => `${round(x, 0)} ms`;
-
-  const cpuCells = (cpu: CpuUse | null, uploads: number): [string, string, string] =>
-    cpu === null
-      ? ['n/a', 'n/a', 'n/a']
-      : [
-          `${round((cpu.nodeSec * 1000) / uploads, 0)}`,
-          `${round((cpu.clientSec * 1000) / uploads, 0)}`,
-          pct(cpu.others),
-        ];
-  const rows: string[][] = [
-    [
-      'SHA-256, node:crypto, 128 MiB buffer',
-      `${round(shaMBps, 0)}`,
-      'MB/s',
-      '',
-      '',
-      '',
-      `median of ${SHA_RUNS}`,
-    ],
-    [
-      'disk write 20 MB + fsync',
-      `${round(diskMBps, 0)}`,
-      'MB/s',
-      '',
-      '',
-      rawCpu === null ? 'n/a' : pct(rawCpu.others),
-      `median of ${DISK_RUNS} (${round(Math.min(...diskRates), 0)}..${round(Math.max(...diskRates), 0)})`,
-    ],
-    [
-      `upload 20 MB, sequential (${BIG_SEQUENTIAL})`,
-      `${round(bigSeqMBps, 1)}`,
-      'MB/s',
-      ...cpuCells(bigSeq.cpu, bigSeq.uploads),
-      `${pct(bigSeqMBps / diskMBps)} of disk (target >= 80%); p50 ${ms(median(bigSeq.latencies))}/upload`,
-    ],
-    [
-      `upload 20 MB, concurrency 2 (${BIG_CONCURRENT})`,
-      `${round(bigConcMBps, 1)}`,
-      'MB/s',
-      ...cpuCells(bigConc.cpu, bigConc.uploads),
-      `${pct(bigConcMBps / diskMBps)} of disk (target >= 80%); p50 ${ms(median(bigConc.latencies))}/upload`,
-    ],
-    ...smallRuns.map(({ concurrency, run }) => [
-      `upload 200 KB, concurrency ${concurrency} (${run.uploads})`,
-      `${round(run.uploads / (run.wallMs / 1000), 1)}`,
-      'pictures/s',
-      ...cpuCells(run.cpu, run.uploads),
-      `target >= 50/s; p50 ${ms(median(run.latencies))}, p95 ${ms(percentile(run.latencies, 95))}`,
-    ]),
-    [
-      'node peak RSS (VmHWM)',
-      mbCell(peakRss),
-      'MB',
-      '',
-      '',
-      '',
-      `idle ${mbCell(idleRssMB)}, after 20 MB runs ${mbCell(bigRssMB)}`,
-    ],
-  ];
-
-  const machine = {
-    cpus: cpus().length,
-    cpuModel: cpus()[0]?.model ?? 'unknown',
-    node: process.version,
-    sharp: sharp.versions.sharp,
-    vips: sharp.versions.vips,
-    sharpConcurrency: sharp.concurrency(),
-  };
-  console.log('');
-  console.log(
-    `Mosaic upload bench: ${machine.cpus} x ${machine.cpuModel}, Node ${machine.node}, sharp ${machine.sharp} (libvips ${machine.vips})`,
-  );
-  console.log(
-    `20 MB images: ${bigAll.length} distinct JPEGs of RGB noise, ${BIG_EDGE}x${BIG_EDGE} q100 4:4:4, mean ${round(bigMeanMB, 2)} MB`,
-  );
-  console.log(
-    `200 KB images: ${smallAll.length} distinct photo-like JPEGs, ${SMALL_WIDTH}x${SMALL_HEIGHT} q85, mean ${smallMeanKB} KB`,
-  );
-  console.log(
-    `Real node over HTTP on 127.0.0.1, temp data dir (same file system as disk test: ${String(sameFs)}); thumbnails made during upload. MB = 10^6 bytes.`,
-  );
-  console.log('');
-  console.log(
-    formatTable(
-      ['measure', 'value', 'unit', 'node CPU ms', 'client CPU ms', 'others busy', 'notes'],
-      rows,
-    ),
-  );
-  console.log(
-    'node / client CPU ms: CPU time per upload of the node process (all threads) and of this bench (the fetch client), which share the machine. others busy: share of the whole machine used by other processes (and steal) during that run; a run where it is high is not comparable.',
-  );
-  console.log('');
-  console.log(
-    `${uploaded} uploads answered 201, ${thumbCount} thumbnails on disk, ${nodeErrors.length} error log lines from the node; images generated in ${round(generateMs / 1000)} s; bench took ${round((performance.now() - benchStart) / 1000)} s.`,
-  );
-  for (const line of nodeErrors.slice(0, 5)) console.log(`  node error: ${line}`);
-
-  const runJson = (r: Run) => ({
-    uploads: r.uploads,
-    bytes: r.bytes,
-    wallMs: round(r.wallMs, 0),
-    p50Ms: round(median(r.latencies), 0),
-    p95Ms: round(percentile(r.latencies, 95), 0),
-    nodeCpuMsPerUpload: r.cpu === null ? null : round((r.cpu.nodeSec * 1000) / r.uploads, 0),
-    clientCpuMsPerUpload: r.cpu === null ? null : round((r.cpu.clientSec * 1000) / r.uploads, 0),
-    othersBusy: r.cpu === null ? null : round(r.cpu.others, 3),
+  printUploadFigures({
+    benchStart,
+    generateMs,
+    bigAll,
+    smallAll,
+    sameFs,
+    shaRuns: SHA_RUNS,
+    shaMBps,
+    diskRuns: DISK_RUNS,
+    diskRates,
+    diskMBps,
+    rawCpu,
+    bigSequential: BIG_SEQUENTIAL,
+    bigConcurrent: BIG_CONCURRENT,
+    bigSeq,
+    bigConc,
+    smallRuns,
+    idleRssMB,
+    bigRssMB,
+    peakRss,
+    uploaded,
+    thumbCount,
+    nodeErrors,
   });
-  console.log(
-    JSON.stringify({
-      bench: 'upload',
-      machine,
-      shaMBps: round(shaMBps, 0),
-      diskWriteMBps: round(diskMBps, 0),
-      diskWriteRunsMBps: diskRates.map((r) => round(r, 0)),
-      rawOthersBusy: rawCpu === null ? null : round(rawCpu.others, 3),
-      nodeBin: MOSAIC_BIN,
-      big: {
-        image: `jpeg noise ${BIG_EDGE}x${BIG_EDGE} q100 4:4:4`,
-        meanMB: round(bigMeanMB, 2),
-        sequential: { ...runJson(bigSeq), MBps: round(bigSeqMBps, 1) },
-        concurrency2: { ...runJson(bigConc), MBps: round(bigConcMBps, 1) },
-        ratioSequential: round(bigSeqMBps / diskMBps, 3),
-        ratioConcurrency2: round(bigConcMBps / diskMBps, 3),
-      },
-      small: {
-        image: `jpeg photo-like ${SMALL_WIDTH}x${SMALL_HEIGHT} q85`,
-        meanKB: smallMeanKB,
-        runs: smallRuns.map(({ concurrency, run }) => ({
-          concurrency,
-          ...runJson(run),
-          picturesPerSec: round(run.uploads / (run.wallMs / 1000), 1),
-        })),
-      },
-      nodeRssMB: {
-        idle: mbJson(idleRssMB),
-        afterBig: mbJson(bigRssMB),
-        peak: mbJson(peakRss),
-      },
-      uploads: uploaded,
-      thumbnails: thumbCount,
-      nodeErrors: nodeErrors.length,
-      benchSeconds: round((performance.now() - benchStart) / 1000, 1),
-    }),
-  );
 }
 
 main()

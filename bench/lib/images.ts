@@ -3,7 +3,9 @@
  * (Mosaic stores by content: two equal files would be one picture).
  */
 import { randomFillSync } from 'node:crypto';
+import { join } from 'node:path';
 import sharp from 'sharp';
+import { runPool } from './stats.js';
 
 /** Edge of the square noise JPEG: 2620² px at quality 100, 4:4:4 is about 20 MB. */
 export const BIG_EDGE = 2620;
@@ -45,4 +47,25 @@ export async function writeSmallPhotoJpeg(file: string): Promise<number> {
     .jpeg({ quality: 85 })
     .toFile(file);
   return info.size;
+}
+
+/** `count` images made by `write` in `dir` as `<prefix>-0000.jpg`…, `parallel` at a time. */
+export async function generate(
+  dir: string,
+  prefix: string,
+  count: number,
+  write: (file: string) => Promise<number>,
+  parallel: number,
+): Promise<{ path: string; size: number }[]> {
+  const files: { path: string; size: number }[] = new Array<{ path: string; size: number }>(count);
+  await runPool(
+    Array.from({ length: count }, (_, i) => i),
+    parallel,
+    async (i) => {
+      const path = join(dir, `${prefix}-${String(i).padStart(4, '0')}.jpg`);
+      files[i] = { path, size: await write(path) };
+      return 0;
+    },
+  );
+  return files;
 }
