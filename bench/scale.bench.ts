@@ -13,23 +13,17 @@
  * the session opened at the first process is used at all of them (sessions are rows of the
  * shared database).
  */
-import {
-  CreateBucketCommand,
-  GetObjectCommand,
-  PutObjectCommand,
-  S3Client,
-} from '@aws-sdk/client-s3';
-import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openAsBlob } from 'node:fs';
-import { randomBytes } from 'node:crypto';
-import { startPostgres, type PostgresServer } from '../test/helpers/postgres.js';
-import { startSwift, type SwiftServer } from '../test/helpers/swift.js';
-import { machineCpuSeconds, treeCpuSeconds } from './lib/cpu.js';
+import { startPostgres } from '../test/helpers/postgres.js';
+import { startSwift } from '../test/helpers/swift.js';
 import { writeSmallPhotoJpeg } from './lib/images.js';
-import { freePort, startBenchNode, type BenchNode } from './lib/nodes.js';
-import { report, type Cpu, type Phase, type Point } from './lib/scale-report.js';
+import { startBenchNode, type BenchNode } from './lib/nodes.js';
+import { rawS3 } from './lib/scale-raw-s3.js';
+import { report, type Point } from './lib/scale-report.js';
+import { at, idleCores, phase, scaledSite, type Site } from './lib/scale-site.js';
 import { round, runPool } from './lib/stats.js';
 
 const IMAGES = 480;
@@ -49,105 +43,8 @@ const SCALED_PROCESSES = [1, 2, 3] as const;
 const RAW_SECONDS = 4;
 const IDLE_SECONDS = 3;
 
-interface Site {
-  readonly nodes: BenchNode[];
-  readonly cookie: string;
-  readonly postgresPid: number | null;
-  readonly swiftPid: number | null;
-}
-
 function log(line: string): void {
   process.stderr.write(`[bench:scale] ${line}\n`);
-}
-
-async function cpuNow(site: Site): Promise<number[]> {
-  const roots = [
-    ...site.nodes.map((n) => n.proc.pid ?? -1),
-    site.postgresPid ?? -1,
-    site.swiftPid ?? -1,
-  ];
-  const trees = await treeCpuSeconds(roots);
-  const { user, system } = process.cpuUsage();
-  const machine = await machineCpuSeconds();
-  return [...trees, (user + system) / 1e6, machine.busy, machine.total];
-}
-
-function cpuBetween(site: Site, a: number[], b: number[]): Cpu {
-  const d = b.map((x, i) => x - (a[i] ?? 0));
-  const n = site.nodes.length;
-  const at = (i: number): number => d[i] ?? 0;
-  const nodes = d.slice(0, n).reduce((x, y) => x + y, 0);
-  const [postgres, swift, client, busy, total] = [n, n + 1, n + 2, n + 3, n + 4].map(at) as [
-    number,
-    number,
-    number,
-    number,
-    number,
-  ];
-  const ours = nodes + postgres + swift + client;
-  return {
-    nodes,
-    postgres,
-    swift,
-    client,
-    others: total > 0 ? Math.max(0, busy - ours) / total : 0,
-  };
-}
-
-/**
- * Runs `clients` loops for `seconds` (or until `op` says there is no more work), client i at
- * process i mod n; `op` returns null when it has nothing left, else an error text or ''.
- */
-async function phase(
-  site: Site,
-  clients: number,
-  seconds: number,
-  op: (client: number) => Promise<string | null>,
-): Promise<Phase> {
-  let ok = 0;
-  let errors = 0;
-  let firstError: string | null = null;
-  const latencies: number[] = [];
-  const until = performance.now() + seconds * 1000;
-  const before = await cpuNow(site);
-  const t0 = performance.now();
-  await runPool(
-    Array.from({ length: clients }, (_, i) => i),
-    clients,
-    async (i) => {
-      while (performance.now() < until) {
-        const start = performance.now();
-        const result = await op(i).catch((error: unknown) => String(error));
-        if (result === null) break;
-        latencies.push(performance.now() - start);
-        if (result === '') ok++;
-        else {
-          errors++;
-          firstError ??= result;
-        }
-      }
-      return 0;
-    },
-  );
-  const wallSec = (performance.now() - t0) / 1000;
-  return {
-    ok,
-    errors,
-    firstError,
-    wallSec,
-    latencies,
-    cpu: cpuBetween(site, before, await cpuNow(site)),
-  };
-}
-
-const at = (site: Site, client: number): BenchNode =>
-  site.nodes[client % site.nodes.length] as BenchNode;
-
-async function idleCores(site: Site): Promise<number> {
-  const before = await cpuNow(site);
-  await new Promise((resolve) => setTimeout(resolve, IDLE_SECONDS * 1000));
-  const cpu = cpuBetween(site, before, await cpuNow(site));
-  return (cpu.nodes + cpu.postgres + cpu.swift) / IDLE_SECONDS;
 }
 
 async function measure(
@@ -178,7 +75,7 @@ async function measure(
     await upload(next);
     return 0;
   });
-  const idle = await idleCores(site);
+  const idle = await idleCores(site, IDLE_SECONDS);
   const uploads = await phase(site, UPLOAD_CLIENTS, UPLOAD_SECONDS, upload);
   // Every picture read once through every process (not time-bound): the first read of each at
   // each process, then the timed reads find every process's cache warm.
@@ -234,93 +131,6 @@ async function countPictures(url: string, cookie: string): Promise<number> {
     cursor = page.nextCursor;
   } while (cursor !== null);
   return count;
-}
-
-async function scaledSite(
-  root: string,
-  pg: PostgresServer,
-  swift: SwiftServer,
-  processes: number,
-): Promise<Site> {
-  const database = await pg.createDatabase();
-  const env = {
-    MOSAIC_DATABASE: database,
-    MOSAIC_BLOBS: `s3://bench-scale-${processes}?endpoint=${swift.endpoint}&region=${swift.region}`,
-    AWS_ACCESS_KEY_ID: swift.accessKeyId,
-    AWS_SECRET_ACCESS_KEY: swift.secretAccessKey,
-  };
-  const key = randomBytes(24).toString('base64url');
-  const start = async (i: number): Promise<BenchNode> => {
-    const data = join(root, `scaled-${processes}-${i}`);
-    await mkdir(data, { recursive: true });
-    const port = await freePort();
-    const args = [
-      '--data',
-      data,
-      '--port',
-      String(port),
-      '--host',
-      '127.0.0.1',
-      '--name',
-      'scaled',
-    ];
-    const node = await startBenchNode([...args, '--cluster-key', key], env);
-    cleanups.push(() => node.kill());
-    return node;
-  };
-  // The first creates the schema and the bucket; the others then start together.
-  const first = await start(0);
-  const rest = await Promise.all(Array.from({ length: processes - 1 }, (_, i) => start(i + 1)));
-  const nodes = [first, ...rest];
-  return { nodes, cookie: first.cookie, postgresPid: pg.pid, swiftPid: swift.pid ?? null };
-}
-
-/**
- * The store's own rate and cost, no Mosaic in between: 200 KB PUTs and GETs with the AWS SDK
- * (the client settings of S3BlobStore) at the same concurrency as the site's clients.
- */
-async function rawS3(swift: SwiftServer, images: readonly string[]): Promise<Point> {
-  const client = new S3Client({
-    region: swift.region,
-    endpoint: swift.endpoint,
-    forcePathStyle: true,
-    requestChecksumCalculation: 'WHEN_REQUIRED',
-    responseChecksumValidation: 'WHEN_REQUIRED',
-    credentials: { accessKeyId: swift.accessKeyId, secretAccessKey: swift.secretAccessKey },
-  });
-  const Bucket = 'bench-scale-raw';
-  await client.send(new CreateBucketCommand({ Bucket }));
-  const site: Site = { nodes: [], cookie: '', postgresPid: null, swiftPid: swift.pid ?? null };
-  const keys: string[] = [];
-  let next = 0;
-  const upload = await phase(site, UPLOAD_CLIENTS, RAW_SECONDS, async () => {
-    const file = images[next];
-    const Key = `raw-${next++}`;
-    if (file === undefined) return null;
-    const Body = await readFile(file);
-    await client.send(new PutObjectCommand({ Bucket, Key, Body, ContentLength: Body.length }));
-    keys.push(Key);
-    return '';
-  });
-  let read = 0;
-  const file = await phase(site, READ_CLIENTS, RAW_SECONDS, async () => {
-    const res = await client.send(
-      new GetObjectCommand({ Bucket, Key: keys[read++ % keys.length] }),
-    );
-    const bytes = await res.Body?.transformToByteArray();
-    return bytes !== undefined && bytes.length > 0 ? '' : 'GET: empty body';
-  });
-  client.destroy();
-  const label = 'S3 alone (SDK -> Swift)';
-  return {
-    label,
-    kind: 'raw',
-    processes: 0,
-    phases: { upload, file },
-    listed: 0,
-    created: 0,
-    idleCores: 0,
-  };
 }
 
 const cleanups: (() => Promise<void>)[] = [];
@@ -387,12 +197,18 @@ async function main(): Promise<void> {
   for (const n of SCALED_PROCESSES) {
     await run(
       `scaled, ${n} process${n > 1 ? 'es' : ''}`,
-      await scaledSite(root, pg, swift, n),
+      await scaledSite(root, pg, swift, n, cleanups),
       'scaled',
     );
   }
   log('S3 store alone (AWS SDK straight to Swift)');
-  points.push(await rawS3(swift, images));
+  points.push(
+    await rawS3(swift, images, {
+      uploadClients: UPLOAD_CLIENTS,
+      readClients: READ_CLIENTS,
+      seconds: RAW_SECONDS,
+    }),
+  );
   await cleanup();
   const settings = {
     clients: { upload: UPLOAD_CLIENTS, read: READ_CLIENTS },
