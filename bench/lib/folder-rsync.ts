@@ -48,15 +48,15 @@ export async function measureRsync(sets: FolderSets): Promise<Floor> {
   try {
     console.log(
       sets.live
-        ? `rsync: writing ${sets.smallFiles} files, then rsync -a + sync ...`
-        : `rsync: ${sets.smallFiles} files written and flushed, then (timed) rsync -a + sync ...`,
+        ? `rsync: writing ${sets.small.label}, then rsync -a + sync ...`
+        : `rsync: ${sets.small.label} written and flushed, then (timed) rsync -a + sync ...`,
     );
     if (!sets.live) {
-      await writeSmallSet(roots[0], sets.smallFiles, sets.smallSize);
+      await writeSmallSet(roots[0], sets.small);
       await run('sync');
     }
     const t0 = performance.now();
-    if (sets.live) await writeSmallSet(roots[0], sets.smallFiles, sets.smallSize);
+    if (sets.live) await writeSmallSet(roots[0], sets.small);
     const smallCopyS = await copy();
     const smallS = (performance.now() - t0) / 1000;
     await verify(roots);

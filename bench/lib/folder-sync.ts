@@ -29,10 +29,54 @@ async function sha(file: string): Promise<string> {
   return h.digest('hex');
 }
 
+/** The many-small-files set: file i, of `size(i)` bytes, in directory `d{i % dirs}`. */
+export interface SmallSet {
+  /** e.g. "10000 x 4 KiB". */
+  readonly label: string;
+  readonly files: number;
+  readonly dirs: number;
+  /** The set's bytes in all. */
+  readonly bytes: number;
+  size(i: number): number;
+}
+
+/** `files` files of `size` bytes each, 100 a directory (`files` a multiple of 100). */
+export function uniformSet(files: number, size: number): SmallSet {
+  return {
+    label: `${files} x ${size / 1024} KiB`,
+    files,
+    dirs: files / 100,
+    bytes: files * size,
+    size: () => size,
+  };
+}
+
+/**
+ * Issue 16's own table: 8 000 files of 1-64 KiB in 240 directories (about 271 MB). The sizes are
+ * drawn uniformly from a fixed seed, so every contender (and every run) gets the same set.
+ */
+export function mixedSet(files = 8000, dirs = 240): SmallSet {
+  let state = 0x9e3779b9;
+  const sizes = Array.from({ length: files }, () => {
+    // xorshift32: a few lines, deterministic, good enough to spread sizes.
+    state ^= state << 13;
+    state ^= state >>> 17;
+    state ^= state << 5;
+    return 1024 + ((state >>> 0) % (63 * 1024 + 1));
+  });
+  const bytes = sizes.reduce((a, b) => a + b, 0);
+  return {
+    label: `${files} x 1-64 KiB in ${dirs} dirs (${Math.round(bytes / 1e6)} MB)`,
+    files,
+    dirs,
+    bytes,
+    size: (i) => sizes[i] ?? 0,
+  };
+}
+
 /** The data sets, as the contenders get them. */
 export interface FolderSets {
-  readonly smallFiles: number;
-  readonly smallSize: number;
+  readonly small: SmallSet;
   readonly bigSize: number;
   /** BENCH_LIVE=1: the small set is written while the clock runs. */
   readonly live: boolean;
@@ -109,14 +153,17 @@ export async function verify(roots: readonly [string, string]): Promise<void> {
   }
 }
 
-/** `files` files of `size` random bytes, 100 a directory, under `<root>/small/`. */
-export async function writeSmallSet(root: string, files: number, size: number): Promise<void> {
-  for (let d = 0; d < files / 100; d++) {
+/** The set's files, of random bytes, under `<root>/small/`, a directory at a time. */
+export async function writeSmallSet(root: string, set: SmallSet): Promise<void> {
+  for (let d = 0; d < set.dirs; d++) {
     const sub = join(root, 'small', `d${d}`);
     await mkdir(sub, { recursive: true });
-    await Promise.all(
-      Array.from({ length: 100 }, (_, i) => writeFile(join(sub, `f${i}.bin`), randomBytes(size))),
-    );
+    const writes: Promise<void>[] = [];
+    for (let i = d; i < set.files; i += set.dirs)
+      writes.push(
+        writeFile(join(sub, `f${Math.floor(i / set.dirs)}.bin`), randomBytes(set.size(i))),
+      );
+    await Promise.all(writes);
   }
 }
 
