@@ -34,7 +34,11 @@ function op(origin: string, seq: number, variant = 0): Op {
     origin,
     seq,
     hlc: encodeHlc({ wall: T0 - 1_000 + seq * 10 + variant, counter: 0, node: origin }),
-    body: { kind: 'picture.update', id: seq.toString(16).padStart(64, '0'), title: `v${variant}` },
+    body: {
+      kind: 'picture.update',
+      id: `${origin}${seq.toString(16).padStart(48, '0')}`,
+      title: `v${variant}`,
+    },
   };
 }
 
@@ -168,5 +172,41 @@ describeEachDialect('ChangeLog.receive in batches', (ctx) => {
     );
     expect(own.map((o) => o.seq)).toEqual(Array.from({ length: 300 }, (_, i) => i + 1));
     expect(await n.oplog.versionVector()).toEqual({ bbbbbbbbbbbbbbbb: 1, [SELF]: 300 });
+  });
+
+  it('takes overlapping batches through three processes of a site at once, each op once', async () => {
+    const writers = (await ctx.openWriters(3)).map(node);
+    const [b, c] = ['bbbbbbbbbbbbbbbb', 'cccccccccccccccc'];
+    const all = [b, c].flatMap((origin) =>
+      Array.from({ length: 200 }, (_, i) => op(origin, i + 1)),
+    );
+    const chunks = (ops: Op[], size: number): Op[][] =>
+      Array.from({ length: Math.ceil(ops.length / size) }, (_, i) =>
+        ops.slice(i * size, (i + 1) * size),
+      );
+    const plans = [
+      chunks(all, 50),
+      chunks([...all].reverse(), 40),
+      chunks(
+        all.filter((_, i) => i % 2 === 0),
+        30,
+      ).concat(
+        chunks(
+          all.filter((_, i) => i % 2 === 1),
+          70,
+        ),
+      ),
+    ];
+    const results = await Promise.all(
+      writers.map(async (w, k) => {
+        const taken: ReceiveResult[] = [];
+        for (const batch of plans[k] ?? []) taken.push(await w.changes.receive(batch));
+        return taken;
+      }),
+    );
+    const { applied, rejected } = summary(results.flat());
+    expect(rejected).toEqual([]);
+    expect([...applied].sort()).toEqual(all.map((o) => `${o.origin}#${o.seq} ${o.hlc}`).sort());
+    expect(await writers[0]?.oplog.versionVector()).toEqual({ [b]: 200, [c]: 200 });
   });
 });
