@@ -9,6 +9,9 @@
  *
  * Allocation is counted with v8's GCProfiler: the heap's growth plus what each GC freed.
  *
+ * BENCH_PG=1 runs "log only" on a PostgreSQL started for the bench (test/helpers/postgres.ts);
+ * the CPU figure is then this process's only (the server's is not counted).
+ *
  *   npm run bench:receive     (BENCH_OPS=10000 BENCH_BATCH=1000 by default; a few seconds)
  */
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -21,11 +24,15 @@ import type { Op } from '../src/oplog/op.js';
 import { OpLogRepository } from '../src/oplog/oplog.repository.js';
 import { openReplicaState } from '../src/oplog/replica-state.js';
 import { OpClockRepository } from '../src/storage/metadata/op-clock.repository.js';
+import type { MetadataStore } from '../src/storage/metadata/dialect.js';
 import { openSqliteStore } from '../src/storage/metadata/sqlite.js';
+import { openMetadataStore } from '../src/storage/metadata/store.js';
+import { startPostgres, type PostgresServer } from '../test/helpers/postgres.js';
 import { formatTable, round } from './lib/stats.js';
 
 const OPS = Number(process.env['BENCH_OPS'] ?? 10_000);
 const BATCH = Number(process.env['BENCH_BATCH'] ?? 1_000);
+const PG = process.env['BENCH_PG'] === '1';
 const SELF = 'aaaaaaaaaaaaaaaa';
 const PEER = 'bbbbbbbbbbbbbbbb';
 
@@ -56,9 +63,12 @@ interface Figures {
   msTotal: number;
 }
 
-async function run(withIndex: boolean): Promise<Figures> {
+async function run(withIndex: boolean, pg: PostgresServer | null): Promise<Figures> {
   const dir = await mkdtemp(join(tmpdir(), 'mosaic-receive-'));
-  const store = openSqliteStore(join(dir, 'mosaic.db'));
+  const store: MetadataStore =
+    pg === null
+      ? openSqliteStore(join(dir, 'mosaic.db'))
+      : await openMetadataStore(await pg.createDatabase());
   try {
     const state = openReplicaState(store, SELF);
     const changes = withIndex
@@ -120,25 +130,27 @@ async function run(withIndex: boolean): Promise<Figures> {
 
 async function main(): Promise<void> {
   const rows: string[][] = [];
-  for (const withIndex of [false, true]) {
+  const pg = PG ? await startPostgres() : null;
+  for (const withIndex of PG ? [false] : [false, true]) {
     const runs: Figures[] = [];
     for (let k = 0; k < 3; k++) {
-      runs.push(await run(withIndex));
+      runs.push(await run(withIndex, pg));
     }
     const best = runs.reduce((a, b) => (b.cpuUsPerOp < a.cpuUsPerOp ? b : a));
     rows.push([
-      withIndex ? 'log + folder index' : 'log only',
+      withIndex ? 'log + folder index' : PG ? 'log only (PostgreSQL)' : 'log only',
       String(round(best.cpuUsPerOp, 1)),
       String(round(best.kbPerOp, 1)),
       String(round(best.msTotal, 0)),
     ]);
   }
   console.log(
-    `receive: ${OPS} file.put ops in batches of ${BATCH}, SQLite file; best of 3; load ${loadavg()
+    `receive: ${OPS} file.put ops in batches of ${BATCH}, ${PG ? 'PostgreSQL' : 'SQLite file'}; best of 3; load ${loadavg()
       .map((l) => l.toFixed(2))
       .join(' ')}`,
   );
   console.log(formatTable(['path', 'CPU µs/op', 'KB allocated/op', 'wall ms'], rows));
+  await pg?.stop();
 }
 
 await main();
