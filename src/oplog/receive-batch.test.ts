@@ -174,6 +174,9 @@ describeEachDialect('ChangeLog.receive in batches', (ctx) => {
     expect(await n.oplog.versionVector()).toEqual({ bbbbbbbbbbbbbbbb: 1, [SELF]: 300 });
   });
 
+  // One op at a time (before issue 16), PostgreSQL failed this with `deadlock detected`: a
+  // process held an inserted op and waited for the origin's row, which another held while it
+  // waited to insert that op. The batch inserts in one global order before locking origins.
   it('takes overlapping batches through three processes of a site at once, each op once', async () => {
     const writers = (await ctx.openWriters(3)).map(node);
     const [b, c] = ['bbbbbbbbbbbbbbbb', 'cccccccccccccccc'];
