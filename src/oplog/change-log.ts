@@ -242,10 +242,11 @@ export class ChangeLog {
     if (sender !== undefined && op.origin !== sender) {
       return { code: 'not_sender', message: `pushed by ${sender}, not by its origin` };
     }
-    if (decodeHlc(op.hlc).node !== op.origin) {
+    const stamp = decodeHlc(op.hlc);
+    if (stamp.node !== op.origin) {
       return { code: 'foreign_hlc', message: "its timestamp is not from its origin's clock" };
     }
-    const ahead = decodeHlc(op.hlc).wall - this.now();
+    const ahead = stamp.wall - this.now();
     if (ahead > MAX_DRIFT_MS) {
       return {
         code: 'clock_ahead',
