@@ -10,12 +10,22 @@ import { freePort, rssMb, startBenchNode, type BenchNode } from './nodes.js';
 
 /** BENCH_CPU_PROF=DIR: both nodes run with `--cpu-prof` into DIR (node 1, node 2). */
 const PROFILE_DIR = process.env['BENCH_CPU_PROF'];
+/** BENCH_HEAP_PROF=DIR: both nodes run with `--heap-prof` (sampled allocations) into DIR. */
+const HEAP_PROFILE_DIR = process.env['BENCH_HEAP_PROF'];
 
 function profileEnv(i: number): Record<string, string> {
-  if (!PROFILE_DIR) return {};
-  return {
-    NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${PROFILE_DIR} --cpu-prof-name=node${i + 1}.cpuprofile`,
-  };
+  const options: string[] = [];
+  if (PROFILE_DIR) {
+    options.push(
+      `--cpu-prof --cpu-prof-dir=${PROFILE_DIR} --cpu-prof-name=node${i + 1}.cpuprofile`,
+    );
+  }
+  if (HEAP_PROFILE_DIR) {
+    options.push(
+      `--heap-prof --heap-prof-dir=${HEAP_PROFILE_DIR} --heap-prof-name=node${i + 1}.heapprofile`,
+    );
+  }
+  return options.length === 0 ? {} : { NODE_OPTIONS: options.join(' ') };
 }
 
 export async function startMosaic(

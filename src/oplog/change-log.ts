@@ -117,14 +117,18 @@ export class ChangeLog {
       // The op clock numbers this site's own operations (never MAX(seq) over the log, which an
       // operation claiming this origin could move: those are refused as own_origin anyway).
       const stamps = await this.clock.allocate(trx, this.nodeId, next.length);
-      const followUps: OpBody[] = [];
-      for (const [i, body] of next.entries()) {
+      const ops = next.map((body, i): Op => {
         const stamp = stamps[i];
         if (!stamp) throw new Error('op clock gave too few stamps');
-        const op: Op = { origin: this.nodeId, seq: stamp.seq, hlc: stamp.hlc, body };
-        if (!(await this.log.append(trx, op, { next: true }))) {
-          throw new Error(`Sequence ${op.seq} of this node is already taken in the log`);
-        }
+        return { origin: this.nodeId, seq: stamp.seq, hlc: stamp.hlc, body };
+      });
+      const outcomes = await this.log.appendMany(trx, ops, { next: true });
+      const taken = outcomes.findIndex((o) => o !== 'logged');
+      if (taken >= 0) {
+        throw new Error(`Sequence ${ops[taken]?.seq} of this node is already taken in the log`);
+      }
+      const followUps: OpBody[] = [];
+      for (const op of ops) {
         followUps.push(...(await applyOp(trx, this.targets, op)));
         all.push(op);
       }
@@ -186,25 +190,29 @@ export class ChangeLog {
     const applied: Op[] = [];
     const rejected: Rejection[] = [];
     const followUps: OpBody[] = [];
+    // Checked in memory first, then logged in one pass (issue 16): the log's verdict on each
+    // op is the one appending them one by one would give.
+    const refusals = ops.map((op) => this.refusal(op, sender));
+    const candidates = ops.filter((_, i) => refusals[i] === null);
+    const outcomes = await this.log.appendMany(trx, candidates);
     let newest: string | null = null;
-    for (const op of ops) {
-      const refusal = this.refusal(op, sender);
-      if (refusal !== null) {
+    let c = 0;
+    for (const [i, op] of ops.entries()) {
+      const refusal = refusals[i];
+      if (refusal !== null && refusal !== undefined) {
         rejected.push({ origin: op.origin, seq: op.seq, ...refusal });
         continue;
       }
-      if (!(await this.log.append(trx, op))) {
-        const held = await this.log.hlcOf(trx, op.origin, op.seq);
-        if (held !== null && held !== op.hlc) {
-          rejected.push({
-            origin: op.origin,
-            seq: op.seq,
-            code: 'conflict',
-            message: `another operation ${op.origin}#${op.seq} is already logged`,
-          });
-        }
-        continue;
+      const outcome = outcomes[c++];
+      if (outcome === 'conflict') {
+        rejected.push({
+          origin: op.origin,
+          seq: op.seq,
+          code: 'conflict',
+          message: `another operation ${op.origin}#${op.seq} is already logged`,
+        });
       }
+      if (outcome !== 'logged') continue;
       newest = maxHlc(newest, op.hlc);
       followUps.push(...(await applyOp(trx, this.targets, op)));
       applied.push(op);
@@ -234,10 +242,11 @@ export class ChangeLog {
     if (sender !== undefined && op.origin !== sender) {
       return { code: 'not_sender', message: `pushed by ${sender}, not by its origin` };
     }
-    if (decodeHlc(op.hlc).node !== op.origin) {
+    const stamp = decodeHlc(op.hlc);
+    if (stamp.node !== op.origin) {
       return { code: 'foreign_hlc', message: "its timestamp is not from its origin's clock" };
     }
-    const ahead = decodeHlc(op.hlc).wall - this.now();
+    const ahead = stamp.wall - this.now();
     if (ahead > MAX_DRIFT_MS) {
       return {
         code: 'clock_ahead',

@@ -1,6 +1,9 @@
 import { sql } from 'kysely';
 import type { Executor, MetadataStore } from '../storage/metadata/dialect.js';
 import type { Op, OpBody } from './op.js';
+import { OpAppendRepository, type AppendOptions, type Appended } from './op-append.repository.js';
+
+export type { AppendOptions, Appended } from './op-append.repository.js';
 
 interface OpRow {
   origin: string;
@@ -20,89 +23,29 @@ export interface OpPosition {
  * that take `trx` run inside the caller's transaction (ChangeLog's).
  */
 export class OpLogRepository {
-  constructor(private readonly store: MetadataStore) {}
+  private readonly appender: OpAppendRepository;
+
+  constructor(private readonly store: MetadataStore) {
+    this.appender = new OpAppendRepository(store);
+  }
 
   /**
-   * Appends an operation; false when it was already there (duplicates are expected). Keeps the
-   * origin's contiguous prefix up to date, which is what pulls ask from.
+   * Appends an operation; false when it was already there (duplicates are expected). See
+   * `appendMany`, which this is for one operation.
    */
-  async append(
-    trx: Executor,
-    op: Op,
-    options: {
-      /**
-       * The op is the next of its origin (seq = contiguous + 1, none logged above it): true for
-       * this site's own operations, stamped under the op clock's lock. The prefix then moves
-       * in one statement; when the row says otherwise, the general path below still runs.
-       */
-      readonly next?: boolean;
-    } = {},
-  ): Promise<boolean> {
-    const inserted = await trx
-      .insertInto('ops')
-      .values({
-        origin: op.origin,
-        seq: op.seq,
-        hlc: op.hlc,
-        kind: op.body.kind,
-        body: JSON.stringify(op.body),
-      })
-      .onConflict((oc) => oc.columns(['origin', 'seq']).doNothing())
-      .executeTakeFirst();
-    if (Number(inserted.numInsertedOrUpdatedRows ?? 0) !== 1) return false;
-    if (options.next === true) {
-      const moved = await trx
-        .updateTable('origins')
-        .set({ contiguous: op.seq })
-        .where('origin', '=', op.origin)
-        .where('contiguous', '=', op.seq - 1)
-        .executeTakeFirst();
-      if (Number(moved.numUpdatedRows) === 1) return true;
-    }
-    // Every origin gets a row (even past a gap) so that pulls list it. The row is locked
-    // (PostgreSQL) before it is read, so two processes taking ops of one origin in turn.
-    await trx
-      .insertInto('origins')
-      .values({ origin: op.origin, contiguous: 0 })
-      .onConflict((oc) => oc.column('origin').doNothing())
-      .execute();
-    const held = await trx
-      .selectFrom('origins')
-      .select('contiguous')
-      .where('origin', '=', op.origin)
-      .$if(this.store.dialect.supportsRowLocks, (qb) => qb.forUpdate())
-      .executeTakeFirstOrThrow();
-    if (op.seq !== held.contiguous + 1) return true;
-    let contiguous = op.seq;
-    for (;;) {
-      const next = await trx
-        .selectFrom('ops')
-        .select('seq')
-        .where('origin', '=', op.origin)
-        .where('seq', '>', contiguous)
-        .orderBy('seq')
-        .limit(64)
-        .execute();
-      let k = 0;
-      while (k < next.length && next[k]?.seq === contiguous + 1) {
-        contiguous++;
-        k++;
-      }
-      if (k < 64) break;
-    }
-    await trx.updateTable('origins').set({ contiguous }).where('origin', '=', op.origin).execute();
-    return true;
+  async append(trx: Executor, op: Op, options: AppendOptions = {}): Promise<boolean> {
+    const [outcome] = await this.appendMany(trx, [op], options);
+    return outcome === 'logged';
+  }
+
+  /** See OpAppendRepository.appendMany (op-append.repository.ts). */
+  appendMany(trx: Executor, ops: readonly Op[], options: AppendOptions = {}): Promise<Appended[]> {
+    return this.appender.appendMany(trx, ops, options);
   }
 
   /** The timestamp of the logged operation (origin, seq), or null when there is none. */
-  async hlcOf(trx: Executor, origin: string, seq: number): Promise<string | null> {
-    const row = await trx
-      .selectFrom('ops')
-      .select('hlc')
-      .where('origin', '=', origin)
-      .where('seq', '=', seq)
-      .executeTakeFirst();
-    return row?.hlc ?? null;
+  hlcOf(trx: Executor, origin: string, seq: number): Promise<string | null> {
+    return this.appender.hlcOf(trx, origin, seq);
   }
 
   /** The highest sequence of `origin` in the log, gaps and all. */
