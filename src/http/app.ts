@@ -2,7 +2,12 @@
  * The HTTP server of one node: the public JSON API, health, metrics and OpenAPI docs.
  * Handlers only parse, authorize and delegate to services.
  */
-import Fastify, { type FastifyBaseLogger, type FastifyInstance, type RouteOptions } from 'fastify';
+import Fastify, {
+  type FastifyBaseLogger,
+  type FastifyServerOptions,
+  type FastifyInstance,
+  type RouteOptions,
+} from 'fastify';
 import cookie from '@fastify/cookie';
 import multipart from '@fastify/multipart';
 import swagger from '@fastify/swagger';
@@ -92,6 +97,14 @@ export interface AppDeps {
   readonly events?: { api: EventRoutesDeps; peer: EventPeerRoutesDeps | null };
 }
 
+/** Fastify's compiler factories, typed for ajv's schemas: zod's compilers, whatever the route. */
+const ZOD_COMPILERS = {
+  buildValidator: () => validatorCompiler,
+  buildSerializer: () => serializerCompiler,
+} as unknown as NonNullable<
+  NonNullable<FastifyServerOptions['schemaController']>['compilersFactory']
+>;
+
 export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const app = Fastify({
     loggerInstance: deps.log,
@@ -99,6 +112,10 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     trustProxy: deps.trustProxy,
     frameworkErrors,
     clientErrorHandler,
+    // Every route is validated and serialized by zod (below): Fastify's default compilers (ajv,
+    // fast-json-stringify and ajv-formats) would be loaded at start for nothing, ~30 ms of CPU
+    // (docs/benchmarks.md, "Start-up, profiled").
+    schemaController: { compilersFactory: ZOD_COMPILERS },
   }).withTypeProvider<ZodTypeProvider>();
   // The route table with who may call each route, logged at start (debug) for operators and
   // for the attack tests, which sweep every route of it. The options objects are kept, not
