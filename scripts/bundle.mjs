@@ -40,8 +40,11 @@ const EXTERNAL = [
   'exifr',
   'heic-decode',
   'yazl',
-  // Serves its static files from its own directory.
+  // The API docs, built at their first request (src/http/api-docs.ts); swagger-ui serves its
+  // static files from its own directory.
+  '@fastify/swagger',
   '@fastify/swagger-ui',
+  'yaml',
 ];
 
 const ENTRIES = {

@@ -10,10 +10,7 @@ import Fastify, {
 } from 'fastify';
 import cookie from '@fastify/cookie';
 import multipart from '@fastify/multipart';
-import swagger from '@fastify/swagger';
-import swaggerUi from '@fastify/swagger-ui';
 import {
-  jsonSchemaTransform,
   serializerCompiler,
   validatorCompiler,
   type ZodTypeProvider,
@@ -53,6 +50,7 @@ import type { ShareService } from '../shares/share.service.js';
 import type { TrashService } from '../pictures/trash.service.js';
 import type { LiveFeed } from './live-feed.js';
 import { installWeb, isAppNavigation, sendApp } from './web.js';
+import { DOCS_PREFIX, installApiDocs } from './api-docs.js';
 
 export interface AppDeps {
   readonly log: FastifyBaseLogger;
@@ -151,24 +149,12 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       parts: 12,
     },
   });
-  await app.register(swagger, {
-    openapi: {
-      info: { title: 'Mosaic', version: deps.info.version, description: 'Mosaic node API' },
-      components: {
-        securitySchemes: {
-          session: { type: 'apiKey', in: 'cookie', name: 'mosaic_session' },
-          token: { type: 'http', scheme: 'bearer' },
-        },
-      },
-      security: [{ session: [] }, { token: [] }],
-    },
-    transform: jsonSchemaTransform,
-  });
   // The docs are readable without signing in (they describe the API, they expose no data).
   app.addHook('onRoute', (route) => {
-    if (route.url.startsWith('/api/docs')) route.config = { ...route.config, public: true };
+    if (route.url.startsWith(DOCS_PREFIX)) route.config = { ...route.config, public: true };
   });
-  await app.register(swaggerUi, { routePrefix: '/api/docs', uiConfig: { deepLinking: false } });
+  // Built at their first request, from the routes as the app has them then (api-docs.ts).
+  await installApiDocs(app, { version: deps.info.version, routes });
 
   installSecurityHeaders(app);
   installAuth(app, {
