@@ -134,9 +134,12 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   });
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
+  const webRoot = deps.webRoot;
   installErrorHandler(
     app,
-    deps.webRoot === null ? undefined : { matches: isAppNavigation, send: sendApp },
+    webRoot === null
+      ? undefined
+      : { matches: isAppNavigation, send: (reply) => sendApp(reply, webRoot) },
   );
 
   await app.register(cookie, { secret: deps.cookieSecret });
@@ -196,7 +199,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(clusterRoutes(deps.cluster));
   await app.register(folderRoutes(deps.folders));
   await app.register(streamRoutes(deps.live));
-  if (deps.webRoot !== null) await installWeb(app, deps.webRoot);
+  if (webRoot !== null) installWeb(app, webRoot);
   await app.register(deviceRoutes(deps.devices));
   if (deps.events) await app.register(eventRoutes(deps.events.api));
   // The /peer routes answer to the cluster key's signature (their peer guard), not to accounts.

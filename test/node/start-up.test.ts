@@ -144,7 +144,7 @@ describe.runIf(process.platform === 'linux')('a node process at start', () => {
     ['the bundle', {}],
     ['dist/src (MOSAIC_BUNDLE=off)', { MOSAIC_BUNDLE: 'off' }],
   ])(
-    'loads neither pg, the AWS SDK, sharp, exifr, yazl, tus nor the API docs when the configuration does not need them: %s',
+    'loads neither pg, the AWS SDK, sharp, exifr, yazl, tus, the API docs nor the file server when the configuration does not need them: %s',
     async (_, env: Record<string, string>) => {
       const { packages, files } = await loadsOf(env);
       // The recording works: what every node needs is there.
@@ -174,6 +174,11 @@ describe.runIf(process.platform === 'linux')('a node process at start', () => {
         '@fastify/swagger',
         '@fastify/swagger-ui',
         'yaml',
+        // What serves the web app's files, loaded at the first one (src/http/web.ts).
+        '@fastify/send',
+        '@fastify/static',
+        'mime',
+        'glob',
       ]) {
         expect(packages, lazy).not.toContain(lazy);
       }
