@@ -6,7 +6,7 @@
 // - Native modules and the heavy packages that are loaded only when a configuration or a first
 //   request needs them (pg, the AWS SDK, sharp, tus, exifr, yazl...) stay outside: Node loads
 //   them from node_modules on first use, as before. So does anything reached through
-//   createRequire (undici's deep requires, package.json).
+//   createRequire (package.json).
 // - Dynamic imports of Mosaic's own modules (the PostgreSQL store, S3, migrate) are chunks of
 //   their own, loaded when imported.
 // - The rest is split into chunks of at most ~CHUNK_BYTES each, one group of whole packages (or
@@ -40,8 +40,11 @@ const EXTERNAL = [
   'exifr',
   'heic-decode',
   'yazl',
-  // Serves its static files from its own directory.
+  // The API docs, built at their first request (src/http/api-docs.ts); swagger-ui serves its
+  // static files from its own directory.
+  '@fastify/swagger',
   '@fastify/swagger-ui',
+  'yaml',
 ];
 
 const ENTRIES = {

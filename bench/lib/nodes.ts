@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { nodeRuntimeEnv } from '../../src/cli/cluster.processes.js';
+import { NODE_FLAGS } from '../../src/cli/runtime-env.js';
 
 /** The node to run; MOSAIC_BENCH_BIN points at another build (e.g. a copy of an older tree). */
 export const MOSAIC_BIN =
@@ -89,9 +90,12 @@ export async function startBenchNode(
   /** Another build's bin/mosaic.js (default MOSAIC_BIN). */
   bin: string = MOSAIC_BIN,
 ): Promise<BenchNode> {
+  // The memory flags on the command line, as `mosaic cluster` gives them: bin/mosaic.js would
+  // otherwise re-execute the node to add them (~20 ms of start-up CPU).
+  const tuned = process.env['BENCH_NODE_TUNING'] !== 'off' && env['MOSAIC_MEMORY_TUNING'] !== 'off';
   const proc = spawn(
     process.execPath,
-    [...NODE_ARGS, bin, 'node', '--log-level', 'info', ...args],
+    [...(tuned ? NODE_FLAGS : []), ...NODE_ARGS, bin, 'node', '--log-level', 'info', ...args],
     {
       env: benchEnv(env),
       stdio: ['ignore', 'pipe', 'inherit'],

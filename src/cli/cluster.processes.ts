@@ -12,7 +12,7 @@ import {
   type LogLevel,
   type NodePlan,
 } from './cluster.plan.js';
-import { nodeRuntimeEnv } from './runtime-env.js';
+import { NODE_FLAGS, nodeRuntimeEnv } from './runtime-env.js';
 
 // The memory settings of every node process (see there); re-exported for the benches.
 export { nodeRuntimeEnv } from './runtime-env.js';
@@ -132,7 +132,9 @@ export function superviseNodes(
     const children: Child[] = plans.map((plan) => {
       const child: Child = {
         plan,
-        process: spawn(options.command, [options.script, ...plan.args], {
+        // With its memory flags already, so that bin/mosaic.js need not re-execute the node to
+        // add them (~20 ms of start-up CPU: docs/benchmarks.md, "Start-up, profiled").
+        process: spawn(options.command, [...NODE_FLAGS, options.script, ...plan.args], {
           env: nodeRuntimeEnv(options.env),
           stdio: ['ignore', 'pipe', 'pipe'],
         }),

@@ -1,3 +1,4 @@
+import nodeModule from 'node:module';
 import { Command, Option } from 'commander';
 import { LOG_LEVELS, resolveNodeConfig } from '../config/node-config.js';
 import { startNode } from '../node/node.js';
@@ -106,6 +107,10 @@ export function nodeCommand(): Command {
           process.env,
         );
         const node = await startNode(config);
+        // The code compiled to get here, on disk now (bin/mosaic.js enables the cache) rather
+        // than at exit, which a node killed hard never reaches. Nothing to write when it all
+        // came from the cache.
+        nodeModule.flushCompileCache();
         const stopCompacting = compactHeapWhenIdle();
         let stopping = false;
         const stop = (signal: NodeJS.Signals) => {

@@ -2,13 +2,15 @@
  * The HTTP server of one node: the public JSON API, health, metrics and OpenAPI docs.
  * Handlers only parse, authorize and delegate to services.
  */
-import Fastify, { type FastifyBaseLogger, type FastifyInstance, type RouteOptions } from 'fastify';
+import Fastify, {
+  type FastifyBaseLogger,
+  type FastifyServerOptions,
+  type FastifyInstance,
+  type RouteOptions,
+} from 'fastify';
 import cookie from '@fastify/cookie';
 import multipart from '@fastify/multipart';
-import swagger from '@fastify/swagger';
-import swaggerUi from '@fastify/swagger-ui';
 import {
-  jsonSchemaTransform,
   serializerCompiler,
   validatorCompiler,
   type ZodTypeProvider,
@@ -48,6 +50,7 @@ import type { ShareService } from '../shares/share.service.js';
 import type { TrashService } from '../pictures/trash.service.js';
 import type { LiveFeed } from './live-feed.js';
 import { installWeb, isAppNavigation, sendApp } from './web.js';
+import { DOCS_PREFIX, installApiDocs } from './api-docs.js';
 
 export interface AppDeps {
   readonly log: FastifyBaseLogger;
@@ -92,6 +95,14 @@ export interface AppDeps {
   readonly events?: { api: EventRoutesDeps; peer: EventPeerRoutesDeps | null };
 }
 
+/** Fastify's compiler factories, typed for ajv's schemas: zod's compilers, whatever the route. */
+const ZOD_COMPILERS = {
+  buildValidator: () => validatorCompiler,
+  buildSerializer: () => serializerCompiler,
+} as unknown as NonNullable<
+  NonNullable<FastifyServerOptions['schemaController']>['compilersFactory']
+>;
+
 export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const app = Fastify({
     loggerInstance: deps.log,
@@ -99,6 +110,10 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     trustProxy: deps.trustProxy,
     frameworkErrors,
     clientErrorHandler,
+    // Every route is validated and serialized by zod (below): Fastify's default compilers (ajv,
+    // fast-json-stringify and ajv-formats) would be loaded at start for nothing, ~30 ms of CPU
+    // (docs/benchmarks.md, "Start-up, profiled").
+    schemaController: { compilersFactory: ZOD_COMPILERS },
   }).withTypeProvider<ZodTypeProvider>();
   // The route table with who may call each route, logged at start (debug) for operators and
   // for the attack tests, which sweep every route of it. The options objects are kept, not
@@ -119,9 +134,12 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   });
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
+  const webRoot = deps.webRoot;
   installErrorHandler(
     app,
-    deps.webRoot === null ? undefined : { matches: isAppNavigation, send: sendApp },
+    webRoot === null
+      ? undefined
+      : { matches: isAppNavigation, send: (reply) => sendApp(reply, webRoot) },
   );
 
   await app.register(cookie, { secret: deps.cookieSecret });
@@ -134,24 +152,12 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       parts: 12,
     },
   });
-  await app.register(swagger, {
-    openapi: {
-      info: { title: 'Mosaic', version: deps.info.version, description: 'Mosaic node API' },
-      components: {
-        securitySchemes: {
-          session: { type: 'apiKey', in: 'cookie', name: 'mosaic_session' },
-          token: { type: 'http', scheme: 'bearer' },
-        },
-      },
-      security: [{ session: [] }, { token: [] }],
-    },
-    transform: jsonSchemaTransform,
-  });
   // The docs are readable without signing in (they describe the API, they expose no data).
   app.addHook('onRoute', (route) => {
-    if (route.url.startsWith('/api/docs')) route.config = { ...route.config, public: true };
+    if (route.url.startsWith(DOCS_PREFIX)) route.config = { ...route.config, public: true };
   });
-  await app.register(swaggerUi, { routePrefix: '/api/docs', uiConfig: { deepLinking: false } });
+  // Built at their first request, from the routes as the app has them then (api-docs.ts).
+  await installApiDocs(app, { version: deps.info.version, routes });
 
   installSecurityHeaders(app);
   installAuth(app, {
@@ -193,7 +199,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(clusterRoutes(deps.cluster));
   await app.register(folderRoutes(deps.folders));
   await app.register(streamRoutes(deps.live));
-  if (deps.webRoot !== null) await installWeb(app, deps.webRoot);
+  if (webRoot !== null) installWeb(app, webRoot);
   await app.register(deviceRoutes(deps.devices));
   if (deps.events) await app.register(eventRoutes(deps.events.api));
   // The /peer routes answer to the cluster key's signature (their peer guard), not to accounts.

@@ -16,7 +16,7 @@ const { STATUS_CODES } = createRequire(import.meta.url)('node:http') as typeof i
 export interface NotFoundFallback {
   /** Whether this unmatched request is for the fallback (e.g. a web app page) and not a 404. */
   readonly matches: (request: FastifyRequest) => boolean;
-  readonly send: (reply: FastifyReply) => FastifyReply;
+  readonly send: (reply: FastifyReply) => FastifyReply | Promise<FastifyReply>;
 }
 
 export function installErrorHandler(app: FastifyInstance, fallback?: NotFoundFallback): void {

@@ -6,16 +6,19 @@
  * two classes of it; these deep requires cost 2.6 MB (docs/benchmarks.md, "Memory").
  * Types come from the package itself.
  */
-import { createRequire } from 'node:module';
 import type * as Undici from 'undici';
+// CommonJS files of undici (no types of their own: undici-lib.d.ts), imported statically so that
+// the bundle holds them: loaded from node_modules they cost ~20-30 ms of start-up CPU in
+// Node's module resolution alone (docs/benchmarks.md, "Start-up, profiled").
+import agent from 'undici/lib/dispatcher/agent.js';
+import dispatcher from 'undici/lib/dispatcher/dispatcher.js';
+import api from 'undici/lib/api/index.js';
 
-const load = createRequire(import.meta.url);
-const DispatcherBase = load('undici/lib/dispatcher/dispatcher.js') as { prototype: object };
-const api = load('undici/lib/api/index.js') as object;
+const DispatcherBase = dispatcher as { prototype: object };
 // What undici's own index.js does: every dispatcher gets request(), stream(), pipeline()...
-Object.assign(DispatcherBase.prototype, api);
+Object.assign(DispatcherBase.prototype, api as object);
 
-export const Agent = load('undici/lib/dispatcher/agent.js') as typeof Undici.Agent;
+export const Agent = agent as typeof Undici.Agent;
 export type Agent = Undici.Agent;
 export type ResponseData = Undici.Dispatcher.ResponseData;
 

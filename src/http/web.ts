@@ -7,7 +7,6 @@
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import fastifyStatic from '@fastify/static';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 
 /**
@@ -19,25 +18,52 @@ export function defaultWebRoot(): string | null {
   return existsSync(join(root, 'index.html')) && existsSync(join(root, 'assets')) ? root : null;
 }
 
-export async function installWeb(app: FastifyInstance, root: string): Promise<void> {
-  // Only `reply.sendFile`: the routes are declared below, public on purpose (nothing private).
-  await app.register(fastifyStatic, {
-    root,
-    serve: false,
-    index: false,
-    cacheControl: false,
-    setHeaders(res, path) {
-      // Vite puts a content hash in every asset's name: it never changes under that name.
-      const hashed = path.startsWith(join(root, 'assets'));
-      res.setHeader('Cache-Control', hashed ? 'public, max-age=31536000, immutable' : 'no-cache');
-    },
-  });
-  // `send` refuses `..` and dot-files; a missing file reaches the not-found handler (JSON 404).
+export function installWeb(app: FastifyInstance, root: string): void {
+  // Public on purpose (nothing private). `send` refuses `..` and dot-files; a missing file
+  // reaches the not-found handler (JSON 404).
   app.get<{ Params: { '*': string } }>(
     '/assets/*',
     { config: { public: true }, schema: { hide: true } },
-    (request, reply) => reply.sendFile(`assets/${request.params['*']}`),
+    (request, reply) => sendFile(reply, root, `assets/${request.params['*']}`),
   );
+}
+
+/**
+ * @fastify/send (what @fastify/static's `reply.sendFile` runs), loaded at the first file served:
+ * loading it, its MIME table and @fastify/static's glob at start cost every node CPU for a page
+ * maybe never asked (docs/benchmarks.md, "Start-up, profiled").
+ */
+const loadSend = () => import('@fastify/send');
+let sendLib: ReturnType<typeof loadSend> | null = null;
+
+/** `path` (relative to `root`, not URI-encoded) as @fastify/static's `reply.sendFile` sends it. */
+async function sendFile(reply: FastifyReply, root: string, path: string): Promise<FastifyReply> {
+  const { default: send } = await (sendLib ??= loadSend());
+  const found = await send(reply.request.raw, encodeURI(path), {
+    root,
+    index: false,
+    cacheControl: false,
+  });
+  if (found.type === 'file') {
+    reply.code(reply.statusCode !== 200 ? reply.statusCode : found.statusCode);
+    reply.headers(found.headers);
+    // Vite puts a content hash in every asset's name: it never changes under that name.
+    reply.header(
+      'Cache-Control',
+      path.startsWith('assets/') ? 'public, max-age=31536000, immutable' : 'no-cache',
+    );
+    return reply.send(found.stream);
+  }
+  const error =
+    found.type === 'error'
+      ? (found.metadata.error as Error & { code?: string; status?: number })
+      : null;
+  // A directory, a missing file, or a dot-file `send` ignores: not found, like any other path.
+  if (error === null || error.code === 'ENOENT' || error.status === 404) {
+    reply.callNotFound();
+    return reply;
+  }
+  return reply.send(error);
 }
 
 /** Whether a request that matched no route is a browser navigation the app should answer. */
@@ -52,6 +78,7 @@ export function isAppNavigation(request: FastifyRequest): boolean {
   return true;
 }
 
-export function sendApp(reply: FastifyReply): FastifyReply {
-  return reply.header('Cache-Control', 'no-cache').sendFile('index.html');
+/** The app's page (index.html of `root`), never cached: it names the current assets. */
+export function sendApp(reply: FastifyReply, root: string): Promise<FastifyReply> {
+  return sendFile(reply, root, 'index.html');
 }

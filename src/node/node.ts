@@ -109,11 +109,14 @@ export async function startNode(
     log,
   });
 
-  await seedAdmin(
+  // A new site's admin account: its password hash (scrypt, ~70 ms of a pool thread) is made
+  // while the rest starts, and the node listens once the account is there.
+  const adminSeeded = seedAdmin(
     accounts,
     config,
     options.announce ?? ((line) => process.stdout.write(`${line}\n`)),
   );
+  adminSeeded.catch(() => undefined); // awaited below: not an unhandled rejection meanwhile
   // Rows whose has_blob disagrees with the store (a crash between a move and its record): a
   // one-process site checks before it serves; a shared site once, in the process that leads it
   // (a listing of the whole bucket at every process's start would be paid N times).
@@ -321,6 +324,7 @@ export async function startNode(
     },
   });
 
+  await adminSeeded;
   const address = await app.listen({ port: config.port, host: config.host });
   const url = address.replace('://[::1]', '://localhost');
   // A wildcard address is no use to peers: without --advertise-url they learn us by discovery.
