@@ -17,6 +17,7 @@ import type { ChangeLog } from '../oplog/change-log.js';
 import { Limiter } from '../core/limiter.js';
 import { isConflictName } from './core/index.js';
 import type { BlockList } from './blocks.js';
+import type { Scratch } from './content-frames.js';
 import type { ContentSource } from './content-source.js';
 import type { FolderConfig } from './folder-config.js';
 import type { FolderIndexRepository } from './folder-index.repository.js';
@@ -150,9 +151,12 @@ export class FolderSync {
     return (await this.local.find(this.id, this.root, hash))?.file ?? null;
   }
 
-  /** For a batch of small files: the bytes when a scan just hashed them, else a file (or null). */
-  async smallContentFor(hash: string): Promise<string | Buffer | null> {
-    return this.recent.get(hash) ?? this.contentFor(hash);
+  /**
+   * For a batch of small files: the bytes when a scan just hashed them (copied into what
+   * `scratch` gives, content-frames.ts), else a file (or null).
+   */
+  async smallContentFor(hash: string, scratch?: Scratch): Promise<string | Buffer | null> {
+    return this.recent.get(hash, scratch) ?? this.contentFor(hash);
   }
 
   /**

@@ -65,8 +65,8 @@ export function folderServing(
 ): Pick<PeerRoutesDeps, 'folderContent' | 'folderSmallContent' | 'folderBlocks'> {
   return {
     folderContent: (folder, hash) => folders.get(folder)?.contentFor(hash) ?? Promise.resolve(null),
-    folderSmallContent: (folder, hash) =>
-      folders.get(folder)?.smallContentFor(hash) ?? Promise.resolve(null),
+    folderSmallContent: (folder, hash, scratch) =>
+      folders.get(folder)?.smallContentFor(hash, scratch) ?? Promise.resolve(null),
     folderBlocks: (folder, hash) => folders.get(folder)?.blocksFor(hash) ?? null,
   };
 }

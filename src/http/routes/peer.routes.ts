@@ -14,7 +14,7 @@ import { z } from 'zod';
 import { MAX_BATCH_BLOBS, writeBlobFrames } from '../../blobs/blob-frames.js';
 import type { BlobStore } from '../../blobs/blob-store.js';
 import { BadRequestError } from '../../core/errors.js';
-import { MAX_FRAMED_FILES, writeFrames } from '../../folders/content-frames.js';
+import { MAX_FRAMED_FILES, type Scratch, writeFrames } from '../../folders/content-frames.js';
 import type { BlockList } from '../../folders/blocks.js';
 import type { Faults } from '../../faults/faults.js';
 import type { ChangeLog } from '../../oplog/change-log.js';
@@ -45,7 +45,11 @@ export interface PeerRoutesDeps {
   /** A file of a synced folder with this content, on disk here now (null: none). */
   readonly folderContent: (folder: string, hash: string) => Promise<string | null>;
   /** For a batch of small files: the bytes when at hand, else a file as above (default: that). */
-  readonly folderSmallContent?: (folder: string, hash: string) => Promise<string | Buffer | null>;
+  readonly folderSmallContent?: (
+    folder: string,
+    hash: string,
+    scratch?: Scratch,
+  ) => Promise<string | Buffer | null>;
   /** The block list of a content a synced folder here has indexed (null: none). */
   readonly folderBlocks: (folder: string, hash: string) => BlockList | null;
   /** A verified peer contacted us (with the URL it can be reached at, possibly empty). */
@@ -181,7 +185,9 @@ export const peerRoutes =
       async (request, reply) => {
         const { folder } = request.params;
         const small = deps.folderSmallContent ?? deps.folderContent;
-        const frames = writeFrames(request.body.hashes, (hash) => small(folder, hash));
+        const frames = writeFrames(request.body.hashes, (hash, scratch) =>
+          small(folder, hash, scratch),
+        );
         return reply
           .header('Content-Type', 'application/octet-stream')
           .send(throttled(deps.faults, Readable.from(frames, { objectMode: false })));
