@@ -99,6 +99,11 @@ export class RecentContent {
     return target.subarray(0, bytes.copy(target));
   }
 
+  /** Whether the content `hash` is held. */
+  has(hash: string): boolean {
+    return this.entries.has(hash);
+  }
+
   get size(): number {
     return this.entries.size;
   }

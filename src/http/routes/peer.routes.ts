@@ -44,12 +44,14 @@ export interface PeerRoutesDeps {
   readonly pendingBlobBytes: () => Promise<number>;
   /** A file of a synced folder with this content, on disk here now (null: none). */
   readonly folderContent: (folder: string, hash: string) => Promise<string | null>;
-  /** For a batch of small files: the bytes when at hand, else a file as above (default: that). */
-  readonly folderSmallContent?: (
+  /**
+   * For a batch of small files: per content of `hashes`, the bytes when at hand, else a file as
+   * above (default: that), all looked up at once.
+   */
+  readonly folderSmallContents?: (
     folder: string,
-    hash: string,
-    scratch?: Scratch,
-  ) => Promise<string | Buffer | null>;
+    hashes: readonly string[],
+  ) => (hash: string, scratch?: Scratch) => Promise<string | Buffer | null>;
   /** The block list of a content a synced folder here has indexed (null: none). */
   readonly folderBlocks: (folder: string, hash: string) => BlockList | null;
   /** A verified peer contacted us (with the URL it can be reached at, possibly empty). */
@@ -184,10 +186,11 @@ export const peerRoutes =
       },
       async (request, reply) => {
         const { folder } = request.params;
-        const small = deps.folderSmallContent ?? deps.folderContent;
-        const frames = writeFrames(request.body.hashes, (hash, scratch) =>
-          small(folder, hash, scratch),
-        );
+        const { hashes } = request.body;
+        const locate =
+          deps.folderSmallContents?.(folder, hashes) ??
+          ((hash: string) => deps.folderContent(folder, hash));
+        const frames = writeFrames(hashes, (hash, scratch) => locate(hash, scratch));
         return reply
           .header('Content-Type', 'application/octet-stream')
           .send(throttled(deps.faults, Readable.from(frames, { objectMode: false })));
