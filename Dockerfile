@@ -49,4 +49,4 @@ HEALTHCHECK --interval=30s --timeout=5s --start-period=20s \
     CMD ["node", "-e", "fetch('http://127.0.0.1:' + (process.env.MOSAIC_PORT || 7070) + '/healthz').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
 # Anything after the image name on `docker run` is added to these flags; every flag also has
 # its MOSAIC_* environment twin (MOSAIC_NAME, MOSAIC_CLUSTER_KEY, MOSAIC_PEERS, ...).
-ENTRYPOINT ["node", "--heap-growing-percent=50", "bin/mosaic.js", "node", "--data", "/data", "--host", "0.0.0.0"]
+ENTRYPOINT ["node", "--heap-growing-percent=50", "--no-wasm-tier-up", "bin/mosaic.js", "node", "--data", "/data", "--host", "0.0.0.0"]

@@ -1,5 +1,5 @@
 /** Memory figures of a node process from outside: /proc (Linux) and the node's /metrics. */
-import { readFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import type { BenchNode } from './nodes.js';
 
 export interface ProcMemory {
@@ -85,4 +85,16 @@ export function sampleRss(
       return { sampledMb: highest, hwmMb: hwm };
     },
   };
+}
+
+/**
+ * Resets the kernel's peak RSS (VmHWM) of `pid` to its current RSS (Linux: `5` written to
+ * /proc/PID/clear_refs); false where that is not possible (the peak then counts from the start).
+ */
+export async function resetPeak(pid: number | undefined): Promise<boolean> {
+  if (pid === undefined) return false;
+  return writeFile(`/proc/${pid}/clear_refs`, '5').then(
+    () => true,
+    () => false,
+  );
 }

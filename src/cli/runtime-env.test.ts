@@ -28,20 +28,24 @@ describe('whether bin/mosaic.js re-executes a node under its memory settings', (
 describe('the node flags of the re-exec', () => {
   const settled = { MALLOC_ARENA_MAX: '2', NODE_OPTIONS: '--max-semi-space-size=4' };
 
-  it('adds --heap-growing-percent=50 to the node flags, even when the environment is set', () => {
+  it('adds its V8 flags to the node flags, even when the environment is set', () => {
     expect(memoryReexec(settled, [])).toEqual({
       env: settled,
-      execArgv: ['--heap-growing-percent=50'],
+      execArgv: ['--heap-growing-percent=50', '--no-wasm-tier-up'],
     });
     expect(memoryReexec({}, ['--trace-gc'])).toEqual({
       env: { MALLOC_ARENA_MAX: '2', NODE_OPTIONS: '--max-semi-space-size=4' },
-      execArgv: ['--trace-gc', '--heap-growing-percent=50'],
+      execArgv: ['--trace-gc', '--heap-growing-percent=50', '--no-wasm-tier-up'],
     });
   });
 
   it('keeps a value the operator gave, and re-executes neither twice nor when opted out', () => {
-    expect(memoryReexec(settled, ['--heap-growing-percent=30'])).toBeNull();
-    expect(memoryReexec(settled, ['--heap-growing-percent=50'])).toBeNull();
+    expect(memoryReexec(settled, ['--heap-growing-percent=30', '--wasm-tier-up'])).toBeNull();
+    expect(memoryReexec(settled, ['--heap-growing-percent=50', '--no-wasm-tier-up'])).toBeNull();
+    expect(memoryReexec(settled, ['--no-wasm-tier-up'])).toEqual({
+      env: settled,
+      execArgv: ['--no-wasm-tier-up', '--heap-growing-percent=50'],
+    });
     expect(memoryReexec({ MOSAIC_MEMORY_TUNING: 'off' }, [])).toBeNull();
   });
 });

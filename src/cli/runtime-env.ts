@@ -14,7 +14,12 @@
  *   what was live, kept afterwards): 100 000-file restart 170-184 -> 150 MB, a 10 000-file
  *   sender 164-167 -> 158-161 MB, no measurable CPU; 20 % cut a few MB more but cost 20 % more
  *   CPU on that restart (docs/benchmarks.md, "Memory, third pass"). A flag NODE_OPTIONS
- *   refuses, so it goes on the command line of the re-exec (`NODE_FLAGS`).
+ *   refuses, so it goes on the command line of the re-exec (`NODE_FLAGS`), like the next one.
+ * - WebAssembly kept at its baseline code (`--no-wasm-tier-up`): the only WebAssembly a node runs
+ *   is undici's HTTP parser (llhttp, the peer client), one large function whose optimizing
+ *   compile took a 13 MB transient (three zone segments of 1.9 + 3.7 + 7.5 MB on a V8 worker
+ *   thread) in the middle of a sync: the sender's peak of a 10 000-file sync. The parser took
+ *   8-16 ms of CPU in that whole sync (docs/benchmarks.md, "Memory, fifth pass").
  * All are read when the process starts (glibc's tunables, V8's heap set-up: a flag set later by
  * `v8.setFlagsFromString` does not resize it), hence the environment and a re-exec.
  * Plain module (no imports): the bin loads it before anything else.
@@ -23,9 +28,10 @@
 const SEMI_SPACE_FLAG = '--max-semi-space-size';
 
 /** Node flags of a `mosaic node` that NODE_OPTIONS does not accept, given on its command line. */
-export const NODE_FLAGS: readonly string[] = ['--heap-growing-percent=50'];
+export const NODE_FLAGS: readonly string[] = ['--heap-growing-percent=50', '--no-wasm-tier-up'];
 
-const flagName = (flag: string): string => flag.split('=')[0] ?? flag;
+/** A flag's name without its value, `--no-x` and `--x` the same (the operator's choice wins). */
+const flagName = (flag: string): string => (flag.split('=')[0] ?? flag).replace(/^--no-/, '--');
 
 /** `env` with the memory settings added where it does not set them already. */
 export function nodeRuntimeEnv(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {

@@ -173,6 +173,11 @@ export interface WriteFramesOptions {
   readonly readAhead?: number;
   /** Builds a frame's header (default frameHeader). */
   readonly header?: (hash: string, length: number | null) => Buffer;
+  /**
+   * Hears of an item's bytes once they are copied into a chunk and no longer used here (never
+   * of bytes sent uncopied, which the stream still holds): `load` may fill them again.
+   */
+  readonly release?: (data: Buffer) => void;
 }
 
 /** Small frames are copied together into chunks of up to this many bytes (one write each). */
@@ -239,7 +244,10 @@ export async function* writeFrames(
     } else {
       used += head.copy(chunk, used);
     }
-    if (data !== null) used += data.copy(chunk, used);
+    if (data !== null) {
+      used += data.copy(chunk, used);
+      options.release?.(data);
+    }
   }
   if (used > 0) yield flush();
 }

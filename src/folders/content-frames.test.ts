@@ -9,6 +9,7 @@ import {
   DIRECT_READ_MAX,
   FrameError,
   MAX_FRAMED_FILE_BYTES,
+  SLOT_BYTES,
   frameHeader,
   readFrames,
   writeFrames,
@@ -123,6 +124,46 @@ describe('content frames', () => {
       ]),
     );
     expect(frames.map((f) => f.data)).toEqual([...files, null]);
+  });
+
+  it('reuses a few slots for a whole response of small files, each frame its own bytes', async () => {
+    // Half read from disk, half handed over in the slot the writer gives (as the recent-content
+    // ring does), sizes across the slot's limit, a few absent: every frame must carry its bytes.
+    const sizes = Array.from({ length: 300 }, (_, i) => (i * 977) % (SLOT_BYTES + 300));
+    const files = sizes.map((size) => randomBytes(size));
+    const onDisk = new Map<string, string>();
+    const inHand = new Map<string, Buffer>();
+    for (const [i, data] of files.entries()) {
+      if (i % 2 === 0) {
+        await writeFile(join(dir, `f${i}`), data);
+        onDisk.set(sha(data), join(dir, `f${i}`));
+      } else inHand.set(sha(data), data);
+    }
+    const hashes = files.map(sha);
+    hashes.splice(100, 0, 'e'.repeat(64));
+    const slots = new Set<ArrayBufferLike>();
+    const chunks: Buffer[] = [];
+    for await (const chunk of writeFrames(hashes, async (hash, scratch) => {
+      const data = inHand.get(hash);
+      if (data === undefined) return onDisk.get(hash) ?? null;
+      const slot = scratch(data.length);
+      if (slot === null) return Buffer.from(data);
+      slots.add(slot.buffer);
+      return slot.subarray(0, data.copy(slot));
+    })) {
+      chunks.push(chunk);
+    }
+    const expected = [...files.slice(0, 100), null, ...files.slice(100)];
+    const got = await collect(
+      readFrames(
+        rechunk(Buffer.concat(chunks), [5000]),
+        hashes.map((hash, i) => ({ hash, size: expected[i]?.length ?? 0 })),
+      ),
+    );
+    expect(got.map((f) => f.data)).toEqual(expected);
+    // Read-ahead of 8: at most 9 slots in all, for 300 files.
+    expect(slots.size).toBeGreaterThan(0);
+    expect(slots.size).toBeLessThanOrEqual(9);
   });
 
   it('refuses frames out of order, of another length, or cut short', async () => {

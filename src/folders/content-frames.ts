@@ -43,25 +43,52 @@ export const MAX_FRAMED_FILES = 1000;
 export const MAX_FRAMED_FILE_BYTES = 1024 * 1024;
 
 /**
+ * Small contents are read (or copied from the recent-content ring) into slots of this size that
+ * one response reuses once their bytes are copied into its chunk: a 10 000-file sync allocated a
+ * 4 KiB buffer per file, ~40 MB of garbage outside V8's heap that piled up in glibc's heap
+ * between collections (docs/benchmarks.md, "Memory, fifth pass"). Larger ones get their own.
+ */
+export const SLOT_BYTES = 16 * 1024;
+
+/**
+ * A buffer of at least `size` bytes for an item's bytes, taken back by the frames writer once it
+ * has copied them (so fill it and return a view of it, and keep nothing), or null: allocate.
+ */
+export type Scratch = (size: number) => Buffer | null;
+
+/**
  * The frames answering `hashes`, as a stream's chunks. `locate` finds a file with that content
- * here (or null); a file larger than MAX_FRAMED_FILE_BYTES, one that cannot be read, or one whose
- * size changed while it was read is sent as not available (the receiver tries elsewhere or on
- * its own). Up to `readAhead` files are read at once; frames keep the request's order.
+ * here (or null), or gives its bytes (in `scratch`, or its own buffer); a file larger than
+ * MAX_FRAMED_FILE_BYTES, one that cannot be read, or one whose size changed while it was read is
+ * sent as not available (the receiver tries elsewhere or on its own). Up to `readAhead` files
+ * are read at once; frames keep the request's order.
  */
 export function writeFrames(
   hashes: readonly string[],
-  locate: (hash: string) => Promise<string | Buffer | null>,
+  locate: (hash: string, scratch: Scratch) => Promise<string | Buffer | null>,
   readAhead = 8,
 ): AsyncGenerator<Buffer> {
+  // At most readAhead + 1 slots: a slot comes back before the next item is loaded.
+  const free: Buffer[] = [];
+  const slots = new WeakSet<ArrayBufferLike>();
+  const scratch: Scratch = (size) => {
+    if (size > SLOT_BYTES) return null;
+    const slot = free.pop() ?? Buffer.allocUnsafeSlow(SLOT_BYTES);
+    slots.add(slot.buffer);
+    return slot;
+  };
+  const giveBack = (slot: Buffer): void => {
+    if (slots.has(slot.buffer)) free.push(Buffer.from(slot.buffer, 0, SLOT_BYTES));
+  };
   return writeCoreFrames(
     hashes,
     async (hash) => {
-      const found = await timed('serve.locate', () => locate(hash));
+      const found = await timed('serve.locate', () => locate(hash, scratch));
       // Bytes in hand (recent-content.ts): this content, already.
       if (Buffer.isBuffer(found)) return found.length <= MAX_FRAMED_FILE_BYTES ? found : null;
-      return timed('serve.read', () => readSmallFile(found));
+      return timed('serve.read', () => readSmallFile(found, scratch, giveBack));
     },
-    { readAhead },
+    { readAhead, release: giveBack },
   );
 }
 
@@ -80,7 +107,11 @@ const READ_FLAGS =
  * of microseconds together, while four trips through libuv's thread pool took 7.8 ms per file
  * on a busy machine (docs/benchmarks.md, issue 16), and a peer asks for thousands at once.
  */
-async function readSmallFile(file: string | null): Promise<Buffer | null> {
+async function readSmallFile(
+  file: string | null,
+  scratch: Scratch,
+  giveBack: (slot: Buffer) => void,
+): Promise<Buffer | null> {
   if (file === null) return null;
   let fd: number;
   try {
@@ -88,10 +119,13 @@ async function readSmallFile(file: string | null): Promise<Buffer | null> {
   } catch {
     return null;
   }
+  let slot: Buffer | null = null;
   try {
     const info = fstatSync(fd);
     if (!info.isFile() || info.size > MAX_FRAMED_FILE_BYTES) return null;
-    const data = Buffer.allocUnsafe(info.size + 1);
+    // One byte more than the size, to see a file that grew while read.
+    slot = scratch(info.size + 1);
+    const data = slot?.subarray(0, info.size + 1) ?? Buffer.allocUnsafe(info.size + 1);
     // Larger files: each read through the pool (a cold one could stop the event loop a while).
     const readAt =
       info.size <= DIRECT_READ_MAX
@@ -102,12 +136,14 @@ async function readSmallFile(file: string | null): Promise<Buffer | null> {
       const n = await readAt(read);
       if (n === 0) break;
       read += n;
-      if (read > info.size) return null; // grew while read
+      if (read > info.size) break; // grew while read
     }
-    return read === info.size ? data.subarray(0, read) : null;
+    if (read === info.size) return data.subarray(0, read);
   } catch {
-    return null;
+    // unreadable: not available
   } finally {
     closeSync(fd);
   }
+  if (slot !== null) giveBack(slot);
+  return null;
 }

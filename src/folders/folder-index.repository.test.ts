@@ -129,6 +129,31 @@ describe('folder index', () => {
     expect(index.heldHashes('photos', []).size).toBe(0);
   });
 
+  it('locates the disk copies of many contents in one query, as one query per content does', () => {
+    const [a, b, c, e] = ['a', 'b', 'c', 'e'].map((x) => x.repeat(64)) as [
+      string,
+      string,
+      string,
+      string,
+    ];
+    index.upsertMany([
+      // Six paths with the same content (empty files, say): at most `limit` of them.
+      ...[1, 2, 3, 4, 5, 6].map((i) => fileRow(`same${i}`, { hash: a, localHash: a })),
+      fileRow('b1', { hash: b, localHash: b, localSize: 7, localMtimeMs: 5 }),
+      fileRow('wanted', { hash: c, localHash: null, need: true }),
+      fileRow('other-folder', { folder: 'docs', hash: e, localHash: e }),
+    ]);
+    const batch = index.diskCopiesOf('photos', [a, b, c, e, 'f'.repeat(64)], 4);
+    expect([...batch.keys()].sort()).toEqual([a, b]);
+    expect(batch.get(a)).toHaveLength(4);
+    expect(batch.get(b)).toEqual([{ path: 'b1', localSize: 7, localMtimeMs: 5 }]);
+    for (const hash of [a, b]) {
+      const single = index.diskCopies('photos', hash, 10).map((copy) => copy.path);
+      for (const copy of batch.get(hash) ?? []) expect(single).toContain(copy.path);
+    }
+    expect(index.diskCopiesOf('photos', [], 4).size).toBe(0);
+  });
+
   it('iterates and pages in UTF-8 byte order, one folder at a time', () => {
     const paths = ['b', 'a/x', 'a.txt', 'a', '😀', '\uff01', 'a0'];
     index.upsertMany(paths.map((p) => fileRow(p)));

@@ -85,6 +85,7 @@ export class FolderIndexRepository {
   private readonly upsertStmt;
   private readonly byHashStmt;
   private readonly allByHashStmt;
+  private readonly copiesOfStmt;
   private readonly iterateStmt;
   private readonly pageStmt;
   private readonly pageBeforeStmt;
@@ -144,6 +145,18 @@ export class FolderIndexRepository {
       .prepare(
         `SELECT path, local_size, local_mtime_ms FROM folder_files
          WHERE folder = ? AND local_hash = ? LIMIT ?`,
+      )
+      .raw(true);
+    // Up to ? paths per content, for a list of contents given as a JSON array (one statement,
+    // so one read transaction, for a whole request; the index on (folder, local_hash) serves it).
+    this.copiesOfStmt = db
+      .prepare(
+        `SELECT local_hash, path, local_size, local_mtime_ms FROM (
+           SELECT local_hash, path, local_size, local_mtime_ms,
+                  ROW_NUMBER() OVER (PARTITION BY local_hash) AS n
+           FROM folder_files
+           WHERE folder = ? AND local_hash IN (SELECT value FROM json_each(?)))
+         WHERE n <= ?`,
       )
       .raw(true);
     this.iterateStmt = db.prepare(
@@ -277,6 +290,28 @@ export class FolderIndexRepository {
     return (this.allByHashStmt.all(folder, hash, limit) as [string, number, number][]).map(
       ([path, localSize, localMtimeMs]) => ({ path, localSize, localMtimeMs }),
     );
+  }
+
+  /**
+   * `diskCopies` for many contents in one statement (a peer's request for up to a thousand): by
+   * content, up to `limit` paths each; a content no path holds is absent.
+   */
+  diskCopiesOf(folder: string, hashes: readonly string[], limit: number): Map<string, DiskCopy[]> {
+    const out = new Map<string, DiskCopy[]>();
+    if (hashes.length === 0) return out;
+    const rows = this.copiesOfStmt.all(folder, JSON.stringify(hashes), limit) as [
+      string,
+      string,
+      number,
+      number,
+    ][];
+    for (const [hash, path, localSize, localMtimeMs] of rows) {
+      const copies = out.get(hash);
+      const copy = { path, localSize, localMtimeMs };
+      if (copies === undefined) out.set(hash, [copy]);
+      else copies.push(copy);
+    }
+    return out;
   }
 
   /** A path of the folder whose version has this content (to name a transfer). */

@@ -17,6 +17,13 @@ import type { ChangeLog } from '../oplog/change-log.js';
 import { Limiter } from '../core/limiter.js';
 import { isConflictName } from './core/index.js';
 import type { BlockList } from './blocks.js';
+import type { Scratch } from './content-frames.js';
+
+/** The bytes or a file of each content of a peer's batch (`FolderSync.smallContents`). */
+export type SmallContentLocator = (
+  hash: string,
+  scratch?: Scratch,
+) => Promise<string | Buffer | null>;
 import type { ContentSource } from './content-source.js';
 import type { FolderConfig } from './folder-config.js';
 import type { FolderIndexRepository } from './folder-index.repository.js';
@@ -150,9 +157,24 @@ export class FolderSync {
     return (await this.local.find(this.id, this.root, hash))?.file ?? null;
   }
 
-  /** For a batch of small files: the bytes when a scan just hashed them, else a file (or null). */
-  async smallContentFor(hash: string): Promise<string | Buffer | null> {
-    return this.recent.get(hash) ?? this.contentFor(hash);
+  /**
+   * For a peer's batch of small files: answers each of `hashes` with its bytes when a scan just
+   * hashed them (copied into what `scratch` gives, content-frames.ts), else a file (or null).
+   * The indexed paths of all those not in the ring are looked up first in one query, not one
+   * read transaction per file; one that leaves the ring meanwhile is looked up on its own.
+   */
+  smallContents(hashes: readonly string[]): SmallContentLocator {
+    const inRing = new Set(hashes.filter((hash) => this.recent.has(hash)));
+    const copies = this.local.copiesOf(
+      this.id,
+      hashes.filter((hash) => !inRing.has(hash)),
+    );
+    return async (hash, scratch) => {
+      const bytes = this.recent.get(hash, scratch);
+      if (bytes !== null) return bytes;
+      const known = copies.get(hash) ?? (inRing.has(hash) ? undefined : []);
+      return (await this.local.find(this.id, this.root, hash, known))?.file ?? null;
+    };
   }
 
   /**

@@ -6,7 +6,7 @@
 import { stat } from 'node:fs/promises';
 import { diskStateSync } from './disk-state.js';
 import { regularFileInside } from './inside-folder.js';
-import type { FolderIndexRepository } from './folder-index.repository.js';
+import type { DiskCopy, FolderIndexRepository } from './folder-index.repository.js';
 
 function safeDiskState(file: string): ReturnType<typeof diskStateSync> {
   try {
@@ -20,6 +20,11 @@ function safeDiskState(file: string): ReturnType<typeof diskStateSync> {
 const CANDIDATES = 4;
 
 export class LocalContent {
+  /** The indexed paths of many contents at once, for `find` (one query for a peer's request). */
+  copiesOf(folder: string, hashes: readonly string[]): Map<string, DiskCopy[]> {
+    return this.index.diskCopiesOf(folder, hashes, CANDIDATES);
+  }
+
   /**
    * `onStale` hears of indexed paths that should hold a content but whose disk state differs
    * from the record (changed since the last scan): the caller logs it and rescans them.
@@ -37,9 +42,11 @@ export class LocalContent {
     folder: string,
     root: string,
     hash: string,
+    /** The indexed paths with this content, when the caller looked them up already (`copiesOf`). */
+    copies: readonly DiskCopy[] = this.index.diskCopies(folder, hash, CANDIDATES),
   ): Promise<{ file: string; trashed: boolean } | null> {
     const stale: string[] = [];
-    for (const row of this.index.diskCopies(folder, hash, CANDIDATES)) {
+    for (const row of copies) {
       // Never through a symlinked parent nor at a symlink: its target is not the folder's to
       // send to a peer or a device (inside-folder.ts).
       const file = regularFileInside(root, row.path);

@@ -85,12 +85,23 @@ export class RecentContent {
     this.timer ??= this.schedule();
   }
 
-  /** The content `hash` (a copy: the ring's bytes are overwritten later), or null. */
-  get(hash: string): Buffer | null {
+  /**
+   * The content `hash` (a copy: the ring's bytes are overwritten later), or null; copied into
+   * what `into` gives when it gives a buffer (a response's reused slot: content-frames.ts).
+   */
+  get(hash: string, into?: (size: number) => Buffer | null): Buffer | null {
     const entry = this.entries.get(hash);
     if (entry === undefined || this.ring === undefined) return null;
     const at = entry.start % this.maxBytes;
-    return Buffer.from(this.ring.subarray(at, at + entry.length));
+    const bytes = this.ring.subarray(at, at + entry.length);
+    const target = into?.(entry.length);
+    if (target === undefined || target === null) return Buffer.from(bytes);
+    return target.subarray(0, bytes.copy(target));
+  }
+
+  /** Whether the content `hash` is held. */
+  has(hash: string): boolean {
+    return this.entries.has(hash);
   }
 
   get size(): number {

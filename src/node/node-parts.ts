@@ -62,11 +62,11 @@ export function openFolders(
 /** What peers may fetch of the synced folders (peer.routes.ts). */
 export function folderServing(
   folders: ReadonlyMap<string, FolderSync>,
-): Pick<PeerRoutesDeps, 'folderContent' | 'folderSmallContent' | 'folderBlocks'> {
+): Pick<PeerRoutesDeps, 'folderContent' | 'folderSmallContents' | 'folderBlocks'> {
   return {
     folderContent: (folder, hash) => folders.get(folder)?.contentFor(hash) ?? Promise.resolve(null),
-    folderSmallContent: (folder, hash) =>
-      folders.get(folder)?.smallContentFor(hash) ?? Promise.resolve(null),
+    folderSmallContents: (folder, hashes) =>
+      folders.get(folder)?.smallContents(hashes) ?? (() => Promise.resolve(null)),
     folderBlocks: (folder, hash) => folders.get(folder)?.blocksFor(hash) ?? null,
   };
 }

@@ -107,7 +107,7 @@ async function environOf(pid: number): Promise<Map<string, string>> {
 }
 
 describe.runIf(process.platform === 'linux')('a node process at start', () => {
-  it('runs under MALLOC_ARENA_MAX=2, 4 MiB V8 semi-spaces and a 50 % old-space growth when started plainly', async () => {
+  it('runs under MALLOC_ARENA_MAX=2, 4 MiB V8 semi-spaces, a 50 % old-space growth and baseline WebAssembly when started plainly', async () => {
     const { child, pid, url } = await spawnBin({});
     try {
       // The same process (re-executed in place) answers, with the settings in its environment.
@@ -115,9 +115,10 @@ describe.runIf(process.platform === 'linux')('a node process at start', () => {
       const env = await environOf(pid);
       expect(env.get('MALLOC_ARENA_MAX')).toBe('2');
       expect(env.get('NODE_OPTIONS')).toBe('--max-semi-space-size=4');
-      // A V8 flag NODE_OPTIONS refuses: on the re-executed command line.
+      // V8 flags NODE_OPTIONS refuses: on the re-executed command line.
       const cmdline = (await readFile(`/proc/${pid}/cmdline`, 'utf8')).split('\0');
       expect(cmdline).toContain('--heap-growing-percent=50');
+      expect(cmdline).toContain('--no-wasm-tier-up');
     } finally {
       await stop(child);
     }

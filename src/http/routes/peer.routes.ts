@@ -14,7 +14,7 @@ import { z } from 'zod';
 import { MAX_BATCH_BLOBS, writeBlobFrames } from '../../blobs/blob-frames.js';
 import type { BlobStore } from '../../blobs/blob-store.js';
 import { BadRequestError } from '../../core/errors.js';
-import { MAX_FRAMED_FILES, writeFrames } from '../../folders/content-frames.js';
+import { MAX_FRAMED_FILES, type Scratch, writeFrames } from '../../folders/content-frames.js';
 import type { BlockList } from '../../folders/blocks.js';
 import type { Faults } from '../../faults/faults.js';
 import type { ChangeLog } from '../../oplog/change-log.js';
@@ -44,8 +44,14 @@ export interface PeerRoutesDeps {
   readonly pendingBlobBytes: () => Promise<number>;
   /** A file of a synced folder with this content, on disk here now (null: none). */
   readonly folderContent: (folder: string, hash: string) => Promise<string | null>;
-  /** For a batch of small files: the bytes when at hand, else a file as above (default: that). */
-  readonly folderSmallContent?: (folder: string, hash: string) => Promise<string | Buffer | null>;
+  /**
+   * For a batch of small files: per content of `hashes`, the bytes when at hand, else a file as
+   * above (default: that), all looked up at once.
+   */
+  readonly folderSmallContents?: (
+    folder: string,
+    hashes: readonly string[],
+  ) => (hash: string, scratch?: Scratch) => Promise<string | Buffer | null>;
   /** The block list of a content a synced folder here has indexed (null: none). */
   readonly folderBlocks: (folder: string, hash: string) => BlockList | null;
   /** A verified peer contacted us (with the URL it can be reached at, possibly empty). */
@@ -180,8 +186,11 @@ export const peerRoutes =
       },
       async (request, reply) => {
         const { folder } = request.params;
-        const small = deps.folderSmallContent ?? deps.folderContent;
-        const frames = writeFrames(request.body.hashes, (hash) => small(folder, hash));
+        const { hashes } = request.body;
+        const locate =
+          deps.folderSmallContents?.(folder, hashes) ??
+          ((hash: string) => deps.folderContent(folder, hash));
+        const frames = writeFrames(hashes, (hash, scratch) => locate(hash, scratch));
         return reply
           .header('Content-Type', 'application/octet-stream')
           .send(throttled(deps.faults, Readable.from(frames, { objectMode: false })));
