@@ -173,8 +173,17 @@ export function rank(a: FileVersion, b: FileVersion): number {
     Math.sign(a.size - b.size) ||
     Math.sign(a.mtimeMs - b.mtimeMs) ||
     compareText(a.origin, b.origin) ||
-    compareText(a.originName, b.originName)
+    compareText(a.originName, b.originName) ||
+    compareText(vvKey(a.vv), vvKey(b.vv))
   );
+}
+
+/** A vector as text, its nodes in order: equal vectors give equal keys. */
+function vvKey(vv: VersionVector): string {
+  return Object.keys(vv)
+    .sort()
+    .map((node) => `${node}:${counter(vv, node)}`)
+    .join(',');
 }
 
 function compareText(a: string, b: string): number {
