@@ -42,6 +42,17 @@ declare module 'fastify' {
      * from `request.sessionPicture` instead of reading it again.
      */
     sessionWithPicture?: boolean;
+    /**
+     * A route whose read can be done in the statement that checks a session cookie (a gallery
+     * page): given the request and the cookie's session value, the route reads, keeps what it
+     * read for its handler, and answers the session's principal, or null when the session is
+     * not valid. Undefined: this request's read cannot be done yet (its query is not valid);
+     * the session is then checked on its own, as on any route.
+     */
+    sessionRead?: (
+      request: FastifyRequest,
+      session: string,
+    ) => Promise<Principal | null> | undefined;
   }
 }
 
@@ -81,7 +92,7 @@ export function installAuth(app: FastifyInstance, options: AuthOptions): void {
     const config = request.routeOptions.config;
     if (config.peer === true) return;
     if (config.metricsToken === true && metricsDigest && bearerIs(request, metricsDigest)) return;
-    request.principal = await identify(request, options, config.sessionWithPicture === true);
+    request.principal = await identify(request, options, config);
     refuseCrossSiteWrite(request);
     if (config.public === true) return;
     if (!request.principal) throw new UnauthorizedError();
@@ -94,7 +105,7 @@ export function installAuth(app: FastifyInstance, options: AuthOptions): void {
 async function identify(
   request: FastifyRequest,
   options: AuthOptions,
-  withPicture: boolean,
+  config: FastifyContextConfig,
 ): Promise<Principal | null> {
   const { accounts } = options;
   const header = request.headers.authorization;
@@ -111,12 +122,14 @@ async function identify(
   if (!unsigned.valid) return null;
   // Before the route's own validation: only an id of the right shape goes to the database.
   const id = (request.params as { id?: unknown } | undefined)?.id;
-  if (withPicture && options.sessionWithPicture && typeof id === 'string' && SHA256.test(id)) {
-    const found = await options.sessionWithPicture(unsigned.value, id);
+  const withPicture = config.sessionWithPicture === true && options.sessionWithPicture;
+  if (withPicture && typeof id === 'string' && SHA256.test(id)) {
+    const found = await withPicture(unsigned.value, id);
     request.sessionPicture = found?.picture ?? null;
     return found?.principal ?? null;
   }
-  return accounts.fromSession(unsigned.value);
+  // The route's read with the session (null: not valid), or the session on its own.
+  return config.sessionRead?.(request, unsigned.value) ?? accounts.fromSession(unsigned.value);
 }
 
 /**

@@ -9,7 +9,18 @@ import type { MetadataStore } from '../storage/metadata/dialect.js';
 import { afterCursor } from '../storage/metadata/keyset.js';
 import type { Schema } from '../storage/metadata/schema.js';
 import { takenKey, type PhotoFacts } from './core/photo-facts.js';
-import { LISTED_COLUMNS, listedPicture, type PictureWithFacts } from './listed-picture.js';
+import {
+  LISTED_COLUMNS,
+  listedPicture,
+  type ListedRow,
+  type PictureWithFacts,
+} from './listed-picture.js';
+import type { Principal } from '../accounts/principal.js';
+import { readWithSession, type SessionCheck } from '../accounts/with-session.js';
+
+function timelineEntry(row: ListedRow & { key: number }): TimelineEntry {
+  return { id: row.id, key: row.key, picture: listedPicture(row) };
+}
 
 /** A position in the timeline: the sort key (ms) and id of the last picture of a page. */
 export interface TakenCursor {
@@ -93,6 +104,22 @@ export class PictureFactsRepository {
    * moves once derived.
    */
   async timeline(query: TimelineQuery): Promise<TimelineEntry[]> {
+    return (await this.timelineQuery(query).execute()).map(timelineEntry);
+  }
+
+  /** `timeline` and a session's principal in one statement; null when the session is not valid. */
+  async timelineForSession(
+    check: SessionCheck,
+    query: TimelineQuery,
+  ): Promise<{ principal: Principal; entries: TimelineEntry[] } | null> {
+    const found = await readWithSession(this.store.db, check, this.timelineQuery(query), [
+      'key',
+      'id',
+    ]);
+    return found && { principal: found.principal, entries: found.rows.map(timelineEntry) };
+  }
+
+  private timelineQuery(query: TimelineQuery) {
     const key = SORT_KEY;
     let select = this.visible(this.store.db, query.category, query.q).select([
       ...LISTED_COLUMNS,
@@ -100,12 +127,7 @@ export class PictureFactsRepository {
     ]);
     const cursor = query.cursor;
     if (cursor) select = select.where(afterCursor(key, sql.ref('p.id'), cursor));
-    const rows = await select
-      .orderBy(key, 'desc')
-      .orderBy('p.id', 'desc')
-      .limit(query.limit)
-      .execute();
-    return rows.map((r) => ({ id: r.id, key: r.key, picture: listedPicture(r) }));
+    return select.orderBy(key, 'desc').orderBy('p.id', 'desc').limit(query.limit);
   }
 
   /**

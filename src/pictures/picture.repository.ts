@@ -3,6 +3,7 @@ import type { Executor, MetadataStore } from '../storage/metadata/dialect.js';
 import { afterCursor } from '../storage/metadata/keyset.js';
 import type { PicturesTable } from '../storage/metadata/schema.js';
 import type { Principal } from '../accounts/principal.js';
+import { readWithSession, type SessionCheck } from '../accounts/with-session.js';
 import { decodeHlc } from '../core/hlc.js';
 import { isAlive, lastChangeHlc, type PictureState } from './picture.state.js';
 import { LISTED_COLUMNS, listedPicture, type PictureWithFacts } from './listed-picture.js';
@@ -66,6 +67,11 @@ export interface PictureRepository {
   byteFlags(pageSize?: number): AsyncIterable<{ id: string; alive: boolean; hasBlob: boolean }>;
   /** Visible pictures (alive, bytes present) with their facts, newest first: one statement. */
   list(query: PictureQuery): Promise<PictureWithFacts[]>;
+  /** `list` and a session's principal in one statement; null when the session is not valid. */
+  listForSession(
+    check: SessionCheck,
+    query: PictureQuery,
+  ): Promise<{ principal: Principal; items: PictureWithFacts[] } | null>;
   /** Visible pictures: count and total bytes. */
   totals(): Promise<{ count: number; bytes: number }>;
   /** Alive pictures whose bytes are not here (to fetch). */
@@ -199,9 +205,24 @@ export class SqlPictureRepository implements PictureRepository {
   }
 
   async list(query: PictureQuery): Promise<PictureWithFacts[]> {
+    return (await this.listQuery(query).execute()).map(listedPicture);
+  }
+
+  async listForSession(
+    check: SessionCheck,
+    query: PictureQuery,
+  ): Promise<{ principal: Principal; items: PictureWithFacts[] } | null> {
+    const found = await readWithSession(this.store.db, check, this.listQuery(query), [
+      'created_at',
+      'id',
+    ]);
+    return found && { principal: found.principal, items: found.rows.map(listedPicture) };
+  }
+
+  private listQuery(query: PictureQuery) {
     const match = query.q === undefined ? null : this.store.dialect.pictureMatch('p', query.q);
     const cursor = query.cursor;
-    const rows = await this.store.db
+    return this.store.db
       .selectFrom('pictures as p')
       .leftJoin('picture_facts as f', 'f.id', 'p.id')
       .select(LISTED_COLUMNS)
@@ -219,9 +240,7 @@ export class SqlPictureRepository implements PictureRepository {
       )
       .orderBy('p.created_at', 'desc')
       .orderBy('p.id', 'desc')
-      .limit(query.limit)
-      .execute();
-    return rows.map(listedPicture);
+      .limit(query.limit);
   }
 
   async totals(): Promise<{ count: number; bytes: number }> {

@@ -218,14 +218,32 @@ test('bytes cached by one process are refused there once another deletes or unsh
   expect((await file(b, id)).status).toBe(404);
 
   // Signed out through one process: the other refuses the session at once (the file route
-  // reads the session and the picture in one statement).
+  // reads the session and the picture in one statement, a gallery page the session and the
+  // page).
   const again = await a.upload<Picture>({
     file: await makeImage({ seed: 1302 }),
     fields: { title: 'again' },
   });
   expect(again.status).toBe(201);
   expect((await file(b, again.body.id)).status).toBe(200);
+  const pages = ['/api/pictures', '/api/pictures?sort=taken', '/api/pictures?limit=1'];
+  for (const page of pages) {
+    const got = await b.get<{ items: Picture[] }>(page);
+    expect(got.status).toBe(200);
+    expect(got.body.items[0]?.id).toBe(again.body.id);
+  }
   expect((await a.post('/api/auth/logout')).status).toBeLessThan(300);
   expect((await file(b, again.body.id)).status).toBe(401);
   expect((await file(a, again.body.id)).status).toBe(401);
+  // Also with a query the route refuses (401 first, as for any request without a session).
+  for (const page of [...pages, '/api/pictures?limit=0', '/api/pictures?cursor=nope']) {
+    for (const client of [a, b]) {
+      const got = await client.get(page);
+      expect({ page, status: got.status, body: got.body }).toMatchObject({
+        page,
+        status: 401,
+        body: { error: { code: 'unauthorized' } },
+      });
+    }
+  }
 }, 120_000);
