@@ -6,6 +6,7 @@
  * a read of its own: a session logged out or expired at any process of the site is refused.
  */
 import { sql, type Kysely, type SelectQueryBuilder } from 'kysely';
+import { prepared } from '../storage/metadata/prepared.js';
 import type { Schema } from '../storage/metadata/schema.js';
 import type { Principal } from './principal.js';
 
@@ -30,9 +31,11 @@ export async function readWithSession<Row extends { id: string }>(
   // eslint-disable-next-line @typescript-eslint/no-explicit-any -- any source tables: only its rows matter
   page: SelectQueryBuilder<any, any, Row>,
   orderBy: readonly (keyof Row & string)[],
+  /** Prepare the statement (storage/metadata/prepared.ts): only when its text is one of few. */
+  mark: boolean,
 ): Promise<{ principal: Principal; rows: Row[] } | null> {
   const order = sql.join(orderBy.map((column) => sql`${sql.ref(`listed.${column}`)} desc`));
-  const { rows } = await sql<SessionColumns & Nullable<Row>>`
+  const { rows } = await sql<SessionColumns & Nullable<Row>>`${mark ? prepared : sql``}
     select u.username as session_username, u.role as session_role, listed.*
     from sessions as s
     inner join users as u on u.username = s.username

@@ -112,10 +112,14 @@ export class PictureFactsRepository {
     check: SessionCheck,
     query: TimelineQuery,
   ): Promise<{ principal: Principal; entries: TimelineEntry[] } | null> {
-    const found = await readWithSession(this.store.db, check, this.timelineQuery(query), [
-      'key',
-      'id',
-    ]);
+    const found = await readWithSession(
+      this.store.db,
+      check,
+      this.timelineQuery(query),
+      ['key', 'id'],
+      // A search's plan depends on its words: planned each time.
+      query.q === undefined,
+    );
     return found && { principal: found.principal, entries: found.rows.map(timelineEntry) };
   }
 

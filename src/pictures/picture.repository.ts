@@ -1,6 +1,7 @@
 import { sql, type Selectable } from 'kysely';
 import type { Executor, MetadataStore } from '../storage/metadata/dialect.js';
 import { afterCursor } from '../storage/metadata/keyset.js';
+import { prepared } from '../storage/metadata/prepared.js';
 import type { PicturesTable } from '../storage/metadata/schema.js';
 import type { Principal } from '../accounts/principal.js';
 import { readWithSession, type SessionCheck } from '../accounts/with-session.js';
@@ -137,6 +138,7 @@ export class SqlPictureRepository implements PictureRepository {
     // The same conditions as AccountRepository.findSession, and the row `get` reads.
     const row = await this.store.db
       .selectFrom('sessions')
+      .modifyFront(prepared)
       .innerJoin('users', 'users.username', 'sessions.username')
       .leftJoin('pictures', (join) => join.on('pictures.id', '=', id))
       .select(STATE_COLUMNS.map((column) => `pictures.${column}` as const))
@@ -212,10 +214,14 @@ export class SqlPictureRepository implements PictureRepository {
     check: SessionCheck,
     query: PictureQuery,
   ): Promise<{ principal: Principal; items: PictureWithFacts[] } | null> {
-    const found = await readWithSession(this.store.db, check, this.listQuery(query), [
-      'created_at',
-      'id',
-    ]);
+    const found = await readWithSession(
+      this.store.db,
+      check,
+      this.listQuery(query),
+      ['created_at', 'id'],
+      // A search's plan depends on its words: planned each time.
+      query.q === undefined,
+    );
     return found && { principal: found.principal, items: found.rows.map(listedPicture) };
   }
 
