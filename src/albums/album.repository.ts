@@ -1,5 +1,6 @@
 import { sql, type Kysely } from 'kysely';
 import { afterCursor } from '../storage/metadata/keyset.js';
+import { prepared } from '../storage/metadata/prepared.js';
 import type { MetadataDialect } from '../storage/metadata/dialect.js';
 import type { Schema } from '../storage/metadata/schema.js';
 import type { Picture } from '../pictures/picture.repository.js';
@@ -135,6 +136,7 @@ export class AlbumRepository {
   async list(only?: string): Promise<AlbumSummary[]> {
     const rows = await this.db
       .selectFrom('albums as a')
+      .modifyFront(prepared) // two texts: every album, or one
       .select(['a.id', 'a.name', 'a.descr', 'a.owner', 'a.created_at', 'a.cover'])
       .select((eb) => [
         eb
@@ -202,6 +204,7 @@ export class AlbumRepository {
   ): Promise<AlbumPage> {
     const rows = await this.db
       .selectFrom('album_pictures as ap')
+      .modifyFront(prepared) // two texts: the first page, or after a cursor
       .innerJoin('pictures as p', 'p.id', 'ap.picture_id')
       .select(VIEW_COLUMNS)
       .where('ap.album_id', '=', albumId)

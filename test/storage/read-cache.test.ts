@@ -226,6 +226,24 @@ test('bytes cached by one process are refused there once another deletes or unsh
   });
   expect(again.status).toBe(201);
   expect((await file(b, again.body.id)).status).toBe(200);
+  // An album's page (one statement of the view's columns) shows the picture as `get` does.
+  const album = await a.post<{ id: string }>('/api/albums', { name: 'Scaled' });
+  expect(album.status).toBe(201);
+  expect(
+    (await a.post(`/api/albums/${album.body.id}/pictures`, { add: [again.body.id] })).status,
+  ).toBe(200);
+  const viewed = (await b.get<Record<string, unknown>>(`/api/pictures/${again.body.id}`)).body;
+  const albumPage = await b.get<{ items: Record<string, unknown>[] }>(
+    `/api/albums/${album.body.id}/pictures`,
+  );
+  expect(albumPage.body.items).toHaveLength(1);
+  const item = albumPage.body.items[0] ?? {};
+  expect(Object.keys(item).sort()).toEqual(
+    ['id', 'title', 'category', 'desc', 'contentType', 'size', 'width', 'height', 'owner']
+      .concat(['origin', 'createdAt', 'updatedAt'])
+      .sort(),
+  );
+  expect(item).toEqual(Object.fromEntries(Object.keys(item).map((k) => [k, viewed[k]])));
   const pages = ['/api/pictures', '/api/pictures?sort=taken', '/api/pictures?limit=1'];
   for (const page of pages) {
     const got = await b.get<{ items: Picture[] }>(page);
