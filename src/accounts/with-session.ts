@@ -4,10 +4,11 @@
  * gallery page was two, the session then the page). The session is checked exactly as
  * `AccountRepository.findSession` does, in the same statement as the page, so it is as fresh as
  * a read of its own: a session logged out or expired at any process of the site is refused.
+ * On SQLite, where a statement is no round trip, it is the two statements (session, then page).
  */
-import { sql, type Kysely, type SelectQueryBuilder } from 'kysely';
+import { sql, type SelectQueryBuilder } from 'kysely';
+import type { MetadataStore } from '../storage/metadata/dialect.js';
 import { prepared } from '../storage/metadata/prepared.js';
-import type { Schema } from '../storage/metadata/schema.js';
 import type { Principal } from './principal.js';
 
 /** A session to check: its hash (as stored) and the time it must still be valid at. */
@@ -26,7 +27,7 @@ type Nullable<T> = { [K in keyof T]: T[K] | null };
  * page is one row of nulls, an invalid session no row at all.
  */
 export async function readWithSession<Row extends { id: string }>(
-  db: Kysely<Schema>,
+  store: MetadataStore,
   check: SessionCheck,
   // eslint-disable-next-line @typescript-eslint/no-explicit-any -- any source tables: only its rows matter
   page: SelectQueryBuilder<any, any, Row>,
@@ -34,6 +35,18 @@ export async function readWithSession<Row extends { id: string }>(
   /** Prepare the statement (storage/metadata/prepared.ts): only when its text is one of few. */
   mark: boolean,
 ): Promise<{ principal: Principal; rows: Row[] } | null> {
+  const db = store.db;
+  if (!store.dialect.statementRoundTrips) {
+    // SQLite: two statements cost less than the folded one, and no round trip each.
+    const principal = await db
+      .selectFrom('sessions')
+      .innerJoin('users', 'users.username', 'sessions.username')
+      .select(['users.username', 'users.role'])
+      .where('sessions.id_hash', '=', check.hash)
+      .where('sessions.expires_at', '>', check.now)
+      .executeTakeFirst();
+    return principal ? { principal, rows: (await db.executeQuery(page)).rows } : null;
+  }
   const order = sql.join(orderBy.map((column) => sql`${sql.ref(`listed.${column}`)} desc`));
   const { rows } = await sql<SessionColumns & Nullable<Row>>`${mark ? prepared : sql``}
     select u.username as session_username, u.role as session_role, listed.*

@@ -113,7 +113,7 @@ export class PictureFactsRepository {
     query: TimelineQuery,
   ): Promise<{ principal: Principal; entries: TimelineEntry[] } | null> {
     const found = await readWithSession(
-      this.store.db,
+      this.store,
       check,
       this.timelineQuery(query),
       ['key', 'id'],

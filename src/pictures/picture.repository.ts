@@ -215,7 +215,7 @@ export class SqlPictureRepository implements PictureRepository {
     query: PictureQuery,
   ): Promise<{ principal: Principal; items: PictureWithFacts[] } | null> {
     const found = await readWithSession(
-      this.store.db,
+      this.store,
       check,
       this.listQuery(query),
       ['created_at', 'id'],
