@@ -26,6 +26,8 @@ declare module 'fastify' {
     principal: Principal | null;
     /** Routes with `sessionWithPicture`: the picture read with the session, if it was. */
     sessionPicture: Picture | NotFoundError | null;
+    /** Routes with `sessionRead`: what the route read with the session (its own type), or null. */
+    sessionRead: unknown;
   }
   interface FastifyContextConfig {
     /** Reachable without signing in (the handler checks whatever else it needs). */
@@ -45,8 +47,8 @@ declare module 'fastify' {
     /**
      * A route whose read can be done in the statement that checks a session cookie (a gallery
      * page): given the request and the cookie's session value, the route reads, keeps what it
-     * read for its handler, and answers the session's principal, or null when the session is
-     * not valid. Undefined: this request's read cannot be done yet (its query is not valid);
+     * read for its handler in `request.sessionRead`, and answers the session's principal, or
+     * null when the session is not valid. Undefined: this request's read cannot be done yet (its query is not valid);
      * the session is then checked on its own, as on any route.
      */
     sessionRead?: (
@@ -86,6 +88,7 @@ export function installAuth(app: FastifyInstance, options: AuthOptions): void {
   const metricsDigest = options.metricsToken === null ? null : digest(options.metricsToken);
   app.decorateRequest('principal', null);
   app.decorateRequest('sessionPicture', null);
+  app.decorateRequest('sessionRead', null);
   app.addHook('onRequest', async (request) => {
     // No route matched: the not-found handler answers (JSON 404 or the web app's page).
     if (request.is404) return;
