@@ -37,7 +37,7 @@ export async function readWithSession<Row extends { id: string }>(
 ): Promise<{ principal: Principal; rows: Row[] } | null> {
   const db = store.db;
   if (!store.dialect.statementRoundTrips) {
-    // SQLite: two statements cost less than the folded one, and no round trip each.
+    // SQLite: no round trip to save; the folded statement would only add a sort of the page.
     const principal = await db
       .selectFrom('sessions')
       .innerJoin('users', 'users.username', 'sessions.username')

@@ -23,8 +23,8 @@ export interface MetadataDialect {
   readonly writableCtes: boolean;
   /**
    * Whether each statement is a round trip to a server, worth folding two reads into one (the
-   * session and a gallery page: accounts/with-session.ts). PostgreSQL: yes. SQLite: no, and
-   * there the folded statement cost more than the two (docs/benchmarks.md, fifth measurement).
+   * session and a gallery page: accounts/with-session.ts). PostgreSQL: yes. SQLite: no (the
+   * folded statement would only add work there: a sort of the page again).
    */
   readonly statementRoundTrips: boolean;
   /** Milliseconds since the epoch on the database's clock (leases expire on it). */
