@@ -26,8 +26,6 @@ declare module 'fastify' {
     principal: Principal | null;
     /** Routes with `sessionWithPicture`: the picture read with the session, if it was. */
     sessionPicture: Picture | NotFoundError | null;
-    /** Routes with `sessionRead`: what the route read with the session (its own type), or null. */
-    sessionRead: unknown;
   }
   interface FastifyContextConfig {
     /** Reachable without signing in (the handler checks whatever else it needs). */
@@ -44,17 +42,6 @@ declare module 'fastify' {
      * from `request.sessionPicture` instead of reading it again.
      */
     sessionWithPicture?: boolean;
-    /**
-     * A route whose read can be done in the statement that checks a session cookie (a gallery
-     * page): given the request and the cookie's session value, the route reads, keeps what it
-     * read for its handler in `request.sessionRead`, and answers the session's principal, or
-     * null when the session is not valid. Undefined: this request's read cannot be done yet (its query is not valid);
-     * the session is then checked on its own, as on any route.
-     */
-    sessionRead?: (
-      request: FastifyRequest,
-      session: string,
-    ) => Promise<Principal | null> | undefined;
   }
 }
 
@@ -88,14 +75,13 @@ export function installAuth(app: FastifyInstance, options: AuthOptions): void {
   const metricsDigest = options.metricsToken === null ? null : digest(options.metricsToken);
   app.decorateRequest('principal', null);
   app.decorateRequest('sessionPicture', null);
-  app.decorateRequest('sessionRead', null);
   app.addHook('onRequest', async (request) => {
     // No route matched: the not-found handler answers (JSON 404 or the web app's page).
     if (request.is404) return;
     const config = request.routeOptions.config;
     if (config.peer === true) return;
     if (config.metricsToken === true && metricsDigest && bearerIs(request, metricsDigest)) return;
-    request.principal = await identify(request, options, config);
+    request.principal = await identify(request, options, config.sessionWithPicture === true);
     refuseCrossSiteWrite(request);
     if (config.public === true) return;
     if (!request.principal) throw new UnauthorizedError();
@@ -108,7 +94,7 @@ export function installAuth(app: FastifyInstance, options: AuthOptions): void {
 async function identify(
   request: FastifyRequest,
   options: AuthOptions,
-  config: FastifyContextConfig,
+  withPicture: boolean,
 ): Promise<Principal | null> {
   const { accounts } = options;
   const header = request.headers.authorization;
@@ -125,14 +111,12 @@ async function identify(
   if (!unsigned.valid) return null;
   // Before the route's own validation: only an id of the right shape goes to the database.
   const id = (request.params as { id?: unknown } | undefined)?.id;
-  const withPicture = config.sessionWithPicture === true && options.sessionWithPicture;
-  if (withPicture && typeof id === 'string' && SHA256.test(id)) {
-    const found = await withPicture(unsigned.value, id);
+  if (withPicture && options.sessionWithPicture && typeof id === 'string' && SHA256.test(id)) {
+    const found = await options.sessionWithPicture(unsigned.value, id);
     request.sessionPicture = found?.picture ?? null;
     return found?.principal ?? null;
   }
-  // The route's read with the session (null: not valid), or the session on its own.
-  return config.sessionRead?.(request, unsigned.value) ?? accounts.fromSession(unsigned.value);
+  return accounts.fromSession(unsigned.value);
 }
 
 /**

@@ -7,6 +7,7 @@
 import { sql, type Kysely, type QueryCreator } from 'kysely';
 import type { MetadataStore } from '../storage/metadata/dialect.js';
 import { afterCursor } from '../storage/metadata/keyset.js';
+import { prepared } from '../storage/metadata/prepared.js';
 import type { Schema } from '../storage/metadata/schema.js';
 import { takenKey, type PhotoFacts } from './core/photo-facts.js';
 import {
@@ -15,8 +16,6 @@ import {
   type ListedRow,
   type PictureWithFacts,
 } from './listed-picture.js';
-import type { Principal } from '../accounts/principal.js';
-import { readWithSession, type SessionCheck } from '../accounts/with-session.js';
 
 function timelineEntry(row: ListedRow & { key: number }): TimelineEntry {
   return { id: row.id, key: row.key, picture: listedPicture(row) };
@@ -107,28 +106,11 @@ export class PictureFactsRepository {
     return (await this.timelineQuery(query).execute()).map(timelineEntry);
   }
 
-  /** `timeline` and a session's principal in one statement; null when the session is not valid. */
-  async timelineForSession(
-    check: SessionCheck,
-    query: TimelineQuery,
-  ): Promise<{ principal: Principal; entries: TimelineEntry[] } | null> {
-    const found = await readWithSession(
-      this.store,
-      check,
-      this.timelineQuery(query),
-      ['key', 'id'],
-      // A search's plan depends on its words: planned each time.
-      query.q === undefined,
-    );
-    return found && { principal: found.principal, entries: found.rows.map(timelineEntry) };
-  }
-
   private timelineQuery(query: TimelineQuery) {
     const key = SORT_KEY;
-    let select = this.visible(this.store.db, query.category, query.q).select([
-      ...LISTED_COLUMNS,
-      key.as('key'),
-    ]);
+    let select = this.visible(this.store.db, query.category, query.q)
+      .$if(query.q === undefined, (qb) => qb.modifyFront(prepared)) // a search's plan: its words
+      .select([...LISTED_COLUMNS, key.as('key')]);
     const cursor = query.cursor;
     if (cursor) select = select.where(afterCursor(key, sql.ref('p.id'), cursor));
     return select.orderBy(key, 'desc').orderBy('p.id', 'desc').limit(query.limit);

@@ -10,8 +10,6 @@ import type { Logger } from 'pino';
 import type { BlobStore } from '../blobs/blob-store.js';
 import { readHead } from '../core/streams.js';
 import type { Schema } from '../storage/metadata/schema.js';
-import { sha256 } from '../accounts/account.service.js';
-import type { Principal } from '../accounts/principal.js';
 import { NO_FACTS, type PhotoFacts } from './core/photo-facts.js';
 import { factsOfImage, readFacts, type EmbeddedMetadata } from './facts-reader.js';
 import type { Picture } from './picture.repository.js';
@@ -39,7 +37,6 @@ export interface PictureFactsDeps {
   readonly facts: PictureFactsRepository;
   readonly blobs: BlobStore;
   readonly log: Logger;
-  readonly now?: () => number;
 }
 
 export class PictureFactsService {
@@ -91,15 +88,6 @@ export class PictureFactsService {
 
   timeline(query: TimelineQuery): Promise<TimelineEntry[]> {
     return this.deps.facts.timeline(query);
-  }
-
-  /** `timeline` and the principal of a session cookie's value in one statement (as `list`'s). */
-  timelineForSession(
-    session: string,
-    query: TimelineQuery,
-  ): Promise<{ principal: Principal; entries: TimelineEntry[] } | null> {
-    const now = (this.deps.now ?? Date.now)();
-    return this.deps.facts.timelineForSession({ hash: sha256(session), now }, query);
   }
 
   async months(category?: string): Promise<{ month: string; count: number }[]> {

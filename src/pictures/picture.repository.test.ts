@@ -146,43 +146,6 @@ describeEachDialect('picture repository: a page in one statement', (ctx) => {
       expected[2],
     ]);
 
-    // With a session in the same statement: the same pages, or null for no valid session.
-    const accounts = new SqlAccountRepository(store);
-    await accounts.putUser(store.db, { username: 'ann', passwordHash: 'x', role: 'user' }, '1');
-    await accounts.createSession('live', 'ann', 1000, 5000);
-    await accounts.createSession('old', 'ann', 1000, 2000);
-    const ann = { username: 'ann', role: 'user' };
-    const live = { hash: 'live', now: 3000 };
-    for (const query of [
-      { limit: 10 },
-      { limit: 2, cursor: { createdAt: 4_000, id: id(4) } },
-      { limit: 10, q: 'renamed' },
-      { limit: 10, category: 'nowhere' },
-    ]) {
-      expect(await repo.listForSession(live, query)).toEqual({
-        principal: ann,
-        items: await repo.list(query),
-      });
-    }
-    for (const query of [
-      { limit: 10 },
-      { limit: 2, cursor: { key: 4_000, id: id(4) } },
-      { limit: 10, category: 'hills' },
-      { limit: 10, category: 'nowhere' },
-    ]) {
-      expect(await factsRepo.timelineForSession(live, query)).toEqual({
-        principal: ann,
-        entries: await factsRepo.timeline(query),
-      });
-    }
-    expect((await repo.listForSession(live, { limit: 10, category: 'nowhere' }))?.items).toEqual(
-      [],
-    );
-    for (const hash of ['old', 'none']) {
-      expect(await repo.listForSession({ hash, now: 3000 }, { limit: 10 })).toBe(null);
-      expect(await factsRepo.timelineForSession({ hash, now: 3000 }, { limit: 10 })).toBe(null);
-    }
-
     // An album's page: the same view, without the facts.
     const albums = new AlbumRepository(store.db, store.dialect);
     const album = 'a1b2c3d4e5f60718293a4b5c6d7e8f90';

@@ -4,7 +4,6 @@ import { afterCursor } from '../storage/metadata/keyset.js';
 import { prepared } from '../storage/metadata/prepared.js';
 import type { PicturesTable } from '../storage/metadata/schema.js';
 import type { Principal } from '../accounts/principal.js';
-import { readWithSession, type SessionCheck } from '../accounts/with-session.js';
 import { decodeHlc } from '../core/hlc.js';
 import { isAlive, lastChangeHlc, type PictureState } from './picture.state.js';
 import { LISTED_COLUMNS, listedPicture, type PictureWithFacts } from './listed-picture.js';
@@ -68,11 +67,6 @@ export interface PictureRepository {
   byteFlags(pageSize?: number): AsyncIterable<{ id: string; alive: boolean; hasBlob: boolean }>;
   /** Visible pictures (alive, bytes present) with their facts, newest first: one statement. */
   list(query: PictureQuery): Promise<PictureWithFacts[]>;
-  /** `list` and a session's principal in one statement; null when the session is not valid. */
-  listForSession(
-    check: SessionCheck,
-    query: PictureQuery,
-  ): Promise<{ principal: Principal; items: PictureWithFacts[] } | null>;
   /** Visible pictures: count and total bytes. */
   totals(): Promise<{ count: number; bytes: number }>;
   /** Alive pictures whose bytes are not here (to fetch). */
@@ -210,26 +204,12 @@ export class SqlPictureRepository implements PictureRepository {
     return (await this.listQuery(query).execute()).map(listedPicture);
   }
 
-  async listForSession(
-    check: SessionCheck,
-    query: PictureQuery,
-  ): Promise<{ principal: Principal; items: PictureWithFacts[] } | null> {
-    const found = await readWithSession(
-      this.store,
-      check,
-      this.listQuery(query),
-      ['created_at', 'id'],
-      // A search's plan depends on its words: planned each time.
-      query.q === undefined,
-    );
-    return found && { principal: found.principal, items: found.rows.map(listedPicture) };
-  }
-
   private listQuery(query: PictureQuery) {
     const match = query.q === undefined ? null : this.store.dialect.pictureMatch('p', query.q);
     const cursor = query.cursor;
     return this.store.db
       .selectFrom('pictures as p')
+      .$if(query.q === undefined, (qb) => qb.modifyFront(prepared)) // a search's plan: its words
       .leftJoin('picture_facts as f', 'f.id', 'p.id')
       .select(LISTED_COLUMNS)
       .where('p.alive', '=', 1)

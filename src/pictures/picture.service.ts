@@ -228,17 +228,6 @@ export class PictureService {
     return this.deps.pictures.list(query);
   }
 
-  /**
-   * `list` and the principal of a session cookie's value, in one statement; null when the
-   * session is not valid (auth's check of a gallery page, `AuthOptions` in src/http/auth.ts).
-   */
-  listForSession(
-    session: string,
-    query: PictureQuery,
-  ): Promise<{ principal: Principal; items: PictureWithFacts[] } | null> {
-    return this.deps.pictures.listForSession({ hash: sha256(session), now: this.now() }, query);
-  }
-
   /** A thumbnail's bytes, made now if it is not cached (e.g. for a replicated picture). */
   async thumbnail(id: string, size: ThumbSize): Promise<Readable> {
     const { thumbs } = this.deps;

@@ -6,12 +6,8 @@ import type { StagedBlob, BlobStore } from '../../blobs/blob-store.js';
 import type { Readable } from 'node:stream';
 import { BadRequestError, NotFoundError, PayloadTooLargeError } from '../../core/errors.js';
 import type { Thumbnails } from '../../pictures/images.js';
-import type { Principal } from '../../accounts/principal.js';
-import type { TimelineEntry, TimelineQuery } from '../../pictures/picture-facts.repository.js';
 import type { PictureFactsService } from '../../pictures/picture-facts.service.js';
-import type { PictureQuery } from '../../pictures/picture.repository.js';
 import type { PictureService } from '../../pictures/picture.service.js';
-import type { PictureWithFacts } from '../../pictures/listed-picture.js';
 import { requirePrincipal } from '../auth.js';
 import type { Metrics } from '../metrics.js';
 import {
@@ -90,19 +86,6 @@ export const pictureRoutes =
       },
     );
 
-    /** The page and the session's principal in one statement; null: the session is not valid. */
-    async function readForSession(
-      page: Page,
-      session: string,
-    ): Promise<{ principal: Principal; answer: PictureListAnswer } | null> {
-      if (page.sort === 'taken') {
-        const found = await facts.timelineForSession(session, page.query);
-        return found && { principal: found.principal, answer: takenAnswer(page, found.entries) };
-      }
-      const found = await pictures.listForSession(session, page.query);
-      return found && { principal: found.principal, answer: addedAnswer(page, found.items) };
-    }
-
     app.get(
       '/api/pictures',
       {
@@ -111,34 +94,36 @@ export const pictureRoutes =
           querystring: PictureListQuery,
           response: { 200: PictureList, ...errors },
         },
-        config: {
-          // A session cookie is checked in the page's own statement: one round trip, not two.
-          sessionRead: (request, session) => {
-            const parsed = PictureListQuery.safeParse(request.query);
-            let page: Page;
-            try {
-              if (!parsed.success) return undefined;
-              page = pageOf(parsed.data);
-            } catch {
-              return undefined; // a bad cursor: the session alone, then the handler's 400
-            }
-            return readForSession(page, session).then((found) => {
-              if (found === null) return null;
-              request.sessionRead = found.answer;
-              return found.principal;
-            });
-          },
-        },
       },
-      // A page is one statement: the pictures with their facts (and the session, if a cookie).
+      // A page is one statement: the pictures with their facts (the session is auth's).
       async (request) => {
-        // The answer read with the session (a decoration, not a WeakMap: V8's collector paid
-        // for one, 6 → 12 % of a default node's CPU per page).
-        const read = request.sessionRead as PictureListAnswer | null;
-        if (read) return read;
-        const page = pageOf(request.query);
-        if (page.sort === 'taken') return takenAnswer(page, await facts.timeline(page.query));
-        return addedAnswer(page, await pictures.list(page.query));
+        const { category, q, limit, cursor, sort } = request.query;
+        if (sort === 'taken') {
+          const entries = await facts.timeline({
+            category,
+            q,
+            limit: limit + 1,
+            cursor: cursor === undefined ? undefined : decodeTakenCursor(cursor),
+          });
+          const page = entries.slice(0, limit);
+          const last = page.at(-1);
+          return {
+            items: page.map((e) => e.picture),
+            nextCursor: entries.length > limit && last ? encodeTakenCursor(last) : null,
+          };
+        }
+        const items = await pictures.list({
+          category,
+          q,
+          limit: limit + 1,
+          cursor: cursor === undefined ? undefined : decodeCursor(cursor),
+        });
+        const page = items.slice(0, limit);
+        const last = page.at(-1);
+        return {
+          items: page,
+          nextCursor: items.length > limit && last ? encodeCursor(last) : null,
+        };
       },
     );
 
@@ -329,44 +314,5 @@ function definedFields<T extends Record<string, unknown>>(
 ): { [K in keyof T]?: Exclude<T[K], undefined> } {
   return Object.fromEntries(Object.entries(body).filter(([, v]) => v !== undefined)) as {
     [K in keyof T]?: Exclude<T[K], undefined>;
-  };
-}
-
-interface PictureListAnswer {
-  items: PictureWithFacts[];
-  nextCursor: string | null;
-}
-
-/** A page of the gallery: one more than shown is read, to know whether a next page exists. */
-type Page =
-  | { readonly sort: 'taken'; readonly limit: number; readonly query: TimelineQuery }
-  | { readonly sort: 'added'; readonly limit: number; readonly query: PictureQuery };
-
-/** The page a valid query asks for (400 when its cursor is not one this server gave out). */
-function pageOf(query: z.output<typeof PictureListQuery>): Page {
-  const { category, q, limit, cursor, sort } = query;
-  if (sort === 'taken') {
-    const after = cursor === undefined ? undefined : decodeTakenCursor(cursor);
-    return { sort, limit, query: { category, q, limit: limit + 1, cursor: after } };
-  }
-  const after = cursor === undefined ? undefined : decodeCursor(cursor);
-  return { sort, limit, query: { category, q, limit: limit + 1, cursor: after } };
-}
-
-function takenAnswer(page: Page, entries: readonly TimelineEntry[]): PictureListAnswer {
-  const shown = entries.slice(0, page.limit);
-  const last = shown.at(-1);
-  return {
-    items: shown.map((e) => e.picture),
-    nextCursor: entries.length > page.limit && last ? encodeTakenCursor(last) : null,
-  };
-}
-
-function addedAnswer(page: Page, items: readonly PictureWithFacts[]): PictureListAnswer {
-  const shown = items.slice(0, page.limit);
-  const last = shown.at(-1);
-  return {
-    items: shown,
-    nextCursor: items.length > page.limit && last ? encodeCursor(last) : null,
   };
 }

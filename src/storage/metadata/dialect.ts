@@ -21,12 +21,6 @@ export interface MetadataDialect {
    * (one round trip). PostgreSQL: yes. SQLite: no (and a statement costs no round trip there).
    */
   readonly writableCtes: boolean;
-  /**
-   * Whether each statement is a round trip to a server, worth folding two reads into one (the
-   * session and a gallery page: accounts/with-session.ts). PostgreSQL: yes. SQLite: no (the
-   * folded statement would only add work there: a sort of the page again).
-   */
-  readonly statementRoundTrips: boolean;
   /** Milliseconds since the epoch on the database's clock (leases expire on it). */
   nowMs(): RawBuilder<number>;
   /**

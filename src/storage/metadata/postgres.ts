@@ -32,7 +32,6 @@ export const postgresDialect: MetadataDialect = {
   name: 'postgres',
   supportsRowLocks: true,
   writableCtes: true,
-  statementRoundTrips: true,
   // clock_timestamp(), not now(): now() is frozen at the start of the transaction.
   nowMs: () => sql<number>`(extract(epoch from clock_timestamp()) * 1000)::bigint`,
   pictureMatch(table, text) {

@@ -9,7 +9,6 @@ export const sqliteDialect: MetadataDialect = {
   name: 'sqlite',
   supportsRowLocks: false,
   writableCtes: false,
-  statementRoundTrips: false,
   nowMs: () => sql<number>`CAST(unixepoch('subsec') * 1000 AS INTEGER)`,
   pictureMatch(table, text) {
     const words = searchWords(text);
