@@ -1,7 +1,8 @@
 /**
  * Statements prepared once per PostgreSQL connection. node-postgres sends every statement
  * unnamed, which PostgreSQL parses, analyses and plans on each execution: for a gallery page
- * that was about half of PostgreSQL's CPU (0.17–0.2 ms of 0.35–0.42 ms, docs/benchmarks.md,
+ * and its session check that was a third of PostgreSQL's CPU from a few hundred pictures on
+ * (0.28–0.37 ms unnamed, 0.20–0.23 named) and more with fewer (docs/benchmarks.md,
  * "per-request cost"). A statement whose text starts with `PREPARED` (or `select PREPARED`, as
  * Kysely's `modifyFront` writes it) is sent named instead: parsed once per connection, and
  * planned by PostgreSQL's plan cache (a generic plan only where it costs no more than the
