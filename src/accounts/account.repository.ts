@@ -1,6 +1,7 @@
 import type { Executor, MetadataStore } from '../storage/metadata/dialect.js';
 import type { Role } from '../oplog/op.js';
 import type { Principal } from './principal.js';
+import { prepared } from '../storage/metadata/prepared.js';
 
 export interface User {
   readonly username: string;
@@ -201,6 +202,7 @@ export class SqlAccountRepository implements AccountRepository {
   async findSession(idHash: string, now: number): Promise<Principal | null> {
     const row = await this.store.db
       .selectFrom('sessions')
+      .modifyFront(prepared)
       .innerJoin('users', 'users.username', 'sessions.username')
       .select(['users.username', 'users.role'])
       .where('sessions.id_hash', '=', idHash)

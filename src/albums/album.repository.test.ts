@@ -61,10 +61,11 @@ describeEachDialect('album repository', (ctx) => {
     const [summary] = await repo.list();
     expect(summary).toMatchObject({ id: A, name: 'Trip', desc: 'd', owner: 'ann', count: 3 });
     expect(summary?.coverId).toBe(pic(3));
-    const first = await repo.pictureIds(A, 2);
-    expect(first.ids).toEqual([pic(3), pic(2)]);
-    const second = await repo.pictureIds(A, 2, first.next);
-    expect(second).toEqual({ ids: [pic(1)], next: null });
+    const first = await repo.pictures(A, 2);
+    expect(first.items.map((p) => p.id)).toEqual([pic(3), pic(2)]);
+    const second = await repo.pictures(A, 2, first.next);
+    expect(second.items.map((p) => p.id)).toEqual([pic(1)]);
+    expect(second.next).toBe(null);
     await apply(store, repo, { kind: 'album.update', id: A, cover: pic(1) }, at(12));
     expect((await repo.summary(A))?.coverId).toBe(pic(1));
   });

@@ -1,7 +1,10 @@
 import { sql, type Kysely } from 'kysely';
 import { afterCursor } from '../storage/metadata/keyset.js';
+import { prepared } from '../storage/metadata/prepared.js';
 import type { MetadataDialect } from '../storage/metadata/dialect.js';
 import type { Schema } from '../storage/metadata/schema.js';
+import type { Picture } from '../pictures/picture.repository.js';
+import { VIEW_COLUMNS, viewedPicture } from '../pictures/listed-picture.js';
 import { isAlbumAlive, type AlbumState, type Register } from './core/album-state.js';
 
 /** An album as a list shows it: its fields, how many visible pictures, the picture to show. */
@@ -17,7 +20,7 @@ export interface AlbumSummary {
 }
 
 export interface AlbumPage {
-  readonly ids: string[];
+  readonly items: Picture[];
   readonly next: { readonly createdAt: number; readonly id: string } | null;
 }
 
@@ -133,6 +136,7 @@ export class AlbumRepository {
   async list(only?: string): Promise<AlbumSummary[]> {
     const rows = await this.db
       .selectFrom('albums as a')
+      .modifyFront(prepared) // two texts: every album, or one
       .select(['a.id', 'a.name', 'a.descr', 'a.owner', 'a.created_at', 'a.cover'])
       .select((eb) => [
         eb
@@ -189,16 +193,20 @@ export class AlbumRepository {
     return album ?? null;
   }
 
-  /** The album's visible pictures, newest first, paged by (created_at, id). */
-  async pictureIds(
+  /**
+   * The album's visible pictures as the API shows them, newest first, paged by (created_at,
+   * id): one statement (it read the ids, then each picture with a statement of its own).
+   */
+  async pictures(
     albumId: string,
     limit: number,
     cursor: { readonly createdAt: number; readonly id: string } | null = null,
   ): Promise<AlbumPage> {
     const rows = await this.db
       .selectFrom('album_pictures as ap')
+      .modifyFront(prepared) // two texts: the first page, or after a cursor
       .innerJoin('pictures as p', 'p.id', 'ap.picture_id')
-      .select(['p.id', 'p.created_at'])
+      .select(VIEW_COLUMNS)
       .where('ap.album_id', '=', albumId)
       .where('ap.present', '=', 1)
       .where('p.alive', '=', 1)
@@ -218,7 +226,7 @@ export class AlbumRepository {
     const page = rows.slice(0, limit);
     const last = page.at(-1);
     return {
-      ids: page.map((r) => r.id),
+      items: page.map(viewedPicture),
       next: rows.length > limit && last ? { createdAt: last.created_at ?? 0, id: last.id } : null,
     };
   }

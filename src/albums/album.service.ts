@@ -124,17 +124,7 @@ export class AlbumService {
     cursor: { readonly createdAt: number; readonly id: string } | null,
   ): Promise<{ items: Picture[]; next: { createdAt: number; id: string } | null }> {
     await this.get(id);
-    const page = await this.deps.albums.pictureIds(id, limit, cursor);
-    const items: Picture[] = [];
-    for (const pictureId of page.ids) {
-      try {
-        items.push(await this.deps.picture(pictureId));
-      } catch (error) {
-        // Deleted between the two reads: left out of this page.
-        if (!(error instanceof NotFoundError)) throw error;
-      }
-    }
-    return { items, next: page.next };
+    return this.deps.albums.pictures(id, limit, cursor);
   }
 
   private async editable(principal: Principal, id: string): Promise<AlbumSummary> {

@@ -16,8 +16,8 @@ import { NO_FACTS, type PhotoFacts } from './core/photo-facts.js';
 /** A picture as the API shows it, with its facts (all null when not derived yet). */
 export type PictureWithFacts = Picture & PhotoFacts;
 
-/** The selection for `pictures as p` left-joined to `picture_facts as f`. */
-export const LISTED_COLUMNS = [
+/** The selection of a picture's API view from `pictures as p` (an album's page). */
+export const VIEW_COLUMNS = [
   'p.id as id',
   'p.title as title',
   'p.category as category',
@@ -30,11 +30,13 @@ export const LISTED_COLUMNS = [
   'p.origin_name as origin_name',
   'p.created_at as created_at',
   'p.updated_at as updated_at',
-  'f.facts as facts',
 ] as const;
 
-/** A row of that selection: the table's own column types, and the facts (null: not derived). */
-export type ListedRow = Pick<
+/** The selection for `pictures as p` left-joined to `picture_facts as f`. */
+export const LISTED_COLUMNS = [...VIEW_COLUMNS, 'f.facts as facts'] as const;
+
+/** A row of VIEW_COLUMNS: the table's own column types. */
+export type ViewRow = Pick<
   PicturesTable,
   | 'id'
   | 'title'
@@ -48,11 +50,15 @@ export type ListedRow = Pick<
   | 'origin_name'
   | 'created_at'
   | 'updated_at'
-> & { facts: string | null };
+>;
 
-export function listedPicture(row: ListedRow): PictureWithFacts {
+/** A row of LISTED_COLUMNS: the view's, and the facts (null: not derived). */
+export type ListedRow = ViewRow & { facts: string | null };
+
+/** The API view of a row of VIEW_COLUMNS (a visible picture: alive, so with its info). */
+export function viewedPicture(row: ViewRow): Picture {
   if (row.updated_at === null) throw new Error(`Visible picture ${row.id} has no info`);
-  const picture: Picture = {
+  return {
     id: row.id,
     title: row.title ?? '',
     category: row.category ?? '',
@@ -66,5 +72,9 @@ export function listedPicture(row: ListedRow): PictureWithFacts {
     createdAt: new Date(row.created_at ?? 0).toISOString(),
     updatedAt: new Date(row.updated_at).toISOString(),
   };
+}
+
+export function listedPicture(row: ListedRow): PictureWithFacts {
+  const picture = viewedPicture(row);
   return { ...picture, ...(row.facts === null ? NO_FACTS : (JSON.parse(row.facts) as PhotoFacts)) };
 }

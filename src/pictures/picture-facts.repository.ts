@@ -7,9 +7,19 @@
 import { sql, type Kysely, type QueryCreator } from 'kysely';
 import type { MetadataStore } from '../storage/metadata/dialect.js';
 import { afterCursor } from '../storage/metadata/keyset.js';
+import { prepared } from '../storage/metadata/prepared.js';
 import type { Schema } from '../storage/metadata/schema.js';
 import { takenKey, type PhotoFacts } from './core/photo-facts.js';
-import { LISTED_COLUMNS, listedPicture, type PictureWithFacts } from './listed-picture.js';
+import {
+  LISTED_COLUMNS,
+  listedPicture,
+  type ListedRow,
+  type PictureWithFacts,
+} from './listed-picture.js';
+
+function timelineEntry(row: ListedRow & { key: number }): TimelineEntry {
+  return { id: row.id, key: row.key, picture: listedPicture(row) };
+}
 
 /** A position in the timeline: the sort key (ms) and id of the last picture of a page. */
 export interface TakenCursor {
@@ -93,19 +103,17 @@ export class PictureFactsRepository {
    * moves once derived.
    */
   async timeline(query: TimelineQuery): Promise<TimelineEntry[]> {
+    return (await this.timelineQuery(query).execute()).map(timelineEntry);
+  }
+
+  private timelineQuery(query: TimelineQuery) {
     const key = SORT_KEY;
-    let select = this.visible(this.store.db, query.category, query.q).select([
-      ...LISTED_COLUMNS,
-      key.as('key'),
-    ]);
+    let select = this.visible(this.store.db, query.category, query.q)
+      .$if(query.q === undefined, (qb) => qb.modifyFront(prepared)) // a search's plan: its words
+      .select([...LISTED_COLUMNS, key.as('key')]);
     const cursor = query.cursor;
     if (cursor) select = select.where(afterCursor(key, sql.ref('p.id'), cursor));
-    const rows = await select
-      .orderBy(key, 'desc')
-      .orderBy('p.id', 'desc')
-      .limit(query.limit)
-      .execute();
-    return rows.map((r) => ({ id: r.id, key: r.key, picture: listedPicture(r) }));
+    return select.orderBy(key, 'desc').orderBy('p.id', 'desc').limit(query.limit);
   }
 
   /**

@@ -1,6 +1,8 @@
 import { expect, it } from 'vitest';
 import { describeEachDialect } from '../../test/helpers/dialects.js';
 import { SqlAccountRepository } from '../accounts/account.repository.js';
+import { applyAlbum } from '../albums/album-apply.js';
+import { AlbumRepository } from '../albums/album.repository.js';
 import { encodeHlc } from '../core/hlc.js';
 import { NO_FACTS } from './core/photo-facts.js';
 import { PictureFactsRepository } from './picture-facts.repository.js';
@@ -143,6 +145,28 @@ describeEachDialect('picture repository: a page in one statement', (ctx) => {
     expect((await factsRepo.timeline({ limit: 10, q: 'renamed' })).map((e) => e.picture)).toEqual([
       expected[2],
     ]);
+
+    // An album's page: the same view, without the facts.
+    const albums = new AlbumRepository(store.db, store.dialect);
+    const album = 'a1b2c3d4e5f60718293a4b5c6d7e8f90';
+    const bodies = [
+      { kind: 'album.create', id: album, owner: 'ann', createdAt: 1, name: 'All', desc: '' },
+      { kind: 'album.add', id: album, pictures: [1, 2, 3, 4, 5, 6].map(id) },
+    ] as const;
+    for (const [i, body] of bodies.entries()) {
+      await store.transaction((trx) => applyAlbum(trx, albums, body, at(1_800_000_000_000 + i)));
+    }
+    const views = [];
+    for (const n of [5, 4, 2, 1]) {
+      const stored = await repo.get(id(n));
+      views.push(stored && toPicture(stored.state));
+    }
+    const first = await albums.pictures(album, 3);
+    expect(first.items).toEqual(views.slice(0, 3));
+    expect(await albums.pictures(album, 3, first.next)).toEqual({
+      items: views.slice(3),
+      next: null,
+    });
   });
 });
 

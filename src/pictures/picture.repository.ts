@@ -1,6 +1,7 @@
 import { sql, type Selectable } from 'kysely';
 import type { Executor, MetadataStore } from '../storage/metadata/dialect.js';
 import { afterCursor } from '../storage/metadata/keyset.js';
+import { prepared } from '../storage/metadata/prepared.js';
 import type { PicturesTable } from '../storage/metadata/schema.js';
 import type { Principal } from '../accounts/principal.js';
 import { decodeHlc } from '../core/hlc.js';
@@ -131,6 +132,7 @@ export class SqlPictureRepository implements PictureRepository {
     // The same conditions as AccountRepository.findSession, and the row `get` reads.
     const row = await this.store.db
       .selectFrom('sessions')
+      .modifyFront(prepared)
       .innerJoin('users', 'users.username', 'sessions.username')
       .leftJoin('pictures', (join) => join.on('pictures.id', '=', id))
       .select(STATE_COLUMNS.map((column) => `pictures.${column}` as const))
@@ -199,10 +201,15 @@ export class SqlPictureRepository implements PictureRepository {
   }
 
   async list(query: PictureQuery): Promise<PictureWithFacts[]> {
+    return (await this.listQuery(query).execute()).map(listedPicture);
+  }
+
+  private listQuery(query: PictureQuery) {
     const match = query.q === undefined ? null : this.store.dialect.pictureMatch('p', query.q);
     const cursor = query.cursor;
-    const rows = await this.store.db
+    return this.store.db
       .selectFrom('pictures as p')
+      .$if(query.q === undefined, (qb) => qb.modifyFront(prepared)) // a search's plan: its words
       .leftJoin('picture_facts as f', 'f.id', 'p.id')
       .select(LISTED_COLUMNS)
       .where('p.alive', '=', 1)
@@ -219,9 +226,7 @@ export class SqlPictureRepository implements PictureRepository {
       )
       .orderBy('p.created_at', 'desc')
       .orderBy('p.id', 'desc')
-      .limit(query.limit)
-      .execute();
-    return rows.map(listedPicture);
+      .limit(query.limit);
   }
 
   async totals(): Promise<{ count: number; bytes: number }> {

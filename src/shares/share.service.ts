@@ -132,13 +132,7 @@ export class ShareService {
       const picture = cursor === null ? await this.visible(share.targetId) : null;
       return { items: picture ? [picture] : [], next: null };
     }
-    const page = await this.deps.albums.pictureIds(share.targetId, limit, cursor);
-    const items: Picture[] = [];
-    for (const pictureId of page.ids) {
-      const picture = await this.visible(pictureId);
-      if (picture) items.push(picture);
-    }
-    return { items, next: page.next };
+    return this.deps.albums.pictures(share.targetId, limit, cursor);
   }
 
   /** A picture the link shows, or 404: nothing else is reachable through a link. */

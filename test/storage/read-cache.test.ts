@@ -218,14 +218,50 @@ test('bytes cached by one process are refused there once another deletes or unsh
   expect((await file(b, id)).status).toBe(404);
 
   // Signed out through one process: the other refuses the session at once (the file route
-  // reads the session and the picture in one statement).
+  // reads the session and the picture in one statement, a gallery page the session and the
+  // page).
   const again = await a.upload<Picture>({
     file: await makeImage({ seed: 1302 }),
     fields: { title: 'again' },
   });
   expect(again.status).toBe(201);
   expect((await file(b, again.body.id)).status).toBe(200);
+  // An album's page (one statement of the view's columns) shows the picture as `get` does.
+  const album = await a.post<{ id: string }>('/api/albums', { name: 'Scaled' });
+  expect(album.status).toBe(201);
+  expect(
+    (await a.post(`/api/albums/${album.body.id}/pictures`, { add: [again.body.id] })).status,
+  ).toBe(200);
+  const viewed = (await b.get<Record<string, unknown>>(`/api/pictures/${again.body.id}`)).body;
+  const albumPage = await b.get<{ items: Record<string, unknown>[] }>(
+    `/api/albums/${album.body.id}/pictures`,
+  );
+  expect(albumPage.body.items).toHaveLength(1);
+  const item = albumPage.body.items[0] ?? {};
+  expect(Object.keys(item).sort()).toEqual(
+    ['id', 'title', 'category', 'desc', 'contentType', 'size', 'width', 'height', 'owner']
+      .concat(['origin', 'createdAt', 'updatedAt'])
+      .sort(),
+  );
+  expect(item).toEqual(Object.fromEntries(Object.keys(item).map((k) => [k, viewed[k]])));
+  const pages = ['/api/pictures', '/api/pictures?sort=taken', '/api/pictures?limit=1'];
+  for (const page of pages) {
+    const got = await b.get<{ items: Picture[] }>(page);
+    expect(got.status).toBe(200);
+    expect(got.body.items[0]?.id).toBe(again.body.id);
+  }
   expect((await a.post('/api/auth/logout')).status).toBeLessThan(300);
   expect((await file(b, again.body.id)).status).toBe(401);
   expect((await file(a, again.body.id)).status).toBe(401);
+  // Also with a query the route refuses (401 first, as for any request without a session).
+  for (const page of [...pages, '/api/pictures?limit=0', '/api/pictures?cursor=nope']) {
+    for (const client of [a, b]) {
+      const got = await client.get(page);
+      expect({ page, status: got.status, body: got.body }).toMatchObject({
+        page,
+        status: 401,
+        body: { error: { code: 'unauthorized' } },
+      });
+    }
+  }
 }, 120_000);

@@ -2,6 +2,7 @@ import { Kysely, PostgresDialect, sql } from 'kysely';
 import pg from 'pg';
 import { searchWords, type MetadataDialect, type MetadataStore } from './dialect.js';
 import { migratePostgres } from './postgres-migrate.js';
+import { prepareMarked } from './prepared.js';
 import type { Schema } from './schema.js';
 
 const { builtins } = pg.types;
@@ -68,7 +69,10 @@ export async function openPostgresStore(
 ): Promise<MetadataStore> {
   const pool = new pg.Pool({ connectionString: url, max: options.poolSize ?? 10, types });
   pool.on('error', (error) => options.onPoolError?.(error));
-  pool.on('connect', guardClient);
+  pool.on('connect', (client) => {
+    guardClient(client);
+    prepareMarked(client);
+  });
   const db = new Kysely<Schema>({ dialect: new PostgresDialect({ pool }) });
   try {
     await migratePostgres(db);

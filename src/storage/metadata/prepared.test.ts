@@ -1,0 +1,38 @@
+import { sql } from 'kysely';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DIALECTS } from '../../../test/helpers/dialects.js';
+import { startPostgres, type PostgresServer } from '../../../test/helpers/postgres.js';
+import { SqlAccountRepository } from '../../accounts/account.repository.js';
+import { openPostgresStore } from './postgres.js';
+import { PREPARED_MARK } from './prepared.js';
+
+describe.skipIf(!DIALECTS.includes('postgres'))('statements prepared per connection', () => {
+  let server: PostgresServer;
+  beforeAll(async () => {
+    server = await startPostgres();
+  }, 60_000);
+  afterAll(async () => {
+    await server.stop();
+  });
+
+  it('sends a marked statement named, once per connection, and the others unnamed', async () => {
+    const store = await openPostgresStore(await server.createDatabase(), { poolSize: 1 });
+    try {
+      const accounts = new SqlAccountRepository(store);
+      await accounts.putUser(store.db, { username: 'ann', passwordHash: 'x', role: 'user' }, '1');
+      await accounts.createSession('live', 'ann', 1000, 5000);
+      for (let i = 0; i < 3; i++) {
+        expect(await accounts.findSession('live', 3000)).toEqual({ username: 'ann', role: 'user' });
+        expect(await accounts.findSession('live', 6000)).toBe(null);
+      }
+      // The pool's one connection holds the marked statement, prepared once; nothing else.
+      const { rows } = await sql<{ statement: string }>`
+        select statement from pg_prepared_statements`.execute(store.db);
+      expect(rows).toHaveLength(1);
+      expect(rows[0]?.statement).toContain(PREPARED_MARK);
+      expect(rows[0]?.statement).toContain('"sessions"."id_hash" = $1');
+    } finally {
+      await store.close();
+    }
+  });
+});
