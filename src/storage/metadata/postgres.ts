@@ -62,16 +62,33 @@ export interface PostgresOptions {
   readonly onPoolError?: (error: Error) => void;
 }
 
+/**
+ * `?prepared=off` in the URL: every statement goes unnamed, for a connection pooler in
+ * transaction mode (PgBouncer before 1.21, or without `max_prepared_statements`), where a
+ * statement prepared on one server connection is unknown on the next. Taken out of the URL
+ * before pg sees it (PostgreSQL would refuse it as a startup parameter).
+ */
+export function preparedSetting(url: string): { url: string; prepared: boolean } {
+  if (!url.includes('prepared=')) return { url, prepared: true };
+  const parsed = new URL(url);
+  const value = parsed.searchParams.get('prepared');
+  parsed.searchParams.delete('prepared');
+  if (value !== 'on' && value !== 'off')
+    throw new Error(`prepared=${value ?? ''} in the database URL: use prepared=on or prepared=off`);
+  return { url: parsed.toString(), prepared: value === 'on' };
+}
+
 /** Opens a PostgreSQL database (`postgres://…`) as a metadata store and migrates it. */
 export async function openPostgresStore(
-  url: string,
+  databaseUrl: string,
   options: PostgresOptions = {},
 ): Promise<MetadataStore> {
+  const { url, prepared } = preparedSetting(databaseUrl);
   const pool = new pg.Pool({ connectionString: url, max: options.poolSize ?? 10, types });
   pool.on('error', (error) => options.onPoolError?.(error));
   pool.on('connect', (client) => {
     guardClient(client);
-    prepareMarked(client);
+    if (prepared) prepareMarked(client);
   });
   const db = new Kysely<Schema>({ dialect: new PostgresDialect({ pool }) });
   try {

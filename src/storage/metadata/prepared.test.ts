@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DIALECTS } from '../../../test/helpers/dialects.js';
 import { startPostgres, type PostgresServer } from '../../../test/helpers/postgres.js';
 import { SqlAccountRepository } from '../../accounts/account.repository.js';
-import { openPostgresStore } from './postgres.js';
+import { openPostgresStore, preparedSetting } from './postgres.js';
 import { PREPARED_MARK } from './prepared.js';
 
 describe.skipIf(!DIALECTS.includes('postgres'))('statements prepared per connection', () => {
@@ -34,5 +34,29 @@ describe.skipIf(!DIALECTS.includes('postgres'))('statements prepared per connect
     } finally {
       await store.close();
     }
+  });
+
+  it('sends every statement unnamed with ?prepared=off in the URL (a pooler in transaction mode)', async () => {
+    const url = new URL(await server.createDatabase());
+    url.searchParams.set('prepared', 'off');
+    const store = await openPostgresStore(url.toString(), { poolSize: 1 });
+    try {
+      const accounts = new SqlAccountRepository(store);
+      await accounts.putUser(store.db, { username: 'ann', passwordHash: 'x', role: 'user' }, '1');
+      await accounts.createSession('live', 'ann', 1000, 5000);
+      expect(await accounts.findSession('live', 3000)).toEqual({ username: 'ann', role: 'user' });
+      const { rows } = await sql`select statement from pg_prepared_statements`.execute(store.db);
+      expect(rows).toHaveLength(0);
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('refuses a prepared= value other than on or off, and keeps the rest of the URL', () => {
+    expect(() => preparedSetting('postgres://u@h/db?prepared=no')).toThrow(/prepared=on or/);
+    expect(preparedSetting('postgres://u@h/db?sslmode=disable&prepared=off')).toEqual({
+      url: 'postgres://u@h/db?sslmode=disable',
+      prepared: false,
+    });
   });
 });
