@@ -11,6 +11,7 @@
  */
 import Fastify, { type FastifyInstance, type FastifyReply, type RouteOptions } from 'fastify';
 import { jsonSchemaTransform } from 'fastify-type-provider-zod';
+import { frameworkErrors, installErrorHandler } from './error-handler.js';
 
 export const DOCS_PREFIX = '/api/docs';
 
@@ -82,7 +83,9 @@ async function buildDocs(options: ApiDocsOptions): Promise<FastifyInstance> {
     import('@fastify/swagger'),
     import('@fastify/swagger-ui'),
   ]);
-  const docs = Fastify({ logger: false });
+  const docs = Fastify({ logger: false, frameworkErrors });
+  // Its answers are the node's (a file that is not there: the node's 404, in the error shape).
+  installErrorHandler(docs);
   // The stand-ins are never called: their schemas are only read, for the document.
   docs.setValidatorCompiler(() => () => ({ value: undefined }));
   docs.setSerializerCompiler(() => (data) => JSON.stringify(data));
