@@ -19,11 +19,12 @@ COPY package.json package-lock.json ./
 # their own install scripts in `npm rebuild`.
 RUN npm ci --ignore-scripts && npm rebuild better-sqlite3 sharp
 COPY tsconfig.json tsconfig.build.json vite.config.ts ./
-COPY scripts/bundle.mjs ./scripts/
+COPY scripts/bundle.mjs scripts/warm-compile-cache.mjs ./scripts/
 COPY src ./src
 COPY web ./web
-# The server (tsc), the web app (vite build into dist/web) and the server's bundle
-# (scripts/bundle.mjs into dist/bundle, what bin/mosaic.js runs).
+# The server (tsc), the web app (vite build into dist/web), the server's bundle
+# (scripts/bundle.mjs into dist/bundle, what bin/mosaic.js runs) and V8's compile cache of its
+# start-up modules (scripts/warm-compile-cache.mjs into dist/compile-cache).
 RUN npm run build && npm prune --omit=dev
 
 # ---- runtime: node, production node_modules, the compiled code, nothing else.
@@ -38,6 +39,7 @@ COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/dist/src ./dist/src
 COPY --from=build /app/dist/bundle ./dist/bundle
 COPY --from=build /app/dist/web ./dist/web
+COPY --from=build /app/dist/compile-cache ./dist/compile-cache
 COPY bin ./bin
 # The code stays root-owned (read-only for the node); the data volume belongs to "node".
 RUN mkdir -p /data && chown node:node /data

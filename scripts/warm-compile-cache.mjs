@@ -4,16 +4,20 @@
 // of its nodes right after the build; docs/benchmarks.md, "Start-up, profiled").
 // The cache is kept per set of V8 flags: the modules are loaded in a child under the flags of a
 // `mosaic node` (src/cli/runtime-env.ts). Importing main.js evaluates them and runs nothing else;
-// the child writes the cache as it exits, where a node reads it: $NODE_COMPILE_CACHE or
-// <tmpdir>/node-compile-cache. Without a bundle (or on a Node without the cache) nothing is done.
+// the child writes the cache as it exits, where a node reads it (bin/mosaic.js): dist/compile-cache,
+// emptied first (entries of an older build would only take space), or $NODE_COMPILE_CACHE.
+// Without a bundle (or on a Node without the cache) nothing is done.
 import { execFileSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, rmSync } from 'node:fs';
 import module from 'node:module';
 
 const main = new URL('../dist/bundle/cli/main.js', import.meta.url);
 if (existsSync(main) && typeof module.enableCompileCache === 'function') {
   const { NODE_FLAGS, nodeRuntimeEnv } = await import('../dist/src/cli/runtime-env.js');
-  const load = `import module from 'node:module'; module.enableCompileCache(); await import(${JSON.stringify(main.href)});`;
+  const ours = new URL('../dist/compile-cache', import.meta.url).pathname;
+  const dir = process.env.NODE_COMPILE_CACHE || ours;
+  if (dir === ours) rmSync(ours, { recursive: true, force: true });
+  const load = `import module from 'node:module'; module.enableCompileCache(${JSON.stringify(dir)}); await import(${JSON.stringify(main.href)});`;
   execFileSync(process.execPath, [...NODE_FLAGS, '--input-type=module', '-e', load], {
     env: nodeRuntimeEnv(process.env),
     stdio: 'inherit',

@@ -113,4 +113,21 @@ describe('Dockerfile', () => {
     expect(dockerfile).toMatch(/^EXPOSE 7070 7077\/udp$/m);
     expect(dockerfile).toMatch(/^USER node$/m);
   });
+
+  test('the build stage has every script `npm run build` runs; the image gets what it builds', async () => {
+    const dockerfile = await readFile(join(REPO_ROOT, 'Dockerfile'), 'utf8');
+    const pkg = JSON.parse(await readFile(join(REPO_ROOT, 'package.json'), 'utf8')) as {
+      scripts: Record<string, string>;
+    };
+    const scripts = [...(pkg.scripts['build'] ?? '').matchAll(/scripts\/[\w.-]+/g)].map(
+      (m) => m[0],
+    );
+    expect(scripts.length).toBeGreaterThan(0);
+    const copied = [...dockerfile.matchAll(/^COPY (?!--from)(.*) \S+$/gm)].flatMap((m) =>
+      (m[1] ?? '').split(' '),
+    );
+    for (const script of scripts) expect(copied).toContain(script);
+    for (const built of ['dist/src', 'dist/bundle', 'dist/web', 'dist/compile-cache'])
+      expect(dockerfile).toContain(`COPY --from=build /app/${built} ./${built}`);
+  });
 });
