@@ -1,14 +1,68 @@
 /**
- * How rows of `folder_files` are read and written (FolderIndexRepository): the columns, the
- * mapping of a database row to a FolderFileRow and back, and the statement that records a
- * pull's disk states.
+ * How rows of `folder_files` are read and written (FolderIndexRepository): the row types, the
+ * columns, the mapping of a database row to a FolderFileRow and back, and the statement that
+ * records a pull's disk states.
  */
-import type {
-  FileKind,
-  FileVersionVector,
+
+export type FileKind = 'file' | 'dir';
+
+/** Per-file version vector: node id → that node's counter for this path. */
+export type FileVersionVector = Readonly<Record<string, number>>;
+
+/**
+ * One path of a synced folder as this node knows it. `hash`…`originName` describe the version
+ * (what every node converges on); `need` says that version is not on disk here yet; `local*`
+ * is what was on disk when the path was last indexed or written (all null when nothing is),
+ * which is how the scanner tells an untouched file without reading it.
+ */
+export interface FolderFileRow {
+  readonly folder: string;
+  /** Relative, '/'-separated, NFC. */
+  readonly path: string;
+  readonly kind: FileKind;
+  readonly deleted: boolean;
+  /** SHA-256 hex of the content; null for directories and deletions. */
+  readonly hash: string | null;
+  readonly size: number;
+  readonly mtimeMs: number;
+  readonly blockSize: number;
+  /** Concatenated 32-byte SHA-256 of each block (see blocks.ts). */
+  readonly blocks: Buffer | null;
+  readonly vv: FileVersionVector;
+  readonly hlc: string | null;
+  readonly origin: string | null;
+  readonly originName: string | null;
+  readonly need: boolean;
+  readonly localSize: number | null;
+  readonly localMtimeMs: number | null;
+  readonly localInode: number | null;
+  /** SHA-256 of the file on disk at this path now (null: nothing there, or a directory). */
+  readonly localHash: string | null;
+  /** Version vector of the version on disk here (what a local edit is based on). */
+  readonly localVv: FileVersionVector | null;
+}
+
+/**
+ * What a scan reads of each indexed path (`page`): enough to tell an untouched file without
+ * reading it and to find what is gone. Eight columns, not the row's nineteen: at 100 000 files
+ * every rescan reads them all, and each full row (two parsed version vectors, a block-list
+ * Buffer, four strings) lived long enough to be promoted, about 90 MB of old space per scan
+ * (docs/benchmarks.md, "Memory, third pass").
+ */
+export type ScanRow = Pick<
   FolderFileRow,
-  ScanRow,
-} from './folder-index.repository.js';
+  'path' | 'kind' | 'deleted' | 'need' | 'blockSize' | 'localSize' | 'localMtimeMs' | 'localInode'
+>;
+
+export interface FolderTotals {
+  /** Live (not deleted) files and directories in the folder's index. */
+  readonly files: number;
+  readonly dirs: number;
+  readonly bytes: number;
+  /** Of those, files whose current version is not on disk here yet. */
+  readonly needFiles: number;
+  readonly needBytes: number;
+}
 
 /** The columns of a ScanRow, in the order `scanRow` reads them. */
 export const SCAN_COLUMNS =
