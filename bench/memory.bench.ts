@@ -28,13 +28,14 @@
  */
 import { randomBytes } from 'node:crypto';
 import { loadavg, tmpdir } from 'node:os';
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { openAsBlob } from 'node:fs';
 import { join } from 'node:path';
 import { writeSmallPhotoJpeg } from './lib/images.js';
 import { procMemory, resetPeak, sampleRss, v8Heap, type ProcMemory } from './lib/memory.js';
 import { freePort, startBenchNode, type BenchNode } from './lib/nodes.js';
 import { formatTable, round } from './lib/stats.js';
+import { processCpuMs as cpuMs } from './lib/cpu.js';
 
 const IDLE_S = Number(process.env['BENCH_IDLE_S'] ?? 6);
 const UPLOADS = Number(process.env['BENCH_UPLOADS'] ?? 50);
@@ -45,14 +46,6 @@ const IDLE_TARGET_MB = 100;
 const SYNC_TARGET_MB = FILES > 10_000 ? 200 : 150;
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-/** CPU ms (user + system, every thread) the process used so far, from /proc/<pid>/stat. */
-async function cpuMs(pid: number | undefined): Promise<number> {
-  if (pid === undefined) return Number.NaN;
-  const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => '');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return (Number(fields[11]) + Number(fields[12])) * 10; // USER_HZ = 100
-}
 
 interface Row {
   readonly what: string;

@@ -13,25 +13,19 @@
  */
 import { randomBytes } from 'node:crypto';
 import { spawn } from 'node:child_process';
-import { readFile, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { nodeRuntimeEnv } from '../src/cli/cluster.processes.js';
 import { NODE_FLAGS } from '../src/cli/runtime-env.js';
+import { processCpuMs as cpuMs } from './lib/cpu.js';
 import { BENCH_PASSWORD, MOSAIC_BIN } from './lib/nodes.js';
 import { median } from './lib/stats.js';
 
 const RUNS = Number(process.env['BENCH_STARTUP_RUNS'] ?? 9);
 const FILES = Number(process.env['BENCH_STARTUP_FILES'] ?? 10_000);
 const BINS = (process.env['BENCH_STARTUP_BINS'] ?? MOSAIC_BIN).split(',').filter(Boolean);
-const TICK_MS = 10; // USER_HZ 100
-
-async function cpuMs(pid: number): Promise<number> {
-  const text = await readFile(`/proc/${pid}/stat`, 'utf8');
-  const f = text.slice(text.lastIndexOf(')') + 2).split(' ');
-  return (Number(f[11] ?? 0) + Number(f[12] ?? 0)) * TICK_MS;
-}
 
 interface Mark {
   readonly cpuMs: number;
