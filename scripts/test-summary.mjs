@@ -11,7 +11,13 @@ try {
   process.exit(0);
 }
 const passed = report.numPassedTests ?? 0;
-// A file that fails to load counts as a failure even though it ran no test.
-const failed = (report.numFailedTests ?? 0) + (report.numFailedTestSuites ?? 0);
+// A file that failed without a failed test (it did not load, or a hook threw) counts once.
+// numFailedTestSuites is not used: it also counts every describe block above a failed test.
+const brokenFiles = (report.testResults ?? []).filter(
+  (file) =>
+    file.status === 'failed' &&
+    !(file.assertionResults ?? []).some((test) => test.status === 'failed'),
+).length;
+const failed = (report.numFailedTests ?? 0) + brokenFiles;
 const skipped = (report.numPendingTests ?? 0) + (report.numTodoTests ?? 0);
 console.log(`${passed} passed, ${failed} failed${skipped ? `, ${skipped} skipped` : ''}`);
