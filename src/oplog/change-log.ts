@@ -1,7 +1,7 @@
 import { decodeHlc, maxHlc, MAX_DRIFT_MS } from '../core/hlc.js';
 import type { Executor, MetadataStore } from '../storage/metadata/dialect.js';
 import type { OpClockRepository } from '../storage/metadata/op-clock.repository.js';
-import { applyOp, type ApplyTargets } from './apply.js';
+import { applyOp, lockTargets, type ApplyTargets } from './apply.js';
 import type { Op, OpBody } from './op.js';
 import type { OpLogRepository } from './oplog.repository.js';
 
@@ -114,6 +114,9 @@ export class ChangeLog {
     for (let round = 0; next.length > 0; round++) {
       // A copy of a copy is a deeper path: the chain ends long before this.
       if (round > 64) throw new Error('follow-up changes do not end');
+      // The rows they change, before the op clock: a receive holds these and then takes the
+      // clock (observe), so the clock first here would deadlock with it (PostgreSQL).
+      await lockTargets(trx, this.store.dialect, next);
       // The op clock numbers this site's own operations (never MAX(seq) over the log, which an
       // operation claiming this origin could move: those are refused as own_origin anyway).
       const stamps = await this.clock.allocate(trx, this.nodeId, next.length);
@@ -195,6 +198,14 @@ export class ChangeLog {
     const refusals = ops.map((op) => this.refusal(op, sender));
     const candidates = ops.filter((_, i) => refusals[i] === null);
     const outcomes = await this.log.appendMany(trx, candidates);
+    // The rows the new ops change, locked all at once in one global order before any is
+    // applied (PostgreSQL): processes applying overlapping batches wait instead of deadlocking,
+    // and each reads what the one before it committed. Then the op clock, last.
+    await lockTargets(
+      trx,
+      this.store.dialect,
+      candidates.filter((_, k) => outcomes[k] === 'logged').map((op) => op.body),
+    );
     let newest: string | null = null;
     let c = 0;
     for (const [i, op] of ops.entries()) {

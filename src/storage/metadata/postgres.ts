@@ -43,6 +43,12 @@ export const postgresDialect: MetadataDialect = {
   jsonNumber: (column, key) => sql<number | null>`(${sql.ref(column)}::jsonb ->> ${key})::numeric`,
   jsonText: (column, key) => sql<string | null>`(${sql.ref(column)}::jsonb ->> ${key})`,
   lockUntilCommit: (key) => sql`SELECT pg_advisory_xact_lock(hashtextextended(${key}, 0))`,
+  // Sorted by lock id in a subquery (DISTINCT keeps it from being flattened), and locked in
+  // that order by the outer scan: a hash collision only merges two keys' locks.
+  lockAllUntilCommit: (keys) =>
+    keys.length === 0
+      ? null
+      : sql`SELECT pg_advisory_xact_lock(k) FROM (SELECT DISTINCT hashtextextended(key, 0) AS k FROM unnest(${[...keys]}::text[]) AS key ORDER BY k) AS ordered`,
 };
 
 /**
