@@ -166,10 +166,32 @@ describeEachDialect('several processes of a site applying received ops at once',
         seqs.set(origin, first + 40);
         return opsOf(next, round, origin, first, 40);
       });
-      // Each process takes every op once, in its own order and batches (a peer pushing to
-      // one process and pulled by another, or retrying a push through a third).
-      const plans = writers.map(() => batches(next, shuffled(next, ops)));
-      const local = Array.from({ length: 12 }, () => body(next, round));
+      // Each op reaches one, two or all three processes (a push to one, a pull by another, a
+      // retried push through a third), each process in its own order and batches: batches on
+      // different processes hold different ops on the same pictures and albums.
+      const reach = ops.map(() => {
+        const first = Math.floor(next() * writers.length);
+        return writers.map((_, k) => k === first || next() < 0.3);
+      });
+      // A push holds one origin's ops (a node pushes only its own): each process takes its
+      // share as single-origin batches, interleaved, and a few mixed ones (a pull).
+      const plans = writers.map((_, k) => {
+        const mine = shuffled(
+          next,
+          ops.filter((_, i) => reach[i]?.[k] === true),
+        );
+        const pulled = mine.filter(() => next() < 0.2);
+        const pushed = ORIGINS.flatMap((o) =>
+          batches(
+            next,
+            mine.filter((op) => op.origin === o && !pulled.includes(op)),
+          ),
+        );
+        return shuffled(next, [...pushed, ...batches(next, pulled)]);
+      });
+      const local = Array.from({ length: Number(process.env.LOCALS ?? 12) }, () =>
+        body(next, round),
+      );
       const [first] = writers;
       if (!first) throw new Error('no writer');
       await Promise.all([
