@@ -139,7 +139,7 @@ export function targetKeys(body: OpBody): string[] {
     case 'picture.delete':
     case 'picture.restore':
     case 'picture.purge':
-      return [`apply:picture:${body.id}`];
+      return [pictureKey(body.id)];
     case 'album.create':
     case 'album.update':
     case 'album.delete':
@@ -161,6 +161,10 @@ export function targetKeys(body: OpBody): string[] {
   }
 }
 
+function pictureKey(id: string): string {
+  return `apply:picture:${id}`;
+}
+
 /**
  * Locks the rows that applying `bodies` touches, until the transaction ends, all in one
  * statement and one global order (PostgreSQL advisory locks; nothing on SQLite, whose write
@@ -176,4 +180,17 @@ export async function lockTargets(
   const keys = new Set<string>();
   for (const body of bodies) for (const key of targetKeys(body)) keys.add(key);
   await dialect.lockAllUntilCommit([...keys])?.execute(trx);
+}
+
+/**
+ * The appliers' locks of pictures `ids`, for a writer of several picture rows outside
+ * `applyOp` (blob-sync marking bytes arrived): taken first, they keep it from holding one row
+ * an applier wants while it waits for another the applier holds.
+ */
+export async function lockPictures(
+  trx: Executor,
+  dialect: MetadataDialect,
+  ids: readonly string[],
+): Promise<void> {
+  await dialect.lockAllUntilCommit([...new Set(ids.map(pictureKey))])?.execute(trx);
 }
