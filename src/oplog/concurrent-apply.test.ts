@@ -242,4 +242,19 @@ describeEachDialect('several processes of a site applying received ops at once',
     expect(vv).toEqual(await reference.oplog.versionVector());
     expect(site).toEqual(alone);
   }, 240_000);
+
+  it("locks a large batch's targets with a bounded number of entries in the lock table", async () => {
+    // PostgreSQL's lock table is shared and bounded; SQLite has nothing to lock.
+    if (ctx.dialect !== 'postgres') return;
+    const store = await ctx.open();
+    const keys = Array.from({ length: 1_000 }, (_, i) => `apply:picture:${i}`);
+    const held = await store.transaction(async (trx) => {
+      await store.dialect.lockAllUntilCommit(keys)?.execute(trx);
+      const { rows } = await sql<{ n: number }>`
+        SELECT count(*) AS n FROM pg_locks
+        WHERE locktype = 'advisory' AND pid = pg_backend_pid()`.execute(trx);
+      return rows[0]?.n ?? 0;
+    });
+    expect(held).toBe(128);
+  });
 });
