@@ -5,7 +5,7 @@ import type { Op, OpBody } from './op.js';
 import { applyFilePut } from '../folders/folder-apply.js';
 import type { FolderIndexRepository } from '../folders/folder-index.repository.js';
 import type { DeviceRepository } from '../devices/device.repository.js';
-import type { Executor } from '../storage/metadata/dialect.js';
+import type { Executor, MetadataDialect } from '../storage/metadata/dialect.js';
 import { applyAlbum } from '../albums/album-apply.js';
 import type { AlbumRepository } from '../albums/album.repository.js';
 import type { ShareRepository } from '../shares/share.repository.js';
@@ -124,4 +124,73 @@ export async function applyOp(trx: Executor, targets: ApplyTargets, op: Op): Pro
       await targets.shares.revoke(trx, body.id, op.hlc);
       return [];
   }
+}
+
+/**
+ * The names of the rows applying `body` reads and writes, for `lockTargets`: every writer of
+ * those rows through `applyOp` takes them first, so appliers of one row run in turn and each
+ * reads what the one before committed. An album's memberships go under the album's name;
+ * a purge under its picture's. `file.put` has none: folders are SQLite only (one writer).
+ */
+export function targetKeys(body: OpBody): string[] {
+  switch (body.kind) {
+    case 'picture.create':
+    case 'picture.update':
+    case 'picture.delete':
+    case 'picture.restore':
+    case 'picture.purge':
+      return [pictureKey(body.id)];
+    case 'album.create':
+    case 'album.update':
+    case 'album.delete':
+    case 'album.add':
+    case 'album.remove':
+      return [`apply:album:${body.id}`];
+    case 'user.put':
+      return [`apply:user:${body.username}`];
+    case 'token.put':
+    case 'token.revoke':
+      return [`apply:token:${body.tokenId}`];
+    case 'device.put':
+      return [`apply:device:${body.deviceId}`];
+    case 'share.put':
+    case 'share.revoke':
+      return [`apply:share:${body.id}`];
+    case 'file.put':
+      return [];
+  }
+}
+
+function pictureKey(id: string): string {
+  return `apply:picture:${id}`;
+}
+
+/**
+ * Locks the rows that applying `bodies` touches, until the transaction ends, all in one
+ * statement and one global order (PostgreSQL advisory locks; nothing on SQLite, whose write
+ * transaction already excludes every other writer). Without it two processes of a site
+ * applying ops on the same pictures in opposite orders deadlocked, and two applying ops on one
+ * picture read the same row and the second overwrote the first's merge.
+ */
+export async function lockTargets(
+  trx: Executor,
+  dialect: MetadataDialect,
+  bodies: readonly OpBody[],
+): Promise<void> {
+  const keys = new Set<string>();
+  for (const body of bodies) for (const key of targetKeys(body)) keys.add(key);
+  await dialect.lockAllUntilCommit([...keys])?.execute(trx);
+}
+
+/**
+ * The appliers' locks of pictures `ids`, for a writer of several picture rows outside
+ * `applyOp` (blob-sync marking bytes arrived): taken first, they keep it from holding one row
+ * an applier wants while it waits for another the applier holds.
+ */
+export async function lockPictures(
+  trx: Executor,
+  dialect: MetadataDialect,
+  ids: readonly string[],
+): Promise<void> {
+  await dialect.lockAllUntilCommit([...new Set(ids.map(pictureKey))])?.execute(trx);
 }

@@ -1,7 +1,10 @@
 import { decodeHlc, maxHlc, MAX_DRIFT_MS } from '../core/hlc.js';
 import type { Executor, MetadataStore } from '../storage/metadata/dialect.js';
 import type { OpClockRepository } from '../storage/metadata/op-clock.repository.js';
-import { applyOp, type ApplyTargets } from './apply.js';
+import { transactionWithRetry } from '../storage/metadata/retry.js';
+import type { Transaction } from 'kysely';
+import type { Schema } from '../storage/metadata/schema.js';
+import { applyOp, lockTargets, type ApplyTargets } from './apply.js';
 import type { Op, OpBody } from './op.js';
 import type { OpLogRepository } from './oplog.repository.js';
 
@@ -58,6 +61,7 @@ export type Alongside = (trx: Executor, ops: readonly Op[]) => Promise<void> | v
 export class ChangeLog {
   private readonly listeners = new Set<OpListener>();
   private readonly rejectionListeners = new Set<RejectionListener>();
+  private reruns = 0;
 
   constructor(
     private readonly store: MetadataStore,
@@ -93,7 +97,7 @@ export class ChangeLog {
     } = {},
   ): Promise<Op[]> {
     if (bodies.length === 0) return [];
-    const ops = await this.store.transaction(async (trx) => {
+    const ops = await this.run(alongside === undefined, async (trx) => {
       if (options.unless && (await options.unless(trx))) return [];
       const stamped = await this.commitInside(trx, bodies);
       await alongside?.(trx, stamped);
@@ -114,6 +118,9 @@ export class ChangeLog {
     for (let round = 0; next.length > 0; round++) {
       // A copy of a copy is a deeper path: the chain ends long before this.
       if (round > 64) throw new Error('follow-up changes do not end');
+      // The rows they change, before the op clock: a receive holds these and then takes the
+      // clock (observe), so the clock first here would deadlock with it (PostgreSQL).
+      await lockTargets(trx, this.store.dialect, next);
       // The op clock numbers this site's own operations (never MAX(seq) over the log, which an
       // operation claiming this origin could move: those are refused as own_origin anyway).
       const stamps = await this.clock.allocate(trx, this.nodeId, next.length);
@@ -158,7 +165,7 @@ export class ChangeLog {
     ops: readonly Op[],
     options: { readonly sender?: string } = {},
   ): Promise<ReceiveResult> {
-    const taken = await this.store.transaction((trx) => this.take(trx, ops, options.sender));
+    const taken = await this.run(true, (trx) => this.take(trx, ops, options.sender));
     this.announce(taken);
     return { applied: taken.applied, rejected: taken.rejected };
   }
@@ -195,6 +202,14 @@ export class ChangeLog {
     const refusals = ops.map((op) => this.refusal(op, sender));
     const candidates = ops.filter((_, i) => refusals[i] === null);
     const outcomes = await this.log.appendMany(trx, candidates);
+    // The rows the new ops change, locked all at once in one global order before any is
+    // applied (PostgreSQL): processes applying overlapping batches wait instead of deadlocking,
+    // and each reads what the one before it committed. Then the op clock, last.
+    await lockTargets(
+      trx,
+      this.store.dialect,
+      candidates.filter((_, k) => outcomes[k] === 'logged').map((op) => op.body),
+    );
     let newest: string | null = null;
     let c = 0;
     for (const [i, op] of ops.entries()) {
@@ -220,6 +235,30 @@ export class ChangeLog {
     // Our next timestamps come after everything taken in (HLC receive rule), once per batch.
     if (newest !== null) await this.clock.observe(trx, this.nodeId, newest);
     return { applied, rejected, own: await this.commitInside(trx, followUps) };
+  }
+
+  /**
+   * How many transactions PostgreSQL aborted for a deadlock or a serialization failure and
+   * this log ran again. The appliers lock in one order (lockTargets), so it stays 0 unless some
+   * other writer takes the same rows in another order.
+   */
+  get conflictReruns(): number {
+    return this.reruns;
+  }
+
+  /**
+   * A transaction of `fn`; `rerunnable` (everything it does is inside the transaction, and
+   * listeners hear only after the commit): run again when aborted by another transaction,
+   * instead of failing a peer's push with a 500. An `alongside` of a caller may do more, so a
+   * commit with one is run once.
+   */
+  private run<T>(rerunnable: boolean, fn: (trx: Transaction<Schema>) => Promise<T>): Promise<T> {
+    if (!rerunnable) return this.store.transaction(fn);
+    return transactionWithRetry(this.store, fn, {
+      onRetry: () => {
+        this.reruns++;
+      },
+    });
   }
 
   private announce(result: Taken): void {

@@ -16,6 +16,7 @@ import { MAX_BATCH_BLOB_BYTES, type BlobFrame } from '../blobs/blob-frames.js';
 import type { BlobStore } from '../blobs/blob-store.js';
 import { Limiter } from '../core/limiter.js';
 import type { Executor, MetadataStore } from '../storage/metadata/dialect.js';
+import { lockPictures } from '../oplog/apply.js';
 import type { Op } from '../oplog/op.js';
 import type { PhotoFacts } from '../pictures/core/photo-facts.js';
 import type { PictureRepository } from '../pictures/picture.repository.js';
@@ -360,6 +361,9 @@ export class BlobSync {
     const settle: string[] = [];
     const withFacts = new Set<string>();
     await store.transaction(async (trx) => {
+      // The appliers' order first (PostgreSQL): applying ops on these pictures meanwhile
+      // would otherwise lock their rows in another order than this loop.
+      await lockPictures(trx, store.dialect, ids);
       for (const id of ids) {
         const stored = await pictures.get(id, trx, { forUpdate: true });
         if (!stored) continue;

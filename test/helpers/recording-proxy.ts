@@ -17,6 +17,12 @@ export interface PeerTraffic {
 export interface RecordingProxy {
   readonly url: string;
   readonly traffic: PeerTraffic;
+  /**
+   * Answers the next `count` requests whose path starts with `prefix` itself, with a 500 in the
+   * node's error shape (what a node whose transaction failed answers), without passing them on.
+   * Returns how many were refused so far.
+   */
+  refuse(prefix: string, count: number): () => number;
   reset(): void;
   close(): Promise<void>;
 }
@@ -24,12 +30,21 @@ export interface RecordingProxy {
 export async function startRecordingProxy(target: string, port = 0): Promise<RecordingProxy> {
   const to = new URL(target);
   const traffic: PeerTraffic = { pulls: 0, pulledOps: 0, pushedOps: 0, blobRequests: 0 };
+  const refusals: { prefix: string; left: number; done: number }[] = [];
   const server: Server = createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
       const body = Buffer.concat(chunks);
       const path = req.url ?? '/';
+      const refusal = refusals.find((r) => r.left > 0 && path.startsWith(r.prefix));
+      if (refusal) {
+        refusal.left--;
+        refusal.done++;
+        res.writeHead(500, { 'content-type': 'application/json' });
+        res.end(JSON.stringify({ error: { code: 'internal', message: 'deadlock detected' } }));
+        return;
+      }
       if (path.startsWith('/peer/blobs')) traffic.blobRequests++;
       if (path.startsWith('/peer/ops')) traffic.pushedOps += countOps(body);
       const upstream = httpRequest(
@@ -66,6 +81,11 @@ export async function startRecordingProxy(target: string, port = 0): Promise<Rec
   return {
     url: `http://127.0.0.1:${address.port}`,
     traffic,
+    refuse(prefix, count) {
+      const refusal = { prefix, left: count, done: 0 };
+      refusals.push(refusal);
+      return () => refusal.done;
+    },
     reset() {
       Object.assign(traffic, { pulls: 0, pulledOps: 0, pushedOps: 0, blobRequests: 0 });
     },

@@ -39,6 +39,14 @@ export interface MetadataDialect {
    * lock. SQLite: null, nothing to run (`BEGIN IMMEDIATE` already excludes every other writer).
    */
   lockUntilCommit(key: string): RawBuilder<unknown> | null;
+  /**
+   * `lockUntilCommit` for several keys in one statement, taken in one global order (of the
+   * keys' lock ids), so that two transactions wanting overlapping sets wait for each other
+   * instead of deadlocking. PostgreSQL: transaction-level advisory locks, the keys spread
+   * over a fixed number of them (a bound on the shared lock table; two keys may share one, and
+   * then only wait for each other). SQLite: null.
+   */
+  lockAllUntilCommit(keys: readonly string[]): RawBuilder<unknown> | null;
 }
 
 /**

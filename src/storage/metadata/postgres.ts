@@ -28,6 +28,11 @@ const types: pg.CustomTypesConfig = {
       : (pg.types.getTypeParser(oid, format) as unknown),
 };
 
+/** How many locks `lockAllUntilCommit` spreads its keys over (a power of two). */
+const LOCK_STRIPES = 128;
+/** The first key of its two-key advisory locks ("MOS"). */
+const STRIPE_SPACE = 0x4d4f53;
+
 export const postgresDialect: MetadataDialect = {
   name: 'postgres',
   supportsRowLocks: true,
@@ -43,6 +48,15 @@ export const postgresDialect: MetadataDialect = {
   jsonNumber: (column, key) => sql<number | null>`(${sql.ref(column)}::jsonb ->> ${key})::numeric`,
   jsonText: (column, key) => sql<string | null>`(${sql.ref(column)}::jsonb ->> ${key})`,
   lockUntilCommit: (key) => sql`SELECT pg_advisory_xact_lock(hashtextextended(${key}, 0))`,
+  // Each key maps to one of LOCK_STRIPES locks (two-key advisory locks, a space apart from
+  // lockUntilCommit's one-key ones): PostgreSQL's lock table is shared and bounded
+  // (max_locks_per_transaction × connections), and a batch of 1 000 pictures must not take
+  // 1 000 entries. Sorted in a subquery (DISTINCT keeps it from being flattened) and locked in
+  // that order by the outer scan. Two keys on one stripe only wait for each other.
+  lockAllUntilCommit: (keys) =>
+    keys.length === 0
+      ? null
+      : sql`SELECT pg_advisory_xact_lock(${sql.lit(STRIPE_SPACE)}, s) FROM (SELECT DISTINCT (hashtextextended(key, 0) & ${sql.lit(LOCK_STRIPES - 1)})::int AS s FROM unnest(${[...keys]}::text[]) AS key ORDER BY s) AS ordered`,
 };
 
 /**

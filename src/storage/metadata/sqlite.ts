@@ -19,6 +19,7 @@ export const sqliteDialect: MetadataDialect = {
   jsonNumber: (column, key) => sql<number | null>`json_extract(${sql.ref(column)}, ${`$.${key}`})`,
   jsonText: (column, key) => sql<string | null>`json_extract(${sql.ref(column)}, ${`$.${key}`})`,
   lockUntilCommit: () => null,
+  lockAllUntilCommit: () => null,
 };
 
 /**
