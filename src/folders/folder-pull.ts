@@ -261,14 +261,19 @@ export class FolderPull {
     await Promise.all(Array.from({ length: Math.min(CHECKS_AT_ONCE, rows.length) }, check));
     endCheck();
     const small = remote.filter((w) => w.row.size <= MAX_FRAMED_FILE_BYTES);
-    for (let i = 0; i < small.length;) {
-      let bytes = 0;
-      let end = i;
-      while (end < small.length && end - i < MAX_FRAMED_FILES && bytes < BATCH_BYTES) {
-        bytes += small[end++]?.row.size ?? 0;
+    try {
+      for (let i = 0; i < small.length;) {
+        let bytes = 0;
+        let end = i;
+        while (end < small.length && end - i < MAX_FRAMED_FILES && bytes < BATCH_BYTES) {
+          bytes += small[end++]?.row.size ?? 0;
+        }
+        await timed('pull.fetchSmall', () => this.fetchSmall(small.slice(i, end)), end - i);
+        i = end;
       }
-      await timed('pull.fetchSmall', () => this.fetchSmall(small.slice(i, end)), end - i);
-      i = end;
+    } finally {
+      // The last batches' flush and links, which ran behind the next requests (small-writes.ts).
+      await timed('pull.settle', () => this.smallWrites.settle());
     }
     for (const wanted of remote.filter((w) => w.row.size > MAX_FRAMED_FILE_BYTES)) {
       await this.guarded(wanted.row, async () => {
@@ -327,7 +332,8 @@ export class FolderPull {
 
   /**
    * Small files from peers, many per request. Each frame is verified as it arrives and written
-   * while the next ones come in; what one peer lacks is asked of the next.
+   * while the next ones come in; what one peer lacks is asked of the next. Returns with the last
+   * files possibly not yet flushed and linked: the caller settles `smallWrites`.
    */
   private async fetchSmall(group: readonly Wanted[]): Promise<void> {
     let pending = [...group];
@@ -366,8 +372,8 @@ export class FolderPull {
           'folder batch fetch failed',
         );
       }
-      // What this peer sent before a failure is good: flushed and placed too.
-      await this.smallWrites.settle();
+      // What this peer sent before a failure is good: flushed and placed too, while the next
+      // request is made and received (`settle` in applyFiles, before the round's records).
       // Whatever this peer did not send (lacking, or cut off) is asked of the next one.
       pending = [...lacking, ...byHash.values()];
     }
@@ -379,6 +385,7 @@ export class FolderPull {
     // Asked in a batch and refused by every peer that answered: ask once more, one file at a
     // time by the resumable route (another way to the same content, a bounded few per pull).
     const retried = answered ? pending.slice(0, SINGLE_RETRIES) : [];
+    if (retried.length > 0) await this.smallWrites.settle();
     for (const wanted of retried) {
       await this.guarded(wanted.row, async () => {
         const tmp = this.tmpFor(wanted.hash);
