@@ -29,7 +29,7 @@ useTempDb('mosaic-small-writes-', (b, d) => {
 
 const sha = sha256Hex;
 
-async function folderSync(root: string, peer: ContentSource) {
+async function folderSync(root: string, peer: ContentSource | ContentSource[]) {
   await mkdir(root, { recursive: true });
   await ensureMarker(root, 'folder');
   const index = new FolderIndexRepository(localOf(db));
@@ -40,7 +40,7 @@ async function folderSync(root: string, peer: ContentSource) {
     changes,
     selfId: SELF,
     selfName: 'n1',
-    sources: () => [peer],
+    sources: () => (Array.isArray(peer) ? peer : [peer]),
     log: pino({ level: 'silent' }),
   });
   return { sync, index, changes };
@@ -88,6 +88,47 @@ describe('pulling many small files', () => {
         expect(Math.floor((await stat(join(root, f.path))).mtimeMs)).toBe(f.mtimeMs);
         expect(index.get('folder', f.path)).toMatchObject({ need: false, localHash: sha(f.data) });
       }
+      expect(await readdir(folderTmpDir(root))).toEqual([]);
+    } finally {
+      await sync.close();
+    }
+  });
+
+  it('places every file when batches run across requests and a peer is cut off mid-stream', async () => {
+    // 2 300 files of 10 KiB: 3 requests (1 000 files at most each), 9 batches flushed one behind
+    // the writing, some across two requests; the first peer breaks off after 1 300 files.
+    const files = Array.from({ length: 2 * SETTLE_EVERY * 4 + 252 }, (_, i) => ({
+      path: `d${i % 7}/f${i}.bin`,
+      data: Buffer.alloc(10 * 1024, `file ${i} `),
+      mtimeMs: 1_700_000_000_000 + i,
+    }));
+    const root = join(base, 'folder');
+    const whole = peerHolding(files.map((f) => f.data));
+    let sent = 0; // frames sent by the first peer, over all requests
+    const cutOff = {
+      ...whole,
+      baseUrl: 'http://cut-off.invalid',
+      folderContents: async function* (folder: string, wanted: readonly { hash: string }[]) {
+        for await (const frame of whole.folderContents(folder, wanted)) {
+          if (sent++ === 1300) throw new Error('connection reset');
+          yield frame;
+        }
+      },
+    };
+    const second = peerHolding(files.map((f) => f.data));
+    const { sync, index, changes } = await folderSync(root, [cutOff, second]);
+    try {
+      await sync.syncNow();
+      await changes.receive(puts(files));
+      await sync.syncNow();
+      for (const f of files) {
+        expect(index.get('folder', f.path)).toMatchObject({ need: false, localHash: sha(f.data) });
+      }
+      for (const f of [files[0], files[1299], files[1300], files[2299]]) {
+        expect(await readFile(join(root, f?.path ?? ''))).toEqual(f?.data);
+      }
+      // What the first peer sent before it broke off was kept: only the rest asked again.
+      expect(second.asked).toBe(700);
       expect(await readdir(folderTmpDir(root))).toEqual([]);
     } finally {
       await sync.close();
