@@ -108,7 +108,10 @@ describe('pulling many small files', () => {
     const cutOff = {
       ...whole,
       baseUrl: 'http://cut-off.invalid',
-      folderContents: async function* (folder: string, wanted: readonly { hash: string }[]) {
+      folderContents: async function* (
+        folder: string,
+        wanted: readonly { hash: string; size: number }[],
+      ) {
         for await (const frame of whole.folderContents(folder, wanted)) {
           if (sent++ === 1300) throw new Error('connection reset');
           yield frame;
