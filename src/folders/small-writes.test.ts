@@ -95,8 +95,9 @@ describe('pulling many small files', () => {
   });
 
   it('places every file when batches run across requests and a peer is cut off mid-stream', async () => {
-    // 2 300 files of 10 KiB: 3 requests (1 000 files at most each), 9 batches flushed one behind
-    // the writing, some across two requests; the first peer breaks off after 1 300 files.
+    // 2 300 files of 10 KiB: 3 requests (1 000 files at most each; each next one sent while the
+    // one before is read), 9 batches flushed one behind the writing, some across two requests;
+    // the first peer breaks off 300 files into its second request.
     const files = Array.from({ length: 2 * SETTLE_EVERY * 4 + 252 }, (_, i) => ({
       path: `d${i % 7}/f${i}.bin`,
       data: Buffer.alloc(10 * 1024, `file ${i} `),
@@ -104,7 +105,8 @@ describe('pulling many small files', () => {
     }));
     const root = join(base, 'folder');
     const whole = peerHolding(files.map((f) => f.data));
-    let sent = 0; // frames sent by the first peer, over all requests
+    let requests = 0;
+    let closed = 0;
     const cutOff = {
       ...whole,
       baseUrl: 'http://cut-off.invalid',
@@ -112,9 +114,17 @@ describe('pulling many small files', () => {
         folder: string,
         wanted: readonly { hash: string; size: number }[],
       ) {
-        for await (const frame of whole.folderContents(folder, wanted)) {
-          if (sent++ === 1300) throw new Error('connection reset');
-          yield frame;
+        const request = ++requests;
+        let sent = 0;
+        try {
+          for await (const frame of whole.folderContents(folder, wanted)) {
+            // The second request breaks off after 300 of its 1 000 files.
+            if (request === 2 && sent === 300) throw new Error('connection reset');
+            sent++;
+            yield frame;
+          }
+        } finally {
+          closed++;
         }
       },
     };
@@ -132,6 +142,9 @@ describe('pulling many small files', () => {
       }
       // What the first peer sent before it broke off was kept: only the rest asked again.
       expect(second.asked).toBe(700);
+      // Every request made (some sent ahead of their turn) was read to its end or closed.
+      expect(requests).toBe(3);
+      expect(closed).toBe(requests);
       expect(await readdir(folderTmpDir(root))).toEqual([]);
     } finally {
       await sync.close();
