@@ -178,6 +178,8 @@ export interface WriteFramesOptions {
    * of bytes sent uncopied, which the stream still holds): `load` may fill them again.
    */
   readonly release?: (data: Buffer) => void;
+  /** The size of a chunk (default FRAME_CHUNK_BYTES): frames up to half of it are copied in. */
+  readonly chunkBytes?: number;
 }
 
 /** Small frames are copied together into chunks of up to this many bytes (one write each). */
@@ -200,6 +202,7 @@ export async function* writeFrames(
   options: WriteFramesOptions = {},
 ): AsyncGenerator<Buffer> {
   const readAhead = options.readAhead ?? 8;
+  const chunkBytes = options.chunkBytes ?? FRAME_CHUNK_BYTES;
   const header = options.header ?? frameHeader;
   // The default header is written straight into the chunk (no Buffer per frame).
   const direct = options.header === undefined;
@@ -230,14 +233,14 @@ export async function* writeFrames(
     const dataLength = data === null ? null : data.length;
     const head = direct ? null : header(item.hash, dataLength);
     const length = (head?.length ?? FRAME_HEADER_BYTES) + (dataLength ?? 0);
-    if (length > FRAME_CHUNK_BYTES / 2) {
+    if (length > chunkBytes / 2) {
       if (used > 0) yield flush();
       yield head ?? header(item.hash, dataLength);
       if (data !== null && data.length > 0) yield data;
       continue;
     }
     if (chunk !== null && used + length > chunk.length) yield flush();
-    chunk ??= Buffer.allocUnsafe(FRAME_CHUNK_BYTES);
+    chunk ??= Buffer.allocUnsafe(chunkBytes);
     if (head === null) {
       writeFrameHeader(chunk, used, item.hash, dataLength);
       used += FRAME_HEADER_BYTES;

@@ -160,7 +160,10 @@ describe('content frames', () => {
         hashes.map((hash, i) => ({ hash, size: expected[i]?.length ?? 0 })),
       ),
     );
-    expect(got.map((f) => f.data)).toEqual(expected);
+    // Compared by hash: a deep equality of 300 buffers of up to 64 KiB takes seconds.
+    expect(got.map((f) => (f.data === null ? null : sha(f.data)))).toEqual(
+      expected.map((d) => (d === null ? null : sha(d))),
+    );
     // Read-ahead of 8: at most 9 slots in all, for 300 files.
     expect(slots.size).toBeGreaterThan(0);
     expect(slots.size).toBeLessThanOrEqual(9);

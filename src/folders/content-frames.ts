@@ -42,13 +42,23 @@ export const MAX_FRAMED_FILES = 1000;
 /** The largest file sent in a batch; larger ones are fetched on their own (resumable). */
 export const MAX_FRAMED_FILE_BYTES = 1024 * 1024;
 
+/** Files up to this size are read with direct calls (like the scan hashes them, blocks.ts). */
+export const DIRECT_READ_MAX = 64 * 1024;
+
 /**
  * Small contents are read (or copied from the recent-content ring) into slots of this size that
  * one response reuses once their bytes are copied into its chunk: a 10 000-file sync allocated a
  * 4 KiB buffer per file, ~40 MB of garbage outside V8's heap that piled up in glibc's heap
  * between collections (docs/benchmarks.md, "Memory, fifth pass"). Larger ones get their own.
+ * Every file read directly fits (its size and the one byte more that shows growth), and chunks
+ * are large enough that all of them are copied in (CHUNK_BYTES): with 16 KiB slots and 64 KiB
+ * chunks, issue 16's 1-64 KiB files allocated a buffer each (docs/benchmarks.md, "Folder sync,
+ * issue 16's mixed set").
  */
-export const SLOT_BYTES = 16 * 1024;
+export const SLOT_BYTES = DIRECT_READ_MAX + 1;
+
+/** A response's chunks: every frame of a slot's size is copied in (half a chunk at most). */
+const CHUNK_BYTES = 4 * DIRECT_READ_MAX;
 
 /**
  * A buffer of at least `size` bytes for an item's bytes, taken back by the frames writer once it
@@ -88,14 +98,11 @@ export function writeFrames(
       if (Buffer.isBuffer(found)) return found.length <= MAX_FRAMED_FILE_BYTES ? found : null;
       return timed('serve.read', () => readSmallFile(found, scratch, giveBack));
     },
-    { readAhead, release: giveBack },
+    { readAhead, release: giveBack, chunkBytes: CHUNK_BYTES },
   );
 }
 
 const readAsync = promisify(read);
-
-/** Files up to this size are read with direct calls (like the scan hashes them, blocks.ts). */
-export const DIRECT_READ_MAX = 64 * 1024;
 
 // Non-blocking: a FIFO swapped in at that path cannot hang the response (no such flag on Windows).
 const READ_FLAGS =

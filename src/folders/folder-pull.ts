@@ -13,7 +13,7 @@
  */
 import { join } from 'node:path';
 import { isConflictName } from './core/index.js';
-import { MAX_FRAMED_FILE_BYTES, MAX_FRAMED_FILES } from './content-frames.js';
+import { MAX_FRAMED_FILE_BYTES } from './content-frames.js';
 import { diskState } from './disk-state.js';
 import type { FolderFileRow } from './folder-index.repository.js';
 import type { FolderState, FolderSyncDeps } from './folder-sync.js';
@@ -28,10 +28,10 @@ import { FromThisDisk } from './from-this-disk.js';
 import { UnobtainableCopies } from './unobtainable-copies.js';
 import { PullStalls } from './pull-stalls.js';
 import { PullTargets } from './pull-targets.js';
+import { prefetch, requestGroups, wantedOf, type Prefetched } from './prefetch.js';
+import type { ContentSource } from './content-source.js';
 
 const NEED_PAGE = 2000;
-/** The most bytes of small files asked for in one request. */
-const BATCH_BYTES = 16 * 1024 * 1024;
 /** Files a pull asks for one at a time after every peer refused them in a batch. */
 const SINGLE_RETRIES = 32;
 /** Files of a round checked (and found on this disk) at once. */
@@ -261,14 +261,26 @@ export class FolderPull {
     await Promise.all(Array.from({ length: Math.min(CHECKS_AT_ONCE, rows.length) }, check));
     endCheck();
     const small = remote.filter((w) => w.row.size <= MAX_FRAMED_FILE_BYTES);
-    for (let i = 0; i < small.length;) {
-      let bytes = 0;
-      let end = i;
-      while (end < small.length && end - i < MAX_FRAMED_FILES && bytes < BATCH_BYTES) {
-        bytes += small[end++]?.row.size ?? 0;
+    const groups = requestGroups(small);
+    // The next group's request, sent once the current one's first frame is in (prefetch.ts).
+    const ahead: { next: Prefetched | null } = { next: null };
+    try {
+      for (const [g, group] of groups.entries()) {
+        const mine = ahead.next;
+        ahead.next = null;
+        const following = groups[g + 1];
+        const sendNext =
+          following === undefined
+            ? null
+            : (peer: ContentSource) => {
+                ahead.next = prefetch(peer, this.id, wantedOf(following));
+              };
+        await timed('pull.fetchSmall', () => this.fetchSmall(group, mine, sendNext), group.length);
       }
-      await timed('pull.fetchSmall', () => this.fetchSmall(small.slice(i, end)), end - i);
-      i = end;
+    } finally {
+      ahead.next?.cancel();
+      // The last batches' flush and links, which ran behind the next requests (small-writes.ts).
+      await timed('pull.settle', () => this.smallWrites.settle());
     }
     for (const wanted of remote.filter((w) => w.row.size > MAX_FRAMED_FILE_BYTES)) {
       await this.guarded(wanted.row, async () => {
@@ -327,12 +339,23 @@ export class FolderPull {
 
   /**
    * Small files from peers, many per request. Each frame is verified as it arrives and written
-   * while the next ones come in; what one peer lacks is asked of the next.
+   * while the next ones come in; what one peer lacks is asked of the next. Returns with the last
+   * files possibly not yet flushed and linked: the caller settles `smallWrites`. `ahead` is this
+   * group's request already sent (used if its peer is still the first); `sendNext` sends the next
+   * group's, called with the first peer once its first frame for this group is in.
    */
-  private async fetchSmall(group: readonly Wanted[]): Promise<void> {
+  private async fetchSmall(
+    group: readonly Wanted[],
+    ahead: Prefetched | null,
+    sendNext: ((peer: ContentSource) => void) | null,
+  ): Promise<void> {
     let pending = [...group];
     let answered = false;
     const sources = this.deps.sources();
+    if (ahead !== null && ahead.peer !== sources[0]) {
+      ahead.cancel();
+      ahead = null;
+    }
     /** Per content: how many peers answered that they lack it. */
     const lackedBy = new Map<string, number>();
     for (const peer of sources) {
@@ -341,13 +364,15 @@ export class FolderPull {
       const lacking: Wanted[] = [];
       try {
         let endWait: (() => void) | null = span('pull.firstFrame', pending.length);
-        const frames = peer.folderContents(
-          this.id,
-          pending.map((w) => ({ hash: w.hash, size: w.row.size })),
-        );
+        const frames = ahead?.frames ?? peer.folderContents(this.id, wantedOf(pending));
+        ahead = null;
         for await (const frame of frames) {
-          endWait?.();
-          endWait = null;
+          if (endWait !== null) {
+            endWait();
+            endWait = null;
+            if (peer === sources[0]) sendNext?.(peer);
+            sendNext = null;
+          }
           answered = true;
           const wanted = byHash.get(frame.hash);
           if (!wanted) continue;
@@ -366,11 +391,12 @@ export class FolderPull {
           'folder batch fetch failed',
         );
       }
-      // What this peer sent before a failure is good: flushed and placed too.
-      await this.smallWrites.settle();
+      // What this peer sent before a failure is good: flushed and placed too, while the next
+      // request is made and received (`settle` in applyFiles, before the round's records).
       // Whatever this peer did not send (lacking, or cut off) is asked of the next one.
       pending = [...lacking, ...byHash.values()];
     }
+    ahead?.cancel();
     for (const wanted of pending) {
       if (isConflictName(wanted.row.path) && lackedBy.get(wanted.hash) === sources.length) {
         this.unobtainable.lackedByAll(wanted.row);
@@ -379,6 +405,7 @@ export class FolderPull {
     // Asked in a batch and refused by every peer that answered: ask once more, one file at a
     // time by the resumable route (another way to the same content, a bounded few per pull).
     const retried = answered ? pending.slice(0, SINGLE_RETRIES) : [];
+    if (retried.length > 0) await this.smallWrites.settle();
     for (const wanted of retried) {
       await this.guarded(wanted.row, async () => {
         const tmp = this.tmpFor(wanted.hash);

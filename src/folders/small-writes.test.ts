@@ -29,7 +29,7 @@ useTempDb('mosaic-small-writes-', (b, d) => {
 
 const sha = sha256Hex;
 
-async function folderSync(root: string, peer: ContentSource) {
+async function folderSync(root: string, peer: ContentSource | ContentSource[]) {
   await mkdir(root, { recursive: true });
   await ensureMarker(root, 'folder');
   const index = new FolderIndexRepository(localOf(db));
@@ -40,7 +40,7 @@ async function folderSync(root: string, peer: ContentSource) {
     changes,
     selfId: SELF,
     selfName: 'n1',
-    sources: () => [peer],
+    sources: () => (Array.isArray(peer) ? peer : [peer]),
     log: pino({ level: 'silent' }),
   });
   return { sync, index, changes };
@@ -88,6 +88,63 @@ describe('pulling many small files', () => {
         expect(Math.floor((await stat(join(root, f.path))).mtimeMs)).toBe(f.mtimeMs);
         expect(index.get('folder', f.path)).toMatchObject({ need: false, localHash: sha(f.data) });
       }
+      expect(await readdir(folderTmpDir(root))).toEqual([]);
+    } finally {
+      await sync.close();
+    }
+  });
+
+  it('places every file when batches run across requests and a peer is cut off mid-stream', async () => {
+    // 2 300 files of 10 KiB: 3 requests (1 000 files at most each; each next one sent while the
+    // one before is read), 9 batches flushed one behind the writing, some across two requests;
+    // the first peer breaks off 300 files into its second request.
+    const files = Array.from({ length: 2 * SETTLE_EVERY * 4 + 252 }, (_, i) => ({
+      path: `d${i % 7}/f${i}.bin`,
+      data: Buffer.alloc(10 * 1024, `file ${i} `),
+      mtimeMs: 1_700_000_000_000 + i,
+    }));
+    const root = join(base, 'folder');
+    const whole = peerHolding(files.map((f) => f.data));
+    let requests = 0;
+    let closed = 0;
+    const cutOff = {
+      ...whole,
+      baseUrl: 'http://cut-off.invalid',
+      folderContents: async function* (
+        folder: string,
+        wanted: readonly { hash: string; size: number }[],
+      ) {
+        const request = ++requests;
+        let sent = 0;
+        try {
+          for await (const frame of whole.folderContents(folder, wanted)) {
+            // The second request breaks off after 300 of its 1 000 files.
+            if (request === 2 && sent === 300) throw new Error('connection reset');
+            sent++;
+            yield frame;
+          }
+        } finally {
+          closed++;
+        }
+      },
+    };
+    const second = peerHolding(files.map((f) => f.data));
+    const { sync, index, changes } = await folderSync(root, [cutOff, second]);
+    try {
+      await sync.syncNow();
+      await changes.receive(puts(files));
+      await sync.syncNow();
+      for (const f of files) {
+        expect(index.get('folder', f.path)).toMatchObject({ need: false, localHash: sha(f.data) });
+      }
+      for (const f of [files[0], files[1299], files[1300], files[2299]]) {
+        expect(await readFile(join(root, f?.path ?? ''))).toEqual(f?.data);
+      }
+      // What the first peer sent before it broke off was kept: only the rest asked again.
+      expect(second.asked).toBe(700);
+      // Every request made (some sent ahead of their turn) was read to its end or closed.
+      expect(requests).toBe(3);
+      expect(closed).toBe(requests);
       expect(await readdir(folderTmpDir(root))).toEqual([]);
     } finally {
       await sync.close();

@@ -5,7 +5,9 @@
  *      own, written and given its mtime — direct calls, no flush;
  *   2. every SETTLE_EVERY files (and at the end): the data of all of them flushed together
  *      (fdatasync issued in parallel: the file system commits them in one or a few journal
- *      commits), then each linked into place (`FolderWriter.place`).
+ *      commits), then each linked into place (`FolderWriter.place`). This runs one batch behind
+ *      step 1 (`OneBehind`): the next files are received and written while a batch is flushed
+ *      and linked, one batch at a time; `settle` waits for all of it.
  *
  * Why (docs/benchmarks.md, "Where the time goes"): on ext4 a flush forces a journal commit, and
  * creating a file waits for a running commit; interleaving one create and one flush per file made
@@ -29,6 +31,7 @@ import {
   writeSync,
 } from 'node:fs';
 import { promisify } from 'node:util';
+import { OneBehind } from './core/one-behind.js';
 import { diskStateOf, type DiskState } from './disk-state.js';
 import { SMALL_TMP, type Wanted } from './folder-write.js';
 import { mtimeSeconds } from './link-no-replace.js';
@@ -70,6 +73,8 @@ interface Pending {
 export class SmallWrites {
   private pending: Pending[] = [];
   private readonly creating = new Set<Promise<void>>();
+  /** Step 2 of the batch before, running while the next batch is written. */
+  private readonly flushes = new OneBehind();
   /** Creates made directly until SLOW_CREATES in a row took over SLOW_CREATE_MS (see create). */
   private direct = true;
   private slowInARow = 0;
@@ -96,7 +101,8 @@ export class SmallWrites {
     this.creating.add(work);
     // Bounded memory: at most this many received files wait for their file to be created.
     if (this.creating.size >= CREATES_IN_FLIGHT) await Promise.race(this.creating);
-    if (this.pending.length >= SETTLE_EVERY) await this.settle();
+    // Files still being created join the next batch.
+    if (this.pending.length >= SETTLE_EVERY) await this.flushes.submit(this.flushBatch());
   }
 
   /**
@@ -131,7 +137,7 @@ export class SmallWrites {
    * Creates a temp file: by a direct call while creates are quick (tens of microseconds: less
    * CPU than a trip through the pool, and no queue behind the pool's four threads); in the pool,
    * several at once, after SLOW_CREATES slow ones in a row (the file system is committing its
-   * journal: waits in parallel end together). Back to direct calls at each flush.
+   * journal: waits in parallel end together). Back to direct calls after each batch's flush.
    */
   private async create(tmp: string): Promise<number> {
     if (!this.direct) return openFile(tmp, 'wx');
@@ -144,14 +150,27 @@ export class SmallWrites {
     }
   }
 
-  /** Step 2: flushes every written file's data together, then links each into place. */
+  /**
+   * Step 2 for every file written so far; returns once all of them are flushed and linked (or
+   * failed), throwing a failure of a batch's step 2 (the folder went away).
+   */
   async settle(): Promise<void> {
     await Promise.all(this.creating);
+    try {
+      if (this.pending.length > 0) await this.flushes.submit(this.flushBatch());
+    } finally {
+      await this.flushes.drain();
+    }
+  }
+
+  /** Takes the written files as a batch; the job flushes their data together, then links each. */
+  private flushBatch(): () => Promise<void> {
     const batch = this.pending;
     this.pending = [];
-    this.direct = true;
-    this.slowInARow = 0;
-    if (batch.length === 0) return;
+    return () => this.flushAndPlace(batch);
+  }
+
+  private async flushAndPlace(batch: readonly Pending[]): Promise<void> {
     const endSync = span('write.datasync', batch.length);
     const flushed = await Promise.all(
       batch.map((p) =>
@@ -165,6 +184,9 @@ export class SmallWrites {
       ),
     );
     endSync();
+    // The journal commit that slow creates waited for is over: direct creates again.
+    this.direct = true;
+    this.slowInARow = 0;
     const endPlace = span('write.place', batch.length);
     let next = 0;
     try {

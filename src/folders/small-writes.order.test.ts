@@ -1,0 +1,88 @@
+/**
+ * The order small-writes.ts keeps while a batch is flushed behind the writing: a file is linked
+ * only after its own fdatasync ended, batches are flushed one at a time, and the next batch is
+ * written while one is flushed. fdatasync is wrapped to log and to end a few turns later.
+ */
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { sha256Hex } from './testing.js';
+
+const log: string[] = [];
+
+vi.mock('node:fs', async (importOriginal) => {
+  const fs = await importOriginal<typeof import('node:fs')>();
+  const fdatasync = (fd: number, callback: (error: NodeJS.ErrnoException | null) => void) => {
+    log.push(`flush ${fd}`);
+    fs.fdatasync(fd, (error) => {
+      // Ends a few turns later, as a real flush would while the next frames arrive.
+      setTimeout(() => {
+        log.push(`flushed ${fd}`);
+        callback(error);
+      }, 5);
+    });
+  };
+  return { ...fs, default: { ...fs, fdatasync }, fdatasync };
+});
+
+const { SETTLE_EVERY, SmallWrites } = await import('./small-writes.js');
+
+let root: string;
+beforeEach(async () => {
+  root = await mkdtemp(join(tmpdir(), 'mosaic-small-order-'));
+  await mkdir(join(root, '.mosaic', 'tmp'), { recursive: true });
+  log.length = 0;
+});
+afterEach(async () => {
+  await rm(root, { recursive: true, force: true });
+});
+
+describe('small writes, flushed one batch behind', () => {
+  it('links a file only after its own flush, one batch at a time, writing the next meanwhile', async () => {
+    const writes = new SmallWrites({
+      root,
+      place: (wanted, tmp) => {
+        log.push(`place ${wanted.row.path}`);
+        return rm(tmp);
+      },
+      wrongContent: () => {},
+      failed: (_wanted, error) => {
+        throw error;
+      },
+      written: () => {},
+    });
+    const count = 3 * SETTLE_EVERY + 10;
+    for (let i = 0; i < count; i++) {
+      const data = Buffer.from(`file ${i}`);
+      const row = { path: `f${i}`, mtimeMs: 1_700_000_000_000, size: data.length };
+      const wanted = { row, target: join(root, row.path), hash: sha256Hex(data) };
+      await writes.add(wanted as Parameters<typeof writes.add>[0], data);
+      log.push(`added f${i}`);
+    }
+    await writes.settle();
+    const placed = log.filter((l) => l.startsWith('place'));
+    expect(placed).toHaveLength(count);
+    // Places come in order, each after as many flushes ended, and none while a flush runs:
+    // a batch is linked once all of its flushes ended, before the next batch's flush starts.
+    let inFlight = 0;
+    let flushedSoFar = 0;
+    let placedSoFar = 0;
+    let addedWhileFlushing = 0;
+    for (const line of log) {
+      if (line.startsWith('flush ')) inFlight++;
+      if (line.startsWith('flushed ')) {
+        inFlight--;
+        flushedSoFar++;
+      }
+      if (line.startsWith('place')) {
+        placedSoFar++;
+        expect(placedSoFar).toBeLessThanOrEqual(flushedSoFar);
+        expect(inFlight).toBe(0);
+      }
+      if (line.startsWith('added') && inFlight > 0) addedWhileFlushing++;
+    }
+    // The next batch was received and written while one was being flushed.
+    expect(addedWhileFlushing).toBeGreaterThan(0);
+  });
+});
