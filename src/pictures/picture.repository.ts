@@ -115,8 +115,11 @@ export class SqlPictureRepository implements PictureRepository {
     options: { forUpdate?: boolean } = {},
   ): Promise<StoredPicture | null> {
     const lock = options.forUpdate === true && this.store.dialect.supportsRowLocks;
+    // Two fixed texts (with and without FOR UPDATE), read three times by every upload and once
+    // by every apply: prepared on PostgreSQL (storage/metadata/prepared.ts).
     const row = await trx
       .selectFrom('pictures')
+      .modifyFront(prepared)
       .select(STATE_COLUMNS)
       .where('id', '=', id)
       .$if(lock, (qb) => qb.forUpdate())

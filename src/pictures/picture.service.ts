@@ -1,5 +1,4 @@
 import type { Readable } from 'node:stream';
-import { buffer } from 'node:stream/consumers';
 import type { Logger } from 'pino';
 import { sha256 } from '../accounts/account.service.js';
 import type { Principal } from '../accounts/principal.js';
@@ -12,7 +11,7 @@ import {
 } from '../core/errors.js';
 import { Limiter } from '../core/limiter.js';
 import type { ChangeLog } from '../oplog/change-log.js';
-import { readHead } from '../core/streams.js';
+import { readAll, readHead } from '../core/streams.js';
 import { probeImage, type ImageInfo, type Thumbnails, type ThumbSize } from './images.js';
 import {
   toPicture,
@@ -111,10 +110,10 @@ export class PictureService {
       image = await probeImage(await readHead(blobs.readStaged(staged), PROBE_BYTES)).catch(
         async (error: unknown) => {
           if (!(error instanceof NotAnImageError) || staged.size <= PROBE_BYTES) throw error;
-          return probeImage(await buffer(blobs.readStaged(staged))); // a header past the head
+          return probeImage(await readAll(blobs.readStaged(staged))); // a header past the head
         },
       );
-      await thumbs.make(staged.hash, await buffer(blobs.readStaged(staged)), 'small');
+      await thumbs.make(staged.hash, await readAll(blobs.readStaged(staged)), 'small');
       facts = (await this.deps.facts?.read(image.embedded)) ?? null;
       await blobs.commit(staged);
     } catch (error) {
@@ -241,7 +240,7 @@ export class PictureService {
 
   private async makeThumbnail(id: string, size: ThumbSize): Promise<void> {
     const { thumbs, blobs } = this.deps;
-    await thumbs.make(id, await buffer(await blobs.read(id)), size);
+    await thumbs.make(id, await readAll(await blobs.read(id)), size);
   }
 
   /**

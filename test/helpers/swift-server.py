@@ -70,6 +70,23 @@ def with_cache(app, cache):
 
 
 os.environ['TZ'] = 'UTC+0'
+
+# MOSAIC_SWIFT_PROFILE=FILE: a cProfile of the whole process (all four servers), written to FILE
+# when the process is told to stop (SIGTERM), for the benches' "where does Swift's CPU go".
+profile_file = os.environ.get('MOSAIC_SWIFT_PROFILE')
+if profile_file:
+    import cProfile
+    import signal
+
+    profiler = cProfile.Profile()
+
+    def dump_and_exit(signum, frame):
+        profiler.disable()
+        profiler.dump_stats(profile_file)
+        os._exit(0)
+
+    signal.signal(signal.SIGTERM, dump_and_exit)
+    profiler.enable()
 cache = DictCache()
 pool = eventlet.GreenPool()
 for name in ('account', 'container', 'object', 'proxy'):

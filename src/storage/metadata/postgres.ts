@@ -2,7 +2,7 @@ import { Kysely, PostgresDialect, sql } from 'kysely';
 import pg from 'pg';
 import { searchWords, type MetadataDialect, type MetadataStore } from './dialect.js';
 import { migratePostgres } from './postgres-migrate.js';
-import { prepareMarked } from './prepared.js';
+import { prepareMarked, prepared } from './prepared.js';
 import type { Schema } from './schema.js';
 
 const { builtins } = pg.types;
@@ -47,7 +47,8 @@ export const postgresDialect: MetadataDialect = {
   },
   jsonNumber: (column, key) => sql<number | null>`(${sql.ref(column)}::jsonb ->> ${key})::numeric`,
   jsonText: (column, key) => sql<string | null>`(${sql.ref(column)}::jsonb ->> ${key})`,
-  lockUntilCommit: (key) => sql`SELECT pg_advisory_xact_lock(hashtextextended(${key}, 0))`,
+  lockUntilCommit: (key) =>
+    sql`${prepared} SELECT pg_advisory_xact_lock(hashtextextended(${key}, 0))`,
   // Each key maps to one of LOCK_STRIPES locks (two-key advisory locks, a space apart from
   // lockUntilCommit's one-key ones): PostgreSQL's lock table is shared and bounded
   // (max_locks_per_transaction × connections), and a batch of 1 000 pictures must not take
