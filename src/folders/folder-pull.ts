@@ -4,6 +4,8 @@
  *
  * Where the disk is written: folder-write.ts (`place`, `remove`, `makeDir`, the trash), plus
  * from-this-disk.ts and small-writes.ts (moves, copies and writes into `.mosaic/tmp/` only).
+ * Small files come from peers many per request (small-pull.ts), the others one at a time
+ * (`fetchOne`, peer-fetch.ts).
  * Crash safety (docs/architecture.md, "Folder sync"):
  * - the versions of a round go to `folder_applying` before the first rename and are forgotten
  *   in the transaction that records the disk states (`flushRecords`), so the scan after a crash
@@ -12,7 +14,6 @@
  *   racing it stays a local change.
  */
 import { join } from 'node:path';
-import { isConflictName } from './core/index.js';
 import { MAX_FRAMED_FILE_BYTES } from './content-frames.js';
 import { diskState } from './disk-state.js';
 import type { FolderFileRow } from './folder-index.repository.js';
@@ -24,16 +25,13 @@ import type { LocalContent } from './local-content.js';
 import { assertMarker, folderTmpDir, FolderMissingError } from './marker.js';
 import { span, timed } from './trace.js';
 import { SmallWrites } from './small-writes.js';
+import { SmallPull } from './small-pull.js';
 import { FromThisDisk } from './from-this-disk.js';
 import { UnobtainableCopies } from './unobtainable-copies.js';
 import { PullStalls } from './pull-stalls.js';
 import { PullTargets } from './pull-targets.js';
-import { prefetch, requestGroups, wantedOf, type Prefetched } from './prefetch.js';
-import type { ContentSource } from './content-source.js';
 
 const NEED_PAGE = 2000;
-/** Files a pull asks for one at a time after every peer refused them in a batch. */
-const SINGLE_RETRIES = 32;
 /** Files of a round checked (and found on this disk) at once. */
 const CHECKS_AT_ONCE = 16;
 
@@ -66,7 +64,8 @@ export class FolderPull {
   };
 
   private readonly writer: FolderWriter;
-  private readonly smallWrites: SmallWrites;
+  /** Small files from peers, many per request (small-pull.ts). */
+  private readonly small: SmallPull;
   private readonly fromDisk: FromThisDisk;
 
   constructor(
@@ -88,7 +87,7 @@ export class FolderPull {
       },
     });
     this.fromDisk = new FromThisDisk(deps, local, this.writer, this.counters);
-    this.smallWrites = new SmallWrites({
+    const smallWrites = new SmallWrites({
       root: deps.config.root,
       place: (wanted, tmp, info) =>
         this.guarded(wanted.row, () => this.writer.place(wanted, tmp, info)),
@@ -110,6 +109,16 @@ export class FolderPull {
       written: (bytes) => {
         this.counters.fetchedBytes += bytes;
         this.counters.fetchedFiles++;
+      },
+    });
+    this.small = new SmallPull({
+      deps,
+      folder: this.id,
+      smallWrites,
+      unobtainable: this.unobtainable,
+      fetchOne: (wanted, noPeer) => this.fetchOne(wanted, noPeer),
+      stall: (row, reason) => {
+        this.stall(row, reason);
       },
     });
   }
@@ -260,37 +269,9 @@ export class FolderPull {
     };
     await Promise.all(Array.from({ length: Math.min(CHECKS_AT_ONCE, rows.length) }, check));
     endCheck();
-    const small = remote.filter((w) => w.row.size <= MAX_FRAMED_FILE_BYTES);
-    const groups = requestGroups(small);
-    // The next group's request, sent once the current one's first frame is in (prefetch.ts).
-    const ahead: { next: Prefetched | null } = { next: null };
-    try {
-      for (const [g, group] of groups.entries()) {
-        const mine = ahead.next;
-        ahead.next = null;
-        const following = groups[g + 1];
-        const sendNext =
-          following === undefined
-            ? null
-            : (peer: ContentSource) => {
-                ahead.next = prefetch(peer, this.id, wantedOf(following));
-              };
-        await timed('pull.fetchSmall', () => this.fetchSmall(group, mine, sendNext), group.length);
-      }
-    } finally {
-      ahead.next?.cancel();
-      // The last batches' flush and links, which ran behind the next requests (small-writes.ts).
-      await timed('pull.settle', () => this.smallWrites.settle());
-    }
+    await this.small.fetch(remote.filter((w) => w.row.size <= MAX_FRAMED_FILE_BYTES));
     for (const wanted of remote.filter((w) => w.row.size > MAX_FRAMED_FILE_BYTES)) {
-      await this.guarded(wanted.row, async () => {
-        const tmp = this.tmpFor(wanted.hash);
-        if (await fetchLargeFromPeers(this.deps, this.counters, wanted, tmp)) {
-          await this.writer.place(wanted, tmp, null);
-        } else {
-          this.stall(wanted.row, 'no peer could send its content');
-        }
-      });
+      await this.fetchOne(wanted, 'no peer could send its content');
     }
   }
 
@@ -333,89 +314,22 @@ export class FolderPull {
     }
   }
 
-  private tmpFor(hash: string): string {
-    return join(folderTmpDir(this.deps.config.root), `${hash}.part`);
+  /**
+   * One file by the resumable route (peer-fetch.ts), placed; stalled with `noPeer` when no peer
+   * could send it: large files, and small ones every peer refused in a batch (small-pull.ts).
+   */
+  private async fetchOne(wanted: Wanted, noPeer: string): Promise<void> {
+    await this.guarded(wanted.row, async () => {
+      const tmp = this.tmpFor(wanted.hash);
+      if (await fetchLargeFromPeers(this.deps, this.counters, wanted, tmp)) {
+        await this.writer.place(wanted, tmp, null);
+      } else {
+        this.stall(wanted.row, noPeer);
+      }
+    });
   }
 
-  /**
-   * Small files from peers, many per request. Each frame is verified as it arrives and written
-   * while the next ones come in; what one peer lacks is asked of the next. Returns with the last
-   * files possibly not yet flushed and linked: the caller settles `smallWrites`. `ahead` is this
-   * group's request already sent (used if its peer is still the first); `sendNext` sends the next
-   * group's, called with the first peer once its first frame for this group is in.
-   */
-  private async fetchSmall(
-    group: readonly Wanted[],
-    ahead: Prefetched | null,
-    sendNext: ((peer: ContentSource) => void) | null,
-  ): Promise<void> {
-    let pending = [...group];
-    let answered = false;
-    const sources = this.deps.sources();
-    if (ahead !== null && ahead.peer !== sources[0]) {
-      ahead.cancel();
-      ahead = null;
-    }
-    /** Per content: how many peers answered that they lack it. */
-    const lackedBy = new Map<string, number>();
-    for (const peer of sources) {
-      if (pending.length === 0) break;
-      const byHash = new Map(pending.map((w) => [w.hash, w]));
-      const lacking: Wanted[] = [];
-      try {
-        let endWait: (() => void) | null = span('pull.firstFrame', pending.length);
-        const frames = ahead?.frames ?? peer.folderContents(this.id, wantedOf(pending));
-        ahead = null;
-        for await (const frame of frames) {
-          if (endWait !== null) {
-            endWait();
-            endWait = null;
-            if (peer === sources[0]) sendNext?.(peer);
-            sendNext = null;
-          }
-          answered = true;
-          const wanted = byHash.get(frame.hash);
-          if (!wanted) continue;
-          byHash.delete(frame.hash);
-          if (frame.data === null) {
-            lackedBy.set(frame.hash, (lackedBy.get(frame.hash) ?? 0) + 1);
-            lacking.push(wanted);
-            continue;
-          }
-          // Written now, flushed and placed a few hundred at a time (small-writes.ts).
-          await this.smallWrites.add(wanted, frame.data);
-        }
-      } catch (error) {
-        this.deps.log.warn(
-          { folder: this.id, peer: peer.baseUrl, err: (error as Error).message },
-          'folder batch fetch failed',
-        );
-      }
-      // What this peer sent before a failure is good: flushed and placed too, while the next
-      // request is made and received (`settle` in applyFiles, before the round's records).
-      // Whatever this peer did not send (lacking, or cut off) is asked of the next one.
-      pending = [...lacking, ...byHash.values()];
-    }
-    ahead?.cancel();
-    for (const wanted of pending) {
-      if (isConflictName(wanted.row.path) && lackedBy.get(wanted.hash) === sources.length) {
-        this.unobtainable.lackedByAll(wanted.row);
-      }
-    }
-    // Asked in a batch and refused by every peer that answered: ask once more, one file at a
-    // time by the resumable route (another way to the same content, a bounded few per pull).
-    const retried = answered ? pending.slice(0, SINGLE_RETRIES) : [];
-    if (retried.length > 0) await this.smallWrites.settle();
-    for (const wanted of retried) {
-      await this.guarded(wanted.row, async () => {
-        const tmp = this.tmpFor(wanted.hash);
-        if (await fetchLargeFromPeers(this.deps, this.counters, wanted, tmp))
-          await this.writer.place(wanted, tmp, null);
-        else this.stall(wanted.row, 'no peer could send its content (batch and single request)');
-      });
-    }
-    for (const wanted of pending.slice(retried.length)) {
-      this.stall(wanted.row, answered ? 'no peer has its content' : 'no peer answered');
-    }
+  private tmpFor(hash: string): string {
+    return join(folderTmpDir(this.deps.config.root), `${hash}.part`);
   }
 }

@@ -1,6 +1,6 @@
 /**
- * A batch request sent ahead (FolderPull.fetchSmall): the next group of small files is asked of
- * the first peer while the current group's frames are still being written, so that its first
+ * A batch request sent ahead (SmallPull, small-pull.ts): the next group of small files is asked
+ * of the first peer while the current group's frames are still being written, so that its first
  * frame is there when the current group ends (request → first frame was 5-71 ms per request of
  * ~500 files, with the writer idle: docs/benchmarks.md, "issue 16's mixed set").
  */

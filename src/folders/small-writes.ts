@@ -1,6 +1,6 @@
 /**
- * Writes the small files of a batch fetch (FolderPull.fetchSmall) the cheap way, still durable
- * before anything is linked into place or recorded:
+ * Writes the small files of a batch fetch (SmallPull.fetchGroup, small-pull.ts) the cheap way,
+ * still durable before anything is linked into place or recorded:
  *   1. each file as it arrives: verified (SHA-256), created in `.mosaic/tmp/` under a name of its
  *      own, written and given its mtime — direct calls, no flush;
  *   2. every SETTLE_EVERY files (and at the end): the data of all of them flushed together
