@@ -96,6 +96,14 @@ async function fill(store: MetadataStore): Promise<void> {
     const shape = shapes[n % shapes.length];
     if (shape !== null && shape !== undefined) await facts.save(id(n), shape, 1);
   }
+  // Edited after: PostgreSQL's stored view of the row follows (a generated column).
+  for (const n of [2, 9]) {
+    await store.db
+      .updateTable('pictures')
+      .set({ title: `renamed "${n}"`, category: 'trips', updated_at: T0 + n })
+      .where('id', '=', id(n))
+      .execute();
+  }
 }
 
 const FORMS: Record<string, string>[] = [];
