@@ -82,4 +82,9 @@ export const MIGRATIONS: readonly string[] = [
     ON pictures (category, COALESCE(taken_key, created_at) DESC, id DESC)
     WHERE alive = 1 AND has_blob = 1;
   `,
+  /* 15: a gallery page's JSON on PostgreSQL — src/pictures/gallery-json.repository.ts */ `
+  -- Nothing on SQLite: PostgreSQL keeps each picture's view as JSON text in a generated
+  -- column (pictures.view_json) that its gallery page joins; SQLite builds pages as objects.
+  SELECT 1;
+  `,
 ];

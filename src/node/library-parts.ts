@@ -8,6 +8,7 @@ import type { BlobStore } from '../blobs/blob-store.js';
 import type { ReplicaState } from '../oplog/replica-state.js';
 import type { DecodeLimiter } from '../pictures/images.js';
 import { Thumbnails } from '../pictures/images.js';
+import { GalleryJsonRepository } from '../pictures/gallery-json.repository.js';
 import { PictureFactsRepository } from '../pictures/picture-facts.repository.js';
 import { PictureFactsService } from '../pictures/picture-facts.service.js';
 import { PictureService } from '../pictures/picture.service.js';
@@ -49,6 +50,7 @@ export function openLibrary(deps: LibraryDeps) {
     log,
     justStored: deps.justStored,
     repairBytes: deps.repairBytes,
+    pages: new GalleryJsonRepository(deps.store),
   });
   const pictureOf = (id: string) => pictures.get(id);
   const albums = new AlbumService({ albums: state.albums, changes, picture: pictureOf });

@@ -9,7 +9,7 @@ import type { MetadataStore } from '../storage/metadata/dialect.js';
 import { afterCursor } from '../storage/metadata/keyset.js';
 import { prepared } from '../storage/metadata/prepared.js';
 import type { Schema } from '../storage/metadata/schema.js';
-import { takenKey, type PhotoFacts } from './core/photo-facts.js';
+import { canonicalFacts, takenKey, type PhotoFacts } from './core/photo-facts.js';
 import {
   LISTED_COLUMNS,
   listedPicture,
@@ -58,7 +58,12 @@ export class PictureFactsRepository {
 
   /** `save` inside the caller's transaction (the upload's `picture.create`). */
   async saveIn(trx: Kysely<Schema>, id: string, facts: PhotoFacts, reader: number): Promise<void> {
-    const row = { id, taken_key: takenKey(facts.takenAt), facts: JSON.stringify(facts), reader };
+    const row = {
+      id,
+      taken_key: takenKey(facts.takenAt),
+      facts: JSON.stringify(canonicalFacts(facts)),
+      reader,
+    };
     const upsert = (db: QueryCreator<Schema>) =>
       db
         .insertInto('picture_facts')

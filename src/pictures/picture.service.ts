@@ -1,3 +1,8 @@
+import type {
+  GalleryJsonPage,
+  GalleryJsonQuery,
+  GalleryJsonRepository,
+} from './gallery-json.repository.js';
 import type { Readable } from 'node:stream';
 import type { Logger } from 'pino';
 import { sha256 } from '../accounts/account.service.js';
@@ -56,6 +61,8 @@ export interface PictureServiceDeps {
   readonly repairBytes?: (id: string) => void;
   /** Photo facts: recorded from the probe's metadata blocks before the upload's op commits. */
   readonly facts?: PictureFactsService;
+  /** Gallery pages built as JSON by the store (PostgreSQL), for `pageJson`. */
+  readonly pages?: GalleryJsonRepository;
 }
 
 export interface UploadResult {
@@ -225,6 +232,11 @@ export class PictureService {
   /** A page of visible pictures with their facts, in one statement. */
   list(query: PictureQuery): Promise<PictureWithFacts[]> {
     return this.deps.pictures.list(query);
+  }
+
+  /** A gallery page as JSON text built by the store; null: take `list` or the timeline. */
+  async pageJson(query: GalleryJsonQuery): Promise<GalleryJsonPage | null> {
+    return (await this.deps.pages?.page(query)) ?? null;
   }
 
   /** A thumbnail's bytes, made now if it is not cached (e.g. for a replicated picture). */

@@ -23,7 +23,14 @@ export async function addPicture(
   store: MetadataStore,
   n: number,
   createdAt: number,
-  options: { alive?: boolean; category?: string; title?: string; hasBlob?: boolean } = {},
+  options: {
+    alive?: boolean;
+    category?: string;
+    title?: string;
+    desc?: string;
+    hasBlob?: boolean;
+    updatedAt?: number;
+  } = {},
 ): Promise<void> {
   await store.db
     .insertInto('pictures')
@@ -41,11 +48,11 @@ export async function addPicture(
       title_hlc: H,
       category: options.category ?? '',
       category_hlc: H,
-      descr: '',
+      descr: options.desc ?? '',
       desc_hlc: H,
       live_hlc: options.alive === false ? null : H,
       deleted_hlc: null,
-      updated_at: createdAt,
+      updated_at: options.updatedAt ?? createdAt,
       alive: options.alive === false ? 0 : 1,
       has_blob: options.hasBlob === false ? 0 : 1,
     })

@@ -7,6 +7,11 @@ export function encodeCursor(last: Picture): string {
   return Buffer.from(JSON.stringify([Date.parse(last.createdAt), last.id])).toString('base64url');
 }
 
+/** The same cursor as `encodeCursor` from the last item's creation time (ms) and id. */
+export function encodeKeyCursor(last: { key: number; id: string }): string {
+  return Buffer.from(JSON.stringify([last.key, last.id])).toString('base64url');
+}
+
 export function decodeCursor(cursor: string): { createdAt: number; id: string } {
   try {
     const value: unknown = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));

@@ -51,6 +51,28 @@ export const NO_FACTS: PhotoFacts = {
   orientation: null,
 };
 
+/**
+ * The same facts as a new object with every key in the order of the API's schema, nested ones
+ * too, and nothing else: what `PictureFactsRepository` stores as JSON, so that the stored text
+ * is the facts' part of a picture's serialized view as it stands (a gallery page built by
+ * PostgreSQL splices it in: ../gallery-json.repository.ts).
+ */
+export function canonicalFacts(facts: PhotoFacts): PhotoFacts {
+  const { camera, exposure, gps } = facts;
+  return {
+    takenAt: facts.takenAt,
+    camera: camera && { make: camera.make, model: camera.model, lens: camera.lens },
+    exposure: exposure && {
+      exposureTime: exposure.exposureTime,
+      fNumber: exposure.fNumber,
+      focalLength: exposure.focalLength,
+      iso: exposure.iso,
+    },
+    gps: gps && { latitude: gps.latitude, longitude: gps.longitude, altitude: gps.altitude },
+    orientation: facts.orientation,
+  };
+}
+
 /** Raw tags as exifr reads them (`mergeOutput: false`, no revived or translated values). */
 export interface RawTags {
   readonly ifd0?: Readonly<Record<string, unknown>> | undefined;

@@ -340,4 +340,34 @@ export const POSTGRES_MIGRATIONS: readonly string[] = [
     ON pictures (category, (COALESCE(taken_key, created_at)) DESC, id DESC)
     WHERE alive = 1 AND has_blob = 1;
   `,
+  /* 15: a gallery page's JSON (src/pictures/gallery-json.repository.ts) */ `
+  -- Each picture's API view as JSON text without its closing brace (the facts follow), kept
+  -- by PostgreSQL at every write: a page joins 51 of them instead of building them (0.23 ->
+  -- 0.12 ms of CPU a page). Keys in the order of zod's Picture schema; strings by to_json,
+  -- which escapes as JSON.stringify; times as toISOString writes them (in 1970..2223, checked
+  -- by the page). Declared IMMUTABLE for the generated column: to_json of text and to_char
+  -- with this format (no locale-dependent field) depend on their arguments only. In PL/pgSQL,
+  -- whose expressions are planned once per connection: a SQL function (not inlined, its body
+  -- being stable) was planned again at every write, 93 -> 220 µs of CPU an UPDATE.
+  CREATE FUNCTION mosaic_picture_view(text, text, text, text, text, bigint, integer, integer, text, text, bigint, bigint)
+  RETURNS text IMMUTABLE PARALLEL SAFE LANGUAGE plpgsql AS $$
+  BEGIN
+    RETURN '{"id":' || to_json($1)::text
+      || ',"title":' || to_json(coalesce($2, ''))::text
+      || ',"category":' || to_json(coalesce($3, ''))::text
+      || ',"desc":' || to_json(coalesce($4, ''))::text
+      || ',"contentType":' || to_json(coalesce($5, 'application/octet-stream'))::text
+      || ',"size":' || coalesce($6, 0)
+      || ',"width":' || coalesce($7, 0)
+      || ',"height":' || coalesce($8, 0)
+      || ',"owner":' || to_json(coalesce($9, ''))::text
+      || ',"origin":' || to_json(coalesce($10, ''))::text
+      || ',"createdAt":"' || to_char(timestamp 'epoch' + $11 * interval '1 millisecond', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')
+      || '","updatedAt":"' || to_char(timestamp 'epoch' + $12 * interval '1 millisecond', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') || '"';
+  END
+  $$;
+  ALTER TABLE pictures ADD COLUMN view_json TEXT GENERATED ALWAYS AS (
+    mosaic_picture_view(id, title, category, descr, content_type, size, width, height, owner, origin_name, created_at, updated_at)
+  ) STORED;
+  `,
 ];

@@ -10,9 +10,12 @@ import type { MetadataStore } from './dialect.js';
 import { POSTGRES_MIGRATIONS } from './postgres-migrations.js';
 import { openMetadataStore } from './store.js';
 
-/** Dialect-only objects, reached through MetadataDialect: FTS5's tables, the tsvector column. */
+/**
+ * Dialect-only objects, reached through MetadataDialect: FTS5's tables, the tsvector column; and
+ * the JSON view column of PostgreSQL's gallery pages (src/pictures/gallery-json.repository.ts).
+ */
 const SQLITE_ONLY = /^pictures_fts/;
-const POSTGRES_ONLY = new Set(['schema_migrations', 'pictures.search']);
+const POSTGRES_ONLY = new Set(['schema_migrations', 'pictures.search', 'pictures.view_json']);
 
 async function columns(store: MetadataStore): Promise<string[]> {
   const tables = await store.db.introspection.getTables();
