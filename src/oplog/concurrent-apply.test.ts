@@ -10,6 +10,7 @@
 import { sql } from 'kysely';
 import { expect, it } from 'vitest';
 import { describeEachDialect } from '../../test/helpers/dialects.js';
+import { mulberry32 as random } from '../../test/helpers/random.js';
 import { encodeHlc } from '../core/hlc.js';
 import type { MetadataStore } from '../storage/metadata/dialect.js';
 import type { ChangeLog } from './change-log.js';
@@ -21,18 +22,6 @@ const SITE = 'aaaaaaaaaaaaaaaa';
 const REFERENCE = 'eeeeeeeeeeeeeeee';
 const ORIGINS = ['bbbbbbbbbbbbbbbb', 'cccccccccccccccc', 'dddddddddddddddd'];
 const T0 = 1_800_000_000_000;
-
-/** mulberry32: a small seeded generator, so that a failing run can be repeated. */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-  };
-}
 
 interface Node {
   readonly store: MetadataStore;

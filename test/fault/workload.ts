@@ -9,18 +9,15 @@ import { createHash } from 'node:crypto';
 import { mkdir, readFile, readdir, rename, rmdir, unlink, writeFile } from 'node:fs/promises';
 import { dirname, join, relative } from 'node:path';
 import { makeImage, type Api, type NodeProcess } from '../helpers/node-process.js';
+import { mulberry32 } from '../helpers/random.js';
 
 export class Rng {
-  private a: number;
+  private readonly source: () => number;
   constructor(seed: number) {
-    this.a = seed >>> 0;
+    this.source = mulberry32(seed);
   }
   next(): number {
-    this.a = (this.a + 0x6d2b79f5) >>> 0;
-    let t = this.a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+    return this.source();
   }
   int(n: number): number {
     return Math.floor(this.next() * n);

@@ -1,5 +1,8 @@
 /** Deterministic test images (different seeds, different bytes and so different ids). */
 import sharp from 'sharp';
+import { mulberry32 } from './random.js';
+
+export { mulberry32 };
 
 export interface ImageSpec {
   readonly width?: number;
@@ -32,16 +35,4 @@ export async function makeImage({
       // Level 0 keeps encoding fast for big images (their size is then about 3 bytes/pixel).
       return image.png({ compressionLevel: width * height > 1_000_000 ? 0 : 6 }).toBuffer();
   }
-}
-
-/** mulberry32: a small seeded PRNG, numbers in [0, 1). */
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
