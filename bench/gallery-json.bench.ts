@@ -4,7 +4,7 @@
  * (`PictureFactsRepository.timeline` / `SqlPictureRepository.list`: 51 rows of 13 columns,
  * each turned into a view) and the JSON path (`GalleryJsonRepository.page`: one text).
  *
- *   npm run build && node dist/bench/gallery-json.bench.js
+ *   npm run bench:gallery-sql
  *
  * Knobs: GJ_PICTURES (default 300), GJ_PAGES (executions per round, default 2000), GJ_ROUNDS
  * (default 2), GJ_SORT (taken or added, default taken). One connection (pool of 1). Prints
