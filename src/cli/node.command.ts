@@ -106,28 +106,36 @@ export function nodeCommand(): Command {
           },
           process.env,
         );
-        const node = await startNode(config);
+        // The handlers go in before the node starts: it answers (and says "node listening")
+        // before its leases and folder scans are up, and a SIGTERM then must still close it
+        // (exit 0) rather than end the process by the signal's default action.
+        const started = startNode(config);
+        const stopping = { signal: null as NodeJS.Signals | null, compacting: (): void => {} };
+        const stop = (signal: NodeJS.Signals) => {
+          if (stopping.signal !== null) return;
+          stopping.signal = signal;
+          // A node still starting is closed as soon as its start is done.
+          void started.then((node) => {
+            stopping.compacting();
+            node.app.log.info({ signal }, 'stopping');
+            return node.close().then(
+              () => process.exit(0),
+              (err: unknown) => {
+                console.error(err);
+                process.exit(1);
+              },
+            );
+          });
+        };
+        process.on('SIGINT', stop);
+        process.on('SIGTERM', stop);
+        await started;
+        if (stopping.signal !== null) return;
         // The code compiled to get here, on disk now (bin/mosaic.js enables the cache) rather
         // than at exit, which a node killed hard never reaches. Nothing to write when it all
         // came from the cache.
         nodeModule.flushCompileCache();
-        const stopCompacting = compactHeapWhenIdle();
-        let stopping = false;
-        const stop = (signal: NodeJS.Signals) => {
-          if (stopping) return;
-          stopping = true;
-          stopCompacting();
-          node.app.log.info({ signal }, 'stopping');
-          node.close().then(
-            () => process.exit(0),
-            (err: unknown) => {
-              console.error(err);
-              process.exit(1);
-            },
-          );
-        };
-        process.on('SIGINT', stop);
-        process.on('SIGTERM', stop);
+        stopping.compacting = compactHeapWhenIdle();
       },
     );
 }
