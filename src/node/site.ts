@@ -9,7 +9,7 @@ import type { Logger } from 'pino';
 import type { LoginLimiter } from '../accounts/login-limiter.js';
 import type { NodeConfig } from '../config/node-config.js';
 import { openDatabase } from '../db/database.js';
-import type { LiveFeed } from '../http/live-feed.js';
+import { pictureIds, type LiveFeed } from '../http/live-feed.js';
 import type { Op } from '../oplog/op.js';
 import type { OpLogRepository } from '../oplog/oplog.repository.js';
 import type { MetadataStore } from '../storage/metadata/dialect.js';
@@ -108,13 +108,20 @@ export function connectSite(site: Site, deps: SiteListeners): SiteTeller {
   bus.subscribe((message) => {
     if (message.login) deps.loginLimiter.receive(message.login);
     if (message.visible) live.publish({ type: 'pictures', ids: message.visible });
+    if (message.changed && message.changed.length > 0) {
+      live.publish({ type: 'pictures', ids: message.changed });
+    }
     if (!message.ops) return;
+    // Only the leader needs the operations themselves (to push them, to fetch their bytes),
+    // and the live feed when the message does not name the pictures (an older process).
+    const forLive = message.changed === undefined;
+    if (!forLive && !lead.leads()) return;
     void Promise.all(
       message.ops.map((r) => deps.oplog.range(r.origin, r.from - 1, r.to - r.from + 1)),
     ).then(
       (batches) => {
         const ops = batches.flat();
-        live.onOps(ops);
+        if (forLive) live.onOps(ops);
         if (lead.leads()) deps.onLeaderOps(ops);
       },
       (err: unknown) => {
@@ -124,7 +131,7 @@ export function connectSite(site: Site, deps: SiteListeners): SiteTeller {
   });
   return {
     committed: (ops) => {
-      publish({ ops: opRanges(ops) });
+      publish({ ops: opRanges(ops), changed: pictureIds(ops) });
     },
     visible: (id) => {
       publish({ visible: [id] });

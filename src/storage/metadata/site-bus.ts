@@ -25,6 +25,12 @@ export interface OpRange {
 
 export interface SiteMessage {
   readonly ops?: readonly OpRange[];
+  /**
+   * The pictures those operations touched: what the live feed needs, so that a process that
+   * does not lead the site has no operations to read. Absent from a process of an older
+   * version (its listeners then read the ranges).
+   */
+  readonly changed?: readonly string[];
   /** Pictures whose bytes just arrived (visible now). */
   readonly visible?: readonly string[];
   /** Sign-in outcomes, so that the back-off counts every process's attempts. */
@@ -193,6 +199,7 @@ const MessageSchema = z.looseObject({
   ops: z
     .array(z.object({ origin: z.string().min(1), from: z.number().int(), to: z.number().int() }))
     .optional(),
+  changed: z.array(z.string()).optional(),
   visible: z.array(z.string()).optional(),
   login: z
     .array(
@@ -226,10 +233,14 @@ function split(message: SiteMessage): SiteMessage[] {
   if (JSON.stringify(message).length <= MAX_PAYLOAD) return [message];
   const parts: SiteMessage[] = [];
   const ops = [...(message.ops ?? [])];
+  const changed = [...(message.changed ?? [])];
   const visible = [...(message.visible ?? [])];
   const login = [...(message.login ?? [])];
-  // An op range is ~60 bytes and a picture id 67: 80 of either stay well under the limit.
-  while (ops.length > 0) parts.push({ ops: ops.splice(0, 80) });
+  // An op range is ~60 bytes and a picture id 67: 80 of either stay well under the limit. The
+  // ranges' parts say `changed: []` when the message had it: its ids come in parts of their own.
+  const noneChanged = message.changed === undefined ? {} : { changed: [] };
+  while (ops.length > 0) parts.push({ ops: ops.splice(0, 80), ...noneChanged });
+  while (changed.length > 0) parts.push({ changed: changed.splice(0, 80) });
   while (visible.length > 0) parts.push({ visible: visible.splice(0, 80) });
   // A login event is at most ~190 bytes (its key is at most 128).
   while (login.length > 0) parts.push({ login: login.splice(0, 30) });
