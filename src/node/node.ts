@@ -48,6 +48,12 @@ import { createEvents } from '../events/index.js';
 import type { NodeIdentity } from './identity.js';
 
 const DAY_MS = 24 * 3600 * 1000;
+/**
+ * How long a stopping node lets requests still in flight finish before it cuts their
+ * connections: an upload from a phone that stalled mid-body would otherwise hold the stop until
+ * the server's request timeout (5 minutes), past any supervisor's patience (Docker's 10 s).
+ */
+const CLOSE_GRACE_MS = 2_000;
 export interface RunningNode {
   readonly identity: NodeIdentity;
   readonly url: string;
@@ -390,7 +396,11 @@ export async function startNode(
       await Promise.all([...folders.values()].map((f) => f.close()));
       await events.stop();
       await bus.close();
+      const cut = setTimeout(() => {
+        app.server.closeAllConnections();
+      }, CLOSE_GRACE_MS);
       await app.close();
+      clearTimeout(cut);
       await agent.close();
       await stores.close();
       await thumbs.close();

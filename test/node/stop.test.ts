@@ -1,12 +1,23 @@
 /**
  * `mosaic node` stops cleanly (exit 0, after closing its stores) on SIGTERM at any moment after
  * it says "node listening", even while it still starts its background work (leases, folder
- * scans). A supervisor, a test or `mosaic cluster` stops a node as soon as it is listening.
+ * scans), and within a supervisor's patience even when a client's request hangs. A supervisor,
+ * a test or `mosaic cluster` stops a node as soon as it is listening.
  */
 import { mkdir, writeFile } from 'node:fs/promises';
+import { connect } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, expect, test } from 'vitest';
-import { cleanup, makeTempDir, startNode } from '../helpers/node-process.js';
+import {
+  ADMIN_PASSWORD,
+  api,
+  cleanup,
+  filesUnder,
+  login,
+  makeTempDir,
+  startNode,
+  type PictureList,
+} from '../helpers/node-process.js';
 
 afterAll(cleanup);
 
@@ -25,4 +36,31 @@ test('SIGTERM right after "node listening", while a large folder is still scanne
     expect(await node.stop()).toBe(0);
     expect(node.process.signalCode).toBeNull();
   }
+});
+
+test('an upload stalled mid-body does not hold up the stop, and leaves nothing behind', async () => {
+  const node = await startNode({ backend: 'local' });
+  const cookie = await login(node.url, 'admin', ADMIN_PASSWORD);
+  // Headers and the first kilobyte of a 1 MB multipart body, then nothing: a phone gone quiet.
+  const socket = connect(Number(new URL(node.url).port), '127.0.0.1');
+  await new Promise((resolve) => socket.once('connect', resolve));
+  const received = node.waitForLog((l) => l.msg === 'incoming request');
+  socket.write(
+    'POST /api/pictures HTTP/1.1\r\nHost: node\r\n' +
+      `Cookie: ${cookie}\r\nContent-Type: multipart/form-data; boundary=XX\r\n` +
+      'Content-Length: 1000000\r\n\r\n' +
+      '--XX\r\nContent-Disposition: form-data; name="file"; filename="a.jpg"\r\n' +
+      `Content-Type: image/jpeg\r\n\r\n${'x'.repeat(1000)}`,
+  );
+  const closed = new Promise((resolve) => socket.once('close', resolve));
+  socket.on('error', () => undefined);
+  await received;
+  expect(await node.stop()).toBe(0);
+  await closed;
+  // Started again: the half-sent upload is not a picture, and no staged part is left.
+  await node.restart();
+  const list = await api(node.url, cookie).get<PictureList>('/api/pictures');
+  expect(list.body.items).toEqual([]);
+  expect((await filesUnder(node.dataDir)).filter((f) => /tmp|stag|upload/i.test(f))).toEqual([]);
+  await node.stop();
 });
