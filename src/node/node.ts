@@ -49,9 +49,10 @@ import type { NodeIdentity } from './identity.js';
 
 const DAY_MS = 24 * 3600 * 1000;
 /**
- * How long a stopping node lets requests still in flight finish before it cuts their
- * connections: an upload from a phone that stalled mid-body would otherwise hold the stop until
- * the server's request timeout (5 minutes), past any supervisor's patience (Docker's 10 s).
+ * How long a stopping node lets requests still in flight finish before it cuts them: an upload
+ * from a phone that stalled mid-body would otherwise hold the stop until the server's request
+ * timeout (5 minutes), and a request to a peer that stopped answering until its own (15 s),
+ * both past a supervisor's patience (Docker's 10 s). What is cut is resumed after the restart.
  */
 const CLOSE_GRACE_MS = 2_000;
 export interface RunningNode {
@@ -385,6 +386,11 @@ export async function startNode(
     app,
     store,
     async close() {
+      // Requests to peers still in flight after the grace fail (a hung peer would otherwise
+      // hold the replicator's and the event sender's stops).
+      const abandon = setTimeout(() => {
+        void agent.destroy();
+      }, CLOSE_GRACE_MS);
       clearInterval(limiterSweep);
       loginFanout?.stop();
       known.stop();
@@ -401,7 +407,8 @@ export async function startNode(
       }, CLOSE_GRACE_MS);
       await app.close();
       clearTimeout(cut);
-      await agent.close();
+      clearTimeout(abandon);
+      if (!agent.destroyed) await agent.close();
       await stores.close();
       await thumbs.close();
       await store.close();

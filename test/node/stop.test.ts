@@ -14,10 +14,13 @@ import {
   cleanup,
   filesUnder,
   login,
+  makeImage,
   makeTempDir,
   startNode,
+  waitFor,
   type PictureList,
 } from '../helpers/node-process.js';
+import { newClusterKey } from '../helpers/cluster.js';
 
 afterAll(cleanup);
 
@@ -63,4 +66,30 @@ test('an upload stalled mid-body does not hold up the stop, and leaves nothing b
   expect(list.body.items).toEqual([]);
   expect((await filesUnder(node.dataDir)).filter((f) => /tmp|stag|upload/i.test(f))).toEqual([]);
   await node.stop();
+});
+
+test('a peer that stopped answering does not hold up the stop', async () => {
+  const key = newClusterKey();
+  const common = ['--cluster-key', key, '--sync-interval-ms', '300', '--discovery', 'off'];
+  const hung = await startNode({ args: common, backend: 'local' });
+  const node = await startNode({ args: [...common, '--peer', hung.url], backend: 'local' });
+  const client = api(node.url, await login(node.url, 'admin', ADMIN_PASSWORD));
+  await waitFor(
+    async () =>
+      (await client.get<{ peers: { state: string }[] }>('/api/cluster')).body.peers[0]?.state ===
+      'up',
+    { what: 'the peer to be up' },
+  );
+  // The peer's process is frozen: it keeps its socket open but never answers. An upload makes
+  // the node push to it at once, and that request hangs.
+  hung.process.kill('SIGSTOP');
+  try {
+    const image = await makeImage({ width: 64, height: 48, format: 'jpeg', seed: 5 });
+    expect((await client.upload({ file: image, fields: { title: 'pushed' } })).status).toBe(201);
+    const stopping = Date.now();
+    expect(await node.stop()).toBe(0);
+    console.log(`stopped in ${Date.now() - stopping} ms with a hung peer`);
+  } finally {
+    hung.process.kill('SIGCONT');
+  }
 });
