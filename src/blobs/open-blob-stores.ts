@@ -30,6 +30,7 @@ export async function openBlobStores(
     const shared = {
       bucket: where.bucket,
       region: where.region,
+      timeoutMs: where.timeoutMs,
       ...(where.endpoint === undefined ? {} : { endpoint: where.endpoint }),
       ...(where.credentials === undefined ? {} : { credentials: where.credentials }),
     };

@@ -21,6 +21,7 @@ import {
   S3Client,
 } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
+import { UnavailableError } from '../core/errors.js';
 import type { ByteRange } from './blob-store.js';
 
 export interface S3BucketOptions {
@@ -30,6 +31,8 @@ export interface S3BucketOptions {
   readonly region: string;
   /** Default: the SDK's chain (AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY, profiles...). */
   readonly credentials?: { readonly accessKeyId: string; readonly secretAccessKey: string };
+  /** How long a request waits to connect, or for the next bytes of its answer. Default 30 s. */
+  readonly timeoutMs?: number;
 }
 
 export interface ListedObject {
@@ -50,9 +53,33 @@ export class S3Bucket {
       forcePathStyle: true,
       requestChecksumCalculation: 'WHEN_REQUIRED',
       responseChecksumValidation: 'WHEN_REQUIRED',
+      // Without these a store that stops answering (frozen, or cut off by a partition with
+      // its sockets open) holds every request for ever; the SDK then retries (3 tries).
+      // (`socketTimeout` counts silence, not the whole request: a large body may take longer.)
+      requestHandler: {
+        connectionTimeout: options.timeoutMs ?? 30_000,
+        socketTimeout: options.timeoutMs ?? 30_000,
+      },
       ...(options.endpoint === undefined ? {} : { endpoint: options.endpoint }),
       ...(options.credentials === undefined ? {} : { credentials: options.credentials }),
     });
+    // A store that does not answer, or answers 5xx, after the SDK's retries: "unavailable"
+    // (503, try again) for whoever asked, not an internal error. Whatever else it answers
+    // (missing, refused) passes unchanged.
+    this.client.middlewareStack.add(
+      (next) => async (args) => {
+        try {
+          return await next(args);
+        } catch (error) {
+          if (!isOutage(error)) throw error;
+          throw Object.assign(
+            new UnavailableError('The object store is not answering right now; try again shortly.'),
+            { cause: error },
+          );
+        }
+      },
+      { step: 'initialize', name: 'mosaicOutage' },
+    );
   }
 
   /** Creates the bucket when it does not exist; a clear error when the store cannot be used. */
@@ -70,7 +97,8 @@ export class S3Bucket {
     }
   }
 
-  private unreachable(error: unknown): Error {
+  private unreachable(outcome: unknown): Error {
+    const error = outcome instanceof UnavailableError ? outcome.cause : outcome;
     const e = error as { name?: string; message?: string; $metadata?: { httpStatusCode?: number } };
     const status = e.$metadata?.httpStatusCode;
     return new Error(
@@ -202,6 +230,26 @@ export class S3Bucket {
   destroy(): void {
     this.client.destroy();
   }
+}
+
+const NETWORK_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ECONNABORTED',
+  'EPIPE',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+]);
+
+/** Whether an SDK error is the store not answering (network, timeout) or failing (5xx). */
+function isOutage(error: unknown): boolean {
+  const e = error as { name?: string; code?: string; $metadata?: { httpStatusCode?: number } };
+  const status = e.$metadata?.httpStatusCode;
+  if (status !== undefined) return status >= 500;
+  return e.name === 'TimeoutError' || (e.code !== undefined && NETWORK_CODES.has(e.code));
 }
 
 /** Whether an SDK error says the object (or bucket) is not there. */

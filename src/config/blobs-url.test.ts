@@ -20,8 +20,14 @@ describe('--blobs', () => {
       prefix: 'site-a/',
       endpoint: 'http://127.0.0.1:8080',
       region: 'eu-west-1',
+      timeoutMs: 30_000,
       credentials: { accessKeyId: 'ak:user', secretAccessKey: 's/ecret' },
     });
+  });
+
+  it('takes how long a request may wait on the store in seconds (default 30)', () => {
+    expect(parseBlobsUrl('s3://photos?timeout=2.5', {})).toMatchObject({ timeoutMs: 2500 });
+    expect(parseBlobsUrl('s3://photos?timeout=600', {})).toMatchObject({ timeoutMs: 600_000 });
   });
 
   it('takes credentials from AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, both or neither', () => {
@@ -43,6 +49,10 @@ describe('--blobs', () => {
     ['s3://photos/a%20b', /the prefix "a b"/],
     ['s3://key@photos', /both parts/],
     ['s3://photos:9000', /endpoint=/],
+    ['s3://photos?timeout=0', /timeout is in seconds/],
+    ['s3://photos?timeout=-1', /timeout is in seconds/],
+    ['s3://photos?timeout=1e3', /timeout is in seconds/],
+    ['s3://photos?timeout=3601', /timeout is in seconds/],
     ['not a url', /not a URL/],
   ])('refuses %s with a clear message', (value, message) => {
     expect(() => parseBlobsUrl(value, {})).toThrow(message);

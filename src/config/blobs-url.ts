@@ -4,6 +4,7 @@
  *   (not given)                                     the local file system under --data (default)
  *   s3://BUCKET[/PREFIX]?endpoint=URL&region=R      an S3-compatible object store
  *   s3://KEY:SECRET@BUCKET?...                      with credentials in the URL (percent-encoded)
+ *   ...&timeout=SECONDS                             how long a request may wait on the store
  *
  * Without credentials in the URL, AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY are used (both or
  * neither; neither leaves it to the AWS SDK's usual chain). Without `endpoint`, AWS itself.
@@ -16,6 +17,12 @@ export interface S3BlobsConfig {
   readonly endpoint?: string;
   readonly region: string;
   readonly credentials?: { readonly accessKeyId: string; readonly secretAccessKey: string };
+  /**
+   * How long a request may wait on the store, to connect or for the next bytes of an answer,
+   * before it fails (and is retried, then answered 503): a store that stops answering must not
+   * hold uploads and reads for ever.
+   */
+  readonly timeoutMs: number;
 }
 
 export type BlobsConfig = { readonly kind: 'local' } | S3BlobsConfig;
@@ -24,7 +31,8 @@ const USAGE = 'Give --blobs as s3://BUCKET[/PREFIX]?endpoint=URL&region=REGION';
 const BUCKET = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
 const PREFIX = /^[A-Za-z0-9._/-]*$/;
 const REGION = /^[a-z0-9-]{1,40}$/;
-const KNOWN_PARAMS = new Set(['endpoint', 'region']);
+const KNOWN_PARAMS = new Set(['endpoint', 'region', 'timeout']);
+const DEFAULT_TIMEOUT_S = 30;
 
 /** Parses and checks a `--blobs` value; throws an Error whose message says what is wrong. */
 export function parseBlobsUrl(value: string | undefined, env: NodeJS.ProcessEnv): BlobsConfig {
@@ -70,6 +78,13 @@ export function parseBlobsUrl(value: string | undefined, env: NodeJS.ProcessEnv)
   }
   const region = url.searchParams.get('region') ?? env['AWS_REGION'] ?? 'us-east-1';
   if (!REGION.test(region)) throw new Error(`${USAGE}: "${region}" is not a region name.`);
+  const timeout = url.searchParams.get('timeout');
+  const timeoutS = timeout === null ? DEFAULT_TIMEOUT_S : Number(timeout);
+  if (timeout !== null && (!/^\d+(\.\d+)?$/.test(timeout) || timeoutS < 0.1 || timeoutS > 3600)) {
+    throw new Error(
+      `${USAGE}: timeout is in seconds, from 0.1 to 3600 (default ${DEFAULT_TIMEOUT_S}).`,
+    );
+  }
 
   let credentials: S3BlobsConfig['credentials'];
   if (url.username !== '' || url.password !== '') {
@@ -95,6 +110,7 @@ export function parseBlobsUrl(value: string | undefined, env: NodeJS.ProcessEnv)
     bucket,
     prefix,
     region,
+    timeoutMs: Math.round(timeoutS * 1000),
     ...(endpoint === undefined ? {} : { endpoint }),
     ...(credentials === undefined ? {} : { credentials }),
   };

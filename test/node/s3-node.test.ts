@@ -33,15 +33,22 @@ afterAll(async () => {
   await running?.stop();
 });
 
-/** A pass-through HTTP proxy to the store that notes each request's method and path. */
+/**
+ * A pass-through HTTP proxy to the store that notes each request's method and path; while
+ * `hang` is set it takes requests and never answers (a store frozen, or cut off by a partition
+ * that leaves its sockets open).
+ */
 async function countingProxy(target: string): Promise<{
   url: string;
   seen: string[];
+  hang: boolean;
   close: () => Promise<void>;
 }> {
   const to = new URL(target);
   const seen: string[] = [];
+  const state = { hang: false };
   const server = createServer((req, res) => {
+    if (state.hang) return;
     seen.push(`${req.method ?? '?'} ${decodeURIComponent((req.url ?? '').split('?')[0] ?? '')}`);
     // Headers (Host included, which the signature covers) pass unchanged.
     const upstream = httpRequest(
@@ -59,6 +66,12 @@ async function countingProxy(target: string): Promise<{
   return {
     url: `http://127.0.0.1:${port}`,
     seen,
+    get hang() {
+      return state.hang;
+    },
+    set hang(value: boolean) {
+      state.hang = value;
+    },
     close: () =>
       new Promise<void>((resolve) => {
         server.closeAllConnections();
@@ -232,5 +245,43 @@ test('a node on S3 and a node on local files replicate pictures both ways', asyn
     });
   } finally {
     await Promise.all([local.stop(), onS3.stop()]);
+  }
+});
+
+test('a store that stops answering fails an upload with 503 within its timeout, and changes nothing', async () => {
+  const swift = running as SwiftServer;
+  const proxy = await countingProxy(swift.endpoint);
+  const node = await startNode({
+    args: ['--blobs', `s3://mosaic-hang?endpoint=${proxy.url}&region=${swift.region}&timeout=1`],
+    env: { AWS_ACCESS_KEY_ID: swift.accessKeyId, AWS_SECRET_ACCESS_KEY: swift.secretAccessKey },
+  });
+  try {
+    const client = api(node.url, await login(node.url, 'admin', ADMIN_PASSWORD));
+    const image = (seed: number) => makeImage({ width: 96, height: 64, format: 'jpeg', seed });
+    const first = await client.upload<Picture>({
+      file: await image(1),
+      fields: { title: 'before' },
+    });
+    expect(first.status).toBe(201);
+
+    proxy.hang = true;
+    const started = Date.now();
+    const hung = await client.upload({ file: await image(2), fields: { title: 'while hung' } });
+    const tookMs = Date.now() - started;
+    expect(hung.status, JSON.stringify(hung.body)).toBe(503);
+    expect(hung.body).toMatchObject({ error: { code: 'unavailable' } });
+    // 1 s a try, 3 tries (and the back-off between them): seconds, not for ever.
+    expect(tookMs).toBeLessThan(15_000);
+    const titles = async () =>
+      (await client.get<{ items: Picture[] }>('/api/pictures')).body.items.map((p) => p.title);
+    expect(await titles()).toEqual(['before']);
+
+    proxy.hang = false;
+    const after = await client.upload({ file: await image(3), fields: { title: 'after' } });
+    expect(after.status).toBe(201);
+    expect((await titles()).sort()).toEqual(['after', 'before']);
+    expect(await node.stop()).toBe(0);
+  } finally {
+    await proxy.close();
   }
 });
