@@ -4,6 +4,9 @@ import { LOG_LEVELS, resolveNodeConfig } from '../config/node-config.js';
 import { startNode } from '../node/node.js';
 import { compactHeapWhenIdle } from './idle-heap.js';
 
+/** How long a stop may take before the process exits anyway (Docker waits 10 s). */
+const STOP_LIMIT_MS = 8_000;
+
 export function nodeCommand(): Command {
   return new Command('node')
     .description('Run one Mosaic node')
@@ -114,6 +117,15 @@ export function nodeCommand(): Command {
         const stop = (signal: NodeJS.Signals) => {
           if (stopping.signal !== null) return;
           stopping.signal = signal;
+          // The close cuts what is still in flight after 2 s (node.ts); whatever else holds it
+          // (a database that stopped answering) must not keep the process past a supervisor's
+          // patience: every store is safe to leave as a SIGKILL would.
+          setTimeout(() => {
+            console.error(
+              `mosaic node: not stopped ${STOP_LIMIT_MS / 1000} s after ${signal}; exiting`,
+            );
+            process.exit(1);
+          }, STOP_LIMIT_MS).unref();
           // A node still starting is closed as soon as its start is done.
           void started.then((node) => {
             stopping.compacting();
