@@ -46,15 +46,9 @@ import { openReplication } from './replication-parts.js';
 import { VERSION } from '../version.js';
 import { createEvents } from '../events/index.js';
 import type { NodeIdentity } from './identity.js';
+import { closeNode } from './node-close.js';
 
 const DAY_MS = 24 * 3600 * 1000;
-/**
- * How long a stopping node lets requests still in flight finish before it cuts them: an upload
- * from a phone that stalled mid-body would otherwise hold the stop until the server's request
- * timeout (5 minutes), and a request to a peer that stopped answering until its own (15 s),
- * both past a supervisor's patience (Docker's 10 s). What is cut is resumed after the restart.
- */
-const CLOSE_GRACE_MS = 2_000;
 export interface RunningNode {
   readonly identity: NodeIdentity;
   readonly url: string;
@@ -385,33 +379,28 @@ export async function startNode(
     url,
     app,
     store,
-    async close() {
-      // Requests to peers still in flight after the grace fail (a hung peer would otherwise
-      // hold the replicator's and the event sender's stops).
-      const abandon = setTimeout(() => {
-        void agent.destroy();
-      }, CLOSE_GRACE_MS);
-      clearInterval(limiterSweep);
-      loginFanout?.stop();
-      known.stop();
-      board.stop();
-      await lead.close();
-      await blobSync.stop();
-      await facts.stop();
-      devices.close();
-      await Promise.all([...folders.values()].map((f) => f.close()));
-      await events.stop();
-      await bus.close();
-      const cut = setTimeout(() => {
-        app.server.closeAllConnections();
-      }, CLOSE_GRACE_MS);
-      await app.close();
-      clearTimeout(cut);
-      clearTimeout(abandon);
-      if (!agent.destroyed) await agent.close();
-      await stores.close();
-      await thumbs.close();
-      await store.close();
-    },
+    close: () =>
+      closeNode({
+        work: async () => {
+          clearInterval(limiterSweep);
+          loginFanout?.stop();
+          known.stop();
+          board.stop();
+          await lead.close();
+          await blobSync.stop();
+          await facts.stop();
+          devices.close();
+          await Promise.all([...folders.values()].map((f) => f.close()));
+          await events.stop();
+          await bus.close();
+        },
+        app,
+        agent,
+        stores: async () => {
+          await stores.close();
+          await thumbs.close();
+          await store.close();
+        },
+      }),
   };
 }
