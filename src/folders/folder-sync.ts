@@ -64,6 +64,11 @@ export interface FolderSyncDeps {
    * content is ready, before the target is checked and replaced), to race a local save.
    */
   readonly beforeReplace?: (path: string) => Promise<void>;
+  /**
+   * Tests only: runs when a file whose deletion is pending here is about to be moved to the
+   * path it was renamed to elsewhere (after it was checked), to race a local save.
+   */
+  readonly beforeMoveAway?: (path: string) => Promise<void>;
   /** Tests only: runs before written files are recorded (throw to act out a crash there). */
   readonly beforeRecord?: () => Promise<void>;
 }

@@ -156,6 +156,16 @@ export class FolderWriter {
   }
 
   /**
+   * A file taken from its path for a move elsewhere (FromThisDisk.take) was saved meanwhile:
+   * back to its path (or beside it), and the path is rescanned so the save becomes a version.
+   */
+  async moveRaced(row: FolderFileRow, moved: string, target: string): Promise<void> {
+    await this.putBack(row, moved, target);
+    this.host.stall(row, 'saved here while being moved; rescanning it');
+    this.host.kick({ hints: [row.path] });
+  }
+
+  /**
    * A local save was moved aside by mistake: back to its path, never over a newer file (then it
    * stays beside it, under a conflict name, and becomes a version of its own at the next scan).
    */

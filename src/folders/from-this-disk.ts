@@ -48,9 +48,16 @@ export class FromThisDisk {
       const from = regularFileInside(config.root, source.path);
       const info = from === null ? null : await diskState(from);
       if (from !== null && info?.isFile() === true && matchesIndexed(source, info)) {
-        this.movedAway.add(source.path);
+        await this.deps.beforeMoveAway?.(source.path);
         assertParentsInside(config.root, source.path, false);
         await rename(from, tmp);
+        // Checked again once moved, as FolderWriter.place does: a save that landed since the
+        // check above is in the moved file, and goes back to its path to become a version.
+        if (!matchesIndexed(source, await diskState(tmp))) {
+          await this.writer.moveRaced(source, tmp, from);
+          return false;
+        }
+        this.movedAway.add(source.path);
         this.writer.syncDirLater(dirname(from));
         this.writer.record(source, null, null);
         this.counters.localMoves++;
