@@ -1,7 +1,11 @@
 /**
  * A local save racing a pulled file (issue 11, cause 3): the save lands between the moment the
  * puller checks the target and the moment it replaces it. The saved content must become a
- * version (at the path or as a conflict copy), never only a file in `.mosaic/trash/`.
+ * version (at the path or as a conflict copy), never only a file in `.mosaic/trash/`. The same
+ * for a save racing a move: a peer renamed a.txt to b.txt, this node takes a.txt's own file for
+ * b.txt (FromThisDisk.take), and the user saves a.txt between the check and the move (found by
+ * the fault tier, seed 209773246: the save went to b.txt under the old content's hash, a.txt
+ * vanished, and a later edit of b.txt destroyed it with no copy anywhere).
  */
 import { mkdir, readFile, rm, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -10,7 +14,7 @@ import { describe, expect, it } from 'vitest';
 import { HybridClock } from '../core/hlc.js';
 import { type Db } from '../db/database.js';
 import { FolderIndexRepository } from './folder-index.repository.js';
-import { FolderSync } from './folder-sync.js';
+import { FolderSync, type FolderSyncDeps } from './folder-sync.js';
 import { folderChangeLog, localOf, useTempDb, peerHolding, sha256Hex } from './testing.js';
 import { ensureMarker } from './marker.js';
 
@@ -27,32 +31,61 @@ useTempDb('mosaic-place-race-', (b, d) => {
 
 const sha = sha256Hex;
 
+/** A folder holding `a.txt` (settled), and its FolderSync whose peer holds `contents`. */
+async function folderWithA(
+  content: string | Buffer,
+  contents: readonly Buffer[],
+  hooks: Pick<FolderSyncDeps, 'beforeReplace' | 'beforeMoveAway'>,
+) {
+  const root = join(base, 'folder');
+  await mkdir(root);
+  await ensureMarker(root, 'folder');
+  const file = join(root, 'a.txt');
+  await writeFile(file, content);
+  await utimes(file, 1_700_000_000, 1_700_000_000);
+  const index = new FolderIndexRepository(localOf(db));
+  const changes = folderChangeLog(db, SELF, index);
+  const sync = new FolderSync({
+    config: { id: 'folder', root },
+    index,
+    changes,
+    selfId: SELF,
+    selfName: 'n1',
+    sources: () => [peerHolding(contents)],
+    log: pino({ level: 'silent' }),
+    ...hooks,
+  });
+  return { root, file, index, changes, sync };
+}
+
+/** The save, made settled so the scan takes it at once. */
+async function save(file: string, content: string): Promise<void> {
+  await writeFile(file, content);
+  await utimes(file, 1_700_000_100, 1_700_000_100);
+}
+
+/** The live file row holding `content`, checked against the disk. */
+async function keptAsVersion(
+  index: FolderIndexRepository,
+  root: string,
+  content: string,
+): Promise<void> {
+  const live = [...index.iterate('folder')].filter((r) => !r.deleted && r.kind === 'file');
+  const kept = live.find((r) => r.hash === sha(content));
+  expect(kept, 'the save is a version').toBeDefined();
+  expect(await readFile(join(root, kept?.path ?? ''), 'utf8')).toBe(content);
+}
+
 describe('a local save racing a pulled file', () => {
   it('keeps the save as a version, never only in the trash', async () => {
-    const root = join(base, 'folder');
-    await mkdir(root);
-    await ensureMarker(root, 'folder');
-    const file = join(root, 'a.txt');
-    await writeFile(file, 'v1');
-    await utimes(file, 1_700_000_000, 1_700_000_000);
     const remote = Buffer.from('v2 from the peer');
-    const save = 'the local save, made while v2 was being placed';
-    const index = new FolderIndexRepository(localOf(db));
-    const changes = folderChangeLog(db, SELF, index);
+    const saved = 'the local save, made while v2 was being placed';
     let raced = false;
-    const sync = new FolderSync({
-      config: { id: 'folder', root },
-      index,
-      changes,
-      selfId: SELF,
-      selfName: 'n1',
-      sources: () => [peerHolding([remote])],
-      log: pino({ level: 'silent' }),
+    const { root, file, index, changes, sync } = await folderWithA('v1', [remote], {
       beforeReplace: async (path) => {
         if (path !== 'a.txt' || raced) return;
         raced = true;
-        await writeFile(file, save);
-        await utimes(file, 1_700_000_100, 1_700_000_100); // settled: the scan takes it at once
+        await save(file, saved);
       },
     });
     try {
@@ -82,11 +115,56 @@ describe('a local save racing a pulled file', () => {
       await sync.syncNow();
       await sync.syncNow();
       expect(raced).toBe(true);
+      await keptAsVersion(index, root, saved);
       const live = [...index.iterate('folder')].filter((r) => !r.deleted && r.kind === 'file');
-      const kept = live.find((r) => r.hash === sha(save));
-      expect(kept, 'the save is a version').toBeDefined();
-      expect(await readFile(join(root, kept?.path ?? ''), 'utf8')).toBe(save);
       expect(live.some((r) => r.hash === sha(remote))).toBe(true);
+    } finally {
+      await sync.close();
+    }
+  });
+
+  it('keeps a save racing a move as a version; the moved path gets what the peer has', async () => {
+    const v1 = Buffer.from('v1, renamed to b.txt at the peer');
+    const saved = 'the local save of a.txt, made while it was being moved';
+    let raced = false;
+    const { root, file, index, changes, sync } = await folderWithA(v1, [v1], {
+      beforeMoveAway: async (path) => {
+        if (path !== 'a.txt' || raced) return;
+        raced = true;
+        await save(file, saved);
+      },
+    });
+    try {
+      await sync.syncNow();
+      const indexed = index.get('folder', 'a.txt');
+      expect(indexed?.hash).toBe(sha(v1));
+      // The peer's rename: a.txt deleted, b.txt with a.txt's content.
+      const clock = new HybridClock(PEER, () => Date.now() + 1000);
+      const put = (path: string, seq: number, deleted: boolean) => ({
+        origin: PEER,
+        seq,
+        hlc: clock.next(),
+        body: {
+          kind: 'file.put' as const,
+          folder: 'folder',
+          path,
+          entry: 'file' as const,
+          deleted,
+          hash: deleted ? null : sha(v1),
+          size: deleted ? 0 : v1.length,
+          mtimeMs: 1_700_000_000_000,
+          vv: deleted ? { ...indexed?.vv, [PEER]: 1 } : { [PEER]: 2 },
+          originName: 'n2',
+        },
+      });
+      await changes.receive([put('a.txt', 1, true), put('b.txt', 2, false)]);
+      await sync.syncNow();
+      await sync.syncNow();
+      await sync.whenIdle();
+      expect(raced).toBe(true);
+      await keptAsVersion(index, root, saved);
+      expect(index.get('folder', 'b.txt')).toMatchObject({ hash: sha(v1), need: false });
+      expect(await readFile(join(root, 'b.txt'))).toEqual(v1);
     } finally {
       await sync.close();
     }
