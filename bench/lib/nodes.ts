@@ -14,6 +14,8 @@ export const MOSAIC_BIN =
 export const BENCH_PASSWORD = 'bench-password-123';
 /** Node flags for the nodes under test, e.g. BENCH_NODE_ARGS=--optimize-for-size (not all are allowed in NODE_OPTIONS). */
 const NODE_ARGS = (process.env['BENCH_NODE_ARGS'] ?? '').split(' ').filter(Boolean);
+/** BENCH_NODE_ARGS=--trace-gc and the like print to stdout: its lines that are not the JSON log are echoed. */
+const ECHO_OTHER_LINES = NODE_ARGS.length > 0;
 
 export interface BenchNode {
   readonly url: string;
@@ -111,7 +113,11 @@ export async function startBenchNode(
     createInterface({ input: proc.stdout }).on('line', (line) => {
       onLine?.(line);
       // Errors of the node under test are worth seeing next to the figures.
-      if (line.includes('"level":50') || line.includes('"level":60'))
+      if (
+        line.includes('"level":50') ||
+        line.includes('"level":60') ||
+        (ECHO_OTHER_LINES && !line.startsWith('{'))
+      )
         process.stderr.write(`${line}\n`);
       if (!line.includes('"node listening"')) return;
       clearTimeout(timer);

@@ -321,8 +321,13 @@ export class FolderPull {
   private async fetchOne(wanted: Wanted, noPeer: string): Promise<void> {
     await this.guarded(wanted.row, async () => {
       const tmp = this.tmpFor(wanted.hash);
-      if (await fetchLargeFromPeers(this.deps, this.counters, wanted, tmp)) {
+      const endFetch = span('pull.large');
+      const fetched = await fetchLargeFromPeers(this.deps, this.counters, wanted, tmp);
+      endFetch();
+      if (fetched) {
+        const endPlace = span('pull.largePlace');
         await this.writer.place(wanted, tmp, null);
+        endPlace();
       } else {
         this.stall(wanted.row, noPeer);
       }

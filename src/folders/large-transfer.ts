@@ -15,10 +15,11 @@
  * the temp file is resumed as a prefix.
  */
 import { createHash } from 'node:crypto';
-import { createReadStream, createWriteStream } from 'node:fs';
+import { createReadStream } from 'node:fs';
 import { copyFile, stat, truncate } from 'node:fs/promises';
 import { Transform, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import { fileSink } from '../core/file-sink.js';
 import { fsyncFile } from '../core/fsync.js';
 import {
   BLOCK_HASH_BYTES,
@@ -164,7 +165,7 @@ async function writeRange(body: Readable, tmp: string, run: Run): Promise<void> 
       done(received === length ? null : new Error('shorter than asked for'));
     },
   });
-  await pipeline(body, meter, createWriteStream(tmp, { flags: 'r+', start: run.start }));
+  await pipeline(body, meter, fileSink(tmp, { flags: 'r+', start: run.start }));
 }
 
 /**
@@ -201,7 +202,7 @@ async function receiveSuffix(
   await pipeline(
     body,
     meter,
-    createWriteStream(tmp, start > 0 ? { flags: 'r+', start, flush: true } : { flush: true }),
+    fileSink(tmp, start > 0 ? { flags: 'r+', start, flush: true } : { flush: true }),
   );
   if (received !== size) throw new Error('shorter than announced');
   return hash.digest('hex');

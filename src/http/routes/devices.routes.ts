@@ -34,7 +34,7 @@ import { BadRequestError } from '../../core/errors.js';
 import { requirePrincipal } from '../auth.js';
 import { ErrorBody } from '../schemas.js';
 import { BlocksResponse } from '../../replication/op-schema.js';
-import { sendRange, throttled } from './send-range.js';
+import { sendFile, throttled } from './send-range.js';
 
 export interface DeviceRoutesDeps {
   readonly devices: DeviceService;
@@ -129,8 +129,8 @@ export const deviceRoutes =
             .status(404)
             .send({ error: { code: 'not_found', message: 'No such content here.' } });
         }
-        return sendRange(reply, request.headers.range, size, (range) =>
-          throttled(faults, createReadStream(file, range ?? {})),
+        return sendFile(reply, request.headers.range, file, size, faults, (range) =>
+          createReadStream(file, range ?? {}),
         );
       },
     );

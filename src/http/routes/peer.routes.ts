@@ -32,7 +32,7 @@ import {
 import type { PeerVerifier } from '../../replication/peer-auth.js';
 import { ErrorBody } from '../schemas.js';
 import { installPeerGuard } from '../peer-guard.js';
-import { sendRange, throttled } from './send-range.js';
+import { sendFile, sendRange, throttled } from './send-range.js';
 
 export interface PeerRoutesDeps {
   readonly verifier: PeerVerifier;
@@ -147,8 +147,8 @@ export const peerRoutes =
             .status(404)
             .send({ error: { code: 'not_found', message: 'No such content here.' } });
         }
-        return sendRange(reply, request.headers.range, size, (range) =>
-          throttled(deps.faults, createReadStream(file, range ?? {})),
+        return sendFile(reply, request.headers.range, file, size, deps.faults, (range) =>
+          createReadStream(file, range ?? {}),
         );
       },
     );

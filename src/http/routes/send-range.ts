@@ -6,11 +6,23 @@ import type { Readable } from 'node:stream';
 import type { FastifyReply } from 'fastify';
 import parseRange from 'range-parser';
 import type { Faults } from '../../faults/faults.js';
+import { writeFileRange } from './write-file-range.js';
 
 /** Slows a blob stream down when MOSAIC_FAULTS asks for it (tests of interrupted transfers). */
 export function throttled(faults: Faults, stream: Readable): Readable {
   const throttle = faults.blobThrottle();
   return throttle === null ? stream : stream.pipe(throttle);
+}
+
+/** The single range a `Range` header asks of `size` bytes: null for all of them, 'unsatisfiable'. */
+function rangeOf(
+  rangeHeader: string | undefined,
+  size: number,
+): { start: number; end: number } | null | 'unsatisfiable' {
+  if (rangeHeader === undefined) return null;
+  const ranges = parseRange(size, rangeHeader);
+  if (ranges === -1) return 'unsatisfiable';
+  return (ranges !== -2 ? ranges[0] : undefined) ?? null;
 }
 
 /**
@@ -24,17 +36,50 @@ export async function sendRange(
   open: (range: { start: number; end: number } | null) => Readable | Promise<Readable>,
 ): Promise<FastifyReply> {
   void reply.header('Content-Type', 'application/octet-stream').header('Accept-Ranges', 'bytes');
-  if (rangeHeader !== undefined) {
-    const ranges = parseRange(size, rangeHeader);
-    if (ranges === -1) return reply.status(416).header('Content-Range', `bytes */${size}`).send();
-    const first = ranges !== -2 ? ranges[0] : undefined;
-    if (first) {
-      return reply
-        .status(206)
-        .header('Content-Range', `bytes ${first.start}-${first.end}/${size}`)
-        .header('Content-Length', first.end - first.start + 1)
-        .send(await open(first));
-    }
+  const range = rangeOf(rangeHeader, size);
+  if (range === 'unsatisfiable') {
+    return reply.status(416).header('Content-Range', `bytes */${size}`).send();
+  }
+  if (range !== null) {
+    return reply
+      .status(206)
+      .header('Content-Range', `bytes ${range.start}-${range.end}/${size}`)
+      .header('Content-Length', range.end - range.start + 1)
+      .send(await open(range));
   }
   return reply.header('Content-Length', size).send(await open(null));
+}
+
+/**
+ * `sendRange` for a file on this disk (a synced folder's content): its bytes go out from a few
+ * reused buffers (write-file-range.ts) instead of a stream that allocates one per read, whose
+ * garbage made each node run a full collection every ~100 ms of a large transfer. Under the
+ * MOSAIC_FAULTS throttle (tests of interrupted transfers) it is sent as a stream.
+ */
+export async function sendFile(
+  reply: FastifyReply,
+  rangeHeader: string | undefined,
+  file: string,
+  size: number,
+  faults: Faults,
+  openStream: (range: { start: number; end: number } | null) => Readable,
+): Promise<FastifyReply> {
+  const range = rangeOf(rangeHeader, size);
+  if (faults.blobThrottle() !== null || range === 'unsatisfiable' || size === 0) {
+    return sendRange(reply, rangeHeader, size, (r) => throttled(faults, openStream(r)));
+  }
+  const { start, end } = range ?? { start: 0, end: size - 1 };
+  const headers: Record<string, string | number> = {
+    'content-type': 'application/octet-stream',
+    'accept-ranges': 'bytes',
+    'content-length': end - start + 1,
+    ...(range === null ? {} : { 'content-range': `bytes ${start}-${end}/${size}` }),
+  };
+  const body = reply.request.method === 'HEAD' ? null : { file, start, end: end + 1 };
+  // Headers the hooks set (security headers) go out too: a hijacked reply skips Fastify's.
+  const fromHooks = reply.getHeaders() as Record<string, string | number | string[]>;
+  reply.hijack();
+  reply.raw.writeHead(range === null ? 200 : 206, { ...fromHooks, ...headers });
+  await writeFileRange(reply.raw, body);
+  return reply;
 }
