@@ -19,6 +19,13 @@ import { Writable } from 'node:stream';
 export const SINK_BUFFER_BYTES = 1024 * 1024;
 /** Buffers in the ring: one filling while the others are written. */
 const RING = 3;
+/**
+ * With `flush`, the data written so far is fdatasync'ed in the background each time this much
+ * more has been written: the disk writes while the bytes still arrive, and the last fdatasync
+ * has little left to do (it was 0.8 s at the end of a 1 GiB file, the kernel keeping it all
+ * dirty in the page cache until then).
+ */
+export const SINK_SYNC_EVERY_BYTES = 64 * 1024 * 1024;
 
 export interface FileSinkOptions {
   /** 'w' (default: created or truncated) or 'r+' (an existing file, written from `start`). */
@@ -27,6 +34,8 @@ export interface FileSinkOptions {
   readonly start?: number;
   /** fdatasync before 'finish' (default false). */
   readonly flush?: boolean;
+  /** With `flush`: a background fdatasync each time this many more bytes were written. */
+  readonly syncEveryBytes?: number;
 }
 
 interface Slot {
@@ -42,6 +51,10 @@ export function fileSink(path: string, options: FileSinkOptions = {}): Writable 
   let current = 0;
   let used = 0;
   let failure: Error | null = null;
+  /** Bytes given to the disk since the last background fdatasync started. */
+  let unsynced = 0;
+  let syncing: Promise<void> = Promise.resolve();
+  let syncRunning = false;
 
   const slot = (): Slot => slots[current] as Slot;
   /** Sends the current buffer's bytes to the disk and moves to the next buffer. */
@@ -56,6 +69,21 @@ export function fileSink(path: string, options: FileSinkOptions = {}): Writable 
       failure ??= error as Error;
     });
     current = (current + 1) % slots.length;
+    unsynced += bytes.length;
+    const syncEvery = options.syncEveryBytes ?? SINK_SYNC_EVERY_BYTES;
+    if (options.flush === true && unsynced >= syncEvery && !syncRunning) {
+      unsynced = 0;
+      syncRunning = true;
+      // After this buffer's write: what it flushes is then everything shipped so far.
+      syncing = full.written
+        .then(() => file.datasync())
+        .catch((error: unknown) => {
+          failure ??= error as Error;
+        })
+        .finally(() => {
+          syncRunning = false;
+        });
+    }
   };
 
   return new Writable({
@@ -99,7 +127,7 @@ export function fileSink(path: string, options: FileSinkOptions = {}): Writable 
     final(done) {
       void (async () => {
         if (used > 0) ship();
-        await Promise.all(slots.map((s) => s.written));
+        await Promise.all([...slots.map((s) => s.written), syncing]);
         if (failure !== null) throw failure;
         if (options.flush === true) await (handle as FileHandle).datasync();
       })().then(
@@ -113,7 +141,7 @@ export function fileSink(path: string, options: FileSinkOptions = {}): Writable 
     },
     destroy(error, done) {
       // Writes under way finish before the file is closed (their bytes are not wanted).
-      void Promise.all(slots.map((s) => s.written))
+      void Promise.all([...slots.map((s) => s.written), syncing])
         .then(() => handle?.close())
         .then(
           () => {
