@@ -75,6 +75,8 @@ async function catchUp(
   servers: number[],
   bin: string,
   run: number,
+  /** Node 4's session from before its stop (its data keeps it): no sign-in during the run. */
+  cookie: string,
 ): Promise<Omit<CatchupRun, 'upMs'> & { upMs: number }> {
   const load = loadavg()[0] ?? 0;
   const serversBefore = sum(await treeCpuSeconds(servers));
@@ -94,9 +96,10 @@ async function catchUp(
         listeningMs = performance.now() - t0;
     },
     bin,
+    cookie,
   );
   const startCpuS = (await treeCpuSeconds([node.proc.pid ?? 0]))[0] ?? 0;
-  const upMs = performance.now() - t0; // listening and signed in
+  const upMs = performance.now() - t0; // listening
   let rss = 0;
   let firstMs = 0;
   for (;;) {
@@ -230,6 +233,7 @@ async function main(): Promise<void> {
     const snapshot = join(dir, 'node4-snapshot');
     await cp(n4Dir, snapshot, { recursive: true });
     const runs: CatchupRun[] = [];
+    const n4Cookie = nodes[3]?.cookie ?? '';
     for (let run = 0; run < CATCHUP_RUNS; run++) {
       const bin = CATCHUP_BINS[run % CATCHUP_BINS.length] ?? MOSAIC_BIN;
       if (run > 0) {
@@ -238,7 +242,7 @@ async function main(): Promise<void> {
         await cp(snapshot, n4Dir, { recursive: true });
       }
       const servers = [n1, n2, n3].map((n) => n.proc.pid ?? 0);
-      const result = await catchUp(argsFor(3), target, servers, bin, run);
+      const result = await catchUp(argsFor(3), target, servers, bin, run, n4Cookie);
       nodes[3] = result.node;
       runs.push(result);
     }

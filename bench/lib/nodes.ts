@@ -91,6 +91,11 @@ export async function startBenchNode(
   onLine?: (line: string) => void,
   /** Another build's bin/mosaic.js (default MOSAIC_BIN). */
   bin: string = MOSAIC_BIN,
+  /**
+   * A session of this node's data from before a restart: used as is, no sign-in (whose scrypt
+   * would otherwise run beside what a restart bench measures).
+   */
+  cookie?: string,
 ): Promise<BenchNode> {
   // The memory flags on the command line, as `mosaic cluster` gives them: bin/mosaic.js would
   // otherwise re-execute the node to add them (~20 ms of start-up CPU).
@@ -132,7 +137,7 @@ export async function startBenchNode(
   const node: BenchNode = {
     url,
     proc,
-    cookie: await login(url),
+    cookie: cookie ?? (await login(url)),
     async stop() {
       if (proc.exitCode === null && proc.signalCode === null) proc.kill('SIGTERM');
       await exited;
