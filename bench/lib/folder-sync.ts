@@ -56,17 +56,31 @@ export function uniformSet(files: number, size: number): SmallSet {
  * drawn uniformly from a fixed seed, so every contender (and every run) gets the same set.
  */
 export function mixedSet(files = 8000, dirs = 240): SmallSet {
+  return seededSet(files, dirs, 1024, 64 * 1024, '1-64 KiB');
+}
+
+/**
+ * A folder of photos as a phone or a camera leaves them: 200 files of 1.5-6 MiB in 10
+ * directories (about 790 MB), each over the 1 MiB that goes in batches, so each one is fetched
+ * by the large-file route (BENCH_SMALL_SET=photos).
+ */
+export function photoSet(files = 200, dirs = 10): SmallSet {
+  return seededSet(files, dirs, 1536 * 1024, 6 * 1024 * 1024, '1.5-6 MiB');
+}
+
+/** `files` sizes drawn uniformly in [min, max] from a fixed seed: the same set every run. */
+function seededSet(files: number, dirs: number, min: number, max: number, range: string): SmallSet {
   let state = 0x9e3779b9;
   const sizes = Array.from({ length: files }, () => {
     // xorshift32: a few lines, deterministic, good enough to spread sizes.
     state ^= state << 13;
     state ^= state >>> 17;
     state ^= state << 5;
-    return 1024 + ((state >>> 0) % (63 * 1024 + 1));
+    return min + ((state >>> 0) % (max - min + 1));
   });
   const bytes = sizes.reduce((a, b) => a + b, 0);
   return {
-    label: `${files} x 1-64 KiB in ${dirs} dirs (${Math.round(bytes / 1e6)} MB)`,
+    label: `${files} x ${range} in ${dirs} dirs (${Math.round(bytes / 1e6)} MB)`,
     files,
     dirs,
     bytes,

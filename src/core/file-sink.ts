@@ -14,6 +14,7 @@
  */
 import { open, type FileHandle } from 'node:fs/promises';
 import { Writable } from 'node:stream';
+import { BufferPool } from './buffer-pool.js';
 
 /** Bytes per disk write (one buffer of the ring). */
 export const SINK_BUFFER_BYTES = 1024 * 1024;
@@ -38,8 +39,12 @@ export interface FileSinkOptions {
   readonly syncEveryBytes?: number;
 }
 
+/** Rings' buffers, shared by the sinks of a process: four large fetches at once use twelve. */
+const buffers = new BufferPool(SINK_BUFFER_BYTES, 4 * RING);
+
 interface Slot {
-  readonly buffer: Buffer;
+  /** Taken from the pool when first filled: a small file uses one buffer. */
+  buffer: Buffer | null;
   /** Settles (never rejects) once the disk write of this buffer's bytes is done. */
   written: Promise<void>;
 }
@@ -57,10 +62,11 @@ export function fileSink(path: string, options: FileSinkOptions = {}): Writable 
   let syncRunning = false;
 
   const slot = (): Slot => slots[current] as Slot;
+  const bufferOf = (s: Slot): Buffer => (s.buffer ??= buffers.take());
   /** Sends the current buffer's bytes to the disk and moves to the next buffer. */
   const ship = (): void => {
     const full = slot();
-    const bytes = full.buffer.subarray(0, used);
+    const bytes = bufferOf(full).subarray(0, used);
     const at = position;
     position += used;
     used = 0;
@@ -94,7 +100,7 @@ export function fileSink(path: string, options: FileSinkOptions = {}): Writable 
         (opened) => {
           handle = opened;
           slots = Array.from({ length: RING }, () => ({
-            buffer: Buffer.allocUnsafeSlow(SINK_BUFFER_BYTES),
+            buffer: null,
             written: Promise.resolve(),
           }));
           done();
@@ -110,7 +116,7 @@ export function fileSink(path: string, options: FileSinkOptions = {}): Writable 
         while (offset < chunk.length) {
           if (used === 0) await slot().written;
           if (failure !== null) throw failure;
-          const copied = chunk.copy(slot().buffer, used, offset);
+          const copied = chunk.copy(bufferOf(slot()), used, offset);
           used += copied;
           offset += copied;
           if (used === SINK_BUFFER_BYTES) ship();
@@ -140,9 +146,14 @@ export function fileSink(path: string, options: FileSinkOptions = {}): Writable 
       );
     },
     destroy(error, done) {
-      // Writes under way finish before the file is closed (their bytes are not wanted).
+      // Also after 'finish'. Writes under way finish before the file is closed (their bytes are
+      // not wanted after an error) and before their buffers go back to the pool.
       void Promise.all([...slots.map((s) => s.written), syncing])
-        .then(() => handle?.close())
+        .then(() => {
+          for (const s of slots) if (s.buffer !== null) buffers.give(s.buffer);
+          slots = [];
+          return handle?.close();
+        })
         .then(
           () => {
             done(error);

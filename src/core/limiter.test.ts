@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { Limiter } from './limiter.js';
+import { Limiter, eachAtOnce } from './limiter.js';
 
 function tick(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
@@ -54,5 +54,53 @@ describe('Limiter', () => {
     const limiter = new Limiter(1);
     await expect(limiter.run(() => Promise.reject(new Error('boom')))).rejects.toThrow('boom');
     await expect(limiter.run(() => Promise.resolve('next'))).resolves.toBe('next');
+  });
+});
+
+describe('eachAtOnce', () => {
+  it('calls every item once, never more than `limit` at once', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.integer({ min: 1, max: 5 }),
+        fc.array(fc.integer({ min: 0, max: 3 }), { maxLength: 20 }),
+        async (limit, delays) => {
+          let active = 0;
+          let peak = 0;
+          const done: number[] = [];
+          await eachAtOnce(
+            delays.map((ms, i) => ({ ms, i })),
+            limit,
+            async ({ ms, i }) => {
+              active++;
+              peak = Math.max(peak, active);
+              await tick(ms);
+              active--;
+              done.push(i);
+            },
+          );
+          expect(done.sort((a, b) => a - b)).toEqual(delays.map((_, i) => i));
+          expect(peak).toBeLessThanOrEqual(limit);
+        },
+      ),
+      { numRuns: 30 },
+    );
+  });
+
+  it('after a failure starts nothing more, waits for the calls under way, then throws it', async () => {
+    const started: number[] = [];
+    const finished: number[] = [];
+    const run = eachAtOnce([0, 1, 2, 3, 4, 5, 6, 7], 3, async (i) => {
+      started.push(i);
+      if (i === 1) {
+        await tick(1);
+        throw new Error('the folder is gone');
+      }
+      await tick(20);
+      finished.push(i);
+    });
+    await expect(run).rejects.toThrow('the folder is gone');
+    // 0 and 2 were under way when 1 failed: both ended before the throw; nothing after them began.
+    expect(started).toEqual([0, 1, 2]);
+    expect(finished.sort()).toEqual([0, 2]);
   });
 });

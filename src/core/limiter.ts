@@ -16,3 +16,30 @@ export class Limiter {
     }
   }
 }
+
+/**
+ * Calls `work` on each item, at most `limit` at once, starting them in the items' order. When a
+ * call fails, no further item is started; the calls under way are awaited, then the first
+ * failure is thrown: nothing keeps running behind the caller's back.
+ */
+export async function eachAtOnce<T>(
+  items: readonly T[],
+  limit: number,
+  work: (item: T) => Promise<void>,
+): Promise<void> {
+  let next = 0;
+  const failed: { error: unknown }[] = [];
+  const worker = async (): Promise<void> => {
+    while (failed.length === 0 && next < items.length) {
+      const item = items[next++] as T;
+      try {
+        await work(item);
+      } catch (error) {
+        failed.push({ error });
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(Math.max(1, limit), items.length) }, worker));
+  const [first] = failed;
+  if (first !== undefined) throw first.error;
+}

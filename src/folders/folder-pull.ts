@@ -14,6 +14,7 @@
  *   racing it stays a local change.
  */
 import { join } from 'node:path';
+import { eachAtOnce } from '../core/limiter.js';
 import { MAX_FRAMED_FILE_BYTES } from './content-frames.js';
 import { diskState } from './disk-state.js';
 import type { FolderFileRow } from './folder-index.repository.js';
@@ -34,6 +35,13 @@ import { PullTargets } from './pull-targets.js';
 const NEED_PAGE = 2000;
 /** Files of a round checked (and found on this disk) at once. */
 const CHECKS_AT_ONCE = 16;
+/**
+ * Large files (over MAX_FRAMED_FILE_BYTES: a folder of photos is mostly these) fetched at once,
+ * each by its own request: one at a time, each file's request, first bytes, fdatasync and rename
+ * left the link and the disk idle in turn (a folder of 200 photos synced at 0.63x Syncthing,
+ * docs/benchmarks.md, "A folder of photos").
+ */
+const LARGE_AT_ONCE = 4;
 
 export interface PullCounters {
   fetchedBytes: number;
@@ -261,18 +269,17 @@ export class FolderPull {
     );
     // A few workers over the rows, not a closure and a promise per row made up front: those
     // lived through the whole check and were promoted (docs/benchmarks.md, "Memory, fourth pass").
-    let next = 0;
-    const check = async (): Promise<void> => {
-      for (let row = rows[next++]; row !== undefined; row = rows[next++]) {
-        await this.guarded(row, () => this.check(row, held, remote));
-      }
-    };
-    await Promise.all(Array.from({ length: Math.min(CHECKS_AT_ONCE, rows.length) }, check));
+    await eachAtOnce(rows, CHECKS_AT_ONCE, (row) =>
+      this.guarded(row, () => this.check(row, held, remote)),
+    );
     endCheck();
     await this.small.fetch(remote.filter((w) => w.row.size <= MAX_FRAMED_FILE_BYTES));
-    for (const wanted of remote.filter((w) => w.row.size > MAX_FRAMED_FILE_BYTES)) {
-      await this.fetchOne(wanted, 'no peer could send its content');
-    }
+    // Contents are distinct within a round, and so are their temp files.
+    await eachAtOnce(
+      remote.filter((w) => w.row.size > MAX_FRAMED_FILE_BYTES),
+      LARGE_AT_ONCE,
+      (wanted) => this.fetchOne(wanted, 'no peer could send its content'),
+    );
   }
 
   /**

@@ -41,7 +41,7 @@ export interface ScanOptions {
   readonly isIgnored: IsIgnored;
   readonly log: ScanLog;
   /**
-   * Receives the changes, `batchSize` at a time (the last batch may be smaller), in path
+   * Receives the changes, `batchSize` at a time or fewer holding `batchBytes` (the last batch may be smaller), in path
    * order; the scan waits for it. It is the only way the scan's findings leave the scanner.
    */
   readonly onBatch: (changes: LocalChange[]) => void | Promise<void>;
@@ -57,6 +57,12 @@ export interface ScanOptions {
   readonly shallow?: boolean;
   /** Default 1000. */
   readonly batchSize?: number;
+  /**
+   * A batch is also reported once the files in it hold this many bytes (default 64 MiB): a
+   * folder of photos is offered to peers a few dozen files at a time while the scan still
+   * hashes the rest, not all at its end.
+   */
+  readonly batchBytes?: number;
   /** Index rows read at once. Default 1000. */
   readonly indexPageSize?: number;
   /** Files stat'ed and hashed at once (reports stay in path order). Default 8. */

@@ -199,6 +199,15 @@ describe('scanFolder', () => {
     expect((await t.scan()).changes).toEqual([]);
   });
 
+  it('reports a batch once its files hold batchBytes, not only every batchSize files', async () => {
+    // Five files of 40 bytes with batches of 100 bytes: 3, then 2 (a folder of photos is offered
+    // to peers a few files at a time while the rest is still hashed).
+    for (const name of ['p1', 'p2', 'p3', 'p4', 'p5']) await t.put(name, name.repeat(20));
+    const { batchSizes, changes } = await t.scan({ batchBytes: 100 });
+    expect(batchSizes).toEqual([3, 2]);
+    expect(changes.map((c) => c.path)).toEqual(['p1', 'p2', 'p3', 'p4', 'p5']);
+  });
+
   it('finds exactly what was added and removed, whatever the names (index order = walk order)', async () => {
     // Tiny batches and index pages: the index changes (onBatch) while it is being paged through.
     const small = { batchSize: 2, indexPageSize: 3 };

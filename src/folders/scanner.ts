@@ -57,6 +57,7 @@ export { ensureMarker, FolderMissingError } from './marker.js';
 export type { Hasher, LocalChange, ScanLog, ScanOptions, ScanResult } from './scan-types.js';
 
 const DEFAULT_BATCH = 1000;
+const DEFAULT_BATCH_BYTES = 64 * 1024 * 1024;
 const DEFAULT_CONCURRENCY = 8;
 const INDEX_PAGE = 1000;
 const COARSE_SETTLE_MS = 2000;
@@ -73,6 +74,9 @@ class Scan {
   private readonly cursor: IndexCursor;
   private readonly hasher: Hasher;
   private readonly batchSize: number;
+  private readonly batchBytes: number;
+  /** Bytes of the files in `batch`. */
+  private batchHeld = 0;
   private readonly concurrency: number;
   /**
    * Findings in path order, most still being inspected (stat, hash): up to `concurrency` files
@@ -101,6 +105,7 @@ class Scan {
     );
     this.hasher = o.hasher ?? hashFile;
     this.batchSize = Math.max(1, o.batchSize ?? DEFAULT_BATCH);
+    this.batchBytes = Math.max(1, o.batchBytes ?? DEFAULT_BATCH_BYTES);
     this.concurrency = Math.max(1, o.concurrency ?? DEFAULT_CONCURRENCY);
   }
 
@@ -339,7 +344,9 @@ class Scan {
 
   private async report(change: LocalChange): Promise<void> {
     this.batch.push(change);
-    if (this.batch.length >= this.batchSize) await this.flush();
+    this.batchHeld += change.size;
+    if (this.batch.length >= this.batchSize || this.batchHeld >= this.batchBytes)
+      await this.flush();
   }
 
   private async flush(): Promise<void> {
@@ -348,6 +355,7 @@ class Scan {
     await assertMarker(this.o.root, this.o.folder);
     const batch = this.batch;
     this.batch = [];
+    this.batchHeld = 0;
     this.batches++;
     await this.o.onBatch(batch);
   }

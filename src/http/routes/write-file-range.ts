@@ -14,11 +14,15 @@
  */
 import type { ServerResponse } from 'node:http';
 import { open } from 'node:fs/promises';
+import { BufferPool } from '../../core/buffer-pool.js';
 
 /** Each read fills one buffer of this size (four 64 KiB socket writes' worth). */
 export const SLOT_BYTES = 256 * 1024;
 /** Buffers in the ring: one being read while the others are written. */
 export const SLOTS = 4;
+
+/** Ring buffers shared by the responses of a process (four at once use all of them). */
+const buffers = new BufferPool(SLOT_BYTES, 4 * SLOTS);
 
 interface Slot {
   readonly buffer: Buffer;
@@ -36,16 +40,12 @@ export async function writeFileRange(
     return;
   }
   const handle = await open(body.file, 'r').catch(() => null);
+  const slots: Slot[] = [];
   try {
     if (handle === null) throw new Error('the file is gone');
-    const length = Math.min(SLOT_BYTES, body.end - body.start);
-    const slots: Slot[] = Array.from(
-      { length: Math.min(SLOTS, Math.ceil((body.end - body.start) / length)) },
-      () => ({
-        buffer: Buffer.allocUnsafeSlow(length),
-        written: Promise.resolve(),
-      }),
-    );
+    const count = Math.min(SLOTS, Math.ceil((body.end - body.start) / SLOT_BYTES));
+    for (let i = 0; i < count; i++)
+      slots.push({ buffer: buffers.take(), written: Promise.resolve() });
     let position = body.start;
     for (let i = 0; position < body.end; i = (i + 1) % slots.length) {
       const slot = slots[i] as Slot;
@@ -64,6 +64,9 @@ export async function writeFileRange(
       });
     }
     res.end();
+    // Back to the pool once the socket has taken every byte (a cut response's are left to GC).
+    await Promise.all(slots.map((s) => s.written));
+    for (const slot of slots) buffers.give(slot.buffer);
   } catch {
     res.destroy();
   } finally {
