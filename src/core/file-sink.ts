@@ -3,11 +3,12 @@
  * chunk is copied into the current buffer and released at once; a full buffer goes to the disk
  * in one positioned write while the next one fills.
  *
- * Why not `createWriteStream`: a network body arrives as one new 64 KiB buffer per socket read;
- * a write stream holds each until its write is done, long enough for V8 to promote them, and the
- * promoted buffers filled the old generation every ~100 ms of a large transfer (a full
- * collection each time: a third of the receiver's main thread, docs/benchmarks.md, "One large
- * file"). Copied into the ring, a chunk dies young; the copy costs ~0.1 ms per MiB.
+ * Why not `createWriteStream`: a network body arrives as one new 64 KiB buffer per socket read,
+ * held by a write stream until its write is done. Over a large transfer V8 answered that stream
+ * of array buffers with a full (mark-compact) collection every ~100 ms while the live heap stayed
+ * at ~21-26 MB: a third of the receiver's main thread (docs/benchmarks.md, "One large file").
+ * Copied into the ring, a chunk is let go at once: one memory copy per byte, far cheaper than
+ * the collections it saves.
  *
  * With `flush` the file's data is fdatasync'ed before the stream finishes, as the `flush`
  * option of `createWriteStream`: 'finish' means on disk.
@@ -30,7 +31,7 @@ export const SINK_SYNC_EVERY_BYTES = 64 * 1024 * 1024;
 
 export interface FileSinkOptions {
   /** 'w' (default: created or truncated) or 'r+' (an existing file, written from `start`). */
-  readonly flags?: 'w' | 'r+' | 'wx';
+  readonly flags?: 'w' | 'r+';
   /** Where the first byte goes (default 0). */
   readonly start?: number;
   /** fdatasync before 'finish' (default false). */
