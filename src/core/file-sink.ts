@@ -57,6 +57,7 @@ export function fileSink(path: string, options: FileSinkOptions = {}): Writable 
   let current = 0;
   let used = 0;
   let failure: Error | null = null;
+  let lastWrite: Promise<void> = Promise.resolve();
   /** Bytes given to the disk since the last background fdatasync started. */
   let unsynced = 0;
   let syncing: Promise<void> = Promise.resolve();
@@ -72,9 +73,14 @@ export function fileSink(path: string, options: FileSinkOptions = {}): Writable 
     position += used;
     used = 0;
     const file = handle as FileHandle;
-    full.written = writeAll(file, bytes, at).catch((error: unknown) => {
-      failure ??= error as Error;
-    });
+    // One write at a time, in order: the file is always a prefix of the stream (no hole after
+    // a write that failed or a process killed), so a later attempt can resume from its size.
+    full.written = lastWrite
+      .then(() => (failure === null ? writeAll(file, bytes, at) : undefined))
+      .catch((error: unknown) => {
+        failure ??= error as Error;
+      });
+    lastWrite = full.written;
     current = (current + 1) % slots.length;
     unsynced += bytes.length;
     const syncEvery = options.syncEveryBytes ?? SINK_SYNC_EVERY_BYTES;

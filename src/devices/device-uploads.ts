@@ -6,6 +6,7 @@
  */
 import { stat } from 'node:fs/promises';
 import type { Logger } from 'pino';
+import { eachAtOnce } from '../core/limiter.js';
 import { MAX_FRAMED_FILE_BYTES } from '../folders/content-frames.js';
 import type { FolderSync } from '../folders/folder-sync.js';
 import type { Op } from '../oplog/op.js';
@@ -13,6 +14,8 @@ import { type DeviceClient, DeviceRequestError } from './device-client.js';
 
 const UPLOAD_BATCH_FILES = 1000;
 const UPLOAD_BATCH_BYTES = 16 * 1024 * 1024;
+/** Large files uploaded at once (each its own resumable request). */
+const LARGE_UPLOADS_AT_ONCE = 4;
 
 /** What a device sent, counted for its summary lines. */
 export interface Totals {
@@ -69,7 +72,8 @@ export class DeviceUploads {
       }
     }
     if (batch.length > 0) await this.uploadBatch(batch, batchBytes);
-    for (const item of large) await this.uploadLarge(item);
+    // Several at once, as a node fetches them (folder-pull.ts): a laptop's photos are mostly these.
+    await eachAtOnce(large, LARGE_UPLOADS_AT_ONCE, (item) => this.uploadLarge(item));
   }
 
   private async uploadBatch(hashes: readonly string[], bytes: number): Promise<void> {

@@ -11,12 +11,13 @@
  * per request, in the frame format of content-frames.ts, each verified before it is kept.
  */
 import { createHash } from 'node:crypto';
-import { createReadStream, createWriteStream } from 'node:fs';
+import { createReadStream } from 'node:fs';
 import { mkdir, open, readdir, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Transform, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { randomUUID } from 'node:crypto';
+import { fileSink } from '../core/file-sink.js';
 import { fsyncDir } from '../core/fsync.js';
 import { BadRequestError, ConflictError } from '../core/errors.js';
 import { Limiter } from '../core/limiter.js';
@@ -91,7 +92,11 @@ export class UploadStore {
         },
       });
       const throttle = this.faults.uploadThrottle();
-      const out = createWriteStream(part, have > 0 ? { flags: 'r+', start: have } : {});
+      // Through reused buffers, flushed as it goes (core/file-sink.ts): `keep` finds little left.
+      const out = fileSink(
+        part,
+        have > 0 ? { flags: 'r+', start: have, flush: true } : { flush: true },
+      );
       try {
         await pipeline(throttle === null ? [body, meter, out] : [body, throttle, meter, out]);
       } catch (error) {
