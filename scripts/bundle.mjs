@@ -51,6 +51,8 @@ const ENTRIES = {
   main: 'dist/src/cli/main.js',
   // Started as a worker thread by the HEIC decoder, from beside the module that starts it.
   'heic-worker': 'dist/src/pictures/heic-worker.js',
+  // Started by the folder scanner's hashing threads (src/folders/hash-threads.ts), likewise.
+  'hash-worker': 'dist/src/folders/hash-worker.js',
 };
 
 const options = {

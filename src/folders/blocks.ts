@@ -17,7 +17,7 @@ export const TARGET_BLOCKS = 2000;
 export const BLOCK_HASH_BYTES = 32;
 
 /** The most read at once (reads need not line up with blocks). */
-const READ_BUFFER_BYTES = 1024 * 1024;
+export const READ_BUFFER_BYTES = 1024 * 1024;
 
 export interface FileHash {
   /** SHA-256 (hex) of the whole content. */
@@ -92,13 +92,29 @@ export function blockCount(blocks: Buffer): number {
  * two is accepted (tests use small ones). Throws NotARegularFileError for anything else — the
  * file is opened non-blocking, so a FIFO swapped in after the caller's stat cannot hang it.
  */
-export async function hashFile(
-  path: string,
-  options: { blockSize?: number; keep?: ContentKeeper; sizeHint?: number } = {},
-): Promise<FileHash> {
-  if (options.sizeHint !== undefined && options.sizeHint <= SYNC_HASH_MAX) {
+export interface HashFileOptions {
+  readonly blockSize?: number;
+  readonly keep?: ContentKeeper;
+  readonly sizeHint?: number;
+  /**
+   * One part only (hash-threads.ts runs the two on two threads): 'whole' leaves `blocks` empty,
+   * 'blocks' leaves `hash` empty. Default both, from one read.
+   */
+  readonly part?: 'whole' | 'blocks';
+  /** Read into this buffer (a thread's own, reused) instead of a new one. */
+  readonly buffer?: Buffer;
+}
+
+export async function hashFile(path: string, options: HashFileOptions = {}): Promise<FileHash> {
+  if (
+    options.sizeHint !== undefined &&
+    options.sizeHint <= SYNC_HASH_MAX &&
+    options.part === undefined
+  ) {
     return hashSmallFile(path, options);
   }
+  const wantWhole = options.part !== 'blocks';
+  const wantBlocks = options.part !== 'whole';
   // O_NONBLOCK only matters for FIFOs and devices; Windows has neither the flag nor FIFOs.
   const flags =
     process.platform === 'win32' ? constants.O_RDONLY : constants.O_RDONLY | constants.O_NONBLOCK;
@@ -120,17 +136,18 @@ export async function hashFile(
     // byte more, so that a single short read brings the whole file.
     const keep = info.size <= (options.keep?.maxFileBytes ?? -1) && info.size < READ_BUFFER_BYTES;
     const length = Math.min(READ_BUFFER_BYTES, info.size + 1);
-    const buffer = Buffer.allocUnsafe(length);
+    const given = options.buffer !== undefined && options.buffer.length >= length;
+    const buffer = given ? options.buffer.subarray(0, length) : Buffer.allocUnsafe(length);
     let reads = 0;
     for (;;) {
       const { bytesRead } = await handle.read(buffer, 0, buffer.length, null);
       if (bytesRead === 0) break;
       reads++;
       const chunk = buffer.subarray(0, bytesRead);
-      whole.update(chunk);
+      if (wantWhole) whole.update(chunk);
       size += bytesRead;
       // A read may end inside a block or span several: feed each block its part.
-      let offset = 0;
+      let offset = wantBlocks ? 0 : bytesRead;
       while (offset < bytesRead) {
         const take = Math.min(blockSize - inBlock, bytesRead - offset);
         block.update(chunk.subarray(offset, offset + take));
@@ -148,7 +165,7 @@ export async function hashFile(
     }
     if (inBlock > 0) blockDigests.push(block.digest());
     const hashed = {
-      hash: whole.digest('hex'),
+      hash: wantWhole ? whole.digest('hex') : '',
       size,
       blockSize,
       blocks: Buffer.concat(blockDigests),

@@ -72,7 +72,7 @@ export interface ScanOptions {
    * them without reading them again (RecentContent). Default: none.
    */
   readonly keep?: ContentKeeper;
-  /** Default: hashFile. Tests inject a counting one. */
+  /** Default: hashOnThreads (hash-threads.ts). Tests inject a counting one. */
   readonly hasher?: Hasher;
   /**
    * A file whose mtime is less than this old when it would be hashed is left for a later scan:

@@ -34,7 +34,8 @@ import { lstatSync } from 'node:fs';
 import { lstat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { inodeNumber, wholeMs } from './disk-state.js';
-import { blockSizeFor, hashFile, NotARegularFileError, SYNC_HASH_MAX } from './blocks.js';
+import { blockSizeFor, NotARegularFileError, SYNC_HASH_MAX } from './blocks.js';
+import { hashOnThreads } from './hash-threads.js';
 import type { ScanRow } from './folder-index.repository.js';
 import { MOSAIC_DIR } from './ignore.js';
 import { IndexCursor } from './index-cursor.js';
@@ -103,7 +104,7 @@ class Scan {
       Math.max(1, o.indexPageSize ?? INDEX_PAGE),
       this.under === '' ? '' : `${this.under}/`,
     );
-    this.hasher = o.hasher ?? hashFile;
+    this.hasher = o.hasher ?? hashOnThreads;
     this.batchSize = Math.max(1, o.batchSize ?? DEFAULT_BATCH);
     this.batchBytes = Math.max(1, o.batchBytes ?? DEFAULT_BATCH_BYTES);
     this.concurrency = Math.max(1, o.concurrency ?? DEFAULT_CONCURRENCY);
