@@ -23,7 +23,27 @@ async function memory(pid: number, field: 'VmRSS' | 'VmHWM'): Promise<number> {
  * node answers a refused request at once and closes the connection, so writing the rest of the
  * body fails: that is expected and ignored once the status line is in.
  */
-function postRaw(
+async function postRaw(
+  url: string,
+  path: string,
+  headers: Record<string, string>,
+  body: Buffer,
+  options: { chunked?: boolean } = {},
+): Promise<number> {
+  // The node's answer and its close can race the rest of our write: the write's EPIPE (or a
+  // reset) may then come before the status line is read, and Node drops the socket with it.
+  // Asked again, the same request gets its status; other errors fail at once.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await postRawOnce(url, path, headers, body, options);
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      if (attempt >= 5 || (code !== 'EPIPE' && code !== 'ECONNRESET')) throw error;
+    }
+  }
+}
+
+function postRawOnce(
   url: string,
   path: string,
   headers: Record<string, string>,

@@ -22,7 +22,16 @@ let roots: string[];
  */
 async function tree(root: string, { content = true } = {}): Promise<Map<string, string>> {
   const out = new Map<string, string>();
-  const entries = await readdir(root, { recursive: true, withFileTypes: true });
+  // A directory renamed or removed while the recursive listing walks it (a sync in progress)
+  // fails the listing with ENOENT: the tree is then read as changing, and looked at again.
+  const entries = await readdir(root, { recursive: true, withFileTypes: true }).catch(
+    (error: unknown) => {
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+      return null;
+    },
+  );
+  // Named after the root, so that two trees read while changing never compare equal.
+  if (entries === null) return new Map([[`(${root}: a directory moved while read)`, 'changing']]);
   for (const e of entries) {
     const abs = join(e.parentPath, e.name);
     const rel = relative(root, abs);

@@ -109,7 +109,16 @@ export async function createToken(
 /** path -> sha256 for files, 'dir' for directories (the .mosaic/ directory excluded). */
 export async function tree(root: string): Promise<Map<string, string>> {
   const out = new Map<string, string>();
-  for (const e of await readdir(root, { recursive: true, withFileTypes: true })) {
+  // A directory moved while the listing walks it fails it with ENOENT: read as changing (a map
+  // named after the root, so that no two such trees compare equal), to be looked at again.
+  const entries = await readdir(root, { recursive: true, withFileTypes: true }).catch(
+    (error: unknown) => {
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+      return null;
+    },
+  );
+  if (entries === null) return new Map([[`(${root}: a directory moved while read)`, 'changing']]);
+  for (const e of entries) {
     const rel = relative(root, join(e.parentPath, e.name));
     if (rel === '.mosaic' || rel.startsWith('.mosaic/')) continue;
     if (e.isDirectory()) out.set(rel, 'dir');
