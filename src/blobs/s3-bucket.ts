@@ -22,6 +22,7 @@ import {
 } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import { UnavailableError } from '../core/errors.js';
+import { NETWORK_ERROR_CODES } from '../core/network-errors.js';
 import type { ByteRange } from './blob-store.js';
 
 export interface S3BucketOptions {
@@ -232,24 +233,12 @@ export class S3Bucket {
   }
 }
 
-const NETWORK_CODES = new Set([
-  'ECONNREFUSED',
-  'ECONNRESET',
-  'ECONNABORTED',
-  'EPIPE',
-  'ETIMEDOUT',
-  'EHOSTUNREACH',
-  'ENETUNREACH',
-  'ENOTFOUND',
-  'EAI_AGAIN',
-]);
-
 /** Whether an SDK error is the store not answering (network, timeout) or failing (5xx). */
 function isOutage(error: unknown): boolean {
   const e = error as { name?: string; code?: string; $metadata?: { httpStatusCode?: number } };
   const status = e.$metadata?.httpStatusCode;
   if (status !== undefined) return status >= 500;
-  return e.name === 'TimeoutError' || (e.code !== undefined && NETWORK_CODES.has(e.code));
+  return e.name === 'TimeoutError' || (e.code !== undefined && NETWORK_ERROR_CODES.has(e.code));
 }
 
 /** Whether an SDK error says the object (or bucket) is not there. */

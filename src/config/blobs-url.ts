@@ -9,6 +9,8 @@
  * Without credentials in the URL, AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY are used (both or
  * neither; neither leaves it to the AWS SDK's usual chain). Without `endpoint`, AWS itself.
  */
+import { timeoutParam } from './timeout-param.js';
+
 export interface S3BlobsConfig {
   readonly kind: 's3';
   readonly bucket: string;
@@ -32,7 +34,6 @@ const BUCKET = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
 const PREFIX = /^[A-Za-z0-9._/-]*$/;
 const REGION = /^[a-z0-9-]{1,40}$/;
 const KNOWN_PARAMS = new Set(['endpoint', 'region', 'timeout']);
-const DEFAULT_TIMEOUT_S = 30;
 
 /** Parses and checks a `--blobs` value; throws an Error whose message says what is wrong. */
 export function parseBlobsUrl(value: string | undefined, env: NodeJS.ProcessEnv): BlobsConfig {
@@ -78,13 +79,7 @@ export function parseBlobsUrl(value: string | undefined, env: NodeJS.ProcessEnv)
   }
   const region = url.searchParams.get('region') ?? env['AWS_REGION'] ?? 'us-east-1';
   if (!REGION.test(region)) throw new Error(`${USAGE}: "${region}" is not a region name.`);
-  const timeout = url.searchParams.get('timeout');
-  const timeoutS = timeout === null ? DEFAULT_TIMEOUT_S : Number(timeout);
-  if (timeout !== null && (!/^\d+(\.\d+)?$/.test(timeout) || timeoutS < 0.1 || timeoutS > 3600)) {
-    throw new Error(
-      `${USAGE}: timeout is in seconds, from 0.1 to 3600 (default ${DEFAULT_TIMEOUT_S}).`,
-    );
-  }
+  const timeoutMs = timeoutParam(url.searchParams.get('timeout'), USAGE);
 
   let credentials: S3BlobsConfig['credentials'];
   if (url.username !== '' || url.password !== '') {
@@ -110,7 +105,7 @@ export function parseBlobsUrl(value: string | undefined, env: NodeJS.ProcessEnv)
     bucket,
     prefix,
     region,
-    timeoutMs: Math.round(timeoutS * 1000),
+    timeoutMs,
     ...(endpoint === undefined ? {} : { endpoint }),
     ...(credentials === undefined ? {} : { credentials }),
   };

@@ -7,6 +7,8 @@
  * load balancer asks every process every few seconds): callers in between share the last
  * report, and concurrent callers share the probe under way.
  */
+import { UnavailableError } from '../core/errors.js';
+
 export type HealthPart = 'database' | 'blobs';
 
 export interface PartHealth {
@@ -94,8 +96,11 @@ async function runProbe(probe: Probe, timeoutMs: number): Promise<PartHealth> {
   }
 }
 
-function describe(error: unknown): string {
-  if (!(error instanceof Error)) return String(error);
+function describe(outcome: unknown): string {
+  if (!(outcome instanceof Error)) return String(outcome);
+  // "Unavailable" says what a client may do; the operator wants what failed underneath.
+  const error =
+    outcome instanceof UnavailableError && outcome.cause instanceof Error ? outcome.cause : outcome;
   const code = (error as { code?: unknown }).code;
   const text = typeof code === 'string' && !error.message.includes(code) ? `${code}: ` : '';
   return `${text}${error.message}`.slice(0, 300);

@@ -26,6 +26,11 @@ export interface PostgresServer {
   createDatabase(): Promise<string>;
   /** The postmaster's process id (its backends are its children), for the benches' CPU figures. */
   readonly pid: number;
+  /**
+   * Freezes every process of the server (SIGSTOP): connections stay open and new ones are
+   * accepted by the kernel, but nothing answers, as from a host that hangs. Returns the thaw.
+   */
+  freeze(): Promise<() => void>;
   /** Stops the server (immediate mode) and removes its directory. */
   stop(): Promise<void>;
 }
@@ -173,6 +178,29 @@ export async function startPostgres(): Promise<PostgresServer> {
       }
       return `postgres://postgres@127.0.0.1:${port}/${name}`;
     },
+    async freeze() {
+      const frozen = [pid, ...(await childrenOf(pid))];
+      // A backend may end between the listing and the signal (ESRCH): nothing to freeze.
+      const signal = (each: number, name: NodeJS.Signals) => {
+        try {
+          process.kill(each, name);
+        } catch (error) {
+          if ((error as NodeJS.ErrnoException).code !== 'ESRCH') throw error;
+        }
+      };
+      for (const each of frozen) signal(each, 'SIGSTOP');
+      return () => {
+        for (const each of frozen) signal(each, 'SIGCONT');
+      };
+    },
     stop,
   };
+}
+
+async function childrenOf(pid: number): Promise<number[]> {
+  const { stdout } = await run('pgrep', ['-P', String(pid)]).catch(() => ({ stdout: '' }));
+  return stdout
+    .split('\n')
+    .filter((line) => line.trim() !== '')
+    .map(Number);
 }

@@ -5,11 +5,9 @@
  * peer or its database hangs. A supervisor, a test or `mosaic cluster` stops a node as soon as
  * it is listening.
  */
-import { execFile } from 'node:child_process';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { connect } from 'node:net';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { afterAll, expect, test } from 'vitest';
 import {
   ADMIN_PASSWORD,
@@ -25,8 +23,6 @@ import {
 } from '../helpers/node-process.js';
 import { newClusterKey } from '../helpers/cluster.js';
 import { startPostgres } from '../helpers/postgres.js';
-
-const run = promisify(execFile);
 
 afterAll(cleanup);
 
@@ -104,23 +100,14 @@ test('a node whose database stopped answering still ends within 10 s of SIGTERM'
   const pg = await startPostgres();
   const node = await startNode({ args: ['--database', await pg.createDatabase()] });
   // Every process of the server frozen: connections stay open, nothing answers.
-  const frozen = [pg.pid, ...(await childrenOf(pg.pid))];
-  for (const pid of frozen) process.kill(pid, 'SIGSTOP');
+  const thaw = await pg.freeze();
   try {
     const stopping = Date.now();
     // Exit 1 (not a clean close, which the database holds), and not SIGKILL from the harness.
     expect(await node.stop()).toBe(1);
     expect(Date.now() - stopping).toBeLessThan(10_000);
   } finally {
-    for (const pid of frozen) process.kill(pid, 'SIGCONT');
+    thaw();
     await pg.stop();
   }
 });
-
-async function childrenOf(pid: number): Promise<number[]> {
-  const { stdout } = await run('pgrep', ['-P', String(pid)]).catch(() => ({ stdout: '' }));
-  return stdout
-    .split('\n')
-    .filter((line) => line.trim() !== '')
-    .map(Number);
-}

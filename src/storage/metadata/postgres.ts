@@ -1,6 +1,9 @@
 import { Kysely, PostgresDialect, sql } from 'kysely';
 import pg from 'pg';
 import { searchWords, type MetadataDialect, type MetadataStore } from './dialect.js';
+import { timeoutParam } from '../../config/timeout-param.js';
+import { UnavailableError } from '../../core/errors.js';
+import { boundQueries, kyselyPool } from './pg-bounds.js';
 import { migratePostgres } from './postgres-migrate.js';
 import { prepareMarked, prepared } from './prepared.js';
 import type { Schema } from './schema.js';
@@ -77,20 +80,37 @@ export interface PostgresOptions {
   readonly onPoolError?: (error: Error) => void;
 }
 
-/**
- * `?prepared=off` in the URL: every statement goes unnamed, for a connection pooler in
- * transaction mode (PgBouncer before 1.21, or without `max_prepared_statements`), where a
- * statement prepared on one server connection is unknown on the next. Taken out of the URL
- * before pg sees it (PostgreSQL would refuse it as a startup parameter).
- */
-export function preparedSetting(url: string): { url: string; prepared: boolean } {
-  if (!url.includes('prepared=')) return { url, prepared: true };
-  const parsed = new URL(url);
-  const value = parsed.searchParams.get('prepared');
+export interface PostgresSettings {
+  /** The URL as pg gets it: Mosaic's own settings taken out (PostgreSQL would refuse them). */
+  readonly url: string;
+  /**
+   * `?prepared=off`: every statement goes unnamed, for a connection pooler in transaction mode
+   * (PgBouncer before 1.21, or without `max_prepared_statements`), where a statement prepared
+   * on one server connection is unknown on the next.
+   */
+  readonly prepared: boolean;
+  /**
+   * `?timeout=SECONDS` (default 30): how long a query, or the wait for a connection, may go
+   * unanswered before its connection is dropped and the request is answered 503 (pg-bounds.ts).
+   */
+  readonly timeoutMs: number;
+}
+
+const USAGE = 'In the database URL';
+
+/** Mosaic's settings in a `postgres://` URL, checked, and the URL without them. */
+export function postgresSettings(databaseUrl: string): PostgresSettings {
+  if (!/[?&](prepared|timeout)=/.test(databaseUrl)) {
+    return { url: databaseUrl, prepared: true, timeoutMs: timeoutParam(null, USAGE) };
+  }
+  const parsed = new URL(databaseUrl);
+  const prepared = parsed.searchParams.get('prepared') ?? 'on';
+  if (prepared !== 'on' && prepared !== 'off')
+    throw new Error(`prepared=${prepared} in the database URL: use prepared=on or prepared=off`);
+  const timeoutMs = timeoutParam(parsed.searchParams.get('timeout'), USAGE);
   parsed.searchParams.delete('prepared');
-  if (value !== 'on' && value !== 'off')
-    throw new Error(`prepared=${value ?? ''} in the database URL: use prepared=on or prepared=off`);
-  return { url: parsed.toString(), prepared: value === 'on' };
+  parsed.searchParams.delete('timeout');
+  return { url: parsed.toString(), prepared: prepared === 'on', timeoutMs };
 }
 
 /** Opens a PostgreSQL database (`postgres://…`) as a metadata store and migrates it. */
@@ -98,20 +118,32 @@ export async function openPostgresStore(
   databaseUrl: string,
   options: PostgresOptions = {},
 ): Promise<MetadataStore> {
-  const { url, prepared } = preparedSetting(databaseUrl);
-  const pool = new pg.Pool({ connectionString: url, max: options.poolSize ?? 10, types });
+  const { url, prepared, timeoutMs } = postgresSettings(databaseUrl);
+  const pool = new pg.Pool({
+    connectionString: url,
+    max: options.poolSize ?? 10,
+    types,
+    connectionTimeoutMillis: timeoutMs,
+  });
+  // Migrations may rewrite large tables: their statements are not bounded.
+  let limitMs = 0;
   pool.on('error', (error) => options.onPoolError?.(error));
   pool.on('connect', (client) => {
     guardClient(client);
     if (prepared) prepareMarked(client);
+    boundQueries(client, () => limitMs);
   });
-  const db = new Kysely<Schema>({ dialect: new PostgresDialect({ pool }) });
+  const db = new Kysely<Schema>({ dialect: new PostgresDialect({ pool: kyselyPool(pool) }) });
   try {
     await migratePostgres(db);
   } catch (error) {
     await db.destroy();
-    throw error;
+    // At start-up the operator needs what failed (refused, no such database...), not "retry".
+    throw error instanceof UnavailableError && error.cause instanceof Error
+      ? new Error(`The database cannot be used: ${error.cause.message}`, { cause: error.cause })
+      : error;
   }
+  limitMs = timeoutMs;
   return {
     db,
     dialect: postgresDialect,

@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DIALECTS } from '../../../test/helpers/dialects.js';
 import { startPostgres, type PostgresServer } from '../../../test/helpers/postgres.js';
 import { SqlAccountRepository } from '../../accounts/account.repository.js';
-import { openPostgresStore, preparedSetting } from './postgres.js';
+import { openPostgresStore, postgresSettings } from './postgres.js';
 import { PREPARED_MARK } from './prepared.js';
 
 describe.skipIf(!DIALECTS.includes('postgres'))('statements prepared per connection', () => {
@@ -52,11 +52,24 @@ describe.skipIf(!DIALECTS.includes('postgres'))('statements prepared per connect
     }
   });
 
-  it('refuses a prepared= value other than on or off, and keeps the rest of the URL', () => {
-    expect(() => preparedSetting('postgres://u@h/db?prepared=no')).toThrow(/prepared=on or/);
-    expect(preparedSetting('postgres://u@h/db?sslmode=disable&prepared=off')).toEqual({
+  it('refuses a prepared= or timeout= value it cannot use, and keeps the rest of the URL', () => {
+    expect(() => postgresSettings('postgres://u@h/db?prepared=no')).toThrow(/prepared=on or/);
+    expect(() => postgresSettings('postgres://u@h/db?timeout=0')).toThrow(/from 0.1 to 3600/);
+    expect(() => postgresSettings('postgres://u@h/db?timeout=5s')).toThrow(/from 0.1 to 3600/);
+    expect(postgresSettings('postgres://u@h/db?sslmode=disable&prepared=off')).toEqual({
       url: 'postgres://u@h/db?sslmode=disable',
       prepared: false,
+      timeoutMs: 30_000,
+    });
+    expect(postgresSettings('postgres://u@h/db?timeout=2.5&sslmode=disable')).toEqual({
+      url: 'postgres://u@h/db?sslmode=disable',
+      prepared: true,
+      timeoutMs: 2500,
+    });
+    expect(postgresSettings('postgres://u@h/db')).toEqual({
+      url: 'postgres://u@h/db',
+      prepared: true,
+      timeoutMs: 30_000,
     });
   });
 });

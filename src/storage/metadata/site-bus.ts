@@ -104,25 +104,36 @@ export class PostgresSiteBus implements SiteBus {
     private readonly url: string,
     private readonly pool: pg.Pool,
     private readonly onError: (error: Error) => void,
+    private readonly timeoutMs: number,
   ) {}
 
   static async open(url: string, onError: (error: Error) => void): Promise<PostgresSiteBus> {
-    const [{ default: pgLib }, { guardClient }] = await Promise.all([
-      import('pg'),
-      import('./postgres.js'),
-    ]);
-    const pool = new pgLib.Pool({ connectionString: url, max: 2 });
+    const [{ default: pgLib }, { guardClient, postgresSettings }, { boundQueries }] =
+      await Promise.all([import('pg'), import('./postgres.js'), import('./pg-bounds.js')]);
+    const settings = postgresSettings(url);
+    const pool = new pgLib.Pool({
+      connectionString: settings.url,
+      max: 2,
+      connectionTimeoutMillis: settings.timeoutMs,
+    });
     // An idle pooled connection that dies (the server restarts) is an 'error' event on the pool:
     // without a listener it is thrown, and the process exits.
     pool.on('error', onError);
-    pool.on('connect', guardClient);
-    const bus = new PostgresSiteBus(pgLib, url, pool, onError);
+    // A database that stops answering must not pile up NOTIFYs waiting for ever.
+    pool.on('connect', (client) => {
+      guardClient(client);
+      boundQueries(client, () => settings.timeoutMs);
+    });
+    const bus = new PostgresSiteBus(pgLib, settings.url, pool, onError, settings.timeoutMs);
     await bus.connect();
     return bus;
   }
 
   private async connect(): Promise<void> {
-    const client = new this.pg.Client({ connectionString: this.url });
+    const client = new this.pg.Client({
+      connectionString: this.url,
+      connectionTimeoutMillis: this.timeoutMs,
+    });
     client.on('notification', (n) => {
       if (n.channel !== CHANNEL || n.payload === undefined) return;
       this.deliver(n.payload);
