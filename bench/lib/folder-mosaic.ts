@@ -8,7 +8,11 @@ import { join } from 'node:path';
 import type { Contender } from './folder-sync.js';
 import { freePort, rssMb, startBenchNode, type BenchNode } from './nodes.js';
 
-/** BENCH_CPU_PROF=DIR: both nodes run with `--cpu-prof` into DIR (node 1, node 2). */
+/**
+ * BENCH_CPU_PROF=DIR: both nodes run with `--cpu-prof` into DIR/node1 and DIR/node2, one file
+ * per thread (Node's default names: a fixed name would let the hash threads' profiles overwrite
+ * the main thread's).
+ */
 const PROFILE_DIR = process.env['BENCH_CPU_PROF'];
 /** BENCH_HEAP_PROF=DIR: both nodes run with `--heap-prof` (sampled allocations) into DIR. */
 const HEAP_PROFILE_DIR = process.env['BENCH_HEAP_PROF'];
@@ -16,9 +20,7 @@ const HEAP_PROFILE_DIR = process.env['BENCH_HEAP_PROF'];
 function profileEnv(i: number): Record<string, string> {
   const options: string[] = [];
   if (PROFILE_DIR) {
-    options.push(
-      `--cpu-prof --cpu-prof-dir=${PROFILE_DIR} --cpu-prof-name=node${i + 1}.cpuprofile`,
-    );
+    options.push(`--cpu-prof --cpu-prof-dir=${PROFILE_DIR}/node${i + 1}`);
   }
   if (HEAP_PROFILE_DIR) {
     options.push(

@@ -26,8 +26,8 @@ export interface DeviceFolder {
   readonly root: string;
   /** A file here with this content (or a finished upload), null when none. */
   contentFor(hash: string): Promise<string | null>;
-  /** The block list of a content this folder has indexed (changed-block downloads). */
-  blocksFor(hash: string): BlockList | null;
+  /** The block list of a content this folder has on disk (changed-block downloads). */
+  blocksFor(hash: string): Promise<BlockList | null>;
 }
 
 export interface DeviceServiceDeps {

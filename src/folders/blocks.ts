@@ -97,8 +97,9 @@ export interface HashFileOptions {
   readonly keep?: ContentKeeper;
   readonly sizeHint?: number;
   /**
-   * One part only (hash-threads.ts runs the two on two threads): 'whole' leaves `blocks` empty,
-   * 'blocks' leaves `hash` empty. Default both, from one read.
+   * One part only: 'whole' leaves `blocks` empty (a scan of a large file: its list is made when
+   * a peer asks, FolderSync.blocksFor), 'blocks' leaves `hash` empty (hash-threads.ts runs the
+   * two parts on two threads). Default both, from one read.
    */
   readonly part?: 'whole' | 'blocks';
   /** Read into this buffer (a thread's own, reused) instead of a new one. */

@@ -47,6 +47,7 @@ export class FolderIndexRepository {
   private readonly pathByHashStmt;
   private readonly heldStmt;
   private readonly diskStateStmt;
+  private readonly setBlocksStmt;
   private readonly upsertBatch: (rows: readonly FolderFileRow[]) => void;
   /**
    * Writes to `folder_files` so far, and the totals and conflict candidates per folder as of a
@@ -154,6 +155,11 @@ export class FolderIndexRepository {
       )
       .pluck();
     this.diskStateStmt = db.prepare(DISK_STATE_UPDATE);
+    this.setBlocksStmt = db.prepare(
+      `UPDATE folder_files SET block_size = ?, blocks = ?
+       WHERE folder = ? AND local_hash = ? AND hash = local_hash
+         AND (blocks IS NULL OR length(blocks) = 0)`,
+    );
     this.upsertBatch = db.transaction((rows: readonly FolderFileRow[]) => {
       for (const row of rows) this.upsertStmt.run(toDb(row));
     });
@@ -269,6 +275,14 @@ export class FolderIndexRepository {
   /** A path of the folder whose version has this content (to name a transfer). */
   pathWithContent(folder: string, hash: string): string | null {
     return (this.pathByHashStmt.get(folder, hash) as string | undefined) ?? null;
+  }
+
+  /**
+   * Keeps a block list made after the scan (FolderSync.blocksFor) in the rows whose disk holds
+   * that content as their version and have none yet. Inside `exclusive`.
+   */
+  setBlocks(folder: string, hash: string, list: { blockSize: number; blocks: Buffer }): void {
+    this.setBlocksStmt.run(list.blockSize, list.blocks, folder, hash);
   }
 
   findByHash(folder: string, hash: string): FolderFileRow | undefined {

@@ -1,11 +1,13 @@
 import { folderChangeLog, localOf, storeFor, useTempDb } from './testing.js';
 import { existsSync } from 'node:fs';
-import { mkdir, symlink, writeFile } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
+import { mkdir, symlink, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import pino from 'pino';
 import { describe, expect, it } from 'vitest';
 import { type Db } from '../db/database.js';
 import { OpLogRepository } from '../oplog/oplog.repository.js';
+import { hashFile } from './blocks.js';
 import { FolderIndexRepository } from './folder-index.repository.js';
 import { FolderSync } from './folder-sync.js';
 import { hintedDirs } from './local-changes.js';
@@ -69,5 +71,53 @@ describe('hinted rescans', () => {
     expect(await hintedDirs(root, new Set(['out/etc/passwd']))).toEqual(['']);
     expect(await hintedDirs(root, new Set(['real/link/etc/x']))).toEqual(['real']);
     expect(await hintedDirs(root, new Set(['real/sub/new.txt']))).toEqual(['real/sub']);
+  });
+});
+
+describe('block lists', () => {
+  const blocksOf = (path: string): number =>
+    (db.prepare('SELECT length(blocks) FROM folder_files WHERE path = ?').pluck().get(path) as
+      number | null) ?? 0;
+
+  it('a scan indexes a large file by its hash only; its list is made when first asked, and kept', async () => {
+    const root = join(base, 'folder');
+    await mkdir(root);
+    await ensureMarker(root, 'folder');
+    const big = join(root, 'big.bin');
+    await writeFile(big, randomBytes(3 * 1024 * 1024 + 5));
+    await writeFile(join(root, 'small.txt'), 'small');
+    const past = new Date(Date.now() - 60_000);
+    for (const file of [big, join(root, 'small.txt')]) await utimes(file, past, past);
+    const sync = folderSync(root);
+    await sync.syncNow();
+
+    const expected = await hashFile(big, { blockSize: 128 * 1024 });
+    // Only the small file's list came from the scan (from the same read as its hash).
+    expect(blocksOf('big.bin')).toBe(0);
+    expect(blocksOf('small.txt')).toBe(32);
+
+    const list = await sync.blocksFor(expected.hash);
+    expect(list).toEqual({ blockSize: 128 * 1024, blocks: expected.blocks });
+    expect(blocksOf('big.bin')).toBe(expected.blocks.length);
+    expect(await sync.blocksFor(expected.hash)).toEqual(list);
+    expect(await sync.blocksFor('f'.repeat(64))).toBe(null);
+  });
+
+  it('gives none for a large file changed since it was indexed (the peer fetches it whole)', async () => {
+    const root = join(base, 'folder');
+    await mkdir(root);
+    await ensureMarker(root, 'folder');
+    const big = join(root, 'big.bin');
+    await writeFile(big, randomBytes(2 * 1024 * 1024));
+    const past = new Date(Date.now() - 60_000);
+    await utimes(big, past, past);
+    const sync = folderSync(root);
+    await sync.syncNow();
+    const indexed = await hashFile(big);
+    // Same size and times, other bytes: only a hash can tell.
+    await writeFile(big, randomBytes(2 * 1024 * 1024));
+    await utimes(big, past, past);
+    expect(await sync.blocksFor(indexed.hash)).toBe(null);
+    expect(blocksOf('big.bin')).toBe(0);
   });
 });

@@ -16,7 +16,7 @@ import type { Logger } from 'pino';
 import type { ChangeLog } from '../oplog/change-log.js';
 import { Limiter } from '../core/limiter.js';
 import { isConflictName } from './core/index.js';
-import type { BlockList } from './blocks.js';
+import { isValidBlockSize, type BlockList } from './blocks.js';
 import type { Scratch } from './content-frames.js';
 
 /** The bytes or a file of each content of a peer's batch (`FolderSync.smallContents`). */
@@ -27,6 +27,7 @@ export type SmallContentLocator = (
 import type { ContentSource } from './content-source.js';
 import type { FolderConfig } from './folder-config.js';
 import type { FolderIndexRepository } from './folder-index.repository.js';
+import { hashOnThreads } from './hash-threads.js';
 import { FolderPull, type PullCounters } from './folder-pull.js';
 import { sweepFolderTrash } from './folder-trash-sweep.js';
 import { LocalChanges } from './local-changes.js';
@@ -149,12 +150,32 @@ export class FolderSync {
     this.recent.clear();
   }
 
-  /** The block list of a content this node has indexed (for a peer's changed-block transfer). */
-  blocksFor(hash: string): BlockList | null {
-    const row = this.deps.index.findByHash(this.id, hash);
-    return row?.hash === hash && row.blocks !== null && row.blocks.length > 0
-      ? { blockSize: row.blockSize, blocks: row.blocks }
-      : null;
+  /**
+   * The block list of a content this node has on disk as its version (for a peer's changed-block
+   * transfer). A scan indexes a large file by its whole hash only: its list is made here the
+   * first time a peer asks, from the file (which must still be that content), and kept.
+   */
+  async blocksFor(hash: string): Promise<BlockList | null> {
+    const { index } = this.deps;
+    const row = index.findByHash(this.id, hash);
+    if (row?.hash !== hash) return null;
+    if (row.blocks !== null && row.blocks.length > 0) {
+      return { blockSize: row.blockSize, blocks: row.blocks };
+    }
+    if (!isValidBlockSize(row.blockSize)) return null;
+    const found = await this.local.find(this.id, this.root, hash);
+    if (found === null) return null;
+    const hashed = await hashOnThreads(found.file, {
+      blockSize: row.blockSize,
+      sizeHint: row.localSize ?? 0,
+    });
+    // Changed since it was indexed: the next scan sees it; the peer fetches the whole file.
+    if (hashed.hash !== hash || hashed.size < 0) return null;
+    const list = { blockSize: hashed.blockSize, blocks: hashed.blocks };
+    await index.exclusive(() => {
+      index.setBlocks(this.id, hash, list);
+    });
+    return list;
   }
 
   /** A file here with this content, for a peer to fetch (null: none). */

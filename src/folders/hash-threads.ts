@@ -2,9 +2,10 @@
  * Hashing large folder files on worker threads (./hash-worker.ts). A file's identity (the
  * SHA-256 of all of it) and its block list are two SHA-256 passes over the same bytes; on the
  * main thread they ran one after the other (1.7 s for 1 GiB, a second core idle meanwhile, and
- * the node's requests waiting behind them). Here the two parts of a file go to two threads,
- * each reading the file (the second read comes from the page cache), and the main thread only
- * waits.
+ * the node's requests waiting behind them). Here they go to the threads and the main thread only
+ * waits: a scan asks only for the identity (the block list is made when a peer first asks for
+ * it, FolderSync.blocksFor); both parts are two threads, each reading the file (the second read
+ * comes from the page cache).
  *
  * The threads start with the first large file and end after IDLE_MS without one, so an idle
  * node holds none. Small files, and runs from the sources (tests in-process, no compiled worker
@@ -140,13 +141,15 @@ function hashThreads(): HashThreads | null {
 }
 
 /**
- * `hashFile` (blocks.ts), the two parts of a large file on two threads. The parts must agree on
- * the size they read; when they do not (the file changed between the two reads), the result's
- * size is -1, which no stat matches: the scanner then takes the file as still changing.
+ * `hashFile` (blocks.ts) of a large file on the threads: one part (`options.part`) on one
+ * thread, or both on two. The two parts must agree on the size they read; when they do not (the
+ * file changed between the two reads), the result's size is -1, which no stat matches: the
+ * scanner then takes the file as still changing.
  */
 export async function hashOnThreads(path: string, options: HashFileOptions): Promise<FileHash> {
   const pool = (options.sizeHint ?? 0) > THREAD_HASH_MIN_BYTES ? hashThreads() : null;
   if (pool === null || options.blockSize === undefined) return hashFile(path, options);
+  if (options.part !== undefined) return pool.hash(path, options.blockSize, options.part);
   const [whole, blocks] = await Promise.all([
     pool.hash(path, options.blockSize, 'whole'),
     pool.hash(path, options.blockSize, 'blocks'),

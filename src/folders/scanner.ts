@@ -35,7 +35,7 @@ import { lstat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { inodeNumber, wholeMs } from './disk-state.js';
 import { blockSizeFor, NotARegularFileError, SYNC_HASH_MAX } from './blocks.js';
-import { hashOnThreads } from './hash-threads.js';
+import { hashOnThreads, THREAD_HASH_MIN_BYTES } from './hash-threads.js';
 import type { ScanRow } from './folder-index.repository.js';
 import { MOSAIC_DIR } from './ignore.js';
 import { IndexCursor } from './index-cursor.js';
@@ -264,6 +264,9 @@ class Scan {
       this.hasher(abs, {
         blockSize: blockSizeFor(size, row?.blockSize),
         sizeHint: size,
+        // A large file's block list is only for a peer that already holds part of it: made
+        // when one asks (FolderSync.blocksFor), not by every scan (a second SHA-256 pass).
+        ...(size > THREAD_HASH_MIN_BYTES ? { part: 'whole' as const } : {}),
         ...(this.o.keep === undefined ? {} : { keep: this.o.keep }),
       }),
     );

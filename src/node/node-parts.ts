@@ -67,7 +67,7 @@ export function folderServing(
     folderContent: (folder, hash) => folders.get(folder)?.contentFor(hash) ?? Promise.resolve(null),
     folderSmallContents: (folder, hashes) =>
       folders.get(folder)?.smallContents(hashes) ?? (() => Promise.resolve(null)),
-    folderBlocks: (folder, hash) => folders.get(folder)?.blocksFor(hash) ?? null,
+    folderBlocks: (folder, hash) => folders.get(folder)?.blocksFor(hash) ?? Promise.resolve(null),
   };
 }
 

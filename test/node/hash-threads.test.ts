@@ -45,6 +45,19 @@ describe('hashOnThreads (compiled)', () => {
     }
   });
 
+  it('gives one part alone when asked (a scan asks for the whole hash only)', async () => {
+    const size = 5 * 1024 * 1024 + 3;
+    const file = join(dir, 'part');
+    await writeFile(file, randomBytes(size));
+    const blockSize = blockSizeFor(size);
+    const here = await hashFile(file, { blockSize });
+    const whole = await threads.hashOnThreads(file, { blockSize, sizeHint: size, part: 'whole' });
+    expect(whole).toMatchObject({ hash: here.hash, size, blockSize });
+    expect(whole.blocks.length).toBe(0);
+    const blocks = await threads.hashOnThreads(file, { blockSize, sizeHint: size, part: 'blocks' });
+    expect(blocks.blocks.equals(here.blocks)).toBe(true);
+  });
+
   it('hashes many files at once (more than there are threads), each its own', async () => {
     const files = await Promise.all(
       Array.from({ length: 9 }, async (_, i) => {

@@ -146,7 +146,7 @@ export const deviceRoutes =
       },
       async (request, reply) => {
         const folder = devices.folderFor(requirePrincipal(request), request.params.folder);
-        const list = folder.blocksFor(request.params.hash);
+        const list = await folder.blocksFor(request.params.hash);
         if (list === null) {
           return reply.status(404).send({
             error: { code: 'not_found', message: 'No block list for that content here.' },

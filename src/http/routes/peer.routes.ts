@@ -53,7 +53,7 @@ export interface PeerRoutesDeps {
     hashes: readonly string[],
   ) => (hash: string, scratch?: Scratch) => Promise<string | Buffer | null>;
   /** The block list of a content a synced folder here has indexed (null: none). */
-  readonly folderBlocks: (folder: string, hash: string) => BlockList | null;
+  readonly folderBlocks: (folder: string, hash: string) => Promise<BlockList | null>;
   /** A verified peer contacted us (with the URL it can be reached at, possibly empty). */
   readonly contacted: (nodeId: string, url: string) => void;
 }
@@ -164,7 +164,7 @@ export const peerRoutes =
         },
       },
       async (request, reply) => {
-        const list = deps.folderBlocks(request.params.folder, request.params.hash);
+        const list = await deps.folderBlocks(request.params.folder, request.params.hash);
         if (list === null) {
           return reply.status(404).send({
             error: { code: 'not_found', message: 'No block list for that content here.' },
