@@ -1,7 +1,7 @@
 import { sql } from 'kysely';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { DIALECTS } from '../../../test/helpers/dialects.js';
-import { startPostgres, type PostgresServer } from '../../../test/helpers/postgres.js';
+import { usePostgres } from '../../../test/helpers/use-postgres.js';
 import { UnavailableError } from '../../core/errors.js';
 import { isDatabaseOutage } from './pg-bounds.js';
 import { openPostgresStore } from './postgres.js';
@@ -26,16 +26,10 @@ describe('isDatabaseOutage', () => {
 });
 
 describe.skipIf(!DIALECTS.includes('postgres'))('PostgreSQL that stops answering', () => {
-  let server: PostgresServer;
-  beforeAll(async () => {
-    server = await startPostgres();
-  }, 60_000);
-  afterAll(async () => {
-    await server.stop();
-  });
+  const postgres = usePostgres();
 
   async function openWithTimeout(seconds: number, poolSize = 2) {
-    const url = new URL(await server.createDatabase());
+    const url = new URL(await postgres().createDatabase());
     url.searchParams.set('timeout', String(seconds));
     return openPostgresStore(url.toString(), { poolSize });
   }
@@ -49,7 +43,7 @@ describe.skipIf(!DIALECTS.includes('postgres'))('PostgreSQL that stops answering
       // A transaction that wrote a row, then the server froze under it.
       const cut = store.transaction(async (trx) => {
         await sql`INSERT INTO t VALUES (1)`.execute(trx);
-        thaw = await server.freeze();
+        thaw = await postgres().freeze();
         await sql`SELECT 1`.execute(trx);
         return 'committed';
       });
@@ -96,7 +90,7 @@ describe.skipIf(!DIALECTS.includes('postgres'))('PostgreSQL that stops answering
   });
 
   it('says why at start-up when the database cannot be reached', async () => {
-    const url = new URL(server.url);
+    const url = new URL(postgres().url);
     url.port = '1';
     url.searchParams.set('timeout', '2');
     await expect(openPostgresStore(url.toString())).rejects.toThrow(

@@ -1,21 +1,15 @@
 import { sql } from 'kysely';
 import pg from 'pg';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { DIALECTS } from '../../../test/helpers/dialects.js';
-import { startPostgres, type PostgresServer } from '../../../test/helpers/postgres.js';
+import { usePostgres } from '../../../test/helpers/use-postgres.js';
 import { openPostgresStore } from './postgres.js';
 
 describe.skipIf(!DIALECTS.includes('postgres'))('PostgreSQL store when connections die', () => {
-  let server: PostgresServer;
-  beforeAll(async () => {
-    server = await startPostgres();
-  }, 60_000);
-  afterAll(async () => {
-    await server.stop();
-  });
+  const postgres = usePostgres();
 
   it('a connection killed inside a transaction between two queries fails that transaction, not the process', async () => {
-    const url = await server.createDatabase();
+    const url = await postgres().createDatabase();
     const store = await openPostgresStore(url);
     const admin = new pg.Client({ connectionString: url });
     await admin.connect();

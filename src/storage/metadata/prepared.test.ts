@@ -1,22 +1,16 @@
 import { sql } from 'kysely';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { DIALECTS } from '../../../test/helpers/dialects.js';
-import { startPostgres, type PostgresServer } from '../../../test/helpers/postgres.js';
+import { usePostgres } from '../../../test/helpers/use-postgres.js';
 import { SqlAccountRepository } from '../../accounts/account.repository.js';
 import { openPostgresStore, postgresSettings } from './postgres.js';
 import { PREPARED_MARK } from './prepared.js';
 
 describe.skipIf(!DIALECTS.includes('postgres'))('statements prepared per connection', () => {
-  let server: PostgresServer;
-  beforeAll(async () => {
-    server = await startPostgres();
-  }, 60_000);
-  afterAll(async () => {
-    await server.stop();
-  });
+  const postgres = usePostgres();
 
   it('sends a marked statement named, once per connection, and the others unnamed', async () => {
-    const store = await openPostgresStore(await server.createDatabase(), { poolSize: 1 });
+    const store = await openPostgresStore(await postgres().createDatabase(), { poolSize: 1 });
     try {
       const accounts = new SqlAccountRepository(store);
       await accounts.putUser(store.db, { username: 'ann', passwordHash: 'x', role: 'user' }, '1');
@@ -37,7 +31,7 @@ describe.skipIf(!DIALECTS.includes('postgres'))('statements prepared per connect
   });
 
   it('sends every statement unnamed with ?prepared=off in the URL (a pooler in transaction mode)', async () => {
-    const url = new URL(await server.createDatabase());
+    const url = new URL(await postgres().createDatabase());
     url.searchParams.set('prepared', 'off');
     const store = await openPostgresStore(url.toString(), { poolSize: 1 });
     try {
