@@ -4,50 +4,18 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdir, readFile, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
-import { join, relative } from 'node:path';
+import { mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { signRequest } from '../../src/replication/peer-auth.js';
 import { nodeIdAt } from '../helpers/peer.js';
 import { TestCluster, type ClusterNode } from '../helpers/cluster.js';
+import { folderTree } from '../helpers/folder-tree.js';
 import { cleanup, makeTempDir, waitFor } from '../helpers/node-process.js';
 
 let cluster: TestCluster;
 let n: ClusterNode[];
 let roots: string[];
-
-/**
- * path -> sha256 for files, 'dir' for directories (the .mosaic/ directory excluded). With
- * `content: false`, files map to their size and mtime instead: cheap enough to poll with.
- */
-async function tree(root: string, { content = true } = {}): Promise<Map<string, string>> {
-  const out = new Map<string, string>();
-  // A directory renamed or removed while the recursive listing walks it (a sync in progress)
-  // fails the listing with ENOENT: the tree is then read as changing, and looked at again.
-  const entries = await readdir(root, { recursive: true, withFileTypes: true }).catch(
-    (error: unknown) => {
-      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
-      return null;
-    },
-  );
-  // Named after the root, so that two trees read while changing never compare equal.
-  if (entries === null) return new Map([[`(${root}: a directory moved while read)`, 'changing']]);
-  for (const e of entries) {
-    const abs = join(e.parentPath, e.name);
-    const rel = relative(root, abs);
-    if (rel === '.mosaic' || rel.startsWith('.mosaic/')) continue;
-    if (e.isDirectory()) out.set(rel, 'dir');
-    else if (e.isFile() && !content) {
-      const info = await stat(abs).catch(() => null);
-      out.set(rel, info === null ? 'changing' : `${info.size} ${Math.floor(info.mtimeMs)}`);
-    } else if (e.isFile()) {
-      // A file moved away while we walk (a sync in progress) reads as "changing".
-      const bytes = await readFile(abs).catch(() => null);
-      out.set(rel, bytes === null ? 'changing' : createHash('sha256').update(bytes).digest('hex'));
-    }
-  }
-  return new Map([...out.entries()].sort(([a], [b]) => (a < b ? -1 : 1)));
-}
 
 function firstDifference(a: Map<string, string>, b: Map<string, string>): string | null {
   for (const [p, h] of a)
@@ -74,7 +42,7 @@ async function converged(
     await waitFor(
       async () => {
         for (const content of [false, true]) {
-          const trees = await Promise.all(dirs.map((d) => tree(d, { content })));
+          const trees = await Promise.all(dirs.map((d) => folderTree(d, { content })));
           const [first, ...rest] = trees;
           if (!first) return true;
           for (const [i, t] of rest.entries()) {
@@ -295,7 +263,7 @@ describe('folder sync across 4 nodes', () => {
     for (const root of roots) {
       expect(existsSync(join(root, '..', '..', evilName))).toBe(false);
       expect(existsSync(join(root, '..', evilName))).toBe(false);
-      expect([...(await tree(root)).keys()].some((p) => p.includes(evilName))).toBe(false);
+      expect([...(await folderTree(root)).keys()].some((p) => p.includes(evilName))).toBe(false);
     }
     expect(existsSync(join(outside, evilName))).toBe(false);
   });
@@ -303,7 +271,7 @@ describe('folder sync across 4 nodes', () => {
   it('pauses a folder whose root disappears; the other nodes keep their files', async () => {
     const n4 = n[3] as ClusterNode;
     const [r1, r2, r3, r4] = roots as [string, string, string, string];
-    const before = await tree(r1);
+    const before = await folderTree(r1);
     await rm(r4, { recursive: true, force: true });
     await waitFor(
       async () =>

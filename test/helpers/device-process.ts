@@ -4,9 +4,8 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { readdir, readFile } from 'node:fs/promises';
-import { join, relative } from 'node:path';
 import { createInterface } from 'node:readline';
+import { folderTree } from './folder-tree.js';
 import { BIN, REPO_ROOT, login, waitFor, type LogLine } from './node-process.js';
 
 export interface SyncProcess {
@@ -106,29 +105,8 @@ export async function createToken(
   return ((await res.json()) as { token: string }).token;
 }
 
-/** path -> sha256 for files, 'dir' for directories (the .mosaic/ directory excluded). */
-export async function tree(root: string): Promise<Map<string, string>> {
-  const out = new Map<string, string>();
-  // A directory moved while the listing walks it fails it with ENOENT: read as changing (a map
-  // named after the root, so that no two such trees compare equal), to be looked at again.
-  const entries = await readdir(root, { recursive: true, withFileTypes: true }).catch(
-    (error: unknown) => {
-      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
-      return null;
-    },
-  );
-  if (entries === null) return new Map([[`(${root}: a directory moved while read)`, 'changing']]);
-  for (const e of entries) {
-    const rel = relative(root, join(e.parentPath, e.name));
-    if (rel === '.mosaic' || rel.startsWith('.mosaic/')) continue;
-    if (e.isDirectory()) out.set(rel, 'dir');
-    else if (e.isFile()) {
-      const bytes = await readFile(join(e.parentPath, e.name)).catch(() => null);
-      out.set(rel, bytes === null ? 'changing' : createHash('sha256').update(bytes).digest('hex'));
-    }
-  }
-  return new Map([...out.entries()].sort(([a], [b]) => (a < b ? -1 : 1)));
-}
+/** What a folder holds: path -> sha256 for files, 'dir' for directories (./folder-tree.ts). */
+export { folderTree as tree } from './folder-tree.js';
 
 export function sha(text: string): string {
   return createHash('sha256').update(text).digest('hex');
@@ -145,7 +123,7 @@ export async function converged(
   try {
     await waitFor(
       async () => {
-        const trees = await Promise.all(dirs.map((d) => tree(d)));
+        const trees = await Promise.all(dirs.map((d) => folderTree(d)));
         const [first, ...rest] = trees;
         if (!first) return true;
         for (const [i, t] of rest.entries()) {
