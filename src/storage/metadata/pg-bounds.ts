@@ -52,22 +52,35 @@ function isPromise(value: unknown): value is Promise<unknown> {
 }
 
 /**
- * On a new pooled connection: each promised query gets `limitMs()` (0: no limit) to be
- * answered, or the connection is destroyed; its outages are thrown as `unavailable`. The
- * callback and cursor forms pass unchanged (Mosaic uses neither).
+ * On a new pooled connection: each query gets `limitMs()` (0: no limit) to be answered, or the
+ * connection is destroyed; its outages reach the caller as `unavailable`. Both forms are
+ * bounded: promised (Kysely) and with a callback (pg-pool's own `pool.query`, the site bus's
+ * NOTIFY); a cursor passes unchanged (Mosaic uses none).
  */
 export function boundQueries(client: pg.PoolClient, limitMs: () => number): void {
   const query = client.query.bind(client) as Query;
+  const arm = (): NodeJS.Timeout | undefined => {
+    const limit = limitMs();
+    if (limit <= 0) return undefined;
+    return setTimeout(() => {
+      client.connection.stream.destroy();
+    }, limit);
+  };
   const bounded: Query = (...args) => {
+    const callback = args.at(-1);
+    if (typeof callback === 'function') {
+      const timer = arm();
+      return query(...args.slice(0, -1), (error: unknown, result: unknown) => {
+        clearTimeout(timer);
+        (callback as (error: unknown, result: unknown) => void)(
+          error ? outageAsUnavailable(error) : error,
+          result,
+        );
+      });
+    }
     const result = query(...args);
     if (!isPromise(result)) return result;
-    const limit = limitMs();
-    const timer =
-      limit > 0
-        ? setTimeout(() => {
-            client.connection.stream.destroy();
-          }, limit)
-        : undefined;
+    const timer = arm();
     return result.then(
       (value) => {
         clearTimeout(timer);

@@ -2,6 +2,7 @@ import pg from 'pg';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { DIALECTS } from '../../../test/helpers/dialects.js';
 import { startPostgres, type PostgresServer } from '../../../test/helpers/postgres.js';
+import { UnavailableError } from '../../core/errors.js';
 import type { Op } from '../../oplog/op.js';
 import { PostgresSiteBus, opRanges, type SiteMessage } from './site-bus.js';
 
@@ -90,6 +91,30 @@ describe.skipIf(!DIALECTS.includes('postgres'))('PostgresSiteBus on a real Postg
     expect(await atOne.next()).toEqual({ login });
     expect(atOne.messages).toHaveLength(2);
     expect(atTwo.messages).toHaveLength(1);
+  });
+
+  it("fails a publish within the URL's timeout while the server does not answer, then works again", async () => {
+    const url = new URL(await server.createDatabase());
+    url.searchParams.set('timeout', '0.5');
+    const [one, two] = await buses(url.toString());
+    const atTwo = inbox(two);
+    // A connection of the NOTIFY pool is open and idle when the server freezes.
+    await one.publish({ visible: ['before'] });
+    expect(await atTwo.next()).toEqual({ visible: ['before'] });
+    const thaw = await server.freeze();
+    try {
+      const started = Date.now();
+      await expect(one.publish({ visible: ['during'] })).rejects.toBeInstanceOf(UnavailableError);
+      expect(Date.now() - started).toBeLessThan(3_000);
+    } finally {
+      thaw();
+    }
+    await one.publish({ visible: ['after'] });
+    // The failed NOTIFY may still arrive: the frozen server had it in its socket's buffer, and
+    // ran it once thawed (the caller was told "unavailable", not that it was lost).
+    let next = await atTwo.next();
+    if (JSON.stringify(next) === JSON.stringify({ visible: ['during'] })) next = await atTwo.next();
+    expect(next).toEqual({ visible: ['after'] });
   });
 
   it('splits a message too large for one NOTIFY and loses none of it', async () => {

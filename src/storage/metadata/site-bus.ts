@@ -15,6 +15,7 @@ import type pg from 'pg';
 import { z } from 'zod';
 import type { LoginEvent } from '../../accounts/login-limiter.js';
 import type { Op } from '../../oplog/op.js';
+import { boundQueries, outageAsUnavailable } from './pg-bounds.js';
 
 /** A run of one origin's sequence numbers, `from` to `to` inclusive. */
 export interface OpRange {
@@ -108,8 +109,10 @@ export class PostgresSiteBus implements SiteBus {
   ) {}
 
   static async open(url: string, onError: (error: Error) => void): Promise<PostgresSiteBus> {
-    const [{ default: pgLib }, { guardClient, postgresSettings }, { boundQueries }] =
-      await Promise.all([import('pg'), import('./postgres.js'), import('./pg-bounds.js')]);
+    const [{ default: pgLib }, { guardClient, postgresSettings }] = await Promise.all([
+      import('pg'),
+      import('./postgres.js'),
+    ]);
     const settings = postgresSettings(url);
     const pool = new pgLib.Pool({
       connectionString: settings.url,
@@ -183,7 +186,11 @@ export class PostgresSiteBus implements SiteBus {
   async publish(message: SiteMessage): Promise<void> {
     for (const part of split(message)) {
       const payload = JSON.stringify({ from: this.self, m: part } satisfies Envelope);
-      await this.pool.query('SELECT pg_notify($1, $2)', [CHANNEL, payload]);
+      await this.pool
+        .query('SELECT pg_notify($1, $2)', [CHANNEL, payload])
+        .catch((error: unknown) => {
+          throw outageAsUnavailable(error);
+        });
     }
   }
 
