@@ -156,9 +156,12 @@ export async function startPostgres(): Promise<PostgresServer> {
   const pid = Number((await readFile(join(data, 'postmaster.pid'), 'utf8')).split('\n')[0]);
   let databases = 0;
   let stopped = false;
+  // Thaws of freezes not yet thawed (a test that timed out never reached its own).
+  const thaws = new Set<() => void>();
   const stop = async (): Promise<void> => {
     if (stopped) return;
     stopped = true;
+    for (const thaw of thaws) thaw();
     await asOwner(join(bin, 'pg_ctl'), ['stop', '-m', 'immediate', '-w', '-D', data]).catch(
       () => undefined,
     );
@@ -189,9 +192,12 @@ export async function startPostgres(): Promise<PostgresServer> {
         }
       };
       for (const each of frozen) signal(each, 'SIGSTOP');
-      return () => {
+      const thaw = (): void => {
+        thaws.delete(thaw);
         for (const each of frozen) signal(each, 'SIGCONT');
       };
+      thaws.add(thaw);
+      return thaw;
     },
     stop,
   };
