@@ -4,11 +4,12 @@
  * `apt-get install rsync`).
  */
 import { execFile, execFileSync } from 'node:child_process';
-import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { verify, writeBigFile, writeSmallSet, type FolderSets } from './folder-sync.js';
+import { removeLater } from './remove-later.js';
 import { round } from './stats.js';
 
 const run = promisify(execFile);
@@ -72,6 +73,6 @@ export async function measureRsync(sets: FolderSets): Promise<Floor> {
     console.log(`  identical after ${round(bigS, 2)} s (rsync + sync ${round(bigCopyS, 2)} s)`);
     return { smallS, smallCopyS, bigS, bigCopyS };
   } finally {
-    await rm(dir, { recursive: true, force: true });
+    removeLater(dir);
   }
 }
