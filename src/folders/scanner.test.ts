@@ -208,6 +208,22 @@ describe('scanFolder', () => {
     expect(changes.map((c) => c.path)).toEqual(['p1', 'p2', 'p3', 'p4', 'p5']);
   });
 
+  it("reports a scan's first files early: batches of 100, then twice as many each, up to batchSize", async () => {
+    // A new folder's first operations reach the peers once 100 files are hashed, not batchSize.
+    for (let d = 0; d < 10; d++) {
+      await mkdir(join(t.root, `d${d}`));
+      for (let i = 0; i < 100; i++) writeFileSync(join(t.root, `d${d}`, `f${i}`), `${d}.${i}`);
+    }
+    const { batchSizes } = await t.scan({ batchSize: 300 });
+    // 1 010 changes (10 directories, 1 000 files).
+    expect(batchSizes).toEqual([100, 200, 300, 300, 110]);
+    // Smaller batches than that stay as asked.
+    await t.put('d0/new', 'x');
+    await t.put('d1/new', 'y');
+    await t.put('d2/new', 'z');
+    expect((await t.scan({ batchSize: 2 })).batchSizes).toEqual([2, 1]);
+  });
+
   it('finds exactly what was added and removed, whatever the names (index order = walk order)', async () => {
     // Tiny batches and index pages: the index changes (onBatch) while it is being paged through.
     const small = { batchSize: 2, indexPageSize: 3 };
@@ -286,8 +302,10 @@ describe('scanFolder', () => {
 
       const first = await t.scan();
       expect(first.result).toMatchObject({ files: 20_000, dirs: fanout, hashed: 20_000 });
-      // 20 040 changes, 1000 per batch: 21 calls, so 21 transactions — not 20 040.
-      expect(first.batchSizes.length).toBe(21);
+      // 20 040 changes: 100, 200, 400, 800, then 1000 per batch: 23 calls, so 23 transactions
+      // — not 20 040.
+      expect(first.batchSizes.slice(0, 6)).toEqual([100, 200, 400, 800, 1000, 1000]);
+      expect(first.batchSizes.length).toBe(23);
       expect(t.index.countAndBytes(FOLDER)).toMatchObject({ files: 20_000, dirs: fanout });
 
       const again = await t.scan();

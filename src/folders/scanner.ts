@@ -58,6 +58,12 @@ export { ensureMarker, FolderMissingError } from './marker.js';
 export type { Hasher, LocalChange, ScanLog, ScanOptions, ScanResult } from './scan-types.js';
 
 const DEFAULT_BATCH = 1000;
+/**
+ * The first batch of a scan holds at most this many files, each next one twice as many, up to
+ * `batchSize`: a new folder's first operations reach the peers once ~100 files are hashed, not
+ * 1 000, so they start fetching while the rest is scanned (docs/benchmarks.md).
+ */
+const FIRST_BATCH = 100;
 const DEFAULT_BATCH_BYTES = 64 * 1024 * 1024;
 const DEFAULT_CONCURRENCY = 8;
 const INDEX_PAGE = 1000;
@@ -75,6 +81,8 @@ class Scan {
   private readonly cursor: IndexCursor;
   private readonly hasher: Hasher;
   private readonly batchSize: number;
+  /** The size the next batch is reported at: FIRST_BATCH, doubling up to batchSize. */
+  private batchLimit: number;
   private readonly batchBytes: number;
   /** Bytes of the files in `batch`. */
   private batchHeld = 0;
@@ -106,6 +114,7 @@ class Scan {
     );
     this.hasher = o.hasher ?? hashOnThreads;
     this.batchSize = Math.max(1, o.batchSize ?? DEFAULT_BATCH);
+    this.batchLimit = Math.min(this.batchSize, FIRST_BATCH);
     this.batchBytes = Math.max(1, o.batchBytes ?? DEFAULT_BATCH_BYTES);
     this.concurrency = Math.max(1, o.concurrency ?? DEFAULT_CONCURRENCY);
   }
@@ -349,7 +358,7 @@ class Scan {
   private async report(change: LocalChange): Promise<void> {
     this.batch.push(change);
     this.batchHeld += change.size;
-    if (this.batch.length >= this.batchSize || this.batchHeld >= this.batchBytes)
+    if (this.batch.length >= this.batchLimit || this.batchHeld >= this.batchBytes)
       await this.flush();
   }
 
@@ -360,6 +369,7 @@ class Scan {
     const batch = this.batch;
     this.batch = [];
     this.batchHeld = 0;
+    this.batchLimit = Math.min(this.batchSize, this.batchLimit * 2);
     this.batches++;
     await this.o.onBatch(batch);
   }
