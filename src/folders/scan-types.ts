@@ -41,8 +41,9 @@ export interface ScanOptions {
   readonly isIgnored: IsIgnored;
   readonly log: ScanLog;
   /**
-   * Receives the changes, `batchSize` at a time or fewer holding `batchBytes` (the last batch may be smaller), in path
-   * order; the scan waits for it. It is the only way the scan's findings leave the scanner.
+   * Receives the changes, `batchSize` at a time or fewer holding `batchBytes` (the first batches
+   * hold 100, 200, 400... up to `batchSize`; the last may be smaller), in path order; the scan
+   * waits for it. It is the only way the scan's findings leave the scanner.
    */
   readonly onBatch: (changes: LocalChange[]) => void | Promise<void>;
   /**
@@ -55,7 +56,7 @@ export interface ScanOptions {
    * that something changed in `under` itself. New directories are still walked entirely.
    */
   readonly shallow?: boolean;
-  /** Default 1000. */
+  /** Default 1000 (a scan's first batches are smaller: see `onBatch`). */
   readonly batchSize?: number;
   /**
    * A batch is also reported once the files in it hold this many bytes (default 64 MiB): a
