@@ -81,8 +81,6 @@ class Scan {
   private readonly cursor: IndexCursor;
   private readonly hasher: Hasher;
   private readonly batchSize: number;
-  /** The size the next batch is reported at: FIRST_BATCH, doubling up to batchSize. */
-  private batchLimit: number;
   private readonly batchBytes: number;
   /** Bytes of the files in `batch`. */
   private batchHeld = 0;
@@ -114,7 +112,6 @@ class Scan {
     );
     this.hasher = o.hasher ?? hashOnThreads;
     this.batchSize = Math.max(1, o.batchSize ?? DEFAULT_BATCH);
-    this.batchLimit = Math.min(this.batchSize, FIRST_BATCH);
     this.batchBytes = Math.max(1, o.batchBytes ?? DEFAULT_BATCH_BYTES);
     this.concurrency = Math.max(1, o.concurrency ?? DEFAULT_CONCURRENCY);
   }
@@ -358,8 +355,9 @@ class Scan {
   private async report(change: LocalChange): Promise<void> {
     this.batch.push(change);
     this.batchHeld += change.size;
-    if (this.batch.length >= this.batchLimit || this.batchHeld >= this.batchBytes)
-      await this.flush();
+    // FIRST_BATCH, doubling with each batch reported, up to batchSize.
+    const limit = Math.min(this.batchSize, FIRST_BATCH * 2 ** this.batches);
+    if (this.batch.length >= limit || this.batchHeld >= this.batchBytes) await this.flush();
   }
 
   private async flush(): Promise<void> {
@@ -369,7 +367,6 @@ class Scan {
     const batch = this.batch;
     this.batch = [];
     this.batchHeld = 0;
-    this.batchLimit = Math.min(this.batchSize, this.batchLimit * 2);
     this.batches++;
     await this.o.onBatch(batch);
   }
