@@ -32,6 +32,7 @@ import { loginPeerRoutes } from './routes/login.peer.routes.js';
 import { folderRoutes } from './routes/folders.routes.js';
 import { deviceRoutes, type DeviceRoutesDeps } from './routes/devices.routes.js';
 import type { FolderStatus } from '../folders/folder-sync.js';
+import { readSessionPage } from './routes/picture-page.js';
 import { pictureRoutes } from './routes/pictures.routes.js';
 import { libraryRoutes } from './routes/library.routes.js';
 import { tusRoutes } from './routes/tus.routes.js';
@@ -164,6 +165,10 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     accounts: deps.accounts,
     metricsToken: deps.metricsToken,
     sessionWithPicture: (session, id) => deps.pictures.getForSession(session, id),
+    ...(deps.pictures.buildsPages && {
+      sessionWithPage: (session: string, query: unknown) =>
+        readSessionPage((s, q) => deps.pictures.pageForSession(s, q), session, query),
+    }),
   });
   installRequestMetrics(app, deps.metrics.registry);
 

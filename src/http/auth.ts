@@ -26,6 +26,8 @@ declare module 'fastify' {
     principal: Principal | null;
     /** Routes with `sessionWithPicture`: the picture read with the session, if it was. */
     sessionPicture: Picture | NotFoundError | null;
+    /** Routes with `sessionWithPage`: the page's JSON text read with the session, if it was. */
+    sessionPage: string | null;
   }
   interface FastifyContextConfig {
     /** Reachable without signing in (the handler checks whatever else it needs). */
@@ -42,6 +44,12 @@ declare module 'fastify' {
      * from `request.sessionPicture` instead of reading it again.
      */
     sessionWithPicture?: boolean;
+    /**
+     * The gallery's route: where the store builds pages (PostgreSQL), a session cookie is
+     * checked in the same statement that builds the page the query asks for
+     * (`AuthOptions.sessionWithPage`), which the handler then takes from `request.sessionPage`.
+     */
+    sessionWithPage?: boolean;
   }
 }
 
@@ -54,6 +62,15 @@ export interface AuthOptions {
     session: string,
     id: string,
   ) => Promise<{ principal: Principal; picture: Picture | NotFoundError } | null>;
+  /**
+   * A session cookie's principal and the page the raw `query` asks for (JSON text, or null for
+   * the route to read), in one statement; null: not a session; undefined: not read so (the
+   * session is then checked alone). Given only where the store builds pages.
+   */
+  readonly sessionWithPage?: (
+    session: string,
+    query: unknown,
+  ) => Promise<{ principal: Principal; page: string | null } | null | undefined>;
 }
 
 /** Who may call a route, from its config: what the route table at start-up shows. */
@@ -75,13 +92,14 @@ export function installAuth(app: FastifyInstance, options: AuthOptions): void {
   const metricsDigest = options.metricsToken === null ? null : digest(options.metricsToken);
   app.decorateRequest('principal', null);
   app.decorateRequest('sessionPicture', null);
+  app.decorateRequest('sessionPage', null);
   app.addHook('onRequest', async (request) => {
     // No route matched: the not-found handler answers (JSON 404 or the web app's page).
     if (request.is404) return;
     const config = request.routeOptions.config;
     if (config.peer === true) return;
     if (config.metricsToken === true && metricsDigest && bearerIs(request, metricsDigest)) return;
-    request.principal = await identify(request, options, config.sessionWithPicture === true);
+    request.principal = await identify(request, options, config);
     refuseCrossSiteWrite(request);
     if (config.public === true) return;
     if (!request.principal) throw new UnauthorizedError();
@@ -94,7 +112,7 @@ export function installAuth(app: FastifyInstance, options: AuthOptions): void {
 async function identify(
   request: FastifyRequest,
   options: AuthOptions,
-  withPicture: boolean,
+  config: FastifyContextConfig,
 ): Promise<Principal | null> {
   const { accounts } = options;
   const header = request.headers.authorization;
@@ -111,10 +129,22 @@ async function identify(
   if (!unsigned.valid) return null;
   // Before the route's own validation: only an id of the right shape goes to the database.
   const id = (request.params as { id?: unknown } | undefined)?.id;
-  if (withPicture && options.sessionWithPicture && typeof id === 'string' && SHA256.test(id)) {
+  if (
+    config.sessionWithPicture === true &&
+    options.sessionWithPicture &&
+    typeof id === 'string' &&
+    SHA256.test(id)
+  ) {
     const found = await options.sessionWithPicture(unsigned.value, id);
     request.sessionPicture = found?.picture ?? null;
     return found?.principal ?? null;
+  }
+  if (config.sessionWithPage === true && options.sessionWithPage) {
+    const found = await options.sessionWithPage(unsigned.value, request.query);
+    if (found !== undefined) {
+      request.sessionPage = found?.page ?? null;
+      return found?.principal ?? null;
+    }
   }
   return accounts.fromSession(unsigned.value);
 }

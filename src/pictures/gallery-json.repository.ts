@@ -25,6 +25,7 @@
  * as JavaScript does, and its page costs the node no protocol parsing.
  */
 import { sql, type RawBuilder } from 'kysely';
+import type { Principal } from '../accounts/principal.js';
 import type { MetadataStore } from '../storage/metadata/dialect.js';
 import { CompiledStatements } from '../storage/metadata/compiled-statements.js';
 import { afterCursor } from '../storage/metadata/keyset.js';
@@ -47,6 +48,18 @@ export interface GalleryJsonPage {
   readonly items: string;
   /** The sort key and id of the page's last picture when a next page exists, else null. */
   readonly next: { readonly key: number; readonly id: string } | null;
+}
+
+/** A session to check in the page's statement: its id's hash, live after `now`. */
+export interface PageSession {
+  readonly idHash: string;
+  readonly now: number;
+}
+
+/** `pageForSession`'s answer for a live session; the page is null where `page` answers null. */
+export interface SessionPage {
+  readonly principal: Principal;
+  readonly page: GalleryJsonPage | null;
 }
 
 /** The last millisecond whose microseconds (× 1000) stay below 2^53: 2223-07-07. */
@@ -84,46 +97,68 @@ export class GalleryJsonRepository {
   /** Visible pictures (alive, bytes here), newest first by `sort`; null: use the object path. */
   async page(query: GalleryJsonQuery): Promise<GalleryJsonPage | null> {
     if (!this.available) return null;
-    const { sort, category, cursor, limit } = query;
-    const match = query.q === undefined ? null : this.store.dialect.pictureMatch('p', query.q);
-    let rows: PageRow[];
-    if (match === null) {
-      // A fixed text per form, compiled once and prepared on each connection.
-      const key = `${sort}:${category === undefined ? '' : 'c'}:${cursor ? 'k' : ''}`;
-      const parameters: unknown[] = [limit, limit, limit];
-      if (category !== undefined) parameters.push(category);
-      if (cursor) parameters.push(cursor.key, cursor.key, cursor.id);
-      parameters.push(limit + 1);
-      const build = () => ({
-        compile: () => this.statement(query, null, prepared).compile(this.store.db),
-      });
-      rows = (await this.statements.run(this.store.db, key, build, parameters)).rows;
-    } else {
-      // A search: its plan depends on its words, so it is neither cached nor prepared.
-      rows = (await this.statement(query, match, sql``).execute(this.store.db)).rows;
-    }
+    const rows = await this.rows(query, null);
     const row = rows[0];
-    if (!row || row.odd === true) return row ? null : { items: '', next: null };
-    const last = row.last_id;
-    const next = row.n > limit && row.last_key !== null && last !== null;
+    return row ? pageOf(row, query.limit) : { items: '', next: null };
+  }
+
+  /**
+   * The account of a live session and `page(query)`, in one statement: a scaled site's gallery
+   * page is then one round trip to PostgreSQL, not two (docs/benchmarks.md, "The session in the
+   * page's statement"). The session's conditions are `AccountRepository.findSession`'s. Null:
+   * the session is not live, and no page was built. Only where `available`.
+   */
+  async pageForSession(session: PageSession, query: GalleryJsonQuery): Promise<SessionPage | null> {
+    if (!this.available) throw new Error('gallery pages are built by PostgreSQL only');
+    const row = (await this.rows(query, session))[0];
+    if (!row?.session_username || !row.session_role) return null;
     return {
-      items: row.items ?? '',
-      next: next ? { key: Number(row.last_key), id: last } : null,
+      principal: { username: row.session_username, role: row.session_role },
+      page: pageOf(row, query.limit),
     };
   }
 
-  private statement(
-    query: GalleryJsonQuery,
-    match: RawBuilder<unknown> | null,
-    mark: RawBuilder<unknown>,
-  ): RawBuilder<PageRow> {
-    const { limit, category, cursor } = query;
-    const key = sql.raw<number | null>(SORT_KEYS[query.sort]);
-    const where = [sql`p.alive = 1 and p.has_blob = 1`];
-    if (category !== undefined) where.push(sql`p.category = ${category}`);
-    if (match !== null) where.push(sql`${match}`);
-    if (cursor) where.push(afterCursor(key, sql.ref('p.id'), cursor));
-    return sql<PageRow>`select ${mark} count(*) as n,
+  private async rows(query: GalleryJsonQuery, session: PageSession | null): Promise<PageRow[]> {
+    const { sort, category, cursor, limit } = query;
+    const match = query.q === undefined ? null : this.store.dialect.pictureMatch('p', query.q);
+    if (match !== null) {
+      // A search: its plan depends on its words, so it is neither cached nor prepared.
+      return (await pageStatement(query, match, sql``, session).execute(this.store.db)).rows;
+    }
+    // A fixed text per form, compiled once and prepared on each connection.
+    const key = `${session ? 's' : ''}:${sort}:${category === undefined ? '' : 'c'}:${cursor ? 'k' : ''}`;
+    const parameters: unknown[] = session ? [session.idHash, session.now] : [];
+    parameters.push(limit, limit, limit);
+    if (category !== undefined) parameters.push(category);
+    if (cursor) parameters.push(cursor.key, cursor.key, cursor.id);
+    parameters.push(limit + 1);
+    const build = () => ({
+      compile: () => pageStatement(query, null, prepared, session).compile(this.store.db),
+    });
+    return (await this.statements.run(this.store.db, key, build, parameters)).rows;
+  }
+}
+
+/**
+ * The page's statement; with a session, the session's row joined to the page (exported for
+ * the plan's test).
+ */
+export function pageStatement(
+  query: GalleryJsonQuery,
+  match: RawBuilder<unknown> | null,
+  mark: RawBuilder<unknown>,
+  session: PageSession | null,
+): RawBuilder<PageRow> {
+  const { limit, category, cursor } = query;
+  const key = sql.raw<number | null>(SORT_KEYS[query.sort]);
+  const where = [sql`p.alive = 1 and p.has_blob = 1`];
+  if (category !== undefined) where.push(sql`p.category = ${category}`);
+  if (match !== null) where.push(sql`${match}`);
+  if (cursor) where.push(afterCursor(key, sql.ref('p.id'), cursor));
+  // Refers to the session's row below, so that PostgreSQL can only build the page for a row of
+  // it: no live session, no page (whatever plan it picks; test: gallery-json.repository.test.ts).
+  if (session !== null) where.push(sql`s.username is not null`);
+  const page = sql<PageRow>`select count(*) as n,
   string_agg(item, ',' order by rn) filter (where rn <= ${limit}) as items,
   max(k) filter (where rn = ${limit}) as last_key,
   max(id) filter (where rn = ${limit}) as last_id,
@@ -137,10 +172,30 @@ from (
   order by ${key} desc, p.id desc
   limit ${limit + 1}
 ) page`;
-  }
+  if (session === null) return sql<PageRow>`${mark} ${page}`;
+  // The page joined to the session's row: no live session, no row.
+  return sql<PageRow>`${mark} select s.username as session_username, s.role as session_role, g.*
+from (
+  select u.username, u.role from sessions se join users u on u.username = se.username
+  where se.id_hash = ${session.idHash} and se.expires_at > ${session.now}
+) s
+cross join lateral (${page}) g`;
+}
+
+/** A page's row as `page` answers it: null when a row needs the object path. */
+function pageOf(row: PageRow, limit: number): GalleryJsonPage | null {
+  if (row.odd === true) return null;
+  const last = row.last_id;
+  const next = row.n > limit && row.last_key !== null && last !== null;
+  return {
+    items: row.items ?? '',
+    next: next ? { key: Number(row.last_key), id: last } : null,
+  };
 }
 
 interface PageRow {
+  session_username?: string | null;
+  session_role?: Principal['role'] | null;
   n: number;
   items: string | null;
   last_key: number | null;

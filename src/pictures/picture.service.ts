@@ -1,5 +1,6 @@
 import type {
   GalleryJsonPage,
+  SessionPage,
   GalleryJsonQuery,
   GalleryJsonRepository,
 } from './gallery-json.repository.js';
@@ -237,6 +238,21 @@ export class PictureService {
   /** A gallery page as JSON text built by the store; null: take `list` or the timeline. */
   async pageJson(query: GalleryJsonQuery): Promise<GalleryJsonPage | null> {
     return (await this.deps.pages?.page(query)) ?? null;
+  }
+
+  /** Whether the store builds gallery pages (PostgreSQL): `pageForSession` is for those. */
+  get buildsPages(): boolean {
+    return this.deps.pages?.available === true;
+  }
+
+  /**
+   * The principal of a session cookie's value and `pageJson(query)`, in one statement (only
+   * where `buildsPages`); null when the session is not valid (then no page was built).
+   */
+  async pageForSession(session: string, query: GalleryJsonQuery): Promise<SessionPage | null> {
+    const pages = this.deps.pages;
+    if (!pages?.available) throw new Error('this store does not build gallery pages');
+    return pages.pageForSession({ idHash: sha256(session), now: this.now() }, query);
   }
 
   /** A thumbnail's bytes, made now if it is not cached (e.g. for a replicated picture). */

@@ -139,6 +139,42 @@ describeEachBackend('route authentication', (backend) => {
     });
   });
 
+  // On PostgreSQL the gallery's session is checked in the page's own statement (auth.ts,
+  // `sessionWithPage`): the same answers as the session checked alone.
+  test('a gallery page needs a live session, whatever its query', async () => {
+    const good = ['/api/pictures', '/api/pictures?sort=taken&limit=1', '/api/pictures?q=private'];
+    const bad = ['/api/pictures?limit=0', '/api/pictures?cursor=nope', '/api/pictures?sort=x'];
+    const cookie = await login(node.url, 'admin', ADMIN_PASSWORD);
+    const live = api(node.url, cookie);
+    const created = await live.post<{ token: string }>('/api/tokens', { name: 'gallery' });
+    expect(created.status).toBe(201);
+    const token = api(node.url, { token: created.body.token });
+    for (const path of good) {
+      for (const client of [live, token]) {
+        const got = await client.get<{ items: { title: string }[] }>(path);
+        expect({ path, status: got.status }).toEqual({ path, status: 200 });
+        expect(got.body.items[0]?.title).toBe('Private');
+      }
+    }
+    for (const path of bad) {
+      expect({ path, status: (await live.get(path)).status }).toEqual({ path, status: 400 });
+    }
+    // A cookie whose signature does not hold, and one of a session signed out.
+    const [name, value] = cookie.split('=') as [string, string];
+    const forged = api(node.url, `${name}=${value.slice(0, -2)}xx`);
+    expect((await live.post('/api/auth/logout')).status).toBeLessThan(300);
+    for (const client of [forged, live]) {
+      for (const path of [...good, ...bad]) {
+        const got = await client.get(path);
+        expect({ path, status: got.status, body: got.body }).toMatchObject({
+          path,
+          status: 401,
+          body: { error: { code: 'unauthorized' } },
+        });
+      }
+    }
+  });
+
   function isAppPage(res: RawResponse): boolean {
     return (
       res.status === 200 &&

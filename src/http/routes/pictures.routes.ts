@@ -95,16 +95,18 @@ export const pictureRoutes =
     app.get(
       '/api/pictures',
       {
+        // With a session cookie on PostgreSQL, the page is read with the session (auth.ts).
+        config: { sessionWithPage: true },
         schema: {
           summary: 'List pictures, newest first (by upload time, or by date taken)',
           querystring: PictureListQuery,
           response: { 200: PictureList, ...errors },
         },
       },
-      // A page is one statement: the pictures with their facts (the session is auth's). On
-      // PostgreSQL it gives the page's JSON text, sent as it is (no views, no zod).
+      // A page is one statement: the pictures with their facts. On PostgreSQL it gives the
+      // page's JSON text, sent as it is (no views, no zod), read with the session's check.
       async (request, reply) => {
-        const page = await readPicturePage(source, request.query);
+        const page = request.sessionPage ?? (await readPicturePage(source, request.query));
         return typeof page === 'string' ? sendJsonText(reply, page) : page;
       },
     );
