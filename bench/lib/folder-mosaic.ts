@@ -6,7 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import type { Contender } from './folder-sync.js';
-import { freePort, rssMb, startBenchNode, type BenchNode } from './nodes.js';
+import { freePort, login, rssMb, startBenchNode, type BenchNode } from './nodes.js';
 
 /**
  * BENCH_CPU_PROF=DIR: both nodes run with `--cpu-prof` into DIR/node1 and DIR/node2, one file
@@ -30,11 +30,36 @@ function profileEnv(i: number): Record<string, string> {
   return options.length === 0 ? {} : { NODE_OPTIONS: options.join(' ') };
 }
 
+/**
+ * `signIn: false` (a fresh start, the set written before): the nodes are not signed in to, and
+ * the status until `signIn()` comes from their log lines ('folder scanned' of a full scan,
+ * 'folder pulled': the folder's totals, as `/api/folders` counts them). A sign-in is a
+ * 32 MiB scrypt on each node, which ran beside the sync on the clock (~0.45 s of the start-up
+ * here): Syncthing's status costs its bench an API key (docs/benchmarks.md, "The bench's
+ * sign-in off the clock").
+ */
 export async function startMosaic(
   dir: string,
   roots: readonly [string, string],
+  options: { signIn?: boolean } = {},
 ): Promise<Contender> {
-  let nodes = await startMosaicNodes(dir, roots);
+  const logged: { files: number; need: number }[] = [
+    { files: 0, need: 0 },
+    { files: 0, need: 0 },
+  ];
+  const signIn = options.signIn !== false;
+  let nodes = await startMosaicNodes(dir, roots, undefined, signIn, (i, line) => {
+    const seen = logged[i];
+    if (!seen) return;
+    if (line.includes('"folder pulled"')) {
+      const { files, needFiles } = JSON.parse(line) as { files: number; needFiles: number };
+      seen.files = files;
+      seen.need = needFiles;
+    } else if (line.includes('"folder scanned"') && line.includes('"full":true')) {
+      seen.files = (JSON.parse(line) as { files: number }).files;
+    }
+  });
+  let signedIn = signIn;
   const folder = async (node: BenchNode) => {
     const res = await fetch(`${node.url}/api/folders`, { headers: { cookie: node.cookie } });
     const [view] = (await res.json()) as { files: number; needFiles: number }[];
@@ -42,6 +67,13 @@ export async function startMosaic(
     return view;
   };
   const status = async () => {
+    if (!signedIn) {
+      const [a, b] = logged as [{ files: number; need: number }, { files: number; need: number }];
+      return {
+        files: [a.files, b.files] as [number, number],
+        need: [a.need, b.need] as [number, number],
+      };
+    }
     const [a, b] = await Promise.all(nodes.map(folder));
     if (!a || !b) throw new Error('no node');
     return {
@@ -58,11 +90,17 @@ export async function startMosaic(
       return nodes.map((n) => n.proc.pid);
     },
     status,
+    async signIn() {
+      if (signedIn) return;
+      for (const node of nodes) node.cookie = await login(node.url);
+      signedIn = true;
+    },
     stop,
     async restart(expectedFiles) {
       await Promise.all(nodes.map((n) => n.stop()));
       const scans: { ms: number; hashed: number; changed: number }[] = [];
       const t0 = performance.now();
+      signedIn = true; // the restarted nodes are signed in to
       nodes = await startMosaicNodes(dir, roots, (line) => {
         if (!line.includes('"folder scanned"') || !line.includes('"full":true')) return;
         const logged = JSON.parse(line) as { ms: number; hashed: number; changed: number };
@@ -102,6 +140,8 @@ async function startMosaicNodes(
   dir: string,
   roots: readonly [string, string],
   onLine?: (line: string) => void,
+  signIn = true,
+  onNodeLine?: (node: number, line: string) => void,
 ): Promise<BenchNode[]> {
   const key = randomBytes(24).toString('base64url');
   const ports = [await freePort(), await freePort()];
@@ -124,7 +164,13 @@ async function startMosaicNodes(
           `bench=${roots[i] ?? ''}`,
         ],
         profileEnv(i),
-        onLine,
+        (line) => {
+          onLine?.(line);
+          onNodeLine?.(i, line);
+        },
+        undefined,
+        // '': no sign-in (`signIn()` later).
+        signIn ? undefined : '',
       ),
     ),
   );

@@ -102,6 +102,8 @@ export interface Contender {
   status(): Promise<{ files: [number, number]; need: [number, number] }>;
   readonly pids: readonly (number | undefined)[];
   stop(): Promise<void>;
+  /** Mosaic started without signing in: sign in now (off the clock), for `status` by the API. */
+  signIn?(): Promise<void>;
   /** Mosaic: both nodes stopped and started again on the same data (BENCH_RESTART). */
   restart?(expectedFiles: number): Promise<Restarted>;
 }

@@ -261,7 +261,10 @@ export class FolderSync {
         }
         if (this.pullWanted) {
           this.pullWanted = false;
+          const started = performance.now();
           await this.lock.run(() => this.puller.pull());
+          // The pull had something to do (it says 'syncing' once it finds a needed row).
+          if (this.state === 'syncing') this.logPulled(performance.now() - started);
         }
         this.state = 'idle';
         this.failures = 0;
@@ -294,6 +297,15 @@ export class FolderSync {
         }
       }
     }
+  }
+
+  /**
+   * After a pull that wrote or removed something: the folder's totals as `status` gives them
+   * (what is still needed waits for a peer that has it), like the full scan's 'folder scanned'.
+   */
+  private logPulled(ms: number): void {
+    const { files, needFiles } = this.deps.index.countAndBytes(this.id);
+    this.deps.log.info({ folder: this.id, files, needFiles, ms: Math.round(ms) }, 'folder pulled');
   }
 
   /** Checks root and marker; (re)starts the watcher once the folder is there. */

@@ -22,6 +22,7 @@ import { lstatSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { join, sep } from 'node:path';
 import { checkRelativePath } from './core/index.js';
+import { diskStateOf, type DiskState } from './disk-state.js';
 
 /** A remote path whose way into the folder is not real directories all along. */
 export class UnsafePathError extends Error {
@@ -90,10 +91,18 @@ export function assertParentsInside(root: string, rel: string, missingOk = true)
  * real directories and it is itself a regular file, not a symlink. Null otherwise.
  */
 export function regularFileInside(root: string, rel: string): string | null {
+  return regularFileStateInside(root, rel)?.file ?? null;
+}
+
+/** `regularFileInside` with the file's disk state, from the same `lstat`. */
+export function regularFileStateInside(
+  root: string,
+  rel: string,
+): { file: string; state: DiskState } | null {
   try {
     const abs = assertParentsInside(root, rel, false);
-    const info = lstatSync(abs, { throwIfNoEntry: false });
-    return info?.isFile() === true ? abs : null;
+    const info = lstatSync(abs, { bigint: true, throwIfNoEntry: false });
+    return info?.isFile() === true ? { file: abs, state: diskStateOf(info) } : null;
   } catch (error) {
     if (error instanceof UnsafePathError) return null;
     throw error;

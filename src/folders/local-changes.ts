@@ -108,9 +108,11 @@ export class LocalChanges {
 
   private async commitChanges(all: readonly LocalChange[]): Promise<void> {
     const { index, selfId, selfName } = this.deps;
+    // Each path's row, read once: `knownVersion` and the operation's base both need it.
+    const before = new Map(all.map((change) => [change.path, index.get(this.id, change.path)]));
     const known: FolderFileRow[] = [];
     const changes = all.filter((change) => {
-      const row = this.knownVersion(change);
+      const row = this.knownVersion(change, before.get(change.path));
       if (row !== null) known.push(row);
       return row === null;
     });
@@ -123,10 +125,12 @@ export class LocalChanges {
         );
       });
       if (known.some((r) => r.need)) this.host.kick({ pull: true });
+      // Read again after that wait, as before it was shared (a remote operation may have come).
+      for (const change of changes) before.set(change.path, index.get(this.id, change.path));
     }
     const bodies: FilePut[] = [];
     for (const change of changes) {
-      const current = index.get(this.id, change.path);
+      const current = before.get(change.path);
       bodies.push({
         kind: 'file.put',
         folder: this.id,
@@ -177,9 +181,8 @@ export class LocalChanges {
    * renamed into place just before a crash was taken for a new edit based on the current
    * version, and beat a delete that had arrived meanwhile (issue 11, cause 2).
    */
-  private knownVersion(change: LocalChange): FolderFileRow | null {
+  private knownVersion(change: LocalChange, row: FolderFileRow | undefined): FolderFileRow | null {
     if (change.deleted) return null;
-    const row = this.deps.index.get(this.id, change.path);
     if (row === undefined) return null;
     const { versions } = this.deps.index;
     const live = !row.deleted && row.kind === change.kind;

@@ -4,17 +4,8 @@
  * verifies the hash of what it gets: this only points at the likely place.
  */
 import { stat } from 'node:fs/promises';
-import { diskStateSync } from './disk-state.js';
-import { regularFileInside } from './inside-folder.js';
+import { regularFileStateInside } from './inside-folder.js';
 import type { DiskCopy, FolderIndexRepository } from './folder-index.repository.js';
-
-function safeDiskState(file: string): ReturnType<typeof diskStateSync> {
-  try {
-    return diskStateSync(file);
-  } catch {
-    return null; // ENOTDIR, EACCES...: not usable here
-  }
-}
 
 /** Indexed paths with the content looked at before the trash. */
 const CANDIDATES = 4;
@@ -49,16 +40,14 @@ export class LocalContent {
     for (const row of copies) {
       // Never through a symlinked parent nor at a symlink: its target is not the folder's to
       // send to a peer or a device (inside-folder.ts).
-      const file = regularFileInside(root, row.path);
-      // Direct: regularFileInside just looked up every parent (docs/benchmarks.md, issue 16).
-      const info = file === null ? null : safeDiskState(file);
+      // Direct calls: every parent, then the file itself, whose one lstat gives its state.
+      const found = regularFileStateInside(root, row.path);
       if (
-        file !== null &&
-        info?.isFile() === true &&
-        info.size === row.localSize &&
-        info.mtimeMs === row.localMtimeMs
+        found !== null &&
+        found.state.size === row.localSize &&
+        found.state.mtimeMs === row.localMtimeMs
       ) {
-        return { file, trashed: false };
+        return { file: found.file, trashed: false };
       }
       stale.push(row.path);
     }

@@ -127,6 +127,14 @@ describe('folder sync across 4 nodes', () => {
       await second.api()
     ).get<{ id: string; state: string; needFiles: number }[]>('/api/folders');
     expect(status.body[0]).toMatchObject({ id: 'folder', needFiles: 0 });
+    // Each pull that wrote something says so with the folder's totals (what an operator, and
+    // bench:folder, reads of a sync's progress): at last the files `/api/folders` counts.
+    const files = (await (await second.api()).get<{ files: number }[]>('/api/folders')).body[0];
+    const pulled = await second.node.waitForLog(
+      (l) => l.msg === 'folder pulled' && l['files'] === files?.files && l['needFiles'] === 0,
+    );
+    expect(pulled).toMatchObject({ folder: 'folder', level: 30 });
+    expect(typeof pulled['ms']).toBe('number');
   });
 
   it('propagates edits, deletes, and the rename of a 1000-file directory without fetching it again', async () => {
