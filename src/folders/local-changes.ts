@@ -125,7 +125,7 @@ export class LocalChanges {
         );
       });
       if (known.some((r) => r.need)) this.host.kick({ pull: true });
-      // Read again after that wait, as before it was shared (a remote operation may have come).
+      // That transaction was awaited: the rows again (a remote operation may have come since).
       for (const change of changes) before.set(change.path, index.get(this.id, change.path));
     }
     const bodies: FilePut[] = [];
