@@ -31,6 +31,7 @@ import type { Schema } from '../storage/metadata/schema.js';
 import type { PhotoFacts } from './core/photo-facts.js';
 import type { PictureWithFacts } from './listed-picture.js';
 import type { PictureFactsService } from './picture-facts.service.js';
+import { settleInconsistentBytes } from './byte-flag-check.js';
 import { isAlive } from './picture.state.js';
 
 /** How much of an upload is read to probe its header (type, size): enough for any EXIF. */
@@ -345,31 +346,12 @@ export class PictureService {
   }
 
   /**
-   * At start: settles every picture whose flag disagrees with the store or whose bytes are not
-   * where its state says (a crash between a move and its record, or an older version's race).
+   * At start: settles every picture whose bytes are not where its state says (byte-flag-check.ts).
    * Returns how many were repaired.
    */
   async repairAllBytes(): Promise<number> {
     const { pictures, blobs } = this.deps;
-    let repaired = 0;
-    // One listing of the store, not a request per picture (S3: a HEAD each made a start take
-    // minutes on a large library), merged with the rows: both come in id order, a page at a
-    // time, so neither is ever held whole (a million pictures). settleBytes checks again under
-    // the picture's lock, so a hash the merge misses costs a check, never a wrong flag.
-    const stored = blobs.ids()[Symbol.asyncIterator]();
-    try {
-      let next = await stored.next();
-      for await (const row of pictures.byteFlags()) {
-        while (next.done !== true && next.value < row.id) next = await stored.next();
-        const present = next.done !== true && next.value === row.id;
-        const consistent = row.alive ? row.hasBlob === present : !row.hasBlob && !present;
-        if (consistent) continue;
-        await this.settleBytes(row.id);
-        repaired++;
-      }
-    } finally {
-      await stored.return?.();
-    }
+    const repaired = await settleInconsistentBytes(pictures, blobs, (id) => this.settleBytes(id));
     if (repaired > 0) this.deps.log.warn({ repaired }, 'picture byte flags repaired at start');
     return repaired;
   }
