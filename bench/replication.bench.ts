@@ -13,7 +13,8 @@
  * BENCH_LATENCY_UPLOADS=N (default 200, at least 2) shortens part 1, BENCH_CATCHUP_UPLOADS=N
  * (default 300) sizes part 2; BENCH_CATCHUP_RUNS=N catches up N times, each from the same copy of
  * node 4's data directory (figures: medians; each run printed with its load average, its times
- * from spawn and the CPU per MB of node 4 and of nodes 1-3, read from /proc);
+ * from spawn, the CPU per MB of node 4 and of nodes 1-3, read from /proc, and node 4's sampled
+ * RSS peak);
  * BENCH_CATCHUP_BINS=a/bin/mosaic.js,b/bin/mosaic.js runs node 4 from those builds in turn (old
  * against new, back to back); BENCH_PROFILE_DIR=dir starts the catching-up node with
  * `--cpu-prof` into that directory (written when it stops); BENCH_N4_LOG=file keeps node 4's debug
@@ -291,6 +292,7 @@ async function main(): Promise<void> {
           'n4 CPU (start)',
           'n4 CPU/MB',
           'n1-3 CPU/MB',
+          'n4 RSS max',
         ],
         runs.map((r, i) => [
           String(i + 1),
@@ -303,6 +305,7 @@ async function main(): Promise<void> {
           `${round(r.cpuS, 2)} s (${round(r.startCpuS, 2)})`,
           `${round(((r.cpuS - r.startCpuS) * 1000) / mb, 1)} ms`,
           `${round((r.serversCpuS * 1000) / mb, 1)} ms`,
+          `${round(r.rssMb)} MB`,
         ]),
       ),
     );

@@ -3,9 +3,11 @@
  * upload's probe already runs on the file's head) finds the EXIF and XMP blocks in every format
  * Mosaic accepts, HEIC included, without decoding pixels; exifr then reads the EXIF block's
  * tags (a TIFF structure) and ./core/photo-facts.ts turns them into facts. Costs about 0.1 ms
- * for a phone photo's EXIF.
+ * for a phone photo's EXIF. A JPEG's blocks are found without libvips (./core/jpeg-blocks.ts,
+ * the same blocks by the same rule), libvips being asked only when that walk gives up.
  */
 import type sharp from 'sharp';
+import { jpegBlocks } from './core/jpeg-blocks.js';
 import { factsFromTags, NO_FACTS, type PhotoFacts, type RawTags } from './core/photo-facts.js';
 import { loadSharp } from './sharp-lib.js';
 
@@ -66,6 +68,9 @@ export async function readFacts(meta: EmbeddedMetadata): Promise<PhotoFacts> {
 
 /** Facts from a whole image (or its head): for bytes that did not come through an upload. */
 export async function factsOfImage(bytes: Buffer): Promise<PhotoFacts> {
+  // A replicated JPEG's facts cost no native call and do not load sharp (catch-up, issue 16).
+  const jpeg = jpegBlocks(bytes);
+  if (jpeg !== null) return readFacts(jpeg);
   const sharp = await loadSharp();
   let meta: sharp.Metadata;
   try {

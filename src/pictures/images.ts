@@ -33,6 +33,7 @@ import type { BlobStore } from '../blobs/blob-store.js';
 import { InvalidImageError, NotAnImageError } from '../core/errors.js';
 import { Limiter } from '../core/limiter.js';
 import type { ImageType } from '../oplog/op.js';
+import { jpegBlocks } from './core/jpeg-blocks.js';
 import type { EmbeddedMetadata } from './facts-reader.js';
 import { HeicDecoder } from './heic-decoder.js';
 import { loadSharp } from './sharp-lib.js';
@@ -118,7 +119,12 @@ export async function probeImage(bytes: Buffer): Promise<ImageInfo> {
     contentType,
     width: rotated ? meta.height : meta.width,
     height: rotated ? meta.width : meta.height,
-    embedded: { exif: meta.exif, xmp: meta.xmp, orientation: meta.orientation },
+    // A JPEG's blocks as factsOfImage finds them at the nodes it replicates to (same facts).
+    embedded: (meta.format === 'jpeg' ? jpegBlocks(bytes) : null) ?? {
+      exif: meta.exif,
+      xmp: meta.xmp,
+      orientation: meta.orientation,
+    },
   };
 }
 
