@@ -13,8 +13,8 @@
  * BENCH_LATENCY_UPLOADS=N (default 200, at least 2) shortens part 1, BENCH_CATCHUP_UPLOADS=N
  * (default 300) sizes part 2; BENCH_CATCHUP_RUNS=N catches up N times, each from the same copy of
  * node 4's data directory (figures: medians; each run printed with its load average, its times
- * from spawn, the CPU per MB of node 4 and of nodes 1-3, read from /proc, and node 4's sampled
- * RSS peak);
+ * from spawn, the CPU per MB of node 4 (and split by thread: its JavaScript, V8's GC and compiler
+ * threads, the others) and of nodes 1-3, read from /proc, and node 4's sampled RSS peak);
  * BENCH_CATCHUP_BINS=a/bin/mosaic.js,b/bin/mosaic.js runs node 4 from those builds in turn (old
  * against new, back to back); BENCH_PROFILE_DIR=dir starts the catching-up node with
  * `--cpu-prof` into that directory (written when it stops); BENCH_N4_LOG=file keeps node 4's debug
@@ -36,7 +36,7 @@ import {
   startBenchNode,
   type BenchNode,
 } from './lib/nodes.js';
-import { treeCpuSeconds } from './lib/cpu.js';
+import { threadCpuSeconds, treeCpuSeconds, type ThreadCpu } from './lib/cpu.js';
 import { MB, formatTable, median, percentile, round, runPool, sum } from './lib/stats.js';
 
 const LATENCY_UPLOADS = Math.max(2, Number(process.env['BENCH_LATENCY_UPLOADS'] ?? 200));
@@ -62,6 +62,8 @@ interface CatchupRun {
   readonly startCpuS: number;
   readonly cpuS: number;
   readonly serversCpuS: number;
+  /** Node 4's CPU seconds from "listening" to the end, by thread group (bench/lib/cpu.ts). */
+  readonly threads: ThreadCpu;
   readonly rssMb: number;
   readonly load: number;
 }
@@ -100,6 +102,7 @@ async function catchUp(
     cookie,
   );
   const startCpuS = (await treeCpuSeconds([node.proc.pid ?? 0]))[0] ?? 0;
+  const startThreads = await threadCpuSeconds(node.proc.pid ?? 0);
   const upMs = performance.now() - t0; // listening
   let rss = 0;
   let firstMs = 0;
@@ -112,6 +115,7 @@ async function catchUp(
   }
   const totalMs = performance.now() - t0;
   const cpuS = (await treeCpuSeconds([node.proc.pid ?? 0]))[0] ?? 0;
+  const endThreads = await threadCpuSeconds(node.proc.pid ?? 0);
   const serversCpuS = sum(await treeCpuSeconds(servers)) - serversBefore;
   return {
     node,
@@ -123,6 +127,11 @@ async function catchUp(
     startCpuS,
     cpuS,
     serversCpuS,
+    threads: {
+      main: endThreads.main - startThreads.main,
+      v8: endThreads.v8 - startThreads.v8,
+      other: endThreads.other - startThreads.other,
+    },
     rssMb: rss,
     load,
   };
@@ -291,6 +300,7 @@ async function main(): Promise<void> {
           'once listening',
           'n4 CPU (start)',
           'n4 CPU/MB',
+          'main / V8 / other',
           'n1-3 CPU/MB',
           'n4 RSS max',
         ],
@@ -304,6 +314,9 @@ async function main(): Promise<void> {
           `${round(mb / ((r.totalMs - r.upMs) / 1000))} MB/s`,
           `${round(r.cpuS, 2)} s (${round(r.startCpuS, 2)})`,
           `${round(((r.cpuS - r.startCpuS) * 1000) / mb, 1)} ms`,
+          [r.threads.main, r.threads.v8, r.threads.other]
+            .map((s) => round((s * 1000) / mb, 1))
+            .join(' / '),
           `${round((r.serversCpuS * 1000) / mb, 1)} ms`,
           `${round(r.rssMb)} MB`,
         ]),
@@ -333,6 +346,12 @@ async function main(): Promise<void> {
           n4CpuS: round(r.cpuS, 2),
           n4StartCpuS: round(r.startCpuS, 2),
           serversCpuS: round(r.serversCpuS, 2),
+          n4RssMb: round(r.rssMb),
+          n4ThreadsCpuS: {
+            main: round(r.threads.main, 2),
+            v8: round(r.threads.v8, 2),
+            other: round(r.threads.other, 2),
+          },
         })),
       }),
     );

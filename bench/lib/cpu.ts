@@ -72,3 +72,33 @@ export async function processCpuMs(pid: number | undefined): Promise<number> {
   const ticks = Number(fields[11]) + Number(fields[12]);
   return (ticks * 1000) / CLOCK_TICKS_PER_SEC;
 }
+
+/** Which of a Node process's threads: its JavaScript, V8's helpers (GC, compiler), the rest. */
+export interface ThreadCpu {
+  readonly main: number;
+  /** `V8Worker` threads: concurrent and parallel garbage collection, optimizing compiles. */
+  readonly v8: number;
+  /** libuv's pool (file I/O, fsync, crypto), libvips and any other thread. */
+  readonly other: number;
+}
+
+/**
+ * CPU seconds used so far by one process's threads, grouped by what they run (their names in
+ * /proc/PID/task/TID/stat). Threads that have ended are not counted.
+ */
+export async function threadCpuSeconds(pid: number): Promise<ThreadCpu> {
+  const tids = await readdir(`/proc/${pid}/task`).catch(() => [] as string[]);
+  const sums = { main: 0, v8: 0, other: 0 };
+  await Promise.all(
+    tids.map(async (tid) => {
+      const text = await readFile(`/proc/${pid}/task/${tid}/stat`, 'utf8').catch(() => '');
+      if (text === '') return;
+      const name = text.slice(text.indexOf('(') + 1, text.lastIndexOf(')'));
+      const fields = text.slice(text.lastIndexOf(')') + 2).split(' ');
+      const seconds = (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS_PER_SEC;
+      const group = tid === String(pid) ? 'main' : name === 'V8Worker' ? 'v8' : 'other';
+      sums[group] += seconds;
+    }),
+  );
+  return sums;
+}

@@ -247,4 +247,77 @@ describe('folder index', () => {
     expect(index.needed('photos', 2).map((r) => r.path)).toEqual(['a', 'b']);
     expect(index.needed('photos', 2, 'b').map((r) => r.path)).toEqual(['d']);
   });
+
+  it("records a scan's disk states for this node's new versions without replacing rows", () => {
+    const hlc = '0001700000000999-0000-n1';
+    const mine = { n1: 3, n2: 1 };
+    // The op of each path was applied: its version is the path's current one (need set until
+    // the disk state is recorded), except where a concurrent version won meanwhile.
+    const applied = (path: string, extra: Partial<FolderFileRow> = {}): FolderFileRow =>
+      fileRow(path, {
+        hash: 'b'.repeat(64),
+        hlc,
+        vv: mine,
+        need: true,
+        blockSize: 0,
+        blocks: null,
+        ...extra,
+      });
+    const lost = { hash: 'c'.repeat(64), hlc: '0001700000001000-0000-n2', vv: { n1: 2, n2: 2 } };
+    index.upsertMany([applied('mine'), applied('lost', lost)]);
+    const found = (path: string, version: Partial<FolderFileRow> = {}) => ({
+      version: {
+        folder: 'photos',
+        path,
+        kind: 'file' as const,
+        deleted: false,
+        hash: 'b'.repeat(64),
+        hlc,
+        vv: mine,
+        blockSize: 128 * 1024,
+        blocks: Buffer.alloc(32, 9),
+        ...version,
+      },
+      localSize: 20,
+      localMtimeMs: 1_700_000_000_999,
+      localInode: 99,
+      localHash: 'b'.repeat(64),
+    });
+    const needed = index.recordScannedStates([found('mine'), found('lost'), found('refused')]);
+    // The concurrent version is current at `lost`: the disk must follow it.
+    expect(needed).toBe(1);
+    const disk = { localSize: 20, localMtimeMs: 1_700_000_000_999, localInode: 99 };
+    expect(index.get('photos', 'mine')).toEqual(
+      applied('mine', {
+        ...disk,
+        localHash: 'b'.repeat(64),
+        localVv: mine,
+        need: false,
+        blockSize: 128 * 1024,
+        blocks: Buffer.alloc(32, 9),
+      }),
+    );
+    // The block list describes the scanned content, which is not the current version's there.
+    expect(index.get('photos', 'lost')).toEqual(
+      applied('lost', { ...lost, ...disk, localHash: 'b'.repeat(64), localVv: mine, need: true }),
+    );
+    // A path whose operation was refused has no row, and gets none.
+    expect(index.get('photos', 'refused')).toBeUndefined();
+    // A deletion found by the scan: no disk state left, nothing needed.
+    index.upsertMany([applied('gone', { deleted: true, hash: null })]);
+    const deletion = {
+      ...found('gone', { deleted: true, hash: null, blockSize: 0, blocks: null }),
+    };
+    expect(
+      index.recordScannedStates([
+        { ...deletion, localSize: null, localMtimeMs: null, localInode: null, localHash: null },
+      ]),
+    ).toBe(0);
+    expect(index.get('photos', 'gone')).toMatchObject({
+      need: false,
+      localInode: null,
+      localHash: null,
+      localVv: null,
+    });
+  });
 });

@@ -14,6 +14,7 @@ import {
   type FolderFileRow,
   type FolderTotals,
   type ScanDbRow,
+  type ScannedState,
   type ScanRow,
 } from './folder-rows.js';
 
@@ -25,6 +26,7 @@ export type {
   FileVersionVector,
   FolderFileRow,
   FolderTotals,
+  ScannedState,
   ScanRow,
 } from './folder-rows.js';
 
@@ -47,6 +49,7 @@ export class FolderIndexRepository {
   private readonly pathByHashStmt;
   private readonly heldStmt;
   private readonly diskStateStmt;
+  private readonly scannedStateStmt;
   private readonly setBlocksStmt;
   private readonly upsertBatch: (rows: readonly FolderFileRow[]) => void;
   /**
@@ -155,6 +158,7 @@ export class FolderIndexRepository {
       )
       .pluck();
     this.diskStateStmt = db.prepare(DISK_STATE_UPDATE);
+    this.scannedStateStmt = db.prepare(`${DISK_STATE_UPDATE} RETURNING need`).pluck();
     this.setBlocksStmt = db.prepare(
       `UPDATE folder_files SET block_size = ?, blocks = ?
        WHERE folder = ? AND local_hash = ? AND hash = local_hash
@@ -236,6 +240,40 @@ export class FolderIndexRepository {
         );
       }
     }
+  }
+
+  /**
+   * Records what a scan found on disk for this node's own new versions (LocalChanges), in the
+   * transaction that logs them: `recordDiskStates`' UPDATE, with the version as logged and the
+   * scan's block list (kept only while that version is the path's current one). No row is read
+   * back, rebuilt and replaced per file, and a path without a row (its operation was refused)
+   * gets none. Returns how many of the paths are still needed: a concurrent version won there,
+   * so the disk must follow. Call inside a transaction.
+   */
+  recordScannedStates(found: readonly ScannedState[]): number {
+    if (found.length === 0) return 0;
+    this.writes++;
+    let needed = 0;
+    for (const f of found) {
+      const { version } = f;
+      const need = this.scannedStateStmt.get({
+        folder: version.folder,
+        path: version.path,
+        kind: version.kind,
+        deleted: version.deleted ? 1 : 0,
+        hash: version.hash,
+        hlc: version.hlc,
+        block_size: version.blockSize,
+        blocks: version.blocks,
+        local_size: f.localSize,
+        local_mtime_ms: f.localMtimeMs,
+        local_inode: f.localInode,
+        local_hash: f.localHash,
+        local_vv: f.localInode === null ? null : JSON.stringify(version.vv),
+      }) as number | undefined;
+      if (need === 1) needed++;
+    }
+    return needed;
   }
 
   /** A file of this folder with that content that is on disk here (for moves and renames). */

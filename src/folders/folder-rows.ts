@@ -133,6 +133,21 @@ export interface DiskRecord {
   readonly localHash: string | null;
 }
 
+/**
+ * The disk state a scan found for one of this node's own new versions (`recordScannedStates`):
+ * the version as logged, with the block list the scan made of that content.
+ */
+export interface ScannedState {
+  readonly version: Pick<
+    FolderFileRow,
+    'folder' | 'path' | 'kind' | 'deleted' | 'hash' | 'hlc' | 'vv' | 'blockSize' | 'blocks'
+  >;
+  readonly localSize: number | null;
+  readonly localMtimeMs: number | null;
+  readonly localInode: number | null;
+  readonly localHash: string | null;
+}
+
 /** Whether the path still has the version a disk state was written for. */
 const SAME_VERSION = '(hlc IS @hlc AND hash IS @hash AND deleted = @deleted AND kind = @kind)';
 

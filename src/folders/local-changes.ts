@@ -147,27 +147,33 @@ export class LocalChanges {
       });
     }
     const result = { behind: false };
-    const ops = await this.deps.changes.commitMany(bodies, () => {
-      const updated: FolderFileRow[] = [];
-      changes.forEach((change, i) => {
-        const row = index.get(this.id, change.path);
-        if (!row) return;
-        const body = bodies[i];
-        const disk: FolderFileRow = {
-          ...row,
-          blockSize: change.blockSize,
-          blocks: change.blocks,
-          localSize: change.deleted ? null : change.size,
-          localMtimeMs: change.deleted ? null : change.mtimeMs,
-          localInode: change.deleted ? null : change.inode,
-          localHash: change.deleted || change.kind === 'dir' ? null : change.hash,
-          localVv: change.deleted ? null : (body?.vv ?? null),
-        };
-        // Usually our own version is now current; if a concurrent one won, the disk must follow.
-        updated.push({ ...disk, need: diskDiffers(disk) });
-      });
-      index.upsertMany(updated);
-      result.behind = updated.some((r) => r.need);
+    const ops = await this.deps.changes.commitMany(bodies, (_trx, logged) => {
+      // Usually our own version is now current; if a concurrent one won, the disk must follow.
+      const needed = index.recordScannedStates(
+        changes.map((change, i) => {
+          const body = bodies[i] as FilePut;
+          const op = logged[i];
+          if (op === undefined) throw new Error('commitMany logged fewer operations than asked');
+          return {
+            version: {
+              folder: this.id,
+              path: change.path,
+              kind: change.kind,
+              deleted: change.deleted,
+              hash: body.hash,
+              hlc: op.hlc,
+              vv: body.vv,
+              blockSize: change.blockSize,
+              blocks: change.blocks,
+            },
+            localSize: change.deleted ? null : change.size,
+            localMtimeMs: change.deleted ? null : change.mtimeMs,
+            localInode: change.deleted ? null : change.inode,
+            localHash: change.deleted || change.kind === 'dir' ? null : change.hash,
+          };
+        }),
+      );
+      result.behind = needed > 0;
     });
     // A concurrent version won (the disk must follow), or a conflict copy is to be written.
     if (result.behind || ops.length > bodies.length) this.host.kick({ pull: true });
