@@ -15,6 +15,12 @@ export interface WholeBlob {
   readonly data: Buffer;
   /** The caller has checked that `data` hashes to `hash` (the frame reader does): not hashed again. */
   readonly verified?: boolean;
+  /**
+   * Called once the store has written `data` and reads it no more, so the caller may reuse the
+   * buffer. Not called when the blob was not written (a failed write may still be reading it:
+   * the buffer is then left to the garbage collector).
+   */
+  readonly release?: () => void;
 }
 
 /** A batch that failed part way: `stored` lists the blobs that were made durable before. */
@@ -67,6 +73,7 @@ export async function receiveBlobBatch(
         .receive(item.hash, item.data.length, Readable.from([item.data]), 0)
         .then(() => {
           stored.push(item.hash);
+          item.release?.();
         });
       running.add(one);
       one.then(

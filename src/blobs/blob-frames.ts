@@ -48,13 +48,20 @@ export function blobFrameHeader(hash: string, length: number | null): Buffer {
 /**
  * Reads the frames of a response (core/frames.ts), each checked against its hash. `expected`
  * lists the hashes asked for, in order, with the size each must have. Memory: the frame being
- * read (at most MAX_BATCH_BLOB_BYTES) and one chunk.
+ * read (at most MAX_BATCH_BLOB_BYTES) and one chunk. `allocate` gives the buffers frames are
+ * copied into (core/frames.ts).
  */
 export function readBlobFrames(
   body: Readable | AsyncIterable<Buffer>,
   expected: readonly { hash: string; size: number }[],
+  allocate?: (length: number) => Buffer,
 ): AsyncGenerator<BlobFrame> {
-  return readFrames(body, expected, { verify: true, strictAbsent: true, error: BlobFrameError });
+  return readFrames(body, expected, {
+    verify: true,
+    strictAbsent: true,
+    error: BlobFrameError,
+    ...(allocate === undefined ? {} : { allocate }),
+  });
 }
 
 /**

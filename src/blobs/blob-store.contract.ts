@@ -8,6 +8,7 @@ import { Readable } from 'node:stream';
 import { buffer } from 'node:stream/consumers';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { BadRequestError, NotFoundError, PayloadTooLargeError } from '../core/errors.js';
+import { BlobBatchError, receiveBlobBatch, type WholeBlob } from './blob-batch.js';
 import type { BlobStore } from './blob-store.js';
 
 export interface ContractSubject {
@@ -186,6 +187,37 @@ export function blobStoreContract(
       const hash = sha(bytes);
       await expect(store.receive(hash, 10, chunked(bytes), 0)).rejects.toThrow(/longer/);
       expect(await store.has(hash)).toBe(false);
+    });
+
+    it("stores a batch, and lets the caller reuse a blob's buffer only once it is written", async () => {
+      const good = [bytesOf(30_000), bytesOf(70_000), bytesOf(8)];
+      const refused = { hash: sha(bytesOf(100)), data: bytesOf(100) };
+      const released: string[] = [];
+      async function* batch(blobs: readonly { hash: string; data: Buffer }[]) {
+        for (const blob of blobs) {
+          const item: WholeBlob = { ...blob, release: () => released.push(blob.hash) };
+          yield await Promise.resolve(item);
+        }
+      }
+      const items = good.map((data) => ({ hash: sha(data), data }));
+      expect(new Set(await receiveBlobBatch(store, batch(items)))).toEqual(
+        new Set(items.map((i) => i.hash)),
+      );
+      expect(released.sort()).toEqual(items.map((i) => i.hash).sort());
+      for (const { hash, data } of items) {
+        expect(await buffer(await store.read(hash))).toEqual(data);
+      }
+      // Bytes that do not hash to their name fail the batch: never stored, never released.
+      released.length = 0;
+      const next = bytesOf(20_000);
+      const failed = await receiveBlobBatch(
+        store,
+        batch([{ hash: sha(next), data: next }, refused]),
+      ).catch((error: unknown) => error);
+      expect(failed).toBeInstanceOf(BlobBatchError);
+      expect(await store.has(refused.hash)).toBe(false);
+      expect(released).not.toContain(refused.hash);
+      expect(released.every((hash) => (failed as BlobBatchError).stored.includes(hash))).toBe(true);
     });
 
     it('refuses a source destroyed before its end at once, keeping nothing', async () => {

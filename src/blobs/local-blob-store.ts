@@ -158,10 +158,11 @@ export class LocalBlobStore implements BlobStore, BatchBlobStore {
     let failure: unknown = null;
     // A blob already here is written again and renamed over itself (same name, same bytes): a
     // batch asks only for blobs found missing, so a check before each write would cost more.
-    const place = async ({ hash, data }: WholeBlob): Promise<void> => {
+    const place = async ({ hash, data, release }: WholeBlob): Promise<void> => {
       const target = this.path(hash);
       const tmp = join(this.tmpDir, randomUUID());
       await writeDurably(tmp, data);
+      release?.();
       const dir = join(this.blobsDir, hash.slice(0, 2));
       await this.renameInto(tmp, target, dir);
       dirs.add(dir);

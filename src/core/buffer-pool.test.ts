@@ -25,4 +25,23 @@ describe('BufferPool', () => {
     expect(pool.idle).toBe(1);
     await expect.poll(() => pool.idle, { timeout: 2000 }).toBe(0);
   });
+
+  it('hands out views of pooled buffers for smaller items, each given back once', () => {
+    const pool = new BufferPool(1024, 2);
+    const view = pool.takeView(300);
+    expect(view.length).toBe(300);
+    pool.giveView(view);
+    pool.giveView(view); // twice: the second does nothing
+    expect(pool.idle).toBe(1);
+    // The next view of any size up to 1024 reuses that memory.
+    const next = pool.takeView(1000);
+    expect(next.buffer).toBe(view.buffer);
+    expect(pool.idle).toBe(0);
+    // Longer than the pool's buffers: made new, and never kept.
+    const long = pool.takeView(4096);
+    expect(long.length).toBe(4096);
+    pool.giveView(long);
+    pool.giveView(Buffer.alloc(100)); // not one of the pool's views
+    expect(pool.idle).toBe(0);
+  });
 });

@@ -10,6 +10,8 @@
  */
 export class BufferPool {
   private free: Buffer[] = [];
+  /** The pooled buffer behind each view handed out by `takeView` and not given back yet. */
+  private readonly views = new WeakMap<Buffer, Buffer>();
   private timer: NodeJS.Timeout | null = null;
 
   constructor(
@@ -26,6 +28,26 @@ export class BufferPool {
   give(buffer: Buffer): void {
     this.touch();
     if (buffer.length === this.size && this.free.length < this.keep) this.free.push(buffer);
+  }
+
+  /**
+   * `length` bytes (at most `size`) as a view of a pooled buffer, for items of varying sizes (a
+   * batch's blobs); `giveView` returns it. Longer ones are made new and never pooled.
+   */
+  takeView(length: number): Buffer {
+    if (length > this.size) return Buffer.allocUnsafe(length);
+    const whole = this.take();
+    const view = whole.subarray(0, length);
+    this.views.set(view, whole);
+    return view;
+  }
+
+  /** Gives back the buffer behind a view from `takeView`; a second give of it does nothing. */
+  giveView(view: Buffer): void {
+    const whole = this.views.get(view);
+    if (whole === undefined) return;
+    this.views.delete(view);
+    this.give(whole);
   }
 
   /** Buffers waiting for reuse (for tests). */

@@ -88,6 +88,32 @@ describe('frames', () => {
     expect(copied.map((f) => f.data)).toEqual(items);
   });
 
+  it("copies each frame's bytes into the buffers `allocate` gives, whole or split", async () => {
+    const items = [randomBytes(100), randomBytes(100)];
+    const body = Buffer.concat(
+      await collect(
+        writeFrames(
+          items.map(sha),
+          async (hash) => items[hash === sha(items[0] as Buffer) ? 0 : 1] ?? null,
+        ),
+      ),
+    );
+    const sizes = items.map((item) => ({ hash: sha(item), size: item.length }));
+    const given: Buffer[] = [];
+    const allocate = (length: number): Buffer => {
+      const buffer = Buffer.alloc(length + 10).subarray(5, 5 + length);
+      given.push(buffer);
+      return buffer;
+    };
+    // The first frame whole in one chunk, the second split across two.
+    const chunks = [body.subarray(0, 200), body.subarray(200)];
+    const frames = await collect(readFrames(inChunks(chunks), sizes, { verify: true, allocate }));
+    expect(frames.map((f) => f.data)).toEqual(items);
+    expect(given).toHaveLength(2);
+    expect(frames[0]?.data).toBe(given[0]);
+    expect(frames[1]?.data).toBe(given[1]);
+  });
+
   it('writes the header: raw hash, status, big-endian length', () => {
     const hash = 'ab'.repeat(32);
     const present = frameHeader(hash, 258);

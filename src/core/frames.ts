@@ -63,6 +63,13 @@ export interface ReadFramesOptions {
    * chunk in memory. Otherwise each frame's bytes are copied out.
    */
   readonly views?: boolean;
+  /**
+   * Where a frame's bytes are copied to (default `Buffer.allocUnsafe`): a caller that gives its
+   * buffers back once done with them (a pool) keeps a transfer from making a new array buffer
+   * per frame, which sets off V8's collections (docs/benchmarks.md, "Pooled buffers for a
+   * batch's blobs"). It must return `length` bytes nobody else is using.
+   */
+  readonly allocate?: (length: number) => Buffer;
 }
 
 /**
@@ -78,6 +85,7 @@ export async function* readFrames(
   options: ReadFramesOptions = {},
 ): AsyncGenerator<Frame> {
   const Failure = options.error ?? FrameError;
+  const allocate = options.allocate ?? ((length: number) => Buffer.allocUnsafe(length));
   /** A header split across chunks, gathered here. */
   const split = Buffer.allocUnsafe(FRAME_HEADER_BYTES);
   let splitUsed = 0;
@@ -150,10 +158,16 @@ export async function* readFrames(
         // Whole in this chunk: a view, or one copy (the bytes must not pin the chunk).
         const view = chunk.subarray(at, at + current.length);
         at += current.length;
-        yield done(current.hash, options.views === true ? view : Buffer.from(view));
+        if (options.views === true) {
+          yield done(current.hash, view);
+          continue;
+        }
+        const copy = allocate(current.length);
+        view.copy(copy);
+        yield done(current.hash, copy);
         continue;
       }
-      const data = current.data ?? Buffer.allocUnsafe(current.length);
+      const data = current.data ?? allocate(current.length);
       if (current.data === null) want = { ...current, data };
       const n = Math.min(current.length - got, chunk.length - at);
       chunk.copy(data, got, at, at + n);

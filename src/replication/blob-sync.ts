@@ -11,8 +11,8 @@
  * hash, resuming from the partial file after an interruption or a restart.
  */
 import type { Logger } from 'pino';
-import { BlobBatchError, receiveBlobBatch, type WholeBlob } from '../blobs/blob-batch.js';
-import { MAX_BATCH_BLOB_BYTES, type BlobFrame } from '../blobs/blob-frames.js';
+import { BlobBatchError, receiveBlobBatch } from '../blobs/blob-batch.js';
+import { MAX_BATCH_BLOB_BYTES } from '../blobs/blob-frames.js';
 import type { BlobStore } from '../blobs/blob-store.js';
 import { Limiter } from '../core/limiter.js';
 import type { Executor, MetadataStore } from '../storage/metadata/dialect.js';
@@ -22,6 +22,7 @@ import type { PhotoFacts } from '../pictures/core/photo-facts.js';
 import type { PictureRepository } from '../pictures/picture.repository.js';
 import type { PictureService } from '../pictures/picture.service.js';
 import { isAlive } from '../pictures/picture.state.js';
+import { BatchBlobs } from './batch-blobs.js';
 import type { PeerClient } from './peer-client.js';
 
 export interface BlobSyncDeps {
@@ -96,6 +97,8 @@ export class BlobSync {
   private wantedBytes = 0;
   private batchTimer: NodeJS.Timeout | null = null;
   private readonly batches = new Limiter(BATCH_CONCURRENCY);
+  /** Frames to blobs, in pooled buffers (batch-blobs.ts). */
+  private readonly batchBlobs = new BatchBlobs();
 
   constructor(private readonly deps: BlobSyncDeps) {
     // Fetches mostly wait on the network and on fsync; fsyncs in flight together are committed
@@ -232,9 +235,18 @@ export class BlobSync {
       let stored: readonly string[] = [];
       const facts = new Map<string, Promise<PhotoFacts | null>>();
       try {
-        const frames = await peer.blobBatch(remaining.map((w) => ({ hash: w.id, size: w.size })));
+        const frames = await peer.blobBatch(
+          remaining.map((w) => ({ hash: w.id, size: w.size })),
+          this.batchBlobs.allocate,
+        );
         if (frames === null) continue; // an older peer without the batch route
-        stored = await receiveBlobBatch(blobs, this.present(frames, remaining, facts));
+        const types = new Map(remaining.map((w) => [w.id, w.contentType]));
+        const reader = this.deps.facts;
+        const readFacts = reader && ((bytes: Buffer, type: string) => reader.ofBytes(bytes, type));
+        stored = await receiveBlobBatch(
+          blobs,
+          this.batchBlobs.present(frames, types, facts, readFacts),
+        );
       } catch (error) {
         if (error instanceof BlobBatchError) stored = error.stored;
         log.warn(
@@ -251,30 +263,6 @@ export class BlobSync {
       }
       if (got.size > 0) log.debug({ peer: peer.baseUrl, blobs: got.size }, 'blob batch fetched');
       remaining = remaining.filter((w) => !got.has(w.id));
-    }
-  }
-
-  /**
-   * The frames that carry bytes, as blobs to store (the others are fetched elsewhere). The frame
-   * reader has checked each against its hash. Their photo facts are read meanwhile (in `facts`).
-   */
-  private async *present(
-    frames: AsyncIterable<BlobFrame>,
-    wanted: readonly Wanted[],
-    facts: Map<string, Promise<PhotoFacts | null>>,
-  ): AsyncGenerator<WholeBlob> {
-    const reader = this.deps.facts;
-    const types = new Map(wanted.map((w) => [w.id, w.contentType]));
-    for await (const frame of frames) {
-      if (frame.data === null) continue;
-      const type = types.get(frame.hash);
-      if (reader && type !== undefined) {
-        facts.set(
-          frame.hash,
-          reader.ofBytes(frame.data, type).catch(() => null), // derived from the file instead
-        );
-      }
-      yield { hash: frame.hash, data: frame.data, verified: true };
     }
   }
 

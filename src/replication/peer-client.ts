@@ -89,10 +89,12 @@ export class PeerClient {
   /**
    * Fetches many small blobs in one request (POST /peer/blobs, see blob-frames.ts): the frames
    * come in the order asked, each verified by size and SHA-256, or null when the peer does not
-   * have that blob. Resolves null when the peer has no batch route (an older node).
+   * have that blob. Resolves null when the peer has no batch route (an older node). `allocate`
+   * gives the buffers the blobs are copied into (core/frames.ts).
    */
   async blobBatch(
     wanted: readonly { hash: string; size: number }[],
+    allocate?: (length: number) => Buffer,
   ): Promise<AsyncGenerator<BlobFrame> | null> {
     const path = '/peer/blobs';
     const body = JSON.stringify({ hashes: wanted.map((w) => w.hash) });
@@ -112,7 +114,7 @@ export class PeerClient {
     }
     return (async function* () {
       try {
-        yield* readBlobFrames(res.body, wanted);
+        yield* readBlobFrames(res.body, wanted, allocate);
       } finally {
         // A consumer that stops early must not leave the connection half read.
         if (!res.body.destroyed) res.body.destroy();
