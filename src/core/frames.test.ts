@@ -28,6 +28,21 @@ async function* inChunks(chunks: readonly Buffer[]): AsyncGenerator<Buffer> {
 
 class OtherError extends FrameError {}
 
+/** Two framed items of 100 bytes, and the sizes to read them back with. */
+async function twoFrames() {
+  const items = [randomBytes(100), randomBytes(100)];
+  const body = Buffer.concat(
+    await collect(
+      writeFrames(
+        items.map(sha),
+        async (hash) => items[hash === sha(items[0] as Buffer) ? 0 : 1] ?? null,
+      ),
+    ),
+  );
+  const sizes = items.map((item) => ({ hash: sha(item), size: item.length }));
+  return { items, body, sizes };
+}
+
 describe('frames', () => {
   it('frames any items so the reader gets them back in order, however the bytes are chunked', async () => {
     await fc.assert(
@@ -65,16 +80,7 @@ describe('frames', () => {
   });
 
   it('yields a frame that came whole in one chunk as a view of it only when asked to', async () => {
-    const items = [randomBytes(100), randomBytes(100)];
-    const body = Buffer.concat(
-      await collect(
-        writeFrames(
-          items.map(sha),
-          async (hash) => items[hash === sha(items[0] as Buffer) ? 0 : 1] ?? null,
-        ),
-      ),
-    );
-    const sizes = items.map((item) => ({ hash: sha(item), size: item.length }));
+    const { items, body, sizes } = await twoFrames();
     // One chunk holds the first frame whole; the second is split across two.
     const chunks = [body.subarray(0, 200), body.subarray(200)];
     const viewed = await collect(readFrames(inChunks(chunks), sizes, { views: true }));
@@ -89,16 +95,7 @@ describe('frames', () => {
   });
 
   it("copies each frame's bytes into the buffers `allocate` gives, whole or split", async () => {
-    const items = [randomBytes(100), randomBytes(100)];
-    const body = Buffer.concat(
-      await collect(
-        writeFrames(
-          items.map(sha),
-          async (hash) => items[hash === sha(items[0] as Buffer) ? 0 : 1] ?? null,
-        ),
-      ),
-    );
-    const sizes = items.map((item) => ({ hash: sha(item), size: item.length }));
+    const { items, body, sizes } = await twoFrames();
     const given: Buffer[] = [];
     const allocate = (length: number): Buffer => {
       const buffer = Buffer.alloc(length + 10).subarray(5, 5 + length);

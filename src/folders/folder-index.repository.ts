@@ -4,6 +4,7 @@ import { FolderVersionsRepository } from './folder-versions.repository.js';
 import {
   COLUMNS,
   DISK_STATE_UPDATE,
+  diskStateParams,
   fromDb,
   SCAN_COLUMNS,
   scanRow,
@@ -211,21 +212,7 @@ export class FolderIndexRepository {
     this.writes++;
     for (const w of written) {
       const { row } = w;
-      const changed = this.diskStateStmt.run({
-        folder: row.folder,
-        path: row.path,
-        kind: row.kind,
-        deleted: row.deleted ? 1 : 0,
-        hash: row.hash,
-        hlc: row.hlc,
-        block_size: row.blockSize,
-        blocks: row.blocks,
-        local_size: w.localSize,
-        local_mtime_ms: w.localMtimeMs,
-        local_inode: w.localInode,
-        local_hash: w.localHash,
-        local_vv: w.localInode === null ? null : JSON.stringify(row.vv),
-      });
+      const changed = this.diskStateStmt.run(diskStateParams(row, w));
       if (changed.changes === 0) {
         this.upsertStmt.run(
           toDb({
@@ -255,22 +242,7 @@ export class FolderIndexRepository {
     this.writes++;
     let needed = 0;
     for (const f of found) {
-      const { version } = f;
-      const need = this.scannedStateStmt.get({
-        folder: version.folder,
-        path: version.path,
-        kind: version.kind,
-        deleted: version.deleted ? 1 : 0,
-        hash: version.hash,
-        hlc: version.hlc,
-        block_size: version.blockSize,
-        blocks: version.blocks,
-        local_size: f.localSize,
-        local_mtime_ms: f.localMtimeMs,
-        local_inode: f.localInode,
-        local_hash: f.localHash,
-        local_vv: f.localInode === null ? null : JSON.stringify(version.vv),
-      }) as number | undefined;
+      const need = this.scannedStateStmt.get(diskStateParams(f.version, f)) as number | undefined;
       if (need === 1) needed++;
     }
     return needed;

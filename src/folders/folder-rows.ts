@@ -168,6 +168,28 @@ export const DISK_STATE_UPDATE = `UPDATE folder_files SET
   END
   WHERE folder = @folder AND path = @path`;
 
+/** DISK_STATE_UPDATE's parameters: the disk state `state`, found or written for `version`. */
+export function diskStateParams(
+  version: ScannedState['version'],
+  state: Omit<ScannedState, 'version'>,
+): Record<string, string | number | Buffer | null> {
+  return {
+    folder: version.folder,
+    path: version.path,
+    kind: version.kind,
+    deleted: version.deleted ? 1 : 0,
+    hash: version.hash,
+    hlc: version.hlc,
+    block_size: version.blockSize,
+    blocks: version.blocks,
+    local_size: state.localSize,
+    local_mtime_ms: state.localMtimeMs,
+    local_inode: state.localInode,
+    local_hash: state.localHash,
+    local_vv: state.localInode === null ? null : JSON.stringify(version.vv),
+  };
+}
+
 export function fromDb(row: DbRow): FolderFileRow {
   return {
     folder: row.folder,
