@@ -1,7 +1,9 @@
-import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { mkdir, mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
+import { buffer } from 'node:stream/consumers';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { blobStoreContract } from './blob-store.contract.js';
 import { LocalBlobStore } from './local-blob-store.js';
@@ -48,6 +50,31 @@ describe('local blob store layout', () => {
     expect(await readdir(store.tmpDir)).toEqual([]);
     await store.putNamed('x.small.webp', Buffer.from('t'));
     expect(await readdir(join(root, 'thumbs'))).toEqual(['x.small.webp']);
+  });
+
+  it('restores and receives into prefix directories removed by hand after a restart', async () => {
+    const bytes = Buffer.from('kept in the trash');
+    const staged = await store.stage(Readable.from([bytes]), 1000);
+    await store.commit(staged);
+    await store.trash(staged.hash);
+    const fetched = Buffer.from('fetched in a batch');
+    const fetchedHash = createHash('sha256').update(fetched).digest('hex');
+    await mkdir(join(root, 'blobs', fetchedHash.slice(0, 2)), { recursive: true });
+    // A restart reads the prefix directories there are; then two of them are removed by hand.
+    const again = new LocalBlobStore(root, { namedDir: join(root, 'thumbs') });
+    await again.init();
+    for (const hash of [staged.hash, fetchedHash]) {
+      await rm(join(root, 'blobs', hash.slice(0, 2)), { recursive: true, force: true });
+    }
+    expect(await again.restore(staged.hash)).toBe(true);
+    expect(await buffer(await again.read(staged.hash))).toEqual(bytes);
+    const never = createHash('sha256').update('never stored').digest('hex');
+    expect(await again.restore(never)).toBe(false);
+    const batch = (async function* () {
+      yield await Promise.resolve({ hash: fetchedHash, data: fetched });
+    })();
+    expect(await again.receiveMany(batch)).toEqual([fetchedHash]);
+    expect(await buffer(await again.read(fetchedHash))).toEqual(fetched);
   });
 
   it('a failed upload leaves no temp file', async () => {
