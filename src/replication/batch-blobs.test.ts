@@ -23,7 +23,7 @@ describe('BatchBlobs', () => {
       ]),
       new Map([['a'.repeat(64), 'image/jpeg']]),
       facts,
-      () => reading,
+      { ofBytes: () => reading },
     );
     const got = [];
     for await (const blob of blobs) got.push(blob);

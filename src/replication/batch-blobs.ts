@@ -18,8 +18,10 @@ import type { PhotoFacts } from '../pictures/core/photo-facts.js';
 const SLOT_BYTES = 512 * 1024;
 const SLOTS = 24;
 
-/** Reads a picture's photo facts from its bytes (PictureFactsService.ofBytes). */
-export type FactsOfBytes = (bytes: Buffer, contentType: string) => Promise<PhotoFacts>;
+/** Reads a picture's photo facts from its bytes (PictureFactsService). */
+export interface FactsOfBytes {
+  ofBytes(bytes: Buffer, contentType: string): Promise<PhotoFacts>;
+}
 
 export class BatchBlobs {
   private readonly pool = new BufferPool(SLOT_BYTES, SLOTS);
@@ -30,13 +32,13 @@ export class BatchBlobs {
   /**
    * The frames that carry bytes, as blobs to store (the others are fetched elsewhere). The frame
    * reader has checked each against its hash. Their photo facts are read meanwhile, into `facts`
-   * (by blob), when `readFacts` is given and the blob's content type is known (`types`).
+   * (by blob), when `reader` is given and the blob's content type is known (`types`).
    */
   async *present(
     frames: AsyncIterable<BlobFrame>,
     types: ReadonlyMap<string, string>,
     facts: Map<string, Promise<PhotoFacts | null>>,
-    readFacts: FactsOfBytes | undefined,
+    reader: FactsOfBytes | undefined,
   ): AsyncGenerator<WholeBlob> {
     for await (const frame of frames) {
       const { data } = frame;
@@ -47,11 +49,12 @@ export class BatchBlobs {
         if (--holders === 0) this.pool.giveView(data);
       };
       const type = types.get(frame.hash);
-      if (readFacts !== undefined && type !== undefined) {
+      if (reader !== undefined && type !== undefined) {
         holders++;
         facts.set(
           frame.hash,
-          readFacts(data, type)
+          reader
+            .ofBytes(data, type)
             .catch(() => null) // derived from the file instead
             .finally(letGo),
         );

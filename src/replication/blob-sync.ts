@@ -241,11 +241,9 @@ export class BlobSync {
         );
         if (frames === null) continue; // an older peer without the batch route
         const types = new Map(remaining.map((w) => [w.id, w.contentType]));
-        const reader = this.deps.facts;
-        const readFacts = reader && ((bytes: Buffer, type: string) => reader.ofBytes(bytes, type));
         stored = await receiveBlobBatch(
           blobs,
-          this.batchBlobs.present(frames, types, facts, readFacts),
+          this.batchBlobs.present(frames, types, facts, this.deps.facts),
         );
       } catch (error) {
         if (error instanceof BlobBatchError) stored = error.stored;
