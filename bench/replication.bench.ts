@@ -16,8 +16,8 @@
  * from spawn, the CPU per MB of node 4 (and split by thread: its JavaScript, V8's GC and compiler
  * threads, the others) and of nodes 1-3, read from /proc, and node 4's sampled RSS peak);
  * BENCH_CATCHUP_BINS=a/bin/mosaic.js,b/bin/mosaic.js runs node 4 from those builds in turn (old
- * against new, back to back); BENCH_PROFILE_DIR=dir starts the catching-up node with
- * `--cpu-prof` into that directory (written when it stops); BENCH_N4_LOG=file keeps node 4's debug
+ * against new, back to back); BENCH_PROFILE_DIR=dir starts every node with `--cpu-prof` into
+ * that directory (written when it stops; each catch-up run's window in n1-3's profiles printed); BENCH_N4_LOG=file keeps node 4's debug
  * log lines there, each after the ms since its spawn. Node 4's RSS is read once it is idle
  * before its stop, and sampled every 50 ms while it catches up.
  */
@@ -206,7 +206,18 @@ async function main(): Promise<void> {
       ...meshArgs(dir, ports, key, i),
       ...['--sync-interval-ms', String(SYNC_INTERVAL_MS)],
     ];
-    nodes.push(...(await Promise.all([0, 1, 2, 3].map((i) => startBenchNode(argsFor(i))))));
+    // With BENCH_PROFILE_DIR nodes 1-3 are profiled too (n1-3.cpuprofile, written at their stop):
+    // the catch-up runs are printed as windows of their profiles.
+    const serversSpawned = performance.now();
+    const profiled = (i: number): Record<string, string> =>
+      PROFILE_DIR === undefined || i === 3
+        ? {}
+        : {
+            NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${PROFILE_DIR} --cpu-prof-name=n${i + 1}.cpuprofile`,
+          };
+    nodes.push(
+      ...(await Promise.all([0, 1, 2, 3].map((i) => startBenchNode(argsFor(i), profiled(i))))),
+    );
     const [n1, n2, n3, n4] = nodes as [BenchNode, BenchNode, BenchNode, BenchNode];
     // Let the links come up before measuring.
     await upload(n1, files[0] ?? '', 'warm-up');
@@ -252,8 +263,15 @@ async function main(): Promise<void> {
         await cp(snapshot, n4Dir, { recursive: true });
       }
       const servers = [n1, n2, n3].map((n) => n.proc.pid ?? 0);
+      const from = performance.now() - serversSpawned;
       const result = await catchUp(argsFor(3), target, servers, bin, run, n4Cookie);
       nodes[3] = result.node;
+      if (PROFILE_DIR !== undefined) {
+        const to = performance.now() - serversSpawned;
+        console.log(
+          `  run ${run + 1}: ${round(from / 1000, 2)}–${round(to / 1000, 2)} s after n1-3's spawn`,
+        );
+      }
       runs.push(result);
     }
     const last = runs[runs.length - 1] as CatchupRun;
@@ -356,8 +374,8 @@ async function main(): Promise<void> {
       }),
     );
   } finally {
-    // SIGTERM for node 4 when profiling: the profile is written at exit.
-    await Promise.all(nodes.map((n, i) => (i === 3 && PROFILE_DIR ? n.stop() : n.kill())));
+    // SIGTERM for every node when profiling: the profile is written at exit.
+    await Promise.all(nodes.map((n) => (PROFILE_DIR ? n.stop() : n.kill())));
     await rm(dir, { recursive: true, force: true });
   }
 }

@@ -81,18 +81,10 @@ export function writeBlobFrames(
   });
 }
 
+/** A blob for a frame; any failure to read it sends it as not available. */
 async function readSmallBlob(blobs: BlobStore, hash: string): Promise<Buffer | null> {
   try {
-    const size = await blobs.size(hash);
-    if (size === null || size > MAX_BATCH_BLOB_BYTES) return null;
-    const chunks: Buffer[] = [];
-    let read = 0;
-    for await (const chunk of await blobs.read(hash)) {
-      read += (chunk as Buffer).length;
-      if (read > size) return null;
-      chunks.push(chunk as Buffer);
-    }
-    return read === size ? Buffer.concat(chunks, read) : null;
+    return await blobs.readWhole(hash, MAX_BATCH_BLOB_BYTES);
   } catch {
     return null;
   }

@@ -146,6 +146,22 @@ export function blobStoreContract(
       await expect(store.read(sha(bytesOf(10)))).rejects.toBeInstanceOf(NotFoundError);
     });
 
+    it('reads a whole blob into one buffer, and none that is absent, trashed or too long', async () => {
+      const bytes = bytesOf(300_000);
+      const hash = await put(store, bytes);
+      expect((await store.readWhole(hash, bytes.length))?.equals(bytes)).toBe(true);
+      expect(await store.readWhole(hash, bytes.length - 1)).toBeNull();
+      const empty = await put(store, Buffer.alloc(0));
+      expect((await store.readWhole(empty, 10))?.length).toBe(0);
+      expect(await store.readWhole(sha(bytesOf(10)), 1_000_000)).toBeNull();
+      await store.trash(hash);
+      expect(await store.readWhole(hash, bytes.length)).toBeNull();
+      // Another process of the site reads what this one stored (S3: not from its cache).
+      expect(await store.restore(hash)).toBe(true);
+      const other = await subject.reopen();
+      expect((await other.readWhole(hash, bytes.length))?.equals(bytes)).toBe(true);
+    });
+
     it(`stores a large blob (${options.largeBytes} bytes) whole, and reads a range across it`, async () => {
       const bytes = bytesOf(options.largeBytes);
       const hash = await put(store, bytes);

@@ -57,6 +57,11 @@ export interface BlobStore {
   size(hash: string): Promise<number | null>;
   /** The whole blob or an inclusive byte range; rejects with NotFoundError when absent. */
   read(hash: string, range?: ByteRange): Promise<Readable>;
+  /**
+   * The whole blob in one buffer, or null when it is absent or longer than `maxBytes` (a peer's
+   * batch of small pictures, blob-frames.ts).
+   */
+  readWhole(hash: string, maxBytes: number): Promise<Buffer | null>;
 
   /** Bytes already fetched of a blob from a peer (0 when none). */
   partialSize(hash: string): Promise<number>;
@@ -101,6 +106,24 @@ export interface BlobReadCounts {
   readonly store: number;
   /** Reads that waited for another read of the same blob to fill the cache. */
   readonly joined: number;
+}
+
+/**
+ * The whole of `body` when it is exactly `size` bytes long, else null (a blob read through a
+ * stream, for adapters without a cheaper way to `readWhole`).
+ */
+export async function collectWhole(body: Readable, size: number): Promise<Buffer | null> {
+  const chunks: Buffer[] = [];
+  let read = 0;
+  for await (const chunk of body) {
+    read += (chunk as Buffer).length;
+    if (read > size) {
+      body.destroy();
+      return null;
+    }
+    chunks.push(chunk as Buffer);
+  }
+  return read === size ? Buffer.concat(chunks, read) : null;
 }
 
 /** Blob names come from requests and peers: never let one become a path or a key elsewhere. */

@@ -26,7 +26,14 @@ import {
   type ByteRange,
   type StagedBlob,
 } from './blob-store.js';
-import { isNotFound, receiveFile, sizeOf, stageFile, writeDurably } from './local-files.js';
+import {
+  isNotFound,
+  readWholeFile,
+  receiveFile,
+  sizeOf,
+  stageFile,
+  writeDurably,
+} from './local-files.js';
 import { BlobBatchError, checkWhole, type BatchBlobStore, type WholeBlob } from './blob-batch.js';
 
 const TOKEN = /^[0-9a-f-]{36}$/;
@@ -71,11 +78,15 @@ export class LocalBlobStore implements BlobStore, BatchBlobStore {
   }
 
   async has(hash: string): Promise<boolean> {
-    return (await sizeOf(this.path(hash))) !== null;
+    return sizeOf(this.path(hash)) !== null;
   }
 
   async size(hash: string): Promise<number | null> {
     return sizeOf(this.path(hash));
+  }
+
+  async readWhole(hash: string, maxBytes: number): Promise<Buffer | null> {
+    return readWholeFile(this.path(hash), maxBytes);
   }
 
   async *ids(): AsyncGenerator<string> {
@@ -109,7 +120,7 @@ export class LocalBlobStore implements BlobStore, BatchBlobStore {
   /** The data was fsynced when the temp file closed; the rename makes it visible. */
   async commit(staged: StagedBlob): Promise<void> {
     const target = this.path(staged.hash);
-    if ((await sizeOf(target)) === staged.size) {
+    if (sizeOf(target) === staged.size) {
       await this.discard(staged);
       return;
     }
@@ -136,7 +147,7 @@ export class LocalBlobStore implements BlobStore, BatchBlobStore {
   }
 
   async partialSize(hash: string): Promise<number> {
-    return (await sizeOf(this.partialPath(hash))) ?? 0;
+    return sizeOf(this.partialPath(hash)) ?? 0;
   }
 
   async receive(hash: string, size: number, source: Readable, start: number): Promise<void> {
@@ -233,10 +244,14 @@ export class LocalBlobStore implements BlobStore, BatchBlobStore {
   }
 
   async restore(hash: string): Promise<boolean> {
+    const trashed = join(this.trashDir, hash);
+    // Mostly asked of a blob never trashed (every fetched picture is first settled): no rename
+    // to fail then. A blob trashed meanwhile is moved under the same caller's lock.
+    if (sizeOf(trashed) === null) return false;
     const dir = join(this.blobsDir, hash.slice(0, 2));
     await mkdir(dir, { recursive: true });
     try {
-      await rename(join(this.trashDir, hash), this.path(hash));
+      await rename(trashed, this.path(hash));
       return true;
     } catch (error) {
       if (isNotFound(error)) return false;
@@ -298,7 +313,7 @@ export class LocalBlobStore implements BlobStore, BatchBlobStore {
   }
 
   async hasNamed(name: string): Promise<boolean> {
-    return (await sizeOf(this.namedPath(name))) !== null;
+    return sizeOf(this.namedPath(name)) !== null;
   }
 
   async removeNamed(name: string): Promise<void> {

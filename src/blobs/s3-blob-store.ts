@@ -36,6 +36,7 @@ import { isSha256Hex } from '../core/ids.js';
 import {
   assertHash,
   assertName,
+  collectWhole,
   type BlobStore,
   type ByteRange,
   type StagedBlob,
@@ -271,13 +272,25 @@ export class S3BlobStore implements BlobStore {
     }
   }
 
+  /** A HEAD for its size, then the read (from this process's cache when it holds the blob). */
+  async readWhole(hash: string, maxBytes: number): Promise<Buffer | null> {
+    const size = await this.size(hash);
+    if (size === null || size > maxBytes) return null;
+    try {
+      return await collectWhole(await this.read(hash), size);
+    } catch (error) {
+      if (error instanceof NotFoundError) return null;
+      throw error;
+    }
+  }
+
   private partialPath(hash: string): string {
     assertHash(hash);
     return join(this.partialDir, hash);
   }
 
   async partialSize(hash: string): Promise<number> {
-    return (await sizeOf(this.partialPath(hash))) ?? 0;
+    return sizeOf(this.partialPath(hash)) ?? 0;
   }
 
   async receive(hash: string, size: number, source: Readable, start: number): Promise<void> {
