@@ -17,7 +17,8 @@
  * threads, the others) and of nodes 1-3, read from /proc, and node 4's sampled RSS peak);
  * BENCH_CATCHUP_BINS=a/bin/mosaic.js,b/bin/mosaic.js runs node 4 from those builds in turn (old
  * against new, back to back); BENCH_PROFILE_DIR=dir starts every node with `--cpu-prof` into
- * that directory (written when it stops; each catch-up run's window in n1-3's profiles printed); BENCH_N4_LOG=file keeps node 4's debug
+ * that directory (written when it stops; each catch-up run's window in n1-3's profiles printed;
+ * BENCH_HEAP_PROFILE=1: node 4 samples every allocation instead, collected or not); BENCH_N4_LOG=file keeps node 4's debug
  * log lines there, each after the ms since its spawn. Node 4's RSS is read once it is idle
  * before its stop, and sampled every 50 ms while it catches up.
  */
@@ -26,6 +27,7 @@ import { appendFileSync, openAsBlob } from 'node:fs';
 import { cp, mkdtemp, rm, stat } from 'node:fs/promises';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { writeSmallPhotoJpeg } from './lib/images.js';
 import {
   MOSAIC_BIN,
@@ -41,6 +43,9 @@ import { MB, formatTable, median, percentile, round, runPool, sum } from './lib/
 
 const LATENCY_UPLOADS = Math.max(2, Number(process.env['BENCH_LATENCY_UPLOADS'] ?? 200));
 const PROFILE_DIR = process.env['BENCH_PROFILE_DIR'];
+/** With BENCH_PROFILE_DIR: node 4 samples its allocations (lib/heap-sample.ts), not its CPU. */
+const HEAP_PROFILE = process.env['BENCH_HEAP_PROFILE'] === '1';
+const HEAP_SAMPLER = fileURLToPath(new URL('./lib/heap-sample.js', import.meta.url));
 const CATCHUP_UPLOADS = Math.max(1, Number(process.env['BENCH_CATCHUP_UPLOADS'] ?? 300));
 /** Catch-ups of node 4, each from the same copy of its data (the figures are their medians). */
 const CATCHUP_RUNS = Math.max(1, Number(process.env['BENCH_CATCHUP_RUNS'] ?? 1));
@@ -90,7 +95,14 @@ async function catchUp(
     PROFILE_DIR === undefined
       ? {}
       : {
-          NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${PROFILE_DIR} --cpu-prof-name=n4-${run}.cpuprofile`,
+          ...(HEAP_PROFILE
+            ? {
+                NODE_OPTIONS: `--import ${HEAP_SAMPLER}`,
+                BENCH_HEAP_SAMPLE_FILE: join(PROFILE_DIR, `n4-${run}.heapprofile`),
+              }
+            : {
+                NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${PROFILE_DIR} --cpu-prof-name=n4-${run}.cpuprofile`,
+              }),
         },
     (line) => {
       if (N4_LOG !== undefined)

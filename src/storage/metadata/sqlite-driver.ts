@@ -73,6 +73,9 @@ class SqliteConnection implements DatabaseConnection {
 
 class SqliteDriver implements Driver {
   private readonly connection: SqliteConnection;
+  /** Whether a query or transaction holds the connection; who waits for it next, in order. */
+  private held = false;
+  private readonly waiting: ((connection: DatabaseConnection) => void)[] = [];
 
   constructor(private readonly db: Database.Database) {
     this.connection = new SqliteConnection(db);
@@ -80,10 +83,22 @@ class SqliteDriver implements Driver {
 
   async init(): Promise<void> {}
 
-  // Kysely's runtime driver serializes every use of this one connection (a SQLite adapter
-  // does not support several), so a transaction holds it from BEGIN to COMMIT.
+  /**
+   * One user of the connection at a time (a transaction holds it from BEGIN to COMMIT), the
+   * others queued in order and handed it one by one. Kysely's own mutex for a one-connection
+   * dialect (`ConnectionMutex`) wakes every waiter at each release, and all but one wait again:
+   * with the few hundred queries a catch-up queues behind a transaction that is quadratic (48 MB
+   * of promises and a tenth of node 4's main thread in bench:replication; docs/benchmarks.md),
+   * so the adapter below tells Kysely the dialect queues its connection itself.
+   */
   acquireConnection(): Promise<DatabaseConnection> {
-    return Promise.resolve(this.connection);
+    if (!this.held) {
+      this.held = true;
+      return Promise.resolve(this.connection);
+    }
+    return new Promise((resolve) => {
+      this.waiting.push(resolve);
+    });
   }
 
   async beginTransaction(connection: DatabaseConnection, settings: TransactionSettings) {
@@ -111,7 +126,11 @@ class SqliteDriver implements Driver {
     await connection.executeQuery(CompiledQuery.raw(`release ${quoteName(name)}`));
   }
 
-  async releaseConnection(): Promise<void> {}
+  async releaseConnection(): Promise<void> {
+    const next = this.waiting.shift();
+    if (next === undefined) this.held = false;
+    else next(this.connection);
+  }
 
   async destroy(): Promise<void> {
     if (this.db.open) this.db.close();
@@ -120,6 +139,13 @@ class SqliteDriver implements Driver {
 
 function quoteName(name: string): string {
   return `"${name.replace(/"/g, '""')}"`;
+}
+
+/** SQLite's adapter, whose one connection the driver above queues (no Kysely mutex). */
+class QueuedSqliteAdapter extends SqliteAdapter {
+  override get supportsMultipleConnections(): boolean {
+    return true;
+  }
 }
 
 /** Kysely's SQLite dialect on one better-sqlite3 connection, through the driver above. */
@@ -135,7 +161,7 @@ export class BetterSqliteDialect implements Dialect {
   }
 
   createAdapter(): DialectAdapter {
-    return new SqliteAdapter();
+    return new QueuedSqliteAdapter();
   }
 
   createIntrospector(db: Kysely<unknown>): DatabaseIntrospector {
