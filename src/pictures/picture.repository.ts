@@ -1,6 +1,7 @@
 import { sql, type Selectable } from 'kysely';
 import type { Executor, MetadataStore } from '../storage/metadata/dialect.js';
 import { afterCursor } from '../storage/metadata/keyset.js';
+import { CompiledStatements } from '../storage/metadata/compiled-statements.js';
 import { prepared } from '../storage/metadata/prepared.js';
 import type { PicturesTable } from '../storage/metadata/schema.js';
 import type { Principal } from '../accounts/principal.js';
@@ -106,6 +107,12 @@ type PictureRow = Pick<Selectable<PicturesTable>, (typeof STATE_COLUMNS)[number]
 export class SqlPictureRepository implements PictureRepository {
   /** What `save` wrote in each transaction, by picture (savedIn); gone with the transaction. */
   private readonly saved = new WeakMap<Executor, Map<string, StoredPicture>>();
+  /**
+   * `get`, `save` and `setHasBlob` run a few times per picture an upload or a catch-up brings:
+   * their text is compiled once (a Kysely builder per call was the largest allocation of a
+   * catching-up node; docs/benchmarks.md).
+   */
+  private readonly statements = new CompiledStatements();
 
   constructor(private readonly store: MetadataStore) {}
 
@@ -117,13 +124,19 @@ export class SqlPictureRepository implements PictureRepository {
     const lock = options.forUpdate === true && this.store.dialect.supportsRowLocks;
     // Two fixed texts (with and without FOR UPDATE), read three times by every upload and once
     // by every apply: prepared on PostgreSQL (storage/metadata/prepared.ts).
-    const row = await trx
-      .selectFrom('pictures')
-      .modifyFront(prepared)
-      .select(STATE_COLUMNS)
-      .where('id', '=', id)
-      .$if(lock, (qb) => qb.forUpdate())
-      .executeTakeFirst();
+    const { rows } = await this.statements.run<PictureRow>(
+      trx,
+      lock ? 'picture.get.forUpdate' : 'picture.get',
+      () =>
+        trx
+          .selectFrom('pictures')
+          .modifyFront(prepared)
+          .select(STATE_COLUMNS)
+          .where('id', '=', id)
+          .$if(lock, (qb) => qb.forUpdate()),
+      [id],
+    );
+    const row = rows[0];
     return row ? { state: rowToState(row), hasBlob: row.has_blob === 1 } : null;
   }
 
@@ -174,11 +187,17 @@ export class SqlPictureRepository implements PictureRepository {
       alive: isAlive(state) ? 1 : 0,
       has_blob: hasBlob ? 1 : 0,
     };
-    await trx
-      .insertInto('pictures')
-      .values({ id: state.id, ...row })
-      .onConflict((oc) => oc.column('id').doUpdateSet(row))
-      .execute();
+    const values = Object.values(row);
+    await this.statements.run(
+      trx,
+      'picture.save',
+      () =>
+        trx
+          .insertInto('pictures')
+          .values({ id: state.id, ...row })
+          .onConflict((oc) => oc.column('id').doUpdateSet(row)),
+      [state.id, ...values, ...values],
+    );
     this.remember(trx, state.id, { state, hasBlob });
   }
 
@@ -187,11 +206,13 @@ export class SqlPictureRepository implements PictureRepository {
   }
 
   async setHasBlob(id: string, hasBlob: boolean, trx: Executor = this.store.db): Promise<void> {
-    await trx
-      .updateTable('pictures')
-      .set({ has_blob: hasBlob ? 1 : 0 })
-      .where('id', '=', id)
-      .execute();
+    const flag = hasBlob ? 1 : 0;
+    await this.statements.run(
+      trx,
+      'picture.setHasBlob',
+      () => trx.updateTable('pictures').set({ has_blob: flag }).where('id', '=', id),
+      [flag, id],
+    );
     const saved = this.savedIn(trx, id);
     if (saved) this.remember(trx, id, { state: saved.state, hasBlob });
   }
