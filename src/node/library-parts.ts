@@ -66,7 +66,9 @@ export function openLibrary(deps: LibraryDeps) {
     blobs,
     thumbs,
     retentionMs: deps.trashRetentionMs,
-    settleBytes: (id) => pictures.settleBytes(id),
+    settleBytes: async (id) => {
+      await pictures.settleBytes(id);
+    },
     log,
   });
   return { thumbs, facts, pictures, albums, shares, trash };

@@ -6,6 +6,7 @@
  */
 import { sql, type Kysely, type QueryCreator } from 'kysely';
 import type { MetadataStore } from '../storage/metadata/dialect.js';
+import { CompiledStatements } from '../storage/metadata/compiled-statements.js';
 import { afterCursor } from '../storage/metadata/keyset.js';
 import { prepared } from '../storage/metadata/prepared.js';
 import type { Schema } from '../storage/metadata/schema.js';
@@ -49,6 +50,9 @@ export interface TimelineEntry {
 const SORT_KEY = sql<number>`COALESCE(p.taken_key, p.created_at)`;
 
 export class PictureFactsRepository {
+  /** `saveIn`'s statements, run once per picture an upload or a catch-up brings. */
+  private readonly statements = new CompiledStatements();
+
   constructor(private readonly store: MetadataStore) {}
 
   /** Records the facts of a picture. Idempotent: the same facts give the same row. */
@@ -77,18 +81,25 @@ export class PictureFactsRepository {
         );
     // The copy the timeline's index reads (the row exists: facts follow their picture.create).
     const copy = { taken_key: row.taken_key };
+    const upserted = [id, row.taken_key, row.facts, reader, row.taken_key, row.facts, reader];
     if (this.store.dialect.writableCtes) {
       // One statement, one round trip (an upload's transaction holds the op-clock lock).
-      await trx
-        .with('saved_facts', upsert)
-        .updateTable('pictures')
-        .set(copy)
-        .where('id', '=', id)
-        .execute();
+      await this.statements.run(
+        trx,
+        'facts.save.cte',
+        () =>
+          trx.with('saved_facts', upsert).updateTable('pictures').set(copy).where('id', '=', id),
+        [...upserted, row.taken_key, id],
+      );
       return;
     }
-    await upsert(trx).execute();
-    await trx.updateTable('pictures').set(copy).where('id', '=', id).execute();
+    await this.statements.run(trx, 'facts.upsert', () => upsert(trx), upserted);
+    await this.statements.run(
+      trx,
+      'facts.copy',
+      () => trx.updateTable('pictures').set(copy).where('id', '=', id),
+      [row.taken_key, id],
+    );
   }
 
   async get(id: string): Promise<PhotoFacts | null> {

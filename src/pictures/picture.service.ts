@@ -87,7 +87,7 @@ interface Committed {
 /** Upload, find, edit and delete pictures. Every method opens with its permission check. */
 export class PictureService {
   /** Per picture, the tail of its byte moves and records (see exclusive). */
-  private readonly byteTasks = new Map<string, Promise<void>>();
+  private readonly byteTasks = new Map<string, Promise<unknown>>();
 
   private readonly now: () => number;
   private readonly background = new Limiter(1);
@@ -307,13 +307,14 @@ export class PictureService {
    * Puts a picture's bytes where its state says: a dead picture's bytes go to the trash, a
    * living one's come back from it. Runs after every picture operation, local or replicated,
    * and at start for anything a crash left half-done. It checks the store, not the row's flag,
-   * and records what it finds (see recordBytes), so a stale flag is repaired here too.
+   * and records what it finds (see recordBytes), so a stale flag is repaired here too. Returns
+   * the picture as recorded (null when there is none), so a caller need not read it again.
    */
-  async settleBytes(id: string): Promise<void> {
-    await this.exclusive(id, async () => {
+  async settleBytes(id: string): Promise<StoredPicture | null> {
+    return this.exclusive(id, async () => {
       const { pictures, blobs, thumbs } = this.deps;
       const stored = await pictures.get(id);
-      if (!stored) return;
+      if (!stored) return null;
       if (!isAlive(stored.state)) {
         if (await blobs.has(id)) {
           await blobs.trash(id);
@@ -321,11 +322,11 @@ export class PictureService {
           await thumbs.remove(id, ['large']);
           this.deps.log.info({ picture: id }, 'picture bytes moved to trash');
         }
-        await this.recordBytes(id, false);
+        return this.recordBytes(id, false);
       } else if (await blobs.has(id)) {
-        await this.recordBytes(id, true);
+        return this.recordBytes(id, true);
       } else {
-        await this.recordBytes(id, await blobs.restore(id));
+        return this.recordBytes(id, await blobs.restore(id));
       }
     });
   }
@@ -351,7 +352,9 @@ export class PictureService {
    */
   async repairAllBytes(): Promise<number> {
     const { pictures, blobs } = this.deps;
-    const repaired = await settleInconsistentBytes(pictures, blobs, (id) => this.settleBytes(id));
+    const repaired = await settleInconsistentBytes(pictures, blobs, async (id) => {
+      await this.settleBytes(id);
+    });
     if (repaired > 0) this.deps.log.warn({ repaired }, 'picture byte flags repaired at start');
     return repaired;
   }
@@ -361,16 +364,18 @@ export class PictureService {
    * commit). Runs under the picture's lock (`exclusive`), so no move of these bytes by this
    * service happens between the check and the write.
    */
-  private async recordBytes(id: string, known?: boolean): Promise<void> {
+  private async recordBytes(id: string, known?: boolean): Promise<StoredPicture | null> {
     const { pictures, blobs } = this.deps;
     // `known`: the caller has just checked or moved the bytes, under the same lock.
     const present = known ?? (await blobs.has(id));
     const stored = await pictures.get(id);
-    if (stored && stored.hasBlob !== present) await pictures.setHasBlob(id, present);
+    if (!stored) return null;
+    if (stored.hasBlob !== present) await pictures.setHasBlob(id, present);
+    return { state: stored.state, hasBlob: present };
   }
 
   /** Runs `task` after every earlier task for the same picture (moves and records in order). */
-  private exclusive(id: string, task: () => Promise<void>): Promise<void> {
+  private exclusive<T>(id: string, task: () => Promise<T>): Promise<T> {
     const previous = this.byteTasks.get(id) ?? Promise.resolve();
     const next = previous.then(task, task);
     const tail = next.catch(() => undefined);

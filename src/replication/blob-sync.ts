@@ -182,9 +182,8 @@ export class BlobSync {
   }
 
   private async reconcile(id: string): Promise<void> {
-    const { service, pictures } = this.deps;
-    await service.settleBytes(id);
-    const stored = await pictures.get(id);
+    // The picture as settled: its row read under the picture's byte lock, its flag as found.
+    const stored = await this.deps.service.settleBytes(id);
     if (!stored || stored.hasBlob || !isAlive(stored.state) || !stored.state.info) return;
     const size = stored.state.info.size;
     if (size <= MAX_BATCH_BLOB_BYTES && (await this.deps.blobs.partialSize(id)) === 0) {
