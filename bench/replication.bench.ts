@@ -7,7 +7,8 @@
  *    the 201 at node 1 until GET /api/pictures/:id answers 200 at every one of nodes 2-4 (the
  *    picture is visible only once its bytes are there). Polled every 5 ms per node.
  * 2. Catch-up: node 4 is stopped, 300 pictures (~60 MB) are uploaded at node 1, node 4 is
- *    started again; the time until it shows all of them gives pictures/s and MB/s.
+ *    started again once nodes 1-3 are quiet; the time until it shows all of them gives
+ *    pictures/s and MB/s.
  * Prints figures; asserts nothing.
  *
  * BENCH_LATENCY_UPLOADS=N (default 200, at least 2) shortens part 1, BENCH_CATCHUP_UPLOADS=N
@@ -182,6 +183,20 @@ async function waitVisible(
   }
 }
 
+/**
+ * Waits until nodes 1-3 are quiet (under 5 % of a core over 300 ms, at most 30 s): the first
+ * catch-up would otherwise run beside nodes 2 and 3 still making the thumbnails of the uploads
+ * they just fetched, and the later ones would not.
+ */
+async function quiet(servers: number[]): Promise<void> {
+  const deadline = performance.now() + 30_000;
+  while (performance.now() < deadline) {
+    const before = sum(await treeCpuSeconds(servers));
+    await new Promise((r) => setTimeout(r, 300));
+    if (sum(await treeCpuSeconds(servers)) - before < 0.015) return;
+  }
+}
+
 /** Visible pictures at a node (counted through the API, 200 per page). */
 async function count(node: BenchNode): Promise<number> {
   let total = 0;
@@ -275,6 +290,7 @@ async function main(): Promise<void> {
         await cp(snapshot, n4Dir, { recursive: true });
       }
       const servers = [n1, n2, n3].map((n) => n.proc.pid ?? 0);
+      await quiet(servers);
       const from = performance.now() - serversSpawned;
       const result = await catchUp(argsFor(3), target, servers, bin, run, n4Cookie);
       nodes[3] = result.node;
