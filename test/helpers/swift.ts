@@ -56,8 +56,26 @@ export interface SwiftServer {
   stop(): Promise<void>;
 }
 
+/** Starts a Swift: its own directory, rings of a free set of ports, a free proxy port. */
 export async function startSwift(): Promise<SwiftServer> {
   assertInstalled();
+  // A port found free may be taken by another process before Swift binds it (the suite starts
+  // many servers at once): then Swift is started again on other ports, a few times.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startSwiftOnce();
+    } catch (error) {
+      if (!(error instanceof PortTakenError) || attempt >= START_ATTEMPTS) throw error;
+    }
+  }
+}
+
+const START_ATTEMPTS = 3;
+
+/** Swift could not bind a port it was given: another process took it after it was chosen. */
+class PortTakenError extends Error {}
+
+async function startSwiftOnce(): Promise<SwiftServer> {
   const { ports, release } = await cachedRings();
   const dir = await mkdtemp(join(tmpdir(), 'mosaic-swift-'));
   try {
@@ -279,9 +297,16 @@ async function waitUntilAnswering(child: ChildProcess, endpoint: string): Promis
     await new Promise((resolve) => setTimeout(resolve, 200));
   }
   await stopChild(child);
-  throw new Error(
-    `Swift did not answer on ${endpoint} within ${START_TIMEOUT_MS} ms:\n${output.slice(-30).join('\n')}`,
-  );
+  // Its last lines (why it stopped) may still be on their way through the pipes.
+  await Promise.race([
+    new Promise((resolve) => child.once('close', resolve)),
+    new Promise((resolve) => setTimeout(resolve, 1000)),
+  ]);
+  const last = output.slice(-30).join('\n');
+  if (last.includes('Address already in use')) {
+    throw new PortTakenError(`Swift could not bind its ports:\n${last}`);
+  }
+  throw new Error(`Swift did not answer on ${endpoint} within ${START_TIMEOUT_MS} ms:\n${last}`);
 }
 
 async function stopChild(child: ChildProcess): Promise<void> {
