@@ -34,6 +34,15 @@ export interface LinkContext {
 /** The first retry after a failed contact; each next one waits twice as long, up to maxRetryMs. */
 export const FIRST_RETRY_MS = 100;
 
+/**
+ * How often a link writes down when its peer was last seen and how far it acknowledged our
+ * operations (PeerRepository.record). Both are for people and tools only; what the link does
+ * comes from the peer's own answers (its version vector at each hello). Each write is a
+ * committed transaction, on SQLite a flush of its log on the event loop: written at every
+ * exchange they were ~60 flushes a second on a node sending a folder (docs/benchmarks.md).
+ */
+export const RECORD_EVERY_MS = 30_000;
+
 export class PeerLink {
   nodeId: string | null = null;
   name: string | null = null;
@@ -51,6 +60,11 @@ export class PeerLink {
   /** Failed contacts in a row (reset when the peer answers), for the retry back-off. */
   private failures = 0;
   private retryTimer: NodeJS.Timeout | null = null;
+  /** The peer's name, URL and source as last written to the peers table (by this link). */
+  private recordedIdentity: string | null = null;
+  /** When `lastSeen` and the acknowledged sequence were last written (see RECORD_EVERY_MS). */
+  private recordedAt = 0;
+  private recording: Promise<void> | null = null;
 
   constructor(
     readonly url: string,
@@ -70,11 +84,14 @@ export class PeerLink {
     });
   }
 
-  /** Waits for the current work to finish (for shutdown). */
+  /** Waits for the current work to finish, then writes what is not written yet (shutdown). */
   async idle(): Promise<void> {
     if (this.retryTimer) clearTimeout(this.retryTimer);
     this.retryTimer = null;
     await this.running;
+    await this.recording;
+    if (this.lastSeen !== null && this.lastSeen > this.recordedAt) this.record();
+    await this.recording;
   }
 
   private async run(): Promise<void> {
@@ -114,13 +131,20 @@ export class PeerLink {
     }
     const wasUp = this.state === 'up';
     this.markUp();
-    await this.ctx.peers.upsert({
-      nodeId: info.nodeId,
-      name: info.name,
-      url: this.url,
-      source: this.source,
-      lastSeen: this.lastSeen,
-    });
+    // Written when new or changed only: the other processes of a scaled site read the table
+    // (known-peers.ts); a hello every sync interval changes nothing there.
+    const identity = JSON.stringify([info.nodeId, info.name, this.url, this.source]);
+    if (identity !== this.recordedIdentity) {
+      await this.ctx.peers.upsert({
+        nodeId: info.nodeId,
+        name: info.name,
+        url: this.url,
+        source: this.source,
+        lastSeen: this.lastSeen,
+      });
+      this.recordedIdentity = identity;
+      this.recordedAt = this.lastSeen ?? 0;
+    }
     if (!wasUp) {
       this.ctx.log.info({ peer: info.name, url: this.url }, 'peer up');
       // On (re)connect: catch up both ways.
@@ -146,7 +170,6 @@ export class PeerLink {
         // refresh its vector rather than loop.
         this.theirVv = { ...this.theirVv, [selfId]: last.seq };
       }
-      if (this.nodeId) await this.ctx.peers.ack(this.nodeId, this.theirVv[selfId] ?? 0);
       this.markUp();
     }
   }
@@ -181,11 +204,25 @@ export class PeerLink {
     this.lastSeen = Date.now();
     this.lastError = null;
     if (this.state !== 'up') this.state = 'up';
-    if (this.nodeId) {
-      this.ctx.peers.seen(this.nodeId, this.lastSeen).catch((err: unknown) => {
+    if (this.lastSeen - this.recordedAt >= RECORD_EVERY_MS) this.record();
+  }
+
+  /** Writes `lastSeen` and the acknowledged sequence, one write at a time; failures logged. */
+  private record(): void {
+    const nodeId = this.nodeId;
+    // Not before the hello wrote the peer's row (an update would find nothing).
+    if (nodeId === null || this.recordedIdentity === null) return;
+    if (this.lastSeen === null || this.recording !== null) return;
+    this.recordedAt = this.lastSeen;
+    const seen = { lastSeen: this.lastSeen, ackedSeq: this.theirVv[this.ctx.selfId] ?? 0 };
+    this.recording = this.ctx.peers
+      .record(nodeId, seen)
+      .catch((err: unknown) => {
         this.ctx.log.warn({ err, peer: this.name }, 'could not record when the peer was seen');
+      })
+      .finally(() => {
+        this.recording = null;
       });
-    }
   }
 
   private markDown(error: unknown): void {

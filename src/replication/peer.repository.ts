@@ -48,19 +48,23 @@ export class PeerRepository {
       .execute();
   }
 
-  async ack(nodeId: string, seq: number): Promise<void> {
+  /**
+   * When the peer was last heard from, and how far it has acknowledged our own operations
+   * (never moved back), in one statement: a link records them now and then, not at every
+   * exchange (peer-link.ts, PeerBookkeeping).
+   */
+  async record(nodeId: string, seen: { lastSeen: number; ackedSeq: number }): Promise<void> {
     await this.store.db
       .updateTable('peers')
-      .set({ acked_seq: seq })
-      .where('node_id', '=', nodeId)
-      .where('acked_seq', '<', seq)
-      .execute();
-  }
-
-  async seen(nodeId: string, at: number): Promise<void> {
-    await this.store.db
-      .updateTable('peers')
-      .set({ last_seen: at })
+      .set((eb) => ({
+        last_seen: seen.lastSeen,
+        acked_seq: eb
+          .case()
+          .when('acked_seq', '<', seen.ackedSeq)
+          .then(seen.ackedSeq)
+          .else(eb.ref('acked_seq'))
+          .end(),
+      }))
       .where('node_id', '=', nodeId)
       .execute();
   }

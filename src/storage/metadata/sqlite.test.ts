@@ -66,6 +66,23 @@ it('opens an existing data directory unchanged and carries on from its op log', 
   db.close();
 });
 
+it('upgrades all or nothing: a migration that fails leaves the old schema as it was', async () => {
+  const file = join(dir, 'mosaic.db');
+  oldNode(file);
+  // A table a later migration creates, there already: that migration fails.
+  const before = new Database(file);
+  before.exec('CREATE TABLE folder_applying (x INTEGER)');
+  before.close();
+  await expect(openMetadataStore(`sqlite:${file}`)).rejects.toThrow(/folder_applying/);
+  const db = new Database(file, { readonly: true });
+  expect(db.pragma('user_version', { simple: true })).toBe(6);
+  // Nor is any migration before the failing one kept (op_clock is the 7th's).
+  const tables = db.prepare("SELECT name FROM sqlite_master WHERE type = 'table'").pluck().all();
+  expect(tables).not.toContain('op_clock');
+  expect(db.prepare('SELECT COUNT(*) FROM ops').pluck().get()).toBe(3);
+  db.close();
+});
+
 it('refuses a URL without a file', async () => {
   await expect(openMetadataStore('sqlite:')).rejects.toThrow('No SQLite file');
 });

@@ -1,0 +1,139 @@
+/**
+ * A link's writes to the peers table (PeerLink, PeerRepository.record): the peer's row at first
+ * contact, then when it was last seen and how far it acknowledged our operations at most every
+ * RECORD_EVERY_MS, and once more at stop. Each write is a committed transaction (on SQLite a
+ * flush of its log on the event loop); they were one per exchange before. The peer is a stand-in
+ * client (this tests the link, not HTTP); the store is real, on both engines.
+ */
+import pino from 'pino';
+import { afterEach, expect, it, vi } from 'vitest';
+import { describeEachDialect } from '../../test/helpers/dialects.js';
+import { Faults } from '../faults/faults.js';
+import type { Op } from '../oplog/op.js';
+import { openReplicaState } from '../oplog/replica-state.js';
+import type { PeerClient } from './peer-client.js';
+import { PeerLink, RECORD_EVERY_MS } from './peer-link.js';
+import { PeerRepository } from './peer.repository.js';
+import type { VersionVector } from './version-vector.js';
+
+const SELF = 'aaaaaaaaaaaaaaaa';
+const PEER = 'bbbbbbbbbbbbbbbb';
+const T0 = 1_800_000_000_000;
+
+/** The real repository, counting its writes. */
+class CountingPeers extends PeerRepository {
+  writes = 0;
+  override async upsert(...args: Parameters<PeerRepository['upsert']>): Promise<void> {
+    this.writes++;
+    await super.upsert(...args);
+  }
+  override async record(...args: Parameters<PeerRepository['record']>): Promise<void> {
+    this.writes++;
+    await super.record(...args);
+  }
+}
+
+/** A peer that takes every pushed op and answers hellos with what it holds. */
+function standInPeer(): PeerClient {
+  let vv: VersionVector = {};
+  const peer = {
+    hello: () =>
+      Promise.resolve({
+        nodeId: PEER,
+        name: 'peer-b',
+        url: null,
+        version: 'test',
+        vv,
+        pendingBlobBytes: 0,
+      }),
+    push: (ops: readonly Op[]) => {
+      const last = ops[ops.length - 1];
+      if (last !== undefined) vv = { ...vv, [last.origin]: last.seq };
+      return Promise.resolve({ applied: ops.length, vv });
+    },
+    pull: () => Promise.resolve({ ops: [], next: null }),
+  };
+  return peer as unknown as PeerClient;
+}
+
+afterEach(() => {
+  vi.useRealTimers();
+});
+
+describeEachDialect('a peer link writes the peers table now and then', (ctx) => {
+  it('at first contact, at most every RECORD_EVERY_MS while exchanging, and at stop', async () => {
+    vi.useFakeTimers({ toFake: ['Date'], now: T0 });
+    const store = await ctx.open();
+    const { changes, oplog } = openReplicaState(store, SELF);
+    const peers = new CountingPeers(store);
+    const link = new PeerLink('http://127.0.0.1:1', 'static', standInPeer(), {
+      selfId: SELF,
+      oplog,
+      changes,
+      peers,
+      faults: Faults.none(),
+      log: pino({ level: 'silent' }),
+      identified: () => true,
+      cameUp: () => {},
+      maxRetryMs: 1000,
+    });
+    const exchange = async (): Promise<void> => {
+      await changes.commit({ kind: 'picture.update', id: 'p'.repeat(64), title: 'x' });
+      link.kick({ hello: true, push: true, pull: true });
+      await vi.waitFor(() => {
+        expect(link.theirVv[SELF]).toBe(oplogCount);
+      });
+    };
+    let oplogCount = 0;
+    for (let i = 0; i < 20; i++) {
+      oplogCount++;
+      await exchange();
+      vi.setSystemTime(T0 + i * 100);
+    }
+    // 20 hellos, pushes and pulls: the row written once, at the first hello.
+    expect(peers.writes).toBe(1);
+    const first = (await peers.all()).find((p) => p.nodeId === PEER);
+    // (vi.waitFor moves the faked clock on by its interval at each check.)
+    expect(first).toMatchObject({ name: 'peer-b', source: 'static' });
+    expect(first?.lastSeen).toBeGreaterThanOrEqual(T0);
+    expect(first?.lastSeen).toBeLessThan(T0 + RECORD_EVERY_MS);
+
+    vi.setSystemTime(T0 + RECORD_EVERY_MS + 1);
+    oplogCount++;
+    await exchange();
+    expect(peers.writes).toBe(2);
+    await vi.waitFor(async () => {
+      const row = (await peers.all()).find((p) => p.nodeId === PEER);
+      // What the peer had acknowledged when the write was made (its hello's vector, or after).
+      expect(row?.ackedSeq).toBeGreaterThanOrEqual(20);
+      expect(row?.lastSeen).toBeGreaterThan(T0 + RECORD_EVERY_MS);
+    });
+
+    vi.setSystemTime(T0 + RECORD_EVERY_MS + 500);
+    oplogCount++;
+    await exchange();
+    expect(peers.writes).toBe(2);
+    // Stopping writes what is not written yet.
+    link.closed = true;
+    await link.idle();
+    expect(peers.writes).toBe(3);
+    const last = (await peers.all()).find((p) => p.nodeId === PEER);
+    expect(last).toMatchObject({ lastSeen: link.lastSeen, ackedSeq: 22 });
+    expect(link.lastSeen).toBeGreaterThanOrEqual(T0 + RECORD_EVERY_MS + 500);
+  });
+
+  it('never moves the acknowledged sequence back', async () => {
+    const store = await ctx.open();
+    const peers = new PeerRepository(store);
+    await peers.upsert({
+      nodeId: PEER,
+      name: 'peer-b',
+      url: 'http://x',
+      source: 'static',
+      lastSeen: 1,
+    });
+    await peers.record(PEER, { lastSeen: 2, ackedSeq: 9 });
+    await peers.record(PEER, { lastSeen: 3, ackedSeq: 4 });
+    expect((await peers.all())[0]).toMatchObject({ lastSeen: 3, ackedSeq: 9 });
+  });
+});
