@@ -15,7 +15,10 @@ export interface Metrics {
 
 export function createMetrics(totals: () => Promise<{ count: number; bytes: number }>): Metrics {
   const registry = new Registry();
-  collectDefaultMetrics({ register: registry });
+  // The event-loop delay histogram samples every 100 ms, not prom-client's 10: its timer woke
+  // an idle node 200 times a second, most of the node's idle CPU (docs/benchmarks.md, "An idle
+  // node's wake-ups"). A stall of the loop still shows in the maximum and the percentiles.
+  collectDefaultMetrics({ register: registry, eventLoopMonitoringPrecision: 100 });
   new Gauge({
     name: 'mosaic_pictures',
     help: 'Visible pictures at this node',
