@@ -88,7 +88,7 @@ class SqliteDriver implements Driver {
    * others queued in order and handed it one by one. Kysely's own mutex for a one-connection
    * dialect (`ConnectionMutex`) wakes every waiter at each release, and all but one wait again:
    * with the few hundred queries a catch-up queues behind a transaction that is quadratic (48 MB
-   * of promises and a tenth of node 4's main thread in bench:replication; docs/benchmarks.md),
+   * of 198 MB allocated in a 300-picture catch-up of bench:replication; docs/benchmarks.md),
    * so the adapter below tells Kysely the dialect queues its connection itself.
    */
   acquireConnection(): Promise<DatabaseConnection> {
