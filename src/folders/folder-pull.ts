@@ -32,7 +32,13 @@ import { UnobtainableCopies } from './unobtainable-copies.js';
 import { PullStalls } from './pull-stalls.js';
 import { PullTargets } from './pull-targets.js';
 
-const NEED_PAGE = 2000;
+/**
+ * Needed rows taken per page: a page's files are a round (or a few, when contents repeat), and
+ * each round ends waiting for its last batch's flush, its links and its records (~150-300 ms
+ * on a journalled disk). 2 000 made a 10 000-file sync 9 rounds; 5 000 makes it 6
+ * (docs/benchmarks.md, "Rounds of 5 000").
+ */
+const NEED_PAGE = 5000;
 /** Files of a round checked (and found on this disk) at once. */
 const CHECKS_AT_ONCE = 16;
 /**
