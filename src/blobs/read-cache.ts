@@ -63,7 +63,7 @@ export class BlobReadCache {
   }
 
   /** The cached bytes (or a range of them), or null when this blob is not here. */
-  async open(hash: string, range?: ByteRange): Promise<Readable | null> {
+  async open(hash: string, range?: ByteRange): Promise<{ body: Readable; length: number } | null> {
     const size = this.entries.get(hash);
     if (size === undefined) return null;
     this.entries.delete(hash);
@@ -75,9 +75,10 @@ export class BlobReadCache {
       // A photo in one read (or a few) rather than 64 KiB ones: each is a hop through libuv's
       // threads and a chunk for the socket.
       const highWaterMark = Math.min(Math.max(length, 16 * 1024), READ_CHUNK_BYTES);
-      return handle.createReadStream(
+      const body = handle.createReadStream(
         range ? { start: range.start, end: range.end, highWaterMark } : { highWaterMark },
       );
+      return { body, length };
     } catch (error) {
       if (isNotFound(error)) return null;
       throw error;

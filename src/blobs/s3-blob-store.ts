@@ -235,6 +235,36 @@ export class S3BlobStore implements BlobStore {
    * make a listed picture look lost, which would start a repair.
    */
   async read(hash: string, range?: ByteRange): Promise<Readable> {
+    const opened = await this.openBlob(hash, range, { askTwice: true });
+    if (opened === null) throw new NotFoundError('Blob');
+    return opened.body;
+  }
+
+  /**
+   * A blob whole (a peer's batch, blob-frames.ts), or null when the store lacks it or it is over
+   * `maxBytes`: from this process's cache when it holds the blob, else one GET, whose length
+   * says whether it fits (a HEAD first was a second request to the store per blob).
+   */
+  async readWhole(hash: string, maxBytes: number): Promise<Buffer | null> {
+    const opened = await this.openBlob(hash, undefined, { askTwice: false });
+    if (opened === null) return null;
+    if (opened.length === undefined || opened.length > maxBytes) {
+      opened.body.destroy();
+      return null;
+    }
+    return collectWhole(opened.body, opened.length);
+  }
+
+  /**
+   * The blob's bytes and, when known, how many: from the cache, else from the store (a whole
+   * read fills the cache on the way). Null when the store lacks it (`askTwice`: after a second
+   * ask, see `read`).
+   */
+  private async openBlob(
+    hash: string,
+    range: ByteRange | undefined,
+    options: { readonly askTwice: boolean },
+  ): Promise<{ body: Readable; length?: number } | null> {
     const cache = this.cache;
     if (cache) {
       let cached = await cache.open(hash, range);
@@ -255,31 +285,22 @@ export class S3BlobStore implements BlobStore {
     const fill = range === undefined ? cache?.begin(hash) : undefined;
     try {
       const key = this.key('blobs', hash);
-      const found =
-        (await this.bucket.get(key, range)) ??
-        (await new Promise((resolve) => setTimeout(resolve, MISSING_RETRY_MS)).then(() =>
-          this.bucket.get(key, range),
-        ));
-      if (found === null) throw new NotFoundError('Blob');
+      let found = await this.bucket.get(key, range);
+      if (found === null && options.askTwice) {
+        await new Promise((resolve) => setTimeout(resolve, MISSING_RETRY_MS));
+        found = await this.bucket.get(key, range);
+      }
+      if (found === null) {
+        fill?.abandon();
+        return null;
+      }
       if (fill && cache && found.length !== undefined && found.length <= cache.maxBlobBytes) {
-        return fill.keep(found.body);
+        return { body: fill.keep(found.body), length: found.length };
       }
       fill?.abandon();
-      return found.body;
+      return found;
     } catch (error) {
       fill?.abandon();
-      throw error;
-    }
-  }
-
-  /** A HEAD for its size, then the read (from this process's cache when it holds the blob). */
-  async readWhole(hash: string, maxBytes: number): Promise<Buffer | null> {
-    const size = await this.size(hash);
-    if (size === null || size > maxBytes) return null;
-    try {
-      return await collectWhole(await this.read(hash), size);
-    } catch (error) {
-      if (error instanceof NotFoundError) return null;
       throw error;
     }
   }

@@ -197,6 +197,36 @@ test('a blob uploaded or read whole is then read from the local cache: no reques
   }
 });
 
+test('a whole read for a peer is one GET, none once cached, and one for a blob too long', async () => {
+  const { store, sent, done } = await countedStore();
+  try {
+    // Written by "another process" of the site: this store has no copy of it.
+    const bytes = randomBytes(120_000);
+    const staged = await store.stage(Readable.from([bytes]), 1_000_000);
+    await store.commit(staged);
+    await store.trash(staged.hash);
+    await store.restore(staged.hash);
+    sent.length = 0;
+    expect((await store.readWhole(staged.hash, 1_000_000))?.equals(bytes)).toBe(true);
+    // No HEAD for its size first: the GET's length says whether it fits.
+    expect(sent).toEqual(['GetObjectCommand']);
+    // Kept on the way: the next whole read makes no request.
+    await waitFor(async () => {
+      sent.length = 0;
+      const again = await store.readWhole(staged.hash, 1_000_000);
+      return again?.equals(bytes) === true && sent.length === 0;
+    });
+    // Too long for the caller, from the cache or from the store: nothing, and at most one GET.
+    expect(await store.readWhole(staged.hash, bytes.length - 1)).toBeNull();
+    expect(sent).toEqual([]);
+    const missing = createHash('sha256').update('never stored').digest('hex');
+    expect(await store.readWhole(missing, 1_000_000)).toBeNull();
+    expect(sent).toEqual(['GetObjectCommand']);
+  } finally {
+    await done();
+  }
+});
+
 test('a store that cannot be reached is refused at start with a message that says which', async () => {
   const scratch = await makeTempDir('mosaic-s3-scratch-');
   const store = new S3BlobStore({
