@@ -248,11 +248,13 @@ export class S3BlobStore implements BlobStore {
   async readWhole(hash: string, maxBytes: number): Promise<Buffer | null> {
     const opened = await this.openBlob(hash, undefined, { askTwice: false });
     if (opened === null) return null;
-    if (opened.length === undefined || opened.length > maxBytes) {
+    // A store that sends no length (S3 always does) is asked for it.
+    const size = opened.length ?? (await this.size(hash));
+    if (size === null || size > maxBytes) {
       opened.body.destroy();
       return null;
     }
-    return collectWhole(opened.body, opened.length);
+    return collectWhole(opened.body, size);
   }
 
   /**
