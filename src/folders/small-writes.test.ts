@@ -6,12 +6,13 @@
 import { mkdir, readdir, readFile, stat, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import pino from 'pino';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { HybridClock } from '../core/hlc.js';
 import { type Db } from '../db/database.js';
 import type { ContentSource } from './content-source.js';
 import { FolderIndexRepository } from './folder-index.repository.js';
 import { FolderSync } from './folder-sync.js';
+import { LocalChanges } from './local-changes.js';
 import { ensureMarker, folderTmpDir } from './marker.js';
 import { SETTLE_EVERY } from './small-writes.js';
 import { folderChangeLog, localOf, useTempDb, peerHolding, sha256Hex } from './testing.js';
@@ -170,6 +171,38 @@ describe('pulling many small files', () => {
         need: false,
       });
     } finally {
+      await sync.close();
+    }
+  });
+
+  it('hands the scan only the hinted paths it did not write itself, across many of them', async () => {
+    // More hints than one slice of the event loop's turns (write-records.ts), one saved over.
+    const files = Array.from({ length: 2_500 }, (_, i) => ({
+      path: `d${i % 7}/f${i}.txt`,
+      data: Buffer.from(`pulled ${i}`),
+      mtimeMs: 1_700_000_000_000 + i,
+    }));
+    const root = join(base, 'folder');
+    const { sync, index, changes } = await folderSync(root, peerHolding(files.map((f) => f.data)));
+    const scans = vi.spyOn(LocalChanges.prototype, 'scan');
+    // The folder's watcher may hand some of the same events over on its own: what counts is
+    // which paths reached a scan, in all.
+    const scanned = () =>
+      [...new Set(scans.mock.calls.flatMap(([h]) => (h === null ? ['(all)'] : [...h])))].sort();
+    try {
+      await sync.syncNow();
+      await changes.receive(puts(files));
+      await sync.syncNow();
+      expect(index.get('folder', 'd3/f1998.txt')?.hash).toBe(sha('pulled 1998'));
+      await writeFile(join(root, 'd3/f1998.txt'), 'saved by the user');
+      scans.mockClear();
+      sync.kick({ hints: [...files.map((f) => f.path), 'new.txt'] });
+      await sync.whenIdle();
+      expect(scanned()).toEqual(['d3/f1998.txt', 'new.txt']);
+      expect(index.get('folder', 'd3/f1998.txt')?.hash).toBe(sha('saved by the user'));
+      expect(index.get('folder', 'd4/f1999.txt')?.hash).toBe(sha('pulled 1999'));
+    } finally {
+      scans.mockRestore();
       await sync.close();
     }
   });

@@ -5,9 +5,10 @@
  * transaction with the round's `folder_applying` entries. Also remembers what this node wrote
  * lately, so that the watcher's events for it are no news (`notOwnWrites`).
  */
+import { setImmediate as setImmediatePromise } from 'node:timers/promises';
 import { fsyncDir } from '../core/fsync.js';
 import { joinInside } from './core/index.js';
-import { diskState } from './disk-state.js';
+import { diskStateSync, type DiskState } from './disk-state.js';
 import type { DiskRecord, FolderFileRow } from './folder-index.repository.js';
 import type { FolderSyncDeps } from './folder-sync.js';
 import { span } from './trace.js';
@@ -108,9 +109,17 @@ export class WriteRecords {
    * The watcher's hinted paths less the files this node itself just wrote or removed and
    * recorded, when the disk still holds exactly that (one lstat each; a directory listing and a
    * look at every file beside it saved). Anything else, a save since included, stays a hint.
+   *
+   * The lstats are direct calls (`diskStateSync`): the files were just written, so their
+   * directory entries and inodes are in the kernel's caches, ~5 microseconds each. Awaited one
+   * by one through the thread pool they cost ~36 microseconds of this thread each, and each
+   * waited behind the pull's flushes queued there, all under the folder's lock (docs/
+   * benchmarks.md, "A pull's own writes, looked at directly"). Every OWN_WRITES_SLICE paths the
+   * event loop gets a turn.
    */
   async notOwnWrites(hints: ReadonlySet<string>): Promise<Set<string>> {
     const rest = new Set<string>();
+    let looked = 0;
     for (const path of hints) {
       const recorded = this.written.get(path);
       if (recorded === undefined) {
@@ -118,13 +127,21 @@ export class WriteRecords {
         continue;
       }
       this.written.delete(path);
-      const target = joinInside(this.deps.config.root, path);
-      const info = await diskState(target).catch(() => undefined);
+      if (++looked % OWN_WRITES_SLICE === 0) await setImmediatePromise();
+      let info: DiskState | null | undefined;
+      try {
+        info = diskStateSync(joinInside(this.deps.config.root, path));
+      } catch {
+        info = undefined;
+      }
       if (info === undefined || !matchesIndexed(recorded, info)) rest.add(path);
     }
     return rest;
   }
 }
+
+/** Own writes looked at between two turns of the event loop (notOwnWrites). */
+const OWN_WRITES_SLICE = 1000;
 
 /** Files recorded lately, at most (notOwnWrites); beyond, the memory is dropped. */
 const MAX_WRITTEN = 50_000;
