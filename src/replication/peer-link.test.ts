@@ -8,6 +8,7 @@
 import pino from 'pino';
 import { afterEach, expect, it, vi } from 'vitest';
 import { describeEachDialect } from '../../test/helpers/dialects.js';
+import { encodeHlc } from '../core/hlc.js';
 import { Faults } from '../faults/faults.js';
 import type { Op } from '../oplog/op.js';
 import { openReplicaState } from '../oplog/replica-state.js';
@@ -136,4 +137,61 @@ describeEachDialect('a peer link writes the peers table now and then', (ctx) => 
     await peers.record(PEER, { lastSeen: 3, ackedSeq: 4 });
     expect((await peers.all())[0]).toMatchObject({ lastSeen: 3, ackedSeq: 9 });
   });
+
+  it('backs off when the peer answers but the exchange fails here (a full disk)', async () => {
+    const store = await ctx.open();
+    const { changes, oplog } = openReplicaState(store, SELF);
+    // The peer is fine and has an operation for us; taking it in fails every time.
+    const receive = changes.receive.bind(changes);
+    changes.receive = () => Promise.reject(new Error('database or disk is full'));
+    const pulls: number[] = [];
+    const peer = standInPeer();
+    peer.pull = () => {
+      pulls.push(performance.now());
+      return Promise.resolve({ ops: [peerOp()], next: null });
+    };
+    const link = new PeerLink('http://127.0.0.1:1', 'static', peer, {
+      selfId: SELF,
+      oplog,
+      changes,
+      peers: new PeerRepository(store),
+      faults: Faults.none(),
+      log: pino({ level: 'silent' }),
+      identified: () => true,
+      cameUp: () => {},
+      maxRetryMs: 800,
+    });
+    link.kick({ hello: true, pull: true });
+    // Retried after 100, 200, 400 and 800 ms: the fifth try comes 1.5 s after the first at
+    // the earliest. (It came after ~0.5 s: the hello's answer reset the back-off each time,
+    // and the same operations were fetched and parsed every 100 ms.)
+    await vi.waitFor(
+      () => {
+        expect(pulls.length).toBeGreaterThanOrEqual(5);
+      },
+      { timeout: 10_000, interval: 20 },
+    );
+    expect((pulls[4] ?? 0) - (pulls[0] ?? 0)).toBeGreaterThanOrEqual(1450);
+    expect(link.lastError).toBe('database or disk is full');
+    // Once the operations can be taken in, a next try goes through and the error is gone.
+    changes.receive = receive;
+    await vi.waitFor(
+      () => {
+        expect(link.lastError).toBeNull();
+      },
+      { timeout: 5_000, interval: 20 },
+    );
+    link.closed = true;
+    await link.idle();
+  });
 });
+
+/** An operation of the peer's, as its pull answers it. */
+function peerOp(): Op {
+  return {
+    origin: PEER,
+    seq: 1,
+    hlc: encodeHlc({ wall: T0, counter: 0, node: PEER }),
+    body: { kind: 'picture.update', id: 'p'.repeat(64), title: 'from the peer' },
+  };
+}

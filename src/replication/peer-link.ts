@@ -57,7 +57,13 @@ export class PeerLink {
   private wantPush = false;
   private wantPull = false;
   private wantHello = true;
-  /** Failed contacts in a row (reset when the peer answers), for the retry back-off. */
+  /**
+   * Failed exchanges in a row, for the retry back-off: reset only when a whole exchange went
+   * through. A peer that answers its hello while the exchange fails after it (this node's disk
+   * is full, the peer refuses what it is sent) is retried less and less often too; reset at
+   * each hello, it was retried every FIRST_RETRY_MS, fetching and parsing the same operations
+   * each time (half a core, for as long as the disk stayed full).
+   */
   private failures = 0;
   private retryTimer: NodeJS.Timeout | null = null;
   /** The peer's name, URL and source as last written to the peers table (by this link). */
@@ -111,6 +117,7 @@ export class PeerLink {
           await this.push();
         }
       }
+      this.failures = 0;
     } catch (error) {
       this.markDown(error);
     }
@@ -198,7 +205,6 @@ export class PeerLink {
   }
 
   private markUp(): void {
-    this.failures = 0;
     if (this.retryTimer) clearTimeout(this.retryTimer);
     this.retryTimer = null;
     this.lastSeen = Date.now();

@@ -110,7 +110,14 @@ class SqliteDriver implements Driver {
     await connection.executeQuery(CompiledQuery.raw('commit'));
   }
 
+  /**
+   * Only while a transaction is open: SQLite ends one by itself on some errors (a full disk,
+   * SQLITE_FULL; an I/O error; out of memory), and a ROLLBACK then fails with "cannot rollback -
+   * no transaction is active", which Kysely throws in place of the error that ended it. A node
+   * whose disk filled up reported only that, and its operator could not tell why.
+   */
   async rollbackTransaction(connection: DatabaseConnection): Promise<void> {
+    if (!this.db.inTransaction) return;
     await connection.executeQuery(CompiledQuery.raw('rollback'));
   }
 
@@ -118,7 +125,9 @@ class SqliteDriver implements Driver {
     await connection.executeQuery(CompiledQuery.raw(`savepoint ${quoteName(name)}`));
   }
 
+  /** Likewise: nothing to go back to once SQLite ended the whole transaction. */
   async rollbackToSavepoint(connection: DatabaseConnection, name: string): Promise<void> {
+    if (!this.db.inTransaction) return;
     await connection.executeQuery(CompiledQuery.raw(`rollback to ${quoteName(name)}`));
   }
 

@@ -2,6 +2,7 @@ import Database from 'better-sqlite3';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { sql } from 'kysely';
 import { afterEach, beforeEach, expect, it } from 'vitest';
 import { encodeHlc } from '../../core/hlc.js';
 import { MIGRATIONS } from '../../db/migrations.js';
@@ -81,6 +82,39 @@ it('upgrades all or nothing: a migration that fails leaves the old schema as it 
   expect(tables).not.toContain('op_clock');
   expect(db.prepare('SELECT COUNT(*) FROM ops').pluck().get()).toBe(3);
   db.close();
+});
+
+it('reports the error that ended a transaction, not a failed rollback, when the disk is full', async () => {
+  const file = join(dir, 'mosaic.db');
+  const store = await openMetadataStore(`sqlite:${file}`);
+  try {
+    const database = store.local?.database;
+    if (database === undefined) throw new Error('no SQLite connection');
+    // The file may grow by two pages more: SQLite then fails with SQLITE_FULL, as on a full
+    // disk, and ends the transaction itself.
+    const pages = Number(database.pragma('page_count', { simple: true }));
+    database.pragma(`max_page_count = ${pages + 2}`);
+    const fill = store.transaction(async (trx) => {
+      for (let i = 0; i < 20; i++) {
+        await sql`INSERT INTO meta (key, value) VALUES (${`k${i}`}, ${'x'.repeat(4000)})`.execute(
+          trx,
+        );
+      }
+    });
+    await expect(fill).rejects.toMatchObject({
+      code: 'SQLITE_FULL',
+      message: 'database or disk is full',
+    });
+    // Room again: the store carries on, and nothing of the failed transaction was kept.
+    database.pragma('max_page_count = 1073741823');
+    await store.transaction((trx) =>
+      sql`INSERT INTO meta (key, value) VALUES ('after', 'ok')`.execute(trx),
+    );
+    const keys = database.prepare("SELECT key FROM meta WHERE key LIKE 'k%' OR key = 'after'");
+    expect(keys.pluck().all()).toEqual(['after']);
+  } finally {
+    await store.close();
+  }
 });
 
 it('refuses a URL without a file', async () => {
