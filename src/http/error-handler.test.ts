@@ -1,7 +1,8 @@
 import { Readable } from 'node:stream';
 import { Busboy } from '@fastify/busboy';
+import Fastify from 'fastify';
 import { describe, expect, it, test } from 'vitest';
-import { isMalformedMultipart, validationMessage } from './error-handler.js';
+import { installErrorHandler, isMalformedMultipart, validationMessage } from './error-handler.js';
 
 /** Runs the multipart parser Fastify uses over a body; resolves to its error, if any. */
 function parse(contentType: string, body: string): Promise<Error | null> {
@@ -63,5 +64,47 @@ describe('validationMessage', () => {
   it('says each thing once', () => {
     const twice = { instancePath: '/name', message: 'A name is required.' };
     expect(validationMessage([twice, twice])).toBe('A name is required.');
+  });
+});
+
+describe('a write refused for lack of space', () => {
+  test.each([
+    [
+      'the file system',
+      Object.assign(new Error('ENOSPC: no space left on device'), { code: 'ENOSPC' }),
+    ],
+    ['SQLite', Object.assign(new Error('database or disk is full'), { code: 'SQLITE_FULL' })],
+    ['PostgreSQL', Object.assign(new Error('could not extend file'), { code: '53100' })],
+    [
+      'an error it caused',
+      new Error('upload failed', { cause: Object.assign(new Error('x'), { code: 'ENOSPC' }) }),
+    ],
+  ])('by %s is a 507 that says so', async (_name, error) => {
+    const app = Fastify({ logger: false });
+    installErrorHandler(app);
+    app.post('/write', () => {
+      throw error;
+    });
+    const res = await app.inject({ method: 'POST', url: '/write' });
+    expect(res.statusCode).toBe(507);
+    expect(res.json()).toEqual({
+      error: {
+        code: 'insufficient_storage',
+        message:
+          'This node is out of storage space; nothing was changed. Try again once space is freed.',
+      },
+    });
+    await app.close();
+  });
+
+  test('other failures stay an internal error', async () => {
+    const app = Fastify({ logger: false });
+    installErrorHandler(app);
+    app.post('/write', () => {
+      throw Object.assign(new Error('I/O error'), { code: 'EIO' });
+    });
+    const res = await app.inject({ method: 'POST', url: '/write' });
+    expect(res.statusCode).toBe(500);
+    await app.close();
   });
 });
