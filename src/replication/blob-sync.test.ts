@@ -2,7 +2,8 @@
  * BlobSync against a real SQLite database, op log and blob store; only the peer is a stand-in
  * (a stream this test releases when it wants). Issue 11, cause 5: a delete applied while the
  * bytes were being fetched must leave the picture without the "has blob" flag, and a later
- * revival must bring the bytes back from the trash.
+ * revival must bring the bytes back from the trash. And a reconcile that fails on this node's side
+ * is tried again by itself.
  */
 import { storeFor } from '../folders/testing.js';
 import { createHash, randomBytes } from 'node:crypto';
@@ -12,7 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import pino from 'pino';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { LocalBlobStore } from '../blobs/local-blob-store.js';
 import { encodeHlc } from '../core/hlc.js';
 import { openDatabase, type Db } from '../db/database.js';
@@ -149,4 +150,82 @@ describe('BlobSync', () => {
       await sync.stop();
     },
   );
+
+  it('tries a picture again by itself when this node failed it (its database full for a moment)', async () => {
+    const blobs = new LocalBlobStore(base);
+    await blobs.init();
+    const store = storeFor(db);
+    const { pictures: repo, changes } = openReplicaState(store, SELF);
+    const log = pino({ level: 'silent' });
+    const service = new PictureService({
+      pictures: repo,
+      blobs,
+      thumbs: new Thumbnails(blobs),
+      changes,
+      nodeName: 'self',
+      log,
+      justStored: new Set(),
+    });
+    // The first settle of the picture fails here, as with a full disk; then there is room.
+    const settleBytes = service.settleBytes.bind(service);
+    let failures = 1;
+    service.settleBytes = (id) =>
+      failures-- > 0
+        ? Promise.reject(
+            Object.assign(new Error('database or disk is full'), { code: 'SQLITE_FULL' }),
+          )
+        : settleBytes(id);
+    const bytes = randomBytes(4000);
+    const id = createHash('sha256').update(bytes).digest('hex');
+    const peer = {
+      baseUrl: 'http://peer.invalid',
+      blob: () => Promise.resolve({ body: Readable.from([bytes]), start: 0 }),
+      blobBatch: () =>
+        Promise.resolve(
+          (async function* () {
+            yield { hash: id, data: bytes };
+          })(),
+        ),
+    } as unknown as PeerClient;
+    const sync = new BlobSync({
+      store,
+      pictures: repo,
+      service,
+      blobs,
+      sources: () => [peer],
+      log,
+    });
+    changes.onOps((ops) => {
+      sync.handleOps(ops);
+    });
+    const now = Date.now();
+    await changes.receive([
+      {
+        origin: REMOTE,
+        seq: 1,
+        hlc: encodeHlc({ wall: now, counter: 0, node: REMOTE }),
+        body: {
+          kind: 'picture.create',
+          id,
+          contentType: 'image/png',
+          size: bytes.length,
+          width: 10,
+          height: 10,
+          owner: 'admin',
+          originName: 'remote',
+          createdAt: now,
+          title: 'first',
+          category: '',
+          desc: '',
+        },
+      },
+    ]);
+    // Nothing else asks for it again (no peer comes up, no restart).
+    await waitUntil(() => failures < 0 && !sync.busy(), 'the retry to settle');
+    await vi.waitFor(async () => {
+      expect((await repo.get(id))?.hasBlob).toBe(true);
+    });
+    expect(await blobs.has(id)).toBe(true);
+    await sync.stop();
+  });
 });

@@ -170,8 +170,12 @@ export class BlobSync {
           await this.reconcile(id);
         } while (more());
       } catch (error) {
+        // This node's side failed (its database or disk: full, say): tried again with the same
+        // back-off as a blob no peer has yet. Before, nothing did until a peer came up again
+        // or the node restarted, though the log said it would.
+        const delay = this.retryLater(id);
         this.deps.log.warn(
-          { picture: id, err: (error as Error).message },
+          { picture: id, err: (error as Error).message, retryInMs: delay },
           'blob sync failed; will retry',
         );
       } finally {
@@ -292,15 +296,21 @@ export class BlobSync {
     }
     // No peer could give it now (those that have the operation may not have the bytes yet):
     // try again soon rather than wait for the next peer to come up.
+    const delay = this.retryLater(id);
+    log.debug({ picture: id, delay }, 'blob not available yet; retrying');
+  }
+
+  /** Reconciles the picture again after a back-off that grows with its failed rounds. */
+  private retryLater(id: string): number {
+    const attempts = (this.attempts.get(id) ?? 0) + 1;
+    this.attempts.set(id, attempts);
+    const delay = Math.min(MAX_RETRY_MS, RETRY_MS * 2 ** (attempts - 1));
     if (!this.stopped) {
-      const attempts = (this.attempts.get(id) ?? 0) + 1;
-      this.attempts.set(id, attempts);
-      const delay = Math.min(MAX_RETRY_MS, RETRY_MS * 2 ** (attempts - 1));
-      log.debug({ picture: id, attempts, delay }, 'blob not available yet; retrying');
       setTimeout(() => {
         this.schedule(id);
       }, delay).unref();
     }
+    return delay;
   }
 
   /**
