@@ -114,8 +114,8 @@ export class WriteRecords {
    * directory entries and inodes are in the kernel's caches, ~5 microseconds each. Awaited one
    * by one through the thread pool they cost ~36 microseconds of this thread each, and each
    * waited behind the pull's flushes queued there, all under the folder's lock (docs/
-   * benchmarks.md, "A pull's own writes, looked at directly"). Every OWN_WRITES_SLICE paths the
-   * event loop gets a turn.
+   * benchmarks.md, "Changed: a pull's own writes looked at directly"). Every OWN_WRITES_SLICE
+   * paths the event loop gets a turn.
    */
   async notOwnWrites(hints: ReadonlySet<string>): Promise<Set<string>> {
     const rest = new Set<string>();

@@ -90,8 +90,7 @@ describe('a write refused for lack of space', () => {
     expect(res.json()).toEqual({
       error: {
         code: 'insufficient_storage',
-        message:
-          'This node is out of storage space; nothing was changed. Try again once space is freed.',
+        message: 'This node is out of storage space. Try again once space is freed.',
       },
     });
     await app.close();

@@ -142,8 +142,7 @@ function describe(error: FastifyError): { status: number; code: string; message:
     return {
       status: 507,
       code: 'insufficient_storage',
-      message:
-        'This node is out of storage space; nothing was changed. Try again once space is freed.',
+      message: 'This node is out of storage space. Try again once space is freed.',
     };
   }
   const status = error.statusCode ?? 500;
