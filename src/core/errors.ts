@@ -18,6 +18,7 @@ export type ErrorCode =
   | 'invalid_image'
   | 'rate_limited'
   | 'unavailable'
+  | 'insufficient_storage'
   | 'internal';
 
 export class AppError extends Error {
@@ -100,4 +101,38 @@ export class UnavailableError extends AppError {
   constructor(message: string) {
     super(503, 'unavailable', message);
   }
+}
+
+/**
+ * A write refused for lack of space: not the request's fault and not a bug (507, saying so;
+ * it was an "Internal error." that told the person, or the peer pushing to this node, nothing).
+ */
+export class InsufficientStorageError extends AppError {
+  constructor(options?: { cause?: unknown }) {
+    super(
+      507,
+      'insufficient_storage',
+      'This node is out of storage space. Try again once space is freed.',
+      options,
+    );
+  }
+}
+
+/**
+ * The file system's ENOSPC (or a quota's EDQUOT), SQLite's SQLITE_FULL (which also ends the
+ * transaction: nothing of it stays) and PostgreSQL's `disk_full` (53100).
+ */
+const OUT_OF_SPACE_CODES = new Set(['ENOSPC', 'EDQUOT', 'SQLITE_FULL', '53100']);
+
+/** `error` as an InsufficientStorageError when it, or an error that caused it, is one of those. */
+export function asOutOfSpace(error: unknown): InsufficientStorageError | null {
+  if (error instanceof InsufficientStorageError) return error;
+  for (let e: unknown = error, depth = 0; e instanceof Object && depth < 4; depth++) {
+    const code = (e as { code?: unknown }).code;
+    if (typeof code === 'string' && OUT_OF_SPACE_CODES.has(code)) {
+      return new InsufficientStorageError({ cause: error });
+    }
+    e = (e as { cause?: unknown }).cause;
+  }
+  return null;
 }

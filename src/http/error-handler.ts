@@ -6,7 +6,7 @@ import { createRequire } from 'node:module';
 import type { Duplex } from 'node:stream';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
-import { AppError } from '../core/errors.js';
+import { AppError, asOutOfSpace } from '../core/errors.js';
 import { SECURITY_HEADERS } from './security-headers.js';
 
 // Required, not imported: an ES import of node:http builds its whole namespace, and Node 24's
@@ -138,35 +138,13 @@ function describe(error: FastifyError): { status: number; code: string; message:
     default:
       break;
   }
-  if (isOutOfSpace(error)) {
-    return {
-      status: 507,
-      code: 'insufficient_storage',
-      message: 'This node is out of storage space. Try again once space is freed.',
-    };
-  }
+  const noSpace = asOutOfSpace(error);
+  if (noSpace) return { status: noSpace.status, code: noSpace.code, message: noSpace.message };
   const status = error.statusCode ?? 500;
   if (status === 403) return { status, code: 'forbidden', message: error.message };
   if (status === 404) return { status, code: 'not_found', message: error.message };
   if (status >= 400 && status < 500) return { status, code: 'bad_request', message: error.message };
   return { status: 500, code: 'internal', message: 'Internal error.' };
-}
-
-/**
- * A write refused for lack of space: the file system's (ENOSPC, or a quota, EDQUOT), SQLite's
- * (SQLITE_FULL, which also ends the transaction: nothing of it stays) or PostgreSQL's
- * (`disk_full`, 53100). Not the request's fault and not a bug: 507, saying so, where it was an
- * "Internal error." that told the person (or the peer pushing to this node) nothing.
- */
-const OUT_OF_SPACE_CODES = new Set(['ENOSPC', 'EDQUOT', 'SQLITE_FULL', '53100']);
-
-function isOutOfSpace(error: { code?: unknown; cause?: unknown }): boolean {
-  for (let e: unknown = error, depth = 0; e instanceof Object && depth < 4; depth++) {
-    const code = (e as { code?: unknown }).code;
-    if (typeof code === 'string' && OUT_OF_SPACE_CODES.has(code)) return true;
-    e = (e as { cause?: unknown }).cause;
-  }
-  return false;
 }
 
 /**

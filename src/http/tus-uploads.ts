@@ -22,7 +22,7 @@ import type { Server, Upload } from '@tus/server';
 import type { Logger } from 'pino';
 import type { Principal } from '../accounts/principal.js';
 import type { BlobStore } from '../blobs/blob-store.js';
-import { AppError, PayloadTooLargeError } from '../core/errors.js';
+import { AppError, asOutOfSpace, PayloadTooLargeError } from '../core/errors.js';
 import type { PictureService } from '../pictures/picture.service.js';
 import { PictureCreateFields } from './schemas.js';
 import type { TusAreaSpot, TusArea } from './tus-area.js';
@@ -145,6 +145,8 @@ export class TusUploads {
       await area.remove(upload.id);
       if (error instanceof AppError) throw tusError(error.status, error.code, error.message);
       if (error instanceof TusRefusal) throw error;
+      const noSpace = asOutOfSpace(error);
+      if (noSpace) throw tusError(noSpace.status, noSpace.code, noSpace.message);
       this.deps.log.error({ err: error, upload: upload.id }, 'tus upload could not be stored');
       throw tusError(500, 'internal', 'The upload could not be stored; try again.');
     }
@@ -174,6 +176,14 @@ export function inErrorShape(
   error: unknown,
   maxUploadBytes: number,
 ): { status_code: number; body: string } {
+  // The data store's own failure to write a chunk (no space left) reaches here as it was.
+  const noSpace = asOutOfSpace(error);
+  if (noSpace) {
+    return {
+      status_code: noSpace.status,
+      body: JSON.stringify({ error: { code: noSpace.code, message: noSpace.message } }),
+    };
+  }
   const { status_code: status, body } = (error ?? {}) as { status_code?: unknown; body?: unknown };
   const code = typeof status === 'number' && status >= 400 && status < 600 ? status : 500;
   const text = typeof body === 'string' ? body.trim() : '';
