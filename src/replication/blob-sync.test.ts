@@ -47,28 +47,74 @@ async function waitUntil(probe: () => boolean, what: string): Promise<void> {
   }
 }
 
+/** A replica's state, blob store and picture service, on this test's database and directory. */
+async function replica() {
+  const blobs = new LocalBlobStore(base);
+  await blobs.init();
+  const store = storeFor(db);
+  // hasBlob: never; replicated pictures become visible through BlobSync.
+  const { pictures: repo, changes } = openReplicaState(store, SELF);
+  const log = pino({ level: 'silent' });
+  const service = new PictureService({
+    pictures: repo,
+    blobs,
+    thumbs: new Thumbnails(blobs),
+    changes,
+    nodeName: 'self',
+    log,
+    justStored: new Set(),
+  });
+  /** BlobSync fetching from `peer`, told of every operation taken in. */
+  const syncFrom = (peer: PeerClient): BlobSync => {
+    const sync = new BlobSync({
+      store,
+      pictures: repo,
+      service,
+      blobs,
+      sources: () => [peer],
+      log,
+    });
+    changes.onOps((ops) => {
+      sync.handleOps(ops);
+    });
+    return sync;
+  };
+  return { blobs, repo, changes, service, syncFrom };
+}
+
+/** The remote node's operations, numbered in order. */
+function remoteOps(): (body: OpBody, wall: number) => Op[] {
+  let seq = 0;
+  return (body, wall) => [
+    { origin: REMOTE, seq: ++seq, hlc: encodeHlc({ wall, counter: 0, node: REMOTE }), body },
+  ];
+}
+
+/** The remote node's creation of a picture of `size` bytes with content `id`. */
+function pictureCreate(id: string, size: number, createdAt: number): OpBody {
+  return {
+    kind: 'picture.create',
+    id,
+    contentType: 'image/png',
+    size,
+    width: 10,
+    height: 10,
+    owner: 'admin',
+    originName: 'remote',
+    createdAt,
+    title: 'first',
+    category: '',
+    desc: '',
+  };
+}
+
 describe('BlobSync', () => {
   // Small blobs come in batches (POST /peer/blobs); a peer without the route, or a blob no batch
   // brought, is fetched alone (GET /peer/blobs/:hash). Both paths must keep the rule.
   it.each(['a batch', 'a single fetch'] as const)(
     'a delete applied during %s is not overridden; a revival restores the bytes',
     async (path) => {
-      const blobs = new LocalBlobStore(base);
-      await blobs.init();
-      const thumbs = new Thumbnails(blobs);
-      const store = storeFor(db);
-      // hasBlob: never; replicated pictures become visible through BlobSync.
-      const { pictures: repo, changes } = openReplicaState(store, SELF);
-      const log = pino({ level: 'silent' });
-      const service = new PictureService({
-        pictures: repo,
-        blobs,
-        thumbs,
-        changes,
-        nodeName: 'self',
-        log,
-        justStored: new Set(),
-      });
+      const { blobs, repo, changes, service, syncFrom } = await replica();
 
       const bytes = randomBytes(4000);
       const id = createHash('sha256').update(bytes).digest('hex');
@@ -94,42 +140,11 @@ describe('BlobSync', () => {
           })();
         },
       } as unknown as PeerClient;
-      const sync = new BlobSync({
-        store,
-        pictures: repo,
-        service,
-        blobs,
-        sources: () => [peer],
-        log,
-      });
-      changes.onOps((ops) => {
-        sync.handleOps(ops);
-      });
+      const sync = syncFrom(peer);
 
       const now = Date.now();
-      let seq = 0;
-      const remote = (body: OpBody, wall: number): Op[] => [
-        { origin: REMOTE, seq: ++seq, hlc: encodeHlc({ wall, counter: 0, node: REMOTE }), body },
-      ];
-      await changes.receive(
-        remote(
-          {
-            kind: 'picture.create',
-            id,
-            contentType: 'image/png',
-            size: bytes.length,
-            width: 10,
-            height: 10,
-            owner: 'admin',
-            originName: 'remote',
-            createdAt: now,
-            title: 'first',
-            category: '',
-            desc: '',
-          },
-          now,
-        ),
-      );
+      const remote = remoteOps();
+      await changes.receive(remote(pictureCreate(id, bytes.length, now), now));
       await wasAsked;
       // Deleted elsewhere while the bytes are on their way.
       await changes.receive(remote({ kind: 'picture.delete', id }, now + 1));
@@ -152,20 +167,7 @@ describe('BlobSync', () => {
   );
 
   it('tries a picture again by itself when this node failed it (its database full for a moment)', async () => {
-    const blobs = new LocalBlobStore(base);
-    await blobs.init();
-    const store = storeFor(db);
-    const { pictures: repo, changes } = openReplicaState(store, SELF);
-    const log = pino({ level: 'silent' });
-    const service = new PictureService({
-      pictures: repo,
-      blobs,
-      thumbs: new Thumbnails(blobs),
-      changes,
-      nodeName: 'self',
-      log,
-      justStored: new Set(),
-    });
+    const { blobs, repo, changes, service, syncFrom } = await replica();
     // The first settle of the picture fails here, as with a full disk; then there is room.
     const settleBytes = service.settleBytes.bind(service);
     let failures = 1;
@@ -187,39 +189,9 @@ describe('BlobSync', () => {
           })(),
         ),
     } as unknown as PeerClient;
-    const sync = new BlobSync({
-      store,
-      pictures: repo,
-      service,
-      blobs,
-      sources: () => [peer],
-      log,
-    });
-    changes.onOps((ops) => {
-      sync.handleOps(ops);
-    });
+    const sync = syncFrom(peer);
     const now = Date.now();
-    await changes.receive([
-      {
-        origin: REMOTE,
-        seq: 1,
-        hlc: encodeHlc({ wall: now, counter: 0, node: REMOTE }),
-        body: {
-          kind: 'picture.create',
-          id,
-          contentType: 'image/png',
-          size: bytes.length,
-          width: 10,
-          height: 10,
-          owner: 'admin',
-          originName: 'remote',
-          createdAt: now,
-          title: 'first',
-          category: '',
-          desc: '',
-        },
-      },
-    ]);
+    await changes.receive(remoteOps()(pictureCreate(id, bytes.length, now), now));
     // Nothing else asks for it again (no peer comes up, no restart).
     await waitUntil(() => failures < 0 && !sync.busy(), 'the retry to settle');
     await vi.waitFor(async () => {
