@@ -145,6 +145,7 @@ describeEachDialect('a peer link writes the peers table now and then', (ctx) => 
     const receive = changes.receive.bind(changes);
     changes.receive = () => Promise.reject(new Error('database or disk is full'));
     const pulls: number[] = [];
+    let cameUp = 0;
     const peer = standInPeer();
     peer.pull = () => {
       pulls.push(performance.now());
@@ -158,7 +159,9 @@ describeEachDialect('a peer link writes the peers table now and then', (ctx) => 
       faults: Faults.none(),
       log: pino({ level: 'silent' }),
       identified: () => true,
-      cameUp: () => {},
+      cameUp: () => {
+        cameUp++;
+      },
       maxRetryMs: 800,
     });
     link.kick({ hello: true, pull: true });
@@ -173,6 +176,10 @@ describeEachDialect('a peer link writes the peers table now and then', (ctx) => 
     );
     expect((pulls[4] ?? 0) - (pulls[0] ?? 0)).toBeGreaterThanOrEqual(1450);
     expect(link.lastError).toBe('database or disk is full');
+    // The peer answers all along: it stays up, and came up once (marked down at each failure,
+    // it "came up" at each retry, and each time every picture's missing bytes were looked for).
+    expect(link.state).toBe('up');
+    expect(cameUp).toBe(1);
     // Once the operations can be taken in, a next try goes through and the error is gone.
     changes.receive = receive;
     await vi.waitFor(

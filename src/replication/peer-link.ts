@@ -118,8 +118,10 @@ export class PeerLink {
         }
       }
       this.failures = 0;
+      this.lastError = null;
     } catch (error) {
-      this.markDown(error);
+      if (error instanceof LocalFailure) this.markStalled(error.cause);
+      else this.markDown(error);
     }
   }
 
@@ -167,7 +169,7 @@ export class PeerLink {
     for (;;) {
       this.assertNotBlocked();
       const from = this.theirVv[selfId] ?? 0;
-      const ops = await oplog.range(selfId, from, PUSH_BATCH);
+      const ops = await local(oplog.range(selfId, from, PUSH_BATCH));
       if (ops.length === 0) return;
       const res = await this.client.push(ops);
       this.theirVv = res.vv;
@@ -187,8 +189,8 @@ export class PeerLink {
     let after = null;
     do {
       this.assertNotBlocked();
-      const res = await this.client.pull(await oplog.versionVector(), after, PULL_BATCH);
-      if (res.ops.length > 0) await changes.receive(res.ops);
+      const res = await this.client.pull(await local(oplog.versionVector()), after, PULL_BATCH);
+      if (res.ops.length > 0) await local(changes.receive(res.ops));
       after = res.next;
       this.markUp();
     } while (after !== null);
@@ -208,8 +210,10 @@ export class PeerLink {
     if (this.retryTimer) clearTimeout(this.retryTimer);
     this.retryTimer = null;
     this.lastSeen = Date.now();
-    this.lastError = null;
-    if (this.state !== 'up') this.state = 'up';
+    if (this.state !== 'up') {
+      this.state = 'up';
+      this.lastError = null;
+    }
     if (this.lastSeen - this.recordedAt >= RECORD_EVERY_MS) this.record();
   }
 
@@ -246,6 +250,24 @@ export class PeerLink {
   }
 
   /**
+   * The peer answers, and what failed is this node's own side (its store: a full disk, say).
+   * The peer stays up: marked down, it came "up" again at each retry's hello, which started a
+   * catch-up of every picture's missing bytes each time (`cameUp`) and logged the peer down and
+   * up about once a second. The exchange is retried with the back-off; the error is shown.
+   */
+  private markStalled(error: unknown): void {
+    const message = error instanceof Error ? error.message : String(error);
+    if (this.lastError !== message) {
+      this.ctx.log.warn(
+        { peer: this.name ?? this.url, err: message },
+        'exchange with peer failed on this node; will retry',
+      );
+    }
+    this.lastError = message;
+    this.scheduleRetry();
+  }
+
+  /**
    * Tries again soon rather than at the next periodic cycle: 100 ms, then twice as long each
    * time up to maxRetryMs, so a peer that starts (or comes back) is noticed within about that.
    */
@@ -258,5 +280,21 @@ export class PeerLink {
       this.kick({ hello: true, pull: true, push: true });
     }, delay);
     this.retryTimer.unref();
+  }
+}
+
+/** A failure of this node's own side of an exchange (see `markStalled`), wrapping its cause. */
+class LocalFailure extends Error {
+  constructor(override readonly cause: unknown) {
+    super(cause instanceof Error ? cause.message : String(cause), { cause });
+  }
+}
+
+/** `work`, its failure marked as this node's own. */
+async function local<T>(work: Promise<T>): Promise<T> {
+  try {
+    return await work;
+  } catch (error) {
+    throw new LocalFailure(error);
   }
 }

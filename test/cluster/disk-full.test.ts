@@ -88,14 +88,19 @@ test.skipIf(process.getuid?.() !== 0)(
       const res = await clientA.patch<Picture>(`/api/pictures/${id}`, { title: `edited ${id}` });
       expect(res.status).toBe(200);
     }
-    // B keeps answering, and says why its link to A fails: its disk, not a failed rollback.
+    // B keeps answering, and says why its exchanges with A fail: its disk, not a failed
+    // rollback; and A, which answers all along, stays up (not down and up at each retry).
     await waitFor(
       async () => {
-        const res = await clientB.get<{ peers: { error: string | null }[] }>('/api/cluster');
-        return res.status === 200 && /disk is full/.test(res.body.peers[0]?.error ?? '');
+        const res = await clientB.get<{ peers: { state: string; error: string | null }[] }>(
+          '/api/cluster',
+        );
+        const peer = res.body.peers[0];
+        return res.status === 200 && peer?.state === 'up' && /disk is full/.test(peer.error ?? '');
       },
-      { timeoutMs: 30_000, intervalMs: 100, what: "B's link to say its disk is full" },
+      { timeoutMs: 30_000, intervalMs: 100, what: "B's link to A: up, its error B's full disk" },
     );
+
     execFileSync('mount', ['-o', 'remount,size=200m', disk]);
     await waitFor(
       async () => {
