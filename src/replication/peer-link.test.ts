@@ -12,7 +12,7 @@ import { encodeHlc } from '../core/hlc.js';
 import { Faults } from '../faults/faults.js';
 import type { Op } from '../oplog/op.js';
 import { openReplicaState } from '../oplog/replica-state.js';
-import type { PeerClient } from './peer-client.js';
+import { PeerError, type PeerClient } from './peer-client.js';
 import { PeerLink, RECORD_EVERY_MS } from './peer-link.js';
 import { PeerRepository } from './peer.repository.js';
 import type { VersionVector } from './version-vector.js';
@@ -188,6 +188,88 @@ describeEachDialect('a peer link writes the peers table now and then', (ctx) => 
       },
       { timeout: 5_000, interval: 20 },
     );
+    link.closed = true;
+    await link.idle();
+  });
+
+  it('keeps a peer that answers with an error of its own (its disk full) up, and backs off', async () => {
+    const store = await ctx.open();
+    const { changes, oplog } = openReplicaState(store, SELF);
+    await changes.commit({ kind: 'picture.update', id: 'p'.repeat(64), title: 'to push' });
+    // The peer answers every hello, and refuses every push: its disk is full.
+    const peer = standInPeer();
+    const push = peer.push.bind(peer);
+    const pushes: number[] = [];
+    peer.push = () => {
+      pushes.push(performance.now());
+      return Promise.reject(
+        new PeerError('POST /peer/ops answered 507: {"error":"insufficient_storage"}', 507),
+      );
+    };
+    let cameUp = 0;
+    const link = new PeerLink('http://127.0.0.1:1', 'static', peer, {
+      selfId: SELF,
+      oplog,
+      changes,
+      peers: new PeerRepository(store),
+      faults: Faults.none(),
+      log: pino({ level: 'silent' }),
+      identified: () => true,
+      cameUp: () => {
+        cameUp++;
+      },
+      maxRetryMs: 800,
+    });
+    link.kick({ hello: true, push: true });
+    await vi.waitFor(
+      () => {
+        expect(pushes.length).toBeGreaterThanOrEqual(5);
+      },
+      { timeout: 10_000, interval: 20 },
+    );
+    // Backed off (100, 200, 400, 800 ms), up all along, and came up once: marked down at each
+    // refusal, it "came up" at each retry's hello, each time looking for every missing blob.
+    expect((pushes[4] ?? 0) - (pushes[0] ?? 0)).toBeGreaterThanOrEqual(1450);
+    expect(link.state).toBe('up');
+    expect(cameUp).toBe(1);
+    expect(link.lastError).toMatch(/answered 507/);
+    // Space freed on the peer: the next try goes through and the error is gone.
+    peer.push = push;
+    await vi.waitFor(
+      () => {
+        expect(link.lastError).toBeNull();
+      },
+      { timeout: 5_000, interval: 20 },
+    );
+    link.closed = true;
+    await link.idle();
+  });
+
+  it('marks a peer down when its gateway says no process serves it (502, 503, 504)', async () => {
+    const store = await ctx.open();
+    const { changes, oplog } = openReplicaState(store, SELF);
+    await changes.commit({ kind: 'picture.update', id: 'p'.repeat(64), title: 'to push' });
+    const peer = standInPeer();
+    peer.push = () => Promise.reject(new PeerError('POST /peer/ops answered 503', 503));
+    const link = new PeerLink('http://127.0.0.1:1', 'static', peer, {
+      selfId: SELF,
+      oplog,
+      changes,
+      peers: new PeerRepository(store),
+      faults: Faults.none(),
+      log: pino({ level: 'silent' }),
+      identified: () => true,
+      cameUp: () => undefined,
+      maxRetryMs: 800,
+    });
+    link.kick({ hello: true, push: true });
+    await vi.waitFor(
+      () => {
+        expect(link.state).toBe('down');
+      },
+      { timeout: 5_000, interval: 20 },
+    );
+    expect(link.lastError).toMatch(/answered 503/);
     link.closed = true;
     await link.idle();
   });

@@ -120,7 +120,8 @@ export class PeerLink {
       this.failures = 0;
       this.lastError = null;
     } catch (error) {
-      if (error instanceof LocalFailure) this.markStalled(error.cause);
+      if (error instanceof LocalFailure) this.markStalled(error.cause, 'here');
+      else if (this.state === 'up' && answered(error)) this.markStalled(error, 'peer');
       else this.markDown(error);
     }
   }
@@ -250,17 +251,21 @@ export class PeerLink {
   }
 
   /**
-   * The peer answers, and what failed is this node's own side (its store: a full disk, say).
-   * The peer stays up: marked down, it came "up" again at each retry's hello, which started a
-   * catch-up of every picture's missing bytes each time (`cameUp`) and logged the peer down and
-   * up about once a second. The exchange is retried with the back-off; the error is shown.
+   * The peer answers, and the exchange failed all the same: on this node's side (its store: a
+   * full disk, say), or on the peer's, which answered with an HTTP error (507 when its disk is
+   * full, a 500). The peer stays up: marked down, it came "up" again at each retry's hello,
+   * which started a catch-up of every picture's missing bytes each time (`cameUp`) and logged
+   * the peer down and up about once a second. The exchange is retried with the back-off; the
+   * error is shown as the link's until an exchange goes through.
    */
-  private markStalled(error: unknown): void {
+  private markStalled(error: unknown, side: 'here' | 'peer'): void {
     const message = error instanceof Error ? error.message : String(error);
     if (this.lastError !== message) {
       this.ctx.log.warn(
         { peer: this.name ?? this.url, err: message },
-        'exchange with peer failed on this node; will retry',
+        side === 'here'
+          ? 'exchange with peer failed on this node; will retry'
+          : 'exchange with peer failed on the peer; will retry',
       );
     }
     this.lastError = message;
@@ -281,6 +286,22 @@ export class PeerLink {
     }, delay);
     this.retryTimer.unref();
   }
+}
+
+/**
+ * Whether the peer itself answered the request that failed (an HTTP error of its own, a
+ * malformed answer). 502, 503 and 504 are a gateway's or a node's way of saying it cannot
+ * serve (a scaled site's load balancer with no process behind it): the peer counts as down, so
+ * that another route to it is tried (Replicator.noteInbound).
+ */
+function answered(error: unknown): boolean {
+  return (
+    error instanceof PeerError &&
+    error.status !== null &&
+    error.status !== 502 &&
+    error.status !== 503 &&
+    error.status !== 504
+  );
 }
 
 /** A failure of this node's own side of an exchange (see `markStalled`), wrapping its cause. */

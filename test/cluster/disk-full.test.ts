@@ -2,7 +2,8 @@
  * A node whose disk fills up while pictures replicate to it: it keeps running, says why (its
  * link's error is the real one, not "cannot rollback - no transaction is active"), and once
  * space is freed it catches up with everything by itself, the edits made meanwhile included,
- * without a restart. Its data directory is a tmpfs of a few MB, grown afterwards by a remount:
+ * without a restart; the node pushing to it keeps it up, with the full node's 507 as the link's
+ * error. Its data directory is a tmpfs of a few MB, grown afterwards by a remount:
  * root only (as CI runs), skipped otherwise.
  */
 import { execFileSync } from 'node:child_process';
@@ -100,6 +101,19 @@ test.skipIf(process.getuid?.() !== 0)(
       },
       { timeoutMs: 30_000, intervalMs: 100, what: "B's link to A: up, its error B's full disk" },
     );
+    // A's pushes are refused by B (507): A's link to B stays up too, with B's answer as its
+    // error, and A does not log B down and up again at each retry.
+    await waitFor(
+      async () => {
+        const res = await clientA.get<{ peers: { state: string; error: string | null }[] }>(
+          '/api/cluster',
+        );
+        const peer = res.body.peers[0];
+        return res.status === 200 && peer?.state === 'up' && /answered 507/.test(peer.error ?? '');
+      },
+      { timeoutMs: 30_000, intervalMs: 100, what: "A's link to B: up, its error B's 507" },
+    );
+    expect(a.logs.filter((line) => line.msg === 'peer down')).toEqual([]);
 
     execFileSync('mount', ['-o', 'remount,size=200m', disk]);
     await waitFor(
