@@ -222,6 +222,14 @@ export class FolderSync {
     this.kick({ pull: true });
   }
 
+  /**
+   * A peer answers again: files left needed because no peer that answered had them (the pull's
+   * stalls wait up to a minute between tries, pull-stalls.ts) are asked for now.
+   */
+  onPeerUp(): void {
+    this.kick({ pull: true });
+  }
+
   status(): FolderStatus {
     const totals = this.deps.index.countAndBytes(this.id);
     const conflicts = this.deps.index.conflictCandidates(this.id).filter(isConflictName).length;

@@ -29,6 +29,7 @@ import { defaultWebRoot } from '../http/web.js';
 import { createMetrics } from '../http/metrics.js';
 import { Faults } from '../faults/faults.js';
 import type { BlobSync } from '../replication/blob-sync.js';
+import type { FolderSync } from '../folders/folder-sync.js';
 import { PeerVerifier } from '../replication/peer-auth.js';
 import { PeerRepository } from '../replication/peer.repository.js';
 import { Agent } from '../http/undici-client.js';
@@ -96,6 +97,7 @@ export async function startNode(
   const accounts = new AccountService(accountRepo, changes, Date.now, loginLimiter);
   // BlobSync (below) restores or fetches bytes the file route finds missing.
   let blobSyncRef: BlobSync | null = null;
+  let foldersRef: ReadonlyMap<string, FolderSync> = new Map();
   const { thumbs, facts, pictures, albums, shares, trash } = openLibrary({
     store,
     state,
@@ -157,6 +159,11 @@ export async function startNode(
           teller.visible(id);
         });
     },
+    // Files a folder's pull could not bring while the peers that hold them were away are
+    // stalled with a back-off of up to a minute: asked for again as soon as a peer is back.
+    onPeerUp: () => {
+      for (const folder of foldersRef.values()) folder.onPeerUp();
+    },
   });
   blobSyncRef = blobSync;
   // Sign-in back-off is cluster-wide: outcomes go to every peer that is up.
@@ -169,6 +176,7 @@ export async function startNode(
     sources: () => replicator?.candidates() ?? [],
     log,
   });
+  foldersRef = folders;
   changes.onRejected((rejected) => {
     log.warn({ rejected: rejected.slice(0, 10), count: rejected.length }, 'operations refused');
   });

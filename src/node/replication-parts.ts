@@ -32,6 +32,11 @@ export interface ReplicationDeps {
   readonly facts: PictureFactsService;
   /** A replicated picture's bytes arrived: it may be shown now (with its facts when saved). */
   readonly onVisible: (id: string, factsSaved: boolean) => void;
+  /**
+   * A peer answers again (first contact, or back after being down): what waited for it, besides
+   * the pictures' missing bytes (BlobSync, here), may go on now (synced folders' stalled files).
+   */
+  readonly onPeerUp: () => void;
 }
 
 export interface Replication {
@@ -75,6 +80,7 @@ export function openReplication(deps: ReplicationDeps): Replication {
         blobSync.scanMissing().catch((err: unknown) => {
           log.warn({ err }, 'could not list the pictures whose bytes are missing');
         });
+        deps.onPeerUp();
       },
     });
   }

@@ -48,6 +48,8 @@ export class PeerClient {
    * signed for it (peer-auth.ts), so none can be replayed to another node.
    */
   private peerId: string | null = null;
+  /** Its name, from the same answer (MOSAIC_FAULTS may name the peers it cuts off). */
+  private peerName: string | null = null;
 
   constructor(
     readonly baseUrl: string,
@@ -58,6 +60,7 @@ export class PeerClient {
   async hello(): Promise<z.infer<typeof HelloResponse>> {
     const info = await this.json('POST', '/peer/hello', this.options.self, HelloResponse);
     this.peerId = info.nodeId;
+    this.peerName = info.name;
     return info;
   }
 
@@ -225,6 +228,11 @@ export class PeerClient {
       throw new PeerError(`${method} ${path} dropped (MOSAIC_FAULTS)`, null);
     }
     const to = path === '/peer/hello' ? ANY_NODE : this.peerId;
+    // A cut link (MOSAIC_FAULTS blockPeers) carries nothing: the link's exchanges check it
+    // themselves (PeerLink), and the other requests (blobs, folder contents) stop here.
+    if (to !== ANY_NODE && this.options.faults.isBlocked(this.peerId, this.peerName)) {
+      throw new PeerError(`${method} ${path}: link cut by MOSAIC_FAULTS`, null);
+    }
     if (to === null) {
       throw new PeerError(`${method} ${path}: ${this.baseUrl} has not answered a hello yet`, null);
     }
