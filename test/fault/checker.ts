@@ -199,6 +199,10 @@ export async function checkPictures(
 
 export interface FolderReport {
   convergedMs: number;
+  /** What the nodes still disagreed on at the last look before they agreed ('' at once). */
+  lastWait: string;
+  /** When that took over 5 s: each node's folder and warning log lines around it. */
+  slowLog: string[];
   files: number;
   conflictCopies: number;
   versionsChecked: number;
@@ -249,6 +253,7 @@ export async function checkFolders(
   started: number,
 ): Promise<FolderReport> {
   let last = 'no snapshot taken';
+  let lastWait = '';
   let tree: TreeEntry[] = [];
   try {
     await waitFor(
@@ -263,6 +268,7 @@ export async function checkFolders(
           );
           if (diff !== null) {
             last = `${diff} (${trees.map((t, k) => `${nodes[k]?.name} ${t.length}`).join(', ')} entries)`;
+            lastWait = last;
             return false;
           }
         }
@@ -272,6 +278,7 @@ export async function checkFolders(
           const f = Array.isArray(res.body) ? res.body[0] : undefined;
           if (!f || f.needFiles !== 0) {
             last = `trees agree, but ${n.name} still needs ${f?.needFiles ?? '?'} files`;
+            lastWait = last;
             return false;
           }
         }
@@ -323,6 +330,8 @@ export async function checkFolders(
   }
   return {
     convergedMs,
+    lastWait,
+    slowLog: convergedMs > 5000 ? folderLogSince(nodes, started) : [],
     files: tree.filter((e) => e.type === 'file').length,
     conflictCopies: tree.filter((e) => e.path.includes('.sync-conflict-')).length,
     versionsChecked: writes.size,
@@ -365,4 +374,30 @@ function historyProblems(tree: readonly TreeEntry[], history: History): string[]
     }
   }
   return problems;
+}
+
+/**
+ * Each node's last 20 log lines about folders or at warn and above, from 30 s before `since`
+ * (the heal, epoch ms; a stall's retry was scheduled before it), timed from `since`.
+ */
+function folderLogSince(nodes: readonly FaultNode[], since: number): string[] {
+  const out: string[] = [];
+  for (const n of nodes) {
+    const lines = n.node.logs.filter(
+      (l) =>
+        Number(l['time']) >= since - 30_000 &&
+        (Number(l['level']) >= 40 || (typeof l.msg === 'string' && l.msg.includes('folder'))),
+    );
+    for (const l of lines.slice(-20)) {
+      const rest = Object.fromEntries(
+        Object.entries(l).filter(
+          ([k]) => !['level', 'time', 'pid', 'hostname', 'node'].includes(k),
+        ),
+      );
+      out.push(
+        `${n.name} +${((Number(l['time']) - since) / 1000).toFixed(1)}s ${JSON.stringify(rest)}`,
+      );
+    }
+  }
+  return out;
 }

@@ -79,8 +79,10 @@ describe.skipIf(why !== null)('fault tier: 4 nodes in network namespaces', () =>
         `fault seed=${run.seed} kills=${run.kills} splits=${run.splits} isolations=${run.isolations} ` +
           `all-back=${((run.healedAt - run.stoppedAt) / 1000).toFixed(1)}s ` +
           `pictures=${p ? `${(p.convergedMs / 1000).toFixed(1)}s/${p.pictures} pictures/${p.ops} ops/acked ${p.acked.uploads}u ${p.acked.edits}e ${p.acked.deletes}d` : 'not checked or failed'} ` +
-          `folders=${f ? `${(f.convergedMs / 1000).toFixed(1)}s/${f.files} files/${f.conflictCopies} copies/${f.versionsChecked} paths written` : 'not checked or failed'}`,
+          `folders=${f ? `${(f.convergedMs / 1000).toFixed(1)}s/${f.files} files/${f.conflictCopies} copies/${f.versionsChecked} paths written${f.convergedMs > 5000 ? ` (last waited for: ${f.lastWait})` : ''}` : 'not checked or failed'}`,
       );
+      // A slow convergence says what the nodes were doing meanwhile.
+      for (const line of f?.slowLog ?? []) console.log(`  ${line}`);
     }
     await mkdir(join(REPO_ROOT, 'test-results'), { recursive: true });
     await writeFile(
