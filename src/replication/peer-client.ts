@@ -50,6 +50,8 @@ export class PeerClient {
   private peerId: string | null = null;
   /** Its name, from the same answer (MOSAIC_FAULTS may name the peers it cuts off). */
   private peerName: string | null = null;
+  /** Requests under way, each until its answer's body is read or dropped (`abortAll`). */
+  private readonly inFlight = new Set<AbortController>();
 
   constructor(
     readonly baseUrl: string,
@@ -240,6 +242,21 @@ export class PeerClient {
     return signRequest(key, { method, path, nodeId: self.nodeId, url: self.url ?? '', to, body });
   }
 
+  /**
+   * Gives up every request under way to this peer, the bodies being read included (their
+   * readers get the error). For a peer found down: a request sent before the link went (a
+   * partition, a peer that lost power, a laptop closed) stays open without an answer until its
+   * timeout (two minutes for content) or until TCP's retransmissions get through after the heal
+   * (seconds to tens of seconds), and meanwhile the folder pull or blob fetch waiting on it
+   * could not ask another peer.
+   */
+  abortAll(reason: string): void {
+    for (const controller of this.inFlight) {
+      controller.abort(new PeerError(`${this.baseUrl}: ${reason}`, null));
+    }
+    this.inFlight.clear();
+  }
+
   private async send(
     method: string,
     path: string,
@@ -247,16 +264,23 @@ export class PeerClient {
     body: string | undefined,
     timeoutMs: number,
   ) {
+    const controller = new AbortController();
+    this.inFlight.add(controller);
     try {
-      return await request(new URL(path, this.baseUrl), {
+      const res = await request(new URL(path, this.baseUrl), {
         method: method,
         headers,
         body: body ?? null,
         dispatcher: this.options.agent,
         headersTimeout: timeoutMs,
         bodyTimeout: timeoutMs,
+        signal: controller.signal,
       });
+      // Read to its end or dropped: the request is over.
+      res.body.once('close', () => this.inFlight.delete(controller));
+      return res;
     } catch (error) {
+      this.inFlight.delete(controller);
       throw new PeerError(`${method} ${this.baseUrl}${path}: ${(error as Error).message}`, null, {
         cause: error,
       });

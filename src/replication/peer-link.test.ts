@@ -53,6 +53,7 @@ function standInPeer(): PeerClient {
       return Promise.resolve({ applied: ops.length, vv });
     },
     pull: () => Promise.resolve({ ops: [], next: null }),
+    abortAll: () => undefined,
   };
   return peer as unknown as PeerClient;
 }
@@ -270,6 +271,55 @@ describeEachDialect('a peer link writes the peers table now and then', (ctx) => 
       { timeout: 5_000, interval: 20 },
     );
     expect(link.lastError).toMatch(/answered 503/);
+    link.closed = true;
+    await link.idle();
+  });
+
+  it('gives up what was sent to a peer when it goes down, once', async () => {
+    const store = await ctx.open();
+    const { changes, oplog } = openReplicaState(store, SELF);
+    const peer = standInPeer();
+    const hello = peer.hello.bind(peer);
+    let aborted = 0;
+    peer.abortAll = () => {
+      aborted++;
+    };
+    const link = new PeerLink('http://127.0.0.1:1', 'static', peer, {
+      selfId: SELF,
+      oplog,
+      changes,
+      peers: new PeerRepository(store),
+      faults: Faults.none(),
+      log: pino({ level: 'silent' }),
+      identified: () => true,
+      cameUp: () => undefined,
+      maxRetryMs: 100,
+    });
+    link.kick({ hello: true });
+    await vi.waitFor(() => {
+      expect(link.state).toBe('up');
+    });
+    // The peer stops answering: its link goes down, and keeps failing its retries.
+    let hellos = 0;
+    peer.hello = () => {
+      hellos++;
+      return Promise.reject(new PeerError('POST /peer/hello: connect ECONNREFUSED', null));
+    };
+    link.kick({ hello: true });
+    await vi.waitFor(
+      () => {
+        expect(hellos).toBeGreaterThanOrEqual(4);
+      },
+      { timeout: 5_000, interval: 20 },
+    );
+    expect(link.state).toBe('down');
+    // Once, as it went down: the retries' failures leave alone the requests made to it since
+    // (it stays a fallback source for blobs and folder contents).
+    expect(aborted).toBe(1);
+    peer.hello = hello;
+    await vi.waitFor(() => {
+      expect(link.state).toBe('up');
+    });
     link.closed = true;
     await link.idle();
   });

@@ -242,6 +242,10 @@ export class PeerLink {
     // one after another) is not worth a warning.
     if (this.state === 'up') {
       this.ctx.log.warn({ peer: this.name ?? this.url, err: message }, 'peer down');
+      // What was sent to it before it went is given up, not left waiting for an answer. Only
+      // now: a peer that is down stays a fallback source (Replicator.candidates), whose
+      // requests must not be cut at each retry's failed hello.
+      this.client.abortAll('peer down');
     } else if (this.state === 'unknown') {
       this.ctx.log.info({ peer: this.url, err: message }, 'peer not reachable yet');
     }
