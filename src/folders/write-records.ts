@@ -126,7 +126,6 @@ export class WriteRecords {
         rest.add(path);
         continue;
       }
-      this.written.delete(path);
       if (++looked % OWN_WRITES_SLICE === 0) await setImmediatePromise();
       let info: DiskState | null | undefined;
       try {
@@ -134,7 +133,12 @@ export class WriteRecords {
       } catch {
         info = undefined;
       }
-      if (info === undefined || !matchesIndexed(recorded, info)) rest.add(path);
+      // Kept while the disk still holds it: the watcher may report one write twice (its
+      // events split over two reports), and the second report is no more news than the first.
+      if (info === undefined || !matchesIndexed(recorded, info)) {
+        this.written.delete(path);
+        rest.add(path);
+      }
     }
     return rest;
   }
