@@ -74,9 +74,11 @@ it('gives up a request still waiting for its answer', async () => {
 it('gives up an answer whose body is being read', async () => {
   const { client, held } = await silentPeer();
   const reading = (async () => {
+    const frames = [];
     for await (const frame of client.folderContents('docs', [{ hash: HASH, size: 10 }])) {
-      void frame;
+      frames.push(frame);
     }
+    return frames;
   })();
   const failed = expect(reading).rejects.toThrow(/peer down/);
   await expect.poll(held).toBe(1);
