@@ -12,6 +12,7 @@ import { encodeHlc } from '../core/hlc.js';
 import { Faults } from '../faults/faults.js';
 import type { Op } from '../oplog/op.js';
 import { openReplicaState } from '../oplog/replica-state.js';
+import type { MetadataStore } from '../storage/metadata/dialect.js';
 import { PeerError, type PeerClient } from './peer-client.js';
 import { PeerLink, RECORD_EVERY_MS } from './peer-link.js';
 import { PeerRepository } from './peer.repository.js';
@@ -58,6 +59,30 @@ function standInPeer(): PeerClient {
   return peer as unknown as PeerClient;
 }
 
+/** A link to `peer` from this node's real store and log; `cameUp` counts the peer's coming up. */
+function linkTo(
+  peer: PeerClient,
+  store: MetadataStore,
+  { changes, oplog }: Pick<ReturnType<typeof openReplicaState>, 'changes' | 'oplog'>,
+  options: { peers?: PeerRepository; maxRetryMs: number },
+): { link: PeerLink; cameUp: () => number } {
+  let came = 0;
+  const link = new PeerLink('http://127.0.0.1:1', 'static', peer, {
+    selfId: SELF,
+    oplog,
+    changes,
+    peers: options.peers ?? new PeerRepository(store),
+    faults: Faults.none(),
+    log: pino({ level: 'silent' }),
+    identified: () => true,
+    cameUp: () => {
+      came++;
+    },
+    maxRetryMs: options.maxRetryMs,
+  });
+  return { link, cameUp: () => came };
+}
+
 afterEach(() => {
   vi.useRealTimers();
 });
@@ -68,17 +93,7 @@ describeEachDialect('a peer link writes the peers table now and then', (ctx) => 
     const store = await ctx.open();
     const { changes, oplog } = openReplicaState(store, SELF);
     const peers = new CountingPeers(store);
-    const link = new PeerLink('http://127.0.0.1:1', 'static', standInPeer(), {
-      selfId: SELF,
-      oplog,
-      changes,
-      peers,
-      faults: Faults.none(),
-      log: pino({ level: 'silent' }),
-      identified: () => true,
-      cameUp: () => {},
-      maxRetryMs: 1000,
-    });
+    const { link } = linkTo(standInPeer(), store, { changes, oplog }, { peers, maxRetryMs: 1000 });
     const exchange = async (): Promise<void> => {
       await changes.commit({ kind: 'picture.update', id: 'p'.repeat(64), title: 'x' });
       link.kick({ hello: true, push: true, pull: true });
@@ -146,25 +161,12 @@ describeEachDialect('a peer link writes the peers table now and then', (ctx) => 
     const receive = changes.receive.bind(changes);
     changes.receive = () => Promise.reject(new Error('database or disk is full'));
     const pulls: number[] = [];
-    let cameUp = 0;
     const peer = standInPeer();
     peer.pull = () => {
       pulls.push(performance.now());
       return Promise.resolve({ ops: [peerOp()], next: null });
     };
-    const link = new PeerLink('http://127.0.0.1:1', 'static', peer, {
-      selfId: SELF,
-      oplog,
-      changes,
-      peers: new PeerRepository(store),
-      faults: Faults.none(),
-      log: pino({ level: 'silent' }),
-      identified: () => true,
-      cameUp: () => {
-        cameUp++;
-      },
-      maxRetryMs: 800,
-    });
+    const { link, cameUp } = linkTo(peer, store, { changes, oplog }, { maxRetryMs: 800 });
     link.kick({ hello: true, pull: true });
     // Retried after 100, 200, 400 and 800 ms: the fifth try comes 1.5 s after the first at
     // the earliest. (It came after ~0.5 s: the hello's answer reset the back-off each time,
@@ -180,7 +182,7 @@ describeEachDialect('a peer link writes the peers table now and then', (ctx) => 
     // The peer answers all along: it stays up, and came up once (marked down at each failure,
     // it "came up" at each retry, and each time every picture's missing bytes were looked for).
     expect(link.state).toBe('up');
-    expect(cameUp).toBe(1);
+    expect(cameUp()).toBe(1);
     // Once the operations can be taken in, a next try goes through and the error is gone.
     changes.receive = receive;
     await vi.waitFor(
@@ -207,20 +209,7 @@ describeEachDialect('a peer link writes the peers table now and then', (ctx) => 
         new PeerError('POST /peer/ops answered 507: {"error":"insufficient_storage"}', 507),
       );
     };
-    let cameUp = 0;
-    const link = new PeerLink('http://127.0.0.1:1', 'static', peer, {
-      selfId: SELF,
-      oplog,
-      changes,
-      peers: new PeerRepository(store),
-      faults: Faults.none(),
-      log: pino({ level: 'silent' }),
-      identified: () => true,
-      cameUp: () => {
-        cameUp++;
-      },
-      maxRetryMs: 800,
-    });
+    const { link, cameUp } = linkTo(peer, store, { changes, oplog }, { maxRetryMs: 800 });
     link.kick({ hello: true, push: true });
     await vi.waitFor(
       () => {
@@ -232,7 +221,7 @@ describeEachDialect('a peer link writes the peers table now and then', (ctx) => 
     // refusal, it "came up" at each retry's hello, each time looking for every missing blob.
     expect((pushes[4] ?? 0) - (pushes[0] ?? 0)).toBeGreaterThanOrEqual(1450);
     expect(link.state).toBe('up');
-    expect(cameUp).toBe(1);
+    expect(cameUp()).toBe(1);
     expect(link.lastError).toMatch(/answered 507/);
     // Space freed on the peer: the next try goes through and the error is gone.
     peer.push = push;
@@ -252,17 +241,7 @@ describeEachDialect('a peer link writes the peers table now and then', (ctx) => 
     await changes.commit({ kind: 'picture.update', id: 'p'.repeat(64), title: 'to push' });
     const peer = standInPeer();
     peer.push = () => Promise.reject(new PeerError('POST /peer/ops answered 503', 503));
-    const link = new PeerLink('http://127.0.0.1:1', 'static', peer, {
-      selfId: SELF,
-      oplog,
-      changes,
-      peers: new PeerRepository(store),
-      faults: Faults.none(),
-      log: pino({ level: 'silent' }),
-      identified: () => true,
-      cameUp: () => undefined,
-      maxRetryMs: 800,
-    });
+    const { link } = linkTo(peer, store, { changes, oplog }, { maxRetryMs: 800 });
     link.kick({ hello: true, push: true });
     await vi.waitFor(
       () => {
@@ -284,17 +263,7 @@ describeEachDialect('a peer link writes the peers table now and then', (ctx) => 
     peer.abortAll = () => {
       aborted++;
     };
-    const link = new PeerLink('http://127.0.0.1:1', 'static', peer, {
-      selfId: SELF,
-      oplog,
-      changes,
-      peers: new PeerRepository(store),
-      faults: Faults.none(),
-      log: pino({ level: 'silent' }),
-      identified: () => true,
-      cameUp: () => undefined,
-      maxRetryMs: 100,
-    });
+    const { link } = linkTo(peer, store, { changes, oplog }, { maxRetryMs: 100 });
     link.kick({ hello: true });
     await vi.waitFor(() => {
       expect(link.state).toBe('up');
