@@ -83,6 +83,18 @@ function linkTo(
   return { link, cameUp: () => came };
 }
 
+/** Waits until an exchange went through (the link's error cleared), then stops the link. */
+async function errorClearsThenStop(link: PeerLink): Promise<void> {
+  await vi.waitFor(
+    () => {
+      expect(link.lastError).toBeNull();
+    },
+    { timeout: 5_000, interval: 20 },
+  );
+  link.closed = true;
+  await link.idle();
+}
+
 afterEach(() => {
   vi.useRealTimers();
 });
@@ -185,14 +197,7 @@ describeEachDialect('a peer link writes the peers table now and then', (ctx) => 
     expect(cameUp()).toBe(1);
     // Once the operations can be taken in, a next try goes through and the error is gone.
     changes.receive = receive;
-    await vi.waitFor(
-      () => {
-        expect(link.lastError).toBeNull();
-      },
-      { timeout: 5_000, interval: 20 },
-    );
-    link.closed = true;
-    await link.idle();
+    await errorClearsThenStop(link);
   });
 
   it('keeps a peer that answers with an error of its own (its disk full) up, and backs off', async () => {
@@ -225,14 +230,7 @@ describeEachDialect('a peer link writes the peers table now and then', (ctx) => 
     expect(link.lastError).toMatch(/answered 507/);
     // Space freed on the peer: the next try goes through and the error is gone.
     peer.push = push;
-    await vi.waitFor(
-      () => {
-        expect(link.lastError).toBeNull();
-      },
-      { timeout: 5_000, interval: 20 },
-    );
-    link.closed = true;
-    await link.idle();
+    await errorClearsThenStop(link);
   });
 
   it('marks a peer down when its gateway says no process serves it (502, 503, 504)', async () => {
