@@ -142,22 +142,10 @@ export async function startNode(
     faults,
     agent,
     log,
-    // A replicated picture becomes visible only now: its facts are read from the bytes that
-    // just arrived (already recorded with it when it came in a batch), then the web app is told.
     facts,
-    onVisible: (id, factsSaved) => {
-      void (async () => {
-        if (factsSaved) return;
-        const stored = (await pictureRepo.get(id))?.state.info;
-        if (stored) await facts.deriveStored({ id, contentType: stored.contentType });
-      })()
-        .catch((err: unknown) => {
-          log.warn({ err, picture: id }, 'photo facts not derived');
-        })
-        .finally(() => {
-          live.publish({ type: 'pictures', ids: [id] });
-          teller.visible(id);
-        });
+    onVisible: (id) => {
+      live.publish({ type: 'pictures', ids: [id] });
+      teller.visible(id);
     },
     // Files a folder's pull could not bring while the peers that hold them were away are
     // stalled with a back-off of up to a minute: asked for again as soon as a peer is back.

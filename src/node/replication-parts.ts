@@ -30,8 +30,8 @@ export interface ReplicationDeps {
   readonly log: Logger;
   /** Photo facts of fetched pictures, read from their bytes and recorded as they become visible. */
   readonly facts: PictureFactsService;
-  /** A replicated picture's bytes arrived: it may be shown now (with its facts when saved). */
-  readonly onVisible: (id: string, factsSaved: boolean) => void;
+  /** A replicated picture's bytes arrived, and its facts are recorded: it may be shown now. */
+  readonly onVisible: (id: string) => void;
   /**
    * A peer answers again (first contact, or back after being down): what waited for it, besides
    * the pictures' missing bytes (BlobSync, here), may go on now (synced folders' stalled files).
@@ -61,7 +61,21 @@ export function openReplication(deps: ReplicationDeps): Replication {
     sources: () => replicator?.candidates() ?? [],
     log,
     selfId: identity.id,
-    onVisible: deps.onVisible,
+    // Visible only now: its facts are read from the bytes that just arrived (already recorded
+    // with it when it came in a batch), then the web app is told.
+    onVisible: (id, factsSaved) => {
+      void (async () => {
+        if (factsSaved) return;
+        const stored = (await deps.state.pictures.get(id))?.state.info;
+        if (stored) await deps.facts.deriveStored({ id, contentType: stored.contentType });
+      })()
+        .catch((err: unknown) => {
+          log.warn({ err, picture: id }, 'photo facts not derived');
+        })
+        .finally(() => {
+          deps.onVisible(id);
+        });
+    },
     facts: deps.facts,
   });
   if (config.clusterKey !== undefined) {
