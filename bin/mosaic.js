@@ -5,10 +5,13 @@ import { statSync } from 'node:fs';
 import module from 'node:module';
 
 // libuv's thread pool (4 threads by default) carries file I/O, fsync and sharp's image work.
-// A node fetching many blobs while making thumbnails needs more: fsyncs issued in parallel are
-// committed together by the file system (measured: 4 -> 16 in flight, about 2x the files/s).
+// A node fetching many blobs or small files needs more: fsyncs issued in parallel are
+// committed together by the file system (measured: 4 -> 16 in flight, about 2x the files/s;
+// 16 -> 64, a batch of 256 small files' fdatasyncs in 0.6x the time, the same CPU:
+// docs/benchmarks.md, "Fsyncs in flight"). A waiting thread costs its stack's touched pages
+// only; sharp's decodes are bounded by their own limiter (pictures/images.ts), not by the pool.
 // It must be set before the pool is first used, hence before the dynamic import below.
-process.env.UV_THREADPOOL_SIZE ??= '16';
+process.env.UV_THREADPOOL_SIZE ??= '64';
 
 // Which build runs: the bundle (dist/bundle/cli/, minified ES modules: scripts/bundle.mjs)
 // when `npm run build` made one after tsc's last output, else tsc's output (dist/src/). The

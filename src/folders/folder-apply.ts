@@ -69,15 +69,19 @@ function install(
 ): boolean {
   const row = index.get(folder, path);
   const local = row ? versionOf(row) : null;
-  const siblings = index.versions.siblings(folder, path) ?? (local === null ? [] : [local]);
-  const state = addVersion(path, siblings, remote);
+  const stored = index.versions.siblings(folder, path);
+  const state = addVersion(path, stored ?? (local === null ? [] : [local]), remote);
   if (state === null) return false;
-  index.versions.setSiblings(folder, path, state.siblings);
+  // Siblings are stored only while there are several: a path that had none and still has one
+  // maximal version (nearly every operation) has no row to write or delete.
+  if (stored !== null || state.siblings.length > 1) {
+    index.versions.setSiblings(folder, path, state.siblings);
+  }
   for (const c of state.copies) {
     const copy = copyOf(index, folder, c.path, c.version);
     if (copy !== null) copies.push(copy);
   }
-  index.upsertMany([rowFor(folder, path, state.current, row)]);
+  index.upsert(rowFor(folder, path, state.current, row));
   return true;
 }
 

@@ -200,6 +200,15 @@ export class FolderIndexRepository {
   }
 
   /**
+   * Inserts or replaces one row: one statement, atomic by itself, so no savepoint around it
+   * (an operation applied inside the transaction that logs it: folder-apply.ts).
+   */
+  upsert(row: FolderFileRow): void {
+    this.writes++;
+    this.upsertStmt.run(toDb(row));
+  }
+
+  /**
    * Records what a pull wrote (WriteRecords.flush): for each, the disk state now at its path,
    * written for `row`'s version. The path's current version stays (a newer one may have arrived
    * meanwhile), still needed if the disk does not hold it; the same version also takes the
