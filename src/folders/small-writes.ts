@@ -135,7 +135,7 @@ export class SmallWrites {
 
   /**
    * Creates a temp file: by a direct call while creates are quick (tens of microseconds: less
-   * CPU than a trip through the pool, and no queue behind the pool's four threads); in the pool,
+   * CPU than a trip through the pool, and no queue behind the pool's threads); in the pool,
    * several at once, after SLOW_CREATES slow ones in a row (the file system is committing its
    * journal: waits in parallel end together). Back to direct calls after each batch's flush.
    */
