@@ -18,8 +18,7 @@
  * peer or device cannot create symlinks at all (the scanner never indexes one and the puller
  * never makes one), so it cannot set that race up.
  */
-import { lstatSync } from 'node:fs';
-import { mkdir } from 'node:fs/promises';
+import { lstatSync, mkdirSync } from 'node:fs';
 import { join, sep } from 'node:path';
 import { checkRelativePath } from './core/index.js';
 import { diskStateOf, type DiskState } from './disk-state.js';
@@ -121,9 +120,11 @@ export async function makeDirsInside(root: string, rel: string): Promise<string>
     const parent = walkDirs(root, rel, segments, i, false) ?? root;
     const abs = join(parent, segments[i] ?? '');
     if (lstatSync(abs, { throwIfNoEntry: false }) === undefined) {
-      await mkdir(abs).catch((error: unknown) => {
+      try {
+        mkdirSync(abs);
+      } catch (error) {
         if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
-      });
+      }
     }
   }
   return walkDirs(root, rel, segments, segments.length, false) ?? root;

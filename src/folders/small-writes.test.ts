@@ -47,21 +47,35 @@ async function folderSync(root: string, peer: ContentSource | ContentSource[]) {
   return { sync, index, changes };
 }
 
-function puts(files: readonly { path: string; data: Buffer; mtimeMs: number }[]) {
+/** The peer's operations for `files`, after those for the directories `dirs`. */
+function puts(
+  files: readonly { path: string; data: Buffer; mtimeMs: number }[],
+  dirs: readonly string[] = [],
+) {
   const clock = new HybridClock(PEER, () => Date.now());
-  return files.map((f, i) => ({
+  const entries = [
+    ...dirs.map((path) => ({ path, entry: 'dir' as const, hash: null, size: 0, mtimeMs: 0 })),
+    ...files.map((f) => ({
+      path: f.path,
+      entry: 'file' as const,
+      hash: sha(f.data),
+      size: f.data.length,
+      mtimeMs: f.mtimeMs,
+    })),
+  ];
+  return entries.map(({ path, entry, hash, size, mtimeMs }, i) => ({
     origin: PEER,
     seq: i + 1,
     hlc: clock.next(),
     body: {
       kind: 'file.put' as const,
       folder: 'folder',
-      path: f.path,
-      entry: 'file' as const,
+      path,
+      entry,
       deleted: false,
-      hash: sha(f.data),
-      size: f.data.length,
-      mtimeMs: f.mtimeMs,
+      hash,
+      size,
+      mtimeMs,
       vv: { [PEER]: 1 },
       originName: 'n2',
     },
@@ -182,6 +196,8 @@ describe('pulling many small files', () => {
       data: Buffer.from(`pulled ${i}`),
       mtimeMs: 1_700_000_000_000 + i,
     }));
+    // Their directories' versions come first, as from a peer's scan.
+    const dirs = Array.from({ length: 7 }, (_, i) => `d${i}`);
     const root = join(base, 'folder');
     const { sync, index, changes } = await folderSync(root, peerHolding(files.map((f) => f.data)));
     const scans = vi.spyOn(LocalChanges.prototype, 'scan');
@@ -191,16 +207,19 @@ describe('pulling many small files', () => {
       [...new Set(scans.mock.calls.flatMap(([h]) => (h === null ? ['(all)'] : [...h])))].sort();
     try {
       await sync.syncNow();
-      await changes.receive(puts(files));
+      await changes.receive(puts(files, dirs));
       await sync.syncNow();
       expect(index.get('folder', 'd3/f1998.txt')?.hash).toBe(sha('pulled 1998'));
+      expect(index.get('folder', 'd3')).toMatchObject({ kind: 'dir', need: false });
       await writeFile(join(root, 'd3/f1998.txt'), 'saved by the user');
       // Saved a second ago: past the scanner's settle window (a file modified in the last
       // 50 ms is left for a rescan 500 ms later, which this test does not wait for).
       const savedAt = (Date.now() - 1000) / 1000;
       await utimes(join(root, 'd3/f1998.txt'), savedAt, savedAt);
       scans.mockClear();
-      sync.kick({ hints: [...files.map((f) => f.path), 'new.txt'] });
+      // The watcher reports the directories the pull made as well, whenever it gets to them:
+      // no more news than the files.
+      sync.kick({ hints: [...dirs, ...files.map((f) => f.path), 'new.txt'] });
       await sync.whenIdle();
       expect(scanned()).toEqual(['d3/f1998.txt', 'new.txt']);
       // The same hints again (the watcher may report one write in two reports, or before the

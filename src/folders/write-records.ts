@@ -92,22 +92,23 @@ export class WriteRecords {
       index.versions.doneApplying(this.id, applied);
     });
     endCommit();
+    // Directories too: the watcher reports the ones a pull made, and such a report is no more
+    // news than a placed file's (while it is still a directory, or still gone).
     for (const record of rows) {
-      if (record.row.kind !== 'file') continue;
       if (this.written.size >= MAX_WRITTEN) this.written.clear();
       this.written.set(record.row.path, {
         localSize: record.localSize,
         localMtimeMs: record.localMtimeMs,
         localInode: record.localInode,
         localHash: record.localHash,
-        kind: 'file',
+        kind: record.row.kind,
       });
     }
   }
 
   /**
-   * The watcher's hinted paths less the files this node itself just wrote or removed and
-   * recorded, when the disk still holds exactly that (one lstat each; a directory listing and a
+   * The watcher's hinted paths less the files and directories this node itself just wrote or
+   * removed and recorded, when the disk still holds exactly that (one lstat each; a directory listing and a
    * look at every file beside it saved). Anything else, a save since included, stays a hint.
    *
    * The lstats are direct calls (`diskStateSync`): the files were just written, so their
