@@ -90,9 +90,15 @@ export const peerRoutes =
         bodyLimit: LIMITS.hello,
         schema: { hide: true, body: HelloRequest, response: { 200: HelloResponse, ...errors } },
       },
-      async (request) => {
+      async (request, reply) => {
         if (request.body.nodeId !== request.peerId) {
           throw new BadRequestError('The hello names another node than the one that signed it.');
+        }
+        // Its name from now on, for MOSAIC_FAULTS `blockPeers` by name (the guard has the id).
+        deps.faults.knowPeer(request.body.nodeId, request.body.name);
+        if (deps.faults.isBlocked(request.peerId)) {
+          request.raw.socket.destroy();
+          return reply.hijack();
         }
         return {
           ...deps.self(),
