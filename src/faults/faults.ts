@@ -53,8 +53,6 @@ const NONE: FaultSpec = {
 
 export class Faults {
   private cached: { mtimeMs: number; spec: FaultSpec } | null = null;
-  /** Peers' names by node id, as learned at a hello either way (`knowPeer`). */
-  private readonly names = new Map<string, string>();
 
   private constructor(private readonly source: { inline: FaultSpec } | { file: string } | null) {}
 
@@ -88,23 +86,11 @@ export class Faults {
     }
   }
 
-  /**
-   * A peer's name, learned at a hello (sent or answered): `blockPeers` may name a peer, and
-   * what checks a request often knows only the id that signed it (the peer guard).
-   */
-  knowPeer(nodeId: string, name: string): void {
-    if (this.source !== null) this.names.set(nodeId, name);
-  }
-
-  /** Whether traffic with this peer (by node id or name, or the name its id goes by) is cut. */
+  /** Whether traffic with this peer (by node id or name) is cut. */
   isBlocked(...peer: (string | null | undefined)[]): boolean {
     if (this.source === null) return false;
     const blocked = this.spec().blockPeers;
-    return peer.some((p) => {
-      if (p == null) return false;
-      const name = this.names.get(p);
-      return blocked.includes(p) || (name !== undefined && blocked.includes(name));
-    });
+    return peer.some((p) => p != null && blocked.includes(p));
   }
 
   /** Exits the process at once, like a power cut, when `point` is configured. */

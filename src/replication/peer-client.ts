@@ -63,7 +63,6 @@ export class PeerClient {
     const info = await this.json('POST', '/peer/hello', this.options.self, HelloResponse);
     this.peerId = info.nodeId;
     this.peerName = info.name;
-    this.options.faults.knowPeer(info.nodeId, info.name);
     return info;
   }
 

@@ -90,15 +90,9 @@ export const peerRoutes =
         bodyLimit: LIMITS.hello,
         schema: { hide: true, body: HelloRequest, response: { 200: HelloResponse, ...errors } },
       },
-      async (request, reply) => {
+      async (request) => {
         if (request.body.nodeId !== request.peerId) {
           throw new BadRequestError('The hello names another node than the one that signed it.');
-        }
-        // Its name from now on, for MOSAIC_FAULTS `blockPeers` by name (the guard has the id).
-        deps.faults.knowPeer(request.body.nodeId, request.body.name);
-        if (deps.faults.isBlocked(request.peerId)) {
-          request.raw.socket.destroy();
-          return reply.hijack();
         }
         return {
           ...deps.self(),
