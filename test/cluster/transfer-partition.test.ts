@@ -98,34 +98,20 @@ it('gives up a transfer cut by a partition and resumes it right after the heal',
   // n1 serves at ~3 MB/s: the transfer is under way when the link is cut.
   await writeFile(faults1, JSON.stringify({ throttleBlobKBps: 3_000 }));
   const common = ['--cluster-key', key, '--sync-interval-ms', '500', '--discovery', 'off'];
+  // A node's arguments: its port and name, the peer it calls, its folder `big`.
+  const args = (port: number, name: string, peerPort: number, root: string): string[] => [
+    ...['--port', String(port), '--name', name],
+    ...['--peer', `http://127.0.0.1:${peerPort}`, '--folder', `big=${root}`],
+    ...common,
+  ];
   await startNode({
     dataDir: join(dirs[0] ?? '', 'data'),
     env: { MOSAIC_FAULTS: `@${faults1}` },
-    args: [
-      '--port',
-      String(port1),
-      '--name',
-      'n1',
-      '--peer',
-      `http://127.0.0.1:${port2}`,
-      '--folder',
-      `big=${root1}`,
-      ...common,
-    ],
+    args: args(port1, 'n1', port2, root1),
   });
   const n2 = await startNode({
     dataDir: join(dirs[1] ?? '', 'data'),
-    args: [
-      '--port',
-      String(port2),
-      '--name',
-      'n2',
-      '--peer',
-      `http://127.0.0.1:${proxyPort}`,
-      '--folder',
-      `big=${root2}`,
-      ...common,
-    ],
+    args: args(port2, 'n2', proxyPort, root2),
   });
 
   const source = join(root1, 'big.bin');
