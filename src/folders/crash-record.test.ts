@@ -4,8 +4,8 @@
  * applied, not a new local edit: a delete that arrived meanwhile still deletes it, and nothing
  * this node did not write becomes a version of its own.
  */
-import { existsSync } from 'node:fs';
-import { mkdir } from 'node:fs/promises';
+import { existsSync, readFileSync } from 'node:fs';
+import { mkdir, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import pino from 'pino';
 import { describe, expect, it } from 'vitest';
@@ -23,6 +23,7 @@ import {
   peerHolding,
   sha256Hex,
 } from './testing.js';
+import { LINK_LOG, LinkLog } from './link-log.js';
 import { ensureMarker } from './marker.js';
 
 const SELF = 'aaaaaaaaaaaaaaa1';
@@ -151,5 +152,98 @@ describe('a crash between placing pulled files and recording them', () => {
       expect(index.get('folder', `d${i}`)?.deleted).toBe(true);
     }
     expect(await oplog.lastSeq(SELF)).toBe(0);
+  });
+  it("keeps the user's deletion, made while the node was down, of files placed before the kill", async () => {
+    // Fault tier seed 893587505: a pulled file was placed, the node was killed before recording
+    // it, and the user deleted it while the node was down. After the restart the index said it
+    // had never been placed, and the next pull put it back.
+    const root = join(base, 'folder');
+    await mkdir(root);
+    await ensureMarker(root, 'folder');
+    const index = new FolderIndexRepository(localOf(db));
+    const oplog = new OpLogRepository(storeFor(db));
+    const changes = folderChangeLog(db, SELF, index, oplog);
+    const contents = Array.from({ length: FILES }, (_, i) => content(i));
+    const node = (crash: boolean) =>
+      new FolderSync({
+        config: { id: 'folder', root },
+        index,
+        changes,
+        selfId: SELF,
+        selfName: 'n1',
+        sources: () => [peerHolding(contents)],
+        log: pino({ level: 'silent' }),
+        ...(crash ? { beforeRecord: () => Promise.reject(new Error('killed')) } : {}),
+      });
+    const peerClock = new HybridClock(PEER);
+    await changes.receive(
+      contents.map((data, i) => ({
+        origin: PEER,
+        seq: i + 1,
+        hlc: peerClock.next(),
+        body: {
+          kind: 'file.put' as const,
+          folder: 'folder',
+          path: `p${i}.txt`,
+          entry: 'file' as const,
+          deleted: false,
+          hash: sha(data),
+          size: data.length,
+          mtimeMs: 1_700_000_000_000 + i,
+          vv: { [PEER]: 1 },
+          originName: 'n2',
+        },
+      })),
+    );
+    const first = node(true);
+    await first.syncNow();
+    await first.close();
+    expect(index.get('folder', 'p0.txt')?.localHash).toBeNull();
+    // While the node is down, the user deletes half of them.
+    const deleted = (i: number) => i % 2 === 0;
+    for (let i = 0; i < FILES; i++) if (deleted(i)) await unlink(join(root, `p${i}.txt`));
+    const second = node(false);
+    await second.syncNow();
+    await second.syncNow();
+    await second.close();
+    for (let i = 0; i < FILES; i++) {
+      const path = `p${i}.txt`;
+      if (deleted(i)) {
+        expect(existsSync(join(root, path)), `${path} came back`).toBe(false);
+        // A deletion of the version the user saw: it wins over it at every node.
+        expect(index.get('folder', path)).toMatchObject({
+          deleted: true,
+          need: false,
+          vv: { [PEER]: 1, [SELF]: 1 },
+        });
+      } else {
+        expect(readFileSync(join(root, path))).toEqual(content(i));
+        expect(index.get('folder', path)).toMatchObject({
+          need: false,
+          localHash: sha(content(i)),
+        });
+      }
+    }
+    // The deletions, and nothing else of this node's own.
+    expect(await oplog.lastSeq(SELF)).toBe(FILES / 2);
+    expect(existsSync(join(root, '.mosaic', LINK_LOG))).toBe(false);
+  });
+
+  it('places them again when the log is from another boot of the machine (a power cut may have lost the links)', async () => {
+    const root = join(base, 'folder');
+    await mkdir(join(root, '.mosaic'), { recursive: true });
+    const index = new FolderIndexRepository(localOf(db));
+    const file = join(root, '.mosaic', LINK_LOG);
+    await writeFile(
+      file,
+      `${JSON.stringify({ boot: 'another-boot' })}\n` +
+        `${JSON.stringify(['p0.txt', sha('x'), 'hlc', { [PEER]: 1 }, 0, 0, null, 1, 0, 42])}\n`,
+    );
+    index.versions.addApplying('folder', [
+      { path: 'p0.txt', hash: sha('x'), mtimeMs: 0, vv: { [PEER]: 1 } },
+    ]);
+    expect(await new LinkLog(root).recover('folder', index)).toBe(0);
+    expect(existsSync(file)).toBe(false);
+    expect(index.versions.applying('folder', 'p0.txt', sha('x'), 0)).toEqual({ [PEER]: 1 });
   });
 });

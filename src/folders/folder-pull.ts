@@ -124,6 +124,9 @@ export class FolderPull {
         this.counters.fetchedBytes += bytes;
         this.counters.fetchedFiles++;
       },
+      linked: () => {
+        this.writer.logLinked();
+      },
     });
     this.small = new SmallPull({
       deps,
@@ -144,6 +147,15 @@ export class FolderPull {
   /** The watcher's hints less this node's own recorded writes (FolderWriter.notOwnWrites). */
   notOwnWrites(hints: ReadonlySet<string>): Promise<Set<string>> {
     return this.writer.notOwnWrites(hints);
+  }
+
+  /** Start-up: records the files a killed pull placed and never recorded (link-log.ts). */
+  recoverLinked(): Promise<number> {
+    return this.writer.recoverLinked();
+  }
+
+  close(): void {
+    this.writer.close();
   }
 
   async pull(): Promise<void> {
@@ -286,6 +298,8 @@ export class FolderPull {
     await eachAtOnce(rows, CHECKS_AT_ONCE, (row) =>
       this.guarded(row, () => this.check(row, held, remote)),
     );
+    // What came from this disk is in place: logged before the fetches (link-log.ts).
+    this.writer.logLinked();
     endCheck();
     await this.small.fetch(remote.filter((w) => w.row.size <= MAX_FRAMED_FILE_BYTES));
     // Contents are distinct within a round, and so are their temp files.
@@ -348,6 +362,7 @@ export class FolderPull {
       if (fetched) {
         const endPlace = span('pull.largePlace');
         await this.writer.place(wanted, tmp, null);
+        this.writer.logLinked();
         endPlace();
       } else {
         this.stall(wanted.row, noPeer);

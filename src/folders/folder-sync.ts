@@ -78,6 +78,8 @@ export class FolderSync {
   state: FolderState = 'paused';
   private readonly lock = new Limiter(1);
   private watcher: FolderWatcher | null = null;
+  /** Whether the files placed before a kill were recorded (`recoverLinked`). */
+  private recovered = false;
   private timer: NodeJS.Timeout | null = null;
   private closed = false;
   private scanWanted = false;
@@ -147,6 +149,7 @@ export class FolderSync {
     if (this.timer) clearInterval(this.timer);
     await this.watcher?.close();
     await this.running;
+    this.puller.close();
     this.recent.clear();
   }
 
@@ -258,6 +261,7 @@ export class FolderSync {
     while (!this.closed && (this.scanWanted || this.hints.size > 0 || this.pullWanted)) {
       try {
         await this.ensureAvailable();
+        if (!this.recovered) await this.recoverLinked();
         if (this.scanWanted || this.hints.size > 0) {
           const hints = this.scanWanted ? null : this.hints;
           this.scanWanted = false;
@@ -314,6 +318,24 @@ export class FolderSync {
   private logPulled(ms: number): void {
     const { files, needFiles } = this.deps.index.countAndBytes(this.id);
     this.deps.log.info({ folder: this.id, files, needFiles, ms: Math.round(ms) }, 'folder pulled');
+  }
+
+  /**
+   * Once, before the first scan: the files a pull placed just before this node was killed, and
+   * never recorded, are recorded now (link-log.ts), so that the scan tells which of them the
+   * user deleted meanwhile.
+   */
+  private async recoverLinked(): Promise<void> {
+    await this.lock.run(async () => {
+      const recorded = await this.puller.recoverLinked();
+      if (recorded > 0) {
+        this.deps.log.info(
+          { folder: this.id, recorded },
+          'pulled files placed before a kill recorded',
+        );
+      }
+    });
+    this.recovered = true;
   }
 
   /** Checks root and marker; (re)starts the watcher once the folder is there. */

@@ -277,6 +277,20 @@ export class FolderWriter {
   }
 
   /** Makes what was written durable, then records it (WriteRecords.flush). */
+  /** Logs the files placed since the last call (link-log.ts): after each batch of them. */
+  logLinked(): void {
+    this.records.logLinked();
+  }
+
+  /** Start-up: records the files a killed pull placed and never recorded (link-log.ts). */
+  recoverLinked(): Promise<number> {
+    return this.records.recoverLinked();
+  }
+
+  close(): void {
+    this.records.close();
+  }
+
   flush(applied: readonly string[] = []): Promise<void> {
     return this.records.flush(applied);
   }

@@ -3,7 +3,7 @@
  * linked a batch at a time (small-writes.ts); a scan keeps small files' bytes for peers
  * (recent-content.ts); this node's own recorded writes drop out of the watcher's hints.
  */
-import { mkdir, readdir, readFile, stat, utimes, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rename, stat, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import pino from 'pino';
 import { describe, expect, it, vi } from 'vitest';
@@ -231,6 +231,44 @@ describe('pulling many small files', () => {
       expect(scanned()).toEqual(['d3/f1998.txt']);
       expect(index.get('folder', 'd3/f1998.txt')?.hash).toBe(sha('saved by the user'));
       expect(index.get('folder', 'd4/f1999.txt')?.hash).toBe(sha('pulled 1999'));
+    } finally {
+      scans.mockRestore();
+      await sync.close();
+    }
+  });
+});
+
+describe("a directory the pull made, then the user's", () => {
+  it('is news once it is another directory: what the old one held is reported gone', async () => {
+    // The watcher's hints hold a directory the pull made; the disk still has a directory there,
+    // but another one: the user moved the pulled one out of the folder and made a new one. That
+    // is no write of this node's: the files the old one held are gone from the folder.
+    const file = {
+      path: 'd0/a.txt',
+      data: Buffer.from('from the peer'),
+      mtimeMs: 1_700_000_000_000,
+    };
+    const root = join(base, 'folder');
+    const { sync, index, changes } = await folderSync(root, peerHolding([file.data]));
+    const scans = vi.spyOn(LocalChanges.prototype, 'scan');
+    try {
+      await sync.syncNow();
+      await changes.receive(puts([file], ['d0']));
+      await sync.syncNow();
+      expect(index.get('folder', 'd0/a.txt')).toMatchObject({ need: false, deleted: false });
+      await rename(join(root, 'd0'), join(base, 'moved-out'));
+      await mkdir(join(root, 'd0'));
+      // What the watcher reports for that: the directory's name only.
+      sync.kick({ hints: ['d0'] });
+      await sync.whenIdle();
+      expect(index.get('folder', 'd0/a.txt')).toMatchObject({ deleted: true, need: false });
+      // A directory untouched since the pull made it is still no news.
+      await changes.receive(puts([], ['d1']).map((op) => ({ ...op, seq: 3 })));
+      await sync.syncNow();
+      scans.mockClear();
+      sync.kick({ hints: ['d1'] });
+      await sync.whenIdle();
+      expect(scans).not.toHaveBeenCalled();
     } finally {
       scans.mockRestore();
       await sync.close();

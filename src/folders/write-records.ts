@@ -11,6 +11,7 @@ import { joinInside } from './core/index.js';
 import { diskStateSync, type DiskState } from './disk-state.js';
 import type { DiskRecord, FolderFileRow } from './folder-index.repository.js';
 import type { FolderSyncDeps } from './folder-sync.js';
+import { LinkLog } from './link-log.js';
 import { span } from './trace.js';
 
 export class WriteRecords {
@@ -25,8 +26,26 @@ export class WriteRecords {
    * for them are not news if the disk still says so (`notOwnWrites`). Bounded.
    */
   private readonly written = new Map<string, Recorded>();
+  /** Placed files, logged until recorded: a kill in between loses no user's deletion. */
+  private readonly log: LinkLog;
 
-  constructor(private readonly deps: FolderSyncDeps) {}
+  constructor(private readonly deps: FolderSyncDeps) {
+    this.log = new LinkLog(deps.config.root);
+  }
+
+  /** Start-up: records the files a killed pull placed and never recorded (link-log.ts). */
+  recoverLinked(): Promise<number> {
+    return this.log.recover(this.id, this.deps.index);
+  }
+
+  /** Logs the files placed since the last call (after each batch of links). */
+  logLinked(): void {
+    this.log.write();
+  }
+
+  close(): void {
+    this.log.close();
+  }
 
   private get id(): string {
     return this.deps.config.id;
@@ -53,13 +72,15 @@ export class WriteRecords {
     info: { size: number; mtimeMs: number; ino: number } | null,
     hash: string | null,
   ): void {
-    this.records.push({
+    const record: DiskRecord = {
       row,
       localSize: info && row.kind === 'file' ? info.size : info ? 0 : null,
       localMtimeMs: info ? Math.floor(info.mtimeMs) : null,
       localInode: info ? info.ino : null,
       localHash: hash,
-    });
+    };
+    this.records.push(record);
+    this.log.add(record);
   }
 
   /**
@@ -68,6 +89,7 @@ export class WriteRecords {
    * identical to their version, so they merge without a conflict).
    */
   async flush(applied: readonly string[] = []): Promise<void> {
+    this.log.write();
     await this.deps.beforeRecord?.();
     const dirs = [...this.dirsToSync];
     this.dirsToSync.clear();
@@ -92,6 +114,8 @@ export class WriteRecords {
       index.versions.doneApplying(this.id, applied);
     });
     endCommit();
+    // Recorded: the log of them is not needed any more (unless more were placed meanwhile).
+    if (this.records.length === 0) this.log.clear();
     // Directories too: the watcher reports the ones a pull made, and such a report is no more
     // news than a placed file's (while it is still a directory, or still gone).
     for (const record of rows) {
@@ -136,7 +160,7 @@ export class WriteRecords {
       }
       // Kept while the disk still holds it: the watcher may report one write twice (its
       // events split over two reports), and the second report is no more news than the first.
-      if (info === undefined || !matchesIndexed(recorded, info)) {
+      if (info === undefined || !stillWritten(recorded, info)) {
         this.written.delete(path);
         rest.add(path);
       }
@@ -147,6 +171,18 @@ export class WriteRecords {
 
 /** Own writes looked at between two turns of the event loop (notOwnWrites). */
 const OWN_WRITES_SLICE = 1000;
+
+/**
+ * Whether the disk still holds exactly what this node wrote and recorded: `matchesIndexed`, and
+ * for a directory the same one (its inode). Another directory under the name (the one made was
+ * moved away, a new one made) is news: what the first one held is gone from there.
+ */
+function stillWritten(recorded: Recorded, info: DiskState | null): boolean {
+  if (recorded.kind === 'dir' && recorded.localInode !== null) {
+    return info !== null && info.isDirectory() && info.ino === recorded.localInode;
+  }
+  return matchesIndexed(recorded, info);
+}
 
 /** Files recorded lately, at most (notOwnWrites); beyond, the memory is dropped. */
 const MAX_WRITTEN = 50_000;
