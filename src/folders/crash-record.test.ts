@@ -5,7 +5,7 @@
  * this node did not write becomes a version of its own.
  */
 import { existsSync, readFileSync } from 'node:fs';
-import { mkdir, unlink, writeFile } from 'node:fs/promises';
+import { mkdir, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import pino from 'pino';
 import { describe, expect, it } from 'vitest';
@@ -23,7 +23,7 @@ import {
   peerHolding,
   sha256Hex,
 } from './testing.js';
-import { LINK_LOG, LinkLog } from './link-log.js';
+import { LINK_LOG } from './link-log.js';
 import { ensureMarker } from './marker.js';
 
 const SELF = 'aaaaaaaaaaaaaaa1';
@@ -227,23 +227,5 @@ describe('a crash between placing pulled files and recording them', () => {
     // The deletions, and nothing else of this node's own.
     expect(await oplog.lastSeq(SELF)).toBe(FILES / 2);
     expect(existsSync(join(root, '.mosaic', LINK_LOG))).toBe(false);
-  });
-
-  it('places them again when the log is from another boot of the machine (a power cut may have lost the links)', async () => {
-    const root = join(base, 'folder');
-    await mkdir(join(root, '.mosaic'), { recursive: true });
-    const index = new FolderIndexRepository(localOf(db));
-    const file = join(root, '.mosaic', LINK_LOG);
-    await writeFile(
-      file,
-      `${JSON.stringify({ boot: 'another-boot' })}\n` +
-        `${JSON.stringify(['p0.txt', sha('x'), 'hlc', { [PEER]: 1 }, 0, 0, null, 1, 0, 42])}\n`,
-    );
-    index.versions.addApplying('folder', [
-      { path: 'p0.txt', hash: sha('x'), mtimeMs: 0, vv: { [PEER]: 1 } },
-    ]);
-    expect(await new LinkLog(root).recover('folder', index)).toBe(0);
-    expect(existsSync(file)).toBe(false);
-    expect(index.versions.applying('folder', 'p0.txt', sha('x'), 0)).toEqual({ [PEER]: 1 });
   });
 });

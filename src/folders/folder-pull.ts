@@ -124,9 +124,6 @@ export class FolderPull {
         this.counters.fetchedBytes += bytes;
         this.counters.fetchedFiles++;
       },
-      linked: () => {
-        this.writer.logLinked();
-      },
     });
     this.small = new SmallPull({
       deps,
@@ -298,8 +295,6 @@ export class FolderPull {
     await eachAtOnce(rows, CHECKS_AT_ONCE, (row) =>
       this.guarded(row, () => this.check(row, held, remote)),
     );
-    // What came from this disk is in place: logged before the fetches (link-log.ts).
-    this.writer.logLinked();
     endCheck();
     await this.small.fetch(remote.filter((w) => w.row.size <= MAX_FRAMED_FILE_BYTES));
     // Contents are distinct within a round, and so are their temp files.
@@ -362,7 +357,6 @@ export class FolderPull {
       if (fetched) {
         const endPlace = span('pull.largePlace');
         await this.writer.place(wanted, tmp, null);
-        this.writer.logLinked();
         endPlace();
       } else {
         this.stall(wanted.row, noPeer);

@@ -109,6 +109,7 @@ export class FolderWriter {
     // no check first; if the path is taken, the steps below judge what took it.
     if (aside === null && !indexedThere) {
       assertParentsInside(this.root, row.path, false);
+      this.records.linking(row, info, tmp);
       if (linkNoReplaceSync(tmp, target)) {
         this.placed++;
         this.records.syncDirLater(dirname(target));
@@ -140,6 +141,7 @@ export class FolderWriter {
     }
     // 3. Same tick as the link: no symlinked parent can have been followed (inside-folder.ts).
     assertParentsInside(this.root, row.path, false);
+    this.records.linking(row, info, tmp);
     if (!(await linkNoReplace(tmp, target))) {
       await this.lostRace(row, tmp, 'created here while being replaced; rescanning it');
       return;
@@ -150,6 +152,7 @@ export class FolderWriter {
   }
 
   private async lostRace(row: FolderFileRow, tmp: string, reason: string): Promise<void> {
+    this.records.notLinked(row.path);
     await rm(tmp, { force: true });
     this.host.stall(row, reason);
     this.host.kick({ hints: [row.path] });
@@ -277,11 +280,6 @@ export class FolderWriter {
   }
 
   /** Makes what was written durable, then records it (WriteRecords.flush). */
-  /** Logs the files placed since the last call (link-log.ts): after each batch of them. */
-  logLinked(): void {
-    this.records.logLinked();
-  }
-
   /** Start-up: records the files a killed pull placed and never recorded (link-log.ts). */
   recoverLinked(): Promise<number> {
     return this.records.recoverLinked();

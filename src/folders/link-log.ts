@@ -5,27 +5,50 @@
  * by the user while the node was down looked like a file never placed, and the next pull put it
  * back: a user's deletion undone (fault tier, seed 893587505).
  *
- * Each placed file is appended to `.mosaic/linked.log` after its link, a batch at a time, with
- * no fsync: a killed process leaves its writes in the kernel's page cache, so after a restart
- * in the same boot the log says exactly which links were made (a link is logged only after it
- * was made). After a reboot it may not (a power cut can keep the log and lose a link), so a log
- * from another boot is dropped: those files are placed again, as before. The flush empties it.
+ * Before each link of a temp file to its path (FolderWriter.place), the file is appended to
+ * `.mosaic/linked.log` (one `write`, no fsync): its version, the disk state it will have, and
+ * its temp file's name. A link that fails because the path is taken is appended as not linked
+ * before its temp file is removed. A killed process leaves its writes in the kernel's page
+ * cache, so after a restart in the same boot the log is whole, and each file's last line tells
+ * whether its link was made: a file logged as about to be linked whose temp file is gone was
+ * linked (the link takes the temp name away); one whose temp file is still there was not,
+ * unless its path holds that very inode (killed between the link and the temp's removal). What
+ * the path holds now is then the scan's to judge: the file as placed, nothing (the user deleted
+ * it), or another file (the user replaced it: an edit of the version placed).
+ * After a reboot the log may not be whole (a power cut can keep the log and lose a link), so a
+ * log from another boot is dropped: those files are placed again, as before. The flush that
+ * records the files empties it.
  *
- * At start-up (`recover`), each logged file whose version is still being applied
+ * At start-up (`recover`), each linked file whose version is still being applied
  * (`folder_applying`: its record never committed) is recorded as the flush would have recorded
  * it. The scan then judges it like any indexed file: still there and untouched, nothing to do;
  * gone, a deletion by the user, which wins over the version it saw.
  */
-import { closeSync, ftruncateSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
-import { join } from 'node:path';
-import type { DiskRecord, FolderIndexRepository, ScannedState } from './folder-index.repository.js';
+import {
+  closeSync,
+  existsSync,
+  ftruncateSync,
+  openSync,
+  readFileSync,
+  rmSync,
+  writeSync,
+} from 'node:fs';
+import { basename, join } from 'node:path';
+import { joinInside } from './core/index.js';
+import { diskStateSync } from './disk-state.js';
+import type {
+  FolderFileRow,
+  FolderIndexRepository,
+  ScannedState,
+} from './folder-index.repository.js';
 import { MOSAIC_DIR } from './ignore.js';
+import { folderTmpDir } from './marker.js';
 
 /** The log's name under the folder's `.mosaic/`. */
 export const LINK_LOG = 'linked.log';
 
-/** One logged file: the version it was written for, and the disk state written. */
-type Entry = [
+/** A file about to be linked: its version, the disk state it will have, its temp file's name. */
+type Linking = [
   path: string,
   hash: string,
   hlc: string,
@@ -36,13 +59,18 @@ type Entry = [
   localSize: number,
   localMtimeMs: number,
   localInode: number,
+  tmp: string,
 ];
+
+/** A link that failed (the path was taken): its temp file is removed next. */
+type NotLinked = [path: string];
 
 export class LinkLog {
   private fd: number | null = null;
   /** Bytes in the file since it was last emptied (0: the boot line is to be written first). */
   private size = 0;
-  private readonly pending: string[] = [];
+  /** Paths logged since the log was last emptied. */
+  private readonly logged = new Set<string>();
 
   constructor(private readonly root: string) {}
 
@@ -50,12 +78,14 @@ export class LinkLog {
     return join(this.root, MOSAIC_DIR, LINK_LOG);
   }
 
-  /** A file placed at its path: logged at the next `write`. */
-  add(record: DiskRecord): void {
-    const { row } = record;
+  /** `row`'s file, written to `tmp` (`info`), is about to be linked to its path. */
+  linking(
+    row: FolderFileRow,
+    info: { size: number; mtimeMs: number; ino: number },
+    tmp: string,
+  ): void {
     if (row.kind !== 'file' || row.deleted || row.hash === null || row.hlc === null) return;
-    if (record.localInode === null || record.localHash !== row.hash) return;
-    const entry: Entry = [
+    const line: Linking = [
       row.path,
       row.hash,
       row.hlc,
@@ -63,31 +93,22 @@ export class LinkLog {
       row.mtimeMs,
       row.blockSize,
       row.blocks === null ? null : row.blocks.toString('base64'),
-      record.localSize ?? 0,
-      record.localMtimeMs ?? 0,
-      record.localInode,
+      info.size,
+      Math.floor(info.mtimeMs),
+      info.ino,
+      basename(tmp),
     ];
-    this.pending.push(JSON.stringify(entry));
+    if (this.append(line)) this.logged.add(row.path);
   }
 
-  /** Appends what was added since the last write (one system call; no fsync, see above). */
-  write(): void {
-    if (this.pending.length === 0) return;
-    const boot = bootId();
-    if (boot === null) {
-      this.pending.length = 0;
-      return;
-    }
-    let text = `${this.pending.join('\n')}\n`;
-    this.pending.length = 0;
-    if (this.size === 0) text = `${JSON.stringify({ boot })}\n${text}`;
-    this.fd ??= openSync(this.file, 'a');
-    this.size += writeSync(this.fd, text);
+  /** The link of `path` failed: its temp file is about to be removed. */
+  notLinked(path: string): void {
+    if (this.logged.has(path)) this.append([path] satisfies NotLinked);
   }
 
   /** The logged files are recorded: the log starts again empty. */
   clear(): void {
-    this.pending.length = 0;
+    this.logged.clear();
     if (this.fd === null || this.size === 0) return;
     ftruncateSync(this.fd, 0);
     this.size = 0;
@@ -98,9 +119,19 @@ export class LinkLog {
     this.fd = null;
   }
 
+  private append(line: Linking | NotLinked): boolean {
+    const boot = bootId();
+    if (boot === null) return false;
+    let text = `${JSON.stringify(line)}\n`;
+    if (this.size === 0) text = `${JSON.stringify({ boot })}\n${text}`;
+    this.fd ??= openSync(this.file, 'a');
+    this.size += writeSync(this.fd, text);
+    return true;
+  }
+
   /**
-   * Start-up: records the logged files whose records never committed (a kill in between), in
-   * one transaction, and forgets the log. Returns how many were recorded.
+   * Start-up: records the logged files that were linked and whose records never committed (a
+   * kill in between), in one transaction, and forgets the log. Returns how many it recorded.
    */
   async recover(folder: string, index: FolderIndexRepository): Promise<number> {
     let text: string;
@@ -111,14 +142,22 @@ export class LinkLog {
     }
     const lines = text.split('\n').filter((line) => line !== '');
     const header = parse(lines[0]) as { boot?: unknown } | null;
-    const found: ScannedState[] = [];
+    // Each path's last line.
+    const last = new Map<string, Linking | NotLinked>();
     if (header !== null && header.boot === bootId()) {
       for (const line of lines.slice(1)) {
         const entry = parse(line);
-        if (!Array.isArray(entry) || entry.length !== 10) continue;
-        const [path, hash, hlc, vv, mtimeMs, blockSize, blocks, size, mtime, inode] =
-          entry as Entry;
-        found.push({
+        if (!Array.isArray(entry) || (entry.length !== 11 && entry.length !== 1)) continue;
+        last.set(String(entry[0]), entry as Linking | NotLinked);
+      }
+    }
+    const linked: { state: ScannedState; mtimeMs: number }[] = [];
+    for (const entry of last.values()) {
+      if (entry.length === 1) continue;
+      const [path, hash, hlc, vv, mtimeMs, blockSize, blocks, size, mtime, inode, tmp] = entry;
+      if (!this.wasLinked(path, inode, tmp)) continue;
+      linked.push({
+        state: {
           version: {
             folder,
             path,
@@ -127,28 +166,28 @@ export class LinkLog {
             hash,
             hlc,
             vv,
-            mtimeMs,
             blockSize,
             blocks: blocks === null ? null : Buffer.from(blocks, 'base64'),
-          } as ScannedState['version'] & { mtimeMs: number },
+          },
           localSize: size,
           localMtimeMs: mtime,
           localInode: inode,
           localHash: hash,
-        });
-      }
+        },
+        mtimeMs,
+      });
     }
     let recorded = 0;
-    if (found.length > 0) {
+    if (linked.length > 0) {
       await index.transaction(() => {
         // Only files still being applied: a record that committed before the kill stands, and
         // so does anything recorded at that path since.
-        const unrecorded = found.filter((f) => {
-          const { path, hash, mtimeMs } = f.version as ScannedState['version'] & {
-            mtimeMs: number;
-          };
-          return index.versions.applying(folder, path, hash ?? '', mtimeMs) !== null;
-        });
+        const unrecorded = linked
+          .filter(({ state, mtimeMs }) => {
+            const { path, hash } = state.version;
+            return index.versions.applying(folder, path, hash ?? '', mtimeMs) !== null;
+          })
+          .map(({ state }) => state);
         index.recordScannedStates(unrecorded);
         index.versions.doneApplying(
           folder,
@@ -160,6 +199,20 @@ export class LinkLog {
     rmSync(this.file, { force: true });
     return recorded;
   }
+
+  /**
+   * Whether the link was made: its temp file is gone (the link takes the temp name away, and a
+   * failed link is logged before its temp file is removed), or is still there with the path
+   * holding its inode (killed between the link and the temp file's removal).
+   */
+  private wasLinked(path: string, inode: number, tmp: string): boolean {
+    if (!existsSync(join(folderTmpDir(this.root), basename(tmp)))) return true;
+    try {
+      return diskStateSync(joinInside(this.root, path))?.ino === inode;
+    } catch {
+      return false;
+    }
+  }
 }
 
 function parse(line: string | undefined): unknown {
@@ -167,7 +220,7 @@ function parse(line: string | undefined): unknown {
   try {
     return JSON.parse(line) as unknown;
   } catch {
-    // A line cut short by the kill: the link it would name is placed again.
+    // A line cut short by the kill: that file is placed again.
     return null;
   }
 }

@@ -51,7 +51,6 @@ describe('small writes, flushed one batch behind', () => {
         throw error;
       },
       written: () => {},
-      linked: () => {},
     });
     const count = 3 * SETTLE_EVERY + 10;
     for (let i = 0; i < count; i++) {

@@ -61,8 +61,6 @@ export interface SmallWritesHost {
   failed(wanted: Wanted, error: unknown): void;
   /** Bytes written, for the counters. */
   written(bytes: number): void;
-  /** A batch is linked into place (FolderWriter.logLinked). */
-  linked(): void;
 }
 
 interface Pending {
@@ -211,7 +209,6 @@ export class SmallWrites {
     } finally {
       // A place that threw (the folder went away): the rest is not placed; nothing leaks.
       for (const p of batch.slice(next + 1)) discard(p.fd, p.tmp);
-      this.host.linked();
       endPlace();
     }
   }

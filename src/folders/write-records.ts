@@ -38,11 +38,6 @@ export class WriteRecords {
     return this.log.recover(this.id, this.deps.index);
   }
 
-  /** Logs the files placed since the last call (after each batch of links). */
-  logLinked(): void {
-    this.log.write();
-  }
-
   close(): void {
     this.log.close();
   }
@@ -80,7 +75,20 @@ export class WriteRecords {
       localHash: hash,
     };
     this.records.push(record);
-    this.log.add(record);
+  }
+
+  /** `row`'s file, written to `tmp`, is about to be linked to its path (link-log.ts). */
+  linking(
+    row: FolderFileRow,
+    info: { size: number; mtimeMs: number; ino: number },
+    tmp: string,
+  ): void {
+    this.log.linking(row, info, tmp);
+  }
+
+  /** The link of `path` failed; its temp file is about to be removed (link-log.ts). */
+  notLinked(path: string): void {
+    this.log.notLinked(path);
   }
 
   /**
@@ -89,7 +97,6 @@ export class WriteRecords {
    * identical to their version, so they merge without a conflict).
    */
   async flush(applied: readonly string[] = []): Promise<void> {
-    this.log.write();
     await this.deps.beforeRecord?.();
     const dirs = [...this.dirsToSync];
     this.dirsToSync.clear();

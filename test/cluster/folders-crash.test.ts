@@ -95,4 +95,65 @@ describe('a node killed while it writes pulled files', () => {
     expect(await files(root1)).toEqual([]);
     console.log(`folders-crash: ${atKill} of ${FILES} files on n2's disk at the SIGKILL`);
   }, 300_000);
+
+  it("keeps the user's deletions, made at the killed node while it was down, of files it had placed", async () => {
+    // Fault tier seed 893587505: files a pull had placed but not yet recorded when the node was
+    // killed, deleted by the user while it was down, came back at its restart (link-log.ts).
+    const roots: string[] = [];
+    for (let i = 0; i < 2; i++) {
+      const root = join(await makeTempDir(`mosaic-crash-user-n${i + 1}-`), 'folder');
+      await mkdir(root, { recursive: true });
+      roots.push(root);
+    }
+    const [root1, root2] = roots as [string, string];
+    for (let i = 0; i < FILES; i++) {
+      await writeFile(
+        join(root1, `f${String(i).padStart(5, '0')}.bin`),
+        randomBytes(1024 + (i % 4096)),
+      );
+    }
+    const cluster = new TestCluster({ syncIntervalMs: 500, folders: roots });
+    const [n1, n2] = (await cluster.startAll(2)) as [
+      Awaited<ReturnType<TestCluster['start']>>,
+      Awaited<ReturnType<TestCluster['start']>>,
+    ];
+    const folderOf = async (node: typeof n1): Promise<FolderApi | undefined> => {
+      const res = await (await node.api()).get<FolderApi[]>('/api/folders');
+      return res.body.find((f) => f.id === 'folder');
+    };
+    await waitFor(async () => (await files(root2)).length >= 50, {
+      timeoutMs: 120_000,
+      intervalMs: 5,
+      what: 'n2 to start writing files',
+    });
+    await n2.node.kill();
+    // While n2 is down, its user deletes every file n2 had written.
+    const deleted = await files(root2);
+    for (const name of deleted) await rm(join(root2, name));
+
+    await n2.node.restart();
+    await waitFor(
+      async () => {
+        const f = await folderOf(n2);
+        return f !== undefined && f.needFiles === 0 && f.state === 'idle';
+      },
+      { timeoutMs: 120_000, intervalMs: 200, what: 'n2 to catch up' },
+    );
+    // Every file deleted at n2 stays deleted, there and at n1; the others arrived.
+    const kept = FILES - deleted.length;
+    await waitFor(async () => (await folderOf(n1))?.files === kept || false, {
+      timeoutMs: 60_000,
+      intervalMs: 200,
+      what: `n1 to apply n2's ${deleted.length} deletions`,
+    });
+    const gone = new Set(deleted);
+    const back2 = (await files(root2)).filter((name) => gone.has(name));
+    const back1 = (await files(root1)).filter((name) => gone.has(name));
+    expect(back2, 'deleted at n2, back at n2').toEqual([]);
+    expect(back1, 'deleted at n2, still at n1').toEqual([]);
+    expect((await files(root2)).length).toBe(kept);
+    console.log(
+      `folders-crash: ${deleted.length} of ${FILES} files deleted at n2 while it was down`,
+    );
+  }, 300_000);
 });

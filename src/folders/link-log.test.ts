@@ -1,0 +1,192 @@
+/**
+ * The link log (link-log.ts) after a kill: which logged files a restart records as placed. Real
+ * files and a real SQLite index; the "kill" is a log left behind with the records not committed.
+ */
+import { existsSync } from 'node:fs';
+import { link, mkdir, unlink, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { type Db } from '../db/database.js';
+import { diskStateSync } from './disk-state.js';
+import { FolderIndexRepository, type FolderFileRow } from './folder-index.repository.js';
+import { LINK_LOG, LinkLog } from './link-log.js';
+import { folderTmpDir } from './marker.js';
+import { localOf, sha256Hex, useTempDb } from './testing.js';
+
+let base: string;
+let db: Db;
+
+useTempDb('mosaic-link-log-', (b, d) => {
+  base = b;
+  db = d;
+});
+
+const PEER = 'aaaaaaaaaaaaaaa2';
+
+function neededRow(path: string, data: string): FolderFileRow {
+  return {
+    folder: 'folder',
+    path,
+    kind: 'file',
+    deleted: false,
+    hash: sha256Hex(data),
+    size: data.length,
+    mtimeMs: 1_700_000_000_000,
+    blockSize: 0,
+    blocks: null,
+    vv: { [PEER]: 1 },
+    hlc: `0001700000000000-0000-${PEER}`,
+    origin: PEER,
+    originName: 'n2',
+    need: true,
+    localSize: null,
+    localMtimeMs: null,
+    localInode: null,
+    localHash: null,
+    localVv: null,
+  };
+}
+
+/**
+ * A pull's round cut off by a kill: each file's row needed and being applied, its temp file
+ * written and logged as about to be linked; then `act` does what happened next to each.
+ */
+async function killedRound(
+  root: string,
+  index: FolderIndexRepository,
+  act: Record<string, (tmp: string, target: string) => Promise<void>>,
+  log = new LinkLog(root),
+): Promise<void> {
+  await mkdir(folderTmpDir(root), { recursive: true });
+  for (const [path, then] of Object.entries(act)) {
+    const row = neededRow(path, `content of ${path}`);
+    index.upsert(row);
+    index.versions.addApplying('folder', [
+      { path, hash: row.hash ?? '', mtimeMs: row.mtimeMs, vv: row.vv },
+    ]);
+    const tmp = join(folderTmpDir(root), `${row.hash}.${path}.small`);
+    await writeFile(tmp, `content of ${path}`);
+    const info = diskStateSync(tmp);
+    if (info === null) throw new Error('temp file not written');
+    log.linking(row, info, tmp);
+    await then(tmp, join(root, path));
+  }
+  log.close();
+}
+
+const linked = async (tmp: string, target: string) => {
+  await link(tmp, target);
+  await unlink(tmp);
+};
+
+describe('the link log, after a kill', () => {
+  it('records what was linked, whatever the user did since; not what was never linked or lost its path', async () => {
+    const root = join(base, 'folder');
+    const index = new FolderIndexRepository(localOf(db));
+    const log = new LinkLog(root);
+    await killedRound(
+      root,
+      index,
+      {
+        // Linked, still there.
+        'kept.txt': linked,
+        // Linked, then deleted by the user while the node was down.
+        'deleted.txt': async (tmp, target) => {
+          await linked(tmp, target);
+          await unlink(target);
+        },
+        // Killed between the link and the removal of the temp name.
+        'half.txt': async (tmp, target) => {
+          await link(tmp, target);
+        },
+        // Killed before the link: the temp file is still there.
+        'never.txt': async () => {},
+        // The link failed: the user had made a file there; logged, then the temp file removed.
+        'taken.txt': async (tmp, target) => {
+          await writeFile(target, "the user's");
+          log.notLinked('taken.txt');
+          await unlink(tmp);
+        },
+        // Linked, then the user put another file there.
+        'replaced.txt': async (tmp, target) => {
+          await linked(tmp, target);
+          await unlink(target);
+          await writeFile(target, 'another');
+        },
+      },
+      log,
+    );
+    expect(await new LinkLog(root).recover('folder', index)).toBe(4);
+    expect(index.get('folder', 'half.txt')).toMatchObject({ need: false });
+    const kept = diskStateSync(join(root, 'kept.txt'));
+    expect(index.get('folder', 'kept.txt')).toMatchObject({
+      need: false,
+      localInode: kept?.ino,
+      localHash: sha256Hex('content of kept.txt'),
+      localVv: { [PEER]: 1 },
+    });
+    // Recorded as placed: the scan then finds it gone, the user's deletion.
+    expect(index.get('folder', 'deleted.txt')).toMatchObject({
+      need: false,
+      localHash: sha256Hex('content of deleted.txt'),
+    });
+    // Recorded as placed: the scan then finds another file there, the user's edit of it.
+    expect(index.get('folder', 'replaced.txt')).toMatchObject({
+      need: false,
+      localHash: sha256Hex('content of replaced.txt'),
+    });
+    for (const path of ['never.txt', 'taken.txt']) {
+      expect(index.get('folder', path), path).toMatchObject({ need: true, localInode: null });
+    }
+    // Recorded ones are no longer being applied; the others still are.
+    expect(
+      index.versions.applying(
+        'folder',
+        'kept.txt',
+        sha256Hex('content of kept.txt'),
+        1_700_000_000_000,
+      ),
+    ).toBeNull();
+    expect(
+      index.versions.applying(
+        'folder',
+        'never.txt',
+        sha256Hex('content of never.txt'),
+        1_700_000_000_000,
+      ),
+    ).not.toBeNull();
+    expect(existsSync(join(root, '.mosaic', LINK_LOG))).toBe(false);
+  });
+
+  it('places them again when the log is from another boot of the machine (a power cut may have lost the links)', async () => {
+    const root = join(base, 'folder');
+    const index = new FolderIndexRepository(localOf(db));
+    await killedRound(root, index, { 'deleted.txt': linked });
+    await unlink(join(root, 'deleted.txt'));
+    const file = join(root, '.mosaic', LINK_LOG);
+    const { readFile } = await import('node:fs/promises');
+    const lines = (await readFile(file, 'utf8')).split('\n');
+    lines[0] = JSON.stringify({ boot: 'another-boot' });
+    await writeFile(file, lines.join('\n'));
+    expect(await new LinkLog(root).recover('folder', index)).toBe(0);
+    expect(existsSync(file)).toBe(false);
+    expect(index.get('folder', 'deleted.txt')).toMatchObject({ need: true, localInode: null });
+  });
+
+  it('is emptied once its files are recorded', async () => {
+    const root = join(base, 'folder');
+    const index = new FolderIndexRepository(localOf(db));
+    const log = new LinkLog(root);
+    await mkdir(folderTmpDir(root), { recursive: true });
+    const row = neededRow('a.txt', 'a');
+    const tmp = join(folderTmpDir(root), 'a.small');
+    await writeFile(tmp, 'a');
+    const info = diskStateSync(tmp);
+    if (info === null) throw new Error('temp file not written');
+    log.linking(row, info, tmp);
+    log.clear();
+    log.close();
+    index.upsert(row);
+    expect(await new LinkLog(root).recover('folder', index)).toBe(0);
+  });
+});
