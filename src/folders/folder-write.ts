@@ -279,7 +279,6 @@ export class FolderWriter {
     this.records.record(row, info, hash);
   }
 
-  /** Makes what was written durable, then records it (WriteRecords.flush). */
   /** Start-up: records the files a killed pull placed and never recorded (link-log.ts). */
   recoverLinked(): Promise<number> {
     return this.records.recoverLinked();
@@ -289,6 +288,7 @@ export class FolderWriter {
     this.records.close();
   }
 
+  /** Makes what was written durable, then records it (WriteRecords.flush). */
   flush(applied: readonly string[] = []): Promise<void> {
     return this.records.flush(applied);
   }

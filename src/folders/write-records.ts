@@ -26,7 +26,7 @@ export class WriteRecords {
    * for them are not news if the disk still says so (`notOwnWrites`). Bounded.
    */
   private readonly written = new Map<string, Recorded>();
-  /** Placed files, logged until recorded: a kill in between loses no user's deletion. */
+  /** Files about to be linked, logged until recorded: a kill in between undoes no deletion. */
   private readonly log: LinkLog;
 
   constructor(private readonly deps: FolderSyncDeps) {
@@ -67,14 +67,13 @@ export class WriteRecords {
     info: { size: number; mtimeMs: number; ino: number } | null,
     hash: string | null,
   ): void {
-    const record: DiskRecord = {
+    this.records.push({
       row,
       localSize: info && row.kind === 'file' ? info.size : info ? 0 : null,
       localMtimeMs: info ? Math.floor(info.mtimeMs) : null,
       localInode: info ? info.ino : null,
       localHash: hash,
-    };
-    this.records.push(record);
+    });
   }
 
   /** `row`'s file, written to `tmp`, is about to be linked to its path (link-log.ts). */
