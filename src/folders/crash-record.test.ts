@@ -41,54 +41,77 @@ useTempDb('mosaic-crash-record-', (b, d) => {
 const sha = sha256Hex;
 const content = (i: number) => Buffer.from(`file ${i} from the peer`);
 
-describe('a crash between placing pulled files and recording them', () => {
-  it('lets a delete that arrived meanwhile delete them after the restart', async () => {
-    const root = join(base, 'folder');
-    await mkdir(root);
-    await ensureMarker(root, 'folder');
-    const index = new FolderIndexRepository(localOf(db));
-    const oplog = new OpLogRepository(storeFor(db));
-    const changes = folderChangeLog(db, SELF, index, oplog);
-    const contents = Array.from({ length: FILES }, (_, i) => content(i));
-    const node = (crash: boolean) =>
-      new FolderSync({
-        config: { id: 'folder', root },
-        index,
-        changes,
-        selfId: SELF,
-        selfName: 'n1',
-        sources: () => [peerHolding(contents)],
-        log: pino({ level: 'silent' }),
-        ...(crash ? { beforeRecord: () => Promise.reject(new Error('killed')) } : {}),
-      });
-    const peerClock = new HybridClock(PEER);
-    let seq = 0;
-    const put = (i: number, deleted: boolean): Op => ({
+/** A folder, its index and log, and a node over them that can act out a kill before recording. */
+async function folderNode(contents: readonly Buffer[]) {
+  const root = join(base, 'folder');
+  await mkdir(root);
+  await ensureMarker(root, 'folder');
+  const index = new FolderIndexRepository(localOf(db));
+  const oplog = new OpLogRepository(storeFor(db));
+  const changes = folderChangeLog(db, SELF, index, oplog);
+  const node = (crash: boolean) =>
+    new FolderSync({
+      config: { id: 'folder', root },
+      index,
+      changes,
+      selfId: SELF,
+      selfName: 'n1',
+      sources: () => (contents.length === 0 ? [] : [peerHolding(contents)]),
+      log: pino({ level: 'silent' }),
+      ...(crash ? { beforeRecord: () => Promise.reject(new Error('killed')) } : {}),
+    });
+  return { root, index, oplog, changes, node };
+}
+
+/**
+ * The peer's operations on file `p<i>.txt` (content `content(i)`) or directory `d<i>`, or their
+ * deletion after that.
+ */
+function peerPuts(entry: 'file' | 'dir' = 'file'): (i: number, deleted: boolean) => Op {
+  const peerClock = new HybridClock(PEER);
+  let seq = 0;
+  return (i, deleted) => {
+    const live = entry === 'file' && !deleted;
+    return {
       origin: PEER,
       seq: ++seq,
       hlc: peerClock.next(),
       body: {
         kind: 'file.put',
         folder: 'folder',
-        path: `p${i}.txt`,
-        entry: 'file',
+        path: entry === 'file' ? `p${i}.txt` : `d${i}`,
+        entry,
         deleted,
-        hash: deleted ? null : sha(content(i)),
-        size: deleted ? 0 : content(i).length,
-        mtimeMs: 1_700_000_000_000 + i,
+        hash: live ? sha(content(i)) : null,
+        size: live ? content(i).length : 0,
+        mtimeMs: 1_700_000_000_000 + (entry === 'file' ? i : 0),
         vv: { [PEER]: deleted ? 2 : 1 },
         originName: 'n2',
       },
-    });
-    await changes.receive(contents.map((_, i) => put(i, false)));
-    const first = node(true);
-    await first.syncNow();
-    await first.close();
+    };
+  };
+}
+
+/** FILES files from the peer pulled and placed, then the node killed before recording them. */
+async function placedThenKilled() {
+  const contents = Array.from({ length: FILES }, (_, i) => content(i));
+  const folder = await folderNode(contents);
+  const put = peerPuts();
+  await folder.changes.receive(contents.map((_, i) => put(i, false)));
+  const first = folder.node(true);
+  await first.syncNow();
+  await first.close();
+  return { ...folder, put };
+}
+
+describe('a crash between placing pulled files and recording them', () => {
+  it('lets a delete that arrived meanwhile delete them after the restart', async () => {
+    const { root, index, oplog, changes, node, put } = await placedThenKilled();
     // Renamed into place, never recorded: the "crash".
     expect(existsSync(join(root, 'p0.txt'))).toBe(true);
     expect(index.get('folder', 'p0.txt')?.localHash).toBeNull();
     // Meanwhile the peer deleted them all.
-    await changes.receive(contents.map((_, i) => put(i, true)));
+    await changes.receive(Array.from({ length: FILES }, (_, i) => put(i, true)));
     const second = node(false);
     await second.syncNow();
     await second.syncNow();
@@ -101,42 +124,8 @@ describe('a crash between placing pulled files and recording them', () => {
   });
 
   it('lets a delete remove directories made before the crash', async () => {
-    const root = join(base, 'folder');
-    await mkdir(root);
-    await ensureMarker(root, 'folder');
-    const index = new FolderIndexRepository(localOf(db));
-    const oplog = new OpLogRepository(storeFor(db));
-    const changes = folderChangeLog(db, SELF, index, oplog);
-    const node = (crash: boolean) =>
-      new FolderSync({
-        config: { id: 'folder', root },
-        index,
-        changes,
-        selfId: SELF,
-        selfName: 'n1',
-        sources: () => [],
-        log: pino({ level: 'silent' }),
-        ...(crash ? { beforeRecord: () => Promise.reject(new Error('killed')) } : {}),
-      });
-    const peerClock = new HybridClock(PEER);
-    let seq = 0;
-    const dir = (i: number, deleted: boolean): Op => ({
-      origin: PEER,
-      seq: ++seq,
-      hlc: peerClock.next(),
-      body: {
-        kind: 'file.put',
-        folder: 'folder',
-        path: `d${i}`,
-        entry: 'dir',
-        deleted,
-        hash: null,
-        size: 0,
-        mtimeMs: 1_700_000_000_000,
-        vv: { [PEER]: deleted ? 2 : 1 },
-        originName: 'n2',
-      },
-    });
+    const { root, index, oplog, changes, node } = await folderNode([]);
+    const dir = peerPuts('dir');
     await changes.receive([0, 1, 2].map((i) => dir(i, false)));
     const first = node(true);
     await first.syncNow();
@@ -153,51 +142,12 @@ describe('a crash between placing pulled files and recording them', () => {
     }
     expect(await oplog.lastSeq(SELF)).toBe(0);
   });
+
   it("keeps the user's deletion, made while the node was down, of files placed before the kill", async () => {
     // Fault tier seed 893587505: a pulled file was placed, the node was killed before recording
     // it, and the user deleted it while the node was down. After the restart the index said it
     // had never been placed, and the next pull put it back.
-    const root = join(base, 'folder');
-    await mkdir(root);
-    await ensureMarker(root, 'folder');
-    const index = new FolderIndexRepository(localOf(db));
-    const oplog = new OpLogRepository(storeFor(db));
-    const changes = folderChangeLog(db, SELF, index, oplog);
-    const contents = Array.from({ length: FILES }, (_, i) => content(i));
-    const node = (crash: boolean) =>
-      new FolderSync({
-        config: { id: 'folder', root },
-        index,
-        changes,
-        selfId: SELF,
-        selfName: 'n1',
-        sources: () => [peerHolding(contents)],
-        log: pino({ level: 'silent' }),
-        ...(crash ? { beforeRecord: () => Promise.reject(new Error('killed')) } : {}),
-      });
-    const peerClock = new HybridClock(PEER);
-    await changes.receive(
-      contents.map((data, i) => ({
-        origin: PEER,
-        seq: i + 1,
-        hlc: peerClock.next(),
-        body: {
-          kind: 'file.put' as const,
-          folder: 'folder',
-          path: `p${i}.txt`,
-          entry: 'file' as const,
-          deleted: false,
-          hash: sha(data),
-          size: data.length,
-          mtimeMs: 1_700_000_000_000 + i,
-          vv: { [PEER]: 1 },
-          originName: 'n2',
-        },
-      })),
-    );
-    const first = node(true);
-    await first.syncNow();
-    await first.close();
+    const { root, index, oplog, node } = await placedThenKilled();
     expect(index.get('folder', 'p0.txt')?.localHash).toBeNull();
     // While the node is down, the user deletes half of them.
     const deleted = (i: number) => i % 2 === 0;

@@ -30,30 +30,36 @@ interface FolderApi {
   state: string;
 }
 
+/** n1 with FILES files in its folder and n2 with an empty one, both started (n2 pulls). */
+async function twoNodes(prefix: string) {
+  const roots: string[] = [];
+  for (let i = 0; i < 2; i++) {
+    const root = join(await makeTempDir(`${prefix}-n${i + 1}-`), 'folder');
+    await mkdir(root, { recursive: true });
+    roots.push(root);
+  }
+  const [root1, root2] = roots as [string, string];
+  for (let i = 0; i < FILES; i++) {
+    await writeFile(
+      join(root1, `f${String(i).padStart(5, '0')}.bin`),
+      randomBytes(1024 + (i % 4096)),
+    );
+  }
+  const cluster = new TestCluster({ syncIntervalMs: 500, folders: roots });
+  const [n1, n2] = (await cluster.startAll(2)) as [
+    Awaited<ReturnType<TestCluster['start']>>,
+    Awaited<ReturnType<TestCluster['start']>>,
+  ];
+  const folderOf = async (node: typeof n1): Promise<FolderApi | undefined> => {
+    const res = await (await node.api()).get<FolderApi[]>('/api/folders');
+    return res.body.find((f) => f.id === 'folder');
+  };
+  return { n1, n2, root1, root2, folderOf };
+}
+
 describe('a node killed while it writes pulled files', () => {
   it('brings no deleted file back, after the restart or ever', async () => {
-    const roots: string[] = [];
-    for (let i = 0; i < 2; i++) {
-      const root = join(await makeTempDir(`mosaic-crash-n${i + 1}-`), 'folder');
-      await mkdir(root, { recursive: true });
-      roots.push(root);
-    }
-    const [root1, root2] = roots as [string, string];
-    for (let i = 0; i < FILES; i++) {
-      await writeFile(
-        join(root1, `f${String(i).padStart(5, '0')}.bin`),
-        randomBytes(1024 + (i % 4096)),
-      );
-    }
-    const cluster = new TestCluster({ syncIntervalMs: 500, folders: roots });
-    const [n1, n2] = (await cluster.startAll(2)) as [
-      Awaited<ReturnType<TestCluster['start']>>,
-      Awaited<ReturnType<TestCluster['start']>>,
-    ];
-    const folderOf = async (node: typeof n1): Promise<FolderApi | undefined> => {
-      const res = await (await node.api()).get<FolderApi[]>('/api/folders');
-      return res.body.find((f) => f.id === 'folder');
-    };
+    const { n1, n2, root1, root2, folderOf } = await twoNodes('mosaic-crash');
 
     // Part-way through the pull: kill n2.
     const before = await waitFor(
@@ -99,28 +105,7 @@ describe('a node killed while it writes pulled files', () => {
   it("keeps the user's deletions, made at the killed node while it was down, of files it had placed", async () => {
     // Fault tier seed 893587505: files a pull had placed but not yet recorded when the node was
     // killed, deleted by the user while it was down, came back at its restart (link-log.ts).
-    const roots: string[] = [];
-    for (let i = 0; i < 2; i++) {
-      const root = join(await makeTempDir(`mosaic-crash-user-n${i + 1}-`), 'folder');
-      await mkdir(root, { recursive: true });
-      roots.push(root);
-    }
-    const [root1, root2] = roots as [string, string];
-    for (let i = 0; i < FILES; i++) {
-      await writeFile(
-        join(root1, `f${String(i).padStart(5, '0')}.bin`),
-        randomBytes(1024 + (i % 4096)),
-      );
-    }
-    const cluster = new TestCluster({ syncIntervalMs: 500, folders: roots });
-    const [n1, n2] = (await cluster.startAll(2)) as [
-      Awaited<ReturnType<TestCluster['start']>>,
-      Awaited<ReturnType<TestCluster['start']>>,
-    ];
-    const folderOf = async (node: typeof n1): Promise<FolderApi | undefined> => {
-      const res = await (await node.api()).get<FolderApi[]>('/api/folders');
-      return res.body.find((f) => f.id === 'folder');
-    };
+    const { n1, n2, root1, root2, folderOf } = await twoNodes('mosaic-crash-user');
     await waitFor(async () => (await files(root2)).length >= 50, {
       timeoutMs: 120_000,
       intervalMs: 5,
