@@ -10,6 +10,7 @@
  *   FAULT_DURATION_MS=45000 how long the faults and the workload run per seed
  *   FAULT_PARTS=pictures|folders|both (default both): the workload and the checks to run
  *   FAULT_CONVERGE_MS=90000 how long to wait for convergence after healing
+ *   FAULT_LOG_LEVEL=debug   the nodes' log level (kept with a failed or slow seed; default info)
  *
  * Needs root and iproute2; on a failure the history is written to test-results/fault-<seed>.json.
  */
@@ -40,6 +41,7 @@ const CONVERGE_MS = Number(process.env['FAULT_CONVERGE_MS'] ?? 90_000);
  * found only by the 30 s rescan is a lost hint worth reading.
  */
 const SLOW_FOLDERS_MS = 10_000;
+const LOG_LEVEL = process.env['FAULT_LOG_LEVEL'];
 const PARTS = process.env['FAULT_PARTS'] ?? 'both';
 const WITH_PICTURES = PARTS === 'both' || PARTS === 'pictures';
 const WITH_FOLDERS = PARTS === 'both' || PARTS === 'folders';
@@ -164,6 +166,7 @@ async function startNodes(net: Net, key: string): Promise<FaultNode[]> {
           ...['--advertise-url', url, '--cluster-key', key, '--sync-interval-ms', '1000'],
           ...urls.filter((_, j) => j !== i).flatMap((u) => ['--peer', u]),
           ...(WITH_FOLDERS ? ['--folder', `shared=${folder}`] : []),
+          ...(LOG_LEVEL === undefined ? [] : ['--log-level', LOG_LEVEL]),
         ],
       });
       const client = api(node.url, await login(node.url, 'admin', ADMIN_PASSWORD));
