@@ -256,8 +256,12 @@ describeEachBackend('replication across 4 nodes', (backend) => {
       timeoutMs: 20_000,
       what: 'the picture at n2',
     });
-    const resumed = n2.node.logs.find((l) => l.msg === 'blob fetch resumed and done');
-    expect(resumed?.['resumedAt']).toBeGreaterThan(0);
+    // Its log line comes through n2's stdout, which may be read after the answer above.
+    const resumed = await waitFor(
+      async () => n2.node.logs.find((l) => l.msg === 'blob fetch resumed and done') ?? false,
+      { timeoutMs: 10_000, what: "n2's log of the resumed fetch" },
+    );
+    expect(resumed['resumedAt']).toBeGreaterThan(0);
     const bytes = Buffer.from(
       await (await client.fetch(`/api/pictures/${res.body.id}/file`)).arrayBuffer(),
     );
