@@ -67,6 +67,34 @@ export function diskStateSync(path: string): DiskState | null {
   return info === undefined ? null : diskStateOf(info);
 }
 
+/**
+ * A temp file's state right before its link into place, with its change time: a link changes it
+ * (the link count is part of the inode), and the link log tells by it whether a link was made
+ * whose path the user has since removed (link-log.ts).
+ */
+export interface TempState extends DiskState {
+  readonly ctimeNs: bigint;
+}
+
+class TempStatState extends StatState implements TempState {
+  readonly ctimeNs: bigint;
+
+  constructor(info: BigIntStats) {
+    super(info);
+    this.ctimeNs = info.ctimeNs;
+  }
+}
+
+export function tempStateOf(info: BigIntStats): TempState {
+  return new TempStatState(info);
+}
+
+/** `diskState` of a temp file, with its change time; null when it is gone. */
+export async function tempState(path: string): Promise<TempState | null> {
+  const info = await lstat(path, { bigint: true }).catch(() => null);
+  return info === null ? null : tempStateOf(info);
+}
+
 export async function handleDiskState(handle: FileHandle): Promise<DiskState> {
   return diskStateOf(await handle.stat({ bigint: true }));
 }

@@ -13,7 +13,7 @@ import { randomUUID } from 'node:crypto';
 import { lstat, mkdir, readdir, rename, rm, rmdir, utimes } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { conflictName, joinInside } from './core/index.js';
-import { diskState, diskStateSync } from './disk-state.js';
+import { diskState, diskStateSync, tempState, type TempState } from './disk-state.js';
 import type { FolderFileRow } from './folder-index.repository.js';
 import type { FolderSyncDeps } from './folder-sync.js';
 import { folderTmpDir, folderTrashDir } from './marker.js';
@@ -88,17 +88,13 @@ export class FolderWriter {
    *      again), so a file created after step 2 also stays.
    * `written` is the temp file's final state when the caller already has it (saves a stat).
    */
-  async place(
-    wanted: Wanted,
-    tmp: string,
-    written: { size: number; mtimeMs: number; ino: number } | null,
-  ): Promise<void> {
+  async place(wanted: Wanted, tmp: string, written: TempState | null): Promise<void> {
     const { row, target, hash } = wanted;
     let info = written;
     if (info === null) {
       const mtime = mtimeSeconds(row.mtimeMs);
       await utimes(tmp, mtime, mtime);
-      info = await diskState(tmp);
+      info = await tempState(tmp);
       if (info === null) throw new Error(`temp file gone: ${tmp}`);
     }
     await this.ensureParent(row.path);

@@ -11,8 +11,14 @@
  * before its temp file is removed. A killed process leaves its writes in the kernel's page
  * cache, so after a restart in the same boot the log is whole, and each file's last line tells
  * whether its link was made: a file logged as about to be linked whose temp file is gone was
- * linked (the link takes the temp name away); one whose temp file is still there was not,
- * unless its path holds that very inode (killed between the link and the temp's removal). What
+ * linked (the link takes the temp name away). One whose temp file is still there was killed
+ * before the link, or between the link and the temp's removal: the link was made if the path
+ * holds that very inode, or if the temp file's change time is no longer the one logged (a link
+ * changes the inode's link count, hence its ctime; the user then removed or replaced the path).
+ * The logged ctime was read after the temp file's last change, so the kernel's multigrain
+ * timestamps (Linux 6.13 on, ext4, xfs, btrfs, tmpfs) give the link a later one even within the
+ * same clock tick; where a file system's ctime is coarse, such a link may look not made, and that
+ * one file is placed again (the user's deletion of it undone, never a deletion made up). What
  * the path holds now is then the scan's to judge: the file as placed, nothing (the user deleted
  * it), or another file (the user replaced it: an edit of the version placed).
  * After a reboot the log may not be whole (a power cut can keep the log and lose a link), so a
@@ -26,8 +32,8 @@
  */
 import {
   closeSync,
-  existsSync,
   ftruncateSync,
+  lstatSync,
   openSync,
   readFileSync,
   rmSync,
@@ -35,7 +41,7 @@ import {
 } from 'node:fs';
 import { basename, join } from 'node:path';
 import { joinInside } from './core/index.js';
-import { diskStateSync } from './disk-state.js';
+import { diskStateSync, type TempState } from './disk-state.js';
 import type {
   FolderFileRow,
   FolderIndexRepository,
@@ -60,6 +66,8 @@ type Linking = [
   localMtimeMs: number,
   localInode: number,
   tmp: string,
+  /** The temp file's ctime in nanoseconds, as read before the link (a decimal string). */
+  tmpCtimeNs: string,
 ];
 
 /** A link that failed (the path was taken): its temp file is removed next. */
@@ -79,11 +87,7 @@ export class LinkLog {
   }
 
   /** `row`'s file, written to `tmp` (`info`), is about to be linked to its path. */
-  linking(
-    row: FolderFileRow,
-    info: { size: number; mtimeMs: number; ino: number },
-    tmp: string,
-  ): void {
+  linking(row: FolderFileRow, info: TempState, tmp: string): void {
     if (row.kind !== 'file' || row.deleted || row.hash === null || row.hlc === null) return;
     const line: Linking = [
       row.path,
@@ -97,6 +101,7 @@ export class LinkLog {
       Math.floor(info.mtimeMs),
       info.ino,
       basename(tmp),
+      info.ctimeNs.toString(),
     ];
     if (this.append(line)) this.logged.add(row.path);
   }
@@ -147,15 +152,16 @@ export class LinkLog {
     if (header !== null && header.boot === bootId()) {
       for (const line of lines.slice(1)) {
         const entry = parse(line);
-        if (!Array.isArray(entry) || (entry.length !== 11 && entry.length !== 1)) continue;
+        if (!Array.isArray(entry) || (entry.length !== 12 && entry.length !== 1)) continue;
         last.set(String(entry[0]), entry as Linking | NotLinked);
       }
     }
     const linked: { state: ScannedState; mtimeMs: number }[] = [];
     for (const entry of last.values()) {
       if (entry.length === 1) continue;
-      const [path, hash, hlc, vv, mtimeMs, blockSize, blocks, size, mtime, inode, tmp] = entry;
-      if (!this.wasLinked(path, inode, tmp)) continue;
+      const [path, hash, hlc, vv, mtimeMs, blockSize, blocks, size, mtime, inode, tmp, ctime] =
+        entry;
+      if (!this.wasLinked(path, inode, tmp, ctime)) continue;
       linked.push({
         state: {
           version: {
@@ -202,11 +208,22 @@ export class LinkLog {
 
   /**
    * Whether the link was made: its temp file is gone (the link takes the temp name away, and a
-   * failed link is logged before its temp file is removed), or is still there with the path
-   * holding its inode (killed between the link and the temp file's removal).
+   * failed link is logged before its temp file is removed); or it is still there (killed between
+   * the link and the temp file's removal) and the path holds its inode, or its ctime moved since
+   * it was logged (linked, then the path removed or replaced by the user).
    */
-  private wasLinked(path: string, inode: number, tmp: string): boolean {
-    if (!existsSync(join(folderTmpDir(this.root), basename(tmp)))) return true;
+  private wasLinked(path: string, inode: number, tmp: string, ctimeNs: string): boolean {
+    let temp;
+    try {
+      temp = lstatSync(join(folderTmpDir(this.root), basename(tmp)), {
+        bigint: true,
+        throwIfNoEntry: false,
+      });
+    } catch {
+      return false;
+    }
+    if (temp === undefined) return true;
+    if (temp.ctimeNs.toString() !== ctimeNs) return true;
     try {
       return diskStateSync(joinInside(this.root, path))?.ino === inode;
     } catch {

@@ -32,7 +32,7 @@ import {
 } from 'node:fs';
 import { promisify } from 'node:util';
 import { OneBehind } from './core/one-behind.js';
-import { diskStateOf, type DiskState } from './disk-state.js';
+import { tempStateOf, type TempState } from './disk-state.js';
 import { SMALL_TMP, type Wanted } from './folder-write.js';
 import { mtimeSeconds } from './link-no-replace.js';
 import { folderTmpDir } from './marker.js';
@@ -54,7 +54,7 @@ export const SETTLE_EVERY = 256;
 export interface SmallWritesHost {
   readonly root: string;
   /** Puts a flushed temp file at its path (FolderWriter.place), errors logged by the host. */
-  place(wanted: Wanted, tmp: string, info: DiskState): Promise<void>;
+  place(wanted: Wanted, tmp: string, info: TempState): Promise<void>;
   /** The peer sent other bytes than asked for. */
   wrongContent(wanted: Wanted): void;
   /** A file that could not be written (logged; it stays needed). */
@@ -192,9 +192,9 @@ export class SmallWrites {
     try {
       for (; next < batch.length; next++) {
         const p = batch[next] as Pending;
-        let info: DiskState | null = null;
+        let info: TempState | null = null;
         try {
-          if (flushed[next] === true) info = diskStateOf(fstatSync(p.fd, { bigint: true }));
+          if (flushed[next] === true) info = tempStateOf(fstatSync(p.fd, { bigint: true }));
         } catch (error) {
           this.host.failed(p.wanted, error);
         }

@@ -8,7 +8,7 @@
 import { setImmediate as setImmediatePromise } from 'node:timers/promises';
 import { fsyncDir } from '../core/fsync.js';
 import { joinInside } from './core/index.js';
-import { diskStateSync, type DiskState } from './disk-state.js';
+import { diskStateSync, type DiskState, type TempState } from './disk-state.js';
 import type { DiskRecord, FolderFileRow } from './folder-index.repository.js';
 import type { FolderSyncDeps } from './folder-sync.js';
 import { LinkLog } from './link-log.js';
@@ -77,11 +77,7 @@ export class WriteRecords {
   }
 
   /** `row`'s file, written to `tmp`, is about to be linked to its path (link-log.ts). */
-  linking(
-    row: FolderFileRow,
-    info: { size: number; mtimeMs: number; ino: number },
-    tmp: string,
-  ): void {
+  linking(row: FolderFileRow, info: TempState, tmp: string): void {
     this.log.linking(row, info, tmp);
   }
 

@@ -126,12 +126,29 @@ describe('a node killed while it writes pulled files', () => {
     );
     // Every file deleted at n2 stays deleted, there and at n1; the others arrived.
     const kept = FILES - deleted.length;
+    const gone = new Set(deleted);
     await waitFor(async () => (await folderOf(n1))?.files === kept || false, {
       timeoutMs: 60_000,
       intervalMs: 200,
       what: `n1 to apply n2's ${deleted.length} deletions`,
+    }).catch(async (error: unknown) => {
+      // What each side holds, to tell a deletion undone from one never sent.
+      const on1 = await files(root1);
+      const on2 = await files(root2);
+      const detail = {
+        n1: await folderOf(n1),
+        n2: await folderOf(n2),
+        disk1: on1.length,
+        disk2: on2.length,
+        deletedBackAt1: on1.filter((name) => gone.has(name)).slice(0, 10),
+        deletedBackAt2: on2.filter((name) => gone.has(name)).slice(0, 10),
+        keptMissingAt1: on2.filter((name) => !on1.includes(name)).slice(0, 10),
+        n2Log: n2.node.logs
+          .filter((l) => String(l.msg).includes('folder') || String(l.msg).includes('recorded'))
+          .slice(-15),
+      };
+      throw new Error(`${(error as Error).message}\n${JSON.stringify(detail, null, 1)}`);
     });
-    const gone = new Set(deleted);
     const back2 = (await files(root2)).filter((name) => gone.has(name));
     const back1 = (await files(root1)).filter((name) => gone.has(name));
     expect(back2, 'deleted at n2, back at n2').toEqual([]);
