@@ -3,6 +3,7 @@
  * linked a batch at a time (small-writes.ts); a scan keeps small files' bytes for peers
  * (recent-content.ts); this node's own recorded writes drop out of the watcher's hints.
  */
+import { existsSync } from 'node:fs';
 import { mkdir, readdir, readFile, rename, stat, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import pino from 'pino';
@@ -271,6 +272,63 @@ describe("a directory the pull made, then the user's", () => {
       expect(scans).not.toHaveBeenCalled();
     } finally {
       scans.mockRestore();
+      await sync.close();
+    }
+  });
+});
+
+describe('a directory the pull removed, then made again by the user', () => {
+  it('is news: the directory becomes a version again at once, not at the next full scan', async () => {
+    // Fault tier seeds 626252340, 689300668, 974589274: folders agreed only 15-23 s after the
+    // heal. A pull had removed d0 (recorded: nothing there); the user made d0 again with a file
+    // in it. The watcher's report of d0 was taken for the pull's own write (a directory where
+    // nothing was recorded "matched"), the file's scan lists d0 but never looks at d0 itself,
+    // so d0 stayed deleted in the index until the 30 s full scan.
+    const file = {
+      path: 'd0/a.txt',
+      data: Buffer.from('from the peer'),
+      mtimeMs: 1_700_000_000_000,
+    };
+    const root = join(base, 'folder');
+    const { sync, index, changes } = await folderSync(root, peerHolding([file.data]));
+    try {
+      await sync.syncNow();
+      const [dir, put] = puts([file], ['d0']);
+      await changes.receive([dir, put].filter((op) => op !== undefined));
+      await sync.syncNow();
+      expect(index.get('folder', 'd0')).toMatchObject({ deleted: false, need: false });
+      // The peer deletes the file, then the directory.
+      const clock = new HybridClock(PEER, () => Date.now());
+      const gone = (path: string, entry: 'file' | 'dir', seq: number) => ({
+        origin: PEER,
+        seq,
+        hlc: clock.next(),
+        body: {
+          kind: 'file.put' as const,
+          folder: 'folder',
+          path,
+          entry,
+          deleted: true,
+          hash: null,
+          size: 0,
+          mtimeMs: 0,
+          vv: { [PEER]: 2 },
+          originName: 'n2',
+        },
+      });
+      await changes.receive([gone('d0/a.txt', 'file', 3), gone('d0', 'dir', 4)]);
+      await sync.syncNow();
+      expect(existsSync(join(root, 'd0'))).toBe(false);
+      expect(index.get('folder', 'd0')).toMatchObject({ deleted: true, need: false });
+      // The user makes d0 again, with a file in it; the watcher reports both.
+      await mkdir(join(root, 'd0'));
+      await writeFile(join(root, 'd0', 'b.txt'), "the user's");
+      await utimes(join(root, 'd0', 'b.txt'), 1_700_000_000, 1_700_000_000);
+      sync.kick({ hints: ['d0', 'd0/b.txt'] });
+      await sync.whenIdle();
+      expect(index.get('folder', 'd0/b.txt')).toMatchObject({ deleted: false, need: false });
+      expect(index.get('folder', 'd0')).toMatchObject({ kind: 'dir', deleted: false, need: false });
+    } finally {
       await sync.close();
     }
   });

@@ -177,9 +177,15 @@ const OWN_WRITES_SLICE = 1000;
 /**
  * Whether the disk still holds exactly what this node wrote and recorded: `matchesIndexed`, and
  * for a directory the same one (its inode). Another directory under the name (the one made was
- * moved away, a new one made) is news: what the first one held is gone from there.
+ * moved away, a new one made) is news: what the first one held is gone from there. So is
+ * anything at a path this node recorded as removed: `matchesIndexed` lets a directory pass for
+ * nothing (a pull's parents are made before their own versions come), but one there now was
+ * made since, by the user or for a file placed below it; a scan of its parent decides which.
+ * (Taken for no news, the user's directory stayed deleted in the index until the next full
+ * scan, 30 s: the slow fault tier seeds.)
  */
 function stillWritten(recorded: Recorded, info: DiskState | null): boolean {
+  if (recorded.localInode === null && recorded.localSize === null) return info === null;
   if (recorded.kind === 'dir' && recorded.localInode !== null) {
     return info !== null && info.isDirectory() && info.ino === recorded.localInode;
   }
