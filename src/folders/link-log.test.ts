@@ -77,6 +77,18 @@ const linked = async (tmp: string, target: string) => {
   await unlink(tmp);
 };
 
+/** Whether a link right after a stat gives the file another ctime here (multigrain timestamps). */
+async function fineCtimes(dir: string): Promise<boolean> {
+  const file = join(dir, 'ctime-probe');
+  await writeFile(file, 'probe');
+  const before = lstatSync(file, { bigint: true }).ctimeNs;
+  await link(file, `${file}.2`);
+  const after = lstatSync(file, { bigint: true }).ctimeNs;
+  await unlink(`${file}.2`);
+  await unlink(file);
+  return after !== before;
+}
+
 describe('the link log, after a kill', () => {
   it('records what was linked, whatever the user did since; not what was never linked or lost its path', async () => {
     const root = join(base, 'folder');
@@ -120,12 +132,17 @@ describe('the link log, after a kill', () => {
       },
       log,
     );
-    expect(await new LinkLog(root).recover('folder', index)).toBe(5);
+    // Where a link within one clock tick leaves the ctime as it was (no multigrain timestamps:
+    // Linux before 6.13, some file systems), half-deleted.txt is placed again: the one case the
+    // log cannot tell (link-log.ts). This machine's kind has them; CI runs there.
+    const fine = await fineCtimes(base);
+    expect(await new LinkLog(root).recover('folder', index)).toBe(fine ? 5 : 4);
     expect(index.get('folder', 'half.txt')).toMatchObject({ need: false });
-    expect(index.get('folder', 'half-deleted.txt')).toMatchObject({
-      need: false,
-      localHash: sha256Hex('content of half-deleted.txt'),
-    });
+    expect(index.get('folder', 'half-deleted.txt')).toMatchObject(
+      fine
+        ? { need: false, localHash: sha256Hex('content of half-deleted.txt') }
+        : { need: true, localInode: null },
+    );
     const kept = diskStateSync(join(root, 'kept.txt'));
     expect(index.get('folder', 'kept.txt')).toMatchObject({
       need: false,
