@@ -11,6 +11,8 @@
  *
  * The watcher only says where to look: events are hints, not facts (they can be lost, merged or
  * arrive for files still being written), so the caller answers with a scan, which decides.
+ * Lost ones are found by the periodic full scan: @parcel/watcher skips an inotify queue overflow
+ * (`fs.inotify.max_queued_events`) without reporting it, so nothing here can ask for more.
  * If the root itself goes away, or the watcher fails, it reports WHOLE_FOLDER: the caller
  * rescans, and the scan throws FolderMissingError and pauses the folder. A watcher whose root
  * went away watches nothing more: the caller starts a new one when the folder is back.
