@@ -5,7 +5,7 @@
  * this node did not write becomes a version of its own.
  */
 import { existsSync, readFileSync } from 'node:fs';
-import { mkdir, unlink } from 'node:fs/promises';
+import { mkdir, rmdir, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import pino from 'pino';
 import { describe, expect, it } from 'vitest';
@@ -176,6 +176,36 @@ describe('a crash between placing pulled files and recording them', () => {
     }
     // The deletions, and nothing else of this node's own.
     expect(await oplog.lastSeq(SELF)).toBe(FILES / 2);
+    expect(existsSync(join(root, '.mosaic', LINK_LOG))).toBe(false);
+  });
+
+  it("keeps the user's deletion, made while the node was down, of directories made before the kill", async () => {
+    // The same for a directory version: made, not recorded, removed by the user meanwhile. It
+    // came back (empty) at the next pull, and its deletion never reached the other nodes.
+    const { root, index, oplog, changes, node } = await folderNode([]);
+    const dir = peerPuts('dir');
+    await changes.receive([0, 1, 2].map((i) => dir(i, false)));
+    const first = node(true);
+    await first.syncNow();
+    await first.close();
+    expect(index.get('folder', 'd0')?.localInode).toBeNull();
+    for (const i of [0, 2]) await rmdir(join(root, `d${i}`));
+    const second = node(false);
+    await second.syncNow();
+    await second.syncNow();
+    await second.close();
+    for (const i of [0, 2]) {
+      expect(existsSync(join(root, `d${i}`)), `d${i} came back`).toBe(false);
+      expect(index.get('folder', `d${i}`)).toMatchObject({
+        deleted: true,
+        need: false,
+        vv: { [PEER]: 1, [SELF]: 1 },
+      });
+    }
+    expect(existsSync(join(root, 'd1'))).toBe(true);
+    expect(index.get('folder', 'd1')).toMatchObject({ deleted: false, need: false });
+    expect(index.get('folder', 'd1')?.localInode).not.toBeNull();
+    expect(await oplog.lastSeq(SELF)).toBe(2);
     expect(existsSync(join(root, '.mosaic', LINK_LOG))).toBe(false);
   });
 });

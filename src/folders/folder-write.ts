@@ -11,6 +11,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { lstat, mkdir, readdir, rename, rm, rmdir, utimes } from 'node:fs/promises';
+import { mkdirSync, renameSync, rmdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { conflictName, joinInside } from './core/index.js';
 import { diskState, diskStateSync, tempState, type TempState } from './disk-state.js';
@@ -25,6 +26,9 @@ export { matchesIndexed } from './write-records.js';
 
 /** The suffix of a small file's temp file (`<hash>.<uuid>.small`): never resumed, swept. */
 export const SMALL_TMP = '.small';
+
+/** The suffix of a directory made in the temp directory before its rename into place. */
+export const DIR_TMP = '.dir';
 
 /** A file to bring to its needed version, at `target`. */
 export interface Wanted {
@@ -192,6 +196,11 @@ export class FolderWriter {
         await rm(file, { force: true });
         continue;
       }
+      // A directory never renamed into place (killed in between): empty, made here.
+      if (name.endsWith(DIR_TMP)) {
+        await rmdir(file).catch(() => undefined);
+        continue;
+      }
       const info = await lstat(file).catch(() => null);
       if (info?.isFile() === true && info.nlink > 1) await rm(file, { force: true });
     }
@@ -238,11 +247,46 @@ export class FolderWriter {
 
   async makeDir(row: FolderFileRow, target: string): Promise<void> {
     // Direct lstats (microseconds each): a page of directories is made one after the other.
-    const existing = diskStateSync(target);
-    if (existing && !existing.isDirectory()) await this.trash(row.path, target, row.localHash);
+    let existing = diskStateSync(target);
+    if (existing && !existing.isDirectory()) {
+      await this.trash(row.path, target, row.localHash);
+      existing = null;
+    }
+    if (existing === null) await this.dirIntoPlace(row, target);
+    // Already there (made as a file's parent), or taken meanwhile: made the usual way.
     await makeDirsInside(this.root, row.path);
     this.madeDirs.add(row.path);
     this.records.record(row, diskStateSync(target), null);
+  }
+
+  /**
+   * A new directory, made in `.mosaic/tmp/` and renamed to its path, logged just before
+   * (link-log.ts): after a kill before its record, the temp directory's absence says that it
+   * was made, so the user's removal of it while the node was down is a deletion, not a directory
+   * never made. A rename replaces an empty directory made there in between (nothing lost: an
+   * empty one for an empty one); any other failure leaves it to `makeDirsInside`.
+   */
+  private async dirIntoPlace(row: FolderFileRow, target: string): Promise<void> {
+    const slash = row.path.lastIndexOf('/');
+    if (slash > 0) await this.ensureParent(row.path);
+    const tmp = join(folderTmpDir(this.root), `${randomUUID()}${DIR_TMP}`);
+    mkdirSync(tmp);
+    const info = diskStateSync(tmp);
+    if (info === null) throw new Error(`temp directory gone: ${tmp}`);
+    this.records.makingDir(row, info, tmp);
+    assertParentsInside(this.root, row.path, false);
+    try {
+      renameSync(tmp, target);
+      this.records.syncDirLater(dirname(target));
+    } catch {
+      this.records.notLinked(row.path);
+      // Left behind, the next pull's sweep removes it.
+      try {
+        rmdirSync(tmp);
+      } catch {
+        // swept later
+      }
+    }
   }
 
   private async trash(path: string, target: string, hash: string | null): Promise<void> {

@@ -3,12 +3,13 @@
  * files and a real SQLite index; the "kill" is a log left behind with the records not committed.
  */
 import { existsSync, lstatSync } from 'node:fs';
-import { link, mkdir, unlink, writeFile } from 'node:fs/promises';
+import { link, mkdir, rename, rmdir, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { type Db } from '../db/database.js';
 import { diskStateSync, tempStateOf } from './disk-state.js';
 import { FolderIndexRepository, type FolderFileRow } from './folder-index.repository.js';
+import { APPLYING_DIR } from './folder-versions.repository.js';
 import { LINK_LOG, LinkLog } from './link-log.js';
 import { folderTmpDir } from './marker.js';
 import { localOf, sha256Hex, useTempDb } from './testing.js';
@@ -181,6 +182,64 @@ describe('the link log, after a kill', () => {
       ),
     ).not.toBeNull();
     expect(existsSync(join(root, '.mosaic', LINK_LOG))).toBe(false);
+  });
+
+  it('records the directories renamed into place, not those still in the temp directory', async () => {
+    const root = join(base, 'folder');
+    const index = new FolderIndexRepository(localOf(db));
+    const log = new LinkLog(root);
+    await mkdir(folderTmpDir(root), { recursive: true });
+    const made: Record<string, number> = {};
+    const act: Record<string, (tmp: string, target: string) => Promise<void>> = {
+      // Renamed into place, still there.
+      kept: async (tmp, target) => {
+        await rename(tmp, target);
+      },
+      // Renamed into place, then removed by the user while the node was down.
+      removed: async (tmp, target) => {
+        await rename(tmp, target);
+        await rmdir(target);
+      },
+      // Killed before the rename.
+      never: async () => {},
+      // The rename failed (a file was there): logged, then the temp directory removed.
+      taken: async (tmp, target) => {
+        await writeFile(target, "the user's");
+        log.notLinked('taken');
+        await rmdir(tmp);
+      },
+    };
+    for (const [path, then] of Object.entries(act)) {
+      const row: FolderFileRow = {
+        ...neededRow(path, ''),
+        kind: 'dir',
+        hash: null,
+        size: 0,
+        mtimeMs: 0,
+      };
+      index.upsert(row);
+      index.versions.addApplying('folder', [{ path, hash: APPLYING_DIR, mtimeMs: 0, vv: row.vv }]);
+      const tmp = join(folderTmpDir(root), `${path}.dir`);
+      await mkdir(tmp);
+      const info = diskStateSync(tmp);
+      if (info === null) throw new Error('temp directory not made');
+      made[path] = info.ino;
+      log.makingDir(row, info, tmp);
+      await then(tmp, join(root, path));
+    }
+    log.close();
+    expect(await new LinkLog(root).recover('folder', index)).toBe(2);
+    expect(index.get('folder', 'kept')).toMatchObject({ need: false, localInode: made['kept'] });
+    // Recorded as made: the scan then finds it gone, the user's deletion.
+    expect(index.get('folder', 'removed')).toMatchObject({
+      need: false,
+      localInode: made['removed'],
+    });
+    for (const path of ['never', 'taken']) {
+      expect(index.get('folder', path), path).toMatchObject({ need: true, localInode: null });
+    }
+    expect(index.versions.applying('folder', 'kept', APPLYING_DIR, 0)).toBeNull();
+    expect(index.versions.applying('folder', 'never', APPLYING_DIR, 0)).not.toBeNull();
   });
 
   it('places them again when the log is from another boot of the machine (a power cut may have lost the links)', async () => {

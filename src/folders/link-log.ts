@@ -25,6 +25,10 @@
  * log from another boot is dropped: those files are placed again, as before. The flush that
  * records the files empties it.
  *
+ * A directory version is made in the temp directory and renamed to its path (FolderWriter.
+ * makeDir), logged before the rename: the rename is atomic, so its temp directory gone means
+ * it was made.
+ *
  * At start-up (`recover`), each linked file whose version is still being applied
  * (`folder_applying`: its record never committed) is recorded as the flush would have recorded
  * it. The scan then judges it like any indexed file: still there and untouched, nothing to do;
@@ -38,15 +42,17 @@ import {
   readFileSync,
   rmSync,
   writeSync,
+  type BigIntStats,
 } from 'node:fs';
 import { basename, join } from 'node:path';
 import { joinInside } from './core/index.js';
-import { diskStateSync, type TempState } from './disk-state.js';
+import { diskStateSync, type DiskState, type TempState } from './disk-state.js';
 import type {
   FolderFileRow,
   FolderIndexRepository,
   ScannedState,
 } from './folder-index.repository.js';
+import { APPLYING_DIR } from './folder-versions.repository.js';
 import { MOSAIC_DIR } from './ignore.js';
 import { folderTmpDir } from './marker.js';
 
@@ -70,8 +76,24 @@ type Linking = [
   tmpCtimeNs: string,
 ];
 
-/** A link that failed (the path was taken): its temp file is removed next. */
+/**
+ * A directory made in the temp directory, about to be renamed to its path: its version and the
+ * disk state it will have. A rename is atomic: the temp directory gone means it was made.
+ */
+type MakingDir = [
+  path: string,
+  kind: 'dir',
+  hlc: string,
+  vv: Record<string, number>,
+  localMtimeMs: number,
+  localInode: number,
+  tmp: string,
+];
+
+/** A link (or rename) that failed (the path was taken): its temp is removed next. */
 type NotLinked = [path: string];
+
+type Line = Linking | MakingDir | NotLinked;
 
 export class LinkLog {
   private fd: number | null = null;
@@ -106,7 +128,22 @@ export class LinkLog {
     if (this.append(line)) this.logged.add(row.path);
   }
 
-  /** The link of `path` failed: its temp file is about to be removed. */
+  /** `row`'s directory, made as `tmp` (`info`), is about to be renamed to its path. */
+  makingDir(row: FolderFileRow, info: DiskState, tmp: string): void {
+    if (row.kind !== 'dir' || row.deleted || row.hlc === null) return;
+    const line: MakingDir = [
+      row.path,
+      'dir',
+      row.hlc,
+      row.vv,
+      Math.floor(info.mtimeMs),
+      info.ino,
+      basename(tmp),
+    ];
+    if (this.append(line)) this.logged.add(row.path);
+  }
+
+  /** The link (or rename) of `path` failed: its temp is about to be removed. */
   notLinked(path: string): void {
     if (this.logged.has(path)) this.append([path] satisfies NotLinked);
   }
@@ -124,7 +161,7 @@ export class LinkLog {
     this.fd = null;
   }
 
-  private append(line: Linking | NotLinked): boolean {
+  private append(line: Line): boolean {
     const boot = bootId();
     if (boot === null) return false;
     let text = `${JSON.stringify(line)}\n`;
@@ -148,17 +185,42 @@ export class LinkLog {
     const lines = text.split('\n').filter((line) => line !== '');
     const header = parse(lines[0]) as { boot?: unknown } | null;
     // Each path's last line.
-    const last = new Map<string, Linking | NotLinked>();
+    const last = new Map<string, Line>();
     if (header !== null && header.boot === bootId()) {
       for (const line of lines.slice(1)) {
         const entry = parse(line);
-        if (!Array.isArray(entry) || (entry.length !== 12 && entry.length !== 1)) continue;
-        last.set(String(entry[0]), entry as Linking | NotLinked);
+        if (!Array.isArray(entry) || ![12, 7, 1].includes(entry.length)) continue;
+        last.set(String(entry[0]), entry as Line);
       }
     }
-    const linked: { state: ScannedState; mtimeMs: number }[] = [];
+    const linked: { state: ScannedState; applying: { hash: string; mtimeMs: number } }[] = [];
     for (const entry of last.values()) {
-      if (entry.length === 1) continue;
+      if (entry.length === 7) {
+        const [path, , hlc, vv, mtime, inode, tmp] = entry;
+        if (this.tempExists(tmp) !== false) continue;
+        linked.push({
+          state: {
+            version: {
+              folder,
+              path,
+              kind: 'dir',
+              deleted: false,
+              hash: null,
+              hlc,
+              vv,
+              blockSize: 0,
+              blocks: null,
+            },
+            localSize: 0,
+            localMtimeMs: mtime,
+            localInode: inode,
+            localHash: null,
+          },
+          applying: { hash: APPLYING_DIR, mtimeMs: 0 },
+        });
+        continue;
+      }
+      if (entry.length !== 12) continue;
       const [path, hash, hlc, vv, mtimeMs, blockSize, blocks, size, mtime, inode, tmp, ctime] =
         entry;
       if (!this.wasLinked(path, inode, tmp, ctime)) continue;
@@ -180,7 +242,7 @@ export class LinkLog {
           localInode: inode,
           localHash: hash,
         },
-        mtimeMs,
+        applying: { hash, mtimeMs },
       });
     }
     let recorded = 0;
@@ -189,9 +251,9 @@ export class LinkLog {
         // Only files still being applied: a record that committed before the kill stands, and
         // so does anything recorded at that path since.
         const unrecorded = linked
-          .filter(({ state, mtimeMs }) => {
-            const { path, hash } = state.version;
-            return index.versions.applying(folder, path, hash ?? '', mtimeMs) !== null;
+          .filter(({ state, applying }) => {
+            const { hash, mtimeMs } = applying;
+            return index.versions.applying(folder, state.version.path, hash, mtimeMs) !== null;
           })
           .map(({ state }) => state);
         index.recordScannedStates(unrecorded);
@@ -213,21 +275,28 @@ export class LinkLog {
    * it was logged (linked, then the path removed or replaced by the user).
    */
   private wasLinked(path: string, inode: number, tmp: string, ctimeNs: string): boolean {
-    let temp;
-    try {
-      temp = lstatSync(join(folderTmpDir(this.root), basename(tmp)), {
-        bigint: true,
-        throwIfNoEntry: false,
-      });
-    } catch {
-      return false;
-    }
-    if (temp === undefined) return true;
+    const temp = this.tempExists(tmp);
+    if (temp === false) return true;
+    if (temp === null) return false;
     if (temp.ctimeNs.toString() !== ctimeNs) return true;
     try {
       return diskStateSync(joinInside(this.root, path))?.ino === inode;
     } catch {
       return false;
+    }
+  }
+
+  /** The temp file or directory's stat; false when it is gone, null when it cannot be told. */
+  private tempExists(tmp: string): BigIntStats | false | null {
+    try {
+      return (
+        lstatSync(join(folderTmpDir(this.root), basename(tmp)), {
+          bigint: true,
+          throwIfNoEntry: false,
+        }) ?? false
+      );
+    } catch {
+      return null;
     }
   }
 }

@@ -81,6 +81,11 @@ export class WriteRecords {
     this.log.linking(row, info, tmp);
   }
 
+  /** `row`'s directory, made as `tmp`, is about to be renamed to its path (link-log.ts). */
+  makingDir(row: FolderFileRow, info: DiskState, tmp: string): void {
+    this.log.makingDir(row, info, tmp);
+  }
+
   /** The link of `path` failed; its temp file is about to be removed (link-log.ts). */
   notLinked(path: string): void {
     this.log.notLinked(path);
