@@ -24,7 +24,8 @@ import {
   sha256Hex,
 } from './testing.js';
 import { LINK_LOG } from './link-log.js';
-import { ensureMarker } from './marker.js';
+import { DIR_TMP } from './folder-write.js';
+import { ensureMarker, folderTmpDir } from './marker.js';
 
 const SELF = 'aaaaaaaaaaaaaaa1';
 const PEER = 'aaaaaaaaaaaaaaa2';
@@ -190,6 +191,9 @@ describe('a crash between placing pulled files and recording them', () => {
     await first.close();
     expect(index.get('folder', 'd0')?.localInode).toBeNull();
     for (const i of [0, 2]) await rmdir(join(root, `d${i}`));
+    // And one killed before its rename: left in the temp directory, swept by the next pull.
+    const leftover = join(folderTmpDir(root), `left-by-a-kill${DIR_TMP}`);
+    await mkdir(leftover);
     const second = node(false);
     await second.syncNow();
     await second.syncNow();
@@ -207,5 +211,6 @@ describe('a crash between placing pulled files and recording them', () => {
     expect(index.get('folder', 'd1')?.localInode).not.toBeNull();
     expect(await oplog.lastSeq(SELF)).toBe(2);
     expect(existsSync(join(root, '.mosaic', LINK_LOG))).toBe(false);
+    expect(existsSync(leftover)).toBe(false);
   });
 });
