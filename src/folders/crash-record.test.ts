@@ -105,6 +105,17 @@ async function placedThenKilled() {
   return { ...folder, put };
 }
 
+/** Directories d0-d2 from the peer made, then the node killed before recording them. */
+async function dirsMadeThenKilled() {
+  const folder = await folderNode([]);
+  const dir = peerPuts('dir');
+  await folder.changes.receive([0, 1, 2].map((i) => dir(i, false)));
+  const first = folder.node(true);
+  await first.syncNow();
+  await first.close();
+  return { ...folder, dir };
+}
+
 describe('a crash between placing pulled files and recording them', () => {
   it('lets a delete that arrived meanwhile delete them after the restart', async () => {
     const { root, index, oplog, changes, node, put } = await placedThenKilled();
@@ -125,12 +136,7 @@ describe('a crash between placing pulled files and recording them', () => {
   });
 
   it('lets a delete remove directories made before the crash', async () => {
-    const { root, index, oplog, changes, node } = await folderNode([]);
-    const dir = peerPuts('dir');
-    await changes.receive([0, 1, 2].map((i) => dir(i, false)));
-    const first = node(true);
-    await first.syncNow();
-    await first.close();
+    const { root, index, oplog, changes, node, dir } = await dirsMadeThenKilled();
     expect(existsSync(join(root, 'd0'))).toBe(true);
     await changes.receive([0, 1, 2].map((i) => dir(i, true)));
     const second = node(false);
@@ -183,12 +189,7 @@ describe('a crash between placing pulled files and recording them', () => {
   it("keeps the user's deletion, made while the node was down, of directories made before the kill", async () => {
     // The same for a directory version: made, not recorded, removed by the user meanwhile. It
     // came back (empty) at the next pull, and its deletion never reached the other nodes.
-    const { root, index, oplog, changes, node } = await folderNode([]);
-    const dir = peerPuts('dir');
-    await changes.receive([0, 1, 2].map((i) => dir(i, false)));
-    const first = node(true);
-    await first.syncNow();
-    await first.close();
+    const { root, index, oplog, node } = await dirsMadeThenKilled();
     expect(index.get('folder', 'd0')?.localInode).toBeNull();
     for (const i of [0, 2]) await rmdir(join(root, `d${i}`));
     // And one killed before its rename: left in the temp directory, swept by the next pull.
