@@ -252,11 +252,15 @@ export class FolderWriter {
       await this.trash(row.path, target, row.localHash);
       existing = null;
     }
-    if (existing === null) await this.dirIntoPlace(row, target);
+    const made = existing === null && (await this.dirIntoPlace(row, target));
     // Already there (made as a file's parent), or taken meanwhile: made the usual way.
     await makeDirsInside(this.root, row.path);
     this.madeDirs.add(row.path);
-    this.records.record(row, diskStateSync(target), null);
+    const state = diskStateSync(target);
+    // Found there: logged as found (what the record will say), so that after a kill before the
+    // record the user's removal of it while the node was down is a deletion too.
+    if (!made && state?.isDirectory() === true) this.records.makingDir(row, state, null);
+    this.records.record(row, state, null);
   }
 
   /**
@@ -266,7 +270,7 @@ export class FolderWriter {
    * never made. A rename replaces an empty directory made there in between (nothing lost: an
    * empty one for an empty one); any other failure leaves it to `makeDirsInside`.
    */
-  private async dirIntoPlace(row: FolderFileRow, target: string): Promise<void> {
+  private async dirIntoPlace(row: FolderFileRow, target: string): Promise<boolean> {
     const slash = row.path.lastIndexOf('/');
     if (slash > 0) await this.ensureParent(row.path);
     const tmp = join(folderTmpDir(this.root), `${randomUUID()}${DIR_TMP}`);
@@ -278,6 +282,7 @@ export class FolderWriter {
     try {
       renameSync(tmp, target);
       this.records.syncDirLater(dirname(target));
+      return true;
     } catch {
       this.records.notLinked(row.path);
       // Left behind, the next pull's sweep removes it.
@@ -286,6 +291,7 @@ export class FolderWriter {
       } catch {
         // swept later
       }
+      return false;
     }
   }
 

@@ -208,6 +208,8 @@ describe('the link log, after a kill', () => {
         log.notLinked('taken');
         await rmdir(tmp);
       },
+      // Found at its path (made as a file's parent), logged as found; then removed by the user.
+      found: async () => {},
     };
     for (const [path, then] of Object.entries(act)) {
       const row: FolderFileRow = {
@@ -219,16 +221,22 @@ describe('the link log, after a kill', () => {
       };
       index.upsert(row);
       index.versions.addApplying('folder', [{ path, hash: APPLYING_DIR, mtimeMs: 0, vv: row.vv }]);
-      const tmp = join(folderTmpDir(root), `${path}.dir`);
+      const tmp = path === 'found' ? join(root, path) : join(folderTmpDir(root), `${path}.dir`);
       await mkdir(tmp);
       const info = diskStateSync(tmp);
       if (info === null) throw new Error('temp directory not made');
       made[path] = info.ino;
-      log.makingDir(row, info, tmp);
-      await then(tmp, join(root, path));
+      if (path === 'found') {
+        log.makingDir(row, info, null);
+        await rmdir(tmp);
+      } else {
+        log.makingDir(row, info, tmp);
+        await then(tmp, join(root, path));
+      }
     }
     log.close();
-    expect(await new LinkLog(root).recover('folder', index)).toBe(2);
+    expect(await new LinkLog(root).recover('folder', index)).toBe(3);
+    expect(index.get('folder', 'found')).toMatchObject({ need: false, localInode: made['found'] });
     expect(index.get('folder', 'kept')).toMatchObject({ need: false, localInode: made['kept'] });
     // Recorded as made: the scan then finds it gone, the user's deletion.
     expect(index.get('folder', 'removed')).toMatchObject({

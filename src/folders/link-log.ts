@@ -78,7 +78,8 @@ type Linking = [
 
 /**
  * A directory made in the temp directory, about to be renamed to its path: its version and the
- * disk state it will have. A rename is atomic: the temp directory gone means it was made.
+ * disk state it will have. A rename is atomic: the temp directory gone means it was made. Or a
+ * directory found at its path (made earlier as a file's parent), about to be recorded as is.
  */
 type MakingDir = [
   path: string,
@@ -87,8 +88,12 @@ type MakingDir = [
   vv: Record<string, number>,
   localMtimeMs: number,
   localInode: number,
+  /** FOUND: the directory was already there, as logged. */
   tmp: string,
 ];
+
+/** A MakingDir's temp for a directory found already at its path. */
+const FOUND = '';
 
 /** A link (or rename) that failed (the path was taken): its temp is removed next. */
 type NotLinked = [path: string];
@@ -128,8 +133,11 @@ export class LinkLog {
     if (this.append(line)) this.logged.add(row.path);
   }
 
-  /** `row`'s directory, made as `tmp` (`info`), is about to be renamed to its path. */
-  makingDir(row: FolderFileRow, info: DiskState, tmp: string): void {
+  /**
+   * `row`'s directory, made as `tmp` (`info`), is about to be renamed to its path; or, `tmp`
+   * null, found already there (made as a file's parent before its version came), as `info`.
+   */
+  makingDir(row: FolderFileRow, info: DiskState, tmp: string | null): void {
     if (row.kind !== 'dir' || row.deleted || row.hlc === null) return;
     const line: MakingDir = [
       row.path,
@@ -138,7 +146,7 @@ export class LinkLog {
       row.vv,
       Math.floor(info.mtimeMs),
       info.ino,
-      basename(tmp),
+      tmp === null ? FOUND : basename(tmp),
     ];
     if (this.append(line)) this.logged.add(row.path);
   }
@@ -197,7 +205,8 @@ export class LinkLog {
     for (const entry of last.values()) {
       if (entry.length === 7) {
         const [path, , hlc, vv, mtime, inode, tmp] = entry;
-        if (this.tempExists(tmp) !== false) continue;
+        // Found there: it was on disk when logged. Made here: made if its temp is gone.
+        if (tmp !== FOUND && this.tempExists(tmp) !== false) continue;
         linked.push({
           state: {
             version: {

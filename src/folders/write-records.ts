@@ -81,8 +81,11 @@ export class WriteRecords {
     this.log.linking(row, info, tmp);
   }
 
-  /** `row`'s directory, made as `tmp`, is about to be renamed to its path (link-log.ts). */
-  makingDir(row: FolderFileRow, info: DiskState, tmp: string): void {
+  /**
+   * `row`'s directory, made as `tmp`, is about to be renamed to its path; `tmp` null: it was
+   * found there (link-log.ts).
+   */
+  makingDir(row: FolderFileRow, info: DiskState, tmp: string | null): void {
     this.log.makingDir(row, info, tmp);
   }
 
