@@ -271,8 +271,7 @@ export class FolderWriter {
    * empty one for an empty one); any other failure leaves it to `makeDirsInside`.
    */
   private async dirIntoPlace(row: FolderFileRow, target: string): Promise<boolean> {
-    const slash = row.path.lastIndexOf('/');
-    if (slash > 0) await this.ensureParent(row.path);
+    await this.ensureParent(row.path);
     const tmp = join(folderTmpDir(this.root), `${randomUUID()}${DIR_TMP}`);
     mkdirSync(tmp);
     const info = diskStateSync(tmp);
