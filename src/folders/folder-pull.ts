@@ -103,8 +103,14 @@ export class FolderPull {
     this.fromDisk = new FromThisDisk(deps, local, this.writer, this.counters);
     const smallWrites = new SmallWrites({
       root: deps.config.root,
+      aboutToPlace: (files) => {
+        this.writer.logLinks(files);
+      },
       place: (wanted, tmp, info) =>
-        this.guarded(wanted.row, () => this.writer.place(wanted, tmp, info)),
+        this.guarded(wanted.row, () => this.writer.place(wanted, tmp, info, true)),
+      notPlaced: (wanted) => {
+        this.writer.notPlaced(wanted);
+      },
       wrongContent: (wanted) => {
         deps.log.warn({ folder: this.id, path: wanted.row.path }, 'peer sent wrong content');
         this.stall(wanted.row, 'peer sent wrong content');

@@ -90,9 +90,15 @@ export class FolderWriter {
    *      again, kept beside it under a conflict name) for the scan to make it a version;
    *   3. the temp file is linked in without replacing anything (link fails if the path exists
    *      again), so a file created after step 2 also stays.
-   * `written` is the temp file's final state when the caller already has it (saves a stat).
+   * `written` is the temp file's final state when the caller already has it (saves a stat);
+   * `logged`: the caller logged the file as about to be linked already (`logLinks`).
    */
-  async place(wanted: Wanted, tmp: string, written: TempState | null): Promise<void> {
+  async place(
+    wanted: Wanted,
+    tmp: string,
+    written: TempState | null,
+    logged = false,
+  ): Promise<void> {
     const { row, target, hash } = wanted;
     let info = written;
     if (info === null) {
@@ -109,7 +115,7 @@ export class FolderWriter {
     // no check first; if the path is taken, the steps below judge what took it.
     if (aside === null && !indexedThere) {
       assertParentsInside(this.root, row.path, false);
-      this.records.linking(row, info, tmp);
+      if (!logged) this.records.linking(row, info, tmp);
       if (linkNoReplaceSync(tmp, target)) {
         this.placed++;
         this.records.syncDirLater(dirname(target));
@@ -141,7 +147,7 @@ export class FolderWriter {
     }
     // 3. Same tick as the link: no symlinked parent can have been followed (inside-folder.ts).
     assertParentsInside(this.root, row.path, false);
-    this.records.linking(row, info, tmp);
+    if (!logged) this.records.linking(row, info, tmp);
     if (!(await linkNoReplace(tmp, target))) {
       await this.lostRace(row, tmp, 'created here while being replaced; rescanning it');
       return;
@@ -149,6 +155,21 @@ export class FolderWriter {
     this.placed++;
     this.records.syncDirLater(dirname(target));
     this.records.record(row, info, hash);
+  }
+
+  /**
+   * Files about to be placed (`place` with `logged`), logged in one write before the first of
+   * them is linked (link-log.ts).
+   */
+  logLinks(files: readonly { wanted: Wanted; tmp: string; info: TempState }[]): void {
+    this.records.linkingAll(
+      files.map(({ wanted, tmp, info }) => ({ row: wanted.row, info, tmp })),
+    );
+  }
+
+  /** A file logged by `logLinks` that will not be placed: its temp file is about to go. */
+  notPlaced(wanted: Wanted): void {
+    this.records.notLinked(wanted.row.path);
   }
 
   private async lostRace(row: FolderFileRow, tmp: string, reason: string): Promise<void> {

@@ -7,7 +7,7 @@ import { link, mkdir, rename, rmdir, unlink, writeFile } from 'node:fs/promises'
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { type Db } from '../db/database.js';
-import { diskStateSync, tempStateOf } from './disk-state.js';
+import { diskStateSync, tempStateOf, type TempState } from './disk-state.js';
 import { FolderIndexRepository, type FolderFileRow } from './folder-index.repository.js';
 import { APPLYING_DIR } from './folder-versions.repository.js';
 import { LINK_LOG, LinkLog } from './link-log.js';
@@ -50,15 +50,18 @@ function neededRow(path: string, data: string): FolderFileRow {
 
 /**
  * A pull's round cut off by a kill: each file's row needed and being applied, its temp file
- * written and logged as about to be linked; then `act` does what happened next to each.
+ * written and logged as about to be linked (one at a time, or `batched`: all in one write
+ * first, as a batch of small files is); then `act` does what happened next to each.
  */
 async function killedRound(
   root: string,
   index: FolderIndexRepository,
-  act: Record<string, (tmp: string, target: string) => Promise<void>>,
+  act: Record<string, Act>,
   log = new LinkLog(root),
+  batched = false,
 ): Promise<void> {
   await mkdir(folderTmpDir(root), { recursive: true });
+  const files: { row: FolderFileRow; info: TempState; tmp: string; then: Act }[] = [];
   for (const [path, then] of Object.entries(act)) {
     const row = neededRow(path, `content of ${path}`);
     index.upsert(row);
@@ -67,11 +70,20 @@ async function killedRound(
     ]);
     const tmp = join(folderTmpDir(root), `${row.hash}.${path}.small`);
     await writeFile(tmp, `content of ${path}`);
-    log.linking(row, tempStateOf(lstatSync(tmp, { bigint: true })), tmp);
+    const file = { row, info: tempStateOf(lstatSync(tmp, { bigint: true })), tmp, then };
+    if (batched) {
+      files.push(file);
+      continue;
+    }
+    log.linking(row, file.info, tmp);
     await then(tmp, join(root, path));
   }
+  log.linkingAll(files);
+  for (const { row, tmp, then } of files) await then(tmp, join(root, row.path));
   log.close();
 }
+
+type Act = (tmp: string, target: string) => Promise<void>;
 
 const linked = async (tmp: string, target: string) => {
   await link(tmp, target);
@@ -248,6 +260,37 @@ describe('the link log, after a kill', () => {
     }
     expect(index.versions.applying('folder', 'kept', APPLYING_DIR, 0)).toBeNull();
     expect(index.versions.applying('folder', 'never', APPLYING_DIR, 0)).not.toBeNull();
+  });
+
+  it('judges a batch logged in one write before its links file by file', async () => {
+    const root = join(base, 'folder');
+    const index = new FolderIndexRepository(localOf(db));
+    const log = new LinkLog(root);
+    await killedRound(
+      root,
+      index,
+      {
+        'linked.txt': linked,
+        'linked-deleted.txt': async (tmp, target) => {
+          await linked(tmp, target);
+          await unlink(target);
+        },
+        // The batch stopped before these (killed, or its place threw and the rest was dropped).
+        'never.txt': async () => {},
+        'dropped.txt': async (tmp) => {
+          log.notLinked('dropped.txt');
+          await unlink(tmp);
+        },
+      },
+      log,
+      true,
+    );
+    expect(await new LinkLog(root).recover('folder', index)).toBe(2);
+    expect(index.get('folder', 'linked.txt')).toMatchObject({ need: false });
+    expect(index.get('folder', 'linked-deleted.txt')).toMatchObject({ need: false });
+    for (const path of ['never.txt', 'dropped.txt']) {
+      expect(index.get('folder', path), path).toMatchObject({ need: true, localInode: null });
+    }
   });
 
   it('places them again when the log is from another boot of the machine (a power cut may have lost the links)', async () => {

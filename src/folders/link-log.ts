@@ -7,8 +7,9 @@
  *
  * Before each link of a temp file to its path (FolderWriter.place), the file is appended to
  * `.mosaic/linked.log` (one `write`, no fsync): its version, the disk state it will have, and
- * its temp file's name. A link that fails because the path is taken is appended as not linked
- * before its temp file is removed. A killed process leaves its writes in the kernel's page
+ * its temp file's name; a batch of small files is appended in one write, before the first of
+ * its links. A file logged whose link fails (the path is taken), or that is dropped unlinked,
+ * is appended as not linked before its temp file is removed. A killed process leaves its writes in the kernel's page
  * cache, so after a restart in the same boot the log is whole, and each file's last line tells
  * whether its link was made: a file logged as about to be linked whose temp file is gone was
  * linked (the link takes the temp name away). One whose temp file is still there was killed
@@ -115,22 +116,35 @@ export class LinkLog {
 
   /** `row`'s file, written to `tmp` (`info`), is about to be linked to its path. */
   linking(row: FolderFileRow, info: TempState, tmp: string): void {
-    if (row.kind !== 'file' || row.deleted || row.hash === null || row.hlc === null) return;
-    const line: Linking = [
-      row.path,
-      row.hash,
-      row.hlc,
-      row.vv,
-      row.mtimeMs,
-      row.blockSize,
-      row.blocks === null ? null : row.blocks.toString('base64'),
-      info.size,
-      Math.floor(info.mtimeMs),
-      info.ino,
-      basename(tmp),
-      info.ctimeNs.toString(),
-    ];
-    if (this.append(line)) this.logged.add(row.path);
+    this.linkingAll([{ row, info, tmp }]);
+  }
+
+  /**
+   * Several files about to be linked, logged in one write before the first of their links (a
+   * batch of small files: small-writes.ts). A file logged and then not linked is either still in
+   * its temp file with its ctime unchanged (judged not linked), or reported by `notLinked`
+   * before its temp file goes.
+   */
+  linkingAll(files: readonly { row: FolderFileRow; info: TempState; tmp: string }[]): void {
+    const lines: Linking[] = [];
+    for (const { row, info, tmp } of files) {
+      if (row.kind !== 'file' || row.deleted || row.hash === null || row.hlc === null) continue;
+      lines.push([
+        row.path,
+        row.hash,
+        row.hlc,
+        row.vv,
+        row.mtimeMs,
+        row.blockSize,
+        row.blocks === null ? null : row.blocks.toString('base64'),
+        info.size,
+        Math.floor(info.mtimeMs),
+        info.ino,
+        basename(tmp),
+        info.ctimeNs.toString(),
+      ]);
+    }
+    if (lines.length > 0 && this.append(lines)) for (const line of lines) this.logged.add(line[0]);
   }
 
   /**
@@ -148,12 +162,12 @@ export class LinkLog {
       info.ino,
       tmp === null ? FOUND : basename(tmp),
     ];
-    if (this.append(line)) this.logged.add(row.path);
+    if (this.append([line])) this.logged.add(row.path);
   }
 
   /** The link (or rename) of `path` failed: its temp is about to be removed. */
   notLinked(path: string): void {
-    if (this.logged.has(path)) this.append([path] satisfies NotLinked);
+    if (this.logged.has(path)) this.append([[path] satisfies NotLinked]);
   }
 
   /** The logged files are recorded: the log starts again empty. */
@@ -169,10 +183,11 @@ export class LinkLog {
     this.fd = null;
   }
 
-  private append(line: Line): boolean {
+  private append(lines: readonly Line[]): boolean {
     const boot = bootId();
     if (boot === null) return false;
-    let text = `${JSON.stringify(line)}\n`;
+    let text = '';
+    for (const line of lines) text += `${JSON.stringify(line)}\n`;
     if (this.size === 0) text = `${JSON.stringify({ boot })}\n${text}`;
     this.fd ??= openSync(this.file, 'a');
     this.size += writeSync(this.fd, text);

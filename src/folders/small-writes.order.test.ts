@@ -1,9 +1,9 @@
 /**
  * The order small-writes.ts keeps while a batch is flushed behind the writing: a file is linked
- * only after its own fdatasync ended, batches are flushed one at a time, and the next batch is
- * written while one is flushed. fdatasync is wrapped to log and to end a few turns later.
+ * only after its own fdatasync ended and after its batch was logged (in one write), batches are
+ * flushed one at a time, and the next batch is written while one is flushed. fdatasync is wrapped to log and to end a few turns later.
  */
-import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
@@ -42,9 +42,15 @@ describe('small writes, flushed one batch behind', () => {
   it('links a file only after its own flush, one batch at a time, writing the next meanwhile', async () => {
     const writes = new SmallWrites({
       root,
+      aboutToPlace: (files) => {
+        log.push(`logged ${files.map((f) => f.wanted.row.path).join(' ')}`);
+      },
       place: (wanted, tmp) => {
         log.push(`place ${wanted.row.path}`);
         return rm(tmp);
+      },
+      notPlaced: (wanted) => {
+        throw new Error(`${wanted.row.path} dropped`);
       },
       wrongContent: () => {},
       failed: (_wanted, error) => {
@@ -69,7 +75,15 @@ describe('small writes, flushed one batch behind', () => {
     let flushedSoFar = 0;
     let placedSoFar = 0;
     let addedWhileFlushing = 0;
+    // Each batch is logged in one write before the first of its links (link-log.ts).
+    const loggedPaths = new Set<string>();
+    let logWrites = 0;
     for (const line of log) {
+      if (line.startsWith('logged ')) {
+        logWrites++;
+        for (const path of line.slice('logged '.length).split(' ')) loggedPaths.add(path);
+      }
+      if (line.startsWith('place')) expect(loggedPaths.has(line.slice('place '.length))).toBe(true);
       if (line.startsWith('flush ')) inFlight++;
       if (line.startsWith('flushed ')) {
         inFlight--;
@@ -84,5 +98,39 @@ describe('small writes, flushed one batch behind', () => {
     }
     // The next batch was received and written while one was being flushed.
     expect(addedWhileFlushing).toBeGreaterThan(0);
+    // One write per batch (a batch is cut at SETTLE_EVERY files, or more: creates in flight join).
+    expect(loggedPaths.size).toBe(count);
+    expect(logWrites).toBeLessThanOrEqual(Math.ceil(count / SETTLE_EVERY));
+  });
+
+  it('reports the logged files a failed place left unplaced, and removes their temp files', async () => {
+    const dropped: string[] = [];
+    let placed = 0;
+    const writes = new SmallWrites({
+      root,
+      aboutToPlace: () => {},
+      place: async (wanted, tmp) => {
+        // The folder went away at the third file: the batch stops there.
+        if (++placed === 3) throw new Error('folder gone');
+        await rm(tmp);
+        log.push(`place ${wanted.row.path}`);
+      },
+      notPlaced: (wanted) => dropped.push(wanted.row.path),
+      wrongContent: () => {},
+      failed: (_wanted, error) => {
+        throw error;
+      },
+      written: () => {},
+    });
+    for (let i = 0; i < 5; i++) {
+      const data = Buffer.from(`file ${i}`);
+      const row = { path: `f${i}`, mtimeMs: 1_700_000_000_000, size: data.length };
+      const wanted = { row, target: join(root, row.path), hash: sha256Hex(data) };
+      await writes.add(wanted as Parameters<typeof writes.add>[0], data);
+    }
+    await expect(writes.settle()).rejects.toThrow('folder gone');
+    expect(dropped).toEqual(['f3', 'f4']);
+    // The one whose place threw keeps its temp file until the next pull's sweep; no other left.
+    expect(await readdir(join(root, '.mosaic', 'tmp'))).toHaveLength(1);
   });
 });

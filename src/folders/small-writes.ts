@@ -53,14 +53,28 @@ export const SETTLE_EVERY = 256;
 
 export interface SmallWritesHost {
   readonly root: string;
-  /** Puts a flushed temp file at its path (FolderWriter.place), errors logged by the host. */
+  /**
+   * Logs a batch's flushed files as about to be linked (FolderWriter.logLinks), in one write
+   * before `place` links the first of them.
+   */
+  aboutToPlace(files: readonly Ready[]): void;
+  /** Puts a flushed, logged temp file at its path (FolderWriter.place), errors logged by the host. */
   place(wanted: Wanted, tmp: string, info: TempState): Promise<void>;
+  /** A logged file that will not be placed; its temp file is removed next. */
+  notPlaced(wanted: Wanted): void;
   /** The peer sent other bytes than asked for. */
   wrongContent(wanted: Wanted): void;
   /** A file that could not be written (logged; it stays needed). */
   failed(wanted: Wanted, error: unknown): void;
   /** Bytes written, for the counters. */
   written(bytes: number): void;
+}
+
+/** A flushed temp file, with its final state, to be placed. */
+export interface Ready {
+  readonly wanted: Wanted;
+  readonly tmp: string;
+  readonly info: TempState;
 }
 
 interface Pending {
@@ -188,29 +202,55 @@ export class SmallWrites {
     this.direct = true;
     this.slowInARow = 0;
     const endPlace = span('write.place', batch.length);
-    let next = 0;
     try {
-      for (; next < batch.length; next++) {
-        const p = batch[next] as Pending;
-        let info: TempState | null = null;
-        try {
-          if (flushed[next] === true) info = tempStateOf(fstatSync(p.fd, { bigint: true }));
-        } catch (error) {
-          this.host.failed(p.wanted, error);
+      const ready = this.readyOf(batch, flushed);
+      try {
+        this.host.aboutToPlace(ready);
+      } catch (error) {
+        // Not logged: none is linked.
+        for (const r of ready) {
+          this.host.failed(r.wanted, error);
+          rmSync(r.tmp, { force: true });
         }
-        if (info === null) {
-          discard(p.fd, p.tmp);
-          continue;
+        return;
+      }
+      let next = 0;
+      try {
+        for (; next < ready.length; next++) {
+          const r = ready[next] as Ready;
+          await this.host.place(r.wanted, r.tmp, r.info);
         }
-        closeSync(p.fd);
-        this.host.written(p.bytes);
-        await this.host.place(p.wanted, p.tmp, info);
+      } finally {
+        // A place that threw (the folder went away): the rest is not placed; nothing leaks.
+        for (const r of ready.slice(next + 1)) {
+          this.host.notPlaced(r.wanted);
+          rmSync(r.tmp, { force: true });
+        }
       }
     } finally {
-      // A place that threw (the folder went away): the rest is not placed; nothing leaks.
-      for (const p of batch.slice(next + 1)) discard(p.fd, p.tmp);
       endPlace();
     }
+  }
+
+  /** The batch's flushed files with their temp files' final states, closed; the rest dropped. */
+  private readyOf(batch: readonly Pending[], flushed: readonly boolean[]): Ready[] {
+    const ready: Ready[] = [];
+    batch.forEach((p, i) => {
+      let info: TempState | null = null;
+      try {
+        if (flushed[i] === true) info = tempStateOf(fstatSync(p.fd, { bigint: true }));
+      } catch (error) {
+        this.host.failed(p.wanted, error);
+      }
+      if (info === null) {
+        discard(p.fd, p.tmp);
+        return;
+      }
+      closeSync(p.fd);
+      this.host.written(p.bytes);
+      ready.push({ wanted: p.wanted, tmp: p.tmp, info });
+    });
+    return ready;
   }
 }
 

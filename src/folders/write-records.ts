@@ -81,6 +81,11 @@ export class WriteRecords {
     this.log.linking(row, info, tmp);
   }
 
+  /** Several files about to be linked, logged in one write (link-log.ts `linkingAll`). */
+  linkingAll(files: readonly { row: FolderFileRow; info: TempState; tmp: string }[]): void {
+    this.log.linkingAll(files);
+  }
+
   /**
    * `row`'s directory, made as `tmp`, is about to be renamed to its path; `tmp` null: it was
    * found there (link-log.ts).
@@ -89,7 +94,7 @@ export class WriteRecords {
     this.log.makingDir(row, info, tmp);
   }
 
-  /** The link of `path` failed; its temp file is about to be removed (link-log.ts). */
+  /** `path`'s logged file was not linked; its temp file is about to be removed (link-log.ts). */
   notLinked(path: string): void {
     this.log.notLinked(path);
   }
