@@ -162,9 +162,7 @@ export class FolderWriter {
    * them is linked (link-log.ts).
    */
   logLinks(files: readonly { wanted: Wanted; tmp: string; info: TempState }[]): void {
-    this.records.linkingAll(
-      files.map(({ wanted, tmp, info }) => ({ row: wanted.row, info, tmp })),
-    );
+    this.records.linkingAll(files.map(({ wanted, tmp, info }) => ({ row: wanted.row, info, tmp })));
   }
 
   /** A file logged by `logLinks` that will not be placed: its temp file is about to go. */
