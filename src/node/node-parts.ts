@@ -1,7 +1,7 @@
 /**
  * Pieces of the composition root (node.ts) that build one thing each from the configuration:
- * the synced folders (and what peers may fetch of them), the device sync service and the first
- * admin account.
+ * the synced folders (and what peers may fetch of them), the device sync service, resumable
+ * uploads and the first admin account.
  */
 import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
@@ -19,6 +19,12 @@ import type { PeerRoutesDeps } from '../http/routes/peer.routes.js';
 import type { ReplicaState } from '../oplog/replica-state.js';
 import type { NodeIdentity } from './identity.js';
 import { FOLDERS_NEED_SQLITE } from './site.js';
+import { TUS_EXPIRY_MS, TusUploads, type TusUploadsDeps } from '../http/tus-uploads.js';
+import { tusArea } from '../http/tus-area.js';
+import type { Metrics } from '../http/metrics.js';
+import { parseBlobsUrl } from '../config/blobs-url.js';
+import { LeaseRepository } from '../storage/metadata/lease.repository.js';
+import type { MetadataStore } from '../storage/metadata/dialect.js';
 
 const DAY_MS = 24 * 3600 * 1000;
 
@@ -111,4 +117,40 @@ export async function seedAdmin(
     announce(`Created the account "admin" with the password: ${password}`);
     announce('It is shown only this once. Set MOSAIC_ADMIN_PASSWORD to choose it yourself.');
   }
+}
+
+/**
+ * Resumable uploads (tus): partial uploads in the data directory, or in the bucket with S3
+ * (then a lease row lets any process of a site resume one: tus-area.ts).
+ */
+export function openTus(
+  config: NodeConfig,
+  deps: {
+    readonly store: MetadataStore;
+    /** A site of several processes on PostgreSQL. */
+    readonly shared: boolean;
+    readonly blobs: TusUploadsDeps['blobs'];
+    readonly pictures: TusUploadsDeps['pictures'];
+    readonly metrics: Metrics;
+    readonly log: Logger;
+  },
+): TusUploads {
+  const { store, metrics, log } = deps;
+  return new TusUploads({
+    area: tusArea({
+      dataDir: config.dataDir,
+      blobs: parseBlobsUrl(config.blobs, process.env),
+      leases: deps.shared ? new LeaseRepository(store.db, store.dialect) : null,
+      expiryMs: TUS_EXPIRY_MS,
+      log,
+    }),
+    maxUploadBytes: config.maxUploadBytes,
+    blobs: deps.blobs,
+    pictures: deps.pictures,
+    log,
+    onFinished: (created, size) => {
+      metrics.uploads.inc({ result: created ? 'created' : 'duplicate' });
+      if (created) metrics.uploadBytes.inc(size);
+    },
+  });
 }

@@ -20,10 +20,6 @@ import type { MetadataStore } from '../storage/metadata/dialect.js';
 import { SiteIdentityRepository } from '../storage/metadata/site-identity.repository.js';
 import { openReplicaState } from '../oplog/replica-state.js';
 import { buildApp } from '../http/app.js';
-import { TUS_EXPIRY_MS, TusUploads } from '../http/tus-uploads.js';
-import { tusArea } from '../http/tus-area.js';
-import { parseBlobsUrl } from '../config/blobs-url.js';
-import { LeaseRepository } from '../storage/metadata/lease.repository.js';
 import { LiveFeed } from '../http/live-feed.js';
 import { defaultWebRoot } from '../http/web.js';
 import { createMetrics } from '../http/metrics.js';
@@ -35,7 +31,7 @@ import { PeerRepository } from '../replication/peer.repository.js';
 import { Agent } from '../http/undici-client.js';
 import type { AddressInfo } from 'node:net';
 import { connectSite, openSite, openSiteStore } from './site.js';
-import { folderServing, openDevices, openFolders, seedAdmin } from './node-parts.js';
+import { folderServing, openDevices, openFolders, openTus, seedAdmin } from './node-parts.js';
 import { observeNode } from './node-metrics.js';
 import { siteWork } from './site-work.js';
 import { KnownPeers } from '../replication/known-peers.js';
@@ -224,23 +220,7 @@ export async function startNode(
   });
 
   const metrics = createMetrics(() => pictureRepo.totals());
-  const tus = new TusUploads({
-    area: tusArea({
-      dataDir: config.dataDir,
-      blobs: parseBlobsUrl(config.blobs, process.env),
-      leases: shared ? new LeaseRepository(store.db, store.dialect) : null,
-      expiryMs: TUS_EXPIRY_MS,
-      log,
-    }),
-    maxUploadBytes: config.maxUploadBytes,
-    blobs,
-    pictures,
-    log,
-    onFinished: (created, size) => {
-      metrics.uploads.inc({ result: created ? 'created' : 'duplicate' });
-      if (created) metrics.uploadBytes.inc(size);
-    },
-  });
+  const tus = openTus(config, { store, shared, blobs, pictures, metrics, log });
   // Every process answers /api/cluster: the leader from its links, the others from the
   // snapshot it publishes (cluster-status-board.ts).
   const board = new ClusterStatusBoard({
