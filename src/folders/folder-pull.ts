@@ -161,6 +161,11 @@ export class FolderPull {
     this.writer.close();
   }
 
+  /** The watcher reported `path`: a write of this pull there is echoed (write-echoes.ts). */
+  heard(path: string): void {
+    this.writer.heard(path);
+  }
+
   async pull(): Promise<void> {
     await timed('pull', () => this.pullAll());
   }

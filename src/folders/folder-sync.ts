@@ -34,7 +34,7 @@ import { LocalChanges } from './local-changes.js';
 import { LocalContent } from './local-content.js';
 import { RecentContent } from './recent-content.js';
 import { assertMarker, ensureMarker, FolderMissingError } from './marker.js';
-import { watchFolder, type FolderWatcher } from './watcher.js';
+import { watchFolder, type FolderWatcher, type WatchOptions } from './watcher.js';
 
 export type FolderState = 'idle' | 'scanning' | 'syncing' | 'paused';
 
@@ -72,6 +72,8 @@ export interface FolderSyncDeps {
   readonly beforeMoveAway?: (path: string) => Promise<void>;
   /** Tests only: runs before written files are recorded (throw to act out a crash there). */
   readonly beforeRecord?: () => Promise<void>;
+  /** Tests only: the watcher (default watchFolder), to act out events merged or lost. */
+  readonly watch?: (options: WatchOptions) => Promise<FolderWatcher>;
 }
 
 export class FolderSync {
@@ -344,9 +346,12 @@ export class FolderSync {
     await assertMarker(root, id);
     if (this.watcher === null) {
       await this.changes.reloadIgnore();
-      this.watcher = await watchFolder({
+      this.watcher = await (this.deps.watch ?? watchFolder)({
         root,
         isIgnored: (p, d) => this.changes.isIgnored(p, d),
+        onEvent: (path) => {
+          this.puller.heard(path);
+        },
         log: this.deps.log,
         onChanges: (paths) => {
           this.kick({ hints: paths });

@@ -56,7 +56,9 @@ export class FolderWriter {
     private readonly deps: FolderSyncDeps,
     private readonly host: WriterHost,
   ) {
-    this.records = new WriteRecords(deps);
+    this.records = new WriteRecords(deps, (paths) => {
+      host.kick({ hints: paths });
+    });
   }
 
   private get id(): string {
@@ -350,6 +352,11 @@ export class FolderWriter {
 
   close(): void {
     this.records.close();
+  }
+
+  /** The watcher reported `path` (write-echoes.ts). */
+  heard(path: string): void {
+    this.records.heard(path);
   }
 
   /** Makes what was written durable, then records it (WriteRecords.flush). */

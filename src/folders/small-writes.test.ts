@@ -8,18 +8,25 @@ import { mkdir, readdir, readFile, rename, stat, utimes, writeFile } from 'node:
 import { join } from 'node:path';
 import pino from 'pino';
 import { describe, expect, it, vi } from 'vitest';
-import { HybridClock } from '../core/hlc.js';
 import { type Db } from '../db/database.js';
-import type { ContentSource } from './content-source.js';
 import { FolderIndexRepository } from './folder-index.repository.js';
 import { FolderSync } from './folder-sync.js';
 import { LocalChanges } from './local-changes.js';
 import { ensureMarker, folderTmpDir } from './marker.js';
 import { SETTLE_EVERY } from './small-writes.js';
-import { folderChangeLog, localOf, useTempDb, peerHolding, sha256Hex } from './testing.js';
+import {
+  folderChangeLog,
+  localOf,
+  peerHolding,
+  PEER_ID,
+  peerPuts as puts,
+  pullingFolder,
+  SELF_ID as SELF,
+  sha256Hex,
+  useTempDb,
+} from './testing.js';
 
-const SELF = 'aaaaaaaaaaaaaaa1';
-const PEER = 'aaaaaaaaaaaaaaa2';
+const PEER = PEER_ID;
 
 let base: string;
 let db: Db;
@@ -31,58 +38,6 @@ useTempDb('mosaic-small-writes-', (b, d) => {
 
 const sha = sha256Hex;
 
-async function folderSync(root: string, peer: ContentSource | ContentSource[]) {
-  await mkdir(root, { recursive: true });
-  await ensureMarker(root, 'folder');
-  const index = new FolderIndexRepository(localOf(db));
-  const changes = folderChangeLog(db, SELF, index);
-  const sync = new FolderSync({
-    config: { id: 'folder', root },
-    index,
-    changes,
-    selfId: SELF,
-    selfName: 'n1',
-    sources: () => (Array.isArray(peer) ? peer : [peer]),
-    log: pino({ level: 'silent' }),
-  });
-  return { sync, index, changes };
-}
-
-/** The peer's operations for `files`, after those for the directories `dirs`. */
-function puts(
-  files: readonly { path: string; data: Buffer; mtimeMs: number }[],
-  dirs: readonly string[] = [],
-) {
-  const clock = new HybridClock(PEER, () => Date.now());
-  const entries = [
-    ...dirs.map((path) => ({ path, entry: 'dir' as const, hash: null, size: 0, mtimeMs: 0 })),
-    ...files.map((f) => ({
-      path: f.path,
-      entry: 'file' as const,
-      hash: sha(f.data),
-      size: f.data.length,
-      mtimeMs: f.mtimeMs,
-    })),
-  ];
-  return entries.map(({ path, entry, hash, size, mtimeMs }, i) => ({
-    origin: PEER,
-    seq: i + 1,
-    hlc: clock.next(),
-    body: {
-      kind: 'file.put' as const,
-      folder: 'folder',
-      path,
-      entry,
-      deleted: false,
-      hash,
-      size,
-      mtimeMs,
-      vv: { [PEER]: 1 },
-      originName: 'n2',
-    },
-  }));
-}
-
 describe('pulling many small files', () => {
   it('writes more than one batch of them, each with its content and mtime, and records them', async () => {
     const files = Array.from({ length: SETTLE_EVERY + 44 }, (_, i) => ({
@@ -91,7 +46,11 @@ describe('pulling many small files', () => {
       mtimeMs: 1_700_000_000_000 + i,
     }));
     const root = join(base, 'folder');
-    const { sync, index, changes } = await folderSync(root, peerHolding(files.map((f) => f.data)));
+    const { sync, index, changes } = await pullingFolder(
+      db,
+      root,
+      peerHolding(files.map((f) => f.data)),
+    );
     // A temp file left by a crash before its link: swept by the next pull.
     await mkdir(folderTmpDir(root), { recursive: true });
     await writeFile(join(folderTmpDir(root), `${sha('x')}.0000.small`), 'x');
@@ -145,7 +104,7 @@ describe('pulling many small files', () => {
       },
     };
     const second = peerHolding(files.map((f) => f.data));
-    const { sync, index, changes } = await folderSync(root, [cutOff, second]);
+    const { sync, index, changes } = await pullingFolder(db, root, [cutOff, second]);
     try {
       await sync.syncNow();
       await changes.receive(puts(files));
@@ -170,7 +129,7 @@ describe('pulling many small files', () => {
   it("keeps a user's save to a file it just wrote as a local change (own writes are no hint only while untouched)", async () => {
     const file = { path: 'a.txt', data: Buffer.from('from the peer'), mtimeMs: 1_700_000_000_000 };
     const root = join(base, 'folder');
-    const { sync, index, changes } = await folderSync(root, peerHolding([file.data]));
+    const { sync, index, changes } = await pullingFolder(db, root, peerHolding([file.data]));
     try {
       await sync.syncNow();
       await changes.receive(puts([file]));
@@ -200,7 +159,11 @@ describe('pulling many small files', () => {
     // Their directories' versions come first, as from a peer's scan.
     const dirs = Array.from({ length: 7 }, (_, i) => `d${i}`);
     const root = join(base, 'folder');
-    const { sync, index, changes } = await folderSync(root, peerHolding(files.map((f) => f.data)));
+    const { sync, index, changes } = await pullingFolder(
+      db,
+      root,
+      peerHolding(files.map((f) => f.data)),
+    );
     const scans = vi.spyOn(LocalChanges.prototype, 'scan');
     // The folder's watcher may hand some of the same events over on its own: what counts is
     // which paths reached a scan, in all.
@@ -250,7 +213,7 @@ describe("a directory the pull made, then the user's", () => {
       mtimeMs: 1_700_000_000_000,
     };
     const root = join(base, 'folder');
-    const { sync, index, changes } = await folderSync(root, peerHolding([file.data]));
+    const { sync, index, changes } = await pullingFolder(db, root, peerHolding([file.data]));
     const scans = vi.spyOn(LocalChanges.prototype, 'scan');
     try {
       await sync.syncNow();
@@ -290,7 +253,7 @@ describe('a directory the pull removed, then made again by the user', () => {
       mtimeMs: 1_700_000_000_000,
     };
     const root = join(base, 'folder');
-    const { sync, index, changes } = await folderSync(root, peerHolding([file.data]));
+    const { sync, index, changes } = await pullingFolder(db, root, peerHolding([file.data]));
     try {
       await sync.syncNow();
       await changes.receive(puts([file], ['d0']));

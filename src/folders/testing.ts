@@ -5,7 +5,7 @@
 import { libraryRepositories } from '../oplog/replica-state.js';
 import type Database from 'better-sqlite3';
 import { createHash } from 'node:crypto';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
@@ -21,7 +21,12 @@ import { openReplicaState, type ReplicaState } from '../oplog/replica-state.js';
 import type { LocalSqlite, MetadataStore } from '../storage/metadata/dialect.js';
 import { sqliteStoreOver } from '../storage/metadata/sqlite.js';
 import type { ContentSource } from './content-source.js';
-import type { FolderIndexRepository } from './folder-index.repository.js';
+import pino from 'pino';
+import { HybridClock } from '../core/hlc.js';
+import type { Op } from '../oplog/op.js';
+import { FolderIndexRepository } from './folder-index.repository.js';
+import { FolderSync, type FolderSyncDeps } from './folder-sync.js';
+import { ensureMarker } from './marker.js';
 
 export interface FolderReplica extends ReplicaState {
   readonly store: MetadataStore;
@@ -130,4 +135,70 @@ export function peerHolding(contents: readonly Buffer[]): ContentSource & { aske
     },
   };
   return peer;
+}
+
+/** The node under test and its one peer, in the folder engine's unit tests. */
+export const SELF_ID = 'aaaaaaaaaaaaaaa1';
+export const PEER_ID = 'aaaaaaaaaaaaaaa2';
+
+/**
+ * A FolderSync of folder 'folder' at `root` (made, with its marker) on the test's database,
+ * pulling from `peer`; `deps` adds to or overrides its dependencies.
+ */
+export async function pullingFolder(
+  db: Database.Database,
+  root: string,
+  peer: ContentSource | ContentSource[],
+  deps: Partial<FolderSyncDeps> = {},
+): Promise<{ sync: FolderSync; index: FolderIndexRepository; changes: ChangeLog }> {
+  await mkdir(root, { recursive: true });
+  await ensureMarker(root, 'folder');
+  const index = new FolderIndexRepository(localOf(db));
+  const changes = folderChangeLog(db, SELF_ID, index);
+  const sync = new FolderSync({
+    config: { id: 'folder', root },
+    index,
+    changes,
+    selfId: SELF_ID,
+    selfName: 'n1',
+    sources: () => (Array.isArray(peer) ? peer : [peer]),
+    log: pino({ level: 'silent' }),
+    ...deps,
+  });
+  return { sync, index, changes };
+}
+
+/** PEER_ID's operations for `files` (version 1), after those for the directories `dirs`. */
+export function peerPuts(
+  files: readonly { path: string; data: Buffer; mtimeMs: number }[],
+  dirs: readonly string[] = [],
+): Op[] {
+  const clock = new HybridClock(PEER_ID, () => Date.now());
+  const entries = [
+    ...dirs.map((path) => ({ path, entry: 'dir' as const, hash: null, size: 0, mtimeMs: 0 })),
+    ...files.map((f) => ({
+      path: f.path,
+      entry: 'file' as const,
+      hash: sha256Hex(f.data),
+      size: f.data.length,
+      mtimeMs: f.mtimeMs,
+    })),
+  ];
+  return entries.map(({ path, entry, hash, size, mtimeMs }, i) => ({
+    origin: PEER_ID,
+    seq: i + 1,
+    hlc: clock.next(),
+    body: {
+      kind: 'file.put' as const,
+      folder: 'folder',
+      path,
+      entry,
+      deleted: false,
+      hash,
+      size,
+      mtimeMs,
+      vv: { [PEER_ID]: 1 },
+      originName: 'n2',
+    },
+  }));
 }

@@ -38,6 +38,11 @@ export interface WatchOptions {
   readonly debounceMs?: number;
   /** Longest a change waits to be reported while events keep coming. Default 2000 ms. */
   readonly maxWaitMs?: number;
+  /**
+   * Told of each reported path as it comes, before the debounce (a pull's writes wait for their
+   * echo: write-echoes.ts).
+   */
+  readonly onEvent?: (path: string) => void;
   /** Paths not to watch at all (saves watches on large ignored trees). `.mosaic/` never is. */
   readonly isIgnored?: IsIgnored;
   readonly log?: WatchLog;
@@ -49,7 +54,7 @@ export interface FolderWatcher {
 
 /** Starts watching; resolves once the initial tree is being watched. */
 export async function watchFolder(options: WatchOptions): Promise<FolderWatcher> {
-  const { root, onChanges, isIgnored, log } = options;
+  const { root, onChanges, onEvent, isIgnored, log } = options;
   const debounceMs = options.debounceMs ?? 200;
   const maxWaitMs = options.maxWaitMs ?? 2000;
   if (!(await isDirectory(root))) throw new FolderMissingError(root, 'root-missing');
@@ -102,6 +107,7 @@ export async function watchFolder(options: WatchOptions): Promise<FolderWatcher>
         const path = toRelative(event.path);
         if (path === '..' || path.startsWith('../')) continue;
         if (path === MOSAIC_DIR || path.startsWith(`${MOSAIC_DIR}/`)) continue;
+        onEvent?.(path);
         // Whether a deleted path was a directory is unknown: ask both ways.
         if (path !== '' && isIgnored?.(path, false) === true && isIgnored(path, true)) continue;
         add(path);

@@ -13,6 +13,7 @@ import type { DiskRecord, FolderFileRow } from './folder-index.repository.js';
 import type { FolderSyncDeps } from './folder-sync.js';
 import { LinkLog } from './link-log.js';
 import { span } from './trace.js';
+import { WriteEchoes } from './write-echoes.js';
 
 export class WriteRecords {
   /** Disk states written but not recorded yet, and directories to fsync (see flush). */
@@ -28,9 +29,21 @@ export class WriteRecords {
   private readonly written = new Map<string, Recorded>();
   /** Files about to be linked, logged until recorded: a kill in between undoes no deletion. */
   private readonly log: LinkLog;
+  /** Written paths the watcher has not reported yet (write-echoes.ts). */
+  private readonly echoes: WriteEchoes;
 
-  constructor(private readonly deps: FolderSyncDeps) {
+  /** `onSilent`: written paths the watcher never reported, to look at again (hints). */
+  constructor(
+    private readonly deps: FolderSyncDeps,
+    onSilent: (paths: Set<string>) => void,
+  ) {
     this.log = new LinkLog(deps.config.root);
+    this.echoes = new WriteEchoes(onSilent);
+  }
+
+  /** The watcher reported `path` (write-echoes.ts). */
+  heard(path: string): void {
+    this.echoes.heard(path);
   }
 
   /** Start-up: records the files a killed pull placed and never recorded (link-log.ts). */
@@ -40,6 +53,7 @@ export class WriteRecords {
 
   close(): void {
     this.log.close();
+    this.echoes.close();
   }
 
   private get id(): string {
@@ -67,6 +81,7 @@ export class WriteRecords {
     info: { size: number; mtimeMs: number; ino: number } | null,
     hash: string | null,
   ): void {
+    this.echoes.wrote(row.path);
     this.records.push({
       row,
       localSize: info && row.kind === 'file' ? info.size : info ? 0 : null,
