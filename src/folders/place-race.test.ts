@@ -7,18 +7,15 @@
  * the fault tier, seed 209773246: the save went to b.txt under the old content's hash, a.txt
  * vanished, and a later edit of b.txt destroyed it with no copy anywhere).
  */
-import { mkdir, readFile, rm, utimes, writeFile } from 'node:fs/promises';
+import { readFile, rm, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import pino from 'pino';
 import { describe, expect, it } from 'vitest';
 import { HybridClock } from '../core/hlc.js';
 import { type Db } from '../db/database.js';
 import { FolderIndexRepository } from './folder-index.repository.js';
-import { FolderSync, type FolderSyncDeps } from './folder-sync.js';
-import { folderChangeLog, localOf, useTempDb, peerHolding, sha256Hex } from './testing.js';
-import { ensureMarker } from './marker.js';
+import type { FolderSyncDeps } from './folder-sync.js';
+import { peerHolding, pullingFolder, sha256Hex, useTempDb } from './testing.js';
 
-const SELF = 'aaaaaaaaaaaaaaa1';
 const PEER = 'aaaaaaaaaaaaaaa2';
 
 let base: string;
@@ -38,23 +35,10 @@ async function folderWithA(
   hooks: Pick<FolderSyncDeps, 'beforeReplace' | 'beforeMoveAway'>,
 ) {
   const root = join(base, 'folder');
-  await mkdir(root);
-  await ensureMarker(root, 'folder');
+  const { sync, index, changes } = await pullingFolder(db, root, peerHolding(contents), hooks);
   const file = join(root, 'a.txt');
   await writeFile(file, content);
   await utimes(file, 1_700_000_000, 1_700_000_000);
-  const index = new FolderIndexRepository(localOf(db));
-  const changes = folderChangeLog(db, SELF, index);
-  const sync = new FolderSync({
-    config: { id: 'folder', root },
-    index,
-    changes,
-    selfId: SELF,
-    selfName: 'n1',
-    sources: () => [peerHolding(contents)],
-    log: pino({ level: 'silent' }),
-    ...hooks,
-  });
   return { root, file, index, changes, sync };
 }
 
@@ -172,24 +156,12 @@ describe('a local save racing a pulled file', () => {
 
   it('finishes a remote delete or edit of a file the user removed meanwhile', async () => {
     const root = join(base, 'folder');
-    await mkdir(root);
-    await ensureMarker(root, 'folder');
+    const remote = Buffer.from('v2 of edited.txt from the peer');
+    const { sync, index, changes } = await pullingFolder(db, root, peerHolding([remote]));
     for (const name of ['gone.txt', 'edited.txt']) {
       await writeFile(join(root, name), `v1 of ${name}`);
       await utimes(join(root, name), 1_700_000_000, 1_700_000_000);
     }
-    const remote = Buffer.from('v2 of edited.txt from the peer');
-    const index = new FolderIndexRepository(localOf(db));
-    const changes = folderChangeLog(db, SELF, index);
-    const sync = new FolderSync({
-      config: { id: 'folder', root },
-      index,
-      changes,
-      selfId: SELF,
-      selfName: 'n1',
-      sources: () => [peerHolding([remote])],
-      log: pino({ level: 'silent' }),
-    });
     try {
       await sync.syncNow();
       const clock = new HybridClock(PEER, () => Date.now() + 1000);

@@ -5,16 +5,11 @@
  */
 import { mkdir, readdir, rename, symlink } from 'node:fs/promises';
 import { join } from 'node:path';
-import pino from 'pino';
 import { describe, expect, it } from 'vitest';
 import { HybridClock } from '../core/hlc.js';
 import { type Db } from '../db/database.js';
-import { FolderIndexRepository } from './folder-index.repository.js';
-import { FolderSync } from './folder-sync.js';
-import { ensureMarker } from './marker.js';
-import { folderChangeLog, localOf, peerHolding, sha256Hex, useTempDb } from './testing.js';
+import { peerHolding, pullingFolder, sha256Hex, useTempDb } from './testing.js';
 
-const SELF = 'aaaaaaaaaaaaaaa1';
 const PEER = 'aaaaaaaaaaaaaaa2';
 
 let base: string;
@@ -31,20 +26,10 @@ describe('a parent directory swapped for a symlink during a pull', () => {
     const outside = join(base, 'outside');
     await mkdir(join(root, 'a'), { recursive: true });
     await mkdir(outside);
-    await ensureMarker(root, 'folder');
     // Same content: `a/x` and `a/y` go in two rounds of one pull (one file per content at once).
     const content = Buffer.from('the same bytes for both');
-    const index = new FolderIndexRepository(localOf(db));
-    const changes = folderChangeLog(db, SELF, index);
     let swapped = false;
-    const sync = new FolderSync({
-      config: { id: 'folder', root },
-      index,
-      changes,
-      selfId: SELF,
-      selfName: 'n1',
-      sources: () => [peerHolding([content])],
-      log: pino({ level: 'silent' }),
+    const { sync, index, changes } = await pullingFolder(db, root, peerHolding([content]), {
       beforeReplace: async () => {
         if (swapped) return;
         swapped = true;

@@ -6,22 +6,16 @@
 import { existsSync } from 'node:fs';
 import { mkdir, readdir, readFile, rename, stat, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import pino from 'pino';
 import { describe, expect, it, vi } from 'vitest';
 import { type Db } from '../db/database.js';
-import { FolderIndexRepository } from './folder-index.repository.js';
-import { FolderSync } from './folder-sync.js';
 import { LocalChanges } from './local-changes.js';
-import { ensureMarker, folderTmpDir } from './marker.js';
+import { folderTmpDir } from './marker.js';
 import { SETTLE_EVERY } from './small-writes.js';
 import {
-  folderChangeLog,
-  localOf,
   peerHolding,
   PEER_ID,
   peerPuts as puts,
   pullingFolder,
-  SELF_ID as SELF,
   sha256Hex,
   useTempDb,
 } from './testing.js';
@@ -286,10 +280,9 @@ describe('a directory the pull removed, then made again by the user', () => {
 describe('a scan or pull that fails', () => {
   it('is tried again soon, not only at the next periodic rescan', async () => {
     const root = join(base, 'folder');
-    await mkdir(root, { recursive: true });
-    await ensureMarker(root, 'folder');
-    const index = new FolderIndexRepository(localOf(db));
-    const changes = folderChangeLog(db, SELF, index);
+    const { sync, index, changes } = await pullingFolder(db, root, [], {
+      rescanIntervalMs: 3_600_000,
+    });
     // The first commit of local changes fails (a busy database, a full disk for a moment).
     let failures = 1;
     const commitMany = changes.commitMany.bind(changes);
@@ -297,16 +290,6 @@ describe('a scan or pull that fails', () => {
       if (failures-- > 0) throw new Error('database is locked');
       return commitMany(...args);
     };
-    const sync = new FolderSync({
-      config: { id: 'folder', root },
-      index,
-      changes,
-      selfId: SELF,
-      selfName: 'n1',
-      sources: () => [],
-      log: pino({ level: 'silent' }),
-      rescanIntervalMs: 3_600_000,
-    });
     try {
       await writeFile(join(root, 'a.txt'), 'a');
       await utimes(join(root, 'a.txt'), 1_700_000_000, 1_700_000_000);

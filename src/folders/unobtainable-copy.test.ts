@@ -6,17 +6,12 @@
  * pull, that it lacks the content, the copy is retired by a delete that replicates.
  */
 import { createHash } from 'node:crypto';
-import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import pino from 'pino';
 import { describe, expect, it } from 'vitest';
 import { HybridClock } from '../core/hlc.js';
 import { type Db } from '../db/database.js';
 import type { ContentSource } from './content-source.js';
-import { FolderIndexRepository } from './folder-index.repository.js';
-import { FolderSync } from './folder-sync.js';
-import { folderChangeLog, localOf, useTempDb, peerHolding } from './testing.js';
-import { ensureMarker } from './marker.js';
+import { peerHolding, pullingFolder, useTempDb } from './testing.js';
 
 const SELF = 'aaaaaaaaaaaaaaa1';
 const PEER = 'aaaaaaaaaaaaaaa2';
@@ -37,19 +32,7 @@ const emptyPeer = peerHolding([]);
 describe('a conflict copy whose content nobody holds', () => {
   it('is retired by a delete once every peer lacks it, pull after pull', async () => {
     const root = join(base, 'folder');
-    await mkdir(root);
-    await ensureMarker(root, 'folder');
-    const index = new FolderIndexRepository(localOf(db));
-    const changes = folderChangeLog(db, SELF, index);
-    const sync = new FolderSync({
-      config: { id: 'folder', root },
-      index,
-      changes,
-      selfId: SELF,
-      selfName: 'n1',
-      sources: () => [emptyPeer],
-      log: pino({ level: 'silent' }),
-    });
+    const { sync, index, changes } = await pullingFolder(db, root, emptyPeer);
     const copy = 'd/a.sync-conflict-20261130-115525-n3-e25a9bf6.txt';
     const gone = 'the save n3 replaced before anyone fetched it';
     try {
@@ -88,10 +71,6 @@ describe('a conflict copy whose content nobody holds', () => {
 
   it('is not retired while the content is only unreachable (a peer did not answer)', async () => {
     const root = join(base, 'folder');
-    await mkdir(root);
-    await ensureMarker(root, 'folder');
-    const index = new FolderIndexRepository(localOf(db));
-    const changes = folderChangeLog(db, SELF, index);
     const down: ContentSource = {
       ...emptyPeer,
       baseUrl: 'http://down.invalid',
@@ -102,15 +81,7 @@ describe('a conflict copy whose content nobody holds', () => {
         throw new Error('ECONNREFUSED');
       },
     };
-    const sync = new FolderSync({
-      config: { id: 'folder', root },
-      index,
-      changes,
-      selfId: SELF,
-      selfName: 'n1',
-      sources: () => [emptyPeer, down],
-      log: pino({ level: 'silent' }),
-    });
+    const { sync, index, changes } = await pullingFolder(db, root, [emptyPeer, down]);
     const copy = 'a.sync-conflict-20261130-115525-n3-e25a9bf6.txt';
     try {
       await changes.receive([
