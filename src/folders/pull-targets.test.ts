@@ -6,11 +6,8 @@
 import { mkdir, readdir, rename, symlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { HybridClock } from '../core/hlc.js';
 import { type Db } from '../db/database.js';
-import { peerHolding, pullingFolder, sha256Hex, useTempDb } from './testing.js';
-
-const PEER = 'aaaaaaaaaaaaaaa2';
+import { peerHolding, peerPuts, pullingFolder, useTempDb } from './testing.js';
 
 let base: string;
 let db: Db;
@@ -39,25 +36,14 @@ describe('a parent directory swapped for a symlink during a pull', () => {
     });
     try {
       await sync.syncNow();
-      const clock = new HybridClock(PEER);
       await changes.receive(
-        ['a/x.txt', 'a/y.txt'].map((path, i) => ({
-          origin: PEER,
-          seq: i + 1,
-          hlc: clock.next(),
-          body: {
-            kind: 'file.put' as const,
-            folder: 'folder',
+        peerPuts(
+          ['a/x.txt', 'a/y.txt'].map((path) => ({
             path,
-            entry: 'file' as const,
-            deleted: false,
-            hash: sha256Hex(content),
-            size: content.length,
+            data: content,
             mtimeMs: 1_700_000_000_000,
-            vv: { [PEER]: i + 1 },
-            originName: 'n2',
-          },
-        })),
+          })),
+        ),
       );
       await sync.syncNow();
       expect(swapped).toBe(true);
