@@ -41,10 +41,7 @@ export class WriteEchoes {
     this.waiting.delete(path);
     this.waiting.set(path, this.now());
     if (this.waiting.size > MAX_WAITING) this.handOver(this.waiting.size - MAX_WAITING);
-    this.timer ??= setTimeout(() => {
-      this.check();
-    }, this.waitMs);
-    this.timer.unref();
+    if (this.timer === null) this.checkIn(this.waitMs);
   }
 
   /** The watcher reported `path` (before its own debounce): a write made before now is echoed. */
@@ -68,16 +65,15 @@ export class WriteEchoes {
       silent++;
     }
     this.handOver(silent);
-    if (this.waiting.size > 0) {
-      const next = (this.waiting.values().next().value ?? due) + this.waitMs - this.now();
-      this.timer = setTimeout(
-        () => {
-          this.check();
-        },
-        Math.max(10, next),
-      );
-      this.timer.unref();
-    }
+    const oldest = this.waiting.values().next().value;
+    if (oldest !== undefined) this.checkIn(Math.max(10, oldest + this.waitMs - this.now()));
+  }
+
+  private checkIn(ms: number): void {
+    this.timer = setTimeout(() => {
+      this.check();
+    }, ms);
+    this.timer.unref();
   }
 
   /** The `count` oldest waiting paths, to `onSilent`. */
