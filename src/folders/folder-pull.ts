@@ -29,6 +29,7 @@ import { SmallWrites } from './small-writes.js';
 import { SmallPull } from './small-pull.js';
 import { FromThisDisk } from './from-this-disk.js';
 import { UnobtainableCopies } from './unobtainable-copies.js';
+import type { WriteRecords } from './write-records.js';
 import { PullStalls } from './pull-stalls.js';
 import { PullTargets } from './pull-targets.js';
 
@@ -86,20 +87,26 @@ export class FolderPull {
     private readonly deps: FolderSyncDeps,
     local: LocalContent,
     private readonly host: PullHost,
+    /** The folder's records of its pulls' writes (FolderSync owns them: write-records.ts). */
+    records: WriteRecords,
   ) {
     this.unobtainable = new UnobtainableCopies(deps);
     this.targets = new PullTargets(deps);
     this.stalls = new PullStalls(deps.config.id, deps.log, () => {
       host.kick({ pull: true });
     });
-    this.writer = new FolderWriter(deps, {
-      stall: (row, reason) => {
-        this.stall(row, reason);
+    this.writer = new FolderWriter(
+      deps,
+      {
+        stall: (row, reason) => {
+          this.stall(row, reason);
+        },
+        kick: (work) => {
+          host.kick(work);
+        },
       },
-      kick: (work) => {
-        host.kick(work);
-      },
-    });
+      records,
+    );
     this.fromDisk = new FromThisDisk(deps, local, this.writer, this.counters);
     const smallWrites = new SmallWrites({
       root: deps.config.root,
@@ -145,25 +152,6 @@ export class FolderPull {
 
   private get id(): string {
     return this.deps.config.id;
-  }
-
-  /** The watcher's hints less this node's own recorded writes (FolderWriter.notOwnWrites). */
-  notOwnWrites(hints: ReadonlySet<string>): Promise<Set<string>> {
-    return this.writer.notOwnWrites(hints);
-  }
-
-  /** Start-up: records the files a killed pull placed and never recorded (link-log.ts). */
-  recoverLinked(): Promise<number> {
-    return this.writer.recoverLinked();
-  }
-
-  close(): void {
-    this.writer.close();
-  }
-
-  /** The watcher reported `path`: a write of this pull there is echoed (write-echoes.ts). */
-  heard(path: string): void {
-    this.writer.heard(path);
   }
 
   async pull(): Promise<void> {

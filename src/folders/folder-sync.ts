@@ -35,6 +35,7 @@ import { LocalContent } from './local-content.js';
 import { RecentContent } from './recent-content.js';
 import { assertMarker, ensureMarker, FolderMissingError } from './marker.js';
 import { watchFolder, type FolderWatcher, type WatchOptions } from './watcher.js';
+import { WriteRecords } from './write-records.js';
 
 export type FolderState = 'idle' | 'scanning' | 'syncing' | 'paused';
 
@@ -93,6 +94,11 @@ export class FolderSync {
   private running: Promise<void> | null = null;
   private readonly local: LocalContent;
   private readonly puller: FolderPull;
+  /**
+   * What this folder's pulls wrote: recorded at each flush, logged before links (link-log.ts),
+   * told from the user's changes in the watcher's reports (write-echoes.ts).
+   */
+  private readonly records: WriteRecords;
   /** Small files just hashed by a scan, served to peers without reading them again. */
   private readonly recent = new RecentContent();
   /** Local changes -> operations (local-changes.ts). */
@@ -108,7 +114,10 @@ export class FolderSync {
       );
       this.kick({ hints: paths });
     });
-    this.puller = new FolderPull(deps, this.local, this);
+    this.records = new WriteRecords(deps, (paths) => {
+      this.kick({ hints: paths });
+    });
+    this.puller = new FolderPull(deps, this.local, this, this.records);
     this.changes = new LocalChanges(deps, this.recent, this);
   }
 
@@ -151,7 +160,7 @@ export class FolderSync {
     if (this.timer) clearInterval(this.timer);
     await this.watcher?.close();
     await this.running;
-    this.puller.close();
+    this.records.close();
     this.recent.clear();
   }
 
@@ -269,7 +278,7 @@ export class FolderSync {
           this.scanWanted = false;
           this.hints = new Set();
           await this.lock.run(async () => {
-            const news = hints === null ? null : await this.puller.notOwnWrites(hints);
+            const news = hints === null ? null : await this.records.notOwnWrites(hints);
             if (news === null || news.size > 0) await this.changes.scan(news);
           });
         }
@@ -329,7 +338,7 @@ export class FolderSync {
    */
   private async recoverLinked(): Promise<void> {
     await this.lock.run(async () => {
-      const recorded = await this.puller.recoverLinked();
+      const recorded = await this.records.recoverLinked();
       if (recorded > 0) {
         this.deps.log.info(
           { folder: this.id, recorded },
@@ -350,7 +359,7 @@ export class FolderSync {
         root,
         isIgnored: (p, d) => this.changes.isIgnored(p, d),
         onEvent: (path) => {
-          this.puller.heard(path);
+          this.records.heard(path);
         },
         log: this.deps.log,
         onChanges: (paths) => {

@@ -20,7 +20,7 @@ import type { FolderSyncDeps } from './folder-sync.js';
 import { folderTmpDir, folderTrashDir } from './marker.js';
 import { assertParentsInside, makeDirsInside } from './inside-folder.js';
 import { linkNoReplace, linkNoReplaceSync, mtimeSeconds } from './link-no-replace.js';
-import { matchesIndexed, WriteRecords } from './write-records.js';
+import { matchesIndexed, type WriteRecords } from './write-records.js';
 
 export { matchesIndexed } from './write-records.js';
 
@@ -45,8 +45,6 @@ export interface WriterHost {
 }
 
 export class FolderWriter {
-  /** Disk states written, trash, directories to fsync: recorded at each flush. */
-  private readonly records: WriteRecords;
   /** Directories known to exist during a pull (saves a mkdir per file). */
   private readonly madeDirs = new Set<string>();
   /** Files placed by the current pull (progress resets the back-off). */
@@ -55,11 +53,9 @@ export class FolderWriter {
   constructor(
     private readonly deps: FolderSyncDeps,
     private readonly host: WriterHost,
-  ) {
-    this.records = new WriteRecords(deps, (paths) => {
-      host.kick({ hints: paths });
-    });
-  }
+    /** The folder's records of its pulls' writes (FolderSync owns them). */
+    private readonly records: WriteRecords,
+  ) {}
 
   private get id(): string {
     return this.deps.config.id;
@@ -345,27 +341,8 @@ export class FolderWriter {
     this.records.record(row, info, hash);
   }
 
-  /** Start-up: records the files a killed pull placed and never recorded (link-log.ts). */
-  recoverLinked(): Promise<number> {
-    return this.records.recoverLinked();
-  }
-
-  close(): void {
-    this.records.close();
-  }
-
-  /** The watcher reported `path` (write-echoes.ts). */
-  heard(path: string): void {
-    this.records.heard(path);
-  }
-
   /** Makes what was written durable, then records it (WriteRecords.flush). */
   flush(applied: readonly string[] = []): Promise<void> {
     return this.records.flush(applied);
-  }
-
-  /** The watcher's hinted paths less this node's own recorded writes (WriteRecords). */
-  notOwnWrites(hints: ReadonlySet<string>): Promise<Set<string>> {
-    return this.records.notOwnWrites(hints);
   }
 }
