@@ -8,6 +8,7 @@
  */
 import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
+import { eachAsItComes } from '../core/limiter.js';
 import type { BlobStore } from './blob-store.js';
 
 export interface WholeBlob {
@@ -65,31 +66,14 @@ export async function receiveBlobBatch(
 ): Promise<string[]> {
   if (isBatchStore(store)) return store.receiveMany(items);
   const stored: string[] = [];
-  const running = new Set<Promise<void>>();
-  let failure: unknown = null;
   try {
-    for await (const item of items) {
-      const one = store
-        .receive(item.hash, item.data.length, Readable.from([item.data]), 0)
-        .then(() => {
-          stored.push(item.hash);
-          item.release?.();
-        });
-      running.add(one);
-      one.then(
-        () => running.delete(one),
-        (error: unknown) => {
-          running.delete(one);
-          failure ??= error;
-        },
-      );
-      if (running.size >= concurrency) await Promise.race(running).catch(() => undefined);
-      if (failure !== null) break;
-    }
+    await eachAsItComes(items, concurrency, async (item) => {
+      await store.receive(item.hash, item.data.length, Readable.from([item.data]), 0);
+      stored.push(item.hash);
+      item.release?.();
+    });
   } catch (error) {
-    failure ??= error;
+    throw new BlobBatchError(stored, error);
   }
-  await Promise.allSettled(running);
-  if (failure !== null) throw new BlobBatchError(stored, failure);
   return stored;
 }

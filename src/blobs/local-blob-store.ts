@@ -18,6 +18,7 @@ import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { NotFoundError } from '../core/errors.js';
 import { fsyncDir } from '../core/fsync.js';
+import { eachAsItComes } from '../core/limiter.js';
 import { isSha256Hex } from '../core/ids.js';
 import {
   assertHash,
@@ -165,8 +166,7 @@ export class LocalBlobStore implements BlobStore, BatchBlobStore {
   async receiveMany(items: AsyncIterable<WholeBlob>): Promise<string[]> {
     const renamed: string[] = [];
     const dirs = new Set<string>();
-    const running = new Set<Promise<void>>();
-    let failure: unknown = null;
+    let failure: { error: unknown } | null = null;
     // A blob already here is written again and renamed over itself (same name, same bytes): a
     // batch asks only for blobs found missing, so a check before each write would cost more.
     const place = async ({ hash, data, release }: WholeBlob): Promise<void> => {
@@ -180,28 +180,17 @@ export class LocalBlobStore implements BlobStore, BatchBlobStore {
       renamed.push(hash);
     };
     try {
-      for await (const item of items) {
+      await eachAsItComes(items, BATCH_WRITES, (item) => {
         checkWhole(item);
-        const one = place(item);
-        running.add(one);
-        one.then(
-          () => running.delete(one),
-          (error: unknown) => {
-            running.delete(one);
-            failure ??= error;
-          },
-        );
-        if (running.size >= BATCH_WRITES) await Promise.race(running).catch(() => undefined);
-        if (failure !== null) break;
-      }
+        return place(item);
+      });
     } catch (error) {
-      failure ??= error;
+      failure = { error };
     }
-    await Promise.allSettled(running);
     const synced = await Promise.allSettled([...dirs].map((dir) => fsyncDir(dir)));
     const unsynced = synced.find((r) => r.status === 'rejected');
     if (unsynced) throw new BlobBatchError([], unsynced.reason);
-    if (failure !== null) throw new BlobBatchError(renamed, failure);
+    if (failure !== null) throw new BlobBatchError(renamed, failure.error);
     return renamed;
   }
 

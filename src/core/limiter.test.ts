@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { Limiter, eachAtOnce } from './limiter.js';
+import { Limiter, eachAsItComes, eachAtOnce } from './limiter.js';
 
 function tick(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
@@ -102,5 +102,81 @@ describe('eachAtOnce', () => {
     // 0 and 2 were under way when 1 failed: both ended before the throw; nothing after them began.
     expect(started).toEqual([0, 1, 2]);
     expect(finished.sort()).toEqual([0, 2]);
+  });
+});
+
+describe('eachAsItComes', () => {
+  async function* arriving<T>(items: readonly T[], failAfter?: number): AsyncGenerator<T> {
+    for (const [i, item] of items.entries()) {
+      if (i === failAfter) throw new Error('the peer went away');
+      await tick(0);
+      yield item;
+    }
+  }
+
+  it('calls every item once as it arrives, never more than `limit` at once', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.integer({ min: 1, max: 5 }),
+        fc.array(fc.integer({ min: 0, max: 3 }), { maxLength: 20 }),
+        async (limit, delays) => {
+          let active = 0;
+          let peak = 0;
+          const done: number[] = [];
+          await eachAsItComes(
+            arriving(delays.map((ms, i) => ({ ms, i }))),
+            limit,
+            async ({ ms, i }) => {
+              active++;
+              peak = Math.max(peak, active);
+              await tick(ms);
+              active--;
+              done.push(i);
+            },
+          );
+          expect(done.sort((a, b) => a - b)).toEqual(delays.map((_, i) => i));
+          expect(peak).toBeLessThanOrEqual(limit);
+        },
+      ),
+      { numRuns: 30 },
+    );
+  });
+
+  it('after a failed call takes no more items, waits for the calls under way, then throws it', async () => {
+    const started: number[] = [];
+    const finished: number[] = [];
+    const run = eachAsItComes(arriving([0, 1, 2, 3, 4, 5, 6, 7]), 3, async (i) => {
+      started.push(i);
+      if (i === 1) {
+        await tick(1);
+        throw new Error('disk full');
+      }
+      await tick(20);
+      finished.push(i);
+    });
+    await expect(run).rejects.toThrow('disk full');
+    expect(started).toEqual([0, 1, 2]);
+    expect(finished.sort()).toEqual([0, 2]);
+  });
+
+  it('a call that throws at once stops the items there', async () => {
+    const started: number[] = [];
+    const run = eachAsItComes(arriving([0, 1, 2, 3]), 4, (i) => {
+      if (i === 1) throw new Error('failed verification');
+      started.push(i);
+      return tick(5);
+    });
+    await expect(run).rejects.toThrow('failed verification');
+    expect(started).toEqual([0]);
+  });
+
+  it('a failure of the items themselves is thrown once the calls under way end', async () => {
+    const finished: number[] = [];
+    const run = eachAsItComes(arriving([0, 1, 2, 3], 2), 4, async (i) => {
+      await tick(20);
+      finished.push(i);
+    });
+    await expect(run).rejects.toThrow('the peer went away');
+    expect(finished.sort()).toEqual([0, 1]);
   });
 });

@@ -43,3 +43,43 @@ export async function eachAtOnce<T>(
   const [first] = failed;
   if (first !== undefined) throw first.error;
 }
+
+/**
+ * `eachAtOnce` for items that arrive one by one (a peer's response being read): `work` is called
+ * on each as it comes, at most `limit` at once. The first failure, of a call or of `items`
+ * itself, stops taking items; a call that throws before it returns a promise stops them at
+ * once. The calls under way are awaited, then that failure is thrown.
+ */
+export async function eachAsItComes<T>(
+  items: AsyncIterable<T>,
+  limit: number,
+  work: (item: T) => Promise<void>,
+): Promise<void> {
+  const running = new Set<Promise<void>>();
+  let failure: { error: unknown } | null = null;
+  try {
+    for await (const item of items) {
+      let one: Promise<void>;
+      try {
+        one = work(item);
+      } catch (error) {
+        failure ??= { error };
+        break;
+      }
+      running.add(one);
+      one.then(
+        () => running.delete(one),
+        (error: unknown) => {
+          running.delete(one);
+          failure ??= { error };
+        },
+      );
+      if (running.size >= limit) await Promise.race(running).catch(() => undefined);
+      if (failure !== null) break;
+    }
+  } catch (error) {
+    failure ??= { error };
+  }
+  await Promise.allSettled(running);
+  if (failure !== null) throw failure.error;
+}
