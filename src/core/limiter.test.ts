@@ -57,7 +57,26 @@ describe('Limiter', () => {
   });
 });
 
-describe('eachAtOnce', () => {
+async function* arriving<T>(items: readonly T[], failAfter?: number): AsyncGenerator<T> {
+  for (const [i, item] of items.entries()) {
+    if (i === failAfter) throw new Error('the peer went away');
+    await tick(0);
+    yield item;
+  }
+}
+
+type Each = <T>(
+  items: readonly T[],
+  limit: number,
+  work: (item: T) => Promise<void>,
+) => Promise<void>;
+
+const EACH: [string, Each][] = [
+  ['eachAtOnce', (items, limit, work) => eachAtOnce(items, limit, work)],
+  ['eachAsItComes', (items, limit, work) => eachAsItComes(arriving(items), limit, work)],
+];
+
+describe.each(EACH)('%s', (_, each) => {
   it('calls every item once, never more than `limit` at once', async () => {
     await fc.assert(
       fc.asyncProperty(
@@ -67,7 +86,7 @@ describe('eachAtOnce', () => {
           let active = 0;
           let peak = 0;
           const done: number[] = [];
-          await eachAtOnce(
+          await each(
             delays.map((ms, i) => ({ ms, i })),
             limit,
             async ({ ms, i }) => {
@@ -89,7 +108,7 @@ describe('eachAtOnce', () => {
   it('after a failure starts nothing more, waits for the calls under way, then throws it', async () => {
     const started: number[] = [];
     const finished: number[] = [];
-    const run = eachAtOnce([0, 1, 2, 3, 4, 5, 6, 7], 3, async (i) => {
+    const run = each([0, 1, 2, 3, 4, 5, 6, 7], 3, async (i) => {
       started.push(i);
       if (i === 1) {
         await tick(1);
@@ -106,59 +125,6 @@ describe('eachAtOnce', () => {
 });
 
 describe('eachAsItComes', () => {
-  async function* arriving<T>(items: readonly T[], failAfter?: number): AsyncGenerator<T> {
-    for (const [i, item] of items.entries()) {
-      if (i === failAfter) throw new Error('the peer went away');
-      await tick(0);
-      yield item;
-    }
-  }
-
-  it('calls every item once as it arrives, never more than `limit` at once', async () => {
-    await fc.assert(
-      fc.asyncProperty(
-        fc.integer({ min: 1, max: 5 }),
-        fc.array(fc.integer({ min: 0, max: 3 }), { maxLength: 20 }),
-        async (limit, delays) => {
-          let active = 0;
-          let peak = 0;
-          const done: number[] = [];
-          await eachAsItComes(
-            arriving(delays.map((ms, i) => ({ ms, i }))),
-            limit,
-            async ({ ms, i }) => {
-              active++;
-              peak = Math.max(peak, active);
-              await tick(ms);
-              active--;
-              done.push(i);
-            },
-          );
-          expect(done.sort((a, b) => a - b)).toEqual(delays.map((_, i) => i));
-          expect(peak).toBeLessThanOrEqual(limit);
-        },
-      ),
-      { numRuns: 30 },
-    );
-  });
-
-  it('after a failed call takes no more items, waits for the calls under way, then throws it', async () => {
-    const started: number[] = [];
-    const finished: number[] = [];
-    const run = eachAsItComes(arriving([0, 1, 2, 3, 4, 5, 6, 7]), 3, async (i) => {
-      started.push(i);
-      if (i === 1) {
-        await tick(1);
-        throw new Error('disk full');
-      }
-      await tick(20);
-      finished.push(i);
-    });
-    await expect(run).rejects.toThrow('disk full');
-    expect(started).toEqual([0, 1, 2]);
-    expect(finished.sort()).toEqual([0, 2]);
-  });
-
   it('a call that throws at once stops the items there', async () => {
     const started: number[] = [];
     const run = eachAsItComes(arriving([0, 1, 2, 3]), 4, (i) => {
