@@ -56,14 +56,14 @@ export async function eachAsItComes<T>(
   work: (item: T) => Promise<void>,
 ): Promise<void> {
   const running = new Set<Promise<void>>();
-  let failure: { error: unknown } | null = null;
+  const failed: { error: unknown }[] = [];
   try {
     for await (const item of items) {
       let one: Promise<void>;
       try {
         one = work(item);
       } catch (error) {
-        failure ??= { error };
+        failed.push({ error });
         break;
       }
       running.add(one);
@@ -71,15 +71,16 @@ export async function eachAsItComes<T>(
         () => running.delete(one),
         (error: unknown) => {
           running.delete(one);
-          failure ??= { error };
+          failed.push({ error });
         },
       );
       if (running.size >= limit) await Promise.race(running).catch(() => undefined);
-      if (failure !== null) break;
+      if (failed.length > 0) break;
     }
   } catch (error) {
-    failure ??= { error };
+    failed.push({ error });
   }
   await Promise.allSettled(running);
-  if (failure !== null) throw failure.error;
+  const [first] = failed;
+  if (first !== undefined) throw first.error;
 }
