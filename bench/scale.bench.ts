@@ -70,8 +70,9 @@ async function measure(
     ids.push((JSON.parse(text) as { id: string }).id);
     return '';
   };
-  // Warm-up (JIT, sharp start-up, pools): not counted.
-  await runPool(images.slice(0, WARMUP_UPLOADS), 4, async () => {
+  // Warm-up (JIT, sharp start-up, pools): not counted. As many per process as the default's
+  // one process gets: each process compiles its own code.
+  await runPool(images.slice(0, WARMUP_UPLOADS * site.nodes.length), 4, async () => {
     await upload(next);
     return 0;
   });
