@@ -7,7 +7,12 @@ import { createReadStream } from 'node:fs';
 import { pipeline, Readable, Transform } from 'node:stream';
 import { Agent, request, type ResponseData } from '../http/undici-client.js';
 import type { z } from 'zod';
-import { readFrames, writeFrames, type ContentFrame } from '../folders/content-frames.js';
+import {
+  readFrames,
+  writeFrames,
+  type ContentFrame,
+  type FrameAllocator,
+} from '../folders/content-frames.js';
 import type { ContentSource } from '../folders/content-source.js';
 import type { BlockList } from '../folders/blocks.js';
 import { BlocksResponse } from '../replication/op-schema.js';
@@ -195,6 +200,7 @@ export class DeviceClient implements ContentSource {
   async *folderContents(
     _folder: string,
     wanted: readonly { hash: string; size: number }[],
+    allocate?: FrameAllocator,
   ): AsyncGenerator<ContentFrame> {
     const res = await this.send(
       'POST',
@@ -205,7 +211,7 @@ export class DeviceClient implements ContentSource {
     );
     if (res.statusCode !== 200) await this.fail(res, 'POST contents');
     try {
-      yield* readFrames(res.body, wanted);
+      yield* readFrames(res.body, wanted, allocate);
     } finally {
       if (!res.body.destroyed) res.body.destroy();
     }

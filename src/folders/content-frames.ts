@@ -27,14 +27,22 @@ export interface ContentFrame {
  * each must have; a frame out of order, of another size, or a body that ends inside a frame
  * throws FrameError. Memory: one frame's content at a time (the caller asks only for small files).
  * A frame that came whole in one chunk is a view of it (no copy): use its bytes, then let them
- * go (FolderPull writes each to its temp file at once); keeping them would keep the chunk.
+ * go (FolderPull writes each to its temp file at once); keeping them would keep the chunk. A
+ * frame split across chunks is gathered into a buffer from `allocate` (default: a new one).
  */
 export function readFrames(
   body: Readable | AsyncIterable<Buffer>,
   expected: readonly { hash: string; size: number }[],
+  allocate?: FrameAllocator,
 ): AsyncGenerator<ContentFrame> {
-  return readCoreFrames(body, expected, { views: true });
+  return readCoreFrames(body, expected, { views: true, ...(allocate ? { allocate } : {}) });
 }
+
+/**
+ * Gives the buffer a frame split across chunks is gathered into: `length` bytes nobody else
+ * uses until the caller is done with the frame (SmallWrites pools them, small-writes.ts).
+ */
+export type FrameAllocator = (length: number) => Buffer;
 
 /** The most files asked for in one batch. */
 export const MAX_FRAMED_FILES = 1000;

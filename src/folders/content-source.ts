@@ -3,7 +3,7 @@
  * cluster key) or, on a device, the node it syncs with (DeviceClient, bearer token). FolderSync
  * asks its sources in order and verifies whatever they send.
  */
-import type { ContentFrame } from './content-frames.js';
+import type { ContentFrame, FrameAllocator } from './content-frames.js';
 import type { RangeSource } from './large-transfer.js';
 
 /**
@@ -11,9 +11,13 @@ import type { RangeSource } from './large-transfer.js';
  * list (for changed-block transfers); plus many small files at once.
  */
 export interface ContentSource extends RangeSource {
-  /** Many small files at once, in the order asked; a frame's data is null when not there. */
+  /**
+   * Many small files at once, in the order asked; a frame's data is null when not there. A
+   * frame split across the response's chunks is gathered into a buffer from `allocate`.
+   */
   folderContents(
     folder: string,
     wanted: readonly { hash: string; size: number }[],
+    allocate?: FrameAllocator,
   ): AsyncIterable<ContentFrame>;
 }

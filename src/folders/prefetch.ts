@@ -4,7 +4,7 @@
  * frame is there when the current group ends (request → first frame was 5-71 ms per request of
  * ~500 files, with the writer idle: docs/benchmarks.md, "issue 16's mixed set").
  */
-import type { ContentFrame } from './content-frames.js';
+import type { ContentFrame, FrameAllocator } from './content-frames.js';
 import { MAX_FRAMED_FILES } from './content-frames.js';
 import type { ContentSource } from './content-source.js';
 import type { Wanted } from './folder-write.js';
@@ -45,8 +45,9 @@ export function prefetch(
   peer: ContentSource,
   folder: string,
   wanted: readonly { hash: string; size: number }[],
+  allocate?: FrameAllocator,
 ): Prefetched {
-  const frames = peer.folderContents(folder, wanted)[Symbol.asyncIterator]();
+  const frames = peer.folderContents(folder, wanted, allocate)[Symbol.asyncIterator]();
   // A generator does nothing until asked for its first item: this sends the request.
   let first: Promise<IteratorResult<ContentFrame>> | null = frames.next();
   first.catch(() => {}); // a failure is thrown to the reader, or dropped with cancel

@@ -53,7 +53,12 @@ export class SmallPull {
           following === undefined
             ? null
             : (peer: ContentSource) => {
-                ahead.next = prefetch(peer, this.host.folder, wantedOf(following));
+                ahead.next = prefetch(
+                  peer,
+                  this.host.folder,
+                  wantedOf(following),
+                  this.host.smallWrites.allocate,
+                );
               };
         await timed('pull.fetchSmall', () => this.fetchGroup(group, mine, sendNext), group.length);
       }
@@ -92,7 +97,8 @@ export class SmallPull {
       const lacking: Wanted[] = [];
       try {
         let endWait: (() => void) | null = span('pull.firstFrame', pending.length);
-        const frames = ahead?.frames ?? peer.folderContents(folder, wantedOf(pending));
+        const frames =
+          ahead?.frames ?? peer.folderContents(folder, wantedOf(pending), smallWrites.allocate);
         ahead = null;
         for await (const frame of frames) {
           if (endWait !== null) {

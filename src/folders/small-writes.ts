@@ -31,6 +31,7 @@ import {
   writeSync,
 } from 'node:fs';
 import { promisify } from 'node:util';
+import { BufferPool } from '../core/buffer-pool.js';
 import { OneBehind } from './core/one-behind.js';
 import { tempStateOf, type TempState } from './disk-state.js';
 import { SMALL_TMP, type Wanted } from './folder-write.js';
@@ -50,6 +51,13 @@ const CREATES_IN_FLIGHT = 32;
 
 /** Files written before their data is flushed together (and as many descriptors open). */
 export const SETTLE_EVERY = 256;
+
+/**
+ * Frames split across a response's chunks are gathered into pooled buffers of this size (larger
+ * ones into new buffers); those in use are the ones being created (CREATES_IN_FLIGHT) and read.
+ */
+const SPLIT_FRAME_BYTES = 64 * 1024;
+const SPLIT_FRAMES_KEPT = CREATES_IN_FLIGHT + 4;
 
 export interface SmallWritesHost {
   readonly root: string;
@@ -100,14 +108,27 @@ export class SmallWrites {
    */
   private readonly tmpPrefix = randomBytes(9).toString('base64url');
   private tmpCount = 0;
+  private readonly splitFrames = new BufferPool(SPLIT_FRAME_BYTES, SPLIT_FRAMES_KEPT);
+
+  /**
+   * Where the frame reader gathers a frame split across chunks (content-frames.ts): a pooled
+   * buffer, reused once `add` has written those bytes. A new array buffer per split frame (about
+   * two thirds of the bytes of 1-64 KiB files in 64 KiB reads) set off V8's full collections
+   * (docs/benchmarks.md, "Split frames into pooled buffers").
+   */
+  readonly allocate = (length: number): Buffer => this.splitFrames.takeView(length);
 
   constructor(private readonly host: SmallWritesHost) {
     this.tmpDir = folderTmpDir(host.root);
   }
 
-  /** Step 1 for one received file; runs step 2 when SETTLE_EVERY files wait. */
+  /**
+   * Step 1 for one received file; runs step 2 when SETTLE_EVERY files wait. `data` may be a
+   * buffer from `allocate`: it is given back once written (or refused), not before.
+   */
   async add(wanted: Wanted, data: Buffer): Promise<void> {
     if (digest('sha256', data) !== wanted.hash) {
+      this.splitFrames.giveView(data);
       this.host.wrongContent(wanted);
       return;
     }
@@ -143,6 +164,8 @@ export class SmallWrites {
       if (fd !== null) discard(fd, tmp);
       this.host.failed(wanted, error);
     } finally {
+      // Written (the kernel has the bytes) or failed: the buffer may be filled again.
+      this.splitFrames.giveView(data);
       end();
     }
   }

@@ -6,7 +6,7 @@ import type { Readable } from 'node:stream';
 import { Agent, request } from '../http/undici-client.js';
 import type { z } from 'zod';
 import type { Faults } from '../faults/faults.js';
-import { readFrames, type ContentFrame } from '../folders/content-frames.js';
+import { readFrames, type ContentFrame, type FrameAllocator } from '../folders/content-frames.js';
 import { readBlobFrames, type BlobFrame } from '../blobs/blob-frames.js';
 import type { Op } from '../oplog/op.js';
 import type { OpPosition } from '../oplog/oplog.repository.js';
@@ -162,6 +162,7 @@ export class PeerClient {
   async *folderContents(
     folder: string,
     wanted: readonly { hash: string; size: number }[],
+    allocate?: FrameAllocator,
   ): AsyncGenerator<ContentFrame> {
     const path = `/peer/folders/${encodeURIComponent(folder)}/contents`;
     const body = JSON.stringify({ hashes: wanted.map((w) => w.hash) });
@@ -176,7 +177,7 @@ export class PeerClient {
       );
     }
     try {
-      yield* readFrames(res.body, wanted);
+      yield* readFrames(res.body, wanted, allocate);
     } finally {
       // A consumer that stops early must not leave the connection half read.
       if (!res.body.destroyed) res.body.destroy();
