@@ -11,6 +11,7 @@
  *   FAULT_PARTS=pictures|folders|both (default both): the workload and the checks to run
  *   FAULT_CONVERGE_MS=90000 how long to wait for convergence after healing
  *   FAULT_LOG_LEVEL=debug   the nodes' log level (kept with a failed or slow seed; default info)
+ *   MOSAIC_TEST_LOG_LINES=N  how many of each node's last log lines are kept (default 200)
  *
  * Needs root and iproute2; on a failure the history is written to test-results/fault-<seed>.json.
  */

@@ -22,7 +22,8 @@ const START_TIMEOUT_MS = 20_000;
 /** A node on the shared backend migrates a fresh PostgreSQL database first: more on a busy box. */
 const SHARED_START_TIMEOUT_MS = 60_000;
 const STOP_TIMEOUT_MS = 10_000;
-const KEPT_LINES = 200;
+/** A node's last log lines kept for a failure's report (MOSAIC_TEST_LOG_LINES: more, to debug). */
+const KEPT_LINES = Number(process.env['MOSAIC_TEST_LOG_LINES'] ?? 200);
 
 export interface StartOptions {
   /** Reuse a data dir (the caller owns it); default: a fresh temp dir removed by cleanup(). */
