@@ -80,7 +80,17 @@ export class LocalChanges {
     // A full scan (start-up, every 30 s): what it cost, and that unchanged files were not read.
     const ms = Math.round(performance.now() - started);
     this.deps.log[dirs === null ? 'info' : 'debug'](
-      { folder: this.id, full: dirs === null, ...totals, stillChanging, ms },
+      {
+        folder: this.id,
+        full: dirs === null,
+        ...totals,
+        stillChanging,
+        ms,
+        // A hinted scan: what it was told and where it looked (the first few of each).
+        ...(hints === null || dirs === null
+          ? {}
+          : { hints: [...hints].slice(0, 8), hinted: hints.size, dirs: dirs.slice(0, 8) }),
+      },
       'folder scanned',
     );
     if (stillChanging > 0) {
