@@ -89,7 +89,7 @@ export class LocalChanges {
         // A hinted scan: what it was told and where it looked (the first few of each).
         ...(hints === null || dirs === null
           ? {}
-          : { hints: [...hints].slice(0, 8), hinted: hints.size, dirs: dirs.slice(0, 8) }),
+          : { hints: firstOf(hints, 8), hinted: hints.size, dirs: dirs.slice(0, 8) }),
       },
       'folder scanned',
     );
@@ -259,4 +259,14 @@ export async function hintedDirs(
 function parentOf(path: string): string {
   const slash = path.lastIndexOf('/');
   return slash < 0 ? '' : path.slice(0, slash);
+}
+
+/** The first `count` items of a set, without copying the rest (a scan may get thousands). */
+function firstOf<T>(items: Iterable<T>, count: number): T[] {
+  const first: T[] = [];
+  for (const item of items) {
+    if (first.length >= count) break;
+    first.push(item);
+  }
+  return first;
 }
