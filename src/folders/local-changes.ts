@@ -46,8 +46,9 @@ export class LocalChanges {
 
   /**
    * A full scan (`hints` null), or one limited to the directories holding the hinted paths:
-   * each is listed, and only new directories below it are walked. More hints than
-   * MAX_HINT_DIRS directories, or the root itself, make it a full scan.
+   * each is listed, and below it only new directories are walked, and known ones that were
+   * hinted themselves are listed (`lookInside`). More hints than MAX_HINT_DIRS directories, or
+   * the root itself, make it a full scan.
    */
   async scan(hints: ReadonlySet<string> | null): Promise<void> {
     this.host.state = 'scanning';
@@ -67,6 +68,7 @@ export class LocalChanges {
         log: this.deps.log,
         under,
         shallow: dirs !== null,
+        ...(hints === null ? {} : { lookInside: hints }),
         keep: this.recent,
         onBatch: (changes) => this.commitLocal(changes),
       });
@@ -95,9 +97,9 @@ export class LocalChanges {
     );
     if (stillChanging > 0) {
       setTimeout(() => {
-        // The same directories again (a file still being written is usually where it was);
-        // `dir/.` hints the directory `dir` itself.
-        this.host.kick(dirs === null ? { scan: true } : { hints: dirs.map((d) => `${d}/.`) });
+        // The same hints again: the same directories, and the same ones looked inside (a file
+        // still being written is usually where it was).
+        this.host.kick(hints === null || dirs === null ? { scan: true } : { hints });
       }, 500).unref();
     }
   }

@@ -56,6 +56,13 @@ export interface ScanOptions {
    * that something changed in `under` itself. New directories are still walked entirely.
    */
   readonly shallow?: boolean;
+  /**
+   * In a shallow scan, known directories that are listed all the same: those the watcher named
+   * themselves. A file made in a directory before the watcher's watch on it began is reported
+   * by nobody; the directory's own event (made, or made again under a name the index knows,
+   * with the same inode after a scan saw it empty) is the only sign of it.
+   */
+  readonly lookInside?: ReadonlySet<string>;
   /** Default 1000 (a scan's first batches are smaller: see `onBatch`). */
   readonly batchSize?: number;
   /**

@@ -113,11 +113,14 @@ describe('scanFolder', () => {
       '-d a/fresh/x',
       '-f a/fresh/x/y.txt',
     ]);
+    // A known directory named by a hint itself is listed (and only it: not b).
+    expect(
+      summary(
+        (await t.scan({ under: 'a', shallow: true, lookInside: new Set(['a/known']) })).changes,
+      ),
+    ).toEqual(['+f a/known/unseen.txt']);
     // The full scan still finds what the hinted ones left.
-    expect(summary((await t.scan()).changes)).toEqual([
-      '+f a/known/unseen.txt',
-      '+f b/elsewhere.txt',
-    ]);
+    expect(summary((await t.scan()).changes)).toEqual(['+f b/elsewhere.txt']);
   });
 
   it('re-hashes a modified file, and only that one', async () => {

@@ -156,8 +156,14 @@ class Scan {
       if (!entry.mayBeDir && !rowsBelow) continue;
       const inspection = await entry.inspection;
       let below = inspection.below;
-      // Shallow: a directory the index knows is someone else's to scan (no hint came from it).
-      if (below === 'descend' && this.o.shallow === true && inspection.change === null) {
+      // Shallow: a directory the index knows is someone else's to scan (no hint came from it),
+      // unless the watcher named that directory itself (`lookInside`).
+      if (
+        below === 'descend' &&
+        this.o.shallow === true &&
+        inspection.change === null &&
+        this.o.lookInside?.has(entry.path) !== true
+      ) {
         below = 'protect';
       }
       if (below === 'descend') {

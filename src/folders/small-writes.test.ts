@@ -234,6 +234,45 @@ describe("a directory the pull made, then the user's", () => {
   });
 });
 
+describe('a directory the pull made, and a file the user made in it at once', () => {
+  it('is news: the directory is looked inside when the watcher reports it', async () => {
+    // @parcel/watcher watches a new directory from a moment after it appears: a file made in
+    // it before that is reported by nobody, only the directory itself is.
+    const file = {
+      path: 'd0/a.txt',
+      data: Buffer.from('from the peer'),
+      mtimeMs: 1_700_000_000_000,
+    };
+    const root = join(base, 'folder');
+    const { sync, index, changes } = await pullingFolder(db, root, peerHolding([file.data]), {
+      watch: () => Promise.resolve({ close: () => Promise.resolve() }),
+    });
+    const scans = vi.spyOn(LocalChanges.prototype, 'scan');
+    try {
+      await sync.syncNow();
+      await changes.receive(puts([file], ['d0']));
+      await sync.syncNow();
+      // Only what the pull wrote there: no news, nothing scanned.
+      scans.mockClear();
+      sync.kick({ hints: ['d0', 'd0/a.txt'] });
+      await sync.whenIdle();
+      expect(scans).not.toHaveBeenCalled();
+
+      const mine = join(root, 'd0', 'mine.txt');
+      await writeFile(mine, "the user's");
+      const past = new Date(Date.now() - 60_000);
+      await utimes(mine, past, past);
+      sync.kick({ hints: ['d0', 'd0/a.txt'] });
+      await sync.whenIdle();
+      expect(index.get('folder', 'd0/mine.txt')).toMatchObject({ deleted: false, need: false });
+      expect(index.get('folder', 'd0/a.txt')).toMatchObject({ need: false, deleted: false });
+    } finally {
+      scans.mockRestore();
+      await sync.close();
+    }
+  });
+});
+
 describe('a directory the pull removed, then made again by the user', () => {
   it('is news: the directory becomes a version again at once, not at the next full scan', async () => {
     // Fault tier seeds 626252340, 689300668, 974589274: folders agreed only 15-23 s after the

@@ -5,6 +5,7 @@
  * transaction with the round's `folder_applying` entries. Also remembers what this node wrote
  * lately, so that the watcher's events for it are no news (`notOwnWrites`).
  */
+import { readdirSync } from 'node:fs';
 import { setImmediate as setImmediatePromise } from 'node:timers/promises';
 import { fsyncDir } from '../core/fsync.js';
 import { joinInside } from './core/index.js';
@@ -193,9 +194,33 @@ export class WriteRecords {
       if (info === undefined || !stillWritten(recorded, info)) {
         this.written.delete(path);
         rest.add(path);
+      } else if (recorded.kind === 'dir') {
+        const stranger = this.notWrittenIn(path);
+        if (stranger !== null) rest.add(stranger);
       }
     }
     return rest;
+  }
+
+  /**
+   * A path in the directory `dir` (which this node made) that this node did not write, or null.
+   * The watcher watches a new directory from a moment after it appears, so a file the user
+   * made in it at once is reported by nobody: the directory's own report is the only sign.
+   * One listing, no lstat: a name this node wrote and recorded is taken for its own (a save
+   * over it since came after the watch began, and is reported).
+   */
+  private notWrittenIn(dir: string): string | null {
+    let names: string[];
+    try {
+      names = readdirSync(joinInside(this.deps.config.root, dir));
+    } catch {
+      return null; // gone or unreadable since the lstat: a scan could not look inside either
+    }
+    for (const name of names) {
+      const path = `${dir}/${name.normalize('NFC')}`;
+      if (!this.written.has(path)) return path;
+    }
+    return null;
   }
 }
 
