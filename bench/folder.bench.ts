@@ -17,7 +17,7 @@
  * Mosaic / floor is printed beside the Syncthing one.
  *
  * BENCH_ONLY=mosaic|syncthing|rsync runs only that one; BENCH_BIG_MB (default 1024) sizes the
- * large file, BENCH_SMALL_FILES the small set (a multiple of 100), for a quick check.
+ * large file (0 leaves it out), BENCH_SMALL_FILES the small set (a multiple of 100), for a quick check.
  * BENCH_SMALL_SET=mixed replaces the 4 KiB files with issue 16's own set: 8 000 files of 1-64 KiB
  * in 240 directories, about 271 MB (the same sizes every run); BENCH_SMALL_SET=photos, a folder of
  * 200 photos of 1.5-6 MiB in 10 directories (about 790 MB: each goes by the large-file route).
@@ -69,6 +69,8 @@ const SMALL =
       : uniformSet(SMALL_FILE_COUNT, 4096);
 const SMALL_FILES = SMALL.files;
 const BIG_SIZE = Number(process.env['BENCH_BIG_MB'] ?? 1024) * 1024 * 1024;
+/** The files of both sets; BENCH_BIG_MB=0 leaves the large file (and its row) out. */
+const ALL_FILES = SMALL_FILES + (BIG_SIZE > 0 ? 1 : 0);
 const run = promisify(execFile);
 /** BENCH_LIVE=1: the small set is written while the nodes run, timed from the first write. */
 const LIVE = process.env['BENCH_LIVE'] === '1';
@@ -179,19 +181,24 @@ async function measure(
       `  identical after ${round(smallS, 2)} s (side 1 indexed at ${round(small.indexedS, 2)} s); CPU ${smallCpuMsPerFile.map((c) => round(c, 2)).join(' / ')} ms per file (after start-up); peak RSS so far ${smallRss.map((r) => round(r)).join(' / ')} MB`,
     );
 
-    console.log(`${name}: writing one ${BIG_SIZE / 1024 / 1024} MiB file into side 1 ...`);
-    const t1 = performance.now();
-    await writeBigFile(join(roots[0], 'big.bin'), BIG_SIZE);
-    const big = await waitIdentical(contender, roots, SMALL_FILES + 1, t1);
-    const bigS = big.doneS;
-    await verify(roots);
-    console.log(
-      `  identical after ${round(bigS, 2)} s (side 1 indexed at ${round(big.indexedS, 2)} s)`,
-    );
+    let bigS = NaN;
+    let bigIndexedS = NaN;
+    if (BIG_SIZE > 0) {
+      console.log(`${name}: writing one ${BIG_SIZE / 1024 / 1024} MiB file into side 1 ...`);
+      const t1 = performance.now();
+      await writeBigFile(join(roots[0], 'big.bin'), BIG_SIZE);
+      const big = await waitIdentical(contender, roots, ALL_FILES, t1);
+      bigS = big.doneS;
+      bigIndexedS = big.indexedS;
+      await verify(roots);
+      console.log(
+        `  identical after ${round(bigS, 2)} s (side 1 indexed at ${round(big.indexedS, 2)} s)`,
+      );
+    }
     const peakRss = await Promise.all(contender.pids.map((pid) => peakRssMb(pid)));
     if (RESTART && contender.restart) {
       console.log(`${name}: both nodes stopped and started again, nothing changed ...`);
-      const r = await contender.restart(SMALL_FILES + 1);
+      const r = await contender.restart(ALL_FILES);
       console.log(
         `  agreeing again after ${round(r.seconds, 2)} s; start-up scans ${r.scanMs.join(' / ')} ms, ${r.hashed} files read again, ${r.changed} changes; node 2 fetched ${r.fetchedBytes} bytes; idle RSS ${r.idleRssMb.map((m) => round(m)).join(' / ')} MB`,
       );
@@ -202,7 +209,7 @@ async function measure(
       smallCpuMsPerFile,
       smallIndexedS: small.indexedS,
       bigS,
-      bigIndexedS: big.indexedS,
+      bigIndexedS,
       rssMb: peakRss,
     };
   } finally {
@@ -274,16 +281,17 @@ async function main(): Promise<void> {
         ? '>= 1.5x Syncthing'
         : '<= 3 s, >= 5x Syncthing',
   ]);
-  rows.push([
-    `${BIG_SIZE / 1024 / 1024} MiB file`,
-    `${round(mosaic.bigS, 2)} s`,
-    `${round(BIG_SIZE / MB / mosaic.bigS)} MB/s`,
-    syncthing ? `${round(syncthing.bigS, 2)} s` : '-',
-    ratio(mosaic.bigS, syncthing?.bigS),
-    floorCell(floor?.bigS, floor?.bigCopyS),
-    floor ? ratio(floor.bigS, mosaic.bigS) : '',
-    '>= 1.5x Syncthing',
-  ]);
+  if (BIG_SIZE > 0)
+    rows.push([
+      `${BIG_SIZE / 1024 / 1024} MiB file`,
+      `${round(mosaic.bigS, 2)} s`,
+      `${round(BIG_SIZE / MB / mosaic.bigS)} MB/s`,
+      syncthing ? `${round(syncthing.bigS, 2)} s` : '-',
+      ratio(mosaic.bigS, syncthing?.bigS),
+      floorCell(floor?.bigS, floor?.bigCopyS),
+      floor ? ratio(floor.bigS, mosaic.bigS) : '',
+      '>= 1.5x Syncthing',
+    ]);
   rows.push([
     'peak RSS',
     mosaic.rssMb.map((r) => `${round(r)} MB`).join(' / '),

@@ -62,6 +62,7 @@ export async function measureRsync(sets: FolderSets): Promise<Floor> {
     const smallS = (performance.now() - t0) / 1000;
     await verify(roots);
     console.log(`  identical after ${round(smallS, 2)} s (rsync + sync ${round(smallCopyS, 2)} s)`);
+    if (sets.bigSize === 0) return { smallS, smallCopyS, bigS: NaN, bigCopyS: NaN };
     console.log(
       `rsync: writing the ${sets.bigSize / 1024 / 1024} MiB file, then rsync -a + sync ...`,
     );

@@ -23,7 +23,16 @@ const START_TIMEOUT_MS = 20_000;
 const SHARED_START_TIMEOUT_MS = 60_000;
 const STOP_TIMEOUT_MS = 10_000;
 /** A node's last log lines kept for a failure's report (MOSAIC_TEST_LOG_LINES: more, to debug). */
-const KEPT_LINES = Number(process.env['MOSAIC_TEST_LOG_LINES'] ?? 200);
+const KEPT_LINES = keptLines(process.env['MOSAIC_TEST_LOG_LINES']);
+
+function keptLines(setting: string | undefined): number {
+  if (setting === undefined) return 200;
+  const lines = Number(setting);
+  if (!Number.isSafeInteger(lines) || lines < 1) {
+    throw new Error(`MOSAIC_TEST_LOG_LINES must be a whole number of lines, not "${setting}"`);
+  }
+  return lines;
+}
 
 export interface StartOptions {
   /** Reuse a data dir (the caller owns it); default: a fresh temp dir removed by cleanup(). */
