@@ -107,6 +107,16 @@ describe('hinted rescans', () => {
       await vi.waitFor(() => {
         expect(index.get('folder', 'd3/fresh.txt')).toMatchObject({ deleted: false });
       }, 5000);
+
+      // Seed 93431856 exactly: a new directory with a fresh file, the directory alone reported.
+      // The first scan indexes the directory and finds the file still changing; its retry must
+      // look inside the directory it has just indexed.
+      await mkdir(join(root, 'd4'));
+      await writeFile(join(root, 'd4', 'only.txt'), 'the only file of d4');
+      sync.kick({ hints: ['d4'] });
+      await vi.waitFor(() => {
+        expect(index.get('folder', 'd4/only.txt')).toMatchObject({ deleted: false });
+      }, 5000);
     } finally {
       await sync.close();
     }
