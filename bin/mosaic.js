@@ -66,7 +66,10 @@ module.enableCompileCache?.(
 );
 
 const { main } = await import(`${code}main.js`);
+// A command that fails ends the process, even if what it opened before failing (a database
+// pool, a lease's timer) would keep it alive: a node that cannot start must exit, so that its
+// supervisor (Docker's restart policy, systemd) sees it and starts it again.
 main(process.argv).catch((error) => {
   console.error(error instanceof Error ? error.message : error);
-  process.exitCode = 1;
+  process.exit(1);
 });

@@ -22,7 +22,7 @@ import {
 } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import { UnavailableError } from '../core/errors.js';
-import { NETWORK_ERROR_CODES } from '../core/network-errors.js';
+import { isNetworkError } from '../core/network-errors.js';
 import type { ByteRange } from './blob-store.js';
 
 export interface S3BucketOptions {
@@ -238,7 +238,7 @@ function isOutage(error: unknown): boolean {
   const e = error as { name?: string; code?: string; $metadata?: { httpStatusCode?: number } };
   const status = e.$metadata?.httpStatusCode;
   if (status !== undefined) return status >= 500;
-  return e.name === 'TimeoutError' || (e.code !== undefined && NETWORK_ERROR_CODES.has(e.code));
+  return e.name === 'TimeoutError' || isNetworkError(error);
 }
 
 /** Whether an SDK error says the object (or bucket) is not there. */

@@ -6,11 +6,12 @@
  */
 import Database from 'better-sqlite3';
 import { join } from 'node:path';
+import pg from 'pg';
 import { allPictures, firstDifference } from '../helpers/cluster.js';
 import { waitFor, type Picture } from '../helpers/node-process.js';
 import { walk, sha256, type FaultNode, type History, type TreeEntry } from './workload.js';
 
-interface OpRow {
+export interface OpRow {
   origin: string;
   seq: number;
   hlc: string;
@@ -18,13 +19,27 @@ interface OpRow {
   body: string;
 }
 
-/** A node's picture operations, read from its database (WAL: readable while it runs). */
-function pictureOps(node: FaultNode): OpRow[] {
+const PICTURE_OPS = "SELECT origin, seq, hlc, kind, body FROM ops WHERE kind LIKE 'picture.%'";
+
+/**
+ * A node's picture operations, read from its database: the SQLite file in its data directory
+ * (WAL: readable while it runs), or a scaled site's PostgreSQL.
+ */
+export async function pictureOps(node: FaultNode): Promise<OpRow[]> {
+  if (node.database !== undefined) {
+    const client = new pg.Client({ connectionString: node.database });
+    await client.connect();
+    try {
+      // BIGINT comes back as a string.
+      const { rows } = await client.query<Omit<OpRow, 'seq'> & { seq: string }>(PICTURE_OPS);
+      return rows.map((row) => ({ ...row, seq: Number(row.seq) }));
+    } finally {
+      await client.end();
+    }
+  }
   const db = new Database(join(node.node.dataDir, 'mosaic.db'), { readonly: true });
   try {
-    return db
-      .prepare("SELECT origin, seq, hlc, kind, body FROM ops WHERE kind LIKE 'picture.%'")
-      .all() as OpRow[];
+    return db.prepare(PICTURE_OPS).all() as OpRow[];
   } finally {
     db.close();
   }
@@ -115,7 +130,7 @@ export async function checkPictures(
             return false;
           }
         }
-        const counts = nodes.map((n) => pictureOps(n));
+        const counts = await Promise.all(nodes.map((n) => pictureOps(n)));
         const sizes = counts.map((c) => c.length);
         if (new Set(sizes).size !== 1) {
           last = `picture operations per node: ${nodes.map((n, i) => `${n.name} ${sizes[i]}`).join(', ')}`;

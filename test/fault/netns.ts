@@ -19,6 +19,13 @@ export const PREFIX = process.env['FAULT_NET_PREFIX'] ?? 'mft';
 /** The /24 used: nodes at .11, .12, ..., the root namespace at .254. */
 const SUBNET = process.env['FAULT_SUBNET'] ?? '10.231.77';
 
+/** A network of its own for a second layout of the tier, so that two never meet. */
+export interface NetPlace {
+  /** Starts with PREFIX, so that the tier's clean-up finds it too. */
+  readonly prefix: string;
+  readonly subnet: string;
+}
+
 export async function ip(...args: string[]): Promise<string> {
   try {
     const { stdout } = await run('ip', args);
@@ -41,19 +48,29 @@ export async function unsupported(): Promise<string | null> {
 }
 
 export class Net {
-  readonly bridge = `${PREFIX}br`;
-  readonly rootAddress = `${SUBNET}.254`;
+  readonly bridge: string;
+  readonly rootAddress: string;
   /** Cut pairs, as "i-j" with i < j. */
   private readonly cuts = new Set<string>();
+  private readonly prefix: string;
+  private readonly subnet: string;
 
-  constructor(readonly size: number) {}
+  constructor(
+    readonly size: number,
+    place: NetPlace = { prefix: PREFIX, subnet: SUBNET },
+  ) {
+    this.prefix = place.prefix;
+    this.subnet = place.subnet;
+    this.bridge = `${this.prefix}br`;
+    this.rootAddress = `${this.subnet}.254`;
+  }
 
   ns(i: number): string {
-    return `${PREFIX}n${i + 1}`;
+    return `${this.prefix}n${i + 1}`;
   }
 
   address(i: number): string {
-    return `${SUBNET}.${11 + i}`;
+    return `${this.subnet}.${11 + i}`;
   }
 
   /** The command prefix that runs a program inside node i's namespace. */
@@ -62,18 +79,18 @@ export class Net {
   }
 
   async setUp(): Promise<void> {
-    await removeStale();
+    await removeStale(this.prefix);
     const routes = await ip('-4', 'route', 'show');
-    if (routes.includes(`${SUBNET}.`)) {
-      throw new Error(`${SUBNET}.0/24 is already routed here; set FAULT_SUBNET to a free /24`);
+    if (routes.includes(`${this.subnet}.`)) {
+      throw new Error(`${this.subnet}.0/24 is already routed here; set FAULT_SUBNET to a free /24`);
     }
     await ip('link', 'add', this.bridge, 'type', 'bridge');
     await ip('addr', 'add', `${this.rootAddress}/24`, 'dev', this.bridge);
     await ip('link', 'set', this.bridge, 'up');
     for (let i = 0; i < this.size; i++) {
       const ns = this.ns(i);
-      const outer = `${PREFIX}v${i + 1}`;
-      const inner = `${PREFIX}i${i + 1}`;
+      const outer = `${this.prefix}v${i + 1}`;
+      const inner = `${this.prefix}i${i + 1}`;
       await ip('netns', 'add', ns);
       await ip('link', 'add', outer, 'type', 'veth', 'peer', 'name', inner);
       await ip('link', 'set', outer, 'master', this.bridge);
@@ -109,7 +126,7 @@ export class Net {
 
   async tearDown(): Promise<void> {
     this.cuts.clear();
-    await removeStale();
+    await removeStale(this.prefix);
   }
 }
 
@@ -118,11 +135,11 @@ export class Net {
  * processes still inside a namespace are SIGKILLed by pid first (deleting a namespace does not
  * end them), then the namespaces (their veth ends go with them), then the bridge.
  */
-export async function removeStale(): Promise<void> {
+export async function removeStale(prefix = PREFIX): Promise<void> {
   const list = await ip('netns', 'list');
   for (const line of list.split('\n')) {
     const name = line.split(' ')[0] ?? '';
-    if (!name.startsWith(PREFIX)) continue;
+    if (!name.startsWith(prefix)) continue;
     const pids = (await ip('netns', 'pids', name)).split('\n').filter((p) => /^\d+$/.test(p));
     for (const pid of pids) {
       try {
@@ -136,6 +153,6 @@ export async function removeStale(): Promise<void> {
   const links = await ip('-o', 'link', 'show');
   for (const line of links.split('\n')) {
     const name = /^\d+: ([^:@]+)/.exec(line)?.[1];
-    if (name?.startsWith(PREFIX)) await ip('link', 'del', name).catch(() => undefined);
+    if (name?.startsWith(prefix)) await ip('link', 'del', name).catch(() => undefined);
   }
 }

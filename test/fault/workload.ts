@@ -46,6 +46,7 @@ export type Entry = { t: number } & (
   | { kind: 'delete'; node: string; id: string; status: number | 'error' }
   | { kind: 'kill' | 'restart' | 'restart-failed'; node: string }
   | { kind: 'split'; groups: string[][] }
+  | { kind: 'cut-storage'; node: string }
   | { kind: 'heal' }
   | { kind: 'fwrite'; node: string; path: string; hash: string }
   | { kind: 'fdelete'; node: string; path: string }
@@ -70,8 +71,10 @@ export interface FaultNode {
   readonly name: string;
   readonly node: NodeProcess;
   readonly folder: string;
-  /** The node id (op-log origin), learned at start. */
+  /** The node id (op-log origin), learned at start; the processes of one site share it. */
   id: string;
+  /** A process of a scaled site: its PostgreSQL database, where its operations are read. */
+  readonly database?: string;
   up: boolean;
   api: Api;
 }

@@ -1,7 +1,7 @@
 /**
  * A real PostgreSQL server for tests: Debian's `postgresql` package (`initdb` + `pg_ctl`, run
  * as the `postgres` user when this process is root) in a temp directory, on 127.0.0.1 with a
- * free port, fsync off (a test's data need not survive a power cut). `initdb` runs once per
+ * free port (or on an address of a network namespace the test made: `StartWhere`), fsync off (a test's data need not survive a power cut). `initdb` runs once per
  * machine (seconds on a busy one) into a template kept in the temp dir, copied for each server:
  * then about 0.5 s to start. One
  * server per test file; `createDatabase()` gives each test a fresh database. Missing binaries
@@ -9,7 +9,7 @@
  */
 import { execFile } from 'node:child_process';
 import { existsSync, readdirSync } from 'node:fs';
-import { chown, mkdtemp, readFile, rename, rm } from 'node:fs/promises';
+import { appendFile, chown, mkdtemp, readFile, rename, rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -70,11 +70,29 @@ async function freePort(): Promise<number> {
   });
 }
 
+/**
+ * Where a server runs: by default on 127.0.0.1 of this network namespace. The fault tier puts
+ * it in a namespace of its own (`wrap`: `ip netns exec <ns>`), listening on that namespace's
+ * address (`host`), so that a test can cut one process of a site off its database.
+ */
+export interface StartWhere {
+  readonly host?: string;
+  /** A command prefix that runs the server's tools there (it must exec them). */
+  readonly wrap?: readonly string[];
+}
+
 /** initdb refuses root: as root, run the server's tools as the `postgres` user. */
-async function asOwner(file: string, args: readonly string[]): Promise<void> {
+async function asOwner(
+  file: string,
+  args: readonly string[],
+  wrap: readonly string[] = [],
+): Promise<void> {
   const asRoot = process.getuid?.() === 0;
-  const [cmd, argv] = asRoot ? ['runuser', ['-u', 'postgres', '--', file, ...args]] : [file, args];
-  await run(cmd, argv, { cwd: tmpdir() });
+  const command = [
+    ...wrap,
+    ...(asRoot ? ['runuser', '-u', 'postgres', '--', file, ...args] : [file, ...args]),
+  ];
+  await run(command[0] ?? file, command.slice(1), { cwd: tmpdir() });
 }
 
 async function ownerIds(): Promise<{ uid: number; gid: number } | null> {
@@ -108,7 +126,8 @@ async function template(bin: string, owner: { uid: number; gid: number } | null)
   return path;
 }
 
-export async function startPostgres(): Promise<PostgresServer> {
+export async function startPostgres(where: StartWhere = {}): Promise<PostgresServer> {
+  const host = where.host ?? '127.0.0.1';
   const bin = findPostgresBin();
   const owner = await ownerIds();
   const source = await template(bin, owner);
@@ -117,12 +136,17 @@ export async function startPostgres(): Promise<PostgresServer> {
   const data = join(dir, 'data');
   const log = join(dir, 'server.log');
   await run('cp', ['-a', source, data]);
+  if (host !== '127.0.0.1') {
+    // Clients in the other namespaces of the test's private subnet (the template trusts only
+    // local ones).
+    await appendFile(join(data, 'pg_hba.conf'), 'host all all samenet trust\n');
+  }
   let port = 0;
   for (let attempt = 0; ; attempt++) {
     port = await freePort();
     const options = [
       `-p ${port}`,
-      '-c listen_addresses=127.0.0.1',
+      `-c listen_addresses=${host}`,
       `-c unix_socket_directories=${dir}`,
       '-c fsync=off',
       '-c synchronous_commit=off',
@@ -130,18 +154,11 @@ export async function startPostgres(): Promise<PostgresServer> {
       '-c max_connections=200',
     ].join(' ');
     try {
-      await asOwner(join(bin, 'pg_ctl'), [
-        'start',
-        '-w',
-        '-t',
-        '30',
-        '-D',
-        data,
-        '-l',
-        log,
-        '-o',
-        options,
-      ]);
+      await asOwner(
+        join(bin, 'pg_ctl'),
+        ['start', '-w', '-t', '30', '-D', data, '-l', log, '-o', options],
+        where.wrap,
+      );
       break;
     } catch (error) {
       // Another process may have taken the port in between: try another, a few times.
@@ -152,7 +169,7 @@ export async function startPostgres(): Promise<PostgresServer> {
       }
     }
   }
-  const url = `postgres://postgres@127.0.0.1:${port}/postgres`;
+  const url = `postgres://postgres@${host}:${port}/postgres`;
   const pid = Number((await readFile(join(data, 'postmaster.pid'), 'utf8')).split('\n')[0]);
   let databases = 0;
   let stopped = false;
@@ -179,7 +196,7 @@ export async function startPostgres(): Promise<PostgresServer> {
       } finally {
         await client.end();
       }
-      return `postgres://postgres@127.0.0.1:${port}/${name}`;
+      return `postgres://postgres@${host}:${port}/${name}`;
     },
     async freeze() {
       const frozen = [pid, ...(await childrenOf(pid))];

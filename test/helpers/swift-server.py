@@ -93,7 +93,8 @@ for name in ('account', 'container', 'object', 'proxy'):
     path = os.path.join(directory, name + '-server.conf')
     conf = ConfigParser()
     conf.read(path)
-    sock = eventlet.listen(('127.0.0.1', int(conf.defaults()['bind_port'])))
+    address = conf.defaults().get('bind_ip', '127.0.0.1')
+    sock = eventlet.listen((address, int(conf.defaults()['bind_port'])))
     app = with_cache(loadapp(path, global_conf={'log_name': name + '-server'}), cache)
     pool.spawn(
         wsgi.server,

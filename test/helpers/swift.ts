@@ -56,14 +56,25 @@ export interface SwiftServer {
   stop(): Promise<void>;
 }
 
+/**
+ * Where Swift runs: by default on 127.0.0.1 of this network namespace. The fault tier runs it in
+ * a namespace of its own (`wrap`: `ip netns exec <ns>`) with the proxy on that namespace's
+ * address (`host`); the account, container and object servers stay on its 127.0.0.1.
+ */
+export interface SwiftWhere {
+  readonly host?: string;
+  /** A command prefix that runs Swift there (it must exec it, so the pid is Swift's). */
+  readonly wrap?: readonly string[];
+}
+
 /** Starts a Swift: its own directory, rings of a free set of ports, a free proxy port. */
-export async function startSwift(): Promise<SwiftServer> {
+export async function startSwift(where: SwiftWhere = {}): Promise<SwiftServer> {
   assertInstalled();
   // A port found free may be taken by another process before Swift binds it (the suite starts
   // many servers at once): then Swift is started again on other ports, a few times.
   for (let attempt = 1; ; attempt++) {
     try {
-      return await startSwiftOnce();
+      return await startSwiftOnce(where);
     } catch (error) {
       if (!(error instanceof PortTakenError) || attempt >= START_ATTEMPTS) throw error;
     }
@@ -75,7 +86,8 @@ const START_ATTEMPTS = 3;
 /** Swift could not bind a port it was given: another process took it after it was chosen. */
 class PortTakenError extends Error {}
 
-async function startSwiftOnce(): Promise<SwiftServer> {
+async function startSwiftOnce(where: SwiftWhere): Promise<SwiftServer> {
+  const host = where.host ?? '127.0.0.1';
   const { ports, release } = await cachedRings();
   const dir = await mkdtemp(join(tmpdir(), 'mosaic-swift-'));
   try {
@@ -86,11 +98,12 @@ async function startSwiftOnce(): Promise<SwiftServer> {
       await writeFile(join(dir, `${name}-server.conf`), backendConf(dir, name, ports[name]));
     }
     await writeFile(join(dir, 'swift.conf'), SWIFT_CONF);
-    await writeFile(join(dir, 'proxy-server.conf'), proxyConf(dir, proxyPort));
-    const child = spawn(PYTHON, [SERVER_SCRIPT, dir], {
+    await writeFile(join(dir, 'proxy-server.conf'), proxyConf(dir, host, proxyPort));
+    const command = [...(where.wrap ?? []), PYTHON, SERVER_SCRIPT, dir];
+    const child = spawn(command[0] ?? PYTHON, command.slice(1), {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
-    const endpoint = `http://127.0.0.1:${proxyPort}`;
+    const endpoint = `http://${host}:${proxyPort}`;
     await waitUntilAnswering(child, endpoint);
     return {
       endpoint,
@@ -234,9 +247,9 @@ use = egg:swift#${name}
 }
 
 /** The pipeline of Swift's s3api documentation, without the parts a test has no use for. */
-function proxyConf(dir: string, port: number): string {
+function proxyConf(dir: string, host: string, port: number): string {
   return `[DEFAULT]
-bind_ip = 127.0.0.1
+bind_ip = ${host}
 bind_port = ${port}
 swift_dir = ${dir}
 log_level = WARNING

@@ -2,6 +2,7 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { Registry } from 'prom-client';
 import type { HealthCheck, HealthReport } from '../../storage/health.js';
+import { ErrorBody } from '../schemas.js';
 
 export interface SystemInfo {
   readonly nodeId: string;
@@ -37,14 +38,20 @@ export const systemRoutes =
               version: z.string(),
               checks: Checks,
             }),
-            503: z.object({
-              status: z.literal('unavailable'),
-              node: z.string(),
-              name: z.string(),
-              version: z.string(),
-              checks: Checks,
-              error: z.object({ code: z.literal('unavailable'), message: z.string() }),
-            }),
+            // The report, or the plain error shape when the answer came before the check: a
+            // caller with a cookie or a token is looked up first (auth.ts), and that lookup
+            // fails as 503 when the database does not answer.
+            503: z.union([
+              z.object({
+                status: z.literal('unavailable'),
+                node: z.string(),
+                name: z.string(),
+                version: z.string(),
+                checks: Checks,
+                error: z.object({ code: z.literal('unavailable'), message: z.string() }),
+              }),
+              ErrorBody,
+            ]),
           },
         },
       },

@@ -16,6 +16,11 @@ describe('isDatabaseOutage', () => {
       true,
     );
     expect(isDatabaseOutage(coded('08006'))).toBe(true);
+    // A route to the server that drops everything: the kernel refuses the connect with EINVAL.
+    const blackholed = Object.assign(coded('EINVAL', 'connect EINVAL 10.0.0.1:5432'), {
+      syscall: 'connect',
+    });
+    expect(isDatabaseOutage(blackholed)).toBe(true);
     expect(isDatabaseOutage(new Error('Connection terminated unexpectedly'))).toBe(true);
     expect(isDatabaseOutage(new Error('timeout exceeded when trying to connect'))).toBe(true);
     expect(isDatabaseOutage(coded('23505', 'duplicate key value'))).toBe(false);

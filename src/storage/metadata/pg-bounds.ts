@@ -14,7 +14,7 @@
 import type { PostgresPool, PostgresPoolClient } from 'kysely';
 import type pg from 'pg';
 import { UnavailableError } from '../../core/errors.js';
-import { NETWORK_ERROR_CODES } from '../../core/network-errors.js';
+import { isNetworkError } from '../../core/network-errors.js';
 
 /**
  * SQLSTATEs that say the server, not the statement, failed: class 08 (connection exception),
@@ -31,8 +31,7 @@ const LOST_CONNECTION =
 export function isDatabaseOutage(error: unknown): boolean {
   if (!(error instanceof Error)) return false;
   const code = (error as { code?: unknown }).code;
-  if (typeof code === 'string' && (NETWORK_ERROR_CODES.has(code) || SERVER_STATES.test(code)))
-    return true;
+  if (isNetworkError(error) || (typeof code === 'string' && SERVER_STATES.test(code))) return true;
   return LOST_CONNECTION.test(error.message);
 }
 

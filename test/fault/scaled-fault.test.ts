@@ -1,0 +1,198 @@
+/**
+ * The fault tier with a scaled site (issue 13 under issue 11's faults): site A is two
+ * `mosaic node` processes on one PostgreSQL and one S3 bucket (OpenStack Swift with s3api),
+ * sites B and C are one process on SQLite each. Every process is in its own network namespace;
+ * PostgreSQL and Swift are in a fifth. Under a seeded random schedule of SIGKILLs (the process
+ * leading site A among them), splits and isolations of whole sites, cuts between single
+ * processes (one of A's reaches a peer the other cannot), and cuts of one of A's processes from
+ * its database and store, a workload uploads, edits and deletes pictures through all four.
+ * After healing, the pictures are checked as in fault.test.ts: every process and site lists the
+ * same pictures and serves their bytes, the state is the rules' for the agreed operations, and
+ * no acknowledged write is lost.
+ *
+ *   FAULT_SCALED_SEED=123,456   replay these seeds (printed by every run)
+ *   FAULT_SCALED_SEEDS=1        how many random seeds otherwise
+ *   FAULT_DURATION_MS, FAULT_CONVERGE_MS, FAULT_LOG_LEVEL: as in fault.test.ts
+ *
+ * Needs root, iproute2, PostgreSQL and Swift (.ci/run installs them).
+ */
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { newClusterKey } from '../helpers/cluster.js';
+import {
+  ADMIN_PASSWORD,
+  api,
+  cleanup,
+  login,
+  makeTempDir,
+  startNode,
+} from '../helpers/node-process.js';
+import { startPostgres, type PostgresServer } from '../helpers/postgres.js';
+import { startSwift, type SwiftServer } from '../helpers/swift.js';
+import { checkPictures } from './checker.js';
+import { Net, PREFIX, unsupported } from './netns.js';
+import { saveHistory, saveSummary, schedule, summary, type Layout, type Run } from './schedule.js';
+import type { FaultNode } from './workload.js';
+
+const PORT = 7000;
+/** a1, a2 (site A), b, c; then the namespace of A's PostgreSQL and Swift. */
+const NAMES = ['a1', 'a2', 'b', 'c'] as const;
+const SITE_A = [0, 1];
+const STORAGE = NAMES.length;
+const DURATION_MS = Number(process.env['FAULT_DURATION_MS'] ?? 45_000);
+const CONVERGE_MS = Number(process.env['FAULT_CONVERGE_MS'] ?? 90_000);
+const LOG_LEVEL = process.env['FAULT_LOG_LEVEL'];
+const SEEDS: number[] = process.env['FAULT_SCALED_SEED']
+  ? process.env['FAULT_SCALED_SEED'].split(',').map(Number)
+  : Array.from({ length: Number(process.env['FAULT_SCALED_SEEDS'] ?? 1) }, () =>
+      Math.floor(Math.random() * 1e9),
+    );
+
+const why = await unsupported();
+if (why !== null) console.warn(`fault tier (scaled site) not run: it ${why}`);
+
+const LAYOUT: Layout = {
+  sites: [SITE_A, [2], [3]],
+  storage: { index: STORAGE, processes: SITE_A },
+  pictures: true,
+  folders: false,
+  durationMs: DURATION_MS,
+};
+
+describe.skipIf(why !== null)('fault tier: a site of two processes on PostgreSQL and S3', () => {
+  const net = new Net(NAMES.length + 1, {
+    prefix: `${PREFIX}s`,
+    subnet: process.env['FAULT_SCALED_SUBNET'] ?? '10.231.78',
+  });
+  const runs: Run[] = [];
+  let pg: PostgresServer | undefined;
+  let swift: SwiftServer | undefined;
+
+  beforeAll(async () => {
+    await net.setUp();
+    const where = { host: net.address(STORAGE), wrap: net.wrap(STORAGE) };
+    [pg, swift] = await Promise.all([startPostgres(where), startSwift(where)]);
+  }, 120_000);
+  afterAll(async () => {
+    await cleanup();
+    await Promise.all([pg?.stop(), swift?.stop()]);
+    await net.tearDown();
+    for (const run of runs) console.log(summary(run));
+    await saveSummary(runs, 'fault-scaled-summary.json');
+  });
+
+  for (const [n, seed] of SEEDS.entries()) {
+    describe(`seed ${seed}`, () => {
+      let run: Run;
+
+      beforeAll(async () => {
+        console.log(
+          `fault tier, scaled site: seed ${seed} (replay with FAULT_SCALED_SEED=${seed})`,
+        );
+        if (!pg || !swift) throw new Error('PostgreSQL or Swift did not start');
+        const nodes = await startNodes(net, newClusterKey(), pg, swift, `seed${n}`);
+        run = await schedule(net, nodes, seed, LAYOUT);
+        runs.push(run);
+      }, DURATION_MS + 120_000);
+
+      afterAll(async () => {
+        await cleanup();
+      });
+
+      it(
+        'pictures: every process and site lists the same pictures and bytes, every acknowledged write accounted for',
+        async () => {
+          try {
+            run.pictures = await checkPictures(run.nodes, run.history, CONVERGE_MS, run.healedAt);
+          } catch (error) {
+            await saveHistory(run, 'scaled-pictures', error);
+            throw error;
+          }
+          expect(run.pictures.pictures).toBeGreaterThan(0);
+          // One site, one identity, whichever process answers.
+          const [a1, a2] = run.nodes;
+          expect(a1?.id).toBe(a2?.id);
+          // How often the lead of site A changed hands: its lease's fencing token grows each time.
+          const leads = await leadTakes(a1?.database ?? '');
+          const answers = new Map<string, number>();
+          for (const e of run.history.entries) {
+            if (!('status' in e)) continue;
+            const key = `${e.node} ${e.status}`;
+            answers.set(key, (answers.get(key) ?? 0) + 1);
+          }
+          console.log(
+            `fault seed=${seed}: site A's lead was taken ${leads} times; answers ${JSON.stringify([...answers].sort())}`,
+          );
+          expect(leads).toBeGreaterThanOrEqual(1);
+        },
+        CONVERGE_MS + 120_000,
+      );
+    });
+  }
+});
+
+/** The `site-lead` lease's fencing token: how many times a process took the lead. */
+async function leadTakes(database: string): Promise<number> {
+  const client = new pg.Client({ connectionString: database });
+  await client.connect();
+  try {
+    const { rows } = await client.query<{ token: string }>(
+      "SELECT token FROM lease WHERE name = 'site-lead'",
+    );
+    return Number(rows[0]?.token ?? 0);
+  } finally {
+    await client.end();
+  }
+}
+
+/** A's two processes on a fresh database and bucket, B and C on SQLite; all peered. */
+async function startNodes(
+  net: Net,
+  key: string,
+  pg: PostgresServer,
+  swift: SwiftServer,
+  bucket: string,
+): Promise<FaultNode[]> {
+  const urls = NAMES.map((_, i) => `http://${net.address(i)}:${PORT}`);
+  const database = await pg.createDatabase();
+  const siteEnv = {
+    MOSAIC_DATABASE: database,
+    MOSAIC_BLOBS: `s3://${bucket}?endpoint=${swift.endpoint}&region=${swift.region}`,
+    AWS_ACCESS_KEY_ID: swift.accessKeyId,
+    AWS_SECRET_ACCESS_KEY: swift.secretAccessKey,
+  };
+  const start = async (i: number): Promise<FaultNode> => {
+    const name = NAMES[i] ?? `n${i}`;
+    const scaled = SITE_A.includes(i);
+    // A's processes name the other sites; B and C name every process of A (as a DNS name with
+    // one address per process would) and each other: of two routes to one site, one is kept.
+    const peers = urls.filter((_, j) => j !== i && !(scaled && SITE_A.includes(j)));
+    const node = await startNode({
+      dataDir: await makeTempDir(`mosaic-fault-${name}-`),
+      wrap: net.wrap(i),
+      ...(scaled ? { env: siteEnv } : {}),
+      args: [
+        ...['--name', scaled ? 'a' : name, '--host', net.address(i), '--port', String(PORT)],
+        ...['--advertise-url', urls[i] ?? '', '--cluster-key', key, '--sync-interval-ms', '1000'],
+        ...peers.flatMap((u) => ['--peer', u]),
+        ...(LOG_LEVEL === undefined ? [] : ['--log-level', LOG_LEVEL]),
+      ],
+    });
+    const client = api(node.url, await login(node.url, 'admin', ADMIN_PASSWORD));
+    const self = await client.get<{ self: { id: string } }>('/api/cluster');
+    return {
+      index: i,
+      name,
+      node,
+      folder: '',
+      id: self.body.self.id,
+      up: true,
+      api: client,
+      ...(scaled ? { database } : {}),
+    };
+  };
+  // A's first process makes the site (its identity, the admin account) before the second joins.
+  const [a1] = [await start(0)];
+  const rest = await Promise.all([1, 2, 3].map((i) => start(i)));
+  return [a1, ...rest];
+}

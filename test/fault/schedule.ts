@@ -1,0 +1,248 @@
+/**
+ * The fault tier's seeded schedule, shared by its two layouts (fault.test.ts: four one-process
+ * sites; scaled-fault.test.ts: a site of two processes on PostgreSQL and S3 beside two
+ * one-process sites): a workload over the API (and in the folders), SIGKILLs and restarts of
+ * random processes, and network faults, for a while; then everything is healed and restarted.
+ */
+import { cp, mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { REPO_ROOT } from '../helpers/node-process.js';
+import type { FolderReport, PictureReport } from './checker.js';
+import { pictureOps } from './checker.js';
+import type { Net } from './netns.js';
+import { FolderWorkload, History, PictureWorkload, Rng, type FaultNode } from './workload.js';
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+export interface Run {
+  seed: number;
+  nodes: FaultNode[];
+  history: History;
+  kills: number;
+  splits: number;
+  isolations: number;
+  /** Times a process of a scaled site was cut from its database and object store. */
+  storageCuts: number;
+  /** When the faults and the workload stopped, and when every node was back and linked. */
+  stoppedAt: number;
+  healedAt: number;
+  pictures?: PictureReport;
+  folders?: FolderReport;
+}
+
+export interface Layout {
+  /**
+   * The nodes' indices grouped by site: a split or an isolation moves a site's processes
+   * together (they stand for one place), unless a round cuts processes apart on purpose.
+   */
+  readonly sites: readonly (readonly number[])[];
+  /**
+   * A scaled site's database and object store: the namespace they run in, and the processes
+   * that use them. Some rounds cut one of those processes off them (both ways), as a switch
+   * between an application server and its database does when it fails.
+   */
+  readonly storage?: { readonly index: number; readonly processes: readonly number[] };
+  readonly pictures: boolean;
+  readonly folders: boolean;
+  readonly durationMs: number;
+}
+
+/** Runs the workload and the faults for `layout.durationMs`, then heals everything. */
+export async function schedule(
+  net: Net,
+  nodes: FaultNode[],
+  seed: number,
+  layout: Layout,
+): Promise<Run> {
+  const history = new History();
+  const run: Run = {
+    seed,
+    nodes,
+    history,
+    kills: 0,
+    splits: 0,
+    isolations: 0,
+    storageCuts: 0,
+    stoppedAt: 0,
+    healedAt: 0,
+  };
+  const end = Date.now() + layout.durationMs;
+  // One generator per loop: each loop's choices replay the same for a seed.
+  const pictures = new PictureWorkload(new Rng(seed * 7 + 1), history, seed % 10_000);
+  const folders = new FolderWorkload(new Rng(seed * 7 + 2), history, seed);
+  const rngP = new Rng(seed * 7 + 3);
+  const rngF = new Rng(seed * 7 + 4);
+  const rngX = new Rng(seed * 7 + 5);
+  const rngK = new Rng(seed * 7 + 6);
+  const restarts: Promise<void>[] = [];
+  const byIndex = (i: number) => nodes.find((n) => n.index === i);
+
+  const restart = async (n: FaultNode) => {
+    try {
+      await n.node.restart();
+      history.add({ kind: 'restart', node: n.name });
+      n.up = true;
+    } catch (error) {
+      history.add({ kind: 'restart-failed', node: n.name });
+      console.warn(`restart of ${n.name} failed: ${(error as Error).message.slice(0, 500)}`);
+    }
+  };
+
+  const pictureLoop = async () => {
+    while (layout.pictures && Date.now() < end) {
+      const node = rngP.pick(nodes.filter((n) => n.up));
+      if (node) await pictures.step(node);
+      await sleep(rngP.between(10, 120));
+    }
+  };
+  const folderLoop = async () => {
+    while (layout.folders && Date.now() < end) {
+      const node = rngF.pick(nodes);
+      if (node) await folders.step(node);
+      await sleep(rngF.between(20, 200));
+    }
+  };
+  // Kills and network faults are independent: a node may be killed while it is cut off.
+  const killLoop = async () => {
+    for (;;) {
+      await sleep(rngK.between(1500, 5000));
+      if (Date.now() >= end) return;
+      const victim = rngK.pick(nodes.filter((n) => n.up));
+      if (!victim) continue;
+      victim.up = false;
+      await victim.node.kill();
+      run.kills++;
+      history.add({ kind: 'kill', node: victim.name });
+      const downFor = rngK.between(300, 3000);
+      restarts.push(sleep(downFor).then(() => restart(victim)));
+    }
+  };
+  const netLoop = async () => {
+    for (;;) {
+      await sleep(rngX.between(1000, 4000));
+      if (Date.now() >= end) return;
+      // What is moved about: whole sites, or (some rounds of a layout with a scaled site) its
+      // processes one by one, so that one reaches a peer the other cannot.
+      let units = layout.sites;
+      const storage = layout.storage;
+      if (storage !== undefined) {
+        const roll = rngX.next();
+        if (roll < 0.3) {
+          const victim = rngX.pick(storage.processes) ?? storage.processes[0] ?? 0;
+          await net.cut(victim, storage.index);
+          run.storageCuts++;
+          history.add({ kind: 'cut-storage', node: byIndex(victim)?.name ?? String(victim) });
+          await sleep(rngX.between(2000, 6000));
+          await net.heal();
+          history.add({ kind: 'heal' });
+          continue;
+        }
+        if (roll < 0.5) units = nodes.map((n) => [n.index]);
+      }
+      const order = [...units].sort(() => rngX.next() - 0.5);
+      const split = rngX.chance(0.5);
+      const cut = split ? Math.floor(order.length / 2) : 1;
+      const groups = [order.slice(0, cut).flat(), order.slice(cut).flat()];
+      if (split) run.splits++;
+      else run.isolations++;
+      const [a = [], b = []] = groups;
+      await net.split(a, b);
+      history.add({
+        kind: 'split',
+        groups: groups.map((g) => g.map((i) => byIndex(i)?.name ?? String(i))),
+      });
+      await sleep(rngX.between(2000, 6000));
+      await net.heal();
+      history.add({ kind: 'heal' });
+    }
+  };
+
+  await Promise.all([pictureLoop(), folderLoop(), killLoop(), netLoop()]);
+  run.stoppedAt = Date.now();
+  await net.heal();
+  history.add({ kind: 'heal' });
+  await Promise.all(restarts);
+  for (const n of nodes) if (!n.up) await restart(n);
+  run.healedAt = Date.now();
+  return run;
+}
+
+/** One line per run: its faults and how long each part took to agree after the heal. */
+export function summary(run: Run): string {
+  const p = run.pictures;
+  const f = run.folders;
+  return (
+    `fault seed=${run.seed} kills=${run.kills} splits=${run.splits} isolations=${run.isolations} ` +
+    (run.storageCuts > 0 ? `storage-cuts=${run.storageCuts} ` : '') +
+    `all-back=${((run.healedAt - run.stoppedAt) / 1000).toFixed(1)}s ` +
+    `pictures=${p ? `${(p.convergedMs / 1000).toFixed(1)}s/${p.pictures} pictures/${p.ops} ops/acked ${p.acked.uploads}u ${p.acked.edits}e ${p.acked.deletes}d` : 'not checked or failed'} ` +
+    `folders=${f ? `${(f.convergedMs / 1000).toFixed(1)}s/${f.files} files/${f.conflictCopies} copies/${f.versionsChecked} paths written${f.convergedMs > 5000 ? ` (last waited for: ${f.lastWait})` : ''}` : 'not checked or failed'}`
+  );
+}
+
+/** Writes the runs (without their nodes and histories) to test-results/<file>. */
+export async function saveSummary(runs: readonly Run[], file: string): Promise<void> {
+  await mkdir(join(REPO_ROOT, 'test-results'), { recursive: true });
+  await writeFile(
+    join(REPO_ROOT, 'test-results', file),
+    JSON.stringify(
+      runs.map(({ nodes: _n, history: _h, ...rest }) => rest),
+      null,
+      2,
+    ),
+  );
+}
+
+/**
+ * Keeps what a failed (or slow) run left, to read why: its history, and each node's data
+ * directory, folder, last log lines and (a scaled site's) operations from its database; the
+ * temp directories and servers are removed after the run.
+ */
+export async function saveHistory(run: Run, part: string, error: unknown): Promise<void> {
+  const dir = join(REPO_ROOT, 'test-results');
+  await mkdir(dir, { recursive: true });
+  const file = join(dir, `fault-${run.seed}-${part}.json`);
+  await writeFile(
+    file,
+    JSON.stringify(
+      {
+        seed: run.seed,
+        part,
+        error: (error as Error).message,
+        kills: run.kills,
+        splits: run.splits,
+        isolations: run.isolations,
+        storageCuts: run.storageCuts,
+        nodes: run.nodes.map((n) => ({
+          name: n.name,
+          id: n.id,
+          dataDir: n.node.dataDir,
+          database: n.database,
+        })),
+        history: run.history.entries,
+      },
+      null,
+      1,
+    ),
+  );
+  const left = join(dir, `fault-${run.seed}-${part}-nodes`);
+  for (const n of run.nodes) {
+    const to = join(left, n.name);
+    await mkdir(to, { recursive: true });
+    await cp(n.node.dataDir, join(to, 'data'), { recursive: true }).catch(() => undefined);
+    if (n.folder !== '') {
+      await cp(n.folder, join(to, 'folder'), { recursive: true }).catch(() => undefined);
+    }
+    if (n.database !== undefined) {
+      const ops = await pictureOps(n).catch((e: unknown) => String(e));
+      await writeFile(join(to, 'ops.json'), JSON.stringify(ops, null, 1)).catch(() => undefined);
+    }
+    await writeFile(
+      join(to, 'log.jsonl'),
+      n.node.logs.map((l) => JSON.stringify(l)).join('\n'),
+    ).catch(() => undefined);
+  }
+  console.error(
+    `fault tier: seed ${run.seed} ${part}: ${(error as Error).message}; history in ${file}, nodes in ${left}`,
+  );
+}
