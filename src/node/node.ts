@@ -34,7 +34,7 @@ import { connectSite, openSite, openSiteStore } from './site.js';
 import { folderServing, openDevices, openFolders, openTus, seedAdmin } from './node-parts.js';
 import { observeNode } from './node-metrics.js';
 import { siteWork } from './site-work.js';
-import { KnownPeers } from '../replication/known-peers.js';
+import { KnownPeers, mergeMembers } from '../replication/known-peers.js';
 import { ClusterStatusBoard } from '../replication/cluster-status-board.js';
 import { MetaRepository } from '../storage/metadata/meta.repository.js';
 import { newDecodeLimiter } from '../pictures/images.js';
@@ -187,8 +187,8 @@ export async function startNode(
     }
   });
 
-  // The peers as this process knows them: the leader's links, or (in the other processes of a
-  // site, which keep no links) the peers table the leader writes, read every 2 s.
+  // The peers as this process knows them: the leader's links, and (on a scaled site) the peers
+  // table the leader writes, read every 2 s (mergeMembers).
   const known = new KnownPeers(peers, log);
   if (shared) await known.start();
 
@@ -204,7 +204,7 @@ export async function startNode(
     decodes,
     self: () => ({ id: identity.id, name: identity.name, url: selfUrl ?? '' }),
     members: () =>
-      (lead.leads() ? (replicator?.members() ?? []) : known.members()).map((p) => ({
+      mergeMembers(lead.leads() ? (replicator?.members() ?? []) : [], known.members()).map((p) => ({
         url: p.url,
         site: p.id !== null && p.name !== null ? { id: p.id, name: p.name, url: p.url } : null,
       })),

@@ -45,3 +45,28 @@ export class KnownPeers {
     clearInterval(this.timer);
   }
 }
+
+/**
+ * The peers as this process knows them, one entry per site: the leader's links (with `links`
+ * from its Replicator) and the peers table. The table counts even while leading: a process that
+ * has just taken the lead starts its links only after checking the store's bytes (seconds on a
+ * large bucket), and until then its links were all it counted (an event created then included
+ * its own site alone: the scaled fault tier, seed 214266755). A link not yet identified counts
+ * as unknown only when no site of the table has its URL.
+ */
+export function mergeMembers(
+  links: readonly KnownPeer[],
+  table: readonly KnownPeer[],
+): KnownPeer[] {
+  const byId = new Map<string, KnownPeer>();
+  const urls = new Set<string>();
+  for (const peer of [...links, ...table]) {
+    if (peer.id === null) continue;
+    urls.add(peer.url);
+    const seen = byId.get(peer.id);
+    // The first entry with a name wins (a link that has not said its name yet does not).
+    if (seen === undefined || (seen.name === null && peer.name !== null)) byId.set(peer.id, peer);
+  }
+  const unknown = links.filter((peer) => peer.id === null && !urls.has(peer.url));
+  return [...byId.values(), ...unknown];
+}

@@ -36,6 +36,17 @@ export interface EventJson {
 
 let seed = 5000;
 
+/**
+ * What these helpers need of a site: a test cluster's node (`ClusterNode`), or a process of the
+ * fault tier (test/fault/events-workload.ts).
+ */
+export interface EventSite {
+  readonly name: string;
+  readonly node: { readonly url: string };
+  /** An admin API client. */
+  api(): Promise<Api>;
+}
+
 export type ThreeSites = readonly [ClusterNode, ClusterNode, ClusterNode];
 
 /**
@@ -87,7 +98,7 @@ export class Person {
   private cookie = '';
   constructor(
     readonly name: string,
-    readonly node: ClusterNode,
+    readonly node: Pick<EventSite, 'node'>,
   ) {}
 
   client(): Api {
@@ -142,7 +153,7 @@ export function inviteOf(event: EventJson): string {
 }
 
 /** The event as the organiser (admin) sees it at a node. */
-export async function eventAt(node: ClusterNode, id: string): Promise<EventJson> {
+export async function eventAt(node: EventSite, id: string): Promise<EventJson> {
   const res = await (await node.api()).get<EventJson>(`/api/events/${id}`);
   if (res.status !== 200)
     throw new Error(`${node.name}: ${res.status} ${JSON.stringify(res.body)}`);
@@ -164,7 +175,7 @@ function agreed(e: EventJson): string {
  * and `expect` holds; fails with the last difference seen.
  */
 export async function waitAgreed(
-  nodes: readonly ClusterNode[],
+  nodes: readonly EventSite[],
   id: string,
   expectation: (e: EventJson) => boolean = () => true,
   timeoutMs = 40_000,

@@ -187,7 +187,7 @@ export async function checkPictures(
       const value = JSON.stringify(e.value);
       if (!ops.some((op) => op.kind === 'picture.update' && op.body.includes(value)))
         throw new Error(`acknowledged edit ${e.field}=${e.value} at ${e.node} is lost`);
-    } else {
+    } else if (e.kind === 'delete') {
       acked.deletes++;
       const key = `${origin.get(e.node)}/${e.id}`;
       ackedDeletes.set(key, (ackedDeletes.get(key) ?? 0) + 1);
@@ -412,6 +412,22 @@ function folderLogSince(nodes: readonly FaultNode[], since: number): string[] {
       out.push(
         `${n.name} +${((Number(l['time']) - since) / 1000).toFixed(1)}s ${JSON.stringify(rest)}`,
       );
+    }
+  }
+  return out;
+}
+
+/**
+ * The workload's requests that a node answered with a server error other than 503: a fault (a
+ * kill, a cut link or database) must end a request with an answer that says so (503
+ * `unavailable`) or with no answer at all, never with 500 `internal`.
+ */
+export function serverErrors(history: History): string[] {
+  const out: string[] = [];
+  for (const e of history.entries) {
+    if (!('status' in e) || typeof e.status !== 'number') continue;
+    if (e.status >= 500 && e.status !== 503) {
+      out.push(`${e.kind === 'event' ? e.action : e.kind} at ${e.node}: ${e.status}`);
     }
   }
   return out;

@@ -8,7 +8,7 @@
  *   FAULT_SEED=123,456      replay these seeds (printed by every run)
  *   FAULT_SEEDS=3           how many random seeds otherwise
  *   FAULT_DURATION_MS=45000 how long the faults and the workload run per seed
- *   FAULT_PARTS=pictures|folders|both (default both): the workload and the checks to run
+ *   FAULT_PARTS=pictures,folders,events (the default: all three; `both` is pictures,folders)
  *   FAULT_CONVERGE_MS=90000 how long to wait for convergence after healing
  *   FAULT_LOG_LEVEL=debug   the nodes' log level (kept with a failed or slow seed; default info)
  *   MOSAIC_TEST_LOG_LINES=N  how many of each node's last log lines are kept (default 200)
@@ -25,7 +25,7 @@ import {
   makeTempDir,
   startNode,
 } from '../helpers/node-process.js';
-import { checkFolders, checkPictures } from './checker.js';
+import { checkFolders, checkPictures, serverErrors } from './checker.js';
 import { Net, unsupported } from './netns.js';
 import { saveHistory, saveSummary, schedule, summary, type Layout, type Run } from './schedule.js';
 import type { FaultNode } from './workload.js';
@@ -41,9 +41,12 @@ const CONVERGE_MS = Number(process.env['FAULT_CONVERGE_MS'] ?? 90_000);
  */
 const SLOW_FOLDERS_MS = 10_000;
 const LOG_LEVEL = process.env['FAULT_LOG_LEVEL'];
-const PARTS = process.env['FAULT_PARTS'] ?? 'both';
-const WITH_PICTURES = PARTS === 'both' || PARTS === 'pictures';
-const WITH_FOLDERS = PARTS === 'both' || PARTS === 'folders';
+const PARTS = (process.env['FAULT_PARTS'] ?? 'pictures,folders,events')
+  .replace('both', 'pictures,folders')
+  .split(',');
+const WITH_PICTURES = PARTS.includes('pictures');
+const WITH_FOLDERS = PARTS.includes('folders');
+const WITH_EVENTS = PARTS.includes('events');
 const SEEDS: number[] = process.env['FAULT_SEED']
   ? process.env['FAULT_SEED'].split(',').map(Number)
   : Array.from({ length: Number(process.env['FAULT_SEEDS'] ?? 3) }, () =>
@@ -58,6 +61,7 @@ const LAYOUT: Layout = {
   sites: Array.from({ length: N }, (_, i) => [i]),
   pictures: WITH_PICTURES,
   folders: WITH_FOLDERS,
+  eventLanes: WITH_EVENTS ? 2 : 0,
   durationMs: DURATION_MS,
 };
 
@@ -93,6 +97,10 @@ describe.skipIf(why !== null)('fault tier: 4 nodes in network namespaces', () =>
         await cleanup();
       });
 
+      it('no request of the workload was answered 500 (a fault answers 503 or not at all)', () => {
+        expect(serverErrors(run.history)).toEqual([]);
+      });
+
       it.runIf(WITH_PICTURES)(
         'pictures: every node lists the same pictures and bytes, every acknowledged write accounted for',
         async () => {
@@ -123,6 +131,20 @@ describe.skipIf(why !== null)('fault tier: 4 nodes in network namespaces', () =>
           expect(run.folders.files).toBeGreaterThan(0);
         },
         CONVERGE_MS + 60_000,
+      );
+
+      it.runIf(WITH_EVENTS)(
+        'events: every node shows each event alike; a round with every accept acknowledged published',
+        async () => {
+          try {
+            run.events = await run.eventWorkload.check(run.nodes, CONVERGE_MS);
+          } catch (error) {
+            await saveHistory(run, 'events', error);
+            throw error;
+          }
+          expect(run.events.events).toBeGreaterThan(0);
+        },
+        CONVERGE_MS + 120_000,
       );
     });
   }

@@ -29,7 +29,7 @@ import {
 } from '../helpers/node-process.js';
 import { startPostgres, type PostgresServer } from '../helpers/postgres.js';
 import { startSwift, type SwiftServer } from '../helpers/swift.js';
-import { checkPictures } from './checker.js';
+import { checkPictures, serverErrors } from './checker.js';
 import { Net, PREFIX, unsupported } from './netns.js';
 import { saveHistory, saveSummary, schedule, summary, type Layout, type Run } from './schedule.js';
 import type { FaultNode } from './workload.js';
@@ -42,6 +42,7 @@ const STORAGE = NAMES.length;
 const DURATION_MS = Number(process.env['FAULT_DURATION_MS'] ?? 45_000);
 const CONVERGE_MS = Number(process.env['FAULT_CONVERGE_MS'] ?? 90_000);
 const LOG_LEVEL = process.env['FAULT_LOG_LEVEL'];
+const WITH_EVENTS = (process.env['FAULT_PARTS'] ?? 'events').includes('events');
 const SEEDS: number[] = process.env['FAULT_SCALED_SEED']
   ? process.env['FAULT_SCALED_SEED'].split(',').map(Number)
   : Array.from({ length: Number(process.env['FAULT_SCALED_SEEDS'] ?? 1) }, () =>
@@ -56,6 +57,7 @@ const LAYOUT: Layout = {
   storage: { index: STORAGE, processes: SITE_A },
   pictures: true,
   folders: false,
+  eventLanes: WITH_EVENTS ? 2 : 0,
   durationMs: DURATION_MS,
 };
 
@@ -99,6 +101,10 @@ describe.skipIf(why !== null)('fault tier: a site of two processes on PostgreSQL
         await cleanup();
       });
 
+      it('no request of the workload was answered 500 (a fault answers 503 or not at all)', () => {
+        expect(serverErrors(run.history)).toEqual([]);
+      });
+
       it(
         'pictures: every process and site lists the same pictures and bytes, every acknowledged write accounted for',
         async () => {
@@ -124,6 +130,20 @@ describe.skipIf(why !== null)('fault tier: a site of two processes on PostgreSQL
             `fault seed=${seed}: site A's lead was taken ${leads} times; answers ${JSON.stringify([...answers].sort())}`,
           );
           expect(leads).toBeGreaterThanOrEqual(1);
+        },
+        CONVERGE_MS + 120_000,
+      );
+
+      it.runIf(WITH_EVENTS)(
+        'events: every process and site shows each event alike; a round with every accept acknowledged published',
+        async () => {
+          try {
+            run.events = await run.eventWorkload.check(run.nodes, CONVERGE_MS);
+          } catch (error) {
+            await saveHistory(run, 'scaled-events', error);
+            throw error;
+          }
+          expect(run.events.events).toBeGreaterThan(0);
         },
         CONVERGE_MS + 120_000,
       );

@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { REPO_ROOT } from '../helpers/node-process.js';
 import type { FolderReport, PictureReport } from './checker.js';
 import { pictureOps } from './checker.js';
+import { EventWorkload, type EventReport } from './events-workload.js';
 import type { Net } from './netns.js';
 import { FolderWorkload, History, PictureWorkload, Rng, type FaultNode } from './workload.js';
 
@@ -26,8 +27,11 @@ export interface Run {
   /** When the faults and the workload stopped, and when every node was back and linked. */
   stoppedAt: number;
   healedAt: number;
+  /** The events played (checked after the heal by `events.check`). */
+  eventWorkload: EventWorkload;
   pictures?: PictureReport;
   folders?: FolderReport;
+  events?: EventReport;
 }
 
 export interface Layout {
@@ -44,6 +48,8 @@ export interface Layout {
   readonly storage?: { readonly index: number; readonly processes: readonly number[] };
   readonly pictures: boolean;
   readonly folders: boolean;
+  /** Lanes of group photo events played meanwhile (0: none). */
+  readonly eventLanes: number;
   readonly durationMs: number;
 }
 
@@ -55,6 +61,7 @@ export async function schedule(
   layout: Layout,
 ): Promise<Run> {
   const history = new History();
+  const eventWorkload = new EventWorkload(new Rng(seed * 7 + 7), history);
   const run: Run = {
     seed,
     nodes,
@@ -65,6 +72,7 @@ export async function schedule(
     storageCuts: 0,
     stoppedAt: 0,
     healedAt: 0,
+    eventWorkload,
   };
   const end = Date.now() + layout.durationMs;
   // One generator per loop: each loop's choices replay the same for a seed.
@@ -157,7 +165,10 @@ export async function schedule(
     }
   };
 
-  await Promise.all([pictureLoop(), folderLoop(), killLoop(), netLoop()]);
+  const eventLanes = Array.from({ length: layout.eventLanes }, (_, lane) =>
+    eventWorkload.lane(lane, nodes, end),
+  );
+  await Promise.all([pictureLoop(), folderLoop(), killLoop(), netLoop(), ...eventLanes]);
   run.stoppedAt = Date.now();
   await net.heal();
   history.add({ kind: 'heal' });
@@ -171,12 +182,14 @@ export async function schedule(
 export function summary(run: Run): string {
   const p = run.pictures;
   const f = run.folders;
+  const e = run.events;
   return (
     `fault seed=${run.seed} kills=${run.kills} splits=${run.splits} isolations=${run.isolations} ` +
     (run.storageCuts > 0 ? `storage-cuts=${run.storageCuts} ` : '') +
     `all-back=${((run.healedAt - run.stoppedAt) / 1000).toFixed(1)}s ` +
     `pictures=${p ? `${(p.convergedMs / 1000).toFixed(1)}s/${p.pictures} pictures/${p.ops} ops/acked ${p.acked.uploads}u ${p.acked.edits}e ${p.acked.deletes}d` : 'not checked or failed'} ` +
-    `folders=${f ? `${(f.convergedMs / 1000).toFixed(1)}s/${f.files} files/${f.conflictCopies} copies/${f.versionsChecked} paths written${f.convergedMs > 5000 ? ` (last waited for: ${f.lastWait})` : ''}` : 'not checked or failed'}`
+    `folders=${f ? `${(f.convergedMs / 1000).toFixed(1)}s/${f.files} files/${f.conflictCopies} copies/${f.versionsChecked} paths written${f.convergedMs > 5000 ? ` (last waited for: ${f.lastWait})` : ''}` : 'not checked or failed'} ` +
+    `events=${e ? `${e.events} (${e.published} published, ${e.aborted} aborted, ${e.collecting} collecting; ${e.acknowledgedRounds} rounds with every accept acknowledged)` : 'not checked or failed'}`
   );
 }
 
@@ -186,7 +199,7 @@ export async function saveSummary(runs: readonly Run[], file: string): Promise<v
   await writeFile(
     join(REPO_ROOT, 'test-results', file),
     JSON.stringify(
-      runs.map(({ nodes: _n, history: _h, ...rest }) => rest),
+      runs.map(({ nodes: _n, history: _h, eventWorkload: _e, ...rest }) => rest),
       null,
       2,
     ),

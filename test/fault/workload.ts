@@ -44,6 +44,7 @@ export type Entry = { t: number } & (
       status: number | 'error';
     }
   | { kind: 'delete'; node: string; id: string; status: number | 'error' }
+  | { kind: 'event'; node: string; action: string; status: number | 'error' }
   | { kind: 'kill' | 'restart' | 'restart-failed'; node: string }
   | { kind: 'split'; groups: string[][] }
   | { kind: 'cut-storage'; node: string }
