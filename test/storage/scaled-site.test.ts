@@ -26,7 +26,6 @@ import {
   type PictureList,
 } from '../helpers/node-process.js';
 import { inviteOf, Person, type EventJson } from '../events/events-helpers.js';
-import type { ClusterNode } from '../helpers/cluster.js';
 import { siteEnv, useSharedServers } from '../helpers/shared-servers.js';
 
 const servers = useSharedServers();
@@ -147,8 +146,8 @@ test('three processes on PostgreSQL and S3 are one site, and survive losing thei
       );
     await everywhere((e) => e.phase === 'collecting');
     const [p3] = site.slice(2) as [NodeProcess];
-    const atA = new Person('ann', { node: { url: p3.url } } as ClusterNode);
-    const atB = new Person('bob', { node: { url: single.url } } as ClusterNode);
+    const atA = new Person('ann', { node: { url: p3.url } });
+    const atB = new Person('bob', { node: { url: single.url } });
     for (const person of [atA, atB]) {
       expect((await person.join(event, inviteOf(event))).status).toBe(200);
       const added = await person.upload(event.id);
