@@ -34,7 +34,7 @@ import { connectSite, openSite, openSiteStore } from './site.js';
 import { folderServing, openDevices, openFolders, openTus, seedAdmin } from './node-parts.js';
 import { observeNode } from './node-metrics.js';
 import { siteWork } from './site-work.js';
-import { KnownPeers, mergeMembers } from '../replication/known-peers.js';
+import { KnownPeers, configuredPeers, mergeMembers } from '../replication/known-peers.js';
 import { ClusterStatusBoard } from '../replication/cluster-status-board.js';
 import { MetaRepository } from '../storage/metadata/meta.repository.js';
 import { newDecodeLimiter } from '../pictures/images.js';
@@ -191,6 +191,7 @@ export async function startNode(
   // table the leader writes, read every 2 s (mergeMembers).
   const known = new KnownPeers(peers, log);
   if (shared) await known.start();
+  const configured = configuredPeers(config.peers);
 
   // Group photo events (two-phase commit between the sites; see docs/events.md).
   const events = await createEvents({
@@ -204,10 +205,12 @@ export async function startNode(
     decodes,
     self: () => ({ id: identity.id, name: identity.name, url: selfUrl ?? '' }),
     members: () =>
-      mergeMembers(lead.leads() ? (replicator?.members() ?? []) : [], known.members()).map((p) => ({
-        url: p.url,
-        site: p.id !== null && p.name !== null ? { id: p.id, name: p.name, url: p.url } : null,
-      })),
+      mergeMembers(lead.leads() ? (replicator?.members() ?? []) : configured, known.members()).map(
+        (p) => ({
+          url: p.url,
+          site: p.id !== null && p.name !== null ? { id: p.id, name: p.name, url: p.url } : null,
+        }),
+      ),
     isLeader: () => lead.leads(),
   });
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { mergeMembers, type KnownPeer } from './known-peers.js';
+import { configuredPeers, mergeMembers, type KnownPeer } from './known-peers.js';
 
 const b: KnownPeer = { id: 'node-b', name: 'b', url: 'http://b:7000' };
 const c: KnownPeer = { id: 'node-c', name: 'c', url: 'http://c:7000' };
@@ -23,5 +23,17 @@ describe('mergeMembers', () => {
     const fresh = { id: null, name: null, url: 'http://d:7000' };
     const configuredB = { id: null, name: null, url: b.url };
     expect(mergeMembers([fresh, configuredB], [b])).toEqual([b, fresh]);
+  });
+});
+
+describe('configuredPeers', () => {
+  it('gives each --peer as an unidentified member, by origin, until the table names it', () => {
+    const configured = configuredPeers(['http://b:7000/', 'http://c:7000', 'not a url']);
+    expect(configured).toEqual([
+      { id: null, name: null, url: 'http://b:7000' },
+      { id: null, name: null, url: 'http://c:7000' },
+    ]);
+    // The table knows b (the leader reached it), not c yet: c keeps the creation waiting.
+    expect(mergeMembers(configured, [b])).toEqual([b, configured[1]]);
   });
 });

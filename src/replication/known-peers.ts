@@ -48,7 +48,7 @@ export class KnownPeers {
 
 /**
  * The peers as this process knows them, one entry per site: the leader's links (with `links`
- * from its Replicator) and the peers table. The table counts even while leading: a process that
+ * from its Replicator; in another process, its configured peers) and the peers table. The table counts even while leading: a process that
  * has just taken the lead starts its links only after checking the store's bytes (seconds on a
  * large bucket), and until then its links were all it counted (an event created then included
  * its own site alone: the scaled fault tier, seed 214266755). A link not yet identified counts
@@ -69,4 +69,21 @@ export function mergeMembers(
   }
   const unknown = links.filter((peer) => peer.id === null && !urls.has(peer.url));
   return [...byId.values(), ...unknown];
+}
+
+/**
+ * The peers this process was configured with (`--peer`), as not yet identified: in a process
+ * that does not lead, they make an event's creation wait until the peers table names them (the
+ * leader writes it once it has reached them), as the leader's own links do. Without them a
+ * process that did not lead, just after the site started, created events without the sites the
+ * leader had not reached yet (the scaled fault tier, seed 322353309).
+ */
+export function configuredPeers(urls: readonly string[]): KnownPeer[] {
+  return urls.flatMap((url) => {
+    try {
+      return [{ id: null, name: null, url: new URL(url).origin }];
+    } catch {
+      return [];
+    }
+  });
 }

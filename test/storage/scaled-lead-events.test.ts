@@ -1,9 +1,16 @@
 /**
+ * The sites of an event made at a scaled site: every site, whichever process is asked and when.
+ *
  * An event created at a process of a scaled site the moment it takes the lead includes every
  * site. The lead's work starts its peer links only after checking the store's bytes and sweeping
  * the trash; until then the new leader counted its links alone (none yet), so an event created
  * in that window included its own site only: published there by its own vote, never heard of
  * at the other sites (the scaled fault tier, seed 214266755). Now the peers table counts too.
+ *
+ * A process that does not lead knew the peers from the table alone, so just after the site
+ * started, an event created there left out a configured site the leader had not reached yet
+ * (seed 322353309). Now its configured peers count as not yet identified: creation waits for
+ * them, and refuses with 503 naming them if they stay out of reach, as the leader does.
  */
 import { expect, test } from 'vitest';
 import { freePort, newClusterKey } from '../helpers/cluster.js';
@@ -79,4 +86,51 @@ test('an event created as a process takes the lead includes every site', async (
     { timeoutMs: 20_000, what: 'the event at the single site' },
   );
   expect(atB.title).toBe('At the hand-over');
+});
+
+test('a process that does not lead waits for a configured site the leader has not reached', async () => {
+  const key = newClusterKey();
+  const common = ['--cluster-key', key, '--sync-interval-ms', '500', '--discovery', 'off'];
+  // Site C is configured but not started yet.
+  const cPort = await freePort();
+  const cUrl = `http://127.0.0.1:${cPort}`;
+  const env = await siteEnv(servers(), 'configured-peer');
+  const site: NodeProcess[] = [];
+  for (let i = 0; i < 2; i++) {
+    const port = await freePort();
+    site.push(
+      await startNode({
+        args: ['--port', String(port), '--name', 'scaled', '--peer', cUrl, ...common],
+        env,
+      }),
+    );
+  }
+  const leader = await waitFor(() => site.find((p) => p.logs.some((l) => l.msg === LEADS)), {
+    timeoutMs: 10_000,
+    what: 'a process to lead the site',
+  });
+  const other = site.find((p) => p !== leader);
+  if (!other) throw new Error('no second process');
+  const atOther = api(other.url, await login(other.url, 'admin', ADMIN_PASSWORD));
+
+  const refused = await atOther.post<{ error: { code: string; message: string } }>('/api/events', {
+    title: 'Without C',
+  });
+  expect(refused.status, JSON.stringify(refused.body)).toBe(503);
+  expect(refused.body.error.message).toContain(cUrl);
+
+  const c = await startNode({ args: ['--port', String(cPort), '--name', 'c', ...common] });
+  const made = await waitFor(
+    async () => {
+      const res = await atOther.post<EventJson>('/api/events', { title: 'With C' });
+      return res.status === 201 ? res.body : false;
+    },
+    { timeoutMs: 30_000, intervalMs: 500, what: 'the event to be created once C is reached' },
+  );
+  expect(made.sites.map((s) => s.name).sort()).toEqual(['c', 'scaled']);
+  const atC = api(c.url, await login(c.url, 'admin', ADMIN_PASSWORD));
+  await waitFor(async () => (await atC.get(`/api/events/${made.id}`)).status === 200, {
+    timeoutMs: 20_000,
+    what: 'the event at site C',
+  });
 });
