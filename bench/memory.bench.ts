@@ -151,7 +151,7 @@ async function folderPhase(dir: string): Promise<void> {
   const roots = [join(dir, 'root1'), join(dir, 'root2')] as const;
   await writeFolder(roots[0]);
   await mkdir(roots[1], { recursive: true });
-  const key = randomBytes(24).toString('base64url');
+  const key = randomBytes(24).toString('hex');
   const ports = [await freePort(), await freePort()];
   const t0 = performance.now();
   const nodes: BenchNode[] = [];

@@ -227,7 +227,7 @@ async function main(): Promise<void> {
     }
     console.log(`  mean size ${round(totalBytes / files.length / 1000)} KB`);
 
-    const key = randomBytes(24).toString('base64url');
+    const key = randomBytes(24).toString('hex');
     const ports = await Promise.all([0, 1, 2, 3].map(() => freePort()));
     const argsFor = (i: number) => [
       ...meshArgs(dir, ports, key, i),

@@ -93,7 +93,7 @@ async function main(): Promise<void> {
         }),
     ...(PROFILE_DIR ? { NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${PROFILE_DIR}` } : {}),
   };
-  const key = randomBytes(24).toString('base64url');
+  const key = randomBytes(24).toString('hex');
   const start = async (i: number): Promise<BenchNode> => {
     const data = join(root, `node-${i}`);
     await mkdir(data);

@@ -77,7 +77,7 @@ function report(name: string, runs: Map<string, Mark>[], marks: string[]): void 
 const dir = await mkdtemp(join(tmpdir(), 'mosaic-bench-startup-'));
 try {
   const base = ['--port', '0', '--discovery', 'off', '--log-level', 'info'];
-  const key = randomBytes(24).toString('base64url');
+  const key = randomBytes(24).toString('hex');
   const folder = join(dir, 'folder');
   for (let d = 0; d * 100 < FILES; d++) {
     await mkdir(join(folder, `d${d}`), { recursive: true });

@@ -143,7 +143,7 @@ async function startMosaicNodes(
   signIn = true,
   onNodeLine?: (node: number, line: string) => void,
 ): Promise<BenchNode[]> {
-  const key = randomBytes(24).toString('base64url');
+  const key = randomBytes(24).toString('hex');
   const ports = [await freePort(), await freePort()];
   // Both at once (each knows the other's port): the start-up is on the clock.
   return Promise.all(

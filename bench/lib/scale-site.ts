@@ -129,7 +129,7 @@ export async function scaledSite(
     AWS_ACCESS_KEY_ID: swift.accessKeyId,
     AWS_SECRET_ACCESS_KEY: swift.secretAccessKey,
   };
-  const key = randomBytes(24).toString('base64url');
+  const key = randomBytes(24).toString('hex');
   const start = async (i: number): Promise<BenchNode> => {
     const data = join(root, `scaled-${processes}-${i}`);
     await mkdir(data, { recursive: true });

@@ -22,14 +22,14 @@ afterAll(async () => {
 
 describe('LAN discovery', () => {
   it('three nodes with no peer list find each other and replicate', async () => {
-    const key = randomBytes(24).toString('base64url');
+    const key = randomBytes(24).toString('hex');
     const discoveryPort =
       20_000 + (createHash('sha256').update(key).digest()[0] ?? 0) * 100 + (process.pid % 100);
     const other = await startNode({
       env: { MOSAIC_DISCOVERY: 'on' },
       args: [
         '--cluster-key',
-        randomBytes(24).toString('base64url'),
+        randomBytes(24).toString('hex'),
         '--discovery-port',
         String(discoveryPort),
         '--name',

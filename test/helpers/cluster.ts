@@ -52,8 +52,12 @@ export async function freePort(): Promise<number> {
   });
 }
 
+/**
+ * Hex: a base64url key starts with '-' one time in 64, and `--cluster-key -Vx…` is read by the
+ * CLI's parser (commander) as options (`-V` printed the version and the node exited 0).
+ */
 export function newClusterKey(): string {
-  return randomBytes(24).toString('base64url');
+  return randomBytes(24).toString('hex');
 }
 
 export class TestCluster {
