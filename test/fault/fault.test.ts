@@ -15,7 +15,7 @@
  *
  * Needs root and iproute2; on a failure the history is written to test-results/fault-<seed>.json.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe } from 'vitest';
 import { newClusterKey } from '../helpers/cluster.js';
 import {
   ADMIN_PASSWORD,
@@ -25,21 +25,15 @@ import {
   makeTempDir,
   startNode,
 } from '../helpers/node-process.js';
-import { checkFolders, checkPictures, serverErrors } from './checker.js';
+import { itChecks } from './checks.js';
 import { Net, unsupported } from './netns.js';
-import { saveHistory, saveSummary, schedule, summary, type Layout, type Run } from './schedule.js';
+import { saveSummary, schedule, summary, type Layout, type Run } from './schedule.js';
 import type { FaultNode } from './workload.js';
 
 const N = 4;
 const PORT = 7000;
 const DURATION_MS = Number(process.env['FAULT_DURATION_MS'] ?? 45_000);
 const CONVERGE_MS = Number(process.env['FAULT_CONVERGE_MS'] ?? 90_000);
-/**
- * Folders that agree only this long after the heal pass, but their history and nodes are kept
- * as for a failure (`fault-<seed>-folders-slow*`): usually they agree in 1-3 s, and a change
- * found only by the 30 s rescan is a lost hint worth reading.
- */
-const SLOW_FOLDERS_MS = 10_000;
 const LOG_LEVEL = process.env['FAULT_LOG_LEVEL'];
 const PARTS = (process.env['FAULT_PARTS'] ?? 'pictures,folders,events')
   .replace('both', 'pictures,folders')
@@ -97,55 +91,14 @@ describe.skipIf(why !== null)('fault tier: 4 nodes in network namespaces', () =>
         await cleanup();
       });
 
-      it('no request of the workload was answered 500 (a fault answers 503 or not at all)', () => {
-        expect(serverErrors(run.history)).toEqual([]);
+      itChecks(() => run, {
+        pictures: WITH_PICTURES,
+        folders: WITH_FOLDERS,
+        events: WITH_EVENTS,
+        nodes: 'node',
+        prefix: '',
+        convergeMs: CONVERGE_MS,
       });
-
-      it.runIf(WITH_PICTURES)(
-        'pictures: every node lists the same pictures and bytes, every acknowledged write accounted for',
-        async () => {
-          try {
-            run.pictures = await checkPictures(run.nodes, run.history, CONVERGE_MS, run.healedAt);
-          } catch (error) {
-            await saveHistory(run, 'pictures', error);
-            throw error;
-          }
-          expect(run.pictures.pictures).toBeGreaterThan(0);
-        },
-        CONVERGE_MS + 120_000,
-      );
-
-      it.runIf(WITH_FOLDERS)(
-        'folders: every node holds the same tree, every version written survives, no temp file',
-        async () => {
-          try {
-            run.folders = await checkFolders(run.nodes, run.history, CONVERGE_MS, run.healedAt);
-          } catch (error) {
-            await saveHistory(run, 'folders', error);
-            throw error;
-          }
-          if (run.folders.convergedMs > SLOW_FOLDERS_MS) {
-            const slow = `agreed only after ${run.folders.convergedMs} ms (${run.folders.lastWait})`;
-            await saveHistory(run, 'folders-slow', new Error(slow));
-          }
-          expect(run.folders.files).toBeGreaterThan(0);
-        },
-        CONVERGE_MS + 60_000,
-      );
-
-      it.runIf(WITH_EVENTS)(
-        'events: every node shows each event alike; a round with every accept acknowledged published',
-        async () => {
-          try {
-            run.events = await run.eventWorkload.check(run.nodes, CONVERGE_MS);
-          } catch (error) {
-            await saveHistory(run, 'events', error);
-            throw error;
-          }
-          expect(run.events.events).toBeGreaterThan(0);
-        },
-        CONVERGE_MS + 120_000,
-      );
     });
   }
 });

@@ -3,7 +3,8 @@
  * processes by hand (test/storage): started before the file's tests, stopped after them.
  */
 import { afterAll, beforeAll } from 'vitest';
-import { cleanup } from './node-process.js';
+import { freePort } from './cluster.js';
+import { cleanup, startNode, type NodeProcess } from './node-process.js';
 import { startPostgres, type PostgresServer } from './postgres.js';
 import { startSwift, type SwiftServer } from './swift.js';
 
@@ -43,4 +44,21 @@ export async function siteEnv(
     AWS_ACCESS_KEY_ID: swift.accessKeyId,
     AWS_SECRET_ACCESS_KEY: swift.secretAccessKey,
   };
+}
+
+/**
+ * `count` processes of one site, one after the other (the first makes the site): each on a
+ * port of its own with `args` and the site's environment.
+ */
+export async function startSite(
+  count: number,
+  env: Readonly<Record<string, string>>,
+  args: readonly string[],
+): Promise<NodeProcess[]> {
+  const site: NodeProcess[] = [];
+  for (let i = 0; i < count; i++) {
+    const port = await freePort();
+    site.push(await startNode({ args: ['--port', String(port), ...args], env }));
+  }
+  return site;
 }

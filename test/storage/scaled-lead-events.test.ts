@@ -21,10 +21,9 @@ import {
   makeImage,
   startNode,
   waitFor,
-  type NodeProcess,
 } from '../helpers/node-process.js';
 import type { EventJson } from '../events/events-helpers.js';
-import { siteEnv, useSharedServers } from '../helpers/shared-servers.js';
+import { siteEnv, startSite, useSharedServers } from '../helpers/shared-servers.js';
 
 const servers = useSharedServers();
 const LEADS = 'this process now leads the site';
@@ -34,16 +33,7 @@ test('an event created as a process takes the lead includes every site', async (
   const common = ['--cluster-key', key, '--sync-interval-ms', '500', '--discovery', 'off'];
   const single = await startNode({ args: ['--name', 'single', ...common] });
   const env = await siteEnv(servers(), 'lead-events');
-  const site: NodeProcess[] = [];
-  for (let i = 0; i < 2; i++) {
-    const port = await freePort();
-    site.push(
-      await startNode({
-        args: ['--port', String(port), '--name', 'scaled', '--peer', single.url, ...common],
-        env,
-      }),
-    );
-  }
+  const site = await startSite(2, env, ['--name', 'scaled', '--peer', single.url, ...common]);
   const cookie = await login(site[0]?.url ?? '', 'admin', ADMIN_PASSWORD);
   // A few pictures, so that the new leader's check of the store's bytes takes a moment.
   const first = api(site[0]?.url ?? '', cookie);
@@ -95,16 +85,7 @@ test('a process that does not lead waits for a configured site the leader has no
   const cPort = await freePort();
   const cUrl = `http://127.0.0.1:${cPort}`;
   const env = await siteEnv(servers(), 'configured-peer');
-  const site: NodeProcess[] = [];
-  for (let i = 0; i < 2; i++) {
-    const port = await freePort();
-    site.push(
-      await startNode({
-        args: ['--port', String(port), '--name', 'scaled', '--peer', cUrl, ...common],
-        env,
-      }),
-    );
-  }
+  const site = await startSite(2, env, ['--name', 'scaled', '--peer', cUrl, ...common]);
   const leader = await waitFor(() => site.find((p) => p.logs.some((l) => l.msg === LEADS)), {
     timeoutMs: 10_000,
     what: 'a process to lead the site',

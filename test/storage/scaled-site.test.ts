@@ -12,7 +12,7 @@
  * - the sign-in back-off counts the tries made at every process.
  */
 import { expect, test } from 'vitest';
-import { freePort, newClusterKey } from '../helpers/cluster.js';
+import { newClusterKey } from '../helpers/cluster.js';
 import {
   ADMIN_PASSWORD,
   api,
@@ -26,7 +26,7 @@ import {
   type PictureList,
 } from '../helpers/node-process.js';
 import { inviteOf, Person, type EventJson } from '../events/events-helpers.js';
-import { siteEnv, useSharedServers } from '../helpers/shared-servers.js';
+import { siteEnv, startSite, useSharedServers } from '../helpers/shared-servers.js';
 
 const servers = useSharedServers();
 
@@ -49,16 +49,7 @@ test('three processes on PostgreSQL and S3 are one site, and survive losing thei
   const common = ['--cluster-key', key, '--sync-interval-ms', '500', '--discovery', 'off'];
   const single = await startNode({ args: ['--name', 'single', ...common] });
   const sharedEnv = await siteEnv(servers(), 'scaled-site');
-  const site: NodeProcess[] = [];
-  for (let i = 0; i < 3; i++) {
-    const port = await freePort();
-    site.push(
-      await startNode({
-        args: ['--port', String(port), '--name', 'scaled', '--peer', single.url, ...common],
-        env: sharedEnv,
-      }),
-    );
-  }
+  const site = await startSite(3, sharedEnv, ['--name', 'scaled', '--peer', single.url, ...common]);
   try {
     const [p1] = site as [NodeProcess];
     // A session opened at process 1 works at process 3 (sessions are rows of the database).
