@@ -47,12 +47,13 @@ export class KnownPeers {
 }
 
 /**
- * The peers as this process knows them, one entry per site: the leader's links (with `links`
- * from its Replicator; in another process, its configured peers) and the peers table. The table counts even while leading: a process that
- * has just taken the lead starts its links only after checking the store's bytes (seconds on a
- * large bucket), and until then its links were all it counted (an event created then included
- * its own site alone: the scaled fault tier, seed 214266755). A link not yet identified counts
- * as unknown only when no site of the table has its URL.
+ * The peers as this process knows them, one entry per site: `links` (the leader's, from its
+ * Replicator; in another process, its configured peers) and the peers table. The table counts
+ * even while leading: a process that has just taken the lead starts its links only after
+ * checking the store's bytes (seconds on a large bucket), and until then its links were all it
+ * counted (an event created then included its own site alone: the scaled fault tier, seed
+ * 214266755). A link not yet identified counts as unknown only when no site of the table has
+ * its URL.
  */
 export function mergeMembers(
   links: readonly KnownPeer[],

@@ -1,10 +1,10 @@
 /**
  * A real PostgreSQL server for tests: Debian's `postgresql` package (`initdb` + `pg_ctl`, run
  * as the `postgres` user when this process is root) in a temp directory, on 127.0.0.1 with a
- * free port (or on an address of a network namespace the test made: `StartWhere`), fsync off (a test's data need not survive a power cut). `initdb` runs once per
- * machine (seconds on a busy one) into a template kept in the temp dir, copied for each server:
- * then about 0.5 s to start. One
- * server per test file; `createDatabase()` gives each test a fresh database. Missing binaries
+ * free port (or on the address of a network namespace the test made: `StartWhere`), fsync off
+ * (a test's data need not survive a power cut). `initdb` runs once per machine (seconds on a
+ * busy one) into a template kept in the temp dir, copied for each server: then about 0.5 s to
+ * start. One server per test file; `createDatabase()` gives each test a fresh database. Missing binaries
  * are an error that says what to install, never a silent skip.
  */
 import { execFile } from 'node:child_process';
@@ -20,7 +20,7 @@ const run = promisify(execFile);
 const PG_ROOT = '/usr/lib/postgresql';
 
 export interface PostgresServer {
-  /** postgres://postgres@127.0.0.1:PORT/postgres */
+  /** postgres://postgres@HOST:PORT/postgres (HOST: 127.0.0.1 unless `StartWhere.host`) */
   readonly url: string;
   /** Creates an empty database and returns its URL. */
   createDatabase(): Promise<string>;
