@@ -187,10 +187,10 @@ export async function startNode(
     }
   });
 
-  // The peers as this process knows them: the leader's links, and (on a scaled site) the peers
-  // table the leader writes, read every 2 s (mergeMembers).
+  // The peers as this process knows them: the leader's links, the configured peers, and the
+  // peers table (the leader writes it; read every 2 s), merged (mergeMembers).
   const known = new KnownPeers(peers, log);
-  if (shared) await known.start();
+  await known.start();
   const configured = configuredPeers(config.peers);
 
   // Group photo events (two-phase commit between the sites; see docs/events.md).
@@ -205,12 +205,13 @@ export async function startNode(
     decodes,
     self: () => ({ id: identity.id, name: identity.name, url: selfUrl ?? '' }),
     members: () =>
-      mergeMembers(lead.leads() ? (replicator?.members() ?? []) : configured, known.members()).map(
-        (p) => ({
-          url: p.url,
-          site: p.id !== null && p.name !== null ? { id: p.id, name: p.name, url: p.url } : null,
-        }),
-      ),
+      mergeMembers(
+        [...(lead.leads() ? (replicator?.members() ?? []) : []), ...configured],
+        known.members(),
+      ).map((p) => ({
+        url: p.url,
+        site: p.id !== null && p.name !== null ? { id: p.id, name: p.name, url: p.url } : null,
+      })),
     isLeader: () => lead.leads(),
   });
 

@@ -19,6 +19,11 @@ describe('mergeMembers', () => {
     expect(mergeMembers([unnamed], [b])).toEqual([b]);
   });
 
+  it('lists an unidentified URL once, from a link and the configuration alike', () => {
+    const d = { id: null, name: null, url: 'http://d:7000' };
+    expect(mergeMembers([d, { ...d }], [])).toEqual([d]);
+  });
+
   it('keeps an unidentified link unknown, unless the table knows its URL', () => {
     const fresh = { id: null, name: null, url: 'http://d:7000' };
     const configuredB = { id: null, name: null, url: b.url };

@@ -48,12 +48,13 @@ export class KnownPeers {
 
 /**
  * The peers as this process knows them, one entry per site: `links` (the leader's, from its
- * Replicator; in another process, its configured peers) and the peers table. The table counts
- * even while leading: a process that has just taken the lead starts its links only after
- * checking the store's bytes (seconds on a large bucket), and until then its links were all it
- * counted (an event created then included its own site alone: the scaled fault tier, seed
- * 214266755). A link not yet identified counts as unknown only when no site of the table has
- * its URL.
+ * Replicator, and the configured peers) and the peers table. The table and the configured peers
+ * count even while leading: a process starts its links only once it listens and has swept the
+ * trash and (on a scaled site) checked the store's bytes, and until then its links were all it
+ * counted. An event created then included its own site alone: a process that had just taken a
+ * scaled site's lead (the scaled fault tier, seed 214266755), or any node just started (the
+ * fault tier, seed 51929635). A link not yet identified counts as unknown (creation waits for
+ * it) only when no site of the table has its URL.
  */
 export function mergeMembers(
   links: readonly KnownPeer[],
@@ -68,8 +69,11 @@ export function mergeMembers(
     // The first entry with a name wins (a link that has not said its name yet does not).
     if (seen === undefined || (seen.name === null && peer.name !== null)) byId.set(peer.id, peer);
   }
-  const unknown = links.filter((peer) => peer.id === null && !urls.has(peer.url));
-  return [...byId.values(), ...unknown];
+  const unknown = new Map<string, KnownPeer>();
+  for (const peer of links) {
+    if (peer.id === null && !urls.has(peer.url)) unknown.set(peer.url, peer);
+  }
+  return [...byId.values(), ...unknown.values()];
 }
 
 /**
