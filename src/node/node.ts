@@ -187,11 +187,10 @@ export async function startNode(
     }
   });
 
-  // The peers as this process knows them: the leader's links, the configured peers, and the
-  // peers table (the leader writes it; read every 2 s), merged (mergeMembers).
+  // The peers as this process knows them: the leader's links once they run (else the configured
+  // peers), and the peers table (the leader writes it; read every 2 s), merged (mergeMembers).
   const known = new KnownPeers(peers, log);
   await known.start();
-  const configured = configuredPeers(config.peers);
 
   // Group photo events (two-phase commit between the sites; see docs/events.md).
   const events = await createEvents({
@@ -204,14 +203,16 @@ export async function startNode(
     clusterKey: config.clusterKey ?? null,
     decodes,
     self: () => ({ id: identity.id, name: identity.name, url: selfUrl ?? '' }),
-    members: () =>
-      mergeMembers(
-        [...(lead.leads() ? (replicator?.members() ?? []) : []), ...configured],
-        known.members(),
-      ).map((p) => ({
+    members: () => {
+      const links =
+        lead.leads() && replicator?.started === true
+          ? replicator.members()
+          : configuredPeers(config.peers, selfUrl);
+      return mergeMembers(links, known.members()).map((p) => ({
         url: p.url,
         site: p.id !== null && p.name !== null ? { id: p.id, name: p.name, url: p.url } : null,
-      })),
+      }));
+    },
     isLeader: () => lead.leads(),
   });
 

@@ -33,12 +33,19 @@ describe('mergeMembers', () => {
 
 describe('configuredPeers', () => {
   it('gives each --peer as an unidentified member, by origin, until the table names it', () => {
-    const configured = configuredPeers(['http://b:7000/', 'http://c:7000', 'not a url']);
+    const configured = configuredPeers(['http://b:7000/', 'http://c:7000', 'not a url'], null);
     expect(configured).toEqual([
       { id: null, name: null, url: 'http://b:7000' },
       { id: null, name: null, url: 'http://c:7000' },
     ]);
     // The table knows b (the leader reached it), not c yet: c keeps the creation waiting.
     expect(mergeMembers(configured, [b])).toEqual([b, configured[1]]);
+  });
+
+  it('leaves out the node itself (one list of every node, given to each)', () => {
+    const list = ['http://a:7000', 'http://b:7000'];
+    expect(configuredPeers(list, 'http://a:7000/')).toEqual([
+      { id: null, name: null, url: 'http://b:7000' },
+    ]);
   });
 });

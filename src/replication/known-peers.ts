@@ -48,8 +48,8 @@ export class KnownPeers {
 
 /**
  * The peers as this process knows them, one entry per site: `links` (the leader's, from its
- * Replicator, and the configured peers) and the peers table. The table and the configured peers
- * count even while leading: a process starts its links only once it listens and has swept the
+ * Replicator once they run; until then, and in a process that does not lead, the configured
+ * peers) and the peers table. A process starts its links only once it listens and has swept the
  * trash and (on a scaled site) checked the store's bytes, and until then its links were all it
  * counted. An event created then included its own site alone: a process that had just taken a
  * scaled site's lead (the scaled fault tier, seed 214266755), or any node just started (the
@@ -77,18 +77,24 @@ export function mergeMembers(
 }
 
 /**
- * The peers this process was configured with (`--peer`), as not yet identified: in a process
- * that does not lead, they make an event's creation wait until the peers table names them (the
- * leader writes it once it has reached them), as the leader's own links do. Without them a
- * process that did not lead, just after the site started, created events without the sites the
- * leader had not reached yet (the scaled fault tier, seed 322353309).
+ * The peers this process was configured with (`--peer`), as not yet identified, but for its own
+ * URL (the same list is often given to every node): until its links run (a process that does
+ * not lead, or a node that has not started them yet), they make an event's creation wait until
+ * the peers table names them, as the links do. Without them an event created then left out the
+ * sites not reached yet (the scaled fault tier, seed 322353309).
  */
-export function configuredPeers(urls: readonly string[]): KnownPeer[] {
+export function configuredPeers(urls: readonly string[], self: string | null): KnownPeer[] {
+  const own = self === null ? null : originOf(self);
   return urls.flatMap((url) => {
-    try {
-      return [{ id: null, name: null, url: new URL(url).origin }];
-    } catch {
-      return [];
-    }
+    const origin = originOf(url);
+    return origin === null || origin === own ? [] : [{ id: null, name: null, url: origin }];
   });
+}
+
+function originOf(url: string): string | null {
+  try {
+    return new URL(url).origin;
+  } catch {
+    return null;
+  }
 }

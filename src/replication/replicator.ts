@@ -57,6 +57,11 @@ export class Replicator {
 
   constructor(private readonly deps: ReplicatorDeps) {}
 
+  /** Whether the links are up to date: started, and not stopped since. */
+  get started(): boolean {
+    return this.running;
+  }
+
   /** Starts talking to peers: the static ones, and those remembered from earlier runs. */
   async start(selfUrl: string | null, staticPeers: readonly string[]): Promise<void> {
     this.selfUrl = selfUrl;

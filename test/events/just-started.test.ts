@@ -49,3 +49,15 @@ test('an event created right after a restart includes every site', async () => {
     });
   }
 });
+
+test('a node given one list of every node, itself included, creates events with the others', async () => {
+  const cluster = new TestCluster({ syncIntervalMs: 500 });
+  await cluster.reserve(2);
+  const a = await cluster.start(0, [0, 1]);
+  const b = await cluster.start(1, [0, 1]);
+  await waitConnected([a, b]);
+  // Its own URL in the list is not a site to wait for (it waited 10 s and refused, once).
+  const created = await (await a.api()).post<EventJson>('/api/events', { title: 'One list' });
+  expect(created.status, JSON.stringify(created.body)).toBe(201);
+  expect(created.body.sites.map((s) => s.name).sort()).toEqual([a.name, b.name].sort());
+});
