@@ -91,10 +91,24 @@ async function sync(dir: string, flags: SyncFlags): Promise<number> {
     );
   }
 
+  const reporter = tty ? terminalReporter() : jsonReporter(log);
   let replica: DeviceReplica | null = null;
   try {
     // A wrong token must change nothing, not even DIR/.mosaic/: checked before anything is made.
-    const username = await checkToken(server, token);
+    // A device that synced DIR before may start while its node is out of reach (a laptop
+    // opened on a train): it works on DIR meanwhile and syncs once the node answers; the token
+    // is checked then (a refused one still ends it with EXIT.auth).
+    let username: string | null;
+    try {
+      username = await checkToken(server, token);
+    } catch (error) {
+      const passing = error instanceof DeviceRequestError && (error.status ?? 503) >= 500;
+      if (!passing || flags.once === true || !(await DeviceReplica.exists(dir))) throw error;
+      reporter.warn(`The node at ${server} cannot be reached; syncing once it is back.`, {
+        err: (error as Error).message,
+      });
+      username = null;
+    }
     const folder = flags.folder ?? (await defaultFolder(dir, server, token));
     if (!FolderId.safeParse(folder).success) {
       return fail(EXIT.failed, `"${folder}" is not a folder name.`);
@@ -108,7 +122,7 @@ async function sync(dir: string, flags: SyncFlags): Promise<number> {
       deviceName: flags.device,
       intervalMs: interval * 1000,
       log: log.child({ folder }),
-      reporter: tty ? terminalReporter() : jsonReporter(log),
+      reporter,
     });
     if (flags.once === true) {
       const inSync = await replica.once();

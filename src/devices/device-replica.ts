@@ -17,7 +17,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
-import { mkdir } from 'node:fs/promises';
+import { mkdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import type { FolderIndexRepository } from '../folders/folder-index.repository.js';
@@ -44,8 +44,12 @@ export interface DeviceReplicaOptions {
   readonly server: string;
   readonly token: string;
   readonly folder: string;
-  /** The account the token belongs to: a new device's id is derived from it (core/device-id.ts). */
-  readonly username: string;
+  /**
+   * The account the token belongs to: a new device's id is derived from it (core/device-id.ts).
+   * Null when the node could not be asked (an existing replica started offline), which is
+   * enough for a device that already has its id.
+   */
+  readonly username: string | null;
   readonly deviceName?: string | undefined;
   /** Periodic rescan and retry. */
   readonly intervalMs: number;
@@ -88,6 +92,18 @@ export class DeviceReplica {
   private onceMode = false;
   private lastLabel: { hash: string; path: string } | null = null;
 
+  /** Whether DIR already holds a device replica (synced before, with its id). */
+  static async exists(dir: string): Promise<boolean> {
+    const file = join(dir, MOSAIC_DIR, DEVICE_DB);
+    if (!(await stat(file).catch(() => null))?.isFile()) return false;
+    const store = openSqliteStore(file);
+    try {
+      return (await new MetaRepository(store).get('node_id')) !== null;
+    } finally {
+      await store.close();
+    }
+  }
+
   /** Opens (creating on first run) the device's database in `DIR/.mosaic/`. */
   static async open(options: DeviceReplicaOptions): Promise<DeviceReplica> {
     await mkdir(join(options.dir, MOSAIC_DIR), { recursive: true });
@@ -99,6 +115,9 @@ export class DeviceReplica {
       // A new device's id is bound to its account; an existing device keeps its id.
       await store.transaction(async (trx) => {
         if ((await meta.get('node_id', trx)) !== null) return;
+        if (options.username === null) {
+          throw new Error('A new device needs its node once, to learn its account.');
+        }
         const nonce = randomBytes(16).toString('hex');
         await meta.set('device_nonce', nonce, trx);
         await meta.set('node_id', deviceIdFor(options.username, nonce), trx);
