@@ -9,7 +9,14 @@ import { join } from 'node:path';
 import pg from 'pg';
 import { allPictures, firstDifference } from '../helpers/cluster.js';
 import { waitFor, type Picture } from '../helpers/node-process.js';
-import { walk, sha256, type FaultNode, type History, type TreeEntry } from './workload.js';
+import {
+  walk,
+  sha256,
+  type FaultNode,
+  type History,
+  type Place,
+  type TreeEntry,
+} from './workload.js';
 
 export interface OpRow {
   origin: string;
@@ -255,8 +262,8 @@ function isCopyOf(copy: string, path: string): boolean {
 }
 
 /**
- * Waits until every node's folder holds the same tree (paths, types, SHA-256) and no node
- * needs anything, then checks the history: the last version written at a path survives (at
+ * Waits until every node's folder and every device's directory hold the same tree (paths,
+ * types, SHA-256) and no node needs anything, then checks the history: the last version written at a path survives (at
  * the path or as a conflict copy of it), a path only one node ever touched and last deleted
  * stays deleted, and no temp file is visible.
  */
@@ -266,23 +273,26 @@ export async function checkFolders(
   timeoutMs: number,
   /** When the faults ended: convergence time is measured from here. */
   started: number,
+  /** Devices (`mosaic sync`) of the folder, held to the same tree. */
+  devices: readonly Place[] = [],
 ): Promise<FolderReport> {
+  const places: readonly Place[] = [...nodes, ...devices];
   let last = 'no snapshot taken';
   let lastWait = '';
   let tree: TreeEntry[] = [];
   try {
     await waitFor(
       async () => {
-        const trees = await Promise.all(nodes.map((n) => walk(n.folder)));
+        const trees = await Promise.all(places.map((n) => walk(n.folder)));
         for (let i = 1; i < trees.length; i++) {
           const diff = diffTrees(
             trees[0] ?? [],
             trees[i] ?? [],
-            nodes[0]?.name ?? '',
-            nodes[i]?.name ?? '',
+            places[0]?.name ?? '',
+            places[i]?.name ?? '',
           );
           if (diff !== null) {
-            last = `${diff} (${trees.map((t, k) => `${nodes[k]?.name} ${t.length}`).join(', ')} entries)`;
+            last = `${diff} (${trees.map((t, k) => `${places[k]?.name} ${t.length}`).join(', ')} entries)`;
             lastWait = last;
             return false;
           }
@@ -304,7 +314,7 @@ export async function checkFolders(
     );
   } catch {
     // Say what differs, in the terms of issue 11's causes, before failing.
-    const trees = await Promise.all(nodes.map((n) => walk(n.folder)));
+    const trees = await Promise.all(places.map((n) => walk(n.folder)));
     const lines = [`folders did not converge within ${timeoutMs} ms: ${last}`];
     const paths = new Set(trees.flatMap((t) => t.map((e) => `${e.path} ${e.hash}`)));
     const differing = [...paths].filter(
@@ -315,15 +325,18 @@ export async function checkFolders(
     );
     for (const [i, t] of trees.entries()) {
       const problems = historyProblems(t, history);
-      const status = await nodes[i]?.api
-        .get<{ needFiles: number; state: string }[]>('/api/folders')
-        .then((r) => (Array.isArray(r.body) ? r.body[0] : undefined))
-        .catch(() => undefined);
+      const node = nodes[i];
+      if (node !== undefined) {
+        const status = await node.api
+          .get<{ needFiles: number; state: string }[]>('/api/folders')
+          .then((r) => (Array.isArray(r.body) ? r.body[0] : undefined))
+          .catch(() => undefined);
+        lines.push(
+          `${node.name}: folder ${status?.state ?? '?'}, needs ${status?.needFiles ?? '?'} files`,
+        );
+      }
       lines.push(
-        `${nodes[i]?.name}: folder ${status?.state ?? '?'}, needs ${status?.needFiles ?? '?'} files`,
-      );
-      lines.push(
-        `${nodes[i]?.name}: ${t.length} entries; ${problems.length} history problems${problems.length > 0 ? `, e.g. ${problems.slice(0, 3).join('; ')}` : ''}`,
+        `${places[i]?.name}: ${t.length} entries; ${problems.length} history problems${problems.length > 0 ? `, e.g. ${problems.slice(0, 3).join('; ')}` : ''}`,
       );
     }
     throw new Error(lines.join('\n  '));

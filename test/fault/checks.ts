@@ -55,12 +55,15 @@ export function itChecks(run: () => Run, checks: Checks): void {
   );
 
   it.runIf(checks.folders)(
-    `folders: every ${nodes} holds the same tree, every version written survives, no temp file`,
+    `folders: every ${nodes} and device holds the same tree, every version written survives, no temp file`,
     async () => {
       const r = run();
-      const folders = await kept('folders', () =>
-        checkFolders(r.nodes, r.history, convergeMs, r.healedAt),
-      );
+      const folders = await kept('folders', async () => {
+        const report = await checkFolders(r.nodes, r.history, convergeMs, r.healedAt, r.devices);
+        const exits = r.devices.flatMap((d) => d.unexpectedExits.map((e) => `${d.name}: ${e}`));
+        if (exits.length > 0) throw new Error(`a device's mosaic sync ended: ${exits.join('; ')}`);
+        return report;
+      });
       r.folders = folders;
       if (folders.convergedMs > SLOW_FOLDERS_MS) {
         const slow = `agreed only after ${folders.convergedMs} ms (${folders.lastWait})`;

@@ -2,13 +2,15 @@
  * The fault tier (issue 11): 4 real node processes, each in its own network namespace, under a
  * seeded random schedule of SIGKILLs and restarts, 2|2 splits and isolated nodes, while a
  * workload uploads, edits and deletes pictures over the API and writes, edits, renames and
- * deletes files in every node's folder. After healing, pictures and folders are checked apart
+ * deletes files in every node's folder and in a device's (`mosaic sync` in a fifth namespace,
+ * killed, cut off and moved from node to node; device-lane.ts). After healing, pictures and folders are checked apart
  * (see checker.ts). No MOSAIC_FAULTS hook: the faults are real.
  *
  *   FAULT_SEED=123,456      replay these seeds (printed by every run)
  *   FAULT_SEEDS=3           how many random seeds otherwise
  *   FAULT_DURATION_MS=45000 how long the faults and the workload run per seed
- *   FAULT_PARTS=pictures,folders,events (the default: all three; `both` is pictures,folders)
+ *   FAULT_PARTS=pictures,folders,events,devices (the default: all four; `both` is
+ *                           pictures,folders; devices needs folders)
  *   FAULT_CONVERGE_MS=90000 how long to wait for convergence after healing
  *   FAULT_LOG_LEVEL=debug   the nodes' log level (kept with a failed or slow seed; default info)
  *   MOSAIC_TEST_LOG_LINES=N  how many of each node's last log lines are kept (default 200)
@@ -24,8 +26,11 @@ import {
   login,
   makeTempDir,
   startNode,
+  waitFor,
 } from '../helpers/node-process.js';
+import { createToken } from '../helpers/device-process.js';
 import { itChecks } from './checks.js';
+import type { DeviceSpec } from './device-lane.js';
 import { Net, unsupported } from './netns.js';
 import { saveSummary, schedule, summary, type Layout, type Run } from './schedule.js';
 import type { FaultNode } from './workload.js';
@@ -35,12 +40,14 @@ const PORT = 7000;
 const DURATION_MS = Number(process.env['FAULT_DURATION_MS'] ?? 45_000);
 const CONVERGE_MS = Number(process.env['FAULT_CONVERGE_MS'] ?? 90_000);
 const LOG_LEVEL = process.env['FAULT_LOG_LEVEL'];
-const PARTS = (process.env['FAULT_PARTS'] ?? 'pictures,folders,events')
+const PARTS = (process.env['FAULT_PARTS'] ?? 'pictures,folders,events,devices')
   .replace('both', 'pictures,folders')
   .split(',');
 const WITH_PICTURES = PARTS.includes('pictures');
 const WITH_FOLDERS = PARTS.includes('folders');
 const WITH_EVENTS = PARTS.includes('events');
+/** Devices (`mosaic sync`) on the folder, each in a namespace after the nodes'. */
+const DEVICES = WITH_FOLDERS && PARTS.includes('devices') ? 1 : 0;
 const SEEDS: number[] = process.env['FAULT_SEED']
   ? process.env['FAULT_SEED'].split(',').map(Number)
   : Array.from({ length: Number(process.env['FAULT_SEEDS'] ?? 3) }, () =>
@@ -60,7 +67,7 @@ const LAYOUT: Layout = {
 };
 
 describe.skipIf(why !== null)('fault tier: 4 nodes in network namespaces', () => {
-  const net = new Net(N);
+  const net = new Net(N + DEVICES);
   const runs: Run[] = [];
 
   beforeAll(async () => {
@@ -79,19 +86,21 @@ describe.skipIf(why !== null)('fault tier: 4 nodes in network namespaces', () =>
 
   for (const seed of SEEDS) {
     describe(`seed ${seed}`, () => {
-      let run: Run;
+      let run: Run | undefined;
 
       beforeAll(async () => {
         console.log(`fault tier: seed ${seed} (replay with FAULT_SEED=${seed})`);
-        run = await schedule(net, await startNodes(net, newClusterKey()), seed, LAYOUT);
+        const nodes = await startNodes(net, newClusterKey());
+        run = await schedule(net, nodes, seed, LAYOUT, await deviceSpecs(nodes));
         runs.push(run);
       }, DURATION_MS + 120_000);
 
       afterAll(async () => {
+        for (const device of run?.devices ?? []) await device.close();
         await cleanup();
       });
 
-      itChecks(() => run, {
+      itChecks(() => run as Run, {
         pictures: WITH_PICTURES,
         folders: WITH_FOLDERS,
         events: WITH_EVENTS,
@@ -124,5 +133,35 @@ async function startNodes(net: Net, key: string): Promise<FaultNode[]> {
       const self = await client.get<{ self: { id: string } }>('/api/cluster');
       return { index: i, name, node, folder, id: self.body.self.id, up: true, api: client };
     }),
+  );
+}
+
+/** The devices' directories (empty) and an admin token that every node already accepts. */
+async function deviceSpecs(nodes: readonly FaultNode[]): Promise<DeviceSpec[]> {
+  if (DEVICES === 0) return [];
+  const [first] = nodes;
+  if (!first) return [];
+  const token = await createToken(first.node.url, 'admin', ADMIN_PASSWORD);
+  // The token is a replicated operation: wait until every node knows it.
+  await waitFor(
+    async () => {
+      for (const n of nodes) {
+        const res = await fetch(`${n.node.url}/api/auth/me`, {
+          headers: { authorization: `Bearer ${token}` },
+        });
+        await res.body?.cancel();
+        if (res.status !== 200) return false;
+      }
+      return true;
+    },
+    { timeoutMs: 30_000, what: 'the device token at every node' },
+  );
+  return Promise.all(
+    Array.from({ length: DEVICES }, async (_, k) => ({
+      name: `dev${k + 1}`,
+      folder: await makeTempDir(`mosaic-fault-dev${k + 1}-`),
+      index: N + k,
+      token,
+    })),
   );
 }

@@ -52,6 +52,7 @@ export class Net {
   readonly rootAddress: string;
   /** Cut pairs, as "i-j" with i < j. */
   private readonly cuts = new Set<string>();
+  private changes: Promise<void> = Promise.resolve();
   private readonly prefix: string;
   private readonly subnet: string;
 
@@ -103,11 +104,41 @@ export class Net {
   }
 
   /** Cuts every link between the two groups (both directions). */
-  async split(a: readonly number[], b: readonly number[]): Promise<void> {
-    for (const i of a) for (const j of b) await this.cut(i, j);
+  split(a: readonly number[], b: readonly number[]): Promise<void> {
+    return this.serial(async () => {
+      for (const i of a) for (const j of b) await this.cutLink(i, j);
+    });
   }
 
-  async cut(i: number, j: number): Promise<void> {
+  cut(i: number, j: number): Promise<void> {
+    return this.serial(() => this.cutLink(i, j));
+  }
+
+  heal(): Promise<void> {
+    return this.serial(async () => {
+      for (const key of [...this.cuts]) {
+        const [i, j] = key.split('-').map(Number) as [number, number];
+        await this.uncutLink(i, j);
+      }
+    });
+  }
+
+  /** Restores the link between i and j if it is cut (a heal of everything may have come first). */
+  uncut(i: number, j: number): Promise<void> {
+    return this.serial(() => this.uncutLink(i, j));
+  }
+
+  /**
+   * One change of routes at a time: the schedule's loops cut and heal concurrently, and a heal
+   * must not run between the two halves of a cut.
+   */
+  private serial(change: () => Promise<void>): Promise<void> {
+    const next = this.changes.then(change);
+    this.changes = next.catch(() => undefined);
+    return next;
+  }
+
+  private async cutLink(i: number, j: number): Promise<void> {
     const key = i < j ? `${i}-${j}` : `${j}-${i}`;
     if (this.cuts.has(key)) return;
     this.cuts.add(key);
@@ -115,13 +146,11 @@ export class Net {
     await ip('-n', this.ns(j), 'route', 'add', 'blackhole', `${this.address(i)}/32`);
   }
 
-  async heal(): Promise<void> {
-    for (const key of [...this.cuts]) {
-      const [i, j] = key.split('-').map(Number) as [number, number];
-      await ip('-n', this.ns(i), 'route', 'del', 'blackhole', `${this.address(j)}/32`);
-      await ip('-n', this.ns(j), 'route', 'del', 'blackhole', `${this.address(i)}/32`);
-      this.cuts.delete(key);
-    }
+  private async uncutLink(i: number, j: number): Promise<void> {
+    const key = i < j ? `${i}-${j}` : `${j}-${i}`;
+    if (!this.cuts.delete(key)) return;
+    await ip('-n', this.ns(i), 'route', 'del', 'blackhole', `${this.address(j)}/32`);
+    await ip('-n', this.ns(j), 'route', 'del', 'blackhole', `${this.address(i)}/32`);
   }
 
   async tearDown(): Promise<void> {

@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { REPO_ROOT } from '../helpers/node-process.js';
 import type { FolderReport, PictureReport } from './checker.js';
 import { pictureOps } from './checker.js';
+import { deviceLane, FaultDevice, type DeviceSpec } from './device-lane.js';
 import { EventWorkload, type EventReport } from './events-workload.js';
 import type { Net } from './netns.js';
 import { FolderWorkload, History, PictureWorkload, Rng, type FaultNode } from './workload.js';
@@ -29,6 +30,8 @@ export interface Run {
   healedAt: number;
   /** The events played (checked after the heal by `events.check`). */
   eventWorkload: EventWorkload;
+  /** Devices (`mosaic sync`) on the nodes' folder, checked with the folders. */
+  devices: readonly FaultDevice[];
   pictures?: PictureReport;
   folders?: FolderReport;
   events?: EventReport;
@@ -59,8 +62,10 @@ export async function schedule(
   nodes: FaultNode[],
   seed: number,
   layout: Layout,
+  deviceSpecs: readonly DeviceSpec[] = [],
 ): Promise<Run> {
   const history = new History();
+  const devices = deviceSpecs.map((spec) => new FaultDevice(spec, net, history));
   const eventWorkload = new EventWorkload(new Rng(seed * 7 + 7), history);
   const run: Run = {
     seed,
@@ -73,6 +78,7 @@ export async function schedule(
     stoppedAt: 0,
     healedAt: 0,
     eventWorkload,
+    devices,
   };
   const end = Date.now() + layout.durationMs;
   // One generator per loop: each loop's choices replay the same for a seed.
@@ -168,7 +174,20 @@ export async function schedule(
   const eventLanes = Array.from({ length: layout.eventLanes }, (_, lane) =>
     eventWorkload.lane(lane, nodes, end),
   );
-  await Promise.all([pictureLoop(), folderLoop(), killLoop(), netLoop(), ...eventLanes]);
+  const deviceLanes = devices.map((device, k) => {
+    const writes = new Rng(seed * 7 + 9 + 2 * k);
+    const faults = new Rng(seed * 7 + 8 + 2 * k);
+    const workload = new FolderWorkload(writes, history, seed, `${device.name}-`);
+    return deviceLane(device, nodes, { faults, writes }, workload, end);
+  });
+  await Promise.all([
+    pictureLoop(),
+    folderLoop(),
+    killLoop(),
+    netLoop(),
+    ...eventLanes,
+    ...deviceLanes,
+  ]);
   run.stoppedAt = Date.now();
   await net.heal();
   history.add({ kind: 'heal' });
@@ -189,8 +208,28 @@ export function summary(run: Run): string {
     `all-back=${((run.healedAt - run.stoppedAt) / 1000).toFixed(1)}s ` +
     `pictures=${p ? `${(p.convergedMs / 1000).toFixed(1)}s/${p.pictures} pictures/${p.ops} ops/acked ${p.acked.uploads}u ${p.acked.edits}e ${p.acked.deletes}d` : 'not checked or failed'} ` +
     `folders=${f ? `${(f.convergedMs / 1000).toFixed(1)}s/${f.files} files/${f.conflictCopies} copies/${f.versionsChecked} paths written${f.convergedMs > 5000 ? ` (last waited for: ${f.lastWait})` : ''}` : 'not checked or failed'} ` +
+    devicesSummary(run) +
     `events=${e ? `${e.events} (${e.published} published, ${e.aborted} aborted, ${e.collecting} collecting; ${e.acknowledgedRounds} rounds with every accept acknowledged)` : 'not checked or failed'}`
   );
+}
+
+/** What each device went through: starts, kills, cuts and files written, deleted or moved. */
+function devicesSummary(run: Run): string {
+  return run.devices
+    .map((d) => {
+      const mine = run.history.entries.filter(
+        (e) =>
+          ('node' in e && e.node === d.name) ||
+          (e.kind === 'split' && e.groups.some((g) => g.includes(d.name))),
+      );
+      const count = (kind: string) => mine.filter((e) => e.kind === kind).length;
+      return (
+        `${d.name}=${count('device-start')} starts/${count('kill')} kills/${count('split')} cuts/` +
+        `${count('fwrite')} writes/${count('fdelete')} deletes ` +
+        (d.unexpectedExits.length > 0 ? `(${d.unexpectedExits.length} exits by itself) ` : '')
+      );
+    })
+    .join('');
 }
 
 /** Writes the runs (without their nodes and histories) to test-results/<file>. */
@@ -199,7 +238,10 @@ export async function saveSummary(runs: readonly Run[], file: string): Promise<v
   await writeFile(
     join(REPO_ROOT, 'test-results', file),
     JSON.stringify(
-      runs.map(({ nodes: _n, history: _h, eventWorkload: _e, ...rest }) => rest),
+      runs.map(({ nodes: _n, history: _h, eventWorkload: _e, devices, ...rest }) => ({
+        ...rest,
+        devices: devices.map((d) => ({ name: d.name, unexpectedExits: d.unexpectedExits })),
+      })),
       null,
       2,
     ),
@@ -254,6 +296,12 @@ export async function saveHistory(run: Run, part: string, error: unknown): Promi
       join(to, 'log.jsonl'),
       n.node.logs.map((l) => JSON.stringify(l)).join('\n'),
     ).catch(() => undefined);
+  }
+  for (const d of run.devices) {
+    const to = join(left, d.name);
+    await mkdir(to, { recursive: true });
+    await cp(d.folder, join(to, 'folder'), { recursive: true }).catch(() => undefined);
+    await writeFile(join(to, 'log.jsonl'), d.logs().join('\n')).catch(() => undefined);
   }
   console.error(
     `fault tier: seed ${run.seed} ${part}: ${(error as Error).message}; history in ${file}, nodes in ${left}`,

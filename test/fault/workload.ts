@@ -46,6 +46,8 @@ export type Entry = { t: number } & (
   | { kind: 'delete'; node: string; id: string; status: number | 'error' }
   | { kind: 'event'; node: string; action: string; status: number | 'error' }
   | { kind: 'kill' | 'restart' | 'restart-failed'; node: string }
+  | { kind: 'device-start'; node: string; server: string }
+  | { kind: 'device-exit'; node: string; code: number | null }
   | { kind: 'split'; groups: string[][] }
   | { kind: 'cut-storage'; node: string }
   | { kind: 'heal' }
@@ -79,6 +81,9 @@ export interface FaultNode {
   up: boolean;
   api: Api;
 }
+
+/** Where files are written by hand: a node's folder, or a device's directory. */
+export type Place = Pick<FaultNode, 'name' | 'folder'>;
 
 const ACK = (status: number | 'error') => typeof status === 'number' && status < 300;
 
@@ -156,9 +161,11 @@ export class FolderWorkload {
     private readonly rng: Rng,
     private readonly history: History,
     private readonly seed: number,
+    /** Starts the names it makes up (`d3/<tag>f12.txt`), so two writers' names differ. */
+    private readonly tag = '',
   ) {}
 
-  async step(node: FaultNode): Promise<void> {
+  async step(node: Place): Promise<void> {
     const files = (await walk(node.folder)).filter(
       (e) => e.type === 'file' && !e.path.includes(CONFLICT),
     );
@@ -166,11 +173,11 @@ export class FolderWorkload {
     const target = this.rng.pick(files)?.path;
     try {
       if (roll < 0.35 || target === undefined) {
-        await this.write(node, `d${this.rng.int(6)}/f${this.counter++}.txt`);
+        await this.write(node, `d${this.rng.int(6)}/${this.tag}f${this.counter++}.txt`);
       } else if (roll < 0.65) {
         await this.write(node, target);
       } else if (roll < 0.78) {
-        const to = `d${this.rng.int(6)}/r${this.counter++}.txt`;
+        const to = `d${this.rng.int(6)}/${this.tag}r${this.counter++}.txt`;
         await mkdir(dirname(join(node.folder, to)), { recursive: true });
         await rename(join(node.folder, target), join(node.folder, to));
         this.history.add({ kind: 'fdelete', node: node.name, path: target });
@@ -181,7 +188,8 @@ export class FolderWorkload {
       } else if (roll < 0.96) {
         await this.removeDir(node, `d${this.rng.int(6)}`);
       } else {
-        await this.renameDir(node, `d${this.rng.int(6)}`, `d${this.rng.int(6)}x${this.counter++}`);
+        const from = `d${this.rng.int(6)}`;
+        await this.renameDir(node, from, `d${this.rng.int(6)}x${this.tag}${this.counter++}`);
       }
     } catch (error) {
       // The node moved the file meanwhile (ENOENT): nothing was done.
@@ -189,7 +197,7 @@ export class FolderWorkload {
     }
   }
 
-  private async write(node: FaultNode, path: string): Promise<void> {
+  private async write(node: Place, path: string): Promise<void> {
     const unique = `${this.seed}:${node.name}:${this.counter++}:${this.rng.int(1e9)}\n`;
     const content = unique.repeat(this.rng.between(1, 80));
     const file = join(node.folder, path);
@@ -199,13 +207,13 @@ export class FolderWorkload {
   }
 
   /** Records what is at `path` now (after a rename) as a version the user wrote there. */
-  private async recordAt(node: FaultNode, path: string): Promise<void> {
+  private async recordAt(node: Place, path: string): Promise<void> {
     const content = await readFile(join(node.folder, path));
     this.history.add({ kind: 'fwrite', node: node.name, path, hash: sha256(content) });
   }
 
   /** Deletes the files listed in a directory one by one (only those), then the empty dirs. */
-  private async removeDir(node: FaultNode, dir: string): Promise<void> {
+  private async removeDir(node: Place, dir: string): Promise<void> {
     const entries = await walk(join(node.folder, dir));
     for (const e of entries.filter((x) => x.type === 'file')) {
       const path = `${dir}/${e.path}`;
@@ -222,7 +230,7 @@ export class FolderWorkload {
     }
   }
 
-  private async renameDir(node: FaultNode, from: string, to: string): Promise<void> {
+  private async renameDir(node: Place, from: string, to: string): Promise<void> {
     await rename(join(node.folder, from), join(node.folder, to));
     for (const e of await walk(join(node.folder, to))) {
       if (e.type !== 'file') continue;

@@ -32,14 +32,19 @@ function childEnv(extra: Readonly<Record<string, string>>): Record<string, strin
   return { ...env, ...extra };
 }
 
-/** Starts `mosaic sync DIR --server URL ...args` (not a TTY: JSON log lines on stdout). */
+/**
+ * Starts `mosaic sync DIR --server URL ...args` (not a TTY: JSON log lines on stdout); `wrap`
+ * is a command prefix that runs it elsewhere (`ip netns exec NS`: the fault tier).
+ */
 export function startSync(
   dir: string,
   server: string,
   args: readonly string[],
   env: Readonly<Record<string, string>> = {},
+  wrap: readonly string[] = [],
 ): SyncProcess {
-  const child = spawn(process.execPath, [BIN, 'sync', dir, '--server', server, ...args], {
+  const command = [...wrap, process.execPath, BIN, 'sync', dir, '--server', server, ...args];
+  const child = spawn(command[0] ?? process.execPath, command.slice(1), {
     cwd: REPO_ROOT,
     env: childEnv(env),
     stdio: ['ignore', 'pipe', 'pipe'],
