@@ -4,8 +4,8 @@
  * sites B and C are one process on SQLite each. Every process is in its own network namespace;
  * PostgreSQL and Swift are in a fifth. Under a seeded random schedule of SIGKILLs (the process
  * leading site A among them), splits and isolations of whole sites, cuts between single
- * processes (one of A's reaches a peer the other cannot), and cuts of one of A's processes from
- * its database and store, a workload uploads, edits and deletes pictures through all four.
+ * processes (one of A's reaches a peer the other cannot), cuts of one of A's processes from
+ * its database and store, and crashes (SIGKILL) of that PostgreSQL or Swift, a workload uploads, edits and deletes pictures through all four.
  * After healing, the pictures are checked as in fault.test.ts: every process and site lists the
  * same pictures and serves their bytes, the state is the rules' for the agreed operations, and
  * no acknowledged write is lost.
@@ -31,7 +31,14 @@ import { startPostgres, type PostgresServer } from '../helpers/postgres.js';
 import { startSwift, type SwiftServer } from '../helpers/swift.js';
 import { itChecks } from './checks.js';
 import { Net, PREFIX, unsupported } from './netns.js';
-import { saveSummary, schedule, summary, type Layout, type Run } from './schedule.js';
+import {
+  saveSummary,
+  schedule,
+  summary,
+  type CrashableServer,
+  type Layout,
+  type Run,
+} from './schedule.js';
 import type { FaultNode } from './workload.js';
 
 const PORT = 7000;
@@ -52,9 +59,12 @@ const SEEDS: number[] = process.env['FAULT_SCALED_SEED']
 const why = await unsupported();
 if (why !== null) console.warn(`fault tier (scaled site) not run: it ${why}`);
 
+/** Site A's PostgreSQL and Swift, once started. */
+const servers: CrashableServer[] = [];
+
 const LAYOUT: Layout = {
   sites: [SITE_A, [2], [3]],
-  storage: { index: STORAGE, processes: SITE_A },
+  storage: { index: STORAGE, processes: SITE_A, servers },
   pictures: true,
   folders: false,
   eventLanes: WITH_EVENTS ? 2 : 0,
@@ -73,7 +83,12 @@ describe.skipIf(why !== null)('fault tier: a site of two processes on PostgreSQL
   beforeAll(async () => {
     await net.setUp();
     const where = { host: net.address(STORAGE), wrap: net.wrap(STORAGE) };
-    [pg, swift] = await Promise.all([startPostgres(where), startSwift(where)]);
+    // Durable commits: the schedule SIGKILLs the server, and what it acknowledged must stay.
+    [pg, swift] = await Promise.all([
+      startPostgres({ ...where, durable: true }),
+      startSwift(where),
+    ]);
+    servers.push({ name: 'postgres', ...bound(pg) }, { name: 'swift', ...bound(swift) });
   }, 120_000);
   afterAll(async () => {
     await cleanup();
@@ -130,6 +145,13 @@ describe.skipIf(why !== null)('fault tier: a site of two processes on PostgreSQL
     });
   }
 });
+
+function bound(server: {
+  kill(): Promise<void>;
+  restart(): Promise<void>;
+}): Omit<CrashableServer, 'name'> {
+  return { kill: () => server.kill(), restart: () => server.restart() };
+}
 
 /** The `site-lead` lease's fencing token: how many times a process took the lead. */
 async function leadTakes(database: string): Promise<number> {

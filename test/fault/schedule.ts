@@ -25,6 +25,8 @@ export interface Run {
   isolations: number;
   /** Times a process of a scaled site was cut from its database and object store. */
   storageCuts: number;
+  /** Times its database or object store was SIGKILLed (and started again). */
+  storageKills: number;
   /** When the faults and the workload stopped, and when every node was back and linked. */
   stoppedAt: number;
   healedAt: number;
@@ -48,12 +50,26 @@ export interface Layout {
    * that use them. Some rounds cut one of those processes off them (both ways), as a switch
    * between an application server and its database does when it fails.
    */
-  readonly storage?: { readonly index: number; readonly processes: readonly number[] };
+  readonly storage?: {
+    readonly index: number;
+    readonly processes: readonly number[];
+    /**
+     * The servers themselves (PostgreSQL, the object store), SIGKILLed now and then and
+     * started again on the same data, as a crash and its supervisor do.
+     */
+    readonly servers?: readonly CrashableServer[];
+  };
   readonly pictures: boolean;
   readonly folders: boolean;
   /** Lanes of group photo events played meanwhile (0: none). */
   readonly eventLanes: number;
   readonly durationMs: number;
+}
+
+export interface CrashableServer {
+  readonly name: string;
+  kill(): Promise<void>;
+  restart(): Promise<void>;
 }
 
 /** Runs the workload and the faults for `layout.durationMs`, then heals everything. */
@@ -75,6 +91,7 @@ export async function schedule(
     splits: 0,
     isolations: 0,
     storageCuts: 0,
+    storageKills: 0,
     stoppedAt: 0,
     healedAt: 0,
     eventWorkload,
@@ -171,6 +188,32 @@ export async function schedule(
     }
   };
 
+  // The storage servers' crashes draw from a generator of their own (the other loops' draws
+  // stay those of older runs of a seed).
+  const rngS = new Rng(seed * 7 + 20);
+  const storageLoop = async () => {
+    const servers = layout.storage?.servers ?? [];
+    while (servers.length > 0) {
+      await sleep(rngS.between(5000, 12_000));
+      const server = rngS.pick(servers);
+      if (Date.now() >= end || !server) return;
+      await server.kill();
+      run.storageKills++;
+      history.add({ kind: 'kill', node: server.name });
+      await sleep(rngS.between(500, 3000));
+      await restartServer(server);
+    }
+  };
+  const restartServer = async (server: CrashableServer) => {
+    try {
+      await server.restart();
+      history.add({ kind: 'restart', node: server.name });
+    } catch (error) {
+      history.add({ kind: 'restart-failed', node: server.name });
+      throw new Error(`${server.name} did not start again: ${(error as Error).message}`);
+    }
+  };
+
   const eventLanes = Array.from({ length: layout.eventLanes }, (_, lane) =>
     eventWorkload.lane(lane, nodes, end),
   );
@@ -185,6 +228,7 @@ export async function schedule(
     folderLoop(),
     killLoop(),
     netLoop(),
+    storageLoop(),
     ...eventLanes,
     ...deviceLanes,
   ]);
@@ -205,6 +249,7 @@ export function summary(run: Run): string {
   return (
     `fault seed=${run.seed} kills=${run.kills} splits=${run.splits} isolations=${run.isolations} ` +
     (run.storageCuts > 0 ? `storage-cuts=${run.storageCuts} ` : '') +
+    (run.storageKills > 0 ? `storage-kills=${run.storageKills} ` : '') +
     `all-back=${((run.healedAt - run.stoppedAt) / 1000).toFixed(1)}s ` +
     `pictures=${p ? `${(p.convergedMs / 1000).toFixed(1)}s/${p.pictures} pictures/${p.ops} ops/acked ${p.acked.uploads}u ${p.acked.edits}e ${p.acked.deletes}d` : 'not checked or failed'} ` +
     `folders=${f ? `${(f.convergedMs / 1000).toFixed(1)}s/${f.files} files/${f.conflictCopies} copies/${f.versionsChecked} paths written${f.convergedMs > 5000 ? ` (last waited for: ${f.lastWait})` : ''}` : 'not checked or failed'} ` +
@@ -268,6 +313,7 @@ export async function saveHistory(run: Run, part: string, error: unknown): Promi
         splits: run.splits,
         isolations: run.isolations,
         storageCuts: run.storageCuts,
+        storageKills: run.storageKills,
         nodes: run.nodes.map((n) => ({
           name: n.name,
           id: n.id,

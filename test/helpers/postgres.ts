@@ -8,7 +8,7 @@
  * are an error that says what to install, never a silent skip.
  */
 import { execFile } from 'node:child_process';
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { appendFile, chown, mkdtemp, readFile, rename, rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -31,6 +31,13 @@ export interface PostgresServer {
    * accepted by the kernel, but nothing answers, as from a host that hangs. Returns the thaw.
    */
   freeze(): Promise<() => void>;
+  /**
+   * SIGKILLs the postmaster and every backend at once, as a crash of the server does (the
+   * data directory stays; `restart` recovers it from the WAL).
+   */
+  kill(): Promise<void>;
+  /** Starts it again after `kill`, on the same data directory and port. */
+  restart(): Promise<void>;
   /** Stops the server (immediate mode) and removes its directory. */
   stop(): Promise<void>;
 }
@@ -79,6 +86,12 @@ export interface StartWhere {
   readonly host?: string;
   /** A command prefix that runs the server's tools there (it must exec them). */
   readonly wrap?: readonly string[];
+  /**
+   * Commits wait for their WAL write (`synchronous_commit` on), so that a test may SIGKILL the
+   * server without losing what it acknowledged. Off by default: faster, and a server that is
+   * only stopped, cut off or frozen loses nothing either way.
+   */
+  readonly durable?: boolean;
 }
 
 /** initdb refuses root: as root, run the server's tools as the `postgres` user. */
@@ -142,23 +155,29 @@ export async function startPostgres(where: StartWhere = {}): Promise<PostgresSer
     await appendFile(join(data, 'pg_hba.conf'), 'host all all samenet trust\n');
   }
   let port = 0;
-  for (let attempt = 0; ; attempt++) {
-    port = await freePort();
+  // fsync off: only a crash of the machine would lose data, and tests never crash it.
+  const launch = () => {
     const options = [
       `-p ${port}`,
       `-c listen_addresses=${host}`,
       `-c unix_socket_directories=${dir}`,
       '-c fsync=off',
-      '-c synchronous_commit=off',
+      ...(where.durable === true ? [] : ['-c synchronous_commit=off']),
       '-c full_page_writes=off',
       '-c max_connections=200',
     ].join(' ');
+    return asOwner(
+      join(bin, 'pg_ctl'),
+      ['start', '-w', '-t', '30', '-D', data, '-l', log, '-o', options],
+      where.wrap,
+    );
+  };
+  const postmasterPid = async () =>
+    Number((await readFile(join(data, 'postmaster.pid'), 'utf8')).split('\n')[0]);
+  for (let attempt = 0; ; attempt++) {
+    port = await freePort();
     try {
-      await asOwner(
-        join(bin, 'pg_ctl'),
-        ['start', '-w', '-t', '30', '-D', data, '-l', log, '-o', options],
-        where.wrap,
-      );
+      await launch();
       break;
     } catch (error) {
       // Another process may have taken the port in between: try another, a few times.
@@ -170,7 +189,7 @@ export async function startPostgres(where: StartWhere = {}): Promise<PostgresSer
     }
   }
   const url = `postgres://postgres@${host}:${port}/postgres`;
-  const pid = Number((await readFile(join(data, 'postmaster.pid'), 'utf8')).split('\n')[0]);
+  let pid = await postmasterPid();
   let databases = 0;
   let stopped = false;
   // Thaws of freezes not yet thawed (a test that timed out never reached its own).
@@ -186,7 +205,9 @@ export async function startPostgres(where: StartWhere = {}): Promise<PostgresSer
   };
   return {
     url,
-    pid,
+    get pid() {
+      return pid;
+    },
     async createDatabase() {
       const name = `test_${process.pid}_${++databases}`;
       const client = new pg.Client({ connectionString: url });
@@ -216,8 +237,37 @@ export async function startPostgres(where: StartWhere = {}): Promise<PostgresSer
       thaws.add(thaw);
       return thaw;
     },
+    async kill() {
+      const all = [pid, ...(await childrenOf(pid))];
+      for (const each of all) {
+        try {
+          process.kill(each, 'SIGKILL');
+        } catch {
+          // gone already
+        }
+      }
+      // Gone when signal 0 finds no process (children are reaped by init, not by us).
+      const deadline = Date.now() + 10_000;
+      for (const each of all) {
+        while (isAlive(each) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+      }
+    },
+    async restart() {
+      await launch();
+      pid = await postmasterPid();
+    },
     stop,
   };
+}
+
+/** Whether the process runs (a zombie, killed but not yet reaped by its parent, does not). */
+function isAlive(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
+  } catch {
+    return false;
+  }
 }
 
 async function childrenOf(pid: number): Promise<number[]> {

@@ -53,6 +53,10 @@ export interface SwiftServer {
   readonly secretAccessKey: string;
   /** The Python process that runs all four servers (for the benches' CPU figures). */
   readonly pid: number | undefined;
+  /** SIGKILLs it, as a crash does (its objects stay on disk for `restart`). */
+  kill(): Promise<void>;
+  /** Starts it again after `kill`, on the same directory and ports; resolves once it answers. */
+  restart(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -100,9 +104,9 @@ async function startSwiftOnce(where: SwiftWhere): Promise<SwiftServer> {
     await writeFile(join(dir, 'swift.conf'), SWIFT_CONF);
     await writeFile(join(dir, 'proxy-server.conf'), proxyConf(dir, host, proxyPort));
     const command = [...(where.wrap ?? []), PYTHON, SERVER_SCRIPT, dir];
-    const child = spawn(command[0] ?? PYTHON, command.slice(1), {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    const launch = () =>
+      spawn(command[0] ?? PYTHON, command.slice(1), { stdio: ['ignore', 'pipe', 'pipe'] });
+    let child = launch();
     const endpoint = `http://${host}:${proxyPort}`;
     await waitUntilAnswering(child, endpoint);
     return {
@@ -110,7 +114,19 @@ async function startSwiftOnce(where: SwiftWhere): Promise<SwiftServer> {
       region: 'us-east-1',
       accessKeyId: 'mosaic:tester',
       secretAccessKey: 'testing',
-      pid: child.pid,
+      get pid() {
+        return child.pid;
+      },
+      async kill() {
+        if (child.exitCode !== null || child.signalCode !== null) return;
+        const exited = new Promise((resolve) => child.once('exit', resolve));
+        child.kill('SIGKILL');
+        await exited;
+      },
+      async restart() {
+        child = launch();
+        await waitUntilAnswering(child, endpoint);
+      },
       async stop() {
         await stopChild(child);
         await rm(dir, { recursive: true, force: true });
