@@ -108,14 +108,25 @@ export async function schedule(
   const restarts: Promise<void>[] = [];
   const byIndex = (i: number) => nodes.find((n) => n.index === i);
 
+  // As a supervisor does: a process that exits at start (its database or store out of reach
+  // exits with status 1, by design) is started again a second later, until the heal is long
+  // past.
   const restart = async (n: FaultNode) => {
-    try {
-      await n.node.restart();
-      history.add({ kind: 'restart', node: n.name });
-      n.up = true;
-    } catch (error) {
-      history.add({ kind: 'restart-failed', node: n.name });
-      console.warn(`restart of ${n.name} failed: ${(error as Error).message.slice(0, 500)}`);
+    for (;;) {
+      try {
+        await n.node.restart();
+        history.add({ kind: 'restart', node: n.name });
+        n.up = true;
+        return;
+      } catch (error) {
+        history.add({ kind: 'restart-failed', node: n.name });
+        const message = (error as Error).message.slice(0, 300);
+        if (Date.now() > end + 30_000) {
+          console.warn(`restart of ${n.name} failed: ${message}`);
+          return;
+        }
+        await sleep(1000);
+      }
     }
   };
 

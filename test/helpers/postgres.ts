@@ -251,9 +251,21 @@ export async function startPostgres(where: StartWhere = {}): Promise<PostgresSer
       for (const each of all) {
         while (isAlive(each) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
       }
+      // The dead postmaster is a zombie until its parent reaps it, and the parent of a daemon
+      // is PID 1, which here reaps late: a new postmaster would take the zombie for a running
+      // one (its PID is in the lock files) and refuse to start. Every process is dead, so the
+      // lock files (the data directory's and the socket's) are stale, as after a crash of the
+      // machine; the new one writes its own.
+      await rm(join(data, 'postmaster.pid'), { force: true });
+      await rm(join(dir, `.s.PGSQL.${port}.lock`), { force: true });
     },
     async restart() {
-      await launch();
+      try {
+        await launch();
+      } catch (error) {
+        const text = await readFile(log, 'utf8').catch(() => '');
+        throw new Error(`${String(error)}\n${text.split('\n').slice(-15).join('\n')}`);
+      }
       pid = await postmasterPid();
     },
     stop,
