@@ -22,7 +22,7 @@ import {
 } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import { UnavailableError } from '../core/errors.js';
-import { isNetworkError } from '../core/network-errors.js';
+import { isStoreOutage } from '../core/network-errors.js';
 import type { ByteRange } from './blob-store.js';
 
 export interface S3BucketOptions {
@@ -72,7 +72,7 @@ export class S3Bucket {
         try {
           return await next(args);
         } catch (error) {
-          if (!isOutage(error)) throw error;
+          if (!isStoreOutage(error)) throw error;
           throw Object.assign(
             new UnavailableError('The object store is not answering right now; try again shortly.'),
             { cause: error },
@@ -231,14 +231,6 @@ export class S3Bucket {
   destroy(): void {
     this.client.destroy();
   }
-}
-
-/** Whether an SDK error is the store not answering (network, timeout) or failing (5xx). */
-function isOutage(error: unknown): boolean {
-  const e = error as { name?: string; code?: string; $metadata?: { httpStatusCode?: number } };
-  const status = e.$metadata?.httpStatusCode;
-  if (status !== undefined) return status >= 500;
-  return e.name === 'TimeoutError' || isNetworkError(error);
 }
 
 /** Whether an SDK error says the object (or bucket) is not there. */

@@ -24,3 +24,20 @@ export function isNetworkError(error: unknown): boolean {
   if (typeof code !== 'string') return false;
   return NETWORK_ERROR_CODES.has(code) || syscall === 'connect';
 }
+
+/**
+ * Whether an error from a store's client (the AWS SDK, or a library over it such as
+ * `@tus/s3-store`) says the store is out of reach or failing rather than refusing the request:
+ * a network error (here or as its cause), the SDK's timeout, or an answer in 5xx.
+ */
+export function isStoreOutage(error: unknown): boolean {
+  const e = error as {
+    name?: string;
+    cause?: unknown;
+    $metadata?: { httpStatusCode?: number };
+  } | null;
+  if (typeof e !== 'object' || e === null) return false;
+  const status = e.$metadata?.httpStatusCode;
+  if (status !== undefined) return status >= 500;
+  return e.name === 'TimeoutError' || isNetworkError(error) || isNetworkError(e.cause);
+}

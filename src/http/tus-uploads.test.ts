@@ -3,6 +3,7 @@
  * refusals and the data store's failures, in the API's error shape.
  */
 import { describe, expect, it } from 'vitest';
+import { UnavailableError } from '../core/errors.js';
 import { inErrorShape } from './tus-uploads.js';
 
 const parsed = (mapped: { status_code: number; body: string }) => ({
@@ -27,6 +28,41 @@ describe('a resumable upload that fails', () => {
   it('over the size limit names the limit', () => {
     const mapped = parsed(inErrorShape({ status_code: 413, body: 'Too large' }, 1000));
     expect(mapped).toMatchObject({ status: 413, error: { code: 'payload_too_large' } });
+  });
+
+  it("because the bucket is out of reach (the tus data store's S3 client) is a 503", () => {
+    // As @tus/s3-store passes it on: the SDK's error for a refused connection.
+    const refused = Object.assign(new Error('connect ECONNREFUSED 10.0.0.5:8080'), {
+      code: 'ECONNREFUSED',
+      syscall: 'connect',
+    });
+    const failing = Object.assign(new Error('Service Unavailable'), {
+      name: 'ServiceUnavailable',
+      $metadata: { httpStatusCode: 503 },
+    });
+    const timedOut = Object.assign(new Error('socket timed out'), { name: 'TimeoutError' });
+    for (const error of [refused, failing, timedOut]) {
+      expect(parsed(inErrorShape(error, 1000))).toMatchObject({
+        status: 503,
+        error: { code: 'unavailable' },
+      });
+    }
+  });
+
+  it('because the database is out of reach (the upload lock) is the 503 it was', () => {
+    const mapped = parsed(inErrorShape(new UnavailableError('The database is not answering.'), 1));
+    expect(mapped).toEqual({
+      status: 503,
+      error: { code: 'unavailable', message: 'The database is not answering.' },
+    });
+  });
+
+  it('because the bucket refused our credentials is still an internal error', () => {
+    const denied = Object.assign(new Error('Access Denied'), {
+      name: 'AccessDenied',
+      $metadata: { httpStatusCode: 403 },
+    });
+    expect(parsed(inErrorShape(denied, 1000)).status).toBe(500);
   });
 
   it('for any other reason is an internal error without internals', () => {

@@ -22,7 +22,8 @@ import type { Server, Upload } from '@tus/server';
 import type { Logger } from 'pino';
 import type { Principal } from '../accounts/principal.js';
 import type { BlobStore } from '../blobs/blob-store.js';
-import { AppError, asOutOfSpace, PayloadTooLargeError } from '../core/errors.js';
+import { AppError, asOutOfSpace, PayloadTooLargeError, UnavailableError } from '../core/errors.js';
+import { isStoreOutage } from '../core/network-errors.js';
 import type { PictureService } from '../pictures/picture.service.js';
 import { PictureCreateFields } from './schemas.js';
 import type { TusAreaSpot, TusArea } from './tus-area.js';
@@ -141,12 +142,24 @@ export class TusUploads {
       };
     } catch (error) {
       // A finished upload that is refused (not an image, too many pixels) cannot be fixed by
-      // sending it again: its file goes now.
-      await area.remove(upload.id);
+      // sending it again: its file goes now. One that failed for a while (the database or the
+      // store out of reach) goes too: the client's HEAD then finds nothing and it starts over,
+      // where an upload left whole would look finished to it (tus-js-client does not PATCH
+      // again at the end). If the store cannot even remove it now, the sweep will, later.
+      await area.remove(upload.id).catch((removal: unknown) => {
+        this.deps.log.warn({ err: removal, upload: upload.id }, 'tus upload not removed yet');
+      });
       if (error instanceof AppError) throw tusError(error.status, error.code, error.message);
       if (error instanceof TusRefusal) throw error;
       const noSpace = asOutOfSpace(error);
       if (noSpace) throw tusError(noSpace.status, noSpace.code, noSpace.message);
+      if (isStoreOutage(error)) {
+        throw tusError(
+          503,
+          'unavailable',
+          'The object store is not answering right now; try again.',
+        );
+      }
       this.deps.log.error({ err: error, upload: upload.id }, 'tus upload could not be stored');
       throw tusError(500, 'internal', 'The upload could not be stored; try again.');
     }
@@ -182,6 +195,23 @@ export function inErrorShape(
     return {
       status_code: noSpace.status,
       body: JSON.stringify({ error: { code: noSpace.code, message: noSpace.message } }),
+    };
+  }
+  // Ours (the lock's database out of reach is an UnavailableError), as the API answers it.
+  if (error instanceof AppError) {
+    return {
+      status_code: error.status,
+      body: JSON.stringify({ error: { code: error.code, message: error.message } }),
+    };
+  }
+  // The bucket out of reach or failing, met by the tus data store's own S3 client.
+  if (isStoreOutage(error)) {
+    const outage = new UnavailableError(
+      'The object store is not answering right now; the upload resumes from where it stopped.',
+    );
+    return {
+      status_code: outage.status,
+      body: JSON.stringify({ error: { code: outage.code, message: outage.message } }),
     };
   }
   const { status_code: status, body } = (error ?? {}) as { status_code?: unknown; body?: unknown };

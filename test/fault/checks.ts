@@ -38,8 +38,10 @@ export function itChecks(run: () => Run, checks: Checks): void {
     }
   };
 
-  it('no request of the workload was answered 500 (a fault answers 503 or not at all)', () => {
-    expect(serverErrors(run().history)).toEqual([]);
+  it('no request of the workload was answered 500 (a fault answers 503 or not at all)', async () => {
+    await kept('server-errors', async () => {
+      expect(serverErrors(run().history)).toEqual([]);
+    });
   });
 
   it.runIf(checks.pictures)(

@@ -3,14 +3,15 @@
  * seeded random schedule of SIGKILLs and restarts, 2|2 splits and isolated nodes, while a
  * workload uploads, edits and deletes pictures over the API and writes, edits, renames and
  * deletes files in every node's folder and in a device's (`mosaic sync` in a fifth namespace,
- * killed, cut off and moved from node to node; device-lane.ts). After healing, pictures and folders are checked apart
- * (see checker.ts). No MOSAIC_FAULTS hook: the faults are real.
+ * killed, cut off and moved from node to node; device-lane.ts), and resumes tus uploads
+ * (tus-workload.ts). After healing, pictures, folders and events are checked apart (see
+ * checks.ts). No MOSAIC_FAULTS hook: the faults are real.
  *
  *   FAULT_SEED=123,456      replay these seeds (printed by every run)
  *   FAULT_SEEDS=3           how many random seeds otherwise
  *   FAULT_DURATION_MS=45000 how long the faults and the workload run per seed
- *   FAULT_PARTS=pictures,folders,events,devices (the default: all four; `both` is
- *                           pictures,folders; devices needs folders)
+ *   FAULT_PARTS=pictures,folders,events,devices,tus (the default: all; `both` is
+ *                           pictures,folders; devices needs folders, tus needs pictures)
  *   FAULT_CONVERGE_MS=90000 how long to wait for convergence after healing
  *   FAULT_LOG_LEVEL=debug   the nodes' log level (kept with a failed or slow seed; default info)
  *   MOSAIC_TEST_LOG_LINES=N  how many of each node's last log lines are kept (default 200)
@@ -40,12 +41,14 @@ const PORT = 7000;
 const DURATION_MS = Number(process.env['FAULT_DURATION_MS'] ?? 45_000);
 const CONVERGE_MS = Number(process.env['FAULT_CONVERGE_MS'] ?? 90_000);
 const LOG_LEVEL = process.env['FAULT_LOG_LEVEL'];
-const PARTS = (process.env['FAULT_PARTS'] ?? 'pictures,folders,events,devices')
+const PARTS = (process.env['FAULT_PARTS'] ?? 'pictures,folders,events,devices,tus')
   .replace('both', 'pictures,folders')
   .split(',');
 const WITH_PICTURES = PARTS.includes('pictures');
 const WITH_FOLDERS = PARTS.includes('folders');
 const WITH_EVENTS = PARTS.includes('events');
+/** Resumable uploads ride with the pictures (they are checked as pictures). */
+const WITH_TUS = WITH_PICTURES && PARTS.includes('tus');
 /** Devices (`mosaic sync`) on the folder, each in a namespace after the nodes'. */
 const DEVICES = WITH_FOLDERS && PARTS.includes('devices') ? 1 : 0;
 const SEEDS: number[] = process.env['FAULT_SEED']
@@ -63,6 +66,7 @@ const LAYOUT: Layout = {
   pictures: WITH_PICTURES,
   folders: WITH_FOLDERS,
   eventLanes: WITH_EVENTS ? 2 : 0,
+  tus: WITH_TUS,
   durationMs: DURATION_MS,
 };
 

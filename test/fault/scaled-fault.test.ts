@@ -5,13 +5,15 @@
  * PostgreSQL and Swift are in a fifth. Under a seeded random schedule of SIGKILLs (the process
  * leading site A among them), splits and isolations of whole sites, cuts between single
  * processes (one of A's reaches a peer the other cannot), cuts of one of A's processes from
- * its database and store, and crashes (SIGKILL) of that PostgreSQL or Swift, a workload uploads, edits and deletes pictures through all four.
- * After healing, the pictures are checked as in fault.test.ts: every process and site lists the
- * same pictures and serves their bytes, the state is the rules' for the agreed operations, and
- * no acknowledged write is lost.
+ * its database and store, and crashes (SIGKILL) of that PostgreSQL or Swift, a workload
+ * uploads, edits and deletes pictures through all four and resumes tus uploads through any
+ * process of a site (tus-workload.ts). After healing, the pictures are checked as in
+ * fault.test.ts: every process and site lists the same pictures and serves their bytes, the
+ * state is the rules' for the agreed operations, and no acknowledged write is lost.
  *
  *   FAULT_SCALED_SEED=123,456   replay these seeds (printed by every run)
  *   FAULT_SCALED_SEEDS=1        how many random seeds otherwise
+ *   FAULT_PARTS=events,tus      (the default; pictures always)
  *   FAULT_DURATION_MS, FAULT_CONVERGE_MS, FAULT_LOG_LEVEL: as in fault.test.ts
  *
  * Needs root, iproute2, PostgreSQL and Swift (.ci/run installs them).
@@ -49,7 +51,10 @@ const STORAGE = NAMES.length;
 const DURATION_MS = Number(process.env['FAULT_DURATION_MS'] ?? 45_000);
 const CONVERGE_MS = Number(process.env['FAULT_CONVERGE_MS'] ?? 90_000);
 const LOG_LEVEL = process.env['FAULT_LOG_LEVEL'];
-const WITH_EVENTS = (process.env['FAULT_PARTS'] ?? 'events').includes('events');
+const PARTS = process.env['FAULT_PARTS'] ?? 'events,tus';
+const WITH_EVENTS = PARTS.includes('events');
+/** Resumable uploads spread over site A's processes as over the others' (tus-workload.ts). */
+const WITH_TUS = PARTS.includes('tus');
 const SEEDS: number[] = process.env['FAULT_SCALED_SEED']
   ? process.env['FAULT_SCALED_SEED'].split(',').map(Number)
   : Array.from({ length: Number(process.env['FAULT_SCALED_SEEDS'] ?? 1) }, () =>
@@ -68,6 +73,7 @@ const LAYOUT: Layout = {
   pictures: true,
   folders: false,
   eventLanes: WITH_EVENTS ? 2 : 0,
+  tus: WITH_TUS,
   durationMs: DURATION_MS,
 };
 

@@ -11,6 +11,7 @@ import type { FolderReport, PictureReport } from './checker.js';
 import { pictureOps } from './checker.js';
 import { deviceLane, FaultDevice, type DeviceSpec } from './device-lane.js';
 import { EventWorkload, type EventReport } from './events-workload.js';
+import { TusWorkload } from './tus-workload.js';
 import type { Net } from './netns.js';
 import { FolderWorkload, History, PictureWorkload, Rng, type FaultNode } from './workload.js';
 
@@ -63,6 +64,8 @@ export interface Layout {
   readonly folders: boolean;
   /** Lanes of group photo events played meanwhile (0: none). */
   readonly eventLanes: number;
+  /** Resumable (tus) uploads through a site's processes, one after another (tus-workload.ts). */
+  readonly tus: boolean;
   readonly durationMs: number;
 }
 
@@ -225,6 +228,16 @@ export async function schedule(
     }
   };
 
+  const tus = new TusWorkload(new Rng(seed * 7 + 30), history, seed);
+  const rngT = new Rng(seed * 7 + 31);
+  const tusLoop = async () => {
+    while (layout.tus && Date.now() < end) {
+      const site = rngT.pick(layout.sites) ?? [];
+      await tus.step(nodes.filter((n) => site.includes(n.index)));
+      await sleep(rngT.between(100, 600));
+    }
+  };
+
   const eventLanes = Array.from({ length: layout.eventLanes }, (_, lane) =>
     eventWorkload.lane(lane, nodes, end),
   );
@@ -240,6 +253,7 @@ export async function schedule(
     killLoop(),
     netLoop(),
     storageLoop(),
+    tusLoop(),
     ...eventLanes,
     ...deviceLanes,
   ]);
@@ -264,9 +278,18 @@ export function summary(run: Run): string {
     `all-back=${((run.healedAt - run.stoppedAt) / 1000).toFixed(1)}s ` +
     `pictures=${p ? `${(p.convergedMs / 1000).toFixed(1)}s/${p.pictures} pictures/${p.ops} ops/acked ${p.acked.uploads}u ${p.acked.edits}e ${p.acked.deletes}d` : 'not checked or failed'} ` +
     `folders=${f ? `${(f.convergedMs / 1000).toFixed(1)}s/${f.files} files/${f.conflictCopies} copies/${f.versionsChecked} paths written${f.convergedMs > 5000 ? ` (last waited for: ${f.lastWait})` : ''}` : 'not checked or failed'} ` +
+    tusSummary(run) +
     devicesSummary(run) +
     `events=${e ? `${e.events} (${e.published} published, ${e.aborted} aborted, ${e.collecting} collecting; ${e.acknowledgedRounds} rounds with every accept acknowledged)` : 'not checked or failed'}`
   );
+}
+
+/** Resumable uploads: how many finished (acknowledged) of those tried. */
+function tusSummary(run: Run): string {
+  const tus = run.history.entries.filter((e) => e.kind === 'upload' && e.how === 'tus');
+  if (tus.length === 0) return '';
+  const acked = tus.filter((e) => 'status' in e && typeof e.status === 'number' && e.status < 300);
+  return `tus=${acked.length}/${tus.length} acknowledged `;
 }
 
 /** What each device went through: starts, kills, cuts and files written, deleted or moved. */

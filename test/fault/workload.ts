@@ -34,7 +34,7 @@ export class Rng {
 }
 
 export type Entry = { t: number } & (
-  | { kind: 'upload'; node: string; id: string; status: number | 'error' }
+  | { kind: 'upload'; node: string; id: string; status: number | 'error'; how?: 'tus' }
   | {
       kind: 'edit';
       node: string;

@@ -1,0 +1,91 @@
+/**
+ * Resumable uploads (tus) in the fault tier: a phone that uploads a picture in chunks, each
+ * PATCH through a process of the site picked at random (a load balancer), while processes are
+ * killed, cut off, and (a scaled site) its database and store crash. A PATCH that fails is
+ * resumed from the offset the site reports (HEAD, again through any process), as tus clients
+ * do, until the upload finishes or a patience runs out. An upload whose last PATCH was answered
+ * 204 is acknowledged: the pictures check then holds it like any other upload.
+ */
+import { createHash } from 'node:crypto';
+import { makeImage } from '../helpers/node-process.js';
+import { createUpload, patchUpload, uploadOffset } from '../helpers/tus.js';
+import type { FaultNode, History, Rng } from './workload.js';
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+/** Attempts (PATCHes and offset queries) before the phone gives up on an upload. */
+const PATIENCE = 12;
+
+export class TusWorkload {
+  private nextImage: number;
+
+  constructor(
+    private readonly rng: Rng,
+    private readonly history: History,
+    seed: number,
+  ) {
+    // Image seeds of their own: the API workload counts up from (seed % 10 000) * 100 000.
+    this.nextImage = (seed % 10_000) * 100_000 + 90_000;
+  }
+
+  /** One upload through the processes of one site (those up now are picked from). */
+  async step(site: readonly FaultNode[]): Promise<void> {
+    const imageSeed = this.nextImage++;
+    const file = await makeImage({ width: 160, height: 120, seed: imageSeed });
+    const id = createHash('sha256').update(file).digest('hex');
+    const chunk = Math.max(4096, Math.ceil(file.length / this.rng.between(2, 5)));
+    const pick = () => this.rng.pick(site.filter((n) => n.up)) ?? this.rng.pick(site);
+    let location: string | null = null;
+    let offset = 0;
+    let last: { node: string; status: number | 'error' } = { node: '?', status: 'error' };
+    // A server error is a failure of its own (a fault answers 503 or not at all): kept.
+    const record = (node: FaultNode, status: number) => {
+      last = { node: node.name, status };
+      if (status >= 500 && status !== 503) {
+        this.history.add({ kind: 'upload', node: node.name, id, status, how: 'tus' });
+      }
+    };
+    for (let attempt = 0; attempt < PATIENCE; attempt++) {
+      const node = pick();
+      if (!node) return;
+      try {
+        if (location === null) {
+          const res = await createUpload(node.api, file.length, {
+            filename: `tus-${imageSeed}.png`,
+          });
+          await res.body?.cancel();
+          record(node, res.status);
+          if (res.status === 201) location = res.headers.get('location');
+        } else {
+          const end = Math.min(file.length, offset + chunk);
+          const res = await patchUpload(node.api, location, offset, file.subarray(offset, end));
+          await res.body?.cancel();
+          record(node, res.status);
+          if (res.status === 204) {
+            offset = Number(res.headers.get('upload-offset') ?? end);
+            if (offset >= file.length) break;
+            continue;
+          }
+          // Refused or lost: ask the site how much it kept (through any process).
+          const kept = await uploadOffset(pick()?.api ?? node.api, location).catch(() => undefined);
+          if (kept !== undefined) offset = kept;
+        }
+      } catch {
+        last = { node: node.name, status: 'error' };
+        const kept =
+          location === null
+            ? undefined
+            : await uploadOffset(pick()?.api ?? node.api, location).catch(() => undefined);
+        if (kept !== undefined) offset = kept;
+      }
+      await sleep(this.rng.between(200, 1000));
+    }
+    const done = offset >= file.length && last.status === 204;
+    this.history.add({
+      kind: 'upload',
+      node: last.node,
+      id,
+      status: done ? 204 : last.status === 204 ? 'error' : last.status,
+      how: 'tus',
+    });
+  }
+}
