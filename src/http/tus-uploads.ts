@@ -116,7 +116,12 @@ export class TusUploads {
       },
       onUploadFinish: async (req, upload) => this.finish(area, principalOf(req), upload),
       // The protocol's own refusals (a wrong offset, an upload gone) in the error shape.
-      onResponseError: (_req, error) => inErrorShape(error, deps.maxUploadBytes),
+      onResponseError: (_req, error) => {
+        const mapped = inErrorShape(error, deps.maxUploadBytes);
+        // What the client is not told (no internals in the answer) is for the operator.
+        if (mapped.status_code === 500) deps.log.error({ err: error }, 'tus request failed');
+        return mapped;
+      },
     });
     return { server, area };
   }
