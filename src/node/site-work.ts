@@ -12,10 +12,17 @@ import type { Replicator } from '../replication/replicator.js';
 import type { LeadWork } from './site-lead.js';
 
 const TRASH_SWEEP_INTERVAL_MS = 3600 * 1000;
+/** How soon a byte check that met an outage (the store or database out of reach) runs again. */
+const BYTE_CHECK_RETRY_MS = 5000;
 
 export interface SiteWorkDeps {
-  /** Checks every picture's byte flag against the store (null: done before, at start). */
+  /**
+   * Checks every picture's byte flag against the store (null: done before, at start). Tried
+   * again every `byteCheckRetryMs` (default 5 s) while it fails and the process leads: a lead
+   * taken while the store was down used to leave bytes lost meanwhile unnoticed until read.
+   */
   readonly repairBytes: (() => Promise<void>) | null;
+  readonly byteCheckRetryMs?: number;
   readonly replicator: Replicator | null;
   readonly blobSync: BlobSync;
   readonly blobs: BlobStore;
@@ -39,6 +46,18 @@ export function siteWork(deps: SiteWorkDeps): LeadWork {
   const { replicator, blobSync, log } = deps;
   let sweeper: NodeJS.Timeout | undefined;
   let discovery: { close(): Promise<void> } | null = null;
+  let leading = false;
+  let byteRetry: NodeJS.Timeout | undefined;
+  const checkBytes = async (): Promise<void> => {
+    try {
+      await deps.repairBytes?.();
+    } catch (err) {
+      log.error({ err }, 'byte flags not checked; trying again shortly');
+      if (!leading) return;
+      byteRetry = setTimeout(() => void checkBytes(), deps.byteCheckRetryMs ?? BYTE_CHECK_RETRY_MS);
+      byteRetry.unref();
+    }
+  };
   const sweep = async () => {
     const removed = await deps.blobs.sweepTrash(deps.retentionMs);
     await deps.onSwept(removed);
@@ -47,9 +66,8 @@ export function siteWork(deps: SiteWorkDeps): LeadWork {
   };
   return {
     async lead() {
-      await deps.repairBytes?.().catch((err: unknown) => {
-        log.error({ err }, 'byte flags not checked');
-      });
+      leading = true;
+      await checkBytes();
       await sweep().catch((err: unknown) => {
         log.error({ err }, 'trash sweep failed');
       });
@@ -77,6 +95,8 @@ export function siteWork(deps: SiteWorkDeps): LeadWork {
       }
     },
     async follow() {
+      leading = false;
+      clearTimeout(byteRetry);
       clearInterval(sweeper);
       await discovery?.close();
       discovery = null;

@@ -26,6 +26,9 @@ export interface OpRow {
   body: string;
 }
 
+/** How long a node may take to restore a picture's bytes it found missing when asked. */
+const BYTES_REPAIR_MS = 30_000;
+
 const PICTURE_OPS = "SELECT origin, seq, hlc, kind, body FROM ops WHERE kind LIKE 'picture.%'";
 
 /**
@@ -107,6 +110,8 @@ export function expectedPictures(ops: readonly OpRow[]): Map<string, Expected> {
 export interface PictureReport {
   convergedMs: number;
   pictures: number;
+  /** Pictures a node was still restoring the bytes of when asked (503, then 200). */
+  restoring: number;
   ops: number;
   acked: { uploads: number; edits: number; deletes: number };
 }
@@ -205,18 +210,28 @@ export async function checkPictures(
       throw new Error(`acknowledged delete ${key} is lost (${count} acknowledged)`);
   }
 
-  // Bytes: every node serves, for every picture, bytes that hash to its id.
+  // Bytes: every node serves, for every picture, bytes that hash to its id. A node still
+  // restoring some from a peer says so (503) and is given BYTES_REPAIR_MS; they are counted.
+  let restoring = 0;
   for (const n of nodes) {
     for (const p of listed) {
-      const res = await n.api.fetch(`/api/pictures/${p.id}/file`);
-      const body = Buffer.from(await res.arrayBuffer());
-      if (res.status !== 200 || sha256(body) !== p.id)
+      const deadline = Date.now() + BYTES_REPAIR_MS;
+      for (let waited = false; ; waited = true) {
+        const res = await n.api.fetch(`/api/pictures/${p.id}/file`);
+        const body = Buffer.from(await res.arrayBuffer());
+        if (res.status === 200 && sha256(body) === p.id) break;
+        if (res.status === 503 && Date.now() < deadline) {
+          if (!waited) restoring++;
+          await new Promise((r) => setTimeout(r, 500));
+          continue;
+        }
         throw new Error(
           `${n.name} answers ${res.status} for the bytes of ${p.id.slice(0, 12)}: ${body.toString().slice(0, 200)}`,
         );
+      }
     }
   }
-  return { convergedMs, pictures: listed.length, ops: ops.length, acked };
+  return { convergedMs, pictures: listed.length, ops: ops.length, acked, restoring };
 }
 
 export interface FolderReport {

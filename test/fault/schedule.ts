@@ -276,7 +276,7 @@ export function summary(run: Run): string {
     (run.storageCuts > 0 ? `storage-cuts=${run.storageCuts} ` : '') +
     (run.storageKills > 0 ? `storage-kills=${run.storageKills} ` : '') +
     `all-back=${((run.healedAt - run.stoppedAt) / 1000).toFixed(1)}s ` +
-    `pictures=${p ? `${(p.convergedMs / 1000).toFixed(1)}s/${p.pictures} pictures/${p.ops} ops/acked ${p.acked.uploads}u ${p.acked.edits}e ${p.acked.deletes}d` : 'not checked or failed'} ` +
+    `pictures=${p ? `${(p.convergedMs / 1000).toFixed(1)}s/${p.pictures} pictures/${p.ops} ops/acked ${p.acked.uploads}u ${p.acked.edits}e ${p.acked.deletes}d${p.restoring > 0 ? `/bytes still restoring at ${p.restoring}` : ''}` : 'not checked or failed'} ` +
     `folders=${f ? `${(f.convergedMs / 1000).toFixed(1)}s/${f.files} files/${f.conflictCopies} copies/${f.versionsChecked} paths written${f.convergedMs > 5000 ? ` (last waited for: ${f.lastWait})` : ''}` : 'not checked or failed'} ` +
     tusSummary(run) +
     devicesSummary(run) +
