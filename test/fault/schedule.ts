@@ -374,7 +374,7 @@ export async function saveHistory(run: Run, part: string, error: unknown): Promi
     }
     await writeFile(
       join(to, 'log.jsonl'),
-      n.node.logs.map((l) => JSON.stringify(l)).join('\n'),
+      [...n.node.earlierLogs, ...n.node.logs].map((l) => JSON.stringify(l)).join('\n'),
     ).catch(() => undefined);
   }
   for (const d of run.devices) {

@@ -78,8 +78,10 @@ export interface NodeProcess {
   readonly url: string;
   readonly dataDir: string;
   readonly process: ChildProcess;
-  /** Every stdout line of the current process, parsed. */
+  /** Every stdout line of the current process, parsed (its last KEPT_LINES or more). */
   readonly logs: readonly LogLine[];
+  /** The last lines of the processes before it (restarted since), oldest first. */
+  readonly earlierLogs: readonly LogLine[];
   /** SIGTERM, waits for the exit; resolves to the exit code (null if killed by a signal). */
   stop(): Promise<number | null>;
   /** SIGKILL, waits for the exit. */
@@ -132,6 +134,8 @@ export async function startNode(options: StartOptions = {}): Promise<NodeProcess
   let port = '0';
   let current = await spawnIt(port);
   port = new URL(current.url).port;
+  const earlier: LogLine[] = [];
+  let archived: Spawned | null = null;
 
   const handle: NodeProcess = {
     get url() {
@@ -144,6 +148,9 @@ export async function startNode(options: StartOptions = {}): Promise<NodeProcess
     get logs() {
       return current.logs;
     },
+    get earlierLogs() {
+      return earlier;
+    },
     async stop() {
       if (!hasExited(current.child)) current.child.kill('SIGTERM');
       return waitForExit(current.child, STOP_TIMEOUT_MS);
@@ -153,6 +160,12 @@ export async function startNode(options: StartOptions = {}): Promise<NodeProcess
     },
     async restart() {
       if (!hasExited(current.child)) await handle.stop();
+      // Once per process: a start that fails leaves `current` as it was, for another try.
+      if (archived !== current) {
+        archived = current;
+        earlier.push(...current.logs, { msg: '--- the process ended here; restarted ---' });
+        if (earlier.length > KEPT_LINES) earlier.splice(0, earlier.length - KEPT_LINES);
+      }
       current = await spawnIt(port);
     },
     waitForLog(match, timeoutMs = 10_000) {
