@@ -16,9 +16,11 @@
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
-import type { DataStore, Locker } from '@tus/server';
+import type { DataStore, Locker, Upload } from '@tus/server';
 import type { Logger } from 'pino';
 import type { BlobsConfig } from '../config/blobs-url.js';
+import { UnavailableError } from '../core/errors.js';
+import { isStoreOutage } from '../core/network-errors.js';
 import type { LeaseRepository } from '../storage/metadata/lease.repository.js';
 
 export interface TusArea {
@@ -85,7 +87,35 @@ async function openTusArea(options: TusAreaOptions): Promise<TusArea> {
   const { bucket, region, endpoint, credentials } = options.blobs;
   // Loaded only for a node on S3 (the default node never pays for it).
   const { S3Store } = await import('@tus/s3-store');
-  const store = new S3Store({
+  /**
+   * The store answers "no such upload" (404) when it cannot read an upload's `.info` for any
+   * reason, the bucket out of reach included: a client told so during an outage starts over.
+   * Asked again here, an outage is an outage (503, `UnavailableError`) and an `.info` that is
+   * there after all is read again.
+   */
+  class S3UploadStore extends S3Store {
+    override async getUpload(id: string): Promise<Upload> {
+      try {
+        return await super.getUpload(id);
+      } catch (error) {
+        if ((error as { status_code?: unknown }).status_code !== 404) throw error;
+        const there = await client.headObject({ Bucket: bucket, Key: `${id}.info` }).then(
+          () => true,
+          (headError: unknown) => {
+            if (isStoreOutage(headError)) {
+              throw new UnavailableError(
+                'The object store is not answering right now; the upload resumes once it is back.',
+              );
+            }
+            return false;
+          },
+        );
+        if (!there) throw error;
+        return super.getUpload(id);
+      }
+    }
+  }
+  const store = new S3UploadStore({
     s3ClientConfig: {
       bucket,
       region,
@@ -104,6 +134,7 @@ async function openTusArea(options: TusAreaOptions): Promise<TusArea> {
   });
   // The store's own remove aborts the multipart upload and fails once it is complete (the
   // upload is then gone), leaving the object and its .info behind: delete each key instead.
+  // Its S3 client is made in its constructor; `getUpload` above uses it only after that.
   const client = (store as unknown as { client: S3Like }).client;
   return {
     datastore: store,
@@ -126,4 +157,5 @@ async function openTusArea(options: TusAreaOptions): Promise<TusArea> {
 
 interface S3Like {
   deleteObject(input: { Bucket: string; Key: string }): Promise<unknown>;
+  headObject(input: { Bucket: string; Key: string }): Promise<unknown>;
 }
