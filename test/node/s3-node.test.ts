@@ -23,6 +23,7 @@ import {
 } from '../helpers/node-process.js';
 import { freePort, newClusterKey } from '../helpers/cluster.js';
 import { startSwift, type SwiftServer } from '../helpers/swift.js';
+import { createUpload, patchUpload, TUS, uploadOffset } from '../helpers/tus.js';
 
 let running: SwiftServer | undefined;
 beforeAll(async () => {
@@ -36,18 +37,24 @@ afterAll(async () => {
 /**
  * A pass-through HTTP proxy to the store that notes each request's method and path; while
  * `hang` is set it takes requests and never answers (a store frozen, or cut off by a partition
- * that leaves its sockets open).
+ * that leaves its sockets open); while `down` is set it drops each connection at once (a store
+ * that crashed).
  */
 async function countingProxy(target: string): Promise<{
   url: string;
   seen: string[];
   hang: boolean;
+  down: boolean;
   close: () => Promise<void>;
 }> {
   const to = new URL(target);
   const seen: string[] = [];
-  const state = { hang: false };
+  const state = { hang: false, down: false };
   const server = createServer((req, res) => {
+    if (state.down) {
+      req.socket.destroy();
+      return;
+    }
     if (state.hang) return;
     seen.push(`${req.method ?? '?'} ${decodeURIComponent((req.url ?? '').split('?')[0] ?? '')}`);
     // Headers (Host included, which the signature covers) pass unchanged.
@@ -71,6 +78,12 @@ async function countingProxy(target: string): Promise<{
     },
     set hang(value: boolean) {
       state.hang = value;
+    },
+    get down() {
+      return state.down;
+    },
+    set down(value: boolean) {
+      state.down = value;
     },
     close: () =>
       new Promise<void>((resolve) => {
@@ -281,6 +294,43 @@ test('a store that stops answering fails an upload with 503 within its timeout, 
     expect(after.status).toBe(201);
     expect((await titles()).sort()).toEqual(['after', 'before']);
     expect(await node.stop()).toBe(0);
+  } finally {
+    await proxy.close();
+  }
+});
+
+test('a tus upload while the store is down: 503 (not 404 or 500), then it resumes where it stopped', async () => {
+  const swift = running as SwiftServer;
+  const proxy = await countingProxy(swift.endpoint);
+  const node = await startNode({
+    args: ['--blobs', `s3://mosaic-tus-down?endpoint=${proxy.url}&region=${swift.region}`],
+    env: { AWS_ACCESS_KEY_ID: swift.accessKeyId, AWS_SECRET_ACCESS_KEY: swift.secretAccessKey },
+  });
+  try {
+    const client = api(node.url, await login(node.url, 'admin', ADMIN_PASSWORD));
+    const file = await makeImage({ width: 300, height: 200, seed: 17 });
+    const created = await createUpload(client, file.length, { filename: 'while-down.png' });
+    expect(created.status).toBe(201);
+    const location = created.headers.get('location') ?? '';
+    const half = Math.floor(file.length / 2);
+    expect((await patchUpload(client, location, 0, file.subarray(0, half))).status).toBe(204);
+
+    proxy.down = true;
+    // Before: 404 (the store took a failed read of the upload's .info for no upload, and a
+    // client told so starts over) and 500 (the store's own S3 errors were not judged).
+    const head = await client.fetch(location, { method: 'HEAD', headers: TUS });
+    expect(head.status).toBe(503);
+    const patch = await patchUpload(client, location, half, file.subarray(half));
+    expect(patch.status).toBe(503);
+    expect(await patch.json()).toMatchObject({ error: { code: 'unavailable' } });
+
+    proxy.down = false;
+    expect(await uploadOffset(client, location)).toBe(half);
+    const done = await patchUpload(client, location, half, file.subarray(half));
+    expect(done.status, await done.clone().text()).toBe(204);
+    const id = done.headers.get('mosaic-picture-id') ?? '';
+    const bytes = await client.fetch(`/api/pictures/${id}/file`);
+    expect(Buffer.from(await bytes.arrayBuffer()).equals(file)).toBe(true);
   } finally {
     await proxy.close();
   }
