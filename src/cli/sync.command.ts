@@ -102,8 +102,8 @@ async function sync(dir: string, flags: SyncFlags): Promise<number> {
     try {
       username = await checkToken(server, token);
     } catch (error) {
-      const passing = error instanceof DeviceRequestError && (error.status ?? 503) >= 500;
-      if (!passing || flags.once === true || !(await DeviceReplica.exists(dir))) throw error;
+      const transient = error instanceof DeviceRequestError && (error.status ?? 503) >= 500;
+      if (!transient || flags.once === true || !(await DeviceReplica.exists(dir))) throw error;
       reporter.warn(`The node at ${server} cannot be reached; syncing once it is back.`, {
         err: (error as Error).message,
       });
