@@ -12,6 +12,9 @@ import { createUpload, patchUpload, uploadOffset } from '../helpers/tus.js';
 import type { FaultNode, History, Rng } from './workload.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const serverError = (status: number | 'error') =>
+  typeof status === 'number' && status >= 500 && status !== 503;
+
 /** Attempts (PATCHes and offset queries) before the phone gives up on an upload. */
 const PATIENCE = 12;
 
@@ -40,7 +43,7 @@ export class TusWorkload {
     // A server error is a failure of its own (a fault answers 503 or not at all): kept.
     const record = (node: FaultNode, status: number) => {
       last = { node: node.name, status };
-      if (status >= 500 && status !== 503) {
+      if (serverError(status)) {
         this.history.add({ kind: 'upload', node: node.name, id, status, how: 'tus' });
       }
     };
@@ -80,11 +83,14 @@ export class TusWorkload {
       await sleep(this.rng.between(200, 1000));
     }
     const done = offset >= file.length && last.status === 204;
+    // Not acknowledged: the last answer, unless it was a 204 of a chunk or a server error
+    // already recorded above (which must count once).
+    const failed = last.status === 204 || serverError(last.status) ? 'error' : last.status;
     this.history.add({
       kind: 'upload',
       node: last.node,
       id,
-      status: done ? 204 : last.status === 204 ? 'error' : last.status,
+      status: done ? 204 : failed,
       how: 'tus',
     });
   }
