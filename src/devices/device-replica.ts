@@ -37,6 +37,7 @@ import { DeviceAccessError, DeviceAuthError, DeviceClient } from './device-clien
 import { DeviceUploads, type Totals } from './device-uploads.js';
 import type { DeviceCursor } from './device-schemas.js';
 import type { Reporter } from './reporter.js';
+import { SyncTally } from './sync-tally.js';
 
 export interface DeviceReplicaOptions {
   /** The local directory (absolute). */
@@ -82,11 +83,7 @@ export class DeviceReplica {
   private readonly sleepers = new Set<() => void>();
   private readonly sent: Totals = { ops: 0, files: 0, bytes: 0 };
   private receivedOps = 0;
-  private reported: { sent: Totals; received: Totals } = {
-    sent: { ops: 0, files: 0, bytes: 0 },
-    received: { ops: 0, files: 0, bytes: 0 },
-  };
-  private reportedInSync: boolean | null = null;
+  private readonly tally = new SyncTally();
   private reporting: Promise<void> | null = null;
   /** `once()` reports one line at its end, nothing in between. */
   private onceMode = false;
@@ -376,23 +373,9 @@ export class DeviceReplica {
   /** One line for what moved since the last one (`always`: even when nothing did). */
   private report(inSync: boolean, always: boolean): void {
     const c = this.folder.counters;
-    const now = {
-      sent: { ...this.sent },
-      received: { ops: this.receivedOps, files: c.fetchedFiles, bytes: c.fetchedBytes },
-    };
-    const before = this.reported;
-    const delta = (a: Totals, b: Totals): Totals => ({
-      ops: a.ops - b.ops,
-      files: a.files - b.files,
-      bytes: a.bytes - b.bytes,
-    });
-    const sent = delta(now.sent, before.sent);
-    const received = delta(now.received, before.received);
-    const moved = sent.ops + sent.files + received.ops + received.files > 0;
-    if (!always && !moved && (inSync === this.reportedInSync || !inSync)) return;
-    this.reported = now;
-    this.reportedInSync = inSync;
-    this.options.reporter.summary({ sent, received, inSync });
+    const received = { ops: this.receivedOps, files: c.fetchedFiles, bytes: c.fetchedBytes };
+    const line = this.tally.next(this.sent, received, inSync, always);
+    if (line !== null) this.options.reporter.summary(line);
   }
 
   private sleep(ms: number): Promise<void> {
