@@ -48,6 +48,14 @@ export interface Member {
 const MEMBERS_WAIT_MS = 10_000;
 const CREATE_WAIT_MS = 3_000;
 const MONTAGE_DEBOUNCE_MS = 500;
+/**
+ * How often the leader looks for transactions another process of the site began and left (it
+ * died), and how long one must have stood unchanged to count as left. A photo transaction's
+ * driver decides within PHOTO_PREPARE_TIMEOUT_MS; a create or outcome transaction driven twice
+ * is harmless (the first decision logged wins).
+ */
+const ORPHAN_CHECK_MS = 5_000;
+const ORPHAN_AGE_MS = 15_000;
 
 const newId = (prefix: string): string => `${prefix}_${randomBytes(12).toString('base64url')}`;
 
@@ -60,6 +68,8 @@ export class EventService {
   private readonly people: EventPeople;
   /** Whether this process, as the site's leader, has recovered the open transactions. */
   private recovered = false;
+  /** When this process last looked for transactions left by another process of the site. */
+  private orphansCheckedAt = 0;
   /** The background work under way, if any (one at a time). */
   private ticking: Promise<void> | null = null;
 
@@ -76,7 +86,8 @@ export class EventService {
   /**
    * Starts the background work: coordinator recovery, the in-doubt and outbox loops, and round
    * deadlines (every 250 ms). All of it runs only while `ctx.isLeader()` says this process is
-   * the site's leader; a process that becomes leader recovers the open transactions then.
+   * the site's leader; a process that becomes leader recovers the open transactions then, and
+   * while it leads, those another process of the site began and left (see ORPHAN_AGE_MS).
    */
   start(): void {
     this.deps.participant.start();
@@ -109,9 +120,16 @@ export class EventService {
         this.recovered = false; // recover again if the lead comes back here
         return;
       }
+      const now = this.ctx.now();
       if (!this.recovered) {
         this.recovered = true;
+        this.orphansCheckedAt = now;
         await this.deps.coordinator.recover((id) => this.sitesOf(id));
+      } else if (now - this.orphansCheckedAt >= ORPHAN_CHECK_MS) {
+        // Any process of the site may begin a transaction (a vote that decides a round, an
+        // event created there); if it dies before the decision, the leader follows through.
+        this.orphansCheckedAt = now;
+        await this.deps.coordinator.recover((id) => this.sitesOf(id), now - ORPHAN_AGE_MS);
       }
       const voting = await this.ctx.repo.votingEvents(this.ctx.store.db);
       for (const event of voting) await this.rounds.considerRound(event.record.id);

@@ -1,6 +1,7 @@
 /**
  * The events' once-per-site background work (outbox delivery, coordinator recovery, round
- * deadlines) runs only while `isLeader` says this process leads the site.
+ * deadlines) runs only while `isLeader` says this process leads the site; the leader also
+ * follows through with what another process of the site began and left when it died.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -33,6 +34,22 @@ const EVENT: EventRecord = {
   createdAt: 1_000,
 };
 
+/** A photo transaction's body (its bytes are not needed: it is only ever aborted here). */
+const PHOTO: TxBody = {
+  kind: 'photo',
+  photo: {
+    hash: 'a'.repeat(64),
+    size: 1,
+    participantId: 'p_1',
+    participantName: 'p',
+    siteId: SITE.id,
+    siteName: SITE.name,
+    baseVersion: 0,
+    round: 1,
+    addedAt: 2_000,
+  },
+};
+
 const dirs: string[] = [];
 afterEach(async () => {
   await Promise.all(dirs.splice(0).map((d) => rm(d, { recursive: true, force: true })));
@@ -49,19 +66,7 @@ describeEachDialect('events background work', (ctx) => {
     const outbox = new OutboxRepository(store);
     // What a crashed coordinator left: a photo transaction still preparing, a message unsent.
     await repo.insertEvent(db, EVENT, COLLECTING);
-    const photo = {
-      hash: 'a'.repeat(64),
-      size: 1,
-      participantId: 'p_1',
-      participantName: 'p',
-      siteId: SITE.id,
-      siteName: SITE.name,
-      baseVersion: 0,
-      round: 1,
-      addedAt: 2_000,
-    };
-    const body: TxBody = { kind: 'photo', photo };
-    await txLog.begin(db, { id: 'tx_open', eventId: EVENT.id, coordinator: SITE, body }, 1);
+    await txLog.begin(db, { id: 'tx_open', eventId: EVENT.id, coordinator: SITE, body: PHOTO }, 1);
     const message = await outbox.enqueue(db, OTHER, '/peer/events/voting', {}, 0);
 
     let leader = false;
@@ -95,6 +100,52 @@ describeEachDialect('events background work', (ctx) => {
       await waitFor(async () => ((await outbox.row(db, message))?.attempts ?? 0) > 0, {
         what: 'the new leader to try the outbox',
       });
+    } finally {
+      await events.stop();
+      await agent.close();
+    }
+  });
+
+  it('the leader follows through with a transaction another process began and left', async () => {
+    const store = await ctx.open();
+    const dataDir = await mkdtemp(join(tmpdir(), 'mosaic-events-'));
+    dirs.push(dataDir);
+    const { db } = store;
+    await new EventRepository(store.dialect).insertEvent(db, EVENT, COLLECTING);
+    const txLog = new TxLogRepository(store.dialect);
+    let asked = 0;
+    const agent = new Agent();
+    const events = await createEvents({
+      store,
+      dataDir,
+      log: pino({ level: 'silent' }),
+      faults: Faults.none(),
+      agent,
+      clusterKey: null,
+      self: () => SITE,
+      members: () => [],
+      isLeader: () => {
+        asked++;
+        return true;
+      },
+    });
+    events.start();
+    try {
+      // This process leads from the start and has recovered what was open then: nothing.
+      await waitFor(() => asked >= 12, { what: 'the loops to run as leader' });
+      // Meanwhile another process of the site began two transactions: one a minute ago (it
+      // died since: nobody will ever decide it), one just now (it may still be driving it).
+      const now = Date.now();
+      const left = { id: 'tx_left', eventId: EVENT.id, coordinator: SITE, body: PHOTO };
+      await txLog.begin(db, left, now - 60_000);
+      await txLog.begin(db, { ...left, id: 'tx_driven' }, now);
+      // Before, the leader recovered only when it became leader: tx_left stayed open for ever
+      // (a round's outcome so begun left its event voting at every site).
+      await waitFor(async () => (await txLog.coordinatorTx(db, 'tx_left'))?.state === 'aborted', {
+        timeoutMs: 15_000,
+        what: 'the leader to presume the left photo transaction aborted',
+      });
+      expect((await txLog.coordinatorTx(db, 'tx_driven'))?.state).toBe('preparing');
     } finally {
       await events.stop();
       await agent.close();

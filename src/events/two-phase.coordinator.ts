@@ -13,7 +13,8 @@
  * transaction still `preparing` is aborted (presumed abort: nobody can have committed it); a
  * create or outcome transaction still `preparing` is prepared again (they never abort).
  * Recovery is the site's background work: it runs on the leader process, at start or when it
- * becomes leader, and skips what this process is driving itself. Where another process of the
+ * becomes leader, then every few seconds for what another process of the site began and left
+ * unchanged a while (it died), and skips what this process is driving itself. Where another process of the
  * site still drives the same transaction, the first decision logged wins (`decide` locks the
  * entry and leaves a decided one alone), so both processes carry out the same decision.
  */
@@ -113,12 +114,17 @@ export class TxCoordinator {
 
   /**
    * Follows through with every transaction this site coordinated and left open (at start, or
-   * when this process becomes the site's leader), except those this process drives now.
+   * when this process becomes the site's leader), except those this process drives now; with
+   * `unchangedSince`, only those not changed since then (left by a process that died).
    */
-  async recover(sitesOf: (eventId: string) => Promise<readonly Site[]>): Promise<void> {
+  async recover(
+    sitesOf: (eventId: string) => Promise<readonly Site[]>,
+    unchangedSince?: number,
+  ): Promise<void> {
     const { store, txLog } = this.ctx;
     for (const tx of await txLog.openCoordinatorTxs(store.db)) {
       if (this.driving.has(tx.id)) continue;
+      if (unchangedSince !== undefined && tx.updatedAt >= unchangedSince) continue;
       const sites = await sitesOf(tx.eventId);
       const action = coordinatorRecovery(tx.kind, tx.state);
       this.ctx.log.info({ txId: tx.id, kind: tx.kind, action }, 'recovering an event transaction');
