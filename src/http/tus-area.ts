@@ -131,6 +131,15 @@ async function openTusArea(options: TusAreaOptions): Promise<TusArea> {
     // multipart upload's start instead.
     useTags: false,
     expirationPeriodInMilliseconds: options.expiryMs,
+    // The store keeps each upload's `.info` in the process's memory by default. Another process
+    // of the site (or this one's own `remove` below, which goes around the store) may finish or
+    // remove the upload meanwhile, and a stale copy makes a removed upload look whole. The
+    // bucket is the truth: one GET of `.info` per request.
+    cache: {
+      get: () => Promise.resolve(undefined),
+      set: () => Promise.resolve(),
+      delete: () => Promise.resolve(),
+    },
   });
   // The store's own remove aborts the multipart upload and fails once it is complete (the
   // upload is then gone), leaving the object and its .info behind: delete each key instead.

@@ -2,9 +2,10 @@
  * What a resumable upload's failures look like to the client (`inErrorShape`): tus's own
  * refusals and the data store's failures, in the API's error shape.
  */
+import { ERRORS } from '@tus/server';
 import { describe, expect, it } from 'vitest';
 import { UnavailableError } from '../core/errors.js';
-import { inErrorShape } from './tus-uploads.js';
+import { inErrorShape } from './tus-errors.js';
 
 const parsed = (mapped: { status_code: number; body: string }) => ({
   status: mapped.status_code,
@@ -54,6 +55,15 @@ describe('a resumable upload that fails', () => {
     expect(mapped).toEqual({
       status: 503,
       error: { code: 'unavailable', message: 'The database is not answering.' },
+    });
+  });
+
+  it('because another request held the upload too long (tus lock timeout) is a 503, not a 500', () => {
+    // tus answers 500; it is only a busy upload (a HEAD that waited for the last PATCH's
+    // picture), which the client asks about again.
+    expect(parsed(inErrorShape(ERRORS.ERR_LOCK_TIMEOUT, 1000))).toMatchObject({
+      status: 503,
+      error: { code: 'unavailable' },
     });
   });
 

@@ -13,20 +13,24 @@
  *   store's staging area (hashed on the way), probed, thumbnail, `picture.create`. The last
  *   PATCH answers 204 with `Mosaic-Picture-Id` and `Mosaic-Picture-Created` (false: these bytes
  *   were already a picture); a file that is not an image is refused with the error shape.
+ * - If that fails for a while (the database or the store out of reach), the upload stays whole
+ *   and the next HEAD makes the picture before it answers: a tus client that finds the whole
+ *   file there takes the upload as done (tus-js-client does), so the picture must exist by then.
  * - @tus/server and the area's store are loaded at the first tus request (or the first sweep
  *   that may find partial uploads), not at the node's start: most nodes never see one.
  */
 import { createHash, randomBytes } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { Server, Upload } from '@tus/server';
+import type { Locker, Server, Upload } from '@tus/server';
 import type { Logger } from 'pino';
 import type { Principal } from '../accounts/principal.js';
 import type { BlobStore } from '../blobs/blob-store.js';
-import { AppError, asOutOfSpace, PayloadTooLargeError, UnavailableError } from '../core/errors.js';
+import { AppError, asOutOfSpace } from '../core/errors.js';
 import { isStoreOutage } from '../core/network-errors.js';
 import type { PictureService } from '../pictures/picture.service.js';
 import { PictureCreateFields } from './schemas.js';
 import type { TusAreaSpot, TusArea } from './tus-area.js';
+import { inErrorShape, TusRefusal, tusError } from './tus-errors.js';
 
 export const TUS_PATH = '/api/uploads/tus';
 /** How long an unfinished upload is kept (give it to tusArea). */
@@ -53,35 +57,38 @@ export function ownsUpload(id: string, username: string): boolean {
   return id.startsWith(ownerTag(username));
 }
 
-/**
- * A refusal from a hook: @tus/server answers `status_code` with `body` (here the error shape)
- * when a hook throws an object that has them.
- */
-class TusRefusal extends Error {
-  readonly body: string;
-  constructor(
-    readonly status_code: number,
-    code: string,
-    message: string,
-  ) {
-    super(message);
-    this.body = JSON.stringify({ error: { code, message } });
-  }
+/** The picture a finished upload became. */
+interface Stored {
+  readonly id: string;
+  readonly created: boolean;
+  /** The upload's length in bytes. */
+  readonly size: number;
 }
 
-function tusError(status: number, code: string, message: string): TusRefusal {
-  return new TusRefusal(status, code, message);
+const TUS_HEADERS = { 'Tus-Resumable': '1.0.0' };
+
+const pictureHeaders = (stored: Stored) => ({
+  'Mosaic-Picture-Id': stored.id,
+  'Mosaic-Picture-Created': String(stored.created),
+});
+
+/** What the tus server is made of, at the first use. */
+interface TusParts {
+  readonly server: Server;
+  readonly area: TusArea;
+  /** The lock of an upload: tus's in one process, the site's lease across processes. */
+  readonly locker: Locker;
 }
 
 export class TusUploads {
   /** The tus server and its file store, made at the first use (see the file's comment). */
-  private parts: Promise<{ server: Server; area: TusArea }> | undefined;
+  private parts: Promise<TusParts> | undefined;
   /** The signed-in account of each request being handled (set by `handle`). */
   private readonly principals = new WeakMap<object, Principal>();
 
   constructor(private readonly deps: TusUploadsDeps) {}
 
-  private load(): Promise<{ server: Server; area: TusArea }> {
+  private load(): Promise<TusParts> {
     this.parts ??= this.make().catch((error: unknown) => {
       this.parts = undefined;
       throw error;
@@ -89,8 +96,11 @@ export class TusUploads {
     return this.parts;
   }
 
-  private async make(): Promise<{ server: Server; area: TusArea }> {
-    const [{ Server }, area] = await Promise.all([import('@tus/server'), this.deps.area.open()]);
+  private async make(): Promise<TusParts> {
+    const [{ Server, MemoryLocker }, area] = await Promise.all([
+      import('@tus/server'),
+      this.deps.area.open(),
+    ]);
     const { deps } = this;
     type TusRequest = { runtime?: { node?: { req?: object } | undefined } | undefined };
     const principalOf = (req: TusRequest) => {
@@ -99,61 +109,127 @@ export class TusUploads {
       if (!principal) throw tusError(401, 'unauthorized', 'Please sign in.');
       return principal;
     };
-    const server = new Server({
-      path: TUS_PATH,
-      datastore: area.datastore,
-      ...(area.locker === undefined ? {} : { locker: area.locker }),
-      maxSize: deps.maxUploadBytes,
-      relativeLocation: true,
-      // Same origin only (the web app); no Access-Control-Allow-Origin at all.
-      allowedOrigins: [],
-      disableTerminationForFinishedUploads: true,
-      namingFunction: (req) =>
-        `${ownerTag(principalOf(req).username)}${randomBytes(16).toString('hex')}`,
-      onUploadCreate: async (_req, upload) => {
-        fieldsOf(upload); // refuses bad metadata before any byte is sent
-        return {};
-      },
-      onUploadFinish: async (req, upload) => this.finish(area, principalOf(req), upload),
-      // The protocol's own refusals (a wrong offset, an upload gone) in the error shape.
-      onResponseError: (_req, error) => {
-        const mapped = inErrorShape(error, deps.maxUploadBytes);
-        // What the client is not told (no internals in the answer) is for the operator.
-        if (mapped.status_code === 500) deps.log.error({ err: error }, 'tus request failed');
-        return mapped;
-      },
-    });
-    return { server, area };
+    const locker = area.locker ?? new MemoryLocker();
+    const parts: TusParts = {
+      area,
+      locker,
+      server: new Server({
+        path: TUS_PATH,
+        datastore: area.datastore,
+        locker,
+        maxSize: deps.maxUploadBytes,
+        relativeLocation: true,
+        // Same origin only (the web app); no Access-Control-Allow-Origin at all.
+        allowedOrigins: [],
+        disableTerminationForFinishedUploads: true,
+        namingFunction: (req) =>
+          `${ownerTag(principalOf(req).username)}${randomBytes(16).toString('hex')}`,
+        onUploadCreate: async (_req, upload) => {
+          fieldsOf(upload); // refuses bad metadata before any byte is sent
+          return {};
+        },
+        onUploadFinish: async (req, upload) => {
+          const stored = await this.settle(parts, principalOf(req), upload.id);
+          // Null: another request (a HEAD) made its picture meanwhile and removed it.
+          return { status_code: 204, headers: stored ? pictureHeaders(stored) : {} };
+        },
+        // The protocol's own refusals (a wrong offset, an upload gone) in the error shape.
+        onResponseError: (_req, error) => this.answerOf(error),
+      }),
+    };
+    return parts;
   }
 
-  /** Hands a request (already authenticated) to the tus server. */
-  async handle(principal: Principal, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  /** The error shape of a failed request; a 500's cause is logged, not told. */
+  private answerOf(error: unknown): { status_code: number; body: string } {
+    const mapped = inErrorShape(error, this.deps.maxUploadBytes);
+    if (mapped.status_code === 500) this.deps.log.error({ err: error }, 'tus request failed');
+    return mapped;
+  }
+
+  /**
+   * Hands a request (already authenticated; `id` the upload in its URL, if any) to the tus
+   * server. A HEAD of an upload whose bytes have all arrived first makes its picture, if its
+   * last PATCH could not (see `settle`): a tus client that finds the whole file there takes
+   * the upload as done, so it must be.
+   */
+  async handle(
+    principal: Principal,
+    req: IncomingMessage,
+    res: ServerResponse,
+    id?: string,
+  ): Promise<void> {
     this.principals.set(req, principal);
-    const { server } = await this.load();
-    await server.handle(req, res);
+    const parts = await this.load();
+    if (req.method === 'HEAD' && id !== undefined && id !== '') {
+      let stored: Stored | null;
+      try {
+        stored = await this.settle(parts, principal, id);
+      } catch (error) {
+        const { status_code: status, body } = this.answerOf(error);
+        res.writeHead(status, { ...TUS_HEADERS, 'Content-Type': 'application/json' });
+        res.end(body);
+        return;
+      }
+      if (stored !== null) {
+        res.writeHead(200, {
+          ...TUS_HEADERS,
+          'Cache-Control': 'no-store',
+          'Upload-Offset': String(stored.size),
+          'Upload-Length': String(stored.size),
+          ...pictureHeaders(stored),
+        });
+        res.end();
+        return;
+      }
+    }
+    await parts.server.handle(req, res);
   }
 
-  private async finish(area: TusArea, principal: Principal, upload: Upload) {
+  /**
+   * Makes the picture of upload `id` once all its bytes have arrived, then removes the upload;
+   * null when it is not whole yet, or gone. Under the upload's lock, so that the last PATCH
+   * and a HEAD that both find it whole make it once between them.
+   *
+   * A refusal (not an image, too many pixels, bad metadata) cannot be fixed by sending again:
+   * the upload goes. A failure for a while (the database or the store out of reach, no space)
+   * keeps it whole: the client's next HEAD finishes it (tus clients ask the offset after a
+   * failed PATCH, and take an upload whose offset is its length as done).
+   */
+  private async settle(parts: TusParts, principal: Principal, id: string): Promise<Stored | null> {
+    const { area, locker } = parts;
+    const lock = locker.newLock(id);
+    // The one who asks to release it waits: a picture is made whole or not at all.
+    await lock.lock(new AbortController().signal, () => undefined);
+    try {
+      const upload = await area.datastore.getUpload(id).catch((error: unknown) => {
+        if ((error as { status_code?: unknown }).status_code === 404) return null;
+        throw error;
+      });
+      if (upload === null || upload.size === undefined || upload.offset !== upload.size) {
+        return null;
+      }
+      const stored = await this.store(area, principal, upload);
+      await area.remove(id);
+      return stored;
+    } finally {
+      await lock.unlock();
+    }
+  }
+
+  /** The picture of a whole upload (see `settle`). */
+  private async store(area: TusArea, principal: Principal, upload: Upload): Promise<Stored> {
     const { blobs, pictures, maxUploadBytes } = this.deps;
     try {
       const fields = fieldsOf(upload);
       const staged = await blobs.stage(await area.read(upload.id), maxUploadBytes);
       const { picture, created } = await pictures.upload(principal, staged, fields);
       this.deps.onFinished?.(created, picture.size);
-      await area.remove(upload.id);
-      return {
-        status_code: 204,
-        headers: { 'Mosaic-Picture-Id': picture.id, 'Mosaic-Picture-Created': String(created) },
-      };
+      return { id: picture.id, created, size: upload.offset };
     } catch (error) {
-      // A finished upload that is refused (not an image, too many pixels) cannot be fixed by
-      // sending it again: its file goes now. One that failed for a while (the database or the
-      // store out of reach) goes too: the client's HEAD then finds nothing and it starts over,
-      // where an upload left whole would look finished to it (tus-js-client does not PATCH
-      // again at the end). If the store cannot even remove it now, the sweep will, later.
-      await area.remove(upload.id).catch((removal: unknown) => {
-        this.deps.log.warn({ err: removal, upload: upload.id }, 'tus upload not removed yet');
-      });
+      const refused =
+        error instanceof TusRefusal || (error instanceof AppError && error.status < 500);
+      if (refused) await area.remove(upload.id);
       if (error instanceof AppError) throw tusError(error.status, error.code, error.message);
       if (error instanceof TusRefusal) throw error;
       const noSpace = asOutOfSpace(error);
@@ -162,7 +238,7 @@ export class TusUploads {
         throw tusError(
           503,
           'unavailable',
-          'The object store is not answering right now; try again.',
+          'The object store is not answering right now; the upload finishes when it is back.',
         );
       }
       this.deps.log.error({ err: error, upload: upload.id }, 'tus upload could not be stored');
@@ -177,67 +253,6 @@ export class TusUploads {
     const { area } = await this.load();
     return area.sweep();
   }
-}
-
-const CODES: Readonly<Record<number, string>> = {
-  400: 'bad_request',
-  403: 'forbidden',
-  404: 'not_found',
-  409: 'conflict',
-  410: 'gone',
-  413: 'payload_too_large',
-  415: 'unsupported_media_type',
-};
-
-/** A tus error (`{status_code, body}` with a text body) as `{"error": {"code","message"}}`. */
-export function inErrorShape(
-  error: unknown,
-  maxUploadBytes: number,
-): { status_code: number; body: string } {
-  // The data store's own failure to write a chunk (no space left) reaches here as it was.
-  const noSpace = asOutOfSpace(error);
-  if (noSpace) {
-    return {
-      status_code: noSpace.status,
-      body: JSON.stringify({ error: { code: noSpace.code, message: noSpace.message } }),
-    };
-  }
-  // Ours (the lock's database out of reach is an UnavailableError), as the API answers it.
-  if (error instanceof AppError) {
-    return {
-      status_code: error.status,
-      body: JSON.stringify({ error: { code: error.code, message: error.message } }),
-    };
-  }
-  // The bucket out of reach or failing, met by the tus data store's own S3 client.
-  if (isStoreOutage(error)) {
-    const outage = new UnavailableError(
-      'The object store is not answering right now; the upload resumes from where it stopped.',
-    );
-    return {
-      status_code: outage.status,
-      body: JSON.stringify({ error: { code: outage.code, message: outage.message } }),
-    };
-  }
-  const { status_code: status, body } = (error ?? {}) as { status_code?: unknown; body?: unknown };
-  const code = typeof status === 'number' && status >= 400 && status < 600 ? status : 500;
-  const text = typeof body === 'string' ? body.trim() : '';
-  if (text.startsWith('{')) return { status_code: code, body: text };
-  if (code === 413) {
-    // The same words as a multipart upload's refusal (the web app reads the limit from them).
-    const tooLarge = new PayloadTooLargeError(maxUploadBytes);
-    return {
-      status_code: 413,
-      body: JSON.stringify({ error: { code: tooLarge.code, message: tooLarge.message } }),
-    };
-  }
-  const message = code >= 500 || text === '' ? 'The upload failed; try again.' : `${text}.`;
-  return {
-    status_code: code,
-    body: JSON.stringify({
-      error: { code: CODES[code] ?? (code >= 500 ? 'internal' : 'bad_request'), message },
-    }),
-  };
 }
 
 /** The picture's fields from the upload's metadata: `title` (else the file name), `category`, `desc`. */

@@ -3,12 +3,14 @@
  * PATCH through a process of the site picked at random (a load balancer), while processes are
  * killed, cut off, and (a scaled site) its database and store crash. A PATCH that fails is
  * resumed from the offset the site reports (HEAD, again through any process), as tus clients
- * do, until the upload finishes or a patience runs out. An upload whose last PATCH was answered
- * 204 is acknowledged: the pictures check then holds it like any other upload.
+ * do, until the upload finishes or a patience runs out. An upload is acknowledged when its last
+ * PATCH is answered 204, or when a HEAD after a failed PATCH reports every byte there (a tus
+ * client such as tus-js-client then reports the upload done): the pictures check then holds it
+ * like any other upload.
  */
 import { createHash } from 'node:crypto';
 import { makeImage } from '../helpers/node-process.js';
-import { createUpload, patchUpload, uploadOffset } from '../helpers/tus.js';
+import { createUpload, patchUpload, TUS } from '../helpers/tus.js';
 import type { FaultNode, History, Rng } from './workload.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -50,6 +52,7 @@ export class TusWorkload {
     for (let attempt = 0; attempt < PATIENCE; attempt++) {
       const node = pick();
       if (!node) return;
+      let lost = false;
       try {
         if (location === null) {
           const res = await createUpload(node.api, file.length, {
@@ -68,17 +71,27 @@ export class TusWorkload {
             if (offset >= file.length) break;
             continue;
           }
-          // Refused or lost: ask the site how much it kept (through any process).
-          const kept = await uploadOffset(pick()?.api ?? node.api, location).catch(() => undefined);
-          if (kept !== undefined) offset = kept;
+          lost = true;
         }
       } catch {
         last = { node: node.name, status: 'error' };
-        const kept =
-          location === null
-            ? undefined
-            : await uploadOffset(pick()?.api ?? node.api, location).catch(() => undefined);
+        lost = location !== null;
+      }
+      if (lost && location !== null) {
+        // Refused or lost: ask the site how much it kept (through any process).
+        const asked = pick() ?? node;
+        const head = await asked.api
+          .fetch(location, { method: 'HEAD', headers: TUS })
+          .catch(() => null);
+        // (A server error counts as one; otherwise `last` stays the PATCH's answer.)
+        if (head !== null && serverError(head.status)) record(asked, head.status);
+        const kept = head?.status === 200 ? Number(head.headers.get('upload-offset')) : undefined;
         if (kept !== undefined) offset = kept;
+        if (kept === file.length) {
+          // All there: a tus client takes the upload as done, so the site must have made it.
+          last = { node: asked.name, status: 204 };
+          break;
+        }
       }
       await sleep(this.rng.between(200, 1000));
     }

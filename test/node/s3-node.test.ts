@@ -38,19 +38,22 @@ afterAll(async () => {
  * A pass-through HTTP proxy to the store that notes each request's method and path; while
  * `hang` is set it takes requests and never answers (a store frozen, or cut off by a partition
  * that leaves its sockets open); while `down` is set it drops each connection at once (a store
- * that crashed).
+ * that crashed). `downAt` crashes it at the first request it matches (`method url`, the query
+ * included): that request and all after it are dropped.
  */
 async function countingProxy(target: string): Promise<{
   url: string;
   seen: string[];
   hang: boolean;
   down: boolean;
+  downAt: RegExp | undefined;
   close: () => Promise<void>;
 }> {
   const to = new URL(target);
   const seen: string[] = [];
-  const state = { hang: false, down: false };
+  const state = { hang: false, down: false, downAt: undefined as RegExp | undefined };
   const server = createServer((req, res) => {
+    if (state.downAt?.test(`${req.method ?? '?'} ${req.url ?? ''}`)) state.down = true;
     if (state.down) {
       req.socket.destroy();
       return;
@@ -84,6 +87,12 @@ async function countingProxy(target: string): Promise<{
     },
     set down(value: boolean) {
       state.down = value;
+    },
+    get downAt() {
+      return state.downAt;
+    },
+    set downAt(value: RegExp | undefined) {
+      state.downAt = value;
     },
     close: () =>
       new Promise<void>((resolve) => {
@@ -331,6 +340,50 @@ test('a tus upload while the store is down: 503 (not 404 or 500), then it resume
     const id = done.headers.get('mosaic-picture-id') ?? '';
     const bytes = await client.fetch(`/api/pictures/${id}/file`);
     expect(Buffer.from(await bytes.arrayBuffer()).equals(file)).toBe(true);
+  } finally {
+    await proxy.close();
+  }
+});
+
+test('an upload whose last PATCH could not make the picture (the store down): the next HEAD makes it', async () => {
+  const swift = running as SwiftServer;
+  const proxy = await countingProxy(swift.endpoint);
+  const bucket = 'mosaic-tus-settle';
+  const node = await startNode({
+    args: ['--blobs', `s3://${bucket}?endpoint=${proxy.url}&region=${swift.region}`],
+    env: { AWS_ACCESS_KEY_ID: swift.accessKeyId, AWS_SECRET_ACCESS_KEY: swift.secretAccessKey },
+  });
+  try {
+    const client = api(node.url, await login(node.url, 'admin', ADMIN_PASSWORD));
+    const file = await makeImage({ width: 300, height: 200, seed: 23 });
+    const created = await createUpload(client, file.length, { filename: 'settled.png' });
+    const location = created.headers.get('location') ?? '';
+    const uploadId = location.split('/').pop() ?? '';
+    const half = Math.floor(file.length / 2);
+    expect((await patchUpload(client, location, 0, file.subarray(0, half))).status).toBe(204);
+
+    // All the bytes reach the bucket; the store goes down as the node reads them back to make
+    // the picture, so neither the picture nor the upload's removal can happen.
+    // (GetObject of the upload's key: not its .info or .part, not ListParts' `?uploadId=`.)
+    proxy.downAt = new RegExp(`^GET /${bucket}/${uploadId}\\?x-id=GetObject`);
+    const last = await patchUpload(client, location, half, file.subarray(half));
+    expect(last.status).toBe(503);
+    expect(await last.json()).toMatchObject({ error: { code: 'unavailable' } });
+
+    // The client asks how much arrived, as tus clients do after a failed PATCH: all of it,
+    // which a tus client takes for done. Before, that was all: no picture was ever made.
+    proxy.downAt = undefined;
+    proxy.down = false;
+    const head = await client.fetch(location, { method: 'HEAD', headers: TUS });
+    expect(head.status).toBe(200);
+    expect(head.headers.get('upload-offset')).toBe(String(file.length));
+    const id = head.headers.get('mosaic-picture-id') ?? '';
+    expect(id).toMatch(/^[0-9a-f]{64}$/);
+    const bytes = await client.fetch(`/api/pictures/${id}/file`);
+    expect(Buffer.from(await bytes.arrayBuffer()).equals(file)).toBe(true);
+    // Made once, and the upload's leftovers are gone.
+    // Before, the store's memory of the upload made the removed upload look whole: 500.
+    expect((await client.fetch(location, { method: 'HEAD', headers: TUS })).status).toBe(404);
   } finally {
     await proxy.close();
   }

@@ -6,7 +6,8 @@
  *   process 2 reports, and becomes the same picture; nothing of it is left in the bucket;
  * - while a PATCH of an upload runs in process 1, a PATCH of the same upload through process 2
  *   waits for it (a lease per upload) instead of writing the same offset at the same time;
- * - the same bytes uploaded through both processes at once make one picture, one 201 and one 200.
+ * - the same bytes uploaded through both processes at once make one picture, one 201 and one 200;
+ * - an upload finished through one process is gone at the other too (404), not whole.
  */
 import { mkdtemp, readdir, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -26,7 +27,7 @@ import {
   type Picture,
 } from '../helpers/node-process.js';
 import { siteEnv, useSharedServers } from '../helpers/shared-servers.js';
-import { createUpload, openPatch, patchUpload, uploadOffset } from '../helpers/tus.js';
+import { createUpload, openPatch, patchUpload, TUS, uploadOffset } from '../helpers/tus.js';
 import { TUS_LOCK_WAIT } from '../../src/http/tus-lock.js';
 
 const BUCKET = 'tus-scaled';
@@ -176,4 +177,18 @@ test('the same bytes uploaded through two processes at once make one picture: on
     const kept = await p1.client.get<Picture>(`/api/pictures/${a.body.id}`);
     expect(kept.body.title).toBe(creator.body.title);
   }
+});
+
+test('an upload finished through one process is gone at the other, not whole', async () => {
+  const [p1, p2] = site as [(typeof site)[0], (typeof site)[0]];
+  const file = await makeImage({ width: 300, height: 200, seed: 93 });
+  const location = await create(p1.client, file.length, 'IMG_0093.png');
+  const half = Math.floor(file.length / 2);
+  expect((await patchUpload(p1.client, location, 0, file.subarray(0, half))).status).toBe(204);
+  const done = await patchUpload(p2.client, location, half, file.subarray(half));
+  expect(done.status, await done.clone().text()).toBe(204);
+  // Before, process 1 kept the upload's .info in memory and took the finished multipart upload
+  // for one whole and waiting: it answered 200 with the whole length (a HEAD that made the
+  // picture from it now would find no bytes).
+  expect((await p1.client.fetch(location, { method: 'HEAD', headers: TUS })).status).toBe(404);
 });

@@ -38,7 +38,7 @@ export const tusRoutes =
         return refuse(reply, 404, 'not_found', 'No such upload.');
       }
       reply.hijack();
-      await tus.handle(principal, request.raw, reply.raw);
+      await tus.handle(principal, request.raw, reply.raw, id);
       return reply;
     };
     app.route({ method: [...TUS_METHODS], url: TUS_PATH, handler });
