@@ -84,7 +84,7 @@ async function openTusArea(options: TusAreaOptions): Promise<TusArea> {
       },
     };
   }
-  const { bucket, region, endpoint, credentials } = options.blobs;
+  const { bucket, region, endpoint, credentials, timeoutMs } = options.blobs;
   // Loaded only for a node on S3 (the default node never pays for it).
   const { S3Store } = await import('@tus/s3-store');
   /**
@@ -123,6 +123,8 @@ async function openTusArea(options: TusAreaOptions): Promise<TusArea> {
       // As S3BlobStore: Swift's s3api refuses aws-chunked bodies.
       requestChecksumCalculation: 'WHEN_REQUIRED',
       responseChecksumValidation: 'WHEN_REQUIRED',
+      // As S3Bucket's: a store that stops answering must not hold an upload's requests for ever.
+      requestHandler: { connectionTimeout: timeoutMs, socketTimeout: timeoutMs },
       ...(endpoint === undefined ? {} : { endpoint }),
       ...(credentials === undefined ? {} : { credentials }),
     },

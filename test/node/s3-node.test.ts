@@ -308,6 +308,45 @@ test('a store that stops answering fails an upload with 503 within its timeout, 
   }
 });
 
+test('a tus upload while the store stops answering: 503 within its timeout, then it resumes', async () => {
+  const swift = running as SwiftServer;
+  const proxy = await countingProxy(swift.endpoint);
+  const node = await startNode({
+    args: [
+      '--blobs',
+      `s3://mosaic-tus-hang?endpoint=${proxy.url}&region=${swift.region}&timeout=1`,
+    ],
+    env: { AWS_ACCESS_KEY_ID: swift.accessKeyId, AWS_SECRET_ACCESS_KEY: swift.secretAccessKey },
+  });
+  try {
+    const client = api(node.url, await login(node.url, 'admin', ADMIN_PASSWORD));
+    const file = await makeImage({ width: 300, height: 200, seed: 19 });
+    const created = await createUpload(client, file.length, { filename: 'while-hung.png' });
+    const location = created.headers.get('location') ?? '';
+    const half = Math.floor(file.length / 2);
+    expect((await patchUpload(client, location, 0, file.subarray(0, half))).status).toBe(204);
+
+    proxy.hang = true;
+    // Before, the tus store's client had no timeout: both waited as long as the store did.
+    for (const request of [
+      () => client.fetch(location, { method: 'HEAD', headers: TUS }),
+      () => patchUpload(client, location, half, file.subarray(half)),
+    ]) {
+      const started = Date.now();
+      const res = await request();
+      expect(res.status).toBe(503);
+      expect(Date.now() - started).toBeLessThan(15_000);
+    }
+
+    proxy.hang = false;
+    expect(await uploadOffset(client, location)).toBe(half);
+    const done = await patchUpload(client, location, half, file.subarray(half));
+    expect(done.status, await done.clone().text()).toBe(204);
+  } finally {
+    await proxy.close();
+  }
+});
+
 test('a tus upload while the store is down: 503 (not 404 or 500), then it resumes where it stopped', async () => {
   const swift = running as SwiftServer;
   const proxy = await countingProxy(swift.endpoint);
