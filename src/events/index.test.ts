@@ -18,6 +18,7 @@ import { EventRepository } from './event.repository.js';
 import { createEvents } from './index.js';
 import { OutboxRepository } from './outbox.repository.js';
 import { TxLogRepository } from './tx-log.repository.js';
+import type { MetadataStore } from '../storage/metadata/dialect.js';
 
 const SITE: Site = { id: 'site0001', name: 'A', url: 'http://127.0.0.1:9' };
 const OTHER: Site = { id: 'site0002', name: 'B', url: 'http://127.0.0.1:9' };
@@ -55,11 +56,44 @@ afterEach(async () => {
   await Promise.all(dirs.splice(0).map((d) => rm(d, { recursive: true, force: true })));
 });
 
+/**
+ * The events of one process over `store`, started; `leads` is asked by every loop (`asked`
+ * counts the questions). `close` stops them.
+ */
+async function startEvents(store: MetadataStore, leads: () => boolean) {
+  const dataDir = await mkdtemp(join(tmpdir(), 'mosaic-events-'));
+  dirs.push(dataDir);
+  const agent = new Agent();
+  const counted = { asked: 0 };
+  const events = await createEvents({
+    store,
+    dataDir,
+    log: pino({ level: 'silent' }),
+    faults: Faults.none(),
+    agent,
+    clusterKey: null,
+    self: () => SITE,
+    members: () => [],
+    isLeader: () => {
+      counted.asked++;
+      return leads();
+    },
+  });
+  events.start();
+  return {
+    get asked() {
+      return counted.asked;
+    },
+    async close() {
+      await events.stop();
+      await agent.close();
+    },
+  };
+}
+
 describeEachDialect('events background work', (ctx) => {
   it('skips while another process leads the site, and recovers once this one leads', async () => {
     const store = await ctx.open();
-    const dataDir = await mkdtemp(join(tmpdir(), 'mosaic-events-'));
-    dirs.push(dataDir);
     const { db } = store;
     const repo = new EventRepository(store.dialect);
     const txLog = new TxLogRepository(store.dialect);
@@ -70,26 +104,10 @@ describeEachDialect('events background work', (ctx) => {
     const message = await outbox.enqueue(db, OTHER, '/peer/events/voting', {}, 0);
 
     let leader = false;
-    let asked = 0;
-    const agent = new Agent();
-    const events = await createEvents({
-      store,
-      dataDir,
-      log: pino({ level: 'silent' }),
-      faults: Faults.none(),
-      agent,
-      clusterKey: null,
-      self: () => SITE,
-      members: () => [],
-      isLeader: () => {
-        asked++;
-        return leader;
-      },
-    });
-    events.start();
+    const events = await startEvents(store, () => leader);
     try {
       // Every loop has asked several times (the outbox every 100 ms, deadlines every 250 ms).
-      await waitFor(() => asked >= 12, { what: 'the loops to ask whether they lead' });
+      await waitFor(() => events.asked >= 12, { what: 'the loops to ask whether they lead' });
       expect((await txLog.coordinatorTx(db, 'tx_open'))?.state).toBe('preparing');
       expect((await outbox.row(db, message))?.attempts).toBe(0);
 
@@ -101,38 +119,19 @@ describeEachDialect('events background work', (ctx) => {
         what: 'the new leader to try the outbox',
       });
     } finally {
-      await events.stop();
-      await agent.close();
+      await events.close();
     }
   });
 
   it('the leader follows through with a transaction another process began and left', async () => {
     const store = await ctx.open();
-    const dataDir = await mkdtemp(join(tmpdir(), 'mosaic-events-'));
-    dirs.push(dataDir);
     const { db } = store;
     await new EventRepository(store.dialect).insertEvent(db, EVENT, COLLECTING);
     const txLog = new TxLogRepository(store.dialect);
-    let asked = 0;
-    const agent = new Agent();
-    const events = await createEvents({
-      store,
-      dataDir,
-      log: pino({ level: 'silent' }),
-      faults: Faults.none(),
-      agent,
-      clusterKey: null,
-      self: () => SITE,
-      members: () => [],
-      isLeader: () => {
-        asked++;
-        return true;
-      },
-    });
-    events.start();
+    const events = await startEvents(store, () => true);
     try {
       // This process leads from the start and has recovered what was open then: nothing.
-      await waitFor(() => asked >= 12, { what: 'the loops to run as leader' });
+      await waitFor(() => events.asked >= 12, { what: 'the loops to run as leader' });
       // Meanwhile another process of the site began two transactions: one a minute ago (it
       // died since: nobody will ever decide it), one just now (it may still be driving it).
       const now = Date.now();
@@ -147,8 +146,7 @@ describeEachDialect('events background work', (ctx) => {
       });
       expect((await txLog.coordinatorTx(db, 'tx_driven'))?.state).toBe('preparing');
     } finally {
-      await events.stop();
-      await agent.close();
+      await events.close();
     }
   });
 });

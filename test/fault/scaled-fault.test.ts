@@ -1,12 +1,12 @@
 /**
- * The fault tier with a scaled site (issue 13 under issue 11's faults): site A is two
- * `mosaic node` processes on one PostgreSQL and one S3 bucket (OpenStack Swift with s3api),
+ * The fault tier with a scaled site (issue 13 under issue 11's faults): site A is two (or
+ * FAULT_SCALED_PROCESSES) `mosaic node` processes on one PostgreSQL and one S3 bucket (OpenStack Swift with s3api),
  * sites B and C are one process on SQLite each. Every process is in its own network namespace;
- * PostgreSQL and Swift are in a fifth. Under a seeded random schedule of SIGKILLs (the process
+ * PostgreSQL and Swift are in one more. Under a seeded random schedule of SIGKILLs (the process
  * leading site A among them), splits and isolations of whole sites, cuts between single
  * processes (one of A's reaches a peer the other cannot), cuts of one of A's processes from
  * its database and store, and crashes (SIGKILL) of that PostgreSQL or Swift, a workload
- * uploads, edits and deletes pictures through all four and resumes tus uploads through any
+ * uploads, edits and deletes pictures through every process and resumes tus uploads through any
  * process of a site (tus-workload.ts). After healing, the pictures are checked as in
  * fault.test.ts: every process and site lists the same pictures and serves their bytes, the
  * state is the rules' for the agreed operations, and no acknowledged write is lost.
@@ -14,6 +14,7 @@
  *   FAULT_SCALED_SEED=123,456   replay these seeds (printed by every run)
  *   FAULT_SCALED_SEEDS=1        how many random seeds otherwise
  *   FAULT_PARTS=events,tus      (the default; pictures always)
+ *   FAULT_SCALED_PROCESSES=2    how many processes site A has (a1, a2, …)
  *   FAULT_DURATION_MS, FAULT_CONVERGE_MS, FAULT_LOG_LEVEL: as in fault.test.ts
  *
  * Needs root, iproute2, PostgreSQL and Swift (.ci/run installs them).
@@ -44,9 +45,11 @@ import {
 import type { FaultNode } from './workload.js';
 
 const PORT = 7000;
-/** a1, a2 (site A), b, c; then the namespace of A's PostgreSQL and Swift. */
-const NAMES = ['a1', 'a2', 'b', 'c'] as const;
-const SITE_A = [0, 1];
+/** Site A's processes. */
+const PROCESSES = Number(process.env['FAULT_SCALED_PROCESSES'] ?? 2);
+/** a1, a2… (site A), b, c; then the namespace of A's PostgreSQL and Swift. */
+const NAMES = [...Array.from({ length: PROCESSES }, (_, i) => `a${i + 1}`), 'b', 'c'];
+const SITE_A = NAMES.flatMap((_, i) => (i < PROCESSES ? [i] : []));
 const STORAGE = NAMES.length;
 const DURATION_MS = Number(process.env['FAULT_DURATION_MS'] ?? 45_000);
 const CONVERGE_MS = Number(process.env['FAULT_CONVERGE_MS'] ?? 90_000);
@@ -68,7 +71,7 @@ if (why !== null) console.warn(`fault tier (scaled site) not run: it ${why}`);
 const servers: CrashableServer[] = [];
 
 const LAYOUT: Layout = {
-  sites: [SITE_A, [2], [3]],
+  sites: [SITE_A, [PROCESSES], [PROCESSES + 1]],
   storage: { index: STORAGE, processes: SITE_A, servers },
   pictures: true,
   folders: false,
@@ -77,80 +80,83 @@ const LAYOUT: Layout = {
   durationMs: DURATION_MS,
 };
 
-describe.skipIf(why !== null)('fault tier: a site of two processes on PostgreSQL and S3', () => {
-  const net = new Net(NAMES.length + 1, {
-    prefix: `${PREFIX}s`,
-    subnet: process.env['FAULT_SCALED_SUBNET'] ?? '10.231.78',
-  });
-  const runs: Run[] = [];
-  let pg: PostgresServer | undefined;
-  let swift: SwiftServer | undefined;
-
-  beforeAll(async () => {
-    await net.setUp();
-    const where = { host: net.address(STORAGE), wrap: net.wrap(STORAGE) };
-    // Durable commits: the schedule SIGKILLs the server, and what it acknowledged must stay.
-    [pg, swift] = await Promise.all([
-      startPostgres({ ...where, durable: true }),
-      startSwift(where),
-    ]);
-    servers.push({ name: 'postgres', ...bound(pg) }, { name: 'swift', ...bound(swift) });
-  }, 120_000);
-  afterAll(async () => {
-    await cleanup();
-    await Promise.all([pg?.stop(), swift?.stop()]);
-    await net.tearDown();
-    for (const run of runs) console.log(summary(run));
-    await saveSummary(runs, 'fault-scaled-summary.json');
-  });
-
-  for (const [n, seed] of SEEDS.entries()) {
-    describe(`seed ${seed}`, () => {
-      let run: Run;
-
-      beforeAll(async () => {
-        console.log(
-          `fault tier, scaled site: seed ${seed} (replay with FAULT_SCALED_SEED=${seed})`,
-        );
-        if (!pg || !swift) throw new Error('PostgreSQL or Swift did not start');
-        const nodes = await startNodes(net, newClusterKey(), pg, swift, `seed${n}`);
-        run = await schedule(net, nodes, seed, LAYOUT);
-        runs.push(run);
-      }, DURATION_MS + 120_000);
-
-      afterAll(async () => {
-        await cleanup();
-      });
-
-      itChecks(() => run, {
-        pictures: true,
-        folders: false,
-        events: WITH_EVENTS,
-        nodes: 'process and site',
-        prefix: 'scaled-',
-        convergeMs: CONVERGE_MS,
-      });
-
-      it('site A is one site whose lead moved between its processes', async () => {
-        // One identity, whichever process answers.
-        const [a1, a2] = run.nodes;
-        expect(a1?.id).toBe(a2?.id);
-        // How often the lead changed hands: its lease's fencing token grows each time.
-        const leads = await leadTakes(a1?.database ?? '');
-        const answers = new Map<string, number>();
-        for (const e of run.history.entries) {
-          if (!('status' in e)) continue;
-          const key = `${e.node} ${e.status}`;
-          answers.set(key, (answers.get(key) ?? 0) + 1);
-        }
-        console.log(
-          `fault seed=${seed}: site A's lead was taken ${leads} times; answers ${JSON.stringify([...answers].sort())}`,
-        );
-        expect(leads).toBeGreaterThanOrEqual(1);
-      });
+describe.skipIf(why !== null)(
+  `fault tier: a site of ${PROCESSES} processes on PostgreSQL and S3`,
+  () => {
+    const net = new Net(NAMES.length + 1, {
+      prefix: `${PREFIX}s`,
+      subnet: process.env['FAULT_SCALED_SUBNET'] ?? '10.231.78',
     });
-  }
-});
+    const runs: Run[] = [];
+    let pg: PostgresServer | undefined;
+    let swift: SwiftServer | undefined;
+
+    beforeAll(async () => {
+      await net.setUp();
+      const where = { host: net.address(STORAGE), wrap: net.wrap(STORAGE) };
+      // Durable commits: the schedule SIGKILLs the server, and what it acknowledged must stay.
+      [pg, swift] = await Promise.all([
+        startPostgres({ ...where, durable: true }),
+        startSwift(where),
+      ]);
+      servers.push({ name: 'postgres', ...bound(pg) }, { name: 'swift', ...bound(swift) });
+    }, 120_000);
+    afterAll(async () => {
+      await cleanup();
+      await Promise.all([pg?.stop(), swift?.stop()]);
+      await net.tearDown();
+      for (const run of runs) console.log(summary(run));
+      await saveSummary(runs, 'fault-scaled-summary.json');
+    });
+
+    for (const [n, seed] of SEEDS.entries()) {
+      describe(`seed ${seed}`, () => {
+        let run: Run;
+
+        beforeAll(async () => {
+          console.log(
+            `fault tier, scaled site: seed ${seed} (replay with FAULT_SCALED_SEED=${seed})`,
+          );
+          if (!pg || !swift) throw new Error('PostgreSQL or Swift did not start');
+          const nodes = await startNodes(net, newClusterKey(), pg, swift, `seed${n}`);
+          run = await schedule(net, nodes, seed, LAYOUT);
+          runs.push(run);
+        }, DURATION_MS + 120_000);
+
+        afterAll(async () => {
+          await cleanup();
+        });
+
+        itChecks(() => run, {
+          pictures: true,
+          folders: false,
+          events: WITH_EVENTS,
+          nodes: 'process and site',
+          prefix: 'scaled-',
+          convergeMs: CONVERGE_MS,
+        });
+
+        it('site A is one site whose lead moved between its processes', async () => {
+          // One identity, whichever process answers.
+          const a1 = run.nodes[0];
+          for (const i of SITE_A) expect(run.nodes[i]?.id).toBe(a1?.id);
+          // How often the lead changed hands: its lease's fencing token grows each time.
+          const leads = await leadTakes(a1?.database ?? '');
+          const answers = new Map<string, number>();
+          for (const e of run.history.entries) {
+            if (!('status' in e)) continue;
+            const key = `${e.node} ${e.status}`;
+            answers.set(key, (answers.get(key) ?? 0) + 1);
+          }
+          console.log(
+            `fault seed=${seed}: site A's lead was taken ${leads} times; answers ${JSON.stringify([...answers].sort())}`,
+          );
+          expect(leads).toBeGreaterThanOrEqual(1);
+        });
+      });
+    }
+  },
+);
 
 function bound(server: {
   kill(): Promise<void>;
@@ -173,7 +179,7 @@ async function leadTakes(database: string): Promise<number> {
   }
 }
 
-/** A's two processes on a fresh database and bucket, B and C on SQLite; all peered. */
+/** A's processes on a fresh database and bucket, B and C on SQLite; all peered. */
 async function startNodes(
   net: Net,
   key: string,
@@ -219,8 +225,8 @@ async function startNodes(
       ...(scaled ? { database } : {}),
     };
   };
-  // A's first process makes the site (its identity, the admin account) before the second joins.
-  const [a1] = [await start(0)];
-  const rest = await Promise.all([1, 2, 3].map((i) => start(i)));
+  // A's first process makes the site (its identity, the admin account) before the others join.
+  const a1 = await start(0);
+  const rest = await Promise.all(NAMES.slice(1).map((_, i) => start(i + 1)));
   return [a1, ...rest];
 }
