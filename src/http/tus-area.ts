@@ -13,7 +13,7 @@
  * Either way a finished upload is read once into the blob store (hashed on the way) and its
  * tus leftovers removed; unfinished ones go after `expiryMs`.
  */
-import { readdir } from 'node:fs/promises';
+import { readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import type { DataStore, Locker, Upload } from '@tus/server';
@@ -27,8 +27,12 @@ export interface TusArea {
   readonly datastore: DataStore;
   /** Undefined: tus's own lock, for one process. */
   readonly locker: Locker | undefined;
-  /** The bytes of a finished upload. */
-  read(id: string): Promise<Readable>;
+  /**
+   * The bytes of a finished upload; null when they are gone while its metadata is still there
+   * (its removal, which deletes the bytes first, was cut short; or the store lost them in a
+   * crash: a whole upload on S3 is one whose `.info` has no multipart upload left).
+   */
+  read(id: string): Promise<Readable | null>;
   /** Removes what is left of an upload, finished or not (idempotent). */
   remove(id: string): Promise<void>;
   /** Removes the uploads not finished within the expiry; returns how many. */
@@ -76,7 +80,8 @@ async function openTusArea(options: TusAreaOptions): Promise<TusArea> {
     return {
       datastore: store,
       locker,
-      read: (id) => Promise.resolve(store.read(id) as Readable),
+      read: async (id) =>
+        (await isFile(join(options.dataDir, 'tus', id))) ? store.read(id) : null,
       remove: (id) => store.remove(id).catch(() => undefined),
       async sweep() {
         await sweepLocks();
@@ -112,6 +117,21 @@ async function openTusArea(options: TusAreaOptions): Promise<TusArea> {
         );
         if (!there) throw error;
         return super.getUpload(id);
+      }
+    }
+
+    /**
+     * An upload whose multipart upload is gone is whole to `getUpload` (it was completed), so
+     * tus only lets a PATCH of nothing at its end through; the store would fail it for the
+     * missing multipart upload (500). There is nothing to write: the finish (`settle`) then
+     * makes the picture, or finds the bytes gone.
+     */
+    override async write(src: Readable, id: string, offset: number): Promise<number> {
+      try {
+        return await super.write(src, id, offset);
+      } catch (error) {
+        if ((error as { name?: unknown }).name === 'NoSuchUpload') return offset;
+        throw error;
       }
     }
   }
@@ -150,7 +170,14 @@ async function openTusArea(options: TusAreaOptions): Promise<TusArea> {
   return {
     datastore: store,
     locker,
-    read: (id) => store.read(id),
+    read: (id) =>
+      store.read(id).catch((error: unknown) => {
+        if (
+          (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode === 404
+        )
+          return null;
+        throw error;
+      }),
     async remove(id) {
       await store.remove(id).catch(() => undefined);
       for (const key of [id, `${id}.info`, `${id}.part`]) {
@@ -169,4 +196,14 @@ async function openTusArea(options: TusAreaOptions): Promise<TusArea> {
 interface S3Like {
   deleteObject(input: { Bucket: string; Key: string }): Promise<unknown>;
   headObject(input: { Bucket: string; Key: string }): Promise<unknown>;
+}
+
+async function isFile(path: string): Promise<boolean> {
+  return stat(path).then(
+    (st) => st.isFile(),
+    (error: unknown) => {
+      if ((error as { code?: unknown }).code === 'ENOENT') return false;
+      throw error;
+    },
+  );
 }

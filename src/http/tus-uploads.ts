@@ -21,6 +21,7 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Readable } from 'node:stream';
 import type { Locker, Server, Upload } from '@tus/server';
 import type { Logger } from 'pino';
 import type { Principal } from '../accounts/principal.js';
@@ -130,8 +131,13 @@ export class TusUploads {
         },
         onUploadFinish: async (req, upload) => {
           const stored = await this.settle(parts, principalOf(req), upload.id);
-          // Null: another request (a HEAD) made its picture meanwhile and removed it.
-          return { status_code: 204, headers: stored ? pictureHeaders(stored) : {} };
+          if (stored === null) {
+            // Gone meanwhile: another request (a HEAD) made its picture, or the store lost its
+            // bytes. Not a 204, which says the picture is there: a tus client asks again (409),
+            // is told 404 and starts over (the same bytes are the same picture).
+            throw tusError(409, 'conflict', 'This upload is gone; ask for its offset again.');
+          }
+          return { status_code: 204, headers: pictureHeaders(stored) };
         },
         // The protocol's own refusals (a wrong offset, an upload gone) in the error shape.
         onResponseError: (_req, error) => this.answerOf(error),
@@ -203,13 +209,23 @@ export class TusUploads {
     await lock.lock(new AbortController().signal, () => undefined);
     try {
       const upload = await area.datastore.getUpload(id).catch((error: unknown) => {
-        if ((error as { status_code?: unknown }).status_code === 404) return null;
+        // 404: no such upload; 410: its metadata without its bytes (file store).
+        const status = (error as { status_code?: unknown }).status_code;
+        if (status === 404 || status === 410) return null;
         throw error;
       });
       if (upload === null || upload.size === undefined || upload.offset !== upload.size) {
         return null;
       }
-      const stored = await this.store(area, principal, upload);
+      const bytes = await area.read(id);
+      if (bytes === null) {
+        // Made a picture (or refused) before and its removal cut short, or the store lost the
+        // bytes in a crash: either way there is nothing to make; the client starts over.
+        this.deps.log.warn({ upload: id }, 'tus upload whole but its bytes are gone: removed');
+        await area.remove(id);
+        return null;
+      }
+      const stored = await this.store(area, principal, upload, bytes);
       await area.remove(id);
       return stored;
     } finally {
@@ -218,15 +234,21 @@ export class TusUploads {
   }
 
   /** The picture of a whole upload (see `settle`). */
-  private async store(area: TusArea, principal: Principal, upload: Upload): Promise<Stored> {
+  private async store(
+    area: TusArea,
+    principal: Principal,
+    upload: Upload,
+    bytes: Readable,
+  ): Promise<Stored> {
     const { blobs, pictures, maxUploadBytes } = this.deps;
     try {
       const fields = fieldsOf(upload);
-      const staged = await blobs.stage(await area.read(upload.id), maxUploadBytes);
+      const staged = await blobs.stage(bytes, maxUploadBytes);
       const { picture, created } = await pictures.upload(principal, staged, fields);
       this.deps.onFinished?.(created, picture.size);
       return { id: picture.id, created, size: upload.offset };
     } catch (error) {
+      bytes.destroy(); // not read to the end (a refusal before it, or a failure while reading)
       const refused =
         error instanceof TusRefusal || (error instanceof AppError && error.status < 500);
       if (refused) await area.remove(upload.id);

@@ -14,7 +14,9 @@
  *   FAULT_SCALED_SEED=123,456   replay these seeds (printed by every run)
  *   FAULT_SCALED_SEEDS=1        how many random seeds otherwise
  *   FAULT_PARTS=events,tus      (the default; pictures always)
- *   FAULT_SCALED_PROCESSES=2    how many processes site A has (a1, a2, …)
+ *   FAULT_SCALED_PROCESSES=2    how many processes a scaled site has (a1, a2, …)
+ *   FAULT_SCALED_SITES=1        how many sites are scaled: 1 (A) or 2 (A and B, each with its
+ *                               own database and bucket on the same servers)
  *   FAULT_DURATION_MS, FAULT_CONVERGE_MS, FAULT_LOG_LEVEL: as in fault.test.ts
  *
  * Needs root, iproute2, PostgreSQL and Swift (.ci/run installs them).
@@ -45,12 +47,22 @@ import {
 import type { FaultNode } from './workload.js';
 
 const PORT = 7000;
-/** Site A's processes. */
+/** How many processes a scaled site has, and how many of the three sites are scaled. */
 const PROCESSES = Number(process.env['FAULT_SCALED_PROCESSES'] ?? 2);
-/** a1, a2… (site A), b, c; then the namespace of A's PostgreSQL and Swift. */
-const NAMES = [...Array.from({ length: PROCESSES }, (_, i) => `a${i + 1}`), 'b', 'c'];
-const SITE_A = NAMES.flatMap((_, i) => (i < PROCESSES ? [i] : []));
+const SCALED_SITES = Number(process.env['FAULT_SCALED_SITES'] ?? 1);
+/** Sites A, B, C: each process's index, by site (a scaled site's first: it makes the site). */
+const SITES: number[][] = [];
+for (let s = 0, next = 0; s < 3; s++) {
+  const count = s < SCALED_SITES ? PROCESSES : 1;
+  SITES.push(Array.from({ length: count }, () => next++));
+}
+/** a1, a2…, then b (or b1, b2…), c; then the namespace of the PostgreSQL and Swift. */
+const NAMES = SITES.flatMap((site, s) =>
+  site.map((_, k) => `${'abc'[s]}${s < SCALED_SITES ? String(k + 1) : ''}`),
+);
+const SCALED = SITES.slice(0, SCALED_SITES).flat();
 const STORAGE = NAMES.length;
+const siteOf = (i: number) => SITES.findIndex((site) => site.includes(i));
 const DURATION_MS = Number(process.env['FAULT_DURATION_MS'] ?? 45_000);
 const CONVERGE_MS = Number(process.env['FAULT_CONVERGE_MS'] ?? 90_000);
 const LOG_LEVEL = process.env['FAULT_LOG_LEVEL'];
@@ -67,12 +79,12 @@ const SEEDS: number[] = process.env['FAULT_SCALED_SEED']
 const why = await unsupported();
 if (why !== null) console.warn(`fault tier (scaled site) not run: it ${why}`);
 
-/** Site A's PostgreSQL and Swift, once started. */
+/** The scaled sites' PostgreSQL and Swift, once started. */
 const servers: CrashableServer[] = [];
 
 const LAYOUT: Layout = {
-  sites: [SITE_A, [PROCESSES], [PROCESSES + 1]],
-  storage: { index: STORAGE, processes: SITE_A, servers },
+  sites: SITES,
+  storage: { index: STORAGE, processes: SCALED, servers },
   pictures: true,
   folders: false,
   eventLanes: WITH_EVENTS ? 2 : 0,
@@ -138,8 +150,11 @@ describe.skipIf(why !== null)(
 
         it('site A is one site whose lead moved between its processes', async () => {
           // One identity, whichever process answers.
+          for (const site of SITES) {
+            const first = run.nodes[site[0] ?? 0];
+            for (const i of site) expect(run.nodes[i]?.id).toBe(first?.id);
+          }
           const a1 = run.nodes[0];
-          for (const i of SITE_A) expect(run.nodes[i]?.id).toBe(a1?.id);
           // How often the lead changed hands: its lease's fencing token grows each time.
           const leads = await leadTakes(a1?.database ?? '');
           const answers = new Map<string, number>();
@@ -179,7 +194,7 @@ async function leadTakes(database: string): Promise<number> {
   }
 }
 
-/** A's processes on a fresh database and bucket, B and C on SQLite; all peered. */
+/** Each scaled site's processes on a fresh database and bucket, the others on SQLite; all peered. */
 async function startNodes(
   net: Net,
   key: string,
@@ -188,25 +203,26 @@ async function startNodes(
   bucket: string,
 ): Promise<FaultNode[]> {
   const urls = NAMES.map((_, i) => `http://${net.address(i)}:${PORT}`);
-  const database = await pg.createDatabase();
-  const siteEnv = {
-    MOSAIC_DATABASE: database,
-    MOSAIC_BLOBS: `s3://${bucket}?endpoint=${swift.endpoint}&region=${swift.region}`,
+  const databases = await Promise.all(SITES.slice(0, SCALED_SITES).map(() => pg.createDatabase()));
+  const siteEnv = (s: number) => ({
+    MOSAIC_DATABASE: databases[s] ?? '',
+    MOSAIC_BLOBS: `s3://${bucket}${'abc'[s] ?? ''}?endpoint=${swift.endpoint}&region=${swift.region}`,
     AWS_ACCESS_KEY_ID: swift.accessKeyId,
     AWS_SECRET_ACCESS_KEY: swift.secretAccessKey,
-  };
+  });
   const start = async (i: number): Promise<FaultNode> => {
     const name = NAMES[i] ?? `n${i}`;
-    const scaled = SITE_A.includes(i);
-    // A's processes name the other sites; B and C name every process of A (as a DNS name with
-    // one address per process would) and each other: of two routes to one site, one is kept.
-    const peers = urls.filter((_, j) => j !== i && !(scaled && SITE_A.includes(j)));
+    const s = siteOf(i);
+    const scaled = s < SCALED_SITES;
+    // Each process names every process of the other sites (as a DNS name with one address per
+    // process would): of two routes to one site, one is kept.
+    const peers = urls.filter((_, j) => siteOf(j) !== s);
     const node = await startNode({
       dataDir: await makeTempDir(`mosaic-fault-${name}-`),
       wrap: net.wrap(i),
-      ...(scaled ? { env: siteEnv } : {}),
+      ...(scaled ? { env: siteEnv(s) } : {}),
       args: [
-        ...['--name', scaled ? 'a' : name, '--host', net.address(i), '--port', String(PORT)],
+        ...['--name', 'abc'[s] ?? name, '--host', net.address(i), '--port', String(PORT)],
         ...['--advertise-url', urls[i] ?? '', '--cluster-key', key, '--sync-interval-ms', '1000'],
         ...peers.flatMap((u) => ['--peer', u]),
         ...(LOG_LEVEL === undefined ? [] : ['--log-level', LOG_LEVEL]),
@@ -222,11 +238,13 @@ async function startNodes(
       id: self.body.self.id,
       up: true,
       api: client,
-      ...(scaled ? { database } : {}),
+      ...(scaled ? { database: databases[s] ?? '' } : {}),
     };
   };
-  // A's first process makes the site (its identity, the admin account) before the others join.
-  const a1 = await start(0);
-  const rest = await Promise.all(NAMES.slice(1).map((_, i) => start(i + 1)));
-  return [a1, ...rest];
+  // A scaled site's first process makes it (its identity, the admin account) before the others
+  // join.
+  const firsts = SITES.map((site) => site[0] ?? 0);
+  const started = await Promise.all(firsts.map((i) => start(i)));
+  const rest = await Promise.all(NAMES.flatMap((_, i) => (firsts.includes(i) ? [] : [start(i)])));
+  return [...started, ...rest].sort((x, y) => x.index - y.index);
 }

@@ -8,7 +8,13 @@ import { randomUUID } from 'node:crypto';
 import { createServer, request as httpRequest } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
-import { HeadObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import {
+  GetObjectCommand,
+  HeadObjectCommand,
+  ListObjectsV2Command,
+  PutObjectCommand,
+  S3Client,
+} from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import {
   ADMIN_PASSWORD,
@@ -425,5 +431,55 @@ test('an upload whose last PATCH could not make the picture (the store down): th
     expect((await client.fetch(location, { method: 'HEAD', headers: TUS })).status).toBe(404);
   } finally {
     await proxy.close();
+  }
+});
+
+test('an upload made a picture whose removal was cut short (its .info left): HEAD says gone', async () => {
+  const swift = running as SwiftServer;
+  const bucket = 'mosaic-tus-partial';
+  const node = await startNode({
+    args: ['--blobs', `s3://${bucket}?endpoint=${swift.endpoint}&region=${swift.region}`],
+    env: { AWS_ACCESS_KEY_ID: swift.accessKeyId, AWS_SECRET_ACCESS_KEY: swift.secretAccessKey },
+  });
+  const s3 = new S3Client({
+    endpoint: swift.endpoint,
+    region: swift.region,
+    forcePathStyle: true,
+    requestChecksumCalculation: 'WHEN_REQUIRED',
+    credentials: { accessKeyId: swift.accessKeyId, secretAccessKey: swift.secretAccessKey },
+  });
+  try {
+    const client = api(node.url, await login(node.url, 'admin', ADMIN_PASSWORD));
+    const file = await makeImage({ width: 300, height: 200, seed: 29 });
+    const created = await createUpload(client, file.length, { filename: 'partial.png' });
+    const location = created.headers.get('location') ?? '';
+    const uploadId = location.split('/').pop() ?? '';
+    const half = Math.floor(file.length / 2);
+    expect((await patchUpload(client, location, 0, file.subarray(0, half))).status).toBe(204);
+    const info = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: `${uploadId}.info` }));
+    const infoBody = await info.Body?.transformToString();
+    const done = await patchUpload(client, location, half, file.subarray(half));
+    expect(done.status).toBe(204);
+
+    // The removal deletes the bytes, then the .info: a crash between the two leaves this.
+    await s3.send(
+      new PutObjectCommand({
+        Bucket: bucket,
+        Key: `${uploadId}.info`,
+        Body: infoBody ?? '',
+        Metadata: info.Metadata ?? {},
+      }),
+    );
+    // Before: the store took the .info without a multipart upload for a whole upload, and the
+    // HEAD that makes its picture found no bytes: 500, again and again. A PATCH of nothing at
+    // its end was a 500 too; now a 409 (not a 204, which would say the picture is there): a tus
+    // client asks the offset again, is told 404, and starts over.
+    const empty = await patchUpload(client, location, file.length, new Uint8Array(0));
+    expect(empty.status).toBe(409);
+    expect((await client.fetch(location, { method: 'HEAD', headers: TUS })).status).toBe(404);
+    const left = await s3.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: uploadId }));
+    expect(left.Contents ?? []).toEqual([]);
+  } finally {
+    s3.destroy();
   }
 });
