@@ -1,10 +1,11 @@
 /**
- * The fault tier with a scaled site (issue 13 under issue 11's faults): site A is two (or
- * FAULT_SCALED_PROCESSES) `mosaic node` processes on one PostgreSQL and one S3 bucket (OpenStack Swift with s3api),
- * sites B and C are one process on SQLite each. Every process is in its own network namespace;
+ * The fault tier with scaled sites (issue 13 under issue 11's faults): sites A and B are each two
+ * (FAULT_SCALED_PROCESSES) `mosaic node` processes on a PostgreSQL database and an S3 bucket of
+ * their own (one PostgreSQL and one OpenStack Swift with s3api serve both), site C is one
+ * process on SQLite (FAULT_SCALED_SITES=1: B too). Every process is in its own network namespace;
  * PostgreSQL and Swift are in one more. Under a seeded random schedule of SIGKILLs (the process
- * leading site A among them), splits and isolations of whole sites, cuts between single
- * processes (one of A's reaches a peer the other cannot), cuts of one of A's processes from
+ * leading a site among them), splits and isolations of whole sites, cuts between single
+ * processes (one of A's reaches a peer the other cannot), cuts of one scaled process from
  * its database and store, and crashes (SIGKILL) of that PostgreSQL or Swift, a workload
  * uploads, edits and deletes pictures through every process and resumes tus uploads through any
  * process of a site (tus-workload.ts). After healing, the pictures are checked as in
@@ -15,7 +16,7 @@
  *   FAULT_SCALED_SEEDS=1        how many random seeds otherwise
  *   FAULT_PARTS=events,tus      (the default; pictures always)
  *   FAULT_SCALED_PROCESSES=2    how many processes a scaled site has (a1, a2, …)
- *   FAULT_SCALED_SITES=1        how many sites are scaled: 1 (A) or 2 (A and B, each with its
+ *   FAULT_SCALED_SITES=2        how many sites are scaled: 1 (A) or 2 (A and B, each with its
  *                               own database and bucket on the same servers)
  *   FAULT_DURATION_MS, FAULT_CONVERGE_MS, FAULT_LOG_LEVEL: as in fault.test.ts
  *
@@ -49,7 +50,7 @@ import type { FaultNode } from './workload.js';
 const PORT = 7000;
 /** How many processes a scaled site has, and how many of the three sites are scaled. */
 const PROCESSES = Number(process.env['FAULT_SCALED_PROCESSES'] ?? 2);
-const SCALED_SITES = Number(process.env['FAULT_SCALED_SITES'] ?? 1);
+const SCALED_SITES = Number(process.env['FAULT_SCALED_SITES'] ?? 2);
 /** Sites A, B, C: each process's index, by site (a scaled site's first: it makes the site). */
 const SITES: number[][] = [];
 for (let s = 0, next = 0; s < 3; s++) {
@@ -93,7 +94,7 @@ const LAYOUT: Layout = {
 };
 
 describe.skipIf(why !== null)(
-  `fault tier: a site of ${PROCESSES} processes on PostgreSQL and S3`,
+  `fault tier: ${SCALED_SITES} sites of ${PROCESSES} processes on PostgreSQL and S3`,
   () => {
     const net = new Net(NAMES.length + 1, {
       prefix: `${PREFIX}s`,
