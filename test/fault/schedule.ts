@@ -1,7 +1,7 @@
 /**
  * The fault tier's seeded schedule, shared by its two layouts (fault.test.ts: four one-process
- * sites; scaled-fault.test.ts: a site of two processes on PostgreSQL and S3 beside two
- * one-process sites): a workload over the API (and in the folders), SIGKILLs and restarts of
+ * sites; scaled-fault.test.ts: sites of several processes on PostgreSQL and S3 beside a
+ * one-process site): a workload over the API (and in the folders), SIGKILLs and restarts of
  * random processes, and network faults, for a while; then everything is healed and restarted.
  */
 import { cp, mkdir, writeFile } from 'node:fs/promises';
