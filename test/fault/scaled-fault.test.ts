@@ -1,8 +1,8 @@
 /**
- * The fault tier with scaled sites (issue 13 under issue 11's faults): sites A and B are each two
- * (FAULT_SCALED_PROCESSES) `mosaic node` processes on a PostgreSQL database and an S3 bucket of
- * their own (one PostgreSQL and one OpenStack Swift with s3api serve both), site C is one
- * process on SQLite (FAULT_SCALED_SITES=1: B too). Every process is in its own network namespace;
+ * The fault tier with scaled sites (issue 13 under issue 11's faults): site A (and with
+ * FAULT_SCALED_SITES=2 site B) is two (FAULT_SCALED_PROCESSES) `mosaic node` processes on a
+ * PostgreSQL database and an S3 bucket of its own (one PostgreSQL and one OpenStack Swift with
+ * s3api serve both); the other sites are one process on SQLite each. Every process is in its own network namespace;
  * PostgreSQL and Swift are in one more. Under a seeded random schedule of SIGKILLs (the process
  * leading a site among them), splits and isolations of whole sites, cuts between single
  * processes (one of A's reaches a peer the other cannot), cuts of one scaled process from
@@ -16,7 +16,7 @@
  *   FAULT_SCALED_SEEDS=1        how many random seeds otherwise
  *   FAULT_PARTS=events,tus      (the default; pictures always)
  *   FAULT_SCALED_PROCESSES=2    how many processes a scaled site has (a1, a2, …)
- *   FAULT_SCALED_SITES=2        how many sites are scaled: 1 (A) or 2 (A and B, each with its
+ *   FAULT_SCALED_SITES=1        how many sites are scaled: 1 (A) or 2 (A and B, each with its
  *                               own database and bucket on the same servers)
  *   FAULT_DURATION_MS, FAULT_CONVERGE_MS, FAULT_LOG_LEVEL: as in fault.test.ts
  *
@@ -50,7 +50,7 @@ import type { FaultNode } from './workload.js';
 const PORT = 7000;
 /** How many processes a scaled site has, and how many of the three sites are scaled. */
 const PROCESSES = Number(process.env['FAULT_SCALED_PROCESSES'] ?? 2);
-const SCALED_SITES = Number(process.env['FAULT_SCALED_SITES'] ?? 2);
+const SCALED_SITES = Number(process.env['FAULT_SCALED_SITES'] ?? 1);
 /** Sites A, B, C: each process's index, by site (a scaled site's first: it makes the site). */
 const SITES: number[][] = [];
 for (let s = 0, next = 0; s < 3; s++) {
