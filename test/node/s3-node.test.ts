@@ -25,6 +25,8 @@ import {
   makeImage,
   startNode,
   waitFor,
+  type Api,
+  type NodeProcess,
   type Picture,
 } from '../helpers/node-process.js';
 import { freePort, newClusterKey } from '../helpers/cluster.js';
@@ -110,15 +112,33 @@ async function countingProxy(target: string): Promise<{
   };
 }
 
+/** A node whose blobs are at `s3://<target>` (bucket, prefix, query) on `swift`. */
+function startS3Node(swift: SwiftServer, target: string): Promise<NodeProcess> {
+  return startNode({
+    args: ['--blobs', `s3://${target}`],
+    env: { AWS_ACCESS_KEY_ID: swift.accessKeyId, AWS_SECRET_ACCESS_KEY: swift.secretAccessKey },
+  });
+}
+
+/**
+ * A tus upload of `file` created by `client`, its first half sent: its location, id in the
+ * bucket, and where the second half starts.
+ */
+async function halfUploaded(client: Api, file: Buffer, filename: string) {
+  const created = await createUpload(client, file.length, { filename });
+  expect(created.status).toBe(201);
+  const location = created.headers.get('location') ?? '';
+  const half = Math.floor(file.length / 2);
+  expect((await patchUpload(client, location, 0, file.subarray(0, half))).status).toBe(204);
+  return { location, uploadId: location.split('/').pop() ?? '', half };
+}
+
 test('an upload through a node on S3 sends the store two requests: the blob and its thumbnail', async () => {
   const swift = running;
   if (!swift) throw new Error('Swift did not start');
   const proxy = await countingProxy(swift.endpoint);
   const bucket = `count-node-${randomUUID().slice(0, 8)}`;
-  const node = await startNode({
-    args: ['--blobs', `s3://${bucket}?endpoint=${proxy.url}&region=${swift.region}`],
-    env: { AWS_ACCESS_KEY_ID: swift.accessKeyId, AWS_SECRET_ACCESS_KEY: swift.secretAccessKey },
-  });
+  const node = await startS3Node(swift, `${bucket}?endpoint=${proxy.url}&region=${swift.region}`);
   try {
     const admin = api(node.url, await login(node.url, 'admin', ADMIN_PASSWORD));
     proxy.seen.length = 0;
@@ -146,10 +166,10 @@ test('a node with --blobs s3://… keeps bytes, thumbnails and trash in the buck
   const swift = running;
   if (!swift) throw new Error('Swift did not start');
   const bucket = 'mosaic-node';
-  const node = await startNode({
-    args: ['--blobs', `s3://${bucket}/site-a?endpoint=${swift.endpoint}&region=${swift.region}`],
-    env: { AWS_ACCESS_KEY_ID: swift.accessKeyId, AWS_SECRET_ACCESS_KEY: swift.secretAccessKey },
-  });
+  const node = await startS3Node(
+    swift,
+    `${bucket}/site-a?endpoint=${swift.endpoint}&region=${swift.region}`,
+  );
   const s3 = new S3Client({
     endpoint: swift.endpoint,
     region: swift.region,
@@ -279,10 +299,10 @@ test('a node on S3 and a node on local files replicate pictures both ways', asyn
 test('a store that stops answering fails an upload with 503 within its timeout, and changes nothing', async () => {
   const swift = running as SwiftServer;
   const proxy = await countingProxy(swift.endpoint);
-  const node = await startNode({
-    args: ['--blobs', `s3://mosaic-hang?endpoint=${proxy.url}&region=${swift.region}&timeout=1`],
-    env: { AWS_ACCESS_KEY_ID: swift.accessKeyId, AWS_SECRET_ACCESS_KEY: swift.secretAccessKey },
-  });
+  const node = await startS3Node(
+    swift,
+    `mosaic-hang?endpoint=${proxy.url}&region=${swift.region}&timeout=1`,
+  );
   try {
     const client = api(node.url, await login(node.url, 'admin', ADMIN_PASSWORD));
     const image = (seed: number) => makeImage({ width: 96, height: 64, format: 'jpeg', seed });
@@ -317,20 +337,14 @@ test('a store that stops answering fails an upload with 503 within its timeout, 
 test('a tus upload while the store stops answering: 503 within its timeout, then it resumes', async () => {
   const swift = running as SwiftServer;
   const proxy = await countingProxy(swift.endpoint);
-  const node = await startNode({
-    args: [
-      '--blobs',
-      `s3://mosaic-tus-hang?endpoint=${proxy.url}&region=${swift.region}&timeout=1`,
-    ],
-    env: { AWS_ACCESS_KEY_ID: swift.accessKeyId, AWS_SECRET_ACCESS_KEY: swift.secretAccessKey },
-  });
+  const node = await startS3Node(
+    swift,
+    `mosaic-tus-hang?endpoint=${proxy.url}&region=${swift.region}&timeout=1`,
+  );
   try {
     const client = api(node.url, await login(node.url, 'admin', ADMIN_PASSWORD));
     const file = await makeImage({ width: 300, height: 200, seed: 19 });
-    const created = await createUpload(client, file.length, { filename: 'while-hung.png' });
-    const location = created.headers.get('location') ?? '';
-    const half = Math.floor(file.length / 2);
-    expect((await patchUpload(client, location, 0, file.subarray(0, half))).status).toBe(204);
+    const { location, half } = await halfUploaded(client, file, 'while-hung.png');
 
     proxy.hang = true;
     // Before, the tus store's client had no timeout: both waited as long as the store did.
@@ -356,18 +370,14 @@ test('a tus upload while the store stops answering: 503 within its timeout, then
 test('a tus upload while the store is down: 503 (not 404 or 500), then it resumes where it stopped', async () => {
   const swift = running as SwiftServer;
   const proxy = await countingProxy(swift.endpoint);
-  const node = await startNode({
-    args: ['--blobs', `s3://mosaic-tus-down?endpoint=${proxy.url}&region=${swift.region}`],
-    env: { AWS_ACCESS_KEY_ID: swift.accessKeyId, AWS_SECRET_ACCESS_KEY: swift.secretAccessKey },
-  });
+  const node = await startS3Node(
+    swift,
+    `mosaic-tus-down?endpoint=${proxy.url}&region=${swift.region}`,
+  );
   try {
     const client = api(node.url, await login(node.url, 'admin', ADMIN_PASSWORD));
     const file = await makeImage({ width: 300, height: 200, seed: 17 });
-    const created = await createUpload(client, file.length, { filename: 'while-down.png' });
-    expect(created.status).toBe(201);
-    const location = created.headers.get('location') ?? '';
-    const half = Math.floor(file.length / 2);
-    expect((await patchUpload(client, location, 0, file.subarray(0, half))).status).toBe(204);
+    const { location, half } = await halfUploaded(client, file, 'while-down.png');
 
     proxy.down = true;
     // Before: 404 (the store took a failed read of the upload's .info for no upload, and a
@@ -394,18 +404,11 @@ test('an upload whose last PATCH could not make the picture (the store down): th
   const swift = running as SwiftServer;
   const proxy = await countingProxy(swift.endpoint);
   const bucket = 'mosaic-tus-settle';
-  const node = await startNode({
-    args: ['--blobs', `s3://${bucket}?endpoint=${proxy.url}&region=${swift.region}`],
-    env: { AWS_ACCESS_KEY_ID: swift.accessKeyId, AWS_SECRET_ACCESS_KEY: swift.secretAccessKey },
-  });
+  const node = await startS3Node(swift, `${bucket}?endpoint=${proxy.url}&region=${swift.region}`);
   try {
     const client = api(node.url, await login(node.url, 'admin', ADMIN_PASSWORD));
     const file = await makeImage({ width: 300, height: 200, seed: 23 });
-    const created = await createUpload(client, file.length, { filename: 'settled.png' });
-    const location = created.headers.get('location') ?? '';
-    const uploadId = location.split('/').pop() ?? '';
-    const half = Math.floor(file.length / 2);
-    expect((await patchUpload(client, location, 0, file.subarray(0, half))).status).toBe(204);
+    const { location, uploadId, half } = await halfUploaded(client, file, 'settled.png');
 
     // All the bytes reach the bucket; the store goes down as the node reads them back to make
     // the picture, so neither the picture nor the upload's removal can happen.
@@ -437,10 +440,10 @@ test('an upload whose last PATCH could not make the picture (the store down): th
 test('an upload made a picture whose removal was cut short (its .info left): HEAD says gone', async () => {
   const swift = running as SwiftServer;
   const bucket = 'mosaic-tus-partial';
-  const node = await startNode({
-    args: ['--blobs', `s3://${bucket}?endpoint=${swift.endpoint}&region=${swift.region}`],
-    env: { AWS_ACCESS_KEY_ID: swift.accessKeyId, AWS_SECRET_ACCESS_KEY: swift.secretAccessKey },
-  });
+  const node = await startS3Node(
+    swift,
+    `${bucket}?endpoint=${swift.endpoint}&region=${swift.region}`,
+  );
   const s3 = new S3Client({
     endpoint: swift.endpoint,
     region: swift.region,
@@ -451,11 +454,7 @@ test('an upload made a picture whose removal was cut short (its .info left): HEA
   try {
     const client = api(node.url, await login(node.url, 'admin', ADMIN_PASSWORD));
     const file = await makeImage({ width: 300, height: 200, seed: 29 });
-    const created = await createUpload(client, file.length, { filename: 'partial.png' });
-    const location = created.headers.get('location') ?? '';
-    const uploadId = location.split('/').pop() ?? '';
-    const half = Math.floor(file.length / 2);
-    expect((await patchUpload(client, location, 0, file.subarray(0, half))).status).toBe(204);
+    const { location, uploadId, half } = await halfUploaded(client, file, 'partial.png');
     const info = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: `${uploadId}.info` }));
     const infoBody = await info.Body?.transformToString();
     const done = await patchUpload(client, location, half, file.subarray(half));
