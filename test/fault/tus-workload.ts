@@ -96,9 +96,13 @@ export class TusWorkload {
       await sleep(this.rng.between(200, 1000));
     }
     const done = offset >= file.length && last.status === 204;
-    // Not acknowledged: the last answer, unless it was a 204 of a chunk or a server error
+    // Not acknowledged: the last answer, unless it was a success of a step (the create's 201,
+    // a chunk's 204: counted as an acknowledged upload, which it is not) or a server error
     // already recorded above (which must count once).
-    const failed = last.status === 204 || serverError(last.status) ? 'error' : last.status;
+    const failed =
+      last.status === 'error' || last.status < 300 || serverError(last.status)
+        ? 'error'
+        : last.status;
     this.history.add({
       kind: 'upload',
       node: last.node,
