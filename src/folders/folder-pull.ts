@@ -164,7 +164,7 @@ export class FolderPull {
     this.stalls.startPull();
     this.unobtainable.startPull();
     this.writer.startPull();
-    this.fromDisk.startPull();
+    await this.fromDisk.startPull();
     let after = '';
     let deletions: FolderFileRow[] = [];
     for (;;) {
@@ -319,9 +319,9 @@ export class FolderPull {
       return;
     }
     const wanted = { row, target, hash: row.hash };
-    if (held.has(row.hash)) {
+    if (held.has(row.hash) || this.fromDisk.leftOver(row.hash)) {
       const tmp = this.tmpFor(row.hash);
-      if (await this.fromDisk.take(row.hash, tmp)) {
+      if (await this.fromDisk.take(row.hash, row.size, tmp)) {
         await this.writer.place(wanted, tmp, null);
         return;
       }
