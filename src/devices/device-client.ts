@@ -24,6 +24,7 @@ import {
   RegisterResponse,
   UploadCheckResponse,
   UploadResponse,
+  WantedResponse,
   type DeviceCursor,
 } from './device-schemas.js';
 
@@ -124,6 +125,16 @@ export class DeviceClient implements ContentSource {
       UploadCheckResponse,
     );
     return res.missing;
+  }
+
+  /** Contents the node needs and no peer of it could send (a node without the route: none). */
+  async wanted(): Promise<string[]> {
+    const res = await this.send('GET', `${this.base}/wanted`, {}, null, 30_000);
+    if (res.statusCode === 404) {
+      await res.body.dump();
+      return [];
+    }
+    return (await this.parse(res, WantedResponse)).hashes;
   }
 
   /** Sends small files in one request (frames); `locate` finds each on disk. */

@@ -324,6 +324,28 @@ export class DeviceReplica {
       this.sent.ops += ops.length;
     }
     this.pushFailed = false;
+    await this.uploadWanted();
+  }
+
+  /**
+   * Contents the node asks for because no peer of it has them: those this device holds go up.
+   * A version of this device whose upload the node lost after acknowledging it (killed while
+   * placing it, say) reaches the cluster this way: nodes cannot fetch from a device.
+   */
+  private async uploadWanted(): Promise<void> {
+    try {
+      const wanted = await this.client.wanted();
+      const held: string[] = [];
+      for (const hash of wanted) {
+        if ((await this.folder.contentFor(hash)) !== null) held.push(hash);
+      }
+      if (held.length === 0) return;
+      this.options.log.info({ contents: held.length }, 'uploading contents the node asks for');
+      await this.uploads.uploadContents(held);
+    } catch (error) {
+      // Asked again at the next push.
+      this.options.log.debug({ err: (error as Error).message }, 'wanted contents not sent');
+    }
   }
 
   // ---- pull -------------------------------------------------------------------------------

@@ -71,4 +71,5 @@ export const UploadResponse = z.strictObject({
   received: z.number().int().nonnegative(),
   complete: z.boolean(),
 });
+export const WantedResponse = z.strictObject({ hashes: z.array(Sha256).max(1000) });
 export const BatchUploadResponse = z.strictObject({ stored: z.number().int().nonnegative() });

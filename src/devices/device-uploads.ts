@@ -49,8 +49,16 @@ export class DeviceUploads {
         hashes.add(b.hash);
       }
     }
-    if (hashes.size === 0) return;
-    const missing = await this.client.missing([...hashes]);
+    await this.uploadContents([...hashes]);
+  }
+
+  /**
+   * Uploads those of these contents the node lacks and this device holds (what its operations
+   * named, or what the node asks for: DeviceClient.wanted).
+   */
+  async uploadContents(hashes: readonly string[]): Promise<void> {
+    if (hashes.length === 0) return;
+    const missing = await this.client.missing(hashes);
     let batch: string[] = [];
     let batchBytes = 0;
     const large: LargeUpload[] = [];

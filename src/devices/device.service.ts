@@ -28,7 +28,14 @@ export interface DeviceFolder {
   contentFor(hash: string): Promise<string | null>;
   /** The block list of a content this folder has on disk (changed-block downloads). */
   blocksFor(hash: string): Promise<BlockList | null>;
+  /** Contents of needed files its last pull could not get from any peer (at most `limit`). */
+  stalledContents(limit: number): string[];
+  /** A device uploaded content: what stalled for want of it is tried again. */
+  contentArrived(): void;
 }
+
+/** Stalled contents named to a device at once. */
+const WANTED_LIMIT = 1000;
 
 export interface DeviceServiceDeps {
   readonly oplog: OpLogRepository;
@@ -221,6 +228,15 @@ export class DeviceService {
     return out;
   }
 
+  /**
+   * Contents this node needs and no peer could send: the device uploads those it holds. Its
+   * own acknowledged versions among them would otherwise be lost to every node if this node
+   * lost their upload before placing them (a device is nobody else's peer).
+   */
+  wanted(principal: Principal, folder: string): string[] {
+    return this.folderFor(principal, folder).stalledContents(WANTED_LIMIT);
+  }
+
   async upload(
     principal: Principal,
     folder: string,
@@ -234,12 +250,16 @@ export class DeviceService {
       body.resume();
       return { received: size, complete: true };
     }
-    return this.uploads().receive(folder, found.root, hash, size, offset, body);
+    const result = await this.uploads().receive(folder, found.root, hash, size, offset, body);
+    if (result.complete) found.contentArrived();
+    return result;
   }
 
   async uploadBatch(principal: Principal, folder: string, body: Readable): Promise<number> {
     const found = this.folderFor(principal, folder);
-    return this.uploads().receiveFrames(folder, found.root, body);
+    const stored = await this.uploads().receiveFrames(folder, found.root, body);
+    if (stored > 0) found.contentArrived();
+    return stored;
   }
 
   private uploads(): UploadStore {

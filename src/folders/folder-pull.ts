@@ -239,6 +239,11 @@ export class FolderPull {
     this.stalls.retryLater(this.writer.placed);
   }
 
+  /** Paths the last finished pull could not bring up to date (pull-stalls.ts). */
+  stalledPaths(): readonly string[] {
+    return this.stalls.paths();
+  }
+
   private stall(row: FolderFileRow, reason: string): void {
     this.stalls.add(row.path, reason);
   }

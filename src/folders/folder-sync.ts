@@ -237,6 +237,27 @@ export class FolderSync {
   }
 
   /**
+   * Contents of files the last pull could not bring (no peer sent them), at most `limit`: a
+   * device that holds one uploads it (device-replica.ts). A device is no peer of this node, so
+   * a content that only it still holds — its upload lost here after the node acknowledged its
+   * operation — would otherwise be needed for good.
+   */
+  stalledContents(limit: number): string[] {
+    const hashes = new Set<string>();
+    for (const path of this.puller.stalledPaths()) {
+      if (hashes.size >= limit) break;
+      const row = this.deps.index.get(this.id, path);
+      if (row?.need === true && !row.deleted && row.hash !== null) hashes.add(row.hash);
+    }
+    return [...hashes];
+  }
+
+  /** A device uploaded content: files stalled for want of it are tried again now. */
+  contentArrived(): void {
+    if (this.puller.stalledPaths().length > 0) this.kick({ pull: true });
+  }
+
+  /**
    * A peer answers again: files left needed because no peer that answered had them (the pull's
    * stalls wait up to a minute between tries, pull-stalls.ts) are asked for now.
    */

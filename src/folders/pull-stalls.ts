@@ -7,6 +7,8 @@ import type { Logger } from 'pino';
 
 export class PullStalls {
   private stalled: { path: string; reason: string }[] = [];
+  /** The paths the last finished pull left behind (for a device that may hold their content). */
+  private lastStalled: readonly string[] = [];
   /** Pulls in a row that left files behind without placing any. */
   private inARow = 0;
 
@@ -24,8 +26,14 @@ export class PullStalls {
     this.stalled.push({ path, reason });
   }
 
+  /** The paths the last finished pull could not bring up to date. */
+  paths(): readonly string[] {
+    return this.lastStalled;
+  }
+
   /** At the end of a pull that placed `placed` files: the retry, if anything was left behind. */
   retryLater(placed: number): void {
+    this.lastStalled = this.stalled.map((s) => s.path);
     if (this.stalled.length === 0) {
       this.inARow = 0;
       return;

@@ -26,6 +26,7 @@ import {
   UploadCheckResponse,
   UploadQuery,
   UploadResponse,
+  WantedResponse,
 } from '../../devices/device-schemas.js';
 import type { Faults } from '../../faults/faults.js';
 import { MAX_FRAMED_FILES, writeFrames } from '../../folders/content-frames.js';
@@ -115,6 +116,20 @@ export const deviceRoutes =
           () => request.raw.destroyed || request.raw.socket.destroyed,
         );
       },
+    );
+
+    app.get(
+      '/api/folders/:folder/wanted',
+      {
+        schema: {
+          summary: 'Contents the node needs and no peer could send (a device uploads its own)',
+          params: FolderParams,
+          response: { 200: WantedResponse, ...errors },
+        },
+      },
+      async (request) => ({
+        hashes: devices.wanted(requirePrincipal(request), request.params.folder),
+      }),
     );
 
     app.get(
