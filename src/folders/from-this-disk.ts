@@ -8,8 +8,10 @@
  * A move into the temp file is the only place a content lives until it is linked to its path:
  * a process killed in between leaves it there alone (`.mosaic/tmp/<hash>.part`; its trash row
  * or index row may already point at nothing). A device's upload is such a trashed file, and
- * nodes cannot fetch from a device: every node needed the file for good (fault tier, seed
- * 527547213). So a whole temp file left with the wanted content is used as it is.
+ * nodes cannot fetch from a device: every node needed the file for good (the symptom of fault
+ * tier seed 527547213, whose logs are lost; it may as well have been the case of
+ * test/device/device-source.test.ts). So a whole temp file left with the wanted content is used
+ * as it is.
  */
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';

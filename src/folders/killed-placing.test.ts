@@ -2,7 +2,8 @@
  * A node killed while placing a content it took from its own trash (a device's upload is one):
  * the move into `.mosaic/tmp/<hash>.part` had left that temp file the content's only copy, no
  * row pointing at it, so the restarted node — and every node after it, since nodes cannot fetch
- * from a device — needed the file for good (fault tier, seed 527547213, device lane).
+ * from a device — needed the file for good (the device lane's symptom in fault tier seed
+ * 527547213, whose logs are lost: this, or the case of test/device/device-source.test.ts).
  */
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
