@@ -6,7 +6,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { signRequest } from '../../src/replication/peer-auth.js';
 import { nodeIdAt } from '../helpers/peer.js';
 import { TestCluster, type ClusterNode } from '../helpers/cluster.js';
@@ -78,6 +78,19 @@ async function converged(
   return result;
 }
 
+/**
+ * The text of a file, or null while it is absent: a file replaced by the sync is briefly
+ * missing (moved aside into the trash, then the new one linked in without replacing).
+ */
+async function textAt(path: string): Promise<string | null> {
+  try {
+    return await readFile(path, 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    throw err;
+  }
+}
+
 async function metric(node: ClusterNode, name: string): Promise<number> {
   const text = await (await (await node.api()).fetch('/metrics')).text();
   const m = new RegExp(`^${name}\\{folder="folder"\\} (\\d+)`, 'm').exec(text);
@@ -99,6 +112,11 @@ beforeAll(async () => {
   await writeFile(join(roots[0] ?? '', 'big.bin'), randomBytes(50 * 1024 * 1024));
   cluster = new TestCluster({ syncIntervalMs: 500, folders: roots });
   n = await cluster.startAll(4);
+});
+
+// A test that fails while partitioned must not leave the next one partitioned.
+afterEach(async () => {
+  await cluster.heal();
 });
 
 afterAll(async () => {
@@ -186,12 +204,12 @@ describe('folder sync across 4 nodes', () => {
     await cluster.partition([n1, n2], [n3, n4]);
     await writeFile(join(r1, 'shared.txt'), 'left side\n');
     await waitFor(
-      async () => (await readFile(join(roots[1] ?? '', 'shared.txt'), 'utf8')) === 'left side\n',
+      async () => (await textAt(join(roots[1] ?? '', 'shared.txt'))) === 'left side\n',
     );
     await writeFile(join(r3, 'shared.txt'), 'right side, later\n');
     await waitFor(
       async () =>
-        (await readFile(join(roots[3] ?? '', 'shared.txt'), 'utf8')) === 'right side, later\n',
+        (await textAt(join(roots[3] ?? '', 'shared.txt'))) === 'right side, later\n',
     );
     await cluster.heal();
     const t = await converged(roots, {
