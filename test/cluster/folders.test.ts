@@ -203,13 +203,10 @@ describe('folder sync across 4 nodes', () => {
     await converged(roots, { expect: (t) => t.has('shared.txt') });
     await cluster.partition([n1, n2], [n3, n4]);
     await writeFile(join(r1, 'shared.txt'), 'left side\n');
-    await waitFor(
-      async () => (await textAt(join(roots[1] ?? '', 'shared.txt'))) === 'left side\n',
-    );
+    await waitFor(async () => (await textAt(join(roots[1] ?? '', 'shared.txt'))) === 'left side\n');
     await writeFile(join(r3, 'shared.txt'), 'right side, later\n');
     await waitFor(
-      async () =>
-        (await textAt(join(roots[3] ?? '', 'shared.txt'))) === 'right side, later\n',
+      async () => (await textAt(join(roots[3] ?? '', 'shared.txt'))) === 'right side, later\n',
     );
     await cluster.heal();
     const t = await converged(roots, {
