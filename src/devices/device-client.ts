@@ -102,16 +102,18 @@ export class DeviceClient implements ContentSource {
     return res.acked;
   }
 
+  /** `wantedSeen`: the `wanted` tag of the last answer ('' at first; pull-stalls.ts). */
   pull(
     deviceId: string,
     cursor: DeviceCursor,
     limit: number,
     waitMs: number,
+    wantedSeen: string,
   ): Promise<z.infer<typeof DevicePullResponse>> {
     return this.json(
       'POST',
       `${this.base}/devices/${deviceId}/pull`,
-      { cursor, limit, waitMs },
+      { cursor, limit, waitMs, wantedSeen },
       DevicePullResponse,
       waitMs + 30_000,
     );

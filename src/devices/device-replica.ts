@@ -75,6 +75,8 @@ export class DeviceReplica {
   private cursor: DeviceCursor;
   private acked = 0;
   private caughtUp = false;
+  /** The node's tag of contents it wants, as last seen ('' before the first pull). */
+  private wantedSeen = '';
   private closed = false;
   private pushing: Promise<void> | null = null;
   private pushWanted = false;
@@ -324,28 +326,7 @@ export class DeviceReplica {
       this.sent.ops += ops.length;
     }
     this.pushFailed = false;
-    await this.uploadWanted();
-  }
-
-  /**
-   * Contents the node asks for because no peer of it has them: those this device holds go up.
-   * A version of this device whose upload the node lost after acknowledging it (killed while
-   * placing it, say) reaches the cluster this way: nodes cannot fetch from a device.
-   */
-  private async uploadWanted(): Promise<void> {
-    try {
-      const wanted = await this.client.wanted();
-      const held: string[] = [];
-      for (const hash of wanted) {
-        if ((await this.folder.contentFor(hash)) !== null) held.push(hash);
-      }
-      if (held.length === 0) return;
-      this.options.log.info({ contents: held.length }, 'uploading contents the node asks for');
-      await this.uploads.uploadContents(held);
-    } catch (error) {
-      // Asked again at the next push.
-      this.options.log.debug({ err: (error as Error).message }, 'wanted contents not sent');
-    }
+    await this.uploads.uploadWanted();
   }
 
   // ---- pull -------------------------------------------------------------------------------
@@ -355,7 +336,18 @@ export class DeviceReplica {
     let total = 0;
     let wait = waitMs;
     for (;;) {
-      const page = await this.client.pull(this.identity.id, this.cursor, PULL_BATCH, wait);
+      const page = await this.client.pull(
+        this.identity.id,
+        this.cursor,
+        PULL_BATCH,
+        wait,
+        this.wantedSeen,
+      );
+      if (page.wanted !== undefined && page.wanted !== this.wantedSeen) {
+        // The node was left wanting contents: those this device holds go up (uploadWanted).
+        this.wantedSeen = page.wanted;
+        this.kickPush();
+      }
       // All or nothing: the cursor must not move past an operation refused for now (a node
       // clock ahead of ours), or the device would never see it.
       await this.changes.receiveAll(page.ops, (trx) =>

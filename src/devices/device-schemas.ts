@@ -49,12 +49,19 @@ export const DevicePullRequest = z.strictObject({
   limit: z.number().int().min(1).max(2000),
   /** Long poll: when nothing is new, wait up to this long for a change (0: answer at once). */
   waitMs: z.number().int().min(0).max(30_000).default(0),
+  /**
+   * The `wanted` tag of the last answer ('' at first): the answer then carries the node's tag
+   * and comes at once when it differs (the node wants contents a device may hold).
+   */
+  wantedSeen: z.string().max(64).optional(),
 });
 export const DevicePullResponse = z.strictObject({
   ops: z.array(OpSchema),
   cursor: DeviceCursor,
   /** More operations are ready: ask again at once. */
   more: z.boolean(),
+  /** Only when asked with `wantedSeen`: a new value says to look at GET …/wanted. */
+  wanted: z.string().max(64).optional(),
 });
 
 export const UploadCheckRequest = z.strictObject({ hashes: z.array(Sha256).min(1).max(1000) });

@@ -53,6 +53,26 @@ export class DeviceUploads {
   }
 
   /**
+   * Contents the node asks for because no peer of it has them: those this device holds go up.
+   * A version of this device whose upload the node lost after acknowledging it (killed while
+   * placing it, say) reaches the cluster this way: nodes cannot fetch from a device. Never
+   * throws: asked again at the next push.
+   */
+  async uploadWanted(): Promise<void> {
+    try {
+      const held: string[] = [];
+      for (const hash of await this.client.wanted()) {
+        if ((await this.folder.contentFor(hash)) !== null) held.push(hash);
+      }
+      if (held.length === 0) return;
+      this.log.info({ contents: held.length }, 'uploading contents the node asks for');
+      await this.uploadContents(held);
+    } catch (error) {
+      this.log.debug({ err: (error as Error).message }, 'wanted contents not sent');
+    }
+  }
+
+  /**
    * Uploads those of these contents the node lacks and this device holds (what its operations
    * named, or what the node asks for: DeviceClient.wanted).
    */

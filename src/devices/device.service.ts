@@ -30,6 +30,10 @@ export interface DeviceFolder {
   blocksFor(hash: string): Promise<BlockList | null>;
   /** Contents of needed files its last pull could not get from any peer (at most `limit`). */
   stalledContents(limit: number): string[];
+  /** Changes when contents may have joined `stalledContents`. */
+  wantedTag(): string;
+  /** Calls `listener` when `wantedTag` changes; returns the unsubscribe. */
+  onWantedChange(listener: () => void): () => void;
   /** A device uploaded content: what stalled for want of it is tried again. */
   contentArrived(): void;
 }
@@ -186,29 +190,50 @@ export class DeviceService {
   /**
    * The folder's operations the device has not seen. With `waitMs`, waits (long poll) until
    * there are some or the time is up, so a change here reaches a connected device at once.
+   * With `wantedSeen` (the `wanted` tag of the device's last answer), the answer carries the
+   * folder's tag of stalled contents and comes at once when it differs: the device then asks
+   * which contents the node wants (`wanted`) and uploads those it holds, without waiting for
+   * its next push. A device that sends no `wantedSeen` gets no tag (an older one would refuse
+   * the field).
    */
   async pull(
     principal: Principal,
     folder: string,
     deviceId: string,
-    cursor: DeviceCursor,
-    limit: number,
-    waitMs: number,
+    request: {
+      cursor: DeviceCursor;
+      limit: number;
+      waitMs: number;
+      wantedSeen?: string | undefined;
+    },
     gone: () => boolean,
-  ): Promise<FeedPage> {
+  ): Promise<FeedPage & { wanted?: string }> {
     await this.deviceOf(principal, folder, deviceId);
+    const found = this.folderFor(principal, folder);
+    const { cursor, limit, waitMs, wantedSeen } = request;
     const deadline = Date.now() + waitMs;
     for (;;) {
       const page = await this.feed.read(folder, deviceId, cursor, limit);
-      if (page.ops.length > 0 || this.closed || gone() || Date.now() >= deadline) return page;
+      const wanted = wantedSeen === undefined ? undefined : found.wantedTag();
+      if (
+        page.ops.length > 0 ||
+        wanted !== wantedSeen ||
+        this.closed ||
+        gone() ||
+        Date.now() >= deadline
+      ) {
+        return wanted === undefined ? page : { ...page, wanted };
+      }
       await new Promise<void>((resolve) => {
         const done = () => {
           clearTimeout(timer);
           this.waiters.delete(done);
+          unsubscribe();
           resolve();
         };
         const timer = setTimeout(done, Math.max(0, deadline - Date.now()));
         this.waiters.add(done);
+        const unsubscribe = found.onWantedChange(done);
       });
     }
   }

@@ -244,6 +244,15 @@ export class FolderPull {
     return this.stalls.paths();
   }
 
+  /** Changes when a pull leaves behind a path the one before had not; `onStallsGrew` hears it. */
+  stallsTag(): string {
+    return this.stalls.tag();
+  }
+
+  onStallsGrew(listener: () => void): () => void {
+    return this.stalls.onGrew(listener);
+  }
+
   private stall(row: FolderFileRow, reason: string): void {
     this.stalls.add(row.path, reason);
   }

@@ -252,6 +252,16 @@ export class FolderSync {
     return [...hashes];
   }
 
+  /** Changes when contents may have joined `stalledContents` (a device's long poll ends). */
+  wantedTag(): string {
+    return this.puller.stallsTag();
+  }
+
+  /** Calls `listener` when `wantedTag` changes; returns the unsubscribe. */
+  onWantedChange(listener: () => void): () => void {
+    return this.puller.onStallsGrew(listener);
+  }
+
   /** A device uploaded content: files stalled for want of it are tried again now. */
   contentArrived(): void {
     if (this.puller.stalledPaths().length > 0) this.kick({ pull: true });

@@ -3,7 +3,11 @@
  * FolderPull: retried with back-off (2 s doubling to 60 s while no file at all arrives), and said
  * at warn level with paths and reasons from the second pull in a row on: never a silent spin.
  */
+import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
+
+/** Per process, so that a tag seen before a restart never matches one after it. */
+const BOOT = randomBytes(4).toString('hex');
 
 export class PullStalls {
   private stalled: { path: string; reason: string }[] = [];
@@ -11,6 +15,9 @@ export class PullStalls {
   private lastStalled: readonly string[] = [];
   /** Pulls in a row that left files behind without placing any. */
   private inARow = 0;
+  /** Pulls that left behind a path the pull before had not (the tag's counter). */
+  private grown = 0;
+  private readonly grewListeners = new Set<() => void>();
 
   constructor(
     private readonly folder: string,
@@ -31,9 +38,28 @@ export class PullStalls {
     return this.lastStalled;
   }
 
+  /**
+   * Changes when a pull leaves behind a path the pull before it had not: a device long-polling
+   * the node hears of it at once and looks whether it holds the content (device.service.ts).
+   */
+  tag(): string {
+    return `${BOOT}.${this.grown}`;
+  }
+
+  /** Calls `listener` whenever the tag changes; returns the unsubscribe. */
+  onGrew(listener: () => void): () => void {
+    this.grewListeners.add(listener);
+    return () => this.grewListeners.delete(listener);
+  }
+
   /** At the end of a pull that placed `placed` files: the retry, if anything was left behind. */
   retryLater(placed: number): void {
+    const before = new Set(this.lastStalled);
     this.lastStalled = this.stalled.map((s) => s.path);
+    if (this.lastStalled.some((path) => !before.has(path))) {
+      this.grown++;
+      for (const listener of [...this.grewListeners]) listener();
+    }
     if (this.stalled.length === 0) {
       this.inARow = 0;
       return;

@@ -4,11 +4,14 @@
  * deletes a.txt before the node applied the move. No node has the content any more, and nodes
  * cannot fetch from a device: before, the moved file was needed at every node for good while
  * the laptop held it (fault tier, seed 838184227). The node now names the contents it could
- * not get (GET /api/folders/:folder/wanted) and the device uploads those it holds.
+ * not get (GET /api/folders/:folder/wanted), its long-poll answer says when that list grew, and
+ * the device uploads those it holds at once (not at its next push, up to an interval later).
  */
+import { randomBytes } from 'node:crypto';
 import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { deviceIdFor } from '../../src/devices/core/device-id.js';
 import { markerPath } from '../../src/folders/marker.js';
 import {
   ADMIN_PASSWORD,
@@ -18,7 +21,7 @@ import {
   waitFor,
   type NodeProcess,
 } from '../helpers/node-process.js';
-import { createToken, startSync, syncOnce } from '../helpers/device-process.js';
+import { createToken, startSync, syncOnce, type SyncProcess } from '../helpers/device-process.js';
 
 interface FolderApi {
   id: string;
@@ -61,33 +64,97 @@ describe('a content only the device still holds', () => {
     );
 
     // The node's folder paused (its marker away): it takes the laptop's move, applies nothing.
+    // The laptop syncs on, with an interval far longer than the test: only the node's answer
+    // to its long poll can make it upload in time.
     const marker = markerPath(root);
     await rename(marker, `${marker}.away`);
-    await mkdir(join(dev, 'sub'));
-    await rename(join(dev, 'a.txt'), join(dev, 'sub', 'b.txt'));
-    const moved = await syncOnce(dev, node.url, args);
-    expect(moved.code).toBe(0);
-
-    // The node's user deletes a.txt; the folder is back. No peer can bring sub/b.txt: the
-    // laptop, syncing on, uploads it when the node asks for it.
-    await rm(join(root, 'a.txt'));
-    await rename(`${marker}.away`, marker);
-    const laptop = startSync(dev, node.url, [...args, '--interval', '1']);
+    const laptop = startSync(dev, node.url, [...args, '--interval', '600']);
+    let phone: SyncProcess | null = null;
     try {
-      await writeFile(join(dev, 'c.txt'), 'next\n');
+      await mkdir(join(dev, 'sub'));
+      await rename(join(dev, 'a.txt'), join(dev, 'sub', 'b.txt'));
+      await waitFor(
+        () =>
+          laptop.logs.some(
+            (l) => l.msg === 'synced' && ((l['sent'] as { ops: number } | undefined)?.ops ?? 0) > 0,
+          ),
+        { timeoutMs: 15_000, what: 'the laptop to send its move' },
+      );
+
+      // The node's user deletes a.txt; the folder is back (at the node's next rescan, or now:
+      // when a phone sends a change). No peer can bring sub/b.txt: the node's pull stalls on
+      // it, its long-poll answer tells the laptop, which uploads it.
+      await rm(join(root, 'a.txt'));
+      await rename(`${marker}.away`, marker);
+      const phoneDir = await makeTempDir('mosaic-devsrc-phone-');
+      await writeFile(join(phoneDir, 'd.txt'), 'from the phone\n');
+      phone = startSync(phoneDir, node.url, args);
       await waitFor(
         async () => (await readFile(join(root, 'sub', 'b.txt'), 'utf8').catch(() => '')) === text,
-        { timeoutMs: 30_000, what: 'sub/b.txt at the node' },
+        { timeoutMs: 20_000, what: 'sub/b.txt at the node' },
       );
       expect(laptop.logs.some((l) => l.msg === 'uploading contents the node asks for')).toBe(true);
+
+      await writeFile(join(dev, 'c.txt'), 'next\n');
+      await waitFor(
+        async () => (await readFile(join(root, 'c.txt'), 'utf8').catch(() => '')) === 'next\n',
+        { timeoutMs: 20_000, what: 'c.txt at the node' },
+      );
     } finally {
       await laptop.kill();
+      await phone?.kill();
     }
-    expect(await readFile(join(root, 'c.txt'), 'utf8')).toBe('next\n');
     await waitFor(async () => (await folderAtNode())?.needFiles === 0, {
       timeoutMs: 10_000,
       what: 'the node to need nothing',
     });
+  });
+
+  it('tags its long-poll answers only for a device that asks, and answers at once when the tag is new', async () => {
+    const nonce = randomBytes(16).toString('hex');
+    const deviceId = deviceIdFor('admin', nonce);
+    const auth = { authorization: `Bearer ${token}`, 'content-type': 'application/json' };
+    const registered = await fetch(`${node.url}/api/folders/docs/devices`, {
+      method: 'POST',
+      headers: auth,
+      body: JSON.stringify({ deviceId, name: 'tablet', nonce }),
+    });
+    expect(registered.status).toBe(200);
+    const pull = async (body: Record<string, unknown>) => {
+      const res = await fetch(`${node.url}/api/folders/docs/devices/${deviceId}/pull`, {
+        method: 'POST',
+        headers: auth,
+        body: JSON.stringify(body),
+      });
+      expect(res.status).toBe(200);
+      return (await res.json()) as { cursor: Record<string, number>; wanted?: string };
+    };
+    // Caught up first; then an older device (no wantedSeen) never sees the field.
+    let { cursor } = await pull({ cursor: {}, limit: 2000 });
+    for (;;) {
+      const page = (await pull({ cursor, limit: 2000 })) as {
+        cursor: Record<string, number>;
+        more?: boolean;
+      };
+      cursor = page.cursor;
+      if (page.more !== true) break;
+    }
+    expect('wanted' in (await pull({ cursor, limit: 10 }))).toBe(false);
+    // A device that has seen no tag yet is told the current one at once, not after waitMs.
+    const started = Date.now();
+    const first = await pull({ cursor, limit: 10, waitMs: 20_000, wantedSeen: '' });
+    expect(Date.now() - started).toBeLessThan(10_000);
+    expect(first.wanted).toMatch(/^[0-9a-f]{8}\.\d+$/);
+    // Asking with the tag it has just seen waits as usual (here: a short wait, no change).
+    const again = await pull({ cursor, limit: 10, waitMs: 300, wantedSeen: first.wanted });
+    expect(again.wanted).toBe(first.wanted);
+    // A tag too long is bad input, not a 500.
+    const bad = await fetch(`${node.url}/api/folders/docs/devices/${deviceId}/pull`, {
+      method: 'POST',
+      headers: auth,
+      body: JSON.stringify({ cursor, limit: 10, wantedSeen: 'x'.repeat(65) }),
+    });
+    expect(bad.status).toBe(400);
   });
 
   it('needs a login, and answers 404 for a folder the account cannot use', async () => {

@@ -105,14 +105,11 @@ export const deviceRoutes =
         },
       },
       async (request) => {
-        const { cursor, limit, waitMs } = request.body;
         return devices.pull(
           requirePrincipal(request),
           request.params.folder,
           request.params.device,
-          cursor,
-          limit,
-          waitMs,
+          request.body,
           () => request.raw.destroyed || request.raw.socket.destroyed,
         );
       },
