@@ -1,7 +1,7 @@
 import { folderChangeLog, localOf, storeFor, useTempDb } from './testing.js';
 import { existsSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
-import { mkdir, symlink, utimes, writeFile } from 'node:fs/promises';
+import { mkdir, rename, symlink, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import pino from 'pino';
 import { describe, expect, it, vi } from 'vitest';
@@ -168,5 +168,33 @@ describe('block lists', () => {
     await utimes(big, past, past);
     expect(await sync.blocksFor(indexed.hash)).toBe(null);
     expect(blocksOf('big.bin')).toBe(0);
+  });
+});
+
+describe('a paused folder', () => {
+  it('resumes on its own once its root is back, without waiting for the next rescan', async () => {
+    const root = join(base, 'folder');
+    await mkdir(root);
+    await ensureMarker(root, 'folder');
+    // The default rescan (30 s) is far past this test's waits: only the paused folder's own
+    // look at its root can resume it in time.
+    const sync = folderSync(root, deaf);
+    const index = new FolderIndexRepository(localOf(db));
+    try {
+      await sync.syncNow();
+      await rename(root, `${root}.unmounted`);
+      sync.onRemoteChange();
+      await vi.waitFor(() => {
+        expect(sync.state).toBe('paused');
+      }, 5000);
+      await rename(`${root}.unmounted`, root);
+      await writeFile(join(root, 'while-away.txt'), 'written on the disk elsewhere');
+      await vi.waitFor(() => {
+        expect(index.get('folder', 'while-away.txt')).toMatchObject({ deleted: false });
+      }, 8000);
+      expect(sync.state).not.toBe('paused');
+    } finally {
+      await sync.close();
+    }
   });
 });

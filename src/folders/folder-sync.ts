@@ -9,14 +9,15 @@
  *   an atomic rename only if the target has not changed since it was indexed (otherwise the
  *   local change wins the race and becomes a version of its own at the next scan);
  * - replaced and deleted files go to `.mosaic/trash/<time>/<path>`, never unlinked;
- * - no root or no marker: the folder is paused, nothing is scanned, nothing written;
+ * - no root or no marker: the folder is paused, nothing is scanned, nothing written; it looks
+ *   again every PAUSED_RECHECK_MS and resumes once both are back;
  * - scans and applies never overlap (one lock per folder).
  */
 import type { Logger } from 'pino';
 import type { ChangeLog } from '../oplog/change-log.js';
 import { Limiter } from '../core/limiter.js';
 import { isConflictName } from './core/index.js';
-import { isValidBlockSize, type BlockList } from './blocks.js';
+import type { BlockList } from './blocks.js';
 import type { Scratch } from './content-frames.js';
 
 /** The bytes or a file of each content of a peer's batch (`FolderSync.smallContents`). */
@@ -27,7 +28,6 @@ export type SmallContentLocator = (
 import type { ContentSource } from './content-source.js';
 import type { FolderConfig } from './folder-config.js';
 import type { FolderIndexRepository } from './folder-index.repository.js';
-import { hashOnThreads } from './hash-threads.js';
 import { FolderPull, type PullCounters } from './folder-pull.js';
 import { sweepFolderTrash } from './folder-trash-sweep.js';
 import { LocalChanges } from './local-changes.js';
@@ -38,6 +38,9 @@ import { watchFolder, type FolderWatcher, type WatchOptions } from './watcher.js
 import { WriteRecords } from './write-records.js';
 
 export type FolderState = 'idle' | 'scanning' | 'syncing' | 'paused';
+
+/** How often a paused folder looks whether its root and marker are back. */
+export const PAUSED_RECHECK_MS = 2000;
 
 export interface FolderStatus {
   id: string;
@@ -84,6 +87,8 @@ export class FolderSync {
   /** Whether the files placed before a kill were recorded (`recoverLinked`). */
   private recovered = false;
   private timer: NodeJS.Timeout | null = null;
+  /** While paused: the next look for the root and marker (PAUSED_RECHECK_MS). */
+  private recheck: NodeJS.Timeout | null = null;
   private closed = false;
   private scanWanted = false;
   /** Paths the watcher (or a refused apply) said changed: scanned without a full walk. */
@@ -158,38 +163,16 @@ export class FolderSync {
   async close(): Promise<void> {
     this.closed = true;
     if (this.timer) clearInterval(this.timer);
+    if (this.recheck) clearTimeout(this.recheck);
     await this.watcher?.close();
     await this.running;
     this.records.close();
     this.recent.clear();
   }
 
-  /**
-   * The block list of a content this node has on disk as its version (for a peer's changed-block
-   * transfer). A scan indexes a large file by its whole hash only: its list is made here the
-   * first time a peer asks, from the file (which must still be that content), and kept.
-   */
-  async blocksFor(hash: string): Promise<BlockList | null> {
-    const { index } = this.deps;
-    const row = index.findByHash(this.id, hash);
-    if (row?.hash !== hash) return null;
-    if (row.blocks !== null && row.blocks.length > 0) {
-      return { blockSize: row.blockSize, blocks: row.blocks };
-    }
-    if (!isValidBlockSize(row.blockSize)) return null;
-    const found = await this.local.find(this.id, this.root, hash);
-    if (found === null) return null;
-    const hashed = await hashOnThreads(found.file, {
-      blockSize: row.blockSize,
-      sizeHint: row.localSize ?? 0,
-    });
-    // Changed since it was indexed: the next scan sees it; the peer fetches the whole file.
-    if (hashed.hash !== hash || hashed.size < 0) return null;
-    const list = { blockSize: hashed.blockSize, blocks: hashed.blocks };
-    await index.exclusive(() => {
-      index.setBlocks(this.id, hash, list);
-    });
-    return list;
+  /** The block list of a content this node has on disk as its version (LocalContent). */
+  blocksFor(hash: string): Promise<BlockList | null> {
+    return this.local.blockList(this.id, this.root, hash);
   }
 
   /** A file here with this content, for a peer to fetch (null: none). */
@@ -336,6 +319,13 @@ export class FolderSync {
           this.state = 'paused';
           await this.watcher?.close();
           this.watcher = null;
+          // No watcher while paused: look again soon (two stats), so a disk mounted again
+          // resumes in seconds, not at the next rescan.
+          this.recheck ??= setTimeout(() => {
+            this.recheck = null;
+            this.kick({ scan: true, pull: true });
+          }, PAUSED_RECHECK_MS);
+          this.recheck.unref();
         } else {
           // What was asked is dropped above: all of it again soon (a full scan, since the hints
           // are gone), not only at the next periodic rescan. 1 s, doubling to 60 s.

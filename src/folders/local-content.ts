@@ -4,6 +4,8 @@
  * verifies the hash of what it gets: this only points at the likely place.
  */
 import { stat } from 'node:fs/promises';
+import { isValidBlockSize, type BlockList } from './blocks.js';
+import { hashOnThreads } from './hash-threads.js';
 import { regularFileStateInside } from './inside-folder.js';
 import type { DiskCopy, FolderIndexRepository } from './folder-index.repository.js';
 
@@ -56,5 +58,32 @@ export class LocalContent {
     }
     if (stale.length > 0) this.onStale(folder, stale);
     return null;
+  }
+
+  /**
+   * The block list of a content this node has on disk as its version (for a peer's changed-block
+   * transfer). A scan indexes a large file by its whole hash only: its list is made here the
+   * first time a peer asks, from the file (which must still be that content), and kept.
+   */
+  async blockList(folder: string, root: string, hash: string): Promise<BlockList | null> {
+    const row = this.index.findByHash(folder, hash);
+    if (row?.hash !== hash) return null;
+    if (row.blocks !== null && row.blocks.length > 0) {
+      return { blockSize: row.blockSize, blocks: row.blocks };
+    }
+    if (!isValidBlockSize(row.blockSize)) return null;
+    const found = await this.find(folder, root, hash);
+    if (found === null) return null;
+    const hashed = await hashOnThreads(found.file, {
+      blockSize: row.blockSize,
+      sizeHint: row.localSize ?? 0,
+    });
+    // Changed since it was indexed: the next scan sees it; the peer fetches the whole file.
+    if (hashed.hash !== hash || hashed.size < 0) return null;
+    const list = { blockSize: hashed.blockSize, blocks: hashed.blocks };
+    await this.index.exclusive(() => {
+      this.index.setBlocks(folder, hash, list);
+    });
+    return list;
   }
 }
