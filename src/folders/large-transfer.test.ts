@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
@@ -108,7 +108,18 @@ describe('fetchLarge', () => {
     await writeFile(tmp, content.subarray(0, 2 * BLOCK + 100));
     const { wanted, list } = await indexed(content);
     const peer = peerWith(content, list);
-    const result = await fetchLarge(peer, wanted, tmp, null);
+    // The temp file as the transfer starts: still the prefix, not a file of the full size with
+    // holes (whose size would no longer say how much arrived, and whose holes were hashed).
+    const sizes: number[] = [];
+    const watched: RangeSource = {
+      ...peer,
+      async folderContent(...args) {
+        sizes.push((await stat(tmp)).size);
+        return peer.folderContent(...args);
+      },
+    };
+    const result = await fetchLarge(watched, wanted, tmp, null);
+    expect(sizes).toEqual([2 * BLOCK + 100]);
     expect(result).toMatchObject({ done: true, firstFetchedAt: 2 * BLOCK });
     expect(peer.served).toEqual([[2 * BLOCK, 6 * BLOCK]]);
     expect((await readFile(tmp)).equals(content)).toBe(true);

@@ -137,7 +137,10 @@ async function plan(
     }
   }
   if (have === null || have === 0) return [{ start: 0, end: wanted.size }];
-  if (have !== wanted.size) await truncate(tmp, wanted.size);
+  // A prefix stays a prefix: its blocks are compared, those past its end are missing anyway.
+  // (Extending it to the full size first made a sparse file whose holes were read and hashed,
+  // and whose size no longer said how much had arrived.)
+  if (have > wanted.size) await truncate(tmp, wanted.size);
   const present = await hashFile(tmp, { blockSize });
   const missing = changedBlocks({ blockSize, blocks: present.blocks }, list);
   const runs: Run[] = [];
