@@ -2,7 +2,7 @@
  * A device (`mosaic sync DIR`): a small replica of one folder whose only peer is a node.
  *
  * It is built from the node's own parts: its SQLite database `DIR/.mosaic/device.db` (same
- * migrations), an identity whose id is the device id (its origin in the op log) and whose name
+ * migrations; device-db.ts), an identity whose id is the device id (its origin in the op log) and whose name
  * is the device name, a ChangeLog, and a FolderSync over DIR — the same engine and rules as
  * between nodes (conflict copies, trash, ignore file, atomic apply, path safety). What differs
  * is the link:
@@ -15,25 +15,17 @@
  *
  * Invariant: the cursor is saved in the transaction that applies the operations it covers.
  */
-import { randomBytes } from 'node:crypto';
-import { hostname } from 'node:os';
-import { mkdir, stat } from 'node:fs/promises';
-import { join } from 'node:path';
 import type { Logger } from 'pino';
 import type { FolderIndexRepository } from '../folders/folder-index.repository.js';
-import { deviceIdFor } from './core/device-id.js';
 import { FolderSync } from '../folders/folder-sync.js';
-import { MOSAIC_DIR } from '../folders/ignore.js';
-import { ensureMarker } from '../folders/marker.js';
 import type { NodeIdentity } from '../node/identity.js';
 import type { ChangeLog } from '../oplog/change-log.js';
 import { openReplicaState } from '../oplog/replica-state.js';
 import type { MetadataStore } from '../storage/metadata/dialect.js';
 import { MetaRepository } from '../storage/metadata/meta.repository.js';
-import { SiteIdentityRepository } from '../storage/metadata/site-identity.repository.js';
-import { openSqliteStore } from '../storage/metadata/sqlite.js';
 import type { OpLogRepository } from '../oplog/oplog.repository.js';
 import { DeviceAccessError, DeviceAuthError, DeviceClient } from './device-client.js';
+import { openDeviceDb, replicaExists } from './device-db.js';
 import { DeviceUploads, type Totals } from './device-uploads.js';
 import type { DeviceCursor } from './device-schemas.js';
 import type { Reporter } from './reporter.js';
@@ -63,8 +55,6 @@ export interface DeviceReplicaOptions {
 const PUSH_BATCH = 1000;
 const PULL_BATCH = 1000;
 
-export const DEVICE_DB = 'device.db';
-
 export class DeviceReplica {
   private readonly oplog: OpLogRepository;
   private readonly changes: ChangeLog;
@@ -92,40 +82,14 @@ export class DeviceReplica {
   private lastLabel: { hash: string; path: string } | null = null;
 
   /** Whether DIR already holds a device replica (synced before, with its id). */
-  static async exists(dir: string): Promise<boolean> {
-    const file = join(dir, MOSAIC_DIR, DEVICE_DB);
-    if (!(await stat(file).catch(() => null))?.isFile()) return false;
-    const store = openSqliteStore(file);
-    try {
-      return (await new MetaRepository(store).get('node_id')) !== null;
-    } finally {
-      await store.close();
-    }
+  static exists(dir: string): Promise<boolean> {
+    return replicaExists(dir);
   }
 
   /** Opens (creating on first run) the device's database in `DIR/.mosaic/`. */
   static async open(options: DeviceReplicaOptions): Promise<DeviceReplica> {
-    await mkdir(join(options.dir, MOSAIC_DIR), { recursive: true });
-    // Refuses a directory that is another folder's (marker mismatch) before anything is written.
-    await ensureMarker(options.dir, options.folder);
-    const store = openSqliteStore(join(options.dir, MOSAIC_DIR, DEVICE_DB));
+    const { store, meta, identity, cursor, nonce } = await openDeviceDb(options);
     try {
-      const meta = new MetaRepository(store);
-      // A new device's id is bound to its account; an existing device keeps its id.
-      await store.transaction(async (trx) => {
-        if ((await meta.get('node_id', trx)) !== null) return;
-        if (options.username === null) {
-          throw new Error('A new device needs its node once, to learn its account.');
-        }
-        const nonce = randomBytes(16).toString('hex');
-        await meta.set('device_nonce', nonce, trx);
-        await meta.set('node_id', deviceIdFor(options.username, nonce), trx);
-      });
-      const identity = await new SiteIdentityRepository(store).load(
-        options.deviceName ?? (await meta.get('node_name')) ?? hostName(),
-      );
-      const cursor = JSON.parse((await meta.get('device_cursor')) ?? '{}') as DeviceCursor;
-      const nonce = await meta.get('device_nonce');
       return new DeviceReplica(store, meta, identity, cursor, nonce, options);
     } catch (error) {
       await store.close();
@@ -403,12 +367,4 @@ export class DeviceReplica {
       this.sleepers.add(done);
     });
   }
-}
-
-function hostName(): string {
-  return (
-    hostname()
-      .replace(/[^A-Za-z0-9_.-]/g, '-')
-      .slice(0, 64) || 'device'
-  );
 }
