@@ -2,10 +2,10 @@
  * A device (`mosaic sync DIR`): a small replica of one folder whose only peer is a node.
  *
  * It is built from the node's own parts: its SQLite database `DIR/.mosaic/device.db` (same
- * migrations; device-db.ts), an identity whose id is the device id (its origin in the op log) and whose name
- * is the device name, a ChangeLog, and a FolderSync over DIR — the same engine and rules as
- * between nodes (conflict copies, trash, ignore file, atomic apply, path safety). What differs
- * is the link:
+ * migrations; device-db.ts), an identity whose id is the device id (its origin in the op log)
+ * and whose name is the device name, a ChangeLog, and a FolderSync over DIR — the same engine
+ * and rules as between nodes (conflict copies, trash, ignore file, atomic apply, path safety).
+ * What differs is the link:
  *
  * - push: its own `file.put` operations past what the node acknowledged, each batch after
  *   uploading the content the node lacks (small files framed, large ones streamed, resumable);
