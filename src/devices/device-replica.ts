@@ -125,6 +125,8 @@ export class DeviceReplica {
       selfId: this.identity.id,
       selfName: this.identity.name,
       sources: () => [this.client],
+      // Its node lacking a content is not the cluster lacking it: the nodes retire copies.
+      retiresUnobtainableCopies: false,
       log: options.log,
       rescanIntervalMs: options.intervalMs,
     });

@@ -60,6 +60,13 @@ export interface FolderSyncDeps {
   readonly selfName: string;
   /** Where to fetch content this disk lacks: peers, or the node a device syncs with. */
   readonly sources: () => readonly ContentSource[];
+  /**
+   * Whether a conflict copy that every source lacks may be retired (unobtainable-copies.ts):
+   * true (the default) for a node, whose sources are all its peers, so their answers speak for
+   * every holder; false for a device, whose one source, its node, may lack a content that
+   * other nodes hold and it has not fetched yet (fault tier, seed 202570533).
+   */
+  readonly retiresUnobtainableCopies?: boolean;
   readonly log: Logger;
   readonly rescanIntervalMs?: number;
   /** How long replaced and deleted files stay in `.mosaic/trash/` (default 30 days). */

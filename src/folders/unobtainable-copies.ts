@@ -8,7 +8,8 @@
  * has answered, in RETIRE_AFTER_PULLS pulls in a row, that it lacks the content (a peer that
  * does not answer keeps the copy waiting: its trash may hold the bytes), this node deletes the
  * copy by an operation that dominates it; other nodes doing the same log concurrent deletes,
- * which merge (docs/architecture.md, "Why folders converge").
+ * which merge (docs/architecture.md, "Why folders converge"). A device never retires a copy:
+ * its one source, its node, may lack what another node holds (`retiresUnobtainableCopies`).
  */
 import type { FilePut } from '../oplog/op.js';
 import { bumpVv } from './core/index.js';
@@ -32,6 +33,8 @@ export class UnobtainableCopies {
 
   /** Every peer answered, in this pull, that it lacks the content of this copy. */
   lackedByAll(row: FolderFileRow): void {
+    // A device's node lacking it says nothing of the other nodes: they retire it if need be.
+    if (this.deps.retiresUnobtainableCopies === false) return;
     this.lacked.push(row);
   }
 

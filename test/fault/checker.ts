@@ -289,7 +289,7 @@ export async function checkFolders(
   /** When the faults ended: convergence time is measured from here. */
   started: number,
   /** Devices (`mosaic sync`) of the folder, held to the same tree. */
-  devices: readonly Place[] = [],
+  devices: readonly LoggedPlace[] = [],
 ): Promise<FolderReport> {
   const places: readonly Place[] = [...nodes, ...devices];
   let last = 'no snapshot taken';
@@ -361,8 +361,12 @@ export async function checkFolders(
   if (temp) throw new Error(`a temp file is visible: ${temp.path}`);
   const problems = historyProblems(tree, history);
   if (problems.length > 0) {
+    const paths = problems
+      .slice(0, 3)
+      .map((p) => (/ to (\S+) is missing/.exec(p) ?? /^(\S+), deleted at /.exec(p))?.[1] ?? '');
     throw new Error(
-      `folders converged, but ${problems.length} problems; first ones:\n  ${problems.slice(0, 10).join('\n  ')}`,
+      `folders converged, but ${problems.length} problems; first ones:\n  ${problems.slice(0, 10).join('\n  ')}` +
+        `\nwarnings naming the first ones' paths:\n  ${warningsNaming(nodes, devices, paths).join('\n  ') || 'none'}`,
     );
   }
   const writes = new Set<string>();
@@ -417,6 +421,37 @@ function historyProblems(tree: readonly TreeEntry[], history: History): string[]
     }
   }
   return problems;
+}
+
+/** A device, whose log lines (JSON) name what it did. */
+type LoggedPlace = Place & { logs?(): string[] };
+
+/** Each node's and device's log lines at warn and above that name one of `paths` (6 each). */
+function warningsNaming(
+  nodes: readonly FaultNode[],
+  devices: readonly LoggedPlace[],
+  paths: readonly string[],
+): string[] {
+  const sources = [
+    ...nodes.map((n) => ({
+      name: n.name,
+      lines: [...n.node.earlierLogs, ...n.node.logs]
+        .filter((l) => Number(l['level']) >= 40)
+        .map((l) => JSON.stringify(l)),
+    })),
+    ...devices.map((d) => ({
+      name: d.name,
+      lines: (d.logs?.() ?? []).filter((l) => /"level":[4-6]0\b/.test(l)),
+    })),
+  ];
+  const out: string[] = [];
+  for (const path of paths.filter((p) => p !== '')) {
+    const naming = sources.flatMap((s) =>
+      s.lines.filter((l) => l.includes(JSON.stringify(path))).map((l) => `${s.name}: ${l}`),
+    );
+    out.push(...naming.slice(0, 6).map((l) => l.slice(0, 600)));
+  }
+  return out;
 }
 
 /**

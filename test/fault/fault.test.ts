@@ -125,6 +125,8 @@ async function startNodes(net: Net, key: string): Promise<FaultNode[]> {
       const node = await startNode({
         dataDir: await makeTempDir(`mosaic-fault-${name}-`),
         wrap: net.wrap(i),
+        // A whole run's lines: a failed check names those about the paths it found wrong.
+        keptLines: 20_000,
         args: [
           ...['--name', name, '--host', net.address(i), '--port', String(PORT)],
           ...['--advertise-url', url, '--cluster-key', key, '--sync-interval-ms', '1000'],

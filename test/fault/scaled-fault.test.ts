@@ -221,6 +221,7 @@ async function startNodes(
     const node = await startNode({
       dataDir: await makeTempDir(`mosaic-fault-${name}-`),
       wrap: net.wrap(i),
+      keptLines: 20_000, // a failed check names the lines about what it found wrong
       ...(scaled ? { env: siteEnv(s) } : {}),
       args: [
         ...['--name', 'abc'[s] ?? name, '--host', net.address(i), '--port', String(PORT)],

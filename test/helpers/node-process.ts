@@ -51,6 +51,11 @@ export interface StartOptions {
    * suite (./backends.ts), e.g. for a node with --folder. Default: the suite's backend.
    */
   readonly backend?: 'local';
+  /**
+   * How many of its last log lines to keep (default 200, or MOSAIC_TEST_LOG_LINES, which wins):
+   * the fault tier keeps a whole run's, to name what touched a path its checks found wrong.
+   */
+  readonly keptLines?: number;
 }
 
 /**
@@ -78,7 +83,7 @@ export interface NodeProcess {
   readonly url: string;
   readonly dataDir: string;
   readonly process: ChildProcess;
-  /** Every stdout line of the current process, parsed (its last KEPT_LINES or more). */
+  /** Every stdout line of the current process, parsed (its last `keptLines` or more). */
   readonly logs: readonly LogLine[];
   /** The last lines of the processes before it (restarted since), oldest first. */
   readonly earlierLogs: readonly LogLine[];
@@ -129,8 +134,9 @@ export async function startNode(options: StartOptions = {}): Promise<NodeProcess
   );
 
   const startTimeoutMs = 'MOSAIC_DATABASE' in placed ? SHARED_START_TIMEOUT_MS : START_TIMEOUT_MS;
+  const kept = Math.max(KEPT_LINES, options.keptLines ?? 0);
   const spawnIt = (port: string) =>
-    spawnNode(dataDir, port, env, options.args ?? [], options.wrap ?? [], startTimeoutMs);
+    spawnNode(dataDir, port, env, options.args ?? [], options.wrap ?? [], startTimeoutMs, kept);
   let port = '0';
   let current = await spawnIt(port);
   port = new URL(current.url).port;
@@ -164,7 +170,7 @@ export async function startNode(options: StartOptions = {}): Promise<NodeProcess
       if (archived !== current) {
         archived = current;
         earlier.push(...current.logs, { msg: '--- the process ended here; restarted ---' });
-        if (earlier.length > KEPT_LINES) earlier.splice(0, earlier.length - KEPT_LINES);
+        if (earlier.length > kept) earlier.splice(0, earlier.length - kept);
       }
       current = await spawnIt(port);
     },
@@ -188,6 +194,7 @@ async function spawnNode(
   args: readonly string[],
   wrap: readonly string[],
   startTimeoutMs: number,
+  keptLines: number,
 ): Promise<Spawned> {
   const command = [
     ...wrap,
@@ -241,7 +248,7 @@ async function spawnNode(
     createInterface({ input: child.stdout }).on('line', (raw) => {
       const line = parseLine(raw);
       logs.push(line);
-      if (logs.length > KEPT_LINES * 2) logs.splice(0, KEPT_LINES);
+      if (logs.length > keptLines * 2) logs.splice(0, keptLines);
       if (line.msg === 'node listening' && typeof line['url'] === 'string') {
         clearTimeout(timer);
         child.off('close', onClose);
