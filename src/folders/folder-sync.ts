@@ -60,12 +60,7 @@ export interface FolderSyncDeps {
   readonly selfName: string;
   /** Where to fetch content this disk lacks: peers, or the node a device syncs with. */
   readonly sources: () => readonly ContentSource[];
-  /**
-   * Whether a conflict copy that every source lacks may be retired (unobtainable-copies.ts):
-   * true (the default) for a node, whose sources are all its peers, so their answers speak for
-   * every holder; false for a device, whose one source, its node, may lack a content that
-   * other nodes hold and it has not fetched yet (fault tier, seed 202570533).
-   */
+  /** Whether copies every source lacks are retired (unobtainable-copies.ts): not by a device. */
   readonly retiresUnobtainableCopies?: boolean;
   readonly log: Logger;
   readonly rescanIntervalMs?: number;
