@@ -98,8 +98,9 @@ export class FolderPull {
     this.writer = new FolderWriter(
       deps,
       {
+        // The writer's stalls are races with a local change: the content was here.
         stall: (row, reason) => {
-          this.stall(row, reason);
+          this.stall(row, reason, false);
         },
         kick: (work) => {
           host.kick(work);
@@ -244,6 +245,11 @@ export class FolderPull {
     return this.stalls.paths();
   }
 
+  /** Those of them it could not bring for want of their content. */
+  wantingContent(): readonly string[] {
+    return this.stalls.wantingContent();
+  }
+
   /** Changes when a pull leaves behind a path the one before had not; `onStallsGrew` hears it. */
   stallsTag(): string {
     return this.stalls.tag();
@@ -253,8 +259,8 @@ export class FolderPull {
     return this.stalls.onGrew(listener);
   }
 
-  private stall(row: FolderFileRow, reason: string): void {
-    this.stalls.add(row.path, reason);
+  private stall(row: FolderFileRow, reason: string, content = true): void {
+    this.stalls.add(row.path, reason, content);
   }
 
   private async applyDeletions(rows: FolderFileRow[]): Promise<void> {

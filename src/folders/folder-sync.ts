@@ -229,7 +229,7 @@ export class FolderSync {
    */
   stalledContents(limit: number): string[] {
     const hashes = new Set<string>();
-    for (const path of this.puller.stalledPaths()) {
+    for (const path of this.puller.wantingContent()) {
       if (hashes.size >= limit) break;
       const row = this.deps.index.get(this.id, path);
       if (row?.need === true && !row.deleted && row.hash !== null) hashes.add(row.hash);

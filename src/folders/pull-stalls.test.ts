@@ -45,6 +45,20 @@ describe('PullStalls: the tag a device long-polls on', () => {
     expect(heard).toHaveLength(2);
   });
 
+  it('stays for a path left behind by a race with a local change (the content was here)', () => {
+    const { stalls: s, heard } = stalls();
+    s.startPull();
+    s.add('raced.txt', 'saved here while being replaced; rescanning it', false);
+    s.retryLater(0);
+    expect(heard).toEqual([]);
+    expect(s.paths()).toEqual(['raced.txt']);
+    expect(s.wantingContent()).toEqual([]);
+    // The same path stalled next for want of its content is news.
+    pull(s, ['raced.txt']);
+    expect(heard).toHaveLength(1);
+    expect(s.wantingContent()).toEqual(['raced.txt']);
+  });
+
   it('stops telling a listener that unsubscribed', () => {
     const { stalls: s } = stalls();
     const calls: number[] = [];

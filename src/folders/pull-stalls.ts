@@ -10,9 +10,11 @@ import type { Logger } from 'pino';
 const BOOT = randomBytes(4).toString('hex');
 
 export class PullStalls {
-  private stalled: { path: string; reason: string }[] = [];
-  /** The paths the last finished pull left behind (for a device that may hold their content). */
+  private stalled: { path: string; reason: string; content: boolean }[] = [];
+  /** The paths the last finished pull left behind. */
   private lastStalled: readonly string[] = [];
+  /** Those of them left for want of content (a device may hold it), not for a race here. */
+  private lastWanting: readonly string[] = [];
   /** Pulls in a row that left files behind without placing any. */
   private inARow = 0;
   /** Pulls that left behind a path the pull before had not (the tag's counter). */
@@ -29,8 +31,12 @@ export class PullStalls {
     this.stalled = [];
   }
 
-  add(path: string, reason: string): void {
-    this.stalled.push({ path, reason });
+  /**
+   * `content` false: the content was here, but placing it lost a race with a local change
+   * (rescanned): no other holder can help, so a device is not told.
+   */
+  add(path: string, reason: string, content = true): void {
+    this.stalled.push({ path, reason, content });
   }
 
   /** The paths the last finished pull could not bring up to date. */
@@ -38,9 +44,15 @@ export class PullStalls {
     return this.lastStalled;
   }
 
+  /** Those the last finished pull could not bring for want of their content. */
+  wantingContent(): readonly string[] {
+    return this.lastWanting;
+  }
+
   /**
-   * Changes when a pull leaves behind a path the pull before it had not: a device long-polling
-   * the node hears of it at once and looks whether it holds the content (device.service.ts).
+   * Changes when a pull leaves behind, for want of its content, a path the pull before it had
+   * not: a device long-polling the node hears of it at once and looks whether it holds the
+   * content (device.service.ts).
    */
   tag(): string {
     return `${BOOT}.${this.grown}`;
@@ -54,9 +66,10 @@ export class PullStalls {
 
   /** At the end of a pull that placed `placed` files: the retry, if anything was left behind. */
   retryLater(placed: number): void {
-    const before = new Set(this.lastStalled);
+    const before = new Set(this.lastWanting);
     this.lastStalled = this.stalled.map((s) => s.path);
-    if (this.lastStalled.some((path) => !before.has(path))) {
+    this.lastWanting = this.stalled.filter((s) => s.content).map((s) => s.path);
+    if (this.lastWanting.some((path) => !before.has(path))) {
       this.grown++;
       for (const listener of [...this.grewListeners]) listener();
     }
