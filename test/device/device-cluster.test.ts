@@ -1,17 +1,27 @@
 /**
  * Devices on different nodes of a 2-node cluster converge through replication: a device of n1
  * and a device of n2 (same account, same folder) and both nodes' own folders end identical.
+ *
+ * And a laptop's node saying it lacks a conflict copy's content is not the cluster lacking it:
+ * the node may simply not have fetched it yet. Before, the device counted its node's "lacks" as
+ * every peer's and, three pulls later, retired the copy as unobtainable: its delete spread to
+ * every node, and the only holder's file was deleted (fault tier, seed 202570533: a version
+ * written at n2 to `d1x228/r12.sync-conflict-…-n4-….txt` was nowhere after the heal). There n2
+ * holds a conflict-named file and serves it slowly (a fault's throttle), so n1 takes ~20 s to
+ * fetch it while a laptop on n1 asks n1 for it again and again.
  */
+import { randomBytes } from 'node:crypto';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { TestCluster, type ClusterNode } from '../helpers/cluster.js';
-import { ADMIN_PASSWORD, cleanup, makeTempDir } from '../helpers/node-process.js';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { setFaults, TestCluster, type ClusterNode } from '../helpers/cluster.js';
+import { ADMIN_PASSWORD, cleanup, makeTempDir, waitFor } from '../helpers/node-process.js';
 import {
   converged,
   createToken,
   sha,
   startSync,
+  tree,
   type SyncProcess,
 } from '../helpers/device-process.js';
 
@@ -30,6 +40,8 @@ beforeAll(async () => {
   cluster = new TestCluster({ syncIntervalMs: 300, folders: roots });
   await cluster.startAll(2);
 });
+
+afterEach(() => cluster.heal());
 
 afterAll(async () => {
   await Promise.all(syncs.map((s) => s.kill()));
@@ -62,4 +74,39 @@ describe('devices on different nodes of a cluster', () => {
     await converged(all, (t) => t.get('device-a.txt') === sha('edited on device a\n'), 60_000);
     console.log(`device a (n1) -> device b (n2): ${Date.now() - t0} ms`);
   });
+});
+
+describe('a conflict copy its node has not fetched yet', () => {
+  it('is not retired by the laptop: it arrives everywhere', async () => {
+    const [n1, n2] = cluster.nodes as [ClusterNode, ClusterNode];
+    const dev = await makeTempDir('mosaic-devcopy-dev-');
+    const token = await createToken(n1.node.url, 'admin', ADMIN_PASSWORD);
+    const laptop = startSync(dev, n1.node.url, ['--token', token, '--interval', '2']);
+    syncs.push(laptop);
+    await writeFile(join(roots[1] ?? '', 'hello.txt'), 'hello\n');
+    await converged([...roots, dev], (t) => t.has('hello.txt'), 60_000);
+
+    // n2 sends folder contents at 2 KB/s: its 40 KB copy takes n1 about 20 s.
+    await setFaults(n2, { throttleBlobKBps: 2 });
+    const copy = 'notes.sync-conflict-20261204-101010-n9-0badcafe.txt';
+    const content = randomBytes(20 * 1024).toString('hex');
+    await writeFile(join(roots[1] ?? '', copy), content);
+    const hash = sha(content);
+
+    // Before: gone from n2, its only holder, within ~10 s (the laptop's delete went round).
+    let outcome = '';
+    await waitFor(
+      async () => {
+        const trees = await Promise.all([...roots, dev].map((d) => tree(d)));
+        if (!trees[1]?.has(copy)) outcome = 'deleted at n2, where it was written';
+        else if (trees.every((t) => t.get(copy) === hash)) outcome = 'arrived everywhere';
+        return outcome !== '';
+      },
+      { timeoutMs: 90_000, what: 'the copy at both nodes and the laptop' },
+    );
+    expect(outcome).toBe('arrived everywhere');
+    await converged([...roots, dev], (t) => t.get(copy) === hash);
+    const retired = laptop.logs.filter((l) => String(l.msg).startsWith('conflict copies retired'));
+    expect(retired).toEqual([]);
+  }, 150_000);
 });
