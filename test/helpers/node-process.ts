@@ -52,8 +52,8 @@ export interface StartOptions {
    */
   readonly backend?: 'local';
   /**
-   * How many of its last log lines to keep (default 200, or MOSAIC_TEST_LOG_LINES, which wins):
-   * the fault tier keeps a whole run's, to name what touched a path its checks found wrong.
+   * How many of its last log lines to keep at least (MOSAIC_TEST_LOG_LINES, default 200, if
+   * more): the fault tier keeps a whole run's, to name what touched a path a check found wrong.
    */
   readonly keptLines?: number;
 }
