@@ -124,9 +124,9 @@ export class DeviceReplica {
       changes: this.changes,
       selfId: this.identity.id,
       selfName: this.identity.name,
+      // No `nodeNames`: its node lacking a content is not the cluster lacking it, so a device
+      // retires no conflict copy (unobtainable-copies.ts); the nodes do.
       sources: () => [this.client],
-      // Its node lacking a content is not the cluster lacking it: the nodes retire copies.
-      retiresUnobtainableCopies: false,
       log: options.log,
       rescanIntervalMs: options.intervalMs,
     });

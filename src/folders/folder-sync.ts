@@ -60,8 +60,8 @@ export interface FolderSyncDeps {
   readonly selfName: string;
   /** Where to fetch content this disk lacks: peers, or the node a device syncs with. */
   readonly sources: () => readonly ContentSource[];
-  /** Whether copies every source lacks are retired (unobtainable-copies.ts): not by a device. */
-  readonly retiresUnobtainableCopies?: boolean;
+  /** Node names (self, peers): copies of their versions may retire (unobtainable-copies.ts). */
+  readonly nodeNames?: () => ReadonlySet<string>;
   readonly log: Logger;
   readonly rescanIntervalMs?: number;
   /** How long replaced and deleted files stay in `.mosaic/trash/` (default 30 days). */

@@ -8,8 +8,13 @@
  * has answered, in RETIRE_AFTER_PULLS pulls in a row, that it lacks the content (a peer that
  * does not answer keeps the copy waiting: its trash may hold the bytes), this node deletes the
  * copy by an operation that dominates it; other nodes doing the same log concurrent deletes,
- * which merge (docs/architecture.md, "Why folders converge"). A device never retires a copy:
- * its one source, its node, may lack what another node holds (`retiresUnobtainableCopies`).
+ * which merge (docs/architecture.md, "Why folders converge").
+ *
+ * Only a copy of a version written by a node (`nodeNames`: this node and its peers) is retired:
+ * then its author is among the peers that said they lack it. A laptop's lost version may live
+ * only on that laptop, which no node can ask (fault tier seed 859052651: n1 retired dev1's copy
+ * while dev1 was cut off, and dev1's version was gone). And a device retires nothing (it has no
+ * `nodeNames`): its one source, its node, may lack what another node holds (seed 202570533).
  */
 import type { FilePut } from '../oplog/op.js';
 import { bumpVv } from './core/index.js';
@@ -33,8 +38,8 @@ export class UnobtainableCopies {
 
   /** Every peer answered, in this pull, that it lacks the content of this copy. */
   lackedByAll(row: FolderFileRow): void {
-    // A device's node lacking it says nothing of the other nodes: they retire it if need be.
-    if (this.deps.retiresUnobtainableCopies === false) return;
+    // Only a node's lost version: its author was asked and lacks it too (see the header).
+    if (row.originName === null || this.deps.nodeNames?.().has(row.originName) !== true) return;
     this.lacked.push(row);
   }
 

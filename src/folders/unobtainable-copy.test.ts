@@ -28,11 +28,34 @@ const sha = (b: Buffer | string) => createHash('sha256').update(b).digest('hex')
 
 /** A peer that answers, and holds nothing. */
 const emptyPeer = peerHolding([]);
+/** The cluster's nodes: this one, its peer, and n3 (whose version lost). */
+const nodeNames = () => new Set(['n1', 'n2', 'n3']);
+
+/** PEER's operation making the copy `path` of a version `originName` wrote (content `data`). */
+function copyOp(path: string, data: string, originName: string) {
+  return {
+    origin: PEER,
+    seq: 1,
+    hlc: new HybridClock(PEER).next(),
+    body: {
+      kind: 'file.put' as const,
+      folder: 'folder',
+      path,
+      entry: 'file' as const,
+      deleted: false,
+      hash: sha(data),
+      size: data.length,
+      mtimeMs: Date.now(),
+      vv: { [PEER]: 1, bbbbbbbbbbbbbbb3: 3 },
+      originName,
+    },
+  };
+}
 
 describe('a conflict copy whose content nobody holds', () => {
   it('is retired by a delete once every peer lacks it, pull after pull', async () => {
     const root = join(base, 'folder');
-    const { sync, index, changes } = await pullingFolder(db, root, emptyPeer);
+    const { sync, index, changes } = await pullingFolder(db, root, emptyPeer, { nodeNames });
     const copy = 'd/a.sync-conflict-20261130-115525-n3-e25a9bf6.txt';
     const gone = 'the save n3 replaced before anyone fetched it';
     try {
@@ -81,7 +104,9 @@ describe('a conflict copy whose content nobody holds', () => {
         throw new Error('ECONNREFUSED');
       },
     };
-    const { sync, index, changes } = await pullingFolder(db, root, [emptyPeer, down]);
+    const { sync, index, changes } = await pullingFolder(db, root, [emptyPeer, down], {
+      nodeNames,
+    });
     const copy = 'a.sync-conflict-20261130-115525-n3-e25a9bf6.txt';
     try {
       await changes.receive([
@@ -103,6 +128,32 @@ describe('a conflict copy whose content nobody holds', () => {
           },
         },
       ]);
+      for (let i = 0; i < 6; i++) await sync.syncNow();
+      expect(index.get('folder', copy)).toMatchObject({ deleted: false, need: true });
+    } finally {
+      await sync.close();
+    }
+  });
+
+  it("is kept when a laptop's version lost: no node can ask the laptop (seed 859052651)", async () => {
+    const root = join(base, 'folder');
+    const { sync, index, changes } = await pullingFolder(db, root, emptyPeer, { nodeNames });
+    const copy = 'd2x200/r142.sync-conflict-20261204-163904-dev1-1be2f301.txt';
+    try {
+      await changes.receive([copyOp(copy, 'written on the laptop while it was cut off', 'dev1')]);
+      for (let i = 0; i < 6; i++) await sync.syncNow();
+      expect(index.get('folder', copy)).toMatchObject({ deleted: false, need: true });
+    } finally {
+      await sync.close();
+    }
+  });
+
+  it('is kept by a folder that knows no node names (a device)', async () => {
+    const root = join(base, 'folder');
+    const { sync, index, changes } = await pullingFolder(db, root, emptyPeer);
+    const copy = 'a.sync-conflict-20261130-115525-n3-e25a9bf6.txt';
+    try {
+      await changes.receive([copyOp(copy, 'fetched by no node yet', 'n3')]);
       for (let i = 0; i < 6; i++) await sync.syncNow();
       expect(index.get('folder', copy)).toMatchObject({ deleted: false, need: true });
     } finally {

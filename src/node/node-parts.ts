@@ -36,6 +36,7 @@ export function openFolders(
     readonly changes: ChangeLog;
     readonly identity: NodeIdentity;
     readonly sources: FolderSyncDeps['sources'];
+    readonly nodeNames: NonNullable<FolderSyncDeps['nodeNames']>;
     readonly log: Logger;
   },
 ): Map<string, FolderSync> {
@@ -57,6 +58,7 @@ export function openFolders(
         selfId: deps.identity.id,
         selfName: deps.identity.name,
         sources: deps.sources,
+        nodeNames: deps.nodeNames,
         log: deps.log,
         trashRetentionMs: config.trashRetentionDays * DAY_MS,
       }),

@@ -158,6 +158,8 @@ export async function startNode(
     changes,
     identity,
     sources: () => replicator?.candidates() ?? [],
+    nodeNames: () =>
+      new Set([identity.name, ...(replicator?.members() ?? []).flatMap((m) => m.name ?? [])]),
     log,
   });
   foldersRef = folders;
