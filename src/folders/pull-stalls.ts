@@ -82,7 +82,7 @@ export class PullStalls {
     const detail = {
       folder: this.folder,
       stalled: this.stalled.length,
-      paths: this.stalled.slice(0, 10),
+      paths: this.stalled.slice(0, 10).map(({ path, reason }) => ({ path, reason })),
       attempt: this.inARow,
       retryInMs,
     };

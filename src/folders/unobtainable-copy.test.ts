@@ -11,6 +11,7 @@ import { describe, expect, it } from 'vitest';
 import { HybridClock } from '../core/hlc.js';
 import { type Db } from '../db/database.js';
 import type { ContentSource } from './content-source.js';
+import type { FolderSyncDeps } from './folder-sync.js';
 import { peerHolding, pullingFolder, useTempDb } from './testing.js';
 
 const SELF = 'aaaaaaaaaaaaaaa1';
@@ -59,25 +60,7 @@ describe('a conflict copy whose content nobody holds', () => {
     const copy = 'd/a.sync-conflict-20261130-115525-n3-e25a9bf6.txt';
     const gone = 'the save n3 replaced before anyone fetched it';
     try {
-      await changes.receive([
-        {
-          origin: PEER,
-          seq: 1,
-          hlc: new HybridClock(PEER).next(),
-          body: {
-            kind: 'file.put',
-            folder: 'folder',
-            path: copy,
-            entry: 'file',
-            deleted: false,
-            hash: sha(gone),
-            size: gone.length,
-            mtimeMs: Date.now(),
-            vv: { [PEER]: 1, bbbbbbbbbbbbbbb3: 3 },
-            originName: 'n3',
-          },
-        },
-      ]);
+      await changes.receive([copyOp(copy, gone, 'n3')]);
       expect(index.get('folder', copy)?.need).toBe(true);
       for (let i = 0; i < 6 && index.get('folder', copy)?.need === true; i++) {
         await sync.syncNow();
@@ -93,7 +76,6 @@ describe('a conflict copy whose content nobody holds', () => {
   });
 
   it('is not retired while the content is only unreachable (a peer did not answer)', async () => {
-    const root = join(base, 'folder');
     const down: ContentSource = {
       ...emptyPeer,
       baseUrl: 'http://down.invalid',
@@ -104,60 +86,33 @@ describe('a conflict copy whose content nobody holds', () => {
         throw new Error('ECONNREFUSED');
       },
     };
-    const { sync, index, changes } = await pullingFolder(db, root, [emptyPeer, down], {
-      nodeNames,
-    });
     const copy = 'a.sync-conflict-20261130-115525-n3-e25a9bf6.txt';
-    try {
-      await changes.receive([
-        {
-          origin: PEER,
-          seq: 1,
-          hlc: new HybridClock(PEER).next(),
-          body: {
-            kind: 'file.put',
-            folder: 'folder',
-            path: copy,
-            entry: 'file',
-            deleted: false,
-            hash: sha('x'),
-            size: 1,
-            mtimeMs: Date.now(),
-            vv: { [PEER]: 1 },
-            originName: 'n3',
-          },
-        },
-      ]);
-      for (let i = 0; i < 6; i++) await sync.syncNow();
-      expect(index.get('folder', copy)).toMatchObject({ deleted: false, need: true });
-    } finally {
-      await sync.close();
-    }
+    await expectKept([emptyPeer, down], { nodeNames }, copyOp(copy, 'x', 'n3'));
   });
 
   it("is kept when a laptop's version lost: no node can ask the laptop (seed 859052651)", async () => {
-    const root = join(base, 'folder');
-    const { sync, index, changes } = await pullingFolder(db, root, emptyPeer, { nodeNames });
     const copy = 'd2x200/r142.sync-conflict-20261204-163904-dev1-1be2f301.txt';
-    try {
-      await changes.receive([copyOp(copy, 'written on the laptop while it was cut off', 'dev1')]);
-      for (let i = 0; i < 6; i++) await sync.syncNow();
-      expect(index.get('folder', copy)).toMatchObject({ deleted: false, need: true });
-    } finally {
-      await sync.close();
-    }
+    await expectKept(emptyPeer, { nodeNames }, copyOp(copy, 'written on the laptop', 'dev1'));
   });
 
   it('is kept by a folder that knows no node names (a device)', async () => {
-    const root = join(base, 'folder');
-    const { sync, index, changes } = await pullingFolder(db, root, emptyPeer);
     const copy = 'a.sync-conflict-20261130-115525-n3-e25a9bf6.txt';
-    try {
-      await changes.receive([copyOp(copy, 'fetched by no node yet', 'n3')]);
-      for (let i = 0; i < 6; i++) await sync.syncNow();
-      expect(index.get('folder', copy)).toMatchObject({ deleted: false, need: true });
-    } finally {
-      await sync.close();
-    }
+    await expectKept(emptyPeer, {}, copyOp(copy, 'fetched by no node yet', 'n3'));
   });
 });
+
+/** After six pulls from `peers`, the copy `op` makes is still needed, not deleted. */
+async function expectKept(
+  peers: ContentSource | ContentSource[],
+  deps: Partial<FolderSyncDeps>,
+  op: ReturnType<typeof copyOp>,
+): Promise<void> {
+  const { sync, index, changes } = await pullingFolder(db, join(base, 'folder'), peers, deps);
+  try {
+    await changes.receive([op]);
+    for (let i = 0; i < 6; i++) await sync.syncNow();
+    expect(index.get('folder', op.body.path)).toMatchObject({ deleted: false, need: true });
+  } finally {
+    await sync.close();
+  }
+}
