@@ -139,6 +139,22 @@ export class DeviceClient implements ContentSource {
     return (await this.parse(res, WantedResponse)).hashes;
   }
 
+  /** Of the node's wanted contents, those this device holds nowhere (an older node: ignored). */
+  async lacking(deviceId: string, hashes: readonly string[]): Promise<void> {
+    const res = await this.send(
+      'POST',
+      `${this.base}/devices/${deviceId}/lacking`,
+      { 'content-type': 'application/json' },
+      JSON.stringify({ hashes }),
+      30_000,
+    );
+    if (res.statusCode === 204 || res.statusCode === 404) {
+      await res.body.dump();
+      return;
+    }
+    await this.fail(res, 'lacking');
+  }
+
   /** Sends small files in one request (frames); `locate` finds each on disk. */
   async uploadBatch(
     hashes: readonly string[],

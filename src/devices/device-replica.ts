@@ -130,7 +130,13 @@ export class DeviceReplica {
       log: options.log,
       rescanIntervalMs: options.intervalMs,
     });
-    this.uploads = new DeviceUploads(this.client, this.folder, options.log, this.sent);
+    this.uploads = new DeviceUploads(
+      this.client,
+      this.identity.id,
+      this.folder,
+      options.log,
+      this.sent,
+    );
     this.changes.onOps((ops) => {
       if (ops.some((op) => op.origin === this.identity.id)) this.kickPush();
       if (ops.some((op) => op.origin !== this.identity.id)) this.folder.onRemoteChange();
@@ -246,6 +252,7 @@ export class DeviceReplica {
     await this.client.close();
     await this.folder.close();
     await this.pushing?.catch(() => undefined);
+    await this.uploads.settled();
     await this.reporting;
     await this.store.close();
   }

@@ -79,4 +79,6 @@ export const UploadResponse = z.strictObject({
   complete: z.boolean(),
 });
 export const WantedResponse = z.strictObject({ hashes: z.array(Sha256).max(1000) });
+/** Of the node's wanted contents, those the device holds nowhere (not even in its trash). */
+export const LackingRequest = z.strictObject({ hashes: z.array(Sha256).min(1).max(1000) });
 export const BatchUploadResponse = z.strictObject({ stored: z.number().int().nonnegative() });

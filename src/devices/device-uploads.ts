@@ -32,8 +32,12 @@ interface LargeUpload {
 }
 
 export class DeviceUploads {
+  /** The answer to the node's wanted contents this device holds nowhere, under way. */
+  private lackReport: Promise<void> | null = null;
+
   constructor(
     private readonly client: DeviceClient,
+    private readonly deviceId: string,
     private readonly folder: FolderSync,
     private readonly log: Logger,
     /** Counted into: files and bytes stored at the node. */
@@ -55,21 +59,54 @@ export class DeviceUploads {
   /**
    * Contents the node asks for because no peer of it has them: those this device holds go up.
    * A version of this device whose upload the node lost after acknowledging it (killed while
-   * placing it, say) reaches the cluster this way: nodes cannot fetch from a device. Never
-   * throws: asked again at the next push.
+   * placing it, say) reaches the cluster this way: nodes cannot fetch from a device. Those it
+   * holds nowhere are named back: a version its user saved over or deleted before its upload
+   * read it cannot come from anywhere, and its conflict copies may then retire
+   * (unobtainable-copies.ts). Never throws: asked again at the next push.
    */
   async uploadWanted(): Promise<void> {
     try {
       const held: string[] = [];
+      const notHeld: string[] = [];
       for (const hash of await this.client.wanted()) {
         if ((await this.folder.contentFor(hash)) !== null) held.push(hash);
+        else notHeld.push(hash);
       }
+      if (notHeld.length > 0) this.reportLacking(notHeld);
       if (held.length === 0) return;
       this.log.info({ contents: held.length }, 'uploading contents the node asks for');
       await this.uploadContents(held);
     } catch (error) {
       this.log.debug({ err: (error as Error).message }, 'wanted contents not sent');
     }
+  }
+
+  /**
+   * Names back to the node those of `hashes` this disk holds nowhere, once the folder is idle (a
+   * scan or pull under way may index or move one), in the background: the push goes on. One
+   * report at a time; the next push asks again.
+   */
+  private reportLacking(hashes: readonly string[]): void {
+    if (this.lackReport !== null) return;
+    this.lackReport = (async () => {
+      await this.folder.whenIdle();
+      const lacking: string[] = [];
+      for (const hash of hashes) {
+        if (await this.folder.lacksContent(hash)) lacking.push(hash);
+      }
+      if (lacking.length > 0) await this.client.lacking(this.deviceId, lacking);
+    })()
+      .catch((error: unknown) => {
+        this.log.debug({ err: (error as Error).message }, 'lacking contents not named');
+      })
+      .finally(() => {
+        this.lackReport = null;
+      });
+  }
+
+  /** Resolves once a report of lacking contents under way is done (the device is closing). */
+  async settled(): Promise<void> {
+    await this.lackReport;
   }
 
   /**

@@ -64,6 +64,17 @@ export class DeviceRepository {
       .execute();
   }
 
+  /** The ids of this folder's devices with this name (a version names its author by name). */
+  async idsNamed(folder: string, name: string): Promise<string[]> {
+    const rows = await this.store.db
+      .selectFrom('device_owners')
+      .select('device_id')
+      .where('folder', '=', folder)
+      .where('name', '=', name)
+      .execute();
+    return rows.map((row) => row.device_id);
+  }
+
   /** Devices registered here before ownership replicated (to announce them once). */
   async unowned(): Promise<DeviceOwner[]> {
     return this.store.db

@@ -13,10 +13,11 @@ import type { ChangeLog } from '../oplog/change-log.js';
 import type { Op } from '../oplog/op.js';
 import type { OpLogRepository } from '../oplog/oplog.repository.js';
 import { DeviceFeed, type FeedPage } from './device-feed.js';
+import { DeviceLacks } from './device-lacks.js';
 import type { DeviceCursor } from './device-schemas.js';
 import type { FolderAccess } from './folder-access.js';
 import type { UploadStore } from './upload-store.js';
-import type { DeviceRepository } from './device.repository.js';
+import type { DeviceOwner, DeviceRepository } from './device.repository.js';
 import { isDeviceIdOf } from './core/device-id.js';
 import { Limiter } from '../core/limiter.js';
 import type { BlockList } from '../folders/blocks.js';
@@ -36,6 +37,8 @@ export interface DeviceFolder {
   onWantedChange(listener: () => void): () => void;
   /** A device uploaded content: what stalled for want of it is tried again. */
   contentArrived(): void;
+  /** The laptops named `name` hold these wanted contents nowhere (FolderSync.authorLacks). */
+  authorLacks(name: string, hashes: readonly string[]): void;
 }
 
 /** Stalled contents named to a device at once. */
@@ -66,6 +69,7 @@ export class DeviceService {
   private readonly feed: DeviceFeed;
   private readonly waiters = new Set<() => void>();
   private readonly registrations = new Limiter(1);
+  private readonly lacks = new DeviceLacks();
   private closed = false;
 
   constructor(private readonly deps: DeviceServiceDeps) {
@@ -206,7 +210,8 @@ export class DeviceService {
       waitMs: number;
       wantedSeen?: string | undefined;
     },
-    gone: () => boolean,
+    /** Aborted when the device hangs up: its wait ends at once. */
+    gone: AbortSignal,
   ): Promise<FeedPage & { wanted?: string }> {
     await this.deviceOf(principal, folder, deviceId);
     const found = this.folderFor(principal, folder);
@@ -219,7 +224,7 @@ export class DeviceService {
         page.ops.length > 0 ||
         wanted !== wantedSeen ||
         this.closed ||
-        gone() ||
+        gone.aborted ||
         Date.now() >= deadline
       ) {
         return wanted === undefined ? page : { ...page, wanted };
@@ -229,11 +234,13 @@ export class DeviceService {
           clearTimeout(timer);
           this.waiters.delete(done);
           unsubscribe();
+          gone.removeEventListener('abort', done);
           resolve();
         };
         const timer = setTimeout(done, Math.max(0, deadline - Date.now()));
         this.waiters.add(done);
         const unsubscribe = found.onWantedChange(done);
+        gone.addEventListener('abort', done);
       });
     }
   }
@@ -260,6 +267,28 @@ export class DeviceService {
    */
   wanted(principal: Principal, folder: string): string[] {
     return this.folderFor(principal, folder).stalledContents(WANTED_LIMIT);
+  }
+
+  /**
+   * The device's answer to `wanted`: of those contents, these it holds nowhere (not even in its
+   * trash). Once every device of its name (a version's record names its author by name) said so
+   * of a content, this node's copies of their versions with it may retire: nobody can ever
+   * bring them (unobtainable-copies.ts). Contents no longer wanted are ignored.
+   */
+  async lacking(
+    principal: Principal,
+    folder: string,
+    deviceId: string,
+    hashes: readonly string[],
+  ): Promise<void> {
+    const owner = await this.deviceOf(principal, folder, deviceId);
+    const found = this.folderFor(principal, folder);
+    const wanted = new Set(found.stalledContents(WANTED_LIMIT));
+    const lacked = hashes.filter((hash) => wanted.has(hash));
+    if (lacked.length === 0) return;
+    this.lacks.add(folder, deviceId, lacked);
+    const named = await this.deps.devices.idsNamed(folder, owner.name);
+    found.authorLacks(owner.name, this.lacks.lackedByAll(folder, named, lacked));
   }
 
   async upload(
@@ -303,7 +332,11 @@ export class DeviceService {
   }
 
   /** The device must be this account's, for this folder, by the cluster-wide owner record. */
-  private async deviceOf(principal: Principal, folder: string, deviceId: string): Promise<void> {
+  private async deviceOf(
+    principal: Principal,
+    folder: string,
+    deviceId: string,
+  ): Promise<DeviceOwner> {
     this.folderFor(principal, folder);
     const owner = await this.deps.devices.owner(deviceId);
     if (owner?.username !== principal.username || owner.folder !== folder) {
@@ -311,5 +344,6 @@ export class DeviceService {
         'Register this device first (its id belongs to no device of yours).',
       );
     }
+    return owner;
   }
 }

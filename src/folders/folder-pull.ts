@@ -259,6 +259,11 @@ export class FolderPull {
     return this.stalls.onGrew(listener);
   }
 
+  /** A laptop named `name` holds these contents nowhere (UnobtainableCopies.authorLacks). */
+  authorLacks(name: string, hashes: readonly string[]): void {
+    this.unobtainable.authorLacks(name, hashes);
+  }
+
   private stall(row: FolderFileRow, reason: string, content = true): void {
     this.stalls.add(row.path, reason, content);
   }

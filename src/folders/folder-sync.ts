@@ -13,29 +13,27 @@
  *   again every PAUSED_RECHECK_MS and resumes once both are back;
  * - scans and applies never overlap (one lock per folder).
  */
-import type { Logger } from 'pino';
-import type { ChangeLog } from '../oplog/change-log.js';
 import { Limiter } from '../core/limiter.js';
 import { isConflictName } from './core/index.js';
 import type { BlockList } from './blocks.js';
 import type { Scratch } from './content-frames.js';
-
-/** The bytes or a file of each content of a peer's batch (`FolderSync.smallContents`). */
-export type SmallContentLocator = (
-  hash: string,
-  scratch?: Scratch,
-) => Promise<string | Buffer | null>;
-import type { ContentSource } from './content-source.js';
-import type { FolderConfig } from './folder-config.js';
-import type { FolderIndexRepository } from './folder-index.repository.js';
 import { FolderPull, type PullCounters } from './folder-pull.js';
 import { sweepFolderTrash } from './folder-trash-sweep.js';
 import { LocalChanges } from './local-changes.js';
 import { LocalContent } from './local-content.js';
 import { RecentContent } from './recent-content.js';
 import { assertMarker, ensureMarker, FolderMissingError } from './marker.js';
-import { watchFolder, type FolderWatcher, type WatchOptions } from './watcher.js';
+import { watchFolder, type FolderWatcher } from './watcher.js';
+import type { FolderSyncDeps } from './folder-sync-deps.js';
 import { WriteRecords } from './write-records.js';
+
+export type { FolderSyncDeps } from './folder-sync-deps.js';
+
+/** The bytes or a file of each content of a peer's batch (`FolderSync.smallContents`). */
+export type SmallContentLocator = (
+  hash: string,
+  scratch?: Scratch,
+) => Promise<string | Buffer | null>;
 
 export type FolderState = 'idle' | 'scanning' | 'syncing' | 'paused';
 
@@ -50,36 +48,6 @@ export interface FolderStatus {
   bytes: number;
   needFiles: number;
   conflicts: number;
-}
-
-export interface FolderSyncDeps {
-  readonly config: FolderConfig;
-  readonly index: FolderIndexRepository;
-  readonly changes: ChangeLog;
-  readonly selfId: string;
-  readonly selfName: string;
-  /** Where to fetch content this disk lacks: peers, or the node a device syncs with. */
-  readonly sources: () => readonly ContentSource[];
-  /** Node names (self, peers): copies of their versions may retire (unobtainable-copies.ts). */
-  readonly nodeNames?: () => ReadonlySet<string>;
-  readonly log: Logger;
-  readonly rescanIntervalMs?: number;
-  /** How long replaced and deleted files stay in `.mosaic/trash/` (default 30 days). */
-  readonly trashRetentionMs?: number;
-  /**
-   * Tests only: runs when a pulled file is about to replace what is at its path (after the
-   * content is ready, before the target is checked and replaced), to race a local save.
-   */
-  readonly beforeReplace?: (path: string) => Promise<void>;
-  /**
-   * Tests only: runs when a file whose deletion is pending here is about to be moved to the
-   * path it was renamed to elsewhere (after it was checked), to race a local save.
-   */
-  readonly beforeMoveAway?: (path: string) => Promise<void>;
-  /** Tests only: runs before written files are recorded (throw to act out a crash there). */
-  readonly beforeRecord?: () => Promise<void>;
-  /** Tests only: the watcher (default watchFolder), to act out events merged or lost. */
-  readonly watch?: (options: WatchOptions) => Promise<FolderWatcher>;
 }
 
 export class FolderSync {
@@ -245,6 +213,27 @@ export class FolderSync {
   /** Calls `listener` when `wantedTag` changes; returns the unsubscribe. */
   onWantedChange(listener: () => void): () => void {
     return this.puller.onStallsGrew(listener);
+  }
+
+  /**
+   * A laptop named `name` (the author of versions whose copies this node needs) holds these
+   * contents nowhere, of those `stalledContents` named: such copies may retire (a node's
+   * wanted list is the laptop's only way to answer; unobtainable-copies.ts).
+   */
+  authorLacks(name: string, hashes: readonly string[]): void {
+    if (hashes.length === 0) return;
+    this.puller.authorLacks(name, hashes);
+    this.kick({ pull: true });
+  }
+
+  /**
+   * This disk holds this content nowhere, nor may it soon: no indexed path (even one changed
+   * since, which a rescan is about to look at), no trashed copy, no scan or pull under way. A
+   * device says so of its node's wanted contents (device-uploads.ts).
+   */
+  async lacksContent(hash: string): Promise<boolean> {
+    if (this.running !== null || this.scanWanted || this.hints.size > 0) return false;
+    return this.local.lacks(this.id, hash);
   }
 
   /** A device uploaded content: files stalled for want of it are tried again now. */

@@ -60,6 +60,15 @@ export class LocalContent {
     return null;
   }
 
+  /** No indexed path (whatever is on disk there now) nor trashed file holds this content. */
+  async lacks(folder: string, hash: string): Promise<boolean> {
+    if (this.index.diskCopies(folder, hash, 1).length > 0) return false;
+    for (const file of this.index.trash.recent(folder, hash, 3)) {
+      if (await stat(file).catch(() => null)) return false;
+    }
+    return true;
+  }
+
   /**
    * The block list of a content this node has on disk as its version (for a peer's changed-block
    * transfer). A scan indexes a large file by its whole hash only: its list is made here the

@@ -132,7 +132,8 @@ export class SmallPull {
     }
     ahead?.cancel();
     for (const wanted of pending) {
-      if (isConflictName(wanted.row.path) && lackedBy.get(wanted.hash) === sources.length) {
+      // Every peer lacks it (a node without peers: vacuously; its author is then a laptop).
+      if (isConflictName(wanted.row.path) && (lackedBy.get(wanted.hash) ?? 0) === sources.length) {
         this.host.unobtainable.lackedByAll(wanted.row);
       }
     }

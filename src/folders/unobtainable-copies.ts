@@ -10,11 +10,14 @@
  * copy by an operation that dominates it; other nodes doing the same log concurrent deletes,
  * which merge (docs/architecture.md, "Why folders converge").
  *
- * Only a copy of a version written by a node (`nodeNames`: this node and its peers) is retired:
- * then its author is among the peers that said they lack it. A laptop's lost version may live
- * only on that laptop, which no node can ask (fault tier seed 859052651: n1 retired dev1's copy
- * while dev1 was cut off, and dev1's version was gone). And a device retires nothing (it has no
- * `nodeNames`): its one source, its node, may lack what another node holds (seed 202570533).
+ * A copy is retired only once its version's author said it lacks the content too. A node
+ * (`nodeNames`: this node and its peers) says so as one of the peers asked. A laptop is no
+ * peer: its lost version may live only on it (fault tier seed 859052651: n1 retired dev1's copy
+ * while dev1 was cut off, and dev1's version was gone), so its copy waits until the laptop,
+ * shown the node's wanted contents, answers that it holds that content nowhere (`authorLacks`,
+ * from device.service.ts; else every node needed that copy for good: seeds 664734563,
+ * 773459130). And a device retires nothing (it has no `nodeNames` and hears no author): its one
+ * source, its node, may lack what another node holds (seed 202570533).
  */
 import type { FilePut } from '../oplog/op.js';
 import { bumpVv } from './core/index.js';
@@ -23,12 +26,16 @@ import type { FolderSyncDeps } from './folder-sync.js';
 
 /** Pulls in a row in which every peer lacked a copy's content before it is retired. */
 export const RETIRE_AFTER_PULLS = 3;
+/** Laptop answers kept (the oldest go first); a laptop answers again at each push. */
+const AUTHOR_ANSWERS_KEPT = 10_000;
 
 export class UnobtainableCopies {
   /** Copies every peer said it lacks in this pull. */
   private lacked: FolderFileRow[] = [];
   /** In how many pulls in a row, by path. */
   private readonly pulls = new Map<string, number>();
+  /** `name\0hash`: the author of that name (every laptop of it) holds the content nowhere. */
+  private readonly authorsLacking = new Set<string>();
 
   constructor(private readonly deps: FolderSyncDeps) {}
 
@@ -36,11 +43,31 @@ export class UnobtainableCopies {
     this.lacked = [];
   }
 
+  /**
+   * The author of these contents, a laptop named `name` (every laptop of that name), said it
+   * holds them nowhere: copies of its versions with them may retire as a node's do.
+   */
+  authorLacks(name: string, hashes: readonly string[]): void {
+    for (const hash of hashes) {
+      const key = `${name}\0${hash}`;
+      this.authorsLacking.delete(key);
+      this.authorsLacking.add(key);
+    }
+    for (const key of this.authorsLacking) {
+      if (this.authorsLacking.size <= AUTHOR_ANSWERS_KEPT) break;
+      this.authorsLacking.delete(key);
+    }
+  }
+
   /** Every peer answered, in this pull, that it lacks the content of this copy. */
   lackedByAll(row: FolderFileRow): void {
-    // Only a node's lost version: its author was asked and lacks it too (see the header).
-    if (row.originName === null || this.deps.nodeNames?.().has(row.originName) !== true) return;
-    this.lacked.push(row);
+    // Only once its author lacks it too (see the header).
+    const author = row.originName;
+    if (author === null || row.hash === null) return;
+    const asked =
+      this.deps.nodeNames?.().has(author) === true ||
+      this.authorsLacking.has(`${author}\0${row.hash}`);
+    if (asked) this.lacked.push(row);
   }
 
   /** Counts the pulls; retires the copies lacked RETIRE_AFTER_PULLS pulls in a row. */

@@ -3,7 +3,8 @@
  * version was saved over by its own author before any node fetched it, while another node had
  * already made the copy operation from the version's metadata. Every node then needed the copy
  * for good (`needFiles` 2 at all four nodes, trees equal). Once every peer has said, pull after
- * pull, that it lacks the content, the copy is retired by a delete that replicates.
+ * pull, that it lacks the content, the copy is retired by a delete that replicates. A laptop's
+ * version waits for the laptop's own word (seeds 859052651, 664734563).
  */
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
@@ -93,6 +94,29 @@ describe('a conflict copy whose content nobody holds', () => {
   it("is kept when a laptop's version lost: no node can ask the laptop (seed 859052651)", async () => {
     const copy = 'd2x200/r142.sync-conflict-20261204-163904-dev1-1be2f301.txt';
     await expectKept(emptyPeer, { nodeNames }, copyOp(copy, 'written on the laptop', 'dev1'));
+  });
+
+  it('is retired once the laptop that wrote it says it holds that content nowhere', async () => {
+    const root = join(base, 'folder');
+    const { sync, index, changes } = await pullingFolder(db, root, emptyPeer, { nodeNames });
+    const copy = 'd4/dev1-f6.sync-conflict-20261204-175919-dev1-73897002.txt';
+    const gone = 'written on the laptop, deleted there before its upload read it';
+    try {
+      await changes.receive([copyOp(copy, gone, 'dev1')]);
+      await sync.syncNow();
+      // Another laptop's word, or dev1's about another content, is not dev1's about this one.
+      sync.authorLacks('dev2', [sha(gone)]);
+      sync.authorLacks('dev1', [sha('something else')]);
+      for (let i = 0; i < 6; i++) await sync.syncNow();
+      expect(index.get('folder', copy)).toMatchObject({ deleted: false, need: true });
+      sync.authorLacks('dev1', [sha(gone)]);
+      for (let i = 0; i < 6 && index.get('folder', copy)?.need === true; i++) {
+        await sync.syncNow();
+      }
+      expect(index.get('folder', copy)).toMatchObject({ deleted: true, need: false });
+    } finally {
+      await sync.close();
+    }
   });
 
   it('is kept by a folder that knows no node names (a device)', async () => {

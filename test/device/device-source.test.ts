@@ -146,8 +146,12 @@ describe('a content only the device still holds', () => {
     expect(Date.now() - started).toBeLessThan(10_000);
     expect(first.wanted).toMatch(/^[0-9a-f]{8}\.\d+$/);
     // Asking with the tag it has just seen waits as usual (here: a short wait, no change).
-    const again = await pull({ cursor, limit: 10, waitMs: 300, wantedSeen: first.wanted });
+    // Before, every long poll ended at once (the request's stream counts as destroyed once its
+    // body is read, taken for the device hanging up): an idle laptop asked ~1000 times a second.
+    const waitStarted = Date.now();
+    const again = await pull({ cursor, limit: 10, waitMs: 1000, wantedSeen: first.wanted });
     expect(again.wanted).toBe(first.wanted);
+    expect(Date.now() - waitStarted).toBeGreaterThanOrEqual(900);
     // A tag too long is bad input, not a 500.
     const bad = await fetch(`${node.url}/api/folders/docs/devices/${deviceId}/pull`, {
       method: 'POST',
@@ -155,6 +159,26 @@ describe('a content only the device still holds', () => {
       body: JSON.stringify({ cursor, limit: 10, wantedSeen: 'x'.repeat(65) }),
     });
     expect(bad.status).toBe(400);
+  });
+
+  it('an idle laptop waits on its long poll: a few requests, not a loop', async () => {
+    const dev = await makeTempDir('mosaic-devsrc-idle-');
+    const laptop = startSync(dev, node.url, ['--token', token, '--folder', 'docs']);
+    try {
+      await waitFor(() => laptop.logs.some((l) => l.msg === 'synced'), {
+        timeoutMs: 20_000,
+        what: 'the laptop to sync',
+      });
+      const from = Date.now();
+      await new Promise((resolve) => setTimeout(resolve, 3000)); // idle on purpose: no condition
+      const pulls = node.logs.filter((l) => {
+        const req = l['req'] as { url?: string } | undefined;
+        return Number(l['time']) >= from && req?.url?.endsWith('/pull') === true;
+      });
+      expect(pulls.length).toBeLessThan(10);
+    } finally {
+      await laptop.kill();
+    }
   });
 
   it('needs a login, and answers 404 for a folder the account cannot use', async () => {

@@ -19,6 +19,7 @@ import {
   DevicePushRequest,
   DevicePushResponse,
   FolderParams,
+  LackingRequest,
   RegisterRequest,
   RegisterResponse,
   Sha256,
@@ -104,14 +105,26 @@ export const deviceRoutes =
           response: { 200: DevicePullResponse, ...errors },
         },
       },
-      async (request) => {
-        return devices.pull(
-          requirePrincipal(request),
-          request.params.folder,
-          request.params.device,
-          request.body,
-          () => request.raw.destroyed || request.raw.socket.destroyed,
-        );
+      async (request, reply) => {
+        // The response closes before it is sent only when the device hangs up. (Not the
+        // request's `destroyed`: the request stream ends, destroyed, once its body is read,
+        // which ended every long poll at once: a device asked a thousand times a second.)
+        const hungUp = new AbortController();
+        const onClose = () => {
+          if (!reply.raw.writableFinished) hungUp.abort();
+        };
+        reply.raw.once('close', onClose);
+        try {
+          return await devices.pull(
+            requirePrincipal(request),
+            request.params.folder,
+            request.params.device,
+            request.body,
+            hungUp.signal,
+          );
+        } finally {
+          reply.raw.off('close', onClose);
+        }
       },
     );
 
@@ -127,6 +140,23 @@ export const deviceRoutes =
       async (request) => ({
         hashes: devices.wanted(requirePrincipal(request), request.params.folder),
       }),
+    );
+
+    app.post(
+      '/api/folders/:folder/devices/:device/lacking',
+      {
+        schema: {
+          summary: 'Of the wanted contents, those the device holds nowhere (its lost versions)',
+          params: DeviceParams,
+          body: LackingRequest,
+          response: { 204: z.null(), ...errors },
+        },
+      },
+      async (request, reply) => {
+        const { folder, device } = request.params;
+        await devices.lacking(requirePrincipal(request), folder, device, request.body.hashes);
+        return reply.status(204).send(null);
+      },
     );
 
     app.get(

@@ -1,0 +1,145 @@
+/**
+ * A laptop's version that nobody can ever bring: written on the laptop while its node was down,
+ * deleted by its user before the laptop could upload it, and losing a conflict at the node. The
+ * laptop's operation reaches the node without bytes (it uploads what it still holds), so the
+ * node makes a conflict copy of a content nobody holds. Nodes cannot ask a laptop, so they never
+ * retired such a copy, and every node needed it for good (fault tier seeds 664734563 and
+ * 773459130: "trees agree, but n1 still needs 1 files", all four nodes). Now the laptop, shown
+ * the node's wanted contents, answers which it holds nowhere, and the node retires the copy.
+ */
+import Database from 'better-sqlite3';
+import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  ADMIN_PASSWORD,
+  cleanup,
+  makeTempDir,
+  startNode,
+  waitFor,
+  type NodeProcess,
+} from '../helpers/node-process.js';
+import {
+  converged,
+  createToken,
+  sha,
+  startSync,
+  syncOnce,
+  type SyncProcess,
+} from '../helpers/device-process.js';
+
+interface FolderApi {
+  id: string;
+  needFiles: number;
+}
+
+let node: NodeProcess;
+let root: string;
+let token: string;
+const laptops: SyncProcess[] = [];
+
+beforeAll(async () => {
+  root = join(await makeTempDir('mosaic-devlost-node-'), 'docs');
+  await mkdir(root);
+  node = await startNode({ args: ['--folder', `docs=${root}`] });
+  token = await createToken(node.url, 'admin', ADMIN_PASSWORD);
+});
+
+afterAll(async () => {
+  await Promise.all(laptops.map((l) => l.kill()));
+  await cleanup();
+});
+
+/** The `file.put` operations the database at `file` holds for `path`: deleted or not, in order. */
+function putsOf(file: string, path: string): boolean[] {
+  const db = new Database(file, { readonly: true });
+  try {
+    const rows = db.prepare("SELECT body FROM ops WHERE kind = 'file.put' ORDER BY hlc").all() as {
+      body: string;
+    }[];
+    return rows
+      .map((row) => JSON.parse(row.body) as { path: string; deleted: boolean })
+      .filter((body) => body.path === path)
+      .map((body) => body.deleted);
+  } catch {
+    return []; // not made yet
+  } finally {
+    db.close();
+  }
+}
+
+async function needFilesAtNode(): Promise<number | undefined> {
+  const res = await fetch(`${node.url}/api/folders`, {
+    headers: { authorization: `Bearer ${token}` },
+  });
+  return ((await res.json()) as FolderApi[]).find((f) => f.id === 'docs')?.needFiles;
+}
+
+describe("a laptop's version its user deleted before the laptop could upload it", () => {
+  it('leaves no conflict copy needed for good: the laptop says it lacks it, the node retires it', async () => {
+    const dev = await makeTempDir('mosaic-devlost-dev-');
+    const args = ['--token', token, '--folder', 'docs', '--interval', '1'];
+    expect((await syncOnce(dev, node.url, args)).code).toBe(0);
+    const deviceDb = join(dev, '.mosaic', 'device.db');
+
+    // Offline: the laptop's user writes report.txt, then deletes it. Both are operations of
+    // the laptop, neither reached the node, and the bytes are gone.
+    await node.kill();
+    const offline = startSync(dev, node.url, args);
+    laptops.push(offline);
+    await writeFile(join(dev, 'report.txt'), 'the draft written on the train\n');
+    await waitFor(() => putsOf(deviceDb, 'report.txt').length === 1, {
+      timeoutMs: 20_000,
+      what: "the laptop's scan to take report.txt",
+    });
+    await rm(join(dev, 'report.txt'));
+    await waitFor(() => putsOf(deviceDb, 'report.txt').join() === 'false,true', {
+      timeoutMs: 20_000,
+      what: "the laptop's scan to take the deletion",
+    });
+    await offline.kill();
+
+    // Meanwhile at the server, report.txt is written too: a later version than the laptop's,
+    // which loses the conflict when it arrives and is kept as a copy the laptop cannot send.
+    await writeFile(join(root, 'report.txt'), 'the final report\n');
+    await node.restart();
+    await waitFor(() => putsOf(join(node.dataDir, 'mosaic.db'), 'report.txt').length === 1, {
+      timeoutMs: 20_000,
+      what: 'the node to take its own report.txt',
+    });
+    const laptop = startSync(dev, node.url, args);
+    laptops.push(laptop);
+    await waitFor(() => putsOf(join(node.dataDir, 'mosaic.db'), 'report.txt').length >= 3, {
+      timeoutMs: 20_000,
+      what: "the laptop's two operations at the node",
+    });
+
+    await waitFor(async () => (await needFilesAtNode()) === 0, {
+      timeoutMs: 45_000,
+      what: 'the node to need nothing (the copy nobody can bring retired)',
+    });
+    const tree = await converged([root, dev], (t) => t.has('report.txt'), 30_000);
+    expect(tree.get('report.txt')).toBe(sha('the final report\n'));
+    expect([...tree.keys()].filter((path) => path.includes('sync-conflict'))).toEqual([]);
+    expect(node.logs.some((l) => l.msg?.toString().startsWith('conflict copies retired'))).toBe(
+      true,
+    );
+  });
+
+  it("refuses a 'lacking' answer without a login, with bad hashes, or for another's device", async () => {
+    const url = `${node.url}/api/folders/docs/devices/${'0'.repeat(16)}/lacking`;
+    const json = { 'content-type': 'application/json' };
+    const post = (body: unknown, headers: Record<string, string>) =>
+      fetch(url, { method: 'POST', headers: { ...json, ...headers }, body: JSON.stringify(body) });
+    const auth = { authorization: `Bearer ${token}` };
+    expect((await post({ hashes: ['a'.repeat(64)] }, {})).status).toBe(401);
+    for (const body of [{ hashes: [] }, { hashes: ['not a hash'] }, { hashes: 'x' }, {}]) {
+      const res = await post(body, auth);
+      expect(res.status).toBe(400);
+      expect(((await res.json()) as { error: { code: string } }).error.code).toBeTruthy();
+    }
+    // A device id that is no device of this account's: refused, nothing recorded.
+    const foreign = await post({ hashes: ['a'.repeat(64)] }, auth);
+    expect(foreign.status).toBe(403);
+  });
+});
