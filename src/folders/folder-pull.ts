@@ -28,7 +28,7 @@ import { span, timed } from './trace.js';
 import { SmallWrites } from './small-writes.js';
 import { SmallPull } from './small-pull.js';
 import { FromThisDisk } from './from-this-disk.js';
-import { UnobtainableCopies } from './unobtainable-copies.js';
+import { RETIRING_RETRY_MS, UnobtainableCopies } from './unobtainable-copies.js';
 import type { WriteRecords } from './write-records.js';
 import { PullStalls } from './pull-stalls.js';
 import { PullTargets } from './pull-targets.js';
@@ -236,8 +236,10 @@ export class FolderPull {
       }
     }
     await this.applyDeletions(deletions);
-    await this.unobtainable.endPull();
-    this.stalls.retryLater(this.writer.placed);
+    // Copies on their way to retirement are asked about again soon, not after the back-off
+    // (up to a minute): three pulls then take seconds, not minutes.
+    const retiring = await this.unobtainable.endPull();
+    this.stalls.retryLater(this.writer.placed, retiring ? RETIRING_RETRY_MS : undefined);
   }
 
   /** Paths the last finished pull could not bring up to date (pull-stalls.ts). */

@@ -69,3 +69,38 @@ describe('PullStalls: the tag a device long-polls on', () => {
     expect(calls).toHaveLength(1);
   });
 });
+
+describe('PullStalls: when the next try comes', () => {
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
+  const COPY = 'a.sync-conflict-20261204-182522-dev1-a491e7a8.txt';
+
+  it('backs off to a minute, one try pending at most, and comes within `soonMs` when asked', () => {
+    vi.useFakeTimers();
+    let retries = 0;
+    const s = new PullStalls('docs', pino({ level: 'silent' }), () => retries++);
+    const stalledPull = (soonMs?: number) => {
+      s.startPull();
+      s.add(COPY, 'no peer has its content');
+      s.retryLater(0, soonMs);
+    };
+    // Eight stalled pulls at once: one try, the earliest asked for (2 s), not eight timers.
+    for (let i = 0; i < 8; i++) stalledPull();
+    vi.advanceTimersByTime(2000);
+    expect(retries).toBe(1);
+    vi.advanceTimersByTime(120_000);
+    expect(retries).toBe(1);
+    // The ninth in a row: a minute away.
+    stalledPull();
+    vi.advanceTimersByTime(59_000);
+    expect(retries).toBe(1);
+    vi.advanceTimersByTime(1000);
+    expect(retries).toBe(2);
+    // Copies on their way to retirement: soon.
+    stalledPull(2000);
+    vi.advanceTimersByTime(2000);
+    expect(retries).toBe(3);
+  });
+});

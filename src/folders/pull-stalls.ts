@@ -20,6 +20,9 @@ export class PullStalls {
   /** Pulls that left behind a path the pull before had not (the tag's counter). */
   private grown = 0;
   private readonly grewListeners = new Set<() => void>();
+  /** The next try, when one is scheduled, and when (ms since the epoch). */
+  private timer: NodeJS.Timeout | null = null;
+  private timerAt = 0;
 
   constructor(
     private readonly folder: string,
@@ -64,8 +67,11 @@ export class PullStalls {
     return () => this.grewListeners.delete(listener);
   }
 
-  /** At the end of a pull that placed `placed` files: the retry, if anything was left behind. */
-  retryLater(placed: number): void {
+  /**
+   * At the end of a pull that placed `placed` files: the retry, if anything was left behind,
+   * after the back-off or within `soonMs`.
+   */
+  retryLater(placed: number, soonMs?: number): void {
     const before = new Set(this.lastWanting);
     this.lastStalled = this.stalled.map((s) => s.path);
     this.lastWanting = this.stalled.filter((s) => s.content).map((s) => s.path);
@@ -78,7 +84,8 @@ export class PullStalls {
       return;
     }
     this.inARow = placed > 0 ? 1 : this.inARow + 1;
-    const retryInMs = Math.min(60_000, 2000 * 2 ** Math.min(this.inARow - 1, 5));
+    const backOffMs = Math.min(60_000, 2000 * 2 ** Math.min(this.inARow - 1, 5));
+    const retryInMs = Math.min(backOffMs, soonMs ?? backOffMs);
     const detail = {
       folder: this.folder,
       stalled: this.stalled.length,
@@ -88,6 +95,19 @@ export class PullStalls {
     };
     if (this.inARow >= 2) this.log.warn(detail, 'folder files not brought up to date; retrying');
     else this.log.debug(detail, 'folder content not available yet');
-    setTimeout(this.retry, retryInMs).unref();
+    this.schedule(retryInMs);
+  }
+
+  /** One try pending at most, the earliest asked for (not one more timer per stalled pull). */
+  private schedule(inMs: number): void {
+    const at = Date.now() + inMs;
+    if (this.timer !== null && this.timerAt <= at) return;
+    if (this.timer !== null) clearTimeout(this.timer);
+    this.timerAt = at;
+    this.timer = setTimeout(() => {
+      this.timer = null;
+      this.retry();
+    }, inMs);
+    this.timer.unref();
   }
 }

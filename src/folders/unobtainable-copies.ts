@@ -26,6 +26,8 @@ import type { FolderSyncDeps } from './folder-sync.js';
 
 /** Pulls in a row in which every peer lacked a copy's content before it is retired. */
 export const RETIRE_AFTER_PULLS = 3;
+/** The next pull's delay while copies count towards retirement (not the stalls' back-off). */
+export const RETIRING_RETRY_MS = 2000;
 /** Laptop answers kept (the oldest go first); a laptop answers again at each push. */
 const AUTHOR_ANSWERS_KEPT = 10_000;
 
@@ -70,8 +72,11 @@ export class UnobtainableCopies {
     if (asked) this.lacked.push(row);
   }
 
-  /** Counts the pulls; retires the copies lacked RETIRE_AFTER_PULLS pulls in a row. */
-  async endPull(): Promise<void> {
+  /**
+   * Counts the pulls; retires the copies lacked RETIRE_AFTER_PULLS pulls in a row. Resolves
+   * true when copies are still counting (the next pull should come soon).
+   */
+  async endPull(): Promise<boolean> {
     const due: FolderFileRow[] = [];
     const counted = new Map<string, number>();
     for (const row of this.lacked) {
@@ -83,6 +88,7 @@ export class UnobtainableCopies {
     this.pulls.clear();
     for (const [path, pulls] of counted) this.pulls.set(path, pulls);
     await this.retire(due);
+    return counted.size > 0;
   }
 
   private async retire(rows: readonly FolderFileRow[]): Promise<void> {

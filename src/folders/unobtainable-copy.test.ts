@@ -119,11 +119,36 @@ describe('a conflict copy whose content nobody holds', () => {
     }
   });
 
+  it("is retired within seconds of the laptop's word, though its pulls had backed off to a minute", async () => {
+    const root = join(base, 'folder');
+    const { sync, index, changes } = await pullingFolder(db, root, emptyPeer, { nodeNames });
+    const copy = 'd5/f2.sync-conflict-20261204-182522-dev1-a491e7a8.txt';
+    const gone = 'written on the laptop while it was cut off, deleted there since';
+    try {
+      await changes.receive([copyOp(copy, gone, 'dev1')]);
+      // Stalled pull after pull: the next try is a minute away.
+      for (let i = 0; i < 7; i++) await sync.syncNow();
+      sync.authorLacks('dev1', [sha(gone)]);
+      await waitFor(() => index.get('folder', copy)?.deleted === true, 20_000);
+    } finally {
+      await sync.close();
+    }
+  });
+
   it('is kept by a folder that knows no node names (a device)', async () => {
     const copy = 'a.sync-conflict-20261130-115525-n3-e25a9bf6.txt';
     await expectKept(emptyPeer, {}, copyOp(copy, 'fetched by no node yet', 'n3'));
   });
 });
+
+/** Polls `check` every 50 ms until it holds; throws after `timeoutMs`. */
+async function waitFor(check: () => boolean, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error(`not so within ${timeoutMs} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
 
 /** After six pulls from `peers`, the copy `op` makes is still needed, not deleted. */
 async function expectKept(
