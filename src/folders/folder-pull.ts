@@ -262,8 +262,8 @@ export class FolderPull {
   }
 
   /** A laptop named `name` holds these contents nowhere (UnobtainableCopies.authorLacks). */
-  authorLacks(name: string, hashes: readonly string[]): void {
-    this.unobtainable.authorLacks(name, hashes);
+  authorLacks(name: string, hashes: readonly string[]): boolean {
+    return this.unobtainable.authorLacks(name, hashes);
   }
 
   private stall(row: FolderFileRow, reason: string, content = true): void {

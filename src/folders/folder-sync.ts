@@ -221,9 +221,8 @@ export class FolderSync {
    * wanted list is the laptop's only way to answer; unobtainable-copies.ts).
    */
   authorLacks(name: string, hashes: readonly string[]): void {
-    if (hashes.length === 0) return;
-    this.puller.authorLacks(name, hashes);
-    this.kick({ pull: true });
+    // News: a pull now (the laptop says so again at each of its pushes).
+    if (this.puller.authorLacks(name, hashes)) this.kick({ pull: true });
   }
 
   /**

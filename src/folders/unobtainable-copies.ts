@@ -47,18 +47,23 @@ export class UnobtainableCopies {
 
   /**
    * The author of these contents, a laptop named `name` (every laptop of that name), said it
-   * holds them nowhere: copies of its versions with them may retire as a node's do.
+   * holds them nowhere: copies of its versions with them may retire as a node's do. True when
+   * that is news (not said before).
    */
-  authorLacks(name: string, hashes: readonly string[]): void {
+  authorLacks(name: string, hashes: readonly string[]): boolean {
+    let news = false;
     for (const hash of hashes) {
       const key = `${name}\0${hash}`;
-      this.authorsLacking.delete(key);
+      // Deleted and added again: the latest answers are the last forgotten.
+      const known = this.authorsLacking.delete(key);
       this.authorsLacking.add(key);
+      news ||= !known;
     }
     for (const key of this.authorsLacking) {
       if (this.authorsLacking.size <= AUTHOR_ANSWERS_KEPT) break;
       this.authorsLacking.delete(key);
     }
+    return news;
   }
 
   /** Every peer answered, in this pull, that it lacks the content of this copy. */
