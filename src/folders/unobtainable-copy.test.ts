@@ -12,7 +12,8 @@ import { describe, expect, it } from 'vitest';
 import { HybridClock } from '../core/hlc.js';
 import { type Db } from '../db/database.js';
 import type { ContentSource } from './content-source.js';
-import type { FolderSyncDeps } from './folder-sync.js';
+import type { FolderSync, FolderSyncDeps } from './folder-sync.js';
+import type { FolderIndexRepository } from './folder-index.repository.js';
 import { peerHolding, pullingFolder, useTempDb } from './testing.js';
 
 const SELF = 'aaaaaaaaaaaaaaa1';
@@ -56,24 +57,18 @@ function copyOp(path: string, data: string, originName: string) {
 
 describe('a conflict copy whose content nobody holds', () => {
   it('is retired by a delete once every peer lacks it, pull after pull', async () => {
-    const root = join(base, 'folder');
-    const { sync, index, changes } = await pullingFolder(db, root, emptyPeer, { nodeNames });
     const copy = 'd/a.sync-conflict-20261130-115525-n3-e25a9bf6.txt';
-    const gone = 'the save n3 replaced before anyone fetched it';
-    try {
-      await changes.receive([copyOp(copy, gone, 'n3')]);
-      expect(index.get('folder', copy)?.need).toBe(true);
-      for (let i = 0; i < 6 && index.get('folder', copy)?.need === true; i++) {
-        await sync.syncNow();
-      }
-      expect(index.get('folder', copy)).toMatchObject({ deleted: true, need: false });
-      // The retirement is an operation of this node: the other nodes retire the copy too.
-      const row = index.get('folder', copy);
-      expect(row?.origin).toBe(SELF);
-      expect(row?.vv).toMatchObject({ [PEER]: 1, bbbbbbbbbbbbbbb3: 3, [SELF]: 1 });
-    } finally {
-      await sync.close();
-    }
+    await withCopy(
+      copyOp(copy, 'the save n3 replaced before anyone fetched it', 'n3'),
+      async (t) => {
+        expect(t.index.get('folder', copy)?.need).toBe(true);
+        await t.pullUntilRetired();
+        // The retirement is an operation of this node: the other nodes retire the copy too.
+        const row = t.index.get('folder', copy);
+        expect(row?.origin).toBe(SELF);
+        expect(row?.vv).toMatchObject({ [PEER]: 1, bbbbbbbbbbbbbbb3: 3, [SELF]: 1 });
+      },
+    );
   });
 
   it('is not retired while the content is only unreachable (a peer did not answer)', async () => {
@@ -97,12 +92,9 @@ describe('a conflict copy whose content nobody holds', () => {
   });
 
   it('is retired once the laptop that wrote it says it holds that content nowhere', async () => {
-    const root = join(base, 'folder');
-    const { sync, index, changes } = await pullingFolder(db, root, emptyPeer, { nodeNames });
     const copy = 'd4/dev1-f6.sync-conflict-20261204-175919-dev1-73897002.txt';
     const gone = 'written on the laptop, deleted there before its upload read it';
-    try {
-      await changes.receive([copyOp(copy, gone, 'dev1')]);
+    await withCopy(copyOp(copy, gone, 'dev1'), async ({ sync, index, pullUntilRetired }) => {
       await sync.syncNow();
       // Another laptop's word, or dev1's about another content, is not dev1's about this one.
       sync.authorLacks('dev2', [sha(gone)]);
@@ -110,29 +102,19 @@ describe('a conflict copy whose content nobody holds', () => {
       for (let i = 0; i < 6; i++) await sync.syncNow();
       expect(index.get('folder', copy)).toMatchObject({ deleted: false, need: true });
       sync.authorLacks('dev1', [sha(gone)]);
-      for (let i = 0; i < 6 && index.get('folder', copy)?.need === true; i++) {
-        await sync.syncNow();
-      }
-      expect(index.get('folder', copy)).toMatchObject({ deleted: true, need: false });
-    } finally {
-      await sync.close();
-    }
+      await pullUntilRetired();
+    });
   });
 
   it("is retired within seconds of the laptop's word, though its pulls had backed off to a minute", async () => {
-    const root = join(base, 'folder');
-    const { sync, index, changes } = await pullingFolder(db, root, emptyPeer, { nodeNames });
     const copy = 'd5/f2.sync-conflict-20261204-182522-dev1-a491e7a8.txt';
     const gone = 'written on the laptop while it was cut off, deleted there since';
-    try {
-      await changes.receive([copyOp(copy, gone, 'dev1')]);
+    await withCopy(copyOp(copy, gone, 'dev1'), async ({ sync, index }) => {
       // Stalled pull after pull: the next try is a minute away.
       for (let i = 0; i < 7; i++) await sync.syncNow();
       sync.authorLacks('dev1', [sha(gone)]);
       await waitFor(() => index.get('folder', copy)?.deleted === true, 20_000);
-    } finally {
-      await sync.close();
-    }
+    });
   });
 
   it('is kept by a folder that knows no node names (a device)', async () => {
@@ -140,6 +122,33 @@ describe('a conflict copy whose content nobody holds', () => {
     await expectKept(emptyPeer, {}, copyOp(copy, 'fetched by no node yet', 'n3'));
   });
 });
+
+/**
+ * A node (peers: one that holds nothing) that has received the copy `op` makes; `run` gets its
+ * folder and `pullUntilRetired`, which pulls (at most six times) until the copy is deleted.
+ */
+async function withCopy(
+  op: ReturnType<typeof copyOp>,
+  run: (t: {
+    sync: FolderSync;
+    index: FolderIndexRepository;
+    pullUntilRetired: () => Promise<void>;
+  }) => Promise<void>,
+): Promise<void> {
+  const root = join(base, 'folder');
+  const { sync, index, changes } = await pullingFolder(db, root, emptyPeer, { nodeNames });
+  const path = op.body.path;
+  const pullUntilRetired = async () => {
+    for (let i = 0; i < 6 && index.get('folder', path)?.need === true; i++) await sync.syncNow();
+    expect(index.get('folder', path)).toMatchObject({ deleted: true, need: false });
+  };
+  try {
+    await changes.receive([op]);
+    await run({ sync, index, pullUntilRetired });
+  } finally {
+    await sync.close();
+  }
+}
 
 /** Polls `check` every 50 ms until it holds; throws after `timeoutMs`. */
 async function waitFor(check: () => boolean, timeoutMs: number): Promise<void> {
