@@ -4,6 +4,7 @@
  * author (`originName`), and two laptops may share one. In memory and bounded: a laptop answers
  * again at each push, and a node that restarts just waits for those answers.
  */
+import { forgetOldest } from '../core/forget-oldest.js';
 
 /** Contents remembered (the oldest answered go first). */
 const KEPT = 10_000;
@@ -20,10 +21,7 @@ export class DeviceLacks {
       this.lacking.delete(key);
       this.lacking.set(key, ids.add(deviceId));
     }
-    for (const key of this.lacking.keys()) {
-      if (this.lacking.size <= KEPT) break;
-      this.lacking.delete(key);
-    }
+    forgetOldest(this.lacking, KEPT);
   }
 
   /** Of these contents, those every one of `deviceIds` said it lacks. */

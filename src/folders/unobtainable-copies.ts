@@ -19,6 +19,7 @@
  * 773459130). And a device retires nothing (it has no `nodeNames` and hears no author): its one
  * source, its node, may lack what another node holds (seed 202570533).
  */
+import { forgetOldest } from '../core/forget-oldest.js';
 import type { FilePut } from '../oplog/op.js';
 import { bumpVv } from './core/index.js';
 import type { FolderFileRow } from './folder-index.repository.js';
@@ -59,10 +60,7 @@ export class UnobtainableCopies {
       this.authorsLacking.add(key);
       news ||= !known;
     }
-    for (const key of this.authorsLacking) {
-      if (this.authorsLacking.size <= AUTHOR_ANSWERS_KEPT) break;
-      this.authorsLacking.delete(key);
-    }
+    forgetOldest(this.authorsLacking, AUTHOR_ANSWERS_KEPT);
     return news;
   }
 
