@@ -59,5 +59,22 @@ describeEachDialect(
         expect(await accounts.listTokens('alice')).toEqual([]);
       }
     });
+
+    it('a device is known by its first name and by the one it last used here', async () => {
+      const store = await ctx.open();
+      const repo = new DeviceRepository(store);
+      const laptop = { deviceId: '00000000000000a1', username: 'u', folder: 'f', name: 'old' };
+      const twin = { deviceId: '00000000000000a2', username: 'u', folder: 'f', name: 'old' };
+      const elsewhere = { deviceId: '00000000000000a3', username: 'u', folder: 'g', name: 'new' };
+      for (const owner of [laptop, twin, elsewhere]) await repo.putOwner(store.db, owner, hlc(1));
+      // Started again as "new": the owner record keeps "old", this node notes "new".
+      await repo.touch({ ...laptop, name: 'new' }, 10);
+      const sorted = async (name: string) => (await repo.idsNamed('f', name)).sort();
+      expect(await sorted('old')).toEqual([laptop.deviceId, twin.deviceId]);
+      expect(await sorted('new')).toEqual([laptop.deviceId]);
+      expect(await sorted('none')).toEqual([]);
+      expect(await repo.localName(laptop.deviceId)).toBe('new');
+      expect(await repo.localName(twin.deviceId)).toBeNull();
+    });
   },
 );

@@ -64,15 +64,36 @@ export class DeviceRepository {
       .execute();
   }
 
-  /** The ids of this folder's devices with this name (a version names its author by name). */
+  /**
+   * The ids of this folder's devices known by this name (a version names its author by name):
+   * the name each registered with first (replicated), or the one it last used here (a laptop
+   * started again with another `--device` name writes its later versions under that one).
+   */
   async idsNamed(folder: string, name: string): Promise<string[]> {
     const rows = await this.store.db
       .selectFrom('device_owners')
       .select('device_id')
       .where('folder', '=', folder)
       .where('name', '=', name)
+      .union((eb) =>
+        eb
+          .selectFrom('devices')
+          .select('device_id')
+          .where('folder', '=', folder)
+          .where('name', '=', name),
+      )
       .execute();
     return rows.map((row) => row.device_id);
+  }
+
+  /** The name this device last registered with at this node (null: it never did here). */
+  async localName(deviceId: string): Promise<string | null> {
+    const row = await this.store.db
+      .selectFrom('devices')
+      .select('name')
+      .where('device_id', '=', deviceId)
+      .executeTakeFirst();
+    return row?.name ?? null;
   }
 
   /** Devices registered here before ownership replicated (to announce them once). */

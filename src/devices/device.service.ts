@@ -287,8 +287,15 @@ export class DeviceService {
     const lacked = hashes.filter((hash) => wanted.has(hash));
     if (lacked.length === 0) return;
     this.lacks.add(folder, deviceId, lacked);
-    const named = await this.deps.devices.idsNamed(folder, owner.name);
-    found.authorLacks(owner.name, this.lacks.lackedByAll(folder, named, lacked));
+    // Its versions name it as it was named when it wrote them: first, or as renamed here since.
+    const names = new Set([
+      owner.name,
+      (await this.deps.devices.localName(deviceId)) ?? owner.name,
+    ]);
+    for (const name of names) {
+      const named = await this.deps.devices.idsNamed(folder, name);
+      found.authorLacks(name, this.lacks.lackedByAll(folder, named, lacked));
+    }
   }
 
   async upload(

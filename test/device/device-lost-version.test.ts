@@ -75,55 +75,81 @@ async function needFilesAtNode(): Promise<number | undefined> {
   return ((await res.json()) as FolderApi[]).find((f) => f.id === 'docs')?.needFiles;
 }
 
+/**
+ * The laptop registers with `first`, then writes `path` while its node is down and deletes it;
+ * the node writes `path` too. Runs of the laptop after the first take `later` (a laptop started
+ * again under another name, say). Resolves once the node needs nothing.
+ */
+async function versionDeletedBeforeUpload(
+  path: string,
+  first: readonly string[],
+  later: readonly string[],
+): Promise<string> {
+  const dev = await makeTempDir('mosaic-devlost-dev-');
+  const args = ['--token', token, '--folder', 'docs', '--interval', '1'];
+  expect((await syncOnce(dev, node.url, [...args, ...first])).code).toBe(0);
+  const deviceDb = join(dev, '.mosaic', 'device.db');
+
+  // Offline: the laptop's user writes the file, then deletes it. Both are operations of the
+  // laptop, neither reached the node, and the bytes are gone.
+  await node.kill();
+  const offline = startSync(dev, node.url, [...args, ...later]);
+  laptops.push(offline);
+  await writeFile(join(dev, path), 'the draft written on the train\n');
+  await waitFor(() => putsOf(deviceDb, path).length === 1, {
+    timeoutMs: 20_000,
+    what: `the laptop's scan to take ${path}`,
+  });
+  await rm(join(dev, path));
+  await waitFor(() => putsOf(deviceDb, path).join() === 'false,true', {
+    timeoutMs: 20_000,
+    what: "the laptop's scan to take the deletion",
+  });
+  await offline.kill();
+
+  // Meanwhile at the server, the file is written too: a later version than the laptop's, which
+  // loses the conflict when it arrives and is kept as a copy the laptop cannot send.
+  await writeFile(join(root, path), 'the final report\n');
+  await node.restart();
+  await waitFor(() => putsOf(join(node.dataDir, 'mosaic.db'), path).length === 1, {
+    timeoutMs: 20_000,
+    what: `the node to take its own ${path}`,
+  });
+  const laptop = startSync(dev, node.url, [...args, ...later]);
+  laptops.push(laptop);
+  await waitFor(() => putsOf(join(node.dataDir, 'mosaic.db'), path).length >= 3, {
+    timeoutMs: 20_000,
+    what: "the laptop's two operations at the node",
+  });
+
+  await waitFor(async () => (await needFilesAtNode()) === 0, {
+    timeoutMs: 45_000,
+    what: 'the node to need nothing (the copy nobody can bring retired)',
+  });
+  return dev;
+}
+
 describe("a laptop's version its user deleted before the laptop could upload it", () => {
   it('leaves no conflict copy needed for good: the laptop says it lacks it, the node retires it', async () => {
-    const dev = await makeTempDir('mosaic-devlost-dev-');
-    const args = ['--token', token, '--folder', 'docs', '--interval', '1'];
-    expect((await syncOnce(dev, node.url, args)).code).toBe(0);
-    const deviceDb = join(dev, '.mosaic', 'device.db');
-
-    // Offline: the laptop's user writes report.txt, then deletes it. Both are operations of
-    // the laptop, neither reached the node, and the bytes are gone.
-    await node.kill();
-    const offline = startSync(dev, node.url, args);
-    laptops.push(offline);
-    await writeFile(join(dev, 'report.txt'), 'the draft written on the train\n');
-    await waitFor(() => putsOf(deviceDb, 'report.txt').length === 1, {
-      timeoutMs: 20_000,
-      what: "the laptop's scan to take report.txt",
-    });
-    await rm(join(dev, 'report.txt'));
-    await waitFor(() => putsOf(deviceDb, 'report.txt').join() === 'false,true', {
-      timeoutMs: 20_000,
-      what: "the laptop's scan to take the deletion",
-    });
-    await offline.kill();
-
-    // Meanwhile at the server, report.txt is written too: a later version than the laptop's,
-    // which loses the conflict when it arrives and is kept as a copy the laptop cannot send.
-    await writeFile(join(root, 'report.txt'), 'the final report\n');
-    await node.restart();
-    await waitFor(() => putsOf(join(node.dataDir, 'mosaic.db'), 'report.txt').length === 1, {
-      timeoutMs: 20_000,
-      what: 'the node to take its own report.txt',
-    });
-    const laptop = startSync(dev, node.url, args);
-    laptops.push(laptop);
-    await waitFor(() => putsOf(join(node.dataDir, 'mosaic.db'), 'report.txt').length >= 3, {
-      timeoutMs: 20_000,
-      what: "the laptop's two operations at the node",
-    });
-
-    await waitFor(async () => (await needFilesAtNode()) === 0, {
-      timeoutMs: 45_000,
-      what: 'the node to need nothing (the copy nobody can bring retired)',
-    });
+    const dev = await versionDeletedBeforeUpload('report.txt', [], []);
     const tree = await converged([root, dev], (t) => t.has('report.txt'), 30_000);
     expect(tree.get('report.txt')).toBe(sha('the final report\n'));
     expect([...tree.keys()].filter((path) => path.includes('sync-conflict'))).toEqual([]);
     expect(node.logs.some((l) => l.msg?.toString().startsWith('conflict copies retired'))).toBe(
       true,
     );
+  });
+
+  it('retires it too when the laptop was renamed after it first registered', async () => {
+    // Its versions carry its new name; the cluster's record of it keeps the first one.
+    const dev = await versionDeletedBeforeUpload(
+      'minutes.txt',
+      ['--device', 'old-laptop'],
+      ['--device', 'new-laptop'],
+    );
+    const tree = await converged([root, dev], (t) => t.has('minutes.txt'), 30_000);
+    expect(tree.get('minutes.txt')).toBe(sha('the final report\n'));
+    expect([...tree.keys()].filter((path) => path.includes('new-laptop'))).toEqual([]);
   });
 
   it("refuses a 'lacking' answer without a login, with bad hashes, or for another's device", async () => {
