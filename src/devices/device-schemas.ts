@@ -41,6 +41,18 @@ export const RegisterResponse = z.strictObject({
   acked: z.number().int().nonnegative(),
 });
 
+/** A device of a folder, as GET /api/folders/:folder/devices lists it. */
+export const DeviceView = z.strictObject({
+  id: DeviceId,
+  /** The name it last registered with at this node, else the one it first registered with. */
+  name: z.string(),
+  /** The account it belongs to. */
+  owner: z.string(),
+  /** When it last registered or came back at this node (ISO 8601); null: never at this node. */
+  lastSeen: z.iso.datetime().nullable(),
+});
+export const DeviceListResponse = z.array(DeviceView);
+
 export const DevicePushRequest = z.strictObject({ ops: z.array(OpSchema).max(2000) });
 export const DevicePushResponse = z.strictObject({ acked: z.number().int().nonnegative() });
 

@@ -76,5 +76,26 @@ describeEachDialect(
       expect(await repo.localName(laptop.deviceId)).toBe('new');
       expect(await repo.localName(twin.deviceId)).toBeNull();
     });
+
+    it("lists a folder's devices: its own or every account's, named as last seen here", async () => {
+      const store = await ctx.open();
+      const repo = new DeviceRepository(store);
+      const mine = { deviceId: '00000000000000b1', username: 'ann', folder: 'f', name: 'zed' };
+      const theirs = { deviceId: '00000000000000b2', username: 'bea', folder: 'f', name: 'abe' };
+      const other = { deviceId: '00000000000000b3', username: 'ann', folder: 'g', name: 'x' };
+      for (const owner of [mine, theirs, other]) await repo.putOwner(store.db, owner, hlc(1));
+      await repo.touch({ ...mine, name: 'ann-laptop' }, 1_700_000_000_000);
+      expect(await repo.listFolder('f', null)).toEqual([
+        { deviceId: theirs.deviceId, name: 'abe', username: 'bea', lastSeen: null },
+        {
+          deviceId: mine.deviceId,
+          name: 'ann-laptop',
+          username: 'ann',
+          lastSeen: 1_700_000_000_000,
+        },
+      ]);
+      expect((await repo.listFolder('f', 'ann')).map((d) => d.deviceId)).toEqual([mine.deviceId]);
+      expect(await repo.listFolder('none', null)).toEqual([]);
+    });
   },
 );

@@ -13,6 +13,16 @@ export interface DeviceOwner {
   readonly name: string;
 }
 
+/** A device of a folder as this node knows it (DeviceService.list). */
+export interface DeviceListing {
+  readonly deviceId: string;
+  /** The name it last registered with here, else the one the cluster recorded. */
+  readonly name: string;
+  readonly username: string;
+  /** When it last registered or came back here (epoch ms); null: never at this node. */
+  readonly lastSeen: number | null;
+}
+
 export class DeviceRepository {
   constructor(private readonly store: MetadataStore) {}
 
@@ -94,6 +104,34 @@ export class DeviceRepository {
       .where('device_id', '=', deviceId)
       .executeTakeFirst();
     return row?.name ?? null;
+  }
+
+  /**
+   * The devices of this folder, of one account or (null) of all, by name: every registration
+   * the cluster knows, with when each was last seen here.
+   */
+  async listFolder(folder: string, username: string | null): Promise<DeviceListing[]> {
+    let query = this.store.db
+      .selectFrom('device_owners as o')
+      .leftJoin('devices as d', 'd.device_id', 'o.device_id')
+      .select([
+        'o.device_id as deviceId',
+        'o.name as recordedName',
+        'd.name as localName',
+        'o.username',
+        'd.last_seen as lastSeen',
+      ])
+      .where('o.folder', '=', folder);
+    if (username !== null) query = query.where('o.username', '=', username);
+    const rows = await query.execute();
+    return rows
+      .map((row) => ({
+        deviceId: row.deviceId,
+        name: row.localName ?? row.recordedName,
+        username: row.username,
+        lastSeen: row.lastSeen,
+      }))
+      .sort((a, b) => a.name.localeCompare(b.name) || a.deviceId.localeCompare(b.deviceId));
   }
 
   /** Devices registered here before ownership replicated (to announce them once). */

@@ -17,7 +17,7 @@ import { DeviceLacks } from './device-lacks.js';
 import type { DeviceCursor } from './device-schemas.js';
 import type { FolderAccess } from './folder-access.js';
 import type { UploadStore } from './upload-store.js';
-import type { DeviceOwner, DeviceRepository } from './device.repository.js';
+import type { DeviceListing, DeviceOwner, DeviceRepository } from './device.repository.js';
 import { isDeviceIdOf } from './core/device-id.js';
 import { Limiter } from '../core/limiter.js';
 import type { BlockList } from '../folders/blocks.js';
@@ -145,6 +145,16 @@ export class DeviceService {
       node: this.deps.nodeName,
       acked: await oplog.contiguous(deviceId),
     };
+  }
+
+  /**
+   * The folder's devices this account may see: its own, or every account's for an admin (who
+   * else syncs a shared folder, and from where, is theirs to say).
+   */
+  async list(principal: Principal, folder: string): Promise<DeviceListing[]> {
+    this.folderFor(principal, folder);
+    const username = principal.role === 'admin' ? null : principal.username;
+    return this.deps.devices.listFolder(folder, username);
   }
 
   /**

@@ -250,6 +250,41 @@ describe('mosaic sync with one node', () => {
     expect(await registered.json()).toMatchObject({ acked: 0 });
     expect(existsSync(join(root, '..', 'evil.txt'))).toBe(false);
   });
+
+  it("lists a folder's devices: each account its own, an admin everyone's, nobody else any", async () => {
+    interface Listed {
+      id: string;
+      name: string;
+      owner: string;
+      lastSeen: string | null;
+    }
+    const list = async (token: string | null, folder = 'docs') => {
+      const res = await fetch(`${node.url}/api/folders/${folder}/devices`, {
+        headers: token === null ? {} : { authorization: `Bearer ${token}` },
+      });
+      return { status: res.status, body: (await res.json()) as Listed[] };
+    };
+    const mine = await list(carol);
+    expect(mine.status).toBe(200);
+    // Hers: the laptop above, and the one "mosaic login" set up (named after the host).
+    expect(mine.body.length).toBe(2);
+    expect(mine.body.every((d) => d.owner === 'carol')).toBe(true);
+    const laptop = mine.body.find((d) => d.name === 'carols-laptop');
+    expect(laptop?.owner).toBe('carol');
+    expect(laptop?.id).toMatch(/^[0-9a-f]{16}$/);
+    expect(Date.parse(laptop?.lastSeen ?? '')).toBeLessThanOrEqual(Date.now());
+
+    const all = await list(admin);
+    expect(all.status).toBe(200);
+    expect(new Set(all.body.map((d) => d.owner))).toEqual(new Set(['admin', 'carol']));
+    expect(all.body.map((d) => d.name)).toContain('probe');
+    expect(all.body.map((d) => d.id)).toContain(laptop?.id);
+
+    // Bob may not use the folder: the same 404 as for a folder that does not exist.
+    expect((await list(bob)).status).toBe(404);
+    expect((await list(admin, 'nope')).status).toBe(404);
+    expect((await list(null)).status).toBe(401);
+  });
 });
 
 async function waitForLine(

@@ -9,7 +9,15 @@ import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { launchBrowser, newPage, screenshots, signIn } from '../helpers/browser.js';
 import { TestCluster, allPictures } from '../helpers/cluster.js';
-import { cleanup, makeImage, makeTempDir, waitFor } from '../helpers/node-process.js';
+import { createToken } from '../helpers/device-process.js';
+import {
+  ADMIN_PASSWORD,
+  cleanup,
+  makeImage,
+  makeTempDir,
+  waitFor,
+} from '../helpers/node-process.js';
+import { deviceIdFor } from '../../src/devices/core/device-id.js';
 
 const MAX_UPLOAD = 1_000_000;
 
@@ -263,7 +271,16 @@ describe('the web app', () => {
     await page1.getByRole('button', { name: 'Load more' }).waitFor({ state: 'detached' });
   });
 
-  test('the cluster page shows both nodes up', async () => {
+  test('the cluster page shows both nodes up, and the laptops that sync each folder', async () => {
+    // A laptop of the admin's syncs "photos" with node 1 (what `mosaic sync` registers).
+    const token = await createToken(url1, 'admin', ADMIN_PASSWORD);
+    const nonce = 'e'.repeat(32);
+    const registered = await fetch(`${url1}/api/folders/photos/devices`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ deviceId: deviceIdFor('admin', nonce), name: 'grans-laptop', nonce }),
+    });
+    expect(registered.status).toBe(200);
     await tab(page1, 'Cluster').click();
     const nodes = page1.getByTestId('node');
     await expect.poll(() => nodes.count()).toBe(2);
@@ -273,6 +290,10 @@ describe('the web app', () => {
     const folder = page1.getByRole('region', { name: 'Folders' }).getByRole('listitem');
     await folder.getByText('photos').waitFor();
     await folder.getByText('Conflicts').waitFor();
+    const device = folder.getByTestId('device');
+    await device.getByText('grans-laptop').waitFor();
+    await device.getByText('(admin)').waitFor();
+    await device.getByText(/seen here (just now|\d+ s ago)/).waitFor();
     await screenshots(page1, 'cluster');
   });
 

@@ -16,6 +16,7 @@ import {
   DeviceParams,
   DevicePullRequest,
   DevicePullResponse,
+  DeviceListResponse,
   DevicePushRequest,
   DevicePushResponse,
   FolderParams,
@@ -72,6 +73,25 @@ export const deviceRoutes =
           request.body.name,
           request.body.nonce,
         ),
+    );
+
+    app.get(
+      '/api/folders/:folder/devices',
+      {
+        schema: {
+          summary:
+            "A folder's devices (mosaic sync): yours, or everyone's for an admin, with when each was last seen here",
+          params: FolderParams,
+          response: { 200: DeviceListResponse, ...errors },
+        },
+      },
+      async (request) =>
+        (await devices.list(requirePrincipal(request), request.params.folder)).map((d) => ({
+          id: d.deviceId,
+          name: d.name,
+          owner: d.username,
+          lastSeen: d.lastSeen === null ? null : new Date(d.lastSeen).toISOString(),
+        })),
     );
 
     app.post(

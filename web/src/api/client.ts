@@ -7,6 +7,7 @@ import type {
   ClusterView,
   EventCreate,
   Folder,
+  FolderDevice,
   MosaicEvent,
   Picture,
   PictureList,
@@ -148,6 +149,8 @@ export function createApi(fetchImpl: FetchLike = (input, init) => fetch(input, i
 
     cluster: () => request<ClusterView>('GET', '/api/cluster'),
     folders: () => request<Folder[]>('GET', '/api/folders'),
+    folderDevices: (folder: string) =>
+      request<FolderDevice[]>('GET', `/api/folders/${id(folder)}/devices`),
 
     events: () => request<{ items: MosaicEvent[] }>('GET', '/api/events').then((r) => r.items),
     event: (eventId: string, invite?: string | null) =>

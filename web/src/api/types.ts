@@ -94,6 +94,15 @@ export interface Folder {
   readonly conflicts: number;
 }
 
+/** A laptop that syncs a folder with `mosaic sync` (GET /api/folders/:folder/devices). */
+export interface FolderDevice {
+  readonly id: string;
+  readonly name: string;
+  readonly owner: string;
+  /** When it last registered or came back at this node (ISO 8601); null: never here. */
+  readonly lastSeen: string | null;
+}
+
 export type EventPhase = 'creating' | 'collecting' | 'voting' | 'published' | 'aborted';
 export type EventRole = 'organiser' | 'participant' | 'visitor';
 

@@ -1,7 +1,10 @@
-/** The cluster at a glance: this node and every peer, and every synced folder. */
+/**
+ * The cluster at a glance: this node and every peer, and every synced folder with the laptops
+ * that sync it (`mosaic sync`; an admin sees everyone's, another account its own).
+ */
 import { useCallback, useState } from 'react';
 import { api } from '../api/client';
-import type { ClusterView, Folder } from '../api/types';
+import type { ClusterView, Folder, FolderDevice } from '../api/types';
 import { useAuth } from '../auth';
 import { ErrorNote, Spinner, messageOf } from '../components/common';
 import { useNow, usePolling } from '../hooks';
@@ -13,14 +16,17 @@ export function ClusterPage() {
   const { handleError } = useAuth();
   const [cluster, setCluster] = useState<ClusterView | null>(null);
   const [folders, setFolders] = useState<Folder[] | null>(null);
+  const [devices, setDevices] = useState<ReadonlyMap<string, FolderDevice[]>>(new Map());
   const [error, setError] = useState<string | null>(null);
   const now = useNow(1000);
 
   const poll = useCallback(async () => {
     try {
       const [c, f] = await Promise.all([api.cluster(), api.folders()]);
+      const d = await Promise.all(f.map((folder) => api.folderDevices(folder.id)));
       setCluster(c);
       setFolders(f);
+      setDevices(new Map(f.map((folder, i) => [folder.id, d[i] ?? []])));
       setError(null);
     } catch (e) {
       handleError(e);
@@ -96,11 +102,33 @@ export function ClusterPage() {
                   <dt>Conflicts</dt>
                   <dd className={f.conflicts > 0 ? 'warn' : undefined}>{f.conflicts}</dd>
                 </dl>
+                <FolderDevices devices={devices.get(f.id) ?? []} now={now} />
               </li>
             ))}
           </ul>
         )}
       </section>
     </div>
+  );
+}
+
+/** The laptops of one folder, with when each was last seen at this node. */
+function FolderDevices({ devices, now }: { devices: readonly FolderDevice[]; now: number }) {
+  if (devices.length === 0) {
+    return <p className="muted small">No laptop syncs this folder (mosaic sync).</p>;
+  }
+  return (
+    <ul className="folder-devices small" aria-label="Devices">
+      {devices.map((d) => (
+        <li key={d.id} data-testid="device">
+          <strong>{d.name}</strong> <span className="muted">({d.owner})</span>{' '}
+          <span className="muted">
+            {d.lastSeen === null
+              ? 'syncs with another node'
+              : `seen here ${formatAgo(d.lastSeen, now)}`}
+          </span>
+        </li>
+      ))}
+    </ul>
   );
 }
