@@ -3,6 +3,7 @@ import { resolve } from 'node:path';
 import pino, { type Logger } from 'pino';
 import {
   DeviceAccessError,
+  DeviceRemovedError,
   DeviceAuthError,
   DeviceRequestError,
 } from '../devices/device-client.js';
@@ -14,9 +15,10 @@ import { savedToken } from './credentials.js';
 
 /**
  * Exit codes of `mosaic sync`: 0 in sync (or stopped by a signal), 1 another failure, 2 `--once`
- * ended not in sync, 3 no token or a token the node refuses, 4 no such folder for this account.
+ * ended not in sync, 3 no token or a token the node refuses, 4 no such folder for this account,
+ * 5 this device was removed from its folder (by its owner or an admin).
  */
-export const EXIT = { ok: 0, failed: 1, notInSync: 2, auth: 3, folder: 4 } as const;
+export const EXIT = { ok: 0, failed: 1, notInSync: 2, auth: 3, folder: 4, removed: 5 } as const;
 
 interface SyncFlags {
   server: string;
@@ -143,6 +145,9 @@ async function sync(dir: string, flags: SyncFlags): Promise<number> {
   } catch (error) {
     if (error instanceof DeviceAuthError) {
       return fail(EXIT.auth, `The node refused the token: ${error.message}`);
+    }
+    if (error instanceof DeviceRemovedError) {
+      return fail(EXIT.removed, `${server}: ${error.message}`);
     }
     if (error instanceof DeviceAccessError) {
       return fail(EXIT.folder, `No such folder for this account at ${server}: ${error.message}`);

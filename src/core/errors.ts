@@ -8,6 +8,7 @@ export type ErrorCode =
   | 'malformed_json'
   | 'unauthorized'
   | 'forbidden'
+  | 'device_removed'
   | 'not_found'
   | 'conflict'
   | 'stale_version'
@@ -48,6 +49,18 @@ export class UnauthorizedError extends AppError {
 export class ForbiddenError extends AppError {
   constructor(message = 'You may not do this.') {
     super(403, 'forbidden', message);
+  }
+}
+
+/** A device (`mosaic sync`) its owner or an admin removed from its folder: refused for good. */
+export class DeviceRemovedError extends AppError {
+  constructor(folder: string) {
+    super(
+      403,
+      'device_removed',
+      `This device was removed from the folder "${folder}"; it syncs no more. To sync this ` +
+        'directory again as a new device, delete DIR/.mosaic/device.db and run mosaic sync.',
+    );
   }
 }
 

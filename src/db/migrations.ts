@@ -87,4 +87,12 @@ export const MIGRATIONS: readonly string[] = [
   -- column (pictures.view_json) that its gallery page joins; SQLite builds pages as objects.
   SELECT 1;
   `,
+  /* 16: devices removed from their folder — src/devices/device.repository.ts */ `
+  -- A device its owner or an admin removed (device.remove): refused at every node from then
+  -- on. Kept forever, the earliest removal's HLC; a removal may arrive before the device.put.
+  CREATE TABLE device_removals (
+    device_id TEXT PRIMARY KEY,
+    hlc       TEXT NOT NULL
+  ) STRICT;
+  `,
 ];

@@ -35,7 +35,12 @@ export class DeviceAuthError extends Error {
 
 /** The folder does not exist at the node, or this account may not use it (403/404). */
 export class DeviceAccessError extends Error {
-  override readonly name = 'DeviceAccessError';
+  override readonly name: string = 'DeviceAccessError';
+}
+
+/** This device was removed from its folder by its owner or an admin (403 `device_removed`). */
+export class DeviceRemovedError extends DeviceAccessError {
+  override readonly name = 'DeviceRemovedError';
 }
 
 /** Any other failed request; `status` null when the node could not be reached. */
@@ -274,13 +279,16 @@ export class DeviceClient implements ContentSource {
   private async fail(res: ResponseData, what: string): Promise<never> {
     const text = await res.body.text().catch(() => '');
     let message = text.slice(0, 300);
+    let code: string | undefined;
     try {
-      const parsed = JSON.parse(text) as { error?: { message?: string } };
+      const parsed = JSON.parse(text) as { error?: { code?: string; message?: string } };
       message = parsed.error?.message ?? message;
+      code = parsed.error?.code;
     } catch {
       // not JSON: keep the text
     }
     if (res.statusCode === 401) throw new DeviceAuthError(message);
+    if (res.statusCode === 403 && code === 'device_removed') throw new DeviceRemovedError(message);
     if (res.statusCode === 403 || res.statusCode === 404) throw new DeviceAccessError(message);
     throw new DeviceRequestError(`${what} answered ${res.statusCode}: ${message}`, res.statusCode);
   }

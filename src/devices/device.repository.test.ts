@@ -97,5 +97,40 @@ describeEachDialect(
       expect((await repo.listFolder('f', 'ann')).map((d) => d.deviceId)).toEqual([mine.deviceId]);
       expect(await repo.listFolder('none', null)).toEqual([]);
     });
+
+    it('device.remove wins over device.put, whichever arrives first; the device is then unlisted', async () => {
+      for (const removeFirst of [true, false]) {
+        const store = await ctx.open();
+        const repo = new DeviceRepository(store);
+        const gone = { deviceId: '00000000000000c1', username: 'u', folder: 'f', name: 'lost' };
+        const kept = { deviceId: '00000000000000c2', username: 'u', folder: 'f', name: 'desk' };
+        if (removeFirst) await repo.remove(store.db, gone.deviceId, hlc(5));
+        await repo.putOwner(store.db, gone, hlc(1));
+        await repo.putOwner(store.db, kept, hlc(2));
+        if (!removeFirst) await repo.remove(store.db, gone.deviceId, hlc(5));
+        await repo.remove(store.db, gone.deviceId, hlc(9)); // removed again: nothing changes
+        expect(await repo.owner(gone.deviceId)).toEqual({ ...gone, removed: true });
+        expect(await repo.owner(kept.deviceId)).toEqual({ ...kept, removed: false });
+        expect((await repo.listFolder('f', null)).map((d) => d.deviceId)).toEqual([kept.deviceId]);
+        expect(await repo.idsNamed('f', 'lost')).toEqual([]);
+        expect([...(await repo.goneNames('f'))]).toEqual(['lost']);
+      }
+    });
+
+    it('a name still carried by a device that may sync is not gone', async () => {
+      const store = await ctx.open();
+      const repo = new DeviceRepository(store);
+      const old = { deviceId: '00000000000000d1', username: 'u', folder: 'f', name: 'laptop' };
+      const twin = { deviceId: '00000000000000d2', username: 'u', folder: 'f', name: 'laptop' };
+      const renamed = { deviceId: '00000000000000d3', username: 'u', folder: 'f', name: 'first' };
+      for (const owner of [old, twin, renamed]) await repo.putOwner(store.db, owner, hlc(1));
+      await repo.touch({ ...renamed, name: 'second' }, 10);
+      await repo.remove(store.db, old.deviceId, hlc(2));
+      await repo.remove(store.db, renamed.deviceId, hlc(3));
+      // "laptop" is still the twin's; both names of the renamed one are gone.
+      expect([...(await repo.goneNames('f'))].sort()).toEqual(['first', 'second']);
+      expect(await repo.idsNamed('f', 'laptop')).toEqual([twin.deviceId]);
+      expect(await repo.goneNames('other')).toEqual(new Set());
+    });
   },
 );

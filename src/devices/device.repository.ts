@@ -2,7 +2,9 @@
  * Devices, in two tables. `device_owners` is replicated (the `device.put` operation): which
  * account and folder a device id belongs to, the same at every node; when two registrations of
  * one id race, the one with the lowest HLC wins everywhere. `devices` is local to this node:
- * the devices that registered here, their name and when they were last seen.
+ * the devices that registered here, their name and when they were last seen. A device removed
+ * from its folder (`device.remove`, replicated too) stays in both, marked by a row of
+ * `device_removals`: refused, unlisted, and no longer one of the names its versions carry.
  */
 import type { Executor, MetadataStore } from '../storage/metadata/dialect.js';
 
@@ -26,14 +28,43 @@ export interface DeviceListing {
 export class DeviceRepository {
   constructor(private readonly store: MetadataStore) {}
 
-  /** Who this device id belongs to, as far as this site knows (null: nobody yet). */
-  async owner(deviceId: string): Promise<DeviceOwner | null> {
+  /**
+   * Who this device id belongs to, as far as this site knows (null: nobody yet), and whether it
+   * was removed from its folder.
+   */
+  async owner(deviceId: string): Promise<(DeviceOwner & { readonly removed: boolean }) | null> {
     const row = await this.store.db
-      .selectFrom('device_owners')
-      .select(['device_id as deviceId', 'username', 'folder', 'name'])
-      .where('device_id', '=', deviceId)
+      .selectFrom('device_owners as o')
+      .leftJoin('device_removals as r', 'r.device_id', 'o.device_id')
+      .select([
+        'o.device_id as deviceId',
+        'o.username',
+        'o.folder',
+        'o.name',
+        'r.hlc as removedHlc',
+      ])
+      .where('o.device_id', '=', deviceId)
       .executeTakeFirst();
-    return row ?? null;
+    if (row === undefined) return null;
+    const { removedHlc, ...owner } = row;
+    return { ...owner, removed: removedHlc !== null };
+  }
+
+  /**
+   * Folds a `device.remove` in: the earliest removal is kept. It wins over any `device.put`,
+   * whichever arrives first (the put still records the owner; the removal refuses the device).
+   */
+  async remove(trx: Executor, deviceId: string, hlc: string): Promise<void> {
+    await trx
+      .insertInto('device_removals')
+      .values({ device_id: deviceId, hlc })
+      .onConflict((oc) =>
+        oc
+          .column('device_id')
+          .doUpdateSet((eb) => ({ hlc: eb.ref('excluded.hlc') }))
+          .where('excluded.hlc', '<', (eb) => eb.ref('device_removals.hlc')),
+      )
+      .execute();
   }
 
   /**
@@ -93,7 +124,41 @@ export class DeviceRepository {
           .where('name', '=', name),
       )
       .execute();
-    return rows.map((row) => row.device_id);
+    const removed = await this.removedOf(rows.map((row) => row.device_id));
+    return rows.map((row) => row.device_id).filter((id) => !removed.has(id));
+  }
+
+  /**
+   * Names only removed devices of this folder carried (the one each registered with, and the
+   * one it last used here): no device that may still sync will answer for their versions.
+   */
+  async goneNames(folder: string): Promise<Set<string>> {
+    const rows = await this.store.db
+      .selectFrom('device_owners as o')
+      .leftJoin('devices as d', 'd.device_id', 'o.device_id')
+      .leftJoin('device_removals as r', 'r.device_id', 'o.device_id')
+      .select(['o.name as recordedName', 'd.name as localName', 'r.hlc as removedHlc'])
+      .where('o.folder', '=', folder)
+      .execute();
+    const gone = new Set<string>();
+    const live = new Set<string>();
+    for (const row of rows) {
+      const names = row.localName === null ? [row.recordedName] : [row.recordedName, row.localName];
+      for (const name of names) (row.removedHlc === null ? live : gone).add(name);
+    }
+    for (const name of live) gone.delete(name);
+    return gone;
+  }
+
+  /** Which of these device ids were removed. */
+  private async removedOf(deviceIds: readonly string[]): Promise<Set<string>> {
+    if (deviceIds.length === 0) return new Set();
+    const rows = await this.store.db
+      .selectFrom('device_removals')
+      .select('device_id')
+      .where('device_id', 'in', deviceIds)
+      .execute();
+    return new Set(rows.map((row) => row.device_id));
   }
 
   /** The name this device last registered with at this node (null: it never did here). */
@@ -121,7 +186,17 @@ export class DeviceRepository {
         'o.username',
         'd.last_seen as lastSeen',
       ])
-      .where('o.folder', '=', folder);
+      .where('o.folder', '=', folder)
+      .where((eb) =>
+        eb.not(
+          eb.exists(
+            eb
+              .selectFrom('device_removals as r')
+              .select('r.device_id')
+              .whereRef('r.device_id', '=', 'o.device_id'),
+          ),
+        ),
+      );
     if (username !== null) query = query.where('o.username', '=', username);
     const rows = await query.execute();
     return rows

@@ -6,7 +6,13 @@
  */
 import type { Readable } from 'node:stream';
 import type { Principal } from '../accounts/principal.js';
-import { BadRequestError, ConflictError, ForbiddenError, NotFoundError } from '../core/errors.js';
+import {
+  BadRequestError,
+  ConflictError,
+  DeviceRemovedError,
+  ForbiddenError,
+  NotFoundError,
+} from '../core/errors.js';
 import { AppError } from '../core/errors.js';
 import { checkRelativePath } from '../folders/core/index.js';
 import type { ChangeLog } from '../oplog/change-log.js';
@@ -35,8 +41,11 @@ export interface DeviceFolder {
   wantedTag(): string;
   /** Calls `listener` when `wantedTag` changes; returns the unsubscribe. */
   onWantedChange(listener: () => void): () => void;
-  /** A device uploaded content: what stalled for want of it is tried again. */
-  contentArrived(): void;
+  /**
+   * What stalled is tried again now: a device uploaded content, or was removed (copies of its
+   * versions may then retire).
+   */
+  retryStalled(): void;
   /** The laptops named `name` hold these wanted contents nowhere (FolderSync.authorLacks). */
   authorLacks(name: string, hashes: readonly string[]): void;
 }
@@ -120,6 +129,7 @@ export class DeviceService {
     if (owner && (owner.username !== principal.username || owner.folder !== folder)) {
       throw new ConflictError('This device id is registered for another account or folder.');
     }
+    if (owner?.removed === true) throw new DeviceRemovedError(folder);
     // Two first registrations of one id racing (at two nodes, or two processes of a site)
     // converge: the device.put with the lowest HLC wins everywhere (device.repository.ts).
     if (owner) {
@@ -155,6 +165,27 @@ export class DeviceService {
     this.folderFor(principal, folder);
     const username = principal.role === 'admin' ? null : principal.username;
     return this.deps.devices.listFolder(folder, username);
+  }
+
+  /**
+   * Removes a device from its folder, at every node (`device.remove`): it is refused from then
+   * on, and no longer listed. Its owner or an admin may; to anyone else it does not exist (404,
+   * as in the listing). Removing a removed device again changes nothing. What it pushed stays;
+   * what it had not pushed never arrives. A version it wrote whose content no node holds can
+   * then never come, so conflict copies of its versions may retire (unobtainable-copies.ts).
+   */
+  async remove(principal: Principal, folder: string, deviceId: string): Promise<void> {
+    this.folderFor(principal, folder);
+    const owner = await this.deps.devices.owner(deviceId);
+    const visible =
+      owner !== null &&
+      owner.folder === folder &&
+      (principal.role === 'admin' || owner.username === principal.username);
+    if (!visible) throw new NotFoundError('Device');
+    if (owner.removed) return;
+    await this.deps.changes.commitMany([{ kind: 'device.remove', deviceId }]);
+    this.wake();
+    this.folderFor(principal, folder).retryStalled();
   }
 
   /**
@@ -322,14 +353,14 @@ export class DeviceService {
       return { received: size, complete: true };
     }
     const result = await this.uploads().receive(folder, found.root, hash, size, offset, body);
-    if (result.complete) found.contentArrived();
+    if (result.complete) found.retryStalled();
     return result;
   }
 
   async uploadBatch(principal: Principal, folder: string, body: Readable): Promise<number> {
     const found = this.folderFor(principal, folder);
     const stored = await this.uploads().receiveFrames(folder, found.root, body);
-    if (stored > 0) found.contentArrived();
+    if (stored > 0) found.retryStalled();
     return stored;
   }
 
@@ -361,6 +392,7 @@ export class DeviceService {
         'Register this device first (its id belongs to no device of yours).',
       );
     }
+    if (owner.removed) throw new DeviceRemovedError(folder);
     return owner;
   }
 }

@@ -16,6 +16,11 @@ export interface FolderSyncDeps {
   readonly sources: () => readonly ContentSource[];
   /** Node names (self, peers): copies of their versions may retire (unobtainable-copies.ts). */
   readonly nodeNames?: () => ReadonlySet<string>;
+  /**
+   * Names only devices removed from this folder carried: copies of their versions may retire
+   * too, no device being left to answer for them (unobtainable-copies.ts).
+   */
+  readonly goneAuthors?: (folder: string) => Promise<ReadonlySet<string>>;
   readonly log: Logger;
   readonly rescanIntervalMs?: number;
   /** How long replaced and deleted files stay in `.mosaic/trash/` (default 30 days). */

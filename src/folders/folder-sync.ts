@@ -235,8 +235,11 @@ export class FolderSync {
     return this.local.lacks(this.id, hash);
   }
 
-  /** A device uploaded content: files stalled for want of it are tried again now. */
-  contentArrived(): void {
+  /**
+   * Files stalled for want of content are tried again now: a device uploaded some, or a device
+   * was removed (copies of its versions may then retire).
+   */
+  retryStalled(): void {
     if (this.puller.stalledPaths().length > 0) this.kick({ pull: true });
   }
 

@@ -16,7 +16,9 @@
  * while dev1 was cut off, and dev1's version was gone), so its copy waits until the laptop,
  * shown the node's wanted contents, answers that it holds that content nowhere (`authorLacks`,
  * from device.service.ts; else every node needed that copy for good: seeds 664734563,
- * 773459130). And a device retires nothing (it has no `nodeNames` and hears no author): its one
+ * 773459130), or until the laptop is removed from the folder by its owner or an admin (no
+ * device left under its name: `goneAuthors`): a laptop lost for good answers nothing. And a
+ * device retires nothing (it has no `nodeNames` and hears no author): its one
  * source, its node, may lack what another node holds (seed 202570533).
  */
 import { forgetOldest } from '../core/forget-oldest.js';
@@ -35,6 +37,8 @@ const AUTHOR_ANSWERS_KEPT = 10_000;
 export class UnobtainableCopies {
   /** Copies every peer said it lacks in this pull. */
   private lacked: FolderFileRow[] = [];
+  /** Of those, copies whose author (no node, not known to lack it) may be a removed device. */
+  private unanswered: FolderFileRow[] = [];
   /** In how many pulls in a row, by path. */
   private readonly pulls = new Map<string, number>();
   /** `name\0hash`: the author of that name (every laptop of it) holds the content nowhere. */
@@ -44,6 +48,7 @@ export class UnobtainableCopies {
 
   startPull(): void {
     this.lacked = [];
+    this.unanswered = [];
   }
 
   /**
@@ -73,6 +78,7 @@ export class UnobtainableCopies {
       this.deps.nodeNames?.().has(author) === true ||
       this.authorsLacking.has(`${author}\0${row.hash}`);
     if (asked) this.lacked.push(row);
+    else this.unanswered.push(row);
   }
 
   /**
@@ -80,6 +86,7 @@ export class UnobtainableCopies {
    * true when copies are still counting (the next pull should come soon).
    */
   async endPull(): Promise<boolean> {
+    await this.takeGoneAuthors();
     const due: FolderFileRow[] = [];
     const counted = new Map<string, number>();
     for (const row of this.lacked) {
@@ -92,6 +99,16 @@ export class UnobtainableCopies {
     for (const [path, pulls] of counted) this.pulls.set(path, pulls);
     await this.retire(due);
     return counted.size > 0;
+  }
+
+  /** Copies of versions whose author is a device removed from the folder count as asked. */
+  private async takeGoneAuthors(): Promise<void> {
+    const rows = this.unanswered;
+    this.unanswered = [];
+    if (rows.length === 0 || this.deps.goneAuthors === undefined) return;
+    const gone = await this.deps.goneAuthors(this.deps.config.id);
+    for (const row of rows)
+      if (row.originName !== null && gone.has(row.originName)) this.lacked.push(row);
   }
 
   private async retire(rows: readonly FolderFileRow[]): Promise<void> {

@@ -37,6 +37,7 @@ export function openFolders(
     readonly identity: NodeIdentity;
     readonly sources: FolderSyncDeps['sources'];
     readonly nodeNames: NonNullable<FolderSyncDeps['nodeNames']>;
+    readonly goneAuthors: NonNullable<FolderSyncDeps['goneAuthors']>;
     readonly log: Logger;
   },
 ): Map<string, FolderSync> {
@@ -59,6 +60,7 @@ export function openFolders(
         selfName: deps.identity.name,
         sources: deps.sources,
         nodeNames: deps.nodeNames,
+        goneAuthors: deps.goneAuthors,
         log: deps.log,
         trashRetentionMs: config.trashRetentionDays * DAY_MS,
       }),

@@ -160,6 +160,7 @@ export async function startNode(
     sources: () => replicator?.candidates() ?? [],
     nodeNames: () =>
       new Set([identity.name, ...(replicator?.members() ?? []).flatMap((m) => m.name ?? [])]),
+    goneAuthors: (folder) => state.devices.goneNames(folder),
     log,
   });
   foldersRef = folders;

@@ -95,6 +95,9 @@ export async function applyOp(trx: Executor, targets: ApplyTargets, op: Op): Pro
         op.hlc,
       );
       return [];
+    case 'device.remove':
+      await targets.devices.remove(trx, body.deviceId, op.hlc);
+      return [];
     case 'picture.purge':
       await targets.trash.purge(trx, body.id, op.hlc);
       return [];
@@ -152,6 +155,7 @@ export function targetKeys(body: OpBody): string[] {
     case 'token.revoke':
       return [`apply:token:${body.tokenId}`];
     case 'device.put':
+    case 'device.remove':
       return [`apply:device:${body.deviceId}`];
     case 'share.put':
     case 'share.revoke':

@@ -89,6 +89,15 @@ export interface DevicePut {
 }
 
 /**
+ * A device removed from its folder by its owner or an admin: refused at every node from then
+ * on, whatever it sends. A removal wins over any put of the same device, in any order.
+ */
+export interface DeviceRemove {
+  readonly kind: 'device.remove';
+  readonly deviceId: string;
+}
+
+/**
  * A new version of one path of a synced folder (a file, a directory, or a deletion). The HLC and
  * origin of the version are the operation's own.
  */
@@ -196,6 +205,7 @@ export type OpBody =
   | TokenPut
   | TokenRevoke
   | DevicePut
+  | DeviceRemove
   | FilePut
   | PictureRestore
   | PicturePurge

@@ -111,6 +111,7 @@ const OpBodySchema = z.discriminatedUnion('kind', [
     folder: z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/),
     name: Name,
   }),
+  z.strictObject({ kind: z.literal('device.remove'), deviceId: NodeId }),
 ]);
 
 export const OpSchema = z.strictObject({

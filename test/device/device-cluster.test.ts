@@ -11,6 +11,7 @@
  * fetch it while a laptop on n1 asks n1 for it again and again.
  */
 import { randomBytes } from 'node:crypto';
+import { deviceIdFor } from '../../src/devices/core/device-id.js';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -73,6 +74,52 @@ describe('devices on different nodes of a cluster', () => {
     await writeFile(join(devA, 'device-a.txt'), 'edited on device a\n');
     await converged(all, (t) => t.get('device-a.txt') === sha('edited on device a\n'), 60_000);
     console.log(`device a (n1) -> device b (n2): ${Date.now() - t0} ms`);
+  });
+});
+
+describe('a device removed at one node', () => {
+  it('is refused and unlisted at every node', async () => {
+    const [n1, n2] = cluster.nodes as [ClusterNode, ClusterNode];
+    const [t1, t2] = await Promise.all([
+      createToken(n1.node.url, 'admin', ADMIN_PASSWORD),
+      createToken(n2.node.url, 'admin', ADMIN_PASSWORD),
+    ]);
+    const nonce = randomBytes(16).toString('hex');
+    const deviceId = deviceIdFor('admin', nonce);
+    const call = async (
+      url: string,
+      token: string,
+      method: string,
+      path: string,
+      body?: unknown,
+    ) => {
+      const res = await fetch(`${url}/api/folders/shared/devices${path}`, {
+        method,
+        headers: {
+          authorization: `Bearer ${token}`,
+          ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+        },
+        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+      });
+      const text = await res.text();
+      return { status: res.status, json: (text ? JSON.parse(text) : null) as unknown };
+    };
+    const register = { deviceId, name: 'spare-laptop', nonce };
+    expect((await call(n1.node.url, t1, 'POST', '', register)).status).toBe(200);
+    const listedAtN2 = async () =>
+      ((await call(n2.node.url, t2, 'GET', '')).json as { id: string }[]).some(
+        (d) => d.id === deviceId,
+      );
+    await waitFor(listedAtN2, { timeoutMs: 20_000, what: 'n2 to learn the device' });
+
+    expect((await call(n1.node.url, t1, 'DELETE', `/${deviceId}`)).status).toBe(204);
+    await waitFor(async () => !(await listedAtN2()), {
+      timeoutMs: 20_000,
+      what: 'n2 to learn the removal',
+    });
+    const again = await call(n2.node.url, t2, 'POST', '', register);
+    expect(again.status).toBe(403);
+    expect(again.json).toMatchObject({ error: { code: 'device_removed' } });
   });
 });
 

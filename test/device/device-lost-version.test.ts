@@ -19,6 +19,7 @@ import {
   waitFor,
   type NodeProcess,
 } from '../helpers/node-process.js';
+import { deviceIdFor } from '../../src/devices/core/device-id.js';
 import {
   converged,
   createToken,
@@ -150,6 +151,71 @@ describe("a laptop's version its user deleted before the laptop could upload it"
     const tree = await converged([root, dev], (t) => t.has('minutes.txt'), 30_000);
     expect(tree.get('minutes.txt')).toBe(sha('the final report\n'));
     expect([...tree.keys()].filter((path) => path.includes('new-laptop'))).toEqual([]);
+  });
+
+  it('retires it once the laptop is removed from the folder (a laptop lost for good answers nothing)', async () => {
+    const nonce = 'f'.repeat(32);
+    const device = deviceIdFor('admin', nonce);
+    const call = (method: string, path: string, body?: unknown) =>
+      fetch(`${node.url}/api/folders/docs${path}`, {
+        method,
+        headers: {
+          authorization: `Bearer ${token}`,
+          ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+        },
+        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+      });
+    const registered = await call('POST', '/devices', {
+      deviceId: device,
+      name: 'lost-laptop',
+      nonce,
+    });
+    expect(registered.status).toBe(200);
+
+    // The node's own plan.txt, and the laptop's concurrent one, written a minute before: it
+    // loses, and its copy's bytes never came (the laptop was lost right after its push).
+    await writeFile(join(root, 'plan.txt'), 'the plan at home\n');
+    await waitFor(() => putsOf(join(node.dataDir, 'mosaic.db'), 'plan.txt').length === 1, {
+      timeoutMs: 20_000,
+      what: 'the node to take its own plan.txt',
+    });
+    const wall = Date.now() - 60_000;
+    const theirs = 'the plan on the laptop\n';
+    const pushed = await call('POST', `/devices/${device}/ops`, {
+      ops: [
+        {
+          origin: device,
+          seq: 1,
+          hlc: `${String(wall).padStart(16, '0')}-0000-${device}`,
+          body: {
+            kind: 'file.put',
+            folder: 'docs',
+            path: 'plan.txt',
+            entry: 'file',
+            deleted: false,
+            hash: sha(theirs),
+            size: theirs.length,
+            mtimeMs: wall,
+            vv: { [device]: 1 },
+            originName: 'lost-laptop',
+          },
+        },
+      ],
+    });
+    expect(pushed.status).toBe(200);
+    await waitFor(async () => (await needFilesAtNode()) === 1, {
+      timeoutMs: 20_000,
+      what: "the node to need the laptop's copy",
+    });
+
+    expect((await call('DELETE', `/devices/${device}`)).status).toBe(204);
+    await waitFor(async () => (await needFilesAtNode()) === 0, {
+      timeoutMs: 45_000,
+      what: "the node to need nothing (the removed laptop's copy retired)",
+    });
+    const tree = await converged([root], (t) => t.has('plan.txt'), 30_000);
+    expect(tree.get('plan.txt')).toBe(sha('the plan at home\n'));
+    expect([...tree.keys()].filter((path) => path.includes('lost-laptop'))).toEqual([]);
   });
 
   it("refuses a 'lacking' answer without a login, with bad hashes, or for another's device", async () => {

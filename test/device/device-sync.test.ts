@@ -285,6 +285,43 @@ describe('mosaic sync with one node', () => {
     expect((await list(admin, 'nope')).status).toBe(404);
     expect((await list(null)).status).toBe(401);
   });
+
+  it('removes a device: its owner or an admin may; it is refused from then on (exit code 5)', async () => {
+    const call = async (method: string, path: string, token: string | null) => {
+      const res = await fetch(`${node.url}/api/folders/docs/devices${path}`, {
+        method,
+        headers: token === null ? {} : { authorization: `Bearer ${token}` },
+      });
+      return { status: res.status, body: (await res.text()) || null };
+    };
+    const devicesOf = async (token: string) =>
+      JSON.parse((await call('GET', '', token)).body ?? '[]') as { id: string; name: string }[];
+    const carols = await devicesOf(carol);
+    const laptop = carols.find((d) => d.name === 'carols-laptop');
+    const other = carols.find((d) => d.name !== 'carols-laptop');
+    if (laptop === undefined || other === undefined) throw new Error('two devices of carol');
+
+    // Nobody else may: bob may not use the folder, and an unknown device is not found.
+    expect((await call('DELETE', `/${laptop.id}`, null)).status).toBe(401);
+    expect((await call('DELETE', `/${laptop.id}`, bob)).status).toBe(404);
+    expect((await call('DELETE', '/00000000000000ff', carol)).status).toBe(404);
+    expect((await call('DELETE', '/not-an-id', carol)).status).toBe(400);
+
+    // Carol removes her laptop (twice: the second changes nothing); an admin removes her other.
+    expect((await call('DELETE', `/${laptop.id}`, carol)).status).toBe(204);
+    expect((await call('DELETE', `/${laptop.id}`, carol)).status).toBe(204);
+    expect((await call('DELETE', `/${other.id}`, admin)).status).toBe(204);
+    expect(await devicesOf(carol)).toEqual([]);
+    expect((await devicesOf(admin)).map((d) => d.id)).not.toContain(laptop.id);
+
+    // The laptop is told, and changes nothing at the node.
+    const before = await tree(root);
+    await writeFile(join(dev2, 'after-removal.txt'), 'not to be sent\n');
+    const res = await syncOnce(dev2, node.url, ['--token', carol]);
+    expect(res.code).toBe(5);
+    expect(JSON.stringify(res.logs) + res.stderr).toMatch(/This device was removed from the folder/);
+    expect(await tree(root)).toEqual(before);
+  });
 });
 
 async function waitForLine(

@@ -271,7 +271,7 @@ describe('the web app', () => {
     await page1.getByRole('button', { name: 'Load more' }).waitFor({ state: 'detached' });
   });
 
-  test('the cluster page shows both nodes up, and the laptops that sync each folder', async () => {
+  test('the cluster page shows both nodes up, and the laptops that sync each folder (one removed)', async () => {
     // A laptop of the admin's syncs "photos" with node 1 (what `mosaic sync` registers).
     const token = await createToken(url1, 'admin', ADMIN_PASSWORD);
     const nonce = 'e'.repeat(32);
@@ -288,13 +288,20 @@ describe('the web app', () => {
     await nodes.filter({ hasText: 'n2' }).getByText('up', { exact: true }).waitFor();
     await page1.getByText('1 of 1 peer reachable from n1').waitFor();
     const folder = page1.getByRole('region', { name: 'Folders' }).getByRole('listitem');
-    await folder.getByText('photos').waitFor();
+    await folder.getByText('photos', { exact: true }).waitFor();
     await folder.getByText('Conflicts').waitFor();
     const device = folder.getByTestId('device');
     await device.getByText('grans-laptop').waitFor();
     await device.getByText('(admin)').waitFor();
     await device.getByText(/seen here (just now|\d+ s ago)/).waitFor();
     await screenshots(page1, 'cluster');
+
+    // The laptop is lost: removed after a confirmation, it is gone from the list.
+    await folder.getByRole('button', { name: 'Remove grans-laptop' }).click();
+    const dialog = page1.getByRole('dialog', { name: 'Remove grans-laptop?' });
+    await dialog.getByRole('button', { name: 'Remove' }).click();
+    await folder.getByText('No laptop syncs this folder').waitFor();
+    expect(await device.count()).toBe(0);
   });
 
   test('signs out', async () => {

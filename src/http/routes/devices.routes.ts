@@ -94,6 +94,23 @@ export const deviceRoutes =
         })),
     );
 
+    app.delete(
+      '/api/folders/:folder/devices/:device',
+      {
+        schema: {
+          summary:
+            'Remove a device from the folder, at every node: it is refused from then on (its owner or an admin)',
+          params: DeviceParams,
+          response: { 204: z.null(), ...errors },
+        },
+      },
+      async (request, reply) => {
+        const { folder, device } = request.params;
+        await devices.remove(requirePrincipal(request), folder, device);
+        return reply.status(204).send(null);
+      },
+    );
+
     app.post(
       '/api/folders/:folder/devices/:device/ops',
       {

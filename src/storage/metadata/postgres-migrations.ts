@@ -370,4 +370,10 @@ export const POSTGRES_MIGRATIONS: readonly string[] = [
     mosaic_picture_view(id, title, category, descr, content_type, size, width, height, owner, origin_name, created_at, updated_at)
   ) STORED;
   `,
+  /* 16: devices removed from their folder (see the SQLite migration) */ `
+  CREATE TABLE device_removals (
+    device_id TEXT PRIMARY KEY,
+    hlc       TEXT NOT NULL
+  );
+  `,
 ];

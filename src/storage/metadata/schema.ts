@@ -30,6 +30,7 @@ export interface Schema {
   lease: LeaseTable;
   device_owners: DeviceOwnersTable;
   token_revocations: TokenRevocationsTable;
+  device_removals: DeviceRemovalsTable;
   event_removals: EventRemovalsTable;
   folder_siblings: FolderSiblingsTable;
   folder_applying: FolderApplyingTable;
@@ -244,6 +245,12 @@ export interface DeviceOwnersTable {
 /** Revoked API tokens, kept forever (a revocation may arrive before its token). */
 export interface TokenRevocationsTable {
   token_id: string;
+  hlc: string;
+}
+
+/** Devices removed from their folder (src/devices/device.repository.ts). */
+export interface DeviceRemovalsTable {
+  device_id: string;
   hlc: string;
 }
 

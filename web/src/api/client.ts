@@ -151,6 +151,8 @@ export function createApi(fetchImpl: FetchLike = (input, init) => fetch(input, i
     folders: () => request<Folder[]>('GET', '/api/folders'),
     folderDevices: (folder: string) =>
       request<FolderDevice[]>('GET', `/api/folders/${id(folder)}/devices`),
+    removeDevice: (folder: string, deviceId: string) =>
+      request<null>('DELETE', `/api/folders/${id(folder)}/devices/${id(deviceId)}`),
 
     events: () => request<{ items: MosaicEvent[] }>('GET', '/api/events').then((r) => r.items),
     event: (eventId: string, invite?: string | null) =>

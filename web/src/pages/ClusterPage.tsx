@@ -8,6 +8,7 @@ import type { ClusterView, Folder, FolderDevice } from '../api/types';
 import { useAuth } from '../auth';
 import { ErrorNote, Spinner, messageOf } from '../components/common';
 import { useNow, usePolling } from '../hooks';
+import { FolderDevices } from '../components/FolderDevices';
 import { formatAgo, formatSize } from '../lib/format';
 
 const POLL_MS = 3000;
@@ -102,33 +103,17 @@ export function ClusterPage() {
                   <dt>Conflicts</dt>
                   <dd className={f.conflicts > 0 ? 'warn' : undefined}>{f.conflicts}</dd>
                 </dl>
-                <FolderDevices devices={devices.get(f.id) ?? []} now={now} />
+                <FolderDevices
+                  folder={f.id}
+                  devices={devices.get(f.id) ?? []}
+                  now={now}
+                  onRemoved={() => void poll()}
+                />
               </li>
             ))}
           </ul>
         )}
       </section>
     </div>
-  );
-}
-
-/** The laptops of one folder, with when each was last seen at this node. */
-function FolderDevices({ devices, now }: { devices: readonly FolderDevice[]; now: number }) {
-  if (devices.length === 0) {
-    return <p className="muted small">No laptop syncs this folder (mosaic sync).</p>;
-  }
-  return (
-    <ul className="folder-devices small" aria-label="Devices">
-      {devices.map((d) => (
-        <li key={d.id} data-testid="device">
-          <strong>{d.name}</strong> <span className="muted">({d.owner})</span>{' '}
-          <span className="muted">
-            {d.lastSeen === null
-              ? 'syncs with another node'
-              : `seen here ${formatAgo(d.lastSeen, now)}`}
-          </span>
-        </li>
-      ))}
-    </ul>
   );
 }
