@@ -175,7 +175,7 @@ export class DeviceService {
    * then never come, so conflict copies of its versions may retire (unobtainable-copies.ts).
    */
   async remove(principal: Principal, folder: string, deviceId: string): Promise<void> {
-    this.folderFor(principal, folder);
+    const found = this.folderFor(principal, folder);
     const owner = await this.deps.devices.owner(deviceId);
     const visible =
       owner !== null &&
@@ -185,7 +185,7 @@ export class DeviceService {
     if (owner.removed) return;
     await this.deps.changes.commitMany([{ kind: 'device.remove', deviceId }]);
     this.wake();
-    this.folderFor(principal, folder).retryStalled();
+    found.retryStalled();
   }
 
   /**
