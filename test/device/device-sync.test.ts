@@ -319,7 +319,9 @@ describe('mosaic sync with one node', () => {
     await writeFile(join(dev2, 'after-removal.txt'), 'not to be sent\n');
     const res = await syncOnce(dev2, node.url, ['--token', carol]);
     expect(res.code).toBe(5);
-    expect(JSON.stringify(res.logs) + res.stderr).toMatch(/This device was removed from the folder/);
+    expect(JSON.stringify(res.logs) + res.stderr).toMatch(
+      /This device was removed from the folder/,
+    );
     expect(await tree(root)).toEqual(before);
   });
 });
