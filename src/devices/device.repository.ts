@@ -179,6 +179,7 @@ export class DeviceRepository {
     let query = this.store.db
       .selectFrom('device_owners as o')
       .leftJoin('devices as d', 'd.device_id', 'o.device_id')
+      .leftJoin('device_removals as r', 'r.device_id', 'o.device_id')
       .select([
         'o.device_id as deviceId',
         'o.name as recordedName',
@@ -187,16 +188,7 @@ export class DeviceRepository {
         'd.last_seen as lastSeen',
       ])
       .where('o.folder', '=', folder)
-      .where((eb) =>
-        eb.not(
-          eb.exists(
-            eb
-              .selectFrom('device_removals as r')
-              .select('r.device_id')
-              .whereRef('r.device_id', '=', 'o.device_id'),
-          ),
-        ),
-      );
+      .where('r.device_id', 'is', null);
     if (username !== null) query = query.where('o.username', '=', username);
     const rows = await query.execute();
     return rows
