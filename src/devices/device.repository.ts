@@ -112,20 +112,23 @@ export class DeviceRepository {
    */
   async idsNamed(folder: string, name: string): Promise<string[]> {
     const rows = await this.store.db
-      .selectFrom('device_owners')
-      .select('device_id')
-      .where('folder', '=', folder)
-      .where('name', '=', name)
+      .selectFrom('device_owners as o')
+      .leftJoin('device_removals as r', 'r.device_id', 'o.device_id')
+      .select('o.device_id')
+      .where('o.folder', '=', folder)
+      .where('o.name', '=', name)
+      .where('r.device_id', 'is', null)
       .union((eb) =>
         eb
-          .selectFrom('devices')
-          .select('device_id')
-          .where('folder', '=', folder)
-          .where('name', '=', name),
+          .selectFrom('devices as d')
+          .leftJoin('device_removals as r', 'r.device_id', 'd.device_id')
+          .select('d.device_id')
+          .where('d.folder', '=', folder)
+          .where('d.name', '=', name)
+          .where('r.device_id', 'is', null),
       )
       .execute();
-    const removed = await this.removedOf(rows.map((row) => row.device_id));
-    return rows.map((row) => row.device_id).filter((id) => !removed.has(id));
+    return rows.map((row) => row.device_id);
   }
 
   /**
@@ -148,17 +151,6 @@ export class DeviceRepository {
     }
     for (const name of live) gone.delete(name);
     return gone;
-  }
-
-  /** Which of these device ids were removed. */
-  private async removedOf(deviceIds: readonly string[]): Promise<Set<string>> {
-    if (deviceIds.length === 0) return new Set();
-    const rows = await this.store.db
-      .selectFrom('device_removals')
-      .select('device_id')
-      .where('device_id', 'in', deviceIds)
-      .execute();
-    return new Set(rows.map((row) => row.device_id));
   }
 
   /** The name this device last registered with at this node (null: it never did here). */
