@@ -252,6 +252,39 @@ describe('the web app', () => {
     await expect.poll(() => tiles(page1).count()).toBe(3);
   });
 
+  test('a picture that arrives while the live feed is connecting is shown once it connects', async () => {
+    const [n1, n2] = cluster.nodes;
+    if (!n1 || !n2) throw new Error('two nodes expected');
+    // The page's live feed is held back while it loads, as on a slow or waking phone.
+    let release = () => {};
+    const held = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    await page1.route('**/api/stream', async (route) => {
+      await held;
+      await route.continue();
+    });
+    await page1.reload();
+    await expect.poll(() => tiles(page1).count()).toBe(3);
+    const up = await (
+      await n2.api()
+    ).upload({
+      file: await makeImage({ seed: 13, width: 320, height: 240 }),
+      filename: 'lighthouse.png',
+      fields: { title: 'Lighthouse from node two', category: 'city' },
+    });
+    expect(up.status).toBe(201);
+    const at1 = await n1.api();
+    await waitFor(async () => (await allPictures(at1)).length === 4, {
+      timeoutMs: 20_000,
+      what: 'the lighthouse at node 1',
+    });
+    expect(await tiles(page1).count()).toBe(3); // the page has heard nothing yet
+    release();
+    await tiles(page1).getByText('Lighthouse from node two').waitFor({ timeout: 20_000 });
+    await page1.unroute('**/api/stream');
+  });
+
   test('pages through a long gallery as it scrolls', async () => {
     const n1 = cluster.nodes[0];
     if (!n1) throw new Error('no node 1');
@@ -267,7 +300,7 @@ describe('the web app', () => {
     // The first page is 48 pictures; the rest come when the end of the grid is near.
     await expect.poll(() => tiles(page1).count()).toBe(48);
     await tiles(page1).last().scrollIntoViewIfNeeded();
-    await expect.poll(() => tiles(page1).count()).toBe(53);
+    await expect.poll(() => tiles(page1).count()).toBe(54);
     await page1.getByRole('button', { name: 'Load more' }).waitFor({ state: 'detached' });
   });
 

@@ -62,12 +62,19 @@ export type LiveState = 'connecting' | 'live' | 'offline';
 /**
  * Listens to `GET /api/stream` (server-sent events) and calls `onPictures` with the ids of
  * the pictures that changed at any node; bursts (an upload of ten files) are coalesced into
- * one call.
+ * one call. `onConnected` is called each time the feed (re)connects: what changed before
+ * that, while the page loaded or the connection was down, was never heard, so a caller asks
+ * again then.
  */
-export function useLiveUpdates(onPictures: (ids: string[]) => void): LiveState {
+export function useLiveUpdates(
+  onPictures: (ids: string[]) => void,
+  onConnected?: () => void,
+): LiveState {
   const [state, setState] = useState<LiveState>('connecting');
   const latest = useRef(onPictures);
   latest.current = onPictures;
+  const connected = useRef(onConnected);
+  connected.current = onConnected;
   useEffect(() => {
     if (typeof EventSource === 'undefined') {
       setState('offline');
@@ -78,6 +85,7 @@ export function useLiveUpdates(onPictures: (ids: string[]) => void): LiveState {
     const pending = new Set<string>();
     source.onopen = () => {
       setState('live');
+      connected.current?.();
     };
     source.onerror = () => {
       // EventSource retries by itself; say so meanwhile.

@@ -1,6 +1,8 @@
 /**
  * The gallery's list: the first page (at once from what was remembered for this filter), the
  * next pages by cursor, and live changes folded in picture by picture from `/api/stream`.
+ * The first page is asked for again each time the live feed connects (what changed before
+ * was not heard), and answers are applied in the order they were asked (`inOrder`).
  */
 import { useCallback, useEffect, useRef, useState } from 'react';
 import { api, ApiError } from '../api/client';
@@ -16,6 +18,7 @@ import {
   reconcile,
   type Change,
 } from '../lib/gallery-list';
+import { inOrder } from '../lib/in-order';
 
 const PAGE = 48;
 const MAX_REFRESH = 200;
@@ -43,6 +46,7 @@ export function useGalleryList(category: string, q: string) {
   const [list, setList] = useState<ListState>(() => fromMemory(key));
   const [categories, setCategories] = useState<string[]>([]);
   const generation = useRef(0);
+  const ordered = useRef(inOrder()).current;
   const latest = useRef(list);
   latest.current = list;
 
@@ -65,22 +69,23 @@ export function useGalleryList(category: string, q: string) {
       setList((s) => ({ ...s, loading: true, error: null }));
       try {
         const limit = Math.min(MAX_REFRESH, Math.max(PAGE, keep));
-        const page = await api.pictures({ category, q, limit, sort: 'taken' });
-        if (mine !== generation.current) return;
-        learnCategories(page.items);
-        const complete = page.nextCursor === null;
-        setList((s) => {
-          // Under a search the order is not the date order mergeFirstPage relies on.
-          const beyond = !complete && !q && s.items.length > page.items.length;
-          return {
-            items: beyond
-              ? mergeFirstPage(s.items, page.items, false)
-              : reconcile(s.items, page.items),
-            nextCursor: beyond ? s.nextCursor : page.nextCursor,
-            loading: false,
-            error: null,
-            loaded: true,
-          };
+        await ordered(api.pictures({ category, q, limit, sort: 'taken' }), (page) => {
+          if (mine !== generation.current) return;
+          learnCategories(page.items);
+          const complete = page.nextCursor === null;
+          setList((s) => {
+            // Under a search the order is not the date order mergeFirstPage relies on.
+            const beyond = !complete && !q && s.items.length > page.items.length;
+            return {
+              items: beyond
+                ? mergeFirstPage(s.items, page.items, false)
+                : reconcile(s.items, page.items),
+              nextCursor: beyond ? s.nextCursor : page.nextCursor,
+              loading: false,
+              error: null,
+              loaded: true,
+            };
+          });
         });
       } catch (error) {
         if (mine !== generation.current) return;
@@ -88,7 +93,7 @@ export function useGalleryList(category: string, q: string) {
         setList((s) => ({ ...s, loading: false, loaded: true, error: messageOf(error) }));
       }
     },
-    [category, q, handleError, learnCategories],
+    [category, q, handleError, learnCategories, ordered],
   );
 
   // A new filter: what was remembered for it at once, then the server's first page.
@@ -138,7 +143,7 @@ export function useGalleryList(category: string, q: string) {
         await reload(latest.current.items.length);
         return;
       }
-      const changes = await Promise.all(
+      const changes = Promise.all(
         ids.map(async (id): Promise<Change<Picture> | null> => {
           try {
             return { id, picture: await api.picture(id) };
@@ -149,19 +154,24 @@ export function useGalleryList(category: string, q: string) {
           }
         }),
       );
-      const known = changes.filter((c): c is Change<Picture> => c !== null);
-      learnCategories(known.flatMap((c) => (c.picture ? [c.picture] : [])));
-      setList((s) => ({
-        ...s,
-        items: foldChanges(s.items, known, {
-          complete: s.nextCursor === null,
-          matches: (p) => !category || p.category === category,
-        }),
-      }));
+      await ordered(changes, (answers) => {
+        const known = answers.filter((c): c is Change<Picture> => c !== null);
+        learnCategories(known.flatMap((c) => (c.picture ? [c.picture] : [])));
+        setList((s) => ({
+          ...s,
+          items: foldChanges(s.items, known, {
+            complete: s.nextCursor === null,
+            matches: (p) => !category || p.category === category,
+          }),
+        }));
+      });
     },
-    [q, category, reload, handleError, learnCategories],
+    [q, category, reload, handleError, learnCategories, ordered],
   );
-  const live = useLiveUpdates((ids) => void onLive(ids));
+  const live = useLiveUpdates(
+    (ids) => void onLive(ids),
+    () => void reload(latest.current.items.length),
+  );
 
   // Remember what is shown, for the viewer and for coming back to it.
   useEffect(() => {
