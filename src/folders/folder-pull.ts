@@ -378,15 +378,16 @@ export class FolderPull {
     await this.guarded(wanted.row, async () => {
       const tmp = this.tmpFor(wanted.hash);
       const endFetch = span('pull.large');
-      const fetched = await fetchLargeFromPeers(this.deps, this.counters, wanted, tmp);
+      const outcome = await fetchLargeFromPeers(this.deps, this.counters, wanted, tmp);
       endFetch();
-      if (fetched) {
+      if (outcome === 'fetched') {
         const endPlace = span('pull.largePlace');
         await this.writer.place(wanted, tmp, null);
         endPlace();
-      } else {
-        this.stall(wanted.row, noPeer);
+        return;
       }
+      if (outcome === 'lacked') this.unobtainable.lackedByAll(wanted.row);
+      this.stall(wanted.row, noPeer);
     });
   }
 

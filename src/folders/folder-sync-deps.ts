@@ -17,8 +17,9 @@ export interface FolderSyncDeps {
   /** Node names (self, peers): copies of their versions may retire (unobtainable-copies.ts). */
   readonly nodeNames?: () => ReadonlySet<string>;
   /**
-   * Names only devices removed from this folder carried: copies of their versions may retire
-   * too, no device being left to answer for them (unobtainable-copies.ts).
+   * Names only devices removed from this folder carried: their versions whose content no peer
+   * holds may retire, copies or not, no device being left to answer for them
+   * (unobtainable-copies.ts).
    */
   readonly goneAuthors?: (folder: string) => Promise<ReadonlySet<string>>;
   readonly log: Logger;

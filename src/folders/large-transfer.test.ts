@@ -75,7 +75,12 @@ describe('fetchLarge', () => {
     const peer = peerWith(content, list);
     const tmp = join(dir, 'tmp');
     const result = await fetchLarge(peer, wanted, tmp, null);
-    expect(result).toEqual({ done: true, fetchedBytes: content.length, firstFetchedAt: 0 });
+    expect(result).toEqual({
+      done: true,
+      lacked: false,
+      fetchedBytes: content.length,
+      firstFetchedAt: 0,
+    });
     expect((await readFile(tmp)).equals(content)).toBe(true);
   });
 
@@ -149,6 +154,17 @@ describe('fetchLarge', () => {
       },
     };
     const result = await fetchLarge(liar, wanted, join(dir, 'tmp'), null);
-    expect(result.done).toBe(false);
+    expect(result).toMatchObject({ done: false, lacked: false });
+  });
+
+  it('says when the peer lacks the file (which is not a failure)', async () => {
+    const { wanted } = await indexed(randomBytes(2 * BLOCK));
+    const without: RangeSource = {
+      baseUrl: 'test://without',
+      folderBlocks: async () => null,
+      folderContent: async () => null,
+    };
+    const result = await fetchLarge(without, wanted, join(dir, 'tmp'), null);
+    expect(result).toMatchObject({ done: false, lacked: true, fetchedBytes: 0 });
   });
 });

@@ -51,6 +51,8 @@ export interface WantedFile {
 export interface LargeFetchResult {
   /** The temp file now holds exactly the wanted content (verified), fsynced. */
   readonly done: boolean;
+  /** The peer answered that it does not hold the content (not a failure, not other bytes). */
+  readonly lacked: boolean;
   /** Bytes that came over the wire. */
   readonly fetchedBytes: number;
   /** Where the first fetched range started (> 0: something was reused or resumed). */
@@ -66,7 +68,8 @@ interface Run {
 /**
  * Builds `tmp` from what is there, `seed` (an older version of the file on this disk, or null)
  * and `source`. Throws on transfer errors (the temp file keeps what arrived: a later attempt
- * reuses it); resolves `done: false` when the peer lacks the file or sent other content.
+ * reuses it); resolves `done: false` when the peer lacks the file (`lacked`) or sent other
+ * content.
  */
 export async function fetchLarge(
   source: RangeSource,
@@ -81,14 +84,14 @@ export async function fetchLarge(
   if (runs.length === 1 && only?.end === wanted.size) {
     // A suffix: hash the kept prefix, then the new bytes as they arrive.
     const res = await source.folderContent(wanted.folder, wanted.hash, only.start);
-    if (!res) return { done: false, fetchedBytes, firstFetchedAt };
+    if (!res) return { done: false, lacked: true, fetchedBytes, firstFetchedAt };
     const hash = await receiveSuffix(res.body, tmp, res.start, wanted.size);
     fetchedBytes += wanted.size - res.start;
-    return { done: hash === wanted.hash, fetchedBytes, firstFetchedAt: res.start };
+    return { done: hash === wanted.hash, lacked: false, fetchedBytes, firstFetchedAt: res.start };
   }
   for (const run of runs) {
     const res = await source.folderContent(wanted.folder, wanted.hash, run.start, run.end - 1);
-    if (!res) return { done: false, fetchedBytes, firstFetchedAt };
+    if (!res) return { done: false, lacked: true, fetchedBytes, firstFetchedAt };
     if (res.start !== run.start) {
       res.body.destroy();
       throw new Error('the peer ignored the byte range');
@@ -98,7 +101,7 @@ export async function fetchLarge(
   }
   await fsyncFile(tmp);
   const whole = await hashFile(tmp, { blockSize: 1024 * 1024 });
-  return { done: whole.hash === wanted.hash, fetchedBytes, firstFetchedAt };
+  return { done: whole.hash === wanted.hash, lacked: false, fetchedBytes, firstFetchedAt };
 }
 
 /** A block list that fits a file of `size` bytes, or null. */

@@ -9,6 +9,13 @@ import { regularFileInside } from './inside-folder.js';
 import { fetchLarge } from './large-transfer.js';
 
 /**
+ * How a large file's fetch ended: `fetched` (in `tmp`, verified), `lacked` (every peer answered
+ * that it does not hold the content; vacuously so without peers), or `failed` (some peer could
+ * not be asked, or sent other bytes).
+ */
+export type LargeFetchOutcome = 'fetched' | 'lacked' | 'failed';
+
+/**
  * A large file from a peer into `tmp`: only the blocks that neither an earlier attempt's temp
  * file nor the older version at the target already hold (large-transfer.ts).
  */
@@ -17,14 +24,16 @@ export async function fetchLargeFromPeers(
   counters: PullCounters,
   wanted: Wanted,
   tmp: string,
-): Promise<boolean> {
+): Promise<LargeFetchOutcome> {
   const { row, target, hash } = wanted;
   // The older version on disk seeds the temp file, if it is still what was indexed.
   const real = row.localHash !== null ? regularFileInside(deps.config.root, row.path) : null;
   const old = real !== null ? await diskState(real) : null;
   const seed = old?.isFile() === true && matchesIndexed(row, old) ? target : null;
   const file = { folder: deps.config.id, hash, size: row.size };
-  for (const peer of deps.sources()) {
+  let lackedBy = 0;
+  const sources = deps.sources();
+  for (const peer of sources) {
     const resuming = existsSync(tmp);
     try {
       const result = await fetchLarge(peer, file, tmp, seed);
@@ -44,8 +53,9 @@ export async function fetchLargeFromPeers(
             resuming ? 'folder fetch resumed and done' : 'folder fetch done: changed blocks only',
           );
         }
-        return true;
+        return 'fetched';
       }
+      if (result.lacked) lackedBy++;
       await rm(tmp, { force: true });
     } catch (error) {
       deps.log.warn(
@@ -54,5 +64,5 @@ export async function fetchLargeFromPeers(
       );
     }
   }
-  return false;
+  return lackedBy === sources.length ? 'lacked' : 'failed';
 }

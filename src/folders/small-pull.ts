@@ -5,7 +5,6 @@
  * refused in a batch is asked for once more one file at a time (`fetchOne`, FolderPull's
  * resumable route); the rest is stalled.
  */
-import { isConflictName } from './core/index.js';
 import type { ContentSource } from './content-source.js';
 import type { FolderFileRow } from './folder-index.repository.js';
 import type { FolderSyncDeps } from './folder-sync.js';
@@ -133,7 +132,8 @@ export class SmallPull {
     ahead?.cancel();
     for (const wanted of pending) {
       // Every peer lacks it (a node without peers: vacuously; its author is then a laptop).
-      if (isConflictName(wanted.row.path) && (lackedBy.get(wanted.hash) ?? 0) === sources.length) {
+      // UnobtainableCopies decides whether that may ever retire it.
+      if ((lackedBy.get(wanted.hash) ?? 0) === sources.length) {
         this.host.unobtainable.lackedByAll(wanted.row);
       }
     }

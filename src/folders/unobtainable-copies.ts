@@ -20,10 +20,15 @@
  * device left under its name: `goneAuthors`): a laptop lost for good answers nothing. And a
  * device retires nothing (it has no `nodeNames` and hears no author): its one
  * source, its node, may lack what another node holds (seed 202570533).
+ *
+ * A removed laptop's versions that are no copies retire the same way (every peer lacks the
+ * content, pull after pull): it pushed them and never uploaded their bytes. The path gets back
+ * the file this disk holds there (the version the laptop's was to replace), or is deleted when
+ * nothing is there. Any other author's version that no peer holds stays needed.
  */
 import { forgetOldest } from '../core/forget-oldest.js';
 import type { FilePut } from '../oplog/op.js';
-import { bumpVv } from './core/index.js';
+import { bumpVv, isConflictName } from './core/index.js';
 import type { FolderFileRow } from './folder-index.repository.js';
 import type { FolderSyncDeps } from './folder-sync.js';
 
@@ -35,10 +40,14 @@ export const RETIRING_RETRY_MS = 2000;
 const AUTHOR_ANSWERS_KEPT = 10_000;
 
 export class UnobtainableCopies {
-  /** Copies every peer said it lacks in this pull. */
-  private lacked: FolderFileRow[] = [];
-  /** Of those, copies whose author (no node, not known to lack it) may be a removed device. */
-  private unanswered: FolderFileRow[] = [];
+  /** Versions every peer said it lacks in this pull that count towards retirement, by path. */
+  private lacked = new Map<string, FolderFileRow>();
+  /**
+   * Versions every peer said it lacks whose author is no node known to lack them (a laptop that
+   * has not said so, or any author of a version that is no copy): they retire only if that
+   * author is a device removed from the folder.
+   */
+  private unanswered = new Map<string, FolderFileRow>();
   /** In how many pulls in a row, by path. */
   private readonly pulls = new Map<string, number>();
   /** `name\0hash`: the author of that name (every laptop of it) holds the content nowhere. */
@@ -47,8 +56,8 @@ export class UnobtainableCopies {
   constructor(private readonly deps: FolderSyncDeps) {}
 
   startPull(): void {
-    this.lacked = [];
-    this.unanswered = [];
+    this.lacked.clear();
+    this.unanswered.clear();
   }
 
   /**
@@ -69,16 +78,21 @@ export class UnobtainableCopies {
     return news;
   }
 
-  /** Every peer answered, in this pull, that it lacks the content of this copy. */
+  /**
+   * Every peer answered, in this pull, that it lacks the content of this version (a copy or
+   * not: which of them may retire is decided here).
+   */
   lackedByAll(row: FolderFileRow): void {
-    // Only once its author lacks it too (see the header).
     const author = row.originName;
     if (author === null || row.hash === null) return;
+    // A copy only once its author lacks it too (see the header); any other version only once
+    // its author is a removed laptop (`takeGoneAuthors`).
     const asked =
-      this.deps.nodeNames?.().has(author) === true ||
-      this.authorsLacking.has(`${author}\0${row.hash}`);
-    if (asked) this.lacked.push(row);
-    else this.unanswered.push(row);
+      isConflictName(row.path) &&
+      (this.deps.nodeNames?.().has(author) === true ||
+        this.authorsLacking.has(`${author}\0${row.hash}`));
+    if (asked) this.lacked.set(row.path, row);
+    else this.unanswered.set(row.path, row);
   }
 
   /**
@@ -89,56 +103,89 @@ export class UnobtainableCopies {
     await this.takeGoneAuthors();
     const due: FolderFileRow[] = [];
     const counted = new Map<string, number>();
-    for (const row of this.lacked) {
+    for (const row of this.lacked.values()) {
       const pulls = (this.pulls.get(row.path) ?? 0) + 1;
       if (pulls >= RETIRE_AFTER_PULLS) due.push(row);
       else counted.set(row.path, pulls);
     }
-    this.lacked = [];
+    this.lacked.clear();
     this.pulls.clear();
     for (const [path, pulls] of counted) this.pulls.set(path, pulls);
     await this.retire(due);
     return counted.size > 0;
   }
 
-  /** Copies of versions whose author is a device removed from the folder count as asked. */
+  /** Versions whose author is a device removed from the folder count as asked. */
   private async takeGoneAuthors(): Promise<void> {
-    const rows = this.unanswered;
-    this.unanswered = [];
+    const rows = [...this.unanswered.values()];
+    this.unanswered.clear();
     if (rows.length === 0 || this.deps.goneAuthors === undefined) return;
     const gone = await this.deps.goneAuthors(this.deps.config.id);
     for (const row of rows)
-      if (row.originName !== null && gone.has(row.originName)) this.lacked.push(row);
+      if (row.originName !== null && gone.has(row.originName)) this.lacked.set(row.path, row);
   }
 
+  /**
+   * Each row still that version and still needed gets an operation of this node that dominates
+   * it: a deletion when nothing is indexed on disk at its path; when this disk holds a file
+   * there (the version before, which the lost one was to replace), that file again, so that
+   * no node deletes what every node still has. A copy with something on disk is left alone.
+   */
   private async retire(rows: readonly FolderFileRow[]): Promise<void> {
     const { changes, index, selfId, selfName } = this.deps;
     const folder = this.deps.config.id;
-    const bodies: FilePut[] = rows
-      .filter((row) => {
-        // Still that version, still needed, nothing indexed on disk there.
-        const now = index.get(folder, row.path);
-        return (
-          now?.hlc === row.hlc && now.need && now.localInode === null && now.localSize === null
-        );
-      })
-      .map((row) => ({
-        kind: 'file.put',
-        folder,
-        path: row.path,
-        entry: 'file',
-        deleted: true,
-        hash: null,
-        size: 0,
-        mtimeMs: Date.now(),
-        vv: bumpVv(row.vv, selfId),
-        originName: selfName,
-      }));
+    const bodies: FilePut[] = [];
+    for (const row of rows) {
+      const now = index.get(folder, row.path);
+      if (now?.hlc !== row.hlc || !now.need) continue;
+      const vv = bumpVv(row.vv, selfId);
+      const base = { kind: 'file.put', folder, path: row.path, entry: 'file', vv } as const;
+      if (now.localInode === null && now.localSize === null) {
+        bodies.push({
+          ...base,
+          deleted: true,
+          hash: null,
+          size: 0,
+          mtimeMs: Date.now(),
+          originName: selfName,
+        });
+      } else if (!isConflictName(row.path) && now.localHash !== null && now.localSize !== null) {
+        bodies.push({
+          ...base,
+          deleted: false,
+          hash: now.localHash,
+          size: now.localSize,
+          mtimeMs: now.localMtimeMs ?? Date.now(),
+          originName: selfName,
+        });
+      }
+    }
     if (bodies.length === 0) return;
     await changes.commitMany(bodies);
-    this.deps.log.warn(
-      { folder, paths: bodies.slice(0, 10).map((b) => b.path), count: bodies.length },
-      'conflict copies retired: every peer lacks their content (saved over or deleted by its author)',
-    );
+    const [copies, others] = partition(bodies, (b) => isConflictName(b.path));
+    if (copies.length > 0) {
+      this.deps.log.warn(
+        { folder, paths: copies.slice(0, 10).map((b) => b.path), count: copies.length },
+        'conflict copies retired: every peer lacks their content (saved over or deleted by its author)',
+      );
+    }
+    if (others.length > 0) {
+      this.deps.log.warn(
+        {
+          folder,
+          paths: others.slice(0, 10).map((b) => b.path),
+          kept: others.filter((b) => !b.deleted).length,
+          count: others.length,
+        },
+        'versions of removed laptops retired: no node holds their content; each path keeps what this disk holds there, or is deleted',
+      );
+    }
   }
+}
+
+function partition<T>(items: readonly T[], test: (item: T) => boolean): [T[], T[]] {
+  const yes: T[] = [];
+  const no: T[] = [];
+  for (const item of items) (test(item) ? yes : no).push(item);
+  return [yes, no];
 }

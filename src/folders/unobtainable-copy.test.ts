@@ -7,9 +7,11 @@
  * version waits for the laptop's own word (seeds 859052651, 664734563).
  */
 import { createHash } from 'node:crypto';
+import { readFile, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { HybridClock } from '../core/hlc.js';
+import type { FilePut, Op } from '../oplog/op.js';
 import { type Db } from '../db/database.js';
 import type { ContentSource } from './content-source.js';
 import type { FolderSync, FolderSyncDeps } from './folder-sync.js';
@@ -26,6 +28,9 @@ useTempDb('mosaic-unobtainable-', (b, d) => {
   base = b;
   db = d;
 });
+
+/** A received operation that puts a file. */
+type PutOp = Omit<Op, 'body'> & { readonly body: FilePut };
 
 const sha = (b: Buffer | string) => createHash('sha256').update(b).digest('hex');
 
@@ -69,6 +74,14 @@ describe('a conflict copy whose content nobody holds', () => {
         expect(row?.vv).toMatchObject({ [PEER]: 1, bbbbbbbbbbbbbbb3: 3, [SELF]: 1 });
       },
     );
+  });
+
+  it('is retired when it is large too (asked for by a request of its own)', async () => {
+    const copy = 'film.sync-conflict-20261130-115525-n3-e25a9bf6.mov';
+    const op = copyOp(copy, 'a film n3 cut again before anyone fetched it', 'n3');
+    await withCopy({ ...op, body: { ...op.body, size: 8 * 1024 * 1024 } }, async (t) => {
+      await t.pullUntilRetired();
+    });
   });
 
   it('is not retired while the content is only unreachable (a peer did not answer)', async () => {
@@ -123,12 +136,112 @@ describe('a conflict copy whose content nobody holds', () => {
   });
 });
 
+describe('a version of a laptop removed from the folder, whose content no node holds', () => {
+  const LAPTOP = 'ddddddddddddddd1';
+  /** The laptop's version of `path` (content `data`), after `vv`: it replaces that version. */
+  const laptopOp = (
+    path: string,
+    data: string,
+    vv: Record<string, number>,
+    size = data.length,
+  ) => ({
+    origin: LAPTOP,
+    seq: 1,
+    hlc: new HybridClock(LAPTOP).next(),
+    body: {
+      kind: 'file.put' as const,
+      folder: 'folder',
+      path,
+      entry: 'file' as const,
+      deleted: false,
+      hash: sha(data),
+      size,
+      mtimeMs: Date.now(),
+      vv: { ...vv, [LAPTOP]: 1 },
+      originName: 'lost-laptop',
+    },
+  });
+  const removed = { nodeNames, goneAuthors: () => Promise.resolve(new Set(['lost-laptop'])) };
+
+  it('gives the path back the file this disk holds, by an operation of this node', async () => {
+    const root = join(base, 'folder');
+    const { sync, index, changes } = await pullingFolder(db, root, emptyPeer, removed);
+    try {
+      await writeFile(join(root, 'notes.txt'), 'kept at home\n');
+      // Written a while ago (a file still changing is not indexed yet).
+      const before = new Date(Date.now() - 60_000);
+      await utimes(join(root, 'notes.txt'), before, before);
+      await sync.syncNow();
+      const mine = index.get('folder', 'notes.txt');
+      expect(mine?.origin).toBe(SELF);
+      await changes.receive([
+        laptopOp('notes.txt', 'written on the laptop, never sent', mine?.vv ?? {}),
+      ]);
+      expect(index.get('folder', 'notes.txt')?.need).toBe(true);
+      for (let i = 0; i < 6 && index.get('folder', 'notes.txt')?.need === true; i++) {
+        await sync.syncNow();
+      }
+      const row = index.get('folder', 'notes.txt');
+      expect(row).toMatchObject({
+        deleted: false,
+        need: false,
+        origin: SELF,
+        hash: sha('kept at home\n'),
+      });
+      expect(row?.vv).toMatchObject({ [LAPTOP]: 1, [SELF]: 2 });
+      expect(await readFile(join(root, 'notes.txt'), 'utf8')).toBe('kept at home\n');
+    } finally {
+      await sync.close();
+    }
+  });
+
+  it('deletes a new file of it that no node ever had, large or small', async () => {
+    const root = join(base, 'folder');
+    const { sync, index, changes } = await pullingFolder(db, root, emptyPeer, removed);
+    try {
+      const small = laptopOp('new.txt', 'only ever on the laptop', {});
+      const large = {
+        ...laptopOp('film.mov', 'a film only on the laptop', {}, 5 * 1024 * 1024),
+        seq: 2,
+      };
+      await changes.receive([small, large]);
+      for (let i = 0; i < 6 && index.needed('folder', 10, '').length > 0; i++) {
+        await sync.syncNow();
+      }
+      for (const path of ['new.txt', 'film.mov']) {
+        expect(index.get('folder', path)).toMatchObject({
+          deleted: true,
+          need: false,
+          origin: SELF,
+        });
+      }
+    } finally {
+      await sync.close();
+    }
+  });
+
+  it("is kept while the laptop is not removed, and a node's own version always", async () => {
+    await expectKept(
+      emptyPeer,
+      { nodeNames, goneAuthors: () => Promise.resolve(new Set()) },
+      laptopOp('a.txt', 'x', {}),
+    );
+    // A node's version that is no copy: its bytes may come back with the node (its trash).
+    const byNode = laptopOp('b.txt', 'y', {});
+    await expectKept(emptyPeer, removed, {
+      ...byNode,
+      seq: 2,
+      body: { ...byNode.body, originName: 'n3' },
+    });
+  });
+});
+
 /**
  * A node (peers: one that holds nothing) that has received the copy `op` makes; `run` gets its
  * folder and `pullUntilRetired`, which pulls (at most six times) until the copy is deleted.
  */
 async function withCopy(
-  op: ReturnType<typeof copyOp>,
+  op: PutOp,
   run: (t: {
     sync: FolderSync;
     index: FolderIndexRepository;
@@ -163,7 +276,7 @@ async function waitFor(check: () => boolean, timeoutMs: number): Promise<void> {
 async function expectKept(
   peers: ContentSource | ContentSource[],
   deps: Partial<FolderSyncDeps>,
-  op: ReturnType<typeof copyOp>,
+  op: PutOp,
 ): Promise<void> {
   const { sync, index, changes } = await pullingFolder(db, join(base, 'folder'), peers, deps);
   try {

@@ -51,22 +51,72 @@ afterAll(async () => {
   await cleanup();
 });
 
-/** The `file.put` operations the database at `file` holds for `path`: deleted or not, in order. */
-function putsOf(file: string, path: string): boolean[] {
+interface PutBody {
+  path: string;
+  deleted: boolean;
+  hash: string | null;
+  vv: Record<string, number>;
+}
+
+/** The `file.put` operations the database at `file` holds for `path`, in order. */
+function putBodiesOf(file: string, path: string): PutBody[] {
   const db = new Database(file, { readonly: true });
   try {
     const rows = db.prepare("SELECT body FROM ops WHERE kind = 'file.put' ORDER BY hlc").all() as {
       body: string;
     }[];
-    return rows
-      .map((row) => JSON.parse(row.body) as { path: string; deleted: boolean })
-      .filter((body) => body.path === path)
-      .map((body) => body.deleted);
+    return rows.map((row) => JSON.parse(row.body) as PutBody).filter((body) => body.path === path);
   } catch {
     return []; // not made yet
   } finally {
     db.close();
   }
+}
+
+/** Of those operations: deleted or not, in order. */
+function putsOf(file: string, path: string): boolean[] {
+  return putBodiesOf(file, path).map((body) => body.deleted);
+}
+
+/** A call of the folder's device API at the node, as the admin. */
+function call(method: string, path: string, body?: unknown): Promise<Response> {
+  return fetch(`${node.url}/api/folders/docs${path}`, {
+    method,
+    headers: {
+      authorization: `Bearer ${token}`,
+      ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+    },
+    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+  });
+}
+
+/** A `file.put` of `path` by `device` (named `name`), pushed as the laptop's `seq`th operation. */
+function laptopPut(
+  device: string,
+  name: string,
+  seq: number,
+  path: string,
+  content: string,
+  vv: Record<string, number>,
+) {
+  const wall = Date.now() - 60_000 + seq;
+  return {
+    origin: device,
+    seq,
+    hlc: `${String(wall).padStart(16, '0')}-0000-${device}`,
+    body: {
+      kind: 'file.put',
+      folder: 'docs',
+      path,
+      entry: 'file',
+      deleted: false,
+      hash: sha(content),
+      size: content.length,
+      mtimeMs: wall,
+      vv: { ...vv, [device]: seq },
+      originName: name,
+    },
+  };
 }
 
 async function needFilesAtNode(): Promise<number | undefined> {
@@ -156,15 +206,6 @@ describe("a laptop's version its user deleted before the laptop could upload it"
   it('retires it once the laptop is removed from the folder (a laptop lost for good answers nothing)', async () => {
     const nonce = 'f'.repeat(32);
     const device = deviceIdFor('admin', nonce);
-    const call = (method: string, path: string, body?: unknown) =>
-      fetch(`${node.url}/api/folders/docs${path}`, {
-        method,
-        headers: {
-          authorization: `Bearer ${token}`,
-          ...(body === undefined ? {} : { 'content-type': 'application/json' }),
-        },
-        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-      });
     const registered = await call('POST', '/devices', {
       deviceId: device,
       name: 'lost-laptop',
@@ -179,28 +220,8 @@ describe("a laptop's version its user deleted before the laptop could upload it"
       timeoutMs: 20_000,
       what: 'the node to take its own plan.txt',
     });
-    const wall = Date.now() - 60_000;
-    const theirs = 'the plan on the laptop\n';
     const pushed = await call('POST', `/devices/${device}/ops`, {
-      ops: [
-        {
-          origin: device,
-          seq: 1,
-          hlc: `${String(wall).padStart(16, '0')}-0000-${device}`,
-          body: {
-            kind: 'file.put',
-            folder: 'docs',
-            path: 'plan.txt',
-            entry: 'file',
-            deleted: false,
-            hash: sha(theirs),
-            size: theirs.length,
-            mtimeMs: wall,
-            vv: { [device]: 1 },
-            originName: 'lost-laptop',
-          },
-        },
-      ],
+      ops: [laptopPut(device, 'lost-laptop', 1, 'plan.txt', 'the plan on the laptop\n', {})],
     });
     expect(pushed.status).toBe(200);
     await waitFor(async () => (await needFilesAtNode()) === 1, {
@@ -216,6 +237,48 @@ describe("a laptop's version its user deleted before the laptop could upload it"
     const tree = await converged([root], (t) => t.has('plan.txt'), 30_000);
     expect(tree.get('plan.txt')).toBe(sha('the plan at home\n'));
     expect([...tree.keys()].filter((path) => path.includes('lost-laptop'))).toEqual([]);
+  });
+
+  it('gives each path back what the node holds once a laptop whose newer versions never came is removed', async () => {
+    const nonce = 'c'.repeat(32);
+    const device = deviceIdFor('admin', nonce);
+    const name = 'stolen-laptop';
+    expect((await call('POST', '/devices', { deviceId: device, name, nonce })).status).toBe(200);
+    const db = join(node.dataDir, 'mosaic.db');
+    await writeFile(join(root, 'budget.txt'), 'the budget at home\n');
+    await waitFor(() => putsOf(db, 'budget.txt').length === 1, {
+      timeoutMs: 20_000,
+      what: 'the node to take its own budget.txt',
+    });
+    const home = putBodiesOf(db, 'budget.txt')[0];
+    // The laptop saved over the node's budget.txt and wrote ideas.txt; its pushes came, its
+    // uploads never did: the laptop was stolen.
+    const pushed = await call('POST', `/devices/${device}/ops`, {
+      ops: [
+        laptopPut(device, name, 1, 'budget.txt', 'the budget on the train\n', home?.vv ?? {}),
+        laptopPut(device, name, 2, 'ideas.txt', 'ideas nobody else saw\n', {}),
+      ],
+    });
+    expect(pushed.status).toBe(200);
+    await waitFor(async () => (await needFilesAtNode()) === 2, {
+      timeoutMs: 20_000,
+      what: "the node to need the laptop's two versions",
+    });
+
+    expect((await call('DELETE', `/devices/${device}`)).status).toBe(204);
+    await waitFor(async () => (await needFilesAtNode()) === 0, {
+      timeoutMs: 45_000,
+      what: "the node to need nothing (the removed laptop's versions retired)",
+    });
+    const tree = await converged([root], (t) => t.has('budget.txt') && !t.has('ideas.txt'), 30_000);
+    expect(tree.get('budget.txt')).toBe(sha('the budget at home\n'));
+    // By operations of the node, which its peers take as any other: the budget kept, the
+    // ideas deleted.
+    expect(putBodiesOf(db, 'budget.txt').at(-1)).toMatchObject({
+      deleted: false,
+      hash: sha('the budget at home\n'),
+    });
+    expect(putsOf(db, 'ideas.txt')).toEqual([false, true]);
   });
 
   it("refuses a 'lacking' answer without a login, with bad hashes, or for another's device", async () => {
