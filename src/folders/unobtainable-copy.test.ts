@@ -39,25 +39,37 @@ const emptyPeer = peerHolding([]);
 /** The cluster's nodes: this one, its peer, and n3 (whose version lost). */
 const nodeNames = () => new Set(['n1', 'n2', 'n3']);
 
-/** PEER's operation making the copy `path` of a version `originName` wrote (content `data`). */
-function copyOp(path: string, data: string, originName: string) {
+/** `origin`'s operation putting `path` (content `data`, written by `originName`) at `vv`. */
+function putOp(
+  origin: string,
+  path: string,
+  data: string,
+  originName: string,
+  vv: Record<string, number>,
+  size = data.length,
+): PutOp {
   return {
-    origin: PEER,
+    origin,
     seq: 1,
-    hlc: new HybridClock(PEER).next(),
+    hlc: new HybridClock(origin).next(),
     body: {
-      kind: 'file.put' as const,
+      kind: 'file.put',
       folder: 'folder',
       path,
-      entry: 'file' as const,
+      entry: 'file',
       deleted: false,
       hash: sha(data),
-      size: data.length,
+      size,
       mtimeMs: Date.now(),
-      vv: { [PEER]: 1, bbbbbbbbbbbbbbb3: 3 },
+      vv,
       originName,
     },
   };
+}
+
+/** PEER's operation making the copy `path` of a version `originName` wrote (content `data`). */
+function copyOp(path: string, data: string, originName: string): PutOp {
+  return putOp(PEER, path, data, originName, { [PEER]: 1, bbbbbbbbbbbbbbb3: 3 });
 }
 
 describe('a conflict copy whose content nobody holds', () => {
@@ -139,28 +151,8 @@ describe('a conflict copy whose content nobody holds', () => {
 describe('a version of a laptop removed from the folder, whose content no node holds', () => {
   const LAPTOP = 'ddddddddddddddd1';
   /** The laptop's version of `path` (content `data`), after `vv`: it replaces that version. */
-  const laptopOp = (
-    path: string,
-    data: string,
-    vv: Record<string, number>,
-    size = data.length,
-  ) => ({
-    origin: LAPTOP,
-    seq: 1,
-    hlc: new HybridClock(LAPTOP).next(),
-    body: {
-      kind: 'file.put' as const,
-      folder: 'folder',
-      path,
-      entry: 'file' as const,
-      deleted: false,
-      hash: sha(data),
-      size,
-      mtimeMs: Date.now(),
-      vv: { ...vv, [LAPTOP]: 1 },
-      originName: 'lost-laptop',
-    },
-  });
+  const laptopOp = (path: string, data: string, vv: Record<string, number>, size = data.length) =>
+    putOp(LAPTOP, path, data, 'lost-laptop', { ...vv, [LAPTOP]: 1 }, size);
   const removed = { nodeNames, goneAuthors: () => Promise.resolve(new Set(['lost-laptop'])) };
 
   it('gives the path back the file this disk holds, by an operation of this node', async () => {
