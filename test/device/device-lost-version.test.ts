@@ -23,6 +23,7 @@ import { deviceIdFor } from '../../src/devices/core/device-id.js';
 import {
   converged,
   createToken,
+  devicePut,
   sha,
   startSync,
   syncOnce,
@@ -88,35 +89,6 @@ function call(method: string, path: string, body?: unknown): Promise<Response> {
     },
     ...(body === undefined ? {} : { body: JSON.stringify(body) }),
   });
-}
-
-/** A `file.put` of `path` by `device` (named `name`), pushed as the laptop's `seq`th operation. */
-function laptopPut(
-  device: string,
-  name: string,
-  seq: number,
-  path: string,
-  content: string,
-  vv: Record<string, number>,
-) {
-  const wall = Date.now() - 60_000 + seq;
-  return {
-    origin: device,
-    seq,
-    hlc: `${String(wall).padStart(16, '0')}-0000-${device}`,
-    body: {
-      kind: 'file.put',
-      folder: 'docs',
-      path,
-      entry: 'file',
-      deleted: false,
-      hash: sha(content),
-      size: content.length,
-      mtimeMs: wall,
-      vv: { ...vv, [device]: seq },
-      originName: name,
-    },
-  };
 }
 
 async function needFilesAtNode(): Promise<number | undefined> {
@@ -221,7 +193,7 @@ describe("a laptop's version its user deleted before the laptop could upload it"
       what: 'the node to take its own plan.txt',
     });
     const pushed = await call('POST', `/devices/${device}/ops`, {
-      ops: [laptopPut(device, 'lost-laptop', 1, 'plan.txt', 'the plan on the laptop\n', {})],
+      ops: [devicePut(device, 'lost-laptop', 1, 'plan.txt', 'the plan on the laptop\n', {})],
     });
     expect(pushed.status).toBe(200);
     await waitFor(async () => (await needFilesAtNode()) === 1, {
@@ -255,8 +227,8 @@ describe("a laptop's version its user deleted before the laptop could upload it"
     // uploads never did: the laptop was stolen.
     const pushed = await call('POST', `/devices/${device}/ops`, {
       ops: [
-        laptopPut(device, name, 1, 'budget.txt', 'the budget on the train\n', home?.vv ?? {}),
-        laptopPut(device, name, 2, 'ideas.txt', 'ideas nobody else saw\n', {}),
+        devicePut(device, name, 1, 'budget.txt', 'the budget on the train\n', home?.vv ?? {}),
+        devicePut(device, name, 2, 'ideas.txt', 'ideas nobody else saw\n', {}),
       ],
     });
     expect(pushed.status).toBe(200);

@@ -19,6 +19,7 @@ import {
   type NodeProcess,
 } from '../helpers/node-process.js';
 import {
+  devicePut,
   converged,
   createToken,
   sha,
@@ -221,23 +222,8 @@ describe('mosaic sync with one node', () => {
         body: JSON.stringify(body),
       });
     expect((await call('/devices', { deviceId: device, name: 'probe', nonce })).status).toBe(200);
-    const op = (origin: string, seq: number, path: string) => ({
-      origin,
-      seq,
-      hlc: `${String(Date.now()).padStart(16, '0')}-0000-${origin}`,
-      body: {
-        kind: 'file.put',
-        folder: 'docs',
-        path,
-        entry: 'file',
-        deleted: false,
-        hash: sha('x'),
-        size: 1,
-        mtimeMs: Date.now(),
-        vv: { [origin]: 1 },
-        originName: 'probe',
-      },
-    });
+    const op = (origin: string, seq: number, path: string) =>
+      devicePut(origin, 'probe', seq, path, 'x');
     for (const path of ['../evil.txt', '/etc/evil', '.mosaic/evil', 'a/../../evil', 'c:evil']) {
       const res = await call(`/devices/${device}/ops`, { ops: [op(device, 1, path)] });
       expect(res.status, path).toBe(422);

@@ -117,6 +117,39 @@ export function sha(text: string): string {
   return createHash('sha256').update(text).digest('hex');
 }
 
+/**
+ * A laptop's `file.put` of `path` in folder `docs`, as `mosaic sync` pushes it
+ * (`POST /api/folders/docs/devices/:id/ops`): by `device` (named `name`), its `seq`th
+ * operation, after the version vector `vv`.
+ */
+export function devicePut(
+  device: string,
+  name: string,
+  seq: number,
+  path: string,
+  content: string,
+  vv: Record<string, number> = {},
+) {
+  const wall = Date.now() - 60_000 + seq;
+  return {
+    origin: device,
+    seq,
+    hlc: `${String(wall).padStart(16, '0')}-0000-${device}`,
+    body: {
+      kind: 'file.put',
+      folder: 'docs',
+      path,
+      entry: 'file',
+      deleted: false,
+      hash: sha(content),
+      size: content.length,
+      mtimeMs: wall,
+      vv: { ...vv, [device]: seq },
+      originName: name,
+    },
+  };
+}
+
 /** Waits until every directory holds the same tree and `check` holds on it; returns the tree. */
 export async function converged(
   dirs: readonly string[],
