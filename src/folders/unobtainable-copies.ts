@@ -162,7 +162,8 @@ export class UnobtainableCopies {
     }
     if (bodies.length === 0) return;
     await changes.commitMany(bodies);
-    const [copies, others] = partition(bodies, (b) => isConflictName(b.path));
+    const copies = bodies.filter((b) => isConflictName(b.path));
+    const others = bodies.filter((b) => !isConflictName(b.path));
     if (copies.length > 0) {
       this.deps.log.warn(
         { folder, paths: copies.slice(0, 10).map((b) => b.path), count: copies.length },
@@ -181,11 +182,4 @@ export class UnobtainableCopies {
       );
     }
   }
-}
-
-function partition<T>(items: readonly T[], test: (item: T) => boolean): [T[], T[]] {
-  const yes: T[] = [];
-  const no: T[] = [];
-  for (const item of items) (test(item) ? yes : no).push(item);
-  return [yes, no];
 }
