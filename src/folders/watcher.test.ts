@@ -1,4 +1,4 @@
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { access, chmod, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -78,6 +78,31 @@ describe('watchFolder', () => {
     await rm(root, { recursive: true, force: true });
     await waitFor(() => seen().has(WHOLE_FOLDER));
   });
+
+  // @parcel/watcher's default backend asks a `watchman` on PATH first (a shell runs it at every
+  // watch's start) and, when one answers, watches through it: another tool's semantics than the
+  // inotify ones the folder code is built and tested on. A fake watchman that leaves a mark
+  // shows whether it was asked.
+  it.runIf(process.platform === 'linux')(
+    'watches through inotify, never through a watchman found on PATH',
+    async () => {
+      const bin = join(base, 'bin');
+      const mark = join(base, 'watchman-was-asked');
+      await mkdir(bin);
+      await writeFile(join(bin, 'watchman'), `#!/bin/sh\necho "$@" > '${mark}'\nexit 1\n`);
+      await chmod(join(bin, 'watchman'), 0o755);
+      const path = process.env['PATH'];
+      process.env['PATH'] = `${bin}:${path ?? ''}`;
+      try {
+        await start();
+      } finally {
+        process.env['PATH'] = path;
+      }
+      await writeFile(join(root, 'seen.txt'), 'x');
+      await waitFor(() => seen().has('seen.txt'));
+      await expect(access(mark)).rejects.toThrow(/ENOENT/);
+    },
+  );
 
   it('refuses to watch a root that does not exist', async () => {
     await expect(

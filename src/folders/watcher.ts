@@ -94,7 +94,10 @@ export async function watchFolder(options: WatchOptions): Promise<FolderWatcher>
   };
 
   // Mosaic's own directory is not watched at all; other ignored paths are filtered here
-  // (.mosaicignore has gitignore semantics, which the native ignore list does not).
+  // (.mosaicignore has gitignore semantics, which the native ignore list does not). On Linux the
+  // backend is named: the default one runs `watchman` through a shell at each start and, when a
+  // watchman answers, watches through it, with other semantics than the inotify ones this
+  // folder code is built and tested on (a directory's first files, echoes of a pull's writes).
   const subscription = await subscribe(
     root,
     (error, events) => {
@@ -113,7 +116,7 @@ export async function watchFolder(options: WatchOptions): Promise<FolderWatcher>
         add(path);
       }
     },
-    { ignore: [MOSAIC_DIR] },
+    { ignore: [MOSAIC_DIR], ...(process.platform === 'linux' ? { backend: 'inotify' } : {}) },
   );
 
   return {
