@@ -29,10 +29,11 @@ RUN npm run build && npm prune --omit=dev
 
 # ---- runtime: node, production node_modules, the compiled code, nothing else.
 FROM ${NODE_IMAGE}
-# Memory settings measured in docs/benchmarks.md ("Memory"): two malloc arenas, a small V8
+# Memory settings measured in docs/benchmarks.md ("Memory"): two malloc arenas, a fixed mmap
+# threshold (src/cli/runtime-env.ts says why), a small V8
 # young generation, and (on the ENTRYPOINT's node, a flag NODE_OPTIONS refuses) a bounded
 # old-space growth. bin/mosaic.js would add them itself (by re-executing); set here, it need not.
-ENV NODE_ENV=production MALLOC_ARENA_MAX=2 NODE_OPTIONS=--max-semi-space-size=4
+ENV NODE_ENV=production MALLOC_ARENA_MAX=2 MALLOC_MMAP_THRESHOLD_=4194304 NODE_OPTIONS=--max-semi-space-size=4
 WORKDIR /app
 COPY --from=build /app/package.json ./
 COPY --from=build /app/node_modules ./node_modules

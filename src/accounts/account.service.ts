@@ -4,16 +4,18 @@ import { Limiter } from '../core/limiter.js';
 import type { ChangeLog } from '../oplog/change-log.js';
 import type { Role } from '../oplog/op.js';
 import type { AccountRepository, TokenRecord } from './account.repository.js';
-import { hashPassword, verifyPassword } from './password.js';
+import { hashPassword, PASSWORD_COST, verifyPassword } from './password.js';
 import type { LoginLimiter } from './login-limiter.js';
 import type { Principal } from './principal.js';
 
 export const SESSION_TTL_MS = 30 * 24 * 3600 * 1000;
 const TOKEN_PREFIX = 'mos_';
 
-/** A password hash that no password matches: used to keep failed logins constant-time. */
-const DUMMY_HASH =
-  'scrypt$32768$8$1$AAAAAAAAAAAAAAAAAAAAAA==$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=';
+/**
+ * A password hash that no password matches, at the cost of new hashes (PASSWORD_COST): a sign-in
+ * to an unknown name takes as long as one to a known name.
+ */
+const DUMMY_HASH = `scrypt$${PASSWORD_COST.N}$${PASSWORD_COST.r}$${PASSWORD_COST.p}$${'A'.repeat(22)}==$${'A'.repeat(43)}=`;
 
 export function sha256(text: string): string {
   return createHash('sha256').update(text).digest('hex');

@@ -5,6 +5,14 @@
  * `MOSAIC_MEMORY_TUNING=off` leaves the process as it was started.
  * - MALLOC_ARENA_MAX=2: glibc otherwise gives each of the ~20 threads (libuv pool, V8 workers)
  *   that allocates its own malloc arena, and freed memory in them is rarely returned;
+ * - MALLOC_MMAP_THRESHOLD_=4 MiB, fixed: glibc otherwise raises its threshold to the size of each
+ *   mapped block freed (up to 32 MiB) and then serves blocks that large from the arenas, which
+ *   keep them. A sign-in's 16 MiB scrypt raised it, and a 10 000-file sync then peaked at
+ *   157-165 MB against 133-144 (docs/benchmarks.md, "The peak before the sign-in"). Fixed, a
+ *   block of 4 MiB or more is mapped for itself and given back when freed: a new node's start
+ *   with a sign-in peaked at 120-141 MB against 134-157. Its price: an upload of a 20 MB image
+ *   maps its buffers afresh each time (node CPU +7-18 % per such upload, in two runs); a
+ *   200 KB photo's cost the same;
  * - V8's young generation capped at 4 MiB semi-spaces (`--max-semi-space-size=4`): Node 24's
  *   default lets it grow to 64 MiB x2 under allocation bursts (a catch-up), kept afterwards;
  *   idle RSS fell by ~20 MB with no measurable cost to catch-up.
@@ -33,12 +41,22 @@ export const NODE_FLAGS: readonly string[] = ['--heap-growing-percent=50', '--no
 /** A flag's name without its value, `--no-x` and `--x` the same (the operator's choice wins). */
 const flagName = (flag: string): string => (flag.split('=')[0] ?? flag).replace(/^--no-/, '--');
 
+/** glibc's malloc settings of a node (its tunables, read once as a process starts). */
+export const MALLOC_ENV: Readonly<Record<string, string>> = {
+  MALLOC_ARENA_MAX: '2',
+  MALLOC_MMAP_THRESHOLD_: String(4 * 1024 * 1024),
+};
+
+/** The malloc settings `env` does not set. */
+const missingMalloc = (env: NodeJS.ProcessEnv): Record<string, string> =>
+  Object.fromEntries(Object.entries(MALLOC_ENV).filter(([name]) => env[name] === undefined));
+
 /** `env` with the memory settings added where it does not set them already. */
 export function nodeRuntimeEnv(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
   const nodeOptions = env['NODE_OPTIONS'] ?? '';
   return {
     ...env,
-    MALLOC_ARENA_MAX: env['MALLOC_ARENA_MAX'] ?? '2',
+    ...missingMalloc(env),
     NODE_OPTIONS: nodeOptions.includes(SEMI_SPACE_FLAG)
       ? nodeOptions
       : `${nodeOptions} ${SEMI_SPACE_FLAG}=4`.trim(),
@@ -58,9 +76,10 @@ export function memoryReexecEnv(
   const semiSpaceSet =
     execArgv.some((arg) => arg.startsWith(SEMI_SPACE_FLAG)) ||
     (env['NODE_OPTIONS'] ?? '').includes(SEMI_SPACE_FLAG);
-  if (semiSpaceSet && env['MALLOC_ARENA_MAX'] !== undefined) return null;
+  const malloc = missingMalloc(env);
+  if (semiSpaceSet && Object.keys(malloc).length === 0) return null;
   // A semi-space flag given on the command line stays there (the re-exec keeps execArgv).
-  return semiSpaceSet ? { ...env, MALLOC_ARENA_MAX: '2' } : nodeRuntimeEnv(env);
+  return semiSpaceSet ? { ...env, ...malloc } : nodeRuntimeEnv(env);
 }
 
 /**

@@ -107,13 +107,14 @@ async function environOf(pid: number): Promise<Map<string, string>> {
 }
 
 describe.runIf(process.platform === 'linux')('a node process at start', () => {
-  it('runs under MALLOC_ARENA_MAX=2, 4 MiB V8 semi-spaces, a 50 % old-space growth and baseline WebAssembly when started plainly', async () => {
+  it('runs under MALLOC_ARENA_MAX=2, a fixed 4 MiB mmap threshold, 4 MiB V8 semi-spaces, a 50 % old-space growth and baseline WebAssembly when started plainly', async () => {
     const { child, pid, url } = await spawnBin({});
     try {
       // The same process (re-executed in place) answers, with the settings in its environment.
       expect((await fetch(`${url}/healthz`)).ok).toBe(true);
       const env = await environOf(pid);
       expect(env.get('MALLOC_ARENA_MAX')).toBe('2');
+      expect(env.get('MALLOC_MMAP_THRESHOLD_')).toBe('4194304');
       expect(env.get('NODE_OPTIONS')).toBe('--max-semi-space-size=4');
       // V8 flags NODE_OPTIONS refuses: on the re-executed command line.
       const cmdline = (await readFile(`/proc/${pid}/cmdline`, 'utf8')).split('\0');
@@ -130,9 +131,12 @@ describe.runIf(process.platform === 'linux')('a node process at start', () => {
     try {
       const setEnv = await environOf(set.pid);
       expect(setEnv.get('MALLOC_ARENA_MAX')).toBe('4');
+      // What the operator did not set is added.
+      expect(setEnv.get('MALLOC_MMAP_THRESHOLD_')).toBe('4194304');
       expect(setEnv.get('NODE_OPTIONS')).toBeUndefined();
       const offEnv = await environOf(off.pid);
       expect(offEnv.has('MALLOC_ARENA_MAX')).toBe(false);
+      expect(offEnv.has('MALLOC_MMAP_THRESHOLD_')).toBe(false);
       expect(offEnv.has('NODE_OPTIONS')).toBe(false);
       expect(await readFile(`/proc/${off.pid}/cmdline`, 'utf8')).not.toContain('heap-growing');
     } finally {
