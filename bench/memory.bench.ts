@@ -201,9 +201,9 @@ async function folderPhase(dir: string): Promise<void> {
     const hwm = peaks.hwmMb[i] ?? Number.NaN;
     const start = startPeaks[i] ?? Number.NaN;
     // What the target is about is the sync's own peak. Before the reset, each node also made
-    // its admin account and took the bench's sign-in: two scrypts, 16 MiB each (32 before), one after the
-    // other on a pool thread, which can meet a start-up optimizing compile (docs/benchmarks.md,
-    // "The peak before the sign-in").
+    // its admin account and took the bench's sign-in: two scrypts, 16 MiB each (32 before),
+    // one after the other on a pool thread, which can meet a start-up optimizing compile
+    // (docs/benchmarks.md, "The peak before the sign-in").
     const peak = reset[i]
       ? `sync peak ${round(hwm)} MB (VmHWM once signed in); start-up with the sign-in ${round(start)} MB`
       : `peak ${round(hwm)} MB (VmHWM, start-up and sign-in included)`;

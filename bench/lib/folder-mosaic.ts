@@ -34,9 +34,9 @@ function profileEnv(i: number): Record<string, string> {
  * `signIn: false` (a fresh start, the set written before): the nodes are not signed in to, and
  * the status until `signIn()` comes from their log lines ('folder scanned' of a full scan,
  * 'folder pulled': the folder's totals, as `/api/folders` counts them). A sign-in is a
- * scrypt on each node (16 MiB; 32 before 2026-12-05), which ran beside the sync on the clock (~0.45 s of the start-up
- * here): Syncthing's status costs its bench an API key (docs/benchmarks.md, "The bench's
- * sign-in off the clock").
+ * scrypt on each node (16 MiB; 32 before 2026-12-05), which ran beside the sync on the clock
+ * (~0.45 s of the start-up here): Syncthing's status costs its bench an API key
+ * (docs/benchmarks.md, "The bench's sign-in off the clock").
  */
 export async function startMosaic(
   dir: string,

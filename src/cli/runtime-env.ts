@@ -10,7 +10,7 @@
  *   keep them. A sign-in's 16 MiB scrypt raised it, and a 10 000-file sync then peaked at
  *   157-165 MB against 133-144 (docs/benchmarks.md, "The peak before the sign-in"). Fixed, a
  *   block of 4 MiB or more is mapped for itself and given back when freed: a new node's start
- *   with a sign-in peaked at 120-141 MB against 134-157. Its price: an upload of a 20 MB image
+ *   with a sign-in peaked at 120-145 MB against 134-157. Its price: an upload of a 20 MB image
  *   maps its buffers afresh each time (node CPU +7-18 % per such upload, in two runs); a
  *   200 KB photo's cost the same;
  * - V8's young generation capped at 4 MiB semi-spaces (`--max-semi-space-size=4`): Node 24's
