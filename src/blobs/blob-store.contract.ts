@@ -4,12 +4,13 @@
  * callers rely on, through the port only: no adapter's files or keys are looked at.
  */
 import { createHash } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
 import { Readable } from 'node:stream';
 import { buffer } from 'node:stream/consumers';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { BadRequestError, NotFoundError, PayloadTooLargeError } from '../core/errors.js';
 import { BlobBatchError, receiveBlobBatch, type WholeBlob } from './blob-batch.js';
-import type { BlobStore } from './blob-store.js';
+import type { BlobStore, LocalBytes } from './blob-store.js';
 
 export interface ContractSubject {
   readonly store: BlobStore;
@@ -25,6 +26,11 @@ function bytesOf(size: number): Buffer {
   for (let i = 0; i < size; i += seed.length) seed.copy(out, i, 0, Math.min(32, size - i));
   out.writeDoubleLE(Math.random(), 0);
   return out;
+}
+
+/** What a decoder would read from `bytes` (a LocalBytes' buffer, or its file's contents). */
+async function decoderSees(bytes: LocalBytes): Promise<Buffer> {
+  return 'buffer' in bytes ? bytes.buffer : readFile(bytes.file);
 }
 
 function sha(bytes: Buffer): string {
@@ -90,6 +96,22 @@ export function blobStoreContract(
       expect(await store.has(staged.hash)).toBe(true);
       expect(await store.size(staged.hash)).toBe(1000);
       expect((await buffer(await store.read(staged.hash))).equals(bytes)).toBe(true);
+    });
+
+    it('hands a decoder the staged bytes, and a blob it holds on this machine, as they are', async () => {
+      // Large enough to be staged in a file by every adapter, and small enough for memory.
+      for (const size of [1000, options.largeBytes]) {
+        const bytes = bytesOf(size);
+        const staged = await store.stage(chunked(bytes), size + 1);
+        expect((await decoderSees(store.stagedBytes(staged))).equals(bytes)).toBe(true);
+        await store.commit(staged);
+        const local = await store.localBytes(staged.hash);
+        // An adapter without the bytes on this machine says null (they are read instead).
+        if (local !== null) expect((await decoderSees(local)).equals(bytes)).toBe(true);
+        await store.trash(staged.hash);
+        expect(await store.localBytes(staged.hash)).toBeNull();
+      }
+      expect(await store.localBytes(sha(Buffer.from('never stored')))).toBeNull();
     });
 
     it('stores the same bytes once: a second commit is harmless', async () => {

@@ -23,6 +23,17 @@ export interface ByteRange {
   readonly end: number;
 }
 
+/**
+ * Bytes a decoder (libvips) can take without their being read into this process first: a
+ * buffer the store holds anyway, or a local file the decoder opens and reads in small pieces
+ * itself. Reading a 20 MB upload whole into a new Buffer cost ~100 ms of CPU here (the page
+ * faults of fresh memory), nearly as much as its thumbnail's decode, and 20 MB of RSS per
+ * upload at once (docs/benchmarks.md, "Thumbnails from the file"). A file named here holds
+ * exactly the blob's verified bytes; it may go away (a trash), so a decode that fails checks
+ * `has` before blaming the bytes.
+ */
+export type LocalBytes = { readonly buffer: Buffer } | { readonly file: string };
+
 /** Bytes hashed into the store's staging area: not visible until `commit`. */
 export interface StagedBlob {
   readonly hash: string;
@@ -42,6 +53,8 @@ export interface BlobStore {
   stage(source: Readable, limit: number): Promise<StagedBlob>;
   /** The staged bytes, readable until commit or discard (e.g. to check they are an image). */
   readStaged(staged: StagedBlob): Readable;
+  /** The staged bytes for a decoder (see LocalBytes), valid until commit or discard. */
+  stagedBytes(staged: StagedBlob): LocalBytes;
   /** Makes staged bytes visible under their hash; idempotent when the blob already exists. */
   commit(staged: StagedBlob): Promise<void>;
   discard(staged: StagedBlob): Promise<void>;
@@ -57,6 +70,11 @@ export interface BlobStore {
   size(hash: string): Promise<number | null>;
   /** The whole blob or an inclusive byte range; rejects with NotFoundError when absent. */
   read(hash: string, range?: ByteRange): Promise<Readable>;
+  /**
+   * The blob for a decoder when this store has it on this machine (the local store's file), or
+   * null: then `read` it (an object store's bytes are fetched).
+   */
+  localBytes(hash: string): Promise<LocalBytes | null>;
   /**
    * The whole blob in one buffer, or null when it is absent or longer than `maxBytes` (a peer's
    * batch of small pictures, blob-frames.ts).

@@ -25,6 +25,7 @@ import {
   assertName,
   type BlobStore,
   type ByteRange,
+  type LocalBytes,
   type StagedBlob,
 } from './blob-store.js';
 import {
@@ -116,6 +117,15 @@ export class LocalBlobStore implements BlobStore, BatchBlobStore {
 
   readStaged(staged: StagedBlob): Readable {
     return createReadStream(this.stagedPath(staged));
+  }
+
+  stagedBytes(staged: StagedBlob): LocalBytes {
+    return { file: this.stagedPath(staged) };
+  }
+
+  async localBytes(hash: string): Promise<LocalBytes | null> {
+    const file = this.path(hash);
+    return sizeOf(file) === null ? null : { file };
   }
 
   /** The data was fsynced when the temp file closed; the rename makes it visible. */

@@ -39,6 +39,7 @@ import {
   collectWhole,
   type BlobStore,
   type ByteRange,
+  type LocalBytes,
   type StagedBlob,
 } from './blob-store.js';
 import { receiveFile, sizeOf, stageSpilling } from './local-files.js';
@@ -173,6 +174,19 @@ export class S3BlobStore implements BlobStore {
     return bytes === undefined
       ? createReadStream(this.stagedPath(staged))
       : Readable.from([bytes], { objectMode: false });
+  }
+
+  stagedBytes(staged: StagedBlob): LocalBytes {
+    const buffer = this.inMemory.get(staged.token);
+    return buffer === undefined ? { file: this.stagedPath(staged) } : { buffer };
+  }
+
+  /**
+   * Null: the bytes are the store's. (A copy in the read cache may be evicted, its file removed,
+   * while a decoder reads it; a read through `read` holds its file open.)
+   */
+  async localBytes(_hash: string): Promise<LocalBytes | null> {
+    return null;
   }
 
   /**

@@ -1,8 +1,9 @@
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { deflateSync } from 'node:zlib';
 import { join } from 'node:path';
 import sharp from 'sharp';
+import { buffer } from 'node:stream/consumers';
 import { crc32 } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { InvalidImageError, NotAnImageError } from '../core/errors.js';
@@ -125,5 +126,38 @@ describe('thumbnails', () => {
       expect(error.message).not.toContain(dir);
     }
     await expect(probeImage(Buffer.from('no image'))).rejects.toBeInstanceOf(NotAnImageError);
+  });
+
+  it('come out the same from a local file as from its bytes, HEIC too; a bad file is refused alike', async () => {
+    const store = await storeAt('from-files');
+    const thumbs = new Thumbnails(store);
+    const heic = await readFile(new URL('../../test/fixtures/iphone.heic', import.meta.url));
+    const truncatedFile = join(dir, 'truncated.png');
+    await writeFile(truncatedFile, normal.subarray(0, normal.length / 2));
+    for (const [name, bytes] of [
+      ['png', normal],
+      ['heic', heic],
+    ] as const) {
+      const file = join(dir, `source.${name}`);
+      await writeFile(file, bytes);
+      await thumbs.make(`${name}-bytes`, bytes, 'small');
+      await thumbs.make(`${name}-file`, { file }, 'small');
+      await thumbs.make(`${name}-buffer`, { buffer: bytes }, 'small');
+      const made = await Promise.all(
+        ['bytes', 'file', 'buffer'].map(async (how) => {
+          const out = await thumbs.read(`${name}-${how}`, 'small');
+          return out === null ? null : buffer(out);
+        }),
+      );
+      expect(made[0]?.length).toBeGreaterThan(0);
+      expect(made[1]?.equals(made[0] as Buffer)).toBe(true);
+      expect(made[2]?.equals(made[0] as Buffer)).toBe(true);
+    }
+    const error = (await thumbs
+      .make('bad', { file: truncatedFile }, 'small')
+      .catch((e: unknown) => e)) as Error;
+    expect(error).toBeInstanceOf(InvalidImageError);
+    expect(error.message).not.toContain(dir);
+    await thumbs.close();
   });
 });

@@ -26,10 +26,11 @@
  * pixel), hence its lower pixel limit. libheif's WebAssembly heap keeps what it grew to (+190
  * MB after a 12-megapixel decode), so it runs in a worker thread that ends when idle.
  */
+import { readFile } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import type { Readable } from 'node:stream';
 import type sharp from 'sharp';
-import type { BlobStore } from '../blobs/blob-store.js';
+import type { BlobStore, LocalBytes } from '../blobs/blob-store.js';
 import { InvalidImageError, NotAnImageError } from '../core/errors.js';
 import { Limiter } from '../core/limiter.js';
 import type { ImageType } from '../oplog/op.js';
@@ -179,15 +180,17 @@ export class Thumbnails {
   }
 
   /**
-   * Makes one thumbnail from the image's bytes. This decodes the whole image, so a truncated or
-   * corrupt one fails here with InvalidImageError: the upload path makes the small one before
-   * accepting a picture (the large one, four times the work, is made afterwards or on demand —
-   * see docs/benchmarks.md for why).
+   * Makes one thumbnail from the image's bytes: in a buffer, or in a local file that libvips
+   * reads itself (LocalBytes: no copy of a 20 MB upload in this process). This decodes the whole
+   * image, so a truncated or corrupt one fails here with InvalidImageError: the upload path makes
+   * the small one before accepting a picture (the large one, four times the work, is made
+   * afterwards or on demand — see docs/benchmarks.md for why).
    */
-  async make(id: string, source: Buffer, size: ThumbSize): Promise<void> {
+  async make(id: string, source: Buffer | LocalBytes, size: ThumbSize): Promise<void> {
+    const input = Buffer.isBuffer(source) ? source : 'file' in source ? source.file : source.buffer;
     let webp: Buffer;
     try {
-      webp = await this.decodes.run(() => resize(source, THUMB_EDGE[size], this.heic));
+      webp = await this.decodes.run(() => resize(input, THUMB_EDGE[size], this.heic));
     } catch (error) {
       if (error instanceof InvalidImageError) throw error;
       // libvips' message may name server files ("Input file is missing: /tmp/..."): it stays
@@ -211,13 +214,15 @@ export class Thumbnails {
   }
 }
 
-async function resize(input: Buffer, edge: number, heic: HeicDecoder): Promise<Buffer> {
+/** `input`: the bytes, or the path of a local file holding them. */
+async function resize(input: Buffer | string, edge: number, heic: HeicDecoder): Promise<Buffer> {
   const sharp = await loadSharp();
   const meta = await sharp(input, { limitInputPixels: false }).metadata();
   assertPixels(meta.width, meta.height, meta.format, meta.compression);
   const image =
     meta.format === 'heif' && meta.compression === 'hevc'
-      ? await decodeHeic(input, heic)
+      ? // libheif (WebAssembly) takes bytes only.
+        await decodeHeic(typeof input === 'string' ? await readFile(input) : input, heic)
       : sharp(input, {
           limitInputPixels: pixelLimit(meta.format),
           sequentialRead: true,

@@ -122,7 +122,7 @@ export class PictureService {
           return probeImage(await readAll(blobs.readStaged(staged))); // a header past the head
         },
       );
-      await thumbs.make(staged.hash, await readAll(blobs.readStaged(staged)), 'small');
+      await thumbs.make(staged.hash, blobs.stagedBytes(staged), 'small');
       facts = (await this.deps.facts?.read(image.embedded)) ?? null;
       await blobs.commit(staged);
     } catch (error) {
@@ -267,9 +267,24 @@ export class PictureService {
     return made;
   }
 
+  /**
+   * From the blob's local file when the store has one (libvips reads it; nothing is copied into
+   * this process), else from its bytes read whole. A file trashed between the two is not a bad
+   * image: absent bytes say NotFound, as a read would.
+   */
   private async makeThumbnail(id: string, size: ThumbSize): Promise<void> {
     const { thumbs, blobs } = this.deps;
-    await thumbs.make(id, await readAll(await blobs.read(id)), size);
+    const local = await blobs.localBytes(id);
+    if (local === null) {
+      await thumbs.make(id, await readAll(await blobs.read(id)), size);
+      return;
+    }
+    try {
+      await thumbs.make(id, local, size);
+    } catch (error) {
+      if (!(await blobs.has(id))) throw new NotFoundError('Blob');
+      throw error;
+    }
   }
 
   /**
