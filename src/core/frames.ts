@@ -194,6 +194,12 @@ export interface WriteFramesOptions {
   readonly release?: (data: Buffer) => void;
   /** The size of a chunk (default FRAME_CHUNK_BYTES): frames up to half of it are copied in. */
   readonly chunkBytes?: number;
+  /**
+   * Gives each chunk (`chunkBytes` long; default: a new buffer). A chunk handed out is the
+   * stream's reader's from then on: the caller may reuse it only once the reader is done with
+   * every chunk (FrameChunks, content-frames.ts: once the response has gone out whole).
+   */
+  readonly takeChunk?: () => Buffer;
 }
 
 /** Small frames are copied together into chunks of up to this many bytes (one write each). */
@@ -217,6 +223,7 @@ export async function* writeFrames(
 ): AsyncGenerator<Buffer> {
   const readAhead = options.readAhead ?? 8;
   const chunkBytes = options.chunkBytes ?? FRAME_CHUNK_BYTES;
+  const takeChunk = options.takeChunk ?? (() => Buffer.allocUnsafe(chunkBytes));
   const header = options.header ?? frameHeader;
   // The default header is written straight into the chunk (no Buffer per frame).
   const direct = options.header === undefined;
@@ -254,7 +261,7 @@ export async function* writeFrames(
       continue;
     }
     if (chunk !== null && used + length > chunk.length) yield flush();
-    chunk ??= Buffer.allocUnsafe(chunkBytes);
+    chunk ??= takeChunk();
     if (head === null) {
       writeFrameHeader(chunk, used, item.hash, dataLength);
       used += FRAME_HEADER_BYTES;

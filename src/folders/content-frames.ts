@@ -11,6 +11,7 @@
 import { closeSync, constants, fstatSync, openSync, read, readSync } from 'node:fs';
 import { promisify } from 'node:util';
 import type { Readable } from 'node:stream';
+import { BufferPool } from '../core/buffer-pool.js';
 import { readFrames as readCoreFrames, writeFrames as writeCoreFrames } from '../core/frames.js';
 import { timed } from './trace.js';
 
@@ -69,6 +70,46 @@ export const SLOT_BYTES = DIRECT_READ_MAX + 1;
 const CHUNK_BYTES = 4 * DIRECT_READ_MAX;
 
 /**
+ * Responses' chunks, kept for the next responses (16: a response of 1 000 files of 4 KiB fills
+ * about as many; let go after 30 s idle). A new chunk is fresh memory whose first touch costs
+ * page faults: copying 10 000 files of 4 KiB into new chunks took ~140 ms of CPU on this VM,
+ * into reused ones ~15 (docs/benchmarks.md, "Reused response chunks").
+ */
+const chunkPool = new BufferPool(CHUNK_BYTES, 16);
+
+/** A response's chunk size, for a pool of them (FrameChunks). */
+export const FRAME_CHUNK_SIZE = CHUNK_BYTES;
+
+/**
+ * The chunks of one response, lent by the pool: given back all at once when the response has
+ * gone out whole (its last byte handed to the system: every chunk written), never before, since
+ * the socket may still hold any of them. A response cut short gives nothing back (the garbage
+ * collector takes its chunks).
+ */
+export class FrameChunks {
+  private readonly taken: Buffer[] = [];
+  private done = false;
+
+  /** `pool`: the process's (tests give their own). */
+  constructor(private readonly pool: BufferPool = chunkPool) {}
+
+  readonly take = (): Buffer => {
+    const chunk = this.pool.take();
+    this.taken.push(chunk);
+    return chunk;
+  };
+
+  /** The response has gone out whole: its chunks may be filled again. */
+  giveBack(): void {
+    if (this.done) return;
+    this.done = true;
+    // In the order written: the pool lends the last given first, the likeliest still in the
+    // processor's caches.
+    for (const chunk of this.taken.splice(0)) this.pool.give(chunk);
+  }
+}
+
+/**
  * A buffer of at least `size` bytes for an item's bytes, taken back by the frames writer once it
  * has copied them (so fill it and return a view of it, and keep nothing), or null: allocate.
  */
@@ -84,8 +125,9 @@ export type Scratch = (size: number) => Buffer | null;
 export function writeFrames(
   hashes: readonly string[],
   locate: (hash: string, scratch: Scratch) => Promise<string | Buffer | null>,
-  readAhead = 8,
+  options: { readonly readAhead?: number; readonly chunks?: FrameChunks } = {},
 ): AsyncGenerator<Buffer> {
+  const { readAhead = 8, chunks } = options;
   // At most readAhead + 1 slots: a slot comes back before the next item is loaded.
   const free: Buffer[] = [];
   const slots = new WeakSet<ArrayBufferLike>();
@@ -106,7 +148,12 @@ export function writeFrames(
       if (Buffer.isBuffer(found)) return found.length <= MAX_FRAMED_FILE_BYTES ? found : null;
       return timed('serve.read', () => readSmallFile(found, scratch, giveBack));
     },
-    { readAhead, release: giveBack, chunkBytes: CHUNK_BYTES },
+    {
+      readAhead,
+      release: giveBack,
+      chunkBytes: CHUNK_BYTES,
+      ...(chunks === undefined ? {} : { takeChunk: chunks.take }),
+    },
   );
 }
 

@@ -37,7 +37,7 @@ import { BadRequestError } from '../../core/errors.js';
 import { requirePrincipal } from '../auth.js';
 import { ErrorBody } from '../schemas.js';
 import { BlocksResponse } from '../../replication/op-schema.js';
-import { sendFile, throttled } from './send-range.js';
+import { sendFile, sendFrames } from './send-range.js';
 
 export interface DeviceRoutesDeps {
   readonly devices: DeviceService;
@@ -246,10 +246,9 @@ export const deviceRoutes =
       },
       async (request, reply) => {
         const folder = devices.folderFor(requirePrincipal(request), request.params.folder);
-        const frames = writeFrames(request.body.hashes, (hash) => folder.contentFor(hash));
-        return reply
-          .header('Content-Type', 'application/octet-stream')
-          .send(throttled(faults, Readable.from(frames, { objectMode: false })));
+        return sendFrames(reply, faults, (chunks) =>
+          writeFrames(request.body.hashes, (hash) => folder.contentFor(hash), { chunks }),
+        );
       },
     );
 

@@ -32,7 +32,7 @@ import {
 import type { PeerVerifier } from '../../replication/peer-auth.js';
 import { ErrorBody } from '../schemas.js';
 import { installPeerGuard } from '../peer-guard.js';
-import { sendFile, sendRange, throttled } from './send-range.js';
+import { sendFile, sendFrames, sendRange, throttled } from './send-range.js';
 
 export interface PeerRoutesDeps {
   readonly verifier: PeerVerifier;
@@ -190,10 +190,9 @@ export const peerRoutes =
         const locate =
           deps.folderSmallContents?.(folder, hashes) ??
           ((hash: string) => deps.folderContent(folder, hash));
-        const frames = writeFrames(hashes, (hash, scratch) => locate(hash, scratch));
-        return reply
-          .header('Content-Type', 'application/octet-stream')
-          .send(throttled(deps.faults, Readable.from(frames, { objectMode: false })));
+        return sendFrames(reply, deps.faults, (chunks) =>
+          writeFrames(hashes, (hash, scratch) => locate(hash, scratch), { chunks }),
+        );
       },
     );
 

@@ -1,17 +1,39 @@
 /**
- * Sending a file's bytes with Range support (resumed transfers), shared by the peer API and the
- * device API, and the MOSAIC_FAULTS throttle used by tests of interrupted transfers.
+ * Sending a file's bytes with Range support (resumed transfers) and a batch of small files as
+ * frames, shared by the peer API and the device API, and the MOSAIC_FAULTS throttle used by tests
+ * of interrupted transfers.
  */
-import type { Readable } from 'node:stream';
+import { Readable } from 'node:stream';
 import type { FastifyReply } from 'fastify';
 import parseRange from 'range-parser';
 import type { Faults } from '../../faults/faults.js';
+import { FrameChunks } from '../../folders/content-frames.js';
 import { writeFileRange } from './write-file-range.js';
 
 /** Slows a blob stream down when MOSAIC_FAULTS asks for it (tests of interrupted transfers). */
 export function throttled(faults: Faults, stream: Readable): Readable {
   const throttle = faults.blobThrottle();
   return throttle === null ? stream : stream.pipe(throttle);
+}
+
+/**
+ * Sends a batch of small files as frames (folders/content-frames.ts). `frames` writes them into
+ * chunks lent by a pool, given back once the response has gone out whole ('finish': its last
+ * byte handed to the system, so no chunk is still being written); a response cut short keeps
+ * them (the garbage collector takes them).
+ */
+export function sendFrames(
+  reply: FastifyReply,
+  faults: Faults,
+  frames: (chunks: FrameChunks) => AsyncGenerator<Buffer>,
+  chunks = new FrameChunks(),
+): FastifyReply {
+  reply.raw.once('finish', () => {
+    chunks.giveBack();
+  });
+  return reply
+    .header('Content-Type', 'application/octet-stream')
+    .send(throttled(faults, Readable.from(frames(chunks), { objectMode: false })));
 }
 
 /** The single range a `Range` header asks of `size` bytes: null for all of them, 'unsatisfiable'. */
