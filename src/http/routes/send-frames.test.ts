@@ -86,7 +86,10 @@ function get(query: string): Promise<IncomingMessage> {
 
 /** Reads a request's frames and counts those whose bytes are not their content. */
 async function wrongFrames(id: string, res: IncomingMessage): Promise<number> {
-  const { hashes, contents } = batches.get(id) ?? { hashes: [], contents: new Map() };
+  const { hashes, contents } = batches.get(id) ?? {
+    hashes: [],
+    contents: new Map<string, Buffer>(),
+  };
   const expected = hashes.map((hash) => ({ hash, size: contents.get(hash)?.length ?? 0 }));
   let wrong = 0;
   let seen = 0;
