@@ -181,10 +181,7 @@ export class S3BlobStore implements BlobStore {
     return buffer === undefined ? { file: this.stagedPath(staged) } : { buffer };
   }
 
-  /**
-   * Null: the bytes are the store's. (A copy in the read cache may be evicted, its file removed,
-   * while a decoder reads it; a read through `read` holds its file open.)
-   */
+  /** Null: the store's bytes (a read-cache copy may be evicted while a decoder reads it). */
   async localBytes(_hash: string): Promise<LocalBytes | null> {
     return null;
   }

@@ -31,8 +31,9 @@ import { availableParallelism } from 'node:os';
 import type { Readable } from 'node:stream';
 import type sharp from 'sharp';
 import type { BlobStore, LocalBytes } from '../blobs/blob-store.js';
-import { InvalidImageError, NotAnImageError } from '../core/errors.js';
+import { InvalidImageError, NotAnImageError, NotFoundError } from '../core/errors.js';
 import { Limiter } from '../core/limiter.js';
+import { readAll } from '../core/streams.js';
 import type { ImageType } from '../oplog/op.js';
 import { jpegBlocks } from './core/jpeg-blocks.js';
 import type { EmbeddedMetadata } from './facts-reader.js';
@@ -198,6 +199,25 @@ export class Thumbnails {
       throw new InvalidImageError('The image could not be decoded (truncated or corrupt).', error);
     }
     await this.store.putNamed(this.name(id, size), webp);
+  }
+
+  /**
+   * Makes a stored blob's thumbnail: from its local file when the store has one (libvips reads
+   * it; nothing is copied into this process), else from its bytes read whole. A file trashed
+   * between the two is not a bad image: absent bytes say NotFound, as a read would.
+   */
+  async makeFromStore(id: string, size: ThumbSize): Promise<void> {
+    const local = await this.store.localBytes(id);
+    if (local === null) {
+      await this.make(id, await readAll(await this.store.read(id)), size);
+      return;
+    }
+    try {
+      await this.make(id, local, size);
+    } catch (error) {
+      if (!(await this.store.has(id))) throw new NotFoundError('Blob');
+      throw error;
+    }
   }
 
   async has(id: string, size: ThumbSize): Promise<boolean> {

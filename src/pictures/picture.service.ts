@@ -261,30 +261,10 @@ export class PictureService {
     const { thumbs } = this.deps;
     const cached = await thumbs.read(id, size);
     if (cached) return cached;
-    await this.makeThumbnail(id, size);
+    await thumbs.makeFromStore(id, size);
     const made = await thumbs.read(id, size);
     if (!made) throw new Error(`Thumbnail ${id}.${size} missing right after it was made`);
     return made;
-  }
-
-  /**
-   * From the blob's local file when the store has one (libvips reads it; nothing is copied into
-   * this process), else from its bytes read whole. A file trashed between the two is not a bad
-   * image: absent bytes say NotFound, as a read would.
-   */
-  private async makeThumbnail(id: string, size: ThumbSize): Promise<void> {
-    const { thumbs, blobs } = this.deps;
-    const local = await blobs.localBytes(id);
-    if (local === null) {
-      await thumbs.make(id, await readAll(await blobs.read(id)), size);
-      return;
-    }
-    try {
-      await thumbs.make(id, local, size);
-    } catch (error) {
-      if (!(await blobs.has(id))) throw new NotFoundError('Blob');
-      throw error;
-    }
   }
 
   /**
@@ -297,7 +277,8 @@ export class PictureService {
   prepareSmallThumbnail(id: string): void {
     this.background
       .run(async () => {
-        if (!(await this.deps.thumbs.has(id, 'small'))) await this.makeThumbnail(id, 'small');
+        if (!(await this.deps.thumbs.has(id, 'small')))
+          await this.deps.thumbs.makeFromStore(id, 'small');
       })
       .catch((err: unknown) => {
         this.deps.log.warn({ picture: id, err }, 'thumbnail failed');
