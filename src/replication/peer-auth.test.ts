@@ -5,8 +5,10 @@ import {
   PEER_HEADERS,
   PeerVerifier,
   REPLAY_WINDOW_MS,
+  outsideWindow,
   sha256Hex,
   signRequest,
+  spanOf,
 } from './peer-auth.js';
 
 const KEY = 'k'.repeat(32);
@@ -148,6 +150,36 @@ describe('peer request authentication', () => {
     });
     now += REPLAY_WINDOW_MS + 1;
     const late = v.verify(req.method, req.path, headers, Buffer.from(req.body));
-    expect(late).toEqual({ ok: false, reason: 'timestamp outside the replay window' });
+    expect(late).toEqual({ ok: false, reason: outsideWindow(-(REPLAY_WINDOW_MS + 1)) });
+  });
+
+  it('says whose clock is off, and by how much, when a request is outside the window', () => {
+    const now = 1_800_000_000_000;
+    const v = new PeerVerifier(KEY, SELF, () => now);
+    const fromAhead = signRequest(KEY, req, now + 10 * 60_000);
+    const ahead = v.verify(req.method, req.path, fromAhead, Buffer.from(req.body));
+    expect(ahead.ok).toBe(false);
+    expect(!ahead.ok && ahead.reason).toBe(
+      "timestamp outside the replay window: the sender's clock is 10 min ahead of the " +
+        "receiver's (at most 60 s apart allowed): check that both machines' clocks are set (NTP)",
+    );
+    const fromBehind = signRequest(KEY, req, now - 75_000);
+    const behind = v.verify(req.method, req.path, fromBehind, Buffer.from(req.body));
+    expect(!behind.ok && behind.reason).toMatch(/the sender's clock is 75 s behind the receiver's/);
+    // Within the window both pass.
+    expect(
+      v.verify(req.method, req.path, signRequest(KEY, req, now + 59_000), Buffer.from(req.body)).ok,
+    ).toBe(true);
+  });
+
+  it('writes durations as people read them', () => {
+    expect(spanOf(400)).toBe('0 s');
+    expect(spanOf(75_000)).toBe('75 s');
+    expect(spanOf(119_400)).toBe('119 s');
+    expect(spanOf(10 * 60_000)).toBe('10 min');
+    expect(spanOf(3 * 3_600_000 + 5 * 60_000)).toBe('3 h 5 min');
+    expect(spanOf(2 * 3_600_000)).toBe('2 h');
+    expect(spanOf(50 * 3_600_000)).toBe('2 days 2 h');
+    expect(spanOf(365 * 86_400_000)).toBe('365 days');
   });
 });

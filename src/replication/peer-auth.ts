@@ -25,6 +25,35 @@ import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypt
 
 export const REPLAY_WINDOW_MS = 60_000;
 
+/**
+ * Why a request stamped `offsetMs` from this node's clock is refused. Past the window it is
+ * either a request replayed late or, far more often, two machines whose clocks disagree (a
+ * board with no battery-backed clock that booted before its network time, a clock kept in local
+ * time, a VM restored from a snapshot). Both nodes show the reason (the refusing one in its log,
+ * the refused one on its cluster page, as the peer's answer), so it names the sides as sender
+ * and receiver, which read the same from either, and says by how much.
+ */
+export function outsideWindow(offsetMs: number): string {
+  const side = offsetMs > 0 ? 'ahead of' : 'behind';
+  return (
+    `timestamp outside the replay window: the sender's clock is ${spanOf(Math.abs(offsetMs))} ` +
+    `${side} the receiver's (at most ${spanOf(REPLAY_WINDOW_MS)} apart allowed): check that ` +
+    `both machines' clocks are set (NTP)`
+  );
+}
+
+/** A duration as people read it: `45 s`, `10 min`, `3 h 5 min`, `2 days 4 h` (seconds below 2 min). */
+export function spanOf(ms: number): string {
+  const s = Math.round(ms / 1000);
+  if (s < 120) return `${s} s`;
+  const min = Math.round(s / 60);
+  if (min < 60) return `${min} min`;
+  const h = Math.floor(min / 60);
+  if (h < 48) return min % 60 === 0 ? `${h} h` : `${h} h ${min % 60} min`;
+  const days = Math.floor(h / 24);
+  return h % 24 === 0 ? `${days} days` : `${days} days ${h % 24} h`;
+}
+
 /** The destination of a hello, the one request sent before the peer's id is known. */
 export const ANY_NODE = '*';
 export const HELLO_PATH = '/peer/hello';
@@ -173,7 +202,7 @@ export class PeerVerifier {
     const timestamp = Number(ts);
     const now = this.now();
     if (Math.abs(now - timestamp) > REPLAY_WINDOW_MS) {
-      return { ok: false, reason: 'timestamp outside the replay window' };
+      return { ok: false, reason: outsideWindow(timestamp - now) };
     }
     this.forgetOld(now);
     if (this.seen.has(nonce)) return { ok: false, reason: 'replayed request' };

@@ -10,7 +10,7 @@ import type { AddressInfo } from 'node:net';
 import { afterEach, expect, it } from 'vitest';
 import { Faults } from '../faults/faults.js';
 import { Agent } from '../http/undici-client.js';
-import { PeerClient } from './peer-client.js';
+import { answerText, PeerClient } from './peer-client.js';
 
 const HASH = 'c'.repeat(64);
 const cleanups: (() => Promise<void>)[] = [];
@@ -92,4 +92,18 @@ it('forgets the requests that ended (nothing to give up afterwards)', async () =
   await client.hello();
   client.abortAll('peer down');
   await expect(client.hello()).resolves.toMatchObject({ name: 'peer-b' });
+});
+
+it("shows a peer's error answer by its message, other bodies as they came", () => {
+  const refused = JSON.stringify({
+    error: {
+      code: 'unauthorized',
+      message: "Peer request refused: the sender's clock is 10 min ahead.",
+    },
+  });
+  expect(answerText(refused)).toBe("Peer request refused: the sender's clock is 10 min ahead.");
+  expect(answerText('<html>Bad gateway</html>')).toBe('<html>Bad gateway</html>');
+  expect(answerText('x'.repeat(500))).toHaveLength(200);
+  expect(answerText(JSON.stringify({ error: 'plain' }))).toBe('{"error":"plain"}');
+  expect(answerText('null')).toBe('null');
 });

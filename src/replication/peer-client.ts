@@ -34,6 +34,22 @@ export class PeerError extends Error {
   }
 }
 
+/**
+ * What a peer's error answer says: the message of the JSON error shape (`{error: {code,
+ * message}}`), which is what a person reads on the cluster page (a refusal's reason: clocks that
+ * disagree, another cluster key), else the body's first characters.
+ */
+export function answerText(text: string): string {
+  try {
+    const parsed: unknown = JSON.parse(text);
+    const error = (parsed as { error?: { message?: unknown } } | null)?.error;
+    if (typeof error?.message === 'string') return error.message.slice(0, 400);
+  } catch {
+    // Not JSON: shown as it came.
+  }
+  return text.slice(0, 200);
+}
+
 export interface PeerClientOptions {
   readonly key: string;
   readonly self: z.infer<typeof PeerInfoSchema>;
@@ -113,7 +129,7 @@ export class PeerClient {
     if (res.statusCode !== 200) {
       const text = await res.body.text();
       throw new PeerError(
-        `POST ${path} answered ${res.statusCode}: ${text.slice(0, 200)}`,
+        `POST ${path} answered ${res.statusCode}: ${answerText(text)}`,
         res.statusCode,
       );
     }
@@ -146,7 +162,7 @@ export class PeerClient {
     if (res.statusCode === 404) return null;
     if (res.statusCode !== 200) {
       throw new PeerError(
-        `GET ${path} answered ${res.statusCode}: ${text.slice(0, 200)}`,
+        `GET ${path} answered ${res.statusCode}: ${answerText(text)}`,
         res.statusCode,
       );
     }
@@ -172,7 +188,7 @@ export class PeerClient {
     if (res.statusCode !== 200) {
       const text = await res.body.text();
       throw new PeerError(
-        `POST ${path} answered ${res.statusCode}: ${text.slice(0, 200)}`,
+        `POST ${path} answered ${res.statusCode}: ${answerText(text)}`,
         res.statusCode,
       );
     }
@@ -217,7 +233,7 @@ export class PeerClient {
     const text = await res.body.text();
     if (res.statusCode !== 200) {
       throw new PeerError(
-        `${method} ${path} answered ${res.statusCode}: ${text.slice(0, 200)}`,
+        `${method} ${path} answered ${res.statusCode}: ${answerText(text)}`,
         res.statusCode,
       );
     }

@@ -75,7 +75,7 @@ export function ClusterPage() {
                     : `${p.lag.ops} ops · ${formatSize(p.lag.bytes)}`}
                 </dd>
               </dl>
-              {p.error && p.state === 'down' && <p className="small node-error">{p.error}</p>}
+              {p.error && <p className="small node-error">{p.error}</p>}
             </li>
           ))}
         </ul>
