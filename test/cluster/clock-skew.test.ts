@@ -6,6 +6,8 @@
  * whose clock is ahead, and by how much. A picture uploaded meanwhile at b, the node ahead, is
  * not lost: once b's clock is set right the nodes talk again, and a takes b's operations as soon
  * as its own clock is within the drift bound of their timestamps (core/hlc.ts, MAX_DRIFT_MS).
+ * Edits made after the clock went back, at b then at a, each win everywhere: b's op clock does
+ * not go back with its wall clock, so no edit is undone by one made earlier.
  */
 import { existsSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
@@ -119,6 +121,29 @@ test('a node whose clock is ahead: both cluster pages say so, and its upload arr
   expect(arrived.title).toBe('from the fast clock');
   const file = await clientA.fetch(`/api/pictures/${up.body.id}/file`);
   expect(Buffer.from(await file.arrayBuffer()).equals(bytes)).toBe(true);
+
+  // b's clock went back 75 s, its op clock did not: an edit made at b now still comes after
+  // the one made while it was ahead, and an edit at a after that one comes after both. Neither
+  // is undone anywhere.
+  const titleAt = async (client: typeof clientA) =>
+    (await client.get<Picture>(`/api/pictures/${up.body.id}`)).body.title;
+  expect(
+    (await clientB.patch(`/api/pictures/${up.body.id}`, { title: 'set again at b' })).status,
+  ).toBe(200);
+  await waitFor(async () => (await titleAt(clientA)) === 'set again at b', {
+    timeoutMs: 45_000,
+    intervalMs: 200,
+    what: "b's second edit at a",
+  });
+  expect((await clientA.patch(`/api/pictures/${up.body.id}`, { title: 'then at a' })).status).toBe(
+    200,
+  );
+  await waitFor(async () => (await titleAt(clientB)) === 'then at a', {
+    timeoutMs: 20_000,
+    intervalMs: 100,
+    what: "a's edit at b",
+  });
+  expect(await titleAt(clientA)).toBe('then at a');
   await waitFor(
     async () => {
       const [atA, atB] = [await peerOf(clientA), await peerOf(clientB)];
