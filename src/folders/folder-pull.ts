@@ -286,9 +286,11 @@ export class FolderPull {
     if (target === null) return;
     if (checkMarker) await assertMarker(this.deps.config.root, this.id);
     await this.guarded(row, async () => {
-      // Nothing there: nothing local can be lost (the user removed it too; a deletion loses
-      // to a concurrent version anyway), so go on. The scanner leaves paths with a pending
-      // version alone, so waiting for it to report the removal would wait forever.
+      // Nothing there: nothing local can be lost (the user removed it too, and what is pending
+      // here is a deletion or a directory: every live version the disk held is dominated), so
+      // go on. The scanner leaves paths with a pending deletion or directory alone, so waiting
+      // for it to report the removal would wait forever. (A file pending over a removed file is
+      // the other way round: FolderWriter.place.)
       // A direct lstat: microseconds, where a trip through the pool waits behind its queue.
       const existing = diskStateSync(target);
       if (existing !== null && !matchesIndexed(row, existing)) {
@@ -341,7 +343,9 @@ export class FolderPull {
     if (target === null || row.hash === null) return;
     const indexedThere = row.localInode !== null || row.localSize !== null;
     const existing = indexedThere ? await diskState(target) : null;
-    if (existing !== null && !matchesIndexed(row, existing)) {
+    // Changed or removed here since it was indexed: the scan makes that a version first
+    // (FolderWriter.place says why a removal must be one too).
+    if (indexedThere && (existing === null || !matchesIndexed(row, existing))) {
       this.host.kick({ hints: [row.path] });
       return;
     }

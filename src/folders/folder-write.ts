@@ -123,9 +123,17 @@ export class FolderWriter {
     }
     // 1.
     const existing = await diskState(target);
-    // Nothing there is fine too: nothing local to lose (see FolderPull.applyOne).
     if (existing !== null && !matchesIndexed(row, existing)) {
       await this.lostRace(row, tmp, 'the file here changed since it was indexed; rescanning it');
+      return;
+    }
+    // Removed here since it was indexed: the removal is the user's change, and it must become a
+    // version before anything is written over it. Written at once, the removed version stayed
+    // undominated: the winner here hid it, and a later delete of the winner by its author
+    // brought back, at every node, content nobody held any more (fault tier seed 919834596). The
+    // scan logs the removal (scanner.ts: `heldHere`), then the pull writes what wins over it.
+    if (existing === null && indexedThere) {
+      await this.lostRace(row, tmp, 'removed here since it was indexed; rescanning it');
       return;
     }
     // 2.

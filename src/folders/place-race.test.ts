@@ -196,4 +196,63 @@ describe('a local save racing a pulled file', () => {
       await sync.close();
     }
   });
+
+  it("keeps the user's removal of a version that lost to a concurrent one, so the winner's later delete deletes the path", async () => {
+    // Fault tier seed 919834596 (with clock faults): n1 saved v2, a laptop's concurrent edit won
+    // (a later HLC), n1's user removed the file before the pull wrote the winner; the pull wrote
+    // it over the empty path, and the removal of v2 was never logged. When the laptop then
+    // deleted its file, v2 was the one live version left and every node needed its content,
+    // which nobody held: the folders never agreed again.
+    const root = join(base, 'folder');
+    const theirs = Buffer.from('the laptop edit, concurrent with v2');
+    const { sync, index, changes } = await pullingFolder(db, root, peerHolding([theirs]));
+    const file = join(root, 'f.txt');
+    try {
+      await writeFile(file, 'v1');
+      await utimes(file, 1_700_000_000, 1_700_000_000);
+      await sync.syncNow();
+      const v1 = index.get('folder', 'f.txt');
+      expect(v1).toMatchObject({ hash: sha('v1'), need: false });
+      await save(file, 'v2 here');
+      await sync.syncNow();
+      expect(index.get('folder', 'f.txt')).toMatchObject({ hash: sha('v2 here'), need: false });
+
+      // The laptop's edit, based on v1 (concurrent with v2), stamped later: it wins.
+      const clock = new HybridClock(PEER, () => Date.now() + 1000);
+      const put = (seq: number, data: Buffer | null, vv: Record<string, number>) => ({
+        origin: PEER,
+        seq,
+        hlc: clock.next(),
+        body: {
+          kind: 'file.put' as const,
+          folder: 'folder',
+          path: 'f.txt',
+          entry: 'file' as const,
+          deleted: data === null,
+          hash: data === null ? null : sha(data),
+          size: data?.length ?? 0,
+          mtimeMs: Date.now(),
+          vv,
+          originName: 'dev1',
+        },
+      });
+      await changes.receive([put(1, theirs, { ...v1?.vv, [PEER]: 1 })]);
+      expect(index.get('folder', 'f.txt')).toMatchObject({ hash: sha(theirs), need: true });
+      // The user removes v2 before the pull has written the winner.
+      await rm(file);
+      await sync.syncNow();
+      await sync.whenIdle();
+      expect(await readFile(file, 'utf8')).toBe(theirs.toString());
+      expect(index.get('folder', 'f.txt')).toMatchObject({ hash: sha(theirs), need: false });
+
+      // The laptop deletes its file (it has seen only v1 and its own edit).
+      await changes.receive([put(2, null, { ...v1?.vv, [PEER]: 2 })]);
+      await sync.syncNow();
+      await sync.whenIdle();
+      expect(index.get('folder', 'f.txt')).toMatchObject({ deleted: true, need: false });
+      await expect(readFile(file)).rejects.toMatchObject({ code: 'ENOENT' });
+    } finally {
+      await sync.close();
+    }
+  });
 });

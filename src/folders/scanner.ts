@@ -70,6 +70,11 @@ const INDEX_PAGE = 1000;
 const COARSE_SETTLE_MS = 2000;
 const FINE_SETTLE_MS = 50;
 
+/** This disk held a file here when the path was last scanned or written (local_* recorded). */
+export function heldHere(row: Pick<ScanRow, 'localSize' | 'localInode'>): boolean {
+  return row.localSize !== null || row.localInode !== null;
+}
+
 /** Throws FolderMissingError (reporting nothing) when the root or its marker is missing. */
 export async function scanFolder(options: ScanOptions): Promise<ScanResult> {
   await assertMarker(options.root, options.folder);
@@ -321,7 +326,12 @@ class Scan {
         return;
       }
       this.cursor.next();
-      if (row.deleted || row.need || isOwn(row.path)) continue;
+      if (row.deleted || isOwn(row.path)) continue;
+      // A path with a pending version is the pull's, except a file this disk held as indexed
+      // and no longer holds: the user removed the version on disk, which must become a version
+      // too (based on it: local-changes.ts), or it would stay undominated. The pull leaves such
+      // a path to this scan (FolderWriter.place), then writes what wins over the removal.
+      if (row.need && !(row.kind === 'file' && heldHere(row))) continue;
       if (this.o.isIgnored(row.path, row.kind === 'dir')) continue;
       this.deleted++;
       await this.enqueue(

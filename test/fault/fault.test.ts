@@ -1,6 +1,7 @@
 /**
  * The fault tier (issue 11): 4 real node processes, each in its own network namespace, under a
- * seeded random schedule of SIGKILLs and restarts, 2|2 splits and isolated nodes, while a
+ * seeded random schedule of SIGKILLs and restarts, 2|2 splits and isolated nodes, and wall
+ * clocks moved within ±40 s (libfaketime, clocks.ts), while a
  * workload uploads, edits and deletes pictures over the API and writes, edits, renames and
  * deletes files in every node's folder and in a device's (`mosaic sync` in a fifth namespace,
  * killed, cut off and moved from node to node; device-lane.ts), and resumes tus uploads
@@ -14,6 +15,8 @@
  *                           pictures,folders; devices needs folders, tus needs pictures)
  *   FAULT_CONVERGE_MS=90000 how long to wait for convergence after healing
  *   FAULT_LOG_LEVEL=debug   the nodes' log level (kept with a failed or slow seed; default info)
+ *   FAULT_CLOCKS=off        no clock faults (by default each node's wall clock is moved now and
+ *                           then within ±40 s, through libfaketime: clocks.ts)
  *   MOSAIC_TEST_LOG_LINES=N  how many of each node's last log lines are kept (default 200)
  *
  * Needs root and iproute2; on a failure the history is written to test-results/fault-<seed>.json.
@@ -31,6 +34,7 @@ import {
 } from '../helpers/node-process.js';
 import { createToken } from '../helpers/device-process.js';
 import { itChecks } from './checks.js';
+import { clockFaultsOn, clocksUnsupported, NodeClock } from './clocks.js';
 import type { DeviceSpec } from './device-lane.js';
 import { Net, unsupported } from './netns.js';
 import { saveSummary, schedule, summary, type Layout, type Run } from './schedule.js';
@@ -59,6 +63,10 @@ const SEEDS: number[] = process.env['FAULT_SEED']
 
 const why = await unsupported();
 if (why !== null) console.warn(`fault tier not run: it ${why}`);
+/** Clock faults (clocks.ts) unless FAULT_CLOCKS=off; they need Debian's faketime. */
+const CLOCKS = clockFaultsOn();
+const noClocks = CLOCKS ? clocksUnsupported() : null;
+if (noClocks !== null) throw new Error(`fault tier clock faults ${noClocks} (or FAULT_CLOCKS=off)`);
 
 /** Four one-process sites, moved about one by one. */
 const LAYOUT: Layout = {
@@ -122,9 +130,12 @@ async function startNodes(net: Net, key: string): Promise<FaultNode[]> {
     urls.map(async (url, i) => {
       const name = `n${i + 1}`;
       const folder = await makeTempDir(`mosaic-fault-${name}-folder-`);
+      const dataDir = await makeTempDir(`mosaic-fault-${name}-`);
+      const clock = CLOCKS ? new NodeClock(dataDir) : undefined;
       const node = await startNode({
-        dataDir: await makeTempDir(`mosaic-fault-${name}-`),
+        dataDir,
         wrap: net.wrap(i),
+        ...(clock ? { env: await clock.env() } : {}),
         // A whole run's lines: a failed check names those about the paths it found wrong.
         keptLines: 20_000,
         args: [
@@ -135,9 +146,20 @@ async function startNodes(net: Net, key: string): Promise<FaultNode[]> {
           ...(LOG_LEVEL === undefined ? [] : ['--log-level', LOG_LEVEL]),
         ],
       });
+      // The first node's clock is checked to move at all (clocks.ts).
+      if (clock && i === 0) await clock.verify(node.url);
       const client = api(node.url, await login(node.url, 'admin', ADMIN_PASSWORD));
       const self = await client.get<{ self: { id: string } }>('/api/cluster');
-      return { index: i, name, node, folder, id: self.body.self.id, up: true, api: client };
+      return {
+        index: i,
+        name,
+        node,
+        folder,
+        id: self.body.self.id,
+        up: true,
+        api: client,
+        ...(clock ? { clock } : {}),
+      };
     }),
   );
 }

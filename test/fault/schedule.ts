@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { REPO_ROOT } from '../helpers/node-process.js';
 import type { FolderReport, PictureReport } from './checker.js';
 import { pictureOps } from './checker.js';
+import { clockLoop } from './clocks.js';
 import { deviceLane, FaultDevice, type DeviceSpec } from './device-lane.js';
 import { EventWorkload, type EventReport } from './events-workload.js';
 import { TusWorkload } from './tus-workload.js';
@@ -247,6 +248,9 @@ export async function schedule(
     const workload = new FolderWorkload(writes, history, seed, `${device.name}-`);
     return deviceLane(device, nodes, { faults, writes }, workload, end);
   });
+  // Clock faults draw from a generator of their own too (clocks.ts): only the nodes started
+  // with a movable clock.
+  const clocks = nodes.flatMap((n) => (n.clock ? [{ name: n.name, clock: n.clock }] : []));
   await Promise.all([
     pictureLoop(),
     folderLoop(),
@@ -254,6 +258,7 @@ export async function schedule(
     netLoop(),
     storageLoop(),
     tusLoop(),
+    clockLoop(clocks, new Rng(seed * 7 + 40), history, end),
     ...eventLanes,
     ...deviceLanes,
   ]);
@@ -275,6 +280,7 @@ export function summary(run: Run): string {
     `fault seed=${run.seed} kills=${run.kills} splits=${run.splits} isolations=${run.isolations} ` +
     (run.storageCuts > 0 ? `storage-cuts=${run.storageCuts} ` : '') +
     (run.storageKills > 0 ? `storage-kills=${run.storageKills} ` : '') +
+    clockSummary(run) +
     `all-back=${((run.healedAt - run.stoppedAt) / 1000).toFixed(1)}s ` +
     `pictures=${p ? `${(p.convergedMs / 1000).toFixed(1)}s/${p.pictures} pictures/${p.ops} ops/acked ${p.acked.uploads}u ${p.acked.edits}e ${p.acked.deletes}d${p.restoring > 0 ? `/bytes still restoring at ${p.restoring}` : ''}` : 'not checked or failed'} ` +
     `folders=${f ? `${(f.convergedMs / 1000).toFixed(1)}s/${f.files} files/${f.conflictCopies} copies/${f.versionsChecked} paths written${f.convergedMs > 5000 ? ` (last waited for: ${f.lastWait})` : ''}` : 'not checked or failed'} ` +
@@ -282,6 +288,13 @@ export function summary(run: Run): string {
     devicesSummary(run) +
     `events=${e ? `${e.events} (${e.published} published, ${e.aborted} aborted, ${e.collecting} collecting; ${e.acknowledgedRounds} rounds with every accept acknowledged)` : 'not checked or failed'}`
   );
+}
+
+/** Clock moves, and the widest offset set (seconds). */
+function clockSummary(run: Run): string {
+  const moves = run.history.entries.flatMap((e) => (e.kind === 'clock' ? [e.offsetS] : []));
+  if (moves.length === 0) return '';
+  return `clock-moves=${moves.length} (widest ${Math.max(...moves.map(Math.abs))}s) `;
 }
 
 /** Resumable uploads: how many finished (acknowledged) of those tried. */

@@ -10,6 +10,7 @@ import { mkdir, readFile, readdir, rename, rmdir, unlink, writeFile } from 'node
 import { dirname, join, relative } from 'node:path';
 import { makeImage, type Api, type NodeProcess } from '../helpers/node-process.js';
 import { mulberry32 } from '../helpers/random.js';
+import type { NodeClock } from './clocks.js';
 
 export class Rng {
   private readonly source: () => number;
@@ -51,6 +52,7 @@ export type Entry = { t: number } & (
   | { kind: 'split'; groups: string[][] }
   | { kind: 'cut-storage'; node: string }
   | { kind: 'heal' }
+  | { kind: 'clock'; node: string; offsetS: number }
   | { kind: 'fwrite'; node: string; path: string; hash: string }
   | { kind: 'fdelete'; node: string; path: string }
   | { kind: 'note'; text: string }
@@ -78,6 +80,8 @@ export interface FaultNode {
   id: string;
   /** A process of a scaled site: its PostgreSQL database, where its operations are read. */
   readonly database?: string;
+  /** Its wall clock, when the run moves it (clocks.ts). */
+  readonly clock?: NodeClock;
   up: boolean;
   api: Api;
 }
