@@ -28,6 +28,34 @@ useTempDb('mosaic-place-race-', (b, d) => {
 
 const sha = sha256Hex;
 
+/** A peer's `file.put` of `path` (a deletion when `data` is null), stamped by `clock`. */
+function peerPut(
+  clock: HybridClock,
+  seq: number,
+  path: string,
+  data: Buffer | null,
+  vv: Record<string, number>,
+  options: { originName?: string; mtimeMs?: number } = {},
+) {
+  return {
+    origin: PEER,
+    seq,
+    hlc: clock.next(),
+    body: {
+      kind: 'file.put' as const,
+      folder: 'folder',
+      path,
+      entry: 'file' as const,
+      deleted: data === null,
+      hash: data === null ? null : sha(data),
+      size: data?.length ?? 0,
+      mtimeMs: options.mtimeMs ?? Date.now(),
+      vv,
+      originName: options.originName ?? 'n2',
+    },
+  };
+}
+
 /** A folder holding `a.txt` (settled), and its FolderSync whose peer holds `contents`. */
 async function folderWithA(
   content: string | Buffer,
@@ -124,23 +152,15 @@ describe('a local save racing a pulled file', () => {
       expect(indexed?.hash).toBe(sha(v1));
       // The peer's rename: a.txt deleted, b.txt with a.txt's content.
       const clock = new HybridClock(PEER, () => Date.now() + 1000);
-      const put = (path: string, seq: number, deleted: boolean) => ({
-        origin: PEER,
-        seq,
-        hlc: clock.next(),
-        body: {
-          kind: 'file.put' as const,
-          folder: 'folder',
+      const put = (path: string, seq: number, deleted: boolean) =>
+        peerPut(
+          clock,
+          seq,
           path,
-          entry: 'file' as const,
-          deleted,
-          hash: deleted ? null : sha(v1),
-          size: deleted ? 0 : v1.length,
-          mtimeMs: 1_700_000_000_000,
-          vv: deleted ? { ...indexed?.vv, [PEER]: 1 } : { [PEER]: 2 },
-          originName: 'n2',
-        },
-      });
+          deleted ? null : v1,
+          deleted ? { ...indexed?.vv, [PEER]: 1 } : { [PEER]: 2 },
+          { mtimeMs: 1_700_000_000_000 },
+        );
       await changes.receive([put('a.txt', 1, true), put('b.txt', 2, false)]);
       await sync.syncNow();
       await sync.syncNow();
@@ -165,23 +185,8 @@ describe('a local save racing a pulled file', () => {
     try {
       await sync.syncNow();
       const clock = new HybridClock(PEER, () => Date.now() + 1000);
-      const put = (path: string, seq: number, data: Buffer | null) => ({
-        origin: PEER,
-        seq,
-        hlc: clock.next(),
-        body: {
-          kind: 'file.put' as const,
-          folder: 'folder',
-          path,
-          entry: 'file' as const,
-          deleted: data === null,
-          hash: data === null ? null : sha(data),
-          size: data?.length ?? 0,
-          mtimeMs: Date.now(),
-          vv: { ...index.get('folder', path)?.vv, [PEER]: 1 },
-          originName: 'n2',
-        },
-      });
+      const put = (path: string, seq: number, data: Buffer | null) =>
+        peerPut(clock, seq, path, data, { ...index.get('folder', path)?.vv, [PEER]: 1 });
       // Received while the node's scan cannot see the removals yet (a pending version makes the
       // scanner leave a path alone): the pull finds nothing at either path.
       await changes.receive([put('gone.txt', 1, null), put('edited.txt', 2, remote)]);
@@ -219,23 +224,8 @@ describe('a local save racing a pulled file', () => {
 
       // The laptop's edit, based on v1 (concurrent with v2), stamped later: it wins.
       const clock = new HybridClock(PEER, () => Date.now() + 1000);
-      const put = (seq: number, data: Buffer | null, vv: Record<string, number>) => ({
-        origin: PEER,
-        seq,
-        hlc: clock.next(),
-        body: {
-          kind: 'file.put' as const,
-          folder: 'folder',
-          path: 'f.txt',
-          entry: 'file' as const,
-          deleted: data === null,
-          hash: data === null ? null : sha(data),
-          size: data?.length ?? 0,
-          mtimeMs: Date.now(),
-          vv,
-          originName: 'dev1',
-        },
-      });
+      const put = (seq: number, data: Buffer | null, vv: Record<string, number>) =>
+        peerPut(clock, seq, 'f.txt', data, vv, { originName: 'dev1' });
       await changes.receive([put(1, theirs, { ...v1?.vv, [PEER]: 1 })]);
       expect(index.get('folder', 'f.txt')).toMatchObject({ hash: sha(theirs), need: true });
       // The user removes v2 before the pull has written the winner.
