@@ -18,7 +18,8 @@
  *   FAULT_SCALED_PROCESSES=2    how many processes a scaled site has (a1, a2, …)
  *   FAULT_SCALED_SITES=1        how many sites are scaled: 1 (A) or 2 (A and B, each with its
  *                               own database and bucket on the same servers)
- *   FAULT_DURATION_MS, FAULT_CONVERGE_MS, FAULT_LOG_LEVEL: as in fault.test.ts
+ *   FAULT_DURATION_MS, FAULT_CONVERGE_MS, FAULT_LOG_LEVEL, FAULT_CLOCKS: as in fault.test.ts
+ *                               (each process's wall clock is moved within ±40 s: clocks.ts)
  *
  * Needs root, iproute2, PostgreSQL and Swift (.ci/run installs them).
  */
@@ -46,6 +47,7 @@ import {
   type Run,
 } from './schedule.js';
 import type { FaultNode } from './workload.js';
+import { clockFaultsOn, clocksUnsupported, NodeClock } from './clocks.js';
 
 const PORT = 7000;
 /** How many processes a scaled site has, and how many of the three sites are scaled. */
@@ -79,6 +81,10 @@ const SEEDS: number[] = process.env['FAULT_SCALED_SEED']
 
 const why = await unsupported();
 if (why !== null) console.warn(`fault tier (scaled site) not run: it ${why}`);
+/** Clock faults (clocks.ts) unless FAULT_CLOCKS=off; they need Debian's faketime. */
+const CLOCKS = clockFaultsOn();
+const noClocks = CLOCKS ? clocksUnsupported() : null;
+if (noClocks !== null) throw new Error(`fault tier clock faults ${noClocks} (or FAULT_CLOCKS=off)`);
 
 /** The scaled sites' PostgreSQL and Swift, once started. */
 const servers: CrashableServer[] = [];
@@ -218,11 +224,15 @@ async function startNodes(
     // Each process names every process of the other sites (as a DNS name with one address per
     // process would): of two routes to one site, one is kept.
     const peers = urls.filter((_, j) => siteOf(j) !== s);
+    const dataDir = await makeTempDir(`mosaic-fault-${name}-`);
+    // Each process on a clock of its own (clocks.ts): a scaled site's processes may run on
+    // machines whose clocks disagree, and its leases must not care.
+    const clock = CLOCKS ? new NodeClock(dataDir) : undefined;
     const node = await startNode({
-      dataDir: await makeTempDir(`mosaic-fault-${name}-`),
+      dataDir,
       wrap: net.wrap(i),
       keptLines: 20_000, // a failed check names the lines about what it found wrong
-      ...(scaled ? { env: siteEnv(s) } : {}),
+      env: { ...(scaled ? siteEnv(s) : {}), ...(clock ? await clock.env() : {}) },
       args: [
         ...['--name', 'abc'[s] ?? name, '--host', net.address(i), '--port', String(PORT)],
         ...['--advertise-url', urls[i] ?? '', '--cluster-key', key, '--sync-interval-ms', '1000'],
@@ -230,6 +240,7 @@ async function startNodes(
         ...(LOG_LEVEL === undefined ? [] : ['--log-level', LOG_LEVEL]),
       ],
     });
+    if (clock && i === 0) await clock.verify(node.url);
     const client = api(node.url, await login(node.url, 'admin', ADMIN_PASSWORD));
     const self = await client.get<{ self: { id: string } }>('/api/cluster');
     return {
@@ -241,6 +252,7 @@ async function startNodes(
       up: true,
       api: client,
       ...(scaled ? { database: databases[s] ?? '' } : {}),
+      ...(clock ? { clock } : {}),
     };
   };
   // A scaled site's first process makes it (its identity, the admin account) before the others
