@@ -286,11 +286,9 @@ export class FolderPull {
     if (target === null) return;
     if (checkMarker) await assertMarker(this.deps.config.root, this.id);
     await this.guarded(row, async () => {
-      // Nothing there: nothing local can be lost (the user removed it too, and what is pending
-      // here is a deletion or a directory: every live version the disk held is dominated), so
-      // go on. The scanner leaves paths with a pending deletion or directory alone, so waiting
-      // for it to report the removal would wait forever. (A file pending over a removed file is
-      // the other way round: FolderWriter.place.)
+      // Nothing there: nothing local is lost (a pending deletion or directory dominates every
+      // live version the disk held), so go on: the scan leaves such a path alone and would
+      // never report the removal. (A file pending over a removed one: FolderWriter.place.)
       // A direct lstat: microseconds, where a trip through the pool waits behind its queue.
       const existing = diskStateSync(target);
       if (existing !== null && !matchesIndexed(row, existing)) {
