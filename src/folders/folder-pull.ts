@@ -286,9 +286,9 @@ export class FolderPull {
     if (target === null) return;
     if (checkMarker) await assertMarker(this.deps.config.root, this.id);
     await this.guarded(row, async () => {
-      // Nothing there: nothing local is lost (a pending deletion or directory dominates every
-      // live version the disk held), so go on: the scan leaves such a path alone and would
-      // never report the removal. (A file pending over a removed one: FolderWriter.place.)
+      // Nothing there: go on (the scan leaves a path with a pending deletion or directory
+      // alone; waiting for it would wait forever). Weak: a directory that beat a file removed
+      // here leaves that removal unlogged, as FolderWriter.place no longer does for files.
       // A direct lstat: microseconds, where a trip through the pool waits behind its queue.
       const existing = diskStateSync(target);
       if (existing !== null && !matchesIndexed(row, existing)) {
