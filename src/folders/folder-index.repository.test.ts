@@ -182,6 +182,7 @@ describe('folder index', () => {
       localSize: 12,
       localMtimeMs: 34,
       localInode: 56,
+      heldFile: true,
     });
     expect(dir).toMatchObject({ path: 'd', kind: 'dir', deleted: true, need: false });
     // Not the version vectors, hashes and block lists: at 100 000 files a rescan reads them all.

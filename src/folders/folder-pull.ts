@@ -29,7 +29,7 @@ import { SmallWrites } from './small-writes.js';
 import { SmallPull } from './small-pull.js';
 import { FromThisDisk } from './from-this-disk.js';
 import { RETIRING_RETRY_MS, UnobtainableCopies } from './unobtainable-copies.js';
-import type { WriteRecords } from './write-records.js';
+import { heldHere, type WriteRecords } from './write-records.js';
 import { PullStalls } from './pull-stalls.js';
 import { PullTargets } from './pull-targets.js';
 
@@ -286,13 +286,13 @@ export class FolderPull {
     if (target === null) return;
     if (checkMarker) await assertMarker(this.deps.config.root, this.id);
     await this.guarded(row, async () => {
-      // Nothing there: go on (the scan leaves a path with a pending deletion or directory
-      // alone; waiting for it would wait forever). Weak: a directory that beat a file removed
-      // here leaves that removal unlogged, as FolderWriter.place no longer does for files.
       // A direct lstat: microseconds, where a trip through the pool waits behind its queue.
       const existing = diskStateSync(target);
-      if (existing !== null && !matchesIndexed(row, existing)) {
-        // Changed here since it was indexed: the next scan makes it a version of its own.
+      // Changed or removed here since it was indexed: the next scan makes that a version of its
+      // own first (a directory made over a file the user removed hid that removal; the file's
+      // version stayed undominated). Nothing there and nothing held: go on.
+      const removed = existing === null && heldHere(row) && !row.deleted;
+      if (removed || (existing !== null && !matchesIndexed(row, existing))) {
         this.host.kick({ hints: [row.path] });
         return;
       }
@@ -339,7 +339,7 @@ export class FolderPull {
   private async check(row: FolderFileRow, held: Set<string>, remote: Wanted[]): Promise<void> {
     const target = this.targets.of(row);
     if (target === null || row.hash === null) return;
-    const indexedThere = row.localInode !== null || row.localSize !== null;
+    const indexedThere = heldHere(row);
     const existing = indexedThere ? await diskState(target) : null;
     // Changed or removed here since it was indexed: the scan makes that a version first
     // (FolderWriter.place says why a removal must be one too).

@@ -52,7 +52,10 @@ export interface FolderFileRow {
 export type ScanRow = Pick<
   FolderFileRow,
   'path' | 'kind' | 'deleted' | 'need' | 'blockSize' | 'localSize' | 'localMtimeMs' | 'localInode'
->;
+> & {
+  /** The disk held a file here, not a directory (its local state has a hash). */
+  readonly heldFile: boolean;
+};
 
 export interface FolderTotals {
   /** Live (not deleted) files and directories in the folder's index. */
@@ -66,7 +69,7 @@ export interface FolderTotals {
 
 /** The columns of a ScanRow, in the order `scanRow` reads them. */
 export const SCAN_COLUMNS =
-  'path, kind, deleted, need, block_size, local_size, local_mtime_ms, local_inode';
+  'path, kind, deleted, need, block_size, local_size, local_mtime_ms, local_inode, local_hash IS NOT NULL';
 
 export type ScanDbRow = [
   string,
@@ -77,6 +80,7 @@ export type ScanDbRow = [
   number | null,
   number | null,
   number | null,
+  number,
 ];
 
 export function scanRow(row: ScanDbRow): ScanRow {
@@ -89,6 +93,7 @@ export function scanRow(row: ScanDbRow): ScanRow {
     localSize: row[5],
     localMtimeMs: row[6],
     localInode: row[7],
+    heldFile: row[8] === 1,
   };
 }
 

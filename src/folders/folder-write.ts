@@ -20,7 +20,7 @@ import type { FolderSyncDeps } from './folder-sync.js';
 import { folderTmpDir, folderTrashDir } from './marker.js';
 import { assertParentsInside, makeDirsInside } from './inside-folder.js';
 import { linkNoReplace, linkNoReplaceSync, mtimeSeconds } from './link-no-replace.js';
-import { matchesIndexed, type WriteRecords } from './write-records.js';
+import { heldHere, matchesIndexed, type WriteRecords } from './write-records.js';
 
 export { matchesIndexed } from './write-records.js';
 
@@ -106,7 +106,7 @@ export class FolderWriter {
       if (info === null) throw new Error(`temp file gone: ${tmp}`);
     }
     await this.ensureParent(row.path);
-    const indexedThere = row.localInode !== null || row.localSize !== null;
+    const indexedThere = heldHere(row);
     const aside = indexedThere ? await this.trashSlot(row.path) : null;
     await this.deps.beforeReplace?.(row.path);
     // Nothing indexed there (a new file, the usual case): linked in without replacing, it needs
@@ -131,7 +131,7 @@ export class FolderWriter {
     // version before anything is written over it. Written at once, the removed version stayed
     // undominated: the winner here hid it, and a later delete of the winner by its author
     // brought back, at every node, content nobody held any more (fault tier seed 919834596). The
-    // scan logs the removal (scanner.ts: `heldHere`), then the pull writes what wins over it.
+    // scan logs the removal (scanner.ts `orphans`), then the pull writes what wins over it.
     if (existing === null && indexedThere) {
       await this.lostRace(row, tmp, 'removed here since it was indexed; rescanning it');
       return;

@@ -1,11 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import type { FolderFileRow } from './folder-index.repository.js';
+import type { ScanRow } from './folder-index.repository.js';
 import { IndexCursor, type FolderIndexReader } from './index-cursor.js';
 import { compareUtf8 } from './paths.js';
 
 /** An index in memory that counts the rows it hands out (what a page costs to read). */
 function countingIndex(paths: string[]): FolderIndexReader & { rowsRead: number } {
-  const rows = [...paths].sort(compareUtf8).map((path) => ({ path }) as FolderFileRow);
+  const rows = [...paths].sort(compareUtf8).map((path) => ({ path }) as ScanRow);
   return {
     rowsRead: 0,
     page(_folder, after, limit, before) {

@@ -7,7 +7,7 @@
  * the fault tier, seed 209773246: the save went to b.txt under the old content's hash, a.txt
  * vanished, and a later edit of b.txt destroyed it with no copy anywhere).
  */
-import { readFile, rm, utimes, writeFile } from 'node:fs/promises';
+import { readFile, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { HybridClock } from '../core/hlc.js';
@@ -35,8 +35,9 @@ function peerPut(
   path: string,
   data: Buffer | null,
   vv: Record<string, number>,
-  options: { originName?: string; mtimeMs?: number } = {},
+  options: { originName?: string; mtimeMs?: number; entry?: 'file' | 'dir' } = {},
 ) {
+  const entry = options.entry ?? 'file';
   return {
     origin: PEER,
     seq,
@@ -45,10 +46,10 @@ function peerPut(
       kind: 'file.put' as const,
       folder: 'folder',
       path,
-      entry: 'file' as const,
+      entry,
       deleted: data === null,
-      hash: data === null ? null : sha(data),
-      size: data?.length ?? 0,
+      hash: data === null || entry === 'dir' ? null : sha(data),
+      size: data === null || entry === 'dir' ? 0 : data.length,
       mtimeMs: options.mtimeMs ?? Date.now(),
       vv,
       originName: options.originName ?? 'n2',
@@ -241,6 +242,54 @@ describe('a local save racing a pulled file', () => {
       await sync.whenIdle();
       expect(index.get('folder', 'f.txt')).toMatchObject({ deleted: true, need: false });
       await expect(readFile(file)).rejects.toMatchObject({ code: 'ENOENT' });
+    } finally {
+      await sync.close();
+    }
+  });
+
+  it("keeps the user's removal of a file that lost to a concurrent directory, so the directory's later delete deletes the path", async () => {
+    // The same race with a directory as the winner (a directory beats a file, whatever the
+    // HLCs): the pull made the directory over the path the user had just emptied, the removal
+    // of v2 was never logged, and the directory's later delete by its author left v2 the one
+    // live version: every node needed content nobody held.
+    const root = join(base, 'folder');
+    const { sync, index, changes } = await pullingFolder(db, root, peerHolding([]));
+    const file = join(root, 'f.txt');
+    try {
+      await writeFile(file, 'v1');
+      await utimes(file, 1_700_000_000, 1_700_000_000);
+      await sync.syncNow();
+      const v1 = index.get('folder', 'f.txt');
+      await save(file, 'v2 here');
+      await sync.syncNow();
+      expect(index.get('folder', 'f.txt')).toMatchObject({ hash: sha('v2 here'), need: false });
+
+      // The laptop replaced v1 by a directory (concurrent with v2): the directory wins.
+      const clock = new HybridClock(PEER, () => Date.now() + 1000);
+      const put = (seq: number, deleted: boolean, vv: Record<string, number>) =>
+        peerPut(clock, seq, 'f.txt', deleted ? null : Buffer.alloc(0), vv, {
+          originName: 'dev1',
+          entry: 'dir',
+        });
+      await changes.receive([put(1, false, { ...v1?.vv, [PEER]: 1 })]);
+      expect(index.get('folder', 'f.txt')).toMatchObject({ kind: 'dir', need: true });
+      // The user removes v2 before the pull has made the directory.
+      await rm(file);
+      await sync.syncNow();
+      await sync.whenIdle();
+      expect((await stat(file)).isDirectory()).toBe(true);
+      expect(index.get('folder', 'f.txt')).toMatchObject({
+        kind: 'dir',
+        deleted: false,
+        need: false,
+      });
+
+      // The laptop deletes its directory (it has seen only v1 and its own change).
+      await changes.receive([put(2, true, { ...v1?.vv, [PEER]: 2 })]);
+      await sync.syncNow();
+      await sync.whenIdle();
+      expect(index.get('folder', 'f.txt')).toMatchObject({ deleted: true, need: false });
+      await expect(stat(file)).rejects.toMatchObject({ code: 'ENOENT' });
     } finally {
       await sync.close();
     }

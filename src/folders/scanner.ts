@@ -52,6 +52,7 @@ import {
 import { ScanStat } from './scan-stat.js';
 import type { Hasher, LocalChange, ScanOptions, ScanResult } from './scan-types.js';
 import { timed } from './trace.js';
+import { heldHere } from './write-records.js';
 
 export type { FolderIndexReader } from './index-cursor.js';
 export { ensureMarker, FolderMissingError } from './marker.js';
@@ -69,11 +70,6 @@ const DEFAULT_CONCURRENCY = 8;
 const INDEX_PAGE = 1000;
 const COARSE_SETTLE_MS = 2000;
 const FINE_SETTLE_MS = 50;
-
-/** This disk held a file here when the path was last scanned or written (local_* recorded). */
-export function heldHere(row: Pick<ScanRow, 'localSize' | 'localInode'>): boolean {
-  return row.localSize !== null || row.localInode !== null;
-}
 
 /** Throws FolderMissingError (reporting nothing) when the root or its marker is missing. */
 export async function scanFolder(options: ScanOptions): Promise<ScanResult> {
@@ -327,17 +323,19 @@ class Scan {
       }
       this.cursor.next();
       if (row.deleted || isOwn(row.path)) continue;
-      // A path with a pending version is the pull's, except a file this disk held as indexed
-      // and no longer holds: the user removed the version on disk, which must become a version
-      // too (based on it: local-changes.ts), or it would stay undominated. The pull leaves such
-      // a path to this scan (FolderWriter.place), then writes what wins over the removal.
-      if (row.need && !(row.kind === 'file' && heldHere(row))) continue;
-      if (this.o.isIgnored(row.path, row.kind === 'dir')) continue;
+      // A path with a pending version is the pull's, except one this disk held as indexed and
+      // no longer holds: the user removed the version on disk, which must become a version too
+      // (based on it: local-changes.ts), or it would stay undominated. The pull leaves such a
+      // path to this scan (FolderWriter.place, FolderPull.applyOne), then writes what wins over
+      // the removal. The removal is of what the disk held, which may not be the pending kind.
+      if (row.need && !heldHere(row)) continue;
+      const kind = !row.need ? row.kind : row.heldFile ? 'file' : 'dir';
+      if (this.o.isIgnored(row.path, kind === 'dir')) continue;
       this.deleted++;
       await this.enqueue(
         Promise.resolve({
           path: row.path,
-          kind: row.kind,
+          kind,
           deleted: true,
           hash: null,
           size: 0,

@@ -253,6 +253,11 @@ type Recorded = Pick<
   'kind' | 'localSize' | 'localMtimeMs' | 'localInode' | 'localHash'
 >;
 
+/** This disk held a file or directory here when the path was last scanned or written. */
+export function heldHere(row: Pick<FolderFileRow, 'localSize' | 'localInode'>): boolean {
+  return row.localSize !== null || row.localInode !== null;
+}
+
 /**
  * Whether the disk (`info`, from lstat, null when nothing is there) still holds what the index
  * says was there when it was last scanned or written: only then may a remote change replace it.
@@ -261,7 +266,7 @@ export function matchesIndexed(
   row: Recorded,
   info: { size: number; mtimeMs: number; ino: number; isDirectory(): boolean } | null,
 ): boolean {
-  if (row.localInode === null && row.localSize === null) return info === null || info.isDirectory();
+  if (!heldHere(row)) return info === null || info.isDirectory();
   if (info === null) return false;
   if (row.kind === 'dir' && row.localHash === null) return info.isDirectory();
   return (
