@@ -13,11 +13,13 @@ RUN apt-get update \
     && apt-get install -y --no-install-recommends python3 make g++ \
     && rm -rf /var/lib/apt/lists/*
 WORKDIR /app
-COPY package.json package-lock.json ./
+COPY package.json package-lock.json .npmrc ./
+# native/syncfs: Mosaic's own small binding (syncfs(2)), an optional dependency built by node-gyp.
+COPY native ./native
 # --ignore-scripts: the package's "prepare" script builds dist/ and needs the sources, which come
-# later (so that this layer stays cached while only code changes); the two native modules run
-# their own install scripts in `npm rebuild`.
-RUN npm ci --ignore-scripts && npm rebuild better-sqlite3 sharp
+# later (so that this layer stays cached while only code changes); the native modules run their
+# own install scripts in `npm rebuild`.
+RUN npm ci --ignore-scripts && npm rebuild better-sqlite3 sharp mosaic-syncfs
 COPY tsconfig.json tsconfig.build.json vite.config.ts ./
 COPY scripts/bundle.mjs scripts/warm-compile-cache.mjs ./scripts/
 COPY src ./src

@@ -1,8 +1,11 @@
 /**
  * The order small-writes.ts keeps while a batch is flushed behind the writing: a file is linked
- * only after its own fdatasync ended and after its batch was logged (in one write), batches are
- * flushed one at a time, and the next batch is written while one is flushed. fdatasync is wrapped to log and to end a few turns later.
+ * only after its own fdatasync ended (or a syncfs begun after its last byte was written) and
+ * after its batch was logged (in one write), batches are flushed one at a time, and the next
+ * batch is written while one is flushed. fdatasync is wrapped to log and to end a few turns
+ * later; syncfs is the real one (core/fs-sync.ts), wrapped the same way.
  */
+import { readdirSync, statSync } from 'node:fs';
 import { mkdir, mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -27,6 +30,7 @@ vi.mock('node:fs', async (importOriginal) => {
 });
 
 const { SETTLE_EVERY, SmallWrites } = await import('./small-writes.js');
+const { fileSystemSync } = await import('../core/fs-sync.js');
 
 let root: string;
 beforeEach(async () => {
@@ -40,24 +44,27 @@ afterEach(async () => {
 
 describe('small writes, flushed one batch behind', () => {
   it('links a file only after its own flush, one batch at a time, writing the next meanwhile', async () => {
-    const writes = new SmallWrites({
-      root,
-      aboutToPlace: (files) => {
-        log.push(`logged ${files.map((f) => f.wanted.row.path).join(' ')}`);
+    const writes = new SmallWrites(
+      {
+        root,
+        aboutToPlace: (files) => {
+          log.push(`logged ${files.map((f) => f.wanted.row.path).join(' ')}`);
+        },
+        place: (wanted, tmp) => {
+          log.push(`place ${wanted.row.path}`);
+          return rm(tmp);
+        },
+        notPlaced: (wanted) => {
+          throw new Error(`${wanted.row.path} dropped`);
+        },
+        wrongContent: () => {},
+        failed: (_wanted, error) => {
+          throw error;
+        },
+        written: () => {},
       },
-      place: (wanted, tmp) => {
-        log.push(`place ${wanted.row.path}`);
-        return rm(tmp);
-      },
-      notPlaced: (wanted) => {
-        throw new Error(`${wanted.row.path} dropped`);
-      },
-      wrongContent: () => {},
-      failed: (_wanted, error) => {
-        throw error;
-      },
-      written: () => {},
-    });
+      null,
+    );
     const count = 3 * SETTLE_EVERY + 10;
     for (let i = 0; i < count; i++) {
       const data = Buffer.from(`file ${i}`);
@@ -109,22 +116,25 @@ describe('small writes, flushed one batch behind', () => {
     // f3 once, when the creates went through the pool).
     const order: string[] = [];
     let placed = 0;
-    const writes = new SmallWrites({
-      root,
-      aboutToPlace: (files) => order.push(...files.map((f) => f.wanted.row.path)),
-      place: async (wanted, tmp) => {
-        // The folder went away at the third file: the batch stops there.
-        if (++placed === 3) throw new Error('folder gone');
-        await rm(tmp);
-        log.push(`place ${wanted.row.path}`);
+    const writes = new SmallWrites(
+      {
+        root,
+        aboutToPlace: (files) => order.push(...files.map((f) => f.wanted.row.path)),
+        place: async (wanted, tmp) => {
+          // The folder went away at the third file: the batch stops there.
+          if (++placed === 3) throw new Error('folder gone');
+          await rm(tmp);
+          log.push(`place ${wanted.row.path}`);
+        },
+        notPlaced: (wanted) => dropped.push(wanted.row.path),
+        wrongContent: () => {},
+        failed: (_wanted, error) => {
+          throw error;
+        },
+        written: () => {},
       },
-      notPlaced: (wanted) => dropped.push(wanted.row.path),
-      wrongContent: () => {},
-      failed: (_wanted, error) => {
-        throw error;
-      },
-      written: () => {},
-    });
+      null,
+    );
     for (let i = 0; i < 5; i++) {
       const data = Buffer.from(`file ${i}`);
       const row = { path: `f${i}`, mtimeMs: 1_700_000_000_000, size: data.length };
@@ -138,4 +148,120 @@ describe('small writes, flushed one batch behind', () => {
     // The one whose place threw keeps its temp file until the next pull's sweep; no other left.
     expect(await readdir(join(root, '.mosaic', 'tmp'))).toHaveLength(1);
   });
+});
+
+describe('small writes, one syncfs per batch', () => {
+  const syncfs = fileSystemSync();
+
+  /** A file's data as written, by name in the temp directory, when each syncfs began. */
+  function tempSizes(): Map<string, number> {
+    const dir = join(root, '.mosaic', 'tmp');
+    return new Map(readdirSync(dir).map((name) => [name, statSync(join(dir, name)).size]));
+  }
+
+  function file(i: number) {
+    const data = Buffer.from(`file ${i}, ${'x'.repeat(i % 50)}`);
+    const row = { path: `f${i}`, mtimeMs: 1_700_000_000_000, size: data.length };
+    const wanted = { row, target: join(root, row.path), hash: sha256Hex(data) };
+    return { wanted: wanted as Parameters<InstanceType<typeof SmallWrites>['add']>[0], data };
+  }
+
+  it.runIf(syncfs !== null)(
+    'links a file only after a syncfs begun once all its bytes were written, one per batch',
+    async () => {
+      const sync = syncfs as NonNullable<typeof syncfs>;
+      /** Temp files (name -> size) that a syncfs begun after their writes has made durable. */
+      const durable = new Map<string, number>();
+      let syncs = 0;
+      let inFlight = 0;
+      let addedWhileFlushing = 0;
+      const placed: string[] = [];
+      const writes = new SmallWrites(
+        {
+          root,
+          aboutToPlace: () => {},
+          place: (wanted, tmp) => {
+            // Every byte of it was on disk before it is linked.
+            expect(durable.get(tmp.slice(tmp.lastIndexOf('/') + 1))).toBe(wanted.row.size);
+            expect(inFlight).toBe(0);
+            placed.push(wanted.row.path);
+            return rm(tmp);
+          },
+          notPlaced: (wanted) => {
+            throw new Error(`${wanted.row.path} dropped`);
+          },
+          wrongContent: () => {},
+          failed: (_wanted, error) => {
+            throw error;
+          },
+          written: () => {},
+        },
+        async (fd) => {
+          const before = tempSizes();
+          syncs++;
+          inFlight++;
+          await sync(fd);
+          await new Promise((resolve) => setTimeout(resolve, 5));
+          inFlight--;
+          for (const [name, size] of before) durable.set(name, size);
+        },
+      );
+      const count = 3 * SETTLE_EVERY + 10;
+      for (let i = 0; i < count; i++) {
+        const { wanted, data } = file(i);
+        await writes.add(wanted, data);
+        if (inFlight > 0) addedWhileFlushing++;
+      }
+      await writes.settle();
+      expect(placed).toHaveLength(count);
+      // One flush per batch, not per file; the next batch was written while one was flushed.
+      expect(syncs).toBeLessThanOrEqual(Math.ceil(count / SETTLE_EVERY));
+      expect(addedWhileFlushing).toBeGreaterThan(0);
+    },
+  );
+
+  it.runIf(syncfs !== null)(
+    'reports every file of a batch whose syncfs failed, links none of them, and keeps none',
+    async () => {
+      const failed: string[] = [];
+      const placed: string[] = [];
+      let syncs = 0;
+      const writes = new SmallWrites(
+        {
+          root,
+          aboutToPlace: () => {},
+          place: (wanted, tmp) => {
+            placed.push(wanted.row.path);
+            return rm(tmp);
+          },
+          notPlaced: (wanted) => {
+            throw new Error(`${wanted.row.path} dropped`);
+          },
+          wrongContent: () => {},
+          failed: (wanted, error) => {
+            expect((error as NodeJS.ErrnoException).code).toBe('EIO');
+            failed.push(wanted.row.path);
+          },
+          written: () => {},
+        },
+        async (fd) => {
+          // The second batch: the file system lost a write (as syncfs reports it).
+          if (++syncs === 2) throw Object.assign(new Error('i/o error'), { code: 'EIO' });
+          await (syncfs as NonNullable<typeof syncfs>)(fd);
+        },
+      );
+      const count = 2 * SETTLE_EVERY + 10;
+      for (let i = 0; i < count; i++) {
+        const { wanted, data } = file(i);
+        await writes.add(wanted, data);
+      }
+      await writes.settle();
+      expect(syncs).toBeGreaterThanOrEqual(3);
+      expect(failed.length).toBeGreaterThan(0);
+      expect(placed.length + failed.length).toBe(count);
+      expect(new Set([...placed, ...failed]).size).toBe(count);
+      // The failed ones stay needed (the pull asks again); none of their temp files is left.
+      expect(await readdir(join(root, '.mosaic', 'tmp'))).toEqual([]);
+    },
+  );
 });

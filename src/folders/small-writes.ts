@@ -3,9 +3,10 @@
  * still durable before anything is linked into place or recorded:
  *   1. each file as it arrives: verified (SHA-256), created in `.mosaic/tmp/` under a name of its
  *      own, written and given its mtime — direct calls, no flush;
- *   2. every SETTLE_EVERY files (and at the end): the data of all of them flushed together
- *      (fdatasync issued in parallel: the file system commits them in one or a few journal
- *      commits), then each linked into place (`FolderWriter.place`). This runs one batch behind
+ *   2. every SETTLE_EVERY files (and at the end): the data of all of them flushed together (one
+ *      syncfs where the kernel reports write-back errors to it, core/fs-sync.ts, else fdatasync
+ *      of each issued in parallel), then each linked into place (`FolderWriter.place`). This
+ *      runs one batch behind
  *      step 1 (`OneBehind`): the next files are received and written while a batch is flushed
  *      and linked, one batch at a time; `settle` waits for all of it.
  *
@@ -32,6 +33,7 @@ import {
 } from 'node:fs';
 import { promisify } from 'node:util';
 import { BufferPool } from '../core/buffer-pool.js';
+import { fileSystemSync, type SyncFileSystem } from '../core/fs-sync.js';
 import { OneBehind } from './core/one-behind.js';
 import { tempStateOf, type TempState } from './disk-state.js';
 import { SMALL_TMP, type Wanted } from './folder-write.js';
@@ -92,8 +94,20 @@ interface Pending {
   readonly bytes: number;
 }
 
+/** Files written, to be flushed together; `witness` opened before any of them was written. */
+interface Batch {
+  readonly files: readonly Pending[];
+  readonly witness: number | null;
+}
+
 export class SmallWrites {
   private pending: Pending[] = [];
+  /**
+   * With syncfs: a descriptor of the temp directory opened before the first write of the files
+   * in `pending`, through which their batch is flushed (syncfs reports only the write-back
+   * errors that happened since the descriptor it is given was opened: core/fs-sync.ts).
+   */
+  private witness: number | null = null;
   private readonly creating = new Set<Promise<void>>();
   /** Step 2 of the batch before, running while the next batch is written. */
   private readonly flushes = new OneBehind();
@@ -118,7 +132,11 @@ export class SmallWrites {
    */
   readonly allocate = (length: number): Buffer => this.splitFrames.takeView(length);
 
-  constructor(private readonly host: SmallWritesHost) {
+  /** `syncAll`: one flush per batch (syncfs), or null to flush each file (fdatasync). */
+  constructor(
+    private readonly host: SmallWritesHost,
+    private readonly syncAll: SyncFileSystem | null = fileSystemSync(),
+  ) {
     this.tmpDir = folderTmpDir(host.root);
   }
 
@@ -154,6 +172,8 @@ export class SmallWrites {
     let fd: number | null = null;
     try {
       fd = await this.create(tmp);
+      // Same tick as the writes and the push: the batch this file joins is the witness's.
+      if (this.syncAll !== null) this.witness ??= openSync(this.tmpDir, 'r');
       for (let done = 0; done < data.length;) {
         done += writeSync(fd, data, done, data.length - done);
       }
@@ -197,20 +217,38 @@ export class SmallWrites {
       if (this.pending.length > 0) await this.flushes.submit(this.flushBatch());
     } finally {
       await this.flushes.drain();
+      // Opened for files that all failed before being written: no batch took it.
+      if (this.pending.length === 0 && this.witness !== null) {
+        closeSync(this.witness);
+        this.witness = null;
+      }
     }
   }
 
   /** Takes the written files as a batch; the job flushes their data together, then links each. */
   private flushBatch(): () => Promise<void> {
-    const batch = this.pending;
+    const batch = { files: this.pending, witness: this.witness };
     this.pending = [];
+    this.witness = null;
     return () => this.flushAndPlace(batch);
   }
 
-  private async flushAndPlace(batch: readonly Pending[]): Promise<void> {
-    const endSync = span('write.datasync', batch.length);
-    const flushed = await Promise.all(
-      batch.map((p) =>
+  /** Whether each file's data is on disk: one syncfs for all, or an fdatasync each. */
+  private async flushData({ files, witness }: Batch): Promise<boolean[]> {
+    if (witness !== null && this.syncAll !== null) {
+      try {
+        await this.syncAll(witness);
+        return files.map(() => true);
+      } catch (error) {
+        // The file system lost a write since the witness was opened: maybe one of these.
+        for (const p of files) this.host.failed(p.wanted, error);
+        return files.map(() => false);
+      } finally {
+        closeSync(witness);
+      }
+    }
+    return Promise.all(
+      files.map((p) =>
         fdatasync(p.fd).then(
           () => true,
           (error: unknown) => {
@@ -220,6 +258,12 @@ export class SmallWrites {
         ),
       ),
     );
+  }
+
+  private async flushAndPlace(whole: Batch): Promise<void> {
+    const batch = whole.files;
+    const endSync = span('write.datasync', batch.length);
+    const flushed = await this.flushData(whole);
     endSync();
     // The journal commit that slow creates waited for is over: direct creates again.
     this.direct = true;

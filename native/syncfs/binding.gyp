@@ -1,0 +1,9 @@
+{
+  "targets": [
+    {
+      "target_name": "syncfs",
+      "sources": ["syncfs.c"],
+      "cflags": ["-Wall", "-Wextra", "-O2"]
+    }
+  ]
+}

@@ -1,0 +1,52 @@
+import { closeSync, openSync, writeFileSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { release, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it, vi } from 'vitest';
+import { fileSystemSync, reportsWritebackErrors } from './fs-sync.js';
+
+describe('one flush for a batch (syncfs)', () => {
+  it('is trusted only where the kernel reports write-back errors to it', () => {
+    expect(reportsWritebackErrors('linux', '6.18.44-fc-v1272')).toBe(true);
+    expect(reportsWritebackErrors('linux', '5.8.0')).toBe(true);
+    expect(reportsWritebackErrors('linux', '5.10.0-32-amd64')).toBe(true);
+    expect(reportsWritebackErrors('linux', '5.4.0-150-generic')).toBe(false);
+    expect(reportsWritebackErrors('linux', '4.19.0')).toBe(false);
+    expect(reportsWritebackErrors('linux', 'unknown')).toBe(false);
+    expect(reportsWritebackErrors('darwin', '23.1.0')).toBe(false);
+  });
+
+  // The binding is built by `npm ci` (native/syncfs): a build that failed must not go unseen,
+  // since every pull would quietly fall back to one fdatasync per file.
+  it.runIf(reportsWritebackErrors(process.platform, release()))(
+    'is available here, flushes a file system, and rejects a descriptor that is not open',
+    async () => {
+      const syncfs = fileSystemSync();
+      expect(syncfs).not.toBeNull();
+      const dir = await mkdtemp(join(tmpdir(), 'mosaic-syncfs-'));
+      try {
+        writeFileSync(join(dir, 'a'), 'data');
+        const fd = openSync(dir, 'r');
+        try {
+          await expect(syncfs?.(fd)).resolves.toBeUndefined();
+        } finally {
+          closeSync(fd);
+        }
+        await expect(syncfs?.(fd)).rejects.toMatchObject({ code: 'EBADF', syscall: 'syncfs' });
+      } finally {
+        await rm(dir, { recursive: true, force: true });
+      }
+    },
+  );
+
+  it('is off with MOSAIC_SYNCFS=off (each file flushed by itself)', async () => {
+    vi.resetModules();
+    vi.stubEnv('MOSAIC_SYNCFS', 'off');
+    try {
+      const fresh = await import('./fs-sync.js');
+      expect(fresh.fileSystemSync()).toBeNull();
+    } finally {
+      vi.unstubAllEnvs();
+    }
+  });
+});
