@@ -3,7 +3,17 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['dist/', 'node_modules/', 'mosaic-data/', 'test-results/', 'bin/', 'scripts/', 'native/'] },
+  {
+    ignores: [
+      'dist/',
+      'node_modules/',
+      'mosaic-data/',
+      'test-results/',
+      'bin/',
+      'scripts/',
+      'native/',
+    ],
+  },
   js.configs.recommended,
   ...tseslint.configs.strictTypeChecked,
   {
