@@ -128,6 +128,7 @@ export class DeviceReplica {
       // retires no conflict copy (unobtainable-copies.ts); the nodes do.
       sources: () => [this.client],
       log: options.log,
+      holdUntilStarted: true,
       rescanIntervalMs: options.intervalMs,
     });
     this.uploads = new DeviceUploads(

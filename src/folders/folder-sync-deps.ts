@@ -23,6 +23,12 @@ export interface FolderSyncDeps {
    */
   readonly goneAuthors?: (folder: string) => Promise<ReadonlySet<string>>;
   readonly log: Logger;
+  /**
+   * Work asked for before `start()` ended waits for it (a node: peers' operations arrive while
+   * it starts, before the folder's marker may exist). Without it (tests that drive `syncNow`),
+   * a kick runs at once.
+   */
+  readonly holdUntilStarted?: boolean;
   readonly rescanIntervalMs?: number;
   /** How long replaced and deleted files stay in `.mosaic/trash/` (default 30 days). */
   readonly trashRetentionMs?: number;

@@ -9,7 +9,7 @@ import { type Db } from '../db/database.js';
 import { OpLogRepository } from '../oplog/oplog.repository.js';
 import { hashFile } from './blocks.js';
 import { FolderIndexRepository } from './folder-index.repository.js';
-import { FolderSync, type FolderSyncDeps } from './folder-sync.js';
+import { FolderSync, PAUSED_RECHECK_MS, type FolderSyncDeps } from './folder-sync.js';
 import type { FolderWatcher } from './watcher.js';
 import { hintedDirs } from './local-changes.js';
 import { ensureMarker, folderTrashDir } from './marker.js';
@@ -25,7 +25,11 @@ useTempDb('mosaic-folder-sync-', (b, d) => {
 /** A watcher that reports nothing: the test says what the real one would have reported. */
 const deaf = (): Promise<FolderWatcher> => Promise.resolve({ close: () => Promise.resolve() });
 
-function folderSync(root: string, watch?: FolderSyncDeps['watch']): FolderSync {
+function folderSync(
+  root: string,
+  watch?: FolderSyncDeps['watch'],
+  more: Partial<FolderSyncDeps> = {},
+): FolderSync {
   const oplog = new OpLogRepository(storeFor(db));
   const index = new FolderIndexRepository(localOf(db));
   const changes = folderChangeLog(db, 'aaaaaaaaaaaaaaaa', index, oplog);
@@ -39,6 +43,7 @@ function folderSync(root: string, watch?: FolderSyncDeps['watch']): FolderSync {
     log: pino({ level: 'silent' }),
     trashRetentionMs: 24 * 3600 * 1000,
     ...(watch === undefined ? {} : { watch }),
+    ...more,
   });
 }
 
@@ -193,6 +198,31 @@ describe('a paused folder', () => {
         expect(index.get('folder', 'while-away.txt')).toMatchObject({ deleted: false });
       }, 8000);
       expect(sync.state).not.toBe('paused');
+    } finally {
+      await sync.close();
+    }
+  });
+});
+
+describe('a folder starting', () => {
+  it('takes a peer change heard while it starts once started, not as a folder gone missing', async () => {
+    // A node listens before its folders start, and peers push operations at once: the kick
+    // found no marker yet (start makes it), took the folder for paused, and rescanned it in full
+    // two seconds later, in the middle of the first sync (seen in `bench:folder`).
+    const root = join(base, 'new-folder');
+    await mkdir(root);
+    const lines: string[] = [];
+    const log = pino({ level: 'info' }, { write: (line: string) => lines.push(line) });
+    const sync = folderSync(root, deaf, { log, holdUntilStarted: true });
+    try {
+      sync.onRemoteChange();
+      await sync.start();
+      await sync.whenIdle();
+      expect(sync.state).toBe('idle');
+      // A paused folder looks again after PAUSED_RECHECK_MS: nothing more may happen by then.
+      await new Promise((resolve) => setTimeout(resolve, PAUSED_RECHECK_MS + 300));
+      await sync.whenIdle();
+      expect(lines.filter((line) => line.includes('"folder scanned"'))).toHaveLength(1);
     } finally {
       await sync.close();
     }

@@ -67,6 +67,8 @@ export class FolderSync {
   /** Scans or pulls in a row that failed (not for a missing folder): the retry's back-off. */
   private failures = 0;
   private running: Promise<void> | null = null;
+  /** `holdUntilStarted`: kicks only record their work until `start()` has made the marker. */
+  private held: boolean;
   private readonly local: LocalContent;
   private readonly puller: FolderPull;
   /**
@@ -80,6 +82,7 @@ export class FolderSync {
   private readonly changes: LocalChanges;
 
   constructor(private readonly deps: FolderSyncDeps) {
+    this.held = deps.holdUntilStarted === true;
     this.local = new LocalContent(deps.index, (folder, paths) => {
       // A peer asked for content the index places at these paths, but their files changed
       // since they were indexed: say so, and index them again so the next ask finds them.
@@ -120,6 +123,7 @@ export class FolderSync {
       );
       this.state = 'paused';
     }
+    this.held = false;
     this.timer = setInterval(() => {
       this.kick({ scan: true, pull: true });
       this.sweepTrash().catch((err: unknown) => {
@@ -270,6 +274,9 @@ export class FolderSync {
     this.scanWanted ||= work.scan === true;
     for (const path of work.hints ?? []) this.hints.add(path);
     this.pullWanted ||= work.pull === true;
+    // Run before the marker was made, the loop found none: the folder took itself for paused and
+    // rescanned in full two seconds later, in the middle of its first sync.
+    if (this.held) return;
     this.running ??= this.loop().finally(() => {
       this.running = null;
     });

@@ -62,6 +62,7 @@ export function openFolders(
         nodeNames: deps.nodeNames,
         goneAuthors: deps.goneAuthors,
         log: deps.log,
+        holdUntilStarted: true,
         trashRetentionMs: config.trashRetentionDays * DAY_MS,
       }),
     );
