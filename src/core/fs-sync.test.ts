@@ -3,7 +3,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { release, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it, vi } from 'vitest';
-import { fileSystemSync, reportsWritebackErrors } from './fs-sync.js';
+import { fileSystemSync, reportsWritebackErrors, syncfsFlushes } from './fs-sync.js';
 
 describe('one flush for a batch (syncfs)', () => {
   it('is trusted only where the kernel reports write-back errors to it', () => {
@@ -38,6 +38,13 @@ describe('one flush for a batch (syncfs)', () => {
       }
     },
   );
+
+  it('is used only on file systems whose syncfs flushes (not procfs, FUSE or NFS)', () => {
+    expect(syncfsFlushes('/proc')).toBe(false);
+    expect(syncfsFlushes('/no/such/dir')).toBe(false);
+    // This repository's disk in CI and here: ext4.
+    if (process.platform === 'linux') expect(syncfsFlushes(tmpdir())).toBe(true);
+  });
 
   it('is off with MOSAIC_SYNCFS=off (each file flushed by itself)', async () => {
     vi.resetModules();

@@ -13,10 +13,12 @@
  * the descriptor it is given was opened (the file system's error sequence is sampled at open).
  * So the caller opens a witness descriptor before writing the first file of a batch and syncs
  * through it; and on an older kernel, on another system, or without the binding, this module
- * offers nothing (`fileSystemSync()` is null) and the caller flushes each file.
+ * offers nothing (`fileSystemSync()` is null) and the caller flushes each file, as it does on a
+ * file system whose syncfs may flush nothing (`syncfsFlushes`).
  *
  * MOSAIC_SYNCFS=off turns it off (to measure against the per-file flushes).
  */
+import { statfsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { release } from 'node:os';
 
@@ -32,6 +34,25 @@ export function reportsWritebackErrors(platform: string, kernel: string): boolea
   if (match === null) return false;
   const [major, minor] = [Number(match[1]), Number(match[2])];
   return major > 5 || (major === 5 && minor >= 8);
+}
+
+/**
+ * File systems whose syncfs writes and waits for every dirty page and flushes the disk's cache,
+ * by `statfs` type: ext2/3/4, XFS, Btrfs, F2FS, ZFS, and tmpfs (nothing to flush). Not FUSE:
+ * without its server's support (FUSE_SYNCFS, Linux 5.15) syncfs answers at once having flushed
+ * nothing, where fdatasync reaches the server; not network file systems either.
+ */
+const SYNCFS_FLUSHES = new Set([
+  0xef53, 0x58465342, 0x9123683e, 0xf2f52010, 0x2fc12fc1, 0x01021994,
+]);
+
+/** Whether one syncfs makes durable what was written under `path` (else: fdatasync each). */
+export function syncfsFlushes(path: string): boolean {
+  try {
+    return SYNCFS_FLUSHES.has(statfsSync(path).type);
+  } catch {
+    return false;
+  }
 }
 
 /** syncfs for this process, or null when it cannot be trusted or is not there (see above). */

@@ -33,7 +33,7 @@ import {
 } from 'node:fs';
 import { promisify } from 'node:util';
 import { BufferPool } from '../core/buffer-pool.js';
-import { fileSystemSync, type SyncFileSystem } from '../core/fs-sync.js';
+import { fileSystemSync, syncfsFlushes, type SyncFileSystem } from '../core/fs-sync.js';
 import { OneBehind } from './core/one-behind.js';
 import { tempStateOf, type TempState } from './disk-state.js';
 import { SMALL_TMP, type Wanted } from './folder-write.js';
@@ -105,9 +105,10 @@ export class SmallWrites {
   /**
    * With syncfs: a descriptor of the temp directory opened before the first write of the files
    * in `pending`, through which their batch is flushed (syncfs reports only the write-back
-   * errors that happened since the descriptor it is given was opened: core/fs-sync.ts).
+   * errors that happened since the descriptor it is given was opened: core/fs-sync.ts); null:
+   * each file flushed by itself; undefined: not decided yet (no file of the batch written).
    */
-  private witness: number | null = null;
+  private witness: number | null | undefined = undefined;
   private readonly creating = new Set<Promise<void>>();
   /** Step 2 of the batch before, running while the next batch is written. */
   private readonly flushes = new OneBehind();
@@ -173,7 +174,7 @@ export class SmallWrites {
     try {
       fd = await this.create(tmp);
       // Same tick as the writes and the push: the batch this file joins is the witness's.
-      if (this.syncAll !== null) this.witness ??= openSync(this.tmpDir, 'r');
+      if (this.witness === undefined) this.witness = this.openWitness();
       for (let done = 0; done < data.length;) {
         done += writeSync(fd, data, done, data.length - done);
       }
@@ -218,19 +219,25 @@ export class SmallWrites {
     } finally {
       await this.flushes.drain();
       // Opened for files that all failed before being written: no batch took it.
-      if (this.pending.length === 0 && this.witness !== null) {
+      if (this.pending.length === 0 && typeof this.witness === 'number') {
         closeSync(this.witness);
-        this.witness = null;
+        this.witness = undefined;
       }
     }
   }
 
   /** Takes the written files as a batch; the job flushes their data together, then links each. */
   private flushBatch(): () => Promise<void> {
-    const batch = { files: this.pending, witness: this.witness };
+    const batch = { files: this.pending, witness: this.witness ?? null };
     this.pending = [];
-    this.witness = null;
+    this.witness = undefined;
     return () => this.flushAndPlace(batch);
+  }
+
+  /** A batch's witness (see `witness`), or null where its files are to be flushed each. */
+  private openWitness(): number | null {
+    if (this.syncAll === null || !syncfsFlushes(this.tmpDir)) return null;
+    return openSync(this.tmpDir, 'r');
   }
 
   /** Whether each file's data is on disk: one syncfs for all, or an fdatasync each. */
