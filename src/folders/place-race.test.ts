@@ -89,6 +89,25 @@ async function keptAsVersion(
   expect(await readFile(join(root, kept?.path ?? ''), 'utf8')).toBe(content);
 }
 
+/**
+ * A folder whose `f.txt` was indexed as v1, then saved here as v2 (indexed too); its peer holds
+ * `contents`. Returns v1's row: a concurrent change elsewhere is based on it.
+ */
+async function folderWithV2(contents: readonly Buffer[]) {
+  const root = join(base, 'folder');
+  const { sync, index, changes } = await pullingFolder(db, root, peerHolding(contents));
+  const file = join(root, 'f.txt');
+  await writeFile(file, 'v1');
+  await utimes(file, 1_700_000_000, 1_700_000_000);
+  await sync.syncNow();
+  const v1 = index.get('folder', 'f.txt');
+  expect(v1).toMatchObject({ hash: sha('v1'), need: false });
+  await save(file, 'v2 here');
+  await sync.syncNow();
+  expect(index.get('folder', 'f.txt')).toMatchObject({ hash: sha('v2 here'), need: false });
+  return { file, sync, index, changes, v1 };
+}
+
 describe('a local save racing a pulled file', () => {
   it('keeps the save as a version, never only in the trash', async () => {
     const remote = Buffer.from('v2 from the peer');
@@ -209,20 +228,9 @@ describe('a local save racing a pulled file', () => {
     // it over the empty path, and the removal of v2 was never logged. When the laptop then
     // deleted its file, v2 was the one live version left and every node needed its content,
     // which nobody held: the folders never agreed again.
-    const root = join(base, 'folder');
     const theirs = Buffer.from('the laptop edit, concurrent with v2');
-    const { sync, index, changes } = await pullingFolder(db, root, peerHolding([theirs]));
-    const file = join(root, 'f.txt');
+    const { file, sync, index, changes, v1 } = await folderWithV2([theirs]);
     try {
-      await writeFile(file, 'v1');
-      await utimes(file, 1_700_000_000, 1_700_000_000);
-      await sync.syncNow();
-      const v1 = index.get('folder', 'f.txt');
-      expect(v1).toMatchObject({ hash: sha('v1'), need: false });
-      await save(file, 'v2 here');
-      await sync.syncNow();
-      expect(index.get('folder', 'f.txt')).toMatchObject({ hash: sha('v2 here'), need: false });
-
       // The laptop's edit, based on v1 (concurrent with v2), stamped later: it wins.
       const clock = new HybridClock(PEER, () => Date.now() + 1000);
       const put = (seq: number, data: Buffer | null, vv: Record<string, number>) =>
@@ -252,18 +260,8 @@ describe('a local save racing a pulled file', () => {
     // HLCs): the pull made the directory over the path the user had just emptied, the removal
     // of v2 was never logged, and the directory's later delete by its author left v2 the one
     // live version: every node needed content nobody held.
-    const root = join(base, 'folder');
-    const { sync, index, changes } = await pullingFolder(db, root, peerHolding([]));
-    const file = join(root, 'f.txt');
+    const { file, sync, index, changes, v1 } = await folderWithV2([]);
     try {
-      await writeFile(file, 'v1');
-      await utimes(file, 1_700_000_000, 1_700_000_000);
-      await sync.syncNow();
-      const v1 = index.get('folder', 'f.txt');
-      await save(file, 'v2 here');
-      await sync.syncNow();
-      expect(index.get('folder', 'f.txt')).toMatchObject({ hash: sha('v2 here'), need: false });
-
       // The laptop replaced v1 by a directory (concurrent with v2): the directory wins.
       const clock = new HybridClock(PEER, () => Date.now() + 1000);
       const put = (seq: number, deleted: boolean, vv: Record<string, number>) =>

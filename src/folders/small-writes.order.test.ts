@@ -42,11 +42,30 @@ afterEach(async () => {
   await rm(root, { recursive: true, force: true });
 });
 
+type Host = ConstructorParameters<typeof SmallWrites>[0];
+
+/** A host that places by removing the temp file and throws on what a test does not expect. */
+function host(overrides: Partial<Host> = {}): Host {
+  return {
+    root,
+    aboutToPlace: () => {},
+    place: (_wanted, tmp) => rm(tmp),
+    notPlaced: (wanted) => {
+      throw new Error(`${wanted.row.path} dropped`);
+    },
+    wrongContent: () => {},
+    failed: (_wanted, error) => {
+      throw error;
+    },
+    written: () => {},
+    ...overrides,
+  };
+}
+
 describe('small writes, flushed one batch behind', () => {
   it('links a file only after its own flush, one batch at a time, writing the next meanwhile', async () => {
     const writes = new SmallWrites(
-      {
-        root,
+      host({
         aboutToPlace: (files) => {
           log.push(`logged ${files.map((f) => f.wanted.row.path).join(' ')}`);
         },
@@ -54,15 +73,7 @@ describe('small writes, flushed one batch behind', () => {
           log.push(`place ${wanted.row.path}`);
           return rm(tmp);
         },
-        notPlaced: (wanted) => {
-          throw new Error(`${wanted.row.path} dropped`);
-        },
-        wrongContent: () => {},
-        failed: (_wanted, error) => {
-          throw error;
-        },
-        written: () => {},
-      },
+      }),
       null,
     );
     const count = 3 * SETTLE_EVERY + 10;
@@ -117,8 +128,7 @@ describe('small writes, flushed one batch behind', () => {
     const order: string[] = [];
     let placed = 0;
     const writes = new SmallWrites(
-      {
-        root,
+      host({
         aboutToPlace: (files) => order.push(...files.map((f) => f.wanted.row.path)),
         place: async (wanted, tmp) => {
           // The folder went away at the third file: the batch stops there.
@@ -127,12 +137,7 @@ describe('small writes, flushed one batch behind', () => {
           log.push(`place ${wanted.row.path}`);
         },
         notPlaced: (wanted) => dropped.push(wanted.row.path),
-        wrongContent: () => {},
-        failed: (_wanted, error) => {
-          throw error;
-        },
-        written: () => {},
-      },
+      }),
       null,
     );
     for (let i = 0; i < 5; i++) {
@@ -177,9 +182,7 @@ describe('small writes, one syncfs per batch', () => {
       let addedWhileFlushing = 0;
       const placed: string[] = [];
       const writes = new SmallWrites(
-        {
-          root,
-          aboutToPlace: () => {},
+        host({
           place: (wanted, tmp) => {
             // Every byte of it was on disk before it is linked.
             expect(durable.get(tmp.slice(tmp.lastIndexOf('/') + 1))).toBe(wanted.row.size);
@@ -187,15 +190,7 @@ describe('small writes, one syncfs per batch', () => {
             placed.push(wanted.row.path);
             return rm(tmp);
           },
-          notPlaced: (wanted) => {
-            throw new Error(`${wanted.row.path} dropped`);
-          },
-          wrongContent: () => {},
-          failed: (_wanted, error) => {
-            throw error;
-          },
-          written: () => {},
-        },
+        }),
         async (fd) => {
           const before = tempSizes();
           syncs++;
@@ -227,23 +222,16 @@ describe('small writes, one syncfs per batch', () => {
       const placed: string[] = [];
       let syncs = 0;
       const writes = new SmallWrites(
-        {
-          root,
-          aboutToPlace: () => {},
+        host({
           place: (wanted, tmp) => {
             placed.push(wanted.row.path);
             return rm(tmp);
           },
-          notPlaced: (wanted) => {
-            throw new Error(`${wanted.row.path} dropped`);
-          },
-          wrongContent: () => {},
           failed: (wanted, error) => {
             expect((error as NodeJS.ErrnoException).code).toBe('EIO');
             failed.push(wanted.row.path);
           },
-          written: () => {},
-        },
+        }),
         async (fd) => {
           // The second batch: the file system lost a write (as syncfs reports it).
           if (++syncs === 2) throw Object.assign(new Error('i/o error'), { code: 'EIO' });
