@@ -4,11 +4,10 @@
  *   1. each file as it arrives: verified (SHA-256), created in `.mosaic/tmp/` under a name of its
  *      own, written and given its mtime — direct calls, no flush;
  *   2. every SETTLE_EVERY files (and at the end): the data of all of them flushed together (one
- *      syncfs where the kernel reports write-back errors to it, core/fs-sync.ts, else fdatasync
- *      of each issued in parallel), then each linked into place (`FolderWriter.place`). This
- *      runs one batch behind
- *      step 1 (`OneBehind`): the next files are received and written while a batch is flushed
- *      and linked, one batch at a time; `settle` waits for all of it.
+ *      syncfs where it can be trusted, core/fs-sync.ts, else an fdatasync of each issued in
+ *      parallel), then each linked into place (`FolderWriter.place`). This runs one batch
+ *      behind step 1 (`OneBehind`): the next files are received and written while a batch is
+ *      flushed and linked, one batch at a time; `settle` waits for all of it.
  *
  * Why (docs/benchmarks.md, "Where the time goes"): on ext4 a flush forces a journal commit, and
  * creating a file waits for a running commit; interleaving one create and one flush per file made
