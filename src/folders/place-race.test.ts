@@ -14,7 +14,7 @@ import { HybridClock } from '../core/hlc.js';
 import { type Db } from '../db/database.js';
 import { FolderIndexRepository } from './folder-index.repository.js';
 import type { FolderSyncDeps } from './folder-sync.js';
-import { peerHolding, pullingFolder, sha256Hex, useTempDb } from './testing.js';
+import { peerHolding, peerPut, pullingFolder, sha256Hex, useTempDb } from './testing.js';
 
 const PEER = 'aaaaaaaaaaaaaaa2';
 
@@ -27,35 +27,6 @@ useTempDb('mosaic-place-race-', (b, d) => {
 });
 
 const sha = sha256Hex;
-
-/** A peer's `file.put` of `path` (a deletion when `data` is null), stamped by `clock`. */
-function peerPut(
-  clock: HybridClock,
-  seq: number,
-  path: string,
-  data: Buffer | null,
-  vv: Record<string, number>,
-  options: { originName?: string; mtimeMs?: number; entry?: 'file' | 'dir' } = {},
-) {
-  const entry = options.entry ?? 'file';
-  return {
-    origin: PEER,
-    seq,
-    hlc: clock.next(),
-    body: {
-      kind: 'file.put' as const,
-      folder: 'folder',
-      path,
-      entry,
-      deleted: data === null,
-      hash: data === null || entry === 'dir' ? null : sha(data),
-      size: data === null || entry === 'dir' ? 0 : data.length,
-      mtimeMs: options.mtimeMs ?? Date.now(),
-      vv,
-      originName: options.originName ?? 'n2',
-    },
-  };
-}
 
 /** A folder holding `a.txt` (settled), and its FolderSync whose peer holds `contents`. */
 async function folderWithA(

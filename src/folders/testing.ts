@@ -168,37 +168,48 @@ export async function pullingFolder(
   return { sync, index, changes };
 }
 
-/** PEER_ID's operations for `files` (version 1), after those for the directories `dirs`. */
-export function peerPuts(
-  files: readonly { path: string; data: Buffer; mtimeMs: number }[],
-  dirs: readonly string[] = [],
-): Op[] {
-  const clock = new HybridClock(PEER_ID, () => Date.now());
-  const entries = [
-    ...dirs.map((path) => ({ path, entry: 'dir' as const, hash: null, size: 0, mtimeMs: 0 })),
-    ...files.map((f) => ({
-      path: f.path,
-      entry: 'file' as const,
-      hash: sha256Hex(f.data),
-      size: f.data.length,
-      mtimeMs: f.mtimeMs,
-    })),
-  ];
-  return entries.map(({ path, entry, hash, size, mtimeMs }, i) => ({
+/**
+ * PEER_ID's `file.put` of `path` (a deletion when `data` is null; `data` is ignored for a
+ * directory), stamped by `clock`.
+ */
+export function peerPut(
+  clock: HybridClock,
+  seq: number,
+  path: string,
+  data: Buffer | null,
+  vv: Record<string, number>,
+  options: { originName?: string; mtimeMs?: number; entry?: 'file' | 'dir' } = {},
+): Op {
+  const entry = options.entry ?? 'file';
+  return {
     origin: PEER_ID,
-    seq: i + 1,
+    seq,
     hlc: clock.next(),
     body: {
       kind: 'file.put' as const,
       folder: 'folder',
       path,
       entry,
-      deleted: false,
-      hash,
-      size,
-      mtimeMs,
-      vv: { [PEER_ID]: 1 },
-      originName: 'n2',
+      deleted: data === null,
+      hash: data === null || entry === 'dir' ? null : sha256Hex(data),
+      size: data === null || entry === 'dir' ? 0 : data.length,
+      mtimeMs: options.mtimeMs ?? Date.now(),
+      vv,
+      originName: options.originName ?? 'n2',
     },
-  }));
+  };
+}
+
+/** PEER_ID's operations for `files` (version 1), after those for the directories `dirs`. */
+export function peerPuts(
+  files: readonly { path: string; data: Buffer; mtimeMs: number }[],
+  dirs: readonly string[] = [],
+): Op[] {
+  const clock = new HybridClock(PEER_ID, () => Date.now());
+  return [
+    ...dirs.map((path) => ({ path, data: Buffer.alloc(0), entry: 'dir' as const, mtimeMs: 0 })),
+    ...files.map((f) => ({ ...f, entry: 'file' as const })),
+  ].map(({ path, data, entry, mtimeMs }, i) =>
+    peerPut(clock, i + 1, path, data, { [PEER_ID]: 1 }, { entry, mtimeMs }),
+  );
 }
