@@ -25,6 +25,10 @@
  * files (issue 16: rescan < 5 s, nothing read again, nothing sent): the set is written into side
  * 1 and copied with `cp -a` to side 2, both nodes index it, then both are restarted.
  *
+ * BENCH_OTHERS_DIRTY_MB=N: just before the clock starts (after the `sync`), another program's N MB
+ * are written beside the trees and left unflushed, as a download or a backup leaves them: the
+ * dirty data a file-system-wide flush (syncfs) would have to write too.
+ *
  * Every contender's trees stay until the end (bench/lib/remove-later.ts): on ext4 without a journal,
  * the files one contender left, removed before the next starts, slow the next one's creates for
  * up to 5 minutes. For the same reason, start it 5 minutes after anything removed many files.
@@ -34,7 +38,7 @@
  */
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, open, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -80,6 +84,8 @@ const LIVE = process.env['BENCH_LIVE'] === '1';
  * until the small set is done: bench/lib/folder-mosaic.ts).
  */
 const SIGN_IN_ON_CLOCK = process.env['BENCH_SIGN_IN_ON_CLOCK'] === '1';
+/** BENCH_OTHERS_DIRTY_MB=N: another program's unflushed data at the start (see the header). */
+const OTHERS_DIRTY_MB = Number(process.env['BENCH_OTHERS_DIRTY_MB'] ?? 0);
 /** BENCH_RESTART=1: after the sets, Mosaic's nodes are restarted on the same data (timed). */
 const RESTART = process.env['BENCH_RESTART'] === '1';
 /** BENCH_RESTART_FILES=N: only the restart over N unchanged tiny files (see the header). */
@@ -140,6 +146,18 @@ interface Measured {
   rssMb: number[];
 }
 
+/** `mb` MiB of random bytes written to `path` and left to the kernel (no flush). */
+async function writeUnflushed(path: string, mb: number): Promise<void> {
+  const chunk = randomBytes(1024 * 1024);
+  const file = await open(path, 'w');
+  try {
+    for (let i = 0; i < mb; i++) await file.write(chunk);
+  } finally {
+    await file.close();
+  }
+  console.log(`  ${mb} MiB of another program's data written beside the trees, not flushed`);
+}
+
 async function measure(
   name: string,
   start: (dir: string, roots: readonly [string, string]) => Promise<Contender>,
@@ -153,6 +171,7 @@ async function measure(
     console.log(`${name}: ${SMALL.label} written into side 1 and flushed before the start ...`);
     await writeSmallSet(roots[0], SMALL);
     await run('sync');
+    if (OTHERS_DIRTY_MB > 0) await writeUnflushed(join(dir, 'others.bin'), OTHERS_DIRTY_MB);
   }
   const t0 = performance.now();
   const contender = await start(dir, roots);

@@ -3,7 +3,14 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { release, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it, vi } from 'vitest';
-import { fileSystemSync, reportsWritebackErrors, syncfsFlushes } from './fs-sync.js';
+import {
+  fileSystemSync,
+  OTHERS_DIRTY_MAX,
+  reportsWritebackErrors,
+  syncfsCheap,
+  syncfsFlushes,
+  systemDirtyBytes,
+} from './fs-sync.js';
 
 describe('one flush for a batch (syncfs)', () => {
   it('is trusted only where the kernel reports write-back errors to it', () => {
@@ -55,5 +62,30 @@ describe('one flush for a batch (syncfs)', () => {
     } finally {
       vi.unstubAllEnvs();
     }
+  });
+
+  it("reads the system's dirty and written-back bytes from /proc/meminfo", () => {
+    const meminfo = [
+      'MemTotal:       24684284 kB',
+      'Dirty:            958468 kB',
+      'Writeback:          1024 kB',
+      'AnonPages:        281536 kB',
+      'WritebackTmp:          7 kB',
+    ].join('\n');
+    expect(systemDirtyBytes(() => meminfo)).toBe((958468 + 1024) * 1024);
+    expect(systemDirtyBytes(() => 'MemTotal: 1 kB\n')).toBeNull();
+    expect(
+      systemDirtyBytes(() => {
+        throw Object.assign(new Error('no procfs'), { code: 'ENOENT' });
+      }),
+    ).toBeNull();
+    if (process.platform === 'linux') expect(systemDirtyBytes()).toBeGreaterThanOrEqual(0);
+  });
+
+  it('is taken while other programs hold at most OTHERS_DIRTY_MAX of dirty data', () => {
+    expect(syncfsCheap(0, 0)).toBe(true);
+    expect(syncfsCheap(OTHERS_DIRTY_MAX + 4096, 4096)).toBe(true);
+    expect(syncfsCheap(OTHERS_DIRTY_MAX + 4097, 4096)).toBe(false);
+    expect(syncfsCheap(null, 4096)).toBe(false);
   });
 });

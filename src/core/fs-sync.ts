@@ -16,9 +16,16 @@
  * offers nothing (`fileSystemSync()` is null) and the caller flushes each file, as it does on a
  * file system whose syncfs may flush nothing (`syncfsFlushes`).
  *
+ * What it costs: syncfs writes every dirty page of the file system, other programs' too. With
+ * 1 GB that another program wrote and left to the kernel (a download, a backup, a video being
+ * recorded), one syncfs took 0.85 s here where an fdatasync of one small file took 1.7 ms
+ * (docs/benchmarks.md, "Other programs' dirty pages"); on a spinning disk it would be seconds,
+ * and it pushes that program's pages out early. So a batch is flushed by syncfs only while the
+ * system holds little dirty data besides the batch's own (`syncfsCheap`); else each file.
+ *
  * MOSAIC_SYNCFS=off turns it off (to measure against the per-file flushes).
  */
-import { statfsSync } from 'node:fs';
+import { readFileSync, statfsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { release } from 'node:os';
 
@@ -68,4 +75,41 @@ export function fileSystemSync(): SyncFileSystem | null {
     // Not built (an optional dependency): each file is flushed by itself.
   }
   return loaded;
+}
+
+/**
+ * Dirty data of other writers past which a batch is flushed file by file: at this much, a syncfs
+ * costs about what a batch's fdatasyncs cost (256 flushes of ~1 ms on a solid-state disk, ~10 ms
+ * on a spinning one, against 64 MiB written at ~250 MB/s or ~100 MB/s).
+ */
+export const OTHERS_DIRTY_MAX = 64 * 1024 * 1024;
+
+/**
+ * Bytes of the whole system's page cache that are dirty or being written back (`Dirty` +
+ * `Writeback` in /proc/meminfo), or null where that cannot be read. System-wide, not per file
+ * system: dirty data on another disk counts too, which only ever picks the per-file flushes.
+ */
+export function systemDirtyBytes(
+  meminfo: () => string = () => readFileSync('/proc/meminfo', 'latin1'),
+): number | null {
+  let text: string;
+  try {
+    text = meminfo();
+  } catch {
+    return null;
+  }
+  const dirty = /^Dirty:\s+(\d+) kB$/m.exec(text)?.[1];
+  const writeback = /^Writeback:\s+(\d+) kB$/m.exec(text)?.[1];
+  return dirty === undefined || writeback === undefined
+    ? null
+    : (Number(dirty) + Number(writeback)) * 1024;
+}
+
+/**
+ * Whether one syncfs for a batch of `own` bytes costs little more than flushing those bytes:
+ * the system's dirty data (`systemDirtyBytes`, which includes the batch's) is at most
+ * OTHERS_DIRTY_MAX more. Unknown dirty data: no.
+ */
+export function syncfsCheap(dirty: number | null, own: number): boolean {
+  return dirty !== null && dirty <= own + OTHERS_DIRTY_MAX;
 }

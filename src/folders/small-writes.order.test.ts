@@ -32,6 +32,9 @@ vi.mock('node:fs', async (importOriginal) => {
 const { SETTLE_EVERY, SmallWrites } = await import('./small-writes.js');
 const { fileSystemSync } = await import('../core/fs-sync.js');
 
+/** The system's dirty data as a batch is flushed: none but the batch's own (syncfs is cheap). */
+const quiet = () => 0;
+
 let root: string;
 beforeEach(async () => {
   root = await mkdtemp(join(tmpdir(), 'mosaic-small-order-'));
@@ -200,6 +203,7 @@ describe('small writes, one syncfs per batch', () => {
           inFlight--;
           for (const [name, size] of before) durable.set(name, size);
         },
+        quiet,
       );
       const count = 3 * SETTLE_EVERY + 10;
       for (let i = 0; i < count; i++) {
@@ -237,6 +241,7 @@ describe('small writes, one syncfs per batch', () => {
           if (++syncs === 2) throw Object.assign(new Error('i/o error'), { code: 'EIO' });
           await (syncfs as NonNullable<typeof syncfs>)(fd);
         },
+        quiet,
       );
       const count = 2 * SETTLE_EVERY + 10;
       for (let i = 0; i < count; i++) {
@@ -249,6 +254,46 @@ describe('small writes, one syncfs per batch', () => {
       expect(placed.length + failed.length).toBe(count);
       expect(new Set([...placed, ...failed]).size).toBe(count);
       // The failed ones stay needed (the pull asks again); none of their temp files is left.
+      expect(await readdir(join(root, '.mosaic', 'tmp'))).toEqual([]);
+    },
+  );
+
+  it.runIf(syncfs !== null)(
+    "flushes each file instead while the system holds other programs' dirty data",
+    async () => {
+      let syncs = 0;
+      // Batch by batch: the first while another program has 1 GiB dirty, the next once it is
+      // written out.
+      const dirty = [1024 * 1024 * 1024, 0, 0, 0];
+      let asked = 0;
+      const placed: string[] = [];
+      const writes = new SmallWrites(
+        host({
+          place: (wanted, tmp) => {
+            placed.push(wanted.row.path);
+            return rm(tmp);
+          },
+        }),
+        async (fd) => {
+          syncs++;
+          await (syncfs as NonNullable<typeof syncfs>)(fd);
+        },
+        () => dirty[asked++] ?? 0,
+      );
+      const openBefore = readdirSync('/proc/self/fd').length;
+      const count = 2 * SETTLE_EVERY;
+      for (let i = 0; i < count; i++) {
+        const { wanted, data } = file(i);
+        await writes.add(wanted, data);
+      }
+      await writes.settle();
+      expect(placed).toHaveLength(count);
+      // The first batch: an fdatasync of each of its files; the second: one syncfs.
+      expect(log.filter((line) => line.startsWith('flushed ')).length).toBe(SETTLE_EVERY);
+      expect(syncs).toBe(1);
+      expect(asked).toBe(2);
+      // The first batch's witness was closed all the same; no descriptor is left.
+      expect(readdirSync('/proc/self/fd').length).toBe(openBefore);
       expect(await readdir(join(root, '.mosaic', 'tmp'))).toEqual([]);
     },
   );

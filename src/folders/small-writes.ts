@@ -32,7 +32,13 @@ import {
 } from 'node:fs';
 import { promisify } from 'node:util';
 import { BufferPool } from '../core/buffer-pool.js';
-import { fileSystemSync, syncfsFlushes, type SyncFileSystem } from '../core/fs-sync.js';
+import {
+  fileSystemSync,
+  syncfsCheap,
+  syncfsFlushes,
+  systemDirtyBytes,
+  type SyncFileSystem,
+} from '../core/fs-sync.js';
 import { OneBehind } from './core/one-behind.js';
 import { tempStateOf, type TempState } from './disk-state.js';
 import { SMALL_TMP, type Wanted } from './folder-write.js';
@@ -132,10 +138,15 @@ export class SmallWrites {
    */
   readonly allocate = (length: number): Buffer => this.splitFrames.takeView(length);
 
-  /** `syncAll`: one flush per batch (syncfs), or null to flush each file (fdatasync). */
+  /**
+   * `syncAll`: one flush per batch (syncfs), or null to flush each file (fdatasync); `dirtyBytes`:
+   * the system's dirty data, read as each batch is flushed (a batch takes syncfs only while
+   * little of it is other programs': `syncfsCheap`).
+   */
   constructor(
     private readonly host: SmallWritesHost,
     private readonly syncAll: SyncFileSystem | null = fileSystemSync(),
+    private readonly dirtyBytes: () => number | null = systemDirtyBytes,
   ) {
     this.tmpDir = folderTmpDir(host.root);
   }
@@ -239,12 +250,18 @@ export class SmallWrites {
     return openSync(this.tmpDir, 'r');
   }
 
-  /** Whether each file's data is on disk: one syncfs for all, or an fdatasync each. */
+  /**
+   * Whether each file's data is on disk: one syncfs for all, or an fdatasync each (no witness, or
+   * other programs' dirty data that syncfs would have to write too: core/fs-sync.ts).
+   */
   private async flushData({ files, witness }: Batch): Promise<boolean[]> {
-    if (witness !== null && this.syncAll !== null) {
+    if (witness !== null) {
       try {
-        await this.syncAll(witness);
-        return files.map(() => true);
+        const own = files.reduce((sum, p) => sum + p.bytes, 0);
+        if (this.syncAll !== null && syncfsCheap(this.dirtyBytes(), own)) {
+          await this.syncAll(witness);
+          return files.map(() => true);
+        }
       } catch (error) {
         // The file system lost a write since the witness was opened: maybe one of these.
         for (const p of files) this.host.failed(p.wanted, error);
