@@ -49,6 +49,9 @@ const EXTERNAL = [
 
 const ENTRIES = {
   main: 'dist/src/cli/main.js',
+  // The node itself, imported by `mosaic node` once its options are parsed (the other commands
+  // do without it); an entry of its own so that scripts/warm-compile-cache.mjs can load it.
+  node: 'dist/src/node/node.js',
   // Started as a worker thread by the HEIC decoder, from beside the module that starts it.
   'heic-worker': 'dist/src/pictures/heic-worker.js',
   // Started by the folder scanner's hashing threads (src/folders/hash-threads.ts), likewise.

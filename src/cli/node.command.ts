@@ -1,8 +1,6 @@
 import nodeModule from 'node:module';
 import { Command, Option } from 'commander';
 import { LOG_LEVELS, resolveNodeConfig } from '../config/node-config.js';
-import { startNode } from '../node/node.js';
-import { compactHeapWhenIdle } from './idle-heap.js';
 
 /** How long a stop may take before the process exits anyway (Docker waits 10 s). */
 const STOP_LIMIT_MS = 8_000;
@@ -112,7 +110,9 @@ export function nodeCommand(): Command {
         // The handlers go in before the node starts: it answers (and says "node listening")
         // before its leases and folder scans are up, and a SIGTERM then must still close it
         // (exit 0) rather than end the process by the signal's default action.
-        const started = startNode(config);
+        // The node's code is loaded here, not at the CLI's start: `mosaic sync`, `login`, `user`
+        // and `--help` do without the server (Fastify, the routes, the replication).
+        const started = import('../node/node.js').then(({ startNode }) => startNode(config));
         const stopping = { signal: null as NodeJS.Signals | null, compacting: (): void => {} };
         const stop = (signal: NodeJS.Signals) => {
           if (stopping.signal !== null) return;
@@ -147,6 +147,7 @@ export function nodeCommand(): Command {
         // than at exit, which a node killed hard never reaches. Nothing to write when it all
         // came from the cache.
         nodeModule.flushCompileCache();
+        const { compactHeapWhenIdle } = await import('./idle-heap.js');
         stopping.compacting = compactHeapWhenIdle();
       },
     );

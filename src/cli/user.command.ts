@@ -2,12 +2,6 @@ import { Command } from 'commander';
 import { createInterface } from 'node:readline';
 import { join } from 'node:path';
 import { existsSync } from 'node:fs';
-import { AccountService } from '../accounts/account.service.js';
-import { Username } from '../http/schemas.js';
-import { openReplicaState } from '../oplog/replica-state.js';
-import { openSqliteStore } from '../storage/metadata/sqlite.js';
-import { openMetadataStore } from '../storage/metadata/store.js';
-import { SiteIdentityRepository } from '../storage/metadata/site-identity.repository.js';
 
 export function userCommand(): Command {
   const user = new Command('user').description('Manage accounts');
@@ -27,6 +21,22 @@ export function userCommand(): Command {
         name: string,
         flags: { data?: string; database?: string; passwordStdin?: boolean; admin?: boolean },
       ) => {
+        // Loaded here, not at the CLI's start (every command would load the stores).
+        const [
+          { AccountService },
+          { Username },
+          { openReplicaState },
+          { openSqliteStore },
+          { openMetadataStore },
+          { SiteIdentityRepository },
+        ] = await Promise.all([
+          import('../accounts/account.service.js'),
+          import('../http/schemas.js'),
+          import('../oplog/replica-state.js'),
+          import('../storage/metadata/sqlite.js'),
+          import('../storage/metadata/store.js'),
+          import('../storage/metadata/site-identity.repository.js'),
+        ]);
         const database = flags.database ?? process.env['MOSAIC_DATABASE'];
         const dataDir = flags.data ?? process.env['MOSAIC_DATA'];
         if (!dataDir && !database)
