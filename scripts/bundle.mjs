@@ -49,9 +49,10 @@ const EXTERNAL = [
 
 const ENTRIES = {
   main: 'dist/src/cli/main.js',
-  // The node itself, imported by `mosaic node` once its options are parsed (the other commands
-  // do without it); an entry of its own so that scripts/warm-compile-cache.mjs can load it.
-  node: 'dist/src/node/node.js',
+  // What the commands run (the node, a device's sync...), imported by their actions once the
+  // options are parsed (src/cli/engines.ts); an entry of its own so that
+  // scripts/warm-compile-cache.mjs can load it.
+  engines: 'dist/src/cli/engines.js',
   // Started as a worker thread by the HEIC decoder, from beside the module that starts it.
   'heic-worker': 'dist/src/pictures/heic-worker.js',
   // Started by the folder scanner's hashing threads (src/folders/hash-threads.ts), likewise.
@@ -117,7 +118,8 @@ for (const [group, size] of [...bytes].sort((a, b) => b[1] - a[1])) {
   } else bins.push({ size, groups: [group] });
 }
 
-// Pass 2: each bin an entry of its own (never loaded: only its chunk is, through main).
+// Pass 2: each bin an entry of its own (never loaded: only its chunk is, through main.js or
+// engines.js).
 const VIRTUAL = 'mosaic-chunk:';
 const groupEntries = Object.fromEntries(bins.map((_, i) => [`part-${i}`, `${VIRTUAL}${i}`]));
 const result = await build({

@@ -110,9 +110,8 @@ export function nodeCommand(): Command {
         // The handlers go in before the node starts: it answers (and says "node listening")
         // before its leases and folder scans are up, and a SIGTERM then must still close it
         // (exit 0) rather than end the process by the signal's default action.
-        // The node's code is loaded here, not at the CLI's start: `mosaic sync`, `login`, `user`
-        // and `--help` do without the server (Fastify, the routes, the replication).
-        const started = import('../node/node.js').then(({ startNode }) => startNode(config));
+        // The node's code is loaded here, not at the CLI's start (engines.ts).
+        const started = import('./engines.js').then(({ startNode }) => startNode(config));
         const stopping = { signal: null as NodeJS.Signals | null, compacting: (): void => {} };
         const stop = (signal: NodeJS.Signals) => {
           if (stopping.signal !== null) return;
@@ -147,7 +146,7 @@ export function nodeCommand(): Command {
         // than at exit, which a node killed hard never reaches. Nothing to write when it all
         // came from the cache.
         nodeModule.flushCompileCache();
-        const { compactHeapWhenIdle } = await import('./idle-heap.js');
+        const { compactHeapWhenIdle } = await import('./engines.js');
         stopping.compacting = compactHeapWhenIdle();
       },
     );

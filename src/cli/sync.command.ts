@@ -46,8 +46,8 @@ export function syncCommand(): Command {
     )
     .option('--once', 'sync once and exit: code 0 only when in sync')
     .action(async (dir: string, flags: SyncFlags) => {
-      // Loaded here, not at the CLI's start: the device engine is this command's alone.
-      const { sync } = await import('./sync.run.js');
+      // Loaded here, not at the CLI's start (engines.ts).
+      const { sync } = await import('./engines.js');
       process.exitCode = await sync(resolve(dir), flags);
     });
 }

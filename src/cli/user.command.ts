@@ -21,22 +21,15 @@ export function userCommand(): Command {
         name: string,
         flags: { data?: string; database?: string; passwordStdin?: boolean; admin?: boolean },
       ) => {
-        // Loaded here, not at the CLI's start (every command would load the stores).
-        const [
-          { AccountService },
-          { Username },
-          { openReplicaState },
-          { openSqliteStore },
-          { openMetadataStore },
-          { SiteIdentityRepository },
-        ] = await Promise.all([
-          import('../accounts/account.service.js'),
-          import('../http/schemas.js'),
-          import('../oplog/replica-state.js'),
-          import('../storage/metadata/sqlite.js'),
-          import('../storage/metadata/store.js'),
-          import('../storage/metadata/site-identity.repository.js'),
-        ]);
+        // Loaded here, not at the CLI's start (engines.ts).
+        const {
+          AccountService,
+          Username,
+          openReplicaState,
+          openSqliteStore,
+          openMetadataStore,
+          SiteIdentityRepository,
+        } = await import('./engines.js');
         const database = flags.database ?? process.env['MOSAIC_DATABASE'];
         const dataDir = flags.data ?? process.env['MOSAIC_DATA'];
         if (!dataDir && !database)
