@@ -126,17 +126,7 @@ export async function sync(dir: string, flags: SyncFlags): Promise<number> {
 async function defaultFolder(dir: string, server: string, token: string): Promise<string> {
   const marker = await readMarker(dir).catch(() => null);
   if (marker) return marker.folderId;
-  let res: Response;
-  try {
-    res = await fetch(new URL('/api/folders', server), {
-      headers: { authorization: `Bearer ${token}` },
-    });
-  } catch (error) {
-    throw new DeviceRequestError((error as Error).message, null);
-  }
-  if (res.status === 401) throw new DeviceAuthError('The API token is not valid.');
-  if (res.status !== 200)
-    throw new DeviceRequestError(`GET /api/folders: ${res.status}`, res.status);
+  const res = await getWithToken(server, '/api/folders', token);
   const folders = (await res.json()) as { id: string }[];
   const [only] = folders;
   if (folders.length === 1 && only) return only.id;
@@ -149,21 +139,27 @@ async function defaultFolder(dir: string, server: string, token: string): Promis
 
 /** The token's account name (401: a DeviceAuthError). */
 async function checkToken(server: string, token: string): Promise<string> {
-  let res: Response;
-  try {
-    res = await fetch(new URL('/api/auth/me', server), {
-      headers: { authorization: `Bearer ${token}` },
-    });
-  } catch (error) {
-    throw new DeviceRequestError((error as Error).message, null);
-  }
-  if (res.status !== 200) await res.body?.cancel();
-  if (res.status === 401) throw new DeviceAuthError('The API token is not valid.');
-  if (res.status !== 200)
-    throw new DeviceRequestError(`GET /api/auth/me: ${res.status}`, res.status);
+  const res = await getWithToken(server, '/api/auth/me', token);
   const me = (await res.json()) as { user?: { username?: unknown } };
   if (typeof me.user?.username !== 'string') {
     throw new DeviceRequestError('GET /api/auth/me: no user in the answer', res.status);
   }
   return me.user.username;
+}
+
+/**
+ * A GET of the node's API with the token: the 200 answer, else a DeviceAuthError (401) or a
+ * DeviceRequestError (unreachable: no status; another status: that status).
+ */
+async function getWithToken(server: string, path: string, token: string): Promise<Response> {
+  let res: Response;
+  try {
+    res = await fetch(new URL(path, server), { headers: { authorization: `Bearer ${token}` } });
+  } catch (error) {
+    throw new DeviceRequestError((error as Error).message, null);
+  }
+  if (res.status === 200) return res;
+  await res.body?.cancel();
+  if (res.status === 401) throw new DeviceAuthError('The API token is not valid.');
+  throw new DeviceRequestError(`GET ${path}: ${res.status}`, res.status);
 }
