@@ -81,13 +81,19 @@ const chunkPool = new BufferPool(CHUNK_BYTES, 16);
 export const FRAME_CHUNK_SIZE = CHUNK_BYTES;
 
 /**
- * The chunks of one response, lent by the pool: given back all at once when the response has
- * gone out whole (its last byte handed to the system: every chunk written), never before, since
- * the socket may still hold any of them. A response cut short gives nothing back (the garbage
- * collector takes its chunks).
+ * The chunks of one response, lent by the pool. A chunk goes back once the socket has taken its
+ * bytes (`written`, from the write's callback: sendFrames, send-range.ts), so a response of
+ * 16 MiB goes out through a few chunks used again and again, not 64 new ones: a new chunk is
+ * fresh memory whose first touch costs page faults, and sending issue 16's mixed set (267 MB)
+ * through new chunks took ~0.2 s of the sender's CPU against ~10 ms through reused ones
+ * (docs/benchmarks.md, "A response's chunks back as each is written"). Chunks still lent when
+ * the response has gone out whole ('finish': its last byte handed to the system) go back then
+ * (`giveBack`, for a response sent as a stream); never before, since the socket may still hold
+ * any of them. A response cut short gives nothing back (the garbage collector takes its chunks).
  */
 export class FrameChunks {
-  private readonly taken: Buffer[] = [];
+  /** Chunks lent and not back yet, by their memory (a chunk is its own array buffer). */
+  private readonly lent = new Map<ArrayBufferLike, Buffer>();
   private done = false;
 
   /** `pool`: the process's (tests give their own). */
@@ -95,17 +101,27 @@ export class FrameChunks {
 
   readonly take = (): Buffer => {
     const chunk = this.pool.take();
-    this.taken.push(chunk);
+    this.lent.set(chunk.buffer, chunk);
     return chunk;
   };
 
-  /** The response has gone out whole: its chunks may be filled again. */
+  /**
+   * The socket has taken every byte of `sent` (what the frames writer yielded: part of a chunk,
+   * or a large frame's own bytes, which are nobody's here): its chunk may be filled again.
+   */
+  written(sent: Buffer): void {
+    const chunk = this.lent.get(sent.buffer);
+    if (chunk === undefined || this.done) return;
+    this.lent.delete(sent.buffer);
+    this.pool.give(chunk);
+  }
+
+  /** The response has gone out whole: every chunk still lent may be filled again. */
   giveBack(): void {
     if (this.done) return;
     this.done = true;
-    // In the order written: the pool lends the last given first, the likeliest still in the
-    // processor's caches.
-    for (const chunk of this.taken.splice(0)) this.pool.give(chunk);
+    for (const chunk of this.lent.values()) this.pool.give(chunk);
+    this.lent.clear();
   }
 }
 

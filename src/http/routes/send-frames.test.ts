@@ -1,12 +1,12 @@
 /**
  * A batch of small files sent as frames over real HTTP (sendFrames): the chunks a response is
- * written into go back to the pool only once that response has gone out whole. The unsafe moment
- * is a response whose frames are all written while its last chunks still wait in the process (a
- * slow socket, or here the MOSAIC_FAULTS throttle of tests of slow transfers): a chunk given back
- * then would be filled again by the next response before it is sent.
+ * written into go back to the pool once the socket has taken them (or, sent as a stream under the
+ * MOSAIC_FAULTS throttle, once the response has gone out whole). The unsafe moment is a response
+ * whose chunks still wait in the process (a client that stopped reading, a throttled stream): a
+ * chunk given back then would be filled again by the next response before it is sent.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { request as httpRequest, type IncomingMessage } from 'node:http';
+import { request as httpRequest, type IncomingMessage, type ServerResponse } from 'node:http';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { BufferPool } from '../../core/buffer-pool.js';
@@ -21,13 +21,26 @@ import { sendFrames } from './send-range.js';
 
 const sha = (b: Buffer): string => createHash('sha256').update(b).digest('hex');
 const FILE = 4096;
+/** Pools a request may ask for by name (`own=`), to count one response's chunks alone. */
+const owned = new Map<string, CountingPool>();
 
 /** Each request's files: `files` random contents of 4 KiB, by hash, in order. */
 const batches = new Map<string, { hashes: string[]; contents: Map<string, Buffer> }>();
 /** Requests whose frames are all written. */
 const generated = new Set<string>();
+/** A pool that counts the chunks it had to make (none idle to lend). */
+class CountingPool extends BufferPool {
+  made = 0;
+  override take(): Buffer {
+    if (this.idle === 0) this.made++;
+    return super.take();
+  }
+}
+
 /** The server's chunks: a pool of its own, kept whole (the process's keeps at most 16). */
-const pool = new BufferPool(FRAME_CHUNK_SIZE, 1000);
+const pool = new CountingPool(FRAME_CHUNK_SIZE, 1000);
+/** The server's side of each request, by id. */
+const responses = new Map<string, ServerResponse>();
 let app: FastifyInstance;
 let base: string;
 
@@ -50,11 +63,12 @@ function batch(id: string, files: number): { hashes: string[]; contents: Map<str
 
 beforeAll(async () => {
   app = Fastify();
-  app.get<{ Querystring: { id: string; files: string; kbps?: string } }>(
+  app.get<{ Querystring: { id: string; files: string; kbps?: string; own?: string } }>(
     '/frames',
     async (request, reply) => {
-      const { id, files, kbps } = request.query;
+      const { id, files, kbps, own } = request.query;
       const { hashes, contents } = batch(id, Number(files));
+      responses.set(id, reply.raw);
       const faults =
         kbps === undefined
           ? Faults.none()
@@ -67,7 +81,7 @@ beforeAll(async () => {
             yield* writeFrames(hashes, async (hash) => contents.get(hash) ?? null, { chunks });
             generated.add(id);
           })(),
-        new FrameChunks(pool),
+        new FrameChunks(own === undefined ? pool : (owned.get(own) ?? pool)),
       );
     },
   );
@@ -115,6 +129,33 @@ it("never fills a slow response's chunks again while other responses go out", as
     expect(wrong).toEqual([0, 0, 0]);
   }
   expect(await slowWrong).toBe(0);
+});
+
+it('sends a response of 16 MiB through a few chunks used again and again', async () => {
+  // 4 000 files of 4 KiB: 64 chunks' worth, from a pool that keeps 16 (as the process's does).
+  const sixteen = new CountingPool(FRAME_CHUNK_SIZE, 16);
+  owned.set('sixteen', sixteen);
+  const res = await get('id=big&files=4000&own=sixteen');
+  expect(await wrongFrames('big', res)).toBe(0);
+  // Before: every chunk made new and held until the response's end (64).
+  expect(sixteen.made).toBeLessThanOrEqual(8);
+  expect(sixteen.idle).toBe(sixteen.made);
+});
+
+it("never fills a chunk again while a client that stopped reading holds up the socket", async () => {
+  // 12 MB to a client that reads nothing for a while: the socket fills, chunks wait here.
+  const stalled = await get('id=stalled&files=3000');
+  stalled.pause();
+  while (responses.get('stalled')?.writableNeedDrain !== true) {
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+  for (let round = 0; round < 3; round++) {
+    const ids = [1, 2].map((n) => `meanwhile${round}-${n}`);
+    const answers = await Promise.all(ids.map((id) => get(`id=${id}&files=1000`)));
+    const wrong = await Promise.all(answers.map((res, i) => wrongFrames(ids[i] ?? '', res)));
+    expect(wrong).toEqual([0, 0]);
+  }
+  expect(await wrongFrames('stalled', stalled)).toBe(0);
 });
 
 it('lends the next response the chunks of one that went out whole, and only those', () => {

@@ -4,6 +4,7 @@
  * of interrupted transfers.
  */
 import { Readable } from 'node:stream';
+import type { ServerResponse } from 'node:http';
 import type { FastifyReply } from 'fastify';
 import parseRange from 'range-parser';
 import type { Faults } from '../../faults/faults.js';
@@ -18,22 +19,71 @@ export function throttled(faults: Faults, stream: Readable): Readable {
 
 /**
  * Sends a batch of small files as frames (folders/content-frames.ts). `frames` writes them into
- * chunks lent by a pool, given back once the response has gone out whole ('finish': its last
- * byte handed to the system, so no chunk is still being written); a response cut short keeps
- * them (the garbage collector takes them).
+ * chunks lent by a pool; each is written to the socket as it is yielded and goes back to the pool
+ * once the socket has taken it (the write's callback), so a response holds only the chunks the
+ * socket has not taken yet. Under the MOSAIC_FAULTS throttle (tests of slow transfers) the frames
+ * go out as a stream instead, their chunks back once the response has gone out whole.
  */
-export function sendFrames(
+export async function sendFrames(
   reply: FastifyReply,
   faults: Faults,
   frames: (chunks: FrameChunks) => AsyncGenerator<Buffer>,
   chunks = new FrameChunks(),
-): FastifyReply {
-  reply.raw.once('finish', () => {
-    chunks.giveBack();
+): Promise<FastifyReply> {
+  if (faults.blobThrottle() !== null) {
+    reply.raw.once('finish', () => {
+      chunks.giveBack();
+    });
+    return reply
+      .header('Content-Type', 'application/octet-stream')
+      .send(throttled(faults, Readable.from(frames(chunks), { objectMode: false })));
+  }
+  // Headers the hooks set (security headers) go out too: a hijacked reply skips Fastify's.
+  const fromHooks = reply.getHeaders() as Record<string, string | number | string[]>;
+  reply.hijack();
+  reply.raw.writeHead(200, { ...fromHooks, 'content-type': 'application/octet-stream' });
+  await writeChunks(reply.raw, frames(chunks), (sent) => {
+    chunks.written(sent);
   });
-  return reply
-    .header('Content-Type', 'application/octet-stream')
-    .send(throttled(faults, Readable.from(frames(chunks), { objectMode: false })));
+  return reply;
+}
+
+/**
+ * Writes each buffer of `source` to the response as it comes, waiting for the socket when it
+ * holds too much; `written` hears of each one the socket has taken whole. A failed source or a
+ * response closed early ends the response abruptly (the client sees a short body), never with
+ * other bytes; `written` then hears of nothing more.
+ */
+export async function writeChunks(
+  res: ServerResponse,
+  source: AsyncIterable<Buffer>,
+  written: (sent: Buffer) => void,
+): Promise<void> {
+  try {
+    for await (const chunk of source) {
+      if (res.destroyed) return;
+      const more = res.write(chunk, (error) => {
+        if (error === null || error === undefined) written(chunk);
+      });
+      if (!more) await drained(res);
+    }
+    if (!res.destroyed) res.end();
+  } catch {
+    res.destroy();
+  }
+}
+
+/** Settles once the response wants more bytes, or is closed. */
+function drained(res: ServerResponse): Promise<void> {
+  return new Promise((resolve) => {
+    const done = (): void => {
+      res.off('drain', done);
+      res.off('close', done);
+      resolve();
+    };
+    res.on('drain', done);
+    res.on('close', done);
+  });
 }
 
 /** The single range a `Range` header asks of `size` bytes: null for all of them, 'unsatisfiable'. */
