@@ -142,7 +142,7 @@ it('sends a response of 16 MiB through a few chunks used again and again', async
   expect(sixteen.idle).toBe(sixteen.made);
 });
 
-it("never fills a chunk again while a client that stopped reading holds up the socket", async () => {
+it('never fills a chunk again while a client that stopped reading holds up the socket', async () => {
   // 12 MB to a client that reads nothing for a while: the socket fills, chunks wait here.
   const stalled = await get('id=stalled&files=3000');
   stalled.pause();
