@@ -1,4 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
+import { Readable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import {
@@ -27,6 +28,35 @@ async function* inChunks(chunks: readonly Buffer[]): AsyncGenerator<Buffer> {
 }
 
 class OtherError extends FrameError {}
+
+describe('readFrames over a stream', () => {
+  it("yields a whole frame as a view of the stream's own chunk, not of a joined copy", async () => {
+    const contents = Array.from({ length: 50 }, (_, i) => Buffer.alloc(3000, i));
+    const parts: Buffer[] = [];
+    for await (const part of writeFrames(
+      contents.map(sha),
+      async (hash) => contents.find((c) => sha(c) === hash) ?? null,
+    )) {
+      parts.push(Buffer.from(part));
+    }
+    // One frame per chunk, all buffered before the reader starts (a receiver's busy moment).
+    const whole = Buffer.concat(parts);
+    const chunks: Buffer[] = [];
+    for (let at = 0; at < whole.length; at += FRAME_HEADER_BYTES + 3000) {
+      chunks.push(Buffer.from(whole.subarray(at, at + FRAME_HEADER_BYTES + 3000)));
+    }
+    const stream = new Readable({ read() {} });
+    for (const chunk of chunks) stream.push(chunk);
+    stream.push(null);
+    const sizes = contents.map((c) => ({ hash: sha(c), size: c.length }));
+    const frames = await collect(readFrames(stream, sizes, { views: true, verify: true }));
+    expect(frames).toHaveLength(50);
+    // Before: `for await` over the stream joined the buffered chunks into one new buffer.
+    frames.forEach((frame, i) => {
+      expect(frame.data?.buffer === chunks[i]?.buffer).toBe(true);
+    });
+  });
+});
 
 /** Two framed items of 100 bytes, and the sizes to read them back with. */
 async function twoFrames() {

@@ -13,7 +13,8 @@
  * throws a FrameError and ends the batch. Frames already yielded passed their checks.
  */
 import { createHash } from 'node:crypto';
-import type { Readable } from 'node:stream';
+import { Readable } from 'node:stream';
+import { chunksOf } from './streams.js';
 
 export const FRAME_HEADER_BYTES = 41;
 
@@ -133,7 +134,9 @@ export async function* readFrames(
     got = 0;
     return null;
   };
-  for await (const chunk of body as AsyncIterable<Buffer>) {
+  // A stream's chunks as they came (a `for await` over it would join those buffered: streams.ts).
+  const chunks = body instanceof Readable ? chunksOf(body) : body;
+  for await (const chunk of chunks) {
     let at = 0;
     while (at < chunk.length) {
       if (want === null) {

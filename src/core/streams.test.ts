@@ -1,7 +1,7 @@
 import { Readable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { readAll, readHead } from './streams.js';
+import { chunksOf, readAll, readHead } from './streams.js';
 
 describe('readHead', () => {
   it('reads only what it needs and stops the stream', async () => {
@@ -49,5 +49,66 @@ describe('readAll', () => {
         },
       ),
     );
+  });
+});
+
+describe('chunksOf', () => {
+  it('hands on each chunk as it was pushed, in order, none joined to the next', async () => {
+    const pushed = Array.from({ length: 40 }, (_, i) => Buffer.alloc(1000 + i, i));
+    // All of them buffered before the reader looks: a `for await` would get one joined buffer.
+    const stream = new Readable({ read() {} });
+    for (const chunk of pushed) stream.push(chunk);
+    stream.push(null);
+    const got: Buffer[] = [];
+    for await (const chunk of chunksOf(stream)) got.push(chunk);
+    expect(got).toHaveLength(pushed.length);
+    got.forEach((chunk, i) => {
+      expect(chunk).toBe(pushed[i]);
+    });
+  });
+
+  it('pauses a stream whose reader is behind, and resumes it', async () => {
+    let pulled = 0;
+    const stream = new Readable({
+      highWaterMark: 1,
+      read() {
+        pulled++;
+        this.push(pulled <= 200 ? Buffer.alloc(10, pulled) : null);
+      },
+    });
+    let most = 0;
+    let count = 0;
+    for await (const chunk of chunksOf(stream)) {
+      count++;
+      expect(chunk[0]).toBe(count % 256);
+      // The reader is slow: the stream must not run ahead of it without bound.
+      await new Promise((resolve) => setImmediate(resolve));
+      most = Math.max(most, pulled - count);
+    }
+    expect(count).toBe(200);
+    expect(most).toBeLessThanOrEqual(32);
+  });
+
+  it("throws the stream's error, also when it was destroyed with it just before", async () => {
+    const failing = new Readable({ read() {} });
+    failing.push(Buffer.from('a'));
+    const reading = (async () => {
+      const got: string[] = [];
+      for await (const chunk of chunksOf(failing)) {
+        got.push(chunk.toString());
+        failing.destroy(new Error('reset by peer'));
+      }
+      return got;
+    })();
+    await expect(reading).rejects.toThrow('reset by peer');
+  });
+
+  it('ends when the stream is closed before its end (the caller sees what is missing)', async () => {
+    const stream = new Readable({ read() {} });
+    stream.push(Buffer.from('part'));
+    setImmediate(() => stream.destroy());
+    const got: string[] = [];
+    for await (const chunk of chunksOf(stream)) got.push(chunk.toString());
+    expect(got).toEqual(['part']);
   });
 });

@@ -44,3 +44,76 @@ function joined(chunks: readonly Buffer[], length: number): Buffer {
   if (first !== undefined && first.length >= length) return first.subarray(0, length);
   return Buffer.concat(chunks, length);
 }
+
+/** Chunks waiting in `chunksOf` before the stream is paused. */
+const CHUNKS_AHEAD = 16;
+
+/**
+ * A byte stream's chunks as they were pushed. A `for await` over a Readable takes with `read()`
+ * everything buffered at once, and when that is more than one chunk it joins them into a new
+ * buffer: a receiver whose main thread is busy finds several socket reads buffered each time, and
+ * so copied nearly every byte of a batch fetch once more into fresh memory (docs/benchmarks.md,
+ * "A response's chunks back as each is written"). Here each chunk is handed on as it came; the
+ * stream is paused while CHUNKS_AHEAD wait. A stream that fails throws here; one closed before
+ * its end just ends (the caller checks that it got everything it expected). Left early (or
+ * failed), the stream is destroyed, as `for await` does.
+ */
+export async function* chunksOf(stream: Readable): AsyncGenerator<Buffer> {
+  const waiting: Buffer[] = [];
+  // Set by the listeners (an object: the loop below reads what they wrote since).
+  const seen: { ended: boolean; failure: { error: unknown } | null } = {
+    ended: false,
+    failure: null,
+  };
+  let wake: (() => void) | null = null;
+  const poke = (): void => {
+    const w = wake;
+    wake = null;
+    w?.();
+  };
+  const onData = (chunk: Buffer): void => {
+    waiting.push(chunk);
+    if (waiting.length >= CHUNKS_AHEAD) stream.pause();
+    poke();
+  };
+  const onEnd = (): void => {
+    seen.ended = true;
+    poke();
+  };
+  const onError = (error: unknown): void => {
+    seen.failure = { error };
+    poke();
+  };
+  stream.on('data', onData);
+  stream.on('end', onEnd);
+  stream.on('close', onEnd);
+  stream.on('error', onError);
+  // Flowing, also when it was paused before (a 'data' listener alone does not resume that).
+  stream.resume();
+  try {
+    for (;;) {
+      const chunk = waiting.shift();
+      if (chunk !== undefined) {
+        if (stream.isPaused() && waiting.length < CHUNKS_AHEAD / 2) stream.resume();
+        yield chunk;
+        continue;
+      }
+      if (seen.failure !== null) throw seen.failure.error;
+      // Destroyed with an error whose event has not come yet: that error, not an end.
+      if (stream.errored !== null) throw stream.errored;
+      if (seen.ended || stream.destroyed) return;
+      await new Promise<void>((resolve) => {
+        wake = resolve;
+      });
+    }
+  } finally {
+    stream.off('data', onData);
+    stream.off('end', onEnd);
+    stream.off('close', onEnd);
+    // Like a `for await` left early: the stream is done with. An error it emits later (its
+    // destroy's, or one already on its way) was thrown here or is nobody's: never unhandled.
+    stream.off('error', onError);
+    stream.on('error', () => {});
+    if (!seen.ended) stream.destroy();
+  }
+}
