@@ -1,3 +1,4 @@
+import { once } from 'node:events';
 import { Readable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
@@ -101,6 +102,19 @@ describe('chunksOf', () => {
       return got;
     })();
     await expect(reading).rejects.toThrow('reset by peer');
+  });
+
+  it('ends at once for a stream read to its end before', async () => {
+    // Ended, not destroyed: no 'end' or 'close' is coming any more.
+    const stream = new Readable({ read() {}, autoDestroy: false });
+    stream.push(Buffer.from('all'));
+    stream.push(null);
+    stream.resume();
+    await once(stream, 'end');
+    expect(stream.destroyed).toBe(false);
+    const got: Buffer[] = [];
+    for await (const chunk of chunksOf(stream)) got.push(chunk);
+    expect(got).toEqual([]);
   });
 
   it('ends when the stream is closed before its end (the caller sees what is missing)', async () => {

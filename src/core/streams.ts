@@ -62,7 +62,8 @@ export async function* chunksOf(stream: Readable): AsyncGenerator<Buffer> {
   const waiting: Buffer[] = [];
   // Set by the listeners (an object: the loop below reads what they wrote since).
   const seen: { ended: boolean; failure: { error: unknown } | null } = {
-    ended: false,
+    // Read to its end already: its 'end' came before these listeners.
+    ended: stream.readableEnded,
     failure: null,
   };
   let wake: (() => void) | null = null;
