@@ -38,11 +38,8 @@ export async function sendFrames(
       .header('Content-Type', 'application/octet-stream')
       .send(throttled(faults, Readable.from(frames(chunks), { objectMode: false })));
   }
-  // Headers the hooks set (security headers) go out too: a hijacked reply skips Fastify's.
-  const fromHooks = reply.getHeaders() as Record<string, string | number | string[]>;
-  reply.hijack();
-  reply.raw.writeHead(200, { ...fromHooks, 'content-type': 'application/octet-stream' });
-  await writeChunks(reply.raw, frames(chunks), (sent) => {
+  const res = hijackWithHead(reply, 200, { 'content-type': 'application/octet-stream' });
+  await writeChunks(res, frames(chunks), (sent) => {
     chunks.written(sent);
   });
   return reply;
@@ -54,7 +51,7 @@ export async function sendFrames(
  * response closed early ends the response abruptly (the client sees a short body), never with
  * other bytes; `written` then hears of nothing more.
  */
-export async function writeChunks(
+async function writeChunks(
   res: ServerResponse,
   source: AsyncIterable<Buffer>,
   written: (sent: Buffer) => void,
@@ -71,6 +68,21 @@ export async function writeChunks(
   } catch {
     res.destroy();
   }
+}
+
+/**
+ * Takes the response from Fastify to write it directly, its status line and headers sent: the
+ * hooks' headers (security headers) too, since a hijacked reply skips Fastify's sending of them.
+ */
+function hijackWithHead(
+  reply: FastifyReply,
+  status: number,
+  headers: Record<string, string | number>,
+): ServerResponse {
+  const fromHooks = reply.getHeaders() as Record<string, string | number | string[]>;
+  reply.hijack();
+  reply.raw.writeHead(status, { ...fromHooks, ...headers });
+  return reply.raw;
 }
 
 /** Settles once the response wants more bytes, or is closed. */
@@ -148,10 +160,7 @@ export async function sendFile(
     ...(range === null ? {} : { 'content-range': `bytes ${start}-${end}/${size}` }),
   };
   const body = reply.request.method === 'HEAD' ? null : { file, start, end: end + 1 };
-  // Headers the hooks set (security headers) go out too: a hijacked reply skips Fastify's.
-  const fromHooks = reply.getHeaders() as Record<string, string | number | string[]>;
-  reply.hijack();
-  reply.raw.writeHead(range === null ? 200 : 206, { ...fromHooks, ...headers });
-  await writeFileRange(reply.raw, body);
+  const res = hijackWithHead(reply, range === null ? 200 : 206, headers);
+  await writeFileRange(res, body);
   return reply;
 }
