@@ -25,6 +25,9 @@
  * files (issue 16: rescan < 5 s, nothing read again, nothing sent): the set is written into side
  * 1 and copied with `cp -a` to side 2, both nodes index it, then both are restarted.
  *
+ * BENCH_PERF=1: the whole machine's CPU during each small set's sync (from both started to
+ * identical), by process and thread, from a system-wide `perf record` (bench/lib/perf-split.ts).
+ *
  * BENCH_OTHERS_DIRTY_MB=N: just before the clock starts (after the `sync`), another program's N MB
  * are written beside the trees and left unflushed, as a download or a backup leaves them: the
  * dirty data a file-system-wide flush (syncfs) would have to write too.
@@ -58,6 +61,7 @@ import {
   type FolderSets,
 } from './lib/folder-sync.js';
 import { peakRssMb } from './lib/nodes.js';
+import { printPerfSplit, recordPerf } from './lib/perf-split.js';
 import { MB, formatTable, round } from './lib/stats.js';
 import { startSyncthingPair, syncthingVersion } from './lib/syncthing.js';
 
@@ -86,6 +90,8 @@ const LIVE = process.env['BENCH_LIVE'] === '1';
 const SIGN_IN_ON_CLOCK = process.env['BENCH_SIGN_IN_ON_CLOCK'] === '1';
 /** BENCH_OTHERS_DIRTY_MB=N: another program's unflushed data at the start (see the header). */
 const OTHERS_DIRTY_MB = Number(process.env['BENCH_OTHERS_DIRTY_MB'] ?? 0);
+/** BENCH_PERF=1: where the machine's CPU went during the small set's sync (see the header). */
+const PERF = process.env['BENCH_PERF'] === '1';
 /** BENCH_RESTART=1: after the sets, Mosaic's nodes are restarted on the same data (timed). */
 const RESTART = process.env['BENCH_RESTART'] === '1';
 /** BENCH_RESTART_FILES=N: only the restart over N unchanged tiny files (see the header). */
@@ -189,9 +195,19 @@ async function measure(
         `  both started in ${round(startS, 2)} s (clock started at epoch ${round((performance.timeOrigin + t0) / 1000, 3)} s)`,
       );
     }
-    const small = await waitIdentical(contender, roots, SMALL_FILES, t0);
+    const perf = PERF ? await recordPerf(join(dir, 'perf.data')) : null;
+    // Stopped as the contender says it is done, before the bench lists both trees.
+    const small = await waitIdentical(contender, roots, SMALL_FILES, t0, () =>
+      perf === null ? Promise.resolve() : perf.stop(),
+    );
     const smallS = small.doneS;
     const cpu1 = await Promise.all(contender.pids.map(cpuMs));
+    if (perf !== null) {
+      const roles = new Map(
+        contender.pids.flatMap((pid, i) => (pid === undefined ? [] : [[pid, `${name} ${i + 1}`]])),
+      );
+      await printPerfSplit(perf, roles);
+    }
     const smallCpuMsPerFile = cpu1.map((c, i) => (c - (cpu0[i] ?? NaN)) / SMALL_FILES);
     await verify(roots);
     await contender.signIn?.(); // off the clock: the large file's status comes from the API

@@ -134,6 +134,8 @@ export async function waitIdentical(
   roots: readonly [string, string],
   files: number,
   t0: number,
+  /** Called once, at the first answer that says both sides are done (before the bench's listing). */
+  onDone?: () => Promise<void>,
 ): Promise<{ indexedS: number; doneS: number }> {
   let indexedS = Number.NaN;
   let reported = t0;
@@ -152,6 +154,8 @@ export async function waitIdentical(
       // The clock stops at the answer that said so, if the disks then agree: listing 2 × 10 000
       // files (a stat each) takes the bench a few hundred ms the contenders did not use.
       const doneAt = performance.now();
+      await onDone?.();
+      onDone = undefined;
       const [la, lb] = await Promise.all(roots.map(listing));
       if (la && lb && la.size === lb.size && [...la].every(([p, s]) => lb.get(p) === s))
         return { indexedS, doneS: (doneAt - t0) / 1000 };
