@@ -33,7 +33,8 @@ export async function recordPerf(file: string): Promise<PerfRecording | null> {
   }
   const proc: ChildProcess = spawn(
     'perf',
-    ['record', '-a', '-q', '-F', String(FREQUENCY), '-o', file],
+    // -g: each sample's call chain, for the syscall under a kernel sample.
+    ['record', '-a', '-g', '-q', '-F', String(FREQUENCY), '-o', file],
     { stdio: ['ignore', 'ignore', 'inherit'] },
   );
   const exited = once(proc, 'exit');
@@ -47,8 +48,69 @@ export async function recordPerf(file: string): Promise<PerfRecording | null> {
   };
 }
 
-/** One sample: `comm pid/tid ip [sym] (dso)`. */
-const SAMPLE = /^\s*(.+?)\s+(\d+)\/(\d+)\s+[0-9a-f]+\s*(.*?)\s*\(([^()]*)\)\s*$/;
+/** A sample's first line, `comm pid/tid`, and each frame of its call chain, `ip [sym] (dso)`. */
+const HEADER = /^(\S.*?)\s+(\d+)\/(\d+)\s*$/;
+const FRAME = /^\s+[0-9a-f]+\s*(.*?)\s*\(([^()]*)\)\s*$/;
+/** The kernel's entry point of a syscall: `__x64_sys_openat`, `ksys_write`, `do_writev`. */
+const SYSCALL =
+  /^(?:__(?:x64_|ia32_|do_|se_)sys_|ksys_|__sys_|do_(?=writev|readv|epoll_wait))(\w+)$/;
+
+interface Sample {
+  readonly comm: string;
+  readonly pid: number;
+  /** The leaf frame: where the CPU was. */
+  readonly sym: string;
+  readonly dso: string;
+  /** The syscall (or 'page fault') the sample is under, if it is in the kernel on a process's behalf. */
+  readonly syscall: string | null;
+}
+
+/**
+ * What a kernel sample was doing for its process, from its call chain (leaf first): the syscall
+ * named by the frame under `do_syscall_64` ('leaving a syscall' when that frame is the way back
+ * out: another thread's turn, a signal, interrupts enabled again), or 'page fault'; null for an
+ * interrupt.
+ */
+function syscallOf(frames: readonly { sym: string }[]): string | null {
+  const entry = frames.findIndex((f) => f.sym === 'do_syscall_64');
+  if (entry > 0) {
+    const under = frames[entry - 1]?.sym ?? '';
+    const named = SYSCALL.exec(under);
+    if (named) return named[1] ?? under;
+    if (under.startsWith('exit_to_user_mode') || under.includes('irq_enable')) {
+      return 'leaving a syscall';
+    }
+    return under;
+  }
+  return frames.some((f) => f.sym.includes('exc_page_fault')) ? 'page fault' : null;
+}
+
+/** The samples of `perf script -F comm,pid,tid,ip,sym,dso` with call chains. */
+function* samplesOf(text: string): Generator<Sample> {
+  let head: { comm: string; pid: number } | null = null;
+  let frames: { sym: string; dso: string }[] = [];
+  const done = (): Sample | null => {
+    const leaf = frames[0];
+    if (head === null || leaf === undefined) return null;
+    return { ...head, sym: leaf.sym, dso: leaf.dso, syscall: syscallOf(frames) };
+  };
+  for (const line of text.split('\n')) {
+    const frame = FRAME.exec(line);
+    if (frame) {
+      frames.push({ sym: frame[1] ?? '', dso: frame[2] ?? '' });
+      continue;
+    }
+    const header = HEADER.exec(line);
+    if (header || line.trim() === '') {
+      const sample = done();
+      if (sample !== null) yield sample;
+      head = header ? { comm: header[1] ?? '', pid: Number(header[2]) } : null;
+      frames = [];
+    }
+  }
+  const last = done();
+  if (last !== null) yield last;
+}
 
 /** What ran: the thread's kind, as Node and V8 name their threads. */
 function threadKind(comm: string): string {
@@ -85,7 +147,7 @@ const CODE_KINDS = ['kernel', 'node', 'JIT code', 'SQLite', 'libc', 'other'] as 
 /**
  * Prints the recording's split: for each process named in `roles` (pid → name) and thread kind,
  * its share of all samples and where in it; then the rest of the machine and idle. V8 workers'
- * share is also split by what they did.
+ * share is also split by what they did, and each node's main thread's kernel share by syscall.
  */
 export async function printPerfSplit(
   recording: PerfRecording,
@@ -98,17 +160,16 @@ export async function printPerfSplit(
   );
   const rows = new Map<string, Map<string, number>>();
   const v8Work = new Map<string, number>();
+  /** Per node's main thread: samples under each syscall. */
+  const syscalls = new Map<string, Map<string, number>>();
   let total = 0;
-  for (const line of stdout.split('\n')) {
-    const m = SAMPLE.exec(line);
-    if (!m) continue;
-    const [, comm = '', pid = '', , sym = '', dso = ''] = m;
+  for (const { comm, pid, sym, dso, syscall } of samplesOf(stdout)) {
     total++;
-    const role = roles.get(Number(pid));
+    const role = roles.get(pid);
     const key =
       role !== undefined
         ? `${role}: ${threadKind(comm)}`
-        : Number(pid) === 0
+        : pid === 0
           ? 'idle'
           : `others: ${comm.replace(/[-/:].*$/, '')}`;
     const byCode = rows.get(key) ?? new Map<string, number>();
@@ -118,6 +179,12 @@ export async function printPerfSplit(
     if (role !== undefined && comm === 'V8Worker') {
       const work = v8WorkKind(sym) ?? 'other';
       v8Work.set(work, (v8Work.get(work) ?? 0) + 1);
+    }
+    if (role !== undefined && comm === 'MainThread' && code === 'kernel') {
+      const calls = syscalls.get(role) ?? new Map<string, number>();
+      syscalls.set(role, calls);
+      const name = syscall ?? 'interrupts';
+      calls.set(name, (calls.get(name) ?? 0) + 1);
     }
   }
   if (total === 0) {
@@ -152,6 +219,12 @@ export async function printPerfSplit(
         .sort((a, b) => b[1] - a[1])
         .map(([k, n]) => `${k} ${pct(n)}`)
         .join(', ')} (of all samples)`,
+    );
+  }
+  for (const [role, calls] of [...syscalls].sort((a, b) => a[0].localeCompare(b[0]))) {
+    const top = [...calls].sort((a, b) => b[1] - a[1]).slice(0, 10);
+    console.log(
+      `  ${role}'s main thread in the kernel: ${top.map(([k, n]) => `${k} ${pct(n)}`).join(', ')}`,
     );
   }
 }
