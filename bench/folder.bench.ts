@@ -61,7 +61,7 @@ import {
   type FolderSets,
 } from './lib/folder-sync.js';
 import { peakRssMb } from './lib/nodes.js';
-import { printPerfSplit, recordPerf } from './lib/perf-split.js';
+import { printPerfSplit, recordPerf, type PerfRecording } from './lib/perf-split.js';
 import { MB, formatTable, round } from './lib/stats.js';
 import { startSyncthingPair, syncthingVersion } from './lib/syncthing.js';
 
@@ -182,6 +182,7 @@ async function measure(
   const t0 = performance.now();
   const contender = await start(dir, roots);
   const startS = LIVE ? 0 : (performance.now() - t0) / 1000;
+  let perf: PerfRecording | null = null;
   try {
     const cpu0 = await Promise.all(contender.pids.map(cpuMs));
     if (LIVE) {
@@ -195,18 +196,19 @@ async function measure(
         `  both started in ${round(startS, 2)} s (clock started at epoch ${round((performance.timeOrigin + t0) / 1000, 3)} s)`,
       );
     }
-    const perf = PERF ? await recordPerf(join(dir, 'perf.data')) : null;
+    perf = PERF ? await recordPerf(join(dir, 'perf.data')) : null;
+    const recording = perf;
     // Stopped as the contender says it is done, before the bench lists both trees.
     const small = await waitIdentical(contender, roots, SMALL_FILES, t0, () =>
-      perf === null ? Promise.resolve() : perf.stop(),
+      recording === null ? Promise.resolve() : recording.stop(),
     );
     const smallS = small.doneS;
     const cpu1 = await Promise.all(contender.pids.map(cpuMs));
-    if (perf !== null) {
+    if (recording !== null) {
       const roles = new Map(
         contender.pids.flatMap((pid, i) => (pid === undefined ? [] : [[pid, `${name} ${i + 1}`]])),
       );
-      await printPerfSplit(perf, roles);
+      await printPerfSplit(recording, roles);
     }
     const smallCpuMsPerFile = cpu1.map((c, i) => (c - (cpu0[i] ?? NaN)) / SMALL_FILES);
     await verify(roots);
@@ -248,6 +250,8 @@ async function measure(
       rssMb: peakRss,
     };
   } finally {
+    // A run that failed before its done answer: perf records until stopped.
+    await perf?.stop();
     await contender.stop();
     removeLater(dir);
   }
