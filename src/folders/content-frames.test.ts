@@ -1,6 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -124,6 +124,21 @@ describe('content frames', () => {
       ]),
     );
     expect(frames.map((f) => f.data)).toEqual([...files, null]);
+  });
+
+  it('sends a symbolic link found at a located path as not available, not its target', async () => {
+    // The link made after `locate` checked the path: its target is outside the folder.
+    const secret = randomBytes(100);
+    const outside = join(dir, 'outside');
+    await writeFile(outside, secret);
+    const located = join(dir, 'located');
+    await symlink(outside, located);
+    const chunks: Buffer[] = [];
+    for await (const chunk of writeFrames([sha(secret)], async () => located)) chunks.push(chunk);
+    const frames = await collect(
+      readFrames(rechunk(Buffer.concat(chunks), []), [{ hash: sha(secret), size: secret.length }]),
+    );
+    expect(frames.map((f) => f.data)).toEqual([null]);
   });
 
   it('reuses a few slots for a whole response of small files, each frame its own bytes', async () => {

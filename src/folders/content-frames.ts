@@ -8,11 +8,12 @@
  * The receiver trusts none of it: each frame must answer the hash it asked for next, be no
  * longer than announced, and hash to what it claims (checked by the caller while writing).
  */
-import { closeSync, constants, fstatSync, openSync, read, readSync } from 'node:fs';
+import { closeSync, fstatSync, openSync, read, readSync } from 'node:fs';
 import { promisify } from 'node:util';
 import type { Readable } from 'node:stream';
 import { BufferPool } from '../core/buffer-pool.js';
 import { readFrames as readCoreFrames, writeFrames as writeCoreFrames } from '../core/frames.js';
+import { READ_NO_FOLLOW } from '../core/read-no-follow.js';
 import { timed } from './trace.js';
 
 export { FRAME_HEADER_BYTES, FrameError, frameHeader } from '../core/frames.js';
@@ -175,10 +176,6 @@ export function writeFrames(
 
 const readAsync = promisify(read);
 
-// Non-blocking: a FIFO swapped in at that path cannot hang the response (no such flag on Windows).
-const READ_FLAGS =
-  process.platform === 'win32' ? constants.O_RDONLY : constants.O_RDONLY | constants.O_NONBLOCK;
-
 /**
  * A file's bytes, or null (gone, not a regular file, too large, changed size while read). A file
  * of at most DIRECT_READ_MAX is read with direct calls: open, fstat, read, close cost a few tens
@@ -193,7 +190,7 @@ async function readSmallFile(
   if (file === null) return null;
   let fd: number;
   try {
-    fd = openSync(file, READ_FLAGS);
+    fd = openSync(file, READ_NO_FOLLOW);
   } catch {
     return null;
   }

@@ -4,8 +4,6 @@
  * Handlers parse, authorize and delegate to DeviceService; content is served with the same
  * framed batches and Range support as between peers.
  */
-import { createReadStream } from 'node:fs';
-import { stat } from 'node:fs/promises';
 import { Readable } from 'node:stream';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
@@ -34,6 +32,7 @@ import type { Faults } from '../../faults/faults.js';
 import { MAX_FRAMED_FILES, writeFrames } from '../../folders/content-frames.js';
 import type { Op } from '../../oplog/op.js';
 import { BadRequestError } from '../../core/errors.js';
+import { readStreamNoFollow, regularFileSize } from '../../core/read-no-follow.js';
 import { requirePrincipal } from '../auth.js';
 import { ErrorBody } from '../schemas.js';
 import { BlocksResponse } from '../../replication/op-schema.js';
@@ -202,14 +201,14 @@ export const deviceRoutes =
       async (request, reply) => {
         const folder = devices.folderFor(requirePrincipal(request), request.params.folder);
         const file = await folder.contentFor(request.params.hash);
-        const size = file === null ? null : ((await stat(file).catch(() => null))?.size ?? null);
+        const size = file === null ? null : await regularFileSize(file);
         if (file === null || size === null) {
           return reply
             .status(404)
             .send({ error: { code: 'not_found', message: 'No such content here.' } });
         }
         return sendFile(reply, request.headers.range, file, size, faults, (range) =>
-          createReadStream(file, range ?? {}),
+          readStreamNoFollow(file, range),
         );
       },
     );

@@ -7,13 +7,12 @@
  * reported in the answer and the rest of the batch is applied.
  */
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
-import { createReadStream } from 'node:fs';
-import { stat } from 'node:fs/promises';
 import { Readable } from 'node:stream';
 import { z } from 'zod';
 import { MAX_BATCH_BLOBS, writeBlobFrames } from '../../blobs/blob-frames.js';
 import type { BlobStore } from '../../blobs/blob-store.js';
 import { BadRequestError } from '../../core/errors.js';
+import { readStreamNoFollow, regularFileSize } from '../../core/read-no-follow.js';
 import { MAX_FRAMED_FILES, type Scratch, writeFrames } from '../../folders/content-frames.js';
 import type { BlockList } from '../../folders/blocks.js';
 import type { Faults } from '../../faults/faults.js';
@@ -141,14 +140,14 @@ export const peerRoutes =
       { bodyLimit: LIMITS.none, schema: { hide: true, params: FolderContentParams } },
       async (request, reply) => {
         const file = await deps.folderContent(request.params.folder, request.params.hash);
-        const size = file === null ? null : ((await stat(file).catch(() => null))?.size ?? null);
+        const size = file === null ? null : await regularFileSize(file);
         if (file === null || size === null) {
           return reply
             .status(404)
             .send({ error: { code: 'not_found', message: 'No such content here.' } });
         }
         return sendFile(reply, request.headers.range, file, size, deps.faults, (range) =>
-          createReadStream(file, range ?? {}),
+          readStreamNoFollow(file, range),
         );
       },
     );

@@ -1,12 +1,13 @@
 import { randomBytes } from 'node:crypto';
 import { readdirSync } from 'node:fs';
-import { mkdtemp, rm, truncate, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, symlink, truncate, writeFile } from 'node:fs/promises';
 import { request as httpRequest, type IncomingMessage } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createReadStream } from 'node:fs';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readStreamNoFollow } from '../../core/read-no-follow.js';
 import { Faults } from '../../faults/faults.js';
 import { sendFile } from './send-range.js';
 import { SLOTS, SLOT_BYTES } from './write-file-range.js';
@@ -40,6 +41,13 @@ beforeAll(async () => {
       createReadStream(file, range ?? {}),
     );
   });
+  // A link put at the located path since it was checked: its target must not go out.
+  app.get('/swapped', async (request, reply) => {
+    const link = join(dir, 'swapped');
+    return sendFile(reply, request.headers.range, link, SIZE, Faults.none(), (range) =>
+      readStreamNoFollow(link, range),
+    );
+  });
   app.get('/huge', async (request, reply) => {
     const huge = join(dir, 'huge');
     await sendFile(reply, request.headers.range, huge, 256 * 1024 * 1024, Faults.none(), (r) =>
@@ -48,6 +56,7 @@ beforeAll(async () => {
     handled.push(request.url);
     return reply;
   });
+  await symlink(file, join(dir, 'swapped'));
   base = await app.listen({ port: 0, host: '127.0.0.1' });
 });
 
@@ -117,6 +126,16 @@ describe('sendFile (a synced folder file from reused buffers)', () => {
     expect(aborted).toBe(true);
     expect(body.length).toBeLessThanOrEqual(SIZE);
     expect(body.equals(bytes.subarray(0, body.length))).toBe(true);
+  });
+
+  it('does not send the target of a link put at the path since it was located', async () => {
+    // Cut before or after the head was written: no bytes either way, and the client fetches again.
+    const answer = await get('/swapped').catch((error: unknown) => error as Error);
+    if (answer instanceof Error) expect(answer.message).toMatch(/socket hang up|ECONNRESET/);
+    else {
+      expect(answer.aborted).toBe(true);
+      expect(answer.body.length).toBe(0);
+    }
   });
 
   it('stops reading and closes the file when the client leaves mid-way', async () => {

@@ -146,11 +146,11 @@ export async function sendFile(
   file: string,
   size: number,
   faults: Faults,
-  openStream: (range: { start: number; end: number } | null) => Readable,
+  openStream: (range: { start: number; end: number } | null) => Readable | Promise<Readable>,
 ): Promise<FastifyReply> {
   const range = rangeOf(rangeHeader, size);
   if (faults.blobThrottle() !== null || range === 'unsatisfiable' || size === 0) {
-    return sendRange(reply, rangeHeader, size, (r) => throttled(faults, openStream(r)));
+    return sendRange(reply, rangeHeader, size, async (r) => throttled(faults, await openStream(r)));
   }
   const { start, end } = range ?? { start: 0, end: size - 1 };
   const headers: Record<string, string | number> = {

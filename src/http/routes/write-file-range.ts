@@ -15,6 +15,7 @@
 import type { ServerResponse } from 'node:http';
 import { open } from 'node:fs/promises';
 import { BufferPool } from '../../core/buffer-pool.js';
+import { READ_NO_FOLLOW } from '../../core/read-no-follow.js';
 
 /** Each read fills one buffer of this size (four 64 KiB socket writes' worth). */
 export const SLOT_BYTES = 256 * 1024;
@@ -39,7 +40,8 @@ export async function writeFileRange(
     res.end();
     return;
   }
-  const handle = await open(body.file, 'r').catch(() => null);
+  // A link put at the path since it was located is not followed (core/read-no-follow.ts).
+  const handle = await open(body.file, READ_NO_FOLLOW).catch(() => null);
   const slots: Slot[] = [];
   try {
     if (handle === null) throw new Error('the file is gone');
