@@ -14,12 +14,13 @@ RUN apt-get update \
     && rm -rf /var/lib/apt/lists/*
 WORKDIR /app
 COPY package.json package-lock.json .npmrc ./
-# native/syncfs: Mosaic's own small binding (syncfs(2)), an optional dependency built by node-gyp.
+# native/syncfs and native/beneath: Mosaic's own small bindings (syncfs(2); a link below a
+# directory without following symlinks, openat2(2)), optional dependencies built by node-gyp.
 COPY native ./native
 # --ignore-scripts: the package's "prepare" script builds dist/ and needs the sources, which come
 # later (so that this layer stays cached while only code changes); the native modules run their
 # own install scripts in `npm rebuild`.
-RUN npm ci --ignore-scripts && npm rebuild better-sqlite3 sharp mosaic-syncfs
+RUN npm ci --ignore-scripts && npm rebuild better-sqlite3 sharp mosaic-syncfs mosaic-beneath
 COPY tsconfig.json tsconfig.build.json vite.config.ts ./
 COPY scripts/bundle.mjs scripts/warm-compile-cache.mjs ./scripts/
 COPY src ./src

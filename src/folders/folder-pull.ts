@@ -156,7 +156,11 @@ export class FolderPull {
   }
 
   async pull(): Promise<void> {
-    await timed('pull', () => this.pullAll());
+    try {
+      await timed('pull', () => this.pullAll());
+    } finally {
+      this.writer.endPull();
+    }
   }
 
   private async pullAll(): Promise<void> {

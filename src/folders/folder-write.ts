@@ -19,6 +19,7 @@ import type { FolderFileRow } from './folder-index.repository.js';
 import type { FolderSyncDeps } from './folder-sync.js';
 import { folderTmpDir, folderTrashDir } from './marker.js';
 import { assertParentsInside, makeDirsInside } from './inside-folder.js';
+import { LinksBeneath } from './link-beneath.js';
 import { linkNoReplace, linkNoReplaceSync, mtimeSeconds } from './link-no-replace.js';
 import { heldHere, matchesIndexed, type WriteRecords } from './write-records.js';
 
@@ -49,13 +50,17 @@ export class FolderWriter {
   private readonly madeDirs = new Set<string>();
   /** Files placed by the current pull (progress resets the back-off). */
   placed = 0;
+  /** New files' links through the root's descriptor, open until the round's flush. */
+  private readonly beneath: LinksBeneath;
 
   constructor(
     private readonly deps: FolderSyncDeps,
     private readonly host: WriterHost,
     /** The folder's records of its pulls' writes (FolderSync owns them). */
     private readonly records: WriteRecords,
-  ) {}
+  ) {
+    this.beneath = new LinksBeneath(deps.config.root);
+  }
 
   private get id(): string {
     return this.deps.config.id;
@@ -112,9 +117,15 @@ export class FolderWriter {
     // Nothing indexed there (a new file, the usual case): linked in without replacing, it needs
     // no check first; if the path is taken, the steps below judge what took it.
     if (aside === null && !indexedThere) {
-      assertParentsInside(this.root, row.path, false);
-      if (!logged) this.records.linking(row, info, tmp);
-      if (linkNoReplaceSync(tmp, target)) {
+      // A file of a batch, logged already (small-writes.ts): through the root's descriptor, the
+      // kernel refusing symlinks on the way (link-beneath.ts); else by path, parents checked.
+      let linked = logged ? this.beneath.link(tmp, row.path) : null;
+      if (linked === null) {
+        assertParentsInside(this.root, row.path, false);
+        if (!logged) this.records.linking(row, info, tmp);
+        linked = linkNoReplaceSync(tmp, target);
+      }
+      if (linked) {
         this.placed++;
         this.records.syncDirLater(dirname(target));
         this.records.record(row, info, hash);
@@ -351,6 +362,12 @@ export class FolderWriter {
 
   /** Makes what was written durable, then records it (WriteRecords.flush). */
   flush(applied: readonly string[] = []): Promise<void> {
+    this.beneath.close();
     return this.records.flush(applied);
+  }
+
+  /** The pull is over (or failed): nothing of the folder is held open. */
+  endPull(): void {
+    this.beneath.close();
   }
 }

@@ -6,6 +6,17 @@ import { linkSync, unlinkSync } from 'node:fs';
 import { link, rename, unlink } from 'node:fs/promises';
 import { diskState } from './disk-state.js';
 
+/** What a link answers when the path is taken (EEXIST), or this file system has no hard links. */
+export const NO_HARD_LINK_HERE: ReadonlySet<string> = new Set([
+  'EEXIST',
+  'EPERM',
+  'ENOTSUP',
+  'EOPNOTSUPP',
+  'ENOSYS',
+  'EXDEV',
+  'EMLINK',
+]);
+
 /**
  * `linkNoReplace` in two calls made here (a small file's place, see FolderPull.writeTmp); false
  * when `to` is taken, or when this file system has no hard links (then the caller goes the long
@@ -15,11 +26,7 @@ export function linkNoReplaceSync(from: string, to: string): boolean {
   try {
     linkSync(from, to);
   } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    if (
-      ['EEXIST', 'EPERM', 'ENOTSUP', 'EOPNOTSUPP', 'ENOSYS', 'EXDEV', 'EMLINK'].includes(code ?? '')
-    )
-      return false;
+    if (NO_HARD_LINK_HERE.has((error as NodeJS.ErrnoException).code ?? '')) return false;
     throw error;
   }
   unlinkSync(from);

@@ -1,0 +1,9 @@
+{
+  "targets": [
+    {
+      "target_name": "beneath",
+      "sources": ["beneath.c"],
+      "cflags": ["-Wall", "-Wextra", "-O2"]
+    }
+  ]
+}
