@@ -1,5 +1,5 @@
 /*
- * A hard link into a directory below a root, resolved by the kernel without following any
+ * A hard link into a directory below a root, or a file opened below it, resolved by the kernel without following any
  * symbolic link (openat2(2) with RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS, Linux 5.6 and later).
  *
  * Mosaic links a received file into its synced folder without replacing anything. Every directory
@@ -9,6 +9,9 @@
  * file, and a window of microseconds between the check and the link. Here the parent is opened
  * from the root's descriptor with symlinks refused by the kernel, and the link is made in the
  * directory so opened: one walk of the relative path, and nothing to race.
+ *
+ * openBeneath(rootFd, rel, flags) opens a file the same way (a read of a folder file for a peer
+ * or a device: nothing on the way, nor the file itself, may be a link).
  *
  * linkBeneath(from, rootFd, rel) returns undefined or throws an Error shaped like Node's fs
  * errors (`code`, `errno`, `syscall` 'openat2' or 'linkat'): openat2's ELOOP (a symlink on the
@@ -106,9 +109,44 @@ static napi_value link_beneath(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+/* openBeneath(rootFd, rel, flags): a descriptor of `rel` below `rootFd`, no symlink resolved
+ * (the last component included: ELOOP). `flags` as open(2)'s; O_CLOEXEC is added. */
+static napi_value open_beneath(napi_env env, napi_callback_info info) {
+  size_t argc = 3;
+  napi_value argv[3], result = NULL;
+  int32_t root, flags;
+  char *rel = malloc(PATH_BYTES);
+  if (rel == NULL) {
+    napi_throw_error(env, "ENOMEM", "out of memory");
+    return NULL;
+  }
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 3 ||
+      napi_get_value_int32(env, argv[0], &root) != napi_ok || root < 0 ||
+      napi_get_value_int32(env, argv[2], &flags) != napi_ok) {
+    napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE",
+                          "openBeneath(rootFd, rel, flags): a descriptor, a path and flags");
+  } else if (string_arg(env, argv[1], rel)) {
+#ifdef __linux__
+    struct open_how how;
+    memset(&how, 0, sizeof how);
+    how.flags = (unsigned)flags | O_CLOEXEC;
+    how.resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS;
+    int fd = (int)syscall(SYS_openat2, root, rel, &how, sizeof how);
+    if (fd < 0) throw_errno(env, errno, "openat2", rel);
+    else napi_create_int32(env, fd, &result);
+#else
+    throw_errno(env, ENOSYS, "openat2", rel);
+#endif
+  }
+  free(rel);
+  return result;
+}
+
 NAPI_MODULE_INIT() {
   napi_value fn;
   napi_create_function(env, "linkBeneath", NAPI_AUTO_LENGTH, link_beneath, NULL, &fn);
   napi_set_named_property(env, exports, "linkBeneath", fn);
+  napi_create_function(env, "openBeneath", NAPI_AUTO_LENGTH, open_beneath, NULL, &fn);
+  napi_set_named_property(env, exports, "openBeneath", fn);
   return exports;
 }

@@ -4,3 +4,6 @@
  * RESOLVE_NO_SYMLINKS); throws Node-shaped errors with `syscall` 'openat2' or 'linkat'.
  */
 export function linkBeneath(from: string, rootFd: number, rel: string): void;
+
+/** Opens `rel` below `rootFd` (open(2) `flags`, plus O_CLOEXEC), no symbolic link resolved. */
+export function openBeneath(rootFd: number, rel: string, flags: number): number;

@@ -139,9 +139,15 @@ export type Scratch = (size: number) => Buffer | null;
  * sent as not available (the receiver tries elsewhere or on its own). Up to `readAhead` files
  * are read at once; frames keep the request's order.
  */
+/** A file `locate` opened already (below the folder's root: beneath.ts), with its size. */
+export interface OpenFile {
+  readonly fd: number;
+  readonly size: number;
+}
+
 export function writeFrames(
   hashes: readonly string[],
-  locate: (hash: string, scratch: Scratch) => Promise<string | Buffer | null>,
+  locate: (hash: string, scratch: Scratch) => Promise<string | Buffer | OpenFile | null>,
   options: { readonly readAhead?: number; readonly chunks?: FrameChunks } = {},
 ): AsyncGenerator<Buffer> {
   const { readAhead = 8, chunks } = options;
@@ -163,6 +169,9 @@ export function writeFrames(
       const found = await timed('serve.locate', () => locate(hash, scratch));
       // Bytes in hand (recent-content.ts): this content, already.
       if (Buffer.isBuffer(found)) return found.length <= MAX_FRAMED_FILE_BYTES ? found : null;
+      if (found !== null && typeof found === 'object') {
+        return timed('serve.read', () => readOpenFile(found, scratch, giveBack));
+      }
       return timed('serve.read', () => readSmallFile(found, scratch, giveBack));
     },
     {
@@ -194,16 +203,36 @@ async function readSmallFile(
   } catch {
     return null;
   }
-  let slot: Buffer | null = null;
+  let size: number;
   try {
     const info = fstatSync(fd);
-    if (!info.isFile() || info.size > MAX_FRAMED_FILE_BYTES) return null;
+    if (!info.isFile()) {
+      closeSync(fd);
+      return null;
+    }
+    size = info.size;
+  } catch {
+    closeSync(fd);
+    return null;
+  }
+  return readOpenFile({ fd, size }, scratch, giveBack);
+}
+
+/** The bytes of an open regular file of `size` bytes (closed here), as `readSmallFile`. */
+async function readOpenFile(
+  { fd, size }: OpenFile,
+  scratch: Scratch,
+  giveBack: (slot: Buffer) => void,
+): Promise<Buffer | null> {
+  let slot: Buffer | null = null;
+  try {
+    if (size > MAX_FRAMED_FILE_BYTES) return null;
     // One byte more than the size, to see a file that grew while read.
-    slot = scratch(info.size + 1);
-    const data = slot?.subarray(0, info.size + 1) ?? Buffer.allocUnsafe(info.size + 1);
+    slot = scratch(size + 1);
+    const data = slot?.subarray(0, size + 1) ?? Buffer.allocUnsafe(size + 1);
     // Larger files: each read through the pool (a cold one could stop the event loop a while).
     const readAt =
-      info.size <= DIRECT_READ_MAX
+      size <= DIRECT_READ_MAX
         ? (at: number) => Promise.resolve(readSync(fd, data, at, data.length - at, at))
         : (at: number) => readAsync(fd, data, at, data.length - at, at).then((r) => r.bytesRead);
     let read = 0;
@@ -211,9 +240,9 @@ async function readSmallFile(
       const n = await readAt(read);
       if (n === 0) break;
       read += n;
-      if (read > info.size) break; // grew while read
+      if (read > size) break; // grew while read
     }
-    if (read === info.size) return data.subarray(0, read);
+    if (read === size) return data.subarray(0, read);
   } catch {
     // unreadable: not available
   } finally {

@@ -16,7 +16,8 @@
 import { Limiter } from '../core/limiter.js';
 import { isConflictName } from './core/index.js';
 import type { BlockList } from './blocks.js';
-import type { Scratch } from './content-frames.js';
+import { FolderBeneath } from './beneath.js';
+import type { OpenFile, Scratch } from './content-frames.js';
 import { FolderPull, type PullCounters } from './folder-pull.js';
 import { sweepFolderTrash } from './folder-trash-sweep.js';
 import { LocalChanges } from './local-changes.js';
@@ -33,7 +34,7 @@ export type { FolderSyncDeps } from './folder-sync-deps.js';
 export type SmallContentLocator = (
   hash: string,
   scratch?: Scratch,
-) => Promise<string | Buffer | null>;
+) => Promise<string | Buffer | OpenFile | null>;
 
 export type FolderState = 'idle' | 'scanning' | 'syncing' | 'paused';
 
@@ -78,6 +79,8 @@ export class FolderSync {
   private readonly records: WriteRecords;
   /** Small files just hashed by a scan, served to peers without reading them again. */
   private readonly recent = new RecentContent();
+  /** Files served to peers, opened below the root (beneath.ts); closed after 1 s unused. */
+  private readonly served: FolderBeneath;
   /** Local changes -> operations (local-changes.ts). */
   private readonly changes: LocalChanges;
 
@@ -97,6 +100,7 @@ export class FolderSync {
     });
     this.puller = new FolderPull(deps, this.local, this, this.records);
     this.changes = new LocalChanges(deps, this.recent, this);
+    this.served = new FolderBeneath(deps.config.root, 1000);
   }
 
   /** Bytes fetched from peers, and files obtained from this disk instead (moves, copies). */
@@ -142,6 +146,7 @@ export class FolderSync {
     await this.running;
     this.records.close();
     this.recent.clear();
+    this.served.close();
   }
 
   /** The block list of a content this node has on disk as its version (LocalContent). */
@@ -170,7 +175,7 @@ export class FolderSync {
       const bytes = this.recent.get(hash, scratch);
       if (bytes !== null) return bytes;
       const known = copies.get(hash) ?? (inRing.has(hash) ? undefined : []);
-      return (await this.local.find(this.id, this.root, hash, known))?.file ?? null;
+      return this.local.openCopy(this.id, this.root, hash, this.served, known);
     };
   }
 

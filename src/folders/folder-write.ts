@@ -19,7 +19,7 @@ import type { FolderFileRow } from './folder-index.repository.js';
 import type { FolderSyncDeps } from './folder-sync.js';
 import { folderTmpDir, folderTrashDir } from './marker.js';
 import { assertParentsInside, makeDirsInside } from './inside-folder.js';
-import { LinksBeneath } from './link-beneath.js';
+import { FolderBeneath } from './beneath.js';
 import { linkNoReplace, linkNoReplaceSync, mtimeSeconds } from './link-no-replace.js';
 import { heldHere, matchesIndexed, type WriteRecords } from './write-records.js';
 
@@ -51,7 +51,7 @@ export class FolderWriter {
   /** Files placed by the current pull (progress resets the back-off). */
   placed = 0;
   /** New files' links through the root's descriptor, open until the round's flush. */
-  private readonly beneath: LinksBeneath;
+  private readonly beneath: FolderBeneath;
 
   constructor(
     private readonly deps: FolderSyncDeps,
@@ -59,7 +59,7 @@ export class FolderWriter {
     /** The folder's records of its pulls' writes (FolderSync owns them). */
     private readonly records: WriteRecords,
   ) {
-    this.beneath = new LinksBeneath(deps.config.root);
+    this.beneath = new FolderBeneath(deps.config.root);
   }
 
   private get id(): string {
@@ -118,7 +118,7 @@ export class FolderWriter {
     // no check first; if the path is taken, the steps below judge what took it.
     if (aside === null && !indexedThere) {
       // A file of a batch, logged already (small-writes.ts): through the root's descriptor, the
-      // kernel refusing symlinks on the way (link-beneath.ts); else by path, parents checked.
+      // kernel refusing symlinks on the way (beneath.ts); else by path, parents checked.
       let linked = logged ? this.beneath.link(tmp, row.path) : null;
       if (linked === null) {
         assertParentsInside(this.root, row.path, false);

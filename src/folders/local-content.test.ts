@@ -1,7 +1,8 @@
 import { folderChangeLog, localOf, useTempDb } from './testing.js';
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdir, writeFile } from 'node:fs/promises';
+import { closeSync, readFileSync } from 'node:fs';
+import { mkdir, rename, symlink, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import pino from 'pino';
 import { describe, expect, it } from 'vitest';
@@ -49,6 +50,39 @@ describe('serving folder content (issue 11, cause 6)', () => {
       await sync.syncNow();
       const hash = createHash('sha256').update(data).digest('hex');
       expect(await sync.contentFor(hash)).toBe(file);
+    } finally {
+      await sync.close();
+    }
+  });
+
+  it("opens a peer batch's files below the root, never through a symlinked directory", async () => {
+    const root = join(base, 'folder');
+    await mkdir(join(root, 'd'), { recursive: true });
+    await ensureMarker(root, 'folder');
+    const data = Buffer.from('content of d/a');
+    await writeFile(join(root, 'd', 'a.bin'), data);
+    // Settled: a file written this instant is not indexed yet (the scanner's settleMs).
+    await utimes(join(root, 'd', 'a.bin'), 1_700_000_000, 1_700_000_000);
+    const hash = createHash('sha256').update(data).digest('hex');
+    const first = folderSync(root);
+    try {
+      await first.syncNow();
+    } finally {
+      await first.close();
+    }
+    // A new process's worth of state: the just-hashed ring is empty, so the file is opened.
+    const sync = folderSync(root);
+    try {
+      const served = await sync.smallContents([hash])(hash);
+      expect(served).toMatchObject({ size: data.length });
+      const { fd } = served as { fd: number };
+      expect(readFileSync(fd).equals(data)).toBe(true);
+      closeSync(fd);
+      // The directory swapped for a link to a copy elsewhere (same bytes, same mtime): refused.
+      const elsewhere = join(base, 'elsewhere');
+      await rename(join(root, 'd'), elsewhere);
+      await symlink(elsewhere, join(root, 'd'));
+      expect(await sync.smallContents([hash])(hash)).toBeNull();
     } finally {
       await sync.close();
     }

@@ -3,8 +3,13 @@
  * here: a path whose disk state is still what was indexed, or a trashed file. Whoever reads it
  * verifies the hash of what it gets: this only points at the likely place.
  */
+import { closeSync, fstatSync } from 'node:fs';
 import { stat } from 'node:fs/promises';
+import { READ_NO_FOLLOW } from '../core/read-no-follow.js';
+import type { FolderBeneath } from './beneath.js';
 import { isValidBlockSize, type BlockList } from './blocks.js';
+import type { OpenFile } from './content-frames.js';
+import { diskStateOf, type DiskState } from './disk-state.js';
 import { hashOnThreads } from './hash-threads.js';
 import { regularFileStateInside } from './inside-folder.js';
 import type { DiskCopy, FolderIndexRepository } from './folder-index.repository.js';
@@ -55,6 +60,46 @@ export class LocalContent {
     }
     for (const file of this.index.trash.recent(folder, hash, 3)) {
       if (await stat(file).catch(() => null)) return { file, trashed: true };
+    }
+    if (stale.length > 0) this.onStale(folder, stale);
+    return null;
+  }
+
+  /**
+   * `find` for a peer's batch of small files, with the file opened already: each indexed path
+   * opened through `beneath` (below the root, no symlink on the way nor at the file: one call
+   * where `find` makes one lstat per level and the reader opens the path again), kept if its
+   * state is still what was indexed. A trashed copy comes as a path, as from `find`; without
+   * `beneath` here (null from its `open`), the answer is `find`'s.
+   */
+  async openCopy(
+    folder: string,
+    root: string,
+    hash: string,
+    beneath: FolderBeneath,
+    copies: readonly DiskCopy[] = this.index.diskCopies(folder, hash, CANDIDATES),
+  ): Promise<OpenFile | string | null> {
+    const stale: string[] = [];
+    for (const row of copies) {
+      const fd = beneath.open(row.path, READ_NO_FOLLOW);
+      if (fd === null) return (await this.find(folder, root, hash, copies))?.file ?? null;
+      if (fd !== false) {
+        let state: DiskState | null = null;
+        try {
+          const info = fstatSync(fd, { bigint: true });
+          if (info.isFile()) state = diskStateOf(info);
+        } catch {
+          // unreadable: as gone
+        }
+        if (state?.size === row.localSize && state.mtimeMs === row.localMtimeMs) {
+          return { fd, size: state.size };
+        }
+        closeSync(fd);
+      }
+      stale.push(row.path);
+    }
+    for (const file of this.index.trash.recent(folder, hash, 3)) {
+      if (await stat(file).catch(() => null)) return file;
     }
     if (stale.length > 0) this.onStale(folder, stale);
     return null;

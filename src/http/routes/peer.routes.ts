@@ -13,7 +13,12 @@ import { MAX_BATCH_BLOBS, writeBlobFrames } from '../../blobs/blob-frames.js';
 import type { BlobStore } from '../../blobs/blob-store.js';
 import { BadRequestError } from '../../core/errors.js';
 import { readStreamNoFollow, regularFileSize } from '../../core/read-no-follow.js';
-import { MAX_FRAMED_FILES, type Scratch, writeFrames } from '../../folders/content-frames.js';
+import {
+  MAX_FRAMED_FILES,
+  type OpenFile,
+  type Scratch,
+  writeFrames,
+} from '../../folders/content-frames.js';
 import type { BlockList } from '../../folders/blocks.js';
 import type { Faults } from '../../faults/faults.js';
 import type { ChangeLog } from '../../oplog/change-log.js';
@@ -50,7 +55,7 @@ export interface PeerRoutesDeps {
   readonly folderSmallContents?: (
     folder: string,
     hashes: readonly string[],
-  ) => (hash: string, scratch?: Scratch) => Promise<string | Buffer | null>;
+  ) => (hash: string, scratch?: Scratch) => Promise<string | Buffer | OpenFile | null>;
   /** The block list of a content a synced folder here has indexed (null: none). */
   readonly folderBlocks: (folder: string, hash: string) => Promise<BlockList | null>;
   /** A verified peer contacted us (with the URL it can be reached at, possibly empty). */

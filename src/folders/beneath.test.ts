@@ -1,23 +1,23 @@
-import { existsSync, readdirSync } from 'node:fs';
+import { closeSync, constants, existsSync, readdirSync, readFileSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { LinksBeneath } from './link-beneath.js';
+import { FolderBeneath } from './beneath.js';
 
 const openFds = (): number => readdirSync('/proc/self/fd').length;
 
 describe('links beneath the folder root (openat2, no symlink followed)', () => {
   let dir: string;
   let root: string;
-  let links: LinksBeneath;
+  let links: FolderBeneath;
   beforeEach(async () => {
     dir = await mkdtemp(join(tmpdir(), 'mosaic-beneath-'));
     root = join(dir, 'folder');
     await mkdir(join(root, 'a', 'b'), { recursive: true });
     await mkdir(join(dir, 'elsewhere', 'b'), { recursive: true });
     await writeFile(join(dir, 'tmp1'), 'one');
-    links = new LinksBeneath(root);
+    links = new FolderBeneath(root);
   });
   afterEach(async () => {
     links.close();
@@ -53,7 +53,7 @@ describe('links beneath the folder root (openat2, no symlink followed)', () => {
 
   it('follows a root that is itself a symlink (the user chose it)', async () => {
     await symlink(root, join(dir, 'chosen'));
-    const through = new LinksBeneath(join(dir, 'chosen'));
+    const through = new FolderBeneath(join(dir, 'chosen'));
     try {
       expect(through.link(join(dir, 'tmp1'), 'a/f.txt')).toBe(true);
     } finally {
@@ -68,5 +68,28 @@ describe('links beneath the folder root (openat2, no symlink followed)', () => {
     expect(openFds()).toBe(before + 1);
     links.close();
     expect(openFds()).toBe(before);
+  });
+
+  it('opens a file below the root, never a link nor through one', async () => {
+    await writeFile(join(root, 'a', 'b', 'f.txt'), 'here');
+    await symlink(join(dir, 'elsewhere'), join(root, 'out'));
+    await writeFile(join(dir, 'elsewhere', 'b', 'f.txt'), 'outside');
+    await symlink(join(root, 'a', 'b', 'f.txt'), join(root, 'a', 'ln'));
+    const fd = links.open('a/b/f.txt', constants.O_RDONLY);
+    expect(typeof fd).toBe('number');
+    expect(readFileSync(fd as number, 'utf8')).toBe('here');
+    closeSync(fd as number);
+    for (const rel of ['out/b/f.txt', 'a/ln', 'a/gone', 'a/b/f.txt/x', '../x', '']) {
+      expect(links.open(rel, constants.O_RDONLY)).toBe(false);
+    }
+  });
+
+  it('closes the root after the idle time it was given', async () => {
+    const before = openFds();
+    const idle = new FolderBeneath(root, 50);
+    await writeFile(join(root, 'f'), 'x');
+    closeSync(idle.open('f', constants.O_RDONLY) as number);
+    expect(openFds()).toBe(before + 1);
+    await expect.poll(openFds, { timeout: 2000 }).toBe(before);
   });
 });

@@ -1,0 +1,136 @@
+/**
+ * A received file linked into place, or a file opened to serve a peer, through the folder root's
+ * descriptor, the kernel refusing any symbolic link on the way (`native/beneath`, package
+ * `mosaic-beneath`: openat2 with RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS, Linux 5.6 and later,
+ * built by node-gyp at `npm ci`).
+ *
+ * The usual way (inside-folder.ts) checks each directory between the root and the file with
+ * `lstat`, then links by path: one lstat per level and per file, two full path walks for the
+ * link, and a window of microseconds in which a local user could swap a checked directory for a
+ * link. Here the parent is opened below the root with symlinks refused, and the file linked into
+ * the directory so opened: one short walk, and no window (docs/benchmarks.md, "Links beneath the
+ * root").
+ *
+ * Only the fast way of the usual case: when it cannot be taken (no binding, an older kernel or a
+ * seccomp profile without openat2, or the way there is not real directories as the kernel
+ * resolved it: a symlink, a missing or non-directory parent), `link` answers null and the caller
+ * goes the usual way, which refuses with its reason (UnsafePathError) or, if things changed
+ * meanwhile, links by path as before. MOSAIC_BENEATH=off turns it off.
+ */
+import { closeSync, constants, openSync, unlinkSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { checkRelativePath } from './core/index.js';
+import { NO_HARD_LINK_HERE } from './link-no-replace.js';
+
+interface Binding {
+  linkBeneath(from: string, rootFd: number, rel: string): void;
+  openBeneath(rootFd: number, rel: string, flags: number): number;
+}
+
+let loaded: Binding | null | undefined;
+
+function binding(): Binding | null {
+  if (loaded !== undefined) return loaded;
+  loaded = null;
+  if (process.platform !== 'linux' || process.env['MOSAIC_BENEATH'] === 'off') return loaded;
+  try {
+    const found = createRequire(import.meta.url)('mosaic-beneath') as Binding;
+    if (typeof found.linkBeneath === 'function' && typeof found.openBeneath === 'function') {
+      loaded = found;
+    }
+  } catch {
+    // Not built (an optional dependency): the usual way.
+  }
+  return loaded;
+}
+
+/** An openat2 failure that says this way is not there at all: never again in this process. */
+function unavailable(code: string | undefined): boolean {
+  if (code !== 'ENOSYS' && code !== 'EPERM') return false;
+  loaded = null;
+  return true;
+}
+
+/** Links into and opens files of one folder through a descriptor of its root. */
+export class FolderBeneath {
+  /** The root's descriptor, opened at the first call; null: this way is not available. */
+  private fd: number | null | undefined;
+  private idle: NodeJS.Timeout | undefined;
+
+  /** `idleMs`: the descriptor is closed after this long without a call (none: by `close`). */
+  constructor(
+    private readonly root: string,
+    private readonly idleMs?: number,
+  ) {}
+
+  /**
+   * Links `from` to `rel` without replacing anything, then removes `from` (as
+   * `linkNoReplaceSync`): true once done; false when `rel` is taken, or this file system has no
+   * hard links; null when this way cannot be taken (see above): go the usual way.
+   */
+  link(from: string, rel: string): boolean | null {
+    const native = binding();
+    if (native === null || !checkRelativePath(rel).ok) return null;
+    const root = this.rootFd();
+    if (root === null) return null;
+    try {
+      native.linkBeneath(from, root, rel);
+    } catch (error) {
+      const { code, syscall } = error as NodeJS.ErrnoException;
+      if (syscall === 'linkat' && NO_HARD_LINK_HERE.has(code ?? '')) return false;
+      if (syscall !== 'openat2') throw error;
+      unavailable(code);
+      return null;
+    }
+    unlinkSync(from);
+    return true;
+  }
+
+  /**
+   * A descriptor of the file at `rel` opened with `flags`, nothing on the way nor the file itself
+   * a symbolic link; false when there is no such file this way (a link, a missing or
+   * non-directory parent, gone; or unreadable); null when this way cannot be taken.
+   */
+  open(rel: string, flags: number): number | false | null {
+    const native = binding();
+    if (native === null) return null;
+    if (!checkRelativePath(rel).ok) return false;
+    const root = this.rootFd();
+    if (root === null) return null;
+    try {
+      return native.openBeneath(root, rel, flags);
+    } catch (error) {
+      return unavailable((error as NodeJS.ErrnoException).code) ? null : false;
+    }
+  }
+
+  /**
+   * Closes the root's descriptor (a pull's at the end of each round: a directory held open keeps
+   * its disk from being unmounted, and the next round opens the root as it then is).
+   */
+  close(): void {
+    if (typeof this.fd === 'number') closeSync(this.fd);
+    this.fd = undefined;
+    clearTimeout(this.idle);
+    this.idle = undefined;
+  }
+
+  private rootFd(): number | null {
+    if (this.idleMs !== undefined) {
+      if (this.idle === undefined) {
+        this.idle = setTimeout(() => {
+          this.close();
+        }, this.idleMs);
+        this.idle.unref();
+      } else this.idle.refresh();
+    }
+    if (this.fd !== undefined) return this.fd;
+    try {
+      // The root itself may be a symlink (the user chose it): followed, as by every path.
+      this.fd = openSync(this.root, constants.O_RDONLY | constants.O_DIRECTORY);
+    } catch {
+      this.fd = null;
+    }
+    return this.fd;
+  }
+}
