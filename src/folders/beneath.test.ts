@@ -82,6 +82,14 @@ describe('links beneath the folder root (openat2, no symlink followed)', () => {
     for (const rel of ['out/b/f.txt', 'a/ln', 'a/gone', 'a/b/f.txt/x', '../x', '']) {
       expect(links.open(rel, constants.O_RDONLY)).toBe(false);
     }
+    // There, but not to be opened so (a directory for writing): thrown, not "not there".
+    let thrown: unknown;
+    try {
+      links.open('a/b', constants.O_WRONLY);
+    } catch (error) {
+      thrown = error;
+    }
+    expect(thrown).toMatchObject({ code: 'EISDIR', syscall: 'openat2' });
   });
 
   it('closes the root after the idle time it was given', async () => {

@@ -8,8 +8,8 @@
  * `lstat`, then links by path: one lstat per level and per file, two full path walks for the
  * link, and a window of microseconds in which a local user could swap a checked directory for a
  * link. Here the parent is opened below the root with symlinks refused, and the file linked into
- * the directory so opened: one short walk, and no window (docs/benchmarks.md, "Links beneath the
- * root").
+ * the directory so opened: one short walk, and no window (docs/benchmarks.md, "Links below the
+ * root's descriptor").
  *
  * Only the fast way of the usual case: when it cannot be taken (no binding, an older kernel or a
  * seccomp profile without openat2, or the way there is not real directories as the kernel
@@ -43,6 +43,9 @@ function binding(): Binding | null {
   }
   return loaded;
 }
+
+/** What openat2 answers when no regular file is at the path by a way free of symlinks. */
+const NOT_THERE: ReadonlySet<string> = new Set(['ELOOP', 'ENOENT', 'ENOTDIR', 'EXDEV']);
 
 /** An openat2 failure that says this way is not there at all: never again in this process. */
 function unavailable(code: string | undefined): boolean {
@@ -89,7 +92,8 @@ export class FolderBeneath {
   /**
    * A descriptor of the file at `rel` opened with `flags`, nothing on the way nor the file itself
    * a symbolic link; false when there is no such file this way (a link, a missing or
-   * non-directory parent, gone; or unreadable); null when this way cannot be taken.
+   * non-directory parent, gone); null when this way cannot be taken. Other failures (a file
+   * this process may not read, no descriptor left) are thrown.
    */
   open(rel: string, flags: number): number | false | null {
     const native = binding();
@@ -100,7 +104,10 @@ export class FolderBeneath {
     try {
       return native.openBeneath(root, rel, flags);
     } catch (error) {
-      return unavailable((error as NodeJS.ErrnoException).code) ? null : false;
+      const { code } = error as NodeJS.ErrnoException;
+      if (unavailable(code)) return null;
+      if (NOT_THERE.has(code ?? '')) return false;
+      throw error;
     }
   }
 

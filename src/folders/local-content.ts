@@ -81,7 +81,13 @@ export class LocalContent {
   ): Promise<OpenFile | string | null> {
     const stale: string[] = [];
     for (const row of copies) {
-      const fd = beneath.open(row.path, READ_NO_FOLLOW);
+      let fd: number | false | null;
+      try {
+        fd = beneath.open(row.path, READ_NO_FOLLOW);
+      } catch {
+        // There but not readable here (permissions, no descriptor left): as `find`'s reader.
+        continue;
+      }
       if (fd === null) return (await this.find(folder, root, hash, copies))?.file ?? null;
       if (fd !== false) {
         let state: DiskState | null = null;
