@@ -132,19 +132,19 @@ export class FrameChunks {
  */
 export type Scratch = (size: number) => Buffer | null;
 
-/**
- * The frames answering `hashes`, as a stream's chunks. `locate` finds a file with that content
- * here (or null), or gives its bytes (in `scratch`, or its own buffer); a file larger than
- * MAX_FRAMED_FILE_BYTES, one that cannot be read, or one whose size changed while it was read is
- * sent as not available (the receiver tries elsewhere or on its own). Up to `readAhead` files
- * are read at once; frames keep the request's order.
- */
 /** A file `locate` opened already (below the folder's root: beneath.ts), with its size. */
 export interface OpenFile {
   readonly fd: number;
   readonly size: number;
 }
 
+/**
+ * The frames answering `hashes`, as a stream's chunks. `locate` finds a file with that content
+ * here (or null), or opens it (an OpenFile, closed here once read), or gives its bytes (in
+ * `scratch`, or its own buffer); a file larger than MAX_FRAMED_FILE_BYTES, one that cannot be
+ * read, or one whose size changed while it was read is sent as not available (the receiver tries elsewhere or on its own). Up to `readAhead` files
+ * are read at once; frames keep the request's order.
+ */
 export function writeFrames(
   hashes: readonly string[],
   locate: (hash: string, scratch: Scratch) => Promise<string | Buffer | OpenFile | null>,
