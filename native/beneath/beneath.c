@@ -55,9 +55,11 @@ static void throw_errno(napi_env env, int error, const char *syscall, const char
 /* A string argument into `out` (PATH_BYTES); false (a TypeError thrown) if it is not one. */
 static int string_arg(napi_env env, napi_value value, char *out) {
   size_t length;
+  /* Too long, or a NUL inside (C would read a shorter path than the one checked in JS). */
   if (napi_get_value_string_utf8(env, value, out, PATH_BYTES, &length) != napi_ok ||
-      length >= PATH_BYTES - 1) {
-    napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", "a path (string, under 4 KiB) expected");
+      length >= PATH_BYTES - 1 || strlen(out) != length) {
+    napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE",
+                          "a path (string, under 4 KiB, no NUL) expected");
     return 0;
   }
   return 1;

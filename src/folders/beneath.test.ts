@@ -43,7 +43,14 @@ describe('links beneath the folder root (openat2, no symlink followed)', () => {
   it('goes nowhere through a symlinked directory, nor where a parent is missing or a file', async () => {
     await symlink(join(dir, 'elsewhere'), join(root, 'out'));
     await writeFile(join(root, 'plain'), 'x');
-    for (const rel of ['out/b/f.txt', 'out/f.txt', 'a/missing/f.txt', 'plain/f.txt', '../x']) {
+    for (const rel of [
+      'out/b/f.txt',
+      'out/f.txt',
+      'a/missing/f.txt',
+      'plain/f.txt',
+      '../x',
+      'a\0b',
+    ]) {
       expect(links.link(join(dir, 'tmp1'), rel)).toBeNull();
     }
     expect(readdirSync(join(dir, 'elsewhere'))).toEqual(['b']);
