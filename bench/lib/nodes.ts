@@ -1,11 +1,11 @@
 /** Starting real node processes for the benches (the tests have their own harness). */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { nodeRuntimeEnv } from '../../src/cli/cluster.processes.js';
 import { NODE_FLAGS } from '../../src/cli/runtime-env.js';
+import { freePort } from '../../test/helpers/free-port.js';
 
 /** The node to run; MOSAIC_BENCH_BIN points at another build (e.g. a copy of an older tree). */
 export const MOSAIC_BIN =
@@ -17,26 +17,14 @@ const NODE_ARGS = (process.env['BENCH_NODE_ARGS'] ?? '').split(' ').filter(Boole
 /** BENCH_NODE_ARGS=--trace-gc and the like print to stdout: its lines that are not the JSON log are echoed. */
 const ECHO_OTHER_LINES = NODE_ARGS.length > 0;
 
+export { freePort };
+
 export interface BenchNode {
   readonly url: string;
   readonly proc: ChildProcess;
   cookie: string;
   stop(): Promise<void>;
   kill(): Promise<void>;
-}
-
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => {
-        if (address && typeof address === 'object') resolve(address.port);
-        else reject(new Error('no port'));
-      });
-    });
-  });
 }
 
 /**

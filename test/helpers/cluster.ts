@@ -4,7 +4,6 @@
  * compares every node's pictures and reports the first difference.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { createServer } from 'node:net';
 import { rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
@@ -19,6 +18,9 @@ import {
   type Picture,
   type PictureList,
 } from './node-process.js';
+import { freePort } from './free-port.js';
+
+export { freePort };
 
 export interface ClusterNode {
   readonly name: string;
@@ -35,21 +37,6 @@ export interface ClusterOptions {
   readonly env?: Readonly<Record<string, string>>;
   /** A synced folder per node index (passed as --folder). */
   readonly folders?: readonly string[];
-}
-
-/** A port that was free a moment ago (the node binds it right after). */
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => {
-        if (address && typeof address === 'object') resolve(address.port);
-        else reject(new Error('no port'));
-      });
-    });
-  });
 }
 
 /**
