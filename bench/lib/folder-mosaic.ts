@@ -146,7 +146,7 @@ async function startMosaicNodes(
   const key = randomBytes(24).toString('hex');
   const ports = [await freePort(), await freePort()];
   // Both at once (each knows the other's port): the start-up is on the clock.
-  return Promise.all(
+  const started = await Promise.allSettled(
     [0, 1].map((i) =>
       startBenchNode(
         [
@@ -174,4 +174,12 @@ async function startMosaicNodes(
       ),
     ),
   );
+  const nodes = started.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
+  const failed = started.find((r) => r.status === 'rejected');
+  if (failed !== undefined) {
+    // The one that started would outlive the bench (and hold its output open).
+    await Promise.all(nodes.map((node) => node.kill()));
+    throw failed.reason;
+  }
+  return nodes;
 }
