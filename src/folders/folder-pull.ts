@@ -25,7 +25,6 @@ import { fetchLargeFromPeers } from './peer-fetch.js';
 import type { LocalContent } from './local-content.js';
 import { assertMarker, folderTmpDir, FolderMissingError } from './marker.js';
 import { span, timed } from './trace.js';
-import { SmallWrites } from './small-writes.js';
 import { SmallPull } from './small-pull.js';
 import { FromThisDisk } from './from-this-disk.js';
 import { RETIRING_RETRY_MS, UnobtainableCopies } from './unobtainable-copies.js';
@@ -109,41 +108,13 @@ export class FolderPull {
       records,
     );
     this.fromDisk = new FromThisDisk(deps, local, this.writer, this.counters);
-    const smallWrites = new SmallWrites({
-      root: deps.config.root,
-      aboutToPlace: (files) => {
-        this.writer.logLinks(files);
-      },
-      place: (wanted, tmp, info) =>
-        this.guarded(wanted.row, () => this.writer.place(wanted, tmp, info, true)),
-      notPlaced: (wanted) => {
-        this.writer.notPlaced(wanted);
-      },
-      wrongContent: (wanted) => {
-        deps.log.warn({ folder: this.id, path: wanted.row.path }, 'peer sent wrong content');
-        this.stall(wanted.row, 'peer sent wrong content');
-      },
-      failed: (wanted, error) => {
-        deps.log.warn(
-          {
-            folder: this.id,
-            path: wanted.row.path,
-            code: (error as NodeJS.ErrnoException).code,
-            err: (error as Error).message,
-          },
-          'could not apply a change',
-        );
-      },
-      written: (bytes) => {
-        this.counters.fetchedBytes += bytes;
-        this.counters.fetchedFiles++;
-      },
-    });
     this.small = new SmallPull({
       deps,
       folder: this.id,
-      smallWrites,
+      writer: this.writer,
+      counters: this.counters,
       unobtainable: this.unobtainable,
+      guarded: (row, work) => this.guarded(row, work),
       fetchOne: (wanted, noPeer) => this.fetchOne(wanted, noPeer),
       stall: (row, reason) => {
         this.stall(row, reason);

@@ -16,9 +16,8 @@
 import { Limiter } from '../core/limiter.js';
 import { isConflictName } from './core/index.js';
 import type { BlockList } from './blocks.js';
-import { FolderBeneath } from './beneath.js';
-import type { OpenFile, Scratch } from './content-frames.js';
 import { FolderPull, type PullCounters } from './folder-pull.js';
+import { FolderServing, type SmallContentLocator } from './folder-serving.js';
 import { sweepFolderTrash } from './folder-trash-sweep.js';
 import { LocalChanges } from './local-changes.js';
 import { LocalContent } from './local-content.js';
@@ -29,12 +28,7 @@ import type { FolderSyncDeps } from './folder-sync-deps.js';
 import { WriteRecords } from './write-records.js';
 
 export type { FolderSyncDeps } from './folder-sync-deps.js';
-
-/** The bytes or a file of each content of a peer's batch (`FolderSync.smallContents`). */
-export type SmallContentLocator = (
-  hash: string,
-  scratch?: Scratch,
-) => Promise<string | Buffer | OpenFile | null>;
+export type { SmallContentLocator } from './folder-serving.js';
 
 export type FolderState = 'idle' | 'scanning' | 'syncing' | 'paused';
 
@@ -77,10 +71,8 @@ export class FolderSync {
    * told from the user's changes in the watcher's reports (write-echoes.ts).
    */
   private readonly records: WriteRecords;
-  /** Small files just hashed by a scan, served to peers without reading them again. */
-  private readonly recent = new RecentContent();
-  /** Files served to peers, opened below the root (beneath.ts); closed after 1 s unused. */
-  private readonly served: FolderBeneath;
+  /** What peers and devices fetch from this folder (folder-serving.ts). */
+  private readonly serving: FolderServing;
   /** Local changes -> operations (local-changes.ts). */
   private readonly changes: LocalChanges;
 
@@ -99,8 +91,10 @@ export class FolderSync {
       this.kick({ hints: paths });
     });
     this.puller = new FolderPull(deps, this.local, this, this.records);
-    this.changes = new LocalChanges(deps, this.recent, this);
-    this.served = new FolderBeneath(deps.config.root, 1000);
+    // Small files a scan just hashed, served to peers without reading them again.
+    const recent = new RecentContent();
+    this.changes = new LocalChanges(deps, recent, this);
+    this.serving = new FolderServing(deps.config.id, deps.config.root, this.local, recent);
   }
 
   /** Bytes fetched from peers, and files obtained from this disk instead (moves, copies). */
@@ -145,38 +139,22 @@ export class FolderSync {
     await this.watcher?.close();
     await this.running;
     this.records.close();
-    this.recent.clear();
-    this.served.close();
+    this.serving.close();
   }
 
   /** The block list of a content this node has on disk as its version (LocalContent). */
   blocksFor(hash: string): Promise<BlockList | null> {
-    return this.local.blockList(this.id, this.root, hash);
+    return this.serving.blocksFor(hash);
   }
 
   /** A file here with this content, for a peer to fetch (null: none). */
-  async contentFor(hash: string): Promise<string | null> {
-    return (await this.local.find(this.id, this.root, hash))?.file ?? null;
+  contentFor(hash: string): Promise<string | null> {
+    return this.serving.contentFor(hash);
   }
 
-  /**
-   * For a peer's batch of small files: answers each of `hashes` with its bytes when a scan just
-   * hashed them (copied into what `scratch` gives, content-frames.ts), else a file (or null).
-   * The indexed paths of all those not in the ring are looked up first in one query, not one
-   * read transaction per file; one that leaves the ring meanwhile is looked up on its own.
-   */
+  /** For a peer's batch of small files: each content's bytes or file (folder-serving.ts). */
   smallContents(hashes: readonly string[]): SmallContentLocator {
-    const inRing = new Set(hashes.filter((hash) => this.recent.has(hash)));
-    const copies = this.local.copiesOf(
-      this.id,
-      hashes.filter((hash) => !inRing.has(hash)),
-    );
-    return async (hash, scratch) => {
-      const bytes = this.recent.get(hash, scratch);
-      if (bytes !== null) return bytes;
-      const known = copies.get(hash) ?? (inRing.has(hash) ? undefined : []);
-      return this.local.openCopy(this.id, this.root, hash, this.served, known);
-    };
+    return this.serving.smallContents(hashes);
   }
 
   /**

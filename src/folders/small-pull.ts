@@ -7,10 +7,11 @@
  */
 import type { ContentSource } from './content-source.js';
 import type { FolderFileRow } from './folder-index.repository.js';
+import type { PullCounters } from './folder-pull.js';
 import type { FolderSyncDeps } from './folder-sync.js';
-import type { Wanted } from './folder-write.js';
+import type { FolderWriter, Wanted } from './folder-write.js';
 import { prefetch, requestGroups, wantedOf, type Prefetched } from './prefetch.js';
-import type { SmallWrites } from './small-writes.js';
+import { SmallWrites } from './small-writes.js';
 import { span, timed } from './trace.js';
 import type { UnobtainableCopies } from './unobtainable-copies.js';
 
@@ -19,10 +20,15 @@ const SINGLE_RETRIES = 32;
 
 /** What SmallPull needs of its FolderPull. */
 export interface SmallPullHost {
-  readonly deps: Pick<FolderSyncDeps, 'sources' | 'log'>;
+  readonly deps: Pick<FolderSyncDeps, 'sources' | 'log' | 'config'>;
   readonly folder: string;
-  readonly smallWrites: SmallWrites;
+  /** Puts each flushed file at its path (`place`), logged first (`logLinks`). */
+  readonly writer: Pick<FolderWriter, 'logLinks' | 'place' | 'notPlaced'>;
+  /** Bytes and files fetched from peers. */
+  readonly counters: PullCounters;
   readonly unobtainable: UnobtainableCopies;
+  /** Runs `work` for `row`, its errors logged and the row stalled, not thrown. */
+  guarded(row: FolderFileRow, work: () => Promise<void>): Promise<void>;
   /**
    * One file by the resumable route (peer-fetch.ts), placed; stalled with `noPeer` when no peer
    * could send it. Errors are logged, not thrown (FolderPull.guarded).
@@ -33,7 +39,42 @@ export interface SmallPullHost {
 }
 
 export class SmallPull {
-  constructor(private readonly host: SmallPullHost) {}
+  /** The files received, written, flushed in batches and linked (small-writes.ts). */
+  private readonly smallWrites: SmallWrites;
+
+  constructor(private readonly host: SmallPullHost) {
+    const { deps, folder, writer, counters } = host;
+    this.smallWrites = new SmallWrites({
+      root: deps.config.root,
+      aboutToPlace: (files) => {
+        writer.logLinks(files);
+      },
+      place: (wanted, tmp, info) =>
+        host.guarded(wanted.row, () => writer.place(wanted, tmp, info, true)),
+      notPlaced: (wanted) => {
+        writer.notPlaced(wanted);
+      },
+      wrongContent: (wanted) => {
+        deps.log.warn({ folder, path: wanted.row.path }, 'peer sent wrong content');
+        host.stall(wanted.row, 'peer sent wrong content');
+      },
+      failed: (wanted, error) => {
+        deps.log.warn(
+          {
+            folder,
+            path: wanted.row.path,
+            code: (error as NodeJS.ErrnoException).code,
+            err: (error as Error).message,
+          },
+          'could not apply a change',
+        );
+      },
+      written: (bytes) => {
+        counters.fetchedBytes += bytes;
+        counters.fetchedFiles++;
+      },
+    });
+  }
 
   /**
    * Brings small files (distinct contents) from peers, group by group; returns once every file
@@ -56,7 +97,7 @@ export class SmallPull {
                   peer,
                   this.host.folder,
                   wantedOf(following),
-                  this.host.smallWrites.allocate,
+                  this.smallWrites.allocate,
                 );
               };
         await timed('pull.fetchSmall', () => this.fetchGroup(group, mine, sendNext), group.length);
@@ -64,7 +105,7 @@ export class SmallPull {
     } finally {
       ahead.next?.cancel();
       // The last batches' flush and links, which ran behind the next requests (small-writes.ts).
-      await timed('pull.settle', () => this.host.smallWrites.settle());
+      await timed('pull.settle', () => this.smallWrites.settle());
     }
   }
 
@@ -80,7 +121,8 @@ export class SmallPull {
     ahead: Prefetched | null,
     sendNext: ((peer: ContentSource) => void) | null,
   ): Promise<void> {
-    const { deps, folder, smallWrites } = this.host;
+    const { deps, folder } = this.host;
+    const { smallWrites } = this;
     let pending = [...group];
     let answered = false;
     const sources = deps.sources();
