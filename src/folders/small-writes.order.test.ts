@@ -243,7 +243,10 @@ describe('small writes, one syncfs per batch', () => {
         },
         quiet,
       );
-      const count = 2 * SETTLE_EVERY + 10;
+      // Three batches at least, also under load: files still being created when a batch is cut
+      // join the next, so a batch may hold up to CREATES_IN_FLIGHT more than SETTLE_EVERY (with
+      // 2 x SETTLE_EVERY + 10 files, a loaded CI machine made two batches of them).
+      const count = 3 * SETTLE_EVERY + 10;
       for (let i = 0; i < count; i++) {
         const { wanted, data } = file(i);
         await writes.add(wanted, data);
