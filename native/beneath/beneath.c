@@ -1,28 +1,33 @@
 /*
- * A hard link into a directory below a root, or a file opened below it, resolved by the kernel without following any
- * symbolic link (openat2(2) with RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS, Linux 5.6 and later).
+ * A file moved into a directory below a root, or a file opened below it, resolved by the kernel
+ * without following any symbolic link (openat2(2) with RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS, Linux 5.6 and later).
  *
- * Mosaic links a received file into its synced folder without replacing anything. Every directory
+ * Mosaic moves a received file into its synced folder without replacing anything. Every directory
  * between the folder's root and the file must be a real directory: a local user's `out -> /etc`
  * must not turn a remote `out/passwd` into `/etc/passwd` (src/folders/inside-folder.ts). Node has
  * no openat, so it checks each parent with lstat and then links by path: one lstat per level per
  * file, and a window of microseconds between the check and the link. Here the parent is opened
- * from the root's descriptor with symlinks refused by the kernel, and the link is made in the
- * directory so opened: one walk of the relative path, and nothing to race.
+ * from the root's descriptor with symlinks refused by the kernel, and the file is moved into the
+ * directory so opened: one walk of the relative path, and nothing to race. The move is one
+ * renameat2(2) with RENAME_NOREPLACE (atomic: the temp name is gone exactly when the new one is
+ * there; EEXIST if it is taken); where the file system lacks that flag, a link, then the temp
+ * name's unlink.
  *
  * openBeneath(rootFd, rel, flags) opens a file the same way (a read of a folder file for a peer
  * or a device: nothing on the way, nor the file itself, may be a link).
  *
- * linkBeneath(from, rootFd, rel) returns undefined or throws an Error shaped like Node's fs
- * errors (`code`, `errno`, `syscall` 'openat2' or 'linkat'): openat2's ELOOP (a symlink on the
- * way), ENOENT, ENOTDIR, EXDEV (the path leaves the root), ENOSYS (an older kernel, or a seccomp
- * profile without openat2); linkat's EEXIST (the path is taken) and the rest. Synchronous: three
- * system calls of a few microseconds, cheaper than a trip through libuv's pool.
+ * moveBeneath(from, rootFd, rel) returns undefined or throws an Error shaped like Node's fs
+ * errors (`code`, `errno`, `syscall` 'openat2', 'renameat2', 'linkat' or 'unlink'): openat2's
+ * ELOOP (a symlink on the way), ENOENT, ENOTDIR, EXDEV (the path leaves the root), ENOSYS (an
+ * older kernel, or a seccomp profile without openat2); renameat2's (or linkat's) EEXIST (the path
+ * is taken) and the rest. Synchronous: three system calls of a few microseconds, cheaper than a
+ * trip through libuv's pool.
  */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
 #include <node_api.h>
+#include <stdio.h> /* renameat2, RENAME_NOREPLACE (glibc 2.28) */
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -65,7 +70,7 @@ static int string_arg(napi_env env, napi_value value, char *out) {
   return 1;
 }
 
-static napi_value link_beneath(napi_env env, napi_callback_info info) {
+static napi_value move_beneath(napi_env env, napi_callback_info info) {
   size_t argc = 3;
   napi_value argv[3];
   int32_t root;
@@ -79,7 +84,7 @@ static napi_value link_beneath(napi_env env, napi_callback_info info) {
   if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 3 ||
       napi_get_value_int32(env, argv[1], &root) != napi_ok || root < 0) {
     napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE",
-                          "linkBeneath(from, rootFd, rel): rootFd must be a file descriptor");
+                          "moveBeneath(from, rootFd, rel): rootFd must be a file descriptor");
   } else if (string_arg(env, argv[0], from) && string_arg(env, argv[2], rel)) {
 #ifdef __linux__
     /* The parent: '' for a file at the root itself. */
@@ -97,10 +102,20 @@ static napi_value link_beneath(napi_env env, napi_callback_info info) {
       *slash = '/';
     }
     if (dir >= 0) {
-      int linked = linkat(AT_FDCWD, from, dir, name, 0);
+      const char *call = "renameat2";
+      int moved = renameat2(AT_FDCWD, from, dir, name, RENAME_NOREPLACE);
+      if (moved != 0 && (errno == EINVAL || errno == ENOSYS)) {
+        /* No RENAME_NOREPLACE here: a link (EEXIST if taken), then the temp name removed. */
+        call = "linkat";
+        moved = linkat(AT_FDCWD, from, dir, name, 0);
+        if (moved == 0 && unlink(from) != 0) {
+          call = "unlink";
+          moved = -1;
+        }
+      }
       int error = errno;
       if (dir != root) close(dir);
-      if (linked != 0) throw_errno(env, error, "linkat", rel);
+      if (moved != 0) throw_errno(env, error, call, rel);
     }
 #else
     throw_errno(env, ENOSYS, "openat2", rel);
@@ -146,8 +161,8 @@ static napi_value open_beneath(napi_env env, napi_callback_info info) {
 
 NAPI_MODULE_INIT() {
   napi_value fn;
-  napi_create_function(env, "linkBeneath", NAPI_AUTO_LENGTH, link_beneath, NULL, &fn);
-  napi_set_named_property(env, exports, "linkBeneath", fn);
+  napi_create_function(env, "moveBeneath", NAPI_AUTO_LENGTH, move_beneath, NULL, &fn);
+  napi_set_named_property(env, exports, "moveBeneath", fn);
   napi_create_function(env, "openBeneath", NAPI_AUTO_LENGTH, open_beneath, NULL, &fn);
   napi_set_named_property(env, exports, "openBeneath", fn);
   return exports;

@@ -1,13 +1,14 @@
 /**
- * A received file linked into place, or a file opened to serve a peer, through the folder root's
+ * A received file moved into place, or a file opened to serve a peer, through the folder root's
  * descriptor, the kernel refusing any symbolic link on the way (`native/beneath`, package
  * `mosaic-beneath`: openat2 with RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS, Linux 5.6 and later,
- * built by node-gyp at `npm ci`).
+ * built by node-gyp at `npm ci`). The move is a rename that replaces nothing (renameat2 with
+ * RENAME_NOREPLACE; a link and an unlink where the file system lacks the flag).
  *
  * The usual way (inside-folder.ts) checks each directory between the root and the file with
  * `lstat`, then links by path: one lstat per level and per file, two full path walks for the
  * link, and a window of microseconds in which a local user could swap a checked directory for a
- * link. Here the parent is opened below the root with symlinks refused, and the file linked into
+ * link. Here the parent is opened below the root with symlinks refused, and the file moved into
  * the directory so opened: one short walk, and no window (docs/benchmarks.md, "Links below the
  * root's descriptor").
  *
@@ -17,13 +18,13 @@
  * goes the usual way, which refuses with its reason (UnsafePathError) or, if things changed
  * meanwhile, links by path as before. MOSAIC_BENEATH=off turns it off.
  */
-import { closeSync, constants, openSync, unlinkSync } from 'node:fs';
+import { closeSync, constants, openSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { checkRelativePath } from './core/index.js';
 import { NO_HARD_LINK_HERE } from './link-no-replace.js';
 
 interface Binding {
-  linkBeneath(from: string, rootFd: number, rel: string): void;
+  moveBeneath(from: string, rootFd: number, rel: string): void;
   openBeneath(rootFd: number, rel: string, flags: number): number;
 }
 
@@ -35,7 +36,7 @@ function binding(): Binding | null {
   if (process.platform !== 'linux' || process.env['MOSAIC_BENEATH'] === 'off') return loaded;
   try {
     const found = createRequire(import.meta.url)('mosaic-beneath') as Binding;
-    if (typeof found.linkBeneath === 'function' && typeof found.openBeneath === 'function') {
+    if (typeof found.moveBeneath === 'function' && typeof found.openBeneath === 'function') {
       loaded = found;
     }
   } catch {
@@ -67,9 +68,10 @@ export class FolderBeneath {
   ) {}
 
   /**
-   * Links `from` to `rel` without replacing anything, then removes `from` (as
-   * `linkNoReplaceSync`): true once done; false when `rel` is taken, or this file system has no
-   * hard links; null when this way cannot be taken (see above): go the usual way.
+   * Moves `from` to `rel` without replacing anything (as `linkNoReplaceSync`, in one step: `from`
+   * is gone exactly when `rel` is there): true once done; false when `rel` is taken, or this file
+   * system can neither rename without replacing nor link; null when this way cannot be taken
+   * (see above): go the usual way.
    */
   link(from: string, rel: string): boolean | null {
     const native = binding();
@@ -77,15 +79,15 @@ export class FolderBeneath {
     const root = this.rootFd();
     if (root === null) return null;
     try {
-      native.linkBeneath(from, root, rel);
+      native.moveBeneath(from, root, rel);
     } catch (error) {
       const { code, syscall } = error as NodeJS.ErrnoException;
-      if (syscall === 'linkat' && NO_HARD_LINK_HERE.has(code ?? '')) return false;
+      const moving = syscall === 'renameat2' || syscall === 'linkat';
+      if (moving && NO_HARD_LINK_HERE.has(code ?? '')) return false;
       if (syscall !== 'openat2') throw error;
       unavailable(code);
       return null;
     }
-    unlinkSync(from);
     return true;
   }
 
