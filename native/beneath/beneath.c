@@ -1,6 +1,7 @@
 /*
  * A file moved into a directory below a root, or a file opened below it, resolved by the kernel
- * without following any symbolic link (openat2(2) with RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS, Linux 5.6 and later).
+ * without following any symbolic link (openat2(2) with RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS,
+ * Linux 5.6 and later).
  *
  * Mosaic moves a received file into its synced folder without replacing anything. Every directory
  * between the folder's root and the file must be a real directory: a local user's `out -> /etc`
