@@ -7,7 +7,7 @@ import { FolderBeneath } from './beneath.js';
 
 const openFds = (): number => readdirSync('/proc/self/fd').length;
 
-describe('links beneath the folder root (openat2, no symlink followed)', () => {
+describe('moves beneath the folder root (openat2, no symlink followed)', () => {
   let dir: string;
   let root: string;
   let links: FolderBeneath;
@@ -25,17 +25,17 @@ describe('links beneath the folder root (openat2, no symlink followed)', () => {
   });
 
   it('links a file at the root or below real directories, and removes the temp file', async () => {
-    expect(links.link(join(dir, 'tmp1'), 'a/b/f.txt')).toBe(true);
+    expect(links.move(join(dir, 'tmp1'), 'a/b/f.txt')).toBe(true);
     expect(await readFile(join(root, 'a', 'b', 'f.txt'), 'utf8')).toBe('one');
     expect(existsSync(join(dir, 'tmp1'))).toBe(false);
     await writeFile(join(dir, 'tmp2'), 'two');
-    expect(links.link(join(dir, 'tmp2'), 'top.txt')).toBe(true);
+    expect(links.move(join(dir, 'tmp2'), 'top.txt')).toBe(true);
     expect(await readFile(join(root, 'top.txt'), 'utf8')).toBe('two');
   });
 
   it('never replaces a file: false, and the temp file stays', async () => {
     await writeFile(join(root, 'a', 'b', 'f.txt'), 'mine');
-    expect(links.link(join(dir, 'tmp1'), 'a/b/f.txt')).toBe(false);
+    expect(links.move(join(dir, 'tmp1'), 'a/b/f.txt')).toBe(false);
     expect(await readFile(join(root, 'a', 'b', 'f.txt'), 'utf8')).toBe('mine');
     expect(existsSync(join(dir, 'tmp1'))).toBe(true);
   });
@@ -51,7 +51,7 @@ describe('links beneath the folder root (openat2, no symlink followed)', () => {
       '../x',
       'a\0b',
     ]) {
-      expect(links.link(join(dir, 'tmp1'), rel)).toBeNull();
+      expect(links.move(join(dir, 'tmp1'), rel)).toBeNull();
     }
     expect(readdirSync(join(dir, 'elsewhere'))).toEqual(['b']);
     expect(readdirSync(join(dir, 'elsewhere', 'b'))).toEqual([]);
@@ -62,7 +62,7 @@ describe('links beneath the folder root (openat2, no symlink followed)', () => {
     await symlink(root, join(dir, 'chosen'));
     const through = new FolderBeneath(join(dir, 'chosen'));
     try {
-      expect(through.link(join(dir, 'tmp1'), 'a/f.txt')).toBe(true);
+      expect(through.move(join(dir, 'tmp1'), 'a/f.txt')).toBe(true);
     } finally {
       through.close();
     }
@@ -71,7 +71,7 @@ describe('links beneath the folder root (openat2, no symlink followed)', () => {
 
   it('holds the root open only until closed', async () => {
     const before = openFds();
-    expect(links.link(join(dir, 'tmp1'), 'a/f.txt')).toBe(true);
+    expect(links.move(join(dir, 'tmp1'), 'a/f.txt')).toBe(true);
     expect(openFds()).toBe(before + 1);
     links.close();
     expect(openFds()).toBe(before);

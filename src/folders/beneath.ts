@@ -73,7 +73,7 @@ export class FolderBeneath {
    * system can neither rename without replacing nor link; null when this way cannot be taken
    * (see above): go the usual way.
    */
-  link(from: string, rel: string): boolean | null {
+  move(from: string, rel: string): boolean | null {
     const native = binding();
     if (native === null || !checkRelativePath(rel).ok) return null;
     const root = this.rootFd();

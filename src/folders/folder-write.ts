@@ -117,9 +117,10 @@ export class FolderWriter {
     // Nothing indexed there (a new file, the usual case): linked in without replacing, it needs
     // no check first; if the path is taken, the steps below judge what took it.
     if (aside === null && !indexedThere) {
-      // A file of a batch, logged already (small-writes.ts): through the root's descriptor, the
-      // kernel refusing symlinks on the way (beneath.ts); else by path, parents checked.
-      let linked = logged ? this.beneath.link(tmp, row.path) : null;
+      // A file of a batch, logged already (small-writes.ts): moved in through the root's
+      // descriptor, the kernel refusing symlinks on the way (beneath.ts); else linked by path,
+      // parents checked.
+      let linked = logged ? this.beneath.move(tmp, row.path) : null;
       if (linked === null) {
         assertParentsInside(this.root, row.path, false);
         if (!logged) this.records.linking(row, info, tmp);
