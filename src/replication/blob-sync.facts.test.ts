@@ -117,10 +117,11 @@ async function catchUp() {
   const store = storeFor(db);
   const { pictures, changes } = openReplicaState(store, SELF);
   const log = pino({ level: 'silent' });
+  const thumbs = new Thumbnails(blobs);
   const service = new PictureService({
     pictures,
     blobs,
-    thumbs: new Thumbnails(blobs),
+    thumbs,
     changes,
     nodeName: 'self',
     log,
@@ -179,15 +180,25 @@ async function catchUp() {
       desc: '',
     },
   }));
-  return { ids, asked, visible, sync, blobs, start: () => changes.receive(ops) };
+  return { ids, asked, visible, sync, blobs, thumbs, start: () => changes.receive(ops) };
 }
 
 describe('BlobSync: the photo facts of a batch', () => {
   it('are read from its bytes and committed with its pictures becoming visible', async () => {
-    const { ids, asked, visible, sync, start } = await catchUp();
+    const { ids, asked, visible, sync, thumbs, start } = await catchUp();
     await start();
     await waitUntil(() => visible.length === PHOTOS && !sync.busy(), 'the batch to be visible');
     await sync.stop();
+    // Their gallery thumbnails follow in the background (and were still being written into the
+    // temp directory as it was removed: ENOTEMPTY, CI 2026-12-06).
+    await expect
+      .poll(
+        async () => (await Promise.all(ids.map((id) => thumbs.has(id, 'small')))).every(Boolean),
+        {
+          timeout: 10_000,
+        },
+      )
+      .toBe(true);
 
     expect(asked.flat().sort()).toEqual([...ids].sort());
     // Told with factsSaved: the node does not derive them again from the stored file.
