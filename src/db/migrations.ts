@@ -95,4 +95,10 @@ export const MIGRATIONS: readonly string[] = [
     hlc       TEXT NOT NULL
   ) STRICT;
   `,
+  /* 17: a round's voting closed at a site — src/events/core/event-phase.ts (closeVoting) */ `
+  -- 1 once this site answered the master's vote collection for the current round (or, at the
+  -- master, once the round is decided without a missing vote): no process of the site takes a
+  -- vote in that round from then on, whatever its clock says. 0 again in every later state.
+  ALTER TABLE events ADD COLUMN voting_closed INTEGER NOT NULL DEFAULT 0;
+  `,
 ];

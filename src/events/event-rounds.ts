@@ -165,9 +165,7 @@ export class RoundKeeper {
       repo.votes(db, eventId, round),
       repo.photos(db, eventId),
     ]);
-    const votes = new Map(
-      allVotes.filter((v) => v.version === version).map((v) => [v.participantId, v.decision]),
-    );
+    const votes = votesOn(allVotes, version);
     const now = this.ctx.now();
     const passed = deadline !== null && now > deadline + DECISION_GRACE_MS;
     const key = `${eventId}/${round}`;
@@ -175,11 +173,17 @@ export class RoundKeeper {
     const others = this.others(event.record.sites);
     const collected =
       collection !== undefined && others.every((site) => collection.answered.has(site.id));
-    const decision = decideRound(submitterIds(photos), votes, passed, collected);
+    const submitters = submitterIds(photos);
+    let decision = decideRound(submitters, votes, passed, collected);
     if (decision === 'wait') return;
     if (decision === 'collect') {
       this.collectVotes(eventId, round, version, others);
       return;
+    }
+    if (decision === 'abort' && ![...votes.values()].includes('reject')) {
+      const final = await this.closeHere(eventId, round, version, submitters);
+      if (final === null) return;
+      decision = final;
     }
     this.collections.delete(key);
     const outcome: OutcomePayload = { round, version, outcome: decision, decidedAt: now };
@@ -189,6 +193,36 @@ export class RoundKeeper {
       .catch((err: unknown) => {
         this.ctx.log.error({ err, eventId }, 'outcome transaction failed');
       });
+  }
+
+  /**
+   * At the master, before it aborts a round for a missing vote: closes the round at this site
+   * too, so that no process of the site takes a vote from then on whatever its clock says, and
+   * decides again on the votes recorded here by then. They are read under the event's lock:
+   * after any vote a process of this site was recording (its transaction holds the lock), and
+   * after every vote the collection brought (inserted before a site counts as answered). Null:
+   * the round is no longer this one's to decide.
+   */
+  private async closeHere(
+    eventId: string,
+    round: number,
+    version: number,
+    submitters: readonly string[],
+  ): Promise<'publish' | 'abort' | null> {
+    const { store, repo } = this.ctx;
+    return store.transaction(async (trx) => {
+      const event = await repo.lockEvent(trx, eventId);
+      if (!event || event.deletedAt !== null) return null;
+      const { state } = event;
+      if (state.phase !== 'voting' || state.round !== round || state.version !== version)
+        return null;
+      const closed = closeVoting(state, round, version, this.ctx.now());
+      if (closed.kind === 'closed' && !state.closed)
+        await repo.setState(trx, eventId, closed.state);
+      const votes = votesOn(await repo.votes(trx, eventId, round), version);
+      const decision = decideRound(submitters, votes, true, true);
+      return decision === 'publish' || decision === 'abort' ? decision : null;
+    });
   }
 
   /**
@@ -277,4 +311,14 @@ export class RoundKeeper {
     const selfId = this.ctx.self().id;
     return eventSites.filter((s) => s.id !== selfId);
   }
+}
+
+/** The decisions recorded on `version`, by participant. */
+function votesOn(
+  recorded: readonly { participantId: string; version: number; decision: VoteDecision }[],
+  version: number,
+): Map<string, VoteDecision> {
+  return new Map(
+    recorded.filter((v) => v.version === version).map((v) => [v.participantId, v.decision]),
+  );
 }

@@ -66,9 +66,18 @@ describeEachDialect('event repository', (ctx) => {
     expect((await repo.getEvent(db, 'evt_a'))?.state).toEqual(INITIAL_STATE);
     expect(await repo.getEvent(db, 'evt_none')).toBeNull();
 
-    const voting = { phase: 'voting', round: 1, version: 2, deadline: 9_000 } as const;
+    const voting = {
+      phase: 'voting',
+      round: 1,
+      version: 2,
+      deadline: 9_000,
+      closed: false,
+    } as const;
     await repo.setState(db, 'evt_a', voting);
-    const published = { ...voting, phase: 'published', deadline: null } as const;
+    const closed = { ...voting, deadline: 8_000, closed: true } as const;
+    await repo.setState(db, 'evt_a', closed);
+    expect((await repo.getEvent(db, 'evt_a'))?.state).toEqual(closed);
+    const published = { ...voting, phase: 'published', deadline: null, closed: false } as const;
     await repo.setState(db, 'evt_a', published, 5_000);
     await repo.setState(db, 'evt_a', published, 6_000); // the first publication time stays
     const a = await repo.getEvent(db, 'evt_a');

@@ -72,6 +72,7 @@ export class EventRepository {
         round: state.round,
         version: state.version,
         deadline: state.deadline,
+        voting_closed: state.closed ? 1 : 0,
         created_at: record.createdAt,
       })
       .onConflict((oc) => oc.column('id').doNothing())
@@ -116,6 +117,7 @@ export class EventRepository {
         round: state.round,
         version: state.version,
         deadline: state.deadline,
+        voting_closed: state.closed ? 1 : 0,
         published_at: eb.fn.coalesce('published_at', eb.val(publishedAt ?? null)),
       }))
       .where('id', '=', id)
@@ -313,7 +315,13 @@ export class EventRepository {
 function toEvent(row: Selectable<EventsTable>): StoredEvent {
   return {
     record: JSON.parse(row.record) as EventRecord,
-    state: { phase: row.phase, round: row.round, version: row.version, deadline: row.deadline },
+    state: {
+      phase: row.phase,
+      round: row.round,
+      version: row.version,
+      deadline: row.deadline,
+      closed: row.voting_closed === 1,
+    },
     publishedAt: row.published_at,
     deletedAt: row.deleted_at,
   };

@@ -2,7 +2,9 @@
  * One site run as two processes on one metadata store (on PostgreSQL: two pools, truly
  * concurrent) and one photo store: an event created at one process, joined at the other, a
  * photo added at each at the same moment, voted at each, ends published with both photos —
- * the row locks keep the two processes from committing two photos on the same version.
+ * the row locks keep the two processes from committing two photos on the same version. And
+ * a round closed by one process (it answered the master's vote collection) is closed for the
+ * other, whose clock is behind.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -32,7 +34,12 @@ afterEach(async () => {
   await Promise.all(dirs.splice(0).map((d) => rm(d, { recursive: true, force: true })));
 });
 
-async function processOf(store: MetadataStore, dataDir: string, photos: LocalBlobStore) {
+async function processOf(
+  store: MetadataStore,
+  dataDir: string,
+  photos: LocalBlobStore,
+  now: () => number = Date.now,
+) {
   const agent = new Agent();
   const events = await createEvents({
     store,
@@ -44,14 +51,21 @@ async function processOf(store: MetadataStore, dataDir: string, photos: LocalBlo
     clusterKey: null,
     self: () => SITE,
     members: () => [],
+    now,
   });
   running.push({ events, agent });
   events.start();
   return events;
 }
 
+const alice: Caller = {
+  principal: { username: 'alice', role: 'user' },
+  participantIds: new Map(),
+};
+
 describeEachDialect('one site, two processes', (ctx) => {
-  it('an event through two processes of a site: both photos, published once', async () => {
+  /** Processes one and two of a site; two's clock is `behindMs` behind one's. */
+  async function site(behindMs = 0) {
     const [storeA, storeB] = await ctx.openWriters(2);
     if (!storeA || !storeB) throw new Error('two stores expected');
     const shared = await mkdtemp(join(tmpdir(), 'mosaic-site-'));
@@ -59,15 +73,16 @@ describeEachDialect('one site, two processes', (ctx) => {
     const photos = new LocalBlobStore(join(shared, 'events'));
     await photos.init();
     const one = await processOf(storeA, join(shared, 'one'), photos);
-    const two = await processOf(storeB, join(shared, 'two'), photos);
+    const two = await processOf(storeB, join(shared, 'two'), photos, () => Date.now() - behindMs);
+    return { storeA, photos, one, two };
+  }
 
-    const alice: Caller = {
-      principal: { username: 'alice', role: 'user' },
-      participantIds: new Map(),
-    };
+  /** An event created at one, Bob joined at two, a photo of each: version 2, collecting. */
+  async function twoPhotos(s: Awaited<ReturnType<typeof site>>, votingSeconds: number) {
+    const { one, two, photos } = s;
     const created = await one.service.create(
-      alice.principal ?? { username: 'alice', role: 'user' },
-      { title: 'Two processes', votingSeconds: 60, maxParticipants: 5 },
+      { username: 'alice', role: 'user' },
+      { title: 'Two processes', votingSeconds, maxParticipants: 5 },
       alice,
     );
     const id = created.id;
@@ -89,6 +104,13 @@ describeEachDialect('one site, two processes', (ctx) => {
       one.service.addPhoto(id, alice, stagedA),
       two.service.addPhoto(id, bob, stagedB),
     ]);
+    return { id, bob };
+  }
+
+  it('an event through two processes of a site: both photos, published once', async () => {
+    const s = await site();
+    const { one, two, storeA } = s;
+    const { id, bob } = await twoPhotos(s, 60);
     const view = await one.service.get(id, alice);
     expect(view.montageVersion).toBe(2);
     expect(view.photos.map((p) => p.participant).sort()).toEqual(['Bob', 'alice']);
@@ -111,5 +133,22 @@ describeEachDialect('one site, two processes', (ctx) => {
       .where('state', 'in', ['preparing', 'prepared'])
       .execute();
     expect(open).toEqual([]);
+  });
+
+  it('a round closed at one process takes no vote at the other, whose clock is an hour behind', async () => {
+    const s = await site(3_600_000);
+    const { one, two } = s;
+    const { id, bob } = await twoPhotos(s, 600);
+    await one.service.vote(id, alice, { montageVersion: 2, decision: 'accept' });
+    // The master's collection reaches process one: it answers with the votes recorded so far
+    // and closes the round here (as the master does at its own site before it aborts).
+    const answer = await one.service.rounds.onCollect({ eventId: id, round: 1, version: 2 });
+    expect(answer.votes.map((v) => v.decision)).toEqual(['accept']);
+    // Bob at process two: by its clock the deadline is an hour away, yet the round is closed.
+    await expect(
+      two.service.vote(id, bob, { montageVersion: 2, decision: 'accept' }),
+    ).rejects.toMatchObject({ status: 409, code: 'not_voting' });
+    const again = await two.service.rounds.onCollect({ eventId: id, round: 1, version: 2 });
+    expect(again.votes).toHaveLength(1);
   });
 });

@@ -50,6 +50,11 @@ export interface EventsDeps {
   readonly members: () => readonly Member[];
   /** Whether this process runs the site's background work (see above); default: always. */
   readonly isLeader?: () => boolean;
+  /**
+   * This process's clock, ms since the epoch; default `Date.now`. Processes of one site may
+   * disagree (tests give them clocks apart): nothing that must hold may depend on them agreeing.
+   */
+  readonly now?: () => number;
 }
 
 export interface Events {
@@ -92,7 +97,7 @@ export async function createEvents(deps: EventsDeps): Promise<Events> {
     faults: deps.faults,
     log,
     self: deps.self,
-    now: Date.now,
+    now: deps.now ?? Date.now,
     onCommitted: (eventId, body) => service?.onCommitted(eventId, body),
     isLeader,
   };

@@ -4,6 +4,7 @@ import {
   applyOutcome,
   applyPhoto,
   checkVote,
+  closeVoting,
   decideRound,
   nextPhotoRound,
   outcomePrepareVote,
@@ -59,6 +60,7 @@ describe('photo prepare', () => {
       round: 2,
       version: 4,
       deadline: null,
+      closed: false,
     });
   });
 });
@@ -93,6 +95,28 @@ describe('voting', () => {
     });
     expect(startVoting(at({ phase: 'voting', version: 3 }), 1, 3, 9)).toEqual({ kind: 'obsolete' });
     expect(startVoting(at({ round: 2, version: 4 }), 1, 3, 9)).toEqual({ kind: 'obsolete' });
+  });
+
+  it('a round closed here takes no vote, whatever the clock of the process says', () => {
+    const voting = at({ phase: 'voting', version: 3, deadline: 100 });
+    const closed = closeVoting(voting, 1, 3, 80);
+    expect(closed).toEqual({ kind: 'closed', state: { ...voting, deadline: 80, closed: true } });
+    if (closed.kind !== 'closed') return;
+    // A process of the site on a clock 60 ms behind the one that answered the collection.
+    expect(checkVote(closed.state, 3, 'accept', false, 20)).toEqual({
+      kind: 'refuse',
+      code: 'not_voting',
+    });
+    // Asked before voting reached it: voting starts here already closed.
+    const fresh = closeVoting(at({ version: 3 }), 1, 3, 80);
+    expect(fresh).toMatchObject({ state: { phase: 'voting', deadline: 80, closed: true } });
+    if (fresh.kind === 'closed')
+      expect(checkVote(fresh.state, 3, 'accept', false, 0)).toMatchObject({ kind: 'refuse' });
+    expect(closeVoting(at({ version: 2 }), 1, 3, 80)).toEqual({ kind: 'lagging' });
+    // Every later state is open again.
+    const o = { round: 1, version: 3, outcome: 'abort' as const, decidedAt: 90 };
+    expect(applyOutcome(closed.state, o).closed).toBe(false);
+    expect(applyPhoto(photo(3, 2)).closed).toBe(false);
   });
 
   it('the master publishes only with every submitter accepting', () => {

@@ -25,8 +25,15 @@ export const INITIAL_STATE: EventState = {
   round: 1,
   version: 0,
   deadline: null,
+  closed: false,
 };
-export const COLLECTING: EventState = { phase: 'collecting', round: 1, version: 0, deadline: null };
+export const COLLECTING: EventState = {
+  phase: 'collecting',
+  round: 1,
+  version: 0,
+  deadline: null,
+  closed: false,
+};
 
 const YES: PrepareVote = { vote: 'yes' };
 const no = (reason: NoReason): PrepareVote => ({ vote: 'no', reason });
@@ -85,11 +92,23 @@ export function changePrepareVote(
 /** The state after a removal: a new version when the montage loses photos, else unchanged. */
 export function applyRemoval(s: EventState, r: RemovalPayload, hadPhotos: boolean): EventState {
   if (!hadPhotos) return s;
-  return { phase: 'collecting', round: r.round, version: r.baseVersion + 1, deadline: null };
+  return {
+    phase: 'collecting',
+    round: r.round,
+    version: r.baseVersion + 1,
+    deadline: null,
+    closed: false,
+  };
 }
 
 export function applyPhoto(p: PhotoPayload): EventState {
-  return { phase: 'collecting', round: p.round, version: p.baseVersion + 1, deadline: null };
+  return {
+    phase: 'collecting',
+    round: p.round,
+    version: p.baseVersion + 1,
+    deadline: null,
+    closed: false,
+  };
 }
 
 export type StartVotingResult =
@@ -108,7 +127,7 @@ export function startVoting(
   if (s.round > round || s.phase !== 'collecting') return { kind: 'obsolete' };
   if (s.version < version) return { kind: 'lagging' };
   if (s.version > version) return { kind: 'obsolete' };
-  return { kind: 'started', state: { ...s, phase: 'voting', deadline } };
+  return { kind: 'started', state: { ...s, phase: 'voting', deadline, closed: false } };
 }
 
 /**
@@ -133,6 +152,7 @@ export function applyOutcome(s: EventState, o: OutcomePayload): EventState {
     ...s,
     phase: o.outcome === 'publish' ? 'published' : 'aborted',
     deadline: null,
+    closed: false,
   };
 }
 
@@ -149,6 +169,7 @@ export function checkVote(
   now: number,
 ): VoteCheck {
   if (s.phase === 'voting') {
+    if (s.closed) return { kind: 'refuse', code: 'not_voting' };
     if (s.deadline !== null && now > s.deadline) return { kind: 'refuse', code: 'not_voting' };
     if (version !== s.version) return { kind: 'refuse', code: 'stale_version' };
     if (holdsPrepared) return { kind: 'refuse', code: 'not_voting' }; // the outcome is being decided
@@ -187,9 +208,12 @@ export function decideRound(
 }
 
 /**
- * A site asked by the master for the votes of (round, version) after the deadline: from now on
- * it records no vote for that round, so every vote it acknowledged is in its answer. `lagging`
- * (it has not reached that version yet) makes the master ask again later.
+ * A site asked by the master for the votes of (round, version) after the deadline, or the
+ * master itself before it aborts for a missing vote: from now on it records no vote for that
+ * round, so every vote it acknowledged is in its answer. The closure is a stored flag, not a
+ * time: another process of the site may run on a clock that is behind (its deadline check
+ * alone would still take votes). The deadline shown becomes now at the latest. `lagging` (it
+ * has not reached that version yet) makes the master ask again later.
  */
 export function closeVoting(
   s: EventState,
@@ -200,11 +224,11 @@ export function closeVoting(
   if (s.phase === 'creating' || s.round < round) return { kind: 'lagging' };
   if (s.round === round && s.phase === 'collecting') {
     if (s.version < version) return { kind: 'lagging' };
-    return { kind: 'closed', state: { ...s, phase: 'voting', deadline: now } };
+    return { kind: 'closed', state: { ...s, phase: 'voting', deadline: now, closed: true } };
   }
   if (s.round === round && s.phase === 'voting') {
     const deadline = s.deadline === null ? now : Math.min(s.deadline, now);
-    return { kind: 'closed', state: { ...s, deadline } };
+    return { kind: 'closed', state: { ...s, deadline, closed: true } };
   }
   return { kind: 'closed', state: s }; // the round is over here already
 }

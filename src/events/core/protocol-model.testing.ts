@@ -9,9 +9,15 @@
  * come from the durable outbox, so they are only delayed or duplicated, never lost; a crash
  * loses nothing logged (a photo coordinator still `preparing` presumes abort on restart).
  *
+ * Votes are taken on a clock that never passes the deadline (a process of the site whose clock
+ * is behind): only a closed round (`closeVoting`, stored) stops them. The master's vote
+ * collection closes the round at each site it asks, and the master closes it at its own site
+ * before it aborts for a missing vote, as the real drivers do.
+ *
  * `run` checks safety after every step: any two sites' photo sequences are prefixes of one
  * another; a round is never published at one site and aborted at another; a published round
- * had every submitter's accept. It ends by draining every message.
+ * had every submitter's accept; a round in which every submitter's accept was acknowledged
+ * (recorded at some site) did not abort. It ends by draining every message.
  */
 import fc from 'fast-check';
 import { expect } from 'vitest';
@@ -20,6 +26,7 @@ import {
   applyOutcome,
   applyPhoto,
   checkVote,
+  closeVoting,
   decideRound,
   nextPhotoRound,
   outcomePrepareVote,
@@ -122,6 +129,10 @@ export class World {
       }
     }
     s.votes.set(me, decision);
+    if (decision === 'accept') {
+      const key = `${s.state.round}/${s.state.version}`;
+      this.acknowledged.set(key, (this.acknowledged.get(key) ?? new Set()).add(me));
+    }
     this.net.push({
       kind: 'report',
       round: s.state.round,
@@ -137,14 +148,27 @@ export class World {
     const txId = `o${m.state.round}`;
     if (this.coords.has(txId)) return;
     const submitters = [...new Set(m.photos.map((t) => this.submitter.get(t) ?? ''))];
+    const { round, version } = m.state;
     let decision = decideRound(submitters, m.votes, deadlinePassed, false);
     if (decision === 'collect') {
       // The master asks every site for the votes it recorded (each answer closes the round
-      // there), then decides with all of them.
-      for (const site of this.sites) for (const [p, d] of site.votes) m.votes.set(p, d);
+      // there; a site that has not caught up is asked again later), then decides with all.
+      let lagging = false;
+      for (const site of this.sites.slice(1)) {
+        const closed = closeVoting(site.state, round, version, 0);
+        if (closed.kind === 'lagging') lagging = true;
+        else site.state = closed.state;
+        if (site.state.round === round) for (const [p, d] of site.votes) m.votes.set(p, d);
+      }
+      if (lagging) return;
       decision = decideRound(submitters, m.votes, deadlinePassed, true);
     }
     if (decision === 'wait' || decision === 'collect') return;
+    if (decision === 'abort' && ![...m.votes.values()].includes('reject')) {
+      const closed = closeVoting(m.state, round, version, 0);
+      if (closed.kind === 'closed') m.state = closed.state;
+    }
+    this.decided.set(round, { version, submitters });
     this.begin(txId, 0, {
       kind: 'outcome',
       outcome: { round: m.state.round, version: m.state.version, outcome: decision, decidedAt: 0 },
@@ -156,6 +180,10 @@ export class World {
   }
 
   accepted = new Map<number, boolean>();
+  /** Accepts recorded at any site, by `round/version`: the voters. */
+  acknowledged = new Map<string, Set<string>>();
+  /** The master's decision on each round: on which version, with which submitters. */
+  decided = new Map<number, { version: number; submitters: string[] }>();
 
   deliver(index: number): void {
     if (this.net.length === 0) return;
@@ -300,6 +328,16 @@ export class World {
       for (const [round, outcome] of a.outcomes) {
         if (outcome === 'publish' && this.accepted.get(round) !== true) {
           fail(`round ${round} published without every accept`);
+        }
+        const decided = this.decided.get(round);
+        const acks = decided && this.acknowledged.get(`${round}/${decided.version}`);
+        if (
+          outcome === 'abort' &&
+          decided &&
+          decided.submitters.length > 0 &&
+          decided.submitters.every((p) => acks?.has(p))
+        ) {
+          fail(`round ${round} aborted although every submitter's accept was acknowledged`);
         }
       }
       if (a.state.version !== a.photos.length) fail('version differs from the photos committed');

@@ -9,7 +9,7 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { Step, run, type SiteModel } from './protocol-model.testing.js';
+import { Step, World, run, type SiteModel } from './protocol-model.testing.js';
 
 const Steps = fc.array(Step, { minLength: 60, maxLength: 300 });
 
@@ -36,5 +36,26 @@ describe('event protocol model (pure state machines, random interleavings)', () 
     expect(photos.filter((count) => count >= 2).length).toBeGreaterThan(20);
     expect(outcomes.filter((o) => o === 'publish').length).toBeGreaterThan(5);
     expect(outcomes.filter((o) => o === 'abort').length).toBeGreaterThan(5);
+  });
+
+  it('a site that answered the vote collection takes no more votes in that round', () => {
+    // Photos by p0 (site 0, the master) and p1; p0 accepts; the deadline passes with p1's vote
+    // missing. The collection closes the round at sites 1 and 2 and the master aborts. p1 then
+    // votes at site 1 on a process whose clock is still before the deadline: it must be refused,
+    // or an acknowledged accept would belong to a round that aborted.
+    const world = new World();
+    world.upload(0);
+    world.drain();
+    world.upload(1);
+    world.drain();
+    world.vote(0, 'accept');
+    world.drain();
+    world.masterDecides(true);
+    const site1 = world.sites[1] as SiteModel;
+    expect(site1.state).toMatchObject({ phase: 'voting', closed: true });
+    world.vote(1, 'accept');
+    expect(site1.votes.has('p1')).toBe(false);
+    world.drain();
+    for (const s of world.sites) expect(s.outcomes.get(1)).toBe('abort');
   });
 });

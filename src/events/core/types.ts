@@ -21,6 +21,13 @@ export interface EventState {
   readonly version: number;
   /** ms since the epoch while voting, else null. */
   readonly deadline: number | null;
+  /**
+   * Whether this site takes no more votes in this round, whatever its clock says of the
+   * deadline: it answered the master's vote collection, or (at the master) the round is being
+   * decided without a missing vote. Stored, so that every process of the site, on whatever
+   * clock, refuses from then on. False again in every later state.
+   */
+  readonly closed: boolean;
 }
 
 /** What every site stores about an event; distributed by the `create` transaction. */

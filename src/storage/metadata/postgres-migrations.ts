@@ -376,4 +376,7 @@ export const POSTGRES_MIGRATIONS: readonly string[] = [
     hlc       TEXT NOT NULL
   );
   `,
+  /* 17: a round's voting closed at a site (see the SQLite migration) */ `
+  ALTER TABLE events ADD COLUMN voting_closed INTEGER NOT NULL DEFAULT 0;
+  `,
 ];

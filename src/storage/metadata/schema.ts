@@ -157,6 +157,8 @@ export interface EventsTable {
   round: number;
   version: number;
   deadline: number | null;
+  /** 1: no vote is taken here in the current round (event-phase.ts, closeVoting). */
+  voting_closed: Generated<number>;
   published_at: number | null;
   created_at: number;
   deleted_at: number | null;
