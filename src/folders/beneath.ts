@@ -24,7 +24,7 @@ import { checkRelativePath } from './core/index.js';
 import { NO_HARD_LINK_HERE } from './link-no-replace.js';
 
 interface Binding {
-  moveBeneath(from: string, rootFd: number, rel: string): void;
+  moveBeneath(from: string, rootFd: number, rel: string, byLink: boolean): void;
   openBeneath(rootFd: number, rel: string, flags: number): number;
 }
 
@@ -61,10 +61,15 @@ export class FolderBeneath {
   private fd: number | null | undefined;
   private idle: NodeJS.Timeout | undefined;
 
-  /** `idleMs`: the descriptor is closed after this long without a call (none: by `close`). */
+  /**
+   * `idleMs`: the descriptor is closed after this long without a call (none: by `close`).
+   * `moves`: 'link' links and unlinks at once, as the binding does by itself on a file system
+   * without RENAME_NOREPLACE (tests take that way on purpose).
+   */
   constructor(
     private readonly root: string,
     private readonly idleMs?: number,
+    private readonly moves: 'rename' | 'link' = 'rename',
   ) {}
 
   /**
@@ -79,7 +84,7 @@ export class FolderBeneath {
     const root = this.rootFd();
     if (root === null) return null;
     try {
-      native.moveBeneath(from, root, rel);
+      native.moveBeneath(from, root, rel, this.moves === 'link');
     } catch (error) {
       const { code, syscall } = error as NodeJS.ErrnoException;
       const moving = syscall === 'renameat2' || syscall === 'linkat';
