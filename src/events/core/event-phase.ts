@@ -92,23 +92,16 @@ export function changePrepareVote(
 /** The state after a removal: a new version when the montage loses photos, else unchanged. */
 export function applyRemoval(s: EventState, r: RemovalPayload, hadPhotos: boolean): EventState {
   if (!hadPhotos) return s;
-  return {
-    phase: 'collecting',
-    round: r.round,
-    version: r.baseVersion + 1,
-    deadline: null,
-    closed: false,
-  };
+  return collectingAt(r.round, r.baseVersion + 1);
 }
 
 export function applyPhoto(p: PhotoPayload): EventState {
-  return {
-    phase: 'collecting',
-    round: p.round,
-    version: p.baseVersion + 1,
-    deadline: null,
-    closed: false,
-  };
+  return collectingAt(p.round, p.baseVersion + 1);
+}
+
+/** Uploads open on montage `version` of `round`, nobody voting. */
+function collectingAt(round: number, version: number): EventState {
+  return { phase: 'collecting', round, version, deadline: null, closed: false };
 }
 
 export type StartVotingResult =
