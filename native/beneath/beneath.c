@@ -17,13 +17,13 @@
  * openBeneath(rootFd, rel, flags) opens a file the same way (a read of a folder file for a peer
  * or a device: nothing on the way, nor the file itself, may be a link).
  *
- * moveBeneath(from, rootFd, rel[, byLink]) returns undefined or throws an Error shaped like Node's fs
- * errors (`code`, `errno`, `syscall` 'openat2', 'renameat2', 'linkat' or 'unlink'): openat2's
- * ELOOP (a symlink on the way), ENOENT, ENOTDIR, EXDEV (the path leaves the root), ENOSYS (an
- * older kernel, or a seccomp profile without openat2); renameat2's (or linkat's) EEXIST (the path
- * is taken) and the rest. `byLink` true takes the link-and-unlink way at once (what a file
- * system without RENAME_NOREPLACE gets; tests take it on purpose). Synchronous: three system calls of a few microseconds, cheaper than a
- * trip through libuv's pool.
+ * moveBeneath(from, rootFd, rel[, byLink]) returns undefined or throws an Error shaped like
+ * Node's fs errors (`code`, `errno`, `syscall` 'openat2', 'renameat2', 'linkat' or 'unlink'):
+ * openat2's ELOOP (a symlink on the way), ENOENT, ENOTDIR, EXDEV (the path leaves the root),
+ * ENOSYS (an older kernel, or a seccomp profile without openat2); renameat2's (or linkat's)
+ * EEXIST (the path is taken) and the rest. `byLink` true takes the link-and-unlink way at once
+ * (what a file system without RENAME_NOREPLACE gets; tests take it on purpose). Synchronous:
+ * three system calls of a few microseconds, cheaper than a trip through libuv's pool.
  */
 #define _GNU_SOURCE
 #include <errno.h>
