@@ -9,7 +9,8 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { Step, World, run, type SiteModel } from './protocol-model.testing.js';
+import { Step, run } from './protocol-model-run.testing.js';
+import { World, type SiteModel } from './protocol-model.testing.js';
 
 const Steps = fc.array(Step, { minLength: 60, maxLength: 300 });
 
