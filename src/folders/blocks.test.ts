@@ -1,4 +1,5 @@
 import { execFileSync } from 'node:child_process';
+import { closeSync, constants, mkdirSync, openSync, statSync, writeSync } from 'node:fs';
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -137,8 +138,10 @@ describe('hashFile of a small file (direct calls, issue 16)', () => {
           put: (hash: string, data: Buffer) => kept.push([hash, Buffer.from(data)]),
         };
         const streamed = await hashFile(file);
-        const direct = await hashFile(file, { sizeHint: size, keep });
+        const { read, ...direct } = await hashFile(file, { sizeHint: size, keep });
         expect(direct).toEqual(streamed);
+        // The direct path (up to 64 KiB) tells what its descriptor said once read.
+        expect(read?.size).toBe(size <= 64 * KiB ? BigInt(size) : undefined);
         expect(direct.hash).toBe(sha(bytes).toString('hex'));
         if (size <= 64 * KiB) expect(kept).toEqual([[direct.hash, bytes]]);
         else expect(kept).toEqual([]);
@@ -165,10 +168,75 @@ describe('hashFile of a small file (direct calls, issue 16)', () => {
       expect(hashed.blocks).toEqual(bytes.length === 0 ? Buffer.alloc(0) : sha(bytes));
       // Many blocks (a small block size, as tests use): the same list as the streaming path's.
       const small = { blockSize: 1024 };
-      expect(await hashFile(file, { ...small, sizeHint: bytes.length })).toEqual(
-        await hashFile(file, small),
-      );
+      const { read: _read, ...direct } = await hashFile(file, { ...small, sizeHint: bytes.length });
+      expect(direct).toEqual(await hashFile(file, small));
     }
+  });
+});
+
+describe('hashFile of a small file: what was read, from its descriptor (issue 16)', () => {
+  it('gives the size, mtime and inode the open file had once read', async () => {
+    const file = join(dir, 'f');
+    await writeFile(file, randomBytes(5000));
+    const hashed = await hashFile(file, { sizeHint: 5000 });
+    const stat = statSync(file, { bigint: true });
+    expect(hashed.read).toEqual({ size: 5000n, mtimeNs: stat.mtimeNs, ino: stat.ino });
+  });
+
+  it('reads a file that grew past its hint to its end, and says how large it was', async () => {
+    for (const [hint, size] of [
+      [4 * KiB, 10 * KiB],
+      [100, 200 * KiB],
+    ] as const) {
+      const bytes = randomBytes(size);
+      const file = join(dir, `grew${size}`);
+      await writeFile(file, bytes);
+      const hashed = await hashFile(file, { sizeHint: hint });
+      expect(hashed.hash).toBe(sha(bytes).toString('hex'));
+      expect(hashed.size).toBe(size);
+      expect(hashed.read?.size).toBe(BigInt(size));
+    }
+  });
+
+  it('tells a file that shrank below its hint by its size', async () => {
+    const file = join(dir, 'shrank');
+    await writeFile(file, randomBytes(300));
+    const hashed = await hashFile(file, { sizeHint: 4000 });
+    expect(hashed.size).toBe(300);
+    expect(hashed.read?.size).toBe(300n);
+  });
+
+  it('refuses a directory put where a file was', async () => {
+    const sub = join(dir, 'sub');
+    mkdirSync(sub);
+    await expect(hashFile(sub, { sizeHint: 10 })).rejects.toBeInstanceOf(NotARegularFileError);
+  });
+
+  it.skipIf(process.platform === 'win32')(
+    'refuses a FIFO put where a file was, with or without a writer and bytes in it',
+    async () => {
+      const fifo = join(dir, 'fifo');
+      execFileSync('mkfifo', [fifo]);
+      await expect(hashFile(fifo, { sizeHint: 10 })).rejects.toBeInstanceOf(NotARegularFileError);
+      // Opened read-write, this process is a writer: an empty read would wait (EAGAIN).
+      const writer = openSync(fifo, constants.O_RDWR | constants.O_NONBLOCK);
+      try {
+        writeSync(writer, Buffer.alloc(100, 1));
+        await expect(hashFile(fifo, { sizeHint: 10 })).rejects.toBeInstanceOf(NotARegularFileError);
+        writeSync(writer, Buffer.alloc(100, 1));
+        await expect(hashFile(fifo, { sizeHint: 100 })).rejects.toBeInstanceOf(
+          NotARegularFileError,
+        );
+      } finally {
+        closeSync(writer);
+      }
+    },
+  );
+
+  it('refuses a device that never ends, without reading it all', async () => {
+    await expect(hashFile('/dev/zero', { sizeHint: 10 })).rejects.toBeInstanceOf(
+      NotARegularFileError,
+    );
   });
 });
 

@@ -7,7 +7,7 @@
  * Block hashes are stored concatenated: block i is bytes [32 i, 32 i + 32) of `blocks`.
  */
 import { createHash, hash } from 'node:crypto';
-import { closeSync, constants, fstatSync, openSync, readSync } from 'node:fs';
+import { closeSync, constants, fstatSync, openSync, readSync, type BigIntStats } from 'node:fs';
 import { open } from 'node:fs/promises';
 
 export const MIN_BLOCK_SIZE = 128 * 1024;
@@ -27,6 +27,19 @@ export interface FileHash {
   readonly blockSize: number;
   /** The concatenated 32-byte SHA-256 of each block; empty for an empty file. */
   readonly blocks: Buffer;
+  /**
+   * The file's state taken from its open descriptor once every byte was read (a small file
+   * read with direct calls: hashSmallFile), for a caller that must know the bytes hashed are
+   * the ones it stat'ed: the same inode, unchanged since (size and mtime). Absent otherwise.
+   */
+  readonly read?: ReadState;
+}
+
+/** A file's size, mtime (ns) and inode, from the descriptor the bytes were read through. */
+export interface ReadState {
+  readonly size: bigint;
+  readonly mtimeNs: bigint;
+  readonly ino: bigint;
 }
 
 /**
@@ -112,7 +125,7 @@ export async function hashFile(path: string, options: HashFileOptions = {}): Pro
     options.sizeHint <= SYNC_HASH_MAX &&
     options.part === undefined
   ) {
-    return hashSmallFile(path, options);
+    return hashSmallFile(path, options.sizeHint, options);
   }
   const wantWhole = options.part !== 'blocks';
   const wantBlocks = options.part !== 'whole';
@@ -179,11 +192,6 @@ export async function hashFile(path: string, options: HashFileOptions = {}): Pro
   }
 }
 
-/**
- * Indexes of the blocks of `next` that `previous` does not already have at the same position:
- * what a peer holding `previous` must fetch to build `next`. Lists of different block sizes
- * share nothing, so then every block of `next` is listed.
- */
 /** Files up to this size (by the caller's lstat) are read with direct calls (hashSmallFile). */
 export const SYNC_HASH_MAX = 64 * 1024;
 
@@ -195,38 +203,49 @@ export const SYNC_HASH_MAX = 64 * 1024;
 let scratch: Buffer | undefined;
 
 /**
- * `hashFile` for a small file with direct calls: four calls of a few microseconds each (the page
- * cache), cheaper than four trips through libuv's thread pool (docs/benchmarks.md). A file that
- * turns out larger than its hint is read to its end all the same.
+ * `hashFile` for a small file with direct calls: open, read, fstat, close, each a few
+ * microseconds (the page cache), cheaper than as many trips through libuv's thread pool
+ * (docs/benchmarks.md). The file is read up to the caller's size hint, and on to its end only if
+ * that read filled the buffer; the descriptor's state after the read (`read`) then tells what
+ * was read: a regular file (else NotARegularFileError), of that size, mtime and inode. That one
+ * fstat replaces a stat before the read and the caller's lstat of the path after it (a path walk):
+ * two system calls fewer per new file a scan hashes (docs/benchmarks.md, issue 16, 2026-12-06).
  */
 function hashSmallFile(
   path: string,
+  sizeHint: number,
   options: { blockSize?: number; keep?: ContentKeeper },
 ): FileHash {
   const flags =
     process.platform === 'win32' ? constants.O_RDONLY : constants.O_RDONLY | constants.O_NONBLOCK;
   const fd = openSync(path, flags);
   try {
-    const info = fstatSync(fd);
-    if (!info.isFile()) throw new NotARegularFileError(path);
-    const blockSize = options.blockSize ?? blockSizeFor(info.size);
-    if (!Number.isInteger(blockSize) || blockSize <= 0 || (blockSize & (blockSize - 1)) !== 0) {
-      throw new Error(`Block size ${blockSize} is not a power of two`);
-    }
-    // One byte more than stat'ed: a file that grew shows as a larger size (the caller compares).
+    // One byte more than the hint: a file that grew reads as larger (the caller compares).
     scratch ??= Buffer.allocUnsafeSlow(SYNC_HASH_MAX + 1);
-    let buffer = info.size < scratch.length ? scratch : Buffer.allocUnsafe(info.size + 1);
+    let buffer = scratch;
     let size = 0;
+    let info: BigIntStats | undefined;
     for (;;) {
       if (size === buffer.length) {
+        // More than the hint: what is this? A FIFO or a device may never end.
+        info ??= fstatSync(fd, { bigint: true });
+        if (!info.isFile()) throw new NotARegularFileError(path);
         const larger = Buffer.allocUnsafe(buffer.length * 2);
         buffer.copy(larger);
         buffer = larger;
       }
-      const bytesRead = readSync(fd, buffer, size, buffer.length - size, null);
+      const bytesRead = readDirect(fd, buffer, size, path);
       if (bytesRead === 0) break;
       size += bytesRead;
-      if (size === info.size) break;
+      // All the hinted bytes are in: skip the empty read that would confirm the end (a file
+      // that grew meanwhile shows in `read`, whose size differs).
+      if (size === sizeHint && info === undefined) break;
+    }
+    const read = fstatSync(fd, { bigint: true });
+    if (!read.isFile()) throw new NotARegularFileError(path);
+    const blockSize = options.blockSize ?? blockSizeFor(size);
+    if (!Number.isInteger(blockSize) || blockSize <= 0 || (blockSize & (blockSize - 1)) !== 0) {
+      throw new Error(`Block size ${blockSize} is not a power of two`);
     }
     const content = buffer.subarray(0, size);
     // One-shot digests (no Hash object, whose native context lives until a GC). A file of one
@@ -244,6 +263,7 @@ function hashSmallFile(
       size,
       blockSize,
       blocks: blocks.length === 1 ? (blocks[0] as Buffer) : Buffer.concat(blocks),
+      read: { size: read.size, mtimeNs: read.mtimeNs, ino: read.ino },
     };
     if (size <= (options.keep?.maxFileBytes ?? -1)) options.keep?.put(hashed.hash, content);
     return hashed;
@@ -252,6 +272,24 @@ function hashSmallFile(
   }
 }
 
+/**
+ * `readSync`; when it fails, a descriptor that is not a regular file's (a directory: EISDIR, a
+ * FIFO with a writer: EAGAIN) is told as that: NotARegularFileError.
+ */
+function readDirect(fd: number, buffer: Buffer, at: number, path: string): number {
+  try {
+    return readSync(fd, buffer, at, buffer.length - at, null);
+  } catch (error) {
+    if (!fstatSync(fd).isFile()) throw new NotARegularFileError(path);
+    throw error;
+  }
+}
+
+/**
+ * Indexes of the blocks of `next` that `previous` does not already have at the same position:
+ * what a peer holding `previous` must fetch to build `next`. Lists of different block sizes
+ * share nothing, so then every block of `next` is listed.
+ */
 export function changedBlocks(previous: BlockList | null, next: BlockList): number[] {
   const count = blockCount(next.blocks);
   const comparable =

@@ -154,6 +154,31 @@ describe('folder index', () => {
     expect(index.diskCopiesOf('photos', [], 4).size).toBe(0);
   });
 
+  it('reads the rows of many paths in one query, as `get` reads each, by the primary key', () => {
+    index.upsertMany([
+      fileRow('a.txt'),
+      fileRow('dir/b.txt', { deleted: true, localSize: null }),
+      fileRow('caf\u00e9/\u{1f600}.jpg', { need: true }),
+      fileRow('a.txt', { folder: 'docs' }),
+    ]);
+    const paths = ['a.txt', 'dir/b.txt', 'caf\u00e9/\u{1f600}.jpg', 'missing', 'cafe\u0301/x'];
+    const many = index.getMany('photos', paths);
+    expect([...many.keys()].sort()).toEqual(['a.txt', 'caf\u00e9/\u{1f600}.jpg', 'dir/b.txt']);
+    for (const path of paths) expect(many.get(path)).toEqual(index.get('photos', path));
+    expect(index.getMany('docs', ['a.txt']).get('a.txt')?.folder).toBe('docs');
+    expect(index.getMany('photos', []).size).toBe(0);
+    // Each path found through the primary key's index, not by a scan of the folder's rows.
+    const plan = db
+      .prepare(
+        `EXPLAIN QUERY PLAN SELECT * FROM folder_files
+         WHERE folder = ? AND path IN (SELECT value FROM json_each(?))`,
+      )
+      .all('photos', '[]') as { detail: string }[];
+    expect(plan.map((step) => step.detail).join('; ')).toMatch(
+      /SEARCH folder_files USING (PRIMARY KEY|INDEX sqlite_autoindex_folder_files_1) \(folder=\? AND path=\?\)/,
+    );
+  });
+
   it('iterates and pages in UTF-8 byte order, one folder at a time', () => {
     const paths = ['b', 'a/x', 'a.txt', 'a', '😀', '\uff01', 'a0'];
     index.upsertMany(paths.map((p) => fileRow(p)));

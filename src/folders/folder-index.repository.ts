@@ -37,6 +37,7 @@ export type {
  */
 export class FolderIndexRepository {
   private readonly getStmt;
+  private readonly getManyStmt;
   private readonly upsertStmt;
   private readonly byHashStmt;
   private readonly allByHashStmt;
@@ -80,6 +81,11 @@ export class FolderIndexRepository {
     this.versions = new FolderVersionsRepository(db);
     this.trash = new FolderTrashRepository(db);
     this.getStmt = db.prepare(`SELECT ${COLUMNS} FROM folder_files WHERE folder = ? AND path = ?`);
+    // Paths given as a JSON array: one statement (one read transaction) for a scan's batch.
+    this.getManyStmt = db.prepare(
+      `SELECT ${COLUMNS} FROM folder_files
+       WHERE folder = ? AND path IN (SELECT value FROM json_each(?))`,
+    );
     this.upsertStmt = db.prepare(
       `INSERT INTO folder_files (${COLUMNS})
        VALUES (@folder, @path, @kind, @deleted, @hash, @size, @mtime_ms, @block_size, @blocks,
@@ -186,6 +192,20 @@ export class FolderIndexRepository {
   get(folder: string, path: string): FolderFileRow | undefined {
     const row = this.getStmt.get(folder, path) as DbRow | undefined;
     return row === undefined ? undefined : fromDb(row);
+  }
+
+  /**
+   * `get` of many paths in one statement, by path; a path without a row is absent. A scan's
+   * batch of a thousand new files was a thousand statements, each its own read transaction
+   * (two lock calls on the WAL's index each): docs/benchmarks.md, issue 16, 2026-12-06.
+   */
+  getMany(folder: string, paths: readonly string[]): Map<string, FolderFileRow> {
+    const out = new Map<string, FolderFileRow>();
+    if (paths.length === 0) return out;
+    for (const row of this.getManyStmt.all(folder, JSON.stringify(paths)) as DbRow[]) {
+      out.set(row.path, fromDb(row));
+    }
+    return out;
   }
 
   /**

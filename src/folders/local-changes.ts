@@ -120,8 +120,12 @@ export class LocalChanges {
 
   private async commitChanges(all: readonly LocalChange[]): Promise<void> {
     const { index, selfId, selfName } = this.deps;
-    // Each path's row, read once: `knownVersion` and the operation's base both need it.
-    const before = new Map(all.map((change) => [change.path, index.get(this.id, change.path)]));
+    // Each path's row, read once (one statement): `knownVersion` and the operation's base both
+    // need it.
+    let before = index.getMany(
+      this.id,
+      all.map((change) => change.path),
+    );
     const known: FolderFileRow[] = [];
     const changes = all.filter((change) => {
       const row = this.knownVersion(change, before.get(change.path));
@@ -138,7 +142,10 @@ export class LocalChanges {
       });
       if (known.some((r) => r.need)) this.host.kick({ pull: true });
       // That transaction was awaited: the rows again (a remote operation may have come since).
-      for (const change of changes) before.set(change.path, index.get(this.id, change.path));
+      before = index.getMany(
+        this.id,
+        changes.map((change) => change.path),
+      );
     }
     const bodies: FilePut[] = [];
     for (const change of changes) {

@@ -46,20 +46,40 @@ describe('scanFolder stops, refuses or waits', () => {
     expect(batches).toEqual([10]);
   });
 
-  it('leaves a file that changes while it is hashed for the next scan', async () => {
+  it('leaves a file that changes between its look and its read for the next scan', async () => {
+    await t.put('growing.log', 'start');
+    const appending: Hasher = async (path, options) => {
+      await appendFile(path, ' more');
+      return hashFile(path, options);
+    };
+    const first = await t.scan({ hasher: appending });
+    expect(first.changes).toEqual([]);
+    expect(first.result.stillChanging).toBe(1);
+
+    await t.put('growing.log', 'start more, and more');
+    const second = await t.scan();
+    expect(second.changes).toEqual([
+      expect.objectContaining({ path: 'growing.log', hash: sha('start more, and more') }),
+    ]);
+  });
+
+  it('indexes what it read of a file changed just after, and the next scan finds the change', async () => {
     await t.put('growing.log', 'start');
     const appending: Hasher = async (path, options) => {
       const result = await hashFile(path, options);
       await appendFile(path, ' more');
       return result;
     };
+    // The bytes hashed are the file as looked at (its descriptor said so once they were read):
+    // that version is indexed, with the size and mtime it had.
     const first = await t.scan({ hasher: appending });
-    expect(first.changes).toEqual([]);
-    expect(first.result.stillChanging).toBe(1);
-
+    expect(first.changes).toEqual([
+      expect.objectContaining({ path: 'growing.log', hash: sha('start'), size: 5 }),
+    ]);
+    // The index recorded that state (as the engine does): the appended file differs from it.
     const second = await t.scan();
     expect(second.changes).toEqual([
-      expect.objectContaining({ path: 'growing.log', hash: sha('start more') }),
+      expect.objectContaining({ path: 'growing.log', hash: sha('start more'), size: 10 }),
     ]);
   });
 

@@ -30,11 +30,10 @@
  *
  * The caller must not apply remote changes to the same folder while a scan runs.
  */
-import { lstatSync } from 'node:fs';
 import { lstat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { inodeNumber, wholeMs } from './disk-state.js';
-import { blockSizeFor, NotARegularFileError, SYNC_HASH_MAX } from './blocks.js';
+import { blockSizeFor, NotARegularFileError } from './blocks.js';
 import { hashOnThreads, THREAD_HASH_MIN_BYTES } from './hash-threads.js';
 import type { ScanRow } from './folder-index.repository.js';
 import { MOSAIC_DIR } from './ignore.js';
@@ -283,9 +282,10 @@ class Scan {
         ...(this.o.keep === undefined ? {} : { keep: this.o.keep }),
       }),
     );
-    // A small file was read with direct calls (hashFile): looked at again the same way.
-    const after =
-      size <= SYNC_HASH_MAX ? lstatSync(abs, { bigint: true }) : await lstat(abs, { bigint: true });
+    // The bytes hashed must be the file stat'ed, unchanged: a small file's descriptor said so
+    // after its read (`read`: the same inode, so a path replaced since is the next scan's);
+    // a large one's path is looked at again.
+    const after = hashed.read ?? (await lstat(abs, { bigint: true }));
     this.hashed++;
     this.hashedBytes += hashed.size;
     if (
