@@ -168,8 +168,8 @@ describe('hashFile of a small file (direct calls, issue 16)', () => {
       expect(hashed.blocks).toEqual(bytes.length === 0 ? Buffer.alloc(0) : sha(bytes));
       // Many blocks (a small block size, as tests use): the same list as the streaming path's.
       const small = { blockSize: 1024 };
-      const { read: _read, ...direct } = await hashFile(file, { ...small, sizeHint: bytes.length });
-      expect(direct).toEqual(await hashFile(file, small));
+      const direct = await hashFile(file, { ...small, sizeHint: bytes.length });
+      expect(direct).toEqual({ ...(await hashFile(file, small)), read: direct.read });
     }
   });
 });
