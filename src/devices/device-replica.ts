@@ -147,7 +147,7 @@ export class DeviceReplica {
   /** A path with this content, to name a transfer on the progress bar (the last one is kept). */
   private pathOf(hash: string): string {
     if (this.lastLabel?.hash !== hash) {
-      const path = this.index.pathWithContent(this.options.folder, hash);
+      const path = this.index.copies.pathWithContent(this.options.folder, hash);
       this.lastLabel = { hash, path: path ?? hash.slice(0, 12) };
     }
     return this.lastLabel.path;

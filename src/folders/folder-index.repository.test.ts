@@ -106,9 +106,9 @@ describe('folder index', () => {
       }),
       fileRow('elsewhere', { hash, folder: 'docs', localHash: hash }),
     ]);
-    expect(index.findByHash('photos', hash)).toBeUndefined();
+    expect(index.copies.findByHash('photos', hash)).toBeUndefined();
     index.upsertMany([fileRow('here.jpg', { hash, localHash: hash })]);
-    expect(index.findByHash('photos', hash)?.path).toBe('here.jpg');
+    expect(index.copies.findByHash('photos', hash)?.path).toBe('here.jpg');
   });
 
   it('says which of many contents this node holds on disk or in its trash, in one query', () => {
@@ -125,8 +125,8 @@ describe('folder index', () => {
       fileRow('other-folder', { folder: 'docs', hash: c, localHash: c }),
     ]);
     index.trash.record('photos', [{ hash: d, file: '/x/.mosaic/trash/1/old' }], [], Date.now());
-    expect([...index.heldHashes('photos', [a, b, c, d])].sort()).toEqual([a, d]);
-    expect(index.heldHashes('photos', []).size).toBe(0);
+    expect([...index.copies.heldHashes('photos', [a, b, c, d])].sort()).toEqual([a, d]);
+    expect(index.copies.heldHashes('photos', []).size).toBe(0);
   });
 
   it('locates the disk copies of many contents in one query, as one query per content does', () => {
@@ -143,15 +143,15 @@ describe('folder index', () => {
       fileRow('wanted', { hash: c, localHash: null, need: true }),
       fileRow('other-folder', { folder: 'docs', hash: e, localHash: e }),
     ]);
-    const batch = index.diskCopiesOf('photos', [a, b, c, e, 'f'.repeat(64)], 4);
+    const batch = index.copies.diskCopiesOf('photos', [a, b, c, e, 'f'.repeat(64)], 4);
     expect([...batch.keys()].sort()).toEqual([a, b]);
     expect(batch.get(a)).toHaveLength(4);
     expect(batch.get(b)).toEqual([{ path: 'b1', localSize: 7, localMtimeMs: 5 }]);
     for (const hash of [a, b]) {
-      const single = index.diskCopies('photos', hash, 10).map((copy) => copy.path);
+      const single = index.copies.diskCopies('photos', hash, 10).map((copy) => copy.path);
       for (const copy of batch.get(hash) ?? []) expect(single).toContain(copy.path);
     }
-    expect(index.diskCopiesOf('photos', [], 4).size).toBe(0);
+    expect(index.copies.diskCopiesOf('photos', [], 4).size).toBe(0);
   });
 
   it('reads the rows of many paths in one query, as `get` reads each, by the primary key', () => {

@@ -1,4 +1,5 @@
 import type { LocalSqlite } from '../storage/metadata/dialect.js';
+import { FolderCopiesRepository } from './folder-copies.repository.js';
 import { FolderTrashRepository } from './folder-trash.repository.js';
 import { FolderVersionsRepository } from './folder-versions.repository.js';
 import {
@@ -10,7 +11,6 @@ import {
   scanRow,
   toDb,
   type DbRow,
-  type DiskCopy,
   type DiskRecord,
   type FolderFileRow,
   type FolderTotals,
@@ -39,20 +39,14 @@ export class FolderIndexRepository {
   private readonly getStmt;
   private readonly getManyStmt;
   private readonly upsertStmt;
-  private readonly byHashStmt;
-  private readonly allByHashStmt;
-  private readonly copiesOfStmt;
   private readonly iterateStmt;
   private readonly pageStmt;
   private readonly pageBeforeStmt;
   private readonly totalsStmt;
   private readonly neededStmt;
   private readonly conflictStmt;
-  private readonly pathByHashStmt;
-  private readonly heldStmt;
   private readonly diskStateStmt;
   private readonly scannedStateStmt;
-  private readonly setBlocksStmt;
   private readonly upsertBatch: (rows: readonly FolderFileRow[]) => void;
   /**
    * Writes to `folder_files` so far, and the totals and conflict candidates per folder as of a
@@ -70,6 +64,9 @@ export class FolderIndexRepository {
   /** Files of the folders' trash directories, by content. */
   readonly trash: FolderTrashRepository;
 
+  /** Where a content is on this disk: the paths whose disk state holds it, and the trash. */
+  readonly copies: FolderCopiesRepository;
+
   /**
    * Synchronous, on the SQLite store's one connection (`local`): folders stay on one machine,
    * and the scanner and the puller read rows one path at a time. Call a method that writes
@@ -80,6 +77,7 @@ export class FolderIndexRepository {
     const db = local.database;
     this.versions = new FolderVersionsRepository(db);
     this.trash = new FolderTrashRepository(db);
+    this.copies = new FolderCopiesRepository(db);
     this.getStmt = db.prepare(`SELECT ${COLUMNS} FROM folder_files WHERE folder = ? AND path = ?`);
     // Paths given as a JSON array: one statement (one read transaction) for a scan's batch.
     this.getManyStmt = db.prepare(
@@ -100,28 +98,6 @@ export class FolderIndexRepository {
          local_inode = excluded.local_inode, local_hash = excluded.local_hash,
          local_vv = excluded.local_vv`,
     );
-    // local_hash: this content is on disk here, readable right now (whatever the version).
-    this.byHashStmt = db.prepare(
-      `SELECT ${COLUMNS} FROM folder_files WHERE folder = ? AND local_hash = ? LIMIT 1`,
-    );
-    this.allByHashStmt = db
-      .prepare(
-        `SELECT path, local_size, local_mtime_ms FROM folder_files
-         WHERE folder = ? AND local_hash = ? LIMIT ?`,
-      )
-      .raw(true);
-    // Up to ? paths per content, for a list of contents given as a JSON array (one statement,
-    // so one read transaction, for a whole request; the index on (folder, local_hash) serves it).
-    this.copiesOfStmt = db
-      .prepare(
-        `SELECT local_hash, path, local_size, local_mtime_ms FROM (
-           SELECT local_hash, path, local_size, local_mtime_ms,
-                  ROW_NUMBER() OVER (PARTITION BY local_hash) AS n
-           FROM folder_files
-           WHERE folder = ? AND local_hash IN (SELECT value FROM json_each(?)))
-         WHERE n <= ?`,
-      )
-      .raw(true);
     this.iterateStmt = db.prepare(
       `SELECT ${COLUMNS} FROM folder_files WHERE folder = ? ORDER BY path`,
     );
@@ -149,16 +125,6 @@ export class FolderIndexRepository {
       `SELECT ${COLUMNS} FROM folder_files
        WHERE folder = ? AND need = 1 AND path > ? ORDER BY path LIMIT ?`,
     );
-    this.heldStmt = db
-      .prepare(
-        `SELECT value FROM json_each(?) AS wanted
-         WHERE EXISTS (SELECT 1 FROM folder_files WHERE folder = ? AND local_hash = wanted.value)
-            OR EXISTS (SELECT 1 FROM folder_trash WHERE folder = ? AND hash = wanted.value)`,
-      )
-      .pluck();
-    this.pathByHashStmt = db
-      .prepare('SELECT path FROM folder_files WHERE folder = ? AND hash = ? LIMIT 1')
-      .pluck();
     this.conflictStmt = db
       .prepare(
         "SELECT path FROM folder_files WHERE folder = ? AND deleted = 0 AND path LIKE '%.sync-conflict-%'",
@@ -166,11 +132,6 @@ export class FolderIndexRepository {
       .pluck();
     this.diskStateStmt = db.prepare(DISK_STATE_UPDATE);
     this.scannedStateStmt = db.prepare(`${DISK_STATE_UPDATE} RETURNING need`).pluck();
-    this.setBlocksStmt = db.prepare(
-      `UPDATE folder_files SET block_size = ?, blocks = ?
-       WHERE folder = ? AND local_hash = ? AND hash = local_hash
-         AND (blocks IS NULL OR length(blocks) = 0)`,
-    );
     this.upsertBatch = db.transaction((rows: readonly FolderFileRow[]) => {
       for (const row of rows) this.upsertStmt.run(toDb(row));
     });
@@ -277,58 +238,6 @@ export class FolderIndexRepository {
     return needed;
   }
 
-  /** A file of this folder with that content that is on disk here (for moves and renames). */
-  /**
-   * Up to `limit` paths whose disk holds this content (by the recorded disk state), with that
-   * state's size and mtime: what serving a content needs, not whole rows (a peer asks for
-   * thousands at once).
-   */
-  diskCopies(folder: string, hash: string, limit: number): DiskCopy[] {
-    return (this.allByHashStmt.all(folder, hash, limit) as [string, number, number][]).map(
-      ([path, localSize, localMtimeMs]) => ({ path, localSize, localMtimeMs }),
-    );
-  }
-
-  /**
-   * `diskCopies` for many contents in one statement (a peer's request for up to a thousand): by
-   * content, up to `limit` paths each; a content no path holds is absent.
-   */
-  diskCopiesOf(folder: string, hashes: readonly string[], limit: number): Map<string, DiskCopy[]> {
-    const out = new Map<string, DiskCopy[]>();
-    if (hashes.length === 0) return out;
-    const rows = this.copiesOfStmt.all(folder, JSON.stringify(hashes), limit) as [
-      string,
-      string,
-      number,
-      number,
-    ][];
-    for (const [hash, path, localSize, localMtimeMs] of rows) {
-      const copies = out.get(hash);
-      const copy = { path, localSize, localMtimeMs };
-      if (copies === undefined) out.set(hash, [copy]);
-      else copies.push(copy);
-    }
-    return out;
-  }
-
-  /** A path of the folder whose version has this content (to name a transfer). */
-  pathWithContent(folder: string, hash: string): string | null {
-    return (this.pathByHashStmt.get(folder, hash) as string | undefined) ?? null;
-  }
-
-  /**
-   * Keeps a block list made after the scan (FolderSync.blocksFor) in the rows whose disk holds
-   * that content as their version and have none yet. Inside `exclusive`.
-   */
-  setBlocks(folder: string, hash: string, list: { blockSize: number; blocks: Buffer }): void {
-    this.setBlocksStmt.run(list.blockSize, list.blocks, folder, hash);
-  }
-
-  findByHash(folder: string, hash: string): FolderFileRow | undefined {
-    const row = this.byHashStmt.get(folder, hash) as DbRow | undefined;
-    return row === undefined ? undefined : fromDb(row);
-  }
-
   /**
    * Every row of the folder in path order (SQLite's binary order: UTF-8 bytes), one at a time.
    * While the generator is open the connection cannot write: consume it without awaiting other
@@ -351,16 +260,6 @@ export class FolderIndexRepository {
         ? this.pageStmt.all(folder, afterPath, limit)
         : this.pageBeforeStmt.all(folder, afterPath, beforePath, limit);
     return (rows as ScanDbRow[]).map(scanRow);
-  }
-
-  /**
-   * Which of these contents this node may hold already (some path's disk state, or the trash):
-   * the only ones worth looking for on this disk before asking a peer. One query for a pull
-   * round instead of three per file.
-   */
-  heldHashes(folder: string, hashes: readonly string[]): Set<string> {
-    if (hashes.length === 0) return new Set();
-    return new Set(this.heldStmt.all(JSON.stringify(hashes), folder, folder) as string[]);
   }
 
   /** Paths of the folder's live files that are named like conflict copies. */

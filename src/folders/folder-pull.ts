@@ -287,7 +287,7 @@ export class FolderPull {
     const remote: Wanted[] = [];
     const endCheck = span('pull.check', rows.length);
     // Contents this disk may hold (one query): the others are not looked for here at all.
-    const held = this.deps.index.heldHashes(
+    const held = this.deps.index.copies.heldHashes(
       this.id,
       rows.flatMap((r) => (r.hash === null ? [] : [r.hash])),
     );

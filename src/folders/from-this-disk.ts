@@ -69,7 +69,7 @@ export class FromThisDisk {
   async take(hash: string, size: number, tmp: string): Promise<boolean> {
     const { config, index } = this.deps;
     if (this.leftovers.has(hash) && (await this.wholeLeftover(hash, size, tmp))) return true;
-    const source = index.findByHash(this.id, hash);
+    const source = index.copies.findByHash(this.id, hash);
     if (source?.deleted === true && source.need && !this.movedAway.has(source.path)) {
       const from = regularFileInside(config.root, source.path);
       const info = from === null ? null : await diskState(from);

@@ -20,7 +20,7 @@ const CANDIDATES = 4;
 export class LocalContent {
   /** The indexed paths of many contents at once, for `find` (one query for a peer's request). */
   copiesOf(folder: string, hashes: readonly string[]): Map<string, DiskCopy[]> {
-    return this.index.diskCopiesOf(folder, hashes, CANDIDATES);
+    return this.index.copies.diskCopiesOf(folder, hashes, CANDIDATES);
   }
 
   /**
@@ -41,7 +41,7 @@ export class LocalContent {
     root: string,
     hash: string,
     /** The indexed paths with this content, when the caller looked them up already (`copiesOf`). */
-    copies: readonly DiskCopy[] = this.index.diskCopies(folder, hash, CANDIDATES),
+    copies: readonly DiskCopy[] = this.index.copies.diskCopies(folder, hash, CANDIDATES),
   ): Promise<{ file: string; trashed: boolean } | null> {
     const stale: string[] = [];
     for (const row of copies) {
@@ -77,7 +77,7 @@ export class LocalContent {
     root: string,
     hash: string,
     beneath: FolderBeneath,
-    copies: readonly DiskCopy[] = this.index.diskCopies(folder, hash, CANDIDATES),
+    copies: readonly DiskCopy[] = this.index.copies.diskCopies(folder, hash, CANDIDATES),
   ): Promise<OpenFile | string | null> {
     const stale: string[] = [];
     for (const row of copies) {
@@ -113,7 +113,7 @@ export class LocalContent {
 
   /** No indexed path (whatever is on disk there now) nor trashed file holds this content. */
   async lacks(folder: string, hash: string): Promise<boolean> {
-    if (this.index.diskCopies(folder, hash, 1).length > 0) return false;
+    if (this.index.copies.diskCopies(folder, hash, 1).length > 0) return false;
     for (const file of this.index.trash.recent(folder, hash, 3)) {
       if (await stat(file).catch(() => null)) return false;
     }
@@ -126,7 +126,7 @@ export class LocalContent {
    * first time a peer asks, from the file (which must still be that content), and kept.
    */
   async blockList(folder: string, root: string, hash: string): Promise<BlockList | null> {
-    const row = this.index.findByHash(folder, hash);
+    const row = this.index.copies.findByHash(folder, hash);
     if (row?.hash !== hash) return null;
     if (row.blocks !== null && row.blocks.length > 0) {
       return { blockSize: row.blockSize, blocks: row.blocks };
@@ -142,7 +142,7 @@ export class LocalContent {
     if (hashed.hash !== hash || hashed.size < 0) return null;
     const list = { blockSize: hashed.blockSize, blocks: hashed.blocks };
     await this.index.exclusive(() => {
-      this.index.setBlocks(folder, hash, list);
+      this.index.copies.setBlocks(folder, hash, list);
     });
     return list;
   }
