@@ -35,6 +35,8 @@
 #include <string.h>
 #include <unistd.h>
 #include <uv.h>
+
+#include "batch.h"
 #ifdef __linux__
 #include <linux/openat2.h>
 #include <sys/syscall.h>
@@ -174,5 +176,9 @@ NAPI_MODULE_INIT() {
   napi_set_named_property(env, exports, "moveBeneath", fn);
   napi_create_function(env, "openBeneath", NAPI_AUTO_LENGTH, open_beneath, NULL, &fn);
   napi_set_named_property(env, exports, "openBeneath", fn);
+  napi_create_function(env, "writeFiles", NAPI_AUTO_LENGTH, batch_write_files, NULL, &fn);
+  napi_set_named_property(env, exports, "writeFiles", fn);
+  napi_create_function(env, "moveFiles", NAPI_AUTO_LENGTH, batch_move_files, NULL, &fn);
+  napi_set_named_property(env, exports, "moveFiles", fn);
   return exports;
 }

@@ -2,7 +2,7 @@
   "targets": [
     {
       "target_name": "beneath",
-      "sources": ["beneath.c"],
+      "sources": ["beneath.c", "batch.c"],
       "cflags": ["-Wall", "-Wextra", "-O2"]
     }
   ]

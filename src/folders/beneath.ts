@@ -19,41 +19,13 @@
  * meanwhile, links by path as before. MOSAIC_BENEATH=off turns it off.
  */
 import { closeSync, constants, openSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { checkRelativePath } from './core/index.js';
+import { movedFiles } from './beneath-batch.js';
+import { binding, unavailable } from './beneath-binding.js';
 import { NO_HARD_LINK_HERE } from './link-no-replace.js';
-
-interface Binding {
-  moveBeneath(from: string, rootFd: number, rel: string, byLink: boolean): void;
-  openBeneath(rootFd: number, rel: string, flags: number): number;
-}
-
-let loaded: Binding | null | undefined;
-
-function binding(): Binding | null {
-  if (loaded !== undefined) return loaded;
-  loaded = null;
-  if (process.platform !== 'linux' || process.env['MOSAIC_BENEATH'] === 'off') return loaded;
-  try {
-    const found = createRequire(import.meta.url)('mosaic-beneath') as Binding;
-    if (typeof found.moveBeneath === 'function' && typeof found.openBeneath === 'function') {
-      loaded = found;
-    }
-  } catch {
-    // Not built (an optional dependency): the usual way.
-  }
-  return loaded;
-}
 
 /** What openat2 answers when no regular file is at the path by a way free of symlinks. */
 const NOT_THERE: ReadonlySet<string> = new Set(['ELOOP', 'ENOENT', 'ENOTDIR', 'EXDEV']);
-
-/** An openat2 failure that says this way is not there at all: never again in this process. */
-function unavailable(code: string | undefined): boolean {
-  if (code !== 'ENOSYS' && code !== 'EPERM') return false;
-  loaded = null;
-  return true;
-}
 
 /** Links into and opens files of one folder through a descriptor of its root. */
 export class FolderBeneath {
@@ -94,6 +66,29 @@ export class FolderBeneath {
       return null;
     }
     return true;
+  }
+
+  /**
+   * `move` for a batch, on libuv's pool (one trip for all: native/beneath/batch.c): `names` in
+   * the directory `fromDirFd` to `rels`. For each file, null once moved, else why not (the
+   * caller takes the file the usual way, `move` then its fallbacks, which judge the failure
+   * as they do for one file). Null when this way cannot be taken at all.
+   */
+  async moveAll(
+    fromDirFd: number,
+    names: readonly string[],
+    rels: readonly string[],
+  ): Promise<(NodeJS.ErrnoException | null)[] | null> {
+    const native = binding();
+    if (native?.moveFiles === undefined || !rels.every((rel) => checkRelativePath(rel).ok)) {
+      return null;
+    }
+    const root = this.rootFd();
+    if (root === null) return null;
+    return movedFiles(
+      await native.moveFiles(fromDirFd, names, root, rels, this.moves === 'link'),
+      rels,
+    );
   }
 
   /**

@@ -20,6 +20,9 @@ export interface DiskState {
   isFile(): boolean;
 }
 
+/** What a DiskState is read from: an lstat's or fstat's bigint stats, or the same from C. */
+type StatFields = Pick<BigIntStats, 'size' | 'mtimeNs' | 'ino' | 'isDirectory' | 'isFile'>;
+
 export function diskStateOf(info: BigIntStats): DiskState {
   return new StatState(info);
 }
@@ -35,7 +38,7 @@ class StatState implements DiskState {
   private readonly directory: boolean;
   private readonly file: boolean;
 
-  constructor(info: BigIntStats) {
+  constructor(info: StatFields) {
     this.size = Number(info.size);
     this.mtimeMs = wholeMs(info.mtimeNs);
     this.ino = inodeNumber(info.ino);
@@ -79,7 +82,7 @@ export interface TempState extends DiskState {
 class TempStatState extends StatState implements TempState {
   readonly ctimeNs: bigint;
 
-  constructor(info: BigIntStats) {
+  constructor(info: StatFields & Pick<BigIntStats, 'ctimeNs'>) {
     super(info);
     this.ctimeNs = info.ctimeNs;
   }
@@ -87,6 +90,26 @@ class TempStatState extends StatState implements TempState {
 
 export function tempStateOf(info: BigIntStats): TempState {
   return new TempStatState(info);
+}
+
+const notADirectory = (): boolean => false;
+const aFile = (): boolean => true;
+
+/** A regular temp file's state from an fstat made in C (native/beneath/batch.c). */
+export function tempStateOfFile(
+  size: bigint,
+  ino: bigint,
+  mtimeNs: bigint,
+  ctimeNs: bigint,
+): TempState {
+  return new TempStatState({
+    size,
+    ino,
+    mtimeNs,
+    ctimeNs,
+    isDirectory: notADirectory,
+    isFile: aFile,
+  });
 }
 
 /** `diskState` of a temp file, with its change time; null when it is gone. */

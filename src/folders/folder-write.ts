@@ -11,8 +11,8 @@
  */
 import { randomUUID } from 'node:crypto';
 import { lstat, mkdir, readdir, rename, rm, rmdir, utimes } from 'node:fs/promises';
-import { mkdirSync, renameSync, rmdirSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { closeSync, constants, mkdirSync, openSync, renameSync, rmdirSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
 import { conflictName, joinInside } from './core/index.js';
 import { diskState, diskStateSync, tempState, type TempState } from './disk-state.js';
 import type { FolderFileRow } from './folder-index.repository.js';
@@ -21,6 +21,7 @@ import { folderTmpDir, folderTrashDir } from './marker.js';
 import { assertParentsInside, makeDirsInside } from './inside-folder.js';
 import { FolderBeneath } from './beneath.js';
 import { linkNoReplace, linkNoReplaceSync, mtimeSeconds } from './link-no-replace.js';
+import { placeEach } from './place-each.js';
 import { heldHere, matchesIndexed, type WriteRecords } from './write-records.js';
 
 export { matchesIndexed } from './write-records.js';
@@ -181,6 +182,70 @@ export class FolderWriter {
    */
   logLinks(files: readonly { wanted: Wanted; tmp: string; info: TempState }[]): void {
     this.records.linkingAll(files.map(({ wanted, tmp, info }) => ({ row: wanted.row, info, tmp })));
+  }
+
+  /**
+   * Puts a batch's logged, flushed temp files (small-writes.ts) at their paths. Those with nothing
+   * indexed at their path (new files, the usual case) are moved together in one trip to the
+   * pool (`FolderBeneath.moveAll`: each as `place` moves one, below the root's descriptor,
+   * replacing nothing); the others, and any the batch did not move (the path taken meanwhile, a
+   * symlink on the way, no binding), one at a time by `place`, each through `guard` (the
+   * puller's: errors logged, the file stays needed). Throws only when the rest cannot be placed
+   * (the folder went away), having reported those (`placeEach`).
+   */
+  async placeLogged(
+    files: readonly { wanted: Wanted; tmp: string; info: TempState }[],
+    guard: (row: FolderFileRow, work: () => Promise<void>) => Promise<void>,
+  ): Promise<void> {
+    const tmpDir = folderTmpDir(this.root);
+    const together: typeof files = this.deps.beforeReplace
+      ? []
+      : files.filter((f) => !heldHere(f.wanted.row) && dirname(f.tmp) === tmpDir);
+    const moved = new Set<string>();
+    if (together.length > 0) {
+      // A parent that cannot be made: the file's move fails, and its `place` below says why.
+      for (const f of together) await this.ensureParent(f.wanted.row.path).catch(() => undefined);
+      const failures = await this.moveTogether(tmpDir, together);
+      together.forEach((f, i) => {
+        if (failures?.[i] !== null) return;
+        moved.add(f.tmp);
+        this.placed++;
+        this.records.syncDirLater(dirname(f.wanted.target));
+        this.records.record(f.wanted.row, f.info, f.wanted.hash);
+      });
+    }
+    await placeEach(
+      moved.size === 0 ? files : files.filter((f) => !moved.has(f.tmp)),
+      (f) => guard(f.wanted.row, () => this.place(f.wanted, f.tmp, f.info, true)),
+      (wanted) => {
+        this.notPlaced(wanted);
+      },
+    );
+  }
+
+  /** `moveAll` of temp files in `tmpDir`: each file's failure, or null where none was made. */
+  private async moveTogether(
+    tmpDir: string,
+    files: readonly { wanted: Wanted; tmp: string }[],
+  ): Promise<(Error | null)[] | null> {
+    let dirFd: number;
+    try {
+      dirFd = openSync(tmpDir, constants.O_RDONLY | constants.O_DIRECTORY);
+    } catch {
+      return null;
+    }
+    try {
+      return await this.beneath.moveAll(
+        dirFd,
+        files.map((f) => basename(f.tmp)),
+        files.map((f) => f.wanted.row.path),
+      );
+    } catch {
+      // Not moved by the batch: each the usual way.
+      return null;
+    } finally {
+      closeSync(dirFd);
+    }
   }
 
   /** A file logged by `logLinks` that will not be placed: its temp file is about to go. */

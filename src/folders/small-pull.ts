@@ -22,8 +22,8 @@ const SINGLE_RETRIES = 32;
 export interface SmallPullHost {
   readonly deps: Pick<FolderSyncDeps, 'sources' | 'log' | 'config'>;
   readonly folder: string;
-  /** Puts each flushed file at its path (`place`), logged first (`logLinks`). */
-  readonly writer: Pick<FolderWriter, 'logLinks' | 'place' | 'notPlaced'>;
+  /** Puts each batch's flushed files at their paths (`placeLogged`), logged first (`logLinks`). */
+  readonly writer: Pick<FolderWriter, 'logLinks' | 'placeLogged'>;
   /** Bytes and files fetched from peers. */
   readonly counters: PullCounters;
   readonly unobtainable: UnobtainableCopies;
@@ -49,11 +49,7 @@ export class SmallPull {
       aboutToPlace: (files) => {
         writer.logLinks(files);
       },
-      place: (wanted, tmp, info) =>
-        host.guarded(wanted.row, () => writer.place(wanted, tmp, info, true)),
-      notPlaced: (wanted) => {
-        writer.notPlaced(wanted);
-      },
+      placeAll: (files) => writer.placeLogged(files, (row, work) => host.guarded(row, work)),
       wrongContent: (wanted) => {
         deps.log.warn({ folder, path: wanted.row.path }, 'peer sent wrong content');
         host.stall(wanted.row, 'peer sent wrong content');

@@ -30,6 +30,7 @@ vi.mock('node:fs', async (importOriginal) => {
 });
 
 const { SETTLE_EVERY, SmallWrites } = await import('./small-writes.js');
+const { placeEach } = await import('./place-each.js');
 const { fileSystemSync } = await import('../core/fs-sync.js');
 
 /** The system's dirty data as a batch is flushed: none but the batch's own (syncfs is cheap). */
@@ -46,10 +47,17 @@ afterEach(async () => {
 });
 
 type Host = ConstructorParameters<typeof SmallWrites>[0];
+type Ready = Parameters<Host['placeAll']>[0][number];
+
+/** A host as the tests write it: a place and a drop per file (`placeAll` made of them). */
+interface TestHost extends Omit<Host, 'placeAll'> {
+  place(wanted: Ready['wanted'], tmp: string): Promise<void>;
+  notPlaced(wanted: Ready['wanted']): void;
+}
 
 /** A host that places by removing the temp file and throws on what a test does not expect. */
-function host(overrides: Partial<Host> = {}): Host {
-  return {
+function host(overrides: Partial<TestHost> = {}): Host {
+  const made: TestHost = {
     root,
     aboutToPlace: () => {},
     place: (_wanted, tmp) => rm(tmp),
@@ -63,11 +71,38 @@ function host(overrides: Partial<Host> = {}): Host {
     written: () => {},
     ...overrides,
   };
+  return {
+    ...made,
+    placeAll: (files) =>
+      placeEach(
+        files,
+        (f) => made.place(f.wanted, f.tmp),
+        (wanted) => {
+          made.notPlaced(wanted);
+        },
+      ),
+  };
 }
 
-describe('small writes, flushed one batch behind', () => {
+/** Both ways of writing the temp files (temp-writes.ts): groups on the pool, direct calls. */
+const WAYS = [
+  ['on the pool', true],
+  ['by direct calls', false],
+] as const;
+
+function writesWith(
+  onPool: boolean,
+  made: Host,
+  syncAll: ConstructorParameters<typeof SmallWrites>[1],
+  dirty?: () => number | null,
+) {
+  return new SmallWrites(made, syncAll, dirty, onPool);
+}
+
+describe.each(WAYS)('small writes, flushed one batch behind (%s)', (_way, onPool) => {
   it('links a file only after its own flush, one batch at a time, writing the next meanwhile', async () => {
-    const writes = new SmallWrites(
+    const writes = writesWith(
+      onPool,
       host({
         aboutToPlace: (files) => {
           log.push(`logged ${files.map((f) => f.wanted.row.path).join(' ')}`);
@@ -130,7 +165,8 @@ describe('small writes, flushed one batch behind', () => {
     // f3 once, when the creates went through the pool).
     const order: string[] = [];
     let placed = 0;
-    const writes = new SmallWrites(
+    const writes = writesWith(
+      onPool,
       host({
         aboutToPlace: (files) => order.push(...files.map((f) => f.wanted.row.path)),
         place: async (wanted, tmp) => {
@@ -158,7 +194,7 @@ describe('small writes, flushed one batch behind', () => {
   });
 });
 
-describe('small writes, one syncfs per batch', () => {
+describe.each(WAYS)('small writes, one syncfs per batch (%s)', (_way, onPool) => {
   const syncfs = fileSystemSync();
 
   /** A file's data as written, by name in the temp directory, when each syncfs began. */
@@ -184,7 +220,8 @@ describe('small writes, one syncfs per batch', () => {
       let inFlight = 0;
       let addedWhileFlushing = 0;
       const placed: string[] = [];
-      const writes = new SmallWrites(
+      const writes = writesWith(
+        onPool,
         host({
           place: (wanted, tmp) => {
             // Every byte of it was on disk before it is linked.
@@ -225,7 +262,8 @@ describe('small writes, one syncfs per batch', () => {
       const failed: string[] = [];
       const placed: string[] = [];
       let syncs = 0;
-      const writes = new SmallWrites(
+      const writes = writesWith(
+        onPool,
         host({
           place: (wanted, tmp) => {
             placed.push(wanted.row.path);
@@ -270,7 +308,8 @@ describe('small writes, one syncfs per batch', () => {
       const dirty = [1024 * 1024 * 1024, 0, 0, 0];
       let asked = 0;
       const placed: string[] = [];
-      const writes = new SmallWrites(
+      const writes = writesWith(
+        onPool,
         host({
           place: (wanted, tmp) => {
             placed.push(wanted.row.path);

@@ -23,6 +23,8 @@ vi.mock('node:fs', async (importOriginal) => {
 });
 
 const { SmallWrites } = await import('./small-writes.js');
+const { placeEach } = await import('./place-each.js');
+const { FILES_HELD } = await import('./temp-writes.js');
 
 let root: string;
 beforeEach(async () => {
@@ -49,30 +51,43 @@ async function* response(contents: readonly Buffer[], chunk: number): AsyncGener
   }
 }
 
-describe('split frames in pooled buffers', () => {
+// Both ways of writing the temp files (temp-writes.ts): groups on the pool, direct calls.
+describe.each([
+  ['on the pool', true],
+  ['by direct calls', false],
+] as const)('split frames in pooled buffers (%s)', (_way, onPool) => {
   it('writes every file with its own bytes and reuses a handful of buffers for all of them', async () => {
     const contents = Array.from({ length: 300 }, (_, i) =>
       Buffer.alloc(2000 + ((i * 37) % 5000), `file ${i} `),
     );
     const placed = new Map<string, Buffer>();
-    const writes = new SmallWrites({
-      root,
-      aboutToPlace: () => {},
-      place: async (wanted, tmp) => {
-        placed.set(wanted.hash, await readFile(tmp));
-        await rm(tmp);
+    const writes = new SmallWrites(
+      {
+        root,
+        aboutToPlace: () => {},
+        placeAll: (files) =>
+          placeEach(
+            files,
+            async ({ wanted, tmp }) => {
+              placed.set(wanted.hash, await readFile(tmp));
+              await rm(tmp);
+            },
+            (wanted) => {
+              throw new Error(`${wanted.row.path} dropped`);
+            },
+          ),
+        wrongContent: (wanted) => {
+          throw new Error(`${wanted.row.path}: wrong content`);
+        },
+        failed: (_wanted, error) => {
+          throw error;
+        },
+        written: () => {},
       },
-      notPlaced: (wanted) => {
-        throw new Error(`${wanted.row.path} dropped`);
-      },
-      wrongContent: (wanted) => {
-        throw new Error(`${wanted.row.path}: wrong content`);
-      },
-      failed: (_wanted, error) => {
-        throw error;
-      },
-      written: () => {},
-    });
+      undefined,
+      undefined,
+      onPool,
+    );
     const buffers = new Set<ArrayBufferLike>();
     let taken = 0;
     const allocate = (length: number): Buffer => {
@@ -93,7 +108,7 @@ describe('split frames in pooled buffers', () => {
     expect(taken).toBe(contents.length); // every frame was split (1 000-byte chunks)
     expect(placed.size).toBe(contents.length);
     for (const c of contents) expect(placed.get(sha256Hex(c))).toEqual(c);
-    // Those in flight (the creates under way, and the one being read), not one per frame.
-    expect(buffers.size).toBeLessThanOrEqual(40);
+    // Those in flight (the writes under way, and the one being read), not one per frame.
+    expect(buffers.size).toBeLessThanOrEqual(FILES_HELD + 8);
   });
 });

@@ -4,7 +4,16 @@
  * (recent-content.ts); this node's own recorded writes drop out of the watcher's hints.
  */
 import { existsSync } from 'node:fs';
-import { mkdir, readdir, readFile, rename, stat, utimes, writeFile } from 'node:fs/promises';
+import {
+  mkdir,
+  readdir,
+  readFile,
+  rename,
+  stat,
+  symlink,
+  utimes,
+  writeFile,
+} from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it, vi } from 'vitest';
 import { type Db } from '../db/database.js';
@@ -115,6 +124,58 @@ describe('pulling many small files', () => {
       expect(requests).toBe(3);
       expect(closed).toBe(requests);
       expect(await readdir(folderTmpDir(root))).toEqual([]);
+    } finally {
+      await sync.close();
+    }
+  });
+
+  it('moves a batch together, and leaves to the one-file way a path taken or a parent made a link meanwhile', async () => {
+    const files = Array.from({ length: 40 }, (_, i) => ({
+      path: i === 7 ? 'out/f7.txt' : `d${i % 2}/f${i}.txt`,
+      data: Buffer.from(`content of file ${i}`),
+      mtimeMs: 1_700_000_000_000 + i,
+    }));
+    const root = join(base, 'folder');
+    const outside = join(base, 'outside');
+    await mkdir(outside);
+    const whole = peerHolding(files.map((f) => f.data));
+    const racing = {
+      ...whole,
+      folderContents: async function* (
+        folder: string,
+        wanted: readonly { hash: string; size: number }[],
+      ) {
+        let sent = 0;
+        for await (const frame of whole.folderContents(folder, wanted)) {
+          // While the batch streams in (before any of it is moved): the user saves a file at a
+          // path being pulled, and puts a link to elsewhere where a pulled file's parent goes.
+          if (sent++ === 20) {
+            await writeFile(join(root, 'd1', 'f3.txt'), 'mine');
+            // Settled: the next scan takes it at once.
+            await utimes(join(root, 'd1', 'f3.txt'), 1_700_000_100, 1_700_000_100);
+            await symlink(outside, join(root, 'out'));
+          }
+          yield frame;
+        }
+      },
+    };
+    const { sync, index, changes } = await pullingFolder(db, root, racing);
+    try {
+      await sync.syncNow();
+      await mkdir(join(root, 'd1'));
+      await changes.receive(puts(files));
+      await sync.syncNow();
+      for (const f of files.filter((_, i) => i !== 3 && i !== 7)) {
+        expect(await readFile(join(root, f.path), 'utf8')).toBe(f.data.toString());
+        expect(index.get('folder', f.path)).toMatchObject({ need: false, localHash: sha(f.data) });
+      }
+      // The save stays, and becomes a version of its own; nothing went through the link.
+      expect(await readFile(join(root, 'd1', 'f3.txt'), 'utf8')).toBe('mine');
+      expect(await readdir(outside)).toEqual([]);
+      expect(index.get('folder', 'out/f7.txt')).toMatchObject({ need: true });
+      await sync.syncNow();
+      expect(await readFile(join(root, 'd1', 'f3.txt'), 'utf8')).toBe('mine');
+      expect(index.get('folder', 'd1/f3.txt')).toMatchObject({ localHash: sha('mine') });
     } finally {
       await sync.close();
     }
