@@ -44,10 +44,6 @@
 #define MOVE_SLOTS 2
 #define PATH_BYTES 4096
 
-/* Which call failed, as the answers report it (src/folders/beneath.ts CALLS). */
-enum { CALL_OPENAT = 1, CALL_WRITE, CALL_FUTIMENS, CALL_FSTAT, CALL_OPENAT2, CALL_RENAMEAT2,
-       CALL_LINKAT, CALL_UNLINK };
-
 typedef struct {
   napi_async_work work;
   napi_deferred deferred;
@@ -284,51 +280,66 @@ napi_value batch_write_files(napi_env env, napi_callback_info info) {
   return queue(env, job, "mosaic.writeFiles", write_files);
 }
 
+/*
+ * Moves `from_name` (in `from_dir`, AT_FDCWD for a path) to `rel` below `root`: its parent opened
+ * by openat2 with no symlink resolved, then renameat2 with RENAME_NOREPLACE, or a link and an
+ * unlink where the file system lacks the flag (or `by_link`). 0, or an errno with `*call` the
+ * CALL_* that failed. `rel` is split at its last '/' in place and restored. Shared by
+ * moveBeneath (beneath.c) and moveFiles.
+ */
+int move_below(int root, int from_dir, const char *from_name, char *rel, bool by_link, int *call) {
+#ifdef __linux__
+  char *slash = strrchr(rel, '/');
+  const char *name = slash == NULL ? rel : slash + 1;
+  int dir = root;
+  if (slash != NULL) {
+    *slash = '\0';
+    struct open_how how;
+    memset(&how, 0, sizeof how);
+    how.flags = O_PATH | O_DIRECTORY | O_CLOEXEC;
+    how.resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS;
+    dir = (int)syscall(SYS_openat2, root, rel, &how, sizeof how);
+    *slash = '/';
+    if (dir < 0) {
+      *call = CALL_OPENAT2;
+      return errno;
+    }
+  }
+  int moved = -1;
+  *call = CALL_RENAMEAT2;
+  errno = EINVAL;
+  if (!by_link) moved = renameat2(from_dir, from_name, dir, name, RENAME_NOREPLACE);
+  if (moved != 0 && (errno == EINVAL || errno == ENOSYS)) {
+    /* No RENAME_NOREPLACE here: a link (EEXIST if taken), then the temp name removed. */
+    *call = CALL_LINKAT;
+    moved = linkat(from_dir, from_name, dir, name, 0);
+    if (moved == 0 && unlinkat(from_dir, from_name, 0) != 0) {
+      *call = CALL_UNLINK;
+      moved = -1;
+    }
+  }
+  int error = moved == 0 ? 0 : errno;
+  if (moved == 0) *call = 0;
+  if (dir != root) close(dir);
+  return error;
+#else
+  (void)root;
+  (void)from_dir;
+  (void)from_name;
+  (void)rel;
+  (void)by_link;
+  *call = CALL_OPENAT2;
+  return ENOSYS;
+#endif
+}
+
 static void move_files(napi_env env, void *data) {
   (void)env;
   batch_job *job = data;
   for (uint32_t i = 0; i < job->count; i++) {
     int64_t *out = job->out + (size_t)i * MOVE_SLOTS;
-    int call = 0, error = 0;
-#ifdef __linux__
-    char *rel = job->rels[i];
-    char *slash = strrchr(rel, '/');
-    const char *name = slash == NULL ? rel : slash + 1;
-    int dir = job->root;
-    if (slash != NULL) {
-      *slash = '\0';
-      struct open_how how;
-      memset(&how, 0, sizeof how);
-      how.flags = O_PATH | O_DIRECTORY | O_CLOEXEC;
-      how.resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS;
-      dir = (int)syscall(SYS_openat2, job->root, rel, &how, sizeof how);
-      *slash = '/';
-      if (dir < 0) {
-        call = CALL_OPENAT2;
-        error = errno;
-      }
-    }
-    if (dir >= 0) {
-      int moved = -1;
-      call = CALL_RENAMEAT2;
-      errno = EINVAL;
-      if (!job->by_link) moved = renameat2(job->from_dir, job->names[i], dir, name, RENAME_NOREPLACE);
-      if (moved != 0 && (errno == EINVAL || errno == ENOSYS)) {
-        call = CALL_LINKAT;
-        moved = linkat(job->from_dir, job->names[i], dir, name, 0);
-        if (moved == 0 && unlinkat(job->from_dir, job->names[i], 0) != 0) {
-          call = CALL_UNLINK;
-          moved = -1;
-        }
-      }
-      error = moved == 0 ? 0 : errno;
-      if (moved == 0) call = 0;
-      if (dir != job->root) close(dir);
-    }
-#else
-    call = CALL_OPENAT2;
-    error = ENOSYS;
-#endif
+    int call = 0;
+    int error = move_below(job->root, job->from_dir, job->names[i], job->rels[i], job->by_link, &call);
     out[0] = -(int64_t)error;
     out[1] = call;
   }

@@ -95,42 +95,13 @@ static napi_value move_beneath(napi_env env, napi_callback_info info) {
     napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE",
                           "moveBeneath(from, rootFd, rel, byLink): byLink must be a boolean");
   } else if (string_arg(env, argv[0], from) && string_arg(env, argv[2], rel)) {
-#ifdef __linux__
-    /* The parent: '' for a file at the root itself. */
-    char *slash = strrchr(rel, '/');
-    const char *name = slash == NULL ? rel : slash + 1;
-    int dir = root;
-    if (slash != NULL) {
-      *slash = '\0';
-      struct open_how how;
-      memset(&how, 0, sizeof how);
-      how.flags = O_PATH | O_DIRECTORY | O_CLOEXEC;
-      how.resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS;
-      dir = (int)syscall(SYS_openat2, root, rel, &how, sizeof how);
-      if (dir < 0) throw_errno(env, errno, "openat2", rel);
-      *slash = '/';
+    int call = 0;
+    int error = move_below(root, AT_FDCWD, from, rel, by_link, &call);
+    if (error != 0) {
+      static const char *const calls[] = {"", "openat", "write", "futimens", "fstat",
+                                          "openat2", "renameat2", "linkat", "unlink"};
+      throw_errno(env, error, calls[call], rel);
     }
-    if (dir >= 0) {
-      const char *call = "renameat2";
-      int moved = -1;
-      errno = EINVAL;
-      if (!by_link) moved = renameat2(AT_FDCWD, from, dir, name, RENAME_NOREPLACE);
-      if (moved != 0 && (errno == EINVAL || errno == ENOSYS)) {
-        /* No RENAME_NOREPLACE here: a link (EEXIST if taken), then the temp name removed. */
-        call = "linkat";
-        moved = linkat(AT_FDCWD, from, dir, name, 0);
-        if (moved == 0 && unlink(from) != 0) {
-          call = "unlink";
-          moved = -1;
-        }
-      }
-      int error = errno;
-      if (dir != root) close(dir);
-      if (moved != 0) throw_errno(env, error, call, rel);
-    }
-#else
-    throw_errno(env, ENOSYS, "openat2", rel);
-#endif
   }
   free(from);
   free(rel);
