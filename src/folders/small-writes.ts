@@ -170,8 +170,15 @@ export class SmallWrites {
       if (this.temp.written > 0) await this.flushes.submit(this.flushBatch());
     } finally {
       await this.flushes.drain();
-      // Opened for files that all failed before being written: no batch took them.
-      for (const witness of this.temp.take().witnesses) closeSync(witness);
+      // Witnesses of groups whose files all failed: no batch took them. (No written file is
+      // left here: the batch above took them all; were one left, it is not placed.)
+      const left = this.temp.take();
+      for (const witness of left.witnesses) closeSync(witness);
+      for (const p of left.files) {
+        if (p.fd === null) rmSync(p.tmp, { force: true });
+        else discard(p.fd, p.tmp);
+        this.host.failed(p.wanted, new Error('written but not flushed'));
+      }
     }
   }
 
