@@ -91,6 +91,28 @@ export class FolderBeneath {
     );
   }
 
+  /** `moveAll` of the files `names` in the directory `dir` (opened for the call). */
+  async moveAllFrom(
+    dir: string,
+    names: readonly string[],
+    rels: readonly string[],
+  ): Promise<(NodeJS.ErrnoException | null)[] | null> {
+    let dirFd: number;
+    try {
+      dirFd = openSync(dir, constants.O_RDONLY | constants.O_DIRECTORY);
+    } catch {
+      return null;
+    }
+    try {
+      return await this.moveAll(dirFd, names, rels);
+    } catch {
+      // Not moved by the batch: each file the usual way.
+      return null;
+    } finally {
+      closeSync(dirFd);
+    }
+  }
+
   /**
    * A descriptor of the file at `rel` opened with `flags`, nothing on the way nor the file itself
    * a symbolic link; false when there is no such file this way (a link, a missing or

@@ -31,6 +31,7 @@ import { RETIRING_RETRY_MS, UnobtainableCopies } from './unobtainable-copies.js'
 import { heldHere, type WriteRecords } from './write-records.js';
 import { PullStalls } from './pull-stalls.js';
 import { PullTargets } from './pull-targets.js';
+import { sweepLinkedTmp } from './tmp-sweep.js';
 
 /**
  * Needed rows taken per page: a page's files are a round (or a few, when contents repeat), and
@@ -135,7 +136,7 @@ export class FolderPull {
   }
 
   private async pullAll(): Promise<void> {
-    await this.writer.sweepLinkedTmp();
+    await sweepLinkedTmp(this.deps.config.root);
     this.targets.startPull();
     this.stalls.startPull();
     this.unobtainable.startPull();

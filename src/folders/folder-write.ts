@@ -10,8 +10,8 @@
  * forgets the round's `folder_applying` entries (see docs/architecture.md, "Folder sync").
  */
 import { randomUUID } from 'node:crypto';
-import { lstat, mkdir, readdir, rename, rm, rmdir, utimes } from 'node:fs/promises';
-import { closeSync, constants, mkdirSync, openSync, renameSync, rmdirSync } from 'node:fs';
+import { mkdir, rename, rm, rmdir, utimes } from 'node:fs/promises';
+import { mkdirSync, renameSync, rmdirSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { conflictName, joinInside } from './core/index.js';
 import { diskState, diskStateSync, tempState, type TempState } from './disk-state.js';
@@ -26,11 +26,9 @@ import { heldHere, matchesIndexed, type WriteRecords } from './write-records.js'
 
 export { matchesIndexed } from './write-records.js';
 
-/** The suffix of a small file's temp file (`<hash>.<uuid>.small`): never resumed, swept. */
-export const SMALL_TMP = '.small';
+import { DIR_TMP } from './tmp-sweep.js';
 
-/** The suffix of a directory made in the temp directory before its rename into place. */
-export const DIR_TMP = '.dir';
+export { DIR_TMP, SMALL_TMP } from './tmp-sweep.js';
 
 /** A file to bring to its needed version, at `target`. */
 export interface Wanted {
@@ -205,7 +203,11 @@ export class FolderWriter {
     if (together.length > 0) {
       // A parent that cannot be made: the file's move fails, and its `place` below says why.
       for (const f of together) await this.ensureParent(f.wanted.row.path).catch(() => undefined);
-      const failures = await this.moveTogether(tmpDir, together);
+      const failures = await this.beneath.moveAllFrom(
+        tmpDir,
+        together.map((f) => basename(f.tmp)),
+        together.map((f) => f.wanted.row.path),
+      );
       together.forEach((f, i) => {
         if (failures?.[i] !== null) return;
         moved.add(f.tmp);
@@ -221,31 +223,6 @@ export class FolderWriter {
         this.notPlaced(wanted);
       },
     );
-  }
-
-  /** `moveAll` of temp files in `tmpDir`: each file's failure, or null where none was made. */
-  private async moveTogether(
-    tmpDir: string,
-    files: readonly { wanted: Wanted; tmp: string }[],
-  ): Promise<(Error | null)[] | null> {
-    let dirFd: number;
-    try {
-      dirFd = openSync(tmpDir, constants.O_RDONLY | constants.O_DIRECTORY);
-    } catch {
-      return null;
-    }
-    try {
-      return await this.beneath.moveAll(
-        dirFd,
-        files.map((f) => basename(f.tmp)),
-        files.map((f) => f.wanted.row.path),
-      );
-    } catch {
-      // Not moved by the batch: each the usual way.
-      return null;
-    } finally {
-      closeSync(dirFd);
-    }
   }
 
   /** A file logged by `logLinks` that will not be placed: its temp file is about to go. */
@@ -283,29 +260,6 @@ export class FolderWriter {
       { folder: this.id, path: row.path, keptAs: copy },
       'a local save raced a pulled version and another save; kept beside it',
     );
-  }
-
-  /**
-   * Temp files that are also linked into the folder (a crash between link and unlink in
-   * `place`): removed, so a resumed transfer never writes into a placed file. Small files' temp
-   * files are never resumed: all removed (no pull is running).
-   */
-  async sweepLinkedTmp(): Promise<void> {
-    const dir = folderTmpDir(this.deps.config.root);
-    for (const name of await readdir(dir).catch(() => [] as string[])) {
-      const file = join(dir, name);
-      if (name.endsWith(SMALL_TMP)) {
-        await rm(file, { force: true });
-        continue;
-      }
-      // A directory never renamed into place (killed in between): empty, made here.
-      if (name.endsWith(DIR_TMP)) {
-        await rmdir(file).catch(() => undefined);
-        continue;
-      }
-      const info = await lstat(file).catch(() => null);
-      if (info?.isFile() === true && info.nlink > 1) await rm(file, { force: true });
-    }
   }
 
   /** Makes the parents of a remote path, never through a symlink (inside-folder.ts). */
