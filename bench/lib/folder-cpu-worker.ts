@@ -18,11 +18,12 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Readable } from 'node:stream';
 import { pathToFileURL } from 'node:url';
 import { createHash } from 'node:crypto';
 import pino from 'pino';
 import type { ContentSource } from '../../src/folders/content-source.js';
+// The harness's own peer (this checkout's), whichever build's engine runs.
+import { peerHolding } from '../../src/folders/peer-in-memory.js';
 import type { Op } from '../../src/oplog/op.js';
 
 type Engine = {
@@ -74,22 +75,6 @@ async function folderAt(engine: Engine, dir: string, root: string, source: Conte
     log: pino({ level: 'silent' }),
   });
   return { sync, changes: state.changes, close: () => store.close() };
-}
-
-/** A peer that holds `contents` in memory (by SHA-256), and nothing else. */
-function peerHolding(contents: Map<string, Buffer>): ContentSource {
-  return {
-    baseUrl: 'http://peer.invalid',
-    folderBlocks: () => Promise.resolve(null),
-    folderContent: (_folder, hash, start) => {
-      const data = contents.get(hash);
-      return Promise.resolve(data ? { body: Readable.from([data.subarray(start)]), start } : null);
-    },
-    folderContents: async function* (_folder, wanted) {
-      for (const w of wanted) yield { hash: w.hash, data: contents.get(w.hash) ?? null };
-      await Promise.resolve();
-    },
-  };
 }
 
 function cpuMs(since: NodeJS.CpuUsage): number {

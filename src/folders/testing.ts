@@ -4,11 +4,9 @@
  */
 import { libraryRepositories } from '../oplog/replica-state.js';
 import type Database from 'better-sqlite3';
-import { createHash } from 'node:crypto';
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Readable } from 'node:stream';
 import { afterEach, beforeEach } from 'vitest';
 import { SqlAccountRepository } from '../accounts/account.repository.js';
 import { openDatabase } from '../db/database.js';
@@ -108,34 +106,9 @@ export function useTempDb(
   });
 }
 
-/** SHA-256 in hex, as contents are named. */
-export const sha256Hex = (data: Buffer | string): string =>
-  createHash('sha256').update(data).digest('hex');
+import { sha256Hex } from './peer-in-memory.js';
 
-/**
- * A peer holding `contents` (a stand-in for PeerClient: the unit tier), counting the files it
- * was asked for in batches (`asked`). `peerHolding([])` answers and holds nothing.
- */
-export function peerHolding(contents: readonly Buffer[]): ContentSource & { asked: number } {
-  const byHash = new Map(contents.map((c) => [sha256Hex(c), c]));
-  const peer = {
-    asked: 0,
-    baseUrl: 'http://peer.invalid',
-    folderBlocks: () => Promise.resolve(null),
-    folderContent: (_folder: string, hash: string, start: number) => {
-      const data = byHash.get(hash);
-      return Promise.resolve(data ? { body: Readable.from([data.subarray(start)]), start } : null);
-    },
-    folderContents: async function* (_folder: string, wanted: readonly { hash: string }[]) {
-      for (const w of wanted) {
-        peer.asked++;
-        yield { hash: w.hash, data: byHash.get(w.hash) ?? null };
-      }
-      await Promise.resolve();
-    },
-  };
-  return peer;
-}
+export { peerHolding, sha256Hex } from './peer-in-memory.js';
 
 /** The node under test and its one peer, in the folder engine's unit tests. */
 export const SELF_ID = 'aaaaaaaaaaaaaaa1';
