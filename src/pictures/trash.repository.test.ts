@@ -1,40 +1,7 @@
 import { expect, it } from 'vitest';
 import { describeEachDialect } from '../../test/helpers/dialects.js';
-import { encodeHlc } from '../core/hlc.js';
-import type { MetadataStore } from '../storage/metadata/dialect.js';
 import { TrashRepository } from './trash.repository.js';
-
-const at = (wall: number, node = 'n1') => encodeHlc({ wall, counter: 0, node });
-const pic = (n: number) => n.toString(16).padStart(64, '0');
-
-/** A picture row created at wall 1 and, when `deletedAt` is given, deleted then. */
-async function addPicture(store: MetadataStore, n: number, deletedAt: number | null) {
-  await store.db
-    .insertInto('pictures')
-    .values({
-      id: pic(n),
-      content_type: 'image/png',
-      size: 100 + n,
-      width: 4,
-      height: 3,
-      owner: 'ann',
-      origin_name: 'n1',
-      created_at: 1,
-      info_hlc: at(1),
-      title: `P${n}`,
-      title_hlc: at(1),
-      category: 'c',
-      category_hlc: at(1),
-      descr: '',
-      desc_hlc: at(1),
-      live_hlc: at(1),
-      deleted_hlc: deletedAt === null ? null : at(deletedAt),
-      updated_at: 1,
-      alive: deletedAt === null ? 1 : 0,
-      has_blob: deletedAt === null ? 1 : 0,
-    })
-    .execute();
-}
+import { addPicture, at, pic } from './trash.testing.js';
 
 describeEachDialect('trash repository', (ctx) => {
   it('lists deleted pictures within the retention, newest deletion first, until purged', async () => {
@@ -44,7 +11,7 @@ describeEachDialect('trash repository', (ctx) => {
     await addPicture(store, 2, 5_000);
     await addPicture(store, 3, 9_000);
     await addPicture(store, 4, 500); // deleted before the retention window
-    expect((await repo.list(1_000)).map((t) => [t.id, t.deletedAt])).toEqual([
+    expect((await repo.list(1_000, { limit: 10 })).items.map((t) => [t.id, t.deletedAt])).toEqual([
       [pic(3), 9_000],
       [pic(2), 5_000],
     ]);
@@ -55,6 +22,46 @@ describeEachDialect('trash repository', (ctx) => {
     expect(await repo.get(pic(2), 1_000)).not.toBeNull();
     await store.transaction((trx) => repo.purge(trx, pic(2), at(6_000)));
     await store.transaction((trx) => repo.purge(trx, pic(2), at(4_500)));
-    expect((await repo.list(1_000)).map((t) => t.id)).toEqual([pic(3)]);
+    expect((await repo.list(1_000, { limit: 10 })).items.map((t) => t.id)).toEqual([pic(3)]);
+    expect(await repo.count(1_000)).toBe(1);
+  });
+
+  it('pages through the whole trash, ties on the delete broken by id, and counts it', async () => {
+    const store = await ctx.open();
+    const repo = new TrashRepository(store.db);
+    // Seven deleted pictures, three of them by one delete's timestamp; two are bob's.
+    const deleted: [number, number, string][] = [
+      [1, 3_000, 'ann'],
+      [2, 5_000, 'bob'],
+      [3, 5_000, 'ann'],
+      [4, 5_000, 'ann'],
+      [5, 7_000, 'bob'],
+      [6, 2_000, 'ann'],
+      [7, 8_000, 'ann'],
+    ];
+    for (const [n, when, owner] of deleted) await addPicture(store, n, when, owner);
+    await addPicture(store, 8, null);
+    const expected = [pic(7), pic(5), pic(4), pic(3), pic(2), pic(1), pic(6)];
+
+    const seen: string[] = [];
+    const pages: number[] = [];
+    let after;
+    for (;;) {
+      const page = await repo.list(1_000, { limit: 2, after });
+      seen.push(...page.items.map((t) => t.id));
+      pages.push(page.items.length);
+      if (page.next === null) break;
+      after = page.next;
+    }
+    expect(seen).toEqual(expected);
+    expect(pages).toEqual([2, 2, 2, 1]);
+    // A page that ends exactly at the end says so (no empty page after it).
+    expect((await repo.list(1_000, { limit: 7 })).next).toBeNull();
+    expect(await repo.count(1_000)).toBe(7);
+
+    const bobs = await repo.list(1_000, { limit: 10, owner: 'bob' });
+    expect(bobs.items.map((t) => t.id)).toEqual([pic(5), pic(2)]);
+    expect(await repo.count(1_000, 'bob')).toBe(2);
+    expect(await repo.count(1_000, 'carl')).toBe(0);
   });
 });

@@ -17,6 +17,27 @@ export interface TrashItem {
   readonly deletedAt: number;
 }
 
+/** Where a page of the trash ends: its last item's delete, and its id (for ties). */
+export interface TrashCursor {
+  readonly deletedHlc: string;
+  readonly id: string;
+}
+
+/** A page of the trash, and where the next one starts (null: this was the last). */
+export interface TrashPage {
+  readonly items: TrashItem[];
+  readonly next: TrashCursor | null;
+}
+
+export interface TrashListOptions {
+  /** Items at most (the page size). */
+  readonly limit: number;
+  /** The previous page's `next`: the items after it. */
+  readonly after?: TrashCursor | undefined;
+  /** Only this account's pictures (null or absent: everyone's). */
+  readonly owner?: string | null | undefined;
+}
+
 type Executor = Kysely<Schema>;
 
 /**
@@ -41,13 +62,48 @@ export class TrashRepository {
       .execute();
   }
 
-  /** Pictures in the trash deleted at or after `sinceMs`, most recently deleted first. */
-  async list(sinceMs: number, limit = 500): Promise<TrashItem[]> {
-    const rows = await this.inTrash(sinceMs)
+  /**
+   * Pictures in the trash deleted at or after `sinceMs`, most recently deleted first (then by
+   * id, so that a page ends at one place however many share a delete's timestamp), a page at a
+   * time: one row more than the page is read to tell whether another follows.
+   */
+  async list(sinceMs: number, options: TrashListOptions): Promise<TrashPage> {
+    const { limit, after, owner } = options;
+    let query = this.inTrash(sinceMs);
+    if (owner !== undefined && owner !== null) query = query.where('p.owner', '=', owner);
+    if (after !== undefined) {
+      query = query.where((eb) =>
+        eb.or([
+          eb('p.deleted_hlc', '<', after.deletedHlc),
+          eb.and([eb('p.deleted_hlc', '=', after.deletedHlc), eb('p.id', '<', after.id)]),
+        ]),
+      );
+    }
+    const rows = await query
       .orderBy('p.deleted_hlc', 'desc')
-      .limit(limit)
+      .orderBy('p.id', 'desc')
+      .limit(limit + 1)
       .execute();
-    return rows.map(toItem);
+    const page = rows.slice(0, limit);
+    const last = page.at(-1);
+    return {
+      items: page.map(toItem),
+      next:
+        rows.length > limit && last?.deleted_hlc != null
+          ? { deletedHlc: last.deleted_hlc, id: last.id }
+          : null,
+    };
+  }
+
+  /** How many pictures the trash holds (deleted at or after `sinceMs`), or `owner`'s alone. */
+  async count(sinceMs: number, owner: string | null = null): Promise<number> {
+    let query = this.inTrash(sinceMs);
+    if (owner !== null) query = query.where('p.owner', '=', owner);
+    const row = await query
+      .clearSelect()
+      .select((eb) => eb.fn.countAll<number | string>().as('n'))
+      .executeTakeFirstOrThrow();
+    return Number(row.n);
   }
 
   /** One picture if it is in the trash (deleted at or after `sinceMs`), else null. */

@@ -5,10 +5,22 @@ import type { BlobStore } from '../blobs/blob-store.js';
 import { ForbiddenError, NotFoundError } from '../core/errors.js';
 import type { Op, PicturePurge, PictureRestore } from '../oplog/op.js';
 import type { Thumbnails } from './images.js';
-import type { TrashItem, TrashRepository } from './trash.repository.js';
+import type { TrashCursor, TrashItem, TrashRepository } from './trash.repository.js';
 
 export interface TrashChanges {
   commit(body: PictureRestore | PicturePurge): Promise<Op>;
+  commitMany(bodies: readonly PicturePurge[]): Promise<Op[]>;
+}
+
+/** Pictures purged per transaction when the trash is emptied. */
+export const EMPTY_BATCH = 200;
+
+/** A page of the trash, with what the whole trash holds and how much of it the viewer may empty. */
+export interface TrashView {
+  readonly items: TrashItem[];
+  readonly next: TrashCursor | null;
+  readonly total: number;
+  readonly yours: number;
 }
 
 export interface TrashServiceDeps {
@@ -16,7 +28,7 @@ export interface TrashServiceDeps {
   readonly changes: TrashChanges;
   readonly blobs: BlobStore;
   /** Thumbnails: a trashed picture keeps its small one until it leaves the trash. */
-  readonly thumbs: Thumbnails;
+  readonly thumbs: Pick<Thumbnails, 'read' | 'remove'>;
   /** How long deleted bytes are kept (trashRetentionDays). */
   readonly retentionMs: number;
   /** Puts a picture's bytes where its state says (PictureService.settleBytes). */
@@ -39,8 +51,17 @@ export class TrashService {
     this.now = deps.now ?? Date.now;
   }
 
-  async list(): Promise<TrashItem[]> {
-    return this.deps.trash.list(this.since());
+  /** A page of the trash (everyone's: the library is shared), most recently deleted first. */
+  async list(
+    principal: Principal,
+    options: { readonly limit: number; readonly after?: TrashCursor | undefined },
+  ): Promise<TrashView> {
+    const since = this.since();
+    const page = await this.deps.trash.list(since, options);
+    const total = await this.deps.trash.count(since);
+    const yours =
+      principal.role === 'admin' ? total : await this.deps.trash.count(since, principal.username);
+    return { ...page, total, yours };
   }
 
   async restore(principal: Principal, id: string): Promise<void> {
@@ -57,13 +78,19 @@ export class TrashService {
 
   /** Empties everything in the trash the caller may change; returns how many. */
   async empty(principal: Principal): Promise<number> {
+    const since = this.since();
+    const owner = principal.role === 'admin' ? null : principal.username;
     let count = 0;
-    for (const item of await this.list()) {
-      if (!mayChange(principal, item)) continue;
-      await this.deps.changes.commit({ kind: 'picture.purge', id: item.id });
-      count++;
+    let after: TrashCursor | undefined;
+    for (;;) {
+      const page = await this.deps.trash.list(since, { limit: EMPTY_BATCH, after, owner });
+      await this.deps.changes.commitMany(
+        page.items.map((item) => ({ kind: 'picture.purge', id: item.id })),
+      );
+      count += page.items.length;
+      if (page.next === null) return count;
+      after = page.next;
     }
-    return count;
   }
 
   /**

@@ -37,6 +37,10 @@ interface Share {
   id: string;
   path: string;
 }
+interface TrashPage extends Page<{ id: string; owner: string }> {
+  total: number;
+  yours: number;
+}
 
 const cluster = new TestCluster({ syncIntervalMs: 300 });
 let n1: ClusterNode;
@@ -298,6 +302,46 @@ describe('trash', () => {
     }
     expect((await a1.post(`/api/trash/${target}/restore`)).status).toBe(404);
     expect((await a1.fetch(`/api/trash/${target}/thumb`)).status).toBe(404);
+  });
+
+  it('is listed a page at a time with its counts, and emptied whole, by owner', async () => {
+    // Three pictures, the last one bob's, deleted one after the other.
+    const made: string[] = [];
+    for (const [i, client] of [a1, a1, bob].entries()) {
+      const up = await client.upload<Picture>({
+        file: await makeImage({ seed: 400 + i, width: 50 + i, height: 40 }),
+        fields: { title: `Trash ${i}` },
+      });
+      expect(up.status).toBe(201);
+      made.push(up.body.id);
+    }
+    for (const pic of made) expect((await a1.delete(`/api/pictures/${pic}`)).status).toBe(204);
+
+    const first = await a1.get<TrashPage>('/api/trash?limit=2');
+    expect(first.status).toBe(200);
+    expect(first.body.items.map((t) => t.id)).toEqual([made[2], made[1]]);
+    expect([first.body.total, first.body.yours]).toEqual([3, 3]);
+    const cursor = first.body.nextCursor ?? 'none';
+    const second = await a1.get<TrashPage>(`/api/trash?limit=2&cursor=${cursor}`);
+    expect(second.body.items.map((t) => t.id)).toEqual([made[0]]);
+    expect(second.body.nextCursor).toBeNull();
+    // Bob sees everyone's deleted pictures; one of them is his to restore or empty.
+    const his = await bob.get<TrashPage>('/api/trash');
+    expect([his.body.items.length, his.body.total, his.body.yours]).toEqual([3, 3, 1]);
+
+    // A cursor this server did not give out, or a page size out of bounds: 400, nothing else.
+    const forged = Buffer.from(JSON.stringify(['d', 'not-a-clock', made[0]])).toString('base64url');
+    for (const query of ['cursor=nope', `cursor=${forged}`, 'limit=0', 'limit=501', 'limit=x']) {
+      const res = await a1.get<{ error: { code: string; message: string } }>(`/api/trash?${query}`);
+      expect([query, res.status, typeof res.body.error.message]).toEqual([query, 400, 'string']);
+    }
+
+    // Bob's "Empty trash" purges his picture alone; the admin's the rest, every page.
+    expect((await bob.request('DELETE', '/api/trash')).body).toEqual({ purged: 1 });
+    const left = await a1.get<TrashPage>('/api/trash');
+    expect(left.body.items.map((t) => t.id)).toEqual([made[1], made[0]]);
+    expect((await a1.request('DELETE', '/api/trash')).body).toEqual({ purged: 2 });
+    expect((await a1.get<TrashPage>('/api/trash')).body).toMatchObject({ items: [], total: 0 });
   });
 });
 

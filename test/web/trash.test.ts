@@ -1,16 +1,21 @@
 /**
  * The trash in a real browser against two real nodes (issue 15): a picture deleted at node 2
- * shows in the trash page at node 1, and restored there it is back at node 2. Screenshots at
- * 390 and 1440 px.
+ * shows in the trash page at node 1, and restored there it is back at node 2. A trash of more
+ * than one page shows the rest on "Load more", and "Empty trash" says how many it will empty and
+ * empties them all. Screenshots at 390 and 1440 px.
  */
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { TestCluster, type ClusterNode } from '../helpers/cluster.js';
-import { cleanup, waitFor, type Api, type Picture } from '../helpers/node-process.js';
+import { cleanup, makeImage, waitFor, type Api, type Picture } from '../helpers/node-process.js';
 import { openTwoNodeGallery, shots } from '../helpers/two-node-gallery.js';
+
+/** The web app's page of the trash (web/src/api/library.ts TRASH_PAGE). */
+const TRASH_PAGE = 50;
 
 const cluster = new TestCluster({ syncIntervalMs: 300 });
 let n1: ClusterNode;
+let a1: Api;
 let a2: Api;
 let browser: Browser;
 let context: BrowserContext;
@@ -18,7 +23,7 @@ let page: Page;
 let pics: Picture[];
 
 beforeAll(async () => {
-  ({ n1, a2, browser, context, page, pics } = await openTwoNodeGallery(cluster));
+  ({ n1, a1, a2, browser, context, page, pics } = await openTwoNodeGallery(cluster));
 });
 
 afterAll(async () => {
@@ -51,5 +56,36 @@ describe('trash', () => {
     });
     const bytes = await a2.fetch(`/api/pictures/${victim.id}/file`);
     expect(bytes.status).toBe(200);
+  });
+
+  test('a trash of more than a page: "Load more" shows the rest, "Empty trash" empties all', async () => {
+    // One page and one more picture, uploaded and deleted at node 1.
+    const count = TRASH_PAGE + 1;
+    for (let i = 0; i < count; i++) {
+      const up = await a1.upload<Picture>({
+        file: await makeImage({ seed: 900 + i, width: 16, height: 12 }),
+        fields: { title: `Old ${i}` },
+      });
+      expect(up.status).toBe(201);
+      expect((await a1.delete(`/api/pictures/${up.body.id}`)).status).toBe(204);
+    }
+    await page.goto(`${n1.node.url}/trash`);
+    await page.getByRole('heading', { name: 'Trash', exact: true }).waitFor();
+    await page.getByText(`${count} in the trash.`).waitFor();
+    expect(await page.getByTestId('trash-item').count()).toBe(TRASH_PAGE);
+    // The oldest delete is on the second page.
+    expect(await page.getByText('Old 0', { exact: true }).count()).toBe(0);
+    await page.getByRole('button', { name: 'Load more' }).click();
+    await page.getByText('Old 0', { exact: true }).waitFor();
+    expect(await page.getByTestId('trash-item').count()).toBe(count);
+    expect(await page.getByRole('button', { name: 'Load more' }).count()).toBe(0);
+
+    await page.getByRole('button', { name: 'Empty trash' }).click();
+    await page.getByRole('heading', { name: `Empty the trash (${count})?` }).waitFor();
+    await page.getByRole('dialog').getByRole('button', { name: 'Empty trash' }).click();
+    await page.getByText('The trash is empty.').waitFor();
+    await page.getByText('The trash is empty', { exact: true }).waitFor();
+    const left = await a1.get<{ total: number }>('/api/trash');
+    expect(left.body.total).toBe(0);
   });
 });

@@ -1,4 +1,5 @@
 import { BadRequestError } from '../../core/errors.js';
+import { isHlc } from '../../core/hlc.js';
 import { isSha256Hex } from '../../core/ids.js';
 import type { Picture } from '../../pictures/picture.repository.js';
 
@@ -47,6 +48,31 @@ export function decodeTakenCursor(cursor: string): { key: number; id: string } {
       isSha256Hex(value[2])
     ) {
       return { key: value[1] as number, id: value[2] };
+    }
+  } catch {
+    // fall through
+  }
+  throw new BadRequestError('The cursor is not one this server gave out.', 'validation_failed');
+}
+
+/** Trash cursors: `d` then the (delete's HLC, id) of the last item, base64url-encoded. */
+export function encodeTrashCursor(last: { deletedHlc: string; id: string }): string {
+  return Buffer.from(JSON.stringify(['d', last.deletedHlc, last.id])).toString('base64url');
+}
+
+export function decodeTrashCursor(cursor: string): { deletedHlc: string; id: string } {
+  try {
+    const value: unknown = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
+    if (
+      Array.isArray(value) &&
+      value.length === 3 &&
+      value[0] === 'd' &&
+      typeof value[1] === 'string' &&
+      isHlc(value[1]) &&
+      typeof value[2] === 'string' &&
+      isSha256Hex(value[2])
+    ) {
+      return { deletedHlc: value[1], id: value[2] };
     }
   } catch {
     // fall through

@@ -7,6 +7,7 @@ import { z } from 'zod';
 import type { TrashService } from '../../pictures/trash.service.js';
 import { requirePrincipal } from '../auth.js';
 import { ErrorBody, PictureIdParams } from '../schemas.js';
+import { decodeTrashCursor, encodeTrashCursor } from './cursor.js';
 
 const TrashView = z.object({
   id: z.string(),
@@ -25,6 +26,11 @@ const TrashView = z.object({
 
 const errors = { 400: ErrorBody, 401: ErrorBody, 403: ErrorBody, 404: ErrorBody };
 
+const TrashQuery = z.strictObject({
+  limit: z.coerce.number().int().min(1).max(500).default(100),
+  cursor: z.string().max(300).optional().describe('`nextCursor` of the page before'),
+});
+
 export const trashRoutes =
   (trash: TrashService, retentionMs: number): FastifyPluginAsyncZod =>
   async (app) => {
@@ -32,22 +38,47 @@ export const trashRoutes =
       '/api/trash',
       {
         schema: {
-          summary: 'Deleted pictures still in the trash, most recently deleted first',
+          summary:
+            'Deleted pictures still in the trash, most recently deleted first, a page at a time',
+          querystring: TrashQuery,
           response: {
-            200: z.object({ items: z.array(TrashView), retentionDays: z.number() }),
+            200: z.object({
+              items: z.array(TrashView),
+              retentionDays: z.number(),
+              nextCursor: z
+                .string()
+                .nullable()
+                .describe('The cursor of the next page; null: this is the last'),
+              total: z.number().int().describe('Pictures in the trash, all pages'),
+              yours: z
+                .number()
+                .int()
+                .describe('Of those, the ones the caller may restore or empty (all, for an admin)'),
+            }),
+            400: ErrorBody,
             401: ErrorBody,
           },
         },
       },
-      async () => ({
-        items: (await trash.list()).map((t) => ({
-          ...t,
-          createdAt: new Date(t.createdAt).toISOString(),
-          deletedAt: new Date(t.deletedAt).toISOString(),
-          purgeAt: new Date(t.deletedAt + retentionMs).toISOString(),
-        })),
-        retentionDays: retentionMs / (24 * 3600 * 1000),
-      }),
+      async (request) => {
+        const { limit, cursor } = request.query;
+        const view = await trash.list(requirePrincipal(request), {
+          limit,
+          after: cursor === undefined ? undefined : decodeTrashCursor(cursor),
+        });
+        return {
+          items: view.items.map((t) => ({
+            ...t,
+            createdAt: new Date(t.createdAt).toISOString(),
+            deletedAt: new Date(t.deletedAt).toISOString(),
+            purgeAt: new Date(t.deletedAt + retentionMs).toISOString(),
+          })),
+          retentionDays: retentionMs / (24 * 3600 * 1000),
+          nextCursor: view.next === null ? null : encodeTrashCursor(view.next),
+          total: view.total,
+          yours: view.yours,
+        };
+      },
     );
 
     app.get(

@@ -67,6 +67,13 @@ interface Page<T> {
   readonly nextCursor: string | null;
 }
 
+/** A page of the trash; `total` is the whole trash, `yours` what the viewer may empty of it. */
+export interface TrashPage extends Page<TrashItem> {
+  readonly retentionDays: number;
+  readonly total: number;
+  readonly yours: number;
+}
+
 const request = jsonRequest();
 
 const id = encodeURIComponent;
@@ -77,6 +84,9 @@ export const shareThumbUrl = (shareId: string, pictureId: string, size: 'small' 
   `/api/s/${id(shareId)}/pictures/${id(pictureId)}/thumb?size=${size}`;
 export const shareFileUrl = (shareId: string, pictureId: string, download = false) =>
   `/api/s/${id(shareId)}/pictures/${id(pictureId)}/file${download ? '?download=1' : ''}`;
+
+/** Pictures per page of the trash list. */
+export const TRASH_PAGE = 50;
 
 export const trashThumbUrl = (pictureId: string) => `/api/trash/${id(pictureId)}/thumb`;
 
@@ -107,7 +117,12 @@ export const library = {
   sharedPictures: (shareId: string, cursor?: string | null) =>
     request<Page<SharedPicture>>('GET', `/api/s/${id(shareId)}/pictures${page(cursor)}`),
 
-  trash: () => request<{ items: TrashItem[]; retentionDays: number }>('GET', '/api/trash'),
+  /** The trash a page at a time (TRASH_PAGE pictures; `cursor`: the page before's nextCursor). */
+  trash: (cursor?: string | null) =>
+    request<TrashPage>(
+      'GET',
+      `/api/trash?limit=${TRASH_PAGE}${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`,
+    ),
   restore: (pictureId: string) => request<null>('POST', `/api/trash/${id(pictureId)}/restore`),
   purge: (pictureId: string) => request<null>('DELETE', `/api/trash/${id(pictureId)}`),
   emptyTrash: () => request<{ purged: number }>('DELETE', '/api/trash'),

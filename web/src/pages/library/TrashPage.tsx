@@ -1,7 +1,8 @@
 /**
  * The trash: pictures deleted at any node, kept for the retention, most recently deleted
- * first. Their owner or an admin may restore one (it comes back at every node) or empty it
- * out now; "Empty trash" empties everything the person may.
+ * first, a page at a time ("Load more"). Their owner or an admin may restore one (it comes back
+ * at every node) or empty it out now; "Empty trash" empties everything the person may, all
+ * pages, and says how many that is before.
  */
 import { useCallback, useEffect, useState } from 'react';
 import { library, trashThumbUrl, type TrashItem } from '../../api/library';
@@ -15,6 +16,9 @@ export function TrashPage() {
   const { auth, handleError } = useAuth();
   const user = auth.status === 'signed-in' ? auth.user : null;
   const [items, setItems] = useState<TrashItem[] | null>(null);
+  const [nextCursor, setNextCursor] = useState<string | null>(null);
+  const [counts, setCounts] = useState({ total: 0, yours: 0 });
+  const [loadingMore, setLoadingMore] = useState(false);
   const [days, setDays] = useState(30);
   const [error, setError] = useState<string | null>(null);
   const [note, setNote] = useState<string | null>(null);
@@ -25,6 +29,8 @@ export function TrashPage() {
     try {
       const trash = await library.trash();
       setItems(trash.items);
+      setNextCursor(trash.nextCursor);
+      setCounts({ total: trash.total, yours: trash.yours });
       setDays(trash.retentionDays);
       setError(null);
     } catch (e) {
@@ -35,6 +41,26 @@ export function TrashPage() {
   useEffect(() => {
     void load();
   }, [load]);
+
+  const more = async () => {
+    if (nextCursor === null) return;
+    setLoadingMore(true);
+    try {
+      const trash = await library.trash(nextCursor);
+      // A picture may have moved between pages (deleted again meanwhile): shown once.
+      setItems((shown) => {
+        const ids = new Set((shown ?? []).map((t) => t.id));
+        return [...(shown ?? []), ...trash.items.filter((t) => !ids.has(t.id))];
+      });
+      setNextCursor(trash.nextCursor);
+      setCounts({ total: trash.total, yours: trash.yours });
+    } catch (e) {
+      handleError(e);
+      setError(messageOf(e));
+    } finally {
+      setLoadingMore(false);
+    }
+  };
 
   const act = async (id: string, run: () => Promise<unknown>, done: string) => {
     setBusy(id);
@@ -50,12 +76,11 @@ export function TrashPage() {
     }
   };
 
-  const mine = (items ?? []).filter((t) => canChange(user, t));
   return (
     <div className="trash-page">
       <div className="title-row">
         <h1>Trash</h1>
-        {mine.length > 0 && (
+        {counts.yours > 0 && (
           <button
             type="button"
             className="btn btn-small btn-danger-ghost"
@@ -69,6 +94,7 @@ export function TrashPage() {
       </div>
       <p className="muted">
         Deleted pictures stay here for {days} days at every node, then they are gone for good.
+        {counts.total > 0 && ` ${counts.total} in the trash.`}
       </p>
       {note && (
         <p className="note" role="status">
@@ -129,9 +155,16 @@ export function TrashPage() {
           ))}
         </ul>
       )}
+      {nextCursor !== null && (
+        <div className="more">
+          <button type="button" className="btn" disabled={loadingMore} onClick={() => void more()}>
+            {loadingMore ? 'Loading…' : 'Load more'}
+          </button>
+        </div>
+      )}
       <ConfirmDialog
         open={confirm}
-        title={`Empty the trash (${mine.length})?`}
+        title={`Empty the trash (${counts.yours})?`}
         confirmLabel="Empty trash"
         danger
         onConfirm={() => {
