@@ -1,10 +1,14 @@
 import pino from 'pino';
-import { expect, it } from 'vitest';
+import { expect, it, vi } from 'vitest';
 import { describeEachDialect } from '../../test/helpers/dialects.js';
-import type { BlobStore } from '../blobs/blob-store.js';
 import type { Op, PicturePurge, PictureRestore } from '../oplog/op.js';
 import { TrashRepository } from './trash.repository.js';
-import { EMPTY_BATCH, TrashService, type TrashChanges } from './trash.service.js';
+import {
+  EMPTY_BATCH,
+  TrashService,
+  type TrashChanges,
+  type TrashServiceDeps,
+} from './trash.service.js';
 import { addPicture, at, pic } from './trash.testing.js';
 
 const DAY = 24 * 3600 * 1000;
@@ -15,7 +19,9 @@ describeEachDialect('trash service', (ctx) => {
    * The trash over a real store, with the operations' log played by a recorder that applies
    * each purge as the op's apply would (the service's one other port; the rest is unused here).
    */
-  async function open() {
+  async function open(
+    blobs: TrashServiceDeps['blobs'] = { purgeTrashed: () => Promise.resolve(false) },
+  ) {
     const store = await ctx.open();
     const repo = new TrashRepository(store.db);
     const batches: string[][] = [];
@@ -33,7 +39,7 @@ describeEachDialect('trash service', (ctx) => {
     const service = new TrashService({
       trash: repo,
       changes,
-      blobs: {} as BlobStore,
+      blobs,
       thumbs: { read: () => Promise.resolve(null), remove: () => Promise.resolve() },
       retentionMs: 30 * DAY,
       settleBytes: () => Promise.resolve(),
@@ -71,5 +77,39 @@ describeEachDialect('trash service', (ctx) => {
     expect(new Set(batches.flat()).size).toBe(count - bobs);
     expect(batches.flat()).toContain(pic(1));
     expect(await service.list(admin, { limit: 500 })).toMatchObject({ items: [], total: 0 });
+  });
+
+  it('removes the bytes of an emptied trash a few at a time, every one of them', async () => {
+    let running = 0;
+    let most = 0;
+    const purged: string[] = [];
+    const { service } = await open({
+      async purgeTrashed(id: string) {
+        running++;
+        most = Math.max(most, running);
+        await new Promise((resolve) => setTimeout(resolve, 2));
+        running--;
+        purged.push(id);
+        return true;
+      },
+    });
+    const ids = Array.from({ length: 60 }, (_, i) => pic(i + 1));
+    service.onOps(
+      ids.map((id, i) => ({
+        origin: 'n1',
+        seq: i + 1,
+        hlc: at(NOW + i),
+        body: { kind: 'picture.purge', id },
+      })),
+    );
+    await vi.waitFor(
+      () => {
+        expect(purged).toHaveLength(ids.length);
+      },
+      { timeout: 5000, interval: 10 },
+    );
+    expect(new Set(purged)).toEqual(new Set(ids));
+    expect(most).toBeGreaterThan(1);
+    expect(most).toBeLessThanOrEqual(8);
   });
 });

@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import type { Principal } from '../accounts/principal.js';
 import type { BlobStore } from '../blobs/blob-store.js';
 import { ForbiddenError, NotFoundError } from '../core/errors.js';
+import { Limiter } from '../core/limiter.js';
 import type { Op, PicturePurge, PictureRestore } from '../oplog/op.js';
 import type { Thumbnails } from './images.js';
 import type { TrashCursor, TrashItem, TrashRepository } from './trash.repository.js';
@@ -11,6 +12,9 @@ export interface TrashChanges {
   commit(body: PictureRestore | PicturePurge): Promise<Op>;
   commitMany(bodies: readonly PicturePurge[]): Promise<Op[]>;
 }
+
+/** Trashed pictures' bytes removed at once at most (`onOps`). */
+const PURGES_AT_ONCE = 8;
 
 /** Pictures purged per transaction when the trash is emptied. */
 export const EMPTY_BATCH = 200;
@@ -26,7 +30,7 @@ export interface TrashView {
 export interface TrashServiceDeps {
   readonly trash: TrashRepository;
   readonly changes: TrashChanges;
-  readonly blobs: BlobStore;
+  readonly blobs: Pick<BlobStore, 'purgeTrashed'>;
   /** Thumbnails: a trashed picture keeps its small one until it leaves the trash. */
   readonly thumbs: Pick<Thumbnails, 'read' | 'remove'>;
   /** How long deleted bytes are kept (trashRetentionDays). */
@@ -46,6 +50,11 @@ export interface TrashServiceDeps {
  */
 export class TrashService {
   private readonly now: () => number;
+  /**
+   * Trashed bytes removed at once at most: an emptied trash of thousands (here or at a peer)
+   * is that many unlinks, or DELETEs on an object store, not all started together.
+   */
+  private readonly purges = new Limiter(PURGES_AT_ONCE);
 
   constructor(private readonly deps: TrashServiceDeps) {
     this.now = deps.now ?? Date.now;
@@ -101,16 +110,18 @@ export class TrashService {
     for (const op of ops) {
       if (op.body.kind !== 'picture.purge') continue;
       const { id } = op.body;
-      this.deps.blobs.purgeTrashed(id).then(
-        async (removed) => {
-          if (!removed) return;
-          await this.deps.thumbs.remove(id);
-          this.deps.log.info({ picture: id }, 'trashed bytes purged');
-        },
-        (err: unknown) => {
-          this.deps.log.warn({ err, picture: id }, 'could not purge trashed bytes');
-        },
-      );
+      this.purges
+        .run(() => this.deps.blobs.purgeTrashed(id))
+        .then(
+          async (removed) => {
+            if (!removed) return;
+            await this.deps.thumbs.remove(id);
+            this.deps.log.info({ picture: id }, 'trashed bytes purged');
+          },
+          (err: unknown) => {
+            this.deps.log.warn({ err, picture: id }, 'could not purge trashed bytes');
+          },
+        );
     }
   }
 
