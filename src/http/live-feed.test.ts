@@ -1,6 +1,6 @@
 import { describe, expect, test } from 'vitest';
 import type { Op, OpBody } from '../oplog/op.js';
-import { LiveFeed, pictureIds, type LiveMessage } from './live-feed.js';
+import { albumIds, LiveFeed, pictureIds, type LiveMessage } from './live-feed.js';
 
 const A = 'a'.repeat(64);
 const B = 'b'.repeat(64);
@@ -19,6 +19,19 @@ describe('pictureIds', () => {
   });
 });
 
+describe('albumIds', () => {
+  test('keeps album operations, once per album, in order', () => {
+    const ops = [
+      op({ kind: 'album.add', id: 'x1', pictures: [A] }),
+      op({ kind: 'picture.delete', id: A }),
+      op({ kind: 'album.update', id: 'x2', name: 'n' }),
+      op({ kind: 'album.remove', id: 'x1', pictures: [A] }),
+      op({ kind: 'album.delete', id: 'x3' }),
+    ];
+    expect(albumIds(ops)).toEqual(['x1', 'x2', 'x3']);
+  });
+});
+
 describe('LiveFeed', () => {
   test('tells every subscriber of picture changes, nothing of the rest, and lets go', () => {
     const feed = new LiveFeed();
@@ -32,5 +45,19 @@ describe('LiveFeed', () => {
     feed.publish({ type: 'pictures', ids: [B] });
     expect(heard).toHaveLength(1);
     expect(feed.subscribers).toBe(0);
+  });
+
+  test('tells of album changes apart from picture ones', () => {
+    const feed = new LiveFeed();
+    const heard: LiveMessage[] = [];
+    feed.subscribe((m) => heard.push(m));
+    feed.onOps([
+      op({ kind: 'picture.delete', id: A }),
+      op({ kind: 'album.add', id: 'x1', pictures: [B] }),
+    ]);
+    expect(heard).toEqual([
+      { type: 'pictures', ids: [A] },
+      { type: 'albums', ids: ['x1'] },
+    ]);
   });
 });

@@ -1,6 +1,7 @@
 /**
  * The live feed: what the web app hears over server-sent events (`GET /api/stream`) so that a
- * gallery shows new, edited and deleted pictures from any node without a reload.
+ * gallery shows new, edited and deleted pictures from any node without a reload, and an album
+ * page its album's changes (name, cover, pictures added or taken out) without polling.
  *
  * It carries hints, never data: a client that hears "pictures changed" fetches what it shows
  * again through the ordinary API, which applies the usual permission and visibility rules.
@@ -8,8 +9,9 @@
 import type { Op } from '../oplog/op.js';
 
 export interface LiveMessage {
-  readonly type: 'pictures';
-  /** The pictures concerned (a client may refetch only those, or its whole page). */
+  /** What changed: pictures (created, edited, deleted, restored, visible) or albums. */
+  readonly type: 'pictures' | 'albums';
+  /** The pictures or albums concerned (a client may refetch only those, or its whole page). */
   readonly ids: readonly string[];
 }
 
@@ -35,6 +37,8 @@ export class LiveFeed {
   onOps(ops: readonly Op[]): void {
     const ids = pictureIds(ops);
     if (ids.length > 0) this.publish({ type: 'pictures', ids });
+    const albums = albumIds(ops);
+    if (albums.length > 0) this.publish({ type: 'albums', ids: albums });
   }
 }
 
@@ -48,6 +52,23 @@ export function pictureIds(ops: readonly Op[]): string[] {
       body.kind === 'picture.update' ||
       body.kind === 'picture.delete' ||
       body.kind === 'picture.restore'
+    ) {
+      ids.add(body.id);
+    }
+  }
+  return [...ids];
+}
+
+/** The distinct ids of the albums that a batch of operations touches, in order. */
+export function albumIds(ops: readonly Op[]): string[] {
+  const ids = new Set<string>();
+  for (const { body } of ops) {
+    if (
+      body.kind === 'album.create' ||
+      body.kind === 'album.update' ||
+      body.kind === 'album.delete' ||
+      body.kind === 'album.add' ||
+      body.kind === 'album.remove'
     ) {
       ids.add(body.id);
     }

@@ -9,7 +9,7 @@ import type { Logger } from 'pino';
 import type { LoginLimiter } from '../accounts/login-limiter.js';
 import type { NodeConfig } from '../config/node-config.js';
 import { openDatabase } from '../db/database.js';
-import { pictureIds, type LiveFeed } from '../http/live-feed.js';
+import { albumIds, pictureIds, type LiveFeed } from '../http/live-feed.js';
 import type { Op } from '../oplog/op.js';
 import type { OpLogRepository } from '../oplog/oplog.repository.js';
 import type { MetadataStore } from '../storage/metadata/dialect.js';
@@ -111,6 +111,9 @@ export function connectSite(site: Site, deps: SiteListeners): SiteTeller {
     if (message.changed && message.changed.length > 0) {
       live.publish({ type: 'pictures', ids: message.changed });
     }
+    if (message.albums && message.albums.length > 0) {
+      live.publish({ type: 'albums', ids: message.albums });
+    }
     if (!message.ops) return;
     // Only the leader needs the operations themselves (to push them, to fetch their bytes),
     // and the live feed when the message does not name the pictures (an older process).
@@ -131,7 +134,12 @@ export function connectSite(site: Site, deps: SiteListeners): SiteTeller {
   });
   return {
     committed: (ops) => {
-      publish({ ops: opRanges(ops), changed: pictureIds(ops) });
+      const albums = albumIds(ops);
+      publish({
+        ops: opRanges(ops),
+        changed: pictureIds(ops),
+        ...(albums.length > 0 ? { albums } : {}),
+      });
     },
     visible: (id) => {
       publish({ visible: [id] });

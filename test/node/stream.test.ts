@@ -1,7 +1,8 @@
 /**
  * GET /api/stream (server-sent events for the web app) against real node processes: it needs
  * a signed-in caller, announces picture changes made at this node and at a peer (once the
- * replicated bytes are there), and does not keep a stopping node waiting.
+ * replicated bytes are there) and album changes made at a peer, and does not keep a stopping
+ * node waiting.
  */
 import { beforeAll, expect, test } from 'vitest';
 import { describeEachBackend } from '../helpers/backends.js';
@@ -66,6 +67,20 @@ describeEachBackend('GET /api/stream', () => {
     const before = (await stream.until(() => true)).length;
     expect((await b.patch(`/api/pictures/${up.body.id}`, { title: 'y' })).status).toBe(200);
     await stream.until((t) => t.slice(before).includes(up.body.id));
+    await stream.cancel();
+  });
+
+  test('announces album changes made at a peer', async () => {
+    const res = await b.fetch('/api/stream');
+    const stream = await readStream(res);
+    await stream.until((t) => t.includes(': subscribed'));
+    const album = await a.post<{ id: string }>('/api/albums', { name: 'Holidays' });
+    expect(album.status).toBe(201);
+    const message = `event: albums\ndata: {"ids":["${album.body.id}"]}\n\n`;
+    await stream.until((t) => t.includes(message));
+    // Renamed at node 1: node 2 says so again.
+    expect((await a.patch(`/api/albums/${album.body.id}`, { name: 'Summer' })).status).toBe(200);
+    await stream.until((t) => t.split(message).length === 3);
     await stream.cancel();
   });
 

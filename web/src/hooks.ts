@@ -61,47 +61,59 @@ export type LiveState = 'connecting' | 'live' | 'offline';
 
 /**
  * Listens to `GET /api/stream` (server-sent events) and calls `onPictures` with the ids of
- * the pictures that changed at any node; bursts (an upload of ten files) are coalesced into
- * one call. `onConnected` is called each time the feed (re)connects: what changed before
- * that, while the page loaded or the connection was down, was never heard, so a caller asks
- * again then.
+ * the pictures that changed at any node, and `onAlbums` with those of the albums; bursts (an
+ * upload of ten files) are coalesced into one call of each. `onConnected` is called each time
+ * the feed (re)connects: what changed before that, while the page loaded or the connection was
+ * down, was never heard, so a caller asks again then.
  */
 export function useLiveUpdates(
   onPictures: (ids: string[]) => void,
   onConnected?: () => void,
+  onAlbums?: (ids: string[]) => void,
 ): LiveState {
   const [state, setState] = useState<LiveState>('connecting');
-  const latest = useRef(onPictures);
-  latest.current = onPictures;
-  const connected = useRef(onConnected);
-  connected.current = onConnected;
+  const latest = useRef({ onPictures, onConnected, onAlbums });
+  latest.current = { onPictures, onConnected, onAlbums };
   useEffect(() => {
     if (typeof EventSource === 'undefined') {
       setState('offline');
       return;
     }
     const source = new EventSource('/api/stream');
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const pending = new Set<string>();
+    const stops: (() => void)[] = [];
+    /** Each event's ids gathered for 150 ms, then handed over at once. */
+    const coalesced = (event: 'pictures' | 'albums', hand: (ids: string[]) => void) => {
+      const pending = new Set<string>();
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      source.addEventListener(event, (message: MessageEvent<string>) => {
+        for (const id of idsOf(message.data)) pending.add(id);
+        clearTimeout(timer);
+        timer = setTimeout(() => {
+          const ids = [...pending];
+          pending.clear();
+          hand(ids);
+        }, 150);
+      });
+      stops.push(() => {
+        clearTimeout(timer);
+      });
+    };
     source.onopen = () => {
       setState('live');
-      connected.current?.();
+      latest.current.onConnected?.();
     };
     source.onerror = () => {
       // EventSource retries by itself; say so meanwhile.
       setState('offline');
     };
-    source.addEventListener('pictures', (event: MessageEvent<string>) => {
-      for (const id of idsOf(event.data)) pending.add(id);
-      clearTimeout(timer);
-      timer = setTimeout(() => {
-        const ids = [...pending];
-        pending.clear();
-        latest.current(ids);
-      }, 150);
+    coalesced('pictures', (ids) => {
+      latest.current.onPictures(ids);
+    });
+    coalesced('albums', (ids) => {
+      latest.current.onAlbums?.(ids);
     });
     return () => {
-      clearTimeout(timer);
+      for (const stop of stops) stop();
       source.close();
     };
   }, []);

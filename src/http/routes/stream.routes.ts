@@ -10,7 +10,9 @@ const HEARTBEAT_MS = 25_000;
  * `GET /api/stream`: server-sent events for the web app. Each message is
  * `event: pictures` with `data: {"ids": [...]}` when pictures were created, edited or deleted
  * here or at another node (a replicated picture is announced again once its bytes arrived,
- * which is when it becomes visible). The browser's EventSource reconnects by itself.
+ * which is when it becomes visible), or `event: albums` with the ids of albums created,
+ * edited or deleted, or whose pictures were added or taken out. The browser's EventSource
+ * reconnects by itself.
  */
 export const streamRoutes =
   (feed: LiveFeed): FastifyPluginAsyncZod =>
@@ -25,7 +27,7 @@ export const streamRoutes =
       '/api/stream',
       {
         schema: {
-          summary: 'Server-sent events: a message whenever pictures change (at any node)',
+          summary: 'Server-sent events: a message whenever pictures or albums change (at any node)',
           response: { 401: ErrorBody },
         },
       },

@@ -124,12 +124,19 @@ describe.skipIf(!DIALECTS.includes('postgres'))('PostgresSiteBus on a real Postg
     const ops = Array.from({ length: 300 }, (_, i) => ({ origin: `o${i}`, from: 1, to: i + 1 }));
     const visible = Array.from({ length: 150 }, (_, i) => `${i}`.padStart(64, 'a'));
     const changed = Array.from({ length: 120 }, (_, i) => `${i}`.padStart(64, 'c'));
-    await one.publish({ ops, changed, visible });
+    const albums = Array.from({ length: 90 }, (_, i) => `${i}`.padStart(32, 'b'));
+    await one.publish({ ops, changed, albums, visible });
     const got: SiteMessage[] = [];
-    const ids = (m: SiteMessage) => [...(m.ops ?? []), ...(m.changed ?? []), ...(m.visible ?? [])];
-    while (got.flatMap(ids).length < 570) got.push(await atTwo.next());
+    const ids = (m: SiteMessage) => [
+      ...(m.ops ?? []),
+      ...(m.changed ?? []),
+      ...(m.albums ?? []),
+      ...(m.visible ?? []),
+    ];
+    while (got.flatMap(ids).length < 660) got.push(await atTwo.next());
     expect(got.flatMap((m) => m.ops ?? [])).toEqual(ops);
     expect(got.flatMap((m) => m.changed ?? [])).toEqual(changed);
+    expect(got.flatMap((m) => m.albums ?? [])).toEqual(albums);
     expect(got.flatMap((m) => m.visible ?? [])).toEqual(visible);
     // A part with ranges but not the ids still says the ids travel (no reading by listeners).
     for (const part of got) if (part.ops) expect(part.changed).toBeDefined();

@@ -32,6 +32,8 @@ export interface SiteMessage {
    * version (its listeners then read the ranges).
    */
   readonly changed?: readonly string[];
+  /** The albums those operations touched (the live feed's album pages). */
+  readonly albums?: readonly string[];
   /** Pictures whose bytes just arrived (visible now). */
   readonly visible?: readonly string[];
   /** Sign-in outcomes, so that the back-off counts every process's attempts. */
@@ -218,6 +220,7 @@ const MessageSchema = z.looseObject({
     .array(z.object({ origin: z.string().min(1), from: z.number().int(), to: z.number().int() }))
     .optional(),
   changed: z.array(z.string()).optional(),
+  albums: z.array(z.string()).optional(),
   visible: z.array(z.string()).optional(),
   login: z
     .array(
@@ -252,6 +255,7 @@ function split(message: SiteMessage): SiteMessage[] {
   const parts: SiteMessage[] = [];
   const ops = [...(message.ops ?? [])];
   const changed = [...(message.changed ?? [])];
+  const albums = [...(message.albums ?? [])];
   const visible = [...(message.visible ?? [])];
   const login = [...(message.login ?? [])];
   // An op range is ~60 bytes and a picture id 67: 80 of either stay well under the limit. The
@@ -259,6 +263,7 @@ function split(message: SiteMessage): SiteMessage[] {
   const noneChanged = message.changed === undefined ? {} : { changed: [] };
   while (ops.length > 0) parts.push({ ops: ops.splice(0, 80), ...noneChanged });
   while (changed.length > 0) parts.push({ changed: changed.splice(0, 80) });
+  while (albums.length > 0) parts.push({ albums: albums.splice(0, 80) });
   while (visible.length > 0) parts.push({ visible: visible.splice(0, 80) });
   // A login event is at most ~190 bytes (its key is at most 128).
   while (login.length > 0) parts.push({ login: login.splice(0, 30) });

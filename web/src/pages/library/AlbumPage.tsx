@@ -4,7 +4,7 @@
  * (the actions are hidden from anyone else, as the server refuses them). It is fetched again
  * every few seconds, so a change made at another node shows without a reload.
  */
-import { useCallback, useMemo, useState } from 'react';
+import { useCallback, useEffect, useMemo, useState } from 'react';
 import { ApiError } from '../../api/client';
 import { library, type Album } from '../../api/library';
 import type { Picture } from '../../api/types';
@@ -14,12 +14,13 @@ import { AlbumIcon, CloseIcon, EditIcon, ShareIcon, TrashIcon } from '../../comp
 import { AlbumDialog, ShareDialog } from '../../components/LibraryDialogs';
 import { Timeline, type TileActions } from '../../components/Timeline';
 import { galleryHref, remember } from '../../gallery-memory';
-import { usePolling, useWidth } from '../../hooks';
+import { useLiveUpdates, usePolling, useWidth } from '../../hooks';
 import { canChange } from '../../lib/permissions';
 import { paths } from '../../lib/routes';
 import { emptySelection, selectRange, toggle, type Selection } from '../../lib/selection';
 import { Link, navigate } from '../../router';
 
+/** How often the album is asked for again while the live feed is down (else it says when). */
 const REFRESH_MS = 3000;
 
 export function AlbumPage({ id }: { id: string }) {
@@ -58,7 +59,21 @@ export function AlbumPage({ id }: { id: string }) {
       else setError(messageOf(e));
     }
   }, [id, shown, handleError]);
-  usePolling(load, REFRESH_MS, !gone);
+  // Loaded at once and whenever what is shown changes ("Load more"); then again when the live
+  // feed says this album, or any picture, changed (a picture of the album edited or deleted,
+  // or one added at another node whose bytes just arrived), and when the feed reconnects.
+  // Polled only while the feed is down.
+  useEffect(() => {
+    void load();
+  }, [load]);
+  const live = useLiveUpdates(
+    () => void load(),
+    () => void load(),
+    (albums) => {
+      if (albums.includes(id)) void load();
+    },
+  );
+  usePolling(load, REFRESH_MS, !gone && live === 'offline');
 
   const order = useMemo(() => (items ?? []).map((p) => p.id), [items]);
   const actions: TileActions = useMemo(
