@@ -2,7 +2,7 @@
  * One album: its name, description and pictures in the gallery's justified timeline. Its
  * owner or an admin may rename it, share it, delete it, take pictures out or pick the cover
  * (the actions are hidden from anyone else, as the server refuses them). It is fetched again
- * every few seconds, so a change made at another node shows without a reload.
+ * when the live feed says it changed, so a change made at another node shows without a reload.
  */
 import { useCallback, useEffect, useMemo, useState } from 'react';
 import { ApiError } from '../../api/client';
@@ -67,10 +67,14 @@ export function AlbumPage({ id }: { id: string }) {
     void load();
   }, [load]);
   const live = useLiveUpdates(
-    () => void load(),
-    () => void load(),
+    () => {
+      if (!gone) void load();
+    },
+    () => {
+      if (!gone) void load();
+    },
     (albums) => {
-      if (albums.includes(id)) void load();
+      if (!gone && albums.includes(id)) void load();
     },
   );
   usePolling(load, REFRESH_MS, !gone && live === 'offline');
