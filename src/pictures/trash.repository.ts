@@ -69,8 +69,7 @@ export class TrashRepository {
    */
   async list(sinceMs: number, options: TrashListOptions): Promise<TrashPage> {
     const { limit, after, owner } = options;
-    let query = this.inTrash(sinceMs);
-    if (owner !== undefined && owner !== null) query = query.where('p.owner', '=', owner);
+    let query = this.inTrash(sinceMs, owner ?? null);
     if (after !== undefined) {
       query = query.where((eb) =>
         eb.or([
@@ -97,9 +96,7 @@ export class TrashRepository {
 
   /** How many pictures the trash holds (deleted at or after `sinceMs`), or `owner`'s alone. */
   async count(sinceMs: number, owner: string | null = null): Promise<number> {
-    let query = this.inTrash(sinceMs);
-    if (owner !== null) query = query.where('p.owner', '=', owner);
-    const row = await query
+    const row = await this.inTrash(sinceMs, owner)
       .clearSelect()
       .select((eb) => eb.fn.countAll<number | string>().as('n'))
       .executeTakeFirstOrThrow();
@@ -112,11 +109,12 @@ export class TrashRepository {
     return row ? toItem(row) : null;
   }
 
-  private inTrash(sinceMs: number) {
+  /** The trash's rows (`owner`'s alone, when given). */
+  private inTrash(sinceMs: number, owner: string | null = null) {
     // HLCs sort as strings by wall time first: every HLC at or after `sinceMs` sorts at or
     // after its 16-digit wall prefix.
     const since = String(Math.max(0, Math.floor(sinceMs))).padStart(16, '0');
-    return this.db
+    const query = this.db
       .selectFrom('pictures as p')
       .select([
         'p.id',
@@ -145,6 +143,7 @@ export class TrashRepository {
           ),
         ),
       );
+    return owner === null ? query : query.where('p.owner', '=', owner);
   }
 }
 
