@@ -87,6 +87,25 @@ describeEachDialect('album repository', (ctx) => {
     expect(await repo.contains(A, pic(1))).toBe(true);
   });
 
+  it('names the albums that hold any of some pictures, once each, across chunks', async () => {
+    const store = await ctx.open();
+    const repo = new AlbumRepository(store.db, store.dialect);
+    const B = 'b'.repeat(32);
+    const C = 'c'.repeat(32);
+    await apply(store, repo, { kind: 'album.add', id: A, pictures: [pic(1), pic(2)] }, at(1));
+    await apply(store, repo, { kind: 'album.add', id: B, pictures: [pic(2), pic(900)] }, at(1));
+    await apply(store, repo, { kind: 'album.add', id: C, pictures: [pic(3)] }, at(1));
+    await apply(store, repo, { kind: 'album.remove', id: C, pictures: [pic(3)] }, at(2));
+    expect((await repo.holding([pic(1), pic(2)])).sort()).toEqual([A, B]);
+    // Taken out: no longer held. Not in any album, or no ids: none.
+    expect(await repo.holding([pic(3)])).toEqual([]);
+    expect(await repo.holding([pic(4)])).toEqual([]);
+    expect(await repo.holding([])).toEqual([]);
+    // More ids than one query takes: the picture past the first chunk is found.
+    const many = Array.from({ length: 1200 }, (_, i) => pic(i + 10));
+    expect(await repo.holding(many)).toEqual([B]);
+  });
+
   it('hides a deleted album and keeps the first owner', async () => {
     const store = await ctx.open();
     const repo = new AlbumRepository(store.db, store.dialect);

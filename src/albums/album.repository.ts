@@ -26,6 +26,9 @@ export interface AlbumPage {
 
 type Executor = Kysely<Schema>;
 
+/** Picture ids per query of `holding` (well under either dialect's bound on parameters). */
+const HOLDING_CHUNK = 500;
+
 /**
  * Albums and their pictures on the metadata store (SQLite or PostgreSQL). The album row holds
  * the merged state (core/album-state.ts), read, merged and written back by apply inside the
@@ -229,6 +232,25 @@ export class AlbumRepository {
       items: page.map(viewedPicture),
       next: rows.length > limit && last ? { createdAt: last.created_at ?? 0, id: last.id } : null,
     };
+  }
+
+  /**
+   * The albums that hold any of these pictures now (visible or not), each once: whose pages a
+   * change of these pictures changes (the live feed's lookup). Asked in chunks of 500 ids.
+   */
+  async holding(pictureIds: readonly string[]): Promise<string[]> {
+    const albums = new Set<string>();
+    for (let at = 0; at < pictureIds.length; at += HOLDING_CHUNK) {
+      const rows = await this.db
+        .selectFrom('album_pictures')
+        .select('album_id')
+        .distinct()
+        .where('picture_id', 'in', pictureIds.slice(at, at + HOLDING_CHUNK))
+        .where('present', '=', 1)
+        .execute();
+      for (const row of rows) albums.add(row.album_id);
+    }
+    return [...albums];
   }
 
   /** Whether a picture is in an album now (visible or not). */

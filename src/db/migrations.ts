@@ -101,4 +101,10 @@ export const MIGRATIONS: readonly string[] = [
   -- vote in that round from then on, whatever its clock says. 0 again in every later state.
   ALTER TABLE events ADD COLUMN voting_closed INTEGER NOT NULL DEFAULT 0;
   `,
+  /* 18: the trash on an index — src/pictures/trash.repository.ts */ `
+  -- The deleted pictures alone, in the trash's order: a page and its two counts read the
+  -- trash's rows, not every picture (a full scan of 100 000 pictures each before).
+  CREATE INDEX pictures_in_trash ON pictures (deleted_hlc DESC, id DESC)
+    WHERE alive = 0 AND deleted_hlc IS NOT NULL;
+  `,
 ];

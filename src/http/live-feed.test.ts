@@ -60,4 +60,51 @@ describe('LiveFeed', () => {
       { type: 'albums', ids: ['x1'] },
     ]);
   });
+
+  test('names the albums holding changed pictures, after the pictures, less those told already', async () => {
+    const asked: string[][] = [];
+    const feed = new LiveFeed({
+      albumsHolding: (ids) => {
+        asked.push([...ids]);
+        return Promise.resolve(ids.includes(A) ? ['x1', 'x2'] : []);
+      },
+    });
+    // Nobody listens: no lookup.
+    await feed.pictures([A]);
+    expect(asked).toEqual([]);
+    const heard: LiveMessage[] = [];
+    feed.subscribe((m) => heard.push(m));
+    await feed.pictures([A]);
+    await feed.pictures([B]);
+    expect(heard).toEqual([
+      { type: 'pictures', ids: [A] },
+      { type: 'albums', ids: ['x1', 'x2'] },
+      { type: 'pictures', ids: [B] },
+    ]);
+    // An album the operations name already is not named twice.
+    heard.length = 0;
+    feed.onOps([
+      op({ kind: 'picture.update', id: A, title: 't' }),
+      op({ kind: 'album.update', id: 'x1', name: 'n' }),
+    ]);
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(heard).toEqual([
+      { type: 'pictures', ids: [A] },
+      { type: 'albums', ids: ['x1'] },
+      { type: 'albums', ids: ['x2'] },
+    ]);
+  });
+
+  test('a failed lookup is reported and the pictures are still told', async () => {
+    const errors: unknown[] = [];
+    const feed = new LiveFeed({
+      albumsHolding: () => Promise.reject(new Error('store down')),
+      onError: (err) => errors.push(err),
+    });
+    const heard: LiveMessage[] = [];
+    feed.subscribe((m) => heard.push(m));
+    await feed.pictures([A]);
+    expect(heard).toEqual([{ type: 'pictures', ids: [A] }]);
+    expect(errors).toHaveLength(1);
+  });
 });

@@ -17,8 +17,21 @@ export interface LiveMessage {
 
 export type LiveListener = (message: LiveMessage) => void;
 
+export interface LiveFeedOptions {
+  /**
+   * The albums that hold any of these pictures now: a picture edited, deleted, restored or
+   * made visible by its bytes changes what its albums' pages show, so they are announced too
+   * (an album page then reloads for its own pictures only, not for every picture anywhere).
+   */
+  readonly albumsHolding?: (pictureIds: readonly string[]) => Promise<readonly string[]>;
+  /** A lookup that failed (the pictures' message went out; their albums' did not). */
+  readonly onError?: (err: unknown) => void;
+}
+
 export class LiveFeed {
   private readonly listeners = new Set<LiveListener>();
+
+  constructor(private readonly options: LiveFeedOptions = {}) {}
 
   subscribe(listener: LiveListener): () => void {
     this.listeners.add(listener);
@@ -33,11 +46,30 @@ export class LiveFeed {
     for (const listener of this.listeners) listener(message);
   }
 
+  /**
+   * Pictures changed: says so, then names the albums holding them (looked up only while
+   * someone listens), less `known`, albums the caller announces itself. Resolves once both
+   * went out (tests wait on it; callers need not).
+   */
+  async pictures(ids: readonly string[], known: readonly string[] = []): Promise<void> {
+    if (ids.length === 0) return;
+    this.publish({ type: 'pictures', ids });
+    const { albumsHolding, onError } = this.options;
+    if (albumsHolding === undefined || this.listeners.size === 0) return;
+    try {
+      const told = new Set(known);
+      const albums = (await albumsHolding(ids)).filter((id) => !told.has(id));
+      if (albums.length > 0) this.publish({ type: 'albums', ids: albums });
+    } catch (err) {
+      onError?.(err);
+    }
+  }
+
   /** Called with every batch of operations committed here or received from a peer. */
   onOps(ops: readonly Op[]): void {
-    const ids = pictureIds(ops);
-    if (ids.length > 0) this.publish({ type: 'pictures', ids });
     const albums = albumIds(ops);
+    // The pictures' message goes out at once (before pictures() first waits), then the albums'.
+    void this.pictures(pictureIds(ops), albums);
     if (albums.length > 0) this.publish({ type: 'albums', ids: albums });
   }
 }

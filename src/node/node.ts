@@ -125,7 +125,12 @@ export async function startNode(
   const faults = Faults.fromEnv(process.env);
   const agent = new Agent({ keepAliveTimeout: 10_000, connections: 32 });
   let selfUrl: string | null = null;
-  const live = new LiveFeed();
+  const live = new LiveFeed({
+    albumsHolding: (ids) => state.albums.holding(ids),
+    onError: (err) => {
+      log.warn({ err }, 'could not tell which albums hold changed pictures');
+    },
+  });
   // Replication: only with a cluster key, which authenticates every peer request.
   const { replicator, blobSync } = openReplication({
     config,
@@ -140,7 +145,7 @@ export async function startNode(
     log,
     facts,
     onVisible: (id) => {
-      live.publish({ type: 'pictures', ids: [id] });
+      void live.pictures([id]);
       teller.visible(id);
     },
     // Files a folder's pull could not bring while the peers that hold them were away are

@@ -107,13 +107,10 @@ export function connectSite(site: Site, deps: SiteListeners): SiteTeller {
   }
   bus.subscribe((message) => {
     if (message.login) deps.loginLimiter.receive(message.login);
-    if (message.visible) live.publish({ type: 'pictures', ids: message.visible });
-    if (message.changed && message.changed.length > 0) {
-      live.publish({ type: 'pictures', ids: message.changed });
-    }
-    if (message.albums && message.albums.length > 0) {
-      live.publish({ type: 'albums', ids: message.albums });
-    }
+    const albums = message.albums ?? [];
+    if (message.visible) void live.pictures(message.visible);
+    if (message.changed) void live.pictures(message.changed, albums);
+    if (albums.length > 0) live.publish({ type: 'albums', ids: albums });
     if (!message.ops) return;
     // Only the leader needs the operations themselves (to push them, to fetch their bytes),
     // and the live feed when the message does not name the pictures (an older process).

@@ -1,3 +1,4 @@
+import { sql } from 'kysely';
 import { expect, it } from 'vitest';
 import { describeEachDialect } from '../../test/helpers/dialects.js';
 import { TrashRepository } from './trash.repository.js';
@@ -63,5 +64,29 @@ describeEachDialect('trash repository', (ctx) => {
     expect(bobs.items.map((t) => t.id)).toEqual([pic(5), pic(2)]);
     expect(await repo.count(1_000, 'bob')).toBe(2);
     expect(await repo.count(1_000, 'carl')).toBe(0);
+  });
+
+  it("reads the trash through its own index, not every picture's row", async () => {
+    const store = await ctx.open();
+    // The shape of the trash's page (TrashRepository.inTrash, ordered and limited).
+    const page = `SELECT id FROM pictures p
+      WHERE p.alive = 0 AND p.info_hlc IS NOT NULL AND p.deleted_hlc IS NOT NULL
+        AND p.deleted_hlc >= '0000000000001000' AND p.owner = 'bob'
+      ORDER BY p.deleted_hlc DESC, p.id DESC LIMIT 101`;
+    let plan: string;
+    if (ctx.dialect === 'sqlite') {
+      const rows = await sql<{ detail: string }>`${sql.raw(`EXPLAIN QUERY PLAN ${page}`)}`.execute(
+        store.db,
+      );
+      plan = rows.rows.map((r) => r.detail).join('; ');
+    } else {
+      // An empty table is scanned whatever its indexes: ask whether the index can serve.
+      plan = await store.transaction(async (trx) => {
+        await sql`SET LOCAL enable_seqscan = off`.execute(trx);
+        const rows = await sql<Record<string, string>>`${sql.raw(`EXPLAIN ${page}`)}`.execute(trx);
+        return rows.rows.map((r) => Object.values(r).join(' ')).join('; ');
+      });
+    }
+    expect(plan).toContain('pictures_in_trash');
   });
 });

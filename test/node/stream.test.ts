@@ -7,7 +7,7 @@
 import { beforeAll, expect, test } from 'vitest';
 import { describeEachBackend } from '../helpers/backends.js';
 import { TestCluster } from '../helpers/cluster.js';
-import { makeImage, type Api, type Picture } from '../helpers/node-process.js';
+import { makeImage, waitFor, type Api, type Picture } from '../helpers/node-process.js';
 
 describeEachBackend('GET /api/stream', () => {
   let cluster: TestCluster;
@@ -81,6 +81,42 @@ describeEachBackend('GET /api/stream', () => {
     // Renamed at node 1: node 2 says so again.
     expect((await a.patch(`/api/albums/${album.body.id}`, { name: 'Summer' })).status).toBe(200);
     await stream.until((t) => t.split(message).length === 3);
+    await stream.cancel();
+  });
+
+  test('announces an album when a picture it holds is edited or deleted at a peer', async () => {
+    const up = await a.upload<Picture>({
+      file: await makeImage({ seed: 43 }),
+      fields: { title: 'in an album' },
+    });
+    expect(up.status).toBe(201);
+    const album = await a.post<{ id: string }>('/api/albums', { name: 'Kept' });
+    const other = await a.post<{ id: string }>('/api/albums', { name: 'Elsewhere' });
+    const add = await a.post(`/api/albums/${album.body.id}/pictures`, {
+      add: [up.body.id],
+      remove: [],
+    });
+    expect(add.status).toBe(200);
+    // Both albums and the picture's membership have reached node 2.
+    await waitFor(
+      async () => {
+        const res = await b.get<{ items: Picture[] }>(`/api/albums/${album.body.id}/pictures`);
+        return res.status === 200 && res.body.items.length === 1;
+      },
+      { what: 'the album and its picture at node 2' },
+    );
+    expect((await b.get(`/api/albums/${other.body.id}`)).status).toBe(200);
+
+    const res = await b.fetch('/api/stream');
+    const stream = await readStream(res);
+    await stream.until((t) => t.includes(': subscribed'));
+    const named = `event: albums\ndata: {"ids":["${album.body.id}"]}\n\n`;
+    expect((await a.patch(`/api/pictures/${up.body.id}`, { title: 'edited' })).status).toBe(200);
+    await stream.until((t) => t.includes(named));
+    expect((await a.delete(`/api/pictures/${up.body.id}`)).status).toBe(204);
+    const text = await stream.until((t) => t.split(named).length === 3);
+    // The album that does not hold it was never named.
+    expect(text).not.toContain(other.body.id);
     await stream.cancel();
   });
 

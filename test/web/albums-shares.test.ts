@@ -3,7 +3,8 @@
  * node 1 from the gallery's selection and changed concurrently at node 2 (during a partition)
  * shows the same pictures at both; a share link opened in a fresh context with no account shows
  * the album, its viewer and download, and nothing of the library, at both nodes, until it is
- * revoked from the account page; the album and share dialogs; who may change an album. The
+ * revoked from the account page; a picture of an open album retitled at the other node shows
+ * there; the album and share dialogs; who may change an album. The
  * trash: trash.test.ts. Screenshots of each new page at 390 and 1440 px.
  */
 import type { Browser, BrowserContext, Page } from 'playwright-core';
@@ -139,6 +140,15 @@ describe('albums', () => {
       });
     }
     await second.close();
+    // A picture of the album retitled at node 2: node 1's open page follows, the feed naming
+    // the album that holds it (no reload, no poll while the feed is up).
+    expect(
+      (await a2.patch(`/api/pictures/${pics[3]?.id}`, { title: 'Retitled at node 2' })).status,
+    ).toBe(200);
+    await waitFor(async () => (await titlesOn(page)).includes('Retitled at node 2'), {
+      timeoutMs: 15_000,
+      what: "the new title on node 1's album page",
+    });
     await shots(page, 'album');
 
     // The viewer opened from the album walks the album, and Esc comes back to it.

@@ -59,21 +59,29 @@ export function usePolling(poll: () => Promise<void>, ms: number, active = true)
 
 export type LiveState = 'connecting' | 'live' | 'offline';
 
+export interface LiveHandlers {
+  /** The ids of pictures changed at any node (created, edited, deleted, restored, visible). */
+  readonly onPictures?: (ids: string[]) => void;
+  /**
+   * The ids of albums changed at any node: their own fields or members, or any picture they
+   * hold (edited, deleted, restored, or made visible by its bytes arriving).
+   */
+  readonly onAlbums?: (ids: string[]) => void;
+  /**
+   * Each time the feed (re)connects: what changed before that, while the page loaded or the
+   * connection was down, was never heard, so a caller asks again then.
+   */
+  readonly onConnected?: () => void;
+}
+
 /**
- * Listens to `GET /api/stream` (server-sent events) and calls `onPictures` with the ids of
- * the pictures that changed at any node, and `onAlbums` with those of the albums; bursts (an
- * upload of ten files) are coalesced into one call of each. `onConnected` is called each time
- * the feed (re)connects: what changed before that, while the page loaded or the connection was
- * down, was never heard, so a caller asks again then.
+ * Listens to `GET /api/stream` (server-sent events) and hands each kind of change to its
+ * handler; bursts (an upload of ten files) are coalesced into one call of each.
  */
-export function useLiveUpdates(
-  onPictures: (ids: string[]) => void,
-  onConnected?: () => void,
-  onAlbums?: (ids: string[]) => void,
-): LiveState {
+export function useLiveUpdates(handlers: LiveHandlers): LiveState {
   const [state, setState] = useState<LiveState>('connecting');
-  const latest = useRef({ onPictures, onConnected, onAlbums });
-  latest.current = { onPictures, onConnected, onAlbums };
+  const latest = useRef(handlers);
+  latest.current = handlers;
   useEffect(() => {
     if (typeof EventSource === 'undefined') {
       setState('offline');
@@ -107,7 +115,7 @@ export function useLiveUpdates(
       setState('offline');
     };
     coalesced('pictures', (ids) => {
-      latest.current.onPictures(ids);
+      latest.current.onPictures?.(ids);
     });
     coalesced('albums', (ids) => {
       latest.current.onAlbums?.(ids);

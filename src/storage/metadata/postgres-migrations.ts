@@ -379,4 +379,8 @@ export const POSTGRES_MIGRATIONS: readonly string[] = [
   /* 17: a round's voting closed at a site (see the SQLite migration) */ `
   ALTER TABLE events ADD COLUMN voting_closed INTEGER NOT NULL DEFAULT 0;
   `,
+  /* 18: the trash on an index (see the SQLite migration) */ `
+  CREATE INDEX pictures_in_trash ON pictures (deleted_hlc DESC, id DESC)
+    WHERE alive = 0 AND deleted_hlc IS NOT NULL;
+  `,
 ];

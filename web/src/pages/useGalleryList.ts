@@ -168,10 +168,10 @@ export function useGalleryList(category: string, q: string) {
     },
     [q, category, reload, handleError, learnCategories, ordered],
   );
-  const live = useLiveUpdates(
-    (ids) => void onLive(ids),
-    () => void reload(latest.current.items.length),
-  );
+  const live = useLiveUpdates({
+    onPictures: (ids) => void onLive(ids),
+    onConnected: () => void reload(latest.current.items.length),
+  });
 
   // Remember what is shown, for the viewer and for coming back to it.
   useEffect(() => {

@@ -60,23 +60,20 @@ export function AlbumPage({ id }: { id: string }) {
     }
   }, [id, shown, handleError]);
   // Loaded at once and whenever what is shown changes ("Load more"); then again when the live
-  // feed says this album, or any picture, changed (a picture of the album edited or deleted,
-  // or one added at another node whose bytes just arrived), and when the feed reconnects.
-  // Polled only while the feed is down.
+  // feed names this album (its fields or members changed, or a picture it holds was edited,
+  // deleted, or made visible by its bytes arriving), and when the feed reconnects. Polled only
+  // while the feed is down.
   useEffect(() => {
     void load();
   }, [load]);
-  const live = useLiveUpdates(
-    () => {
-      if (!gone) void load();
-    },
-    () => {
-      if (!gone) void load();
-    },
-    (albums) => {
+  const live = useLiveUpdates({
+    onAlbums: (albums) => {
       if (!gone && albums.includes(id)) void load();
     },
-  );
+    onConnected: () => {
+      if (!gone) void load();
+    },
+  });
   usePolling(load, REFRESH_MS, !gone && live === 'offline');
 
   const order = useMemo(() => (items ?? []).map((p) => p.id), [items]);
