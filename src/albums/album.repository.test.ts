@@ -70,6 +70,36 @@ describeEachDialect('album repository', (ctx) => {
     expect((await repo.summary(A))?.coverId).toBe(pic(1));
   });
 
+  it("orders an album by the date taken, else the upload time, with each picture's facts", async () => {
+    const store = await ctx.open();
+    const repo = new AlbumRepository(store.db, store.dialect);
+    for (const n of [1, 2, 3]) await addPicture(store, n);
+    // Picture 3, uploaded last, was taken before the others were uploaded (keys 1001, 1002).
+    const facts = { takenAt: '1970-01-01T00:00:00.500', camera: null, exposure: null, gps: null };
+    await store.db
+      .insertInto('picture_facts')
+      .values({ id: pic(3), taken_key: 500, facts: JSON.stringify(facts), reader: 1 })
+      .execute();
+    await store.db
+      .updateTable('pictures')
+      .set({ taken_key: 500 })
+      .where('id', '=', pic(3))
+      .execute();
+    await apply(
+      store,
+      repo,
+      { kind: 'album.add', id: A, pictures: [pic(1), pic(2), pic(3)] },
+      at(9),
+    );
+    const first = await repo.pictures(A, 2);
+    expect(first.items.map((p) => p.id)).toEqual([pic(2), pic(1)]);
+    expect(first.items[0]?.takenAt).toBeNull();
+    expect(first.next).toEqual({ key: 1001, id: pic(1) });
+    const second = await repo.pictures(A, 2, first.next);
+    expect(second.items.map((p) => [p.id, p.takenAt])).toEqual([[pic(3), facts.takenAt]]);
+    expect(second.next).toBeNull();
+  });
+
   it('converges a concurrent add and remove to the later one, in either order', async () => {
     const store = await ctx.open();
     const repo = new AlbumRepository(store.db, store.dialect);

@@ -3,8 +3,11 @@ import { afterCursor } from '../storage/metadata/keyset.js';
 import { prepared } from '../storage/metadata/prepared.js';
 import type { MetadataDialect } from '../storage/metadata/dialect.js';
 import type { Schema } from '../storage/metadata/schema.js';
-import type { Picture } from '../pictures/picture.repository.js';
-import { VIEW_COLUMNS, viewedPicture } from '../pictures/listed-picture.js';
+import {
+  LISTED_COLUMNS,
+  listedPicture,
+  type PictureWithFacts,
+} from '../pictures/listed-picture.js';
 import { isAlbumAlive, type AlbumState, type Register } from './core/album-state.js';
 
 /** An album as a list shows it: its fields, how many visible pictures, the picture to show. */
@@ -19,12 +22,21 @@ export interface AlbumSummary {
   readonly count: number;
 }
 
+/** Where a page of an album's pictures ended: the last one's timeline key and id. */
+export interface AlbumCursor {
+  readonly key: number;
+  readonly id: string;
+}
+
 export interface AlbumPage {
-  readonly items: Picture[];
-  readonly next: { readonly createdAt: number; readonly id: string } | null;
+  readonly items: PictureWithFacts[];
+  readonly next: AlbumCursor | null;
 }
 
 type Executor = Kysely<Schema>;
+
+/** The timeline's order, as in PictureFactsRepository: the date taken, else the upload time. */
+const TAKEN_KEY = sql<number>`COALESCE(p.taken_key, p.created_at)`;
 
 /** Picture ids per query of `holding` (well under either dialect's bound on parameters). */
 const HOLDING_CHUNK = 500;
@@ -197,40 +209,39 @@ export class AlbumRepository {
   }
 
   /**
-   * The album's visible pictures as the API shows them, newest first, paged by (created_at,
-   * id): one statement (it read the ids, then each picture with a statement of its own).
+   * The album's visible pictures as the API shows them with their facts, newest taken first
+   * (the gallery's timeline order: the date taken, else the upload time), paged by (that key,
+   * id): one statement.
    */
   async pictures(
     albumId: string,
     limit: number,
-    cursor: { readonly createdAt: number; readonly id: string } | null = null,
+    cursor: AlbumCursor | null = null,
   ): Promise<AlbumPage> {
     const rows = await this.db
       .selectFrom('album_pictures as ap')
       .modifyFront(prepared) // two texts: the first page, or after a cursor
       .innerJoin('pictures as p', 'p.id', 'ap.picture_id')
-      .select(VIEW_COLUMNS)
+      .leftJoin('picture_facts as f', 'f.id', 'p.id')
+      .select([...LISTED_COLUMNS, TAKEN_KEY.as('key')])
       .where('ap.album_id', '=', albumId)
       .where('ap.present', '=', 1)
       .where('p.alive', '=', 1)
       .where('p.has_blob', '=', 1)
       .$if(cursor !== null, (qb) =>
         qb.where(
-          afterCursor(sql.ref('p.created_at'), sql.ref('p.id'), {
-            key: cursor?.createdAt ?? 0,
-            id: cursor?.id ?? '',
-          }),
+          afterCursor(TAKEN_KEY, sql.ref('p.id'), { key: cursor?.key ?? 0, id: cursor?.id ?? '' }),
         ),
       )
-      .orderBy('p.created_at', 'desc')
+      .orderBy(TAKEN_KEY, 'desc')
       .orderBy('p.id', 'desc')
       .limit(limit + 1)
       .execute();
     const page = rows.slice(0, limit);
     const last = page.at(-1);
     return {
-      items: page.map(viewedPicture),
-      next: rows.length > limit && last ? { createdAt: last.created_at ?? 0, id: last.id } : null,
+      items: page.map(listedPicture),
+      next: rows.length > limit && last ? { key: last.key, id: last.id } : null,
     };
   }
 

@@ -4,7 +4,7 @@ import { BadRequestError, ForbiddenError, NotFoundError } from '../core/errors.j
 import type { Op } from '../oplog/op.js';
 import type { Picture } from '../pictures/picture.repository.js';
 import type { AlbumBody } from './album-apply.js';
-import type { AlbumRepository, AlbumSummary } from './album.repository.js';
+import type { AlbumCursor, AlbumPage, AlbumRepository, AlbumSummary } from './album.repository.js';
 
 /** The change log's door, as this service uses it. */
 export interface AlbumChanges {
@@ -118,11 +118,7 @@ export class AlbumService {
   }
 
   /** The album's visible pictures, newest first. */
-  async pictures(
-    id: string,
-    limit: number,
-    cursor: { readonly createdAt: number; readonly id: string } | null,
-  ): Promise<{ items: Picture[]; next: { createdAt: number; id: string } | null }> {
+  async pictures(id: string, limit: number, cursor: AlbumCursor | null): Promise<AlbumPage> {
     await this.get(id);
     return this.deps.albums.pictures(id, limit, cursor);
   }

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Principal } from '../accounts/principal.js';
 import { hashPassword, verifyPassword } from '../accounts/password.js';
-import type { AlbumRepository } from '../albums/album.repository.js';
+import type { AlbumCursor, AlbumRepository } from '../albums/album.repository.js';
 import { BadRequestError, ForbiddenError, NotFoundError } from '../core/errors.js';
 import { Limiter } from '../core/limiter.js';
 import type { Op, SharePut, ShareRevoke } from '../oplog/op.js';
@@ -122,12 +122,12 @@ export class ShareService {
     return this.scryptSlots.run(() => verifyPassword(password, hash));
   }
 
-  /** The shared pictures, newest first (one for a picture link). */
+  /** The shared pictures, newest taken first (one for a picture link). */
   async pictures(
     share: ShareRecord,
     limit: number,
-    cursor: { readonly createdAt: number; readonly id: string } | null,
-  ): Promise<{ items: Picture[]; next: { createdAt: number; id: string } | null }> {
+    cursor: AlbumCursor | null,
+  ): Promise<{ items: Picture[]; next: AlbumCursor | null }> {
     if (share.target === 'picture') {
       const picture = cursor === null ? await this.visible(share.targetId) : null;
       return { items: picture ? [picture] : [], next: null };

@@ -20,6 +20,7 @@ import {
   type Api,
   type Picture,
 } from '../helpers/node-process.js';
+import { photo } from '../helpers/photos.js';
 
 interface Album {
   id: string;
@@ -131,6 +132,44 @@ describe('albums', () => {
       );
       expect(got.name).toBe('Summer');
     }
+  });
+});
+
+describe('album pages', () => {
+  it('list by the date taken (else the upload time), a page at a time, with the facts', async () => {
+    const shot = async (seed: number, taken: string) => {
+      const up = await a1.upload<Picture>({
+        file: await photo(seed, { taken }),
+        fields: { title: taken },
+      });
+      expect(up.status).toBe(201);
+      return up.body.id;
+    };
+    const older = await shot(71, '2021:07:14 10:00:00');
+    const newer = await shot(72, '2023:03:02 09:30:00');
+    const made = await a1.post<Album>('/api/albums', { name: 'Years' });
+    // Picture 4 has no date taken: it sorts by its upload, today, so first.
+    await a1.post(`/api/albums/${made.body.id}/pictures`, { add: [older, id(4), newer] });
+    const path = `/api/albums/${made.body.id}/pictures`;
+    const first = await waitFor(
+      async () => {
+        const res = await a1.get<Page<Picture & { takenAt: string | null }>>(`${path}?limit=2`);
+        return res.body.items[1]?.takenAt === '2023-03-02T09:30:00' ? res.body : false;
+      },
+      { what: "the album's first page by date taken" },
+    );
+    expect(first.items.map((p) => p.id)).toEqual([id(4), newer]);
+    const second = await a1.get<Page<Picture & { takenAt: string | null }>>(
+      `${path}?limit=2&cursor=${first.nextCursor ?? 'none'}`,
+    );
+    expect(second.body.items.map((p) => [p.id, p.takenAt])).toEqual([
+      [older, '2021-07-14T10:00:00'],
+    ]);
+    expect(second.body.nextCursor).toBeNull();
+    // A cursor of the gallery by upload time is not an album page's: a 400, not another page.
+    const gallery = await a1.get<Page<Picture>>('/api/pictures?limit=1&sort=added');
+    const wrong = await a1.get(`${path}?cursor=${gallery.body.nextCursor ?? 'none'}`);
+    expect(wrong.status).toBe(400);
   });
 });
 

@@ -8,7 +8,7 @@ import type { AlbumSummary } from '../../albums/album.repository.js';
 import { MAX_PICTURES_PER_CHANGE, type AlbumService } from '../../albums/album.service.js';
 import { requirePrincipal } from '../auth.js';
 import { Desc, ErrorBody, Picture, PictureId } from '../schemas.js';
-import { decodeCursor, encodeCursor } from './cursor.js';
+import { decodeTakenCursor, encodeTakenCursor } from './cursor.js';
 
 const NO_CONTROL = /^[^\p{Cc}]*$/u;
 const AlbumName = z
@@ -126,7 +126,7 @@ export const albumRoutes =
       '/api/albums/:id/pictures',
       {
         schema: {
-          summary: "The album's pictures, newest first",
+          summary: "The album's pictures, newest taken first (else by upload time)",
           params: AlbumParams,
           querystring: PageQuery,
           response: {
@@ -140,10 +140,12 @@ export const albumRoutes =
         const page = await albums.pictures(
           request.params.id,
           limit,
-          cursor === undefined ? null : decodeCursor(cursor),
+          cursor === undefined ? null : decodeTakenCursor(cursor),
         );
-        const last = page.items.at(-1);
-        return { items: page.items, nextCursor: page.next && last ? encodeCursor(last) : null };
+        return {
+          items: page.items,
+          nextCursor: page.next === null ? null : encodeTakenCursor(page.next),
+        };
       },
     );
 

@@ -22,7 +22,7 @@ import type { ShareRecord } from '../../shares/share.repository.js';
 import type { OpenShare, ShareService } from '../../shares/share.service.js';
 import { requirePrincipal } from '../auth.js';
 import { ErrorBody, PictureId, ThumbQuery } from '../schemas.js';
-import { decodeCursor, encodeCursor } from './cursor.js';
+import { decodeTakenCursor, encodeTakenCursor } from './cursor.js';
 
 export interface ShareRoutesDeps {
   readonly shares: ShareService;
@@ -258,7 +258,7 @@ export const shareRoutes =
       {
         config: { public: true },
         schema: {
-          summary: 'The pictures a share link shows, newest first (public)',
+          summary: 'The pictures a share link shows, newest taken first (public)',
           params: OpenParams,
           querystring: PageQuery,
           response: {
@@ -273,13 +273,12 @@ export const shareRoutes =
         const page = await shares.pictures(
           open.share,
           limit,
-          cursor === undefined ? null : decodeCursor(cursor),
+          cursor === undefined ? null : decodeTakenCursor(cursor),
         );
-        const last = page.items.at(-1);
         void reply.header('Cache-Control', NO_STORE);
         return {
           items: page.items.map(sharedPicture),
-          nextCursor: page.next && last ? encodeCursor(last) : null,
+          nextCursor: page.next === null ? null : encodeTakenCursor(page.next),
         };
       },
     );
