@@ -119,10 +119,13 @@ describe('the web app', () => {
         buffer: await makeImage({ seed: 3, width: 480, height: 320, format: 'webp' }),
       },
       { name: 'notes.txt', mimeType: 'text/plain', buffer: Buffer.from('not a picture at all') },
+      { name: 'fake.jpg', mimeType: 'image/jpeg', buffer: Buffer.from('text named like a JPEG') },
       { name: 'huge.png', mimeType: 'image/png', buffer: big },
     ]);
     const rows = page1.getByTestId('upload-row');
-    await expect.poll(() => rows.count()).toBe(5);
+    await expect.poll(() => rows.count()).toBe(6);
+    // A file the browser cannot show has the upload icon, not a broken image.
+    await expect.poll(() => rows.filter({ hasText: 'fake.jpg' }).locator('img').count()).toBe(0);
     // Titles come from the file names.
     await expect
       .poll(() => page1.getByLabel('Title of sunset_on-the-beach.png').inputValue())
@@ -131,16 +134,18 @@ describe('the web app', () => {
     await page1.getByLabel('Category', { exact: true }).fill('beach');
     await page1.getByLabel('Category of night-city.webp').fill('city');
     await page1.getByLabel('Description of night-city.webp').fill('Lights over the river');
-    await page1.getByRole('button', { name: 'Upload 5 pictures' }).click();
+    await page1.getByRole('button', { name: 'Upload 6 pictures' }).click();
 
     const row = (file: string) => rows.filter({ hasText: file });
     for (const file of ['sunset_on-the-beach.png', 'Beach umbrellas.jpg', 'night-city.webp']) {
       await row(file).getByText('Uploaded', { exact: true }).waitFor();
       expect(await row(file).getByRole('progressbar').getAttribute('aria-valuenow')).toBe('100');
     }
-    await row('notes.txt')
-      .getByText(/Not an image/)
-      .waitFor();
+    for (const file of ['notes.txt', 'fake.jpg']) {
+      await row(file)
+        .getByText(/Not an image/)
+        .waitFor();
+    }
     await row('huge.png')
       .getByText(/Too large: this node accepts files up to 977 KB/)
       .waitFor();
@@ -155,8 +160,10 @@ describe('the web app', () => {
         buffer: await makeImage({ seed: 1, width: 400, height: 300 }),
       },
     ]);
-    await page1.getByRole('button', { name: 'Upload 3 pictures' }).click(); // 2 failed + 1 new
-    await row('again.png').getByText('Already in the library').waitFor();
+    // The files the server refused (not images, too large) are not sent again with it.
+    await page1.getByRole('button', { name: 'Upload 1 picture' }).click();
+    // Under the title the library has: the one made from this file's name is not used.
+    await row('again.png').getByText('Already in the library as “sunset on the beach”').waitFor();
     await screenshots(page1, 'upload-errors');
   });
 

@@ -79,6 +79,12 @@ describe('the photo library, several pictures at once', () => {
     await page.locator(`[data-id="${b.id}"] .tile`).click();
     const bar = page.getByRole('toolbar', { name: 'Selected pictures' });
     await bar.getByText('2 selected').waitFor();
+    // Esc in a dialog closes the dialog only: the selection stays.
+    await bar.getByRole('button', { name: 'Set category' }).click();
+    await page.getByRole('dialog').getByLabel('Category').waitFor();
+    await page.keyboard.press('Escape');
+    await page.getByRole('dialog').waitFor({ state: 'hidden' });
+    await bar.getByText('2 selected').waitFor();
     await bar.getByRole('button', { name: 'Set category' }).click();
     await page.getByRole('dialog').getByLabel('Category').fill('holiday');
     await page.getByRole('dialog').getByRole('button', { name: 'Set category' }).click();

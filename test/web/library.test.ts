@@ -184,6 +184,11 @@ describe('the photo library', () => {
     try {
       await signIn(p, node.url, { username: 'admin', password: ADMIN_PASSWORD });
       await expect.poll(() => tiles(p).count()).toBe(pictures.length);
+      // The category chips end where the month list beside them starts (they ran under it).
+      const chips = await p.locator('.gallery-bar .chips').boundingBox();
+      const jump = await p.locator('.jump-select').boundingBox();
+      if (!chips || !jump) throw new Error('the chips and the month list expected');
+      expect(chips.x + chips.width).toBeLessThanOrEqual(jump.x);
       const [first, second] = pictures;
       if (!first || !second) throw new Error('pictures expected');
       await tiles(p).first().tap();

@@ -2,6 +2,7 @@ import { describe, expect, test } from 'vitest';
 import {
   applyToWaiting,
   formatSize,
+  isWaiting,
   newItems,
   nextToStart,
   outcome,
@@ -76,6 +77,15 @@ describe('the queue', () => {
     expect(summarize([]).progress).toBe(0);
   });
 
+  test('a file the server refused is not sent again, and counts as failed', () => {
+    let q = items();
+    q = updateItem(q, q[0]?.key ?? '', { status: 'refused', error: 'Not an image' });
+    q = updateItem(q, q[1]?.key ?? '', { status: 'failed', error: 'offline' });
+    expect(q.filter(isWaiting).map((i) => i.key)).toEqual([q[1]?.key, q[2]?.key]);
+    expect(nextToStart(q, 5)).toEqual([q[2]?.key]);
+    expect(summarize(q)).toMatchObject({ failed: 2 });
+  });
+
   test('validates the title and category', () => {
     const [a] = items() as [UploadItem];
     expect(validate(a)).toBeNull();
@@ -88,7 +98,11 @@ describe('outcome', () => {
   const id = 'f'.repeat(64);
   test('201 is a new picture, 200 one that was already there', () => {
     expect(outcome(201, { id })).toEqual({ status: 'created', pictureId: id });
-    expect(outcome(200, { id })).toEqual({ status: 'duplicate', pictureId: id });
+    expect(outcome(200, { id, title: 'Beach' })).toEqual({
+      status: 'duplicate',
+      pictureId: id,
+      existingTitle: 'Beach',
+    });
   });
 
   test('413 says the limit the server gave', () => {
@@ -98,16 +112,17 @@ describe('outcome', () => {
         message: 'The upload is larger than the limit of 1048576 bytes.',
       },
     };
+    // The file itself is refused: not retried with the failures.
     expect(outcome(413, body)).toEqual({
-      status: 'failed',
+      status: 'refused',
       error: 'Too large: this node accepts files up to 1.0 MB.',
     });
     expect(outcome(413, null)).toMatchObject({ error: /Too large/ });
   });
 
   test('415 is not an image; other errors use the server message', () => {
-    expect(outcome(415, null)).toMatchObject({ status: 'failed', error: /Not an image/ });
-    expect(outcome(401, null)).toMatchObject({ error: /sign in/ });
+    expect(outcome(415, null)).toMatchObject({ status: 'refused', error: /Not an image/ });
+    expect(outcome(401, null)).toMatchObject({ status: 'failed', error: /sign in/ });
     expect(
       outcome(400, { error: { code: 'validation_failed', message: 'Invalid upload: title' } }),
     ).toEqual({

@@ -10,7 +10,12 @@ export interface FileInfo {
   readonly type: string;
 }
 
-export type UploadStatus = 'ready' | 'uploading' | 'created' | 'duplicate' | 'failed';
+/**
+ * `failed` may succeed if sent again (the network, a session that ended, a title fixed);
+ * `refused` will not: the server said what is wrong with the file itself (not an image, too
+ * large), so it is not retried with the others.
+ */
+export type UploadStatus = 'ready' | 'uploading' | 'created' | 'duplicate' | 'failed' | 'refused';
 
 export interface UploadItem {
   readonly key: string;
@@ -24,6 +29,8 @@ export interface UploadItem {
   readonly error: string | null;
   /** The picture this became (also for a duplicate: the existing picture). */
   readonly pictureId: string | null;
+  /** A duplicate: the title the library already has it under (the one given here is unused). */
+  readonly existingTitle?: string | null;
 }
 
 const MAX_TITLE = 200;
@@ -94,21 +101,26 @@ export function validate(item: UploadItem): string | null {
 }
 
 export type Outcome =
-  | { readonly status: 'created' | 'duplicate'; readonly pictureId: string | null }
-  | { readonly status: 'failed'; readonly error: string };
+  | { readonly status: 'created'; readonly pictureId: string | null }
+  | {
+      readonly status: 'duplicate';
+      readonly pictureId: string | null;
+      readonly existingTitle: string | null;
+    }
+  | { readonly status: 'failed' | 'refused'; readonly error: string };
 
 /** What the server's answer to one upload means for its item. */
 export function outcome(status: number, body: unknown): Outcome {
   const id = pictureIdOf(body);
   if (status === 201) return { status: 'created', pictureId: id };
-  if (status === 200) return { status: 'duplicate', pictureId: id };
+  if (status === 200) return { status: 'duplicate', pictureId: id, existingTitle: titleOf(body) };
   const serverMessage = errorMessageOf(body);
   switch (status) {
     case 413: {
       // The server says its limit in the message ("... the limit of 1048576 bytes.").
       const limit = /(\d+) bytes/.exec(serverMessage ?? '')?.[1];
       return {
-        status: 'failed',
+        status: 'refused',
         error:
           limit === undefined
             ? 'Too large: this node does not accept files this big.'
@@ -116,7 +128,10 @@ export function outcome(status: number, body: unknown): Outcome {
       };
     }
     case 415:
-      return { status: 'failed', error: 'Not an image: only JPEG, PNG, WebP, GIF, AVIF and HEIC.' };
+      return {
+        status: 'refused',
+        error: 'Not an image: only JPEG, PNG, WebP, GIF, AVIF and HEIC.',
+      };
     case 401:
       return { status: 'failed', error: 'Your session ended: sign in again, then retry.' };
     case 0:
@@ -124,6 +139,14 @@ export function outcome(status: number, body: unknown): Outcome {
     default:
       return { status: 'failed', error: serverMessage ?? `Upload failed (${status}).` };
   }
+}
+
+function titleOf(body: unknown): string | null {
+  if (typeof body === 'object' && body !== null && 'title' in body) {
+    const title = body.title;
+    if (typeof title === 'string') return title;
+  }
+  return null;
 }
 
 function pictureIdOf(body: unknown): string | null {
@@ -165,7 +188,7 @@ export function summarize(items: readonly UploadItem[]): QueueSummary {
     total: items.length,
     created: items.filter((i) => i.status === 'created').length,
     duplicate: items.filter((i) => i.status === 'duplicate').length,
-    failed: items.filter((i) => i.status === 'failed').length,
+    failed: items.filter((i) => i.status === 'failed' || i.status === 'refused').length,
     active: items.filter((i) => i.status === 'uploading').length,
     progress: bytes === 0 ? 0 : sent / bytes,
   };

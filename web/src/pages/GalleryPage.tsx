@@ -121,7 +121,8 @@ export function GalleryPage() {
     tile.querySelector<HTMLElement>('.tile')?.focus({ preventScroll: true });
   }, [width, list.loaded, key]);
 
-  // Selection: ids no longer shown leave it; Escape clears it.
+  // Selection: ids no longer shown leave it; Escape clears it, unless it closes a dialog (the
+  // selection bar's "Add to album", "Set category", "Delete"): the selection stays for a retry.
   const order = useMemo(() => list.items.map((p) => p.id), [list.items]);
   useEffect(() => {
     setSelection((s) => keepOnly(s, new Set(order)));
@@ -130,7 +131,9 @@ export function GalleryPage() {
   useEffect(() => {
     if (!selecting) return;
     const onKey = (event: KeyboardEvent) => {
-      if (event.key === 'Escape' && !event.defaultPrevented) setSelection(emptySelection);
+      if (event.key !== 'Escape' || event.defaultPrevented) return;
+      if (document.querySelector('dialog[open]') !== null) return;
+      setSelection(emptySelection);
     };
     window.addEventListener('keydown', onKey);
     return () => {

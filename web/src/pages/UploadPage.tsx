@@ -6,7 +6,7 @@
  * image, 413 too large, 200 a picture that already exists.
  */
 import { useCallback, useEffect, useRef, useState, type DragEvent } from 'react';
-import { ApiError } from '../api/client';
+import { api, ApiError } from '../api/client';
 import { sendTus } from '../api/tus-upload';
 import { useAuth } from '../auth';
 import { ProgressBar } from '../components/common';
@@ -80,15 +80,28 @@ export function UploadPage() {
         ({ status, body }) => {
           if (status === 401) handleError(new ApiError(401, 'unauthorized', 'Please sign in.'));
           const result = outcome(status, body);
-          setItems((s) =>
-            updateItem(
-              s,
-              item.key,
-              result.status === 'failed'
-                ? { status: 'failed', error: result.error }
-                : { status: result.status, pictureId: result.pictureId, progress: 1 },
-            ),
-          );
+          const patch: Partial<UploadItem> =
+            result.status === 'created'
+              ? { status: 'created', pictureId: result.pictureId, progress: 1 }
+              : result.status === 'duplicate'
+                ? {
+                    status: 'duplicate',
+                    pictureId: result.pictureId,
+                    progress: 1,
+                    existingTitle: result.existingTitle,
+                  }
+                : { status: result.status, error: result.error };
+          setItems((s) => updateItem(s, item.key, patch));
+          // A duplicate: say under which title the library has it (the server's answer to an
+          // upload names the picture only).
+          if (result.status === 'duplicate' && result.pictureId !== null) {
+            api.picture(result.pictureId).then(
+              (existing) => {
+                setItems((s) => updateItem(s, item.key, { existingTitle: existing.title }));
+              },
+              () => undefined, // not readable (deleted meanwhile): the plain "already there"
+            );
+          }
         },
         (error: unknown) => {
           setItems((s) =>
@@ -303,50 +316,59 @@ function UploadRow({
     ready: 'Ready',
     uploading: `Uploading ${Math.round(item.progress * 100)}%`,
     created: 'Uploaded',
-    duplicate: 'Already in the library',
+    // The library keeps it as it was: what was typed here for it is not used.
+    duplicate: item.existingTitle
+      ? `Already in the library as “${item.existingTitle}”`
+      : 'Already in the library',
     failed: 'Failed',
+    refused: 'Refused',
   }[item.status];
   return (
     <li className={`upload-row upload-${item.status}`} data-testid="upload-row">
-      <div className="upload-thumb">
-        {preview ? <img src={preview} alt={`Preview of ${item.file.name}`} /> : <UploadIcon />}
-      </div>
+      <Preview url={preview} />
       <div className="upload-fields">
         <div className="upload-file muted small">
           {item.file.name} · {formatSize(item.file.size)}
         </div>
-        <label className="field field-inline">
-          <span className="visually-hidden">Title of {item.file.name}</span>
+        <div className="field field-inline">
+          <span aria-hidden="true">Title</span>
           <input
             value={item.title}
             disabled={locked}
             maxLength={200}
+            placeholder="Required"
             aria-label={`Title of ${item.file.name}`}
             onChange={(e) => {
               onChange({ title: e.target.value });
             }}
           />
-        </label>
+        </div>
         <div className="upload-pair">
-          <input
-            value={item.category}
-            disabled={locked}
-            maxLength={64}
-            placeholder="Category"
-            aria-label={`Category of ${item.file.name}`}
-            onChange={(e) => {
-              onChange({ category: e.target.value });
-            }}
-          />
-          <input
-            value={item.desc}
-            disabled={locked}
-            placeholder="Description"
-            aria-label={`Description of ${item.file.name}`}
-            onChange={(e) => {
-              onChange({ desc: e.target.value });
-            }}
-          />
+          <div className="field field-inline">
+            <span aria-hidden="true">Category</span>
+            <input
+              value={item.category}
+              disabled={locked}
+              maxLength={64}
+              placeholder="e.g. holidays"
+              aria-label={`Category of ${item.file.name}`}
+              onChange={(e) => {
+                onChange({ category: e.target.value });
+              }}
+            />
+          </div>
+          <div className="field field-inline">
+            <span aria-hidden="true">Description</span>
+            <input
+              value={item.desc}
+              disabled={locked}
+              placeholder="Optional"
+              aria-label={`Description of ${item.file.name}`}
+              onChange={(e) => {
+                onChange({ desc: e.target.value });
+              }}
+            />
+          </div>
         </div>
         <ProgressBar value={item.progress} label={`Upload of ${item.file.name}`} />
         <div className="upload-status" aria-live="polite">
@@ -370,5 +392,28 @@ function UploadRow({
         </button>
       )}
     </li>
+  );
+}
+
+/**
+ * The file as the browser can show it, else the upload icon: a file that only claims to be an
+ * image (a text file named .jpg) shows the icon, not a broken image and its alt text.
+ */
+function Preview({ url }: { url: string | null }) {
+  const [broken, setBroken] = useState(false);
+  return (
+    <div className="upload-thumb">
+      {url && !broken ? (
+        <img
+          src={url}
+          alt=""
+          onError={() => {
+            setBroken(true);
+          }}
+        />
+      ) : (
+        <UploadIcon />
+      )}
+    </div>
   );
 }

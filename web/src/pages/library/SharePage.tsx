@@ -23,6 +23,8 @@ import { aspectOf, justify, rowOptionsFor } from '../../lib/justify';
 type State =
   | { readonly status: 'loading' }
   | { readonly status: 'gone' }
+  /** The address is not a share link at all (mistyped, cut short): retrying cannot help. */
+  | { readonly status: 'invalid' }
   | { readonly status: 'error'; readonly message: string }
   | { readonly status: 'locked'; readonly view: SharedView }
   | { readonly status: 'open'; readonly view: SharedView; readonly items: SharedPicture[] };
@@ -48,6 +50,7 @@ export function SharePage({ id }: { id: string }) {
       setState({ status: 'open', view, items });
     } catch (e) {
       if (e instanceof ApiError && e.status === 404) setState({ status: 'gone' });
+      else if (e instanceof ApiError && e.status === 400) setState({ status: 'invalid' });
       else setState({ status: 'error', message: messageOf(e) });
     }
   }, [id]);
@@ -70,6 +73,15 @@ export function SharePage({ id }: { id: string }) {
           <div className="empty">
             <h1>This link no longer works</h1>
             <p className="muted">It was revoked or has expired. Ask the person who sent it.</p>
+          </div>
+        )}
+        {state.status === 'invalid' && (
+          <div className="empty">
+            <h1>This is not a share link</h1>
+            <p className="muted">
+              The address is incomplete or mistyped. Check the link you were sent, or ask for it
+              again.
+            </p>
           </div>
         )}
         {state.status === 'error' && (
