@@ -99,7 +99,9 @@ describe('albums', () => {
     const dialog = page.getByRole('dialog');
     await dialog.getByLabel('Name of the new album').fill('Holidays');
     await dialog.getByRole('button', { name: 'Add' }).click();
-    await bar.getByText('Added to “Holidays”.').waitFor();
+    // A success is a status, not an alert (and not styled as an error).
+    await bar.getByRole('status').getByText('Added to “Holidays”.').waitFor();
+    expect(await bar.getByRole('alert').count()).toBe(0);
     await page.keyboard.press('Escape'); // the selection bar covers the tabs
 
     await page.getByRole('link', { name: 'Albums' }).first().click();

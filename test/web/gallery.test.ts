@@ -223,7 +223,11 @@ describe('the web app', () => {
   test('deletes a picture after a confirmation, at both nodes', async () => {
     await page1.getByRole('button', { name: 'Delete' }).click();
     const dialog = page1.getByRole('dialog');
-    await dialog.getByText('disappears from every node').waitFor();
+    // It says where the picture goes: the trash, for the node's retention, restorable there.
+    await dialog
+      .getByText(/goes to the trash for 30 days, at every node, and can be restored/)
+      .waitFor();
+    expect(await dialog.getByText('disappears from every node').count()).toBe(0);
     await screenshots(page1, 'picture-delete');
     await dialog.getByRole('button', { name: 'Delete' }).click();
     // The viewer moves on to a neighbour, as photo apps do; Escape goes back to the gallery.

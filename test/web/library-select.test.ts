@@ -61,6 +61,9 @@ describe('the photo library, several pictures at once', () => {
     await bar.getByRole('button', { name: 'Delete' }).click();
     const dialog = page.getByRole('dialog');
     await dialog.getByRole('heading', { name: 'Delete 3 pictures?' }).waitFor();
+    await dialog
+      .getByText(/go to the trash for 30 days, at every node, and can be restored/)
+      .waitFor();
     await dialog.getByRole('button', { name: 'Delete' }).click();
     await bar.waitFor({ state: 'detached' });
     await expect.poll(() => tiles(page).count()).toBe(COUNT - 2);

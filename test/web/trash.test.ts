@@ -1,11 +1,14 @@
 /**
  * The trash in a real browser against two real nodes (issue 15): a picture deleted at node 2
  * shows in the trash page at node 1, and restored there it is back at node 2. A trash of more
- * than one page shows the rest on "Load more", and "Empty trash" says how many it will empty and
- * empties them all. Screenshots at 390 and 1440 px.
+ * than one page shows the rest on "Load more"; "Delete for good" asks first; "Empty trash" says
+ * how many it will empty, empties them all, and the page says the trash is empty once. A picture
+ * open at node 2 follows an edit at node 1 (an open edit form keeps its draft), then says it was
+ * deleted there and leads to the trash. Screenshots at 390 and 1440 px.
  */
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { newPage, signIn } from '../helpers/browser.js';
 import { TestCluster, type ClusterNode } from '../helpers/cluster.js';
 import { cleanup, makeImage, waitFor, type Api, type Picture } from '../helpers/node-process.js';
 import { openTwoNodeGallery, shots } from '../helpers/two-node-gallery.js';
@@ -15,6 +18,7 @@ const TRASH_PAGE = 50;
 
 const cluster = new TestCluster({ syncIntervalMs: 300 });
 let n1: ClusterNode;
+let n2: ClusterNode;
 let a1: Api;
 let a2: Api;
 let browser: Browser;
@@ -23,7 +27,7 @@ let page: Page;
 let pics: Picture[];
 
 beforeAll(async () => {
-  ({ n1, a1, a2, browser, context, page, pics } = await openTwoNodeGallery(cluster));
+  ({ n1, n2, a1, a2, browser, context, page, pics } = await openTwoNodeGallery(cluster));
 });
 
 afterAll(async () => {
@@ -80,12 +84,71 @@ describe('trash', () => {
     expect(await page.getByTestId('trash-item').count()).toBe(count);
     expect(await page.getByRole('button', { name: 'Load more' }).count()).toBe(0);
 
+    // "Delete for good" on one asks first, naming it; Cancel keeps it.
+    const forGood = page.getByRole('button', { name: 'Delete Old 0 for good' });
+    const dialog = page.getByRole('dialog');
+    await forGood.click();
+    await dialog.getByRole('heading', { name: 'Delete “Old 0” for good?' }).waitFor();
+    await dialog.getByText('cannot be undone').waitFor();
+    await dialog.getByRole('button', { name: 'Cancel' }).click();
+    await dialog.waitFor({ state: 'hidden' });
+    expect(await page.getByTestId('trash-item').count()).toBe(count);
+    await forGood.click();
+    await dialog.getByRole('button', { name: 'Delete for good' }).click();
+    await page.getByText('“Old 0” is gone for good.').waitFor();
+    await forGood.waitFor({ state: 'detached' });
+    const left = count - 1;
+
     await page.getByRole('button', { name: 'Empty trash' }).click();
-    await page.getByRole('heading', { name: `Empty the trash (${count})?` }).waitFor();
-    await page.getByRole('dialog').getByRole('button', { name: 'Empty trash' }).click();
-    await page.getByText('The trash is empty.').waitFor();
+    await page.getByRole('heading', { name: `Empty the trash (${left})?` }).waitFor();
+    await dialog.getByRole('button', { name: 'Empty trash' }).click();
     await page.getByText('The trash is empty', { exact: true }).waitFor();
-    const left = await a1.get<{ total: number }>('/api/trash');
-    expect(left.body.total).toBe(0);
+    // Said once, not again in the note above it, which says what was emptied.
+    expect(await page.getByText('The trash is empty').count()).toBe(1);
+    await page.getByText(`${left} pictures removed for good.`).waitFor();
+    const after = await a1.get<{ total: number }>('/api/trash');
+    expect(after.body.total).toBe(0);
+  });
+
+  test('a picture open at node 2 follows an edit and a delete at node 1', async () => {
+    const pic = pics[4];
+    if (!pic) throw new Error('no picture');
+    const { context: context2, page: viewer } = await newPage(browser);
+    try {
+      await signIn(viewer, n2.node.url);
+      await viewer.goto(`${n2.node.url}/p/${pic.id}`);
+      await viewer.getByRole('heading', { name: pic.title, exact: true }).waitFor();
+
+      // Retitled at node 1: the open page shows the new title.
+      expect((await a1.patch(`/api/pictures/${pic.id}`, { title: 'Retitled at n1' })).status).toBe(
+        200,
+      );
+      await viewer.getByRole('heading', { name: 'Retitled at n1' }).waitFor({ timeout: 20_000 });
+
+      // An edit form open at node 2 keeps its draft through a change at node 1, and saving it
+      // changes only what was edited in it (the other node's new title stays).
+      await viewer.getByRole('button', { name: 'Edit' }).click();
+      await viewer.getByLabel('Description').fill('Draft typed at n2');
+      expect((await a1.patch(`/api/pictures/${pic.id}`, { title: 'Again at n1' })).status).toBe(
+        200,
+      );
+      await viewer.getByText('changed at another node').waitFor({ timeout: 20_000 });
+      expect(await viewer.getByLabel('Description').inputValue()).toBe('Draft typed at n2');
+      expect(await viewer.getByLabel('Title').inputValue()).toBe('Retitled at n1');
+      await viewer.getByRole('button', { name: 'Save' }).click();
+      await viewer.getByRole('heading', { name: 'Again at n1' }).waitFor();
+      await viewer.getByText('Draft typed at n2').waitFor();
+
+      // Deleted at node 1: the page says so, with no Edit left, and leads to the trash.
+      expect((await a1.delete(`/api/pictures/${pic.id}`)).status).toBe(204);
+      await viewer
+        .getByRole('heading', { name: 'This picture was deleted' })
+        .waitFor({ timeout: 20_000 });
+      expect(await viewer.getByRole('button', { name: 'Edit' }).count()).toBe(0);
+      await viewer.getByRole('link', { name: 'Open the trash' }).click();
+      await viewer.getByRole('button', { name: 'Restore Again at n1' }).waitFor();
+    } finally {
+      await context2.close();
+    }
   });
 });

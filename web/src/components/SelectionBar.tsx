@@ -3,10 +3,11 @@
  * category, delete them. Each change is one request per picture with the existing endpoints, a
  * few at a time, with a progress bar and, at the end, one sentence for what failed. The zip is
  * streamed by the node: a plain link for up to 200 pictures (the browser writes it to disk as
- * it comes), a POST read into memory beyond.
+ * it comes), a POST read into memory beyond. Deleted pictures go to the trash, and the delete
+ * dialog says for how long.
  */
-import { useState } from 'react';
-import { api, zipUrl, ZIP_LINK_MAX } from '../api/client';
+import { useEffect, useState } from 'react';
+import { api, jsonRequest, zipUrl, ZIP_LINK_MAX } from '../api/client';
 import type { Picture } from '../api/types';
 import { failureSummary, runBulk, type BulkResult } from '../lib/bulk';
 import { ConfirmDialog, ProgressBar } from './common';
@@ -31,14 +32,22 @@ export function SelectionBar({
   const [dialog, setDialog] = useState<'delete' | 'category' | 'album' | 'share' | null>(null);
   const [category, setCategory] = useState('');
   const [busy, setBusy] = useState<Busy>(null);
+  /** What went wrong (an alert). */
   const [summary, setSummary] = useState<string | null>(null);
+  /** What went right (a status, not styled as an error). */
+  const [done, setDone] = useState<string | null>(null);
+  const days = useRetentionDays(dialog === 'delete');
+  const clearOutcome = () => {
+    setSummary(null);
+    setDone(null);
+  };
 
   const run = async (
     verb: string,
     action: (id: string) => Promise<unknown>,
   ): Promise<BulkResult> => {
     setDialog(null);
-    setSummary(null);
+    clearOutcome();
     setBusy({ verb, finished: 0, total: ids.length });
     const result = await runBulk(ids, action, {
       onProgress: (finished, total) => {
@@ -75,7 +84,7 @@ export function SelectionBar({
   };
 
   const download = async () => {
-    setSummary(null);
+    clearOutcome();
     if (ids.length <= ZIP_LINK_MAX) {
       saveAs(zipUrl(ids), '');
       return;
@@ -104,6 +113,7 @@ export function SelectionBar({
 
   const count = ids.length;
   const plural = count === 1 ? 'picture' : 'pictures';
+  const they = count === 1 ? 'It goes' : 'They go';
   return (
     <div className="selection-bar" role="toolbar" aria-label="Selected pictures">
       <button
@@ -125,10 +135,14 @@ export function SelectionBar({
             {busy.finished} / {busy.total}
           </span>
         </span>
+      ) : summary ? (
+        <span className="selection-summary" role="alert">
+          {summary}
+        </span>
       ) : (
-        summary && (
-          <span className="selection-summary" role="alert">
-            {summary}
+        done && (
+          <span className="muted small" role="status">
+            {done}
           </span>
         )
       )}
@@ -148,7 +162,7 @@ export function SelectionBar({
           aria-label="Add to album"
           disabled={busy !== null || count === 0}
           onClick={() => {
-            setSummary(null);
+            clearOutcome();
             setDialog('album');
           }}
         >
@@ -198,7 +212,7 @@ export function SelectionBar({
         }}
         onDone={(album) => {
           setDialog(null);
-          setSummary(`Added to “${album.name}”.`);
+          setDone(`Added to “${album.name}”.`);
         }}
       />
       {count === 1 && ids[0] !== undefined && (
@@ -221,7 +235,10 @@ export function SelectionBar({
           setDialog(null);
         }}
       >
-        <p>They disappear from every node. Uploading the same files again brings them back.</p>
+        <p>
+          {they} to the trash{days === null ? '' : ` for ${days} days`}, at every node, and can be
+          restored from there.
+        </p>
       </ConfirmDialog>
       <ConfirmDialog
         open={dialog === 'category'}
@@ -252,6 +269,37 @@ export function SelectionBar({
       </ConfirmDialog>
     </div>
   );
+}
+
+let retention: Promise<number> | null = null;
+
+/**
+ * How many days a deleted picture stays in the trash (`retentionDays` of `GET /api/trash`),
+ * asked once `active` and then kept for the page's life; null until known.
+ */
+export function useRetentionDays(active: boolean): number | null {
+  const [days, setDays] = useState<number | null>(null);
+  useEffect(() => {
+    if (!active) return;
+    let cancelled = false;
+    retention ??= jsonRequest()<{ retentionDays: number }>('GET', '/api/trash?limit=1').then(
+      (trash) => trash.retentionDays,
+    );
+    const asked = retention;
+    asked.then(
+      (value) => {
+        if (!cancelled) setDays(value);
+      },
+      () => {
+        // Said without the number; asked again next time.
+        if (retention === asked) retention = null;
+      },
+    );
+    return () => {
+      cancelled = true;
+    };
+  }, [active]);
+  return days;
 }
 
 /** Starts a download of `href` (same origin) without leaving the page. */

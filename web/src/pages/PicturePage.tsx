@@ -4,14 +4,15 @@
  * neighbours preloaded. Beside it the picture's info (with the node it came from), download,
  * in-place editing and delete for its owner or an admin. Esc goes back to the gallery it was
  * opened from, at the same place. Its URL (`/p/<id>?category=…&q=…`) names the picture and
- * the gallery's filter.
+ * the gallery's filter. It follows the live feed: edited at any node, the picture is fetched
+ * again (an open edit form keeps its draft); deleted, the page says so and leads to the trash.
  */
-import { useCallback, useEffect, useMemo, useState } from 'react';
-import { api, fileUrl, thumbUrl } from '../api/client';
+import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
+import { ApiError, api, fileUrl, thumbUrl } from '../api/client';
 import { library } from '../api/library';
 import type { Picture } from '../api/types';
 import { useAuth } from '../auth';
-import { ConfirmDialog, ErrorNote, Spinner, messageOf } from '../components/common';
+import { ConfirmDialog, EmptyState, ErrorNote, Spinner, messageOf } from '../components/common';
 import {
   AlbumIcon,
   CloseIcon,
@@ -26,6 +27,7 @@ import {
 import { EditForm, Facts, downloadName } from '../components/PictureInfo';
 import { ZoomStage } from '../components/ZoomStage';
 import { AddToAlbumDialog, ShareDialog } from '../components/LibraryDialogs';
+import { useRetentionDays } from '../components/SelectionBar';
 import {
   contextOf,
   forget,
@@ -35,9 +37,11 @@ import {
   remember,
   replace,
 } from '../gallery-memory';
+import { useLiveUpdates } from '../hooks';
 import { appendPage } from '../lib/gallery-list';
 import { aspectOf } from '../lib/justify';
 import { canChange } from '../lib/permissions';
+import { paths } from '../lib/routes';
 import { Link, navigate, useLocation } from '../router';
 
 const PAGE = 48;
@@ -53,28 +57,61 @@ export function PicturePage({ id }: { id: string }) {
   const [picture, setPicture] = useState<Picture | null>(
     () => items.find((p) => p.id === id) ?? null,
   );
+  /** Why the picture could not be fetched (shown while there is none to show). */
+  const [loadError, setLoadError] = useState<string | null>(null);
+  /** It is no longer here (404): deleted at some node. */
+  const [gone, setGone] = useState(false);
+  /** Why an action failed. */
   const [error, setError] = useState<string | null>(null);
-  const [editing, setEditing] = useState(false);
+  /** While editing: the picture as the form started from (its draft is the form's own). */
+  const [editBase, setEditBase] = useState<Picture | null>(null);
+  const editing = editBase !== null;
   const [confirming, setConfirming] = useState(false);
   const [deleting, setDeleting] = useState(false);
   const [original, setOriginal] = useState(false);
   const [sharing, setSharing] = useState<'album' | 'share' | null>(null);
 
-  useEffect(() => {
-    let cancelled = false;
-    api.picture(id).then(
-      (p) => {
-        if (!cancelled) setPicture(p);
-      },
-      (e: unknown) => {
-        handleError(e);
-        if (!cancelled) setError(messageOf(e));
-      },
-    );
-    return () => {
-      cancelled = true;
-    };
+  /** Counts the fetches: only the latest one's answer is shown. */
+  const asked = useRef(0);
+  const load = useCallback(async () => {
+    const mine = ++asked.current;
+    try {
+      const p = await api.picture(id);
+      if (mine !== asked.current) return;
+      setPicture(p);
+      setGone(false);
+      setLoadError(null);
+      replace(p);
+    } catch (e) {
+      handleError(e);
+      if (mine !== asked.current) return;
+      if (e instanceof ApiError && e.status === 404) {
+        setGone(true);
+        setEditBase(null);
+        setConfirming(false);
+        setSharing(null);
+        forget(id);
+      } else {
+        setLoadError(messageOf(e));
+      }
+    }
   }, [id, handleError]);
+  // Fetched at once, then again when the live feed names it (edited, deleted or restored at
+  // any node) and whenever the feed (re)connects, as changes meanwhile were not heard.
+  useEffect(() => {
+    void load();
+    return () => {
+      asked.current++;
+    };
+  }, [load]);
+  useLiveUpdates({
+    onPictures: (ids) => {
+      if (ids.includes(id)) void load();
+    },
+    onConnected: () => {
+      void load();
+    },
+  });
 
   // Opened by a link or a reload, not from the gallery: fetch the gallery's first page for
   // the neighbours. Near the end of what is loaded, fetch the next page.
@@ -144,6 +181,7 @@ export function PicturePage({ id }: { id: string }) {
 
   const user = auth.status === 'signed-in' ? auth.user : null;
   const mayChange = picture !== null && canChange(user, picture);
+  const days = useRetentionDays(confirming);
   const position = useMemo(
     () => (index === -1 ? null : `${index + 1} of ${items.length}${hasMore(back) ? '+' : ''}`),
     [index, items.length, back],
@@ -165,11 +203,38 @@ export function PicturePage({ id }: { id: string }) {
     }
   };
 
+  if (gone) {
+    return (
+      <EmptyState
+        title={picture ? 'This picture was deleted' : 'Picture not available'}
+        icon={<TrashIcon />}
+      >
+        <p className="muted">
+          {picture
+            ? `“${picture.title}” was deleted, here or at another node.`
+            : 'It was deleted, or never existed here.'}
+          {(picture ? mayChange : user?.role === 'admin') &&
+            ' Until the trash is emptied, it can be restored from there.'}
+        </p>
+        <div className="actions">
+          <Link to={back} className="btn btn-primary">
+            Back to the gallery
+          </Link>
+          {(picture ? mayChange : user?.role === 'admin') && (
+            <Link to={paths.trash} className="btn">
+              <TrashIcon /> Open the trash
+            </Link>
+          )}
+        </div>
+      </EmptyState>
+    );
+  }
+
   if (!picture) {
-    return error ? (
+    return loadError ? (
       <div className="empty">
         <h1>Picture not available</h1>
-        <p className="muted">{error}</p>
+        <p className="muted">{loadError}</p>
         <Link to={back} className="btn">
           Back to the gallery
         </Link>
@@ -256,18 +321,27 @@ export function PicturePage({ id }: { id: string }) {
       </div>
       <aside className="picture-info">
         {error && <ErrorNote error={error} />}
-        {editing ? (
-          <EditForm
-            picture={picture}
-            onCancel={() => {
-              setEditing(false);
-            }}
-            onSaved={(p) => {
-              setPicture(p);
-              replace(p);
-              setEditing(false);
-            }}
-          />
+        {editBase ? (
+          <>
+            {picture.updatedAt !== editBase.updatedAt && (
+              <p className="note" role="status">
+                This picture was changed at another node meanwhile (now “{picture.title}”). Save
+                changes only the fields you edit here.
+              </p>
+            )}
+            <EditForm
+              picture={editBase}
+              onCancel={() => {
+                setEditBase(null);
+              }}
+              onSaved={(p) => {
+                asked.current++; // a fetch already under way may answer with the version before
+                setPicture(p);
+                replace(p);
+                setEditBase(null);
+              }}
+            />
+          </>
         ) : (
           <>
             <h1 className="picture-title">{picture.title}</h1>
@@ -283,7 +357,7 @@ export function PicturePage({ id }: { id: string }) {
                   type="button"
                   className="btn"
                   onClick={() => {
-                    setEditing(true);
+                    setEditBase(picture);
                   }}
                 >
                   <EditIcon /> Edit
@@ -358,8 +432,8 @@ export function PicturePage({ id }: { id: string }) {
         }}
       >
         <p>
-          “{picture.title}” disappears from every node. Uploading the same file again brings it
-          back.
+          “{picture.title}” goes to the trash{days === null ? '' : ` for ${days} days`}, at every
+          node, and can be restored from there.
         </p>
       </ConfirmDialog>
     </article>

@@ -1,8 +1,8 @@
 /**
  * The trash: pictures deleted at any node, kept for the retention, most recently deleted
  * first, a page at a time ("Load more"). Their owner or an admin may restore one (it comes back
- * at every node) or empty it out now; "Empty trash" empties everything the person may, all
- * pages, and says how many that is before.
+ * at every node) or delete it for good now, once they confirm; "Empty trash" empties everything
+ * the person may, all pages, and says how many that is before.
  */
 import { useCallback, useEffect, useState } from 'react';
 import { library, trashThumbUrl, type TrashItem } from '../../api/library';
@@ -23,6 +23,8 @@ export function TrashPage() {
   const [error, setError] = useState<string | null>(null);
   const [note, setNote] = useState<string | null>(null);
   const [confirm, setConfirm] = useState(false);
+  /** The picture "Delete for good" asks about. */
+  const [purging, setPurging] = useState<TrashItem | null>(null);
   const [busy, setBusy] = useState<string | null>(null);
 
   const load = useCallback(async () => {
@@ -62,11 +64,15 @@ export function TrashPage() {
     }
   };
 
-  const act = async (id: string, run: () => Promise<unknown>, done: string) => {
+  const act = async <T,>(
+    id: string,
+    run: () => Promise<T>,
+    done: string | ((result: T) => string),
+  ) => {
     setBusy(id);
     try {
-      await run();
-      setNote(done);
+      const result = await run();
+      setNote(typeof done === 'string' ? done : done(result));
       await load();
     } catch (e) {
       handleError(e);
@@ -143,9 +149,9 @@ export function TrashPage() {
                     className="btn btn-small btn-danger-ghost"
                     aria-label={`Delete ${t.title} for good`}
                     disabled={busy !== null}
-                    onClick={() =>
-                      void act(t.id, () => library.purge(t.id), `“${t.title}” is gone for good.`)
-                    }
+                    onClick={() => {
+                      setPurging(t);
+                    }}
                   >
                     Delete for good
                   </button>
@@ -169,13 +175,34 @@ export function TrashPage() {
         danger
         onConfirm={() => {
           setConfirm(false);
-          void act('*', () => library.emptyTrash(), 'The trash is empty.');
+          // The empty state below says the trash is empty; this says what went.
+          void act(
+            '*',
+            () => library.emptyTrash(),
+            ({ purged }) => `${purged} ${purged === 1 ? 'picture' : 'pictures'} removed for good.`,
+          );
         }}
         onCancel={() => {
           setConfirm(false);
         }}
       >
         <p>These pictures are removed for good at every node. This cannot be undone.</p>
+      </ConfirmDialog>
+      <ConfirmDialog
+        open={purging !== null}
+        title={`Delete “${purging?.title || 'Untitled'}” for good?`}
+        confirmLabel="Delete for good"
+        danger
+        onConfirm={() => {
+          const t = purging;
+          setPurging(null);
+          if (t) void act(t.id, () => library.purge(t.id), `“${t.title}” is gone for good.`);
+        }}
+        onCancel={() => {
+          setPurging(null);
+        }}
+      >
+        <p>It is removed at every node and can no longer be restored. This cannot be undone.</p>
       </ConfirmDialog>
     </div>
   );
