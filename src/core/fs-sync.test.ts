@@ -9,6 +9,8 @@ import {
   reportsWritebackErrors,
   syncfsCheap,
   syncfsFlushes,
+  syncfsFlushesOf,
+  FS_TYPE_RECHECK_MS,
   systemDirtyBytes,
 } from './fs-sync.js';
 
@@ -51,6 +53,26 @@ describe('one flush for a batch (syncfs)', () => {
     expect(syncfsFlushes('/no/such/dir')).toBe(false);
     // This repository's disk in CI and here: ext4.
     if (process.platform === 'linux') expect(syncfsFlushes(tmpdir())).toBe(true);
+  });
+
+  it('is asked again at most once a second for one path', () => {
+    let clock = 0;
+    const answers = [true, false];
+    const asked: string[] = [];
+    const flushes = syncfsFlushesOf(
+      '/data/.mosaic/tmp',
+      (path) => {
+        asked.push(path);
+        return answers[asked.length - 1] ?? false;
+      },
+      () => clock,
+    );
+    expect([flushes(), flushes()]).toEqual([true, true]);
+    clock = FS_TYPE_RECHECK_MS - 1;
+    expect(flushes()).toBe(true);
+    clock = FS_TYPE_RECHECK_MS;
+    expect(flushes()).toBe(false); // another file system mounted there meanwhile
+    expect(asked).toEqual(['/data/.mosaic/tmp', '/data/.mosaic/tmp']);
   });
 
   it('is off with MOSAIC_SYNCFS=off (each file flushed by itself)', async () => {

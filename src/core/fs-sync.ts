@@ -62,6 +62,31 @@ export function syncfsFlushes(path: string): boolean {
   }
 }
 
+/** How long `syncfsFlushesOf` trusts what it last found (a mount can change under a path). */
+export const FS_TYPE_RECHECK_MS = 1000;
+
+/**
+ * `syncfsFlushes(path)` asked again at most once per `FS_TYPE_RECHECK_MS`: a folder's receiver
+ * asks for each group of files it writes, and a `statfs` per group cost 2–3 % of its CPU on a
+ * sync of 8 000 small files (docs/benchmarks.md).
+ */
+export function syncfsFlushesOf(
+  path: string,
+  probe: (path: string) => boolean = syncfsFlushes,
+  now: () => number = () => performance.now(),
+): () => boolean {
+  let checkedAt = -Infinity;
+  let flushes = false;
+  return () => {
+    const at = now();
+    if (at - checkedAt >= FS_TYPE_RECHECK_MS) {
+      flushes = probe(path);
+      checkedAt = at;
+    }
+    return flushes;
+  };
+}
+
 /** syncfs for this process, or null when it cannot be trusted or is not there (see above). */
 export function fileSystemSync(): SyncFileSystem | null {
   if (loaded !== undefined) return loaded;

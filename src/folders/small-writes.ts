@@ -32,7 +32,7 @@ import { BufferPool } from '../core/buffer-pool.js';
 import {
   fileSystemSync,
   syncfsCheap,
-  syncfsFlushes,
+  syncfsFlushesOf,
   systemDirtyBytes,
   type SyncFileSystem,
 } from '../core/fs-sync.js';
@@ -100,6 +100,8 @@ export class SmallWrites {
   private readonly flushes = new OneBehind();
 
   private readonly tmpDir: string;
+  /** Whether a syncfs flushes the temp directory's file system (asked at most once a second). */
+  private readonly tmpSyncfsFlushes: () => boolean;
   /**
    * Temp names are `<hash>.<prefix><count>.small`: random per SmallWrites (so never a name a
    * crashed earlier process left), counted within it (was a random UUID string per file).
@@ -129,6 +131,7 @@ export class SmallWrites {
     onPool: boolean = batchesOnPool(),
   ) {
     this.tmpDir = folderTmpDir(host.root);
+    this.tmpSyncfsFlushes = syncfsFlushesOf(this.tmpDir);
     const writesHost = {
       tmpDir: this.tmpDir,
       openWitness: () => this.openWitness(),
@@ -190,7 +193,7 @@ export class SmallWrites {
 
   /** A batch's witness (see temp-writes.ts), or null where its files are to be flushed each. */
   private openWitness(): number | null {
-    if (this.syncAll === null || !syncfsFlushes(this.tmpDir)) return null;
+    if (this.syncAll === null || !this.tmpSyncfsFlushes()) return null;
     return openSync(this.tmpDir, 'r');
   }
 
