@@ -89,6 +89,8 @@ describe('trash', () => {
     const dialog = page.getByRole('dialog');
     await forGood.click();
     await dialog.getByRole('heading', { name: 'Delete “Old 0” for good?' }).waitFor();
+    // Named by its own title, not by the page's first dialog's (Empty the trash).
+    await page.getByRole('dialog', { name: 'Delete “Old 0” for good?' }).waitFor();
     await dialog.getByText('cannot be undone').waitFor();
     await dialog.getByRole('button', { name: 'Cancel' }).click();
     await dialog.waitFor({ state: 'hidden' });

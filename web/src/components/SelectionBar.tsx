@@ -141,7 +141,7 @@ export function SelectionBar({
         </span>
       ) : (
         done && (
-          <span className="muted small" role="status">
+          <span className="selection-done" role="status">
             {done}
           </span>
         )

@@ -1,5 +1,5 @@
 /** Small shared pieces: loading, empty and error states, a progress bar, a confirm dialog. */
-import { useEffect, useRef, type ReactNode } from 'react';
+import { useEffect, useId, useRef, type ReactNode } from 'react';
 
 export function Spinner({ label = 'Loading…' }: { label?: string }) {
   return (
@@ -90,9 +90,11 @@ export function ConfirmDialog({
   onCancel: () => void;
 }) {
   const ref = useModal(open);
+  // Its own id: with one fixed id, every dialog of a page took the first one's title as name.
+  const titleId = useId();
   return (
-    <dialog ref={ref} className="dialog" onCancel={onCancel} aria-labelledby="dialog-title">
-      <h2 id="dialog-title">{title}</h2>
+    <dialog ref={ref} className="dialog" onCancel={onCancel} aria-labelledby={titleId}>
+      <h2 id={titleId}>{title}</h2>
       <div className="dialog-body">{children}</div>
       <div className="dialog-actions">
         <button type="button" className="btn" onClick={onCancel} disabled={busy}>
