@@ -1,6 +1,9 @@
 import { expect, it } from 'vitest';
 import { describeEachDialect } from '../../test/helpers/dialects.js';
+import { ConflictError } from '../core/errors.js';
+import { openReplicaState } from '../oplog/replica-state.js';
 import { SqlAccountRepository } from './account.repository.js';
+import { AccountService } from './account.service.js';
 
 const hlc = (n: number) =>
   `${String(1_700_000_000_000 + n).padStart(16, '0')}-0000-aaaaaaaaaaaaaaaa`;
@@ -32,5 +35,51 @@ describeEachDialect('accounts: when a replicated password ends sessions', (ctx) 
     await accounts.putUser(store.db, admin('changed'), hlc(9), true);
     expect(await accounts.findSession('s1', 20)).toBeNull();
     expect(await accounts.findSession('s2', 20)).toBeNull();
+  });
+});
+
+describeEachDialect('accounts: listed, and added once', (ctx) => {
+  it('lists every account with its role, by name whatever its case', async () => {
+    const store = await ctx.open();
+    const accounts = new SqlAccountRepository(store);
+    const user = (username: string, role: 'admin' | 'user' = 'user') => ({
+      username,
+      passwordHash: 'h',
+      role,
+    });
+    for (const [i, u] of [
+      user('zoe'),
+      user('Bob'),
+      user('admin', 'admin'),
+      user('anna'),
+    ].entries()) {
+      await accounts.putUser(store.db, u, hlc(i));
+    }
+    expect(await accounts.listUsers()).toEqual([
+      { username: 'admin', role: 'admin' },
+      { username: 'anna', role: 'user' },
+      { username: 'Bob', role: 'user' },
+      { username: 'zoe', role: 'user' },
+    ]);
+  });
+
+  it('two requests adding one name at once (two processes of a site): one account, one 409', async () => {
+    const stores = await ctx.openWriters(2);
+    const services = stores.map((store) => {
+      const { accounts, changes } = openReplicaState(store, 'cccccccccccccccc');
+      return { accounts, service: new AccountService(accounts, changes) };
+    });
+    const outcomes = await Promise.allSettled(
+      services.map(({ service }, i) => service.addUser('carol', `password-${i}`)),
+    );
+    expect(outcomes.map((o) => o.status).sort()).toEqual(['fulfilled', 'rejected']);
+    const refused = outcomes.find((o) => o.status === 'rejected');
+    expect(refused?.reason).toBeInstanceOf(ConflictError);
+    // The account is the one that was added: its password signs in.
+    const added = outcomes.findIndex((o) => o.status === 'fulfilled');
+    const { service } = services[0] ?? expect.unreachable();
+    await expect(service.login('carol', `password-${added}`)).resolves.toMatchObject({
+      principal: { username: 'carol', role: 'user' },
+    });
   });
 });

@@ -22,8 +22,17 @@ export interface TokenRecord {
 
 /** Users and API tokens replicate (through ops); sessions stay on the site that made them. */
 export interface AccountRepository {
-  getUser(username: string): Promise<User | null>;
+  /** `trx`: read inside a transaction (after `lockName`). */
+  getUser(username: string, trx?: Executor): Promise<User | null>;
   countUsers(): Promise<number>;
+  /** Every account's name and role, by name (case ignored, then as written). */
+  listUsers(): Promise<Principal[]>;
+  /**
+   * Holds `username` until the transaction ends, for a check-then-create of an account that
+   * must not race another request or process of the site (PostgreSQL: an advisory lock;
+   * SQLite: nothing, its write transaction excludes every other writer).
+   */
+  lockName(trx: Executor, username: string): Promise<void>;
   /** Last writer (by HLC) wins. */
   putUser(trx: Executor, user: User, hlc: string, signOut?: boolean): Promise<void>;
   putToken(trx: Executor, token: TokenRecord & { tokenHash: string }, hlc: string): Promise<void>;
@@ -50,8 +59,8 @@ export interface AccountRepository {
 export class SqlAccountRepository implements AccountRepository {
   constructor(private readonly store: MetadataStore) {}
 
-  async getUser(username: string): Promise<User | null> {
-    const row = await this.store.db
+  async getUser(username: string, trx: Executor = this.store.db): Promise<User | null> {
+    const row = await trx
       .selectFrom('users')
       .select(['username', 'password_hash as passwordHash', 'role'])
       .where('username', '=', username)
@@ -65,6 +74,17 @@ export class SqlAccountRepository implements AccountRepository {
       .select((eb) => eb.fn.countAll<number>().as('n'))
       .executeTakeFirstOrThrow();
     return row.n;
+  }
+
+  async listUsers(): Promise<Principal[]> {
+    const rows = await this.store.db.selectFrom('users').select(['username', 'role']).execute();
+    // Sorted here, not by the database: SQLite and PostgreSQL collate text differently.
+    const key = (u: Principal) => u.username.toLowerCase();
+    return rows.sort((a, b) => compare(key(a), key(b)) || compare(a.username, b.username));
+  }
+
+  async lockName(trx: Executor, username: string): Promise<void> {
+    await this.store.dialect.lockUntilCommit(`user.create:${username}`)?.execute(trx);
   }
 
   /**
@@ -218,4 +238,9 @@ export class SqlAccountRepository implements AccountRepository {
   async deleteExpiredSessions(now: number): Promise<void> {
     await this.store.db.deleteFrom('sessions').where('expires_at', '<=', now).execute();
   }
+}
+
+function compare(a: string, b: string): number {
+  if (a === b) return 0;
+  return a < b ? -1 : 1;
 }

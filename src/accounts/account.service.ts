@@ -36,9 +36,46 @@ export class AccountService {
     private readonly limiter: LoginLimiter | null = null,
   ) {}
 
+  /**
+   * Adds an account (the CLI's `user add`, an admin's `POST /api/users`): a `user.put`, so it
+   * replicates. The name is checked again inside the commit's transaction, under a lock on it,
+   * so two requests (or processes of a site) adding one name at once make one account and a
+   * 409. Two nodes adding one name before either has the other's put cannot be told apart:
+   * the later put (by HLC) wins at both.
+   */
   async addUser(username: string, password: string, role: Role = 'user'): Promise<void> {
-    if (await this.accounts.getUser(username)) throw new ConflictError(`User ${username} exists.`);
-    await this.setPassword(username, password, role);
+    const exists = () => new ConflictError(`An account named ${username} already exists.`);
+    if (await this.accounts.getUser(username)) throw exists();
+    const passwordHash = await hashPassword(password);
+    const ops = await this.changes.commitMany(
+      [{ kind: 'user.put', username, passwordHash, role }],
+      undefined,
+      {
+        unless: async (trx) => {
+          await this.accounts.lockName(trx, username);
+          return (await this.accounts.getUser(username, trx)) !== null;
+        },
+      },
+    );
+    if (ops.length === 0) throw exists();
+  }
+
+  /** An admin adds an account from the web app or the API; see `addUser`. */
+  async createUser(
+    principal: Principal,
+    username: string,
+    password: string,
+    role: Role,
+  ): Promise<Principal> {
+    if (principal.role !== 'admin') throw new ForbiddenError('Only an admin may add accounts.');
+    await this.addUser(username, password, role);
+    return { username, role };
+  }
+
+  /** Every account's name and role (admins). */
+  async listUsers(principal: Principal): Promise<Principal[]> {
+    if (principal.role !== 'admin') throw new ForbiddenError('Only an admin may list accounts.');
+    return this.accounts.listUsers();
   }
 
   /** `signOut`: a change of an existing password, which ends the account's sessions. */

@@ -6,7 +6,7 @@
  * into a chunk per graph that reaches it, ~30 more module files for a node to load).
  */
 export { AccountService } from '../accounts/account.service.js';
-export { Username } from '../http/schemas.js';
+export { NewPassword, Username } from '../http/schemas.js';
 export { startNode } from '../node/node.js';
 export { openReplicaState } from '../oplog/replica-state.js';
 export { openSqliteStore } from '../storage/metadata/sqlite.js';

@@ -24,6 +24,7 @@ export function userCommand(): Command {
         // Loaded here, not at the CLI's start (engines.ts).
         const {
           AccountService,
+          NewPassword,
           Username,
           openReplicaState,
           openSqliteStore,
@@ -37,10 +38,13 @@ export function userCommand(): Command {
         const username = Username.safeParse(name);
         if (!username.success)
           throw new Error(username.error.issues[0]?.message ?? 'Invalid username.');
-        const password = flags.passwordStdin
+        const typed = flags.passwordStdin
           ? await readStdin()
           : await prompt(`Password for ${name}: `);
-        if (password.length < 8) throw new Error('A password has at least 8 characters.');
+        // The rules of the API's (POST /api/users, password changes and resets).
+        const password = NewPassword.safeParse(typed);
+        if (!password.success)
+          throw new Error(password.error.issues[0]?.message ?? 'Invalid password.');
 
         // Writing through the node's own change log makes the account an operation like any
         // other, so it replicates. WAL lets this run while the node is up; on PostgreSQL the
@@ -53,7 +57,7 @@ export function userCommand(): Command {
           const { accounts, changes } = openReplicaState(store, identity.id);
           await new AccountService(accounts, changes).addUser(
             username.data,
-            password,
+            password.data,
             flags.admin ? 'admin' : 'user',
           );
           console.log(`Added ${flags.admin ? 'administrator' : 'user'} ${username.data}.`);

@@ -127,9 +127,15 @@ export const ThumbQuery = z.strictObject({ size: z.enum(['small', 'large']).defa
 
 export const Username = z
   .string()
-  .min(1)
-  .max(64)
-  .regex(/^[A-Za-z0-9_.-]+$/, 'A username uses letters, digits, ".", "_" and "-".');
+  .min(1, 'A username is required.')
+  .max(64, 'A username has at most 64 characters.')
+  .regex(/^[A-Za-z0-9_.-]*$/, 'A username uses letters, digits, ".", "_" and "-".');
+
+/** A password being set: a new account's, a change, a reset. */
+export const NewPassword = z
+  .string()
+  .min(8, 'A password has at least 8 characters.')
+  .max(1024, 'A password has at most 1024 characters.');
 
 export const LoginBody = z.strictObject({
   username: z.string().min(1).max(64),

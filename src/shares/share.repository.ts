@@ -13,6 +13,12 @@ export interface ShareRecord {
   readonly passwordHash: string | null;
 }
 
+/** A link as its owner's list shows it: with the name of what it shows. */
+export interface ShareListing extends ShareRecord {
+  /** The picture's title or the album's name; null once it is gone (deleted, or not here). */
+  readonly title: string | null;
+}
+
 type Executor = Kysely<Schema>;
 
 /**
@@ -59,14 +65,32 @@ export class ShareRepository {
     return row ? toRecord(row) : null;
   }
 
-  /** Links not revoked, of one account or (null) of everyone, newest first. */
-  async list(owner: string | null): Promise<ShareRecord[]> {
+  /**
+   * Links not revoked, of one account or (null) of everyone, newest first, each with the title
+   * of the picture or the name of the album it shows while that is visible here (the
+   * conditions under which the link opens): one statement.
+   */
+  async list(owner: string | null): Promise<ShareListing[]> {
     const rows = await this.live()
+      .leftJoin('pictures as p', (join) =>
+        join
+          .onRef('p.id', '=', 's.target_id')
+          .on('s.target', '=', 'picture')
+          .on('p.alive', '=', 1)
+          .on('p.has_blob', '=', 1),
+      )
+      .leftJoin('albums as a', (join) =>
+        join.onRef('a.id', '=', 's.target_id').on('s.target', '=', 'album').on('a.alive', '=', 1),
+      )
+      .select(['p.title as picture_title', 'a.name as album_name'])
       .$if(owner !== null, (qb) => qb.where('s.owner', '=', owner ?? ''))
       .orderBy('s.created_at', 'desc')
       .orderBy('s.id')
       .execute();
-    return rows.map(toRecord);
+    return rows.map((row) => ({
+      ...toRecord(row),
+      title: (row.target === 'picture' ? row.picture_title : row.album_name) ?? null,
+    }));
   }
 
   private live() {

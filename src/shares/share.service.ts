@@ -6,7 +6,7 @@ import { BadRequestError, ForbiddenError, NotFoundError } from '../core/errors.j
 import { Limiter } from '../core/limiter.js';
 import type { Op, SharePut, ShareRevoke } from '../oplog/op.js';
 import type { Picture } from '../pictures/picture.repository.js';
-import type { ShareRecord, ShareRepository } from './share.repository.js';
+import type { ShareListing, ShareRecord, ShareRepository } from './share.repository.js';
 
 export interface ShareChanges {
   commit(body: SharePut | ShareRevoke): Promise<Op>;
@@ -53,8 +53,8 @@ export class ShareService {
     this.now = deps.now ?? Date.now;
   }
 
-  async create(principal: Principal, request: ShareRequest): Promise<ShareRecord> {
-    const owner = await this.ownerOf(request.target, request.targetId);
+  async create(principal: Principal, request: ShareRequest): Promise<ShareListing> {
+    const { owner, title } = await this.targetOf(request.target, request.targetId);
     if (principal.role !== 'admin' && principal.username !== owner) {
       throw new ForbiddenError(
         `Only the owner of this ${request.target} or an admin may share it.`,
@@ -84,11 +84,15 @@ export class ShareService {
       createdAt,
       expiresAt: request.expiresAt,
       passwordHash,
+      title,
     };
   }
 
-  /** The caller's links (an admin: everyone's), not revoked, expired ones included. */
-  async list(principal: Principal): Promise<ShareRecord[]> {
+  /**
+   * The caller's links (an admin: everyone's), not revoked, expired ones included, with the
+   * title of what each shows (null once that is gone).
+   */
+  async list(principal: Principal): Promise<ShareListing[]> {
     return this.deps.shares.list(principal.role === 'admin' ? null : principal.username);
   }
 
@@ -146,13 +150,17 @@ export class ShareService {
     return picture;
   }
 
-  private async ownerOf(target: 'picture' | 'album', id: string): Promise<string> {
+  private async targetOf(
+    target: 'picture' | 'album',
+    id: string,
+  ): Promise<{ owner: string; title: string }> {
     if (target === 'album') {
       const album = await this.deps.albums.summary(id);
       if (!album) throw new NotFoundError('Album');
-      return album.owner;
+      return { owner: album.owner, title: album.name };
     }
-    return (await this.deps.picture(id)).owner;
+    const picture = await this.deps.picture(id);
+    return { owner: picture.owner, title: picture.title };
   }
 
   private async visible(id: string): Promise<Picture | null> {

@@ -269,15 +269,41 @@ describe('share links', () => {
         await phone.close();
       }
 
-      // Revoke it from the account page at node 1.
+      // A link to one picture too: the account page names it by its title, with a thumbnail.
+      const pictureLink = await a1.post<{ path: string; title: string | null }>('/api/shares', {
+        target: 'picture',
+        targetId: pics[0]?.id,
+      });
+      expect(pictureLink.status).toBe(201);
+      expect(pictureLink.body.title).toBe(title(0));
+
+      // Revoke the album's from the account page at node 1, once confirmed.
       await page.goto(`${n1.node.url}/albums`);
       await page.getByLabel('Account menu').click();
       await page.getByRole('menuitem', { name: 'Password and share links' }).click();
       await page.getByRole('heading', { name: 'Account' }).waitFor();
       await page.getByText('album “Summer holidays”').waitFor();
+      const pictureRow = page.getByTestId('share-link').filter({ hasText: pictureLink.body.path });
+      await pictureRow.getByText(`picture “${title(0)}”`).waitFor();
+      const thumb = pictureRow.getByTestId('share-thumb');
+      await waitFor(
+        () =>
+          thumb.evaluate((img) => (img as unknown as { naturalWidth: number }).naturalWidth > 0),
+        { what: "the picture link's thumbnail" },
+      );
       await shots(page, 'account');
+      // Revoke asks first: Cancel keeps the link.
       await page.getByRole('button', { name: `Revoke ${path}` }).click();
+      const confirm = page.getByRole('dialog', { name: 'Revoke this link?' });
+      await confirm.getByText('The link to the album “Summer holidays” stops working').waitFor();
+      await confirm.getByRole('button', { name: 'Cancel' }).click();
+      await confirm.waitFor({ state: 'hidden' });
+      expect((await a1.get<{ items: unknown[] }>('/api/shares')).body.items).toHaveLength(2);
+      await page.getByRole('button', { name: `Revoke ${path}` }).click();
+      await confirm.getByRole('button', { name: 'Revoke' }).click();
       await page.getByRole('button', { name: `Revoke ${path}` }).waitFor({ state: 'detached' });
+      await confirm.waitFor({ state: 'hidden' });
+      await pictureRow.waitFor(); // only the album's link went
       for (const url of [n1.node.url, n2.node.url]) {
         const visitor = await openShare(
           stranger,
@@ -372,6 +398,8 @@ describe('who may change an album', () => {
       await p.getByLabel('Account menu').click();
       await p.getByRole('menuitem', { name: 'Password and share links' }).click();
       expect(await p.getByRole('form', { name: 'Reset a password' }).count()).toBe(0);
+      expect(await p.getByRole('form', { name: 'Add a person' }).count()).toBe(0);
+      expect(await p.getByRole('region', { name: 'People' }).count()).toBe(0);
       const form = p.getByRole('form', { name: 'Change your password' });
       await form.getByLabel('Current password').fill('not-his-password');
       await form.getByLabel('New password', { exact: true }).fill('bob-second-password');
@@ -391,6 +419,51 @@ describe('who may change an album', () => {
       await reset.getByRole('button', { name: 'Reset password' }).click();
       await reset.getByText('The password of bob is reset at every node.').waitFor();
       await signsInAt(n2, 'bob', 'bob-third-password', 'the reset password at node 2');
+
+      // The admin adds a person from the same page: the server's refusals are shown as they
+      // are, the new account is listed and signs in, in a browser of its own, at both nodes.
+      const people = page.getByRole('region', { name: 'People' });
+      await people.getByTestId('person').filter({ hasText: 'bob' }).waitFor();
+      const add = page.getByRole('form', { name: 'Add a person' });
+      await add.getByLabel('Username').fill('bob');
+      await add.getByLabel('Password').fill('another-password');
+      await add.getByRole('button', { name: 'Add person' }).click();
+      await add.getByRole('alert').getByText('An account named bob already exists.').waitFor();
+      await add.getByLabel('Username').fill('Carol Jones');
+      await add.getByRole('button', { name: 'Add person' }).click();
+      await add
+        .getByRole('alert')
+        .getByText('A username uses letters, digits, ".", "_" and "-".')
+        .waitFor();
+      await add.getByLabel('Username').fill('carol');
+      await add.getByLabel('Password').fill('carol-password');
+      await add.getByLabel('Administrator').check();
+      await add.getByRole('button', { name: 'Add person' }).click();
+      await add
+        .getByRole('status')
+        .getByText('carol can sign in now, as an administrator, at every node once replicated.')
+        .waitFor();
+      expect(await add.getByRole('alert').count()).toBe(0);
+      expect(await add.getByLabel('Username').inputValue()).toBe('');
+      await people.getByTestId('person').filter({ hasText: 'carol' }).getByText('admin').waitFor();
+      expect(await people.getByTestId('person').allTextContents()).toEqual([
+        'adminadmin',
+        'bob',
+        'caroladmin',
+      ]);
+      await shots(page, 'account-people');
+      const carol = await browser.newContext({ viewport: DESKTOP });
+      carol.setDefaultTimeout(15_000);
+      try {
+        const c = await carol.newPage();
+        await signIn(c, n1.node.url, { username: 'carol', password: 'carol-password' });
+        await c.goto(`${n1.node.url}/account`);
+        await c.getByText('Signed in as carol (admin).').waitFor();
+        await c.getByRole('form', { name: 'Add a person' }).waitFor();
+      } finally {
+        await carol.close();
+      }
+      await signsInAt(n2, 'carol', 'carol-password', 'the new account at node 2');
     } finally {
       await other.close();
     }

@@ -3,12 +3,14 @@ import { z } from 'zod';
 import { SESSION_TTL_MS, type AccountService } from '../../accounts/account.service.js';
 import { SESSION_COOKIE, clearSessionCookie, requirePrincipal, setSessionCookie } from '../auth.js';
 import { TooManyRequestsError } from '../../core/errors.js';
-import { ErrorBody, LoginBody, UserView, Username } from '../schemas.js';
+import { ErrorBody, LoginBody, NewPassword, UserView, Username } from '../schemas.js';
 
-const NewPassword = z
-  .string()
-  .min(8, 'A password has at least 8 characters.')
-  .max(1024, 'A password has at most 1024 characters.');
+const UserCreateBody = z.strictObject({
+  username: Username,
+  password: NewPassword,
+  /** An administrator; a plain account when absent. */
+  admin: z.boolean().optional(),
+});
 const PasswordChangeBody = z.strictObject({
   oldPassword: z.string().min(1).max(1024),
   newPassword: NewPassword,
@@ -101,6 +103,50 @@ export const authRoutes =
           setSessionCookie(request, reply, session, SESSION_TTL_MS / 1000);
         }
         return reply.status(204).send(null);
+      },
+    );
+
+    app.get(
+      '/api/users',
+      {
+        config: { admin: true },
+        schema: {
+          summary: 'Every account: name and role, by name (admins)',
+          response: {
+            200: z.object({ items: z.array(UserView) }),
+            401: ErrorBody,
+            403: ErrorBody,
+          },
+        },
+      },
+      async (request) => ({ items: await accounts.listUsers(requirePrincipal(request)) }),
+    );
+
+    app.post(
+      '/api/users',
+      {
+        config: { admin: true },
+        schema: {
+          summary: 'Add an account (admins); it replicates to every node, like `mosaic user add`',
+          body: UserCreateBody,
+          response: {
+            201: UserView,
+            400: ErrorBody,
+            401: ErrorBody,
+            403: ErrorBody,
+            409: ErrorBody,
+          },
+        },
+      },
+      async (request, reply) => {
+        const { username, password, admin } = request.body;
+        const user = await accounts.createUser(
+          requirePrincipal(request),
+          username,
+          password,
+          admin === true ? 'admin' : 'user',
+        );
+        return reply.status(201).send(user);
       },
     );
 

@@ -18,7 +18,7 @@ import {
 import type { BlobStore } from '../../blobs/blob-store.js';
 import type { Picture as PictureModel } from '../../pictures/picture.repository.js';
 import type { PictureService } from '../../pictures/picture.service.js';
-import type { ShareRecord } from '../../shares/share.repository.js';
+import type { ShareListing, ShareRecord } from '../../shares/share.repository.js';
 import type { OpenShare, ShareService } from '../../shares/share.service.js';
 import { requirePrincipal } from '../auth.js';
 import { ErrorBody, PictureId, ThumbQuery } from '../schemas.js';
@@ -48,6 +48,8 @@ const ShareView = z.object({
   hasPassword: z.boolean(),
   /** The page to give out, relative to this node. */
   path: z.string(),
+  /** The picture's title or the album's name; null once it is gone (deleted, or not here). */
+  title: z.string().nullable(),
 });
 
 const ShareCreate = z.strictObject({
@@ -111,7 +113,7 @@ export const shareRoutes =
     const { shares, pictures, blobs } = deps;
     const now = deps.now ?? Date.now;
 
-    const view = (s: ShareRecord): z.infer<typeof ShareView> => ({
+    const view = (s: ShareListing): z.infer<typeof ShareView> => ({
       id: s.id,
       target: s.target,
       targetId: s.targetId,
@@ -121,6 +123,7 @@ export const shareRoutes =
       expired: s.expiresAt !== null && s.expiresAt <= now(),
       hasPassword: s.passwordHash !== null,
       path: `/s/${s.id}`,
+      title: s.title,
     });
 
     const unlocked = (request: FastifyRequest, share: ShareRecord): boolean => {
@@ -144,7 +147,7 @@ export const shareRoutes =
       '/api/shares',
       {
         schema: {
-          summary: 'Your share links (an admin: everyone’s), not revoked',
+          summary: 'Your share links (an admin: everyone’s), not revoked, with what each shows',
           response: { 200: z.object({ items: z.array(ShareView) }), 401: ErrorBody },
         },
       },

@@ -1,9 +1,9 @@
 /**
- * The API of albums, share links, the trash and passwords (issue 15), beside client.ts: the
+ * The API of albums, share links, the trash, passwords and accounts, beside client.ts: the
  * same same-origin JSON requests and the same ApiError for failures.
  */
 import { jsonRequest } from './client';
-import type { Picture } from './types';
+import type { Picture, User } from './types';
 
 export interface Album {
   readonly id: string;
@@ -26,6 +26,8 @@ export interface Share {
   readonly expired: boolean;
   readonly hasPassword: boolean;
   readonly path: string;
+  /** The picture's title or the album's name; null once it is gone (deleted, or not here). */
+  readonly title: string | null;
 }
 
 export interface SharedView {
@@ -131,4 +133,10 @@ export const library = {
     request<null>('POST', '/api/auth/password', { oldPassword, newPassword }),
   resetPassword: (username: string, password: string) =>
     request<null>('PUT', `/api/users/${id(username)}/password`, { password }),
+
+  /** Every account, by name (admins). */
+  users: () => request<{ items: User[] }>('GET', '/api/users').then((r) => r.items),
+  /** Adds an account at every node (admins); 409 when the name is taken. */
+  addUser: (body: { username: string; password: string; admin: boolean }) =>
+    request<User>('POST', '/api/users', body),
 };

@@ -1,11 +1,14 @@
 /**
- * The account menu's page: change one's own password (the old one required), an admin resets
- * another account's, and one's share links (revoke them here).
+ * The account menu's page: change one's own password (the old one required); an admin sees
+ * the accounts, adds people and resets another account's password; one's share links, each
+ * with what it shows (revoke them here, once confirmed).
  */
 import { useCallback, useEffect, useState } from 'react';
+import { thumbUrl } from '../../api/client';
 import { library, type Share } from '../../api/library';
+import type { User } from '../../api/types';
 import { useAuth } from '../../auth';
-import { ErrorNote, messageOf } from '../../components/common';
+import { ConfirmDialog, ErrorNote, messageOf } from '../../components/common';
 import { Field, FormOutcome, useSubmit } from '../../components/form';
 import { paths } from '../../lib/routes';
 import { Link } from '../../router';
@@ -22,6 +25,7 @@ export function AccountPage() {
       </p>
       <div className="account-grid">
         <ChangePassword onError={handleError} />
+        {user?.role === 'admin' && <People onError={handleError} />}
         {user?.role === 'admin' && <ResetPassword onError={handleError} />}
         <ShareLinks onError={handleError} />
         <section className="card">
@@ -113,6 +117,91 @@ function ResetPassword({ onError }: { onError: (e: unknown) => void }) {
   );
 }
 
+/**
+ * An admin's list of the accounts and the form that adds one: an account at every node once
+ * replicated (as `mosaic user add`). The server's rules and messages decide what is refused.
+ */
+function People({ onError }: { onError: (e: unknown) => void }) {
+  const [people, setPeople] = useState<User[] | null>(null);
+  const [loadError, setLoadError] = useState<string | null>(null);
+  const [username, setUsername] = useState('');
+  const [password, setPassword] = useState('');
+  const [admin, setAdmin] = useState(false);
+  const load = useCallback(async () => {
+    try {
+      setPeople(await library.users());
+      setLoadError(null);
+    } catch (e) {
+      onError(e);
+      setLoadError(messageOf(e));
+    }
+  }, [onError]);
+  useEffect(() => {
+    void load();
+  }, [load]);
+  const form = useSubmit(
+    async () => {
+      const added = await library.addUser({ username: username.trim(), password, admin });
+      setUsername('');
+      setPassword('');
+      setAdmin(false);
+      void load();
+      return `${added.username} can sign in now${added.role === 'admin' ? ', as an administrator' : ''}, at every node once replicated.`;
+    },
+    { onError },
+  );
+  return (
+    <>
+      <section className="card" aria-label="People">
+        <h2>People</h2>
+        {loadError && <ErrorNote error={loadError} />}
+        <ul className="share-list" aria-label="Accounts">
+          {people?.map((p) => (
+            <li key={p.username} data-testid="person">
+              <span className="share-line">{p.username}</span>
+              {p.role === 'admin' && <span className="badge">admin</span>}
+            </li>
+          ))}
+        </ul>
+      </section>
+      <form className="card" onSubmit={form.onSubmit} aria-label="Add a person">
+        <h2>Add a person</h2>
+        <Field
+          label="Username"
+          name="new-username"
+          autoComplete="off"
+          required
+          maxLength={64}
+          value={username}
+          onValue={setUsername}
+        />
+        <NewPassword
+          label="Password"
+          name="new-user-password"
+          value={password}
+          onValue={setPassword}
+        />
+        <label className="album-choice">
+          <input
+            type="checkbox"
+            name="new-user-admin"
+            checked={admin}
+            onChange={(e) => {
+              setAdmin(e.target.checked);
+            }}
+          />
+          <span>Administrator</span>
+          <span className="muted small">may add people and manage everything</span>
+        </label>
+        <FormOutcome outcome={form.outcome} />
+        <button type="submit" className="btn btn-primary" disabled={form.busy}>
+          Add person
+        </button>
+      </form>
+    </>
+  );
+}
+
 /** A field for a password being set (the server wants 8 characters or more). */
 function NewPassword(props: {
   label: string;
@@ -125,13 +214,12 @@ function NewPassword(props: {
 
 function ShareLinks({ onError }: { onError: (e: unknown) => void }) {
   const [shares, setShares] = useState<Share[] | null>(null);
-  const [names, setNames] = useState<ReadonlyMap<string, string>>(new Map());
   const [error, setError] = useState<string | null>(null);
+  const [revoking, setRevoking] = useState<Share | null>(null);
+  const [busy, setBusy] = useState(false);
   const load = useCallback(async () => {
     try {
-      const [links, albums] = await Promise.all([library.shares(), library.albums()]);
-      setNames(new Map(albums.map((a) => [a.id, a.name])));
-      setShares(links);
+      setShares(await library.shares());
     } catch (e) {
       onError(e);
       setError(messageOf(e));
@@ -140,6 +228,22 @@ function ShareLinks({ onError }: { onError: (e: unknown) => void }) {
   useEffect(() => {
     void load();
   }, [load]);
+  const revoke = async () => {
+    if (revoking === null) return;
+    setBusy(true);
+    try {
+      await library.revokeShare(revoking.id);
+      setRevoking(null);
+      setError(null);
+      await load();
+    } catch (e) {
+      onError(e);
+      setRevoking(null);
+      setError(messageOf(e));
+    } finally {
+      setBusy(false);
+    }
+  };
   return (
     <section className="card" aria-label="Share links">
       <h2>Share links</h2>
@@ -150,34 +254,83 @@ function ShareLinks({ onError }: { onError: (e: unknown) => void }) {
       <ul className="share-list">
         {shares?.map((s) => (
           <li key={s.id} data-testid="share-link">
-            <span className="share-line">
-              <a href={s.path} className="mono small">
-                {s.path}
-              </a>
-              <span className="muted small">
-                {s.target === 'album' ? `album “${names.get(s.targetId) ?? 'deleted'}”` : 'picture'}
-                {s.hasPassword ? ' · password' : ''}
-                {s.expiresAt
-                  ? ` · ${s.expired ? 'expired' : 'until'} ${new Date(s.expiresAt).toLocaleDateString()}`
-                  : ''}
+            <span className="title-row" style={{ minWidth: 0 }}>
+              <ShareThumb share={s} />
+              <span className="share-line">
+                <a href={s.path} className="mono small">
+                  {s.path}
+                </a>
+                <span className="muted small">
+                  {describeTarget(s)}
+                  {s.hasPassword ? ' · password' : ''}
+                  {s.expiresAt
+                    ? ` · ${s.expired ? 'expired' : 'until'} ${new Date(s.expiresAt).toLocaleDateString()}`
+                    : ''}
+                </span>
               </span>
             </span>
             <button
               type="button"
               className="btn btn-small btn-danger-ghost"
               aria-label={`Revoke ${s.path}`}
-              onClick={() =>
-                void library.revokeShare(s.id).then(load, (e: unknown) => {
-                  onError(e);
-                  setError(messageOf(e));
-                })
-              }
+              onClick={() => {
+                setRevoking(s);
+              }}
             >
               Revoke
             </button>
           </li>
         ))}
       </ul>
+      <ConfirmDialog
+        open={revoking !== null}
+        title="Revoke this link?"
+        confirmLabel="Revoke"
+        danger
+        busy={busy}
+        onConfirm={() => void revoke()}
+        onCancel={() => {
+          setRevoking(null);
+        }}
+      >
+        <p>
+          {revoking ? `The link to the ${describeTarget(revoking)} ` : 'The link '}
+          stops working at every node; whoever has it can no longer open it. A new link can be made
+          later, with another address.
+        </p>
+      </ConfirmDialog>
     </section>
+  );
+}
+
+/** What a link shows, as its list says it: `picture “Beach”`, `album “Summer”`. */
+function describeTarget(share: Share): string {
+  if (share.title === null) return `${share.target} (deleted)`;
+  return `${share.target} “${share.title || 'Untitled'}”`;
+}
+
+/** The thumbnail keeps its width beside a long link. */
+const KEEP = { flexShrink: 0 } as const;
+
+/** A picture link's small thumbnail; a striped square for an album or a picture gone. */
+function ShareThumb({ share }: { share: Share }) {
+  const [failed, setFailed] = useState(false);
+  if (share.target !== 'picture' || share.title === null || failed) {
+    return (
+      <span className="trash-shape" style={{ ...KEEP, aspectRatio: '1 / 1' }} aria-hidden="true" />
+    );
+  }
+  return (
+    <img
+      className="trash-shape"
+      style={KEEP}
+      src={thumbUrl(share.targetId)}
+      alt=""
+      loading="lazy"
+      data-testid="share-thumb"
+      onError={() => {
+        setFailed(true);
+      }}
+    />
   );
 }

@@ -1,0 +1,142 @@
+/**
+ * Accounts added over HTTP (`GET`/`POST /api/users`, the web app's "People") with two real
+ * nodes: only an admin may list or add them, with the CLI's rules for names and passwords, a
+ * name once; the new account signs in at the node that added it and, replicated, at the other.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { TestCluster } from '../helpers/cluster.js';
+import { api, cleanup, login, waitFor, type Api, type ErrorBody } from '../helpers/node-process.js';
+
+interface UserView {
+  username: string;
+  role: 'admin' | 'user';
+}
+
+async function canLogin(url: string, username: string, password: string): Promise<boolean> {
+  const res = await fetch(`${url}/api/auth/login`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ username, password }),
+  });
+  return res.status === 200;
+}
+
+describe('accounts added by an admin', () => {
+  const cluster = new TestCluster({ syncIntervalMs: 300 });
+  let admin: Api;
+
+  beforeAll(async () => {
+    const [n1] = await cluster.startAll(2);
+    if (!n1) throw new Error('no nodes');
+    admin = await n1.api();
+  });
+  afterAll(cleanup);
+
+  it('are refused without a session (401)', async () => {
+    const anonymous = api(cluster.url(0));
+    expect((await anonymous.get<ErrorBody>('/api/users')).status).toBe(401);
+    const post = await anonymous.post<ErrorBody>('/api/users', {
+      username: 'mallory',
+      password: 'mallory-password',
+    });
+    expect(post.status).toBe(401);
+    expect(await canLogin(cluster.url(0), 'mallory', 'mallory-password')).toBe(false);
+  });
+
+  it('are added with the CLI’s rules, once per name, and sign in at both nodes', async () => {
+    const added = await admin.post<UserView>('/api/users', {
+      username: 'carol',
+      password: 'carol-password',
+    });
+    expect(added.status).toBe(201);
+    expect(added.body).toEqual({ username: 'carol', role: 'user' });
+    expect(await canLogin(cluster.url(0), 'carol', 'carol-password')).toBe(true);
+
+    const badName = await admin.post<ErrorBody>('/api/users', {
+      username: 'carol smith',
+      password: 'carol-password',
+    });
+    expect(badName.status).toBe(400);
+    expect(badName.body.error.message).toBe('A username uses letters, digits, ".", "_" and "-".');
+    const noName = await admin.post<ErrorBody>('/api/users', {
+      username: '',
+      password: 'carol-password',
+    });
+    expect(noName.status).toBe(400);
+    expect(noName.body.error.message).toBe('A username is required.');
+    const short = await admin.post<ErrorBody>('/api/users', {
+      username: 'dan',
+      password: 'short',
+    });
+    expect(short.status).toBe(400);
+    expect(short.body.error.message).toBe('A password has at least 8 characters.');
+    const unknownField = await admin.post<ErrorBody>('/api/users', {
+      username: 'dan',
+      password: 'dan-password',
+      role: 'admin',
+    });
+    expect(unknownField.status).toBe(400);
+    expect(await canLogin(cluster.url(0), 'dan', 'dan-password')).toBe(false);
+
+    for (const username of ['carol', 'admin']) {
+      const again = await admin.post<ErrorBody>('/api/users', {
+        username,
+        password: 'another-password',
+      });
+      expect(again.status).toBe(409);
+      expect(again.body.error).toEqual({
+        code: 'conflict',
+        message: `An account named ${username} already exists.`,
+      });
+    }
+    // The existing password is kept.
+    expect(await canLogin(cluster.url(0), 'carol', 'carol-password')).toBe(true);
+
+    const second = await admin.post<UserView>('/api/users', {
+      username: 'Bea',
+      password: 'bea-password',
+      admin: true,
+    });
+    expect(second.status).toBe(201);
+    expect(second.body).toEqual({ username: 'Bea', role: 'admin' });
+
+    const list = await admin.get<{ items: UserView[] }>('/api/users');
+    expect(list.status).toBe(200);
+    expect(list.body.items).toEqual([
+      { username: 'admin', role: 'admin' },
+      { username: 'Bea', role: 'admin' },
+      { username: 'carol', role: 'user' },
+    ]);
+
+    // Replicated like `mosaic user add`: both sign in at node 2, with their roles.
+    await waitFor(() => canLogin(cluster.url(1), 'carol', 'carol-password'), {
+      what: 'carol at node 2',
+      intervalMs: 300,
+      timeoutMs: 20_000,
+    });
+    await waitFor(() => canLogin(cluster.url(1), 'Bea', 'bea-password'), {
+      what: 'Bea at node 2',
+      intervalMs: 300,
+      timeoutMs: 20_000,
+    });
+    const bea = api(cluster.url(1), await login(cluster.url(1), 'Bea', 'bea-password'));
+    expect((await bea.get<{ user: UserView }>('/api/auth/me')).body.user.role).toBe('admin');
+    // An admin added in the web app may add people too, at the other node.
+    const byBea = await bea.post<UserView>('/api/users', {
+      username: 'eve',
+      password: 'eve-password',
+    });
+    expect(byBea.status).toBe(201);
+
+    const carol = api(cluster.url(0), await login(cluster.url(0), 'carol', 'carol-password'));
+    expect((await carol.get<ErrorBody>('/api/users')).status).toBe(403);
+    const refused = await carol.post<ErrorBody>('/api/users', {
+      username: 'frank',
+      password: 'frank-password',
+      admin: true,
+    });
+    expect(refused.status).toBe(403);
+    expect(refused.body.error.code).toBe('forbidden');
+    expect(await canLogin(cluster.url(0), 'frank', 'frank-password')).toBe(false);
+  });
+});
