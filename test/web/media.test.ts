@@ -6,7 +6,9 @@
  * right bytes; an upload whose connection is cut at 50 % resumes and completes.
  * Screenshots at 390 and 1440 px.
  */
-import { readFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { launchBrowser, screenshots, signIn } from '../helpers/browser.js';
@@ -142,13 +144,19 @@ describe('resumable uploads', () => {
       await route.continue();
     });
     await page.getByRole('link', { name: 'Upload' }).first().click();
-    await page.getByTestId('file-input').setInputFiles({
-      name: 'big-scan.png',
-      mimeType: 'image/png',
-      buffer: file,
-    });
-    await page.getByRole('button', { name: 'Upload 1 picture' }).click();
-    await page.getByText('1 uploaded').waitFor({ timeout: 60_000 });
+    // From a file, which the browser reads itself: a 10 MB buffer goes to it as base64 over the
+    // protocol, which took more than the 15 s timeout on a loaded machine (CI120).
+    // The browser reads the file as it uploads: it stays until the upload is done.
+    const dir = await mkdtemp(join(tmpdir(), 'mosaic-media-'));
+    const path = join(dir, 'big-scan.png');
+    await writeFile(path, file);
+    try {
+      await page.getByTestId('file-input').setInputFiles(path);
+      await page.getByRole('button', { name: 'Upload 1 picture' }).click();
+      await page.getByText('1 uploaded').waitFor({ timeout: 60_000 });
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
     const half = String(5 * 1024 * 1024);
     // The second chunk was cut, then sent again from where the node had stopped.
     expect(cut).toBe(true);
