@@ -7,12 +7,12 @@
  * the gallery's filter. It follows the live feed: edited at any node, the picture is fetched
  * again (an open edit form keeps its draft); deleted, the page says so and leads to the trash.
  */
-import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
-import { ApiError, api, fileUrl, thumbUrl } from '../api/client';
+import { useCallback, useEffect, useMemo, useState } from 'react';
+import { api, fileUrl, thumbUrl } from '../api/client';
 import { library } from '../api/library';
 import type { Picture } from '../api/types';
 import { useAuth } from '../auth';
-import { ConfirmDialog, EmptyState, ErrorNote, Spinner, messageOf } from '../components/common';
+import { ConfirmDialog, ErrorNote, Spinner, messageOf } from '../components/common';
 import {
   AlbumIcon,
   CloseIcon,
@@ -25,24 +25,16 @@ import {
   TrashIcon,
 } from '../components/icons';
 import { EditForm, Facts, downloadName } from '../components/PictureInfo';
+import { PictureGone } from '../components/PictureGone';
 import { ZoomStage } from '../components/ZoomStage';
 import { AddToAlbumDialog, ShareDialog } from '../components/LibraryDialogs';
 import { useRetentionDays } from '../components/SelectionBar';
-import {
-  contextOf,
-  forget,
-  galleryHref,
-  pictureHref,
-  recall,
-  remember,
-  replace,
-} from '../gallery-memory';
-import { useLiveUpdates } from '../hooks';
+import { contextOf, forget, galleryHref, pictureHref, recall, remember } from '../gallery-memory';
 import { appendPage } from '../lib/gallery-list';
 import { aspectOf } from '../lib/justify';
 import { canChange } from '../lib/permissions';
-import { paths } from '../lib/routes';
 import { Link, navigate, useLocation } from '../router';
+import { useLivePicture } from './useLivePicture';
 
 const PAGE = 48;
 /** Zoomed in this far, the large preview (1600 px) runs out of detail: load the original. */
@@ -54,13 +46,6 @@ export function PicturePage({ id }: { id: string }) {
   const { category, q, album } = contextOf(search);
   const back = galleryHref(category, q, album);
   const [items, setItems] = useState(() => recall(back)?.items ?? []);
-  const [picture, setPicture] = useState<Picture | null>(
-    () => items.find((p) => p.id === id) ?? null,
-  );
-  /** Why the picture could not be fetched (shown while there is none to show). */
-  const [loadError, setLoadError] = useState<string | null>(null);
-  /** It is no longer here (404): deleted at some node. */
-  const [gone, setGone] = useState(false);
   /** Why an action failed. */
   const [error, setError] = useState<string | null>(null);
   /** While editing: the picture as the form started from (its draft is the form's own). */
@@ -71,47 +56,17 @@ export function PicturePage({ id }: { id: string }) {
   const [original, setOriginal] = useState(false);
   const [sharing, setSharing] = useState<'album' | 'share' | null>(null);
 
-  /** Counts the fetches: only the latest one's answer is shown. */
-  const asked = useRef(0);
-  const load = useCallback(async () => {
-    const mine = ++asked.current;
-    try {
-      const p = await api.picture(id);
-      if (mine !== asked.current) return;
-      setPicture(p);
-      setGone(false);
-      setLoadError(null);
-      replace(p);
-    } catch (e) {
-      handleError(e);
-      if (mine !== asked.current) return;
-      if (e instanceof ApiError && e.status === 404) {
-        setGone(true);
-        setEditBase(null);
-        setConfirming(false);
-        setSharing(null);
-        forget(id);
-      } else {
-        setLoadError(messageOf(e));
-      }
-    }
-  }, [id, handleError]);
-  // Fetched at once, then again when the live feed names it (edited, deleted or restored at
-  // any node) and whenever the feed (re)connects, as changes meanwhile were not heard.
-  useEffect(() => {
-    void load();
-    return () => {
-      asked.current++;
-    };
-  }, [load]);
-  useLiveUpdates({
-    onPictures: (ids) => {
-      if (ids.includes(id)) void load();
+  // Fetched at once, then again when the live feed names it and when the feed (re)connects.
+  // Gone (404): no form or dialog stays open on it.
+  const { picture, saved, gone, loadError } = useLivePicture(
+    id,
+    () => items.find((p) => p.id === id) ?? null,
+    () => {
+      setEditBase(null);
+      setConfirming(false);
+      setSharing(null);
     },
-    onConnected: () => {
-      void load();
-    },
-  });
+  );
 
   // Opened by a link or a reload, not from the gallery: fetch the gallery's first page for
   // the neighbours. Near the end of what is loaded, fetch the next page.
@@ -205,28 +160,11 @@ export function PicturePage({ id }: { id: string }) {
 
   if (gone) {
     return (
-      <EmptyState
-        title={picture ? 'This picture was deleted' : 'Picture not available'}
-        icon={<TrashIcon />}
-      >
-        <p className="muted">
-          {picture
-            ? `“${picture.title}” was deleted, here or at another node.`
-            : 'It was deleted, or never existed here.'}
-          {(picture ? mayChange : user?.role === 'admin') &&
-            ' Until the trash is emptied, it can be restored from there.'}
-        </p>
-        <div className="actions">
-          <Link to={back} className="btn btn-primary">
-            Back to the gallery
-          </Link>
-          {(picture ? mayChange : user?.role === 'admin') && (
-            <Link to={paths.trash} className="btn">
-              <TrashIcon /> Open the trash
-            </Link>
-          )}
-        </div>
-      </EmptyState>
+      <PictureGone
+        picture={picture}
+        mayRestore={picture ? mayChange : user?.role === 'admin'}
+        back={back}
+      />
     );
   }
 
@@ -335,9 +273,7 @@ export function PicturePage({ id }: { id: string }) {
                 setEditBase(null);
               }}
               onSaved={(p) => {
-                asked.current++; // a fetch already under way may answer with the version before
-                setPicture(p);
-                replace(p);
+                saved(p);
                 setEditBase(null);
               }}
             />
