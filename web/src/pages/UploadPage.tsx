@@ -9,11 +9,10 @@ import { useCallback, useEffect, useRef, useState, type DragEvent } from 'react'
 import { api, ApiError } from '../api/client';
 import { sendTus } from '../api/tus-upload';
 import { useAuth } from '../auth';
-import { ProgressBar } from '../components/common';
 import { UploadIcon } from '../components/icons';
+import { UploadRow } from '../components/UploadRow';
 import {
   applyToWaiting,
-  formatSize,
   isDone,
   newItems,
   nextToStart,
@@ -23,8 +22,6 @@ import {
   validate,
   type UploadItem,
 } from '../lib/upload-queue';
-import { paths } from '../lib/routes';
-import { Link } from '../router';
 
 const CONCURRENCY = 2;
 
@@ -294,125 +291,6 @@ export function UploadPage() {
             ))}
           </ul>
         </>
-      )}
-    </div>
-  );
-}
-
-function UploadRow({
-  item,
-  preview,
-  locked,
-  onChange,
-  onRemove,
-}: {
-  item: UploadItem;
-  preview: string | null;
-  locked: boolean;
-  onChange: (patch: Partial<Pick<UploadItem, 'title' | 'category' | 'desc'>>) => void;
-  onRemove: () => void;
-}) {
-  const statusText = {
-    ready: 'Ready',
-    uploading: `Uploading ${Math.round(item.progress * 100)}%`,
-    created: 'Uploaded',
-    // The library keeps it as it was: what was typed here for it is not used.
-    duplicate: item.existingTitle
-      ? `Already in the library as “${item.existingTitle}”`
-      : 'Already in the library',
-    failed: 'Failed',
-    refused: 'Refused',
-  }[item.status];
-  return (
-    <li className={`upload-row upload-${item.status}`} data-testid="upload-row">
-      <Preview url={preview} />
-      <div className="upload-fields">
-        <div className="upload-file muted small">
-          {item.file.name} · {formatSize(item.file.size)}
-        </div>
-        <div className="field field-inline">
-          <span aria-hidden="true">Title</span>
-          <input
-            value={item.title}
-            disabled={locked}
-            maxLength={200}
-            placeholder="Required"
-            aria-label={`Title of ${item.file.name}`}
-            onChange={(e) => {
-              onChange({ title: e.target.value });
-            }}
-          />
-        </div>
-        <div className="upload-pair">
-          <div className="field field-inline">
-            <span aria-hidden="true">Category</span>
-            <input
-              value={item.category}
-              disabled={locked}
-              maxLength={64}
-              placeholder="e.g. holidays"
-              aria-label={`Category of ${item.file.name}`}
-              onChange={(e) => {
-                onChange({ category: e.target.value });
-              }}
-            />
-          </div>
-          <div className="field field-inline">
-            <span aria-hidden="true">Description</span>
-            <input
-              value={item.desc}
-              disabled={locked}
-              placeholder="Optional"
-              aria-label={`Description of ${item.file.name}`}
-              onChange={(e) => {
-                onChange({ desc: e.target.value });
-              }}
-            />
-          </div>
-        </div>
-        <ProgressBar value={item.progress} label={`Upload of ${item.file.name}`} />
-        <div className="upload-status" aria-live="polite">
-          <span className={`status status-${item.status}`}>{statusText}</span>
-          {item.error && <span className="upload-error">{item.error}</span>}
-          {item.pictureId && (
-            <Link to={paths.picture(item.pictureId)} className="small">
-              Open
-            </Link>
-          )}
-        </div>
-      </div>
-      {!locked && (
-        <button
-          type="button"
-          className="btn btn-ghost btn-icon upload-remove"
-          aria-label={`Remove ${item.file.name}`}
-          onClick={onRemove}
-        >
-          ×
-        </button>
-      )}
-    </li>
-  );
-}
-
-/**
- * The file as the browser can show it, else the upload icon: a file that only claims to be an
- * image (a text file named .jpg) shows the icon, not a broken image and its alt text.
- */
-function Preview({ url }: { url: string | null }) {
-  const [broken, setBroken] = useState(false);
-  return (
-    <div className="upload-thumb">
-      {url && !broken ? (
-        <img
-          src={url}
-          alt=""
-          onError={() => {
-            setBroken(true);
-          }}
-        />
-      ) : (
-        <UploadIcon />
       )}
     </div>
   );
