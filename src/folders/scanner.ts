@@ -12,7 +12,7 @@
  *     scan skip an untouched file without reading it, so it must be written with the version,
  *     never on its own: a crash in between would otherwise hide the change forever.
  *
- * How the walk stays bounded: directories are read one at a time with `opendir`, iteratively
+ * How the walk stays bounded: directories are read one at a time (`readdir`), iteratively
  * (a stack, no recursion), and visited in exactly the order of the index's primary key (UTF-8
  * byte order of the full path). The index is read alongside in pages of that same order — a
  * merge join — so finding the files that are gone takes no set of seen paths. Memory: the
