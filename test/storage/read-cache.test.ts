@@ -226,7 +226,8 @@ test('bytes cached by one process are refused there once another deletes or unsh
   });
   expect(again.status).toBe(201);
   expect((await file(b, again.body.id)).status).toBe(200);
-  // An album's page (one statement of the view's columns) shows the picture as `get` does.
+  // An album's page (one statement of the view's columns and the facts) shows the picture as
+  // `get` does, facts included.
   const album = await a.post<{ id: string }>('/api/albums', { name: 'Scaled' });
   expect(album.status).toBe(201);
   expect(
@@ -238,12 +239,8 @@ test('bytes cached by one process are refused there once another deletes or unsh
   );
   expect(albumPage.body.items).toHaveLength(1);
   const item = albumPage.body.items[0] ?? {};
-  expect(Object.keys(item).sort()).toEqual(
-    ['id', 'title', 'category', 'desc', 'contentType', 'size', 'width', 'height', 'owner']
-      .concat(['origin', 'createdAt', 'updatedAt'])
-      .sort(),
-  );
-  expect(item).toEqual(Object.fromEntries(Object.keys(item).map((k) => [k, viewed[k]])));
+  expect(Object.keys(item)).toContain('takenAt');
+  expect(item).toEqual(viewed);
   const pages = ['/api/pictures', '/api/pictures?sort=taken', '/api/pictures?limit=1'];
   for (const page of pages) {
     const got = await b.get<{ items: Picture[] }>(page);
