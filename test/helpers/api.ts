@@ -14,6 +14,16 @@ export async function login(url: string, username: string, password: string): Pr
   return session;
 }
 
+/** Whether `username` signs in at `url` with `password` (a 200), with no session kept. */
+export async function canLogin(url: string, username: string, password: string): Promise<boolean> {
+  const res = await fetch(`${url}/api/auth/login`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ username, password }),
+  });
+  return res.status === 200;
+}
+
 /** The API's shapes, as the tests see them (design.md, "HTTP API"). */
 export interface Picture {
   id: string;

@@ -8,6 +8,7 @@ import {
   ADMIN_PASSWORD,
   addUser,
   api,
+  canLogin,
   cleanup,
   login,
   waitFor,
@@ -15,15 +16,6 @@ import {
 } from '../helpers/node-process.js';
 
 const BOB = 'bob-password-for-tests';
-
-async function canLogin(url: string, username: string, password: string): Promise<boolean> {
-  const res = await fetch(`${url}/api/auth/login`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ username, password }),
-  });
-  return res.status === 200;
-}
 
 describe('passwords', () => {
   const cluster = new TestCluster();

@@ -5,20 +5,19 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TestCluster } from '../helpers/cluster.js';
-import { api, cleanup, login, waitFor, type Api, type ErrorBody } from '../helpers/node-process.js';
+import {
+  api,
+  canLogin,
+  cleanup,
+  login,
+  waitFor,
+  type Api,
+  type ErrorBody,
+} from '../helpers/node-process.js';
 
 interface UserView {
   username: string;
   role: 'admin' | 'user';
-}
-
-async function canLogin(url: string, username: string, password: string): Promise<boolean> {
-  const res = await fetch(`${url}/api/auth/login`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ username, password }),
-  });
-  return res.status === 200;
 }
 
 describe('accounts added by an admin', () => {
