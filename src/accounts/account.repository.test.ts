@@ -56,10 +56,10 @@ describeEachDialect('accounts: listed, and added once', (ctx) => {
       await accounts.putUser(store.db, u, hlc(i));
     }
     expect(await accounts.listUsers()).toEqual([
-      { username: 'admin', role: 'admin' },
-      { username: 'anna', role: 'user' },
-      { username: 'Bob', role: 'user' },
-      { username: 'zoe', role: 'user' },
+      { username: 'admin', role: 'admin', disabled: false },
+      { username: 'anna', role: 'user', disabled: false },
+      { username: 'Bob', role: 'user', disabled: false },
+      { username: 'zoe', role: 'user', disabled: false },
     ]);
   });
 
@@ -81,5 +81,74 @@ describeEachDialect('accounts: listed, and added once', (ctx) => {
     await expect(service.login('carol', `password-${added}`)).resolves.toMatchObject({
       principal: { username: 'carol', role: 'user' },
     });
+  });
+});
+
+describeEachDialect('accounts: role and state, registers of their own', (ctx) => {
+  const bob = (hash: string) => ({ username: 'bob', passwordHash: hash, role: 'user' as const });
+
+  it('a role change and a password change made meanwhile at another node are both kept', async () => {
+    const store = await ctx.open();
+    const accounts = new SqlAccountRepository(store);
+    await accounts.putUser(store.db, bob('first'), hlc(1));
+    await accounts.setAccess(store.db, 'bob', { role: 'admin' }, hlc(5));
+    // Bob's own password change, later by HLC, still carrying the role he had when he made it.
+    await accounts.putUser(store.db, bob('changed'), hlc(7), true);
+    expect(await accounts.getUser('bob')).toEqual({
+      username: 'bob',
+      passwordHash: 'changed',
+      role: 'admin',
+      disabled: false,
+    });
+  });
+
+  it('disabling ends the sessions and refuses any session opened meanwhile', async () => {
+    const store = await ctx.open();
+    const accounts = new SqlAccountRepository(store);
+    await accounts.putUser(store.db, bob('h'), hlc(1));
+    await accounts.createSession('s1', 'bob', 10, 10_000);
+    await accounts.setAccess(store.db, 'bob', { disabled: true }, hlc(2));
+    expect(await accounts.findSession('s1', 20)).toBeNull();
+    // A sign-in that checked the account just before the disable committed.
+    await accounts.createSession('s2', 'bob', 10, 10_000);
+    expect(await accounts.findSession('s2', 20)).toBeNull();
+    // Enabled again: the sessions of before stay ended; a new one works.
+    await accounts.setAccess(store.db, 'bob', { disabled: false }, hlc(3));
+    expect(await accounts.findSession('s1', 20)).toBeNull();
+    await accounts.createSession('s3', 'bob', 10, 10_000);
+    expect(await accounts.findSession('s3', 20)).toEqual({ username: 'bob', role: 'user' });
+    // A stale disable (ordered before the enable) changes nothing and signs nobody out.
+    await accounts.setAccess(store.db, 'bob', { disabled: true }, hlc(2));
+    expect(await accounts.findSession('s3', 20)).toEqual({ username: 'bob', role: 'user' });
+  });
+
+  it('a change that arrives before the account is folded into it when it arrives', async () => {
+    const store = await ctx.open();
+    const accounts = new SqlAccountRepository(store);
+    await accounts.setAccess(store.db, 'bob', { disabled: true }, hlc(4));
+    await accounts.setAccess(store.db, 'bob', { role: 'admin' }, hlc(2));
+    expect(await accounts.getUser('bob')).toBeNull();
+    expect(await accounts.countUsers()).toBe(0);
+    // The creation is older than the disable and newer than the role change.
+    await accounts.putUser(store.db, bob('h'), hlc(3));
+    expect(await accounts.getUser('bob')).toMatchObject({ role: 'user', disabled: true });
+    expect(await accounts.listUsers()).toEqual([{ username: 'bob', role: 'user', disabled: true }]);
+    // Folded once: a later creation put (another node's) does not apply the early change again.
+    await accounts.setAccess(store.db, 'bob', { disabled: false }, hlc(6));
+    await accounts.putUser(store.db, bob('h2'), hlc(8));
+    expect(await accounts.getUser('bob')).toMatchObject({ role: 'user', disabled: false });
+  });
+
+  it('finds the account a typed name means, whatever its case, unless two could be meant', async () => {
+    const store = await ctx.open();
+    const accounts = new SqlAccountRepository(store);
+    await accounts.putUser(store.db, { ...bob('h'), username: 'Ann' }, hlc(1));
+    expect((await accounts.findUser('ann'))?.username).toBe('Ann');
+    expect((await accounts.findUser('ANN'))?.username).toBe('Ann');
+    expect(await accounts.getUser('ann')).toBeNull();
+    // Two accounts from before names were compared ignoring case: the exact one, or none.
+    await accounts.putUser(store.db, { ...bob('h'), username: 'ANN' }, hlc(2));
+    expect((await accounts.findUser('ANN'))?.username).toBe('ANN');
+    expect(await accounts.findUser('ann')).toBeNull();
   });
 });

@@ -3,7 +3,8 @@ import { ConflictError, ForbiddenError, NotFoundError, UnauthorizedError } from 
 import { Limiter } from '../core/limiter.js';
 import type { ChangeLog } from '../oplog/change-log.js';
 import type { Role } from '../oplog/op.js';
-import type { AccountRepository, TokenRecord } from './account.repository.js';
+import type { AccountRepository, Person, TokenRecord, User } from './account.repository.js';
+import type { AccessChange } from './core/access.js';
 import { hashPassword, PASSWORD_COST, verifyPassword } from './password.js';
 import type { LoginLimiter } from './login-limiter.js';
 import type { Principal } from './principal.js';
@@ -44,8 +45,11 @@ export class AccountService {
    * the later put (by HLC) wins at both.
    */
   async addUser(username: string, password: string, role: Role = 'user'): Promise<void> {
+    // Names are compared ignoring case: "Ann" cannot be added beside "ann" (a phone's keyboard
+    // capitalises the first letter; two such accounts would be one person's or an impostor's).
+    const taken = (user: User | null) => user !== null;
     const exists = () => new ConflictError(`An account named ${username} already exists.`);
-    if (await this.accounts.getUser(username)) throw exists();
+    if (taken(await this.accounts.findUser(username))) throw exists();
     const passwordHash = await hashPassword(password);
     const ops = await this.changes.commitMany(
       [{ kind: 'user.put', username, passwordHash, role }],
@@ -53,7 +57,7 @@ export class AccountService {
       {
         unless: async (trx) => {
           await this.accounts.lockName(trx, username);
-          return (await this.accounts.getUser(username, trx)) !== null;
+          return taken(await this.accounts.findUser(username, trx));
         },
       },
     );
@@ -72,10 +76,54 @@ export class AccountService {
     return { username, role };
   }
 
-  /** Every account's name and role (admins). */
-  async listUsers(principal: Principal): Promise<Principal[]> {
+  /** Every account's name, role and state (admins). */
+  async listUsers(principal: Principal): Promise<Person[]> {
     if (principal.role !== 'admin') throw new ForbiddenError('Only an admin may list accounts.');
     return this.accounts.listUsers();
+  }
+
+  /**
+   * An admin makes an account an admin or not, or disables or enables it: a `user.access`, so
+   * it holds at every node; disabling signs the account out everywhere and refuses its tokens.
+   * Refused (409) when it would leave the site without an admin who can sign in, or disable
+   * the caller's own account; two admins doing so at two nodes at once cannot be told apart
+   * (then `mosaic user access` on a node's data gives the role back).
+   */
+  async setAccess(principal: Principal, username: string, change: AccessChange): Promise<Person> {
+    if (principal.role !== 'admin') {
+      throw new ForbiddenError('Only an admin may change an account’s role or state.');
+    }
+    const user = await this.accounts.findUser(username);
+    if (!user) throw new NotFoundError('Account');
+    if (change.disabled === true && user.username === principal.username) {
+      throw new ConflictError('You cannot disable your own account; another admin can.');
+    }
+    const adminAfter =
+      (change.role ?? user.role) === 'admin' && !(change.disabled ?? user.disabled);
+    if (user.role === 'admin' && !user.disabled && !adminAfter) {
+      const others = (await this.accounts.listUsers()).filter(
+        (p) => p.role === 'admin' && !p.disabled && p.username !== user.username,
+      );
+      if (others.length === 0) {
+        throw new ConflictError(
+          `${user.username} is the only admin who can sign in; make someone else an admin first.`,
+        );
+      }
+    }
+    return this.changeAccess(user.username, change);
+  }
+
+  /** The change itself, unchecked (the CLI's `mosaic user access`, run on a node's data). */
+  async changeAccess(username: string, change: AccessChange): Promise<Person> {
+    await this.changes.commit({
+      kind: 'user.access',
+      username,
+      ...(change.role === undefined ? {} : { role: change.role }),
+      ...(change.disabled === undefined ? {} : { disabled: change.disabled }),
+    });
+    const after = await this.accounts.getUser(username);
+    if (!after) throw new NotFoundError('Account');
+    return { username: after.username, role: after.role, disabled: after.disabled };
   }
 
   /** `signOut`: a change of an existing password, which ends the account's sessions. */
@@ -129,7 +177,7 @@ export class AccountService {
   /** An admin sets another account's password (its role stays); replicated as a `user.put`. */
   async resetPassword(principal: Principal, username: string, newPassword: string): Promise<void> {
     if (principal.role !== 'admin') throw new ForbiddenError('Only an admin may reset a password.');
-    const user = await this.accounts.getUser(username);
+    const user = await this.accounts.findUser(username);
     if (!user) throw new NotFoundError('Account');
     await this.setPassword(user.username, newPassword, user.role, true);
   }
@@ -151,13 +199,18 @@ export class AccountService {
     password: string,
     address = 'unknown',
   ): Promise<{ principal: Principal; session: string }> {
-    const attempt = this.limiter?.begin(username, address);
-    const user = await this.accounts.getUser(username);
+    const user = await this.accounts.findUser(username);
+    // Back-off by the account meant, whatever the case it was typed in.
+    const attempt = this.limiter?.begin(user?.username ?? username, address);
     const ok = await this.scryptSlots.run(() =>
       verifyPassword(password, user?.passwordHash ?? DUMMY_HASH),
     );
     if (attempt) this.limiter?.finish(attempt, user !== null && ok);
     if (!user || !ok) throw new UnauthorizedError('Wrong username or password.');
+    // Said only to whoever knows the password.
+    if (user.disabled) {
+      throw new ForbiddenError('This account is disabled. An admin can enable it again.');
+    }
     const session = randomBytes(32).toString('base64url');
     const now = this.now();
     await this.accounts.createSession(sha256(session), user.username, now, now + SESSION_TTL_MS);
@@ -227,6 +280,6 @@ export class AccountService {
 
   private async principalOf(username: string): Promise<Principal | null> {
     const user = await this.accounts.getUser(username);
-    return user ? { username: user.username, role: user.role } : null;
+    return user && !user.disabled ? { username: user.username, role: user.role } : null;
   }
 }

@@ -2,6 +2,8 @@ import { Command } from 'commander';
 import { createInterface } from 'node:readline';
 import { join } from 'node:path';
 import { existsSync } from 'node:fs';
+import type { AccountService } from '../accounts/account.service.js';
+import type { AccountRepository } from '../accounts/account.repository.js';
 
 export function userCommand(): Command {
   const user = new Command('user').description('Manage accounts');
@@ -22,19 +24,8 @@ export function userCommand(): Command {
         flags: { data?: string; database?: string; passwordStdin?: boolean; admin?: boolean },
       ) => {
         // Loaded here, not at the CLI's start (engines.ts).
-        const {
-          AccountService,
-          NewPassword,
-          Username,
-          openReplicaState,
-          openSqliteStore,
-          openMetadataStore,
-          SiteIdentityRepository,
-        } = await import('./engines.js');
-        const database = flags.database ?? process.env['MOSAIC_DATABASE'];
-        const dataDir = flags.data ?? process.env['MOSAIC_DATA'];
-        if (!dataDir && !database)
-          throw new Error('Give the data directory with --data or MOSAIC_DATA.');
+        const { NewPassword, Username } = await import('./engines.js');
+        whereData(flags); // before asking for the password
         const username = Username.safeParse(name);
         if (!username.success)
           throw new Error(username.error.issues[0]?.message ?? 'Invalid username.');
@@ -49,24 +40,89 @@ export function userCommand(): Command {
         // Writing through the node's own change log makes the account an operation like any
         // other, so it replicates. WAL lets this run while the node is up; on PostgreSQL the
         // site's processes see the new row at once.
-        const store = database
-          ? await openMetadataStore(database)
-          : openSqliteStore(sqliteFileIn(dataDir ?? ''));
-        try {
-          const identity = await new SiteIdentityRepository(store).load();
-          const { accounts, changes } = openReplicaState(store, identity.id);
-          await new AccountService(accounts, changes).addUser(
-            username.data,
-            password.data,
-            flags.admin ? 'admin' : 'user',
-          );
-          console.log(`Added ${flags.admin ? 'administrator' : 'user'} ${username.data}.`);
-        } finally {
-          await store.close();
+        await withAccounts(flags, async (service) => {
+          await service.addUser(username.data, password.data, flags.admin ? 'admin' : 'user');
+        });
+        console.log(`Added ${flags.admin ? 'administrator' : 'user'} ${username.data}.`);
+      },
+    );
+  user
+    .command('access')
+    .description(
+      "Make an account an admin or not, disable or enable it, on a node's data (it replicates); " +
+        'the way back when no admin can sign in',
+    )
+    .argument('<name>', 'username')
+    .option('--data <dir>', 'data directory (env MOSAIC_DATA)')
+    .option('--database <url>', "the site's PostgreSQL (env MOSAIC_DATABASE)")
+    .option('--role <role>', 'admin or user')
+    .option('--disable', 'disable the account: signed out everywhere, its tokens refused')
+    .option('--enable', 'enable the account again')
+    .action(
+      async (
+        name: string,
+        flags: {
+          data?: string;
+          database?: string;
+          role?: string;
+          disable?: boolean;
+          enable?: boolean;
+        },
+      ) => {
+        if (flags.role !== undefined && flags.role !== 'admin' && flags.role !== 'user') {
+          throw new Error('--role is admin or user.');
         }
+        if (flags.disable && flags.enable) throw new Error('Give --disable or --enable, not both.');
+        const disabled = flags.disable ? true : flags.enable ? false : undefined;
+        if (flags.role === undefined && disabled === undefined) {
+          throw new Error('Give --role, --disable or --enable.');
+        }
+        const role = flags.role;
+        const person = await withAccounts(flags, async (service, accounts) => {
+          const found = await accounts.findUser(name);
+          if (!found) throw new Error(`No account named ${name}.`);
+          return service.changeAccess(found.username, { role, disabled });
+        });
+        console.log(`${person.username}: ${person.role}${person.disabled ? ', disabled' : ''}.`);
       },
     );
   return user;
+}
+
+/** Runs `work` on the accounts of the node's data (a data directory, or the site's database). */
+async function withAccounts<T>(
+  flags: { data?: string; database?: string },
+  work: (service: AccountService, accounts: AccountRepository) => Promise<T>,
+): Promise<T> {
+  const {
+    AccountService,
+    openReplicaState,
+    openSqliteStore,
+    openMetadataStore,
+    SiteIdentityRepository,
+  } = await import('./engines.js');
+  const { database, dataDir } = whereData(flags);
+  const store = database
+    ? await openMetadataStore(database)
+    : openSqliteStore(sqliteFileIn(dataDir ?? ''));
+  try {
+    const identity = await new SiteIdentityRepository(store).load();
+    const { accounts, changes } = openReplicaState(store, identity.id);
+    return await work(new AccountService(accounts, changes), accounts);
+  } finally {
+    await store.close();
+  }
+}
+
+/** The node's data: a data directory or the site's database, from the flags or the env. */
+function whereData(flags: { data?: string; database?: string }): {
+  database: string | undefined;
+  dataDir: string | undefined;
+} {
+  const database = flags.database ?? process.env['MOSAIC_DATABASE'];
+  const dataDir = flags.data ?? process.env['MOSAIC_DATA'];
+  if (!dataDir && !database) throw new Error('Give the data directory with --data or MOSAIC_DATA.');
+  return { database, dataDir };
 }
 
 function sqliteFileIn(dataDir: string): string {

@@ -107,4 +107,20 @@ export const MIGRATIONS: readonly string[] = [
   CREATE INDEX pictures_in_trash ON pictures (deleted_hlc DESC, id DESC)
     WHERE alive = 0 AND deleted_hlc IS NOT NULL;
   `,
+  /* 19: an account's role and whether it is disabled, registers of their own — src/accounts/core/access.ts */ `
+  -- The role is now a register apart from the password (role_hlc; a password change no longer
+  -- carries it), and an admin may disable an account (disabled, disabled_hlc; '' = never set).
+  ALTER TABLE users ADD COLUMN role_hlc TEXT NOT NULL DEFAULT '';
+  UPDATE users SET role_hlc = hlc;
+  ALTER TABLE users ADD COLUMN disabled INTEGER NOT NULL DEFAULT 0;
+  ALTER TABLE users ADD COLUMN disabled_hlc TEXT NOT NULL DEFAULT '';
+  -- A user.access that arrived before its account's user.put, folded in when the put arrives.
+  CREATE TABLE user_access_early (
+    username     TEXT PRIMARY KEY,
+    role         TEXT CHECK (role IN ('admin', 'user')),
+    role_hlc     TEXT NOT NULL,
+    disabled     INTEGER NOT NULL,
+    disabled_hlc TEXT NOT NULL
+  ) STRICT;
+  `,
 ];

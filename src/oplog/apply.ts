@@ -59,6 +59,14 @@ export async function applyOp(trx: Executor, targets: ApplyTargets, op: Op): Pro
         body.signOut === true,
       );
       return [];
+    case 'user.access':
+      await targets.accounts.setAccess(
+        trx,
+        body.username,
+        { role: body.role, disabled: body.disabled },
+        op.hlc,
+      );
+      return [];
     case 'file.put':
       if (targets.folders === null) return [];
       return applyFilePut(targets.folders, body, {
@@ -150,6 +158,7 @@ export function targetKeys(body: OpBody): string[] {
     case 'album.remove':
       return [`apply:album:${body.id}`];
     case 'user.put':
+    case 'user.access':
       return [`apply:user:${body.username}`];
     case 'token.put':
     case 'token.revoke':

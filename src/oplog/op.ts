@@ -58,6 +58,19 @@ export interface UserPut {
   readonly signOut?: true | undefined;
 }
 
+/**
+ * An admin changes an account's role or disables (or enables) it. Each is a register of its
+ * own, apart from the password (src/accounts/core/access.ts): a password change made meanwhile
+ * at another node keeps both. Disabling ends the account's sessions at every node and refuses
+ * its tokens; its pictures, albums and folders stay.
+ */
+export interface UserAccess {
+  readonly kind: 'user.access';
+  readonly username: string;
+  readonly role?: Role | undefined;
+  readonly disabled?: boolean | undefined;
+}
+
 export interface TokenPut {
   readonly kind: 'token.put';
   readonly tokenId: string;
@@ -202,6 +215,7 @@ export type OpBody =
   | PictureUpdate
   | PictureDelete
   | UserPut
+  | UserAccess
   | TokenPut
   | TokenRevoke
   | DevicePut

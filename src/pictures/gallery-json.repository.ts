@@ -177,7 +177,7 @@ from (
   return sql<PageRow>`${mark} select s.username as session_username, s.role as session_role, g.*
 from (
   select u.username, u.role from sessions se join users u on u.username = se.username
-  where se.id_hash = ${session.idHash} and se.expires_at > ${session.now}
+  where se.id_hash = ${session.idHash} and se.expires_at > ${session.now} and u.disabled = 0
 ) s
 cross join lateral (${page}) g`;
 }

@@ -155,6 +155,7 @@ export class SqlPictureRepository implements PictureRepository {
       .select(['users.username as session_username', 'users.role as session_role'])
       .where('sessions.id_hash', '=', sessionHash)
       .where('sessions.expires_at', '>', now)
+      .where('users.disabled', '=', 0)
       .executeTakeFirst();
     if (!row) return null;
     const principal = { username: row.session_username, role: row.session_role };

@@ -81,6 +81,12 @@ const OpBodySchema = z.discriminatedUnion('kind', [
     signOut: z.literal(true).optional(),
   }),
   z.strictObject({
+    kind: z.literal('user.access'),
+    username: Text(64),
+    role: z.enum(['admin', 'user']).optional(),
+    disabled: z.boolean().optional(),
+  }),
+  z.strictObject({
     kind: z.literal('file.put'),
     folder: z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/),
     // Shape only: whether a path is safe is decided where it is applied (and refused there),

@@ -3,19 +3,14 @@ import { z } from 'zod';
 import { SESSION_TTL_MS, type AccountService } from '../../accounts/account.service.js';
 import { SESSION_COOKIE, clearSessionCookie, requirePrincipal, setSessionCookie } from '../auth.js';
 import { TooManyRequestsError } from '../../core/errors.js';
-import { ErrorBody, LoginBody, NewPassword, UserView, Username } from '../schemas.js';
+import { ErrorBody, LoginBody, NewPassword, UserView } from '../schemas.js';
 
-const UserCreateBody = z.strictObject({
-  username: Username,
-  password: NewPassword,
-  /** An administrator; a plain account when absent. */
-  admin: z.boolean().optional(),
-});
 const PasswordChangeBody = z.strictObject({
   oldPassword: z.string().min(1).max(1024),
   newPassword: NewPassword,
 });
 import { tokenRoutes } from './tokens.routes.js';
+import { userRoutes } from './users.routes.js';
 
 export const authRoutes =
   (accounts: AccountService): FastifyPluginAsyncZod =>
@@ -32,6 +27,7 @@ export const authRoutes =
             200: z.object({ user: UserView }),
             400: ErrorBody,
             401: ErrorBody,
+            403: ErrorBody,
             429: ErrorBody,
           },
         },
@@ -106,76 +102,6 @@ export const authRoutes =
       },
     );
 
-    app.get(
-      '/api/users',
-      {
-        config: { admin: true },
-        schema: {
-          summary: 'Every account: name and role, by name (admins)',
-          response: {
-            200: z.object({ items: z.array(UserView) }),
-            401: ErrorBody,
-            403: ErrorBody,
-          },
-        },
-      },
-      async (request) => ({ items: await accounts.listUsers(requirePrincipal(request)) }),
-    );
-
-    app.post(
-      '/api/users',
-      {
-        config: { admin: true },
-        schema: {
-          summary: 'Add an account (admins); it replicates to every node, like `mosaic user add`',
-          body: UserCreateBody,
-          response: {
-            201: UserView,
-            400: ErrorBody,
-            401: ErrorBody,
-            403: ErrorBody,
-            409: ErrorBody,
-          },
-        },
-      },
-      async (request, reply) => {
-        const { username, password, admin } = request.body;
-        const user = await accounts.createUser(
-          requirePrincipal(request),
-          username,
-          password,
-          admin === true ? 'admin' : 'user',
-        );
-        return reply.status(201).send(user);
-      },
-    );
-
-    app.put(
-      '/api/users/:username/password',
-      {
-        config: { admin: true },
-        schema: {
-          summary: "Reset another account's password (admins); at every node",
-          params: z.strictObject({ username: Username }),
-          body: z.strictObject({ password: NewPassword }),
-          response: {
-            204: z.null(),
-            400: ErrorBody,
-            401: ErrorBody,
-            403: ErrorBody,
-            404: ErrorBody,
-          },
-        },
-      },
-      async (request, reply) => {
-        await accounts.resetPassword(
-          requirePrincipal(request),
-          request.params.username,
-          request.body.password,
-        );
-        return reply.status(204).send(null);
-      },
-    );
-
+    await app.register(userRoutes(accounts));
     await app.register(tokenRoutes(accounts));
   };

@@ -383,4 +383,17 @@ export const POSTGRES_MIGRATIONS: readonly string[] = [
   CREATE INDEX pictures_in_trash ON pictures (deleted_hlc DESC, id DESC)
     WHERE alive = 0 AND deleted_hlc IS NOT NULL;
   `,
+  /* 19: an account's role and whether it is disabled (see the SQLite migration) */ `
+  ALTER TABLE users ADD COLUMN role_hlc TEXT NOT NULL DEFAULT '';
+  UPDATE users SET role_hlc = hlc;
+  ALTER TABLE users ADD COLUMN disabled INTEGER NOT NULL DEFAULT 0;
+  ALTER TABLE users ADD COLUMN disabled_hlc TEXT NOT NULL DEFAULT '';
+  CREATE TABLE user_access_early (
+    username     TEXT PRIMARY KEY,
+    role         TEXT CHECK (role IN ('admin', 'user')),
+    role_hlc     TEXT NOT NULL,
+    disabled     INTEGER NOT NULL,
+    disabled_hlc TEXT NOT NULL
+  );
+  `,
 ];

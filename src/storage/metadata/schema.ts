@@ -13,6 +13,7 @@ export interface Schema {
   ops: OpsTable;
   pictures: PicturesTable;
   users: UsersTable;
+  user_access_early: UserAccessEarlyTable;
   tokens: TokensTable;
   sessions: SessionsTable;
   origins: OriginsTable;
@@ -86,7 +87,21 @@ export interface UsersTable {
   username: string;
   password_hash: string;
   role: 'admin' | 'user';
+  /** The password's register (and the creation's). */
   hlc: string;
+  /** The role's register (src/accounts/core/access.ts); '' = never set. */
+  role_hlc: ColumnType<string, string | undefined, string>;
+  disabled: ColumnType<number, number | undefined, number>;
+  disabled_hlc: ColumnType<string, string | undefined, string>;
+}
+
+/** A `user.access` that arrived before its account (folded in when the account arrives). */
+export interface UserAccessEarlyTable {
+  username: string;
+  role: 'admin' | 'user' | null;
+  role_hlc: string;
+  disabled: number;
+  disabled_hlc: string;
 }
 
 export interface TokensTable {
