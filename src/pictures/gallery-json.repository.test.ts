@@ -65,7 +65,7 @@ describe('a gallery page with its session, in one statement', () => {
     }
   });
 
-  it('answers null for a session that is unknown, expired, or whose account is gone', async () => {
+  it('answers null for a session that is unknown, expired, or whose account is gone or disabled', async () => {
     const query = queries[0] as GalleryJsonQuery;
     expect(await pages.pageForSession({ idHash: 'nobody', now: NOW }, query)).toBeNull();
     expect(await pages.pageForSession({ idHash: 'expired', now: NOW }, query)).toBeNull();
@@ -75,6 +75,11 @@ describe('a gallery page with its session, in one statement', () => {
     await accounts.deleteSession('live-ana');
     expect(await pages.pageForSession({ idHash: 'live-ana', now: NOW }, query)).toBeNull();
     await accounts.createSession('live-ana', 'ana', T0, NOW + 1);
+    // A disabled account's session, even one opened as it was being disabled.
+    await accounts.putUser(store.db, { username: 'dee', passwordHash: 'x', role: 'user' }, 'h3');
+    await accounts.setAccess(store.db, 'dee', { disabled: true }, 'h4');
+    await accounts.createSession('live-dee', 'dee', T0, NOW + 1);
+    expect(await pages.pageForSession({ idHash: 'live-dee', now: NOW }, query)).toBeNull();
   });
 
   it('does not build the page for a session that is not live', async () => {

@@ -28,7 +28,7 @@ describeEachDialect('picture repository', (ctx) => {
     ]);
   });
 
-  it('reads a session and a picture in one statement, as the two reads would', async () => {
+  it('reads a session and a picture in one statement, as the two reads would; none for a disabled account', async () => {
     const store = await ctx.open();
     const accounts = new SqlAccountRepository(store);
     await accounts.putUser(store.db, { username: 'ann', passwordHash: 'x', role: 'user' }, '1');
@@ -52,6 +52,10 @@ describeEachDialect('picture repository', (ctx) => {
     // Expired, unknown: no principal, whatever the picture.
     expect(await repo.getForSession('old', 3000, id(1))).toBe(null);
     expect(await repo.getForSession('none', 3000, id(1))).toBe(null);
+    // A disabled account's session (one opened as the disable committed is still refused).
+    await accounts.setAccess(store.db, 'ann', { disabled: true }, '2');
+    await accounts.createSession('late', 'ann', 1000, 5000);
+    expect(await repo.getForSession('late', 3000, id(1))).toBe(null);
   });
 });
 

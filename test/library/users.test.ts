@@ -20,6 +20,10 @@ interface UserView {
   role: 'admin' | 'user';
 }
 
+interface Person extends UserView {
+  disabled: boolean;
+}
+
 describe('accounts added by an admin', () => {
   const cluster = new TestCluster({ syncIntervalMs: 300 });
   let admin: Api;
@@ -99,12 +103,12 @@ describe('accounts added by an admin', () => {
     expect(second.status).toBe(201);
     expect(second.body).toEqual({ username: 'Bea', role: 'admin' });
 
-    const list = await admin.get<{ items: UserView[] }>('/api/users');
+    const list = await admin.get<{ items: Person[] }>('/api/users');
     expect(list.status).toBe(200);
     expect(list.body.items).toEqual([
-      { username: 'admin', role: 'admin' },
-      { username: 'Bea', role: 'admin' },
-      { username: 'carol', role: 'user' },
+      { username: 'admin', role: 'admin', disabled: false },
+      { username: 'Bea', role: 'admin', disabled: false },
+      { username: 'carol', role: 'user', disabled: false },
     ]);
 
     // Replicated like `mosaic user add`: both sign in at node 2, with their roles.
@@ -137,5 +141,114 @@ describe('accounts added by an admin', () => {
     expect(refused.status).toBe(403);
     expect(refused.body.error.code).toBe('forbidden');
     expect(await canLogin(cluster.url(0), 'frank', 'frank-password')).toBe(false);
+  });
+
+  it('are disabled at one node and refused at the other: sign-in, session, token, gallery', async () => {
+    // Set up by the test before: carol (user), Bea (admin), eve (user), replicated.
+    const node2 = cluster.url(1);
+    await waitFor(() => canLogin(node2, 'eve', 'eve-password'), {
+      what: 'eve at node 2',
+      intervalMs: 300,
+      timeoutMs: 20_000,
+    });
+    const carol = api(node2, await login(node2, 'carol', 'carol-password'));
+    const made = await carol.post<{ token: string }>('/api/tokens', { name: 'laptop' });
+    expect(made.status).toBe(201);
+    const carolToken = api(node2, { token: made.body.token });
+    expect((await carolToken.get('/api/auth/me')).status).toBe(200);
+
+    const disabled = await admin.patch<Person>('/api/users/carol', { disabled: true });
+    expect(disabled.status).toBe(200);
+    expect(disabled.body).toEqual({ username: 'carol', role: 'user', disabled: true });
+    await waitFor(async () => (await carol.get('/api/auth/me')).status === 401, {
+      what: "carol's session at node 2 ended",
+      intervalMs: 200,
+      timeoutMs: 20_000,
+    });
+    expect((await carol.get('/api/pictures')).status).toBe(401);
+    expect((await carolToken.get('/api/pictures')).status).toBe(401);
+    const refused = await api(node2).post<ErrorBody>('/api/auth/login', {
+      username: 'carol',
+      password: 'carol-password',
+    });
+    expect(refused.status).toBe(403);
+    expect(refused.body.error.message).toBe(
+      'This account is disabled. An admin can enable it again.',
+    );
+    expect(
+      (
+        await api(node2).post<ErrorBody>('/api/auth/login', {
+          username: 'carol',
+          password: 'not-her-password',
+        })
+      ).status,
+    ).toBe(401);
+
+    // Enabled again by the other admin, at node 2: her token works, and she signs in at node 1.
+    const bea = api(node2, await login(node2, 'Bea', 'bea-password'));
+    expect((await bea.patch<Person>('/api/users/carol', { disabled: false })).body.disabled).toBe(
+      false,
+    );
+    expect((await carolToken.get('/api/auth/me')).status).toBe(200);
+    await waitFor(() => canLogin(cluster.url(0), 'carol', 'carol-password'), {
+      what: 'carol at node 1 again',
+      intervalMs: 200,
+      timeoutMs: 20_000,
+    });
+  });
+
+  it('change roles at one node, and the other follows; bad changes are refused, changing nothing', async () => {
+    const node2 = cluster.url(1);
+    const eve = api(node2, await login(node2, 'eve', 'eve-password'));
+    expect((await eve.get('/api/users')).status).toBe(403);
+    const promoted = await admin.patch<Person>('/api/users/EVE', { role: 'admin' });
+    expect(promoted.body).toEqual({ username: 'eve', role: 'admin', disabled: false });
+    await waitFor(async () => (await eve.get('/api/users')).status === 200, {
+      what: 'eve an admin at node 2',
+      intervalMs: 200,
+      timeoutMs: 20_000,
+    });
+    expect((await admin.patch<Person>('/api/users/eve', { role: 'user' })).body.role).toBe('user');
+
+    const cases: [string, unknown, number, string][] = [
+      [
+        '/api/users/eve',
+        {},
+        400,
+        'Give a role ("admin" or "user"), disabled (true or false), or both.',
+      ],
+      ['/api/users/eve', { role: 'owner' }, 400, ''],
+      ['/api/users/eve', { disabled: 'yes' }, 400, ''],
+      ['/api/users/eve', { disabled: true, name: 'x' }, 400, ''],
+      ['/api/users/no%20body', { disabled: true }, 400, ''],
+      ['/api/users/nobody', { disabled: true }, 404, ''],
+      [
+        '/api/users/admin',
+        { disabled: true },
+        409,
+        'You cannot disable your own account; another admin can.',
+      ],
+    ];
+    for (const [path, body, status, message] of cases) {
+      const res = await admin.patch<ErrorBody>(path, body);
+      expect(res.status, `${path} ${JSON.stringify(body)}`).toBe(status);
+      if (message) expect(res.body.error.message).toBe(message);
+    }
+    const carol = api(cluster.url(0), await login(cluster.url(0), 'carol', 'carol-password'));
+    expect((await carol.patch<ErrorBody>('/api/users/carol', { role: 'admin' })).status).toBe(403);
+    const list = await admin.get<{ items: Person[] }>('/api/users');
+    expect(list.body.items.every((p) => !p.disabled)).toBe(true);
+    expect(list.body.items.filter((p) => p.role === 'admin').map((p) => p.username)).toEqual([
+      'admin',
+      'Bea',
+    ]);
+
+    // A name is one account whatever its case: typed in capitals it signs in, and is taken.
+    expect(await canLogin(cluster.url(0), 'CAROL', 'carol-password')).toBe(true);
+    const twin = await admin.post<ErrorBody>('/api/users', {
+      username: 'Carol',
+      password: 'another-password',
+    });
+    expect(twin.status).toBe(409);
   });
 });
