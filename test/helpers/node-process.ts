@@ -331,18 +331,27 @@ export async function addUser(
   password: string,
   { admin = false } = {},
 ): Promise<void> {
-  const args = [BIN, 'user', 'add', username, '--data', dataDir, '--password-stdin'];
-  if (admin) args.push('--admin');
+  const args = ['add', username, '--password-stdin', ...(admin ? ['--admin'] : [])];
+  await userCommand(dataDir, args, `${password}\n`);
+}
+
+/**
+ * Runs `mosaic user <args>` against a node's data (as `addUser`); resolves to its output,
+ * throws with it when the command fails.
+ */
+export async function userCommand(dataDir: string, args: string[], stdin = ''): Promise<string> {
+  const all = [BIN, 'user', ...args, '--data', dataDir];
   const database = placement?.databaseOf(dataDir);
-  if (database !== undefined) args.push('--database', database);
-  const child = spawn(process.execPath, args, {
+  if (database !== undefined) all.push('--database', database);
+  const child = spawn(process.execPath, all, {
     cwd: REPO_ROOT,
     stdio: ['pipe', 'pipe', 'pipe'],
   });
   let output = '';
   child.stdout.setEncoding('utf8').on('data', (c: string) => (output += c));
   child.stderr.setEncoding('utf8').on('data', (c: string) => (output += c));
-  child.stdin.end(`${password}\n`);
+  child.stdin.end(stdin);
   const code = await waitForExit(child, 20_000);
-  if (code !== 0) throw new Error(`mosaic user add ${username} failed (${code}): ${output}`);
+  if (code !== 0) throw new Error(`mosaic user ${args.join(' ')} failed (${code}): ${output}`);
+  return output;
 }

@@ -9,6 +9,7 @@ import {
   api,
   canLogin,
   cleanup,
+  userCommand,
   login,
   waitFor,
   type Api,
@@ -250,5 +251,33 @@ describe('accounts added by an admin', () => {
       password: 'another-password',
     });
     expect(twin.status).toBe(409);
+  });
+
+  it('an admin who lost the role gets it back with `mosaic user access` on a node’s data', async () => {
+    const node = cluster.nodes[1] ?? expect.unreachable();
+    const bea = api(cluster.url(1), await login(cluster.url(1), 'Bea', 'bea-password'));
+    expect((await admin.patch<Person>('/api/users/Bea', { role: 'user' })).status).toBe(200);
+    await waitFor(async () => (await bea.get('/api/users')).status === 403, {
+      what: 'Bea no longer an admin at node 2',
+      intervalMs: 200,
+      timeoutMs: 20_000,
+    });
+    expect(await userCommand(node.node.dataDir, ['access', 'bea', '--role', 'admin'])).toBe(
+      'Bea: admin.\n',
+    );
+    await waitFor(
+      async () =>
+        (await admin.get<{ items: Person[] }>('/api/users')).body.items.some(
+          (p) => p.username === 'Bea' && p.role === 'admin',
+        ),
+      { what: 'Bea an admin again at node 1', intervalMs: 200, timeoutMs: 20_000 },
+    );
+    expect((await bea.get('/api/users')).status).toBe(200);
+    await expect(userCommand(node.node.dataDir, ['access', 'nobody', '--disable'])).rejects.toThrow(
+      'No account named nobody.',
+    );
+    await expect(userCommand(node.node.dataDir, ['access', 'Bea'])).rejects.toThrow(
+      'Give --role, --disable or --enable.',
+    );
   });
 });
