@@ -11,7 +11,14 @@ import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { signIn } from '../helpers/browser.js';
 import { TestCluster, type ClusterNode } from '../helpers/cluster.js';
-import { addUser, cleanup, waitFor, type Api, type Picture } from '../helpers/node-process.js';
+import {
+  addUser,
+  canLogin,
+  cleanup,
+  waitFor,
+  type Api,
+  type Picture,
+} from '../helpers/node-process.js';
 import { DESKTOP, PHONE, openTwoNodeGallery, shots } from '../helpers/two-node-gallery.js';
 
 const cluster = new TestCluster({ syncIntervalMs: 300 });
@@ -75,17 +82,15 @@ const title = (i: number) => pics[i]?.title ?? '';
 
 /** Waits until `password` signs `username` in at `node` (a change replicated there). */
 async function signsInAt(node: ClusterNode, username: string, password: string, what: string) {
-  await waitFor(
-    async () => {
-      const res = await fetch(`${node.node.url}/api/auth/login`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ username, password }),
-      });
-      return res.status === 200;
-    },
-    { timeoutMs: 20_000, intervalMs: 300, what },
-  );
+  await waitFor(() => canSignIn(node, username, password), {
+    timeoutMs: 20_000,
+    intervalMs: 300,
+    what,
+  });
+}
+
+function canSignIn(node: ClusterNode, username: string, password: string): Promise<boolean> {
+  return canLogin(node.node.url, username, password);
 }
 
 describe('albums', () => {
@@ -445,11 +450,15 @@ describe('who may change an album', () => {
         .waitFor();
       expect(await add.getByRole('alert').count()).toBe(0);
       expect(await add.getByLabel('Username').inputValue()).toBe('');
-      await people.getByTestId('person').filter({ hasText: 'carol' }).getByText('admin').waitFor();
+      await people
+        .getByTestId('person')
+        .filter({ hasText: 'carol' })
+        .getByText('admin', { exact: true })
+        .waitFor();
       expect(await people.getByTestId('person').allTextContents()).toEqual([
-        'adminadmin',
-        'bob',
-        'caroladmin',
+        'adminadminyou',
+        'bobMake adminDisable',
+        'caroladminRemove adminDisable',
       ]);
       await shots(page, 'account-people');
       const carol = await browser.newContext({ viewport: DESKTOP });
@@ -464,6 +473,47 @@ describe('who may change an album', () => {
         await carol.close();
       }
       await signsInAt(n2, 'carol', 'carol-password', 'the new account at node 2');
+
+      // The admin disables bob from People, asked first: bob's open page is signed out, his
+      // password is refused with the reason, at both nodes; enabled again, he signs in.
+      await signIn(p, n1.node.url, { username: 'bob', password: 'bob-third-password' });
+      const bobRow = people.getByTestId('person').filter({ hasText: 'bob' });
+      await bobRow.getByRole('button', { name: 'Disable bob' }).click();
+      const disable = page.getByRole('dialog', { name: 'Disable bob?' });
+      await disable.getByText(/is signed out at every node/).waitFor();
+      await disable.getByRole('button', { name: 'Disable' }).click();
+      await people
+        .getByRole('status')
+        .getByText('bob is disabled at every node once replicated.')
+        .waitFor();
+      await bobRow.getByText('disabled', { exact: true }).waitFor();
+      await p.reload();
+      await p.getByRole('button', { name: 'Sign in' }).waitFor();
+      await p.getByLabel('Username').fill('Bob');
+      await p.getByLabel('Password').fill('bob-third-password');
+      await p.getByRole('button', { name: 'Sign in' }).click();
+      await p
+        .getByRole('alert')
+        .getByText('This account is disabled. An admin can enable it again.')
+        .waitFor();
+      await waitFor(async () => !(await canSignIn(n2, 'bob', 'bob-third-password')), {
+        what: 'bob refused at node 2',
+        timeoutMs: 20_000,
+        intervalMs: 300,
+      });
+      await bobRow.getByRole('button', { name: 'Enable bob' }).click();
+      await page
+        .getByRole('dialog', { name: 'Enable bob?' })
+        .getByRole('button', { name: 'Enable' })
+        .click();
+      await people
+        .getByRole('status')
+        .getByText('bob is enabled at every node once replicated.')
+        .waitFor();
+      await signsInAt(n2, 'bob', 'bob-third-password', 'bob enabled, at node 2');
+      // Nothing to click on one's own row: the server refuses it anyway.
+      const mine = people.getByTestId('person').filter({ hasText: 'you' });
+      expect(await mine.getByRole('button').count()).toBe(0);
     } finally {
       await other.close();
     }

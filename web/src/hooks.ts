@@ -1,5 +1,6 @@
 /** Small React hooks shared by the pages. */
-import { useEffect, useLayoutEffect, useRef, useState, type RefObject } from 'react';
+import { useCallback, useEffect, useLayoutEffect, useRef, useState, type RefObject } from 'react';
+import { messageOf } from './components/common';
 
 /** `value`, once it has not changed for `ms`. */
 export function useDebounced<T>(value: T, ms: number): T {
@@ -156,4 +157,30 @@ export function useWidth<T extends HTMLElement>(): [RefObject<T | null>, number]
     };
   }, []);
   return [ref, width];
+}
+
+/**
+ * What a component loads when it mounts, and again on `reload()`: `data` is null until the
+ * first answer; `error` is the last failure's sentence, cleared by the next success (or by
+ * `setError`, for a failure of an action beside it). `onError` is told of each failure first
+ * (the app's sign-out on a 401).
+ */
+export function useLoaded<T>(load: () => Promise<T>, onError: (error: unknown) => void) {
+  const [data, setData] = useState<T | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  const latest = useRef(load);
+  latest.current = load;
+  const reload = useCallback(async () => {
+    try {
+      setData(await latest.current());
+      setError(null);
+    } catch (e) {
+      onError(e);
+      setError(messageOf(e));
+    }
+  }, [onError]);
+  useEffect(() => {
+    void reload();
+  }, [reload]);
+  return { data, error, setError, reload };
 }

@@ -3,7 +3,7 @@
  * same same-origin JSON requests and the same ApiError for failures.
  */
 import { jsonRequest } from './client';
-import type { Picture, User } from './types';
+import type { Person, Picture, User } from './types';
 
 export interface Album {
   readonly id: string;
@@ -135,8 +135,11 @@ export const library = {
     request<null>('PUT', `/api/users/${id(username)}/password`, { password }),
 
   /** Every account, by name (admins). */
-  users: () => request<{ items: User[] }>('GET', '/api/users').then((r) => r.items),
+  users: () => request<{ items: Person[] }>('GET', '/api/users').then((r) => r.items),
   /** Adds an account at every node (admins); 409 when the name is taken. */
   addUser: (body: { username: string; password: string; admin: boolean }) =>
     request<User>('POST', '/api/users', body),
+  /** Makes an account an admin or not, disables or enables it, at every node (admins). */
+  setAccess: (username: string, change: { role?: 'admin' | 'user'; disabled?: boolean }) =>
+    request<Person>('PATCH', `/api/users/${id(username)}`, change),
 };

@@ -5,6 +5,12 @@ export interface User {
   readonly role: 'admin' | 'user';
 }
 
+/** An account as an admin's list shows it. */
+export interface Person extends User {
+  /** Disabled by an admin: signed out everywhere, cannot sign in, tokens refused. */
+  readonly disabled: boolean;
+}
+
 export interface Picture {
   readonly id: string;
   readonly title: string;

@@ -1,17 +1,18 @@
 /**
  * The account menu's page: change one's own password (the old one required); an admin sees
- * the accounts, adds people and resets another account's password; one's share links, each
- * with what it shows (revoke them here, once confirmed).
+ * the accounts and manages them (./People.tsx) and resets another account's password; one's
+ * share links, each with what it shows (revoke them here, once confirmed).
  */
-import { useCallback, useEffect, useState } from 'react';
+import { useState } from 'react';
 import { thumbUrl } from '../../api/client';
 import { library, type Share } from '../../api/library';
-import type { User } from '../../api/types';
 import { useAuth } from '../../auth';
 import { ConfirmDialog, ErrorNote, messageOf } from '../../components/common';
 import { Field, FormOutcome, useSubmit } from '../../components/form';
+import { useLoaded } from '../../hooks';
 import { paths } from '../../lib/routes';
 import { Link } from '../../router';
+import { NewPassword, People } from './People';
 
 export function AccountPage() {
   const { auth, handleError } = useAuth();
@@ -99,6 +100,7 @@ function ResetPassword({ onError }: { onError: (e: unknown) => void }) {
       <Field
         label="Username"
         name="reset-username"
+        autoCapitalize="none"
         required
         value={username}
         onValue={setUsername}
@@ -117,117 +119,10 @@ function ResetPassword({ onError }: { onError: (e: unknown) => void }) {
   );
 }
 
-/**
- * An admin's list of the accounts and the form that adds one: an account at every node once
- * replicated (as `mosaic user add`). The server's rules and messages decide what is refused.
- */
-function People({ onError }: { onError: (e: unknown) => void }) {
-  const [people, setPeople] = useState<User[] | null>(null);
-  const [loadError, setLoadError] = useState<string | null>(null);
-  const [username, setUsername] = useState('');
-  const [password, setPassword] = useState('');
-  const [admin, setAdmin] = useState(false);
-  const load = useCallback(async () => {
-    try {
-      setPeople(await library.users());
-      setLoadError(null);
-    } catch (e) {
-      onError(e);
-      setLoadError(messageOf(e));
-    }
-  }, [onError]);
-  useEffect(() => {
-    void load();
-  }, [load]);
-  const form = useSubmit(
-    async () => {
-      const added = await library.addUser({ username: username.trim(), password, admin });
-      setUsername('');
-      setPassword('');
-      setAdmin(false);
-      void load();
-      return `${added.username} can sign in now${added.role === 'admin' ? ', as an administrator' : ''}, at every node once replicated.`;
-    },
-    { onError },
-  );
-  return (
-    <>
-      <section className="card" aria-label="People">
-        <h2>People</h2>
-        {loadError && <ErrorNote error={loadError} />}
-        <ul className="share-list" aria-label="Accounts">
-          {people?.map((p) => (
-            <li key={p.username} data-testid="person">
-              <span className="share-line">{p.username}</span>
-              {p.role === 'admin' && <span className="badge">admin</span>}
-            </li>
-          ))}
-        </ul>
-      </section>
-      <form className="card" onSubmit={form.onSubmit} aria-label="Add a person">
-        <h2>Add a person</h2>
-        <Field
-          label="Username"
-          name="new-username"
-          autoComplete="off"
-          required
-          maxLength={64}
-          value={username}
-          onValue={setUsername}
-        />
-        <NewPassword
-          label="Password"
-          name="new-user-password"
-          value={password}
-          onValue={setPassword}
-        />
-        <label className="album-choice">
-          <input
-            type="checkbox"
-            name="new-user-admin"
-            checked={admin}
-            onChange={(e) => {
-              setAdmin(e.target.checked);
-            }}
-          />
-          <span>Administrator</span>
-          <span className="muted small">may add people and manage everything</span>
-        </label>
-        <FormOutcome outcome={form.outcome} />
-        <button type="submit" className="btn btn-primary" disabled={form.busy}>
-          Add person
-        </button>
-      </form>
-    </>
-  );
-}
-
-/** A field for a password being set (the server wants 8 characters or more). */
-function NewPassword(props: {
-  label: string;
-  name: string;
-  value: string;
-  onValue: (value: string) => void;
-}) {
-  return <Field {...props} type="password" autoComplete="new-password" required minLength={8} />;
-}
-
 function ShareLinks({ onError }: { onError: (e: unknown) => void }) {
-  const [shares, setShares] = useState<Share[] | null>(null);
-  const [error, setError] = useState<string | null>(null);
+  const { data: shares, error, setError, reload } = useLoaded(library.shares, onError);
   const [revoking, setRevoking] = useState<Share | null>(null);
   const [busy, setBusy] = useState(false);
-  const load = useCallback(async () => {
-    try {
-      setShares(await library.shares());
-    } catch (e) {
-      onError(e);
-      setError(messageOf(e));
-    }
-  }, [onError]);
-  useEffect(() => {
-    void load();
-  }, [load]);
   const revoke = async () => {
     if (revoking === null) return;
     setBusy(true);
@@ -235,7 +130,7 @@ function ShareLinks({ onError }: { onError: (e: unknown) => void }) {
       await library.revokeShare(revoking.id);
       setRevoking(null);
       setError(null);
-      await load();
+      await reload();
     } catch (e) {
       onError(e);
       setRevoking(null);
