@@ -103,6 +103,13 @@ export const ZipBody = z.strictObject({
   ids: z.array(PictureId).min(1).max(MAX_ZIP_PICTURES),
 });
 
+/** At most this many pictures looked up at once (the web app's live refresh asks for 200). */
+export const MAX_LOOKUP = 200;
+
+export const PictureLookupBody = z.strictObject({
+  ids: z.array(PictureId).min(1).max(MAX_LOOKUP),
+});
+
 /** `?ids=a,b,c`: comma-separated, at most 200 (a URL stays under 16 KB). */
 export const ZipQuery = z.strictObject({
   ids: z

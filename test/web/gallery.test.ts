@@ -5,7 +5,7 @@
  * cluster page, and how the node serves the app (cache headers, SPA fallback).
  * Tests run in order and share the nodes and the browser.
  */
-import type { Browser, BrowserContext, Page } from 'playwright-core';
+import type { Browser, BrowserContext, Page, Response } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { launchBrowser, newPage, screenshots, signIn } from '../helpers/browser.js';
 import { TestCluster, allPictures } from '../helpers/cluster.js';
@@ -221,6 +221,15 @@ describe('the web app', () => {
   });
 
   test('deletes a picture after a confirmation, at both nodes', async () => {
+    // Node 2's open gallery learns of the delete from the live feed: one lookup, no 404 (it
+    // used to ask for the picture itself and log the 404 in the console).
+    const failed: string[] = [];
+    let lookups = 0;
+    const watch = (res: Response) => {
+      if (res.status() >= 400) failed.push(`${res.status()} ${res.url()}`);
+      if (res.url().endsWith('/api/pictures/lookup')) lookups++;
+    };
+    page2.on('response', watch);
     await page1.getByRole('button', { name: 'Delete' }).click();
     const dialog = page1.getByRole('dialog');
     // It says where the picture goes: the trash, for the node's retention, restorable there.
@@ -239,6 +248,9 @@ describe('the web app', () => {
     await page1.getByRole('heading', { name: 'Gallery' }).waitFor();
     await expect.poll(() => tiles(page1).count()).toBe(2);
     await expect.poll(() => tiles(page2).count(), { timeout: 20_000 }).toBe(2);
+    page2.off('response', watch);
+    expect(failed).toEqual([]);
+    expect(lookups).toBeGreaterThan(0);
 
     // Keyboard: a tile opens with Enter, Escape goes back.
     await tiles(page1).first().focus();

@@ -8,7 +8,17 @@ import type { PictureFactsService } from '../../pictures/picture-facts.service.j
 import { zipPictures } from '../../pictures/picture-zip.js';
 import type { PictureService } from '../../pictures/picture.service.js';
 import { requirePrincipal } from '../auth.js';
-import { ErrorBody, Timeline, TimelineQuery, ZipBody, ZipQuery } from '../schemas.js';
+import {
+  ErrorBody,
+  Picture,
+  PictureId,
+  PictureLookupBody,
+  Timeline,
+  TimelineQuery,
+  ZipBody,
+  ZipQuery,
+} from '../schemas.js';
+import { z } from 'zod';
 
 export interface LibraryRoutesDeps {
   readonly facts: PictureFactsService;
@@ -18,7 +28,10 @@ export interface LibraryRoutesDeps {
 
 const errors = { 400: ErrorBody, 401: ErrorBody };
 
-/** The library's views across pictures: the month index of the timeline, zips of a selection. */
+/**
+ * The library's views across pictures: the month index of the timeline, several pictures at
+ * once (a live refresh), zips of a selection.
+ */
 export const libraryRoutes =
   (deps: LibraryRoutesDeps): FastifyPluginAsyncZod =>
   async (app) => {
@@ -38,6 +51,32 @@ export const libraryRoutes =
         },
       },
       async (request) => ({ months: await deps.facts.months(request.query.category) }),
+    );
+
+    app.post(
+      '/api/pictures/lookup',
+      {
+        schema: {
+          summary: 'Several pictures at once, as `GET /api/pictures/:id` gives each',
+          description:
+            'The visible pictures among `ids`, in that order, and the ids that are not (or no ' +
+            'longer) visible: deleted, not yet arrived, or unknown. The web app asks this for the ' +
+            'pictures the live feed names.',
+          body: PictureLookupBody,
+          response: {
+            200: z.object({ items: z.array(Picture), missing: z.array(PictureId) }),
+            ...errors,
+          },
+        },
+      },
+      async (request) => {
+        const ids = [...new Set(request.body.ids)];
+        const found = await pictures.getMany(ids);
+        const seen = new Set(found.map((p) => p.id));
+        const items = [];
+        for (const picture of found) items.push(await deps.facts.attachOne(picture));
+        return { items, missing: ids.filter((id) => !seen.has(id)) };
+      },
     );
 
     /**

@@ -134,6 +134,9 @@ export function createApi(fetchImpl: FetchLike = (input, init) => fetch(input, i
 
     pictures: (query: PictureQuery) => request<PictureList>('GET', picturesPath(query)),
     picture: (pictureId: string) => request<Picture>('GET', `/api/pictures/${id(pictureId)}`),
+    /** The visible pictures among `ids` (200 at most) and the ids that are not (deleted, gone). */
+    lookup: (ids: readonly string[]) =>
+      request<{ items: Picture[]; missing: string[] }>('POST', '/api/pictures/lookup', { ids }),
     updatePicture: (pictureId: string, patch: PicturePatch) =>
       request<Picture>('PATCH', `/api/pictures/${id(pictureId)}`, patch),
     deletePicture: (pictureId: string) => request<null>('DELETE', `/api/pictures/${id(pictureId)}`),

@@ -1,11 +1,11 @@
 /**
  * The gallery's list: the first page (at once from what was remembered for this filter), the
- * next pages by cursor, and live changes folded in picture by picture from `/api/stream`.
- * The first page is asked for again each time the live feed connects (what changed before
+ * next pages by cursor, and live changes from `/api/stream` folded in (the pictures it names,
+ * asked for in one request). The first page is asked for again each time the live feed connects (what changed before
  * was not heard), and answers are applied in the order they were asked (`inOrder`).
  */
 import { useCallback, useEffect, useRef, useState } from 'react';
-import { api, ApiError } from '../api/client';
+import { api } from '../api/client';
 import type { Picture } from '../api/types';
 import { useAuth } from '../auth';
 import { messageOf } from '../components/common';
@@ -143,19 +143,18 @@ export function useGalleryList(category: string, q: string) {
         await reload(latest.current.items.length);
         return;
       }
-      const changes = Promise.all(
-        ids.map(async (id): Promise<Change<Picture> | null> => {
-          try {
-            return { id, picture: await api.picture(id) };
-          } catch (error) {
-            if (error instanceof ApiError && error.status === 404) return { id, picture: null };
-            handleError(error);
-            return null;
-          }
-        }),
+      // One request for them all; an id it says is missing was deleted (or is not visible).
+      const changes = api.lookup(ids).then(
+        ({ items, missing }): Change<Picture>[] => [
+          ...items.map((picture) => ({ id: picture.id, picture })),
+          ...missing.map((id) => ({ id, picture: null })),
+        ],
+        (error: unknown): Change<Picture>[] => {
+          handleError(error);
+          return [];
+        },
       );
-      await ordered(changes, (answers) => {
-        const known = answers.filter((c): c is Change<Picture> => c !== null);
+      await ordered(changes, (known) => {
         learnCategories(known.flatMap((c) => (c.picture ? [c.picture] : [])));
         setList((s) => ({
           ...s,
