@@ -16,6 +16,18 @@ export interface Album {
   readonly count: number;
 }
 
+/** An API token as its owner sees it (`mosaic login` makes one per machine). */
+export interface ApiToken {
+  readonly id: string;
+  readonly name: string;
+  readonly username: string;
+  readonly createdAt: string;
+  readonly expiresAt: string | null;
+  readonly expired: boolean;
+  /** Last accepted at this node (to the minute); null: never here. */
+  readonly lastUsed: string | null;
+}
+
 export interface Share {
   readonly id: string;
   readonly target: 'picture' | 'album';
@@ -112,6 +124,14 @@ export const library = {
     password?: string;
   }) => request<Share>('POST', '/api/shares', body),
   revokeShare: (shareId: string) => request<null>('DELETE', `/api/shares/${id(shareId)}`),
+
+  /** Your API tokens (never their secret), oldest first. */
+  tokens: () => request<{ items: ApiToken[] }>('GET', '/api/tokens').then((r) => r.items),
+  /** A new token: its secret is in the answer, and only there. */
+  createToken: (body: { name: string; expiresInDays?: number }) =>
+    request<ApiToken & { token: string }>('POST', '/api/tokens', body),
+  /** Stops the token at every node once replicated. */
+  revokeToken: (tokenId: string) => request<null>('DELETE', `/api/tokens/${id(tokenId)}`),
 
   shared: (shareId: string) => request<SharedView>('GET', `/api/s/${id(shareId)}`),
   unlockShared: (shareId: string, password: string) =>

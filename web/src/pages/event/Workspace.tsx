@@ -3,7 +3,7 @@ import { api, montageUrl } from '../../api/client';
 import type { MosaicEvent } from '../../api/types';
 import { PHASE_LABEL, canSeeMontage } from '../../lib/event-rules';
 import { recoveryUrlOf } from '../../lib/recovery';
-import { LinkBox } from './LinkBox';
+import { LinkBox } from '../../components/LinkBox';
 import { Participants } from './Participants';
 import { PhotoUpload } from './PhotoUpload';
 import { VotePanel } from './VotePanel';

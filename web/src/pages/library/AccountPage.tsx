@@ -1,7 +1,8 @@
 /**
  * The account menu's page: change one's own password (the old one required); an admin sees
  * the accounts and manages them (./People.tsx) and resets another account's password; one's
- * share links, each with what it shows (revoke them here, once confirmed).
+ * share links, each with what it shows (revoke them here, once confirmed); one's API tokens
+ * (./Tokens.tsx).
  */
 import { useState } from 'react';
 import { thumbUrl } from '../../api/client';
@@ -13,6 +14,7 @@ import { useLoaded } from '../../hooks';
 import { paths } from '../../lib/routes';
 import { Link } from '../../router';
 import { NewPassword, People } from './People';
+import { Tokens } from './Tokens';
 
 export function AccountPage() {
   const { auth, handleError } = useAuth();
@@ -29,6 +31,7 @@ export function AccountPage() {
         {user?.role === 'admin' && <People onError={handleError} />}
         {user?.role === 'admin' && <ResetPassword onError={handleError} />}
         <ShareLinks onError={handleError} />
+        <Tokens onError={handleError} />
         <section className="card">
           <h2>Trash</h2>
           <p className="muted">Deleted pictures, to restore or empty.</p>

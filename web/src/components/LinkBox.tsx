@@ -1,6 +1,6 @@
-/** A read-only link with a copy button (the invite link, the personal recovery link). */
+/** A read-only text with a copy button (an event's invite link, a recovery link, a new API token). */
 import { useState } from 'react';
-import { CheckIcon, CopyIcon } from '../../components/icons';
+import { CheckIcon, CopyIcon } from './icons';
 
 export function LinkBox({
   id,
