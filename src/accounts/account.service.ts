@@ -3,7 +3,7 @@ import { ConflictError, ForbiddenError, NotFoundError, UnauthorizedError } from 
 import { Limiter } from '../core/limiter.js';
 import type { ChangeLog } from '../oplog/change-log.js';
 import type { Role } from '../oplog/op.js';
-import type { AccountRepository, Person, TokenRecord, User } from './account.repository.js';
+import type { AccountRepository, Person, TokenRecord } from './account.repository.js';
 import type { AccessChange } from './core/access.js';
 import { hashPassword, PASSWORD_COST, verifyPassword } from './password.js';
 import type { LoginLimiter } from './login-limiter.js';
@@ -45,11 +45,11 @@ export class AccountService {
    * the later put (by HLC) wins at both.
    */
   async addUser(username: string, password: string, role: Role = 'user'): Promise<void> {
-    // Names are compared ignoring case: "Ann" cannot be added beside "ann" (a phone's keyboard
-    // capitalises the first letter; two such accounts would be one person's or an impostor's).
-    const taken = (user: User | null) => user !== null;
+    // Names are compared ignoring case (`findUser`): "Ann" cannot be added beside "ann" (a
+    // phone's keyboard capitalises the first letter; two such accounts would be one person's,
+    // or an impostor's).
     const exists = () => new ConflictError(`An account named ${username} already exists.`);
-    if (taken(await this.accounts.findUser(username))) throw exists();
+    if (await this.accounts.findUser(username)) throw exists();
     const passwordHash = await hashPassword(password);
     const ops = await this.changes.commitMany(
       [{ kind: 'user.put', username, passwordHash, role }],
@@ -57,7 +57,7 @@ export class AccountService {
       {
         unless: async (trx) => {
           await this.accounts.lockName(trx, username);
-          return taken(await this.accounts.findUser(username, trx));
+          return (await this.accounts.findUser(username, trx)) !== null;
         },
       },
     );
@@ -201,7 +201,7 @@ export class AccountService {
   ): Promise<{ principal: Principal; session: string }> {
     const user = await this.accounts.findUser(username);
     // Back-off by the account meant, whatever the case it was typed in.
-    const attempt = this.limiter?.begin(user?.username ?? username, address);
+    const attempt = this.limiter?.begin(user?.username ?? username.toLowerCase(), address);
     const ok = await this.scryptSlots.run(() =>
       verifyPassword(password, user?.passwordHash ?? DUMMY_HASH),
     );
