@@ -29,30 +29,41 @@ export interface OpRow {
 /** How long a node may take to restore a picture's bytes it found missing when asked. */
 const BYTES_REPAIR_MS = 30_000;
 
-const PICTURE_OPS = "SELECT origin, seq, hlc, kind, body FROM ops WHERE kind LIKE 'picture.%'";
-
 /**
- * A node's picture operations, read from its database: the SQLite file in its data directory
- * (WAL: readable while it runs), or a scaled site's PostgreSQL.
+ * Rows of a node's database, read as they are: the SQLite file in its data directory (WAL:
+ * readable while it runs), or a scaled site's PostgreSQL. `query` is plain SQL both read alike.
  */
-export async function pictureOps(node: FaultNode): Promise<OpRow[]> {
+export async function readRows<T>(node: FaultNode, query: string): Promise<T[]> {
   if (node.database !== undefined) {
     const client = new pg.Client({ connectionString: node.database });
     await client.connect();
     try {
-      // BIGINT comes back as a string.
-      const { rows } = await client.query<Omit<OpRow, 'seq'> & { seq: string }>(PICTURE_OPS);
-      return rows.map((row) => ({ ...row, seq: Number(row.seq) }));
+      return (await client.query(query)).rows as T[];
     } finally {
       await client.end();
     }
   }
   const db = new Database(join(node.node.dataDir, 'mosaic.db'), { readonly: true });
   try {
-    return db.prepare(PICTURE_OPS).all() as OpRow[];
+    return db.prepare(query).all() as T[];
   } finally {
     db.close();
   }
+}
+
+/** A node's operations of the kinds that start with `prefix` ("picture.", "user."). */
+export async function opsOf(node: FaultNode, prefix: string): Promise<OpRow[]> {
+  const rows = await readRows<Omit<OpRow, 'seq'> & { seq: string | number }>(
+    node,
+    `SELECT origin, seq, hlc, kind, body FROM ops WHERE kind LIKE '${prefix}%'`,
+  );
+  // PostgreSQL's BIGINT comes back as a string.
+  return rows.map((row) => ({ ...row, seq: Number(row.seq) }));
+}
+
+/** A node's picture operations. */
+export function pictureOps(node: FaultNode): Promise<OpRow[]> {
+  return opsOf(node, 'picture.');
 }
 
 interface Expected {

@@ -56,6 +56,16 @@ export function itChecks(run: () => Run, checks: Checks): void {
     convergeMs + 120_000,
   );
 
+  it.runIf(checks.pictures)(
+    `accounts: every ${nodes} holds the same accounts, each register as the rules give, every acknowledged change logged`,
+    async () => {
+      const r = run();
+      r.accounts = await kept('accounts', () => r.accountWorkload.check(r.nodes, convergeMs));
+      expect(r.accounts.accounts).toBeGreaterThan(1);
+    },
+    convergeMs + 60_000,
+  );
+
   it.runIf(checks.folders)(
     `folders: every ${nodes} and device holds the same tree, every version written survives, no temp file`,
     async () => {

@@ -11,6 +11,7 @@ import type { FolderReport, PictureReport } from './checker.js';
 import { pictureOps } from './checker.js';
 import { clockLoop } from './clocks.js';
 import { deviceLane, FaultDevice, type DeviceSpec } from './device-lane.js';
+import { AccountWorkload, type AccountReport } from './accounts-workload.js';
 import { EventWorkload, type EventReport } from './events-workload.js';
 import { TusWorkload } from './tus-workload.js';
 import type { Net } from './netns.js';
@@ -34,11 +35,14 @@ export interface Run {
   healedAt: number;
   /** The events played (checked after the heal by `events.check`). */
   eventWorkload: EventWorkload;
+  /** The accounts changed with the pictures (checked after the heal by its `check`). */
+  accountWorkload: AccountWorkload;
   /** Devices (`mosaic sync`) on the nodes' folder, checked with the folders. */
   devices: readonly FaultDevice[];
   pictures?: PictureReport;
   folders?: FolderReport;
   events?: EventReport;
+  accounts?: AccountReport;
 }
 
 export interface Layout {
@@ -87,6 +91,7 @@ export async function schedule(
   const history = new History();
   const devices = deviceSpecs.map((spec) => new FaultDevice(spec, net, history));
   const eventWorkload = new EventWorkload(new Rng(seed * 7 + 7), history);
+  const accountWorkload = new AccountWorkload(new Rng(seed * 7 + 50), history, seed);
   const run: Run = {
     seed,
     nodes,
@@ -99,6 +104,7 @@ export async function schedule(
     stoppedAt: 0,
     healedAt: 0,
     eventWorkload,
+    accountWorkload,
     devices,
   };
   const end = Date.now() + layout.durationMs;
@@ -139,6 +145,16 @@ export async function schedule(
       const node = rngP.pick(nodes.filter((n) => n.up));
       if (node) await pictures.step(node);
       await sleep(rngP.between(10, 120));
+    }
+  };
+  // An admin's account changes, with the library's workload: few (each add and reset is a
+  // password hash at the node).
+  const rngA = new Rng(seed * 7 + 51);
+  const accountLoop = async () => {
+    while (layout.pictures && Date.now() < end) {
+      await sleep(rngA.between(400, 1500));
+      const node = rngA.pick(nodes.filter((n) => n.up));
+      if (node) await accountWorkload.step(node);
     }
   };
   const folderLoop = async () => {
@@ -253,6 +269,7 @@ export async function schedule(
   const clocks = nodes.flatMap((n) => (n.clock ? [{ name: n.name, clock: n.clock }] : []));
   await Promise.all([
     pictureLoop(),
+    accountLoop(),
     folderLoop(),
     killLoop(),
     netLoop(),
@@ -276,6 +293,7 @@ export function summary(run: Run): string {
   const p = run.pictures;
   const f = run.folders;
   const e = run.events;
+  const a = run.accounts;
   return (
     `fault seed=${run.seed} kills=${run.kills} splits=${run.splits} isolations=${run.isolations} ` +
     (run.storageCuts > 0 ? `storage-cuts=${run.storageCuts} ` : '') +
@@ -284,6 +302,7 @@ export function summary(run: Run): string {
     `all-back=${((run.healedAt - run.stoppedAt) / 1000).toFixed(1)}s ` +
     `pictures=${p ? `${(p.convergedMs / 1000).toFixed(1)}s/${p.pictures} pictures/${p.ops} ops/acked ${p.acked.uploads}u ${p.acked.edits}e ${p.acked.deletes}d${p.restoring > 0 ? `/bytes still restoring at ${p.restoring}` : ''}` : 'not checked or failed'} ` +
     `folders=${f ? `${(f.convergedMs / 1000).toFixed(1)}s/${f.files} files/${f.conflictCopies} copies/${f.versionsChecked} paths written${f.convergedMs > 5000 ? ` (last waited for: ${f.lastWait})` : ''}` : 'not checked or failed'} ` +
+    `accounts=${a ? `${(a.convergedMs / 1000).toFixed(1)}s/${a.accounts} accounts/${a.ops} ops/acked ${a.acked.add}a ${a.acked.role}r ${a.acked.disabled}d ${a.acked.password}p` : 'not checked or failed'} ` +
     tusSummary(run) +
     devicesSummary(run) +
     `events=${e ? `${e.events} (${e.published} published, ${e.aborted} aborted, ${e.collecting} collecting; ${e.acknowledgedRounds} rounds with every accept acknowledged)` : 'not checked or failed'}`
@@ -330,10 +349,12 @@ export async function saveSummary(runs: readonly Run[], file: string): Promise<v
   await writeFile(
     join(REPO_ROOT, 'test-results', file),
     JSON.stringify(
-      runs.map(({ nodes: _n, history: _h, eventWorkload: _e, devices, ...rest }) => ({
-        ...rest,
-        devices: devices.map((d) => ({ name: d.name, unexpectedExits: d.unexpectedExits })),
-      })),
+      runs.map(
+        ({ nodes: _n, history: _h, eventWorkload: _e, accountWorkload: _a, devices, ...rest }) => ({
+          ...rest,
+          devices: devices.map((d) => ({ name: d.name, unexpectedExits: d.unexpectedExits })),
+        }),
+      ),
       null,
       2,
     ),

@@ -46,6 +46,13 @@ export type Entry = { t: number } & (
     }
   | { kind: 'delete'; node: string; id: string; status: number | 'error' }
   | { kind: 'event'; node: string; action: string; status: number | 'error' }
+  | {
+      kind: 'account';
+      node: string;
+      username: string;
+      action: 'add' | 'role' | 'disabled' | 'password';
+      status: number | 'error';
+    }
   | { kind: 'kill' | 'restart' | 'restart-failed'; node: string }
   | { kind: 'device-start'; node: string; server: string }
   | { kind: 'device-exit'; node: string; code: number | null }
