@@ -35,7 +35,8 @@ export interface EventView {
   publishedAt: string | null;
   /** Every site holding the event (the master first). */
   sites: SiteView[];
-  me: { role: Role; name: string | null; submitted: boolean; voted: boolean };
+  /** `id`: this person's participant id (null: not a participant), to find them in the list. */
+  me: { role: Role; id: string | null; name: string | null; submitted: boolean; voted: boolean };
 }
 
 export interface ViewInput {
@@ -62,7 +63,9 @@ export function eventView(input: ViewInput): EventView {
   const { event, photos, participants, role, me } = input;
   const { record, state } = event;
   const submitters = new Set(submitterIds(photos));
-  const currentVotes = input.votes.filter((v) => v.version === state.version);
+  // An aborted round's votes count no more: the next vote is on a new version.
+  const currentVotes =
+    state.phase === 'aborted' ? [] : input.votes.filter((v) => v.version === state.version);
   const voted = new Set(currentVotes.map((v) => v.participantId));
   const showInvite = role !== 'visitor' && input.siteUrl !== null;
   return {
@@ -99,6 +102,7 @@ export function eventView(input: ViewInput): EventView {
     }),
     me: {
       role,
+      id: me?.id ?? null,
       name: me?.name ?? input.username,
       submitted: me !== null && submitters.has(me.id),
       voted: me !== null && voted.has(me.id),

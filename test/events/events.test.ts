@@ -163,6 +163,12 @@ describe('group photo events across 3 sites', () => {
     // Too late now.
     const late = await people[2]?.vote(event.id, 3, 'accept');
     expect(late?.status).toBe(409);
+    // The aborted round's votes count no more, for those who cast them too: the next vote is on
+    // a new version (they read as "You have voted" after the abort before).
+    const afterwards = await a.client().get<EventJson>(`/api/events/${event.id}`);
+    expect(afterwards.body.me).toMatchObject({ voted: false, submitted: true });
+    expect(afterwards.body.votes.cast).toBe(0);
+    expect(afterwards.body.participants.some((p) => p.voted)).toBe(false);
   });
 
   it('joining: a wrong invite is 403, a full event 409; a reject before voting is not a vote', async () => {

@@ -14,11 +14,12 @@ export const SCREENSHOTS = join(REPO_ROOT, 'test-results', 'screenshots');
 export const PHONE = { width: 375, height: 812 } as const;
 export const DESKTOP = { width: 1440, height: 900 } as const;
 
-export async function launchBrowser(): Promise<Browser> {
+/** `args`: more Chromium switches (e.g. `--host-resolver-rules` to reach 127.0.0.1 by a name). */
+export async function launchBrowser(args: readonly string[] = []): Promise<Browser> {
   return chromium.launch({
     executablePath: CHROMIUM,
     headless: true,
-    args: ['--no-sandbox', '--disable-dev-shm-usage', '--disable-gpu'],
+    args: ['--no-sandbox', '--disable-dev-shm-usage', '--disable-gpu', ...args],
   });
 }
 

@@ -285,7 +285,7 @@ describe('share links', () => {
       // Revoke the album's from the account page at node 1, once confirmed.
       await page.goto(`${n1.node.url}/albums`);
       await page.getByLabel('Account menu').click();
-      await page.getByRole('menuitem', { name: 'Password and share links' }).click();
+      await page.getByRole('menuitem', { name: 'Account, people and links' }).click();
       await page.getByRole('heading', { name: 'Account' }).waitFor();
       await page.getByText('album “Summer holidays”').waitFor();
       const pictureRow = page.getByTestId('share-link').filter({ hasText: pictureLink.body.path });
@@ -401,7 +401,7 @@ describe('who may change an album', () => {
       // Bob changes his password in the account menu: the old one is required, the new one
       // holds at node 2. No reset form for him.
       await p.getByLabel('Account menu').click();
-      await p.getByRole('menuitem', { name: 'Password and share links' }).click();
+      await p.getByRole('menuitem', { name: 'Password, links and tokens' }).click();
       expect(await p.getByRole('form', { name: 'Reset a password' }).count()).toBe(0);
       expect(await p.getByRole('form', { name: 'Add a person' }).count()).toBe(0);
       expect(await p.getByRole('region', { name: 'People' }).count()).toBe(0);
@@ -487,8 +487,15 @@ describe('who may change an album', () => {
         .getByText('bob is disabled at every node once replicated.')
         .waitFor();
       await bobRow.getByText('disabled', { exact: true }).waitFor();
-      await p.reload();
-      await p.getByRole('button', { name: 'Sign in' }).waitFor();
+      // His next click is refused: the sign-in form says why he is there.
+      await p
+        .getByRole('navigation', { name: 'Main' })
+        .getByRole('link', { name: 'Albums' })
+        .click();
+      await p
+        .getByRole('status')
+        .getByText(/Your session ended/)
+        .waitFor();
       await p.getByLabel('Username').fill('Bob');
       await p.getByLabel('Password').fill('bob-third-password');
       await p.getByRole('button', { name: 'Sign in' }).click();

@@ -26,6 +26,8 @@ let organiser: Page;
 let inviteUrl = '';
 let eventPath = '';
 let recoveryUrl = '';
+/** The montage version once the guest's photos are in. */
+let latest = 0;
 
 async function open(): Promise<Page> {
   const { context, page } = await newPage(browser);
@@ -130,6 +132,25 @@ describe('a group photo event in the browser, across 4 nodes', () => {
       .filter({ hasText: 'Alice' })
       .getByText('photo')
       .waitFor();
+
+    // Several photos picked at once are added one after another, each a new version.
+    const versionNow = async () =>
+      Number(
+        /version (\d+)/.exec((await guest.getByTestId('montage-version').innerText()) || '')?.[1],
+      );
+    const before = await versionNow();
+    await guest.getByTestId('event-file-input').setInputFiles(
+      await Promise.all(
+        [303, 304].map(async (seed) => ({
+          name: `photo-${seed}.jpg`,
+          mimeType: 'image/jpeg',
+          buffer: await makeImage({ format: 'jpeg', width: 640, height: 480, seed }),
+        })),
+      ),
+    );
+    await expect.poll(versionNow, { timeout: 30_000 }).toBeGreaterThanOrEqual(before + 2);
+    await guest.getByText('Add photos', { exact: true }).waitFor();
+    latest = await versionNow();
     await shots(guest, 'people-guest');
   }, 90_000);
 
@@ -143,12 +164,14 @@ describe('a group photo event in the browser, across 4 nodes', () => {
     expect(new URL(newPhone.url()).search).toBe('');
     expect(await newPhone.getByLabel('Your personal link').inputValue()).toBe(recoveryUrl);
     await newPhone.getByText('You have added a photo.', { exact: false }).waitFor();
-    await newPhone.getByRole('img', { name: /Montage of “Lake weekend”, version 2/ }).waitFor();
+    await newPhone
+      .getByRole('img', { name: `Montage of “Lake weekend”, version ${latest}` })
+      .waitFor();
 
-    // The organiser accepts version 2: the vote starts, with its closing time in words.
+    // The organiser accepts the latest version: the vote starts, with its closing time in words.
     await organiser
       .getByTestId('montage-version')
-      .getByText('version 2')
+      .getByText(`version ${latest}`, { exact: true })
       .waitFor({ timeout: 20_000 });
     await organiser.getByRole('button', { name: 'Accept' }).click();
     await organiser.getByTestId('phase').getByText('Voting').waitFor();

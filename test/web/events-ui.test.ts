@@ -18,6 +18,7 @@ import {
 
 type Phase = 'creating' | 'collecting' | 'voting' | 'published' | 'aborted';
 interface Participant {
+  id: string;
   name: string;
   site: string;
   submitted: boolean;
@@ -28,10 +29,18 @@ interface Participant {
 const state = {
   phase: 'collecting' as Phase,
   montageVersion: 1,
-  participants: [{ name: 'Bob', site: 'n1', submitted: true, voted: false }] as Participant[],
+  participants: [
+    { id: 'p-bob', name: 'Bob', site: 'n1', submitted: true, voted: false },
+  ] as Participant[],
   deadline: null as string | null,
   cast: 0,
-  me: { role: 'visitor', name: null as string | null, submitted: false, voted: false },
+  me: {
+    role: 'visitor',
+    id: null as string | null,
+    name: null as string | null,
+    submitted: false,
+    voted: false,
+  },
   requests: [] as string[],
 };
 
@@ -87,8 +96,20 @@ async function answer(route: Route): Promise<void> {
       const body = request.postDataJSON() as { invite: string; name: string };
       if (body.invite !== 'secret')
         return json(403, { error: { code: 'forbidden', message: 'Bad invite.' } });
-      state.me = { role: 'participant', name: body.name, submitted: false, voted: false };
-      state.participants.push({ name: body.name, site: 'n1', submitted: false, voted: false });
+      state.me = {
+        role: 'participant',
+        id: 'p-me',
+        name: body.name,
+        submitted: false,
+        voted: false,
+      };
+      state.participants.push({
+        id: 'p-me',
+        name: body.name,
+        site: 'n1',
+        submitted: false,
+        voted: false,
+      });
       return json(200, eventJson(node.url));
     }
     case 'POST /api/events/ev1/photos': {
@@ -166,13 +187,17 @@ describe('event pages (events API played by the test)', () => {
     expect(state.requests).toContain('POST /api/events/ev1/join');
   });
 
-  test('before a photo: no montage to see, accepting possible, rejecting not yet', async () => {
+  test('before a photo: no montage to see, no vote (the server takes only those who added one)', async () => {
     await page.getByText('Add a photo to see the montage').waitFor();
     await page.getByTestId('montage-version').getByText('version 1').waitFor();
     const people = page.getByTestId('participant');
     await expect.poll(() => people.count()).toBe(2);
+    await people.filter({ hasText: 'Alice' }).getByText('(you)').waitFor();
+    expect(await people.filter({ hasText: 'Bob' }).getByText('(you)').count()).toBe(0);
     await expect.poll(() => page.getByRole('button', { name: 'Reject' }).isDisabled()).toBe(true);
-    expect(await page.getByRole('button', { name: 'Accept' }).isEnabled()).toBe(true);
+    expect(await page.getByRole('button', { name: 'Accept' }).isDisabled()).toBe(true);
+    // Why, in words (a phone shows no tooltip).
+    await page.getByTestId('vote-blocked').getByText(/Add a photo to vote/).waitFor();
   });
 
   test('uploading a photo shows the new montage version', async () => {
@@ -183,6 +208,9 @@ describe('event pages (events API played by the test)', () => {
     });
     await page.getByTestId('montage-version').getByText('version 2').waitFor();
     await page.getByRole('img', { name: /Montage of “Summer picnic”, version 2/ }).waitFor();
+    // Now accepting starts the vote; rejecting waits for it.
+    expect(await page.getByRole('button', { name: 'Accept' }).isEnabled()).toBe(true);
+    expect(await page.getByRole('button', { name: 'Reject' }).isDisabled()).toBe(true);
     await screenshots(page, 'event-collecting');
   });
 
@@ -192,7 +220,7 @@ describe('event pages (events API played by the test)', () => {
     const countdown = page.getByTestId('countdown');
     await countdown.waitFor();
     expect(await countdown.textContent()).toMatch(/^[01]:\d\d$/);
-    await page.getByText('1 of 2 votes in.').waitFor();
+    await page.getByText('1 of 2 votes known at this site.').waitFor();
     await page.getByTestId('participant').filter({ hasText: 'Alice' }).getByText('voted').waitFor();
     expect(await page.getByRole('button', { name: 'Accept' }).isDisabled()).toBe(true);
     expect(await page.getByRole('button', { name: 'Reject' }).isDisabled()).toBe(true);
@@ -206,7 +234,7 @@ describe('event pages (events API played by the test)', () => {
     state.deadline = null;
     const visitor = await browser.newContext({ viewport: { width: 1440, height: 900 } });
     await visitor.route(/\/api\/events(\/|$)/, async (route) => {
-      state.me = { role: 'visitor', name: null, submitted: false, voted: false };
+      state.me = { role: 'visitor', id: null, name: null, submitted: false, voted: false };
       await answer(route);
     });
     const anyone = await visitor.newPage();

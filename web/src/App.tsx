@@ -95,7 +95,9 @@ export function App() {
                 </summary>
                 <div className="menu" role="menu">
                   <Link to={paths.account} role="menuitem" onClick={closeMenu}>
-                    Password and share links
+                    {auth.user.role === 'admin'
+                      ? 'Account, people and links'
+                      : 'Password, links and tokens'}
                   </Link>
                   <Link to={paths.trash} role="menuitem" onClick={closeMenu}>
                     Trash

@@ -1,6 +1,7 @@
 /**
  * Who is signed in, learned from GET /api/auth/me (the session cookie is HttpOnly: the app
- * never reads it). Any 401 from a page sends the app back to the sign-in form.
+ * never reads it). Any 401 from a page sends the app back to the sign-in form, which then says
+ * the session ended (a password changed or reset, the account disabled, signed out elsewhere).
  */
 import { createContext, useCallback, useContext, useEffect, useMemo, useState } from 'react';
 import type { ReactNode } from 'react';
@@ -9,7 +10,8 @@ import type { User } from './api/types';
 
 export type AuthState =
   | { readonly status: 'loading' }
-  | { readonly status: 'signed-out' }
+  /** `ended`: signed out by the server (a 401 while signed in), not by the person. */
+  | { readonly status: 'signed-out'; readonly ended?: boolean }
   | { readonly status: 'signed-in'; readonly user: User };
 
 interface AuthContextValue {
@@ -54,7 +56,9 @@ export function AuthProvider({ children }: { children: ReactNode }) {
   }, []);
 
   const handleError = useCallback((error: unknown) => {
-    if (error instanceof ApiError && error.status === 401) setAuth({ status: 'signed-out' });
+    if (error instanceof ApiError && error.status === 401) {
+      setAuth((was) => ({ status: 'signed-out', ended: was.status === 'signed-in' }));
+    }
   }, []);
 
   const value = useMemo(

@@ -184,3 +184,36 @@ export function useLoaded<T>(load: () => Promise<T>, onError: (error: unknown) =
   }, [reload]);
   return { data, error, setError, reload };
 }
+
+/**
+ * An action on one item that asks first: `ask(item)` opens the confirmation (`pending` is the
+ * item), `confirm()` runs `act(item)`, `busy` meanwhile, and closes it whatever the outcome;
+ * `cancel()` closes it. A failure goes to `onFail`.
+ */
+export function useConfirmed<T>(act: (item: T) => Promise<void>, onFail: (error: unknown) => void) {
+  const [pending, setPending] = useState<T | null>(null);
+  const [busy, setBusy] = useState(false);
+  const confirm = async () => {
+    if (pending === null) return;
+    setBusy(true);
+    try {
+      await act(pending);
+    } catch (e) {
+      onFail(e);
+    } finally {
+      setPending(null);
+      setBusy(false);
+    }
+  };
+  return {
+    pending,
+    busy,
+    ask: (item: T) => {
+      setPending(item);
+    },
+    confirm: () => void confirm(),
+    cancel: () => {
+      setPending(null);
+    },
+  };
+}

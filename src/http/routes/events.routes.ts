@@ -67,6 +67,7 @@ const EventSchema = z.object({
   ),
   me: z.object({
     role: z.enum(['organiser', 'participant', 'visitor']),
+    id: z.string().nullable(),
     name: z.string().nullable(),
     submitted: z.boolean(),
     voted: z.boolean(),

@@ -150,6 +150,8 @@ export interface MosaicEvent {
   readonly sites?: readonly EventSite[];
   readonly me: {
     readonly role: EventRole;
+    /** This person's participant id (null: not a participant). */
+    readonly id: string | null;
     readonly name: string | null;
     readonly submitted: boolean;
     readonly voted: boolean;

@@ -7,6 +7,7 @@ import { useEffect, useState, type ReactNode } from 'react';
 import { library, type Album, type Share } from '../api/library';
 import { messageOf, useModal } from './common';
 import { DialogActions, Field, FormOutcome, TextAreaField, useSubmit } from './form';
+import { LinkBox } from './LinkBox';
 
 /** A modal on the native <dialog>, open while `open` (Esc and the backdrop close it). */
 export function Modal({
@@ -208,7 +209,6 @@ export function ShareDialog({
   const [days, setDays] = useState('');
   const [password, setPassword] = useState('');
   const [made, setMade] = useState<Share | null>(null);
-  const [copied, setCopied] = useState(false);
   const form = useSubmit(async () => {
     const expiresInDays = days === '' ? undefined : Number(days);
     setMade(
@@ -226,7 +226,6 @@ export function ShareDialog({
     if (open) {
       setMade(null);
       clear();
-      setCopied(false);
     }
   }, [open, clear]);
 
@@ -244,29 +243,8 @@ export function ShareDialog({
               : ''}
             .
           </p>
-          <label className="field">
-            <span>Link</span>
-            <input
-              name="share-link"
-              readOnly
-              value={url}
-              onFocus={(e) => {
-                e.target.select();
-              }}
-            />
-          </label>
+          <LinkBox id="share-link" label="Link" url={url} />
           <div className="dialog-actions">
-            <button
-              type="button"
-              className="btn"
-              onClick={() => {
-                void navigator.clipboard.writeText(url).then(() => {
-                  setCopied(true);
-                });
-              }}
-            >
-              {copied ? 'Copied' : 'Copy link'}
-            </button>
             <button type="button" className="btn btn-primary" onClick={onClose}>
               Done
             </button>

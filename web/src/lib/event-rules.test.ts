@@ -17,7 +17,7 @@ const base: MosaicEvent = {
   maxParticipants: 10,
   inviteUrl: null,
   publishedAt: null,
-  me: { role: 'participant', name: 'Ann', submitted: true, voted: false },
+  me: { role: 'participant', id: 'p1', name: 'Ann', submitted: true, voted: false },
 };
 const event = (patch: Partial<MosaicEvent>): MosaicEvent => ({ ...base, ...patch });
 
@@ -39,7 +39,7 @@ describe('voteBlocked', () => {
     expect(voteBlocked(event({ montageVersion: 0 }), 'accept')).toMatch(/no montage/);
     expect(
       voteBlocked(
-        event({ me: { role: 'visitor', name: null, submitted: false, voted: false } }),
+        event({ me: { role: 'visitor', id: null, name: null, submitted: false, voted: false } }),
         'accept',
       ),
     ).toMatch(/participants/);
@@ -47,10 +47,21 @@ describe('voteBlocked', () => {
     expect(voteBlocked(event({ phase: 'creating' }), 'accept')).toMatch(/set up/);
   });
 
-  test('after an aborted round uploads and accepting are open again', () => {
+  test('after an aborted round uploads are open again, and votes wait for a new version', () => {
+    // The server refuses a vote on the aborted round's version ("No vote is open").
     const aborted = event({ phase: 'aborted' });
-    expect(voteBlocked(aborted, 'accept')).toBeNull();
+    expect(voteBlocked(aborted, 'accept')).toMatch(/add a photo for a new version/);
+    expect(voteBlocked(aborted, 'reject')).toMatch(/add a photo for a new version/);
     expect(uploadBlocked(aborted)).toBeNull();
+  });
+
+  test('only for those who added a photo, as the server decides', () => {
+    const noPhoto = { ...base.me, submitted: false };
+    for (const phase of ['collecting', 'voting'] as const) {
+      expect(voteBlocked(event({ phase, me: noPhoto }), 'accept')).toMatch(/Add a photo to vote/);
+    }
+    const organiser = { ...noPhoto, role: 'organiser' as const };
+    expect(voteBlocked(event({ me: organiser }), 'accept')).toMatch(/Add a photo to vote/);
   });
 });
 
@@ -61,7 +72,9 @@ describe('uploadBlocked', () => {
     expect(uploadBlocked(event({ phase: 'published' }))).toMatch(/published/);
     expect(uploadBlocked(event({ phase: 'creating' }))).toMatch(/set up/);
     expect(
-      uploadBlocked(event({ me: { role: 'visitor', name: null, submitted: false, voted: false } })),
+      uploadBlocked(
+        event({ me: { role: 'visitor', id: null, name: null, submitted: false, voted: false } }),
+      ),
     ).toMatch(/Join/);
   });
 });

@@ -32,19 +32,24 @@ export function uploadBlocked(event: MosaicEvent): string | null {
 }
 
 /**
- * Why this person cannot vote `decision` now, or null. Accepting the current montage starts
- * the voting period; rejecting only makes sense during it.
+ * Why this person cannot vote `decision` now, or null, as the server decides it: only those who
+ * added a photo vote; accepting the current montage starts the voting period; rejecting only
+ * makes sense during it; after an aborted round, only a new version is voted on.
  */
 export function voteBlocked(event: MosaicEvent, decision: 'accept' | 'reject'): string | null {
   if (!isMember(event) || event.me.name === null) return 'Only participants vote.';
-  if (event.me.voted) return 'You have voted in this round.';
   if (event.montageVersion === 0) return 'There is no montage to vote on yet.';
+  // The server's rule: only those who added a photo vote.
+  if (!event.me.submitted) return 'Add a photo to vote: everyone who added one decides.';
+  if (event.me.voted) return 'You have voted in this round.';
   switch (event.phase) {
     case 'voting':
       return null;
     case 'collecting':
-    case 'aborted':
       return decision === 'accept' ? null : 'Voting has not started: accept to start it.';
+    case 'aborted':
+      // No vote until a photo makes a new version (the server refuses one on the old).
+      return 'The last round did not pass: add a photo for a new version, then vote.';
     case 'creating':
       return 'The event is still being set up.';
     case 'published':

@@ -62,7 +62,7 @@ export function EventsPage() {
                       <span className="muted small">
                         {e.participants.length} participant
                         {e.participants.length === 1 ? '' : 's'} · {e.photos.length} photo
-                        {e.photos.length === 1 ? '' : 's'} · master {e.origin}
+                        {e.photos.length === 1 ? '' : 's'} · started at {e.origin}
                       </span>
                     </Link>
                   </li>

@@ -4,7 +4,8 @@ import { Field, FormOutcome, useSubmit } from '../components/form';
 import { Logo } from '../components/icons';
 
 export function LoginPage() {
-  const { signIn } = useAuth();
+  const { auth, signIn } = useAuth();
+  const ended = auth.status === 'signed-out' && auth.ended === true;
   const [username, setUsername] = useState('');
   const [password, setPassword] = useState('');
   const form = useSubmit(() => signIn(username, password));
@@ -17,6 +18,12 @@ export function LoginPage() {
           <h1>Mosaic</h1>
           <p className="muted">Your photos, on every site.</p>
         </div>
+        {ended && !form.outcome && (
+          <p className="note" role="status">
+            Your session ended: the password was changed, the account was disabled, or it was signed
+            out elsewhere. Sign in again.
+          </p>
+        )}
         <Field
           label="Username"
           name="username"

@@ -42,12 +42,17 @@ export function Participants({ event, onRemoved }: { event: MosaicEvent; onRemov
             </span>
             <span className="people-name">
               {p.name}
-              <span className="muted small"> at {p.site}</span>
+              <span className="muted small">
+                {' '}
+                at {p.site}
+                {p.id === event.me.id ? ' (you)' : ''}
+              </span>
             </span>
             <span className="people-flags">
               {p.submitted && <span className="flag">photo</span>}
               {p.voted && <span className="flag flag-voted">voted</span>}
-              {canChange && p.name !== event.me.name && (
+              {/* By id: two people may share a name (the organiser's included). */}
+              {canChange && p.id !== event.me.id && (
                 <button
                   type="button"
                   className="btn btn-small"

@@ -1,4 +1,4 @@
-/** Adding a photo to the event (a multipart upload with progress). */
+/** Adding photos to the event: one multipart upload after another, with progress. */
 import { useState } from 'react';
 import { sendMultipart } from '../../api/upload';
 import type { MosaicEvent } from '../../api/types';
@@ -25,7 +25,15 @@ export function PhotoUpload({
   const [progress, setProgress] = useState<number | null>(null);
   const [error, setError] = useState<string | null>(null);
 
-  const send = async (file: File) => {
+  /** Where a batch of picked photos is: the one uploading (1-based) and how many. */
+  const [batch, setBatch] = useState<{ at: number; of: number } | null>(null);
+
+  /**
+   * Sends one photo; resolves whether it was added (a refusal is shown and stops a batch).
+   * `which`: the photo's place in a batch of several ("Photo 2 of 5 (beach.jpg)").
+   */
+  const send = async (file: File, which: string | null): Promise<boolean> => {
+    const said = (why: string) => (which === null ? why : `${which} was not added: ${why}`);
     setError(null);
     setProgress(0);
     const form = new FormData();
@@ -36,15 +44,33 @@ export function PhotoUpload({
         form,
         setProgress,
       ).promise;
-      if (status === 201) onChange(body as MosaicEvent);
-      else if (status === 413) setError('This photo is too large.');
-      else if (status === 415) setError('This file is not an image the montage can use.');
-      else setError(uploadRefusal(status, body));
+      if (status === 201) {
+        onChange(body as MosaicEvent);
+        return true;
+      }
+      const why =
+        status === 413
+          ? 'This photo is too large.'
+          : status === 415
+            ? 'This file is not an image the montage can use.'
+            : uploadRefusal(status, body);
+      setError(said(why));
     } catch (e) {
-      setError(messageOf(e));
+      setError(said(messageOf(e)));
     } finally {
       setProgress(null);
     }
+    return false;
+  };
+
+  /** Each picked photo in turn (each is a new montage version at every site). */
+  const sendAll = async (files: readonly File[]) => {
+    for (const [i, file] of files.entries()) {
+      setBatch({ at: i + 1, of: files.length });
+      const which = files.length > 1 ? `Photo ${i + 1} of ${files.length} (${file.name})` : null;
+      if (!(await send(file, which))) break;
+    }
+    setBatch(null);
   };
 
   return (
@@ -55,20 +81,25 @@ export function PhotoUpload({
           ? blocked
             ? 'You have added a photo.'
             : 'You have added a photo. Add another?'
-          : 'Add one or more photos.'}
+          : 'Add one or more photos: pick several at once if you like.'}
       </p>
-      <label className={blocked || progress !== null ? 'btn btn-disabled' : 'btn btn-primary'}>
-        {progress === null ? 'Add a photo' : 'Uploading…'}
+      <label className={blocked || batch !== null ? 'btn btn-disabled' : 'btn btn-primary'}>
+        {batch === null
+          ? 'Add photos'
+          : batch.of > 1
+            ? `Uploading ${batch.at} of ${batch.of}…`
+            : 'Uploading…'}
         <input
           className="visually-hidden"
           type="file"
           accept="image/*"
-          disabled={blocked !== null || progress !== null}
+          multiple
+          disabled={blocked !== null || batch !== null}
           data-testid="event-file-input"
           onChange={(e) => {
-            const file = e.target.files?.[0];
+            const files = [...(e.target.files ?? [])];
             e.target.value = '';
-            if (file) void send(file);
+            if (files.length > 0) void sendAll(files);
           }}
         />
       </label>

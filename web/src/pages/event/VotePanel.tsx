@@ -57,12 +57,13 @@ export function VotePanel({
       )}
       <p className="small" data-testid="vote-rules">
         {voting
-          ? `${event.votes.cast} of ${event.votes.needed} votes in.`
+          ? // Each site counts the votes cast there; the master gathers them at the end.
+            `${event.votes.cast} of ${event.votes.needed} votes known at this site.`
           : event.phase === 'aborted'
             ? 'The last round did not pass. Add a photo for a new version, then vote again.'
             : `Accepting the current version starts a vote of ${formatSeconds(event.votingSeconds)} for everyone who added a photo.`}
         {voting && event.deadline && <> Voting closes at {formatTime(event.deadline)}.</>}
-        {event.me.voted && ' You have voted.'}
+        {voting && event.me.voted && ' You have voted.'}
       </p>
       <p className="muted small">
         The montage is published only if everyone who added a photo accepts it in time; one reject,
@@ -90,8 +91,11 @@ export function VotePanel({
           </button>
         </div>
       )}
-      {event.montageVersion > 0 && acceptBlocked && rejectBlocked && !event.me.voted && (
-        <p className="muted small">{acceptBlocked}</p>
+      {/* Said in words, not only in the buttons' tooltips (which phones never show). */}
+      {event.montageVersion > 0 && acceptBlocked && !event.me.voted && (
+        <p className="muted small" data-testid="vote-blocked">
+          {acceptBlocked}
+        </p>
       )}
       {error && <ErrorNote error={error} />}
     </div>

@@ -10,7 +10,7 @@ import { library, type Share } from '../../api/library';
 import { useAuth } from '../../auth';
 import { ConfirmDialog, ErrorNote, messageOf } from '../../components/common';
 import { Field, FormOutcome, useSubmit } from '../../components/form';
-import { useLoaded } from '../../hooks';
+import { useConfirmed, useLoaded } from '../../hooks';
 import { paths } from '../../lib/routes';
 import { Link } from '../../router';
 import { NewPassword, People } from './People';
@@ -124,24 +124,17 @@ function ResetPassword({ onError }: { onError: (e: unknown) => void }) {
 
 function ShareLinks({ onError }: { onError: (e: unknown) => void }) {
   const { data: shares, error, setError, reload } = useLoaded(library.shares, onError);
-  const [revoking, setRevoking] = useState<Share | null>(null);
-  const [busy, setBusy] = useState(false);
-  const revoke = async () => {
-    if (revoking === null) return;
-    setBusy(true);
-    try {
-      await library.revokeShare(revoking.id);
-      setRevoking(null);
+  const revoke = useConfirmed(
+    async (share: Share) => {
+      await library.revokeShare(share.id);
       setError(null);
       await reload();
-    } catch (e) {
+    },
+    (e) => {
       onError(e);
-      setRevoking(null);
       setError(messageOf(e));
-    } finally {
-      setBusy(false);
-    }
-  };
+    },
+  );
   return (
     <section className="card" aria-label="Share links">
       <h2>Share links</h2>
@@ -172,7 +165,7 @@ function ShareLinks({ onError }: { onError: (e: unknown) => void }) {
               className="btn btn-small btn-danger-ghost"
               aria-label={`Revoke ${s.path}`}
               onClick={() => {
-                setRevoking(s);
+                revoke.ask(s);
               }}
             >
               Revoke
@@ -181,18 +174,16 @@ function ShareLinks({ onError }: { onError: (e: unknown) => void }) {
         ))}
       </ul>
       <ConfirmDialog
-        open={revoking !== null}
+        open={revoke.pending !== null}
         title="Revoke this link?"
         confirmLabel="Revoke"
         danger
-        busy={busy}
-        onConfirm={() => void revoke()}
-        onCancel={() => {
-          setRevoking(null);
-        }}
+        busy={revoke.busy}
+        onConfirm={revoke.confirm}
+        onCancel={revoke.cancel}
       >
         <p>
-          {revoking ? `The link to the ${describeTarget(revoking)} ` : 'The link '}
+          {revoke.pending ? `The link to the ${describeTarget(revoke.pending)} ` : 'The link '}
           stops working at every node; whoever has it can no longer open it. A new link can be made
           later, with another address.
         </p>

@@ -10,7 +10,7 @@ import type { Person } from '../../api/types';
 import { useAuth } from '../../auth';
 import { ConfirmDialog, ErrorNote, messageOf } from '../../components/common';
 import { Field, FormOutcome, useSubmit } from '../../components/form';
-import { useLoaded } from '../../hooks';
+import { useConfirmed, useLoaded } from '../../hooks';
 
 /** A change an admin asked for, waiting for the confirmation. */
 interface Pending {
@@ -22,28 +22,21 @@ export function People({ onError }: { onError: (e: unknown) => void }) {
   const { auth } = useAuth();
   const me = auth.status === 'signed-in' ? auth.user.username : null;
   const people = useLoaded(library.users, onError);
-  const [pending, setPending] = useState<Pending | null>(null);
-  const [busy, setBusy] = useState(false);
   const [done, setDone] = useState<string | null>(null);
-
-  const apply = async () => {
-    if (pending === null) return;
-    setBusy(true);
-    setDone(null);
-    try {
-      const after = await library.setAccess(pending.person.username, pending.change);
-      setDone(describeDone(after, pending.change));
+  const change = useConfirmed(
+    async ({ person, change }: Pending) => {
+      setDone(null);
+      const after = await library.setAccess(person.username, change);
+      setDone(describeDone(after, change));
       people.setError(null);
       await people.reload();
-    } catch (e) {
+    },
+    (e) => {
       onError(e);
       people.setError(messageOf(e));
-    } finally {
-      setPending(null);
-      setBusy(false);
-    }
-  };
-
+    },
+  );
+  const pending = change.pending;
   return (
     <>
       <section className="card" aria-label="People">
@@ -70,7 +63,7 @@ export function People({ onError }: { onError: (e: unknown) => void }) {
                     className="btn btn-small"
                     aria-label={`${p.role === 'admin' ? 'Remove admin from' : 'Make admin'} ${p.username}`}
                     onClick={() => {
-                      setPending({
+                      change.ask({
                         person: p,
                         change: { role: p.role === 'admin' ? 'user' : 'admin' },
                       });
@@ -83,7 +76,7 @@ export function People({ onError }: { onError: (e: unknown) => void }) {
                     className={p.disabled ? 'btn btn-small' : 'btn btn-small btn-danger-ghost'}
                     aria-label={`${p.disabled ? 'Enable' : 'Disable'} ${p.username}`}
                     onClick={() => {
-                      setPending({ person: p, change: { disabled: !p.disabled } });
+                      change.ask({ person: p, change: { disabled: !p.disabled } });
                     }}
                   >
                     {p.disabled ? 'Enable' : 'Disable'}
@@ -98,11 +91,9 @@ export function People({ onError }: { onError: (e: unknown) => void }) {
           title={pending ? titleOf(pending) : ''}
           confirmLabel={pending ? labelOf(pending) : ''}
           danger={pending?.change.disabled === true}
-          busy={busy}
-          onConfirm={() => void apply()}
-          onCancel={() => {
-            setPending(null);
-          }}
+          busy={change.busy}
+          onConfirm={change.confirm}
+          onCancel={change.cancel}
         >
           <p>{pending ? explain(pending) : ''}</p>
         </ConfirmDialog>

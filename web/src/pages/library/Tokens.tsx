@@ -8,7 +8,7 @@ import { library, type ApiToken } from '../../api/library';
 import { ConfirmDialog, ErrorNote, messageOf } from '../../components/common';
 import { Field, FormOutcome, useSubmit } from '../../components/form';
 import { LinkBox } from '../../components/LinkBox';
-import { useLoaded } from '../../hooks';
+import { useConfirmed, useLoaded } from '../../hooks';
 
 /** The expiries offered, in days (none: never expires). */
 const EXPIRIES = [
@@ -19,23 +19,17 @@ const EXPIRIES = [
 
 export function Tokens({ onError }: { onError: (e: unknown) => void }) {
   const tokens = useLoaded(library.tokens, onError);
-  const [revoking, setRevoking] = useState<ApiToken | null>(null);
-  const [busy, setBusy] = useState(false);
-  const revoke = async () => {
-    if (revoking === null) return;
-    setBusy(true);
-    try {
-      await library.revokeToken(revoking.id);
+  const revoke = useConfirmed(
+    async (t: ApiToken) => {
+      await library.revokeToken(t.id);
       tokens.setError(null);
       await tokens.reload();
-    } catch (e) {
+    },
+    (e) => {
       onError(e);
       tokens.setError(messageOf(e));
-    } finally {
-      setRevoking(null);
-      setBusy(false);
-    }
-  };
+    },
+  );
   return (
     <section className="card" aria-label="API tokens">
       <h2>API tokens</h2>
@@ -58,7 +52,7 @@ export function Tokens({ onError }: { onError: (e: unknown) => void }) {
               className="btn btn-small btn-danger-ghost"
               aria-label={`Revoke ${t.name}`}
               onClick={() => {
-                setRevoking(t);
+                revoke.ask(t);
               }}
             >
               Revoke
@@ -67,15 +61,13 @@ export function Tokens({ onError }: { onError: (e: unknown) => void }) {
         ))}
       </ul>
       <ConfirmDialog
-        open={revoking !== null}
-        title={`Revoke “${revoking?.name ?? ''}”?`}
+        open={revoke.pending !== null}
+        title={`Revoke “${revoke.pending?.name ?? ''}”?`}
         confirmLabel="Revoke"
         danger
-        busy={busy}
-        onConfirm={() => void revoke()}
-        onCancel={() => {
-          setRevoking(null);
-        }}
+        busy={revoke.busy}
+        onConfirm={revoke.confirm}
+        onCancel={revoke.cancel}
       >
         <p>
           Programs that use it stop working at every node. A laptop that synced with it needs{' '}
@@ -87,11 +79,11 @@ export function Tokens({ onError }: { onError: (e: unknown) => void }) {
   );
 }
 
-/** "made 3 Dec 2026 · last used here 5 Dec 2026 · expires 2 Jan 2027" */
+/** "made 3 Dec 2026 · last used at this node 5 Dec 2026 · expires 2 Jan 2027" */
 function describe(t: ApiToken): string {
   const day = (iso: string) => new Date(iso).toLocaleDateString();
   const parts = [`made ${day(t.createdAt)}`];
-  parts.push(t.lastUsed ? `last used here ${day(t.lastUsed)}` : 'not used here');
+  parts.push(t.lastUsed ? `last used at this node ${day(t.lastUsed)}` : 'never used at this node');
   if (t.expiresAt) parts.push(`${t.expired ? 'expired' : 'expires'} ${day(t.expiresAt)}`);
   return parts.join(' · ');
 }
