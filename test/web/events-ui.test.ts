@@ -197,7 +197,10 @@ describe('event pages (events API played by the test)', () => {
     await expect.poll(() => page.getByRole('button', { name: 'Reject' }).isDisabled()).toBe(true);
     expect(await page.getByRole('button', { name: 'Accept' }).isDisabled()).toBe(true);
     // Why, in words (a phone shows no tooltip).
-    await page.getByTestId('vote-blocked').getByText(/Add a photo to vote/).waitFor();
+    await page
+      .getByTestId('vote-blocked')
+      .getByText(/Add a photo to vote/)
+      .waitFor();
   });
 
   test('uploading a photo shows the new montage version', async () => {
