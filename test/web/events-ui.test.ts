@@ -244,6 +244,13 @@ describe('event pages (events API played by the test)', () => {
     await anyone.goto(`${node.url}/e/ev1`);
     await anyone.getByText('Published', { exact: true }).waitFor();
     await anyone.getByRole('img', { name: 'Montage of “Summer picnic”' }).waitFor();
+    // The montage to keep: a download named by the event's title.
+    const [download] = await Promise.all([
+      anyone.waitForEvent('download'),
+      anyone.getByRole('link', { name: 'Download the montage' }).click(),
+    ]);
+    expect(download.suggestedFilename()).toBe('Summer picnic.jpg');
+    expect(await anyone.getByRole('link', { name: 'All events' }).count()).toBe(0);
     await screenshots(anyone, 'event-published');
     await visitor.close();
   });

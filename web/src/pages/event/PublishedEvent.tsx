@@ -1,7 +1,10 @@
-/** The public page of a published event. */
+/** The public page of a published event: the montage, to look at and to keep. */
 import { montageUrl } from '../../api/client';
 import type { MosaicEvent } from '../../api/types';
+import { DownloadIcon } from '../../components/icons';
 import { formatDate } from '../../lib/format';
+import { paths } from '../../lib/routes';
+import { Link } from '../../router';
 
 export function PublishedEvent({ event }: { event: MosaicEvent }) {
   return (
@@ -17,6 +20,32 @@ export function PublishedEvent({ event }: { event: MosaicEvent }) {
         src={montageUrl(event.id, event.montageVersion)}
         alt={`Montage of “${event.title}”`}
       />
+      <p className="title-row">
+        <a
+          className="btn btn-primary"
+          href={montageUrl(event.id, event.montageVersion)}
+          download={`${fileName(event.title)}.jpg`}
+        >
+          <DownloadIcon /> Download the montage
+        </a>
+        {event.me.role !== 'visitor' && (
+          <Link to={paths.events} className="btn">
+            All events
+          </Link>
+        )}
+      </p>
     </article>
   );
+}
+
+/**
+ * The title as a file name: no characters a file system refuses (a title has no control
+ * characters: the server refuses them), 100 characters at most.
+ */
+function fileName(title: string): string {
+  const safe = title
+    .replace(/[\\/:*?"<>|]+/g, ' ')
+    .trim()
+    .slice(0, 100);
+  return safe === '' ? 'montage' : safe;
 }
