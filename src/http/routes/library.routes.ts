@@ -1,6 +1,7 @@
 import type { FastifyReply } from 'fastify';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import type { Readable } from 'node:stream';
+import { z } from 'zod';
 import type { BlobStore } from '../../blobs/blob-store.js';
 import { NotFoundError } from '../../core/errors.js';
 import { zipEntryNames } from '../../pictures/core/zip-names.js';
@@ -18,7 +19,6 @@ import {
   ZipBody,
   ZipQuery,
 } from '../schemas.js';
-import { z } from 'zod';
 
 export interface LibraryRoutesDeps {
   readonly facts: PictureFactsService;

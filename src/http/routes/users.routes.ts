@@ -35,7 +35,7 @@ export const userRoutes =
       {
         config: { admin: true },
         schema: {
-          summary: 'Every account: name and role, by name (admins)',
+          summary: 'Every account: name, role and whether it is disabled, by name (admins)',
           response: {
             200: z.object({ items: z.array(Person) }),
             401: ErrorBody,
