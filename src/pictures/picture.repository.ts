@@ -68,6 +68,8 @@ export interface PictureRepository {
   byteFlags(pageSize?: number): AsyncIterable<{ id: string; alive: boolean; hasBlob: boolean }>;
   /** Visible pictures (alive, bytes present) with their facts, newest first: one statement. */
   list(query: PictureQuery): Promise<PictureWithFacts[]>;
+  /** The visible ones among `ids` (at most a few hundred), with their facts: one statement. */
+  listed(ids: readonly string[]): Promise<PictureWithFacts[]>;
   /** Visible pictures: count and total bytes. */
   totals(): Promise<{ count: number; bytes: number }>;
   /** Alive pictures whose bytes are not here (to fetch). */
@@ -227,6 +229,19 @@ export class SqlPictureRepository implements PictureRepository {
 
   async list(query: PictureQuery): Promise<PictureWithFacts[]> {
     return (await this.listQuery(query).execute()).map(listedPicture);
+  }
+
+  async listed(ids: readonly string[]): Promise<PictureWithFacts[]> {
+    if (ids.length === 0) return [];
+    const rows = await this.store.db
+      .selectFrom('pictures as p')
+      .leftJoin('picture_facts as f', 'f.id', 'p.id')
+      .select(LISTED_COLUMNS)
+      .where('p.id', 'in', ids)
+      .where('p.alive', '=', 1)
+      .where('p.has_blob', '=', 1)
+      .execute();
+    return rows.map(listedPicture);
   }
 
   private listQuery(query: PictureQuery) {

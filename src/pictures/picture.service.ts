@@ -231,6 +231,22 @@ export class PictureService {
     return found;
   }
 
+  /**
+   * The visible pictures among `ids`, with their facts, in the order asked (one statement), and
+   * the ids that are not visible (deleted, not arrived, unknown).
+   */
+  async lookup(ids: readonly string[]): Promise<{ items: PictureWithFacts[]; missing: string[] }> {
+    const unique = [...new Set(ids)];
+    const found = new Map((await this.deps.pictures.listed(unique)).map((p) => [p.id, p]));
+    return {
+      items: unique.flatMap((id) => {
+        const picture = found.get(id);
+        return picture ? [picture] : [];
+      }),
+      missing: unique.filter((id) => !found.has(id)),
+    };
+  }
+
   /** A page of visible pictures with their facts, in one statement. */
   list(query: PictureQuery): Promise<PictureWithFacts[]> {
     return this.deps.pictures.list(query);

@@ -69,14 +69,7 @@ export const libraryRoutes =
           },
         },
       },
-      async (request) => {
-        const ids = [...new Set(request.body.ids)];
-        const found = await pictures.getMany(ids);
-        const seen = new Set(found.map((p) => p.id));
-        const items = [];
-        for (const picture of found) items.push(await deps.facts.attachOne(picture));
-        return { items, missing: ids.filter((id) => !seen.has(id)) };
-      },
+      async (request) => pictures.lookup(request.body.ids),
     );
 
     /**
