@@ -221,16 +221,6 @@ export class PictureService {
     };
   }
 
-  /** The visible pictures among `ids`, in that order (one that died meanwhile is left out). */
-  async getMany(ids: readonly string[]): Promise<Picture[]> {
-    const found: Picture[] = [];
-    for (const id of ids) {
-      const picture = this.visible(await this.deps.pictures.get(id));
-      if (picture) found.push(picture);
-    }
-    return found;
-  }
-
   /**
    * The visible pictures among `ids`, with their facts, in the order asked (one statement), and
    * the ids that are not visible (deleted, not arrived, unknown).

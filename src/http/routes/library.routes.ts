@@ -77,7 +77,7 @@ export const libraryRoutes =
      * picture). Ids that are not (or no longer) pictures are left out; none at all is a 404.
      */
     const sendZip = async (ids: readonly string[], reply: FastifyReply) => {
-      const chosen = await pictures.getMany([...new Set(ids)]);
+      const chosen = (await pictures.lookup(ids)).items;
       if (chosen.length === 0) throw new NotFoundError('Picture');
       // Every original is checked before the first byte goes out: a missing one is a clean
       // 503 (and a repair), not a download that breaks half-way.
