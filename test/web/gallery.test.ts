@@ -327,6 +327,48 @@ describe('the web app', () => {
     await page1.getByRole('button', { name: 'Load more' }).waitFor({ state: 'detached' });
   });
 
+  test('pages on when the end of the grid came near while the first page was being refreshed', async () => {
+    // The live feed connects after the first page is shown and the page asks for it again;
+    // someone who scrolls to the end meanwhile must still get the next page when that answers
+    // (CI failed here: the observer had fired during the refresh and never fired again).
+    let releaseStream = () => {};
+    const streamHeld = new Promise<void>((resolve) => {
+      releaseStream = resolve;
+    });
+    await page1.route('**/api/stream', async (route) => {
+      await streamHeld;
+      await route.continue();
+    });
+    await page1.evaluate(() => {
+      window.scrollTo(0, 0);
+    });
+    await page1.reload();
+    await expect.poll(() => tiles(page1).count()).toBe(48);
+    let releaseRefresh = () => {};
+    const refreshHeld = new Promise<void>((resolve) => {
+      releaseRefresh = resolve;
+    });
+    let refreshes = 0;
+    await page1.route(
+      (url) => url.pathname === '/api/pictures' && !url.searchParams.has('cursor'),
+      async (route) => {
+        refreshes++;
+        await refreshHeld;
+        await route.continue();
+      },
+    );
+    releaseStream();
+    await expect.poll(() => refreshes).toBe(1); // the refresh on connecting is under way
+    await tiles(page1).last().scrollIntoViewIfNeeded();
+    // Two frames: the observer has been told the end is near (it is, meanwhile, loading).
+    await page1.evaluate(
+      () => new Promise((resolve) => requestAnimationFrame(() => requestAnimationFrame(resolve))),
+    );
+    releaseRefresh();
+    await expect.poll(() => tiles(page1).count()).toBe(54);
+    await page1.unrouteAll();
+  });
+
   test('the cluster page shows both nodes up, and the laptops that sync each folder (one removed)', async () => {
     // A laptop of the admin's syncs "photos" with node 1 (what `mosaic sync` registers).
     const token = await createToken(url1, 'admin', ADMIN_PASSWORD);

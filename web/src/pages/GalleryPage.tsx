@@ -75,11 +75,13 @@ export function GalleryPage() {
     };
   }, [category]);
 
-  // Infinite scroll: load the next page when the end of the timeline comes near.
+  // Infinite scroll: load the next page when the end of the timeline comes near. The observer
+  // is made anew when a load ends: one that fired during a load (whose loadMore did nothing)
+  // would not fire again while the end stays near, and the grid would stop there.
   const sentinel = useRef<HTMLDivElement>(null);
   useEffect(() => {
     const el = sentinel.current;
-    if (!el || list.nextCursor === null) return;
+    if (!el || list.nextCursor === null || list.loading) return;
     const observer = new IntersectionObserver(
       (entries) => {
         if (entries.some((e) => e.isIntersecting)) void loadMore();
@@ -90,7 +92,7 @@ export function GalleryPage() {
     return () => {
       observer.disconnect();
     };
-  }, [loadMore, list.nextCursor]);
+  }, [loadMore, list.nextCursor, list.loading]);
 
   useEffect(() => {
     const onScroll = () => {
