@@ -339,9 +339,7 @@ describe('the web app', () => {
       await streamHeld;
       await route.continue();
     });
-    await page1.evaluate(() => {
-      window.scrollTo(0, 0);
-    });
+    await page1.evaluate('window.scrollTo(0, 0)');
     await page1.reload();
     await expect.poll(() => tiles(page1).count()).toBe(48);
     let releaseRefresh = () => {};
@@ -362,7 +360,7 @@ describe('the web app', () => {
     await tiles(page1).last().scrollIntoViewIfNeeded();
     // Two frames: the observer has been told the end is near (it is, meanwhile, loading).
     await page1.evaluate(
-      () => new Promise((resolve) => requestAnimationFrame(() => requestAnimationFrame(resolve))),
+      'new Promise((resolve) => requestAnimationFrame(() => requestAnimationFrame(resolve)))',
     );
     releaseRefresh();
     await expect.poll(() => tiles(page1).count()).toBe(54);
