@@ -392,6 +392,16 @@ describe('the web app', () => {
     await device.getByText(/seen here (just now|\d+ s ago)/).waitFor();
     await screenshots(page1, 'cluster');
 
+    // This node stops answering the page: what it showed is marked as from before, not left
+    // looking current under an error (it kept "this node", "up" and "1 of 1 peer reachable").
+    await page1.route('**/api/cluster', (route) => route.abort('connectionrefused'));
+    const alert = page1.getByRole('alert').filter({ hasText: 'This node (n1) is not answering' });
+    await alert.getByText(/What is shown below is from/).waitFor();
+    expect(await page1.locator('.stale[aria-busy="true"]').count()).toBe(1);
+    await page1.unroute('**/api/cluster');
+    await alert.waitFor({ state: 'detached' });
+    expect(await page1.locator('.stale').count()).toBe(0);
+
     // The laptop is lost: removed after a confirmation, it is gone from the list.
     await folder.getByRole('button', { name: 'Remove grans-laptop' }).click();
     const dialog = page1.getByRole('dialog', { name: 'Remove grans-laptop?' });
