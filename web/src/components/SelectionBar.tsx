@@ -4,7 +4,9 @@
  * few at a time, with a progress bar and, at the end, one sentence for what failed. The zip is
  * streamed by the node: a plain link for up to 200 pictures (the browser writes it to disk as
  * it comes), a POST read into memory beyond. Deleted pictures go to the trash, and the delete
- * dialog says for how long.
+ * dialog says for how long. Sharing, the category and deleting are offered for the pictures the
+ * person may change (their own, or any for an admin; the server refuses the rest): with others'
+ * pictures among the selection, those are left as they are and the dialog says so.
  */
 import { useEffect, useState } from 'react';
 import { api, jsonRequest, zipUrl, ZIP_LINK_MAX } from '../api/client';
@@ -18,12 +20,15 @@ type Busy = { readonly verb: string; readonly finished: number; readonly total: 
 
 export function SelectionBar({
   ids,
+  changeable,
   onClear,
   onDeleted,
   onUpdated,
   onError,
 }: {
   ids: readonly string[];
+  /** The selected pictures this person may change (share, set the category, delete). */
+  changeable: readonly string[];
   onClear: () => void;
   onDeleted: (ids: string[]) => void;
   onUpdated: (pictures: Picture[]) => void;
@@ -48,8 +53,8 @@ export function SelectionBar({
   ): Promise<BulkResult> => {
     setDialog(null);
     clearOutcome();
-    setBusy({ verb, finished: 0, total: ids.length });
-    const result = await runBulk(ids, action, {
+    setBusy({ verb, finished: 0, total: changeable.length });
+    const result = await runBulk(changeable, action, {
       onProgress: (finished, total) => {
         setBusy({ verb, finished, total });
       },
@@ -112,8 +117,17 @@ export function SelectionBar({
   };
 
   const count = ids.length;
-  const plural = count === 1 ? 'picture' : 'pictures';
-  const they = count === 1 ? 'It goes' : 'They go';
+  const mine = changeable.length;
+  const plural = mine === 1 ? 'picture' : 'pictures';
+  const they = mine === 1 ? 'It goes' : 'They go';
+  /** Said in the dialogs when some of the selection is someone else's. */
+  const othersNote =
+    mine < count ? (
+      <p className="muted">
+        {count - mine} of the {count} selected {count - mine === 1 ? 'is' : 'are'} someone else’s
+        and {count - mine === 1 ? 'stays' : 'stay'} as {count - mine === 1 ? 'it is' : 'they are'}.
+      </p>
+    ) : null;
   return (
     <div className="selection-bar" role="toolbar" aria-label="Selected pictures">
       <button
@@ -168,7 +182,7 @@ export function SelectionBar({
         >
           <AlbumIcon /> <span className="label">Add to album</span>
         </button>
-        {count === 1 && (
+        {count === 1 && mine === 1 && (
           <button
             type="button"
             className="btn btn-small"
@@ -181,28 +195,32 @@ export function SelectionBar({
             <ShareIcon /> <span className="label">Share</span>
           </button>
         )}
-        <button
-          type="button"
-          className="btn btn-small"
-          aria-label="Set category"
-          disabled={busy !== null || count === 0}
-          onClick={() => {
-            setDialog('category');
-          }}
-        >
-          <TagIcon /> <span className="label">Set category</span>
-        </button>
-        <button
-          type="button"
-          className="btn btn-small btn-danger-ghost"
-          aria-label="Delete"
-          disabled={busy !== null || count === 0}
-          onClick={() => {
-            setDialog('delete');
-          }}
-        >
-          <TrashIcon /> <span className="label">Delete</span>
-        </button>
+        {mine > 0 && (
+          <>
+            <button
+              type="button"
+              className="btn btn-small"
+              aria-label="Set category"
+              disabled={busy !== null}
+              onClick={() => {
+                setDialog('category');
+              }}
+            >
+              <TagIcon /> <span className="label">Set category</span>
+            </button>
+            <button
+              type="button"
+              className="btn btn-small btn-danger-ghost"
+              aria-label="Delete"
+              disabled={busy !== null}
+              onClick={() => {
+                setDialog('delete');
+              }}
+            >
+              <TrashIcon /> <span className="label">Delete</span>
+            </button>
+          </>
+        )}
       </span>
       <AddToAlbumDialog
         open={dialog === 'album'}
@@ -215,7 +233,7 @@ export function SelectionBar({
           setDone(`Added to “${album.name}”.`);
         }}
       />
-      {count === 1 && ids[0] !== undefined && (
+      {count === 1 && mine === 1 && ids[0] !== undefined && (
         <ShareDialog
           open={dialog === 'share'}
           target="picture"
@@ -227,7 +245,7 @@ export function SelectionBar({
       )}
       <ConfirmDialog
         open={dialog === 'delete'}
-        title={`Delete ${count} ${plural}?`}
+        title={`Delete ${mine} ${plural}?`}
         confirmLabel="Delete"
         danger
         onConfirm={() => void remove()}
@@ -239,10 +257,11 @@ export function SelectionBar({
           {they} to the trash{days === null ? '' : ` for ${days} days`}, at every node, and can be
           restored from there.
         </p>
+        {othersNote}
       </ConfirmDialog>
       <ConfirmDialog
         open={dialog === 'category'}
-        title={`Category for ${count} ${plural}`}
+        title={`Category for ${mine} ${plural}`}
         confirmLabel="Set category"
         onConfirm={() => void setAll()}
         onCancel={() => {
@@ -266,6 +285,7 @@ export function SelectionBar({
             }}
           />
         </label>
+        {othersNote}
       </ConfirmDialog>
     </div>
   );

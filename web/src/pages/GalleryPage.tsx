@@ -10,6 +10,7 @@ import { useEffect, useLayoutEffect, useMemo, useRef, useState } from 'react';
 import { api } from '../api/client';
 import type { Timeline as TimelineIndex } from '../api/types';
 import { useAuth } from '../auth';
+import { canChange } from '../lib/permissions';
 import { EmptyState, ErrorNote } from '../components/common';
 import { GalleryIcon, SearchIcon } from '../components/icons';
 import { JumpList } from '../components/JumpList';
@@ -28,7 +29,8 @@ import { useGalleryList } from './useGalleryList';
 const MAX_JUMP_PAGES = 40;
 
 export function GalleryPage() {
-  const { handleError } = useAuth();
+  const { auth, handleError } = useAuth();
+  const me = auth.status === 'signed-in' ? auth.user : null;
   const { search } = useLocation();
   const category = search.get('category') ?? '';
   const q = search.get('q') ?? '';
@@ -197,12 +199,20 @@ export function GalleryPage() {
   const chips = category && !categories.includes(category) ? [...categories, category] : categories;
   const filtering = category !== '' || q !== '';
   const selectedIds = useMemo(() => [...selection.ids], [selection.ids]);
+  const changeableIds = useMemo(() => {
+    const byId = new Map(list.items.map((p) => [p.id, p]));
+    return selectedIds.filter((id) => {
+      const picture = byId.get(id);
+      return picture !== undefined && canChange(me, picture);
+    });
+  }, [selectedIds, list.items, me]);
 
   return (
     <div className={selecting ? 'gallery gallery-selecting' : 'gallery'}>
       {selecting && (
         <SelectionBar
           ids={selectedIds}
+          changeable={changeableIds}
           onClear={() => {
             setSelection(emptySelection);
           }}
