@@ -1,6 +1,7 @@
 /** The shell: top bar (bottom tab bar on a phone), the sign-in gate, and the current page. */
 import type { ReactNode } from 'react';
 import { useAuth } from './auth';
+import { AccountMenu } from './components/AccountMenu';
 import { Spinner } from './components/common';
 import {
   AlbumIcon,
@@ -82,28 +83,7 @@ export function App() {
         <div className="topbar-end">
           {signedIn ? (
             <>
-              <details className="account-menu">
-                <summary
-                  className="whoami"
-                  title={`Signed in as ${auth.user.username}`}
-                  aria-label="Account menu"
-                >
-                  <span className="avatar" aria-hidden="true">
-                    {auth.user.username.slice(0, 1).toUpperCase()}
-                  </span>
-                  <span className="whoami-name">{auth.user.username}</span>
-                </summary>
-                <div className="menu" role="menu">
-                  <Link to={paths.account} role="menuitem" onClick={closeMenu}>
-                    {auth.user.role === 'admin'
-                      ? 'Account, people and links'
-                      : 'Password, links and tokens'}
-                  </Link>
-                  <Link to={paths.trash} role="menuitem" onClick={closeMenu}>
-                    Trash
-                  </Link>
-                </div>
-              </details>
+              <AccountMenu user={auth.user} pathname={pathname} />
               <button
                 type="button"
                 className="btn btn-ghost btn-icon"
@@ -162,9 +142,4 @@ function Page({ route }: { route: Route }) {
         </div>
       );
   }
-}
-
-/** Closes the account menu (a <details>) once one of its links is followed. */
-function closeMenu(event: { currentTarget: HTMLElement }): void {
-  event.currentTarget.closest('details')?.removeAttribute('open');
 }
