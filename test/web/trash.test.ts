@@ -103,6 +103,8 @@ describe('trash', () => {
 
     await page.getByRole('button', { name: 'Empty trash' }).click();
     await page.getByRole('heading', { name: `Empty the trash (${left})?` }).waitFor();
+    // An admin's emptying takes everyone's deleted pictures: said before it is done.
+    await dialog.getByText('Everyone’s deleted pictures are removed for good').waitFor();
     await dialog.getByRole('button', { name: 'Empty trash' }).click();
     await page.getByText('The trash is empty', { exact: true }).waitFor();
     // Said once, not again in the note above it, which says what was emptied.

@@ -100,7 +100,8 @@ export function TrashPage() {
       </div>
       <p className="muted">
         Deleted pictures stay here for {days} days at every node, then they are gone for good.
-        {counts.total > 0 && ` ${counts.total} in the trash.`}
+        {counts.total > 0 &&
+          ` ${counts.total} in the trash${user?.role !== 'admin' && counts.yours < counts.total ? `, ${counts.yours} of them yours` : ''}.`}
       </p>
       {note && (
         <p className="note" role="status">
@@ -186,7 +187,14 @@ export function TrashPage() {
           setConfirm(false);
         }}
       >
-        <p>These pictures are removed for good at every node. This cannot be undone.</p>
+        <p>
+          {user?.role === 'admin'
+            ? 'Everyone’s deleted pictures are removed for good at every node, not only yours.'
+            : counts.yours < counts.total
+              ? `Your ${counts.yours} deleted ${counts.yours === 1 ? 'picture is' : 'pictures are'} removed for good at every node; the ${counts.total - counts.yours} of other people stay.`
+              : 'These pictures are removed for good at every node.'}{' '}
+          This cannot be undone.
+        </p>
       </ConfirmDialog>
       <ConfirmDialog
         open={purging !== null}
