@@ -184,6 +184,21 @@ describe('the photo library', () => {
     await expect.poll(() => tiles(page).count()).toBe(COUNT + 1);
   });
 
+  test('the keyboard goes past the month list to the pictures in one step', async () => {
+    // After the categories came every month of the month list, then the first picture.
+    await page.evaluate('window.scrollTo(0, 0)');
+    await page.getByRole('navigation', { name: 'Categories' }).getByRole('link').last().focus();
+    await page.keyboard.press('Tab');
+    const focused = () => page.evaluate('document.activeElement?.textContent?.trim() ?? ""');
+    expect(await focused()).toBe('Skip to the pictures');
+    await page.keyboard.press('Enter');
+    await expect.poll(() => page.evaluate('document.activeElement?.id')).toBe('pictures');
+    await page.keyboard.press('Tab');
+    expect(
+      await page.evaluate('document.activeElement?.closest(".timeline-wrap [data-id]") !== null'),
+    ).toBe(true);
+  });
+
   test('a phone swipes through the viewer and selects by long press', async () => {
     const phone = await browser.newContext({ viewport: PHONE, hasTouch: true, isMobile: true });
     phone.setDefaultTimeout(15_000);

@@ -298,6 +298,12 @@ export function GalleryPage() {
           ))}
         </nav>
         {list.items.length > 0 && (
+          // The month list is many stops for the keyboard: this goes past it to the pictures.
+          <a className="skip-link" href="#pictures">
+            Skip to the pictures
+          </a>
+        )}
+        {list.items.length > 0 && (
           <JumpList
             years={years}
             current={currentMonth}
@@ -312,7 +318,7 @@ export function GalleryPage() {
         <ErrorNote error={list.error} onRetry={() => void reload(list.items.length)} />
       )}
 
-      <div ref={ref} className="timeline-wrap">
+      <div ref={ref} className="timeline-wrap" id="pictures" tabIndex={-1}>
         {!list.loaded ? (
           <div className="skeleton" aria-busy="true" aria-label="Loading pictures">
             {skeletonWidths.map((w, i) => (
