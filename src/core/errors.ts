@@ -93,6 +93,17 @@ export class NotAnImageError extends AppError {
   }
 }
 
+/**
+ * A file that starts like a JPEG, PNG, WebP, GIF, AVIF or HEIC but cannot be read (cut short,
+ * corrupt): still a 415, but said so, since "not an image" reads as nonsense for a camera's
+ * file.
+ */
+export class DamagedImageError extends NotAnImageError {
+  constructor() {
+    super('This file is damaged or is not a picture Mosaic can read.');
+  }
+}
+
 export class InvalidImageError extends AppError {
   constructor(message: string, cause?: unknown) {
     super(422, 'invalid_image', message, { cause });

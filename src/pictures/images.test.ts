@@ -6,7 +6,7 @@ import sharp from 'sharp';
 import { buffer } from 'node:stream/consumers';
 import { crc32 } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { InvalidImageError, NotAnImageError } from '../core/errors.js';
+import { DamagedImageError, InvalidImageError, NotAnImageError } from '../core/errors.js';
 import { Limiter } from '../core/limiter.js';
 import { LocalBlobStore } from '../blobs/local-blob-store.js';
 import { assertPixels, MAX_JPEG_PIXELS, MAX_PIXELS, probeImage, Thumbnails } from './images.js';
@@ -126,6 +126,21 @@ describe('thumbnails', () => {
       expect(error.message).not.toContain(dir);
     }
     await expect(probeImage(Buffer.from('no image'))).rejects.toBeInstanceOf(NotAnImageError);
+  });
+
+  it('a JPEG cut short in its header is refused as damaged, a text file as not an image', async () => {
+    const jpeg = await sharp({
+      create: { width: 64, height: 64, channels: 3, background: '#c33' },
+    })
+      .jpeg()
+      .toBuffer();
+    const cut = (await probeImage(jpeg.subarray(0, 100)).catch((e: unknown) => e)) as Error;
+    expect(cut).toBeInstanceOf(DamagedImageError);
+    expect(cut).toBeInstanceOf(NotAnImageError); // a 415 all the same
+    expect(cut.message).toBe('This file is damaged or is not a picture Mosaic can read.');
+    const text = (await probeImage(Buffer.from('no image')).catch((e: unknown) => e)) as Error;
+    expect(text).not.toBeInstanceOf(DamagedImageError);
+    expect(text.message).toMatch(/^The file is not an image Mosaic can read/);
   });
 
   it('come out the same from a local file as from its bytes, HEIC too; a bad file is refused alike', async () => {

@@ -31,7 +31,12 @@ import { availableParallelism } from 'node:os';
 import type { Readable } from 'node:stream';
 import type sharp from 'sharp';
 import type { BlobStore, LocalBytes } from '../blobs/blob-store.js';
-import { InvalidImageError, NotAnImageError, NotFoundError } from '../core/errors.js';
+import {
+  DamagedImageError,
+  InvalidImageError,
+  NotAnImageError,
+  NotFoundError,
+} from '../core/errors.js';
 import { Limiter } from '../core/limiter.js';
 import { readAll } from '../core/streams.js';
 import type { ImageType } from '../oplog/op.js';
@@ -110,7 +115,7 @@ export async function probeImage(bytes: Buffer): Promise<ImageInfo> {
     // Header only: nothing is decoded, so no pixel limit here; it is checked just below.
     meta = await sharp(bytes, { limitInputPixels: false }).metadata();
   } catch {
-    throw new NotAnImageError();
+    throw hasImageSignature(bytes) ? new DamagedImageError() : new NotAnImageError();
   }
   const contentType = contentTypeOf(meta);
   if (contentType === null || !meta.width || !meta.height) throw new NotAnImageError();
@@ -128,6 +133,21 @@ export async function probeImage(bytes: Buffer): Promise<ImageInfo> {
       orientation: meta.orientation,
     },
   };
+}
+
+/**
+ * Whether the bytes start as one of the accepted types does (its magic number): such a file
+ * that libvips cannot read is damaged, not of another type.
+ */
+export function hasImageSignature(bytes: Buffer): boolean {
+  const ascii = (from: number, to: number) => bytes.subarray(from, to).toString('latin1');
+  return (
+    (bytes[0] === 0xff && bytes[1] === 0xd8 && bytes[2] === 0xff) || // JPEG
+    ascii(0, 8) === '\x89PNG\r\n\x1a\n' ||
+    ascii(0, 4) === 'GIF8' ||
+    (ascii(0, 4) === 'RIFF' && ascii(8, 12) === 'WEBP') ||
+    ascii(4, 8) === 'ftyp' // HEIC, AVIF
+  );
 }
 
 /** Refuses (422) an image whose header declares more pixels than its format's limit. */

@@ -143,7 +143,7 @@ describe('the web app', () => {
     }
     for (const file of ['notes.txt', 'fake.jpg']) {
       await row(file)
-        .getByText(/Not an image/)
+        .getByText(/not an image Mosaic can read/)
         .waitFor();
     }
     await row('huge.png')

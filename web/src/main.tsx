@@ -2,6 +2,7 @@ import { StrictMode } from 'react';
 import { createRoot } from 'react-dom/client';
 import { App } from './App';
 import { AuthProvider } from './auth';
+import { UploadsProvider } from './uploads';
 import './styles.css';
 
 const root = document.getElementById('root');
@@ -9,7 +10,9 @@ if (!root) throw new Error('no #root element');
 createRoot(root).render(
   <StrictMode>
     <AuthProvider>
-      <App />
+      <UploadsProvider>
+        <App />
+      </UploadsProvider>
     </AuthProvider>
   </StrictMode>,
 );

@@ -29,7 +29,7 @@ export function sendTus(
   fields: TusFields,
   onProgress: (fraction: number) => void,
 ): UploadHandle {
-  const box: { upload: Upload | null } = { upload: null };
+  const box: { upload: Upload | null; aborted: boolean } = { upload: null, aborted: false };
   const promise = new Promise<UploadResponse>((resolve, reject) => {
     const upload = new Upload(file, {
       endpoint: TUS_ENDPOINT,
@@ -76,13 +76,16 @@ export function sendTus(
       })
       .catch(() => undefined)
       .finally(() => {
-        upload.start();
+        if (!box.aborted) upload.start(); // cancelled while the earlier uploads were looked up
       });
   });
   return {
     promise,
+    // Cancelled: the request in flight stops and the node is told to drop the upload (the
+    // termination extension, a DELETE); the promise then never settles.
     abort: () => {
-      void box.upload?.abort();
+      box.aborted = true;
+      void box.upload?.abort(true).catch(() => undefined); // offline: the node sweeps it later
     },
   };
 }

@@ -1,6 +1,7 @@
 /**
  * One file of the upload page: its preview, name and size, its title, category and
  * description (locked once it is being sent or done), its progress and what the server said.
+ * One being sent can be cancelled; one not being sent (not yet, or no longer) removed.
  */
 import { useState } from 'react';
 import { formatSize, type UploadItem } from '../lib/upload-queue';
@@ -14,17 +15,20 @@ export function UploadRow({
   preview,
   locked,
   onChange,
+  onCancel,
   onRemove,
 }: {
   item: UploadItem;
   preview: string | null;
   locked: boolean;
   onChange: (patch: Partial<Pick<UploadItem, 'title' | 'category' | 'desc'>>) => void;
+  onCancel: () => void;
   onRemove: () => void;
 }) {
   const statusText = {
     ready: 'Ready',
     uploading: `Uploading ${Math.round(item.progress * 100)}%`,
+    offline: 'Waiting for the connection…',
     created: 'Uploaded',
     // The library keeps it as it was: what was typed here for it is not used.
     duplicate: item.existingTitle
@@ -32,7 +36,9 @@ export function UploadRow({
       : 'Already in the library',
     failed: 'Failed',
     refused: 'Refused',
+    cancelled: 'Cancelled',
   }[item.status];
+  const cancellable = item.status === 'uploading' || item.status === 'offline';
   return (
     <li className={`upload-row upload-${item.status}`} data-testid="upload-row">
       <Preview url={preview} />
@@ -83,9 +89,14 @@ export function UploadRow({
               Open
             </Link>
           )}
+          {cancellable && (
+            <button type="button" className="btn btn-ghost btn-small" onClick={onCancel}>
+              Cancel<span className="visually-hidden"> {item.file.name}</span>
+            </button>
+          )}
         </div>
       </div>
-      {!locked && (
+      {(!locked || item.status === 'cancelled') && (
         <button
           type="button"
           className="btn btn-ghost btn-icon upload-remove"

@@ -6,9 +6,12 @@ import {
   newItems,
   nextToStart,
   outcome,
+  resumeOffline,
   summarize,
+  summaryText,
   titleFromFileName,
   updateItem,
+  uploadButtonLabel,
   validate,
   type UploadItem,
 } from './upload-queue';
@@ -77,13 +80,40 @@ describe('the queue', () => {
     expect(summarize([]).progress).toBe(0);
   });
 
-  test('a file the server refused is not sent again, and counts as failed', () => {
+  test('a file the server refused is not sent again, and counts as not usable', () => {
     let q = items();
     q = updateItem(q, q[0]?.key ?? '', { status: 'refused', error: 'Not an image' });
     q = updateItem(q, q[1]?.key ?? '', { status: 'failed', error: 'offline' });
     expect(q.filter(isWaiting).map((i) => i.key)).toEqual([q[1]?.key, q[2]?.key]);
     expect(nextToStart(q, 5)).toEqual([q[2]?.key]);
-    expect(summarize(q)).toMatchObject({ failed: 2 });
+    expect(summarize(q)).toMatchObject({ refused: 1, failed: 1 });
+  });
+
+  test('the summary and the button say what the rows say', () => {
+    let q = items();
+    q = updateItem(q, q[0]?.key ?? '', { status: 'created', progress: 1 });
+    q = updateItem(q, q[1]?.key ?? '', { status: 'refused', error: 'Not an image' });
+    q = updateItem(q, q[2]?.key ?? '', { status: 'refused', error: 'Damaged' });
+    expect(summaryText(summarize(q))).toBe('1 uploaded, 2 could not be used · 3 in all');
+    expect(uploadButtonLabel(q, false)).toBe('Done: 2 not uploaded');
+    expect(uploadButtonLabel(q, true)).toBe('Uploading…');
+    const allIn = q.map((i) => ({ ...i, status: 'created' as const }));
+    expect(uploadButtonLabel(allIn, false)).toBe('All sent');
+    q = updateItem(q, q[2]?.key ?? '', { status: 'cancelled' });
+    expect(summaryText(summarize(q))).toBe(
+      '1 uploaded, 1 could not be used, 1 cancelled · 3 in all',
+    );
+  });
+
+  test('cut off while offline: waits (not a failure to retry), then goes again by itself', () => {
+    let q = items();
+    q = updateItem(q, q[0]?.key ?? '', { status: 'offline' });
+    expect(q.filter(isWaiting).map((i) => i.key)).toEqual([q[1]?.key, q[2]?.key]);
+    q = updateItem(q, q[1]?.key ?? '', { status: 'offline' });
+    q = updateItem(q, q[2]?.key ?? '', { status: 'offline' });
+    expect(uploadButtonLabel(q, false)).toBe('Waiting for the connection…');
+    expect(summaryText(summarize(q))).toBe('0 uploaded, 3 waiting for the connection · 3 in all');
+    expect(resumeOffline(q).map((i) => i.status)).toEqual(['ready', 'ready', 'ready']);
   });
 
   test('validates the title and category', () => {
@@ -120,8 +150,18 @@ describe('outcome', () => {
     expect(outcome(413, null)).toMatchObject({ error: /Too large/ });
   });
 
-  test('415 is not an image; other errors use the server message', () => {
+  test("415 and 422 are refused in the server's words; other errors use its message", () => {
     expect(outcome(415, null)).toMatchObject({ status: 'refused', error: /Not an image/ });
+    const damaged = 'This file is damaged or is not a picture Mosaic can read.';
+    expect(outcome(415, { error: { code: 'unsupported_media_type', message: damaged } })).toEqual({
+      status: 'refused',
+      error: damaged,
+    });
+    const undecodable = 'The image could not be decoded (truncated or corrupt).';
+    expect(outcome(422, { error: { code: 'invalid_image', message: undecodable } })).toEqual({
+      status: 'refused',
+      error: undecodable,
+    });
     expect(outcome(401, null)).toMatchObject({ status: 'failed', error: /sign in/ });
     expect(
       outcome(400, { error: { code: 'validation_failed', message: 'Invalid upload: title' } }),

@@ -13,9 +13,12 @@ export interface FileInfo {
 /**
  * `failed` may succeed if sent again (the network, a session that ended, a title fixed);
  * `refused` will not: the server said what is wrong with the file itself (not an image, too
- * large), so it is not retried with the others.
+ * large, damaged), so it is not retried with the others. `offline` was cut off by the network
+ * while the browser is offline: it resumes by itself when the connection is back. `cancelled`
+ * was stopped by its person: not sent again, only removed.
  */
-export type UploadStatus = 'ready' | 'uploading' | 'created' | 'duplicate' | 'failed' | 'refused';
+export type UploadStatus =
+  'ready' | 'uploading' | 'offline' | 'created' | 'duplicate' | 'failed' | 'refused' | 'cancelled';
 
 export interface UploadItem {
   readonly key: string;
@@ -81,6 +84,16 @@ export function applyToWaiting(
 export const isWaiting = (item: UploadItem) => item.status === 'ready' || item.status === 'failed';
 export const isDone = (item: UploadItem) =>
   item.status === 'created' || item.status === 'duplicate';
+/** Sent or being sent, or waiting to go on by itself: what leaving the app would cut off. */
+export const isPending = (item: UploadItem) =>
+  item.status === 'ready' || item.status === 'uploading' || item.status === 'offline';
+
+/** The connection is back: the items it cut off go again (tus resumes at their offset). */
+export function resumeOffline(items: readonly UploadItem[]): UploadItem[] {
+  return items.map((item) =>
+    item.status === 'offline' ? { ...item, status: 'ready', error: null } : item,
+  );
+}
 
 /** The items to start now, at most `concurrency` in flight (failed ones only when retried). */
 export function nextToStart(items: readonly UploadItem[], concurrency: number): string[] {
@@ -128,9 +141,17 @@ export function outcome(status: number, body: unknown): Outcome {
       };
     }
     case 415:
+      // The server's sentence tells a file of another type from a damaged picture.
       return {
         status: 'refused',
-        error: 'Not an image: only JPEG, PNG, WebP, GIF, AVIF and HEIC.',
+        error: serverMessage ?? 'Not an image: only JPEG, PNG, WebP, GIF, AVIF and HEIC.',
+      };
+    case 422:
+      // An image the server will not take as it is (too many pixels, cannot be decoded):
+      // sending it again gives the same answer.
+      return {
+        status: 'refused',
+        error: serverMessage ?? 'This file is damaged or is not a picture Mosaic can read.',
       };
     case 401:
       return { status: 'failed', error: 'Your session ended: sign in again, then retry.' };
@@ -172,8 +193,14 @@ export interface QueueSummary {
   readonly total: number;
   readonly created: number;
   readonly duplicate: number;
+  /** Sent and refused by the server: these files cannot be used as they are. */
+  readonly refused: number;
+  /** Failed (may go if retried). */
   readonly failed: number;
+  readonly cancelled: number;
+  /** Uploading now, or cut off by the network and waiting for it. */
   readonly active: number;
+  readonly offline: number;
   /** 0..1 over all items, by bytes. */
   readonly progress: number;
 }
@@ -188,10 +215,42 @@ export function summarize(items: readonly UploadItem[]): QueueSummary {
     total: items.length,
     created: items.filter((i) => i.status === 'created').length,
     duplicate: items.filter((i) => i.status === 'duplicate').length,
-    failed: items.filter((i) => i.status === 'failed' || i.status === 'refused').length,
+    refused: items.filter((i) => i.status === 'refused').length,
+    failed: items.filter((i) => i.status === 'failed').length,
+    cancelled: items.filter((i) => i.status === 'cancelled').length,
     active: items.filter((i) => i.status === 'uploading').length,
+    offline: items.filter((i) => i.status === 'offline').length,
     progress: bytes === 0 ? 0 : sent / bytes,
   };
+}
+
+/** The summary line, in the rows' words: "35 uploaded, 2 could not be used · 37 in all". */
+export function summaryText(s: QueueSummary): string {
+  const parts = [`${s.created} uploaded`];
+  if (s.duplicate > 0) parts.push(`${s.duplicate} already there`);
+  if (s.refused > 0) parts.push(`${s.refused} could not be used`);
+  if (s.failed > 0) parts.push(`${s.failed} failed`);
+  if (s.cancelled > 0) parts.push(`${s.cancelled} cancelled`);
+  if (s.offline > 0) parts.push(`${s.offline} waiting for the connection`);
+  return `${parts.join(', ')} · ${s.total} in all`;
+}
+
+/**
+ * The upload button's words: what pressing it does, or, when nothing is left to send, how it
+ * ended ("All sent" only when every file became a picture).
+ */
+export function uploadButtonLabel(items: readonly UploadItem[], running: boolean): string {
+  if (running) return 'Uploading…';
+  const waiting = items.filter(isWaiting).length;
+  if (waiting === 0) {
+    const s = summarize(items);
+    if (s.offline > 0) return 'Waiting for the connection…';
+    const unused = s.refused + s.cancelled;
+    return unused === 0 ? 'All sent' : `Done: ${unused} not uploaded`;
+  }
+  const onlyFailed = !items.some((i) => i.status === 'ready');
+  if (onlyFailed) return `Retry ${waiting} failed`;
+  return `Upload ${waiting} ${waiting === 1 ? 'picture' : 'pictures'}`;
 }
 
 export function formatSize(bytes: number): string {
