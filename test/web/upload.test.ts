@@ -2,7 +2,8 @@
  * The upload queue in a real browser against a real node: it outlives the Upload page (the
  * waiting files are still sent after going to the Gallery and back), an upload that has
  * started can be cancelled, an upload cut off by the browser going offline waits and resumes
- * when the connection is back, and a damaged picture is told from a file of another type.
+ * when the connection is back, signing out drops it, and a damaged picture is told from a file
+ * of another type.
  * The PATCH requests (the bytes) are held back by the page's router to keep uploads in flight.
  * Tests run in order and share the node and the browser.
  */
@@ -188,6 +189,33 @@ describe('the upload queue', () => {
     // new upload (POST) since, for the file that had not started.
     expect(tusAnswered.filter((m) => m === 'HEAD')).toHaveLength(2);
     expect(tusAnswered.filter((m) => m === 'POST')).toHaveLength(1);
+    await page.getByRole('button', { name: 'Clear finished' }).click();
+  });
+
+  test('signing out drops the queue: nothing picked is sent afterwards, under anyone', async () => {
+    const before = await pictureCount();
+    holding = true;
+    await page
+      .getByTestId('file-input')
+      .setInputFiles([
+        await jpeg('left-1.jpg', 141),
+        await jpeg('left-2.jpg', 142),
+        await jpeg('left-3.jpg', 143),
+      ]);
+    await page.getByRole('button', { name: 'Upload 3 pictures' }).click();
+    await expect.poll(() => held.length).toBe(2);
+    await page.getByRole('button', { name: 'Sign out' }).click();
+    await page.getByLabel('Username').waitFor();
+    await release('continue');
+    await signIn(page, node.node.url);
+    await openUpload();
+    expect(await rows().count()).toBe(0);
+    // The waiting one was never sent and the two in flight were aborted: no picture came of
+    // them (checked after the node answered the released requests).
+    await page.getByTestId('file-input').setInputFiles([await jpeg('after.jpg', 144)]);
+    await page.getByRole('button', { name: 'Upload 1 picture' }).click();
+    await row('after.jpg').getByText('Uploaded', { exact: true }).waitFor();
+    expect(await pictureCount()).toBe(before + 1);
     await page.getByRole('button', { name: 'Clear finished' }).click();
   });
 

@@ -4,7 +4,10 @@
  * moving, and the files still waiting are sent all the same. Leaving the app (reload, closing
  * the tab) would cut them off: the browser asks first while any is waiting or being sent.
  * An upload cut off because the browser went offline waits for the connection and resumes
- * (tus asks the node how much arrived) when the `online` event comes.
+ * (tus asks the node how much arrived) when the `online` event comes. The queue is its
+ * person's: signing out, or someone else signing in, drops it (uploads in flight aborted), so
+ * that nothing picked by one is sent under the next one's session. A session that ended by
+ * itself (a 401) keeps it for the same person's next sign-in.
  */
 import {
   createContext,
@@ -65,7 +68,7 @@ export function useUploads(): Uploads {
 }
 
 export function UploadsProvider({ children }: { children: ReactNode }) {
-  const { handleError } = useAuth();
+  const { auth, handleError } = useAuth();
   const [items, setItems] = useState<UploadItem[]>([]);
   const [running, setRunning] = useState(false);
   const [allCategory, setAllCategory] = useState('');
@@ -142,6 +145,26 @@ export function UploadsProvider({ children }: { children: ReactNode }) {
     },
     [handleError],
   );
+
+  // Whose queue it is: dropped on signing out and when another person signs in.
+  const owner = useRef<string | null>(null);
+  const signedInAs = auth.status === 'signed-in' ? auth.user.username : null;
+  const signedOut = auth.status === 'signed-out' && auth.ended !== true;
+  useEffect(() => {
+    const someoneElse =
+      signedInAs !== null && owner.current !== null && signedInAs !== owner.current;
+    if (signedInAs !== null) owner.current = signedInAs;
+    if (!someoneElse && !signedOut) return;
+    for (const handle of handles.current.values()) handle.abort();
+    handles.current.clear();
+    for (const url of previews.current.values()) URL.revokeObjectURL(url);
+    previews.current.clear();
+    files.current.clear();
+    setItems([]);
+    setRunning(false);
+    setAllCategory('');
+    setAllDesc('');
+  }, [signedInAs, signedOut]);
 
   // The queue pump: while running, keep CONCURRENCY uploads in flight.
   useEffect(() => {
