@@ -1,6 +1,6 @@
 /**
  * GET /api/stream (server-sent events for the web app) against real node processes: it needs
- * a signed-in caller, announces picture changes made at this node and at a peer (once the
+ * a signed-in caller, says `event: ping` at once (its heartbeat), announces picture changes made at this node and at a peer (once the
  * replicated bytes are there) and album changes made at a peer, and does not keep a stopping
  * node waiting.
  */
@@ -43,6 +43,14 @@ describeEachBackend('GET /api/stream', () => {
   test('needs a signed-in caller', async () => {
     const res = await fetch(`${cluster.url(0)}/api/stream`);
     expect(res.status).toBe(401);
+  });
+
+  test('says ping at once, as a named event the browser can see (its heartbeat)', async () => {
+    // EventSource cannot see comments; the web app takes a feed without pings for a dead one.
+    const stream = await readStream(await b.fetch('/api/stream'));
+    const text = await stream.until((t) => t.includes('event: ping\ndata: 1\n\n'));
+    expect(text.startsWith(': subscribed\nretry: 2000\n\n')).toBe(true);
+    await stream.cancel();
   });
 
   test('announces local and replicated picture changes', async () => {

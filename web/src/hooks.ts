@@ -76,8 +76,19 @@ export interface LiveHandlers {
 }
 
 /**
+ * How long the live feed may be silent before it counts as down: a little over two of the
+ * server's heartbeats (`event: ping` every 25 s, HEARTBEAT_MS in
+ * src/http/routes/stream.routes.ts; this code cannot import it, so keep the two in step). A
+ * node that is frozen or cut off without the connection breaking sends nothing, and
+ * EventSource never reports an error for that.
+ */
+export const LIVE_SILENCE_MS = 60_000;
+
+/**
  * Listens to `GET /api/stream` (server-sent events) and hands each kind of change to its
- * handler; bursts (an upload of ten files) are coalesced into one call of each.
+ * handler; bursts (an upload of ten files) are coalesced into one call of each. A feed silent
+ * for LIVE_SILENCE_MS (not even a ping) is shown as offline and opened anew; `onConnected`
+ * runs each time it opens, as after EventSource's own reconnecting.
  */
 export function useLiveUpdates(handlers: LiveHandlers): LiveState {
   const [state, setState] = useState<LiveState>('connecting');
@@ -88,13 +99,18 @@ export function useLiveUpdates(handlers: LiveHandlers): LiveState {
       setState('offline');
       return;
     }
-    const source = new EventSource('/api/stream');
+    let source: EventSource | null = null;
+    let watchdog: ReturnType<typeof setTimeout> | undefined;
     const stops: (() => void)[] = [];
     /** Each event's ids gathered for 150 ms, then handed over at once. */
-    const coalesced = (event: 'pictures' | 'albums', hand: (ids: string[]) => void) => {
+    const coalesced = (hand: (ids: string[]) => void) => {
       const pending = new Set<string>();
       let timer: ReturnType<typeof setTimeout> | undefined;
-      source.addEventListener(event, (message: MessageEvent<string>) => {
+      stops.push(() => {
+        clearTimeout(timer);
+      });
+      return (message: MessageEvent<string>) => {
+        heard();
         for (const id of idsOf(message.data)) pending.add(id);
         clearTimeout(timer);
         timer = setTimeout(() => {
@@ -102,28 +118,47 @@ export function useLiveUpdates(handlers: LiveHandlers): LiveState {
           pending.clear();
           hand(ids);
         }, 150);
-      });
-      stops.push(() => {
-        clearTimeout(timer);
-      });
+      };
     };
-    source.onopen = () => {
-      setState('live');
-      latest.current.onConnected?.();
-    };
-    source.onerror = () => {
-      // EventSource retries by itself; say so meanwhile.
-      setState('offline');
-    };
-    coalesced('pictures', (ids) => {
+    const onPictures = coalesced((ids) => {
       latest.current.onPictures?.(ids);
     });
-    coalesced('albums', (ids) => {
+    const onAlbums = coalesced((ids) => {
       latest.current.onAlbums?.(ids);
     });
+    /** Something came (or a connection is being tried): the silence starts again from now. */
+    function heard() {
+      clearTimeout(watchdog);
+      watchdog = setTimeout(() => {
+        // Silent too long: the node is not answering. Say so, and try a fresh connection
+        // (the old one may hang on forever); this timer then waits for that one too.
+        setState('offline');
+        connect();
+      }, LIVE_SILENCE_MS);
+    }
+    function connect() {
+      source?.close();
+      const next = new EventSource('/api/stream');
+      source = next;
+      next.onopen = () => {
+        heard();
+        setState('live');
+        latest.current.onConnected?.();
+      };
+      next.onerror = () => {
+        // EventSource retries by itself; say so meanwhile.
+        setState('offline');
+      };
+      next.addEventListener('ping', heard);
+      next.addEventListener('pictures', onPictures);
+      next.addEventListener('albums', onAlbums);
+      heard();
+    }
+    connect();
     return () => {
+      clearTimeout(watchdog);
       for (const stop of stops) stop();
-      source.close();
+      source?.close();
     };
   }, []);
   return state;

@@ -3,16 +3,24 @@ import { requirePrincipal } from '../auth.js';
 import type { LiveFeed } from '../live-feed.js';
 import { ErrorBody } from '../schemas.js';
 
-/** A comment line now and then keeps proxies and browsers from closing an idle stream. */
+/**
+ * How often an idle stream says `event: ping`. It keeps proxies and browsers from closing the
+ * stream, and lets the web app tell a quiet node from one that stopped answering: EventSource
+ * cannot see comment lines, so a named event it is. The app's watchdog (LIVE_SILENCE_MS in
+ * web/src/hooks.ts, which cannot import this) gives up after a little over two of these.
+ */
 const HEARTBEAT_MS = 25_000;
+/** The heartbeat: a named event (its data must not be empty, or EventSource drops it). */
+const PING = 'event: ping\ndata: 1\n\n';
 
 /**
  * `GET /api/stream`: server-sent events for the web app. Each message is
  * `event: pictures` with `data: {"ids": [...]}` when pictures were created, edited or deleted
  * here or at another node (a replicated picture is announced again once its bytes arrived,
  * which is when it becomes visible), or `event: albums` with the ids of albums created,
- * edited or deleted, or whose pictures were added or taken out. The browser's EventSource
- * reconnects by itself.
+ * edited or deleted, or whose pictures were added or taken out. `event: ping` (data `1`) comes
+ * at once and then every HEARTBEAT_MS. The browser's EventSource reconnects by itself when the
+ * connection drops; the web app also reconnects when the pings stop.
  */
 export const streamRoutes =
   (feed: LiveFeed): FastifyPluginAsyncZod =>
@@ -42,11 +50,11 @@ export const streamRoutes =
           'X-Accel-Buffering': 'no',
         });
         // The first bytes tell the client (and tests) that it is subscribed.
-        res.write(': subscribed\nretry: 2000\n\n');
+        res.write(`: subscribed\nretry: 2000\n\n${PING}`);
         const unsubscribe = feed.subscribe((message) => {
           res.write(`event: ${message.type}\ndata: ${JSON.stringify({ ids: message.ids })}\n\n`);
         });
-        const heartbeat = setInterval(() => res.write(': ping\n\n'), HEARTBEAT_MS);
+        const heartbeat = setInterval(() => res.write(PING), HEARTBEAT_MS);
         const end = () => {
           clearInterval(heartbeat);
           unsubscribe();

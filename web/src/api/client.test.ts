@@ -1,5 +1,13 @@
 import { describe, expect, test } from 'vitest';
-import { ApiError, createApi, errorFrom, picturesPath, type FetchLike } from './client';
+import {
+  ApiError,
+  TIMEOUT_MESSAGE,
+  createApi,
+  errorFrom,
+  jsonRequest,
+  picturesPath,
+  type FetchLike,
+} from './client';
 import { sendMultipart } from './upload';
 
 /** A fetch that answers from a list and records what was asked. */
@@ -70,6 +78,33 @@ describe('the API client', () => {
     const api = createApi(fetchImpl);
     await expect(api.deletePicture('x')).resolves.toBeNull();
     await expect(api.cluster()).rejects.toMatchObject({ status: 0, code: 'network' });
+  });
+
+  test('a request the server does not answer in time fails with a sentence', async () => {
+    // A frozen node: the request is never answered, only aborted.
+    let signal: AbortSignal | null | undefined;
+    const silent: FetchLike = (_url, init) => {
+      signal = init?.signal;
+      return new Promise((_resolve, reject) => {
+        init?.signal?.addEventListener('abort', () => {
+          reject(new DOMException('aborted', 'AbortError'));
+        });
+      });
+    };
+    const request = jsonRequest(silent, { timeoutMs: 30 });
+    await expect(request('PATCH', '/api/pictures/x', { title: 't' })).rejects.toMatchObject({
+      status: 0,
+      code: 'timeout',
+      message: TIMEOUT_MESSAGE,
+    });
+    expect(signal?.aborted).toBe(true);
+    // A quick answer is not aborted afterwards.
+    const quick = fakeFetch([json(200, { ok: 1 })]);
+    await expect(jsonRequest(quick.fetchImpl, { timeoutMs: 30 })('GET', '/x')).resolves.toEqual({
+      ok: 1,
+    });
+    await new Promise((resolve) => setTimeout(resolve, 60));
+    expect(quick.calls[0]?.init?.signal?.aborted).toBe(false);
   });
 
   test('encodes ids in paths', async () => {

@@ -90,23 +90,54 @@ export const montageUrl = (eventId: string, version: number) =>
 export type FetchLike = (input: string, init?: RequestInit) => Promise<Response>;
 
 /**
- * A JSON request over `fetchImpl`: the body sent as JSON, the JSON answer returned, a failure
- * thrown as the ApiError of the server's error shape (or of the status when it has none).
+ * How long a JSON request may take, answer included. A node that is frozen or cut off without
+ * the connection breaking never answers, and a form would say "Saving…" for ever. Uploads
+ * (upload.ts, tus-upload.ts) and the live feed do not go through here and have no such limit.
  */
-export function jsonRequest(fetchImpl: FetchLike = (input, init) => fetch(input, init)) {
+export const JSON_TIMEOUT_MS = 20_000;
+
+/** The sentence for a request that ran out of time (what was typed is still in the form). */
+export const TIMEOUT_MESSAGE =
+  'The server did not answer in time. Nothing you typed is lost; try again.';
+
+/**
+ * A JSON request over `fetchImpl`: the body sent as JSON, the JSON answer returned, a failure
+ * thrown as the ApiError of the server's error shape (or of the status when it has none). One
+ * that has not been answered in `timeoutMs` is aborted and fails with TIMEOUT_MESSAGE.
+ */
+export function jsonRequest(
+  fetchImpl: FetchLike = (input, init) => fetch(input, init),
+  { timeoutMs = JSON_TIMEOUT_MS }: { timeoutMs?: number } = {},
+) {
   return async function request<T>(method: string, path: string, json?: unknown): Promise<T> {
-    const init: RequestInit = { method, credentials: 'same-origin', headers: {} };
+    // An AbortController and setTimeout rather than AbortSignal.timeout: the same clock as the
+    // page's other timers (a test can move it on), and a timer that is cleared when done.
+    const abort = new AbortController();
+    const timer = setTimeout(() => {
+      abort.abort();
+    }, timeoutMs);
+    const init: RequestInit = {
+      method,
+      credentials: 'same-origin',
+      headers: {},
+      signal: abort.signal,
+    };
     if (json !== undefined) {
       init.headers = { 'content-type': 'application/json' };
       init.body = JSON.stringify(json);
     }
     let res: Response;
+    let text: string;
     try {
       res = await fetchImpl(path, init);
+      text = await res.text();
     } catch {
+      // Only the timer aborts.
+      if (abort.signal.aborted) throw new ApiError(0, 'timeout', TIMEOUT_MESSAGE);
       throw new ApiError(0, 'network', statusMessage(0));
+    } finally {
+      clearTimeout(timer);
     }
-    const text = await res.text();
     let body: unknown = null;
     if (text && res.headers.get('content-type')?.includes('json')) {
       try {

@@ -1,5 +1,5 @@
 /** The viewer's side panel pieces: the picture's facts and the edit form. */
-import { useState } from 'react';
+import { useEffect, useRef, useState } from 'react';
 import { api } from '../api/client';
 import type { Picture } from '../api/types';
 import { useAuth } from '../auth';
@@ -95,6 +95,13 @@ export function EditForm({
   const [title, setTitle] = useState(picture.title);
   const [category, setCategory] = useState(picture.category);
   const [desc, setDesc] = useState(picture.desc);
+  const open = useRef(true);
+  useEffect(() => {
+    open.current = true;
+    return () => {
+      open.current = false;
+    };
+  }, []);
   const form = useSubmit(
     async () => {
       const patch: { title?: string; category?: string; desc?: string } = {};
@@ -105,7 +112,9 @@ export function EditForm({
         onCancel();
         return;
       }
-      onSaved(await api.updatePicture(picture.id, patch));
+      const updated = await api.updatePicture(picture.id, patch);
+      // Cancelled meanwhile: the form is gone (another may be open); the live feed shows it.
+      if (open.current) onSaved(updated);
     },
     { onError: handleError },
   );
@@ -148,7 +157,9 @@ export function EditForm({
         <button type="submit" className="btn btn-primary" disabled={busy}>
           {busy ? 'Saving…' : 'Save'}
         </button>
-        <button type="button" className="btn btn-ghost" onClick={onCancel} disabled={busy}>
+        {/* Usable while saving (a node that does not answer must not hold the form): it only
+            closes the form, and a save under way may still land. */}
+        <button type="button" className="btn btn-ghost" onClick={onCancel}>
           Cancel
         </button>
       </div>

@@ -2,8 +2,11 @@
  * The viewer's stage: the picture fitted to the space, zoomed by the wheel, a pinch or a
  * double click/tap (around the pointer), panned by dragging while zoomed, and swiped to the
  * previous or next picture with one finger while not zoomed. The maths is in lib/gestures.
+ * A picture that failed to load (the node down, the network gone) says so with a Retry button
+ * instead of the browser's broken-image icon, and is asked for again by itself when the
+ * browser is back online or `reconnected` changes (the live feed connected again).
  */
-import { useEffect, useRef, useState, type ReactNode } from 'react';
+import { useCallback, useEffect, useRef, useState, type ReactNode } from 'react';
 import {
   FIT,
   distance,
@@ -29,6 +32,7 @@ export function ZoomStage({
   aspect,
   onSwipe,
   onZoomChange,
+  reconnected = 0,
   children,
 }: {
   src: string;
@@ -37,6 +41,8 @@ export function ZoomStage({
   onSwipe: (direction: 'next' | 'prev') => void;
   /** Called with the scale when it changes (the viewer loads the original when zoomed in). */
   onZoomChange?: (scale: number) => void;
+  /** Changes each time the live feed (re)connects: a picture that failed is tried again. */
+  reconnected?: number;
   children?: ReactNode;
 }) {
   const stage = useRef<HTMLDivElement>(null);
@@ -52,6 +58,32 @@ export function ZoomStage({
   useEffect(() => {
     zoomRef.current?.(view.scale);
   }, [view.scale]);
+
+  /** The picture did not load: no <img> then, the message and Retry instead. */
+  const [failed, setFailed] = useState(false);
+  /** Each retry mounts a fresh <img>, which asks the server again. */
+  const [attempt, setAttempt] = useState(0);
+  const retry = useCallback(() => {
+    setFailed(false);
+    setAttempt((n) => n + 1);
+  }, []);
+  const failedRef = useRef(failed);
+  failedRef.current = failed;
+  useEffect(() => {
+    setFailed(false);
+  }, [src]);
+  useEffect(() => {
+    if (failedRef.current) retry();
+  }, [reconnected, retry]);
+  useEffect(() => {
+    const onOnline = () => {
+      if (failedRef.current) retry();
+    };
+    window.addEventListener('online', onOnline);
+    return () => {
+      window.removeEventListener('online', onOnline);
+    };
+  }, [retry]);
 
   useEffect(() => {
     const el = stage.current;
@@ -204,15 +236,28 @@ export function ZoomStage({
       data-testid="stage"
       data-scale={view.scale.toFixed(2)}
     >
-      <img
-        src={src}
-        alt={alt}
-        draggable={false}
-        style={{
-          transform: `translate(${view.x + drag}px, ${view.y}px) scale(${view.scale})`,
-          transition: drag !== 0 ? 'none' : undefined,
-        }}
-      />
+      {failed ? (
+        <div className="stage-failed" role="alert">
+          <p>This picture could not be loaded.</p>
+          <button type="button" className="btn" onClick={retry}>
+            Retry
+          </button>
+        </div>
+      ) : (
+        <img
+          key={attempt}
+          src={src}
+          alt={alt}
+          draggable={false}
+          onError={() => {
+            setFailed(true);
+          }}
+          style={{
+            transform: `translate(${view.x + drag}px, ${view.y}px) scale(${view.scale})`,
+            transition: drag !== 0 ? 'none' : undefined,
+          }}
+        />
+      )}
       {children}
     </div>
   );

@@ -7,7 +7,7 @@
  * the gallery's filter. It follows the live feed: edited at any node, the picture is fetched
  * again (an open edit form keeps its draft); deleted, the page says so and leads to the trash.
  */
-import { useCallback, useEffect, useMemo, useState } from 'react';
+import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
 import { api, fileUrl, thumbUrl } from '../api/client';
 import { library } from '../api/library';
 import type { Picture } from '../api/types';
@@ -34,6 +34,7 @@ import { appendPage } from '../lib/gallery-list';
 import { aspectOf } from '../lib/justify';
 import { canChange } from '../lib/permissions';
 import { Link, navigate, useLocation } from '../router';
+import { GALLERY_SORT } from './useGalleryList';
 import { useLivePicture } from './useLivePicture';
 
 const PAGE = 48;
@@ -51,6 +52,18 @@ export function PicturePage({ id }: { id: string }) {
   /** While editing: the picture as the form started from (its draft is the form's own). */
   const [editBase, setEditBase] = useState<Picture | null>(null);
   const editing = editBase !== null;
+  /** The Edit button, which gets the focus back when the form closes (Esc, Cancel, Save). */
+  const editButton = useRef<HTMLButtonElement>(null);
+  const [refocusEdit, setRefocusEdit] = useState(false);
+  const closeEdit = useCallback(() => {
+    setEditBase(null);
+    setRefocusEdit(true);
+  }, []);
+  useEffect(() => {
+    if (editing || !refocusEdit) return;
+    editButton.current?.focus();
+    setRefocusEdit(false);
+  }, [editing, refocusEdit]);
   const [confirming, setConfirming] = useState(false);
   const [deleting, setDeleting] = useState(false);
   const [original, setOriginal] = useState(false);
@@ -58,7 +71,7 @@ export function PicturePage({ id }: { id: string }) {
 
   // Fetched at once, then again when the live feed names it and when the feed (re)connects.
   // Gone (404): no form or dialog stays open on it.
-  const { picture, saved, gone, loadError } = useLivePicture(
+  const { picture, saved, gone, loadError, connections } = useLivePicture(
     id,
     () => items.find((p) => p.id === id) ?? null,
     () => {
@@ -69,7 +82,9 @@ export function PicturePage({ id }: { id: string }) {
   );
 
   // Opened by a link or a reload, not from the gallery: fetch the gallery's first page for
-  // the neighbours. Near the end of what is loaded, fetch the next page.
+  // the neighbours. Near the end of what is loaded, fetch the next page. In the gallery's own
+  // order (date taken, GALLERY_SORT): its cursors are only valid for the sort that made them,
+  // and a viewer opened by a link walks the pictures as the gallery shows them.
   const index = items.findIndex((p) => p.id === id);
   useEffect(() => {
     const memory = recall(back);
@@ -79,7 +94,7 @@ export function PicturePage({ id }: { id: string }) {
     const cursor = memory?.items.length ? memory.nextCursor : null;
     (album
       ? library.albumPictures(album, cursor)
-      : api.pictures({ category, q, limit: PAGE, cursor })
+      : api.pictures({ category, q, limit: PAGE, cursor, sort: GALLERY_SORT })
     ).then(
       (page) => {
         const before = recall(back)?.items ?? [];
@@ -224,6 +239,7 @@ export function PicturePage({ id }: { id: string }) {
           src={original ? fileUrl(picture.id) : thumbUrl(picture.id, 'large')}
           alt={picture.title}
           aspect={aspectOf(picture.width, picture.height)}
+          reconnected={connections}
           onSwipe={(direction) => {
             go(direction === 'next' ? next : prev);
           }}
@@ -269,12 +285,10 @@ export function PicturePage({ id }: { id: string }) {
             )}
             <EditForm
               picture={editBase}
-              onCancel={() => {
-                setEditBase(null);
-              }}
+              onCancel={closeEdit}
               onSaved={(p) => {
                 saved(p);
-                setEditBase(null);
+                closeEdit();
               }}
             />
           </>
@@ -290,6 +304,7 @@ export function PicturePage({ id }: { id: string }) {
             <div className="actions">
               {mayChange && (
                 <button
+                  ref={editButton}
                   type="button"
                   className="btn"
                   onClick={() => {

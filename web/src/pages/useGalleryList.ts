@@ -21,6 +21,11 @@ import {
 import { inOrder } from '../lib/in-order';
 
 const PAGE = 48;
+/**
+ * The gallery's order (date taken, else added). The viewer walks the same list and pages on
+ * with the gallery's cursors, which the server accepts only with the sort that made them.
+ */
+export const GALLERY_SORT = 'taken';
 const MAX_REFRESH = 200;
 
 export interface ListState {
@@ -69,7 +74,7 @@ export function useGalleryList(category: string, q: string) {
       setList((s) => ({ ...s, loading: true, error: null }));
       try {
         const limit = Math.min(MAX_REFRESH, Math.max(PAGE, keep));
-        await ordered(api.pictures({ category, q, limit, sort: 'taken' }), (page) => {
+        await ordered(api.pictures({ category, q, limit, sort: GALLERY_SORT }), (page) => {
           if (mine !== generation.current) return;
           learnCategories(page.items);
           const complete = page.nextCursor === null;
@@ -117,7 +122,7 @@ export function useGalleryList(category: string, q: string) {
         q,
         limit: PAGE,
         cursor: nextCursor,
-        sort: 'taken',
+        sort: GALLERY_SORT,
       });
       if (mine !== generation.current) return;
       learnCategories(page.items);

@@ -24,11 +24,14 @@ export function useLivePicture(
   gone: boolean;
   /** Why the picture could not be fetched (shown while there is none to show). */
   loadError: string | null;
+  /** How many times the live feed has connected (a failed image is tried again then). */
+  connections: number;
 } {
   const { handleError } = useAuth();
   const [picture, setPicture] = useState<Picture | null>(initial);
   const [loadError, setLoadError] = useState<string | null>(null);
   const [gone, setGone] = useState(false);
+  const [connections, setConnections] = useState(0);
   const goneRef = useRef(onGone);
   goneRef.current = onGone;
 
@@ -66,6 +69,7 @@ export function useLivePicture(
       if (ids.includes(id)) void load();
     },
     onConnected: () => {
+      setConnections((n) => n + 1);
       void load();
     },
   });
@@ -74,5 +78,5 @@ export function useLivePicture(
     setPicture(p);
     replace(p);
   }, []);
-  return { picture, saved, gone, loadError };
+  return { picture, saved, gone, loadError, connections };
 }
