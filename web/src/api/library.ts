@@ -89,6 +89,12 @@ export interface TrashPage extends Page<TrashItem> {
 }
 
 const request = jsonRequest();
+/**
+ * Emptying the trash purges all of it in one request, 200 pictures a transaction: a trash of
+ * thousands takes longer than the usual time limit, which would then say "did not answer" of
+ * a node at work.
+ */
+const longRequest = jsonRequest(undefined, { timeoutMs: 10 * 60_000 });
 
 const id = encodeURIComponent;
 const page = (cursor: string | null | undefined) =>
@@ -147,7 +153,7 @@ export const library = {
     ),
   restore: (pictureId: string) => request<null>('POST', `/api/trash/${id(pictureId)}/restore`),
   purge: (pictureId: string) => request<null>('DELETE', `/api/trash/${id(pictureId)}`),
-  emptyTrash: () => request<{ purged: number }>('DELETE', '/api/trash'),
+  emptyTrash: () => longRequest<{ purged: number }>('DELETE', '/api/trash'),
 
   changePassword: (oldPassword: string, newPassword: string) =>
     request<null>('POST', '/api/auth/password', { oldPassword, newPassword }),
