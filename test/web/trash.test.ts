@@ -136,12 +136,34 @@ describe('trash', () => {
       expect((await a1.patch(`/api/pictures/${pic.id}`, { title: 'Again at n1' })).status).toBe(
         200,
       );
-      await viewer.getByText('changed at another node').waitFor({ timeout: 20_000 });
+      // The note names what changed, and the field not touched here shows it (it kept the
+      // title as the form opened, and the note named only the title).
+      await viewer
+        .getByText('changed at another node meanwhile: the title is now “Again at n1”')
+        .waitFor({ timeout: 20_000 });
       expect(await viewer.getByLabel('Description').inputValue()).toBe('Draft typed at n2');
-      expect(await viewer.getByLabel('Title').inputValue()).toBe('Retitled at n1');
+      expect(await viewer.getByLabel('Title').inputValue()).toBe('Again at n1');
       await viewer.getByRole('button', { name: 'Save' }).click();
       await viewer.getByRole('heading', { name: 'Again at n1' }).waitFor();
       await viewer.getByText('Draft typed at n2').waitFor();
+
+      // Saved here, then replaced by an edit from node 1 (as when both save at once and node
+      // 1's is the later): the page says which of the saved fields holds another value now.
+      await viewer.getByRole('button', { name: 'Edit' }).click();
+      await viewer.getByLabel('Title').fill('Mine at n2');
+      await viewer.getByRole('button', { name: 'Save' }).click();
+      await viewer.getByRole('heading', { name: 'Mine at n2' }).waitFor();
+      expect(await viewer.getByText('replaced what you saved').count()).toBe(0);
+      expect((await a1.patch(`/api/pictures/${pic.id}`, { title: 'Theirs at n1' })).status).toBe(
+        200,
+      );
+      await viewer
+        .getByText(
+          'An edit made at another node replaced what you saved: the title is now “Theirs at n1”.',
+        )
+        .waitFor({ timeout: 20_000 });
+      await viewer.getByRole('button', { name: 'OK' }).click();
+      expect(await viewer.getByText('replaced what you saved').count()).toBe(0);
 
       // Deleted at node 1: the page says so, with no Edit left, and leads to the trash.
       expect((await a1.delete(`/api/pictures/${pic.id}`)).status).toBe(204);
@@ -150,7 +172,7 @@ describe('trash', () => {
         .waitFor({ timeout: 20_000 });
       expect(await viewer.getByRole('button', { name: 'Edit' }).count()).toBe(0);
       await viewer.getByRole('link', { name: 'Open the trash' }).click();
-      await viewer.getByRole('button', { name: 'Restore Again at n1' }).waitFor();
+      await viewer.getByRole('button', { name: 'Restore Theirs at n1' }).waitFor();
     } finally {
       await context2.close();
     }

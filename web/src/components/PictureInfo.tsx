@@ -3,6 +3,7 @@ import { useEffect, useRef, useState } from 'react';
 import { api } from '../api/client';
 import type { Picture } from '../api/types';
 import { useAuth } from '../auth';
+import type { TextFields } from '../lib/edit-merge';
 import { formatDate, formatSize, formatTaken } from '../lib/format';
 import { Field, FormOutcome, TextAreaField, useSubmit } from './form';
 
@@ -82,19 +83,30 @@ function exposureText(p: Picture): string {
   return parts.join(' · ');
 }
 
+/**
+ * The edit form. `picture` is the picture as the form opened on it, `current` as it is now (an
+ * edit at another node meanwhile): a field the person has not touched shows the current value,
+ * and only the fields they changed are saved (each field is its own register at the server).
+ */
 export function EditForm({
   picture,
+  current,
   onCancel,
   onSaved,
 }: {
   picture: Picture;
+  current: Picture;
   onCancel: () => void;
-  onSaved: (p: Picture) => void;
+  onSaved: (p: Picture, sent: Partial<TextFields>) => void;
 }) {
   const { handleError } = useAuth();
-  const [title, setTitle] = useState(picture.title);
-  const [category, setCategory] = useState(picture.category);
-  const [desc, setDesc] = useState(picture.desc);
+  const [draft, setDraft] = useState<Partial<TextFields>>({});
+  const edit = (field: keyof TextFields) => (value: string) => {
+    setDraft((d) => ({ ...d, [field]: value }));
+  };
+  const title = draft.title ?? current.title;
+  const category = draft.category ?? current.category;
+  const desc = draft.desc ?? current.desc;
   const open = useRef(true);
   useEffect(() => {
     open.current = true;
@@ -104,17 +116,20 @@ export function EditForm({
   }, []);
   const form = useSubmit(
     async () => {
+      // What the person typed, where it differs from the picture now.
       const patch: { title?: string; category?: string; desc?: string } = {};
-      if (title.trim() !== picture.title) patch.title = title.trim();
-      if (category.trim() !== picture.category) patch.category = category.trim();
-      if (desc !== picture.desc) patch.desc = desc;
+      if (draft.title !== undefined && title.trim() !== current.title) patch.title = title.trim();
+      if (draft.category !== undefined && category.trim() !== current.category) {
+        patch.category = category.trim();
+      }
+      if (draft.desc !== undefined && desc !== current.desc) patch.desc = desc;
       if (Object.keys(patch).length === 0) {
         onCancel();
         return;
       }
       const updated = await api.updatePicture(picture.id, patch);
       // Cancelled meanwhile: the form is gone (another may be open); the live feed shows it.
-      if (open.current) onSaved(updated);
+      if (open.current) onSaved(updated, patch);
     },
     { onError: handleError },
   );
@@ -135,14 +150,14 @@ export function EditForm({
         required
         maxLength={200}
         autoFocus
-        onValue={setTitle}
+        onValue={edit('title')}
       />
       <Field
         label="Category"
         name="category"
         value={category}
         maxLength={64}
-        onValue={setCategory}
+        onValue={edit('category')}
       />
       <TextAreaField
         label="Description"
@@ -150,7 +165,7 @@ export function EditForm({
         value={desc}
         rows={4}
         maxLength={5000}
-        onValue={setDesc}
+        onValue={edit('desc')}
       />
       <FormOutcome outcome={form.outcome} />
       <div className="actions">

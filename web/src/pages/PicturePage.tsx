@@ -24,6 +24,7 @@ import {
   ShareIcon,
   TrashIcon,
 } from '../components/icons';
+import { ChangedMeanwhile, SaveOverridden, type LastSave } from '../components/EditNotes';
 import { EditForm, Facts, downloadName } from '../components/PictureInfo';
 import { PictureGone } from '../components/PictureGone';
 import { ZoomStage } from '../components/ZoomStage';
@@ -52,6 +53,8 @@ export function PicturePage({ id }: { id: string }) {
   /** While editing: the picture as the form started from (its draft is the form's own). */
   const [editBase, setEditBase] = useState<Picture | null>(null);
   const editing = editBase !== null;
+  /** What the last save here sent, to say if another node's edit replaced some of it. */
+  const [lastSave, setLastSave] = useState<LastSave | null>(null);
   /** The Edit button, which gets the focus back when the form closes (Esc, Cancel, Save). */
   const editButton = useRef<HTMLButtonElement>(null);
   const [refocusEdit, setRefocusEdit] = useState(false);
@@ -277,23 +280,27 @@ export function PicturePage({ id }: { id: string }) {
         {error && <ErrorNote error={error} />}
         {editBase ? (
           <>
-            {picture.updatedAt !== editBase.updatedAt && (
-              <p className="note" role="status">
-                This picture was changed at another node meanwhile (now “{picture.title}”). Save
-                changes only the fields you edit here.
-              </p>
-            )}
+            <ChangedMeanwhile base={editBase} picture={picture} />
             <EditForm
               picture={editBase}
+              current={picture}
               onCancel={closeEdit}
-              onSaved={(p) => {
+              onSaved={(p, sent) => {
                 saved(p);
+                setLastSave({ pictureId: p.id, sent });
                 closeEdit();
               }}
             />
           </>
         ) : (
           <>
+            <SaveOverridden
+              last={lastSave}
+              picture={picture}
+              onDismiss={() => {
+                setLastSave(null);
+              }}
+            />
             <h1 className="picture-title">{picture.title}</h1>
             {picture.category && <span className="badge">{picture.category}</span>}
             {picture.desc ? (
@@ -308,6 +315,7 @@ export function PicturePage({ id }: { id: string }) {
                   type="button"
                   className="btn"
                   onClick={() => {
+                    setLastSave(null);
                     setEditBase(picture);
                   }}
                 >
