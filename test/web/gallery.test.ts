@@ -209,6 +209,15 @@ describe('the web app', () => {
     await tiles(page1).filter({ hasText: 'sunset on the beach' }).click();
     await page1.getByRole('heading', { name: 'sunset on the beach' }).waitFor();
     await page1.getByTestId('origin').getByText('n1').waitFor();
+    // The facts in a family's words: where it was uploaded, its format by name; the media type
+    // and the id (they read "From node", "Type image/png", "Id …") only under a closed details.
+    await page1.getByRole('term').getByText('Uploaded at', { exact: true }).waitFor();
+    expect(await page1.getByRole('term').getByText('From node').count()).toBe(0);
+    const technical = page1.locator('.facts-more');
+    expect(await technical.getAttribute('open')).toBeNull();
+    await technical.getByText('Technical details').click();
+    await expect.poll(() => technical.getAttribute('open')).toBe('');
+    await technical.getByText(/Type image\//).waitFor();
     await screenshots(page1, 'picture');
     await page1.getByRole('button', { name: 'Edit' }).click();
     await page1.getByLabel('Title').fill('Golden hour at the beach');

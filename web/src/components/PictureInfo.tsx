@@ -12,60 +12,68 @@ export function Facts({ picture }: { picture: Picture }) {
   const camera = [picture.camera?.make, picture.camera?.model].filter(Boolean).join(' ');
   const exposure = exposureText(picture);
   return (
-    <dl className="facts">
-      {picture.takenAt && (
-        <>
-          <dt>Taken</dt>
-          <dd>{formatTaken(picture.takenAt)}</dd>
-        </>
-      )}
-      {camera && (
-        <>
-          <dt>Camera</dt>
-          <dd>
-            {camera}
-            {picture.camera?.lens ? ` · ${picture.camera.lens}` : ''}
-          </dd>
-        </>
-      )}
-      {exposure && (
-        <>
-          <dt>Exposure</dt>
-          <dd>{exposure}</dd>
-        </>
-      )}
-      {picture.gps && (
-        <>
-          <dt>Place</dt>
-          <dd>
-            {picture.gps.latitude.toFixed(5)}, {picture.gps.longitude.toFixed(5)}
-          </dd>
-        </>
-      )}
-      <dt>From node</dt>
-      <dd data-testid="origin">{picture.origin}</dd>
-      <dt>Uploaded by</dt>
-      <dd data-testid="owner">{picture.owner}</dd>
-      <dt>Added</dt>
-      <dd>{formatDate(picture.createdAt)}</dd>
-      {Date.parse(picture.updatedAt) - Date.parse(picture.createdAt) > 1000 && (
-        <>
-          <dt>Edited</dt>
-          <dd>{formatDate(picture.updatedAt)}</dd>
-        </>
-      )}
-      <dt>Size</dt>
-      <dd>
-        {picture.width} × {picture.height} · {formatSize(picture.size)}
-      </dd>
-      <dt>Type</dt>
-      <dd>{picture.contentType}</dd>
-      <dt>Id</dt>
-      <dd className="mono" title={picture.id}>
-        {picture.id.slice(0, 16)}…
-      </dd>
-    </dl>
+    <>
+      <dl className="facts">
+        {picture.takenAt && (
+          <>
+            <dt>Taken</dt>
+            <dd>{formatTaken(picture.takenAt)}</dd>
+          </>
+        )}
+        {camera && (
+          <>
+            <dt>Camera</dt>
+            <dd>
+              {camera}
+              {picture.camera?.lens ? ` · ${picture.camera.lens}` : ''}
+            </dd>
+          </>
+        )}
+        {exposure && (
+          <>
+            <dt>Exposure</dt>
+            <dd>{exposure}</dd>
+          </>
+        )}
+        {picture.gps && (
+          <>
+            <dt>Place</dt>
+            <dd>
+              {picture.gps.latitude.toFixed(5)}, {picture.gps.longitude.toFixed(5)}
+            </dd>
+          </>
+        )}
+        <dt>Uploaded by</dt>
+        <dd data-testid="owner">{picture.owner}</dd>
+        <dt>Uploaded at</dt>
+        <dd data-testid="origin">{picture.origin}</dd>
+        <dt>Added</dt>
+        <dd>{formatDate(picture.createdAt)}</dd>
+        {Date.parse(picture.updatedAt) - Date.parse(picture.createdAt) > 1000 && (
+          <>
+            <dt>Edited</dt>
+            <dd>{formatDate(picture.updatedAt)}</dd>
+          </>
+        )}
+        <dt>Size</dt>
+        <dd>
+          {picture.width} × {picture.height} · {formatName(picture.contentType)} ·{' '}
+          {formatSize(picture.size)}
+        </dd>
+      </dl>
+      {/* For whoever looks after the library; the family need not read it. */}
+      <details className="facts-more small muted">
+        <summary>Technical details</summary>
+        Type {picture.contentType} · Id <span className="mono">{picture.id}</span>
+      </details>
+    </>
   );
+}
+
+/** "JPEG", "PNG", "HEIC" for a picture's content type; the type itself when unknown. */
+export function formatName(contentType: string): string {
+  const sub = contentType.split('/')[1] ?? contentType;
+  return sub === 'jpeg' ? 'JPEG' : sub.toUpperCase();
 }
 
 function exposureText(p: Picture): string {
