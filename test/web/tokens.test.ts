@@ -45,6 +45,9 @@ async function meAtNode2(token: string): Promise<number> {
 
 test('a token made on the Account page is shown once, listed, works at the other node, and is revoked everywhere', async () => {
   const section = page.getByRole('region', { name: 'API tokens' });
+  // Said for someone whose laptop was lost, not only for whoever writes scripts.
+  await section.getByRole('heading', { name: 'Laptops and programs (API tokens)' }).waitFor();
+  await section.getByText('If a laptop is lost or sold, revoke its token here').waitFor();
   await section.getByText('No tokens.').waitFor();
   const form = section.getByRole('form', { name: 'New token' });
   // A name is required (the browser says so before anything is sent).

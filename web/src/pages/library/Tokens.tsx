@@ -32,11 +32,11 @@ export function Tokens({ onError }: { onError: (e: unknown) => void }) {
   );
   return (
     <section className="card" aria-label="API tokens">
-      <h2>API tokens</h2>
+      <h2>Laptops and programs (API tokens)</h2>
       <p className="muted small">
-        A token lets a program act as you: <code>mosaic sync</code> on a laptop (
-        <code>mosaic login</code> makes one per machine), or a script. Revoke one you no longer use,
-        or that may have leaked.
+        A laptop that syncs a folder with Mosaic, or a script, acts as you with a token of yours (
+        <code>mosaic login</code> makes one per machine). If a laptop is lost or sold, revoke its
+        token here: it stops working at every node.
       </p>
       {tokens.error && <ErrorNote error={tokens.error} />}
       {tokens.data?.length === 0 && <p className="muted">No tokens.</p>}
