@@ -219,6 +219,38 @@ describe('the upload queue', () => {
     await page.getByRole('button', { name: 'Clear finished' }).click();
   });
 
+  test('an upload the node stops answering says so instead of a frozen percentage, and goes on', async () => {
+    // A page of its own with Playwright's clock, to move time on rather than wait 15 s.
+    const own = await newPage(browser);
+    try {
+      const p = own.page;
+      await p.clock.install();
+      let stuck: Route | null = null;
+      await p.route(
+        (url) => url.pathname.startsWith('/api/uploads/tus/'),
+        async (route) => {
+          if (route.request().method() === 'PATCH' && stuck === null) stuck = route;
+          else await route.continue();
+        },
+      );
+      await signIn(p, node.node.url);
+      await p.goto(`${node.node.url}/upload`);
+      await p.getByTestId('file-input').setInputFiles([await jpeg('frozen.jpg', 151)]);
+      await p.getByRole('button', { name: 'Upload 1 picture' }).click();
+      await expect.poll(() => stuck !== null).toBe(true);
+      const frozen = p.getByTestId('upload-row').filter({ hasText: 'frozen.jpg' });
+      await frozen.getByText('Uploading 0%').waitFor();
+      await p.clock.fastForward(16_000);
+      await frozen.getByText('Waiting for the server… (0%)').waitFor();
+      await frozen.getByText('the upload goes on when it does').waitFor();
+      await (stuck as Route | null)?.continue();
+      await frozen.getByText('Uploaded', { exact: true }).waitFor();
+      expect(await frozen.getByText('Waiting for the server').count()).toBe(0);
+    } finally {
+      await own.context.close();
+    }
+  });
+
   test('a damaged JPEG is told from a file that is not an image, and the summary agrees with the rows', async () => {
     const good = await makeImage({ seed: 131, width: 200, height: 150, format: 'jpeg' });
     await page.getByTestId('file-input').setInputFiles([

@@ -94,9 +94,16 @@ export function UploadsProvider({ children }: { children: ReactNode }) {
         if (handles.current.get(item.key) !== handle) return;
         setItems((s) => updateItem(s, item.key, p));
       };
-      setItems((s) => updateItem(s, item.key, { status: 'uploading', progress: 0, error: null }));
+      setItems((s) =>
+        updateItem(s, item.key, {
+          status: 'uploading',
+          progress: 0,
+          error: null,
+          movedAt: Date.now(),
+        }),
+      );
       const handle = sendTus(file, fields, (progress) => {
-        patch({ progress });
+        patch({ progress, movedAt: Date.now() });
       });
       handles.current.set(item.key, handle);
       handle.promise.then(

@@ -4,7 +4,8 @@
  * One being sent can be cancelled; one not being sent (not yet, or no longer) removed.
  */
 import { useState } from 'react';
-import { formatSize, type UploadItem } from '../lib/upload-queue';
+import { useNow } from '../hooks';
+import { formatSize, isStalled, type UploadItem } from '../lib/upload-queue';
 import { paths } from '../lib/routes';
 import { Link } from '../router';
 import { ProgressBar } from './common';
@@ -25,9 +26,14 @@ export function UploadRow({
   onCancel: () => void;
   onRemove: () => void;
 }) {
+  // Ticks only while this row is being sent, to notice an upload that stopped moving.
+  const now = useNow(1000, item.status === 'uploading');
+  const stalled = isStalled(item, now);
   const statusText = {
     ready: 'Ready',
-    uploading: `Uploading ${Math.round(item.progress * 100)}%`,
+    uploading: stalled
+      ? `Waiting for the server… (${Math.round(item.progress * 100)}%)`
+      : `Uploading ${Math.round(item.progress * 100)}%`,
     offline: 'Waiting for the connection…',
     created: 'Uploaded',
     // The library keeps it as it was: what was typed here for it is not used.
@@ -84,6 +90,11 @@ export function UploadRow({
         <div className="upload-status" aria-live="polite">
           <span className={`status status-${item.status}`}>{statusText}</span>
           {item.error && <span className="upload-error">{item.error}</span>}
+          {stalled && (
+            <span className="muted small">
+              The server has not answered for a while; the upload goes on when it does.
+            </span>
+          )}
           {item.pictureId && (
             <Link to={paths.picture(item.pictureId)} className="small">
               Open

@@ -2,7 +2,9 @@ import { describe, expect, test } from 'vitest';
 import {
   applyToWaiting,
   formatSize,
+  isStalled,
   isWaiting,
+  STALL_MS,
   newItems,
   nextToStart,
   outcome,
@@ -49,6 +51,18 @@ describe('the queue', () => {
   test('new items take their title from the name and the shared fields', () => {
     const [a] = items();
     expect(a).toMatchObject({ title: 'a', category: 'trip', status: 'ready', progress: 0 });
+  });
+
+  test('an upload that has not moved for STALL_MS is stalled; one that moves, or is not sent, is not', () => {
+    const [a] = items();
+    if (!a) throw new Error('an item');
+    const t = 1_000_000;
+    const sending = { ...a, status: 'uploading' as const, movedAt: t };
+    expect(isStalled(sending, t + STALL_MS)).toBe(false);
+    expect(isStalled(sending, t + STALL_MS + 1)).toBe(true);
+    expect(isStalled({ ...sending, movedAt: t + 10_000 }, t + STALL_MS + 1)).toBe(false);
+    expect(isStalled({ ...sending, status: 'offline' }, t + STALL_MS + 1)).toBe(false);
+    expect(isStalled(a, t + STALL_MS + 1)).toBe(false); // ready: never started
   });
 
   test('starts at most `concurrency` at once, in order', () => {

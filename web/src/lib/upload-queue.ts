@@ -29,6 +29,8 @@ export interface UploadItem {
   readonly status: UploadStatus;
   /** 0..1 of the bytes sent. */
   readonly progress: number;
+  /** While uploading: when the progress last moved (or the upload started), in ms. */
+  readonly movedAt?: number | null;
   readonly error: string | null;
   /** The picture this became (also for a duplicate: the existing picture). */
   readonly pictureId: string | null;
@@ -63,6 +65,22 @@ export function newItems(
     error: null,
     pictureId: null,
   }));
+}
+
+/**
+ * How long an upload may send nothing before its row says the server is not answering (a
+ * frozen or unreachable node: tus-js-client waits, then retries for about a minute).
+ */
+export const STALL_MS = 15_000;
+
+/** Whether an upload in flight has not moved for STALL_MS. */
+export function isStalled(item: UploadItem, now: number): boolean {
+  return (
+    item.status === 'uploading' &&
+    item.movedAt !== undefined &&
+    item.movedAt !== null &&
+    now - item.movedAt > STALL_MS
+  );
 }
 
 export function updateItem(
