@@ -8,7 +8,7 @@
  * are an error that says what to install, never a silent skip.
  */
 import { execFile } from 'node:child_process';
-import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, readlinkSync, realpathSync } from 'node:fs';
 import { appendFile, chown, mkdtemp, readFile, rename, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -206,36 +206,36 @@ export async function startPostgres(where: StartWhere = {}): Promise<PostgresSer
       return `postgres://postgres@${host}:${port}/${name}`;
     },
     async freeze() {
-      const frozen = [pid, ...(await childrenOf(pid))];
+      // The postmaster first, so that it forks nothing unfrozen after the listing.
+      signalIfAlive(pid, 'SIGSTOP');
+      await waitUntil(() => !isAlive(pid) || isStopped(pid), 2000);
+      const frozen = [...new Set([pid, ...(await childrenOf(pid)), ...processesIn(data)])];
       // A backend may end between the listing and the signal (ESRCH): nothing to freeze.
-      const signal = (each: number, name: NodeJS.Signals) => {
-        try {
-          process.kill(each, name);
-        } catch (error) {
-          if ((error as NodeJS.ErrnoException).code !== 'ESRCH') throw error;
-        }
-      };
-      for (const each of frozen) signal(each, 'SIGSTOP');
+      for (const each of frozen) signalIfAlive(each, 'SIGSTOP');
       const thaw = (): void => {
         thaws.delete(thaw);
-        for (const each of frozen) signal(each, 'SIGCONT');
+        for (const each of frozen) signalIfAlive(each, 'SIGCONT');
       };
       thaws.add(thaw);
       return thaw;
     },
     async kill() {
-      const all = [pid, ...(await childrenOf(pid))];
-      for (const each of all) {
-        try {
-          process.kill(each, 'SIGKILL');
-        } catch {
-          // gone already
-        }
-      }
-      // Gone when signal 0 finds no process (children are reaped by init, not by us).
+      // Stopped first, the postmaster forks no backend between the listing and the kill (CI
+      // saw one born in that window outlive it, holding the shared memory, and the restart
+      // refused: "pre-existing shared memory block is still in use"). Every process of the
+      // server works in the data directory, orphans too, which `pgrep -P` no longer finds.
+      signalIfAlive(pid, 'SIGSTOP');
+      await waitUntil(() => !isAlive(pid) || isStopped(pid), 2000);
       const deadline = Date.now() + 10_000;
-      for (const each of all) {
-        while (isAlive(each) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+      for (;;) {
+        const all = new Set([pid, ...(await childrenOf(pid)), ...processesIn(data)]);
+        const alive = [...all].filter(isAlive);
+        if (alive.length === 0) break;
+        if (Date.now() > deadline)
+          throw new Error(`postgres processes ${alive.join(', ')} outlived SIGKILL`);
+        for (const each of alive) signalIfAlive(each, 'SIGKILL');
+        // Gone when signal 0 finds no process (children are reaped by init, not by us).
+        await waitUntil(() => !alive.some(isAlive), deadline - Date.now());
       }
       // The dead postmaster is a zombie until its parent reaps it, and the parent of a daemon
       // is PID 1, which here reaps late: a new postmaster would take the zombie for a running
@@ -258,14 +258,52 @@ export async function startPostgres(where: StartWhere = {}): Promise<PostgresSer
   };
 }
 
-/** Whether the process runs (a zombie, killed but not yet reaped by its parent, does not). */
-function isAlive(pid: number): boolean {
+function signalIfAlive(pid: number, signal: NodeJS.Signals): void {
+  try {
+    process.kill(pid, signal);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ESRCH') throw error;
+  }
+}
+
+async function waitUntil(done: () => boolean, ms: number): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!done() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+}
+
+function processState(pid: number): string | undefined {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
   } catch {
-    return false;
+    return undefined;
   }
+}
+
+function isStopped(pid: number): boolean {
+  const state = processState(pid);
+  return state === 'T' || state === 't';
+}
+
+/** The processes whose working directory is `dir` (a PostgreSQL server's all work in its data directory). */
+function processesIn(dir: string): number[] {
+  const target = realpathSync(dir);
+  const found: number[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      if (readlinkSync(`/proc/${entry}/cwd`) === target) found.push(Number(entry));
+    } catch {
+      // gone, or not ours to read
+    }
+  }
+  return found;
+}
+
+/** Whether the process runs (a zombie, killed but not yet reaped by its parent, does not). */
+function isAlive(pid: number): boolean {
+  const state = processState(pid);
+  return state !== undefined && state !== 'Z';
 }
 
 async function childrenOf(pid: number): Promise<number[]> {
