@@ -109,6 +109,49 @@ describe('the viewer', () => {
       .waitFor();
   });
 
+  test('opened from a link to a picture past the first page, it finds its place', async () => {
+    const at = COUNT - 2;
+    const picture = byTaken[at];
+    if (!picture) throw new Error('no picture');
+    await page.goto(`${url}/p/${picture.id}`);
+    await title(page).getByText(picture.title, { exact: true }).waitFor();
+    await expect.poll(() => position(page).textContent()).toBe(`${at + 1} of ${COUNT}`);
+    await page.keyboard.press('ArrowLeft');
+    await title(page)
+      .getByText(byTaken[at - 1]?.title ?? '?', { exact: true })
+      .waitFor();
+    await page.keyboard.press('ArrowRight');
+    await page.keyboard.press('ArrowRight');
+    await title(page)
+      .getByText(byTaken[at + 1]?.title ?? '?', { exact: true })
+      .waitFor();
+  });
+
+  test('a step past what is loaded waits for the next page instead of going nowhere', async () => {
+    const last = byTaken[47];
+    if (!last) throw new Error('no picture');
+    // The next page is held until the step is made (a slow node, a busy phone).
+    let release = (): void => {};
+    const held = new Promise<void>((resolve) => (release = resolve));
+    await page.route(
+      (u) => u.pathname === '/api/pictures' && u.searchParams.has('cursor'),
+      async (route) => {
+        await held;
+        await route.continue();
+      },
+    );
+    await page.goto(`${url}/p/${last.id}`);
+    await title(page).getByText(last.title, { exact: true }).waitFor();
+    await expect.poll(() => position(page).textContent()).toBe('48 of 48+');
+    await page.keyboard.press('ArrowRight');
+    release();
+    await title(page)
+      .getByText(byTaken[48]?.title ?? '?', { exact: true })
+      .waitFor();
+    await expect.poll(() => position(page).textContent()).toBe(`49 of ${COUNT}`);
+    await page.unrouteAll();
+  });
+
   test('a picture that failed to load says so, keeps the close button usable and retries', async () => {
     const picture = byTaken[3];
     if (!picture) throw new Error('no picture');

@@ -7,9 +7,8 @@
  * the gallery's filter. It follows the live feed: edited at any node, the picture is fetched
  * again (an open edit form keeps its draft); deleted, the page says so and leads to the trash.
  */
-import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
+import { useCallback, useEffect, useLayoutEffect, useRef, useState } from 'react';
 import { api, fileUrl, thumbUrl } from '../api/client';
-import { library } from '../api/library';
 import type { Picture } from '../api/types';
 import { useAuth } from '../auth';
 import { ConfirmDialog, ErrorNote, Spinner, messageOf } from '../components/common';
@@ -30,15 +29,13 @@ import { PictureGone } from '../components/PictureGone';
 import { ZoomStage } from '../components/ZoomStage';
 import { AddToAlbumDialog, ShareDialog } from '../components/LibraryDialogs';
 import { useRetentionDays } from '../components/SelectionBar';
-import { contextOf, forget, galleryHref, pictureHref, recall, remember } from '../gallery-memory';
-import { appendPage } from '../lib/gallery-list';
+import { contextOf, forget, galleryHref, pictureHref, remember } from '../gallery-memory';
 import { aspectOf } from '../lib/justify';
 import { canChange } from '../lib/permissions';
 import { Link, navigate, useLocation } from '../router';
-import { GALLERY_SORT } from './useGalleryList';
 import { useLivePicture } from './useLivePicture';
+import { useViewerNeighbours } from './useViewerNeighbours';
 
-const PAGE = 48;
 /** Zoomed in this far, the large preview (1600 px) runs out of detail: load the original. */
 const ORIGINAL_AT_SCALE = 2;
 
@@ -47,7 +44,12 @@ export function PicturePage({ id }: { id: string }) {
   const { search } = useLocation();
   const { category, q, album } = contextOf(search);
   const back = galleryHref(category, q, album);
-  const [items, setItems] = useState(() => recall(back)?.items ?? []);
+  const { prev, next, more, position, listed } = useViewerNeighbours(
+    id,
+    back,
+    { category, q, album },
+    handleError,
+  );
   /** Why an action failed. */
   const [error, setError] = useState<string | null>(null);
   /** While editing: the picture as the form started from (its draft is the form's own). */
@@ -76,7 +78,7 @@ export function PicturePage({ id }: { id: string }) {
   // Gone (404): no form or dialog stays open on it.
   const { picture, saved, gone, loadError, connections } = useLivePicture(
     id,
-    () => items.find((p) => p.id === id) ?? null,
+    () => listed,
     () => {
       setEditBase(null);
       setConfirming(false);
@@ -84,57 +86,37 @@ export function PicturePage({ id }: { id: string }) {
     },
   );
 
-  // Opened by a link or a reload, not from the gallery: fetch the gallery's first page for
-  // the neighbours. Near the end of what is loaded, fetch the next page. In the gallery's own
-  // order (date taken, GALLERY_SORT): its cursors are only valid for the sort that made them,
-  // and a viewer opened by a link walks the pictures as the gallery shows them.
-  const index = items.findIndex((p) => p.id === id);
-  useEffect(() => {
-    const memory = recall(back);
-    const near = memory && index !== -1 && index >= memory.items.length - 3;
-    if (memory && memory.items.length > 0 && !(near && memory.nextCursor !== null)) return;
-    let cancelled = false;
-    const cursor = memory?.items.length ? memory.nextCursor : null;
-    (album
-      ? library.albumPictures(album, cursor)
-      : api.pictures({ category, q, limit: PAGE, cursor, sort: GALLERY_SORT })
-    ).then(
-      (page) => {
-        const before = recall(back)?.items ?? [];
-        const merged = appendPage(before, page.items);
-        remember(back, { items: merged, nextCursor: page.nextCursor });
-        if (!cancelled) setItems(merged);
-      },
-      (e: unknown) => {
-        handleError(e);
-      },
-    );
-    return () => {
-      cancelled = true;
-    };
-  }, [back, category, q, album, index, handleError]);
-
-  const prev = index > 0 ? items[index - 1] : undefined;
-  const next = index !== -1 ? items[index + 1] : undefined;
-
-  // Neighbours' previews start loading now, so the next step shows at once.
-  useEffect(() => {
-    for (const p of [next, prev]) if (p) new Image().src = thumbUrl(p.id, 'large');
-  }, [next, prev]);
-
   const go = useCallback(
     (to: Picture | undefined) => {
       if (to) navigate(pictureHref(to.id, category, q, album), { replace: true });
     },
     [category, q, album],
   );
+  // A step past the end of what is loaded (a key, the arrow or a swipe while the next page
+  // comes) is taken when it arrives, not dropped; a step elsewhere meanwhile cancels it.
+  const [forwardFrom, setForwardFrom] = useState<string | null>(null);
+  const forward = useCallback(() => {
+    if (next) go(next);
+    else if (more) setForwardFrom(id);
+  }, [next, more, id, go]);
+  useEffect(() => {
+    if (forwardFrom === null) return;
+    if (forwardFrom !== id) setForwardFrom(null);
+    else if (next) {
+      setForwardFrom(null);
+      go(next);
+    }
+  }, [forwardFrom, id, next, go]);
   const close = useCallback(() => {
     remember(back, { lastViewed: id });
     navigate(back);
   }, [back, id]);
 
   // Keys: arrows walk, Escape closes (the edit form and the dialog handle their own Escape).
-  useEffect(() => {
+  // A layout effect: bound in the same commit that shows the picture, so a key pressed as soon
+  // as it shows moves on from it (a passive effect, run after paint, left the last picture's
+  // keys bound for a moment on a busy machine: the press went nowhere).
+  useLayoutEffect(() => {
     if (editing || confirming || sharing) return;
     const onKey = (event: KeyboardEvent) => {
       if (event.defaultPrevented || event.altKey || event.ctrlKey || event.metaKey) return;
@@ -142,7 +124,7 @@ export function PicturePage({ id }: { id: string }) {
       if (target?.closest('input, textarea, select')) return;
       if (event.key === 'Escape') close();
       else if (event.key === 'ArrowLeft') go(prev);
-      else if (event.key === 'ArrowRight') go(next);
+      else if (event.key === 'ArrowRight') forward();
       else return;
       event.preventDefault();
     };
@@ -150,16 +132,11 @@ export function PicturePage({ id }: { id: string }) {
     return () => {
       window.removeEventListener('keydown', onKey);
     };
-  }, [editing, confirming, sharing, close, go, prev, next]);
+  }, [editing, confirming, sharing, close, go, prev, forward]);
 
   const user = auth.status === 'signed-in' ? auth.user : null;
   const mayChange = picture !== null && canChange(user, picture);
   const days = useRetentionDays(confirming);
-  const position = useMemo(
-    () => (index === -1 ? null : `${index + 1} of ${items.length}${hasMore(back) ? '+' : ''}`),
-    [index, items.length, back],
-  );
-
   const remove = async () => {
     setDeleting(true);
     try {
@@ -244,7 +221,8 @@ export function PicturePage({ id }: { id: string }) {
           aspect={aspectOf(picture.width, picture.height)}
           reconnected={connections}
           onSwipe={(direction) => {
-            go(direction === 'next' ? next : prev);
+            if (direction === 'next') forward();
+            else go(prev);
           }}
           onZoomChange={(scale) => {
             if (scale >= ORIGINAL_AT_SCALE) setOriginal(true);
@@ -262,13 +240,13 @@ export function PicturePage({ id }: { id: string }) {
               <PrevIcon />
             </button>
           )}
-          {next && (
+          {(next ?? more) && (
             <button
               type="button"
               className="viewer-nav viewer-next"
               aria-label="Next picture"
               onClick={() => {
-                go(next);
+                forward();
               }}
             >
               <NextIcon />
@@ -397,8 +375,4 @@ export function PicturePage({ id }: { id: string }) {
       </ConfirmDialog>
     </article>
   );
-}
-
-function hasMore(key: string): boolean {
-  return (recall(key)?.nextCursor ?? null) !== null;
 }
