@@ -31,7 +31,7 @@ import type { Schema } from '../storage/metadata/schema.js';
 import type { PhotoFacts } from './core/photo-facts.js';
 import type { PictureWithFacts } from './listed-picture.js';
 import type { PictureFactsService } from './picture-facts.service.js';
-import { settleInconsistentBytes } from './byte-flag-check.js';
+import { PictureBytes } from './picture-bytes.js';
 import { isAlive } from './picture.state.js';
 
 /** How much of an upload is read to probe its header (type, size): enough for any EXIF. */
@@ -86,14 +86,14 @@ interface Committed {
 
 /** Upload, find, edit and delete pictures. Every method opens with its permission check. */
 export class PictureService {
-  /** Per picture, the tail of its byte moves and records (see exclusive). */
-  private readonly byteTasks = new Map<string, Promise<unknown>>();
-
   private readonly now: () => number;
   private readonly background = new Limiter(1);
 
+  private readonly bytes: PictureBytes;
+
   constructor(private readonly deps: PictureServiceDeps) {
     this.now = deps.now ?? Date.now;
+    this.bytes = new PictureBytes(deps);
   }
 
   /**
@@ -136,7 +136,7 @@ export class PictureService {
     // the lock is `exclusive`; across the processes of a site, a database lock. The check is
     // made once, inside the transaction (`commitCreate`'s `unless`).
     let committed: Committed = { created: false, saved: null };
-    await this.exclusive(`create:${staged.hash}`, async () => {
+    await this.bytes.exclusive(`create:${staged.hash}`, async () => {
       this.deps.justStored.add(staged.hash);
       try {
         committed = await this.commitCreate(principal, staged, image, fields, facts);
@@ -305,87 +305,19 @@ export class PictureService {
     await this.settleBytes(id);
   }
 
-  /**
-   * Puts a picture's bytes where its state says: a dead picture's bytes go to the trash, a
-   * living one's come back from it. Runs after every picture operation, local or replicated,
-   * and at start for anything a crash left half-done. It checks the store, not the row's flag,
-   * and records what it finds (see recordBytes), so a stale flag is repaired here too. Returns
-   * the picture as recorded (null when there is none), so a caller need not read it again.
-   */
-  async settleBytes(id: string): Promise<StoredPicture | null> {
-    return this.exclusive(id, async () => {
-      const { pictures, blobs, thumbs } = this.deps;
-      const stored = await pictures.get(id);
-      if (!stored) return null;
-      if (!isAlive(stored.state)) {
-        if (await blobs.has(id)) {
-          await blobs.trash(id);
-          // The small one stays while the bytes are in the trash: the trash page shows it.
-          await thumbs.remove(id, ['large']);
-          this.deps.log.info({ picture: id }, 'picture bytes moved to trash');
-        }
-        return this.recordBytes(id, false);
-      } else if (await blobs.has(id)) {
-        return this.recordBytes(id, true);
-      } else {
-        return this.recordBytes(id, await blobs.restore(id));
-      }
-    });
+  /** Puts a picture's bytes where its state says (PictureBytes.settle). */
+  settleBytes(id: string): Promise<StoredPicture | null> {
+    return this.bytes.settle(id);
   }
 
-  /**
-   * The route could not open the bytes of a picture listed here: records that they are missing,
-   * asks for them to be restored or fetched, and returns the error to answer (503).
-   */
+  /** The error to answer for bytes listed here but not found (PictureBytes.missing). */
   bytesMissing(id: string): UnavailableError {
-    void this.exclusive(id, () => this.recordBytes(id)).catch((err: unknown) => {
-      this.deps.log.warn({ err, picture: id }, 'could not record missing bytes');
-    });
-    this.deps.repairBytes?.(id);
-    this.deps.log.warn({ picture: id }, 'picture listed without its bytes; repairing');
-    return new UnavailableError(
-      'The bytes of this picture are not on this node right now; they are being restored. Try again shortly.',
-    );
+    return this.bytes.missing(id);
   }
 
-  /**
-   * At start: settles every picture whose bytes are not where its state says (byte-flag-check.ts).
-   * Returns how many were repaired.
-   */
-  async repairAllBytes(): Promise<number> {
-    const { pictures, blobs } = this.deps;
-    const repaired = await settleInconsistentBytes(pictures, blobs, async (id) => {
-      await this.settleBytes(id);
-    });
-    if (repaired > 0) this.deps.log.warn({ repaired }, 'picture byte flags repaired at start');
-    return repaired;
-  }
-
-  /**
-   * Writes whether the bytes are in the store now; only when the row is wrong (each write is a
-   * commit). Runs under the picture's lock (`exclusive`), so no move of these bytes by this
-   * service happens between the check and the write.
-   */
-  private async recordBytes(id: string, known?: boolean): Promise<StoredPicture | null> {
-    const { pictures, blobs } = this.deps;
-    // `known`: the caller has just checked or moved the bytes, under the same lock.
-    const present = known ?? (await blobs.has(id));
-    const stored = await pictures.get(id);
-    if (!stored) return null;
-    if (stored.hasBlob !== present) await pictures.setHasBlob(id, present);
-    return { state: stored.state, hasBlob: present };
-  }
-
-  /** Runs `task` after every earlier task for the same picture (moves and records in order). */
-  private exclusive<T>(id: string, task: () => Promise<T>): Promise<T> {
-    const previous = this.byteTasks.get(id) ?? Promise.resolve();
-    const next = previous.then(task, task);
-    const tail = next.catch(() => undefined);
-    this.byteTasks.set(id, tail);
-    void tail.then(() => {
-      if (this.byteTasks.get(id) === tail) this.byteTasks.delete(id);
-    });
-    return next;
+  /** At start: settles every picture whose bytes are not where its state says. */
+  repairAllBytes(): Promise<number> {
+    return this.bytes.repairAll();
   }
 
   private visible(stored: StoredPicture | null): Picture | null {
