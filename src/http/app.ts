@@ -172,7 +172,9 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   });
   installRequestMetrics(app, deps.metrics.registry);
 
-  await app.register(systemRoutes(deps.info, deps.metrics.registry, deps.health));
+  await app.register(
+    systemRoutes(deps.info, deps.metrics.registry, deps.health, quietRequests(deps.log)),
+  );
   await app.register(authRoutes(deps.accounts));
   await app.register(
     pictureRoutes({
@@ -208,6 +210,9 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(deviceRoutes(deps.devices));
   if (deps.events) await app.register(eventRoutes(deps.events.api));
   // The /peer routes answer to the cluster key's signature (their peer guard), not to accounts.
+  // Their requests (anti-entropy pulls every few seconds from each peer) are not logged at info:
+  // an idle cluster wrote ~100 lines a minute of them. At debug they are; refusals and failures
+  // are warnings either way.
   await app.register(async (peers) => {
     peers.addHook('onRoute', (route) => {
       route.config = { ...route.config, peer: true };
@@ -218,6 +223,14 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       await peers.register(loginPeerRoutes({ verifier, faults, limiter: deps.loginLimiter }));
     }
     if (deps.events?.peer) await peers.register(eventPeerRoutes(deps.events.peer));
-  });
+  }, quietRequests(deps.log));
   return app;
+}
+
+/**
+ * Route options that log a route's requests only when the node logs at debug (health checks,
+ * peers' exchanges): at info they were most of an idle node's log.
+ */
+export function quietRequests(log: { readonly level: string }): { logLevel?: 'warn' } {
+  return log.level === 'debug' || log.level === 'trace' ? {} : { logLevel: 'warn' };
 }

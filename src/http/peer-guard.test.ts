@@ -102,3 +102,63 @@ describe('peer guard', () => {
     expect(res.json()).toMatchObject({ error: { code: 'malformed_json' } });
   });
 });
+
+describe('peer guard refusals in the log', () => {
+  it('are one line a minute per reason and sender, saying what to do and how many were refused', async () => {
+    const lines: Record<string, unknown>[] = [];
+    let clock = 1_000_000;
+    const logged = Fastify({
+      logger: {
+        level: 'info',
+        stream: {
+          write: (line: string) => lines.push(JSON.parse(line) as Record<string, unknown>),
+        },
+      },
+    });
+    installErrorHandler(logged);
+    await logged.register(async (scope) => {
+      installPeerGuard(scope, {
+        verifier: new PeerVerifier(KEY, SELF),
+        faults: Faults.none(),
+        now: () => clock,
+      });
+      scope.post('/peer/echo', { bodyLimit: 1024 }, async () => ({}));
+    });
+    const body = '{"a":1}';
+    // Signed with another key, as a node given another --cluster-key does.
+    const send = () =>
+      logged.inject({
+        method: 'POST',
+        url: '/peer/echo',
+        headers: {
+          ...signRequest('x'.repeat(32), {
+            method: 'POST',
+            path: '/peer/echo',
+            nodeId: SENDER,
+            url: 'http://10.0.0.2:7070',
+            to: SELF,
+            body,
+          }),
+          'content-type': 'application/json',
+        },
+        payload: body,
+      });
+    try {
+      for (let i = 0; i < 10; i++) expect((await send()).statusCode).toBe(401);
+      const refused = () => lines.filter((l) => l['msg'] === 'peer request refused');
+      expect(refused()).toHaveLength(1);
+      expect(refused()[0]).toMatchObject({
+        reason: 'bad signature',
+        claimsNode: SENDER,
+        claimsUrl: 'http://10.0.0.2:7070',
+      });
+      expect(String(refused()[0]?.['hint'])).toContain('--cluster-key');
+      clock += 60_000;
+      expect((await send()).statusCode).toBe(401);
+      expect(refused()).toHaveLength(2);
+      expect(refused()[1]).toMatchObject({ refusedSinceLastLine: 9 });
+    } finally {
+      await logged.close();
+    }
+  });
+});

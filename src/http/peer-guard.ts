@@ -13,7 +13,9 @@
  *    that MOSAIC_FAULTS cuts off gets no answer at all, like a cut link.
  *
  * A request that fails gets 401 (or 413), is logged, and changes nothing. Each route sets its
- * own `bodyLimit` to what it needs.
+ * own `bodyLimit` to what it needs. A refusal is logged once a minute per reason and sender
+ * (with how many were refused meanwhile): a node of another cluster, or one given another key,
+ * retries for as long as it runs, and a line per request filled the log at several a second.
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { createHash } from 'node:crypto';
@@ -36,6 +38,25 @@ export interface PeerGuardOptions {
   readonly faults: Faults;
   /** Called for every verified request (the node id, and the URL it says it is reachable at). */
   readonly contacted?: (nodeId: string, url: string) => void;
+  readonly now?: () => number;
+}
+
+/** A refusal of the same reason from the same sender is logged again after this long. */
+export const REFUSAL_LOG_EVERY_MS = 60_000;
+/** At most this many (reason, sender) pairs remembered: junk from many addresses stays bounded. */
+const REFUSALS_KEPT = 1000;
+
+/** What the operator can do about a refusal, by its reason. */
+const HINTS: Record<string, string> = {
+  'bad signature':
+    'the sender signs with another cluster key: give both nodes the same --cluster-key',
+  'signed for another node':
+    'the sender takes this address for another node (an old peer list, or two nodes behind one address)',
+};
+
+/** The reason without what varies from one request to the next (a clock's offset). */
+function kindOf(reason: string): string {
+  return reason.startsWith('timestamp outside') ? 'timestamp outside the replay window' : reason;
 }
 
 const EMPTY_SHA256 = sha256Hex('');
@@ -49,9 +70,35 @@ class PeerBodyTooLargeError extends AppError {
 /** Installs the header check, the streaming body check and the JSON parser on a plugin's scope. */
 export function installPeerGuard(app: FastifyInstance, options: PeerGuardOptions): void {
   const { verifier } = options;
+  const now = options.now ?? Date.now;
+  /** Per reason and sender: when it was last logged, and how many were refused since. */
+  const logged = new Map<string, { at: number; since: number }>();
 
   const refuse = (request: FastifyRequest, reason: string) => {
-    request.log.warn({ reason, ip: request.ip, url: request.url }, 'peer request refused');
+    // Who the sender says it is (unchecked: its signature is what failed, or was not looked at).
+    const claim = request.peerClaim?.parts;
+    const sender = claim ? `${claim.nodeId} ${claim.url}` : request.ip;
+    const key = `${kindOf(reason)}\n${sender}`;
+    const last = logged.get(key);
+    const at = now();
+    if (last !== undefined && at - last.at < REFUSAL_LOG_EVERY_MS) {
+      last.since++;
+    } else {
+      logged.delete(key);
+      if (logged.size >= REFUSALS_KEPT) logged.delete(logged.keys().next().value ?? '');
+      logged.set(key, { at, since: 0 });
+      request.log.warn(
+        {
+          reason,
+          hint: HINTS[reason],
+          ip: request.ip,
+          url: request.url,
+          ...(claim ? { claimsNode: claim.nodeId, claimsUrl: claim.url || undefined } : {}),
+          ...(last ? { refusedSinceLastLine: last.since } : {}),
+        },
+        'peer request refused',
+      );
+    }
     return new UnauthorizedError(`Peer request refused: ${reason}.`);
   };
 

@@ -35,6 +35,13 @@ export interface LinkContext {
 export const FIRST_RETRY_MS = 100;
 
 /**
+ * How long a peer that refused this node's signature (401: another cluster key, or clocks too
+ * far apart) is left alone: a setting to fix, not a blip, and each try is a warning in its log.
+ * A valid request from it (`heardFrom`) ends the wait at once.
+ */
+export const REFUSED_RETRY_MS = 30_000;
+
+/**
  * How often a link writes down when its peer was last seen and how far it acknowledged our
  * operations (PeerRepository.record). Both are for people and tools only; what the link does
  * comes from the peer's own answers (its version vector at each hello). Each write is a
@@ -54,6 +61,10 @@ export class PeerLink {
   closed = false;
 
   private running: Promise<void> | null = null;
+  /** Until when the peer is left alone after refusing our signature (REFUSED_RETRY_MS). */
+  private refusedUntil = 0;
+  /** Why the peer refused our last request (401), said once until it changes or the peer is up. */
+  private refusal: Refusal | null = null;
   private wantPush = false;
   private wantPull = false;
   private wantHello = true;
@@ -81,13 +92,19 @@ export class PeerLink {
 
   /** Asks the worker to push, pull (and say hello first if needed); coalesces requests. */
   kick(work: { push?: boolean; pull?: boolean; hello?: boolean }): void {
-    if (this.closed) return;
+    if (this.closed || Date.now() < this.refusedUntil) return;
     this.wantPush ||= work.push === true;
     this.wantPull ||= work.pull === true;
     this.wantHello ||= work.hello === true;
     this.running ??= this.run().finally(() => {
       this.running = null;
     });
+  }
+
+  /** The peer reached us with a valid signature: what made it refuse ours may be fixed. */
+  heardFrom(): void {
+    this.refusedUntil = 0;
+    this.kick({ hello: true });
   }
 
   /** Waits for the current work to finish, then writes what is not written yet (shutdown). */
@@ -211,6 +228,7 @@ export class PeerLink {
     if (this.retryTimer) clearTimeout(this.retryTimer);
     this.retryTimer = null;
     this.lastSeen = Date.now();
+    this.refusal = null;
     if (this.state !== 'up') {
       this.state = 'up';
       this.lastError = null;
@@ -238,6 +256,18 @@ export class PeerLink {
 
   private markDown(error: unknown): void {
     const message = error instanceof Error ? error.message : String(error);
+    const refusal = refusalOf(error);
+    if (refusal !== null && refusal !== this.refusal) {
+      this.ctx.log.warn(
+        { peer: this.name ?? this.url, err: message, hint: REFUSAL_HINTS[refusal] },
+        refusal === 'key'
+          ? `peer refuses this node's signature; trying again every ${REFUSED_RETRY_MS / 1000} s`
+          : "peer refuses this node's requests",
+      );
+    }
+    this.refusal = refusal;
+    // Another key is a setting to fix: tried again rarely. Clocks apart are set right by NTP.
+    const refused = refusal === 'key';
     // A peer that was up and went away is news; one not reached yet (nodes of a cluster start
     // one after another) is not worth a warning.
     if (this.state === 'up') {
@@ -246,12 +276,13 @@ export class PeerLink {
       // now: a peer that is down stays a fallback source (Replicator.candidates), whose
       // requests must not be cut at each retry's failed hello.
       this.client.abortAll('peer down');
-    } else if (this.state === 'unknown') {
+    } else if (this.state === 'unknown' && refusal === null) {
       this.ctx.log.info({ peer: this.url, err: message }, 'peer not reachable yet');
     }
     this.state = 'down';
     this.lastError = message;
-    this.scheduleRetry();
+    if (refused) this.refusedUntil = Date.now() + REFUSED_RETRY_MS;
+    this.scheduleRetry(refused ? REFUSED_RETRY_MS : undefined);
   }
 
   /**
@@ -280,16 +311,33 @@ export class PeerLink {
    * Tries again soon rather than at the next periodic cycle: 100 ms, then twice as long each
    * time up to maxRetryMs, so a peer that starts (or comes back) is noticed within about that.
    */
-  private scheduleRetry(): void {
+  private scheduleRetry(after?: number): void {
     if (this.closed || this.retryTimer !== null) return;
-    const delay = Math.min(this.ctx.maxRetryMs, FIRST_RETRY_MS * 2 ** this.failures);
+    const delay = after ?? Math.min(this.ctx.maxRetryMs, FIRST_RETRY_MS * 2 ** this.failures);
     this.failures++;
     this.retryTimer = setTimeout(() => {
       this.retryTimer = null;
+      this.refusedUntil = 0;
       this.kick({ hello: true, pull: true, push: true });
     }, delay);
     this.retryTimer.unref();
   }
+}
+
+type Refusal = 'key' | 'clock' | 'other';
+
+const REFUSAL_HINTS: Record<Refusal, string> = {
+  key: 'the two nodes have different cluster keys: give both the same --cluster-key',
+  clock: "the two machines' clocks are too far apart: set both by NTP",
+  other: 'see the peer’s log for why it refused',
+};
+
+/** Why a peer refused a request with 401 (its message says), or null for any other failure. */
+function refusalOf(error: unknown): Refusal | null {
+  if (!(error instanceof PeerError) || error.status !== 401) return null;
+  if (error.message.includes('bad signature')) return 'key';
+  if (error.message.includes('replay window')) return 'clock';
+  return 'other';
 }
 
 /**

@@ -122,13 +122,13 @@ export class Replicator {
     if (known?.state === 'up') return;
     const here = normalizeUrl(url);
     if (known && (known.url === here || here === null)) {
-      known.kick({ hello: true });
+      known.heardFrom();
       return;
     }
     // Unknown, or known at another URL that does not answer (a site of several processes
     // speaks from another process once the one that led it is gone): try this URL too; the
     // route that answers is kept (identified()).
-    known?.kick({ hello: true });
+    known?.heardFrom();
     this.addPeer(url, 'inbound');
   }
 

@@ -21,11 +21,14 @@ export const systemRoutes =
     info: SystemInfo,
     registry: Registry,
     health: HealthCheck = NOTHING_TO_CHECK,
+    /** The health check's own log level (`quietRequests`: a load balancer asks every few seconds). */
+    healthLog: { logLevel?: 'warn' } = {},
   ): FastifyPluginAsyncZod =>
   async (app) => {
     app.get(
       '/healthz',
       {
+        ...healthLog,
         config: { public: true },
         schema: {
           summary:
