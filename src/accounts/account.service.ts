@@ -182,6 +182,11 @@ export class AccountService {
     await this.setPassword(user.username, newPassword, user.role, true);
   }
 
+  /** Whether the site has any account (then seedAdmin creates none). */
+  async hasAccounts(): Promise<boolean> {
+    return (await this.accounts.countUsers()) > 0;
+  }
+
   /** Creates the `admin` account on a node's first start; returns whether it did. */
   async seedAdmin(password: string): Promise<boolean> {
     if ((await this.accounts.countUsers()) > 0) return false;
