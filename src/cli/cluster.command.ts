@@ -90,10 +90,10 @@ async function runCluster(flags: ClusterFlags, env: NodeJS.ProcessEnv): Promise<
   // A node that has data keeps its accounts; only the fresh ones will seed "admin".
   const fresh = plans.filter((plan) => !existsSync(join(plan.dataDir, 'mosaic.db')));
   const admin = adminPassword(fresh.length > 0, env['MOSAIC_ADMIN_PASSWORD']);
-  await mkdir(options.dataDir, { recursive: true });
+  await mkdir(options.dataDir, { recursive: true, mode: 0o700 });
   const clusterKey = await loadClusterKey(options.dataDir, env['MOSAIC_CLUSTER_KEY']);
   for (const plan of plans) {
-    await mkdir(plan.dataDir, { recursive: true });
+    await mkdir(plan.dataDir, { recursive: true, mode: 0o700 });
     if (plan.folder !== undefined) await mkdir(plan.folder, { recursive: true });
   }
 
