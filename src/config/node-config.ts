@@ -13,7 +13,7 @@ export const NodeConfigSchema = z.object({
   host: z.string().min(1).default('127.0.0.1'),
   name: z
     .string()
-    .regex(/^[A-Za-z0-9_.-]{1,64}$/, 'A node name uses letters, digits, ".", "_" and "-".')
+    .regex(/^[A-Za-z0-9_.-]{1,64}$/, 'A node name uses only a–z, A–Z, 0–9, ".", "_" and "-".')
     .optional(),
   logLevel: z.enum(LOG_LEVELS).default('info'),
   maxUploadBytes: z.coerce

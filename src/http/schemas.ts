@@ -142,7 +142,7 @@ export const Username = z
   .string()
   .min(1, 'A username is required.')
   .max(64, 'A username has at most 64 characters.')
-  .regex(/^[A-Za-z0-9_.-]*$/, 'A username uses letters, digits, ".", "_" and "-".');
+  .regex(/^[A-Za-z0-9_.-]*$/, 'A username uses only a–z, A–Z, 0–9, ".", "_" and "-".');
 
 /** A password being set: a new account's, a change, a reset. */
 export const NewPassword = z
