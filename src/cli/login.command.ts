@@ -76,8 +76,8 @@ async function revoke(server: string, before: SavedLogin): Promise<void> {
     );
   } catch (error) {
     console.error(
-      `Could not revoke the token saved before (${(error as Error).message}); ` +
-        `revoke "${before.tokenId}" from the web app or DELETE /api/tokens/${before.tokenId}.`,
+      `Could not revoke the token saved before: ${(error as Error).message} ` +
+        `Revoke it (id ${before.tokenId}) from the web app's tokens.`,
     );
   }
 }

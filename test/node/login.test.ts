@@ -4,6 +4,8 @@
  * error, and a server that is not there is said in a sentence.
  */
 import { readFile } from 'node:fs/promises';
+import { createServer, request as httpRequest } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../helpers/cli.js';
@@ -81,6 +83,42 @@ describe('mosaic login', () => {
     expect(again.code).toBe(0);
     expect(again.stderr).toBe('');
     expect(await carolsTokens()).toHaveLength(1);
+  });
+
+  it('says so when the node does not answer the revocation; the login stands', async () => {
+    const stale = await savedToken();
+    // Between this CLI and the node: a proxy that cuts the DELETE.
+    const proxy = createServer((req, res) => {
+      if (req.method === 'DELETE') {
+        req.socket.destroy();
+        return;
+      }
+      const target = new URL(req.url ?? '/', node.url);
+      const out = httpRequest(target, { method: req.method, headers: req.headers }, (back) => {
+        res.writeHead(back.statusCode ?? 502, back.headers);
+        back.pipe(res);
+      });
+      req.pipe(out);
+    });
+    await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
+    const server = `http://127.0.0.1:${(proxy.address() as AddressInfo).port}`;
+    try {
+      const cli = (args: string[]) =>
+        runCli(['login', '--server', server, '--username', 'carol', '--password-stdin', ...args], {
+          stdin: 'carol-password\n',
+          env: { XDG_CONFIG_HOME: config },
+        });
+      expect((await cli([])).code).toBe(0);
+      const run = await cli([]);
+      expect(run.code).toBe(0);
+      expect(run.stderr).toMatch(
+        new RegExp(`^Could not revoke the token saved before: Cannot connect to ${server} \\(`),
+      );
+      expect(run.stderr.trim().split('\n')).toHaveLength(1);
+    } finally {
+      proxy.close();
+    }
+    expect(await works(stale)).toBe(true);
   });
 
   it.each([
