@@ -36,7 +36,7 @@ describe('accounts, by name', () => {
 
   it('cannot be added twice under names that differ only by case', async () => {
     await expect(service.addUser('ann', 'other-password')).rejects.toThrow(
-      new ConflictError('An account named ann already exists.'),
+      new ConflictError('An account named Ann already exists (names ignore case).'),
     );
     expect((await service.listUsers(root)).map((p) => p.username)).toEqual(['Ann', 'root']);
   });

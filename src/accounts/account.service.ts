@@ -48,8 +48,14 @@ export class AccountService {
     // Names are compared ignoring case (`findUser`): "Ann" cannot be added beside "ann" (a
     // phone's keyboard capitalises the first letter; two such accounts would be one person's,
     // or an impostor's).
-    const exists = () => new ConflictError(`An account named ${username} already exists.`);
-    if (await this.accounts.findUser(username)) throw exists();
+    const exists = (found: string | undefined) =>
+      new ConflictError(
+        found === undefined || found === username
+          ? `An account named ${username} already exists.`
+          : `An account named ${found} already exists (names ignore case).`,
+      );
+    const found = await this.accounts.findUser(username);
+    if (found) throw exists(found.username);
     const passwordHash = await hashPassword(password);
     const ops = await this.changes.commitMany(
       [{ kind: 'user.put', username, passwordHash, role }],
@@ -61,7 +67,7 @@ export class AccountService {
         },
       },
     );
-    if (ops.length === 0) throw exists();
+    if (ops.length === 0) throw exists((await this.accounts.findUser(username))?.username);
   }
 
   /** An admin adds an account from the web app or the API; see `addUser`. */
@@ -180,6 +186,11 @@ export class AccountService {
     const user = await this.accounts.findUser(username);
     if (!user) throw new NotFoundError('Account');
     await this.setPassword(user.username, newPassword, user.role, true);
+  }
+
+  /** Whether the site has any account (then seedAdmin creates none). */
+  async hasAccounts(): Promise<boolean> {
+    return (await this.accounts.countUsers()) > 0;
   }
 
   /** Creates the `admin` account on a node's first start; returns whether it did. */

@@ -10,6 +10,7 @@ import { chmod, mkdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Command, Option } from 'commander';
+import { passwordProblem } from '../accounts/password-rule.js';
 import { LOG_LEVELS } from '../config/node-config.js';
 import { parseClusterOptions, planNodes, MAX_NODES, type NodePlan } from './cluster.plan.js';
 import { superviseNodes } from './cluster.processes.js';
@@ -86,13 +87,13 @@ async function runCluster(flags: ClusterFlags, env: NodeJS.ProcessEnv): Promise<
   });
   const plans = planNodes(options, { withFolders: nodeHasFolderOption() });
 
-  await mkdir(options.dataDir, { recursive: true });
-  const clusterKey = await loadClusterKey(options.dataDir, env['MOSAIC_CLUSTER_KEY']);
   // A node that has data keeps its accounts; only the fresh ones will seed "admin".
   const fresh = plans.filter((plan) => !existsSync(join(plan.dataDir, 'mosaic.db')));
   const admin = adminPassword(fresh.length > 0, env['MOSAIC_ADMIN_PASSWORD']);
+  await mkdir(options.dataDir, { recursive: true, mode: 0o700 });
+  const clusterKey = await loadClusterKey(options.dataDir, env['MOSAIC_CLUSTER_KEY']);
   for (const plan of plans) {
-    await mkdir(plan.dataDir, { recursive: true });
+    await mkdir(plan.dataDir, { recursive: true, mode: 0o700 });
     if (plan.folder !== undefined) await mkdir(plan.folder, { recursive: true });
   }
 
@@ -181,7 +182,12 @@ interface AdminPassword {
 
 /** MOSAIC_ADMIN_PASSWORD, or a generated one when some node will create "admin". */
 function adminPassword(anyFresh: boolean, fromEnv: string | undefined): AdminPassword {
-  if (fromEnv !== undefined && fromEnv !== '') return { password: fromEnv, source: 'env' };
+  if (fromEnv !== undefined && fromEnv !== '') {
+    // Refused as a node would refuse it, before any node starts: only if some node will use it.
+    const problem = anyFresh ? passwordProblem(fromEnv) : null;
+    if (problem !== null) throw new Error(`MOSAIC_ADMIN_PASSWORD: ${problem}`);
+    return { password: fromEnv, source: 'env' };
+  }
   if (!anyFresh) return { password: undefined, source: 'existing' };
   return { password: randomBytes(12).toString('base64url'), source: 'generated' };
 }

@@ -7,8 +7,15 @@ import { chmod, mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 
+/** What is saved for a server. tokenId: to revoke the token when a new login replaces it. */
+export interface SavedLogin {
+  token: string;
+  username: string;
+  tokenId?: string;
+}
+
 interface Credentials {
-  servers: Record<string, { token: string; username: string }>;
+  servers: Record<string, SavedLogin>;
 }
 
 export function configDir(env: NodeJS.ProcessEnv = process.env): string {
@@ -41,16 +48,29 @@ export async function savedToken(
   return (await load(env)).servers[serverKey(server)]?.token ?? null;
 }
 
+/** What is saved for a server (the token, its account and, since logins save it, its id). */
+export async function savedLogin(
+  server: string,
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<SavedLogin | null> {
+  return (await load(env)).servers[serverKey(server)] ?? null;
+}
+
 export async function saveToken(
   server: string,
   username: string,
   token: string,
   env: NodeJS.ProcessEnv = process.env,
+  tokenId?: string,
 ): Promise<string> {
   const dir = configDir(env);
   await mkdir(dir, { recursive: true, mode: 0o700 });
   const all = await load(env);
-  all.servers[serverKey(server)] = { token, username };
+  all.servers[serverKey(server)] = {
+    token,
+    username,
+    ...(tokenId === undefined ? {} : { tokenId }),
+  };
   const file = credentialsFile(env);
   const tmp = `${file}.${process.pid}.tmp`;
   await writeFile(tmp, `${JSON.stringify(all, null, 2)}\n`, { mode: 0o600 });

@@ -12,14 +12,12 @@ export function migrateCommand(): Command {
     )
     .requiredOption('--from-data <dir>', "the node's data directory (the node must be stopped)")
     .addOption(
-      new Option('--database <url>', 'postgres://… (env MOSAIC_DATABASE)')
-        .env('MOSAIC_DATABASE')
-        .makeOptionMandatory(),
+      new Option('--database <url>', 'postgres://…').env('MOSAIC_DATABASE').makeOptionMandatory(),
     )
     .addOption(
       new Option(
         '--blobs <url>',
-        's3://BUCKET[/PREFIX]?endpoint=URL&region=R (env MOSAIC_BLOBS; credentials as for mosaic node)',
+        's3://BUCKET[/PREFIX]?endpoint=URL&region=R (credentials as for mosaic node)',
       )
         .env('MOSAIC_BLOBS')
         .makeOptionMandatory(),

@@ -8,7 +8,7 @@ const STOP_LIMIT_MS = 8_000;
 export function nodeCommand(): Command {
   return new Command('node')
     .description('Run one Mosaic node')
-    .option('--data <dir>', 'data directory (env MOSAIC_DATA)')
+    .option('--data <dir>', 'data directory, required (env MOSAIC_DATA)')
     .option('--port <port>', 'HTTP port, 0 for any free port (env MOSAIC_PORT, default 7070)')
     .option('--host <host>', 'address to listen on (env MOSAIC_HOST, default 127.0.0.1)')
     .option('--name <name>', 'node name shown to people (env MOSAIC_NAME)')

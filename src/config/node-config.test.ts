@@ -12,7 +12,7 @@ describe('--trust-proxy and --metrics-token', () => {
       '10.0.0.0/8, ::1',
     );
     expect(() => resolveNodeConfig({ ...base, trustProxy: 'yes please' }, {})).toThrow(
-      /trustProxy/,
+      /--trust-proxy/,
     );
   });
 
@@ -20,6 +20,30 @@ describe('--trust-proxy and --metrics-token', () => {
     expect(resolveNodeConfig(base, {}).metricsToken).toBeUndefined();
     const token = 'a-long-enough-token';
     expect(resolveNodeConfig(base, { MOSAIC_METRICS_TOKEN: token }).metricsToken).toBe(token);
-    expect(() => resolveNodeConfig({ ...base, metricsToken: 'short' }, {})).toThrow(/metricsToken/);
+    expect(() => resolveNodeConfig({ ...base, metricsToken: 'short' }, {})).toThrow(
+      /--metrics-token/,
+    );
+  });
+});
+
+describe('the problems of a configuration, said with its flags and variables', () => {
+  test.each([
+    [{}, {}, '--data is required (or MOSAIC_DATA).'],
+    [{ dataDir: '' }, {}, '--data is required (or MOSAIC_DATA).'],
+    [{ ...base, port: 'abc' }, {}, '--port is a number from 0 to 65535.'],
+    [{ ...base, port: '70000' }, {}, '--port is a number from 0 to 65535.'],
+    [base, { MOSAIC_PORT: 'x' }, 'MOSAIC_PORT is a number from 0 to 65535.'],
+    [
+      { ...base, syncIntervalMs: '5' },
+      {},
+      '--sync-interval-ms is a whole number of milliseconds, at least 50.',
+    ],
+    [
+      { ...base, clusterKey: 'short' },
+      {},
+      '--cluster-key: A cluster key has at least 16 characters (mosaic cluster generates one).',
+    ],
+  ])('%j %j', (flags, env, message) => {
+    expect(() => resolveNodeConfig(flags, env)).toThrow(new Error(message));
   });
 });

@@ -13,7 +13,7 @@ export const NodeConfigSchema = z.object({
   host: z.string().min(1).default('127.0.0.1'),
   name: z
     .string()
-    .regex(/^[A-Za-z0-9_.-]{1,64}$/, 'A node name uses letters, digits, ".", "_" and "-".')
+    .regex(/^[A-Za-z0-9_.-]{1,64}$/, 'A node name uses only a–z, A–Z, 0–9, ".", "_" and "-".')
     .optional(),
   logLevel: z.enum(LOG_LEVELS).default('info'),
   maxUploadBytes: z.coerce
@@ -133,8 +133,36 @@ export function resolveNodeConfig(
   }
   const parsed = NodeConfigSchema.safeParse(merged);
   if (!parsed.success) {
-    const problems = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`);
-    throw new Error(`Invalid configuration: ${problems.join('; ')}`);
+    const problems = parsed.error.issues.map((issue) => {
+      const key = issue.path[0] as keyof NodeConfig;
+      const given = flags[key];
+      const fromFlag = Array.isArray(given)
+        ? given.length > 0
+        : given !== undefined && given !== '';
+      return problemOf(key, fromFlag, issue.message);
+    });
+    throw new Error([...new Set(problems)].join(' '));
   }
   return parsed.data;
+}
+
+/** What a number-valued setting is, said when it is not. */
+const NUMBER_RULES: Partial<Record<keyof NodeConfig, string>> = {
+  port: 'a number from 0 to 65535',
+  discoveryPort: 'a number from 1 to 65535',
+  maxUploadBytes: 'a whole number of bytes, more than 0',
+  trashRetentionDays: 'a number of days, more than 0',
+  syncIntervalMs: 'a whole number of milliseconds, at least 50',
+};
+
+/** One setting's problem, named the way it was given: by its flag or its variable. */
+function problemOf(key: keyof NodeConfig, fromFlag: boolean, message: string): string {
+  const flag = `--${key === 'dataDir' ? 'data' : key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
+  const env = ENV_TWINS[key];
+  if (key === 'dataDir' && !fromFlag) return `${flag} is required (or ${env}).`;
+  // The admin password has no flag.
+  const where = fromFlag || key === 'adminPassword' ? (key === 'adminPassword' ? env : flag) : env;
+  const rule = NUMBER_RULES[key];
+  if (rule !== undefined) return `${where} is ${rule}.`;
+  return `${where}: ${/[.?!]$/.test(message) ? message : `${message}.`}`;
 }

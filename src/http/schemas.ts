@@ -3,6 +3,12 @@
  * generate the OpenAPI document served at /api/docs.
  */
 import { z } from 'zod';
+import {
+  MAX_PASSWORD_LENGTH,
+  MIN_PASSWORD_LENGTH,
+  PASSWORD_TOO_LONG,
+  PASSWORD_TOO_SHORT,
+} from '../accounts/password-rule.js';
 import { SHA256_HEX } from '../core/ids.js';
 
 /** No control characters (tabs and newlines are allowed only where said). */
@@ -136,13 +142,13 @@ export const Username = z
   .string()
   .min(1, 'A username is required.')
   .max(64, 'A username has at most 64 characters.')
-  .regex(/^[A-Za-z0-9_.-]*$/, 'A username uses letters, digits, ".", "_" and "-".');
+  .regex(/^[A-Za-z0-9_.-]*$/, 'A username uses only a–z, A–Z, 0–9, ".", "_" and "-".');
 
 /** A password being set: a new account's, a change, a reset. */
 export const NewPassword = z
   .string()
-  .min(8, 'A password has at least 8 characters.')
-  .max(1024, 'A password has at most 1024 characters.');
+  .min(MIN_PASSWORD_LENGTH, PASSWORD_TOO_SHORT)
+  .max(MAX_PASSWORD_LENGTH, PASSWORD_TOO_LONG);
 
 export const LoginBody = z.strictObject({
   username: z.string().min(1).max(64),

@@ -6,6 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { AccountService } from '../accounts/account.service.js';
+import { passwordProblem } from '../accounts/password-rule.js';
 import type { NodeConfig } from '../config/node-config.js';
 import { parseFolderSpec } from '../folders/folder-config.js';
 import type { FolderIndexRepository } from '../folders/folder-index.repository.js';
@@ -117,6 +118,11 @@ export async function seedAdmin(
   announce: (line: string) => void,
 ): Promise<void> {
   const password = config.adminPassword ?? randomBytes(12).toString('base64url');
+  // A password the node would refuse from `mosaic user add` is refused here too, but only when
+  // it would be used: a site that has accounts ignores the variable.
+  const problem = config.adminPassword === undefined ? null : passwordProblem(password);
+  if (problem !== null && (await accounts.hasAccounts())) return;
+  if (problem !== null) throw new Error(`MOSAIC_ADMIN_PASSWORD: ${problem}`);
   if (!(await accounts.seedAdmin(password))) return;
   if (config.adminPassword === undefined) {
     announce(`Created the account "admin" with the password: ${password}`);

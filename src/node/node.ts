@@ -8,7 +8,6 @@
  *                         progress and resumable fetches)
  *   <data>/thumbs/        cached thumbnails (objects under named/ in the bucket with S3)
  */
-import { mkdir } from 'node:fs/promises';
 import pino, { type Logger } from 'pino';
 import type { FastifyInstance } from 'fastify';
 import { AccountService } from '../accounts/account.service.js';
@@ -44,6 +43,7 @@ import { VERSION } from '../version.js';
 import { createEvents } from '../events/index.js';
 import type { NodeIdentity } from './identity.js';
 import { closeNode } from './node-close.js';
+import { listenError, openDataDir } from './data-dir.js';
 
 const DAY_MS = 24 * 3600 * 1000;
 export interface RunningNode {
@@ -64,12 +64,15 @@ export async function startNode(
   config: NodeConfig,
   options: StartOptions = {},
 ): Promise<RunningNode> {
-  await mkdir(config.dataDir, { recursive: true });
+  const dataDir = await openDataDir(config.dataDir, config.database === undefined);
   const store = await openSiteStore(config, (err) => {
     options.log?.warn({ err }, 'database connection lost');
   });
   const identity = await new SiteIdentityRepository(store).load(config.name);
   const log = (options.log ?? pino({ level: config.logLevel })).child({ node: identity.name });
+  if (dataDir.tightened.length > 0) {
+    log.warn({ files: dataDir.tightened }, 'database files were readable by others: now 0600');
+  }
   // The processes of a site on PostgreSQL tell each other what they commit, and elect the one
   // that does the site's once-only work (site.ts).
   const site = await openSite(config, store, log);
@@ -315,7 +318,7 @@ export async function startNode(
   });
 
   await adminSeeded;
-  const address = await app.listen({ port: config.port, host: config.host });
+  const address = await app.listen({ port: config.port, host: config.host }).catch(listenError);
   const url = address.replace('://[::1]', '://localhost');
   // A wildcard address is no use to peers: without --advertise-url they learn us by discovery.
   selfUrl = config.advertiseUrl ?? (/:\/\/(0\.0\.0\.0|\[::\])/.test(url) ? null : url);
@@ -389,6 +392,7 @@ export async function startNode(
           await stores.close();
           await thumbs.close();
           await store.close();
+          dataDir.release();
         },
       }),
   };

@@ -45,7 +45,18 @@ export async function openSiteStore(
     throw new Error(FOLDERS_NEED_SQLITE);
   }
   if (config.database === undefined) {
-    return sqliteStoreOver(openDatabase(join(config.dataDir, 'mosaic.db')));
+    const file = join(config.dataDir, 'mosaic.db');
+    try {
+      return sqliteStoreOver(openDatabase(file));
+    } catch (error) {
+      const code = (error as { code?: string }).code;
+      if (code === 'SQLITE_NOTADB' || code === 'SQLITE_CORRUPT') {
+        throw new Error(`${file} is not a Mosaic database (${(error as Error).message}).`, {
+          cause: error,
+        });
+      }
+      throw error;
+    }
   }
   const store = await openMetadataStore(config.database, { onPoolError });
   // A database that `mosaic migrate` has not finished filling is not a site yet.

@@ -118,6 +118,11 @@ describe('mosaic cluster', () => {
 
     const key = await stat(join(dataDir, 'cluster.key'));
     expect(key.mode & 0o777).toBe(0o600);
+    // Each node's data (password hashes, the cookie secret) is its user's only.
+    for (const name of names) {
+      expect((await stat(join(dataDir, name))).mode & 0o777).toBe(0o700);
+      expect((await stat(join(dataDir, name, 'mosaic.db'))).mode & 0o777).toBe(0o600);
+    }
 
     await stopWithCtrlC(cluster);
     for (const url of urls) expect(await portIsClosed(url)).toBe(true);

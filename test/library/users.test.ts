@@ -61,7 +61,9 @@ describe('accounts added by an admin', () => {
       password: 'carol-password',
     });
     expect(badName.status).toBe(400);
-    expect(badName.body.error.message).toBe('A username uses letters, digits, ".", "_" and "-".');
+    expect(badName.body.error.message).toBe(
+      'A username uses only a–z, A–Z, 0–9, ".", "_" and "-".',
+    );
     const noName = await admin.post<ErrorBody>('/api/users', {
       username: '',
       password: 'carol-password',

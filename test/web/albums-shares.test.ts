@@ -454,7 +454,7 @@ describe('who may change an album', () => {
       await add.getByRole('button', { name: 'Add person' }).click();
       await add
         .getByRole('alert')
-        .getByText('A username uses letters, digits, ".", "_" and "-".')
+        .getByText('A username uses only a–z, A–Z, 0–9, ".", "_" and "-".')
         .waitFor();
       await add.getByLabel('Username').fill('carol');
       await add.getByLabel('Password').fill('carol-password');
