@@ -7,7 +7,7 @@
  *   are tightened (the caller says so in the log).
  * - Checked: a path that is a file, or a directory this user cannot write, is refused with a
  *   sentence that names it, not SQLite's "unable to open database file".
- * - Held: one node at a time. `node.lock` is a SQLite file the node keeps under an exclusive
+ * - Held (a node on SQLite; a site on PostgreSQL keeps only scratch space here): one node at a time. `node.lock` is a SQLite file the node keeps under an exclusive
  *   lock (`locking_mode = EXCLUSIVE` after a write) for as long as it runs: a lock the kernel
  *   drops when the process dies, even by SIGKILL, so nothing stale blocks a restart, and one
  *   that holds across containers sharing the volume. `mosaic user` opens mosaic.db, not this
@@ -45,6 +45,8 @@ export async function openDataDir(dataDir: string, sqlite: boolean): Promise<Dat
     // Created here, empty, so that SQLite (and its -wal and -shm) start from 0600.
     await (await open(join(dataDir, 'mosaic.db'), 'a', 0o600)).close();
   }
+  // A site on PostgreSQL keeps only scratch space here, which its processes may share.
+  if (!sqlite) return { tightened, release: () => undefined };
   const release = hold(dataDir);
   try {
     await writeFile(join(dataDir, 'node.pid'), `${process.pid}\n`, { mode: 0o600 });
