@@ -36,7 +36,7 @@ import { inodeNumber, wholeMs } from './disk-state.js';
 import { blockSizeFor, NotARegularFileError } from './blocks.js';
 import { hashOnThreads, THREAD_HASH_MIN_BYTES } from './hash-threads.js';
 import type { ScanRow } from './folder-index.repository.js';
-import { MOSAIC_DIR } from './ignore.js';
+import { hasInternalSegment } from './core/index.js';
 import { IndexCursor } from './index-cursor.js';
 import { assertMarker, FolderMissingError } from './marker.js';
 import { compareUtf8 } from './paths.js';
@@ -401,7 +401,7 @@ class Scan {
   }
 }
 
-/** Mosaic's own directory at the root is never part of the folder's content. */
+/** A `.mosaic` directory, at the root or below, is never part of the folder's content. */
 function isOwn(path: string): boolean {
-  return path === MOSAIC_DIR || path.startsWith(`${MOSAIC_DIR}/`);
+  return hasInternalSegment(path);
 }
