@@ -30,6 +30,13 @@ export interface LocalChangesHost {
 export class LocalChanges {
   /** `.mosaicignore` as last read (by each scan, and when the watcher starts). */
   isIgnored: IsIgnored = () => false;
+  /** Rescans due for files left still changing (see `scan`), not kicked yet. */
+  private retriesDue = 0;
+
+  /** A rescan of files left still changing is due: what they hold is not sent yet. */
+  get rescanDue(): boolean {
+    return this.retriesDue > 0;
+  }
 
   constructor(
     private readonly deps: FolderSyncDeps,
@@ -102,7 +109,9 @@ export class LocalChanges {
     if (stillChanging > 0) {
       // Soon, or once the youngest file left for being too recent has settled (scanner.ts).
       const delay = Math.max(STILL_CHANGING_RETRY_MS, settlesInMs + 20);
+      this.retriesDue++;
       setTimeout(() => {
+        this.retriesDue--;
         // The same hints again: the same directories, and the same ones looked inside (a file
         // still being written is usually where it was).
         this.host.kick(hints === null || dirs === null ? { scan: true } : { hints });
