@@ -2,8 +2,8 @@ import { Command, Option } from 'commander';
 import { resolve } from 'node:path';
 
 /**
- * Exit codes of `mosaic sync`: 0 in sync (or stopped by a signal), 1 another failure, 2 `--once`
- * ended not in sync, 3 no token or a token the node refuses, 4 no such folder for this account,
+ * Exit codes of `mosaic sync`: 0 in sync (or stopped by a signal), 1 another failure (bad
+ * usage, a refused DIR: sync.dir.ts), 2 `--once` ended not in sync, 3 no token or a token the node refuses, 4 no such folder for this account,
  * 5 this device was removed from its folder (by its owner or an admin).
  */
 export const EXIT = { ok: 0, failed: 1, notInSync: 2, auth: 3, folder: 4, removed: 5 } as const;

@@ -14,6 +14,7 @@ import { DeviceName, FolderId } from '../devices/device-schemas.js';
 import { jsonReporter, terminalReporter } from '../devices/reporter.js';
 import { FolderMissingError, readMarker } from '../folders/marker.js';
 import { savedToken } from './credentials.js';
+import { refusedSyncDir } from './sync.dir.js';
 import { EXIT, type SyncFlags } from './sync.command.js';
 
 export async function sync(dir: string, flags: SyncFlags): Promise<number> {
@@ -39,6 +40,9 @@ export async function sync(dir: string, flags: SyncFlags): Promise<number> {
   if (flags.device !== undefined && !DeviceName.safeParse(flags.device).success) {
     return fail(EXIT.failed, '--device: a device name uses letters, digits, ".", "_" and "-".');
   }
+  // A node's folder, or one inside or around a directory already synced: refused as it is.
+  const refused = await refusedSyncDir(dir);
+  if (refused !== null) return fail(EXIT.failed, refused);
   const token = flags.token ?? (await savedToken(server));
   if (token === null || token === '') {
     return fail(

@@ -236,6 +236,8 @@ export class DeviceReplica {
     return (
       this.caughtUp &&
       !this.pushFailed &&
+      // A file still being written (scanner.ts, settleMs) is sent once it has settled.
+      !this.folder.rescanDue &&
       this.acked >= (await this.oplog.lastSeq(this.identity.id)) &&
       this.index.needed(this.options.folder, 1).length === 0
     );

@@ -216,7 +216,9 @@ export class DeviceService {
       if (op.body.kind !== 'file.put' || op.body.folder !== folder) {
         throw new UnprocessableError('A device may only change files of its folder.');
       }
-      const check = checkRelativePath(op.body.path);
+      // A '.mosaic' below the top is received all the same (an older device may have logged
+      // one before it ignored them): the folder refuses to apply it, the operation stays inert.
+      const check = checkRelativePath(op.body.path, { nestedInternal: true });
       if (!check.ok || check.path !== op.body.path) {
         throw new UnprocessableError(
           `Refused path ${JSON.stringify(op.body.path)}: ${check.ok ? 'not NFC' : check.reason}.`,

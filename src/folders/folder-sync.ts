@@ -166,6 +166,11 @@ export class FolderSync {
     await this.whenIdle();
   }
 
+  /** A file was left still changing (being written): a rescan for it is due, not sent yet. */
+  get rescanDue(): boolean {
+    return this.changes.rescanDue;
+  }
+
   /** Resolves once the work asked for so far is done. */
   async whenIdle(): Promise<void> {
     while (this.running) await this.running;

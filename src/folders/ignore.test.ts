@@ -13,12 +13,16 @@ afterEach(async () => {
 });
 
 describe('.mosaicignore', () => {
-  it('always ignores .mosaic/, and nothing else when there is no file', async () => {
+  it('always ignores .mosaic/ at any depth, and nothing else when there is no file', async () => {
     const isIgnored = await loadIgnore(root);
     expect(isIgnored('.mosaic', true)).toBe(true);
     expect(isIgnored('.mosaic/tmp/x', false)).toBe(true);
     expect(isIgnored('.mosaicignore', false)).toBe(false);
-    expect(isIgnored('a/.mosaic', true)).toBe(false);
+    expect(isIgnored('a/.mosaic', true)).toBe(true);
+    expect(isIgnored('a/b/.mosaic/device.db', false)).toBe(true);
+    expect(isIgnored('a/.Mosaic/trash/x', false)).toBe(true);
+    expect(isIgnored('a/.mosaicignore', false)).toBe(false);
+    expect(isIgnored('a/x.mosaic', true)).toBe(false);
     expect(isIgnored('photo.jpg', false)).toBe(false);
   });
 

@@ -1,12 +1,13 @@
 /**
  * `.mosaicignore` at a folder's root, in gitignore syntax (the `ignore` package implements it).
  * Matching is case-sensitive on every platform: the file syncs like any other, so every node —
- * whatever its file system — must reach the same verdict for the same path. Mosaic's own
- * `.mosaic/` directory is always ignored.
+ * whatever its file system — must reach the same verdict for the same path. A `.mosaic/`
+ * directory, Mosaic's own at the top or any below it, is always ignored.
  */
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import ignore from 'ignore';
+import { hasInternalSegment } from './core/paths.js';
 
 export const IGNORE_FILE = '.mosaicignore';
 export const MOSAIC_DIR = '.mosaic';
@@ -39,7 +40,9 @@ export function ignoreRules(text: string, verdictsKept = VERDICTS_KEPT): IsIgnor
   let answered = 0;
   return (relPath, isDir) => {
     if (relPath === '') return false;
-    if (relPath === MOSAIC_DIR || relPath.startsWith(`${MOSAIC_DIR}/`)) return true;
+    // Any `.mosaic` (in any letter case, at any depth): a copied or nested folder's or
+    // device's own directory (its device.db, its trash) is never content.
+    if (hasInternalSegment(relPath)) return true;
     if (++answered > verdictsKept) {
       rules = make();
       answered = 1;

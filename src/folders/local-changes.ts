@@ -18,6 +18,8 @@ import { span } from './trace.js';
 
 /** More directories than this to look at, and a hinted scan becomes a full one. */
 const MAX_HINT_DIRS = 256;
+/** A scan that left files being written looks again this soon (or once they have settled). */
+const STILL_CHANGING_RETRY_MS = 500;
 
 /** What the scan half needs of its FolderSync. */
 export interface LocalChangesHost {
@@ -28,6 +30,13 @@ export interface LocalChangesHost {
 export class LocalChanges {
   /** `.mosaicignore` as last read (by each scan, and when the watcher starts). */
   isIgnored: IsIgnored = () => false;
+  /** Rescans due for files left still changing (see `scan`), not kicked yet. */
+  private retriesDue = 0;
+
+  /** A rescan of files left still changing is due: what they hold is not sent yet. */
+  get rescanDue(): boolean {
+    return this.retriesDue > 0;
+  }
 
   constructor(
     private readonly deps: FolderSyncDeps,
@@ -57,6 +66,7 @@ export class LocalChanges {
     const dirs = hints === null ? null : await hintedDirs(root, hints);
     const started = performance.now();
     let stillChanging = 0;
+    let settlesInMs = 0;
     const totals = { files: 0, hashed: 0, changed: 0, deleted: 0 };
     for (const under of dirs ?? ['']) {
       const end = span(dirs === null ? 'scan.full' : 'scan.hinted');
@@ -74,6 +84,7 @@ export class LocalChanges {
       });
       end();
       stillChanging += result.stillChanging;
+      settlesInMs = Math.max(settlesInMs, result.settlesInMs);
       totals.files += result.files;
       totals.hashed += result.hashed;
       totals.changed += result.changed;
@@ -96,11 +107,15 @@ export class LocalChanges {
       'folder scanned',
     );
     if (stillChanging > 0) {
+      // Soon, or once the youngest file left for being too recent has settled (scanner.ts).
+      const delay = Math.max(STILL_CHANGING_RETRY_MS, settlesInMs + 20);
+      this.retriesDue++;
       setTimeout(() => {
+        this.retriesDue--;
         // The same hints again: the same directories, and the same ones looked inside (a file
         // still being written is usually where it was).
         this.host.kick(hints === null || dirs === null ? { scan: true } : { hints });
-      }, 500).unref();
+      }, delay).unref();
     }
   }
 

@@ -68,7 +68,9 @@ export async function listSteps(abs: string, path: string, host: ListHost): Prom
     // the pool per 128): 70-140 ms against 17-20 ms for 240 directories of 33 files.
     for (const dirent of await readdir(abs, { withFileTypes: true })) {
       const name = dirent.name;
-      if (path === '' && name === MOSAIC_DIR) continue;
+      // Mosaic's own at the top; below it, a copied or nested one (isIgnored catches the
+      // other letter cases).
+      if (name === MOSAIC_DIR) continue;
       if (name.includes('\uFFFD')) {
         host.skip(childPath(path, name), 'name is not valid UTF-8');
         continue;

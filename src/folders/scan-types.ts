@@ -85,8 +85,10 @@ export interface ScanOptions {
   /**
    * A file whose mtime is less than this old when it would be hashed is left for a later scan:
    * a write within the same timestamp tick would leave size and mtime as recorded, and the
-   * change would go unseen. Default: 2000 ms if the mtime is a whole second (coarse file
-   * systems: FAT, ext3, HFS+), else 50 ms (the kernel's clock tick).
+   * change would go unseen, and a file still being written would be sent once per scan, each
+   * partial version trashed at every other node. Default: 2000 ms if the mtime is a whole
+   * second (coarse file systems: FAT, ext3, HFS+), else 1000 ms. The caller rescans once the
+   * youngest such file has settled (`settlesInMs`).
    */
   readonly settleMs?: number;
 }
@@ -102,6 +104,8 @@ export interface ScanResult {
   readonly deleted: number;
   /** Files left for the next scan because they were being written; rescan soon if > 0. */
   readonly stillChanging: number;
+  /** Of those, the wait (ms) until the most recently modified one has settled; 0 if none. */
+  readonly settlesInMs: number;
   /** Symbolic links, special files, unreadable entries (each logged). */
   readonly skipped: number;
   /** How many times onBatch was called. */

@@ -95,4 +95,30 @@ describe('scanFolder stops, refuses or waits', () => {
     const later = await t.scan({ settleMs: 60_000 });
     expect(summary(later.changes)).toEqual(['+f fresh.txt']);
   });
+
+  it('by default leaves a file modified under a second ago (one still being written)', async () => {
+    await t.put('slow.bin');
+    const file = join(t.root, 'slow.bin');
+    // Fine timestamps (not a whole second, which would mean a coarse file system).
+    const ago = (ms: number) => {
+      const at = Date.now() - ms;
+      return new Date(at % 1000 === 0 ? at - 1 : at);
+    };
+    const recent = ago(300);
+    await utimes(file, recent, recent);
+    const now = await t.scan({ settleMs: undefined });
+    expect(now.changes).toEqual([]);
+    expect(now.result.stillChanging).toBe(1);
+    // The caller is told when to look again: once the file has settled, not at the next
+    // periodic rescan.
+    expect(now.result.settlesInMs).toBeGreaterThan(0);
+    expect(now.result.settlesInMs).toBeLessThanOrEqual(1000);
+    expect(t.hashCalls).toEqual([]);
+
+    const settled = ago(1200);
+    await utimes(file, settled, settled);
+    const later = await t.scan({ settleMs: undefined });
+    expect(summary(later.changes)).toEqual(['+f slow.bin']);
+    expect(later.result).toMatchObject({ stillChanging: 0, settlesInMs: 0 });
+  });
 });

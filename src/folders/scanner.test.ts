@@ -194,6 +194,14 @@ describe('scanFolder', () => {
     expect(summary(changes)).toEqual(['+f .mosaicignore']);
   });
 
+  it("never reports a '.mosaic' directory below the top (a copied folder's or device's own)", async () => {
+    await t.put('sub/.mosaic/device.db');
+    await t.put('sub/.mosaic/trash/old.txt');
+    await t.put('sub/a.txt');
+    const { changes } = await t.scan();
+    expect(summary(changes)).toEqual(['+d sub', '+f sub/a.txt']);
+  });
+
   it('indexes names in NFC, and opens them by their name on disk', async () => {
     const nfd = 'Cafe\u0301';
     await t.put(`${nfd}/r\u00e9sum\u0065\u0301.txt`, 'x');

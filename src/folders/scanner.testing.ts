@@ -69,10 +69,14 @@ export class ScanFixture {
     await rm(this.base, { recursive: true, force: true });
   }
 
-  async scan(options: Partial<ScanOptions> = {}): Promise<Scanned> {
+  /** `settleMs` is 0 unless given (undefined: the scanner's default). */
+  async scan(
+    options: Partial<Omit<ScanOptions, 'settleMs'>> & { settleMs?: number | undefined } = {},
+  ): Promise<Scanned> {
     const changes: LocalChange[] = [];
     const batchSizes: number[] = [];
     this.hashCalls = [];
+    const { settleMs, ...rest } = options;
     const result = await scanFolder({
       root: this.root,
       folder: FOLDER,
@@ -80,13 +84,13 @@ export class ScanFixture {
       isIgnored: await loadIgnore(this.root),
       log: this.log,
       hasher: this.countingHasher,
-      settleMs: 0,
       onBatch: (batch) => {
         batchSizes.push(batch.length);
         changes.push(...batch);
         this.index.upsertMany(batch.map(rowFor));
       },
-      ...options,
+      ...rest,
+      ...settle('settleMs' in options ? settleMs : 0),
     });
     return { result, changes, batchSizes };
   }
@@ -152,4 +156,8 @@ export function fileChange(path: string): LocalChange {
 
 export function deletion(path: string): LocalChange {
   return { ...fileChange(path), deleted: true, hash: null, inode: null, blocks: null };
+}
+
+function settle(ms: number | undefined): { settleMs?: number } {
+  return ms === undefined ? {} : { settleMs: ms };
 }

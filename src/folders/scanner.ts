@@ -36,7 +36,7 @@ import { inodeNumber, wholeMs } from './disk-state.js';
 import { blockSizeFor, NotARegularFileError } from './blocks.js';
 import { hashOnThreads, THREAD_HASH_MIN_BYTES } from './hash-threads.js';
 import type { ScanRow } from './folder-index.repository.js';
-import { MOSAIC_DIR } from './ignore.js';
+import { hasInternalSegment } from './core/index.js';
 import { IndexCursor } from './index-cursor.js';
 import { assertMarker, FolderMissingError } from './marker.js';
 import { compareUtf8 } from './paths.js';
@@ -68,7 +68,12 @@ const DEFAULT_BATCH_BYTES = 64 * 1024 * 1024;
 const DEFAULT_CONCURRENCY = 8;
 const INDEX_PAGE = 1000;
 const COARSE_SETTLE_MS = 2000;
-const FINE_SETTLE_MS = 50;
+/**
+ * A file modified less than this long ago is left for the next scan, even on a file system
+ * with fine timestamps: a file still being written (a copy, a download, a program appending)
+ * would otherwise be sent, and trashed at every other node, once per scan it is caught in.
+ */
+const FINE_SETTLE_MS = 1000;
 
 /** Throws FolderMissingError (reporting nothing) when the root or its marker is missing. */
 export async function scanFolder(options: ScanOptions): Promise<ScanResult> {
@@ -98,6 +103,8 @@ class Scan {
   private changed = 0;
   private deleted = 0;
   private stillChanging = 0;
+  /** How long until the youngest file left for being too recent has settled. */
+  private settlesInMs = 0;
   private skipped = 0;
   private batches = 0;
   private readonly stat = new ScanStat();
@@ -192,6 +199,7 @@ class Scan {
       changed: this.changed,
       deleted: this.deleted,
       stillChanging: this.stillChanging,
+      settlesInMs: this.settlesInMs,
       skipped: this.skipped,
       batches: this.batches,
     };
@@ -353,7 +361,9 @@ class Scan {
       this.o.settleMs ?? (mtimeNs % 1_000_000_000n === 0n ? COARSE_SETTLE_MS : FINE_SETTLE_MS);
     const age = Date.now() - wholeMs(mtimeNs);
     // An mtime in the future (clock skew, copied timestamps) cannot be waited out.
-    return age >= window || age < -window;
+    if (age >= window || age < -window) return true;
+    this.settlesInMs = Math.max(this.settlesInMs, window - age);
+    return false;
   }
 
   private async enqueue(finding: Promise<LocalChange | null>): Promise<void> {
@@ -391,7 +401,7 @@ class Scan {
   }
 }
 
-/** Mosaic's own directory at the root is never part of the folder's content. */
+/** A `.mosaic` directory, at the root or below, is never part of the folder's content. */
 function isOwn(path: string): boolean {
-  return path === MOSAIC_DIR || path.startsWith(`${MOSAIC_DIR}/`);
+  return hasInternalSegment(path);
 }

@@ -33,7 +33,13 @@
  * a deletion or a file needs its parent back as a directory (`parentDirs` lists the parents).
  */
 export { INTERNAL_DIR, MAX_PATH_BYTES, MAX_SEGMENT_BYTES, PathOutsideRootError } from './paths.js';
-export { checkRelativePath, joinInside, parentDirs, type PathCheck } from './paths.js';
+export {
+  checkRelativePath,
+  hasInternalSegment,
+  joinInside,
+  parentDirs,
+  type PathCheck,
+} from './paths.js';
 export { conflictName, isConflictName, sanitizeNodeName, versionTag } from './conflict-name.js';
 export {
   bumpVv,

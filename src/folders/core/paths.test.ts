@@ -100,6 +100,8 @@ describe('checkRelativePath', () => {
     ['.mosaic', 'internal'],
     ['.mosaic/trash/x', 'internal'],
     ['.MOSAIC/tmp', 'internal'],
+    ['sub/.mosaic/device.db', 'internal'],
+    ['a/b/.Mosaic', 'internal'],
     ['x'.repeat(256), '255'],
     [Array.from({ length: 20 }, () => 'y'.repeat(250)).join('/'), '4096'],
   ])('refuses %j (%s)', (p, reason) => {
@@ -115,13 +117,19 @@ describe('checkRelativePath', () => {
     '...',
     '..a/b..',
     '.hidden',
-    'sub/.mosaic/ok',
+    'sub/.mosaicignore',
+    'sub/x.mosaic/ok',
     '.mosaicignore',
     'é/ü.jpg',
     '\u{1f600}.png',
     'x'.repeat(255),
   ])('accepts %j unchanged', (p) => {
     expect(checkRelativePath(p)).toEqual({ ok: true, path: p });
+  });
+
+  it("accepts a '.mosaic' below the top only when told to (operations older devices logged)", () => {
+    expect(checkRelativePath('sub/.mosaic/ok', { nestedInternal: true }).ok).toBe(true);
+    expect(checkRelativePath('.mosaic/ok', { nestedInternal: true }).ok).toBe(false);
   });
 
   it('counts bytes, not characters', () => {

@@ -11,9 +11,10 @@
  * - '\' (a separator on Windows) and ':' (drive letters such as 'C:', NTFS alternate streams);
  * - control characters, NUL included, and unpaired UTF-16 surrogates (they cannot be encoded in
  *   UTF-8, so two different names would land on the same file);
- * - a first segment '.mosaic' in any letter case: the folder's internal directory (temp files,
- *   trash), which must never be written by a peer; case-insensitive file systems would map
- *   '.Mosaic' onto it;
+ * - a segment '.mosaic' in any letter case, at any depth: the folder's internal directory (temp
+ *   files, trash) at the top, and below it a copied or nested folder's or device's own (its
+ *   `device.db`, its trash), which must never be written by a peer; case-insensitive file
+ *   systems would map '.Mosaic' onto it;
  * - a segment over 255 UTF-8 bytes or a path over 4096 bytes (common file system limits).
  * Percent escapes such as '%2e%2e' are not decoded: they are plain characters in a file name.
  * A path that is not NFC is accepted in its NFC form, so macOS (which hands out NFD names) and
@@ -25,8 +26,16 @@ export type PathCheck = { ok: true; path: string } | { ok: false; reason: string
 
 export const MAX_SEGMENT_BYTES = 255;
 export const MAX_PATH_BYTES = 4096;
-/** The folder's internal directory; a remote path may never start with it. */
+/** The folder's internal directory; a remote path may never hold it, at any depth. */
 export const INTERNAL_DIR = '.mosaic';
+
+/** A segment '.mosaic' in any letter case, at any depth. */
+const INTERNAL_SEGMENT = /(?:^|\/)\.mosaic(?:\/|$)/i;
+
+/** Whether `path` (relative, '/'-separated) is or lies inside a directory named '.mosaic'. */
+export function hasInternalSegment(path: string): boolean {
+  return INTERNAL_SEGMENT.test(path);
+}
 
 /** Unpaired surrogates: in a /u regex a valid pair is one code point and does not match. */
 const LONE_SURROGATE = /[\uD800-\uDFFF]/u;
@@ -44,7 +53,14 @@ export class PathOutsideRootError extends Error {
   }
 }
 
-export function checkRelativePath(p: string): PathCheck {
+/**
+ * `nestedInternal`: accept '.mosaic' below the top (the rule before it was refused at any
+ * depth), for operations older devices already logged: they are received, and stay inert.
+ */
+export function checkRelativePath(
+  p: string,
+  options: { nestedInternal?: boolean } = {},
+): PathCheck {
   if (p === '') return refuse('the path is empty');
   if (LONE_SURROGATE.test(p)) return refuse('the path is not valid Unicode');
   // Checked after normalization: the NFC form is the name that will be used.
@@ -64,8 +80,12 @@ export function checkRelativePath(p: string): PathCheck {
       return refuse(`a path segment is longer than ${MAX_SEGMENT_BYTES} bytes`);
     }
   }
-  if (segments[0]?.toLowerCase() === INTERNAL_DIR) {
-    return refuse(`the path is inside the internal '${INTERNAL_DIR}' directory`);
+  if (
+    options.nestedInternal === true
+      ? segments[0]?.toLowerCase() === INTERNAL_DIR
+      : hasInternalSegment(path)
+  ) {
+    return refuse(`the path is inside an internal '${INTERNAL_DIR}' directory`);
   }
   return { ok: true, path };
 }
