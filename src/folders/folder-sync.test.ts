@@ -228,3 +228,33 @@ describe('a folder starting', () => {
     }
   });
 });
+
+describe('a folder’s scans in the log', () => {
+  it('are at info for the first full scan and one that found changes, not for the 30 s ones that found nothing', async () => {
+    const root = join(base, 'quiet-folder');
+    await mkdir(root);
+    await writeFile(join(root, 'a.txt'), 'a');
+    const lines: string[] = [];
+    const log = pino({ level: 'info' }, { write: (line: string) => lines.push(line) });
+    const sync = folderSync(root, deaf, { log });
+    const scans = () => lines.filter((line) => line.includes('"folder scanned"')).length;
+    try {
+      await sync.start();
+      await sync.whenIdle();
+      expect(scans()).toBe(1);
+      for (let i = 0; i < 3; i++) {
+        sync.kick({ scan: true });
+        await sync.whenIdle();
+      }
+      expect(scans()).toBe(1);
+      await writeFile(join(root, 'b.txt'), 'b');
+      await utimes(join(root, 'b.txt'), new Date(Date.now() - 5000), new Date(Date.now() - 5000));
+      sync.kick({ scan: true });
+      await vi.waitFor(() => {
+        expect(scans()).toBe(2);
+      }, 5000);
+    } finally {
+      await sync.close();
+    }
+  });
+});

@@ -30,6 +30,8 @@ export interface LocalChangesHost {
 export class LocalChanges {
   /** `.mosaicignore` as last read (by each scan, and when the watcher starts). */
   isIgnored: IsIgnored = () => false;
+  /** Whether a full scan was logged at info yet (the first one is). */
+  private fullScanLogged = false;
   /** Rescans due for files left still changing (see `scan`), not kicked yet. */
   private retriesDue = 0;
 
@@ -92,7 +94,12 @@ export class LocalChanges {
     }
     // A full scan (start-up, every 30 s): what it cost, and that unchanged files were not read.
     const ms = Math.round(performance.now() - started);
-    this.deps.log[dirs === null ? 'info' : 'debug'](
+    // At info: the first full scan (what the folder holds, what it cost) and a full scan that
+    // found changes. The periodic one that found nothing (every 30 s) is debug.
+    const found = totals.changed + totals.deleted > 0;
+    const atInfo = dirs === null && (found || !this.fullScanLogged);
+    if (atInfo) this.fullScanLogged = true;
+    this.deps.log[atInfo ? 'info' : 'debug'](
       {
         folder: this.id,
         full: dirs === null,
