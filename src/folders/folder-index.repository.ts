@@ -289,6 +289,22 @@ export class FolderIndexRepository {
     return entry;
   }
 
+  /**
+   * Whether the index says this disk holds something of the folder (a live path present here,
+   * or a file's recorded disk state): then a root without its marker is a disk not mounted, not
+   * a new folder (FolderSync). Read at start and while paused only.
+   */
+  holdsDiskContent(folder: string): boolean {
+    return (
+      this.local.database
+        .prepare(
+          `SELECT 1 FROM folder_files WHERE folder = ?
+           AND ((deleted = 0 AND need = 0) OR local_size IS NOT NULL) LIMIT 1`,
+        )
+        .get(folder) !== undefined
+    );
+  }
+
   countAndBytes(folder: string): FolderTotals {
     const hit = this.cacheFor(folder);
     if (hit?.totals !== undefined) return { ...hit.totals };

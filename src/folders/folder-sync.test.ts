@@ -12,7 +12,7 @@ import { FolderIndexRepository } from './folder-index.repository.js';
 import { FolderSync, PAUSED_RECHECK_MS, type FolderSyncDeps } from './folder-sync.js';
 import type { FolderWatcher } from './watcher.js';
 import { hintedDirs } from './local-changes.js';
-import { ensureMarker, folderTrashDir } from './marker.js';
+import { ensureMarker, folderTrashDir, markerPath } from './marker.js';
 
 let base: string;
 let db: Db;
@@ -253,6 +253,59 @@ describe('a folder’s scans in the log', () => {
       await vi.waitFor(() => {
         expect(scans()).toBe(2);
       }, 5000);
+    } finally {
+      await sync.close();
+    }
+  });
+});
+
+describe('a folder whose root is not there at start', () => {
+  it('does not take an empty directory in place of a folder indexed here (an unmounted disk)', async () => {
+    const root = join(base, 'mounted');
+    await mkdir(root);
+    await ensureMarker(root, 'folder');
+    const file = join(root, 'a.txt');
+    await writeFile(file, 'on the disk');
+    await utimes(file, new Date(Date.now() - 5000), new Date(Date.now() - 5000));
+    const index = new FolderIndexRepository(localOf(db));
+    const first = folderSync(root, deaf);
+    await first.syncNow();
+    await first.close();
+    expect(index.get('folder', 'a.txt')).toMatchObject({ deleted: false });
+    // The disk is not mounted at the next start: its mount point is an empty directory.
+    await rename(root, `${root}.away`);
+    await mkdir(root);
+    const second = folderSync(root, deaf);
+    try {
+      await second.start();
+      await second.whenIdle();
+      expect(second.state).toBe('paused');
+      expect(existsSync(markerPath(root))).toBe(false);
+      expect(index.get('folder', 'a.txt')).toMatchObject({ deleted: false });
+    } finally {
+      await second.close();
+    }
+  });
+
+  it('starts once the directory is made, when nothing was ever on this disk', async () => {
+    const root = join(base, 'made-later');
+    const index = new FolderIndexRepository(localOf(db));
+    const sync = folderSync(root, deaf);
+    try {
+      await sync.start();
+      expect(sync.state).toBe('paused');
+      await mkdir(root);
+      await writeFile(join(root, 'first.txt'), 'hello');
+      await utimes(
+        join(root, 'first.txt'),
+        new Date(Date.now() - 5000),
+        new Date(Date.now() - 5000),
+      );
+      await vi.waitFor(() => {
+        expect(index.get('folder', 'first.txt')).toMatchObject({ deleted: false });
+      }, 8000);
+      expect(sync.state).not.toBe('paused');
+      expect(existsSync(markerPath(root))).toBe(true);
     } finally {
       await sync.close();
     }

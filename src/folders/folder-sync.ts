@@ -22,7 +22,7 @@ import { sweepFolderTrash } from './folder-trash-sweep.js';
 import { LocalChanges } from './local-changes.js';
 import { LocalContent } from './local-content.js';
 import { RecentContent } from './recent-content.js';
-import { assertMarker, ensureMarker, FolderMissingError } from './marker.js';
+import { assertOrClaimMarker, ensureMarker, FolderMissingError } from './marker.js';
 import { watchFolder, type FolderWatcher } from './watcher.js';
 import type { FolderSyncDeps } from './folder-sync-deps.js';
 import { WriteRecords } from './write-records.js';
@@ -113,6 +113,7 @@ export class FolderSync {
   async start(): Promise<void> {
     const { config, log } = this.deps;
     try {
+      await this.markedHere();
       await ensureMarker(config.root, config.id);
     } catch (error) {
       log.error(
@@ -358,10 +359,16 @@ export class FolderSync {
     this.recovered = true;
   }
 
+  /** The root holds this folder's marker, or is given one if nothing of it is on this disk yet. */
+  private markedHere(): Promise<void> {
+    const { root, id } = this.deps.config;
+    return assertOrClaimMarker(root, id, () => this.deps.index.holdsDiskContent(id));
+  }
+
   /** Checks root and marker; (re)starts the watcher once the folder is there. */
   private async ensureAvailable(): Promise<void> {
-    const { root, id } = this.deps.config;
-    await assertMarker(root, id);
+    const { root } = this.deps.config;
+    await this.markedHere();
     if (this.watcher === null) {
       await this.changes.reloadIgnore();
       this.watcher = await (this.deps.watch ?? watchFolder)({

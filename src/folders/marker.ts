@@ -4,8 +4,9 @@
  * mounted in its place — is paused, never scanned: an empty mount point would otherwise look
  * like every file was deleted, and the deletions would replicate everywhere.
  *
- * So the marker is created only when a folder is added (`ensureMarker`), never to "repair" a
- * folder that already has an index: that is exactly the case the marker is there to catch.
+ * So the marker is created only for a folder that nothing on this disk was synced from yet
+ * (`ensureMarker`, at start or when its directory appears; FolderSync checks the index), never
+ * to "repair" a folder whose index has files here: that is exactly the case it is there to catch.
  */
 import { randomUUID } from 'node:crypto';
 import { mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
@@ -32,10 +33,32 @@ export class FolderMissingError extends Error {
   constructor(
     readonly root: string,
     readonly reason: FolderMissingReason,
-    options?: { cause?: unknown },
+    options?: { cause?: unknown; otherFolder?: string },
   ) {
-    super(`Folder ${root} is not available (${reason}); it stays paused.`, options);
+    super(
+      `Folder ${root} is not available (${reason}): ${advice(root, reason, options?.otherFolder)}`,
+      options,
+    );
     this.name = new.target.name;
+  }
+}
+
+/** What the operator can do, in the log's words. */
+function advice(root: string, reason: FolderMissingReason, other: string | undefined): string {
+  switch (reason) {
+    case 'root-missing':
+      return 'no such directory. It stays paused until it is there: mount its disk, or create it for a new folder.';
+    case 'root-not-a-directory':
+      return 'it is a file, not a directory. It stays paused.';
+    case 'root-unreadable':
+    case 'marker-unreadable':
+      return 'it cannot be read (permissions?). It stays paused.';
+    case 'marker-missing':
+      return `no ${MOSAIC_DIR}/${MARKER_FILE}, though this node has synced files there: is its disk mounted? It stays paused until the marker is back (nothing is deleted meanwhile).`;
+    case 'marker-mismatch':
+      return other === undefined
+        ? 'the directory is another synced folder. It stays paused.'
+        : `the directory is already the synced folder "${other}": use --folder ${other}=${root}. It stays paused.`;
   }
 }
 
@@ -74,7 +97,7 @@ export async function ensureMarker(root: string, folderId: string): Promise<Fold
       await rm(temp, { force: true });
     }
   } else if (marker.folderId !== folderId) {
-    throw new FolderMissingError(root, 'marker-mismatch');
+    throw new FolderMissingError(root, 'marker-mismatch', { otherFolder: marker.folderId });
   }
   await mkdir(folderTmpDir(root), { recursive: true });
   await mkdir(folderTrashDir(root), { recursive: true });
@@ -89,7 +112,29 @@ export async function assertMarker(root: string, folderId: string): Promise<void
   await assertRootDirectory(root);
   const marker = await readMarker(root);
   if (marker === null) throw new FolderMissingError(root, 'marker-missing');
-  if (marker.folderId !== folderId) throw new FolderMissingError(root, 'marker-mismatch');
+  if (marker.folderId !== folderId) {
+    throw new FolderMissingError(root, 'marker-mismatch', { otherFolder: marker.folderId });
+  }
+}
+
+/**
+ * `assertMarker`, except that a root without a marker is given one when nothing on this disk
+ * was synced from the folder yet (`holdsContent` false: a new folder, or its directory made
+ * after the node started). Where the index has files here, a root without its marker is a disk
+ * not mounted: FolderMissingError('marker-missing'), and the folder stays paused.
+ */
+export async function assertOrClaimMarker(
+  root: string,
+  folderId: string,
+  holdsContent: () => boolean,
+): Promise<void> {
+  try {
+    await assertMarker(root, folderId);
+  } catch (error) {
+    if (!(error instanceof FolderMissingError) || error.reason !== 'marker-missing') throw error;
+    if (holdsContent()) throw error;
+    await ensureMarker(root, folderId);
+  }
 }
 
 /** The marker, or null when there is none; FolderMissingError when it cannot be read. */
