@@ -15,6 +15,21 @@ describe('FolderAccess', () => {
     expect(access.canUse({ username: 'carol', role: 'user' }, 'photos')).toBe(false);
   });
 
+  it('compares names ignoring case, as sign-in does', () => {
+    const mixed = new FolderAccess(['photos=Alice']);
+    expect(mixed.canUse({ username: 'alice', role: 'user' }, 'photos')).toBe(true);
+    expect(access.canUse({ username: 'ALICE', role: 'user' }, 'photos')).toBe(true);
+  });
+
+  it('names the folders a grant may name when it names another', () => {
+    expect(() => {
+      access.assertFolders(['photos', 'docs']);
+    }).not.toThrow();
+    expect(() => {
+      new FolderAccess(['dcos=alice']).assertFolders(['docs']);
+    }).toThrow('--folder-user dcos=…: this node syncs no folder "dcos" (its folders: docs).');
+  });
+
   it('refuses malformed entries', () => {
     expect(() => new FolderAccess(['photos'])).toThrow(/FOLDER=USER/);
     expect(() => new FolderAccess(['=bob'])).toThrow(/FOLDER=USER/);

@@ -3,6 +3,8 @@
  * may use every folder of the node; any other account only the folders it is listed for with
  * `--folder-user FOLDER=USER` (repeatable, env MOSAIC_FOLDER_USERS). Everyone else is told the
  * folder does not exist (404), so a second account learns nothing about the first one's folders.
+ * Names are compared ignoring case, as at sign-in (`--folder-user docs=Alice` is the account
+ * "alice"); a grant for a folder the node does not sync is refused at start (`assertFolders`).
  */
 import type { Principal } from '../accounts/principal.js';
 
@@ -18,12 +20,27 @@ export class FolderAccess {
       }
       const folder = spec.slice(0, eq);
       const users = this.grants.get(folder) ?? new Set<string>();
-      users.add(spec.slice(eq + 1));
+      users.add(spec.slice(eq + 1).toLowerCase());
       this.grants.set(folder, users);
     }
   }
 
   canUse(principal: Principal, folder: string): boolean {
-    return principal.role === 'admin' || this.grants.get(folder)?.has(principal.username) === true;
+    return (
+      principal.role === 'admin' ||
+      this.grants.get(folder)?.has(principal.username.toLowerCase()) === true
+    );
+  }
+
+  /** Throws, naming the node's folders, when a grant names a folder this node does not sync. */
+  assertFolders(synced: Iterable<string>): void {
+    const known = [...synced];
+    for (const folder of this.grants.keys()) {
+      if (known.includes(folder)) continue;
+      const these = known.length === 0 ? 'it syncs none' : `its folders: ${known.join(', ')}`;
+      throw new Error(
+        `--folder-user ${folder}=…: this node syncs no folder "${folder}" (${these}).`,
+      );
+    }
   }
 }

@@ -96,6 +96,7 @@ export async function openDevices(
 ) {
   const { state } = deps;
   const access = new FolderAccess(config.folderUsers);
+  access.assertFolders(deps.folders.keys());
   const uploads = state.folders === null ? null : new UploadStore(state.folders, deps.faults);
   const devices = new DeviceService({
     oplog: state.oplog,

@@ -4,7 +4,9 @@
  */
 import { afterAll, describe, expect, it } from 'vitest';
 import { runCli } from '../helpers/cli.js';
-import { cleanup, startNode } from '../helpers/node-process.js';
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { cleanup, makeTempDir, startNode } from '../helpers/node-process.js';
 
 afterAll(cleanup);
 
@@ -22,6 +24,29 @@ describe('mosaic CLI messages', () => {
     const accented = await add('zoë');
     expect(accented.stderr.trim()).toBe('A username uses only a–z, A–Z, 0–9, ".", "_" and "-".');
     expect(accented.code).toBe(1);
+  });
+
+  it('node: a --folder-user for a folder the node does not sync is refused, naming its folders', async () => {
+    const base = await makeTempDir();
+    await mkdir(join(base, 'docs'));
+    const run = await runCli(
+      [
+        'node',
+        '--data',
+        join(base, 'data'),
+        '--port',
+        '0',
+        '--folder',
+        `docs=${join(base, 'docs')}`,
+        '--folder-user',
+        'dcos=alice',
+      ],
+      { env: { MOSAIC_ADMIN_PASSWORD: 'a-good-password' } },
+    );
+    expect(run.stderr.trim()).toBe(
+      '--folder-user dcos=…: this node syncs no folder "dcos" (its folders: docs).',
+    );
+    expect(run.code).toBe(1);
   });
 
   it.each(['node', 'cluster', 'user', 'login', 'sync', 'migrate'])(
