@@ -64,7 +64,7 @@ function linkTo(
   peer: PeerClient,
   store: MetadataStore,
   { changes, oplog }: Pick<ReturnType<typeof openReplicaState>, 'changes' | 'oplog'>,
-  options: { peers?: PeerRepository; maxRetryMs: number },
+  options: { peers?: PeerRepository; maxRetryMs: number; selfName?: string; lines?: string[] },
 ): { link: PeerLink; cameUp: () => number } {
   let came = 0;
   const link = new PeerLink('http://127.0.0.1:1', 'static', peer, {
@@ -73,12 +73,16 @@ function linkTo(
     changes,
     peers: options.peers ?? new PeerRepository(store),
     faults: Faults.none(),
-    log: pino({ level: 'silent' }),
+    log:
+      options.lines === undefined
+        ? pino({ level: 'silent' })
+        : pino({ level: 'info' }, { write: (line: string) => options.lines?.push(line) }),
     identified: () => true,
     cameUp: () => {
       came++;
     },
     maxRetryMs: options.maxRetryMs,
+    ...(options.selfName === undefined ? {} : { selfName: options.selfName }),
   });
   return { link, cameUp: () => came };
 }
@@ -231,6 +235,32 @@ describeEachDialect('a peer link writes the peers table now and then', (ctx) => 
     // Space freed on the peer: the next try goes through and the error is gone.
     peer.push = push;
     await errorClearsThenStop(link);
+  });
+
+  it('says once that a peer has this node’s name (--name given twice)', async () => {
+    const store = await ctx.open();
+    const { changes, oplog } = openReplicaState(store, SELF);
+    const lines: string[] = [];
+    const { link } = linkTo(
+      standInPeer(),
+      store,
+      { changes, oplog },
+      { maxRetryMs: 800, selfName: 'peer-b', lines },
+    );
+    for (let i = 0; i < 3; i++) {
+      link.kick({ hello: true });
+      await vi.waitFor(
+        () => {
+          expect(link.state).toBe('up');
+        },
+        { timeout: 5_000, interval: 20 },
+      );
+      await link.idle();
+    }
+    const said = lines.filter((l) => l.includes('same name as this node'));
+    expect(said).toHaveLength(1);
+    link.closed = true;
+    await link.idle();
   });
 
   it('marks a peer down when its gateway says no process serves it (502, 503, 504)', async () => {

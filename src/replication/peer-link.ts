@@ -29,6 +29,8 @@ export interface LinkContext {
   readonly cameUp: (link: PeerLink) => void;
   /** The longest wait between two attempts to reach a peer that does not answer. */
   readonly maxRetryMs: number;
+  /** This node's name (`--name`): a peer with the same one is said once, at first contact. */
+  readonly selfName?: string;
 }
 
 /** The first retry after a failed contact; each next one waits twice as long, up to maxRetryMs. */
@@ -155,6 +157,13 @@ export class PeerLink {
     if (firstContact && !this.ctx.identified(this)) {
       this.closed = true;
       return;
+    }
+    if (firstContact && info.name === this.ctx.selfName) {
+      // Origins, logs and conflict copies name nodes by name: two alike cannot be told apart.
+      this.ctx.log.warn(
+        { peer: this.url, name: info.name },
+        'peer has the same name as this node: give each node its own --name',
+      );
     }
     const wasUp = this.state === 'up';
     this.markUp();

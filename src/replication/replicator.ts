@@ -107,6 +107,7 @@ export class Replicator {
         this.deps.onPeerUp();
       },
       maxRetryMs: Math.min(this.deps.syncIntervalMs, MAX_RETRY_MS),
+      selfName: this.deps.selfName,
     });
     this.links.set(url, link);
     link.kick({ hello: true });
