@@ -49,6 +49,7 @@ import {
   type Step,
 } from './scan-list.js';
 import { ScanStat } from './scan-stat.js';
+import { settleWaitMs } from './settle.js';
 import type { Hasher, LocalChange, ScanOptions, ScanResult } from './scan-types.js';
 import { timed } from './trace.js';
 import { heldHere } from './write-records.js';
@@ -67,14 +68,6 @@ const FIRST_BATCH = 100;
 const DEFAULT_BATCH_BYTES = 64 * 1024 * 1024;
 const DEFAULT_CONCURRENCY = 8;
 const INDEX_PAGE = 1000;
-const COARSE_SETTLE_MS = 2000;
-/**
- * A file modified less than this long ago is left for the next scan, even on a file system
- * with fine timestamps: a file still being written (a copy, a download, a program appending)
- * would otherwise be sent, and trashed at every other node, once per scan it is caught in.
- */
-const FINE_SETTLE_MS = 1000;
-
 /** Throws FolderMissingError (reporting nothing) when the root or its marker is missing. */
 export async function scanFolder(options: ScanOptions): Promise<ScanResult> {
   await assertMarker(options.root, options.folder);
@@ -330,7 +323,8 @@ class Scan {
         return;
       }
       this.cursor.next();
-      if (row.deleted || isOwn(row.path)) continue;
+      // A `.mosaic` directory, at the root or below, is never part of the folder's content.
+      if (row.deleted || hasInternalSegment(row.path)) continue;
       // A path with a pending version is the pull's, except one this disk held as indexed and
       // no longer holds: the user removed the version on disk, which must become a version too
       // (based on it: local-changes.ts), or it would stay undominated. The pull leaves such a
@@ -356,14 +350,11 @@ class Scan {
     }
   }
 
+  /** Whether the file is quiet enough to read (settle.ts); if not, when it will be. */
   private settled(mtimeNs: bigint): boolean {
-    const window =
-      this.o.settleMs ?? (mtimeNs % 1_000_000_000n === 0n ? COARSE_SETTLE_MS : FINE_SETTLE_MS);
-    const age = Date.now() - wholeMs(mtimeNs);
-    // An mtime in the future (clock skew, copied timestamps) cannot be waited out.
-    if (age >= window || age < -window) return true;
-    this.settlesInMs = Math.max(this.settlesInMs, window - age);
-    return false;
+    const wait = settleWaitMs(mtimeNs, Date.now(), this.o.settleMs);
+    this.settlesInMs = Math.max(this.settlesInMs, wait);
+    return wait === 0;
   }
 
   private async enqueue(finding: Promise<LocalChange | null>): Promise<void> {
@@ -399,9 +390,4 @@ class Scan {
     this.skipped++;
     this.o.log.warn({ folder: this.o.folder, path, err: error }, `folder scan skipped: ${why}`);
   }
-}
-
-/** A `.mosaic` directory, at the root or below, is never part of the folder's content. */
-function isOwn(path: string): boolean {
-  return hasInternalSegment(path);
 }
