@@ -7,7 +7,7 @@ import { mkdir, stat } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { MOSAIC_DIR } from '../folders/ignore.js';
-import { ensureMarker } from '../folders/marker.js';
+import { ensureMarker, FolderMissingError, readMarker } from '../folders/marker.js';
 import type { NodeIdentity } from '../node/identity.js';
 import type { MetadataStore } from '../storage/metadata/dialect.js';
 import { MetaRepository } from '../storage/metadata/meta.repository.js';
@@ -50,11 +50,18 @@ export async function openDeviceDb(options: {
   readonly username: string | null;
   readonly deviceName?: string | undefined;
 }): Promise<DeviceDb> {
-  await mkdir(join(options.dir, MOSAIC_DIR), { recursive: true });
   // Refuses a directory that is another folder's (marker mismatch) before anything is written.
-  await ensureMarker(options.dir, options.folder);
+  const marker = await readMarker(options.dir);
+  if (marker !== null && marker.folderId !== options.folder) {
+    throw new FolderMissingError(options.dir, 'marker-mismatch', { otherFolder: marker.folderId });
+  }
+  await mkdir(join(options.dir, MOSAIC_DIR), { recursive: true });
+  // The database before the marker: a marker without a device database is a node's folder,
+  // which `mosaic sync` refuses (cli/sync.dir.ts), so a first run killed between the two must
+  // leave the database, not the marker alone.
   const store = openSqliteStore(join(options.dir, MOSAIC_DIR, DEVICE_DB));
   try {
+    await ensureMarker(options.dir, options.folder);
     const meta = new MetaRepository(store);
     // A new device's id is bound to its account; an existing device keeps its id.
     await store.transaction(async (trx) => {

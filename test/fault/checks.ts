@@ -71,9 +71,19 @@ export function itChecks(run: () => Run, checks: Checks): void {
     async () => {
       const r = run();
       const folders = await kept('folders', async () => {
-        const report = await checkFolders(r.nodes, r.history, convergeMs, r.healedAt, r.devices);
-        const exits = r.devices.flatMap((d) => d.unexpectedExits.map((e) => `${d.name}: ${e}`));
-        if (exits.length > 0) throw new Error(`a device's mosaic sync ended: ${exits.join('; ')}`);
+        // A device whose mosaic sync ended is the likelier cause of folders that differ: say it
+        // first (a lane that exits for ever leaves only "did not converge" otherwise).
+        const exits = () =>
+          r.devices.flatMap((d) => d.unexpectedExits.map((e) => `${d.name}: ${e}`));
+        const ended = () => `a device's mosaic sync ended: ${exits().join('; ')}`;
+        let report;
+        try {
+          report = await checkFolders(r.nodes, r.history, convergeMs, r.healedAt, r.devices);
+        } catch (error) {
+          if (exits().length === 0) throw error;
+          throw new Error(`${ended()}\n${(error as Error).message}`, { cause: error });
+        }
+        if (exits().length > 0) throw new Error(ended());
         return report;
       });
       r.folders = folders;
