@@ -63,14 +63,31 @@ export async function saveToken(
   env: NodeJS.ProcessEnv = process.env,
   tokenId?: string,
 ): Promise<string> {
-  const dir = configDir(env);
-  await mkdir(dir, { recursive: true, mode: 0o700 });
   const all = await load(env);
   all.servers[serverKey(server)] = {
     token,
     username,
     ...(tokenId === undefined ? {} : { tokenId }),
   };
+  return store(all, env);
+}
+
+/** Forgets what is saved for a server; whether anything was. */
+export async function forgetToken(
+  server: string,
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<boolean> {
+  const all = await load(env);
+  const key = serverKey(server);
+  if (all.servers[key] === undefined) return false;
+  delete all.servers[key];
+  await store(all, env);
+  return true;
+}
+
+/** Writes the file whole, aside then renamed, readable by the user only. */
+async function store(all: Credentials, env: NodeJS.ProcessEnv): Promise<string> {
+  await mkdir(configDir(env), { recursive: true, mode: 0o700 });
   const file = credentialsFile(env);
   const tmp = `${file}.${process.pid}.tmp`;
   await writeFile(tmp, `${JSON.stringify(all, null, 2)}\n`, { mode: 0o600 });

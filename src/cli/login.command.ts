@@ -1,6 +1,6 @@
 import { Command, Option } from 'commander';
 import { hostname } from 'node:os';
-import { savedLogin, saveToken, type SavedLogin } from './credentials.js';
+import { forgetToken, savedLogin, saveToken, type SavedLogin } from './credentials.js';
 import { prompt, readStdin } from './user.command.js';
 
 /**
@@ -54,31 +54,82 @@ export function loginCommand(): Command {
       const before = await savedLogin(server);
       const file = await saveToken(server, flags.username, token, process.env, id);
       console.log(`Signed in to ${server} as ${flags.username}; token saved in ${file}.`);
-      if (before !== null && before.token !== token) await revoke(server, before);
+      // The token this one replaces is revoked; one saved by an older version, without its id,
+      // cannot be named and is left as it was. The login stands either way.
+      if (before?.tokenId !== undefined && before.token !== token) {
+        const why = await revoke(server, { ...before, tokenId: before.tokenId });
+        if (why !== null) {
+          console.error(
+            `Could not revoke the token saved before${why} ` +
+              `Revoke it (id ${before.tokenId}) from the web app's tokens.`,
+          );
+        }
+      }
     });
 }
 
 /**
- * Revokes the token a new login replaced. One already revoked (or whose account is gone) is
- * left unsaid; a node that does not answer is said, the login stands either way. A token saved
- * by a Mosaic that did not keep its id cannot be named: it is left as it was.
+ * `mosaic logout --server URL`: revokes the token `mosaic login` saved for that server and
+ * forgets it. When the node cannot be reached the token is kept (exit 1), so that a later
+ * logout can still revoke it; `--forget` drops it unrevoked (a node that is gone for good).
  */
-async function revoke(server: string, before: SavedLogin): Promise<void> {
-  if (before.tokenId === undefined) return;
-  try {
-    const res = await reach(server, `/api/tokens/${before.tokenId}`, {
-      method: 'DELETE',
-      headers: { authorization: `Bearer ${before.token}` },
+export function logoutCommand(): Command {
+  return new Command('logout')
+    .description('Revoke the API token mosaic login saved for a node, and forget it')
+    .addOption(
+      new Option('--server <url>', 'the node, e.g. http://home.example:7070')
+        .env('MOSAIC_SERVER')
+        .makeOptionMandatory(),
+    )
+    .option('--forget', 'forget the token even if the node cannot revoke it')
+    .action(async (flags: { server: string; forget?: boolean }) => {
+      const server = new URL(flags.server).origin;
+      const saved = await savedLogin(server);
+      if (saved === null) {
+        console.log(`No token is saved for ${server}.`);
+        return;
+      }
+      const problem =
+        saved.tokenId === undefined
+          ? 'The token was saved by an older mosaic login, without its id: only the web app can revoke it.'
+          : await revoke(server, { ...saved, tokenId: saved.tokenId }).then((why) =>
+              why === null ? null : `Could not revoke token ${saved.tokenId}${why}`,
+            );
+      if (problem !== null && flags.forget !== true) {
+        process.exitCode = 1;
+        console.error(
+          `${problem} The token stays saved: run mosaic logout again when ${server} answers, ` +
+            'or add --forget to drop it (then revoke it from the web app).',
+        );
+        return;
+      }
+      await forgetToken(server);
+      if (problem !== null) console.error(`${problem} Forgotten here all the same.`);
+      console.log(
+        problem === null
+          ? `Signed out of ${server} (${saved.username}): its token is revoked and forgotten.`
+          : `Forgot the token for ${server} (${saved.username}).`,
+      );
     });
-    if (res.status === 204 || res.status === 401 || res.status === 404) return;
-    console.error(
-      `Could not revoke the token saved before (${res.status}): ${await errorMessage(res)}`,
-    );
+}
+
+/**
+ * DELETEs a saved token; null when it is revoked (or was already, or its account is gone), else
+ * why not, to follow "Could not revoke …": " (403): message." or ": Cannot connect to …".
+ */
+async function revoke(
+  server: string,
+  saved: SavedLogin & { tokenId: string },
+): Promise<string | null> {
+  try {
+    const res = await reach(server, `/api/tokens/${saved.tokenId}`, {
+      method: 'DELETE',
+      headers: { authorization: `Bearer ${saved.token}` },
+    });
+    if (res.status === 204 || res.status === 401 || res.status === 404) return null;
+    return sentence(` (${res.status}): ${await errorMessage(res)}`);
   } catch (error) {
-    console.error(
-      `Could not revoke the token saved before: ${(error as Error).message} ` +
-        `Revoke it (id ${before.tokenId}) from the web app's tokens.`,
-    );
+    return sentence(`: ${(error as Error).message}`);
   }
 }
 
@@ -121,4 +172,9 @@ async function errorMessage(res: Response): Promise<string> {
   } catch {
     return text;
   }
+}
+
+/** Ends `text` with one full stop. */
+function sentence(text: string): string {
+  return /[.!?]$/.test(text) ? text : `${text}.`;
 }

@@ -6,7 +6,7 @@ import { VERSION } from '../version.js';
 import { clusterCommand } from './cluster.command.js';
 import { nodeCommand } from './node.command.js';
 import { userCommand } from './user.command.js';
-import { loginCommand } from './login.command.js';
+import { loginCommand, logoutCommand } from './login.command.js';
 import { syncCommand } from './sync.command.js';
 import { migrateCommand } from './migrate.command.js';
 
@@ -20,6 +20,7 @@ export async function main(argv: readonly string[]): Promise<void> {
   program.addCommand(clusterCommand());
   program.addCommand(userCommand());
   program.addCommand(loginCommand());
+  program.addCommand(logoutCommand());
   program.addCommand(syncCommand());
   program.addCommand(migrateCommand());
   await program.parseAsync(argv);

@@ -86,6 +86,44 @@ export function userCommand(): Command {
         console.log(`${person.username}: ${person.role}${person.disabled ? ', disabled' : ''}.`);
       },
     );
+  user
+    .command('password')
+    .description(
+      "Set an account's password on a node's data (it replicates); its sessions end everywhere. " +
+        'The way back for a forgotten password',
+    )
+    .argument('<name>', 'username')
+    .option('--data <dir>', 'data directory (env MOSAIC_DATA)')
+    .option('--database <url>', "the site's PostgreSQL (env MOSAIC_DATABASE)")
+    .option('--password-stdin', 'read the new password from standard input')
+    .action(
+      async (
+        name: string,
+        flags: { data?: string; database?: string; passwordStdin?: boolean },
+      ) => {
+        const { NewPassword } = await import('./engines.js');
+        whereData(flags); // before asking for the password
+        // The account first: a password typed for a name that is not there is not asked for.
+        const found = await withAccounts(flags, (_service, accounts) => accounts.findUser(name));
+        if (!found) throw new Error(`No account named ${name}.`);
+        const typed = flags.passwordStdin
+          ? await readStdin()
+          : await prompt(`New password for ${found.username}: `);
+        const password = NewPassword.safeParse(typed);
+        if (!password.success)
+          throw new Error(password.error.issues[0]?.message ?? 'Invalid password.');
+        await withAccounts(flags, async (service, accounts) => {
+          // Read again: its role may have changed while the password was typed.
+          const now = await accounts.findUser(found.username);
+          if (!now) throw new Error(`No account named ${name}.`);
+          await service.setPassword(now.username, password.data, now.role, true);
+        });
+        console.log(
+          `Password of ${found.username} set; its sessions end at every node. ` +
+            'Its API tokens (mosaic sync) stay valid: revoke them in the web app if they leaked.',
+        );
+      },
+    );
   return user;
 }
 

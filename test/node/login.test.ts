@@ -36,13 +36,36 @@ const loginAsCarol = () =>
     env: { XDG_CONFIG_HOME: config },
   });
 
-async function savedToken(): Promise<string> {
+async function savedTokens(): Promise<Record<string, { token: string }>> {
   const file = JSON.parse(await readFile(join(config, 'mosaic', 'credentials.json'), 'utf8')) as {
     servers: Record<string, { token: string }>;
   };
-  const saved = file.servers[new URL(node.url).origin];
+  return file.servers;
+}
+
+async function savedToken(server = node.url): Promise<string> {
+  const saved = (await savedTokens())[new URL(server).origin];
   if (saved === undefined) throw new Error('no token saved');
   return saved.token;
+}
+
+/** Between the CLI and the node: a proxy that passes every request but cuts each DELETE. */
+async function proxyCuttingDeletes(): Promise<{ server: string; close: () => void }> {
+  const proxy = createServer((req, res) => {
+    if (req.method === 'DELETE') {
+      req.socket.destroy();
+      return;
+    }
+    const target = new URL(req.url ?? '/', node.url);
+    const out = httpRequest(target, { method: req.method, headers: req.headers }, (back) => {
+      res.writeHead(back.statusCode ?? 502, back.headers);
+      back.pipe(res);
+    });
+    req.pipe(out);
+  });
+  await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
+  const server = `http://127.0.0.1:${(proxy.address() as AddressInfo).port}`;
+  return { server, close: () => proxy.close() };
 }
 
 async function carolsTokens(): Promise<string[]> {
@@ -87,21 +110,7 @@ describe('mosaic login', () => {
 
   it('says so when the node does not answer the revocation; the login stands', async () => {
     const stale = await savedToken();
-    // Between this CLI and the node: a proxy that cuts the DELETE.
-    const proxy = createServer((req, res) => {
-      if (req.method === 'DELETE') {
-        req.socket.destroy();
-        return;
-      }
-      const target = new URL(req.url ?? '/', node.url);
-      const out = httpRequest(target, { method: req.method, headers: req.headers }, (back) => {
-        res.writeHead(back.statusCode ?? 502, back.headers);
-        back.pipe(res);
-      });
-      req.pipe(out);
-    });
-    await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
-    const server = `http://127.0.0.1:${(proxy.address() as AddressInfo).port}`;
+    const { server, close } = await proxyCuttingDeletes();
     try {
       const cli = (args: string[]) =>
         runCli(['login', '--server', server, '--username', 'carol', '--password-stdin', ...args], {
@@ -116,7 +125,7 @@ describe('mosaic login', () => {
       );
       expect(run.stderr.trim().split('\n')).toHaveLength(1);
     } finally {
-      proxy.close();
+      close();
     }
     expect(await works(stale)).toBe(true);
   });
@@ -132,5 +141,56 @@ describe('mosaic login', () => {
     });
     expect(run.stderr.trim()).toBe(`Cannot connect to ${server} (${problem}).`);
     expect(run.code).toBe(1);
+  });
+});
+
+describe('mosaic logout', () => {
+  const logout = (server: string, ...args: string[]) =>
+    runCli(['logout', '--server', server, ...args], { env: { XDG_CONFIG_HOME: config } });
+
+  it('revokes the saved token and forgets it; a second logout has nothing to do', async () => {
+    expect((await loginAsCarol()).code).toBe(0);
+    const token = await savedToken();
+    const tokens = (await carolsTokens()).length; // with the one the proxy test left valid
+    const run = await logout(node.url);
+    expect(run.stderr).toBe('');
+    expect(run.stdout.trim()).toBe(
+      `Signed out of ${new URL(node.url).origin} (carol): its token is revoked and forgotten.`,
+    );
+    expect(run.code).toBe(0);
+    expect(await works(token)).toBe(false);
+    expect(await carolsTokens()).toHaveLength(tokens - 1);
+    expect((await savedTokens())[new URL(node.url).origin]).toBeUndefined();
+
+    const again = await logout(node.url);
+    expect(again.stdout.trim()).toBe(`No token is saved for ${new URL(node.url).origin}.`);
+    expect(again.code).toBe(0);
+  });
+
+  it('keeps the token when the node cannot revoke it (exit 1); --forget drops it anyway', async () => {
+    const { server, close } = await proxyCuttingDeletes();
+    try {
+      const signIn = await runCli(
+        ['login', '--server', server, '--username', 'carol', '--password-stdin'],
+        { stdin: 'carol-password\n', env: { XDG_CONFIG_HOME: config } },
+      );
+      expect(signIn.code, signIn.stderr).toBe(0);
+      const token = await savedToken(server);
+
+      const refused = await logout(server);
+      expect(refused.code).toBe(1);
+      expect(refused.stderr).toMatch(
+        /^Could not revoke token \S+: Cannot connect to .*The token stays saved/,
+      );
+      expect(await savedToken(server)).toBe(token);
+      expect(await works(token)).toBe(true);
+
+      const forgot = await logout(server, '--forget');
+      expect(forgot.code).toBe(0);
+      expect(forgot.stdout).toContain(`Forgot the token for ${server} (carol).`);
+      expect((await savedTokens())[server]).toBeUndefined();
+    } finally {
+      close();
+    }
   });
 });
