@@ -80,8 +80,8 @@ export async function forgetToken(
   const all = await load(env);
   const key = serverKey(server);
   if (all.servers[key] === undefined) return false;
-  delete all.servers[key];
-  await store(all, env);
+  const servers = Object.fromEntries(Object.entries(all.servers).filter(([k]) => k !== key));
+  await store({ servers }, env);
   return true;
 }
 
