@@ -22,6 +22,7 @@ import {
   DevicePullResponse,
   DevicePushResponse,
   RegisterResponse,
+  DeviceListResponse,
   UploadCheckResponse,
   UploadResponse,
   WantedResponse,
@@ -95,6 +96,12 @@ export class DeviceClient implements ContentSource {
   ): Promise<z.infer<typeof RegisterResponse>> {
     const body = nonce === null ? { deviceId, name } : { deviceId, name, nonce };
     return this.json('POST', `${this.base}/devices`, body, RegisterResponse);
+  }
+
+  /** The folder's devices this account sees (its own; every account's for an admin). */
+  async devices(): Promise<z.infer<typeof DeviceListResponse>> {
+    const res = await this.send('GET', `${this.base}/devices`, {}, null, 30_000);
+    return this.parse(res, DeviceListResponse);
   }
 
   async push(deviceId: string, ops: readonly Op[]): Promise<number> {

@@ -28,6 +28,7 @@ import { DeviceAccessError, DeviceAuthError, DeviceClient } from './device-clien
 import { openDeviceDb, replicaExists } from './device-db.js';
 import { DeviceUploads, type Totals } from './device-uploads.js';
 import type { DeviceCursor } from './device-schemas.js';
+import { namesakeWarning } from './namesakes.js';
 import type { Reporter } from './reporter.js';
 import { SyncTally } from './sync-tally.js';
 
@@ -80,6 +81,8 @@ export class DeviceReplica {
   /** `once()` reports one line at its end, nothing in between. */
   private onceMode = false;
   private lastLabel: { hash: string; path: string } | null = null;
+  /** Whether the other devices' names were looked at (warnOfNamesakes). */
+  private namesakesLooked = false;
 
   /** Whether DIR already holds a device replica (synced before, with its id). */
   static exists(dir: string): Promise<boolean> {
@@ -159,6 +162,16 @@ export class DeviceReplica {
     this.acked = res.acked;
     await this.meta.set('device_server', this.options.server);
     await this.meta.set('device_folder', this.options.folder);
+    if (!this.namesakesLooked) await this.warnOfNamesakes();
+  }
+
+  /** Says once if another device of the folder has this one's name (namesakes.ts). */
+  private async warnOfNamesakes(): Promise<void> {
+    const listed = await this.client.devices().catch(() => null);
+    if (listed === null) return; // asked again at the next registration
+    this.namesakesLooked = true;
+    const warning = namesakeWarning(this.options.folder, this.identity, listed);
+    if (warning !== null) this.options.reporter.warn(warning.message, warning.detail);
   }
 
   /**

@@ -1,7 +1,8 @@
 /**
  * What `mosaic sync` never syncs or refuses outright: a `.mosaic` directory below the top (a
  * copied folder's or another device's own), a node's own folder, and a directory inside or
- * around one a device already syncs. One real node; waits on conditions, never sleeps.
+ * around one a device already syncs; and what it warns of: a second device of one name. One
+ * real node; waits on conditions, never sleeps.
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -78,5 +79,31 @@ describe('mosaic sync and nested .mosaic directories', () => {
     expect(around.stderr + JSON.stringify(around.logs)).toContain(`holds ${dev}, already synced`);
     // Nothing was made or sent.
     expect(await tree(root)).toEqual(before);
+  });
+});
+
+describe('two devices of one name', () => {
+  const namesake = /another device syncing "docs" is also named "(\w+)"/;
+  const said = (run: { logs: readonly { msg: string }[]; stderr: string }) =>
+    run.logs.map((l) => l.msg).find((m) => namesake.test(m)) ?? null;
+
+  it('the second is told, with what to do; a device of a name of its own is not', async () => {
+    const first = await syncOnce(await makeTempDir('mosaic-name-a-'), node.url, [
+      ...['--token', admin, '--folder', 'docs', '--device', 'pocket'],
+    ]);
+    expect(first.code, first.stderr).toBe(0);
+    expect(said(first)).toBeNull();
+
+    const second = await syncOnce(await makeTempDir('mosaic-name-b-'), node.url, [
+      ...['--token', admin, '--folder', 'docs', '--device', 'Pocket'],
+    ]);
+    expect(second.code, second.stderr).toBe(0);
+    expect(said(second)).toContain('--device NAME');
+
+    const other = await syncOnce(await makeTempDir('mosaic-name-c-'), node.url, [
+      ...['--token', admin, '--folder', 'docs', '--device', 'desk'],
+    ]);
+    expect(other.code, other.stderr).toBe(0);
+    expect(said(other)).toBeNull();
   });
 });
