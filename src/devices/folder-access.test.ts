@@ -35,4 +35,16 @@ describe('FolderAccess', () => {
     expect(() => new FolderAccess(['=bob'])).toThrow(/FOLDER=USER/);
     expect(() => new FolderAccess(['photos='])).toThrow(/FOLDER=USER/);
   });
+
+  it('says which grants give nothing as the accounts stand: unknown names and admins', async () => {
+    const accounts = new Map([
+      ['alice', { role: 'user' }],
+      ['root', { role: 'admin' }],
+    ]);
+    const grants = new FolderAccess(['photos=Alice', 'photos=root', 'docs=carol']);
+    expect(await grants.doubts((name) => Promise.resolve(accounts.get(name) ?? null))).toEqual([
+      '--folder-user photos=root: "root" is an admin, who may use every folder already.',
+      '--folder-user docs=carol: there is no account "carol" here (yet); the grant applies once there is.',
+    ]);
+  });
 });

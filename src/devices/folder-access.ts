@@ -32,6 +32,32 @@ export class FolderAccess {
     );
   }
 
+  /**
+   * Grants that give nothing as the accounts stand now, one sentence each (for the start-up
+   * log): a name that is no account here (yet: accounts replicate, or one may be added later)
+   * and an admin's (admins use every folder already).
+   */
+  async doubts(
+    findUser: (name: string) => Promise<{ readonly role: string } | null>,
+  ): Promise<string[]> {
+    const lines: string[] = [];
+    for (const [folder, users] of this.grants) {
+      for (const user of users) {
+        const account = await findUser(user);
+        if (account === null) {
+          lines.push(
+            `--folder-user ${folder}=${user}: there is no account "${user}" here (yet); the grant applies once there is.`,
+          );
+        } else if (account.role === 'admin') {
+          lines.push(
+            `--folder-user ${folder}=${user}: "${user}" is an admin, who may use every folder already.`,
+          );
+        }
+      }
+    }
+    return lines;
+  }
+
   /** Throws, naming the node's folders, when a grant names a folder this node does not sync. */
   assertFolders(synced: Iterable<string>): void {
     const known = [...synced];

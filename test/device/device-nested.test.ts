@@ -12,6 +12,7 @@ import {
   cleanup,
   makeTempDir,
   startNode,
+  type LogLine,
   type NodeProcess,
 } from '../helpers/node-process.js';
 import { converged, createToken, syncOnce, tree } from '../helpers/device-process.js';
@@ -84,8 +85,8 @@ describe('mosaic sync and nested .mosaic directories', () => {
 
 describe('two devices of one name', () => {
   const namesake = /another device syncing "docs" is also named "(\w+)"/;
-  const said = (run: { logs: readonly { msg: string }[]; stderr: string }) =>
-    run.logs.map((l) => l.msg).find((m) => namesake.test(m)) ?? null;
+  const said = (run: { readonly logs: readonly LogLine[] }) =>
+    run.logs.map((l) => String(l.msg)).find((m) => namesake.test(m)) ?? null;
 
   it('the second is told, with what to do; a device of a name of its own is not', async () => {
     const first = await syncOnce(await makeTempDir('mosaic-name-a-'), node.url, [
