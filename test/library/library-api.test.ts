@@ -250,12 +250,15 @@ describe('share links', () => {
     const visitor = api(n2.node.url);
     const view = await waitFor(
       async () => {
-        const res = await visitor.get<{ locked: boolean }>(`/api/s/${locked.id}`);
+        const res = await visitor.get<{ locked: boolean; title: string; desc: string }>(
+          `/api/s/${locked.id}`,
+        );
         return res.status === 200 ? res.body : false;
       },
       { timeoutMs: 15_000, what: 'the password link at node 2' },
     );
-    expect(view.locked).toBe(true);
+    // Not even the picture's title or description (they may be as private as the picture).
+    expect(view).toMatchObject({ locked: true, title: '', desc: '' });
     expect((await visitor.get(`/api/s/${locked.id}/pictures`)).status).toBe(401);
     expect((await visitor.fetch(`/api/s/${locked.id}/pictures/${id(3)}/file`)).status).toBe(401);
     const wrong = await visitor.post(`/api/s/${locked.id}/unlock`, { password: 'nope' });
@@ -270,6 +273,9 @@ describe('share links', () => {
     const unlocked = api(n2.node.url, cookie);
     const list = await unlocked.get<Page<{ id: string }>>(`/api/s/${locked.id}/pictures`);
     expect(list.body.items.map((p) => p.id)).toEqual([id(3)]);
+    const opened = await unlocked.get<{ locked: boolean; title: string }>(`/api/s/${locked.id}`);
+    expect(opened.body.locked).toBe(false);
+    expect(opened.body.title).not.toBe('');
     // The cookie of one link opens no other.
     const other = (
       await a1.post<Share>('/api/shares', {

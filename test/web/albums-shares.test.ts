@@ -379,6 +379,9 @@ describe('album and share dialogs', () => {
       await visitor.goto(link);
       await visitor.getByText('This link is protected by a password.').waitFor();
       expect(await visitor.getByTestId('shared-tile').count()).toBe(0);
+      // Not even the album's name before the password.
+      await visitor.getByRole('heading', { name: 'Shared pictures' }).waitFor();
+      expect(await visitor.getByText('Autumn walks').count()).toBe(0);
       await visitor.getByLabel('Password').fill('not it');
       await visitor.getByRole('button', { name: 'Open' }).click();
       await visitor.getByText('Wrong password for this link.').waitFor();

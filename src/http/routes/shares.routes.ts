@@ -74,10 +74,12 @@ const SharedPicture = z.object({
 const SharedView = z.object({
   id: z.string(),
   target: z.enum(['picture', 'album']),
+  /** Empty while locked. */
   title: z.string(),
+  /** Empty while locked. */
   desc: z.string(),
   expiresAt: z.string().nullable(),
-  /** A password is needed (POST …/unlock) before the pictures are shown. */
+  /** A password is needed (POST …/unlock) before the pictures, title and description are shown. */
   locked: z.boolean(),
 });
 
@@ -207,14 +209,17 @@ export const shareRoutes =
       async (request, reply) => {
         const open = await shares.open(request.params.id);
         void reply.header('Cache-Control', NO_STORE);
+        // A locked link tells nothing of what it opens: a title or a description may be as
+        // private as the pictures ("Anna's diagnosis"). Both are empty until it is unlocked.
+        const locked = !unlocked(request, open.share);
         return {
           id: open.share.id,
           target: open.share.target,
-          title: open.title,
-          desc: open.desc,
+          title: locked ? '' : open.title,
+          desc: locked ? '' : open.desc,
           expiresAt:
             open.share.expiresAt === null ? null : new Date(open.share.expiresAt).toISOString(),
-          locked: !unlocked(request, open.share),
+          locked,
         };
       },
     );

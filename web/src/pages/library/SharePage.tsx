@@ -88,7 +88,7 @@ export function SharePage({ id }: { id: string }) {
           <ErrorNote error={state.message} onRetry={() => void load()} />
         )}
         {state.status === 'locked' && (
-          <Unlock id={id} title={state.view.title} onUnlocked={() => void load()} />
+          <Unlock id={id} target={state.view.target} onUnlocked={() => void load()} />
         )}
         {state.status === 'open' && (
           <>
@@ -120,7 +120,16 @@ export function SharePage({ id }: { id: string }) {
   );
 }
 
-function Unlock({ id, title, onUnlocked }: { id: string; title: string; onUnlocked: () => void }) {
+/** A locked link's form: nothing of what it opens is known before (the server says nothing). */
+function Unlock({
+  id,
+  target,
+  onUnlocked,
+}: {
+  id: string;
+  target: 'picture' | 'album';
+  onUnlocked: () => void;
+}) {
   const [password, setPassword] = useState('');
   const form = useSubmit(async () => {
     await library.unlockShared(id, password);
@@ -128,7 +137,7 @@ function Unlock({ id, title, onUnlocked }: { id: string; title: string; onUnlock
   });
   return (
     <form className="card share-unlock" onSubmit={form.onSubmit}>
-      <h1>{title || 'Shared pictures'}</h1>
+      <h1>{target === 'picture' ? 'A shared picture' : 'Shared pictures'}</h1>
       <p className="muted">This link is protected by a password.</p>
       <Field
         label="Password"
