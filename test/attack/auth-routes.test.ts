@@ -28,6 +28,10 @@ const PUBLIC_ROUTES = [
   'GET /healthz',
   'HEAD /healthz',
   'POST /api/auth/login',
+  // Who is signed in, if anyone: a visitor without a session gets no user (the web app asks on
+  // every load; a 401 there was logged as an error on every signed-out page).
+  'GET /api/auth/session',
+  'HEAD /api/auth/session',
   // The API description (no data).
   'HEAD /api/docs',
   'GET /api/docs/',

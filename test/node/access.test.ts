@@ -114,4 +114,23 @@ describeEachBackend('access', () => {
     // Only that session ended.
     expect((await admin.get('/api/auth/me')).status).toBe(200);
   });
+
+  test('GET /api/auth/session names who is signed in, or no one without an error', async () => {
+    const anonymous = await api(node.url).get<{ user: unknown }>('/api/auth/session');
+    expect({ status: anonymous.status, body: anonymous.body }).toEqual({
+      status: 200,
+      body: { user: null },
+    });
+    const signedIn = await admin.get<{ user: unknown }>('/api/auth/session');
+    expect(signedIn.body).toEqual({ user: { username: 'admin', role: 'admin' } });
+    // An ended session is no one; a wrong token is still refused (the caller meant it).
+    const ended = api(node.url, await login(node.url, 'admin', ADMIN_PASSWORD));
+    expect((await ended.post('/api/auth/logout')).status).toBe(204);
+    expect((await ended.get('/api/auth/session')).body).toEqual({ user: null });
+    expect((await api(node.url, { token: 'not-a-token' }).get('/api/auth/session')).status).toBe(
+      401,
+    );
+    // /me keeps its contract: 401 without a session.
+    expect((await api(node.url).get('/api/auth/me')).status).toBe(401);
+  });
 });

@@ -1,4 +1,7 @@
-/** The shell: top bar (bottom tab bar on a phone), the sign-in gate, and the current page. */
+/**
+ * The shell: top bar (bottom tab bar on a phone), the sign-in gate, the live feed (one
+ * `/api/stream` for the whole signed-in session, which the pages share), and the current page.
+ */
 import type { ReactNode } from 'react';
 import { useAuth } from './auth';
 import { AccountMenu } from './components/AccountMenu';
@@ -12,6 +15,7 @@ import {
   SignOutIcon,
   UploadIcon,
 } from './components/icons';
+import { LiveFeedProvider } from './live';
 import { matchRoute, needsAccount, paths, type Route } from './lib/routes';
 import { ClusterPage } from './pages/ClusterPage';
 import { EventPage } from './pages/event/EventPage';
@@ -40,6 +44,9 @@ export function App() {
   const { pathname } = useLocation();
   const route = matchRoute(pathname);
 
+  // A share link is a page of its own: nothing of the library around it, account or not (so it
+  // does not wait to learn who is signed in).
+  if (route.page === 'share') return <SharePage key={route.id} id={route.id} />;
   if (auth.status === 'loading') {
     return (
       <main className="page page-center">
@@ -47,64 +54,64 @@ export function App() {
       </main>
     );
   }
-  // A share link is a page of its own: nothing of the library around it, account or not.
-  if (route.page === 'share') return <SharePage key={route.id} id={route.id} />;
   const signedIn = auth.status === 'signed-in';
   if (!signedIn && needsAccount(route)) return <LoginPage />;
 
   return (
-    <div className="shell">
-      <a className="skip-link" href="#main">
-        Skip to content
-      </a>
-      <header className="topbar">
-        <Link to={signedIn ? paths.gallery : pathname} className="brand" aria-label="Mosaic home">
-          <Logo />
-          <span>Mosaic</span>
-        </Link>
-        {signedIn && (
-          <nav className="tabs" aria-label="Main">
-            {TABS.map((tab) => {
-              const current = tab.pages.includes(route.page);
-              return (
-                <Link
-                  key={tab.to}
-                  to={tab.to}
-                  className={current ? 'tab tab-current' : 'tab'}
-                  aria-current={current ? 'page' : undefined}
-                >
-                  {tab.icon}
-                  <span>{tab.label}</span>
-                </Link>
-              );
-            })}
-          </nav>
-        )}
-        <div className="topbar-end">
-          {signedIn ? (
-            <>
-              <AccountMenu user={auth.user} pathname={pathname} />
-              <button
-                type="button"
-                className="btn btn-ghost btn-icon"
-                onClick={() => void signOut()}
-                aria-label="Sign out"
-                title="Sign out"
-              >
-                <SignOutIcon />
-              </button>
-            </>
-          ) : (
-            <Link to="/" className="btn btn-ghost btn-small">
-              Sign in
-            </Link>
+    <LiveFeedProvider enabled={signedIn}>
+      <div className="shell">
+        <a className="skip-link" href="#main">
+          Skip to content
+        </a>
+        <header className="topbar">
+          <Link to={signedIn ? paths.gallery : pathname} className="brand" aria-label="Mosaic home">
+            <Logo />
+            <span>Mosaic</span>
+          </Link>
+          {signedIn && (
+            <nav className="tabs" aria-label="Main">
+              {TABS.map((tab) => {
+                const current = tab.pages.includes(route.page);
+                return (
+                  <Link
+                    key={tab.to}
+                    to={tab.to}
+                    className={current ? 'tab tab-current' : 'tab'}
+                    aria-current={current ? 'page' : undefined}
+                  >
+                    {tab.icon}
+                    <span>{tab.label}</span>
+                  </Link>
+                );
+              })}
+            </nav>
           )}
-        </div>
-      </header>
-      <main id="main" className="page" tabIndex={-1}>
-        <Page route={route} />
-      </main>
-    </div>
+          <div className="topbar-end">
+            {signedIn ? (
+              <>
+                <AccountMenu user={auth.user} pathname={pathname} />
+                <button
+                  type="button"
+                  className="btn btn-ghost btn-icon"
+                  onClick={() => void signOut()}
+                  aria-label="Sign out"
+                  title="Sign out"
+                >
+                  <SignOutIcon />
+                </button>
+              </>
+            ) : (
+              <Link to="/" className="btn btn-ghost btn-small">
+                Sign in
+              </Link>
+            )}
+          </div>
+        </header>
+        <main id="main" className="page" tabIndex={-1}>
+          <Page route={route} />
+        </main>
+      </div>
+    </LiveFeedProvider>
   );
 }
 

@@ -1,6 +1,7 @@
 /**
- * Who is signed in, learned from GET /api/auth/me (the session cookie is HttpOnly: the app
- * never reads it). Any 401 from a page sends the app back to the sign-in form, which then says
+ * Who is signed in, learned from GET /api/auth/session (the session cookie is HttpOnly: the
+ * app never reads it), which answers a signed-out visitor with no user rather than a 401 that
+ * the browser would log as an error on every signed-out page. Any 401 from a page sends the app back to the sign-in form, which then says
  * the session ended (a password changed or reset, the account disabled, signed out elsewhere).
  */
 import { createContext, useCallback, useContext, useEffect, useMemo, useState } from 'react';
@@ -29,9 +30,9 @@ export function AuthProvider({ children }: { children: ReactNode }) {
 
   useEffect(() => {
     let cancelled = false;
-    api.me().then(
+    api.session().then(
       (user) => {
-        if (!cancelled) setAuth({ status: 'signed-in', user });
+        if (!cancelled) setAuth(user ? { status: 'signed-in', user } : { status: 'signed-out' });
       },
       () => {
         if (!cancelled) setAuth({ status: 'signed-out' });

@@ -69,6 +69,21 @@ export const authRoutes =
       async (request) => ({ user: requirePrincipal(request) }),
     );
 
+    // The web app's question on loading: signed out is an answer here, not an error (a 401
+    // would be logged by the browser on every signed-out page). Every other route, /me
+    // included, still refuses a request without credentials.
+    app.get(
+      '/api/auth/session',
+      {
+        config: { public: true },
+        schema: {
+          summary: 'Who am I, if anyone: the signed-in user, or null (never 401 for no session)',
+          response: { 200: z.object({ user: UserView.nullable() }), 401: ErrorBody },
+        },
+      },
+      async (request) => ({ user: request.principal }),
+    );
+
     app.post(
       '/api/auth/password',
       {

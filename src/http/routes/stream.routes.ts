@@ -7,7 +7,7 @@ import { ErrorBody } from '../schemas.js';
  * How often an idle stream says `event: ping`. It keeps proxies and browsers from closing the
  * stream, and lets the web app tell a quiet node from one that stopped answering: EventSource
  * cannot see comment lines, so a named event it is. The app's watchdog (LIVE_SILENCE_MS in
- * web/src/hooks.ts, which cannot import this) gives up after a little over two of these.
+ * web/src/live.tsx, which cannot import this) gives up after a little over two of these.
  */
 const HEARTBEAT_MS = 25_000;
 /** The heartbeat: a named event (its data must not be empty, or EventSource drops it). */

@@ -156,7 +156,8 @@ export function createApi(fetchImpl: FetchLike = (input, init) => fetch(input, i
 
   const id = encodeURIComponent;
   return {
-    me: () => request<{ user: User }>('GET', '/api/auth/me').then((r) => r.user),
+    /** Who is signed in, or null (a signed-out visitor is not an error here). */
+    session: () => request<{ user: User | null }>('GET', '/api/auth/session').then((r) => r.user),
     login: (username: string, password: string) =>
       request<{ user: User }>('POST', '/api/auth/login', { username, password }).then(
         (r) => r.user,

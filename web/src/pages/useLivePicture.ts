@@ -1,7 +1,10 @@
 /**
  * One picture as the viewer shows it, kept current: fetched at once, then again when the live
  * feed names it (edited, deleted or restored at any node) and whenever the feed (re)connects,
- * as changes meanwhile were not heard. Only the latest fetch's answer is shown. A 404 means it
+ * as changes meanwhile were not heard. While the feed is still connecting (the app was just
+ * opened on this picture), the first fetch is the one its connecting makes, not one before it
+ * too (a deleted picture's link gave two 404s); unless it has not connected within
+ * CONNECT_GRACE_MS, or failed. Only the latest fetch's answer is shown. A 404 means it
  * is gone (deleted at some node): `gone` is set, the gallery's memory forgets it, and `onGone`
  * lets the page close what was open on it.
  */
@@ -12,6 +15,9 @@ import { useAuth } from '../auth';
 import { messageOf } from '../components/common';
 import { forget, replace } from '../gallery-memory';
 import { useLiveUpdates } from '../hooks';
+
+/** How long the first fetch waits for a connecting live feed before it goes ahead anyway. */
+const CONNECT_GRACE_MS = 3_000;
 
 export function useLivePicture(
   id: string,
@@ -58,21 +64,45 @@ export function useLivePicture(
       }
     }
   }, [id, handleError]);
-  useEffect(() => {
-    void load();
-    return () => {
-      asked.current++;
-    };
-  }, [load]);
-  useLiveUpdates({
+  /** The first fetch waits for the feed to connect (which fetches), at most CONNECT_GRACE_MS. */
+  const waiting = useRef(false);
+  const live = useLiveUpdates({
     onPictures: (ids) => {
       if (ids.includes(id)) void load();
     },
     onConnected: () => {
+      waiting.current = false;
       setConnections((n) => n + 1);
       void load();
     },
   });
+  const liveNow = useRef(live);
+  liveNow.current = live;
+  useEffect(() => {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    if (liveNow.current === 'connecting') {
+      waiting.current = true;
+      timer = setTimeout(() => {
+        if (!waiting.current) return;
+        waiting.current = false;
+        void load();
+      }, CONNECT_GRACE_MS);
+    } else {
+      void load();
+    }
+    return () => {
+      clearTimeout(timer);
+      waiting.current = false;
+      asked.current++;
+    };
+  }, [load]);
+  // Still waiting, though the feed failed (fetched again when it connects) or had connected
+  // before this subscribed (so it will not say so): fetch now.
+  useEffect(() => {
+    if (live === 'connecting' || !waiting.current) return;
+    waiting.current = false;
+    void load();
+  }, [live, load]);
   const saved = useCallback((p: Picture) => {
     asked.current++;
     setPicture(p);
