@@ -142,6 +142,9 @@ export const ZipQuery = z.strictObject({
 
 export const TimelineQuery = z.strictObject(PictureFilterFields);
 
+/** No parameters: the whole library's categories (an unknown one is a 400, as elsewhere). */
+export const CategoriesQuery = z.strictObject({});
+
 export const Categories = z.object({
   categories: z.array(
     z.object({ name: z.string(), count: z.number().int().describe('Pictures in it') }),

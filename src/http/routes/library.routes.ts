@@ -11,6 +11,7 @@ import type { PictureService } from '../../pictures/picture.service.js';
 import { requirePrincipal } from '../auth.js';
 import {
   Categories,
+  CategoriesQuery,
   ErrorBody,
   Picture,
   PictureId,
@@ -62,6 +63,7 @@ export const libraryRoutes =
           description:
             'Every category of a listed picture (not in the trash), the fullest first, then by ' +
             'name (code point order). Pictures without a category are not counted.',
+          querystring: CategoriesQuery,
           response: { 200: Categories, ...errors },
         },
       },
