@@ -301,7 +301,7 @@ export class SqlPictureRepository implements PictureRepository {
       .groupBy('category')
       .execute();
     return rows
-      .map((r) => ({ name: r.category ?? '', count: Number(r.count) }))
+      .map((r) => ({ name: r.category ?? '', count: r.count }))
       .sort((a, b) => b.count - a.count || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   }
 
