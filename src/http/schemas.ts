@@ -91,9 +91,24 @@ export const Picture = z.object({
   orientation: z.number().int().nullable().optional().describe('EXIF orientation, 1-8'),
 });
 
-export const PictureListQuery = z.strictObject({
+/**
+ * The gallery's filter, the same for a page (`GET /api/pictures`) and its month index (`GET
+ * /api/timeline`): both go to the repositories' one filter (pictures/picture-filter.ts).
+ */
+const PictureFilterFields = {
   category: Category.optional(),
-  q: z.string().max(200).optional(),
+  q: z
+    .string()
+    .max(200, 'A search has at most 200 characters.')
+    .optional()
+    .describe(
+      'Search: every word (letters and digits) must start a word of the title or description; ' +
+        'a search with no such word matches nothing',
+    ),
+};
+
+export const PictureListQuery = z.strictObject({
+  ...PictureFilterFields,
   limit: z.coerce.number().int().min(1).max(200).default(50),
   cursor: z.string().max(200).optional(),
   sort: z
@@ -125,7 +140,16 @@ export const ZipQuery = z.strictObject({
     .pipe(z.array(PictureId).min(1).max(200)),
 });
 
-export const TimelineQuery = z.strictObject({ category: Category.optional() });
+export const TimelineQuery = z.strictObject(PictureFilterFields);
+
+/** No parameters: the whole library's categories (an unknown one is a 400, as elsewhere). */
+export const CategoriesQuery = z.strictObject({});
+
+export const Categories = z.object({
+  categories: z.array(
+    z.object({ name: z.string(), count: z.number().int().describe('Pictures in it') }),
+  ),
+});
 
 export const Timeline = z.object({
   months: z.array(z.object({ month: z.string().describe('YYYY-MM'), count: z.number().int() })),

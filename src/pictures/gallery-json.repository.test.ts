@@ -65,6 +65,12 @@ describe('a gallery page with its session, in one statement', () => {
     }
   });
 
+  it('builds an empty page for a search without words (not the whole library)', async () => {
+    for (const sort of ['added', 'taken'] as const) {
+      expect(await pages.page({ sort, limit: 5, q: `%_\\'` })).toEqual({ items: '', next: null });
+    }
+  });
+
   it('answers null for a session that is unknown, expired, or whose account is gone or disabled', async () => {
     const query = queries[0] as GalleryJsonQuery;
     expect(await pages.pageForSession({ idHash: 'nobody', now: NOW }, query)).toBeNull();

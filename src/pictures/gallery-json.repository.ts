@@ -31,12 +31,11 @@ import { CompiledStatements } from '../storage/metadata/compiled-statements.js';
 import { afterCursor } from '../storage/metadata/keyset.js';
 import { prepared } from '../storage/metadata/prepared.js';
 import { NO_FACTS } from './core/photo-facts.js';
+import { searchCondition, type PictureFilter } from './picture-filter.js';
 
-export interface GalleryJsonQuery {
+export interface GalleryJsonQuery extends PictureFilter {
   /** added: upload time; taken: date taken, else upload time (the timeline). */
   readonly sort: 'added' | 'taken';
-  readonly category?: string | undefined;
-  readonly q?: string | undefined;
   /** Pictures on the page (one more is read to learn whether a next page exists). */
   readonly limit: number;
   /** After this (sort key, id): the last picture of the previous page. */
@@ -120,7 +119,7 @@ export class GalleryJsonRepository {
 
   private async rows(query: GalleryJsonQuery, session: PageSession | null): Promise<PageRow[]> {
     const { sort, category, cursor, limit } = query;
-    const match = query.q === undefined ? null : this.store.dialect.pictureMatch('p', query.q);
+    const match = searchCondition(this.store.dialect, 'p', query.q);
     if (match !== null) {
       // A search: its plan depends on its words, so it is neither cached nor prepared.
       return (await pageStatement(query, match, sql``, session).execute(this.store.db)).rows;

@@ -69,7 +69,28 @@ describeEachDialect('picture facts repository', (ctx) => {
       id(2),
       id(1),
     ]);
-    expect(await repo.months('hills')).toEqual([{ month: '1970-01', count: 1 }]);
+    expect(await repo.months({ category: 'hills' })).toEqual([{ month: '1970-01', count: 1 }]);
+  });
+
+  it('counts the months of a search as its pages list it, with the category too', async () => {
+    const store = await ctx.open();
+    const repo = new PictureFactsRepository(store);
+    await addPicture(store, 1, at('2024-01-10T00:00:00Z'), { title: 'Harbour', category: 'sea' });
+    await addPicture(store, 2, at('2024-03-10T00:00:00Z'), { title: 'Boats' });
+    await addPicture(store, 3, at('2024-03-11T00:00:00Z'), { title: 'Harbour lights' });
+    await addPicture(store, 4, at('2024-05-10T00:00:00Z'), { title: 'Hills', category: 'sea' });
+    expect(await repo.months({ q: 'harb' })).toEqual([
+      { month: '2024-03', count: 1 },
+      { month: '2024-01', count: 1 },
+    ]);
+    expect(await repo.months({ q: 'harb', category: 'sea' })).toEqual([
+      { month: '2024-01', count: 1 },
+    ]);
+    expect(await repo.months({ q: 'zzzqqq' })).toEqual([]);
+    // No words at all: nothing, not the whole library; white space alone is no search.
+    expect(await repo.months({ q: `%_\\'` })).toEqual([]);
+    expect(await repo.timeline({ limit: 10, q: `%_\\'` })).toEqual([]);
+    expect(await repo.months({ q: '  ' })).toHaveLength(3);
   });
 
   it('counts per month in UTC on both engines, before 1970 too', async () => {

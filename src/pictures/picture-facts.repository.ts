@@ -17,6 +17,7 @@ import {
   type ListedRow,
   type PictureWithFacts,
 } from './listed-picture.js';
+import { isSearch, searchCondition, type PictureFilter } from './picture-filter.js';
 
 function timelineEntry(row: ListedRow & { key: number }): TimelineEntry {
   return { id: row.id, key: row.key, picture: listedPicture(row) };
@@ -28,9 +29,7 @@ export interface TakenCursor {
   readonly id: string;
 }
 
-export interface TimelineQuery {
-  readonly category?: string | undefined;
-  readonly q?: string | undefined;
+export interface TimelineQuery extends PictureFilter {
   readonly limit: number;
   readonly cursor?: TakenCursor | undefined;
 }
@@ -125,7 +124,7 @@ export class PictureFactsRepository {
   private timelineQuery(query: TimelineQuery) {
     const key = SORT_KEY;
     let select = this.visible(this.store.db, query.category, query.q)
-      .$if(query.q === undefined, (qb) => qb.modifyFront(prepared)) // a search's plan: its words
+      .$if(!isSearch(query.q), (qb) => qb.modifyFront(prepared)) // a search's plan: its words
       .select([...LISTED_COLUMNS, key.as('key')]);
     const cursor = query.cursor;
     if (cursor) select = select.where(afterCursor(key, sql.ref('p.id'), cursor));
@@ -133,17 +132,19 @@ export class PictureFactsRepository {
   }
 
   /**
-   * How many visible pictures each month of the timeline holds, newest month first. One query
+   * How many visible pictures each month of the timeline holds, newest month first, among those
+   * `filter` lists (the gallery's category and search, as `timeline` pages them). One query
    * per month that has pictures, each an index range: the newest key left gives the month, the
    * query counts that month and finds the newest key before it. Never a pass over every picture
    * with a date function (that took 400 ms at 100 000 pictures; docs/architecture.md).
    */
-  async months(category?: string): Promise<{ month: string; count: number }[]> {
+  async months(filter: PictureFilter = {}): Promise<{ month: string; count: number }[]> {
     const db = this.store.db;
+    const { category, q } = filter;
     // The newest key before a bound, as an index walk from it (PostgreSQL's max() over the
     // expression scanned the whole range instead).
     const newestBefore = (bound: number | null) =>
-      this.visiblePictures(db, category, undefined)
+      this.visiblePictures(db, category, q)
         .select(SORT_KEY.as('key'))
         .$if(bound !== null, (qb) => qb.where(SORT_KEY, '<', bound ?? 0))
         .orderBy(SORT_KEY, 'desc')
@@ -153,7 +154,7 @@ export class PictureFactsRepository {
     let top = toNumber(newest?.key);
     while (top !== null) {
       const start = monthStart(top);
-      const row = await this.visiblePictures(db, category, undefined)
+      const row = await this.visiblePictures(db, category, q)
         .select((eb) => [
           eb.fn.countAll<number | string>().as('count'),
           newestBefore(start).as('next'),
@@ -198,7 +199,7 @@ export class PictureFactsRepository {
       .where('p.alive', '=', 1)
       .where('p.has_blob', '=', 1);
     if (category !== undefined) select = select.where('p.category', '=', category);
-    const match = q === undefined ? null : this.store.dialect.pictureMatch('p', q);
+    const match = searchCondition(this.store.dialect, 'p', q);
     if (match !== null) select = select.where(match);
     return select;
   }

@@ -14,6 +14,7 @@ import { NO_FACTS, type PhotoFacts } from './core/photo-facts.js';
 import { factsOfImage, readFacts, type EmbeddedMetadata } from './facts-reader.js';
 import type { Picture } from './picture.repository.js';
 import type { PictureWithFacts } from './listed-picture.js';
+import type { PictureFilter } from './picture-filter.js';
 import {
   PictureFactsRepository,
   type TakenCursor,
@@ -90,8 +91,9 @@ export class PictureFactsService {
     return this.deps.facts.timeline(query);
   }
 
-  async months(category?: string): Promise<{ month: string; count: number }[]> {
-    return this.deps.facts.months(category);
+  /** The month index of what `filter` lists (see PictureFactsRepository.months). */
+  async months(filter: PictureFilter = {}): Promise<{ month: string; count: number }[]> {
+    return this.deps.facts.months(filter);
   }
 
   /**

@@ -166,6 +166,35 @@ describeEachDialect('picture repository: a page in one statement', (ctx) => {
     expect((await albums.pictures(album, 3, first.next)).items).toEqual(timeline.slice(3));
     expect((await albums.pictures(album, 3, first.next)).next).toBeNull();
   });
+
+  it('counts the categories of visible pictures, fullest first, then by name', async () => {
+    const store = await ctx.open();
+    const repo = new SqlPictureRepository(store);
+    expect(await repo.categories()).toEqual([]);
+    await addPicture(store, 1, 1000, { category: 'sea' });
+    await addPicture(store, 2, 2000, { category: 'hills' });
+    await addPicture(store, 3, 3000, { category: 'sea' });
+    await addPicture(store, 4, 4000, { category: 'Zoo' });
+    await addPicture(store, 5, 5000); // no category
+    await addPicture(store, 6, 6000, { category: 'trashed', alive: false });
+    await addPicture(store, 7, 7000, { category: 'coming', hasBlob: false });
+    expect(await repo.categories()).toEqual([
+      { name: 'sea', count: 2 },
+      { name: 'Zoo', count: 1 },
+      { name: 'hills', count: 1 },
+    ]);
+  });
+
+  it('lists nothing for a search without words, everything for no search', async () => {
+    const store = await ctx.open();
+    const repo = new SqlPictureRepository(store);
+    await addPicture(store, 1, 1000, { title: 'Harbour' });
+    await addPicture(store, 2, 2000, { title: '100% sure' });
+    expect(await repo.list({ limit: 10, q: `%_\\'` })).toEqual([]);
+    expect(await repo.list({ limit: 10, q: '*:() &|' })).toEqual([]);
+    expect((await repo.list({ limit: 10, q: '100%' })).map((p) => p.id)).toEqual([id(2)]);
+    expect(await repo.list({ limit: 10, q: ' ' })).toHaveLength(2);
+  });
 });
 
 describeEachDialect('picture repository: what a transaction saved', (ctx) => {

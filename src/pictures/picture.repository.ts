@@ -8,6 +8,7 @@ import type { Principal } from '../accounts/principal.js';
 import { decodeHlc } from '../core/hlc.js';
 import { isAlive, lastChangeHlc, type PictureState } from './picture.state.js';
 import { LISTED_COLUMNS, listedPicture, type PictureWithFacts } from './listed-picture.js';
+import { searchCondition, type PictureFilter } from './picture-filter.js';
 
 /** A picture as the API shows it. */
 export interface Picture {
@@ -25,14 +26,17 @@ export interface Picture {
   updatedAt: string;
 }
 
+export interface CategoryCount {
+  readonly name: string;
+  readonly count: number;
+}
+
 export interface StoredPicture {
   readonly state: PictureState;
   readonly hasBlob: boolean;
 }
 
-export interface PictureQuery {
-  readonly category?: string | undefined;
-  readonly q?: string | undefined;
+export interface PictureQuery extends PictureFilter {
   readonly limit: number;
   readonly cursor?: { readonly createdAt: number; readonly id: string } | undefined;
 }
@@ -58,7 +62,6 @@ export interface PictureRepository {
    */
   savedIn(trx: Executor, id: string): StoredPicture | null;
   setHasBlob(id: string, hasBlob: boolean, trx?: Executor): Promise<void>;
-  /** Every picture's id, whether it is alive and whether the row says its bytes are here. */
   /**
    * Inside a transaction: waits for any other process of the site creating picture `id`, and
    * holds it off until this transaction ends (check-then-create in turn).
@@ -72,6 +75,8 @@ export interface PictureRepository {
   listed(ids: readonly string[]): Promise<PictureWithFacts[]>;
   /** Visible pictures: count and total bytes. */
   totals(): Promise<{ count: number; bytes: number }>;
+  /** The categories of visible pictures with how many each holds, most first, then by name. */
+  categories(): Promise<CategoryCount[]>;
   /** Alive pictures whose bytes are not here (to fetch). */
   missingBytes(): Promise<string[]>;
   /** Their total size. */
@@ -245,11 +250,11 @@ export class SqlPictureRepository implements PictureRepository {
   }
 
   private listQuery(query: PictureQuery) {
-    const match = query.q === undefined ? null : this.store.dialect.pictureMatch('p', query.q);
+    const match = searchCondition(this.store.dialect, 'p', query.q);
     const cursor = query.cursor;
     return this.store.db
       .selectFrom('pictures as p')
-      .$if(query.q === undefined, (qb) => qb.modifyFront(prepared)) // a search's plan: its words
+      .$if(match === null, (qb) => qb.modifyFront(prepared)) // a search's plan: its words
       .leftJoin('picture_facts as f', 'f.id', 'p.id')
       .select(LISTED_COLUMNS)
       .where('p.alive', '=', 1)
@@ -280,6 +285,24 @@ export class SqlPictureRepository implements PictureRepository {
       .where('has_blob', '=', 1)
       .executeTakeFirstOrThrow();
     return { count: row.count, bytes: row.bytes };
+  }
+
+  async categories(): Promise<CategoryCount[]> {
+    // One pass over the visible rows' index on category (pictures_by_category_taken), no cache:
+    // a library holds a few dozen categories. Sorted here, the same on both engines (their text
+    // collations differ).
+    const rows = await this.store.db
+      .selectFrom('pictures')
+      .select((eb) => ['category', eb.fn.countAll<number>().as('count')])
+      .where('alive', '=', 1)
+      .where('has_blob', '=', 1)
+      .where('category', 'is not', null)
+      .where('category', '!=', '')
+      .groupBy('category')
+      .execute();
+    return rows
+      .map((r) => ({ name: r.category ?? '', count: r.count }))
+      .sort((a, b) => b.count - a.count || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   }
 
   async missingBytes(): Promise<string[]> {
@@ -345,16 +368,6 @@ export function toPicture(state: PictureState): Picture | null {
     createdAt: new Date(info.createdAt).toISOString(),
     updatedAt: new Date(decodeHlc(changed).wall).toISOString(),
   };
-}
-
-/**
- * Turns free text into an FTS5 query: every word must match, as a prefix, in the title or the
- * description. Words are quoted, so FTS5 operators typed by a user are plain text.
- */
-export function toFtsQuery(text: string): string | null {
-  const words = text.match(/[\p{L}\p{N}]+/gu);
-  if (!words) return null;
-  return words.map((w) => `"${w}"*`).join(' ');
 }
 
 function rowToState(row: PictureRow): PictureState {

@@ -22,6 +22,7 @@ import { probeImage, type ImageInfo, type Thumbnails, type ThumbSize } from './i
 import {
   toPicture,
   type Picture,
+  type CategoryCount,
   type PictureQuery,
   type PictureRepository,
   type StoredPicture,
@@ -240,6 +241,11 @@ export class PictureService {
   /** A page of visible pictures with their facts, in one statement. */
   list(query: PictureQuery): Promise<PictureWithFacts[]> {
     return this.deps.pictures.list(query);
+  }
+
+  /** The library's categories (visible pictures), with how many pictures each holds. */
+  categories(): Promise<CategoryCount[]> {
+    return this.deps.pictures.categories();
   }
 
   /** A gallery page as JSON text built by the store; null: take `list` or the timeline. */

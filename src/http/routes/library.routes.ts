@@ -10,6 +10,8 @@ import { zipPictures } from '../../pictures/picture-zip.js';
 import type { PictureService } from '../../pictures/picture.service.js';
 import { requirePrincipal } from '../auth.js';
 import {
+  Categories,
+  CategoriesQuery,
   ErrorBody,
   Picture,
   PictureId,
@@ -29,8 +31,8 @@ export interface LibraryRoutesDeps {
 const errors = { 400: ErrorBody, 401: ErrorBody };
 
 /**
- * The library's views across pictures: the month index of the timeline, several pictures at
- * once (a live refresh), zips of a selection.
+ * The library's views across pictures: the month index of the timeline, the categories,
+ * several pictures at once (a live refresh), zips of a selection.
  */
 export const libraryRoutes =
   (deps: LibraryRoutesDeps): FastifyPluginAsyncZod =>
@@ -43,14 +45,29 @@ export const libraryRoutes =
         schema: {
           summary: 'How many pictures each month holds, by date taken (newest first)',
           description:
-            'The months of `GET /api/pictures?sort=taken`: a picture counts in the month it ' +
-            "was taken in the camera's local time, or, when the file does not say, the month " +
-            'it was uploaded (UTC).',
+            'The months of `GET /api/pictures?sort=taken` with the same `category` and `q`: a ' +
+            "picture counts in the month it was taken in the camera's local time, or, when the " +
+            'file does not say, the month it was uploaded (UTC).',
           querystring: TimelineQuery,
           response: { 200: Timeline, ...errors },
         },
       },
-      async (request) => ({ months: await deps.facts.months(request.query.category) }),
+      async (request) => ({ months: await deps.facts.months(request.query) }),
+    );
+
+    app.get(
+      '/api/categories',
+      {
+        schema: {
+          summary: "The library's categories, with how many pictures each holds",
+          description:
+            'Every category of a listed picture (not in the trash), the fullest first, then by ' +
+            'name (code point order). Pictures without a category are not counted.',
+          querystring: CategoriesQuery,
+          response: { 200: Categories, ...errors },
+        },
+      },
+      async () => ({ categories: await pictures.categories() }),
     );
 
     app.post(

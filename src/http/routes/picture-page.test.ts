@@ -109,7 +109,7 @@ async function fill(store: MetadataStore): Promise<void> {
 const FORMS: Record<string, string>[] = [];
 for (const sort of ['added', 'taken']) {
   for (const category of [undefined, 'trips', 'été', '', 'none']) {
-    for (const q of [undefined, 'beach', 'sea']) {
+    for (const q of [undefined, 'beach', 'sea', `%_'`]) {
       for (const limit of ['1', '7', '50']) {
         const form: Record<string, string> = { sort, limit };
         if (category !== undefined) form['category'] = category;

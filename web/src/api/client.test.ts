@@ -6,6 +6,7 @@ import {
   errorFrom,
   jsonRequest,
   picturesPath,
+  timelinePath,
   type FetchLike,
 } from './client';
 import { sendMultipart } from './upload';
@@ -42,8 +43,24 @@ describe('the API client', () => {
     expect(await createApi(missing.fetchImpl).timeline()).toBeNull();
     const months = { months: [{ month: '2022-07', count: 3 }] };
     const present = fakeFetch([json(200, months)]);
-    expect(await createApi(present.fetchImpl).timeline('a b')).toEqual(months);
-    expect(present.calls[0]?.url).toBe('/api/timeline?category=a%20b');
+    expect(await createApi(present.fetchImpl).timeline({ category: 'a b' })).toEqual(months);
+    expect(present.calls[0]?.url).toBe('/api/timeline?category=a+b');
+  });
+
+  test('asks the timeline index with the search the list is asked with', () => {
+    expect(timelinePath({})).toBe('/api/timeline');
+    expect(timelinePath({ category: 'sea', q: ' harb ' })).toBe(
+      '/api/timeline?category=sea&q=harb',
+    );
+    expect(timelinePath({ q: "%_\\'" })).toBe('/api/timeline?q=%25_%5C%27');
+    expect(timelinePath({ q: '  ' })).toBe('/api/timeline');
+  });
+
+  test('reads the categories of the library', async () => {
+    const categories = [{ name: 'sea', count: 2 }];
+    const { calls, fetchImpl } = fakeFetch([json(200, { categories })]);
+    expect(await createApi(fetchImpl).categories()).toEqual(categories);
+    expect(calls[0]?.url).toBe('/api/categories');
   });
 
   test('sends JSON and reads JSON', async () => {

@@ -4,6 +4,7 @@
  * server's `{error: {code, message}}`.
  */
 import type {
+  CategoryCount,
   ClusterView,
   EventCreate,
   Folder,
@@ -73,6 +74,15 @@ export function picturesPath({ category, q, limit, cursor, sort }: PictureQuery)
   if (cursor) params.set('cursor', cursor);
   const query = params.toString();
   return query ? `/api/pictures?${query}` : '/api/pictures';
+}
+
+/** `GET /api/timeline` with the gallery's filter (the search trimmed, as `picturesPath`). */
+export function timelinePath({ category, q }: { category?: string; q?: string }): string {
+  const params = new URLSearchParams();
+  if (category) params.set('category', category);
+  if (q?.trim()) params.set('q', q.trim());
+  const query = params.toString();
+  return query ? `/api/timeline?${query}` : '/api/timeline';
 }
 
 export const thumbUrl = (id: string, size: 'small' | 'large' = 'small') =>
@@ -172,15 +182,18 @@ export function createApi(fetchImpl: FetchLike = (input, init) => fetch(input, i
     updatePicture: (pictureId: string, patch: PicturePatch) =>
       request<Picture>('PATCH', `/api/pictures/${id(pictureId)}`, patch),
     deletePicture: (pictureId: string) => request<null>('DELETE', `/api/pictures/${id(pictureId)}`),
-    /** The year/month index, or null from a server that does not have it yet. */
-    timeline: (category?: string) =>
-      request<Timeline>(
-        'GET',
-        category ? `/api/timeline?category=${id(category)}` : '/api/timeline',
-      ).then(
+    /**
+     * The year/month index of what the gallery lists with this filter (the same category and
+     * search as `pictures`), or null from a server that does not have it yet.
+     */
+    timeline: (filter: { category?: string; q?: string } = {}) =>
+      request<Timeline>('GET', timelinePath(filter)).then(
         (t) => (Array.isArray(t.months) ? t : null),
         () => null,
       ),
+    /** Every category of the library (pictures not in the trash), with its count. */
+    categories: () =>
+      request<{ categories: CategoryCount[] }>('GET', '/api/categories').then((r) => r.categories),
 
     cluster: () => request<ClusterView>('GET', '/api/cluster'),
     folders: () => request<Folder[]>('GET', '/api/folders'),

@@ -55,7 +55,13 @@ export interface Gps {
   readonly altitude?: number | null;
 }
 
-/** `GET /api/timeline` (issue 15, not served yet): how many pictures each month holds. */
+/** A category of the library and how many pictures it holds (`GET /api/categories`). */
+export interface CategoryCount {
+  readonly name: string;
+  readonly count: number;
+}
+
+/** `GET /api/timeline`: how many pictures each month holds (under the gallery's filter). */
 export interface Timeline {
   readonly months: { readonly month: string; readonly count: number }[];
 }

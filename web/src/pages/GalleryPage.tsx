@@ -7,7 +7,6 @@
  * to the same place.
  */
 import { useEffect, useLayoutEffect, useMemo, useRef, useState } from 'react';
-import { api } from '../api/client';
 import type { Timeline as TimelineIndex } from '../api/types';
 import { useAuth } from '../auth';
 import { canChange } from '../lib/permissions';
@@ -23,6 +22,7 @@ import { paths } from '../lib/routes';
 import { emptySelection, keepOnly, selectRange, toggle, type Selection } from '../lib/selection';
 import { groupByDay, monthIndex, type YearEntry } from '../lib/timeline';
 import { Link, navigate, useLocation } from '../router';
+import { useGalleryIndex } from './useGalleryIndex';
 import { useGalleryList } from './useGalleryList';
 
 /** A jump to a month not loaded yet pages on until it is, at most this many pages. */
@@ -38,12 +38,10 @@ export function GalleryPage() {
 
   const [text, setText] = useState(q);
   const debounced = useDebounced(text, 250);
-  const { list, setList, categories, learnCategories, reload, loadMore, live } = useGalleryList(
-    category,
-    q,
-  );
+  // The month index and the categories come from the server, asked again on live changes.
+  const { months: index, categories, refresh: refreshIndex } = useGalleryIndex(category, q);
+  const { list, setList, reload, loadMore, live } = useGalleryList(category, q, refreshIndex);
   const [selection, setSelection] = useState<Selection>(emptySelection);
-  const [index, setIndex] = useState<TimelineIndex | null>(null);
   const [jump, setJump] = useState<{ month: string; pages: number } | null>(null);
   const [ref, width] = useWidth<HTMLDivElement>();
   // Another filter: another selection.
@@ -65,17 +63,6 @@ export function GalleryPage() {
     if (debounced.trim() !== q)
       navigate(galleryHref(category, debounced.trim()), { replace: true });
   }, [debounced, q, category]);
-
-  // The year/month index, from a server that has it (issue 15); else built from what is loaded.
-  useEffect(() => {
-    let cancelled = false;
-    void api.timeline(category || undefined).then((t) => {
-      if (!cancelled) setIndex(t);
-    });
-    return () => {
-      cancelled = true;
-    };
-  }, [category]);
 
   // Infinite scroll: load the next page when the end of the timeline comes near. The observer
   // is made anew when a load ends: one that fired during a load (whose loadMore did nothing)
@@ -196,7 +183,11 @@ export function GalleryPage() {
     };
   }, [sections]);
 
-  const chips = category && !categories.includes(category) ? [...categories, category] : categories;
+  // Every category of the library, and the one asked for even if it holds nothing (any more).
+  const chips =
+    category && !categories.some((c) => c.name === category)
+      ? [...categories, { name: category, count: 0 }]
+      : categories;
   const filtering = category !== '' || q !== '';
   const selectedIds = useMemo(() => [...selection.ids], [selection.ids]);
   const changeableIds = useMemo(() => {
@@ -227,7 +218,7 @@ export function GalleryPage() {
             }));
           }}
           onUpdated={(pictures) => {
-            learnCategories(pictures);
+            refreshIndex();
             const done = new Set(pictures.map((p) => p.id));
             setList((s) => ({
               ...s,
@@ -286,14 +277,15 @@ export function GalleryPage() {
           >
             All
           </Link>
-          {chips.map((c) => (
+          {chips.map(({ name, count }) => (
             <Link
-              key={c}
-              to={galleryHref(c, q)}
-              className={category === c ? 'chip chip-on' : 'chip'}
-              aria-current={category === c ? 'true' : undefined}
+              key={name}
+              to={galleryHref(name, q)}
+              className={category === name ? 'chip chip-on' : 'chip'}
+              aria-current={category === name ? 'true' : undefined}
+              title={count === 1 ? '1 picture' : `${count} pictures`}
             >
-              {c}
+              {name}
             </Link>
           ))}
         </nav>

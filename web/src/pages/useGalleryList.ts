@@ -45,23 +45,20 @@ const initial: ListState = {
   loaded: false,
 };
 
-export function useGalleryList(category: string, q: string) {
+/**
+ * `onChanged` is told when the live feed says pictures changed, and each time it connects:
+ * what the page shows beside the list (the month index, the categories) is then asked again.
+ */
+export function useGalleryList(category: string, q: string, onChanged?: () => void) {
   const { handleError } = useAuth();
   const key = galleryHref(category, q);
   const [list, setList] = useState<ListState>(() => fromMemory(key));
-  const [categories, setCategories] = useState<string[]>([]);
   const generation = useRef(0);
   const ordered = useRef(inOrder()).current;
   const latest = useRef(list);
   latest.current = list;
-
-  const learnCategories = useCallback((items: readonly Picture[]) => {
-    setCategories((known) => {
-      const next = new Set(known);
-      for (const p of items) if (p.category) next.add(p.category);
-      return next.size === known.length ? known : [...next].sort((a, b) => a.localeCompare(b));
-    });
-  }, []);
+  const changed = useRef(onChanged);
+  changed.current = onChanged;
 
   /**
    * Loads from the start again, `keep`ing at least as many pictures as are shown (up to 200);
@@ -76,7 +73,6 @@ export function useGalleryList(category: string, q: string) {
         const limit = Math.min(MAX_REFRESH, Math.max(PAGE, keep));
         await ordered(api.pictures({ category, q, limit, sort: GALLERY_SORT }), (page) => {
           if (mine !== generation.current) return;
-          learnCategories(page.items);
           const complete = page.nextCursor === null;
           setList((s) => {
             // Under a search the order is not the date order mergeFirstPage relies on.
@@ -98,7 +94,7 @@ export function useGalleryList(category: string, q: string) {
         setList((s) => ({ ...s, loading: false, loaded: true, error: messageOf(error) }));
       }
     },
-    [category, q, handleError, learnCategories, ordered],
+    [category, q, handleError, ordered],
   );
 
   // A new filter: what was remembered for it at once, then the server's first page.
@@ -125,7 +121,6 @@ export function useGalleryList(category: string, q: string) {
         sort: GALLERY_SORT,
       });
       if (mine !== generation.current) return;
-      learnCategories(page.items);
       setList((s) => ({
         items: appendPage(s.items, page.items),
         nextCursor: page.nextCursor,
@@ -138,7 +133,7 @@ export function useGalleryList(category: string, q: string) {
       handleError(error);
       setList((s) => ({ ...s, loading: false, error: messageOf(error) }));
     }
-  }, [category, q, handleError, learnCategories]);
+  }, [category, q, handleError]);
 
   // Live: fetch just the pictures that changed and fold them in. A search cannot be matched
   // here (the server's full-text index decides), so a search reloads what it shows instead.
@@ -160,7 +155,6 @@ export function useGalleryList(category: string, q: string) {
         },
       );
       await ordered(changes, (known) => {
-        learnCategories(known.flatMap((c) => (c.picture ? [c.picture] : [])));
         setList((s) => ({
           ...s,
           items: foldChanges(s.items, known, {
@@ -170,11 +164,17 @@ export function useGalleryList(category: string, q: string) {
         }));
       });
     },
-    [q, category, reload, handleError, learnCategories, ordered],
+    [q, category, reload, handleError, ordered],
   );
   const live = useLiveUpdates({
-    onPictures: (ids) => void onLive(ids),
-    onConnected: () => void reload(latest.current.items.length),
+    onPictures: (ids) => {
+      changed.current?.();
+      void onLive(ids);
+    },
+    onConnected: () => {
+      changed.current?.();
+      void reload(latest.current.items.length);
+    },
   });
 
   // Remember what is shown, for the viewer and for coming back to it.
@@ -182,7 +182,7 @@ export function useGalleryList(category: string, q: string) {
     remember(key, { items: list.items, nextCursor: list.nextCursor });
   }, [key, list.items, list.nextCursor]);
 
-  return { list, setList, categories, learnCategories, reload, loadMore, live };
+  return { list, setList, reload, loadMore, live };
 }
 
 function fromMemory(key: string): ListState {
