@@ -35,8 +35,18 @@ export interface EventView {
   publishedAt: string | null;
   /** Every site holding the event (the master first). */
   sites: SiteView[];
-  /** `id`: this person's participant id (null: not a participant), to find them in the list. */
-  me: { role: Role; id: string | null; name: string | null; submitted: boolean; voted: boolean };
+  /**
+   * `id`: this person's participant id (null: not a participant), to find them in the list;
+   * `photos`: how many photos they added.
+   */
+  me: {
+    role: Role;
+    id: string | null;
+    name: string | null;
+    submitted: boolean;
+    photos: number;
+    voted: boolean;
+  };
 }
 
 export interface ViewInput {
@@ -105,6 +115,7 @@ export function eventView(input: ViewInput): EventView {
       id: me?.id ?? null,
       name: me?.name ?? input.username,
       submitted: me !== null && submitters.has(me.id),
+      photos: me === null ? 0 : photos.filter((p) => p.photo.participantId === me.id).length,
       voted: me !== null && voted.has(me.id),
     },
   };

@@ -196,6 +196,12 @@ describe('group photo events across 3 sites', () => {
     expect(((await malformed.json()) as ErrorBody).error.code).toBe('malformed_json');
     expect((await admin.post('/api/events', { title: '' })).status).toBe(400);
     expect((await admin.post('/api/events', { title: 'x', votingSeconds: -1 })).status).toBe(400);
+    // The organiser takes a place: an event of one could never have a guest.
+    const alone = await admin.post<ErrorBody>('/api/events', { title: 'x', maxParticipants: 1 });
+    expect(alone.status).toBe(400);
+    expect(alone.body.error.message).toBe(
+      'An event needs room for at least 2 people: the organiser and a guest.',
+    );
     expect((await api(n[0].node.url).post('/api/events', { title: 'anon' })).status).toBe(401);
     const unknown = await admin.get<ErrorBody>('/api/events/evt_doesnotexist');
     expect(unknown.status).toBe(404);

@@ -163,7 +163,8 @@ describe('a group photo event in the browser, across 4 nodes', () => {
     // The link leaves the address bar but the browser keeps it, shown again to copy.
     expect(new URL(newPhone.url()).search).toBe('');
     expect(await newPhone.getByLabel('Your personal link').inputValue()).toBe(recoveryUrl);
-    await newPhone.getByText('You have added a photo.', { exact: false }).waitFor();
+    // Their own photos, counted (302, 303 and 304).
+    await newPhone.getByText('You have added 3 photos.', { exact: false }).waitFor();
     await newPhone
       .getByRole('img', { name: `Montage of “Lake weekend”, version ${latest}` })
       .waitFor();

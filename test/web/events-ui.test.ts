@@ -39,6 +39,7 @@ const state = {
     id: null as string | null,
     name: null as string | null,
     submitted: false,
+    photos: 0,
     voted: false,
   },
   requests: [] as string[],
@@ -101,6 +102,7 @@ async function answer(route: Route): Promise<void> {
         id: 'p-me',
         name: body.name,
         submitted: false,
+        photos: 0,
         voted: false,
       };
       state.participants.push({
@@ -115,6 +117,7 @@ async function answer(route: Route): Promise<void> {
     case 'POST /api/events/ev1/photos': {
       state.montageVersion++;
       state.me.submitted = true;
+      state.me.photos++;
       const mine = state.participants.find((p) => p.name === state.me.name);
       if (mine) mine.submitted = true;
       return json(201, eventJson(node.url));
@@ -237,7 +240,14 @@ describe('event pages (events API played by the test)', () => {
     state.deadline = null;
     const visitor = await browser.newContext({ viewport: { width: 1440, height: 900 } });
     await visitor.route(/\/api\/events(\/|$)/, async (route) => {
-      state.me = { role: 'visitor', id: null, name: null, submitted: false, voted: false };
+      state.me = {
+        role: 'visitor',
+        id: null,
+        name: null,
+        submitted: false,
+        photos: 0,
+        voted: false,
+      };
       await answer(route);
     });
     const anyone = await visitor.newPage();

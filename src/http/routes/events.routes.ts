@@ -70,6 +70,8 @@ const EventSchema = z.object({
     id: z.string().nullable(),
     name: z.string().nullable(),
     submitted: z.boolean(),
+    /** How many photos this person added. */
+    photos: z.number().int(),
     voted: z.boolean(),
   }),
   /** Only in the answer to joining: the personal link that restores this participant. */
@@ -79,7 +81,13 @@ const EventSchema = z.object({
 const CreateBody = z.strictObject({
   title: Title,
   votingSeconds: z.number().int().min(1).max(86_400).default(90),
-  maxParticipants: z.number().int().min(1).max(1000).default(10),
+  // The organiser takes one place: a group event needs room for at least one guest.
+  maxParticipants: z
+    .number()
+    .int()
+    .min(2, 'An event needs room for at least 2 people: the organiser and a guest.')
+    .max(1000)
+    .default(10),
 });
 
 const JoinBody = z.strictObject({

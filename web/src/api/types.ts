@@ -160,6 +160,8 @@ export interface MosaicEvent {
     readonly id: string | null;
     readonly name: string | null;
     readonly submitted: boolean;
+    /** How many photos this person added. */
+    readonly photos: number;
     readonly voted: boolean;
   };
   /** Only in the answer to joining: the personal link that restores this participant. */

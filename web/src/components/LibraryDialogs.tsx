@@ -8,6 +8,7 @@ import { library, type Album, type Share } from '../api/library';
 import { messageOf, useModal } from './common';
 import { DialogActions, Field, FormOutcome, TextAreaField, useSubmit } from './form';
 import { LinkBox } from './LinkBox';
+import { formatDay } from '../lib/format';
 
 /** A modal on the native <dialog>, open while `open` (Esc and the backdrop close it). */
 export function Modal({
@@ -82,7 +83,7 @@ export function AddToAlbumDialog({
       title={`Add ${count} ${count === 1 ? 'picture' : 'pictures'} to an album`}
       onClose={onClose}
     >
-      <form onSubmit={form.onSubmit}>
+      <form {...form.formProps}>
         <div className="dialog-body album-choices" role="radiogroup" aria-label="Album">
           {albums === null && !form.error && <p className="muted">Loading albums…</p>}
           {albums?.map((a) => (
@@ -166,7 +167,7 @@ export function AlbumDialog({
   });
   return (
     <Modal open={open} title={title} onClose={onClose}>
-      <form onSubmit={form.onSubmit}>
+      <form {...form.formProps}>
         <div className="dialog-body">
           <Field
             label="Name"
@@ -238,10 +239,7 @@ export function ShareDialog({
             Anyone with this link can see {target === 'album' ? 'the album' : 'the picture'}
             {made.hasPassword ? ' after typing its password' : ''}, at every node, until you revoke
             it
-            {made.expiresAt
-              ? ` or it expires on ${new Date(made.expiresAt).toLocaleDateString()}`
-              : ''}
-            .
+            {made.expiresAt ? ` or it expires on ${formatDay(made.expiresAt)}` : ''}.
           </p>
           <LinkBox id="share-link" label="Link" url={url} />
           <div className="dialog-actions">
@@ -251,7 +249,7 @@ export function ShareDialog({
           </div>
         </div>
       ) : (
-        <form onSubmit={form.onSubmit}>
+        <form {...form.formProps}>
           <div className="dialog-body">
             <Field
               label="Expires after (days, empty for never)"

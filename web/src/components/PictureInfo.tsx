@@ -146,7 +146,7 @@ export function EditForm({
   return (
     <form
       className="edit-form"
-      onSubmit={form.onSubmit}
+      {...form.formProps}
       onKeyDown={(e) => {
         if (e.key === 'Escape') onCancel();
       }}

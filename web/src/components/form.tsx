@@ -28,6 +28,9 @@ export interface SubmitOptions {
 /**
  * One form's submit: `run` does the work; a string it returns is the line shown when done.
  * `busy` holds from the submit until `run` settles; the previous outcome is cleared meanwhile.
+ * Spread `formProps` on the `<form>`: the previous outcome is cleared too as soon as a field
+ * changes, and when a submit is tried that the browser blocks (a field invalid: no submit
+ * event), so no stale message stays beside what the person typed since.
  */
 export function useSubmit(run: () => Promise<unknown>, options: SubmitOptions = {}) {
   const [busy, setBusy] = useState(false);
@@ -53,6 +56,7 @@ export function useSubmit(run: () => Promise<unknown>, options: SubmitOptions = 
   const clear = useCallback(() => {
     setOutcome(null);
   }, []);
+  const onSubmit = (event: SyntheticEvent) => void submit(event);
   return {
     busy,
     outcome,
@@ -60,7 +64,9 @@ export function useSubmit(run: () => Promise<unknown>, options: SubmitOptions = 
     error: outcome && !outcome.ok ? outcome.text : null,
     fail,
     clear,
-    onSubmit: (event: SyntheticEvent) => void submit(event),
+    onSubmit,
+    /** For the `<form>`: submits, and clears the outcome on a change or a blocked submit. */
+    formProps: { onSubmit, onChange: clear, onInvalid: clear },
   };
 }
 

@@ -1,6 +1,13 @@
 import { describe, expect, test } from 'vitest';
 import type { MosaicEvent } from '../api/types';
-import { canSeeMontage, organiserMayChange, uploadBlocked, voteBlocked } from './event-rules';
+import {
+  addedSoFar,
+  canSeeMontage,
+  isFull,
+  organiserMayChange,
+  uploadBlocked,
+  voteBlocked,
+} from './event-rules';
 
 const base: MosaicEvent = {
   id: 'e1',
@@ -17,7 +24,7 @@ const base: MosaicEvent = {
   maxParticipants: 10,
   inviteUrl: null,
   publishedAt: null,
-  me: { role: 'participant', id: 'p1', name: 'Ann', submitted: true, voted: false },
+  me: { role: 'participant', id: 'p1', name: 'Ann', submitted: true, photos: 1, voted: false },
 };
 const event = (patch: Partial<MosaicEvent>): MosaicEvent => ({ ...base, ...patch });
 
@@ -39,7 +46,9 @@ describe('voteBlocked', () => {
     expect(voteBlocked(event({ montageVersion: 0 }), 'accept')).toMatch(/no montage/);
     expect(
       voteBlocked(
-        event({ me: { role: 'visitor', id: null, name: null, submitted: false, voted: false } }),
+        event({
+          me: { role: 'visitor', id: null, name: null, submitted: false, photos: 0, voted: false },
+        }),
         'accept',
       ),
     ).toMatch(/participants/);
@@ -73,7 +82,9 @@ describe('uploadBlocked', () => {
     expect(uploadBlocked(event({ phase: 'creating' }))).toMatch(/set up/);
     expect(
       uploadBlocked(
-        event({ me: { role: 'visitor', id: null, name: null, submitted: false, voted: false } }),
+        event({
+          me: { role: 'visitor', id: null, name: null, submitted: false, photos: 0, voted: false },
+        }),
       ),
     ).toMatch(/Join/);
   });
@@ -94,4 +105,21 @@ test('organiserMayChange: the organiser, until voting starts', () => {
   expect(organiserMayChange(event({ me: organiser, phase: 'voting' }))).toBe(false);
   expect(organiserMayChange(event({ me: organiser, phase: 'published' }))).toBe(false);
   expect(organiserMayChange(base)).toBe(false);
+});
+
+describe('what the page says of photos and places', () => {
+  test('says how many photos one added', () => {
+    expect(addedSoFar(1)).toBe('You have added a photo.');
+    expect(addedSoFar(2)).toBe('You have added 2 photos.');
+  });
+
+  test('an event is full once its participants reach the maximum', () => {
+    const person = { site: 'n1', submitted: false, voted: false };
+    const two = [
+      { ...person, id: 'p1', name: 'Ann' },
+      { ...person, id: 'p2', name: 'Bob' },
+    ];
+    expect(isFull({ ...base, maxParticipants: 2, participants: two.slice(0, 1) })).toBe(false);
+    expect(isFull({ ...base, maxParticipants: 2, participants: two })).toBe(true);
+  });
 });

@@ -70,3 +70,13 @@ export function organiserMayChange(event: MosaicEvent): boolean {
     (event.phase === 'collecting' || event.phase === 'aborted' || event.phase === 'creating')
   );
 }
+
+/** "You have added a photo." / "You have added 3 photos." */
+export function addedSoFar(count: number): string {
+  return count > 1 ? `You have added ${count} photos.` : 'You have added a photo.';
+}
+
+/** Every place is taken: the server refuses anyone else who tries to join (409). */
+export function isFull(event: MosaicEvent): boolean {
+  return event.participants.length >= event.maxParticipants;
+}

@@ -12,13 +12,21 @@ export function formatAgo(iso: string | null, now: number): string {
   if (s < 3600) return `${Math.floor(s / 60)} min ago`;
   if (s < 86_400) return `${Math.floor(s / 3600)} h ago`;
   if (s < 7 * 86_400) return `${Math.floor(s / 86_400)} d ago`;
-  return new Date(t).toLocaleDateString();
+  return formatDay(new Date(t).toISOString());
 }
 
-export function formatDate(iso: string): string {
+/** A moment, as every page shows it: "Dec 7, 2026, 7:36 AM" (in the viewer's locale and zone). */
+export function formatDate(iso: string, locale?: string): string {
   const t = Date.parse(iso);
   if (Number.isNaN(t)) return iso;
-  return new Date(t).toLocaleString(undefined, { dateStyle: 'medium', timeStyle: 'short' });
+  return new Date(t).toLocaleString(locale, { dateStyle: 'medium', timeStyle: 'short' });
+}
+
+/** A day, in the same style as `formatDate`: "Jan 6, 2027" (an expiry, a purge). */
+export function formatDay(iso: string, locale?: string): string {
+  const t = Date.parse(iso);
+  if (Number.isNaN(t)) return iso;
+  return new Date(t).toLocaleDateString(locale, { dateStyle: 'medium' });
 }
 
 /** The time of day ("14:05"), with the date when it is not today. */

@@ -94,7 +94,7 @@ function CreateEvent() {
   );
 
   return (
-    <form className="card create-event" onSubmit={form.onSubmit}>
+    <form className="card create-event" {...form.formProps}>
       <h2>New event</h2>
       <Field
         label="Title"
@@ -119,7 +119,7 @@ function CreateEvent() {
           label="Max. people"
           name="maxParticipants"
           type="number"
-          min={1}
+          min={2}
           max={100}
           value={maxParticipants}
           onValue={setMaxParticipants}

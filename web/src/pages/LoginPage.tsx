@@ -12,7 +12,7 @@ export function LoginPage() {
 
   return (
     <main className="login">
-      <form className="login-card" onSubmit={form.onSubmit}>
+      <form className="login-card" {...form.formProps}>
         <div className="login-brand">
           <Logo size={44} />
           <h1>Mosaic</h1>

@@ -10,7 +10,7 @@ import type { MosaicEvent } from '../../api/types';
 import { EmptyState, Spinner, messageOf } from '../../components/common';
 import { EventsIcon } from '../../components/icons';
 import { usePolling } from '../../hooks';
-import { isMember } from '../../lib/event-rules';
+import { isFull, isMember } from '../../lib/event-rules';
 import { keepRecoveryUrl } from '../../lib/recovery';
 import { navigate, useLocation } from '../../router';
 import { JoinCard } from './JoinCard';
@@ -66,7 +66,9 @@ export function EventPage({ id }: { id: string }) {
 
   if (load.state === 'loading') return <Spinner label="Loading the event…" />;
   if (load.state === 'error') {
-    if (invite !== null) return <JoinCard id={id} invite={invite} title={null} onJoined={joined} />;
+    if (invite !== null) {
+      return <JoinCard id={id} invite={invite} title={null} full={false} onJoined={joined} />;
+    }
     return (
       <EmptyState
         title={
@@ -94,7 +96,15 @@ export function EventPage({ id }: { id: string }) {
   const event = load.event;
   if (event.phase === 'published') return <PublishedEvent event={event} />;
   if (!isMember(event) && invite !== null) {
-    return <JoinCard id={id} invite={invite} title={event.title} onJoined={joined} />;
+    return (
+      <JoinCard
+        id={id}
+        invite={invite}
+        title={event.title}
+        full={isFull(event)}
+        onJoined={joined}
+      />
+    );
   }
   return (
     <EventWorkspace

@@ -1,4 +1,7 @@
-/** The invite page: a person joins the event with a name. */
+/**
+ * The invite page: a person joins the event with a name; an event whose places are all taken
+ * (the invite's view names its participants and maximum) says so instead of the form.
+ */
 import { useState } from 'react';
 import { ApiError, api } from '../../api/client';
 import type { MosaicEvent } from '../../api/types';
@@ -10,11 +13,13 @@ export function JoinCard({
   id,
   invite,
   title,
+  full,
   onJoined,
 }: {
   id: string;
   invite: string;
   title: string | null;
+  full: boolean;
   onJoined: (event: MosaicEvent) => void;
 }) {
   const [name, setName] = useState('');
@@ -32,9 +37,29 @@ export function JoinCard({
     },
   );
 
+  if (full) {
+    return (
+      <div className="login">
+        <div className="login-card">
+          <div className="login-brand">
+            <Logo size={40} />
+            <p className="muted">You are invited to</p>
+            <h1>{title ?? 'a photo event'}</h1>
+          </div>
+          <p className="form-error" role="alert">
+            This event is full.
+          </p>
+          <p className="muted small">
+            Every place is taken, so no one else can join. Ask the organiser to make room.
+          </p>
+        </div>
+      </div>
+    );
+  }
+
   return (
     <div className="login">
-      <form className="login-card" onSubmit={form.onSubmit}>
+      <form className="login-card" {...form.formProps}>
         <div className="login-brand">
           <Logo size={40} />
           <p className="muted">You are invited to</p>

@@ -3,7 +3,7 @@ import { useState } from 'react';
 import { sendMultipart } from '../../api/upload';
 import type { MosaicEvent } from '../../api/types';
 import { ErrorNote, ProgressBar, messageOf } from '../../components/common';
-import { uploadBlocked } from '../../lib/event-rules';
+import { addedSoFar, uploadBlocked } from '../../lib/event-rules';
 
 /** The server's own sentence for a refused upload (its error shape), else a plain one. */
 function uploadRefusal(status: number, body: unknown): string {
@@ -78,9 +78,7 @@ export function PhotoUpload({
       <h2>Your photos</h2>
       <p className="muted small">
         {event.me.submitted
-          ? blocked
-            ? 'You have added a photo.'
-            : 'You have added a photo. Add another?'
+          ? `${addedSoFar(event.me.photos)}${blocked ? '' : ' Add another?'}`
           : 'Add one or more photos: pick several at once if you like.'}
       </p>
       <label className={blocked || batch !== null ? 'btn btn-disabled' : 'btn btn-primary'}>

@@ -1,7 +1,7 @@
 /** The participants' workspace: links, the montage and its vote, upload, and the people. */
 import { api, montageUrl } from '../../api/client';
 import type { MosaicEvent } from '../../api/types';
-import { PHASE_LABEL, canSeeMontage } from '../../lib/event-rules';
+import { PHASE_LABEL, canSeeMontage, isFull } from '../../lib/event-rules';
 import { recoveryUrlOf } from '../../lib/recovery';
 import { LinkBox } from '../../components/LinkBox';
 import { Participants } from './Participants';
@@ -32,7 +32,15 @@ export function EventWorkspace({
         </span>
       </header>
       <WaitingSites event={event} />
-      {event.inviteUrl && <LinkBox id="invite-url" label="Invite link" url={event.inviteUrl} />}
+      {event.inviteUrl &&
+        (isFull(event) ? (
+          <p className="note" role="status" data-testid="event-full">
+            This event is full ({event.participants.length} of max. {event.maxParticipants}): no one
+            else can join, so there is no invite link to share.
+          </p>
+        ) : (
+          <LinkBox id="invite-url" label="Invite link" url={event.inviteUrl} />
+        ))}
       {recoveryUrl && (
         <LinkBox
           id="recovery-url"

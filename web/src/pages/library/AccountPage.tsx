@@ -15,6 +15,7 @@ import { paths } from '../../lib/routes';
 import { Link } from '../../router';
 import { NewPassword, People } from './People';
 import { Tokens } from './Tokens';
+import { formatDay } from '../../lib/format';
 
 export function AccountPage() {
   const { auth, handleError } = useAuth();
@@ -60,7 +61,7 @@ function ChangePassword({ onError }: { onError: (e: unknown) => void }) {
     { onError },
   );
   return (
-    <form className="card" onSubmit={form.onSubmit} aria-label="Change your password">
+    <form className="card" {...form.formProps} aria-label="Change your password">
       <h2>Change your password</h2>
       <Field
         label="Current password"
@@ -98,7 +99,7 @@ function ResetPassword({ onError }: { onError: (e: unknown) => void }) {
     { onError },
   );
   return (
-    <form className="card" onSubmit={form.onSubmit} aria-label="Reset a password">
+    <form className="card" {...form.formProps} aria-label="Reset a password">
       <h2>Reset someone’s password</h2>
       <Field
         label="Username"
@@ -155,7 +156,7 @@ function ShareLinks({ onError }: { onError: (e: unknown) => void }) {
                   {describeTarget(s)}
                   {s.hasPassword ? ' · password' : ''}
                   {s.expiresAt
-                    ? ` · ${s.expired ? 'expired' : 'until'} ${new Date(s.expiresAt).toLocaleDateString()}`
+                    ? ` · ${s.expired ? 'expired' : 'until'} ${formatDay(s.expiresAt)}`
                     : ''}
                 </span>
               </span>

@@ -153,7 +153,7 @@ function AddPerson({ onError, onAdded }: { onError: (e: unknown) => void; onAdde
     { onError },
   );
   return (
-    <form className="card" onSubmit={form.onSubmit} aria-label="Add a person">
+    <form className="card" {...form.formProps} aria-label="Add a person">
       <h2>Add a person</h2>
       <Field
         label="Username"

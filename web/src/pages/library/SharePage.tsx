@@ -1,6 +1,7 @@
 /**
- * What a share link opens, for anyone who has it (no account): the shared album's or
- * picture's pictures in justified rows, a viewer (arrow keys, Esc) and a download button. It
+ * What a share link opens, for anyone who has it (no account): a shared album's pictures in
+ * justified rows, a viewer (arrow keys, Esc) and a download button; a shared picture opens
+ * large at once, fit to the screen with its title (a grid of one tile said nothing). It
  * uses only `/api/s/:id/…`, which serves nothing but the shared pictures; a password-protected
  * link asks for its password first. A revoked or expired link says so.
  */
@@ -19,6 +20,7 @@ import { CloseIcon, DownloadIcon, Logo, NextIcon, PrevIcon } from '../../compone
 import { ZoomStage } from '../../components/ZoomStage';
 import { useWidth } from '../../hooks';
 import { aspectOf, justify, rowOptionsFor } from '../../lib/justify';
+import { formatDay } from '../../lib/format';
 
 type State =
   | { readonly status: 'loading' }
@@ -28,6 +30,11 @@ type State =
   | { readonly status: 'error'; readonly message: string }
   | { readonly status: 'locked'; readonly view: SharedView }
   | { readonly status: 'open'; readonly view: SharedView; readonly items: SharedPicture[] };
+
+/** A link to one picture that is there: shown large at once (an album's, or none, a grid). */
+function single(open: Extract<State, { status: 'open' }>): boolean {
+  return open.view.target === 'picture' && open.items.length > 0;
+}
 
 export function SharePage({ id }: { id: string }) {
   const [state, setState] = useState<State>({ status: 'loading' });
@@ -90,15 +97,22 @@ export function SharePage({ id }: { id: string }) {
         {state.status === 'locked' && (
           <Unlock id={id} target={state.view.target} onUnlocked={() => void load()} />
         )}
-        {state.status === 'open' && (
+        {state.status === 'open' && single(state) && (
+          <SharedViewer
+            shareId={id}
+            items={state.items.slice(0, 1)}
+            index={0}
+            note={state.view.expiresAt && `Link valid until ${formatDay(state.view.expiresAt)}`}
+          />
+        )}
+        {state.status === 'open' && !single(state) && (
           <>
             <div className="share-head">
               <h1>{state.view.title || 'Shared picture'}</h1>
               {state.view.desc && <p className="album-desc">{state.view.desc}</p>}
               <p className="muted small">
                 {state.items.length} {state.items.length === 1 ? 'picture' : 'pictures'}
-                {state.view.expiresAt &&
-                  ` · link valid until ${new Date(state.view.expiresAt).toLocaleDateString()}`}
+                {state.view.expiresAt && ` · link valid until ${formatDay(state.view.expiresAt)}`}
               </p>
             </div>
             <SharedGrid shareId={id} items={state.items} onOpen={setViewing} />
@@ -136,7 +150,7 @@ function Unlock({
     onUnlocked();
   });
   return (
-    <form className="card share-unlock" onSubmit={form.onSubmit}>
+    <form className="card share-unlock" {...form.formProps}>
       <h1>{target === 'picture' ? 'A shared picture' : 'Shared pictures'}</h1>
       <p className="muted">This link is protected by a password.</p>
       <Field
@@ -221,12 +235,16 @@ function SharedViewer({
   index,
   onMove,
   onClose,
+  note,
 }: {
   shareId: string;
   items: readonly SharedPicture[];
   index: number;
-  onMove: (index: number) => void;
-  onClose: () => void;
+  /** Absent for a link to one picture: nothing to walk, nothing to go back to. */
+  onMove?: (index: number) => void;
+  onClose?: () => void;
+  /** A line under the picture (a single picture's link: until when it works). */
+  note?: string | null;
 }) {
   const picture = items[index];
   const [original, setOriginal] = useState(false);
@@ -235,9 +253,9 @@ function SharedViewer({
   }, [index]);
   useEffect(() => {
     const onKey = (event: KeyboardEvent) => {
-      if (event.key === 'Escape') onClose();
-      if (event.key === 'ArrowLeft' && index > 0) onMove(index - 1);
-      if (event.key === 'ArrowRight' && index < items.length - 1) onMove(index + 1);
+      if (event.key === 'Escape') onClose?.();
+      if (event.key === 'ArrowLeft' && index > 0) onMove?.(index - 1);
+      if (event.key === 'ArrowRight' && index < items.length - 1) onMove?.(index + 1);
     };
     window.addEventListener('keydown', onKey);
     return () => {
@@ -245,21 +263,35 @@ function SharedViewer({
     };
   }, [index, items.length, onMove, onClose]);
   if (!picture) return null;
+  const single = onClose === undefined;
   return (
-    <div className="viewer share-viewer" role="dialog" aria-label={picture.title}>
+    <div
+      className="viewer share-viewer"
+      role={single ? 'region' : 'dialog'}
+      aria-label={picture.title}
+      data-testid="shared-viewer"
+    >
       <div className="viewer-bar">
-        <button
-          type="button"
-          className="btn btn-ghost btn-icon"
-          onClick={onClose}
-          aria-label="Close"
-        >
-          <CloseIcon />
-        </button>
-        <span className="viewer-position">
-          {index + 1} / {items.length}
-        </span>
-        <span className="share-title">{picture.title}</span>
+        {onClose && (
+          <button
+            type="button"
+            className="btn btn-ghost btn-icon"
+            onClick={onClose}
+            aria-label="Close"
+          >
+            <CloseIcon />
+          </button>
+        )}
+        {!single && (
+          <span className="viewer-position">
+            {index + 1} / {items.length}
+          </span>
+        )}
+        {single ? (
+          <h1 className="share-title">{picture.title || 'Shared picture'}</h1>
+        ) : (
+          <span className="share-title">{picture.title}</span>
+        )}
         <a className="btn btn-small" href={shareFileUrl(shareId, picture.id, true)} download>
           <DownloadIcon /> Download
         </a>
@@ -275,8 +307,8 @@ function SharedViewer({
           alt={picture.title}
           aspect={aspectOf(picture.width, picture.height)}
           onSwipe={(direction) => {
-            if (direction === 'next' && index < items.length - 1) onMove(index + 1);
-            if (direction === 'prev' && index > 0) onMove(index - 1);
+            if (direction === 'next' && index < items.length - 1) onMove?.(index + 1);
+            if (direction === 'prev' && index > 0) onMove?.(index - 1);
           }}
           onZoomChange={(scale) => {
             // Zoomed past 2x, the 1600 px preview runs out of detail: the original.
@@ -289,7 +321,7 @@ function SharedViewer({
             className="viewer-nav viewer-prev"
             aria-label="Previous picture"
             onClick={() => {
-              onMove(index - 1);
+              onMove?.(index - 1);
             }}
           >
             <PrevIcon />
@@ -301,7 +333,7 @@ function SharedViewer({
             className="viewer-nav viewer-next"
             aria-label="Next picture"
             onClick={() => {
-              onMove(index + 1);
+              onMove?.(index + 1);
             }}
           >
             <NextIcon />
@@ -309,6 +341,7 @@ function SharedViewer({
         )}
       </div>
       {picture.desc && <p className="share-desc">{picture.desc}</p>}
+      {note && <p className="share-desc small">{note}</p>}
     </div>
   );
 }

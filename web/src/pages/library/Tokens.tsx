@@ -9,6 +9,7 @@ import { ConfirmDialog, ErrorNote, messageOf } from '../../components/common';
 import { Field, FormOutcome, useSubmit } from '../../components/form';
 import { LinkBox } from '../../components/LinkBox';
 import { useConfirmed, useLoaded } from '../../hooks';
+import { formatDay } from '../../lib/format';
 
 /** The expiries offered, in days (none: never expires). */
 const EXPIRIES = [
@@ -81,10 +82,11 @@ export function Tokens({ onError }: { onError: (e: unknown) => void }) {
 
 /** "made 3 Dec 2026 · last used at this node 5 Dec 2026 · expires 2 Jan 2027" */
 function describe(t: ApiToken): string {
-  const day = (iso: string) => new Date(iso).toLocaleDateString();
-  const parts = [`made ${day(t.createdAt)}`];
-  parts.push(t.lastUsed ? `last used at this node ${day(t.lastUsed)}` : 'never used at this node');
-  if (t.expiresAt) parts.push(`${t.expired ? 'expired' : 'expires'} ${day(t.expiresAt)}`);
+  const parts = [`made ${formatDay(t.createdAt)}`];
+  parts.push(
+    t.lastUsed ? `last used at this node ${formatDay(t.lastUsed)}` : 'never used at this node',
+  );
+  if (t.expiresAt) parts.push(`${t.expired ? 'expired' : 'expires'} ${formatDay(t.expiresAt)}`);
   return parts.join(' · ');
 }
 
@@ -107,7 +109,7 @@ function NewToken({ onError, onMade }: { onError: (e: unknown) => void; onMade: 
     { onError },
   );
   return (
-    <form onSubmit={form.onSubmit} aria-label="New token" className="token-form">
+    <form {...form.formProps} aria-label="New token" className="token-form">
       <Field
         label="New token’s name"
         name="token-name"

@@ -9,7 +9,7 @@ import { library, trashThumbUrl, type TrashItem } from '../../api/library';
 import { useAuth } from '../../auth';
 import { ConfirmDialog, EmptyState, ErrorNote, messageOf, Spinner } from '../../components/common';
 import { RestoreIcon, TrashIcon } from '../../components/icons';
-import { formatSize } from '../../lib/format';
+import { formatDate, formatDay, formatSize } from '../../lib/format';
 import { canChange } from '../../lib/permissions';
 
 export function TrashPage() {
@@ -121,12 +121,9 @@ export function TrashPage() {
               <span className="trash-text">
                 <span className="trash-title">{t.title || 'Untitled'}</span>
                 <span className="muted small">
-                  {t.owner} · {formatSize(t.size)} · deleted{' '}
-                  {new Date(t.deletedAt).toLocaleString()}
+                  {t.owner} · {formatSize(t.size)} · deleted {formatDate(t.deletedAt)}
                 </span>
-                <span className="muted small">
-                  Gone for good after {new Date(t.purgeAt).toLocaleDateString()}
-                </span>
+                <span className="muted small">Gone for good after {formatDay(t.purgeAt)}</span>
               </span>
               {canChange(user, t) && (
                 <span className="trash-actions">
