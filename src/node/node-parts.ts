@@ -92,11 +92,21 @@ export async function openDevices(
     readonly folders: ReadonlyMap<string, FolderSync>;
     readonly isNode: (id: string) => Promise<boolean>;
     readonly nodeName: string;
+    /** The admin account's creation at a site's first start (see seedAdmin). */
+    readonly adminSeeded: Promise<void>;
+    readonly log: Logger;
   },
 ) {
   const { state } = deps;
   const access = new FolderAccess(config.folderUsers);
   access.assertFolders(deps.folders.keys());
+  // After the admin's creation: a grant naming it is said to be needless, not unknown.
+  void deps.adminSeeded
+    .then(() => access.doubts((name) => state.accounts.findUser(name)))
+    .then((lines) => {
+      for (const line of lines) deps.log.warn(line);
+    })
+    .catch(() => undefined);
   const uploads = state.folders === null ? null : new UploadStore(state.folders, deps.faults);
   const devices = new DeviceService({
     oplog: state.oplog,

@@ -233,14 +233,9 @@ export async function startNode(
     folders,
     isNode: async (id) => id === identity.id || (await peers.has(id)),
     nodeName: identity.name,
+    adminSeeded,
+    log,
   });
-  // After the admin's creation: a grant naming it is said to be needless, not unknown.
-  void adminSeeded
-    .then(() => access.doubts((name) => accountRepo.findUser(name)))
-    .then((lines) => {
-      for (const line of lines) log.warn(line);
-    })
-    .catch(() => undefined);
 
   const metrics = createMetrics(() => pictureRepo.totals());
   const tus = openTus(config, { store, shared, blobs, pictures, metrics, log });
