@@ -45,7 +45,7 @@ import { mkdir, mkdtemp, open, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { processCpuMs as cpuMs } from './lib/cpu.js';
+import { processCpuMs as cpuMs, threadCpuSeconds } from './lib/cpu.js';
 import { startMosaic } from './lib/folder-mosaic.js';
 import { measureRsync, rsyncVersion } from './lib/folder-rsync.js';
 import { removeAll, removeLater } from './lib/remove-later.js';
@@ -185,6 +185,7 @@ async function measure(
   let perf: PerfRecording | null = null;
   try {
     const cpu0 = await Promise.all(contender.pids.map(cpuMs));
+    const mainCpu0 = await mainThreadsCpuMs(contender.pids);
     if (LIVE) {
       console.log(`${name}: writing ${SMALL.label} into side 1 ...`);
       await writeSmallSet(roots[0], SMALL);
@@ -204,6 +205,7 @@ async function measure(
     );
     const smallS = small.doneS;
     const cpu1 = await Promise.all(contender.pids.map(cpuMs));
+    const mainCpu1 = await mainThreadsCpuMs(contender.pids);
     if (recording !== null) {
       const roles = new Map(
         contender.pids.flatMap((pid, i) => (pid === undefined ? [] : [[pid, `${name} ${i + 1}`]])),
@@ -211,11 +213,13 @@ async function measure(
       await printPerfSplit(recording, roles);
     }
     const smallCpuMsPerFile = cpu1.map((c, i) => (c - (cpu0[i] ?? NaN)) / SMALL_FILES);
+    // The JavaScript thread's share: the receiver's is the sync's critical path (benchmarks.md).
+    const mainMsPerFile = mainCpu1.map((c, i) => (c - (mainCpu0[i] ?? NaN)) / SMALL_FILES);
     await verify(roots);
     await contender.signIn?.(); // off the clock: the large file's status comes from the API
     const smallRss = await Promise.all(contender.pids.map((pid) => peakRssMb(pid)));
     console.log(
-      `  identical after ${round(smallS, 2)} s (side 1 indexed at ${round(small.indexedS, 2)} s); CPU ${smallCpuMsPerFile.map((c) => round(c, 2)).join(' / ')} ms per file (after start-up); peak RSS so far ${smallRss.map((r) => round(r)).join(' / ')} MB`,
+      `  identical after ${round(smallS, 2)} s (side 1 indexed at ${round(small.indexedS, 2)} s); CPU ${smallCpuMsPerFile.map((c) => round(c, 2)).join(' / ')} ms per file (after start-up), main thread ${mainMsPerFile.map((c) => round(c, 3)).join(' / ')}; peak RSS so far ${smallRss.map((r) => round(r)).join(' / ')} MB`,
     );
 
     let bigS = NaN;
@@ -387,4 +391,11 @@ try {
   await main();
 } finally {
   await removeAll();
+}
+
+/** CPU ms used so far by each process's main thread (a Node process's JavaScript thread). */
+async function mainThreadsCpuMs(pids: readonly (number | undefined)[]): Promise<number[]> {
+  return Promise.all(
+    pids.map(async (pid) => (pid === undefined ? NaN : (await threadCpuSeconds(pid)).main * 1000)),
+  );
 }

@@ -3,8 +3,11 @@
  * batch, not one per file), so that the JavaScript thread that receives them stays free to take
  * the next ones in (src/folders/small-writes.ts).
  *
- * writeFiles(dirFd, names, data, mtimesMs, keepOpen) -> Promise<ArrayBuffer>
- *   For each file: openat(dirFd, name, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666), its bytes
+ * writeCheckedFiles(dirFd, names, data, sha256s, mtimesMs, keepOpen) -> Promise<ArrayBuffer>
+ *   For each file: its bytes' SHA-256 compared with `sha256s[i]` (64 hex digits; OpenSSL's, the
+ *   one Node itself links and exports), and nothing made when they differ (CALL_SHA256, EBADMSG):
+ *   the check costs the pool's thread, not the JavaScript thread that receives the files. Then
+ *   openat(dirFd, name, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666), its bytes
  *   written in full, its access and modification times set to `mtimesMs` (whole milliseconds,
  *   plus half a millisecond as src/folders/link-no-replace.ts `mtimeSeconds` gives them), then
  *   fstat. The descriptor is closed unless `keepOpen` (the caller then flushes each file by
@@ -33,6 +36,8 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <openssl/evp.h>
+#include <pthread.h>
 #ifdef __linux__
 #include <linux/openat2.h>
 #include <sys/syscall.h>
@@ -56,6 +61,7 @@ typedef struct {
   const uint8_t **data;
   size_t *lengths;
   napi_ref *buffers;
+  uint8_t (*sha256)[32];
   int64_t *mtime_ms;
   /* moveFiles */
   int from_dir;
@@ -75,6 +81,7 @@ static void free_job(napi_env env, batch_job *job) {
   free(job->buffers);
   free(job->data);
   free(job->lengths);
+  free(job->sha256);
   free(job->mtime_ms);
   free(job->out);
   if (job->dir >= 0) close(job->dir);
@@ -171,15 +178,52 @@ static int64_t nanoseconds(struct timespec t) {
   return (int64_t)t.tv_sec * 1000000000 + t.tv_nsec;
 }
 
+/* SHA-256 as OpenSSL provides it, fetched once (a fetched method is safe to share by threads). */
+static const EVP_MD *sha256_md;
+static pthread_once_t sha256_once = PTHREAD_ONCE_INIT;
+
+static void fetch_sha256(void) {
+  EVP_MD *fetched = EVP_MD_fetch(NULL, "SHA256", NULL);
+  sha256_md = fetched != NULL ? fetched : EVP_sha256();
+}
+
+/* Whether `bytes` hash to `expected`. */
+static bool sha256_is(const uint8_t *bytes, size_t length, const uint8_t expected[32]) {
+  pthread_once(&sha256_once, fetch_sha256);
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  unsigned int size = 0;
+  return EVP_Digest(bytes, length, digest, &size, sha256_md, NULL) == 1 && size == 32 &&
+         memcmp(digest, expected, 32) == 0;
+}
+
+/* 64 hex digits (either case) into 32 bytes; false if `hex` is not that. */
+static bool hex_digest(const char *hex, uint8_t out[32]) {
+  if (strlen(hex) != 64) return false;
+  for (int i = 0; i < 64; i++) {
+    char c = hex[i];
+    int v = c >= '0' && c <= '9' ? c - '0'
+            : c >= 'a' && c <= 'f' ? c - 'a' + 10
+            : c >= 'A' && c <= 'F' ? c - 'A' + 10
+                                   : -1;
+    if (v < 0) return false;
+    out[i / 2] = (uint8_t)(i % 2 == 0 ? v << 4 : out[i / 2] | v);
+  }
+  return true;
+}
+
 static void write_files(napi_env env, void *data) {
   (void)env;
   batch_job *job = data;
   for (uint32_t i = 0; i < job->count; i++) {
     int64_t *out = job->out + (size_t)i * WRITE_SLOTS;
-    int call = CALL_OPENAT, error = 0;
+    int call = CALL_SHA256, error = 0;
     struct stat info;
-    int fd = openat(job->dir, job->names[i], O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
-    if (fd < 0) {
+    int fd = -1;
+    if (!sha256_is(job->data[i], job->lengths[i], job->sha256[i])) {
+      error = EBADMSG;
+    } else if ((fd = openat(job->dir, job->names[i], O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC,
+                            0666)) < 0) {
+      call = CALL_OPENAT;
       error = errno;
     } else {
       call = CALL_WRITE;
@@ -231,37 +275,45 @@ static void write_files(napi_env env, void *data) {
 }
 
 napi_value batch_write_files(napi_env env, napi_callback_info info) {
-  size_t argc = 5;
-  napi_value argv[5];
-  uint32_t count = 0, data_count = 0, mtimes_count = 0;
+  size_t argc = 6;
+  napi_value argv[6];
+  uint32_t count = 0, data_count = 0, hashes_count = 0, mtimes_count = 0;
   batch_job *job = new_job();
   if (job == NULL) {
     napi_throw_error(env, "ENOMEM", "out of memory");
     return NULL;
   }
-  bool ok = napi_get_cb_info(env, info, &argc, argv, NULL, NULL) == napi_ok && argc >= 5 &&
+  bool ok = napi_get_cb_info(env, info, &argc, argv, NULL, NULL) == napi_ok && argc >= 6 &&
             array_length(env, argv[1], &count) && array_length(env, argv[2], &data_count) &&
-            array_length(env, argv[3], &mtimes_count) && data_count == count &&
-            mtimes_count == count && napi_get_value_bool(env, argv[4], &job->keep_open) == napi_ok;
+            array_length(env, argv[3], &hashes_count) && array_length(env, argv[4], &mtimes_count) &&
+            data_count == count && hashes_count == count && mtimes_count == count &&
+            napi_get_value_bool(env, argv[5], &job->keep_open) == napi_ok;
   if (ok) {
     job->count = count;
     job->data = calloc(count == 0 ? 1 : count, sizeof *job->data);
     job->lengths = calloc(count == 0 ? 1 : count, sizeof *job->lengths);
     job->buffers = calloc(count == 0 ? 1 : count, sizeof *job->buffers);
+    job->sha256 = calloc(count == 0 ? 1 : count, sizeof *job->sha256);
     job->mtime_ms = calloc(count == 0 ? 1 : count, sizeof *job->mtime_ms);
     ok = job->data != NULL && job->lengths != NULL && job->buffers != NULL &&
-         job->mtime_ms != NULL && strings_of(env, argv[1], count, &job->names);
+         job->sha256 != NULL && job->mtime_ms != NULL &&
+         strings_of(env, argv[1], count, &job->names);
   }
   for (uint32_t i = 0; ok && i < count; i++) {
-    napi_value buffer, mtime;
+    napi_value buffer, hash, mtime;
     bool is_buffer = false;
     void *bytes = NULL;
+    char hex[66]; /* 64 digits, and one more to tell a longer string */
+    size_t hex_length = 0;
     double ms;
     ok = napi_get_element(env, argv[2], i, &buffer) == napi_ok &&
          napi_is_buffer(env, buffer, &is_buffer) == napi_ok && is_buffer &&
          napi_get_buffer_info(env, buffer, &bytes, &job->lengths[i]) == napi_ok &&
          napi_create_reference(env, buffer, 1, &job->buffers[i]) == napi_ok &&
-         napi_get_element(env, argv[3], i, &mtime) == napi_ok &&
+         napi_get_element(env, argv[3], i, &hash) == napi_ok &&
+         napi_get_value_string_utf8(env, hash, hex, sizeof hex, &hex_length) == napi_ok &&
+         hex_length == 64 && hex_digest(hex, job->sha256[i]) &&
+         napi_get_element(env, argv[4], i, &mtime) == napi_ok &&
          napi_get_value_double(env, mtime, &ms) == napi_ok && ms == ms &&
          ms > -9.2e18 && ms < 9.2e18;
     if (ok) {
@@ -273,11 +325,12 @@ napi_value batch_write_files(napi_env env, napi_callback_info info) {
   if (!ok) {
     free_job(env, job);
     napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE",
-                          "writeFiles(dirFd, names, buffers, mtimesMs, keepOpen): a descriptor, "
-                          "names (under 4 KiB, no NUL), as many buffers and numbers, a boolean");
+                          "writeCheckedFiles(dirFd, names, buffers, sha256s, mtimesMs, keepOpen): "
+                          "a descriptor, names (under 4 KiB, no NUL), as many buffers, SHA-256s "
+                          "(64 hex digits) and numbers, a boolean");
     return NULL;
   }
-  return queue(env, job, "mosaic.writeFiles", write_files);
+  return queue(env, job, "mosaic.writeCheckedFiles", write_files);
 }
 
 /*

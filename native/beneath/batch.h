@@ -6,7 +6,7 @@
 
 /* Which call failed, as the answers report it (src/folders/beneath-batch.ts CALLS). */
 enum { CALL_OPENAT = 1, CALL_WRITE, CALL_FUTIMENS, CALL_FSTAT, CALL_OPENAT2, CALL_RENAMEAT2,
-       CALL_LINKAT, CALL_UNLINK };
+       CALL_LINKAT, CALL_UNLINK, CALL_SHA256 };
 
 int move_below(int root, int from_dir, const char *from_name, char *rel, bool by_link, int *call);
 

@@ -147,8 +147,8 @@ NAPI_MODULE_INIT() {
   napi_set_named_property(env, exports, "moveBeneath", fn);
   napi_create_function(env, "openBeneath", NAPI_AUTO_LENGTH, open_beneath, NULL, &fn);
   napi_set_named_property(env, exports, "openBeneath", fn);
-  napi_create_function(env, "writeFiles", NAPI_AUTO_LENGTH, batch_write_files, NULL, &fn);
-  napi_set_named_property(env, exports, "writeFiles", fn);
+  napi_create_function(env, "writeCheckedFiles", NAPI_AUTO_LENGTH, batch_write_files, NULL, &fn);
+  napi_set_named_property(env, exports, "writeCheckedFiles", fn);
   napi_create_function(env, "moveFiles", NAPI_AUTO_LENGTH, batch_move_files, NULL, &fn);
   napi_set_named_property(env, exports, "moveFiles", fn);
   return exports;

@@ -1,4 +1,5 @@
 import { execFileSync } from 'node:child_process';
+import { hash } from 'node:crypto';
 import {
   closeSync,
   constants,
@@ -39,6 +40,9 @@ afterEach(async () => {
 
 const MTIME_MS = 1_700_000_000_123;
 
+/** The SHA-256s of `data`, as a pull asks for them. */
+const sha256s = (data: readonly Buffer[]): string[] => data.map((b) => hash('sha256', b));
+
 describe.runIf(batchesOnPool())('a batch of temp files written on the pool', () => {
   it('creates each file with its bytes and mtime, and answers the state an fstat gives', async () => {
     const data = [Buffer.from('one'), Buffer.alloc(200_000, 7), Buffer.alloc(0)];
@@ -48,6 +52,7 @@ describe.runIf(batchesOnPool())('a batch of temp files written on the pool', () 
       tmp,
       ['x1', 'x2', 'x3'],
       data,
+      sha256s(data),
       [MTIME_MS, 5, -1],
       false,
     );
@@ -82,7 +87,8 @@ describe.runIf(batchesOnPool())('a batch of temp files written on the pool', () 
   });
 
   it('keeps the descriptors open when asked (each file then flushed by itself)', async () => {
-    const [file] = await writeFiles(tmpFd, tmp, ['k'], [Buffer.from('kept')], [MTIME_MS], true);
+    const kept = [Buffer.from('kept')];
+    const [file] = await writeFiles(tmpFd, tmp, ['k'], kept, sha256s(kept), [MTIME_MS], true);
     expect(file?.fd).toBeTypeOf('number');
     const fd = file?.fd as number;
     expect(Number(fstatSync(fd, { bigint: true }).ino)).toBe(file?.info?.ino);
@@ -93,35 +99,80 @@ describe.runIf(batchesOnPool())('a batch of temp files written on the pool', () 
 
   it('never writes over a file: EEXIST for that one, the others written', async () => {
     await writeFile(join(tmp, 'taken'), 'mine');
+    const data = [Buffer.from('1'), Buffer.from('2'), Buffer.from('3')];
     const written = await writeFiles(
       tmpFd,
       tmp,
       ['a', 'taken', 'c'],
-      [Buffer.from('1'), Buffer.from('2'), Buffer.from('3')],
+      data,
+      sha256s(data),
       [MTIME_MS, MTIME_MS, MTIME_MS],
       false,
     );
-    expect(written.map((f) => f.error?.code ?? null)).toEqual([null, 'EEXIST', null]);
+    expect(written.map((f) => (f.error as NodeJS.ErrnoException | null)?.code ?? null)).toEqual([
+      null,
+      'EEXIST',
+      null,
+    ]);
     expect(written[1]?.error).toMatchObject({ syscall: 'openat', path: join(tmp, 'taken') });
     expect(await readFile(join(tmp, 'taken'), 'utf8')).toBe('mine');
     expect(await readFile(join(tmp, 'c'), 'utf8')).toBe('3');
   });
 
+  it('makes nothing of bytes whose SHA-256 is not the one asked for, and writes the others', async () => {
+    const data = [Buffer.from('right'), Buffer.alloc(50_000, 3), Buffer.from('also right')];
+    const asked = sha256s(data);
+    // The second's bytes differ from what was asked for by one byte at the end.
+    const sent = [data[0], Buffer.concat([Buffer.alloc(49_999, 3), Buffer.from([4])]), data[2]];
+    const written = await writeFiles(
+      tmpFd,
+      tmp,
+      ['r1', 'wrong', 'r2'],
+      sent as Buffer[],
+      asked,
+      [MTIME_MS, MTIME_MS, MTIME_MS],
+      false,
+    );
+    expect(written.map((f) => f.error)).toEqual([null, 'wrong content', null]);
+    expect((await readdir(tmp)).sort()).toEqual(['r1', 'r2']);
+    expect(await readFile(join(tmp, 'r2'), 'utf8')).toBe('also right');
+    // Upper-case hex digits are the same SHA-256.
+    const [upper] = await writeFiles(
+      tmpFd,
+      tmp,
+      ['u'],
+      [data[0] as Buffer],
+      [asked[0]?.toUpperCase() ?? ''],
+      [MTIME_MS],
+      false,
+    );
+    expect(upper?.error).toBeNull();
+  });
+
   it('writes through the copy of the descriptor it took: closing the caller’s changes nothing', async () => {
     const fd = openSync(tmp, constants.O_RDONLY | constants.O_DIRECTORY);
-    const writing = writeFiles(fd, tmp, ['late'], [Buffer.from('x')], [MTIME_MS], false);
+    const x = [Buffer.from('x')];
+    const writing = writeFiles(fd, tmp, ['late'], x, sha256s(x), [MTIME_MS], false);
     closeSync(fd);
     expect((await writing)[0]?.error).toBeNull();
     expect(await readFile(join(tmp, 'late'), 'utf8')).toBe('x');
   });
 
   it('refuses what is not a batch, before anything is written', async () => {
+    const x = [Buffer.from('x')];
+    const ok = sha256s(x);
     const bad = [
-      () => writeFiles(-1, tmp, ['n'], [Buffer.from('x')], [1], false),
-      () => writeFiles(tmpFd, tmp, ['n', 'm'], [Buffer.from('x')], [1, 2], false),
-      () => writeFiles(tmpFd, tmp, ['n\0x'], [Buffer.from('x')], [1], false),
-      () => writeFiles(tmpFd, tmp, ['n'], ['x' as unknown as Buffer], [1], false),
-      () => writeFiles(tmpFd, tmp, ['n'], [Buffer.from('x')], [Number.NaN], false),
+      () => writeFiles(-1, tmp, ['n'], x, ok, [1], false),
+      () => writeFiles(tmpFd, tmp, ['n', 'm'], x, ok, [1, 2], false),
+      () => writeFiles(tmpFd, tmp, ['n'], x, [...ok, ...ok], [1], false),
+      () => writeFiles(tmpFd, tmp, ['n\0x'], x, ok, [1], false),
+      () => writeFiles(tmpFd, tmp, ['n'], ['x' as unknown as Buffer], ok, [1], false),
+      () => writeFiles(tmpFd, tmp, ['n'], x, ok, [Number.NaN], false),
+      // Not 64 hex digits: one short, one more, a letter that is no digit, not a string.
+      () => writeFiles(tmpFd, tmp, ['n'], x, [ok[0]?.slice(1) ?? ''], [1], false),
+      () => writeFiles(tmpFd, tmp, ['n'], x, [`${ok[0] ?? ''}0`], [1], false),
+      () => writeFiles(tmpFd, tmp, ['n'], x, [`g${ok[0]?.slice(1) ?? ''}`], [1], false),
+      () => writeFiles(tmpFd, tmp, ['n'], x, [7 as unknown as string], [1], false),
     ];
     for (const call of bad) await expect(call()).rejects.toThrow(TypeError);
     expect(await readdir(tmp)).toEqual([]);
@@ -142,6 +193,7 @@ describe.runIf(batchesOnPool())('a batch of temp files written on the pool', () 
         small,
         ['fits', 'too-big'],
         [Buffer.alloc(4096, 1), Buffer.alloc(1024 * 1024, 2)],
+        sha256s([Buffer.alloc(4096, 1), Buffer.alloc(1024 * 1024, 2)]),
         [MTIME_MS, MTIME_MS],
         false,
       );

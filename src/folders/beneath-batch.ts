@@ -20,6 +20,7 @@ const CALLS = [
   'renameat2',
   'linkat',
   'unlink',
+  'sha256',
 ] as const;
 
 /** Slots per file in writeFiles' answer (batch.c WRITE_SLOTS). */
@@ -30,33 +31,45 @@ const MOVE_SLOTS = 2;
 /** One file of a batch written: its state (and descriptor if kept open), or why not. */
 export type WrittenFile =
   | { readonly error: null; readonly info: TempState; readonly fd: number | null }
-  | { readonly error: NodeJS.ErrnoException; readonly info: null; readonly fd: null };
+  | { readonly error: NodeJS.ErrnoException; readonly info: null; readonly fd: null }
+  /** Its bytes are not those of its SHA-256: nothing was made. */
+  | { readonly error: 'wrong content'; readonly info: null; readonly fd: null };
+
+/** batch.c's CALL_SHA256: the file's bytes were not those asked for. */
+const CALL_SHA256 = CALLS.indexOf('sha256') + 1;
 
 /** Whether this process writes and moves batches on the pool (the binding has the calls). */
 export function batchesOnPool(): boolean {
   const native = binding();
-  return native?.writeFiles !== undefined && native.moveFiles !== undefined;
+  return native?.writeCheckedFiles !== undefined && native.moveFiles !== undefined;
 }
 
 /**
  * Creates each of `names` in the directory `dirFd` (`dir` is its path, for errors), never over
- * an existing file, writes its bytes and sets its mtime to `mtimesMs[i]`; descriptors are kept
- * open only with `keepOpen`. `data` must stay unchanged until this settles.
+ * an existing file, writes its bytes and sets its mtime to `mtimesMs[i]`, once its bytes are
+ * found to have the SHA-256 `sha256s[i]` (hex; on the pool's thread, not this one); descriptors
+ * are kept open only with `keepOpen`. `data` must stay unchanged until this settles.
  */
 export async function writeFiles(
   dirFd: number,
   dir: string,
   names: readonly string[],
   data: readonly Buffer[],
+  sha256s: readonly string[],
   mtimesMs: readonly number[],
   keepOpen: boolean,
 ): Promise<WrittenFile[]> {
   const native = binding();
-  if (native?.writeFiles === undefined) throw new Error('writeFiles: no batch calls here');
-  const out = new BigInt64Array(await native.writeFiles(dirFd, names, data, mtimesMs, keepOpen));
+  if (native?.writeCheckedFiles === undefined) throw new Error('writeFiles: no batch calls here');
+  const out = new BigInt64Array(
+    await native.writeCheckedFiles(dirFd, names, data, sha256s, mtimesMs, keepOpen),
+  );
   return names.map((name, i): WrittenFile => {
     const at = i * WRITE_SLOTS;
     const errno = Number(out[at]);
+    if (errno !== 0 && Number(out[at + 2]) === CALL_SHA256) {
+      return { error: 'wrong content', info: null, fd: null };
+    }
     if (errno !== 0) {
       return { error: fsError(errno, Number(out[at + 2]), join(dir, name)), info: null, fd: null };
     }

@@ -10,10 +10,11 @@ export interface Binding {
   moveBeneath(from: string, rootFd: number, rel: string, byLink: boolean): void;
   openBeneath(rootFd: number, rel: string, flags: number): number;
   /** native/beneath/batch.c; absent from a binding built before them. */
-  writeFiles?(
+  writeCheckedFiles?(
     dirFd: number,
     names: readonly string[],
     data: readonly Buffer[],
+    sha256s: readonly string[],
     mtimesMs: readonly number[],
     keepOpen: boolean,
   ): Promise<ArrayBuffer>;

@@ -3,7 +3,7 @@
  * still durable before anything is linked into place or recorded:
  *   1. each file as it arrives: verified (SHA-256), then created in `.mosaic/tmp/` under a name
  *      of its own, written and given its mtime, no flush (temp-writes.ts: a group of files at a
- *      time on libuv's pool where the binding allows, else direct calls per file);
+ *      time on libuv's pool, the check too, where the binding allows, else direct calls per file);
  *   2. every SETTLE_EVERY files (and at the end): the data of all of them flushed together (one
  *      syncfs where it can be trusted, core/fs-sync.ts, else an fdatasync of each issued in
  *      parallel), then linked into place (`FolderWriter.placeLogged`). This runs one batch
@@ -18,7 +18,7 @@
  * states are recorded after that (FolderWriter.flush), so a crash anywhere leaves either temp
  * files (swept: `SMALL_TMP`) or placed files the scan recognises (folder_applying).
  */
-import { hash as digest, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import {
   closeSync,
   fdatasync as fdatasyncCallback,
@@ -138,6 +138,9 @@ export class SmallWrites {
       release: (data: Buffer) => {
         this.splitFrames.giveView(data);
       },
+      wrongContent: (wanted: Wanted) => {
+        this.host.wrongContent(wanted);
+      },
       failed: (wanted: Wanted, error: unknown) => {
         this.host.failed(wanted, error);
       },
@@ -146,15 +149,10 @@ export class SmallWrites {
   }
 
   /**
-   * Step 1 for one received file; runs step 2 when SETTLE_EVERY files wait. `data` may be a
+   * Step 1 for one received file (verified by the writer); runs step 2 when SETTLE_EVERY files wait. `data` may be a
    * buffer from `allocate`: it is given back once written (or refused), not before.
    */
   async add(wanted: Wanted, data: Buffer): Promise<void> {
-    if (digest('sha256', data) !== wanted.hash) {
-      this.splitFrames.giveView(data);
-      this.host.wrongContent(wanted);
-      return;
-    }
     // Never an earlier attempt's file, which after a crash between link and unlink (place) is
     // the placed file itself.
     const name = `${wanted.hash}.${this.tmpPrefix}${(this.tmpCount++).toString(36)}${SMALL_TMP}`;

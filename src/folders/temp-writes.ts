@@ -1,14 +1,15 @@
 /**
- * Step 1 of small-writes.ts: each verified file of a batch fetch written into a temp file of its
- * own in `.mosaic/tmp/`, given its mtime, not flushed. Two ways, one contract (`TempWrites`):
+ * Step 1 of small-writes.ts: each file of a batch fetch verified (its bytes' SHA-256 is the one
+ * asked for; else nothing is made and the host is told) and written into a temp file of its own
+ * in `.mosaic/tmp/`, given its mtime, not flushed. Two ways, one contract (`TempWrites`):
  *
  * - `PooledTempWrites` (where the binding has the batch calls: beneath-batch.ts): the files are
- *   gathered into groups, and each group is created, written, timed and stat'ed in one trip to
- *   libuv's thread pool (native/beneath/batch.c). The JavaScript thread, which also receives the
- *   files, is left with their SHA-256 (docs/benchmarks.md, "A batch's files written and moved
- *   on the pool").
- * - `DirectTempWrites`: each file by direct calls on the JavaScript thread as it arrives (a few
- *   tens of microseconds each, less than a trip through the pool per file).
+ *   gathered into groups, and each group is verified, created, written, timed and stat'ed in one
+ *   trip to libuv's thread pool (native/beneath/batch.c). The JavaScript thread, which also
+ *   receives the files, is left with neither their writes nor their SHA-256 (docs/benchmarks.md,
+ *   "A batch's files written and moved on the pool", "Small files verified on the pool").
+ * - `DirectTempWrites`: each file verified and written by direct calls on the JavaScript thread
+ *   as it arrives (a few tens of microseconds each, less than a trip through the pool per file).
  *
  * Either way, a written file joins `taken()`'s batch with its *witness*: a descriptor of the temp
  * directory opened before the file's write began, through which the batch is later flushed with
@@ -16,6 +17,7 @@
  * given was opened: core/fs-sync.ts). Without a witness (syncfs not to be trusted here) each file
  * is flushed by itself, through its descriptor, kept open for that.
  */
+import { hash as digest } from 'node:crypto';
 import { closeSync, futimesSync, open as openCallback, openSync, rmSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -69,11 +71,13 @@ export interface TempWritesHost {
   openWitness(): number | null;
   /** The buffer may be filled again (it was written, or will not be). */
   release(data: Buffer): void;
+  /** The peer sent other bytes than asked for: nothing was made. */
+  wrongContent(wanted: Wanted): void;
   failed(wanted: Wanted, error: unknown): void;
 }
 
 export interface TempWrites {
-  /** Writes a verified file; resolves when the caller may hand over the next one. */
+  /** Verifies and writes a file; resolves when the caller may hand over the next one. */
   write(wanted: Wanted, data: Buffer, name: string): Promise<void>;
   /** Every write handed over is done (written and in `taken`, or failed). */
   drain(): Promise<void>;
@@ -102,6 +106,11 @@ export class DirectTempWrites implements TempWrites {
   }
 
   async write(wanted: Wanted, data: Buffer, name: string): Promise<void> {
+    if (digest('sha256', data) !== wanted.hash) {
+      this.host.release(data);
+      this.host.wrongContent(wanted);
+      return;
+    }
     const work = this.writeOne(wanted, data, join(this.host.tmpDir, name)).finally(() =>
       this.creating.delete(work),
     );
@@ -244,6 +253,7 @@ export class PooledTempWrites implements TempWrites {
           this.host.tmpDir,
           group.map((s) => s.name),
           group.map((s) => s.data),
+          group.map((s) => s.wanted.hash),
           group.map((s) => s.wanted.row.mtimeMs),
           witness === null,
         );
@@ -281,6 +291,10 @@ export class PooledTempWrites implements TempWrites {
     group.forEach((s, i) => {
       const file = files[i];
       if (file === undefined) return;
+      if (file.error === 'wrong content') {
+        this.host.wrongContent(s.wanted);
+        return;
+      }
       if (file.error !== null) {
         this.host.failed(s.wanted, file.error);
         return;
