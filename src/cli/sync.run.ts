@@ -16,6 +16,8 @@ import { FolderMissingError, readMarker } from '../folders/marker.js';
 import { savedToken } from './credentials.js';
 import { refusedSyncDir } from './sync.dir.js';
 import { EXIT, type SyncFlags } from './sync.command.js';
+import { dirVerdict, seeDir } from './sync.vanished.js';
+import { recordSyncedDir, syncedDir } from './synced-dirs.js';
 
 export async function sync(dir: string, flags: SyncFlags): Promise<number> {
   const tty = process.stderr.isTTY;
@@ -40,7 +42,10 @@ export async function sync(dir: string, flags: SyncFlags): Promise<number> {
   if (flags.device !== undefined && !DeviceName.safeParse(flags.device).success) {
     return fail(EXIT.failed, '--device: a device name uses letters, digits, ".", "_" and "-".');
   }
-  // A node's folder, or one inside or around a directory already synced: refused as it is.
+  // A DIR synced before and gone (a disk not mounted?), or one whose parent is missing: not
+  // made. Then a node's folder, or one inside or around a directory already synced: refused.
+  const verdict = dirVerdict(dir, await seeDir(dir), await syncedDir(dir), flags.newDir === true);
+  if ('refused' in verdict) return fail(EXIT.failed, verdict.refused);
   const refused = await refusedSyncDir(dir);
   if (refused !== null) return fail(EXIT.failed, refused);
   const token = flags.token ?? (await savedToken(server));
@@ -52,6 +57,7 @@ export async function sync(dir: string, flags: SyncFlags): Promise<number> {
   }
 
   const reporter = tty ? terminalReporter() : jsonReporter(log);
+  if (verdict.warning !== null) reporter.warn(verdict.warning, { dir });
   let replica: DeviceReplica | null = null;
   try {
     // A wrong token must change nothing, not even DIR/.mosaic/: checked before anything is made.
@@ -80,9 +86,16 @@ export async function sync(dir: string, flags: SyncFlags): Promise<number> {
       folder,
       username,
       deviceName: flags.device,
+      createDir: verdict.create,
       intervalMs: interval * 1000,
       log: log.child({ folder }),
       reporter,
+    });
+    // On record once opened, so that DIR gone later is refused rather than made again. A
+    // record that cannot be written loses that protection only: said, and the sync goes on.
+    const seen = { dir, server, folder, deviceId: replica.identity.id };
+    await recordSyncedDir(seen).catch((error: unknown) => {
+      reporter.warn(`Could not record ${dir} as synced: ${(error as Error).message}`);
     });
     if (flags.once === true) {
       const inSync = await replica.once();

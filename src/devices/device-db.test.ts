@@ -55,4 +55,22 @@ describe('openDeviceDb', () => {
     expect(again.identity.id).toBe(id);
     await again.store.close();
   });
+
+  it('makes DIR only when told, and never its parents', async () => {
+    const missing = join(dir, 'usb', 'Photos');
+    for (const createDir of [false, true]) {
+      await expect(
+        openDeviceDb({ dir: missing, folder: 'docs', username: 'ann', createDir }),
+      ).rejects.toThrow(`${missing} or its parent is gone`);
+    }
+    expect(await exists(join(dir, 'usb'))).toBe(false);
+    const gone = join(dir, 'Photos');
+    await expect(openDeviceDb({ dir: gone, folder: 'docs', username: 'ann' })).rejects.toThrow(
+      'nothing made',
+    );
+    expect(await exists(gone)).toBe(false);
+    const db = await openDeviceDb({ dir: gone, folder: 'docs', username: 'ann', createDir: true });
+    await db.store.close();
+    expect(await exists(join(gone, MOSAIC_DIR, DEVICE_DB))).toBe(true);
+  });
 });

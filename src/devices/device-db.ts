@@ -49,13 +49,23 @@ export async function openDeviceDb(options: {
   readonly folder: string;
   readonly username: string | null;
   readonly deviceName?: string | undefined;
+  /** Whether DIR may be made (`mosaic sync` decides: cli/sync.vanished.ts); never its parents. */
+  readonly createDir?: boolean | undefined;
 }): Promise<DeviceDb> {
   // Refuses a directory that is another folder's (marker mismatch) before anything is written.
   const marker = await readMarker(options.dir);
   if (marker !== null && marker.folderId !== options.folder) {
     throw new FolderMissingError(options.dir, 'marker-mismatch', { otherFolder: marker.folderId });
   }
-  await mkdir(join(options.dir, MOSAIC_DIR), { recursive: true });
+  // Not recursive: a DIR that was there when `mosaic sync` looked and is gone now (its disk
+  // unmounted meanwhile) fails here rather than being made again on the disk below.
+  try {
+    if (options.createDir === true) await mkdirOnce(options.dir);
+    await mkdirOnce(join(options.dir, MOSAIC_DIR));
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+    throw new Error(`${options.dir} or its parent is gone (a disk not mounted?): nothing made.`);
+  }
   // The database before the marker: a marker without a device database is a node's folder,
   // which `mosaic sync` refuses (cli/sync.dir.ts), so a first run killed between the two must
   // leave the database, not the marker alone.
@@ -82,6 +92,14 @@ export async function openDeviceDb(options: {
   } catch (error) {
     await store.close();
     throw error;
+  }
+}
+
+async function mkdirOnce(path: string): Promise<void> {
+  try {
+    await mkdir(path);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
   }
 }
 

@@ -45,6 +45,8 @@ export interface DeviceReplicaOptions {
    */
   readonly username: string | null;
   readonly deviceName?: string | undefined;
+  /** Whether a missing DIR may be made (never its parents); else it must exist. */
+  readonly createDir?: boolean | undefined;
   /** Periodic rescan and retry. */
   readonly intervalMs: number;
   readonly log: Logger;

@@ -4,9 +4,10 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
+import { existsSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { folderTree } from './folder-tree.js';
-import { BIN, REPO_ROOT, login, waitFor, type LogLine } from './node-process.js';
+import { BIN, REPO_ROOT, login, makeTempDirSync, waitFor, type LogLine } from './node-process.js';
 
 export interface SyncProcess {
   readonly child: ChildProcess;
@@ -20,6 +21,12 @@ export interface SyncProcess {
 }
 
 const running = new Set<ChildProcess>();
+/**
+ * The XDG_CONFIG_HOME of the `mosaic sync` runs that are given none: each run records its DIR
+ * there (src/cli/synced-dirs.ts), which must not be the home of the person running the tests.
+ * A temp dir of the harness, made again after a cleanup() removed it.
+ */
+let configHome: string | null = null;
 process.on('exit', () => {
   for (const child of running) child.kill('SIGKILL');
 });
@@ -29,7 +36,10 @@ function childEnv(extra: Readonly<Record<string, string>>): Record<string, strin
   for (const [key, value] of Object.entries(process.env)) {
     if (value !== undefined && !key.startsWith('MOSAIC_')) env[key] = value;
   }
-  return { ...env, ...extra };
+  if (configHome === null || !existsSync(configHome)) {
+    configHome = makeTempDirSync('mosaic-sync-config-');
+  }
+  return { ...env, XDG_CONFIG_HOME: configHome, ...extra };
 }
 
 /**

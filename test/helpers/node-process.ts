@@ -4,6 +4,7 @@
  * Needs `npm run build` first (bin/mosaic.js runs dist/).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
 import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
@@ -106,6 +107,13 @@ process.on('exit', () => {
 
 export async function makeTempDir(prefix = 'mosaic-test-'): Promise<string> {
   const dir = await mkdtemp(join(tmpdir(), prefix));
+  tempDirs.add(dir);
+  return dir;
+}
+
+/** makeTempDir for a caller that cannot wait for it; removed by cleanup() as well. */
+export function makeTempDirSync(prefix = 'mosaic-test-'): string {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
   tempDirs.add(dir);
   return dir;
 }
