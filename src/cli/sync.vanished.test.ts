@@ -14,10 +14,11 @@ const record: SyncedDir = {
   firstSync: '2026-03-01T10:00:00.000Z',
   lastSync: '2026-03-02T18:30:12.000Z',
 };
-const gone: DirSeen = { exists: false, parentExists: true, hasState: false };
-const synced: DirSeen = { exists: true, parentExists: true, hasState: true };
-const stateless: DirSeen = { exists: true, parentExists: true, hasState: false };
-const orphan: DirSeen = { exists: false, parentExists: false, hasState: false };
+const gone: DirSeen = { exists: false, parentExists: true, hasState: false, empty: false };
+const synced: DirSeen = { exists: true, parentExists: true, hasState: true, empty: false };
+const stateless: DirSeen = { exists: true, parentExists: true, hasState: false, empty: false };
+const emptied: DirSeen = { exists: true, parentExists: true, hasState: false, empty: true };
+const orphan: DirSeen = { exists: false, parentExists: false, hasState: false, empty: false };
 
 describe('dirVerdict', () => {
   it('refuses a DIR synced before and gone, saying so and how to start afresh', () => {
@@ -60,6 +61,17 @@ describe('dirVerdict', () => {
     expect(dirVerdict(dir, stateless, record, true)).toEqual({ create: false, warning: null });
   });
 
+  it('refuses an empty DIR on record (a mount point whose disk is not mounted) until --new-dir', () => {
+    const verdict = dirVerdict(dir, emptied, record, false);
+    const refused = 'refused' in verdict ? verdict.refused : '';
+    expect(refused).toContain(`${dir} is empty, but mosaic sync synced it before`);
+    expect(refused).toContain('disk not mounted');
+    expect(refused).toContain('--new-dir');
+    expect(dirVerdict(dir, emptied, record, true)).toEqual({ create: false, warning: null });
+    // An empty DIR the record never had is a new directory to sync into.
+    expect(dirVerdict(dir, emptied, null, false)).toEqual({ create: false, warning: null });
+  });
+
   it('says nothing of a DIR with its state, or one the record never had', () => {
     expect(dirVerdict(dir, synced, record, false)).toEqual({ create: false, warning: null });
     expect(dirVerdict(dir, stateless, null, false)).toEqual({ create: false, warning: null });
@@ -76,6 +88,8 @@ describe('seeDir', () => {
     root = await mkdtemp(join(tmpdir(), 'mosaic-vanished-'));
     expect(await seeDir(join(root, 'a'))).toEqual(gone);
     expect(await seeDir(join(root, 'x', 'a'))).toEqual(orphan);
+    await mkdir(join(root, 'a'));
+    expect(await seeDir(join(root, 'a'))).toEqual(emptied);
     await mkdir(join(root, 'a', '.mosaic'), { recursive: true });
     expect(await seeDir(join(root, 'a'))).toEqual(stateless);
     await writeFile(join(root, 'a', '.mosaic', 'device.db'), '');

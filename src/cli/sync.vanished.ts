@@ -4,7 +4,7 @@
  * (synced-dirs.ts). A DIR synced before and gone is most often a disk not mounted: made again,
  * it downloaded the whole folder onto the disk below, and its person took it for the disk.
  */
-import { stat } from 'node:fs/promises';
+import { readdir, stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { DEVICE_DB } from '../devices/device-db.js';
 import { MOSAIC_DIR } from '../folders/ignore.js';
@@ -16,6 +16,8 @@ export interface DirSeen {
   readonly parentExists: boolean;
   /** DIR holds a device's database (`DIR/.mosaic/device.db`). */
   readonly hasState: boolean;
+  /** DIR exists and holds nothing at all: what an unmounted disk's mount point looks like. */
+  readonly empty: boolean;
 }
 
 /** Refused in one sentence; else whether DIR is to be made, and what to warn of first. */
@@ -48,9 +50,20 @@ export function dirVerdict(
         `parents (is a disk not mounted?); create ${parent} first if DIR belongs there.`,
     };
   }
-  // DIR without its state while the record has it: an unmounted disk's mount point, or a
-  // database deleted to start afresh. As a new device it downloads and deletes nothing, so it
-  // goes on, but not silently.
+  // DIR empty while the record has it synced: an unmounted disk's mount point that stays in
+  // place (fstab's /media/usb, when DIR is the mount point itself). As a new device it would
+  // download the whole folder onto the disk below.
+  if (seen.exists && seen.empty && !seen.hasState && record !== null && !newDir) {
+    return {
+      refused:
+        `${dir} is empty, but mosaic sync synced it before (folder "${record.folder}" at ` +
+        `${record.server}, last ${when(record.lastSync)}): is its disk not mounted? Mount it, ` +
+        `or run again with --new-dir to sync the folder into this empty directory afresh.`,
+    };
+  }
+  // DIR without its state while the record has it: its .mosaic deleted to start afresh (a
+  // removed device), or a disk's folder replaced by a copy. As a new device it downloads and
+  // deletes nothing, so it goes on, but not silently.
   const warning =
     seen.exists && !seen.hasState && record !== null && !newDir
       ? `${dir} was synced before (device ${record.deviceId}, last ${when(record.lastSync)}) ` +
@@ -65,14 +78,16 @@ function when(iso: string): string {
 }
 
 export async function seeDir(dir: string): Promise<DirSeen> {
-  const [self, parent, db] = await Promise.all([
+  const [self, parent, db, entries] = await Promise.all([
     stat(dir).catch(() => null),
     stat(dirname(dir)).catch(() => null),
     stat(join(dir, MOSAIC_DIR, DEVICE_DB)).catch(() => null),
+    readdir(dir).catch(() => null),
   ]);
   return {
     exists: self !== null,
     parentExists: parent?.isDirectory() ?? false,
     hasState: db?.isFile() ?? false,
+    empty: entries !== null && entries.length === 0,
   };
 }

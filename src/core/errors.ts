@@ -59,7 +59,7 @@ export class DeviceRemovedError extends AppError {
       403,
       'device_removed',
       `This device was removed from the folder "${folder}"; it syncs no more. To sync this ` +
-        'directory again as a new device, delete DIR/.mosaic/device.db and run mosaic sync.',
+        'directory again as a new device, delete DIR/.mosaic and run mosaic sync.',
     );
   }
 }

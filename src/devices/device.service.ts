@@ -137,12 +137,12 @@ export class DeviceService {
     } else {
       // A device id is an origin in the op log: it must not be, or pretend to be, a node.
       if (await this.deps.isNode(deviceId)) {
-        throw new ConflictError('This device id is taken; remove DIR/.mosaic/device.db.');
+        throw new ConflictError('This device id is taken; remove DIR/.mosaic.');
       }
       if (nonce === undefined || !isDeviceIdOf(deviceId, principal.username, nonce)) {
         throw new ConflictError(
           'This device id is not bound to your account (or its registration has not reached ' +
-            'this node yet); retry later, or remove DIR/.mosaic/device.db to start afresh.',
+            'this node yet); retry later, or remove DIR/.mosaic to start afresh.',
         );
       }
       await this.deps.changes.commitMany([{ kind: 'device.put', ...device }], (trx) =>

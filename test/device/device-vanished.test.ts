@@ -5,7 +5,7 @@
  * DIR whose parent is missing is never made. The record lives in XDG_CONFIG_HOME, a temp dir.
  */
 import { existsSync } from 'node:fs';
-import { mkdir, rename, writeFile } from 'node:fs/promises';
+import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -81,21 +81,42 @@ describe('mosaic sync of a directory synced before that is gone', () => {
     expect(existsSync(dev)).toBe(false);
   });
 
-  it('an empty DIR whose state is gone (a mount point): warned, a new device, nothing deleted', async () => {
+  it('an empty DIR on record (a mount point, its disk not mounted) is refused until --new-dir', async () => {
     const dev = join(await makeTempDir('mosaic-vanish-empty-'), 'usb');
     await mkdir(dev);
     const first = await syncOnce(dev, node.url, args(), env());
     expect(first.code, said(first)).toBe(0);
+    // The disk unmounted: its mount point stays, empty.
     await rename(dev, `${dev}.away`);
     await mkdir(dev);
+    const before = await tree(root);
+
+    const refused = await syncOnce(dev, node.url, args(), env());
+    expect(refused.code, said(refused)).toBe(1);
+    expect(said(refused)).toContain(`${dev} is empty, but mosaic sync synced it before`);
+    expect(await tree(dev)).toEqual(new Map());
+    const fresh = await syncOnce(dev, node.url, args('--new-dir'), env());
+    expect(fresh.code, said(fresh)).toBe(0);
+    expect(await tree(root)).toEqual(before);
+    expect(await tree(dev)).toEqual(before);
+  });
+
+  it('a DIR on record whose .mosaic was deleted (to sync it as a new device): warned, nothing deleted', async () => {
+    const dev = join(await makeTempDir('mosaic-vanish-state-'), 'Docs');
+    await mkdir(dev);
+    const first = await syncOnce(dev, node.url, args(), env());
+    expect(first.code, said(first)).toBe(0);
+    await rm(join(dev, '.mosaic'), { recursive: true });
+    await writeFile(join(dev, 'mine.txt'), 'made on the laptop meanwhile\n');
     const before = await tree(root);
 
     const run = await syncOnce(dev, node.url, args(), env());
     expect(run.code, said(run)).toBe(0);
     expect(said(run)).toContain(`${dev} was synced before`);
     expect(said(run)).toContain('its state');
-    expect(await tree(root)).toEqual(before);
-    expect(await tree(dev)).toEqual(before);
+    // A new device: the node's files stay, the laptop's new one goes up, nothing is deleted.
+    const after = await converged([root, dev], (t) => t.has('mine.txt'));
+    for (const [path, entry] of before) expect(after.get(path)).toEqual(entry);
   });
 
   it('a DIR whose parent is missing is not made, synced before or not', async () => {
