@@ -138,10 +138,11 @@ export async function openPostgresStore(
     await migratePostgres(db);
   } catch (error) {
     await db.destroy();
-    // At start-up the operator needs what failed (refused, no such database...), not "retry".
-    throw error instanceof UnavailableError && error.cause instanceof Error
-      ? new Error(`The database cannot be used: ${error.cause.message}`, { cause: error.cause })
-      : error;
+    // At start-up the operator needs what failed (refused, no such database, a wrong
+    // password...) and that it is the database, not "retry".
+    const cause = error instanceof UnavailableError ? error.cause : error;
+    const message = cause instanceof Error ? cause.message : String(cause);
+    throw new Error(`The database cannot be used: ${message}`, { cause });
   }
   limitMs = timeoutMs;
   return {
