@@ -52,7 +52,7 @@ export function soloLead(): SiteLead {
 
 /**
  * Leads while holding the site's lease in the shared database. `beforeLead` runs each time the
- * lease is taken, before the work starts (site-key.ts records the leader's key there).
+ * lease is taken, before the work starts (site-settings.ts records the leader's settings there).
  */
 export function leasedLead(
   store: MetadataStore,
