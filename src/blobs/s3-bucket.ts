@@ -102,9 +102,17 @@ export class S3Bucket {
     const error = outcome instanceof UnavailableError ? outcome.cause : outcome;
     const e = error as { name?: string; message?: string; $metadata?: { httpStatusCode?: number } };
     const status = e.$metadata?.httpStatusCode;
+    // A HEAD's refusal has no body to name it: the SDK says "Unknown", "UnknownError".
+    const named = e.name !== undefined && !/^(Unknown|Error|\d+)$/.test(e.name);
+    const why =
+      status === 401 || status === 403
+        ? `the store refuses these credentials${named ? ` (${e.name})` : ''} (HTTP ${status}): ` +
+          `check the access key and secret (KEY:SECRET@ in the URL, or AWS_ACCESS_KEY_ID and ` +
+          `AWS_SECRET_ACCESS_KEY) and that they may use this bucket`
+        : `${named ? `${e.name}: ` : ''}${status === undefined ? '' : `(HTTP ${status}) `}${e.message ?? ''}`;
     return new Error(
       `The blob store (bucket "${this.name}"${this.endpoint === undefined ? '' : ` at ${this.endpoint}`}) ` +
-        `cannot be used: ${e.name ?? 'Error'}${status === undefined ? '' : ` (HTTP ${status})`}: ${e.message ?? ''}`,
+        `cannot be used: ${why}`,
       { cause: error },
     );
   }

@@ -6,7 +6,9 @@
  *   file is created 0600 before SQLite opens it; an older install's files that are more open
  *   are tightened (the caller says so in the log).
  * - Checked: a path that is a file, or a directory this user cannot write, is refused with a
- *   sentence that names it, not SQLite's "unable to open database file".
+ *   sentence that names it, not SQLite's "unable to open database file". So is a directory
+ *   whose node would be lost to view: moved out by `mosaic migrate` and started again without
+ *   --database, or not moved yet and given to a process on PostgreSQL (`assertMeantFor`).
  * - Held (a node on SQLite; a site on PostgreSQL keeps only scratch space here): one node at a time. `node.lock` is a SQLite file the node keeps under an exclusive
  *   lock (`locking_mode = EXCLUSIVE` after a write) for as long as it runs: a lock the kernel
  *   drops when the process dies, even by SIGKILL, so nothing stale blocks a restart, and one
@@ -19,6 +21,8 @@ import { access, chmod, mkdir, open, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 
 const DATABASE_FILES = ['mosaic.db', 'mosaic.db-wal', 'mosaic.db-shm'];
+/** What `mosaic migrate` renames mosaic.db to (storage/migrate/migrate.ts `MIGRATED_FILE`). */
+export const MIGRATED_DATABASE = 'mosaic.db.migrated';
 
 export interface DataDir {
   /** Files whose mode was tightened to 0600 at this start (an older install's). */
@@ -29,6 +33,7 @@ export interface DataDir {
 
 export async function openDataDir(dataDir: string, sqlite: boolean): Promise<DataDir> {
   await makeDir(dataDir);
+  await assertMeantFor(dataDir, sqlite);
   const tightened: string[] = [];
   if (sqlite) {
     for (const name of DATABASE_FILES) {
@@ -77,6 +82,37 @@ async function makeDir(dataDir: string): Promise<void> {
     await access(dataDir, constants.W_OK | constants.X_OK);
   } catch (error) {
     throw new Error(`cannot write to ${dataDir}: permission denied`, { cause: error });
+  }
+}
+
+/** The size of a file, or null when there is none. */
+const sizeOf = (path: string) =>
+  stat(path).then(
+    (s) => s.size,
+    () => null,
+  );
+
+/**
+ * Refuses a directory whose node lives elsewhere now, or would be left behind: either way a
+ * start would make a new, empty site (a new id, a new admin) beside the admin's pictures. A
+ * node moved by `mosaic migrate` (mosaic.db renamed) started again without --database, and
+ * an unmoved node's directory given to a process on PostgreSQL.
+ */
+async function assertMeantFor(dataDir: string, sqlite: boolean): Promise<void> {
+  const database = (await sizeOf(join(dataDir, 'mosaic.db'))) ?? 0;
+  if (sqlite && database === 0 && (await sizeOf(join(dataDir, MIGRATED_DATABASE))) !== null) {
+    throw new Error(
+      `${dataDir} holds a node that mosaic migrate moved into PostgreSQL and S3 ` +
+        `(${MIGRATED_DATABASE}): start the site with --database and --blobs (this directory ` +
+        `may be its scratch space), or move ${MIGRATED_DATABASE} away to start a new, empty node here.`,
+    );
+  }
+  if (!sqlite && database > 0) {
+    throw new Error(
+      `${dataDir} holds a one-process node (mosaic.db), which a process on PostgreSQL ` +
+        `(--database) would not use: move it in first (mosaic migrate --from-data ${dataDir} ` +
+        `--database … --blobs …), or give this process another --data (scratch space only).`,
+    );
   }
 }
 

@@ -50,8 +50,16 @@ export function soloLead(): SiteLead {
   };
 }
 
-/** Leads while holding the site's lease in the shared database. */
-export function leasedLead(store: MetadataStore, log: Logger, ttlMs?: number): SiteLead {
+/**
+ * Leads while holding the site's lease in the shared database. `beforeLead` runs each time the
+ * lease is taken, before the work starts (site-settings.ts records the leader's settings there).
+ */
+export function leasedLead(
+  store: MetadataStore,
+  log: Logger,
+  ttlMs?: number,
+  beforeLead?: () => Promise<void>,
+): SiteLead {
   let work: LeadWork | null = null;
   let leading = false;
   // Transitions in order: a lead() still starting finishes before follow() stops it.
@@ -68,6 +76,9 @@ export function leasedLead(store: MetadataStore, log: Logger, ttlMs?: number): S
       log.info({ token }, 'this process now leads the site');
       leading = true;
       step(async () => {
+        await beforeLead?.().catch((err: unknown) => {
+          log.warn({ err }, 'could not record this process as the leader');
+        });
         await work?.lead();
       });
     },

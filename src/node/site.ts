@@ -23,7 +23,8 @@ import {
 import { sqliteStoreOver } from '../storage/metadata/sqlite.js';
 import { openMetadataStore } from '../storage/metadata/store.js';
 import { assertNoMigrationInProgress } from '../storage/migrate/target.js';
-import { leasedLead, soloLead, type SiteLead } from './site-lead.js';
+import { assertLeadersSettings, recordLeadSettings } from './site-settings.js';
+import { LEAD_LEASE, leasedLead, soloLead, type SiteLead } from './site-lead.js';
 
 export const FOLDERS_NEED_SQLITE =
   'Synced folders (--folder) stay on one machine: a site on PostgreSQL (--database) cannot ' +
@@ -73,12 +74,15 @@ export async function openSite(
   log: Logger,
 ): Promise<Site> {
   const shared = config.database !== undefined && store.local === null;
+  if (shared) await assertLeadersSettings(store, LEAD_LEASE, config);
   const bus = shared
     ? await PostgresSiteBus.open(config.database ?? '', (err) => {
         log.warn({ err }, 'site bus connection lost; reconnecting');
       })
     : soloBus;
-  const lead = shared ? leasedLead(store, log) : soloLead();
+  const lead = shared
+    ? leasedLead(store, log, undefined, () => recordLeadSettings(store, config))
+    : soloLead();
   return { store, shared, bus, lead };
 }
 

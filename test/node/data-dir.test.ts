@@ -80,6 +80,26 @@ describe('mosaic node start-up errors', () => {
       },
       'DIR/mosaic.db is not a Mosaic database (file is not a database).',
     ],
+    [
+      'a node mosaic migrate moved out, started again on SQLite',
+      async (dir) => {
+        await writeFile(join(dir, 'mosaic.db.migrated'), 'the old database');
+        return ['--data', dir];
+      },
+      'DIR holds a node that mosaic migrate moved into PostgreSQL and S3 (mosaic.db.migrated): ' +
+        'start the site with --database and --blobs (this directory may be its scratch space), ' +
+        'or move mosaic.db.migrated away to start a new, empty node here.',
+    ],
+    [
+      "a one-process node's directory given to a process on PostgreSQL",
+      async (dir) => {
+        await writeFile(join(dir, 'mosaic.db'), 'a node not moved yet');
+        return ['--data', dir, '--database', 'postgres://mosaic@127.0.0.1:1/site-a'];
+      },
+      'DIR holds a one-process node (mosaic.db), which a process on PostgreSQL (--database) ' +
+        'would not use: move it in first (mosaic migrate --from-data DIR --database … --blobs …), ' +
+        'or give this process another --data (scratch space only).',
+    ],
   ])('%s', async (_, argsIn, message) => {
     const dir = await makeTempDir();
     const args = await argsIn(dir);

@@ -249,3 +249,25 @@ test('a store that cannot be reached is refused at start with a message that say
     await store.close();
   }
 });
+
+test('credentials the store refuses are said to be the cause, not "UnknownError"', async () => {
+  const swift = running;
+  if (!swift) throw new Error('Swift did not start');
+  const scratch = await makeTempDir('mosaic-s3-scratch-');
+  const store = new S3BlobStore({
+    bucket: 'mosaic-test',
+    endpoint: swift.endpoint,
+    region: swift.region,
+    credentials: { accessKeyId: swift.accessKeyId, secretAccessKey: 'not-the-secret' },
+    scratchDir: scratch,
+  });
+  try {
+    await expect(store.init()).rejects.toThrow(
+      `The blob store (bucket "mosaic-test" at ${swift.endpoint}) cannot be used: the store ` +
+        'refuses these credentials (HTTP 403): check the access key and secret (KEY:SECRET@ in ' +
+        'the URL, or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY) and that they may use this bucket',
+    );
+  } finally {
+    await store.close();
+  }
+});

@@ -102,4 +102,12 @@ describe.skipIf(!DIALECTS.includes('postgres'))('PostgreSQL that stops answering
       /^The database cannot be used: connect ECONNREFUSED 127\.0\.0\.1:1$/,
     );
   });
+
+  it('says at start-up that it is the database which refuses (no such database, role...)', async () => {
+    const url = new URL(postgres().url);
+    url.pathname = '/no_such_database';
+    await expect(openPostgresStore(url.toString())).rejects.toThrow(
+      /^The database cannot be used: database "no_such_database" does not exist$/,
+    );
+  });
 });

@@ -1,6 +1,11 @@
 import { Kysely, PostgresDialect, sql } from 'kysely';
 import pg from 'pg';
-import { searchWords, type MetadataDialect, type MetadataStore } from './dialect.js';
+import {
+  searchWords,
+  type MetadataDialect,
+  type MetadataStore,
+  type PoolFigures,
+} from './dialect.js';
 import { timeoutParam } from '../../config/timeout-param.js';
 import { UnavailableError } from '../../core/errors.js';
 import { boundQueries, kyselyPool } from './pg-bounds.js';
@@ -138,10 +143,11 @@ export async function openPostgresStore(
     await migratePostgres(db);
   } catch (error) {
     await db.destroy();
-    // At start-up the operator needs what failed (refused, no such database...), not "retry".
-    throw error instanceof UnavailableError && error.cause instanceof Error
-      ? new Error(`The database cannot be used: ${error.cause.message}`, { cause: error.cause })
-      : error;
+    // At start-up the operator needs what failed (refused, no such database, a wrong
+    // password...) and that it is the database, not "retry".
+    const cause = error instanceof UnavailableError ? error.cause : error;
+    const message = cause instanceof Error ? cause.message : String(cause);
+    throw new Error(`The database cannot be used: ${message}`, { cause });
   }
   limitMs = timeoutMs;
   return {
@@ -149,7 +155,22 @@ export async function openPostgresStore(
     dialect: postgresDialect,
     transaction: (fn) => db.transaction().setIsolationLevel('read committed').execute(fn),
     local: null,
-    pool: () => ({ total: pool.totalCount, idle: pool.idleCount, waiting: pool.waitingCount }),
+    pool: () => poolFigures(pool),
     close: () => db.destroy(),
+  };
+}
+
+/**
+ * pg-pool queues a checkout even while a connection is idle and hands it over on the next
+ * tick: those are not waiting for a connection, and those connections are not idle (read
+ * raw, every scrape of an idle pool said as many waiting as idle: its own queries).
+ */
+function poolFigures(pool: pg.Pool): PoolFigures {
+  const queued = pool.waitingCount;
+  const idle = pool.idleCount;
+  return {
+    total: pool.totalCount,
+    idle: Math.max(0, idle - queued),
+    waiting: Math.max(0, queued - idle),
   };
 }

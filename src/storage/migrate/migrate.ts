@@ -17,6 +17,7 @@ import { rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { openBlobStores } from '../../blobs/open-blob-stores.js';
 import { parseBlobsUrl } from '../../config/blobs-url.js';
+import { MIGRATED_DATABASE } from '../../node/data-dir.js';
 import { openPostgresStore } from '../metadata/postgres.js';
 import { copyArea, type AreaCopied, type BlobArea, type LocalLayout } from './blobs.js';
 import { openSqliteSource, type SqliteSource } from './sqlite-source.js';
@@ -46,7 +47,7 @@ export interface MigrateReport {
 }
 
 export const SOURCE_FILE = 'mosaic.db';
-export const MIGRATED_FILE = 'mosaic.db.migrated';
+export const MIGRATED_FILE = MIGRATED_DATABASE;
 
 const STORES = ['pictures', 'events'] as const;
 const AREAS: readonly BlobArea[] = ['live', 'trash', 'named'];
