@@ -149,7 +149,8 @@ async function defaultFolder(dir: string, server: string, token: string): Promis
   if (folders.length === 1 && only) return only.id;
   throw new DeviceAccessError(
     folders.length === 0
-      ? 'the node has no folder this account may use'
+      ? 'the node has no folder this account may use (an admin lists one with --folder and ' +
+          'grants it with --folder-user; a site on PostgreSQL has none)'
       : `give --folder (one of: ${folders.map((f) => f.id).join(', ')})`,
   );
 }

@@ -68,6 +68,18 @@ export interface DeviceServiceDeps {
   readonly now?: () => number;
 }
 
+/** A device route at a site on PostgreSQL, which keeps no synced folders (node/site.ts). */
+export class NoFoldersHereError extends AppError {
+  constructor() {
+    super(
+      404,
+      'not_found',
+      'Folder not found: this site keeps its data in PostgreSQL, where synced folders are not ' +
+        'kept (a folder stays on a one-process node, on SQLite); sync with that node.',
+    );
+  }
+}
+
 export class UnprocessableError extends AppError {
   constructor(message: string) {
     super(422, 'validation_failed', message);
@@ -90,6 +102,8 @@ export class DeviceService {
 
   /** The folder, if this account may use it; 404 otherwise (nothing is revealed). */
   folderFor(principal: Principal, folder: string): DeviceFolder {
+    // A site on PostgreSQL has none: said, so that `mosaic sync` pointed at it says why.
+    if (this.deps.uploads === null) throw new NoFoldersHereError();
     const found = this.deps.folder(folder);
     if (!found || !this.deps.access.canUse(principal, folder)) throw new NotFoundError('Folder');
     return found;
@@ -367,7 +381,7 @@ export class DeviceService {
   }
 
   private uploads(): UploadStore {
-    if (this.deps.uploads === null) throw new NotFoundError('Folder');
+    if (this.deps.uploads === null) throw new NoFoldersHereError();
     return this.deps.uploads;
   }
 

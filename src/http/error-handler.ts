@@ -6,7 +6,7 @@ import { createRequire } from 'node:module';
 import type { Duplex } from 'node:stream';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
-import { AppError, asOutOfSpace } from '../core/errors.js';
+import { AppError, asOutOfSpace, UnavailableError } from '../core/errors.js';
 import { SECURITY_HEADERS } from './security-headers.js';
 
 // Required, not imported: an ES import of node:http builds its whole namespace, and Node 24's
@@ -22,7 +22,11 @@ export interface NotFoundFallback {
 export function installErrorHandler(app: FastifyInstance, fallback?: NotFoundFallback): void {
   app.setErrorHandler((error: FastifyError, request, reply) => {
     const { status, code, message } = describe(error);
-    if (status >= 500) request.log.error({ err: error }, 'request failed');
+    if (error instanceof UnavailableError) {
+      // An outage (the database or the store not answering) fails every request alike: the
+      // cause in one line, not the same stack trace per request.
+      request.log.warn({ code, status, cause: causeOf(error) }, message);
+    } else if (status >= 500) request.log.error({ err: error }, 'request failed');
     else request.log.info({ code, status }, message);
     // A route may have set another type (an image) before failing: the error body is JSON.
     return reply
@@ -164,4 +168,14 @@ export function validationMessage(
       : `Invalid request: ${message}.`;
   });
   return [...new Set(sentences)].join(' ');
+}
+
+/** An error's cause in one line (`code: message`), or undefined. */
+function causeOf(error: Error): string | undefined {
+  const cause = error.cause;
+  if (!(cause instanceof Error)) return undefined;
+  const code = (cause as { code?: unknown }).code;
+  return typeof code === 'string' && !cause.message.includes(code)
+    ? `${code}: ${cause.message}`
+    : cause.message;
 }

@@ -11,6 +11,8 @@
  * - Started while cut, the process exits at once with a message naming what it could not use.
  *   Before, a process whose database opened but whose store did not stayed up, not listening
  *   (the database pool and the lease kept it alive), where a supervisor could not see it.
+ * - While cut, the outage is logged once by /healthz (probed every second), and each failed
+ *   request in one line with its cause, not a stack trace each.
  * - Once healed, it starts and serves what it had.
  */
 import { afterAll, beforeAll, expect, test } from 'vitest';
@@ -116,6 +118,18 @@ test.skipIf(why !== null)(
     expect(probe.status, JSON.stringify(probe.body)).toBe(503);
     expect(probe.body.checks.database?.ok).toBe(false);
     await expectUnavailable(client, '/healthz');
+    // A balancer probing every second: the outage is logged once, not per probe (it was a
+    // warning per probe, and a stack trace per failed request).
+    for (let i = 0; i < 3; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 1_100)); // past the report's 1 s cache
+      expect((await api(node.url).get('/healthz')).status).toBe(503);
+    }
+    const lines = node.logs.filter((l) => l.msg === 'health check failed');
+    expect(lines).toHaveLength(1);
+    expect(node.logs.filter((l) => l.msg === 'request failed')).toEqual([]);
+    const outage = node.logs.filter((l) => l.code === 'unavailable' && l.status === 503);
+    expect(outage.length).toBeGreaterThanOrEqual(6);
+    expect(outage.every((l) => typeof l.cause === 'string' && !('err' in l))).toBe(true);
     await node.kill();
     const noDatabase = await failedRestart(node);
     expect(noDatabase).toMatch(/exited before listening \(code 1/);

@@ -9,7 +9,8 @@
  *   other site, is published at both (the site's processes are one 2PC participant);
  * - SIGKILL of the process that leads the site (it holds the lease and talks to the peers)
  *   moves that work to another process within 5 s, and nothing is lost;
- * - the sign-in back-off counts the tries made at every process.
+ * - the sign-in back-off counts the tries made at every process;
+ * - a device route says that such a site keeps no synced folders.
  */
 import { expect, test } from 'vitest';
 import { newClusterKey } from '../helpers/cluster.js';
@@ -62,6 +63,13 @@ test('three processes on PostgreSQL and S3 are one site, and survive losing thei
     );
     expect(new Set(ids).size).toBe(1);
     const b = api(single.url, await login(single.url, 'admin', ADMIN_PASSWORD));
+    // `mosaic sync` pointed at this site is told why there is no folder (it read "Folder not
+    // found." alone, as for a name mistyped).
+    const devices = await a2.get<{ error: { code: string; message: string } }>(
+      '/api/folders/docs/devices',
+    );
+    expect(devices.status).toBe(404);
+    expect(devices.body.error.message).toMatch(/this site keeps its data in PostgreSQL/);
 
     const first = await makeImage({ width: 320, height: 240, format: 'jpeg', seed: 31 });
     const up = await a1.upload<Picture>({ file: first, fields: { title: 'via p1' } });

@@ -1,6 +1,7 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { Registry } from 'prom-client';
+import { SaidAgain } from '../../core/said-again.js';
 import type { HealthCheck, HealthReport } from '../../storage/health.js';
 import { ErrorBody } from '../schemas.js';
 
@@ -25,6 +26,9 @@ export const systemRoutes =
     healthLog: { logLevel?: 'warn' } = {},
   ): FastifyPluginAsyncZod =>
   async (app) => {
+    // A balancer asks every few seconds: an outage is said as it starts, changes and ends, and
+    // once a minute while it lasts, not at every probe.
+    const trouble = new SaidAgain();
     app.get(
       '/healthz',
       {
@@ -58,7 +62,7 @@ export const systemRoutes =
           },
         },
       },
-      async (request, reply) => {
+      async (_request, reply) => {
         const report = await health.check();
         const body = {
           node: info.nodeId,
@@ -66,12 +70,17 @@ export const systemRoutes =
           version: info.version,
           checks: publicChecks(report),
         };
-        if (report.ok) return { status: 'ok' as const, ...body };
+        if (report.ok) {
+          if (trouble.say(null))
+            app.log.info({ health: report.parts }, 'health check passes again');
+          return { status: 'ok' as const, ...body };
+        }
         // The details (addresses, driver errors) go to the log, not to an anonymous caller.
-        request.log.warn({ health: report.parts }, 'health check failed');
-        const failed = Object.entries(report.parts)
-          .filter(([, part]) => !part.ok)
-          .map(([name]) => name);
+        const failing = Object.entries(report.parts).filter(([, part]) => !part.ok);
+        if (trouble.say(JSON.stringify(failing.map(([name, part]) => [name, part.error])))) {
+          app.log.warn({ health: report.parts }, 'health check failed');
+        }
+        const failed = failing.map(([name]) => name);
         return reply.code(503).send({
           status: 'unavailable' as const,
           ...body,
