@@ -79,7 +79,12 @@ async function replica() {
     });
     return sync;
   };
-  return { blobs, repo, changes, service, syncFrom };
+  return { blobs, repo, changes, service, syncFrom, store };
+}
+
+/** Whether the store holds `id` (false while it does not answer). */
+function blobsStored(blobs: LocalBlobStore, id: string): Promise<boolean> {
+  return blobs.has(id).catch(() => false);
 }
 
 /** The remote node's operations, numbered in order. */
@@ -162,6 +167,63 @@ describe('BlobSync', () => {
       const listed = (await service.list({ limit: 10 })).map((p) => p.id);
       expect(listed).toEqual([id]);
       expect(await blobs.has(id)).toBe(true);
+      await sync.stop();
+    },
+  );
+
+  // Found by the scaled fault tier (two scaled sites, seed 626483385): a picture whose bytes
+  // arrived while the store or the database stopped answering stayed hidden until a restart.
+  it.each(['the object store', 'the database'] as const)(
+    'marks a fetched picture visible after %s failed to answer as its flag was set',
+    async (down) => {
+      const { blobs, repo, changes, syncFrom, store } = await replica();
+      const bytes = randomBytes(4000);
+      const id = createHash('sha256').update(bytes).digest('hex');
+      let failures = 1;
+      const outage = () =>
+        Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' });
+      if (down === 'the object store') {
+        // The first time the bytes are there (the flag's check), the store does not answer.
+        const has = blobs.has.bind(blobs);
+        blobs.has = async (blob) => {
+          const found = await has(blob);
+          if (found && failures > 0) {
+            failures--;
+            throw outage();
+          }
+          return found;
+        };
+      } else {
+        // The transaction that sets the flag fails; the bytes are stored.
+        const transaction = store.transaction.bind(store);
+        store.transaction = ((fn: Parameters<typeof store.transaction>[0]) =>
+          blobsStored(blobs, id).then((stored) => {
+            if (!stored || failures === 0) return transaction(fn);
+            failures--;
+            return Promise.reject(outage());
+          })) as typeof store.transaction;
+      }
+      const peer = {
+        baseUrl: 'http://peer.invalid',
+        blob: () => Promise.resolve({ body: Readable.from([bytes]), start: 0 }),
+        blobBatch: () =>
+          Promise.resolve(
+            (async function* () {
+              yield { hash: id, data: bytes };
+            })(),
+          ),
+      } as unknown as PeerClient;
+      const sync = syncFrom(peer);
+      const now = Date.now();
+      await changes.receive(remoteOps()(pictureCreate(id, bytes.length, now), now));
+      // Nothing else asks for it again (no peer comes up, no restart).
+      await vi.waitFor(
+        async () => {
+          expect(failures).toBe(0);
+          expect((await repo.get(id))?.hasBlob).toBe(true);
+        },
+        { timeout: 5_000 },
+      );
       await sync.stop();
     },
   );

@@ -73,6 +73,12 @@ interface Wanted {
   readonly done: (stored: boolean) => void;
 }
 
+/** A fetched blob whose picture is to be marked visible (see `arrived`). */
+interface Arrived {
+  readonly id: string;
+  readonly facts: Promise<PhotoFacts | null> | null;
+}
+
 const RETRY_MS = 500;
 const MAX_RETRY_MS = 30_000;
 
@@ -85,7 +91,7 @@ export class BlobSync {
    * Fetched blobs whose pictures are not marked visible yet (flushed in one transaction), with
    * their photo facts when read from the bytes of a batch (null: not read, or not readable).
    */
-  private arrived: { id: string; facts: Promise<PhotoFacts | null> | null }[] = [];
+  private arrived: Arrived[] = [];
   private flushTimer: NodeJS.Timeout | null = null;
   private flushing: Promise<void> | null = null;
   /** Pictures waiting for their small thumbnail until no fetch is in flight. */
@@ -147,7 +153,9 @@ export class BlobSync {
     }
     if (this.flushTimer) {
       clearTimeout(this.flushTimer);
-      await this.flushArrived();
+      const arrived = this.arrived;
+      this.arrived = [];
+      await this.flushArrived(arrived);
     }
     await this.flushing;
   }
@@ -322,9 +330,23 @@ export class BlobSync {
   private markArrived(id: string, facts: Promise<PhotoFacts | null> | null): void {
     this.arrived.push({ id, facts });
     this.flushTimer ??= setTimeout(() => {
-      this.flushing = this.flushArrived()
+      const arrived = this.arrived;
+      this.arrived = [];
+      this.flushing = this.flushArrived(arrived)
         .catch((err: unknown) => {
-          this.deps.log.error({ err }, 'could not mark fetched pictures visible');
+          // The store or the database did not answer (an outage): the bytes may be stored, the
+          // flag is not. Each is settled again after the back-off (settleBytes finds its bytes
+          // and sets the flag, or fetches them). Before, nothing did until a restart or a peer
+          // coming up: such a picture stayed hidden (the scaled fault tier, two sites).
+          const retries = arrived.map((a) => this.retryLater(a.id));
+          this.deps.log.warn(
+            {
+              err: (err as Error).message,
+              pictures: arrived.length,
+              retryInMs: Math.min(...retries),
+            },
+            'could not mark fetched pictures visible; will retry',
+          );
         })
         .finally(() => {
           this.flushing = null;
@@ -339,10 +361,8 @@ export class BlobSync {
    * after its death committed, so a picture still alive in the transaction still has them; a
    * death committed later is settled (bytes to trash, flag cleared) after this flag.
    */
-  private async flushArrived(): Promise<void> {
+  private async flushArrived(arrived: readonly Arrived[]): Promise<void> {
     this.flushTimer = null;
-    const arrived = this.arrived;
-    this.arrived = [];
     const ids = arrived.map((a) => a.id);
     const { store, pictures, blobs } = this.deps;
     const present = new Set<string>();
@@ -354,6 +374,8 @@ export class BlobSync {
     }
     const visible: string[] = [];
     const settle: string[] = [];
+    /** Alive, said stored, not found in the store: fetched again after the back-off. */
+    const lost: string[] = [];
     const withFacts = new Set<string>();
     await store.transaction(async (trx) => {
       // The appliers' order first (PostgreSQL): applying ops on these pictures meanwhile
@@ -373,10 +395,14 @@ export class BlobSync {
         } else if (present.has(id) || stored.hasBlob) {
           // Died meanwhile (bytes to trash) or the bytes moved: settle it again.
           settle.push(id);
+        } else if (isAlive(stored.state)) {
+          // Not in the store although stored: settled (and fetched) again, never left hidden.
+          lost.push(id);
         }
       }
     });
     for (const id of settle) this.schedule(id);
+    for (const id of lost) this.retryLater(id);
     for (const id of visible) this.deps.onVisible?.(id, withFacts.has(id));
     // The small thumbnail (what a gallery shows) is made from our own copy in the background,
     // once the fetches are done so it does not take a core from them; the large one, four times
