@@ -82,6 +82,20 @@ async function replica() {
   return { blobs, repo, changes, service, syncFrom, store };
 }
 
+/** A peer that gives `bytes` (content `id`) at once, alone or in a batch. */
+function peerHolding(id: string, bytes: Buffer): PeerClient {
+  return {
+    baseUrl: 'http://peer.invalid',
+    blob: () => Promise.resolve({ body: Readable.from([bytes]), start: 0 }),
+    blobBatch: () =>
+      Promise.resolve(
+        (async function* () {
+          yield { hash: id, data: bytes };
+        })(),
+      ),
+  } as unknown as PeerClient;
+}
+
 /** Whether the store holds `id` (false while it does not answer). */
 function blobsStored(blobs: LocalBlobStore, id: string): Promise<boolean> {
   return blobs.has(id).catch(() => false);
@@ -203,17 +217,7 @@ describe('BlobSync', () => {
             return Promise.reject(outage());
           })) as typeof store.transaction;
       }
-      const peer = {
-        baseUrl: 'http://peer.invalid',
-        blob: () => Promise.resolve({ body: Readable.from([bytes]), start: 0 }),
-        blobBatch: () =>
-          Promise.resolve(
-            (async function* () {
-              yield { hash: id, data: bytes };
-            })(),
-          ),
-      } as unknown as PeerClient;
-      const sync = syncFrom(peer);
+      const sync = syncFrom(peerHolding(id, bytes));
       const now = Date.now();
       await changes.receive(remoteOps()(pictureCreate(id, bytes.length, now), now));
       // Nothing else asks for it again (no peer comes up, no restart).
@@ -241,17 +245,7 @@ describe('BlobSync', () => {
         : settleBytes(id);
     const bytes = randomBytes(4000);
     const id = createHash('sha256').update(bytes).digest('hex');
-    const peer = {
-      baseUrl: 'http://peer.invalid',
-      blob: () => Promise.resolve({ body: Readable.from([bytes]), start: 0 }),
-      blobBatch: () =>
-        Promise.resolve(
-          (async function* () {
-            yield { hash: id, data: bytes };
-          })(),
-        ),
-    } as unknown as PeerClient;
-    const sync = syncFrom(peer);
+    const sync = syncFrom(peerHolding(id, bytes));
     const now = Date.now();
     await changes.receive(remoteOps()(pictureCreate(id, bytes.length, now), now));
     // Nothing else asks for it again (no peer comes up, no restart).
