@@ -53,6 +53,26 @@ describe('ChangeLog.receive', () => {
     expect(await oplog.contiguous(SELF)).toBe(1);
   });
 
+  it('takes back its own lost past once a peer shows it, and numbers its next operations after it', async () => {
+    // Restored from a copy older than what it had sent: a peer holds its ops 1-4, the log none.
+    const past = [1, 2, 3, 4].map((seq) => op(SELF, seq, T0 + seq));
+    expect((await changes.receive(past)).rejected.map((r) => r.code)).toEqual(
+      Array(4).fill('own_origin'),
+    );
+    expect(await changes.ownPastAt(4)).toBe(0);
+    expect(await changes.ownPastAt(4)).toBeNull(); // said once
+    // Pushed by a node, an op of ours is never taken; pulled, the past is.
+    const pushed = await changes.receive([past[0] as Op], { sender: PEER });
+    expect(pushed.rejected).toEqual([expect.objectContaining({ code: 'own_origin' })]);
+    const pulled = await changes.receive(past);
+    expect(pulled.applied.map((o) => o.seq)).toEqual([1, 2, 3, 4]);
+    expect(await oplog.contiguous(SELF)).toBe(4);
+    // The next local op takes a number no peer holds; one beyond the clock is still refused.
+    expect((await changes.commit(update)).seq).toBe(5);
+    const beyond = await changes.receive([op(SELF, 9, T0)]);
+    expect(beyond.rejected).toEqual([expect.objectContaining({ seq: 9, code: 'own_origin' })]);
+  });
+
   it('numbers local operations from the contiguous counter, past a forged op already logged', async () => {
     // A log from before the fix: a forged op of this origin at seq 1000.
     await oplog.append(store.db, op(SELF, 1000, T0));

@@ -149,8 +149,11 @@ export class ChangeLog {
    * one transaction; duplicates are skipped. A refused operation is reported, never thrown, so
    * the rest of the batch is applied. Refused:
    *
-   * - `own_origin`: it claims this node as origin. This node's operations come only from itself
-   *   (a device: from its own replica); one from outside is forged or a replay of a lost past.
+   * - `own_origin`: it claims this node as origin with a number this node's clock never passed.
+   *   This node's operations come only from itself (a device: from its own replica), so one
+   *   from outside is forged, or its own past that it lost (its data restored from an older
+   *   copy) and has not learnt of yet: once a peer's vector shows that past (`ownPastAt`), the
+   *   clock is moved past it and those numbers are taken back like any peer's operations.
    * - `not_sender`: `sender` is given (a push, signed by that node) and the op is not its own:
    *   a node pushes only its own operations (others' travel by pull).
    * - `foreign_hlc`: its timestamp was not issued by its origin's clock (the HLC's node part
@@ -199,7 +202,12 @@ export class ChangeLog {
     const followUps: OpBody[] = [];
     // Checked in memory first, then logged in one pass (issue 16): the log's verdict on each
     // op is the one appending them one by one would give.
-    const refusals = ops.map((op) => this.refusal(op, sender));
+    // This node's own numbers its clock has passed: below it, an operation of ours that the log
+    // lacks is our own lost past, given back by a peer (`ownPastAt`).
+    const ownPassed = ops.some((op) => op.origin === this.nodeId)
+      ? ((await this.clock.lastSeq(trx, this.nodeId)) ?? 0)
+      : 0;
+    const refusals = ops.map((op) => this.refusal(op, sender, ownPassed));
     const candidates = ops.filter((_, i) => refusals[i] === null);
     const outcomes = await this.log.appendMany(trx, candidates);
     // The rows the new ops change, locked all at once in one global order before any is
@@ -274,8 +282,14 @@ export class ChangeLog {
     return () => this.rejectionListeners.delete(listener);
   }
 
-  private refusal(op: Op, sender: string | undefined): Omit<Rejection, 'origin' | 'seq'> | null {
-    if (op.origin === this.nodeId) {
+  private refusal(
+    op: Op,
+    sender: string | undefined,
+    ownPassed: number,
+  ): Omit<Rejection, 'origin' | 'seq'> | null {
+    // Pushed by a node is never ours; pulled with a number our clock passed: our lost past
+    // (one we hold already is a duplicate or a conflict, which the log tells).
+    if (op.origin === this.nodeId && (sender !== undefined || op.seq > ownPassed)) {
       return { code: 'own_origin', message: 'claims this node as origin' };
     }
     if (sender !== undefined && op.origin !== sender) {
@@ -293,6 +307,20 @@ export class ChangeLog {
       };
     }
     return null;
+  }
+
+  /**
+   * A peer holds this node's own operations up to `seq` (its version vector says so): if this
+   * node's clock is behind that, its data is older than what it had sent (restored from a
+   * backup or a snapshot, or a disk that lost its last writes). The clock is moved past `seq`,
+   * so that its next operations take numbers no peer holds (they were refused as conflicts
+   * everywhere, and lost), and the numbers in between are taken back from the peers (`take`).
+   * Returns the seq the clock was at, when it moved; null when nothing was lost.
+   */
+  async ownPastAt(seq: number): Promise<number | null> {
+    const passed = await this.clock.lastSeq(this.store.db, this.nodeId);
+    if (passed !== null && passed >= seq) return null;
+    return this.store.transaction((trx) => this.clock.advancePast(trx, this.nodeId, seq));
   }
 
   onOps(listener: OpListener): () => void {

@@ -84,6 +84,10 @@ export class PeerLink {
   /** When `lastSeen` and the acknowledged sequence were last written (see RECORD_EVERY_MS). */
   private recordedAt = 0;
   private recording: Promise<void> | null = null;
+  /** The most of our own operations this peer was seen to hold (see `ownPast`). */
+  private ownSeenAtPeer = 0;
+  /** Our lost past is being taken back from this peer: its pictures' bytes to fetch after. */
+  private ownPastPulled = false;
 
   constructor(
     readonly url: string,
@@ -130,6 +134,11 @@ export class PeerLink {
         if (this.wantPull) {
           this.wantPull = false;
           await this.pull();
+          if (this.ownPastPulled) {
+            // The pictures and files of our past just taken back want their bytes.
+            this.ownPastPulled = false;
+            this.ctx.cameUp(this);
+          }
         }
         if (this.wantPush) {
           this.wantPush = false;
@@ -167,6 +176,7 @@ export class PeerLink {
     }
     const wasUp = this.state === 'up';
     this.markUp();
+    await this.ownPast(info.vv[this.ctx.selfId] ?? 0);
     // Written when new or changed only: the other processes of a scaled site read the table
     // (known-peers.ts); a hello every sync interval changes nothing there.
     const identity = JSON.stringify([info.nodeId, info.name, this.url, this.source]);
@@ -188,6 +198,29 @@ export class PeerLink {
       this.wantPush = true;
       this.ctx.cameUp(this);
     }
+  }
+
+  /**
+   * The peer holds our own operations up to `atPeer`. More than our clock ever gave: our data
+   * is older than what we had sent (restored from a backup or a snapshot, or a disk that lost
+   * its last writes). Left so, our next operations took numbers the peers hold already and
+   * were refused everywhere, and the operations we lost never came back: the clock moves past
+   * them (ChangeLog.ownPastAt) and the pull takes them back. Said once, as an error: what was
+   * made here since the restore and before this may have been refused (conflicts).
+   */
+  private async ownPast(atPeer: number): Promise<void> {
+    if (atPeer <= this.ownSeenAtPeer || !Number.isSafeInteger(atPeer)) return;
+    this.ownSeenAtPeer = atPeer;
+    const had = await local(this.ctx.changes.ownPastAt(atPeer));
+    if (had === null) return;
+    this.ctx.log.error(
+      { peer: this.name, url: this.url, ownSeq: had, atPeer },
+      `this node's data is older than what it had sent: the peer holds its operations up to ` +
+        `#${atPeer}, its own log ends at #${had} (restored from a backup or a snapshot?). ` +
+        `It takes them back from its peers and numbers its next operations after them`,
+    );
+    this.wantPull = true;
+    this.ownPastPulled = true;
   }
 
   /** Sends our own operations the peer lacks, in order, in batches. */

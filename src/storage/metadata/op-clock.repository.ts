@@ -34,6 +34,31 @@ export class OpClockRepository {
     return stamps;
   }
 
+  /**
+   * The last seq `origin`'s clock gave (or was moved past), read without a lock; null before its
+   * first use. A peer that holds more of this node's own operations than that knows a past this
+   * node lost (`advancePast`).
+   */
+  async lastSeq(db: Executor, origin: string): Promise<number | null> {
+    const row = await db
+      .selectFrom('op_clock')
+      .select('last_seq')
+      .where('origin', '=', origin)
+      .executeTakeFirst();
+    return row?.last_seq ?? null;
+  }
+
+  /**
+   * Moves `origin`'s numbering past `seq` (never back): its next operation takes a number no
+   * peer holds already. Returns the last seq before, when it moved; null when it was past it.
+   */
+  async advancePast(trx: Executor, origin: string, seq: number): Promise<number | null> {
+    const row = await this.lock(trx, origin);
+    if (row.last_seq >= seq) return null;
+    await this.save(trx, origin, seq, encodeHlc(lastOf(row.last_hlc, origin)));
+    return row.last_seq;
+  }
+
   /** Moves `origin`'s clock past a timestamp received from a peer (HLC receive rule). */
   async observe(trx: Executor, origin: string, remote: string): Promise<void> {
     const row = await this.lock(trx, origin);
