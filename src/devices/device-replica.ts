@@ -162,6 +162,19 @@ export class DeviceReplica {
   async register(): Promise<void> {
     const res = await this.client.register(this.identity.id, this.identity.name, this.nonce);
     this.acked = res.acked;
+    // The node holds more of this device's changes than its clock gave: DIR/.mosaic is an older
+    // copy (restored from a backup). Its next changes took numbers the node holds, and were
+    // never sent (they are at or below `acked`): they are numbered after those now.
+    const had = await this.changes.ownPastAt(res.acked);
+    if (had !== null) {
+      this.options.reporter.warn(
+        `This device's state (${this.options.dir}/.mosaic) is older than what it had sent ` +
+          `(the node holds its changes up to #${res.acked}, it had #${had}: restored from a ` +
+          `backup?). Its next changes are numbered after those; files it changed meanwhile ` +
+          `may come back as conflict copies.`,
+        { server: this.options.server },
+      );
+    }
     await this.meta.set('device_server', this.options.server);
     await this.meta.set('device_folder', this.options.folder);
     if (!this.namesakesLooked) await this.warnOfNamesakes();
