@@ -2,8 +2,11 @@
  * What the web app asks the node for that nobody asked it to, in a real browser against a
  * real node: one live feed (`/api/stream`) for a signed-in session however often the pages
  * change (each page opened its own, aborting the last), closed at sign-out; one fetch of a
- * deleted picture whose link is opened (there were two 404s); and no error in the console of
- * a signed-out visitor to the sign-in page or a share link (`GET /api/auth/me` answered 401).
+ * deleted picture whose link is opened (there were two 404s); one fetch of what the gallery or
+ * an album shows when opened by its link, while the feed connects (each asked twice), and the
+ * page shown all the same when the feed does not connect (after 3 s) or fails (at once); and no
+ * error in the console of a signed-out visitor to the sign-in page or a share link (`GET
+ * /api/auth/me` answered 401).
  * Tests run in order and share the node and the browser.
  */
 import type { Browser, BrowserContext, Page } from 'playwright-core';
