@@ -297,7 +297,9 @@ describe('the web app', () => {
       await route.continue();
     });
     await page1.reload();
-    await expect.poll(() => tiles(page1).count()).toBe(3);
+    // Its first page is the one the feed's connecting asks for, or, as that does not come,
+    // asked 3 s on (useFirstLoad).
+    await expect.poll(() => tiles(page1).count(), { timeout: 10_000 }).toBe(3);
     const up = await (
       await n2.api()
     ).upload({
@@ -350,7 +352,7 @@ describe('the web app', () => {
     });
     await page1.evaluate('window.scrollTo(0, 0)');
     await page1.reload();
-    await expect.poll(() => tiles(page1).count()).toBe(48);
+    await expect.poll(() => tiles(page1).count(), { timeout: 10_000 }).toBe(48); // 3 s on
     let releaseRefresh = () => {};
     const refreshHeld = new Promise<void>((resolve) => {
       releaseRefresh = resolve;

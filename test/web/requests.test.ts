@@ -2,11 +2,14 @@
  * What the web app asks the node for that nobody asked it to, in a real browser against a
  * real node: one live feed (`/api/stream`) for a signed-in session however often the pages
  * change (each page opened its own, aborting the last), closed at sign-out; one fetch of a
- * deleted picture whose link is opened (there were two 404s); and no error in the console of
- * a signed-out visitor to the sign-in page or a share link (`GET /api/auth/me` answered 401).
+ * deleted picture whose link is opened (there were two 404s); one fetch of what the gallery or
+ * an album shows when opened by its link, while the feed connects (each asked twice), and the
+ * page shown all the same when the feed does not connect (after 3 s) or fails (at once); and no
+ * error in the console of a signed-out visitor to the sign-in page or a share link (`GET
+ * /api/auth/me` answered 401).
  * Tests run in order and share the node and the browser.
  */
-import type { Browser, Page } from 'playwright-core';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { launchBrowser, newPage, signIn } from '../helpers/browser.js';
 import { TestCluster } from '../helpers/cluster.js';
@@ -105,6 +108,145 @@ describe('a deleted picture', () => {
     expect((await admin.post(`/api/trash/${id}/restore`)).status).toBe(204);
     await page.locator('.picture-title').getByText('Lighthouse', { exact: true }).waitFor();
     expect(answers).toEqual([404, 200]);
+    await context.close();
+  });
+});
+
+/** The requests to the paths named, counted by path (query strings aside), each with its time. */
+function counted(page: Page, paths: readonly string[]) {
+  const asked = new Map<string, number[]>(paths.map((path) => [path, []]));
+  let connected = false;
+  page.on('request', (req) => {
+    if (req.method() === 'GET') asked.get(new URL(req.url()).pathname)?.push(Date.now());
+  });
+  page.on('response', (res) => {
+    if (isStream(res.url()) && res.status() === 200) connected = true;
+  });
+  return {
+    /** The live feed has answered (it is open). */
+    connected: () => connected,
+    count: (path: string) => asked.get(path)?.length ?? 0,
+    /** When `path` was first asked for, after the live feed was. */
+    after: (path: string) => (asked.get(path)?.[0] ?? NaN) - (asked.get('/api/stream')?.[0] ?? NaN),
+  };
+}
+
+/**
+ * A page of its own, signed in, its gallery done loading: what that asks for (as its feed
+ * connects) is not counted with what the next page asks for.
+ */
+async function signedIn(): Promise<{ context: BrowserContext; page: Page }> {
+  const opened = await newPage(browser);
+  await signIn(opened.page, url);
+  await opened.page.locator('.live-live').waitFor();
+  await tiles(opened.page).first().waitFor();
+  return opened;
+}
+
+/** The app's own wait for a connecting feed (CONNECT_GRACE_MS in web/src/first-load.ts). */
+const GRACE_MS = 3_000;
+
+describe('a page opened by its link', () => {
+  // Opened fresh, the app's live feed is still connecting; its connecting asks again for what
+  // changed meanwhile, and the page's own first fetch waits for that rather than asking twice.
+  test('the gallery asks once for its list, months and categories, then follows live', async () => {
+    const { context, page } = await signedIn();
+    const asked = counted(page, [
+      '/api/stream',
+      '/api/pictures',
+      '/api/timeline',
+      '/api/categories',
+    ]);
+    await page.goto(url);
+    await tiles(page).getByText('Harbour').waitFor();
+    await page.locator('.live-live').waitFor();
+    // Whatever the feed's connecting asks for is asked as it opens, before it shows as live;
+    // a moment more for the browser to report it.
+    await page.waitForTimeout(500);
+    expect(['/api/pictures', '/api/timeline', '/api/categories'].map(asked.count)).toEqual([
+      1, 1, 1,
+    ]);
+    // A change made once the feed is live still shows.
+    const up = await admin.upload<Picture>({
+      file: await makeImage({ seed: 4, width: 320, height: 240 }),
+      fields: { title: 'Arrived after the first load' },
+    });
+    expect(up.status).toBe(201);
+    await tiles(page).getByText('Arrived after the first load').waitFor();
+    expect(asked.count('/api/pictures')).toBe(1);
+    await context.close();
+  });
+
+  test('an album asks once for itself and its pictures, then follows live', async () => {
+    const made = await admin.post<{ id: string }>('/api/albums', { name: 'Coast' });
+    expect(made.status).toBe(201);
+    const albumId = made.body.id;
+    const add = (title: string) =>
+      admin.post(`/api/albums/${albumId}/pictures`, { add: [ids.get(title)] });
+    expect((await add('Harbour')).status).toBe(200);
+    const { context, page } = await signedIn();
+    const album = `/api/albums/${albumId}`;
+    const asked = counted(page, ['/api/stream', album, `${album}/pictures`]);
+    await page.goto(`${url}/a/${albumId}`);
+    await page.getByRole('heading', { name: 'Coast' }).waitFor();
+    await tiles(page).getByText('Harbour').waitFor();
+    await expect.poll(asked.connected).toBe(true);
+    await page.waitForTimeout(500);
+    expect([album, `${album}/pictures`].map(asked.count)).toEqual([1, 1]);
+    // Changed at the node once the feed is live: shown.
+    expect((await add('Lighthouse')).status).toBe(200);
+    await tiles(page).getByText('Lighthouse').waitFor();
+    await context.close();
+  });
+});
+
+describe('a live feed that does not connect', () => {
+  test('the viewer shows its picture after the grace, once; at once if the feed fails', async () => {
+    const id = ids.get('Harbour') ?? '';
+    const picture = `/api/pictures/${id}`;
+    for (const stream of ['held', 'refused'] as const) {
+      const { context, page } = await signedIn();
+      // Held: never answered (the feed stays connecting). Refused: it fails at once.
+      await page.route('**/api/stream', (route) =>
+        stream === 'refused' ? route.abort() : new Promise<void>(() => undefined),
+      );
+      const asked = counted(page, ['/api/stream', picture]);
+      await page.goto(`${url}/p/${id}`);
+      await page.locator('.picture-title').getByText('Harbour', { exact: true }).waitFor();
+      if (stream === 'held') expect(asked.after(picture)).toBeGreaterThanOrEqual(GRACE_MS - 100);
+      else expect(asked.after(picture)).toBeLessThan(GRACE_MS - 1_000);
+      expect(asked.count(picture)).toBe(1);
+      await context.close();
+    }
+  });
+
+  test('the gallery shows its list after the grace, and follows once the feed connects', async () => {
+    const { context, page } = await signedIn();
+    let release = () => {};
+    const released = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    await page.route('**/api/stream', async (route) => {
+      await released;
+      await route.continue();
+    });
+    const asked = counted(page, ['/api/stream', '/api/pictures', '/api/timeline']);
+    await page.goto(url);
+    await tiles(page).getByText('Harbour').waitFor();
+    await page.locator('.live-connecting').waitFor();
+    expect(asked.after('/api/pictures')).toBeGreaterThanOrEqual(GRACE_MS - 100);
+    expect(asked.after('/api/timeline')).toBeGreaterThanOrEqual(GRACE_MS - 100);
+    expect(asked.count('/api/pictures')).toBe(1);
+    // Let through: connected, it asks again (what changed meanwhile), then hears changes.
+    release();
+    await page.locator('.live-live').waitFor();
+    await expect.poll(() => asked.count('/api/pictures')).toBe(2);
+    const up = await admin.upload<Picture>({
+      file: await makeImage({ seed: 5, width: 320, height: 240 }),
+      fields: { title: 'Arrived once connected' },
+    });
+    expect(up.status).toBe(201);
+    await tiles(page).getByText('Arrived once connected').waitFor();
     await context.close();
   });
 });

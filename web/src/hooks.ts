@@ -58,7 +58,8 @@ export function usePolling(poll: () => Promise<void>, ms: number, active = true)
   }, [ms, active]);
 }
 
-// The live feed is the shell's (live.tsx); its hook is here too, where the pages look for hooks.
+// The live feed is the shell's (live.tsx); its hooks are here too, where the pages look for hooks.
+export { useFirstLoad } from './first-load';
 export { LIVE_SILENCE_MS, useLiveUpdates, type LiveHandlers, type LiveState } from './live';
 
 /** The width of an element, measured before the first paint and kept up to date. */

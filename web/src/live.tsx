@@ -28,7 +28,8 @@ export interface LiveHandlers {
    * Each time the feed (re)connects while subscribed: what changed before that, while the
    * page loaded or the connection was down, was never heard, so a caller asks again then. A
    * page that subscribes while the feed is already connected is not called: what it loads
-   * then is followed from there on.
+   * then is followed from there on. Called before the feed's state says live. While the feed
+   * is connecting, a page's first load is this one (useFirstLoad in first-load.ts).
    */
   readonly onConnected?: () => void;
 }
@@ -118,8 +119,10 @@ export function createLiveFeed(): LiveFeed {
     source = next;
     next.onopen = () => {
       heard();
-      setState('live');
+      // Subscribers are told before watchers see it live: a page whose first load waits for
+      // this (useFirstLoad) then knows, seeing it live, that its `onConnected` did the load.
       each((h) => h.onConnected?.());
+      setState('live');
     };
     next.onerror = () => {
       // EventSource retries by itself; say so meanwhile.

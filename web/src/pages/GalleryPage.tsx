@@ -40,7 +40,7 @@ export function GalleryPage() {
   const debounced = useDebounced(text, 250);
   // The month index and the categories come from the server, asked again on live changes.
   const { months: index, categories, refresh: refreshIndex } = useGalleryIndex(category, q);
-  const { list, setList, reload, loadMore, live } = useGalleryList(category, q, refreshIndex);
+  const { list, setList, reload, loadMore, live } = useGalleryList(category, q);
   const [selection, setSelection] = useState<Selection>(emptySelection);
   const [jump, setJump] = useState<{ month: string; pages: number } | null>(null);
   const [ref, width] = useWidth<HTMLDivElement>();

@@ -2,12 +2,13 @@
  * What the gallery offers beside its list, from the server rather than from the pictures loaded
  * so far: the year/month index of what the filter lists (`GET /api/timeline` with the same
  * category and search) and every category of the library with its count (`GET
- * /api/categories`). Both are asked again by `refresh` (the live feed said pictures changed, or
- * it connected again); an answer to an older question is dropped.
+ * /api/categories`). Both are asked again when the live feed says pictures changed or it
+ * connects, and by `refresh`; an answer to an older question is dropped.
  */
 import { useCallback, useEffect, useRef, useState } from 'react';
 import { api } from '../api/client';
 import type { CategoryCount, Timeline } from '../api/types';
+import { useFirstLoad } from '../hooks';
 
 export interface GalleryIndex {
   /** The months of what is listed; null until known (the gallery then uses what is loaded). */
@@ -41,12 +42,17 @@ export function useGalleryIndex(category: string, q: string): GalleryIndex {
     );
   }, []);
 
-  // Another filter: its months (those of the previous one are not shown meanwhile).
+  // Another filter: its months (those of the previous one are not shown meanwhile). Each of the
+  // two is first asked at once, or by the live feed's connecting while it is (useFirstLoad);
+  // then again when the feed says pictures changed, or connects again.
   useEffect(() => {
     setMonths(null);
-    refreshMonths();
   }, [refreshMonths]);
-  useEffect(refreshCategories, [refreshCategories]);
+  useFirstLoad(refreshMonths, { onPictures: refreshMonths, onConnected: refreshMonths });
+  useFirstLoad(refreshCategories, {
+    onPictures: refreshCategories,
+    onConnected: refreshCategories,
+  });
 
   const refresh = useCallback(() => {
     refreshMonths();

@@ -1,8 +1,9 @@
 /**
  * The gallery's list: the first page (at once from what was remembered for this filter), the
  * next pages by cursor, and live changes from `/api/stream` folded in (the pictures it names,
- * asked for in one request). The first page is asked for again each time the live feed connects (what changed before
- * was not heard), and answers are applied in the order they were asked (`inOrder`).
+ * asked for in one request). The first page is asked for again each time the live feed connects
+ * (what changed before was not heard), and answers are applied in the order they were asked
+ * (`inOrder`).
  */
 import { useCallback, useEffect, useRef, useState } from 'react';
 import { api } from '../api/client';
@@ -10,7 +11,7 @@ import type { Picture } from '../api/types';
 import { useAuth } from '../auth';
 import { messageOf } from '../components/common';
 import { galleryHref, recall, remember } from '../gallery-memory';
-import { useLiveUpdates } from '../hooks';
+import { useFirstLoad } from '../hooks';
 import {
   appendPage,
   foldChanges,
@@ -45,11 +46,7 @@ const initial: ListState = {
   loaded: false,
 };
 
-/**
- * `onChanged` is told when the live feed says pictures changed, and each time it connects:
- * what the page shows beside the list (the month index, the categories) is then asked again.
- */
-export function useGalleryList(category: string, q: string, onChanged?: () => void) {
+export function useGalleryList(category: string, q: string) {
   const { handleError } = useAuth();
   const key = galleryHref(category, q);
   const [list, setList] = useState<ListState>(() => fromMemory(key));
@@ -57,8 +54,6 @@ export function useGalleryList(category: string, q: string, onChanged?: () => vo
   const ordered = useRef(inOrder()).current;
   const latest = useRef(list);
   latest.current = list;
-  const changed = useRef(onChanged);
-  changed.current = onChanged;
 
   /**
    * Loads from the start again, `keep`ing at least as many pictures as are shown (up to 200);
@@ -97,15 +92,16 @@ export function useGalleryList(category: string, q: string, onChanged?: () => vo
     [category, q, handleError, ordered],
   );
 
-  // A new filter: what was remembered for it at once, then the server's first page.
+  // A new filter: what was remembered for it at once, then the server's first page (waiting
+  // for a connecting live feed, whose connecting asks for it: useFirstLoad).
   const shownKey = useRef(key);
   useEffect(() => {
     if (shownKey.current !== key) {
       shownKey.current = key;
       setList(fromMemory(key));
     }
-    void reload(recall(key)?.items.length ?? PAGE);
-  }, [key, reload]);
+  }, [key]);
+  const first = useCallback(() => void reload(recall(key)?.items.length ?? PAGE), [key, reload]);
 
   const loadMore = useCallback(async () => {
     const { loading, nextCursor } = latest.current;
@@ -166,13 +162,11 @@ export function useGalleryList(category: string, q: string, onChanged?: () => vo
     },
     [q, category, reload, handleError, ordered],
   );
-  const live = useLiveUpdates({
+  const live = useFirstLoad(first, {
     onPictures: (ids) => {
-      changed.current?.();
       void onLive(ids);
     },
     onConnected: () => {
-      changed.current?.();
       void reload(latest.current.items.length);
     },
   });

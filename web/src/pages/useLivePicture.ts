@@ -3,10 +3,9 @@
  * feed names it (edited, deleted or restored at any node) and whenever the feed (re)connects,
  * as changes meanwhile were not heard. While the feed is still connecting (the app was just
  * opened on this picture), the first fetch is the one its connecting makes, not one before it
- * too (a deleted picture's link gave two 404s); unless it has not connected within
- * CONNECT_GRACE_MS, or failed. Only the latest fetch's answer is shown. A 404 means it
- * is gone (deleted at some node): `gone` is set, the gallery's memory forgets it, and `onGone`
- * lets the page close what was open on it.
+ * too (a deleted picture's link gave two 404s): see useFirstLoad. Only the latest fetch's
+ * answer is shown. A 404 means it is gone (deleted at some node): `gone` is set, the gallery's
+ * memory forgets it, and `onGone` lets the page close what was open on it.
  */
 import { useCallback, useEffect, useRef, useState } from 'react';
 import { ApiError, api } from '../api/client';
@@ -14,10 +13,7 @@ import type { Picture } from '../api/types';
 import { useAuth } from '../auth';
 import { messageOf } from '../components/common';
 import { forget, replace } from '../gallery-memory';
-import { useLiveUpdates } from '../hooks';
-
-/** How long the first fetch waits for a connecting live feed before it goes ahead anyway. */
-const CONNECT_GRACE_MS = 3_000;
+import { useFirstLoad } from '../hooks';
 
 export function useLivePicture(
   id: string,
@@ -64,45 +60,24 @@ export function useLivePicture(
       }
     }
   }, [id, handleError]);
-  /** The first fetch waits for the feed to connect (which fetches), at most CONNECT_GRACE_MS. */
-  const waiting = useRef(false);
-  const live = useLiveUpdates({
+  // The first fetch waits for a connecting feed, whose connecting fetches (useFirstLoad).
+  const first = useCallback(() => void load(), [load]);
+  useFirstLoad(first, {
     onPictures: (ids) => {
       if (ids.includes(id)) void load();
     },
     onConnected: () => {
-      waiting.current = false;
       setConnections((n) => n + 1);
       void load();
     },
   });
-  const liveNow = useRef(live);
-  liveNow.current = live;
-  useEffect(() => {
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    if (liveNow.current === 'connecting') {
-      waiting.current = true;
-      timer = setTimeout(() => {
-        if (!waiting.current) return;
-        waiting.current = false;
-        void load();
-      }, CONNECT_GRACE_MS);
-    } else {
-      void load();
-    }
-    return () => {
-      clearTimeout(timer);
-      waiting.current = false;
+  // Another picture, or none: an answer still to come about the last one is not shown.
+  useEffect(
+    () => () => {
       asked.current++;
-    };
-  }, [load]);
-  // Still waiting, though the feed failed (fetched again when it connects) or had connected
-  // before this subscribed (so it will not say so): fetch now.
-  useEffect(() => {
-    if (live === 'connecting' || !waiting.current) return;
-    waiting.current = false;
-    void load();
-  }, [live, load]);
+    },
+    [load],
+  );
   const saved = useCallback((p: Picture) => {
     asked.current++;
     setPicture(p);

@@ -4,7 +4,7 @@
  * (the actions are hidden from anyone else, as the server refuses them). It is fetched again
  * when the live feed says it changed, so a change made at another node shows without a reload.
  */
-import { useCallback, useEffect, useMemo, useState } from 'react';
+import { useCallback, useMemo, useState } from 'react';
 import { ApiError } from '../../api/client';
 import { library, type Album } from '../../api/library';
 import type { Picture } from '../../api/types';
@@ -14,7 +14,7 @@ import { AlbumIcon, CloseIcon, EditIcon, ShareIcon, TrashIcon } from '../../comp
 import { AlbumDialog, ShareDialog } from '../../components/LibraryDialogs';
 import { Timeline, type TileActions } from '../../components/Timeline';
 import { galleryHref, remember } from '../../gallery-memory';
-import { useLiveUpdates, usePolling, useWidth } from '../../hooks';
+import { useFirstLoad, usePolling, useWidth } from '../../hooks';
 import { canChange } from '../../lib/permissions';
 import { paths } from '../../lib/routes';
 import { emptySelection, selectRange, toggle, type Selection } from '../../lib/selection';
@@ -59,14 +59,12 @@ export function AlbumPage({ id }: { id: string }) {
       else setError(messageOf(e));
     }
   }, [id, shown, handleError]);
-  // Loaded at once and whenever what is shown changes ("Load more"); then again when the live
-  // feed names this album (its fields or members changed, or a picture it holds was edited,
-  // deleted, or made visible by its bytes arriving), and when the feed reconnects. Polled only
-  // while the feed is down.
-  useEffect(() => {
-    void load();
-  }, [load]);
-  const live = useLiveUpdates({
+  // Loaded at once (or, while the live feed is connecting, as it connects: useFirstLoad) and
+  // whenever what is shown changes ("Load more"); then again when the feed names this album
+  // (its fields or members changed, or a picture it holds was edited, deleted, or made visible
+  // by its bytes arriving), and when it reconnects. Polled only while the feed is down.
+  const first = useCallback(() => void load(), [load]);
+  const live = useFirstLoad(first, {
     onAlbums: (albums) => {
       if (!gone && albums.includes(id)) void load();
     },
