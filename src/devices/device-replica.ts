@@ -57,6 +57,8 @@ export interface DeviceReplicaOptions {
 
 const PUSH_BATCH = 1000;
 const PULL_BATCH = 1000;
+/** How long a start waits for the node's answer to its registration before it scans anyway. */
+const EARLY_REGISTRATION_MS = 3_000;
 
 export class DeviceReplica {
   private readonly oplog: OpLogRepository;
@@ -220,13 +222,25 @@ export class DeviceReplica {
    * retried (and what changed meanwhile is sent when it is back).
    */
   async run(): Promise<void> {
+    // Registered before the first scan when the node answers: a DIR/.mosaic restored from an
+    // older copy then numbers the changes that scan finds after what the node holds (see
+    // `register`); offline, the scan goes first and the registration follows in the loop.
+    // A node that does not answer holds the scan back EARLY_REGISTRATION_MS at most.
+    const early = this.register().then(
+      () => true,
+      (error: unknown) =>
+        error instanceof DeviceAuthError || error instanceof DeviceAccessError ? error : false,
+    );
+    const first = await Promise.race([early, this.sleep(EARLY_REGISTRATION_MS).then(() => false)]);
+    if (first instanceof Error) throw first;
+    let registered = first;
     await this.folder.start();
+    if (registered) this.kickPush();
     this.timer = setInterval(() => {
       this.kickPush();
     }, this.options.intervalMs);
     this.timer.unref();
     let failures = 0;
-    let registered = false;
     while (!this.closed) {
       try {
         if (!registered) {

@@ -17,7 +17,7 @@ import {
   type LogLine,
   type NodeProcess,
 } from '../helpers/node-process.js';
-import { converged, createToken, syncOnce } from '../helpers/device-process.js';
+import { converged, createToken, startSync, syncOnce } from '../helpers/device-process.js';
 
 let node: NodeProcess;
 let root: string;
@@ -66,5 +66,22 @@ describe('mosaic sync of a DIR whose .mosaic was restored from an older copy', (
     expect(said(restored)).toContain('is older than what it had sent');
     const both = await converged([root, dev], (t) => t.has('c.txt'), 20_000);
     expect([...both.keys()].sort()).toEqual(['a.txt', 'b.txt', 'b2.txt', 'c.txt']);
+
+    // The same again with a run that keeps going (it registers before its first scan when the
+    // node answers, so the changes that scan finds are numbered after what the node holds).
+    const again = await makeTempDir('mosaic-restored-backup2-');
+    await cp(join(dev, '.mosaic'), again, { recursive: true });
+    await writeFile(join(dev, 'd.txt'), 'made after the second backup\n');
+    expect((await run()).code).toBe(0);
+    await converged([root, dev], (t) => t.has('d.txt'));
+    await rm(join(dev, '.mosaic'), { recursive: true, force: true });
+    await cp(again, join(dev, '.mosaic'), { recursive: true });
+    await writeFile(join(dev, 'e.txt'), 'made after the second restore\n');
+    const running = startSync(dev, node.url, args(), env);
+    try {
+      await converged([root, dev], (t) => t.has('e.txt'), 20_000);
+    } finally {
+      await running.stop();
+    }
   });
 });
