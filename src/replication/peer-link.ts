@@ -210,8 +210,9 @@ export class PeerLink {
    */
   private async ownPast(atPeer: number): Promise<void> {
     if (atPeer <= this.ownSeenAtPeer || !Number.isSafeInteger(atPeer)) return;
-    this.ownSeenAtPeer = atPeer;
     const had = await local(this.ctx.changes.ownPastAt(atPeer));
+    // Only once it is known (a database that failed to answer is asked at the next hello).
+    this.ownSeenAtPeer = atPeer;
     if (had === null) return;
     this.ctx.log.error(
       { peer: this.name, url: this.url, ownSeq: had, atPeer },
