@@ -9,7 +9,7 @@
  */
 import { cp, rm } from 'node:fs/promises';
 import { afterAll, expect, test } from 'vitest';
-import { freePort, newClusterKey } from '../helpers/cluster.js';
+import { TestCluster, type ClusterNode } from '../helpers/cluster.js';
 import {
   ADMIN_PASSWORD,
   api,
@@ -17,7 +17,6 @@ import {
   login,
   makeImage,
   makeTempDir,
-  startNode,
   waitFor,
   type Api,
   type NodeProcess,
@@ -52,31 +51,9 @@ test(
   'a node put back to an older copy of its data takes its past back and loses nothing after',
   { timeout: 120_000 },
   async () => {
-    const key = newClusterKey();
-    const [portA, portB] = [await freePort(), await freePort()];
-    const common = ['--cluster-key', key, '--sync-interval-ms', '500', '--discovery', 'off'];
-    const a = await startNode({
-      args: [
-        '--port',
-        String(portA),
-        '--name',
-        'a',
-        '--peer',
-        `http://127.0.0.1:${portB}`,
-        ...common,
-      ],
-    });
-    const b = await startNode({
-      args: [
-        '--port',
-        String(portB),
-        '--name',
-        'b',
-        '--peer',
-        `http://127.0.0.1:${portA}`,
-        ...common,
-      ],
-    });
+    // Two nodes, each the other's peer (n1 is the one put back, n2 holds what it sent).
+    const [n1, n2] = await new TestCluster().startAll(2);
+    const [a, b] = [(n1 as ClusterNode).node, (n2 as ClusterNode).node];
     await upload(a, 'before the backup', 1);
     await waitFor(() => has(b, ['before the backup']), { timeoutMs: 20_000, what: 'B to list it' });
 
