@@ -28,6 +28,8 @@ export class AccountService {
    * two password checks at once, so a burst of sign-ins cannot stall blob reads and writes.
    */
   private readonly scryptSlots = new Limiter(2);
+  /** The admin account's creation at a site's first start, while it runs: sign-ins wait for it. */
+  private seeding: Promise<unknown> = Promise.resolve();
 
   constructor(
     private readonly accounts: AccountRepository,
@@ -196,7 +198,11 @@ export class AccountService {
   /** Creates the `admin` account on a node's first start; returns whether it did. */
   async seedAdmin(password: string): Promise<boolean> {
     if ((await this.accounts.countUsers()) > 0) return false;
-    await this.setPassword('admin', password, 'admin');
+    // The node listens before this ends (the hash is ~0.25 s of a pool thread): a sign-in that
+    // comes meanwhile waits for the account instead of being told it does not exist.
+    const made = this.setPassword('admin', password, 'admin');
+    this.seeding = made.catch(() => undefined);
+    await made;
     return true;
   }
 
@@ -210,6 +216,7 @@ export class AccountService {
     password: string,
     address = 'unknown',
   ): Promise<{ principal: Principal; session: string }> {
+    await this.seeding;
     const user = await this.accounts.findUser(username);
     // Back-off by the account meant, whatever the case it was typed in.
     const attempt = this.limiter?.begin(user?.username ?? username.toLowerCase(), address);

@@ -122,23 +122,29 @@ export async function openDevices(
   return { devices, access, uploads };
 }
 
-/** Creates the `admin` account on a site's first start, telling its password once. */
+/**
+ * Creates the `admin` account on a site's first start, telling its password once. Resolves when
+ * it is decided (MOSAIC_ADMIN_PASSWORD checked: a bad one fails the start); `created` when the
+ * account exists, after its password's hash (scrypt, ~0.25 s of a pool thread), which the node
+ * does not wait for before it listens: sign-ins wait for it (`AccountService.seedAdmin`).
+ */
 export async function seedAdmin(
   accounts: AccountService,
   config: NodeConfig,
   announce: (line: string) => void,
-): Promise<void> {
+): Promise<{ readonly created: Promise<void> }> {
   const password = config.adminPassword ?? randomBytes(12).toString('base64url');
   // A password the node would refuse from `mosaic user add` is refused here too, but only when
   // it would be used: a site that has accounts ignores the variable.
   const problem = config.adminPassword === undefined ? null : passwordProblem(password);
-  if (problem !== null && (await accounts.hasAccounts())) return;
+  if (await accounts.hasAccounts()) return { created: Promise.resolve() };
   if (problem !== null) throw new Error(`MOSAIC_ADMIN_PASSWORD: ${problem}`);
-  if (!(await accounts.seedAdmin(password))) return;
-  if (config.adminPassword === undefined) {
+  const created = accounts.seedAdmin(password).then((made) => {
+    if (!made || config.adminPassword !== undefined) return;
     announce(`Created the account "admin" with the password: ${password}`);
     announce('It is shown only this once. Set MOSAIC_ADMIN_PASSWORD to choose it yourself.');
-  }
+  });
+  return { created };
 }
 
 /**

@@ -111,14 +111,17 @@ export async function startNode(
     log,
   });
 
-  // A new site's admin account: its password hash (scrypt, ~70 ms of a pool thread) is made
-  // while the rest starts, and the node listens once the account is there.
-  const adminSeeded = seedAdmin(
+  // A new site's admin account: decided before the node listens (a bad MOSAIC_ADMIN_PASSWORD
+  // fails the start); its password hash (scrypt, ~0.25 s of a pool thread) is made while the
+  // rest starts and after it listens (sign-ins wait for it), and the start fails if it fails.
+  const adminSeed = seedAdmin(
     accounts,
     config,
     options.announce ?? ((line) => process.stdout.write(`${line}\n`)),
   );
-  adminSeeded.catch(() => undefined); // awaited below: not an unhandled rejection meanwhile
+  adminSeed.catch(() => undefined); // awaited below: not an unhandled rejection meanwhile
+  const adminSeeded = adminSeed.then((seed) => seed.created);
+  adminSeeded.catch(() => undefined); // awaited at the end of the start
   // Rows whose has_blob disagrees with the store (a crash between a move and its record): a
   // one-process site checks before it serves; a shared site once, in the process that leads it
   // (a listing of the whole bucket at every process's start would be paid N times).
@@ -319,7 +322,7 @@ export async function startNode(
     },
   });
 
-  await adminSeeded;
+  await adminSeed;
   const address = await app.listen({ port: config.port, host: config.host }).catch(listenError);
   const url = address.replace('://[::1]', '://localhost');
   // A wildcard address is no use to peers: without --advertise-url they learn us by discovery.
@@ -367,6 +370,7 @@ export async function startNode(
   if (lead.leads()) void facts.startBackfill();
   events.start();
   for (const folder of folders.values()) await folder.start();
+  await adminSeeded;
 
   return {
     identity,

@@ -33,6 +33,13 @@ describe('MOSAIC_ADMIN_PASSWORD', () => {
     await again.stop();
   });
 
+  it('a new node takes a sign-in as soon as it listens (the account is made meanwhile)', async () => {
+    // The node listens before the admin's password hash is made; a sign-in waits for it.
+    const node = await startNode();
+    expect(await canLogin(node.url, 'admin', 'admin-password-for-tests')).toBe(true);
+    await node.stop();
+  });
+
   it('mosaic cluster refuses it before starting any node', async () => {
     const data = await makeTempDir('mosaic-cluster-');
     const run = await runCli(['cluster', '--nodes', '1', '--data', data], {
