@@ -1,6 +1,6 @@
 /**
  * Pieces of the composition root (node.ts) that build one thing each from the configuration:
- * the synced folders (and what peers may fetch of them), the device sync service, resumable
+ * the synced folders, what the peer routes serve, the device sync service, resumable
  * uploads and the first admin account.
  */
 import { randomBytes } from 'node:crypto';
@@ -17,6 +17,10 @@ import { FolderAccess } from '../devices/folder-access.js';
 import { UploadStore } from '../devices/upload-store.js';
 import type { Faults } from '../faults/faults.js';
 import type { PeerRoutesDeps } from '../http/routes/peer.routes.js';
+import { PeerVerifier } from '../replication/peer-auth.js';
+import type { BlobSync } from '../replication/blob-sync.js';
+import type { Replicator } from '../replication/replicator.js';
+import { VERSION } from '../version.js';
 import type { ReplicaState } from '../oplog/replica-state.js';
 import type { NodeIdentity } from './identity.js';
 import { FOLDERS_NEED_SQLITE } from './site.js';
@@ -71,15 +75,42 @@ export function openFolders(
   return folders;
 }
 
-/** What peers may fetch of the synced folders (peer.routes.ts). */
-export function folderServing(
-  folders: ReadonlyMap<string, FolderSync>,
-): Pick<PeerRoutesDeps, 'folderContent' | 'folderSmallContents' | 'folderBlocks'> {
+/**
+ * What the peer routes serve (peer.routes.ts), the synced folders' files among it; null
+ * without a cluster key (no replication, no peer routes).
+ */
+export function peerServing(
+  config: NodeConfig,
+  deps: Pick<PeerRoutesDeps, 'oplog' | 'changes' | 'blobs' | 'faults'> & {
+    readonly identity: NodeIdentity;
+    readonly selfUrl: () => string | null;
+    readonly replicator: Replicator | null;
+    readonly blobSync: BlobSync;
+    readonly folders: ReadonlyMap<string, FolderSync>;
+  },
+): PeerRoutesDeps | null {
+  const { identity, replicator, folders } = deps;
+  if (replicator === null || config.clusterKey === undefined) return null;
   return {
+    verifier: new PeerVerifier(config.clusterKey, identity.id),
+    self: () => ({
+      nodeId: identity.id,
+      name: identity.name,
+      url: deps.selfUrl(),
+      version: VERSION,
+    }),
+    oplog: deps.oplog,
+    changes: deps.changes,
+    blobs: deps.blobs,
+    faults: deps.faults,
+    pendingBlobBytes: () => deps.blobSync.pendingBytes(),
     folderContent: (folder, hash) => folders.get(folder)?.contentFor(hash) ?? Promise.resolve(null),
     folderSmallContents: (folder, hashes) =>
       folders.get(folder)?.smallContents(hashes) ?? (() => Promise.resolve(null)),
     folderBlocks: (folder, hash) => folders.get(folder)?.blocksFor(hash) ?? Promise.resolve(null),
+    contacted: (nodeId, url) => {
+      replicator.noteInbound(nodeId, url);
+    },
   };
 }
 

@@ -30,8 +30,9 @@ import { PeerRepository } from '../replication/peer.repository.js';
 import { Agent } from '../http/undici-client.js';
 import type { AddressInfo } from 'node:net';
 import { connectSite, openSite, openSiteStore } from './site.js';
-import { folderServing, openDevices, openFolders, openTus, seedAdmin } from './node-parts.js';
+import { openDevices, openFolders, openTus, peerServing, seedAdmin } from './node-parts.js';
 import { observeNode } from './node-metrics.js';
+import { routeCommittedOps } from './op-listeners.js';
 import { siteWork } from './site-work.js';
 import { KnownPeers, configuredPeers, mergeMembers } from '../replication/known-peers.js';
 import { ClusterStatusBoard } from '../replication/cluster-status-board.js';
@@ -175,9 +176,6 @@ export async function startNode(
     log,
   });
   foldersRef = folders;
-  changes.onRejected((rejected) => {
-    log.warn({ rejected: rejected.slice(0, 10), count: rejected.length }, 'operations refused');
-  });
   const teller = connectSite(site, {
     oplog,
     live,
@@ -188,17 +186,15 @@ export async function startNode(
       blobSync.handleOps(ops);
     },
   });
-  changes.onOps((ops) => {
-    teller.committed(ops);
-    replicator?.onOps(ops);
-    blobSync.handleOps(ops);
-    trash.onOps(ops);
-    live.onOps(ops);
-    for (const op of ops) {
-      if (op.body.kind === 'file.put' && op.origin !== identity.id) {
-        folders.get(op.body.folder)?.onRemoteChange();
-      }
-    }
+  routeCommittedOps(changes, {
+    selfId: identity.id,
+    teller,
+    replicator,
+    blobSync,
+    trash,
+    live,
+    folders,
+    log,
   });
 
   // The peers as this process knows them: the leader's links once they run (else the configured
@@ -286,27 +282,17 @@ export async function startNode(
       self: () => ({ id: identity.id, name: identity.name, url: selfUrl }),
       peers: peerStatus,
     },
-    peer:
-      replicator === null || config.clusterKey === undefined
-        ? null
-        : {
-            verifier: new PeerVerifier(config.clusterKey, identity.id),
-            self: () => ({
-              nodeId: identity.id,
-              name: identity.name,
-              url: selfUrl,
-              version: VERSION,
-            }),
-            oplog,
-            changes,
-            blobs,
-            faults,
-            pendingBlobBytes: () => blobSync.pendingBytes(),
-            ...folderServing(folders),
-            contacted: (nodeId, url) => {
-              replicator.noteInbound(nodeId, url);
-            },
-          },
+    peer: peerServing(config, {
+      identity,
+      selfUrl: () => selfUrl,
+      replicator,
+      oplog,
+      changes,
+      blobs,
+      faults,
+      blobSync,
+      folders,
+    }),
     events: {
       api: { events: events.service, photos: events.photos, maxUploadBytes: config.maxUploadBytes },
       peer:
