@@ -13,12 +13,32 @@ describeEachDialect('accounts: when a replicated password ends sessions', (ctx) 
   it('two nodes seeding the same account: the losing hash signs nobody out', async () => {
     const store = await ctx.open();
     const accounts = new SqlAccountRepository(store);
-    await accounts.putUser(store.db, admin('hash-of-this-node'), hlc(1));
+    await accounts.putUser(store.db, admin('hash-of-this-node'), hlc(2), 'seed');
     await accounts.createSession('s1', 'admin', 10, 10_000);
-    // The other node's seed (same password, another salt) arrives and wins by HLC.
-    await accounts.putUser(store.db, admin('hash-of-the-other-node'), hlc(2));
+    // The other node's seed (same password, another salt) arrives and wins: it is earlier.
+    await accounts.putUser(store.db, admin('hash-of-the-other-node'), hlc(1), 'seed');
     expect(await accounts.findSession('s1', 20)).toEqual({ username: 'admin', role: 'admin' });
     expect((await accounts.getUser('admin'))?.passwordHash).toBe('hash-of-the-other-node');
+  });
+
+  it('a seed never replaces a created or changed password, and never sets the role', async () => {
+    const store = await ctx.open();
+    const accounts = new SqlAccountRepository(store);
+    // The cluster's admin, demoted meanwhile and its password changed; then a joining node's
+    // later seed arrives: nothing of it holds.
+    await accounts.putUser(store.db, admin('first-seed'), hlc(1), 'seed');
+    await accounts.setAccess(store.db, 'admin', { role: 'user' }, hlc(2));
+    await accounts.putUser(store.db, { ...admin('chosen'), role: 'user' }, hlc(3), 'change');
+    await accounts.putUser(store.db, admin('joining-node-seed'), hlc(9), 'seed');
+    const held = await accounts.getUser('admin');
+    expect(held?.passwordHash).toBe('chosen');
+    expect(held?.role).toBe('user');
+    // At another node, a change whose clock was behind a seed's still takes over from it.
+    const other = await ctx.open();
+    const b = new SqlAccountRepository(other);
+    await b.putUser(other.db, admin('seed-of-b'), hlc(5), 'seed');
+    await b.putUser(other.db, admin('changed-early'), hlc(4), 'change');
+    expect((await b.getUser('admin'))?.passwordHash).toBe('changed-early');
   });
 
   it('a password change or reset ends the sessions where it wins, not where it loses', async () => {
@@ -29,10 +49,10 @@ describeEachDialect('accounts: when a replicated password ends sessions', (ctx) 
     // A change that a later put already overtook changes nothing and signs nobody out.
     await accounts.putUser(store.db, admin('newest'), hlc(5));
     await accounts.createSession('s2', 'admin', 10, 10_000);
-    await accounts.putUser(store.db, admin('stale-change'), hlc(3), true);
+    await accounts.putUser(store.db, admin('stale-change'), hlc(3), 'change');
     expect(await accounts.findSession('s2', 20)).toEqual({ username: 'admin', role: 'admin' });
     // A change that wins ends every session of the account.
-    await accounts.putUser(store.db, admin('changed'), hlc(9), true);
+    await accounts.putUser(store.db, admin('changed'), hlc(9), 'change');
     expect(await accounts.findSession('s1', 20)).toBeNull();
     expect(await accounts.findSession('s2', 20)).toBeNull();
   });
@@ -93,7 +113,7 @@ describeEachDialect('accounts: role and state, registers of their own', (ctx) =>
     await accounts.putUser(store.db, bob('first'), hlc(1));
     await accounts.setAccess(store.db, 'bob', { role: 'admin' }, hlc(5));
     // Bob's own password change, later by HLC, still carrying the role he had when he made it.
-    await accounts.putUser(store.db, bob('changed'), hlc(7), true);
+    await accounts.putUser(store.db, bob('changed'), hlc(7), 'change');
     expect(await accounts.getUser('bob')).toEqual({
       username: 'bob',
       passwordHash: 'changed',

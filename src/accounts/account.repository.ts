@@ -2,6 +2,7 @@ import type { Executor, MetadataStore } from '../storage/metadata/dialect.js';
 import type { Role } from '../oplog/op.js';
 import type { Principal } from './principal.js';
 import { prepared } from '../storage/metadata/prepared.js';
+import { passwordPutWins, type PasswordClaim } from './core/password-claim.js';
 import {
   applyAccess,
   mergeAccess,
@@ -57,10 +58,10 @@ export interface AccountRepository {
    */
   lockName(trx: Executor, username: string): Promise<void>;
   /**
-   * The password's register, last writer (by HLC) wins; the role's too for an account's
-   * creation (not `signOut`: a change or reset of the password leaves the role alone).
+   * The password's register (which put holds it: core/password-claim.ts); the role's too for an
+   * account's creation (a change or reset of the password, or a node's seed, leaves it alone).
    */
-  putUser(trx: Executor, user: UserPut, hlc: string, signOut?: boolean): Promise<void>;
+  putUser(trx: Executor, user: UserPut, hlc: string, claim?: PasswordClaim): Promise<void>;
   /** A `user.access`: each register it names, if later (src/accounts/core/access.ts). */
   setAccess(trx: Executor, username: string, change: AccessChange, hlc: string): Promise<void>;
   putToken(trx: Executor, token: TokenRecord & { tokenHash: string }, hlc: string): Promise<void>;
@@ -136,22 +137,34 @@ export class SqlAccountRepository implements AccountRepository {
   }
 
   /**
-   * The password's register, last writer (by HLC) wins; the role's register too when the put
-   * is the account's creation. With `signOut` (a password change or reset), when this put wins
-   * and changes the password, the account's sessions end (here, and at every node as the
-   * operation reaches it): whoever had signed in with the old password is signed out. Runs
-   * under the apply's lock on the account (oplog/apply.ts), so read-then-write is safe.
+   * The password's register (which put holds it: core/password-claim.ts); the role's register
+   * too when the put is the account's creation. A `change` (a password change or reset) that
+   * wins and changes the password ends the account's sessions (here, and at every node as the
+   * operation reaches it): whoever had signed in with the old password is signed out. A seed
+   * taking over from another seed signs nobody out (nodes started together with one
+   * MOSAIC_ADMIN_PASSWORD make different hashes of it). Runs under the apply's lock on the
+   * account (oplog/apply.ts), so read-then-write is safe.
    */
-  async putUser(trx: Executor, user: UserPut, hlc: string, signOut = false): Promise<void> {
+  async putUser(
+    trx: Executor,
+    user: UserPut,
+    hlc: string,
+    claim: PasswordClaim = 'create',
+  ): Promise<void> {
+    const signOut = claim === 'change';
     const current = await trx
       .selectFrom('users')
-      .select(['password_hash', 'hlc', 'role', 'role_hlc'])
+      .select(['password_hash', 'hlc', 'seeded', 'role', 'role_hlc'])
       .where('username', '=', user.username)
       .executeTakeFirst();
     if (!current) {
       // A change or reset before the creation (relayed out of order): its role is a copy, the
       // weakest claim, which the creation's or any access change's overrides.
-      const created: Access = { ...NO_ACCESS, role: user.role, roleHlc: signOut ? '' : hlc };
+      const created: Access = {
+        ...NO_ACCESS,
+        role: user.role,
+        roleHlc: claim === 'create' ? hlc : '',
+      };
       const access = mergeAccess(created, await this.takeEarlyAccess(trx, user.username));
       await trx
         .insertInto('users')
@@ -159,6 +172,7 @@ export class SqlAccountRepository implements AccountRepository {
           username: user.username,
           password_hash: user.passwordHash,
           hlc,
+          seeded: claim === 'seed' ? 1 : 0,
           role: access.role ?? user.role,
           role_hlc: access.roleHlc,
           disabled: access.disabled ? 1 : 0,
@@ -167,13 +181,19 @@ export class SqlAccountRepository implements AccountRepository {
         .execute();
       return;
     }
-    const passwordWins = hlc > current.hlc;
-    const roleWins = !signOut && hlc > current.role_hlc;
+    const passwordWins = passwordPutWins(
+      { hlc: current.hlc, seeded: current.seeded === 1 },
+      claim,
+      hlc,
+    );
+    const roleWins = claim === 'create' && hlc > current.role_hlc;
     if (!passwordWins && !roleWins) return;
     await trx
       .updateTable('users')
       .set({
-        ...(passwordWins ? { password_hash: user.passwordHash, hlc } : {}),
+        ...(passwordWins
+          ? { password_hash: user.passwordHash, hlc, seeded: claim === 'seed' ? 1 : 0 }
+          : {}),
         ...(roleWins ? { role: user.role, role_hlc: hlc } : {}),
       })
       .where('username', '=', user.username)

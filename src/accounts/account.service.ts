@@ -200,7 +200,17 @@ export class AccountService {
     if ((await this.accounts.countUsers()) > 0) return false;
     // The node listens before this ends (the hash is ~0.25 s of a pool thread): a sign-in that
     // comes meanwhile waits for the account instead of being told it does not exist.
-    const made = this.setPassword('admin', password, 'admin');
+    // A seed: the weakest claim on the password, so that a node joining a cluster that has its
+    // admin already does not replace that admin's password (core/password-claim.ts).
+    const made = hashPassword(password).then((passwordHash) =>
+      this.changes.commit({
+        kind: 'user.put',
+        username: 'admin',
+        passwordHash,
+        role: 'admin',
+        seed: true,
+      }),
+    );
     this.seeding = made.catch(() => undefined);
     await made;
     return true;

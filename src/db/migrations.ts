@@ -123,4 +123,10 @@ export const MIGRATIONS: readonly string[] = [
     disabled_hlc TEXT NOT NULL
   ) STRICT;
   `,
+  /* 20: a node's own first admin account, the weakest claim — src/accounts/core/password-claim.ts */ `
+  -- 1 while the password is the one a node set when it created its own "admin" at its first
+  -- start (a seed): any created or changed password takes over from it, and among seeds the
+  -- earliest holds. Rows from before: 0 (held as the claims they were).
+  ALTER TABLE users ADD COLUMN seeded INTEGER NOT NULL DEFAULT 0;
+  `,
 ];

@@ -174,6 +174,11 @@ export async function seedAdmin(
     if (!made || config.adminPassword !== undefined) return;
     announce(`Created the account "admin" with the password: ${password}`);
     announce('It is shown only this once. Set MOSAIC_ADMIN_PASSWORD to choose it yourself.');
+    if (config.clusterKey !== undefined) {
+      announce(
+        'If this node joins a cluster that has its admin, that admin’s password replaces it once the node has heard from its peers.',
+      );
+    }
   });
   return { created };
 }

@@ -56,7 +56,7 @@ export async function applyOp(trx: Executor, targets: ApplyTargets, op: Op): Pro
         trx,
         { username: body.username, passwordHash: body.passwordHash, role: body.role },
         op.hlc,
-        body.signOut === true,
+        body.seed === true ? 'seed' : body.signOut === true ? 'change' : 'create',
       );
       return [];
     case 'user.access':

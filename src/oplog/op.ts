@@ -56,6 +56,12 @@ export interface UserPut {
    * two different hashes: the one that loses must not sign anybody out).
    */
   readonly signOut?: true | undefined;
+  /**
+   * The `admin` account a node creates at its first start: the weakest claim on the password
+   * (and none on the role), so a node joining a cluster does not replace the cluster's admin
+   * password (src/accounts/core/password-claim.ts).
+   */
+  readonly seed?: true | undefined;
 }
 
 /**

@@ -79,6 +79,7 @@ const OpBodySchema = z.discriminatedUnion('kind', [
     passwordHash: Text(512),
     role: z.enum(['admin', 'user']),
     signOut: z.literal(true).optional(),
+    seed: z.literal(true).optional(),
   }),
   z.strictObject({
     kind: z.literal('user.access'),

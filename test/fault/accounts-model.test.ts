@@ -17,6 +17,14 @@ type Body = UserPut | UserAccess;
 const role = fc.constantFrom<'admin' | 'user'>('admin', 'user');
 
 const body: fc.Arbitrary<Body> = fc.oneof(
+  // A node's first-start seed (always of role admin, as nodes make it).
+  fc.constantFrom('h4', 'h5').map((hash): Body => ({
+    kind: 'user.put',
+    username: 'ann',
+    passwordHash: hash,
+    role: 'admin',
+    seed: true,
+  })),
   fc
     .record({ hash: fc.constantFrom('h1', 'h2', 'h3'), role, signOut: fc.boolean() })
     .map(({ hash, role, signOut }): Body => ({
@@ -57,7 +65,8 @@ describe('the fault checker account model', () => {
           for (const [i, o] of list.entries()) {
             const hlc = rows[i]?.hlc ?? '';
             if (o.body.kind === 'user.put') {
-              await accounts.putUser(store.db, o.body, hlc, o.body.signOut === true);
+              const claim = o.body.seed ? 'seed' : o.body.signOut ? 'change' : 'create';
+              await accounts.putUser(store.db, o.body, hlc, claim);
             } else {
               await accounts.setAccess(store.db, 'ann', o.body, hlc);
             }
@@ -69,7 +78,9 @@ describe('the fault checker account model', () => {
           if (puts.length === 0) return held === null;
           // The role of an account whose creation never arrived is a copy: only compare when
           // the log holds a creation, as every converged log does.
-          const creation = puts.some((o) => o.body.kind === 'user.put' && !o.body.signOut);
+          const creation = puts.some(
+            (o) => o.body.kind === 'user.put' && !o.body.signOut && !o.body.seed,
+          );
           const expected = expectedAccounts(rows).get('ann');
           expect(held?.passwordHash).toBe(expected?.hash);
           expect(held?.disabled).toBe(expected?.disabled);

@@ -167,10 +167,13 @@ interface AccountBody {
   role?: string;
   disabled?: boolean;
   signOut?: true;
+  seed?: true;
 }
 
 /** The changes one operation is (an add, a reset; a role, a state, or both). */
 function actionsOf(kind: string, body: AccountBody): Action[] {
+  // A node's seed of `admin` is no acknowledged change of the workload's.
+  if (kind === 'user.put' && body.seed === true) return [];
   if (kind === 'user.put') return [body.signOut === true ? 'password' : 'add'];
   if (kind !== 'user.access') return [];
   return [
@@ -181,29 +184,47 @@ function actionsOf(kind: string, body: AccountBody): Action[] {
 
 /**
  * The documented rules (docs/architecture.md, "Accounts and trust"): three last-writer-wins
- * registers by HLC. The password: every `user.put`. The role: a creation (`user.put` without
- * `signOut`) or a `user.access` naming one. Disabled: a `user.access` naming it; false before.
+ * registers by HLC. The password: every `user.put`, but a node's first-start seed of `admin`
+ * (`seed`) only while no other put set it, and then the earliest seed. The role: a creation
+ * (`user.put` without `signOut` or `seed`) or a `user.access` naming one; a seed's role is
+ * held only while none was ever set. Disabled: a `user.access` naming it; false before.
  */
 export function expectedAccounts(
   ops: readonly OpRow[],
 ): Map<string, { hash: string; role: string; disabled: boolean }> {
   const state = new Map<
     string,
-    { hash: string; hashAt: string; role: string; roleAt: string; disabled: boolean; offAt: string }
+    {
+      hash: string;
+      hashAt: string;
+      seeded: boolean;
+      role: string;
+      roleAt: string;
+      disabled: boolean;
+      offAt: string;
+    }
   >();
   for (const op of ops) {
     const body = JSON.parse(op.body) as AccountBody;
     const s = state.get(body.username) ?? {
       hash: '',
       hashAt: '',
+      seeded: false,
       role: '',
       roleAt: '',
       disabled: false,
       offAt: '',
     };
     state.set(body.username, s);
-    if (op.kind === 'user.put') {
-      if (op.hlc > s.hashAt) [s.hash, s.hashAt] = [body.passwordHash ?? '', op.hlc];
+    if (op.kind === 'user.put' && body.seed === true) {
+      if (s.hashAt === '' || (s.seeded && op.hlc < s.hashAt)) {
+        [s.hash, s.hashAt, s.seeded] = [body.passwordHash ?? '', op.hlc, true];
+      }
+      if (s.role === '') s.role = body.role ?? '';
+    } else if (op.kind === 'user.put') {
+      if (s.seeded || op.hlc > s.hashAt) {
+        [s.hash, s.hashAt, s.seeded] = [body.passwordHash ?? '', op.hlc, false];
+      }
       if (body.signOut !== true && op.hlc > s.roleAt)
         [s.role, s.roleAt] = [body.role ?? '', op.hlc];
     } else if (op.kind === 'user.access') {

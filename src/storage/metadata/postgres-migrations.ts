@@ -396,4 +396,7 @@ export const POSTGRES_MIGRATIONS: readonly string[] = [
     disabled_hlc TEXT NOT NULL
   );
   `,
+  /* 20: a node's own first admin account, the weakest claim (see the SQLite migration) */ `
+  ALTER TABLE users ADD COLUMN seeded INTEGER NOT NULL DEFAULT 0;
+  `,
 ];

@@ -93,6 +93,8 @@ export interface UsersTable {
   role_hlc: ColumnType<string, string | undefined, string>;
   disabled: ColumnType<number, number | undefined, number>;
   disabled_hlc: ColumnType<string, string | undefined, string>;
+  /** 1: the password is a node's first-start seed (src/accounts/core/password-claim.ts). */
+  seeded: ColumnType<number, number | undefined, number>;
 }
 
 /** A `user.access` that arrived before its account (folded in when the account arrives). */
