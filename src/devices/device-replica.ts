@@ -7,13 +7,16 @@
  * and rules as between nodes (conflict copies, trash, ignore file, atomic apply, path safety).
  * What differs is the link:
  *
- * - push: its own `file.put` operations past what the node acknowledged, each batch after
- *   uploading the content the node lacks (small files framed, large ones streamed, resumable);
- * - pull: the folder's feed from the device's own cursor (device-feed.ts), as a long poll while
- *   connected, so a change at the node arrives at once; never its own operations back;
+ * - push (device-push.ts): its own `file.put` operations past what the node acknowledged,
+ *   each batch after uploading the content the node lacks (small files framed, large ones
+ *   streamed, resumable);
+ * - pull (device-pull.ts): the folder's feed from the device's own cursor (device-feed.ts), as
+ *   a long poll while connected, so a change at the node arrives at once; never its own
+ *   operations back; the cursor saved in the transaction that applies what it covers;
  * - content: fetched from the node through DeviceClient, as FolderSync fetches from a peer.
  *
- * Invariant: the cursor is saved in the transaction that applies the operations it covers.
+ * Here the replica is opened and wired, registered at its node (device-registration.ts), and
+ * runs the two: once (`--once`) or until closed.
  */
 import type { Logger } from 'pino';
 import type { FolderIndexRepository } from '../folders/folder-index.repository.js';
@@ -26,9 +29,10 @@ import { MetaRepository } from '../storage/metadata/meta.repository.js';
 import type { OpLogRepository } from '../oplog/oplog.repository.js';
 import { DeviceAccessError, DeviceAuthError, DeviceClient } from './device-client.js';
 import { openDeviceDb, replicaExists } from './device-db.js';
-import { DeviceUploads, type Totals } from './device-uploads.js';
+import { DevicePull } from './device-pull.js';
+import { DevicePush } from './device-push.js';
+import { DeviceRegistration } from './device-registration.js';
 import type { DeviceCursor } from './device-schemas.js';
-import { namesakeWarning } from './namesakes.js';
 import type { Reporter } from './reporter.js';
 import { SyncTally } from './sync-tally.js';
 
@@ -55,8 +59,6 @@ export interface DeviceReplicaOptions {
   readonly waitMs?: number;
 }
 
-const PUSH_BATCH = 1000;
-const PULL_BATCH = 1000;
 /** How long a start waits for the node's answer to its registration before it scans anyway. */
 const EARLY_REGISTRATION_MS = 3_000;
 
@@ -66,27 +68,17 @@ export class DeviceReplica {
   private readonly index: FolderIndexRepository;
   readonly folder: FolderSync;
   private readonly client: DeviceClient;
-  private readonly uploads: DeviceUploads;
-  private cursor: DeviceCursor;
-  private acked = 0;
-  private caughtUp = false;
-  /** The node's tag of contents it wants, as last seen ('' before the first pull). */
-  private wantedSeen = '';
+  private readonly push: DevicePush;
+  private readonly pull: DevicePull;
+  private readonly registration: DeviceRegistration;
   private closed = false;
-  private pushing: Promise<void> | null = null;
-  private pushWanted = false;
-  private pushFailed = false;
   private timer: NodeJS.Timeout | null = null;
   private readonly sleepers = new Set<() => void>();
-  private readonly sent: Totals = { ops: 0, files: 0, bytes: 0 };
-  private receivedOps = 0;
   private readonly tally = new SyncTally();
   private reporting: Promise<void> | null = null;
   /** `once()` reports one line at its end, nothing in between. */
   private onceMode = false;
   private lastLabel: { hash: string; path: string } | null = null;
-  /** Whether the other devices' names were looked at (warnOfNamesakes). */
-  private namesakesLooked = false;
 
   /** Whether DIR already holds a device replica (synced before, with its id). */
   static exists(dir: string): Promise<boolean> {
@@ -106,13 +98,12 @@ export class DeviceReplica {
 
   private constructor(
     private readonly store: MetadataStore,
-    private readonly meta: MetaRepository,
+    meta: MetaRepository,
     readonly identity: NodeIdentity,
     cursor: DeviceCursor,
-    private readonly nonce: string | null,
+    nonce: string | null,
     private readonly options: DeviceReplicaOptions,
   ) {
-    this.cursor = cursor;
     const state = openReplicaState(store, identity.id);
     if (state.folders === null) throw new Error('A device replica is a SQLite file');
     this.oplog = state.oplog;
@@ -138,15 +129,30 @@ export class DeviceReplica {
       holdUntilStarted: true,
       rescanIntervalMs: options.intervalMs,
     });
-    this.uploads = new DeviceUploads(
+    this.push = new DevicePush(
       this.client,
       this.identity.id,
+      this.oplog,
       this.folder,
       options.log,
-      this.sent,
+      () => {
+        this.reportWhenSettled();
+      },
+    );
+    this.pull = new DevicePull(this.client, this.identity.id, this.changes, meta, cursor, () => {
+      this.push.kick();
+    });
+    this.registration = new DeviceRegistration(
+      this.client,
+      this.identity,
+      nonce,
+      this.changes,
+      meta,
+      this.push,
+      options,
     );
     this.changes.onOps((ops) => {
-      if (ops.some((op) => op.origin === this.identity.id)) this.kickPush();
+      if (ops.some((op) => op.origin === this.identity.id)) this.push.kick();
       if (ops.some((op) => op.origin !== this.identity.id)) this.folder.onRemoteChange();
     });
   }
@@ -161,34 +167,8 @@ export class DeviceReplica {
   }
 
   /** Tells the node about this device; learns how far its changes got there. */
-  async register(): Promise<void> {
-    const res = await this.client.register(this.identity.id, this.identity.name, this.nonce);
-    this.acked = res.acked;
-    // The node holds more of this device's changes than its clock gave: DIR/.mosaic is an older
-    // copy (restored from a backup). Its next changes took numbers the node holds, and were
-    // never sent (they are at or below `acked`): they are numbered after those now.
-    const had = await this.changes.ownPastAt(res.acked);
-    if (had !== null) {
-      this.options.reporter.warn(
-        `This device's state (${this.options.dir}/.mosaic) is older than what it had sent ` +
-          `(the node holds its changes up to #${res.acked}, it had #${had}: restored from a ` +
-          `backup?). Its next changes are numbered after those; files it changed meanwhile ` +
-          `may come back as conflict copies.`,
-        { server: this.options.server },
-      );
-    }
-    await this.meta.set('device_server', this.options.server);
-    await this.meta.set('device_folder', this.options.folder);
-    if (!this.namesakesLooked) await this.warnOfNamesakes();
-  }
-
-  /** Says once if another device of the folder has this one's name (namesakes.ts). */
-  private async warnOfNamesakes(): Promise<void> {
-    const listed = await this.client.devices().catch(() => null);
-    if (listed === null) return; // asked again at the next registration
-    this.namesakesLooked = true;
-    const warning = namesakeWarning(this.options.folder, this.identity, listed);
-    if (warning !== null) this.options.reporter.warn(warning.message, warning.detail);
+  register(): Promise<void> {
+    return this.registration.register();
   }
 
   /**
@@ -203,11 +183,11 @@ export class DeviceReplica {
     await this.folder.whenIdle();
     const deadline = Date.now() + patienceMs;
     for (;;) {
-      await this.pushNow();
-      await this.pullAll(0);
+      await this.push.now();
+      await this.pull.all(0);
       this.folder.onRemoteChange();
       await this.folder.whenIdle();
-      await this.pushNow();
+      await this.push.now();
       if ((await this.inSync()) || this.closed || Date.now() > deadline) break;
       await this.sleep(500);
     }
@@ -235,9 +215,9 @@ export class DeviceReplica {
     if (first instanceof Error) throw first;
     let registered = first;
     await this.folder.start();
-    if (registered) this.kickPush();
+    if (registered) this.push.kick();
     this.timer = setInterval(() => {
-      this.kickPush();
+      this.push.kick();
     }, this.options.intervalMs);
     this.timer.unref();
     let failures = 0;
@@ -246,14 +226,15 @@ export class DeviceReplica {
         if (!registered) {
           await this.register();
           registered = true;
-          this.kickPush();
+          this.push.kick();
         }
-        const received = await this.pullAll(this.caughtUp ? (this.options.waitMs ?? 25_000) : 0);
+        const waitMs = this.pull.caughtUp ? (this.options.waitMs ?? 25_000) : 0;
+        const received = await this.pull.all(waitMs);
         if (failures > 0) {
           this.options.reporter.warn('connected to the node again', {
             server: this.options.server,
           });
-          this.kickPush();
+          this.push.kick();
         }
         failures = 0;
         if (received > 0) this.reportWhenSettled();
@@ -267,7 +248,7 @@ export class DeviceReplica {
           });
         }
         failures++;
-        this.caughtUp = false;
+        this.pull.caughtUp = false;
         await this.sleep(Math.min(500 * failures, this.options.intervalMs));
       }
     }
@@ -276,11 +257,11 @@ export class DeviceReplica {
   /** Whether everything is sent, received and on disk, as of the last pull. */
   async inSync(): Promise<boolean> {
     return (
-      this.caughtUp &&
-      !this.pushFailed &&
+      this.pull.caughtUp &&
+      !this.push.failed &&
       // A file still being written (scanner.ts, settleMs) is sent once it has settled.
       !this.folder.rescanDue &&
-      this.acked >= (await this.oplog.lastSeq(this.identity.id)) &&
+      this.push.acked >= (await this.oplog.lastSeq(this.identity.id)) &&
       this.index.needed(this.options.folder, 1).length === 0
     );
   }
@@ -292,93 +273,14 @@ export class DeviceReplica {
 
   async close(): Promise<void> {
     this.closed = true;
+    this.push.stop();
     if (this.timer) clearInterval(this.timer);
     for (const wake of [...this.sleepers]) wake();
     await this.client.close();
     await this.folder.close();
-    await this.pushing?.catch(() => undefined);
-    await this.uploads.settled();
+    await this.push.settled();
     await this.reporting;
     await this.store.close();
-  }
-
-  // ---- push -------------------------------------------------------------------------------
-
-  private kickPush(): void {
-    if (this.closed) return;
-    this.pushWanted = true;
-    this.pushing ??= this.pushLoop().finally(() => {
-      this.pushing = null;
-    });
-  }
-
-  /** Pushes now and waits; throws what the push met. */
-  private async pushNow(): Promise<void> {
-    await this.pushing;
-    await this.pushAll();
-  }
-
-  private async pushLoop(): Promise<void> {
-    while (this.pushWanted && !this.closed) {
-      this.pushWanted = false;
-      try {
-        await this.pushAll();
-        this.reportWhenSettled();
-      } catch (error) {
-        // Retried at the next interval, or when the node is back.
-        this.options.log.debug({ err: (error as Error).message }, 'push failed');
-      }
-    }
-  }
-
-  private async pushAll(): Promise<void> {
-    this.pushFailed = true;
-    for (;;) {
-      const ops = await this.oplog.range(this.identity.id, this.acked, PUSH_BATCH);
-      const last = ops[ops.length - 1];
-      if (!last) break;
-      await this.uploads.uploadFor(ops);
-      const acked = await this.client.push(this.identity.id, ops);
-      if (acked < last.seq) throw new Error(`the node acknowledged up to ${acked} only`);
-      this.acked = acked;
-      this.sent.ops += ops.length;
-    }
-    this.pushFailed = false;
-    await this.uploads.uploadWanted();
-  }
-
-  // ---- pull -------------------------------------------------------------------------------
-
-  /** Reads the node's feed until caught up; returns how many operations arrived. */
-  private async pullAll(waitMs: number): Promise<number> {
-    let total = 0;
-    let wait = waitMs;
-    for (;;) {
-      const page = await this.client.pull(
-        this.identity.id,
-        this.cursor,
-        PULL_BATCH,
-        wait,
-        this.wantedSeen,
-      );
-      if (page.wanted !== undefined && page.wanted !== this.wantedSeen) {
-        // The node was left wanting contents: those this device holds go up (uploadWanted).
-        this.wantedSeen = page.wanted;
-        this.kickPush();
-      }
-      // All or nothing: the cursor must not move past an operation refused for now (a node
-      // clock ahead of ours), or the device would never see it.
-      await this.changes.receiveAll(page.ops, (trx) =>
-        this.meta.set('device_cursor', JSON.stringify(page.cursor), trx),
-      );
-      this.cursor = page.cursor;
-      total += page.ops.length;
-      this.receivedOps += page.ops.length;
-      if (!page.more) break;
-      wait = 0;
-    }
-    this.caughtUp = true;
-    return total;
   }
 
   // ---- reporting --------------------------------------------------------------------------
@@ -388,7 +290,7 @@ export class DeviceReplica {
     if (this.reporting || this.closed || this.onceMode) return;
     this.reporting = (async () => {
       await this.folder.whenIdle();
-      await this.pushing;
+      await this.push.idle();
       return this.inSync();
     })()
       .then(
@@ -405,8 +307,8 @@ export class DeviceReplica {
   /** One line for what moved since the last one (`always`: even when nothing did). */
   private report(inSync: boolean, always: boolean): void {
     const c = this.folder.counters;
-    const received = { ops: this.receivedOps, files: c.fetchedFiles, bytes: c.fetchedBytes };
-    const line = this.tally.next(this.sent, received, inSync, always);
+    const received = { ops: this.pull.received, files: c.fetchedFiles, bytes: c.fetchedBytes };
+    const line = this.tally.next(this.push.sent, received, inSync, always);
     if (line !== null) this.options.reporter.summary(line);
   }
 

@@ -8,7 +8,6 @@ import type { Readable } from 'node:stream';
 import type { Principal } from '../accounts/principal.js';
 import {
   BadRequestError,
-  ConflictError,
   DeviceRemovedError,
   ForbiddenError,
   NotFoundError,
@@ -18,14 +17,13 @@ import { checkRelativePath } from '../folders/core/index.js';
 import type { ChangeLog } from '../oplog/change-log.js';
 import type { Op } from '../oplog/op.js';
 import type { OpLogRepository } from '../oplog/oplog.repository.js';
-import { DeviceFeed, type FeedPage } from './device-feed.js';
+import type { FeedPage } from './device-feed.js';
 import { DeviceLacks } from './device-lacks.js';
-import type { DeviceCursor } from './device-schemas.js';
+import { DevicePoll, type PullRequest } from './device-poll.js';
+import { DeviceRegistrar, type Registered } from './device-registrar.js';
 import type { FolderAccess } from './folder-access.js';
 import type { UploadStore } from './upload-store.js';
 import type { DeviceListing, DeviceOwner, DeviceRepository } from './device.repository.js';
-import { isDeviceIdOf } from './core/device-id.js';
-import { Limiter } from '../core/limiter.js';
 import type { BlockList } from '../folders/blocks.js';
 
 /** What the service needs of a synced folder of this node. */
@@ -87,17 +85,15 @@ export class UnprocessableError extends AppError {
 }
 
 export class DeviceService {
-  private readonly feed: DeviceFeed;
-  private readonly waiters = new Set<() => void>();
-  private readonly registrations = new Limiter(1);
+  /** Registrations (device-registrar.ts). */
+  private readonly registrar: DeviceRegistrar;
+  /** Pulls answered, or held as long polls (device-poll.ts). */
+  private readonly poll: DevicePoll;
   private readonly lacks = new DeviceLacks();
-  private closed = false;
 
   constructor(private readonly deps: DeviceServiceDeps) {
-    this.feed = new DeviceFeed(deps.oplog);
-    deps.changes.onOps((ops) => {
-      if (ops.some((op) => op.body.kind === 'file.put')) this.wake();
-    });
+    this.registrar = new DeviceRegistrar(deps);
+    this.poll = new DevicePoll(deps.oplog, deps.changes);
   }
 
   /** The folder, if this account may use it; 404 otherwise (nothing is revealed). */
@@ -110,12 +106,8 @@ export class DeviceService {
   }
 
   /**
-   * Registers (or finds again) a device of this account; says how far its ops are here. A
-   * device id belongs to one account and folder at every node: an id owned by another account
-   * or folder is refused (409). The first registration of an id is a replicated `device.put`,
-   * and only an id derived from this account's name (with the device's nonce, see
-   * core/device-id.ts) may be registered afresh: whoever learns a device id from a feed cannot
-   * claim it at a node its real registration has not reached yet.
+   * Registers (or finds again) a device of this account; says how far its ops are here
+   * (device-registrar.ts: who may register which id).
    */
   async register(
     principal: Principal,
@@ -123,52 +115,9 @@ export class DeviceService {
     deviceId: string,
     name: string,
     nonce?: string,
-  ): Promise<{ deviceId: string; folder: string; node: string; acked: number }> {
+  ): Promise<Registered> {
     this.folderFor(principal, folder);
-    // One registration at a time in this process: the check and the device.put in turn.
-    return this.registrations.run(() => this.registerNow(principal, folder, deviceId, name, nonce));
-  }
-
-  private async registerNow(
-    principal: Principal,
-    folder: string,
-    deviceId: string,
-    name: string,
-    nonce: string | undefined,
-  ): Promise<{ deviceId: string; folder: string; node: string; acked: number }> {
-    const { oplog, devices } = this.deps;
-    const now = (this.deps.now ?? Date.now)();
-    const device = { deviceId, username: principal.username, folder, name };
-    const owner = await devices.owner(deviceId);
-    if (owner && (owner.username !== principal.username || owner.folder !== folder)) {
-      throw new ConflictError('This device id is registered for another account or folder.');
-    }
-    if (owner?.removed === true) throw new DeviceRemovedError(folder);
-    // Two first registrations of one id racing (at two nodes, or two processes of a site)
-    // converge: the device.put with the lowest HLC wins everywhere (device.repository.ts).
-    if (owner) {
-      await devices.touch(device, now);
-    } else {
-      // A device id is an origin in the op log: it must not be, or pretend to be, a node.
-      if (await this.deps.isNode(deviceId)) {
-        throw new ConflictError('This device id is taken; remove DIR/.mosaic.');
-      }
-      if (nonce === undefined || !isDeviceIdOf(deviceId, principal.username, nonce)) {
-        throw new ConflictError(
-          'This device id is not bound to your account (or its registration has not reached ' +
-            'this node yet); retry later, or remove DIR/.mosaic to start afresh.',
-        );
-      }
-      await this.deps.changes.commitMany([{ kind: 'device.put', ...device }], (trx) =>
-        devices.touch(device, now, trx),
-      );
-    }
-    return {
-      deviceId,
-      folder,
-      node: this.deps.nodeName,
-      acked: await oplog.contiguous(deviceId),
-    };
+    return this.registrar.register(principal, folder, deviceId, name, nonce);
   }
 
   /**
@@ -198,7 +147,7 @@ export class DeviceService {
     if (!visible) throw new NotFoundError('Device');
     if (owner.removed) return;
     await this.deps.changes.commitMany([{ kind: 'device.remove', deviceId }]);
-    this.wake();
+    this.poll.wake();
     found.retryStalled();
   }
 
@@ -206,11 +155,8 @@ export class DeviceService {
    * Devices registered here before ownership was replicated get their `device.put` now (once),
    * so that every node learns who they belong to.
    */
-  async announceLegacyDevices(): Promise<number> {
-    const legacy = await this.deps.devices.unowned();
-    if (legacy.length === 0) return 0;
-    await this.deps.changes.commitMany(legacy.map((d) => ({ kind: 'device.put' as const, ...d })));
-    return legacy.length;
+  announceLegacyDevices(): Promise<number> {
+    return this.registrar.announceLegacyDevices();
   }
 
   /**
@@ -249,57 +195,20 @@ export class DeviceService {
   }
 
   /**
-   * The folder's operations the device has not seen. With `waitMs`, waits (long poll) until
-   * there are some or the time is up, so a change here reaches a connected device at once.
-   * With `wantedSeen` (the `wanted` tag of the device's last answer), the answer carries the
-   * folder's tag of stalled contents and comes at once when it differs: the device then asks
-   * which contents the node wants (`wanted`) and uploads those it holds, without waiting for
-   * its next push. A device that sends no `wantedSeen` gets no tag (an older one would refuse
-   * the field).
+   * The folder's operations the device has not seen, at once or as a long poll (device-poll.ts:
+   * `waitMs`, `wantedSeen`).
    */
   async pull(
     principal: Principal,
     folder: string,
     deviceId: string,
-    request: {
-      cursor: DeviceCursor;
-      limit: number;
-      waitMs: number;
-      wantedSeen?: string | undefined;
-    },
+    request: PullRequest,
     /** Aborted when the device hangs up: its wait ends at once. */
     gone: AbortSignal,
   ): Promise<FeedPage & { wanted?: string }> {
     await this.deviceOf(principal, folder, deviceId);
     const found = this.folderFor(principal, folder);
-    const { cursor, limit, waitMs, wantedSeen } = request;
-    const deadline = Date.now() + waitMs;
-    for (;;) {
-      const page = await this.feed.read(folder, deviceId, cursor, limit);
-      const wanted = wantedSeen === undefined ? undefined : found.wantedTag();
-      if (
-        page.ops.length > 0 ||
-        wanted !== wantedSeen ||
-        this.closed ||
-        gone.aborted ||
-        Date.now() >= deadline
-      ) {
-        return wanted === undefined ? page : { ...page, wanted };
-      }
-      await new Promise<void>((resolve) => {
-        const done = () => {
-          clearTimeout(timer);
-          this.waiters.delete(done);
-          unsubscribe();
-          gone.removeEventListener('abort', done);
-          resolve();
-        };
-        const timer = setTimeout(done, Math.max(0, deadline - Date.now()));
-        this.waiters.add(done);
-        const unsubscribe = found.onWantedChange(done);
-        gone.addEventListener('abort', done);
-      });
-    }
+    return this.poll.next(folder, found, deviceId, request, gone);
   }
 
   /** Which of these contents the node lacks, with the bytes of each already received. */
@@ -387,12 +296,7 @@ export class DeviceService {
 
   /** Ends every long poll (the node is stopping). */
   close(): void {
-    this.closed = true;
-    this.wake();
-  }
-
-  private wake(): void {
-    for (const waiter of [...this.waiters]) waiter();
+    this.poll.close();
   }
 
   /** The device must be this account's, for this folder, by the cluster-wide owner record. */

@@ -1,6 +1,6 @@
 /**
  * A blob batch's frames (POST /peer/blobs, blobs/blob-frames.ts) as blobs for the store, read
- * into pooled buffers (BlobSync.fetchBatch). A new array buffer per blob set off V8's
+ * into pooled buffers (BatchFetch.fetchBatch). A new array buffer per blob set off V8's
  * collections every ~17 MB received: a node catching up spent about a third of its CPU in V8's
  * collector threads (docs/benchmarks.md, "Pooled buffers for a batch's blobs"). Here a blob's
  * buffer is reused once the store has written it and its photo facts are read, and only then;

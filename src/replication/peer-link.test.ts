@@ -14,7 +14,8 @@ import type { Op } from '../oplog/op.js';
 import { openReplicaState } from '../oplog/replica-state.js';
 import type { MetadataStore } from '../storage/metadata/dialect.js';
 import { PeerError, type PeerClient } from './peer-client.js';
-import { PeerLink, RECORD_EVERY_MS } from './peer-link.js';
+import { PeerLink } from './peer-link.js';
+import { RECORD_EVERY_MS } from './peer-row.js';
 import { PeerRepository } from './peer.repository.js';
 import type { VersionVector } from './version-vector.js';
 

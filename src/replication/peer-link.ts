@@ -7,7 +7,17 @@ import type { Logger } from 'pino';
 import type { Faults } from '../faults/faults.js';
 import type { ChangeLog } from '../oplog/change-log.js';
 import type { OpLogRepository } from '../oplog/oplog.repository.js';
+import { OwnPast } from './own-past.js';
 import { PeerError, type PeerClient } from './peer-client.js';
+import {
+  answered,
+  LocalFailure,
+  local,
+  REFUSAL_HINTS,
+  refusalOf,
+  type Refusal,
+} from './peer-failures.js';
+import { PeerRow } from './peer-row.js';
 import type { PeerRepository, PeerSource } from './peer.repository.js';
 import type { VersionVector } from './version-vector.js';
 
@@ -43,15 +53,6 @@ export const FIRST_RETRY_MS = 100;
  */
 export const REFUSED_RETRY_MS = 30_000;
 
-/**
- * How often a link writes down when its peer was last seen and how far it acknowledged our
- * operations (PeerRepository.record). Both are for people and tools only; what the link does
- * comes from the peer's own answers (its version vector at each hello). Each write is a
- * committed transaction, on SQLite a flush of its log on the event loop: written at every
- * exchange they were 61 flushes of a node sending a 10 000-file folder (docs/benchmarks.md).
- */
-export const RECORD_EVERY_MS = 30_000;
-
 export class PeerLink {
   nodeId: string | null = null;
   name: string | null = null;
@@ -79,13 +80,10 @@ export class PeerLink {
    */
   private failures = 0;
   private retryTimer: NodeJS.Timeout | null = null;
-  /** The peer's name, URL and source as last written to the peers table (by this link). */
-  private recordedIdentity: string | null = null;
-  /** When `lastSeen` and the acknowledged sequence were last written (see RECORD_EVERY_MS). */
-  private recordedAt = 0;
-  private recording: Promise<void> | null = null;
-  /** The most of our own operations this peer was seen to hold (see `ownPast`). */
-  private ownSeenAtPeer = 0;
+  /** The peer's row in the peers table, written now and then (peer-row.ts). */
+  private readonly row: PeerRow;
+  /** Our own operations this peer holds and our log lacks (own-past.ts). */
+  private readonly ownPast: OwnPast;
   /** Our lost past is being taken back from this peer: its pictures' bytes to fetch after. */
   private ownPastPulled = false;
 
@@ -94,7 +92,15 @@ export class PeerLink {
     readonly source: PeerSource,
     readonly client: PeerClient,
     private readonly ctx: LinkContext,
-  ) {}
+  ) {
+    this.ownPast = new OwnPast(ctx.changes, ctx.log);
+    this.row = new PeerRow(ctx.peers, ctx.log, () => ({
+      nodeId: this.nodeId,
+      name: this.name,
+      lastSeen: this.lastSeen,
+      ackedSeq: this.theirVv[ctx.selfId] ?? 0,
+    }));
+  }
 
   /** Asks the worker to push, pull (and say hello first if needed); coalesces requests. */
   kick(work: { push?: boolean; pull?: boolean; hello?: boolean }): void {
@@ -118,9 +124,7 @@ export class PeerLink {
     if (this.retryTimer) clearTimeout(this.retryTimer);
     this.retryTimer = null;
     await this.running;
-    await this.recording;
-    if (this.lastSeen !== null && this.lastSeen > this.recordedAt) this.record();
-    await this.recording;
+    await this.row.flush();
   }
 
   private async run(): Promise<void> {
@@ -176,21 +180,11 @@ export class PeerLink {
     }
     const wasUp = this.state === 'up';
     this.markUp();
-    await this.ownPast(info.vv[this.ctx.selfId] ?? 0);
-    // Written when new or changed only: the other processes of a scaled site read the table
-    // (known-peers.ts); a hello every sync interval changes nothing there.
-    const identity = JSON.stringify([info.nodeId, info.name, this.url, this.source]);
-    if (identity !== this.recordedIdentity) {
-      await this.ctx.peers.upsert({
-        nodeId: info.nodeId,
-        name: info.name,
-        url: this.url,
-        source: this.source,
-        lastSeen: this.lastSeen,
-      });
-      this.recordedIdentity = identity;
-      this.recordedAt = this.lastSeen ?? 0;
+    if (await this.ownPast.seenAt(info.vv[this.ctx.selfId] ?? 0, this)) {
+      this.wantPull = true;
+      this.ownPastPulled = true;
     }
+    await this.row.identify(info.nodeId, info.name, this.url, this.source);
     if (!wasUp) {
       this.ctx.log.info({ peer: info.name, url: this.url }, 'peer up');
       // On (re)connect: catch up both ways.
@@ -198,30 +192,6 @@ export class PeerLink {
       this.wantPush = true;
       this.ctx.cameUp(this);
     }
-  }
-
-  /**
-   * The peer holds our own operations up to `atPeer`. More than our clock ever gave: our data
-   * is older than what we had sent (restored from a backup or a snapshot, or a disk that lost
-   * its last writes). Left so, our next operations took numbers the peers hold already and
-   * were refused everywhere, and the operations we lost never came back: the clock moves past
-   * them (ChangeLog.ownPastAt) and the pull takes them back. Said once, as an error: what was
-   * made here since the restore and before this may have been refused (conflicts).
-   */
-  private async ownPast(atPeer: number): Promise<void> {
-    if (atPeer <= this.ownSeenAtPeer || !Number.isSafeInteger(atPeer)) return;
-    const had = await local(this.ctx.changes.ownPastAt(atPeer));
-    // Only once it is known (a database that failed to answer is asked at the next hello).
-    this.ownSeenAtPeer = atPeer;
-    if (had === null) return;
-    this.ctx.log.error(
-      { peer: this.name, url: this.url, ownSeq: had, atPeer },
-      `this node's data is older than what it had sent: the peer holds its operations up to ` +
-        `#${atPeer}, its own log ends at #${had} (restored from a backup or a snapshot?). ` +
-        `It takes them back from its peers and numbers its next operations after them`,
-    );
-    this.wantPull = true;
-    this.ownPastPulled = true;
   }
 
   /** Sends our own operations the peer lacks, in order, in batches. */
@@ -276,25 +246,7 @@ export class PeerLink {
       this.state = 'up';
       this.lastError = null;
     }
-    if (this.lastSeen - this.recordedAt >= RECORD_EVERY_MS) this.record();
-  }
-
-  /** Writes `lastSeen` and the acknowledged sequence, one write at a time; failures logged. */
-  private record(): void {
-    const nodeId = this.nodeId;
-    // Not before the hello wrote the peer's row (an update would find nothing).
-    if (nodeId === null || this.recordedIdentity === null) return;
-    if (this.lastSeen === null || this.recording !== null) return;
-    this.recordedAt = this.lastSeen;
-    const seen = { lastSeen: this.lastSeen, ackedSeq: this.theirVv[this.ctx.selfId] ?? 0 };
-    this.recording = this.ctx.peers
-      .record(nodeId, seen)
-      .catch((err: unknown) => {
-        this.ctx.log.warn({ err, peer: this.name }, 'could not record when the peer was seen');
-      })
-      .finally(() => {
-        this.recording = null;
-      });
+    this.row.seenAt(this.lastSeen);
   }
 
   private markDown(error: unknown): void {
@@ -364,53 +316,5 @@ export class PeerLink {
       this.kick({ hello: true, pull: true, push: true });
     }, delay);
     this.retryTimer.unref();
-  }
-}
-
-type Refusal = 'key' | 'clock' | 'other';
-
-const REFUSAL_HINTS: Record<Refusal, string> = {
-  key: 'the two nodes have different cluster keys: give both the same --cluster-key',
-  clock: "the two machines' clocks are too far apart: set both by NTP",
-  other: 'see the peer’s log for why it refused',
-};
-
-/** Why a peer refused a request with 401 (its message says), or null for any other failure. */
-function refusalOf(error: unknown): Refusal | null {
-  if (!(error instanceof PeerError) || error.status !== 401) return null;
-  if (error.message.includes('bad signature')) return 'key';
-  if (error.message.includes('replay window')) return 'clock';
-  return 'other';
-}
-
-/**
- * Whether the peer itself answered the request that failed (an HTTP error of its own, a
- * malformed answer). 502, 503 and 504 are a gateway's or a node's way of saying it cannot
- * serve (a scaled site's load balancer with no process behind it): the peer counts as down, so
- * that another route to it is tried (Replicator.noteInbound).
- */
-function answered(error: unknown): boolean {
-  return (
-    error instanceof PeerError &&
-    error.status !== null &&
-    error.status !== 502 &&
-    error.status !== 503 &&
-    error.status !== 504
-  );
-}
-
-/** A failure of this node's own side of an exchange (see `markStalled`), wrapping its cause. */
-class LocalFailure extends Error {
-  constructor(override readonly cause: unknown) {
-    super(cause instanceof Error ? cause.message : String(cause), { cause });
-  }
-}
-
-/** `work`, its failure marked as this node's own. */
-async function local<T>(work: Promise<T>): Promise<T> {
-  try {
-    return await work;
-  } catch (error) {
-    throw new LocalFailure(error);
   }
 }

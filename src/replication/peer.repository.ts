@@ -51,7 +51,7 @@ export class PeerRepository {
   /**
    * When the peer was last heard from, and how far it has acknowledged our own operations
    * (never moved back), in one statement: a link records them now and then, not at every
-   * exchange (peer-link.ts, RECORD_EVERY_MS).
+   * exchange (peer-row.ts, RECORD_EVERY_MS).
    */
   async record(nodeId: string, seen: { lastSeen: number; ackedSeq: number }): Promise<void> {
     await this.store.db
