@@ -46,7 +46,13 @@ export class BlobArrivals {
    */
   private arrived: Arrived[] = [];
   private flushTimer: NodeJS.Timeout | null = null;
-  private flushing: Promise<void> | null = null;
+  /**
+   * The flushes, one after another (a batch that arrives while one runs waits for it): the
+   * last one's end is when every flag asked for so far is written. `inFlight` counts those not
+   * ended (before, a second flush's end cleared the one mark while the first still ran).
+   */
+  private flushed: Promise<void> = Promise.resolve();
+  private inFlight = 0;
 
   constructor(
     private readonly deps: ArrivalsDeps,
@@ -55,18 +61,16 @@ export class BlobArrivals {
 
   /** Whether a flag is waiting to be written. */
   busy(): boolean {
-    return this.flushTimer !== null || this.flushing !== null;
+    return this.flushTimer !== null || this.inFlight > 0;
   }
 
-  /** Marks what already arrived (before the database closes). */
+  /** Marks what already arrived, and waits for every flush (before the database closes). */
   async stop(): Promise<void> {
     if (this.flushTimer) {
       clearTimeout(this.flushTimer);
-      const arrived = this.arrived;
-      this.arrived = [];
-      await this.flushArrived(arrived);
+      this.flushNext();
     }
-    await this.flushing;
+    await this.flushed;
   }
 
   /**
@@ -78,28 +82,36 @@ export class BlobArrivals {
   markArrived(id: string, facts: Promise<PhotoFacts | null> | null): void {
     this.arrived.push({ id, facts });
     this.flushTimer ??= setTimeout(() => {
-      const arrived = this.arrived;
-      this.arrived = [];
-      this.flushing = this.flushArrived(arrived)
-        .catch((err: unknown) => {
-          // The store or the database did not answer (an outage): the bytes may be stored, the
-          // flag is not. Each is settled again after the back-off (settleBytes finds its bytes
-          // and sets the flag, or fetches them). Before, nothing did until a restart or a peer
-          // coming up: such a picture stayed hidden (the scaled fault tier, two sites).
-          const retries = arrived.map((a) => this.outcome.retryLater(a.id));
-          this.deps.log.warn(
-            {
-              err: (err as Error).message,
-              pictures: arrived.length,
-              retryInMs: Math.min(...retries),
-            },
-            'could not mark fetched pictures visible; will retry',
-          );
-        })
-        .finally(() => {
-          this.flushing = null;
-        });
+      this.flushNext();
     }, 5);
+  }
+
+  /** What arrived so far, flushed after the flushes before it. */
+  private flushNext(): void {
+    this.flushTimer = null;
+    const arrived = this.arrived;
+    this.arrived = [];
+    this.inFlight++;
+    this.flushed = this.flushed
+      .then(() => this.flushArrived(arrived))
+      .catch((err: unknown) => {
+        // The store or the database did not answer (an outage): the bytes may be stored, the
+        // flag is not. Each is settled again after the back-off (settleBytes finds its bytes
+        // and sets the flag, or fetches them). Before, nothing did until a restart or a peer
+        // coming up: such a picture stayed hidden (the scaled fault tier, two sites).
+        const retries = arrived.map((a) => this.outcome.retryLater(a.id));
+        this.deps.log.warn(
+          {
+            err: (err as Error).message,
+            pictures: arrived.length,
+            retryInMs: Math.min(...retries),
+          },
+          'could not mark fetched pictures visible; will retry',
+        );
+      })
+      .finally(() => {
+        this.inFlight--;
+      });
   }
 
   /**
@@ -110,7 +122,6 @@ export class BlobArrivals {
    * death committed later is settled (bytes to trash, flag cleared) after this flag.
    */
   private async flushArrived(arrived: readonly Arrived[]): Promise<void> {
-    this.flushTimer = null;
     const ids = arrived.map((a) => a.id);
     const { store, pictures, blobs } = this.deps;
     const present = new Set<string>();
