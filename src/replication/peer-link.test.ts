@@ -205,6 +205,49 @@ describeEachDialect('a peer link writes the peers table now and then', (ctx) => 
     await errorClearsThenStop(link);
   });
 
+  it('keeps a peer up when recording it at its hello fails here (a full disk)', async () => {
+    const store = await ctx.open();
+    const state = openReplicaState(store, SELF);
+    // The peers table cannot be written for now; the peer answers all along.
+    let failing = true;
+    class FullPeers extends PeerRepository {
+      override async upsert(...args: Parameters<PeerRepository['upsert']>): Promise<void> {
+        if (failing) throw new Error('database or disk is full');
+        await super.upsert(...args);
+      }
+    }
+    const lines: string[] = [];
+    const { link, cameUp } = linkTo(standInPeer(), store, state, {
+      peers: new FullPeers(store),
+      maxRetryMs: 400,
+      lines,
+    });
+    link.kick({ hello: true, pull: true, push: true });
+    // Before, this node's failure failed the hello and was taken for the peer's: marked down,
+    // never pulled from or pushed to, "peer down" at every retry.
+    await vi.waitFor(
+      () => {
+        expect(lines.some((l) => l.includes('"peer up"'))).toBe(true);
+        expect(lines.some((l) => l.includes('could not record the peer'))).toBe(true);
+      },
+      { timeout: 5_000, interval: 20 },
+    );
+    expect(link.state).toBe('up');
+    expect(link.lastError).toBeNull();
+    expect(cameUp()).toBe(1);
+    // Once it can be written, the next hello records the peer.
+    failing = false;
+    link.kick({ hello: true });
+    await vi.waitFor(
+      async () => {
+        expect((await new PeerRepository(store).all()).map((p) => p.nodeId)).toContain(PEER);
+      },
+      { timeout: 5_000, interval: 20 },
+    );
+    expect(lines.some((l) => l.includes('"peer down"'))).toBe(false);
+    await errorClearsThenStop(link);
+  });
+
   it('keeps a peer that answers with an error of its own (its disk full) up, and backs off', async () => {
     const store = await ctx.open();
     const { changes, oplog } = openReplicaState(store, SELF);

@@ -44,11 +44,21 @@ export class PeerRow {
     // Written when new or changed only: the other processes of a scaled site read the table
     // (known-peers.ts); a hello every sync interval changes nothing there.
     const identity = JSON.stringify([nodeId, name, url, source]);
-    if (identity !== this.recordedIdentity) {
+    if (identity === this.recordedIdentity) return;
+    try {
       await this.peers.upsert({ nodeId, name, url, source, lastSeen: this.seen().lastSeen });
-      this.recordedIdentity = identity;
-      this.recordedAt = this.seen().lastSeen ?? 0;
+    } catch (err) {
+      // This node's failure (its disk full, its database away), not the peer's: the exchange
+      // goes on, and the next hello writes the row. Before, it failed the hello, and the link
+      // took the peer for down at every retry.
+      this.log.warn(
+        { err, peer: name },
+        'could not record the peer; trying again at its next hello',
+      );
+      return;
     }
+    this.recordedIdentity = identity;
+    this.recordedAt = this.seen().lastSeen ?? 0;
   }
 
   /** The peer answered at `lastSeen`: written when RECORD_EVERY_MS passed since the last write. */
