@@ -51,7 +51,7 @@ it('a push kicked while now() pushes waits for it, then runs', async () => {
     client,
     DEVICE,
     oplog,
-    {} as FolderSync,
+    {} as unknown as FolderSync,
     pino({ level: 'silent' }),
     () => pushedLines++,
   );
