@@ -7,6 +7,7 @@
  * owner and admins upload as before.
  */
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { setFaults, TestCluster } from '../helpers/cluster.js';
 import {
   ADMIN_PASSWORD,
   addUser,
@@ -15,6 +16,7 @@ import {
   login,
   makeImage,
   startNode,
+  waitFor,
   type Api,
   type NodeProcess,
   type Picture,
@@ -79,5 +81,46 @@ describe("the bytes of another account's picture", () => {
     const byAdmin = await admin.upload<Picture>({ file, fields: { title: 'kept' } });
     expect(byAdmin.status).toBe(201);
     expect(byAdmin.body).toMatchObject({ id, owner: 'alice', title: 'kept' });
+  });
+});
+
+describe('the bytes of a picture still arriving at a node', () => {
+  test('are refused there to another account (409), which would have set its fields', async () => {
+    const cluster = new TestCluster({ syncIntervalMs: 300 });
+    const [n1, n2] = await cluster.startAll(2);
+    if (!n1 || !n2) throw new Error('two nodes expected');
+    await addUser(n1.node.dataDir, 'carol', 'carol-password-1');
+    await addUser(n1.node.dataDir, 'dave', 'dave-password-1');
+    const carol = api(n1.node.url, await login(n1.node.url, 'carol', 'carol-password-1'));
+    const daveAt2 = await waitFor(
+      async () => {
+        const res = await api(n2.node.url).post('/api/auth/login', {
+          username: 'dave',
+          password: 'dave-password-1',
+        });
+        const cookie = res.headers.getSetCookie().find((c) => c.startsWith('mosaic_session='));
+        return cookie === undefined ? undefined : api(n2.node.url, cookie.split(';')[0] ?? '');
+      },
+      { what: 'dave at node 2', timeoutMs: 20_000 },
+    );
+    // Node 1 serves bytes at 1 KB/s: node 2 learns of the picture long before it has them.
+    await setFaults(n1, { throttleBlobKBps: 1 });
+    const stream = await daveAt2.fetch('/api/stream');
+    const reader = (stream.body ?? expect.unreachable()).pipeThrough(new TextDecoderStream());
+    const file = await makeImage({ width: 200, height: 150, seed: 403 });
+    expect(file.length).toBeGreaterThan(20_000);
+    const up = await carol.upload<Picture>({ file, fields: { title: "Carol's" } });
+    expect(up.status).toBe(201);
+    let heard = '';
+    for await (const chunk of reader) {
+      heard += chunk;
+      if (heard.includes(up.body.id)) break;
+    }
+    expect((await daveAt2.get(`/api/pictures/${up.body.id}`)).status).toBe(404);
+
+    const over = await daveAt2.upload({ file, fields: { title: "dave's now" } });
+    expect(over.status).toBe(409);
+    expect(over.body).toMatchObject({ error: { code: 'conflict' } });
+    expect((await carol.get<Picture>(`/api/pictures/${up.body.id}`)).body.title).toBe("Carol's");
   });
 });
