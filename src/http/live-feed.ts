@@ -87,15 +87,23 @@ export class LiveFeed {
   }
 
   /** Called with every batch of operations committed here or received from a peer. */
+  /** Operations that may take access away were committed (here, or by another process). */
+  accessChanged(): void {
+    for (const listener of this.accessListeners) listener();
+  }
+
   onOps(ops: readonly Op[]): void {
-    if (ops.some((op) => ACCESS_KINDS.has(op.body.kind))) {
-      for (const listener of this.accessListeners) listener();
-    }
+    if (touchesAccess(ops)) this.accessChanged();
     const albums = albumIds(ops);
     // The pictures' message goes out at once (before pictures() first waits), then the albums'.
     void this.pictures(pictureIds(ops), albums);
     if (albums.length > 0) this.publish({ type: 'albums', ids: albums });
   }
+}
+
+/** Whether a batch holds operations that may take someone's access away (ACCESS_KINDS). */
+export function touchesAccess(ops: readonly Op[]): boolean {
+  return ops.some((op) => ACCESS_KINDS.has(op.body.kind));
 }
 
 /** The distinct ids of the pictures that a batch of operations touches, in order. */
