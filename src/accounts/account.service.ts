@@ -1,5 +1,11 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { ConflictError, ForbiddenError, NotFoundError, UnauthorizedError } from '../core/errors.js';
+import {
+  BadRequestError,
+  ConflictError,
+  ForbiddenError,
+  NotFoundError,
+  UnauthorizedError,
+} from '../core/errors.js';
 import { Limiter } from '../core/limiter.js';
 import type { ChangeLog } from '../oplog/change-log.js';
 import type { Role } from '../oplog/op.js';
@@ -254,12 +260,27 @@ export class AccountService {
     return found ? { username: found.username, role: found.role } : null;
   }
 
-  /** Issues an API token, valid until `expiresAt` if given. Only its hash is stored (and replicated). */
+  /**
+   * Issues an API token, valid until `expiresAt` if given. Only its hash is stored (and
+   * replicated). Asked for with a token that expires, it expires by then too (none given: the
+   * same instant; a later one: 400): an expiring token cannot make itself a lasting one.
+   */
   async createToken(
     principal: Principal,
     name: string,
-    expiresAt: number | null = null,
-  ): Promise<{ token: string; tokenId: string; createdAt: number }> {
+    requested: number | null = null,
+  ): Promise<{ token: string; tokenId: string; createdAt: number; expiresAt: number | null }> {
+    const limit = principal.tokenExpiresAt;
+    let expiresAt = requested;
+    if (limit !== undefined) {
+      if (requested !== null && requested > limit) {
+        throw new BadRequestError(
+          `The API token this request came with expires at ${new Date(limit).toISOString()}; ` +
+            'a token it makes cannot outlive it.',
+        );
+      }
+      expiresAt ??= limit;
+    }
     const token = TOKEN_PREFIX + randomBytes(32).toString('base64url');
     const tokenId = randomBytes(8).toString('hex');
     const createdAt = this.now();
@@ -272,7 +293,7 @@ export class AccountService {
       createdAt,
       ...(expiresAt === null ? {} : { expiresAt }),
     });
-    return { token, tokenId, createdAt };
+    return { token, tokenId, createdAt, expiresAt };
   }
 
   /** The caller's tokens; an admin may ask for another account's (`of`) or everyone's (`*`). */
@@ -303,7 +324,9 @@ export class AccountService {
     if (!found || (found.expiresAt !== null && found.expiresAt <= now)) return null;
     // One write a minute at most per token, not one per request.
     if ((found.lastUsed ?? 0) < now - 60_000) await this.accounts.touchToken(found.tokenId, now);
-    return this.principalOf(found.username);
+    const principal = await this.principalOf(found.username);
+    if (!principal || found.expiresAt === null) return principal;
+    return { ...principal, tokenExpiresAt: found.expiresAt };
   }
 
   private async principalOf(username: string): Promise<Principal | null> {

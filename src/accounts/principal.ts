@@ -4,4 +4,10 @@ import type { Role } from '../oplog/op.js';
 export interface Principal {
   readonly username: string;
   readonly role: Role;
+  /**
+   * Set when the request came with an API token that expires (ms since the epoch): what it
+   * does may not outlive it (a token it creates expires by then too). Absent for a session or
+   * a token without expiry.
+   */
+  readonly tokenExpiresAt?: number;
 }

@@ -21,7 +21,7 @@ import type { Principal } from '../accounts/principal.js';
 import type { BlobStore } from '../blobs/blob-store.js';
 import type { Thumbnails } from '../pictures/images.js';
 import type { PictureService } from '../pictures/picture.service.js';
-import { accessOf, installAuth } from './auth.js';
+import { accessOf, installAuth, stillSignedIn } from './auth.js';
 import { clientErrorHandler, frameworkErrors, installErrorHandler } from './error-handler.js';
 import { installSecurityHeaders } from './security-headers.js';
 import { installRequestMetrics, type Metrics } from './metrics.js';
@@ -205,7 +205,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   }
   await app.register(clusterRoutes(deps.cluster));
   await app.register(folderRoutes(deps.folders));
-  await app.register(streamRoutes(deps.live));
+  await app.register(streamRoutes(deps.live, (request) => stillSignedIn(request, deps.accounts)));
   if (webRoot !== null) installWeb(app, webRoot);
   await app.register(deviceRoutes(deps.devices));
   if (deps.events) await app.register(eventRoutes(deps.events.api));

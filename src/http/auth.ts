@@ -150,6 +150,24 @@ async function identify(
 }
 
 /**
+ * Whether the caller of an answer still being sent (the live feed's stream) would be let in
+ * now: its token or session cookie read again, with the checks of a new request (a revoked or
+ * expired token, a signed-out or expired session, a disabled account, a changed password).
+ */
+export async function stillSignedIn(
+  request: FastifyRequest,
+  accounts: AccountService,
+): Promise<boolean> {
+  const match = /^Bearer\s+(\S+)$/i.exec(request.headers.authorization ?? '');
+  if (request.headers.authorization !== undefined) {
+    return match?.[1] !== undefined && (await accounts.fromToken(match[1])) !== null;
+  }
+  const raw = request.cookies[SESSION_COOKIE];
+  const unsigned = raw === undefined ? null : request.unsignCookie(raw);
+  return unsigned?.valid === true && (await accounts.fromSession(unsigned.value)) !== null;
+}
+
+/**
  * Cookies go along with requests another site makes the browser send (a form posted to this
  * node): a write from a foreign Origin, or that the browser says is cross-site, is refused.
  * A bearer token is never sent by the browser on its own, and clients that are not browsers

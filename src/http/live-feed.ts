@@ -28,14 +28,35 @@ export interface LiveFeedOptions {
   readonly onError?: (err: unknown) => void;
 }
 
+/**
+ * Operations that may take away someone's access: a password changed or reset, a role or
+ * disable change, a revoked token. Open streams check their caller again when one arrives.
+ */
+const ACCESS_KINDS: ReadonlySet<Op['body']['kind']> = new Set([
+  'user.put',
+  'user.access',
+  'token.revoke',
+]);
+
 export class LiveFeed {
   private readonly listeners = new Set<LiveListener>();
+  private readonly accessListeners = new Set<() => void>();
 
   constructor(private readonly options: LiveFeedOptions = {}) {}
 
   subscribe(listener: LiveListener): () => void {
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);
+  }
+
+  /**
+   * Told (before any message of the same batch) when operations arrived that may take away
+   * someone's access (ACCESS_KINDS): a stream then checks its caller again. Not a message to
+   * clients.
+   */
+  onAccessChange(listener: () => void): () => void {
+    this.accessListeners.add(listener);
+    return () => this.accessListeners.delete(listener);
   }
 
   get subscribers(): number {
@@ -66,12 +87,23 @@ export class LiveFeed {
   }
 
   /** Called with every batch of operations committed here or received from a peer. */
+  /** Operations that may take access away were committed (here, or by another process). */
+  accessChanged(): void {
+    for (const listener of this.accessListeners) listener();
+  }
+
   onOps(ops: readonly Op[]): void {
+    if (touchesAccess(ops)) this.accessChanged();
     const albums = albumIds(ops);
     // The pictures' message goes out at once (before pictures() first waits), then the albums'.
     void this.pictures(pictureIds(ops), albums);
     if (albums.length > 0) this.publish({ type: 'albums', ids: albums });
   }
+}
+
+/** Whether a batch holds operations that may take someone's access away (ACCESS_KINDS). */
+export function touchesAccess(ops: readonly Op[]): boolean {
+  return ops.some((op) => ACCESS_KINDS.has(op.body.kind));
 }
 
 /** The distinct ids of the pictures that a batch of operations touches, in order. */

@@ -53,9 +53,15 @@ export function ownerTag(username: string): string {
   return createHash('sha256').update(username).digest('hex').slice(0, 16);
 }
 
-/** Whether the upload `id` (as in its URL) belongs to `username`. */
+/** An upload id as `namingFunction` makes them: the owner's tag, then 128 random bits (hex). */
+const UPLOAD_ID = /^[0-9a-f]{48}$/;
+
+/**
+ * Whether `id` is an upload id of `username`'s: exactly one (no `/`, nothing after it), so that
+ * no reading of a URL that passes this check names another account's upload.
+ */
 export function ownsUpload(id: string, username: string): boolean {
-  return id.startsWith(ownerTag(username));
+  return UPLOAD_ID.test(id) && id.startsWith(ownerTag(username));
 }
 
 /** The picture a finished upload became. */
@@ -125,6 +131,14 @@ export class TusUploads {
         disableTerminationForFinishedUploads: true,
         namingFunction: (req) =>
           `${ownerTag(principalOf(req).username)}${randomBytes(16).toString('hex')}`,
+        // The upload a request names as the tus server reads it (the URL's last segment, its
+        // query included), checked again here: the route checks Fastify's reading of the path,
+        // and the two differ (`…/tus/<mine>/<theirs>`, `…/tus/<mine>?a=/<theirs>`). Another
+        // account's upload is "not found", as at the route.
+        getFileIdFromRequest: (req, lastPath) =>
+          lastPath !== undefined && ownsUpload(lastPath, principalOf(req).username)
+            ? lastPath
+            : undefined,
         onUploadCreate: async (_req, upload) => {
           fieldsOf(upload); // refuses bad metadata before any byte is sent
           return {};

@@ -59,6 +59,8 @@ function process(bus: SiteBus, leads: boolean) {
   const live = new LiveFeed();
   const heard: LiveMessage[] = [];
   live.subscribe((m) => heard.push(m));
+  const access = { changes: 0 };
+  live.onAccessChange(() => access.changes++);
   const pushed: Op[][] = [];
   const teller = connectSite(site, {
     oplog,
@@ -67,7 +69,7 @@ function process(bus: SiteBus, leads: boolean) {
     log: pino({ level: 'silent' }),
     onLeaderOps: (batch) => pushed.push([...batch]),
   });
-  return { teller, heard, reads, pushed };
+  return { teller, heard, reads, pushed, access };
 }
 
 const settled = () => new Promise((resolve) => setImmediate(resolve));
@@ -98,5 +100,18 @@ describe('connectSite', () => {
     expect(follower.reads).toEqual(['n1:0+3']);
     expect(follower.heard).toEqual([{ type: 'pictures', ids: [A, B] }]);
     expect(follower.pushed).toEqual([]);
+  });
+
+  test("operations that may take access away make every other process's streams check their callers", async () => {
+    const [b1, b2] = linkedBuses(2) as [SiteBus, SiteBus];
+    const committing = process(b1, false);
+    const follower = process(b2, false);
+    committing.teller.committed(ops.filter((o) => o.body.kind !== 'user.put'));
+    await settled();
+    expect(follower.access.changes).toBe(0);
+    committing.teller.committed(ops); // a user.put among them
+    await settled();
+    expect(follower.access.changes).toBe(1);
+    expect(follower.reads).toEqual([]);
   });
 });

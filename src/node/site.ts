@@ -9,7 +9,7 @@ import type { Logger } from 'pino';
 import type { LoginLimiter } from '../accounts/login-limiter.js';
 import type { NodeConfig } from '../config/node-config.js';
 import { openDatabase } from '../db/database.js';
-import { albumIds, pictureIds, type LiveFeed } from '../http/live-feed.js';
+import { albumIds, pictureIds, touchesAccess, type LiveFeed } from '../http/live-feed.js';
 import type { Op } from '../oplog/op.js';
 import type { OpLogRepository } from '../oplog/oplog.repository.js';
 import type { MetadataStore } from '../storage/metadata/dialect.js';
@@ -122,6 +122,7 @@ export function connectSite(site: Site, deps: SiteListeners): SiteTeller {
   }
   bus.subscribe((message) => {
     if (message.login) deps.loginLimiter.receive(message.login);
+    if (message.access === true) live.accessChanged();
     const albums = message.albums ?? [];
     if (message.visible) void live.pictures(message.visible);
     if (message.changed) void live.pictures(message.changed, albums);
@@ -151,6 +152,7 @@ export function connectSite(site: Site, deps: SiteListeners): SiteTeller {
         ops: opRanges(ops),
         changed: pictureIds(ops),
         ...(albums.length > 0 ? { albums } : {}),
+        ...(touchesAccess(ops) ? { access: true } : {}),
       });
     },
     visible: (id) => {

@@ -10,6 +10,7 @@ import { sha256 } from '../accounts/account.service.js';
 import type { Principal } from '../accounts/principal.js';
 import type { BlobStore, StagedBlob } from '../blobs/blob-store.js';
 import {
+  ConflictError,
   ForbiddenError,
   NotAnImageError,
   NotFoundError,
@@ -110,11 +111,13 @@ export class PictureService {
     let image: ImageInfo;
     let facts: PhotoFacts | null = null;
     try {
-      const existing = this.visible(await pictures.get(staged.hash));
+      const stored = await pictures.get(staged.hash);
+      const existing = this.visible(stored);
       if (existing) {
         await blobs.discard(staged);
         return { picture: existing, created: false, facts: null };
       }
+      assertMayUploadOver(principal, stored);
       // The header first, from the file's head: an image over the pixel limit is refused
       // without its bytes ever being held whole (eight 30 MB "bombs" at once cost 190 MB).
       image = await probeImage(await readHead(blobs.readStaged(staged), PROBE_BYTES)).catch(
@@ -330,6 +333,29 @@ export class PictureService {
     if (!stored?.hasBlob || !isAlive(stored.state)) return null;
     return toPicture(stored.state);
   }
+}
+
+/**
+ * Bytes that are already a picture of another account's that is not visible here: deleted (in
+ * the trash, or emptied out of it), or alive elsewhere with its bytes not here yet. An upload
+ * would commit a `picture.create` ordered after everything known, which brings the picture
+ * back and sets its title, category and description at every node (the owner stays the first
+ * uploader's): a restore and an edit that only its owner or an admin may make. Refused then;
+ * the owner and admins upload as before. (Two accounts uploading the same bytes at two nodes
+ * before either knows of the other's is not caught here: the first upload's owner, the later
+ * upload's fields, as the convergence rules say.)
+ */
+function assertMayUploadOver(principal: Principal, stored: StoredPicture | null): void {
+  const owner = stored?.state.info?.owner;
+  if (owner === undefined || owner === principal.username || principal.role === 'admin') return;
+  if (stored !== null && isAlive(stored.state)) {
+    throw new ConflictError(
+      'These bytes are already a picture, which is still arriving at this node; try again shortly.',
+    );
+  }
+  throw new ForbiddenError(
+    'These bytes are a picture another account deleted; only its owner or an admin may bring it back.',
+  );
 }
 
 function assertMayChange(principal: Principal, picture: Picture): void {

@@ -105,6 +105,35 @@ describeEachBackend('API tokens', () => {
       expect(await meStatus(n1.node.url, created.token)).toBe(401);
     });
 
+    it('that expire cannot make tokens that outlive them', async () => {
+      // A short-lived token (for CI, a borrowed laptop) made itself a lasting one before.
+      const short = await newToken(alice1, { name: 'ci', expiresInDays: 1 });
+      const viaToken = api(n1.node.url, { token: short.token });
+      const child = await newToken(viaToken, { name: 'forever?' });
+      expect(child.expiresAt).toBe(short.expiresAt);
+      const sooner = new Date(Date.now() + 3_600_000).toISOString();
+      expect((await newToken(viaToken, { name: 'an hour', expiresAt: sooner })).expiresAt).toBe(
+        sooner,
+      );
+      const later = await viaToken.post('/api/tokens', { name: 'a month', expiresInDays: 30 });
+      expect(later.status).toBe(400);
+      expect(later.body).toMatchObject({ error: { code: 'bad_request' } });
+      const listed = await alice1.get<{ items: TokenView[] }>('/api/tokens');
+      expect(
+        listed.body.items.filter((t) => t.expiresAt === null).map((t) => t.name),
+      ).not.toContain('forever?');
+      // The principal's expiry is not shown as part of who is signed in.
+      const me = await viaToken.get<{ user: Record<string, unknown> }>('/api/auth/me');
+      expect(me.body.user).toEqual({ username: 'alice', role: 'user' });
+      // A session, or a token without expiry, makes tokens without expiry as before.
+      const lasting = await newToken(alice1, { name: 'lasting' });
+      expect(lasting.expiresAt).toBeNull();
+      const fromLasting = await newToken(api(n1.node.url, { token: lasting.token }), {
+        name: 'child of lasting',
+      });
+      expect(fromLasting.expiresAt).toBeNull();
+    });
+
     it('expire: refused after expiresAt at every node', async () => {
       const expiresAt = new Date(Date.now() + 3_000).toISOString();
       const created = await newToken(alice1, { name: 'short', expiresAt });

@@ -51,11 +51,14 @@ export const pictureRoutes =
           summary: 'Upload a picture',
           description:
             'multipart/form-data with one `file` and the fields `title` (required), `category`, `desc`. ' +
-            'Answers 201 with the new picture, or 200 with the existing one when these bytes are already a picture.',
+            'Answers 201 with the new picture, or 200 with the existing one when these bytes are already a picture. ' +
+            "Bytes of another account's picture that was deleted are refused (403: its owner or an admin may bring it back), " +
+            'as are those of one still arriving at this node (409).',
           consumes: ['multipart/form-data'],
           response: {
             200: Picture,
             201: Picture,
+            409: ErrorBody,
             413: ErrorBody,
             415: ErrorBody,
             422: ErrorBody,

@@ -62,7 +62,8 @@ export const tokenRoutes =
       '/api/tokens',
       {
         schema: {
-          summary: 'Create an API token for the CLI or a device (shown once; optional expiry)',
+          summary:
+            'Create an API token for the CLI or a device (shown once; optional expiry; made with an expiring token, it expires by then too)',
           body: TokenCreateRequest,
           response: { 201: TokenCreated, 400: ErrorBody, 401: ErrorBody },
         },
@@ -82,10 +83,11 @@ export const tokenRoutes =
           }
         }
         const principal = requirePrincipal(request);
-        const { token, tokenId, createdAt } = await accounts.createToken(principal, name, expires);
+        const made = await accounts.createToken(principal, name, expires);
+        const { token, tokenId, createdAt, expiresAt: until } = made;
         return reply.status(201).send({
           token,
-          ...view({ tokenId, name, username: principal.username, createdAt, expiresAt: expires }),
+          ...view({ tokenId, name, username: principal.username, createdAt, expiresAt: until }),
         });
       },
     );

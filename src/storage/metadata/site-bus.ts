@@ -36,6 +36,11 @@ export interface SiteMessage {
   readonly albums?: readonly string[];
   /** Pictures whose bytes just arrived (visible now). */
   readonly visible?: readonly string[];
+  /**
+   * Those operations may take someone's access away (a disable, a password change, a revoked
+   * token): the live feed's open streams check their callers again (LiveFeed.accessChanged).
+   */
+  readonly access?: boolean;
   /** Sign-in outcomes, so that the back-off counts every process's attempts. */
   readonly login?: readonly LoginEvent[];
 }
@@ -222,6 +227,7 @@ const MessageSchema = z.looseObject({
   changed: z.array(z.string()).optional(),
   albums: z.array(z.string()).optional(),
   visible: z.array(z.string()).optional(),
+  access: z.boolean().optional(),
   login: z
     .array(
       z.object({
@@ -261,6 +267,7 @@ function split(message: SiteMessage): SiteMessage[] {
   // An op range is ~60 bytes and a picture id 67: 80 of either stay well under the limit. The
   // ranges' parts say `changed: []` when the message had it: its ids come in parts of their own.
   const noneChanged = message.changed === undefined ? {} : { changed: [] };
+  if (message.access === true) parts.push({ access: true });
   while (ops.length > 0) parts.push({ ops: ops.splice(0, 80), ...noneChanged });
   while (changed.length > 0) parts.push({ changed: changed.splice(0, 80) });
   while (albums.length > 0) parts.push({ albums: albums.splice(0, 80) });
