@@ -193,6 +193,13 @@ export class AccountService {
     if (principal.role !== 'admin') throw new ForbiddenError('Only an admin may reset a password.');
     const user = await this.accounts.findUser(username);
     if (!user) throw new NotFoundError('Account');
+    // One's own password changes with the current one (changePassword): a session left open
+    // must not be enough to take the account over.
+    if (user.username === principal.username) {
+      throw new ForbiddenError(
+        'To change your own password, give your current one (Account, “Change password”).',
+      );
+    }
     await this.setPassword(user.username, newPassword, user.role, true);
   }
 

@@ -77,6 +77,13 @@ describe('passwords', () => {
       password: 'taken-over-admin',
     });
     expect(refused.status).toBe(403);
+    // Not an admin's own: whoever holds an admin's session (a browser left open) must not
+    // change its password without the current one (POST /api/auth/password asks for it).
+    const own = await admin.request('PUT', '/api/users/ADMIN/password', {
+      password: 'taken-over-admin',
+    });
+    expect(own.status).toBe(403);
+    expect(await canLogin(cluster.url(0), 'admin', 'taken-over-admin')).toBe(false);
     const missing = await admin.request('PUT', '/api/users/nobody/password', {
       password: 'whatever-123',
     });

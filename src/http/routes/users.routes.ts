@@ -79,7 +79,8 @@ export const userRoutes =
       {
         config: { admin: true },
         schema: {
-          summary: "Reset another account's password (admins); at every node",
+          summary:
+            "Reset another account's password (admins; one's own: POST /api/auth/password); at every node",
           params: z.strictObject({ username: Username }),
           body: z.strictObject({ password: NewPassword }),
           response: {
