@@ -229,31 +229,26 @@ function adminLines(
 ): string[] {
   const names = (list: readonly NodePlan[]) => list.map((plan) => plan.name).join(', ');
   const existing = plans.filter((plan) => !fresh.includes(plan));
-  const where = existing.length === 0 ? '' : ` on ${names(fresh)}`;
-  const existed =
-    existing.length === 0
-      ? []
-      : [
-          `${fresh.length === 0 ? 'The' : `On ${names(existing)} the`} account "admin" already` +
-            ' exists: its password was printed at the first start',
-          '  (or was the MOSAIC_ADMIN_PASSWORD of that start).',
-        ];
-  switch (admin.source) {
-    case 'existing':
-      return existed;
-    case 'env':
-      return [
-        ...(fresh.length === 0
-          ? []
-          : [`Sign in as "admin"${where} with the password in MOSAIC_ADMIN_PASSWORD.`]),
-        ...existed,
-      ];
-    case 'generated':
-      return [
-        `Sign in as "admin"${where} with the password: ${admin.password ?? ''}`,
-        '  (generated for this cluster, shown only this once and not stored;',
-        '   set MOSAIC_ADMIN_PASSWORD to choose it yourself)',
-        ...existed,
-      ];
+  if (existing.length > 0) {
+    // A fresh node's own "admin" is a seed, which the cluster's account replaces once the node
+    // has reached the others (accounts/core/password-claim.ts): no password of its own to tell.
+    return [
+      `${fresh.length === 0 ? 'The' : `On ${names(existing)} the`} account "admin" already` +
+        ' exists: its password was printed at the first start',
+      '  (or was the MOSAIC_ADMIN_PASSWORD of that start).',
+      ...(fresh.length === 0
+        ? []
+        : [
+            `${names(fresh)} take${fresh.length === 1 ? 's' : ''} it once in touch with the others.`,
+          ]),
+    ];
   }
+  if (admin.source === 'env') {
+    return ['Sign in as "admin" with the password in MOSAIC_ADMIN_PASSWORD.'];
+  }
+  return [
+    `Sign in as "admin" with the password: ${admin.password ?? ''}`,
+    '  (generated for this cluster, shown only this once and not stored;',
+    '   set MOSAIC_ADMIN_PASSWORD to choose it yourself)',
+  ];
 }
