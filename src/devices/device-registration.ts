@@ -60,9 +60,14 @@ export class DeviceRegistration {
 
   /** Says once if another device of the folder has this one's name (namesakes.ts). */
   private async warnOfNamesakes(): Promise<void> {
-    const listed = await this.client.devices().catch(() => null);
-    if (listed === null) return; // asked again at the next registration
+    // Marked before the listing is awaited: a registration made meanwhile (a run's second try
+    // while the node answered the first slowly) does not say it again.
     this.namesakesLooked = true;
+    const listed = await this.client.devices().catch(() => null);
+    if (listed === null) {
+      this.namesakesLooked = false; // asked again at the next registration
+      return;
+    }
     const warning = namesakeWarning(this.options.folder, this.identity, listed);
     if (warning !== null) this.options.reporter.warn(warning.message, warning.detail);
   }
