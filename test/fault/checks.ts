@@ -4,7 +4,8 @@
  * failed check keeps the run's history and the nodes' state (`saveHistory`).
  */
 import { expect, it } from 'vitest';
-import { checkFolders, checkPictures, serverErrors } from './checker.js';
+import { checkPictures, serverErrors } from './checker.js';
+import { checkFolders } from './folder-checker.js';
 import { saveHistory, type Run } from './schedule.js';
 
 export interface Checks {

@@ -7,7 +7,8 @@
 import { cp, mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { REPO_ROOT } from '../helpers/node-process.js';
-import type { FolderReport, PictureReport } from './checker.js';
+import type { PictureReport } from './checker.js';
+import type { FolderReport } from './folder-checker.js';
 import { pictureOps } from './checker.js';
 import { clockLoop } from './clocks.js';
 import { deviceLane, FaultDevice, type DeviceSpec } from './device-lane.js';
