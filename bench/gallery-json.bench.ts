@@ -3,8 +3,8 @@
  * the repository, this process) and of PostgreSQL's backend (its /proc), for the object path
  * (`PictureFactsRepository.timeline` / `SqlPictureRepository.list`: 51 rows of 13 columns,
  * each turned into a view) and the JSON path (`GalleryJsonRepository.page`: one text); then what
- * an authenticated page costs: the session's statement (`AccountRepository.findSession`) and the
- * JSON page, two round trips, against both in one statement (`pageForSession`).
+ * an authenticated page costs: the session's statement (`CredentialRepository.findSession`) and
+ * the JSON page, two round trips, against both in one statement (`pageForSession`).
  *
  *   npm run bench:gallery-sql
  *
@@ -17,6 +17,7 @@ import { sql } from 'kysely';
 import { startPostgres } from '../test/helpers/postgres.js';
 import { NO_FACTS } from '../src/pictures/core/photo-facts.js';
 import { SqlAccountRepository } from '../src/accounts/account.repository.js';
+import { SqlCredentialRepository } from '../src/accounts/credential.repository.js';
 import { GalleryJsonRepository } from '../src/pictures/gallery-json.repository.js';
 import { PictureFactsRepository } from '../src/pictures/picture-facts.repository.js';
 import { SqlPictureRepository } from '../src/pictures/picture.repository.js';
@@ -42,10 +43,11 @@ async function main(): Promise<void> {
     const pictures = new SqlPictureRepository(store);
     const pages = new GalleryJsonRepository(store);
     const accounts = new SqlAccountRepository(store);
+    const credentials = new SqlCredentialRepository(store);
     await store.db.transaction().execute(async (trx) => {
       await accounts.putUser(trx, { username: 'ana', passwordHash: 'x', role: 'user' }, 'h');
     });
-    await accounts.createSession('bench-session', 'ana', t0, Number.MAX_SAFE_INTEGER);
+    await credentials.createSession('bench-session', 'ana', t0, Number.MAX_SAFE_INTEGER);
     const session = { idHash: 'bench-session', now: Date.now() };
     const backend = (await sql<{ pid: number }>`select pg_backend_pid() as pid`.execute(store.db))
       .rows[0]?.pid;
@@ -54,7 +56,8 @@ async function main(): Promise<void> {
         SORT === 'taken' ? facts.timeline({ limit: 51 }) : pictures.list({ limit: 51 }),
       json: () => pages.page({ sort: SORT, limit: 50 }),
       'session, then json': async () => {
-        if (!(await accounts.findSession(session.idHash, session.now))) throw new Error('session');
+        if (!(await credentials.findSession(session.idHash, session.now)))
+          throw new Error('session');
         return pages.page({ sort: SORT, limit: 50 });
       },
       'json with the session': async () => {

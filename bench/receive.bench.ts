@@ -81,6 +81,7 @@ async function run(withIndex: boolean, pg: PostgresServer | null): Promise<Figur
           {
             pictures: state.pictures,
             accounts: state.accounts,
+            credentials: state.credentials,
             hasBlob: () => false,
             folders: null,
             devices: state.devices,

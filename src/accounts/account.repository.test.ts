@@ -3,6 +3,7 @@ import { describeEachDialect } from '../../test/helpers/dialects.js';
 import { ConflictError } from '../core/errors.js';
 import { openReplicaState } from '../oplog/replica-state.js';
 import { SqlAccountRepository } from './account.repository.js';
+import { SqlCredentialRepository } from './credential.repository.js';
 import { AccountService } from './account.service.js';
 
 const hlc = (n: number) =>
@@ -13,11 +14,12 @@ describeEachDialect('accounts: when a replicated password ends sessions', (ctx) 
   it('two nodes seeding the same account: the losing hash signs nobody out', async () => {
     const store = await ctx.open();
     const accounts = new SqlAccountRepository(store);
+    const credentials = new SqlCredentialRepository(store);
     await accounts.putUser(store.db, admin('hash-of-this-node'), hlc(2), 'seed');
-    await accounts.createSession('s1', 'admin', 10, 10_000);
+    await credentials.createSession('s1', 'admin', 10, 10_000);
     // The other node's seed (same password, another salt) arrives and wins: it is earlier.
     await accounts.putUser(store.db, admin('hash-of-the-other-node'), hlc(1), 'seed');
-    expect(await accounts.findSession('s1', 20)).toEqual({ username: 'admin', role: 'admin' });
+    expect(await credentials.findSession('s1', 20)).toEqual({ username: 'admin', role: 'admin' });
     expect((await accounts.getUser('admin'))?.passwordHash).toBe('hash-of-the-other-node');
   });
 
@@ -44,17 +46,18 @@ describeEachDialect('accounts: when a replicated password ends sessions', (ctx) 
   it('a password change or reset ends the sessions where it wins, not where it loses', async () => {
     const store = await ctx.open();
     const accounts = new SqlAccountRepository(store);
+    const credentials = new SqlCredentialRepository(store);
     await accounts.putUser(store.db, admin('old'), hlc(1));
-    await accounts.createSession('s1', 'admin', 10, 10_000);
+    await credentials.createSession('s1', 'admin', 10, 10_000);
     // A change that a later put already overtook changes nothing and signs nobody out.
     await accounts.putUser(store.db, admin('newest'), hlc(5));
-    await accounts.createSession('s2', 'admin', 10, 10_000);
+    await credentials.createSession('s2', 'admin', 10, 10_000);
     await accounts.putUser(store.db, admin('stale-change'), hlc(3), 'change');
-    expect(await accounts.findSession('s2', 20)).toEqual({ username: 'admin', role: 'admin' });
+    expect(await credentials.findSession('s2', 20)).toEqual({ username: 'admin', role: 'admin' });
     // A change that wins ends every session of the account.
     await accounts.putUser(store.db, admin('changed'), hlc(9), 'change');
-    expect(await accounts.findSession('s1', 20)).toBeNull();
-    expect(await accounts.findSession('s2', 20)).toBeNull();
+    expect(await credentials.findSession('s1', 20)).toBeNull();
+    expect(await credentials.findSession('s2', 20)).toBeNull();
   });
 });
 
@@ -86,8 +89,8 @@ describeEachDialect('accounts: listed, and added once', (ctx) => {
   it('two requests adding one name at once (two processes of a site): one account, one 409', async () => {
     const stores = await ctx.openWriters(2);
     const services = stores.map((store) => {
-      const { accounts, changes } = openReplicaState(store, 'cccccccccccccccc');
-      return { accounts, service: new AccountService(accounts, changes) };
+      const { accounts, credentials, changes } = openReplicaState(store, 'cccccccccccccccc');
+      return { accounts, service: new AccountService(accounts, credentials, changes) };
     });
     const outcomes = await Promise.allSettled(
       services.map(({ service }, i) => service.addUser('carol', `password-${i}`)),
@@ -125,21 +128,22 @@ describeEachDialect('accounts: role and state, registers of their own', (ctx) =>
   it('disabling ends the sessions and refuses any session opened meanwhile', async () => {
     const store = await ctx.open();
     const accounts = new SqlAccountRepository(store);
+    const credentials = new SqlCredentialRepository(store);
     await accounts.putUser(store.db, bob('h'), hlc(1));
-    await accounts.createSession('s1', 'bob', 10, 10_000);
+    await credentials.createSession('s1', 'bob', 10, 10_000);
     await accounts.setAccess(store.db, 'bob', { disabled: true }, hlc(2));
-    expect(await accounts.findSession('s1', 20)).toBeNull();
+    expect(await credentials.findSession('s1', 20)).toBeNull();
     // A sign-in that checked the account just before the disable committed.
-    await accounts.createSession('s2', 'bob', 10, 10_000);
-    expect(await accounts.findSession('s2', 20)).toBeNull();
+    await credentials.createSession('s2', 'bob', 10, 10_000);
+    expect(await credentials.findSession('s2', 20)).toBeNull();
     // Enabled again: the sessions of before stay ended; a new one works.
     await accounts.setAccess(store.db, 'bob', { disabled: false }, hlc(3));
-    expect(await accounts.findSession('s1', 20)).toBeNull();
-    await accounts.createSession('s3', 'bob', 10, 10_000);
-    expect(await accounts.findSession('s3', 20)).toEqual({ username: 'bob', role: 'user' });
+    expect(await credentials.findSession('s1', 20)).toBeNull();
+    await credentials.createSession('s3', 'bob', 10, 10_000);
+    expect(await credentials.findSession('s3', 20)).toEqual({ username: 'bob', role: 'user' });
     // A stale disable (ordered before the enable) changes nothing and signs nobody out.
     await accounts.setAccess(store.db, 'bob', { disabled: true }, hlc(2));
-    expect(await accounts.findSession('s3', 20)).toEqual({ username: 'bob', role: 'user' });
+    expect(await credentials.findSession('s3', 20)).toEqual({ username: 'bob', role: 'user' });
   });
 
   it('a change that arrives before the account is folded into it when it arrives', async () => {

@@ -18,8 +18,8 @@ const ann = { username: 'Ann', role: 'user' } as const;
 
 beforeAll(async () => {
   store = sqliteStoreOver(openDatabase(':memory:'));
-  const { accounts, changes } = openReplicaState(store, 'cccccccccccccccc');
-  service = new AccountService(accounts, changes, Date.now, new LoginLimiter());
+  const { accounts, credentials, changes } = openReplicaState(store, 'cccccccccccccccc');
+  service = new AccountService(accounts, credentials, changes, Date.now, new LoginLimiter());
   await service.addUser('root', 'root-password', 'admin');
   await service.addUser('Ann', 'ann-password');
 });

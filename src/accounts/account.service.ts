@@ -9,7 +9,8 @@ import {
 import { Limiter } from '../core/limiter.js';
 import type { ChangeLog } from '../oplog/change-log.js';
 import type { Role } from '../oplog/op.js';
-import type { AccountRepository, Person, TokenRecord } from './account.repository.js';
+import type { AccountRepository, Person } from './account.repository.js';
+import type { CredentialRepository, TokenRecord } from './credential.repository.js';
 import type { AccessChange } from './core/access.js';
 import { hashPassword, PASSWORD_COST, verifyPassword } from './password.js';
 import type { LoginLimiter } from './login-limiter.js';
@@ -39,6 +40,7 @@ export class AccountService {
 
   constructor(
     private readonly accounts: AccountRepository,
+    private readonly credentials: CredentialRepository,
     private readonly changes: ChangeLog,
     private readonly now: () => number = Date.now,
     /** Sign-in back-off per account and address (none: unlimited, e.g. the CLI). */
@@ -184,7 +186,7 @@ export class AccountService {
   private async openSession(username: string): Promise<string> {
     const session = randomBytes(32).toString('base64url');
     const now = this.now();
-    await this.accounts.createSession(sha256(session), username, now, now + SESSION_TTL_MS);
+    await this.credentials.createSession(sha256(session), username, now, now + SESSION_TTL_MS);
     return session;
   }
 
@@ -254,16 +256,16 @@ export class AccountService {
     }
     const session = randomBytes(32).toString('base64url');
     const now = this.now();
-    await this.accounts.createSession(sha256(session), user.username, now, now + SESSION_TTL_MS);
+    await this.credentials.createSession(sha256(session), user.username, now, now + SESSION_TTL_MS);
     return { principal: { username: user.username, role: user.role }, session };
   }
 
   async logout(session: string): Promise<void> {
-    await this.accounts.deleteSession(sha256(session));
+    await this.credentials.deleteSession(sha256(session));
   }
 
   async fromSession(session: string): Promise<Principal | null> {
-    const found = await this.accounts.findSession(sha256(session), this.now());
+    const found = await this.credentials.findSession(sha256(session), this.now());
     return found ? { username: found.username, role: found.role } : null;
   }
 
@@ -309,7 +311,7 @@ export class AccountService {
     if (wanted !== principal.username && principal.role !== 'admin') {
       throw new NotFoundError('Account');
     }
-    return this.accounts.listTokens(wanted === '*' ? null : wanted);
+    return this.credentials.listTokens(wanted === '*' ? null : wanted);
   }
 
   /**
@@ -317,7 +319,7 @@ export class AccountService {
    * operation. Another account's token is "not found", as is one already revoked.
    */
   async revokeToken(principal: Principal, tokenId: string): Promise<void> {
-    const found = await this.accounts.getToken(tokenId);
+    const found = await this.credentials.getToken(tokenId);
     if (!found || (found.username !== principal.username && principal.role !== 'admin')) {
       throw new NotFoundError('Token');
     }
@@ -326,11 +328,11 @@ export class AccountService {
 
   async fromToken(token: string): Promise<Principal | null> {
     if (!token.startsWith(TOKEN_PREFIX)) return null;
-    const found = await this.accounts.findToken(sha256(token));
+    const found = await this.credentials.findToken(sha256(token));
     const now = this.now();
     if (!found || (found.expiresAt !== null && found.expiresAt <= now)) return null;
     // One write a minute at most per token, not one per request.
-    if ((found.lastUsed ?? 0) < now - 60_000) await this.accounts.touchToken(found.tokenId, now);
+    if ((found.lastUsed ?? 0) < now - 60_000) await this.credentials.touchToken(found.tokenId, now);
     const principal = await this.principalOf(found.username);
     if (!principal || found.expiresAt === null) return principal;
     return { ...principal, tokenExpiresAt: found.expiresAt };

@@ -145,8 +145,8 @@ async function withAccounts<T>(
     : openSqliteStore(sqliteFileIn(dataDir ?? ''));
   try {
     const identity = await new SiteIdentityRepository(store).load();
-    const { accounts, changes } = openReplicaState(store, identity.id);
-    return await work(new AccountService(accounts, changes), accounts);
+    const { accounts, credentials, changes } = openReplicaState(store, identity.id);
+    return await work(new AccountService(accounts, credentials, changes), accounts);
   } finally {
     await store.close();
   }

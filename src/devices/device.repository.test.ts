@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { expect, it } from 'vitest';
 import { describeEachDialect } from '../../test/helpers/dialects.js';
-import { SqlAccountRepository } from '../accounts/account.repository.js';
+import { SqlCredentialRepository } from '../accounts/credential.repository.js';
 import { DeviceRepository, type DeviceOwner } from './device.repository.js';
 
 const hlc = (n: number) =>
@@ -38,9 +38,9 @@ describeEachDialect(
     it('token.revoke wins over token.put, whichever arrives first', async () => {
       for (const revokeFirst of [true, false]) {
         const store = await ctx.open();
-        const accounts = new SqlAccountRepository(store);
+        const credentials = new SqlCredentialRepository(store);
         const put = () =>
-          accounts.putToken(
+          credentials.putToken(
             store.db,
             {
               tokenId: '00000000000000aa',
@@ -52,11 +52,11 @@ describeEachDialect(
             },
             hlc(1),
           );
-        if (revokeFirst) await accounts.revokeToken(store.db, '00000000000000aa', hlc(2));
+        if (revokeFirst) await credentials.revokeToken(store.db, '00000000000000aa', hlc(2));
         await put();
-        if (!revokeFirst) await accounts.revokeToken(store.db, '00000000000000aa', hlc(2));
-        expect(await accounts.findToken('f'.repeat(64))).toBeNull();
-        expect(await accounts.listTokens('alice')).toEqual([]);
+        if (!revokeFirst) await credentials.revokeToken(store.db, '00000000000000aa', hlc(2));
+        expect(await credentials.findToken('f'.repeat(64))).toBeNull();
+        expect(await credentials.listTokens('alice')).toEqual([]);
       }
     });
 

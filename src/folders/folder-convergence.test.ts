@@ -9,6 +9,7 @@ import { localOf, storeFor } from './testing.js';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { SqlAccountRepository } from '../accounts/account.repository.js';
+import { SqlCredentialRepository } from '../accounts/credential.repository.js';
 import { OpClockRepository } from '../storage/metadata/op-clock.repository.js';
 import { openDatabase, type Db } from '../db/database.js';
 import { ChangeLog } from '../oplog/change-log.js';
@@ -45,6 +46,7 @@ function makeNode(id: string, now: () => number): SimNode {
     {
       pictures: new SqlPictureRepository(store),
       accounts: new SqlAccountRepository(store),
+      credentials: new SqlCredentialRepository(store),
       hasBlob: () => false,
       devices: new DeviceRepository(store),
       ...libraryRepositories(store),

@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach } from 'vitest';
 import { SqlAccountRepository } from '../accounts/account.repository.js';
+import { SqlCredentialRepository } from '../accounts/credential.repository.js';
 import { openDatabase } from '../db/database.js';
 import { DeviceRepository } from '../devices/device.repository.js';
 import { ChangeLog } from '../oplog/change-log.js';
@@ -77,6 +78,7 @@ function withIndex(
   return new ChangeLog(store, oplog, new OpClockRepository(store.dialect), selfId, {
     pictures: new SqlPictureRepository(store),
     accounts: new SqlAccountRepository(store),
+    credentials: new SqlCredentialRepository(store),
     hasBlob: () => false,
     devices: new DeviceRepository(store),
     ...libraryRepositories(store),

@@ -91,10 +91,15 @@ export async function startNode(
   const state = openReplicaState(store, identity.id, { hasBlob: (id) => justStored.has(id) });
   const { changes, oplog, folders: folderIndex } = state;
   const pictureRepo = state.pictures;
-  const accountRepo = state.accounts;
   const peers = new PeerRepository(store);
   const loginLimiter = new LoginLimiter();
-  const accounts = new AccountService(accountRepo, changes, Date.now, loginLimiter);
+  const accounts = new AccountService(
+    state.accounts,
+    state.credentials,
+    changes,
+    Date.now,
+    loginLimiter,
+  );
   // BlobSync (below) restores or fetches bytes the file route finds missing.
   let blobSyncRef: BlobSync | null = null;
   let foldersRef: ReadonlyMap<string, FolderSync> = new Map();
@@ -339,7 +344,7 @@ export async function startNode(
         for (const folder of folders.values()) {
           await uploads?.sweep(folder.id, folder.root, retentionMs);
         }
-        await accountRepo.deleteExpiredSessions(Date.now());
+        await state.credentials.deleteExpiredSessions(Date.now());
         const abandoned = await tus.sweep();
         if (abandoned > 0) log.info({ abandoned }, 'unfinished resumable uploads removed');
       },

@@ -1,4 +1,5 @@
 import type { AccountRepository } from '../accounts/account.repository.js';
+import type { CredentialRepository } from '../accounts/credential.repository.js';
 import type { PictureRepository } from '../pictures/picture.repository.js';
 import { applyPictureOp, emptyPicture } from '../pictures/picture.state.js';
 import type { Op, OpBody } from './op.js';
@@ -14,6 +15,8 @@ import type { TrashRepository } from '../pictures/trash.repository.js';
 export interface ApplyTargets {
   readonly pictures: PictureRepository;
   readonly accounts: AccountRepository;
+  /** API tokens (`token.put`, `token.revoke`). */
+  readonly credentials: CredentialRepository;
   /** Whether the bytes of a picture are in this node's blob store. */
   readonly hasBlob: (id: string) => boolean;
   /**
@@ -75,7 +78,7 @@ export async function applyOp(trx: Executor, targets: ApplyTargets, op: Op): Pro
         selfId: targets.selfId,
       }).copies;
     case 'token.put':
-      await targets.accounts.putToken(
+      await targets.credentials.putToken(
         trx,
         {
           tokenId: body.tokenId,
@@ -89,7 +92,7 @@ export async function applyOp(trx: Executor, targets: ApplyTargets, op: Op): Pro
       );
       return [];
     case 'token.revoke':
-      await targets.accounts.revokeToken(trx, body.tokenId, op.hlc);
+      await targets.credentials.revokeToken(trx, body.tokenId, op.hlc);
       return [];
     case 'device.put':
       await targets.devices.putOwner(

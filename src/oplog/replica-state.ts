@@ -4,6 +4,7 @@
  * for changes; the repositories are read directly.
  */
 import { SqlAccountRepository } from '../accounts/account.repository.js';
+import { SqlCredentialRepository } from '../accounts/credential.repository.js';
 import { DeviceRepository } from '../devices/device.repository.js';
 import { FolderIndexRepository } from '../folders/folder-index.repository.js';
 import { SqlPictureRepository } from '../pictures/picture.repository.js';
@@ -20,6 +21,7 @@ export interface ReplicaState {
   readonly oplog: OpLogRepository;
   readonly pictures: SqlPictureRepository;
   readonly accounts: SqlAccountRepository;
+  readonly credentials: SqlCredentialRepository;
   readonly devices: DeviceRepository;
   readonly albums: AlbumRepository;
   readonly shares: ShareRepository;
@@ -56,6 +58,7 @@ export function openReplicaState(
   const oplog = new OpLogRepository(store);
   const pictures = new SqlPictureRepository(store);
   const accounts = new SqlAccountRepository(store);
+  const credentials = new SqlCredentialRepository(store);
   const devices = new DeviceRepository(store);
   const { albums, shares, trash } = libraryRepositories(store);
   const folders = store.local === null ? null : new FolderIndexRepository(store.local);
@@ -67,6 +70,7 @@ export function openReplicaState(
     {
       pictures,
       accounts,
+      credentials,
       hasBlob: options.hasBlob ?? (() => false),
       folders,
       devices,
@@ -77,5 +81,16 @@ export function openReplicaState(
     },
     now,
   );
-  return { changes, oplog, pictures, accounts, devices, folders, albums, shares, trash };
+  return {
+    changes,
+    oplog,
+    pictures,
+    accounts,
+    credentials,
+    devices,
+    folders,
+    albums,
+    shares,
+    trash,
+  };
 }

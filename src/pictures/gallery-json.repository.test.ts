@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sql } from 'kysely';
 import { startPostgres, type PostgresServer } from '../../test/helpers/postgres.js';
 import { SqlAccountRepository } from '../accounts/account.repository.js';
+import { SqlCredentialRepository } from '../accounts/credential.repository.js';
 import type { MetadataStore } from '../storage/metadata/dialect.js';
 import { openMetadataStore } from '../storage/metadata/store.js';
 import {
@@ -33,13 +34,14 @@ describe('a gallery page with its session, in one statement', () => {
       await addPicture(store, n, T0 - n * 1000, { category: n % 2 === 0 ? 'even' : 'odd' });
     }
     const accounts = new SqlAccountRepository(store);
+    const credentials = new SqlCredentialRepository(store);
     await store.db.transaction().execute(async (trx) => {
       await accounts.putUser(trx, { username: 'ana', passwordHash: 'x', role: 'user' }, 'h1');
       await accounts.putUser(trx, { username: 'root', passwordHash: 'x', role: 'admin' }, 'h2');
     });
-    await accounts.createSession('live-ana', 'ana', T0, NOW + 1);
-    await accounts.createSession('live-root', 'root', T0, NOW + 1);
-    await accounts.createSession('expired', 'ana', T0, NOW);
+    await credentials.createSession('live-ana', 'ana', T0, NOW + 1);
+    await credentials.createSession('live-root', 'root', T0, NOW + 1);
+    await credentials.createSession('expired', 'ana', T0, NOW);
   }, 60_000);
   afterAll(async () => {
     await store.close();
@@ -76,15 +78,16 @@ describe('a gallery page with its session, in one statement', () => {
     expect(await pages.pageForSession({ idHash: 'nobody', now: NOW }, query)).toBeNull();
     expect(await pages.pageForSession({ idHash: 'expired', now: NOW }, query)).toBeNull();
     const accounts = new SqlAccountRepository(store);
-    await accounts.createSession('orphan', 'ghost', T0, NOW + 1);
+    const credentials = new SqlCredentialRepository(store);
+    await credentials.createSession('orphan', 'ghost', T0, NOW + 1);
     expect(await pages.pageForSession({ idHash: 'orphan', now: NOW }, query)).toBeNull();
-    await accounts.deleteSession('live-ana');
+    await credentials.deleteSession('live-ana');
     expect(await pages.pageForSession({ idHash: 'live-ana', now: NOW }, query)).toBeNull();
-    await accounts.createSession('live-ana', 'ana', T0, NOW + 1);
+    await credentials.createSession('live-ana', 'ana', T0, NOW + 1);
     // A disabled account's session, even one opened as it was being disabled.
     await accounts.putUser(store.db, { username: 'dee', passwordHash: 'x', role: 'user' }, 'h3');
     await accounts.setAccess(store.db, 'dee', { disabled: true }, 'h4');
-    await accounts.createSession('live-dee', 'dee', T0, NOW + 1);
+    await credentials.createSession('live-dee', 'dee', T0, NOW + 1);
     expect(await pages.pageForSession({ idHash: 'live-dee', now: NOW }, query)).toBeNull();
   });
 

@@ -104,7 +104,7 @@ export class GalleryJsonRepository {
   /**
    * The account of a live session and `page(query)`, in one statement: a scaled site's gallery
    * page is then one round trip to PostgreSQL, not two (docs/benchmarks.md, "The session in the
-   * page's statement"). The session's conditions are `AccountRepository.findSession`'s. Null:
+   * page's statement"). The session's conditions are `CredentialRepository.findSession`'s. Null:
    * the session is not live, and no page was built. Only where `available`.
    */
   async pageForSession(session: PageSession, query: GalleryJsonQuery): Promise<SessionPage | null> {

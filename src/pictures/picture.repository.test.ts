@@ -1,6 +1,7 @@
 import { expect, it } from 'vitest';
 import { describeEachDialect } from '../../test/helpers/dialects.js';
 import { SqlAccountRepository } from '../accounts/account.repository.js';
+import { SqlCredentialRepository } from '../accounts/credential.repository.js';
 import { applyAlbum } from '../albums/album-apply.js';
 import { AlbumRepository } from '../albums/album.repository.js';
 import { encodeHlc } from '../core/hlc.js';
@@ -31,9 +32,10 @@ describeEachDialect('picture repository', (ctx) => {
   it('reads a session and a picture in one statement, as the two reads would; none for a disabled account', async () => {
     const store = await ctx.open();
     const accounts = new SqlAccountRepository(store);
+    const credentials = new SqlCredentialRepository(store);
     await accounts.putUser(store.db, { username: 'ann', passwordHash: 'x', role: 'user' }, '1');
-    await accounts.createSession('live', 'ann', 1000, 5000);
-    await accounts.createSession('old', 'ann', 1000, 2000);
+    await credentials.createSession('live', 'ann', 1000, 5000);
+    await credentials.createSession('old', 'ann', 1000, 2000);
     await addPicture(store, 1, 1000);
     await addPicture(store, 2, 1000, { alive: false });
     const repo = new SqlPictureRepository(store);
@@ -48,13 +50,13 @@ describeEachDialect('picture repository', (ctx) => {
       principal: ann,
       picture: null,
     });
-    expect(await accounts.findSession('live', 3000)).toEqual(ann);
+    expect(await credentials.findSession('live', 3000)).toEqual(ann);
     // Expired, unknown: no principal, whatever the picture.
     expect(await repo.getForSession('old', 3000, id(1))).toBe(null);
     expect(await repo.getForSession('none', 3000, id(1))).toBe(null);
     // A disabled account's session (one opened as the disable committed is still refused).
     await accounts.setAccess(store.db, 'ann', { disabled: true }, '2');
-    await accounts.createSession('late', 'ann', 1000, 5000);
+    await credentials.createSession('late', 'ann', 1000, 5000);
     expect(await repo.getForSession('late', 3000, id(1))).toBe(null);
   });
 });

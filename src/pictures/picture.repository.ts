@@ -152,7 +152,7 @@ export class SqlPictureRepository implements PictureRepository {
     now: number,
     id: string,
   ): Promise<{ principal: Principal; picture: StoredPicture | null } | null> {
-    // The same conditions as AccountRepository.findSession, and the row `get` reads.
+    // The same conditions as CredentialRepository.findSession, and the row `get` reads.
     const row = await this.store.db
       .selectFrom('sessions')
       .modifyFront(prepared)

@@ -5,7 +5,7 @@
  */
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import type { TokenRecord } from '../../accounts/account.repository.js';
+import type { TokenRecord } from '../../accounts/credential.repository.js';
 import type { AccountService } from '../../accounts/account.service.js';
 import { BadRequestError } from '../../core/errors.js';
 import { requirePrincipal } from '../auth.js';

@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { DIALECTS } from '../../../test/helpers/dialects.js';
 import { usePostgres } from '../../../test/helpers/use-postgres.js';
 import { SqlAccountRepository } from '../../accounts/account.repository.js';
+import { SqlCredentialRepository } from '../../accounts/credential.repository.js';
 import { openPostgresStore, postgresSettings } from './postgres.js';
 import { PREPARED_MARK } from './prepared.js';
 
@@ -13,11 +14,15 @@ describe.skipIf(!DIALECTS.includes('postgres'))('statements prepared per connect
     const store = await openPostgresStore(await postgres().createDatabase(), { poolSize: 1 });
     try {
       const accounts = new SqlAccountRepository(store);
+      const credentials = new SqlCredentialRepository(store);
       await accounts.putUser(store.db, { username: 'ann', passwordHash: 'x', role: 'user' }, '1');
-      await accounts.createSession('live', 'ann', 1000, 5000);
+      await credentials.createSession('live', 'ann', 1000, 5000);
       for (let i = 0; i < 3; i++) {
-        expect(await accounts.findSession('live', 3000)).toEqual({ username: 'ann', role: 'user' });
-        expect(await accounts.findSession('live', 6000)).toBe(null);
+        expect(await credentials.findSession('live', 3000)).toEqual({
+          username: 'ann',
+          role: 'user',
+        });
+        expect(await credentials.findSession('live', 6000)).toBe(null);
       }
       // The pool's one connection holds the marked statement, prepared once; nothing else.
       const { rows } = await sql<{ statement: string }>`
@@ -36,9 +41,13 @@ describe.skipIf(!DIALECTS.includes('postgres'))('statements prepared per connect
     const store = await openPostgresStore(url.toString(), { poolSize: 1 });
     try {
       const accounts = new SqlAccountRepository(store);
+      const credentials = new SqlCredentialRepository(store);
       await accounts.putUser(store.db, { username: 'ann', passwordHash: 'x', role: 'user' }, '1');
-      await accounts.createSession('live', 'ann', 1000, 5000);
-      expect(await accounts.findSession('live', 3000)).toEqual({ username: 'ann', role: 'user' });
+      await credentials.createSession('live', 'ann', 1000, 5000);
+      expect(await credentials.findSession('live', 3000)).toEqual({
+        username: 'ann',
+        role: 'user',
+      });
       const { rows } = await sql`select statement from pg_prepared_statements`.execute(store.db);
       expect(rows).toHaveLength(0);
     } finally {
