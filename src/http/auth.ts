@@ -149,10 +149,14 @@ async function identify(
   return accounts.fromSession(unsigned.value);
 }
 
+/** Whether the caller of a request still in progress would be let in now (`stillSignedIn`). */
+export type StillSignedIn = (request: FastifyRequest) => Promise<boolean>;
+
 /**
- * Whether the caller of an answer still being sent (the live feed's stream) would be let in
- * now: its token or session cookie read again, with the checks of a new request (a revoked or
- * expired token, a signed-out or expired session, a disabled account, a changed password).
+ * Whether the caller of an answer still being sent (the live feed's stream, a download, a long
+ * poll) or of an upload about to be committed would be let in now: its token or session cookie
+ * read again, with the checks of a new request (a revoked or expired token, a signed-out or
+ * expired session, a disabled account, a changed password).
  */
 export async function stillSignedIn(
   request: FastifyRequest,
