@@ -21,6 +21,7 @@ import type { Principal } from '../accounts/principal.js';
 import type { BlobStore } from '../blobs/blob-store.js';
 import type { Thumbnails } from '../pictures/images.js';
 import type { PictureService } from '../pictures/picture.service.js';
+import { installAccessCut } from './access-cut.js';
 import { accessOf, installAuth, stillSignedIn, type StillSignedIn } from './auth.js';
 import { clientErrorHandler, frameworkErrors, installErrorHandler } from './error-handler.js';
 import { installSecurityHeaders } from './security-headers.js';
@@ -172,6 +173,11 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   });
   installRequestMetrics(app, deps.metrics.registry);
   const signedIn: StillSignedIn = (request) => stillSignedIn(request, deps.accounts);
+  // Requests in flight end when their caller loses access (after the auth hook: its principal).
+  installAccessCut(app, {
+    stillSignedIn: signedIn,
+    onAccessChange: (listener) => deps.live.onAccessChange(listener),
+  });
 
   await app.register(
     systemRoutes(deps.info, deps.metrics.registry, deps.health, quietRequests(deps.log)),

@@ -172,6 +172,17 @@ export async function stillSignedIn(
 }
 
 /**
+ * The credential a request came with, as `identify` reads it: its Authorization header, else
+ * its session cookie as sent; null: none. Requests with one credential share one caller.
+ */
+export function credentialOf(request: FastifyRequest): string | null {
+  const header = request.headers.authorization;
+  if (header !== undefined) return `authorization:${header}`;
+  const raw = request.cookies[SESSION_COOKIE];
+  return raw === undefined ? null : `cookie:${raw}`;
+}
+
+/**
  * Cookies go along with requests another site makes the browser send (a form posted to this
  * node): a write from a foreign Origin, or that the browser says is cross-site, is refused.
  * A bearer token is never sent by the browser on its own, and clients that are not browsers

@@ -6,17 +6,18 @@
  *
  * - the end of an upload (tus's last PATCH, a multipart POST) asks for its caller again just
  *   before the picture is committed, and refuses with 401 in the error shape: no picture;
- * - a PATCH sent after the loss of access is refused by the auth hook like any request.
+ * - a PATCH sent after the loss of access is refused by the auth hook like any request;
+ * - a PATCH in flight is cut as soon as the node hears of the loss (in-flight.ts), and the
+ *   upload stays its account's, to finish once it may sign in again.
  */
 import { createHash } from 'node:crypto';
 import { readdir, stat } from 'node:fs/promises';
 import { request as httpRequest } from 'node:http';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { TestCluster, type ClusterNode } from '../helpers/cluster.js';
+import { addUsersAt, TestCluster, type ClusterNode } from '../helpers/cluster.js';
 import { follow, type Answer } from '../helpers/held-answer.js';
 import {
-  addUser,
   api,
   canLogin,
   cleanup,
@@ -27,7 +28,7 @@ import {
   type ErrorBody,
   type Picture,
 } from '../helpers/node-process.js';
-import { createUpload, openPatch, patchUpload, TUS } from '../helpers/tus.js';
+import { createUpload, openPatch, patchUpload, TUS, uploadOffset } from '../helpers/tus.js';
 
 let cluster: TestCluster;
 let n1: ClusterNode;
@@ -38,14 +39,7 @@ const USERS = ['bob', 'carol', 'dave', 'erin'];
 beforeAll(async () => {
   cluster = new TestCluster({ syncIntervalMs: 300 });
   [n1, n2] = (await cluster.startAll(2)) as [ClusterNode, ClusterNode];
-  for (const user of USERS) await addUser(n1.node.dataDir, user, PASSWORD);
-  await waitFor(
-    async () => {
-      for (const user of USERS) if (!(await canLogin(n2.node.url, user, PASSWORD))) return false;
-      return true;
-    },
-    { what: 'the accounts at node 2', timeoutMs: 20_000, intervalMs: 300 },
-  );
+  await addUsersAt(n1, n2, USERS, PASSWORD);
 });
 
 afterAll(cleanup);
@@ -168,5 +162,34 @@ describe('an upload whose caller loses access while it is sent', () => {
     expect((await dave.fetch(location, { method: 'HEAD', headers: TUS })).status).toBe(401);
     expect(await pictureOf(file)).toBeNull();
     await setDisabled('dave', false);
+  });
+
+  test('a PATCH in flight when the account is disabled at the other node is cut; enabled again, it resumes', async () => {
+    const cookie = await login(n1.node.url, 'erin', PASSWORD);
+    const erin = api(n1.node.url, cookie);
+    const file = await makeImage({ width: 300, height: 200, seed: 614 });
+    const location = await newUpload(erin, file, 'cut');
+    const half = Math.floor(file.length / 2);
+    const held = follow(
+      openPatch(n1.node.url, location, cookie, file.length, file.subarray(0, half)),
+    );
+
+    await setDisabled('erin', true);
+    const answer = await waitFor(() => held.ended(), {
+      what: 'the PATCH in flight to be cut',
+      timeoutMs: 20_000,
+    });
+    expect(answer).toBe('cut');
+    expect(await pictureOf(file)).toBeNull();
+
+    // Nothing was lost: what arrived before the cut is kept, and erin finishes it.
+    await setDisabled('erin', false);
+    const back = api(n1.node.url, await login(n1.node.url, 'erin', PASSWORD));
+    const offset = (await uploadOffset(back, location)) ?? -1;
+    expect(offset).toBeGreaterThanOrEqual(0);
+    expect(offset).toBeLessThanOrEqual(half);
+    const done = await patchUpload(back, location, offset, file.subarray(offset));
+    expect(done.status, await done.clone().text()).toBe(204);
+    expect(await pictureOf(file)).toMatchObject({ owner: 'erin', title: 'cut' });
   });
 });
