@@ -11,3 +11,9 @@ export interface Principal {
    */
   readonly tokenExpiresAt?: number;
 }
+
+/**
+ * Whether the caller of a request still in progress would be let in now (its token or session
+ * read again, with a new request's checks): asked before a long request's last step.
+ */
+export type AccessCheck = () => Promise<boolean>;

@@ -46,6 +46,16 @@ export class UnauthorizedError extends AppError {
   }
 }
 
+/**
+ * The caller was let in, then lost access before the request was done (its account disabled,
+ * its token revoked or expired, its session ended): an upload's end or a long poll refused.
+ */
+export class AccessEndedError extends UnauthorizedError {
+  constructor() {
+    super('Your access ended while this request was in progress; sign in again.');
+  }
+}
+
 export class ForbiddenError extends AppError {
   constructor(message = 'You may not do this.') {
     super(403, 'forbidden', message);

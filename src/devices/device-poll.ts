@@ -1,7 +1,8 @@
 /**
  * The node's answer to a device's pull (DeviceService.pull): a page of the folder's feed
  * (device-feed.ts), or, when there is nothing new, a long poll that ends when a `file.put` is
- * logged, the folder's wanted tag changes, the device hangs up, the node stops, or the time is up.
+ * logged, the folder's wanted tag changes, the device hangs up or loses access, the node stops,
+ * or the time is up.
  */
 import type { ChangeLog } from '../oplog/change-log.js';
 import type { OpLogRepository } from '../oplog/oplog.repository.js';
@@ -49,7 +50,7 @@ export class DevicePoll {
     found: WantedTagged,
     deviceId: string,
     request: PullRequest,
-    /** Aborted when the device hangs up: its wait ends at once. */
+    /** Aborted when the device hangs up or loses access: its wait ends at once. */
     gone: AbortSignal,
   ): Promise<FeedPage & { wanted?: string }> {
     const { cursor, limit, waitMs, wantedSeen } = request;

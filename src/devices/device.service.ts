@@ -203,7 +203,7 @@ export class DeviceService {
     folder: string,
     deviceId: string,
     request: PullRequest,
-    /** Aborted when the device hangs up: its wait ends at once. */
+    /** Aborted when the device hangs up or loses access: its wait ends at once. */
     gone: AbortSignal,
   ): Promise<FeedPage & { wanted?: string }> {
     await this.deviceOf(principal, folder, deviceId);

@@ -21,7 +21,8 @@ import type { Principal } from '../accounts/principal.js';
 import type { BlobStore } from '../blobs/blob-store.js';
 import type { Thumbnails } from '../pictures/images.js';
 import type { PictureService } from '../pictures/picture.service.js';
-import { accessOf, installAuth, stillSignedIn } from './auth.js';
+import { installAccessCut } from './access-cut.js';
+import { accessOf, installAuth, stillSignedIn, type StillSignedIn } from './auth.js';
 import { clientErrorHandler, frameworkErrors, installErrorHandler } from './error-handler.js';
 import { installSecurityHeaders } from './security-headers.js';
 import { installRequestMetrics, type Metrics } from './metrics.js';
@@ -171,6 +172,12 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     }),
   });
   installRequestMetrics(app, deps.metrics.registry);
+  const signedIn: StillSignedIn = (request) => stillSignedIn(request, deps.accounts);
+  // Requests in flight end when their caller loses access (after the auth hook: its principal).
+  installAccessCut(app, {
+    stillSignedIn: signedIn,
+    onAccessChange: (listener) => deps.live.onAccessChange(listener),
+  });
 
   await app.register(
     systemRoutes(deps.info, deps.metrics.registry, deps.health, quietRequests(deps.log)),
@@ -184,12 +191,13 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       thumbs: deps.thumbs,
       metrics: deps.metrics,
       maxUploadBytes: deps.maxUploadBytes,
+      stillSignedIn: signedIn,
     }),
   );
   await app.register(
     libraryRoutes({ facts: deps.facts, pictures: deps.pictures, blobs: deps.blobs }),
   );
-  if (deps.tus) await app.register(tusRoutes(deps.tus));
+  if (deps.tus) await app.register(tusRoutes(deps.tus, signedIn));
   if (deps.library) {
     const { albums, shares, trash, trashRetentionMs } = deps.library;
     await app.register(albumRoutes(albums));
@@ -205,7 +213,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   }
   await app.register(clusterRoutes(deps.cluster));
   await app.register(folderRoutes(deps.folders));
-  await app.register(streamRoutes(deps.live, (request) => stillSignedIn(request, deps.accounts)));
+  await app.register(streamRoutes(deps.live, signedIn));
   if (webRoot !== null) installWeb(app, webRoot);
   await app.register(deviceRoutes(deps.devices));
   if (deps.events) await app.register(eventRoutes(deps.events.api));

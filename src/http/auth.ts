@@ -149,10 +149,14 @@ async function identify(
   return accounts.fromSession(unsigned.value);
 }
 
+/** Whether the caller of a request still in progress would be let in now (`stillSignedIn`). */
+export type StillSignedIn = (request: FastifyRequest) => Promise<boolean>;
+
 /**
- * Whether the caller of an answer still being sent (the live feed's stream) would be let in
- * now: its token or session cookie read again, with the checks of a new request (a revoked or
- * expired token, a signed-out or expired session, a disabled account, a changed password).
+ * Whether the caller of an answer still being sent (the live feed's stream, a download, a long
+ * poll) or of an upload about to be committed would be let in now: its token or session cookie
+ * read again, with the checks of a new request (a revoked or expired token, a signed-out or
+ * expired session, a disabled account, a changed password).
  */
 export async function stillSignedIn(
   request: FastifyRequest,
@@ -165,6 +169,17 @@ export async function stillSignedIn(
   const raw = request.cookies[SESSION_COOKIE];
   const unsigned = raw === undefined ? null : request.unsignCookie(raw);
   return unsigned?.valid === true && (await accounts.fromSession(unsigned.value)) !== null;
+}
+
+/**
+ * The credential a request came with, as `identify` reads it: its Authorization header, else
+ * its session cookie as sent; null: none. Requests with one credential share one caller.
+ */
+export function credentialOf(request: FastifyRequest): string | null {
+  const header = request.headers.authorization;
+  if (header !== undefined) return `authorization:${header}`;
+  const raw = request.cookies[SESSION_COOKIE];
+  return raw === undefined ? null : `cookie:${raw}`;
 }
 
 /**

@@ -13,6 +13,9 @@
  *   store's staging area (hashed on the way), probed, thumbnail, `picture.create`. The last
  *   PATCH answers 204 with `Mosaic-Picture-Id` and `Mosaic-Picture-Created` (false: these bytes
  *   were already a picture); a file that is not an image is refused with the error shape.
+ * - Just before the picture is committed its caller is asked for again (the request's token or
+ *   session read again): one whose access ended while the bytes were arriving gets 401 and no
+ *   picture; the upload stays, its account's, for a sign-in to finish or the sweep to remove.
  * - If that fails for a while (the database or the store out of reach), the upload stays whole
  *   and the next HEAD makes the picture before it answers: a tus client that finds the whole
  *   file there takes the upload as done (tus-js-client does), so the picture must exist by then.
@@ -24,9 +27,9 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Readable } from 'node:stream';
 import type { Locker, Server, Upload } from '@tus/server';
 import type { Logger } from 'pino';
-import type { Principal } from '../accounts/principal.js';
+import type { AccessCheck, Principal } from '../accounts/principal.js';
 import type { BlobStore } from '../blobs/blob-store.js';
-import { AppError, asOutOfSpace } from '../core/errors.js';
+import { AppError, asOutOfSpace, UnauthorizedError } from '../core/errors.js';
 import { isStoreOutage } from '../core/network-errors.js';
 import type { PictureService } from '../pictures/picture.service.js';
 import { PictureCreateFields } from './schemas.js';
@@ -64,6 +67,12 @@ export function ownsUpload(id: string, username: string): boolean {
   return UPLOAD_ID.test(id) && id.startsWith(ownerTag(username));
 }
 
+/** Who sends a tus request: its signed-in account, and how to ask whether it still may. */
+export interface TusCaller {
+  readonly principal: Principal;
+  readonly stillAllowed: AccessCheck;
+}
+
 /** The picture a finished upload became. */
 interface Stored {
   readonly id: string;
@@ -90,8 +99,8 @@ interface TusParts {
 export class TusUploads {
   /** The tus server and its file store, made at the first use (see the file's comment). */
   private parts: Promise<TusParts> | undefined;
-  /** The signed-in account of each request being handled (set by `handle`). */
-  private readonly principals = new WeakMap<object, Principal>();
+  /** The caller of each request being handled (set by `handle`). */
+  private readonly callers = new WeakMap<object, TusCaller>();
 
   constructor(private readonly deps: TusUploadsDeps) {}
 
@@ -110,12 +119,13 @@ export class TusUploads {
     ]);
     const { deps } = this;
     type TusRequest = { runtime?: { node?: { req?: object } | undefined } | undefined };
-    const principalOf = (req: TusRequest) => {
+    const callerOf = (req: TusRequest) => {
       const raw = req.runtime?.node?.req;
-      const principal = raw ? this.principals.get(raw) : undefined;
-      if (!principal) throw tusError(401, 'unauthorized', 'Please sign in.');
-      return principal;
+      const caller = raw ? this.callers.get(raw) : undefined;
+      if (!caller) throw tusError(401, 'unauthorized', 'Please sign in.');
+      return caller;
     };
+    const principalOf = (req: TusRequest) => callerOf(req).principal;
     const locker = area.locker ?? new MemoryLocker();
     const parts: TusParts = {
       area,
@@ -144,7 +154,7 @@ export class TusUploads {
           return {};
         },
         onUploadFinish: async (req, upload) => {
-          const stored = await this.settle(parts, principalOf(req), upload.id);
+          const stored = await this.settle(parts, callerOf(req), upload.id);
           if (stored === null) {
             // Gone meanwhile: another request (a HEAD) made its picture, or the store lost its
             // bytes. Not a 204, which says the picture is there: a tus client asks again (409),
@@ -174,17 +184,17 @@ export class TusUploads {
    * the upload as done, so it must be.
    */
   async handle(
-    principal: Principal,
+    caller: TusCaller,
     req: IncomingMessage,
     res: ServerResponse,
     id?: string,
   ): Promise<void> {
-    this.principals.set(req, principal);
+    this.callers.set(req, caller);
     const parts = await this.load();
     if (req.method === 'HEAD' && id !== undefined && id !== '') {
       let stored: Stored | null;
       try {
-        stored = await this.settle(parts, principal, id);
+        stored = await this.settle(parts, caller, id);
       } catch (error) {
         const { status_code: status, body } = this.answerOf(error);
         res.writeHead(status, { ...TUS_HEADERS, 'Content-Type': 'application/json' });
@@ -216,7 +226,7 @@ export class TusUploads {
    * keeps it whole: the client's next HEAD finishes it (tus clients ask the offset after a
    * failed PATCH, and take an upload whose offset is its length as done).
    */
-  private async settle(parts: TusParts, principal: Principal, id: string): Promise<Stored | null> {
+  private async settle(parts: TusParts, caller: TusCaller, id: string): Promise<Stored | null> {
     const { area, locker } = parts;
     const lock = locker.newLock(id);
     // The one who asks to release it waits: a picture is made whole or not at all.
@@ -239,7 +249,7 @@ export class TusUploads {
         await area.remove(id);
         return null;
       }
-      const stored = await this.store(area, principal, upload, bytes);
+      const stored = await this.store(area, caller, upload, bytes);
       await area.remove(id);
       return stored;
     } finally {
@@ -250,7 +260,7 @@ export class TusUploads {
   /** The picture of a whole upload (see `settle`). */
   private async store(
     area: TusArea,
-    principal: Principal,
+    caller: TusCaller,
     upload: Upload,
     bytes: Readable,
   ): Promise<Stored> {
@@ -258,13 +268,17 @@ export class TusUploads {
     try {
       const fields = fieldsOf(upload);
       const staged = await blobs.stage(bytes, maxUploadBytes);
-      const { picture, created } = await pictures.upload(principal, staged, fields);
+      const { principal, stillAllowed } = caller;
+      const { picture, created } = await pictures.upload(principal, staged, fields, stillAllowed);
       this.deps.onFinished?.(created, picture.size);
       return { id: picture.id, created, size: upload.offset };
     } catch (error) {
       bytes.destroy(); // not read to the end (a refusal before it, or a failure while reading)
+      // The upload itself refused: sending it again cannot help. Its caller refused (access
+      // ended meanwhile) is not the upload's fault: it stays, and a sign-in finishes it.
       const refused =
-        error instanceof TusRefusal || (error instanceof AppError && error.status < 500);
+        error instanceof TusRefusal ||
+        (error instanceof AppError && error.status < 500 && !(error instanceof UnauthorizedError));
       if (refused) await area.remove(upload.id);
       if (error instanceof AppError) throw tusError(error.status, error.code, error.message);
       if (error instanceof TusRefusal) throw error;

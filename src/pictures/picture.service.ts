@@ -7,9 +7,10 @@ import type {
 import type { Readable } from 'node:stream';
 import type { Logger } from 'pino';
 import { sha256 } from '../accounts/account.service.js';
-import type { Principal } from '../accounts/principal.js';
+import type { AccessCheck, Principal } from '../accounts/principal.js';
 import type { BlobStore, StagedBlob } from '../blobs/blob-store.js';
 import {
+  AccessEndedError,
   ConflictError,
   ForbiddenError,
   NotAnImageError,
@@ -101,11 +102,17 @@ export class PictureService {
   /**
    * Turns a staged upload into a picture. The staged file is always consumed: committed to the
    * blob store or discarded. Returns `created: false` when these bytes are already a picture.
+   *
+   * `stillAllowed`: the caller is asked for again just before anything is committed (its bytes
+   * were arriving for a while, its thumbnail took a while): one whose access ended meanwhile
+   * (disabled, its token revoked or expired, signed out) is refused with AccessEndedError and
+   * nothing is stored. A duplicate commits nothing and is not asked about.
    */
   async upload(
     principal: Principal,
     staged: StagedBlob,
     fields: PictureFields,
+    stillAllowed?: AccessCheck,
   ): Promise<UploadResult> {
     const { pictures, blobs, thumbs } = this.deps;
     let image: ImageInfo;
@@ -128,6 +135,7 @@ export class PictureService {
       );
       await thumbs.make(staged.hash, blobs.stagedBytes(staged), 'small');
       facts = (await this.deps.facts?.read(image.embedded)) ?? null;
+      if (stillAllowed && !(await stillAllowed())) throw new AccessEndedError();
       await blobs.commit(staged);
     } catch (error) {
       await blobs.discard(staged);

@@ -8,7 +8,9 @@ import { rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
   ADMIN_PASSWORD,
+  addUser,
   api,
+  canLogin,
   login,
   makeTempDir,
   startNode,
@@ -140,6 +142,26 @@ export async function setFaults(node: ClusterNode, spec: Record<string, unknown>
   const tmp = `${node.faultsFile}.${randomBytes(4).toString('hex')}`;
   await writeFile(tmp, JSON.stringify(spec));
   await rename(tmp, node.faultsFile);
+}
+
+/**
+ * Adds these accounts (one password for all) at `first` and waits until `other` signs each of
+ * them in (accounts replicate).
+ */
+export async function addUsersAt(
+  first: ClusterNode,
+  other: ClusterNode,
+  users: readonly string[],
+  password: string,
+): Promise<void> {
+  for (const user of users) await addUser(first.node.dataDir, user, password);
+  await waitFor(
+    async () => {
+      for (const user of users) if (!(await canLogin(other.node.url, user, password))) return false;
+      return true;
+    },
+    { what: `the accounts at ${other.name}`, timeoutMs: 20_000, intervalMs: 300 },
+  );
 }
 
 /** Every visible picture at a node, sorted by id. */

@@ -48,7 +48,11 @@ export const authRoutes =
 
     app.post(
       '/api/auth/logout',
-      { schema: { summary: 'Sign out', response: { 204: z.null(), 401: ErrorBody } } },
+      {
+        // It ends its own session: never cut for that (access-cut.ts).
+        config: { onAccessLoss: 'none' },
+        schema: { summary: 'Sign out', response: { 204: z.null(), 401: ErrorBody } },
+      },
       async (request, reply) => {
         const raw = request.cookies[SESSION_COOKIE];
         const unsigned = raw === undefined ? null : request.unsignCookie(raw);
@@ -87,6 +91,8 @@ export const authRoutes =
     app.post(
       '/api/auth/password',
       {
+        // It ends its own session and answers with the new one: never cut for that.
+        config: { onAccessLoss: 'none' },
         schema: {
           summary: 'Change your own password (the current one is required); at every node',
           body: PasswordChangeBody,

@@ -31,7 +31,7 @@ import {
 import type { Faults } from '../../faults/faults.js';
 import { MAX_FRAMED_FILES, writeFrames } from '../../folders/content-frames.js';
 import type { Op } from '../../oplog/op.js';
-import { BadRequestError } from '../../core/errors.js';
+import { AccessEndedError, BadRequestError } from '../../core/errors.js';
 import { readStreamNoFollow, regularFileSize } from '../../core/read-no-follow.js';
 import { requirePrincipal } from '../auth.js';
 import { ErrorBody } from '../schemas.js';
@@ -134,6 +134,8 @@ export const deviceRoutes =
     app.post(
       '/api/folders/:folder/devices/:device/pull',
       {
+        // A long poll: its caller losing access ends the wait with a 401 (access-cut.ts).
+        config: { onAccessLoss: 'answer' },
         schema: {
           summary: "The folder's changes the device has not seen (long poll with waitMs)",
           params: DeviceParams,
@@ -150,14 +152,17 @@ export const deviceRoutes =
           if (!reply.raw.writableFinished) hungUp.abort();
         };
         reply.raw.once('close', onClose);
+        const lost = request.accessLost;
         try {
-          return await devices.pull(
+          const page = await devices.pull(
             requirePrincipal(request),
             request.params.folder,
             request.params.device,
             request.body,
-            hungUp.signal,
+            lost === null ? hungUp.signal : AbortSignal.any([hungUp.signal, lost]),
           );
+          if (lost?.aborted === true) throw new AccessEndedError();
+          return page;
         } finally {
           reply.raw.off('close', onClose);
         }

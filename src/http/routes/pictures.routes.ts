@@ -9,7 +9,7 @@ import { BadRequestError, NotFoundError, PayloadTooLargeError } from '../../core
 import type { Thumbnails } from '../../pictures/images.js';
 import type { PictureFactsService } from '../../pictures/picture-facts.service.js';
 import type { PictureService } from '../../pictures/picture.service.js';
-import { requirePrincipal } from '../auth.js';
+import { requirePrincipal, type StillSignedIn } from '../auth.js';
 import type { Metrics } from '../metrics.js';
 import {
   ErrorBody,
@@ -30,6 +30,8 @@ export interface PictureRoutesDeps {
   readonly thumbs: Thumbnails;
   readonly metrics: Metrics;
   readonly maxUploadBytes: number;
+  /** Asked before an upload's picture is committed (its caller may have lost access meanwhile). */
+  readonly stillSignedIn: StillSignedIn;
 }
 
 const errors = { 400: ErrorBody, 401: ErrorBody, 403: ErrorBody, 404: ErrorBody };
@@ -77,7 +79,9 @@ export const pictureRoutes =
           throw error;
         });
         try {
-          const uploaded = await pictures.upload(principal, staged, fields);
+          const uploaded = await pictures.upload(principal, staged, fields, () =>
+            deps.stillSignedIn(request),
+          );
           const { picture, created } = uploaded;
           metrics.uploads.inc({ result: created ? 'created' : 'duplicate' });
           if (created) metrics.uploadBytes.inc(picture.size);

@@ -44,6 +44,8 @@ export const streamRoutes =
     app.get(
       '/api/stream',
       {
+        // It checks its caller itself (above), holding messages meanwhile.
+        config: { onAccessLoss: 'none' },
         schema: {
           summary: 'Server-sent events: a message whenever pictures or albums change (at any node)',
           response: { 401: ErrorBody },

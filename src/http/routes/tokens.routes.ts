@@ -109,6 +109,8 @@ export const tokenRoutes =
     app.delete(
       '/api/tokens/:id',
       {
+        // A token may revoke itself, and is told it did: never cut for that.
+        config: { onAccessLoss: 'none' },
         schema: {
           summary: 'Revoke an API token at every node (yours; admins: anyone’s)',
           params: TokenParams,

@@ -1,5 +1,5 @@
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
-import { requirePrincipal } from '../auth.js';
+import { requirePrincipal, type StillSignedIn } from '../auth.js';
 import { ownsUpload, TUS_PATH, type TusUploads } from '../tus-uploads.js';
 
 const TUS_METHODS = ['POST', 'HEAD', 'PATCH', 'DELETE', 'OPTIONS'] as const;
@@ -11,7 +11,7 @@ const TUS_METHODS = ['POST', 'HEAD', 'PATCH', 'DELETE', 'OPTIONS'] as const;
  * upload named in the URL is the caller's, then hands the raw request to @tus/server.
  */
 export const tusRoutes =
-  (tus: TusUploads): FastifyPluginAsync =>
+  (tus: TusUploads, stillSignedIn: StillSignedIn): FastifyPluginAsync =>
   async (app) => {
     // Upload bodies stream to the tus file store untouched (never parsed or buffered here).
     app.addContentTypeParser('application/offset+octet-stream', (_request, _payload, done) => {
@@ -38,7 +38,8 @@ export const tusRoutes =
         return refuse(reply, 404, 'not_found', 'No such upload.');
       }
       reply.hijack();
-      await tus.handle(principal, request.raw, reply.raw, id);
+      const stillAllowed = () => stillSignedIn(request);
+      await tus.handle({ principal, stillAllowed }, request.raw, reply.raw, id);
       return reply;
     };
     app.route({ method: [...TUS_METHODS], url: TUS_PATH, handler });
