@@ -9,6 +9,9 @@
  * - `answer`: `request.accessLost` is aborted and the handler answers (a long poll: 401);
  * - `none`: not tracked. The live feed checks its caller itself; a password change, a
  *   sign-out or a token revoked with itself end their own caller's access and must answer it.
+ *
+ * A route that ends access no operation announces (a sign-out: sessions are this node's own)
+ * says so with `endsAccess`: once it has answered, the callers in flight are checked again.
  */
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import { credentialOf, type StillSignedIn } from './auth.js';
@@ -24,6 +27,8 @@ declare module 'fastify' {
   interface FastifyContextConfig {
     /** What happens to a request in flight whose caller loses access (default `cut`). */
     onAccessLoss?: OnAccessLoss;
+    /** It ends access that no operation announces: callers in flight are checked after it. */
+    endsAccess?: boolean;
   }
 }
 
@@ -71,6 +76,9 @@ export function installAccessCut(app: FastifyInstance, options: AccessCutOptions
       expiresAt: principal.tokenExpiresAt,
     });
     reply.raw.once('close', release);
+  });
+  app.addHook('onResponse', async (request) => {
+    if (request.routeOptions.config.endsAccess === true) void inFlight.recheck();
   });
   app.addHook('onClose', async () => {
     unwatch();

@@ -31,7 +31,7 @@ import {
 
 const FOLDER = 'shared';
 const PASSWORD = 'in-flight-password-1';
-const USERS = ['gina', 'hal', 'ivy'];
+const USERS = ['gina', 'hal', 'ivy', 'jo'];
 
 let cluster: TestCluster;
 let n1: ClusterNode;
@@ -128,6 +128,22 @@ describe('requests in flight when their caller loses access', () => {
     expect(ginas.received()).toBeLessThan(file.length);
     expect(await admins.answer).toMatchObject({ status: 200 });
     expect(admins.received()).toBe(file.length);
+  });
+
+  test('a download is cut when its session signs out, at once (no operation says so)', async () => {
+    const file = await makeImage({ width: 3000, height: 3000, seed: 722 });
+    const up = await (await n1.api()).upload<Picture>({ file, fields: { title: 'big too' } });
+    expect(up.status).toBe(201);
+    const cookie = await login(n1.node.url, 'jo', PASSWORD);
+    const jos = slowDownload(up.body.id, cookie);
+    await waitFor(() => jos.received() > 0, { what: 'the download under way' });
+
+    expect((await api(n1.node.url, cookie).post('/api/auth/logout', {})).status).toBe(204);
+    // Well before the unasked round (25 s after the download began).
+    await n1.node.waitForLog((line) => line.msg === CUT && line['username'] === 'jo', 10_000);
+    jos.resume();
+    expect(await jos.answer).toBe('cut');
+    expect(jos.received()).toBeLessThan(file.length);
   });
 
   test("a device's long poll answers 401 when its token is revoked at the other node", async () => {

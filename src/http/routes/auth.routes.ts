@@ -49,8 +49,9 @@ export const authRoutes =
     app.post(
       '/api/auth/logout',
       {
-        // It ends its own session: never cut for that (access-cut.ts).
-        config: { onAccessLoss: 'none' },
+        // It ends its own session: never cut for that, and the session's other requests in
+        // flight are (access-cut.ts).
+        config: { onAccessLoss: 'none', endsAccess: true },
         schema: { summary: 'Sign out', response: { 204: z.null(), 401: ErrorBody } },
       },
       async (request, reply) => {
