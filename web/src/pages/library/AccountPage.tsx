@@ -56,7 +56,8 @@ function ChangePassword({ onError }: { onError: (e: unknown) => void }) {
       setOld('');
       setNext('');
       setAgain('');
-      return 'Password changed at every node.';
+      // What it ends and what it does not (docs/architecture.md, "Requests in flight").
+      return 'Password changed at every node. Your other sign-ins end; API tokens (mosaic sync) stay valid until revoked.';
     },
     { onError },
   );
