@@ -237,7 +237,9 @@ class Scan {
     if (isDir) {
       this.dirs++;
       const inode = inodeNumber(info.ino);
-      if (row?.kind === 'dir' && row.localInode === inode)
+      // The directory indexed here, also while a file's version that replaces it waits for
+      // the pull (its files' deletions go first): not a new local directory.
+      if (row !== undefined && !row.heldFile && row.localInode === inode)
         return { change: null, below: 'descend' };
       this.changed++;
       const change: LocalChange = {
@@ -262,7 +264,7 @@ class Scan {
     const mtimeMs = wholeMs(info.mtimeNs);
     const inode = inodeNumber(info.ino);
     if (
-      row?.kind === 'file' &&
+      row?.heldFile === true &&
       row.localSize === size &&
       row.localMtimeMs === mtimeMs &&
       row.localInode === inode

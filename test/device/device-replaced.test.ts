@@ -1,0 +1,106 @@
+/**
+ * A directory replaced by a file of the same name (rm -r d; then a file d) at one replica is a
+ * file everywhere: the user's change, not a conflict. Before, the replica receiving it first
+ * applied the deletions of the directory's files, which changed the directory's mtime; the
+ * file's version then found "the directory changed since it was indexed" (FolderWriter.place
+ * compared a directory's size, mtime and inode as a file's), the rescan took the directory the
+ * pull had not removed yet for a new local directory, and a directory beats a file: `d` came
+ * back as an empty directory everywhere and the user's file became
+ * `d.sync-conflict-…` (found by hand, laptop and node alike). And a laptop that was stopped
+ * meanwhile, receiving the file and the deletions in one pull, tried the file first: "could not
+ * apply a change ENOTEMPTY" at warn, and the file came one rescan interval later.
+ */
+import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  ADMIN_PASSWORD,
+  cleanup,
+  makeTempDir,
+  type LogLine,
+  waitFor,
+  startNode,
+  type NodeProcess,
+} from '../helpers/node-process.js';
+import {
+  converged,
+  createToken,
+  sha,
+  startSync,
+  syncOnce,
+  type SyncProcess,
+} from '../helpers/device-process.js';
+
+let node: NodeProcess;
+let root: string;
+let laptop: string;
+let token: string;
+let sync: SyncProcess;
+
+beforeAll(async () => {
+  root = join(await makeTempDir('mosaic-devrep-node-'), 'docs');
+  await mkdir(root);
+  node = await startNode({ args: ['--folder', `docs=${root}`, '--sync-interval-ms', '300'] });
+  laptop = await makeTempDir('mosaic-devrep-laptop-');
+  token = await createToken(node.url, 'admin', ADMIN_PASSWORD);
+  sync = startSync(laptop, node.url, ['--token', token, '--folder', 'docs', '--interval', '2']);
+});
+
+afterAll(async () => {
+  await sync.kill();
+  await cleanup();
+});
+
+/** `name` is a file with `content` in both trees, and nothing else is at or below it. */
+function isFileOnly(name: string, content: string) {
+  return (t: Map<string, string>) =>
+    t.get(name) === sha(content) &&
+    ![...t.keys()].some((p) => p.startsWith(`${name}/`) || p.startsWith(`${name}.sync-`));
+}
+
+describe('a directory replaced by a file of the same name', () => {
+  for (const where of ['laptop', 'node'] as const) {
+    it(`made on the ${where} is a file at both`, async () => {
+      const [here, there] = where === 'laptop' ? [laptop, root] : [root, laptop];
+      const name = `replaced-on-${where}`;
+      await mkdir(join(here, name));
+      await writeFile(join(here, name, 'one.txt'), 'one\n');
+      await writeFile(join(here, name, 'two.txt'), 'two\n');
+      await converged([here, there], (t) => t.has(`${name}/two.txt`));
+
+      await rm(join(here, name), { recursive: true });
+      await writeFile(join(here, name), 'now a file\n');
+      const t = await converged([here, there], isFileOnly(name, 'now a file\n'), 30_000);
+      expect(t.get(name)).toBe(sha('now a file\n'));
+    });
+  }
+
+  it('arriving at a laptop that was stopped is placed after the deletions, in the same sync', async () => {
+    const name = 'replaced-while-stopped';
+    await mkdir(join(root, name));
+    await writeFile(join(root, name, 'one.txt'), 'one\n');
+    await converged([root, laptop], (t) => t.has(`${name}/one.txt`));
+    await sync.stop();
+    const before = await folderBytes();
+
+    await rm(join(root, name), { recursive: true });
+    await writeFile(join(root, name), 'now a file\n');
+    // The node has logged the file, after the deletion: both reach the laptop in one pull.
+    await waitFor(async () => (await folderBytes()) === before - 4 + 11, {
+      what: 'the node to index the file',
+    });
+    const again = await syncOnce(laptop, node.url, ['--token', token, '--folder', 'docs']);
+    expect(again.code, again.stderr).toBe(0);
+    expect(again.logs.filter((l: LogLine) => l.msg === 'could not apply a change')).toEqual([]);
+    await converged([root, laptop], isFileOnly(name, 'now a file\n'), 1_000);
+  });
+});
+
+/** The bytes of the node's folder, as its status counts them. */
+async function folderBytes(): Promise<number> {
+  const res = await fetch(`${node.url}/api/folders`, {
+    headers: { authorization: `Bearer ${token}` },
+  });
+  const [docs] = (await res.json()) as { bytes: number }[];
+  return docs?.bytes ?? -1;
+}
