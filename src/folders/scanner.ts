@@ -208,6 +208,9 @@ class Scan {
       gone: () => {
         this.stillChanging++;
       },
+      ignored: (p, isDir) => this.o.isIgnored(p, isDir),
+      folder: this.o.folder,
+      log: this.o.log,
     });
   }
 
