@@ -20,7 +20,13 @@ import type { FolderSyncDeps } from './folder-sync.js';
 import { folderTmpDir, folderTrashDir } from './marker.js';
 import { assertParentsInside, makeDirsInside } from './inside-folder.js';
 import { FolderBeneath } from './beneath.js';
-import { linkNoReplace, linkNoReplaceSync, mtimeSeconds } from './link-no-replace.js';
+import {
+  keepMode,
+  linkNoReplace,
+  linkNoReplaceSync,
+  modeOf,
+  mtimeSeconds,
+} from './link-no-replace.js';
 import { placeEach } from './place-each.js';
 import { heldHere, matchesIndexed, type WriteRecords } from './write-records.js';
 
@@ -147,6 +153,7 @@ export class FolderWriter {
       await this.lostRace(row, tmp, 'removed here since it was indexed; rescanning it');
       return;
     }
+    const mode = existing?.isFile() === true ? await modeOf(target) : null;
     // 2.
     if (existing?.isDirectory()) {
       assertParentsInside(this.root, row.path);
@@ -169,6 +176,7 @@ export class FolderWriter {
       await this.lostRace(row, tmp, 'created here while being replaced; rescanning it');
       return;
     }
+    await keepMode(target, mode);
     this.placed++;
     this.records.syncDirLater(dirname(target));
     this.records.record(row, info, hash);

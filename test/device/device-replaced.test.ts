@@ -9,8 +9,11 @@
  * `d.sync-conflict-…` (found by hand, laptop and node alike). And a laptop that was stopped
  * meanwhile, receiving the file and the deletions in one pull, tried the file first: "could not
  * apply a change ENOTEMPTY" at warn, and the file came one rescan interval later.
+ *
+ * And a file replaced by an edit from elsewhere keeps its permission bits here: the laptop
+ * user's `chmod +x run.sh` (or `chmod 600`) was undone by the next edit pulled (0644).
  */
-import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -93,6 +96,28 @@ describe('a directory replaced by a file of the same name', () => {
     expect(again.code, again.stderr).toBe(0);
     expect(again.logs.filter((l: LogLine) => l.msg === 'could not apply a change')).toEqual([]);
     await converged([root, laptop], isFileOnly(name, 'now a file\n'), 1_000);
+  });
+});
+
+describe('a file replaced by a version from elsewhere', () => {
+  it("keeps this disk's permission bits (an executable script, a private file)", async () => {
+    await sync.stop();
+    sync = startSync(laptop, node.url, ['--token', token, '--folder', 'docs', '--interval', '2']);
+    await writeFile(join(laptop, 'run.sh'), '#!/bin/sh\necho one\n');
+    await writeFile(join(laptop, 'private.txt'), 'one\n');
+    await converged([root, laptop], (t) => t.has('run.sh') && t.has('private.txt'));
+    await chmod(join(laptop, 'run.sh'), 0o755);
+    await chmod(join(laptop, 'private.txt'), 0o600);
+
+    await writeFile(join(root, 'run.sh'), '#!/bin/sh\necho two\n');
+    await writeFile(join(root, 'private.txt'), 'two\n');
+    await converged(
+      [root, laptop],
+      (t) =>
+        t.get('run.sh') === sha('#!/bin/sh\necho two\n') && t.get('private.txt') === sha('two\n'),
+    );
+    expect((await stat(join(laptop, 'run.sh'))).mode & 0o777).toBe(0o755);
+    expect((await stat(join(laptop, 'private.txt'))).mode & 0o777).toBe(0o600);
   });
 });
 
