@@ -9,42 +9,23 @@
 import { mkdir, readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  ADMIN_PASSWORD,
-  cleanup,
-  makeTempDir,
-  startNode,
-  type NodeProcess,
-} from '../helpers/node-process.js';
-import {
-  converged,
-  createToken,
-  sha,
-  startSync,
-  type SyncProcess,
-} from '../helpers/device-process.js';
+import { cleanup } from '../helpers/node-process.js';
+import { converged, nodeAndLaptop, sha, type NodeAndLaptop } from '../helpers/device-process.js';
 
-let node: NodeProcess;
-let root: string;
-let laptop: string;
-let sync: SyncProcess;
+let pair: NodeAndLaptop;
 
 beforeAll(async () => {
-  root = join(await makeTempDir('mosaic-devnfd-node-'), 'docs');
-  await mkdir(root);
-  node = await startNode({ args: ['--folder', `docs=${root}`, '--sync-interval-ms', '300'] });
-  laptop = await makeTempDir('mosaic-devnfd-laptop-');
-  const token = await createToken(node.url, 'admin', ADMIN_PASSWORD);
-  sync = startSync(laptop, node.url, ['--token', token, '--folder', 'docs', '--interval', '2']);
+  pair = await nodeAndLaptop('mosaic-devnfd');
 });
 
 afterAll(async () => {
-  await sync.kill();
+  await pair.sync.kill();
   await cleanup();
 });
 
 describe('a name in NFD made on a laptop', () => {
   it('reaches the node under its NFC name, and edits there come back', async () => {
+    const { root, laptop } = pair;
     const file = 'café.txt'.normalize('NFC');
     const dir = 'Résumés'.normalize('NFC');
     expect(file.normalize('NFD')).not.toBe(file);

@@ -16,41 +16,26 @@
 import { chmod, mkdir, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  ADMIN_PASSWORD,
-  cleanup,
-  makeTempDir,
-  type LogLine,
-  waitFor,
-  startNode,
-  type NodeProcess,
-} from '../helpers/node-process.js';
+import { cleanup, type LogLine, waitFor } from '../helpers/node-process.js';
 import {
   converged,
-  createToken,
+  nodeAndLaptop,
   sha,
-  startSync,
   syncOnce,
-  type SyncProcess,
+  type NodeAndLaptop,
 } from '../helpers/device-process.js';
 
-let node: NodeProcess;
+let pair: NodeAndLaptop;
 let root: string;
 let laptop: string;
-let token: string;
-let sync: SyncProcess;
 
 beforeAll(async () => {
-  root = join(await makeTempDir('mosaic-devrep-node-'), 'docs');
-  await mkdir(root);
-  node = await startNode({ args: ['--folder', `docs=${root}`, '--sync-interval-ms', '300'] });
-  laptop = await makeTempDir('mosaic-devrep-laptop-');
-  token = await createToken(node.url, 'admin', ADMIN_PASSWORD);
-  sync = startSync(laptop, node.url, ['--token', token, '--folder', 'docs', '--interval', '2']);
+  pair = await nodeAndLaptop('mosaic-devrep');
+  ({ root, laptop } = pair);
 });
 
 afterAll(async () => {
-  await sync.kill();
+  await pair.sync.kill();
   await cleanup();
 });
 
@@ -83,7 +68,7 @@ describe('a directory replaced by a file of the same name', () => {
     await mkdir(join(root, name));
     await writeFile(join(root, name, 'one.txt'), 'one\n');
     await converged([root, laptop], (t) => t.has(`${name}/one.txt`));
-    await sync.stop();
+    await pair.sync.stop();
     const before = await folderBytes();
 
     await rm(join(root, name), { recursive: true });
@@ -92,7 +77,12 @@ describe('a directory replaced by a file of the same name', () => {
     await waitFor(async () => (await folderBytes()) === before - 4 + 11, {
       what: 'the node to index the file',
     });
-    const again = await syncOnce(laptop, node.url, ['--token', token, '--folder', 'docs']);
+    const again = await syncOnce(laptop, pair.node.url, [
+      '--token',
+      pair.token,
+      '--folder',
+      'docs',
+    ]);
     expect(again.code, again.stderr).toBe(0);
     expect(again.logs.filter((l: LogLine) => l.msg === 'could not apply a change')).toEqual([]);
     await converged([root, laptop], isFileOnly(name, 'now a file\n'), 1_000);
@@ -101,8 +91,8 @@ describe('a directory replaced by a file of the same name', () => {
 
 describe('a file replaced by a version from elsewhere', () => {
   it("keeps this disk's permission bits (an executable script, a private file)", async () => {
-    await sync.stop();
-    sync = startSync(laptop, node.url, ['--token', token, '--folder', 'docs', '--interval', '2']);
+    await pair.sync.stop();
+    pair.sync = pair.start();
     await writeFile(join(laptop, 'run.sh'), '#!/bin/sh\necho one\n');
     await writeFile(join(laptop, 'private.txt'), 'one\n');
     await converged([root, laptop], (t) => t.has('run.sh') && t.has('private.txt'));
@@ -123,8 +113,8 @@ describe('a file replaced by a version from elsewhere', () => {
 
 /** The bytes of the node's folder, as its status counts them. */
 async function folderBytes(): Promise<number> {
-  const res = await fetch(`${node.url}/api/folders`, {
-    headers: { authorization: `Bearer ${token}` },
+  const res = await fetch(`${pair.node.url}/api/folders`, {
+    headers: { authorization: `Bearer ${pair.token}` },
   });
   const [docs] = (await res.json()) as { bytes: number }[];
   return docs?.bytes ?? -1;
