@@ -13,7 +13,7 @@ import { randomUUID } from 'node:crypto';
 import { mkdir, rename, rm, rmdir, utimes } from 'node:fs/promises';
 import { mkdirSync, renameSync, rmdirSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
-import { conflictName, joinInside } from './core/index.js';
+import { conflictName, joinInside, trashName } from './core/index.js';
 import { diskState, diskStateSync, tempState, type TempState } from './disk-state.js';
 import type { FolderFileRow } from './folder-index.repository.js';
 import type { FolderSyncDeps } from './folder-sync.js';
@@ -373,7 +373,7 @@ export class FolderWriter {
     const file = join(
       folderTrashDir(this.deps.config.root),
       stamp,
-      `${path}.${randomUUID().slice(0, 8)}`,
+      trashName(path, randomUUID().slice(0, 8)),
     );
     await mkdir(dirname(file), { recursive: true });
     return file;

@@ -11,7 +11,9 @@
  * apply a change ENOTEMPTY" at warn, and the file came one rescan interval later.
  *
  * And a file replaced by an edit from elsewhere keeps its permission bits here: the laptop
- * user's `chmod +x run.sh` (or `chmod 600`) was undone by the next edit pulled (0644).
+ * user's `chmod +x run.sh` (or `chmod 600`) was undone by the next edit pulled (0644). And one
+ * whose name is over 246 bytes is replaced or deleted at all: its trash name (`name.<8 hex>`)
+ * was over 255 bytes, ENAMETOOLONG at each try, and the replicas never agreed.
  */
 import { chmod, mkdir, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -108,6 +110,16 @@ describe('a file replaced by a version from elsewhere', () => {
     );
     expect((await stat(join(laptop, 'run.sh'))).mode & 0o777).toBe(0o755);
     expect((await stat(join(laptop, 'private.txt'))).mode & 0o777).toBe(0o600);
+  });
+
+  it('with a name of 250 bytes, is replaced and deleted too', async () => {
+    const name = `${'é'.repeat(123)}.txt`;
+    await writeFile(join(laptop, name), 'one\n');
+    await converged([root, laptop], (t) => t.get(name) === sha('one\n'));
+    await writeFile(join(root, name), 'two\n');
+    await converged([root, laptop], (t) => t.get(name) === sha('two\n'));
+    await rm(join(root, name));
+    await converged([root, laptop], (t) => !t.has(name));
   });
 });
 
