@@ -1,13 +1,8 @@
 import { posix } from 'node:path';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import {
-  conflictName,
-  isConflictName,
-  sanitizeNodeName,
-  trashName,
-  versionTag,
-} from './conflict-name.js';
+import { conflictName, isConflictName, sanitizeNodeName, versionTag } from './conflict-name.js';
+import { trashName } from './index.js';
 import { checkRelativePath } from './paths.js';
 
 // 2024-11-21T12:34:56.789Z
