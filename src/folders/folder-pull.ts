@@ -144,6 +144,7 @@ export class FolderPull {
     await this.fromDisk.startPull();
     let after = '';
     let deletions: FolderFileRow[] = [];
+    const replacingDirs: FolderFileRow[] = [];
     for (;;) {
       const endNeeded = span('pull.needed');
       const page = this.deps.index.needed(this.id, NEED_PAGE, after);
@@ -174,48 +175,58 @@ export class FolderPull {
         endDirs();
         await this.writer.flush(dirs.map((r) => r.path));
       }
-      // One file per content at a time (they would share a temp file, named by hash so that a
-      // transfer can resume): rounds of distinct contents; later rounds copy what the first
-      // brought.
-      let files = page.filter((r) => !r.deleted && r.kind === 'file');
-      while (files.length > 0) {
-        const seen = new Set<string | null>();
-        const round: FolderFileRow[] = [];
-        const later: FolderFileRow[] = [];
-        for (const r of files) {
-          if (seen.has(r.hash)) {
-            later.push(r);
-          } else {
-            round.push(r);
-            seen.add(r.hash);
-          }
-        }
-        files = later;
-        // Remembered before the first rename, forgotten with the records: after a crash in
-        // between, the scan recognises these files as the versions being applied.
-        const applying = round.flatMap((r) =>
-          r.hash === null ? [] : [{ path: r.path, hash: r.hash, mtimeMs: r.mtimeMs, vv: r.vv }],
-        );
-        const endRound = span('pull.round', round.length);
-        const endApplying = span('pull.addApplying', round.length);
-        await this.deps.index.exclusive(() => {
-          this.deps.index.versions.addApplying(this.id, applying);
-        });
-        endApplying();
-        await this.applyFiles(round);
-        await timed('pull.flush', () => this.writer.flush(round.map((r) => r.path)), round.length);
-        endRound();
-      }
+      // A file where this disk holds a directory (replaced by it at a peer) waits for the
+      // deletions, which empty that directory (test/device/device-replaced.test.ts).
+      const files = page.filter((r) => !r.deleted && r.kind === 'file');
+      for (const r of files) if (holdsDir(r)) replacingDirs.push(r);
+      await this.applyFileRounds(files.filter((r) => !holdsDir(r)));
       if (deletions.length > 5000) {
         await this.applyDeletions(deletions);
         deletions = [];
       }
     }
     await this.applyDeletions(deletions);
+    await this.applyFileRounds(replacingDirs);
     // Copies on their way to retirement are asked about again soon, not after the back-off
     // (up to a minute): three pulls then take seconds, not minutes.
     const retiring = await this.unobtainable.endPull();
     this.stalls.retryLater(this.writer.placed, retiring ? RETIRING_RETRY_MS : undefined);
+  }
+
+  /**
+   * One file per content at a time (they would share a temp file, named by hash so that a
+   * transfer can resume): rounds of distinct contents; later rounds copy what the first brought.
+   */
+  private async applyFileRounds(rows: readonly FolderFileRow[]): Promise<void> {
+    let files = rows;
+    while (files.length > 0) {
+      const seen = new Set<string | null>();
+      const round: FolderFileRow[] = [];
+      const later: FolderFileRow[] = [];
+      for (const r of files) {
+        if (seen.has(r.hash)) {
+          later.push(r);
+        } else {
+          round.push(r);
+          seen.add(r.hash);
+        }
+      }
+      files = later;
+      // Remembered before the first rename, forgotten with the records: after a crash in
+      // between, the scan recognises these files as the versions being applied.
+      const applying = round.flatMap((r) =>
+        r.hash === null ? [] : [{ path: r.path, hash: r.hash, mtimeMs: r.mtimeMs, vv: r.vv }],
+      );
+      const endRound = span('pull.round', round.length);
+      const endApplying = span('pull.addApplying', round.length);
+      await this.deps.index.exclusive(() => {
+        this.deps.index.versions.addApplying(this.id, applying);
+      });
+      endApplying();
+      await this.applyFiles(round);
+      await timed('pull.flush', () => this.writer.flush(round.map((r) => r.path)), round.length);
+      endRound();
+    }
   }
 
   /** Paths the last finished pull could not bring up to date (pull-stalls.ts). */
@@ -372,4 +383,9 @@ export class FolderPull {
   private tmpFor(hash: string): string {
     return join(folderTmpDir(this.deps.config.root), `${hash}.part`);
   }
+}
+
+/** The disk held a directory at this path when it was last scanned or written (no hash). */
+function holdsDir(row: FolderFileRow): boolean {
+  return heldHere(row) && row.localHash === null;
 }

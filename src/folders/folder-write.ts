@@ -13,14 +13,20 @@ import { randomUUID } from 'node:crypto';
 import { mkdir, rename, rm, rmdir, utimes } from 'node:fs/promises';
 import { mkdirSync, renameSync, rmdirSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
-import { conflictName, joinInside } from './core/index.js';
+import { conflictName, joinInside, trashName } from './core/index.js';
 import { diskState, diskStateSync, tempState, type TempState } from './disk-state.js';
 import type { FolderFileRow } from './folder-index.repository.js';
 import type { FolderSyncDeps } from './folder-sync.js';
 import { folderTmpDir, folderTrashDir } from './marker.js';
 import { assertParentsInside, makeDirsInside } from './inside-folder.js';
 import { FolderBeneath } from './beneath.js';
-import { linkNoReplace, linkNoReplaceSync, mtimeSeconds } from './link-no-replace.js';
+import {
+  keepMode,
+  linkNoReplace,
+  linkNoReplaceSync,
+  modeOf,
+  mtimeSeconds,
+} from './link-no-replace.js';
 import { placeEach } from './place-each.js';
 import { heldHere, matchesIndexed, type WriteRecords } from './write-records.js';
 
@@ -147,6 +153,7 @@ export class FolderWriter {
       await this.lostRace(row, tmp, 'removed here since it was indexed; rescanning it');
       return;
     }
+    const mode = existing?.isFile() === true ? await modeOf(target) : null;
     // 2.
     if (existing?.isDirectory()) {
       assertParentsInside(this.root, row.path);
@@ -169,6 +176,7 @@ export class FolderWriter {
       await this.lostRace(row, tmp, 'created here while being replaced; rescanning it');
       return;
     }
+    await keepMode(target, mode);
     this.placed++;
     this.records.syncDirLater(dirname(target));
     this.records.record(row, info, hash);
@@ -365,7 +373,7 @@ export class FolderWriter {
     const file = join(
       folderTrashDir(this.deps.config.root),
       stamp,
-      `${path}.${randomUUID().slice(0, 8)}`,
+      trashName(path, randomUUID().slice(0, 8)),
     );
     await mkdir(dirname(file), { recursive: true });
     return file;

@@ -1,9 +1,10 @@
 /**
  * Putting a file at a path only if nothing is there (a hard link fails with EEXIST), and the
- * mtime a written file is given: the primitives of FolderWriter.place and small-writes.ts.
+ * mtime and permission bits a written file is given: the primitives of FolderWriter.place and
+ * small-writes.ts.
  */
 import { linkSync, unlinkSync } from 'node:fs';
-import { link, rename, unlink } from 'node:fs/promises';
+import { chmod, link, lstat, rename, unlink } from 'node:fs/promises';
 import { diskState } from './disk-state.js';
 
 /** What a link answers when the path is taken (EEXIST), or this file system has no hard links. */
@@ -58,4 +59,23 @@ export async function linkNoReplace(from: string, to: string): Promise<boolean> 
 /** Half a millisecond up: seconds as a double must not round below the recorded millisecond. */
 export function mtimeSeconds(mtimeMs: number): number {
   return (mtimeMs + 0.5) / 1000;
+}
+
+/**
+ * The permission bits of the file at `path` (null: none there, or not a file). A version carries
+ * no mode: the file that replaces this one is given its bits (`keepMode`), or a pulled edit of
+ * the user's executable script (or private file) came in as 0644 and undid their chmod.
+ */
+export async function modeOf(path: string): Promise<number | null> {
+  const info = await lstat(path).catch(() => null);
+  return info?.isFile() === true ? info.mode & 0o7777 : null;
+}
+
+/**
+ * Gives the file just linked in at `path` the bits of the one it replaced (`modeOf`). After the
+ * link, not before: the link log judges a link by the temp file's change time (link-log.ts).
+ */
+export async function keepMode(path: string, mode: number | null): Promise<void> {
+  if (mode === null || (await modeOf(path)) === mode) return;
+  await chmod(path, mode).catch(() => undefined);
 }

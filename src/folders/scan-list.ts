@@ -4,11 +4,13 @@
  * index's primary key, so the walk and the index pages advance together.
  */
 import type { Dirent } from 'node:fs';
-import { readdir } from 'node:fs/promises';
+import { lstat, readdir, rename } from 'node:fs/promises';
+import { join } from 'node:path';
 import { MOSAIC_DIR } from './ignore.js';
+import { linkNoReplace } from './link-no-replace.js';
 import { FolderMissingError } from './marker.js';
 import { childPath, compareUtf8 } from './paths.js';
-import type { LocalChange } from './scan-types.js';
+import type { LocalChange, ScanLog } from './scan-types.js';
 
 /** What to do with the index rows below an entry once the entry itself has been looked at. */
 export type Below = 'protect' | 'descend' | 'orphans';
@@ -51,6 +53,11 @@ export const NOT_INSPECTED: Promise<Inspection> = Promise.resolve({
 export interface ListHost {
   readonly root: string;
   skip(path: string, why: string, error?: unknown): void;
+  /** Whether the folder's `.mosaicignore` leaves this path out (never renamed, `toNfc`). */
+  ignored(path: string, isDir: boolean): boolean;
+  /** The folder's id and log, for a name renamed to its NFC form (`toNfc`). */
+  readonly folder: string;
+  readonly log: ScanLog;
   /** The directory went away since its parent was read (the scan rescans soon). */
   gone(): void;
 }
@@ -82,6 +89,7 @@ export async function listSteps(abs: string, path: string, host: ListHost): Prom
         inspection: NOT_INSPECTED,
       });
     }
+    await toNfc(abs, entries, host);
   } catch (error) {
     if (path === '') throw new FolderMissingError(host.root, 'root-unreadable', { cause: error });
     // Gone since its parent was read: the next scan sees that. Otherwise: say so, judge nothing.
@@ -102,6 +110,42 @@ export async function listSteps(abs: string, path: string, host: ListHost): Prom
     steps.push({ key: `${entry.path}/`, entry, below: true });
   }
   return steps.sort((a, b) => compareUtf8(a.key, b.key));
+}
+
+/**
+ * Renames the entries whose name on disk is not its NFC form to that form, where the file system
+ * tells the forms apart (Linux's; one that does not, macOS's, finds the file by its NFC name
+ * already: left alone), as Syncthing does by default. Every disk access but the scan's goes by
+ * the index's NFC path, which did not reach such a file: its content could not be served, a
+ * version pulled for it was never placed, and the folder never got in sync (an NFD `café.txt`
+ * made on a laptop: test/device/device-nfd.test.ts). The entry is renamed only if nothing has
+ * its NFC name (a file by a hard link, which fails if the name is taken; a directory by a rename,
+ * which replaces at most an empty one); otherwise it keeps its name, skipped as before when the
+ * listing holds both.
+ */
+async function toNfc(abs: string, entries: Entry[], host: ListHost): Promise<void> {
+  const names = new Set(entries.map((e) => e.name));
+  for (const [i, entry] of entries.entries()) {
+    const nfc = entry.name.normalize('NFC');
+    if (nfc === entry.name || names.has(nfc) || host.ignored(entry.path, entry.mayBeDir)) continue;
+    const from = join(abs, entry.name);
+    const to = join(abs, nfc);
+    const details = { folder: host.folder, path: entry.path, from: JSON.stringify(entry.name) };
+    try {
+      if ((await lstat(to).catch(() => null)) !== null) continue;
+      const info = await lstat(from);
+      if (info.isDirectory()) await rename(from, to);
+      else if (!info.isFile() || !(await linkNoReplace(from, to))) continue;
+    } catch (err) {
+      host.log.warn({ ...details, err }, 'folder scan could not rename a name to its NFC form');
+      continue;
+    }
+    entries[i] = { ...entry, name: nfc };
+    host.log.warn(
+      details,
+      'folder scan renamed a name to its NFC form (the one every replica uses)',
+    );
+  }
 }
 
 function knownType(dirent: Dirent): boolean {

@@ -208,6 +208,9 @@ class Scan {
       gone: () => {
         this.stillChanging++;
       },
+      ignored: (p, isDir) => this.o.isIgnored(p, isDir),
+      folder: this.o.folder,
+      log: this.o.log,
     });
   }
 
@@ -237,7 +240,9 @@ class Scan {
     if (isDir) {
       this.dirs++;
       const inode = inodeNumber(info.ino);
-      if (row?.kind === 'dir' && row.localInode === inode)
+      // The directory indexed here, also while a file's version that replaces it waits for
+      // the pull (its files' deletions go first): not a new local directory.
+      if (row !== undefined && !row.heldFile && row.localInode === inode)
         return { change: null, below: 'descend' };
       this.changed++;
       const change: LocalChange = {
@@ -262,7 +267,7 @@ class Scan {
     const mtimeMs = wholeMs(info.mtimeNs);
     const inode = inodeNumber(info.ino);
     if (
-      row?.kind === 'file' &&
+      row?.heldFile === true &&
       row.localSize === size &&
       row.localMtimeMs === mtimeMs &&
       row.localInode === inode

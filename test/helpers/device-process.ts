@@ -5,9 +5,22 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { folderTree } from './folder-tree.js';
-import { BIN, REPO_ROOT, login, makeTempDirSync, waitFor, type LogLine } from './node-process.js';
+import {
+  ADMIN_PASSWORD,
+  BIN,
+  REPO_ROOT,
+  login,
+  makeTempDir,
+  makeTempDirSync,
+  startNode,
+  waitFor,
+  type LogLine,
+  type NodeProcess,
+} from './node-process.js';
 
 export interface SyncProcess {
   readonly child: ChildProcess;
@@ -195,4 +208,29 @@ export async function converged(
     throw new Error(`Did not converge within ${timeoutMs} ms: ${last}`);
   }
   return result;
+}
+
+/** A node with the folder `docs`, and a laptop's `mosaic sync` of it (admin's token). */
+export interface NodeAndLaptop {
+  readonly node: NodeProcess;
+  /** The node's folder. */
+  readonly root: string;
+  readonly laptop: string;
+  readonly token: string;
+  /** Syncs `laptop` with `docs`, rescanning every 2 s (`start` runs it again once stopped). */
+  sync: SyncProcess;
+  start(): SyncProcess;
+}
+
+/** Starts a node syncing `docs` every 300 ms, and `mosaic sync` on a new laptop directory. */
+export async function nodeAndLaptop(prefix: string): Promise<NodeAndLaptop> {
+  const root = join(await makeTempDir(`${prefix}-node-`), 'docs');
+  await mkdir(root);
+  const node = await startNode({ args: ['--folder', `docs=${root}`, '--sync-interval-ms', '300'] });
+  const laptop = await makeTempDir(`${prefix}-laptop-`);
+  const token = await createToken(node.url, 'admin', ADMIN_PASSWORD);
+  const start = () =>
+    startSync(laptop, node.url, ['--token', token, '--folder', 'docs', '--interval', '2']);
+  const pair: NodeAndLaptop = { node, root, laptop, token, sync: start(), start };
+  return pair;
 }

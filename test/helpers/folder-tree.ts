@@ -14,11 +14,13 @@ export async function folderTree(
 ): Promise<Map<string, string>> {
   const out = new Map<string, string>();
   // A directory renamed or removed while the recursive listing walks it fails the listing with
-  // ENOENT: the tree is then read as changing, named after the root so that two trees read
-  // while changing never compare equal.
+  // ENOENT, or ENOTDIR when a file took its name (device-replaced.test.ts): the tree is then
+  // read as changing, named after the root so that two trees read while changing never compare
+  // equal.
   const entries = await readdir(root, { recursive: true, withFileTypes: true }).catch(
     (error: unknown) => {
-      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code !== 'ENOENT' && code !== 'ENOTDIR') throw error;
       return null;
     },
   );

@@ -2,6 +2,7 @@ import { posix } from 'node:path';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { conflictName, isConflictName, sanitizeNodeName, versionTag } from './conflict-name.js';
+import { trashName } from './index.js';
 import { checkRelativePath } from './paths.js';
 
 // 2024-11-21T12:34:56.789Z
@@ -58,6 +59,17 @@ describe('conflictName', () => {
     expect(() => conflictName('a.txt', 1e17, 'n1')).toThrow(RangeError);
     const deep = Array.from({ length: 16 }, () => 'd'.repeat(254)).join('/'); // 4079 bytes
     expect(() => conflictName(`${deep}/f`, T, 'n1')).toThrow(RangeError);
+  });
+});
+
+describe('trashName', () => {
+  it('appends the tag, shortening a long base name to keep within 255 bytes', () => {
+    expect(trashName('a/b.txt', '0badcafe')).toBe('a/b.txt.0badcafe');
+    const long = `${'é'.repeat(123)}.txt`; // 250 bytes
+    const name = trashName(`dir/${long}`, '0badcafe');
+    expect(name.startsWith('dir/éé')).toBe(true);
+    expect(name.endsWith('.0badcafe')).toBe(true);
+    expect(Buffer.byteLength(name.slice('dir/'.length))).toBeLessThanOrEqual(255);
   });
 });
 

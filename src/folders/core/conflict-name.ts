@@ -92,6 +92,19 @@ function utf8Bytes(s: string): number {
   return Buffer.byteLength(s, 'utf8');
 }
 
+/**
+ * The name in the trash of a file moved there from `path` (relative): its path with `.tag`
+ * appended, the base name shortened so that the last segment keeps within 255 bytes. A name
+ * over 246 bytes with its tag was refused (ENAMETOOLONG) at every try to replace or delete it,
+ * and that path never converged (test/device/device-replaced.test.ts).
+ */
+export function trashName(path: string, tag: string): string {
+  const slash = path.lastIndexOf('/');
+  const base = path.slice(slash + 1);
+  const kept = truncateUtf8(base, MAX_SEGMENT_BYTES - utf8Bytes(tag) - 1);
+  return `${path.slice(0, slash + 1)}${kept}.${tag}`;
+}
+
 /** The longest prefix of `s`, cut between code points, that is NFC and fits in `maxBytes`. */
 function truncateUtf8(s: string, maxBytes: number): string {
   if (utf8Bytes(s) <= maxBytes) return s;

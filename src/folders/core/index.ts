@@ -40,7 +40,13 @@ export {
   parentDirs,
   type PathCheck,
 } from './paths.js';
-export { conflictName, isConflictName, sanitizeNodeName, versionTag } from './conflict-name.js';
+export {
+  conflictName,
+  isConflictName,
+  sanitizeNodeName,
+  trashName,
+  versionTag,
+} from './conflict-name.js';
 export {
   bumpVv,
   compareVv,
