@@ -114,8 +114,19 @@ test('a migrated site restarts on PostgreSQL and S3 and its peer re-sends nothin
       });
     }
     const idA = await selfId(clientA);
-    const token = await clientA.post<{ token: string }>('/api/tokens', { name: 'script' });
+    const token = await clientA.post<{ token: string; id: string }>('/api/tokens', {
+      name: 'script',
+    });
     expect(token.status).toBe(201);
+    // The token's operation at B before A stops: stopped first, A pushed it after its restart
+    // (pushedOps 1 below; CI150).
+    await waitFor(
+      async () =>
+        (await clientB.get<{ items: { id: string }[] }>('/api/tokens?user=admin')).body.items.some(
+          (t) => t.id === token.body.id,
+        ),
+      { timeoutMs: 30_000, intervalMs: 100, what: "the token's operation at B" },
+    );
 
     expect(await a.stop()).toBe(0);
     const database = await pg.createDatabase();
