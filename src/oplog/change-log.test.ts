@@ -73,6 +73,30 @@ describe('ChangeLog.receive', () => {
     expect(beyond.rejected).toEqual([expect.objectContaining({ seq: 9, code: 'own_origin' })]);
   });
 
+  it('holds its own changes until released, so a past learnt meanwhile numbers them after it', async () => {
+    let release: () => void = () => undefined;
+    changes.holdOwnUntil(
+      new Promise<void>((resolve) => {
+        release = resolve;
+      }),
+    );
+    const local = changes.commit(update);
+    let done = false;
+    void local.then(() => {
+      done = true;
+    });
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(done).toBe(false);
+    // A peer says it holds this node's 1-3 (its data was restored) while the change waits.
+    expect(await changes.ownPastAt(3)).toBe(0);
+    release();
+    expect((await local).seq).toBe(4);
+    // Released for good: the next ones go at once; a rejected hold releases too.
+    expect((await changes.commit(update)).seq).toBe(5);
+    changes.holdOwnUntil(Promise.reject(new Error('peers unknown')));
+    expect((await changes.commit(update)).seq).toBe(6);
+  });
+
   it('numbers local operations from the contiguous counter, past a forged op already logged', async () => {
     // A log from before the fix: a forged op of this origin at seq 1000.
     await oplog.append(store.db, op(SELF, 1000, T0));

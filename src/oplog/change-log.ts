@@ -62,6 +62,8 @@ export class ChangeLog {
   private readonly listeners = new Set<OpListener>();
   private readonly rejectionListeners = new Set<RejectionListener>();
   private reruns = 0;
+  /** Own changes wait for this before they are numbered (`holdOwnUntil`); null: none held. */
+  private held: Promise<void> | null = null;
 
   constructor(
     private readonly store: MetadataStore,
@@ -97,6 +99,7 @@ export class ChangeLog {
     } = {},
   ): Promise<Op[]> {
     if (bodies.length === 0) return [];
+    if (this.held) await this.held;
     const ops = await this.run(alongside === undefined, async (trx) => {
       if (options.unless && (await options.unless(trx))) return [];
       const stamped = await this.commitInside(trx, bodies);
@@ -168,6 +171,7 @@ export class ChangeLog {
     ops: readonly Op[],
     options: { readonly sender?: string } = {},
   ): Promise<ReceiveResult> {
+    if (this.held) await this.held;
     const taken = await this.run(true, (trx) => this.take(trx, ops, options.sender));
     this.announce(taken);
     return { applied: taken.applied, rejected: taken.rejected };
@@ -178,6 +182,7 @@ export class ChangeLog {
    * it): any refusal throws OpsRefusedError and nothing of the batch is applied.
    */
   async receiveAll(ops: readonly Op[], alongside?: Alongside): Promise<Op[]> {
+    if (this.held) await this.held;
     const result = await this.store.transaction(async (trx) => {
       const taken = await this.take(trx, ops, undefined);
       if (taken.rejected.length > 0) throw new OpsRefusedError(taken.rejected);
@@ -317,6 +322,24 @@ export class ChangeLog {
    * everywhere, and lost), and the numbers in between are taken back from the peers (`take`).
    * Returns the seq the clock was at, when it moved; null when nothing was lost.
    */
+  /**
+   * Holds every change that numbers operations of this node (local commits, and receives,
+   * whose conflict copies are ours) until `until` settles. A node starts so until its peers
+   * have said how far its own operations got (node.ts): one restored from an older copy would
+   * otherwise give its first changes numbers its peers hold already, refused there as
+   * conflicts and never seen again. `ownPastAt`, which moves the clock, is not held.
+   */
+  holdOwnUntil(until: Promise<unknown>): void {
+    const held = until.then(
+      () => undefined,
+      () => undefined,
+    );
+    this.held = held;
+    void held.then(() => {
+      if (this.held === held) this.held = null;
+    });
+  }
+
   async ownPastAt(seq: number): Promise<number | null> {
     const passed = await this.clock.lastSeq(this.store.db, this.nodeId);
     if (passed !== null && passed >= seq) return null;

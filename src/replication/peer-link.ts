@@ -86,6 +86,14 @@ export class PeerLink {
   private readonly ownPast: OwnPast;
   /** Our lost past is being taken back from this peer: its pictures' bytes to fetch after. */
   private ownPastPulled = false;
+  private helloTried: () => void = () => undefined;
+  /**
+   * Settles once the first hello has been answered (our lost past, if the peer shows one, then
+   * known: `OwnPast`) or has failed. A node holds its own changes at start until then (node.ts).
+   */
+  readonly firstHello = new Promise<void>((resolve) => {
+    this.helloTried = resolve;
+  });
 
   constructor(
     readonly url: string,
@@ -159,6 +167,14 @@ export class PeerLink {
   }
 
   private async hello(): Promise<void> {
+    try {
+      await this.sayHello();
+    } finally {
+      this.helloTried();
+    }
+  }
+
+  private async sayHello(): Promise<void> {
     this.assertNotBlocked();
     const info = await this.client.hello();
     const firstContact = this.nodeId === null;

@@ -75,6 +75,26 @@ export class Replicator {
     this.cycle();
   }
 
+  /**
+   * Resolves once every peer known at start has answered its first hello or failed to, or
+   * after `boundMs`: whether any said how far our own past went (a node restored from an
+   * older copy learns it there, `OwnPast`). True when they all did within the bound.
+   */
+  async firstHellos(boundMs: number): Promise<boolean> {
+    const tried = Promise.all([...this.links.values()].map((l) => l.firstHello)).then(() => true);
+    let timer: NodeJS.Timeout | undefined;
+    const bound = new Promise<false>((resolve) => {
+      timer = setTimeout(() => {
+        resolve(false);
+      }, boundMs);
+    });
+    try {
+      return await Promise.race([tried, bound]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
   async stop(): Promise<void> {
     this.running = false;
     if (this.timer) clearInterval(this.timer);
