@@ -5,19 +5,19 @@
  * - `place`: a verified temp file into place, only over what was indexed (check, move aside,
  *   check again, link in without replacing);
  * - `remove`: a deletion (moved aside into the trash, checked, put back if a save raced it);
- * - `makeDir`; `trash`/`trashSlot`; `putBack` (a local save moved aside by mistake).
+ * - `makeDir`; `trash`; `moveRaced` (a file taken for a move was saved meanwhile).
+ * Moving aside into the trash, and putting back a save that raced it: folder-trash-aside.ts.
  * Written disk states are recorded a round at a time (`flush`), in the transaction that also
  * forgets the round's `folder_applying` entries (see docs/architecture.md, "Folder sync").
  */
 import { randomUUID } from 'node:crypto';
-import { mkdir, rename, rm, rmdir, utimes } from 'node:fs/promises';
+import { rename, rm, rmdir, utimes } from 'node:fs/promises';
 import { mkdirSync, renameSync, rmdirSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
-import { conflictName, joinInside, trashName } from './core/index.js';
 import { diskState, diskStateSync, tempState, type TempState } from './disk-state.js';
 import type { FolderFileRow } from './folder-index.repository.js';
 import type { FolderSyncDeps } from './folder-sync.js';
-import { folderTmpDir, folderTrashDir } from './marker.js';
+import { folderTmpDir } from './marker.js';
 import { assertParentsInside, makeDirsInside } from './inside-folder.js';
 import { FolderBeneath } from './beneath.js';
 import {
@@ -28,6 +28,7 @@ import {
   mtimeSeconds,
 } from './link-no-replace.js';
 import { placeEach } from './place-each.js';
+import { moveAsideChecked, putBack, trashSlot } from './folder-trash-aside.js';
 import { heldHere, matchesIndexed, type WriteRecords } from './write-records.js';
 
 export { matchesIndexed } from './write-records.js';
@@ -65,10 +66,6 @@ export class FolderWriter {
     private readonly records: WriteRecords,
   ) {
     this.beneath = new FolderBeneath(deps.config.root);
-  }
-
-  private get id(): string {
-    return this.deps.config.id;
   }
 
   /** A new pull: directories are looked at again, progress counted from zero. */
@@ -117,7 +114,7 @@ export class FolderWriter {
     }
     await this.ensureParent(row.path);
     const indexedThere = heldHere(row);
-    const aside = indexedThere ? await this.trashSlot(row.path) : null;
+    const aside = indexedThere ? await trashSlot(this.root, row.path) : null;
     await this.deps.beforeReplace?.(row.path);
     // Nothing indexed there (a new file, the usual case): linked in without replacing, it needs
     // no check first; if the path is taken, the steps below judge what took it.
@@ -159,11 +156,7 @@ export class FolderWriter {
       assertParentsInside(this.root, row.path);
       await rmdir(target);
     } else if (existing && aside !== null) {
-      // Never moves a file from outside the folder into its trash through a symlinked parent.
-      assertParentsInside(this.root, row.path, false);
-      await rename(target, aside);
-      if (!matchesIndexed(row, await diskState(aside))) {
-        await this.putBack(row, aside, target);
+      if (!(await moveAsideChecked(this.deps, row, target, aside))) {
         await this.lostRace(row, tmp, 'saved here while being replaced; rescanning it');
         return;
       }
@@ -250,24 +243,9 @@ export class FolderWriter {
    * back to its path (or beside it), and the path is rescanned so the save becomes a version.
    */
   async moveRaced(row: FolderFileRow, moved: string, target: string): Promise<void> {
-    await this.putBack(row, moved, target);
+    await putBack(this.deps, row, moved, target);
     this.host.stall(row, 'saved here while being moved; rescanning it');
     this.host.kick({ hints: [row.path] });
-  }
-
-  /**
-   * A local save was moved aside by mistake: back to its path, never over a newer file (then it
-   * stays beside it, under a conflict name, and becomes a version of its own at the next scan).
-   */
-  private async putBack(row: FolderFileRow, aside: string, target: string): Promise<void> {
-    assertParentsInside(this.root, row.path, false);
-    if (await linkNoReplace(aside, target)) return;
-    const copy = conflictName(row.path, Date.now(), this.deps.selfName, randomUUID().slice(0, 8));
-    await rename(aside, joinInside(this.deps.config.root, copy));
-    this.deps.log.warn(
-      { folder: this.id, path: row.path, keptAs: copy },
-      'a local save raced a pulled version and another save; kept beside it',
-    );
   }
 
   /** Makes the parents of a remote path, never through a symlink (inside-folder.ts). */
@@ -295,11 +273,8 @@ export class FolderWriter {
       }
     } else if (info) {
       // Moved aside, then checked: a save that landed since applyOne's check is put back.
-      const aside = await this.trashSlot(row.path);
-      assertParentsInside(this.root, row.path, false);
-      await rename(target, aside);
-      if (!matchesIndexed(row, await diskState(aside))) {
-        await this.putBack(row, aside, target);
+      const aside = await trashSlot(this.root, row.path);
+      if (!(await moveAsideChecked(this.deps, row, target, aside))) {
         this.host.stall(row, 'saved here while being deleted; rescanning it');
         this.host.kick({ hints: [row.path] });
         return;
@@ -359,24 +334,12 @@ export class FolderWriter {
   }
 
   private async trash(path: string, target: string, hash: string | null): Promise<void> {
-    const file = await this.trashSlot(path);
+    const file = await trashSlot(this.root, path);
     // Never moves a file from outside the folder into its trash through a symlinked parent.
     assertParentsInside(this.root, path, false);
     await rename(target, file);
     // Recorded with the page's other rows (one transaction), like the disk states.
     if (hash !== null) this.records.trashed(hash, file);
-  }
-
-  /** A fresh trash path for `path` (its directory made): `.mosaic/trash/<time>/<path>.<id>`. */
-  private async trashSlot(path: string): Promise<string> {
-    const stamp = new Date().toISOString().replace(/[-:]/g, '').replace(/\..*/, '');
-    const file = join(
-      folderTrashDir(this.deps.config.root),
-      stamp,
-      trashName(path, randomUUID().slice(0, 8)),
-    );
-    await mkdir(dirname(file), { recursive: true });
-    return file;
   }
 
   /** The disk now holds the row's version (recorded at the next flush). */

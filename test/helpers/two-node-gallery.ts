@@ -1,7 +1,8 @@
 /**
- * The set-up of the two-node browser tests (test/web/albums-shares.test.ts, trash.test.ts): two
- * real nodes of one cluster, six pictures of mixed shapes uploaded at node 1 and replicated to
- * node 2, and a browser signed in at node 1 at desktop size. Each test file starts its own.
+ * The set-up of the two-node browser tests (test/web/albums-shares.test.ts, accounts.test.ts,
+ * trash.test.ts): two real nodes of one cluster, six pictures of mixed shapes uploaded at node 1
+ * and replicated to node 2, and a browser signed in at node 1 at desktop size. Each test file
+ * starts its own.
  */
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { expect } from 'vitest';
@@ -63,3 +64,14 @@ export async function openTwoNodeGallery(cluster: TestCluster): Promise<TwoNodeG
 
 /** `<name>-390.png` and `<name>-1440.png`. */
 export const shots = (p: Page, name: string) => screenshots(p, name, { phone: PHONE });
+
+/** The titles of the tiles an album page shows, sorted. */
+export async function titlesOn(p: Page): Promise<string[]> {
+  // One evaluation: the album page re-renders every few seconds, so no per-tile round trips.
+  const labels = await p
+    .getByTestId('tile')
+    .evaluateAll((els: { getAttribute(name: string): string | null }[]) =>
+      els.map((el) => el.getAttribute('aria-label') ?? ''),
+    );
+  return labels.sort();
+}

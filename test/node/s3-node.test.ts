@@ -1,20 +1,13 @@
 /**
  * A node with --blobs s3://… (and its SQLite metadata) on a real S3 server, OpenStack Swift with
  * s3api (test/helpers/swift.ts): the requests an upload sends, bytes, thumbnails and trash kept
- * in the bucket, and replication with a node on local files. The adapter alone:
+ * in the bucket, replication with a node on local files, and an upload while the store stops
+ * answering. Resumable (tus) uploads while the store fails: s3-tus.test.ts. The adapter alone:
  * s3-blob-store.test.ts. Fails, never skips, when Swift is not installed.
  */
 import { randomUUID } from 'node:crypto';
-import { createServer, request as httpRequest } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
-import {
-  GetObjectCommand,
-  HeadObjectCommand,
-  ListObjectsV2Command,
-  PutObjectCommand,
-  S3Client,
-} from '@aws-sdk/client-s3';
+import { HeadObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import {
   ADMIN_PASSWORD,
@@ -25,13 +18,11 @@ import {
   makeImage,
   startNode,
   waitFor,
-  type Api,
-  type NodeProcess,
   type Picture,
 } from '../helpers/node-process.js';
 import { freePort, newClusterKey } from '../helpers/cluster.js';
+import { countingProxy, startS3Node } from '../helpers/s3-node.js';
 import { startSwift, type SwiftServer } from '../helpers/swift.js';
-import { createUpload, patchUpload, TUS, uploadOffset } from '../helpers/tus.js';
 
 let running: SwiftServer | undefined;
 beforeAll(async () => {
@@ -41,97 +32,6 @@ afterAll(async () => {
   await cleanup();
   await running?.stop();
 });
-
-/**
- * A pass-through HTTP proxy to the store that notes each request's method and path; while
- * `hang` is set it takes requests and never answers (a store frozen, or cut off by a partition
- * that leaves its sockets open); while `down` is set it drops each connection at once (a store
- * that crashed). `downAt` crashes it at the first request it matches (`method url`, the query
- * included): that request and all after it are dropped.
- */
-async function countingProxy(target: string): Promise<{
-  url: string;
-  seen: string[];
-  hang: boolean;
-  down: boolean;
-  downAt: RegExp | undefined;
-  close: () => Promise<void>;
-}> {
-  const to = new URL(target);
-  const seen: string[] = [];
-  const state = { hang: false, down: false, downAt: undefined as RegExp | undefined };
-  const server = createServer((req, res) => {
-    if (state.downAt?.test(`${req.method ?? '?'} ${req.url ?? ''}`)) state.down = true;
-    if (state.down) {
-      req.socket.destroy();
-      return;
-    }
-    if (state.hang) return;
-    seen.push(`${req.method ?? '?'} ${decodeURIComponent((req.url ?? '').split('?')[0] ?? '')}`);
-    // Headers (Host included, which the signature covers) pass unchanged.
-    const upstream = httpRequest(
-      { host: to.hostname, port: to.port, method: req.method, path: req.url, headers: req.headers },
-      (answer) => {
-        res.writeHead(answer.statusCode ?? 502, answer.headers);
-        answer.pipe(res);
-      },
-    );
-    upstream.on('error', () => res.destroy());
-    req.pipe(upstream);
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  return {
-    url: `http://127.0.0.1:${port}`,
-    seen,
-    get hang() {
-      return state.hang;
-    },
-    set hang(value: boolean) {
-      state.hang = value;
-    },
-    get down() {
-      return state.down;
-    },
-    set down(value: boolean) {
-      state.down = value;
-    },
-    get downAt() {
-      return state.downAt;
-    },
-    set downAt(value: RegExp | undefined) {
-      state.downAt = value;
-    },
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => {
-          resolve();
-        });
-      }),
-  };
-}
-
-/** A node whose blobs are at `s3://<target>` (bucket, prefix, query) on `swift`. */
-function startS3Node(swift: SwiftServer, target: string): Promise<NodeProcess> {
-  return startNode({
-    args: ['--blobs', `s3://${target}`],
-    env: { AWS_ACCESS_KEY_ID: swift.accessKeyId, AWS_SECRET_ACCESS_KEY: swift.secretAccessKey },
-  });
-}
-
-/**
- * A tus upload of `file` created by `client`, its first half sent: its location, id in the
- * bucket, and where the second half starts.
- */
-async function halfUploaded(client: Api, file: Buffer, filename: string) {
-  const created = await createUpload(client, file.length, { filename });
-  expect(created.status).toBe(201);
-  const location = created.headers.get('location') ?? '';
-  const half = Math.floor(file.length / 2);
-  expect((await patchUpload(client, location, 0, file.subarray(0, half))).status).toBe(204);
-  return { location, uploadId: location.split('/').pop() ?? '', half };
-}
 
 test('an upload through a node on S3 sends the store two requests: the blob and its thumbnail', async () => {
   const swift = running;
@@ -331,154 +231,5 @@ test('a store that stops answering fails an upload with 503 within its timeout, 
     expect(await node.stop()).toBe(0);
   } finally {
     await proxy.close();
-  }
-});
-
-test('a tus upload while the store stops answering: 503 within its timeout, then it resumes', async () => {
-  const swift = running as SwiftServer;
-  const proxy = await countingProxy(swift.endpoint);
-  const node = await startS3Node(
-    swift,
-    `mosaic-tus-hang?endpoint=${proxy.url}&region=${swift.region}&timeout=1`,
-  );
-  try {
-    const client = api(node.url, await login(node.url, 'admin', ADMIN_PASSWORD));
-    const file = await makeImage({ width: 300, height: 200, seed: 19 });
-    const { location, half } = await halfUploaded(client, file, 'while-hung.png');
-
-    proxy.hang = true;
-    // Before, the tus store's client had no timeout: both waited as long as the store did.
-    for (const request of [
-      () => client.fetch(location, { method: 'HEAD', headers: TUS }),
-      () => patchUpload(client, location, half, file.subarray(half)),
-    ]) {
-      const started = Date.now();
-      const res = await request();
-      expect(res.status).toBe(503);
-      expect(Date.now() - started).toBeLessThan(15_000);
-    }
-
-    proxy.hang = false;
-    expect(await uploadOffset(client, location)).toBe(half);
-    const done = await patchUpload(client, location, half, file.subarray(half));
-    expect(done.status, await done.clone().text()).toBe(204);
-  } finally {
-    await proxy.close();
-  }
-});
-
-test('a tus upload while the store is down: 503 (not 404 or 500), then it resumes where it stopped', async () => {
-  const swift = running as SwiftServer;
-  const proxy = await countingProxy(swift.endpoint);
-  const node = await startS3Node(
-    swift,
-    `mosaic-tus-down?endpoint=${proxy.url}&region=${swift.region}`,
-  );
-  try {
-    const client = api(node.url, await login(node.url, 'admin', ADMIN_PASSWORD));
-    const file = await makeImage({ width: 300, height: 200, seed: 17 });
-    const { location, half } = await halfUploaded(client, file, 'while-down.png');
-
-    proxy.down = true;
-    // Before: 404 (the store took a failed read of the upload's .info for no upload, and a
-    // client told so starts over) and 500 (the store's own S3 errors were not judged).
-    const head = await client.fetch(location, { method: 'HEAD', headers: TUS });
-    expect(head.status).toBe(503);
-    const patch = await patchUpload(client, location, half, file.subarray(half));
-    expect(patch.status).toBe(503);
-    expect(await patch.json()).toMatchObject({ error: { code: 'unavailable' } });
-
-    proxy.down = false;
-    expect(await uploadOffset(client, location)).toBe(half);
-    const done = await patchUpload(client, location, half, file.subarray(half));
-    expect(done.status, await done.clone().text()).toBe(204);
-    const id = done.headers.get('mosaic-picture-id') ?? '';
-    const bytes = await client.fetch(`/api/pictures/${id}/file`);
-    expect(Buffer.from(await bytes.arrayBuffer()).equals(file)).toBe(true);
-  } finally {
-    await proxy.close();
-  }
-});
-
-test('an upload whose last PATCH could not make the picture (the store down): the next HEAD makes it', async () => {
-  const swift = running as SwiftServer;
-  const proxy = await countingProxy(swift.endpoint);
-  const bucket = 'mosaic-tus-settle';
-  const node = await startS3Node(swift, `${bucket}?endpoint=${proxy.url}&region=${swift.region}`);
-  try {
-    const client = api(node.url, await login(node.url, 'admin', ADMIN_PASSWORD));
-    const file = await makeImage({ width: 300, height: 200, seed: 23 });
-    const { location, uploadId, half } = await halfUploaded(client, file, 'settled.png');
-
-    // All the bytes reach the bucket; the store goes down as the node reads them back to make
-    // the picture, so neither the picture nor the upload's removal can happen.
-    // (GetObject of the upload's key: not its .info or .part, not ListParts' `?uploadId=`.)
-    proxy.downAt = new RegExp(`^GET /${bucket}/${uploadId}\\?x-id=GetObject`);
-    const last = await patchUpload(client, location, half, file.subarray(half));
-    expect(last.status).toBe(503);
-    expect(await last.json()).toMatchObject({ error: { code: 'unavailable' } });
-
-    // The client asks how much arrived, as tus clients do after a failed PATCH: all of it,
-    // which a tus client takes for done. Before, that was all: no picture was ever made.
-    proxy.downAt = undefined;
-    proxy.down = false;
-    const head = await client.fetch(location, { method: 'HEAD', headers: TUS });
-    expect(head.status).toBe(200);
-    expect(head.headers.get('upload-offset')).toBe(String(file.length));
-    const id = head.headers.get('mosaic-picture-id') ?? '';
-    expect(id).toMatch(/^[0-9a-f]{64}$/);
-    const bytes = await client.fetch(`/api/pictures/${id}/file`);
-    expect(Buffer.from(await bytes.arrayBuffer()).equals(file)).toBe(true);
-    // Made once, and the upload's leftovers are gone.
-    // Before, the store's memory of the upload made the removed upload look whole: 500.
-    expect((await client.fetch(location, { method: 'HEAD', headers: TUS })).status).toBe(404);
-  } finally {
-    await proxy.close();
-  }
-});
-
-test('an upload made a picture whose removal was cut short (its .info left): HEAD says gone', async () => {
-  const swift = running as SwiftServer;
-  const bucket = 'mosaic-tus-partial';
-  const node = await startS3Node(
-    swift,
-    `${bucket}?endpoint=${swift.endpoint}&region=${swift.region}`,
-  );
-  const s3 = new S3Client({
-    endpoint: swift.endpoint,
-    region: swift.region,
-    forcePathStyle: true,
-    requestChecksumCalculation: 'WHEN_REQUIRED',
-    credentials: { accessKeyId: swift.accessKeyId, secretAccessKey: swift.secretAccessKey },
-  });
-  try {
-    const client = api(node.url, await login(node.url, 'admin', ADMIN_PASSWORD));
-    const file = await makeImage({ width: 300, height: 200, seed: 29 });
-    const { location, uploadId, half } = await halfUploaded(client, file, 'partial.png');
-    const info = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: `${uploadId}.info` }));
-    const infoBody = await info.Body?.transformToString();
-    const done = await patchUpload(client, location, half, file.subarray(half));
-    expect(done.status).toBe(204);
-
-    // The removal deletes the bytes, then the .info: a crash between the two leaves this.
-    await s3.send(
-      new PutObjectCommand({
-        Bucket: bucket,
-        Key: `${uploadId}.info`,
-        Body: infoBody ?? '',
-        Metadata: info.Metadata ?? {},
-      }),
-    );
-    // Before: the store took the .info without a multipart upload for a whole upload, and the
-    // HEAD that makes its picture found no bytes: 500, again and again. A PATCH of nothing at
-    // its end was a 500 too; now a 409 (not a 204, which would say the picture is there): a tus
-    // client asks the offset again, is told 404, and starts over.
-    const empty = await patchUpload(client, location, file.length, new Uint8Array(0));
-    expect(empty.status).toBe(409);
-    expect((await client.fetch(location, { method: 'HEAD', headers: TUS })).status).toBe(404);
-    const left = await s3.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: uploadId }));
-    expect(left.Contents ?? []).toEqual([]);
-  } finally {
-    s3.destroy();
   }
 });
