@@ -49,8 +49,13 @@ export function installAccessCut(app: FastifyInstance, options: AccessCutOptions
   const { stillSignedIn } = options;
   const inFlight = new InFlight({
     everyMs: options.everyMs ?? RECHECK_MS,
-    onCheckError: (err) => {
-      app.log.warn({ err }, 'could not check the caller of a request in flight again');
+    onCheckError: (err, cut) => {
+      app.log.warn(
+        { err },
+        cut
+          ? 'could not check the caller of a request in flight again for too long: cut'
+          : 'could not check the caller of a request in flight again: checked at the next round',
+      );
     },
   });
   const unwatch = options.onAccessChange(() => void inFlight.recheck());

@@ -84,14 +84,32 @@ describe('InFlight', () => {
     expect(slow.seen).toEqual({ checks: 2, cuts: 1 });
   });
 
-  test('a check that fails cuts (deny by default) and is reported', async () => {
-    const errors: unknown[] = [];
-    const inFlight = new InFlight({ everyMs: EVERY_MS, onCheckError: (e) => errors.push(e) });
+  test('a check that fails is reported and tried again; still failing past the grace, it cuts', async () => {
+    const errors: boolean[] = [];
+    const inFlight = new InFlight({
+      everyMs: EVERY_MS,
+      failGraceMs: 2 * EVERY_MS,
+      onCheckError: (_, cut) => errors.push(cut),
+    });
+    const down = { value: true };
     const broken = request();
-    inFlight.track('bob', { ...broken.tracked, check: () => Promise.reject(new Error('db down')) });
+    const check = () => (down.value ? Promise.reject(new Error('db down')) : Promise.resolve(true));
+    inFlight.track('bob', { ...broken.tracked, check });
+    // A blip: failing at two rounds, answering at the third; nothing cut, the count starts over.
     await inFlight.recheck();
+    await vi.advanceTimersByTimeAsync(EVERY_MS);
+    expect(broken.seen.cuts).toBe(0);
+    down.value = false;
+    await vi.advanceTimersByTimeAsync(EVERY_MS);
+    expect(broken.seen.cuts).toBe(0);
+    // Down for good: cut once its checks have failed for the grace.
+    down.value = true;
+    await vi.advanceTimersByTimeAsync(EVERY_MS);
+    await vi.advanceTimersByTimeAsync(EVERY_MS);
+    expect(broken.seen.cuts).toBe(0);
+    await vi.advanceTimersByTimeAsync(EVERY_MS);
     expect(broken.seen.cuts).toBe(1);
-    expect(errors).toHaveLength(1);
+    expect(errors).toEqual([false, false, false, false, true]);
   });
 
   test("cuts a token's requests at its expiry, unchecked, however far away it is", async () => {

@@ -12,8 +12,12 @@
  *   session's end of life, a bus message lost between the processes of a site);
  * - at its token's expiry, which needs no check: its requests are cut then.
  *
- * The requests of a caller refused (or whose check failed: deny by default) are cut, each in
- * its own way (`Tracked.cut`). No I/O here: the checks and the cuts are given.
+ * The requests of a caller refused are cut, each in its own way (`Tracked.cut`). A check that
+ * fails (the database out of reach: a PostgreSQL restart, a failover) says nothing either way:
+ * the caller was let in, and its requests go on while its checks keep failing for up to
+ * `failGraceMs`, then are cut (deny by default, bounded). New requests are refused meanwhile by
+ * the auth hook, which cannot read the credential either. No I/O here: the checks and the cuts
+ * are given.
  */
 
 /** One request in flight. */
@@ -30,8 +34,13 @@ export interface InFlightOptions {
   /** How often callers with requests in flight are checked again, told or not. */
   readonly everyMs: number;
   readonly now?: () => number;
-  /** A check that failed (its caller's requests were cut). */
-  readonly onCheckError?: (err: unknown) => void;
+  /**
+   * How long a caller's checks may keep failing before its requests are cut (default: two
+   * rounds of `everyMs`). A database blip no longer ends every long download in flight.
+   */
+  readonly failGraceMs?: number;
+  /** A check that failed; `cut`: its caller's requests were cut (failing for too long). */
+  readonly onCheckError?: (err: unknown, cut: boolean) => void;
 }
 
 /** setTimeout's longest wait; a later expiry is waited for in steps. */
@@ -41,11 +50,14 @@ const MAX_TIMER_MS = 2 ** 31 - 1;
 interface Caller {
   readonly requests: Set<Tracked>;
   expiry?: NodeJS.Timeout;
+  /** When its checks started failing (none answered since); undefined while they answer. */
+  failingSince?: number | undefined;
 }
 
 export class InFlight {
   private readonly callers = new Map<string, Caller>();
   private readonly now: () => number;
+  private readonly failGraceMs: number;
   private periodic: NodeJS.Timeout | undefined;
   /** The rounds of checks running, if any; `again`: one more was asked for meanwhile. */
   private rounds: Promise<void> | null = null;
@@ -53,6 +65,7 @@ export class InFlight {
 
   constructor(private readonly options: InFlightOptions) {
     this.now = options.now ?? Date.now;
+    this.failGraceMs = options.failGraceMs ?? 2 * options.everyMs;
   }
 
   /** Requests in flight. */
@@ -119,9 +132,13 @@ export class InFlight {
     try {
       allowed = await any.check();
     } catch (err) {
-      this.options.onCheckError?.(err);
-      allowed = false;
+      caller.failingSince ??= this.now();
+      const tooLong = this.now() - caller.failingSince >= this.failGraceMs;
+      this.options.onCheckError?.(err, tooLong);
+      if (tooLong) this.cut(key, caller);
+      return;
     }
+    caller.failingSince = undefined;
     if (!allowed) this.cut(key, caller);
   }
 
