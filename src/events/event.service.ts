@@ -19,6 +19,9 @@ import type { MontageBuilder } from './montage.js';
 import { RoundKeeper } from './event-rounds.js';
 import { siteProgress } from './event-progress.js';
 import { EventChanges } from './event-changes.js';
+import { EventInvites, type NewInvite } from './event-invite.js';
+import { inviteAccepted } from './core/invite.js';
+import { INVITE_REFUSED } from './event-words.js';
 import { isSubmitter, mustGet, participantOf, roleOf, type Caller } from './event-access.js';
 
 export type { Caller } from './event-access.js';
@@ -66,6 +69,7 @@ export class EventService {
   readonly rounds: RoundKeeper;
   private readonly changes: EventChanges;
   private readonly people: EventPeople;
+  private readonly invites: EventInvites;
   /** Whether this process, as the site's leader, has recovered the open transactions. */
   private recovered = false;
   /** When this process last looked for transactions left by another process of the site. */
@@ -77,6 +81,7 @@ export class EventService {
     this.rounds = new RoundKeeper(deps.ctx, deps.coordinator);
     this.changes = new EventChanges(deps.ctx, deps.coordinator);
     this.people = new EventPeople(deps.ctx, (id, caller) => this.view(id, caller));
+    this.invites = new EventInvites(deps.ctx, deps.coordinator, (id, c) => this.view(id, c));
   }
 
   private get ctx(): EventContext {
@@ -217,14 +222,16 @@ export class EventService {
   /** The event for its organiser and participants; the public view once published. */
   async get(eventId: string, caller: Caller, invite?: string): Promise<EventView> {
     const event = await this.mustGet(eventId);
-    const invited = invite !== undefined && invite === event.record.invite;
+    const invited = invite !== undefined && inviteAccepted(event.record, invite);
     if (
       !invited &&
       event.state.phase !== 'published' &&
       (await this.roleOf(event, caller)) === 'visitor'
     ) {
       throw new ForbiddenError(
-        'Only the organiser and participants see this event before it is published.',
+        invite !== undefined
+          ? INVITE_REFUSED
+          : 'Only the organiser and participants see this event before it is published.',
       );
     }
     return this.viewOf(event, caller);
@@ -250,6 +257,11 @@ export class EventService {
 
   removeParticipant(eventId: string, caller: Caller, participantId: string): Promise<void> {
     return this.changes.removeParticipant(eventId, caller, participantId);
+  }
+
+  /** A new invite link (organiser or admin): the old one is refused at every site from then on. */
+  rotateInvite(eventId: string, caller: Caller): Promise<NewInvite> {
+    return this.invites.rotate(eventId, caller);
   }
 
   deleteEvent(eventId: string, caller: Caller): Promise<void> {
