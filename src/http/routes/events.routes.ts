@@ -109,7 +109,7 @@ const VoteBody = z.strictObject({
 });
 
 /** Nothing to send: the server draws the new invite. An empty JSON object is taken too. */
-const NewInviteBody = z.strictObject({}).optional();
+const NewInviteBody = z.strictObject({}).nullish();
 const NewInviteAnswer = z.object({
   /** The new link (null when this node does not know its public address). */
   inviteUrl: z.string().nullable(),
