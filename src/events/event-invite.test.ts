@@ -84,7 +84,7 @@ describeEachDialect('a new invite link', (ctx) => {
     expect(fresh).not.toBe(invite);
     expect(fresh.length).toBeGreaterThan(20);
 
-    const refused = { status: 403, code: 'forbidden', message: INVITE_REFUSED };
+    const refused = { status: 403, code: 'invite_invalid', message: INVITE_REFUSED };
     await expect(service.join(id, anonymous, { invite, name: 'Eve' })).rejects.toMatchObject(
       refused,
     );

@@ -3,7 +3,7 @@
  * recovery code, and the join notices other sites send (every site records every participant).
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { AppError, ConflictError, ForbiddenError } from '../core/errors.js';
+import { AppError, ConflictError, InviteRefusedError } from '../core/errors.js';
 import type { Site } from './core/types.js';
 import { inviteAccepted } from './core/invite.js';
 import { mustGet, participantOf, type Caller } from './event-access.js';
@@ -44,7 +44,7 @@ export class EventPeople {
   ): Promise<Joined> {
     const { repo, store } = this.ctx;
     const event = await mustGet(repo, store.db, eventId);
-    if (!inviteAccepted(event.record, input.invite)) throw new ForbiddenError(INVITE_REFUSED);
+    if (!inviteAccepted(event.record, input.invite)) throw new InviteRefusedError(INVITE_REFUSED);
     const existing = await participantOf(repo, store.db, this.ctx.self().id, event, caller);
     if (existing) {
       return {
@@ -72,7 +72,7 @@ export class EventPeople {
       // (refused) or after it (the participant was in before the link changed).
       const locked = await repo.lockEvent(trx, eventId);
       if (locked === null || !inviteAccepted(locked.record, input.invite)) {
-        throw new ForbiddenError(INVITE_REFUSED);
+        throw new InviteRefusedError(INVITE_REFUSED);
       }
       if ((await repo.participants(trx, eventId)).length >= event.record.maxParticipants) {
         throw new ConflictError(

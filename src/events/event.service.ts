@@ -7,7 +7,12 @@
 import { randomBytes } from 'node:crypto';
 import { buffer } from 'node:stream/consumers';
 import type { StagedBlob } from '../blobs/blob-store.js';
-import { ForbiddenError, NotFoundError, UnavailableError } from '../core/errors.js';
+import {
+  ForbiddenError,
+  InviteRefusedError,
+  NotFoundError,
+  UnavailableError,
+} from '../core/errors.js';
 import type { Principal } from '../accounts/principal.js';
 import { INITIAL_STATE } from './core/event-phase.js';
 import type { EventRecord, Site, TxBody, VoteDecision } from './core/types.js';
@@ -228,10 +233,10 @@ export class EventService {
       event.state.phase !== 'published' &&
       (await this.roleOf(event, caller)) === 'visitor'
     ) {
+      // A replaced (or mistyped) invite says so: the page then does not offer to join.
+      if (invite !== undefined) throw new InviteRefusedError(INVITE_REFUSED);
       throw new ForbiddenError(
-        invite !== undefined
-          ? INVITE_REFUSED
-          : 'Only the organiser and participants see this event before it is published.',
+        'Only the organiser and participants see this event before it is published.',
       );
     }
     return this.viewOf(event, caller);

@@ -39,7 +39,7 @@ const preview = (url: string, id: string, invite: string) =>
 async function expectRefused(res: Response | { status: number; body: unknown }): Promise<void> {
   const body = res instanceof Response ? ((await res.json()) as ErrorJson) : res.body;
   expect(res.status, JSON.stringify(body)).toBe(403);
-  expect((body as ErrorJson).error.code).toBe('forbidden');
+  expect((body as ErrorJson).error.code).toBe('invite_invalid');
   expect((body as ErrorJson).error.message).toMatch(REFUSED);
 }
 
