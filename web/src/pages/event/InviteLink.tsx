@@ -72,12 +72,7 @@ export function InviteLink({
         </p>
       )}
       {mayReplace && (
-        <button
-          type="button"
-          className="btn"
-          disabled={busy}
-          onClick={() => void replace()}
-        >
+        <button type="button" className="btn" disabled={busy} onClick={() => void replace()}>
           {busy ? 'Issuing a new link…' : 'New invite link'}
         </button>
       )}
