@@ -8,6 +8,7 @@ export type ErrorCode =
   | 'malformed_json'
   | 'unauthorized'
   | 'forbidden'
+  | 'invite_invalid'
   | 'device_removed'
   | 'not_found'
   | 'conflict'
@@ -59,6 +60,16 @@ export class AccessEndedError extends UnauthorizedError {
 export class ForbiddenError extends AppError {
   constructor(message = 'You may not do this.') {
     super(403, 'forbidden', message);
+  }
+}
+
+/**
+ * An event's invite that is not (or no longer) its invite: the organiser replaced it, or it was
+ * mistyped. Its own code, so that the web app says so instead of offering to join.
+ */
+export class InviteRefusedError extends AppError {
+  constructor(message: string) {
+    super(403, 'invite_invalid', message);
   }
 }
 

@@ -129,4 +129,24 @@ export const MIGRATIONS: readonly string[] = [
   -- earliest holds. Rows from before: 0 (held as the claims they were).
   ALTER TABLE users ADD COLUMN seeded INTEGER NOT NULL DEFAULT 0;
   `,
+  /* 21: an event's invite link replaced, by 2PC — src/events/core/invite.ts */ `
+  -- The 2PC log gains the kind 'invite' (SQLite cannot alter a CHECK: rebuild). The invite
+  -- itself and its generation live in events.record (JSON), as the first one always did.
+  CREATE TABLE event_tx_new (
+    id               TEXT NOT NULL,
+    role             TEXT NOT NULL CHECK (role IN ('coordinator', 'participant')),
+    event_id         TEXT NOT NULL,
+    kind             TEXT NOT NULL
+      CHECK (kind IN ('create', 'photo', 'outcome', 'remove', 'delete', 'invite')),
+    coordinator      TEXT NOT NULL,
+    body             TEXT NOT NULL,
+    state            TEXT NOT NULL,
+    updated_at       INTEGER NOT NULL,
+    PRIMARY KEY (id, role)
+  ) STRICT;
+  INSERT INTO event_tx_new SELECT * FROM event_tx;
+  DROP TABLE event_tx;
+  ALTER TABLE event_tx_new RENAME TO event_tx;
+  CREATE INDEX event_tx_open ON event_tx (event_id, role, state);
+  `,
 ];

@@ -20,6 +20,7 @@ export const EventRecordSchema = z.strictObject({
   organiser: Name,
   organiserId: Id.optional(),
   invite: Id,
+  inviteGeneration: Count.optional(),
   sites: z.array(SiteSchema).min(1).max(64),
   votingSeconds: z.number().int().min(1).max(86_400),
   maxParticipants: z.number().int().min(1).max(10_000),
@@ -52,12 +53,19 @@ export const RemovalPayloadSchema = z.strictObject({
   removedAt: Time,
 });
 
+export const InvitePayloadSchema = z.strictObject({
+  invite: Id,
+  generation: z.number().int().min(1),
+  issuedAt: Time,
+});
+
 export const TxBodySchema = z.discriminatedUnion('kind', [
   z.strictObject({ kind: z.literal('create'), event: EventRecordSchema }),
   z.strictObject({ kind: z.literal('photo'), photo: PhotoPayloadSchema }),
   z.strictObject({ kind: z.literal('outcome'), outcome: OutcomePayloadSchema }),
   z.strictObject({ kind: z.literal('remove'), removal: RemovalPayloadSchema }),
   z.strictObject({ kind: z.literal('delete'), deletedAt: Time }),
+  z.strictObject({ kind: z.literal('invite'), invite: InvitePayloadSchema }),
 ]);
 
 /** A photo up to this size travels inside its prepare request (larger ones: a second GET). */

@@ -3,9 +3,11 @@
  * recovery code, and the join notices other sites send (every site records every participant).
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { AppError, ConflictError, ForbiddenError } from '../core/errors.js';
+import { AppError, ConflictError, InviteRefusedError } from '../core/errors.js';
 import type { Site } from './core/types.js';
+import { inviteAccepted } from './core/invite.js';
 import { mustGet, participantOf, type Caller } from './event-access.js';
+import { INVITE_REFUSED } from './event-words.js';
 import type { EventContext } from './event.context.js';
 import type { Executor } from '../storage/metadata/dialect.js';
 import type { Participant } from './event.repository.js';
@@ -42,8 +44,7 @@ export class EventPeople {
   ): Promise<Joined> {
     const { repo, store } = this.ctx;
     const event = await mustGet(repo, store.db, eventId);
-    if (input.invite !== event.record.invite)
-      throw new ForbiddenError('This invite link is not valid for this event.');
+    if (!inviteAccepted(event.record, input.invite)) throw new InviteRefusedError(INVITE_REFUSED);
     const existing = await participantOf(repo, store.db, this.ctx.self().id, event, caller);
     if (existing) {
       return {
@@ -66,8 +67,13 @@ export class EventPeople {
       recoveryHash: hashCode(recoveryCode),
     };
     const notices = await store.transaction(async (trx) => {
-      // The event's row locked: two joins at once (two processes) cannot both take the last place.
-      await repo.lockEvent(trx, eventId);
+      // The event's row locked: two joins at once (two processes) cannot both take the last place,
+      // and a new invite being prepared here (it locks the row too) is either before this join
+      // (refused) or after it (the participant was in before the link changed).
+      const locked = await repo.lockEvent(trx, eventId);
+      if (locked === null || !inviteAccepted(locked.record, input.invite)) {
+        throw new InviteRefusedError(INVITE_REFUSED);
+      }
       if ((await repo.participants(trx, eventId)).length >= event.record.maxParticipants) {
         throw new ConflictError(
           `The event is full: it takes at most ${event.record.maxParticipants} participants.`,

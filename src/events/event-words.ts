@@ -17,6 +17,10 @@ export function why(refusals: readonly { site: string; reason: string }[]): stri
   return `${parts.join(', ')}. Try again in a moment.`;
 }
 
+/** What a person with a replaced (or mistyped) invite link reads, at every site. */
+export const INVITE_REFUSED =
+  'This invite link is no longer valid for this event (or never was): ask the organiser for the current link.';
+
 export function changeRefusal(reason: NoReason): string {
   switch (reason) {
     case 'voting':

@@ -11,6 +11,7 @@ import type { Selectable } from 'kysely';
 import type { Executor, MetadataDialect } from '../storage/metadata/dialect.js';
 import type { EventsTable } from '../storage/metadata/schema.js';
 import type { EventRecord, EventState, Phase, PhotoPayload, VoteDecision } from './core/types.js';
+import { withInvite, type InviteVersion } from './core/invite.js';
 
 /** The organiser as a participant, from the event record itself (null for older events). */
 export function organiserOf(record: EventRecord): Participant | null {
@@ -122,6 +123,29 @@ export class EventRepository {
       }))
       .where('id', '=', id)
       .execute();
+  }
+
+  /**
+   * Makes `next` the event's invite when it replaces the one held here (core/invite.ts: the
+   * greatest (generation, invite) wins, so replacements may arrive in any order). Call it with
+   * the event's row locked. Returns whether the invite changed.
+   */
+  async setInvite(db: Executor, id: string, next: InviteVersion): Promise<boolean> {
+    const row = await db
+      .selectFrom('events')
+      .select('record')
+      .where('id', '=', id)
+      .executeTakeFirst();
+    if (row === undefined) return false;
+    const record = JSON.parse(row.record) as EventRecord;
+    const updated = withInvite(record, next);
+    if (updated === record) return false;
+    await db
+      .updateTable('events')
+      .set({ record: JSON.stringify(updated) })
+      .where('id', '=', id)
+      .execute();
+    return true;
   }
 
   async markDeleted(db: Executor, id: string, at: number): Promise<void> {

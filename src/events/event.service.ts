@@ -7,7 +7,12 @@
 import { randomBytes } from 'node:crypto';
 import { buffer } from 'node:stream/consumers';
 import type { StagedBlob } from '../blobs/blob-store.js';
-import { ForbiddenError, NotFoundError, UnavailableError } from '../core/errors.js';
+import {
+  ForbiddenError,
+  InviteRefusedError,
+  NotFoundError,
+  UnavailableError,
+} from '../core/errors.js';
 import type { Principal } from '../accounts/principal.js';
 import { INITIAL_STATE } from './core/event-phase.js';
 import type { EventRecord, Site, TxBody, VoteDecision } from './core/types.js';
@@ -19,6 +24,9 @@ import type { MontageBuilder } from './montage.js';
 import { RoundKeeper } from './event-rounds.js';
 import { siteProgress } from './event-progress.js';
 import { EventChanges } from './event-changes.js';
+import { EventInvites, type NewInvite } from './event-invite.js';
+import { inviteAccepted } from './core/invite.js';
+import { INVITE_REFUSED } from './event-words.js';
 import { isSubmitter, mustGet, participantOf, roleOf, type Caller } from './event-access.js';
 
 export type { Caller } from './event-access.js';
@@ -66,6 +74,7 @@ export class EventService {
   readonly rounds: RoundKeeper;
   private readonly changes: EventChanges;
   private readonly people: EventPeople;
+  private readonly invites: EventInvites;
   /** Whether this process, as the site's leader, has recovered the open transactions. */
   private recovered = false;
   /** When this process last looked for transactions left by another process of the site. */
@@ -77,6 +86,7 @@ export class EventService {
     this.rounds = new RoundKeeper(deps.ctx, deps.coordinator);
     this.changes = new EventChanges(deps.ctx, deps.coordinator);
     this.people = new EventPeople(deps.ctx, (id, caller) => this.view(id, caller));
+    this.invites = new EventInvites(deps.ctx, deps.coordinator, (id, c) => this.view(id, c));
   }
 
   private get ctx(): EventContext {
@@ -217,12 +227,14 @@ export class EventService {
   /** The event for its organiser and participants; the public view once published. */
   async get(eventId: string, caller: Caller, invite?: string): Promise<EventView> {
     const event = await this.mustGet(eventId);
-    const invited = invite !== undefined && invite === event.record.invite;
+    const invited = invite !== undefined && inviteAccepted(event.record, invite);
     if (
       !invited &&
       event.state.phase !== 'published' &&
       (await this.roleOf(event, caller)) === 'visitor'
     ) {
+      // A replaced (or mistyped) invite says so: the page then does not offer to join.
+      if (invite !== undefined) throw new InviteRefusedError(INVITE_REFUSED);
       throw new ForbiddenError(
         'Only the organiser and participants see this event before it is published.',
       );
@@ -250,6 +262,11 @@ export class EventService {
 
   removeParticipant(eventId: string, caller: Caller, participantId: string): Promise<void> {
     return this.changes.removeParticipant(eventId, caller, participantId);
+  }
+
+  /** A new invite link (organiser or admin): the old one is refused at every site from then on. */
+  rotateInvite(eventId: string, caller: Caller): Promise<NewInvite> {
+    return this.invites.rotate(eventId, caller);
   }
 
   deleteEvent(eventId: string, caller: Caller): Promise<void> {

@@ -51,7 +51,10 @@ export class TxCoordinator {
   /** Transactions this process is driving now (recovery leaves them alone). */
   private readonly driving = new Set<string>();
   private readonly decidedListeners: DecidedListener[] = [];
-  /** Transactions this site is preparing now, by event: kind and each site's answer. */
+  /**
+   * Transactions this site is preparing now, by event and kind (`progressKey`): each site's
+   * answer. A new invite may be prepared while another kind is (it conflicts with none).
+   */
   private readonly preparing = new Map<
     string,
     { kind: TxBody['kind']; started: number; yes: Map<string, number>; sites: readonly Site[] }
@@ -59,8 +62,8 @@ export class TxCoordinator {
 
   /** Each site's answer so far to the open transaction of `kind` for this event, if any. */
   progress(eventId: string, kind: TxBody['kind']): SiteProgress[] | null {
-    const open = this.preparing.get(eventId);
-    if (open?.kind !== kind) return null;
+    const open = this.preparing.get(progressKey(eventId, kind));
+    if (open === undefined) return null;
     return open.sites.map((site) => {
       const at = open.yes.get(site.id);
       return at === undefined
@@ -162,11 +165,12 @@ export class TxCoordinator {
       bytes: await this.inlineBytes(body),
     };
     const open = { kind: body.kind, started, yes: new Map<string, number>(), sites };
-    this.preparing.set(eventId, open);
+    const key = progressKey(eventId, body.kind);
+    this.preparing.set(key, open);
     try {
       return await this.prepareAll(txId, eventId, body, sites, votes, request, open.yes);
     } finally {
-      if (this.preparing.get(eventId) === open) this.preparing.delete(eventId);
+      if (this.preparing.get(key) === open) this.preparing.delete(key);
     }
   }
 
@@ -309,3 +313,5 @@ export class TxCoordinator {
     return this.ctx.sender.post(site, PATHS.prepare, request, PrepareVoteSchema, 5_000);
   }
 }
+
+const progressKey = (eventId: string, kind: TxBody['kind']): string => `${kind}:${eventId}`;

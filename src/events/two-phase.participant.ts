@@ -12,6 +12,7 @@ import {
   outcomePrepareVote,
   photoPrepareVote,
 } from './core/event-phase.js';
+import { invitePrepareVote } from './core/invite.js';
 import {
   participantOnDecision,
   participantOnPrepare,
@@ -109,6 +110,9 @@ export class TxParticipant {
         body: req.body,
       };
       await txLog.log(trx, 'participant', entry, 'prepared', this.ctx.now());
+      // A new invite never aborts (core/invite.ts): it takes effect as soon as it is prepared
+      // here, so the old link is refused from this moment, not only once the decision comes.
+      if (req.body.kind === 'invite') await repo.setInvite(trx, req.eventId, req.body.invite);
     }
     return step;
   }
@@ -223,6 +227,8 @@ export class TxParticipant {
         return changePrepareVote(event?.state ?? null, req.body.removal, holds);
       case 'delete':
         return changePrepareVote(event?.state ?? null, null, holds);
+      case 'invite':
+        return invitePrepareVote(event?.state ?? null);
     }
   }
 
@@ -280,6 +286,10 @@ export class TxParticipant {
       }
       case 'delete':
         await repo.markDeleted(trx, eventId, body.deletedAt);
+        return;
+      case 'invite':
+        // Already in effect since prepare; again here, harmlessly (the greatest invite stays).
+        await repo.setInvite(trx, eventId, body.invite);
         return;
     }
   }

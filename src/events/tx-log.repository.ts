@@ -114,6 +114,9 @@ export class TxLogRepository {
       .where('event_id', '=', eventId)
       .where('role', '=', 'participant')
       .where('state', '=', 'prepared')
+      // A new invite conflicts with no photo, removal, outcome or vote: it never holds them up
+      // (and, never aborting, it may stay prepared while a site is down).
+      .where('kind', '!=', 'invite')
       .where('id', '!=', except ?? '')
       .limit(1)
       .executeTakeFirst();

@@ -3,9 +3,10 @@
  * has, and what a participant does with a prepare or a decision given what it logged.
  *
  * Kinds differ in one way: a `photo`, `remove` or `delete` transaction may abort (any no, or
- * no answer in time), while `create` and `outcome` transactions never do — the coordinator
- * keeps preparing until every site says yes (their no's are all temporary), because the
- * decision they carry was already taken (an event exists; the master decided the round).
+ * no answer in time), while `create`, `outcome` and `invite` transactions never do — the
+ * coordinator keeps preparing until every site says yes (their no's are all temporary), because
+ * the decision they carry was already taken (an event exists; the master decided the round;
+ * the organiser replaced the invite link).
  */
 import type { Decision, PrepareVote, TxKind } from './types.js';
 

@@ -43,7 +43,13 @@ export interface EventRecord {
    * at every site by the create transaction itself (absent in events made before that).
    */
   readonly organiserId?: string | undefined;
+  /** The invite link's secret now; replaced by an `invite` transaction (see core/invite.ts). */
   readonly invite: string;
+  /**
+   * How many times the invite was replaced (absent: never). The highest (generation, invite)
+   * wins at every site, whatever order two replacements arrive in.
+   */
+  readonly inviteGeneration?: number | undefined;
   readonly sites: readonly Site[];
   readonly votingSeconds: number;
   readonly maxParticipants: number;
@@ -85,12 +91,24 @@ export interface RemovalPayload {
   readonly removedAt: number;
 }
 
+/**
+ * The organiser (or an admin) replaces the event's invite link: from then on only `invite`
+ * lets a person join. Never aborts once asked for (see core/invite.ts).
+ */
+export interface InvitePayload {
+  readonly invite: string;
+  /** The replaced invite's generation + 1, at the site that issued it. */
+  readonly generation: number;
+  readonly issuedAt: number;
+}
+
 export type TxBody =
   | { readonly kind: 'create'; readonly event: EventRecord }
   | { readonly kind: 'photo'; readonly photo: PhotoPayload }
   | { readonly kind: 'outcome'; readonly outcome: OutcomePayload }
   | { readonly kind: 'remove'; readonly removal: RemovalPayload }
-  | { readonly kind: 'delete'; readonly deletedAt: number };
+  | { readonly kind: 'delete'; readonly deletedAt: number }
+  | { readonly kind: 'invite'; readonly invite: InvitePayload };
 
 export type TxKind = TxBody['kind'];
 

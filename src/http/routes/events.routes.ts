@@ -108,6 +108,16 @@ const VoteBody = z.strictObject({
   decision: z.enum(['accept', 'reject']),
 });
 
+/** Nothing to send: the server draws the new invite. An empty JSON object is taken too. */
+const NewInviteBody = z.strictObject({}).nullish();
+const NewInviteAnswer = z.object({
+  /** The new link (null when this node does not know its public address). */
+  inviteUrl: z.string().nullable(),
+  /** Sites that had not taken it yet when answering: each refuses the old link once back. */
+  waitingSites: z.array(z.string()),
+  event: EventSchema,
+});
+
 const MontageQuery = z.strictObject({ version: z.coerce.number().int().min(1).optional() });
 
 const errors = { 400: ErrorBody, 401: ErrorBody, 403: ErrorBody, 404: ErrorBody, 409: ErrorBody };
@@ -256,6 +266,24 @@ export const eventRoutes =
         requirePrincipal(request);
         await events.deleteEvent(request.params.id, callerOf(request));
         return reply.status(204).send(null);
+      },
+    );
+
+    app.post(
+      '/api/events/:id/invite',
+      {
+        schema: {
+          summary:
+            'Issue a new invite link (organiser or admin): the old one is refused at every site, people already in stay',
+          params: Params,
+          body: NewInviteBody,
+          response: { 200: NewInviteAnswer, ...errors },
+        },
+      },
+      async (request) => {
+        requirePrincipal(request);
+        const { view, waiting } = await events.rotateInvite(request.params.id, callerOf(request));
+        return { inviteUrl: view.inviteUrl, waitingSites: [...waiting], event: view };
       },
     );
 

@@ -132,4 +132,9 @@ export const POSTGRES_MIGRATIONS: readonly string[] = [
   /* 20: a node's own first admin account, the weakest claim (see the SQLite migration) */ `
   ALTER TABLE users ADD COLUMN seeded INTEGER NOT NULL DEFAULT 0;
   `,
+  /* 21: an event's invite link replaced, by 2PC (see the SQLite migration) */ `
+  ALTER TABLE event_tx DROP CONSTRAINT event_tx_kind_check;
+  ALTER TABLE event_tx ADD CONSTRAINT event_tx_kind_check
+    CHECK (kind IN ('create', 'photo', 'outcome', 'remove', 'delete', 'invite'));
+  `,
 ];

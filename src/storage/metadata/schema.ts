@@ -212,7 +212,7 @@ export interface EventTxTable {
   id: string;
   role: 'coordinator' | 'participant';
   event_id: string;
-  kind: 'create' | 'photo' | 'outcome' | 'remove' | 'delete';
+  kind: 'create' | 'photo' | 'outcome' | 'remove' | 'delete' | 'invite';
   coordinator: string;
   body: string;
   state: string;

@@ -10,6 +10,7 @@ import type {
   Folder,
   FolderDevice,
   MosaicEvent,
+  NewInvite,
   Picture,
   PictureList,
   PicturePatch,
@@ -214,6 +215,8 @@ export function createApi(fetchImpl: FetchLike = (input, init) => fetch(input, i
         'DELETE',
         `/api/events/${id(eventId)}/participants/${encodeURIComponent(participantId)}`,
       ),
+    newInvite: (eventId: string) =>
+      request<NewInvite>('POST', `/api/events/${id(eventId)}/invite`, {}),
     recoverEvent: (eventId: string, code: string) =>
       request<MosaicEvent>('POST', `/api/events/${id(eventId)}/recover`, { code }),
     createEvent: (body: EventCreate) => request<MosaicEvent>('POST', '/api/events', body),

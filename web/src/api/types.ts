@@ -168,6 +168,14 @@ export interface MosaicEvent {
   readonly recoveryUrl?: string;
 }
 
+/** What issuing a new invite link answers (POST /api/events/:id/invite). */
+export interface NewInvite {
+  readonly inviteUrl: string | null;
+  /** Sites that had not taken the new link yet (down): each refuses the old one once back. */
+  readonly waitingSites: readonly string[];
+  readonly event: MosaicEvent;
+}
+
 export interface EventSite {
   readonly name: string;
   readonly state: 'ready' | 'waiting';

@@ -5,6 +5,7 @@ import {
   canSeeMontage,
   isFull,
   organiserMayChange,
+  organiserMayReplaceInvite,
   uploadBlocked,
   voteBlocked,
 } from './event-rules';
@@ -121,5 +122,18 @@ describe('what the page says of photos and places', () => {
     ];
     expect(isFull({ ...base, maxParticipants: 2, participants: two.slice(0, 1) })).toBe(false);
     expect(isFull({ ...base, maxParticipants: 2, participants: two })).toBe(true);
+  });
+});
+
+describe('replacing the invite link', () => {
+  test('the organiser may while people may still join: not while setting up, nor once published', () => {
+    const organiser = { ...base.me, role: 'organiser' as const };
+    for (const phase of ['collecting', 'voting', 'aborted'] as const) {
+      expect(organiserMayReplaceInvite(event({ phase, me: organiser }))).toBe(true);
+    }
+    for (const phase of ['creating', 'published'] as const) {
+      expect(organiserMayReplaceInvite(event({ phase, me: organiser }))).toBe(false);
+    }
+    expect(organiserMayReplaceInvite(event({ phase: 'collecting' }))).toBe(false);
   });
 });

@@ -71,6 +71,17 @@ export function organiserMayChange(event: MosaicEvent): boolean {
   );
 }
 
+/**
+ * The organiser may replace the invite link while people may still join: not while the event
+ * is being set up, nor once it is published (the server refuses both with a sentence).
+ */
+export function organiserMayReplaceInvite(event: MosaicEvent): boolean {
+  return (
+    event.me.role === 'organiser' &&
+    (event.phase === 'collecting' || event.phase === 'voting' || event.phase === 'aborted')
+  );
+}
+
 /** "You have added a photo." / "You have added 3 photos." */
 export function addedSoFar(count: number): string {
   return count > 1 ? `You have added ${count} photos.` : 'You have added a photo.';

@@ -22,7 +22,12 @@ const POLL_MS = 2000;
 type Load =
   | { readonly state: 'loading' }
   | { readonly state: 'ok'; readonly event: MosaicEvent }
-  | { readonly state: 'error'; readonly status: number; readonly message: string };
+  | {
+      readonly state: 'error';
+      readonly status: number;
+      readonly code: string;
+      readonly message: string;
+    };
 
 export function EventPage({ id }: { id: string }) {
   const { search, pathname } = useLocation();
@@ -48,6 +53,7 @@ export function EventPage({ id }: { id: string }) {
           : {
               state: 'error',
               status: e instanceof ApiError ? e.status : 0,
+              code: e instanceof ApiError ? e.code : '',
               message: messageOf(e),
             },
       );
@@ -66,6 +72,16 @@ export function EventPage({ id }: { id: string }) {
 
   if (load.state === 'loading') return <Spinner label="Loading the event…" />;
   if (load.state === 'error') {
+    // The organiser replaced this link (or it is mistyped): say so rather than offer to join.
+    if (invite !== null && load.code === 'invite_invalid') {
+      return (
+        <EmptyState title="This invite link no longer works" icon={<EventsIcon />}>
+          <p className="muted" data-testid="invite-invalid">
+            {load.message}
+          </p>
+        </EmptyState>
+      );
+    }
     if (invite !== null) {
       return <JoinCard id={id} invite={invite} title={null} full={false} onJoined={joined} />;
     }

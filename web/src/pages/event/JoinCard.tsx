@@ -29,11 +29,13 @@ export function JoinCard({
     },
     {
       describe: (caught) =>
-        caught instanceof ApiError && caught.status === 403
-          ? 'This invite link is not valid (any more).'
-          : caught instanceof ApiError && caught.status === 409
-            ? 'This event is full.'
-            : messageOf(caught),
+        caught instanceof ApiError && caught.code === 'invite_invalid'
+          ? caught.message
+          : caught instanceof ApiError && caught.status === 403
+            ? 'This invite link is not valid (any more).'
+            : caught instanceof ApiError && caught.status === 409
+              ? 'This event is full.'
+              : messageOf(caught),
     },
   );
 

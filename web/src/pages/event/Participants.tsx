@@ -6,7 +6,14 @@ import { messageOf } from '../../components/common';
 import { organiserMayChange } from '../../lib/event-rules';
 import { navigate } from '../../router';
 
-export function Participants({ event, onRemoved }: { event: MosaicEvent; onRemoved: () => void }) {
+export function Participants({
+  event,
+  onRemoved,
+}: {
+  event: MosaicEvent;
+  /** After a removal, with the removed person's name. */
+  onRemoved: (name: string) => void;
+}) {
   const [error, setError] = useState<string | null>(null);
   const [busy, setBusy] = useState<string | null>(null);
   const canChange = organiserMayChange(event);
@@ -16,7 +23,7 @@ export function Participants({ event, onRemoved }: { event: MosaicEvent; onRemov
     setError(null);
     try {
       await api.removeParticipant(event.id, id);
-      onRemoved();
+      onRemoved(name);
     } catch (caught) {
       setError(messageOf(caught));
     } finally {

@@ -1,9 +1,11 @@
 /** The participants' workspace: links, the montage and its vote, upload, and the people. */
+import { useState } from 'react';
 import { api, montageUrl } from '../../api/client';
 import type { MosaicEvent } from '../../api/types';
-import { PHASE_LABEL, canSeeMontage, isFull } from '../../lib/event-rules';
+import { PHASE_LABEL, canSeeMontage } from '../../lib/event-rules';
 import { recoveryUrlOf } from '../../lib/recovery';
 import { LinkBox } from '../../components/LinkBox';
+import { InviteLink } from './InviteLink';
 import { Participants } from './Participants';
 import { PhotoUpload } from './PhotoUpload';
 import { VotePanel } from './VotePanel';
@@ -17,6 +19,7 @@ export function EventWorkspace({
   onChange: (event: MosaicEvent) => void;
 }) {
   const recoveryUrl = recoveryUrlOf(window.localStorage, event.id);
+  const [removed, setRemoved] = useState<string | null>(null);
   return (
     <div className="event">
       <header className="event-head">
@@ -32,15 +35,7 @@ export function EventWorkspace({
         </span>
       </header>
       <WaitingSites event={event} />
-      {event.inviteUrl &&
-        (isFull(event) ? (
-          <p className="note" role="status" data-testid="event-full">
-            This event is full ({event.participants.length} of max. {event.maxParticipants}): no one
-            else can join, so there is no invite link to share.
-          </p>
-        ) : (
-          <LinkBox id="invite-url" label="Invite link" url={event.inviteUrl} />
-        ))}
+      <InviteLink event={event} removed={removed} onChange={onChange} />
       {recoveryUrl && (
         <LinkBox
           id="recovery-url"
@@ -65,7 +60,8 @@ export function EventWorkspace({
           <PhotoUpload event={event} onChange={onChange} />
           <Participants
             event={event}
-            onRemoved={() => {
+            onRemoved={(name) => {
+              setRemoved(name);
               void api.event(event.id).then(onChange, () => undefined);
             }}
           />
