@@ -9,23 +9,16 @@ import { Readable } from 'node:stream';
 import { buffer } from 'node:stream/consumers';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterAll, beforeAll, expect, test } from 'vitest';
+import { expect, test } from 'vitest';
 import { blobStoreContract } from '../../src/blobs/blob-store.contract.js';
 import type { BlobStore } from '../../src/blobs/blob-store.js';
 import { S3BlobStore } from '../../src/blobs/s3-blob-store.js';
 import { NotFoundError } from '../../src/core/errors.js';
-import { cleanup, filesUnder, makeTempDir, waitFor } from '../helpers/node-process.js';
+import { filesUnder, makeTempDir, waitFor } from '../helpers/node-process.js';
 import { freePort } from '../helpers/cluster.js';
-import { startSwift, type SwiftServer } from '../helpers/swift.js';
+import { useSwift } from '../helpers/use-swift.js';
 
-let running: SwiftServer | undefined;
-beforeAll(async () => {
-  running = await startSwift();
-});
-afterAll(async () => {
-  await cleanup();
-  await running?.stop();
-});
+const swiftServer = useSwift();
 
 const PART = 5 * 1024 * 1024;
 
@@ -35,8 +28,7 @@ blobStoreContract(
     const scratch = await makeTempDir('mosaic-s3-scratch-');
     // One bucket per run; a key prefix per test, so tests do not see each other's trash.
     const prefix = `t-${randomUUID()}/`;
-    const swift = running;
-    if (!swift) throw new Error('Swift did not start');
+    const swift = swiftServer();
     const make = async (): Promise<BlobStore> => {
       const store = new S3BlobStore({
         bucket: 'mosaic-test',
@@ -70,8 +62,7 @@ blobStoreContract(
 );
 
 test('processes of one site starting at once on a new bucket all open it', async () => {
-  const swift = running;
-  if (!swift) throw new Error('Swift did not start');
+  const swift = swiftServer();
   const scratch = await makeTempDir('mosaic-s3-scratch-');
   const bucket = `site-${randomUUID().slice(0, 8)}`;
   const stores = Array.from(
@@ -102,8 +93,7 @@ async function countedStore(): Promise<{
   sent: string[];
   done: () => Promise<void>;
 }> {
-  const swift = running;
-  if (!swift) throw new Error('Swift did not start');
+  const swift = swiftServer();
   const scratch = await makeTempDir('mosaic-s3-scratch-');
   const store = new S3BlobStore({
     bucket: `count-${randomUUID().slice(0, 8)}`,
@@ -251,8 +241,7 @@ test('a store that cannot be reached is refused at start with a message that say
 });
 
 test('credentials the store refuses are said to be the cause, not "UnknownError"', async () => {
-  const swift = running;
-  if (!swift) throw new Error('Swift did not start');
+  const swift = swiftServer();
   const scratch = await makeTempDir('mosaic-s3-scratch-');
   const store = new S3BlobStore({
     bucket: 'mosaic-test',

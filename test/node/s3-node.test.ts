@@ -8,11 +8,10 @@
 import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import { HeadObjectCommand, S3Client } from '@aws-sdk/client-s3';
-import { afterAll, beforeAll, expect, test } from 'vitest';
+import { expect, test } from 'vitest';
 import {
   ADMIN_PASSWORD,
   api,
-  cleanup,
   filesUnder,
   login,
   makeImage,
@@ -22,20 +21,12 @@ import {
 } from '../helpers/node-process.js';
 import { freePort, newClusterKey } from '../helpers/cluster.js';
 import { countingProxy, startS3Node } from '../helpers/s3-node.js';
-import { startSwift, type SwiftServer } from '../helpers/swift.js';
+import { useSwift } from '../helpers/use-swift.js';
 
-let running: SwiftServer | undefined;
-beforeAll(async () => {
-  running = await startSwift();
-});
-afterAll(async () => {
-  await cleanup();
-  await running?.stop();
-});
+const swiftServer = useSwift();
 
 test('an upload through a node on S3 sends the store two requests: the blob and its thumbnail', async () => {
-  const swift = running;
-  if (!swift) throw new Error('Swift did not start');
+  const swift = swiftServer();
   const proxy = await countingProxy(swift.endpoint);
   const bucket = `count-node-${randomUUID().slice(0, 8)}`;
   const node = await startS3Node(swift, `${bucket}?endpoint=${proxy.url}&region=${swift.region}`);
@@ -63,8 +54,7 @@ test('an upload through a node on S3 sends the store two requests: the blob and 
 });
 
 test('a node with --blobs s3://… keeps bytes, thumbnails and trash in the bucket', async () => {
-  const swift = running;
-  if (!swift) throw new Error('Swift did not start');
+  const swift = swiftServer();
   const bucket = 'mosaic-node';
   const node = await startS3Node(
     swift,
@@ -121,8 +111,7 @@ test('a node with --blobs s3://… keeps bytes, thumbnails and trash in the buck
 });
 
 test('a node on S3 and a node on local files replicate pictures both ways', async () => {
-  const swift = running;
-  if (!swift) throw new Error('Swift did not start');
+  const swift = swiftServer();
   const key = newClusterKey();
   const ports = [await freePort(), await freePort()] as const;
   const common = ['--cluster-key', key, '--sync-interval-ms', '300', '--discovery', 'off'];
@@ -197,7 +186,7 @@ test('a node on S3 and a node on local files replicate pictures both ways', asyn
 });
 
 test('a store that stops answering fails an upload with 503 within its timeout, and changes nothing', async () => {
-  const swift = running as SwiftServer;
+  const swift = swiftServer();
   const proxy = await countingProxy(swift.endpoint);
   const node = await startS3Node(
     swift,

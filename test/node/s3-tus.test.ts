@@ -11,27 +11,13 @@ import {
   PutObjectCommand,
   S3Client,
 } from '@aws-sdk/client-s3';
-import { afterAll, beforeAll, expect, test } from 'vitest';
-import {
-  ADMIN_PASSWORD,
-  api,
-  cleanup,
-  login,
-  makeImage,
-  type Api,
-} from '../helpers/node-process.js';
+import { expect, test } from 'vitest';
+import { ADMIN_PASSWORD, api, login, makeImage, type Api } from '../helpers/node-process.js';
 import { countingProxy, startS3Node } from '../helpers/s3-node.js';
-import { startSwift, type SwiftServer } from '../helpers/swift.js';
+import { useSwift } from '../helpers/use-swift.js';
 import { createUpload, patchUpload, TUS, uploadOffset } from '../helpers/tus.js';
 
-let running: SwiftServer | undefined;
-beforeAll(async () => {
-  running = await startSwift();
-});
-afterAll(async () => {
-  await cleanup();
-  await running?.stop();
-});
+const swiftServer = useSwift();
 
 /**
  * A tus upload of `file` created by `client`, its first half sent: its location, id in the
@@ -47,7 +33,7 @@ async function halfUploaded(client: Api, file: Buffer, filename: string) {
 }
 
 test('a tus upload while the store stops answering: 503 within its timeout, then it resumes', async () => {
-  const swift = running as SwiftServer;
+  const swift = swiftServer();
   const proxy = await countingProxy(swift.endpoint);
   const node = await startS3Node(
     swift,
@@ -80,7 +66,7 @@ test('a tus upload while the store stops answering: 503 within its timeout, then
 });
 
 test('a tus upload while the store is down: 503 (not 404 or 500), then it resumes where it stopped', async () => {
-  const swift = running as SwiftServer;
+  const swift = swiftServer();
   const proxy = await countingProxy(swift.endpoint);
   const node = await startS3Node(
     swift,
@@ -113,7 +99,7 @@ test('a tus upload while the store is down: 503 (not 404 or 500), then it resume
 });
 
 test('an upload whose last PATCH could not make the picture (the store down): the next HEAD makes it', async () => {
-  const swift = running as SwiftServer;
+  const swift = swiftServer();
   const proxy = await countingProxy(swift.endpoint);
   const bucket = 'mosaic-tus-settle';
   const node = await startS3Node(swift, `${bucket}?endpoint=${proxy.url}&region=${swift.region}`);
@@ -150,7 +136,7 @@ test('an upload whose last PATCH could not make the picture (the store down): th
 });
 
 test('an upload made a picture whose removal was cut short (its .info left): HEAD says gone', async () => {
-  const swift = running as SwiftServer;
+  const swift = swiftServer();
   const bucket = 'mosaic-tus-partial';
   const node = await startS3Node(
     swift,
