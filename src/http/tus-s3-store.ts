@@ -12,6 +12,7 @@
  *   (`mosaic-tail-at`, the bytes in whole parts when it was written): a tail already joined
  *   into a part (the process killed before deleting it) starts before the parts' end and is
  *   ignored, never counted twice.
+ * - **No hole**: only the parts numbered from 1 without a gap count (`unbrokenParts`).
  * - **A last part stored but not joined** (killed before the multipart upload was completed)
  *   is completed when the upload is read, rather than taken for bytes gone.
  */
@@ -43,7 +44,7 @@ interface Writing {
   wroteTail: boolean;
 }
 
-type Part = { Size?: number | undefined };
+type Part = { Size?: number | undefined; PartNumber?: number | undefined };
 type S3StoreClass = typeof S3Store;
 
 export interface TusS3Options {
@@ -83,9 +84,12 @@ export function tusS3StoreClass(Base: S3StoreClass, options: TusS3Options) {
       }
     }
 
+    /** The parts that count (see `unbrokenParts`); the store lists the rest through `marker`. */
     protected override async retrieveParts(id: string, marker?: string): Promise<Part[]> {
-      const parts = await super.retrieveParts(id, marker);
-      if (marker === undefined) this.listed.set(id, sumOf(parts));
+      const listed = await super.retrieveParts(id, marker);
+      if (marker !== undefined) return listed;
+      const parts = unbrokenParts(listed);
+      this.listed.set(id, sumOf(parts));
       return parts;
     }
 
@@ -218,6 +222,21 @@ export function tusS3StoreClass(Base: S3StoreClass, options: TusS3Options) {
       }
     }
   };
+}
+
+/**
+ * The parts from the first on, up to the first number missing. The store sends a write's
+ * parts at once, so a process killed meanwhile may leave part 3 stored and part 2 not: counted,
+ * part 3 made the offset skip bytes nobody stored, and the upload resumed past a hole (the
+ * store's own listing sums every part). A part past the hole is sent again, under its number.
+ */
+export function unbrokenParts<P extends Part>(parts: readonly P[]): P[] {
+  const unbroken: P[] = [];
+  for (const part of parts) {
+    if (part.PartNumber !== unbroken.length + 1) break;
+    unbroken.push(part);
+  }
+  return unbroken;
 }
 
 function sumOf(parts: readonly Part[]): number {
