@@ -16,11 +16,10 @@
 import { readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
-import type { DataStore, Locker, Upload } from '@tus/server';
+import type { DataStore, Locker } from '@tus/server';
 import type { Logger } from 'pino';
 import type { BlobsConfig } from '../config/blobs-url.js';
-import { UnavailableError } from '../core/errors.js';
-import { isStoreOutage } from '../core/network-errors.js';
+import type { Faults } from '../faults/faults.js';
 import type { LeaseRepository } from '../storage/metadata/lease.repository.js';
 
 export interface TusArea {
@@ -46,6 +45,8 @@ export interface TusAreaOptions {
   readonly leases: LeaseRepository | null;
   readonly expiryMs: number;
   readonly log: Logger;
+  /** Crash points for the tests (tus-s3-store.ts). */
+  readonly faults: Faults;
 }
 
 /** Where the tus area is, before anything of tus is loaded (a node may never see an upload). */
@@ -92,49 +93,12 @@ async function openTusArea(options: TusAreaOptions): Promise<TusArea> {
   const { bucket, region, endpoint, credentials, timeoutMs } = options.blobs;
   // Loaded only for a node on S3 (the default node never pays for it).
   const { S3Store } = await import('@tus/s3-store');
-  /**
-   * The store answers "no such upload" (404) when it cannot read an upload's `.info` for any
-   * reason, the bucket out of reach included: a client told so during an outage starts over.
-   * Asked again here, an outage is an outage (503, `UnavailableError`) and an `.info` that is
-   * there after all is read again.
-   */
-  class S3UploadStore extends S3Store {
-    override async getUpload(id: string): Promise<Upload> {
-      try {
-        return await super.getUpload(id);
-      } catch (error) {
-        if ((error as { status_code?: unknown }).status_code !== 404) throw error;
-        const there = await client.headObject({ Bucket: bucket, Key: `${id}.info` }).then(
-          () => true,
-          (headError: unknown) => {
-            if (isStoreOutage(headError)) {
-              throw new UnavailableError(
-                'The object store is not answering right now; the upload resumes once it is back.',
-              );
-            }
-            return false;
-          },
-        );
-        if (!there) throw error;
-        return super.getUpload(id);
-      }
-    }
-
-    /**
-     * An upload whose multipart upload is gone is whole to `getUpload` (it was completed), so
-     * tus only lets a PATCH of nothing at its end through; the store would fail it for the
-     * missing multipart upload (500). There is nothing to write: the finish (`settle`) then
-     * makes the picture, or finds the bytes gone.
-     */
-    override async write(src: Readable, id: string, offset: number): Promise<number> {
-      try {
-        return await super.write(src, id, offset);
-      } catch (error) {
-        if ((error as { name?: unknown }).name === 'NoSuchUpload') return offset;
-        throw error;
-      }
-    }
-  }
+  const { tusS3StoreClass } = await import('./tus-s3-store.js');
+  const S3UploadStore = tusS3StoreClass(S3Store, {
+    bucket,
+    faults: options.faults,
+    log: options.log,
+  });
   const store = new S3UploadStore({
     s3ClientConfig: {
       bucket,
@@ -165,19 +129,23 @@ async function openTusArea(options: TusAreaOptions): Promise<TusArea> {
   });
   // The store's own remove aborts the multipart upload and fails once it is complete (the
   // upload is then gone), leaving the object and its .info behind: delete each key instead.
-  // Its S3 client is made in its constructor; `getUpload` above uses it only after that.
+  // Its S3 client is made in its constructor.
   const client = (store as unknown as { client: S3Like }).client;
   return {
     datastore: store,
     locker,
-    read: (id) =>
-      store.read(id).catch((error: unknown) => {
+    async read(id) {
+      const missing = (error: unknown) => {
         if (
           (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode === 404
         )
           return null;
         throw error;
-      }),
+      };
+      const bytes = await store.read(id).catch(missing);
+      if (bytes !== null || !(await store.completeIfWhole(id).catch(() => false))) return bytes;
+      return store.read(id).catch(missing);
+    },
     async remove(id) {
       await store.remove(id).catch(() => undefined);
       for (const key of [id, `${id}.info`, `${id}.part`]) {

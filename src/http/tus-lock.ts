@@ -108,12 +108,20 @@ class LeaseLock implements Lock {
     }
   }
 
+  /**
+   * Never fails: the request's work is done when it unlocks (a last PATCH has made its picture
+   * and removed the upload), and a lease row that cannot be deleted now (the database gone at
+   * that moment) only holds the upload until it expires. Throwing here turned a finished upload
+   * into a 503 whose retry found no upload (404): the client started over.
+   */
   async unlock(): Promise<void> {
     clearInterval(this.renewal);
     const token = this.token;
     this.token = null;
     try {
       if (token !== null) await this.locker.leases.drop(this.name, this.holder, token);
+    } catch (err) {
+      this.locker.log.warn({ err, lock: this.name }, 'tus upload lock not dropped: it expires');
     } finally {
       await this.local.unlock();
     }

@@ -66,9 +66,8 @@ export function openLibrary(deps: LibraryDeps) {
     blobs,
     thumbs,
     retentionMs: deps.trashRetentionMs,
-    settleBytes: async (id) => {
-      await pictures.settleBytes(id);
-    },
+    // After a restore it committed: a failure to move the bytes is retried, not answered.
+    settleBytes: (id) => pictures.settleAfterCommit(id),
     log,
   });
   return { thumbs, facts, pictures, albums, shares, trash };

@@ -15,7 +15,7 @@ import type { ChangeLog } from '../oplog/change-log.js';
 import { DeviceService } from '../devices/device.service.js';
 import { FolderAccess } from '../devices/folder-access.js';
 import { UploadStore } from '../devices/upload-store.js';
-import type { Faults } from '../faults/faults.js';
+import { Faults } from '../faults/faults.js';
 import type { PeerRoutesDeps } from '../http/routes/peer.routes.js';
 import { PeerVerifier } from '../replication/peer-auth.js';
 import type { BlobSync } from '../replication/blob-sync.js';
@@ -207,6 +207,7 @@ export function openTus(
       leases: deps.shared ? new LeaseRepository(store.db, store.dialect) : null,
       expiryMs: TUS_EXPIRY_MS,
       log,
+      faults: Faults.fromEnv(process.env),
     }),
     maxUploadBytes: config.maxUploadBytes,
     blobs: deps.blobs,

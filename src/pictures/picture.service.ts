@@ -319,7 +319,22 @@ export class PictureService {
   async delete(principal: Principal, id: string): Promise<void> {
     assertMayChange(principal, await this.get(id));
     await this.deps.changes.commit({ kind: 'picture.delete', id });
-    await this.settleBytes(id);
+    await this.settleAfterCommit(id);
+  }
+
+  /**
+   * Moves a picture's bytes after an operation this request committed. The operation stands
+   * whatever happens here, so a failure (the store or the database gone just after the commit)
+   * is not the request's: it is logged and the move tried again (BlobSync). Answered 503 before,
+   * a deletion done looked undone, and its retry got 404.
+   */
+  async settleAfterCommit(id: string): Promise<void> {
+    try {
+      await this.settleBytes(id);
+    } catch (err) {
+      this.deps.log.warn({ picture: id, err }, 'bytes not moved after the change: retrying');
+      this.deps.repairBytes?.(id);
+    }
   }
 
   /** Puts a picture's bytes where its state says (PictureBytes.settle). */
