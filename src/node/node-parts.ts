@@ -15,7 +15,7 @@ import type { ChangeLog } from '../oplog/change-log.js';
 import { DeviceService } from '../devices/device.service.js';
 import { FolderAccess } from '../devices/folder-access.js';
 import { UploadStore } from '../devices/upload-store.js';
-import { Faults } from '../faults/faults.js';
+import type { Faults } from '../faults/faults.js';
 import type { PeerRoutesDeps } from '../http/routes/peer.routes.js';
 import { PeerVerifier } from '../replication/peer-auth.js';
 import type { BlobSync } from '../replication/blob-sync.js';
@@ -197,6 +197,8 @@ export function openTus(
     readonly pictures: TusUploadsDeps['pictures'];
     readonly metrics: Metrics;
     readonly log: Logger;
+    /** Crash points for the tests (tus-s3-store.ts). */
+    readonly faults: Faults;
   },
 ): TusUploads {
   const { store, metrics, log } = deps;
@@ -207,7 +209,7 @@ export function openTus(
       leases: deps.shared ? new LeaseRepository(store.db, store.dialect) : null,
       expiryMs: TUS_EXPIRY_MS,
       log,
-      faults: Faults.fromEnv(process.env),
+      faults: deps.faults,
     }),
     maxUploadBytes: config.maxUploadBytes,
     blobs: deps.blobs,

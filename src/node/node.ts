@@ -244,7 +244,7 @@ export async function startNode(
   });
 
   const metrics = createMetrics(() => pictureRepo.totals());
-  const tus = openTus(config, { store, shared, blobs, pictures, metrics, log });
+  const tus = openTus(config, { store, shared, blobs, pictures, metrics, log, faults });
   // Every process answers /api/cluster: the leader from its links, the others from the
   // snapshot it publishes (cluster-status-board.ts).
   const board = new ClusterStatusBoard({
