@@ -1,6 +1,6 @@
 /**
  * Accounts in a real browser against two real nodes: someone who is neither an album's owner
- * nor an admin sees it without Share, Edit or Delete; their password changed from the account
+ * nor an admin sees it without Share, Edit or Delete, nor among those to add pictures to; their password changed from the account
  * menu, then reset by an admin, holds at node 2; an admin adds a person (the server's refusals
  * shown as they are), who signs in at both nodes, and disables another, who is signed out and
  * refused at both, then enables them again. Albums and share links: albums-shares.test.ts.
@@ -80,6 +80,18 @@ describe('who may change an album', () => {
       // Anyone signed in may make an album of their own.
       await p.goto(`${n1.node.url}/albums`);
       await p.getByRole('button', { name: 'New album' }).waitFor();
+      // "Add to album" offers his own albums only: the admin's was listed, preselected, and
+      // refused (403) once he pressed Add.
+      await p.goto(n1.node.url);
+      await p.getByRole('button', { name: `Select ${title(1)}` }).click();
+      await p.getByRole('toolbar').getByRole('button', { name: 'Add to album' }).click();
+      const dialog = p.getByRole('dialog');
+      await expect.poll(() => dialog.getByText('Loading albums…').count()).toBe(0);
+      expect(await dialog.getByText('Summer holidays').count()).toBe(0);
+      expect(await dialog.getByRole('radio', { name: 'New album' }).isChecked()).toBe(true);
+      await p.keyboard.press('Escape'); // the dialog, then the selection
+      await p.keyboard.press('Escape');
+      await p.getByRole('toolbar').waitFor({ state: 'detached' });
 
       // Bob changes his password in the account menu: the old one is required, the new one
       // holds at node 2. No reset form for him.

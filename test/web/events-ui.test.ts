@@ -238,6 +238,11 @@ describe('event pages (events API played by the test)', () => {
   test('the published montage has a public page', async () => {
     state.phase = 'published';
     state.deadline = null;
+    // Alice joined without an account: no "All events" for her, it led to a sign-in form.
+    await page.reload();
+    await page.getByText('Published', { exact: true }).waitFor();
+    await page.getByRole('link', { name: 'Download the montage' }).waitFor();
+    expect(await page.getByRole('link', { name: 'All events' }).count()).toBe(0);
     const visitor = await browser.newContext({ viewport: { width: 1440, height: 900 } });
     await visitor.route(/\/api\/events(\/|$)/, async (route) => {
       state.me = {

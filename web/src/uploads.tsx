@@ -29,6 +29,7 @@ import {
   isPending,
   newItems,
   nextToStart,
+  notQueued,
   outcome,
   resumeOffline,
   updateItem,
@@ -230,7 +231,7 @@ export function UploadsProvider({ children }: { children: ReactNode }) {
       preview: (key) => previews.current.get(key) ?? null,
       addFiles: (list) => {
         if (!list || list.length === 0) return;
-        const picked = [...list];
+        const picked = notQueued([...list], items);
         const added = newItems(picked, { category: allCategory, desc: allDesc }, makeKey);
         added.forEach((item, i) => {
           const file = picked[i];

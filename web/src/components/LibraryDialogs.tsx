@@ -8,7 +8,9 @@ import { library, type Album, type Share } from '../api/library';
 import { messageOf, useModal } from './common';
 import { DialogActions, Field, FormOutcome, TextAreaField, useSubmit } from './form';
 import { LinkBox } from './LinkBox';
+import { useAuth } from '../auth';
 import { formatDay } from '../lib/format';
+import { canChange } from '../lib/permissions';
 
 /** A modal on the native <dialog>, open while `open` (Esc and the backdrop close it). */
 export function Modal({
@@ -39,7 +41,11 @@ export function Modal({
   );
 }
 
-/** Picks an album (or names a new one) and adds `ids` to it. */
+/**
+ * Picks an album (or names a new one) and adds `ids` to it. Only albums the person may change
+ * (their own, or any for an admin) are offered: another's was listed, preselected, and refused
+ * by the server once Add was pressed.
+ */
 export function AddToAlbumDialog({
   open,
   ids,
@@ -51,6 +57,8 @@ export function AddToAlbumDialog({
   onClose: () => void;
   onDone: (album: Album) => void;
 }) {
+  const { auth } = useAuth();
+  const user = auth.status === 'signed-in' ? auth.user : null;
   const [albums, setAlbums] = useState<Album[] | null>(null);
   const [choice, setChoice] = useState('');
   const [name, setName] = useState('');
@@ -67,14 +75,17 @@ export function AddToAlbumDialog({
     clear();
     library.albums().then(
       (all) => {
-        setAlbums(all);
-        setChoice((c) => c || (all[0]?.id ?? 'new'));
+        const mine = all.filter((album) => canChange(user, album));
+        setAlbums(mine);
+        setChoice((c) =>
+          c === 'new' || mine.some((album) => album.id === c) ? c : (mine[0]?.id ?? 'new'),
+        );
       },
       (e: unknown) => {
         fail(messageOf(e));
       },
     );
-  }, [open, fail, clear]);
+  }, [open, fail, clear, user]);
 
   const count = ids.length;
   return (

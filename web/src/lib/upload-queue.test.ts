@@ -7,6 +7,7 @@ import {
   STALL_MS,
   newItems,
   nextToStart,
+  notQueued,
   outcome,
   resumeOffline,
   summarize,
@@ -47,6 +48,21 @@ describe('the queue', () => {
       { category: 'trip', desc: '' },
       key,
     );
+
+  test('a file picked again while it waits or is sent is not queued twice (it came back a duplicate)', () => {
+    const photo = { ...file('IMG_1.jpg', 100), lastModified: 1 };
+    const other = { ...file('IMG_2.jpg', 100), lastModified: 1 };
+    const queue = newItems([photo], { category: '', desc: '' }, key);
+    // Picked again, alone or twice in one pick: only the new one (once) goes in.
+    expect(notQueued([photo, other, other], queue)).toEqual([other]);
+    // Another file of the same name (another size or date) is another picture.
+    const renamed = { ...file('IMG_1.jpg', 200), lastModified: 1 };
+    expect(notQueued([renamed], queue)).toEqual([renamed]);
+    // Once removed or cancelled it may be picked again.
+    const [item] = queue;
+    if (!item) throw new Error('an item');
+    expect(notQueued([photo], [{ ...item, status: 'cancelled' }])).toEqual([photo]);
+  });
 
   test('new items take their title from the name and the shared fields', () => {
     const [a] = items();

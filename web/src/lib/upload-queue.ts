@@ -8,6 +8,8 @@ export interface FileInfo {
   readonly name: string;
   readonly size: number;
   readonly type: string;
+  /** As a File has it: with the name and size, what tells a file picked again. */
+  readonly lastModified?: number;
 }
 
 /**
@@ -65,6 +67,30 @@ export function newItems(
     error: null,
     pictureId: null,
   }));
+}
+
+/** A file and one picked again: same name, size and modification time. */
+function sameFile(a: FileInfo, b: FileInfo): boolean {
+  return a.name === b.name && a.size === b.size && a.lastModified === b.lastModified;
+}
+
+/**
+ * The files of a pick that are not in the queue already (waiting, sending, or to retry), each
+ * once: a photo picked again on a phone was queued twice, and its second row came back
+ * "Already in the library".
+ */
+export function notQueued<F extends FileInfo>(
+  files: readonly F[],
+  items: readonly UploadItem[],
+): F[] {
+  const queued = items.filter((item) => isWaiting(item) || isPending(item));
+  const kept: F[] = [];
+  for (const file of files) {
+    if (queued.some((item) => sameFile(item.file, file))) continue;
+    if (kept.some((other) => sameFile(other, file))) continue;
+    kept.push(file);
+  }
+  return kept;
 }
 
 /**

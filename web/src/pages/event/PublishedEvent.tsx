@@ -1,5 +1,10 @@
-/** The public page of a published event: the montage, to look at and to keep. */
+/**
+ * The public page of a published event: the montage, to look at and to keep. "All events"
+ * only for someone signed in: for a guest who joined by invite without an account, or a
+ * visitor, it led to a sign-in form.
+ */
 import { montageUrl } from '../../api/client';
+import { useAuth } from '../../auth';
 import type { MosaicEvent } from '../../api/types';
 import { DownloadIcon } from '../../components/icons';
 import { formatDate } from '../../lib/format';
@@ -7,6 +12,7 @@ import { paths } from '../../lib/routes';
 import { Link } from '../../router';
 
 export function PublishedEvent({ event }: { event: MosaicEvent }) {
+  const { auth } = useAuth();
   return (
     <article className="published">
       <p className="phase phase-published">Published</p>
@@ -28,7 +34,7 @@ export function PublishedEvent({ event }: { event: MosaicEvent }) {
         >
           <DownloadIcon /> Download the montage
         </a>
-        {event.me.role !== 'visitor' && (
+        {auth.status === 'signed-in' && (
           <Link to={paths.events} className="btn">
             All events
           </Link>
