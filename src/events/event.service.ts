@@ -6,6 +6,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { buffer } from 'node:stream/consumers';
+import { FailureLog } from '../core/failure-log.js';
 import type { StagedBlob } from '../blobs/blob-store.js';
 import {
   ForbiddenError,
@@ -79,14 +80,16 @@ export class EventService {
   private recovered = false;
   /** When this process last looked for transactions left by another process of the site. */
   private orphansCheckedAt = 0;
-  /** The background work under way, if any (one at a time). */
+  /** The background work under way, if any (one at a time); its failures, told once a run. */
   private ticking: Promise<void> | null = null;
+  private readonly failures: FailureLog;
 
   constructor(private readonly deps: EventServiceDeps) {
     this.rounds = new RoundKeeper(deps.ctx, deps.coordinator);
     this.changes = new EventChanges(deps.ctx, deps.coordinator);
     this.people = new EventPeople(deps.ctx, (id, caller) => this.view(id, caller));
     this.invites = new EventInvites(deps.ctx, deps.coordinator, (id, c) => this.view(id, c));
+    this.failures = new FailureLog(deps.ctx.log, 'event background work');
   }
 
   private get ctx(): EventContext {
@@ -143,8 +146,9 @@ export class EventService {
       }
       const voting = await this.ctx.repo.votingEvents(this.ctx.store.db);
       for (const event of voting) await this.rounds.considerRound(event.record.id);
+      this.failures.succeeded();
     } catch (err) {
-      this.ctx.log.warn({ err }, 'event background work failed');
+      this.failures.failed(err);
     }
   }
 

@@ -6,6 +6,7 @@
  * process takes the work over within TTL + TTL/3 (4 s by default).
  */
 import type { Logger } from 'pino';
+import { FailureLog } from '../core/failure-log.js';
 import type { MetadataStore } from '../storage/metadata/dialect.js';
 import { LeaseKeeper } from '../storage/metadata/lease-keeper.js';
 import { LeaseRepository } from '../storage/metadata/lease.repository.js';
@@ -69,6 +70,7 @@ export function leasedLead(
       log.error({ err }, 'site lead transition failed');
     });
   };
+  const leaseFailures = new FailureLog(log, 'site lease (database unreachable?)');
   const keeper = new LeaseKeeper(new LeaseRepository(store.db, store.dialect), {
     name: LEAD_LEASE,
     ...(ttlMs === undefined ? {} : { ttlMs }),
@@ -89,8 +91,12 @@ export function leasedLead(
         await work?.follow();
       });
     },
+    // Every TTL/3 while the database is out of reach: told once a minute (FailureLog).
     onError: (err) => {
-      log.warn({ err }, 'site lease: database unreachable');
+      leaseFailures.failed(err);
+    },
+    onAnswered: () => {
+      leaseFailures.succeeded();
     },
   });
   return {

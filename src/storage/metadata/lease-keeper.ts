@@ -15,6 +15,8 @@ export interface LeaseKeeperOptions {
   /** The lease is lost (or released): stop the work that needs it. */
   readonly onLost?: (token: number) => void;
   readonly onError?: (error: unknown) => void;
+  /** The database answered a try (granted or not): errors before it, if any, have ended. */
+  readonly onAnswered?: () => void;
 }
 
 /**
@@ -85,6 +87,7 @@ export class LeaseKeeper {
         this.token === null
           ? await this.leases.acquire(name, this.holder, this.ttlMs)
           : await this.leases.renew(name, this.holder, this.token, this.ttlMs);
+      this.options.onAnswered?.();
       if (!this.running) {
         if (grant) await this.leases.release(name, this.holder, grant.token);
         return;
