@@ -2,12 +2,18 @@ import pino from 'pino';
 import { expect, test } from 'vitest';
 import { FAILURE_WARN_EVERY_MS, FailureLog } from './failure-log.js';
 
-function logged(): {
-  log: pino.Logger;
-  lines: { level: number; msg: string; failures?: number }[];
-} {
-  const lines: { level: number; msg: string; failures?: number }[] = [];
-  const log = pino({ level: 'debug' }, { write: (line: string) => lines.push(JSON.parse(line)) });
+interface Line {
+  level: number;
+  msg: string;
+  failures?: number;
+}
+
+function logged(): { log: pino.Logger; lines: Line[] } {
+  const lines: Line[] = [];
+  const log = pino(
+    { level: 'debug' },
+    { write: (line: string) => lines.push(JSON.parse(line) as Line) },
+  );
   return { log, lines };
 }
 
