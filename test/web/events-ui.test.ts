@@ -173,6 +173,15 @@ describe('event pages (events API played by the test)', () => {
     await page.getByRole('link', { name: /Summer picnic/ }).waitFor();
     await page.getByRole('button', { name: 'Create event' }).waitFor();
     await screenshots(page, 'events-list');
+  });
+
+  test('a signed-in member opening an invite finds their name filled in, still editable', async () => {
+    await page.goto(`${node.url}/e/ev1?invite=secret`);
+    const name = page.getByLabel('Your name');
+    await expect.poll(() => name.inputValue()).toBe('admin');
+    await name.fill('Ada');
+    expect(await name.inputValue()).toBe('Ada');
+    await page.goto(node.url);
     await page.getByRole('button', { name: 'Sign out' }).click();
     await page.getByLabel('Username').waitFor();
   });
