@@ -43,6 +43,8 @@ const state = {
     voted: false,
   },
   requests: [] as string[],
+  /** The decisions the page sent. */
+  votes: [] as string[],
 };
 
 function eventJson(base: string) {
@@ -127,8 +129,10 @@ async function answer(route: Route): Promise<void> {
       if (body.montageVersion !== state.montageVersion) {
         return json(409, { error: { code: 'stale_version', message: 'stale' } });
       }
-      state.phase = 'voting';
-      state.deadline = new Date(Date.now() + 60_000).toISOString();
+      state.votes.push(body.decision);
+      state.phase = body.decision === 'reject' ? 'aborted' : 'voting';
+      state.deadline =
+        body.decision === 'reject' ? null : new Date(Date.now() + 60_000).toISOString();
       state.me.voted = true;
       state.cast++;
       const mine = state.participants.find((p) => p.name === state.me.name);
@@ -169,6 +173,15 @@ describe('event pages (events API played by the test)', () => {
     await page.getByRole('link', { name: /Summer picnic/ }).waitFor();
     await page.getByRole('button', { name: 'Create event' }).waitFor();
     await screenshots(page, 'events-list');
+  });
+
+  test('a signed-in member opening an invite finds their name filled in, still editable', async () => {
+    await page.goto(`${node.url}/e/ev1?invite=secret`);
+    const name = page.getByLabel('Your name');
+    await expect.poll(() => name.inputValue()).toBe('admin');
+    await name.fill('Ada');
+    expect(await name.inputValue()).toBe('Ada');
+    await page.goto(node.url);
     await page.getByRole('button', { name: 'Sign out' }).click();
     await page.getByLabel('Username').waitFor();
   });
@@ -233,6 +246,25 @@ describe('event pages (events API played by the test)', () => {
     // Uploads are closed while voting.
     expect(await page.getByTestId('event-file-input').isDisabled()).toBe(true);
     await screenshots(page, 'event-voting');
+  });
+
+  test('Reject asks first (it ends the round for everyone): Cancel changes nothing, Reject rejects', async () => {
+    // Another's vote is awaited: this person's own is not cast yet.
+    state.me.voted = false;
+    await page.reload();
+    const reject = page.getByRole('button', { name: 'Reject' });
+    await expect.poll(() => reject.isEnabled()).toBe(true);
+    await reject.click();
+    const dialog = page.getByRole('dialog', { name: 'Reject version 2?' });
+    await dialog.getByText(/ends this round for everyone: the montage is not published/).waitFor();
+    await dialog.getByRole('button', { name: 'Cancel' }).click();
+    await dialog.waitFor({ state: 'hidden' });
+    expect(state.votes).toEqual(['accept']);
+    await page.getByTestId('phase').getByText('Voting').waitFor();
+    await reject.click();
+    await dialog.getByRole('button', { name: 'Reject' }).click();
+    await page.getByTestId('phase').getByText('Round aborted').waitFor();
+    expect(state.votes).toEqual(['accept', 'reject']);
   });
 
   test('the published montage has a public page', async () => {

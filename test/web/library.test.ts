@@ -287,4 +287,30 @@ describe('the photo library', () => {
       await phone.close();
     }
   });
+
+  test('a phone is told once how to select (its circles are hidden until a long press)', async () => {
+    // A screen with a mouse shows the circles on hover: no hint there.
+    await page.goto(node.url);
+    await page.getByRole('heading', { name: 'Gallery' }).waitFor();
+    expect(await page.getByTestId('select-hint').count()).toBe(0);
+    const phone = await browser.newContext({ viewport: PHONE, hasTouch: true, isMobile: true });
+    phone.setDefaultTimeout(15_000);
+    const p = await phone.newPage();
+    try {
+      await signIn(p, node.url, { username: 'admin', password: ADMIN_PASSWORD });
+      const hint = p.getByTestId('select-hint');
+      await hint.getByText('Press and hold a picture to select it').waitFor();
+      const gotIt = hint.getByRole('button', { name: 'Got it' });
+      // A finger's 44 px, as every control on a touch screen.
+      expect((await gotIt.boundingBox())?.height).toBeGreaterThanOrEqual(44);
+      await gotIt.tap();
+      await hint.waitFor({ state: 'detached' });
+      await p.reload();
+      await p.getByRole('heading', { name: 'Gallery' }).waitFor();
+      await expect.poll(() => tiles(p).count()).toBe(pictures.length);
+      expect(await hint.count()).toBe(0);
+    } finally {
+      await phone.close();
+    }
+  });
 });

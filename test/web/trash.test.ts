@@ -1,7 +1,8 @@
 /**
  * The trash in a real browser against two real nodes (issue 15): a picture deleted at node 2
  * shows in the trash page at node 1, and restored there it is back at node 2. A trash of more
- * than one page shows the rest on "Load more"; "Delete for good" asks first; "Empty trash" says
+ * than one page shows the rest on "Load more"; "Delete for good" asks first; a selection is
+ * restored (a refusal said) or deleted for good once confirmed; "Empty trash" says
  * how many it will empty, empties them all, and the page says the trash is empty once. A picture
  * open at node 2 follows an edit at node 1 (an open edit form keeps its draft), then says it was
  * deleted there and leads to the trash. Screenshots at 390 and 1440 px.
@@ -99,7 +100,45 @@ describe('trash', () => {
     await dialog.getByRole('button', { name: 'Delete for good' }).click();
     await page.getByText('“Old 0” is gone for good.').waitFor();
     await forGood.waitFor({ state: 'detached' });
-    const left = count - 1;
+
+    // Several at once: select two and restore them, one of them refused (a partial failure is
+    // said: how many of how many, and why); then two deleted for good, after a confirmation.
+    await page.getByRole('checkbox', { name: 'Select Old 1', exact: true }).check();
+    await page.getByRole('checkbox', { name: 'Select Old 2', exact: true }).check();
+    await page.getByTestId('trash-selected').getByText('2 selected').waitFor();
+    const old2 = (
+      await a1.get<{ items: { id: string; title: string }[] }>('/api/trash?limit=100')
+    ).body.items.find((t) => t.title === 'Old 2');
+    if (!old2) throw new Error('no Old 2');
+    await page.route(`**/api/trash/${old2.id}/restore`, (route) =>
+      route.fulfill({
+        status: 403,
+        contentType: 'application/json',
+        body: JSON.stringify({ error: { code: 'forbidden', message: 'Refused by the test.' } }),
+      }),
+    );
+    await page.getByRole('button', { name: 'Restore 2' }).click();
+    await page.getByText('1 picture back in the gallery.').waitFor();
+    await page.getByText('1 of 2 could not be restored: Refused by the test.').waitFor();
+    await page.unroute(`**/api/trash/${old2.id}/restore`);
+    expect(await page.getByText('Old 1', { exact: true }).count()).toBe(0);
+    expect(await page.getByText('Old 2', { exact: true }).count()).toBe(1);
+    await page.getByRole('checkbox', { name: 'Select Old 2', exact: true }).check();
+    await page.getByRole('checkbox', { name: 'Select Old 3', exact: true }).check();
+    await page.getByRole('button', { name: 'Delete 2 for good' }).click();
+    const batch = page.getByRole('dialog', { name: 'Delete 2 pictures for good?' });
+    await batch.getByRole('button', { name: 'Cancel' }).click();
+    await batch.waitFor({ state: 'hidden' });
+    expect(await page.getByText('Old 3', { exact: true }).count()).toBe(1);
+    await page.getByRole('button', { name: 'Delete 2 for good' }).click();
+    await batch.getByRole('button', { name: 'Delete for good' }).click();
+    await page.getByText('2 pictures removed for good.').waitFor();
+    expect(await page.getByText('Old 3', { exact: true }).count()).toBe(0);
+    // "Select all" takes every listed one the person may change.
+    await page.getByRole('checkbox', { name: 'Select all' }).check();
+    const left = count - 4;
+    await page.getByTestId('trash-selected').getByText(`${left} selected`).waitFor();
+    await page.getByRole('checkbox', { name: 'Select all' }).uncheck();
 
     await page.getByRole('button', { name: 'Empty trash' }).click();
     await page.getByRole('heading', { name: `Empty the trash (${left})?` }).waitFor();

@@ -21,6 +21,7 @@ import { ClusterPage } from './pages/ClusterPage';
 import { EventPage } from './pages/event/EventPage';
 import { EventsPage } from './pages/EventsPage';
 import { GalleryPage } from './pages/GalleryPage';
+import { SelectHint } from './components/SelectHint';
 import { AccountPage } from './pages/library/AccountPage';
 import { AlbumPage } from './pages/library/AlbumPage';
 import { AlbumsPage } from './pages/library/AlbumsPage';
@@ -118,7 +119,12 @@ export function App() {
 function Page({ route }: { route: Route }) {
   switch (route.page) {
     case 'gallery':
-      return <GalleryPage />;
+      return (
+        <>
+          <SelectHint />
+          <GalleryPage />
+        </>
+      );
     case 'upload':
       return <UploadPage />;
     case 'picture':

@@ -1,13 +1,16 @@
 /**
- * The invite page: a person joins the event with a name; an event whose places are all taken
- * (the invite's view names its participants and maximum) says so instead of the form.
+ * The invite page: a person joins the event with a name (a signed-in member's account name is
+ * filled in, still editable: accounts have no display name, so it is the username); an event
+ * whose places are all taken (the invite's view names its participants and maximum) says so
+ * instead of the form.
  */
-import { useState } from 'react';
+import { useEffect, useRef, useState } from 'react';
 import { ApiError, api } from '../../api/client';
 import type { MosaicEvent } from '../../api/types';
 import { messageOf } from '../../components/common';
 import { Field, FormOutcome, useSubmit } from '../../components/form';
 import { Logo } from '../../components/icons';
+import { useAuth } from '../../auth';
 
 export function JoinCard({
   id,
@@ -22,7 +25,14 @@ export function JoinCard({
   full: boolean;
   onJoined: (event: MosaicEvent) => void;
 }) {
-  const [name, setName] = useState('');
+  const { auth } = useAuth();
+  const account = auth.status === 'signed-in' ? auth.user.username : null;
+  const [name, setName] = useState(account ?? '');
+  // The session may be learned after the first render: filled in then, unless already typed.
+  const typed = useRef(false);
+  useEffect(() => {
+    if (account !== null && !typed.current) setName(account);
+  }, [account]);
   const form = useSubmit(
     async () => {
       onJoined(await api.joinEvent(id, invite, name.trim()));
@@ -81,7 +91,10 @@ export function JoinCard({
           maxLength={64}
           autoComplete="nickname"
           value={name}
-          onValue={setName}
+          onValue={(value) => {
+            typed.current = true;
+            setName(value);
+          }}
         />
         <FormOutcome outcome={form.outcome} />
         <button type="submit" className="btn btn-primary btn-block" disabled={form.busy}>

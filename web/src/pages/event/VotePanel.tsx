@@ -1,8 +1,11 @@
-/** The vote on the current montage version: countdown, rules, accept/reject. */
+/**
+ * The vote on the current montage version: countdown, rules, accept/reject. Rejecting ends the
+ * round for everyone, so it asks first.
+ */
 import { useState } from 'react';
 import { ApiError, api } from '../../api/client';
 import type { MosaicEvent } from '../../api/types';
-import { ErrorNote, messageOf } from '../../components/common';
+import { ConfirmDialog, ErrorNote, messageOf } from '../../components/common';
 import { CheckIcon } from '../../components/icons';
 import { useNow } from '../../hooks';
 import { formatCountdown, fractionLeft, remainingMs } from '../../lib/countdown';
@@ -21,6 +24,7 @@ export function VotePanel({
   const left = remainingMs(event.deadline, now);
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<string | null>(null);
+  const [confirmReject, setConfirmReject] = useState(false);
 
   const vote = async (decision: 'accept' | 'reject') => {
     setBusy(true);
@@ -85,7 +89,9 @@ export function VotePanel({
             className="btn btn-danger-ghost"
             disabled={busy || rejectBlocked !== null}
             title={rejectBlocked ?? `Reject version ${event.montageVersion}`}
-            onClick={() => void vote('reject')}
+            onClick={() => {
+              setConfirmReject(true);
+            }}
           >
             Reject
           </button>
@@ -98,6 +104,25 @@ export function VotePanel({
         </p>
       )}
       {error && <ErrorNote error={error} />}
+      <ConfirmDialog
+        open={confirmReject}
+        title={`Reject version ${event.montageVersion}?`}
+        confirmLabel="Reject"
+        danger
+        busy={busy}
+        onConfirm={() => {
+          setConfirmReject(false);
+          void vote('reject');
+        }}
+        onCancel={() => {
+          setConfirmReject(false);
+        }}
+      >
+        <p>
+          One reject ends this round for everyone: the montage is not published. Photos can then be
+          added again for a new version and a new vote.
+        </p>
+      </ConfirmDialog>
     </div>
   );
 }

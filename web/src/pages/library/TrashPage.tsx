@@ -1,7 +1,8 @@
 /**
  * The trash: pictures deleted at any node, kept for the retention, most recently deleted
  * first, a page at a time ("Load more"). Their owner or an admin may restore one (it comes back
- * at every node) or delete it for good now, once they confirm; "Empty trash" empties everything
+ * at every node) or delete it for good now, once they confirm, or select several (a checkbox
+ * each, "Select all") and do either to them (`TrashBatch`); "Empty trash" empties everything
  * the person may, all pages, and says how many that is before.
  */
 import { useCallback, useEffect, useState } from 'react';
@@ -11,6 +12,7 @@ import { ConfirmDialog, EmptyState, ErrorNote, messageOf, Spinner } from '../../
 import { RestoreIcon, TrashIcon } from '../../components/icons';
 import { formatDate, formatDay, formatSize } from '../../lib/format';
 import { canChange } from '../../lib/permissions';
+import { TrashBatch } from './TrashBatch';
 
 export function TrashPage() {
   const { auth, handleError } = useAuth();
@@ -26,6 +28,8 @@ export function TrashPage() {
   /** The picture "Delete for good" asks about. */
   const [purging, setPurging] = useState<TrashItem | null>(null);
   const [busy, setBusy] = useState<string | null>(null);
+  /** Ids of the selected pictures (those no longer listed are ignored). */
+  const [selected, setSelected] = useState<ReadonlySet<string>>(new Set());
 
   const load = useCallback(async () => {
     try {
@@ -82,6 +86,17 @@ export function TrashPage() {
     }
   };
 
+  const changeable = (items ?? []).filter((t) => canChange(user, t));
+  const chosen = changeable.filter((t) => selected.has(t.id));
+  const toggle = (id: string, on: boolean) => {
+    setSelected((s) => {
+      const next = new Set(s);
+      if (on) next.add(id);
+      else next.delete(id);
+      return next;
+    });
+  };
+
   return (
     <div className="trash-page">
       <div className="title-row">
@@ -109,6 +124,28 @@ export function TrashPage() {
         </p>
       )}
       {error && <ErrorNote error={error} onRetry={() => void load()} />}
+      <TrashBatch
+        chosen={chosen}
+        selectable={changeable.length}
+        disabled={busy !== null}
+        onSelectAll={(all) => {
+          setSelected(new Set(all ? changeable.map((t) => t.id) : []));
+        }}
+        onStart={() => {
+          setBusy('selection');
+          setNote(null);
+          setError(null);
+        }}
+        onFinished={(done, failed) => {
+          setSelected(new Set());
+          // After the reload, which clears the error of an earlier load.
+          void load().finally(() => {
+            setNote(done);
+            if (failed) setError(failed);
+            setBusy(null);
+          });
+        }}
+      />
       {items === null ? (
         !error && <Spinner />
       ) : items.length === 0 ? (
@@ -117,6 +154,18 @@ export function TrashPage() {
         <ul className="trash-list" aria-label="Deleted pictures">
           {items.map((t) => (
             <li key={t.id} className="trash-item card" data-testid="trash-item">
+              {canChange(user, t) && (
+                <input
+                  type="checkbox"
+                  className="trash-check"
+                  aria-label={`Select ${t.title || 'Untitled'}`}
+                  checked={selected.has(t.id)}
+                  disabled={busy !== null}
+                  onChange={(e) => {
+                    toggle(t.id, e.target.checked);
+                  }}
+                />
+              )}
               <TrashThumb item={t} />
               <span className="trash-text">
                 <span className="trash-title">{t.title || 'Untitled'}</span>
