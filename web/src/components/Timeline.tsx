@@ -2,8 +2,24 @@
  * The gallery's body: pictures under month and day headers, each day a block of justified
  * rows (every tile keeps its picture's aspect ratio). Titles show on hover or focus; a check on
  * each tile selects it (shift for a range), and so does a long press on a phone.
+ *
+ * Only the days near the viewport have tiles: every day keeps its section and headers (the
+ * month ids the jump list scrolls to), but a day further than `NEAR_MARGIN` from the screen has
+ * an empty list of its justified height instead of its tiles, so the page is as tall as the whole
+ * list and scrolling stays exact while the DOM holds a few screens of tiles (one
+ * IntersectionObserver over the days' lists says which are near). A day holding the focused tile,
+ * or the picture the viewer returns to (`keep`), keeps its tiles.
  */
-import { memo, useMemo, useRef, type MouseEvent, type TouchEvent } from 'react';
+import {
+  memo,
+  useCallback,
+  useEffect,
+  useMemo,
+  useRef,
+  useState,
+  type MouseEvent,
+  type TouchEvent,
+} from 'react';
 import { thumbUrl } from '../api/client';
 import type { Picture } from '../api/types';
 import { pictureHref } from '../gallery-memory';
@@ -13,6 +29,10 @@ import { Link } from '../router';
 import { CheckIcon } from './icons';
 
 const LONG_PRESS_MS = 450;
+/** Days within this much of the viewport (above and below) have their tiles. */
+const NEAR_MARGIN = '200% 0px';
+/** Before the observer has answered: the first days, down to this many screen heights. */
+const FIRST_SCREENS = 3;
 const MOVE_CANCELS_PX = 10;
 
 export interface TileActions {
@@ -28,31 +48,103 @@ export function Timeline({
   selected,
   context,
   actions,
+  keep = null,
 }: {
   items: readonly Picture[];
   width: number;
   selected: ReadonlySet<string>;
   context: { category: string; q: string; album?: string };
   actions: TileActions;
+  /** A picture whose day has its tiles wherever it is (the one the viewer comes back to). */
+  keep?: string | null;
 }) {
-  const sections = useMemo(() => groupByDay(items), [items]);
+  // A day whose pictures did not change keeps its array: its rows are not laid out again and
+  // its section is not redrawn when a page is appended or another day changes.
+  const previous = useRef(new Map<string, Picture[]>());
+  const sections = useMemo(() => {
+    const before = previous.current;
+    const now = new Map<string, Picture[]>();
+    const seen = new Map<string, number>();
+    const keyed = groupByDay(items).map((section) => {
+      // A section's key is its day (and how many times that day came before): a picture
+      // inserted at its top must not remount the section and reload every thumbnail in it.
+      const nth = seen.get(section.day) ?? 0;
+      seen.set(section.day, nth + 1);
+      const key = `${section.day}:${nth}`;
+      const old = before.get(key);
+      const same =
+        old !== undefined &&
+        old.length === section.items.length &&
+        old.every((p, i) => p === section.items[i]);
+      const kept = same ? old : section.items;
+      now.set(key, kept);
+      return { ...section, key, items: kept };
+    });
+    previous.current = now;
+    return keyed;
+  }, [items]);
   const today = localDay(new Date().toISOString());
   const rowOptions = useMemo(() => rowOptionsFor(width), [width]);
   const selecting = selected.size > 0;
+
+  // The day holding the focused tile: its tiles stay (focus is not lost to a scroll).
+  const [focused, setFocused] = useState<string | null>(null);
+  // One observer for every day's list; each day holds whether it is near in its own state, so
+  // a scroll redraws only the days that come near or go away, not the whole timeline.
+  const observer = useRef<IntersectionObserver | null>(null);
+  const watched = useRef(new Map<Element, (near: boolean) => void>());
+  useEffect(() => {
+    const io = new IntersectionObserver(
+      (entries) => {
+        for (const entry of entries) watched.current.get(entry.target)?.(entry.isIntersecting);
+      },
+      { rootMargin: NEAR_MARGIN },
+    );
+    observer.current = io;
+    for (const el of watched.current.keys()) io.observe(el);
+    return () => {
+      io.disconnect();
+      observer.current = null;
+    };
+  }, []);
+  const watch = useCallback((el: Element, setNear: (near: boolean) => void) => {
+    watched.current.set(el, setNear);
+    observer.current?.observe(el);
+    return () => {
+      watched.current.delete(el);
+      observer.current?.unobserve(el);
+    };
+  }, []);
+
   let month = '';
-  // A section's key is its day (and how many times that day came before): a picture inserted
-  // at its top must not remount the section and reload every thumbnail in it.
-  const seen = new Map<string, number>();
+  // A day mounts with its tiles if it is among the first few screens (a gallery opens at its
+  // top), until the observer says otherwise; one opened deeper, by the viewer's return, keeps
+  // that picture's day.
+  let firstHeight = FIRST_SCREENS * window.innerHeight;
   return (
-    <div className="timeline" data-testid="timeline">
+    <div
+      className="timeline"
+      data-testid="timeline"
+      onFocus={(e) => {
+        const day = (e.target as Element).closest<HTMLElement>('[data-key]')?.dataset['key'];
+        if (day) setFocused(day);
+      }}
+    >
       {sections.map((section) => {
         const newMonth = section.month !== month;
         month = section.month;
-        const nth = seen.get(section.day) ?? 0;
-        seen.set(section.day, nth + 1);
+        const key = section.key;
+        const first = firstHeight > 0;
+        firstHeight -= roughHeight(section.items.length, width);
+        const pinned =
+          key === focused || (keep !== null && section.items.some((p) => p.id === keep));
         return (
           <DaySection
-            key={`${section.day}:${nth}`}
+            key={key}
+            sectionKey={key}
+            first={first}
+            pinned={pinned}
+            watch={watch}
             day={section.day}
             title={dayLabel(section.day, today)}
             monthTitle={newMonth ? monthLabel(section.month) : null}
@@ -61,7 +153,9 @@ export function Timeline({
             rowOptions={rowOptions}
             selected={selected}
             selecting={selecting}
-            context={context}
+            category={context.category}
+            q={context.q}
+            album={context.album ?? ''}
             actions={actions}
           />
         );
@@ -70,7 +164,17 @@ export function Timeline({
   );
 }
 
-function DaySection({
+/** A day's height before its rows are laid out: only to pick the first days to show. */
+function roughHeight(count: number, width: number): number {
+  const perRow = Math.max(1, Math.floor(width / 250));
+  return 60 + Math.ceil(count / perRow) * 230;
+}
+
+const DaySection = memo(function DaySection({
+  sectionKey,
+  first,
+  pinned,
+  watch,
   day,
   title,
   monthTitle,
@@ -79,9 +183,17 @@ function DaySection({
   rowOptions,
   selected,
   selecting,
-  context,
+  category,
+  q,
+  album,
   actions,
 }: {
+  sectionKey: string;
+  /** Whether it mounts with its tiles (before the observer has said). */
+  first: boolean;
+  /** Whether it keeps its tiles wherever it is. */
+  pinned: boolean;
+  watch: (el: Element, setNear: (near: boolean) => void) => () => void;
   day: string;
   title: string;
   monthTitle: string | null;
@@ -90,7 +202,9 @@ function DaySection({
   rowOptions: RowOptions;
   selected: ReadonlySet<string>;
   selecting: boolean;
-  context: { category: string; q: string; album?: string };
+  category: string;
+  q: string;
+  album: string;
   actions: TileActions;
 }) {
   const rows = useMemo(
@@ -101,16 +215,25 @@ function DaySection({
       ),
     [items, rowOptions],
   );
+  const [near, setNear] = useState(first);
+  const list = useRef<HTMLUListElement>(null);
+  useEffect(() => {
+    const el = list.current;
+    return el ? watch(el, setNear) : undefined;
+  }, [watch]);
+  const shown = near || pinned;
   return (
     <section className="day" data-day={day} id={monthId}>
       {monthTitle && <h2 className="month-head">{monthTitle}</h2>}
       <h3 className="day-head">{title}</h3>
       <ul
+        ref={list}
         className="rows"
         aria-label={title}
+        data-key={sectionKey}
         style={{ height: rows.height, containIntrinsicSize: `auto ${rows.height}px` }}
       >
-        {items.map((p, i) => {
+        {(shown ? items : []).map((p, i) => {
           const box = rows.boxes[i];
           return box ? (
             <Tile
@@ -119,7 +242,7 @@ function DaySection({
               box={box}
               selected={selected.has(p.id)}
               selecting={selecting}
-              href={pictureHref(p.id, context.category, context.q, context.album)}
+              href={pictureHref(p.id, category, q, album)}
               actions={actions}
             />
           ) : null;
@@ -127,7 +250,7 @@ function DaySection({
       </ul>
     </section>
   );
-}
+});
 
 interface TileProps {
   readonly picture: Picture;
@@ -208,6 +331,11 @@ const Tile = memo(function Tile({ picture, box, selected, selecting, href, actio
           alt={picture.title}
           loading="lazy"
           decoding="async"
+          ref={(img) => {
+            // A tile mounted again as its day comes near has its thumbnail from the cache: shown
+            // at once, without the fade in (a fade per tile made scrolling back cost more).
+            if (img?.complete && img.naturalWidth > 0) img.classList.add('loaded');
+          }}
           onLoad={(e) => {
             e.currentTarget.classList.add('loaded');
           }}

@@ -94,7 +94,9 @@ export function GalleryPage() {
     };
   }, [key]);
 
-  // Coming back from the viewer: the same scroll place, and the picture last viewed in view.
+  // Coming back from the viewer: the same scroll place, and the picture last viewed in view
+  // (the timeline keeps that picture's tiles, wherever the observer says the screen is).
+  const [returnTo] = useState(() => recall(key)?.lastViewed ?? null);
   const restored = useRef(false);
   useLayoutEffect(() => {
     if (restored.current || width === 0 || !list.loaded) return;
@@ -344,6 +346,7 @@ export function GalleryPage() {
             selected={selection.ids}
             context={{ category, q }}
             actions={actions}
+            keep={returnTo}
           />
         )}
       </div>
