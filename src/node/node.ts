@@ -44,11 +44,10 @@ import { VERSION } from '../version.js';
 import { createEvents } from '../events/index.js';
 import type { NodeIdentity } from './identity.js';
 import { closeNode } from './node-close.js';
+import { holdOwnChanges } from './start-hold.js';
 import { listenError, openDataDir } from './data-dir.js';
 
 const DAY_MS = 24 * 3600 * 1000;
-/** How long a node's own changes wait at start for its peers' first answers (see below). */
-const START_HOLD_MS = 3_000;
 export interface RunningNode {
   readonly identity: NodeIdentity;
   readonly url: string;
@@ -316,17 +315,7 @@ export async function startNode(
   });
 
   await adminSeed;
-  // A node's own changes wait, at start, until its peers have said how far its operations got
-  // (at most START_HOLD_MS): one put back to an older copy of its data would otherwise number
-  // its first changes as operations its peers hold, and they would be refused there.
-  let released: () => void = () => undefined;
-  if (replicator !== null) {
-    changes.holdOwnUntil(
-      new Promise<void>((resolve) => {
-        released = resolve;
-      }),
-    );
-  }
+  const hold = holdOwnChanges(changes, replicator, log);
   const address = await app.listen({ port: config.port, host: config.host }).catch(listenError);
   const url = address.replace('://[::1]', '://localhost');
   // A wildcard address is no use to peers: without --advertise-url they learn us by discovery.
@@ -363,21 +352,7 @@ export async function startNode(
       },
     }),
   );
-  if (replicator !== null && lead.leads() && replicator.started) {
-    void replicator.firstHellos(START_HOLD_MS).then((all) => {
-      if (!all) {
-        log.warn(
-          { waitedMs: START_HOLD_MS },
-          'not every peer answered at start: changes made now are numbered without knowing ' +
-            'whether they hold operations of this node that its data lacks',
-        );
-      }
-      released();
-    });
-  } else {
-    // A process that does not lead the site at start (PostgreSQL: another one talks to peers).
-    released();
-  }
+  hold.afterLead(lead.leads());
   // Sign-in back-off is per process (each answers its own sign-ins); swept here.
   const limiterSweep = setInterval(() => {
     loginLimiter.sweep();
