@@ -10,6 +10,8 @@ import type { Replicator } from '../replication/replicator.js';
 
 /** The longest a node's own changes wait at start for its peers' first answers. */
 export const START_HOLD_MS = 3_000;
+/** The longest, from before listening, whatever the lead's start does. */
+const LONGEST_HOLD_MS = 4 * START_HOLD_MS;
 
 export interface StartHold {
   /** The site's lead has started (or not, in this process): hold until the peers answer. */
@@ -29,6 +31,19 @@ export function holdOwnChanges(
       release = resolve;
     }),
   );
+  // Released after the lead's start (below). Whatever that start awaits before it ends must not
+  // be a change of this node's own, or it would wait for this: bounded, so that such a mistake
+  // costs seconds at start, not a node that never finishes starting.
+  const bound = setTimeout(() => {
+    log.warn({ waitedMs: LONGEST_HOLD_MS }, 'own changes held at start for too long: released');
+    release();
+  }, LONGEST_HOLD_MS);
+  bound.unref();
+  const done = release;
+  release = () => {
+    clearTimeout(bound);
+    done();
+  };
   return {
     afterLead(leads) {
       // A process that does not lead the site at start does not talk to peers (PostgreSQL).
