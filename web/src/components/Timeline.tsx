@@ -125,6 +125,8 @@ export function Timeline({
     <div
       className="timeline"
       data-testid="timeline"
+      // How many pictures it lists: most days far from the screen have no tiles (see above).
+      data-pictures={items.length}
       onFocus={(e) => {
         const day = (e.target as Element).closest<HTMLElement>('[data-key]')?.dataset['key'];
         if (day) setFocused(day);
